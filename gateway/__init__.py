@@ -1,0 +1,1 @@
+"""The GraphQL gateway: the one front door for every UI."""

@@ -1,0 +1,84 @@
+"""The ASGI app: `/graphql` (HTTP and graphql-transport-ws), `/healthz`, `/readyz`."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import nats
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+from strawberry.asgi import GraphQL
+
+from gateway.context import Context
+from gateway.schema import build_schema
+from shared.auth import service_token
+from shared.messaging.rpc import RpcClient
+from shared.messaging.streams import SERVICES
+from shared.settings import DEV_FIELD_KEY, DEV_JWT_SECRET, Settings
+
+log = logging.getLogger("yiwang.gateway")
+
+
+class Gateway(GraphQL):
+    def __init__(self, settings: Settings, state: dict[str, Any]):
+        super().__init__(build_schema(settings), graphql_ide=None if settings.production else "graphiql",
+                         allow_queries_via_get=False, keep_alive=True, keep_alive_interval=15)
+        self.settings, self.state = settings, state
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        return Context(self.settings, self.state["rpc"], request, response)
+
+
+def check_production(settings: Settings) -> None:
+    if settings.production and settings.jwt_secret == DEV_JWT_SECRET:
+        raise SystemExit("refusing to start: YIWANG_ENV=production with the development JWT secret; "
+                         "set YIWANG_JWT_SECRET")
+    if settings.production and settings.field_key == DEV_FIELD_KEY:
+        raise SystemExit("refusing to start: YIWANG_ENV=production with the development field key; "
+                         "set YIWANG_FIELD_KEY")
+
+
+def create_app(settings: Settings, services: tuple[str, ...] = ("grids",)) -> Starlette:
+    check_production(settings)
+    state: dict[str, Any] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        nc = await nats.connect(settings.nats_servers, name="yiwang-gateway", max_reconnect_attempts=-1)
+        state["nc"], state["rpc"] = nc, RpcClient(nc, settings.rpc_timeout_s)
+        try:
+            yield
+        finally:
+            await nc.drain()
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> JSONResponse:
+        nc = state.get("nc")
+        if nc is None or not nc.is_connected:
+            return JSONResponse({"status": "unavailable", "nats": False}, status_code=503)
+        token = service_token(settings.jwt_secret, "gateway", settings.jwt_issuer)
+        expected = [s for s in SERVICES if s in services]
+
+        async def ping(name: str) -> bool:
+            try:
+                await state["rpc"].call(name, "ping", {}, token, timeout_s=2)
+                return True
+            except Exception:  # noqa: BLE001 - any failure means not ready
+                return False
+
+        answers = dict(zip(expected, await asyncio.gather(*(ping(s) for s in expected)), strict=True))
+        ready = all(answers.values())
+        return JSONResponse({"status": "ready" if ready else "unavailable", "nats": True, "services": answers},
+                            status_code=200 if ready else 503)
+
+    graphql = Gateway(settings, state)
+    return Starlette(routes=[Route("/graphql", graphql, methods=["GET", "POST"]),
+                             WebSocketRoute("/graphql", graphql),
+                             Route("/healthz", healthz), Route("/readyz", readyz)],
+                     lifespan=lifespan)

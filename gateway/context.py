@@ -1,0 +1,49 @@
+"""Request context: the principal from the JWT (header, or `connection_init` on websockets)."""
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+
+from gateway.clients import ServiceClient
+from gateway.loaders import Loaders
+from shared.auth import Principal, verify_token
+from shared.errors import Unauthenticated
+from shared.messaging.rpc import RpcClient
+from shared.settings import Settings
+
+
+class Context:
+    def __init__(self, settings: Settings, rpc: RpcClient, request: Any, response: Any):
+        self.settings, self.rpc, self.request, self.response = settings, rpc, request, response
+        self.connection_params: dict[str, Any] | None = None
+
+    @property
+    def _authorization(self) -> str:
+        if self.connection_params is not None:
+            value = self.connection_params.get("Authorization") or self.connection_params.get("authorization")
+            return value or ""
+        return self.request.headers.get("authorization", "")
+
+    @cached_property
+    def token(self) -> str:
+        raw = self._authorization
+        if not raw.startswith("Bearer "):
+            raise Unauthenticated("send `Authorization: Bearer <token>`; `yiwang token` mints one in development")
+        return raw.removeprefix("Bearer ").strip()
+
+    @cached_property
+    def principal(self) -> Principal:
+        return verify_token(self.token, self.settings.jwt_secret, self.settings.jwt_issuer)
+
+    def service(self, name: str) -> ServiceClient:
+        self.principal  # noqa: B018 - deny by default: no call leaves without a valid token
+        return ServiceClient(self.rpc, name, self.token)
+
+    @cached_property
+    def grids(self) -> ServiceClient:
+        return self.service("grids")
+
+    @cached_property
+    def loaders(self) -> Loaders:
+        return Loaders(self.grids)

@@ -1,0 +1,61 @@
+"""Relay-style connections and the shared input rules (`first` ≤ 100)."""
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from strawberry.types import Info
+
+from gateway.context import Context
+from shared.errors import BadInput
+
+N = TypeVar("N")
+PAGE_MAX = 100
+
+
+def ctx(info: Info) -> Context:
+    return info.context
+
+
+def encode_cursor(key: str) -> str:
+    return base64.urlsafe_b64encode(key.encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    try:
+        return base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise BadInput("`after` is not a cursor this API returned") from None
+
+
+def page_args(first: int | None, after: str | None) -> dict[str, Any]:
+    n = 20 if first is None else first
+    if n < 0 or n > PAGE_MAX:
+        raise BadInput(f"`first` must be between 0 and {PAGE_MAX}")
+    return {"first": n, "after": decode_cursor(after)}
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[N]):
+    cursor: str
+    node: N
+
+
+def connection_fields(page: dict, to_node: Callable[[dict], N]) -> dict[str, Any]:
+    items = page["items"]
+    edges = [Edge(cursor=encode_cursor(i["id"]), node=to_node(i)) for i in items]
+    return {"edges": edges, "total_count": page["totalCount"], "page_info": PageInfo(
+        has_next_page=page["hasNextPage"], has_previous_page=False,
+        start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None)}

@@ -1,0 +1,353 @@
+"""Territory: regions, grids, buildings, grid workers, and the grids part of the overview."""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Any
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from gateway.schema.common import Edge, PageInfo, connection_fields, ctx, page_args
+from shared.errors import DomainError, Forbidden, NotFound
+
+
+@strawberry.enum(description="Levels of the territory tree: 市 区县 街道乡镇 社区村 网格 楼栋")
+class RegionLevel(Enum):
+    CITY = "CITY"
+    COUNTY = "COUNTY"
+    TOWNSHIP = "TOWNSHIP"
+    COMMUNITY = "COMMUNITY"
+    GRID = "GRID"
+    BUILDING = "BUILDING"
+
+
+@strawberry.enum(description="一张网三大员: 基础网格员 BASIC, 便民服务员 CONVENIENCE, 财经管理员 FINANCE")
+class GridWorkerRole(Enum):
+    BASIC = "BASIC"
+    CONVENIENCE = "CONVENIENCE"
+    FINANCE = "FINANCE"
+
+
+async def load_region(info: Info, region_id: str) -> dict:
+    value = await ctx(info).loaders.region_by_id.load(region_id)
+    if isinstance(value, DomainError):
+        raise value
+    if value is None:
+        raise NotFound(f"region {region_id} does not exist")
+    return value
+
+
+@strawberry.type(description="A node of the territory tree. Outside your scope only the ancestors of "
+                             "your own region are visible, and of them only id, name, level and code.")
+class Region:
+    dto: strawberry.Private[dict[str, Any]]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.dto["id"])
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.dto["name"]
+
+    @strawberry.field
+    def level(self) -> RegionLevel:
+        return RegionLevel(self.dto["level"])
+
+    @strawberry.field(description="Official code, e.g. the 12-digit statistical division code")
+    def code(self) -> str | None:
+        return self.dto.get("code")
+
+    async def _full(self, info: Info) -> dict:
+        if not self.dto.get("partial"):
+            return self.dto
+        full = await load_region(info, self.dto["id"])
+        if full.get("partial"):
+            raise Forbidden(f"only the name of region {self.dto['name']} is visible to you")
+        return full
+
+    @strawberry.field
+    async def version(self, info: Info) -> int:
+        return (await self._full(info))["version"]
+
+    @strawberry.field
+    async def parent(self, info: Info) -> Region | None:
+        full = self.dto if "parentId" in self.dto else await self._full(info)
+        return Region(dto=await load_region(info, full["parentId"])) if full.get("parentId") else None
+
+    @strawberry.field(description="Top-down, ending with this node")
+    async def path(self, info: Info) -> list[Region]:
+        full = self.dto if "ancestors" in self.dto else await self._full(info)
+        return [Region(dto={**a, "partial": True}) for a in full["ancestors"]] + [Region(dto=full)]
+
+    @strawberry.field
+    async def children(self, info: Info, first: int | None = None, after: str | None = None,
+                       level: RegionLevel | None = None) -> RegionConnection:
+        full = await self._full(info)
+        payload = {"parentId": full["id"], **page_args(first, after)}
+        if level:
+            payload["level"] = level.value
+        return RegionConnection(**connection_fields(await ctx(info).grids("region.list", payload), region_node))
+
+    @strawberry.field(description="GeoJSON Polygon or MultiPolygon (lng/lat, WGS 84)")
+    async def boundary(self, info: Info) -> JSON | None:
+        return (await self._full(info)).get("boundary")
+
+    @strawberry.field(description="Extra attributes: for a BUILDING e.g. address, floors, households, estate")
+    async def attrs(self, info: Info) -> JSON:
+        return (await self._full(info)).get("attrs") or {}
+
+    @strawberry.field
+    async def created_at(self, info: Info) -> datetime | None:
+        return (await self._full(info)).get("createdAt")
+
+    @strawberry.field
+    async def updated_at(self, info: Info) -> datetime | None:
+        return (await self._full(info)).get("updatedAt")
+
+    @strawberry.field
+    async def overview(self, info: Info) -> RegionOverview:
+        full = await self._full(info)
+        return RegionOverview(region_id=full["id"], region_dto=full)
+
+    @strawberry.field(description="Grid workers of the grids in this region")
+    async def grid_workers(self, info: Info, first: int | None = None, after: str | None = None,
+                           role: GridWorkerRole | None = None) -> GridWorkerConnection:
+        return await list_workers(info, self.dto["id"], first, after, role)
+
+
+def region_node(dto: dict) -> Region:
+    return Region(dto=dto)
+
+
+@strawberry.type
+class RegionConnection:
+    edges: list[Edge[Region]]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type(description="Territory figures of a region and everything below it, kept with the writes")
+class GridStats:
+    grid_count: int = strawberry.field(description="Grids (网格) in the subtree")
+    grid_worker_count: int = strawberry.field(description="Grid workers assigned to grids in the subtree")
+    building_count: int = strawberry.field(description="Buildings (楼栋) in the subtree")
+    community_count: int = strawberry.field(description="Communities and villages (社区/村) in the subtree")
+    township_count: int = strawberry.field(description="Streets and townships (街道/乡镇) in the subtree")
+    county_count: int = strawberry.field(description="Districts and counties (区/县) in the subtree")
+
+
+@strawberry.type(description="Figures of one region at any level, each part from its service's rollups")
+class RegionOverview:
+    region_id: strawberry.Private[str]
+    region_dto: strawberry.Private[dict | None] = None
+
+    @strawberry.field
+    async def region(self, info: Info) -> Region:
+        return Region(dto=self.region_dto or await load_region(info, self.region_id))
+
+    @strawberry.field(description="Territory figures; null with an UNAVAILABLE error if the grids service is down")
+    async def grids(self, info: Info) -> GridStats | None:
+        value = await ctx(info).loaders.grid_stats_by_region.load(self.region_id)
+        if isinstance(value, DomainError):
+            raise value
+        return GridStats(**{_snake(k): v for k, v in value.items()})
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
+@strawberry.type(description="网格员: staff who patrol a grid. Phones are masked except to staff in scope and to the worker")
+class GridWorker:
+    id: strawberry.ID
+    sub: str = strawberry.field(description="The worker's principal subject (the `sub` of their token)")
+    name: str
+    role: GridWorkerRole
+    role_name: str
+    phone: str | None
+    active: bool
+    grid_id: strawberry.Private[str | None]
+
+    @strawberry.field
+    async def grid(self, info: Info) -> Region | None:
+        return Region(dto=await load_region(info, self.grid_id)) if self.grid_id else None
+
+
+def worker_node(d: dict) -> GridWorker:
+    return GridWorker(id=strawberry.ID(d["id"]), sub=d["sub"], name=d["name"], role=GridWorkerRole(d["role"]),
+                      role_name=d["roleName"], phone=d.get("phone"), active=d["active"], grid_id=d.get("gridId"))
+
+
+@strawberry.type
+class GridWorkerConnection:
+    edges: list[Edge[GridWorker]]
+    page_info: PageInfo
+    total_count: int
+
+
+async def list_workers(info: Info, region_id: str, first: int | None, after: str | None,
+                       role: GridWorkerRole | None) -> GridWorkerConnection:
+    payload: dict[str, Any] = {"regionId": region_id, **page_args(first, after)}
+    if role:
+        payload["role"] = role.value
+    return GridWorkerConnection(**connection_fields(await ctx(info).grids("worker.list", payload), worker_node))
+
+
+@strawberry.type(description="The caller, as the gateway understood their token")
+class Principal:
+    sub: str
+    role: str
+    dept: str | None
+    member: str | None
+    region_id: strawberry.Private[str | None]
+
+    @strawberry.field
+    async def region(self, info: Info) -> Region | None:
+        return Region(dto=await load_region(info, self.region_id)) if self.region_id else None
+
+
+@strawberry.input
+class CreateRegionInput:
+    name: str
+    level: RegionLevel
+    parent_id: strawberry.ID | None = None
+    code: str | None = None
+    id: str | None = strawberry.field(default=None, description="Optional id: lowercase letters, digits, '-', '_'")
+    boundary: JSON | None = None
+    attrs: JSON | None = None
+    idempotency_key: str | None = None
+
+
+@strawberry.input
+class UpdateRegionInput:
+    id: strawberry.ID
+    name: str | None = None
+    code: str | None = None
+    attrs: JSON | None = None
+    expected_version: int | None = None
+
+
+@strawberry.input
+class CreateBuildingInput:
+    grid_id: strawberry.ID
+    name: str
+    code: str | None = None
+    address: str | None = None
+    estate: str | None = strawberry.field(default=None, description="小区: the residential compound")
+    floors: int | None = None
+    households: int | None = None
+    boundary: JSON | None = strawberry.field(default=None, description="Footprint polygon, optional")
+    idempotency_key: str | None = None
+
+
+@strawberry.input
+class RegisterGridWorkerInput:
+    sub: str
+    name: str
+    role: GridWorkerRole
+    grid_id: strawberry.ID
+    phone: str | None = None
+    idempotency_key: str | None = None
+
+
+def _drop_none(d: dict) -> dict:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+@strawberry.type
+class TerritoryQuery:
+    @strawberry.field
+    def me(self, info: Info) -> Principal:
+        p = ctx(info).principal
+        return Principal(sub=p.sub, role=str(p.role), dept=p.dept, member=p.member, region_id=p.region)
+
+    @strawberry.field
+    async def region(self, info: Info, id: strawberry.ID) -> Region | None:
+        dto = await ctx(info).loaders.region_by_id.load(str(id))
+        if isinstance(dto, DomainError):
+            raise dto
+        return Region(dto=dto) if dto else None
+
+    @strawberry.field(description="Regions in your scope; without parentId and level, the root of your scope")
+    async def regions(self, info: Info, parent_id: strawberry.ID | None = None, level: RegionLevel | None = None,
+                      first: int | None = None, after: str | None = None) -> RegionConnection:
+        payload = _drop_none({"parentId": parent_id, "level": level.value if level else None})
+        return RegionConnection(**connection_fields(
+            await ctx(info).grids("region.list", {**payload, **page_args(first, after)}), region_node))
+
+    @strawberry.field(description="The GRID whose boundary contains the point, or null")
+    async def locate(self, info: Info, lng: float, lat: float) -> Region | None:
+        dto = await ctx(info).grids("locate", {"lng": lng, "lat": lat})
+        return Region(dto=dto) if dto else None
+
+    @strawberry.field
+    async def overview(self, info: Info, region_id: strawberry.ID) -> RegionOverview:
+        dto = await load_region(info, str(region_id))
+        if dto.get("partial"):
+            raise Forbidden(f"region {dto['name']} is outside your scope")
+        return RegionOverview(region_id=str(region_id), region_dto=dto)
+
+    @strawberry.field
+    async def grid_worker(self, info: Info, id: strawberry.ID) -> GridWorker | None:
+        d = await ctx(info).grids("worker.get", {"id": str(id)})
+        return worker_node(d) if d else None
+
+    @strawberry.field
+    async def grid_workers(self, info: Info, region_id: strawberry.ID, role: GridWorkerRole | None = None,
+                           first: int | None = None, after: str | None = None) -> GridWorkerConnection:
+        return await list_workers(info, str(region_id), first, after, role)
+
+
+@strawberry.type
+class TerritoryMutation:
+    @strawberry.mutation(description="Create a region; its parent must be one level up (a GRID's parent is a COMMUNITY)")
+    async def create_region(self, info: Info, input: CreateRegionInput) -> Region:
+        payload = _drop_none({"parentId": input.parent_id, "name": input.name, "level": input.level.value,
+                              "code": input.code, "id": input.id, "boundary": input.boundary,
+                              "attrs": input.attrs, "idempotencyKey": input.idempotency_key})
+        return Region(dto=await ctx(info).grids("region.create", payload))
+
+    @strawberry.mutation(description="Rename a region, change its code or attributes")
+    async def update_region(self, info: Info, input: UpdateRegionInput) -> Region:
+        payload = {"id": input.id, **_drop_none({"name": input.name, "attrs": input.attrs,
+                                                 "expectedVersion": input.expected_version})}
+        if input.code is not None:
+            payload["code"] = input.code or None
+        return Region(dto=await ctx(info).grids("region.update", payload))
+
+    @strawberry.mutation(description="Move a region (and its subtree) under a new parent of the right level")
+    async def move_region(self, info: Info, id: strawberry.ID, new_parent_id: strawberry.ID,
+                          expected_version: int | None = None) -> Region:
+        return Region(dto=await ctx(info).grids("region.move", _drop_none({
+            "id": id, "newParentId": new_parent_id, "expectedVersion": expected_version})))
+
+    @strawberry.mutation(description="Set (or, with null, clear) a region's GeoJSON boundary")
+    async def set_region_boundary(self, info: Info, id: strawberry.ID, boundary: JSON | None,
+                                  expected_version: int | None = None) -> Region:
+        return Region(dto=await ctx(info).grids("region.setBoundary", _drop_none(
+            {"id": id, "expectedVersion": expected_version}) | {"boundary": boundary}))
+
+    @strawberry.mutation(description="Add a building (楼栋) to a grid")
+    async def create_building(self, info: Info, input: CreateBuildingInput) -> Region:
+        attrs = _drop_none({"address": input.address, "estate": input.estate, "floors": input.floors,
+                            "households": input.households})
+        return Region(dto=await ctx(info).grids("region.create", _drop_none({
+            "parentId": input.grid_id, "name": input.name, "level": "BUILDING", "code": input.code,
+            "boundary": input.boundary, "attrs": attrs, "idempotencyKey": input.idempotency_key})))
+
+    @strawberry.mutation(description="Register a grid worker (网格员) and assign them to a grid")
+    async def register_grid_worker(self, info: Info, input: RegisterGridWorkerInput) -> GridWorker:
+        return worker_node(await ctx(info).grids("worker.register", _drop_none({
+            "sub": input.sub, "name": input.name, "role": input.role.value, "gridId": input.grid_id,
+            "phone": input.phone, "idempotencyKey": input.idempotency_key})))
+
+    @strawberry.mutation(description="Reassign a grid worker to another grid")
+    async def assign_grid_worker(self, info: Info, id: strawberry.ID, grid_id: strawberry.ID) -> GridWorker:
+        return worker_node(await ctx(info).grids("worker.assign", {"id": id, "gridId": grid_id}))
+
+    @strawberry.mutation(description="Take a grid worker off their grid (they stay registered)")
+    async def unassign_grid_worker(self, info: Info, id: strawberry.ID) -> GridWorker:
+        return worker_node(await ctx(info).grids("worker.assign", {"id": id, "gridId": None}))

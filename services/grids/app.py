@@ -1,0 +1,22 @@
+"""Wires the territory service: `create_runtime(settings)` connects nothing until started."""
+from __future__ import annotations
+
+from services.grids.handlers import SERVICE, Grids
+from services.grids.locator import GridLocator
+from services.grids.store import INDEXES, GridStore
+from shared.privacy import FieldCipher
+from shared.service import ServiceRuntime
+from shared.settings import Settings
+
+
+def create_runtime(settings: Settings) -> ServiceRuntime:
+    rt = ServiceRuntime(SERVICE, settings)
+    rt.indexes = INDEXES
+    store = GridStore(rt.db)
+    locator = GridLocator(store, settings.locator_resync_s)
+    grids = Grids(rt, store, locator, FieldCipher(settings.field_key))
+    rt.routes(grids.table())
+    rt.broadcast(SERVICE, locator.on_event)
+    rt.on_start(locator.start)
+    rt.on_stop(locator.stop)
+    return rt

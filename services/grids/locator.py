@@ -1,0 +1,52 @@
+"""Each replica's in-memory index of grid polygons, fed by events and resynced from the store."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from services.grids.store import GridStore
+from shared.geo import PolygonIndex
+from shared.messaging.envelope import CloudEvent
+
+log = logging.getLogger("yiwang.grids.locator")
+
+
+class GridLocator:
+    def __init__(self, store: GridStore, resync_s: float):
+        self.store, self.resync_s = store, resync_s
+        self.index = PolygonIndex()
+        self._task: asyncio.Task | None = None
+
+    async def load(self) -> None:
+        docs = await self.store.grids_with_boundary()
+        self.index.replace_all((d["_id"], d.get("boundary")) for d in docs)
+        log.info("locator loaded %d grid polygons", len(self.index))
+
+    def put(self, region: dict) -> None:
+        if region.get("level") == "GRID":
+            self.index.put(region["id"], region.get("boundary"))
+
+    async def on_event(self, event: CloudEvent) -> None:
+        region = event.data.get("region")
+        if region:
+            self.put(region)
+
+    def locate(self, lng: float, lat: float) -> str | None:
+        return self.index.locate(lng, lat)
+
+    async def start(self) -> None:
+        await self.load()
+        self._task = asyncio.create_task(self._resync())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+
+    async def _resync(self) -> None:
+        # Events can be missed across a reconnect; a periodic reload bounds the drift.
+        while True:
+            await asyncio.sleep(self.resync_s)
+            try:
+                await self.load()
+            except Exception:  # noqa: BLE001
+                log.exception("locator resync failed")

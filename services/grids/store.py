@@ -1,0 +1,119 @@
+"""MongoDB access for the territory: regions, rollups, grid workers."""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from pymongo import ASCENDING, IndexModel, UpdateOne
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.grids.domain import Level, Region
+from shared.mongo import UnitOfWork, now
+
+INDEXES = {
+    "regions": [IndexModel([("path", ASCENDING)]), IndexModel([("parentId", ASCENDING), ("_id", ASCENDING)]),
+                IndexModel([("level", ASCENDING), ("_id", ASCENDING)]), IndexModel([("updatedAt", ASCENDING)]),
+                IndexModel([("code", ASCENDING)])],
+    "workers": [IndexModel([("path", ASCENDING), ("_id", ASCENDING)]), IndexModel([("sub", ASCENDING)], unique=True)],
+    "rollups": [],
+}
+
+
+def region_from_doc(d: dict) -> Region:
+    return Region(id=d["_id"], name=d["name"], level=Level(d["level"]), path=d["path"],
+                  parent_id=d.get("parentId"), code=d.get("code"), boundary=d.get("boundary"),
+                  attrs=d.get("attrs") or {}, version=d["version"])
+
+
+def region_doc(r: Region, ancestors: list[dict]) -> dict:
+    return {"_id": r.id, "name": r.name, "level": str(r.level), "path": r.path, "parentId": r.parent_id,
+            "code": r.code, "boundary": r.boundary, "attrs": r.attrs, "version": r.version,
+            "ancestors": ancestors}
+
+
+def crumb(r: Region) -> dict:
+    return {"id": r.id, "name": r.name, "level": str(r.level), "code": r.code}
+
+
+class GridStore:
+    def __init__(self, db: AsyncDatabase):
+        self.db = db
+        self.regions, self.rollups, self.workers = db.regions, db.rollups, db.workers
+
+    # -- regions ---------------------------------------------------------------------------
+    async def get_doc(self, region_id: str, uow: UnitOfWork | None = None) -> dict | None:
+        return await self.regions.find_one({"_id": region_id}, session=uow.session if uow else None)
+
+    async def get(self, region_id: str, uow: UnitOfWork | None = None) -> Region | None:
+        d = await self.get_doc(region_id, uow)
+        return region_from_doc(d) if d else None
+
+    async def get_docs(self, ids: list[str]) -> dict[str, dict]:
+        return {d["_id"]: d async for d in self.regions.find({"_id": {"$in": ids}})}
+
+    async def insert(self, uow: UnitOfWork, r: Region, parent_doc: dict | None) -> dict:
+        ancestors = [*(parent_doc.get("ancestors", []) if parent_doc else []),
+                     *([crumb(region_from_doc(parent_doc))] if parent_doc else [])]
+        doc = {**region_doc(r, ancestors), "createdAt": now(), "updatedAt": now()}
+        await self.regions.insert_one(doc, session=uow.session)
+        await self.rollups.insert_one({"_id": r.id, "level": str(r.level), "path": r.path,
+                                       "counters": {}}, session=uow.session)
+        return doc
+
+    async def replace_fields(self, uow: UnitOfWork, region_id: str, version: int, fields: dict) -> dict:
+        """Set fields if the stored version is still `version`; bumps it. None: lost a race."""
+        return await self.regions.find_one_and_update(
+            {"_id": region_id, "version": version},
+            {"$set": {**fields, "updatedAt": now()}, "$inc": {"version": 1}},
+            session=uow.session, return_document=True)
+
+    async def descendants(self, region_id: str, uow: UnitOfWork | None = None) -> list[dict]:
+        return await self.regions.find({"path": region_id, "_id": {"$ne": region_id}},
+                                       session=uow.session if uow else None).to_list(None)
+
+    async def rewrite_subtree(self, uow: UnitOfWork, updates: list[tuple[str, dict]]) -> None:
+        if updates:
+            await self.regions.bulk_write([UpdateOne({"_id": i}, {"$set": {**f, "updatedAt": now()}})
+                                           for i, f in updates], session=uow.session, ordered=False)
+            await self.rollups.bulk_write([UpdateOne({"_id": i}, {"$set": {"path": f["path"]}})
+                                           for i, f in updates if "path" in f], session=uow.session, ordered=False)
+            await self.workers.bulk_write([UpdateOne({"gridId": i}, {"$set": {"path": f["path"]}})
+                                           for i, f in updates if "path" in f], session=uow.session, ordered=False)
+
+    async def children_with_boundary(self, parent_id: str, uow: UnitOfWork) -> list[dict]:
+        return await self.regions.find({"parentId": parent_id, "boundary": {"$ne": None}},
+                                       {"boundary": 1, "name": 1}, session=uow.session).to_list(None)
+
+    async def page(self, query: dict, first: int, after: str | None) -> tuple[list[dict], int, bool]:
+        total = await self.regions.count_documents(query)
+        q = {**query, **({"_id": {"$gt": after}} if after else {})}
+        docs = await self.regions.find(q).sort("_id", 1).limit(first + 1).to_list(first + 1)
+        return docs[:first], total, len(docs) > first
+
+    async def grids_with_boundary(self, since: Any = None) -> list[dict]:
+        q: dict = {"level": "GRID"}
+        if since is not None:
+            q["updatedAt"] = {"$gte": since}
+        return await self.regions.find(q, {"boundary": 1, "updatedAt": 1}).to_list(None)
+
+    # -- rollups ---------------------------------------------------------------------------
+    async def bump(self, uow: UnitOfWork, path: list[str], delta: Counter, sign: int = 1) -> None:
+        inc = {f"counters.{k}": sign * v for k, v in delta.items() if v}
+        if inc and path:
+            await self.rollups.update_many({"_id": {"$in": path}}, {"$inc": inc}, session=uow.session)
+
+    async def rollup_docs(self, ids: list[str]) -> dict[str, dict]:
+        return {d["_id"]: d async for d in self.rollups.find({"_id": {"$in": ids}})}
+
+    # -- workers ---------------------------------------------------------------------------
+    async def worker(self, worker_id: str, uow: UnitOfWork | None = None) -> dict | None:
+        return await self.workers.find_one({"_id": worker_id}, session=uow.session if uow else None)
+
+    async def worker_by_sub(self, sub: str) -> dict | None:
+        return await self.workers.find_one({"sub": sub})
+
+    async def worker_page(self, query: dict, first: int, after: str | None) -> tuple[list[dict], int, bool]:
+        total = await self.workers.count_documents(query)
+        q = {**query, **({"_id": {"$gt": after}} if after else {})}
+        docs = await self.workers.find(q).sort("_id", 1).limit(first + 1).to_list(first + 1)
+        return docs[:first], total, len(docs) > first

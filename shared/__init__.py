@@ -1,0 +1,1 @@
+"""Yiwang shared kernel: settings, messaging, Mongo, auth, geo."""

@@ -1,0 +1,1 @@
+"""Wire models: what services accept over request-reply. The gateway builds the same models."""

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Wire(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True)
+
+
+class Page(Wire):
+    first: int = Field(default=20, ge=0, le=100)
+    after: str | None = None
+
+
+class ById(Wire):
+    id: str = Field(min_length=1, max_length=64)
+
+
+class ByIds(Wire):
+    ids: list[str] = Field(max_length=500)

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from shared.contracts.common import Page, Wire
+
+LevelName = Literal["CITY", "COUNTY", "TOWNSHIP", "COMMUNITY", "GRID", "BUILDING"]
+WorkerRoleName = Literal["BASIC", "CONVENIENCE", "FINANCE"]
+
+
+class CreateRegion(Wire):
+    parentId: str | None = None
+    name: str = Field(max_length=64)
+    level: LevelName
+    code: str | None = None
+    id: str | None = None  # optional subject-safe id; generated when absent
+    boundary: dict[str, Any] | None = None
+    attrs: dict[str, Any] = Field(default_factory=dict)
+    idempotencyKey: str | None = Field(default=None, max_length=128)
+
+
+class UpdateRegion(Wire):
+    id: str
+    name: str | None = Field(default=None, max_length=64)
+    code: str | None = None
+    attrs: dict[str, Any] | None = None
+    expectedVersion: int | None = None
+
+
+class MoveRegion(Wire):
+    id: str
+    newParentId: str
+    expectedVersion: int | None = None
+
+
+class SetBoundary(Wire):
+    id: str
+    boundary: dict[str, Any] | None
+    expectedVersion: int | None = None
+
+
+class ListRegions(Page):
+    parentId: str | None = None
+    level: LevelName | None = None
+
+
+class Locate(Wire):
+    lng: float
+    lat: float
+
+
+class RegisterWorker(Wire):
+    sub: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=32)
+    phone: str | None = None
+    role: WorkerRoleName
+    gridId: str
+    idempotencyKey: str | None = Field(default=None, max_length=128)
+
+
+class AssignWorker(Wire):
+    id: str
+    gridId: str | None  # None: unassign
+
+
+class ListWorkers(Page):
+    regionId: str
+    role: WorkerRoleName | None = None

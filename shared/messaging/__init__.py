@@ -1,0 +1,1 @@
+"""Messaging: CloudEvents envelope, subjects, request-reply, outbox and relay, consumers."""

@@ -1,0 +1,65 @@
+"""JetStream consumers: ack after the write, retry with backoff, dead-letter after N deliveries."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from faststream import AckPolicy
+from faststream.nats import JStream, NatsBroker, PullSub
+from faststream.nats.annotations import NatsMessage
+from nats.js.api import AckPolicy as JsAckPolicy
+from nats.js.api import ConsumerConfig, DeliverPolicy
+
+from shared.messaging.envelope import CloudEvent
+from shared.messaging.streams import stream_name
+from shared.messaging.subjects import EVT, dlq_subject
+
+log = logging.getLogger("yiwang.consumer")
+EventHandler = Callable[[CloudEvent], Awaitable[None]]
+
+
+def backoff_s(delivered: int) -> float:
+    return min(0.2 * 2 ** (delivered - 1), 30.0)
+
+
+def register_consumer(broker: NatsBroker, *, service: str, source: str, name: str,
+                      handler: EventHandler, max_deliver: int, events: str = ">") -> None:
+    """A durable pull consumer `<service>-<name>` on `<source>`'s stream, shared by replicas.
+
+    `NACK_ON_ERROR` with a bounded `max_deliver`: a failing message is redelivered with
+    backoff; on its last delivery it goes to `yiwang.dlq.<service>.<name>` with the error
+    and is acknowledged, so one poison message never blocks the stream.
+    """
+    durable = f"{service}-{name}"
+    dlq = dlq_subject(service, name)
+
+    async def on_event(message: NatsMessage) -> None:
+        raw = message.raw_message
+        delivered = raw.metadata.num_delivered
+        try:
+            event = CloudEvent.model_validate_json(message.body)
+            await handler(event)
+        except Exception as e:  # noqa: BLE001 - every failure is retried or dead-lettered
+            if delivered >= max_deliver:
+                log.error("%s gave up on %s after %d deliveries: %s", durable, raw.subject, delivered, e)
+                await broker.config.connection_state.stream.publish(dlq, message.body, headers={
+                    "Yiwang-Error": repr(e)[:1000], "Yiwang-Subject": raw.subject,
+                    "Yiwang-Consumer": durable, "Yiwang-Deliveries": str(delivered),
+                    "Nats-Msg-Id": f"dlq:{durable}:{raw.metadata.sequence.stream}",
+                })
+                return
+            log.warning("%s failed on %s (delivery %d): %s", durable, raw.subject, delivered, e)
+            await message.nack(delay=backoff_s(delivered))
+
+    on_event.__name__ = f"consume_{source}_{name}"
+    broker.subscriber(
+        f"{EVT}.{source}.{events}",
+        stream=JStream(stream_name(source), declare=False),
+        durable=durable,
+        pull_sub=PullSub(batch_size=32, timeout=1.0),
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        config=ConsumerConfig(durable_name=durable, ack_policy=JsAckPolicy.EXPLICIT,
+                              max_deliver=max_deliver, ack_wait=60,
+                              deliver_policy=DeliverPolicy.ALL),
+        title=durable,
+    )(on_event)

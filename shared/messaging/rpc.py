@@ -1,0 +1,105 @@
+"""Request-reply over NATS: the service-side handler wrapper and the caller's client.
+
+Every reply is `{"ok": true, "result": …}` or `{"ok": false, "error": {code, message, details}}`.
+The caller's JWT travels in the `Authorization` header; services verify it themselves.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import nats.errors
+from nats.aio.client import Client as NatsClient
+from pydantic import BaseModel, ValidationError
+
+from shared.auth import Principal, verify_token
+from shared.errors import BadInput, DomainError, InternalError, Unauthenticated, Unavailable
+from shared.jsonutil import dumps, loads
+from shared.messaging.subjects import rpc_subject
+
+log = logging.getLogger("yiwang.rpc")
+AUTH_HEADER = "Authorization"
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class Request:
+    principal: Principal
+    payload: dict[str, Any]
+
+    def parse(self, model: type[M]) -> M:
+        try:
+            return model.model_validate(self.payload)
+        except ValidationError as e:
+            raise BadInput(_validation_message(e), {"errors": _validation_details(e)}) from e
+
+
+Handler = Callable[[Request], Awaitable[Any]]
+
+
+def _validation_details(e: ValidationError) -> list[dict[str, Any]]:
+    return [{"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]} for err in e.errors()]
+
+
+def _validation_message(e: ValidationError) -> str:
+    parts = [f"{d['field'] or 'input'}: {d['message']}" for d in _validation_details(e)]
+    return "; ".join(parts[:5])
+
+
+def ok(result: Any) -> bytes:
+    return dumps({"ok": True, "result": result})
+
+
+def fail(error: DomainError) -> bytes:
+    return dumps({"ok": False, "error": error.to_dict()})
+
+
+async def dispatch(handler: Handler, body: bytes, headers: dict[str, str] | None,
+                   jwt_secret: str, issuer: str) -> bytes:
+    """Run one request through a handler; every outcome becomes a reply, never an exception."""
+    try:
+        token = (headers or {}).get(AUTH_HEADER, "")
+        if not token.startswith("Bearer "):
+            raise Unauthenticated("no credentials on the request")
+        principal = verify_token(token.removeprefix("Bearer "), jwt_secret, issuer)
+        try:
+            payload = loads(body) if body else {}
+        except ValueError as e:
+            raise BadInput("request body is not JSON") from e
+        if not isinstance(payload, dict):
+            raise BadInput("request body must be a JSON object")
+        return ok(await handler(Request(principal, payload)))
+    except DomainError as e:
+        return fail(e)
+    except Exception:  # noqa: BLE001 - an unexpected error must still answer the caller
+        log.exception("handler %s failed", getattr(handler, "__name__", handler))
+        return fail(InternalError("internal error"))
+
+
+class RpcClient:
+    """Calls `yiwang.<service>.<verb>`; raises the service's typed error, or Unavailable."""
+
+    def __init__(self, nc: NatsClient, timeout_s: float = 5.0):
+        self.nc = nc
+        self.timeout_s = timeout_s
+
+    async def call(self, service: str, verb: str, payload: dict[str, Any] | BaseModel,
+                   token: str, timeout_s: float | None = None) -> Any:
+        body = dumps(payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload)
+        try:
+            msg = await self.nc.request(rpc_subject(service, verb), body,
+                                        timeout=timeout_s or self.timeout_s,
+                                        headers={AUTH_HEADER: f"Bearer {token}"})
+        except nats.errors.NoRespondersError as e:
+            raise Unavailable(f"the {service} service is not running", {"service": service}) from e
+        except (nats.errors.TimeoutError, asyncio.TimeoutError) as e:
+            raise Unavailable(f"the {service} service did not answer in time", {"service": service}) from e
+        except nats.errors.ConnectionClosedError as e:
+            raise Unavailable("the message bus is not reachable", {"service": service}) from e
+        reply = loads(msg.data)
+        if reply.get("ok"):
+            return reply.get("result")
+        raise DomainError.from_dict(reply.get("error") or {})

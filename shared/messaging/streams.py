@@ -1,0 +1,53 @@
+"""JetStream streams, declared in code: one per service, plus the dead-letter stream."""
+from __future__ import annotations
+
+from nats.js import JetStreamContext
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+from shared.messaging.subjects import DLQ, stream_subjects
+
+SERVICES = ("grids", "cases", "organizations", "volunteers")
+
+
+def stream_name(service: str) -> str:
+    return f"YIWANG_{service.upper()}"
+
+
+def stream_config(service: str, duplicate_window_s: float, replicas: int = 1) -> StreamConfig:
+    return StreamConfig(
+        name=stream_name(service),
+        description=f"Events of the {service} service",
+        subjects=stream_subjects(service),
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.OLD,
+        max_age=90 * 86400,
+        duplicate_window=duplicate_window_s,
+        num_replicas=replicas,
+    )
+
+
+def dlq_config(replicas: int = 1) -> StreamConfig:
+    return StreamConfig(
+        name="YIWANG_DLQ", description="Messages a consumer gave up on, with the error",
+        subjects=[f"{DLQ}.>"], retention=RetentionPolicy.LIMITS, storage=StorageType.FILE,
+        max_age=30 * 86400, num_replicas=replicas,
+    )
+
+
+async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
+    try:
+        await js.stream_info(config.name)
+    except NotFoundError:
+        await js.add_stream(config)
+        return
+    await js.update_stream(config)
+
+
+async def ensure_streams(js: JetStreamContext, duplicate_window_s: float,
+                         services: tuple[str, ...] = SERVICES) -> None:
+    """Every service declares every stream it reads or writes, so start-up order never matters."""
+    for s in services:
+        await ensure_stream(js, stream_config(s, duplicate_window_s))
+    await ensure_stream(js, dlq_config())

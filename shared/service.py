@@ -1,0 +1,132 @@
+"""A service's runtime: FastStream app, Mongo, outbox relay, request-reply routes, consumers.
+
+`ServiceRuntime(name, settings)` builds everything and connects nothing; the app's start
+hooks connect, declare streams and indexes, and start the relay. Replicas share request
+subjects through the queue group `<name>` and JetStream work through durable consumers.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from faststream import FastStream
+from faststream.nats import NatsBroker
+from faststream.nats.annotations import NatsMessage
+from pymongo import IndexModel
+
+from shared.auth import service_token
+from shared.messaging.consumer import EventHandler, register_consumer
+from shared.messaging.envelope import CloudEvent
+from shared.messaging.outbox import OutboxRelay
+from shared.messaging.rpc import Handler, Request, RpcClient, dispatch
+from shared.messaging.streams import ensure_streams
+from shared.messaging.subjects import EVT, rpc_subject
+from shared.mongo import Transactor, ensure_indexes, make_client
+from shared.settings import Settings
+
+Hook = Callable[[], Awaitable[None]]
+
+
+def quiet_logger() -> logging.Logger:
+    logger = logging.getLogger("yiwang.faststream")
+    logger.setLevel(logging.WARNING)  # FastStream logs every message otherwise
+    return logger
+
+
+class ServiceRuntime:
+    def __init__(self, name: str, settings: Settings):
+        self.name, self.settings = name, settings
+        self.broker = NatsBroker(settings.nats_servers, logger=quiet_logger(), graceful_timeout=15,
+                                 name=f"yiwang-{name}", max_reconnect_attempts=-1)
+        self.mongo = make_client(settings.mongo_uri, f"yiwang-{name}")
+        self.db = self.mongo[settings.db_name(name)]
+        self.relay: OutboxRelay | None = None
+        self.transact = Transactor(self.mongo, self.db, on_commit=self._kick, fault=settings.fault)
+        self.indexes: dict[str, list[IndexModel]] = {}
+        self._startup: list[Hook] = []
+        self._shutdown: list[Hook] = []
+        self.app = FastStream(self.broker, logger=quiet_logger())
+        self.app.on_startup(self._on_startup)
+        self.app.after_startup(self._after_startup)
+        self.app.on_shutdown(self._on_shutdown)
+        self.app.after_shutdown(self._after_shutdown)
+        self.route("ping", self._ping)
+
+    # -- wiring --------------------------------------------------------------------------
+    def route(self, verb: str, handler: Handler) -> None:
+        secret, issuer = self.settings.jwt_secret, self.settings.jwt_issuer
+
+        async def endpoint(message: NatsMessage) -> bytes:
+            return await dispatch(handler, message.body, message.headers, secret, issuer)
+
+        endpoint.__name__ = f"{self.name}_{verb}"
+        self.broker.subscriber(rpc_subject(self.name, verb), queue=self.name, title=endpoint.__name__)(endpoint)
+
+    def routes(self, table: dict[str, Handler]) -> None:
+        for verb, handler in table.items():
+            self.route(verb, handler)
+
+    def consume(self, source: str, name: str, handler: EventHandler, events: str = ">") -> None:
+        register_consumer(self.broker, service=self.name, source=source, name=name,
+                          handler=handler, max_deliver=self.settings.max_deliver, events=events)
+
+    def broadcast(self, source: str, handler: EventHandler) -> None:
+        """Every replica sees every event of `source` (core NATS, no queue group): for
+        in-memory indexes that each replica keeps; they also resync from the store."""
+
+        async def on_event(message: NatsMessage) -> None:
+            await handler(CloudEvent.model_validate_json(message.body))
+
+        on_event.__name__ = f"{self.name}_watch_{source}"
+        self.broker.subscriber(f"{EVT}.{source}.>", title=on_event.__name__)(on_event)
+
+    def on_start(self, hook: Hook) -> None:
+        self._startup.append(hook)
+
+    def on_stop(self, hook: Hook) -> None:
+        self._shutdown.append(hook)
+
+    @property
+    def rpc(self) -> RpcClient:
+        return RpcClient(self.broker.config.connection_state.connection, self.settings.rpc_timeout_s)
+
+    def token(self) -> str:
+        return service_token(self.settings.jwt_secret, self.name, self.settings.jwt_issuer)
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def _kick(self) -> None:
+        if self.relay:
+            self.relay.kick()
+
+    async def _ping(self, req: Request) -> dict:
+        return {"service": self.name}
+
+    async def _on_startup(self) -> None:
+        await self.broker.connect()
+        js = self.broker.config.connection_state.stream
+        await ensure_streams(js, self.settings.duplicate_window_s)
+        await ensure_indexes(self.db, self.indexes)
+        self.relay = OutboxRelay(self.db, js, self.settings.relay_poll_s, name=f"{self.name}-relay")
+        for hook in self._startup:
+            await hook()
+
+    async def _after_startup(self) -> None:
+        assert self.relay is not None
+        self.relay.start()
+
+    async def _on_shutdown(self) -> None:
+        for hook in reversed(self._shutdown):
+            await hook()
+
+    async def _after_shutdown(self) -> None:
+        # The broker has drained in-flight handlers; publish what they committed, then close.
+        if self.relay:
+            await self.relay.stop()
+        await self.mongo.close()
+
+    async def start(self) -> None:
+        """Start without signal handling (tests, embedding)."""
+        await self.app.start()
+
+    async def stop(self) -> None:
+        await self.app.stop()

@@ -1,0 +1,87 @@
+"""Settings for every process, read from `YIWANG_*` environment variables."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "yiwang-dev-secret-do-not-use-in-production"
+DEV_FIELD_KEY = "yiwang-dev-field-key-do-not-use-in-production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="YIWANG_", extra="ignore")
+
+    env: str = "development"  # development | test | production
+    data_dir: Path = Path(".yiwang")
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    nats_port: int = 4222
+    mongo_port: int = 27017
+    nats_url: str | None = None
+    mongo_url: str | None = None
+    # Appended to every database name, so tests and side-by-side stacks can share one server.
+    db_suffix: str = ""
+
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_issuer: str = "yiwang"
+    jwt_ttl_s: int = 12 * 3600
+    field_key: str = DEV_FIELD_KEY  # encrypts personal data at rest
+
+    rpc_timeout_s: float = 5.0
+    max_deliver: int = 5  # JetStream deliveries before a message goes to the dead-letter subject
+    duplicate_window_s: float = 600.0
+    relay_poll_s: float = 1.0
+    locator_resync_s: float = 30.0
+
+    sla_grid_s: int = 2 * 86400
+    sla_community_s: int = 3 * 86400
+    sla_township_s: int = 5 * 86400
+    sla_county_s: int = 7 * 86400
+    sla_sweep_s: float = 60.0
+
+    # Fault injection for crash tests only: e.g. "crash_after_commit".
+    fault: str = ""
+
+    log_level: str = "INFO"
+    graphql_max_depth: int = 12
+    graphql_max_aliases: int = 30
+    graphql_max_tokens: int = 4000
+    page_max: int = Field(default=100, description="largest `first` a connection accepts")
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def nats_servers(self) -> str:
+        return self.nats_url or f"nats://127.0.0.1:{self.nats_port}"
+
+    @property
+    def mongo_uri(self) -> str:
+        # The embedded server is a single node: retryable-write bookkeeping there costs more
+        # than it protects. A MongoDB replica set given by URL keeps its own options.
+        return self.mongo_url or (
+            f"mongodb://127.0.0.1:{self.mongo_port}/?directConnection=true&retryWrites=false"
+        )
+
+    @property
+    def embedded_nats(self) -> bool:
+        return self.nats_url is None
+
+    @property
+    def embedded_mongo(self) -> bool:
+        return self.mongo_url is None
+
+    def db_name(self, service: str) -> str:
+        return f"yiwang_{service}{self.db_suffix}"
+
+    def sla_seconds(self, level: str) -> int:
+        return int(getattr(self, f"sla_{level.lower()}_s"))
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.infra import Stack, make_settings, start_mongo, start_nats
+
+
+@pytest.fixture(scope="session")
+def mongo_server(tmp_path_factory):
+    server = start_mongo(tmp_path_factory.mktemp("mongo"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def nats_server(tmp_path):
+    server = start_nats(tmp_path / "nats")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def settings(nats_server, mongo_server):
+    return make_settings(nats_server.port, mongo_server.port)
+
+
+@pytest.fixture
+async def stack(settings):
+    s = Stack(settings)
+    yield s
+    await s.close()
+
+
+@pytest.fixture
+async def gateway(stack):
+    """grids in-process plus the gateway on a real port."""
+    await stack.start_service("grids")
+    await stack.start_gateway()
+    return stack

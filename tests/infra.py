@@ -1,0 +1,137 @@
+"""Real infrastructure for tests: nats-server and SecantusDB on free ports, services in-process."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from shared.auth import mint_token
+from shared.embedded import free_port, mongo_command, nats_command, wait_mongo, wait_nats, wait_port
+from shared.service import ServiceRuntime
+from shared.settings import Settings
+
+_suffix = itertools.count()
+
+
+def start_process(cmd: list[str], log: Path, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(cmd, stdout=open(log, "ab"), stderr=subprocess.STDOUT)
+    wait_port(port, timeout=60, proc=proc)
+    return proc
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen
+    port: int
+    data_dir: Path
+
+    def stop(self) -> None:
+        stop_process(self.proc)
+
+
+def start_nats(data_dir: Path, port: int | None = None) -> Server:
+    port = port or free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    proc = start_process(nats_command(port, data_dir), data_dir / "nats.log", port)
+    return Server(proc, port, data_dir)
+
+
+def start_mongo(data_dir: Path) -> Server:
+    port = free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    proc = start_process(mongo_command(port, data_dir), data_dir / "mongo.log", port)
+    return Server(proc, port, data_dir)
+
+
+def make_settings(nats_port: int, mongo_port: int, **overrides: Any) -> Settings:
+    base = dict(
+        env="test",
+        nats_url=f"nats://127.0.0.1:{nats_port}",
+        mongo_url=f"mongodb://127.0.0.1:{mongo_port}/?directConnection=true&retryWrites=false",
+        db_suffix=f"_t{next(_suffix)}_{free_port()}",
+        relay_poll_s=0.2, max_deliver=3, rpc_timeout_s=5.0, locator_resync_s=5.0,
+        http_port=free_port(),
+    )
+    base.update(overrides)
+    return Settings(**base)
+
+
+@dataclass
+class Stack:
+    """Services in-process against real servers; the gateway on real uvicorn when started."""
+
+    settings: Settings
+    runtimes: list[ServiceRuntime] = field(default_factory=list)
+    _server: uvicorn.Server | None = None
+    _task: asyncio.Task | None = None
+    http: httpx.AsyncClient | None = None
+
+    async def start_service(self, name: str, **overrides: Any) -> ServiceRuntime:
+        settings = self.settings.model_copy(update=overrides) if overrides else self.settings
+        module = __import__(f"services.{name}.app", fromlist=["create_runtime"])
+        rt = module.create_runtime(settings)
+        await rt.start()
+        self.runtimes.append(rt)
+        return rt
+
+    async def stop_service(self, rt: ServiceRuntime) -> None:
+        await rt.stop()
+        self.runtimes.remove(rt)
+
+    async def start_gateway(self, services: tuple[str, ...] = ("grids",)) -> None:
+        from gateway.app import create_app
+
+        config = uvicorn.Config(create_app(self.settings, services), host="127.0.0.1",
+                                port=self.settings.http_port, log_level="warning", lifespan="on")
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self._server.serve())
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()
+            await asyncio.sleep(0.02)
+        self.http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.settings.http_port}", timeout=30)
+
+    def token(self, role: str = "superadmin", region: str | None = None, sub: str | None = None,
+              **extra: Any) -> str:
+        return mint_token(self.settings.jwt_secret, sub=sub or f"test-{role}", role=role, region=region, **extra)
+
+    async def gql(self, query: str, variables: dict | None = None, token: str | None = None,
+                  **token_args: Any) -> dict:
+        assert self.http is not None, "start_gateway() first"
+        tok = token if token is not None else self.token(**token_args)
+        headers = {"Authorization": f"Bearer {tok}"} if tok else {}
+        r = await self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        return r.json()
+
+    async def ok(self, query: str, variables: dict | None = None, **kw: Any) -> dict:
+        """Run an operation that must succeed; return its data."""
+        body = await self.gql(query, variables, **kw)
+        assert not body.get("errors"), body.get("errors")
+        return body["data"]
+
+    async def close(self) -> None:
+        if self.http:
+            await self.http.aclose()
+        if self._server:
+            self._server.should_exit = True
+            with contextlib.suppress(Exception):
+                await self._task
+        for rt in reversed(self.runtimes):
+            with contextlib.suppress(Exception):
+                await rt.stop()
