@@ -41,8 +41,10 @@ def parse_boundary(geojson: Any) -> BaseGeometry:
     kind, coords = geojson.get("type"), geojson.get("coordinates")
     if kind not in ("Polygon", "MultiPolygon"):
         raise BadInput(f"boundary must be a GeoJSON Polygon or MultiPolygon, not {kind!r}")
+    if not isinstance(coords, list) or not coords:
+        raise BadInput("boundary has no coordinates")
     polygons = [coords] if kind == "Polygon" else coords
-    if not isinstance(polygons, list) or not polygons:
+    if not polygons:
         raise BadInput("boundary has no coordinates")
     for p, rings in enumerate(polygons):
         if not isinstance(rings, list) or not rings:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+import nats
 from faststream import FastStream
 from faststream.nats import NatsBroker
 from faststream.nats.annotations import NatsMessage
@@ -41,6 +42,7 @@ class ServiceRuntime:
         self.mongo = make_client(settings.mongo_uri, f"yiwang-{name}")
         self.db = self.mongo[settings.db_name(name)]
         self.relay: OutboxRelay | None = None
+        self._relay_nc: nats.aio.client.Client | None = None
         self.transact = Transactor(self.mongo, self.db, on_commit=self._kick, fault=settings.fault)
         self.indexes: dict[str, list[IndexModel]] = {}
         self._startup: list[Hook] = []
@@ -106,7 +108,12 @@ class ServiceRuntime:
         js = self.broker.config.connection_state.stream
         await ensure_streams(js, self.settings.duplicate_window_s)
         await ensure_indexes(self.db, self.indexes)
-        self.relay = OutboxRelay(self.db, js, self.settings.relay_poll_s, name=f"{self.name}-relay")
+        # The relay has its own connection: on shutdown it publishes what in-flight handlers
+        # committed after the broker's connection has drained and closed.
+        self._relay_nc = await nats.connect(self.settings.nats_servers, name=f"yiwang-{self.name}-relay",
+                                            max_reconnect_attempts=-1)
+        self.relay = OutboxRelay(self.db, self._relay_nc.jetstream(), self.settings.relay_poll_s,
+                                 name=f"{self.name}-relay")
         for hook in self._startup:
             await hook()
 
@@ -122,6 +129,8 @@ class ServiceRuntime:
         # The broker has drained in-flight handlers; publish what they committed, then close.
         if self.relay:
             await self.relay.stop()
+        if self._relay_nc:
+            await self._relay_nc.close()
         await self.mongo.close()
 
     async def start(self) -> None:

@@ -24,3 +24,178 @@ async def test_overview_grids_part_counts_the_subtree(gateway):
     assert city == {"gridCount": 4, "buildingCount": 1, "communityCount": 2, "countyCount": 2, "gridWorkerCount": 0}
     county = (await gateway.ok(q, {"id": "county-b"}))["overview"]["grids"]
     assert county["gridCount"] == 2 and county["buildingCount"] == 0
+
+
+def codes(body: dict) -> list[str]:
+    return [e["extensions"]["code"] for e in body.get("errors") or []]
+
+
+CREATE_RAW = "mutation($input: CreateRegionInput!) { createRegion(input: $input) { id } }"
+
+
+async def test_level_rules_are_enforced(gateway):
+    ids = await build_tree(gateway)
+    for input_, reason in [
+        ({"name": "x", "level": "GRID", "parentId": ids["town_a"]}, "COMMUNITY"),
+        ({"name": "x", "level": "COUNTY"}, "needs a parent"),
+        ({"name": "x", "level": "CITY", "parentId": ids["city"]}, "top-level"),
+        ({"name": "x", "level": "BUILDING", "parentId": ids["comm_a"]}, "GRID"),
+        ({"name": "  ", "level": "COUNTY", "parentId": ids["city"]}, "name"),
+        ({"name": "x", "level": "COUNTY", "parentId": ids["city"], "id": "Bad.Id"}, "id must be"),
+    ]:
+        body = await gateway.gql(CREATE_RAW, {"input": input_})
+        assert codes(body) == ["BAD_USER_INPUT"], body
+        assert reason in body["errors"][0]["message"]
+    body = await gateway.gql(CREATE_RAW, {"input": {"name": "x", "level": "COUNTY", "parentId": "nope"}})
+    assert codes(body) == ["NOT_FOUND"]
+
+
+async def test_boundary_validation_errors_name_the_reason(gateway):
+    ids = await build_tree(gateway)
+    not_closed = {"type": "Polygon", "coordinates": [[[113, 30], [113.01, 30], [113.01, 30.01], [113, 30.01]]]}
+    bowtie = {"type": "Polygon", "coordinates": [[[113, 30], [113.01, 30.01], [113.01, 30], [113, 30.01], [113, 30]]]}
+    bad_lat = {"type": "Polygon", "coordinates": [[[113, 30], [113.01, 95], [113.01, 30.01], [113, 30]]]}
+    cases = [
+        (not_closed, "not closed"), (bowtie, "Self-intersection"), (bad_lat, "longitude/latitude"),
+        ({"type": "Point", "coordinates": [113, 30]}, "Polygon or MultiPolygon"),
+        (square(113.5, 30.5, 0.01), "inside its COMMUNITY"),  # outside comm-a
+        (square(113.005, 30.0, 0.01), "overlaps grid"),  # overlaps grid-a1 and a2
+    ]
+    for boundary, reason in cases:
+        body = await gateway.gql(CREATE_RAW, {"input": {"name": "新网格", "level": "GRID", "parentId": ids["comm_a"],
+                                                        "boundary": boundary}})
+        assert codes(body) == ["BAD_USER_INPUT"], (reason, body)
+        assert reason in body["errors"][0]["message"], (reason, body["errors"][0]["message"])
+    # nothing was written
+    q = "query($id: ID!) { region(id: $id) { children { totalCount } } }"
+    assert (await gateway.ok(q, {"id": ids["comm_a"]}))["region"]["children"]["totalCount"] == 2
+    # a community boundary that would leave its grids outside is refused
+    body = await gateway.gql("mutation($id: ID!, $b: JSON) { setRegionBoundary(id: $id, boundary: $b) { id } }",
+                             {"id": ids["comm_a"], "b": square(113.0, 30.0, 0.015)})
+    assert codes(body) == ["BAD_USER_INPUT"] and "child region" in body["errors"][0]["message"]
+
+
+MOVE = "mutation($id: ID!, $to: ID!) { moveRegion(id: $id, newParentId: $to) { id path { id } } }"
+PATHS = "query($id: ID!) { region(id: $id) { path { id } children { edges { node { id path { id } } } } } }"
+
+
+async def test_move_keeps_paths_and_rollups_right(gateway):
+    ids = await build_tree(gateway)
+    await create(gateway, id="bldg-1", name="1号楼", level="BUILDING", parentId=ids["grid_a1"])
+    await gateway.ok("mutation { registerGridWorker(input: {sub: \"gw1\", name: \"王伟\", role: BASIC, gridId: \"grid-a1\", phone: \"13812345678\"}) { id } }")
+    moved = (await gateway.ok(MOVE, {"id": ids["town_a"], "to": ids["county_b"]}))["moveRegion"]
+    assert [p["id"] for p in moved["path"]] == ["city", "county-b", "town-a"]
+    grid = (await gateway.ok(PATHS, {"id": "grid-a1"}))["region"]
+    assert [p["id"] for p in grid["path"]] == ["city", "county-b", "town-a", "comm-a", "grid-a1"]
+    assert [p["id"] for p in grid["children"]["edges"][0]["node"]["path"]] == [
+        "city", "county-b", "town-a", "comm-a", "grid-a1", "bldg-1"]
+    q = "query($id: ID!) { overview(regionId: $id) { grids { gridCount buildingCount gridWorkerCount townshipCount } } }"
+    assert (await gateway.ok(q, {"id": "county-a"}))["overview"]["grids"] == {
+        "gridCount": 0, "buildingCount": 0, "gridWorkerCount": 0, "townshipCount": 0}
+    assert (await gateway.ok(q, {"id": "county-b"}))["overview"]["grids"] == {
+        "gridCount": 4, "buildingCount": 1, "gridWorkerCount": 1, "townshipCount": 2}
+    # moving under one's own descendant, or to the wrong level, is refused
+    body = await gateway.gql(MOVE, {"id": ids["town_a"], "to": ids["comm_a"]})
+    assert codes(body) == ["BAD_USER_INPUT"]
+    body = await gateway.gql(MOVE, {"id": ids["grid_a1"], "to": ids["town_b"]})
+    assert codes(body) == ["BAD_USER_INPUT"]
+    # a grid cannot move into a community whose boundary does not contain it
+    body = await gateway.gql(MOVE, {"id": ids["grid_a1"], "to": ids["comm_b"]})
+    assert codes(body) == ["BAD_USER_INPUT"] and "inside" in body["errors"][0]["message"]
+    # a township admin sees the moved subtree under its new county
+    data = await gateway.ok(PATHS, {"id": "grid-a2"}, role="admin", region="town-a")
+    assert [p["id"] for p in data["region"]["path"]] == ["city", "county-b", "town-a", "comm-a", "grid-a2"]
+
+
+async def test_rename_updates_breadcrumbs_below(gateway):
+    ids = await build_tree(gateway)
+    await gateway.ok('mutation { updateRegion(input: {id: "comm-a", name: "幸福社区"}) { name version } }')
+    data = await gateway.ok(PATHS, {"id": ids["grid_a1"]})
+    body = await gateway.gql("query { region(id: \"grid-a1\") { path { name } } }")
+    assert [p["name"] for p in body["data"]["region"]["path"]][3] == "幸福社区"
+    assert data["region"]["path"][3]["id"] == "comm-a"
+    stale = await gateway.gql('mutation { updateRegion(input: {id: "comm-a", name: "x", expectedVersion: 1}) { id } }')
+    assert codes(stale) == ["CONFLICT"]
+
+
+SCOPE_Q = "query($id: ID!) { region(id: $id) { id name } }"
+
+
+async def test_scope_township_cannot_read_sibling(gateway):
+    ids = await build_tree(gateway)
+    town_a = {"role": "admin", "region": ids["town_a"]}
+    assert (await gateway.ok(SCOPE_Q, {"id": ids["grid_a1"]}, **town_a))["region"]["id"] == ids["grid_a1"]
+    body = await gateway.gql(SCOPE_Q, {"id": ids["town_b"]}, **town_a)
+    assert codes(body) == ["FORBIDDEN"] and body["data"]["region"] is None
+    body = await gateway.gql("query($id: ID!) { overview(regionId: $id) { grids { gridCount } } }", {"id": ids["comm_b"]}, **town_a)
+    assert codes(body) == ["FORBIDDEN"]
+    # ancestors show as breadcrumbs only
+    body = await gateway.gql("query { region(id: \"county-a\") { name boundary } }", **town_a)
+    assert body["data"]["region"] is None or body["data"]["region"]["boundary"] is None
+    assert codes(body) == ["FORBIDDEN"]
+    # lists are filtered, not refused
+    data = await gateway.ok("query { regions(level: GRID) { totalCount edges { node { id } } } }", **town_a)
+    assert {e["node"]["id"] for e in data["regions"]["edges"]} == {"grid-a1", "grid-a2"}
+    data = await gateway.ok("query { regions(parentId: \"city\") { edges { node { id } } } }", **town_a)
+    assert data["regions"]["edges"] == []
+    data = await gateway.ok("query { regions { edges { node { id } } } }", **town_a)
+    assert [e["node"]["id"] for e in data["regions"]["edges"]] == ["town-a"]
+    # writes outside scope are refused and change nothing
+    body = await gateway.gql(CREATE_RAW, {"input": {"name": "x", "level": "COMMUNITY", "parentId": ids["town_b"]}}, **town_a)
+    assert codes(body) == ["FORBIDDEN"]
+    body = await gateway.gql(MOVE, {"id": ids["comm_a"], "to": ids["town_b"]}, **town_a)
+    assert codes(body) == ["FORBIDDEN"]
+    # an operator reads but may not create
+    body = await gateway.gql(CREATE_RAW, {"input": {"name": "x", "level": "COMMUNITY", "parentId": ids["town_a"]}},
+                             role="operator", region=ids["town_a"])
+    assert codes(body) == ["FORBIDDEN"]
+    # a resident has no territory scope
+    body = await gateway.gql(SCOPE_Q, {"id": ids["grid_a1"]}, role="resident", sub="r1")
+    assert codes(body) == ["FORBIDDEN"]
+    assert (await gateway.ok(LOCATE, {"lng": 113.005, "lat": 30.005}, role="resident", sub="r1"))["locate"]["id"] == "grid-a1"
+
+
+async def test_authentication_and_limits(gateway):
+    body = await gateway.gql("{ me { sub } }", token="")
+    assert codes(body) == ["UNAUTHENTICATED"]
+    body = await gateway.gql("{ me { sub } }", token="not-a-jwt")
+    assert codes(body) == ["UNAUTHENTICATED"]
+    assert (await gateway.ok("{ me { sub role region { id } } }", role="superadmin"))["me"]["role"] == "superadmin"
+    body = await gateway.gql("{ regions(first: 101) { totalCount } }")
+    assert codes(body) == ["BAD_USER_INPUT"]
+    body = await gateway.gql("{ regionz { totalCount } }")
+    assert codes(body) == ["BAD_USER_INPUT"] and "Did you mean" not in body["errors"][0]["message"]
+    body = await gateway.gql("{ regions(firts: 1) { totalCount } }")
+    assert "Did you mean" not in body["errors"][0]["message"]
+    deep = "{ me { region { " + "parent { " * 14 + "id" + " }" * 14 + " } } }"
+    body = await gateway.gql(deep)
+    assert body["errors"] and "depth" in body["errors"][0]["message"]
+    aliases = "{ " + " ".join(f"a{i}: me {{ sub }}" for i in range(40)) + " }"
+    body = await gateway.gql(aliases)
+    assert body["errors"] and "aliases" in body["errors"][0]["message"].lower()
+
+
+async def test_grid_workers_masking_and_idempotency(gateway):
+    ids = await build_tree(gateway)
+    m = """mutation($k: String) { registerGridWorker(input: {sub: "gw-li", name: "李娜", role: CONVENIENCE,
+           gridId: "grid-b1", phone: "13912345678", idempotencyKey: $k}) { id phone roleName } }"""
+    first = (await gateway.ok(m, {"k": "k1"}))["registerGridWorker"]
+    again = (await gateway.ok(m, {"k": "k1"}))["registerGridWorker"]
+    assert first["id"] == again["id"] and first["roleName"] == "便民服务员"
+    body = await gateway.gql(m, {"k": "k2"})
+    assert codes(body) == ["CONFLICT"]
+    q = "query($id: ID!) { gridWorker(id: $id) { phone } }"
+    assert (await gateway.ok(q, {"id": first["id"]}, role="admin", region=ids["town_b"]))["gridWorker"]["phone"] == "13912345678"
+    assert (await gateway.ok(q, {"id": first["id"]}, role="grid_worker", region=ids["grid_b1"], sub="other"))["gridWorker"]["phone"] == "139****5678"
+    assert (await gateway.ok(q, {"id": first["id"]}, role="grid_worker", region=ids["grid_b1"], sub="gw-li"))["gridWorker"]["phone"] == "13912345678"
+    body = await gateway.gql(q, {"id": first["id"]}, role="admin", region=ids["town_a"])
+    assert codes(body) == ["FORBIDDEN"]
+    data = await gateway.ok("query { overview(regionId: \"county-b\") { grids { gridWorkerCount } } }")
+    assert data["overview"]["grids"]["gridWorkerCount"] == 1
+    await gateway.ok('mutation($id: ID!) { unassignGridWorker(id: $id) { active } }', {"id": first["id"]})
+    data = await gateway.ok("query { overview(regionId: \"county-b\") { grids { gridWorkerCount } } }")
+    assert data["overview"]["grids"]["gridWorkerCount"] == 0
+    # idempotent region creation
+    r1 = await create(gateway, name="2号楼", level="BUILDING", parentId="grid-b1", idempotencyKey="b2")
+    r2 = await create(gateway, name="2号楼", level="BUILDING", parentId="grid-b1", idempotencyKey="b2")
+    assert r1["id"] == r2["id"]

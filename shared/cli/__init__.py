@@ -1,0 +1,1 @@
+"""The `yiwang` command line: dev tokens, the local launcher, demo data."""

@@ -1,0 +1,105 @@
+"""The demo territory `yiwang up --demo` loads once, on an empty database.
+
+Deterministic and synthetic (no real places or people): one city, three districts, two
+streets each, three communities each, four grids per community tiling it, two buildings
+per grid and a grid worker for each. Loaded through the services' own commands, so every
+rule, rollup and event applies exactly as for real data.
+"""
+from __future__ import annotations
+
+import asyncio
+
+import nats
+
+from shared.auth import service_token
+from shared.messaging.rpc import RpcClient
+from shared.settings import Settings
+
+COUNTIES = ["东湖区", "西岭区", "南川县"]
+TOWNSHIPS = ["长青街道", "望江街道", "花园街道", "白沙镇", "清泉街道", "石桥镇"]
+COMMUNITIES = ["幸福社区", "和平社区", "阳光社区", "民主社区", "团结社区", "友谊社区", "春晖社区", "翠柳社区",
+               "向阳社区", "丰收村", "新华社区", "光明社区", "建设社区", "朝阳社区", "滨河社区", "文昌社区",
+               "桃源村", "金桥社区"]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英"]
+ORIGIN = (113.80, 30.80)  # synthetic coordinates
+COUNTY_W, HEIGHT = 0.12, 0.12
+
+
+def rect(x: float, y: float, w: float, h: float) -> dict:
+    x2, y2 = round(x + w, 6), round(y + h, 6)
+    x, y = round(x, 6), round(y, 6)
+    return {"type": "Polygon", "coordinates": [[[x, y], [x2, y], [x2, y2], [x, y2], [x, y]]]}
+
+
+def plan() -> list[list[dict]]:
+    """Regions to create, level by level (each level's parents come in the level before)."""
+    x0, y0 = ORIGIN
+    city = {"id": "demo-city", "name": "云河市", "level": "CITY", "code": "429900000000",
+            "boundary": rect(x0, y0, COUNTY_W * len(COUNTIES), HEIGHT)}
+    levels: list[list[dict]] = [[city], [], [], [], [], []]
+    for ci, cname in enumerate(COUNTIES):
+        cx = x0 + ci * COUNTY_W
+        county = {"id": f"demo-k{ci}", "name": cname, "level": "COUNTY", "parentId": city["id"],
+                  "code": f"4299{ci + 1:02d}000000", "boundary": rect(cx, y0, COUNTY_W, HEIGHT)}
+        levels[1].append(county)
+        for ti in range(2):
+            tw = COUNTY_W / 2
+            tx = cx + ti * tw
+            t = {"id": f"demo-k{ci}t{ti}", "name": TOWNSHIPS[ci * 2 + ti], "level": "TOWNSHIP",
+                 "parentId": county["id"], "code": f"4299{ci + 1:02d}{ti + 1:03d}000",
+                 "boundary": rect(tx, y0, tw, HEIGHT)}
+            levels[2].append(t)
+            for mi in range(3):
+                mh = HEIGHT / 3
+                my = y0 + mi * mh
+                n = (ci * 2 + ti) * 3 + mi
+                m = {"id": f"{t['id']}m{mi}", "name": COMMUNITIES[n], "level": "COMMUNITY", "parentId": t["id"],
+                     "code": f"{t['code'][:9]}{mi + 1:03d}", "boundary": rect(tx, my, tw, mh)}
+                levels[3].append(m)
+                for gi in range(4):
+                    gx, gy = tx + (gi % 2) * tw / 2, my + (gi // 2) * mh / 2
+                    g = {"id": f"{m['id']}g{gi}", "name": f"第{'一二三四'[gi]}网格", "level": "GRID",
+                         "parentId": m["id"], "boundary": rect(gx, gy, tw / 2, mh / 2)}
+                    levels[4].append(g)
+                    for bi in range(2):
+                        levels[5].append({"id": f"{g['id']}b{bi}", "name": f"{gi * 2 + bi + 1}栋",
+                                          "level": "BUILDING", "parentId": g["id"],
+                                          "attrs": {"address": f"{COMMUNITIES[n]}{gi * 2 + bi + 1}栋",
+                                                    "floors": 6 + bi * 12, "households": 36 + bi * 60}})
+    return levels
+
+
+def workers(grids: list[dict]) -> list[dict]:
+    out = []
+    for i, g in enumerate(grids):
+        name = SURNAMES[i % len(SURNAMES)] + GIVEN[(i * 7) % len(GIVEN)]
+        out.append({"sub": f"demo-gw-{i:03d}", "name": name, "role": ["BASIC", "CONVENIENCE", "FINANCE"][i % 3],
+                    "gridId": g["id"], "phone": f"1390000{i:04d}", "idempotencyKey": f"demo-gw-{i:03d}"})
+    return out
+
+
+async def load_demo(settings: Settings) -> str:
+    nc = await nats.connect(settings.nats_servers, name="yiwang-demo")
+    try:
+        rpc, token = RpcClient(nc, timeout_s=30), service_token(settings.jwt_secret, "demo", settings.jwt_issuer)
+        existing = await rpc.call("grids", "region.list", {"level": "CITY", "first": 1}, token)
+        if existing["totalCount"]:
+            return "demo: the database already holds a territory; nothing loaded"
+        sem = asyncio.Semaphore(8)
+
+        async def call(verb: str, payload: dict) -> None:
+            async with sem:
+                await rpc.call("grids", verb, {**payload, "idempotencyKey": payload.get("idempotencyKey")
+                                               or f"demo:{payload.get('id')}"}, token)
+
+        levels = plan()
+        for level in levels:
+            await asyncio.gather(*(call("region.create", r) for r in level))
+        ws = workers(levels[4])
+        await asyncio.gather(*(call("worker.register", w) for w in ws))
+        return (f"demo: loaded 云河市 with {len(levels[1])} districts, {len(levels[2])} streets, "
+                f"{len(levels[3])} communities, {len(levels[4])} grids, {len(levels[5])} buildings, "
+                f"{len(ws)} grid workers")
+    finally:
+        await nc.close()

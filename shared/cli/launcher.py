@@ -1,0 +1,149 @@
+"""`yiwang up`: embedded NATS and MongoDB, then the services, then the gateway, all supervised.
+
+We run this small supervisor instead of supervisord or circus because `up` needs readiness
+ordering and a drain-ordered shutdown (gateway, services, infra) inside one foreground command.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import shared
+from shared import embedded
+from shared.cli.announce import announce
+from shared.cli.supervisor import Child, say
+from shared.settings import Settings
+
+ROOT = Path(shared.__file__).resolve().parent.parent
+SERVICES = ("grids", "cases", "organizations", "volunteers")
+
+
+class LaunchError(RuntimeError):
+    pass
+
+
+def app_modules(only: set[str] | None = None) -> dict[str, str]:
+    """Application processes to start, name -> module: those whose package has landed."""
+    candidates = {name: f"services.{name}" for name in SERVICES} | {"gateway": "gateway"}
+    return {name: module for name, module in candidates.items()
+            if (only is None or name in only)
+            and (ROOT / module.replace(".", "/") / "__main__.py").exists()}
+
+
+def child_env(settings: Settings, data: Path) -> dict[str, str]:
+    """The parent environment, pointed at the same servers and data dir, importable anywhere."""
+    env = dict(os.environ, YIWANG_NATS_URL=settings.nats_servers, PYTHONUNBUFFERED="1",
+               YIWANG_MONGO_URL=settings.mongo_uri, YIWANG_DATA_DIR=str(data))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return env
+
+
+def running_pid(pid_file: Path) -> int | None:
+    try:
+        pid = int(pid_file.read_text())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def _require_free(port: int, what: str) -> None:
+    if embedded.port_open(port):
+        raise LaunchError(f"port {port} for {what} is already in use")
+
+
+def plan(settings: Settings, data: Path, only: set[str] | None) -> tuple[list[Child], list[Child]]:
+    """The infra children (embedded servers not replaced by a URL) and the application ones."""
+    if unknown := (only or set()) - {*SERVICES, "gateway"}:
+        raise LaunchError(f"--only: unknown {', '.join(sorted(unknown))}; "
+                          f"choose from {', '.join((*SERVICES, 'gateway'))}")
+    env = child_env(settings, data)
+    make: Callable[[str, list[str]], Child] = lambda name, argv: Child(
+        name, argv, env, data / "run", data / "logs")
+    infra = []
+    if settings.embedded_nats:
+        _require_free(settings.nats_port, "NATS")
+        infra.append(make("nats", embedded.nats_command(settings.nats_port, data)))
+    if settings.embedded_mongo:
+        _require_free(settings.mongo_port, "MongoDB")
+        infra.append(make("mongo", embedded.mongo_command(settings.mongo_port, data)))
+    apps = [make(name, [sys.executable, "-m", module])
+            for name, module in app_modules(only).items()]
+    if any(c.name == "gateway" for c in apps):
+        _require_free(settings.http_port, "the gateway")
+    return infra, apps
+
+
+async def up(settings: Settings, *, demo: bool = False, only: set[str] | None = None) -> int:
+    data = settings.data_dir.resolve()
+    for sub in ("run", "logs"):
+        (data / sub).mkdir(parents=True, exist_ok=True)
+    launcher_pid = data / "run" / "launcher.pid"
+    if (other := running_pid(launcher_pid)) is not None:
+        say(f"already running (pid {other}); run `yiwang stop` first")
+        return 1
+    try:
+        infra, apps = plan(settings, data, only)
+    except LaunchError as e:
+        say(str(e))
+        return 1
+    launcher_pid.write_text(f"{os.getpid()}\n")
+    stop, failed = asyncio.Event(), asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    async def boot() -> None:
+        try:
+            for child in infra:
+                child.start()
+            await asyncio.gather(embedded.wait_nats(settings.nats_servers, timeout=60),
+                                 embedded.wait_mongo(settings.mongo_uri, timeout=120))
+            for child in apps:
+                child.start()
+            say(f"started {', '.join(c.name for c in infra + apps)}; logs in {data / 'logs'}")
+            if any(c.name == "gateway" for c in apps):
+                await announce(settings, demo)
+            elif demo:
+                say("--demo skipped: the gateway is not part of this run")
+        except Exception as e:  # noqa: BLE001 - reported, then everything is stopped
+            say(f"start-up failed: {e}")
+            failed.set()
+            stop.set()
+
+    booting = asyncio.create_task(boot())
+    try:
+        await stop.wait()
+    finally:
+        booting.cancel()
+        say("stopping")
+        gateway = [c for c in apps if c.name == "gateway"]
+        services = [c for c in apps if c.name != "gateway"]
+        for group in (gateway, services, infra):
+            await asyncio.gather(*(child.stop() for child in group))
+        launcher_pid.unlink(missing_ok=True)
+    say("stopped")
+    return 1 if failed.is_set() else 0
+
+
+def stop(settings: Settings, timeout: float = 60.0) -> int:
+    """Ask a running launcher to stop (SIGTERM) and wait until it has."""
+    pid_file = settings.data_dir.resolve() / "run" / "launcher.pid"
+    pid = running_pid(pid_file)
+    if pid is None:
+        say(f"not running (no live pid in {pid_file})")
+        return 1
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while running_pid(pid_file) == pid and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if running_pid(pid_file) == pid:
+        say(f"launcher {pid} still running after {timeout:g}s")
+        return 1
+    say(f"stopped launcher {pid}")
+    return 0

@@ -1,0 +1,99 @@
+"""`yiwang` subcommands. Each is an (add_arguments, run) pair in COMMANDS; a new one (say
+`replay`) lives in its own module and adds one line to the table."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Callable, Sequence
+
+from shared.auth import REGIONAL_ROLES, Role, mint_token
+from shared.settings import Settings, get_settings
+
+AddArguments = Callable[[argparse.ArgumentParser], None]
+Run = Callable[[argparse.Namespace, Settings], int]
+
+
+def token_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--role", required=True, choices=[r.value for r in Role if r is not Role.SERVICE])
+    p.add_argument("--region", help="region id the principal is scoped to")
+    p.add_argument("--sub", help="subject (default: dev-<role>)")
+    p.add_argument("--dept", help="department code")
+    p.add_argument("--member", help="volunteer member id")
+    p.add_argument("--ttl", type=int, help="lifetime in seconds (default: YIWANG_JWT_TTL_S)")
+
+
+def token(args: argparse.Namespace, settings: Settings) -> int:
+    """mint a development JWT"""
+    if args.role in REGIONAL_ROLES and not args.region:
+        raise SystemExit(f"yiwang token: role {args.role} needs --region")
+    sub = args.sub or f"dev-{args.role}"
+    ttl = args.ttl or settings.jwt_ttl_s
+    jwt = mint_token(settings.jwt_secret, sub=sub, role=args.role, region=args.region,
+                     dept=args.dept, member=args.member, ttl_s=ttl, issuer=settings.jwt_issuer)
+    scope = f" in region {args.region}" if args.region else ""
+    print(f"# {args.role} token for {sub}{scope}, valid {ttl}s; send as 'Authorization: Bearer <token>'")
+    print(jwt)
+    return 0
+
+
+def up_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--demo", action="store_true", help="load demo data once the gateway is ready")
+    p.add_argument("--only", metavar="NAME[,NAME]",
+                   help="start only these application processes (e.g. grids,cases)")
+
+
+def up(args: argparse.Namespace, settings: Settings) -> int:
+    """run NATS, MongoDB, the services and the gateway, supervised"""
+    from shared.cli import launcher
+
+    only = {n.strip() for n in args.only.split(",") if n.strip()} if args.only else None
+    return asyncio.run(launcher.up(settings, demo=args.demo, only=only))
+
+
+def stop(args: argparse.Namespace, settings: Settings) -> int:
+    """stop a running `yiwang up`"""
+    from shared.cli import launcher
+
+    return launcher.stop(settings)
+
+
+def seed_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--demo", action="store_true", required=True,
+                   help="load the demo city (only into an empty database)")
+
+
+def seed(args: argparse.Namespace, settings: Settings) -> int:
+    """load demo data into a running stack"""
+    try:
+        from shared.cli.demo import load_demo
+    except ImportError as e:
+        raise SystemExit(f"yiwang seed: demo data is not available ({e})") from e
+    print(asyncio.run(load_demo(settings)))
+    return 0
+
+
+def no_arguments(p: argparse.ArgumentParser) -> None:
+    pass
+
+
+# name -> (add_arguments, run); the first docstring line of `run` is its help.
+COMMANDS: dict[str, tuple[AddArguments, Run]] = {
+    "token": (token_arguments, token),
+    "up": (up_arguments, up),
+    "stop": (no_arguments, stop),
+    "seed": (seed_arguments, seed),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="yiwang", description="Yiwang back end tools")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (add_arguments, run) in COMMANDS.items():
+        help_text = (run.__doc__ or "").strip().split("\n")[0] or None
+        add_arguments(commands.add_parser(name, help=help_text, description=help_text))
+    args = parser.parse_args(argv)
+    return COMMANDS[args.command][1](args, get_settings())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
