@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from typing import Any
 
@@ -28,6 +29,9 @@ class Gateway(GraphQL):
         super().__init__(build_schema(settings), graphql_ide=None if settings.production else "graphiql",
                          allow_queries_via_get=False, keep_alive=True, keep_alive_interval=15)
         self.settings, self.state = settings, state
+
+    def encode_json(self, data: object) -> str:
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     async def get_context(self, request: Any, response: Any) -> Context:
         return Context(self.settings, self.state["rpc"], request, response)

@@ -10,7 +10,7 @@ from pymongo.errors import DuplicateKeyError
 from services.grids import domain
 from services.grids.domain import Level, Region
 from services.grids.locator import GridLocator
-from services.grids.store import GridStore, crumb, region_from_doc
+from services.grids.store import GridStore, crumb, region_dto, region_from_doc
 from shared.auth import Principal, Role
 from shared.contracts.common import ById, ByIds
 from shared.contracts.grids import (AssignWorker, CreateRegion, ListRegions, ListWorkers, Locate,
@@ -27,16 +27,6 @@ from shared.service import ServiceRuntime
 SERVICE = "grids"
 MANAGERS = (Role.SUPERADMIN, Role.ADMIN)
 STAFF = (Role.SUPERADMIN, Role.ADMIN, Role.OPERATOR)
-
-
-def region_dto(d: dict, partial: bool = False) -> dict[str, Any]:
-    base = {"id": d["_id"], "name": d["name"], "level": d["level"], "code": d.get("code"),
-            "parentId": d.get("parentId"), "path": d["path"], "ancestors": d.get("ancestors", []),
-            "version": d["version"], "partial": partial}
-    if not partial:
-        base |= {"boundary": d.get("boundary"), "attrs": d.get("attrs") or {},
-                 "createdAt": d.get("createdAt"), "updatedAt": d.get("updatedAt")}
-    return base
 
 
 def page_dto(items: list, total: int, has_next: bool) -> dict:
@@ -118,11 +108,7 @@ class Grids:
     async def locate(self, req: Request) -> dict | None:
         q = req.parse(Locate)
         valid_point(q.lng, q.lat)
-        grid_id = self.locator.locate(q.lng, q.lat)
-        if grid_id is None:
-            return None
-        d = await self.store.get_doc(grid_id)
-        return region_dto(d) if d else None
+        return self.locator.locate(q.lng, q.lat)
 
     async def stats(self, req: Request) -> dict:
         q, p = req.parse(ByIds), req.principal

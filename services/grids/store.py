@@ -31,6 +31,16 @@ def region_doc(r: Region, ancestors: list[dict]) -> dict:
             "ancestors": ancestors}
 
 
+def region_dto(d: dict, partial: bool = False) -> dict[str, Any]:
+    base = {"id": d["_id"], "name": d["name"], "level": d["level"], "code": d.get("code"),
+            "parentId": d.get("parentId"), "path": d["path"], "ancestors": d.get("ancestors", []),
+            "version": d["version"], "partial": partial}
+    if not partial:
+        base |= {"boundary": d.get("boundary"), "attrs": d.get("attrs") or {},
+                 "createdAt": d.get("createdAt"), "updatedAt": d.get("updatedAt")}
+    return base
+
+
 def crumb(r: Region) -> dict:
     return {"id": r.id, "name": r.name, "level": str(r.level), "code": r.code}
 
@@ -94,7 +104,10 @@ class GridStore:
         q: dict = {"level": "GRID"}
         if since is not None:
             q["updatedAt"] = {"$gte": since}
-        return await self.regions.find(q, {"boundary": 1, "updatedAt": 1}).to_list(None)
+        return await self.regions.find(q).to_list(None)
+
+    async def grids_below(self, region_id: str) -> list[dict]:
+        return await self.regions.find({"level": "GRID", "path": region_id}).to_list(None)
 
     # -- rollups ---------------------------------------------------------------------------
     async def bump(self, uow: UnitOfWork, path: list[str], delta: Counter, sign: int = 1) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+
 from tests.territory import build_tree, create, square
 
 LOCATE = "query($lng: Float!, $lat: Float!) { locate(lng: $lng, lat: $lat) { id name level path { id } } }"
@@ -85,6 +87,13 @@ async def test_move_keeps_paths_and_rollups_right(gateway):
     await gateway.ok("mutation { registerGridWorker(input: {sub: \"gw1\", name: \"王伟\", role: BASIC, gridId: \"grid-a1\", phone: \"13812345678\"}) { id } }")
     moved = (await gateway.ok(MOVE, {"id": ids["town_a"], "to": ids["county_b"]}))["moveRegion"]
     assert [p["id"] for p in moved["path"]] == ["city", "county-b", "town-a"]
+    located = (await gateway.ok(LOCATE, {"lng": 113.005, "lat": 30.005}))["locate"]
+    for _ in range(50):  # the locator follows the move through the event
+        if [p["id"] for p in located["path"]][1] == "county-b":
+            break
+        await asyncio.sleep(0.05)
+        located = (await gateway.ok(LOCATE, {"lng": 113.005, "lat": 30.005}))["locate"]
+    assert [p["id"] for p in located["path"]] == ["city", "county-b", "town-a", "comm-a", "grid-a1"]
     grid = (await gateway.ok(PATHS, {"id": "grid-a1"}))["region"]
     assert [p["id"] for p in grid["path"]] == ["city", "county-b", "town-a", "comm-a", "grid-a1"]
     assert [p["id"] for p in grid["children"]["edges"][0]["node"]["path"]] == [
