@@ -110,7 +110,7 @@ async def wait_mongo(uri: str, timeout: float = 30.0) -> None:
     raise TimeoutError(f"MongoDB at {uri} did not answer: {last}")
 
 
-async def wait_nats(url: str, timeout: float = 30.0) -> None:
+async def wait_nats(url: str | list[str], timeout: float = 30.0) -> None:
     import nats
 
     deadline = time.monotonic() + timeout

@@ -106,7 +106,7 @@ class ServiceRuntime:
     async def _on_startup(self) -> None:
         await self.broker.connect()
         js = self.broker.config.connection_state.stream
-        await ensure_streams(js, self.settings.duplicate_window_s)
+        await ensure_streams(js, self.settings.duplicate_window_s, self.settings.stream_replicas)
         await ensure_indexes(self.db, self.indexes)
         # The relay has its own connection: on shutdown it publishes what in-flight handlers
         # committed after the broker's connection has drained and closed.

@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     rpc_timeout_s: float = 5.0
     max_deliver: int = 5  # JetStream deliveries before a message goes to the dead-letter subject
     duplicate_window_s: float = 600.0
+    stream_replicas: int = 1  # 3 on a production JetStream cluster
     relay_poll_s: float = 1.0
     locator_resync_s: float = 30.0
 
@@ -56,8 +57,11 @@ class Settings(BaseSettings):
         return self.env == "production"
 
     @property
-    def nats_servers(self) -> str:
-        return self.nats_url or f"nats://127.0.0.1:{self.nats_port}"
+    def nats_servers(self) -> list[str]:
+        """`YIWANG_NATS_URL` may list several cluster nodes, comma-separated."""
+        if self.nats_url:
+            return [u.strip() for u in self.nats_url.split(",") if u.strip()]
+        return [f"nats://127.0.0.1:{self.nats_port}"]
 
     @property
     def mongo_uri(self) -> str:

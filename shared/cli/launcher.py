@@ -37,7 +37,7 @@ def app_modules(only: set[str] | None = None) -> dict[str, str]:
 
 def child_env(settings: Settings, data: Path) -> dict[str, str]:
     """The parent environment, pointed at the same servers and data dir, importable anywhere."""
-    env = dict(os.environ, YIWANG_NATS_URL=settings.nats_servers, PYTHONUNBUFFERED="1",
+    env = dict(os.environ, YIWANG_NATS_URL=",".join(settings.nats_servers), PYTHONUNBUFFERED="1",
                YIWANG_MONGO_URL=settings.mongo_uri, YIWANG_DATA_DIR=str(data))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     return env

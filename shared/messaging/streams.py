@@ -45,9 +45,9 @@ async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
     await js.update_stream(config)
 
 
-async def ensure_streams(js: JetStreamContext, duplicate_window_s: float,
+async def ensure_streams(js: JetStreamContext, duplicate_window_s: float, replicas: int = 1,
                          services: tuple[str, ...] = SERVICES) -> None:
     """Every service declares every stream it reads or writes, so start-up order never matters."""
     for s in services:
-        await ensure_stream(js, stream_config(s, duplicate_window_s))
-    await ensure_stream(js, dlq_config())
+        await ensure_stream(js, stream_config(s, duplicate_window_s, replicas))
+    await ensure_stream(js, dlq_config(replicas))
