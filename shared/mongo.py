@@ -31,6 +31,7 @@ def now() -> datetime:
 # Indexes every service database has: the outbox (the service's event log) and consumer dedup.
 KERNEL_INDEXES: dict[str, list[IndexModel]] = {
     OUTBOX: [IndexModel([("published", ASCENDING), ("oid", ASCENDING)]),
+             IndexModel([("pending", ASCENDING), ("oid", ASCENDING)]),
              IndexModel([("oid", ASCENDING)]),
              IndexModel([("aggregate", ASCENDING), ("oid", ASCENDING)])],
     PROCESSED: [],
@@ -50,6 +51,7 @@ class UnitOfWork:
 
     db: AsyncDatabase
     session: AsyncClientSession
+    projections: tuple[str, ...] = ()
     events: list[CloudEvent] = field(default_factory=list)
 
     def record(self, *events: CloudEvent) -> None:
@@ -64,6 +66,7 @@ class UnitOfWork:
         docs = [{
             "_id": e.id, "oid": ObjectId(), "subject": event_subject(e), "aggregate": e.subject,
             "type": e.type, "published": False, "envelope": e.model_dump(mode="json"),
+            "pending": list(self.projections),
         } for e in self.events]
         await self.db[OUTBOX].insert_many(docs, session=self.session, ordered=True)
 
@@ -74,19 +77,21 @@ class Transactor:
     def __init__(self, client: AsyncMongoClient, db: AsyncDatabase,
                  on_commit: Callable[[], None] = lambda: None, fault: str = ""):
         self.client, self.db, self.on_commit, self.fault = client, db, on_commit, fault
+        self.projections: tuple[str, ...] = ()  # projectors every event of this service feeds
 
-    async def __call__(self, fn: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+    async def __call__(self, fn: Callable[[UnitOfWork], Awaitable[T]], wake: bool = True) -> T:
         async with self.client.start_session() as session:
             async def body(s: AsyncClientSession) -> Any:
-                uow = UnitOfWork(self.db, s)
+                uow = UnitOfWork(self.db, s, self.projections)
                 result = await fn(uow)
                 await uow.flush()
                 return result
 
             result = await session.with_transaction(body)
-        if self.fault == "crash_after_commit":
+        if self.fault == "crash_after_commit" and wake:
             os._exit(137)  # fault test: committed, never published by this process
-        self.on_commit()
+        if wake:
+            self.on_commit()
         return result
 
 
@@ -109,6 +114,12 @@ IDEMPOTENCY = "idempotency"
 async def remembered(db: AsyncDatabase, key: str) -> Any | None:
     """The result a command with this idempotency key returned the first time, if any."""
     doc = await db[IDEMPOTENCY].find_one({"_id": key})
+    return None if doc is None else doc["result"]
+
+
+async def recall(uow: UnitOfWork, key: str) -> Any | None:
+    """Inside a transaction: the result stored under `key`, if a twin committed first."""
+    doc = await uow.db[IDEMPOTENCY].find_one({"_id": key}, session=uow.session)
     return None if doc is None else doc["result"]
 
 

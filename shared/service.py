@@ -19,6 +19,7 @@ from shared.auth import service_token
 from shared.messaging.consumer import EventHandler, register_consumer
 from shared.messaging.envelope import CloudEvent
 from shared.messaging.outbox import OutboxRelay
+from shared.messaging.projector import Apply, OutboxProjector
 from shared.messaging.rpc import Handler, Request, RpcClient, dispatch
 from shared.messaging.streams import ensure_streams
 from shared.messaging.subjects import EVT, rpc_subject
@@ -42,6 +43,7 @@ class ServiceRuntime:
         self.mongo = make_client(settings.mongo_uri, f"yiwang-{name}")
         self.db = self.mongo[settings.db_name(name)]
         self.relay: OutboxRelay | None = None
+        self.projectors: list[OutboxProjector] = []
         self._relay_nc: nats.aio.client.Client | None = None
         self.transact = Transactor(self.mongo, self.db, on_commit=self._kick, fault=settings.fault)
         self.indexes: dict[str, list[IndexModel]] = {}
@@ -82,6 +84,13 @@ class ServiceRuntime:
         on_event.__name__ = f"{self.name}_watch_{source}"
         self.broker.subscriber(f"{EVT}.{source}.>", title=on_event.__name__)(on_event)
 
+    def project(self, name: str, apply: Apply) -> OutboxProjector:
+        """Fold every event this service commits into a read model, exactly once."""
+        projector = OutboxProjector(self.transact, name, apply, self.settings.relay_poll_s)
+        self.projectors.append(projector)
+        self.transact.projections = tuple(p.projection for p in self.projectors)
+        return projector
+
     def on_start(self, hook: Hook) -> None:
         self._startup.append(hook)
 
@@ -99,6 +108,8 @@ class ServiceRuntime:
     def _kick(self) -> None:
         if self.relay:
             self.relay.kick()
+        for p in self.projectors:
+            p.kick()
 
     async def _ping(self, req: Request) -> dict:
         return {"service": self.name}
@@ -120,6 +131,8 @@ class ServiceRuntime:
     async def _after_startup(self) -> None:
         assert self.relay is not None
         self.relay.start()
+        for p in self.projectors:
+            p.start()
 
     async def _on_shutdown(self) -> None:
         for hook in reversed(self._shutdown):
@@ -127,6 +140,8 @@ class ServiceRuntime:
 
     async def _after_shutdown(self) -> None:
         # The broker has drained in-flight handlers; publish what they committed, then close.
+        for p in self.projectors:
+            await p.stop()
         if self.relay:
             await self.relay.stop()
         if self._relay_nc:

@@ -38,8 +38,9 @@ class CloudEvent(BaseModel):
 
 def make_event(service: str, event: str, subject: str, data: dict[str, Any], *,
                path: list[str], actor: str | None = None, version: int | None = None,
-               schema_version: int = 1, at: datetime | None = None) -> CloudEvent:
+               schema_version: int = 1, at: datetime | None = None, id: str | None = None) -> CloudEvent:
     return CloudEvent(
+        **({"id": id} if id else {}),
         source=f"/yiwang/{service}", type=f"yiwang.{service}.{event}.v{schema_version}",
         subject=subject, data=data, regionpath=".".join(path), actor=actor,
         aggversion=version, **({"time": at} if at else {}),

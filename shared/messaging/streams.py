@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.errors import BadRequestError, NotFoundError
 
 from shared.messaging.subjects import DLQ, stream_subjects
 
@@ -22,7 +22,8 @@ def stream_config(service: str, duplicate_window_s: float, replicas: int = 1) ->
         retention=RetentionPolicy.LIMITS,
         storage=StorageType.FILE,
         discard=DiscardPolicy.OLD,
-        max_age=90 * 86400,
+        # Territory events are few and every replica is built from them: keep them all.
+        max_age=0 if service == "grids" else 365 * 86400,
         duplicate_window=duplicate_window_s,
         num_replicas=replicas,
     )
@@ -36,13 +37,23 @@ def dlq_config(replicas: int = 1) -> StreamConfig:
     )
 
 
+MANAGED = ("subjects", "retention", "storage", "discard", "max_age", "duplicate_window", "num_replicas")
+
+
 async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
+    """Create the stream, or update it only when a managed setting differs: an update while
+    others publish makes the server answer some publishes empty."""
     try:
-        await js.stream_info(config.name)
+        info = await js.stream_info(config.name)
     except NotFoundError:
-        await js.add_stream(config)
+        try:
+            await js.add_stream(config)
+        except BadRequestError:
+            pass  # another service created it a moment ago
         return
-    await js.update_stream(config)
+    current = info.config
+    if any(getattr(current, f) != getattr(config, f) for f in MANAGED):
+        await js.update_stream(config)
 
 
 async def ensure_streams(js: JetStreamContext, duplicate_window_s: float, replicas: int = 1,

@@ -1,0 +1,32 @@
+"""Wires the cases service: `create_runtime(settings)` connects nothing until started."""
+from __future__ import annotations
+
+from services.cases.handlers import SERVICE, Cases
+from services.cases.projection import RollupProjection
+from services.cases.store import INDEXES, CaseStore
+from services.cases.sweeper import Sweeper
+from shared.privacy import FieldCipher
+from shared.service import ServiceRuntime
+from shared.settings import Settings
+from shared.territory import TerritoryReplica
+
+
+def create_runtime(settings: Settings) -> ServiceRuntime:
+    rt = ServiceRuntime(SERVICE, settings)
+    rt.indexes.update(INDEXES)
+    store = CaseStore(rt.db)
+    territory = TerritoryReplica(rt, settings.locator_resync_s,
+                                 on_moved=lambda *a: projection.on_region_moved(rt.transact, *a))
+    projection = RollupProjection(store, territory)
+    cases = Cases(rt, store, territory, FieldCipher(settings.field_key))
+    rt.routes(cases.table())
+    rt.project("rollups", projection.apply)
+    sweeper = Sweeper(cases)
+    rt.on_start(store.seed_catalogue)
+
+    async def start_sweeper() -> None:
+        sweeper.start()
+
+    rt.on_start(start_sweeper)
+    rt.on_stop(sweeper.stop)
+    return rt

@@ -1,0 +1,390 @@
+"""The Case aggregate: every workflow rule of API.md as a command that checks, changes the
+case, appends to its timeline and records domain events. Time comes in as `now`; SLA
+seconds per level come in as `sla`. Nothing here does I/O.
+
+A command that raises leaves the case exactly as it was.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from shared.auth import Principal, Role
+from shared.errors import BadInput, Conflict, Forbidden
+
+from . import events as ev
+from .catalogue import Category
+from .enums import (OPEN_STATUSES, Action, AssigneeKind, CaseChannel, CaseStatus,
+                    HandlingLevel, RequestKind)
+from .policy import SYSTEM, authorize
+from .rollups import counters_of
+from .values import Assignee, GeoPoint, Reporter, TimelineEntry
+
+S = CaseStatus
+Sla = Mapping[HandlingLevel, int]  # seconds a level has to handle a case
+
+DEFAULT_SLA: dict[HandlingLevel, int] = {
+    HandlingLevel.GRID: 2 * 86400, HandlingLevel.COMMUNITY: 3 * 86400,
+    HandlingLevel.TOWNSHIP: 5 * 86400, HandlingLevel.COUNTY: 7 * 86400,
+}
+TITLE_MAX, TEXT_MAX, NOTE_MAX = 200, 5000, 1000
+SWEEPER_REASON = "超期自动上报 (SLA overdue)"
+
+
+def _text(value: str | None, what: str, limit: int = NOTE_MAX, required: bool = True) -> str:
+    v = (value or "").strip()
+    if required and not v:
+        raise BadInput(f"{what} is required", {"field": what})
+    if len(v) > limit:
+        raise BadInput(f"{what} is longer than {limit} characters", {"field": what})
+    return v
+
+
+class Case(BaseModel):
+    """A resident's request, a reported problem or a dispute (诉求 / 事件 / 矛盾纠纷)."""
+
+    id: str
+    title: str
+    description: str = ""
+    category_code: str
+    kind: RequestKind
+    channel: CaseChannel
+    status: CaseStatus = S.REPORTED
+    level: HandlingLevel
+    region_id: str                   # the grid
+    region_path: tuple[str, ...]     # top-down ids ending with the grid
+    location: GeoPoint | None = None
+    reporters: list[Reporter]
+    assignee: Assignee | None = None
+    created_at: datetime
+    updated_at: datetime
+    accepted_at: datetime | None = None  # first response: accept, reject, dispatch or handling
+    due_at: datetime | None = None
+    overdue: bool = False                # set by the sweeper, cleared by a new deadline
+    overdue_count: int = 0               # SLA breaches over the case's life
+    resolved_at: datetime | None = None  # the latest resolution (kept if reopened)
+    resolved_at_level: HandlingLevel | None = None
+    resolved_on_time: bool | None = None
+    resolution: str | None = None
+    closed_at: datetime | None = None
+    rating: int | None = None            # first rating given for the latest resolution
+    rated_at: datetime | None = None
+    reopened: bool = False               # a case reopens once at most
+    escalations: int = 0
+    merged_into: str | None = None
+    sla_override_s: int | None = None    # from the category: replaces the level SLA
+    version: int = 1
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+    pending_events: list[ev.CaseEvent] = Field(default_factory=list, exclude=True)
+
+    # ---- creation -----------------------------------------------------------------------
+    @classmethod
+    def report(cls, *, id: str, title: str, description: str, category: Category,
+               channel: CaseChannel, region_path: Iterable[str], by: Principal, now: datetime,
+               sla: Sla, reporter_name: str, reporter_phone_enc: str | None = None,
+               reporter_sub: str | None = None, location: GeoPoint | None = None,
+               kind: RequestKind | None = None) -> Case:
+        """上报. Residents and grid workers report as themselves; staff taking a hotline call
+        or a walk-in may name the resident's `reporter_sub` (or none)."""
+        path = tuple(region_path)
+        if len(path) < 4 or len(set(path)) != len(path) or not all(path):
+            raise BadInput("region_path must list distinct region ids from the county (or "
+                           "above) down to the grid", {"regionPath": list(path)})
+        if by.role in (Role.RESIDENT, Role.GRID_WORKER):
+            reporter_sub = by.sub
+        reporter = Reporter(sub=reporter_sub, name=_text(reporter_name, "reporterName", 64),
+                            phone_enc=reporter_phone_enc, case_id_origin=id)
+        case = cls(id=id, title=_text(title, "title", TITLE_MAX),
+                   description=_text(description, "description", TEXT_MAX, required=False),
+                   category_code=category.code, kind=kind or category.kind, channel=channel,
+                   level=category.default_level, region_id=path[-1], region_path=path,
+                   location=location, reporters=[reporter], created_at=now, updated_at=now,
+                   sla_override_s=category.sla_seconds)
+        authorize(by, Action.REPORT, case)
+        case.due_at = now + case._sla_for(case.level, sla)
+        case._emit(ev.CaseReported, by, now, title=case.title, category_code=case.category_code,
+                   kind=case.kind, channel=channel, region_id=case.region_id,
+                   location=location, due_at=case.due_at, note=case.title)
+        return case
+
+    # ---- commands -----------------------------------------------------------------------
+    def accept(self, by: Principal, now: datetime, sla: Sla) -> None:
+        """受理: starts the timer at the case's level."""
+        authorize(by, Action.ACCEPT, self)
+        self._require("accept", S.REPORTED)
+        self._change(now, response=True)
+        self.status = S.ACCEPTED
+        self._set_due(now + self._sla_for(self.level, sla))
+        self._emit(ev.CaseAccepted, by, now, due_at=self.due_at)
+
+    def assign(self, by: Principal, assignee: Assignee, now: datetime) -> None:
+        """派单 to a grid worker, the community, a department or a volunteer; an ASSIGNED case
+        may be re-dispatched before work starts. The deadline keeps running."""
+        authorize(by, Action.ASSIGN, self)
+        if assignee.kind is AssigneeKind.COMMUNITY and assignee.id != self.community_id:
+            raise BadInput(f"a case of grid {self.region_id} can only go to its own community "
+                           f"{self.community_id}", {"assignee": assignee.id})
+        self._require("assign", S.ACCEPTED, S.ASSIGNED)
+        if assignee == self.assignee:
+            raise Conflict(f"case {self.id} is already assigned to {assignee.kind} {assignee.id}")
+        self._change(now, response=True)
+        self.assignee = assignee
+        self.status = S.ASSIGNED
+        self._emit(ev.CaseAssigned, by, now, assignee=assignee,
+                   note=f"{assignee.kind} {assignee.name or assignee.id}")
+
+    def start(self, by: Principal, now: datetime) -> None:
+        """处置 begins. A grid worker may take an ACCEPTED case of their grid themselves
+        (recorded as ASSIGNED to them, then STARTED)."""
+        authorize(by, Action.START, self)
+        self_dispatch = self.status is S.ACCEPTED and by.role is Role.GRID_WORKER
+        if not self_dispatch:
+            self._require("start", S.ASSIGNED)
+        self._change(now, response=True)
+        if self_dispatch:
+            self.assignee = Assignee(kind=AssigneeKind.GRID_WORKER, id=by.sub, name=by.sub)
+            self._emit(ev.CaseAssigned, by, now, assignee=self.assignee, status=S.ASSIGNED,
+                       note=f"{AssigneeKind.GRID_WORKER} {by.sub}")
+        self.status = S.IN_PROGRESS
+        self._emit(ev.CaseStarted, by, now, assignee=self.assignee)
+
+    def resolve(self, by: Principal, resolution: str, now: datetime) -> None:
+        """办结. From IN_PROGRESS, or on the spot (当场办结) from ACCEPTED or ASSIGNED.
+        On time: no SLA breach in the case's life and resolved by the current deadline."""
+        authorize(by, Action.RESOLVE, self)
+        text = _text(resolution, "resolution", TEXT_MAX)
+        self._require("resolve", S.ACCEPTED, S.ASSIGNED, S.IN_PROGRESS)
+        on_time = self.overdue_count == 0 and (self.due_at is None or now <= self.due_at)
+        self._change(now, response=True)
+        if self.assignee is None and by.role is Role.GRID_WORKER:
+            self.assignee = Assignee(kind=AssigneeKind.GRID_WORKER, id=by.sub, name=by.sub)
+        self.status = S.RESOLVED
+        self.resolved_at, self.resolved_at_level = now, self.level
+        self.resolved_on_time, self.resolution = on_time, text
+        self._set_due(None)
+        self._emit(ev.CaseResolved, by, now, resolution=text, on_time=on_time, note=text)
+
+    def escalate(self, by: Principal, reason: str, now: datetime, sla: Sla) -> None:
+        """上报 by hand: one level up, back to ACCEPTED there, unassigned, with a new deadline."""
+        authorize(by, Action.ESCALATE, self)
+        text = _text(reason, "reason")
+        self._require_escalatable()
+        self._change(now, response=True)
+        from_level = self._escalate(now, sla)
+        self._emit(ev.CaseEscalated, by, now, from_level=from_level, reason=text,
+                   due_at=self.due_at, note=text)
+
+    def sweep(self, now: datetime, sla: Sla) -> bool:
+        """The SLA sweeper's rule: an open case past its deadline is OVERDUE and escalated
+        (OVERDUE then ESCALATED, new deadline). At COUNTY it is only flagged overdue, once.
+        Returns whether it escalated."""
+        if self.status not in OPEN_STATUSES or self.due_at is None or now < self.due_at:
+            return False
+        if self.level.next_level() is None:
+            if self.overdue:
+                return False
+            self._change(now)
+            self.overdue, self.overdue_count = True, self.overdue_count + 1
+            self._emit(ev.CaseOverdue, SYSTEM, now, due_at=self.due_at, note="超期 (overdue)")
+            return False
+        due, from_status = self.due_at, self.status
+        self._change(now)
+        self.overdue_count += 1
+        from_level = self._escalate(now, sla)
+        self._emit(ev.CaseOverdue, SYSTEM, now, due_at=due, level=from_level,
+                   status=from_status, note="超期 (overdue)")
+        self._emit(ev.CaseEscalated, SYSTEM, now, from_level=from_level, reason=SWEEPER_REASON,
+                   due_at=self.due_at, by_sweeper=True, note=SWEEPER_REASON)
+        return True
+
+    def reject(self, by: Principal, reason: str, now: datetime) -> None:
+        """不予受理, with a reason; not for a case reopened after a resolution."""
+        authorize(by, Action.REJECT, self)
+        text = _text(reason, "reason")
+        self._require("reject", S.REPORTED, S.ACCEPTED)
+        if self.reopened:
+            raise Conflict(f"case {self.id} was accepted and resolved before; it cannot be "
+                           "rejected now", {"status": str(self.status), "reopened": True})
+        self._change(now, response=True)
+        self.status = S.REJECTED
+        self._set_due(None)
+        self._emit(ev.CaseRejected, by, now, reason=text, note=text)
+
+    def return_(self, by: Principal, reason: str, now: datetime) -> None:
+        """退单: the assigned department sends the case back to ACCEPTED at the same level
+        for re-dispatch. The deadline keeps running."""
+        authorize(by, Action.RETURN, self)
+        text = _text(reason, "reason")
+        self._require("return", S.ASSIGNED, S.IN_PROGRESS)
+        self._change(now)
+        returned_by, self.assignee = self.assignee, None
+        self.status = S.ACCEPTED
+        self._emit(ev.CaseReturned, by, now, reason=text, returned_by=returned_by, note=text)
+
+    def rate(self, by: Principal, score: int, now: datetime, sla: Sla,
+             comment: str | None = None) -> None:
+        """评价 by a reporter. On a RESOLVED case the rating decides: 1–2 reopens it once at its
+        level (a second 1–2 closes it), 3–5 closes it. Every reporter (merged ones too) may
+        rate each resolution once; a rating that comes after the case closed is recorded
+        without changing its status."""
+        authorize(by, Action.RATE, self)
+        if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+            raise BadInput("a rating is an integer from 1 to 5", {"score": score})
+        note = _text(comment, "comment", NOTE_MAX, required=False) or None
+        reporter = next((r for r in self.reporters if r.sub == by.sub), None)
+        if reporter is None:
+            raise Forbidden(f"only a reporter of case {self.id} may rate it")
+        late = self.status is S.CLOSED and self.merged_into is None and self.resolved_at
+        if not late:
+            self._require("rate", S.RESOLVED)
+        if reporter.rating is not None:
+            raise Conflict(f"you have already rated the resolution of case {self.id}")
+        self._change(now)
+        reporter.rating, reporter.rated_at, reporter.comment = score, now, note
+        if self.rating is None:
+            self.rating, self.rated_at = score, now
+        outcome: tuple[type[ev.CaseEvent], dict[str, Any]] | None = None
+        if self.status is S.RESOLVED and score <= 2 and not self.reopened:
+            self._reopen(now, sla)
+            outcome = ev.CaseReopened, {"due_at": self.due_at}
+        elif self.status is S.RESOLVED:
+            self.status, self.closed_at = S.CLOSED, now
+            outcome = ev.CaseClosed, {"rating": score}
+        self._emit(ev.CaseRated, by, now, score=score, reporter_sub=by.sub, comment=note,
+                   note=f"{score}分" + (f": {note}" if note else ""))
+        if outcome:
+            self._emit(outcome[0], by, now, **outcome[1])
+
+    def close(self, by: Principal, now: datetime, note: str | None = None) -> None:
+        """结案 without a rating (after verification or a follow-up call)."""
+        authorize(by, Action.CLOSE, self)
+        text = _text(note, "note", required=False) or None
+        self._require("close", S.RESOLVED)
+        self._change(now)
+        self.status, self.closed_at = S.CLOSED, now
+        self._emit(ev.CaseClosed, by, now, rating=None, note=text)
+
+    def auto_close(self, now: datetime, after_s: int) -> bool:
+        """Close a case left RESOLVED without a rating for `after_s` seconds."""
+        if self.status is not S.RESOLVED or self.resolved_at is None:
+            return False
+        if now < self.resolved_at + timedelta(seconds=after_s):
+            return False
+        self.close(SYSTEM, now, "评价超时自动结案 (no rating in time)")
+        return True
+
+    def reveal_contact(self, by: Principal, reason: str, now: datetime,
+                       reporter_index: int = 0) -> Reporter:
+        """An admin's audited look at a reporter's contact: returns the reporter (phone still
+        encrypted; the caller decrypts) and records CONTACT_REVEALED."""
+        authorize(by, Action.REVEAL_CONTACT, self)
+        text = _text(reason, "reason")
+        if not 0 <= reporter_index < len(self.reporters):
+            raise BadInput(f"case {self.id} has no reporter #{reporter_index}")
+        self._change(now)
+        self._emit(ev.CaseContactRevealed, by, now, reporter_index=reporter_index, reason=text,
+                   note=text)
+        return self.reporters[reporter_index]
+
+    # ---- queries ------------------------------------------------------------------------
+    @property
+    def community_id(self) -> str:
+        return self.region_at(HandlingLevel.COMMUNITY)
+
+    def region_at(self, level: HandlingLevel) -> str:
+        """The region that handles the case at `level`: the path ends COUNTY, TOWNSHIP,
+        COMMUNITY, GRID."""
+        return self.region_path[-1 - level.rank]
+
+    def is_overdue(self, now: datetime) -> bool:
+        return self.overdue or (self.status in OPEN_STATUSES and self.due_at is not None
+                                and now >= self.due_at)
+
+    def drain_events(self) -> list[ev.CaseEvent]:
+        out, self.pending_events = self.pending_events, []
+        return out
+
+    # ---- internals ----------------------------------------------------------------------
+    def _require(self, action: str, *allowed: CaseStatus) -> None:
+        if self.status not in allowed:
+            raise Conflict(
+                f"cannot {action} case {self.id}: it is {self.status}; "
+                f"allowed from {', '.join(allowed)}",
+                {"status": str(self.status), "allowed": [str(s) for s in allowed]})
+
+    def _require_escalatable(self) -> None:
+        self._require("escalate", *sorted(OPEN_STATUSES, key=list(S).index))
+        if self.level.next_level() is None:
+            raise Conflict(f"case {self.id} is already at {self.level}, the top level",
+                           {"level": str(self.level)})
+
+    def _sla_for(self, level: HandlingLevel, sla: Sla) -> timedelta:
+        return timedelta(seconds=self.sla_override_s or int(sla[level]))
+
+    def _set_due(self, due: datetime | None) -> None:
+        self.due_at, self.overdue = due, False
+
+    def _change(self, now: datetime, response: bool = False) -> None:
+        """Every successful command calls this once; `response` marks a person's handling
+        act, the first of which is the case's first response (响应)."""
+        self.version += 1
+        self.updated_at = now
+        if response and self.accepted_at is None:
+            self.accepted_at = now
+
+    def _escalate(self, now: datetime, sla: Sla) -> HandlingLevel:
+        from_level = self.level
+        self.level = from_level.next_level()  # type: ignore[assignment]
+        self.status, self.assignee = S.ACCEPTED, None
+        self.escalations += 1
+        self._set_due(now + self._sla_for(self.level, sla))
+        return from_level
+
+    def _reopen(self, now: datetime, sla: Sla) -> None:
+        self.status, self.assignee, self.reopened = S.ACCEPTED, None, True
+        self.rating = self.rated_at = None
+        for r in self.reporters:
+            r.rating = r.rated_at = r.comment = None
+        self._set_due(now + self._sla_for(self.level, sla))
+
+    def _emit(self, cls: type[ev.CaseEvent], by: Principal, now: datetime, *,
+              level: HandlingLevel | None = None, status: CaseStatus | None = None,
+              note: str | None = None, **fields: Any) -> None:
+        level = level or self.level
+        event = cls(case_id=self.id, version=self.version, at=now, actor=by.sub,
+                    status=status or self.status, level=level, region_path=self.region_path,
+                    note=note, counters=counters_of(self), **fields)
+        self.pending_events.append(event)
+        self.timeline.append(TimelineEntry(type=cls.type, at=now, actor=by.sub, level=level,
+                                           note=note))
+
+
+def merge(into: Case, other: Case, by: Principal, now: datetime, force: bool = False) -> None:
+    """并单: fold duplicate `other` into `into`. `other` becomes CLOSED with `merged_into` set
+    (it then counts only as a merged report); `into` takes over its reporters, who keep their
+    own follow-up and rating. Both record MERGED. Both cases must be open and in the same
+    grid; different categories need `force`."""
+    if into.id == other.id:
+        raise BadInput(f"case {into.id} cannot be merged into itself")
+    authorize(by, Action.MERGE, into)
+    authorize(by, Action.MERGE, other)
+    if into.region_id != other.region_id:
+        raise BadInput(f"cases of different grids ({other.region_id}, {into.region_id}) "
+                       "cannot be merged")
+    if into.category_code != other.category_code and not force:
+        raise BadInput(f"case {other.id} is {other.category_code}, case {into.id} is "
+                       f"{into.category_code}: merge across categories needs force")
+    open_ = sorted(OPEN_STATUSES, key=list(S).index)
+    into._require("merge into", *open_)
+    other._require("merge", *open_)
+    known = {r.sub for r in into.reporters if r.sub}
+    other._change(now)
+    other.status, other.merged_into, other.closed_at = S.CLOSED, into.id, now
+    other._set_due(None)
+    into._change(now)
+    into.reporters += [r.model_copy() for r in other.reporters if not r.sub or r.sub not in known]
+    for case, text in ((other, f"并入 {into.id}"), (into, f"{other.id} 并入本案")):
+        case._emit(ev.CaseMerged, by, now, from_id=other.id, into_id=into.id, note=text)

@@ -1,0 +1,108 @@
+"""Who may do what to which case, and who may see a reporter's phone (API.md)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from shared.auth import Principal, Role
+from shared.errors import Forbidden
+
+from .enums import Action, AssigneeKind
+
+if TYPE_CHECKING:
+    from .model import Case
+    from .values import Reporter
+
+# The actor of what the service does by itself (SLA sweeper, auto-close).
+SYSTEM = Principal(sub="system:cases", role=Role.SERVICE)
+
+_R = Role
+# Roles allowed per action; superadmin and service may do everything. Scope is checked apart.
+PERMISSIONS: dict[Action, frozenset[Role]] = {
+    Action.VIEW: frozenset({_R.ADMIN, _R.OPERATOR, _R.GRID_WORKER, _R.DEPARTMENT,
+                            _R.VOLUNTEER, _R.RESIDENT}),
+    Action.REPORT: frozenset({_R.ADMIN, _R.OPERATOR, _R.GRID_WORKER, _R.RESIDENT}),
+    Action.ACCEPT: frozenset({_R.ADMIN, _R.OPERATOR, _R.GRID_WORKER}),
+    Action.ASSIGN: frozenset({_R.ADMIN, _R.OPERATOR}),
+    Action.START: frozenset({_R.GRID_WORKER, _R.DEPARTMENT, _R.VOLUNTEER}),
+    Action.RESOLVE: frozenset({_R.GRID_WORKER, _R.DEPARTMENT, _R.VOLUNTEER}),
+    Action.ESCALATE: frozenset({_R.ADMIN, _R.OPERATOR, _R.GRID_WORKER}),
+    Action.REJECT: frozenset({_R.ADMIN, _R.OPERATOR}),
+    Action.RETURN: frozenset({_R.DEPARTMENT}),
+    Action.RATE: frozenset({_R.RESIDENT}),
+    Action.CLOSE: frozenset({_R.ADMIN, _R.OPERATOR}),
+    Action.MERGE: frozenset({_R.ADMIN, _R.OPERATOR}),
+    Action.REVEAL_CONTACT: frozenset({_R.ADMIN}),
+}
+
+
+def is_assignee(principal: Principal, case: Case) -> bool:
+    """The principal is the case's current assignee (by sub, department code or member id)."""
+    a = case.assignee
+    if a is None:
+        return False
+    if principal.role is Role.GRID_WORKER:
+        return a.kind is AssigneeKind.GRID_WORKER and a.id == principal.sub
+    if principal.role is Role.DEPARTMENT:
+        return a.kind is AssigneeKind.DEPARTMENT and a.id == principal.dept
+    if principal.role is Role.VOLUNTEER:
+        return a.kind is AssigneeKind.VOLUNTEER and a.id in {principal.member, principal.sub}
+    return False
+
+
+def in_scope(principal: Principal, case: Case) -> bool:
+    """Scope rule per role: the subtree for staff, the grid for its worker, the assignment for
+    departments and volunteers, their own reports for residents."""
+    if principal.unrestricted:
+        return True
+    role = principal.role
+    if role in (Role.ADMIN, Role.OPERATOR):
+        return principal.can_see_path(case.region_path)
+    if role is Role.GRID_WORKER:
+        return principal.region == case.region_id
+    if role in (Role.DEPARTMENT, Role.VOLUNTEER):
+        return principal.can_see_path(case.region_path) and is_assignee(principal, case)
+    if role is Role.RESIDENT:
+        return any(r.sub == principal.sub for r in case.reporters)
+    return False
+
+
+def authorize(principal: Principal, action: Action, case: Case) -> None:
+    """Raise Forbidden unless the principal's role may do `action` and `case` is in scope."""
+    if not principal.unrestricted and principal.role not in PERMISSIONS[action]:
+        raise Forbidden(f"role {principal.role} may not {action} cases",
+                        {"role": str(principal.role), "action": str(action)})
+    if not in_scope(principal, case):
+        raise Forbidden(f"case {case.id} is outside your scope",
+                        {"caseId": case.id, "action": str(action)})
+
+
+def is_allowed(principal: Principal, action: Action, case: Case) -> bool:
+    try:
+        authorize(principal, action, case)
+    except Forbidden:
+        return False
+    return True
+
+
+def may_see_contact(principal: Principal, case: Case, reporter: Reporter | None = None) -> bool:
+    """Whether `reporter`'s phone (default: the first reporter's) is shown unmasked: to that
+    reporter themself, a grid worker of the case's grid, and the current assignee. Admins
+    see it only through revealReporterContact, which is audited."""
+    reporter = reporter or case.reporters[0]
+    if principal.role is Role.RESIDENT:
+        return reporter.sub is not None and reporter.sub == principal.sub
+    if principal.role is Role.GRID_WORKER and principal.region == case.region_id:
+        return True
+    return is_assignee(principal, case)
+
+
+def mask_phone(phone: str) -> str:
+    """`13812345678` -> `138****5678`: keep the first 3 and last 4 characters; a number
+    shorter than 8 keeps only its last 2, and one of 2 or fewer is masked entirely."""
+    p = "".join(ch for ch in phone if ch not in " -")
+    n = len(p)
+    if n >= 8:
+        return p[:3] + "*" * (n - 7) + p[-4:]
+    if n > 2:
+        return "*" * (n - 2) + p[-2:]
+    return "*" * n

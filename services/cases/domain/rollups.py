@@ -1,0 +1,140 @@
+"""Region figures as pure functions of case state.
+
+`counters_of(case)` is what one case contributes to the counters of each region on its path.
+A command's rollup delta is `counters_of(after) - counters_of(before)`, applied with `$inc`
+to every ancestor; so the live counters always equal `recount(all cases)`, and a replay of
+the event log (each event carries the case's `counters`) can prove it.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .enums import OPEN_STATUSES, CaseStatus, HandlingLevel
+
+if TYPE_CHECKING:
+    from .model import Case
+
+SATISFIED_FROM = 4  # 满意 (4) and 非常满意 (5)
+
+COUNTER_DEFINITIONS: dict[str, str] = {
+    "total": "Cases reported in the region, merged duplicates included.",
+    "open": "Cases with work outstanding: REPORTED, ACCEPTED, ASSIGNED or IN_PROGRESS "
+            "(a reopened case is open again). Merged duplicates are not counted.",
+    "awaiting_rating": "Cases RESOLVED and not yet closed.",
+    "overdue": "Open cases the SLA sweeper found past their deadline and that have no new "
+               "deadline yet (below COUNTY the sweeper escalates at once, so mostly COUNTY).",
+    "responded": "Cases that got a first response by a person: accepted, rejected, "
+                 "dispatched, handled or escalated by hand.",
+    "resolved": "Cases resolved at least once, counted once even if reopened.",
+    "resolved_on_time": "Resolved cases whose latest resolution met its deadline, with no "
+                        "SLA breach in the case's life.",
+    "closed": "Cases closed after resolution (by rating, follow-up or timeout); merged "
+              "duplicates are not counted.",
+    "rejected": "Cases not accepted (不予受理).",
+    "merged": "Reports merged into another case (并单); they count only here and in total.",
+    "rated": "Cases rated by a reporter for their latest resolution.",
+    "satisfied": f"Rated cases whose rating is {SATISFIED_FROM} or 5 (满意, 非常满意).",
+    **{f"resolved_by_level.{lvl}": f"Resolved cases whose latest resolution was at {lvl} level."
+       for lvl in HandlingLevel},
+}
+COUNTER_KEYS: tuple[str, ...] = tuple(COUNTER_DEFINITIONS)
+
+RATE_DEFINITIONS: dict[str, str] = {
+    "response_rate": "响应率: responded / (total − merged); cases that got a first response.",
+    "resolution_rate": "解决率 (on time): resolved_on_time / resolved; resolutions that met "
+                       "their deadline with no SLA breach.",
+    "satisfaction_rate": f"满意率: satisfied / rated; ratings of {SATISFIED_FROM} or 5 among "
+                         "rated cases.",
+    "fengqiao_share": "枫桥 share: resolved at GRID or COMMUNITY / resolved; problems solved "
+                      "without leaving the community.",
+}
+
+
+def counters_of(case: Case) -> dict[str, int]:
+    """The counters (0 or 1 each, every key present) that `case` contributes to each region
+    on its path, given its current state."""
+    c = dict.fromkeys(COUNTER_KEYS, 0)
+    c["total"] = 1
+    if case.merged_into is not None:
+        c["merged"] = 1
+        return c
+    is_open = case.status in OPEN_STATUSES
+    c["open"] = int(is_open)
+    c["awaiting_rating"] = int(case.status is CaseStatus.RESOLVED)
+    c["overdue"] = int(is_open and case.overdue)
+    c["closed"] = int(case.status is CaseStatus.CLOSED)
+    c["rejected"] = int(case.status is CaseStatus.REJECTED)
+    c["responded"] = int(case.accepted_at is not None)
+    if case.resolved_at is not None and case.resolved_at_level is not None:
+        c["resolved"] = 1
+        c[f"resolved_by_level.{case.resolved_at_level}"] = 1
+        c["resolved_on_time"] = int(bool(case.resolved_on_time))
+    if case.rating is not None:
+        c["rated"] = 1
+        c["satisfied"] = int(case.rating >= SATISFIED_FROM)
+    return c
+
+
+@dataclass(frozen=True)
+class RollupDelta:
+    """The same counter increments for every region on `region_path` (one `$inc` with
+    `_id: {$in: region_path}`). `changes` holds non-zero increments only."""
+    region_path: tuple[str, ...]
+    changes: dict[str, int]
+
+    @classmethod
+    def of(cls, region_path: Sequence[str], before: Mapping[str, int] | None,
+           after: Mapping[str, int]) -> RollupDelta:
+        before = before or {}
+        keys = set(before) | set(after)
+        changes = {k: after.get(k, 0) - before.get(k, 0) for k in sorted(keys)}
+        return cls(tuple(region_path), {k: v for k, v in changes.items() if v})
+
+    @classmethod
+    def between(cls, before: Case | None, after: Case) -> RollupDelta:
+        """The delta of one command: `before` is the case as loaded (None for a new case)."""
+        if before is not None and tuple(before.region_path) != tuple(after.region_path):
+            raise ValueError("a case never moves between regions")
+        old = counters_of(before) if before is not None else None
+        return cls.of(after.region_path, old, counters_of(after))
+
+    def __bool__(self) -> bool:
+        return bool(self.changes)
+
+    def apply_to(self, rollups: dict[str, dict[str, int]]) -> None:
+        """Add to in-memory rollups (region id -> counters), dropping counters that reach 0."""
+        for region in self.region_path:
+            counters = rollups.setdefault(region, {})
+            for k, v in self.changes.items():
+                counters[k] = counters.get(k, 0) + v
+                if counters[k] == 0:
+                    del counters[k]
+            if not counters:
+                del rollups[region]
+
+
+def recount(cases: Iterable[Case]) -> dict[str, dict[str, int]]:
+    """Rollups computed from scratch: region id -> non-zero counters."""
+    out: dict[str, dict[str, int]] = {}
+    for case in cases:
+        RollupDelta.of(case.region_path, None, counters_of(case)).apply_to(out)
+    return out
+
+
+def _ratio(num: int, den: int) -> float | None:
+    return num / den if den > 0 else None
+
+
+def rates(counters: Mapping[str, int]) -> dict[str, float | None]:
+    """The 三率 and the Fengqiao share of one region's counters (see RATE_DEFINITIONS);
+    None where the denominator is 0."""
+    g = counters.get
+    low = g("resolved_by_level.GRID", 0) + g("resolved_by_level.COMMUNITY", 0)
+    return {
+        "response_rate": _ratio(g("responded", 0), g("total", 0) - g("merged", 0)),
+        "resolution_rate": _ratio(g("resolved_on_time", 0), g("resolved", 0)),
+        "satisfaction_rate": _ratio(g("satisfied", 0), g("rated", 0)),
+        "fengqiao_share": _ratio(low, g("resolved", 0)),
+    }

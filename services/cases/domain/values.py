@@ -1,0 +1,46 @@
+"""Small value objects the case aggregate is made of."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .enums import AssigneeKind, HandlingLevel
+
+
+class GeoPoint(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    lng: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+
+
+class Assignee(BaseModel):
+    """Who handles a case: a principal `sub`, a department code, a member id or a community id."""
+    model_config = ConfigDict(frozen=True)
+
+    kind: AssigneeKind
+    id: str = Field(min_length=1)
+    name: str = ""
+
+
+class Reporter(BaseModel):
+    """A person who reported the case: the first one, then those of merged duplicates.
+    `sub` is None for a caller known only by name and phone (hotline, walk-in)."""
+    sub: str | None = None
+    name: str
+    phone_enc: str | None = None  # encrypted outside the domain; opaque here
+    rating: int | None = None     # their rating of the current resolution
+    rated_at: datetime | None = None
+    comment: str | None = None
+    case_id_origin: str           # the case this reporter first reported
+
+
+class TimelineEntry(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    type: str
+    at: datetime
+    actor: str | None = None
+    level: HandlingLevel | None = None
+    note: str | None = None

@@ -1,0 +1,328 @@
+"""Request handlers of the cases service; the subject → handler table is at the end."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from services.cases import domain as d
+from services.cases.projection import event_delta
+from services.cases.store import CaseStore, case_from_doc, scope_query, window_start
+from services.cases.views import CaseViews
+from shared.auth import Principal, Role
+from shared.contracts.cases import (AssignCase, CaseCommand, CategoryInput, CloseCase, ListCases, MergeCase,
+                                    RateCase, RemoveCategory, ReportCase, ResolveCase, RevealContact, WithReason)
+from shared.contracts.common import ById, ByIds
+from shared.errors import BadInput, Conflict, Forbidden, NotFound
+from shared.geo import valid_point
+from shared.ids import new_id
+from shared.messaging.envelope import make_event
+from shared.messaging.rpc import Request
+from shared.mongo import UnitOfWork, now, recall, remember, remembered
+from shared.privacy import FieldCipher
+from shared.service import ServiceRuntime
+from shared.settings import Settings
+from shared.territory import TerritoryReplica
+
+SERVICE = "cases"
+Command = Callable[[d.Case, Principal, datetime], Any]
+
+
+def sla_of(settings: Settings) -> dict[d.HandlingLevel, int]:
+    return {lvl: settings.sla_seconds(str(lvl)) for lvl in d.HandlingLevel}
+
+
+class Cases:
+    def __init__(self, rt: ServiceRuntime, store: CaseStore, territory: TerritoryReplica, cipher: FieldCipher):
+        self.rt, self.store, self.territory, self.cipher = rt, store, territory, cipher
+        self.settings = rt.settings
+        self.sla = sla_of(rt.settings)
+        self.views = CaseViews(cipher)
+
+    # -- writing ---------------------------------------------------------------------------
+    def record(self, uow: UnitOfWork, case: d.Case, counters_before: dict[str, int] | None) -> None:
+        """Drain the case's domain events into the outbox; the first carries the rollup delta."""
+        events = case.drain_events()
+        for i, e in enumerate(events):
+            data = e.to_wire() | {"delta": event_delta(counters_before, e.counters) if i == 0 else {}}
+            data.pop("counters", None)
+            uow.record(make_event(SERVICE, e.type, case.id, data, path=list(case.region_path),
+                                  actor=e.actor, version=case.version, at=e.at, id=e.event_id))
+
+    async def run(self, req: Request, command_model: type[CaseCommand], command: Command) -> dict:
+        """Load, apply one domain command, save with a version check, record its events."""
+        c, p = req.parse(command_model), req.principal
+
+        async def work(uow: UnitOfWork) -> tuple[d.Case, dict]:
+            case, doc = await self.store.load(c.id, uow)
+            if not d.in_scope(p, case):
+                raise Forbidden(f"case {c.id} is outside your scope")
+            if c.expectedVersion is not None and c.expectedVersion != case.version:
+                raise Conflict(f"case {c.id} is at version {case.version}, not {c.expectedVersion}",
+                               {"currentVersion": case.version})
+            before_version, before = case.version, d.counters_of(case)
+            command(case, p, now())
+            extra = {"possible_duplicates": doc.get("possible_duplicates", [])}
+            saved = await self.store.save(uow, case, before_version, extra)
+            self.record(uow, case, before)
+            return case, saved
+
+        case, doc = await self.rt.transact(work)
+        return self.views.case(p, case, doc)
+
+    async def report(self, req: Request) -> dict:
+        c, p = req.parse(ReportCase), req.principal
+        if p.role is Role.SERVICE and c.channel != "JOINT_MEETING":
+            raise BadInput("services report cases only as JOINT_MEETING action items")
+        key = f"case.report:{p.sub}:{c.idempotencyKey}" if c.idempotencyKey else None
+        if key and (done := await remembered(self.rt.db, key)):
+            return await self._view_of(p, done)
+        catalogue = await self.store.catalogue()
+        category = catalogue.get(c.categoryCode)
+        grid, location = self._route(c)
+
+        async def work(uow: UnitOfWork) -> tuple[d.Case, dict]:
+            if key and (done := await recall(uow, key)):
+                case, doc = await self.store.load(done, uow)
+                return case, doc
+            at = now()
+            case = d.Case.report(
+                id=new_id("c"), title=c.title, description=c.description, category=category,
+                channel=d.CaseChannel(c.channel), region_path=grid["path"], by=p, now=at, sla=self.sla,
+                reporter_name=c.reporterName, reporter_phone_enc=self.cipher.encrypt(c.reporterPhone),
+                reporter_sub=c.reporterSub, location=location,
+                kind=d.RequestKind(c.kind) if c.kind else None)
+            candidates = await self.store.duplicate_candidates(
+                category.code, case.community_id, window_start(at, self.settings.dup_window_s), uow)
+            dups = [x.id for x in d.possible_duplicates(case, candidates, self.settings.dup_radius_m,
+                                                          self.settings.dup_window_s, at)]
+            doc = await self.store.insert(uow, case, {"possible_duplicates": dups, "source": c.source})
+            self.record(uow, case, None)
+            if key:
+                await remember(uow, key, case.id)
+            return case, doc
+
+        try:
+            case, doc = await self.rt.transact(work)
+        except DuplicateKeyError:
+            if key and (done := await remembered(self.rt.db, key)):
+                return await self._view_of(p, done)
+            raise
+        return self.views.case(p, case, doc)
+
+    def _route(self, c: ReportCase) -> tuple[dict, d.GeoPoint | None]:
+        """The grid a report belongs to: located from its point, or named (a building → its grid)."""
+        location = None
+        if c.lng is not None or c.lat is not None:
+            if c.lng is None or c.lat is None:
+                raise BadInput("give both lng and lat, or a regionId")
+            valid_point(c.lng, c.lat)
+            location = d.GeoPoint(lng=c.lng, lat=c.lat)
+        if c.regionId:
+            node = self.territory.get(c.regionId)
+            if node is None:
+                raise NotFound(f"region {c.regionId} is not known here (yet)")
+            if node["level"] == "BUILDING":
+                node = self.territory.get(node["parentId"]) or node
+            if node["level"] != "GRID":
+                raise BadInput(f"a case belongs to a GRID; {node['name']} is a {node['level']}")
+            return node, location
+        if location is None:
+            raise BadInput("say where: lng and lat, or the regionId of a grid or building")
+        grid = self.territory.locate(location.lng, location.lat)
+        if grid is None:
+            raise BadInput(f"no grid contains the point [{location.lng}, {location.lat}]; "
+                           "give the regionId of a grid instead")
+        return grid, location
+
+    # -- commands --------------------------------------------------------------------------
+    async def accept(self, req: Request) -> dict:
+        return await self.run(req, CaseCommand, lambda case, p, t: case.accept(p, t, self.sla))
+
+    async def assign(self, req: Request) -> dict:
+        a = req.parse(AssignCase).assignee
+        assignee = d.Assignee(kind=d.AssigneeKind(a.kind), id=a.id, name=a.name or a.id)
+        return await self.run(req, AssignCase, lambda case, p, t: case.assign(p, assignee, t))
+
+    async def start(self, req: Request) -> dict:
+        return await self.run(req, CaseCommand, lambda case, p, t: case.start(p, t))
+
+    async def resolve(self, req: Request) -> dict:
+        text = req.parse(ResolveCase).resolution
+        return await self.run(req, ResolveCase, lambda case, p, t: case.resolve(p, text, t))
+
+    async def escalate(self, req: Request) -> dict:
+        reason = req.parse(WithReason).reason
+        return await self.run(req, WithReason, lambda case, p, t: case.escalate(p, reason, t, self.sla))
+
+    async def reject(self, req: Request) -> dict:
+        reason = req.parse(WithReason).reason
+        return await self.run(req, WithReason, lambda case, p, t: case.reject(p, reason, t))
+
+    async def return_(self, req: Request) -> dict:
+        reason = req.parse(WithReason).reason
+        return await self.run(req, WithReason, lambda case, p, t: case.return_(p, reason, t))
+
+    async def rate(self, req: Request) -> dict:
+        c = req.parse(RateCase)
+        return await self.run(req, RateCase, lambda case, p, t: case.rate(p, c.score, t, self.sla, c.comment))
+
+    async def close(self, req: Request) -> dict:
+        note = req.parse(CloseCase).note
+        return await self.run(req, CloseCase, lambda case, p, t: case.close(p, t, note))
+
+    async def merge(self, req: Request) -> dict:
+        c, p = req.parse(MergeCase), req.principal
+
+        async def work(uow: UnitOfWork) -> tuple[d.Case, dict]:
+            other, other_doc = await self.store.load(c.id, uow)
+            into, into_doc = await self.store.load(c.intoId, uow)
+            versions = other.version, into.version
+            before = d.counters_of(other), d.counters_of(into)
+            d.merge(into, other, p, now(), force=c.force)
+            await self.store.save(uow, other, versions[0], {"possible_duplicates": other_doc.get("possible_duplicates", [])})
+            saved = await self.store.save(uow, into, versions[1], {"possible_duplicates": into_doc.get("possible_duplicates", [])})
+            self.record(uow, other, before[0])
+            self.record(uow, into, before[1])
+            return into, saved
+
+        into, doc = await self.rt.transact(work)
+        return self.views.case(p, into, doc)
+
+    async def reveal(self, req: Request) -> dict:
+        c, p = req.parse(RevealContact), req.principal
+
+        async def work(uow: UnitOfWork) -> d.Reporter:
+            case, doc = await self.store.load(c.caseId, uow)
+            version, before = case.version, d.counters_of(case)
+            reporter = case.reveal_contact(p, c.reason, now(), c.reporterIndex)
+            await self.store.save(uow, case, version, {"possible_duplicates": doc.get("possible_duplicates", [])})
+            self.record(uow, case, before)
+            return reporter
+
+        reporter = await self.rt.transact(work)
+        return {"name": reporter.name, "phone": self.cipher.decrypt(reporter.phone_enc), "sub": reporter.sub}
+
+    # -- reads -----------------------------------------------------------------------------
+    async def _view_of(self, p: Principal, case_id: str) -> dict:
+        case, doc = await self.store.load(case_id)
+        return self.views.case(p, case, doc)
+
+    async def get(self, req: Request) -> dict | None:
+        q, p = req.parse(ById), req.principal
+        doc = await self.store.doc(q.id)
+        if doc is None:
+            return None
+        case = case_from_doc(doc)
+        if not d.in_scope(p, case):
+            raise Forbidden(f"case {q.id} is outside your scope")
+        return self.views.case(p, case, doc)
+
+    async def batch(self, req: Request) -> dict:
+        q, p = req.parse(ByIds), req.principal
+        docs = await self.store.docs(q.ids)
+        items: dict[str, Any] = {}
+        for i in q.ids:
+            doc = docs.get(i)
+            if doc is None:
+                items[i] = None
+                continue
+            case = case_from_doc(doc)
+            items[i] = self.views.case(p, case, doc) if d.in_scope(p, case) else {
+                "error": {"code": "FORBIDDEN", "message": f"case {i} is outside your scope"}}
+        return {"items": items}
+
+    async def list(self, req: Request) -> dict:
+        q, p = req.parse(ListCases), req.principal
+        query: dict[str, Any] = dict(scope_query(p))
+        if q.regionId:
+            path = self.territory.path(q.regionId)
+            if path is None:
+                raise NotFound(f"region {q.regionId} is not known here")
+            if p.role is not Role.RESIDENT and not p.can_see_path(path):
+                raise Forbidden(f"region {q.regionId} is outside your scope")
+            query = {"$and": [query, {"path": q.regionId}]} if query else {"path": q.regionId}
+        filters: dict[str, Any] = {}
+        if q.status:
+            filters["status"] = {"$in": q.status}
+        if q.level:
+            filters["level"] = q.level
+        if q.overdue is not None:
+            filters["overdue"] = q.overdue
+        if q.categoryCode:
+            filters["category_code"] = q.categoryCode
+        if q.mine:
+            filters["$or"] = [{"reporterSubs": p.sub}, {"assigneeKey": {"$in": self._my_keys(p)}}]
+        if filters:
+            query = {"$and": [query, filters]} if query else filters
+        docs, total, more = await self.store.page(query, q.first, q.after)
+        items = [self.views.case(p, case_from_doc(doc), doc) for doc in docs]
+        return {"items": items, "totalCount": total, "hasNextPage": more,
+                "endCursor": items[-1]["id"] if items else None}
+
+    @staticmethod
+    def _my_keys(p: Principal) -> list[str]:
+        keys = [f"GRID_WORKER:{p.sub}", f"VOLUNTEER:{p.sub}"]
+        if p.member:
+            keys.append(f"VOLUNTEER:{p.member}")
+        if p.dept:
+            keys.append(f"DEPARTMENT:{p.dept}")
+        return keys
+
+    async def stats(self, req: Request) -> dict:
+        q, p = req.parse(ByIds), req.principal
+        counters = await self.store.rollup_counters(q.ids)
+        items: dict[str, Any] = {}
+        for i in q.ids:
+            path = self.territory.path(i)
+            if path is None:
+                items[i] = {"error": {"code": "NOT_FOUND", "message": f"region {i} is not known to cases"}}
+            elif not p.can_see_path(path):
+                items[i] = {"error": {"code": "FORBIDDEN", "message": f"region {i} is outside your scope"}}
+            else:
+                items[i] = self.views.stats(counters.get(i, {}))
+        return {"items": items}
+
+    # -- catalogue -------------------------------------------------------------------------
+    async def catalogue(self, req: Request) -> dict:
+        return self.views.catalogue(await self.store.catalogue())
+
+    async def _edit_catalogue(self, p: Principal, edit: Callable[[d.Catalogue], d.Catalogue]) -> dict:
+        p.require_role(Role.SUPERADMIN, Role.ADMIN, action="edit the dispatch catalogue")
+
+        async def work(uow: UnitOfWork) -> d.Catalogue:
+            current = await self.store.catalogue()
+            new = edit(current)
+            await self.store.save_catalogue(uow, new, current.version, p.sub)
+            uow.record(make_event(SERVICE, "CATALOGUE_CHANGED", "catalogue", {"version": new.version},
+                                  path=[], actor=p.sub, version=new.version))
+            return new
+
+        return self.views.catalogue(await self.rt.transact(work))
+
+    async def upsert_category(self, req: Request) -> dict:
+        c = req.parse(CategoryInput)
+        try:
+            category = d.Category(code=c.code, name=c.name, group=c.group or "", default_level=c.defaultLevel,
+                                  department=c.department, sla_seconds=c.slaSeconds,
+                                  **({"kind": c.kind} if c.kind else {}))
+        except ValueError as e:
+            raise BadInput(str(e).splitlines()[-1]) from None
+        return await self._edit_catalogue(req.principal, lambda cat: cat.upsert(category))
+
+    async def remove_category(self, req: Request) -> dict:
+        code = req.parse(RemoveCategory).code
+        return await self._edit_catalogue(req.principal, lambda cat: cat.remove(code))
+
+    def table(self) -> dict:
+        return {
+            "case.report": self.report, "case.get": self.get, "case.batch": self.batch, "case.list": self.list,
+            "case.accept": self.accept, "case.assign": self.assign, "case.start": self.start,
+            "case.resolve": self.resolve, "case.escalate": self.escalate, "case.reject": self.reject,
+            "case.return": self.return_, "case.rate": self.rate, "case.close": self.close,
+            "case.merge": self.merge, "case.revealContact": self.reveal, "stats.batch": self.stats,
+            "catalogue.list": self.catalogue, "catalogue.upsert": self.upsert_category,
+            "catalogue.remove": self.remove_category,
+        }

@@ -1,0 +1,159 @@
+"""MongoDB access for cases: the cases themselves, the catalogue, rollups."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.cases.domain import DEFAULT_CATALOGUE, OPEN_STATUSES, Case, Catalogue, CaseStatus
+from shared.auth import Principal, Role
+from shared.errors import Conflict, NotFound
+from shared.mongo import UnitOfWork, now
+
+OPEN = [str(s) for s in OPEN_STATUSES]
+INDEXES = {
+    "cases": [IndexModel([("path", ASCENDING), ("_id", DESCENDING)]),
+              IndexModel([("status", ASCENDING), ("overdue", ASCENDING), ("due_at", ASCENDING)]),
+              IndexModel([("status", ASCENDING), ("resolved_at", ASCENDING)]),
+              IndexModel([("reporterSubs", ASCENDING), ("_id", DESCENDING)]),
+              IndexModel([("assigneeKey", ASCENDING), ("_id", DESCENDING)]),
+              IndexModel([("category_code", ASCENDING), ("path", ASCENDING), ("created_at", DESCENDING)])],
+    "rollups": [],
+    "catalogue_history": [],
+}
+
+
+def case_doc(case: Case, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    doc = case.model_dump(mode="python")
+    doc["_id"] = doc.pop("id")
+    doc["path"] = list(case.region_path)
+    doc["region_path"] = list(case.region_path)
+    doc["reporterSubs"] = [r.sub for r in case.reporters if r.sub]
+    doc["assigneeKey"] = f"{case.assignee.kind}:{case.assignee.id}" if case.assignee else None
+    return {**doc, **(extra or {})}
+
+
+def case_from_doc(doc: dict[str, Any]) -> Case:
+    return Case.model_validate({**doc, "id": doc["_id"]})
+
+
+def scope_query(p: Principal) -> dict[str, Any]:
+    """The cases a principal may list (the list-shaped twin of the domain's `in_scope`)."""
+    if p.unrestricted:
+        return {}
+    if p.role in (Role.ADMIN, Role.OPERATOR):
+        return {"path": p.region}
+    if p.role is Role.GRID_WORKER:
+        return {"region_id": p.region}
+    if p.role is Role.DEPARTMENT:
+        return {"path": p.region, "assigneeKey": f"DEPARTMENT:{p.dept}"}
+    if p.role is Role.VOLUNTEER:
+        return {"path": p.region, "assigneeKey": {"$in": [f"VOLUNTEER:{p.member}", f"VOLUNTEER:{p.sub}"]}}
+    if p.role is Role.RESIDENT:
+        return {"reporterSubs": p.sub}
+    return {"_id": {"$in": []}}
+
+
+class CaseStore:
+    def __init__(self, db: AsyncDatabase):
+        self.db, self.cases, self.rollups = db, db.cases, db.rollups
+
+    async def doc(self, case_id: str, uow: UnitOfWork | None = None) -> dict | None:
+        return await self.cases.find_one({"_id": case_id}, session=uow.session if uow else None)
+
+    async def load(self, case_id: str, uow: UnitOfWork | None = None) -> tuple[Case, dict]:
+        d = await self.doc(case_id, uow)
+        if d is None:
+            raise NotFound(f"case {case_id} does not exist")
+        return case_from_doc(d), d
+
+    async def docs(self, ids: list[str]) -> dict[str, dict]:
+        return {d["_id"]: d async for d in self.cases.find({"_id": {"$in": ids}})}
+
+    async def insert(self, uow: UnitOfWork, case: Case, extra: dict) -> dict:
+        doc = case_doc(case, extra)
+        await self.cases.insert_one(doc, session=uow.session)
+        return doc
+
+    async def save(self, uow: UnitOfWork, case: Case, expected_version: int, extra: dict | None = None) -> dict:
+        """Replace the case if nobody changed it since it was read (optimistic version check)."""
+        doc = case_doc(case, extra)
+        res = await self.cases.replace_one({"_id": case.id, "version": expected_version}, doc, session=uow.session)
+        if res.matched_count != 1:
+            raise Conflict(f"case {case.id} changed while you were working on it; read it again",
+                           {"caseId": case.id})
+        return doc
+
+    async def page(self, query: dict, first: int, after: str | None) -> tuple[list[dict], int, bool]:
+        total = await self.cases.count_documents(query)
+        q = {**query, **({"_id": {"$lt": after}} if after else {})}
+        docs = await self.cases.find(q).sort("_id", -1).limit(first + 1).to_list(first + 1)
+        return docs[:first], total, len(docs) > first
+
+    async def due(self, at: datetime, limit: int) -> list[str]:
+        """Open cases past their deadline not yet flagged: an indexed range, never a scan."""
+        cur = self.cases.find({"status": {"$in": OPEN}, "overdue": False, "due_at": {"$lte": at}}, {"_id": 1})
+        return [d["_id"] for d in await cur.sort("due_at", 1).to_list(limit)]
+
+    async def unrated(self, resolved_before: datetime, limit: int) -> list[str]:
+        cur = self.cases.find({"status": str(CaseStatus.RESOLVED), "resolved_at": {"$lte": resolved_before}}, {"_id": 1})
+        return [d["_id"] for d in await cur.to_list(limit)]
+
+    async def duplicate_candidates(self, category: str, community_id: str, since: datetime,
+                                   uow: UnitOfWork) -> list[Case]:
+        cur = self.cases.find({"category_code": category, "path": community_id, "status": {"$in": OPEN},
+                               "merged_into": None, "created_at": {"$gte": since}}, session=uow.session)
+        return [case_from_doc(d) for d in await cur.sort("created_at", -1).to_list(50)]
+
+    # -- catalogue -------------------------------------------------------------------------
+    async def catalogue(self) -> Catalogue:
+        d = await self.db.catalogue.find_one({"_id": "current"})
+        if d is None:
+            return DEFAULT_CATALOGUE
+        return Catalogue.model_validate({"version": d["version"], "categories": d["categories"]})
+
+    async def seed_catalogue(self) -> None:
+        if await self.db.catalogue.find_one({"_id": "current"}) is None:
+            await self.db.catalogue.update_one(
+                {"_id": "current"},
+                {"$setOnInsert": DEFAULT_CATALOGUE.model_dump(mode="json") | {"at": now()}}, upsert=True)
+
+    async def save_catalogue(self, uow: UnitOfWork, new: Catalogue, previous_version: int, actor: str) -> None:
+        body = new.model_dump(mode="json")
+        res = await self.db.catalogue.replace_one({"_id": "current", "version": previous_version},
+                                                  {**body, "at": now(), "actor": actor}, session=uow.session)
+        if res.matched_count != 1:
+            raise Conflict("the catalogue changed while you were editing it; read it again")
+        await self.db.catalogue_history.insert_one({"_id": new.version, **body, "at": now(), "actor": actor},
+                                                   session=uow.session)
+
+    # -- rollups ---------------------------------------------------------------------------
+    async def add_to_rollups(self, uow: UnitOfWork, totals: dict[str, dict[str, int]], sign: int = 1) -> None:
+        ops = [UpdateOne({"_id": region}, {"$inc": {f"c.{k}": sign * v for k, v in counters.items() if v}},
+                         upsert=True)
+               for region, counters in totals.items() if any(counters.values())]
+        if ops:
+            await self.rollups.bulk_write(ops, ordered=False, session=uow.session)
+
+    async def rollup_counters(self, ids: list[str]) -> dict[str, dict[str, int]]:
+        out = {}
+        async for d in self.rollups.find({"_id": {"$in": ids}}):
+            out[d["_id"]] = flatten(d.get("c", {}))
+        return out
+
+
+def flatten(nested: dict, prefix: str = "") -> dict[str, int]:
+    out: dict[str, int] = {}
+    for k, v in nested.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out |= flatten(v, f"{key}.")
+        else:
+            out[key] = int(v)
+    return out
+
+
+def window_start(at: datetime, seconds: float) -> datetime:
+    return at - timedelta(seconds=seconds)

@@ -1,0 +1,132 @@
+"""Wire models of the cases service (request payloads). Replies are documented in CASES_API."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from shared.contracts.common import Page, Wire
+
+StatusName = Literal["REPORTED", "ACCEPTED", "ASSIGNED", "IN_PROGRESS", "RESOLVED", "CLOSED", "REJECTED"]
+LevelName = Literal["GRID", "COMMUNITY", "TOWNSHIP", "COUNTY"]
+ChannelName = Literal["MINI_PROGRAM", "HOTLINE", "GRID_PATROL", "WALK_IN", "JOINT_MEETING", "OTHER"]
+KindName = Literal["CONSULTATION", "HELP", "COMPLAINT", "REPORT", "SUGGESTION"]
+AssigneeKindName = Literal["GRID_WORKER", "DEPARTMENT", "VOLUNTEER", "COMMUNITY"]
+
+
+class ReportCase(Wire):
+    title: str = Field(max_length=200)
+    description: str = Field(default="", max_length=5000)
+    categoryCode: str = Field(max_length=64)
+    channel: ChannelName
+    kind: KindName | None = None
+    reporterName: str = Field(max_length=64)
+    reporterPhone: str | None = Field(default=None, max_length=20)
+    reporterSub: str | None = Field(default=None, max_length=64)  # staff entering for a resident
+    lng: float | None = None
+    lat: float | None = None
+    regionId: str | None = None  # a GRID (or a BUILDING, routed to its grid)
+    idempotencyKey: str | None = Field(default=None, max_length=128)
+    source: str | None = Field(default=None, max_length=128)  # e.g. "meeting:<id>:<item>"
+
+
+class CaseCommand(Wire):
+    id: str
+    expectedVersion: int | None = None
+
+
+class AssigneeInput(Wire):
+    kind: AssigneeKindName
+    id: str = Field(min_length=1, max_length=64)
+    name: str | None = Field(default=None, max_length=64)
+
+
+class AssignCase(CaseCommand):
+    assignee: AssigneeInput
+
+
+class WithReason(CaseCommand):
+    reason: str = Field(max_length=1000)
+
+
+class ResolveCase(CaseCommand):
+    resolution: str = Field(max_length=5000)
+
+
+class RateCase(CaseCommand):
+    score: int
+    comment: str | None = Field(default=None, max_length=1000)
+
+
+class CloseCase(CaseCommand):
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class MergeCase(CaseCommand):
+    intoId: str
+    force: bool = False
+
+
+class RevealContact(Wire):
+    caseId: str
+    reason: str = Field(max_length=1000)
+    reporterIndex: int = 0
+
+
+class ListCases(Page):
+    regionId: str | None = None
+    status: list[StatusName] | None = None
+    level: LevelName | None = None
+    overdue: bool | None = None
+    categoryCode: str | None = None
+    mine: bool = False  # the caller's own reports (residents) or assignments (handlers)
+
+
+class CategoryInput(Wire):
+    code: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=64)
+    group: str | None = Field(default=None, max_length=64)
+    defaultLevel: LevelName
+    department: str | None = Field(default=None, max_length=64)
+    slaSeconds: int | None = Field(default=None, ge=60)
+    kind: KindName | None = None
+
+
+class RemoveCategory(Wire):
+    code: str
+
+
+CASES_API = """
+Verbs on `yiwang.cases.<verb>` (payload model → reply):
+  case.report ReportCase → Case            case.get ById → Case | null
+  case.batch ByIds → {items: {id: Case | {error}}}
+  case.list ListCases → {items: [Case], totalCount, hasNextPage, endCursor}   newest first
+  case.accept CaseCommand → Case           case.assign AssignCase → Case
+  case.start CaseCommand → Case            case.resolve ResolveCase → Case
+  case.escalate WithReason → Case          case.reject WithReason → Case
+  case.return WithReason → Case            case.rate RateCase → Case
+  case.close CloseCase → Case              case.merge MergeCase → Case (the case merged into)
+  case.revealContact RevealContact → {name, phone}
+  stats.batch ByIds → {items: {regionId: CaseStats | {error}}}
+  catalogue.list {} → {version, categories: [Category]}
+  catalogue.upsert CategoryInput → {version, categories}    catalogue.remove RemoveCategory → same
+
+Case = {id, title, description, categoryCode, categoryName, kind, channel, status, level, regionId,
+        regionPath: [ids], location: {lng, lat} | null,
+        reporter: {name, phone, sub},            # the first reporter; phone masked per API.md
+        reporters: [{index, name, phone, sub, rating, ratedAt, comment}],
+        assignee: {kind, id, name} | null, createdAt, updatedAt, acceptedAt, dueAt, overdue,
+        resolvedAt, resolvedAtLevel, resolution, closedAt, rating, reopened, escalations,
+        mergedInto, possibleDuplicates: [ids], version,
+        timeline: [{type, at, actor, level, note}]}
+CaseStats = {total, open, overdue, resolved, closed, rejected, merged, responded, resolvedOnTime,
+             rated, satisfied, awaitingRating, resolvedByLevel: {GRID, COMMUNITY, TOWNSHIP, COUNTY},
+             responseRate, resolutionRate, satisfactionRate, fengqiaoShare}   # rates: float | null
+Category = {code, name, group, defaultLevel, department, slaSeconds, kind}
+Events: CloudEvents on `yiwang.evt.cases.<TYPE>.<region path…>`, TYPE in REPORTED ACCEPTED
+  ASSIGNED STARTED RESOLVED RATED CLOSED REOPENED REJECTED ESCALATED OVERDUE RETURNED MERGED
+  CONTACT_REVEALED; envelope `subject` = case id, `regionpath` = dot-joined path, `actor`,
+  `aggversion` = case version; data = {caseId, type, at, actor, level, status, note,
+  regionPath, delta: {counter: ±n}, ...event fields (assignee, fromLevel, reason, score…)}.
+  No personal data in events.
+"""

@@ -1,0 +1,34 @@
+"""Projections of a service's own events (rollups, trends), folded in exactly once.
+
+Each outbox record names the projections still to fold it in (`pending`); a projector takes
+a batch, applies it and removes its name in one transaction, so a crash at any point
+neither loses nor double-counts an event. One replica projects at a time (a lease); the
+writes of a command are committed before, so figures trail them by a few milliseconds.
+"""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from shared.loops import LeasedLoop
+from shared.mongo import OUTBOX, Transactor, UnitOfWork
+
+Apply = Callable[[UnitOfWork, list[dict]], Awaitable[None]]  # outbox docs, oldest first
+BATCH = 200
+
+
+class OutboxProjector(LeasedLoop):
+    def __init__(self, transact: Transactor, name: str, apply: Apply, poll_s: float):
+        super().__init__(transact.db, f"projector-{name}", self.project_pending, poll_s)
+        self.transact, self.projection, self.apply = transact, name, apply
+
+    async def project_pending(self) -> bool:
+        async def work(uow: UnitOfWork) -> int:
+            docs = await uow.db[OUTBOX].find({"pending": self.projection}, session=uow.session) \
+                .sort("oid", 1).to_list(BATCH)
+            if docs:
+                await self.apply(uow, docs)
+                await uow.db[OUTBOX].update_many({"_id": {"$in": [d["_id"] for d in docs]}},
+                                                 {"$pull": {"pending": self.projection}}, session=uow.session)
+            return len(docs)
+
+        return await self.transact(work, wake=False) == BATCH

@@ -1,0 +1,114 @@
+"""A service's read-only replica of the territory, fed by `grids` events.
+
+Services route and scope with it while `grids` is down: region paths by id, and an
+in-memory polygon index of grids for locating points. The replica is a durable JetStream
+consumer (shared by replicas of the service); every process also keeps the tree in memory
+and refreshes it from the replica collection on events and periodically.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from pymongo import ASCENDING, IndexModel
+from pymongo.errors import DuplicateKeyError
+
+from shared.geo import PolygonIndex
+from shared.messaging.envelope import CloudEvent
+from shared.service import ServiceRuntime
+
+log = logging.getLogger("yiwang.territory")
+COLLECTION = "territory"
+MovedHook = Callable[[str, str, list[str], list[str]], Awaitable[None]]  # event id, root, old, new
+
+
+def node_of(region: dict) -> dict:
+    return {"_id": region["id"], "name": region["name"], "level": region["level"], "path": region["path"],
+            "parentId": region.get("parentId"), "boundary": region.get("boundary"), "version": region["version"]}
+
+
+class TerritoryReplica:
+    def __init__(self, rt: ServiceRuntime, resync_s: float = 30.0, on_moved: MovedHook | None = None):
+        self.rt, self.coll, self.resync_s, self.on_moved = rt, rt.db[COLLECTION], resync_s, on_moved
+        self.nodes: dict[str, dict] = {}
+        self.index = PolygonIndex()
+        self._task: asyncio.Task | None = None
+        rt.indexes[COLLECTION] = [IndexModel([("path", ASCENDING)])]
+        rt.consume("grids", "territory", self.on_event)
+        rt.broadcast("grids", self.on_broadcast)
+        rt.on_start(self.start)
+        rt.on_stop(self.stop)
+
+    # -- reads -----------------------------------------------------------------------------
+    def get(self, region_id: str) -> dict | None:
+        return self.nodes.get(region_id)
+
+    def path(self, region_id: str) -> list[str] | None:
+        node = self.nodes.get(region_id)
+        return node["path"] if node else None
+
+    def locate(self, lng: float, lat: float) -> dict | None:
+        grid_id = self.index.locate(lng, lat)
+        return self.nodes.get(grid_id) if grid_id else None
+
+    # -- upkeep ----------------------------------------------------------------------------
+    async def start(self) -> None:
+        await self.load()
+        self._task = asyncio.create_task(self._resync())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+
+    async def load(self) -> None:
+        self.nodes = {d["_id"]: d async for d in self.coll.find()}
+        self.index.replace_all((i, d["boundary"]) for i, d in self.nodes.items()
+                               if d["level"] == "GRID" and d.get("boundary"))
+
+    def _remember(self, node: dict) -> None:
+        self.nodes[node["_id"]] = node
+        if node["level"] == "GRID":
+            self.index.put(node["_id"], node.get("boundary"))
+
+    async def _resync(self) -> None:
+        while True:
+            await asyncio.sleep(self.resync_s)
+            try:
+                await self.load()
+            except Exception:  # noqa: BLE001
+                log.exception("territory resync failed")
+
+    async def on_broadcast(self, event: CloudEvent) -> None:
+        """Every process refreshes its in-memory copy as soon as the durable consumer (in any
+        replica) may have written; the periodic resync covers what this misses."""
+        region = event.data.get("region")
+        if region:
+            await asyncio.sleep(0.05)
+            for d in await self.coll.find({"path": region["id"]}).to_list(None):
+                self._remember(d)
+
+    async def on_event(self, event: CloudEvent) -> None:
+        region = event.data.get("region")
+        if not region:
+            return  # grid-worker events: not part of the tree
+        node = node_of(region)
+        if event.event == "REGION_MOVED":
+            await self._move(node, event.data["oldPath"], event.data["newPath"])
+            if self.on_moved:  # must be idempotent per event id: it runs again on redelivery
+                await self.on_moved(event.id, node["_id"], event.data["oldPath"], event.data["newPath"])
+        try:
+            await self.coll.update_one({"_id": node["_id"], "version": {"$lt": node["version"]}},
+                                       {"$set": node}, upsert=True)
+        except DuplicateKeyError:
+            return  # the replica already holds this version or a newer one
+        self._remember(node)
+
+    async def _move(self, node: dict, old_path: list[str], new_path: list[str]) -> None:
+        """Re-path the subtree; idempotent: only nodes still under the old path change."""
+        n = len(old_path)
+        for d in await self.coll.find({"path": node["_id"]}).to_list(None):
+            if d["path"][:n] == old_path:
+                d["path"] = [*new_path, *d["path"][n:]]
+                await self.coll.update_one({"_id": d["_id"]}, {"$set": {"path": d["path"]}})
+                self._remember(d)

@@ -1,0 +1,58 @@
+"""Helpers for tests of the cases service over request-reply."""
+from __future__ import annotations
+
+import asyncio
+
+import nats
+
+from shared.errors import DomainError
+from shared.messaging.rpc import RpcClient
+from tests.infra import Stack
+
+REPORT = {"title": "路灯不亮", "description": "小区东门路灯坏了三天", "categoryCode": "FACILITY_STREETLIGHT",
+          "channel": "MINI_PROGRAM", "reporterName": "张三", "reporterPhone": "13812345678"}
+
+
+class CasesClient:
+    def __init__(self, stack: Stack, rpc: RpcClient):
+        self.stack, self.rpc = stack, rpc
+
+    @classmethod
+    async def connect(cls, stack: Stack) -> "CasesClient":
+        return cls(stack, RpcClient(await nats.connect(stack.settings.nats_url)))
+
+    async def close(self) -> None:
+        await self.rpc.nc.close()
+
+    async def __call__(self, verb: str, token: str, **payload):
+        return await self.rpc.call("cases", verb, payload, token)
+
+    async def wait_territory(self, region_ids: list[str], timeout: float = 15) -> None:
+        """Until the cases service's territory replica knows these regions."""
+        token = self.stack.token()
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            items = (await self("stats.batch", token, ids=region_ids))["items"]
+            if all("error" not in v for v in items.values()):
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"territory replica still missing some of {region_ids}: {items}")
+            await asyncio.sleep(0.05)
+
+    async def settled(self, timeout: float = 15) -> None:
+        """Until every committed event is folded into the rollups."""
+        db = next(rt for rt in self.stack.runtimes if rt.name == "cases").db
+        deadline = asyncio.get_running_loop().time() + timeout
+        while await db.outbox.count_documents({"pending": "rollups"}):
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError("rollup projector did not catch up")
+            await asyncio.sleep(0.05)
+
+
+async def expect_error(coro, code: str) -> DomainError:
+    try:
+        await coro
+    except DomainError as e:
+        assert str(e.code) == code, (e.code, e.message)
+        return e
+    raise AssertionError(f"expected {code}")

@@ -1,0 +1,134 @@
+"""The cases service on real NATS and SecantusDB: workflow, concurrency, rollups, sweeper."""
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+
+from services.cases import domain as d
+from services.cases.store import case_from_doc
+from tests.cases_helpers import REPORT, CasesClient, expect_error
+from tests.territory import build_tree
+
+GRIDS = ["grid-a1", "grid-a2", "grid-b1", "grid-b2"]
+
+
+@pytest.fixture
+async def cases(stack):
+    await stack.start_service("grids")
+    await stack.start_service("cases", sla_grid_s=3600, sla_sweep_s=0.2)
+    await stack.start_gateway(services=("grids", "cases"))
+    await build_tree(stack)
+    client = await CasesClient.connect(stack)
+    await client.wait_territory(GRIDS)
+    yield client
+    await client.close()
+
+
+async def test_concurrent_commands_on_one_case_cannot_both_win(cases, stack):
+    res = stack.token(role="resident", sub="r1")
+    case = await cases("case.report", res, **REPORT, regionId="grid-a1")
+    op = stack.token(role="operator", region="town-a")
+    outcomes = await asyncio.gather(*(cases("case.accept", op, id=case["id"]) for _ in range(8)),
+                                    return_exceptions=True)
+    wins = [o for o in outcomes if isinstance(o, dict)]
+    assert len(wins) == 1 and all(str(o.code) == "CONFLICT" for o in outcomes if not isinstance(o, dict))
+    assert (await cases("case.get", op, id=case["id"]))["version"] == 2
+
+
+async def test_idempotent_report_under_concurrency(cases, stack):
+    res = stack.token(role="resident", sub="r2")
+    results = await asyncio.gather(*(cases("case.report", res, **REPORT, lng=113.005, lat=30.005,
+                                           idempotencyKey="k-1") for _ in range(20)))
+    assert len({r["id"] for r in results}) == 1
+    page = await cases("case.list", res, first=10)
+    assert page["totalCount"] == 1
+
+
+async def test_intake_routes_while_grids_is_down(cases, stack):
+    grids = next(rt for rt in stack.runtimes if rt.name == "grids")
+    await stack.stop_service(grids)
+    case = await cases("case.report", stack.token(role="resident", sub="r3"), **REPORT, lng=114.015, lat=30.005)
+    assert case["regionId"] == "grid-b2" and case["regionPath"] == ["city", "county-b", "town-b", "comm-b", "grid-b2"]
+
+
+async def test_bad_input_changes_nothing(cases, stack):
+    res = stack.token(role="resident", sub="r4")
+    await expect_error(cases("case.report", res, **{**REPORT, "categoryCode": "NOPE"}, regionId="grid-a1"), "BAD_INPUT")
+    await expect_error(cases("case.report", res, **REPORT, lng=100.0, lat=10.0), "BAD_INPUT")
+    await expect_error(cases("case.report", res, **REPORT, regionId="comm-a"), "BAD_INPUT")
+    await expect_error(cases("case.report", res, **{**REPORT, "title": " "}, regionId="grid-a1"), "BAD_INPUT")
+    await expect_error(cases("case.report", res, **REPORT, lng=113.0), "BAD_INPUT")
+    assert (await cases("case.list", stack.token(), first=5))["totalCount"] == 0
+
+
+async def test_sweeper_escalates_overdue_cases(stack):
+    await stack.start_service("grids")
+    await stack.start_service("cases", sla_grid_s=1, sla_community_s=3600, sla_sweep_s=0.2)
+    await stack.start_gateway(services=("grids", "cases"))
+    await build_tree(stack)
+    cases = await CasesClient.connect(stack)
+    await cases.wait_territory(GRIDS)
+    res = stack.token(role="resident", sub="r5")
+    case = await cases("case.report", res, **{**REPORT, "categoryCode": "ENV_GARBAGE"}, regionId="grid-a1")
+    assert case["level"] == "GRID"
+    for _ in range(100):
+        case = await cases("case.get", stack.token(), id=case["id"])
+        if case["level"] == "COMMUNITY":
+            break
+        await asyncio.sleep(0.1)
+    assert case["level"] == "COMMUNITY" and case["status"] == "ACCEPTED"
+    assert [t["type"] for t in case["timeline"]][-2:] == ["OVERDUE", "ESCALATED"]
+    await cases.settled()
+    stats = (await cases("stats.batch", stack.token(), ids=["city"]))["items"]["city"]
+    assert stats["open"] == 1 and stats["overdue"] == 0  # escalated with a new deadline
+    await cases.close()
+
+
+async def test_rollups_equal_recount_after_random_workflows(cases, stack):
+    rnd = random.Random(11)
+    tokens = {
+        "op_a": stack.token(role="operator", region="town-a"), "op_b": stack.token(role="operator", region="town-b"),
+        **{f"gw_{g}": stack.token(role="grid_worker", region=g, sub=f"gw-{g}") for g in GRIDS},
+        "dept": stack.token(role="department", region="city", dept="URBAN_MGMT"),
+    }
+    residents = [f"res{i}" for i in range(6)]
+    ids = []
+    for i in range(24):
+        sub = rnd.choice(residents)
+        cat = rnd.choice(["ENV_GARBAGE", "FACILITY_STREETLIGHT", "DISPUTE_NEIGHBOR"])
+        grid = rnd.choice(GRIDS)
+        c = await cases("case.report", stack.token(role="resident", sub=sub),
+                        **{**REPORT, "categoryCode": cat}, regionId=grid)
+        ids.append((c["id"], sub, grid))
+
+    async def step(case_id, sub, grid):
+        op = tokens["op_a"] if grid.startswith("grid-a") else tokens["op_b"]
+        actions = [
+            ("case.accept", op, {}), ("case.assign", op, {"assignee": {"kind": "DEPARTMENT", "id": "URBAN_MGMT"}}),
+            ("case.start", tokens["dept"], {}), ("case.start", tokens[f"gw_{grid}"], {}),
+            ("case.resolve", tokens[f"gw_{grid}"], {"resolution": "已处理"}),
+            ("case.resolve", tokens["dept"], {"resolution": "已处理"}),
+            ("case.return", tokens["dept"], {"reason": "不属本部门"}),
+            ("case.escalate", op, {"reason": "需要上级协调"}), ("case.reject", op, {"reason": "重复"}),
+            ("case.rate", stack.token(role="resident", sub=sub), {"score": rnd.randint(1, 5)}),
+        ]
+        for _ in range(8):
+            verb, tok, extra = rnd.choice(actions)
+            try:
+                await cases(verb, tok, id=case_id, **extra)
+            except Exception as e:  # noqa: BLE001 - illegal moves are part of the test
+                assert str(getattr(e, "code", "")) in ("CONFLICT", "FORBIDDEN", "BAD_INPUT"), e
+
+    await asyncio.gather(*(step(*x) for x in ids))
+    await cases.settled()
+    db = next(rt for rt in stack.runtimes if rt.name == "cases").db
+    all_cases = [case_from_doc(doc) async for doc in db.cases.find()]
+    expected = d.recount(all_cases)
+    regions = ["city", "county-a", "county-b", "town-a", "town-b", "comm-a", "comm-b", *GRIDS]
+    live = (await cases("stats.batch", stack.token(), ids=regions))["items"]
+    from services.cases.views import CaseViews
+    for r in regions:
+        assert live[r] == CaseViews.stats(expected.get(r, {})), r
+    assert live["city"]["total"] == 24
