@@ -17,6 +17,7 @@ from shared.messaging.subjects import event_subject
 
 T = TypeVar("T")
 OUTBOX = "outbox"
+PROJECTION_QUEUE = "projection_queue"
 PROCESSED = "processed_events"
 
 
@@ -31,9 +32,9 @@ def now() -> datetime:
 # Indexes every service database has: the outbox (the service's event log) and consumer dedup.
 KERNEL_INDEXES: dict[str, list[IndexModel]] = {
     OUTBOX: [IndexModel([("published", ASCENDING), ("oid", ASCENDING)]),
-             IndexModel([("pending", ASCENDING), ("oid", ASCENDING)]),
              IndexModel([("oid", ASCENDING)]),
              IndexModel([("aggregate", ASCENDING), ("oid", ASCENDING)])],
+    PROJECTION_QUEUE: [IndexModel([("projection", ASCENDING), ("oid", ASCENDING)])],
     PROCESSED: [],
     "idempotency": [],
 }
@@ -66,9 +67,14 @@ class UnitOfWork:
         docs = [{
             "_id": e.id, "oid": ObjectId(), "subject": event_subject(e), "aggregate": e.subject,
             "type": e.type, "published": False, "envelope": e.model_dump(mode="json"),
-            "pending": list(self.projections),
         } for e in self.events]
         await self.db[OUTBOX].insert_many(docs, session=self.session, ordered=True)
+        if self.projections:
+            # A queue of its own per projection: the relay never writes to it, so the two
+            # never conflict.
+            await self.db[PROJECTION_QUEUE].insert_many([
+                {"_id": f"{name}:{d['_id']}", "projection": name, "oid": d["oid"], "envelope": d["envelope"]}
+                for d in docs for name in self.projections], session=self.session, ordered=False)
 
 
 class Transactor:

@@ -82,7 +82,9 @@ class ServiceRuntime:
             await handler(CloudEvent.model_validate_json(message.body))
 
         on_event.__name__ = f"{self.name}_watch_{source}"
-        self.broker.subscriber(f"{EVT}.{source}.>", title=on_event.__name__)(on_event)
+        # no_reply: these messages are JetStream publishes whose reply subject waits for the
+        # stream's ack; an answer from here would race it and reach the publisher instead.
+        self.broker.subscriber(f"{EVT}.{source}.>", title=on_event.__name__, no_reply=True)(on_event)
 
     def project(self, name: str, apply: Apply) -> OutboxProjector:
         """Fold every event this service commits into a read model, exactly once."""

@@ -5,7 +5,7 @@ import asyncio
 
 import nats
 
-from shared.errors import DomainError
+from shared.errors import DomainError, Unavailable
 from shared.messaging.rpc import RpcClient
 from tests.infra import Stack
 
@@ -32,9 +32,12 @@ class CasesClient:
         token = self.stack.token()
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
-            items = (await self("stats.batch", token, ids=region_ids))["items"]
-            if all("error" not in v for v in items.values()):
-                return
+            try:
+                items = (await self("stats.batch", token, ids=region_ids))["items"]
+                if all("error" not in v for v in items.values()):
+                    return
+            except Unavailable:
+                items = {"cases": "not running yet"}
             if asyncio.get_running_loop().time() > deadline:
                 raise TimeoutError(f"territory replica still missing some of {region_ids}: {items}")
             await asyncio.sleep(0.05)
@@ -43,7 +46,7 @@ class CasesClient:
         """Until every committed event is folded into the rollups."""
         db = next(rt for rt in self.stack.runtimes if rt.name == "cases").db
         deadline = asyncio.get_running_loop().time() + timeout
-        while await db.outbox.count_documents({"pending": "rollups"}):
+        while await db.projection_queue.count_documents({"projection": "rollups"}):
             if asyncio.get_running_loop().time() > deadline:
                 raise TimeoutError("rollup projector did not catch up")
             await asyncio.sleep(0.05)

@@ -1,8 +1,8 @@
 """Projections of a service's own events (rollups, trends), folded in exactly once.
 
-Each outbox record names the projections still to fold it in (`pending`); a projector takes
-a batch, applies it and removes its name in one transaction, so a crash at any point
-neither loses nor double-counts an event. One replica projects at a time (a lease); the
+Each command's transaction also queues its events for every projection; a projector takes
+a batch, applies it and deletes it from the queue in one transaction, so a crash at any
+point neither loses nor double-counts an event. One replica projects at a time (a lease); the
 writes of a command are committed before, so figures trail them by a few milliseconds.
 """
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from shared.loops import LeasedLoop
-from shared.mongo import OUTBOX, Transactor, UnitOfWork
+from shared.mongo import PROJECTION_QUEUE, Transactor, UnitOfWork
 
-Apply = Callable[[UnitOfWork, list[dict]], Awaitable[None]]  # outbox docs, oldest first
+Apply = Callable[[UnitOfWork, list[dict]], Awaitable[None]]  # queued events ({envelope}), oldest first
 BATCH = 200
 
 
@@ -23,12 +23,12 @@ class OutboxProjector(LeasedLoop):
 
     async def project_pending(self) -> bool:
         async def work(uow: UnitOfWork) -> int:
-            docs = await uow.db[OUTBOX].find({"pending": self.projection}, session=uow.session) \
+            docs = await uow.db[PROJECTION_QUEUE].find({"projection": self.projection}, session=uow.session) \
                 .sort("oid", 1).to_list(BATCH)
             if docs:
                 await self.apply(uow, docs)
-                await uow.db[OUTBOX].update_many({"_id": {"$in": [d["_id"] for d in docs]}},
-                                                 {"$pull": {"pending": self.projection}}, session=uow.session)
+                await uow.db[PROJECTION_QUEUE].delete_many({"_id": {"$in": [d["_id"] for d in docs]}},
+                                                           session=uow.session)
             return len(docs)
 
         return await self.transact(work, wake=False) == BATCH

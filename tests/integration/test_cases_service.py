@@ -132,3 +132,25 @@ async def test_rollups_equal_recount_after_random_workflows(cases, stack):
     for r in regions:
         assert live[r] == CaseViews.stats(expected.get(r, {})), r
     assert live["city"]["total"] == 24
+
+
+async def test_replay_rebuilds_rollups_and_finds_drift(cases, stack):
+    from services.cases.replay import replay
+
+    res = stack.token(role="resident", sub="r9")
+    for grid in GRIDS:
+        await cases("case.report", res, **REPORT, regionId=grid)
+    c = await cases("case.report", res, **REPORT, regionId="grid-a1")
+    gw = stack.token(role="grid_worker", region="grid-a1", sub="gw")
+    await cases("case.accept", gw, id=c["id"])
+    await cases("case.resolve", gw, id=c["id"], resolution="已修复")
+    await cases("case.rate", res, id=c["id"], score=4)
+    await cases.settled()
+    db = next(rt for rt in stack.runtimes if rt.name == "cases").db
+    report = await replay(db)
+    assert report.clean and report.events == 9 and report.regions == 11, report
+    await db.rollups.update_one({"_id": "town-a"}, {"$inc": {"c.total": 5}})  # drift
+    report = await replay(db)
+    assert report.differences == [("town-a", "total", 8, 3)]
+    report = await replay(db, apply=True)
+    assert (await replay(db)).clean
