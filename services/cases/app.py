@@ -1,10 +1,12 @@
 """Wires the cases service: `create_runtime(settings)` connects nothing until started."""
 from __future__ import annotations
 
+from services.cases.domain import EVENT_TYPES
 from services.cases.handlers import SERVICE, Cases
 from services.cases.projection import RollupProjection
 from services.cases.store import INDEXES, CaseStore
 from services.cases.sweeper import Sweeper
+from shared.asyncapi import document_events
 from shared.privacy import FieldCipher
 from shared.service import ServiceRuntime
 from shared.settings import Settings
@@ -20,6 +22,7 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     projection = RollupProjection(store, territory)
     cases = Cases(rt, store, territory, FieldCipher(settings.field_key))
     rt.routes(cases.table())
+    document_events(rt, EVENT_TYPES, drop=("counters",))
     rt.project("rollups", projection.apply)
     sweeper = Sweeper(cases)
     rt.on_start(store.seed_catalogue)

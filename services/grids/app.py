@@ -4,6 +4,8 @@ from __future__ import annotations
 from services.grids.handlers import SERVICE, Grids
 from services.grids.locator import GridLocator
 from services.grids.store import INDEXES, GridStore
+from shared.asyncapi import document_events
+from shared.contracts.grids import GRID_EVENTS
 from shared.privacy import FieldCipher
 from shared.service import ServiceRuntime
 from shared.settings import Settings
@@ -16,6 +18,7 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     locator = GridLocator(store, settings.locator_resync_s)
     grids = Grids(rt, store, locator, FieldCipher(settings.field_key))
     rt.routes(grids.table())
+    document_events(rt, GRID_EVENTS)
     rt.broadcast(SERVICE, locator.on_event)
     rt.on_start(locator.start)
     rt.on_stop(locator.stop)

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 
 from shared.auth import REGIONAL_ROLES, Role, mint_token
+from shared.cli.asyncapi import asyncapi, asyncapi_arguments
 from shared.cli.replay import replay, replay_arguments
 from shared.settings import Settings, get_settings
 
@@ -84,6 +85,7 @@ COMMANDS: dict[str, tuple[AddArguments, Run]] = {
     "stop": (no_arguments, stop),
     "seed": (seed_arguments, seed),
     "replay": (replay_arguments, replay),
+    "asyncapi": (asyncapi_arguments, asyncapi),
 }
 
 

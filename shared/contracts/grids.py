@@ -68,3 +68,52 @@ class AssignWorker(Wire):
 class ListWorkers(Page):
     regionId: str
     role: WorkerRoleName | None = None
+
+
+class RegionView(Wire):
+    """A region as events carry it (no personal data)."""
+
+    id: str
+    name: str
+    level: LevelName
+    code: str | None = None
+    parentId: str | None = None
+    path: list[str] = Field(description="Ancestor ids, top-down, ending with this region")
+    ancestors: list[dict[str, Any]] = Field(default_factory=list, description="Breadcrumbs: id, name, level, code")
+    boundary: dict[str, Any] | None = Field(default=None, description="GeoJSON Polygon or MultiPolygon")
+    attrs: dict[str, Any] = Field(default_factory=dict)
+    version: int
+
+
+class RegionChanged(Wire):
+    """A region was created, renamed or re-coded, or got a new boundary."""
+
+    region: RegionView
+    changed: list[str] | None = None
+
+
+class RegionMoved(Wire):
+    """A region and its subtree moved under a new parent: every path below changed."""
+
+    region: RegionView
+    oldPath: list[str]
+    newPath: list[str]
+
+
+class WorkerView(Wire):
+    id: str
+    sub: str
+    name: str
+    role: WorkerRoleName
+    gridId: str | None
+
+
+class WorkerChanged(Wire):
+    """A grid worker was registered, assigned to a grid, or taken off one."""
+
+    worker: WorkerView
+
+
+GRID_EVENTS = {"REGION_CREATED": RegionChanged, "REGION_UPDATED": RegionChanged, "BOUNDARY_SET": RegionChanged,
+               "REGION_MOVED": RegionMoved, "WORKER_REGISTERED": WorkerChanged, "WORKER_ASSIGNED": WorkerChanged,
+               "WORKER_UNASSIGNED": WorkerChanged}

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from services.cases.app import create_runtime as cases_runtime
+from services.cases.domain import EVENT_TYPES
+from services.grids.app import create_runtime as grids_runtime
+from shared.asyncapi import spec
+from shared.contracts.grids import GRID_EVENTS
+from shared.settings import Settings
+
+
+def test_every_event_type_is_documented_with_its_envelope():
+    for runtime, events in ((cases_runtime, EVENT_TYPES), (grids_runtime, GRID_EVENTS)):
+        doc = spec(runtime(Settings()))
+        assert doc["asyncapi"].startswith("3.")
+        addresses = sorted(c["address"].split(".")[3] for c in doc["channels"].values())
+        assert addresses == sorted(events)
+        schemas = doc["components"]["schemas"]
+        envelopes = [n for n in schemas if n.endswith("Event") and n != "CloudEvent"]
+        assert len(envelopes) == len(events)
+        for name in envelopes:
+            assert {"specversion", "id", "source", "type", "subject", "data", "regionpath"} <= set(schemas[name]["properties"])
+
+
+def test_case_events_carry_no_personal_data():
+    schemas = spec(cases_runtime(Settings()))["components"]["schemas"]
+    fields = {f.lower() for s in schemas.values() for f in s.get("properties", {})}
+    assert not {f for f in fields if "phone" in f or "reporter" in f or "idnumber" in f or "address" in f}, fields
