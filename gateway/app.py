@@ -34,7 +34,7 @@ class Gateway(GraphQL):
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     async def get_context(self, request: Any, response: Any) -> Context:
-        return Context(self.settings, self.state["rpc"], request, response)
+        return Context(self.settings, self.state["rpc"], request, response, nc=self.state["nc"])
 
 
 def check_production(settings: Settings) -> None:
@@ -46,7 +46,7 @@ def check_production(settings: Settings) -> None:
                          "set YIWANG_FIELD_KEY")
 
 
-def create_app(settings: Settings, services: tuple[str, ...] = ("grids",)) -> Starlette:
+def create_app(settings: Settings, services: tuple[str, ...] = ("grids", "cases")) -> Starlette:
     check_production(settings)
     state: dict[str, Any] = {}
 

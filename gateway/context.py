@@ -4,6 +4,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
+from nats.aio.client import Client as NatsClient
 
 from gateway.clients import ServiceClient
 from gateway.loaders import Loaders
@@ -14,8 +15,10 @@ from shared.settings import Settings
 
 
 class Context:
-    def __init__(self, settings: Settings, rpc: RpcClient, request: Any, response: Any):
+    def __init__(self, settings: Settings, rpc: RpcClient, request: Any, response: Any,
+                 nc: NatsClient | None = None):
         self.settings, self.rpc, self.request, self.response = settings, rpc, request, response
+        self.nc = nc  # the gateway's NATS connection, for subscriptions on JetStream
         self.connection_params: dict[str, Any] | None = None
 
     @property
@@ -45,5 +48,9 @@ class Context:
         return self.service("grids")
 
     @cached_property
+    def cases(self) -> ServiceClient:
+        return self.service("cases")
+
+    @cached_property
     def loaders(self) -> Loaders:
-        return Loaders(self.grids)
+        return Loaders(self.grids, self.cases)

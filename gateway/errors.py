@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
@@ -43,3 +44,9 @@ class TypedErrors(SchemaExtension):
         pre = self.execution_context.pre_execution_errors
         if pre:
             self.execution_context.pre_execution_errors = [_shape(e) for e in pre]
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        """Each result a subscription streams over graphql-transport-ws."""
+        if getattr(result, "errors", None):
+            result.errors = [_shape(e) for e in result.errors]
+        yield

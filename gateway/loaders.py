@@ -14,7 +14,19 @@ def batch_loader(client: ServiceClient, verb: str) -> DataLoader:
     return DataLoader(load_fn=load, max_batch_size=500)
 
 
+def catalogue_loader(cases: ServiceClient) -> DataLoader:
+    """Categories by code from one read of the catalogue; a removed code loads as None."""
+    async def load(codes: list[str]) -> list:
+        by_code = {c["code"]: c for c in (await cases("catalogue.list"))["categories"]}
+        return [by_code.get(code) for code in codes]
+
+    return DataLoader(load_fn=load)
+
+
 class Loaders:
-    def __init__(self, grids: ServiceClient):
+    def __init__(self, grids: ServiceClient, cases: ServiceClient):
         self.region_by_id = batch_loader(grids, "region.batch")  # RegionByIdLoader
         self.grid_stats_by_region = batch_loader(grids, "stats.batch")  # GridStatsByRegionLoader
+        self.case_by_id = batch_loader(cases, "case.batch")  # CaseByIdLoader
+        self.case_stats_by_region = batch_loader(cases, "stats.batch")  # CaseStatsByRegionLoader
+        self.category_by_code = catalogue_loader(cases)  # CategoryByCodeLoader

@@ -7,17 +7,24 @@ from strawberry.extensions import (DisableIntrospection, MaxAliasesLimiter, MaxT
 from strawberry.schema.config import StrawberryConfig
 
 from gateway.errors import TypedErrors
+from gateway.schema.case_events import CasesSubscription
+from gateway.schema.cases import CasesMutation, CasesQuery
 from gateway.schema.territory import TerritoryMutation, TerritoryQuery
 from shared.settings import Settings
 
 
 @strawberry.type
-class Query(TerritoryQuery):
+class Query(TerritoryQuery, CasesQuery):
     pass
 
 
 @strawberry.type
-class Mutation(TerritoryMutation):
+class Mutation(TerritoryMutation, CasesMutation):
+    pass
+
+
+@strawberry.type
+class Subscription(CasesSubscription):
     pass
 
 
@@ -46,5 +53,5 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     extensions: list = [TypedErrors, TokenLimit, Parsed, Validated, DepthLimit, AliasLimit]
     if settings.production:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions,
+    return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
                              config=StrawberryConfig(disable_field_suggestions=True))

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from gateway.schema.case_stats import CaseStats, load_case_stats
 from gateway.schema.common import Edge, PageInfo, connection_fields, ctx, page_args
 from shared.errors import DomainError, Forbidden, NotFound
 
@@ -154,6 +155,10 @@ class RegionOverview:
         if isinstance(value, DomainError):
             raise value
         return GridStats(**{_snake(k): v for k, v in value.items()})
+
+    @strawberry.field(description="Case figures; null with an UNAVAILABLE error if the cases service is down")
+    async def cases(self, info: Info) -> CaseStats | None:
+        return await load_case_stats(info, self.region_id)
 
 
 def _snake(name: str) -> str:

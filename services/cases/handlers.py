@@ -39,7 +39,20 @@ class Cases:
         self.rt, self.store, self.territory, self.cipher = rt, store, territory, cipher
         self.settings = rt.settings
         self.sla = sla_of(rt.settings)
-        self.views = CaseViews(cipher)
+        self._catalogue: d.Catalogue = d.DEFAULT_CATALOGUE
+        self.views = CaseViews(cipher, self._category_name, self._region_name)
+
+    def _category_name(self, code: str) -> str:
+        return next((c.name for c in self._catalogue.categories if c.code == code), code)
+
+    def _region_name(self, region_id: str) -> str:
+        node = self.territory.get(region_id)
+        return node["name"] if node else region_id
+
+    async def current_catalogue(self) -> d.Catalogue:
+        """The catalogue, read per intake (it is one small document); kept for naming views."""
+        self._catalogue = await self.store.catalogue()
+        return self._catalogue
 
     # -- writing ---------------------------------------------------------------------------
     def record(self, uow: UnitOfWork, case: d.Case, counters_before: dict[str, int] | None) -> None:
@@ -79,8 +92,7 @@ class Cases:
         key = f"case.report:{p.sub}:{c.idempotencyKey}" if c.idempotencyKey else None
         if key and (done := await remembered(self.rt.db, key)):
             return await self._view_of(p, done)
-        catalogue = await self.store.catalogue()
-        category = catalogue.get(c.categoryCode)
+        category = (await self.current_catalogue()).get(c.categoryCode)
         grid, location = self._route(c)
 
         async def work(uow: UnitOfWork) -> tuple[d.Case, dict]:
@@ -287,7 +299,7 @@ class Cases:
 
     # -- catalogue -------------------------------------------------------------------------
     async def catalogue(self, req: Request) -> dict:
-        return self.views.catalogue(await self.store.catalogue())
+        return self.views.catalogue(await self.current_catalogue())
 
     async def _edit_catalogue(self, p: Principal, edit: Callable[[d.Catalogue], d.Catalogue]) -> dict:
         p.require_role(Role.SUPERADMIN, Role.ADMIN, action="edit the dispatch catalogue")
@@ -300,7 +312,8 @@ class Cases:
                                   path=[], actor=p.sub, version=new.version))
             return new
 
-        return self.views.catalogue(await self.rt.transact(work))
+        self._catalogue = await self.rt.transact(work)
+        return self.views.catalogue(self._catalogue)
 
     async def upsert_category(self, req: Request) -> dict:
         c = req.parse(CategoryInput)

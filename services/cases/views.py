@@ -1,6 +1,7 @@
 """What callers see of a case: the wire DTO, with personal data masked per API.md."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from services.cases import domain as d
@@ -10,8 +11,9 @@ from shared.privacy import FieldCipher, mask_name, mask_phone
 
 
 class CaseViews:
-    def __init__(self, cipher: FieldCipher):
-        self.cipher = cipher
+    def __init__(self, cipher: FieldCipher, category_name: Callable[[str], str] = str,
+                 region_name: Callable[[str], str] = str):
+        self.cipher, self.category_name, self.region_name = cipher, category_name, region_name
 
     def reporter(self, p: Principal, case: d.Case, r: d.Reporter, index: int) -> dict[str, Any]:
         plain = d.may_see_contact(p, case, r)
@@ -25,7 +27,8 @@ class CaseViews:
         reporters = [self.reporter(p, case, r, i) for i, r in enumerate(case.reporters)]
         return {
             "id": case.id, "title": case.title, "description": case.description,
-            "categoryCode": case.category_code, "kind": str(case.kind), "channel": str(case.channel),
+            "categoryCode": case.category_code, "categoryName": self.category_name(case.category_code),
+            "regionName": self.region_name(case.region_id), "kind": str(case.kind), "channel": str(case.channel),
             "status": str(case.status), "level": str(case.level), "regionId": case.region_id,
             "regionPath": list(case.region_path),
             "location": case.location.model_dump() if case.location else None,

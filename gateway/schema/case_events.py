@@ -1,0 +1,49 @@
+"""`caseEvents(regionId)`: every case event in a subtree as it happens, over graphql-transport-ws."""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncGenerator
+
+import strawberry
+from strawberry.types import Info
+
+from gateway.events import subtree_events
+from gateway.schema.case_enums import CaseStatus, HandlingLevel
+from gateway.schema.case_types import CaseEvent, when
+from gateway.schema.common import ctx
+from gateway.schema.territory import load_region
+from shared.auth import Role
+from shared.errors import Forbidden
+from shared.messaging.envelope import CloudEvent
+
+# Roles that see every case in their subtree; departments and volunteers see only their assignments,
+# residents only their own reports, so a region-wide feed is not theirs.
+WATCHERS = {Role.SUPERADMIN, Role.ADMIN, Role.OPERATOR, Role.GRID_WORKER}
+
+
+def event_node(e: CloudEvent) -> CaseEvent:
+    d = e.data
+    level, status = d.get("level"), d.get("status")
+    return CaseEvent(type=d.get("type") or e.event, case_id=strawberry.ID(e.subject), at=when(d.get("at") or e.time),
+                     actor=d.get("actor", e.actor), level=HandlingLevel(level) if level else None,
+                     note=d.get("note"), status=CaseStatus(status) if status else None)
+
+
+@strawberry.type
+class CasesSubscription:
+    @strawberry.subscription(description="Every case event in the region's subtree from now on. Staff in scope "
+                                         "only; a grid worker may watch their own grid")
+    async def case_events(self, info: Info, region_id: strawberry.ID) -> AsyncGenerator[CaseEvent, None]:
+        c = ctx(info)
+        principal = c.principal
+        if principal.role not in WATCHERS:
+            raise Forbidden(f"role {principal.role} may not watch a region's case events")
+        region = await load_region(info, str(region_id))
+        if region.get("partial") or not principal.can_see_path(region["path"]):
+            raise Forbidden(f"region {region['name']} is outside your scope")
+        async for event in subtree_events(c.nc, "cases", region["path"]):
+            # One context serves the whole connection: let `case` and its category be read afresh.
+            with contextlib.suppress(KeyError):
+                c.loaders.case_by_id.clear(event.subject)
+            c.loaders.category_by_code.clear_all()
+            yield event_node(event)

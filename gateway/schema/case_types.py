@@ -1,0 +1,264 @@
+"""Case types: each wraps a DTO of the cases service; references resolve through DataLoaders.
+
+Phones arrive already masked by the service for callers who may not see them (API.md)."""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from gateway.schema.case_enums import AssigneeKind, CaseChannel, CaseStatus, HandlingLevel, RequestKind
+from gateway.schema.common import Edge, PageInfo, ctx
+from gateway.schema.territory import Region, load_region
+from shared.errors import Forbidden
+
+
+def when(value: Any) -> datetime | None:
+    """Datetimes travel as ISO 8601 text."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
+
+
+def level_of(value: str | None) -> HandlingLevel | None:
+    return HandlingLevel(value) if value else None
+
+
+async def load_case(info: Info, case_id: str) -> dict | None:
+    """The case DTO, None if there is no such case; the service's typed error if it refused."""
+    return await ctx(info).loaders.case_by_id.load(case_id)
+
+
+@strawberry.type
+class GeoPoint:
+    lng: float
+    lat: float
+
+
+@strawberry.type(description="A person who reported the case. `phone` is masked (138****5678) except to the "
+                             "reporter themself, a grid worker of the case's grid and the current assignee")
+class Reporter:
+    name: str
+    phone: str | None
+    index: int = strawberry.field(default=0, description="0 for the first reporter; then those of merged reports")
+    rating: int | None = strawberry.field(default=None, description="This reporter's rating of the resolution")
+    rated_at: datetime | None = None
+    comment: str | None = None
+
+
+def reporter_node(d: dict) -> Reporter:
+    return Reporter(name=d.get("name") or "", phone=d.get("phone"), index=d.get("index") or 0,
+                    rating=d.get("rating"), rated_at=when(d.get("ratedAt")), comment=d.get("comment"))
+
+
+@strawberry.type(description="Who handles a case: a grid worker (`sub`), a department (its code), "
+                             "a volunteer (member id) or the community (region id)")
+class Assignee:
+    kind: AssigneeKind
+    id: str
+    name: str | None
+
+
+@strawberry.type(description="An entry of the dispatch catalogue (派单目录)")
+class CaseCategory:
+    code: str
+    name: str
+    default_level: HandlingLevel
+    department: str | None = strawberry.field(description="Default county department (县直部门) code")
+    sla_seconds: int | None = strawberry.field(description="Replaces the per-level SLA at every level when set")
+    group: str | None = strawberry.field(description="大类, e.g. 矛盾纠纷")
+    kind: RequestKind | None
+
+
+def category_node(d: dict) -> CaseCategory:
+    return CaseCategory(code=d["code"], name=d["name"], default_level=HandlingLevel(d["defaultLevel"]),
+                        department=d.get("department"), sla_seconds=d.get("slaSeconds"),
+                        group=d.get("group") or None, kind=RequestKind(d["kind"]) if d.get("kind") else None)
+
+
+@strawberry.type(description="The dispatch catalogue; every edit makes a new version")
+class CaseCatalogue:
+    version: int
+    categories: list[CaseCategory]
+
+
+def catalogue_node(d: dict) -> CaseCatalogue:
+    return CaseCatalogue(version=d["version"], categories=[category_node(c) for c in d["categories"]])
+
+
+@strawberry.type(description="Something that happened to a case: a timeline entry, or a live event")
+class CaseEvent:
+    type: str = strawberry.field(description="REPORTED ACCEPTED ASSIGNED STARTED RESOLVED RATED CLOSED REOPENED "
+                                             "REJECTED ESCALATED OVERDUE RETURNED MERGED CONTACT_REVEALED")
+    case_id: strawberry.ID
+    at: datetime
+    actor: str | None = strawberry.field(description="The principal `sub`, or system:cases for the SLA sweeper")
+    level: HandlingLevel | None = strawberry.field(description="The case's level as this event left it")
+    note: str | None
+    status: CaseStatus | None = strawberry.field(default=None, description="Live events only: the status after")
+
+    @strawberry.field
+    async def case(self, info: Info) -> Case | None:
+        dto = await load_case(info, str(self.case_id))
+        return Case(dto=dto) if dto else None
+
+
+def timeline_node(case_id: str, d: dict) -> CaseEvent:
+    return CaseEvent(type=d["type"], case_id=strawberry.ID(case_id), at=when(d["at"]), actor=d.get("actor"),
+                     level=level_of(d.get("level")), note=d.get("note"))
+
+
+@strawberry.type(description="A resident's request, a reported problem or a dispute (诉求 / 事件 / 矛盾纠纷)")
+class Case:
+    dto: strawberry.Private[dict[str, Any]]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.dto["id"])
+
+    @strawberry.field
+    def title(self) -> str:
+        return self.dto["title"]
+
+    @strawberry.field
+    def description(self) -> str:
+        return self.dto.get("description") or ""
+
+    @strawberry.field(description="12345 request type")
+    def kind(self) -> RequestKind:
+        return RequestKind(self.dto["kind"])
+
+    @strawberry.field
+    def channel(self) -> CaseChannel:
+        return CaseChannel(self.dto["channel"])
+
+    @strawberry.field
+    def status(self) -> CaseStatus:
+        return CaseStatus(self.dto["status"])
+
+    @strawberry.field(description="The level handling the case now")
+    def level(self) -> HandlingLevel:
+        return HandlingLevel(self.dto["level"])
+
+    @strawberry.field
+    async def category(self, info: Info) -> CaseCategory:
+        found = await ctx(info).loaders.category_by_code.load(self.dto["categoryCode"])
+        if found:
+            return category_node(found)
+        # Removed from the catalogue since: what the case itself remembers.
+        return CaseCategory(code=self.dto["categoryCode"], name=self.dto.get("categoryName") or "",
+                            default_level=HandlingLevel(self.dto["level"]), department=None, sla_seconds=None, group=None, kind=None)
+
+    @strawberry.field(description="The grid the case belongs to")
+    async def region(self, info: Info) -> Region:
+        rid = self.dto["regionId"]
+        try:
+            return Region(dto=await load_region(info, rid))
+        except Forbidden:  # a resident sees their own case, not the territory: the grid's name only
+            return Region(dto={"id": rid, "name": self.dto.get("regionName") or rid, "level": "GRID",
+                               "code": None, "partial": True})
+
+    @strawberry.field
+    def location(self) -> GeoPoint | None:
+        loc = self.dto.get("location")
+        return GeoPoint(lng=loc["lng"], lat=loc["lat"]) if loc else None
+
+    @strawberry.field(description="The first reporter")
+    def reporter(self) -> Reporter:
+        return reporter_node(self.dto["reporter"])
+
+    @strawberry.field(description="Every reporter: the first, then those of reports merged into this case")
+    def reporters(self) -> list[Reporter]:
+        return [reporter_node(r) for r in self.dto.get("reporters") or [self.dto["reporter"]]]
+
+    @strawberry.field
+    def assignee(self) -> Assignee | None:
+        a = self.dto.get("assignee")
+        return Assignee(kind=AssigneeKind(a["kind"]), id=a["id"], name=a.get("name") or None) if a else None
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return when(self.dto["createdAt"])
+
+    @strawberry.field
+    def updated_at(self) -> datetime | None:
+        return when(self.dto.get("updatedAt"))
+
+    @strawberry.field(description="First response by a person: accepted, rejected, dispatched or handled")
+    def accepted_at(self) -> datetime | None:
+        return when(self.dto.get("acceptedAt"))
+
+    @strawberry.field(description="Deadline at the current level (SLA)")
+    def due_at(self) -> datetime | None:
+        return when(self.dto.get("dueAt"))
+
+    @strawberry.field(description="Past its deadline and not yet given a new one")
+    def overdue(self) -> bool:
+        return bool(self.dto.get("overdue"))
+
+    @strawberry.field(description="The latest resolution")
+    def resolved_at(self) -> datetime | None:
+        return when(self.dto.get("resolvedAt"))
+
+    @strawberry.field(description="Level of the latest resolution: feeds the Fengqiao share")
+    def resolved_at_level(self) -> HandlingLevel | None:
+        return level_of(self.dto.get("resolvedAtLevel"))
+
+    @strawberry.field
+    def resolution(self) -> str | None:
+        return self.dto.get("resolution")
+
+    @strawberry.field
+    def closed_at(self) -> datetime | None:
+        return when(self.dto.get("closedAt"))
+
+    @strawberry.field(description="1–5; 1–2 reopen the case once, 3–5 close it")
+    def rating(self) -> int | None:
+        return self.dto.get("rating")
+
+    @strawberry.field(description="Reopened once after a low rating")
+    def reopened(self) -> bool:
+        return bool(self.dto.get("reopened"))
+
+    @strawberry.field(description="Times the case moved a level up, by hand or by the SLA sweeper")
+    def escalations(self) -> int:
+        return int(self.dto.get("escalations") or 0)
+
+    @strawberry.field(description="For optimistic concurrency: pass as expectedVersion")
+    def version(self) -> int:
+        return int(self.dto["version"])
+
+    @strawberry.field(description="The case this report was merged into (并单)")
+    async def merged_into(self, info: Info) -> Case | None:
+        target = self.dto.get("mergedInto")
+        dto = await load_case(info, target) if target else None
+        return Case(dto=dto) if dto else None
+
+    @strawberry.field(description="Open cases of the same category close by, reported shortly before (疑似重复); "
+                                  "those outside your scope are left out")
+    async def possible_duplicates(self, info: Info) -> list[Case]:
+        load = ctx(info).loaders.case_by_id.load
+        found = await asyncio.gather(*(load(i) for i in self.dto.get("possibleDuplicates") or []),
+                                     return_exceptions=True)
+        for d in found:
+            if isinstance(d, Exception) and not isinstance(d, Forbidden):
+                raise d
+        return [Case(dto=d) for d in found if isinstance(d, dict)]
+
+    @strawberry.field(description="Every event of the case, oldest first")
+    def timeline(self) -> list[CaseEvent]:
+        return [timeline_node(self.dto["id"], e) for e in self.dto.get("timeline") or []]
+
+
+def case_node(dto: dict) -> Case:
+    return Case(dto=dto)
+
+
+@strawberry.type
+class CaseConnection:
+    edges: list[Edge[Case]]
+    page_info: PageInfo
+    total_count: int
