@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import signal
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +21,18 @@ from shared.settings import Settings
 _suffix = itertools.count()
 
 
+def _die_with_parent() -> None:
+    """Linux: the server gets SIGTERM when the test process dies, even by SIGKILL or timeout."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 def start_process(cmd: list[str], log: Path, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen(cmd, stdout=open(log, "ab"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, stdout=open(log, "ab"), stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
     wait_port(port, timeout=60, proc=proc)
     return proc
 

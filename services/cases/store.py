@@ -7,12 +7,13 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.cases.domain import DEFAULT_CATALOGUE, OPEN_STATUSES, Case, Catalogue, CaseStatus
+from services.cases.domain import DEFAULT_CATALOGUE, OPEN_STATUSES, Case, Catalogue, CaseStatus, GeoPoint
 from shared.auth import Principal, Role
 from shared.errors import Conflict, NotFound
 from shared.mongo import UnitOfWork, now
 
 OPEN = [str(s) for s in OPEN_STATUSES]
+DUPLICATE_FIELDS = {"category_code": 1, "status": 1, "merged_into": 1, "created_at": 1, "region_id": 1, "location": 1}
 INDEXES = {
     "cases": [IndexModel([("path", ASCENDING), ("_id", DESCENDING)]),
               IndexModel([("status", ASCENDING), ("overdue", ASCENDING), ("due_at", ASCENDING)]),
@@ -93,9 +94,13 @@ class CaseStore:
         return docs[:first], total, len(docs) > first
 
     async def due(self, at: datetime, limit: int) -> list[str]:
-        """Open cases past their deadline not yet flagged: an indexed range, never a scan."""
-        cur = self.cases.find({"status": {"$in": OPEN}, "overdue": False, "due_at": {"$lte": at}}, {"_id": 1})
-        return [d["_id"] for d in await cur.sort("due_at", 1).to_list(limit)]
+        """Open cases past their deadline not yet flagged: one indexed range per open status
+        (the embedded store plans `$in` as a collection scan), never a scan."""
+        out: list[tuple[datetime, str]] = []
+        for status in OPEN:
+            cur = self.cases.find({"status": status, "overdue": False, "due_at": {"$lte": at}}, {"_id": 1, "due_at": 1})
+            out += [(d["due_at"], d["_id"]) for d in await cur.to_list(limit)]
+        return [i for _, i in sorted(out)[:limit]]
 
     async def unrated(self, resolved_before: datetime, limit: int) -> list[str]:
         cur = self.cases.find({"status": str(CaseStatus.RESOLVED), "resolved_at": {"$lte": resolved_before}}, {"_id": 1})
@@ -103,9 +108,16 @@ class CaseStore:
 
     async def duplicate_candidates(self, category: str, community_id: str, since: datetime,
                                    uow: UnitOfWork) -> list[Case]:
-        cur = self.cases.find({"category_code": category, "path": community_id, "status": {"$in": OPEN},
-                               "merged_into": None, "created_at": {"$gte": since}}, session=uow.session)
-        return [case_from_doc(d) for d in await cur.sort("created_at", -1).to_list(50)]
+        """Recent cases of one category in one community, as far as the duplicate rule reads
+        them: an index range on (category, community, created_at); openness is checked by the
+        rule itself (the embedded store plans `$in` as a collection scan)."""
+        cur = self.cases.find({"category_code": category, "path": community_id, "created_at": {"$gte": since},
+                               "merged_into": None}, DUPLICATE_FIELDS, session=uow.session)
+        return [Case.model_construct(
+            id=d["_id"], category_code=d["category_code"], status=CaseStatus(d["status"]),
+            merged_into=d.get("merged_into"), created_at=d["created_at"], region_id=d["region_id"],
+            location=GeoPoint(**d["location"]) if d.get("location") else None)
+            for d in await cur.to_list(500) if d["status"] in OPEN]
 
     # -- catalogue -------------------------------------------------------------------------
     async def catalogue(self) -> Catalogue:
