@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
 
 from faststream import AckPolicy
-from faststream.nats import JStream, NatsBroker, PullSub
+from faststream.nats import JStream, NatsBroker
 from faststream.nats.annotations import NatsMessage
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy
@@ -24,7 +25,7 @@ def backoff_s(delivered: int) -> float:
 
 def register_consumer(broker: NatsBroker, *, service: str, source: str, name: str,
                       handler: EventHandler, max_deliver: int, events: str = ">") -> None:
-    """A durable pull consumer `<service>-<name>` on `<source>`'s stream, shared by replicas.
+    """A durable consumer `<service>-<name>` on `<source>`'s stream, shared by replicas.
 
     `NACK_ON_ERROR` with a bounded `max_deliver`: a failing message is redelivered with
     backoff; on its last delivery it goes to `yiwang.dlq.<service>.<name>` with the error
@@ -52,14 +53,21 @@ def register_consumer(broker: NatsBroker, *, service: str, source: str, name: st
             await message.nack(delay=backoff_s(delivered))
 
     on_event.__name__ = f"consume_{source}_{name}"
-    broker.subscriber(
-        f"{EVT}.{source}.{events}",
-        stream=JStream(stream_name(source), declare=False),
-        durable=durable,
-        pull_sub=PullSub(batch_size=32, timeout=1.0),
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        config=ConsumerConfig(durable_name=durable, ack_policy=JsAckPolicy.EXPLICIT,
-                              max_deliver=max_deliver, ack_wait=60,
-                              deliver_policy=DeliverPolicy.ALL),
-        title=durable,
-    )(on_event)
+    # A durable push consumer with a deliver group: replicas share its messages, and no
+    # fetch loop polls (nats-py 2.16 raises a timeout type FastStream 0.7's pull loop misses).
+    # FastStream warns that durable push consumers cannot scale out; with a deliver group
+    # they do (tests/integration/test_messaging.py shows two replicas splitting the work).
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The JetStream Push consumer with the `durable` option")
+        subscriber = broker.subscriber(
+            f"{EVT}.{source}.{events}",
+            queue=durable,
+            stream=JStream(stream_name(source), declare=False),
+            durable=durable,
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            config=ConsumerConfig(durable_name=durable, deliver_group=durable, ack_policy=JsAckPolicy.EXPLICIT,
+                                  max_deliver=max_deliver, ack_wait=60, max_ack_pending=256,
+                                  deliver_policy=DeliverPolicy.ALL),
+            title=durable,
+        )
+    subscriber(on_event)
