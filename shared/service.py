@@ -13,10 +13,11 @@ import nats
 from faststream import FastStream
 from faststream.nats import NatsBroker
 from faststream.nats.annotations import NatsMessage
+from nats.js.api import ConsumerConfig
 from pymongo import IndexModel
 
 from shared.auth import service_token
-from shared.messaging.consumer import EventHandler, register_consumer
+from shared.messaging.consumer import EventHandler, prepare_consumer, register_consumer
 from shared.messaging.envelope import CloudEvent
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.projector import Apply, OutboxProjector
@@ -44,6 +45,7 @@ class ServiceRuntime:
         self.db = self.mongo[settings.db_name(name)]
         self.relay: OutboxRelay | None = None
         self.projectors: list[OutboxProjector] = []
+        self.consumers: list[tuple[str, ConsumerConfig]] = []
         self._relay_nc: nats.aio.client.Client | None = None
         self.transact = Transactor(self.mongo, self.db, on_commit=self._kick, fault=settings.fault)
         self.indexes: dict[str, list[IndexModel]] = {}
@@ -71,8 +73,8 @@ class ServiceRuntime:
             self.route(verb, handler)
 
     def consume(self, source: str, name: str, handler: EventHandler, events: str = ">") -> None:
-        register_consumer(self.broker, service=self.name, source=source, name=name,
-                          handler=handler, max_deliver=self.settings.max_deliver, events=events)
+        self.consumers.append(register_consumer(self.broker, service=self.name, source=source, name=name,
+                                                handler=handler, max_deliver=self.settings.max_deliver, events=events))
 
     def broadcast(self, source: str, handler: EventHandler) -> None:
         """Every replica sees every event of `source` (core NATS, no queue group): for
@@ -120,6 +122,8 @@ class ServiceRuntime:
         await self.broker.connect()
         js = self.broker.config.connection_state.stream
         await ensure_streams(js, self.settings.duplicate_window_s, self.settings.stream_replicas)
+        for stream, config in self.consumers:
+            await prepare_consumer(js, stream, config)
         await ensure_indexes(self.db, self.indexes)
         # The relay has its own connection: on shutdown it publishes what in-flight handlers
         # committed after the broker's connection has drained and closed.

@@ -9,7 +9,9 @@ from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker
 from faststream.nats.annotations import NatsMessage
 from nats.js.api import AckPolicy as JsAckPolicy
+from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 
 from shared.messaging.envelope import CloudEvent
 from shared.messaging.streams import stream_name
@@ -23,8 +25,24 @@ def backoff_s(delivered: int) -> float:
     return min(0.2 * 2 ** (delivered - 1), 30.0)
 
 
+async def prepare_consumer(js: JetStreamContext, stream: str, config: ConsumerConfig) -> None:
+    """Before subscribing: a durable consumer of another kind (say, a pull consumer an older
+    version made) is recreated from just past its acknowledged floor, so nothing is skipped
+    and nothing acknowledged is delivered again."""
+    try:
+        info = await js.consumer_info(stream, config.durable_name)
+    except NotFoundError:
+        return
+    if info.config.deliver_group == config.deliver_group and info.config.deliver_subject:
+        return
+    floor = info.ack_floor.stream_seq if info.ack_floor else 0
+    log.warning("recreating consumer %s on %s from stream sequence %d", config.durable_name, stream, floor + 1)
+    await js.delete_consumer(stream, config.durable_name)
+    config.deliver_policy, config.opt_start_seq = DeliverPolicy.BY_START_SEQUENCE, floor + 1
+
+
 def register_consumer(broker: NatsBroker, *, service: str, source: str, name: str,
-                      handler: EventHandler, max_deliver: int, events: str = ">") -> None:
+                      handler: EventHandler, max_deliver: int, events: str = ">") -> tuple[str, ConsumerConfig]:
     """A durable consumer `<service>-<name>` on `<source>`'s stream, shared by replicas.
 
     `NACK_ON_ERROR` with a bounded `max_deliver`: a failing message is redelivered with
@@ -57,6 +75,9 @@ def register_consumer(broker: NatsBroker, *, service: str, source: str, name: st
     # fetch loop polls (nats-py 2.16 raises a timeout type FastStream 0.7's pull loop misses).
     # FastStream warns that durable push consumers cannot scale out; with a deliver group
     # they do (tests/integration/test_messaging.py shows two replicas splitting the work).
+    config = ConsumerConfig(durable_name=durable, deliver_group=durable, ack_policy=JsAckPolicy.EXPLICIT,
+                            max_deliver=max_deliver, ack_wait=60, max_ack_pending=256,
+                            deliver_policy=DeliverPolicy.ALL)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The JetStream Push consumer with the `durable` option")
         subscriber = broker.subscriber(
@@ -65,9 +86,8 @@ def register_consumer(broker: NatsBroker, *, service: str, source: str, name: st
             stream=JStream(stream_name(source), declare=False),
             durable=durable,
             ack_policy=AckPolicy.NACK_ON_ERROR,
-            config=ConsumerConfig(durable_name=durable, deliver_group=durable, ack_policy=JsAckPolicy.EXPLICIT,
-                                  max_deliver=max_deliver, ack_wait=60, max_ack_pending=256,
-                                  deliver_policy=DeliverPolicy.ALL),
+            config=config,
             title=durable,
         )
     subscriber(on_event)
+    return stream_name(source), config

@@ -86,3 +86,40 @@ async def test_two_replicas_share_requests_and_jetstream_work(settings):
         await nc.close()
         for rt in replicas:
             await rt.stop()
+
+
+async def test_consumer_of_an_older_kind_is_recreated_from_its_ack_floor(settings):
+    nc = await nats.connect(settings.nats_url)
+    js = nc.jetstream()
+    from shared.messaging.streams import ensure_streams
+
+    await ensure_streams(js, settings.duplicate_window_s)
+    events = [make_event("grids", "REGION_UPDATED", f"m{i}", {}, path=["c"]) for i in range(3)]
+    for e in events[:2]:
+        await js.publish(event_subject(e), e.model_dump_json().encode())
+    old = await js.pull_subscribe("yiwang.evt.grids.>", durable="organizations-probe", stream="YIWANG_GRIDS")
+    for m in await old.fetch(2, timeout=5):
+        await m.ack_sync()
+    await old.unsubscribe()
+    await js.publish(event_subject(events[2]), events[2].model_dump_json().encode())
+
+    rt = ServiceRuntime("organizations", settings)
+    seen: list[str] = []
+
+    async def handler(event):
+        seen.append(event.subject)
+
+    rt.consume("grids", "probe", handler)
+    await rt.start()
+    try:
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)
+        assert seen == ["m2"], "acknowledged events are not delivered again, the rest are"
+        info = await js.consumer_info("YIWANG_GRIDS", "organizations-probe")
+        assert info.config.deliver_group == "organizations-probe"
+    finally:
+        await rt.stop()
+        await nc.close()
