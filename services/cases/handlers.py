@@ -106,8 +106,7 @@ class Cases:
                 reporter_name=c.reporterName, reporter_phone_enc=self.cipher.encrypt(c.reporterPhone),
                 reporter_sub=c.reporterSub, location=location,
                 kind=d.RequestKind(c.kind) if c.kind else None)
-            candidates = await self.store.duplicate_candidates(
-                category.code, case.community_id, window_start(at, self.settings.dup_window_s), uow)
+            candidates = await self.store.duplicate_candidates(case, window_start(at, self.settings.dup_window_s), uow)
             dups = [x.id for x in d.possible_duplicates(case, candidates, self.settings.dup_radius_m,
                                                           self.settings.dup_window_s, at)]
             doc = await self.store.insert(uow, case, {"possible_duplicates": dups, "source": c.source})

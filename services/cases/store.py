@@ -1,6 +1,7 @@
 """MongoDB access for cases: the cases themselves, the catalogue, rollups."""
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,14 +21,23 @@ INDEXES = {
               IndexModel([("status", ASCENDING), ("resolved_at", ASCENDING)]),
               IndexModel([("reporterSubs", ASCENDING), ("_id", DESCENDING)]),
               IndexModel([("assigneeKey", ASCENDING), ("_id", DESCENDING)]),
-              IndexModel([("category_code", ASCENDING), ("path", ASCENDING), ("created_at", DESCENDING)])],
+              IndexModel([("category_code", ASCENDING), ("cell", ASCENDING), ("created_at", DESCENDING)]),
+              IndexModel([("category_code", ASCENDING), ("region_id", ASCENDING), ("created_at", DESCENDING)])],
     "rollups": [],
     "catalogue_history": [],
 }
 
 
+CELL_DEG = 0.002  # about 200 m: the duplicate lookup reads the 3×3 cells around a report
+
+
+def cell_of(lng: float, lat: float, dx: int = 0, dy: int = 0) -> str:
+    return f"{math.floor(lng / CELL_DEG) + dx}:{math.floor(lat / CELL_DEG) + dy}"
+
+
 def case_doc(case: Case, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     doc = case.model_dump(mode="python")
+    doc["cell"] = cell_of(case.location.lng, case.location.lat) if case.location else None
     doc["_id"] = doc.pop("id")
     doc["path"] = list(case.region_path)
     doc["region_path"] = list(case.region_path)
@@ -106,18 +116,25 @@ class CaseStore:
         cur = self.cases.find({"status": str(CaseStatus.RESOLVED), "resolved_at": {"$lte": resolved_before}}, {"_id": 1})
         return [d["_id"] for d in await cur.to_list(limit)]
 
-    async def duplicate_candidates(self, category: str, community_id: str, since: datetime,
-                                   uow: UnitOfWork) -> list[Case]:
-        """Recent cases of one category in one community, as far as the duplicate rule reads
-        them: an index range on (category, community, created_at); openness is checked by the
-        rule itself (the embedded store plans `$in` as a collection scan)."""
-        cur = self.cases.find({"category_code": category, "path": community_id, "created_at": {"$gte": since},
-                               "merged_into": None}, DUPLICATE_FIELDS, session=uow.session)
+    async def duplicate_candidates(self, new: Case, since: datetime, uow: UnitOfWork) -> list[Case]:
+        """Recent cases of the same category near a new one, as far as the duplicate rule reads
+        them: the 3×3 cells around its point (or its grid, without one), each an equality on
+        an index, so the cost follows the cases nearby, not the cases in the community.
+        Openness is left to the rule (the embedded store plans `$in` as a collection scan)."""
+        if new.location:
+            keys = [("cell", cell_of(new.location.lng, new.location.lat, dx, dy)) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
+        else:
+            keys = [("region_id", new.region_id)]
+        docs: list[dict] = []
+        for field, value in keys:
+            cur = self.cases.find({"category_code": new.category_code, field: value, "created_at": {"$gte": since},
+                                   "merged_into": None}, DUPLICATE_FIELDS, session=uow.session)
+            docs += await cur.to_list(200)
         return [Case.model_construct(
             id=d["_id"], category_code=d["category_code"], status=CaseStatus(d["status"]),
             merged_into=d.get("merged_into"), created_at=d["created_at"], region_id=d["region_id"],
             location=GeoPoint(**d["location"]) if d.get("location") else None)
-            for d in await cur.to_list(500) if d["status"] in OPEN]
+            for d in docs if d["status"] in OPEN]
 
     # -- catalogue -------------------------------------------------------------------------
     async def catalogue(self) -> Catalogue:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
 import statistics
 import time
 
@@ -18,8 +19,10 @@ from shared.auth import mint_token
 from shared.settings import get_settings
 
 REPORT = """mutation($i: ReportCaseInput!) { reportCase(input: $i) { id level } }"""
-# Points inside the demo city's grids (see shared/cli/demo.py): 113.80-114.16 E, 30.80-30.92 N.
-POINTS = [(113.805 + 0.03 * (i % 12), 30.805 + 0.02 * ((i // 12) % 6)) for i in range(72)]
+# Points spread over the demo city, whose grids tile 113.80-114.16 E, 30.80-30.92 N
+# (shared/cli/demo.py); seeded, so every run reports the same places.
+_rnd = random.Random(20261121)
+POINTS = [(round(_rnd.uniform(113.8005, 114.1595), 6), round(_rnd.uniform(30.8005, 30.9195), 6)) for _ in range(5000)]
 
 
 def pct(values: list[float], p: float) -> float:
