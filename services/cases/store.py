@@ -127,14 +127,16 @@ class CaseStore:
             keys = [("region_id", new.region_id)]
         docs: list[dict] = []
         for field, value in keys:
-            cur = self.cases.find({"category_code": new.category_code, field: value, "created_at": {"$gte": since},
-                                   "merged_into": None}, DUPLICATE_FIELDS, session=uow.session)
+            # No `merged_into: None` here: a null match makes the embedded store scan the
+            # collection; the rule itself skips merged cases.
+            cur = self.cases.find({"category_code": new.category_code, field: value, "created_at": {"$gte": since}},
+                                  DUPLICATE_FIELDS, session=uow.session)
             docs += await cur.to_list(200)
         return [Case.model_construct(
             id=d["_id"], category_code=d["category_code"], status=CaseStatus(d["status"]),
             merged_into=d.get("merged_into"), created_at=d["created_at"], region_id=d["region_id"],
             location=GeoPoint(**d["location"]) if d.get("location") else None)
-            for d in docs if d["status"] in OPEN]
+            for d in docs if d["status"] in OPEN and d.get("merged_into") is None]
 
     # -- catalogue -------------------------------------------------------------------------
     async def catalogue(self) -> Catalogue:
