@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     sla_county_s: int = 7 * 86400
     sla_sweep_s: float = 60.0
     auto_close_s: int = 7 * 86400  # a RESOLVED case nobody rates closes after this long
-    dup_radius_m: float = 100.0  # possible duplicates: same category within this distance (≤ 200)
+    dup_radius_m: float = Field(default=100.0, le=100.0, description="possible duplicates: same category within this distance")
     dup_window_s: int = 7 * 86400  # ... reported within this window
 
     # Fault injection for crash tests only: e.g. "crash_after_commit".

@@ -26,7 +26,6 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     rt.project("rollups", projection.apply)
     sweeper = Sweeper(cases)
     rt.on_start(store.seed_catalogue)
-    rt.on_start(cases.current_catalogue)
 
     async def start_sweeper() -> None:
         sweeper.start()

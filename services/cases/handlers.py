@@ -1,6 +1,7 @@
 """Request handlers of the cases service; the subject → handler table is at the end."""
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -40,6 +41,7 @@ class Cases:
         self.settings = rt.settings
         self.sla = sla_of(rt.settings)
         self._catalogue: d.Catalogue = d.DEFAULT_CATALOGUE
+        self._catalogue_at = float("-inf")
         self.views = CaseViews(cipher, self._category_name, self._region_name)
 
     def _category_name(self, code: str) -> str:
@@ -49,9 +51,10 @@ class Cases:
         node = self.territory.get(region_id)
         return node["name"] if node else region_id
 
-    async def current_catalogue(self) -> d.Catalogue:
-        """The catalogue, read per intake (it is one small document); kept for naming views."""
-        self._catalogue = await self.store.catalogue()
+    async def current_catalogue(self, max_age_s: float = 5.0) -> d.Catalogue:
+        """The catalogue, re-read at most every few seconds (and at once after an edit here)."""
+        if time.monotonic() - self._catalogue_at > max_age_s:
+            self._catalogue, self._catalogue_at = await self.store.catalogue(), time.monotonic()
         return self._catalogue
 
     # -- writing ---------------------------------------------------------------------------
@@ -90,8 +93,6 @@ class Cases:
         if p.role is Role.SERVICE and c.channel != "JOINT_MEETING":
             raise BadInput("services report cases only as JOINT_MEETING action items")
         key = f"case.report:{p.sub}:{c.idempotencyKey}" if c.idempotencyKey else None
-        if key and (done := await remembered(self.rt.db, key)):
-            return await self._view_of(p, done)
         category = (await self.current_catalogue()).get(c.categoryCode)
         grid, location = self._route(c)
 
@@ -298,7 +299,7 @@ class Cases:
 
     # -- catalogue -------------------------------------------------------------------------
     async def catalogue(self, req: Request) -> dict:
-        return self.views.catalogue(await self.current_catalogue())
+        return self.views.catalogue(await self.current_catalogue(max_age_s=0))
 
     async def _edit_catalogue(self, p: Principal, edit: Callable[[d.Catalogue], d.Catalogue]) -> dict:
         p.require_role(Role.SUPERADMIN, Role.ADMIN, action="edit the dispatch catalogue")
@@ -311,7 +312,7 @@ class Cases:
                                   path=[], actor=p.sub, version=new.version))
             return new
 
-        self._catalogue = await self.rt.transact(work)
+        self._catalogue, self._catalogue_at = await self.rt.transact(work), time.monotonic()
         return self.views.catalogue(self._catalogue)
 
     async def upsert_category(self, req: Request) -> dict:

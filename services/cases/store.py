@@ -28,11 +28,19 @@ INDEXES = {
 }
 
 
-CELL_DEG = 0.002  # about 200 m: the duplicate lookup reads the 3×3 cells around a report
+CELL_DEG = 0.002  # about 200 m east-west, 220 m north-south: twice the largest duplicate radius
 
 
 def cell_of(lng: float, lat: float, dx: int = 0, dy: int = 0) -> str:
     return f"{math.floor(lng / CELL_DEG) + dx}:{math.floor(lat / CELL_DEG) + dy}"
+
+
+def nearby_cells(lng: float, lat: float) -> list[str]:
+    """The 2×2 block of cells nearest a point: every point within half a cell of it is in one
+    of them (so the duplicate radius must stay at most ~100 m)."""
+    fx, fy = (lng / CELL_DEG) % 1, (lat / CELL_DEG) % 1
+    sx, sy = (1 if fx >= 0.5 else -1), (1 if fy >= 0.5 else -1)
+    return [cell_of(lng, lat, dx, dy) for dx in (0, sx) for dy in (0, sy)]
 
 
 def case_doc(case: Case, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -118,11 +126,11 @@ class CaseStore:
 
     async def duplicate_candidates(self, new: Case, since: datetime, uow: UnitOfWork) -> list[Case]:
         """Recent cases of the same category near a new one, as far as the duplicate rule reads
-        them: the 3×3 cells around its point (or its grid, without one), each an equality on
-        an index, so the cost follows the cases nearby, not the cases in the community.
+        them: the cells nearest its point (or its grid, without one), each an equality on an
+        index, so the cost follows the cases nearby, not the cases in the community.
         Openness is left to the rule (the embedded store plans `$in` as a collection scan)."""
         if new.location:
-            keys = [("cell", cell_of(new.location.lng, new.location.lat, dx, dy)) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
+            keys = [("cell", c) for c in nearby_cells(new.location.lng, new.location.lat)]
         else:
             keys = [("region_id", new.region_id)]
         docs: list[dict] = []
