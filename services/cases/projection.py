@@ -9,14 +9,13 @@ from __future__ import annotations
 from collections import defaultdict
 
 from services.cases.store import CaseStore
+from shared.domain import RollupDelta
 from shared.mongo import UnitOfWork, first_time
 from shared.territory import TerritoryReplica
 
 
 def event_delta(before: dict[str, int] | None, after: dict[str, int]) -> dict[str, int]:
-    before = before or {}
-    keys = set(before) | set(after)
-    return {k: after.get(k, 0) - before.get(k, 0) for k in sorted(keys) if after.get(k, 0) != before.get(k, 0)}
+    return RollupDelta.of((), before, after).changes
 
 
 class RollupProjection:

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from shared.auth import Principal, Role
+from shared.domain import text
 from shared.errors import BadInput, Conflict, Forbidden
 
 from . import events as ev
@@ -35,12 +36,7 @@ SWEEPER_REASON = "超期自动上报 (SLA overdue)"
 
 
 def _text(value: str | None, what: str, limit: int = NOTE_MAX, required: bool = True) -> str:
-    v = (value or "").strip()
-    if required and not v:
-        raise BadInput(f"{what} is required", {"field": what})
-    if len(v) > limit:
-        raise BadInput(f"{what} is longer than {limit} characters", {"field": what})
-    return v
+    return text(value, what, limit, required)
 
 
 class Case(BaseModel):

@@ -8,8 +8,10 @@ the event log (each event carries the case's `counters`) can prove it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from shared import domain as shared_domain
+from shared.domain import ratio
 
 from .enums import OPEN_STATUSES, CaseStatus, HandlingLevel
 
@@ -77,21 +79,7 @@ def counters_of(case: Case) -> dict[str, int]:
     return c
 
 
-@dataclass(frozen=True)
-class RollupDelta:
-    """The same counter increments for every region on `region_path` (one `$inc` with
-    `_id: {$in: region_path}`). `changes` holds non-zero increments only."""
-    region_path: tuple[str, ...]
-    changes: dict[str, int]
-
-    @classmethod
-    def of(cls, region_path: Sequence[str], before: Mapping[str, int] | None,
-           after: Mapping[str, int]) -> RollupDelta:
-        before = before or {}
-        keys = set(before) | set(after)
-        changes = {k: after.get(k, 0) - before.get(k, 0) for k in sorted(keys)}
-        return cls(tuple(region_path), {k: v for k, v in changes.items() if v})
-
+class RollupDelta(shared_domain.RollupDelta):
     @classmethod
     def between(cls, before: Case | None, after: Case) -> RollupDelta:
         """The delta of one command: `before` is the case as loaded (None for a new case)."""
@@ -100,31 +88,10 @@ class RollupDelta:
         old = counters_of(before) if before is not None else None
         return cls.of(after.region_path, old, counters_of(after))
 
-    def __bool__(self) -> bool:
-        return bool(self.changes)
-
-    def apply_to(self, rollups: dict[str, dict[str, int]]) -> None:
-        """Add to in-memory rollups (region id -> counters), dropping counters that reach 0."""
-        for region in self.region_path:
-            counters = rollups.setdefault(region, {})
-            for k, v in self.changes.items():
-                counters[k] = counters.get(k, 0) + v
-                if counters[k] == 0:
-                    del counters[k]
-            if not counters:
-                del rollups[region]
-
 
 def recount(cases: Iterable[Case]) -> dict[str, dict[str, int]]:
     """Rollups computed from scratch: region id -> non-zero counters."""
-    out: dict[str, dict[str, int]] = {}
-    for case in cases:
-        RollupDelta.of(case.region_path, None, counters_of(case)).apply_to(out)
-    return out
-
-
-def _ratio(num: int, den: int) -> float | None:
-    return num / den if den > 0 else None
+    return shared_domain.recount(cases, lambda c: c.region_path, counters_of)
 
 
 def rates(counters: Mapping[str, int]) -> dict[str, float | None]:
@@ -133,8 +100,8 @@ def rates(counters: Mapping[str, int]) -> dict[str, float | None]:
     g = counters.get
     low = g("resolved_by_level.GRID", 0) + g("resolved_by_level.COMMUNITY", 0)
     return {
-        "response_rate": _ratio(g("responded", 0), g("total", 0) - g("merged", 0)),
-        "resolution_rate": _ratio(g("resolved_on_time", 0), g("resolved", 0)),
-        "satisfaction_rate": _ratio(g("satisfied", 0), g("rated", 0)),
-        "fengqiao_share": _ratio(low, g("resolved", 0)),
+        "response_rate": ratio(g("responded", 0), g("total", 0) - g("merged", 0)),
+        "resolution_rate": ratio(g("resolved_on_time", 0), g("resolved", 0)),
+        "satisfaction_rate": ratio(g("satisfied", 0), g("rated", 0)),
+        "fengqiao_share": ratio(low, g("resolved", 0)),
     }

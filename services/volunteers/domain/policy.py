@@ -1,0 +1,93 @@
+"""Who may do what to which record, and who sees a volunteer's phone.
+
+Roles come from the table; scope is the record's region path for staff and volunteers
+(a volunteer's region is their community) and ownership for residents. Whether a volunteer
+acts on their *own* claim, order or sign-up is checked by `acting_as` in the commands.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from shared.auth import Principal, Role
+from shared.errors import Forbidden
+from shared.privacy import mask_phone
+
+from .enums import Action
+
+SYSTEM = Principal(sub="system:volunteers", role=Role.SERVICE)
+
+_R = Role
+_STAFF = frozenset({_R.ADMIN, _R.OPERATOR})
+_VOL = frozenset({_R.VOLUNTEER})
+PERMISSIONS: dict[Action, frozenset[Role]] = {
+    Action.VIEW: frozenset({_R.ADMIN, _R.OPERATOR, _R.GRID_WORKER, _R.VOLUNTEER, _R.RESIDENT}),
+    Action.REGISTER_VOLUNTEER: _STAFF | {_R.RESIDENT, _R.VOLUNTEER},
+    Action.MANAGE_TEAM: _STAFF,
+    Action.MANAGE_POST: _STAFF,
+    Action.CLAIM_POST: _VOL,
+    Action.PLACE_ORDER: frozenset({_R.RESIDENT}),
+    Action.REVIEW_ORDER: _STAFF,
+    Action.DISPATCH_ORDER: _STAFF,
+    Action.TAKE_ORDER: _VOL,
+    Action.WORK_ORDER: _VOL,
+    Action.RATE_ORDER: frozenset({_R.RESIDENT}),
+    Action.CANCEL_OWN_ORDER: frozenset({_R.RESIDENT}),
+    Action.CANCEL_ORDER: _STAFF,
+    Action.MANAGE_ACTIVITY: _STAFF,
+    Action.SIGN_UP: _VOL,
+    Action.CHECK_IN: _VOL,
+    Action.BACKFILL_HOURS: frozenset({_R.ADMIN}),
+    Action.REDEEM_POINTS: _VOL,
+}
+
+
+def owner_sub(record: Any) -> str | None:
+    """The resident who owns a record (an order's placer), if any."""
+    return getattr(record, "resident_sub", None)
+
+
+def in_scope(principal: Principal, record: Any) -> bool:
+    if principal.unrestricted:
+        return True
+    if principal.role is Role.RESIDENT:
+        return owner_sub(record) == principal.sub or getattr(record, "sub", None) == principal.sub
+    return principal.can_see_path(record.region_path)
+
+
+def authorize(principal: Principal, action: Action, record: Any) -> None:
+    """Raise Forbidden unless the role may do `action` and `record` is in scope."""
+    if not principal.unrestricted and principal.role not in PERMISSIONS[action]:
+        raise Forbidden(f"role {principal.role} may not {action}",
+                        {"role": str(principal.role), "action": str(action)})
+    if not in_scope(principal, record):
+        raise Forbidden(f"{getattr(record, 'kind', 'record')} {record.id} is outside your "
+                        "scope", {"id": record.id, "action": str(action)})
+
+
+def is_allowed(principal: Principal, action: Action, record: Any) -> bool:
+    try:
+        authorize(principal, action, record)
+    except Forbidden:
+        return False
+    return True
+
+
+def acting_as(principal: Principal, volunteer_sub: str, what: str) -> None:
+    """A volunteer acts only for themself; the service (and superadmin) for anyone."""
+    if principal.unrestricted:
+        return
+    if principal.sub != volunteer_sub:
+        raise Forbidden(f"you may only {what} for yourself", {"action": what})
+
+
+def may_see_phone(principal: Principal, volunteer: Any) -> bool:
+    """A volunteer's phone is shown to the volunteer, to staff of their home region and to
+    the service; everyone else (other volunteers, residents, grid workers) sees it masked."""
+    if principal.unrestricted or principal.sub == volunteer.sub:
+        return True
+    return principal.role in _STAFF and principal.can_see_path(volunteer.region_path)
+
+
+def phone_for(principal: Principal, volunteer: Any, phone: str | None) -> str | None:
+    """`phone` (decrypted by the caller) as `principal` may see it."""
+    return phone if may_see_phone(principal, volunteer) else mask_phone(phone)

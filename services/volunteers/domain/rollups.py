@@ -1,0 +1,79 @@
+"""Region figures as pure functions of record state.
+
+`counters_of(record)` is what one record (volunteer, team, post, order, task, activity or
+ledger entry) contributes to every region on its path. A command's delta is
+`counters_of(after) − counters_of(before)`, applied with `$inc` to every ancestor, so the
+live counters always equal `recount(all records)`. Hours are in tenths (integers).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from shared import domain as shared_domain
+
+from .enums import ACTIVE_ORDER_STATUSES, DONE_ORDER_STATUSES, PostStatus, SourceKind
+
+COUNTER_DEFINITIONS: dict[str, str] = {
+    "volunteers": "Registered volunteers whose home is in the region.",
+    "teams": "Volunteer teams anchored in the region.",
+    "active_posts": "Service posts open for claims (ACTIVE).",
+    "claimed_posts": "Active posts with at least one claimant.",
+    "open_orders": "Approved service orders not yet done: OPEN, DISPATCHED, TAKEN, IN_PROGRESS.",
+    "completed_orders": "Service orders COMPLETED or RATED.",
+    "service_hours_tenths": "Service hours in tenths of an hour: completed orders, activity "
+                            "attendance (credit and back-filled) and resolved case tasks.",
+    "points_issued": "Points credited (ORDER, ACTIVITY, CASE, BACKFILL entries).",
+    "points_redeemed": "Points spent on the catalogue (REDEMPTION entries, as positive).",
+    "points_expired": "Points written off by expiry (EXPIRY entries, as positive).",
+}
+COUNTER_KEYS: tuple[str, ...] = tuple(COUNTER_DEFINITIONS)
+
+
+def counters_of(record: Any) -> dict[str, int]:
+    """Every key present; dispatch on the record's `kind` (ledger entries have none)."""
+    from .points import LedgerEntry
+    c = dict.fromkeys(COUNTER_KEYS, 0)
+    if isinstance(record, LedgerEntry):
+        k = record.source_kind
+        if k.is_credit:
+            c["points_issued"] = record.delta
+        elif k is SourceKind.REDEMPTION:
+            c["points_redeemed"] = -record.delta
+        else:
+            c["points_expired"] = -record.delta
+        return c
+    kind = record.kind
+    if kind == "volunteer":
+        c["volunteers"] = 1
+    elif kind == "team":
+        c["teams"] = 1
+    elif kind == "post":
+        active = record.status is PostStatus.ACTIVE
+        c["active_posts"] = int(active)
+        c["claimed_posts"] = int(active and record.claimed_count > 0)
+    elif kind == "order":
+        c["open_orders"] = int(record.status in ACTIVE_ORDER_STATUSES)
+        done = record.status in DONE_ORDER_STATUSES
+        c["completed_orders"] = int(done)
+        c["service_hours_tenths"] = record.hours_tenths if done else 0
+    elif kind == "task":
+        c["service_hours_tenths"] = record.hours_tenths
+    elif kind == "activity":
+        c["service_hours_tenths"] = sum(a.hours_tenths for a in record.signups)
+    return c
+
+
+class RollupDelta(shared_domain.RollupDelta):
+    @classmethod
+    def between(cls, before: Any | None, after: Any) -> RollupDelta:
+        """The delta of one command: `before` as loaded (None for a new record)."""
+        if before is not None and tuple(before.region_path) != tuple(after.region_path):
+            raise ValueError("a record never moves between regions")
+        old = counters_of(before) if before is not None else None
+        return cls.of(after.region_path, old, counters_of(after))
+
+
+def recount(records: Iterable[Any]) -> dict[str, dict[str, int]]:
+    """Rollups from scratch: region id -> non-zero counters."""
+    return shared_domain.recount(records, lambda r: r.region_path, counters_of)
