@@ -1,0 +1,133 @@
+"""Domain events and the base every aggregate of this service shares.
+
+One event model for the whole service: `type` is the UPPER_SNAKE event name (one of
+EVENT_TYPES), `data` its fields. `region_path` is the path of the record's organisation
+(a member's: its organisation's anchor path), so the service publishes it on
+`subject(event)` = `yiwang.evt.organizations.<TYPE>.<path…>`.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.auth import Principal
+from shared.errors import BadInput
+
+SUBJECT_PREFIX = "yiwang.evt.organizations"
+
+EVENT_TYPES: dict[str, str] = {
+    "ORGANIZATION_CREATED": "a party organisation was set up on a territory node",
+    "ORGANIZATION_UPDATED": "name or other details of an organisation changed",
+    "POSITION_APPOINTED": "a member took a committee role (with its term)",
+    "POSITION_ENDED": "a committee term was ended early",
+    "UNIT_JOINED_COMMITTEE": "a co-building unit joined a community's 大党委",
+    "UNIT_LEFT_COMMITTEE": "a co-building unit left a community's 大党委",
+    "ORGANIZATION_WEAK": "no organisational life for the period: 软弱涣散 risk",
+    "ORGANIZATION_RECOVERED": "a weak organisation recorded organisational life again",
+    "LIFE_RECORDED": "a 三会一课 or 主题党日 record was added",
+    "MEMBER_REGISTERED": "a party member was registered",
+    "MEMBER_UPDATED": "a member's category, phone or home changed",
+    "TRANSFER_REQUESTED": "组织关系转接 requested",
+    "TRANSFER_APPROVED": "the receiving side approved; the membership moved",
+    "TRANSFER_REJECTED": "the receiving side rejected, with a reason",
+    "TRANSFER_CANCELLED": "the transfer was withdrawn",
+    "TRANSFER_OVERDUE": "an open transfer passed its deadline",
+    "DUAL_REGISTERED": "an in-service member registered with their residential community",
+    "DUAL_REGISTRATION_ENDED": "a 双报到 registration was ended",
+    "UNIT_TWINNED": "an employer's branch twinned with a community",
+    "FEEDBACK_RECORDED": "service hours were added to a member's quarterly feedback",
+    "UNIT_REGISTERED": "a co-building unit was registered",
+    "UNIT_UPDATED": "a co-building unit's contacts changed",
+    "LINKAGE_RECORDED": "a three-party linkage was recorded for an estate",
+    "MEETING_SCHEDULED": "a joint meeting was scheduled, with its rotating chair",
+    "AGENDA_ITEM_ADDED": "an agenda item was added to a joint meeting",
+    "MEETING_HELD": "minutes and attendance of a joint meeting were recorded",
+    "RESOLUTION_ADDED": "a resolution with action items was adopted",
+    "CASE_REQUESTED": "an action item is to become a case (channel JOINT_MEETING)",
+    "CASE_LINKED": "the case created for an action item was recorded",
+    "CASE_STATUS_UPDATED": "the status of an action item's case changed",
+    "NEED_POSTED": "a community posted a need (需求清单)",
+    "RESOURCE_OFFERED": "a unit offered a resource (资源清单)",
+    "PROJECT_PROPOSED": "a project matched a need to a resource (项目清单)",
+    "PROJECT_STATUS_CHANGED": "a project moved along PROPOSED → AGREED → IN_PROGRESS → DONE",
+}
+
+
+class OrgEvent(BaseModel):
+    """What happened, in the past tense. Events of one command share `version`."""
+    model_config = ConfigDict(frozen=True)
+
+    type: str
+    aggregate: str
+    aggregate_id: str
+    version: int
+    at: datetime
+    actor: str | None
+    region_path: tuple[str, ...]
+    data: dict[str, Any] = {}
+
+    def model_post_init(self, _: object) -> None:
+        if self.type not in EVENT_TYPES:
+            raise BadInput(f"unknown organizations event type {self.type!r}")
+
+    @property
+    def event_id(self) -> str:
+        """Stable and unique per event: the outbox id and `Nats-Msg-Id`."""
+        return f"{self.aggregate}:{self.aggregate_id}:{self.version}:{self.type}"
+
+    @property
+    def subject(self) -> str:
+        return ".".join((SUBJECT_PREFIX, self.type, *self.region_path))
+
+    def to_wire(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def event_from_wire(data: dict[str, Any]) -> OrgEvent:
+    return OrgEvent.model_validate(data)
+
+
+class Aggregate(BaseModel):
+    """Base of every record with a version and pending events. A command checks first, then
+    calls `_change` once and `_emit` for each event, so a command that raises leaves the
+    record as it was."""
+    aggregate_name: ClassVar[str] = "record"
+
+    id: str
+    version: int = 1
+    updated_at: datetime | None = None
+    pending_events: list[OrgEvent] = Field(default_factory=list, exclude=True)
+
+    @property
+    def scope_path(self) -> tuple[str, ...]:
+        raise NotImplementedError
+
+    def _change(self, now: datetime) -> None:
+        self.version += 1
+        self.updated_at = now
+
+    def _emit(self, type: str, by: Principal | None, now: datetime,
+              path: tuple[str, ...] | None = None, **data: Any) -> OrgEvent:
+        event = OrgEvent(type=type, aggregate=self.aggregate_name, aggregate_id=self.id,
+                         version=self.version, at=now, actor=by.sub if by else None,
+                         region_path=path if path is not None else self.scope_path,
+                         data=_jsonable(data))
+        self.pending_events.append(event)
+        return event
+
+    def drain_events(self) -> list[OrgEvent]:
+        events, self.pending_events = self.pending_events, []
+        return events
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in data.items():
+        if isinstance(v, BaseModel):
+            v = v.model_dump(mode="json")
+        elif isinstance(v, tuple):
+            v = list(v)
+        out[k] = v
+    return out

@@ -1,0 +1,209 @@
+"""党建联席会议: joint meetings of a 大党委 with a rotating chair (轮值主席制), agenda, minutes,
+attendance and resolutions whose action items become cases (channel JOINT_MEETING)."""
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.auth import Principal
+from shared.errors import BadInput, Conflict, NotFound
+
+from .enums import Action, AgendaSource, OrgType
+from .events import Aggregate
+from .organization import Organization
+from .policy import SYSTEM, authorize
+from .values import TEXT_MAX, text
+
+CASE_CHANNEL = "JOINT_MEETING"
+
+
+class ChairPick(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    chair: str
+    skipped: tuple[str, ...]  # units passed over because unavailable, in order
+
+
+def next_chair(order: Sequence[str], history: Sequence[str],
+               skipped: Collection[str] = ()) -> ChairPick:
+    """The unit after the last chair (of `history`, still in `order`) in the stored order,
+    wrapping around, passing over unavailable units (`skipped`). With no history the first
+    available unit chairs. BadInput when no unit is available."""
+    if not order:
+        raise BadInput("the 大党委 has no member units to chair")
+    last = next((u for u in reversed(history) if u in order), None)
+    start = order.index(last) + 1 if last is not None else 0
+    passed: list[str] = []
+    for i in range(len(order)):
+        unit = order[(start + i) % len(order)]
+        if unit not in skipped:
+            return ChairPick(chair=unit, skipped=tuple(passed))
+        passed.append(unit)
+    raise BadInput("every member unit is unavailable to chair", {"skipped": sorted(skipped)})
+
+
+def idempotency_key(meeting_id: str, item_id: str) -> str:
+    return f"meeting:{meeting_id}:{item_id}"
+
+
+class AgendaItem(BaseModel):
+    id: str
+    source: AgendaSource
+    ref: str  # unit id, resident reference or case hotspot id
+    title: str
+
+
+class ActionItem(BaseModel):
+    id: str
+    title: str
+    case_request: dict[str, str] | None = None
+    case_id: str | None = None
+    case_status: str | None = None
+
+
+class Resolution(BaseModel):
+    id: str
+    text: str
+    items: list[ActionItem]
+
+
+class JointMeeting(Aggregate):
+    aggregate_name: ClassVar[str] = "meeting"
+
+    committee_id: str
+    community_id: str
+    community_path: tuple[str, ...]
+    scheduled_at: datetime
+    units: list[str]  # member units when scheduled, in rotation order
+    chair_unit_id: str
+    skipped_units: list[str] = Field(default_factory=list)
+    agenda: list[AgendaItem] = Field(default_factory=list)
+    held_at: datetime | None = None
+    minutes: str = ""
+    attended_units: list[str] = Field(default_factory=list)
+    attended_members: list[str] = Field(default_factory=list)
+    resolutions: list[Resolution] = Field(default_factory=list)
+
+    @property
+    def scope_path(self) -> tuple[str, ...]:
+        return self.community_path
+
+    @classmethod
+    def schedule(cls, *, id: str, committee: Organization, scheduled_at: datetime,
+                 chair_history: Sequence[str], unavailable: Collection[str], by: Principal,
+                 now: datetime) -> JointMeeting:
+        if committee.type is not OrgType.COMMUNITY_COMMITTEE:
+            raise BadInput("joint meetings are held by a COMMUNITY_COMMITTEE (大党委)")
+        authorize(by, Action.MANAGE_MEETING, committee)
+        pick = next_chair(committee.unit_ids, chair_history, unavailable)
+        m = cls(id=id, committee_id=committee.id, community_id=committee.anchor_id,
+                community_path=committee.anchor_path, scheduled_at=scheduled_at,
+                units=list(committee.unit_ids), chair_unit_id=pick.chair,
+                skipped_units=list(pick.skipped), updated_at=now)
+        m._emit("MEETING_SCHEDULED", by, now, committeeId=committee.id,
+                scheduledAt=scheduled_at.isoformat(), chairUnitId=pick.chair,
+                skippedUnits=pick.skipped)
+        return m
+
+    def add_agenda_item(self, source: AgendaSource, ref: str, title: str, by: Principal,
+                        now: datetime) -> AgendaItem:
+        authorize(by, Action.RECORD_MEETING, self)
+        ref = text(ref, "ref", 100)
+        if source is AgendaSource.UNIT and ref not in self.units:
+            raise BadInput(f"unit {ref} is not on this 大党委", {"ref": ref})
+        item = AgendaItem(id=str(len(self.agenda) + 1), source=source, ref=ref,
+                          title=text(title, "title", 200))
+        self._change(now)
+        self.agenda.append(item)
+        self._emit("AGENDA_ITEM_ADDED", by, now, **item.model_dump(mode="json"))
+        return item
+
+    def record_minutes(self, minutes: str, units: Iterable[str], members: Iterable[str],
+                       by: Principal, now: datetime) -> None:
+        """Minutes and attendance, once the meeting has taken place."""
+        authorize(by, Action.RECORD_MEETING, self)
+        if now < self.scheduled_at:
+            raise BadInput("minutes are recorded after the meeting")
+        present = list(dict.fromkeys(units))
+        strangers = [u for u in present if u not in self.units]
+        if strangers:
+            raise BadInput("attending units must be on the 大党委", {"units": strangers})
+        self._change(now)
+        self.minutes = text(minutes, "minutes", TEXT_MAX)
+        self.held_at = self.held_at or now
+        self.attended_units = present
+        self.attended_members = list(dict.fromkeys(m for m in members if m))
+        self._emit("MEETING_HELD", by, now, units=self.attended_units,
+                   members=len(self.attended_members))
+
+    def add_resolution(self, text_: str, action_items: Sequence[str], by: Principal,
+                       now: datetime) -> Resolution:
+        authorize(by, Action.MANAGE_MEETING, self)
+        if self.held_at is None:
+            raise Conflict(f"meeting {self.id} has no minutes yet; resolutions come after")
+        rid = f"r{len(self.resolutions) + 1}"
+        res = Resolution(id=rid, text=text(text_, "resolution", TEXT_MAX),
+                         items=[ActionItem(id=f"{rid}-{i}", title=text(t, "actionItem", 200))
+                                for i, t in enumerate(action_items, 1)])
+        self._change(now)
+        self.resolutions.append(res)
+        self._emit("RESOLUTION_ADDED", by, now, resolutionId=rid, text=res.text,
+                   items=[i.id for i in res.items])
+        return res
+
+    def item(self, item_id: str) -> ActionItem:
+        for res in self.resolutions:
+            for it in res.items:
+                if it.id == item_id:
+                    return it
+        raise NotFound(f"meeting {self.id} has no action item {item_id}")
+
+    def request_case(self, item_id: str, category_code: str, description: str,
+                     by: Principal, now: datetime) -> dict[str, str]:
+        """Record what the service sends to `cases` (channel JOINT_MEETING, idempotency key
+        `meeting:<id>:<item>`) to turn the action item into a case of the community."""
+        authorize(by, Action.MANAGE_MEETING, self)
+        it = self.item(item_id)
+        if it.case_request is not None:
+            raise Conflict(f"action item {item_id} already became a case request",
+                           {"caseId": it.case_id})
+        request = {"title": it.title, "description": text(description, "description",
+                                                          TEXT_MAX, required=False),
+                   "categoryCode": text(category_code, "categoryCode", 64),
+                   "regionId": self.community_id, "channel": CASE_CHANNEL,
+                   "idempotencyKey": idempotency_key(self.id, item_id)}
+        self._change(now)
+        it.case_request = request
+        self._emit("CASE_REQUESTED", by, now, itemId=item_id, **request)
+        return request
+
+    def link_case(self, item_id: str, case_id: str, now: datetime,
+                  status: str = "REPORTED") -> bool:
+        """The case the service created; a repeat with the same id changes nothing."""
+        it = self.item(item_id)
+        if it.case_request is None:
+            raise Conflict(f"action item {item_id} has no case request")
+        if it.case_id == case_id:
+            return False
+        if it.case_id is not None:
+            raise Conflict(f"action item {item_id} is already case {it.case_id}")
+        self._change(now)
+        it.case_id, it.case_status = case_id, status
+        self._emit("CASE_LINKED", SYSTEM, now, itemId=item_id, caseId=case_id, status=status)
+        return True
+
+    def update_case_status(self, case_id: str, status: str, now: datetime) -> bool:
+        """From a `cases` event: the progress of an action item's case."""
+        it = next((i for r in self.resolutions for i in r.items if i.case_id == case_id), None)
+        if it is None:
+            raise NotFound(f"meeting {self.id} has no action item for case {case_id}")
+        if it.case_status == status:
+            return False
+        self._change(now)
+        it.case_status = status
+        self._emit("CASE_STATUS_UPDATED", SYSTEM, now, itemId=it.id, caseId=case_id,
+                   status=status)
+        return True

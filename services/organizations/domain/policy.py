@@ -1,0 +1,72 @@
+"""Who may do what to which record: role first, then scope on the record's region path.
+
+Admins in scope manage organisations, members, transfers, units, meetings and the three
+lists; operators in scope read and record organisational life and meetings; superadmin and
+service do everything. Volunteers, residents, grid workers and departments have no access,
+except that a person whose token names a member (`member` claim) may view their own member
+record and dual-register themselves.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from shared.auth import Principal, Role
+from shared.errors import Forbidden
+
+from .enums import Action
+
+# The actor of what the service does by itself (overdue and weak sweeps, cases feedback).
+SYSTEM = Principal(sub="system:organizations", role=Role.SERVICE)
+
+_A, _R = Action, Role
+_ADMIN = frozenset({_R.ADMIN})
+_STAFF = frozenset({_R.ADMIN, _R.OPERATOR})
+PERMISSIONS: dict[Action, frozenset[Role]] = {
+    _A.VIEW: _STAFF,
+    _A.MANAGE_ORG: _ADMIN,
+    _A.MANAGE_MEMBER: _ADMIN,
+    _A.VIEW_OWN_RECORD: frozenset(),
+    _A.REQUEST_TRANSFER: _ADMIN,
+    _A.DECIDE_TRANSFER: _ADMIN,
+    _A.DUAL_REGISTER: _ADMIN,
+    _A.MANAGE_UNIT: _ADMIN,
+    _A.MANAGE_MEETING: _ADMIN,
+    _A.RECORD_MEETING: _STAFF,
+    _A.RECORD_LIFE: _STAFF,
+    _A.MANAGE_LISTS: _ADMIN,
+}
+# What a member may do to their own member record, whatever their role.
+SELF_ACTIONS = frozenset({_A.VIEW, _A.VIEW_OWN_RECORD, _A.DUAL_REGISTER})
+
+
+def is_self(principal: Principal, record: Any) -> bool:
+    """The record is the principal's own member record."""
+    return (principal.member is not None and getattr(record, "aggregate_name", "") == "member"
+            and record.id == principal.member)
+
+
+def authorize(principal: Principal, action: Action, record: Any,
+              path: Sequence[str] | None = None) -> None:
+    """Raise Forbidden unless the principal's role may do `action` and the record's region
+    path (or `path`, e.g. the receiving side of a transfer) is in the principal's scope."""
+    if principal.unrestricted:
+        return
+    if action in SELF_ACTIONS and is_self(principal, record):
+        return
+    if principal.role not in PERMISSIONS[action]:
+        raise Forbidden(f"role {principal.role} may not {action}",
+                        {"role": str(principal.role), "action": str(action)})
+    target = tuple(path) if path is not None else record.scope_path
+    if not principal.can_see_path(target):
+        raise Forbidden(f"{getattr(record, 'aggregate_name', 'record')} {record.id} is outside "
+                        "your scope", {"id": record.id, "action": str(action)})
+
+
+def is_allowed(principal: Principal, action: Action, record: Any,
+               path: Sequence[str] | None = None) -> bool:
+    try:
+        authorize(principal, action, record, path)
+    except Forbidden:
+        return False
+    return True

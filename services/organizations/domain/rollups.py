@@ -1,0 +1,107 @@
+"""Region figures as pure functions of record state.
+
+`counters_of(record)` lists what one organisation, member or twinning contributes, as
+(region path, counters) pairs: a member counts on its organisation's path, and its active
+双报到 on the community's path. A command's rollup deltas are `deltas(before, after)`,
+which also handles a member moving by transfer; the live counters always equal
+`recount(all records)`.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from shared.domain import RollupDelta
+
+from .dual import UnitTwinning
+from .enums import MemberCategory, OrgType
+from .member import PartyMember
+from .organization import Organization
+
+Contribution = tuple[tuple[str, ...], dict[str, int]]
+
+COUNTER_DEFINITIONS: dict[str, str] = {
+    "organizations": "Party organisations anchored in the region, every type.",
+    **{f"organizations.{t}": f"Organisations of type {t} anchored in the region."
+       for t in OrgType},
+    "grids_with_branch": "Grids with a GRID_BRANCH (网格党支部); coverage = this / gridCount.",
+    "buildings_with_group": "Buildings with a BUILDING_GROUP (楼栋党小组); coverage = this / "
+                            "buildingCount.",
+    "weak_organizations": "Organisations flagged weak (软弱涣散 risk): no organisational life "
+                          "for the configured period.",
+    "members": "Party members whose organisation is in the region.",
+    **{f"members.{c}": f"Members of category {c}." for c in MemberCategory},
+    "members_transferring": "Members with an open membership transfer.",
+    "dual_registered": "In-service members with an active 双报到 registration with a "
+                       "community in the region (counted where they live, not where they work).",
+    "twinned_units": "Employers' branches twinned with a community in the region (单位报到).",
+}
+COUNTER_KEYS: tuple[str, ...] = tuple(COUNTER_DEFINITIONS)
+
+
+def counters_of(record: Any) -> list[Contribution]:
+    """The non-zero counters `record` contributes, per region path."""
+    if isinstance(record, Organization):
+        c = {"organizations": 1, f"organizations.{record.type}": 1}
+        if record.type is OrgType.GRID_BRANCH:
+            c["grids_with_branch"] = 1
+        if record.type is OrgType.BUILDING_GROUP:
+            c["buildings_with_group"] = 1
+        if record.weak:
+            c["weak_organizations"] = 1
+        return [(record.anchor_path, c)]
+    if isinstance(record, PartyMember):
+        c = {"members": 1, f"members.{record.category}": 1}
+        if record.open_transfer_id is not None:
+            c["members_transferring"] = 1
+        out: list[Contribution] = [(record.org_path, c)]
+        if record.dual_active:
+            out.append((record.dual.community_path, {"dual_registered": 1}))  # type: ignore
+        return out
+    if isinstance(record, UnitTwinning):
+        return [(record.community_path, {"twinned_units": 1})]
+    return []
+
+
+def _by_region(contributions: Iterable[Contribution]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for path, counters in contributions:
+        for region in path:
+            acc = out.setdefault(region, {})
+            for k, v in counters.items():
+                acc[k] = acc.get(k, 0) + v
+    return out
+
+
+def deltas(before: Any | None, after: Any | None) -> list[RollupDelta]:
+    """counters(after) − counters(before), grouped into one delta per distinct change."""
+    old = _by_region(counters_of(before)) if before is not None else {}
+    new = _by_region(counters_of(after)) if after is not None else {}
+    groups: dict[tuple[tuple[str, int], ...], list[str]] = {}
+    for region in sorted(set(old) | set(new)):
+        o, n = old.get(region, {}), new.get(region, {})
+        change = tuple(sorted((k, n.get(k, 0) - o.get(k, 0)) for k in set(o) | set(n)
+                              if n.get(k, 0) != o.get(k, 0)))
+        if change:
+            groups.setdefault(change, []).append(region)
+    return [RollupDelta(tuple(regions), dict(change)) for change, regions in groups.items()]
+
+
+
+def recount(records: Iterable[Any]) -> dict[str, dict[str, int]]:
+    """Rollups from scratch: region id -> non-zero counters."""
+    out: dict[str, dict[str, int]] = {}
+    for record in records:
+        for delta in deltas(None, record):
+            delta.apply_to(out)
+    return out
+
+
+def coverage(counters: Mapping[str, int], grid_count: int, building_count: int
+             ) -> dict[str, float | None]:
+    """Branch coverage of a region from its counters and the territory's node counts."""
+    def ratio(num: int, den: int) -> float | None:
+        return num / den if den > 0 else None
+    return {"grid_branch_coverage": ratio(counters.get("grids_with_branch", 0), grid_count),
+            "building_group_coverage": ratio(counters.get("buildings_with_group", 0),
+                                             building_count)}

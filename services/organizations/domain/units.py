@@ -1,0 +1,83 @@
+"""Co-building units (驻区单位 / 共建单位) and the three-party linkage (三方联动) per estate."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import ClassVar
+
+from pydantic import Field
+
+from shared.auth import Principal
+from shared.errors import BadInput
+
+from .enums import Action, OrgType, UnitKind
+from .events import Aggregate
+from .organization import Organization
+from .policy import authorize
+from .values import Contact, Node, text
+
+
+class Unit(Aggregate):
+    aggregate_name: ClassVar[str] = "unit"
+
+    name: str
+    kind: UnitKind
+    region_path: tuple[str, ...]  # the territory node the unit sits in
+    contacts: list[Contact] = Field(default_factory=list)
+
+    @property
+    def scope_path(self) -> tuple[str, ...]:
+        return self.region_path
+
+    @classmethod
+    def register(cls, *, id: str, name: str, kind: UnitKind, region: Node,
+                 contacts: Iterable[Contact], by: Principal, now: datetime) -> Unit:
+        unit = cls(id=id, name=text(name, "name", 100), kind=kind, region_path=region.path,
+                   contacts=list(contacts), updated_at=now)
+        authorize(by, Action.MANAGE_UNIT, unit)
+        unit._emit("UNIT_REGISTERED", by, now, name=unit.name, kind=str(kind))
+        return unit
+
+    def set_contacts(self, contacts: Iterable[Contact], by: Principal, now: datetime) -> None:
+        authorize(by, Action.MANAGE_UNIT, self)
+        new = list(contacts)
+        if new == self.contacts:
+            return
+        self._change(now)
+        self.contacts = new
+        self._emit("UNIT_UPDATED", by, now, contacts=len(new))
+
+
+class Linkage(Aggregate):
+    """三方联动 of one estate: the residents' committee side (led by the community's party
+    committee), a property company and an owners' committee."""
+    aggregate_name: ClassVar[str] = "linkage"
+
+    estate: str
+    committee_id: str
+    community_path: tuple[str, ...]
+    property_company_id: str
+    owners_committee_id: str
+
+    @property
+    def scope_path(self) -> tuple[str, ...]:
+        return self.community_path
+
+    @classmethod
+    def record(cls, *, id: str, estate: str, committee: Organization, property_company: Unit,
+               owners_committee: Unit, by: Principal, now: datetime) -> Linkage:
+        if committee.type is not OrgType.COMMUNITY_COMMITTEE:
+            raise BadInput("the residents' committee side is a COMMUNITY_COMMITTEE")
+        for unit, kind in ((property_company, UnitKind.PROPERTY_COMPANY),
+                           (owners_committee, UnitKind.OWNERS_COMMITTEE)):
+            if unit.kind is not kind:
+                raise BadInput(f"unit {unit.id} is a {unit.kind}, not a {kind}",
+                               {"unitId": unit.id})
+        link = cls(id=id, estate=text(estate, "estate", 100), committee_id=committee.id,
+                   community_path=committee.anchor_path, property_company_id=property_company.id,
+                   owners_committee_id=owners_committee.id, updated_at=now)
+        authorize(by, Action.MANAGE_UNIT, link)
+        link._emit("LINKAGE_RECORDED", by, now, estate=link.estate, committeeId=committee.id,
+                   propertyCompanyId=property_company.id,
+                   ownersCommitteeId=owners_committee.id)
+        return link
