@@ -28,12 +28,54 @@ def node_of(region: dict) -> dict:
             "parentId": region.get("parentId"), "boundary": region.get("boundary"), "version": region["version"]}
 
 
-class TerritoryReplica:
-    def __init__(self, rt: ServiceRuntime, resync_s: float = 30.0, on_moved: MovedHook | None = None):
-        self.rt, self.coll, self.resync_s, self.on_moved = rt, rt.db[COLLECTION], resync_s, on_moved
+class RegionIndex:
+    """Regions by id in memory, with a point-in-polygon index over the grids among them,
+    reloaded from the store at start and every `resync_s` seconds (events can be missed
+    across a reconnect; the reload bounds the drift). Subclasses say how to load."""
+
+    def __init__(self, resync_s: float):
+        self.resync_s = resync_s
         self.nodes: dict[str, dict] = {}
         self.index = PolygonIndex()
         self._task: asyncio.Task | None = None
+
+    async def load(self) -> None:
+        raise NotImplementedError
+
+    def replace_all(self, nodes: dict[str, dict]) -> None:
+        self.nodes = nodes
+        self.index.replace_all((i, n.get("boundary")) for i, n in nodes.items() if n["level"] == "GRID")
+
+    def remember(self, region_id: str, node: dict) -> None:
+        self.nodes[region_id] = node
+        if node["level"] == "GRID":
+            self.index.put(region_id, node.get("boundary"))
+
+    def locate(self, lng: float, lat: float) -> dict | None:
+        grid_id = self.index.locate(lng, lat)
+        return self.nodes.get(grid_id) if grid_id else None
+
+    async def start(self) -> None:
+        await self.load()
+        self._task = asyncio.create_task(self._resync())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+
+    async def _resync(self) -> None:
+        while True:
+            await asyncio.sleep(self.resync_s)
+            try:
+                await self.load()
+            except Exception:  # noqa: BLE001
+                log.exception("%s resync failed", type(self).__name__)
+
+
+class TerritoryReplica(RegionIndex):
+    def __init__(self, rt: ServiceRuntime, resync_s: float = 30.0, on_moved: MovedHook | None = None):
+        super().__init__(resync_s)
+        self.rt, self.coll, self.on_moved = rt, rt.db[COLLECTION], on_moved
         rt.indexes[COLLECTION] = [IndexModel([("path", ASCENDING)])]
         rt.consume("grids", "territory", self.on_event)
         rt.broadcast("grids", self.on_broadcast)
@@ -48,36 +90,12 @@ class TerritoryReplica:
         node = self.nodes.get(region_id)
         return node["path"] if node else None
 
-    def locate(self, lng: float, lat: float) -> dict | None:
-        grid_id = self.index.locate(lng, lat)
-        return self.nodes.get(grid_id) if grid_id else None
-
     # -- upkeep ----------------------------------------------------------------------------
-    async def start(self) -> None:
-        await self.load()
-        self._task = asyncio.create_task(self._resync())
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-
     async def load(self) -> None:
-        self.nodes = {d["_id"]: d async for d in self.coll.find()}
-        self.index.replace_all((i, d["boundary"]) for i, d in self.nodes.items()
-                               if d["level"] == "GRID" and d.get("boundary"))
+        self.replace_all({d["_id"]: d async for d in self.coll.find()})
 
     def _remember(self, node: dict) -> None:
-        self.nodes[node["_id"]] = node
-        if node["level"] == "GRID":
-            self.index.put(node["_id"], node.get("boundary"))
-
-    async def _resync(self) -> None:
-        while True:
-            await asyncio.sleep(self.resync_s)
-            try:
-                await self.load()
-            except Exception:  # noqa: BLE001
-                log.exception("territory resync failed")
+        self.remember(node["_id"], node)
 
     async def on_broadcast(self, event: CloudEvent) -> None:
         """Every process refreshes its in-memory copy as soon as the durable consumer (in any

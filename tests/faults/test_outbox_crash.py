@@ -45,6 +45,16 @@ async def stream_events(js, subject_filter: str) -> list:
     return out
 
 
+async def relay_once(stack, db) -> None:
+    """Start the service until its relay has published everything, then stop it."""
+    rt = await stack.start_service("grids")
+    for _ in range(100):
+        if await db[OUTBOX].count_documents({"published": False}) == 0:
+            break
+        await asyncio.sleep(0.05)
+    await stack.stop_service(rt)
+
+
 async def test_kill_between_commit_and_publish(settings, stack):
     nc = await nats.connect(settings.nats_url)
     rpc, token = RpcClient(nc), stack.token()
@@ -71,24 +81,14 @@ async def test_kill_between_commit_and_publish(settings, stack):
 
     # A restarted service publishes it once; a second restart publishes nothing more.
     for _ in range(2):
-        rt = await stack.start_service("grids")
-        for _ in range(100):
-            if await db[OUTBOX].count_documents({"published": False}) == 0:
-                break
-            await asyncio.sleep(0.05)
-        await stack.stop_service(rt)
+        await relay_once(stack, db)
     msgs = await stream_events(js, "yiwang.evt.grids.>")
     assert [m.headers["Nats-Msg-Id"] for m in msgs] == [event_id]
     assert msgs[0].subject == "yiwang.evt.grids.REGION_CREATED.c1"
 
     # Crash after publish but before the mark: the republish is dropped by JetStream.
     await db[OUTBOX].update_one({"_id": event_id}, {"$set": {"published": False}})
-    rt = await stack.start_service("grids")
-    for _ in range(100):
-        if await db[OUTBOX].count_documents({"published": False}) == 0:
-            break
-        await asyncio.sleep(0.05)
-    await stack.stop_service(rt)
+    await relay_once(stack, db)
     assert len(await stream_events(js, "yiwang.evt.grids.>")) == 1
     await mongo.close()
     await nc.close()
