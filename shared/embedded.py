@@ -6,14 +6,12 @@ as separate processes. SecantusDB is GPL-2.0 and is only ever run as a server pr
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import socket
 import subprocess
 import sys
 import sysconfig
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -127,52 +125,3 @@ async def wait_nats(url: str | list[str], timeout: float = 30.0) -> None:
             last = e
         await asyncio.sleep(0.2)
     raise TimeoutError(f"NATS at {url} did not answer: {last}")
-
-
-@dataclass
-class EmbeddedServers:
-    """Both servers as child processes, for tests and tools (the launcher supervises its own)."""
-
-    data_dir: Path
-    nats_port: int
-    mongo_port: int
-    nats: subprocess.Popen | None = None
-    mongo: subprocess.Popen | None = None
-
-    @property
-    def nats_url(self) -> str:
-        return f"nats://127.0.0.1:{self.nats_port}"
-
-    @property
-    def mongo_url(self) -> str:
-        return f"mongodb://127.0.0.1:{self.mongo_port}/?directConnection=true&retryWrites=false"
-
-    def start(self) -> "EmbeddedServers":
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        logs = self.data_dir / "logs"
-        logs.mkdir(exist_ok=True)
-        self.nats = subprocess.Popen(
-            nats_command(self.nats_port, self.data_dir),
-            stdout=open(logs / "nats.log", "ab"), stderr=subprocess.STDOUT,
-        )
-        self.mongo = subprocess.Popen(
-            mongo_command(self.mongo_port, self.data_dir),
-            stdout=open(logs / "mongo.log", "ab"), stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        wait_port(self.nats_port, proc=self.nats)
-        wait_port(self.mongo_port, timeout=60, proc=self.mongo)
-        asyncio.run(wait_mongo(self.mongo_url))
-        asyncio.run(wait_nats(self.nats_url))
-        return self
-
-    def stop(self) -> None:
-        for p in (self.nats, self.mongo):
-            if p is not None and p.poll() is None:
-                p.terminate()
-        for p in (self.nats, self.mongo):
-            if p is not None:
-                try:
-                    p.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    p.kill()
