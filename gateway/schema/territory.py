@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from gateway.schema.case_stats import CaseStats, load_case_stats
 from gateway.schema.common import Edge, PageInfo, connection_fields, ctx, page_args
-from shared.errors import DomainError, Forbidden, NotFound
+from shared.errors import Forbidden, NotFound
 
 
 @strawberry.enum(description="Levels of the territory tree: 市 区县 街道乡镇 社区村 网格 楼栋")
@@ -32,9 +32,7 @@ class GridWorkerRole(Enum):
 
 
 async def load_region(info: Info, region_id: str) -> dict:
-    value = await ctx(info).loaders.region_by_id.load(region_id)
-    if isinstance(value, DomainError):
-        raise value
+    value = await ctx(info).loaders.region_by_id.load(region_id)  # raises the service's error
     if value is None:
         raise NotFound(f"region {region_id} does not exist")
     return value
@@ -152,8 +150,6 @@ class RegionOverview:
     @strawberry.field(description="Territory figures; null with an UNAVAILABLE error if the grids service is down")
     async def grids(self, info: Info) -> GridStats | None:
         value = await ctx(info).loaders.grid_stats_by_region.load(self.region_id)
-        if isinstance(value, DomainError):
-            raise value
         return GridStats(**{_snake(k): v for k, v in value.items()})
 
     @strawberry.field(description="Case figures; null with an UNAVAILABLE error if the cases service is down")
@@ -272,8 +268,6 @@ class TerritoryQuery:
     @strawberry.field
     async def region(self, info: Info, id: strawberry.ID) -> Region | None:
         dto = await ctx(info).loaders.region_by_id.load(str(id))
-        if isinstance(dto, DomainError):
-            raise dto
         return Region(dto=dto) if dto else None
 
     @strawberry.field(description="Regions in your scope; without parentId and level, the root of your scope")
