@@ -16,7 +16,8 @@ from strawberry.asgi import GraphQL
 
 from gateway.context import Context
 from gateway.schema import build_schema
-from shared.auth import service_token
+from shared.auth import service_token, verify_token
+from shared.errors import DomainError
 from shared.messaging.rpc import RpcClient
 from shared.messaging.streams import SERVICES
 from shared.settings import DEV_FIELD_KEY, DEV_JWT_SECRET, Settings
@@ -81,8 +82,25 @@ def create_app(settings: Settings, services: tuple[str, ...] = ("grids", "cases"
         return JSONResponse({"status": "ready" if ready else "unavailable", "nats": True, "services": answers},
                             status_code=200 if ready else 503)
 
+    async def asyncapi(request: Request) -> JSONResponse:
+        """The AsyncAPI document of a service's events, from the running service itself."""
+        try:
+            verify_token(request.headers.get("authorization", "").removeprefix("Bearer ").strip(),
+                         settings.jwt_secret, settings.jwt_issuer)
+        except DomainError as e:
+            return JSONResponse({"error": e.message}, status_code=401)
+        name = request.path_params["service"]
+        if name not in services:
+            return JSONResponse({"error": f"no events documented for {name!r}"}, status_code=404)
+        token = service_token(settings.jwt_secret, "gateway", settings.jwt_issuer)
+        try:
+            return JSONResponse(await state["rpc"].call(name, "asyncapi", {}, token))
+        except Exception:  # noqa: BLE001 - the service is down or did not answer
+            return JSONResponse({"error": f"the {name} service is not available"}, status_code=503)
+
     graphql = Gateway(settings, state)
     return Starlette(routes=[Route("/graphql", graphql, methods=["GET", "POST"]),
                              WebSocketRoute("/graphql", graphql),
-                             Route("/healthz", healthz), Route("/readyz", readyz)],
+                             Route("/healthz", healthz), Route("/readyz", readyz),
+                             Route("/asyncapi/{service}.json", asyncapi)],
                      lifespan=lifespan)

@@ -208,3 +208,12 @@ async def test_grid_workers_masking_and_idempotency(gateway):
     r1 = await create(gateway, name="2号楼", level="BUILDING", parentId="grid-b1", idempotencyKey="b2")
     r2 = await create(gateway, name="2号楼", level="BUILDING", parentId="grid-b1", idempotencyKey="b2")
     assert r1["id"] == r2["id"]
+
+
+async def test_asyncapi_documents_are_served_by_the_gateway(gateway):
+    assert (await gateway.http.get("/asyncapi/grids.json")).status_code == 401
+    auth = {"Authorization": f"Bearer {gateway.token(role='department', region='city', dept='URBAN_MGMT')}"}
+    r = await gateway.http.get("/asyncapi/grids.json", headers=auth)
+    assert r.status_code == 200 and r.json()["asyncapi"].startswith("3.")
+    assert any("REGION_MOVED" in c["address"] for c in r.json()["channels"].values())
+    assert (await gateway.http.get("/asyncapi/nope.json", headers=auth)).status_code == 404
