@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import socket
-import subprocess
 import sys
 import sysconfig
 import time
@@ -77,17 +76,6 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
             return True
     except OSError:
         return False
-
-
-def wait_port(port: int, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before port {port} opened")
-        if port_open(port):
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing answered on port {port} within {timeout}s")
 
 
 async def wait_mongo(uri: str, timeout: float = 30.0) -> None:

@@ -6,6 +6,7 @@ import contextlib
 import itertools
 import signal
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,22 @@ import httpx
 import uvicorn
 
 from shared.auth import mint_token
-from shared.embedded import free_port, mongo_command, nats_command, wait_mongo, wait_nats, wait_port
+from shared.embedded import free_port, mongo_command, nats_command, port_open
 from shared.service import ServiceRuntime
 from shared.settings import Settings
 
 _suffix = itertools.count()
+
+
+def wait_port(port: int, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before port {port} opened")
+        if port_open(port):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing answered on port {port} within {timeout}s")
 
 
 def _die_with_parent() -> None:

@@ -20,7 +20,7 @@ from shared.errors import BadInput, Conflict, Forbidden, NotFound
 from shared.geo import valid_point
 from shared.ids import new_id
 from shared.messaging.envelope import make_event
-from shared.messaging.rpc import Request
+from shared.messaging.rpc import Request, item_error
 from shared.mongo import UnitOfWork, now, recall, remember, remembered
 from shared.privacy import FieldCipher
 from shared.service import ServiceRuntime
@@ -242,8 +242,8 @@ class Cases:
                 items[i] = None
                 continue
             case = case_from_doc(doc)
-            items[i] = self.views.case(p, case, doc) if d.in_scope(p, case) else {
-                "error": {"code": "FORBIDDEN", "message": f"case {i} is outside your scope"}}
+            items[i] = (self.views.case(p, case, doc) if d.in_scope(p, case)
+                        else item_error(Forbidden(f"case {i} is outside your scope")))
         return {"items": items}
 
     async def list(self, req: Request) -> dict:
@@ -290,9 +290,9 @@ class Cases:
         for i in q.ids:
             path = self.territory.path(i)
             if path is None:
-                items[i] = {"error": {"code": "NOT_FOUND", "message": f"region {i} is not known to cases"}}
+                items[i] = item_error(NotFound(f"region {i} is not known to cases"))
             elif not p.can_see_path(path):
-                items[i] = {"error": {"code": "FORBIDDEN", "message": f"region {i} is outside your scope"}}
+                items[i] = item_error(Forbidden(f"region {i} is outside your scope"))
             else:
                 items[i] = self.views.stats(counters.get(i, {}))
         return {"items": items}

@@ -19,7 +19,7 @@ from shared.errors import BadInput, Conflict, Forbidden, NotFound
 from shared.geo import covers, overlaps_area, parse_boundary, valid_point
 from shared.ids import new_id
 from shared.messaging.envelope import make_event
-from shared.messaging.rpc import Request
+from shared.messaging.rpc import Request, item_error
 from shared.mongo import UnitOfWork, remember, remembered
 from shared.privacy import FieldCipher, mask_phone
 from shared.service import ServiceRuntime
@@ -88,8 +88,7 @@ class Grids:
         for i in q.ids:
             d = docs.get(i)
             view = await self._view(req.principal, d) if d else None
-            out[i] = view if view or d is None else {"error": {"code": "FORBIDDEN",
-                                                               "message": f"region {i} is outside your scope"}}
+            out[i] = view if view or d is None else item_error(Forbidden(f"region {i} is outside your scope"))
         return {"items": out}
 
     async def list(self, req: Request) -> dict:
@@ -117,9 +116,9 @@ class Grids:
         for i in q.ids:
             d = docs.get(i)
             if d is None:
-                out[i] = {"error": {"code": "NOT_FOUND", "message": f"region {i} does not exist"}}
+                out[i] = item_error(NotFound(f"region {i} does not exist"))
             elif not p.can_see_path(d["path"]):
-                out[i] = {"error": {"code": "FORBIDDEN", "message": f"region {i} is outside your scope"}}
+                out[i] = item_error(Forbidden(f"region {i} is outside your scope"))
             else:
                 out[i] = {k: int(d["counters"].get(k, 0)) for k in domain.COUNTERS}
         return {"items": out}

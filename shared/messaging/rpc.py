@@ -53,6 +53,11 @@ def ok(result: Any) -> bytes:
     return dumps({"ok": True, "result": result})
 
 
+def item_error(error: DomainError) -> dict[str, Any]:
+    """One failed entry of a batch reply; the gateway's `item_or_error` reads it back."""
+    return {"error": error.to_dict()}
+
+
 def fail(error: DomainError) -> bytes:
     return dumps({"ok": False, "error": error.to_dict()})
 
