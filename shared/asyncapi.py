@@ -17,22 +17,26 @@ from shared.service import ServiceRuntime
 PATH_TOKENS = "{city}.{county}.{township}.{community}.{grid}"
 
 
-def envelope_model(service: str, event: str, data: type[BaseModel], drop: tuple[str, ...] = ()) -> type[BaseModel]:
+def envelope_model(service: str, event: str, data: type[BaseModel], drop: tuple[str, ...] = (),
+                   delta: bool = True) -> type[BaseModel]:
     fields: dict[str, Any] = {n: (f.annotation, f) for n, f in data.model_fields.items() if n not in drop}
+    if delta:
+        fields["delta"] = (dict[str, int], Field(default_factory=dict, description=(
+            "Change of the region counters this event caused (first event of a command)")))
     name = service.title() + "".join(w.title() for w in event.split("_"))
-    payload = create_model(f"{name}Data", __doc__=data.__doc__, type=(Literal[event], event),
-                           delta=(dict[str, int], Field(default_factory=dict, description=(
-                               "Change of the region counters this event caused (first event of a command)"))),
-                           **fields)
+    payload = create_model(f"{name}Data", __doc__=data.__doc__, __config__=data.model_config,
+                           type=(Literal[event], event), **fields)
     return create_model(f"{name}Event", __base__=CloudEvent, __doc__=(
         f"CloudEvents 1.0 (structured JSON) envelope; `type` = yiwang.{service}.{event}.v1, "
         "`subject` = the aggregate id, `regionpath` = the region path, dot-joined"),
         data=(payload, ...))
 
 
-def document_events(rt: ServiceRuntime, events: dict[str, type[BaseModel]], drop: tuple[str, ...] = ()) -> None:
+def document_events(rt: ServiceRuntime, events: dict[str, type[BaseModel]], drop: tuple[str, ...] = (),
+                    delta: bool = True) -> None:
     for name, model in events.items():
-        rt.broker.publisher(f"yiwang.evt.{rt.name}.{name}.{PATH_TOKENS}", schema=envelope_model(rt.name, name, model, drop),
+        rt.broker.publisher(f"yiwang.evt.{rt.name}.{name}.{PATH_TOKENS}",
+                            schema=envelope_model(rt.name, name, model, drop, delta),
                             title=f"{rt.name}.{name}", description=(model.__doc__ or "").strip().split("\n")[0])
 
     async def asyncapi(_req) -> dict:

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     dup_radius_m: float = Field(default=100.0, le=100.0, description="possible duplicates: same category within this distance")
     dup_window_s: int = 7 * 86400  # ... reported within this window
 
+    org_weak_days: int = Field(default=90, ge=1, description="no organisational life this long: weak (软弱涣散 risk)")
+    org_transfer_deadline_days: int = Field(default=30, ge=1, description="membership transfers are overdue after")
+    org_sweep_s: float = 600.0  # how often weak organisations and overdue transfers are looked for
+
     # Fault injection for crash tests only: e.g. "crash_after_commit".
     fault: str = ""
 

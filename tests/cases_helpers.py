@@ -14,21 +14,23 @@ REPORT = {"title": "路灯不亮", "description": "小区东门路灯坏了三�
 
 
 class CasesClient:
-    def __init__(self, stack: Stack, rpc: RpcClient):
-        self.stack, self.rpc = stack, rpc
+    """Calls one service over request-reply (cases unless told otherwise)."""
+
+    def __init__(self, stack: Stack, rpc: RpcClient, service: str = "cases"):
+        self.stack, self.rpc, self.service = stack, rpc, service
 
     @classmethod
-    async def connect(cls, stack: Stack) -> "CasesClient":
-        return cls(stack, RpcClient(await nats.connect(stack.settings.nats_url)))
+    async def connect(cls, stack: Stack, service: str = "cases") -> "CasesClient":
+        return cls(stack, RpcClient(await nats.connect(stack.settings.nats_url)), service)
 
     async def close(self) -> None:
         await self.rpc.nc.close()
 
     async def __call__(self, verb: str, token: str, **payload):
-        return await self.rpc.call("cases", verb, payload, token)
+        return await self.rpc.call(self.service, verb, payload, token)
 
     async def wait_territory(self, region_ids: list[str], timeout: float = 15) -> None:
-        """Until the cases service's territory replica knows these regions."""
+        """Until the service's territory replica knows these regions."""
         token = self.stack.token()
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
@@ -37,7 +39,7 @@ class CasesClient:
                 if all("error" not in v for v in items.values()):
                     return
             except Unavailable:
-                items = {"cases": "not running yet"}
+                items = {self.service: "not running yet"}
             if asyncio.get_running_loop().time() > deadline:
                 raise TimeoutError(f"territory replica still missing some of {region_ids}: {items}")
             await asyncio.sleep(0.05)

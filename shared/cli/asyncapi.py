@@ -7,7 +7,7 @@ import json
 
 from shared.settings import Settings
 
-DOCUMENTED = ("grids", "cases")
+DOCUMENTED = ("grids", "cases", "organizations")
 
 
 def asyncapi_arguments(p: argparse.ArgumentParser) -> None:

@@ -3,13 +3,16 @@ from __future__ import annotations
 from services.cases.app import create_runtime as cases_runtime
 from services.cases.domain import EVENT_TYPES
 from services.grids.app import create_runtime as grids_runtime
+from services.organizations.app import create_runtime as org_runtime
+from services.organizations.domain import EVENT_TYPES as ORG_EVENT_TYPES
 from shared.asyncapi import spec
 from shared.contracts.grids import GRID_EVENTS
 from shared.settings import Settings
 
 
 def test_every_event_type_is_documented_with_its_envelope():
-    for runtime, events in ((cases_runtime, EVENT_TYPES), (grids_runtime, GRID_EVENTS)):
+    for runtime, events in ((cases_runtime, EVENT_TYPES), (grids_runtime, GRID_EVENTS),
+                            (org_runtime, ORG_EVENT_TYPES)):
         doc = spec(runtime(Settings()))
         assert doc["asyncapi"].startswith("3.")
         addresses = sorted(c["address"].split(".")[3] for c in doc["channels"].values())

@@ -29,6 +29,7 @@ EVENT_TYPES: dict[str, str] = {
     "LIFE_RECORDED": "a 三会一课 or 主题党日 record was added",
     "MEMBER_REGISTERED": "a party member was registered",
     "MEMBER_UPDATED": "a member's category, phone or home changed",
+    "MEMBER_CONTACT_REVEALED": "audit: an admin saw a member's phone and ID number unmasked",
     "TRANSFER_REQUESTED": "组织关系转接 requested",
     "TRANSFER_APPROVED": "the receiving side approved; the membership moved",
     "TRANSFER_REJECTED": "the receiving side rejected, with a reason",

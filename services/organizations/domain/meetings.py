@@ -162,9 +162,10 @@ class JointMeeting(Aggregate):
         raise NotFound(f"meeting {self.id} has no action item {item_id}")
 
     def request_case(self, item_id: str, category_code: str, description: str,
-                     by: Principal, now: datetime) -> dict[str, str]:
+                     by: Principal, now: datetime, grid_id: str | None = None) -> dict[str, str]:
         """Record what the service sends to `cases` (channel JOINT_MEETING, idempotency key
-        `meeting:<id>:<item>`) to turn the action item into a case of the community."""
+        `meeting:<id>:<item>`) to turn the action item into a case of the community: in
+        `grid_id` (a grid of the community, checked by the service) when given."""
         authorize(by, Action.MANAGE_MEETING, self)
         it = self.item(item_id)
         if it.case_request is not None:
@@ -173,7 +174,7 @@ class JointMeeting(Aggregate):
         request = {"title": it.title, "description": text(description, "description",
                                                           TEXT_MAX, required=False),
                    "categoryCode": text(category_code, "categoryCode", 64),
-                   "regionId": self.community_id, "channel": CASE_CHANNEL,
+                   "regionId": grid_id or self.community_id, "channel": CASE_CHANNEL,
                    "idempotencyKey": idempotency_key(self.id, item_id)}
         self._change(now)
         it.case_request = request

@@ -125,6 +125,13 @@ class PartyMember(Aggregate):
         if self.category is not MemberCategory.IN_SERVICE and self.dual_active:
             self._end_dual(by, now, "no longer in service")
 
+    def reveal_contact(self, by: Principal, reason: str, now: datetime) -> None:
+        """Audit of an admin seeing the phone and ID number unmasked; changes nothing else."""
+        authorize(by, Action.MANAGE_MEMBER, self)
+        why = text(reason, "reason", 500)
+        self._change(now)
+        self._emit("MEMBER_CONTACT_REVEALED", by, now, reason=why)
+
     # ---- 双报到 -------------------------------------------------------------------------
     def dual_register(self, community: Node, by: Principal, now: datetime) -> None:
         """An in-service member registers with the community where they live; one active

@@ -1,0 +1,45 @@
+"""Wires the organizations service: `create_runtime(settings)` connects nothing until started."""
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from services.organizations.domain import EVENT_TYPES
+from services.organizations.handlers import SERVICE, Organizations
+from services.organizations.store import INDEXES, OrgStore
+from services.organizations.sweeper import Sweeper
+from shared.asyncapi import document_events
+from shared.privacy import FieldCipher
+from shared.service import ServiceRuntime
+from shared.settings import Settings
+from shared.territory import TerritoryReplica
+
+
+def event_models() -> dict[str, type[BaseModel]]:
+    """For the AsyncAPI document: every event names its record; the rest of `data` is the
+    event's own fields (ids, statuses, dates; never names, phones or ID numbers)."""
+    return {name: create_model(
+        f"Org{name.title().replace('_', '')}", __doc__=description, __config__=ConfigDict(extra="allow"),
+        aggregate=(str, Field(description="kind of record: organization, member, transfer, meeting, ...")),
+        aggregateId=(str, Field(description="its id (also the CloudEvent `subject`)")))
+        for name, description in EVENT_TYPES.items()}
+
+
+def create_runtime(settings: Settings) -> ServiceRuntime:
+    rt = ServiceRuntime(SERVICE, settings)
+    rt.indexes.update(INDEXES)
+    store = OrgStore(rt.db)
+    territory = TerritoryReplica(rt, settings.locator_resync_s)
+    orgs = Organizations(rt, store, territory, FieldCipher(settings.field_key))
+    rt.routes(orgs.table())
+    rt.consume("organizations", "case-requests", orgs.on_own_event, events="CASE_REQUESTED.>")
+    rt.consume("cases", "cases", orgs.on_case_event)
+    document_events(rt, event_models(), delta=False)
+    sweeper = Sweeper(orgs)
+    rt.sweeper = sweeper  # type: ignore[attr-defined] - tests run a pass at a chosen time
+
+    async def start_sweeper() -> None:
+        sweeper.start()
+
+    rt.on_start(start_sweeper)
+    rt.on_stop(sweeper.stop)
+    return rt

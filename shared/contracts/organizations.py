@@ -1,0 +1,290 @@
+"""Wire models of the organizations service (request payloads); replies are in ORGANIZATIONS_API.
+
+Every verb is `yiwang.organizations.<verb>` with the caller's JWT. Replies are the record's
+DTO: its fields in camelCase, personal data masked (phone `138****5678`, ID number
+`110***********1234`) except to the member themself; encrypted values and blind indexes
+never leave the service.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import Field
+
+from shared.contracts.common import Page, Wire
+
+OrgTypeName = Literal["TOWNSHIP_WORKING_COMMITTEE", "COMMUNITY_COMMITTEE", "GRID_BRANCH", "BUILDING_GROUP",
+                      "CENTER_HOUSEHOLD"]
+RoleName = Literal["SECRETARY", "DEPUTY_SECRETARY", "COMMITTEE_MEMBER", "PART_TIME_MEMBER", "FIRST_SECRETARY"]
+CategoryName = Literal["IN_SERVICE", "RETIRED", "FLOATING", "OTHER"]
+GenderName = Literal["MALE", "FEMALE"]
+TransferStatusName = Literal["REQUESTED", "APPROVED", "REJECTED", "CANCELLED"]
+UnitKindName = Literal["AGENCY", "ENTERPRISE", "SCHOOL", "SOCIAL_ORG", "PROPERTY_COMPANY", "OWNERS_COMMITTEE"]
+AgendaSourceName = Literal["UNIT", "RESIDENT", "CASE_HOTSPOT"]
+LifeKindName = Literal["BRANCH_GENERAL_MEETING", "BRANCH_COMMITTEE_MEETING", "GROUP_MEETING", "PARTY_LECTURE",
+                       "THEMED_PARTY_DAY"]
+ProjectStatusName = Literal["PROPOSED", "AGREED", "IN_PROGRESS", "DONE", "CANCELLED"]
+Name = Field(min_length=1, max_length=100)
+Id = Field(min_length=1, max_length=64)
+Key = Field(default=None, max_length=128)
+
+
+class Versioned(Wire):
+    id: str = Id
+    expectedVersion: int | None = None
+
+
+class CreateOrganization(Wire):
+    name: str = Name
+    type: OrgTypeName
+    anchorId: str = Id                       # the territory node it is anchored to
+    parentId: str | None = None              # the organisation one level up (none for a 党工委)
+    householdMemberId: str | None = None     # a CENTER_HOUSEHOLD's member
+    idempotencyKey: str | None = Key
+
+
+class UpdateOrganization(Versioned):
+    name: str = Name
+
+
+class PositionInput(Wire):
+    holderName: str = Field(min_length=1, max_length=64)
+    memberId: str | None = None
+    unitId: str | None = None
+    role: RoleName
+    termStart: date
+    termEnd: date | None = None
+
+
+class Appoint(Versioned):
+    position: PositionInput
+
+
+class EndPosition(Versioned):
+    role: RoleName
+    holderName: str = Field(min_length=1, max_length=64)
+    end: date
+
+
+class CommitteeUnit(Versioned):
+    unitId: str = Id
+
+
+class ListOrganizations(Page):
+    regionId: str | None = None              # anchored in this subtree
+    type: OrgTypeName | None = None
+    parentId: str | None = None              # the children of one organisation
+    weak: bool | None = None
+
+
+class RegisterMember(Wire):
+    name: str = Field(min_length=1, max_length=64)
+    gender: GenderName
+    birthDate: date
+    joinDate: date
+    phone: str | None = Field(default=None, max_length=20)
+    idNumber: str | None = Field(default=None, max_length=32)
+    category: CategoryName
+    organizationId: str = Id
+    homeBuildingId: str | None = None
+    idempotencyKey: str | None = Key
+
+
+class UpdateMember(Versioned):
+    category: CategoryName | None = None
+    homeBuildingId: str | None = None
+    phone: str | None = Field(default=None, max_length=20)
+
+
+class ListMembers(Page):
+    organizationId: str | None = None        # members of one organisation
+    regionId: str | None = None              # members of organisations in this subtree
+    category: CategoryName | None = None
+
+
+class RevealMember(Wire):
+    memberId: str = Id
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class RequestTransfer(Wire):
+    memberId: str = Id
+    toOrganizationId: str = Id
+    reason: str = Field(default="", max_length=500)
+    deadlineDays: int | None = Field(default=None, ge=1, le=365)
+
+
+class DecideTransfer(Versioned):
+    reason: str = Field(default="", max_length=500)
+
+
+class ListTransfers(Page):
+    regionId: str | None = None              # either side in this subtree
+    memberId: str | None = None
+    status: TransferStatusName | None = None
+    overdue: bool | None = None
+
+
+class DualRegister(Wire):
+    memberId: str = Id
+    communityId: str = Id
+
+
+class EndDual(Wire):
+    memberId: str = Id
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class ListDual(Page):
+    communityId: str = Id
+
+
+class TwinUnit(Wire):
+    branchId: str = Id                       # the employer's branch (an organisation)
+    communityId: str = Id
+
+
+class ListTwinnings(Page):
+    communityId: str = Id
+
+
+class ContactInput(Wire):
+    name: str = Field(min_length=1, max_length=64)
+    title: str = Field(default="", max_length=64)
+    phone: str | None = Field(default=None, max_length=20)
+
+
+class RegisterUnit(Wire):
+    name: str = Name
+    kind: UnitKindName
+    regionId: str = Id
+    contacts: list[ContactInput] = Field(default_factory=list, max_length=20)
+    idempotencyKey: str | None = Key
+
+
+class UpdateUnit(Versioned):
+    contacts: list[ContactInput] = Field(max_length=20)
+
+
+class ListUnits(Page):
+    regionId: str | None = None
+    kind: UnitKindName | None = None
+    committeeId: str | None = None           # the units on one 大党委, in rotation order
+
+
+class RecordLinkage(Wire):
+    estate: str = Name
+    committeeId: str = Id
+    propertyCompanyId: str = Id
+    ownersCommitteeId: str = Id
+
+
+class ScheduleMeeting(Wire):
+    committeeId: str = Id
+    scheduledAt: datetime
+    unavailableUnitIds: list[str] = Field(default_factory=list, max_length=100)
+    idempotencyKey: str | None = Key
+
+
+class AgendaInput(Versioned):
+    source: AgendaSourceName
+    ref: str = Field(min_length=1, max_length=100)
+    title: str = Field(min_length=1, max_length=200)
+
+
+class MinutesInput(Versioned):
+    minutes: str = Field(min_length=1, max_length=5000)
+    attendedUnitIds: list[str] = Field(default_factory=list, max_length=100)
+    attendedMemberIds: list[str] = Field(default_factory=list, max_length=500)
+
+
+class ResolutionInput(Versioned):
+    text: str = Field(min_length=1, max_length=5000)
+    actionItems: list[str] = Field(default_factory=list, max_length=20)
+
+
+class CaseFromItem(Versioned):
+    itemId: str = Id
+    categoryCode: str = Field(min_length=1, max_length=64)
+    gridId: str = Id                         # the grid of the community the case belongs to
+    description: str = Field(default="", max_length=5000)
+
+
+class ListMeetings(Page):
+    committeeId: str | None = None
+    regionId: str | None = None
+
+
+class RecordLife(Wire):
+    organizationId: str = Id
+    kind: LifeKindName
+    heldAt: datetime
+    topic: str = Field(min_length=1, max_length=200)
+    attendance: list[str] = Field(default_factory=list, max_length=1000)
+    minutes: str = Field(default="", max_length=5000)
+    idempotencyKey: str | None = Key
+
+
+class ListLife(Page):
+    organizationId: str = Id
+
+
+class PostNeed(Wire):
+    communityId: str = Id
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=5000)
+
+
+class OfferResource(Wire):
+    unitId: str = Id
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=5000)
+
+
+class ProposeProject(Wire):
+    needId: str = Id
+    resourceId: str = Id
+    title: str = Field(min_length=1, max_length=200)
+
+
+class MoveProject(Versioned):
+    status: ProjectStatusName
+    note: str = Field(default="", max_length=500)
+
+
+class ListByRegion(Page):
+    regionId: str = Id
+
+
+class ListFeedback(Page):
+    memberId: str | None = None
+    regionId: str | None = None              # members of organisations in this subtree
+    quarter: str | None = Field(default=None, pattern=r"^\d{4}Q[1-4]$")
+
+
+ORGANIZATIONS_API = """
+Verbs (yiwang.organizations.<verb>) and their replies:
+  org.create CreateOrganization -> Organization    org.update UpdateOrganization -> Organization
+  org.appoint Appoint -> Organization              org.endPosition EndPosition -> Organization
+  org.addUnit / org.removeUnit CommitteeUnit -> Organization
+  org.get ById -> Organization|null   org.batch ByIds -> {items}   org.list ListOrganizations -> Page
+  member.register RegisterMember -> Member         member.update UpdateMember -> Member
+  member.get ById -> Member|null      member.batch ByIds -> {items}   member.list ListMembers -> Page
+  member.revealContact RevealMember -> {phone, idNumber} (audited: MEMBER_CONTACT_REVEALED)
+  transfer.request RequestTransfer -> Transfer     transfer.approve / .reject / .cancel DecideTransfer -> Transfer
+  transfer.get ById   transfer.list ListTransfers -> Page
+  dual.register DualRegister -> Member   dual.end EndDual -> Member   dual.list ListDual -> Page of Member
+  twin.register TwinUnit -> Twinning     twin.list ListTwinnings -> Page
+  unit.register RegisterUnit -> Unit  unit.update UpdateUnit -> Unit  unit.get/batch  unit.list ListUnits -> Page
+  linkage.record RecordLinkage -> Linkage          linkage.list ListByRegion -> Page
+  meeting.schedule ScheduleMeeting -> Meeting      meeting.addAgendaItem AgendaInput -> Meeting
+  meeting.recordMinutes MinutesInput -> Meeting    meeting.addResolution ResolutionInput -> Meeting
+  meeting.requestCase CaseFromItem -> Meeting      meeting.get ById   meeting.list ListMeetings -> Page
+  life.record RecordLife -> LifeRecord             life.list ListLife -> Page
+  need.post PostNeed -> Need   resource.offer OfferResource -> Resource   project.propose ProposeProject -> Project
+  project.move MoveProject -> Project   need.list / resource.list / project.list ListByRegion -> Page
+  feedback.list ListFeedback -> Page
+  stats.batch ByIds -> {items: {regionId: OrgStats | {error}}}
+A Page is {items, totalCount, hasNextPage, endCursor}; `after` is the last item's id.
+"""
