@@ -52,5 +52,9 @@ class Context:
         return self.service("cases")
 
     @cached_property
+    def organizations(self) -> ServiceClient:
+        return self.service("organizations")
+
+    @cached_property
     def loaders(self) -> Loaders:
-        return Loaders(self.grids, self.cases)
+        return Loaders(self.grids, self.cases, self.organizations)

@@ -24,9 +24,14 @@ def catalogue_loader(cases: ServiceClient) -> DataLoader:
 
 
 class Loaders:
-    def __init__(self, grids: ServiceClient, cases: ServiceClient):
+    def __init__(self, grids: ServiceClient, cases: ServiceClient, organizations: ServiceClient | None = None):
         self.region_by_id = batch_loader(grids, "region.batch")  # RegionByIdLoader
         self.grid_stats_by_region = batch_loader(grids, "stats.batch")  # GridStatsByRegionLoader
         self.case_by_id = batch_loader(cases, "case.batch")  # CaseByIdLoader
         self.case_stats_by_region = batch_loader(cases, "stats.batch")  # CaseStatsByRegionLoader
         self.category_by_code = catalogue_loader(cases)  # CategoryByCodeLoader
+        if organizations is not None:  # optional, so callers built before the organizations service still work
+            self.org_by_id = batch_loader(organizations, "org.batch")  # OrgByIdLoader
+            self.member_by_id = batch_loader(organizations, "member.batch")  # MemberByIdLoader
+            self.unit_by_id = batch_loader(organizations, "unit.batch")  # UnitByIdLoader
+            self.org_stats_by_region = batch_loader(organizations, "stats.batch")  # OrgStatsByRegionLoader

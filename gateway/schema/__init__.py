@@ -9,17 +9,18 @@ from strawberry.schema.config import StrawberryConfig
 from gateway.errors import TypedErrors
 from gateway.schema.case_events import CasesSubscription
 from gateway.schema.cases import CasesMutation, CasesQuery
+from gateway.schema.organizations import OrganizationsMutation, OrganizationsQuery
 from gateway.schema.territory import TerritoryMutation, TerritoryQuery
 from shared.settings import Settings
 
 
 @strawberry.type
-class Query(TerritoryQuery, CasesQuery):
+class Query(TerritoryQuery, CasesQuery, OrganizationsQuery):
     pass
 
 
 @strawberry.type
-class Mutation(TerritoryMutation, CasesMutation):
+class Mutation(TerritoryMutation, CasesMutation, OrganizationsMutation):
     pass
 
 

@@ -11,6 +11,8 @@ from strawberry.types import Info
 
 from gateway.schema.case_stats import CaseStats, load_case_stats
 from gateway.schema.common import Edge, PageInfo, connection_fields, ctx, page_args
+from gateway.schema.org_types import (OrgStats, PartyOrganizationConnection, PartyOrgType, load_org_stats, org_node,
+                                      org_page)
 from shared.errors import Forbidden, NotFound
 
 
@@ -116,6 +118,13 @@ class Region:
                            role: GridWorkerRole | None = None) -> GridWorkerConnection:
         return await list_workers(info, self.dto["id"], first, after, role)
 
+    @strawberry.field(description="Party organisations anchored in this region or below")
+    async def party_organizations(self, info: Info, type: PartyOrgType | None = None, first: int | None = None,
+                                  after: str | None = None) -> PartyOrganizationConnection:
+        page = await org_page(info, "org.list", {"regionId": self.dto["id"], "type": type.value if type else None},
+                              first, after)
+        return PartyOrganizationConnection(**connection_fields(page, org_node))
+
 
 def region_node(dto: dict) -> Region:
     return Region(dto=dto)
@@ -155,6 +164,11 @@ class RegionOverview:
     @strawberry.field(description="Case figures; null with an UNAVAILABLE error if the cases service is down")
     async def cases(self, info: Info) -> CaseStats | None:
         return await load_case_stats(info, self.region_id)
+
+    @strawberry.field(description="Party organisation figures; null with an UNAVAILABLE error if the organizations "
+                                  "service is down")
+    async def organizations(self, info: Info) -> OrgStats | None:
+        return await load_org_stats(info, self.region_id)
 
 
 def _snake(name: str) -> str:

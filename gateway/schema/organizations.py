@@ -1,0 +1,469 @@
+"""Organisations: queries and thin mutations. Each builds the service payload, calls `organizations`, wraps
+the DTO; the service checks roles, scope and the rules of the party organisation tree and masks personal data."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+
+from gateway.schema.common import connection_fields, ctx
+from gateway.schema.org_types import (AgendaSource, CoBuildingUnit, CoBuildingUnitConnection, Gender, JointMeeting,
+                                      JointMeetingConnection, LifeKind, LifeRecord, LifeRecordConnection, Linkage,
+                                      LinkageConnection, MemberCategory, MemberContact, MemberFeedbackConnection,
+                                      MembershipTransfer, MembershipTransferConnection, Need, NeedConnection,
+                                      PartyMember, PartyMemberConnection, PartyOrganization,
+                                      PartyOrganizationConnection, PartyOrgType, PositionRole, Project,
+                                      ProjectConnection, ProjectStatus, TransferStatus, UnitKind, UnitResource,
+                                      UnitResourceConnection, UnitTwinning, UnitTwinningConnection, feedback_node,
+                                      life_node, linkage_node, load_member, load_org, load_unit, meeting_node,
+                                      member_node, need_node, org_node, org_page, project_node, resource_node,
+                                      transfer_node, twinning_node, unit_node)
+
+
+def _drop_none(d: dict) -> dict:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def _value(e: Any) -> Any:
+    return e.value if e is not None else None
+
+
+# --- inputs -------------------------------------------------------------------------------------------------
+
+
+@strawberry.input(description="A new party organisation, anchored to a territory node of its type's level "
+                               "and placed under an organisation one level up")
+class CreatePartyOrganizationInput:
+    name: str
+    type: PartyOrgType
+    anchor_id: strawberry.ID = strawberry.field(description="TOWNSHIP for a 党工委, COMMUNITY for a 社区党委, GRID "
+                                                            "for a 网格党支部, BUILDING for a 党小组 or 中心户")
+    parent_id: strawberry.ID | None = strawberry.field(default=None, description="None only for a 街道党工委")
+    household_member_id: strawberry.ID | None = strawberry.field(default=None,
+                                                                 description="A CENTER_HOUSEHOLD's member")
+    idempotency_key: str | None = strawberry.field(default=None, description="A retry with the same key returns "
+                                                                             "the first organisation")
+
+
+@strawberry.input(description="A leadership seat: a member (memberId) or a person from a co-building unit (unitId)")
+class PositionInput:
+    holder_name: str
+    role: PositionRole
+    term_start: date
+    term_end: date | None = None
+    member_id: strawberry.ID | None = None
+    unit_id: strawberry.ID | None = strawberry.field(default=None, description="For a 大党委 兼职委员")
+
+
+@strawberry.input
+class RegisterPartyMemberInput:
+    name: str
+    gender: Gender
+    birth_date: date
+    join_date: date = strawberry.field(description="入党日期")
+    category: MemberCategory
+    organization_id: strawberry.ID
+    phone: str | None = None
+    id_number: str | None = strawberry.field(default=None, description="身份证号; stored encrypted")
+    home_building_id: strawberry.ID | None = strawberry.field(default=None, description="The BUILDING they live in")
+    idempotency_key: str | None = None
+
+
+@strawberry.input(description="Fields left null are unchanged")
+class UpdatePartyMemberInput:
+    id: strawberry.ID
+    category: MemberCategory | None = None
+    home_building_id: strawberry.ID | None = None
+    phone: str | None = None
+    expected_version: int | None = None
+
+
+@strawberry.input(description="组织关系转接 of a member to another organisation")
+class RequestMembershipTransferInput:
+    member_id: strawberry.ID
+    to_organization_id: strawberry.ID
+    reason: str = ""
+    deadline_days: int | None = strawberry.field(default=None, description="1–365; default: the service's")
+
+
+@strawberry.input
+class UnitContactInput:
+    name: str
+    title: str = ""
+    phone: str | None = None
+
+
+@strawberry.input
+class RegisterCoBuildingUnitInput:
+    name: str
+    kind: UnitKind
+    region_id: strawberry.ID = strawberry.field(description="Where the unit is")
+    contacts: list[UnitContactInput] = strawberry.field(default_factory=list)
+    idempotency_key: str | None = None
+
+
+@strawberry.input(description="三方联动 of an estate: the 大党委, its property company and owners' committee")
+class RecordLinkageInput:
+    estate: str
+    committee_id: strawberry.ID
+    property_company_id: strawberry.ID
+    owners_committee_id: strawberry.ID
+
+
+@strawberry.input(description="A joint meeting of a 大党委; the chair is the next available unit in rotation")
+class ScheduleJointMeetingInput:
+    committee_id: strawberry.ID
+    scheduled_at: datetime
+    unavailable_unit_ids: list[strawberry.ID] = strawberry.field(
+        default_factory=list, description="Units that cannot chair this time: passed over")
+    idempotency_key: str | None = None
+
+
+@strawberry.input
+class AgendaItemInput:
+    source: AgendaSource
+    ref: str = strawberry.field(description="A unit id of the 大党委 (UNIT), a resident reference or a hotspot id")
+    title: str
+
+
+@strawberry.input
+class MeetingMinutesInput:
+    minutes: str
+    attended_unit_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
+    attended_member_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
+
+
+@strawberry.input(description="三会一课 or 主题党日, recorded after it was held")
+class RecordOrganizationalLifeInput:
+    organization_id: strawberry.ID
+    kind: LifeKind
+    held_at: datetime
+    topic: str
+    attendance: list[strawberry.ID] = strawberry.field(default_factory=list, description="Party member ids")
+    minutes: str = ""
+    idempotency_key: str | None = None
+
+
+def _contacts(contacts: list[UnitContactInput]) -> list[dict]:
+    return [_drop_none({"name": c.name, "title": c.title, "phone": c.phone}) for c in contacts]
+
+
+async def call(info: Info, verb: str, **fields: Any) -> Any:
+    return await ctx(info).organizations(verb, _drop_none(fields))
+
+
+async def versioned(info: Info, verb: str, id: strawberry.ID, expected_version: int | None, **fields: Any) -> Any:
+    """A command on one record (a `Versioned` payload: `id`, `expectedVersion`)."""
+    return await call(info, verb, id=str(id), expectedVersion=expected_version, **fields)
+
+
+# --- queries ------------------------------------------------------------------------------------------------
+
+@strawberry.type
+class OrganizationsQuery:
+    @strawberry.field
+    async def party_organization(self, info: Info, id: strawberry.ID) -> PartyOrganization | None:
+        dto = await load_org(info, str(id))
+        return org_node(dto) if dto else None
+
+    @strawberry.field(description="Party organisations in your scope; regionId: anchored in that subtree")
+    async def party_organizations(self, info: Info, region_id: strawberry.ID | None = None,
+                                  type: PartyOrgType | None = None,
+                                  weak: Annotated[bool | None, strawberry.argument(
+                                      description="Only those flagged 软弱涣散 risk (true) or not (false)")] = None,
+                                  first: int | None = None, after: str | None = None) -> PartyOrganizationConnection:
+        page = await org_page(info, "org.list", {"regionId": region_id, "type": _value(type), "weak": weak},
+                              first, after)
+        return PartyOrganizationConnection(**connection_fields(page, org_node))
+
+    @strawberry.field
+    async def party_member(self, info: Info, id: strawberry.ID) -> PartyMember | None:
+        dto = await load_member(info, str(id))
+        return member_node(dto) if dto else None
+
+    @strawberry.field(description="Members of one organisation, or of the organisations in a region's subtree")
+    async def party_members(self, info: Info, organization_id: strawberry.ID | None = None,
+                            region_id: strawberry.ID | None = None, category: MemberCategory | None = None,
+                            first: int | None = None, after: str | None = None) -> PartyMemberConnection:
+        page = await org_page(info, "member.list", {"organizationId": organization_id, "regionId": region_id,
+                                                    "category": _value(category)}, first, after)
+        return PartyMemberConnection(**connection_fields(page, member_node))
+
+    @strawberry.field
+    async def membership_transfer(self, info: Info, id: strawberry.ID) -> MembershipTransfer | None:
+        dto = await ctx(info).organizations("transfer.get", {"id": str(id)})
+        return transfer_node(dto) if dto else None
+
+    @strawberry.field(description="组织关系转接 with either side in the region, or of one member")
+    async def membership_transfers(self, info: Info, region_id: strawberry.ID | None = None,
+                                   member_id: strawberry.ID | None = None, status: TransferStatus | None = None,
+                                   overdue: bool | None = None, first: int | None = None,
+                                   after: str | None = None) -> MembershipTransferConnection:
+        page = await org_page(info, "transfer.list", {"regionId": region_id, "memberId": member_id,
+                                                      "status": _value(status), "overdue": overdue}, first, after)
+        return MembershipTransferConnection(**connection_fields(page, transfer_node))
+
+    @strawberry.field(description="Members with an active 双报到 registration with the community")
+    async def dual_registrations(self, info: Info, community_id: strawberry.ID, first: int | None = None,
+                                 after: str | None = None) -> PartyMemberConnection:
+        page = await org_page(info, "dual.list", {"communityId": community_id}, first, after)
+        return PartyMemberConnection(**connection_fields(page, member_node))
+
+    @strawberry.field(description="单位报到: employers' branches twinned with the community")
+    async def unit_twinnings(self, info: Info, community_id: strawberry.ID, first: int | None = None,
+                             after: str | None = None) -> UnitTwinningConnection:
+        page = await org_page(info, "twin.list", {"communityId": community_id}, first, after)
+        return UnitTwinningConnection(**connection_fields(page, twinning_node))
+
+    @strawberry.field
+    async def co_building_unit(self, info: Info, id: strawberry.ID) -> CoBuildingUnit | None:
+        dto = await load_unit(info, str(id))
+        return unit_node(dto) if dto else None
+
+    @strawberry.field(description="共建单位 in a region, or those on one 大党委 (committeeId) in rotation order")
+    async def co_building_units(self, info: Info, region_id: strawberry.ID | None = None,
+                                kind: UnitKind | None = None, committee_id: strawberry.ID | None = None,
+                                first: int | None = None, after: str | None = None) -> CoBuildingUnitConnection:
+        page = await org_page(info, "unit.list", {"regionId": region_id, "kind": _value(kind),
+                                                  "committeeId": committee_id}, first, after)
+        return CoBuildingUnitConnection(**connection_fields(page, unit_node))
+
+    @strawberry.field(description="三方联动 of the estates in a region")
+    async def linkages(self, info: Info, region_id: strawberry.ID, first: int | None = None,
+                       after: str | None = None) -> LinkageConnection:
+        page = await org_page(info, "linkage.list", {"regionId": region_id}, first, after)
+        return LinkageConnection(**connection_fields(page, linkage_node))
+
+    @strawberry.field
+    async def joint_meeting(self, info: Info, id: strawberry.ID) -> JointMeeting | None:
+        dto = await ctx(info).organizations("meeting.get", {"id": str(id)})
+        return meeting_node(dto) if dto else None
+
+    @strawberry.field(description="联席会议 of one 大党委, or of the committees in a region")
+    async def joint_meetings(self, info: Info, committee_id: strawberry.ID | None = None,
+                             region_id: strawberry.ID | None = None, first: int | None = None,
+                             after: str | None = None) -> JointMeetingConnection:
+        page = await org_page(info, "meeting.list", {"committeeId": committee_id, "regionId": region_id},
+                              first, after)
+        return JointMeetingConnection(**connection_fields(page, meeting_node))
+
+    @strawberry.field(description="An organisation's 三会一课 and 主题党日")
+    async def organizational_life(self, info: Info, organization_id: strawberry.ID, first: int | None = None,
+                                  after: str | None = None) -> LifeRecordConnection:
+        page = await org_page(info, "life.list", {"organizationId": organization_id}, first, after)
+        return LifeRecordConnection(**connection_fields(page, life_node))
+
+    @strawberry.field(description="需求清单 of the communities in a region")
+    async def needs(self, info: Info, region_id: strawberry.ID, first: int | None = None,
+                    after: str | None = None) -> NeedConnection:
+        page = await org_page(info, "need.list", {"regionId": region_id}, first, after)
+        return NeedConnection(**connection_fields(page, need_node))
+
+    @strawberry.field(description="资源清单 of the units in a region")
+    async def unit_resources(self, info: Info, region_id: strawberry.ID, first: int | None = None,
+                             after: str | None = None) -> UnitResourceConnection:
+        page = await org_page(info, "resource.list", {"regionId": region_id}, first, after)
+        return UnitResourceConnection(**connection_fields(page, resource_node))
+
+    @strawberry.field(description="项目清单 of the communities in a region")
+    async def projects(self, info: Info, region_id: strawberry.ID, first: int | None = None,
+                       after: str | None = None) -> ProjectConnection:
+        page = await org_page(info, "project.list", {"regionId": region_id}, first, after)
+        return ProjectConnection(**connection_fields(page, project_node))
+
+    @strawberry.field(description="双报到 feedback per member and quarter, of one member or of the members in a region")
+    async def member_feedback(self, info: Info, member_id: strawberry.ID | None = None,
+                              region_id: strawberry.ID | None = None,
+                              quarter: Annotated[str | None, strawberry.argument(description="e.g. 2026Q1")] = None,
+                              first: int | None = None, after: str | None = None) -> MemberFeedbackConnection:
+        page = await org_page(info, "feedback.list", {"memberId": member_id, "regionId": region_id,
+                                                      "quarter": quarter}, first, after)
+        return MemberFeedbackConnection(**connection_fields(page, feedback_node))
+
+
+Version = Annotated[int | None, strawberry.argument(
+    description="Refuse with CONFLICT unless the record is still at this version")]
+
+
+# --- mutations ----------------------------------------------------------------------------------------------
+
+@strawberry.type
+class OrganizationsMutation:
+    @strawberry.mutation(description="Create a party organisation in the tree")
+    async def create_party_organization(self, info: Info, input: CreatePartyOrganizationInput) -> PartyOrganization:
+        return org_node(await call(
+            info, "org.create", name=input.name, type=input.type.value, anchorId=input.anchor_id,
+            parentId=input.parent_id, householdMemberId=input.household_member_id,
+            idempotencyKey=input.idempotency_key))
+
+    @strawberry.mutation(description="Rename an organisation")
+    async def update_party_organization(self, info: Info, id: strawberry.ID, name: str,
+                                        expected_version: Version = None) -> PartyOrganization:
+        return org_node(await versioned(info, "org.update", id, expected_version, name=name))
+
+    @strawberry.mutation(description="Appoint a leadership seat (书记, 委员, 兼职委员 …)")
+    async def appoint_position(self, info: Info, organization_id: strawberry.ID, input: PositionInput,
+                               expected_version: Version = None) -> PartyOrganization:
+        position = _drop_none({"holderName": input.holder_name, "memberId": input.member_id,
+                               "unitId": input.unit_id, "role": input.role.value, "termStart": input.term_start,
+                               "termEnd": input.term_end})
+        return org_node(await versioned(info, "org.appoint", organization_id, expected_version, position=position))
+
+    @strawberry.mutation(description="End a seat's term on a day")
+    async def end_position(self, info: Info, organization_id: strawberry.ID, role: PositionRole, holder_name: str,
+                           end: date, expected_version: Version = None) -> PartyOrganization:
+        return org_node(await versioned(info, "org.endPosition", organization_id, expected_version,
+                                        role=role.value, holderName=holder_name, end=end))
+
+    @strawberry.mutation(description="Put a co-building unit on a 大党委; it joins the end of the chair rotation")
+    async def add_unit_to_committee(self, info: Info, committee_id: strawberry.ID, unit_id: strawberry.ID,
+                                    expected_version: Version = None) -> PartyOrganization:
+        return org_node(await versioned(info, "org.addUnit", committee_id, expected_version, unitId=unit_id))
+
+    @strawberry.mutation(description="Take a unit off a 大党委")
+    async def remove_unit_from_committee(self, info: Info, committee_id: strawberry.ID, unit_id: strawberry.ID,
+                                         expected_version: Version = None) -> PartyOrganization:
+        return org_node(await versioned(info, "org.removeUnit", committee_id, expected_version, unitId=unit_id))
+
+    @strawberry.mutation(description="Register a party member with their organisation; phone and ID number are "
+                                     "stored encrypted")
+    async def register_party_member(self, info: Info, input: RegisterPartyMemberInput) -> PartyMember:
+        return member_node(await call(
+            info, "member.register", name=input.name, gender=input.gender.value, birthDate=input.birth_date,
+            joinDate=input.join_date, phone=input.phone, idNumber=input.id_number, category=input.category.value,
+            organizationId=input.organization_id, homeBuildingId=input.home_building_id,
+            idempotencyKey=input.idempotency_key))
+
+    @strawberry.mutation(description="Change a member's category, home building or phone")
+    async def update_party_member(self, info: Info, input: UpdatePartyMemberInput) -> PartyMember:
+        return member_node(await versioned(
+            info, "member.update", input.id, input.expected_version, category=_value(input.category),
+            homeBuildingId=input.home_building_id, phone=input.phone))
+
+    @strawberry.mutation(description="Admins: a member's phone and ID number unmasked; audited "
+                                     "(MEMBER_CONTACT_REVEALED)")
+    async def reveal_party_member_contact(self, info: Info, member_id: strawberry.ID, reason: str) -> MemberContact:
+        d = await call(info, "member.revealContact", memberId=member_id, reason=reason)
+        return MemberContact(phone=d.get("phone"), id_number=d.get("idNumber"))
+
+    @strawberry.mutation(description="组织关系转接: ask to move a member to another organisation; the member is "
+                                     "TRANSFERRING until the receiving side decides")
+    async def request_membership_transfer(self, info: Info,
+                                          input: RequestMembershipTransferInput) -> MembershipTransfer:
+        return transfer_node(await call(
+            info, "transfer.request", memberId=input.member_id, toOrganizationId=input.to_organization_id,
+            reason=input.reason, deadlineDays=input.deadline_days))
+
+    @strawberry.mutation(description="The receiving side accepts: the member moves to it")
+    async def approve_membership_transfer(self, info: Info, id: strawberry.ID,
+                                          expected_version: Version = None) -> MembershipTransfer:
+        return transfer_node(await versioned(info, "transfer.approve", id, expected_version))
+
+    @strawberry.mutation(description="The receiving side refuses, with the reason; the member stays")
+    async def reject_membership_transfer(self, info: Info, id: strawberry.ID, reason: str,
+                                         expected_version: Version = None) -> MembershipTransfer:
+        return transfer_node(await versioned(info, "transfer.reject", id, expected_version, reason=reason))
+
+    @strawberry.mutation(description="The sending side withdraws the request")
+    async def cancel_membership_transfer(self, info: Info, id: strawberry.ID, reason: str = "",
+                                         expected_version: Version = None) -> MembershipTransfer:
+        return transfer_node(await versioned(info, "transfer.cancel", id, expected_version, reason=reason))
+
+    @strawberry.mutation(description="双报到: an in-service member registers with the community where they live")
+    async def dual_register(self, info: Info, member_id: strawberry.ID, community_id: strawberry.ID) -> PartyMember:
+        return member_node(await call(info, "dual.register", memberId=member_id, communityId=community_id))
+
+    @strawberry.mutation(description="End a member's 双报到 registration, with the reason")
+    async def end_dual_registration(self, info: Info, member_id: strawberry.ID, reason: str) -> PartyMember:
+        return member_node(await call(info, "dual.end", memberId=member_id, reason=reason))
+
+    @strawberry.mutation(description="单位报到: twin an employer's branch (from outside) with a community")
+    async def twin_unit_with_community(self, info: Info, branch_id: strawberry.ID,
+                                       community_id: strawberry.ID) -> UnitTwinning:
+        return twinning_node(await call(info, "twin.register", branchId=branch_id, communityId=community_id))
+
+    @strawberry.mutation(description="Register a co-building unit (共建单位)")
+    async def register_co_building_unit(self, info: Info, input: RegisterCoBuildingUnitInput) -> CoBuildingUnit:
+        return unit_node(await call(info, "unit.register", name=input.name, kind=input.kind.value,
+                                    regionId=input.region_id, contacts=_contacts(input.contacts),
+                                    idempotencyKey=input.idempotency_key))
+
+    @strawberry.mutation(description="Replace a unit's contact people")
+    async def update_co_building_unit_contacts(self, info: Info, id: strawberry.ID, contacts: list[UnitContactInput],
+                                               expected_version: Version = None) -> CoBuildingUnit:
+        return unit_node(await versioned(info, "unit.update", id, expected_version, contacts=_contacts(contacts)))
+
+    @strawberry.mutation(description="Record an estate's 三方联动 (大党委, property company, owners' committee)")
+    async def record_linkage(self, info: Info, input: RecordLinkageInput) -> Linkage:
+        return linkage_node(await call(info, "linkage.record", estate=input.estate, committeeId=input.committee_id,
+                                       propertyCompanyId=input.property_company_id,
+                                       ownersCommitteeId=input.owners_committee_id))
+
+    @strawberry.mutation(description="Schedule a 联席会议; the chair rotates to the next available member unit")
+    async def schedule_joint_meeting(self, info: Info, input: ScheduleJointMeetingInput) -> JointMeeting:
+        return meeting_node(await call(info, "meeting.schedule", committeeId=input.committee_id,
+                                       scheduledAt=input.scheduled_at,
+                                       unavailableUnitIds=[str(u) for u in input.unavailable_unit_ids],
+                                       idempotencyKey=input.idempotency_key))
+
+    @strawberry.mutation(description="Put a topic on a meeting's agenda")
+    async def add_agenda_item(self, info: Info, meeting_id: strawberry.ID, input: AgendaItemInput,
+                              expected_version: Version = None) -> JointMeeting:
+        return meeting_node(await versioned(info, "meeting.addAgendaItem", meeting_id, expected_version,
+                                            source=input.source.value, ref=input.ref, title=input.title))
+
+    @strawberry.mutation(description="Record that the meeting was held: minutes and who attended")
+    async def record_meeting_minutes(self, info: Info, meeting_id: strawberry.ID, input: MeetingMinutesInput,
+                                     expected_version: Version = None) -> JointMeeting:
+        return meeting_node(await versioned(
+            info, "meeting.recordMinutes", meeting_id, expected_version, minutes=input.minutes,
+            attendedUnitIds=[str(u) for u in input.attended_unit_ids],
+            attendedMemberIds=[str(m) for m in input.attended_member_ids]))
+
+    @strawberry.mutation(description="Add a resolution, each action item a short title")
+    async def add_resolution(self, info: Info, meeting_id: strawberry.ID, text: str,
+                             action_items: list[str] | None = None,
+                             expected_version: Version = None) -> JointMeeting:
+        return meeting_node(await versioned(info, "meeting.addResolution", meeting_id, expected_version,
+                                            text=text, actionItems=list(action_items or [])))
+
+    @strawberry.mutation(description="Turn an action item into a case (channel JOINT_MEETING) of a grid of the "
+                                     "community; the item shows the case once the cases service created it")
+    async def create_case_from_action_item(self, info: Info, meeting_id: strawberry.ID, item_id: strawberry.ID,
+                                           category_code: str, grid_id: strawberry.ID, description: str = "",
+                                           expected_version: Version = None) -> JointMeeting:
+        return meeting_node(await versioned(info, "meeting.requestCase", meeting_id, expected_version,
+                                            itemId=item_id, categoryCode=category_code, gridId=grid_id,
+                                            description=description))
+
+    @strawberry.mutation(description="Record 三会一课 or 主题党日 held by an organisation; clears its weak flag")
+    async def record_organizational_life(self, info: Info, input: RecordOrganizationalLifeInput) -> LifeRecord:
+        return life_node(await call(info, "life.record", organizationId=input.organization_id,
+                                    kind=input.kind.value, heldAt=input.held_at, topic=input.topic,
+                                    attendance=[str(a) for a in input.attendance], minutes=input.minutes,
+                                    idempotencyKey=input.idempotency_key))
+
+    @strawberry.mutation(description="需求清单: a community posts a need")
+    async def post_need(self, info: Info, community_id: strawberry.ID, title: str, description: str = "") -> Need:
+        return need_node(await call(info, "need.post", communityId=community_id, title=title,
+                                    description=description))
+
+    @strawberry.mutation(description="资源清单: a unit offers a resource")
+    async def offer_resource(self, info: Info, unit_id: strawberry.ID, title: str,
+                             description: str = "") -> UnitResource:
+        return resource_node(await call(info, "resource.offer", unitId=unit_id, title=title,
+                                        description=description))
+
+    @strawberry.mutation(description="项目清单: propose a project matching a need to a resource")
+    async def propose_project(self, info: Info, need_id: strawberry.ID, resource_id: strawberry.ID,
+                              title: str) -> Project:
+        return project_node(await call(info, "project.propose", needId=need_id, resourceId=resource_id,
+                                       title=title))
+
+    @strawberry.mutation(description="Move a project: PROPOSED → AGREED → IN_PROGRESS → DONE, or CANCELLED")
+    async def update_project_status(self, info: Info, id: strawberry.ID, status: ProjectStatus, note: str = "",
+                                    expected_version: Version = None) -> Project:
+        return project_node(await versioned(info, "project.move", id, expected_version, status=status.value,
+                                            note=note))
