@@ -12,6 +12,7 @@ import asyncio
 import nats
 
 from shared.auth import service_token
+from shared.errors import Unavailable
 from shared.messaging.rpc import RpcClient
 from shared.settings import Settings
 
@@ -79,6 +80,77 @@ def workers(grids: list[dict]) -> list[dict]:
     return out
 
 
+UNIT_KINDS = [("物业服务有限公司", "PROPERTY_COMPANY"), ("业主委员会", "OWNERS_COMMITTEE"), ("实验小学", "SCHOOL"),
+              ("供电营业所", "AGENCY")]
+CATEGORIES = ["IN_SERVICE", "RETIRED", "IN_SERVICE", "FLOATING"]
+
+
+def person(i: int) -> str:
+    return SURNAMES[(i * 3) % len(SURNAMES)] + GIVEN[(i * 5 + 1) % len(GIVEN)]
+
+
+async def load_party(rpc: RpcClient, token: str, levels: list[list[dict]]) -> str:
+    """The party chain on the demo territory: a 党工委 per street, a 大党委 per community with
+    its co-building units and a first joint meeting, a branch per grid, a group per building,
+    four members per grid (one in-service member dual-registered where they live)."""
+    async def org(verb: str, payload: dict) -> dict:
+        return await rpc.call("organizations", verb, payload, token)
+
+    last = levels[5][-1]["id"]
+    for _ in range(300):  # the service's territory replica catches up with the grids events
+        if "error" not in (await org("stats.batch", {"ids": [last]}))["items"][last]:
+            break
+        await asyncio.sleep(0.1)
+    sem = asyncio.Semaphore(8)
+
+    async def create(node: dict, kind: str, name: str, parent: str | None) -> tuple[str, str]:
+        async with sem:
+            made = await org("org.create", {"name": name, "type": kind, "anchorId": node["id"], "parentId": parent,
+                                            "idempotencyKey": f"demo-org:{node['id']}"})
+            return node["id"], made["id"]
+
+    names = {r["id"]: r["name"] for level in levels for r in level}
+    by_node: dict[str, str] = dict(await asyncio.gather(*(create(
+        t, "TOWNSHIP_WORKING_COMMITTEE", f"{t['name']}党工委", None) for t in levels[2])))
+    by_node |= dict(await asyncio.gather(*(create(
+        m, "COMMUNITY_COMMITTEE", f"{m['name']}党委", by_node[m["parentId"]]) for m in levels[3])))
+    # Not every grid has its branch yet, nor every building its group: coverage is a figure to watch.
+    branched = [g for i, g in enumerate(levels[4]) if i % 7 != 3]
+    by_node |= dict(await asyncio.gather(*(create(
+        g, "GRID_BRANCH", f"{names[g['parentId']]}{g['name']}党支部", by_node[g["parentId"]]) for g in branched)))
+    grouped = [b for i, b in enumerate(levels[5]) if b["parentId"] in by_node and i % 5 != 4]
+    by_node |= dict(await asyncio.gather(*(create(
+        b, "BUILDING_GROUP", f"{b['attrs']['address']}党小组", by_node[b["parentId"]]) for b in grouped)))
+
+    async def register(i: int, grid: dict) -> None:
+        async with sem:
+            home = f"{grid['id']}b{i % 2}"
+            m = await org("member.register", {
+                "name": person(i), "gender": "FEMALE" if i % 2 else "MALE", "birthDate": f"{1960 + i % 35}-0{1 + i % 9}-15",
+                "joinDate": f"{1960 + i % 35 + 22 + i % 10}-07-01", "phone": f"1370000{i:04d}", "category": CATEGORIES[i % 4],
+                "organizationId": by_node.get(grid["id"], by_node[grid["parentId"]]), "homeBuildingId": home, "idempotencyKey": f"demo-pm:{i}"})
+            if i % 4 == 0:
+                await org("dual.register", {"memberId": m["id"], "communityId": grid["parentId"]})
+
+    await asyncio.gather(*(register(gi * 4 + k, g) for gi, g in enumerate(levels[4]) for k in range(4)))
+
+    async def committee(ci: int, community: dict) -> None:
+        async with sem:
+            committee_id = by_node[community["id"]]
+            for ui, (suffix, kind) in enumerate(UNIT_KINDS[:2 + ci % 3]):
+                unit = await org("unit.register", {
+                    "name": f"{community['name']}{suffix}", "kind": kind, "regionId": community["id"],
+                    "contacts": [{"name": person(1000 + ci * 4 + ui), "title": "负责人",
+                                  "phone": f"1360000{ci * 4 + ui:04d}"}], "idempotencyKey": f"demo-unit:{ci}:{ui}"})
+                await org("org.addUnit", {"id": committee_id, "unitId": unit["id"]})
+            await org("meeting.schedule", {"committeeId": committee_id, "scheduledAt": "2026-12-05T09:00:00+08:00",
+                                           "idempotencyKey": f"demo-meeting:{ci}"})
+
+    await asyncio.gather(*(committee(ci, c) for ci, c in enumerate(levels[3])))
+    return (f"{len(by_node)} party organisations, {len(levels[4]) * 4} members, "
+            f"{sum(2 + ci % 3 for ci in range(len(levels[3])))} co-building units")
+
+
 async def load_demo(settings: Settings) -> str:
     nc = await nats.connect(settings.nats_servers, name="yiwang-demo")
     try:
@@ -98,8 +170,12 @@ async def load_demo(settings: Settings) -> str:
             await asyncio.gather(*(call("region.create", r) for r in level))
         ws = workers(levels[4])
         await asyncio.gather(*(call("worker.register", w) for w in ws))
+        try:
+            party = await load_party(rpc, token, levels)
+        except Unavailable:
+            party = "the organizations service is not running, so no party organisations"
         return (f"demo: loaded 云河市 with {len(levels[1])} districts, {len(levels[2])} streets, "
                 f"{len(levels[3])} communities, {len(levels[4])} grids, {len(levels[5])} buildings, "
-                f"{len(ws)} grid workers")
+                f"{len(ws)} grid workers; {party}")
     finally:
         await nc.close()
