@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 from pymongo.errors import DuplicateKeyError
 
 from services.organizations import domain as d
-from services.organizations.store import OrgStore, Records
+from services.organizations.store import OrgStore
+from shared.records import Records
 from services.organizations.views import OrgViews
 from shared.auth import Principal, Role
 from shared.contracts import organizations as w

@@ -3,20 +3,17 @@
 type and anchor, one member per ID number)."""
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from pydantic import BaseModel
 from pymongo import ASCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 from services.organizations import domain as d
 from shared.domain import RollupDelta
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict
 from shared.mongo import UnitOfWork
-
-R = TypeVar("R", bound=BaseModel)
+from shared.records import Records, bsonable
 PATH = [("path", ASCENDING), ("_id", ASCENDING)]
 INDEXES = {
     "organizations": [IndexModel(PATH), IndexModel([("parent_id", ASCENDING), ("_id", ASCENDING)]),
@@ -37,75 +34,6 @@ INDEXES = {
 }
 
 
-def bsonable(value: Any) -> Any:
-    """BSON has datetimes but no dates: dates go as ISO strings, which pydantic reads back."""
-    if isinstance(value, dict):
-        return {k: bsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [bsonable(v) for v in value]
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value.isoformat()
-    return value
-
-
-class Records(Generic[R]):
-    """One kind of record in its collection; `path` is its scope path, for subtree queries."""
-
-    def __init__(self, db: AsyncDatabase, name: str, model: type[R], what: str):
-        self.coll, self.model, self.what = db[name], model, what
-
-    def to_doc(self, record: R) -> dict[str, Any]:
-        doc = bsonable(record.model_dump(mode="python"))
-        doc["_id"] = doc.pop("id")
-        doc["path"] = list(record.scope_path)  # type: ignore[attr-defined]
-        doc.update(extra_fields(record))
-        return doc
-
-    def of(self, doc: dict[str, Any]) -> R:
-        return self.model.model_validate({**doc, "id": doc["_id"]})
-
-    async def get(self, record_id: str, uow: UnitOfWork | None = None) -> R | None:
-        doc = await self.coll.find_one({"_id": record_id}, session=uow.session if uow else None)
-        return None if doc is None else self.of(doc)
-
-    async def load(self, record_id: str, uow: UnitOfWork | None = None) -> R:
-        record = await self.get(record_id, uow)
-        if record is None:
-            raise NotFound(f"{self.what} {record_id} does not exist")
-        return record
-
-    async def many(self, ids: list[str]) -> dict[str, R]:
-        return {doc["_id"]: self.of(doc) async for doc in self.coll.find({"_id": {"$in": ids}})}
-
-    async def insert(self, uow: UnitOfWork, record: R) -> None:
-        try:
-            await self.coll.insert_one(self.to_doc(record), session=uow.session)
-        except DuplicateKeyError:
-            raise Conflict(f"{self.what} {record.id} already exists", {"id": record.id}) from None  # type: ignore
-
-    async def save(self, uow: UnitOfWork, record: R, expected_version: int) -> None:
-        """Replace the record if nobody changed it since it was read (optimistic check)."""
-        res = await self.coll.replace_one({"_id": record.id, "version": expected_version},  # type: ignore
-                                          self.to_doc(record), session=uow.session)
-        if res.matched_count != 1:
-            raise Conflict(f"{self.what} {record.id} changed while you were working on it; read it again",  # type: ignore
-                           {"id": record.id})  # type: ignore
-
-    async def page(self, query: dict, first: int, after: str | None,
-                   sort: str = "_id") -> tuple[list[R], int, bool]:
-        total = await self.coll.count_documents(query)
-        q = {**query, **({"_id": {"$gt": after}} if after else {})}
-        docs = await self.coll.find(q).sort(sort, 1).limit(first + 1).to_list(first + 1)
-        return [self.of(x) for x in docs[:first]], total, len(docs) > first
-
-    async def find(self, query: dict, limit: int = 0, sort: str | None = None,
-                   uow: UnitOfWork | None = None) -> list[R]:
-        cur = self.coll.find(query, session=uow.session if uow else None)
-        if sort:
-            cur = cur.sort(sort, 1)
-        return [self.of(x) for x in await cur.to_list(limit or None)]
-
-
 def extra_fields(record: BaseModel) -> dict[str, Any]:
     """Fields that only queries need (the store's twins of domain properties)."""
     if isinstance(record, d.Organization):
@@ -121,17 +49,20 @@ def extra_fields(record: BaseModel) -> dict[str, Any]:
 class OrgStore:
     def __init__(self, db: AsyncDatabase):
         self.db = db
-        self.orgs = Records(db, "organizations", d.Organization, "party organisation")
-        self.members = Records(db, "members", d.PartyMember, "party member")
-        self.transfers = Records(db, "transfers", d.Transfer, "transfer")
-        self.twinnings = Records(db, "twinnings", d.UnitTwinning, "twinning")
-        self.units = Records(db, "units", d.Unit, "co-building unit")
-        self.linkages = Records(db, "linkages", d.Linkage, "linkage")
-        self.meetings = Records(db, "meetings", d.JointMeeting, "joint meeting")
-        self.needs = Records(db, "needs", d.Need, "need")
-        self.resources = Records(db, "resources", d.Resource, "resource")
-        self.projects = Records(db, "projects", d.Project, "project")
-        self.feedback = Records(db, "feedback", d.FeedbackRecord, "feedback record")
+        def records(name: str, model: type, what: str) -> Records:
+            return Records(db, name, model, what, path_of=lambda r: r.scope_path, extra=extra_fields)
+
+        self.orgs = records("organizations", d.Organization, "party organisation")
+        self.members = records("members", d.PartyMember, "party member")
+        self.transfers = records("transfers", d.Transfer, "transfer")
+        self.twinnings = records("twinnings", d.UnitTwinning, "twinning")
+        self.units = records("units", d.Unit, "co-building unit")
+        self.linkages = records("linkages", d.Linkage, "linkage")
+        self.meetings = records("meetings", d.JointMeeting, "joint meeting")
+        self.needs = records("needs", d.Need, "need")
+        self.resources = records("resources", d.Resource, "resource")
+        self.projects = records("projects", d.Project, "project")
+        self.feedback = records("feedback", d.FeedbackRecord, "feedback record")
         self.life = db.life
         self.rollups, self.keys = db.rollups, db["keys"]
 

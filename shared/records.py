@@ -1,0 +1,89 @@
+"""Records of one kind in their own collection: pydantic models stored as documents with a
+`path` field (the record's region path, for subtree queries), optimistic version checks and
+Relay-style pages."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from shared.errors import Conflict, NotFound
+from shared.mongo import UnitOfWork
+
+R = TypeVar("R", bound=BaseModel)
+
+
+def bsonable(value: Any) -> Any:
+    """BSON has datetimes but no dates: dates go as ISO strings, which pydantic reads back."""
+    if isinstance(value, dict):
+        return {k: bsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [bsonable(v) for v in value]
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+class Records(Generic[R]):
+    """One kind of record in its collection; `path` is its scope path, for subtree queries."""
+
+    def __init__(self, db: AsyncDatabase, name: str, model: type[R], what: str,
+                 path_of: Callable[[R], Sequence[str]] = lambda r: r.region_path,  # type: ignore[attr-defined]
+                 extra: Callable[[R], dict[str, Any]] = lambda r: {}):
+        self.coll, self.model, self.what = db[name], model, what
+        self.path_of, self.extra = path_of, extra
+
+    def to_doc(self, record: R) -> dict[str, Any]:
+        doc = bsonable(record.model_dump(mode="python"))
+        doc["_id"] = doc.pop("id")
+        doc["path"] = list(self.path_of(record))
+        doc.update(self.extra(record))
+        return doc
+
+    def of(self, doc: dict[str, Any]) -> R:
+        return self.model.model_validate({**doc, "id": doc["_id"]})
+
+    async def get(self, record_id: str, uow: UnitOfWork | None = None) -> R | None:
+        doc = await self.coll.find_one({"_id": record_id}, session=uow.session if uow else None)
+        return None if doc is None else self.of(doc)
+
+    async def load(self, record_id: str, uow: UnitOfWork | None = None) -> R:
+        record = await self.get(record_id, uow)
+        if record is None:
+            raise NotFound(f"{self.what} {record_id} does not exist")
+        return record
+
+    async def many(self, ids: list[str]) -> dict[str, R]:
+        return {doc["_id"]: self.of(doc) async for doc in self.coll.find({"_id": {"$in": ids}})}
+
+    async def insert(self, uow: UnitOfWork, record: R) -> None:
+        try:
+            await self.coll.insert_one(self.to_doc(record), session=uow.session)
+        except DuplicateKeyError:
+            raise Conflict(f"{self.what} {record.id} already exists", {"id": record.id}) from None  # type: ignore
+
+    async def save(self, uow: UnitOfWork, record: R, expected_version: int) -> None:
+        """Replace the record if nobody changed it since it was read (optimistic check)."""
+        res = await self.coll.replace_one({"_id": record.id, "version": expected_version},  # type: ignore
+                                          self.to_doc(record), session=uow.session)
+        if res.matched_count != 1:
+            raise Conflict(f"{self.what} {record.id} changed while you were working on it; read it again",  # type: ignore
+                           {"id": record.id})  # type: ignore
+
+    async def page(self, query: dict, first: int, after: str | None,
+                   sort: str = "_id") -> tuple[list[R], int, bool]:
+        total = await self.coll.count_documents(query)
+        q = {**query, **({"_id": {"$gt": after}} if after else {})}
+        docs = await self.coll.find(q).sort(sort, 1).limit(first + 1).to_list(first + 1)
+        return [self.of(x) for x in docs[:first]], total, len(docs) > first
+
+    async def find(self, query: dict, limit: int = 0, sort: str | None = None,
+                   uow: UnitOfWork | None = None) -> list[R]:
+        cur = self.coll.find(query, session=uow.session if uow else None)
+        if sort:
+            cur = cur.sort(sort, 1)
+        return [self.of(x) for x in await cur.to_list(limit or None)]
