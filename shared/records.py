@@ -3,14 +3,17 @@
 Relay-style pages."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
+from pymongo import UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from shared.domain import RollupDelta
 from shared.errors import Conflict, NotFound
 from shared.mongo import UnitOfWork
 
@@ -87,3 +90,27 @@ class Records(Generic[R]):
         if sort:
             cur = cur.sort(sort, 1)
         return [self.of(x) for x in await cur.to_list(limit or None)]
+
+
+async def claim_key(keys: AsyncCollection, uow: UnitOfWork, key: str, owner: str, message: str) -> None:
+    """Take a unique key inside the transaction; an earlier or concurrent twin conflicts."""
+    existing = await keys.find_one({"_id": key}, session=uow.session)
+    if existing is not None and existing["owner"] != owner:
+        raise Conflict(message, {"existingId": existing["owner"]})
+    if existing is None:
+        await keys.insert_one({"_id": key, "owner": owner}, session=uow.session)
+
+
+async def add_rollups(rollups: AsyncCollection, uow: UnitOfWork, deltas: Iterable[RollupDelta],
+                      field: Callable[[str], str] = lambda k: k) -> None:
+    """Add the deltas to every region on their paths, in the transaction (`$inc`, upsert)."""
+    totals: dict[str, dict[str, int]] = {}
+    for delta in deltas:
+        for region in delta.region_path:
+            acc = totals.setdefault(region, {})
+            for k, v in delta.changes.items():
+                acc[k] = acc.get(k, 0) + v
+    ops = [UpdateOne({"_id": region}, {"$inc": {f"c.{field(k)}": v for k, v in c.items() if v}}, upsert=True)
+           for region, c in totals.items() if any(c.values())]
+    if ops:
+        await rollups.bulk_write(ops, ordered=False, session=uow.session)

@@ -6,14 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel
-from pymongo import ASCENDING, IndexModel, UpdateOne
+from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.organizations import domain as d
 from shared.domain import RollupDelta
-from shared.errors import Conflict
 from shared.mongo import UnitOfWork
-from shared.records import Records, bsonable
+from shared.records import Records, add_rollups, bsonable, claim_key
 PATH = [("path", ASCENDING), ("_id", ASCENDING)]
 INDEXES = {
     "organizations": [IndexModel(PATH), IndexModel([("parent_id", ASCENDING), ("_id", ASCENDING)]),
@@ -67,12 +66,7 @@ class OrgStore:
         self.rollups, self.keys = db.rollups, db["keys"]
 
     async def claim_key(self, uow: UnitOfWork, key: str, owner: str, message: str) -> None:
-        """Take a unique key inside the transaction; a concurrent or earlier twin conflicts."""
-        existing = await self.keys.find_one({"_id": key}, session=uow.session)
-        if existing is not None and existing["owner"] != owner:
-            raise Conflict(message, {"existingId": existing["owner"]})
-        if existing is None:
-            await self.keys.insert_one({"_id": key, "owner": owner}, session=uow.session)
+        await claim_key(self.keys, uow, key, owner, message)
 
     async def release_key(self, uow: UnitOfWork, key: str) -> None:
         await self.keys.delete_one({"_id": key}, session=uow.session)
@@ -97,19 +91,9 @@ class OrgStore:
 
     # -- rollups -------------------------------------------------------------------------
     async def apply(self, uow: UnitOfWork, deltas: list[RollupDelta]) -> None:
-        totals: dict[str, dict[str, int]] = {}
-        for delta in deltas:
-            for region in delta.region_path:
-                acc = totals.setdefault(region, {})
-                for k, v in delta.changes.items():
-                    acc[k] = acc.get(k, 0) + v
         # A counter like `organizations.GRID_BRANCH` is stored as `organizations:GRID_BRANCH`:
         # a dotted name would nest under the `organizations` counter itself.
-        ops = [UpdateOne({"_id": region}, {"$inc": {f"c.{k.replace('.', ':')}": v for k, v in c.items() if v}},
-                         upsert=True)
-               for region, c in totals.items() if any(c.values())]
-        if ops:
-            await self.rollups.bulk_write(ops, ordered=False, session=uow.session)
+        await add_rollups(self.rollups, uow, deltas, lambda k: k.replace(".", ":"))
 
     async def counters(self, ids: list[str]) -> dict[str, dict[str, int]]:
         return {x["_id"]: {k.replace(":", "."): int(v) for k, v in x.get("c", {}).items()}
