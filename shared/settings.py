@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     org_transfer_deadline_days: int = Field(default=30, ge=1, description="membership transfers are overdue after")
     org_sweep_s: float = 600.0  # how often weak organisations and overdue transfers are looked for
 
+    points_per_hour: float = Field(default=1.0, ge=0, description="points credited per service hour")
+    points_multipliers: dict[str, float] = Field(default_factory=dict, description="per post type, e.g. {\"LEGAL_AID\": 2}")
+    points_expiry_days: int = Field(default=365, ge=1)
+    points_only_credit_hours: bool = True  # back-filled hours earn no points
+    volunteer_case_hours: float = Field(default=1.0, gt=0, le=24, description="hours credited for a resolved case")
+    volunteer_sweep_s: float = 3600.0  # how often expired points are written off
+
     # Fault injection for crash tests only: e.g. "crash_after_commit".
     fault: str = ""
 

@@ -13,11 +13,13 @@ MEMBER = {"name": "李红", "gender": "FEMALE", "birthDate": "1985-04-02", "join
           "phone": "13912345678", "idNumber": "420902198504021234", "category": "IN_SERVICE"}
 
 
-async def start_org_stack(stack: Stack, **org_settings) -> tuple[CasesClient, dict[str, str]]:
+async def start_org_stack(stack: Stack, volunteers: bool = False, **org_settings) -> tuple[CasesClient, dict[str, str]]:
     await stack.start_service("grids")
     await stack.start_service("cases")
     await stack.start_service("organizations", **org_settings)
-    await stack.start_gateway(services=("grids", "cases", "organizations"))
+    if volunteers:
+        await stack.start_service("volunteers")
+    await stack.start_gateway(services=("grids", "cases", "organizations", *(("volunteers",) if volunteers else ())))
     ids = await build_tree(stack)
     for b in BUILDINGS:
         grid = "grid-" + b.split("-")[1]

@@ -33,6 +33,7 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     rt.routes(orgs.table())
     rt.consume("organizations", "case-requests", orgs.on_own_event, events="CASE_REQUESTED.>")
     rt.consume("cases", "cases", orgs.on_case_event)
+    rt.consume("volunteers", "feedback", orgs.on_volunteer_event, events="QUARTERLY_FEEDBACK.>")
     document_events(rt, event_models(), delta=False)
     sweeper = Sweeper(orgs)
     rt.sweeper = sweeper  # type: ignore[attr-defined] - tests run a pass at a chosen time

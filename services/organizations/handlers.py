@@ -8,7 +8,6 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
 from typing import Any, TypeVar
 
 from pymongo.errors import DuplicateKeyError
@@ -24,7 +23,7 @@ from shared.errors import BadInput, Conflict, DomainError, Forbidden, NotFound
 from shared.ids import new_id
 from shared.messaging.envelope import CloudEvent, make_event
 from shared.messaging.rpc import Request, item_error
-from shared.mongo import UnitOfWork, first_time, now, recall, remember, remembered
+from shared.mongo import UnitOfWork, now, recall, remember, remembered
 from shared.privacy import FieldCipher
 from shared.service import ServiceRuntime
 from shared.territory import TerritoryReplica
@@ -721,19 +720,20 @@ class Organizations:
             await self.create_case(event.subject, event.data["itemId"])
 
     async def on_case_event(self, event: CloudEvent) -> None:
-        """Progress of action items' cases; service done by members handed a case."""
-        case_id, data = event.subject, event.data
+        """Progress of joint meetings' action items, from their cases' events."""
+        case_id = event.subject
         link = await self.store.db.case_links.find_one({"_id": case_id})
         if link is not None and (event.aggversion or 0) > link.get("version", 0):
-            await self._case_progress(link, case_id, data.get("status", ""), event.aggversion or 0)
-        assignee = data.get("assignee") or {}
-        if event.event == "ASSIGNED" and assignee.get("kind") == "VOLUNTEER":
-            await self.store.db.volunteer_cases.update_one({"_id": case_id}, {"$set": {"member": assignee["id"]}},
-                                                           upsert=True)
-        elif event.event == "RESOLVED":
-            held = await self.store.db.volunteer_cases.find_one({"_id": case_id})
-            if held is not None:
-                await self.add_feedback(event.id, held["member"], event.time, hours=0.0, services=1)
+            await self._case_progress(link, case_id, event.data.get("status", ""), event.aggversion or 0)
+
+    async def on_volunteer_event(self, event: CloudEvent) -> None:
+        """QUARTERLY_FEEDBACK: an in-service member's service in a quarter (orders, activities
+        and cases handed to them, as `volunteers` counts it), for their work unit."""
+        if event.event != "QUARTERLY_FEEDBACK":
+            return
+        data = event.data
+        await self.set_feedback(data["member_id"], data["quarter"], int(data["feedbackVersion"]),
+                                float(data["hours"]), int(data["orders"]) + int(data["activities"]) + int(data["cases"]))
 
     async def _case_progress(self, link: dict, case_id: str, status: str, version: int) -> None:
         async def work(uow: UnitOfWork) -> None:
@@ -749,21 +749,20 @@ class Organizations:
 
         await self.rt.transact(work)
 
-    async def add_feedback(self, event_id: str, member_id: str, at: datetime, hours: float, services: int) -> None:
-        """Count one source event's service on the member's quarterly feedback, once."""
+    async def set_feedback(self, member_id: str, quarter_text: str, version: int, hours: float,
+                           services: int) -> None:
         async def work(uow: UnitOfWork) -> None:
             member = await self.store.members.get(member_id, uow)
-            if member is None or member.category is not d.MemberCategory.IN_SERVICE:
-                return  # a volunteer who is not an in-service member: nothing to report
-            if not await first_time(uow, "organizations-feedback", event_id):
+            if member is None:
+                log.info("feedback for unknown member %s ignored", member_id)
                 return
-            quarter = d.Quarter.of(at)
+            quarter = d.Quarter.parse(quarter_text)
             record = await self.store.feedback.get(d.feedback_id(member.id, quarter), uow)
             fresh = record is None
             record = record or d.FeedbackRecord.open(member, quarter)
-            version = record.version
-            if record.add(event_id, hours, services, now()):
-                await self.put(uow, self.store.feedback, record, None, None if fresh else version)
+            before = record.version
+            if record.set_totals(version, hours, services, now()):
+                await self.put(uow, self.store.feedback, record, None, None if fresh else before)
 
         await self.rt.transact(work)
 

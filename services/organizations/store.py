@@ -29,7 +29,7 @@ INDEXES = {
     "life": [IndexModel([("org_id", ASCENDING), ("held_at", ASCENDING)])],
     "needs": [IndexModel(PATH)], "resources": [IndexModel(PATH)], "projects": [IndexModel(PATH)],
     "feedback": [IndexModel(PATH), IndexModel([("member_id", ASCENDING), ("_id", ASCENDING)])],
-    "case_links": [], "volunteer_cases": [], "rollups": [], "keys": [],
+    "case_links": [], "rollups": [], "keys": [],
 }
 
 

@@ -7,7 +7,7 @@ import json
 
 from shared.settings import Settings
 
-DOCUMENTED = ("grids", "cases", "organizations")
+DOCUMENTED = ("grids", "cases", "organizations", "volunteers")
 
 
 def asyncapi_arguments(p: argparse.ArgumentParser) -> None:

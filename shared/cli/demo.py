@@ -151,6 +151,45 @@ async def load_party(rpc: RpcClient, token: str, levels: list[list[dict]]) -> st
             f"{sum(2 + ci % 3 for ci in range(len(levels[3])))} co-building units")
 
 
+POST_TYPES = ["POLICY_OUTREACH", "CIVILITY", "ENVIRONMENT", "LEGAL_AID", "MEDIATION", "PARCEL_STATION", "SAFETY"]
+POST_NAMES = {"POLICY_OUTREACH": "政策宣传岗", "CIVILITY": "文明督导岗", "ENVIRONMENT": "环境治理岗",
+              "LEGAL_AID": "法律援助岗", "MEDIATION": "民事调解岗", "PARCEL_STATION": "快递驿站岗", "SAFETY": "平安巡逻岗"}
+REWARDS = [("SOAP", "洗衣液一瓶", 5, 200), ("RICE", "大米五斤", 10, 100), ("HAIRCUT", "理发券", 3, 500)]
+
+
+async def load_volunteers(rpc: RpcClient, token: str, levels: list[list[dict]]) -> str:
+    """Four volunteers per community (`demo-vol-NNN`), two standing posts each, and the reward
+    catalogue of the points scheme."""
+    async def vol(verb: str, payload: dict) -> dict:
+        return await rpc.call("volunteers", verb, payload, token)
+
+    last = levels[3][-1]["id"]
+    for _ in range(300):  # the service's territory replica catches up with the grids events
+        if "error" not in (await vol("stats.batch", {"ids": [last]}))["items"][last]:
+            break
+        await asyncio.sleep(0.1)
+    for code, name, cost, stock in REWARDS:
+        await vol("catalogue.upsert", {"code": code, "name": name, "cost": cost, "stock": stock})
+    sem = asyncio.Semaphore(8)
+
+    async def community(ci: int, c: dict) -> None:
+        async with sem:
+            for k in range(4):
+                i = ci * 4 + k
+                await vol("volunteer.register", {
+                    "name": person(2000 + i), "homeRegionId": c["id"], "sub": f"demo-vol-{i:03d}",
+                    "phone": f"1350000{i:04d}", "skills": [["维修", "助老"], ["法律"], ["心理疏导"], ["助老"]][k],
+                    "availability": [["SAT_AM"], ["WEEKDAY_EVENING"], ["SUN_PM"], ["SAT_AM", "SUN_PM"]][k],
+                    "idempotencyKey": f"demo-vol:{i}"})
+            for k in range(2):
+                kind = POST_TYPES[(ci * 2 + k) % len(POST_TYPES)]
+                await vol("post.create", {"title": POST_NAMES[kind], "type": kind, "regionId": c["id"],
+                                          "capacity": 5, "duties": f"{c['name']}{POST_NAMES[kind]}，每周值守一次"})
+
+    await asyncio.gather(*(community(ci, c) for ci, c in enumerate(levels[3])))
+    return f"{len(levels[3]) * 4} volunteers, {len(levels[3]) * 2} volunteer posts"
+
+
 async def load_demo(settings: Settings) -> str:
     nc = await nats.connect(settings.nats_servers, name="yiwang-demo")
     try:
@@ -174,6 +213,10 @@ async def load_demo(settings: Settings) -> str:
             party = await load_party(rpc, token, levels)
         except Unavailable:
             party = "the organizations service is not running, so no party organisations"
+        try:
+            party += "; " + await load_volunteers(rpc, token, levels)
+        except Unavailable:
+            party += "; the volunteers service is not running, so no volunteers"
         return (f"demo: loaded 云河市 with {len(levels[1])} districts, {len(levels[2])} streets, "
                 f"{len(levels[3])} communities, {len(levels[4])} grids, {len(levels[5])} buildings, "
                 f"{len(ws)} grid workers; {party}")

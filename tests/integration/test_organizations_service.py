@@ -127,7 +127,7 @@ async def test_transfer_deadline_and_overdue_sweep(orgs, stack):
     assert rejected["status"] == "REJECTED"
 
 
-async def test_dual_registration_twinning_and_feedback_from_cases(orgs, stack):
+async def test_dual_registration_and_twinning(orgs, stack):
     su = stack.token()
     t = await party_tree(orgs, su)
     employer = await party_tree(orgs, su, town="town-b", comm="comm-b", grid="grid-b1", building="bldg-b1-1")
@@ -144,19 +144,7 @@ async def test_dual_registration_twinning_and_feedback_from_cases(orgs, stack):
     stats = (await orgs("stats.batch", su, ids=["comm-a", "comm-b"]))["items"]
     assert stats["comm-a"]["dualRegisteredCount"] == 1 and stats["comm-a"]["twinnedUnitCount"] == 1
     assert stats["comm-b"]["memberCount"] == 1 and stats["comm-a"]["memberCount"] == 1  # the retired member
-    # A case handed to the member as a volunteer and resolved counts on their quarterly feedback.
-    cases = await CasesClient.connect(stack)
-    op = stack.token(role="operator", region="comm-a")
-    case = await cases("case.report", stack.token(role="resident", sub="r9"), title="楼道堆物",
-                       categoryCode="FACILITY_STREETLIGHT", channel="MINI_PROGRAM", reporterName="王五",
-                       regionId="grid-a1")
-    await cases("case.accept", op, id=case["id"])
-    await cases("case.assign", op, id=case["id"], assignee={"kind": "VOLUNTEER", "id": m["id"], "name": "李红"})
-    await cases("case.start", volunteer, id=case["id"])
-    await cases("case.resolve", volunteer, id=case["id"], resolution="已清理")
-    await cases.close()
-    page = await eventually(lambda: orgs("feedback.list", su, memberId=m["id"]), lambda p: p["totalCount"] == 1)
-    assert page["items"][0]["services"] == 1 and page["items"][0]["communityId"] == "comm-a"
+    # Quarterly feedback from volunteers: tests/integration/test_volunteers_service.py.
 
 
 async def test_joint_meeting_resolution_becomes_a_case_and_shows_its_progress(orgs, stack):

@@ -5,6 +5,8 @@ from services.cases.domain import EVENT_TYPES
 from services.grids.app import create_runtime as grids_runtime
 from services.organizations.app import create_runtime as org_runtime
 from services.organizations.domain import EVENT_TYPES as ORG_EVENT_TYPES
+from services.volunteers.app import create_runtime as vol_runtime
+from services.volunteers.domain import EVENT_TYPES as VOL_EVENT_TYPES
 from shared.asyncapi import spec
 from shared.contracts.grids import GRID_EVENTS
 from shared.settings import Settings
@@ -12,7 +14,7 @@ from shared.settings import Settings
 
 def test_every_event_type_is_documented_with_its_envelope():
     for runtime, events in ((cases_runtime, EVENT_TYPES), (grids_runtime, GRID_EVENTS),
-                            (org_runtime, ORG_EVENT_TYPES)):
+                            (org_runtime, ORG_EVENT_TYPES), (vol_runtime, VOL_EVENT_TYPES)):
         doc = spec(runtime(Settings()))
         assert doc["asyncapi"].startswith("3.")
         addresses = sorted(c["address"].split(".")[3] for c in doc["channels"].values())

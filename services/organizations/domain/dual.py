@@ -70,6 +70,7 @@ class FeedbackRecord(Aggregate):
     hours: float = 0.0
     services: int = 0
     source_event_ids: list[str] = Field(default_factory=list)
+    source_version: int = 0  # of the volunteers service's running totals last applied
 
     @property
     def scope_path(self) -> tuple[str, ...]:
@@ -97,6 +98,19 @@ class FeedbackRecord(Aggregate):
         self._emit("FEEDBACK_RECORDED", SYSTEM, now, memberId=self.member_id,
                    quarter=self.quarter, sourceEventId=source_event_id, hours=hours,
                    services=services, totalHours=self.hours, totalServices=self.services)
+        return True
+
+    def set_totals(self, source_version: int, hours: float, services: int, now: datetime) -> bool:
+        """The quarter's running totals from `volunteers` (QUARTERLY_FEEDBACK): a newer
+        version replaces the last; an older or repeated one changes nothing."""
+        if hours < 0 or services < 0:
+            raise BadInput("hours and services cannot be negative")
+        if source_version <= self.source_version:
+            return False
+        self._change(now)
+        self.source_version, self.hours, self.services = source_version, round(hours, 2), services
+        self._emit("FEEDBACK_RECORDED", SYSTEM, now, memberId=self.member_id, quarter=self.quarter,
+                   sourceVersion=source_version, totalHours=self.hours, totalServices=self.services)
         return True
 
 

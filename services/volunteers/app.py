@@ -1,0 +1,45 @@
+"""Wires the volunteers service: `create_runtime(settings)` connects nothing until started."""
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from services.volunteers.domain import EVENT_DEFINITIONS
+from services.volunteers.handlers import SERVICE, Volunteers
+from services.volunteers.store import INDEXES, VolunteerStore
+from services.volunteers.sweeper import Sweeper
+from shared.asyncapi import document_events
+from shared.privacy import FieldCipher
+from shared.service import ServiceRuntime
+from shared.settings import Settings
+from shared.territory import TerritoryReplica
+
+
+def event_models() -> dict[str, type[BaseModel]]:
+    """For the AsyncAPI document: every event names its record kind; the rest of `data` is
+    the event's own fields (ids, statuses, hours, points; never names or phones)."""
+    return {name: create_model(
+        f"Vol{name.title().replace('_', '')}", __doc__=description, __config__=ConfigDict(extra="allow"),
+        kind=(str, Field(description="kind of record: volunteer, team, post, order, task, activity, ledger, "
+                                     "feedback")))
+        for name, description in EVENT_DEFINITIONS.items()}
+
+
+def create_runtime(settings: Settings) -> ServiceRuntime:
+    rt = ServiceRuntime(SERVICE, settings)
+    rt.indexes.update(INDEXES)
+    store = VolunteerStore(rt.db)
+    territory = TerritoryReplica(rt, settings.locator_resync_s)
+    volunteers = Volunteers(rt, store, territory, FieldCipher(settings.field_key))
+    rt.routes(volunteers.table())
+    rt.consume("cases", "cases", volunteers.on_case_event)
+    rt.consume("organizations", "members", volunteers.on_org_event)
+    document_events(rt, event_models(), delta=False)
+    sweeper = Sweeper(volunteers)
+    rt.sweeper = sweeper  # type: ignore[attr-defined] - tests run a pass at a chosen time
+
+    async def start_sweeper() -> None:
+        sweeper.start()
+
+    rt.on_start(start_sweeper)
+    rt.on_stop(sweeper.stop)
+    return rt
