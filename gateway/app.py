@@ -47,7 +47,7 @@ def check_production(settings: Settings) -> None:
                          "set YIWANG_FIELD_KEY")
 
 
-def create_app(settings: Settings, services: tuple[str, ...] = ("grids", "cases", "organizations")) -> Starlette:
+def create_app(settings: Settings, services: tuple[str, ...] = ("grids", "cases", "organizations", "volunteers")) -> Starlette:
     check_production(settings)
     state: dict[str, Any] = {}
 

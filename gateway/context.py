@@ -56,5 +56,9 @@ class Context:
         return self.service("organizations")
 
     @cached_property
+    def volunteers(self) -> ServiceClient:
+        return self.service("volunteers")
+
+    @cached_property
     def loaders(self) -> Loaders:
-        return Loaders(self.grids, self.cases, self.organizations)
+        return Loaders(self.grids, self.cases, self.organizations, self.volunteers)

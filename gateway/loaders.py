@@ -24,7 +24,8 @@ def catalogue_loader(cases: ServiceClient) -> DataLoader:
 
 
 class Loaders:
-    def __init__(self, grids: ServiceClient, cases: ServiceClient, organizations: ServiceClient | None = None):
+    def __init__(self, grids: ServiceClient, cases: ServiceClient, organizations: ServiceClient | None = None,
+                 volunteers: ServiceClient | None = None):
         self.region_by_id = batch_loader(grids, "region.batch")  # RegionByIdLoader
         self.grid_stats_by_region = batch_loader(grids, "stats.batch")  # GridStatsByRegionLoader
         self.case_by_id = batch_loader(cases, "case.batch")  # CaseByIdLoader
@@ -35,3 +36,6 @@ class Loaders:
             self.member_by_id = batch_loader(organizations, "member.batch")  # MemberByIdLoader
             self.unit_by_id = batch_loader(organizations, "unit.batch")  # UnitByIdLoader
             self.org_stats_by_region = batch_loader(organizations, "stats.batch")  # OrgStatsByRegionLoader
+        if volunteers is not None:  # optional likewise, for callers built before the volunteers service
+            self.volunteer_by_id = batch_loader(volunteers, "volunteer.batch")  # VolunteerByIdLoader
+            self.volunteer_stats_by_region = batch_loader(volunteers, "stats.batch")  # VolunteerStatsByRegionLoader

@@ -11,16 +11,17 @@ from gateway.schema.case_events import CasesSubscription
 from gateway.schema.cases import CasesMutation, CasesQuery
 from gateway.schema.organizations import OrganizationsMutation, OrganizationsQuery
 from gateway.schema.territory import TerritoryMutation, TerritoryQuery
+from gateway.schema.volunteers import VolunteersMutation, VolunteersQuery
 from shared.settings import Settings
 
 
 @strawberry.type
-class Query(TerritoryQuery, CasesQuery, OrganizationsQuery):
+class Query(TerritoryQuery, CasesQuery, OrganizationsQuery, VolunteersQuery):
     pass
 
 
 @strawberry.type
-class Mutation(TerritoryMutation, CasesMutation, OrganizationsMutation):
+class Mutation(TerritoryMutation, CasesMutation, OrganizationsMutation, VolunteersMutation):
     pass
 
 

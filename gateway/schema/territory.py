@@ -13,6 +13,8 @@ from gateway.schema.case_stats import CaseStats, load_case_stats
 from gateway.schema.common import Edge, PageInfo, connection_fields, ctx, page_args
 from gateway.schema.org_types import (OrgStats, PartyOrganizationConnection, PartyOrgType, load_org_stats, org_node,
                                       org_page)
+from gateway.schema.volunteer_types import (VolunteerPostConnection, VolunteerPostType, VolunteerStats,
+                                            load_volunteer_stats, post_node, vol_page)
 from shared.errors import Forbidden, NotFound
 
 
@@ -125,6 +127,13 @@ class Region:
                               first, after)
         return PartyOrganizationConnection(**connection_fields(page, org_node))
 
+    @strawberry.field(description="Volunteer posts (志愿服务岗位) open for claims in this region or below")
+    async def volunteer_posts(self, info: Info, type: VolunteerPostType | None = None, first: int | None = None,
+                              after: str | None = None) -> VolunteerPostConnection:
+        page = await vol_page(info, "post.list", {"regionId": self.dto["id"], "type": type.value if type else None},
+                              first, after)
+        return VolunteerPostConnection(**connection_fields(page, post_node))
+
 
 def region_node(dto: dict) -> Region:
     return Region(dto=dto)
@@ -169,6 +178,10 @@ class RegionOverview:
                                   "service is down")
     async def organizations(self, info: Info) -> OrgStats | None:
         return await load_org_stats(info, self.region_id)
+
+    @strawberry.field(description="Volunteer figures; null with an UNAVAILABLE error if the volunteers service is down")
+    async def volunteers(self, info: Info) -> VolunteerStats | None:
+        return await load_volunteer_stats(info, self.region_id)
 
 
 def _snake(name: str) -> str:
