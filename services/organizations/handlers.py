@@ -5,33 +5,30 @@ a version check, adds the rollup deltas, and records the events in the outbox.
 """
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
-
-from pymongo.errors import DuplicateKeyError
+from typing import Any
 
 from services.organizations import domain as d
 from services.organizations.store import OrgStore
-from shared.records import Records
 from services.organizations.views import OrgViews
 from shared.auth import Principal, Role
+from shared.commands import RecordCommands
 from shared.contracts import organizations as w
 from shared.contracts.common import ById, ByIds
 from shared.errors import BadInput, Conflict, DomainError, Forbidden, NotFound
 from shared.ids import new_id
 from shared.messaging.envelope import CloudEvent, make_event
 from shared.messaging.rpc import Request, item_error
-from shared.mongo import UnitOfWork, now, recall, remember, remembered
+from shared.mongo import UnitOfWork, now, recall, remember
 from shared.privacy import FieldCipher
+from shared.records import Records
 from shared.service import ServiceRuntime
 from shared.territory import TerritoryReplica
 
 SERVICE = "organizations"
 STAFF = (Role.ADMIN, Role.OPERATOR)
 log = logging.getLogger("yiwang.organizations")
-T = TypeVar("T")
 
 
 def page_reply(items: list[dict], total: int, more: bool) -> dict:
@@ -62,7 +59,7 @@ class TerritoryCounts:
         return grids, buildings
 
 
-class Organizations:
+class Organizations(RecordCommands):
     def __init__(self, rt: ServiceRuntime, store: OrgStore, territory: TerritoryReplica, cipher: FieldCipher):
         self.rt, self.store, self.territory, self.cipher = rt, store, territory, cipher
         self.settings = rt.settings
@@ -111,45 +108,6 @@ class Organizations:
             await repo.save(uow, record, version)
         await self.store.apply(uow, d.deltas(before, record))
         self.emit(uow, record)
-
-    async def idempotent(self, p: Principal, verb: str, key: str | None, fn: Callable[[UnitOfWork], Awaitable[str]],
-                         view: Callable[[str], Awaitable[dict]]) -> dict:
-        """Run a create once per (caller, idempotency key); a retry returns the first record."""
-        k = f"{verb}:{p.sub}:{key}" if key else None
-
-        async def work(uow: UnitOfWork) -> str:
-            if k and (done := await recall(uow, k)):
-                return done
-            record_id = await fn(uow)
-            if k:
-                await remember(uow, k, record_id)
-            return record_id
-
-        try:
-            record_id = await self.rt.transact(work)
-        except DuplicateKeyError:
-            if k and (done := await remembered(self.rt.db, k)):
-                return await view(done)
-            raise
-        return await view(record_id)
-
-    async def change(self, repo: Records, record_id: str, expected: int | None,
-                     command: Callable[[Any, UnitOfWork], Any]) -> Any:
-        """Load one record, apply a command to it, save it: the common shape of an update."""
-        async def work(uow: UnitOfWork) -> Any:
-            record = await repo.load(record_id, uow)
-            if expected is not None and expected != record.version:
-                raise Conflict(f"{repo.what} {record_id} is at version {record.version}, not {expected}",
-                               {"currentVersion": record.version})
-            version, before = record.version, record.model_copy(deep=True)
-            result = command(record, uow)
-            if inspect.isawaitable(result):
-                await result
-            if record.version != version:
-                await self.put(uow, repo, record, before, version)
-            return record
-
-        return await self.rt.transact(work)
 
     async def readable(self, p: Principal, repo: Records, record_id: str) -> Any | None:
         record = await repo.get(record_id)

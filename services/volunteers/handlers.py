@@ -8,27 +8,25 @@ wallet document.
 """
 from __future__ import annotations
 
-import inspect
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-
-from pymongo.errors import DuplicateKeyError
 
 from services.volunteers import domain as d
 from services.volunteers.store import VolunteerStore, entry_of
 from services.volunteers.views import VolunteerViews
 from shared.auth import Principal, Role
+from shared.commands import RecordCommands
 from shared.contracts import volunteers as w
 from shared.contracts.common import ById, ByIds
-from shared.errors import BadInput, Conflict, Forbidden, NotFound
+from shared.errors import BadInput, Forbidden, NotFound
 from shared.geo import valid_point
 from shared.ids import new_id
 from shared.messaging.envelope import CloudEvent, make_event
 from shared.messaging.rpc import Request, item_error
-from shared.mongo import UnitOfWork, now, recall, remember, remembered
+from shared.mongo import UnitOfWork, now
 from shared.privacy import FieldCipher
 from shared.records import Records
 from shared.service import ServiceRuntime
@@ -45,7 +43,7 @@ def page_reply(items: list[dict], total: int, more: bool) -> dict:
             "endCursor": items[-1]["id"] if items else None}
 
 
-class Volunteers:
+class Volunteers(RecordCommands):
     def __init__(self, rt: ServiceRuntime, store: VolunteerStore, territory: TerritoryReplica, cipher: FieldCipher):
         self.rt, self.store, self.territory, self.cipher = rt, store, territory, cipher
         s = rt.settings
@@ -106,31 +104,6 @@ class Volunteers:
         await self.store.apply(uow, [d.RollupDelta.between(before, record)])
         self.emit(uow, record)
 
-    async def change(self, repo: Records, record_id: str, expected: int | None,
-                     command: Callable[[Any, UnitOfWork], Any], retries: int = 0) -> Any:
-        """Load, apply, save one record. With `retries`, a lost version race is run again on
-        the fresh record (the command's own rule decides: capacity, first taker)."""
-        async def work(uow: UnitOfWork) -> Any:
-            record = await repo.load(record_id, uow)
-            if expected is not None and expected != record.version:
-                raise Conflict(f"{repo.what} {record_id} is at version {record.version}, not {expected}",
-                               {"currentVersion": record.version})
-            version, before = record.version, record.model_copy(deep=True)
-            result = command(record, uow)
-            if inspect.isawaitable(result):
-                await result
-            if record.version != version:
-                await self.put(uow, repo, record, before, version)
-            return record
-
-        for attempt in range(retries + 1):
-            try:
-                return await self.rt.transact(work)
-            except Conflict as e:
-                if attempt == retries or "changed while you were working" not in e.message:
-                    raise
-        raise AssertionError("unreachable")
-
     async def me(self, p: Principal, volunteer_id: str | None = None, uow: UnitOfWork | None = None) -> d.Volunteer:
         """The volunteer a command acts for: the caller's own record, or (for staff and the
         service) the one named."""
@@ -142,26 +115,6 @@ class Volunteers:
         if volunteer_id and volunteer_id != v.id:
             raise Forbidden("you may only act for yourself", {"volunteerId": volunteer_id})
         return v
-
-    async def idempotent(self, p: Principal, verb: str, key: str | None, fn: Callable[[UnitOfWork], Awaitable[str]],
-                         view: Callable[[str], Awaitable[dict]]) -> dict:
-        k = f"{verb}:{p.sub}:{key}" if key else None
-
-        async def work(uow: UnitOfWork) -> str:
-            if k and (done := await recall(uow, k)):
-                return done
-            record_id = await fn(uow)
-            if k:
-                await remember(uow, k, record_id)
-            return record_id
-
-        try:
-            record_id = await self.rt.transact(work)
-        except DuplicateKeyError:
-            if k and (done := await remembered(self.rt.db, k)):
-                return await view(done)
-            raise
-        return await view(record_id)
 
     # -- points and service records ------------------------------------------------------
     async def credit(self, uow: UnitOfWork, volunteer_id: str, record: Any, kind: d.SourceKind,

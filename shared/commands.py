@@ -1,0 +1,73 @@
+"""What the command handlers of a record-based service share: load, apply, save one record
+with a version check; run a create once per idempotency key. The service says how a record
+is saved (`put`: the store write, its rollup deltas and its events)."""
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from shared.auth import Principal
+from shared.errors import Conflict
+from shared.mongo import UnitOfWork, recall, remember, remembered
+from shared.records import Records
+from shared.service import ServiceRuntime
+
+LOST_RACE = "changed while you were working"  # the message of Records.save's version conflict
+
+
+class RecordCommands:
+    rt: ServiceRuntime
+
+    async def put(self, uow: UnitOfWork, repo: Records, record: Any, before: Any | None = None,
+                  version: int | None = None) -> None:
+        raise NotImplementedError
+
+    async def change(self, repo: Records, record_id: str, expected: int | None,
+                     command: Callable[[Any, UnitOfWork], Any], retries: int = 0) -> Any:
+        """Load one record, apply `command` (sync or async), save it. With `retries`, a lost
+        version race runs again on the fresh record, so the command's own rule (capacity,
+        first taker) decides, never the race."""
+        async def work(uow: UnitOfWork) -> Any:
+            record = await repo.load(record_id, uow)
+            if expected is not None and expected != record.version:
+                raise Conflict(f"{repo.what} {record_id} is at version {record.version}, not {expected}",
+                               {"currentVersion": record.version})
+            version, before = record.version, record.model_copy(deep=True)
+            result = command(record, uow)
+            if inspect.isawaitable(result):
+                await result
+            if record.version != version:
+                await self.put(uow, repo, record, before, version)
+            return record
+
+        for attempt in range(retries + 1):
+            try:
+                return await self.rt.transact(work)
+            except Conflict as e:
+                if attempt == retries or LOST_RACE not in e.message:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def idempotent(self, p: Principal, verb: str, key: str | None, fn: Callable[[UnitOfWork], Awaitable[str]],
+                         view: Callable[[str], Awaitable[dict]]) -> dict:
+        """Run a create once per (caller, idempotency key); a retry returns the first record."""
+        k = f"{verb}:{p.sub}:{key}" if key else None
+
+        async def work(uow: UnitOfWork) -> str:
+            if k and (done := await recall(uow, k)):
+                return done
+            record_id = await fn(uow)
+            if k:
+                await remember(uow, k, record_id)
+            return record_id
+
+        try:
+            record_id = await self.rt.transact(work)
+        except DuplicateKeyError:
+            if k and (done := await remembered(self.rt.db, k)):
+                return await view(done)
+            raise
+        return await view(record_id)
