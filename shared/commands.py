@@ -10,12 +10,19 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from shared.auth import Principal
-from shared.errors import Conflict
+from shared.errors import Conflict, Forbidden
+from shared.messaging.rpc import item_error
 from shared.mongo import UnitOfWork, recall, remember, remembered
 from shared.records import Records
 from shared.service import ServiceRuntime
 
 LOST_RACE = "changed while you were working"  # the message of Records.save's version conflict
+
+
+def page_reply(items: list[dict], total: int, more: bool) -> dict:
+    """A list verb's reply: one page, the total, and the cursor (the last item's id)."""
+    return {"items": items, "totalCount": total, "hasNextPage": more,
+            "endCursor": items[-1]["id"] if items else None}
 
 
 class RecordCommands:
@@ -71,3 +78,14 @@ class RecordCommands:
                 return await view(done)
             raise
         return await view(record_id)
+
+    async def batch(self, ids: list[str], p: Principal, repo: Records, visible: Callable[[Principal, Any], bool],
+                    view: Callable[[Principal, Any], dict]) -> dict:
+        """A batch read: each id's view, None if it does not exist, or a FORBIDDEN item."""
+        found = await repo.many(ids)
+        items: dict[str, Any] = {}
+        for i in ids:
+            record = found.get(i)
+            items[i] = None if record is None else (view(p, record) if visible(p, record) else item_error(
+                Forbidden(f"{repo.what} {i} is outside your scope")))
+        return {"items": items}

@@ -10,12 +10,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
+from shared.auth import Principal
+from shared.errors import Forbidden, NotFound
 from shared.geo import PolygonIndex
 from shared.messaging.envelope import CloudEvent
+from shared.messaging.rpc import item_error
 from shared.service import ServiceRuntime
 
 log = logging.getLogger("yiwang.territory")
@@ -89,6 +93,19 @@ class TerritoryReplica(RegionIndex):
     def path(self, region_id: str) -> list[str] | None:
         node = self.nodes.get(region_id)
         return node["path"] if node else None
+
+    def region_items(self, ids: list[str], p: Principal, view: Callable[[str], dict]) -> dict:
+        """A per-region batch reply (figures): each id's view, or NOT_FOUND / FORBIDDEN."""
+        items: dict[str, Any] = {}
+        for i in ids:
+            path = self.path(i)
+            if path is None:
+                items[i] = item_error(NotFound(f"region {i} is not known to {self.rt.name}"))
+            elif not p.can_see_path(path):
+                items[i] = item_error(Forbidden(f"region {i} is outside your scope"))
+            else:
+                items[i] = view(i)
+        return {"items": items}
 
     # -- upkeep ----------------------------------------------------------------------------
     async def load(self) -> None:

@@ -15,6 +15,7 @@ from services.cases.views import CaseViews
 from shared.auth import Principal, Role
 from shared.contracts.cases import (AssignCase, CaseCommand, CategoryInput, CloseCase, ListCases, MergeCase,
                                     RateCase, RemoveCategory, ReportCase, ResolveCase, RevealContact, WithReason)
+from shared.commands import page_reply
 from shared.contracts.common import ById, ByIds
 from shared.errors import BadInput, Conflict, Forbidden, NotFound
 from shared.geo import valid_point
@@ -271,8 +272,7 @@ class Cases:
             query = {"$and": [query, filters]} if query else filters
         docs, total, more = await self.store.page(query, q.first, q.after)
         items = [self.views.case(p, case_from_doc(doc), doc) for doc in docs]
-        return {"items": items, "totalCount": total, "hasNextPage": more,
-                "endCursor": items[-1]["id"] if items else None}
+        return page_reply(items, total, more)
 
     @staticmethod
     def _my_keys(p: Principal) -> list[str]:
@@ -284,18 +284,9 @@ class Cases:
         return keys
 
     async def stats(self, req: Request) -> dict:
-        q, p = req.parse(ByIds), req.principal
+        q = req.parse(ByIds)
         counters = await self.store.rollup_counters(q.ids)
-        items: dict[str, Any] = {}
-        for i in q.ids:
-            path = self.territory.path(i)
-            if path is None:
-                items[i] = item_error(NotFound(f"region {i} is not known to cases"))
-            elif not p.can_see_path(path):
-                items[i] = item_error(Forbidden(f"region {i} is outside your scope"))
-            else:
-                items[i] = self.views.stats(counters.get(i, {}))
-        return {"items": items}
+        return self.territory.region_items(q.ids, req.principal, lambda i: self.views.stats(counters.get(i, {})))
 
     # -- catalogue -------------------------------------------------------------------------
     async def catalogue(self, req: Request) -> dict:

@@ -13,13 +13,13 @@ from services.organizations import domain as d
 from services.organizations.store import OrgStore
 from services.organizations.views import OrgViews
 from shared.auth import Principal, Role
-from shared.commands import RecordCommands
+from shared.commands import RecordCommands, page_reply
 from shared.contracts import organizations as w
 from shared.contracts.common import ById, ByIds
 from shared.errors import BadInput, Conflict, DomainError, Forbidden, NotFound
 from shared.ids import new_id
 from shared.messaging.envelope import CloudEvent, make_event
-from shared.messaging.rpc import Request, item_error
+from shared.messaging.rpc import Request
 from shared.mongo import UnitOfWork, now, recall, remember
 from shared.privacy import FieldCipher
 from shared.records import Records
@@ -29,11 +29,6 @@ from shared.territory import TerritoryReplica
 SERVICE = "organizations"
 STAFF = (Role.ADMIN, Role.OPERATOR)
 log = logging.getLogger("yiwang.organizations")
-
-
-def page_reply(items: list[dict], total: int, more: bool) -> dict:
-    return {"items": items, "totalCount": total, "hasNextPage": more,
-            "endCursor": items[-1]["id"] if items else None}
 
 
 class TerritoryCounts:
@@ -186,18 +181,8 @@ class Organizations(RecordCommands):
         return await self._batch(req, self.store.orgs, lambda p, o: self.views.organization(o))
 
     async def _batch(self, req: Request, repo: Records, view: Callable[[Principal, Any], dict]) -> dict:
-        q, p = req.parse(ByIds), req.principal
-        found = await repo.many(q.ids)
-        items: dict[str, Any] = {}
-        for i in q.ids:
-            record = found.get(i)
-            if record is None:
-                items[i] = None
-            elif d.is_allowed(p, d.Action.VIEW, record):
-                items[i] = view(p, record)
-            else:
-                items[i] = item_error(Forbidden(f"{repo.what} {i} is outside your scope"))
-        return {"items": items}
+        return await self.batch(req.parse(ByIds).ids, req.principal, repo,
+                                lambda p, r: d.is_allowed(p, d.Action.VIEW, r), view)
 
     async def org_list(self, req: Request) -> dict:
         q, p = req.parse(w.ListOrganizations), req.principal
@@ -658,18 +643,10 @@ class Organizations(RecordCommands):
         return page_reply([self.views.feedback(f) for f in items], total, more)
 
     async def stats(self, req: Request) -> dict:
-        q, p = req.parse(ByIds), req.principal
+        q = req.parse(ByIds)
         counters = await self.store.counters(q.ids)
-        items: dict[str, Any] = {}
-        for i in q.ids:
-            path = self.territory.path(i)
-            if path is None:
-                items[i] = item_error(NotFound(f"region {i} is not known to organizations"))
-            elif not p.can_see_path(path):
-                items[i] = item_error(Forbidden(f"region {i} is outside your scope"))
-            else:
-                items[i] = self.views.stats(counters.get(i, {}), *self.counts.get(i))
-        return {"items": items}
+        return self.territory.region_items(q.ids, req.principal,
+                                           lambda i: self.views.stats(counters.get(i, {}), *self.counts.get(i)))
 
     # -- events from cases and from this service -----------------------------------------
     async def on_own_event(self, event: CloudEvent) -> None:

@@ -18,14 +18,14 @@ from services.volunteers import domain as d
 from services.volunteers.store import VolunteerStore, entry_of
 from services.volunteers.views import VolunteerViews
 from shared.auth import Principal, Role
-from shared.commands import RecordCommands
+from shared.commands import RecordCommands, page_reply
 from shared.contracts import volunteers as w
 from shared.contracts.common import ById, ByIds
 from shared.errors import BadInput, Forbidden, NotFound
 from shared.geo import valid_point
 from shared.ids import new_id
 from shared.messaging.envelope import CloudEvent, make_event
-from shared.messaging.rpc import Request, item_error
+from shared.messaging.rpc import Request
 from shared.mongo import UnitOfWork, now
 from shared.privacy import FieldCipher
 from shared.records import Records
@@ -36,11 +36,6 @@ SERVICE = "volunteers"
 STAFF = (Role.ADMIN, Role.OPERATOR)
 RACE_RETRIES = 8
 log = logging.getLogger("yiwang.volunteers")
-
-
-def page_reply(items: list[dict], total: int, more: bool) -> dict:
-    return {"items": items, "totalCount": total, "hasNextPage": more,
-            "endCursor": items[-1]["id"] if items else None}
 
 
 class Volunteers(RecordCommands):
@@ -206,14 +201,7 @@ class Volunteers(RecordCommands):
         return self.views.volunteer(req.principal, v) if v else None
 
     async def _batch(self, req: Request, repo: Records, view: Callable[[Principal, Any], dict]) -> dict:
-        q, p = req.parse(ByIds), req.principal
-        found = await repo.many(q.ids)
-        items: dict[str, Any] = {}
-        for i in q.ids:
-            r = found.get(i)
-            items[i] = None if r is None else (view(p, r) if d.in_scope(p, r) else item_error(
-                Forbidden(f"{repo.what} {i} is outside your scope")))
-        return {"items": items}
+        return await self.batch(req.parse(ByIds).ids, req.principal, repo, d.in_scope, view)
 
     async def volunteer_batch(self, req: Request) -> dict:
         reply = await self._batch(req, self.store.volunteers, self.views.volunteer)
@@ -698,18 +686,9 @@ class Volunteers(RecordCommands):
 
     # -- figures -------------------------------------------------------------------------
     async def stats(self, req: Request) -> dict:
-        q, p = req.parse(ByIds), req.principal
+        q = req.parse(ByIds)
         counters = await self.store.counters(q.ids)
-        items: dict[str, Any] = {}
-        for i in q.ids:
-            path = self.territory.path(i)
-            if path is None:
-                items[i] = item_error(NotFound(f"region {i} is not known to volunteers"))
-            elif not p.can_see_path(path):
-                items[i] = item_error(Forbidden(f"region {i} is outside your scope"))
-            else:
-                items[i] = self.views.stats(counters.get(i, {}))
-        return {"items": items}
+        return self.territory.region_items(q.ids, req.principal, lambda i: self.views.stats(counters.get(i, {})))
 
     def table(self) -> dict:
         return {
