@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
 from shared.auth import Principal
-from shared.errors import Conflict, Forbidden
-from shared.messaging.rpc import item_error
+from shared.contracts.common import TrendQuery
+from shared.errors import BadInput, Conflict, Forbidden, NotFound
+from shared.messaging.rpc import Request, item_error
 from shared.mongo import UnitOfWork, recall, remember, remembered
 from shared.records import Records
 from shared.service import ServiceRuntime
+from shared.territory import TerritoryReplica
+from shared.trends import Interval, Kind, Metric, buckets, city_tz, series
 
 LOST_RACE = "changed while you were working"  # the message of Records.save's version conflict
 
@@ -89,3 +93,30 @@ class RecordCommands:
             items[i] = None if record is None else (view(p, record) if visible(p, record) else item_error(
                 Forbidden(f"{repo.what} {i} is outside your scope")))
         return {"items": items}
+
+
+DaysOf = Callable[[str, str, str | None], Awaitable[dict[str, dict[str, int]]]]
+CurrentOf = Callable[[str], Awaitable[dict[str, int]]]
+
+
+async def trend_reply(req: Request, territory: TerritoryReplica, metrics: dict[str, Metric],
+                      days_of: DaysOf, current_of: CurrentOf) -> dict:
+    """`trend.series`: one metric of one region per interval, from the day buckets kept with
+    the writes (shared/trends); never a scan of the records."""
+    q, p = req.parse(TrendQuery), req.principal
+    metric = metrics.get(q.metric)
+    if metric is None:
+        raise BadInput(f"unknown metric {q.metric}; known here: {', '.join(sorted(metrics))}")
+    path = territory.path(q.regionId)
+    if path is None:
+        raise NotFound(f"region {q.regionId} is not known to {territory.rt.name}")
+    if not p.can_see_path(path):
+        raise Forbidden(f"region {q.regionId} is outside your scope")
+    tz = city_tz()
+    spans = buckets(q.from_, q.to, Interval(q.interval), tz)
+    stock = metric.kind is Kind.STOCK
+    last = None if stock else (spans[-1][1] - timedelta(days=1)).isoformat()  # a stock needs every later day
+    days = await days_of(q.regionId, spans[0][0].isoformat(), last)
+    current = await current_of(q.regionId) if stock else {}
+    return {"regionId": q.regionId, "metric": q.metric, "kind": str(metric.kind), "interval": q.interval,
+            "description": metric.description, "points": series(metric, days, current, spans, tz)}

@@ -15,7 +15,8 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.domain import RollupDelta
 from shared.errors import Conflict, NotFound
-from shared.mongo import UnitOfWork
+from shared.mongo import UnitOfWork, now
+from shared.trends import bucket_id, city_tz, day_of, fold_days
 
 R = TypeVar("R", bound=BaseModel)
 
@@ -102,8 +103,13 @@ async def claim_key(keys: AsyncCollection, uow: UnitOfWork, key: str, owner: str
 
 
 async def add_rollups(rollups: AsyncCollection, uow: UnitOfWork, deltas: Iterable[RollupDelta],
-                      field: Callable[[str], str] = lambda k: k) -> None:
-    """Add the deltas to every region on their paths, in the transaction (`$inc`, upsert)."""
+                      field: Callable[[str], str] = lambda k: k, days: AsyncCollection | None = None,
+                      at: datetime | None = None) -> None:
+    """Add the deltas to every region on their paths, in the transaction (`$inc`, upsert),
+    and, given `days`, to those regions' buckets of the day of `at` (default: now)."""
+    deltas = list(deltas)
+    if days is not None:
+        await add_day_buckets(days, uow, deltas_by_day(deltas, day_of(at or now(), city_tz())), field)
     totals: dict[str, dict[str, int]] = {}
     for delta in deltas:
         for region in delta.region_path:
@@ -114,3 +120,43 @@ async def add_rollups(rollups: AsyncCollection, uow: UnitOfWork, deltas: Iterabl
            for region, c in totals.items() if any(c.values())]
     if ops:
         await rollups.bulk_write(ops, ordered=False, session=uow.session)
+
+
+async def add_day_buckets(days: AsyncCollection, uow: UnitOfWork, totals: dict[tuple[str, str], dict[str, int]],
+                          field: Callable[[str], str] = lambda k: k) -> None:
+    """Add net counter changes to (region, local day) buckets, in the transaction: what
+    trends are read from (shared/trends)."""
+    ops = [UpdateOne({"_id": bucket_id(region, day)},
+                     {"$inc": {f"c.{field(k)}": v for k, v in c.items() if v}, "$setOnInsert": {"r": region, "d": day}},
+                     upsert=True)
+           for (region, day), c in totals.items() if any(c.values())]
+    if ops:
+        await days.bulk_write(ops, ordered=False, session=uow.session)
+
+
+def deltas_by_day(deltas: Iterable[RollupDelta], day: str) -> dict[tuple[str, str], dict[str, int]]:
+    totals: dict[tuple[str, str], dict[str, int]] = {}
+    for delta in deltas:
+        fold_days(totals, delta.region_path, day, delta.changes)
+    return totals
+
+
+async def read_days(days: AsyncCollection, region: str, first_day: str, last_day: str | None,
+                    unfield: Callable[[str], str] = lambda k: k) -> dict[str, dict[str, int]]:
+    """Day buckets of one region from `first_day` to `last_day` (None: up to today), by
+    a range on `_id` (one index walk, however many regions there are)."""
+    hi = bucket_id(region, last_day) if last_day else f"{region}|~"
+    out: dict[str, dict[str, int]] = {}
+    async for doc in days.find({"_id": {"$gte": bucket_id(region, first_day), "$lte": hi}}):
+        out[doc["_id"].rsplit("|", 1)[1]] = {unfield(k): int(v) for k, v in _flat(doc.get("c", {})).items()}
+    return out
+
+
+def _flat(nested: dict, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in nested.items():
+        if isinstance(v, dict):
+            out |= _flat(v, f"{prefix}{k}.")
+        else:
+            out[f"{prefix}{k}"] = v
+    return out

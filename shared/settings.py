@@ -4,7 +4,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "yiwang-dev-secret-do-not-use-in-production"
@@ -53,6 +55,16 @@ class Settings(BaseSettings):
     points_per_hour: float = Field(default=1.0, ge=0, description="points credited per service hour")
     points_multipliers: dict[str, float] = Field(default_factory=dict, description="per post type, e.g. {\"LEGAL_AID\": 2}")
     points_expiry_days: int = Field(default=365, ge=1)
+    timezone: str = "Asia/Shanghai"  # days, weeks and months of trends and hotspots
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"YIWANG_TIMEZONE={value!r} is not an IANA time zone, e.g. Asia/Shanghai") from None
+        return value
     points_only_credit_hours: bool = True  # back-filled hours earn no points
     volunteer_case_hours: float = Field(default=1.0, gt=0, le=24, description="hours credited for a resolved case")
     volunteer_sweep_s: float = 3600.0  # how often expired points are written off

@@ -9,24 +9,26 @@ from strawberry.schema.config import StrawberryConfig
 from gateway.errors import TypedErrors
 from gateway.schema.case_events import CasesSubscription
 from gateway.schema.cases import CasesMutation, CasesQuery
+from gateway.schema.live_events import LiveEventsSubscription
 from gateway.schema.organizations import OrganizationsMutation, OrganizationsQuery
 from gateway.schema.territory import TerritoryMutation, TerritoryQuery
+from gateway.schema.unified import UnifiedMutation, UnifiedQuery
 from gateway.schema.volunteers import VolunteersMutation, VolunteersQuery
 from shared.settings import Settings
 
 
 @strawberry.type
-class Query(TerritoryQuery, CasesQuery, OrganizationsQuery, VolunteersQuery):
+class Query(TerritoryQuery, CasesQuery, OrganizationsQuery, VolunteersQuery, UnifiedQuery):
     pass
 
 
 @strawberry.type
-class Mutation(TerritoryMutation, CasesMutation, OrganizationsMutation, VolunteersMutation):
+class Mutation(TerritoryMutation, CasesMutation, OrganizationsMutation, VolunteersMutation, UnifiedMutation):
     pass
 
 
 @strawberry.type
-class Subscription(CasesSubscription):
+class Subscription(CasesSubscription, LiveEventsSubscription):
     pass
 
 

@@ -612,12 +612,48 @@ class LinkageConnection:
 
 # --- joint meetings -----------------------------------------------------------------------------------------
 
+async def _cases(info: Info, ids: list[str], first: int | None) -> list[CaseRef]:
+    """Cases by id in one batch, those outside the caller's scope left out."""
+    from gateway.schema.case_types import Case
+    n = min(first or 20, 100)
+    loaded = await ctx(info).loaders.case_by_id.load_many(ids[:n])
+    return [Case(dto=dto) for dto in loaded if isinstance(dto, dict)]
+
+
+@strawberry.type(description="The grid × category cluster a CASE_HOTSPOT agenda item was raised from")
+class RaisedHotspot:
+    category_code: str
+    since: datetime
+    until: datetime
+    count: int = strawberry.field(description="Cases in the cluster when it was raised")
+    grid_id: strawberry.Private[str]
+
+    @strawberry.field
+    async def grid(self, info: Info) -> RegionRef | None:
+        return await _region(info, self.grid_id)
+
+
 @strawberry.type(description="A topic put on a joint meeting's agenda")
 class AgendaItem:
     id: strawberry.ID
     source: AgendaSource
     ref: str = strawberry.field(description="A unit id (UNIT), a resident reference or a case hotspot id")
     title: str
+    case_ids: list[strawberry.ID] = strawberry.field(description="A raised hotspot's cases, newest first")
+    hotspot: RaisedHotspot | None
+
+    @strawberry.field(description="A raised hotspot's cases (in your scope), newest first")
+    async def cases(self, info: Info, first: int | None = 20) -> list[CaseRef]:
+        return await _cases(info, [str(i) for i in self.case_ids], first)
+
+
+def agenda_node(a: dict) -> AgendaItem:
+    h = a.get("hotspot")
+    return AgendaItem(id=strawberry.ID(a["id"]), source=AgendaSource(a["source"]), ref=a["ref"], title=a["title"],
+                      case_ids=[strawberry.ID(i) for i in a.get("caseIds") or []],
+                      hotspot=RaisedHotspot(category_code=h["categoryCode"], since=when(h["since"]),
+                                            until=when(h["until"]), count=int(h["count"]), grid_id=h["gridId"])
+                      if h else None)
 
 
 @strawberry.type(description="A task of a resolution; it may be turned into a case (事件) of a grid")
@@ -648,10 +684,19 @@ class Resolution:
     id: strawberry.ID
     text: str
     items: list[ActionItem]
+    agenda_item_ids: list[strawberry.ID] = strawberry.field(description="The agenda items it settles")
+    case_ids: list[strawberry.ID] = strawberry.field(description="The cases of those items (a raised hotspot's): "
+                                                                 "the link back from the decision to the cases")
+
+    @strawberry.field(description="The cases it settles (in your scope)")
+    async def cases(self, info: Info, first: int | None = 20) -> list[CaseRef]:
+        return await _cases(info, [str(i) for i in self.case_ids], first)
 
 
 def resolution_node(d: dict) -> Resolution:
-    return Resolution(id=strawberry.ID(d["id"]), text=d["text"], items=[ActionItem(
+    return Resolution(id=strawberry.ID(d["id"]), text=d["text"],
+                      agenda_item_ids=[strawberry.ID(i) for i in d.get("agendaItemIds") or []],
+                      case_ids=[strawberry.ID(i) for i in d.get("caseIds") or []], items=[ActionItem(
         id=strawberry.ID(i["id"]), title=i["title"], case_requested=bool(i.get("caseRequested")),
         category_code=i.get("categoryCode"), case_id=strawberry.ID(i["caseId"]) if i.get("caseId") else None,
         case_status=CaseStatus(i["caseStatus"]) if i.get("caseStatus") else None, grid_id=i.get("gridId"))
@@ -693,8 +738,7 @@ class JointMeeting:
 
     @strawberry.field
     def agenda(self) -> list[AgendaItem]:
-        return [AgendaItem(id=strawberry.ID(a["id"]), source=AgendaSource(a["source"]), ref=a["ref"],
-                           title=a["title"]) for a in self.dto.get("agenda") or []]
+        return [agenda_node(a) for a in self.dto.get("agenda") or []]
 
     @strawberry.field(description="Set when the minutes were recorded")
     def held_at(self) -> datetime | None:

@@ -422,12 +422,15 @@ class OrganizationsMutation:
             attendedUnitIds=[str(u) for u in input.attended_unit_ids],
             attendedMemberIds=[str(m) for m in input.attended_member_ids]))
 
-    @strawberry.mutation(description="Add a resolution, each action item a short title")
+    @strawberry.mutation(description="Add a resolution, each action item a short title; name the agenda items it "
+                                     "settles (a raised hotspot's) to link it back to their cases")
     async def add_resolution(self, info: Info, meeting_id: strawberry.ID, text: str,
                              action_items: list[str] | None = None,
+                             agenda_item_ids: list[strawberry.ID] | None = None,
                              expected_version: Version = None) -> JointMeeting:
         return meeting_node(await versioned(info, "meeting.addResolution", meeting_id, expected_version,
-                                            text=text, actionItems=list(action_items or [])))
+                                            text=text, actionItems=list(action_items or []),
+                                            agendaItemIds=[str(i) for i in agenda_item_ids or []]))
 
     @strawberry.mutation(description="Turn an action item into a case (channel JOINT_MEETING) of a grid of the "
                                      "community; the item shows the case once the cases service created it")

@@ -24,6 +24,7 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     rt.routes(cases.table())
     document_events(rt, EVENT_TYPES, drop=("counters",))
     rt.project("rollups", projection.apply)
+    rt.consume("organizations", "resolutions", cases.on_org_event, events="RESOLUTION_ADDED.>")
     sweeper = Sweeper(cases)
     rt.on_start(store.seed_catalogue)
 

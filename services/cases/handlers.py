@@ -13,20 +13,22 @@ from services.cases.projection import event_delta
 from services.cases.store import CaseStore, case_from_doc, scope_query, window_start
 from services.cases.views import CaseViews
 from shared.auth import Principal, Role
-from shared.contracts.cases import (AssignCase, CaseCommand, CategoryInput, CloseCase, ListCases, MergeCase,
-                                    RateCase, RemoveCategory, ReportCase, ResolveCase, RevealContact, WithReason)
-from shared.commands import page_reply
+from shared.contracts.cases import (AssignCase, CaseCommand, CategoryInput, CloseCase, HotspotCases, HotspotQuery,
+                                    ListCases, MergeCase, RateCase, RemoveCategory, ReportCase, ResolveCase,
+                                    RevealContact, WithReason)
+from shared.commands import page_reply, trend_reply
 from shared.contracts.common import ById, ByIds
 from shared.errors import BadInput, Conflict, Forbidden, NotFound
 from shared.geo import valid_point
 from shared.ids import new_id
-from shared.messaging.envelope import make_event
+from shared.messaging.envelope import CloudEvent, make_event
 from shared.messaging.rpc import Request, item_error
 from shared.mongo import UnitOfWork, now, recall, remember, remembered
 from shared.privacy import FieldCipher
 from shared.service import ServiceRuntime
 from shared.settings import Settings
 from shared.territory import TerritoryReplica
+from shared.trends import city_tz
 
 SERVICE = "cases"
 Command = Callable[[d.Case, Principal, datetime], Any]
@@ -218,6 +220,25 @@ class Cases:
         reporter = await self.rt.transact(work)
         return {"name": reporter.name, "phone": self.cipher.decrypt(reporter.phone_enc), "sub": reporter.sub}
 
+    async def on_org_event(self, event: CloudEvent) -> None:
+        """RESOLUTION_ADDED of a joint meeting that settled a raised hotspot: note it on each
+        of the hotspot's cases (the resolution's link back to them)."""
+        data = event.data
+        if event.event != "RESOLUTION_ADDED" or not data.get("caseIds"):
+            return
+        for case_id in data["caseIds"]:
+            async def work(uow: UnitOfWork, case_id: str = case_id) -> None:
+                doc = await self.store.doc(case_id, uow)
+                if doc is None:
+                    return  # a case removed since: nothing to link
+                case = case_from_doc(doc)
+                version, before = case.version, d.counters_of(case)
+                if case.note_deliberation(event.subject, data["resolutionId"], data.get("text", ""), now()):
+                    await self.store.save(uow, case, version, {"possible_duplicates": doc.get("possible_duplicates", [])})
+                    self.record(uow, case, before)
+
+            await self.rt.transact(work)
+
     # -- reads -----------------------------------------------------------------------------
     async def _view_of(self, p: Principal, case_id: str) -> dict:
         case, doc = await self.store.load(case_id)
@@ -288,6 +309,53 @@ class Cases:
         counters = await self.store.rollup_counters(q.ids)
         return self.territory.region_items(q.ids, req.principal, lambda i: self.views.stats(counters.get(i, {})))
 
+    async def trend(self, req: Request) -> dict:
+        async def current(region: str) -> dict[str, int]:
+            return (await self.store.rollup_counters([region])).get(region, {})
+
+        return await trend_reply(req, self.territory, d.TREND_METRICS, self.store.days, current)
+
+    def _visible_path(self, p: Principal, region_id: str) -> list[str]:
+        path = self.territory.path(region_id)
+        if path is None:
+            raise NotFound(f"region {region_id} is not known here")
+        if not p.can_see_path(path):
+            raise Forbidden(f"region {region_id} is outside your scope")
+        return path
+
+    async def hotspots(self, req: Request) -> dict:
+        """热点: the busiest grid × category clusters of a subtree in a window, from the
+        per-day cells kept with the writes."""
+        q, p = req.parse(HotspotQuery), req.principal
+        self._visible_path(p, q.regionId)
+        tz = city_tz()
+        until = q.until or now()
+        if until <= q.since:
+            raise BadInput("`since` must be before `until` (default: now)")
+        since_day, until_day = q.since.astimezone(tz).date(), until.astimezone(tz).date()
+        if (until_day - since_day).days > 366:
+            raise BadInput("a hotspot window is at most a year")
+        prev_start, _ = d.hotspots_windows(since_day, until_day)
+        cells = await self.store.hotspot_cells(q.regionId, prev_start.isoformat())
+        await self.current_catalogue()
+        items = d.hotspots(cells, since_day, until_day, q.first)
+        for h in items:
+            h["gridName"], h["categoryName"] = self._region_name(h["gridId"]), self._category_name(h["categoryCode"])
+            h["regionPath"] = self.territory.path(h["gridId"]) or []
+        return {"since": since_day.isoformat(), "until": until_day.isoformat(), "items": items}
+
+    async def hotspot_cases(self, req: Request) -> dict:
+        """The cases behind one hotspot (newest first): what a joint meeting deliberates."""
+        q, p = req.parse(HotspotCases), req.principal
+        path = self._visible_path(p, q.gridId)
+        node = self.territory.get(q.gridId)
+        if node is None or node["level"] != "GRID":
+            raise BadInput(f"a hotspot is in a GRID; {q.gridId} is not one")
+        await self.current_catalogue()
+        ids, total = await self.store.hotspot_case_ids(q.gridId, q.categoryCode, q.since, q.until or now(), q.first)
+        return {"gridId": q.gridId, "gridName": node["name"], "regionPath": path, "categoryCode": q.categoryCode,
+                "categoryName": self._category_name(q.categoryCode), "caseIds": ids, "total": total}
+
     # -- catalogue -------------------------------------------------------------------------
     async def catalogue(self, req: Request) -> dict:
         return self.views.catalogue(await self.current_catalogue(max_age_s=0))
@@ -328,5 +396,6 @@ class Cases:
             "case.return": self.return_, "case.rate": self.rate, "case.close": self.close,
             "case.merge": self.merge, "case.revealContact": self.reveal, "stats.batch": self.stats,
             "catalogue.list": self.catalogue, "catalogue.upsert": self.upsert_category,
-            "catalogue.remove": self.remove_category,
+            "catalogue.remove": self.remove_category, "trend.series": self.trend,
+            "hotspot.list": self.hotspots, "hotspot.cases": self.hotspot_cases,
         }

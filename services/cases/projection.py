@@ -7,11 +7,13 @@ of the cases (`domain.recount`) at every moment the projector has caught up.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 
 from services.cases.store import CaseStore
 from shared.domain import RollupDelta
 from shared.mongo import UnitOfWork, first_time
 from shared.territory import TerritoryReplica
+from shared.trends import city_tz, day_of, fold_days
 
 
 def event_delta(before: dict[str, int] | None, after: dict[str, int]) -> dict[str, int]:
@@ -22,23 +24,40 @@ class RollupProjection:
     def __init__(self, store: CaseStore, territory: TerritoryReplica):
         self.store, self.territory = store, territory
 
-    def totals(self, outbox_docs: list[dict]) -> dict[str, dict[str, int]]:
+    def totals(self, outbox_docs: list[dict]) -> tuple[dict[str, dict[str, int]],
+                                                       dict[tuple[str, str], dict[str, int]],
+                                                       dict[tuple[str, str, str], tuple[list[str], int]]]:
+        """Rollups, day buckets (by the event's local day) and hotspot cells (grid ×
+        category × day: reports, duplicates included) of a batch of events."""
         acc: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        days: dict[tuple[str, str], dict[str, int]] = {}
+        hot: dict[tuple[str, str, str], tuple[list[str], int]] = {}
+        tz = city_tz()
         for doc in outbox_docs:
-            data = doc["envelope"]["data"]
+            envelope = doc["envelope"]
+            data = envelope["data"]
             delta = data.get("delta") or {}
             if not delta:
                 continue
             event_path = data.get("region_path") or []
             # The grid's current path: a region moved since the event still adds up right.
             path = self.territory.path(event_path[-1]) if event_path else None
-            for region in path or event_path:
+            path = path or event_path
+            for region in path:
                 for k, v in delta.items():
                     acc[region][k] += v
-        return acc
+            day = day_of(_when(data.get("at") or envelope.get("time")), tz)
+            fold_days(days, path, day, delta)
+            if delta.get("total", 0) > 0 and data.get("category_code") and path:
+                key = (path[-1], data["category_code"], day)
+                hot[key] = (list(path), hot.get(key, (path, 0))[1] + delta["total"])
+        return acc, days, hot
 
     async def apply(self, uow: UnitOfWork, outbox_docs: list[dict]) -> None:
-        await self.store.add_to_rollups(uow, self.totals(outbox_docs))
+        rollups, days, hot = self.totals(outbox_docs)
+        await self.store.add_to_rollups(uow, rollups)
+        await self.store.add_to_days(uow, days)
+        await self.store.add_to_hotspots(uow, hot)
 
     async def on_region_moved(self, transact, event_id: str, root: str, old_path: list[str],
                               new_path: list[str]) -> None:
@@ -57,3 +76,7 @@ class RollupProjection:
             await self.store.add_to_rollups(uow, {a: totals for a in new_path[:-1]}, sign=+1)
 
         await transact(work)
+
+
+def _when(value: str | datetime) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)

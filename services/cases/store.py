@@ -12,6 +12,7 @@ from services.cases.domain import DEFAULT_CATALOGUE, OPEN_STATUSES, Case, Catalo
 from shared.auth import Principal, Role
 from shared.errors import Conflict, NotFound
 from shared.mongo import UnitOfWork, now
+from shared.records import add_day_buckets, read_days
 
 OPEN = [str(s) for s in OPEN_STATUSES]
 DUPLICATE_FIELDS = {"category_code": 1, "status": 1, "merged_into": 1, "created_at": 1, "region_id": 1, "location": 1}
@@ -24,6 +25,8 @@ INDEXES = {
               IndexModel([("category_code", ASCENDING), ("cell", ASCENDING), ("created_at", DESCENDING)]),
               IndexModel([("category_code", ASCENDING), ("region_id", ASCENDING), ("created_at", DESCENDING)])],
     "rollups": [],
+    "rollup_days": [],
+    "hotspots": [IndexModel([("path", ASCENDING), ("d", ASCENDING)])],
     "catalogue_history": [],
 }
 
@@ -175,6 +178,35 @@ class CaseStore:
                for region, counters in totals.items() if any(counters.values())]
         if ops:
             await self.rollups.bulk_write(ops, ordered=False, session=uow.session)
+
+    async def add_to_days(self, uow: UnitOfWork, totals: dict[tuple[str, str], dict[str, int]]) -> None:
+        await add_day_buckets(self.db.rollup_days, uow, totals)
+
+    async def days(self, region: str, first_day: str, last_day: str | None) -> dict[str, dict[str, int]]:
+        return await read_days(self.db.rollup_days, region, first_day, last_day)
+
+    async def add_to_hotspots(self, uow: UnitOfWork, cells: dict[tuple[str, str, str], tuple[list[str], int]]) -> None:
+        """Reports per grid × category × local day, each cell with its grid's path."""
+        ops = [UpdateOne({"_id": f"{grid}|{cat}|{day}"},
+                         {"$inc": {"n": n}, "$set": {"path": path}, "$setOnInsert": {"g": grid, "cat": cat, "d": day}},
+                         upsert=True)
+               for (grid, cat, day), (path, n) in cells.items() if n]
+        if ops:
+            await self.db.hotspots.bulk_write(ops, ordered=False, session=uow.session)
+
+    async def hotspot_cells(self, region: str, first_day: str) -> list[dict]:
+        """The grid × category × day cells of a subtree from `first_day` on: one range on the
+        (path, day) index; as many documents as busy cells, not as cases."""
+        cur = self.db.hotspots.find({"path": region, "d": {"$gte": first_day}}, {"g": 1, "cat": 1, "d": 1, "n": 1})
+        return await cur.to_list(None)
+
+    async def hotspot_case_ids(self, grid: str, category: str, since: datetime, until: datetime,
+                               limit: int) -> tuple[list[str], int]:
+        """Cases of one grid and category reported in [since, until), newest first."""
+        q = {"category_code": category, "region_id": grid, "created_at": {"$gte": since, "$lt": until}}
+        total = await self.cases.count_documents(q)
+        docs = await self.cases.find(q, {"_id": 1}).sort("created_at", -1).to_list(limit)
+        return [x["_id"] for x in docs], total
 
     async def rollup_counters(self, ids: list[str]) -> dict[str, dict[str, int]]:
         out = {}

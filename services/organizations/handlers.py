@@ -13,7 +13,7 @@ from services.organizations import domain as d
 from services.organizations.store import OrgStore
 from services.organizations.views import OrgViews
 from shared.auth import Principal, Role
-from shared.commands import RecordCommands, page_reply
+from shared.commands import RecordCommands, page_reply, trend_reply
 from shared.contracts import organizations as w
 from shared.contracts.common import ById, ByIds
 from shared.errors import BadInput, Conflict, DomainError, Forbidden, NotFound
@@ -22,7 +22,8 @@ from shared.messaging.envelope import CloudEvent, make_event
 from shared.messaging.rpc import Request
 from shared.mongo import UnitOfWork, now, recall, remember
 from shared.privacy import FieldCipher
-from shared.records import Records
+from shared.records import Records, read_days
+from services.organizations.domain.rollups import TREND_METRICS
 from shared.service import ServiceRuntime
 from shared.territory import TerritoryReplica
 
@@ -480,8 +481,43 @@ class Organizations(RecordCommands):
     async def meeting_resolution(self, req: Request) -> dict:
         c, p = req.parse(w.ResolutionInput), req.principal
         m = await self.change(self.store.meetings, c.id, c.expectedVersion,
-                              lambda m, _: m.add_resolution(c.text, c.actionItems, p, now()))
+                              lambda m, _: m.add_resolution(c.text, c.actionItems, p, now(), c.agendaItemIds))
         return self.views.meeting(m)
+
+    async def meeting_raise_hotspot(self, req: Request) -> dict:
+        """Put a case hotspot on the agenda of the community's next joint meeting (or the one
+        named), with the cases behind it as `cases` reports them now."""
+        c, p = req.parse(w.RaiseHotspot), req.principal
+        grid = self.node(c.gridId, "grid")
+        if grid.level != "GRID" or len(grid.path) < 2:
+            raise BadInput(f"a hotspot is in a GRID; {grid.name or grid.id} is a {grid.level}", {"gridId": grid.id})
+        meeting = await self._meeting_for(grid.path[-2], c.meetingId)
+        until = c.until or now()
+        spot = await self.rt.rpc.call("cases", "hotspot.cases", {
+            "gridId": grid.id, "categoryCode": c.categoryCode, "since": c.since.isoformat(),
+            "until": until.isoformat(), "first": d.MAX_HOTSPOT_CASES}, self.rt.token())
+        m = await self.change(self.store.meetings, meeting.id, None, lambda m, _: m.raise_hotspot(
+            grid_id=grid.id, grid_path=grid.path, category_code=c.categoryCode, category_name=spot["categoryName"],
+            grid_name=spot["gridName"], since=c.since, until=until, case_ids=spot["caseIds"], count=spot["total"],
+            by=p, now=now()))
+        return self.views.meeting(m)
+
+    async def _meeting_for(self, community_id: str, meeting_id: str | None) -> d.JointMeeting:
+        if meeting_id:
+            m = await self.store.meetings.load(meeting_id)
+            if m.community_id != community_id:
+                raise BadInput(f"meeting {meeting_id} is not held by this grid's community")
+            return m
+        key = await self.store.keys.find_one({"_id": f"org:{d.uniqueness_key(d.OrgType.COMMUNITY_COMMITTEE, community_id)}"})
+        if key is None:
+            raise NotFound(f"community {community_id} has no 大党委 (COMMUNITY_COMMITTEE) to deliberate it")
+        at = now()
+        upcoming = [m for m in await self.store.meetings.find({"committee_id": key["owner"]})
+                    if m.held_at is None and m.scheduled_at >= at]
+        if not upcoming:
+            raise Conflict("the 大党委 has no joint meeting coming up; schedule one (scheduleJointMeeting) first",
+                           {"committeeId": key["owner"]})
+        return min(upcoming, key=lambda m: m.scheduled_at)
 
     async def meeting_request_case(self, req: Request) -> dict:
         """Record the case request with the meeting (so it survives any failure), then create
@@ -648,6 +684,15 @@ class Organizations(RecordCommands):
         return self.territory.region_items(q.ids, req.principal,
                                            lambda i: self.views.stats(counters.get(i, {}), *self.counts.get(i)))
 
+    async def trend(self, req: Request) -> dict:
+        async def current(region: str) -> dict[str, int]:
+            return (await self.store.counters([region])).get(region, {})
+
+        async def days(region: str, first: str, last: str | None) -> dict[str, dict[str, int]]:
+            return await read_days(self.store.days, region, first, last, lambda k: k.replace(":", "."))
+
+        return await trend_reply(req, self.territory, TREND_METRICS, days, current)
+
     # -- events from cases and from this service -----------------------------------------
     async def on_own_event(self, event: CloudEvent) -> None:
         """CASE_REQUESTED: make sure the action item's case exists and is linked."""
@@ -720,11 +765,12 @@ class Organizations(RecordCommands):
             "linkage.record": self.linkage_record, "linkage.list": self.linkage_list,
             "meeting.schedule": self.meeting_schedule, "meeting.addAgendaItem": self.meeting_agenda,
             "meeting.recordMinutes": self.meeting_minutes, "meeting.addResolution": self.meeting_resolution,
-            "meeting.requestCase": self.meeting_request_case, "meeting.get": self.meeting_get,
+            "meeting.requestCase": self.meeting_request_case,
+            "meeting.raiseHotspot": self.meeting_raise_hotspot, "meeting.get": self.meeting_get,
             "meeting.list": self.meeting_list,
             "life.record": self.life_record, "life.list": self.life_list,
             "need.post": self.need_post, "resource.offer": self.resource_offer,
             "project.propose": self.project_propose, "project.move": self.project_move,
             "need.list": self.need_list, "resource.list": self.resource_list, "project.list": self.project_list,
-            "feedback.list": self.feedback_list, "stats.batch": self.stats,
+            "feedback.list": self.feedback_list, "stats.batch": self.stats, "trend.series": self.trend,
         }

@@ -63,7 +63,7 @@ class OrgStore:
         self.projects = records("projects", d.Project, "project")
         self.feedback = records("feedback", d.FeedbackRecord, "feedback record")
         self.life = db.life
-        self.rollups, self.keys = db.rollups, db["keys"]
+        self.rollups, self.keys, self.days = db.rollups, db["keys"], db.rollup_days
 
     async def claim_key(self, uow: UnitOfWork, key: str, owner: str, message: str) -> None:
         await claim_key(self.keys, uow, key, owner, message)
@@ -93,7 +93,7 @@ class OrgStore:
     async def apply(self, uow: UnitOfWork, deltas: list[RollupDelta]) -> None:
         # A counter like `organizations.GRID_BRANCH` is stored as `organizations:GRID_BRANCH`:
         # a dotted name would nest under the `organizations` counter itself.
-        await add_rollups(self.rollups, uow, deltas, lambda k: k.replace(".", ":"))
+        await add_rollups(self.rollups, uow, deltas, lambda k: k.replace(".", ":"), days=self.days)
 
     async def counters(self, ids: list[str]) -> dict[str, dict[str, int]]:
         return {x["_id"]: {k.replace(":", "."): int(v) for k, v in x.get("c", {}).items()}

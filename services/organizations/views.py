@@ -82,10 +82,12 @@ class OrgViews:
             "id": m.id, "committeeId": m.committee_id, "communityId": m.community_id,
             "scheduledAt": m.scheduled_at, "unitIds": list(m.units), "chairUnitId": m.chair_unit_id,
             "skippedUnitIds": list(m.skipped_units),
-            "agenda": [{"id": a.id, "source": str(a.source), "ref": a.ref, "title": a.title} for a in m.agenda],
+            "agenda": [{"id": a.id, "source": str(a.source), "ref": a.ref, "title": a.title,
+                        "caseIds": list(a.case_ids), "hotspot": a.hotspot} for a in m.agenda],
             "heldAt": m.held_at, "minutes": m.minutes, "attendedUnitIds": list(m.attended_units),
             "attendedMemberIds": list(m.attended_members),
-            "resolutions": [{"id": r.id, "text": r.text, "items": [{
+            "resolutions": [{"id": r.id, "text": r.text, "agendaItemIds": list(r.agenda_items),
+                             "caseIds": list(r.case_ids), "items": [{
                 "id": i.id, "title": i.title, "caseRequested": i.case_request is not None,
                 "categoryCode": (i.case_request or {}).get("categoryCode"),
                 "gridId": (i.case_request or {}).get("regionId"),

@@ -18,7 +18,7 @@ from services.volunteers import domain as d
 from services.volunteers.store import VolunteerStore, entry_of
 from services.volunteers.views import VolunteerViews
 from shared.auth import Principal, Role
-from shared.commands import RecordCommands, page_reply
+from shared.commands import RecordCommands, page_reply, trend_reply
 from shared.contracts import volunteers as w
 from shared.contracts.common import ById, ByIds
 from shared.errors import BadInput, Forbidden, NotFound
@@ -28,7 +28,8 @@ from shared.messaging.envelope import CloudEvent, make_event
 from shared.messaging.rpc import Request
 from shared.mongo import UnitOfWork, now
 from shared.privacy import FieldCipher
-from shared.records import Records
+from shared.records import Records, read_days
+from services.volunteers.domain.rollups import TREND_METRICS
 from shared.service import ServiceRuntime
 from shared.territory import TerritoryReplica
 
@@ -690,6 +691,15 @@ class Volunteers(RecordCommands):
         counters = await self.store.counters(q.ids)
         return self.territory.region_items(q.ids, req.principal, lambda i: self.views.stats(counters.get(i, {})))
 
+    async def trend(self, req: Request) -> dict:
+        async def current(region: str) -> dict[str, int]:
+            return (await self.store.counters([region])).get(region, {})
+
+        async def days(region: str, first: str, last: str | None) -> dict[str, dict[str, int]]:
+            return await read_days(self.store.days, region, first, last)
+
+        return await trend_reply(req, self.territory, TREND_METRICS, days, current)
+
     def table(self) -> dict:
         return {
             "volunteer.register": self.volunteer_register, "volunteer.update": self.volunteer_update,
@@ -709,5 +719,5 @@ class Volunteers(RecordCommands):
             "activity.get": self.activity_get, "activity.list": self.activity_list,
             "points.balance": self.points_balance, "points.history": self.points_history,
             "points.redeem": self.points_redeem, "catalogue.list": self.catalogue_list,
-            "catalogue.upsert": self.catalogue_upsert, "stats.batch": self.stats,
+            "catalogue.upsert": self.catalogue_upsert, "stats.batch": self.stats, "trend.series": self.trend,
         }

@@ -54,6 +54,7 @@ class VolunteerStore:
         self.activities = Records(db, "activities", d.Activity, "activity")
         self.ledger, self.wallets, self.catalogue = db.ledger, db.wallets, db.catalogue
         self.records, self.members, self.rollups, self.keys = db.service_records, db.members, db.rollups, db["keys"]
+        self.days = db.rollup_days
 
     async def by_sub(self, sub: str, uow: UnitOfWork | None = None) -> d.Volunteer | None:
         doc = await self.volunteers.coll.find_one({"sub": sub}, session=uow.session if uow else None)
@@ -116,7 +117,7 @@ class VolunteerStore:
 
     # -- rollups ---------------------------------------------------------------------------
     async def apply(self, uow: UnitOfWork, deltas: list[RollupDelta]) -> None:
-        await add_rollups(self.rollups, uow, deltas)
+        await add_rollups(self.rollups, uow, deltas, days=self.days)
 
     async def counters(self, ids: list[str]) -> dict[str, dict[str, int]]:
         return {x["_id"]: {k: int(v) for k, v in x.get("c", {}).items()}

@@ -1,9 +1,10 @@
 """Wire models of the cases service (request payloads). Replies are documented in CASES_API."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from shared.contracts.common import Page, Wire
 
@@ -82,6 +83,53 @@ class ListCases(Page):
     mine: bool = False  # the caller's own reports (residents) or assignments (handlers)
 
 
+ImportActionName = Literal["accept", "assign", "start", "resolve", "escalate", "reject", "return", "rate", "close",
+                           "sweep"]
+
+
+class ImportStep(Wire):
+    """One later step of an imported case, applied by the domain with `at` as the time.
+    `actor` is the sub recorded in the timeline (default: the importer); a `rate` is the
+    case's reporter (`reporterSub`); a `sweep` is the SLA sweeper's own rule at `at`."""
+    action: ImportActionName
+    at: AwareDatetime
+    actor: str | None = Field(default=None, min_length=1, max_length=64)
+    assignee: AssigneeInput | None = None                          # assign
+    resolution: str | None = Field(default=None, max_length=5000)  # resolve
+    reason: str | None = Field(default=None, max_length=1000)      # escalate, reject, return
+    score: int | None = None                                       # rate
+    comment: str | None = Field(default=None, max_length=1000)     # rate
+    note: str | None = Field(default=None, max_length=1000)        # close
+
+
+class ImportedCase(Wire):
+    """A historical case: reported at `reportedAt` in a GRID (or a building of it), then `steps`."""
+    id: str | None = Field(default=None, max_length=48)  # subject-safe; a case id already stored is skipped
+    title: str = Field(max_length=200)
+    description: str = Field(default="", max_length=5000)
+    categoryCode: str = Field(max_length=64)
+    channel: ChannelName
+    kind: KindName | None = None
+    reporterName: str = Field(max_length=64)
+    reporterPhone: str | None = Field(default=None, max_length=20)
+    reporterSub: str | None = Field(default=None, max_length=64)
+    regionId: str = Field(min_length=1, max_length=64)
+    lng: float | None = None
+    lat: float | None = None
+    reportedAt: AwareDatetime
+    steps: list[ImportStep] = Field(default_factory=list, max_length=60)
+
+
+IMPORT_MAX = 500
+
+
+class ImportCases(Wire):
+    """case.import: a batch of case history (superadmin or service only); a batch re-sent
+    with the same `importId` imports nothing again."""
+    importId: str = Field(min_length=1, max_length=128)
+    cases: list[ImportedCase] = Field(min_length=1, max_length=IMPORT_MAX)
+
+
 class CategoryInput(Wire):
     code: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=64)
@@ -110,6 +158,8 @@ Verbs on `yiwang.cases.<verb>` (payload model → reply):
   stats.batch ByIds → {items: {regionId: CaseStats | {error}}}
   catalogue.list {} → {version, categories: [Category]}
   catalogue.upsert CategoryInput → {version, categories}    catalogue.remove RemoveCategory → same
+  case.import ImportCases → {importId, imported, skipped: [ids], replayed}   superadmin or service;
+      history: rollups (and trends) count it, no events are published
 
 Case = {id, title, description, categoryCode, categoryName, kind, channel, status, level, regionId,
         regionPath: [ids], location: {lng, lat} | null,
@@ -130,3 +180,18 @@ Events: CloudEvents on `yiwang.evt.cases.<TYPE>.<region path…>`, TYPE in REPOR
   regionPath, delta: {counter: ±n}, ...event fields (assignee, fromLevel, reason, score…)}.
   No personal data in events.
 """
+
+
+class HotspotQuery(Wire):
+    regionId: str = Field(min_length=1, max_length=64)
+    since: datetime
+    until: datetime | None = None  # default: now
+    first: int = Field(default=10, ge=1, le=50)
+
+
+class HotspotCases(Wire):
+    gridId: str = Field(min_length=1, max_length=64)
+    categoryCode: str = Field(min_length=1, max_length=64)
+    since: datetime
+    until: datetime | None = None
+    first: int = Field(default=200, ge=1, le=500)

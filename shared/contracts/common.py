@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -18,3 +21,11 @@ class ById(Wire):
 
 class ByIds(Wire):
     ids: list[str] = Field(max_length=500)
+
+
+class TrendQuery(Wire):
+    regionId: str = Field(min_length=1, max_length=64)
+    metric: str = Field(min_length=1, max_length=64)
+    from_: datetime = Field(alias="from")
+    to: datetime
+    interval: Literal["DAY", "WEEK", "MONTH"] = "DAY"

@@ -91,6 +91,32 @@ class RegisterMember(Wire):
     idempotencyKey: str | None = Key
 
 
+class ImportedMember(Wire):
+    """One member of a roster import: member.register's fields, an optional stable id (a
+    member id already stored is skipped) and an optional 双报到 community."""
+    id: str | None = Field(default=None, max_length=48)
+    name: str = Field(min_length=1, max_length=64)
+    gender: GenderName
+    birthDate: date
+    joinDate: date
+    phone: str | None = Field(default=None, max_length=20)
+    idNumber: str | None = Field(default=None, max_length=32)
+    category: CategoryName
+    organizationId: str = Id
+    homeBuildingId: str | None = None
+    dualCommunityId: str | None = None       # in-service members: 双报到 where they live
+
+
+MEMBER_IMPORT_MAX = 500
+
+
+class ImportMembers(Wire):
+    """member.import: up to 500 members in one transaction (a county's roster, in batches);
+    a batch re-sent with the same `importId` imports nothing again."""
+    importId: str = Field(min_length=1, max_length=128)
+    members: list[ImportedMember] = Field(min_length=1, max_length=MEMBER_IMPORT_MAX)
+
+
 class UpdateMember(Versioned):
     category: CategoryName | None = None
     homeBuildingId: str | None = None
@@ -202,6 +228,15 @@ class MinutesInput(Versioned):
 class ResolutionInput(Versioned):
     text: str = Field(min_length=1, max_length=5000)
     actionItems: list[str] = Field(default_factory=list, max_length=20)
+    agendaItemIds: list[str] = Field(default_factory=list, max_length=50)  # the agenda items it settles
+
+
+class RaiseHotspot(Wire):
+    gridId: str = Id
+    categoryCode: str = Field(min_length=1, max_length=64)
+    since: datetime
+    until: datetime | None = None            # default: now
+    meetingId: str | None = None             # default: the community's next joint meeting
 
 
 class CaseFromItem(Versioned):
@@ -271,6 +306,8 @@ Verbs (yiwang.organizations.<verb>) and their replies:
   org.get ById -> Organization|null   org.batch ByIds -> {items}   org.list ListOrganizations -> Page
   member.register RegisterMember -> Member         member.update UpdateMember -> Member
   member.get ById -> Member|null      member.batch ByIds -> {items}   member.list ListMembers -> Page
+  member.import ImportMembers -> {importId, imported, skipped: [ids], ids: [ids], replayed}
+      (admin of an ancestor region, superadmin or service; all or nothing)
   member.revealContact RevealMember -> {phone, idNumber} (audited: MEMBER_CONTACT_REVEALED)
   transfer.request RequestTransfer -> Transfer     transfer.approve / .reject / .cancel DecideTransfer -> Transfer
   transfer.get ById   transfer.list ListTransfers -> Page

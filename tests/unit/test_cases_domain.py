@@ -79,11 +79,11 @@ def test_levels_escalate_one_step_up_to_county():
     assert [lvl.next_level() for lvl in L] == [L.COMMUNITY, L.TOWNSHIP, L.COUNTY, None]
 
 
-def test_event_types_are_the_fourteen_wire_names():
+def test_event_types_are_the_fifteen_wire_names():
     assert set(EVENT_TYPES) == {
         "REPORTED", "ACCEPTED", "ASSIGNED", "STARTED", "RESOLVED", "RATED", "CLOSED",
         "REOPENED", "REJECTED", "ESCALATED", "OVERDUE", "RETURNED", "MERGED",
-        "CONTACT_REVEALED"}
+        "CONTACT_REVEALED", "DELIBERATED"}
     assert {cls.__name__ for cls in EVENT_TYPES.values()} == {
         "Case" + "".join(w.title() for w in t.split("_")) for t in EVENT_TYPES}
 
@@ -796,3 +796,22 @@ def test_rates_definitions_and_values():
                "resolved_by_level.COMMUNITY": 2, "resolved_by_level.COUNTY": 1})
     assert r == {"response_rate": 0.75, "resolution_rate": 0.75, "satisfaction_rate": 0.25,
                  "fengqiao_share": 0.75}
+
+
+def test_a_deliberation_is_noted_once_and_changes_no_status():
+    from datetime import UTC, datetime
+
+    from services.cases.domain import DEFAULT_CATALOGUE, Case, CaseChannel, DEFAULT_SLA
+    from shared.auth import Principal, Role
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    case = Case.report(id="c1", title="垃圾", description="", category=DEFAULT_CATALOGUE.get("ENV_GARBAGE"),
+                       channel=CaseChannel.MINI_PROGRAM, region_path=("city", "k", "t", "m", "g"),
+                       by=Principal(sub="r", role=Role.RESIDENT), now=at, sla=DEFAULT_SLA,
+                       reporter_name="张三", reporter_phone_enc="x", reporter_sub="r")
+    case.drain_events()
+    before = (case.status, case.level, case.version)
+    assert case.note_deliberation("jm1", "r1", "增设清运班次", at)
+    assert not case.note_deliberation("jm1", "r1", "增设清运班次", at)
+    assert (case.status, case.level) == before[:2] and case.version == before[2] + 1
+    [event] = case.drain_events()
+    assert event.type == "DELIBERATED" and event.meeting_id == "jm1" and case.timeline[-1].note.startswith("jm1/r1")

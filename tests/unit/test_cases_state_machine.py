@@ -206,6 +206,13 @@ class CaseMachine(RuleBasedStateMachine):
                      lambda c, by: c.reveal_contact(by, text, self.now, index))
 
     @precondition(lambda self: self.cases)
+    @rule(i=idx_st, meeting=st.sampled_from(["jm1", "jm2"]))
+    def deliberate(self, i, meeting):
+        """A joint meeting's resolution on the case's hotspot: noted once, in any state."""
+        case = self.pick(i)
+        self.attempt("deliberate", [case], lambda: case.note_deliberation(meeting, "r1", "议定", self.now))
+
+    @precondition(lambda self: self.cases)
     @rule(i=idx_st, j=idx_st, who=who_st, force=st.booleans())
     def merge(self, i, j, who, force):
         into, other = self.pick(i), self.pick(j)
@@ -375,6 +382,7 @@ def test_the_machine_checks_every_command_on_a_scripted_run():
         step("sweeper_runs", seconds=20_000)    # c2 climbs to COUNTY, then is overdue
     assert c2.level is L.COUNTY and c2.overdue
     step("reveal", i=0, who=None, p=0, text="核实", index=0)
+    step("deliberate", i=0, meeting="jm1")
     step("reject", i=0, who=None, p=0, text="不属于受理范围")
     step("report", grid="g2", cat=cat, who=r3, channel=CaseChannel.HOTLINE, title="漏水")
     for _ in range(4):

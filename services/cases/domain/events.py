@@ -130,11 +130,19 @@ class CaseContactRevealed(CaseEvent):
     reason: str
 
 
+class CaseDeliberated(CaseEvent):
+    """A joint meeting (联席会议) of the community's 大党委 resolved on the hotspot this case
+    is part of: the link from the resolution back to the case."""
+    type: ClassVar[str] = "DELIBERATED"
+    meeting_id: str
+    resolution_id: str
+
+
 EVENT_TYPES: dict[str, type[CaseEvent]] = {
     cls.type: cls for cls in (
         CaseReported, CaseAccepted, CaseAssigned, CaseStarted, CaseResolved, CaseRated,
         CaseClosed, CaseReopened, CaseRejected, CaseEscalated, CaseOverdue, CaseReturned,
-        CaseMerged, CaseContactRevealed)
+        CaseMerged, CaseContactRevealed, CaseDeliberated)
 }
 
 

@@ -285,6 +285,17 @@ class Case(BaseModel):
                    note=text)
         return self.reporters[reporter_index]
 
+    def note_deliberation(self, meeting_id: str, resolution_id: str, resolution: str, now: datetime) -> bool:
+        """From `organizations`: a joint meeting resolved on this case's hotspot. Shown on
+        the timeline; changes no status. A repeat of the same resolution changes nothing."""
+        ref = f"{meeting_id}/{resolution_id}"
+        if any(t.type == ev.CaseDeliberated.type and (t.note or "").startswith(ref) for t in self.timeline):
+            return False
+        self._change(now)
+        self._emit(ev.CaseDeliberated, SYSTEM, now, meeting_id=meeting_id, resolution_id=resolution_id,
+                   note=f"{ref} 联席会议决议：{resolution}"[:500])
+        return True
+
     # ---- queries ------------------------------------------------------------------------
     @property
     def community_id(self) -> str:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from shared import domain as shared_domain
 from shared.domain import ratio
+from shared.trends import Kind, Metric
 
 from .enums import OPEN_STATUSES, CaseStatus, HandlingLevel
 
@@ -105,3 +106,23 @@ def rates(counters: Mapping[str, int]) -> dict[str, float | None]:
         "satisfaction_rate": ratio(g("satisfied", 0), g("rated", 0)),
         "fengqiao_share": ratio(low, g("resolved", 0)),
     }
+
+
+# What `trend(metric)` reads from the day buckets (shared/trends): flows sum the day changes
+# of an interval, stocks are the value at its end, ratios divide two flows of the interval.
+TREND_METRICS: dict[str, Metric] = {
+    "reported": Metric(Kind.FLOW, ("total",), description="Cases reported in the interval, duplicates included."),
+    "resolved": Metric(Kind.FLOW, ("resolved",), description="Cases resolved for the first time in the interval."),
+    "closed": Metric(Kind.FLOW, ("closed",), description="Cases closed in the interval."),
+    "rejected": Metric(Kind.FLOW, ("rejected",), description="Cases not accepted (不予受理) in the interval."),
+    "open": Metric(Kind.STOCK, ("open",), description="Open cases at the end of the interval."),
+    "overdue": Metric(Kind.STOCK, ("overdue",), description="Overdue open cases at the end of the interval."),
+    "response_rate": Metric(Kind.RATIO, ("responded",), per=("total",), minus=("merged",),
+                            description="Responses given in the interval over cases reported in it."),
+    "resolution_rate": Metric(Kind.RATIO, ("resolved_on_time",), per=("resolved",),
+                              description="On-time resolutions among resolutions in the interval."),
+    "satisfaction_rate": Metric(Kind.RATIO, ("satisfied",), per=("rated",),
+                                description="Ratings of 4–5 among ratings given in the interval."),
+    "fengqiao_share": Metric(Kind.RATIO, ("resolved_by_level.GRID", "resolved_by_level.COMMUNITY"), per=("resolved",),
+                             description="Resolutions in the grid or community among resolutions in the interval."),
+}

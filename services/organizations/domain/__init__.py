@@ -9,7 +9,7 @@ from .enums import (ANCHOR_LEVEL, PARENT_TYPE, Action, AgendaSource, Gender, Lif
 from .events import EVENT_TYPES, SUBJECT_PREFIX, OrgEvent, event_from_wire
 from .life import LifeRecord, record_life
 from .lists import TRANSITIONS, Need, Project, Resource
-from .meetings import (CASE_CHANNEL, ActionItem, AgendaItem, ChairPick, JointMeeting,
+from .meetings import (CASE_CHANNEL, MAX_HOTSPOT_CASES, hotspot_ref, ActionItem, AgendaItem, ChairPick, JointMeeting,
                        Resolution, idempotency_key, next_chair)
 from .member import DualRegistration, PartyMember, adulthood, check_dates
 from .organization import (DEFAULT_WEAK_DAYS, Organization, Position, check_placement,
@@ -35,5 +35,5 @@ __all__ = [
     "counters_of", "coverage", "deltas", "dual_register", "event_from_wire",
     "expected_parent_path", "feedback_id", "idempotency_key", "is_allowed", "is_self",
     "is_weak", "mask_id_number", "next_chair", "recount", "record_life", "reject_transfer",
-    "request_transfer", "sweep_overdue", "twinning_key", "uniqueness_key",
+    "MAX_HOTSPOT_CASES", "hotspot_ref", "request_transfer", "sweep_overdue", "twinning_key", "uniqueness_key",
 ]

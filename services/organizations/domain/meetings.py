@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -54,6 +54,16 @@ class AgendaItem(BaseModel):
     source: AgendaSource
     ref: str  # unit id, resident reference or case hotspot id
     title: str
+    case_ids: list[str] = Field(default_factory=list)  # a CASE_HOTSPOT's cases, newest first
+    hotspot: dict[str, Any] | None = None  # gridId, categoryCode, since, until, count
+
+
+MAX_HOTSPOT_CASES = 200
+
+
+def hotspot_ref(grid_id: str, category_code: str, since: datetime) -> str:
+    """The id of a hotspot on an agenda: the same cluster raised twice is one item."""
+    return f"{grid_id}:{category_code}:{since.date().isoformat()}"
 
 
 class ActionItem(BaseModel):
@@ -68,6 +78,8 @@ class Resolution(BaseModel):
     id: str
     text: str
     items: list[ActionItem]
+    agenda_items: list[str] = Field(default_factory=list)  # the agenda items it settles
+    case_ids: list[str] = Field(default_factory=list)      # their cases: the link back
 
 
 class JointMeeting(Aggregate):
@@ -121,6 +133,34 @@ class JointMeeting(Aggregate):
         self._emit("AGENDA_ITEM_ADDED", by, now, **item.model_dump(mode="json"))
         return item
 
+    def raise_hotspot(self, *, grid_id: str, grid_path: Sequence[str], category_code: str, category_name: str,
+                      grid_name: str, since: datetime, until: datetime, case_ids: Sequence[str], count: int,
+                      by: Principal, now: datetime) -> AgendaItem:
+        """Put a case hotspot (grid × category cluster) on the agenda, with its cases, so the
+        meeting deliberates it (议事); raising the same cluster again changes nothing."""
+        authorize(by, Action.RECORD_MEETING, self)
+        if self.held_at is not None:
+            raise Conflict(f"meeting {self.id} was already held; raise the hotspot at the next one")
+        if self.community_id not in grid_path:
+            raise BadInput(f"grid {grid_name} is not in this meeting's community", {"gridId": grid_id})
+        if not case_ids:
+            raise BadInput("that hotspot has no cases in the window", {"gridId": grid_id,
+                                                                       "categoryCode": category_code})
+        ref = hotspot_ref(grid_id, category_code, since)
+        for item in self.agenda:
+            if item.source is AgendaSource.CASE_HOTSPOT and item.ref == ref:
+                return item
+        item = AgendaItem(id=str(len(self.agenda) + 1), source=AgendaSource.CASE_HOTSPOT, ref=ref,
+                          title=text(f"热点：{grid_name}·{category_name}（{count}件）", "title", 200),
+                          case_ids=list(case_ids)[:MAX_HOTSPOT_CASES],
+                          hotspot={"gridId": grid_id, "categoryCode": category_code, "since": since.isoformat(),
+                                   "until": until.isoformat(), "count": count})
+        self._change(now)
+        self.agenda.append(item)
+        self._emit("AGENDA_ITEM_ADDED", by, now, id=item.id, source=str(item.source), ref=ref, title=item.title,
+                   caseIds=item.case_ids, hotspot=item.hotspot)
+        return item
+
     def record_minutes(self, minutes: str, units: Iterable[str], members: Iterable[str],
                        by: Principal, now: datetime) -> None:
         """Minutes and attendance, once the meeting has taken place."""
@@ -140,18 +180,28 @@ class JointMeeting(Aggregate):
                    members=len(self.attended_members))
 
     def add_resolution(self, text_: str, action_items: Sequence[str], by: Principal,
-                       now: datetime) -> Resolution:
+                       now: datetime, agenda_items: Sequence[str] = ()) -> Resolution:
+        """A decision; naming the agenda items it settles links it to their cases (a raised
+        hotspot's), and the event carries them so `cases` can note it on each case."""
         authorize(by, Action.MANAGE_MEETING, self)
         if self.held_at is None:
             raise Conflict(f"meeting {self.id} has no minutes yet; resolutions come after")
+        known = {a.id: a for a in self.agenda}
+        settled = list(dict.fromkeys(agenda_items))
+        unknown = [a for a in settled if a not in known]
+        if unknown:
+            raise BadInput(f"meeting {self.id} has no agenda item {', '.join(unknown)}", {"agendaItemIds": unknown})
+        case_ids = list(dict.fromkeys(c for a in settled for c in known[a].case_ids))
         rid = f"r{len(self.resolutions) + 1}"
         res = Resolution(id=rid, text=text(text_, "resolution", TEXT_MAX),
                          items=[ActionItem(id=f"{rid}-{i}", title=text(t, "actionItem", 200))
-                                for i, t in enumerate(action_items, 1)])
+                                for i, t in enumerate(action_items, 1)],
+                         agenda_items=settled, case_ids=case_ids)
         self._change(now)
         self.resolutions.append(res)
         self._emit("RESOLUTION_ADDED", by, now, resolutionId=rid, text=res.text,
-                   items=[i.id for i in res.items])
+                   items=[i.id for i in res.items], agendaItemIds=settled, caseIds=case_ids,
+                   communityId=self.community_id)
         return res
 
     def item(self, item_id: str) -> ActionItem:

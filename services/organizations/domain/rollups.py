@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from shared.domain import RollupDelta
+from shared.trends import Kind, Metric
 
 from .dual import UnitTwinning
 from .enums import MemberCategory, OrgType
@@ -105,3 +106,15 @@ def coverage(counters: Mapping[str, int], grid_count: int, building_count: int
     return {"grid_branch_coverage": ratio(counters.get("grids_with_branch", 0), grid_count),
             "building_group_coverage": ratio(counters.get("buildings_with_group", 0),
                                              building_count)}
+
+
+# What `trend(metric)` reads from the day buckets (shared/trends).
+TREND_METRICS: dict[str, Metric] = {
+    "members": Metric(Kind.STOCK, ("members",), description="Party members at the end of the interval."),
+    "organizations": Metric(Kind.STOCK, ("organizations",),
+                            description="Party organisations at the end of the interval."),
+    "weak_organizations": Metric(Kind.STOCK, ("weak_organizations",),
+                                 description="Organisations flagged weak (软弱涣散) at the end of the interval."),
+    "dual_registered": Metric(Kind.STOCK, ("dual_registered",),
+                              description="Members with an active 双报到 at the end of the interval."),
+}

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from shared import domain as shared_domain
+from shared.trends import Kind, Metric
 
 from .enums import ACTIVE_ORDER_STATUSES, DONE_ORDER_STATUSES, PostStatus, SourceKind
 
@@ -77,3 +78,15 @@ class RollupDelta(shared_domain.RollupDelta):
 def recount(records: Iterable[Any]) -> dict[str, dict[str, int]]:
     """Rollups from scratch: region id -> non-zero counters."""
     return shared_domain.recount(records, lambda r: r.region_path, counters_of)
+
+
+# What `trend(metric)` reads from the day buckets (shared/trends).
+TREND_METRICS: dict[str, Metric] = {
+    "service_hours": Metric(Kind.FLOW, ("service_hours_tenths",), scale=0.1,
+                            description="Service hours credited in the interval."),
+    "completed_orders": Metric(Kind.FLOW, ("completed_orders",),
+                               description="Service orders completed in the interval."),
+    "points_issued": Metric(Kind.FLOW, ("points_issued",), description="Points credited in the interval."),
+    "volunteers": Metric(Kind.STOCK, ("volunteers",), description="Registered volunteers at the end of the interval."),
+    "open_orders": Metric(Kind.STOCK, ("open_orders",), description="Open service orders at the end of the interval."),
+}

@@ -1,0 +1,78 @@
+"""Trends and hotspots of the cases service on real NATS and SecantusDB: day buckets and
+hotspot cells are kept with the writes, and equal what the cases say."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.cases_helpers import REPORT, CasesClient, expect_error
+from tests.integration.test_cases_service import GRIDS
+from tests.territory import build_tree
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+async def cases(stack):
+    await stack.start_service("grids")
+    await stack.start_service("cases", sla_grid_s=3600)
+    await stack.start_gateway(services=("grids", "cases"))
+    await build_tree(stack)
+    client = await CasesClient.connect(stack)
+    await client.wait_territory(GRIDS)
+    yield client
+    await client.close()
+
+
+async def test_trend_and_hotspots_follow_the_writes(cases, stack):
+    res, admin = stack.token(role="resident", sub="r1"), stack.token()
+    garbage = {**REPORT, "categoryCode": "ENV_GARBAGE"}
+    made = [await cases("case.report", res, **garbage, regionId="grid-a1") for _ in range(4)]
+    made += [await cases("case.report", res, **REPORT, regionId="grid-a2") for _ in range(2)]
+    made.append(await cases("case.report", res, **REPORT, regionId="grid-b1"))
+    op = stack.token(role="operator", region="city")
+    await cases("case.accept", op, id=made[0]["id"])
+    await cases("case.reject", op, id=made[1]["id"], reason="不属于受理范围")
+    await cases.settled()
+
+    today = datetime.now(TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+    span = {"from": (today - timedelta(days=6)).isoformat(), "to": (today + timedelta(days=1)).isoformat()}
+    reported = await cases("trend.series", admin, regionId="city", metric="reported", interval="DAY", **span)
+    assert [p["value"] for p in reported["points"]] == [0, 0, 0, 0, 0, 0, 7]
+    open_ = await cases("trend.series", admin, regionId="county-a", metric="open", interval="DAY", **span)
+    # A stock: zero before today, then what is open now (6 in county-a, one rejected).
+    assert [p["value"] for p in open_["points"]] == [0, 0, 0, 0, 0, 0, 5]
+    weekly = await cases("trend.series", admin, regionId="city", metric="reported", interval="WEEK", **span)
+    assert sum(p["value"] for p in weekly["points"]) == 7
+    assert all(datetime.fromisoformat(p["start"]).weekday() == 0 for p in weekly["points"])
+    rate = await cases("trend.series", admin, regionId="city", metric="response_rate", interval="MONTH", **span)
+    assert rate["points"][-1]["value"] == pytest.approx(2 / 7, abs=1e-3)
+
+    spots = await cases("hotspot.list", admin, regionId="city", since=(today - timedelta(days=6)).isoformat())
+    assert [(h["gridId"], h["categoryCode"], h["count"], h["trend"]) for h in spots["items"]] == [
+        ("grid-a1", "ENV_GARBAGE", 4, "NEW"), ("grid-a2", "FACILITY_STREETLIGHT", 2, "NEW")]
+    assert spots["items"][0]["daily"][-1] == {"day": today.date().isoformat(), "count": 4}
+    scoped = await cases("hotspot.list", stack.token(role="admin", region="county-b"), regionId="county-b",
+                         since=(today - timedelta(days=6)).isoformat())
+    assert scoped["items"] == []  # one report in grid-b1 is a case, not a cluster
+    behind = await cases("hotspot.cases", admin, gridId="grid-a1", categoryCode="ENV_GARBAGE",
+                         since=(today - timedelta(days=1)).isoformat())
+    assert behind["total"] == 4 and set(behind["caseIds"]) == {c["id"] for c in made[:4]}
+
+
+async def test_trend_and_hotspot_input_is_checked(cases, stack):
+    admin, outsider = stack.token(), stack.token(role="admin", region="county-b")
+    now = datetime.now(TZ)
+    span = {"from": (now - timedelta(days=3)).isoformat(), "to": now.isoformat()}
+    await expect_error(cases("trend.series", admin, regionId="city", metric="nope", **span), "BAD_INPUT")
+    await expect_error(cases("trend.series", admin, regionId="city", metric="reported",
+                             **{"from": span["to"], "to": span["from"]}), "BAD_INPUT")
+    await expect_error(cases("trend.series", admin, regionId="city", metric="reported", interval="DAY",
+                             **{"from": (now - timedelta(days=900)).isoformat(), "to": span["to"]}), "BAD_INPUT")
+    await expect_error(cases("trend.series", outsider, regionId="county-a", metric="reported", **span), "FORBIDDEN")
+    await expect_error(cases("trend.series", admin, regionId="nowhere", metric="reported", **span), "NOT_FOUND")
+    await expect_error(cases("hotspot.list", outsider, regionId="county-a", since=span["from"]), "FORBIDDEN")
+    await expect_error(cases("hotspot.cases", admin, gridId="comm-a", categoryCode="ENV_GARBAGE",
+                             since=span["from"]), "BAD_INPUT")
