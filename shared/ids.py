@@ -26,3 +26,16 @@ def new_id(prefix: str = "") -> str:
 
 def is_subject_safe(value: str) -> bool:
     return bool(_SAFE.match(value))
+
+
+def id_time_ms(value: str, prefix_len: int = 1) -> int:
+    """The millisecond time a `new_id` begins with (after its prefix)."""
+    n = 0
+    for ch in value[prefix_len:prefix_len + 10]:
+        n = n * 32 + _ALPHABET.index(ch)
+    return n
+
+
+def id_floor(prefix: str, ms: int) -> str:
+    """The smallest id `new_id(prefix)` makes at `ms`: for ranges of ids by time."""
+    return f"{prefix}{_b32(max(ms, 0), 10)}"

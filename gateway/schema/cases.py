@@ -10,7 +10,7 @@ from strawberry.types import Info
 from gateway.schema.case_enums import AssigneeKind, CaseChannel, CaseStatus, HandlingLevel, RequestKind
 from gateway.schema.case_types import (Case, CaseCatalogue, CaseCategory, CaseConnection, Reporter, case_node,
                                        catalogue_node, category_node, load_case, reporter_node)
-from gateway.schema.common import connection_fields, ctx, page_args
+from gateway.schema.common import connection_fields, ctx, page_args, selects
 
 
 def _drop_none(d: dict) -> dict:
@@ -92,7 +92,8 @@ class CasesQuery:
     @strawberry.field(description="Cases in your scope, newest first (residents: their own)")
     async def cases(self, info: Info, filter: CaseFilter | None = None, first: int | None = None,
                     after: str | None = None) -> CaseConnection:
-        page = await ctx(info).cases("case.list", {**list_payload(filter), **page_args(first, after)})
+        page = await ctx(info).cases("case.list", {**list_payload(filter), **page_args(first, after),
+                                                   "withTotal": selects(info, "totalCount")})
         return CaseConnection(**connection_fields(page, case_node))
 
     @strawberry.field(description="The current dispatch catalogue (派单目录)")

@@ -59,3 +59,15 @@ def connection_fields(page: dict, to_node: Callable[[dict], N]) -> dict[str, Any
     return {"edges": edges, "total_count": page["totalCount"], "page_info": PageInfo(
         has_next_page=page["hasNextPage"], has_previous_page=False,
         start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None)}
+
+
+def selects(info: Info, name: str) -> bool:
+    """Whether the field being resolved selects `name` directly (a fragment counts as yes):
+    lets a list skip counting its total when nobody asked for it."""
+    for field in info.selected_fields:
+        for sel in field.selections:
+            if getattr(sel, "name", None) == name or not hasattr(sel, "name"):
+                return True
+            if type(sel).__name__ != "SelectedField":
+                return True
+    return False

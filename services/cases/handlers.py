@@ -10,7 +10,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.cases import domain as d
 from services.cases.projection import event_delta
-from services.cases.store import CaseStore, case_from_doc, scope_query, window_start
+from services.cases.store import CaseStore, case_from_doc, flat_and, scope_query, window_start
 from services.cases.views import CaseViews
 from shared.auth import Principal, Role
 from shared.contracts.cases import (AssignCase, CaseCommand, CategoryInput, CloseCase, HotspotCases, HotspotQuery,
@@ -270,14 +270,17 @@ class Cases:
 
     async def list(self, req: Request) -> dict:
         q, p = req.parse(ListCases), req.principal
-        query: dict[str, Any] = dict(scope_query(p))
+        scope: dict[str, Any] = dict(scope_query(p))
+        region: dict[str, Any] = {}
         if q.regionId:
             path = self.territory.path(q.regionId)
             if path is None:
                 raise NotFound(f"region {q.regionId} is not known here")
             if p.role is not Role.RESIDENT and not p.can_see_path(path):
                 raise Forbidden(f"region {q.regionId} is outside your scope")
-            query = {"$and": [query, {"path": q.regionId}]} if query else {"path": q.regionId}
+            if p.role is not Role.RESIDENT:
+                scope.pop("path", None)  # implied: the region lies in the caller's subtree
+            region = {"path": q.regionId}
         filters: dict[str, Any] = {}
         if q.status:
             filters["status"] = {"$in": q.status}
@@ -289,9 +292,12 @@ class Cases:
             filters["category_code"] = q.categoryCode
         if q.mine:
             filters["$or"] = [{"reporterSubs": p.sub}, {"assigneeKey": {"$in": self._my_keys(p)}}]
-        if filters:
-            query = {"$and": [query, filters]} if query else filters
-        docs, total, more = await self.store.page(query, q.first, q.after)
+        query = flat_and(scope, region, filters)
+        total = None
+        if q.withTotal and list(query) == ["path"] and isinstance(query["path"], str):
+            # Every case of a subtree: its rollup's `total`, not a count of 100,000 documents.
+            total = (await self.store.rollup_counters([query["path"]])).get(query["path"], {}).get("total", 0)
+        docs, total, more = await self.store.page(query, q.first, q.after, with_total=q.withTotal, total=total)
         items = [self.views.case(p, case_from_doc(doc), doc) for doc in docs]
         return page_reply(items, total, more)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,7 +11,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.cases.domain import DEFAULT_CATALOGUE, OPEN_STATUSES, Case, Catalogue, CaseStatus, GeoPoint
 from shared.auth import Principal, Role
-from shared.errors import Conflict, NotFound
+from shared.errors import BadInput, Conflict, NotFound
+from shared.ids import id_floor, id_time_ms
 from shared.mongo import UnitOfWork, now
 from shared.records import add_day_buckets, read_days
 
@@ -29,6 +31,9 @@ INDEXES = {
     "hotspots": [IndexModel([("path", ASCENDING), ("d", ASCENDING)])],
     "catalogue_history": [],
 }
+
+
+PAGE_WINDOWS_DAYS = (1, 7, 31, 92, 366, None)  # None: everything before the cursor
 
 
 CELL_DEG = 0.002  # about 200 m east-west, 220 m north-south: twice the largest duplicate radius
@@ -78,6 +83,20 @@ def scope_query(p: Principal) -> dict[str, Any]:
     return {"_id": {"$in": []}}
 
 
+def flat_and(*parts: dict[str, Any]) -> dict[str, Any]:
+    """The conjunction of query parts as one flat document where the keys allow: the embedded
+    store plans a flat query on its indexes, but scans the collection for an `$and`."""
+    out: dict[str, Any] = {}
+    rest: list[dict[str, Any]] = []
+    for part in parts:
+        for k, v in part.items():
+            if k in out:
+                rest.append({k: v})
+            else:
+                out[k] = v
+    return {**out, "$and": rest} if rest else out
+
+
 class CaseStore:
     def __init__(self, db: AsyncDatabase):
         self.db, self.cases, self.rollups = db, db.cases, db.rollups
@@ -108,10 +127,33 @@ class CaseStore:
                            {"caseId": case.id})
         return doc
 
-    async def page(self, query: dict, first: int, after: str | None) -> tuple[list[dict], int, bool]:
-        total = await self.cases.count_documents(query)
-        q = {**query, **({"_id": {"$lt": after}} if after else {})}
-        docs = await self.cases.find(q).sort("_id", -1).limit(first + 1).to_list(first + 1)
+    async def page(self, query: dict, first: int, after: str | None, with_total: bool = True,
+                   total: int | None = None) -> tuple[list[dict], int, bool]:
+        """One page, newest first. Case ids begin with their report time, so the page is read
+        from widening windows of ids before the cursor (a day, a week, a month, ...): each a
+        range on the (path, _id) index, the first that fills the page the last read. The
+        embedded store sorts every match in memory, so without windows a page of the city
+        would sort 100,000 cases. The total is counted only when asked for (or given)."""
+        try:
+            anchor = id_time_ms(after) if after else int(time.time() * 1000)
+        except ValueError:
+            raise BadInput("`after` is not a cursor of this list") from None
+        docs: list[dict] = []
+        for days in PAGE_WINDOWS_DAYS:
+            ids: dict[str, str] = {"$lt": after} if after else {}
+            if days is not None:
+                ids["$gte"] = id_floor("c", anchor - days * 86_400_000)
+            if not ids:
+                q = query
+            elif "_id" in query:  # a scope that names ids: keep both conditions
+                q = {"$and": [query, {"_id": ids}]}
+            else:
+                q = {**query, "_id": ids}
+            docs = await self.cases.find(q).sort("_id", -1).limit(first + 1).to_list(first + 1)
+            if len(docs) > first:
+                break
+        if total is None:
+            total = await self.cases.count_documents(query) if with_total else -1
         return docs[:first], total, len(docs) > first
 
     async def due(self, at: datetime, limit: int) -> list[str]:
