@@ -1,8 +1,9 @@
-# Local workflow. `make run` starts the whole stack on this machine; `make test` runs the suite.
+# Local workflow. `make run` starts the whole stack on this machine; `make test` runs the suite;
+# `make bench` starts its own stacks and load-tests them (BENCH_ARGS="--scale small --seconds 20" for a short run).
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 
-.PHONY: venv run test clean
+.PHONY: venv run test bench clean
 
 venv: $(VENV)/.stamp
 
@@ -12,11 +13,21 @@ $(VENV)/.stamp: pyproject.toml
 	$(VENV)/bin/pip install -e '.[test]'
 	touch $@
 
+# The benchmark's extras (matplotlib) on top of the test ones, with a stamp of their own.
+$(VENV)/.stamp-bench: pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -e '.[test,bench]'
+	touch $@
+
 run: venv
 	$(VENV)/bin/yiwang up --demo
 
 test: venv
 	$(VENV)/bin/python -m pytest -q -x --durations=15 -p no:cacheprovider tests
+
+BENCH_ARGS ?=
+bench: $(VENV)/.stamp-bench
+	$(VENV)/bin/python -m tests.bench.city $(BENCH_ARGS)
 
 clean:
 	rm -rf .yiwang
