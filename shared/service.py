@@ -66,7 +66,10 @@ class ServiceRuntime:
             return await dispatch(handler, message.body, message.headers, secret, issuer)
 
         endpoint.__name__ = f"{self.name}_{verb}"
-        self.broker.subscriber(rpc_subject(self.name, verb), queue=self.name, title=endpoint.__name__)(endpoint)
+        # Requests run concurrently (nats-py runs one subscription's callbacks one after the
+        # other): a verb that waits on a transaction must not hold up every request behind it.
+        self.broker.subscriber(rpc_subject(self.name, verb), queue=self.name, title=endpoint.__name__,
+                               max_workers=self.settings.rpc_workers)(endpoint)
 
     def routes(self, table: dict[str, Handler]) -> None:
         for verb, handler in table.items():

@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     points_multipliers: dict[str, float] = Field(default_factory=dict, description="per post type, e.g. {\"LEGAL_AID\": 2}")
     points_expiry_days: int = Field(default=365, ge=1)
     timezone: str = "Asia/Shanghai"  # days, weeks and months of trends and hotspots
+    rpc_workers: int = Field(default=32, ge=1, le=1024)  # requests one process serves at once, per verb
 
     @field_validator("timezone")
     @classmethod
