@@ -81,6 +81,7 @@ class ListCases(Page):
     overdue: bool | None = None
     categoryCode: str | None = None
     mine: bool = False  # the caller's own reports (residents) or assignments (handlers)
+    withTotal: bool = True  # False: skip counting (totalCount comes back as -1)
 
 
 ImportActionName = Literal["accept", "assign", "start", "resolve", "escalate", "reject", "return", "rate", "close",
