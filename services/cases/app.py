@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from services.cases.domain import EVENT_TYPES
 from services.cases.handlers import SERVICE, Cases
+from services.cases.importer import CaseImporter
 from services.cases.projection import RollupProjection
 from services.cases.store import INDEXES, CaseStore
 from services.cases.sweeper import Sweeper
@@ -22,6 +23,7 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     projection = RollupProjection(store, territory)
     cases = Cases(rt, store, territory, FieldCipher(settings.field_key))
     rt.routes(cases.table())
+    rt.route("case.import", CaseImporter(cases, projection).handle)
     document_events(rt, EVENT_TYPES, drop=("counters",))
     rt.project("rollups", projection.apply)
     rt.consume("organizations", "resolutions", cases.on_org_event, events="RESOLUTION_ADDED.>")

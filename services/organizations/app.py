@@ -5,6 +5,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from services.organizations.domain import EVENT_TYPES
 from services.organizations.handlers import SERVICE, Organizations
+from services.organizations.importer import MemberImporter
 from services.organizations.store import INDEXES, OrgStore
 from services.organizations.sweeper import Sweeper
 from shared.asyncapi import document_events
@@ -31,6 +32,7 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     territory = TerritoryReplica(rt, settings.locator_resync_s)
     orgs = Organizations(rt, store, territory, FieldCipher(settings.field_key))
     rt.routes(orgs.table())
+    rt.route("member.import", MemberImporter(orgs).handle)
     rt.consume("organizations", "case-requests", orgs.on_own_event, events="CASE_REQUESTED.>")
     rt.consume("cases", "cases", orgs.on_case_event)
     rt.consume("volunteers", "feedback", orgs.on_volunteer_event, events="QUARTERLY_FEEDBACK.>")

@@ -79,7 +79,7 @@ def plan(settings: Settings, data: Path, only: set[str] | None) -> tuple[list[Ch
     return infra, apps
 
 
-async def up(settings: Settings, *, demo: bool = False, only: set[str] | None = None) -> int:
+async def up(settings: Settings, *, demo: bool = False, only: set[str] | None = None, scale: str = "small") -> int:
     data = settings.data_dir.resolve()
     for sub in ("run", "logs"):
         (data / sub).mkdir(parents=True, exist_ok=True)
@@ -108,7 +108,7 @@ async def up(settings: Settings, *, demo: bool = False, only: set[str] | None = 
                 child.start()
             say(f"started {', '.join(c.name for c in infra + apps)}; logs in {data / 'logs'}")
             if any(c.name == "gateway" for c in apps):
-                await announce(settings, demo)
+                await announce(settings, demo, scale)
             elif demo:
                 say("--demo skipped: the gateway is not part of this run")
         except Exception as e:  # noqa: BLE001 - reported, then everything is stopped

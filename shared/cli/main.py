@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 from collections.abc import Callable, Sequence
 
 from shared.auth import REGIONAL_ROLES, Role, mint_token
@@ -38,8 +39,15 @@ def token(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def scale_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scale", choices=("small", "city"), default=os.environ.get("YIWANG_DEMO_SCALE", "small"),
+                   help="small: the demo city with a year of cases (default); city: 177 communities, 1,000 grids, "
+                        "50,000 members, 100,000 cases (benchmarks); or set YIWANG_DEMO_SCALE")
+
+
 def up_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--demo", action="store_true", help="load demo data once the gateway is ready")
+    scale_argument(p)
     p.add_argument("--only", metavar="NAME[,NAME]",
                    help="start only these application processes (e.g. grids,cases)")
 
@@ -49,7 +57,7 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
     from shared.cli import launcher
 
     only = {n.strip() for n in args.only.split(",") if n.strip()} if args.only else None
-    return asyncio.run(launcher.up(settings, demo=args.demo, only=only))
+    return asyncio.run(launcher.up(settings, demo=args.demo, only=only, scale=args.scale))
 
 
 def stop(args: argparse.Namespace, settings: Settings) -> int:
@@ -62,15 +70,16 @@ def stop(args: argparse.Namespace, settings: Settings) -> int:
 def seed_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--demo", action="store_true", required=True,
                    help="load the demo city (only into an empty database)")
+    scale_argument(p)
 
 
 def seed(args: argparse.Namespace, settings: Settings) -> int:
     """load demo data into a running stack"""
     try:
-        from shared.cli.demo import load_demo
+        from shared.cli.seed import seed as load
     except ImportError as e:
         raise SystemExit(f"yiwang seed: demo data is not available ({e})") from e
-    print(asyncio.run(load_demo(settings)))
+    print(asyncio.run(load(settings, args.scale, say=lambda m: print(m, flush=True))))
     return 0
 
 

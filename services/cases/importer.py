@@ -1,0 +1,214 @@
+"""`case.import`: a batch of case history (a city migrating its past cases, the demo's year).
+
+Each case runs through the pure domain exactly as the request handlers run it: `Case.report`
+with `reportedAt` as the time, then each step's domain command with the step's `at`, the
+current catalogue and the service's SLA. The whole batch is then written in ONE transaction:
+the case documents (`insert_many`) and the region rollups, folded by the rollup projection's
+own `apply` from the same envelopes `Cases.record` builds (so per-day and hotspot figures are
+keyed by each event's own time, not by the import's).
+
+History is not news: nothing goes to the outbox, so no event is published and no consumer
+(organizations' meeting links, volunteers' case tasks, live subscriptions) reacts to a case
+that was closed months ago. Open imported cases are live from then on: later commands and the
+SLA sweeper publish their events as usual.
+
+Bad input anywhere in the batch (unknown category or grid, a step the case's state does not
+allow, times out of order or in the future) is a BAD_INPUT naming the case and step, and
+nothing is written. Idempotent twice over: a batch re-sent with the same `importId` returns
+the first reply, and a case whose id is already stored is skipped.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
+from pymongo.errors import DuplicateKeyError
+
+from services.cases import domain as d
+from services.cases.projection import RollupProjection
+from services.cases.store import case_doc
+from shared.auth import Principal
+from shared.bulk import committed
+from shared.contracts.cases import ImportCases, ImportedCase, ImportStep
+from shared.errors import BadInput, DomainError, Forbidden
+from shared.ids import _b32, is_subject_safe
+from shared.messaging.envelope import CloudEvent
+from shared.messaging.rpc import Request
+from shared.mongo import UnitOfWork, now, recall, remember, remembered
+
+if TYPE_CHECKING:
+    from services.cases.handlers import Cases
+
+log = logging.getLogger("yiwang.cases.import")
+CLOCK_SKEW = timedelta(seconds=60)  # an importer's clock a little ahead of ours is not an error
+
+
+def history_id(reported_at: datetime, key: str) -> str:
+    """A case id like `new_id("c")` (so lists stay newest first), deterministic in `key`."""
+    ms = int(reported_at.timestamp() * 1000)
+    rnd = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big") >> 4
+    return f"c{_b32(ms, 10)}{_b32(rnd, 12)}"
+
+
+@dataclass
+class _Collected:
+    """Stands in for the unit of work while `Cases.record` drains a case's events."""
+    events: list[CloudEvent] = field(default_factory=list)
+
+    def record(self, *events: CloudEvent) -> None:
+        self.events.extend(events)
+
+
+@dataclass
+class _Built:
+    case: d.Case
+    envelopes: list[dict]
+    source: str
+
+
+def apply_step(case: d.Case, s: ImportStep, by: Principal, reporter_sub: str | None, sla: d.Sla) -> None:
+    """One step: the domain command the matching request handler (or the sweeper) runs."""
+    t = s.at
+    match s.action:
+        case "accept":
+            case.accept(by, t, sla)
+        case "assign":
+            if s.assignee is None:
+                raise BadInput("an assign step names its assignee")
+            a = s.assignee
+            case.assign(by, d.Assignee(kind=d.AssigneeKind(a.kind), id=a.id, name=a.name or a.id), t)
+        case "start":
+            case.start(by, t)
+        case "resolve":
+            case.resolve(by, s.resolution or "", t)
+        case "escalate":
+            case.escalate(by, s.reason or "", t, sla)
+        case "reject":
+            case.reject(by, s.reason or "", t)
+        case "return":
+            case.return_(by, s.reason or "", t)
+        case "rate":
+            if s.score is None:
+                raise BadInput("a rate step gives a score")
+            if not reporter_sub:
+                raise BadInput("only a case with a reporterSub can be rated")
+            case.rate(by.model_copy(update={"sub": reporter_sub}), s.score, t, sla, s.comment)
+        case "close":
+            case.close(by, t, s.note)
+        case "sweep":
+            case.sweep(t, sla)
+
+
+class CaseImporter:
+    def __init__(self, cases: Cases, projection: RollupProjection):
+        self.cases, self.projection = cases, projection
+        self.store, self.rt = cases.store, cases.rt
+        # Batches are built side by side but written one at a time: two would add to the same
+        # rollup and day documents (the city's, the county's) and one of them would conflict.
+        self._writing = asyncio.Lock()
+
+    async def handle(self, req: Request) -> dict:
+        p = req.principal
+        if not p.unrestricted:
+            raise Forbidden("only a superadmin or a service imports case history", {"role": str(p.role)})
+        c = req.parse(ImportCases)
+        key = f"case.import:{c.importId}"
+        if (done := await remembered(self.rt.db, key)) is not None:
+            return {**done, "replayed": True}
+        started = time.monotonic()
+        built = await self.build(p, c)
+        ids = [b.case.id for b in built]
+        checked = time.monotonic()
+
+        async def work(uow: UnitOfWork) -> dict:
+            if (done := await recall(uow, key)) is not None:
+                return {**done, "replayed": True}
+            cur = self.store.cases.find({"_id": {"$in": ids}}, {"_id": 1}, session=uow.session)
+            stored = {x["_id"] for x in await cur.to_list(None)}
+            fresh = [b for b in built if b.case.id not in stored]
+            if fresh:
+                await self.store.cases.insert_many(
+                    [case_doc(b.case, {"possible_duplicates": [], "source": b.source}) for b in fresh],
+                    session=uow.session, ordered=False)
+                await self.projection.apply(uow, [e for b in fresh for e in b.envelopes])
+            result = {"importId": c.importId, "imported": len(fresh),
+                      "skipped": [i for i in ids if i in stored], "replayed": False}
+            await remember(uow, key, result)
+            return result
+
+        try:
+            async with self._writing:
+                waited = time.monotonic()
+                result = await committed(self.rt, work, wake=False)
+        except DuplicateKeyError:  # a twin of this batch committed first
+            if (done := await remembered(self.rt.db, key)) is not None:
+                return {**done, "replayed": True}
+            raise
+        log.info("case.import %s: %d of %d cases in %.2fs (built in %.2fs, written in %.2fs)", c.importId,
+                 result["imported"], len(ids), time.monotonic() - started, checked - started, time.monotonic() - waited)
+        return result
+
+    async def build(self, p: Principal, c: ImportCases) -> list[_Built]:
+        """Every case of the batch through the domain, in memory; BadInput on the first
+        problem (nothing is written before all cases are built)."""
+        catalogue = await self.cases.current_catalogue()
+        latest = now() + CLOCK_SKEW
+        out: list[_Built] = []
+        seen: set[str] = set()
+        for i, ic in enumerate(c.cases):
+            if i % 50 == 49:
+                await asyncio.sleep(0)  # let live requests through while a big batch is built
+            case_id = ic.id or history_id(ic.reportedAt, f"{c.importId}:{i}")
+            where = {"index": i, "id": case_id}
+            if not is_subject_safe(case_id):
+                raise BadInput(f"cases[{i}]: id {case_id!r} is not lowercase letters, digits, '-' or '_'", where)
+            if case_id in seen:
+                raise BadInput(f"cases[{i}]: id {case_id} appears twice in the batch", where)
+            seen.add(case_id)
+            try:
+                out.append(self.one(p, ic, case_id, catalogue, latest, f"import:{c.importId}"))
+            except DomainError as e:
+                raise BadInput(f"cases[{i}] ({case_id}): {e.message}", {**where, **e.details}) from None
+            except (ValueError, ValidationError) as e:  # a value object the domain refused
+                raise BadInput(f"cases[{i}] ({case_id}): {str(e).splitlines()[-1].strip()}", where) from None
+        return out
+
+    def one(self, p: Principal, ic: ImportedCase, case_id: str, catalogue: d.Catalogue, latest: datetime,
+            source: str) -> _Built:
+        cases, sla = self.cases, self.cases.sla
+        category = catalogue.get(ic.categoryCode)
+        grid, location = cases._route(ic)  # type: ignore[arg-type] - same fields as ReportCase
+        if ic.reportedAt > latest:
+            raise BadInput(f"reportedAt {ic.reportedAt.isoformat()} is in the future")
+        collected = _Collected()
+        reporter = Principal(sub=ic.reporterSub or p.sub, role=p.role)
+        case = d.Case.report(
+            id=case_id, title=ic.title, description=ic.description, category=category,
+            channel=d.CaseChannel(ic.channel), region_path=grid["path"], by=reporter, now=ic.reportedAt, sla=sla,
+            reporter_name=ic.reporterName, reporter_phone_enc=cases.cipher.encrypt(ic.reporterPhone),
+            reporter_sub=ic.reporterSub, location=location, kind=d.RequestKind(ic.kind) if ic.kind else None)
+        cases.record(collected, case, None)  # type: ignore[arg-type] - only .record is used
+        at = ic.reportedAt
+        for n, step in enumerate(ic.steps):
+            if step.at < at:
+                raise BadInput(f"step {n} ({step.action}) at {step.at.isoformat()} is before the step before it",
+                               {"step": n})
+            if step.at > latest:
+                raise BadInput(f"step {n} ({step.action}) at {step.at.isoformat()} is in the future", {"step": n})
+            at = step.at
+            before = d.counters_of(case)
+            version = case.version
+            try:
+                apply_step(case, step, Principal(sub=step.actor or p.sub, role=p.role), ic.reporterSub, sla)
+            except DomainError as e:
+                raise type(e)(f"step {n} ({step.action}): {e.message}", {"step": n, **e.details}) from None
+            if case.version == version:
+                raise BadInput(f"step {n} ({step.action}): nothing was due at {step.at.isoformat()}", {"step": n})
+            cases.record(collected, case, before)  # type: ignore[arg-type]
+        return _Built(case, [{"envelope": e.model_dump(mode="json")} for e in collected.events], source)

@@ -1,0 +1,175 @@
+"""`member.import`: up to 500 party members in one transaction (a county's member roster).
+
+The same rules as `member.register`, member by member: the domain's registration checks
+(dates, organisation type, home building, the caller's scope), phone and ID number
+encrypted with their blind indexes, one member per ID number (the `keys` collection), and
+an optional 双报到 with the community where they live. Then, for the whole batch at once:
+`insert_many` of the members and of their ID-number keys, the rollup deltas summed into one
+increment per region, and the events of every member recorded in the outbox, as for a
+register (members are live data: `volunteers` keeps a replica of them).
+
+All or nothing: any bad member is a BAD_INPUT (an ID number already registered to someone
+else a CONFLICT, a member outside an admin's region FORBIDDEN) naming the member, and nothing
+is written. A batch re-sent with the same `importId` returns the first reply; a member whose
+id is already stored is skipped.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
+from pymongo.errors import DuplicateKeyError
+
+from services.organizations import domain as d
+from shared.auth import Principal, Role
+from shared.bulk import committed
+from shared.contracts.organizations import ImportedMember, ImportMembers
+from shared.errors import BadInput, Conflict, DomainError, Forbidden
+from shared.ids import is_subject_safe, new_id
+from shared.messaging.rpc import Request
+from shared.mongo import UnitOfWork, now, recall, remember, remembered
+
+if TYPE_CHECKING:
+    from services.organizations.handlers import Organizations
+
+log = logging.getLogger("yiwang.organizations.import")
+
+
+@dataclass
+class _Prepared:
+    """What can be checked and computed before the transaction."""
+    index: int
+    id: str
+    m: ImportedMember
+    home: d.Node | None
+    community: d.Node | None
+    phone_enc: str | None
+    phone_index: str | None
+    id_number_enc: str | None
+    id_number_index: str | None
+
+    @property
+    def key(self) -> str | None:
+        return f"member-id-number:{self.id_number_index}" if self.id_number_index else None
+
+
+def _bad(i: int, member_id: str, e: DomainError) -> BadInput:
+    return BadInput(f"members[{i}] ({member_id}): {e.message}", {"index": i, "id": member_id, **e.details})
+
+
+class MemberImporter:
+    def __init__(self, orgs: Organizations):
+        self.orgs, self.store, self.rt = orgs, orgs.store, orgs.rt
+        # Batches are checked side by side but written one at a time: two would add to the
+        # same rollup documents (the county's, the city's) and one of them would conflict.
+        self._writing = asyncio.Lock()
+
+    async def handle(self, req: Request) -> dict:
+        p = req.principal
+        if not p.unrestricted and p.role is not Role.ADMIN:
+            raise Forbidden(f"role {p.role} may not import party members", {"role": str(p.role)})
+        c = req.parse(ImportMembers)
+        key = f"member.import:{c.importId}"
+        if (done := await remembered(self.rt.db, key)) is not None:
+            return {**done, "replayed": True}
+        started = time.monotonic()
+        prepared = self.prepare(c)
+
+        async def work(uow: UnitOfWork) -> dict:
+            if (done := await recall(uow, key)) is not None:
+                return {**done, "replayed": True}
+            result = await self.write(uow, p, c.importId, prepared)
+            await remember(uow, key, result)
+            return result
+
+        try:
+            async with self._writing:
+                waited = time.monotonic()
+                result = await committed(self.rt, work)
+        except DuplicateKeyError:  # a twin of this batch (or of one of its members) committed first
+            if (done := await remembered(self.rt.db, key)) is not None:
+                return {**done, "replayed": True}
+            raise Conflict("some of these members were registered at the same time; send the batch again") from None
+        log.info("member.import %s: %d of %d members in %.2fs (written in %.2fs)", c.importId, result["imported"],
+                 len(prepared), time.monotonic() - started, time.monotonic() - waited)
+        return result
+
+    def prepare(self, c: ImportMembers) -> list[_Prepared]:
+        cipher, out = self.orgs.cipher, []
+        ids: set[str] = set()
+        numbers: dict[str, int] = {}
+        for i, m in enumerate(c.members):
+            member_id = m.id or new_id("pm")
+            if not is_subject_safe(member_id):
+                raise BadInput(f"members[{i}]: id {member_id!r} is not lowercase letters, digits, '-' or '_'",
+                               {"index": i})
+            if member_id in ids:
+                raise BadInput(f"members[{i}]: id {member_id} appears twice in the batch", {"index": i})
+            ids.add(member_id)
+            try:
+                home = self.orgs.node(m.homeBuildingId, "building") if m.homeBuildingId else None
+                community = self.orgs.node(m.dualCommunityId, "community") if m.dualCommunityId else None
+            except DomainError as e:
+                raise _bad(i, member_id, e) from None
+            id_index = cipher.blind_index(m.idNumber) if m.idNumber else None
+            if id_index is not None:
+                if id_index in numbers:
+                    raise BadInput(f"members[{i}] ({member_id}): the same ID number as members[{numbers[id_index]}]",
+                                   {"index": i, "id": member_id})
+                numbers[id_index] = i
+            out.append(_Prepared(i, member_id, m, home, community, cipher.encrypt(m.phone),
+                                 cipher.blind_index(m.phone) if m.phone else None, cipher.encrypt(m.idNumber),
+                                 id_index))
+        return out
+
+    async def write(self, uow: UnitOfWork, p: Principal, import_id: str, prepared: list[_Prepared]) -> dict:
+        s = uow.session
+        ids = [x.id for x in prepared]
+        stored = {x["_id"] for x in await self.store.members.coll.find(
+            {"_id": {"$in": ids}}, {"_id": 1}, session=s).to_list(None)}
+        todo = [x for x in prepared if x.id not in stored]
+        org_ids = sorted({x.m.organizationId for x in todo})
+        orgs = {o["_id"]: self.store.orgs.of(o) for o in await self.store.orgs.coll.find(
+            {"_id": {"$in": org_ids}}, session=s).to_list(None)}
+        keys = [x.key for x in todo if x.key]
+        owners = {k["_id"]: k["owner"] for k in await self.store.keys.find(
+            {"_id": {"$in": keys}}, session=s).to_list(None)} if keys else {}
+        at, members = now(), []
+        for x in todo:
+            org = orgs.get(x.m.organizationId)
+            if org is None:
+                raise BadInput(f"members[{x.index}] ({x.id}): party organisation {x.m.organizationId} does not exist",
+                               {"index": x.index, "id": x.id, "organizationId": x.m.organizationId})
+            try:
+                member = d.PartyMember.register(
+                    id=x.id, name=x.m.name, gender=d.Gender(x.m.gender), birth_date=x.m.birthDate,
+                    join_date=x.m.joinDate, category=d.MemberCategory(x.m.category), org=org, by=p, now=at,
+                    home=x.home, phone_enc=x.phone_enc, phone_index=x.phone_index, id_number_enc=x.id_number_enc,
+                    id_number_index=x.id_number_index)
+                if x.community is not None:
+                    member.dual_register(x.community, p, at)
+            except Forbidden as e:
+                raise Forbidden(f"members[{x.index}] ({x.id}): {e.message}", {"index": x.index, **e.details}) from None
+            except DomainError as e:
+                raise _bad(x.index, x.id, e) from None
+            except (ValueError, ValidationError) as e:
+                raise BadInput(f"members[{x.index}] ({x.id}): {str(e).splitlines()[-1].strip()}",
+                               {"index": x.index, "id": x.id}) from None
+            if x.key and owners.get(x.key, member.id) != member.id:
+                raise Conflict(f"members[{x.index}] ({x.id}): a member with this ID number is already registered",
+                               {"index": x.index, "existingId": owners[x.key]})
+            members.append(member)
+        if members:
+            await self.store.members.coll.insert_many([self.store.members.to_doc(m) for m in members],
+                                                      session=s, ordered=False)
+            new_keys = [{"_id": x.key, "owner": x.id} for x in todo if x.key and x.key not in owners]
+            if new_keys:
+                await self.store.keys.insert_many(new_keys, session=s, ordered=False)
+            await self.store.apply(uow, [delta for m in members for delta in d.deltas(None, m)])
+            self.orgs.emit(uow, *members)
+        return {"importId": import_id, "imported": len(members), "skipped": [i for i in ids if i in stored],
+                "ids": ids, "replayed": False}

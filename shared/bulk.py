@@ -1,0 +1,34 @@
+"""What the bulk import verbs (`case.import`, `member.import`) share: a transaction run again
+when the store reports a write conflict.
+
+The embedded store reports a conflict it finds at commit as a bare InternalError (code 1),
+without the TransientTransactionError label that `with_transaction` retries on. An import's
+work is idempotent (it remembers its import id and skips records already stored), so running
+it again is safe.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from pymongo.errors import DuplicateKeyError, OperationFailure
+
+from shared.mongo import UnitOfWork
+from shared.service import ServiceRuntime
+
+T = TypeVar("T")
+RETRYABLE_CODES = (1, 112)  # InternalError (a commit-time conflict), WriteConflict
+
+
+async def committed(rt: ServiceRuntime, work: Callable[[UnitOfWork], Awaitable[T]], wake: bool = True,
+                    attempts: int = 4) -> T:
+    """`rt.transact(work)`, run again (with a short backoff) after a write conflict."""
+    for attempt in range(attempts):
+        try:
+            return await rt.transact(work, wake=wake)
+        except OperationFailure as e:
+            if e.code not in RETRYABLE_CODES or isinstance(e, DuplicateKeyError) or attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.05 * 2 ** attempt)
+    raise AssertionError("unreachable")

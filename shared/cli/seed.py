@@ -1,0 +1,982 @@
+"""`yiwang seed --demo --scale small|city`: deterministic, synthetic demo data, loaded through
+the services' own commands (so every rule, rollup and event applies as for real data).
+
+`small` is the demo city of shared/cli/demo.py (ids `demo-…`, what `make run` loads) plus a
+year of case history. `city` is the scale of the source documents and what benchmarks use:
+7 districts and counties, 16 streets, 177 communities, 1,000 grids tiling them, ~4,000
+buildings, a grid worker per grid, the party chain 党工委 → 大党委 → 网格党支部 → 楼栋党小组 →
+党员中心户, 50,000 members, co-building units and a joint meeting per 大党委, 2,000 volunteers,
+posts and service orders, and 100,000 cases over the last 365 days (ids `city…`).
+
+Everything is drawn from `random.Random` seeded per part, so a scale always yields the same
+territory, people and history (times are relative to `now`). Names of people come from
+surname and given-name lists, names of places from syllables: none is a real person.
+The big volumes go through the bulk verbs `member.import` and `case.import`; the rest
+through the ordinary verbs, a few at a time.
+"""
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from itertools import accumulate
+from typing import Any
+
+from services.cases.domain import DEFAULT_CATALOGUE, DEFAULT_SLA, DEPARTMENTS, Category, HandlingLevel
+from services.cases.importer import history_id
+from shared.errors import InternalError, Unavailable
+
+SCALES = ("small", "city")
+Say = Callable[[str], None]
+
+# ---- names -------------------------------------------------------------------------------
+SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+            "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
+GIVEN = ("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华慧巧美兰霞平刚桂英建国志红玉萍德华文辉力鹏飞宇浩然思琪子涵欣怡"
+         "雨轩梓萱一诺晨阳佳怡嘉豪俊杰雅琴海燕春梅秋菊冬生永福金凤玉兰淑珍德胜国庆卫东建华小龙凤英桂兰")
+PLACE = ("东西南北中青云金玉龙凤清长临平安宁兴和江湖山川河桥泉石梅竹松柳桃李杏荷兰菊新华光明春秋晨曦丰泰"
+         "瑞祥福寿康乐文武德仁义礼智信嘉禾锦绣翠碧白沙黄鹤紫阳朝霞星月银滨汉水岭峰林园苑庄")
+
+
+def person(rnd: random.Random) -> str:
+    """A synthetic name: a surname and one or two given characters."""
+    given = rnd.choice(GIVEN) + (rnd.choice(GIVEN) if rnd.random() < 0.55 else "")
+    return rnd.choice(SURNAMES) + given
+
+
+def place_names(rnd: random.Random, n: int, used: set[str]) -> list[str]:
+    """`n` distinct two-syllable place names not in `used` (which they join)."""
+    out: list[str] = []
+    while len(out) < n:
+        name = rnd.choice(PLACE) + rnd.choice(PLACE)
+        if name[0] != name[1] and name not in used:
+            used.add(name)
+            out.append(name)
+    return out
+
+
+def phone(prefix: str, i: int) -> str:
+    """A patterned 11-digit mobile number (`1xx` then `i`), never a looked-up one."""
+    return f"{prefix[:3]}{i % 10 ** 8:08d}"
+
+
+CN_DIGITS = "一二三四五六七八九十"
+
+
+# ---- geometry ----------------------------------------------------------------------------
+MICRO = 1_000_000  # coordinates on an integer micro-degree lattice: shared edges are exact
+
+
+def rect(x0: int, y0: int, x1: int, y1: int) -> dict:
+    a, b, c, e = (round(v / MICRO, 6) for v in (x0, y0, x1, y1))
+    return {"type": "Polygon", "coordinates": [[[a, b], [c, b], [c, e], [a, e], [a, b]]]}
+
+
+def tile(box: tuple[int, int, int, int], n: int) -> list[tuple[int, int, int, int]]:
+    """`n` rectangles that tile `box` exactly: rows of near-equal cells."""
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    rows = max(1, min(n, round(math.sqrt(n * h / w))))
+    base, extra = divmod(n, rows)
+    cells = []
+    for r in range(rows):
+        k = base + (1 if r < extra else 0)
+        ya, yb = y0 + h * r // rows, y0 + h * (r + 1) // rows
+        cells += [(x0 + w * c // k, ya, x0 + w * (c + 1) // k, yb) for c in range(k)]
+    return cells
+
+
+def split(box: tuple[int, int, int, int], weights: list[int], vertical: bool) -> list[tuple[int, int, int, int]]:
+    """Strips of `box` side by side (or stacked), sized by `weights`."""
+    x0, y0, x1, y1 = box
+    total, acc, out = sum(weights), 0, []
+    span = (x1 - x0) if vertical else (y1 - y0)
+    for wgt in weights:
+        a, b = span * acc // total, span * (acc + wgt) // total
+        acc += wgt
+        out.append((x0 + a, y0, x0 + b, y1) if vertical else (x0, y0 + a, x1, y0 + b))
+    return out
+
+
+# ---- the territory -----------------------------------------------------------------------
+@dataclass
+class Grid:
+    """What the generators need of a grid."""
+    id: str
+    path: list[str]
+    community: str
+    community_name: str
+    box: tuple[float, float, float, float]  # lng0, lat0, lng1, lat1
+    buildings: list[str]
+    building_names: list[str]
+    worker_sub: str
+    worker_name: str
+    worker_phone: str
+    weight: float = 1.0
+
+
+@dataclass
+class Plan:
+    scale: str
+    prefix: str  # of people's subs and keys: "demo" or "city"
+    levels: list[list[dict]]  # regions to create, level by level
+    workers: list[dict]
+    grids: list[Grid] = field(default_factory=list)
+
+    def by_level(self, level: str) -> list[dict]:
+        return self.levels[["CITY", "COUNTY", "TOWNSHIP", "COMMUNITY", "GRID", "BUILDING"].index(level)]
+
+
+CITY_SEED = 20240717
+CITY_COUNTIES = 7
+CITY_STREETS = (3, 3, 2, 2, 2, 2, 2)       # per county: 16 streets
+CITY_COMMUNITIES = 177
+CITY_GRIDS = 1000                          # 5–7 per community
+CITY_ORIGIN = (114_200_000, 30_400_000)    # micro-degrees, synthetic
+CITY_SIZE = (360_000, 200_000)
+
+
+def city_plan(seed: int = CITY_SEED) -> Plan:
+    rnd = random.Random(f"{seed}:territory")
+    used: set[str] = set()
+    x0, y0 = CITY_ORIGIN
+    box = (x0, y0, x0 + CITY_SIZE[0], y0 + CITY_SIZE[1])
+    city = {"id": "city", "name": "青川市", "level": "CITY", "code": "429800000000", "boundary": rect(*box)}
+    levels: list[list[dict]] = [[city], [], [], [], [], []]
+    # Communities per street: 177 over 16 streets, 8 to 14 each.
+    streets_total = sum(CITY_STREETS)
+    per_street = [CITY_COMMUNITIES // streets_total] * streets_total
+    for i in rnd.sample(range(streets_total), CITY_COMMUNITIES - sum(per_street)):
+        per_street[i] += 1
+    for _ in range(40):  # some spread, same total
+        a, b = rnd.sample(range(streets_total), 2)
+        if per_street[a] < 14 and per_street[b] > 8:
+            per_street[a] += 1
+            per_street[b] -= 1
+    # Grids per community: 5 each, then 7s and 6s up to 1,000.
+    grids_per = [5] * CITY_COMMUNITIES
+    spare = CITY_GRIDS - sum(grids_per)
+    for i in rnd.sample(range(CITY_COMMUNITIES), spare):
+        grids_per[i] += 1
+    for i in rnd.sample(range(CITY_COMMUNITIES), 25):
+        if grids_per[i] == 6:
+            j = next(k for k in rnd.sample(range(CITY_COMMUNITIES), CITY_COMMUNITIES) if grids_per[k] == 6 and k != i)
+            grids_per[i], grids_per[j] = 7, 5
+    county_names = place_names(rnd, CITY_COUNTIES, used)
+    street_of = iter(range(streets_total))
+    street_sizes = []
+    for ci, n_streets in enumerate(CITY_STREETS):
+        street_sizes.append([per_street[next(street_of)] for _ in range(n_streets)])
+    community_no = 0
+    for ci, (cbox, sizes) in enumerate(zip(split(box, [sum(s) for s in street_sizes], vertical=True),
+                                           street_sizes, strict=True)):
+        rural = ci >= 4
+        county = {"id": f"city-k{ci}", "name": county_names[ci] + ("县" if rural else "区"), "level": "COUNTY",
+                  "parentId": "city", "code": f"4298{ci + 1:02d}000000", "boundary": rect(*cbox)}
+        levels[1].append(county)
+        for ti, (tbox, n_comm) in enumerate(zip(split(cbox, sizes, vertical=False), sizes, strict=True)):
+            town_rural = rural and ti > 0
+            tname = place_names(rnd, 1, used)[0] + ("镇" if town_rural else "街道")
+            t = {"id": f"{county['id']}t{ti}", "name": tname, "level": "TOWNSHIP", "parentId": county["id"],
+                 "code": f"4298{ci + 1:02d}{ti + 1:03d}000", "boundary": rect(*tbox)}
+            levels[2].append(t)
+            for mi, mbox in enumerate(tile(tbox, n_comm)):
+                village = town_rural and rnd.random() < 0.5
+                mname = place_names(rnd, 1, used)[0] + ("村" if village else "社区")
+                m = {"id": f"{t['id']}m{mi}", "name": mname, "level": "COMMUNITY", "parentId": t["id"],
+                     "code": f"{t['code'][:9]}{mi + 1:03d}", "boundary": rect(*mbox)}
+                levels[3].append(m)
+                for gi, gbox in enumerate(tile(mbox, grids_per[community_no])):
+                    g = {"id": f"{m['id']}g{gi}", "name": f"第{CN_DIGITS[gi]}网格", "level": "GRID",
+                         "parentId": m["id"], "boundary": rect(*gbox)}
+                    levels[4].append(g)
+                    for bi in range(rnd.randint(3, 5)):
+                        floors = rnd.choice((6, 6, 7, 11, 18, 26, 33)) if not village else rnd.choice((2, 3, 4))
+                        levels[5].append({"id": f"{g['id']}b{bi}", "name": f"{gi * 5 + bi + 1}栋", "level": "BUILDING",
+                                          "parentId": g["id"],
+                                          "attrs": {"address": f"{mname}{gi * 5 + bi + 1}栋", "floors": floors,
+                                                    "households": floors * rnd.choice((2, 4, 6))}})
+                community_no += 1
+    workers = []
+    wrnd = random.Random(f"{seed}:workers")
+    for i, g in enumerate(levels[4]):
+        workers.append({"sub": f"city-gw-{i:04d}", "name": person(wrnd), "role": ("BASIC", "CONVENIENCE", "FINANCE")[i % 3],
+                        "gridId": g["id"], "phone": phone("1390", i), "idempotencyKey": f"city-gw-{i:04d}"})
+    return finish(Plan("city", "city", levels, workers), seed)
+
+
+def small_plan() -> Plan:
+    """The demo city exactly as shared/cli/demo.py makes it."""
+    from shared.cli import demo
+
+    levels = demo.plan()
+    return finish(Plan("small", "demo", levels, demo.workers(levels[4])), 7)
+
+
+def finish(plan: Plan, seed: int) -> Plan:
+    """The grid list the people and case generators work on."""
+    names = {r["id"]: r["name"] for level in plan.levels for r in level}
+    parents = {r["id"]: r.get("parentId") for level in plan.levels for r in level}
+    buildings: dict[str, list[str]] = {}
+    for b in plan.levels[5]:
+        buildings.setdefault(b["parentId"], []).append(b["id"])
+    workers = {w["gridId"]: w for w in plan.workers}
+    rnd = random.Random(f"{seed}:grid-weights")
+    for g in plan.levels[4]:
+        path, node = [], g["id"]
+        while node:
+            path.insert(0, node)
+            node = parents[node]
+        ring = g["boundary"]["coordinates"][0]
+        w = workers[g["id"]]
+        plan.grids.append(Grid(
+            id=g["id"], path=path, community=g["parentId"], community_name=names[g["parentId"]],
+            box=(ring[0][0], ring[0][1], ring[2][0], ring[2][1]), buildings=buildings.get(g["id"], []),
+            building_names=[names[b] for b in buildings.get(g["id"], [])],
+            worker_sub=w["sub"], worker_name=w["name"], worker_phone=w["phone"],
+            weight=rnd.lognormvariate(0, 0.45)))
+    return plan
+
+
+# ---- the party ---------------------------------------------------------------------------
+@dataclass
+class PartyPlan:
+    orgs: list[list[dict]]  # org.create payloads level by level; `key` names each, `parentKey` its parent
+    members: list[dict]     # member.import items
+    households: list[dict]  # CENTER_HOUSEHOLD org.create payloads (after the members)
+    committees: list[dict]  # per 大党委: its units and its next joint meeting
+
+
+UNIT_SUFFIXES = (("物业服务有限公司", "PROPERTY_COMPANY"), ("业主委员会", "OWNERS_COMMITTEE"), ("实验小学", "SCHOOL"),
+                 ("供电营业所", "AGENCY"), ("社会工作服务中心", "SOCIAL_ORG"), ("商贸有限公司", "ENTERPRISE"),
+                 ("卫生服务中心", "AGENCY"), ("中学", "SCHOOL"))
+CITY_MEMBERS = 50_000
+
+
+def id_number(area: str, birth: date, seq: int) -> str:
+    """A synthetic 18-character ID number with a valid check character (GB 11643)."""
+    body = f"{area}{birth:%Y%m%d}{seq % 1000:03d}"
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    check = "10X98765432"[sum(int(c) * w for c, w in zip(body, weights, strict=True)) % 11]
+    return body + check
+
+
+def city_party(plan: Plan, today: date, seed: int = CITY_SEED, members: int = CITY_MEMBERS) -> PartyPlan:
+    rnd = random.Random(f"{seed}:party")
+    names = {r["id"]: r["name"] for level in plan.levels for r in level}
+    working = [{"key": t["id"], "name": f"{t['name']}党工委", "type": "TOWNSHIP_WORKING_COMMITTEE",
+                "anchorId": t["id"], "parentKey": None} for t in plan.by_level("TOWNSHIP")]
+    big = [{"key": m["id"], "name": f"{m['name']}党委", "type": "COMMUNITY_COMMITTEE", "anchorId": m["id"],
+            "parentKey": m["parentId"]} for m in plan.by_level("COMMUNITY")]
+    # Not every grid has its branch yet, nor every building its group: coverage is a figure to watch.
+    branched = {g.id for g in plan.grids if rnd.random() < 0.95}
+    branches = [{"key": g.id, "name": f"{g.community_name}{names[g.id]}党支部", "type": "GRID_BRANCH",
+                 "anchorId": g.id, "parentKey": g.community} for g in plan.grids if g.id in branched]
+    grouped = {b for g in plan.grids if g.id in branched for b in g.buildings if rnd.random() < 0.29}
+    addresses = {b["id"]: b["attrs"]["address"] for b in plan.by_level("BUILDING")}
+    groups = [{"key": b, "name": f"{addresses[b]}党小组", "type": "BUILDING_GROUP", "anchorId": b,
+               "parentKey": b.rsplit("b", 1)[0]} for g in plan.grids for b in g.buildings if b in grouped]
+    # Members: ~50 per grid, in the grid's branch (or the 大党委 where the grid has none), a
+    # third of those living in a building with a group in that group.
+    weights = [g.weight for g in plan.grids]
+    total_w = sum(weights)
+    counts = [int(members * w / total_w) for w in weights]
+    for i in sorted(range(len(counts)), key=lambda i: -(members * weights[i] / total_w - counts[i]))[
+            :members - sum(counts)]:
+        counts[i] += 1
+    items, numbers, n = [], set(), 0
+    for g, count in zip(plan.grids, counts, strict=True):
+        area = "4298" + g.id.split("-k")[1][0].zfill(2) if g.id.startswith("city-k") else "429801"
+        for _ in range(count):
+            home = rnd.choice(g.buildings)
+            org = home if home in grouped and rnd.random() < 0.35 else g.id if g.id in branched else g.community
+            birth = date(rnd.randint(1938, 2003), rnd.randint(1, 12), rnd.randint(1, 28))
+            adult = date(birth.year + 18, birth.month, birth.day)
+            join = adult + timedelta(days=rnd.randint(0, max(1, min((today - adult).days - 1, 40 * 365))))
+            category = rnd.choices(("IN_SERVICE", "RETIRED", "FLOATING", "OTHER"), (35, 45, 12, 8))[0]
+            number = id_number(area, birth, n)
+            while number in numbers:
+                n += 1
+                number = id_number(area, birth, n)
+            numbers.add(number)
+            items.append({"id": f"pm-{plan.prefix}-{n:06d}", "name": person(rnd),
+                          "gender": rnd.choice(("MALE", "FEMALE")), "birthDate": birth.isoformat(),
+                          "joinDate": min(join, today).isoformat(), "phone": phone("1370", n), "idNumber": number,
+                          "category": category, "organizationKey": org, "homeBuildingId": home,
+                          **({"dualCommunityId": g.community} if category == "IN_SERVICE" and rnd.random() < 0.4
+                             else {})})
+            n += 1
+    # 党员中心户: a member household in about a fifth of the buildings with a group.
+    households = []
+    by_home: dict[str, list[dict]] = {}
+    for m in items:
+        by_home.setdefault(m["homeBuildingId"], []).append(m)
+    for b in sorted(grouped):
+        if rnd.random() < 0.2 and by_home.get(b):
+            m = rnd.choice(by_home[b])
+            households.append({"key": f"household:{m['id']}", "name": f"{m['name']}党员中心户",
+                               "type": "CENTER_HOUSEHOLD", "anchorId": b, "parentKey": b,
+                               "householdMemberId": m["id"]})
+    committees = []
+    for ci, m in enumerate(plan.by_level("COMMUNITY")):
+        kinds = rnd.sample(UNIT_SUFFIXES, rnd.randint(2, 4))
+        committees.append({"community": m["id"], "units": [
+            {"name": f"{m['name']}{suffix}", "kind": kind, "regionId": m["id"],
+             "contacts": [{"name": person(rnd), "title": "负责人", "phone": phone("1360", ci * 10 + ui)}],
+             "idempotencyKey": f"{plan.prefix}-unit:{ci}:{ui}"} for ui, (suffix, kind) in enumerate(kinds)],
+            "meetingInDays": rnd.randint(5, 60)})
+    return PartyPlan([working, big, branches, groups], items, households, committees)
+
+
+# ---- volunteers --------------------------------------------------------------------------
+SKILLS = ("维修", "助老", "法律", "心理疏导", "医疗", "教育", "理发", "摄影", "文艺", "环保", "电脑", "急救")
+SLOTS = ("SAT_AM", "SAT_PM", "SUN_AM", "SUN_PM", "WEEKDAY_EVENING")
+POST_TYPES = ("POLICY_OUTREACH", "CIVILITY", "ENVIRONMENT", "LEGAL_AID", "MEDIATION", "PARCEL_STATION", "SAFETY")
+POST_NAMES = {"POLICY_OUTREACH": "政策宣传岗", "CIVILITY": "文明督导岗", "ENVIRONMENT": "环境治理岗",
+              "LEGAL_AID": "法律援助岗", "MEDIATION": "民事调解岗", "PARCEL_STATION": "快递驿站岗", "SAFETY": "平安巡逻岗"}
+REWARDS = (("SOAP", "洗衣液一瓶", 5, 2000), ("RICE", "大米五斤", 10, 1000), ("HAIRCUT", "理发券", 3, 5000),
+           ("OIL", "食用油一桶", 15, 800))
+ORDER_KINDS = (("助老", "家中老人行动不便，想请人帮忙{x}"), ("维修", "家里{x}坏了，自己不会修"),
+               ("代购", "腿脚不便，想请人帮忙{x}"), ("陪诊", "下周要去医院复查，想请人{x}"),
+               ("家教", "孩子功课跟不上，想请人{x}"))
+ORDER_DETAILS = {"助老": ("打扫卫生", "换厨房灯泡", "读报聊天"), "维修": ("水龙头", "门锁", "电扇"),
+                 "代购": ("买米面粮油", "取药", "买菜"), "陪诊": ("陪同挂号", "推轮椅"), "家教": ("辅导数学", "辅导作文")}
+CITY_VOLUNTEERS = 2000
+
+
+@dataclass
+class VolunteerPlan:
+    volunteers: list[dict]
+    posts: list[dict]
+    orders: list[dict]  # {place: payload, resident, volunteer (index) | None, stage}
+
+
+def city_volunteers(plan: Plan, seed: int = CITY_SEED, count: int = CITY_VOLUNTEERS) -> VolunteerPlan:
+    rnd = random.Random(f"{seed}:volunteers")
+    communities = plan.by_level("COMMUNITY")
+    vols, by_comm = [], {}
+    for i in range(count):
+        c = communities[i % len(communities)]
+        by_comm.setdefault(c["id"], []).append(i)
+        vols.append({"name": person(rnd), "homeRegionId": c["id"], "sub": f"{plan.prefix}-vol-{i:04d}",
+                     "phone": phone("1350", i), "skills": rnd.sample(SKILLS, rnd.randint(1, 3)),
+                     "availability": rnd.sample(SLOTS, rnd.randint(1, 2)), "idempotencyKey": f"{plan.prefix}-vol:{i}"})
+    posts, orders = [], []
+    grids_of: dict[str, list[Grid]] = {}
+    for g in plan.grids:
+        grids_of.setdefault(g.community, []).append(g)
+    for ci, c in enumerate(communities):
+        for k in range(2):
+            kind = POST_TYPES[(ci * 2 + k) % len(POST_TYPES)]
+            posts.append({"title": POST_NAMES[kind], "type": kind, "regionId": c["id"], "capacity": rnd.choice((3, 5, 8)),
+                          "duties": f"{c['name']}{POST_NAMES[kind]}，每周值守一次"})
+        for k in range(rnd.choice((1, 1, 2, 2, 3))):
+            category, text = rnd.choice(ORDER_KINDS)
+            building = rnd.choice(rnd.choice(grids_of[c["id"]]).buildings)
+            resident = f"{plan.prefix}-res-o{ci:03d}{k}"
+            orders.append({"resident": resident, "volunteer": rnd.choice(by_comm.get(c["id"], [None])),
+                           "stage": rnd.choices(("RATED", "IN_PROGRESS", "OPEN"), (60, 15, 25))[0],
+                           "hours": rnd.choice((1.0, 1.5, 2.0, 3.0)), "score": rnd.choice((4, 5, 5, 5)),
+                           "place": {"category": category,
+                                     "description": text.format(x=rnd.choice(ORDER_DETAILS[category])),
+                                     "buildingId": building, "idempotencyKey": f"{resident}:order"}})
+    return VolunteerPlan(vols, posts, orders)
+
+
+# ---- case history ------------------------------------------------------------------------
+CATEGORY_WEIGHTS = {  # share of cases per category, and its seasonal swing (peak month, amplitude)
+    "ENV_GARBAGE": (14, 7, 0.3), "ENV_NOISE": (8, 7, 0.45), "ENV_SEWAGE": (4, 6, 0.6),
+    "DISPUTE_NEIGHBOR": (9, 2, 0.2), "DISPUTE_FAMILY": (4, 2, 0.3), "DISPUTE_PROPERTY": (6, 0, 0),
+    "DISPUTE_LABOUR": (2, 1, 0.5), "FACILITY_STREETLIGHT": (7, 12, 0.3), "FACILITY_ROAD": (3, 7, 0.4),
+    "FACILITY_MANHOLE": (2, 7, 0.3), "SAFETY_FIRE_EXIT": (4, 1, 0.2), "SAFETY_HIGH_THROW": (2, 0, 0),
+    "SAFETY_EBIKE_CHARGING": (5, 1, 0.4), "LIVELIHOOD_SUBSISTENCE": (3, 1, 0.3), "LIVELIHOOD_ELDERLY": (4, 1, 0.3),
+    "LIVELIHOOD_EMPLOYMENT": (2, 3, 0.4), "PROPERTY_SERVICE": (9, 0, 0), "PROPERTY_FACILITY": (7, 0, 0),
+    "POLICY_CONSULT": (4, 9, 0.2), "SUGGESTION": (1, 0, 0), "OTHER": (5, 0, 0),
+}
+CHANNELS = (("MINI_PROGRAM", 45), ("HOTLINE", 25), ("GRID_PATROL", 25), ("WALK_IN", 5))
+CHANNEL_NAMES, CHANNEL_CUM = [c for c, _ in CHANNELS], list(accumulate(w for _, w in CHANNELS))
+HOUR_WEIGHTS = (0.2, 0.1, 0.1, 0.1, 0.1, 0.3, 0.8, 1.6, 2.6, 3.0, 3.0, 2.6, 1.8, 2.0, 2.6, 2.8, 2.6, 2.2, 1.8, 1.6,
+                1.4, 1.0, 0.6, 0.4)
+WEEKDAY_WEIGHTS = (1.1, 1.05, 1.05, 1.0, 1.0, 0.85, 0.75)
+SCORES = ((5, 56), (4, 27), (3, 9), (2, 5), (1, 3))
+SCORE_VALUES, SCORE_CUM = [v for v, _ in SCORES], list(accumulate(w for _, w in SCORES))
+TITLES = {
+    "ENV_GARBAGE": ("{b}楼下垃圾堆放", "垃圾桶满溢未清运", "{b}门口建筑垃圾未清理"),
+    "ENV_NOISE": ("夜间装修噪音扰民", "广场舞音响声音过大", "{b}商铺音响噪音"),
+    "ENV_SEWAGE": ("{b}旁污水外溢", "化粪池冒溢", "下水道堵塞污水倒灌"),
+    "DISPUTE_NEIGHBOR": ("邻居漏水纠纷", "{b}楼道堆物纠纷", "宠物扰邻纠纷"),
+    "DISPUTE_FAMILY": ("家庭赡养纠纷", "夫妻矛盾求助调解"),
+    "DISPUTE_PROPERTY": ("物业费收取争议", "停车位归属纠纷"),
+    "DISPUTE_LABOUR": ("装修工人工资拖欠", "保洁员工资未结清"),
+    "FACILITY_STREETLIGHT": ("{b}旁路灯不亮", "小区路灯损坏", "路灯白天常亮"),
+    "FACILITY_ROAD": ("道路坑洼积水", "人行道砖松动"),
+    "FACILITY_MANHOLE": ("井盖缺失", "井盖破损松动"),
+    "SAFETY_FIRE_EXIT": ("{b}消防通道被占用", "楼道杂物堵塞安全出口"),
+    "SAFETY_HIGH_THROW": ("{b}高空抛物", "楼上扔垃圾"),
+    "SAFETY_EBIKE_CHARGING": ("{b}电动车飞线充电", "电动车推入楼道充电"),
+    "LIVELIHOOD_SUBSISTENCE": ("咨询低保申请", "临时救助咨询"),
+    "LIVELIHOOD_ELDERLY": ("独居老人需要照料", "老年助餐咨询"),
+    "LIVELIHOOD_EMPLOYMENT": ("失业人员求职帮扶", "灵活就业社保咨询"),
+    "PROPERTY_SERVICE": ("物业保洁不到位", "物业门岗管理松散"),
+    "PROPERTY_FACILITY": ("{b}电梯故障", "单元门禁损坏", "{b}楼顶漏水"),
+    "POLICY_CONSULT": ("医保缴费政策咨询", "居住证办理咨询", "老旧小区改造政策咨询"),
+    "SUGGESTION": ("建议增设健身器材", "建议增加公交站点"),
+    "OTHER": ("流浪犬出没", "共享单车乱停放", "小广告乱贴"),
+}
+RESOLUTIONS = ("已现场处置完毕", "已协调相关单位处理", "已清理完毕", "已维修恢复", "已调解，双方达成一致", "已答复诉求人",
+               "已督促整改到位")
+DEFAULT_AUTO_CLOSE_S = 7 * 86400
+
+
+def level_of(name: HandlingLevel | str) -> int:
+    return list(HandlingLevel).index(HandlingLevel(name))
+
+
+@dataclass
+class Mirror:
+    """The case as the domain will have it, as far as planning its next step needs."""
+    status: str
+    level: int
+    due: datetime | None
+    overdue: bool = False
+    reopened: bool = False
+    resolved_at: datetime | None = None
+    resolved_level: int | None = None
+    resolved_on_time: bool | None = None
+    sweeps: int = 0
+    rated: int | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.status in ("REPORTED", "ACCEPTED", "ASSIGNED", "IN_PROGRESS")
+
+
+@dataclass
+class HistoryStats:
+    """What the generator planned, to check its mix (tests) and to report it."""
+    cases: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    by_channel: dict[str, int] = field(default_factory=dict)
+    resolved_by_level: dict[int, int] = field(default_factory=dict)
+    escalated: int = 0
+    swept: int = 0
+    late: int = 0
+    rated: dict[int, int] = field(default_factory=dict)
+
+
+class CaseHistory:
+    """A year of cases ending at `now`, over the grids of a plan, with the catalogue's
+    categories, a channel mix, weekly and seasonal rhythm, SLA-driven escalations, ratings,
+    and a few grid × category clusters that surged in the last ten days (hotspots)."""
+
+    def __init__(self, plan: Plan, count: int, now: datetime, seed: int, days: int = 365,
+                 sla: dict[HandlingLevel, int] | None = None, auto_close_s: int = DEFAULT_AUTO_CLOSE_S,
+                 clusters: int = 0, cluster_size: int = 0):
+        self.plan, self.count, self.now, self.days = plan, count, now.replace(microsecond=0), days
+        self.seed, self.sla, self.auto_close_s = seed, sla or dict(DEFAULT_SLA), auto_close_s
+        self.level_sla = [int(self.sla[lvl]) for lvl in HandlingLevel]
+        self.categories = {c.code: c for c in DEFAULT_CATALOGUE.categories}
+        self.clusters, self.cluster_size = clusters, cluster_size
+        self.stats = HistoryStats()
+
+    def sla_s(self, category: Category, level: int) -> int:
+        return category.sla_seconds or self.level_sla[level]
+
+    def cases(self) -> list[dict]:
+        """The case.import items, street by street, oldest first in each."""
+        rnd = random.Random(f"{self.seed}:cases:{self.plan.scale}")
+        start = self.now - timedelta(days=self.days)
+        day_w = []
+        for k in range(self.days):
+            day = start + timedelta(days=k)
+            season = 1 + 0.18 * math.cos(2 * math.pi * (day.month - 7) / 12)
+            growth = 0.85 + 0.3 * k / self.days
+            day_w.append(season * growth * WEEKDAY_WEIGHTS[day.weekday()])
+        day_w = list(accumulate(day_w))
+        codes = list(CATEGORY_WEIGHTS)
+        month_w = {m: list(accumulate(CATEGORY_WEIGHTS[c][0] * (1 + CATEGORY_WEIGHTS[c][2] * math.cos(
+            2 * math.pi * (m - CATEGORY_WEIGHTS[c][1]) / 12)) for c in codes)) for m in range(1, 13)}
+        grids, gw = self.plan.grids, list(accumulate(g.weight for g in self.plan.grids))
+        days, hours, hour_w = range(self.days), range(24), list(accumulate(HOUR_WEIGHTS))
+        # Hotspots: a few grid × category pairs with a surge in the last ten days, near one spot.
+        spots = []
+        for _ in range(self.clusters):
+            g = rnd.choices(grids, cum_weights=gw)[0]
+            code = rnd.choice(("ENV_GARBAGE", "ENV_NOISE", "SAFETY_EBIKE_CHARGING", "FACILITY_STREETLIGHT",
+                               "PROPERTY_FACILITY", "ENV_SEWAGE"))
+            spots.append((g, code, self.point(rnd, g, 0.3)))
+        drafts: list[tuple[datetime, Grid, str, tuple[float, float] | None]] = []
+        for i in range(self.count):
+            if spots and i < len(spots) * self.cluster_size:
+                g, code, (x, y) = spots[i % len(spots)]
+                t = self.now - timedelta(seconds=rnd.randint(60, 10 * 86400))
+                drafts.append((t, g, code, (round(x + rnd.gauss(0, 0.0003), 6), round(y + rnd.gauss(0, 0.0003), 6))))
+                continue
+            k = rnd.choices(days, cum_weights=day_w)[0]
+            t = (start + timedelta(days=k)).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(
+                hours=rnd.choices(hours, cum_weights=hour_w)[0], minutes=rnd.randint(0, 59), seconds=rnd.randint(0, 59))
+            t = min(t, self.now - timedelta(minutes=1))
+            drafts.append((t, rnd.choices(grids, cum_weights=gw)[0], rnd.choices(codes, cum_weights=month_w[t.month])[0],
+                           None))
+        drafts.sort(key=lambda x: (x[0], x[1].id, x[2]))
+        items = [self.case(rnd, n, *draft) for n, draft in enumerate(drafts)]
+        # Street by street, oldest first in each: a batch of 500 is then about a month of one
+        # street, so it adds to the rollups, day buckets and hotspot cells of few regions and
+        # days (each an upsert in the store), and a (region, day) is rarely in two batches.
+        street = {g.id: g.path[2] for g in grids}
+        return sorted(items, key=lambda c: (street[c["regionId"]], c["reportedAt"]))
+
+    @staticmethod
+    def point(rnd: random.Random, g: Grid, margin: float = 0.05) -> tuple[float, float]:
+        x0, y0, x1, y1 = g.box
+        return (round(rnd.uniform(x0 + (x1 - x0) * margin, x1 - (x1 - x0) * margin), 6),
+                round(rnd.uniform(y0 + (y1 - y0) * margin, y1 - (y1 - y0) * margin), 6))
+
+    def case(self, rnd: random.Random, n: int, t0: datetime, g: Grid, code: str,
+             spot: tuple[float, float] | None) -> dict:
+        category = self.categories[code]
+        channel = rnd.choices(CHANNEL_NAMES, cum_weights=CHANNEL_CUM)[0]
+        title = rnd.choice(TITLES[code]).format(b=rnd.choice(g.building_names) if g.building_names else "1栋")
+        if channel == "GRID_PATROL":
+            name, tel, sub = g.worker_name, g.worker_phone, g.worker_sub
+        else:
+            name, tel = person(rnd), phone("1880", rnd.randint(0, 99_999_999))
+            sub = f"{self.plan.prefix}-res-{rnd.randint(0, 20 * len(self.plan.grids)):06d}" \
+                if channel == "MINI_PROGRAM" else None
+        loc = spot or (self.point(rnd, g) if channel in ("MINI_PROGRAM", "GRID_PATROL") or rnd.random() < 0.4 else None)
+        item: dict[str, Any] = {
+            "id": history_id(t0, f"seed:{self.plan.scale}:{n}"), "title": title,
+            "description": f"{g.community_name}{title}，{rnd.choice(('请尽快处理', '已持续多日', '影响居民生活', '希望有关部门关注'))}",
+            "categoryCode": code, "channel": channel, "reporterName": name, "reporterPhone": tel,
+            "reporterSub": sub, "regionId": g.id, "reportedAt": t0.isoformat(),
+            **({"lng": loc[0], "lat": loc[1]} if loc else {}), "steps": self.steps(rnd, t0, g, category, channel, sub)}
+        return item
+
+    def steps(self, rnd: random.Random, t0: datetime, g: Grid, category: Category, channel: str,
+              sub: str | None) -> list[dict]:
+        """The case's later steps, planned against a mirror of its state. Before any step,
+        the SLA sweeper's escalations that would have happened by then are recorded
+        (`sweep` at the deadline), so nothing is left for the live sweeper to catch up on."""
+        now, st = self.now, self.stats
+        level0 = level_of(category.default_level)
+        m = Mirror(status="REPORTED", level=level0, due=t0 + timedelta(seconds=self.sla_s(category, level0)))
+        age_days = (now - t0).total_seconds() / 86400
+        reject = rnd.random() < (0.05 if channel in ("HOTLINE", "WALK_IN") else 0.02)
+        escalations = rnd.choices((0, 1, 2), (90, 8, 2))[0]
+        slow = rnd.random() < 0.06
+        on_spot = channel == "GRID_PATROL" and level0 == 0 and rnd.random() < 0.6
+        will_rate = sub is not None and channel == "MINI_PROGRAM" and rnd.random() < 0.8
+        stuck_at = rnd.choice(("REPORTED", "ACCEPTED", "ASSIGNED", "IN_PROGRESS")) \
+            if rnd.random() < 0.4 * max(0.0, 1 - age_days / 14) else None
+        stuck = False
+        out: list[dict] = []
+        t = t0
+
+        def frac(a: float, b: float) -> timedelta:
+            return timedelta(seconds=self.sla_s(category, m.level) * rnd.uniform(a, b))
+
+        def staff(level: int) -> str:
+            return g.worker_sub if level == 0 else f"op-{g.path[-1 - level]}"
+
+        def assignee(level: int) -> dict:
+            dept = category.department or "URBAN_MGMT"
+            if level == 0:
+                return {"kind": "GRID_WORKER", "id": g.worker_sub, "name": g.worker_name}
+            if level == 1 and rnd.random() < 0.65:
+                return {"kind": "COMMUNITY", "id": g.community, "name": g.community_name}
+            return {"kind": "DEPARTMENT", "id": dept, "name": DEPARTMENTS.get(dept, dept)}
+
+        current: dict | None = None
+        for _ in range(40):
+            if m.status in ("CLOSED", "REJECTED"):
+                break
+            stuck = stuck or (stuck_at is not None and m.status == stuck_at)
+            step: dict[str, Any]
+            if m.status == "REPORTED":
+                if reject:
+                    step = {"action": "reject", "reason": rnd.choice(("不属于受理范围", "重复诉求", "诉求信息不全，无法核实")),
+                            "actor": staff(m.level)}
+                else:
+                    step = {"action": "accept", "actor": staff(m.level)}
+                delay = timedelta(minutes=rnd.randint(1, 15)) if channel == "GRID_PATROL" else frac(0.005, 0.06)
+            elif m.status == "ACCEPTED":
+                if escalations and m.level < 3:
+                    step = {"action": "escalate", "reason": rnd.choice(("需要上级协调处理", "涉及多个部门", "超出网格处置能力")),
+                            "actor": staff(m.level)}
+                    delay = frac(0.02, 0.2)
+                elif on_spot and m.level == 0:
+                    step = {"action": "resolve", "resolution": "网格员当场处置", "actor": g.worker_sub}
+                    delay = timedelta(minutes=rnd.randint(10, 90))
+                else:
+                    current = assignee(m.level)
+                    step = {"action": "assign", "assignee": current, "actor": staff(max(m.level, 1))}
+                    delay = frac(0.005, 0.08)
+            elif m.status == "ASSIGNED":
+                step, delay = {"action": "start", "actor": self.handler(current, g)}, frac(0.01, 0.12)
+            elif m.status == "IN_PROGRESS":
+                step = {"action": "resolve", "resolution": rnd.choice(RESOLUTIONS), "actor": self.handler(current, g)}
+                left = (m.due - t) if m.due else frac(0.2, 0.5)
+                if slow:
+                    slow, delay = False, left + timedelta(hours=rnd.uniform(2, 30))
+                else:
+                    delay = max(timedelta(minutes=20), left * rnd.uniform(0.1, 0.8))
+            else:  # RESOLVED
+                if will_rate:
+                    score = rnd.choices(SCORE_VALUES, cum_weights=SCORE_CUM)[0]
+                    if m.reopened:
+                        score = max(score, 3)
+                    step = {"action": "rate", "score": score, "actor": sub,
+                            **({"comment": rnd.choice(("很及时", "态度很好", "问题解决了", "谢谢网格员"))} if score >= 4 else {}),
+                            **({"comment": "问题没有解决"} if score <= 2 else {})}
+                    delay = timedelta(hours=rnd.uniform(0.5, 60))
+                else:
+                    step = {"action": "close", "note": rnd.choice(("电话回访，群众满意", "核查办结", "回访确认已解决")),
+                            "actor": staff(max(m.level, 1))}
+                    delay = timedelta(hours=rnd.uniform(4, 96))
+            at = t + timedelta(seconds=int(delay.total_seconds())) if not stuck else None
+            horizon = min(at, now) if at else now
+            # What the live system would have done by itself before that step.
+            if m.open and m.due is not None and m.due <= horizon and not (m.level == 3 and m.overdue):
+                out.append({"action": "sweep", "at": m.due.isoformat()})
+                t = m.due
+                m.sweeps += 1
+                if m.level < 3:
+                    m.level, m.status, m.due, m.overdue = m.level + 1, "ACCEPTED", m.due + timedelta(
+                        seconds=self.sla_s(category, m.level + 1)), False
+                    current = None
+                else:
+                    m.overdue = True
+                continue
+            if m.status == "RESOLVED" and m.resolved_at and m.resolved_at + timedelta(seconds=self.auto_close_s) <= horizon:
+                t = m.resolved_at + timedelta(seconds=self.auto_close_s)
+                out.append({"action": "close", "at": t.isoformat(), "actor": "system:cases", "note": "评价超时自动结案"})
+                m.status = "CLOSED"
+                continue
+            if at is None or at > now:
+                break
+            t = at
+            out.append({**step, "at": t.isoformat()})
+            self.advance(m, step, t, category)
+            if step["action"] == "escalate":
+                escalations -= 1
+        self.count_case(m, channel)
+        return out
+
+    @staticmethod
+    def handler(assignee: dict | None, g: Grid) -> str:
+        if assignee is None or assignee["kind"] == "GRID_WORKER":
+            return g.worker_sub
+        return f"op-{assignee['id']}" if assignee["kind"] == "COMMUNITY" else f"dept-{assignee['id']}"
+
+    def advance(self, m: Mirror, step: dict, t: datetime, category: Category) -> None:
+        """The mirror after one step (the domain's rules, as far as the plan needs them)."""
+        a = step["action"]
+        sla = timedelta(seconds=self.sla_s(category, m.level))
+        if a == "accept":
+            m.status, m.due = "ACCEPTED", t + sla
+        elif a == "reject":
+            m.status, m.due = "REJECTED", None
+        elif a == "assign":
+            m.status = "ASSIGNED"
+        elif a == "start":
+            m.status = "IN_PROGRESS"
+        elif a == "escalate":
+            m.level += 1
+            m.status, m.due, m.overdue = "ACCEPTED", t + timedelta(seconds=self.sla_s(category, m.level)), False
+            self.stats.escalated += 1
+        elif a == "resolve":
+            m.resolved_on_time = m.sweeps == 0 and (m.due is None or t <= m.due)
+            m.status, m.due, m.resolved_at, m.resolved_level = "RESOLVED", None, t, m.level
+        elif a == "rate":
+            if step["score"] <= 2 and not m.reopened:
+                m.status, m.reopened, m.due = "ACCEPTED", True, t + sla
+            else:
+                m.status, m.rated = "CLOSED", step["score"]
+        elif a == "close":
+            m.status = "CLOSED"
+
+    def count_case(self, m: Mirror, channel: str) -> None:
+        st = self.stats
+        st.cases += 1
+        st.by_status[m.status] = st.by_status.get(m.status, 0) + 1
+        st.by_channel[channel] = st.by_channel.get(channel, 0) + 1
+        if m.resolved_level is not None:
+            st.resolved_by_level[m.resolved_level] = st.resolved_by_level.get(m.resolved_level, 0) + 1
+            st.late += int(not m.resolved_on_time)
+        st.swept += int(m.sweeps > 0)
+        if m.rated is not None:
+            st.rated[m.rated] = st.rated.get(m.rated, 0) + 1
+
+
+SMALL_CASES, CITY_CASES = 2000, 100_000
+
+
+def history_for(plan: Plan, now: datetime, sla: dict[HandlingLevel, int] | None = None,
+                auto_close_s: int = DEFAULT_AUTO_CLOSE_S, count: int | None = None) -> CaseHistory:
+    if plan.scale == "city":
+        return CaseHistory(plan, count or CITY_CASES, now, CITY_SEED, sla=sla, auto_close_s=auto_close_s,
+                           clusters=15, cluster_size=120)
+    return CaseHistory(plan, count or SMALL_CASES, now, 7, sla=sla, auto_close_s=auto_close_s,
+                       clusters=4, cluster_size=30)
+
+
+# ---- loading -----------------------------------------------------------------------------
+def batches(items: list, size: int) -> Iterable[tuple[int, list]]:
+    for i in range(0, len(items), size):
+        yield i // size, items[i:i + size]
+
+
+class Loader:
+    """Calls the services for the seeder, a few at a time, and reports each phase."""
+
+    def __init__(self, rpc: Any, token: str, say: Say, concurrency: int = 16):
+        self.rpc, self.token, self.say = rpc, token, say
+        self.sem = asyncio.Semaphore(concurrency)
+        self.timings: list[tuple[str, int, float]] = []
+
+    async def call(self, service: str, verb: str, payload: dict, token: str | None = None,
+                   retries: int = 2, timeout_s: float | None = None) -> Any:
+        """One call; an idempotent one (a create with an idempotency key, an import) is tried
+        again when the service did not answer in time or failed inside (a write conflict the
+        store did not label as transient)."""
+        async with self.sem:
+            for attempt in range(retries + 1):
+                try:
+                    return await self.rpc.call(service, verb, payload, token or self.token, timeout_s=timeout_s)
+                except (Unavailable, InternalError):
+                    if attempt == retries:
+                        raise
+                    await asyncio.sleep(1 + attempt)
+
+    async def all(self, service: str, verb: str, payloads: Iterable[dict], **kw: Any) -> list:
+        return await asyncio.gather(*(self.call(service, verb, p, **kw) for p in payloads))
+
+    async def phase(self, name: str, work: Awaitable[int], what: str) -> int:
+        t = time.monotonic()
+        n = await work
+        seconds = time.monotonic() - t
+        self.timings.append((name, n, seconds))
+        self.say(f"seed: {name}: {n} {what} in {seconds:.1f}s")
+        return n
+
+    async def replica_ready(self, service: str, region_id: str, timeout: float = 180) -> None:
+        """Until the service's territory replica knows `region_id` (it follows grids events)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            items = (await self.call(service, "stats.batch", {"ids": [region_id]}))["items"]
+            if "error" not in items[region_id]:
+                return
+            await asyncio.sleep(0.2)
+        raise TimeoutError(f"the {service} service did not learn region {region_id} in {timeout:g}s")
+
+
+async def load_territory(loader: Loader, levels: list[list[dict]], prefix: str = "city") -> int:
+    """region.create level by level (a level's parents are in the level before)."""
+    async def create(r: dict) -> None:
+        await loader.call("grids", "region.create", {**r, "idempotencyKey": f"{prefix}:{r['id']}"})
+
+    for level in levels:
+        await asyncio.gather(*(create(r) for r in level))
+    return sum(len(level) for level in levels)
+
+
+async def load_workers(loader: Loader, plan: Plan) -> int:
+    await loader.all("grids", "worker.register", plan.workers)
+    return len(plan.workers)
+
+
+async def load_orgs(loader: Loader, levels: list[list[dict]], ids: dict[str, str]) -> int:
+    """org.create level by level; `ids` maps each org's key to the id it got."""
+    async def create(o: dict) -> None:
+        body = {k: v for k, v in o.items() if k not in ("key", "parentKey")}
+        made = await loader.call("organizations", "org.create", {
+            **body, "parentId": ids[o["parentKey"]] if o["parentKey"] else None, "idempotencyKey": f"seed-org:{o['key']}"})
+        ids[o["key"]] = made["id"]
+
+    for level in levels:
+        await asyncio.gather(*(create(o) for o in level))
+    return sum(len(level) for level in levels)
+
+
+async def load_members(loader: Loader, members: list[dict], ids: dict[str, str], prefix: str,
+                       size: int = 500, parallel: int = 2) -> int:
+    sem = asyncio.Semaphore(parallel)
+
+    async def one(n: int, batch: list[dict]) -> int:
+        items = [{**{k: v for k, v in m.items() if k != "organizationKey"}, "organizationId": ids[m["organizationKey"]]}
+                 for m in batch]
+        async with sem:
+            done = await loader.call("organizations", "member.import", {"importId": f"{prefix}-members-{n:04d}",
+                                                                        "members": items}, timeout_s=60)
+        return done["imported"]
+
+    return sum(await asyncio.gather(*(one(n, b) for n, b in batches(members, size))))
+
+
+async def load_committees(loader: Loader, plan: Plan, party: PartyPlan, ids: dict[str, str], today: date) -> int:
+    async def committee(ci: int, c: dict) -> int:
+        committee_id = ids[c["community"]]
+        for u in c["units"]:
+            unit = await loader.call("organizations", "unit.register", u)
+            await loader.call("organizations", "org.addUnit", {"id": committee_id, "unitId": unit["id"]}, retries=0)
+        day = today + timedelta(days=c["meetingInDays"])
+        await loader.call("organizations", "meeting.schedule", {
+            "committeeId": committee_id, "scheduledAt": f"{day.isoformat()}T09:00:00+08:00",
+            "idempotencyKey": f"{plan.prefix}-meeting:{ci}"})
+        return len(c["units"])
+
+    return sum(await asyncio.gather(*(committee(ci, c) for ci, c in enumerate(party.committees))))
+
+
+async def load_volunteers(loader: Loader, vp: VolunteerPlan) -> int:
+    for code, name, cost, stock in REWARDS:
+        await loader.call("volunteers", "catalogue.upsert", {"code": code, "name": name, "cost": cost, "stock": stock})
+    made = await loader.all("volunteers", "volunteer.register", vp.volunteers)
+    vp.volunteers = [{**v, "id": m["id"]} for v, m in zip(vp.volunteers, made, strict=True)]
+    await loader.all("volunteers", "post.create", vp.posts, retries=0)
+    return len(made)
+
+
+async def load_orders(loader: Loader, vp: VolunteerPlan, secret: str, issuer: str) -> int:
+    from shared.auth import mint_token
+
+    async def order(o: dict) -> None:
+        resident = mint_token(secret, sub=o["resident"], role="resident", ttl_s=3600, issuer=issuer)
+        placed = await loader.call("volunteers", "order.place", o["place"], token=resident)
+        step = lambda verb, body, tok=None: loader.call("volunteers", verb, {"id": placed["id"], **body},  # noqa: E731
+                                                        token=tok, retries=0)
+        await step("order.review", {"approve": True})
+        if o["stage"] == "OPEN" or o["volunteer"] is None:
+            return
+        vid = vp.volunteers[o["volunteer"]]["id"]
+        await step("order.take", {"volunteerId": vid})
+        await step("order.start", {})
+        if o["stage"] == "RATED":
+            await step("order.complete", {"hours": o["hours"]})
+            await step("order.rate", {"score": o["score"]}, resident)
+
+    await asyncio.gather(*(order(o) for o in vp.orders))
+    return len(vp.orders)
+
+
+async def load_cases(loader: Loader, items: list[dict], prefix: str, size: int = 500, parallel: int = 2) -> int:
+    sem = asyncio.Semaphore(parallel)
+
+    async def one(n: int, batch: list[dict]) -> int:
+        async with sem:
+            done = await loader.call("cases", "case.import", {"importId": f"{prefix}-cases-{n:04d}", "cases": batch},
+                                     timeout_s=60)
+        return done["imported"]
+
+    return sum(await asyncio.gather(*(one(n, b) for n, b in batches(items, size))))
+
+
+def describe_history(h: CaseHistory) -> str:
+    st = h.stats
+    resolved = sum(st.resolved_by_level.values()) or 1
+    low = st.resolved_by_level.get(0, 0) + st.resolved_by_level.get(1, 0)
+    rated = sum(st.rated.values()) or 1
+    return (f"{st.cases} cases over {h.days} days: {st.by_status.get('CLOSED', 0)} closed, "
+            f"{sum(st.by_status.get(s, 0) for s in ('REPORTED', 'ACCEPTED', 'ASSIGNED', 'IN_PROGRESS'))} open, "
+            f"{st.by_status.get('RESOLVED', 0)} awaiting rating, {st.by_status.get('REJECTED', 0)} rejected; "
+            f"{100 * low / resolved:.0f}% resolved at GRID/COMMUNITY, {st.escalated} escalated by hand, "
+            f"{st.swept} escalated by the SLA sweeper, "
+            f"{100 * (st.rated.get(4, 0) + st.rated.get(5, 0)) / rated:.0f}% of ratings 4-5")
+
+
+async def seed(settings: Any, scale: str = "small", say: Say = print, cases: int | None = None) -> str:
+    """Load the demo data of `scale` into a running stack (an empty one)."""
+    import nats
+
+    from services.cases.handlers import sla_of
+    from shared.auth import service_token
+    from shared.messaging.rpc import RpcClient
+
+    if scale not in SCALES:
+        raise ValueError(f"scale is one of {', '.join(SCALES)}")
+    started = time.monotonic()
+    now = datetime.now(UTC).replace(microsecond=0)
+    nc = await nats.connect(settings.nats_servers, name=f"yiwang-seed-{scale}")
+    try:
+        rpc = RpcClient(nc, timeout_s=30)
+        token = service_token(settings.jwt_secret, "seed", settings.jwt_issuer)
+        existing = await rpc.call("grids", "region.list", {"level": "CITY", "first": 1}, token)
+        if existing["totalCount"]:
+            return "seed: the database already holds a territory; nothing loaded"
+        loader = Loader(rpc, token, say)
+        history_args = {"sla": sla_of(settings), "auto_close_s": settings.auto_close_s, "count": cases}
+        if scale == "small":
+            from shared.cli.demo import load_demo
+
+            t = time.monotonic()
+            summary = await load_demo(settings)
+            say(f"seed: demo territory, party and volunteers in {time.monotonic() - t:.1f}s")
+            plan = small_plan()
+            history = history_for(plan, now, **history_args)
+            items = history.cases()
+            await loader.replica_ready("cases", plan.grids[-1].id)
+            await loader.phase("case history", load_cases(loader, items, "demo"), "cases")
+            return f"{summary}; {describe_history(history)} (in {time.monotonic() - started:.0f}s)"
+        return await seed_city(settings, loader, now, history_args, started)
+    finally:
+        await nc.close()
+
+
+async def seed_city(settings: Any, loader: Loader, now: datetime, history_args: dict, started: float) -> str:
+    say, today = loader.say, now.date()
+    t = time.monotonic()
+    plan = city_plan()
+    party = city_party(plan, today)
+    vp = city_volunteers(plan)
+    say(f"seed: planned the city in {time.monotonic() - t:.1f}s")
+    history = history_for(plan, now, **history_args)
+    drafting = asyncio.create_task(asyncio.to_thread(history.cases))  # while the territory loads
+    # Down to the grids first: cases need no buildings, so their import (the longest part)
+    # starts while the buildings are created; the party and the orders wait for those.
+    await loader.phase("territory down to the grids", load_territory(loader, plan.levels[:5]), "regions")
+    last_grid, last_building = plan.grids[-1].id, plan.levels[5][-1]["id"]
+    built = asyncio.Event()
+
+    async def buildings() -> None:
+        await loader.phase("buildings", load_territory(loader, plan.levels[5:]), "buildings")
+        built.set()
+
+    async def cases_part() -> None:
+        items = await drafting
+        await loader.replica_ready("cases", last_grid)
+        await loader.phase("case history", load_cases(loader, items, "city"), "cases")
+
+    async def party_part() -> None:
+        ids: dict[str, str] = {}
+        await loader.replica_ready("organizations", last_grid)
+        await loader.phase("党工委, 大党委 and grid branches", load_orgs(loader, party.orgs[:3], ids), "organisations")
+        await built.wait()
+        await loader.replica_ready("organizations", last_building)
+        await loader.phase("building groups", load_orgs(loader, party.orgs[3:], ids), "groups")
+        await loader.phase("party members", load_members(loader, party.members, ids, "city"), "members")
+        await loader.phase("党员中心户", load_orgs(loader, [party.households], ids), "households")
+        await loader.phase("co-building units and joint meetings", load_committees(loader, plan, party, ids, today),
+                           "units")
+
+    async def volunteers_part() -> None:
+        await loader.replica_ready("volunteers", last_grid)
+        await loader.phase("volunteers and posts", load_volunteers(loader, vp), "volunteers")
+        await built.wait()
+        await loader.replica_ready("volunteers", last_building)
+        await loader.phase("service orders", load_orders(loader, vp, settings.jwt_secret, settings.jwt_issuer),
+                           "orders")
+
+    # Each service has its own database: the parts go side by side.
+    await asyncio.gather(buildings(), loader.phase("grid workers", load_workers(loader, plan), "workers"),
+                         cases_part(), party_part(), volunteers_part())
+    orgs = sum(len(level) for level in party.orgs) + len(party.households)
+    return (f"seed: loaded 青川市 with {len(plan.levels[1])} districts and counties, {len(plan.levels[2])} streets, "
+            f"{len(plan.levels[3])} communities, {len(plan.levels[4])} grids, {len(plan.levels[5])} buildings, "
+            f"{len(plan.workers)} grid workers; {orgs} party organisations, {len(party.members)} members, "
+            f"{sum(len(c['units']) for c in party.committees)} co-building units, {len(party.committees)} joint "
+            f"meetings; {len(vp.volunteers)} volunteers, {len(vp.posts)} posts, {len(vp.orders)} service orders; "
+            f"{describe_history(history)} (in {time.monotonic() - started:.0f}s)")

@@ -1,0 +1,275 @@
+"""Bulk import verbs on real NATS and SecantusDB: `case.import` (case history) and
+`member.import` (a member roster). A batch imports, its rollups equal a recount, a re-sent
+batch changes nothing, a bad item writes nothing, and only the right principals may import."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from services.cases import domain as cd
+from services.cases.store import case_from_doc
+from services.cases.views import CaseViews
+from services.organizations import domain as od
+from tests.cases_helpers import CasesClient, expect_error
+from tests.org_helpers import party_tree, start_org_stack
+from tests.territory import build_tree
+
+GRIDS = ["grid-a1", "grid-a2", "grid-b1", "grid-b2"]
+REGIONS = ["city", "county-a", "county-b", "town-a", "town-b", "comm-a", "comm-b", *GRIDS]
+
+
+def runtime(stack, name):
+    return next(rt for rt in stack.runtimes if rt.name == name)
+
+
+@pytest.fixture
+async def cases(stack):
+    await stack.start_service("grids")
+    await stack.start_service("cases", sla_sweep_s=3600)  # the live sweeper stays out of the way
+    await stack.start_gateway(services=("grids", "cases"))
+    await build_tree(stack)
+    client = await CasesClient.connect(stack)
+    await client.wait_territory(GRIDS)
+    yield client
+    await client.close()
+
+
+def iso(t: datetime) -> str:
+    return t.isoformat()
+
+
+def history(n: int = 24, prefix: str = "imp") -> list[dict]:
+    """Cases over the last month with every kind of outcome."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    out = []
+    for i in range(n):
+        grid = GRIDS[i % 4]
+        t0 = now - timedelta(days=30 - i, hours=3)
+        h = lambda k: iso(t0 + timedelta(hours=k))  # noqa: E731
+        kind = i % 8
+        sub = f"res-{i}" if kind != 5 else None
+        steps: list[dict] = []
+        if kind == 0:    # accepted, dispatched, handled, resolved, rated 5
+            steps = [{"action": "accept", "at": h(1), "actor": "gw"},
+                     {"action": "assign", "at": h(2), "assignee": {"kind": "GRID_WORKER", "id": f"gw-{grid}"}},
+                     {"action": "start", "at": h(3)}, {"action": "resolve", "at": h(5), "resolution": "已清运"},
+                     {"action": "rate", "at": h(9), "score": 5, "comment": "很及时"}]
+        elif kind == 1:  # escalated by hand, resolved a level up, closed after a follow-up call
+            steps = [{"action": "accept", "at": h(1)}, {"action": "escalate", "at": h(4), "reason": "需要社区协调"},
+                     {"action": "resolve", "at": h(20), "resolution": "社区协调解决"},
+                     {"action": "close", "at": h(50), "note": "电话回访满意"}]
+        elif kind == 2:  # rejected
+            steps = [{"action": "reject", "at": h(2), "reason": "不属于受理范围"}]
+        elif kind == 3:  # nobody handled it: the sweeper escalated it at its deadline, then resolved late
+            steps = [{"action": "accept", "at": h(1)}, {"action": "sweep", "at": h(49)},
+                     {"action": "resolve", "at": h(60), "resolution": "已维修"}]
+        elif kind == 4:  # rated 1: reopened, handled again, rated 4 and closed
+            steps = [{"action": "accept", "at": h(1)}, {"action": "resolve", "at": h(3), "resolution": "已处理"},
+                     {"action": "rate", "at": h(4), "score": 1}, {"action": "resolve", "at": h(8), "resolution": "返工"},
+                     {"action": "rate", "at": h(9), "score": 4}]
+        elif kind == 5:  # a hotline call still open, accepted
+            steps = [{"action": "accept", "at": h(1)}]
+        elif kind == 6:  # resolved, waiting for its rating
+            steps = [{"action": "accept", "at": h(1)}, {"action": "resolve", "at": h(2), "resolution": "已处理"}]
+        out.append({"id": f"{prefix}-{i:03d}", "title": f"历史案件{i}", "description": "导入的历史记录",
+                    "categoryCode": ["ENV_GARBAGE", "DISPUTE_NEIGHBOR", "FACILITY_STREETLIGHT", "OTHER"][i % 4],
+                    "channel": "HOTLINE" if kind == 5 else "MINI_PROGRAM", "reporterName": f"居民{i}",
+                    "reporterPhone": "13800000000", "reporterSub": sub, "regionId": grid,
+                    **({"lng": 113.001 + 0.001 * (i % 5), "lat": 30.001} if grid == "grid-a1" else {}),
+                    "reportedAt": iso(t0), "steps": steps})
+    return out
+
+
+async def assert_rollups_equal_recount(cases: CasesClient, stack) -> dict:
+    db = runtime(stack, "cases").db
+    expected = cd.recount([case_from_doc(doc) async for doc in db.cases.find()])
+    live = (await cases("stats.batch", stack.token(), ids=REGIONS))["items"]
+    for r in REGIONS:
+        assert live[r] == CaseViews.stats(expected.get(r, {})), r
+    return live
+
+
+async def test_case_import_folds_rollups_once_and_publishes_nothing(cases, stack):
+    su, batch = stack.token(), history()
+    first = await cases("case.import", su, importId="hist-1", cases=batch)
+    assert first["imported"] == 24 and first["skipped"] == [] and not first["replayed"]
+    live = await assert_rollups_equal_recount(cases, stack)
+    city = live["city"]
+    assert city["total"] == 24 and city["rejected"] == 3 and city["open"] == 6 and city["awaitingRating"] == 6
+    assert city["resolvedByLevel"]["COMMUNITY"] >= 3 and city["resolvedOnTime"] < city["resolved"]
+
+    case = await cases("case.get", su, id="imp-000")
+    assert case["status"] == "CLOSED" and case["rating"] == 5 and case["assignee"]["id"] == "gw-grid-a1"
+    assert [t["type"] for t in case["timeline"]] == ["REPORTED", "ACCEPTED", "ASSIGNED", "STARTED", "RESOLVED",
+                                                    "RATED", "CLOSED"]
+    assert datetime.fromisoformat(case["createdAt"]) == datetime.fromisoformat(batch[0]["reportedAt"])
+    assert case["timeline"][1]["actor"] == "gw"
+    swept = await cases("case.get", su, id="imp-003")
+    assert swept["level"] == "COMMUNITY" and swept["timeline"][2]["actor"] == "system:cases"
+    db = runtime(stack, "cases").db
+    assert await db.outbox.count_documents({}) == 0  # history is not news
+
+    # The same batch again, and the same cases under another import id: nothing twice.
+    again = await cases("case.import", su, importId="hist-1", cases=batch)
+    assert again["replayed"] and again["imported"] == 24
+    other = await cases("case.import", stack.token(role="service", sub="svc:migrator"), importId="hist-2",
+                        cases=batch)
+    assert other["imported"] == 0 and len(other["skipped"]) == 24
+    assert await db.cases.count_documents({}) == 24
+    assert (await assert_rollups_equal_recount(cases, stack))["city"] == city
+
+    # Imported open cases are live: a command on one publishes as usual, and rollups follow.
+    await cases("case.resolve", su, id="imp-005", resolution="电话回复")
+    await cases.settled()
+    assert (await assert_rollups_equal_recount(cases, stack))["city"]["open"] == 5
+
+
+async def test_a_bad_case_writes_nothing(cases, stack):
+    su, good = stack.token(), history(8)
+    now = datetime.now(UTC)
+    bad_batches = {
+        "illegal step": [*good, {**good[0], "id": "bad-1", "steps": [{"action": "start", "at": good[0]["reportedAt"]}]}],
+        "unknown category": [*good, {**good[0], "id": "bad-2", "categoryCode": "NOPE"}],
+        "not a grid": [*good, {**good[0], "id": "bad-3", "regionId": "comm-a"}],
+        "unknown region": [*good, {**good[0], "id": "bad-4", "regionId": "nowhere"}],
+        "in the future": [*good, {**good[0], "id": "bad-5", "reportedAt": iso(now + timedelta(days=1))}],
+        "out of order": [*good, {**good[0], "id": "bad-6", "steps": [
+            {"action": "accept", "at": iso(now - timedelta(hours=1))},
+            {"action": "resolve", "at": iso(now - timedelta(hours=2)), "resolution": "x"}]}],
+        "sweep not due": [*good, {**good[0], "id": "bad-7", "steps": [
+            {"action": "accept", "at": good[0]["reportedAt"]}, {"action": "sweep", "at": good[0]["reportedAt"]}]}],
+        "rate without a reporter": [*good, {**good[5], "id": "bad-8", "steps": [
+            {"action": "accept", "at": good[5]["reportedAt"]},
+            {"action": "resolve", "at": good[5]["reportedAt"], "resolution": "x"},
+            {"action": "rate", "at": good[5]["reportedAt"], "score": 5}]}],
+        "twice in a batch": [*good, good[0]],
+        "no timezone": [*good, {**good[0], "id": "bad-9", "reportedAt": "2026-01-01T08:00:00"}],
+    }
+    for why, batch in bad_batches.items():
+        e = await expect_error(cases("case.import", su, importId=f"bad-{why}", cases=batch), "BAD_INPUT")
+        assert e.message, why
+    await expect_error(cases("case.import", su, importId="empty", cases=[]), "BAD_INPUT")
+    await expect_error(cases("case.import", su, importId="too-many", cases=[good[0]] * 501), "BAD_INPUT")
+    db = runtime(stack, "cases").db
+    assert await db.cases.count_documents({}) == 0 and await db.rollups.count_documents({}) == 0
+    assert await db.idempotency.count_documents({}) == 0
+    # The fixed batch then imports (the failed import ids were not used up).
+    ok = await cases("case.import", su, importId="bad-illegal step", cases=good)
+    assert ok["imported"] == 8
+    await assert_rollups_equal_recount(cases, stack)
+
+
+async def test_only_superadmin_or_a_service_imports_cases(cases, stack):
+    batch = history(2)
+    for token in (stack.token(role="admin", region="city"), stack.token(role="operator", region="town-a"),
+                  stack.token(role="resident", sub="r1")):
+        await expect_error(cases("case.import", token, importId="x", cases=batch), "FORBIDDEN")
+    assert await runtime(stack, "cases").db.cases.count_documents({}) == 0
+
+
+# -- member.import -----------------------------------------------------------------------
+@pytest.fixture
+async def orgs(stack):
+    client, _ = await start_org_stack(stack)
+    yield client
+    await client.close()
+
+
+def roster(org_ids: dict[str, str], n: int = 30, prefix: str = "pm-imp") -> list[dict]:
+    out = []
+    for i in range(n):
+        in_service = i % 3 == 0
+        out.append({
+            "id": f"{prefix}-{i:03d}", "name": f"党员{i}", "gender": "FEMALE" if i % 2 else "MALE",
+            "birthDate": f"{1950 + i}-03-0{1 + i % 9}", "joinDate": f"{1975 + i}-07-01",
+            "phone": f"1370000{i:04d}", "idNumber": f"42980119{50 + i}03010{i % 10}{i:02d}",
+            "category": "IN_SERVICE" if in_service else ["RETIRED", "FLOATING"][i % 2],
+            "organizationId": org_ids["group"] if i % 4 == 0 else org_ids["grid"],
+            "homeBuildingId": "bldg-a1-1" if i % 2 else "bldg-a1-2",
+            **({"dualCommunityId": "comm-a"} if in_service and i % 2 == 0 else {})})
+    return out
+
+
+async def assert_org_rollups_equal_recount(stack) -> None:
+    db = runtime(stack, "organizations").db
+    counters = {doc["_id"]: {k.replace(":", "."): v for k, v in doc["c"].items() if v}
+                async for doc in db.rollups.find()}
+    records = [od.Organization.model_validate({**x, "id": x["_id"]}) async for x in db.organizations.find()]
+    records += [od.PartyMember.model_validate({**x, "id": x["_id"]}) async for x in db.members.find()]
+    assert {k: v for k, v in counters.items() if v} == od.recount(records)
+
+
+async def test_member_import_registers_a_roster_once(orgs, stack):
+    su = stack.token()
+    t = await party_tree(orgs, su)
+    ids = {k: v["id"] for k, v in t.items()}
+    batch = roster(ids)
+    county_admin = stack.token(role="admin", region="county-a", sub="county-admin")
+    first = await orgs("member.import", county_admin, importId="roster-1", members=batch)
+    assert first["imported"] == 30 and first["ids"] == [m["id"] for m in batch]
+    await assert_org_rollups_equal_recount(stack)
+    stats = (await orgs("stats.batch", su, ids=["comm-a"]))["items"]["comm-a"]
+    assert stats["memberCount"] == 30 and stats["dualRegisteredCount"] == 5
+    m = await orgs("member.get", su, id="pm-imp-003")
+    assert m["name"] == "党员3" and m["homeBuildingId"] == "bldg-a1-1" and m["organizationId"] == ids["grid"]
+    db = runtime(stack, "organizations").db
+    assert await db.outbox.count_documents({"type": "yiwang.organizations.MEMBER_REGISTERED.v1"}) == 30
+    assert await db.outbox.count_documents({"type": "yiwang.organizations.DUAL_REGISTERED.v1"}) == 5
+    assert await db["keys"].count_documents({"_id": {"$regex": "^member-id-number:"}}) == 30
+
+    again = await orgs("member.import", county_admin, importId="roster-1", members=batch)
+    assert again["replayed"] and again["imported"] == 30
+    other = await orgs("member.import", su, importId="roster-2", members=batch)
+    assert other["imported"] == 0 and len(other["skipped"]) == 30
+    assert await db.members.count_documents({}) == 30
+    assert await db.outbox.count_documents({"type": "yiwang.organizations.MEMBER_REGISTERED.v1"}) == 30
+    await assert_org_rollups_equal_recount(stack)
+    # member.register keeps the ID-number rule against imported members.
+    await expect_error(orgs("member.register", su, **{k: v for k, v in batch[0].items() if k not in ("id", "dualCommunityId")}),
+                       "CONFLICT")
+
+
+async def test_a_bad_member_writes_nothing(orgs, stack):
+    su = stack.token()
+    t = await party_tree(orgs, su)
+    ids = {k: v["id"] for k, v in t.items()}
+    good = roster(ids, 10)
+    today = date.today()
+    bad = {
+        "joined before 18": {"joinDate": "1955-01-01"},
+        "unknown organisation": {"organizationId": "po-nope"},
+        "home not a building": {"homeBuildingId": "grid-a1"},
+        "unknown home": {"homeBuildingId": "bldg-nowhere"},
+        "dual for a retired member": {"category": "RETIRED", "dualCommunityId": "comm-a"},
+        "born tomorrow": {"birthDate": (today + timedelta(days=1)).isoformat()},
+        "bad id": {"id": "PM Upper"},
+    }
+    for why, change in bad.items():
+        batch = [*good, {**good[0], "id": "pm-bad", "idNumber": "429801199001011111", **change}]
+        await expect_error(orgs("member.import", su, importId=f"bad-{why}", members=batch), "BAD_INPUT")
+    await expect_error(orgs("member.import", su, importId="same-number", members=[
+        *good, {**good[1], "id": "pm-twin"}]), "BAD_INPUT")
+    db = runtime(stack, "organizations").db
+    assert await db.members.count_documents({}) == 0
+    assert await db.outbox.count_documents({"type": "yiwang.organizations.MEMBER_REGISTERED.v1"}) == 0
+    # An ID number registered before is a conflict for the whole batch.
+    await orgs("member.register", su, name="李红", gender="FEMALE", birthDate="1985-04-02", joinDate="2010-07-01",
+               idNumber=good[4]["idNumber"], category="RETIRED", organizationId=ids["grid"])
+    await expect_error(orgs("member.import", su, importId="conflict", members=good), "CONFLICT")
+    assert await db.members.count_documents({}) == 1
+    await assert_org_rollups_equal_recount(stack)
+
+
+async def test_only_admins_of_the_region_import_members(orgs, stack):
+    su = stack.token()
+    t = await party_tree(orgs, su)
+    batch = roster({k: v["id"] for k, v in t.items()}, 4)
+    for token, code in ((stack.token(role="operator", region="county-a"), "FORBIDDEN"),
+                        (stack.token(role="grid_worker", region="grid-a1"), "FORBIDDEN"),
+                        (stack.token(role="admin", region="county-b"), "FORBIDDEN"),   # not an ancestor
+                        (stack.token(role="admin", region="grid-a2"), "FORBIDDEN")):  # below the organisations
+        await expect_error(orgs("member.import", token, importId="x", members=batch), code)
+    assert await runtime(stack, "organizations").db.members.count_documents({}) == 0
+    done = await orgs("member.import", stack.token(role="service", sub="svc:hr"), importId="x", members=batch)
+    assert done["imported"] == 4
