@@ -96,11 +96,11 @@ class RecordCommands:
 
 
 DaysOf = Callable[[str, str, str | None], Awaitable[dict[str, dict[str, int]]]]
-CurrentOf = Callable[[str], Awaitable[dict[str, int]]]
+CountersOf = Callable[[list[str]], Awaitable[dict[str, dict[str, int]]]]
 
 
 async def trend_reply(req: Request, territory: TerritoryReplica, metrics: dict[str, Metric],
-                      days_of: DaysOf, current_of: CurrentOf) -> dict:
+                      days_of: DaysOf, counters_of: CountersOf) -> dict:
     """`trend.series`: one metric of one region per interval, from the day buckets kept with
     the writes (shared/trends); never a scan of the records."""
     q, p = req.parse(TrendQuery), req.principal
@@ -117,6 +117,6 @@ async def trend_reply(req: Request, territory: TerritoryReplica, metrics: dict[s
     stock = metric.kind is Kind.STOCK
     last = None if stock else (spans[-1][1] - timedelta(days=1)).isoformat()  # a stock needs every later day
     days = await days_of(q.regionId, spans[0][0].isoformat(), last)
-    current = await current_of(q.regionId) if stock else {}
+    current = (await counters_of([q.regionId])).get(q.regionId, {}) if stock else {}
     return {"regionId": q.regionId, "metric": q.metric, "kind": str(metric.kind), "interval": q.interval,
             "description": metric.description, "points": series(metric, days, current, spans, tz)}

@@ -316,10 +316,7 @@ class Cases:
         return self.territory.region_items(q.ids, req.principal, lambda i: self.views.stats(counters.get(i, {})))
 
     async def trend(self, req: Request) -> dict:
-        async def current(region: str) -> dict[str, int]:
-            return (await self.store.rollup_counters([region])).get(region, {})
-
-        return await trend_reply(req, self.territory, d.TREND_METRICS, self.store.days, current)
+        return await trend_reply(req, self.territory, d.TREND_METRICS, self.store.days, self.store.rollup_counters)
 
     def _visible_path(self, p: Principal, region_id: str) -> list[str]:
         path = self.territory.path(region_id)

@@ -22,7 +22,7 @@ from shared.messaging.envelope import CloudEvent, make_event
 from shared.messaging.rpc import Request
 from shared.mongo import UnitOfWork, now, recall, remember
 from shared.privacy import FieldCipher
-from shared.records import Records, read_days
+from shared.records import Records
 from services.organizations.domain.rollups import TREND_METRICS
 from shared.service import ServiceRuntime
 from shared.territory import TerritoryReplica
@@ -685,13 +685,7 @@ class Organizations(RecordCommands):
                                            lambda i: self.views.stats(counters.get(i, {}), *self.counts.get(i)))
 
     async def trend(self, req: Request) -> dict:
-        async def current(region: str) -> dict[str, int]:
-            return (await self.store.counters([region])).get(region, {})
-
-        async def days(region: str, first: str, last: str | None) -> dict[str, dict[str, int]]:
-            return await read_days(self.store.days, region, first, last, lambda k: k.replace(":", "."))
-
-        return await trend_reply(req, self.territory, TREND_METRICS, days, current)
+        return await trend_reply(req, self.territory, TREND_METRICS, self.store.trend_days, self.store.counters)
 
     # -- events from cases and from this service -----------------------------------------
     async def on_own_event(self, event: CloudEvent) -> None:

@@ -12,7 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.organizations import domain as d
 from shared.domain import RollupDelta
 from shared.mongo import UnitOfWork
-from shared.records import Records, add_rollups, bsonable, claim_key
+from shared.records import Records, add_rollups, bsonable, claim_key, read_days
 PATH = [("path", ASCENDING), ("_id", ASCENDING)]
 INDEXES = {
     "organizations": [IndexModel(PATH), IndexModel([("parent_id", ASCENDING), ("_id", ASCENDING)]),
@@ -94,6 +94,9 @@ class OrgStore:
         # A counter like `organizations.GRID_BRANCH` is stored as `organizations:GRID_BRANCH`:
         # a dotted name would nest under the `organizations` counter itself.
         await add_rollups(self.rollups, uow, deltas, lambda k: k.replace(".", ":"), days=self.days)
+
+    async def trend_days(self, region: str, first: str, last: str | None) -> dict[str, dict[str, int]]:
+        return await read_days(self.days, region, first, last, lambda k: k.replace(":", "."))
 
     async def counters(self, ids: list[str]) -> dict[str, dict[str, int]]:
         return {x["_id"]: {k.replace(":", "."): int(v) for k, v in x.get("c", {}).items()}

@@ -28,7 +28,7 @@ from shared.messaging.envelope import CloudEvent, make_event
 from shared.messaging.rpc import Request
 from shared.mongo import UnitOfWork, now
 from shared.privacy import FieldCipher
-from shared.records import Records, read_days
+from shared.records import Records
 from services.volunteers.domain.rollups import TREND_METRICS
 from shared.service import ServiceRuntime
 from shared.territory import TerritoryReplica
@@ -692,13 +692,7 @@ class Volunteers(RecordCommands):
         return self.territory.region_items(q.ids, req.principal, lambda i: self.views.stats(counters.get(i, {})))
 
     async def trend(self, req: Request) -> dict:
-        async def current(region: str) -> dict[str, int]:
-            return (await self.store.counters([region])).get(region, {})
-
-        async def days(region: str, first: str, last: str | None) -> dict[str, dict[str, int]]:
-            return await read_days(self.store.days, region, first, last)
-
-        return await trend_reply(req, self.territory, TREND_METRICS, days, current)
+        return await trend_reply(req, self.territory, TREND_METRICS, self.store.trend_days, self.store.counters)
 
     def table(self) -> dict:
         return {

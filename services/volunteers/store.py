@@ -13,7 +13,7 @@ from services.volunteers import domain as d
 from shared.domain import RollupDelta
 from shared.errors import Conflict
 from shared.mongo import UnitOfWork
-from shared.records import Records, add_rollups, bsonable, claim_key
+from shared.records import Records, add_rollups, bsonable, claim_key, read_days
 
 PATH = [("path", ASCENDING), ("_id", ASCENDING)]
 INDEXES = {
@@ -118,6 +118,9 @@ class VolunteerStore:
     # -- rollups ---------------------------------------------------------------------------
     async def apply(self, uow: UnitOfWork, deltas: list[RollupDelta]) -> None:
         await add_rollups(self.rollups, uow, deltas, days=self.days)
+
+    async def trend_days(self, region: str, first: str, last: str | None) -> dict[str, dict[str, int]]:
+        return await read_days(self.days, region, first, last)
 
     async def counters(self, ids: list[str]) -> dict[str, dict[str, int]]:
         return {x["_id"]: {k: int(v) for k, v in x.get("c", {}).items()}

@@ -11,7 +11,7 @@ import pytest
 
 from tests.cases_gateway import eventually
 from tests.cases_helpers import REPORT
-from tests.org_helpers import party_tree, start_org_stack
+from tests.org_helpers import member, party_tree, start_org_stack
 
 ADMIN_A = {"role": "admin", "region": "county-a", "sub": "admin-a"}
 TZ = ZoneInfo("Asia/Shanghai")
@@ -75,6 +75,14 @@ async def test_county_session_rank_trend_hotspot_to_meeting(county, stack):
                            {"f": (today - timedelta(days=6)).isoformat(), "t": (today + timedelta(days=1)).isoformat()},
                            **ADMIN_A)
     assert trend["trend"]["kind"] == "FLOW" and [p["value"] for p in trend["trend"]["points"]] == [0] * 6 + [4]
+    # A stock of another service: party members at the end of each day (one registered today).
+    await member(county, admin, tree["grid"]["id"])
+    members = await stack.ok("""query($f: DateTime!, $t: DateTime!) { trend(regionId: "county-a",
+        metric: PARTY_MEMBERS, from: $f, to: $t, interval: WEEK) { kind points { value } } }""",
+                             {"f": (today - timedelta(days=13)).isoformat(), "t": (today + timedelta(days=1)).isoformat()},
+                             **ADMIN_A)
+    assert members["trend"]["kind"] == "STOCK" and members["trend"]["points"][-1]["value"] == 1
+    assert all(p["value"] == 0 for p in members["trend"]["points"][:-1])
 
     # Hotspots: the cluster in grid-a1; the single report in grid-a2 is not one.
     since = (today - timedelta(days=6)).isoformat()
