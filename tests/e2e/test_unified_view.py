@@ -7,6 +7,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import nats
 import pytest
 
 from tests.cases_gateway import eventually
@@ -62,11 +63,28 @@ async def test_county_session_rank_trend_hotspot_to_meeting(county, stack):
                               **ADMIN_A)
     assert [(r["region"]["id"], r["value"]) for r in coverage["rankings"]] == [("grid-a1", 1.0), ("grid-a2", 0.0)]
 
-    # Drill-down: the children and their overviews in the same query.
-    drill = await stack.ok("""{ region(id: "comm-a") { children { edges { node { id overview {
-        cases { total } organizations { branchCoverage } volunteers { volunteerCount } } } } } } }""", **ADMIN_A)
-    totals = {e["node"]["id"]: e["node"]["overview"]["cases"]["total"] for e in drill["region"]["children"]["edges"]}
-    assert totals == {"grid-a1": 3, "grid-a2": 1}
+    # Drill-down: the children and their overviews in the same query, one figures call per service
+    # (counted by a bystander on the request subjects).
+    calls: list[str] = []
+    bystander = await nats.connect(stack.settings.nats_url)
+
+    async def seen(msg) -> None:
+        calls.append(msg.subject)
+
+    await bystander.subscribe("yiwang.*.stats.batch", cb=seen)
+    await bystander.flush()
+    drill = await stack.ok("""{ region(id: "county-a") { children { edges { node { id overview {
+        cases { total } organizations { branchCoverage } volunteers { volunteerCount } } children { edges { node {
+        id overview { cases { total } organizations { branchCoverage } volunteers { volunteerCount } } } } } } } } } }""",
+                           **ADMIN_A)
+    await bystander.flush()
+    await bystander.close()
+    assert sorted(calls) == ["yiwang.cases.stats.batch", "yiwang.cases.stats.batch", "yiwang.organizations.stats.batch",
+                             "yiwang.organizations.stats.batch", "yiwang.volunteers.stats.batch",
+                             "yiwang.volunteers.stats.batch"]  # one per service and level of the tree
+    town = drill["region"]["children"]["edges"][0]["node"]
+    totals = {e["node"]["id"]: e["node"]["overview"]["cases"]["total"] for e in town["children"]["edges"]}
+    assert town["overview"]["cases"]["total"] == 4 and totals == {"comm-a": 4}
 
     # Trend: today's reports in the county, per day for a week.
     today = datetime.now(TZ).replace(hour=0, minute=0, second=0, microsecond=0)
