@@ -8,6 +8,10 @@ an optional 双报到 with the community where they live. Then, for the whole ba
 increment per region, and the events of every member recorded in the outbox, as for a
 register (members are live data: `volunteers` keeps a replica of them).
 
+Events are published by the outbox relay, whose query costs grow with the number of events
+waiting: a batch therefore waits (up to BACKLOG_WAIT_S) while more than BACKLOG_MAX events
+of this service are not yet published, so a roster import never outruns the relay.
+
 All or nothing: any bad member is a BAD_INPUT (an ID number already registered to someone
 else a CONFLICT, a member outside an admin's region FORBIDDEN) naming the member, and nothing
 is written. A batch re-sent with the same `importId` returns the first reply; a member whose
@@ -31,12 +35,14 @@ from shared.contracts.organizations import ImportedMember, ImportMembers
 from shared.errors import BadInput, Conflict, DomainError, Forbidden
 from shared.ids import is_subject_safe, new_id
 from shared.messaging.rpc import Request
-from shared.mongo import UnitOfWork, now, recall, remember, remembered
+from shared.mongo import OUTBOX, UnitOfWork, now, recall, remember, remembered
 
 if TYPE_CHECKING:
     from services.organizations.handlers import Organizations
 
 log = logging.getLogger("yiwang.organizations.import")
+BACKLOG_MAX = 2000     # events waiting for the outbox relay before a batch waits
+BACKLOG_WAIT_S = 30.0  # ... at most this long
 
 
 @dataclass
@@ -88,6 +94,7 @@ class MemberImporter:
 
         try:
             async with self._writing:
+                await self.backlog_below(BACKLOG_MAX, BACKLOG_WAIT_S)
                 waited = time.monotonic()
                 result = await committed(self.rt, work)
         except DuplicateKeyError:  # a twin of this batch (or of one of its members) committed first
@@ -97,6 +104,15 @@ class MemberImporter:
         log.info("member.import %s: %d of %d members in %.2fs (written in %.2fs)", c.importId, result["imported"],
                  len(prepared), time.monotonic() - started, time.monotonic() - waited)
         return result
+
+    async def backlog_below(self, limit: int, wait_s: float) -> None:
+        """Until at most `limit` events of this service wait for the relay (or `wait_s` pass)."""
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            if await self.rt.db[OUTBOX].count_documents({"published": False}, limit=limit + 1) <= limit:
+                return
+            await asyncio.sleep(0.5)
+        log.warning("member.import: more than %d events still wait for the relay after %gs", limit, wait_s)
 
     def prepare(self, c: ImportMembers) -> list[_Prepared]:
         cipher, out = self.orgs.cipher, []
