@@ -561,7 +561,7 @@ class CaseHistory:
         """The case's later steps, planned against a mirror of its state. Before any step,
         the SLA sweeper's escalations that would have happened by then are recorded
         (`sweep` at the deadline), so nothing is left for the live sweeper to catch up on."""
-        now, st = self.now, self.stats
+        now = self.now
         level0 = level_of(category.default_level)
         m = Mirror(status="REPORTED", level=level0, due=t0 + timedelta(seconds=self.sla_s(category, level0)))
         age_days = (now - t0).total_seconds() / 86400
