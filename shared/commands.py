@@ -12,7 +12,7 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.auth import Principal
 from shared.contracts.common import TrendQuery
-from shared.errors import BadInput, Conflict, Forbidden, NotFound
+from shared.errors import BadInput, Conflict, Forbidden
 from shared.messaging.rpc import Request, item_error
 from shared.mongo import UnitOfWork, recall, remember, remembered
 from shared.records import Records
@@ -107,11 +107,7 @@ async def trend_reply(req: Request, territory: TerritoryReplica, metrics: dict[s
     metric = metrics.get(q.metric)
     if metric is None:
         raise BadInput(f"unknown metric {q.metric}; known here: {', '.join(sorted(metrics))}")
-    path = territory.path(q.regionId)
-    if path is None:
-        raise NotFound(f"region {q.regionId} is not known to {territory.rt.name}")
-    if not p.can_see_path(path):
-        raise Forbidden(f"region {q.regionId} is outside your scope")
+    territory.visible_path(p, q.regionId)
     tz = city_tz()
     spans = buckets(q.from_, q.to, Interval(q.interval), tz)
     stock = metric.kind is Kind.STOCK

@@ -148,15 +148,16 @@ async def read_days(days: AsyncCollection, region: str, first_day: str, last_day
     hi = bucket_id(region, last_day) if last_day else f"{region}|~"
     out: dict[str, dict[str, int]] = {}
     async for doc in days.find({"_id": {"$gte": bucket_id(region, first_day), "$lte": hi}}):
-        out[doc["_id"].rsplit("|", 1)[1]] = {unfield(k): int(v) for k, v in _flat(doc.get("c", {})).items()}
+        out[doc["_id"].rsplit("|", 1)[1]] = {unfield(k): v for k, v in flatten(doc.get("c", {})).items()}
     return out
 
 
-def _flat(nested: dict, prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
+def flatten(nested: dict, prefix: str = "") -> dict[str, int]:
+    """Counters stored nested by their dotted names (`c.resolved_by_level.GRID`), flat again."""
+    out: dict[str, int] = {}
     for k, v in nested.items():
         if isinstance(v, dict):
-            out |= _flat(v, f"{prefix}{k}.")
+            out |= flatten(v, f"{prefix}{k}.")
         else:
-            out[f"{prefix}{k}"] = v
+            out[f"{prefix}{k}"] = int(v)
     return out

@@ -94,6 +94,16 @@ class TerritoryReplica(RegionIndex):
         node = self.nodes.get(region_id)
         return node["path"] if node else None
 
+    def visible_path(self, p: Principal, region_id: str) -> list[str]:
+        """The path of a region this service knows and the caller may see; else NOT_FOUND or
+        FORBIDDEN."""
+        path = self.path(region_id)
+        if path is None:
+            raise NotFound(f"region {region_id} is not known to {self.rt.name}")
+        if not p.can_see_path(path):
+            raise Forbidden(f"region {region_id} is outside your scope")
+        return path
+
     def region_items(self, ids: list[str], p: Principal, view: Callable[[str], dict]) -> dict:
         """A per-region batch reply (figures): each id's view, or NOT_FOUND / FORBIDDEN."""
         items: dict[str, Any] = {}

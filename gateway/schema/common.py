@@ -7,6 +7,7 @@ from typing import Any, Generic, TypeVar
 
 import strawberry
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField
 
 from gateway.context import Context
 from shared.errors import BadInput
@@ -64,10 +65,5 @@ def connection_fields(page: dict, to_node: Callable[[dict], N]) -> dict[str, Any
 def selects(info: Info, name: str) -> bool:
     """Whether the field being resolved selects `name` directly (a fragment counts as yes):
     lets a list skip counting its total when nobody asked for it."""
-    for field in info.selected_fields:
-        for sel in field.selections:
-            if getattr(sel, "name", None) == name or not hasattr(sel, "name"):
-                return True
-            if type(sel).__name__ != "SelectedField":
-                return True
-    return False
+    return any(not isinstance(sel, SelectedField) or sel.name == name
+               for field in info.selected_fields for sel in field.selections)

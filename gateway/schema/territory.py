@@ -42,6 +42,14 @@ async def load_region(info: Info, region_id: str) -> dict:
     return value
 
 
+async def load_visible_region(info: Info, region_id: str) -> dict:
+    """A region in the caller's scope (outside it only ancestors' names are visible: FORBIDDEN)."""
+    dto = await load_region(info, region_id)
+    if dto.get("partial"):
+        raise Forbidden(f"region {dto['name']} is outside your scope")
+    return dto
+
+
 @strawberry.type(description="A node of the territory tree. Outside your scope only the ancestors of "
                              "your own region are visible, and of them only id, name, level and code.")
 class Region:
@@ -311,9 +319,7 @@ class TerritoryQuery:
 
     @strawberry.field
     async def overview(self, info: Info, region_id: strawberry.ID) -> RegionOverview:
-        dto = await load_region(info, str(region_id))
-        if dto.get("partial"):
-            raise Forbidden(f"region {dto['name']} is outside your scope")
+        dto = await load_visible_region(info, str(region_id))
         return RegionOverview(region_id=str(region_id), region_dto=dto)
 
     @strawberry.field

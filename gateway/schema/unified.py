@@ -15,8 +15,8 @@ from strawberry.types import Info
 from gateway.schema.case_types import CaseCategory, category_node
 from gateway.schema.common import ctx
 from gateway.schema.org_types import JointMeeting, meeting_node
-from gateway.schema.territory import Region, load_region
-from shared.errors import BadInput, DomainError, Forbidden, Unavailable
+from gateway.schema.territory import Region, load_region, load_visible_region
+from shared.errors import BadInput, DomainError, Unavailable
 
 MAX_CHILDREN = 1000
 
@@ -172,13 +172,6 @@ async def _children(info: Info, region_id: str) -> list[dict]:
         after = page["endCursor"]
 
 
-async def _visible(info: Info, region_id: str) -> dict:
-    dto = await load_region(info, region_id)
-    if dto.get("partial"):
-        raise Forbidden(f"region {dto['name']} is outside your scope")
-    return dto
-
-
 def rank(values: list[tuple[dict, float | None]], descending: bool) -> list[tuple[int, dict, float | None]]:
     """Order by value (missing values last, ties by name then id); equal values share a rank."""
     known = sorted((x for x in values if x[1] is not None), key=lambda x: (x[0]["name"], x[0]["id"]))
@@ -199,7 +192,7 @@ class UnifiedQuery:
                        order: SortOrder = SortOrder.DESC, first: int = 10) -> list[RankingEntry]:
         if not 1 <= first <= 100:
             raise BadInput("`first` must be between 1 and 100")
-        await _visible(info, str(region_id))
+        await load_visible_region(info, str(region_id))
         loader_name, figure = RANKINGS[metric.value]
         children = await _children(info, str(region_id))
         loader = getattr(ctx(info).loaders, loader_name)

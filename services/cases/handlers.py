@@ -318,19 +318,11 @@ class Cases:
     async def trend(self, req: Request) -> dict:
         return await trend_reply(req, self.territory, d.TREND_METRICS, self.store.days, self.store.rollup_counters)
 
-    def _visible_path(self, p: Principal, region_id: str) -> list[str]:
-        path = self.territory.path(region_id)
-        if path is None:
-            raise NotFound(f"region {region_id} is not known here")
-        if not p.can_see_path(path):
-            raise Forbidden(f"region {region_id} is outside your scope")
-        return path
-
     async def hotspots(self, req: Request) -> dict:
         """热点: the busiest grid × category clusters of a subtree in a window, from the
         per-day cells kept with the writes."""
         q, p = req.parse(HotspotQuery), req.principal
-        self._visible_path(p, q.regionId)
+        self.territory.visible_path(p, q.regionId)
         tz = city_tz()
         until = q.until or now()
         if until <= q.since:
@@ -350,7 +342,7 @@ class Cases:
     async def hotspot_cases(self, req: Request) -> dict:
         """The cases behind one hotspot (newest first): what a joint meeting deliberates."""
         q, p = req.parse(HotspotCases), req.principal
-        path = self._visible_path(p, q.gridId)
+        path = self.territory.visible_path(p, q.gridId)
         node = self.territory.get(q.gridId)
         if node is None or node["level"] != "GRID":
             raise BadInput(f"a hotspot is in a GRID; {q.gridId} is not one")

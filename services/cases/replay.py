@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.cases import domain as d
-from services.cases.store import case_from_doc, flatten
+from services.cases.store import case_from_doc
+from shared.records import flatten
 from shared.mongo import OUTBOX, PROJECTION_QUEUE
 
 

@@ -14,7 +14,7 @@ from shared.auth import Principal, Role
 from shared.errors import BadInput, Conflict, NotFound
 from shared.ids import id_floor, id_time_ms
 from shared.mongo import UnitOfWork, now
-from shared.records import add_day_buckets, read_days
+from shared.records import add_day_buckets, flatten, read_days
 
 OPEN = [str(s) for s in OPEN_STATUSES]
 DUPLICATE_FIELDS = {"category_code": 1, "status": 1, "merged_into": 1, "created_at": 1, "region_id": 1, "location": 1}
@@ -255,17 +255,6 @@ class CaseStore:
         async for d in self.rollups.find({"_id": {"$in": ids}}):
             out[d["_id"]] = flatten(d.get("c", {}))
         return out
-
-
-def flatten(nested: dict, prefix: str = "") -> dict[str, int]:
-    out: dict[str, int] = {}
-    for k, v in nested.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out |= flatten(v, f"{key}.")
-        else:
-            out[key] = int(v)
-    return out
 
 
 def window_start(at: datetime, seconds: float) -> datetime:

@@ -492,6 +492,7 @@ class Organizations(RecordCommands):
         if grid.level != "GRID" or len(grid.path) < 2:
             raise BadInput(f"a hotspot is in a GRID; {grid.name or grid.id} is a {grid.level}", {"gridId": grid.id})
         meeting = await self._meeting_for(grid.path[-2], c.meetingId)
+        d.authorize(p, d.Action.RECORD_MEETING, meeting)  # before reading cases on the caller's behalf
         until = c.until or now()
         spot = await self.rt.rpc.call("cases", "hotspot.cases", {
             "gridId": grid.id, "categoryCode": c.categoryCode, "since": c.since.isoformat(),
