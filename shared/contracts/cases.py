@@ -1,7 +1,6 @@
 """Wire models of the cases service (request payloads). Replies are documented in CASES_API."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import AwareDatetime, Field
@@ -185,14 +184,14 @@ Events: CloudEvents on `yiwang.evt.cases.<TYPE>.<region path…>`, TYPE in REPOR
 
 class HotspotQuery(Wire):
     regionId: str = Field(min_length=1, max_length=64)
-    since: datetime
-    until: datetime | None = None  # default: now
+    since: AwareDatetime
+    until: AwareDatetime | None = None  # default: now
     first: int = Field(default=10, ge=1, le=50)
 
 
 class HotspotCases(Wire):
     gridId: str = Field(min_length=1, max_length=64)
     categoryCode: str = Field(min_length=1, max_length=64)
-    since: datetime
-    until: datetime | None = None
+    since: AwareDatetime
+    until: AwareDatetime | None = None
     first: int = Field(default=200, ge=1, le=500)

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class Wire(BaseModel):
@@ -26,6 +25,6 @@ class ByIds(Wire):
 class TrendQuery(Wire):
     regionId: str = Field(min_length=1, max_length=64)
     metric: str = Field(min_length=1, max_length=64)
-    from_: datetime = Field(alias="from")
-    to: datetime
+    from_: AwareDatetime = Field(alias="from")
+    to: AwareDatetime
     interval: Literal["DAY", "WEEK", "MONTH"] = "DAY"

@@ -7,10 +7,10 @@ never leave the service.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from shared.contracts.common import Page, Wire
 
@@ -208,7 +208,7 @@ class RecordLinkage(Wire):
 
 class ScheduleMeeting(Wire):
     committeeId: str = Id
-    scheduledAt: datetime
+    scheduledAt: AwareDatetime
     unavailableUnitIds: list[str] = Field(default_factory=list, max_length=100)
     idempotencyKey: str | None = Key
 
@@ -234,8 +234,8 @@ class ResolutionInput(Versioned):
 class RaiseHotspot(Wire):
     gridId: str = Id
     categoryCode: str = Field(min_length=1, max_length=64)
-    since: datetime
-    until: datetime | None = None            # default: now
+    since: AwareDatetime
+    until: AwareDatetime | None = None            # default: now
     meetingId: str | None = None             # default: the community's next joint meeting
 
 
@@ -254,7 +254,7 @@ class ListMeetings(Page):
 class RecordLife(Wire):
     organizationId: str = Id
     kind: LifeKindName
-    heldAt: datetime
+    heldAt: AwareDatetime
     topic: str = Field(min_length=1, max_length=200)
     attendance: list[str] = Field(default_factory=list, max_length=1000)
     minutes: str = Field(default="", max_length=5000)

@@ -7,10 +7,9 @@ volunteer and to staff of their home region; an activity's check-in code only to
 """
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from shared.contracts.common import Page, Wire
 
@@ -89,7 +88,7 @@ class PlaceOrder(Wire):
     lng: float | None = None
     lat: float | None = None
     buildingId: str | None = None
-    wishedAt: datetime | None = None
+    wishedAt: AwareDatetime | None = None
     idempotencyKey: str | None = Key
 
 
@@ -137,8 +136,8 @@ class ListTasks(Page):
 class CreateActivity(Wire):
     title: str = Field(min_length=1, max_length=64)
     regionId: str = Id                       # a grid (its polygon bounds location check-in) or a community
-    startsAt: datetime
-    endsAt: datetime
+    startsAt: AwareDatetime
+    endsAt: AwareDatetime
     capacity: int = Field(ge=1, le=10000)
     withCode: bool = True                    # generate a six-digit check-in code
 
