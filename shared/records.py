@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
-from pymongo import UpdateOne
+from pymongo import ASCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -141,15 +141,35 @@ def deltas_by_day(deltas: Iterable[RollupDelta], day: str) -> dict[tuple[str, st
     return totals
 
 
+# Day buckets are read by region and a range of days on this index. Not by a range on `_id`:
+# the embedded store scans the whole collection for a range on `_id` (a city's year of
+# buckets, 250,000 documents: 3.9 s instead of 10 ms).
+DAY_BUCKET_INDEXES = [IndexModel([("r", ASCENDING), ("d", ASCENDING)])]
+
+
 async def read_days(days: AsyncCollection, region: str, first_day: str, last_day: str | None,
                     unfield: Callable[[str], str] = lambda k: k) -> dict[str, dict[str, int]]:
     """Day buckets of one region from `first_day` to `last_day` (None: up to today), by
-    a range on `_id` (one index walk, however many regions there are)."""
-    hi = bucket_id(region, last_day) if last_day else f"{region}|~"
+    one walk of the (r, d) index, however many regions there are."""
     out: dict[str, dict[str, int]] = {}
-    async for doc in days.find({"_id": {"$gte": bucket_id(region, first_day), "$lte": hi}}):
-        out[doc["_id"].rsplit("|", 1)[1]] = {unfield(k): v for k, v in flatten(doc.get("c", {})).items()}
+    days_range = {"$gte": first_day, **({"$lte": last_day} if last_day else {})}
+    async for doc in days.find({"r": region, "d": days_range}):
+        out[doc["d"]] = {unfield(k): v for k, v in flatten(doc.get("c", {})).items()}
     return out
+
+
+def flat_and(*parts: dict[str, Any]) -> dict[str, Any]:
+    """The conjunction of query parts as one flat document where the keys allow: the embedded
+    store plans a flat query on its indexes, but scans the collection for an `$and`."""
+    out: dict[str, Any] = {}
+    rest: list[dict[str, Any]] = []
+    for part in parts:
+        for k, v in part.items():
+            if k in out:
+                rest.append({k: v})
+            else:
+                out[k] = v
+    return {**out, "$and": rest} if rest else out
 
 
 def flatten(nested: dict, prefix: str = "") -> dict[str, int]:

@@ -1,6 +1,9 @@
 """Wires the cases service: `create_runtime(settings)` connects nothing until started."""
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from services.cases.domain import EVENT_TYPES
 from services.cases.handlers import SERVICE, Cases
 from services.cases.importer import CaseImporter
@@ -12,6 +15,8 @@ from shared.privacy import FieldCipher
 from shared.service import ServiceRuntime
 from shared.settings import Settings
 from shared.territory import TerritoryReplica
+
+log = logging.getLogger("yiwang.cases")
 
 
 def create_runtime(settings: Settings) -> ServiceRuntime:
@@ -30,9 +35,26 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     sweeper = Sweeper(cases)
     rt.on_start(store.seed_catalogue)
 
-    async def start_sweeper() -> None:
-        sweeper.start()
+    upgrade: list[asyncio.Task] = []
 
-    rt.on_start(start_sweeper)
-    rt.on_stop(sweeper.stop)
+    async def start_background() -> None:
+        sweeper.start()
+        upgrade.append(asyncio.create_task(upgrade_hotspots()))
+
+    async def upgrade_hotspots() -> None:
+        """Hotspot cells of the earlier layout, folded in the background (reads count them
+        again as each batch commits)."""
+        try:
+            if n := await store.upgrade_hotspot_cells(rt.transact):
+                log.info("folded %d hotspot cells of the earlier layout into hotspot_days", n)
+        except Exception:  # noqa: BLE001 - the service runs on; the next start resumes the upgrade
+            log.exception("upgrading the hotspot cells stopped; the next start resumes it")
+
+    async def stop_background() -> None:
+        await sweeper.stop()
+        for task in upgrade:
+            task.cancel()
+
+    rt.on_start(start_background)
+    rt.on_stop(stop_background)
     return rt

@@ -10,7 +10,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.cases import domain as d
 from services.cases.projection import event_delta
-from services.cases.store import CaseStore, case_from_doc, flat_and, scope_query, window_start
+from services.cases.store import CaseStore, case_from_doc, scope_query, window_start
 from services.cases.views import CaseViews
 from shared.auth import Principal, Role
 from shared.contracts.cases import (AssignCase, CaseCommand, CategoryInput, CloseCase, HotspotCases, HotspotQuery,
@@ -25,6 +25,7 @@ from shared.messaging.envelope import CloudEvent, make_event
 from shared.messaging.rpc import Request, item_error
 from shared.mongo import UnitOfWork, now, recall, remember, remembered
 from shared.privacy import FieldCipher
+from shared.records import flat_and
 from shared.service import ServiceRuntime
 from shared.settings import Settings
 from shared.territory import TerritoryReplica

@@ -22,6 +22,7 @@ from shared.messaging.envelope import make_event
 from shared.messaging.rpc import Request, item_error
 from shared.mongo import UnitOfWork, remember, remembered
 from shared.privacy import FieldCipher, mask_phone
+from shared.records import flat_and
 from shared.service import ServiceRuntime
 
 SERVICE = "grids"
@@ -101,7 +102,7 @@ class Grids:
         if q.level:
             query["level"] = q.level
         scope = p.scope_filter("path")
-        docs, total, more = await self.store.page({"$and": [query, scope]} if scope else query, q.first, q.after)
+        docs, total, more = await self.store.page(flat_and(query, scope), q.first, q.after)
         return page_dto([region_dto(d) for d in docs], total, more)
 
     async def locate(self, req: Request) -> dict | None:

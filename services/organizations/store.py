@@ -12,7 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.organizations import domain as d
 from shared.domain import RollupDelta
 from shared.mongo import UnitOfWork
-from shared.records import Records, add_rollups, bsonable, claim_key, read_days
+from shared.records import DAY_BUCKET_INDEXES, Records, add_rollups, bsonable, claim_key, read_days
 PATH = [("path", ASCENDING), ("_id", ASCENDING)]
 INDEXES = {
     "organizations": [IndexModel(PATH), IndexModel([("parent_id", ASCENDING), ("_id", ASCENDING)]),
@@ -29,7 +29,7 @@ INDEXES = {
     "life": [IndexModel([("org_id", ASCENDING), ("held_at", ASCENDING)])],
     "needs": [IndexModel(PATH)], "resources": [IndexModel(PATH)], "projects": [IndexModel(PATH)],
     "feedback": [IndexModel(PATH), IndexModel([("member_id", ASCENDING), ("_id", ASCENDING)])],
-    "case_links": [], "rollups": [], "keys": [],
+    "case_links": [], "rollups": [], "keys": [], "rollup_days": DAY_BUCKET_INDEXES,
 }
 
 

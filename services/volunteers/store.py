@@ -13,7 +13,7 @@ from services.volunteers import domain as d
 from shared.domain import RollupDelta
 from shared.errors import Conflict
 from shared.mongo import UnitOfWork
-from shared.records import Records, add_rollups, bsonable, claim_key, read_days
+from shared.records import DAY_BUCKET_INDEXES, Records, add_rollups, bsonable, claim_key, read_days
 
 PATH = [("path", ASCENDING), ("_id", ASCENDING)]
 INDEXES = {
@@ -29,6 +29,7 @@ INDEXES = {
                IndexModel([("expiry_pending", ASCENDING), ("expires_at", ASCENDING)])],
     "service_records": [IndexModel([("volunteer_id", ASCENDING), ("at", ASCENDING)])],
     "wallets": [], "catalogue": [], "members": [], "rollups": [], "keys": [], "feedback_versions": [],
+    "rollup_days": DAY_BUCKET_INDEXES,
 }
 
 

@@ -28,7 +28,7 @@ carries a document of the real size. The work is shaped as the service shapes it
      - `projection_queue.find({projection}).sort(oid).to_list(200)`
      - the projection's own writes, by the service's own `RollupProjection.apply` on the scratch
        database (a stub territory answers the grid's path): today the rollup `$inc` upserts per
-       ancestor region, the day-bucket upserts per ancestor region and the hotspot cell upsert;
+       ancestor region, the day-bucket and hotspot-day upserts per ancestor region;
        whatever it writes when the code changes
      - `projection_queue.delete_many({_id: {$in: ids}})`
 
@@ -52,7 +52,7 @@ from typing import Any
 
 import nats
 from bson import ObjectId
-from pymongo import AsyncMongoClient, UpdateOne
+from pymongo import AsyncMongoClient
 
 ROOT = Path(__file__).resolve().parents[2]
 NATS_REQUEST = b'{"regionId":"bench-region","first":20,"after":null,"filter":{"status":["REPORTED","ACCEPTED"]},' \

@@ -2,6 +2,7 @@
 hotspot cells are kept with the writes, and equal what the cases say."""
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -76,3 +77,50 @@ async def test_trend_and_hotspot_input_is_checked(cases, stack):
     await expect_error(cases("hotspot.list", outsider, regionId="county-a", since=span["from"]), "FORBIDDEN")
     await expect_error(cases("hotspot.cases", admin, gridId="comm-a", categoryCode="ENV_GARBAGE",
                              since=span["from"]), "BAD_INPUT")
+    # a time without its offset is ambiguous: refused, not guessed (nor a crash)
+    naive = (now - timedelta(days=3)).replace(tzinfo=None).isoformat()
+    await expect_error(cases("hotspot.list", admin, regionId="city", since=naive), "BAD_INPUT")
+    await expect_error(cases("trend.series", admin, regionId="city", metric="reported",
+                             **{"from": naive, "to": span["to"]}), "BAD_INPUT")
+
+
+async def test_hotspot_cells_of_the_earlier_layout_are_folded_in_once_on_start(cases, stack):
+    """Cells kept one document per grid × category × day (the layout before `hotspot_days`)
+    are folded into the per-region days by the next start of the service, and counted once."""
+    res, admin = stack.token(role="resident", sub="r1"), stack.token()
+    garbage = {**REPORT, "categoryCode": "ENV_GARBAGE"}
+    for _ in range(2):
+        await cases("case.report", res, **garbage, regionId="grid-a1")
+    await cases.settled()
+    rt = next(r for r in stack.runtimes if r.name == "cases")
+    paths = {t["_id"]: t["path"] async for t in rt.db.territory.find({"_id": {"$in": ["grid-a1", "grid-a2"]}})}
+    today = datetime.now(TZ).date()
+    old = [("grid-a1", "ENV_GARBAGE", today - timedelta(days=2), 1),
+           ("grid-a2", "FACILITY_STREETLIGHT", today - timedelta(days=1), 3),
+           ("grid-a2", "FACILITY_STREETLIGHT", today - timedelta(days=30), 5)]  # the previous window
+    await rt.db.hotspots.insert_many([{"_id": f"{g}|{c}|{d.isoformat()}", "g": g, "cat": c, "d": d.isoformat(), "n": n,
+                                       "path": paths[g]} for g, c, d, n in old])
+
+    await stack.stop_service(rt)
+    rt = await stack.start_service("cases", sla_grid_s=3600)
+    deadline = asyncio.get_running_loop().time() + 15
+    while await rt.db.hotspots.count_documents({}):
+        assert asyncio.get_running_loop().time() < deadline, "the earlier cells were not folded in"
+        await asyncio.sleep(0.05)
+
+    midnight = datetime.now(TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+    since = (midnight - timedelta(days=6)).isoformat()
+    for region in ("city", "county-a", "comm-a"):  # every region on the grids' paths
+        spots = await cases("hotspot.list", admin, regionId=region, since=since)
+        assert [(h["gridId"], h["categoryCode"], h["count"], h["trend"]) for h in spots["items"]] == [
+            ("grid-a1", "ENV_GARBAGE", 3, "NEW"), ("grid-a2", "FACILITY_STREETLIGHT", 3, "NEW")], region
+    grid = await cases("hotspot.list", admin, regionId="grid-a2", since=since)
+    assert [(h["gridId"], h["count"]) for h in grid["items"]] == [("grid-a2", 3)]
+    month = await cases("hotspot.list", admin, regionId="city", since=(midnight - timedelta(days=20)).isoformat())
+    streetlight = next(h for h in month["items"] if h["gridId"] == "grid-a2")
+    assert (streetlight["count"], streetlight["previousCount"]) == (3, 5)
+    # once only: folding again finds nothing, and the figures stay
+    from services.cases.store import CaseStore
+    assert await CaseStore(rt.db).upgrade_hotspot_cells(rt.transact) == 0
+    again = await cases("hotspot.list", admin, regionId="city", since=since)
+    assert [(h["gridId"], h["count"]) for h in again["items"]] == [("grid-a1", 3), ("grid-a2", 3)]
