@@ -54,6 +54,22 @@ class CasesClient:
             await asyncio.sleep(0.05)
 
 
+GRIDS = ["grid-a1", "grid-a2", "grid-b1", "grid-b2"]
+
+
+async def start_cases_stack(stack: Stack, **case_settings) -> CasesClient:
+    """grids and cases (with these settings) behind the gateway, on the test territory
+    (tests.territory.build_tree), the cases replica caught up: a client of cases."""
+    from tests.territory import build_tree
+    await stack.start_service("grids")
+    await stack.start_service("cases", **case_settings)
+    await stack.start_gateway(services=("grids", "cases"))
+    await build_tree(stack)
+    client = await CasesClient.connect(stack)
+    await client.wait_territory(GRIDS)
+    return client
+
+
 async def expect_error(coro, code: str) -> DomainError:
     try:
         await coro

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from services.organizations import domain as od
 from tests.cases_helpers import CasesClient
 from tests.infra import Stack
 from tests.territory import build_tree, create
@@ -55,3 +56,13 @@ async def member(orgs: CasesClient, token: str, org_id: str, **overrides) -> dic
 def years_ago(n: int) -> str:
     today = date.today()
     return today.replace(year=today.year - n, day=min(today.day, 28)).isoformat()
+
+
+async def assert_org_rollups_equal_recount(stack: Stack) -> None:
+    """The organizations rollups equal a recount of the stored organisations and members."""
+    db = next(rt for rt in stack.runtimes if rt.name == "organizations").db
+    counters = {doc["_id"]: {k.replace(":", "."): v for k, v in doc["c"].items() if v}
+                async for doc in db.rollups.find()}
+    records = [od.Organization.model_validate({**x, "id": x["_id"]}) async for x in db.organizations.find()]
+    records += [od.PartyMember.model_validate({**x, "id": x["_id"]}) async for x in db.members.find()]
+    assert {k: v for k, v in counters.items() if v} == od.recount(records)

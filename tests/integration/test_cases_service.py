@@ -8,20 +8,14 @@ import pytest
 
 from services.cases import domain as d
 from services.cases.store import case_from_doc
-from tests.cases_helpers import REPORT, CasesClient, expect_error
+from tests.cases_helpers import GRIDS, REPORT, CasesClient, expect_error, start_cases_stack
 from tests.territory import build_tree
 
-GRIDS = ["grid-a1", "grid-a2", "grid-b1", "grid-b2"]
 
 
 @pytest.fixture
 async def cases(stack):
-    await stack.start_service("grids")
-    await stack.start_service("cases", sla_grid_s=3600, sla_sweep_s=0.2)
-    await stack.start_gateway(services=("grids", "cases"))
-    await build_tree(stack)
-    client = await CasesClient.connect(stack)
-    await client.wait_territory(GRIDS)
+    client = await start_cases_stack(stack, sla_grid_s=3600, sla_sweep_s=0.2)
     yield client
     await client.close()
 

@@ -10,12 +10,9 @@ import pytest
 from services.cases import domain as cd
 from services.cases.store import case_from_doc
 from services.cases.views import CaseViews
-from services.organizations import domain as od
-from tests.cases_helpers import CasesClient, expect_error
-from tests.org_helpers import party_tree, start_org_stack
-from tests.territory import build_tree
+from tests.cases_helpers import GRIDS, CasesClient, expect_error, start_cases_stack
+from tests.org_helpers import assert_org_rollups_equal_recount, party_tree, start_org_stack
 
-GRIDS = ["grid-a1", "grid-a2", "grid-b1", "grid-b2"]
 REGIONS = ["city", "county-a", "county-b", "town-a", "town-b", "comm-a", "comm-b", *GRIDS]
 
 
@@ -25,12 +22,7 @@ def runtime(stack, name):
 
 @pytest.fixture
 async def cases(stack):
-    await stack.start_service("grids")
-    await stack.start_service("cases", sla_sweep_s=3600)  # the live sweeper stays out of the way
-    await stack.start_gateway(services=("grids", "cases"))
-    await build_tree(stack)
-    client = await CasesClient.connect(stack)
-    await client.wait_territory(GRIDS)
+    client = await start_cases_stack(stack, sla_sweep_s=3600)  # the live sweeper stays out of the way
     yield client
     await client.close()
 
@@ -190,14 +182,6 @@ def roster(org_ids: dict[str, str], n: int = 30, prefix: str = "pm-imp") -> list
             **({"dualCommunityId": "comm-a"} if in_service and i % 2 == 0 else {})})
     return out
 
-
-async def assert_org_rollups_equal_recount(stack) -> None:
-    db = runtime(stack, "organizations").db
-    counters = {doc["_id"]: {k.replace(":", "."): v for k, v in doc["c"].items() if v}
-                async for doc in db.rollups.find()}
-    records = [od.Organization.model_validate({**x, "id": x["_id"]}) async for x in db.organizations.find()]
-    records += [od.PartyMember.model_validate({**x, "id": x["_id"]}) async for x in db.members.find()]
-    assert {k: v for k, v in counters.items() if v} == od.recount(records)
 
 
 async def test_member_import_registers_a_roster_once(orgs, stack):

@@ -8,21 +8,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.cases_helpers import REPORT, CasesClient, expect_error
-from tests.integration.test_cases_service import GRIDS
-from tests.territory import build_tree
+from tests.cases_helpers import REPORT, expect_error, start_cases_stack
 
 TZ = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
 async def cases(stack):
-    await stack.start_service("grids")
-    await stack.start_service("cases", sla_grid_s=3600)
-    await stack.start_gateway(services=("grids", "cases"))
-    await build_tree(stack)
-    client = await CasesClient.connect(stack)
-    await client.wait_territory(GRIDS)
+    client = await start_cases_stack(stack, sla_grid_s=3600)
     yield client
     await client.close()
 
