@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from bson import ObjectId
-from pymongo import ASCENDING, AsyncMongoClient, IndexModel
+from pymongo import ASCENDING, AsyncMongoClient, IndexModel, InsertOne, ReplaceOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import ClientBulkWriteException, DuplicateKeyError, OperationFailure, PyMongoError
 
 from shared.messaging.envelope import CloudEvent
 from shared.messaging.subjects import event_subject
@@ -23,6 +24,18 @@ PROCESSED = "processed_events"
 
 def make_client(uri: str, app_name: str) -> AsyncMongoClient:
     return AsyncMongoClient(uri, appname=app_name, tz_aware=True, serverSelectionTimeoutMS=10_000)
+
+
+CLIENT_BULK_WIRE = 25  # MongoDB 8.0: the client-level `bulkWrite` every transaction's writes go in
+
+
+async def require_mongo_8(client: AsyncMongoClient) -> None:
+    """Refuse to start on a server without client-level `bulkWrite`, with the reason, rather
+    than fail on the first write."""
+    hello = await client.admin.command("hello")
+    if hello.get("maxWireVersion", 0) < CLIENT_BULK_WIRE:
+        raise RuntimeError("MongoDB 8.0 or later is needed (a transaction's writes go in one client-level "
+                           f"bulkWrite); this server speaks wire version {hello.get('maxWireVersion')}")
 
 
 def now() -> datetime:
@@ -47,13 +60,27 @@ async def ensure_indexes(db: AsyncDatabase, spec: dict[str, list[IndexModel]]) -
 
 
 @dataclass
+class _Write:
+    model: InsertOne | ReplaceOne
+    on_miss: Exception | None = None  # a replace that must match one document, or this is raised
+
+
+@dataclass
 class UnitOfWork:
-    """One transaction: state changes and the events they record are committed together."""
+    """One transaction: state changes and the events they record are committed together.
+
+    Writes given to `insert` and `replace` wait for `flush`, which sends them, the outbox
+    entries and the projection queue in one client-level `bulkWrite` (MongoDB 8.0+): one round
+    trip for a command's writes instead of one per collection. (Under load every round trip
+    waits its turn at the server: a report's transaction was ten of them.) Reads in `work`
+    therefore do not see these writes; a function that reads what it wrote writes directly
+    with `session=uow.session` instead."""
 
     db: AsyncDatabase
     session: AsyncClientSession
     projections: tuple[str, ...] = ()
     events: list[CloudEvent] = field(default_factory=list)
+    writes: list[_Write] = field(default_factory=list)
 
     def record(self, *events: CloudEvent) -> None:
         self.events.extend(events)
@@ -61,20 +88,52 @@ class UnitOfWork:
     def coll(self, name: str):
         return self.db[name]
 
+    def insert(self, coll: str, doc: dict[str, Any]) -> None:
+        """Insert at flush; a duplicate `_id` raises `DuplicateKeyError` from the transaction."""
+        self.writes.append(_Write(InsertOne(doc, namespace=f"{self.db.name}.{coll}")))
+
+    def replace(self, coll: str, query: dict[str, Any], doc: dict[str, Any], on_miss: Exception) -> None:
+        """Replace the one document matching `query` at flush; `on_miss` is raised (and the
+        transaction aborted) when none matches, as for an optimistic version check."""
+        self.writes.append(_Write(ReplaceOne(query, doc, namespace=f"{self.db.name}.{coll}"), on_miss))
+
     async def flush(self) -> None:
-        if not self.events:
-            return
         docs = [{
             "_id": e.id, "oid": ObjectId(), "subject": event_subject(e), "aggregate": e.subject,
             "type": e.type, "published": False, "envelope": e.model_dump(mode="json"),
         } for e in self.events]
-        await self.db[OUTBOX].insert_many(docs, session=self.session, ordered=True)
-        if self.projections:
-            # A queue of its own per projection: the relay never writes to it, so the two
-            # never conflict.
-            await self.db[PROJECTION_QUEUE].insert_many([
-                {"_id": f"{name}:{d['_id']}", "projection": name, "oid": d["oid"], "envelope": d["envelope"]}
-                for d in docs for name in self.projections], session=self.session, ordered=False)
+        # A queue of its own per projection: the relay never writes to it, so the two never conflict.
+        queued = [{"_id": f"{name}:{d['_id']}", "projection": name, "oid": d["oid"], "envelope": d["envelope"]}
+                  for d in docs for name in (self.projections if docs else ())]
+        models = [w.model for w in self.writes] + [
+            InsertOne(d, namespace=f"{self.db.name}.{OUTBOX}") for d in docs] + [
+            InsertOne(q, namespace=f"{self.db.name}.{PROJECTION_QUEUE}") for q in queued]
+        writes, self.writes, self.events = self.writes, [], []  # sent once, however often flushed
+        if not models:
+            return
+        checked = [i for i, w in enumerate(writes) if w.on_miss is not None]
+        try:
+            result = await self.session.client.bulk_write(models, session=self.session, ordered=True,
+                                                          verbose_results=bool(checked))
+        except ClientBulkWriteException as e:
+            raise _unwrapped(e) from e
+        for i in checked:
+            if result.update_results[i].matched_count != 1:
+                raise writes[i].on_miss  # type: ignore[misc]
+
+
+def _unwrapped(e: ClientBulkWriteException) -> PyMongoError:
+    """The error a single-collection write would have raised: a server error keeps its labels
+    (a write conflict is a TransientTransactionError that `with_transaction` retries), and a
+    duplicate key is a `DuplicateKeyError`, as callers that rely on a unique `_id` expect."""
+    if isinstance(e.error, PyMongoError):
+        return e.error
+    for w in e.write_errors or []:
+        code = w.get("code")
+        if code == 11000:
+            return DuplicateKeyError(w.get("errmsg", "duplicate key"), code, w)
+        return OperationFailure(w.get("errmsg", "write failed"), code, w)
+    return e
 
 
 class Transactor:
@@ -86,7 +145,10 @@ class Transactor:
         self.projections: tuple[str, ...] = ()  # projectors every event of this service feeds
 
     async def __call__(self, fn: Callable[[UnitOfWork], Awaitable[T]], wake: bool = True) -> T:
-        async with self.client.start_session() as session:
+        # No causal consistency: a session per transaction, so it has nothing to order, and the
+        # embedded store refuses the `readConcern` it would add to a transaction that begins
+        # with its `bulkWrite`.
+        async with self.client.start_session(causal_consistency=False) as session:
             async def body(s: AsyncClientSession) -> Any:
                 uow = UnitOfWork(self.db, s, self.projections)
                 result = await fn(uow)
@@ -130,5 +192,6 @@ async def recall(uow: UnitOfWork, key: str) -> Any | None:
 
 
 async def remember(uow: UnitOfWork, key: str, result: Any) -> None:
-    """Store a command's result with its state change; a concurrent twin fails on the key."""
-    await uow.db[IDEMPOTENCY].insert_one({"_id": key, "result": result, "at": now()}, session=uow.session)
+    """Store a command's result with its state change; a concurrent twin fails on the key
+    (a `DuplicateKeyError` out of the transaction, written with the command's other writes)."""
+    uow.insert(IDEMPOTENCY, {"_id": key, "result": result, "at": now()})

@@ -24,7 +24,7 @@ from shared.messaging.projector import Apply, OutboxProjector
 from shared.messaging.rpc import Handler, Request, RpcClient, dispatch
 from shared.messaging.streams import ensure_streams
 from shared.messaging.subjects import EVT, rpc_subject
-from shared.mongo import Transactor, ensure_indexes, make_client
+from shared.mongo import Transactor, ensure_indexes, make_client, require_mongo_8
 from shared.settings import Settings
 
 Hook = Callable[[], Awaitable[None]]
@@ -127,6 +127,7 @@ class ServiceRuntime:
         await ensure_streams(js, self.settings.duplicate_window_s, self.settings.stream_replicas)
         for stream, config in self.consumers:
             await prepare_consumer(js, stream, config)
+        await require_mongo_8(self.mongo)
         await ensure_indexes(self.db, self.indexes)
         # The relay has its own connection: on shutdown it publishes what in-flight handlers
         # committed after the broker's connection has drained and closed.

@@ -8,9 +8,10 @@ from services.cases.domain import EVENT_TYPES
 from services.cases.handlers import SERVICE, Cases
 from services.cases.importer import CaseImporter
 from services.cases.projection import RollupProjection
-from services.cases.store import INDEXES, CaseStore
+from services.cases.store import INDEXES, CaseStore, window_start
 from services.cases.sweeper import Sweeper
 from shared.asyncapi import document_events
+from shared.mongo import now
 from shared.privacy import FieldCipher
 from shared.service import ServiceRuntime
 from shared.settings import Settings
@@ -39,16 +40,21 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
 
     async def start_background() -> None:
         sweeper.start()
-        upgrade.append(asyncio.create_task(upgrade_hotspots()))
+        upgrade.append(asyncio.create_task(upgrade_earlier_layouts()))
 
-    async def upgrade_hotspots() -> None:
-        """Hotspot cells of the earlier layout, folded in the background (reads count them
-        again as each batch commits)."""
+    async def upgrade_earlier_layouts() -> None:
+        """Data of earlier layouts, brought up to date in the background: the `near` cells of
+        the cases in the duplicate window (until then a report may miss a duplicate among
+        them), and hotspot cells folded into hotspot_days (reads count them again as each
+        batch commits)."""
         try:
+            since = window_start(now(), settings.dup_window_s)
+            if n := await store.upgrade_near_cells(since):
+                log.info("gave %d recent cases of the earlier layout their near cells", n)
             if n := await store.upgrade_hotspot_cells(rt.transact):
                 log.info("folded %d hotspot cells of the earlier layout into hotspot_days", n)
         except Exception:  # noqa: BLE001 - the service runs on; the next start resumes the upgrade
-            log.exception("upgrading the hotspot cells stopped; the next start resumes it")
+            log.exception("upgrading data of an earlier layout stopped; the next start resumes it")
 
     async def stop_background() -> None:
         await sweeper.stop()

@@ -85,7 +85,7 @@ class Cases:
             before_version, before = case.version, d.counters_of(case)
             command(case, p, now())
             extra = {"possible_duplicates": doc.get("possible_duplicates", [])}
-            saved = await self.store.save(uow, case, before_version, extra)
+            saved = self.store.save(uow, case, before_version, extra)
             self.record(uow, case, before)
             return case, saved
 
@@ -114,7 +114,7 @@ class Cases:
             candidates = await self.store.duplicate_candidates(case, window_start(at, self.settings.dup_window_s), uow)
             dups = [x.id for x in d.possible_duplicates(case, candidates, self.settings.dup_radius_m,
                                                           self.settings.dup_window_s, at)]
-            doc = await self.store.insert(uow, case, {"possible_duplicates": dups, "source": c.source})
+            doc = self.store.insert(uow, case, {"possible_duplicates": dups, "source": c.source})
             self.record(uow, case, None)
             if key:
                 await remember(uow, key, case.id)
@@ -198,8 +198,8 @@ class Cases:
             versions = other.version, into.version
             before = d.counters_of(other), d.counters_of(into)
             d.merge(into, other, p, now(), force=c.force)
-            await self.store.save(uow, other, versions[0], {"possible_duplicates": other_doc.get("possible_duplicates", [])})
-            saved = await self.store.save(uow, into, versions[1], {"possible_duplicates": into_doc.get("possible_duplicates", [])})
+            self.store.save(uow, other, versions[0], {"possible_duplicates": other_doc.get("possible_duplicates", [])})
+            saved = self.store.save(uow, into, versions[1], {"possible_duplicates": into_doc.get("possible_duplicates", [])})
             self.record(uow, other, before[0])
             self.record(uow, into, before[1])
             return into, saved
@@ -214,7 +214,7 @@ class Cases:
             case, doc = await self.store.load(c.caseId, uow)
             version, before = case.version, d.counters_of(case)
             reporter = case.reveal_contact(p, c.reason, now(), c.reporterIndex)
-            await self.store.save(uow, case, version, {"possible_duplicates": doc.get("possible_duplicates", [])})
+            self.store.save(uow, case, version, {"possible_duplicates": doc.get("possible_duplicates", [])})
             self.record(uow, case, before)
             return reporter
 
@@ -235,7 +235,7 @@ class Cases:
                 case = case_from_doc(doc)
                 version, before = case.version, d.counters_of(case)
                 if case.note_deliberation(event.subject, data["resolutionId"], data.get("text", ""), now()):
-                    await self.store.save(uow, case, version, {"possible_duplicates": doc.get("possible_duplicates", [])})
+                    self.store.save(uow, case, version, {"possible_duplicates": doc.get("possible_duplicates", [])})
                     self.record(uow, case, before)
 
             await self.rt.transact(work)

@@ -24,7 +24,7 @@ INDEXES = {
               IndexModel([("status", ASCENDING), ("resolved_at", ASCENDING)]),
               IndexModel([("reporterSubs", ASCENDING), ("_id", DESCENDING)]),
               IndexModel([("assigneeKey", ASCENDING), ("_id", DESCENDING)]),
-              IndexModel([("category_code", ASCENDING), ("cell", ASCENDING), ("created_at", DESCENDING)]),
+              IndexModel([("category_code", ASCENDING), ("near", ASCENDING), ("created_at", DESCENDING)]),
               IndexModel([("category_code", ASCENDING), ("region_id", ASCENDING), ("created_at", DESCENDING)])],
     "rollups": [],
     "rollup_days": DAY_BUCKET_INDEXES,
@@ -35,6 +35,7 @@ INDEXES = {
 
 HOTSPOT_DAYS = "hotspot_days"
 OLD_HOTSPOTS = "hotspots"  # the layout before hotspot_days; emptied by upgrade_hotspot_cells
+NEAR_MIGRATION = "cases.near"  # upgrade_near_cells has run
 
 PAGE_WINDOWS_DAYS = (1, 7, 31, 92, 366, None)  # None: everything before the cursor
 
@@ -57,6 +58,8 @@ def nearby_cells(lng: float, lat: float) -> list[str]:
 def case_doc(case: Case, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     doc = case.model_dump(mode="python")
     doc["cell"] = cell_of(case.location.lng, case.location.lat) if case.location else None
+    # Every cell within half a cell of the case: a later report in any of them is near it.
+    doc["near"] = nearby_cells(case.location.lng, case.location.lat) if case.location else None
     doc["_id"] = doc.pop("id")
     doc["path"] = list(case.region_path)
     doc["region_path"] = list(case.region_path)
@@ -102,18 +105,21 @@ class CaseStore:
     async def docs(self, ids: list[str]) -> dict[str, dict]:
         return {d["_id"]: d async for d in self.cases.find({"_id": {"$in": ids}})}
 
-    async def insert(self, uow: UnitOfWork, case: Case, extra: dict) -> dict:
+    @staticmethod
+    def insert(uow: UnitOfWork, case: Case, extra: dict) -> dict:
+        """The new case's document, written with the transaction's other writes."""
         doc = case_doc(case, extra)
-        await self.cases.insert_one(doc, session=uow.session)
+        uow.insert("cases", doc)
         return doc
 
-    async def save(self, uow: UnitOfWork, case: Case, expected_version: int, extra: dict | None = None) -> dict:
-        """Replace the case if nobody changed it since it was read (optimistic version check)."""
+    @staticmethod
+    def save(uow: UnitOfWork, case: Case, expected_version: int, extra: dict | None = None) -> dict:
+        """Replace the case if nobody changed it since it was read (optimistic version check,
+        made when the transaction's writes are sent)."""
         doc = case_doc(case, extra)
-        res = await self.cases.replace_one({"_id": case.id, "version": expected_version}, doc, session=uow.session)
-        if res.matched_count != 1:
-            raise Conflict(f"case {case.id} changed while you were working on it; read it again",
-                           {"caseId": case.id})
+        uow.replace("cases", {"_id": case.id, "version": expected_version}, doc,
+                    Conflict(f"case {case.id} changed while you were working on it; read it again",
+                             {"caseId": case.id}))
         return doc
 
     async def page(self, query: dict, first: int, after: str | None, with_total: bool = True,
@@ -160,20 +166,16 @@ class CaseStore:
 
     async def duplicate_candidates(self, new: Case, since: datetime, uow: UnitOfWork) -> list[Case]:
         """Recent cases of the same category near a new one, as far as the duplicate rule reads
-        them: the cells nearest its point (or its grid, without one), each an equality on an
-        index, so the cost follows the cases nearby, not the cases in the community.
-        Openness is left to the rule (the embedded store plans `$in` as a collection scan)."""
-        if new.location:
-            keys = [("cell", c) for c in nearby_cells(new.location.lng, new.location.lat)]
-        else:
-            keys = [("region_id", new.region_id)]
-        docs: list[dict] = []
-        for field, value in keys:
-            # No `merged_into: None` here: a null match makes the embedded store scan the
-            # collection; the rule itself skips merged cases.
-            cur = self.cases.find({"category_code": new.category_code, field: value, "created_at": {"$gte": since}},
-                                  DUPLICATE_FIELDS, session=uow.session)
-            docs += await cur.to_list(200)
+        them, in one equality on an index: the cases whose `near` cells (the 2×2 block nearest
+        each, which holds every point within half a cell of it) include the new case's cell, or
+        the cases of its grid when it has no point. The cost follows the cases nearby, not the
+        cases in the community. Openness is left to the rule (the embedded store plans `$in`
+        as a collection scan)."""
+        where = {"near": cell_of(new.location.lng, new.location.lat)} if new.location else {"region_id": new.region_id}
+        # No `merged_into: None` here: a null match makes the embedded store scan the
+        # collection; the rule itself skips merged cases.
+        docs = await self.cases.find({"category_code": new.category_code, **where, "created_at": {"$gte": since}},
+                                     DUPLICATE_FIELDS, session=uow.session).to_list(400)
         return [Case.model_construct(
             id=d["_id"], category_code=d["category_code"], status=CaseStatus(d["status"]),
             merged_into=d.get("merged_into"), created_at=d["created_at"], region_id=d["region_id"],
@@ -268,6 +270,28 @@ class CaseStore:
             folded += n
             if n < batch:
                 return folded
+
+    async def upgrade_near_cells(self, since: datetime, batch: int = 500) -> int:
+        """Give the located cases reported since `since` (the duplicate window) their `near`
+        cells, which cases of the earlier layout lack (they had only their own `cell`): once per
+        database, recorded in `migrations`. Idempotent, so safe on several replicas at once and
+        after an interruption. Returns how many cases it changed."""
+        if await self.db.migrations.find_one({"_id": NEAR_MIGRATION}):
+            return 0
+        changed = 0
+        ops: list[UpdateOne] = []
+        async for doc in self.cases.find({"created_at": {"$gte": since}}, {"location": 1, "near": 1}):
+            if doc.get("near") is None and doc.get("location"):
+                cells = nearby_cells(doc["location"]["lng"], doc["location"]["lat"])
+                ops.append(UpdateOne({"_id": doc["_id"], "near": None}, {"$set": {"near": cells}}))
+            if len(ops) >= batch:
+                changed += (await self.cases.bulk_write(ops, ordered=False)).modified_count
+                ops = []
+        if ops:
+            changed += (await self.cases.bulk_write(ops, ordered=False)).modified_count
+        await self.db.migrations.update_one({"_id": NEAR_MIGRATION}, {"$set": {"at": now(), "changed": changed}},
+                                            upsert=True)
+        return changed
 
     async def hotspot_case_ids(self, grid: str, category: str, since: datetime, until: datetime,
                                limit: int) -> tuple[list[str], int]:

@@ -42,7 +42,7 @@ class Sweeper(LeasedLoop):
             rule(case)
             if case.version == version:
                 return  # nothing was due after all (handled meanwhile)
-            await self.cases.store.save(uow, case, version, {"possible_duplicates": doc.get("possible_duplicates", [])})
+            self.cases.store.save(uow, case, version, {"possible_duplicates": doc.get("possible_duplicates", [])})
             self.cases.record(uow, case, before)
 
         try:

@@ -14,12 +14,11 @@ carries a document of the real size. The work is shaped as the service shapes it
   C report loops (C = the workload's clients), each report one transaction (`Cases.report`
   under `Transactor`: a session + `with_transaction`):
      - `idempotency.find_one({_id: key})`                        (`recall`)
-     - 4 × `cases.find({category_code, cell, created_at >= now - dup_window}, DUPLICATE_FIELDS)`
-       (`CaseStore.duplicate_candidates`: the 2×2 cells nearest the point)
-     - `cases.insert_one(case_doc)`                              (`CaseStore.insert`)
-     - `outbox.insert_many([event], ordered=True)`               (`UnitOfWork.flush`)
-     - `projection_queue.insert_many([one per projection])`      (`UnitOfWork.flush`)
-     - `idempotency.insert_one({_id: key, result: case id})`     (`remember`)
+     - `cases.find({category_code, near: cell, created_at >= now - dup_window}, DUPLICATE_FIELDS)`
+       (`CaseStore.duplicate_candidates`: the cases whose 2×2 block of near cells holds the point's)
+     - one client-level `bulkWrite`, ordered (`UnitOfWork.flush`): the case (`CaseStore.insert`),
+       the idempotency record (`remember`), the event into the outbox and one projection-queue
+       entry per projection
   one relay loop (`OutboxRelay.publish_pending`, no transaction), woken after each commit:
      - `outbox.find({published: false}).sort(oid).to_list(256)`
      - `outbox.update_many({_id: {$in: ids}}, {$set: {published, publishedAt}})`
@@ -52,7 +51,7 @@ from typing import Any
 
 import nats
 from bson import ObjectId
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, InsertOne
 
 ROOT = Path(__file__).resolve().parents[2]
 NATS_REQUEST = b'{"regionId":"bench-region","first":20,"after":null,"filter":{"status":["REPORTED","ACCEPTED"]},' \
@@ -150,7 +149,7 @@ def templates(grids: list[dict], n: int = 256) -> list[dict[str, Any]]:
     (each {"path": [...root..grid], "points": [(lng, lat), ...]})."""
     from services.cases import domain as d
     from services.cases.handlers import Cases, sla_of
-    from services.cases.store import case_doc, nearby_cells
+    from services.cases.store import case_doc, cell_of
     from shared.auth import Principal, Role
     from shared.ids import new_id
     from shared.messaging.subjects import event_subject
@@ -179,7 +178,7 @@ def templates(grids: list[dict], n: int = 256) -> list[dict[str, Any]]:
         events = [{"_id": e.id, "subject": event_subject(e), "aggregate": e.subject, "type": e.type,
                    "published": False, "envelope": e.model_dump(mode="json")} for e in collect.events]
         out.append({"case": case_doc(case, {"possible_duplicates": [], "source": None}), "events": events,
-                    "cells": nearby_cells(lng, lat), "path": list(g["path"]),
+                    "cell": cell_of(lng, lat), "path": list(g["path"]),
                     "delta": events[0]["envelope"]["data"]["delta"]})  # what the projector adds up
     return out
 
@@ -244,7 +243,7 @@ async def mongo_report_writes(uri: str, grids: list[dict], concurrency: int, sec
             envelope = {**e["envelope"], "id": eid, "subject": cid, "time": at.isoformat(),
                         "data": {**e["envelope"]["data"], "at": at.isoformat(), "case_id": cid}}
             events.append({**e, "_id": eid, "oid": ObjectId(), "aggregate": cid, "envelope": envelope})
-        return {"case": case, "events": events, "cells": t["cells"], "key": f"case.report:bench:{cid}", "at": at}
+        return {"case": case, "events": events, "cell": t["cell"], "key": f"case.report:bench:{cid}", "at": at}
 
     async def one_report() -> None:
         nonlocal reported
@@ -255,16 +254,16 @@ async def mongo_report_writes(uri: str, grids: list[dict], concurrency: int, sec
             async def report_txn(s) -> None:
                 attempts["report"] += 1
                 await db[IDEMPOTENCY].find_one({"_id": r["key"]}, session=s)
-                for cell in r["cells"]:
-                    await db.cases.find({"category_code": r["case"]["category_code"], "cell": cell,
-                                         "created_at": {"$gte": since}}, DUPLICATE_FIELDS, session=s).to_list(200)
-                await db.cases.insert_one(r["case"], session=s)
-                await db[OUTBOX].insert_many(r["events"], session=s, ordered=True)
-                await db[PROJECTION_QUEUE].insert_many([
-                    {"_id": f"{p}:{e['_id']}", "projection": p, "oid": e["oid"], "envelope": e["envelope"]}
-                    for e in r["events"] for p in projections], session=s, ordered=False)
-                await db[IDEMPOTENCY].insert_one({"_id": r["key"], "result": r["case"]["_id"], "at": r["at"]},
-                                                 session=s)
+                await db.cases.find({"category_code": r["case"]["category_code"], "near": r["cell"],
+                                     "created_at": {"$gte": since}}, DUPLICATE_FIELDS, session=s).to_list(400)
+                await client.bulk_write([
+                    InsertOne(r["case"], namespace=f"{name}.cases"),
+                    InsertOne({"_id": r["key"], "result": r["case"]["_id"], "at": r["at"]},
+                              namespace=f"{name}.{IDEMPOTENCY}"),
+                    *(InsertOne(e, namespace=f"{name}.{OUTBOX}") for e in r["events"]),
+                    *(InsertOne({"_id": f"{p}:{e['_id']}", "projection": p, "oid": e["oid"], "envelope": e["envelope"]},
+                                namespace=f"{name}.{PROJECTION_QUEUE}") for e in r["events"] for p in projections),
+                ], session=s, ordered=True)
 
             await session.with_transaction(report_txn)
         txn_latencies.append(time.perf_counter() - t0)

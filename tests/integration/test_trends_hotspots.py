@@ -117,3 +117,38 @@ async def test_hotspot_cells_of_the_earlier_layout_are_folded_in_once_on_start(c
     assert await CaseStore(rt.db).upgrade_hotspot_cells(rt.transact) == 0
     again = await cases("hotspot.list", admin, regionId="city", since=since)
     assert [(h["gridId"], h["count"]) for h in again["items"]] == [("grid-a1", 3), ("grid-a2", 3)]
+
+
+async def test_recent_cases_of_the_earlier_layout_get_their_near_cells_once_on_start(cases, stack):
+    """Cases written before `near` (only their own `cell`) are found as possible duplicates
+    again after the next start: the cases in the duplicate window get their near cells."""
+    from services.cases.store import NEAR_MIGRATION, CaseStore
+    res, admin = stack.token(role="resident", sub="r1"), stack.token()
+    lng, lat = 113.005, 30.005  # in grid-a1
+    first = await cases("case.report", res, **REPORT, lng=lng, lat=lat)
+    old = await cases("case.report", res, **REPORT, regionId="grid-a2")  # no point: nothing to add
+    rt = next(r for r in stack.runtimes if r.name == "cases")
+    # as the earlier layout wrote them; one of them reported before the duplicate window
+    await rt.db.cases.update_many({}, {"$unset": {"near": ""}})
+    stale = await cases("case.report", res, **REPORT, lng=lng, lat=lat)
+    await rt.db.cases.update_one({"_id": stale["id"]}, {"$unset": {"near": ""},
+                                                         "$set": {"created_at": datetime.now(TZ) - timedelta(days=30)}})
+    await rt.db.migrations.delete_many({})
+
+    await stack.stop_service(rt)
+    rt = await stack.start_service("cases", sla_grid_s=3600)
+    deadline = asyncio.get_running_loop().time() + 15
+    while not await rt.db.migrations.find_one({"_id": NEAR_MIGRATION}):
+        assert asyncio.get_running_loop().time() < deadline, "the near cells were not added"
+        await asyncio.sleep(0.05)
+    docs = {d["_id"]: d.get("near") async for d in rt.db.cases.find({}, {"near": 1})}
+    assert len(docs[first["id"]]) == 4 and docs[old["id"]] is None and docs[stale["id"]] is None
+    assert (await rt.db.migrations.find_one({"_id": NEAR_MIGRATION}))["changed"] == 1
+
+    # about 20 m east: the upgraded case is its possible duplicate; the one outside the window is not
+    second = await cases("case.report", res, **REPORT, lng=lng + 0.0002, lat=lat)
+    got = await cases("case.get", admin, id=second["id"])
+    assert got["possibleDuplicates"] == [first["id"]]
+    # once per database: a second run changes nothing, even with a case lacking its cells
+    await rt.db.cases.update_one({"_id": first["id"]}, {"$unset": {"near": ""}})
+    assert await CaseStore(rt.db).upgrade_near_cells(datetime.now(TZ) - timedelta(days=7)) == 0
