@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from services.grids.store import GridStore, region_dto
 from shared.messaging.envelope import CloudEvent
@@ -20,6 +21,10 @@ class GridLocator(RegionIndex):
     async def load(self) -> None:
         self.replace_all({d["_id"]: region_dto(d) for d in await self.store.grids_with_boundary()})
         log.info("locator loaded %d grid polygons", len(self.index))
+
+    async def load_changed(self, since: datetime) -> None:
+        for d in await self.store.changed_since(since):
+            self.put(region_dto(d))
 
     def put(self, region: dict) -> None:
         if region.get("level") == "GRID":

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, IndexModel, UpdateOne
@@ -100,11 +101,13 @@ class GridStore:
         docs = await self.regions.find(q).sort("_id", 1).limit(first + 1).to_list(first + 1)
         return docs[:first], total, len(docs) > first
 
-    async def grids_with_boundary(self, since: Any = None) -> list[dict]:
-        q: dict = {"level": "GRID"}
-        if since is not None:
-            q["updatedAt"] = {"$gte": since}
-        return await self.regions.find(q).to_list(None)
+    async def grids_with_boundary(self) -> list[dict]:
+        return await self.regions.find({"level": "GRID"}).to_list(None)
+
+    async def changed_since(self, since: datetime) -> list[dict]:
+        """Regions of every level written at or after `since`: a range on the `updatedAt` index
+        alone (with `level` too the embedded store scans the collection)."""
+        return await self.regions.find({"updatedAt": {"$gte": since}}).to_list(None)
 
     async def grids_below(self, region_id: str) -> list[dict]:
         return await self.regions.find({"level": "GRID", "path": region_id}).to_list(None)
