@@ -36,11 +36,21 @@ def quiet_logger() -> logging.Logger:
     return logger
 
 
+async def the_message(message: NatsMessage) -> NatsMessage:
+    """The decoder every subscriber here uses: a handler is given the message itself (it reads
+    the body and headers it needs). With it, and `apply_types=False`, FastStream neither
+    decodes each body as JSON for nothing nor resolves the message through its dependency
+    injection, whose context field fast-depends runs in a worker thread for every message (a
+    thread hop per request, ~5% of a busy service's loop)."""
+    return message
+
+
 class ServiceRuntime:
     def __init__(self, name: str, settings: Settings):
         self.name, self.settings = name, settings
         self.broker = NatsBroker(settings.nats_servers, logger=quiet_logger(), graceful_timeout=15,
-                                 name=f"yiwang-{name}", max_reconnect_attempts=-1)
+                                 name=f"yiwang-{name}", max_reconnect_attempts=-1,
+                                 apply_types=False, decoder=the_message)
         self.mongo = make_client(settings.mongo_uri, f"yiwang-{name}")
         self.db = self.mongo[settings.db_name(name)]
         self.relay: OutboxRelay | None = None

@@ -37,7 +37,7 @@ HOTSPOT_DAYS = "hotspot_days"
 OLD_HOTSPOTS = "hotspots"  # the layout before hotspot_days; emptied by upgrade_hotspot_cells
 NEAR_MIGRATION = "cases.near"  # upgrade_near_cells has run
 
-PAGE_WINDOWS_DAYS = (1, 7, 31, 92, 366, None)  # None: everything before the cursor
+PAGE_WINDOWS_HOURS = (1, 6, 24, 7 * 24, 31 * 24, 92 * 24, 366 * 24, None)  # None: everything before
 
 
 CELL_DEG = 0.002  # about 200 m east-west, 220 m north-south: twice the largest duplicate radius
@@ -125,28 +125,34 @@ class CaseStore:
     async def page(self, query: dict, first: int, after: str | None, with_total: bool = True,
                    total: int | None = None) -> tuple[list[dict], int, bool]:
         """One page, newest first. Case ids begin with their report time, so the page is read
-        from widening windows of ids before the cursor (a day, a week, a month, ...): each a
-        range on the (path, _id) index, the first that fills the page the last read. The
-        embedded store sorts every match in memory, so without windows a page of the city
-        would sort 100,000 cases. The total is counted only when asked for (or given)."""
+        from successive windows of ids before the cursor (the hour before, then the rest of the
+        six hours, of the day, the week, ...), each a range on the (path, _id) index, until the
+        page is full; no case is read twice. The embedded store fetches and sorts every match of
+        a query in memory (~55 µs a case, holding the store meanwhile), so the windows start
+        small: a city's day is thousands of cases. The total is counted only when asked for
+        (or given)."""
         try:
             anchor = id_time_ms(after) if after else int(time.time() * 1000)
         except ValueError:
             raise BadInput("`after` is not a cursor of this list") from None
         docs: list[dict] = []
-        for days in PAGE_WINDOWS_DAYS:
-            ids: dict[str, str] = {"$lt": after} if after else {}
-            if days is not None:
-                ids["$gte"] = id_floor("c", anchor - days * 86_400_000)
+        upper = after  # exclusive: the cursor, then the floor of the window before
+        for hours in PAGE_WINDOWS_HOURS:
+            ids: dict[str, str] = {"$lt": upper} if upper else {}
+            floor = id_floor("c", anchor - hours * 3_600_000) if hours is not None else None
+            if floor:
+                ids["$gte"] = floor
             if not ids:
                 q = query
             elif "_id" in query:  # a scope that names ids: keep both conditions
                 q = {"$and": [query, {"_id": ids}]}
             else:
                 q = {**query, "_id": ids}
-            docs = await self.cases.find(q).sort("_id", -1).limit(first + 1).to_list(first + 1)
-            if len(docs) > first:
+            need = first + 1 - len(docs)
+            docs += await self.cases.find(q).sort("_id", -1).limit(need).to_list(need)
+            if len(docs) > first or floor is None:
                 break
+            upper = floor
         if total is None:
             total = await self.cases.count_documents(query) if with_total else -1
         return docs[:first], total, len(docs) > first
