@@ -103,7 +103,8 @@ class ServiceRuntime:
 
     def project(self, name: str, apply: Apply) -> OutboxProjector:
         """Fold every event this service commits into a read model, exactly once."""
-        projector = OutboxProjector(self.transact, name, apply, self.settings.relay_poll_s)
+        projector = OutboxProjector(self.transact, name, apply, self.settings.relay_poll_s,
+                                    self.settings.projector_settle_s)
         self.projectors.append(projector)
         self.transact.projections = tuple(p.projection for p in self.projectors)
         return projector

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     duplicate_window_s: float = 600.0
     stream_replicas: int = 1  # 3 on a production JetStream cluster
     relay_poll_s: float = 1.0
+    projector_settle_s: float = Field(default=0.1, ge=0, le=5)  # rollups trail the writes by about this
     locator_resync_s: float = 30.0
 
     sla_grid_s: int = 2 * 86400

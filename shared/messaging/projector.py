@@ -3,7 +3,10 @@
 Each command's transaction also queues its events for every projection; a projector takes
 a batch, applies it and deletes it from the queue in one transaction, so a crash at any
 point neither loses nor double-counts an event. One replica projects at a time (a lease); the
-writes of a command are committed before, so figures trail them by a few milliseconds.
+writes of a command are committed before, and a pass waits `YIWANG_PROJECTOR_SETTLE_S` after
+the commit that woke it so that the commits meanwhile share it (a batch folds each region's
+changes into one update: the city's counters change once per pass, not once per event), so
+figures trail the writes by about that much.
 """
 from __future__ import annotations
 
@@ -17,8 +20,8 @@ BATCH = 200
 
 
 class OutboxProjector(LeasedLoop):
-    def __init__(self, transact: Transactor, name: str, apply: Apply, poll_s: float):
-        super().__init__(transact.db, f"projector-{name}", self.project_pending, poll_s)
+    def __init__(self, transact: Transactor, name: str, apply: Apply, poll_s: float, settle_s: float = 0.0):
+        super().__init__(transact.db, f"projector-{name}", self.project_pending, poll_s, settle_s=settle_s)
         self.transact, self.projection, self.apply = transact, name, apply
 
     async def project_pending(self) -> bool:
