@@ -1,6 +1,7 @@
 """MongoDB access for cases: the cases themselves, the catalogue, rollups."""
 from __future__ import annotations
 
+import json
 import math
 import time
 from datetime import datetime, timedelta
@@ -37,7 +38,37 @@ HOTSPOT_DAYS = "hotspot_days"
 OLD_HOTSPOTS = "hotspots"  # the layout before hotspot_days; emptied by upgrade_hotspot_cells
 NEAR_MIGRATION = "cases.near"  # upgrade_near_cells has run
 
-PAGE_WINDOWS_HOURS = (1, 6, 24, 7 * 24, 31 * 24, 92 * 24, 366 * 24, None)  # None: everything before
+
+
+class PageWindows:
+    """How many hours of cases before the cursor a list reads first, learned per list: the
+    window that filled its last page, halved each time the first window fills one again, so
+    a city's busy list settles on minutes of cases and a quiet grid's on weeks. The windows
+    after the first grow sixfold up to a year, then everything before. Pure: no I/O."""
+
+    MIN_HOURS, START_HOURS, GROWTH, YEAR_HOURS, REMEMBERED = 1 / 12, 1.0, 6, 366 * 24, 10_000
+
+    def __init__(self) -> None:
+        self.first: dict[str, float] = {}
+
+    def plan(self, key: str) -> list[float | None]:
+        """The windows to read, in hours before the anchor (None: everything before)."""
+        hours, out = self.first.get(key, self.START_HOURS), []
+        while hours < self.YEAR_HOURS:
+            out.append(hours)
+            hours *= self.GROWTH
+        return [*out, self.YEAR_HOURS, None]
+
+    def learn(self, key: str, planned: list[float | None], filled: float | None) -> None:
+        """`filled`: the window of `planned` that filled the page (None: none did)."""
+        if len(self.first) >= self.REMEMBERED:
+            self.first.clear()
+        if filled is None:
+            self.first[key] = self.YEAR_HOURS  # fewer than a page in a year: read it at once
+        elif filled == planned[0]:
+            self.first[key] = max(self.MIN_HOURS, filled / 2)
+        else:
+            self.first[key] = filled
 
 
 CELL_DEG = 0.002  # about 200 m east-west, 220 m north-south: twice the largest duplicate radius
@@ -92,6 +123,7 @@ def scope_query(p: Principal) -> dict[str, Any]:
 class CaseStore:
     def __init__(self, db: AsyncDatabase):
         self.db, self.cases, self.rollups = db, db.cases, db.rollups
+        self.windows = PageWindows()
 
     async def doc(self, case_id: str, uow: UnitOfWork | None = None) -> dict | None:
         return await self.cases.find_one({"_id": case_id}, session=uow.session if uow else None)
@@ -125,21 +157,23 @@ class CaseStore:
     async def page(self, query: dict, first: int, after: str | None, with_total: bool = True,
                    total: int | None = None) -> tuple[list[dict], int, bool]:
         """One page, newest first. Case ids begin with their report time, so the page is read
-        from successive windows of ids before the cursor (the hour before, then the rest of the
-        six hours, of the day, the week, ...), each a range on the (path, _id) index, until the
-        page is full; no case is read twice. The embedded store fetches and sorts every match of
-        a query in memory (~55 µs a case, holding the store meanwhile), so the windows start
-        small: a city's day is thousands of cases. The total is counted only when asked for
+        from successive windows of ids before the cursor, each a range on the (path, _id)
+        index, until the page is full; no case is read twice. The embedded store fetches and
+        sorts every match of a query in memory (~55 µs a case, holding the store meanwhile),
+        so the first window is sized by what filled this list's last page (`PageWindows`):
+        a day of the city is thousands of cases. The total is counted only when asked for
         (or given)."""
         try:
             anchor = id_time_ms(after) if after else int(time.time() * 1000)
         except ValueError:
             raise BadInput("`after` is not a cursor of this list") from None
+        key = json.dumps(query, sort_keys=True, default=str)
+        planned = self.windows.plan(key)
         docs: list[dict] = []
-        upper = after  # exclusive: the cursor, then the floor of the window before
-        for hours in PAGE_WINDOWS_HOURS:
+        upper, filled = after, None  # upper: exclusive; the cursor, then the floor of the window before
+        for hours in planned:
             ids: dict[str, str] = {"$lt": upper} if upper else {}
-            floor = id_floor("c", anchor - hours * 3_600_000) if hours is not None else None
+            floor = id_floor("c", anchor - int(hours * 3_600_000)) if hours is not None else None
             if floor:
                 ids["$gte"] = floor
             if not ids:
@@ -150,12 +184,21 @@ class CaseStore:
                 q = {**query, "_id": ids}
             need = first + 1 - len(docs)
             docs += await self.cases.find(q).sort("_id", -1).limit(need).to_list(need)
-            if len(docs) > first or floor is None:
+            if len(docs) > first:
+                filled = hours
+                break
+            if floor is None:
                 break
             upper = floor
+        self.windows.learn(key, planned, filled)
+        more = len(docs) > first
         if total is None:
             total = await self.cases.count_documents(query) if with_total else -1
-        return docs[:first], total, len(docs) > first
+        elif after is None:
+            # a given total (a rollup) trails the writes by a projector pass; a first page that
+            # holds the whole list is its exact count, and a fuller one bounds it from below
+            total = max(total, first + 1) if more else len(docs)
+        return docs[:first], total, more
 
     async def due(self, at: datetime, limit: int) -> list[str]:
         """Open cases past their deadline not yet flagged: one indexed range per open status

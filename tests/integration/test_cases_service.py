@@ -148,3 +148,33 @@ async def test_replay_rebuilds_rollups_and_finds_drift(cases, stack):
     assert report.differences == [("town-a", "total", 8, 3)]
     report = await replay(db, apply=True)
     assert (await replay(db)).clean
+
+
+async def test_pages_walk_every_case_newest_first_across_windows_of_any_age(cases, stack):
+    """Lists read windows of ids before the cursor, sized by what filled the list's last page:
+    paging through cases minutes to years old returns each once, newest first, however the
+    windows were learned."""
+    from datetime import UTC, datetime, timedelta
+
+    from services.cases.importer import history_id
+    res, admin = stack.token(role="resident", sub="r9"), stack.token()
+    case = await cases("case.report", res, **REPORT, regionId="grid-a1")
+    rt = next(r for r in stack.runtimes if r.name == "cases")
+    doc = await rt.db.cases.find_one({"_id": case["id"]})
+    at = datetime.now(UTC)
+    ages = [timedelta(minutes=m) for m in (2, 3, 30, 70)] + [timedelta(hours=h) for h in (3, 7, 30)] + \
+        [timedelta(days=d) for d in (2, 9, 40, 200, 500, 501)]
+    older = [{**doc, "_id": history_id(at - age, f"k{i}"), "created_at": at - age} for i, age in enumerate(ages)]
+    await rt.db.cases.insert_many(older)
+    want = [case["id"], *(d["_id"] for d in older)]
+    assert want == sorted(want, reverse=True)
+
+    for first in (2, 5, 2, 3, 14, 20):
+        seen, after = [], None
+        while True:
+            page = await cases("case.list", admin, regionId="grid-a1", first=first, after=after, withTotal=False)
+            seen += [c["id"] for c in page["items"]]
+            if not page["hasNextPage"]:
+                break
+            after = page["endCursor"]
+        assert seen == want, first
