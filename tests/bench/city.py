@@ -3,6 +3,7 @@ not a test: it measures and reports, it asserts nothing.
 
     .venv/bin/python -m tests.bench.city [--scale city|small] [--seconds 60] [--clients 16]
                                          [--out bench-results] [--skip-seed] [--url URL]
+                                         [--keep] [--data DIR] [--skip-small]
 
 One run:
   1. A fresh stack (`yiwang up` in a temp data dir on free ports), seeded with the `small`
@@ -517,8 +518,10 @@ def run(args: argparse.Namespace, result: dict[str, Any]) -> None:
             stack.seed("small")
             result["overview_city"]["small"] = asyncio.run(baseline(stack, stack.settings, args.overview_samples))
     say(f"== 2. {dataset} ==")
-    with BenchStack(keep=args.keep) as stack:
-        if args.skip_seed:
+    with BenchStack(keep=args.keep, data=args.data) as stack:
+        if args.data:
+            result["notes"].append(f"the {args.scale} data kept in {args.data} by an earlier run, not seeded anew")
+        elif args.skip_seed:
             result["notes"].append("--skip-seed on a fresh stack: nothing loaded")
         else:
             result["dataset"] = stack.seed(dataset)
@@ -552,7 +555,11 @@ def main() -> None:
     ap.add_argument("--drain-seconds", type=float, default=5.0)
     ap.add_argument("--skip-small", action="store_true", help="no small baseline stack")
     ap.add_argument("--keep", action="store_true", help="keep the stacks' data dirs")
+    ap.add_argument("--data", type=Path, help="start the measured stack on a data dir that an earlier --keep run "
+                                              "seeded at --scale (no seeding; the dir is kept)")
     args = ap.parse_args()
+    if args.data and not (args.data / "run").is_dir():
+        raise SystemExit(f"--data: {args.data} is not the data dir of a kept stack")
     if args.subscription_kinds and not set(args.subscription_kinds) <= {"caseEvents", "events"}:
         raise SystemExit("--subscription-kinds: caseEvents and/or events")
 

@@ -66,9 +66,11 @@ def seed_knows_scale() -> bool:
 
 
 class BenchStack:
-    def __init__(self, keep: bool = False, log_level: str = "WARNING"):
-        self.data = Path(tempfile.mkdtemp(prefix="yiwang-bench-"))
-        self.keep = keep
+    def __init__(self, keep: bool = False, log_level: str = "WARNING", data: Path | None = None):
+        """`data`: a data dir an earlier stack kept (`keep=True`), started again as it was and
+        kept again; otherwise a new temp dir."""
+        self.data = data or Path(tempfile.mkdtemp(prefix="yiwang-bench-"))
+        self.keep = keep or data is not None
         self.http_port, self.nats_port, self.mongo_port = free_port(), free_port(), free_port()
         self.env = dict(os.environ, YIWANG_DATA_DIR=str(self.data), YIWANG_HTTP_PORT=str(self.http_port),
                         YIWANG_NATS_PORT=str(self.nats_port), YIWANG_MONGO_PORT=str(self.mongo_port),
