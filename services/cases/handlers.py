@@ -332,9 +332,9 @@ class Cases:
         if (until_day - since_day).days > 366:
             raise BadInput("a hotspot window is at most a year")
         prev_start, _ = d.hotspots_windows(since_day, until_day)
-        cells = await self.store.hotspot_cells(q.regionId, prev_start.isoformat())
+        days = await self.store.hotspot_days(q.regionId, prev_start.isoformat())
         await self.current_catalogue()
-        items = d.hotspots(cells, since_day, until_day, q.first)
+        items = d.hotspots(days, since_day, until_day, q.first)
         for h in items:
             h["gridName"], h["categoryName"] = self._region_name(h["gridId"]), self._category_name(h["categoryCode"])
             h["regionPath"] = self.territory.path(h["gridId"]) or []

@@ -282,17 +282,13 @@ class CaseStore:
         if ops:
             await self.db[HOTSPOT_DAYS].bulk_write(ops, ordered=False, session=uow.session)
 
-    async def hotspot_cells(self, region: str, first_day: str) -> list[dict]:
-        """The grid × category × day cells of a subtree from `first_day` on ({g, cat, d, n}):
-        one walk of the (r, d) index, one document per day however many grids the subtree
-        has. (A document per grid × category × day made a city's two months 19,000
+    async def hotspot_days(self, region: str, first_day: str) -> list[tuple[str, dict[str, int]]]:
+        """A subtree's grid × category cells from `first_day` on, a mapping a day ({"<grid>|<cat>":
+        reports}): one walk of the (r, d) index, one document per day however many grids the
+        subtree has. (A document per grid × category × day made a city's two months 19,000
         documents: 0.5 s of the embedded store's time per call.)"""
-        out: list[dict] = []
-        async for doc in self.db[HOTSPOT_DAYS].find({"r": region, "d": {"$gte": first_day}}):
-            for key, n in doc.get("h", {}).items():
-                grid, cat = key.split("|", 1)
-                out.append({"g": grid, "cat": cat, "d": doc["d"], "n": n})
-        return out
+        return [(doc["d"], doc.get("h", {}))
+                async for doc in self.db[HOTSPOT_DAYS].find({"r": region, "d": {"$gte": first_day}}, {"d": 1, "h": 1})]
 
     async def upgrade_hotspot_cells(self, transact: Any, batch: int = 500) -> int:
         """Fold cells of the earlier layout (one document per grid × category × day in

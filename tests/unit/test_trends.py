@@ -59,10 +59,10 @@ def test_flows_stocks_and_ratios():
 
 
 def test_hotspots_rank_clusters_against_the_window_before():
-    cells = [{"g": "g1", "cat": "A", "d": "2026-11-20", "n": 4}, {"g": "g1", "cat": "A", "d": "2026-11-14", "n": 1},
-             {"g": "g2", "cat": "B", "d": "2026-11-19", "n": 2}, {"g": "g2", "cat": "B", "d": "2026-11-13", "n": 6},
-             {"g": "g3", "cat": "A", "d": "2026-11-21", "n": 1},   # one report: not a cluster
-             {"g": "g4", "cat": "C", "d": "2026-11-01", "n": 9}]   # before both windows
+    cells = [("2026-11-20", {"g1|A": 4}), ("2026-11-14", {"g1|A": 1}),
+             ("2026-11-19", {"g2|B": 2}), ("2026-11-13", {"g2|B": 6}),
+             ("2026-11-21", {"g3|A": 1}),   # one report: not a cluster
+             ("2026-11-01", {"g4|C": 9})]   # before both windows
     out = hotspots(cells, date(2026, 11, 15), date(2026, 11, 21), first=10)
     assert [(h["gridId"], h["count"], h["previousCount"], h["trend"]) for h in out] == [
         ("g1", 4, 1, "RISING"), ("g2", 2, 6, "FALLING")]

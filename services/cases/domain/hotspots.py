@@ -5,7 +5,8 @@ the window is compared with the window of the same length just before it.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+import heapq
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from enum import StrEnum
 
@@ -38,30 +39,43 @@ def trend_of(count: int, previous: int) -> HotspotTrend:
     return HotspotTrend.STEADY
 
 
-def hotspots(cells: Iterable[dict], since: date, until: date, first: int) -> list[dict]:
+def hotspots(days: Iterable[tuple[str, Mapping[str, int]]], since: date, until: date, first: int) -> list[dict]:
     """The `first` busiest grid × category clusters of the window [since, until] (local days),
-    most reports first (then the steepest rise), each with its count in the previous window
-    of the same length and a count per day. Cells: {g, cat, d: ISO day, n}."""
+    most reports first (then the steepest rise, then grid and category), each with its count in
+    the previous window of the same length and a count per day. `days`: (ISO local day,
+    {"<grid>|<category>": reports}), as the store keeps a subtree's cells, one mapping a day.
+
+    A city's two windows are tens of thousands of cells: they are summed by key as they come,
+    and only the clusters returned get their days counted out."""
     prev_start, length = windows(since, until)
     lo, mid, hi = prev_start.isoformat(), since.isoformat(), until.isoformat()
-    acc: dict[tuple[str, str], dict] = {}
-    for c in cells:
-        day = c["d"]
+    count: dict[str, int] = {}
+    previous: dict[str, int] = {}
+    window: list[tuple[str, Mapping[str, int]]] = []
+    for day, cells in days:
         if not lo <= day <= hi:
             continue
-        spot = acc.setdefault((c["g"], c["cat"]), {"count": 0, "previous": 0, "daily": {}})
+        acc = previous
         if day >= mid:
-            spot["count"] += c["n"]
-            spot["daily"][day] = spot["daily"].get(day, 0) + c["n"]
-        else:
-            spot["previous"] += c["n"]
+            acc = count
+            window.append((day, cells))
+        for key, n in cells.items():
+            acc[key] = acc.get(key, 0) + n
+
+    def rank(item: tuple[str, int]) -> tuple:
+        key, n = item
+        return (-n, previous.get(key, 0) - n, *key.split("|", 1))
+
+    top = heapq.nsmallest(first, ((k, n) for k, n in count.items() if n >= MIN_CLUSTER), key=rank)
+    span = [(since + timedelta(days=i)).isoformat() for i in range(length)]
     out = []
-    for (grid, cat), s in acc.items():
-        if s["count"] < MIN_CLUSTER:
-            continue
-        daily = [{"day": (since + timedelta(days=i)).isoformat(),
-                  "count": s["daily"].get((since + timedelta(days=i)).isoformat(), 0)} for i in range(length)]
-        out.append({"gridId": grid, "categoryCode": cat, "count": s["count"], "previousCount": s["previous"],
-                    "trend": str(trend_of(s["count"], s["previous"])), "daily": daily})
-    out.sort(key=lambda h: (-h["count"], -(h["count"] - h["previousCount"]), h["gridId"], h["categoryCode"]))
-    return out[:first]
+    for key, n in top:
+        grid, cat = key.split("|", 1)
+        per_day: dict[str, int] = {}
+        for day, cells in window:
+            per_day[day] = per_day.get(day, 0) + cells.get(key, 0)
+        before = previous.get(key, 0)
+        out.append({"gridId": grid, "categoryCode": cat, "count": n, "previousCount": before,
+                    "trend": str(trend_of(n, before)),
+                    "daily": [{"day": day, "count": per_day.get(day, 0)} for day in span]})
+    return out
