@@ -6,10 +6,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import strawberry
+from graphql.pyutils.ref_map import RefMap
 from strawberry.extensions import (DisableIntrospection, MaxAliasesLimiter, MaxTokensLimiter, ParserCache,
                                    QueryDepthLimiter, SchemaExtension)
 from strawberry.schema.config import StrawberryConfig
-from strawberry.schema.schema import validate_document
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, validate_document
 
 from gateway.errors import TypedErrors
 from gateway.schema.case_events import CasesSubscription
@@ -62,6 +63,20 @@ class ValidatedOnce(SchemaExtension):
         yield
 
 
+class PerEventExecutor(StrawberryGraphQLCoreExecutionContext):
+    """Each subscription event collects its fields afresh. graphql-core 3.3 runs every event
+    of a subscription on a shallow copy of one executor, so they share its memo of collected
+    subfields; each event's fields are new objects, keyed there by identity, so every event
+    added entries that lived as long as the subscription: a live feed's gateway grew by
+    thousands of objects a second, and every full collection walked them."""
+
+    def build_per_event_executor(self, payload: Any) -> PerEventExecutor:
+        executor = super().build_per_event_executor(payload)
+        executor._relevant_sub_fields = {}
+        executor._stream_usages = RefMap()
+        return executor
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
     # Classes, not shared instances: Strawberry makes one per operation.
     class DepthLimit(QueryDepthLimiter):
@@ -87,4 +102,5 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     if settings.production:
         extensions.append(DisableIntrospection)
     return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
-                             config=StrawberryConfig(disable_field_suggestions=True))
+                             config=StrawberryConfig(disable_field_suggestions=True),
+                             execution_context_class=PerEventExecutor)

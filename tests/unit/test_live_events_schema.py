@@ -276,3 +276,22 @@ def test_services_types_and_filters():
     assert filters_for(path, "cases", ["ACCEPTED", "REPORTED"]) == [
         "yiwang.evt.cases.ACCEPTED.city.county-a", "yiwang.evt.cases.ACCEPTED.city.county-a.>",
         "yiwang.evt.cases.REPORTED.city.county-a", "yiwang.evt.cases.REPORTED.city.county-a.>"]
+
+
+@pytest.mark.parametrize("executor_class", ["PerEventExecutor", "graphql-core's own"])
+def test_each_subscription_event_collects_its_fields_afresh(executor_class):
+    """A subscription runs every event on a copy of one executor; with graphql-core's own,
+    each event leaves its collected fields in the shared memo for the life of the feed."""
+    from graphql import build_schema, parse
+    from graphql.execution import Executor, execute_subscription_event
+
+    from gateway.schema import PerEventExecutor
+
+    schema = build_schema("type Query { a: Int } type Subscription { e: E } type E { x: Int, y: [E] }")
+    cls = PerEventExecutor if executor_class == "PerEventExecutor" else Executor
+    executor = cls.build(schema, parse("subscription { e { x y { x } } }"))
+    for i in range(5):
+        event = executor.build_per_event_executor({"e": {"x": i, "y": [{"x": i}]}})
+        assert execute_subscription_event(event).data == {"e": {"x": i, "y": [{"x": i}]}}
+    kept = len(executor._relevant_sub_fields)
+    assert kept == 0 if cls is PerEventExecutor else kept >= 5
