@@ -13,6 +13,7 @@ from strawberry.types import Info
 from gateway.schema.case_enums import AssigneeKind, CaseChannel, CaseStatus, HandlingLevel, RequestKind
 from gateway.schema.common import Edge, PageInfo, ctx
 from gateway.schema.territory import Region, load_region
+from shared.auth import Role
 from shared.errors import Forbidden
 
 
@@ -154,12 +155,17 @@ class Case:
 
     @strawberry.field(description="The grid the case belongs to")
     async def region(self, info: Info) -> Region:
-        rid = self.dto["regionId"]
+        """The grid as the case knows it (id, name); anything more is loaded when asked for. A
+        resident sees their own case, not the territory: the grid's name only."""
+        rid, name = self.dto["regionId"], self.dto.get("regionName")
+        if ctx(info).principal.role is Role.RESIDENT:
+            return Region(dto={"id": rid, "name": name or rid, "level": "GRID", "code": None, "partial": True})
+        if name:
+            return Region(dto={"id": rid, "name": name, "level": "GRID", "lazy": True})
         try:
             return Region(dto=await load_region(info, rid))
-        except Forbidden:  # a resident sees their own case, not the territory: the grid's name only
-            return Region(dto={"id": rid, "name": self.dto.get("regionName") or rid, "level": "GRID",
-                               "code": None, "partial": True})
+        except Forbidden:
+            return Region(dto={"id": rid, "name": rid, "level": "GRID", "code": None, "partial": True})
 
     @strawberry.field
     def location(self) -> GeoPoint | None:

@@ -68,11 +68,18 @@ class Region:
         return RegionLevel(self.dto["level"])
 
     @strawberry.field(description="Official code, e.g. the 12-digit statistical division code")
-    def code(self) -> str | None:
-        return self.dto.get("code")
+    async def code(self, info: Info) -> str | None:
+        if not self.dto.get("lazy"):
+            return self.dto.get("code")
+        try:
+            return (await self._full(info)).get("code")
+        except Forbidden:  # the name is all the caller may see of it
+            return None
 
     async def _full(self, info: Info) -> dict:
-        if not self.dto.get("partial"):
+        """The whole region. A `partial` DTO (a name outside the caller's scope) or a `lazy` one
+        (what a record already knows of its region: id, name, level) is loaded on first need."""
+        if not self.dto.get("partial") and not self.dto.get("lazy"):
             return self.dto
         full = await load_region(info, self.dto["id"])
         if full.get("partial"):
