@@ -480,6 +480,9 @@ class Volunteers(RecordCommands):
 
             await self.rt.transact(assign)
         elif event.event == "RESOLVED":
+            if await self.store.tasks.get(case_id) is None:
+                return  # no volunteer had it: no transaction for most cases' resolution
+
             async def resolve(uow: UnitOfWork) -> None:
                 task = await self.store.tasks.get(case_id, uow)
                 if task is None:
