@@ -166,7 +166,10 @@ class Subscribers:
 
 
 def subscriber_latency(work: Workload, subs: Subscribers, active: list[int], phase: str) -> dict[str, Any]:
+    """From the moment the report was sent (the target's measure), and, apart, how long after
+    the reporter's own reply the subscriber had it (the event path alone; below 0: before it)."""
     lat: list[float] = []
+    after_reply: list[float] = []
     by_kind: dict[str, list[float]] = {}
     missed = 0
     cases = [(c, t) for c, (t, ph) in work.sent.items() if ph == phase]
@@ -178,8 +181,10 @@ def subscriber_latency(work: Workload, subs: Subscribers, active: list[int], pha
                 missed += 1
                 continue
             lat.append(got - sent)
+            after_reply.append(got - work.replied[case])
             by_kind.setdefault(kind, []).append(got - sent)
-    out = {**latency_summary(lat), "reports": len(cases), "subscribers": len(active), "missed": missed}
+    out = {**latency_summary(lat), "reports": len(cases), "subscribers": len(active), "missed": missed,
+           "after_reply": latency_summary(after_reply)}
     if len(by_kind) > 1:
         out["by_kind"] = {k: latency_summary(v) for k, v in by_kind.items()}
     return out
@@ -462,6 +467,8 @@ def table(result: dict[str, Any]) -> str:
         if s:
             lines.append(row(label, {**s, "count": s.get("count", 0), "errors": s.get("missed", 0)},
                              f"{s.get('subscribers')} subscribers, {s.get('reports')} reports, err = missed"))
+            if s.get("after_reply", {}).get("count"):
+                lines.append(row("  after the reply", s["after_reply"], "subscriber's receipt − reportCase reply"))
     oc = result.get("overview_city", {})
     for k in ("small", "city"):
         if oc.get(k):

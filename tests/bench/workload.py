@@ -290,6 +290,7 @@ class Workload:
         self._gw: dict[tuple[str, str], str] = {}
         self.pending: deque[Pending] = deque()
         self.sent: dict[str, tuple[float, str]] = {}  # case id -> (unix time the report was sent, phase)
+        self.replied: dict[str, float] = {}  # case id -> unix time its reportCase reply came back
         self.seq = 0
         self.unavailable: dict[str, str] = {}
         self.probe_errors: dict[str, str] = {}
@@ -364,6 +365,7 @@ class Workload:
             return None
         case = data["reportCase"]
         self.sent[case["id"]] = (sent, phase)
+        self.replied[case["id"]] = time.time()
         if follow:
             located = case.get("region", {}).get("id")
             if located and located != grid.id:  # a point on a border: follow the grid it went to
