@@ -109,6 +109,37 @@ async def case_stats(stack: Stack, region_id: str, **who: Any) -> dict:
     return (await stack.ok(STATS, {"id": region_id}, **who))["overview"]["cases"]
 
 
+class RequestCounter:
+    """A bystander on the bus that records the subjects of the requests matching `subject`
+    (wildcards allowed): how many calls an operation made to which services.
+
+        async with RequestCounter(stack, "yiwang.*.stats.batch") as seen:
+            ...; await seen.settle(); assert seen.calls == [...]
+    """
+
+    def __init__(self, stack: Stack, subject: str):
+        self.stack, self.subject = stack, subject
+        self.calls: list[str] = []
+
+    async def __aenter__(self) -> RequestCounter:
+        self.nc = await nats.connect(self.stack.settings.nats_url)
+
+        async def seen(msg) -> None:
+            self.calls.append(msg.subject)
+
+        await self.nc.subscribe(self.subject, cb=seen)
+        await self.nc.flush()
+        return self
+
+    async def settle(self) -> list[str]:
+        """The calls so far: a round trip to the server delivers what it had routed before."""
+        await self.nc.flush()
+        return self.calls
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.nc.close()
+
+
 class Subscriber:
     """A graphql-transport-ws client, spoken by hand."""
 

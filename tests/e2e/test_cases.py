@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import asyncio
 
-import nats
 import pytest
 
 from tests.cases_gateway import (ADMIN_A, DEPT, GET, GW_A1, GW_A2, IN_A1, IN_B1, LIST, OP_A, OP_B, R1, R2, act, case_stats,
-                         codes, eventually, report, report_input, start_cases_stack, try_act, REPORT)
+                         codes, eventually, report, report_input, start_cases_stack, try_act, REPORT,
+                         RequestCounter)
 
 
 @pytest.fixture
@@ -198,29 +198,18 @@ async def test_a_cases_region_comes_with_the_case_and_the_rest_on_demand(cases):
     """id, name and level come with the case; only other fields ask the grids service, and a
     resident gets the grid's name without asking it (counted by a bystander on its subjects)."""
     case = await report(cases, R1, IN_A1)
-    calls: list[str] = []
-    bystander = await nats.connect(cases.settings.nats_url)
-
-    async def seen(msg) -> None:
-        calls.append(msg.subject)
-
-    await bystander.subscribe("yiwang.grids.region.>", cb=seen)
-    await bystander.flush()
 
     async def region(fields: str, **who) -> dict:
         body = await cases.ok(f'query($id: ID!) {{ case(id: $id) {{ region {{ {fields} }} }} }}', {"id": case["id"]}, **who)
-        await bystander.flush()
         return body["case"]["region"]
 
-    try:
+    async with RequestCounter(cases, "yiwang.grids.region.>") as seen:
         assert await region("id name level", **OP_A) == {"id": "grid-a1", "name": "a社区第1网格", "level": "GRID"}
-        assert calls == []
+        assert await seen.settle() == []
         full = await region("id code boundary path { id }", **OP_A)
         assert full["code"] is None and full["boundary"]["type"] == "Polygon"
         assert [p["id"] for p in full["path"]] == ["city", "county-a", "town-a", "comm-a", "grid-a1"]
-        assert calls == ["yiwang.grids.region.batch"]
+        assert await seen.settle() == ["yiwang.grids.region.batch"]
         assert await region("id name code", **R1) == {"id": "grid-a1", "name": "a社区第1网格", "code": None}
-        assert calls == ["yiwang.grids.region.batch"]
+        assert await seen.settle() == ["yiwang.grids.region.batch"]
         assert codes(await cases.gql(f'{{ case(id: "{case["id"]}") {{ region {{ boundary }} }} }}', **R1)) == ["FORBIDDEN"]
-    finally:
-        await bystander.close()

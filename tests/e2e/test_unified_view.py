@@ -7,10 +7,9 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import nats
 import pytest
 
-from tests.cases_gateway import eventually
+from tests.cases_gateway import RequestCounter, eventually
 from tests.cases_helpers import REPORT
 from tests.org_helpers import member, party_tree, start_org_stack
 
@@ -66,20 +65,12 @@ async def test_county_session_rank_trend_hotspot_to_meeting(county, stack):
 
     # Drill-down: the children and their overviews in the same query, one figures call per service
     # (counted by a bystander on the request subjects).
-    calls: list[str] = []
-    bystander = await nats.connect(stack.settings.nats_url)
-
-    async def seen(msg) -> None:
-        calls.append(msg.subject)
-
-    await bystander.subscribe("yiwang.*.stats.batch", cb=seen)
-    await bystander.flush()
-    drill = await stack.ok("""{ region(id: "county-a") { children { edges { node { id overview {
-        cases { total } organizations { branchCoverage } volunteers { volunteerCount } } children { edges { node {
-        id overview { cases { total } organizations { branchCoverage } volunteers { volunteerCount } } } } } } } } } }""",
-                           **ADMIN_A)
-    await bystander.flush()
-    await bystander.close()
+    async with RequestCounter(stack, "yiwang.*.stats.batch") as seen:
+        drill = await stack.ok("""{ region(id: "county-a") { children { edges { node { id overview {
+            cases { total } organizations { branchCoverage } volunteers { volunteerCount } } children { edges { node {
+            id overview { cases { total } organizations { branchCoverage } volunteers { volunteerCount } } } } } } } } } }""",
+                               **ADMIN_A)
+        calls = await seen.settle()
     assert sorted(calls) == ["yiwang.cases.stats.batch", "yiwang.cases.stats.batch", "yiwang.organizations.stats.batch",
                              "yiwang.organizations.stats.batch", "yiwang.volunteers.stats.batch",
                              "yiwang.volunteers.stats.batch"]  # one per service and level of the tree
