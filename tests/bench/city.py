@@ -368,6 +368,10 @@ async def measure(url: str, settings: Settings, stack: BenchStack | None, args: 
     if args.subscribers:
         result["report_to_subscriber"] = subscriber_latency(work, subs, active, "mixed")
         result["report_to_subscriber_report_only"] = subscriber_latency(work, subs, active, "report_only")
+        if args.timings:  # the raw times behind the report → subscriber figures, to study a tail
+            args.timings.write_text(json.dumps({
+                "sent": work.sent, "replied": work.replied,
+                "received": {str(i): subs.recv[i] for i in active}}))
     result["workload"]["cases_left_in_workflow"] = len(work.pending)
 
 
@@ -562,6 +566,8 @@ def main() -> None:
     ap.add_argument("--drain-seconds", type=float, default=5.0)
     ap.add_argument("--skip-small", action="store_true", help="no small baseline stack")
     ap.add_argument("--keep", action="store_true", help="keep the stacks' data dirs")
+    ap.add_argument("--timings", type=Path, help="write each report's unix times (sent, phase; replied; "
+                    "received by each subscriber) as JSON to this file")
     ap.add_argument("--data", type=Path, help="start the measured stack on a data dir that an earlier --keep run "
                                               "seeded at --scale (no seeding; the dir is kept)")
     args = ap.parse_args()

@@ -429,10 +429,14 @@ class Workload:
         rec = Recorder()
         names, weights = list(self.mix), list(self.mix.values())
 
-        async def client(c: int, deadline: float) -> None:
-            gql = Gql(self.url)
+        async def client(c: int, gql: Gql, deadline: float) -> None:
             rnd = random.Random(c * 7919 + len(phase))
             try:
+                # Closed-loop clients with think time arrive spread over one think time, not all
+                # at the same instant: a start in lockstep measures a burst of `clients`
+                # simultaneous requests, not the steady mix (see README, "Measuring").
+                if think_s:
+                    await asyncio.sleep(rnd.uniform(0, think_s))
                 while time.perf_counter() < deadline:
                     if phase == "report_only":
                         await self.report(gql, rec, c, phase, follow=False)
@@ -457,10 +461,13 @@ class Workload:
                 if on_tick:
                     on_tick(time.perf_counter() - t0, rec)
 
+        # each client's keep-alive connection is open before the clock starts
+        gqls = [Gql(self.url) for _ in range(self.clients)]
+        await asyncio.gather(*(g("{ __typename }") for g in gqls))
         t0 = time.perf_counter()
         tick = asyncio.create_task(ticker(t0))
         try:
-            await asyncio.gather(*(client(c, t0 + seconds) for c in range(self.clients)))
+            await asyncio.gather(*(client(c, g, t0 + seconds) for c, g in enumerate(gqls)))
         finally:
             tick.cancel()
         return rec, time.perf_counter() - t0
