@@ -123,11 +123,14 @@ async def add_rollups(rollups: AsyncCollection, uow: UnitOfWork, deltas: Iterabl
 
 
 async def add_day_buckets(days: AsyncCollection, uow: UnitOfWork, totals: dict[tuple[str, str], dict[str, int]],
-                          field: Callable[[str], str] = lambda k: k) -> None:
+                          field: Callable[[str], str] = lambda k: k, also: str | None = None) -> None:
     """Add net counter changes to (region, local day) buckets, in the transaction: what
-    trends are read from (shared/trends)."""
+    trends are read from (shared/trends). With `also`, the same changes go to that field of
+    the bucket too (imported history keeps its own share, `imported`, for a replay)."""
+    prefixes = ["c", also] if also else ["c"]
     ops = [UpdateOne({"_id": bucket_id(region, day)},
-                     {"$inc": {f"c.{field(k)}": v for k, v in c.items() if v}, "$setOnInsert": {"r": region, "d": day}},
+                     {"$inc": {f"{p}.{field(k)}": v for p in prefixes for k, v in c.items() if v},
+                      "$setOnInsert": {"r": region, "d": day}},
                      upsert=True)
            for (region, day), c in totals.items() if any(c.values())]
     if ops:
@@ -153,7 +156,7 @@ async def read_days(days: AsyncCollection, region: str, first_day: str, last_day
     one walk of the (r, d) index, however many regions there are."""
     out: dict[str, dict[str, int]] = {}
     days_range = {"$gte": first_day, **({"$lte": last_day} if last_day else {})}
-    async for doc in days.find({"r": region, "d": days_range}):
+    async for doc in days.find({"r": region, "d": days_range}, {"d": 1, "c": 1}):
         out[doc["d"]] = {unfield(k): v for k, v in flatten(doc.get("c", {})).items()}
     return out
 

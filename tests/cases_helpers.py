@@ -44,6 +44,16 @@ class CasesClient:
                 raise TimeoutError(f"territory replica still missing some of {region_ids}: {items}")
             await asyncio.sleep(0.05)
 
+    async def wait_moved(self, region_id: str, path: list[str], timeout: float = 15) -> None:
+        """Until the service has handled a move: the region's cases carry its new path."""
+        rt = next(r for r in self.stack.runtimes if r.name == self.service)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while (doc := await rt.db.cases.find_one({"region_id": region_id}, {"path": 1})) and doc["path"] != path:
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"{region_id}'s cases still at {doc['path']}, not {path}")
+            await asyncio.sleep(0.05)
+        await self.settled()
+
     async def settled(self, timeout: float = 15) -> None:
         """Until every committed event is folded into the rollups."""
         db = next(rt for rt in self.stack.runtimes if rt.name == "cases").db

@@ -5,7 +5,9 @@ with `reportedAt` as the time, then each step's domain command with the step's `
 current catalogue and the service's SLA. The whole batch is then written in ONE transaction:
 the case documents (`insert_many`) and the region rollups, folded by the rollup projection's
 own `apply` from the same envelopes `Cases.record` builds (so per-day and hotspot figures are
-keyed by each event's own time, not by the import's).
+keyed by each event's own time, not by the import's). Each figure also keeps what came from
+imported history as its `imported` share: `yiwang replay cases` starts from it, since the
+event log does not hold history.
 
 History is not news: nothing goes to the outbox, so no event is published and no consumer
 (organizations' meeting links, volunteers' case tasks, live subscriptions) reacts to a case
@@ -136,7 +138,7 @@ class CaseImporter:
                 await self.store.cases.insert_many(
                     [case_doc(b.case, {"possible_duplicates": [], "source": b.source}) for b in fresh],
                     session=uow.session, ordered=False)
-                await self.projection.apply(uow, [e for b in fresh for e in b.envelopes])
+                await self.projection.apply(uow, [e for b in fresh for e in b.envelopes], imported=True)
             result = {"importId": c.importId, "imported": len(fresh),
                       "skipped": [i for i in ids if i in stored], "replayed": False}
             await remember(uow, key, result)

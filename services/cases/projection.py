@@ -53,15 +53,19 @@ class RollupProjection:
                 hot[key] = (list(path), hot.get(key, (path, 0))[1] + delta["total"])
         return acc, days, hot
 
-    async def apply(self, uow: UnitOfWork, outbox_docs: list[dict]) -> None:
+    async def apply(self, uow: UnitOfWork, outbox_docs: list[dict], imported: bool = False) -> None:
+        """Add a batch's figures, in the transaction. `imported`: the envelopes are imported
+        history, which never reaches the outbox; the figures also keep it as their `imported`
+        share, so a replay of the event log can start from it."""
         rollups, days, hot = self.totals(outbox_docs)
-        await self.store.add_to_rollups(uow, rollups)
-        await self.store.add_to_days(uow, days)
-        await self.store.add_to_hotspots(uow, hot)
+        await self.store.add_to_rollups(uow, rollups, imported=imported)
+        await self.store.add_to_days(uow, days, imported=imported)
+        await self.store.add_to_hotspots(uow, hot, imported=imported)
 
     async def on_region_moved(self, transact, event_id: str, root: str, old_path: list[str],
                               new_path: list[str]) -> None:
-        """A region moved in the territory: re-path its cases and shift its totals."""
+        """A region moved in the territory: re-path its cases and shift its figures (rollups,
+        day buckets, hotspot days) from the ancestors it left to those it joined."""
         async def work(uow: UnitOfWork) -> None:
             if not await first_time(uow, "cases-region-moved", event_id):
                 return
@@ -71,9 +75,9 @@ class RollupProjection:
                     path = [*new_path, *doc["path"][n:]]
                     await self.store.cases.update_one({"_id": doc["_id"]}, {"$set": {"path": path, "region_path": path}},
                                                       session=uow.session)
-            totals = (await self.store.rollup_counters([root])).get(root, {})
-            await self.store.add_to_rollups(uow, {a: totals for a in old_path[:-1]}, sign=-1)
-            await self.store.add_to_rollups(uow, {a: totals for a in new_path[:-1]}, sign=+1)
+            left, joined = old_path[:-1], new_path[:-1]
+            await self.store.shift_subtree(uow, root, [a for a in left if a not in joined],
+                                           [a for a in joined if a not in left])
 
         await transact(work)
 

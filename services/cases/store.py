@@ -16,6 +16,7 @@ from shared.errors import BadInput, Conflict, NotFound
 from shared.ids import id_floor, id_time_ms
 from shared.mongo import UnitOfWork, now
 from shared.records import DAY_BUCKET_INDEXES, add_day_buckets, flatten, read_days
+from shared.trends import bucket_id
 
 OPEN = [str(s) for s in OPEN_STATUSES]
 DUPLICATE_FIELDS = {"category_code": 1, "status": 1, "merged_into": 1, "created_at": 1, "region_id": 1, "location": 1}
@@ -35,6 +36,7 @@ INDEXES = {
 
 
 HOTSPOT_DAYS = "hotspot_days"
+IMPORTED = "imported"  # the share of a rollup, day bucket or hotspot day that came from imported history
 OLD_HOTSPOTS = "hotspots"  # the layout before hotspot_days; emptied by upgrade_hotspot_cells
 NEAR_MIGRATION = "cases.near"  # upgrade_near_cells has run
 
@@ -254,33 +256,64 @@ class CaseStore:
                                                    session=uow.session)
 
     # -- rollups ---------------------------------------------------------------------------
-    async def add_to_rollups(self, uow: UnitOfWork, totals: dict[str, dict[str, int]], sign: int = 1) -> None:
-        ops = [UpdateOne({"_id": region}, {"$inc": {f"c.{k}": sign * v for k, v in counters.items() if v}},
+    async def add_to_rollups(self, uow: UnitOfWork, totals: dict[str, dict[str, int]], sign: int = 1,
+                             imported: bool = False) -> None:
+        """Add to the regions' counters (`c`); imported history also to their `imported`
+        share, which `yiwang replay cases` starts from (history is not in the event log)."""
+        prefixes = ["c", IMPORTED] if imported else ["c"]
+        ops = [UpdateOne({"_id": region}, {"$inc": {f"{p}.{k}": sign * v for p in prefixes
+                                                    for k, v in counters.items() if v}},
                          upsert=True)
                for region, counters in totals.items() if any(counters.values())]
         if ops:
             await self.rollups.bulk_write(ops, ordered=False, session=uow.session)
 
-    async def add_to_days(self, uow: UnitOfWork, totals: dict[tuple[str, str], dict[str, int]]) -> None:
-        await add_day_buckets(self.db.rollup_days, uow, totals)
+    async def add_to_days(self, uow: UnitOfWork, totals: dict[tuple[str, str], dict[str, int]],
+                          imported: bool = False) -> None:
+        await add_day_buckets(self.db.rollup_days, uow, totals, also=IMPORTED if imported else None)
 
     async def days(self, region: str, first_day: str, last_day: str | None) -> dict[str, dict[str, int]]:
         return await read_days(self.db.rollup_days, region, first_day, last_day)
 
-    async def add_to_hotspots(self, uow: UnitOfWork, cells: dict[tuple[str, str, str], tuple[list[str], int]]) -> None:
+    async def add_to_hotspots(self, uow: UnitOfWork, cells: dict[tuple[str, str, str], tuple[list[str], int]],
+                              imported: bool = False) -> None:
         """Reports per grid × category × local day, kept in one document per region and day
-        for every region on the grid's path (`hotspot_days`, `h.<grid>|<category>`)."""
-        folded: dict[tuple[str, str], dict[str, int]] = {}
-        for (grid, cat, day), (path, n) in cells.items():
-            for region in path:
-                h = folded.setdefault((region, day), {})
-                h[f"{grid}|{cat}"] = h.get(f"{grid}|{cat}", 0) + n
-        ops = [UpdateOne({"_id": f"{region}|{day}"},
-                         {"$inc": {f"h.{k}": n for k, n in h.items() if n}, "$setOnInsert": {"r": region, "d": day}},
+        for every region on the grid's path (`hotspot_days`, `h.<grid>|<category>`; imported
+        history also in `imported.<grid>|<category>`)."""
+        prefixes = ["h", IMPORTED] if imported else ["h"]
+        ops = [UpdateOne({"_id": hotspot_day_id(region, day)},
+                         {"$inc": {f"{p}.{k}": n for p in prefixes for k, n in h.items() if n},
+                          "$setOnInsert": {"r": region, "d": day}},
                          upsert=True)
-               for (region, day), h in folded.items() if any(h.values())]
+               for (region, day), h in fold_hotspot_cells(cells).items() if any(h.values())]
         if ops:
             await self.db[HOTSPOT_DAYS].bulk_write(ops, ordered=False, session=uow.session)
+
+    async def shift_subtree(self, uow: UnitOfWork, root: str, leave: list[str], join: list[str]) -> None:
+        """A region moved: what its subtree adds to the figures (its rollup, its day buckets and
+        hotspot days, each with its imported share) leaves the ancestors it left and joins
+        those it joined, in the transaction."""
+        if not leave and not join:
+            return
+        for coll, fields, query in (("rollups", ("c", IMPORTED), {"_id": root}),
+                                    ("rollup_days", ("c", IMPORTED), {"r": root}),
+                                    (HOTSPOT_DAYS, ("h", IMPORTED), {"r": root})):
+            ops: list[UpdateOne] = []
+            async for doc in self.db[coll].find(query, session=uow.session):
+                incs = {f"{f}.{k}": v for f in fields for k, v in flatten(doc.get(f, {})).items() if v}
+                if not incs:
+                    continue
+                for regions, sign in ((leave, -1), (join, 1)):
+                    for region in regions:
+                        update: dict[str, Any] = {"$inc": {k: sign * v for k, v in incs.items()}}
+                        if "d" in doc:  # a day document: (region, day)
+                            update["$setOnInsert"] = {"r": region, "d": doc["d"]}
+                            key = bucket_id(region, doc["d"]) if coll == "rollup_days" else hotspot_day_id(region, doc["d"])
+                        else:
+                            key = region
+                        ops.append(UpdateOne({"_id": key}, update, upsert=True))
+            if ops:
+                await self.db[coll].bulk_write(ops, ordered=False, session=uow.session)
 
     async def hotspot_days(self, region: str, first_day: str) -> list[tuple[str, dict[str, int]]]:
         """A subtree's grid × category cells from `first_day` on, a mapping a day ({"<grid>|<cat>":
@@ -348,9 +381,24 @@ class CaseStore:
 
     async def rollup_counters(self, ids: list[str]) -> dict[str, dict[str, int]]:
         out = {}
-        async for d in self.rollups.find({"_id": {"$in": ids}}):
+        async for d in self.rollups.find({"_id": {"$in": ids}}, {"c": 1}):
             out[d["_id"]] = flatten(d.get("c", {}))
         return out
+
+
+def hotspot_day_id(region: str, day: str) -> str:
+    return f"{region}|{day}"
+
+
+def fold_hotspot_cells(cells: dict[tuple[str, str, str], tuple[list[str], int]]) -> dict[tuple[str, str], dict[str, int]]:
+    """Grid × category × day cells (with the grid's path) as the `hotspot_days` documents
+    they add to: (region, day) -> {"<grid>|<category>": reports}, for every region on the path."""
+    folded: dict[tuple[str, str], dict[str, int]] = {}
+    for (grid, cat, day), (path, n) in cells.items():
+        for region in path:
+            h = folded.setdefault((region, day), {})
+            h[f"{grid}|{cat}"] = h.get(f"{grid}|{cat}", 0) + n
+    return folded
 
 
 def window_start(at: datetime, seconds: float) -> datetime:

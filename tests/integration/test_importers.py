@@ -10,7 +10,7 @@ import pytest
 from services.cases import domain as cd
 from services.cases.store import case_from_doc
 from services.cases.views import CaseViews
-from tests.cases_helpers import GRIDS, CasesClient, expect_error, start_cases_stack
+from tests.cases_helpers import GRIDS, REPORT, CasesClient, expect_error, start_cases_stack
 from tests.org_helpers import assert_org_rollups_equal_recount, party_tree, start_org_stack
 
 REGIONS = ["city", "county-a", "county-b", "town-a", "town-b", "comm-a", "comm-b", *GRIDS]
@@ -115,6 +115,92 @@ async def test_case_import_folds_rollups_once_and_publishes_nothing(cases, stack
     await cases("case.resolve", su, id="imp-005", resolution="电话回复")
     await cases.settled()
     assert (await assert_rollups_equal_recount(cases, stack))["city"]["open"] == 5
+
+
+async def test_replay_starts_from_imported_history_and_corrects_only_what_the_log_accounts_for(cases, stack):
+    """`yiwang replay cases` on a city with imported history: rollups, day buckets and hotspot
+    days rebuild to the live figures; drift in any is found and corrected in one recorded
+    transaction; and when the log cannot account for the cases, nothing is corrected."""
+    from services.cases.replay import replay
+    from shared.records import flatten
+
+    su = stack.token()
+    await cases("case.import", su, importId="hist-r", cases=history())
+    await cases("case.resolve", su, id="imp-005", resolution="电话回复")  # a live event on an imported case
+    await cases("case.report", stack.token(role="resident", sub="r9"), **REPORT, regionId="grid-a1")
+    await cases.settled()
+    db = runtime(stack, "cases").db
+    report = await replay(db)
+    assert report.clean and report.events == 2, report
+    assert report.regions >= len(REGIONS)
+
+    bucket = await db.rollup_days.find_one({"r": "city", "imported.total": {"$gt": 0}})
+    hot = await db.hotspot_days.find_one({"r": "town-a", "imported": {"$exists": True}})
+    cell = next(iter(hot["h"]))
+    await db.rollup_days.update_one({"_id": bucket["_id"]}, {"$inc": {"c.total": 2}})
+    await db.hotspot_days.update_one({"_id": hot["_id"]}, {"$inc": {f"h.{cell}": -1}})
+    await db.rollups.update_one({"_id": "comm-a"}, {"$inc": {"c.open": 1}})
+    report = await replay(db)
+    total, n = bucket["c"]["total"], hot["h"][cell]
+    assert report.day_differences == [(bucket["_id"], "total", total + 2, total)]
+    assert report.hotspot_differences == [(hot["_id"], cell, n - 1, n)]
+    live_open = flatten((await db.rollups.find_one({"_id": "comm-a"}))["c"])["open"]
+    assert report.differences == [("comm-a", "open", live_open, live_open - 1)]
+    assert not report.recount_differences and not report.applied
+
+    report = await replay(db, apply=True, by="ops@test")
+    assert report.applied
+    assert (await replay(db)).clean
+    (record,) = await db.figure_corrections.find().to_list(None)
+    assert record["by"] == "ops@test" and record["counts"] == {"rollups": 1, "days": 1, "hotspots": 1}
+    assert await cases("stats.batch", su, ids=REGIONS) and await assert_rollups_equal_recount(cases, stack)
+
+    # Figures without their imported share (history imported before they kept it): the log no
+    # longer accounts for the cases, so --apply must not "correct" the history away.
+    await db.rollups.update_many({}, {"$unset": {"imported": ""}})
+    before = await db.rollups.find({}, {"c": 1}).sort("_id", 1).to_list(None)
+    report = await replay(db, apply=True, by="ops@test")
+    assert report.differences and report.recount_differences and not report.applied
+    assert await db.rollups.find({}, {"c": 1}).sort("_id", 1).to_list(None) == before
+    assert await db.figure_corrections.count_documents({}) == 1
+    await assert_rollups_equal_recount(cases, stack)
+
+
+async def test_a_moved_township_takes_its_figures_with_it(cases, stack):
+    """moveRegion of a township: its rollup, trend day buckets and hotspot days (with their
+    imported share) leave the county it left and join the one it joined; a replay agrees."""
+    from services.cases.replay import replay
+    from shared.records import flatten
+
+    su = stack.token()
+    await cases("case.import", su, importId="hist-m", cases=history())
+    await cases("case.report", stack.token(role="resident", sub="r9"), **REPORT, regionId="grid-a1")
+    await cases.settled()
+    db = runtime(stack, "cases").db
+
+    async def figures(region: str) -> tuple[dict, dict, dict]:
+        rollup = flatten((await db.rollups.find_one({"_id": region}) or {}).get("c", {}))
+        days = {x["d"]: {k: v for k, v in flatten(x.get("c", {})).items() if v}
+                async for x in db.rollup_days.find({"r": region})}
+        hot = {x["d"]: {k: v for k, v in x.get("h", {}).items() if v} async for x in db.hotspot_days.find({"r": region})}
+        return ({k: v for k, v in rollup.items() if v}, {d: c for d, c in days.items() if c},
+                {d: c for d, c in hot.items() if c})
+
+    def plus(a: dict, b: dict) -> dict:  # nested sums, without the zeros `figures` leaves out
+        out = {k: (plus(a.get(k, {}), b.get(k, {})) if isinstance(a.get(k, b.get(k)), dict) else a.get(k, 0) + b.get(k, 0))
+               for k in set(a) | set(b)}
+        return {k: v for k, v in out.items() if v}
+
+    town_a, county_a, county_b = await figures("town-a"), await figures("county-a"), await figures("county-b")
+    assert county_a == town_a and town_a[1] and town_a[2]  # county-a has one township
+    await stack.ok("mutation { moveRegion(id: \"town-a\", newParentId: \"county-b\") { id } }")
+    await cases.wait_moved("grid-a1", ["city", "county-b", "town-a", "comm-a", "grid-a1"])
+    assert await figures("county-a") == ({}, {}, {})
+    assert await figures("town-a") == town_a
+    assert await figures("county-b") == tuple(plus(x, y) for x, y in zip(county_b, town_a, strict=True))
+    assert await figures("city") != ({}, {}, {})
+    assert (await replay(db)).clean
+    await assert_rollups_equal_recount(cases, stack)
 
 
 async def test_a_bad_case_writes_nothing(cases, stack):
