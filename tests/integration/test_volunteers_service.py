@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -91,6 +92,18 @@ async def test_order_from_resident_to_rated_completion_first_taker_wins(vols, st
     assert stats["completedOrders"] == 1 and stats["openOrders"] == 0 and stats["serviceHours"] == 2
     assert stats["pointsIssued"] == 2
     assert (await vols("order.wishWall", admin, communityId="comm-a"))["totalCount"] == 0
+
+    # Trends from the day buckets kept with those writes: flows land on today, stocks end at
+    # today's figure and are 0 before anything was registered.
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).replace(hour=0, minute=0, second=0, microsecond=0)
+    span = {"from": (today - timedelta(days=2)).isoformat(), "to": (today + timedelta(days=1)).isoformat()}
+    series = {m: [p["value"] for p in (await vols("trend.series", admin, regionId="comm-a", metric=m, **span))["points"]]
+              for m in ("service_hours", "completed_orders", "points_issued", "volunteers", "open_orders")}
+    assert series == {"service_hours": [0, 0, 2], "completed_orders": [0, 0, 1], "points_issued": [0, 0, 2],
+                      "volunteers": [0, 0, 6], "open_orders": [0, 0, 0]}
+    assert [p["value"] for p in (await vols("trend.series", stack.token(), regionId="comm-b", metric="service_hours",
+                                            **span))["points"]] == [0, 0, 0]
+    await expect_error(vols("trend.series", admin, regionId="comm-b", metric="service_hours", **span), "FORBIDDEN")
 
 
 async def test_dispatch_to_a_post_only_its_holders_take_it(vols, stack):
