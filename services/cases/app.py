@@ -8,10 +8,11 @@ from services.cases.domain import EVENT_TYPES
 from services.cases.handlers import SERVICE, Cases
 from services.cases.importer import CaseImporter
 from services.cases.projection import RollupProjection
-from services.cases.store import INDEXES, CaseStore, window_start
+from services.cases.store import HOTSPOT_DAYS, IMPORTED, INDEXES, CaseStore, window_start
 from services.cases.sweeper import Sweeper
 from shared.asyncapi import document_events
 from shared.mongo import now
+from shared.moves import follow_moves
 from shared.privacy import FieldCipher
 from shared.service import ServiceRuntime
 from shared.settings import Settings
@@ -24,8 +25,10 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     rt = ServiceRuntime(SERVICE, settings)
     rt.indexes.update(INDEXES)
     store = CaseStore(rt.db)
-    territory = TerritoryReplica(rt, settings.locator_resync_s,
-                                 on_moved=lambda *a: projection.on_region_moved(rt.transact, *a))
+    # a moved region's cases get their new path and its figures follow it (shared/moves)
+    territory = TerritoryReplica(rt, settings.locator_resync_s, on_moved=follow_moves(
+        SERVICE, rt.db, rt.transact, INDEXES,
+        [("rollups", ("c", IMPORTED)), ("rollup_days", ("c", IMPORTED)), (HOTSPOT_DAYS, ("h", IMPORTED))]))
     projection = RollupProjection(store, territory)
     cases = Cases(rt, store, territory, FieldCipher(settings.field_key))
     rt.routes(cases.table())

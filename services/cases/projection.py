@@ -11,7 +11,7 @@ from datetime import datetime
 
 from services.cases.store import CaseStore
 from shared.domain import RollupDelta
-from shared.mongo import UnitOfWork, first_time
+from shared.mongo import UnitOfWork
 from shared.territory import TerritoryReplica
 from shared.trends import city_tz, day_of, fold_days
 
@@ -61,25 +61,6 @@ class RollupProjection:
         await self.store.add_to_rollups(uow, rollups, imported=imported)
         await self.store.add_to_days(uow, days, imported=imported)
         await self.store.add_to_hotspots(uow, hot, imported=imported)
-
-    async def on_region_moved(self, transact, event_id: str, root: str, old_path: list[str],
-                              new_path: list[str]) -> None:
-        """A region moved in the territory: re-path its cases and shift its figures (rollups,
-        day buckets, hotspot days) from the ancestors it left to those it joined."""
-        async def work(uow: UnitOfWork) -> None:
-            if not await first_time(uow, "cases-region-moved", event_id):
-                return
-            n = len(old_path)
-            async for doc in self.store.cases.find({"path": root}, {"path": 1}, session=uow.session):
-                if doc["path"][:n] == old_path:
-                    path = [*new_path, *doc["path"][n:]]
-                    await self.store.cases.update_one({"_id": doc["_id"]}, {"$set": {"path": path, "region_path": path}},
-                                                      session=uow.session)
-            left, joined = old_path[:-1], new_path[:-1]
-            await self.store.shift_subtree(uow, root, [a for a in left if a not in joined],
-                                           [a for a in joined if a not in left])
-
-        await transact(work)
 
 
 def _when(value: str | datetime) -> datetime:

@@ -16,7 +16,6 @@ from shared.errors import BadInput, Conflict, NotFound
 from shared.ids import id_floor, id_time_ms
 from shared.mongo import UnitOfWork, now
 from shared.records import DAY_BUCKET_INDEXES, add_day_buckets, flatten, read_days
-from shared.trends import bucket_id
 
 OPEN = [str(s) for s in OPEN_STATUSES]
 DUPLICATE_FIELDS = {"category_code": 1, "status": 1, "merged_into": 1, "created_at": 1, "region_id": 1, "location": 1}
@@ -288,32 +287,6 @@ class CaseStore:
                for (region, day), h in fold_hotspot_cells(cells).items() if any(h.values())]
         if ops:
             await self.db[HOTSPOT_DAYS].bulk_write(ops, ordered=False, session=uow.session)
-
-    async def shift_subtree(self, uow: UnitOfWork, root: str, leave: list[str], join: list[str]) -> None:
-        """A region moved: what its subtree adds to the figures (its rollup, its day buckets and
-        hotspot days, each with its imported share) leaves the ancestors it left and joins
-        those it joined, in the transaction."""
-        if not leave and not join:
-            return
-        for coll, fields, query in (("rollups", ("c", IMPORTED), {"_id": root}),
-                                    ("rollup_days", ("c", IMPORTED), {"r": root}),
-                                    (HOTSPOT_DAYS, ("h", IMPORTED), {"r": root})):
-            ops: list[UpdateOne] = []
-            async for doc in self.db[coll].find(query, session=uow.session):
-                incs = {f"{f}.{k}": v for f in fields for k, v in flatten(doc.get(f, {})).items() if v}
-                if not incs:
-                    continue
-                for regions, sign in ((leave, -1), (join, 1)):
-                    for region in regions:
-                        update: dict[str, Any] = {"$inc": {k: sign * v for k, v in incs.items()}}
-                        if "d" in doc:  # a day document: (region, day)
-                            update["$setOnInsert"] = {"r": region, "d": doc["d"]}
-                            key = bucket_id(region, doc["d"]) if coll == "rollup_days" else hotspot_day_id(region, doc["d"])
-                        else:
-                            key = region
-                        ops.append(UpdateOne({"_id": key}, update, upsert=True))
-            if ops:
-                await self.db[coll].bulk_write(ops, ordered=False, session=uow.session)
 
     async def hotspot_days(self, region: str, first_day: str) -> list[tuple[str, dict[str, int]]]:
         """A subtree's grid × category cells from `first_day` on, a mapping a day ({"<grid>|<cat>":

@@ -8,6 +8,7 @@ from services.volunteers.handlers import SERVICE, Volunteers
 from services.volunteers.store import INDEXES, VolunteerStore
 from services.volunteers.sweeper import Sweeper
 from shared.asyncapi import document_events
+from shared.moves import follow_moves
 from shared.privacy import FieldCipher
 from shared.service import ServiceRuntime
 from shared.settings import Settings
@@ -28,7 +29,9 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     rt = ServiceRuntime(SERVICE, settings)
     rt.indexes.update(INDEXES)
     store = VolunteerStore(rt.db)
-    territory = TerritoryReplica(rt, settings.locator_resync_s)
+    # a moved region's records get their new paths and its figures follow it (shared/moves)
+    territory = TerritoryReplica(rt, settings.locator_resync_s, on_moved=follow_moves(
+        SERVICE, rt.db, rt.transact, INDEXES, [("rollups", ("c",)), ("rollup_days", ("c",))]))
     volunteers = Volunteers(rt, store, territory, FieldCipher(settings.field_key))
     rt.routes(volunteers.table())
     rt.consume("cases", "cases", volunteers.on_case_event)

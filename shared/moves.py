@@ -1,0 +1,120 @@
+"""A region moved in the territory (grids' REGION_MOVED): each service re-paths its records
+in the moved subtree and shifts the subtree's figures from the ancestors it left to those it
+joined, in one transaction, once per event (redeliveries find it done).
+
+Records are found by the service's own path indexes: every collection with an index on a
+field named `...path` (`path`, a transfer's `to_path`) is searched for documents whose field
+holds the moved region, and in each such document every list of ids that starts with the old
+path (the record's path, its model's `region_path`, a destination) starts with the new one.
+Scope checks read those paths, so until this runs an admin of the old county would still see
+the moved township's records and one of the new county would not.
+"""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from pymongo import IndexModel, UpdateOne
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.mongo import UnitOfWork, first_time
+from shared.records import flatten
+from shared.trends import bucket_id
+
+Figures = Sequence[tuple[str, Sequence[str]]]  # (collection, counter fields shifted)
+Transact = Callable[[Callable[[UnitOfWork], Awaitable[Any]]], Awaitable[Any]]
+
+
+def repathed(value: Any, old: list[str], new: list[str]) -> Any:
+    """`value` with every list of ids that starts with `old` starting with `new` instead; the
+    same object when nothing in it does."""
+    if isinstance(value, list):
+        n = len(old)
+        if len(value) >= n and value[:n] == old and all(isinstance(x, str) for x in value):
+            return [*new, *value[n:]]
+        items = [repathed(x, old, new) for x in value]
+        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+    if isinstance(value, dict):
+        out = {k: repathed(v, old, new) for k, v in value.items()}
+        return out if any(out[k] is not value[k] for k in value) else value
+    return value
+
+
+def path_fields(indexes: dict[str, list[IndexModel]]) -> dict[str, list[str]]:
+    """Collection -> its indexed fields that hold region paths."""
+    out: dict[str, list[str]] = {}
+    for coll, models in indexes.items():
+        fields = sorted({k for m in models for k in m.document["key"] if k.split(".")[-1].endswith("path")})
+        if fields:
+            out[coll] = fields
+    return out
+
+
+async def repath_subtree(db: AsyncDatabase, uow: UnitOfWork, indexes: dict[str, list[IndexModel]], root: str,
+                         old_path: list[str], new_path: list[str]) -> int:
+    """Re-path every record under `root`; returns how many documents changed. Idempotent:
+    a record already re-pathed no longer starts with the old path."""
+    changed = 0
+    for coll, fields in path_fields(indexes).items():
+        seen: set[Any] = set()
+        ops: list[UpdateOne] = []
+        for f in fields:
+            async for doc in db[coll].find({f: root}, session=uow.session):
+                if doc["_id"] in seen:
+                    continue
+                seen.add(doc["_id"])
+                sets = {k: nv for k, v in doc.items() if k != "_id" and (nv := repathed(v, old_path, new_path)) is not v}
+                if sets:
+                    ops.append(UpdateOne({"_id": doc["_id"]}, {"$set": sets}))
+        if ops:
+            await db[coll].bulk_write(ops, ordered=False, session=uow.session)
+            changed += len(ops)
+    return changed
+
+
+async def shift_figures(db: AsyncDatabase, uow: UnitOfWork, root: str, leave: list[str], join: list[str],
+                        figures: Figures) -> None:
+    """What `root`'s subtree adds to the figures leaves the ancestors in `leave` and joins those
+    in `join`: its rollup (keyed by region) and its day documents (keyed `region|day`, with
+    `r` and `d`), each counter field listed (`c`, an `imported` share, hotspot cells `h`)."""
+    if not leave and not join:
+        return
+    for coll, fields in figures:
+        ops: list[UpdateOne] = []
+        async for doc in db[coll].find({"r": root} if coll_is_daily(coll) else {"_id": root}, session=uow.session):
+            incs = {f"{f}.{k}": v for f in fields for k, v in flatten(doc.get(f, {})).items() if v}
+            if not incs:
+                continue
+            for regions, sign in ((leave, -1), (join, 1)):
+                for region in regions:
+                    update: dict[str, Any] = {"$inc": {k: sign * v for k, v in incs.items()}}
+                    key = region
+                    if "d" in doc:
+                        update["$setOnInsert"] = {"r": region, "d": doc["d"]}
+                        key = bucket_id(region, doc["d"])
+                    ops.append(UpdateOne({"_id": key}, update, upsert=True))
+        if ops:
+            await db[coll].bulk_write(ops, ordered=False, session=uow.session)
+
+
+def coll_is_daily(coll: str) -> bool:
+    """Day documents (`rollup_days`, `hotspot_days`) are found by region (`r`); rollups by id."""
+    return coll.endswith("_days")
+
+
+def follow_moves(name: str, db: AsyncDatabase, transact: Transact, indexes: dict[str, list[IndexModel]],
+                 figures: Figures) -> Callable[[str, str, list[str], list[str]], Awaitable[None]]:
+    """The TerritoryReplica `on_moved` hook of a service: re-path and shift in one transaction,
+    once per event id."""
+    async def on_moved(event_id: str, root: str, old_path: list[str], new_path: list[str]) -> None:
+        async def work(uow: UnitOfWork) -> None:
+            if not await first_time(uow, f"{name}-region-moved", event_id):
+                return
+            await repath_subtree(db, uow, indexes, root, old_path, new_path)
+            left, joined = old_path[:-1], new_path[:-1]
+            await shift_figures(db, uow, root, [a for a in left if a not in joined], [a for a in joined if a not in left],
+                                figures)
+
+        await transact(work)
+
+    return on_moved
