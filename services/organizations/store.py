@@ -22,11 +22,13 @@ INDEXES = {
     "transfers": [IndexModel(PATH), IndexModel([("to_path", ASCENDING), ("_id", ASCENDING)]),
                   IndexModel([("member_id", ASCENDING), ("_id", ASCENDING)]),
                   IndexModel([("status", ASCENDING), ("overdue_flagged", ASCENDING), ("deadline_at", ASCENDING)])],
-    "twinnings": [IndexModel([("community_id", ASCENDING), ("_id", ASCENDING)])],
+    # every record that keeps a region path has an index on it: a moved region's records are
+    # found by it (shared/moves)
+    "twinnings": [IndexModel([("community_id", ASCENDING), ("_id", ASCENDING)]), IndexModel(PATH)],
     "units": [IndexModel(PATH)],
     "linkages": [IndexModel(PATH)],
     "meetings": [IndexModel(PATH), IndexModel([("committee_id", ASCENDING), ("scheduled_at", ASCENDING)])],
-    "life": [IndexModel([("org_id", ASCENDING), ("held_at", ASCENDING)])],
+    "life": [IndexModel([("org_id", ASCENDING), ("held_at", ASCENDING)]), IndexModel([("org_path", ASCENDING)])],
     "needs": [IndexModel(PATH)], "resources": [IndexModel(PATH)], "projects": [IndexModel(PATH)],
     "feedback": [IndexModel(PATH), IndexModel([("member_id", ASCENDING), ("_id", ASCENDING)])],
     "case_links": [], "rollups": [], "keys": [], "rollup_days": DAY_BUCKET_INDEXES,

@@ -23,9 +23,11 @@ INDEXES = {
     "orders": [IndexModel(PATH), IndexModel([("resident_sub", ASCENDING), ("_id", ASCENDING)]),
                IndexModel([("taker_id", ASCENDING), ("_id", ASCENDING)]),
                IndexModel([("status", ASCENDING), ("path", ASCENDING), ("_id", ASCENDING)])],
-    "tasks": [IndexModel([("volunteer_id", ASCENDING), ("_id", ASCENDING)])],
+    # every record that keeps a region path has an index on it: a moved region's records are
+    # found by it (shared/moves)
+    "tasks": [IndexModel([("volunteer_id", ASCENDING), ("_id", ASCENDING)]), IndexModel(PATH)],
     "activities": [IndexModel(PATH)],
-    "ledger": [IndexModel([("volunteer_id", ASCENDING), ("at", ASCENDING)]),
+    "ledger": [IndexModel([("volunteer_id", ASCENDING), ("at", ASCENDING)]), IndexModel([("region_path", ASCENDING)]),
                IndexModel([("expiry_pending", ASCENDING), ("expires_at", ASCENDING)])],
     "service_records": [IndexModel([("volunteer_id", ASCENDING), ("at", ASCENDING)])],
     "wallets": [], "catalogue": [], "members": [], "rollups": [], "keys": [], "feedback_versions": [],
