@@ -18,7 +18,7 @@ from gateway.context import Context
 from gateway.schema import build_schema
 from shared.auth import service_token, verify_token
 from shared.errors import DomainError
-from shared.heap import freeze_startup_heap
+from shared.heap import freeze_long_lived
 from shared.messaging.rpc import RpcClient
 from shared.messaging.streams import SERVICES
 from shared.settings import DEV_FIELD_KEY, DEV_JWT_SECRET, Settings
@@ -56,7 +56,7 @@ def create_app(settings: Settings, services: tuple[str, ...] = ("grids", "cases"
     async def lifespan(app: Starlette):
         nc = await nats.connect(settings.nats_servers, name="yiwang-gateway", max_reconnect_attempts=-1)
         state["nc"], state["rpc"] = nc, RpcClient(nc, settings.rpc_timeout_s)
-        freeze_startup_heap()
+        freeze_long_lived()
         try:
             yield
         finally:

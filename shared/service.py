@@ -17,7 +17,7 @@ from nats.js.api import ConsumerConfig
 from pymongo import IndexModel
 
 from shared.auth import service_token
-from shared.heap import freeze_startup_heap
+from shared.heap import freeze_long_lived
 from shared.messaging.consumer import EventHandler, prepare_consumer, register_consumer
 from shared.messaging.envelope import CloudEvent
 from shared.messaging.outbox import OutboxRelay
@@ -155,7 +155,7 @@ class ServiceRuntime:
         self.relay.start()
         for p in self.projectors:
             p.start()
-        freeze_startup_heap()
+        freeze_long_lived()
 
     async def _on_shutdown(self) -> None:
         for hook in reversed(self._shutdown):

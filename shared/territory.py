@@ -22,6 +22,7 @@ from pymongo.errors import DuplicateKeyError
 from shared.auth import Principal
 from shared.errors import Forbidden, NotFound
 from shared.geo import PolygonIndex
+from shared.heap import freeze_long_lived
 from shared.messaging.envelope import CloudEvent
 from shared.messaging.rpc import item_error
 from shared.mongo import now
@@ -31,6 +32,7 @@ log = logging.getLogger("yiwang.territory")
 COLLECTION = "territory"
 # Each refresh reads again what changed in this long before the last one began: writes stamped
 # by another replica's clock, or committed a moment after their stamp, are not missed.
+FREEZE_AFTER = 500  # regions learned after start before the heap is frozen again (shared/heap)
 REFRESH_OVERLAP = timedelta(seconds=60)
 MovedHook = Callable[[str, str, list[str], list[str]], Awaitable[None]]  # event id, root, old, new
 
@@ -52,6 +54,7 @@ class RegionIndex:
         self.index = PolygonIndex()
         self._task: asyncio.Task | None = None
         self._synced: datetime | None = None  # when the last load or refresh began
+        self._unfrozen = 0  # regions remembered since the heap was last frozen
 
     async def load(self) -> None:
         raise NotImplementedError
@@ -66,6 +69,7 @@ class RegionIndex:
 
     def remember(self, region_id: str, node: dict) -> None:
         self.nodes[region_id] = node
+        self._unfrozen += 1
         if node["level"] == "GRID":
             self.index.put(region_id, node.get("boundary"))
 
@@ -96,6 +100,9 @@ class RegionIndex:
                 await self.refresh()
             except Exception:  # noqa: BLE001
                 log.exception("%s resync failed", type(self).__name__)
+            if self._unfrozen >= FREEZE_AFTER:  # a territory grew by a bulk load: out of later GC scans
+                self._unfrozen = 0
+                freeze_long_lived()
 
 
 class TerritoryReplica(RegionIndex):
