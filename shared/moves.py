@@ -12,6 +12,7 @@ the moved township's records and one of the new county would not.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pymongo import IndexModel, UpdateOne
@@ -21,8 +22,21 @@ from shared.mongo import UnitOfWork, first_time
 from shared.records import flatten
 from shared.trends import bucket_id
 
-Figures = Sequence[tuple[str, Sequence[str]]]  # (collection, counter fields shifted)
 Transact = Callable[[Callable[[UnitOfWork], Awaitable[Any]]], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Figures:
+    """A collection of figures a move shifts: the counter `fields` of its documents (`c`, an
+    `imported` share, hotspot cells `h`); `daily`: one document per region and day, keyed
+    `region|day` with `r` and `d`, else one per region, keyed by it."""
+    collection: str
+    fields: tuple[str, ...]
+    daily: bool = False
+
+
+# a service's rollups and the day buckets trends read (shared/records.add_rollups)
+ROLLUPS_AND_DAYS = (Figures("rollups", ("c",)), Figures("rollup_days", ("c",), daily=True))
 
 
 def repathed(value: Any, old: list[str], new: list[str]) -> Any:
@@ -73,37 +87,30 @@ async def repath_subtree(db: AsyncDatabase, uow: UnitOfWork, indexes: dict[str, 
 
 
 async def shift_figures(db: AsyncDatabase, uow: UnitOfWork, root: str, leave: list[str], join: list[str],
-                        figures: Figures) -> None:
+                        figures: Sequence[Figures]) -> None:
     """What `root`'s subtree adds to the figures leaves the ancestors in `leave` and joins those
-    in `join`: its rollup (keyed by region) and its day documents (keyed `region|day`, with
-    `r` and `d`), each counter field listed (`c`, an `imported` share, hotspot cells `h`)."""
+    in `join`."""
     if not leave and not join:
         return
-    for coll, fields in figures:
+    for fig in figures:
         ops: list[UpdateOne] = []
-        async for doc in db[coll].find({"r": root} if coll_is_daily(coll) else {"_id": root}, session=uow.session):
-            incs = {f"{f}.{k}": v for f in fields for k, v in flatten(doc.get(f, {})).items() if v}
+        async for doc in db[fig.collection].find({"r": root} if fig.daily else {"_id": root}, session=uow.session):
+            incs = {f"{f}.{k}": v for f in fig.fields for k, v in flatten(doc.get(f, {})).items() if v}
             if not incs:
                 continue
             for regions, sign in ((leave, -1), (join, 1)):
                 for region in regions:
                     update: dict[str, Any] = {"$inc": {k: sign * v for k, v in incs.items()}}
-                    key = region
-                    if "d" in doc:
+                    if fig.daily:
                         update["$setOnInsert"] = {"r": region, "d": doc["d"]}
-                        key = bucket_id(region, doc["d"])
-                    ops.append(UpdateOne({"_id": key}, update, upsert=True))
+                    ops.append(UpdateOne({"_id": bucket_id(region, doc["d"]) if fig.daily else region}, update,
+                                         upsert=True))
         if ops:
-            await db[coll].bulk_write(ops, ordered=False, session=uow.session)
-
-
-def coll_is_daily(coll: str) -> bool:
-    """Day documents (`rollup_days`, `hotspot_days`) are found by region (`r`); rollups by id."""
-    return coll.endswith("_days")
+            await db[fig.collection].bulk_write(ops, ordered=False, session=uow.session)
 
 
 def follow_moves(name: str, db: AsyncDatabase, transact: Transact, indexes: dict[str, list[IndexModel]],
-                 figures: Figures) -> Callable[[str, str, list[str], list[str]], Awaitable[None]]:
+                 figures: Sequence[Figures]) -> Callable[[str, str, list[str], list[str]], Awaitable[None]]:
     """The TerritoryReplica `on_moved` hook of a service: re-path and shift in one transaction,
     once per event id."""
     async def on_moved(event_id: str, root: str, old_path: list[str], new_path: list[str]) -> None:

@@ -12,7 +12,7 @@ from services.cases.store import HOTSPOT_DAYS, IMPORTED, INDEXES, CaseStore, win
 from services.cases.sweeper import Sweeper
 from shared.asyncapi import document_events
 from shared.mongo import now
-from shared.moves import follow_moves
+from shared.moves import Figures, follow_moves
 from shared.privacy import FieldCipher
 from shared.service import ServiceRuntime
 from shared.settings import Settings
@@ -28,7 +28,8 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     # a moved region's cases get their new path and its figures follow it (shared/moves)
     territory = TerritoryReplica(rt, settings.locator_resync_s, on_moved=follow_moves(
         SERVICE, rt.db, rt.transact, INDEXES,
-        [("rollups", ("c", IMPORTED)), ("rollup_days", ("c", IMPORTED)), (HOTSPOT_DAYS, ("h", IMPORTED))]))
+        [Figures("rollups", ("c", IMPORTED)), Figures("rollup_days", ("c", IMPORTED), daily=True),
+         Figures(HOTSPOT_DAYS, ("h", IMPORTED), daily=True)]))
     projection = RollupProjection(store, territory)
     cases = Cases(rt, store, territory, FieldCipher(settings.field_key))
     rt.routes(cases.table())

@@ -17,13 +17,13 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.cases import domain as d
 from services.cases.projection import RollupProjection
-from services.cases.store import HOTSPOT_DAYS, IMPORTED, case_from_doc, fold_hotspot_cells, hotspot_day_id
+from services.cases.store import HOTSPOT_DAYS, IMPORTED, case_from_doc, fold_hotspot_cells
 from shared.ids import new_id
 from shared.mongo import OUTBOX, PROJECTION_QUEUE, now
 from shared.records import flatten
 from shared.trends import bucket_id
 
-Figures = dict[str, dict[str, int]]  # document key -> counter -> value
+Counts = dict[str, dict[str, int]]  # document key -> counter -> value
 MAX_RECORDED = 1000  # differences kept in a correction's record (the counts are always whole)
 
 
@@ -42,7 +42,7 @@ class ReplayReport:
         return not (self.differences or self.recount_differences or self.day_differences or self.hotspot_differences)
 
 
-def _diff(a: Figures, b: Figures) -> list[tuple[str, str, int, int]]:
+def _diff(a: Counts, b: Counts) -> list[tuple[str, str, int, int]]:
     out = []
     for key in sorted(set(a) | set(b)):
         for k in sorted(set(a.get(key, {})) | set(b.get(key, {}))):
@@ -52,7 +52,7 @@ def _diff(a: Figures, b: Figures) -> list[tuple[str, str, int, int]]:
     return out
 
 
-def _nonzero(figures: Figures) -> Figures:
+def _nonzero(figures: Counts) -> Counts:
     return {key: nz for key, c in figures.items() if (nz := {k: v for k, v in c.items() if v})}
 
 
@@ -68,23 +68,23 @@ class _Paths:
 
 @dataclass
 class Rebuilt:
-    rollups: Figures
-    days: Figures  # keyed by bucket id
-    hotspots: Figures  # keyed by hotspot day id
+    rollups: Counts
+    days: Counts  # keyed by bucket id
+    hotspots: Counts  # keyed by hotspot day id
     events: int
 
 
-async def _shares(db: AsyncDatabase, coll: str, live_field: str) -> tuple[Figures, Figures]:
+async def _shares(db: AsyncDatabase, coll: str, live_field: str) -> tuple[Counts, Counts]:
     """(live figures, imported share) of every document of a figures collection."""
-    live: Figures = {}
-    imported: Figures = {}
+    live: Counts = {}
+    imported: Counts = {}
     async for doc in db[coll].find({}, {live_field: 1, IMPORTED: 1}):
         live[doc["_id"]] = flatten(doc.get(live_field, {}))
         imported[doc["_id"]] = flatten(doc.get(IMPORTED, {}))
     return _nonzero(live), _nonzero(imported)
 
 
-async def rebuild(db: AsyncDatabase, imported: tuple[Figures, Figures, Figures] | None = None) -> Rebuilt:
+async def rebuild(db: AsyncDatabase, imported: tuple[Counts, Counts, Counts] | None = None) -> Rebuilt:
     """The imported shares (rollups, days, hotspots) plus every projected event of the outbox."""
     rollups, days, hotspots = ({k: dict(v) for k, v in f.items()} for f in imported or ({}, {}, {}))
     paths = {t["_id"]: t["path"] async for t in db.territory.find({"level": "GRID"}, {"path": 1})}
@@ -93,7 +93,7 @@ async def rebuild(db: AsyncDatabase, imported: tuple[Figures, Figures, Figures] 
             if doc["_id"] not in queued]
     acc, day_totals, cells = RollupProjection(None, _Paths(paths)).totals(docs)  # type: ignore[arg-type]
 
-    def add(into: Figures, key: str, counters: dict[str, int]) -> None:
+    def add(into: Counts, key: str, counters: dict[str, int]) -> None:
         c = into.setdefault(key, {})
         for k, v in flatten(counters).items():
             c[k] = c.get(k, 0) + v
@@ -103,7 +103,7 @@ async def rebuild(db: AsyncDatabase, imported: tuple[Figures, Figures, Figures] 
     for (region, day), counters in day_totals.items():
         add(days, bucket_id(region, day), counters)
     for (region, day), h in fold_hotspot_cells(cells).items():
-        add(hotspots, hotspot_day_id(region, day), h)
+        add(hotspots, bucket_id(region, day), h)
     return Rebuilt(_nonzero(rollups), _nonzero(days), _nonzero(hotspots), len(docs))
 
 

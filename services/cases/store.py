@@ -16,6 +16,7 @@ from shared.errors import BadInput, Conflict, NotFound
 from shared.ids import id_floor, id_time_ms
 from shared.mongo import UnitOfWork, now
 from shared.records import DAY_BUCKET_INDEXES, add_day_buckets, flatten, read_days
+from shared.trends import bucket_id
 
 OPEN = [str(s) for s in OPEN_STATUSES]
 DUPLICATE_FIELDS = {"category_code": 1, "status": 1, "merged_into": 1, "created_at": 1, "region_id": 1, "location": 1}
@@ -255,13 +256,11 @@ class CaseStore:
                                                    session=uow.session)
 
     # -- rollups ---------------------------------------------------------------------------
-    async def add_to_rollups(self, uow: UnitOfWork, totals: dict[str, dict[str, int]], sign: int = 1,
-                             imported: bool = False) -> None:
+    async def add_to_rollups(self, uow: UnitOfWork, totals: dict[str, dict[str, int]], imported: bool = False) -> None:
         """Add to the regions' counters (`c`); imported history also to their `imported`
         share, which `yiwang replay cases` starts from (history is not in the event log)."""
         prefixes = ["c", IMPORTED] if imported else ["c"]
-        ops = [UpdateOne({"_id": region}, {"$inc": {f"{p}.{k}": sign * v for p in prefixes
-                                                    for k, v in counters.items() if v}},
+        ops = [UpdateOne({"_id": region}, {"$inc": {f"{p}.{k}": v for p in prefixes for k, v in counters.items() if v}},
                          upsert=True)
                for region, counters in totals.items() if any(counters.values())]
         if ops:
@@ -280,7 +279,7 @@ class CaseStore:
         for every region on the grid's path (`hotspot_days`, `h.<grid>|<category>`; imported
         history also in `imported.<grid>|<category>`)."""
         prefixes = ["h", IMPORTED] if imported else ["h"]
-        ops = [UpdateOne({"_id": hotspot_day_id(region, day)},
+        ops = [UpdateOne({"_id": bucket_id(region, day)},
                          {"$inc": {f"{p}.{k}": n for p in prefixes for k, n in h.items() if n},
                           "$setOnInsert": {"r": region, "d": day}},
                          upsert=True)
@@ -357,10 +356,6 @@ class CaseStore:
         async for d in self.rollups.find({"_id": {"$in": ids}}, {"c": 1}):
             out[d["_id"]] = flatten(d.get("c", {}))
         return out
-
-
-def hotspot_day_id(region: str, day: str) -> str:
-    return f"{region}|{day}"
 
 
 def fold_hotspot_cells(cells: dict[tuple[str, str, str], tuple[list[str], int]]) -> dict[tuple[str, str], dict[str, int]]:

@@ -9,7 +9,7 @@ from services.organizations.importer import MemberImporter
 from services.organizations.store import INDEXES, OrgStore
 from services.organizations.sweeper import Sweeper
 from shared.asyncapi import document_events
-from shared.moves import follow_moves
+from shared.moves import ROLLUPS_AND_DAYS, follow_moves
 from shared.privacy import FieldCipher
 from shared.service import ServiceRuntime
 from shared.settings import Settings
@@ -26,13 +26,14 @@ def event_models() -> dict[str, type[BaseModel]]:
         for name, description in EVENT_TYPES.items()}
 
 
+
 def create_runtime(settings: Settings) -> ServiceRuntime:
     rt = ServiceRuntime(SERVICE, settings)
     rt.indexes.update(INDEXES)
     store = OrgStore(rt.db)
     # a moved region's records get their new paths and its figures follow it (shared/moves)
     territory = TerritoryReplica(rt, settings.locator_resync_s, on_moved=follow_moves(
-        SERVICE, rt.db, rt.transact, INDEXES, [("rollups", ("c",)), ("rollup_days", ("c",))]))
+        SERVICE, rt.db, rt.transact, INDEXES, ROLLUPS_AND_DAYS))
     orgs = Organizations(rt, store, territory, FieldCipher(settings.field_key))
     rt.routes(orgs.table())
     rt.route("member.import", MemberImporter(orgs).handle)

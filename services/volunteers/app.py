@@ -8,7 +8,7 @@ from services.volunteers.handlers import SERVICE, Volunteers
 from services.volunteers.store import INDEXES, VolunteerStore
 from services.volunteers.sweeper import Sweeper
 from shared.asyncapi import document_events
-from shared.moves import follow_moves
+from shared.moves import ROLLUPS_AND_DAYS, follow_moves
 from shared.privacy import FieldCipher
 from shared.service import ServiceRuntime
 from shared.settings import Settings
@@ -25,13 +25,14 @@ def event_models() -> dict[str, type[BaseModel]]:
         for name, description in EVENT_DEFINITIONS.items()}
 
 
+
 def create_runtime(settings: Settings) -> ServiceRuntime:
     rt = ServiceRuntime(SERVICE, settings)
     rt.indexes.update(INDEXES)
     store = VolunteerStore(rt.db)
     # a moved region's records get their new paths and its figures follow it (shared/moves)
     territory = TerritoryReplica(rt, settings.locator_resync_s, on_moved=follow_moves(
-        SERVICE, rt.db, rt.transact, INDEXES, [("rollups", ("c",)), ("rollup_days", ("c",))]))
+        SERVICE, rt.db, rt.transact, INDEXES, ROLLUPS_AND_DAYS))
     volunteers = Volunteers(rt, store, territory, FieldCipher(settings.field_key))
     rt.routes(volunteers.table())
     rt.consume("cases", "cases", volunteers.on_case_event)

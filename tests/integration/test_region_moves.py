@@ -10,7 +10,7 @@ import pytest
 
 from services.volunteers.store import INDEXES
 from shared.mongo import PROCESSED
-from shared.moves import follow_moves
+from shared.moves import ROLLUPS_AND_DAYS, follow_moves
 from shared.records import flatten
 from tests.cases_helpers import CasesClient, expect_error
 from tests.org_helpers import assert_org_rollups_equal_recount, member, party_tree, start_org_stack
@@ -101,6 +101,6 @@ async def test_a_moved_township_takes_its_records_scope_and_figures(services, st
     (mark,) = await rt.db[PROCESSED].find({"_id": {"$regex": "^volunteers-region-moved:"}}).to_list(None)
     event_id = mark["_id"].split(":", 1)[1]
     after = {r: await figures(stack, "volunteers", r) for r in ("county-a", "county-b", "town-a")}
-    again = follow_moves("volunteers", rt.db, rt.transact, INDEXES, [("rollups", ("c",)), ("rollup_days", ("c",))])
+    again = follow_moves("volunteers", rt.db, rt.transact, INDEXES, ROLLUPS_AND_DAYS)
     await again(event_id, "town-a", ["city", "county-a", "town-a"], ["city", "county-b", "town-a"])
     assert {r: await figures(stack, "volunteers", r) for r in after} == after
