@@ -11,18 +11,17 @@ the moved township's records and one of the new county would not.
 """
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pymongo import IndexModel, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.mongo import UnitOfWork, first_time
+from shared.mongo import Transactor, UnitOfWork, first_time
 from shared.records import flatten
+from shared.territory import MovedHook
 from shared.trends import bucket_id
-
-Transact = Callable[[Callable[[UnitOfWork], Awaitable[Any]]], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -109,8 +108,8 @@ async def shift_figures(db: AsyncDatabase, uow: UnitOfWork, root: str, leave: li
             await db[fig.collection].bulk_write(ops, ordered=False, session=uow.session)
 
 
-def follow_moves(name: str, db: AsyncDatabase, transact: Transact, indexes: dict[str, list[IndexModel]],
-                 figures: Sequence[Figures]) -> Callable[[str, str, list[str], list[str]], Awaitable[None]]:
+def follow_moves(name: str, db: AsyncDatabase, transact: Transactor, indexes: dict[str, list[IndexModel]],
+                 figures: Sequence[Figures]) -> MovedHook:
     """The TerritoryReplica `on_moved` hook of a service: re-path and shift in one transaction,
     once per event id."""
     async def on_moved(event_id: str, root: str, old_path: list[str], new_path: list[str]) -> None:

@@ -30,9 +30,9 @@ from shared.service import ServiceRuntime
 
 log = logging.getLogger("yiwang.territory")
 COLLECTION = "territory"
+FREEZE_AFTER = 500  # regions learned after start before the heap is frozen again (shared/heap)
 # Each refresh reads again what changed in this long before the last one began: writes stamped
 # by another replica's clock, or committed a moment after their stamp, are not missed.
-FREEZE_AFTER = 500  # regions learned after start before the heap is frozen again (shared/heap)
 REFRESH_OVERLAP = timedelta(seconds=60)
 MovedHook = Callable[[str, str, list[str], list[str]], Awaitable[None]]  # event id, root, old, new
 

@@ -19,7 +19,7 @@ from services.cases import domain as d
 from services.cases.projection import RollupProjection
 from services.cases.store import HOTSPOT_DAYS, IMPORTED, case_from_doc, fold_hotspot_cells
 from shared.ids import new_id
-from shared.mongo import OUTBOX, PROJECTION_QUEUE, now
+from shared.mongo import OUTBOX, PROJECTION_QUEUE, Transactor, UnitOfWork, now
 from shared.records import flatten
 from shared.trends import bucket_id
 
@@ -70,7 +70,7 @@ class _Paths:
 class Rebuilt:
     rollups: Counts
     days: Counts  # keyed by bucket id
-    hotspots: Counts  # keyed by hotspot day id
+    hotspots: Counts  # keyed by bucket id too (region|day)
     events: int
 
 
@@ -128,13 +128,12 @@ async def _apply(db: AsyncDatabase, report: ReplayReport, by: str) -> None:
               "differences": [list(x) for x in (report.differences + report.day_differences
                                                 + report.hotspot_differences)[:MAX_RECORDED]]}
 
-    async def work(session) -> None:  # noqa: ANN001 - pymongo's session
+    async def work(uow: UnitOfWork) -> None:
         for coll, ops in writes:
-            await db[coll].bulk_write(ops, ordered=False, session=session)
-        await db.figure_corrections.insert_one(record, session=session)
+            await db[coll].bulk_write(ops, ordered=False, session=uow.session)
+        await db.figure_corrections.insert_one(record, session=uow.session)
 
-    async with db.client.start_session() as session:
-        await session.with_transaction(work)
+    await Transactor(db.client, db)(work)
 
 
 async def replay(db: AsyncDatabase, apply: bool = False, by: str = "") -> ReplayReport:

@@ -26,7 +26,6 @@ def event_models() -> dict[str, type[BaseModel]]:
         for name, description in EVENT_TYPES.items()}
 
 
-
 def create_runtime(settings: Settings) -> ServiceRuntime:
     rt = ServiceRuntime(SERVICE, settings)
     rt.indexes.update(INDEXES)

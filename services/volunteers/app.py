@@ -25,7 +25,6 @@ def event_models() -> dict[str, type[BaseModel]]:
         for name, description in EVENT_DEFINITIONS.items()}
 
 
-
 def create_runtime(settings: Settings) -> ServiceRuntime:
     rt = ServiceRuntime(SERVICE, settings)
     rt.indexes.update(INDEXES)
