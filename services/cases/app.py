@@ -31,7 +31,8 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
         [Figures("rollups", ("c", IMPORTED)), Figures("rollup_days", ("c", IMPORTED), daily=True),
          Figures(HOTSPOT_DAYS, ("h", IMPORTED), daily=True)]))
     projection = RollupProjection(store, territory)
-    cases = Cases(rt, store, territory, FieldCipher(settings.field_key))
+    cipher = FieldCipher.from_settings(settings)
+    cases = Cases(rt, store, territory, cipher)
     rt.routes(cases.table())
     rt.route("case.import", CaseImporter(cases, projection).handle)
     document_events(rt, EVENT_TYPES, drop=("counters",))

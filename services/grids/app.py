@@ -16,7 +16,8 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     rt.indexes = INDEXES
     store = GridStore(rt.db)
     locator = GridLocator(store, settings.locator_resync_s)
-    grids = Grids(rt, store, locator, FieldCipher(settings.field_key))
+    cipher = FieldCipher.from_settings(settings)
+    grids = Grids(rt, store, locator, cipher)
     rt.routes(grids.table())
     document_events(rt, GRID_EVENTS)
     rt.broadcast(SERVICE, locator.on_event)

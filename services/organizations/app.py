@@ -33,7 +33,8 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     # a moved region's records get their new paths and its figures follow it (shared/moves)
     territory = TerritoryReplica(rt, settings.locator_resync_s, on_moved=follow_moves(
         SERVICE, rt.db, rt.transact, INDEXES, ROLLUPS_AND_DAYS))
-    orgs = Organizations(rt, store, territory, FieldCipher(settings.field_key))
+    cipher = FieldCipher.from_settings(settings)
+    orgs = Organizations(rt, store, territory, cipher)
     rt.routes(orgs.table())
     rt.route("member.import", MemberImporter(orgs).handle)
     rt.consume("organizations", "case-requests", orgs.on_own_event, events="CASE_REQUESTED.>")

@@ -32,7 +32,8 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     # a moved region's records get their new paths and its figures follow it (shared/moves)
     territory = TerritoryReplica(rt, settings.locator_resync_s, on_moved=follow_moves(
         SERVICE, rt.db, rt.transact, INDEXES, ROLLUPS_AND_DAYS))
-    volunteers = Volunteers(rt, store, territory, FieldCipher(settings.field_key))
+    cipher = FieldCipher.from_settings(settings)
+    volunteers = Volunteers(rt, store, territory, cipher)
     rt.routes(volunteers.table())
     rt.consume("cases", "cases", volunteers.on_case_event)
     rt.consume("organizations", "members", volunteers.on_org_event)
