@@ -10,6 +10,7 @@ from services.volunteers.sweeper import Sweeper
 from shared.asyncapi import document_events
 from shared.moves import ROLLUPS_AND_DAYS, follow_moves
 from shared.privacy import FieldCipher
+from shared.rekey import Sealed, serve_rekey
 from shared.service import ServiceRuntime
 from shared.settings import Settings
 from shared.territory import TerritoryReplica
@@ -35,6 +36,7 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     cipher = FieldCipher.from_settings(settings)
     volunteers = Volunteers(rt, store, territory, cipher)
     rt.routes(volunteers.table())
+    serve_rekey(rt, cipher, Sealed("volunteers", ("phone_enc",)))
     rt.consume("cases", "cases", volunteers.on_case_event)
     rt.consume("organizations", "members", volunteers.on_org_event)
     document_events(rt, event_models(), delta=False)

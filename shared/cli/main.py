@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 from shared.auth import REGIONAL_ROLES, Role, mint_token
 from shared.cli.asyncapi import asyncapi, asyncapi_arguments
+from shared.cli.rekey import rekey, rekey_arguments
 from shared.cli.replay import replay, replay_arguments
 from shared.production import check_production
 from shared.settings import Settings, get_settings
@@ -96,6 +97,7 @@ COMMANDS: dict[str, tuple[AddArguments, Run]] = {
     "seed": (seed_arguments, seed),
     "replay": (replay_arguments, replay),
     "asyncapi": (asyncapi_arguments, asyncapi),
+    "rekey": (rekey_arguments, rekey),
 }
 # Commands that start or build the services, which encrypt personal data with the field key.
 USES_FIELD_KEY = {"up", "asyncapi"}

@@ -116,7 +116,7 @@ def test_every_service_runtime_and_the_gateway_refuse_weak_secrets_in_production
 def test_cli_commands_refuse_weak_secrets_in_production(monkeypatch):
     monkeypatch.setenv("YIWANG_ENV", "production")
     monkeypatch.setenv("YIWANG_JWT_SECRET", "change-me")
-    for argv in (["token", "--role", "superadmin"], ["replay", "cases"],
+    for argv in (["token", "--role", "superadmin"], ["rekey", "--check"], ["replay", "cases"],
                  ["seed", "--demo"], ["up"]):
         with pytest.raises(InvalidSettings, match=f"yiwang {argv[0]} runs with YIWANG_ENV=production"):
             yiwang(argv)
