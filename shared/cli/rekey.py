@@ -13,6 +13,7 @@ from shared.settings import Settings
 
 SERVICES = ("grids", "cases", "organizations", "volunteers")
 PASSES = 5  # records a command changed while a pass went by are taken by the next one
+PROGRESS = 10_000  # records between progress lines within a collection
 
 
 def rekey_arguments(p: argparse.ArgumentParser) -> None:
@@ -53,16 +54,22 @@ def rekey(args: argparse.Namespace, settings: Settings) -> int:
                     if not sum(left[service].values()):
                         continue
                     cursor: dict | None = {"collection": None, "after": None}
+                    done = 0
                     while cursor is not None:
                         reply = await call(service, "fields.rekey", {"keyId": key_id, "limit": args.batch, **cursor})
-                        if reply["rewritten"] or reply["clashes"]:
-                            print(f"  pass {n}: {service}.{reply['collection']}: {reply['rewritten']} re-encrypted"
-                                  + "".join(f"; NOT {c}" for c in reply["clashes"]), flush=True)
-                        cursor = reply["next"]
+                        for clash in reply["clashes"]:
+                            print(f"  NOT re-encrypted in {service}.{reply['collection']}: {clash}", flush=True)
+                        done, cursor = done + reply["rewritten"], reply["next"]
+                        if cursor is None or cursor["collection"] != reply["collection"]:  # a collection done
+                            if done:
+                                print(f"  pass {n}: {service}.{reply['collection']}: {done} re-encrypted", flush=True)
+                            done = 0
+                        elif done and done % PROGRESS < args.batch:
+                            print(f"  pass {n}: {service}.{reply['collection']}: {done} so far…", flush=True)
                 left = await stale()
             if _total(left):
                 print(f"still under other keys: {_counts(left)}; keep the old keys configured and look at the "
-                      "lines marked NOT above (or run again while fewer records change)")
+                      "lines marked NOT above (or run it again while fewer records change)")
                 return 1
             print(f"every record is under {key_id!r}: the old keys may now be removed from YIWANG_OLD_FIELD_KEYS")
             return 0
