@@ -108,7 +108,7 @@ class Settings(BaseSettings):
         return parsed
 
     @model_validator(mode="after")
-    def _key_ring(self) -> "Settings":
+    def _key_ring(self) -> Settings:
         for kid in (self.field_key_id, *self.old_field_keys):
             if not KEY_ID.fullmatch(kid):
                 raise ValueError(f"field key id {kid!r} must be 1-32 letters, digits, '_', '.' or '-'")

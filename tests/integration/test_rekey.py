@@ -98,7 +98,8 @@ async def test_rotation_rekey_and_removal_of_the_old_key(clients, stack, capsys,
         "phone_enc": legacy("13911110000"), "phone_index": legacy_index("13911110000"),
         "id_number_enc": legacy(ID_A), "id_number_index": legacy_index(ID_A)}})
     claim_a = await db(stack, "organizations")["keys"].find_one_and_delete({"owner": a["id"]})
-    await db(stack, "organizations")["keys"].insert_one({"_id": "member-id-number:" + legacy_index(ID_A), "owner": a["id"]})
+    await db(stack, "organizations")["keys"].insert_one({"_id": "member-id-number:" + legacy_index(ID_A),
+                                                        "owner": a["id"]})
     await db(stack, "organizations").units.update_one({"_id": unit["id"]},
                                                       {"$set": {"contacts.0.phone_enc": legacy("13833330000")}})
     await db(stack, "grids").workers.update_one({"_id": worker["id"]}, {"$set": {"phoneEnc": legacy("13744440000")}})
@@ -126,7 +127,8 @@ async def test_rotation_rekey_and_removal_of_the_old_key(clients, stack, capsys,
     await everything_reads()
     c = await orgs("member.register", su, organizationId=tree["grid"]["id"], name="新党员", gender="MALE",
                    birthDate="1990-02-02", joinDate="2015-07-01", category="RETIRED", phone="13400000000")
-    assert (await db(stack, "organizations").members.find_one({"_id": c["id"]}))["phone_enc"].startswith("v2:k2:")  # new writes: the new key
+    stored_c = await db(stack, "organizations").members.find_one({"_id": c["id"]})
+    assert stored_c["phone_enc"].startswith("v2:k2:")  # new writes: the new key
     settings = stack.settings.model_copy(update=rotated)
     assert (await run_rekey(settings, capsys, check=True))[0] == 1  # --check: some are still under k1
 
@@ -146,7 +148,8 @@ async def test_rotation_rekey_and_removal_of_the_old_key(clients, stack, capsys,
     assert "every record is under 'k2'" in out
     stored = await sealed_values(stack)
     assert len(stored) == 10 and all(v.startswith("v2:k2:") for v in stored), stored
-    claims = {k["_id"]: k["owner"] async for k in db(stack, "organizations")["keys"].find() if k["_id"].startswith("member-id-number:")}
+    claims = {k["_id"]: k["owner"] async for k in db(stack, "organizations")["keys"].find()
+              if k["_id"].startswith("member-id-number:")}
     assert len(claims) == 2 and claim_a["_id"] not in claims and set(claims.values()) == {a["id"], b["id"]}
     unit_after = await db(stack, "organizations").units.find_one({"_id": unit["id"]})
     assert unit_after["version"] == unit_version + 1  # a rewrite is a change: a stale read cannot undo it
