@@ -21,7 +21,8 @@ from shared.errors import DomainError
 from shared.heap import freeze_long_lived
 from shared.messaging.rpc import RpcClient
 from shared.messaging.streams import SERVICES
-from shared.settings import DEV_FIELD_KEY, DEV_JWT_SECRET, Settings
+from shared.production import check_production
+from shared.settings import Settings
 
 log = logging.getLogger("yiwang.gateway")
 
@@ -39,17 +40,8 @@ class Gateway(GraphQL):
         return Context(self.settings, self.state["rpc"], request, response, nc=self.state["nc"])
 
 
-def check_production(settings: Settings) -> None:
-    if settings.production and settings.jwt_secret == DEV_JWT_SECRET:
-        raise SystemExit("refusing to start: YIWANG_ENV=production with the development JWT secret; "
-                         "set YIWANG_JWT_SECRET")
-    if settings.production and settings.field_key == DEV_FIELD_KEY:
-        raise SystemExit("refusing to start: YIWANG_ENV=production with the development field key; "
-                         "set YIWANG_FIELD_KEY")
-
-
 def create_app(settings: Settings, services: tuple[str, ...] = ("grids", "cases", "organizations", "volunteers")) -> Starlette:
-    check_production(settings)
+    check_production(settings, "the gateway", uses_field_key=False)
     state: dict[str, Any] = {}
 
     @contextlib.asynccontextmanager

@@ -93,11 +93,18 @@ class Records(Generic[R]):
         return [self.of(x) for x in await cur.to_list(limit or None)]
 
 
-async def claim_key(keys: AsyncCollection, uow: UnitOfWork, key: str, owner: str, message: str) -> None:
-    """Take a unique key inside the transaction; an earlier or concurrent twin conflicts."""
+async def claim_key(keys: AsyncCollection, uow: UnitOfWork, key: str, owner: str, message: str,
+                    also: Sequence[str] = ()) -> None:
+    """Take a unique key inside the transaction; an earlier or concurrent twin conflicts, and
+    so does another owner of any key in `also` (the same value under an earlier blind-index
+    key, until `yiwang rekey` has moved it)."""
     existing = await keys.find_one({"_id": key}, session=uow.session)
     if existing is not None and existing["owner"] != owner:
         raise Conflict(message, {"existingId": existing["owner"]})
+    if also:
+        async for other in keys.find({"_id": {"$in": list(also)}}, session=uow.session):
+            if other["owner"] != owner:
+                raise Conflict(message, {"existingId": other["owner"]})
     if existing is None:
         await keys.insert_one({"_id": key, "owner": owner}, session=uow.session)
 

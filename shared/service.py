@@ -26,6 +26,7 @@ from shared.messaging.rpc import Handler, Request, RpcClient, dispatch
 from shared.messaging.streams import ensure_streams
 from shared.messaging.subjects import EVT, rpc_subject
 from shared.mongo import Transactor, ensure_indexes, make_client, require_mongo_8
+from shared.production import check_production
 from shared.settings import Settings
 
 Hook = Callable[[], Awaitable[None]]
@@ -48,6 +49,7 @@ async def the_message(message: NatsMessage) -> NatsMessage:
 
 class ServiceRuntime:
     def __init__(self, name: str, settings: Settings):
+        check_production(settings, f"the {name} service")
         self.name, self.settings = name, settings
         self.broker = NatsBroker(settings.nats_servers, logger=quiet_logger(), graceful_timeout=15,
                                  name=f"yiwang-{name}", max_reconnect_attempts=-1,

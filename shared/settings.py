@@ -1,22 +1,42 @@
 """Settings for every process, read from `YIWANG_*` environment variables."""
 from __future__ import annotations
 
+import json
+import re
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 DEV_JWT_SECRET = "yiwang-dev-secret-do-not-use-in-production"
 DEV_FIELD_KEY = "yiwang-dev-field-key-do-not-use-in-production"
+KEY_ID = re.compile(r"[A-Za-z0-9_.-]{1,32}")  # stored in every ciphertext: no ':'
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class InvalidSettings(SystemExit):
+    """A process refuses to start: the message says which setting and why (never a secret)."""
+
+    def __init__(self, message: str):
+        super().__init__(f"refusing to start: {message}")
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="YIWANG_", extra="ignore")
 
-    env: str = "development"  # development | test | production
+    # Any case; no aliases: a value that is not one of these stops every process at start
+    # rather than running a half-production system (`PROD` once ran with the dev secrets).
+    env: Environment = Environment.DEVELOPMENT
     data_dir: Path = Path(".yiwang")
     http_host: str = "127.0.0.1"
     http_port: int = 8000
@@ -30,7 +50,11 @@ class Settings(BaseSettings):
     jwt_secret: str = DEV_JWT_SECRET
     jwt_issuer: str = "yiwang"
     jwt_ttl_s: int = 12 * 3600
-    field_key: str = DEV_FIELD_KEY  # encrypts personal data at rest
+    field_key: str = DEV_FIELD_KEY  # the current key that encrypts personal data at rest
+    field_key_id: str = "k1"  # its id, stored with every ciphertext it writes
+    # Earlier keys, id -> secret: they still decrypt (and find blind indexes) until
+    # `yiwang rekey` has moved everything to the current key.
+    old_field_keys: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
 
     rpc_timeout_s: float = 5.0
     max_deliver: int = 5  # JetStream deliveries before a message goes to the dead-letter subject
@@ -59,6 +83,43 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"  # days, weeks and months of trends and hotspots
     rpc_workers: int = Field(default=32, ge=1, le=1024)  # requests one process serves at once, per verb
 
+    @field_validator("env", mode="before")
+    @classmethod
+    def _known_env(cls, value: object) -> Environment:
+        if isinstance(value, Environment):
+            return value
+        try:
+            return Environment(str(value).strip().lower())
+        except ValueError:
+            raise ValueError(f"{value!r} is not one of {', '.join(e.value for e in Environment)} "
+                             "(in any case); refusing to guess which was meant") from None
+
+    @field_validator("old_field_keys", mode="before")
+    @classmethod
+    def _json_object(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        try:
+            parsed = json.loads(value) if value.strip() else {}  # empty: none
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict) or not all(isinstance(v, str) for v in parsed.values()):
+            raise ValueError('must be a JSON object of key id to secret, e.g. {"k1": "…"}') from None
+        return parsed
+
+    @model_validator(mode="after")
+    def _key_ring(self) -> Settings:
+        for kid in (self.field_key_id, *self.old_field_keys):
+            if not KEY_ID.fullmatch(kid):
+                raise ValueError(f"field key id {kid!r} must be 1-32 letters, digits, '_', '.' or '-'")
+        if not self.field_key or not all(self.old_field_keys.values()):
+            raise ValueError("a field key may not be empty")
+        old = self.old_field_keys.get(self.field_key_id)
+        if old is not None and old != self.field_key:
+            raise ValueError(f"YIWANG_OLD_FIELD_KEYS names {self.field_key_id!r}, the id of the current key "
+                             "YIWANG_FIELD_KEY, with another secret: give the new key a new id")
+        return self
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -82,7 +143,12 @@ class Settings(BaseSettings):
 
     @property
     def production(self) -> bool:
-        return self.env == "production"
+        return self.env == Environment.PRODUCTION
+
+    @property
+    def field_keys(self) -> dict[str, str]:
+        """Every configured field key, id -> secret; `field_key_id` is the one that writes."""
+        return {**self.old_field_keys, self.field_key_id: self.field_key}
 
     @property
     def nats_servers(self) -> list[str]:
@@ -114,6 +180,27 @@ class Settings(BaseSettings):
         return int(getattr(self, f"sla_{level.lower()}_s"))
 
 
+def _problem(err: dict) -> str:
+    """One validation error as the variable it came from and what is wrong with it (pydantic
+    would also echo the value, which may be a secret)."""
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if not err["loc"]:
+        return message
+    return f"YIWANG_{str(err['loc'][0]).upper()}: {message}"
+
+
+def load_settings() -> Settings:
+    """The settings from the environment, or a refusal to start naming each bad one."""
+    try:
+        return Settings()
+    except ValidationError as e:
+        raise InvalidSettings("; ".join(_problem(err) for err in e.errors())) from None
+    except SettingsError as e:  # a value that is not the JSON its setting needs
+        field = re.search(r'field "(\w+)"', str(e))
+        name = f"YIWANG_{field.group(1).upper()}" if field else "a setting"
+        raise InvalidSettings(f"{name} is not valid JSON (this setting takes a JSON object or list)") from None
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    return load_settings()

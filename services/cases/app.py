@@ -14,6 +14,7 @@ from shared.asyncapi import document_events
 from shared.mongo import now
 from shared.moves import Figures, follow_moves
 from shared.privacy import FieldCipher
+from shared.rekey import Sealed, serve_rekey
 from shared.service import ServiceRuntime
 from shared.settings import Settings
 from shared.territory import TerritoryReplica
@@ -31,8 +32,10 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
         [Figures("rollups", ("c", IMPORTED)), Figures("rollup_days", ("c", IMPORTED), daily=True),
          Figures(HOTSPOT_DAYS, ("h", IMPORTED), daily=True)]))
     projection = RollupProjection(store, territory)
-    cases = Cases(rt, store, territory, FieldCipher(settings.field_key))
+    cipher = FieldCipher.from_settings(settings)
+    cases = Cases(rt, store, territory, cipher)
     rt.routes(cases.table())
+    serve_rekey(rt, cipher, Sealed("cases", ("reporters.phone_enc",)))
     rt.route("case.import", CaseImporter(cases, projection).handle)
     document_events(rt, EVENT_TYPES, drop=("counters",))
     rt.project("rollups", projection.apply)

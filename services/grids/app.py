@@ -7,6 +7,7 @@ from services.grids.store import INDEXES, GridStore
 from shared.asyncapi import document_events
 from shared.contracts.grids import GRID_EVENTS
 from shared.privacy import FieldCipher
+from shared.rekey import Sealed, serve_rekey
 from shared.service import ServiceRuntime
 from shared.settings import Settings
 
@@ -16,8 +17,10 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     rt.indexes = INDEXES
     store = GridStore(rt.db)
     locator = GridLocator(store, settings.locator_resync_s)
-    grids = Grids(rt, store, locator, FieldCipher(settings.field_key))
+    cipher = FieldCipher.from_settings(settings)
+    grids = Grids(rt, store, locator, cipher)
     rt.routes(grids.table())
+    serve_rekey(rt, cipher, Sealed("workers", ("phoneEnc",)))
     document_events(rt, GRID_EVENTS)
     rt.broadcast(SERVICE, locator.on_event)
     rt.on_start(locator.start)

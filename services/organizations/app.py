@@ -6,14 +6,21 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from services.organizations.domain import EVENT_TYPES
 from services.organizations.handlers import SERVICE, Organizations
 from services.organizations.importer import MemberImporter
-from services.organizations.store import INDEXES, OrgStore
+from services.organizations.store import ID_NUMBER_KEY, INDEXES, OrgStore
 from services.organizations.sweeper import Sweeper
 from shared.asyncapi import document_events
 from shared.moves import ROLLUPS_AND_DAYS, follow_moves
 from shared.privacy import FieldCipher
+from shared.rekey import Sealed, serve_rekey
 from shared.service import ServiceRuntime
 from shared.settings import Settings
 from shared.territory import TerritoryReplica
+
+# Where personal data is kept encrypted, for `yiwang rekey`: a member's ID number also claims
+# its blind index in `keys` (one member per ID number), which moves with it.
+SEALED_MEMBERS = Sealed("members", ("phone_enc", "id_number_enc"),
+                        indexes={"phone_enc": "phone_index", "id_number_enc": "id_number_index"},
+                        claims={"id_number_index": ID_NUMBER_KEY})
 
 
 def event_models() -> dict[str, type[BaseModel]]:
@@ -33,8 +40,10 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     # a moved region's records get their new paths and its figures follow it (shared/moves)
     territory = TerritoryReplica(rt, settings.locator_resync_s, on_moved=follow_moves(
         SERVICE, rt.db, rt.transact, INDEXES, ROLLUPS_AND_DAYS))
-    orgs = Organizations(rt, store, territory, FieldCipher(settings.field_key))
+    cipher = FieldCipher.from_settings(settings)
+    orgs = Organizations(rt, store, territory, cipher)
     rt.routes(orgs.table())
+    serve_rekey(rt, cipher, SEALED_MEMBERS, Sealed("units", ("contacts.phone_enc",)))
     rt.route("member.import", MemberImporter(orgs).handle)
     rt.consume("organizations", "case-requests", orgs.on_own_event, events="CASE_REQUESTED.>")
     rt.consume("cases", "cases", orgs.on_case_event)

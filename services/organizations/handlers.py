@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from services.organizations import domain as d
-from services.organizations.store import OrgStore
+from services.organizations.store import ID_NUMBER_KEY, OrgStore
 from services.organizations.views import OrgViews
 from shared.auth import Principal, Role
 from shared.commands import RecordCommands, page_reply, trend_reply
@@ -202,7 +202,7 @@ class Organizations(RecordCommands):
     async def member_register(self, req: Request) -> dict:
         c, p = req.parse(w.RegisterMember), req.principal
         home = self.node(c.homeBuildingId, "building") if c.homeBuildingId else None
-        id_index = self.cipher.blind_index(c.idNumber) if c.idNumber else None
+        id_indexes = self.cipher.blind_indexes(c.idNumber) if c.idNumber else []
 
         async def register(uow: UnitOfWork) -> str:
             org = await self.store.orgs.load(c.organizationId, uow)
@@ -210,10 +210,11 @@ class Organizations(RecordCommands):
                 id=new_id("pm"), name=c.name, gender=d.Gender(c.gender), birth_date=c.birthDate,
                 join_date=c.joinDate, category=d.MemberCategory(c.category), org=org, by=p, now=now(), home=home,
                 phone_enc=self.cipher.encrypt(c.phone), phone_index=self.cipher.blind_index(c.phone) if c.phone else None,
-                id_number_enc=self.cipher.encrypt(c.idNumber), id_number_index=id_index)
-            if id_index:
-                await self.store.claim_key(uow, f"member-id-number:{id_index}", member.id,
-                                           "a member with this ID number is already registered")
+                id_number_enc=self.cipher.encrypt(c.idNumber), id_number_index=id_indexes[0] if id_indexes else None)
+            if id_indexes:
+                await self.store.claim_key(uow, ID_NUMBER_KEY + id_indexes[0], member.id,
+                                           "a member with this ID number is already registered",
+                                           also=[ID_NUMBER_KEY + i for i in id_indexes[1:]])
             await self.put(uow, self.store.members, member)
             return member.id
 

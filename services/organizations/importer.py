@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from pymongo.errors import DuplicateKeyError
 
 from services.organizations import domain as d
+from services.organizations.store import ID_NUMBER_KEY
 from shared.auth import Principal, Role
 from shared.bulk import committed
 from shared.contracts.organizations import ImportedMember, ImportMembers
@@ -57,10 +58,16 @@ class _Prepared:
     phone_index: str | None
     id_number_enc: str | None
     id_number_index: str | None
+    earlier_indexes: tuple[str, ...] = ()  # the ID number under the other configured field keys
 
     @property
     def key(self) -> str | None:
-        return f"member-id-number:{self.id_number_index}" if self.id_number_index else None
+        return ID_NUMBER_KEY + self.id_number_index if self.id_number_index else None
+
+    @property
+    def keys(self) -> list[str]:
+        """The claim it takes, then the claims that would make it a duplicate."""
+        return [ID_NUMBER_KEY + i for i in (self.id_number_index, *self.earlier_indexes) if i]
 
 
 def _bad(i: int, member_id: str, e: DomainError) -> BadInput:
@@ -131,7 +138,8 @@ class MemberImporter:
                 community = self.orgs.node(m.dualCommunityId, "community") if m.dualCommunityId else None
             except DomainError as e:
                 raise _bad(i, member_id, e) from None
-            id_index = cipher.blind_index(m.idNumber) if m.idNumber else None
+            id_indexes = cipher.blind_indexes(m.idNumber) if m.idNumber else []
+            id_index = id_indexes[0] if id_indexes else None
             if id_index is not None:
                 if id_index in numbers:
                     raise BadInput(f"members[{i}] ({member_id}): the same ID number as members[{numbers[id_index]}]",
@@ -139,7 +147,7 @@ class MemberImporter:
                 numbers[id_index] = i
             out.append(_Prepared(i, member_id, m, home, community, cipher.encrypt(m.phone),
                                  cipher.blind_index(m.phone) if m.phone else None, cipher.encrypt(m.idNumber),
-                                 id_index))
+                                 id_index, tuple(id_indexes[1:])))
         return out
 
     async def write(self, uow: UnitOfWork, p: Principal, import_id: str, prepared: list[_Prepared]) -> dict:
@@ -151,7 +159,7 @@ class MemberImporter:
         org_ids = sorted({x.m.organizationId for x in todo})
         orgs = {o["_id"]: self.store.orgs.of(o) for o in await self.store.orgs.coll.find(
             {"_id": {"$in": org_ids}}, session=s).to_list(None)}
-        keys = [x.key for x in todo if x.key]
+        keys = [k for x in todo for k in x.keys]
         owners = {k["_id"]: k["owner"] for k in await self.store.keys.find(
             {"_id": {"$in": keys}}, session=s).to_list(None)} if keys else {}
         at, members = now(), []
@@ -175,9 +183,9 @@ class MemberImporter:
             except (ValueError, ValidationError) as e:
                 raise BadInput(f"members[{x.index}] ({x.id}): {str(e).splitlines()[-1].strip()}",
                                {"index": x.index, "id": x.id}) from None
-            if x.key and owners.get(x.key, member.id) != member.id:
+            if taken := next((owners[k] for k in x.keys if owners.get(k, member.id) != member.id), None):
                 raise Conflict(f"members[{x.index}] ({x.id}): a member with this ID number is already registered",
-                               {"index": x.index, "existingId": owners[x.key]})
+                               {"index": x.index, "existingId": taken})
             members.append(member)
         if members:
             await self.store.members.coll.insert_many([self.store.members.to_doc(m) for m in members],

@@ -3,6 +3,7 @@
 type and anchor, one member per ID number)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -13,6 +14,8 @@ from services.organizations import domain as d
 from shared.domain import RollupDelta
 from shared.mongo import UnitOfWork
 from shared.records import DAY_BUCKET_INDEXES, Records, add_rollups, bsonable, claim_key, read_days
+
+ID_NUMBER_KEY = "member-id-number:"  # + the ID number's blind index: one member per ID number
 PATH = [("path", ASCENDING), ("_id", ASCENDING)]
 INDEXES = {
     "organizations": [IndexModel(PATH), IndexModel([("parent_id", ASCENDING), ("_id", ASCENDING)]),
@@ -67,8 +70,8 @@ class OrgStore:
         self.life = db.life
         self.rollups, self.keys, self.days = db.rollups, db["keys"], db.rollup_days
 
-    async def claim_key(self, uow: UnitOfWork, key: str, owner: str, message: str) -> None:
-        await claim_key(self.keys, uow, key, owner, message)
+    async def claim_key(self, uow: UnitOfWork, key: str, owner: str, message: str, also: Sequence[str] = ()) -> None:
+        await claim_key(self.keys, uow, key, owner, message, also)
 
     async def release_key(self, uow: UnitOfWork, key: str) -> None:
         await self.keys.delete_one({"_id": key}, session=uow.session)

@@ -10,6 +10,7 @@ from services.volunteers.sweeper import Sweeper
 from shared.asyncapi import document_events
 from shared.moves import ROLLUPS_AND_DAYS, follow_moves
 from shared.privacy import FieldCipher
+from shared.rekey import Sealed, serve_rekey
 from shared.service import ServiceRuntime
 from shared.settings import Settings
 from shared.territory import TerritoryReplica
@@ -32,8 +33,10 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     # a moved region's records get their new paths and its figures follow it (shared/moves)
     territory = TerritoryReplica(rt, settings.locator_resync_s, on_moved=follow_moves(
         SERVICE, rt.db, rt.transact, INDEXES, ROLLUPS_AND_DAYS))
-    volunteers = Volunteers(rt, store, territory, FieldCipher(settings.field_key))
+    cipher = FieldCipher.from_settings(settings)
+    volunteers = Volunteers(rt, store, territory, cipher)
     rt.routes(volunteers.table())
+    serve_rekey(rt, cipher, Sealed("volunteers", ("phone_enc",)))
     rt.consume("cases", "cases", volunteers.on_case_event)
     rt.consume("organizations", "members", volunteers.on_org_event)
     document_events(rt, event_models(), delta=False)

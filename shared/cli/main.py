@@ -9,7 +9,9 @@ from collections.abc import Callable, Sequence
 
 from shared.auth import REGIONAL_ROLES, Role, mint_token
 from shared.cli.asyncapi import asyncapi, asyncapi_arguments
+from shared.cli.rekey import rekey, rekey_arguments
 from shared.cli.replay import replay, replay_arguments
+from shared.production import check_production
 from shared.settings import Settings, get_settings
 
 AddArguments = Callable[[argparse.ArgumentParser], None]
@@ -95,7 +97,10 @@ COMMANDS: dict[str, tuple[AddArguments, Run]] = {
     "seed": (seed_arguments, seed),
     "replay": (replay_arguments, replay),
     "asyncapi": (asyncapi_arguments, asyncapi),
+    "rekey": (rekey_arguments, rekey),
 }
+# Commands that start or build the services, which encrypt personal data with the field key.
+USES_FIELD_KEY = {"up", "asyncapi"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -105,7 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help_text = (run.__doc__ or "").strip().split("\n")[0] or None
         add_arguments(commands.add_parser(name, help=help_text, description=help_text))
     args = parser.parse_args(argv)
-    return COMMANDS[args.command][1](args, get_settings())
+    settings = get_settings()
+    check_production(settings, f"yiwang {args.command}", uses_field_key=args.command in USES_FIELD_KEY)
+    return COMMANDS[args.command][1](args, settings)
 
 
 if __name__ == "__main__":

@@ -62,7 +62,7 @@ async def run(n_open: int, n_due: int) -> dict:
                 idle.append(time.perf_counter() - t)
             ids = [f"c{i:08d}" for i in range(n_due)]
             await rt.db.cases.update_many({"_id": {"$in": ids}}, {"$set": {"due_at": now() - timedelta(seconds=1)}})
-            cases = Cases(rt, store, _NoTerritory(), FieldCipher(settings.field_key))
+            cases = Cases(rt, store, _NoTerritory(), FieldCipher.from_settings(settings))
             sweeper = Sweeper(cases)
             t = time.perf_counter()
             while await sweeper.sweep_once():

@@ -145,6 +145,7 @@ def _records() -> dict[str, dict[str, Any]]:
     cc.appoint(Position(holder_name="王书记", member_id="p1", role=PositionRole.SECRETARY,
                         term=Term(start=date(2025, 1, 1))), ADMIN_K, T0)
     p1 = member(orgs["gb-g1"], id="p1")
+    p1.phone_enc, p1.id_number_enc = views.cipher.encrypt("13812345678"), views.cipher.encrypt("110101198005041234")
     p1.dual_register(N["m1"], ADMIN_K, T0)
     boss = Principal(sub="root", role=Role.SUPERADMIN)
     out = {o.id: views.organization(o) for o in orgs.values()}

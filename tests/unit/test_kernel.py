@@ -10,7 +10,7 @@ from shared.geo import PolygonIndex, covers, haversine_m, parse_boundary
 from shared.ids import is_subject_safe, new_id
 from shared.messaging.envelope import make_event
 from shared.messaging.subjects import event_subject, subtree_filters
-from shared.privacy import FieldCipher, mask_name, mask_phone
+from shared.privacy import FieldCipher, FieldKeyError, mask_name, mask_phone
 
 
 def sq(x, y, s):
@@ -104,5 +104,6 @@ def test_privacy():
     c = FieldCipher("k")
     token = c.encrypt("13812345678")
     assert token != "13812345678" and c.decrypt(token) == "13812345678"
-    assert FieldCipher("other").decrypt(token) is None
+    with pytest.raises(FieldKeyError):
+        FieldCipher("other").decrypt(token)
     assert c.blind_index("x") == c.blind_index("x") != FieldCipher("other").blind_index("x")
