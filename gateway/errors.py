@@ -109,7 +109,7 @@ def report(errors: list[GraphQLError], execution_context: ExecutionContext | Non
     for i, error in enumerate(errors):
         code = code_of(error)
         where = ".".join(str(p) for p in error.path) if error.path else "(document)"
-        name = operation or "(unnamed)"
+        name = (operation or "(unnamed)")[:80]  # the client's to choose: bounded, and masked like all else
         if code == INTERNAL:
             cause = next((e for e in reversed(list(_chain(error))) if not isinstance(e, GraphQLError)), error)
             log.error("%s in operation %s at %s: %s", code, name, where, type(cause).__name__,

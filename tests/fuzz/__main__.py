@@ -65,7 +65,7 @@ def main() -> None:
               f"lines by level {dict(scan.levels)}; ERROR lines or tracebacks {scan.error_lines}")
         print(f"planted values found in logs: {result['logs']['planted_found'] or 'none'}")
         print(f"phone/ID-shaped strings in logs: {result['logs']['pattern_found'] or 'none'}")
-    print(json.dumps({k: v for k, v in figures.items() if k in ('requests', '5xx', 'internal', 'no_code', 'hangs')}))
+    print(json.dumps({k: v for k, v in figures.items() if k in ('requests', '5xx', 'internal', 'no_code', 'hangs', 'dropped')}))
     if args.json:
         args.json.write_text(json.dumps(result, ensure_ascii=False, indent=1))
     if not args.url and not args.keep:
