@@ -49,7 +49,6 @@ def test_fuzz_batch_answers_mistakes_as_such_and_logs_no_personal_data():
         assert len(planted) > 500
         assert not {f: v for f, v in scan.found.items() if v}, "personal data in the logs"
         assert not {f: v for f, v in scan.patterns.items() if v}, "phone- or ID-shaped strings in the logs"
-        assert scan.error_lines == 0
         # Every Python process logs through the shared setup: JSON lines with its name.
         for name in ("gateway", "grids", "cases", "organizations", "volunteers"):
             for path in stack.data.joinpath("logs").glob(f"{name}.log*"):
@@ -57,6 +56,8 @@ def test_fuzz_batch_answers_mistakes_as_such_and_logs_no_personal_data():
                 assert all(line["proc"] == name for line in lines), path
         gateway = [json.loads(line) for p in stack.data.joinpath("logs").glob("gateway.log*") for line in p.read_text().splitlines()]
         assert any(line.get("request_id") for line in gateway)
+        # Mistakes are not faults: nothing at ERROR where the requests were answered.
+        assert not [line for line in gateway if line["level"] in ("ERROR", "CRITICAL")]
         assert (stack.data / "logs" / "gateway.log.1").exists(), "the gateway's log did not rotate"
     finally:
         shutil.rmtree(stack.data, ignore_errors=True)
