@@ -1,9 +1,10 @@
 # Local workflow. `make run` starts the whole stack on this machine; `make test` runs the suite;
-# `make bench` starts its own stacks and load-tests them (BENCH_ARGS="--scale small --seconds 20" for a short run).
+# `make bench` starts its own stacks and load-tests them (BENCH_ARGS="--scale small --seconds 20" for a short run);
+# `make fuzz` fuzzes the gateway and greps the logs (FUZZ_ARGS="--requests 2000").
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 
-.PHONY: venv run test bench clean
+.PHONY: venv run test bench fuzz clean
 
 venv: $(VENV)/.stamp
 
@@ -28,6 +29,12 @@ test: venv
 BENCH_ARGS ?=
 bench: $(VENV)/.stamp-bench
 	$(VENV)/bin/python -m tests.bench.city $(BENCH_ARGS)
+
+# A seeded fuzz of the gateway from the schema, on a stack of its own; prints requests, 5xx,
+# INTERNAL errors and hangs, and greps every log for the personal data it planted.
+FUZZ_ARGS ?= --requests 10000 --all
+fuzz: venv
+	$(VENV)/bin/python -m tests.fuzz $(FUZZ_ARGS)
 
 clean:
 	rm -rf .yiwang

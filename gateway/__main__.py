@@ -1,13 +1,14 @@
 """`python -m gateway`: the GraphQL gateway on uvicorn."""
-import logging
-
 import uvicorn
 
 from gateway.app import create_app
+from shared.logs import configure_logging
 from shared.settings import get_settings
 
 if __name__ == "__main__":
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s gateway %(levelname)s %(name)s: %(message)s")
-    uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port,
-                log_level="warning", timeout_graceful_shutdown=10, ws="websockets-sansio")
+    configure_logging("gateway", settings.log_level)
+    # log_config=None: uvicorn's loggers go through ours (JSON, masked); its access log stays
+    # off (a GET request's URL carries its variables).
+    uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port, log_config=None,
+                log_level="warning", access_log=False, timeout_graceful_shutdown=10, ws="websockets-sansio")

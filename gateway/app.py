@@ -15,6 +15,7 @@ from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 
 from gateway.context import Context
+from gateway.http import GraphQLOverHTTP
 from gateway.schema import build_schema
 from shared.auth import service_token, verify_token
 from shared.errors import DomainError
@@ -27,10 +28,11 @@ from shared.settings import Settings
 log = logging.getLogger("yiwang.gateway")
 
 
-class Gateway(GraphQL):
+class Gateway(GraphQLOverHTTP, GraphQL):
     def __init__(self, settings: Settings, state: dict[str, Any]):
+        # Queries may come by GET (GraphQL over HTTP); mutations only by POST.
         super().__init__(build_schema(settings), graphql_ide=None if settings.production else "graphiql",
-                         allow_queries_via_get=False, keep_alive=True, keep_alive_interval=15)
+                         allow_queries_via_get=True, keep_alive=True, keep_alive_interval=15)
         self.settings, self.state = settings, state
 
     def encode_json(self, data: object) -> str:

@@ -136,6 +136,9 @@ class Settings(BaseSettings):
     fault: str = ""
 
     log_level: str = "INFO"
+    # `yiwang up` rotates each process's `<data>/logs/<name>.log` at this size, keeping this many.
+    log_max_bytes: int = Field(default=10 << 20, ge=64 << 10)
+    log_backups: int = Field(default=5, ge=1, le=100)
     graphql_max_depth: int = 12
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 4000

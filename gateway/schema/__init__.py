@@ -12,7 +12,7 @@ from strawberry.extensions import (DisableIntrospection, MaxAliasesLimiter, MaxT
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, validate_document
 
-from gateway.errors import TypedErrors
+from gateway.errors import Schema, TypedErrors, mark_validation_errors
 from gateway.schema.case_events import CasesSubscription
 from gateway.schema.cases import CasesMutation, CasesQuery
 from gateway.schema.live_events import LiveEventsSubscription
@@ -54,6 +54,7 @@ class ValidatedOnce(SchemaExtension):
         errors = self.results.get(key)
         if errors is None:
             errors = validate_document(ctx.schema._schema, ctx.graphql_document, ctx.validation_rules)
+            mark_validation_errors(errors)
             self.results[key] = errors
             if len(self.results) > self.maxsize:
                 self.results.popitem(last=False)
@@ -101,6 +102,6 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     extensions: list = [TypedErrors, TokenLimit, Parsed, Validated, DepthLimit, AliasLimit]
     if settings.production:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
-                             config=StrawberryConfig(disable_field_suggestions=True),
-                             execution_context_class=PerEventExecutor)
+    return Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
+                  config=StrawberryConfig(disable_field_suggestions=True),
+                  execution_context_class=PerEventExecutor)

@@ -15,7 +15,12 @@ from gateway.schema.org_types import (OrgStats, PartyOrganizationConnection, Par
                                       org_page)
 from gateway.schema.volunteer_types import (VolunteerPostConnection, VolunteerPostType, VolunteerStats,
                                             load_volunteer_stats, post_node, vol_page)
-from shared.errors import Forbidden, NotFound
+from shared.errors import BadInput, Forbidden, NotFound
+
+
+def _when(value: Any) -> datetime | None:
+    """Times come from the service as ISO 8601 text; the DateTime scalar wants a datetime."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 @strawberry.enum(description="Levels of the territory tree: 市 区县 街道乡镇 社区村 网格 楼栋")
@@ -119,11 +124,11 @@ class Region:
 
     @strawberry.field
     async def created_at(self, info: Info) -> datetime | None:
-        return (await self._full(info)).get("createdAt")
+        return _when((await self._full(info)).get("createdAt"))
 
     @strawberry.field
     async def updated_at(self, info: Info) -> datetime | None:
-        return (await self._full(info)).get("updatedAt")
+        return _when((await self._full(info)).get("updatedAt"))
 
     @strawberry.field
     async def overview(self, info: Info) -> RegionOverview:
@@ -364,8 +369,10 @@ class TerritoryMutation:
             "id": id, "newParentId": new_parent_id, "expectedVersion": expected_version})))
 
     @strawberry.mutation(description="Set (or, with null, clear) a region's GeoJSON boundary")
-    async def set_region_boundary(self, info: Info, id: strawberry.ID, boundary: JSON | None,
+    async def set_region_boundary(self, info: Info, id: strawberry.ID, boundary: JSON | None = strawberry.UNSET,
                                   expected_version: int | None = None) -> Region:
+        if boundary is strawberry.UNSET:  # leaving it out must not clear it
+            raise BadInput("`boundary` is required: a GeoJSON Polygon or MultiPolygon, or null to clear it")
         return Region(dto=await ctx(info).grids("region.setBoundary", _drop_none(
             {"id": id, "expectedVersion": expected_version}) | {"boundary": boundary}))
 

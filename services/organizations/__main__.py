@@ -1,12 +1,11 @@
 """`python -m services.organizations`: the party organisation tree, members, 双报到, joint meetings."""
 import asyncio
-import logging
 
 from services.organizations.app import create_runtime
+from shared.logs import configure_logging
 from shared.settings import get_settings
 
 if __name__ == "__main__":
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s organizations %(levelname)s %(name)s: %(message)s")
+    configure_logging("organizations", settings.log_level)
     asyncio.run(create_runtime(settings).app.run())

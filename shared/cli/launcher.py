@@ -64,7 +64,7 @@ def plan(settings: Settings, data: Path, only: set[str] | None) -> tuple[list[Ch
                           f"choose from {', '.join((*SERVICES, 'gateway'))}")
     env = child_env(settings, data)
     make: Callable[[str, list[str]], Child] = lambda name, argv: Child(
-        name, argv, env, data / "run", data / "logs")
+        name, argv, env, data / "run", data / "logs", settings.log_max_bytes, settings.log_backups)
     infra = []
     if settings.embedded_nats:
         _require_free(settings.nats_port, "NATS")

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import logging.handlers
 import os
 import signal
 import subprocess
@@ -9,14 +11,52 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.logs import redact
+
 FIRST_DELAY_S = 0.5
 MAX_DELAY_S = 10.0
 STABLE_AFTER_S = 30.0  # a process that stayed up this long restarts at FIRST_DELAY_S again
 STOP_GRACE_S = 15.0
+DRAIN_S = 5.0  # after a child exits, how long its last lines may take to arrive
+LINE_LIMIT = 1 << 20  # a longer line is written in pieces
 
 
 def say(message: str) -> None:
     print(f"[yiwang] {message}", flush=True)
+
+
+class LogFile:
+    """A child's `<name>.log`, rotated by size into `<name>.log.1` … `.<backups>`.
+
+    The supervisor is the only writer: each child's stdout and stderr come through a pipe and
+    are written here line by line, so a rotation falls between two lines and loses none (a
+    child writing the file itself would keep writing into the renamed one). It covers what a
+    Python logging handler in the child could not: nats-server and the store, and whatever a
+    process prints before its logging is set up or as it dies. Every line is masked again
+    (`shared.logs.redact`)."""
+
+    def __init__(self, path: Path, max_bytes: int, backups: int):
+        self.handler = logging.handlers.RotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups,
+                                                            encoding="utf-8")
+
+    def write(self, line: str) -> None:
+        self.handler.emit(logging.makeLogRecord({"msg": redact(line), "levelno": logging.INFO}))
+
+    def close(self) -> None:
+        self.handler.close()
+
+    async def pump(self, reader: asyncio.StreamReader) -> None:
+        """Copy lines from the child's pipe until it closes."""
+        while True:
+            try:
+                chunk = await reader.readuntil(b"\n")
+            except asyncio.IncompleteReadError as e:  # the end: a last line without a newline
+                if e.partial:
+                    self.write(e.partial.decode("utf-8", "replace"))
+                return
+            except asyncio.LimitOverrunError as e:
+                chunk = await reader.readexactly(e.consumed)
+            self.write(chunk.decode("utf-8", "replace").rstrip("\n"))
 
 
 @dataclass
@@ -26,9 +66,12 @@ class Child:
     env: dict[str, str]
     run_dir: Path
     log_dir: Path
+    log_max_bytes: int = 10 << 20
+    log_backups: int = 5
     proc: asyncio.subprocess.Process | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task | None = None
+    log: LogFile | None = None
 
     @property
     def pid_file(self) -> Path:
@@ -44,6 +87,13 @@ class Child:
             await self.task
 
     async def _supervise(self) -> None:
+        self.log = LogFile(self.log_dir / f"{self.name}.log", self.log_max_bytes, self.log_backups)
+        try:
+            await self._restarting()
+        finally:
+            self.log.close()
+
+    async def _restarting(self) -> None:
         delay = FIRST_DELAY_S
         while not self.stopping.is_set():
             started = time.monotonic()
@@ -60,16 +110,19 @@ class Child:
             delay = min(delay * 2, MAX_DELAY_S)
 
     async def _run_once(self) -> int | str:
-        with open(self.log_dir / f"{self.name}.log", "ab") as log:
-            try:
-                # Own session: a Ctrl-C in the terminal reaches only the launcher, which then
-                # stops the children in order.
-                self.proc = await asyncio.create_subprocess_exec(
-                    *self.argv, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
-                    stderr=subprocess.STDOUT, start_new_session=True)
-            except OSError as e:
-                return f"failed to start: {e}"
+        assert self.log is not None
+        try:
+            # Own session: a Ctrl-C in the terminal reaches only the launcher, which then
+            # stops the children in order.
+            self.proc = await asyncio.create_subprocess_exec(
+                *self.argv, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, start_new_session=True, limit=LINE_LIMIT)
+        except OSError as e:
+            self.log.write(f"[yiwang] {self.name} failed to start: {e}")
+            return f"failed to start: {e}"
         self.pid_file.write_text(f"{self.proc.pid}\n")
+        assert self.proc.stdout is not None
+        pump = asyncio.create_task(self.log.pump(self.proc.stdout), name=f"log-{self.name}")
         try:
             waiter = asyncio.create_task(self.proc.wait())
             stop = asyncio.create_task(self.stopping.wait())
@@ -80,6 +133,11 @@ class Child:
             return waiter.result()
         finally:
             self.pid_file.unlink(missing_ok=True)
+            # Its last lines (a traceback as it died) are in the pipe still.
+            try:
+                await asyncio.wait_for(pump, DRAIN_S)
+            except TimeoutError:
+                pass
 
     async def _terminate(self, waiter: asyncio.Task) -> None:
         assert self.proc is not None

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from shared.auth import Principal, verify_token
 from shared.errors import BadInput, DomainError, InternalError, Unauthenticated, Unavailable
 from shared.jsonutil import dumps, loads
+from shared.logs import REQUEST_ID, REQUEST_ID_HEADER
 from shared.messaging.subjects import rpc_subject
 
 log = logging.getLogger("yiwang.rpc")
@@ -64,7 +65,9 @@ def fail(error: DomainError) -> bytes:
 
 async def dispatch(handler: Handler, body: bytes, headers: dict[str, str] | None,
                    jwt_secret: str, issuer: str) -> bytes:
-    """Run one request through a handler; every outcome becomes a reply, never an exception."""
+    """Run one request through a handler; every outcome becomes a reply, never an exception.
+    Log lines written meanwhile carry the caller's request id."""
+    rid = REQUEST_ID.set((headers or {}).get(REQUEST_ID_HEADER))
     try:
         token = (headers or {}).get(AUTH_HEADER, "")
         if not token.startswith("Bearer "):
@@ -82,6 +85,8 @@ async def dispatch(handler: Handler, body: bytes, headers: dict[str, str] | None
     except Exception:  # noqa: BLE001 - an unexpected error must still answer the caller
         log.exception("handler %s failed", getattr(handler, "__name__", handler))
         return fail(InternalError("internal error"))
+    finally:
+        REQUEST_ID.reset(rid)
 
 
 class RpcClient:
@@ -94,10 +99,12 @@ class RpcClient:
     async def call(self, service: str, verb: str, payload: dict[str, Any] | BaseModel,
                    token: str, timeout_s: float | None = None) -> Any:
         body = dumps(payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload)
+        headers = {AUTH_HEADER: f"Bearer {token}"}
+        if rid := REQUEST_ID.get():
+            headers[REQUEST_ID_HEADER] = rid
         try:
             msg = await self.nc.request(rpc_subject(service, verb), body,
-                                        timeout=timeout_s or self.timeout_s,
-                                        headers={AUTH_HEADER: f"Bearer {token}"})
+                                        timeout=timeout_s or self.timeout_s, headers=headers)
         except nats.errors.NoRespondersError as e:
             raise Unavailable(f"the {service} service is not running", {"service": service}) from e
         except (nats.errors.TimeoutError, asyncio.TimeoutError) as e:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 from tests.territory import build_tree, create, square
 
@@ -75,6 +76,17 @@ async def test_boundary_validation_errors_name_the_reason(gateway):
     body = await gateway.gql("mutation($id: ID!, $b: JSON) { setRegionBoundary(id: $id, boundary: $b) { id } }",
                              {"id": ids["comm_a"], "b": square(113.0, 30.0, 0.015)})
     assert codes(body) == ["BAD_USER_INPUT"] and "child region" in body["errors"][0]["message"]
+    # leaving the boundary out is a mistake, not a request to clear it (it crashed the resolver)
+    body = await gateway.gql("mutation($id: ID!) { setRegionBoundary(id: $id) { id } }", {"id": ids["comm_a"]})
+    assert codes(body) == ["BAD_USER_INPUT"] and "null to clear" in body["errors"][0]["message"]
+    assert (await gateway.ok("query($id: ID!) { region(id: $id) { boundary } }", {"id": ids["comm_a"]}))["region"]["boundary"]
+
+
+async def test_region_times_are_datetimes(gateway):
+    ids = await build_tree(gateway)
+    await gateway.ok('mutation { updateRegion(input: {id: "grid-a1", name: "一网格"}) { id } }')
+    region = (await gateway.ok("query($id: ID!) { region(id: $id) { createdAt updatedAt } }", {"id": ids["grid_a1"]}))["region"]
+    assert datetime.fromisoformat(region["createdAt"]) <= datetime.fromisoformat(region["updatedAt"])
 
 
 MOVE = "mutation($id: ID!, $to: ID!) { moveRegion(id: $id, newParentId: $to) { id path { id } } }"
@@ -173,7 +185,7 @@ async def test_authentication_and_limits(gateway):
     body = await gateway.gql("{ regions(first: 101) { totalCount } }")
     assert codes(body) == ["BAD_USER_INPUT"]
     body = await gateway.gql("{ regionz { totalCount } }")
-    assert codes(body) == ["BAD_USER_INPUT"] and "Did you mean" not in body["errors"][0]["message"]
+    assert codes(body) == ["GRAPHQL_VALIDATION_FAILED"] and "Did you mean" not in body["errors"][0]["message"]
     body = await gateway.gql("{ regions(firts: 1) { totalCount } }")
     assert "Did you mean" not in body["errors"][0]["message"]
     deep = "{ me { region { " + "parent { " * 14 + "id" + " }" * 14 + " } } }"

@@ -30,7 +30,7 @@ def test_introspection_and_graphiql_are_off_in_production():
 def test_validation_errors_carry_a_code_and_no_hints():
     result = build_schema(Settings(**PROD)).execute_sync("{ regon(id: 1) { id } }")
     assert result.errors and "Did you mean" not in result.errors[0].message
-    assert result.errors[0].extensions == {"code": "BAD_USER_INPUT"}
+    assert result.errors[0].extensions == {"code": "GRAPHQL_VALIDATION_FAILED"}
 
 
 def test_a_query_text_is_validated_once_and_its_limits_still_hold(monkeypatch):
