@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 from shared.auth import REGIONAL_ROLES, Role, mint_token
 from shared.cli.asyncapi import asyncapi, asyncapi_arguments
+from shared.cli.check import check, check_arguments
 from shared.cli.replay import replay, replay_arguments
 from shared.settings import Settings, get_settings
 
@@ -95,6 +96,7 @@ COMMANDS: dict[str, tuple[AddArguments, Run]] = {
     "seed": (seed_arguments, seed),
     "replay": (replay_arguments, replay),
     "asyncapi": (asyncapi_arguments, asyncapi),
+    "check": (check_arguments, check),
 }
 
 
