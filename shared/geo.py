@@ -1,10 +1,12 @@
-"""GeoJSON validation and an in-memory point-in-polygon index (shapely STRtree).
+"""GeoJSON validation, the overlap rule for grids, and an in-memory point-in-polygon index
+(shapely STRtree).
 
 The embedded store answers `$geoIntersects` at ~17 lookups/s over 1,000 polygons; the
 index answers in microseconds and is refreshed from events, so `locate` never scans.
 """
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -16,8 +18,13 @@ from shapely.validation import explain_validity
 
 from shared.errors import BadInput
 
-# Slack for shared edges and float noise when testing "inside" (about 1 cm in degrees).
+log = logging.getLogger("yiwang.geo")
+
+# Slack for shared edges and float noise (about 1 cm in degrees): a boundary may stick out
+# of the one it must lie inside by this much, and two grids overlap only where their common
+# part is wider than this (a sliver along a shared edge is float noise, not an overlap).
 EPS_DEG = 1e-7
+M_PER_DEG = 6_371_008.8 * math.pi / 180  # metres per degree of latitude (mean earth radius)
 
 
 def _check_ring(ring: Any, where: str) -> None:
@@ -59,13 +66,40 @@ def parse_boundary(geojson: Any) -> BaseGeometry:
     return geom
 
 
+def stored_shape(geojson: dict) -> BaseGeometry:
+    """A boundary read back from the store (validated when written; repaired if it was
+    written some other way, so a check never fails on it)."""
+    geom = shape(geojson)
+    return geom if geom.is_valid else shapely.make_valid(geom)
+
+
+def with_slack(outer: BaseGeometry) -> BaseGeometry:
+    """`outer` grown by the tolerance: what `covers` tests against (keep it to test many)."""
+    return outer.buffer(EPS_DEG)
+
+
 def covers(outer: BaseGeometry, inner: BaseGeometry) -> bool:
-    return outer.buffer(EPS_DEG).covers(inner)
+    return with_slack(outer).covers(inner)
 
 
-def overlaps_area(a: BaseGeometry, b: BaseGeometry) -> float:
-    """Area shared by two polygons (0 when they only touch along an edge)."""
-    return a.intersection(b).area if a.intersects(b) else 0.0
+def overlap(a: BaseGeometry, b: BaseGeometry) -> BaseGeometry | None:
+    """The part two boundaries share, when it is an overlap: some of it wider than `EPS_DEG`.
+    None when they are apart, touch along an edge or at a corner, or share only a sliver of
+    float noise."""
+    if not a.intersects(b):
+        return None
+    common = a.intersection(b)
+    if common.area == 0 or common.buffer(-EPS_DEG / 2).is_empty:
+        return None
+    return common
+
+
+def area_m2(geom: BaseGeometry) -> float:
+    """Approximate area in square metres (degrees scaled at the shape's latitude; within
+    ~0.5% for shapes the size of a district)."""
+    if geom.is_empty:
+        return 0.0
+    return geom.area * M_PER_DEG ** 2 * math.cos(math.radians(geom.centroid.y))
 
 
 def valid_point(lng: float, lat: float) -> None:
@@ -81,23 +115,32 @@ def haversine_m(lng1: float, lat1: float, lng2: float, lat2: float) -> float:
     return 2 * r * math.asin(math.sqrt(a))
 
 
+def _shape(g: dict | BaseGeometry) -> BaseGeometry:
+    return g if isinstance(g, BaseGeometry) else shape(g)
+
+
 class PolygonIndex:
     """Polygons by key; `locate` returns the key whose polygon covers a point.
 
     Updates are cheap (a dict write); the STRtree is rebuilt lazily on the next lookup.
+    Where polygons share a point (an edge between neighbours, or an overlap kept from before
+    overlaps were refused), `locate` answers the smallest polygon, then the smallest key:
+    a rule of the geometry alone, so every service's copy answers the same. A point inside
+    two polygons (not on an edge) is logged once per pair, naming both.
     """
 
     def __init__(self) -> None:
         self._geoms: dict[str, BaseGeometry] = {}
         self._keys: list[str] = []
         self._tree: shapely.STRtree | None = None
+        self._warned: set[tuple[str, ...]] = set()
 
     def __len__(self) -> int:
         return len(self._geoms)
 
-    def put(self, key: str, geojson: dict | None) -> None:
+    def put(self, key: str, geojson: dict | BaseGeometry | None) -> None:
         if geojson:
-            self._geoms[key] = shape(geojson)
+            self._geoms[key] = _shape(geojson)
         else:
             self._geoms.pop(key, None)
         self._tree = None
@@ -106,18 +149,63 @@ class PolygonIndex:
         if self._geoms.pop(key, None) is not None:
             self._tree = None
 
-    def replace_all(self, items: Iterable[tuple[str, dict]]) -> None:
-        self._geoms = {k: shape(g) for k, g in items if g}
+    def replace_all(self, items: Iterable[tuple[str, dict | BaseGeometry | None]]) -> None:
+        self._geoms = {k: _shape(g) for k, g in items if g}
         self._tree = None
 
-    def locate(self, lng: float, lat: float) -> str | None:
+    def _built(self) -> shapely.STRtree:
         if self._tree is None:
             self._keys = list(self._geoms)
             self._tree = shapely.STRtree([self._geoms[k] for k in self._keys])
+        return self._tree
+
+    def _query(self, geom: BaseGeometry) -> list[str]:
+        tree = self._built()
+        return [self._keys[i] for i in tree.query(geom, predicate="intersects")] if self._keys else []
+
+    def locate(self, lng: float, lat: float) -> str | None:
+        point = Point(lng, lat)
+        hits = self._query(point)
+        if len(hits) <= 1:
+            return hits[0] if hits else None
+        best = self.winner(hits)
+        inside = tuple(sorted(k for k in hits if self._geoms[k].contains(point)))
+        if len(inside) > 1 and inside not in self._warned and len(self._warned) < 10_000:
+            self._warned.add(inside)
+            log.warning("a point lies in overlapping polygons %s; answered %s (the smallest); "
+                        "`yiwang check territory` lists every overlap", ", ".join(inside), best)
+        return best
+
+    def conflicts(self, geom: BaseGeometry, exclude: str | None = None) -> list[tuple[str, BaseGeometry]]:
+        """Every polygon `geom` overlaps (see `overlap`), with the part they share, by key."""
+        keys = sorted(k for k in self._query(geom) if k != exclude)
+        return [(k, common) for k in self._interiors_meet(keys, geom)
+                if (common := overlap(geom, self._geoms[k])) is not None]
+
+    def overlapping_pairs(self) -> list[tuple[str, str, BaseGeometry]]:
+        """Every pair of polygons that overlap, each pair once (a < b), with what they share."""
+        tree = self._built()
         if not self._keys:
-            return None
-        hits = self._tree.query(Point(lng, lat), predicate="intersects")
-        if len(hits) == 0:
-            return None
-        # On a shared edge, pick deterministically.
-        return min(self._keys[i] for i in hits)
+            return []
+        left, right = tree.query([self._geoms[k] for k in self._keys], predicate="intersects")
+        pairs = sorted({tuple(sorted((self._keys[i], self._keys[j]))) for i, j in zip(left, right, strict=True)
+                        if i != j})
+        out = []
+        for a, b in pairs:
+            if self._interiors_meet([b], self._geoms[a]):
+                common = overlap(self._geoms[a], self._geoms[b])
+                if common is not None:
+                    out.append((a, b, common))
+        return out
+
+    def _interiors_meet(self, keys: list[str], geom: BaseGeometry) -> list[str]:
+        """Those of `keys` whose interior meets `geom`'s (a neighbour that only touches does not):
+        one vectorised test before the costlier `overlap`."""
+        if not keys:
+            return []
+        meet = shapely.relate_pattern([self._geoms[k] for k in keys], geom, "T********")
+        return [k for k, m in zip(keys, meet, strict=True) if m]
+
+    def winner(self, keys: Iterable[str]) -> str:
+        """Which of these `locate` answers where they all cover a point."""
+        return min(keys, key=lambda k: (self._geoms[k].area, k))

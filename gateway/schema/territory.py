@@ -264,7 +264,9 @@ class CreateRegionInput:
     parent_id: strawberry.ID | None = None
     code: str | None = None
     id: str | None = strawberry.field(default=None, description="Optional id: lowercase letters, digits, '-', '_'")
-    boundary: JSON | None = None
+    boundary: JSON | None = strawberry.field(default=None, description=(
+        "GeoJSON Polygon or MultiPolygon inside the nearest ancestor's boundary; a GRID's may overlap "
+        "no other grid (edges may touch)"))
     attrs: JSON | None = None
     idempotency_key: str | None = None
 
@@ -324,7 +326,8 @@ class TerritoryQuery:
         return RegionConnection(**connection_fields(
             await ctx(info).grids("region.list", {**payload, **page_args(first, after)}), region_node))
 
-    @strawberry.field(description="The GRID whose boundary contains the point, or null")
+    @strawberry.field(description="The GRID whose boundary contains the point, or null (on a shared edge, or in an "
+                                  "overlap stored from before overlaps were refused: the smaller grid)")
     async def locate(self, info: Info, lng: float, lat: float) -> Region | None:
         dto = await ctx(info).grids("locate", {"lng": lng, "lat": lat})
         return Region(dto=dto) if dto else None

@@ -5,8 +5,9 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel, UpdateOne
+from pymongo import ASCENDING, IndexModel, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from services.grids.domain import Level, Region
 from shared.mongo import UnitOfWork, now
@@ -14,10 +15,13 @@ from shared.mongo import UnitOfWork, now
 INDEXES = {
     "regions": [IndexModel([("path", ASCENDING)]), IndexModel([("parentId", ASCENDING), ("_id", ASCENDING)]),
                 IndexModel([("level", ASCENDING), ("_id", ASCENDING)]), IndexModel([("updatedAt", ASCENDING)]),
-                IndexModel([("code", ASCENDING)])],
+                IndexModel([("code", ASCENDING)]), IndexModel([("geomSeq", ASCENDING)])],
     "workers": [IndexModel([("path", ASCENDING), ("_id", ASCENDING)]), IndexModel([("sub", ASCENDING)], unique=True)],
     "rollups": [],
 }
+SEQUENCES, GEOMETRY = "sequences", "geometry"
+# What a boundary check reads of a region.
+SHAPE_FIELDS = {"name": 1, "level": 1, "path": 1, "boundary": 1, "ancestors": 1}
 
 
 def region_from_doc(d: dict) -> Region:
@@ -62,10 +66,11 @@ class GridStore:
     async def get_docs(self, ids: list[str]) -> dict[str, dict]:
         return {d["_id"]: d async for d in self.regions.find({"_id": {"$in": ids}})}
 
-    async def insert(self, uow: UnitOfWork, r: Region, parent_doc: dict | None) -> dict:
+    async def insert(self, uow: UnitOfWork, r: Region, parent_doc: dict | None, geom_seq: int | None = None) -> dict:
         ancestors = [*(parent_doc.get("ancestors", []) if parent_doc else []),
                      *([crumb(region_from_doc(parent_doc))] if parent_doc else [])]
-        doc = {**region_doc(r, ancestors), "createdAt": now(), "updatedAt": now()}
+        doc = {**region_doc(r, ancestors), "createdAt": now(), "updatedAt": now(),
+               **({"geomSeq": geom_seq} if geom_seq is not None else {})}
         await self.regions.insert_one(doc, session=uow.session)
         await self.rollups.insert_one({"_id": r.id, "level": str(r.level), "path": r.path,
                                        "counters": {}}, session=uow.session)
@@ -91,9 +96,41 @@ class GridStore:
             await self.workers.bulk_write([UpdateOne({"gridId": i}, {"$set": {"path": f["path"]}})
                                            for i, f in updates if "path" in f], session=uow.session, ordered=False)
 
-    async def children_with_boundary(self, parent_id: str, uow: UnitOfWork) -> list[dict]:
-        return await self.regions.find({"parentId": parent_id, "boundary": {"$ne": None}},
-                                       {"boundary": 1, "name": 1}, session=uow.session).to_list(None)
+    async def chain(self, ids: list[str], uow: UnitOfWork) -> list[dict]:
+        """These regions (an ancestor path), in the order given."""
+        found = {d["_id"]: d async for d in self.regions.find({"_id": {"$in": ids}}, SHAPE_FIELDS,
+                                                                  session=uow.session)}
+        return [found[i] for i in ids if i in found]
+
+    async def below(self, region_id: str, uow: UnitOfWork) -> list[dict]:
+        """The regions below one, with what a boundary check needs (the path index; a match on
+        `boundary` too would not use it)."""
+        return await self.regions.find({"path": region_id, "_id": {"$ne": region_id}}, SHAPE_FIELDS,
+                                       session=uow.session).to_list(None)
+
+    async def all_shapes(self) -> list[dict]:
+        return await self.regions.find({}, SHAPE_FIELDS).to_list(None)
+
+    # -- boundary writes, one at a time ------------------------------------------------------
+    async def geometry_seq(self) -> int:
+        """The number of the last boundary write (the counter is made on first use)."""
+        try:
+            await self.db[SEQUENCES].update_one({"_id": GEOMETRY}, {"$setOnInsert": {"seq": 0}}, upsert=True)
+        except DuplicateKeyError:
+            pass  # another replica made it at the same moment
+        return (await self.db[SEQUENCES].find_one({"_id": GEOMETRY}))["seq"]
+
+    async def take_geometry_turn(self, uow: UnitOfWork) -> int:
+        """This transaction's number among boundary writes. Every transaction that writes or
+        moves a boundary writes this one document, so two of them never commit side by side:
+        the second conflicts and runs again, and then sees what the first wrote."""
+        d = await self.db[SEQUENCES].find_one_and_update(
+            {"_id": GEOMETRY}, {"$inc": {"seq": 1}}, upsert=True, session=uow.session,
+            return_document=ReturnDocument.AFTER)
+        return d["seq"]
+
+    async def boundaries_since(self, seq: int, uow: UnitOfWork) -> list[dict]:
+        return await self.regions.find({"geomSeq": {"$gt": seq}}, session=uow.session).to_list(None)
 
     async def page(self, query: dict, first: int, after: str | None) -> tuple[list[dict], int, bool]:
         total = await self.regions.count_documents(query)

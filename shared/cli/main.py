@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 from shared.auth import REGIONAL_ROLES, Role, mint_token
 from shared.cli.asyncapi import asyncapi, asyncapi_arguments
+from shared.cli.check import check, check_arguments
 from shared.cli.rekey import rekey, rekey_arguments
 from shared.cli.replay import replay, replay_arguments
 from shared.production import check_production
@@ -98,6 +99,7 @@ COMMANDS: dict[str, tuple[AddArguments, Run]] = {
     "replay": (replay_arguments, replay),
     "asyncapi": (asyncapi_arguments, asyncapi),
     "rekey": (rekey_arguments, rekey),
+    "check": (check_arguments, check),
 }
 # Commands that start or build the services, which encrypt personal data with the field key.
 USES_FIELD_KEY = {"up", "asyncapi"}

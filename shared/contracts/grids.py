@@ -51,6 +51,10 @@ class Locate(Wire):
     lat: float
 
 
+class CheckTerritory(Wire):
+    limit: int = Field(default=1000, ge=1, le=5000, description="problems listed per kind (all are counted)")
+
+
 class RegisterWorker(Wire):
     sub: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=32)

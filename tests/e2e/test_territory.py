@@ -75,7 +75,7 @@ async def test_boundary_validation_errors_name_the_reason(gateway):
     # a community boundary that would leave its grids outside is refused
     body = await gateway.gql("mutation($id: ID!, $b: JSON) { setRegionBoundary(id: $id, boundary: $b) { id } }",
                              {"id": ids["comm_a"], "b": square(113.0, 30.0, 0.015)})
-    assert codes(body) == ["BAD_USER_INPUT"] and "child region" in body["errors"][0]["message"]
+    assert codes(body) == ["BAD_USER_INPUT"] and "lies below it" in body["errors"][0]["message"]
     # leaving the boundary out is a mistake, not a request to clear it (it crashed the resolver)
     body = await gateway.gql("mutation($id: ID!) { setRegionBoundary(id: $id) { id } }", {"id": ids["comm_a"]})
     assert codes(body) == ["BAD_USER_INPUT"] and "null to clear" in body["errors"][0]["message"]
@@ -87,6 +87,77 @@ async def test_region_times_are_datetimes(gateway):
     await gateway.ok('mutation { updateRegion(input: {id: "grid-a1", name: "一网格"}) { id } }')
     region = (await gateway.ok("query($id: ID!) { region(id: $id) { createdAt updatedAt } }", {"id": ids["grid_a1"]}))["region"]
     assert datetime.fromisoformat(region["createdAt"]) <= datetime.fromisoformat(region["updatedAt"])
+
+
+SET_BOUNDARY = "mutation($id: ID!, $b: JSON) { setRegionBoundary(id: $id, boundary: $b) { id } }"
+
+
+async def chain(gateway, prefix: str, boundaries: dict[str, dict] | None = None) -> None:
+    """City → county → street → community `prefix`-…, boundaries on the levels given."""
+    parent = None
+    for level, suffix in (("CITY", "city"), ("COUNTY", "k"), ("TOWNSHIP", "t"), ("COMMUNITY", "m")):
+        i = f"{prefix}-{suffix}"
+        await create(gateway, id=i, name=f"{prefix}{suffix}", level=level, parentId=parent,
+                     **({"boundary": (boundaries or {})[suffix]} if suffix in (boundaries or {}) else {}))
+        parent = i
+
+
+async def test_a_grid_of_another_city_may_not_overlap_but_may_touch(gateway):
+    await build_tree(gateway)  # 示例市: grid-a1 113.00-113.01, grid-a2 113.01-113.02 (30.00-30.01)
+    await chain(gateway, "two")
+    admin = {"role": "admin", "region": "two-city"}
+    body = await gateway.gql(CREATE_RAW, {"input": {"id": "two-g1", "name": "二网格", "level": "GRID", "parentId": "two-m",
+                                                    "boundary": square(113.005, 30.0, 0.01)}}, **admin)
+    assert codes(body) == ["BAD_USER_INPUT"], body
+    error = body["errors"][0]
+    assert "overlaps grid a社区第1网格 (grid-a1)" in error["message"] and "and 1 more" in error["message"]
+    assert [g["id"] for g in error["extensions"]["details"]["conflictingGrids"]] == ["grid-a1", "grid-a2"]
+    q = "query($id: ID!) { region(id: $id) { children { totalCount } } }"
+    assert (await gateway.ok(q, {"id": "two-m"}))["region"]["children"]["totalCount"] == 0  # nothing written
+    # edges and corners may touch; a sliver of float noise (~0.5 cm) is no overlap
+    for i, boundary in enumerate([square(113.02, 30.0, 0.01), square(113.02, 30.01, 0.01),
+                                  square(112.99 + 5e-8, 30.0, 0.01)]):
+        await create(gateway, id=f"two-t{i}", name=f"相邻{i}", level="GRID", parentId="two-m", boundary=boundary,
+                     token=gateway.token(**admin))
+    located = (await gateway.ok(LOCATE, {"lng": 113.025, "lat": 30.005}))["locate"]
+    assert located["id"] == "two-t0" and [p["id"] for p in located["path"]][0] == "two-city"
+    assert (await gateway.ok(LOCATE, {"lng": 113.005, "lat": 30.005}))["locate"]["id"] == "grid-a1"
+    # a boundary moved over another city's grid is refused too, and the grid keeps its old one
+    body = await gateway.gql(SET_BOUNDARY, {"id": "two-t0", "b": square(113.015, 30.0, 0.01)}, **admin)
+    assert codes(body) == ["BAD_USER_INPUT"] and "overlaps grid a社区第2网格 (grid-a2)" in body["errors"][0]["message"]
+    assert (await gateway.ok(LOCATE, {"lng": 113.025, "lat": 30.005}))["locate"]["id"] == "two-t0"
+    # and so is one in the same community
+    body = await gateway.gql(SET_BOUNDARY, {"id": "two-t1", "b": square(113.02, 30.005, 0.01)}, **admin)
+    assert codes(body) == ["BAD_USER_INPUT"] and "(two-t0)" in body["errors"][0]["message"]
+
+
+async def test_a_boundary_lies_inside_its_nearest_ancestor_that_has_one(gateway):
+    await chain(gateway, "x", {"city": square(120.0, 30.0, 1.0)})  # county, street, community: no boundary
+    body = await gateway.gql(CREATE_RAW, {"input": {"id": "x-g0", "name": "外", "level": "GRID", "parentId": "x-m",
+                                                    "boundary": square(120.95, 30.5, 0.1)}})
+    assert codes(body) == ["BAD_USER_INPUT"]
+    assert "inside its CITY xcity's boundary (x-city, its nearest ancestor with a boundary)" in body["errors"][0]["message"]
+    await create(gateway, id="x-g1", name="一", level="GRID", parentId="x-m", boundary=square(120.1, 30.1, 0.1))
+    # the street's new boundary must hold the grid below its boundary-less community
+    body = await gateway.gql(SET_BOUNDARY, {"id": "x-t", "b": square(120.5, 30.5, 0.4)})
+    assert codes(body) == ["BAD_USER_INPUT"] and "GRID 一 (x-g1)" in body["errors"][0]["message"]
+    await gateway.ok(SET_BOUNDARY, {"id": "x-t", "b": square(120.0, 30.0, 0.5)})
+    body = await gateway.gql(CREATE_RAW, {"input": {"name": "外", "level": "GRID", "parentId": "x-m",
+                                                    "boundary": square(120.6, 30.1, 0.1)}})
+    assert codes(body) == ["BAD_USER_INPUT"] and "inside its TOWNSHIP xt's boundary" in body["errors"][0]["message"]
+    # clearing a boundary puts what lies below under the next one up, which must hold it
+    await gateway.ok(SET_BOUNDARY, {"id": "x-t", "b": None})
+    await create(gateway, id="x-k2", name="二区", level="COUNTY", parentId="x-city", boundary=square(120.5, 30.5, 0.4))
+    await gateway.ok(SET_BOUNDARY, {"id": "x-g1", "b": None})
+    await gateway.ok(SET_BOUNDARY, {"id": "x-g1", "b": square(120.1, 30.1, 0.1)})
+    # a moved street with no boundary of its own: its grid must lie inside the new county's
+    body = await gateway.gql(MOVE, {"id": "x-t", "to": "x-k2"})
+    assert codes(body) == ["BAD_USER_INPUT"]
+    assert "GRID 一 (x-g1) must lie inside its COUNTY 二区's boundary (x-k2, its nearest" in body["errors"][0]["message"]
+    await gateway.ok(SET_BOUNDARY, {"id": "x-g1", "b": square(120.6, 30.6, 0.1)})
+    assert (await gateway.ok(MOVE, {"id": "x-t", "to": "x-k2"}))["moveRegion"]["path"][1]["id"] == "x-k2"
+    body = await gateway.gql(SET_BOUNDARY, {"id": "x-k2", "b": square(120.0, 30.0, 0.4)})
+    assert codes(body) == ["BAD_USER_INPUT"] and "(x-g1)" in body["errors"][0]["message"]
 
 
 MOVE = "mutation($id: ID!, $to: ID!) { moveRegion(id: $id, newParentId: $to) { id path { id } } }"
