@@ -9,12 +9,13 @@ from typing import Any
 
 import nats
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
-from strawberry.asgi import GraphQL
 
 from gateway.context import Context
+from gateway.limits import LimitedGraphQL, RequestLimits
 from gateway.schema import build_schema
 from shared.auth import service_token, verify_token
 from shared.errors import DomainError
@@ -26,7 +27,7 @@ from shared.settings import DEV_FIELD_KEY, DEV_JWT_SECRET, Settings
 log = logging.getLogger("yiwang.gateway")
 
 
-class Gateway(GraphQL):
+class Gateway(LimitedGraphQL):
     def __init__(self, settings: Settings, state: dict[str, Any]):
         super().__init__(build_schema(settings), graphql_ide=None if settings.production else "graphiql",
                          allow_queries_via_get=False, keep_alive=True, keep_alive_interval=15)
@@ -105,4 +106,4 @@ def create_app(settings: Settings, services: tuple[str, ...] = ("grids", "cases"
                              WebSocketRoute("/graphql", graphql),
                              Route("/healthz", healthz), Route("/readyz", readyz),
                              Route("/asyncapi/{service}.json", asyncapi)],
-                     lifespan=lifespan)
+                     middleware=[Middleware(RequestLimits, settings=settings)], lifespan=lifespan)
