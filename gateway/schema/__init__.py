@@ -12,6 +12,7 @@ from strawberry.extensions import (DisableIntrospection, MaxAliasesLimiter, MaxT
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, validate_document
 
+from gateway.document_limits import Caps, DocumentLimits
 from gateway.errors import TypedErrors
 from gateway.schema.case_events import CasesSubscription
 from gateway.schema.cases import CasesMutation, CasesQuery
@@ -50,6 +51,9 @@ class ValidatedOnce(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         ctx = self.execution_context
+        if ctx.pre_execution_errors:  # refused before validation (DocumentLimits)
+            yield
+            return
         key = (ctx.schema._schema, ctx.graphql_document)
         errors = self.results.get(key)
         if errors is None:
@@ -98,7 +102,11 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     class Validated(ValidatedOnce):
         pass
 
-    extensions: list = [TypedErrors, TokenLimit, Parsed, Validated, DepthLimit, AliasLimit]
+    class Limited(DocumentLimits):
+        caps = Caps(settings)
+        checked = OrderedDict()
+
+    extensions: list = [TypedErrors, TokenLimit, Parsed, Limited, Validated, DepthLimit, AliasLimit]
     if settings.production:
         extensions.append(DisableIntrospection)
     return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
