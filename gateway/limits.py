@@ -14,10 +14,12 @@ In the order a request meets them:
 3. Authentication: `POST /graphql` without a valid token is answered 401 before its body is read,
    so an unauthenticated request gets no parsing or validation work.
 4. Body size and read timeout, for any request that has a body: a `Content-Length` over
-   `YIWANG_HTTP_MAX_BODY_BYTES` is refused with 413 before a byte of the body is read; a chunked
-   body is counted as it arrives and refused the moment it passes the cap; a body not complete
+   `YIWANG_HTTP_MAX_BODY_BYTES` is refused with 413 without keeping a byte of it (up to 16 times
+   the cap is read and dropped first, so that a client that sends before it reads sees the
+   413 rather than a reset; a larger one is answered at once); a chunked body is counted as it arrives and refused the moment it
+   passes the cap; a body not complete
    within `YIWANG_HTTP_BODY_TIMEOUT_S` gets 408. The application is handed the body whole,
-   once it is in. Every refusal closes the connection.
+   once it is in. A refusal that leaves part of a body unread closes the connection.
 5. JSON shape (`LimitedGraphQL.decode_json`, for bodies and websocket messages): nesting deeper
    than `YIWANG_JSON_MAX_DEPTH`, lone UTF-16 surrogates and NaN/Infinity are refused (400; on a
    websocket, close 4400) instead of failing later as a server error.
@@ -45,6 +47,7 @@ from shared.errors import DomainError
 from shared.limits import RejectedJson, loads_bounded, shape_only
 from shared.settings import Settings
 
+DRAIN_FACTOR = 16  # of a body over the cap, up to this many times the cap is read (and dropped) before the 413
 Scope = dict[str, Any]
 Receive = Callable[[], Any]
 Send = Callable[[dict[str, Any]], Any]
@@ -182,18 +185,23 @@ class RequestLimits:
         await self.app(scope, replay, send)
 
     async def _read_body(self, scope: Scope, receive: Receive, send: Send) -> bytes | None:
-        """The whole body, or None when it was refused (the answer is sent)."""
+        """The whole body, or None when it was refused (the answer is sent).
+
+        A chunked body is refused the moment it passes the cap. One whose `Content-Length` is
+        over the cap is refused too, but if it is at most `DRAIN_FACTOR` times the cap it is
+        first read (and dropped) within the body deadline: most clients send the whole body
+        before they read, and closing on unread bytes resets the connection, so they would see
+        a reset instead of the 413. A larger one, or one whose client waits for `100 Continue`,
+        is answered at once and the connection closed."""
         cap = self.settings.http_max_body_bytes
-        for name, value in scope.get("headers") or ():
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = -1
-                if declared > cap:
-                    await send_error(send, 413, "BAD_USER_INPUT",
-                                     f"the request body is {declared} bytes; at most {cap} are accepted", close=True)
-                    return None
+        headers = dict(scope.get("headers") or ())
+        declared = _int(headers.get(b"content-length"))
+        too_large = f"the request body is larger than {cap} bytes"
+        if declared is not None and declared > cap:
+            too_large = f"the request body is {declared} bytes; at most {cap} are accepted"
+            if declared > DRAIN_FACTOR * cap or headers.get(b"expect", b"").lower() == b"100-continue":
+                await send_error(send, 413, "BAD_USER_INPUT", too_large, close=True)
+                return None
         chunks, size = [], 0
         try:
             async with asyncio.timeout(self.settings.http_body_timeout_s):
@@ -203,18 +211,28 @@ class RequestLimits:
                         return None
                     piece = message.get("body", b"")
                     size += len(piece)
-                    if size > cap:
-                        await send_error(send, 413, "BAD_USER_INPUT",
-                                         f"the request body is larger than {cap} bytes", close=True)
-                        return None
+                    more = message.get("more_body", False)
+                    if size > cap or (declared is not None and declared > cap):
+                        chunks = []
+                        if declared is None or size > DRAIN_FACTOR * cap or not more:  # chunked: at once
+                            await send_error(send, 413, "BAD_USER_INPUT", too_large, close=more)
+                            return None
+                        continue
                     chunks.append(piece)
-                    if not message.get("more_body", False):
+                    if not more:
                         return b"".join(chunks)
         except TimeoutError:
             await send_error(send, 408, "BAD_USER_INPUT",
                              f"the request body did not arrive within {self.settings.http_body_timeout_s:g} s",
                              close=True)
             return None
+
+
+def _int(value: bytes | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 class LimitedGraphQL(GraphQL):
