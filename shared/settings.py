@@ -90,6 +90,8 @@ class Settings(BaseSettings):
                                                                      "expanded; checked before validation")
     graphql_max_repeats: int = Field(default=20, ge=1, description="times one response name may be selected in "
                                                                    "one selection set, fragments expanded")
+    graphql_cache_chars: int = Field(default=256 * 1024, ge=1024, description="query text whose parsed documents "
+                                                                             "the gateway keeps (~165 bytes each)")
     graphql_max_string_length: int = Field(default=5000, ge=1, description="characters in one string argument")
     graphql_max_list_items: int = Field(default=500, ge=1, description="items in one list argument")
     json_max_depth: int = Field(default=32, ge=4, description="nesting of a JSON body, message or argument")

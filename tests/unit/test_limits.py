@@ -240,3 +240,25 @@ def test_every_list_a_request_contract_takes_has_a_bound():
                  and not any(isinstance(x, annotated_types.MaxLen) for x in f.metadata)]
     assert not unbounded, unbounded
     assert shared.contracts.cases.ListCases.model_fields["status"].metadata[0].max_length == 7
+
+
+# -- the parsed-document cache ---------------------------------------------------------------------------
+
+def test_parsed_documents_are_kept_within_a_bounded_amount_of_text():
+    from gateway.document_limits import DocumentCache
+
+    schema = build_schema(Settings(graphql_cache_chars=32 * 1024))  # entries of at most 1 KB of text
+    documents: DocumentCache = next(e for e in schema.extensions if e.__name__ == "Parsed").documents
+    small = "{ __typename }"
+    first = schema.execute_sync(small)
+    assert first.errors is None and documents.get(small) is not None
+    # unique large documents (an attacker's) are parsed, answered and not kept
+    for i in range(50):
+        big = "{ " + "__typename " * 300 + f"}} # {i}"
+        assert schema.execute_sync(big).errors is not None  # over the repeat cap, refused
+    assert all(len(q) <= 1024 for q in documents.entries)
+    # many small ones: the oldest go, the total stays bounded
+    for i in range(2000):
+        schema.execute_sync(f"{{ __typename }} # {i:05d}")
+    assert documents.chars <= 32 * 1024 and sum(map(len, documents.entries)) == documents.chars
+    assert documents.get(small) is None and documents.get("{ __typename } # 01999") is not None
