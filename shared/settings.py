@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     json_max_depth: int = Field(default=32, ge=4, description="nesting of a JSON body, message or argument")
     rate_limit_per_s: float = Field(default=20.0, ge=0, description="requests a second per principal; 0: no limit")
     rate_limit_burst: int = Field(default=100, ge=1, description="requests a principal may send at once")
+    rate_limit_request_bytes: int = Field(default=4096, ge=256, description="a request costs one more per this "
+                                                                             "many bytes of body")
     # ... and on every request-reply payload a service is sent (shared/messaging/rpc.py).
     rpc_max_string_length: int = Field(default=8192, ge=64, description="characters in one string of a payload")
     rpc_max_items: int = Field(default=2000, ge=10, description="items of one list or members of one object "

@@ -21,6 +21,7 @@ from tests.infra import make_settings
 HEADER_TIMEOUT_S, BODY_TIMEOUT_S = 5.0, 5.0
 MAX_BODY = 300 * 1024  # a 15-fold body (4.6 MB) is more than loopback buffers hold
 BURST = 40
+REQUEST_BYTES = 32 * 1024  # a request costs one more per this much body
 PATIENCE_S = 60.0  # only a failing gateway makes a test wait this long
 
 
@@ -29,7 +30,7 @@ def settings(nats_server, mongo_server):
     # A rate so low no request refills a bucket during a test: the burst is what a principal has.
     return make_settings(nats_server.port, mongo_server.port, http_header_timeout_s=HEADER_TIMEOUT_S,
                          http_body_timeout_s=BODY_TIMEOUT_S, http_max_body_bytes=MAX_BODY,
-                         rate_limit_per_s=0.01, rate_limit_burst=BURST)
+                         rate_limit_per_s=0.01, rate_limit_burst=BURST, rate_limit_request_bytes=REQUEST_BYTES)
 
 
 @pytest.fixture
@@ -220,5 +221,10 @@ async def test_rate_limit_answers_429_with_retry_after_per_principal(limited):
     assert int(refused.headers["retry-after"]) >= 1
     # other principals are not held up by it
     await normal_read(limited, "reader")
+    # a large body costs more of the bucket: here eight requests' worth more
+    heavy = limited.token(sub="heavy")
+    assert (await post(limited, {"query": "{ me { sub } }" + " " * (8 * REQUEST_BYTES)}, heavy)).status_code == 200
+    answers = await asyncio.gather(*(post(limited, {"query": "{ me { sub } }"}, heavy) for _ in range(BURST)))
+    assert sorted(r.status_code for r in answers) == [200] * (BURST - 1 - 8) + [429] * 9
     # unauthenticated requests count by address, apart from any principal
     assert (await post(limited, {"query": "{ me { sub } }"}, None)).status_code == 401

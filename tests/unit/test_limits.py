@@ -96,6 +96,20 @@ def test_rate_limiter_forgets_idle_keys_and_stays_bounded():
     assert list(limiter.buckets) == ["x"]
 
 
+def test_a_large_request_is_charged_more_and_its_debt_is_remembered():
+    clock = Clock()
+    limiter = RateLimiter(rate_per_s=1, burst=5, clock=clock)
+    assert limiter.take("big") == 0
+    limiter.charge("big", 10)  # 4 left, minus 10
+    assert limiter.take("big") == pytest.approx(7)  # from -6 to 1
+    for _ in range(100):  # other keys come and go; the one in debt is not forgotten early
+        limiter.take(f"k{_}")
+    clock.now += 6.9
+    assert limiter.take("big") > 0
+    clock.now += 0.2
+    assert limiter.take("big") == 0
+
+
 def test_rate_limiter_off_at_zero():
     limiter = RateLimiter(rate_per_s=0, burst=1)
     assert not limiter.enabled
