@@ -309,7 +309,7 @@ def variables_problem(schema: GraphQLSchema, document: DocumentNode, variables: 
 @dataclass
 class Cached:
     document: DocumentNode
-    problem: str | None | type = ...   # DocumentLimits' finding (... until checked)
+    problem: object = ...              # DocumentLimits' finding: None or a message (... until checked)
     errors: list | None = None         # validation's
 
 
