@@ -9,13 +9,14 @@ from typing import Any
 
 import nats
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
-from strawberry.asgi import GraphQL
 
 from gateway.context import Context
 from gateway.http import GraphQLOverHTTP
+from gateway.limits import LimitedGraphQL, RequestLimits
 from gateway.schema import build_schema
 from shared.auth import service_token, verify_token
 from shared.errors import DomainError
@@ -28,7 +29,7 @@ from shared.settings import Settings
 log = logging.getLogger("yiwang.gateway")
 
 
-class Gateway(GraphQLOverHTTP, GraphQL):
+class Gateway(GraphQLOverHTTP, LimitedGraphQL):
     def __init__(self, settings: Settings, state: dict[str, Any]):
         # Queries may come by GET (GraphQL over HTTP); mutations only by POST.
         super().__init__(build_schema(settings), graphql_ide=None if settings.production else "graphiql",
@@ -99,4 +100,4 @@ def create_app(settings: Settings, services: tuple[str, ...] = ("grids", "cases"
                              WebSocketRoute("/graphql", graphql),
                              Route("/healthz", healthz), Route("/readyz", readyz),
                              Route("/asyncapi/{service}.json", asyncapi)],
-                     lifespan=lifespan)
+                     middleware=[Middleware(RequestLimits, settings=settings)], lifespan=lifespan)

@@ -22,7 +22,9 @@ from shared.messaging.consumer import EventHandler, prepare_consumer, register_c
 from shared.messaging.envelope import CloudEvent
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.projector import Apply, OutboxProjector
-from shared.messaging.rpc import Handler, Request, RpcClient, dispatch
+from shared.errors import BadInput
+from shared.limits import Bounds
+from shared.messaging.rpc import Handler, Request, RpcClient, dispatch, fail
 from shared.messaging.streams import ensure_streams
 from shared.messaging.subjects import EVT, rpc_subject
 from shared.mongo import Transactor, ensure_indexes, make_client, require_mongo_8
@@ -30,6 +32,7 @@ from shared.production import check_production
 from shared.settings import Settings
 
 Hook = Callable[[], Awaitable[None]]
+REPLY_HEADROOM = 4096  # bytes of a reply's max_payload left for the headers FastStream adds
 
 
 def quiet_logger() -> logging.Logger:
@@ -74,9 +77,15 @@ class ServiceRuntime:
     # -- wiring --------------------------------------------------------------------------
     def route(self, verb: str, handler: Handler) -> None:
         secret, issuer = self.settings.jwt_secret, self.settings.jwt_issuer
+        bounds = Bounds(self.settings.json_max_depth, self.settings.rpc_max_string_length, self.settings.rpc_max_items)
 
         async def endpoint(message: NatsMessage) -> bytes:
-            return await dispatch(handler, message.body, message.headers, secret, issuer)
+            reply = await dispatch(handler, message.body, message.headers, secret, issuer, bounds)
+            limit = self.broker.config.connection_state.connection.max_payload - REPLY_HEADROOM
+            if len(reply) > limit:  # would fail to publish, and the caller wait for its timeout
+                reply = fail(BadInput(f"the answer would be {len(reply)} bytes, more than the message bus carries "
+                                      f"({limit}); ask for fewer items", {"limit": "payload"}))
+            return reply
 
         endpoint.__name__ = f"{self.name}_{verb}"
         # Requests run concurrently (nats-py runs one subscription's callbacks one after the

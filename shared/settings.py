@@ -144,6 +144,30 @@ class Settings(BaseSettings):
     graphql_max_tokens: int = 4000
     page_max: int = Field(default=100, description="largest `first` a connection accepts")
 
+    # Bounded cost per request (gateway): see gateway/limits.py and gateway/document_limits.py.
+    http_max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="larger bodies: 413")
+    http_max_header_bytes: int = Field(default=64 * 1024, ge=1024, description="request line + headers; over: 431")
+    http_header_timeout_s: float = Field(default=10.0, gt=0, description="request line + headers must arrive within")
+    http_body_timeout_s: float = Field(default=30.0, gt=0, description="the whole body must arrive within")
+    http_keep_alive_s: float = Field(default=5.0, gt=0, description="an idle kept-alive connection is closed after")
+    graphql_max_fields: int = Field(default=500, ge=1, description="field selections per document, fragments "
+                                                                     "expanded; checked before validation")
+    graphql_max_repeats: int = Field(default=20, ge=1, description="times one response name may be selected in "
+                                                                   "one selection set, fragments expanded")
+    graphql_cache_chars: int = Field(default=256 * 1024, ge=1024, description="query text whose parsed documents "
+                                                                             "the gateway keeps (~165 bytes each)")
+    graphql_max_string_length: int = Field(default=5000, ge=1, description="characters in one string argument")
+    graphql_max_list_items: int = Field(default=500, ge=1, description="items in one list argument")
+    json_max_depth: int = Field(default=32, ge=4, description="nesting of a JSON body, message or argument")
+    rate_limit_per_s: float = Field(default=20.0, ge=0, description="requests a second per principal; 0: no limit")
+    rate_limit_burst: int = Field(default=100, ge=1, description="requests a principal may send at once")
+    rate_limit_request_bytes: int = Field(default=4096, ge=256, description="a request costs one more per this "
+                                                                             "many bytes of body")
+    # ... and on every request-reply payload a service is sent (shared/messaging/rpc.py).
+    rpc_max_string_length: int = Field(default=8192, ge=64, description="characters in one string of a payload")
+    rpc_max_items: int = Field(default=2000, ge=10, description="items of one list or members of one object "
+                                                                  "in a payload (GeoJSON rings included)")
+
     @property
     def production(self) -> bool:
         return self.env == Environment.PRODUCTION

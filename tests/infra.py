@@ -119,9 +119,11 @@ class Stack:
 
     async def start_gateway(self, services: tuple[str, ...] = ("grids",)) -> None:
         from gateway.app import create_app
+        from gateway.limits import server_options
 
         config = uvicorn.Config(create_app(self.settings, services), host="127.0.0.1",
-                                port=self.settings.http_port, log_level="warning", lifespan="on")
+                                port=self.settings.http_port, log_level="warning", lifespan="on",
+                                **server_options(self.settings))
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve())
         while not self._server.started:

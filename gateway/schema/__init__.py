@@ -1,17 +1,17 @@
 """One schema assembled from per-domain modules, with limits and caches as extension classes."""
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
 import strawberry
 from graphql.pyutils.ref_map import RefMap
-from strawberry.extensions import (DisableIntrospection, MaxAliasesLimiter, MaxTokensLimiter, ParserCache,
-                                   QueryDepthLimiter, SchemaExtension)
+from strawberry.extensions import (DisableIntrospection, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter,
+                                   SchemaExtension)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, validate_document
 
+from gateway.document_limits import Caps, DocumentCache, DocumentLimits, ParsedOnce
 from gateway.errors import Schema, TypedErrors, mark_validation_errors
 from gateway.schema.case_events import CasesSubscription
 from gateway.schema.cases import CasesMutation, CasesQuery
@@ -39,27 +39,26 @@ class Subscription(CasesSubscription, LiveEventsSubscription):
 
 
 class ValidatedOnce(SchemaExtension):
-    """Validation remembered per parsed document (the parser cache hands back the same one
-    for the same text). Strawberry's ValidationCache keys on the validation rules as well,
-    and the depth and alias limits make new rule classes for every operation, so it never
-    hit: validation was 40% of the gateway's time under load. The rules' settings are fixed
-    for the life of the schema, so the document decides the outcome."""
+    """Validation remembered per parsed document, in the schema's DocumentCache (which hands
+    back the same document for the same text). Strawberry's ValidationCache keys on the
+    validation rules as well, and the depth and alias limits make new rule classes for every
+    operation, so it never hit: validation was 40% of the gateway's time under load. The rules'
+    settings are fixed for the life of the schema, so the document decides the outcome."""
 
-    results: OrderedDict[tuple[Any, Any], list] = OrderedDict()
-    maxsize = 1024
+    documents: DocumentCache
 
     def on_validate(self) -> Iterator[None]:
         ctx = self.execution_context
-        key = (ctx.schema._schema, ctx.graphql_document)
-        errors = self.results.get(key)
+        if ctx.pre_execution_errors:  # refused before validation (DocumentLimits)
+            yield
+            return
+        entry = self.documents.of(ctx.query, ctx.graphql_document)
+        errors = entry.errors if entry is not None else None
         if errors is None:
             errors = validate_document(ctx.schema._schema, ctx.graphql_document, ctx.validation_rules)
             mark_validation_errors(errors)
-            self.results[key] = errors
-            if len(self.results) > self.maxsize:
-                self.results.popitem(last=False)
-        else:
-            self.results.move_to_end(key)
+            if entry is not None:
+                entry.errors = errors
         ctx.pre_execution_errors = errors
         yield
 
@@ -92,14 +91,20 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         def __init__(self) -> None:
             super().__init__(max_token_count=settings.graphql_max_tokens)
 
-    class Parsed(ParserCache):
-        def __init__(self) -> None:
-            super().__init__(maxsize=1024)
+    documents = DocumentCache(settings.graphql_cache_chars)
+
+    class Parsed(ParsedOnce):
+        pass
 
     class Validated(ValidatedOnce):
         pass
 
-    extensions: list = [TypedErrors, TokenLimit, Parsed, Validated, DepthLimit, AliasLimit]
+    class Limited(DocumentLimits):
+        caps = Caps(settings)
+
+    Parsed.documents = Validated.documents = Limited.documents = documents
+
+    extensions: list = [TypedErrors, TokenLimit, Parsed, Limited, Validated, DepthLimit, AliasLimit]
     if settings.production:
         extensions.append(DisableIntrospection)
     return Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,

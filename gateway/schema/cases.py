@@ -72,7 +72,7 @@ class CaseCategoryInput:
 def list_payload(f: CaseFilter | None) -> dict[str, Any]:
     if f is None:
         return {}
-    statuses = [s.value for s in f.statuses or []] + ([f.status.value] if f.status else [])
+    statuses = list(dict.fromkeys([s.value for s in f.statuses or []] + ([f.status.value] if f.status else [])))
     return _drop_none({"regionId": f.region_id, "status": statuses or None, "level": _value(f.level),
                        "overdue": f.overdue, "categoryCode": f.category, "mine": f.mine or None})
 

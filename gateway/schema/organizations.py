@@ -141,7 +141,8 @@ class RecordOrganizationalLifeInput:
     kind: LifeKind
     held_at: datetime
     topic: str
-    attendance: list[strawberry.ID] = strawberry.field(default_factory=list, description="Party member ids")
+    attendance: list[strawberry.ID] = strawberry.field(default_factory=list, description="Party member ids",
+                                                       metadata={"max_items": 1000})  # a large branch's members
     minutes: str = ""
     idempotency_key: str | None = None
 

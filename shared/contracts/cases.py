@@ -1,7 +1,7 @@
 """Wire models of the cases service (request payloads). Replies are documented in CASES_API."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import AwareDatetime, Field
 
@@ -75,7 +75,7 @@ class RevealContact(Wire):
 
 class ListCases(Page):
     regionId: str | None = None
-    status: list[StatusName] | None = None
+    status: list[StatusName] | None = Field(default=None, max_length=len(get_args(StatusName)))  # any of these
     level: LevelName | None = None
     overdue: bool | None = None
     categoryCode: str | None = None

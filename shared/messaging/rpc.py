@@ -19,6 +19,7 @@ from shared.auth import Principal, verify_token
 from shared.errors import BadInput, DomainError, InternalError, Unauthenticated, Unavailable
 from shared.jsonutil import dumps, loads
 from shared.logs import REQUEST_ID, REQUEST_ID_HEADER
+from shared.limits import Bounds, RejectedJson, loads_bounded
 from shared.messaging.subjects import rpc_subject
 
 log = logging.getLogger("yiwang.rpc")
@@ -64,9 +65,11 @@ def fail(error: DomainError) -> bytes:
 
 
 async def dispatch(handler: Handler, body: bytes, headers: dict[str, str] | None,
-                   jwt_secret: str, issuer: str) -> bytes:
+                   jwt_secret: str, issuer: str, bounds: Bounds | None = None) -> bytes:
     """Run one request through a handler; every outcome becomes a reply, never an exception.
-    Log lines written meanwhile carry the caller's request id."""
+    Log lines written meanwhile carry the caller's request id. With `bounds`, a payload nested
+    too deep, or with a string, list or object over them (or a lone surrogate), is refused
+    before the handler sees it: whoever the caller, nothing unbounded reaches the store."""
     rid = REQUEST_ID.set((headers or {}).get(REQUEST_ID_HEADER))
     try:
         token = (headers or {}).get(AUTH_HEADER, "")
@@ -74,7 +77,9 @@ async def dispatch(handler: Handler, body: bytes, headers: dict[str, str] | None
             raise Unauthenticated("no credentials on the request")
         principal = verify_token(token.removeprefix("Bearer "), jwt_secret, issuer)
         try:
-            payload = loads(body) if body else {}
+            payload = (loads_bounded(body, bounds) if bounds else loads(body)) if body else {}
+        except RejectedJson as e:
+            raise BadInput(f"request refused: {e.reason}", {"limit": "payload"}) from e
         except ValueError as e:
             raise BadInput("request body is not JSON") from e
         if not isinstance(payload, dict):
@@ -111,6 +116,9 @@ class RpcClient:
             raise Unavailable(f"the {service} service did not answer in time", {"service": service}) from e
         except nats.errors.ConnectionClosedError as e:
             raise Unavailable("the message bus is not reachable", {"service": service}) from e
+        except nats.errors.MaxPayloadError as e:
+            raise BadInput(f"the request is too large to send ({len(body)} bytes; the message bus takes "
+                           f"{self.nc.max_payload})", {"limit": "payload"}) from e
         reply = loads(msg.data)
         if reply.get("ok"):
             return reply.get("result")
