@@ -71,10 +71,10 @@ class ServiceRuntime:
 
     # -- wiring --------------------------------------------------------------------------
     def route(self, verb: str, handler: Handler) -> None:
-        secret, issuer = self.settings.jwt_secret, self.settings.jwt_issuer
+        secret, issuer, max_ttl = self.settings.jwt_secret, self.settings.jwt_issuer, self.settings.jwt_max_ttl_s
 
         async def endpoint(message: NatsMessage) -> bytes:
-            return await dispatch(handler, message.body, message.headers, secret, issuer)
+            return await dispatch(handler, message.body, message.headers, secret, issuer, max_ttl)
 
         endpoint.__name__ = f"{self.name}_{verb}"
         # Requests run concurrently (nats-py runs one subscription's callbacks one after the
