@@ -85,6 +85,22 @@ class Principal(BaseModel):
         return {"_id": {"$in": []}}
 
 
+# Who reads a region's figures (overview parts, rankings, trends, hotspots) in their scope. Not a
+# department, whose figures are those of its own cases; not a resident.
+FIGURE_READERS = frozenset({Role.ADMIN, Role.OPERATOR, Role.GRID_WORKER, Role.VOLUNTEER})
+
+
+def require_figures(principal: Principal) -> None:
+    if not (principal.unrestricted or principal.role in FIGURE_READERS):
+        raise Forbidden(f"role {principal.role} may not read a region's figures", {"role": str(principal.role)})
+
+
+def require_any_role(principal: Principal, roles: frozenset[Role] | set[Role], action: str) -> None:
+    """A gate before anything else is read: the role alone decides (superadmin and service pass)."""
+    if not (principal.unrestricted or principal.role in roles):
+        raise Forbidden(f"role {principal.role} may not {action}", {"role": str(principal.role)})
+
+
 def hidden(principal: Principal, what: str) -> DomainError:
     """The one answer for a record that does not exist and for one outside the caller's scope,
     so that scope never tells whether something exists: FORBIDDEN with the same message and no

@@ -15,6 +15,7 @@ from gateway.schema.org_types import (OrgStats, PartyOrganizationConnection, Par
                                       org_page)
 from gateway.schema.volunteer_types import (VolunteerPostConnection, VolunteerPostType, VolunteerStats,
                                             load_volunteer_stats, post_node, vol_page)
+from shared.auth import require_figures
 from shared.errors import Forbidden, NotFound
 
 
@@ -127,6 +128,7 @@ class Region:
 
     @strawberry.field
     async def overview(self, info: Info) -> RegionOverview:
+        require_figures(ctx(info).principal)
         full = await self._full(info)
         return RegionOverview(region_id=full["id"], region_dto=full)
 
@@ -326,6 +328,7 @@ class TerritoryQuery:
 
     @strawberry.field
     async def overview(self, info: Info, region_id: strawberry.ID) -> RegionOverview:
+        require_figures(ctx(info).principal)
         dto = await load_visible_region(info, str(region_id))
         return RegionOverview(region_id=str(region_id), region_dto=dto)
 
