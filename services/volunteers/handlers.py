@@ -442,7 +442,7 @@ class Volunteers(RecordCommands):
 
     async def order_list(self, req: Request) -> dict:
         q, p = req.parse(w.ListOrders), req.principal
-        self.gate(p, d.Action.VIEW)
+        require_any_role(p, d.PERMISSIONS[d.Action.VIEW], "read service orders")
         if p.role is Role.RESIDENT:
             query: dict[str, Any] = {"resident_sub": p.sub}
         elif q.mine:
