@@ -43,8 +43,6 @@ async def test_county_session_rank_trend_hotspot_to_meeting(county, stack):
     unit = await county("unit.register", admin, name="示例物业公司", kind="PROPERTY_COMPANY", regionId="comm-a",
                         contacts=[{"name": "联系人", "title": "经理", "phone": "13700001111"}])
     await county("org.addUnit", admin, id=tree["comm"]["id"], unitId=unit["id"])
-    soon = datetime.now(UTC) + timedelta(seconds=3)
-    meeting = await county("meeting.schedule", admin, committeeId=tree["comm"]["id"], scheduledAt=soon.isoformat())
 
     garbage = await report(stack, "grid-a1", "ENV_GARBAGE", 3)
     await report(stack, "grid-a2", "FACILITY_STREETLIGHT", 1)
@@ -102,6 +100,9 @@ async def test_county_session_rank_trend_hotspot_to_meeting(county, stack):
         ("grid-a1", "ENV_GARBAGE", 3, "NEW")]
 
     # Raise it to the next joint meeting of the community's 大党委; raising it again changes nothing.
+    # The meeting is scheduled just before, far enough ahead to still be the next one when raised.
+    soon = datetime.now(UTC) + timedelta(seconds=2 * stack.settings.rpc_timeout_s)
+    meeting = await county("meeting.schedule", admin, committeeId=tree["comm"]["id"], scheduledAt=soon.isoformat())
     raise_ = """mutation($i: RaiseHotspotInput!) { raiseHotspotToJointMeeting(input: $i) {
         id agenda { id source title caseIds hotspot { count categoryCode grid { id } } cases { id } } } }"""
     raised = (await stack.ok(raise_, {"i": {"gridId": "grid-a1", "categoryCode": "ENV_GARBAGE", "since": since}},
