@@ -13,6 +13,8 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from gateway.context import Context
 from gateway.http import GraphQLOverHTTP
@@ -33,8 +35,17 @@ class Gateway(GraphQLOverHTTP, LimitedGraphQL):
     def __init__(self, settings: Settings, state: dict[str, Any]):
         # Queries may come by GET (GraphQL over HTTP); mutations only by POST.
         super().__init__(build_schema(settings), graphql_ide=None if settings.production else "graphiql",
-                         allow_queries_via_get=True, keep_alive=True, keep_alive_interval=15)
+                         allow_queries_via_get=True, keep_alive=True, keep_alive_interval=15,
+                         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,))  # not the legacy graphql-ws
         self.settings, self.state = settings, state
+
+    async def on_ws_connect(self, context: Context) -> None:
+        """`connection_init` must carry a valid token (`Authorization` in its payload); else the
+        socket closes with 4403 before anything else is served on it."""
+        try:
+            context.principal  # noqa: B018 - verifies the token
+        except DomainError as e:
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED", "message": e.message}) from None
 
     def encode_json(self, data: object) -> str:
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
@@ -83,7 +94,7 @@ def create_app(settings: Settings, services: tuple[str, ...] = ("grids", "cases"
         """The AsyncAPI document of a service's events, from the running service itself."""
         try:
             verify_token(request.headers.get("authorization", "").removeprefix("Bearer ").strip(),
-                         settings.jwt_secret, settings.jwt_issuer)
+                         settings.jwt_secret, settings.jwt_issuer, settings.jwt_max_ttl_s)
         except DomainError as e:
             return JSONResponse({"error": e.message}, status_code=401)
         name = request.path_params["service"]

@@ -36,8 +36,18 @@ class Context:
         return raw.removeprefix("Bearer ").strip()
 
     @cached_property
+    def _verified(self) -> Principal:
+        s = self.settings
+        return verify_token(self.token, s.jwt_secret, s.jwt_issuer, s.jwt_max_ttl_s)
+
+    @property
     def principal(self) -> Principal:
-        return verify_token(self.token, self.settings.jwt_secret, self.settings.jwt_issuer)
+        """The caller; checked for expiry on every use, since one context serves a websocket
+        connection for as long as it stays open."""
+        principal = self._verified
+        if principal.expired():
+            raise Unauthenticated("token expired; sign in again (on a websocket: reconnect with a fresh token)")
+        return principal
 
     def service(self, name: str) -> ServiceClient:
         self.principal  # noqa: B018 - deny by default: no call leaves without a valid token

@@ -1,6 +1,11 @@
 """What the command handlers of a record-based service share: load, apply, save one record
 with a version check; run a create once per idempotency key. The service says how a record
-is saved (`put`: the store write, its rollup deltas and its events)."""
+is saved (`put`: the store write, its rollup deltas and its events), who may see a record
+(`visible`) and who may do an action to it (`authorize`).
+
+A record the caller names is checked in this order: does it exist and lie in the caller's
+scope (one answer for both, `shared.auth.hidden`), may the caller do this action to it, is it
+still at the version the caller expects; only then does the command run."""
 from __future__ import annotations
 
 import inspect
@@ -10,9 +15,9 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
-from shared.auth import Principal
+from shared.auth import Principal, hidden, require_figures
 from shared.contracts.common import TrendQuery
-from shared.errors import BadInput, Conflict, Forbidden
+from shared.errors import BadInput, Conflict
 from shared.messaging.rpc import Request, item_error
 from shared.mongo import UnitOfWork, recall, remember, remembered
 from shared.records import Records
@@ -36,13 +41,42 @@ class RecordCommands:
                   version: int | None = None) -> None:
         raise NotImplementedError
 
+    def visible(self, p: Principal, record: Any) -> bool:
+        """Whether `p` may see `record` at all (role and scope)."""
+        raise NotImplementedError
+
+    def authorize(self, p: Principal, action: Any, record: Any) -> None:
+        """Raise Forbidden unless `p` may do `action` to `record`."""
+        raise NotImplementedError
+
+    async def scoped(self, repo: Records, record_id: str, p: Principal, uow: UnitOfWork | None = None) -> Any:
+        """A record the caller named, if it exists and they may see it; FORBIDDEN alike when it does
+        not exist and when it lies outside their scope (NOT_FOUND to an unrestricted caller)."""
+        record = await repo.get(record_id, uow)
+        if record is None or not self.visible(p, record):
+            raise hidden(p, f"{repo.what} {record_id}")
+        return record
+
+    async def readable(self, p: Principal, repo: Records, record_id: str) -> Any | None:
+        """A get verb's record: None when it does not exist to an unrestricted caller; else as `scoped`."""
+        if p.unrestricted:
+            return await repo.get(record_id)
+        return await self.scoped(repo, record_id, p)
+
     async def change(self, repo: Records, record_id: str, expected: int | None,
-                     command: Callable[[Any, UnitOfWork], Any], retries: int = 0) -> Any:
-        """Load one record, apply `command` (sync or async), save it. With `retries`, a lost
-        version race runs again on the fresh record, so the command's own rule (capacity,
-        first taker) decides, never the race."""
+                     command: Callable[[Any, UnitOfWork], Any], retries: int = 0, *, by: Principal,
+                     action: Any = None) -> Any:
+        """Load one record (`scoped`), check `action` (an action for `authorize`, or a function of
+        the record raising Forbidden; before the version, so a caller who may not act learns
+        nothing of it), apply `command` (sync or async), save it.
+        With `retries`, a lost version race runs again on the fresh record, so the command's own
+        rule (capacity, first taker) decides, never the race."""
         async def work(uow: UnitOfWork) -> Any:
-            record = await repo.load(record_id, uow)
+            record = await self.scoped(repo, record_id, by, uow)
+            if callable(action):
+                action(record)
+            elif action is not None:
+                self.authorize(by, action, record)
             if expected is not None and expected != record.version:
                 raise Conflict(f"{repo.what} {record_id} is at version {record.version}, not {expected}",
                                {"currentVersion": record.version})
@@ -83,15 +117,18 @@ class RecordCommands:
             raise
         return await view(record_id)
 
-    async def batch(self, ids: list[str], p: Principal, repo: Records, visible: Callable[[Principal, Any], bool],
-                    view: Callable[[Principal, Any], dict]) -> dict:
-        """A batch read: each id's view, None if it does not exist, or a FORBIDDEN item."""
+    async def batch(self, ids: list[str], p: Principal, repo: Records, view: Callable[[Principal, Any], dict]) -> dict:
+        """A batch read: each id's view, or (as `readable`) None or a FORBIDDEN item."""
         found = await repo.many(ids)
         items: dict[str, Any] = {}
         for i in ids:
             record = found.get(i)
-            items[i] = None if record is None else (view(p, record) if visible(p, record) else item_error(
-                Forbidden(f"{repo.what} {i} is outside your scope")))
+            if record is None and p.unrestricted:
+                items[i] = None
+            elif record is None or not self.visible(p, record):
+                items[i] = item_error(hidden(p, f"{repo.what} {i}"))
+            else:
+                items[i] = view(p, record)
         return {"items": items}
 
 
@@ -103,6 +140,7 @@ async def trend_reply(req: Request, territory: TerritoryReplica, metrics: dict[s
                       days_of: DaysOf, counters_of: CountersOf) -> dict:
     """`trend.series`: one metric of one region per interval, from the day buckets kept with
     the writes (shared/trends); never a scan of the records."""
+    require_figures(req.principal)
     q, p = req.parse(TrendQuery), req.principal
     metric = metrics.get(q.metric)
     if metric is None:

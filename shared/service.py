@@ -76,11 +76,11 @@ class ServiceRuntime:
 
     # -- wiring --------------------------------------------------------------------------
     def route(self, verb: str, handler: Handler) -> None:
-        secret, issuer = self.settings.jwt_secret, self.settings.jwt_issuer
+        secret, issuer, max_ttl = self.settings.jwt_secret, self.settings.jwt_issuer, self.settings.jwt_max_ttl_s
         bounds = Bounds(self.settings.json_max_depth, self.settings.rpc_max_string_length, self.settings.rpc_max_items)
 
         async def endpoint(message: NatsMessage) -> bytes:
-            reply = await dispatch(handler, message.body, message.headers, secret, issuer, bounds)
+            reply = await dispatch(handler, message.body, message.headers, secret, issuer, bounds, max_ttl)
             limit = self.broker.config.connection_state.connection.max_payload - REPLY_HEADROOM
             if len(reply) > limit:  # would fail to publish, and the caller wait for its timeout
                 reply = fail(BadInput(f"the answer would be {len(reply)} bytes, more than the message bus carries "

@@ -49,7 +49,9 @@ class Settings(BaseSettings):
 
     jwt_secret: str = DEV_JWT_SECRET
     jwt_issuer: str = "yiwang"
-    jwt_ttl_s: int = 12 * 3600
+    jwt_ttl_s: int = Field(default=12 * 3600, gt=0, description="lifetime of tokens `yiwang token` mints")
+    jwt_max_ttl_s: int = Field(default=24 * 3600, ge=60, description="the longest lifetime (exp - iat) a token may "
+                                                                     "claim; a longer-lived one is refused")
     field_key: str = DEV_FIELD_KEY  # the current key that encrypts personal data at rest
     field_key_id: str = "k1"  # its id, stored with every ciphertext it writes
     # Earlier keys, id -> secret: they still decrypt (and find blind indexes) until
@@ -128,6 +130,12 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"YIWANG_TIMEZONE={value!r} is not an IANA time zone, e.g. Asia/Shanghai") from None
         return value
+    @model_validator(mode="after")
+    def _ttl_within_max(self) -> Settings:
+        if self.jwt_ttl_s > self.jwt_max_ttl_s:
+            raise ValueError(f"YIWANG_JWT_TTL_S={self.jwt_ttl_s} exceeds YIWANG_JWT_MAX_TTL_S={self.jwt_max_ttl_s}")
+        return self
+
     points_only_credit_hours: bool = True  # back-filled hours earn no points
     volunteer_case_hours: float = Field(default=1.0, gt=0, le=24, description="hours credited for a resolved case")
     volunteer_sweep_s: float = 3600.0  # how often expired points are written off

@@ -19,8 +19,8 @@ from typing import Any
 from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
-from shared.auth import Principal
-from shared.errors import Forbidden, NotFound
+from shared.auth import Principal, hidden, require_figures
+from shared.errors import DomainError, NotFound
 from shared.geo import PolygonIndex
 from shared.heap import freeze_long_lived
 from shared.messaging.envelope import CloudEvent
@@ -123,27 +123,25 @@ class TerritoryReplica(RegionIndex):
         node = self.nodes.get(region_id)
         return node["path"] if node else None
 
-    def visible_path(self, p: Principal, region_id: str) -> list[str]:
-        """The path of a region this service knows and the caller may see; else NOT_FOUND or
-        FORBIDDEN."""
+    def visible_path(self, p: Principal, region_id: str, what: str = "region") -> list[str]:
+        """The path of a region this service knows and the caller may see; else FORBIDDEN, the
+        same whether it is unknown or outside their scope (NOT_FOUND to an unrestricted caller)."""
         path = self.path(region_id)
-        if path is None:
-            raise NotFound(f"region {region_id} is not known to {self.rt.name}")
-        if not p.can_see_path(path):
-            raise Forbidden(f"region {region_id} is outside your scope")
+        if path is None or not p.can_see_path(path):
+            raise self._hidden(p, f"{what} {region_id}")
         return path
 
+    def _hidden(self, p: Principal, what: str) -> DomainError:
+        return NotFound(f"{what} is not known to {self.rt.name}") if p.unrestricted else hidden(p, what)
+
     def region_items(self, ids: list[str], p: Principal, view: Callable[[str], dict]) -> dict:
-        """A per-region batch reply (figures): each id's view, or NOT_FOUND / FORBIDDEN."""
+        """A per-region batch reply (figures): each id's view, or (as `visible_path`) an error."""
+        require_figures(p)
         items: dict[str, Any] = {}
         for i in ids:
             path = self.path(i)
-            if path is None:
-                items[i] = item_error(NotFound(f"region {i} is not known to {self.rt.name}"))
-            elif not p.can_see_path(path):
-                items[i] = item_error(Forbidden(f"region {i} is outside your scope"))
-            else:
-                items[i] = view(i)
+            items[i] = view(i) if path is not None and p.can_see_path(path) else item_error(
+                self._hidden(p, f"region {i}"))
         return {"items": items}
 
     # -- upkeep ----------------------------------------------------------------------------

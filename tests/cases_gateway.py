@@ -185,6 +185,19 @@ class Subscriber:
                 return seen
 
 
+async def init_answer(stack: Stack, payload: dict | None, subprotocol: str = "graphql-transport-ws") -> str:
+    """What the server answers a `connection_init` with this payload: its first message's type,
+    or `closed <code>` (4403: the token was refused)."""
+    url = f"ws://127.0.0.1:{stack.settings.http_port}/graphql"
+    async with websockets.connect(url, subprotocols=[subprotocol]) as ws:
+        message = {"type": "connection_init", **({"payload": payload} if payload is not None else {})}
+        try:
+            await ws.send(json.dumps(message))
+            return json.loads(await asyncio.wait_for(ws.recv(), 10))["type"]
+        except websockets.ConnectionClosed as e:
+            return f"closed {e.rcvd.code if e.rcvd else None}"
+
+
 async def consumer_count(stack: Stack, stream: str = "YIWANG_CASES") -> int:
     nc = await nats.connect(stack.settings.nats_url)
     try:

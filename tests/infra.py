@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from shared.auth import mint_token
+from shared.auth import mint_token, service_token
 from shared.embedded import free_port, mongo_command, nats_command, port_open
 from shared.service import ServiceRuntime
 from shared.settings import Settings
@@ -134,6 +134,8 @@ class Stack:
 
     def token(self, role: str = "superadmin", region: str | None = None, sub: str | None = None,
               **extra: Any) -> str:
+        if role == "service":  # a service's own token: the internal key and audience
+            return service_token(self.settings.jwt_secret, "test", self.settings.jwt_issuer, sub=sub)
         return mint_token(self.settings.jwt_secret, sub=sub or f"test-{role}", role=role, region=region, **extra)
 
     async def gql(self, query: str, variables: dict | None = None, token: str | None = None,

@@ -42,6 +42,7 @@ class CasesSubscription:
         if region.get("partial") or not principal.can_see_path(region["path"]):
             raise Forbidden(f"region {region['name']} is outside your scope")
         async for event in subtree_events(c.nc, "cases", region["path"]):
+            c.principal  # noqa: B018 - a feed ends when its token expires
             # One context serves the whole connection: let `case` and its category be read afresh.
             with contextlib.suppress(KeyError):
                 c.loaders.case_by_id.clear(event.subject)

@@ -353,4 +353,5 @@ class LiveEventsSubscription:
                              resume_hint="subscribe again with `after`: the cursor of the last event you received")
         async with contextlib.aclosing(feed):
             async for d in feed:
+                c.principal  # noqa: B018 - a feed ends when its token expires
                 yield live_event(d, encode_cursor(secret, rid, d.positions))

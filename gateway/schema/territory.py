@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -15,6 +15,7 @@ from gateway.schema.org_types import (OrgStats, PartyOrganizationConnection, Par
                                       org_page)
 from gateway.schema.volunteer_types import (VolunteerPostConnection, VolunteerPostType, VolunteerStats,
                                             load_volunteer_stats, post_node, vol_page)
+from shared.auth import require_figures
 from shared.errors import BadInput, Forbidden, NotFound
 
 
@@ -132,6 +133,7 @@ class Region:
 
     @strawberry.field
     async def overview(self, info: Info) -> RegionOverview:
+        require_figures(ctx(info).principal)
         full = await self._full(info)
         return RegionOverview(region_id=full["id"], region_dto=full)
 
@@ -334,6 +336,7 @@ class TerritoryQuery:
 
     @strawberry.field
     async def overview(self, info: Info, region_id: strawberry.ID) -> RegionOverview:
+        require_figures(ctx(info).principal)
         dto = await load_visible_region(info, str(region_id))
         return RegionOverview(region_id=str(region_id), region_dto=dto)
 

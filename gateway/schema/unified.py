@@ -16,6 +16,7 @@ from gateway.schema.case_types import CaseCategory, category_node
 from gateway.schema.common import ctx
 from gateway.schema.org_types import JointMeeting, meeting_node
 from gateway.schema.territory import Region, load_region, load_visible_region
+from shared.auth import require_figures
 from shared.errors import BadInput, DomainError, Unavailable
 
 MAX_CHILDREN = 1000
@@ -190,6 +191,7 @@ class UnifiedQuery:
                                   "per service; regions without the figure (e.g. a rate with no cases) come last")
     async def rankings(self, info: Info, region_id: strawberry.ID, metric: RankingMetric,  # type: ignore[valid-type]
                        order: SortOrder = SortOrder.DESC, first: int = 10) -> list[RankingEntry]:
+        require_figures(ctx(info).principal)
         if not 1 <= first <= 100:
             raise BadInput("`first` must be between 1 and 100")
         await load_visible_region(info, str(region_id))

@@ -12,7 +12,8 @@ from services.cases import domain as d
 from services.cases.projection import event_delta
 from services.cases.store import CaseStore, case_from_doc, scope_query, window_start
 from services.cases.views import CaseViews
-from shared.auth import Principal, Role
+from shared.auth import (Principal, Role, hidden, require_any_role, require_deployment_admin,
+                         require_figures)
 from shared.contracts.cases import (AssignCase, CaseCommand, CategoryInput, CloseCase, HotspotCases, HotspotQuery,
                                     ListCases, MergeCase, RateCase, RemoveCategory, ReportCase, ResolveCase,
                                     RevealContact, WithReason)
@@ -32,6 +33,7 @@ from shared.territory import TerritoryReplica
 from shared.trends import city_tz
 
 SERVICE = "cases"
+STAFF = frozenset({Role.ADMIN, Role.OPERATOR})
 Command = Callable[[d.Case, Principal, datetime], Any]
 
 
@@ -71,14 +73,24 @@ class Cases:
             uow.record(make_event(SERVICE, e.type, case.id, data, path=list(case.region_path),
                                   actor=e.actor, version=case.version, at=e.at, id=e.event_id))
 
-    async def run(self, req: Request, command_model: type[CaseCommand], command: Command) -> dict:
-        """Load, apply one domain command, save with a version check, record its events."""
+    async def scoped(self, p: Principal, case_id: str, uow: UnitOfWork | None = None) -> tuple[d.Case, dict]:
+        """A case the caller named, if it exists and is in their scope; FORBIDDEN alike for one that
+        does not exist and one outside their scope (NOT_FOUND to an unrestricted caller)."""
+        doc = await self.store.doc(case_id, uow)
+        case = case_from_doc(doc) if doc is not None else None
+        if case is None or not d.in_scope(p, case):
+            raise hidden(p, f"case {case_id}")
+        return case, doc
+
+    async def run(self, req: Request, command_model: type[CaseCommand], action: d.Action, command: Command) -> dict:
+        """Load (in scope), check the caller may do `action` (before the version, so a caller who
+        may not act learns nothing of it), apply one domain command, save with a version check,
+        record its events."""
         c, p = req.parse(command_model), req.principal
 
         async def work(uow: UnitOfWork) -> tuple[d.Case, dict]:
-            case, doc = await self.store.load(c.id, uow)
-            if not d.in_scope(p, case):
-                raise Forbidden(f"case {c.id} is outside your scope")
+            case, doc = await self.scoped(p, c.id, uow)
+            d.authorize(p, action, case)
             if c.expectedVersion is not None and c.expectedVersion != case.version:
                 raise Conflict(f"case {c.id} is at version {case.version}, not {c.expectedVersion}",
                                {"currentVersion": case.version})
@@ -93,7 +105,10 @@ class Cases:
         return self.views.case(p, case, doc)
 
     async def report(self, req: Request) -> dict:
-        c, p = req.parse(ReportCase), req.principal
+        p = req.principal
+        if not (p.unrestricted or p.role in d.PERMISSIONS[d.Action.REPORT]):
+            raise Forbidden(f"role {p.role} may not report cases", {"role": str(p.role)})
+        c = req.parse(ReportCase)
         if p.role is Role.SERVICE and c.channel != "JOINT_MEETING":
             raise BadInput("services report cases only as JOINT_MEETING action items")
         key = f"case.report:{p.sub}:{c.idempotencyKey}" if c.idempotencyKey else None
@@ -155,46 +170,53 @@ class Cases:
 
     # -- commands --------------------------------------------------------------------------
     async def accept(self, req: Request) -> dict:
-        return await self.run(req, CaseCommand, lambda case, p, t: case.accept(p, t, self.sla))
+        return await self.run(req, CaseCommand, d.Action.ACCEPT, lambda case, p, t: case.accept(p, t, self.sla))
 
     async def assign(self, req: Request) -> dict:
         a = req.parse(AssignCase).assignee
         assignee = d.Assignee(kind=d.AssigneeKind(a.kind), id=a.id, name=a.name or a.id)
-        return await self.run(req, AssignCase, lambda case, p, t: case.assign(p, assignee, t))
+        return await self.run(req, AssignCase, d.Action.ASSIGN, lambda case, p, t: case.assign(p, assignee, t))
 
     async def start(self, req: Request) -> dict:
-        return await self.run(req, CaseCommand, lambda case, p, t: case.start(p, t))
+        return await self.run(req, CaseCommand, d.Action.START, lambda case, p, t: case.start(p, t))
 
     async def resolve(self, req: Request) -> dict:
         text = req.parse(ResolveCase).resolution
-        return await self.run(req, ResolveCase, lambda case, p, t: case.resolve(p, text, t))
+        return await self.run(req, ResolveCase, d.Action.RESOLVE, lambda case, p, t: case.resolve(p, text, t))
 
     async def escalate(self, req: Request) -> dict:
         reason = req.parse(WithReason).reason
-        return await self.run(req, WithReason, lambda case, p, t: case.escalate(p, reason, t, self.sla))
+        return await self.run(req, WithReason, d.Action.ESCALATE,
+                              lambda case, p, t: case.escalate(p, reason, t, self.sla))
 
     async def reject(self, req: Request) -> dict:
         reason = req.parse(WithReason).reason
-        return await self.run(req, WithReason, lambda case, p, t: case.reject(p, reason, t))
+        return await self.run(req, WithReason, d.Action.REJECT, lambda case, p, t: case.reject(p, reason, t))
 
     async def return_(self, req: Request) -> dict:
         reason = req.parse(WithReason).reason
-        return await self.run(req, WithReason, lambda case, p, t: case.return_(p, reason, t))
+        return await self.run(req, WithReason, d.Action.RETURN, lambda case, p, t: case.return_(p, reason, t))
 
     async def rate(self, req: Request) -> dict:
         c = req.parse(RateCase)
-        return await self.run(req, RateCase, lambda case, p, t: case.rate(p, c.score, t, self.sla, c.comment))
+        return await self.run(req, RateCase, d.Action.RATE,
+                              lambda case, p, t: case.rate(p, c.score, t, self.sla, c.comment))
 
     async def close(self, req: Request) -> dict:
         note = req.parse(CloseCase).note
-        return await self.run(req, CloseCase, lambda case, p, t: case.close(p, t, note))
+        return await self.run(req, CloseCase, d.Action.CLOSE, lambda case, p, t: case.close(p, t, note))
 
     async def merge(self, req: Request) -> dict:
         c, p = req.parse(MergeCase), req.principal
 
         async def work(uow: UnitOfWork) -> tuple[d.Case, dict]:
-            other, other_doc = await self.store.load(c.id, uow)
-            into, into_doc = await self.store.load(c.intoId, uow)
+            other, other_doc = await self.scoped(p, c.id, uow)
+            into, into_doc = await self.scoped(p, c.intoId, uow)
+            d.authorize(p, d.Action.MERGE, other)
+            d.authorize(p, d.Action.MERGE, into)
+            if c.expectedVersion is not None and c.expectedVersion != other.version:
+                raise Conflict(f"case {c.id} is at version {other.version}, not {c.expectedVersion}",
+                               {"currentVersion": other.version})
             versions = other.version, into.version
             before = d.counters_of(other), d.counters_of(into)
             d.merge(into, other, p, now(), force=c.force)
@@ -211,7 +233,8 @@ class Cases:
         c, p = req.parse(RevealContact), req.principal
 
         async def work(uow: UnitOfWork) -> d.Reporter:
-            case, doc = await self.store.load(c.caseId, uow)
+            case, doc = await self.scoped(p, c.caseId, uow)
+            d.authorize(p, d.Action.REVEAL_CONTACT, case)
             version, before = case.version, d.counters_of(case)
             reporter = case.reveal_contact(p, c.reason, now(), c.reporterIndex)
             self.store.save(uow, case, version, {"possible_duplicates": doc.get("possible_duplicates", [])})
@@ -247,12 +270,9 @@ class Cases:
 
     async def get(self, req: Request) -> dict | None:
         q, p = req.parse(ById), req.principal
-        doc = await self.store.doc(q.id)
-        if doc is None:
+        if p.unrestricted and await self.store.doc(q.id) is None:
             return None
-        case = case_from_doc(doc)
-        if not d.in_scope(p, case):
-            raise Forbidden(f"case {q.id} is outside your scope")
+        case, doc = await self.scoped(p, q.id)
         return self.views.case(p, case, doc)
 
     async def batch(self, req: Request) -> dict:
@@ -261,12 +281,13 @@ class Cases:
         items: dict[str, Any] = {}
         for i in q.ids:
             doc = docs.get(i)
-            if doc is None:
+            case = case_from_doc(doc) if doc is not None else None
+            if case is None and p.unrestricted:
                 items[i] = None
-                continue
-            case = case_from_doc(doc)
-            items[i] = (self.views.case(p, case, doc) if d.in_scope(p, case)
-                        else item_error(Forbidden(f"case {i} is outside your scope")))
+            elif case is None or not d.in_scope(p, case):
+                items[i] = item_error(hidden(p, f"case {i}"))
+            else:
+                items[i] = self.views.case(p, case, doc)
         return {"items": items}
 
     async def list(self, req: Request) -> dict:
@@ -275,10 +296,8 @@ class Cases:
         region: dict[str, Any] = {}
         if q.regionId:
             path = self.territory.path(q.regionId)
-            if path is None:
-                raise NotFound(f"region {q.regionId} is not known here")
-            if p.role is not Role.RESIDENT and not p.can_see_path(path):
-                raise Forbidden(f"region {q.regionId} is outside your scope")
+            if path is None or (p.role is not Role.RESIDENT and not p.can_see_path(path)):
+                raise hidden(p, f"region {q.regionId}")
             if p.role is not Role.RESIDENT:
                 scope.pop("path", None)  # implied: the region lies in the caller's subtree
             region = {"path": q.regionId}
@@ -322,6 +341,7 @@ class Cases:
     async def hotspots(self, req: Request) -> dict:
         """热点: the busiest grid × category clusters of a subtree in a window, from the
         per-day cells kept with the writes."""
+        require_figures(req.principal)
         q, p = req.parse(HotspotQuery), req.principal
         self.territory.visible_path(p, q.regionId)
         tz = city_tz()
@@ -342,6 +362,7 @@ class Cases:
 
     async def hotspot_cases(self, req: Request) -> dict:
         """The cases behind one hotspot (newest first): what a joint meeting deliberates."""
+        require_any_role(req.principal, STAFF, "list the cases of a hotspot")
         q, p = req.parse(HotspotCases), req.principal
         path = self.territory.visible_path(p, q.gridId)
         node = self.territory.get(q.gridId)
@@ -356,8 +377,12 @@ class Cases:
     async def catalogue(self, req: Request) -> dict:
         return self.views.catalogue(await self.current_catalogue(max_age_s=0))
 
+    def _may_edit_catalogue(self, p: Principal) -> None:
+        """SLA and routing of every region: a city's administrators or a superadmin."""
+        require_deployment_admin(p, self.territory.path(p.region) if p.region else None, "edit the dispatch catalogue")
+
     async def _edit_catalogue(self, p: Principal, edit: Callable[[d.Catalogue], d.Catalogue]) -> dict:
-        p.require_role(Role.SUPERADMIN, Role.ADMIN, action="edit the dispatch catalogue")
+        self._may_edit_catalogue(p)
 
         async def work(uow: UnitOfWork) -> d.Catalogue:
             current = await self.store.catalogue()
@@ -371,6 +396,7 @@ class Cases:
         return self.views.catalogue(self._catalogue)
 
     async def upsert_category(self, req: Request) -> dict:
+        self._may_edit_catalogue(req.principal)
         c = req.parse(CategoryInput)
         try:
             category = d.Category(code=c.code, name=c.name, group=c.group or "", default_level=c.defaultLevel,
@@ -381,6 +407,7 @@ class Cases:
         return await self._edit_catalogue(req.principal, lambda cat: cat.upsert(category))
 
     async def remove_category(self, req: Request) -> dict:
+        self._may_edit_catalogue(req.principal)
         code = req.parse(RemoveCategory).code
         return await self._edit_catalogue(req.principal, lambda cat: cat.remove(code))
 

@@ -13,11 +13,11 @@ from services.grids import boundaries, domain
 from services.grids.domain import Level, Region
 from services.grids.locator import GridLocator
 from services.grids.store import GridStore, crumb, region_dto, region_from_doc
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, hidden, require_any_role, require_figures
 from shared.contracts.common import ById, ByIds
 from shared.contracts.grids import (AssignWorker, CheckTerritory, CreateRegion, ListRegions, ListWorkers, Locate,
                                     MoveRegion, RegisterWorker, SetBoundary, UpdateRegion)
-from shared.errors import BadInput, Conflict, Forbidden, NotFound
+from shared.errors import BadInput, Conflict, Forbidden
 from shared.geo import parse_boundary, stored_shape, valid_point
 from shared.ids import new_id
 from shared.messaging.envelope import make_event
@@ -30,6 +30,8 @@ from shared.service import ServiceRuntime
 SERVICE = "grids"
 MANAGERS = (Role.SUPERADMIN, Role.ADMIN)
 STAFF = (Role.SUPERADMIN, Role.ADMIN, Role.OPERATOR)
+# Who reads grid workers (names, masked phones) in their scope: not a department, not a resident.
+WORKER_READERS = frozenset({Role.ADMIN, Role.OPERATOR, Role.GRID_WORKER, Role.VOLUNTEER})
 
 
 def page_dto(items: list, total: int, has_next: bool) -> dict:
@@ -64,9 +66,8 @@ class Grids:
 
     async def _load_in_scope(self, p: Principal, region_id: str, uow: UnitOfWork | None = None) -> dict:
         d = await self.store.get_doc(region_id, uow)
-        if d is None:
-            raise NotFound(f"region {region_id} does not exist")
-        p.require_path(d["path"], f"region {region_id}")
+        if d is None or not p.can_see_path(d["path"]):
+            raise hidden(p, f"region {region_id}")
         return d
 
     def _event(self, p: Principal, name: str, d: dict, **extra: Any):
@@ -75,23 +76,23 @@ class Grids:
 
     # -- reads -----------------------------------------------------------------------------
     async def get(self, req: Request) -> dict | None:
-        q = req.parse(ById)
+        q, p = req.parse(ById), req.principal
         d = await self.store.get_doc(q.id)
-        if d is None:
+        if d is None and p.unrestricted:
             return None
-        view = await self._view(req.principal, d)
+        view = await self._view(p, d) if d else None
         if view is None:
-            raise Forbidden(f"region {q.id} is outside your scope")
+            raise hidden(p, f"region {q.id}")
         return view
 
     async def batch(self, req: Request) -> dict:
-        q = req.parse(ByIds)
+        q, p = req.parse(ByIds), req.principal
         docs = await self.store.get_docs(q.ids)
         out: dict[str, Any] = {}
         for i in q.ids:
             d = docs.get(i)
-            view = await self._view(req.principal, d) if d else None
-            out[i] = view if view or d is None else item_error(Forbidden(f"region {i} is outside your scope"))
+            view = await self._view(p, d) if d else None
+            out[i] = view if view or (d is None and p.unrestricted) else item_error(hidden(p, f"region {i}"))
         return {"items": out}
 
     async def list(self, req: Request) -> dict:
@@ -114,14 +115,13 @@ class Grids:
 
     async def stats(self, req: Request) -> dict:
         q, p = req.parse(ByIds), req.principal
+        require_figures(p)
         docs = await self.store.rollup_docs(q.ids)
         out: dict[str, Any] = {}
         for i in q.ids:
             d = docs.get(i)
-            if d is None:
-                out[i] = item_error(NotFound(f"region {i} does not exist"))
-            elif not p.can_see_path(d["path"]):
-                out[i] = item_error(Forbidden(f"region {i} is outside your scope"))
+            if d is None or not p.can_see_path(d["path"]):
+                out[i] = item_error(hidden(p, f"region {i}"))
             else:
                 out[i] = {k: int(d["counters"].get(k, 0)) for k in domain.COUNTERS}
         return {"items": out}
@@ -358,9 +358,8 @@ class Grids:
 
         async def work(uow: UnitOfWork) -> dict:
             w = await self.store.worker(c.id, uow)
-            if w is None:
-                raise NotFound(f"grid worker {c.id} does not exist")
-            p.require_path(w["path"], f"grid worker {c.id}")
+            if w is None or not p.can_see_path(w["path"]):
+                raise hidden(p, f"grid worker {c.id}")
             if w.get("gridId") == c.gridId:
                 raise BadInput("the grid worker is already there")
             g = await self._grid_in_scope(p, c.gridId, uow) if c.gridId else None
@@ -380,14 +379,15 @@ class Grids:
     async def worker(self, req: Request) -> dict | None:
         q, p = req.parse(ById), req.principal
         w = await self.store.worker(q.id)
-        if w is None:
+        if w is None and p.unrestricted:
             return None
-        if not (p.can_see_path(w["path"]) or p.sub == w["sub"]):
-            raise Forbidden(f"grid worker {q.id} is outside your scope")
+        if w is None or not (p.sub == w["sub"] or (p.role in WORKER_READERS and p.can_see_path(w["path"]))):
+            raise hidden(p, f"grid worker {q.id}")
         return self.worker_dto(p, w)
 
     async def workers(self, req: Request) -> dict:
         q, p = req.parse(ListWorkers), req.principal
+        require_any_role(p, WORKER_READERS, "list grid workers")
         region = await self._load_in_scope(p, q.regionId)
         query: dict[str, Any] = {"path": region["_id"]}
         if q.role:

@@ -12,14 +12,14 @@ from typing import Any
 from services.organizations import domain as d
 from services.organizations.store import ID_NUMBER_KEY, OrgStore
 from services.organizations.views import OrgViews
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, require_any_role
 from shared.commands import RecordCommands, page_reply, trend_reply
 from shared.contracts import organizations as w
 from shared.contracts.common import ById, ByIds
-from shared.errors import BadInput, Conflict, DomainError, Forbidden, NotFound
+from shared.errors import BadInput, Conflict, DomainError, NotFound
 from shared.ids import new_id
 from shared.messaging.envelope import CloudEvent, make_event
-from shared.messaging.rpc import Request
+from shared.messaging.rpc import Handler, Request
 from shared.mongo import UnitOfWork, now, recall, remember
 from shared.privacy import FieldCipher
 from shared.records import Records
@@ -29,6 +29,15 @@ from shared.territory import TerritoryReplica
 
 SERVICE = "organizations"
 STAFF = (Role.ADMIN, Role.OPERATOR)
+STAFF_ROLES = frozenset(STAFF)
+OWN_VERBS = frozenset({"member.get", "member.batch", "dual.register", "dual.end"})  # a member's own, too
+# Verbs that create a record, and the action that creating it is (the roles come from the policy).
+CREATES = {"org.create": d.Action.MANAGE_ORG, "twin.register": d.Action.MANAGE_ORG,
+           "member.register": d.Action.MANAGE_MEMBER, "transfer.request": d.Action.REQUEST_TRANSFER,
+           "unit.register": d.Action.MANAGE_UNIT, "linkage.record": d.Action.MANAGE_UNIT,
+           "meeting.schedule": d.Action.MANAGE_MEETING, "meeting.raiseHotspot": d.Action.RECORD_MEETING,
+           "life.record": d.Action.RECORD_LIFE, "need.post": d.Action.MANAGE_LISTS,
+           "resource.offer": d.Action.MANAGE_LISTS, "project.propose": d.Action.MANAGE_LISTS}
 log = logging.getLogger("yiwang.organizations")
 
 
@@ -63,7 +72,10 @@ class Organizations(RecordCommands):
         self.counts = TerritoryCounts(territory)
 
     # -- helpers -------------------------------------------------------------------------
-    def node(self, region_id: str, what: str = "region") -> d.Node:
+    def node(self, region_id: str, what: str = "region", p: Principal | None = None) -> d.Node:
+        """A region from the territory replica; given `p`, one in their scope (as `visible_path`)."""
+        if p is not None:
+            self.territory.visible_path(p, region_id, what)
         n = self.territory.get(region_id)
         if n is None:
             raise NotFound(f"{what} {region_id} is not known here (yet)")
@@ -71,15 +83,9 @@ class Organizations(RecordCommands):
 
     def scope_path(self, p: Principal, region_id: str | None) -> str | None:
         """The subtree a list reads: the region asked for (which must be in scope), or the
-        root of the principal's scope; staff only."""
-        if not p.unrestricted and p.role not in STAFF:
-            raise Forbidden(f"role {p.role} may not list party records")
+        root of the principal's scope; staff only (the verb's gate)."""
         if region_id:
-            path = self.territory.path(region_id)
-            if path is None:
-                raise NotFound(f"region {region_id} is not known here")
-            if not p.can_see_path(path):
-                raise Forbidden(f"region {region_id} is outside your scope")
+            self.territory.visible_path(p, region_id)
             return region_id
         return None if p.unrestricted else p.region
 
@@ -105,21 +111,26 @@ class Organizations(RecordCommands):
         await self.store.apply(uow, d.deltas(before, record))
         self.emit(uow, record)
 
-    async def readable(self, p: Principal, repo: Records, record_id: str) -> Any | None:
-        record = await repo.get(record_id)
-        if record is not None:
-            d.authorize(p, d.Action.VIEW, record)
-        return record
+    def visible(self, p: Principal, record: Any) -> bool:
+        """Staff in scope (a transfer: on either side), or the member themself."""
+        if d.is_allowed(p, d.Action.VIEW, record):
+            return True
+        return isinstance(record, d.Transfer) and d.is_allowed(p, d.Action.VIEW, record, record.to_path)
+
+    def authorize(self, p: Principal, action: d.Action, record: Any) -> None:
+        d.authorize(p, action, record)
 
     # -- organisations -------------------------------------------------------------------
     async def org_create(self, req: Request) -> dict:
         c, p = req.parse(w.CreateOrganization), req.principal
-        anchor = self.node(c.anchorId)
+        anchor = self.node(c.anchorId, p=p)
 
         async def create(uow: UnitOfWork) -> str:
+            # The parent sits above the anchor, often outside the caller's scope (a community's
+            # committee under the street's working committee): the new organisation's anchor is checked.
             parent = await self.store.orgs.load(c.parentId, uow) if c.parentId else None
             if c.householdMemberId:
-                await self.store.members.load(c.householdMemberId, uow)
+                await self.scoped(self.store.members, c.householdMemberId, p, uow)
             org = d.Organization.create(id=new_id("po"), name=c.name, type=d.OrgType(c.type), anchor=anchor,
                                         parent=parent, by=p, now=now(), household_member_id=c.householdMemberId)
             await self.store.claim_key(uow, f"org:{org.key}", org.id,
@@ -134,43 +145,45 @@ class Organizations(RecordCommands):
 
     async def org_update(self, req: Request) -> dict:
         c, p = req.parse(w.UpdateOrganization), req.principal
-        org = await self.change(self.store.orgs, c.id, c.expectedVersion, lambda o, _: o.rename(c.name, p, now()))
+        org = await self.change(self.store.orgs, c.id, c.expectedVersion, lambda o, _: o.rename(c.name, p, now()),
+                                by=p, action=d.Action.MANAGE_ORG)
         return self.views.organization(org)
 
     async def org_appoint(self, req: Request) -> dict:
         c, p = req.parse(w.Appoint), req.principal
         pos = c.position
         if pos.memberId:
-            await self.store.members.load(pos.memberId)
+            await self.scoped(self.store.members, pos.memberId, p)
         position = d.Position(holder_name=pos.holderName, member_id=pos.memberId, unit_id=pos.unitId,
                               role=d.PositionRole(pos.role), term=d.Term(start=pos.termStart, end=pos.termEnd))
         org = await self.change(self.store.orgs, c.id, c.expectedVersion,
-                                lambda o, _: o.appoint(position, p, now()))
+                                lambda o, _: o.appoint(position, p, now()), by=p, action=d.Action.MANAGE_ORG)
         return self.views.organization(org)
 
     async def org_end_position(self, req: Request) -> dict:
         c, p = req.parse(w.EndPosition), req.principal
         org = await self.change(self.store.orgs, c.id, c.expectedVersion, lambda o, _: o.end_position(
-            d.PositionRole(c.role), c.holderName, c.end, p, now()))
+            d.PositionRole(c.role), c.holderName, c.end, p, now()), by=p, action=d.Action.MANAGE_ORG)
         return self.views.organization(org)
 
     async def org_add_unit(self, req: Request) -> dict:
         c, p = req.parse(w.CommitteeUnit), req.principal
 
         async def add(org: d.Organization, uow: UnitOfWork) -> None:
-            unit = await self.store.units.load(c.unitId, uow)
+            unit = await self.scoped(self.store.units, c.unitId, p, uow)
             area = org.anchor_path[-2] if len(org.anchor_path) > 1 else org.anchor_id
             if area not in unit.region_path:  # 驻区单位: a unit of the committee's street or township
                 raise BadInput(f"unit {unit.name} is not in the area of {org.name}",
                                {"unitId": unit.id, "regionId": unit.region_path[-1]})
             org.add_unit(unit.id, p, now())
 
-        return self.views.organization(await self.change(self.store.orgs, c.id, c.expectedVersion, add))
+        return self.views.organization(await self.change(self.store.orgs, c.id, c.expectedVersion, add,
+                                                         by=p, action=d.Action.MANAGE_ORG))
 
     async def org_remove_unit(self, req: Request) -> dict:
         c, p = req.parse(w.CommitteeUnit), req.principal
         org = await self.change(self.store.orgs, c.id, c.expectedVersion,
-                                lambda o, _: o.remove_unit(c.unitId, p, now()))
+                                lambda o, _: o.remove_unit(c.unitId, p, now()), by=p, action=d.Action.MANAGE_ORG)
         return self.views.organization(org)
 
     async def org_get(self, req: Request) -> dict | None:
@@ -182,8 +195,7 @@ class Organizations(RecordCommands):
         return await self._batch(req, self.store.orgs, lambda p, o: self.views.organization(o))
 
     async def _batch(self, req: Request, repo: Records, view: Callable[[Principal, Any], dict]) -> dict:
-        return await self.batch(req.parse(ByIds).ids, req.principal, repo,
-                                lambda p, r: d.is_allowed(p, d.Action.VIEW, r), view)
+        return await self.batch(req.parse(ByIds).ids, req.principal, repo, view)
 
     async def org_list(self, req: Request) -> dict:
         q, p = req.parse(w.ListOrganizations), req.principal
@@ -205,7 +217,7 @@ class Organizations(RecordCommands):
         id_indexes = self.cipher.blind_indexes(c.idNumber) if c.idNumber else []
 
         async def register(uow: UnitOfWork) -> str:
-            org = await self.store.orgs.load(c.organizationId, uow)
+            org = await self.scoped(self.store.orgs, c.organizationId, p, uow)
             member = d.PartyMember.register(
                 id=new_id("pm"), name=c.name, gender=d.Gender(c.gender), birth_date=c.birthDate,
                 join_date=c.joinDate, category=d.MemberCategory(c.category), org=org, by=p, now=now(), home=home,
@@ -230,13 +242,14 @@ class Organizations(RecordCommands):
         member = await self.change(self.store.members, c.id, c.expectedVersion, lambda m, _: m.update(
             p, now(), category=d.MemberCategory(c.category) if c.category else None, home=home,
             phone_enc=self.cipher.encrypt(c.phone) if c.phone else None,
-            phone_index=self.cipher.blind_index(c.phone) if c.phone else None))
+            phone_index=self.cipher.blind_index(c.phone) if c.phone else None), by=p, action=d.Action.MANAGE_MEMBER)
         return self.views.member(p, member)
 
     async def member_reveal(self, req: Request) -> dict:
         c, p = req.parse(w.RevealMember), req.principal
         member = await self.change(self.store.members, c.memberId, None,
-                                   lambda m, _: m.reveal_contact(p, c.reason, now()))
+                                   lambda m, _: m.reveal_contact(p, c.reason, now()), by=p,
+                                   action=d.Action.MANAGE_MEMBER)
         return {"phone": self.cipher.decrypt(member.phone_enc), "idNumber": self.cipher.decrypt(member.id_number_enc)}
 
     async def member_get(self, req: Request) -> dict | None:
@@ -250,8 +263,7 @@ class Organizations(RecordCommands):
     async def member_list(self, req: Request) -> dict:
         q, p = req.parse(w.ListMembers), req.principal
         if q.organizationId:
-            org = await self.store.orgs.load(q.organizationId)
-            d.authorize(p, d.Action.VIEW, org)
+            org = await self.scoped(self.store.orgs, q.organizationId, p)
             query: dict[str, Any] = {"org_id": org.id}
         else:
             query = self.subtree(self.scope_path(p, q.regionId))
@@ -265,7 +277,7 @@ class Organizations(RecordCommands):
         c, p = req.parse(w.RequestTransfer), req.principal
 
         async def work(uow: UnitOfWork) -> d.Transfer:
-            member = await self.store.members.load(c.memberId, uow)
+            member = await self.scoped(self.store.members, c.memberId, p, uow)
             version, before = member.version, member.model_copy(deep=True)
             from_org = await self.store.orgs.load(member.org_id, uow)
             to_org = await self.store.orgs.load(c.toOrganizationId, uow)
@@ -278,12 +290,13 @@ class Organizations(RecordCommands):
 
         return self.views.transfer(await self.rt.transact(work))
 
-    async def _decide(self, req: Request, decide: Callable[[d.Transfer, d.PartyMember, UnitOfWork], Awaitable[None]]
-                      ) -> dict:
-        c = req.parse(w.DecideTransfer)
+    async def _decide(self, req: Request, decide: Callable[[d.Transfer, d.PartyMember, UnitOfWork], Awaitable[None]],
+                      may: Callable[[Principal, d.Transfer], None]) -> dict:
+        c, p = req.parse(w.DecideTransfer), req.principal
 
         async def work(uow: UnitOfWork) -> d.Transfer:
-            transfer = await self.store.transfers.load(c.id, uow)
+            transfer = await self.scoped(self.store.transfers, c.id, p, uow)
+            may(p, transfer)  # before the version: a caller who may not decide learns nothing of it
             if c.expectedVersion is not None and c.expectedVersion != transfer.version:
                 raise Conflict(f"transfer {c.id} is at version {transfer.version}, not {c.expectedVersion}",
                                {"currentVersion": transfer.version})
@@ -302,7 +315,7 @@ class Organizations(RecordCommands):
         async def approve(t: d.Transfer, m: d.PartyMember, uow: UnitOfWork) -> None:
             d.approve_transfer(t, m, await self.store.orgs.load(t.to_org_id, uow), p, now())
 
-        return await self._decide(req, approve)
+        return await self._decide(req, approve, d.authorize_decision)
 
     async def transfer_reject(self, req: Request) -> dict:
         p, reason = req.principal, req.parse(w.DecideTransfer).reason
@@ -310,7 +323,7 @@ class Organizations(RecordCommands):
         async def reject(t: d.Transfer, m: d.PartyMember, uow: UnitOfWork) -> None:
             d.reject_transfer(t, m, reason, p, now())
 
-        return await self._decide(req, reject)
+        return await self._decide(req, reject, d.authorize_decision)
 
     async def transfer_cancel(self, req: Request) -> dict:
         p, reason = req.principal, req.parse(w.DecideTransfer).reason
@@ -318,16 +331,12 @@ class Organizations(RecordCommands):
         async def cancel(t: d.Transfer, m: d.PartyMember, uow: UnitOfWork) -> None:
             d.cancel_transfer(t, m, p, now(), reason)
 
-        return await self._decide(req, cancel)
+        return await self._decide(req, cancel, lambda by, t: d.authorize_either_side(by, d.Action.REQUEST_TRANSFER, t))
 
     async def transfer_get(self, req: Request) -> dict | None:
         q, p = req.parse(ById), req.principal
-        t = await self.store.transfers.get(q.id)
-        if t is None:
-            return None
-        if not (d.is_allowed(p, d.Action.VIEW, t) or d.is_allowed(p, d.Action.VIEW, t, t.to_path)):
-            raise Forbidden(f"transfer {q.id} is outside your scope")
-        return self.views.transfer(t)
+        t = await self.readable(p, self.store.transfers, q.id)
+        return self.views.transfer(t) if t else None
 
     async def transfer_list(self, req: Request) -> dict:
         q, p = req.parse(w.ListTransfers), req.principal
@@ -348,13 +357,15 @@ class Organizations(RecordCommands):
         c, p = req.parse(w.DualRegister), req.principal
         community = self.node(c.communityId, "community")
         member = await self.change(self.store.members, c.memberId, None,
-                                   lambda m, _: m.dual_register(community, p, now()))
+                                   lambda m, _: m.dual_register(community, p, now()), by=p,
+                                   action=d.Action.DUAL_REGISTER)
         return self.views.member(p, member)
 
     async def dual_end(self, req: Request) -> dict:
         c, p = req.parse(w.EndDual), req.principal
         member = await self.change(self.store.members, c.memberId, None,
-                                   lambda m, _: m.end_dual_registration(p, now(), c.reason))
+                                   lambda m, _: m.end_dual_registration(p, now(), c.reason), by=p,
+                                   action=d.Action.DUAL_REGISTER)
         return self.views.member(p, member)
 
     async def dual_list(self, req: Request) -> dict:
@@ -387,7 +398,7 @@ class Organizations(RecordCommands):
 
     async def unit_register(self, req: Request) -> dict:
         c, p = req.parse(w.RegisterUnit), req.principal
-        region = self.node(c.regionId)
+        region = self.node(c.regionId, p=p)
 
         async def register(uow: UnitOfWork) -> str:
             unit = d.Unit.register(id=new_id("un"), name=c.name, kind=d.UnitKind(c.kind), region=region,
@@ -405,7 +416,7 @@ class Organizations(RecordCommands):
         c, p = req.parse(w.UpdateUnit), req.principal
         contacts = self.contacts(c.contacts)
         unit = await self.change(self.store.units, c.id, c.expectedVersion,
-                                 lambda u, _: u.set_contacts(contacts, p, now()))
+                                 lambda u, _: u.set_contacts(contacts, p, now()), by=p, action=d.Action.MANAGE_UNIT)
         return self.views.unit(p, unit)
 
     async def unit_get(self, req: Request) -> dict | None:
@@ -419,8 +430,7 @@ class Organizations(RecordCommands):
     async def unit_list(self, req: Request) -> dict:
         q, p = req.parse(w.ListUnits), req.principal
         if q.committeeId:
-            org = await self.store.orgs.load(q.committeeId)
-            d.authorize(p, d.Action.VIEW, org)
+            org = await self.scoped(self.store.orgs, q.committeeId, p)
             found = await self.store.units.many(org.unit_ids)
             units = [found[i] for i in org.unit_ids if i in found]
             return page_reply([self.views.unit(p, u) for u in units], len(units), False)
@@ -435,9 +445,9 @@ class Organizations(RecordCommands):
 
         async def work(uow: UnitOfWork) -> d.Linkage:
             link = d.Linkage.record(
-                id=new_id("lk"), estate=c.estate, committee=await self.store.orgs.load(c.committeeId, uow),
-                property_company=await self.store.units.load(c.propertyCompanyId, uow),
-                owners_committee=await self.store.units.load(c.ownersCommitteeId, uow), by=p, now=now())
+                id=new_id("lk"), estate=c.estate, committee=await self.scoped(self.store.orgs, c.committeeId, p, uow),
+                property_company=await self.scoped(self.store.units, c.propertyCompanyId, p, uow),
+                owners_committee=await self.scoped(self.store.units, c.ownersCommitteeId, p, uow), by=p, now=now())
             await self.put(uow, self.store.linkages, link)
             return link
 
@@ -454,7 +464,7 @@ class Organizations(RecordCommands):
         c, p = req.parse(w.ScheduleMeeting), req.principal
 
         async def schedule(uow: UnitOfWork) -> str:
-            committee = await self.store.orgs.load(c.committeeId, uow)
+            committee = await self.scoped(self.store.orgs, c.committeeId, p, uow)
             history = await self.store.chair_history(committee.id, uow)
             meeting = d.JointMeeting.schedule(id=new_id("jm"), committee=committee, scheduled_at=c.scheduledAt,
                                               chair_history=history, unavailable=set(c.unavailableUnitIds),
@@ -470,43 +480,45 @@ class Organizations(RecordCommands):
     async def meeting_agenda(self, req: Request) -> dict:
         c, p = req.parse(w.AgendaInput), req.principal
         m = await self.change(self.store.meetings, c.id, c.expectedVersion, lambda m, _: m.add_agenda_item(
-            d.AgendaSource(c.source), c.ref, c.title, p, now()))
+            d.AgendaSource(c.source), c.ref, c.title, p, now()), by=p, action=d.Action.RECORD_MEETING)
         return self.views.meeting(m)
 
     async def meeting_minutes(self, req: Request) -> dict:
         c, p = req.parse(w.MinutesInput), req.principal
         m = await self.change(self.store.meetings, c.id, c.expectedVersion, lambda m, _: m.record_minutes(
-            c.minutes, c.attendedUnitIds, c.attendedMemberIds, p, now()))
+            c.minutes, c.attendedUnitIds, c.attendedMemberIds, p, now()), by=p, action=d.Action.RECORD_MEETING)
         return self.views.meeting(m)
 
     async def meeting_resolution(self, req: Request) -> dict:
         c, p = req.parse(w.ResolutionInput), req.principal
         m = await self.change(self.store.meetings, c.id, c.expectedVersion,
-                              lambda m, _: m.add_resolution(c.text, c.actionItems, p, now(), c.agendaItemIds))
+                              lambda m, _: m.add_resolution(c.text, c.actionItems, p, now(), c.agendaItemIds),
+                              by=p, action=d.Action.MANAGE_MEETING)
         return self.views.meeting(m)
 
     async def meeting_raise_hotspot(self, req: Request) -> dict:
         """Put a case hotspot on the agenda of the community's next joint meeting (or the one
         named), with the cases behind it as `cases` reports them now."""
         c, p = req.parse(w.RaiseHotspot), req.principal
-        grid = self.node(c.gridId, "grid")
+        grid = self.node(c.gridId, "grid", p)
         if grid.level != "GRID" or len(grid.path) < 2:
             raise BadInput(f"a hotspot is in a GRID; {grid.name or grid.id} is a {grid.level}", {"gridId": grid.id})
-        meeting = await self._meeting_for(grid.path[-2], c.meetingId)
+        meeting = await self._meeting_for(p, grid.path[-2], c.meetingId)
         d.authorize(p, d.Action.RECORD_MEETING, meeting)  # before reading cases on the caller's behalf
         until = c.until or now()
         spot = await self.rt.rpc.call("cases", "hotspot.cases", {
             "gridId": grid.id, "categoryCode": c.categoryCode, "since": c.since.isoformat(),
             "until": until.isoformat(), "first": d.MAX_HOTSPOT_CASES}, self.rt.token())
-        m = await self.change(self.store.meetings, meeting.id, None, lambda m, _: m.raise_hotspot(
+        m = await self.change(self.store.meetings, meeting.id, None, by=p, action=d.Action.RECORD_MEETING,
+                              command=lambda m, _: m.raise_hotspot(
             grid_id=grid.id, grid_path=grid.path, category_code=c.categoryCode, category_name=spot["categoryName"],
             grid_name=spot["gridName"], since=c.since, until=until, case_ids=spot["caseIds"], count=spot["total"],
             by=p, now=now()))
         return self.views.meeting(m)
 
-    async def _meeting_for(self, community_id: str, meeting_id: str | None) -> d.JointMeeting:
+    async def _meeting_for(self, p: Principal, community_id: str, meeting_id: str | None) -> d.JointMeeting:
         if meeting_id:
-            m = await self.store.meetings.load(meeting_id)
+            m = await self.scoped(self.store.meetings, meeting_id, p)
             if m.community_id != community_id:
                 raise BadInput(f"meeting {meeting_id} is not held by this grid's community")
             return m
@@ -525,15 +537,16 @@ class Organizations(RecordCommands):
         """Record the case request with the meeting (so it survives any failure), then create
         the case at once; the consumer of CASE_REQUESTED retries if this attempt fails."""
         c, p = req.parse(w.CaseFromItem), req.principal
-        grid = self.node(c.gridId, "grid")
 
         def request(m: d.JointMeeting, _: UnitOfWork) -> None:
+            grid = self.node(c.gridId, "grid")
             if grid.level != "GRID" or m.community_id not in grid.path:
                 raise BadInput(f"{grid.name or grid.id} is not a grid of community {m.community_id}",
                                {"gridId": grid.id})
             m.request_case(c.itemId, c.categoryCode, c.description, p, now(), grid_id=grid.id)
 
-        m = await self.change(self.store.meetings, c.id, c.expectedVersion, request)
+        m = await self.change(self.store.meetings, c.id, c.expectedVersion, request, by=p,
+                              action=d.Action.MANAGE_MEETING)
         try:
             m = await self.create_case(m.id, c.itemId)
         except DomainError as e:
@@ -571,8 +584,7 @@ class Organizations(RecordCommands):
     async def meeting_list(self, req: Request) -> dict:
         q, p = req.parse(w.ListMeetings), req.principal
         if q.committeeId:
-            org = await self.store.orgs.load(q.committeeId)
-            d.authorize(p, d.Action.VIEW, org)
+            org = await self.scoped(self.store.orgs, q.committeeId, p)
             query: dict[str, Any] = {"committee_id": org.id}
         else:
             query = self.subtree(self.scope_path(p, q.regionId))
@@ -587,7 +599,7 @@ class Organizations(RecordCommands):
         async def work(uow: UnitOfWork) -> dict:
             if key and (done := await recall(uow, key)):
                 return done
-            org = await self.store.orgs.load(c.organizationId, uow)
+            org = await self.scoped(self.store.orgs, c.organizationId, p, uow)
             version, before = org.version, org.model_copy(deep=True)
             record = d.record_life(org, id=new_id("ol"), kind=d.LifeKind(c.kind), held_at=c.heldAt,
                                    topic=c.topic, attendance=c.attendance, by=p, now=now(), minutes=c.minutes)
@@ -602,15 +614,14 @@ class Organizations(RecordCommands):
 
     async def life_list(self, req: Request) -> dict:
         q, p = req.parse(w.ListLife), req.principal
-        org = await self.store.orgs.load(q.organizationId)
-        d.authorize(p, d.Action.VIEW, org)
+        org = await self.scoped(self.store.orgs, q.organizationId, p)
         items, total, more = await self.store.life_page(org.id, q.first, q.after)
         return page_reply([self.views.life(r) for r in items], total, more)
 
     # -- the three lists -----------------------------------------------------------------
     async def need_post(self, req: Request) -> dict:
         c, p = req.parse(w.PostNeed), req.principal
-        community = self.node(c.communityId, "community")
+        community = self.node(c.communityId, "community", p)
         if community.level != "COMMUNITY":
             raise BadInput(f"needs are posted by a COMMUNITY, not a {community.level}")
 
@@ -626,7 +637,7 @@ class Organizations(RecordCommands):
         c, p = req.parse(w.OfferResource), req.principal
 
         async def work(uow: UnitOfWork) -> d.Resource:
-            res = d.Resource.offer(id=new_id("rs"), unit=await self.store.units.load(c.unitId, uow), title=c.title,
+            res = d.Resource.offer(id=new_id("rs"), unit=await self.scoped(self.store.units, c.unitId, p, uow), title=c.title,
                                    description=c.description, by=p, now=now())
             await self.put(uow, self.store.resources, res)
             return res
@@ -637,9 +648,8 @@ class Organizations(RecordCommands):
         c, p = req.parse(w.ProposeProject), req.principal
 
         async def work(uow: UnitOfWork) -> d.Project:
-            need = await self.store.needs.load(c.needId, uow)
-            res = await self.store.resources.load(c.resourceId, uow)
-            d.authorize(p, d.Action.VIEW, res)
+            need = await self.scoped(self.store.needs, c.needId, p, uow)
+            res = await self.scoped(self.store.resources, c.resourceId, p, uow)
             project = d.Project.propose(id=new_id("pj"), need=need, resource=res, title=c.title, by=p, now=now())
             await self.put(uow, self.store.projects, project)
             return project
@@ -649,7 +659,7 @@ class Organizations(RecordCommands):
     async def project_move(self, req: Request) -> dict:
         c, p = req.parse(w.MoveProject), req.principal
         project = await self.change(self.store.projects, c.id, c.expectedVersion, lambda x, _: x.move_to(
-            d.ProjectStatus(c.status), p, now(), c.note))
+            d.ProjectStatus(c.status), p, now(), c.note), by=p, action=d.Action.MANAGE_LISTS)
         return self.views.project(project)
 
     async def _region_list(self, req: Request, repo: Records, view: Callable[[Any], dict]) -> dict:
@@ -670,8 +680,7 @@ class Organizations(RecordCommands):
     async def feedback_list(self, req: Request) -> dict:
         q, p = req.parse(w.ListFeedback), req.principal
         if q.memberId:
-            member = await self.store.members.load(q.memberId)
-            d.authorize(p, d.Action.VIEW, member)
+            member = await self.scoped(self.store.members, q.memberId, p)
             query: dict[str, Any] = {"member_id": member.id}
         else:
             query = self.subtree(self.scope_path(p, q.regionId))
@@ -743,6 +752,25 @@ class Organizations(RecordCommands):
         await self.rt.transact(work)
 
     def table(self) -> dict:
+        return {verb: self.gated(verb, handler) for verb, handler in self.verbs().items()}
+
+    def gated(self, verb: str, handler: Handler) -> Handler:
+        """Party records are for staff: every verb refuses other roles before reading anything,
+        except a member's own record and 双报到 (for a token naming a `member`) and figures (their
+        own rule). A verb that creates a record refuses, as early, a role that may not create it."""
+        if verb in ("stats.batch", "trend.series"):
+            return handler
+        action = CREATES.get(verb)
+        roles = d.PERMISSIONS[action] if action else STAFF_ROLES
+
+        async def gate(req: Request) -> Any:
+            if not (verb in OWN_VERBS and req.principal.member):
+                require_any_role(req.principal, roles, str(action or "read or change party records").replace("_", " "))
+            return await handler(req)
+
+        return gate
+
+    def verbs(self) -> dict[str, Handler]:
         return {
             "org.create": self.org_create, "org.update": self.org_update, "org.appoint": self.org_appoint,
             "org.endPosition": self.org_end_position, "org.addUnit": self.org_add_unit,

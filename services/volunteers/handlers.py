@@ -17,7 +17,7 @@ from typing import Any
 from services.volunteers import domain as d
 from services.volunteers.store import VolunteerStore, entry_of
 from services.volunteers.views import VolunteerViews
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, require_any_role, require_deployment_admin
 from shared.commands import RecordCommands, page_reply, trend_reply
 from shared.contracts import volunteers as w
 from shared.contracts.common import ById, ByIds
@@ -73,10 +73,10 @@ class Volunteers(RecordCommands):
         raise BadInput(f"region {region_id} is not in a community")
 
     def scope(self, p: Principal, region_id: str | None) -> dict:
+        """The subtree a list reads: the region asked for (in scope), or the caller's own."""
+        require_any_role(p, d.PERMISSIONS[d.Action.VIEW], "list volunteer records")
         if region_id:
-            path = self.path(region_id)
-            if not p.unrestricted and not p.can_see_path(path):
-                raise Forbidden(f"region {region_id} is outside your scope")
+            self.territory.visible_path(p, region_id)
             return {"path": region_id}
         if p.unrestricted:
             return {}
@@ -100,16 +100,36 @@ class Volunteers(RecordCommands):
         await self.store.apply(uow, [d.RollupDelta.between(before, record)])
         self.emit(uow, record)
 
+    @staticmethod
+    def gate(p: Principal, *actions: d.Action) -> None:
+        """Before anything is read: the caller's role may do one of `actions` at all."""
+        roles = frozenset().union(*(d.PERMISSIONS[a] for a in actions))
+        require_any_role(p, roles, " or ".join(str(a).replace("_", " ") for a in actions))
+
+    def placed(self, p: Principal, action: d.Action, region_id: str) -> None:
+        """Before a create reads anything else: the role may do `action`, and the region is in the
+        caller's scope (a resident's scope is their own records: they act anywhere)."""
+        self.gate(p, action)
+        if p.role is not Role.RESIDENT:
+            self.territory.visible_path(p, region_id)
+
+    def visible(self, p: Principal, record: Any) -> bool:
+        """In scope (residents: their own), or the order the caller took."""
+        return d.in_scope(p, record) or (isinstance(record, d.ServiceOrder) and record.taker_sub == p.sub)
+
+    def authorize(self, p: Principal, action: d.Action, record: Any) -> None:
+        d.authorize(p, action, record)
+
     async def me(self, p: Principal, volunteer_id: str | None = None, uow: UnitOfWork | None = None) -> d.Volunteer:
         """The volunteer a command acts for: the caller's own record, or (for staff and the
         service) the one named."""
         if volunteer_id and (p.unrestricted or p.role in STAFF):
-            return await self.store.volunteers.load(volunteer_id, uow)
+            return await self.scoped(self.store.volunteers, volunteer_id, p, uow)
         v = await self.store.by_sub(p.sub, uow)
+        if volunteer_id and (v is None or volunteer_id != v.id):
+            raise Forbidden("you may only act for yourself", {"volunteerId": volunteer_id})
         if v is None:
             raise NotFound("you are not registered as a volunteer; call registerVolunteer first")
-        if volunteer_id and volunteer_id != v.id:
-            raise Forbidden("you may only act for yourself", {"volunteerId": volunteer_id})
         return v
 
     # -- points and service records ------------------------------------------------------
@@ -157,6 +177,7 @@ class Volunteers(RecordCommands):
     # -- volunteers and teams ------------------------------------------------------------
     async def volunteer_register(self, req: Request) -> dict:
         c, p = req.parse(w.RegisterVolunteer), req.principal
+        self.placed(p, d.Action.REGISTER_VOLUNTEER, c.homeRegionId)
         home = self.community_path(c.homeRegionId)
         if c.memberId and not (p.unrestricted or p.role in STAFF) and p.member != c.memberId:
             raise Forbidden("you may link only your own member record (the `member` of your token)")
@@ -183,14 +204,9 @@ class Volunteers(RecordCommands):
     async def volunteer_update(self, req: Request) -> dict:
         c, p = req.parse(w.UpdateVolunteer), req.principal
         v = await self.change(self.store.volunteers, c.id, c.expectedVersion, lambda v, _: v.update_profile(
-            p, now(), skills=c.skills, availability=c.availability))
+            p, now(), skills=c.skills, availability=c.availability), by=p,
+            action=lambda v: d.authorize_profile_edit(p, v))
         return self.views.volunteer(p, v)
-
-    async def readable(self, p: Principal, repo: Records, record_id: str) -> Any | None:
-        record = await repo.get(record_id)
-        if record is not None and not d.in_scope(p, record):
-            raise Forbidden(f"{repo.what} {record_id} is outside your scope")
-        return record
 
     async def volunteer_get(self, req: Request) -> dict | None:
         q, p = req.parse(ById), req.principal
@@ -202,7 +218,7 @@ class Volunteers(RecordCommands):
         return self.views.volunteer(req.principal, v) if v else None
 
     async def _batch(self, req: Request, repo: Records, view: Callable[[Principal, Any], dict]) -> dict:
-        return await self.batch(req.parse(ByIds).ids, req.principal, repo, d.in_scope, view)
+        return await self.batch(req.parse(ByIds).ids, req.principal, repo, view)
 
     async def volunteer_batch(self, req: Request) -> dict:
         reply = await self._batch(req, self.store.volunteers, self.views.volunteer)
@@ -230,10 +246,11 @@ class Volunteers(RecordCommands):
 
     async def team_create(self, req: Request) -> dict:
         c, p = req.parse(w.CreateTeam), req.principal
+        self.placed(p, d.Action.MANAGE_TEAM, c.regionId)
         path = self.path(c.regionId)
 
         async def work(uow: UnitOfWork) -> d.Team:
-            leader = await self.store.volunteers.load(c.leaderId, uow)
+            leader = await self.scoped(self.store.volunteers, c.leaderId, p, uow)
             team = d.Team.create(id=new_id("vt"), name=c.name, leader=leader, path=path, by=p, now=now())
             await self.put(uow, self.store.teams, team)
             return team
@@ -244,14 +261,16 @@ class Volunteers(RecordCommands):
         c, p = req.parse(w.TeamMember), req.principal
 
         async def add(t: d.Team, uow: UnitOfWork) -> None:
-            t.add_member(p, await self.store.volunteers.load(c.volunteerId, uow), now())
+            t.add_member(p, await self.scoped(self.store.volunteers, c.volunteerId, p, uow), now())
 
-        return self.views.team(await self.change(self.store.teams, c.id, c.expectedVersion, add, RACE_RETRIES))
+        return self.views.team(await self.change(self.store.teams, c.id, c.expectedVersion, add, RACE_RETRIES,
+                                                 by=p, action=d.Action.MANAGE_TEAM))
 
     async def team_remove(self, req: Request) -> dict:
         c, p = req.parse(w.TeamMember), req.principal
         t = await self.change(self.store.teams, c.id, c.expectedVersion,
-                              lambda t, _: t.remove_member(p, c.volunteerId, now()), RACE_RETRIES)
+                              lambda t, _: t.remove_member(p, c.volunteerId, now()), RACE_RETRIES,
+                              by=p, action=d.Action.MANAGE_TEAM)
         return self.views.team(t)
 
     async def team_get(self, req: Request) -> dict | None:
@@ -267,6 +286,7 @@ class Volunteers(RecordCommands):
     # -- posts ---------------------------------------------------------------------------
     async def post_create(self, req: Request) -> dict:
         c, p = req.parse(w.CreatePost), req.principal
+        self.placed(p, d.Action.MANAGE_POST, c.regionId)
         path = self.path(c.regionId, "COMMUNITY", "GRID")
 
         async def work(uow: UnitOfWork) -> d.Post:
@@ -279,22 +299,27 @@ class Volunteers(RecordCommands):
 
     async def post_claim(self, req: Request) -> dict:
         c, p = req.parse(w.ForVolunteer), req.principal
+        self.gate(p, d.Action.CLAIM_POST)
         v = await self.me(p, c.volunteerId)
         post = await self.change(self.store.posts, c.id, c.expectedVersion,
-                                 lambda post, _: post.claim(p, v, now()), RACE_RETRIES)
+                                 lambda post, _: post.claim(p, v, now()), RACE_RETRIES, by=p,
+                                 action=d.Action.CLAIM_POST)
         return self.views.post(post)
 
     async def post_release(self, req: Request) -> dict:
         c, p = req.parse(w.ForVolunteer), req.principal
+        self.gate(p, d.Action.CLAIM_POST, d.Action.MANAGE_POST)
         v = await self.me(p, c.volunteerId)
         post = await self.change(self.store.posts, c.id, c.expectedVersion,
-                                 lambda post, _: post.release(p, v, now()), RACE_RETRIES)
+                                 lambda post, _: post.release(p, v, now()), RACE_RETRIES, by=p,
+                                 action=lambda post: d.authorize_release(p, post))
         return self.views.post(post)
 
     async def post_close(self, req: Request) -> dict:
         c, p = req.parse(w.Versioned), req.principal
         return self.views.post(await self.change(self.store.posts, c.id, c.expectedVersion,
-                                                 lambda post, _: post.close(p, now())))
+                                                 lambda post, _: post.close(p, now()), by=p,
+                                                 action=d.Action.MANAGE_POST))
 
     async def post_get(self, req: Request) -> dict | None:
         q, p = req.parse(ById), req.principal
@@ -304,9 +329,7 @@ class Volunteers(RecordCommands):
     async def post_list(self, req: Request) -> dict:
         q, p = req.parse(w.ListPosts), req.principal
         if q.volunteerId:
-            v = await self.store.volunteers.load(q.volunteerId)
-            if not d.in_scope(p, v):
-                raise Forbidden(f"volunteer {v.id} is outside your scope")
+            v = await self.scoped(self.store.volunteers, q.volunteerId, p)
             query: dict[str, Any] = {"claimants.volunteer_id": v.id}
         else:
             query = self.scope(p, q.regionId)
@@ -320,6 +343,7 @@ class Volunteers(RecordCommands):
     # -- service orders ------------------------------------------------------------------
     async def order_place(self, req: Request) -> dict:
         c, p = req.parse(w.PlaceOrder), req.principal
+        self.gate(p, d.Action.PLACE_ORDER)
         location = None
         if c.buildingId:
             path = self.path(c.buildingId, "BUILDING")
@@ -345,16 +369,17 @@ class Volunteers(RecordCommands):
     async def _order_view(self, p: Principal, order_id: str) -> dict:
         return self.views.order(p, await self.store.orders.load(order_id))
 
-    async def _order(self, req: Request, model: type[w.Versioned], command: Callable, retries: int = 0) -> dict:
+    async def _order(self, req: Request, model: type[w.Versioned], command: Callable, retries: int = 0,
+                     action: d.Action | None = None) -> dict:
         c = req.parse(model)
         order = await self.change(self.store.orders, c.id, c.expectedVersion, lambda o, uow: command(o, uow, c),
-                                  retries)
+                                  retries, by=req.principal, action=action)
         return self.views.order(req.principal, order)
 
     async def order_review(self, req: Request) -> dict:
         p = req.principal
         return await self._order(req, w.ReviewOrder, lambda o, _, c: o.approve(p, now()) if c.approve
-                                 else o.reject(p, c.reason, now()))
+                                 else o.reject(p, c.reason, now()), action=d.Action.REVIEW_ORDER)
 
     async def order_dispatch(self, req: Request) -> dict:
         p = req.principal
@@ -363,14 +388,14 @@ class Volunteers(RecordCommands):
             kind, post_type = d.TargetKind(c.target.kind), None
             repo = {d.TargetKind.VOLUNTEER: self.store.volunteers, d.TargetKind.TEAM: self.store.teams,
                     d.TargetKind.POST: self.store.posts}[kind]
-            target = await repo.load(c.target.id, uow)
+            target = await self.scoped(repo, c.target.id, p, uow)
             if not any(r in target.region_path for r in o.region_path):
                 raise BadInput(f"{repo.what} {target.id} is not in the order's area")
             if kind is d.TargetKind.POST:
                 post_type = target.post_type
             o.dispatch(p, d.Target(kind=kind, id=target.id, post_type=post_type), now())
 
-        return await self._order(req, w.DispatchOrder, dispatch)
+        return await self._order(req, w.DispatchOrder, dispatch, action=d.Action.DISPATCH_ORDER)
 
     async def order_take(self, req: Request) -> dict:
         p = req.principal
@@ -385,11 +410,11 @@ class Volunteers(RecordCommands):
             o.take(p, v, now(), team=team, post=post)
 
         # A lost race is run again on the fresh order, which is then TAKEN: first taker wins.
-        return await self._order(req, w.ForVolunteer, take, RACE_RETRIES)
+        return await self._order(req, w.ForVolunteer, take, RACE_RETRIES, action=d.Action.TAKE_ORDER)
 
     async def order_start(self, req: Request) -> dict:
         p = req.principal
-        return await self._order(req, w.Versioned, lambda o, _, c: o.start(p, now()))
+        return await self._order(req, w.Versioned, lambda o, _, c: o.start(p, now()), action=d.Action.WORK_ORDER)
 
     async def order_complete(self, req: Request) -> dict:
         p = req.principal
@@ -399,11 +424,12 @@ class Volunteers(RecordCommands):
             post_type = o.target.post_type if o.target else None
             await self.credit(uow, o.taker_id, o, d.SourceKind.ORDER, o.hours_tenths, post_type)
 
-        return await self._order(req, w.CompleteOrder, complete)
+        return await self._order(req, w.CompleteOrder, complete, action=d.Action.WORK_ORDER)
 
     async def order_rate(self, req: Request) -> dict:
         p = req.principal
-        return await self._order(req, w.RateOrder, lambda o, _, c: o.rate(p, c.score, now(), c.comment))
+        return await self._order(req, w.RateOrder, lambda o, _, c: o.rate(p, c.score, now(), c.comment),
+                                 action=d.Action.RATE_ORDER)
 
     async def order_cancel(self, req: Request) -> dict:
         p = req.principal
@@ -411,15 +437,12 @@ class Volunteers(RecordCommands):
 
     async def order_get(self, req: Request) -> dict | None:
         q, p = req.parse(ById), req.principal
-        o = await self.store.orders.get(q.id)
-        if o is None:
-            return None
-        if not (d.in_scope(p, o) or (o.taker_sub == p.sub)):
-            raise Forbidden(f"service order {q.id} is outside your scope")
-        return self.views.order(p, o)
+        o = await self.readable(p, self.store.orders, q.id)
+        return self.views.order(p, o) if o else None
 
     async def order_list(self, req: Request) -> dict:
         q, p = req.parse(w.ListOrders), req.principal
+        require_any_role(p, d.PERMISSIONS[d.Action.VIEW], "read service orders")
         if p.role is Role.RESIDENT:
             query: dict[str, Any] = {"resident_sub": p.sub}
         elif q.mine:
@@ -434,10 +457,8 @@ class Volunteers(RecordCommands):
     async def wish_wall(self, req: Request) -> dict:
         """心愿墙: the community's approved orders waiting for a taker, oldest first."""
         q, p = req.parse(w.WishWall), req.principal
+        query = self.scope(p, q.communityId) | {"status": "OPEN"}
         self.path(q.communityId, "COMMUNITY")
-        query = {"status": "OPEN", "path": q.communityId}
-        if not p.unrestricted and not p.can_see_path(self.path(q.communityId)):
-            raise Forbidden(f"community {q.communityId} is outside your scope")
         items, total, more = await self.store.orders.page(query, q.first, q.after)
         return page_reply([self.views.order(p, o) for o in items], total, more)
 
@@ -445,8 +466,6 @@ class Volunteers(RecordCommands):
     async def task_list(self, req: Request) -> dict:
         q, p = req.parse(w.ListTasks), req.principal
         v = await self.me(p, q.volunteerId)
-        if not d.in_scope(p, v) and p.sub != v.sub:
-            raise Forbidden(f"volunteer {v.id} is outside your scope")
         items, total, more = await self.store.tasks.page({"volunteer_id": v.id}, q.first, q.after)
         return page_reply([self.views.task(t) for t in items], total, more)
 
@@ -521,6 +540,7 @@ class Volunteers(RecordCommands):
     # -- activities ----------------------------------------------------------------------
     async def activity_create(self, req: Request) -> dict:
         c, p = req.parse(w.CreateActivity), req.principal
+        self.placed(p, d.Action.MANAGE_ACTIVITY, c.regionId)
         node = self.territory.get(c.regionId)
         path = self.path(c.regionId, "COMMUNITY", "GRID")
         boundary = node.get("boundary") if node and node["level"] == "GRID" else None
@@ -534,21 +554,25 @@ class Volunteers(RecordCommands):
 
         return self.views.activity(p, await self.rt.transact(work))
 
-    async def _activity(self, req: Request, model: type[w.Versioned], command: Callable, retries: int = 0) -> dict:
+    async def _activity(self, req: Request, model: type[w.Versioned], command: Callable, retries: int = 0,
+                        action: d.Action | None = None) -> dict:
         c, p = req.parse(model), req.principal
+        if action is not None:
+            self.gate(p, action)
         v = await self.me(p, getattr(c, "volunteerId", None)) if model is not w.Backfill else None
         act = await self.change(self.store.activities, c.id, c.expectedVersion,
-                                lambda a, uow: command(a, uow, c, v), retries)
+                                lambda a, uow: command(a, uow, c, v), retries, by=p, action=action)
         return self.views.activity(p, act, v.id if v else None)
 
     async def activity_sign_up(self, req: Request) -> dict:
         p = req.principal
-        return await self._activity(req, w.ForVolunteer, lambda a, _, c, v: a.sign_up(p, v, now()), RACE_RETRIES)
+        return await self._activity(req, w.ForVolunteer, lambda a, _, c, v: a.sign_up(p, v, now()), RACE_RETRIES,
+                                    d.Action.SIGN_UP)
 
     async def activity_cancel(self, req: Request) -> dict:
         p = req.principal
         return await self._activity(req, w.ForVolunteer, lambda a, _, c, v: a.cancel_sign_up(p, v, now()),
-                                    RACE_RETRIES)
+                                    RACE_RETRIES, d.Action.SIGN_UP)
 
     @staticmethod
     def _point(c: w.CheckIn) -> tuple[float, float] | None:
@@ -559,7 +583,7 @@ class Volunteers(RecordCommands):
     async def activity_check_in(self, req: Request) -> dict:
         p = req.principal
         return await self._activity(req, w.CheckIn, lambda a, _, c, v: a.check_in(
-            p, v, now(), code=c.code, point=self._point(c)), RACE_RETRIES)
+            p, v, now(), code=c.code, point=self._point(c)), RACE_RETRIES, d.Action.CHECK_IN)
 
     async def activity_check_out(self, req: Request) -> dict:
         p = req.principal
@@ -570,19 +594,19 @@ class Volunteers(RecordCommands):
             await self.credit(uow, v.id, a, d.SourceKind.ACTIVITY, line.hours_tenths if line else 0,
                               source_id=a.id)
 
-        return await self._activity(req, w.CheckIn, out, RACE_RETRIES)
+        return await self._activity(req, w.CheckIn, out, RACE_RETRIES, d.Action.CHECK_IN)
 
     async def activity_backfill(self, req: Request) -> dict:
         p = req.principal
 
         async def backfill(a: d.Activity, uow: UnitOfWork, c: w.Backfill, _: None) -> None:
-            v = await self.store.volunteers.load(c.volunteerId, uow)
+            v = await self.scoped(self.store.volunteers, c.volunteerId, p, uow)
             a.backfill(p, v, c.hours, c.reason, now())
             line = a.attendance(v.id)
             await self.credit(uow, v.id, a, d.SourceKind.BACKFILL, line.hours_tenths if line else 0,
                               backfilled=True, source_id=a.id)
 
-        return await self._activity(req, w.Backfill, backfill, RACE_RETRIES)
+        return await self._activity(req, w.Backfill, backfill, RACE_RETRIES, d.Action.BACKFILL_HOURS)
 
     async def activity_get(self, req: Request) -> dict | None:
         q, p = req.parse(ById), req.principal
@@ -603,9 +627,7 @@ class Volunteers(RecordCommands):
         if volunteer_id and not (p.unrestricted or p.role in STAFF):
             v = await self.me(p, volunteer_id)
         elif volunteer_id:
-            v = await self.store.volunteers.load(volunteer_id)
-            if not d.in_scope(p, v):
-                raise Forbidden(f"volunteer {volunteer_id} is outside your scope")
+            v = await self.scoped(self.store.volunteers, volunteer_id, p)
         else:
             v = await self.me(p)
         return v
@@ -630,6 +652,7 @@ class Volunteers(RecordCommands):
 
     async def points_redeem(self, req: Request) -> dict:
         c, p = req.parse(w.Redeem), req.principal
+        require_any_role(p, d.PERMISSIONS[d.Action.REDEEM_POINTS] | set(STAFF), "redeem points")
         v = await self.me(p, c.volunteerId)
         if not (p.unrestricted or p.role in STAFF):
             d.authorize(p, d.Action.REDEEM_POINTS, v)
@@ -682,8 +705,10 @@ class Volunteers(RecordCommands):
         return {"items": [{"code": x["_id"], "name": x["name"], "cost": x["cost"], "stock": x["stock"]} for x in docs]}
 
     async def catalogue_upsert(self, req: Request) -> dict:
-        c, p = req.parse(w.CatalogueInput), req.principal
-        p.require_role(Role.SUPERADMIN, Role.ADMIN, action="edit the reward catalogue")
+        p = req.principal
+        # Rewards every volunteer of the deployment redeems: a city's administrators or a superadmin.
+        require_deployment_admin(p, self.territory.path(p.region) if p.region else None, "edit the reward catalogue")
+        c = req.parse(w.CatalogueInput)
         await self.store.catalogue.update_one({"_id": c.code}, {"$set": {"name": c.name, "cost": c.cost,
                                                                          "stock": c.stock, "by": p.sub}}, upsert=True)
         return {"code": c.code, "name": c.name, "cost": c.cost, "stock": c.stock}

@@ -25,15 +25,20 @@ def token_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sub", help="subject (default: dev-<role>)")
     p.add_argument("--dept", help="department code")
     p.add_argument("--member", help="volunteer member id")
-    p.add_argument("--ttl", type=int, help="lifetime in seconds (default: YIWANG_JWT_TTL_S)")
+    p.add_argument("--ttl", type=int, help="lifetime in seconds (default: YIWANG_JWT_TTL_S; at most YIWANG_JWT_MAX_TTL_S)")
 
 
 def token(args: argparse.Namespace, settings: Settings) -> int:
     """mint a development JWT"""
     if args.role in REGIONAL_ROLES and not args.region:
         raise SystemExit(f"yiwang token: role {args.role} needs --region")
+    if args.role == Role.DEPARTMENT and not args.dept:
+        raise SystemExit("yiwang token: role department needs --dept (the department's code)")
     sub = args.sub or f"dev-{args.role}"
-    ttl = args.ttl or settings.jwt_ttl_s
+    ttl = settings.jwt_ttl_s if args.ttl is None else args.ttl
+    if not 0 < ttl <= settings.jwt_max_ttl_s:
+        raise SystemExit(f"yiwang token: --ttl must be between 1 and {settings.jwt_max_ttl_s} seconds "
+                         "(YIWANG_JWT_MAX_TTL_S); services refuse longer-lived tokens")
     jwt = mint_token(settings.jwt_secret, sub=sub, role=args.role, region=args.region,
                      dept=args.dept, member=args.member, ttl_s=ttl, issuer=settings.jwt_issuer)
     scope = f" in region {args.region}" if args.region else ""

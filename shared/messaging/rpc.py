@@ -1,7 +1,8 @@
 """Request-reply over NATS: the service-side handler wrapper and the caller's client.
 
 Every reply is `{"ok": true, "result": …}` or `{"ok": false, "error": {code, message, details}}`.
-The caller's JWT travels in the `Authorization` header; services verify it themselves.
+The caller's JWT travels in the `Authorization` header; services verify it themselves
+(`shared.auth.verify_caller`: a service's own token, or a person's token the gateway forwarded).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import nats.errors
 from nats.aio.client import Client as NatsClient
 from pydantic import BaseModel, ValidationError
 
-from shared.auth import Principal, verify_token
+from shared.auth import DEFAULT_MAX_TTL_S, Principal, verify_caller
 from shared.errors import BadInput, DomainError, InternalError, Unauthenticated, Unavailable
 from shared.jsonutil import dumps, loads
 from shared.logs import REQUEST_ID, REQUEST_ID_HEADER
@@ -65,9 +66,11 @@ def fail(error: DomainError) -> bytes:
 
 
 async def dispatch(handler: Handler, body: bytes, headers: dict[str, str] | None,
-                   jwt_secret: str, issuer: str, bounds: Bounds | None = None) -> bytes:
+                   jwt_secret: str, issuer: str, bounds: Bounds | None = None,
+                   max_ttl_s: int = DEFAULT_MAX_TTL_S) -> bytes:
     """Run one request through a handler; every outcome becomes a reply, never an exception.
-    Log lines written meanwhile carry the caller's request id. With `bounds`, a payload nested
+    The caller is another service (its own token) or a person (the token the gateway
+    forwarded). Log lines written meanwhile carry the caller's request id. With `bounds`, a payload nested
     too deep, or with a string, list or object over them (or a lone surrogate), is refused
     before the handler sees it: whoever the caller, nothing unbounded reaches the store."""
     rid = REQUEST_ID.set((headers or {}).get(REQUEST_ID_HEADER))
@@ -75,7 +78,7 @@ async def dispatch(handler: Handler, body: bytes, headers: dict[str, str] | None
         token = (headers or {}).get(AUTH_HEADER, "")
         if not token.startswith("Bearer "):
             raise Unauthenticated("no credentials on the request")
-        principal = verify_token(token.removeprefix("Bearer "), jwt_secret, issuer)
+        principal = verify_caller(token.removeprefix("Bearer "), jwt_secret, issuer, max_ttl_s)
         try:
             payload = (loads_bounded(body, bounds) if bounds else loads(body)) if body else {}
         except RejectedJson as e:

@@ -5,8 +5,8 @@ import asyncio
 
 import pytest
 
-from tests.cases_gateway import (ADMIN_A, DEPT, GET, GW_A1, GW_A2, IN_A1, IN_B1, LIST, OP_A, OP_B, R1, R2, act, case_stats,
-                         codes, eventually, report, report_input, start_cases_stack, try_act, REPORT,
+from tests.cases_gateway import (ADMIN_A, DEPT, GET, GW_A1, GW_A2, IN_A1, IN_B1, LIST, OP_A, OP_B, R1, R2, STATS, act,
+                         case_stats, codes, eventually, report, report_input, start_cases_stack, try_act, REPORT,
                          RequestCounter)
 
 
@@ -108,7 +108,13 @@ async def test_typed_errors(cases):
     assert codes(await try_act(cases, "rateCase", R1, id=case["id"], score=6)) == ["BAD_USER_INPUT"]
     assert codes(await try_act(cases, "startCase", R1, id=case["id"])) == ["FORBIDDEN"]
     assert codes(await try_act(cases, "rejectCase", GW_A1, id=case["id"], reason="x")) == ["FORBIDDEN"]
-    assert codes(await try_act(cases, "acceptCase", GW_A1, id="c-missing")) == ["NOT_FOUND"]
+    # A case that does not exist and one outside the caller's scope answer alike, whatever the version.
+    missing = (await try_act(cases, "acceptCase", GW_A1, id="c-missing"))["errors"][0]
+    elsewhere = await report(cases, R2, IN_B1)
+    outside = (await try_act(cases, "acceptCase", GW_A1, id=elsewhere["id"], expectedVersion=99))["errors"][0]
+    assert missing["extensions"] == outside["extensions"] == {"code": "FORBIDDEN"}
+    assert missing["message"].replace("c-missing", "X") == outside["message"].replace(elsewhere["id"], "X")
+    assert codes(await try_act(cases, "acceptCase", {"role": "superadmin"}, id="c-missing")) == ["NOT_FOUND"]
     body = await cases.gql(REPORT, {"input": report_input(IN_A1, categoryCode="NO_SUCH_THING")}, **R1)
     assert codes(body) == ["BAD_USER_INPUT"] and "caseCategories" in body["errors"][0]["message"]
     body = await cases.gql(REPORT, {"input": report_input((120.0, 30.0))}, **R1)
@@ -130,6 +136,11 @@ async def test_department_assignment_and_return(cases):
         "kind": "DEPARTMENT", "id": "URBAN_MGMT", "name": "城市管理局"}
     mine = (await cases.ok(LIST, {"f": {"mine": True}}, **DEPT))["cases"]
     assert [e["node"]["id"] for e in mine["edges"]] == [case["id"]]
+    other = await report(cases, R2, IN_A1)  # in the department's county, not assigned to it
+    listed = (await cases.ok(LIST, {"f": {"regionId": "county-a"}}, **DEPT))["cases"]
+    assert [e["node"]["id"] for e in listed["edges"]] == [case["id"]] and listed["totalCount"] == 1
+    assert codes(await cases.gql(GET, {"id": other["id"]}, **DEPT)) == ["FORBIDDEN"]
+    assert codes(await cases.gql(STATS, {"id": "county-a"}, **DEPT)) == ["FORBIDDEN"]  # the county's figures
     seen = (await cases.ok(GET, {"id": case["id"]}, **DEPT))["case"]
     assert seen["reporter"]["phone"] == "13812345678"  # the current assignee
     back = await act(cases, "returnCase", DEPT, id=case["id"], reason="不属于本局职责, 请转物业")
@@ -170,7 +181,7 @@ async def test_possible_duplicates_then_merge_keeps_both_reporters(cases):
     assert stats["total"] == 3 and stats["open"] == 1
 
 
-async def test_catalogue_is_listed_and_edited_by_admins_only(cases):
+async def test_catalogue_is_listed_by_all_and_edited_by_city_admins_only(cases):
     cats = (await cases.ok("{ caseCategories { code name group defaultLevel department slaSeconds kind } }",
                            **R1))["caseCategories"]
     garbage = next(c for c in cats if c["code"] == "ENV_GARBAGE")
@@ -180,15 +191,19 @@ async def test_catalogue_is_listed_and_edited_by_admins_only(cases):
       version categories { code defaultLevel slaSeconds } } }"""
     new = {"code": "PET_NUISANCE", "name": "宠物扰民", "group": "环境卫生", "defaultLevel": "COMMUNITY",
            "slaSeconds": 7200, "kind": "COMPLAINT"}
-    assert codes(await cases.gql(upsert, {"input": new}, **OP_A)) == ["FORBIDDEN"]
+    city_admin = {"role": "admin", "region": "city", "sub": "admin-city"}
+    for below in (OP_A, ADMIN_A, {"role": "operator", "region": "city"}):  # the SLA and routing of every region
+        assert codes(await cases.gql(upsert, {"input": new}, **below)) == ["FORBIDDEN"]
+        assert codes(await cases.gql('mutation { removeCaseCategory(code: "ENV_GARBAGE") { version } }',
+                                     **below)) == ["FORBIDDEN"]
     before = (await cases.ok("{ caseCatalogue { version } }"))["caseCatalogue"]["version"]
-    after = (await cases.ok(upsert, {"input": new}, **ADMIN_A))["upsertCaseCategory"]
+    after = (await cases.ok(upsert, {"input": new}, **city_admin))["upsertCaseCategory"]
     assert after["version"] == before + 1
     assert {"code": "PET_NUISANCE", "defaultLevel": "COMMUNITY", "slaSeconds": 7200} in after["categories"]
     case = await report(cases, R1, IN_A1, categoryCode="PET_NUISANCE", title="楼上狗夜里叫")
     assert case["level"] == "COMMUNITY" and case["kind"] == "COMPLAINT"
     removed = (await cases.ok('mutation { removeCaseCategory(code: "PET_NUISANCE") { version categories { code } } }',
-                              **ADMIN_A))["removeCaseCategory"]
+                              **city_admin))["removeCaseCategory"]
     assert "PET_NUISANCE" not in {c["code"] for c in removed["categories"]}
     kept = (await cases.ok(GET, {"id": case["id"]}, **R1))["case"]["category"]
     assert kept["code"] == "PET_NUISANCE" and kept["defaultLevel"] == "COMMUNITY"

@@ -126,3 +126,31 @@ async def test_overview_part_degrades_alone_when_organizations_is_down(county, s
     assert body["data"]["overview"]["grids"]["gridCount"] == 2 and body["data"]["overview"]["cases"]["total"] == 0
     assert body["data"]["overview"]["organizations"] is None
     assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAVAILABLE"]
+
+
+async def test_out_of_scope_looks_the_same_whatever_the_version_or_existence(county, stack):
+    """Scope is checked before the version and before existence: a caller outside a record's
+    scope learns neither its version nor whether it exists."""
+    su = {"role": "superadmin"}
+    _, comm, _, _ = await party_chain(stack, **su)
+    member = (await stack.ok("""mutation($i: RegisterPartyMemberInput!) { registerPartyMember(input: $i) { id } }""",
+                             {"i": {"name": "李红", "gender": "FEMALE", "birthDate": "1985-04-02", "joinDate": "2010-07-01",
+                                    "category": "IN_SERVICE", "organizationId": comm["id"]}}, **su))["registerPartyMember"]
+    update = """mutation($i: UpdatePartyMemberInput!) { updatePartyMember(input: $i) { id version } }"""
+    bumped = (await stack.ok(update, {"i": {"id": member["id"], "category": "RETIRED"}}, **su))["updatePartyMember"]
+    assert bumped["version"] == 2
+    outsiders = [{"role": "resident", "sub": "someone"}, {"role": "admin", "region": "county-b", "sub": "admin-b"},
+                 {"role": "volunteer", "region": "comm-a", "sub": "v1"}]
+    for who in outsiders:
+        answers = []
+        for member_id, version in ((member["id"], 1), (member["id"], 2), (member["id"], None), ("pm-no-such", 1)):
+            body = await stack.gql(update, {"i": {"id": member_id, "category": "FLOATING", "expectedVersion": version}},
+                                   **who)
+            error = body["errors"][0]
+            answers.append((error["extensions"], error["message"].replace(member_id, "X")))
+        assert {a[0]["code"] for a in answers} == {"FORBIDDEN"}, (who, answers)
+        assert len(set(map(str, answers))) == 1, (who, answers)  # no version, no existence
+    # the admin in scope is told of the version
+    admin = {"role": "admin", "region": "county-a", "sub": "admin-a"}
+    body = await stack.gql(update, {"i": {"id": member["id"], "category": "FLOATING", "expectedVersion": 1}}, **admin)
+    assert body["errors"][0]["extensions"]["code"] == "CONFLICT"

@@ -100,9 +100,8 @@ async def test_county_session_rank_trend_hotspot_to_meeting(county, stack):
         ("grid-a1", "ENV_GARBAGE", 3, "NEW")]
 
     # Raise it to the next joint meeting of the community's 大党委; raising it again changes nothing.
-    # (Scheduled only now: it must still be ahead when raised, however slow the machine, and
-    # held soon after.)
-    soon = datetime.now(UTC) + timedelta(seconds=10)
+    # The meeting is scheduled just before, far enough ahead to still be the next one when raised.
+    soon = datetime.now(UTC) + timedelta(seconds=2 * stack.settings.rpc_timeout_s)
     meeting = await county("meeting.schedule", admin, committeeId=tree["comm"]["id"], scheduledAt=soon.isoformat())
     raise_ = """mutation($i: RaiseHotspotInput!) { raiseHotspotToJointMeeting(input: $i) {
         id agenda { id source title caseIds hotspot { count categoryCode grid { id } } cases { id } } } }"""

@@ -10,7 +10,6 @@ import nats
 from pymongo import AsyncMongoClient
 
 from shared.messaging.rpc import RpcClient
-from shared.messaging.streams import stream_name
 from shared.mongo import OUTBOX
 
 

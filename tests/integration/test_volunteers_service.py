@@ -163,8 +163,9 @@ def tokens_sub(people, token) -> str:
 
 
 async def test_redemptions_never_go_below_zero_and_retries_redeem_once(vols, stack):
-    admin = stack.token(role="admin", region="county-a")
-    await vols("catalogue.upsert", admin, code="SOAP", name="洗衣液", cost=2, stock=10)
+    await expect_error(vols("catalogue.upsert", stack.token(role="admin", region="county-a"), code="SOAP",
+                            name="洗衣液", cost=2, stock=10), "FORBIDDEN")  # rewards of every region: a city's admins
+    await vols("catalogue.upsert", stack.token(role="admin", region="city"), code="SOAP", name="洗衣液", cost=2, stock=10)
     [(token, v)] = await register(vols, stack, 1)
     rt = runtime(stack, "volunteers")
     at = datetime.now(UTC) - timedelta(days=1)

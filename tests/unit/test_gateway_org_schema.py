@@ -232,6 +232,7 @@ class FakeContext:
             "id": i, "name": f"区域{i}", "level": levels[i], "code": None, "version": 1} for i in p["ids"]}})
         self.cases = FakeService(lambda verb, p: {"items": {i: CASE for i in p["ids"]}})
         self.loaders = Loaders(self.grids, self.cases, self.organizations)
+        self.principal = Principal(sub="test", role=Role.SUPERADMIN)  # the gateway's own role checks pass
 
 
 PLAIN = strawberry.Schema(query=Query, mutation=Mutation)  # unmasked errors, for readable failures

@@ -7,7 +7,7 @@ the event log (each event carries the case's `counters`) can prove it.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from shared import domain as shared_domain

@@ -18,8 +18,8 @@ from .policy import PERMISSIONS, SYSTEM, authorize, is_allowed, is_self
 from .rollups import (COUNTER_DEFINITIONS, COUNTER_KEYS, RollupDelta, counters_of, coverage,
                       deltas, recount)
 from .units import Linkage, Unit
-from .transfer import (DEFAULT_DEADLINE_DAYS, Transfer, approve_transfer, cancel_transfer,
-                       reject_transfer, request_transfer, sweep_overdue)
+from .transfer import (DEFAULT_DEADLINE_DAYS, Transfer, approve_transfer, authorize_decision, authorize_either_side,
+                       cancel_transfer, reject_transfer, request_transfer, sweep_overdue)
 from .values import Contact, Node, Quarter, Term, mask_id_number
 
 __all__ = [
@@ -31,7 +31,7 @@ __all__ = [
     "Position", "PositionRole", "Project", "ProjectStatus", "Quarter", "Resolution",
     "Resource", "RollupDelta", "SUBJECT_PREFIX", "SYSTEM", "TRANSITIONS", "Term", "Transfer",
     "TransferStatus", "Unit", "UnitKind", "UnitTwinning", "Linkage", "adulthood",
-    "approve_transfer", "authorize", "cancel_transfer", "check_dates", "check_placement",
+    "approve_transfer", "authorize", "authorize_decision", "authorize_either_side", "cancel_transfer", "check_dates", "check_placement",
     "counters_of", "coverage", "deltas", "dual_register", "event_from_wire",
     "expected_parent_path", "feedback_id", "idempotency_key", "is_allowed", "is_self",
     "is_weak", "mask_id_number", "next_chair", "recount", "record_life", "reject_transfer",

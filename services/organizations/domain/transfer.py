@@ -57,7 +57,8 @@ class Transfer(Aggregate):
                    toOrgId=self.to_org_id, toPath=self.to_path, **data)
 
 
-def _authorize_either_side(by: Principal, action: Action, transfer: Transfer) -> None:
+def authorize_either_side(by: Principal, action: Action, transfer: Transfer) -> None:
+    """`action` on a transfer by someone on the sending or the receiving side."""
     try:
         authorize(by, action, transfer, transfer.from_path)
     except Forbidden:
@@ -80,7 +81,7 @@ def request_transfer(*, id: str, member: PartyMember, from_org: Organization,
                         to_path=to_org.anchor_path, reason=text(reason, "reason", 500, False),
                         requested_at=now, deadline_at=now + timedelta(days=deadline_days),
                         updated_at=now)
-    _authorize_either_side(by, Action.REQUEST_TRANSFER, transfer)
+    authorize_either_side(by, Action.REQUEST_TRANSFER, transfer)
     if member.open_transfer_id is not None:
         raise Conflict(f"member {member.id} already has an open transfer "
                        f"{member.open_transfer_id}", {"transferId": member.open_transfer_id})
@@ -107,10 +108,15 @@ def _close(transfer: Transfer, member: PartyMember, status: TransferStatus, now:
     member.status, member.open_transfer_id = MemberStatus.ACTIVE, None
 
 
+def authorize_decision(by: Principal, transfer: Transfer) -> None:
+    """Approving or rejecting is the receiving side's."""
+    authorize(by, Action.DECIDE_TRANSFER, transfer, transfer.to_path)
+
+
 def approve_transfer(transfer: Transfer, member: PartyMember, to_org: Organization,
                      by: Principal, now: datetime) -> None:
     """The receiving side accepts: the membership moves to `to_org`."""
-    authorize(by, Action.DECIDE_TRANSFER, transfer, transfer.to_path)
+    authorize_decision(by, transfer)
     _check_open(transfer, member, "approved")
     if to_org.id != transfer.to_org_id:
         raise BadInput(f"transfer {transfer.id} goes to {transfer.to_org_id}, not {to_org.id}")
@@ -121,7 +127,7 @@ def approve_transfer(transfer: Transfer, member: PartyMember, to_org: Organizati
 
 def reject_transfer(transfer: Transfer, member: PartyMember, reason: str, by: Principal,
                     now: datetime) -> None:
-    authorize(by, Action.DECIDE_TRANSFER, transfer, transfer.to_path)
+    authorize_decision(by, transfer)
     note = text(reason, "reason", 500)
     _check_open(transfer, member, "rejected")
     _close(transfer, member, T.REJECTED, now, note)
@@ -130,7 +136,7 @@ def reject_transfer(transfer: Transfer, member: PartyMember, reason: str, by: Pr
 
 def cancel_transfer(transfer: Transfer, member: PartyMember, by: Principal, now: datetime,
                     reason: str = "") -> None:
-    _authorize_either_side(by, Action.REQUEST_TRANSFER, transfer)
+    authorize_either_side(by, Action.REQUEST_TRANSFER, transfer)
     note = text(reason, "reason", 500, required=False) or None
     _check_open(transfer, member, "cancelled")
     _close(transfer, member, T.CANCELLED, now, note)

@@ -14,8 +14,8 @@ from .orders import GeoPoint, ServiceOrder, Target, take_filter, wish_wall
 from .people import MemberRef, Team, Volunteer
 from .points import (DEFAULT_RULES, CatalogueItem, LedgerEntry, PointsRules, award, balance,
                      expire, history, redeem, redeem_condition, replay)
-from .policy import (PERMISSIONS, SYSTEM, acting_as, authorize, in_scope, is_allowed,
-                     may_see_phone, phone_for)
+from .policy import (PERMISSIONS, SYSTEM, acting_as, authorize, authorize_profile_edit, authorize_release,
+                     in_scope, is_allowed, may_see_phone, phone_for)
 from .posts import Claim, Post, can_claim, claim_filter, claims_of
 from .rollups import COUNTER_DEFINITIONS, COUNTER_KEYS, RollupDelta, counters_of, recount
 from .tasks import DEFAULT_CASE_HOURS, VolunteerTask
@@ -27,7 +27,7 @@ __all__ = [
     "LedgerEntry", "MemberRef", "OrderStatus", "PERMISSIONS", "PointsRules", "Post",
     "PostStatus", "PostType", "QuarterlyFeedback", "RollupDelta", "SUBJECT_PREFIX", "SYSTEM",
     "ServiceOrder", "ServiceRecord", "SourceKind", "Target", "TargetKind", "TaskStatus", "Team",
-    "Volunteer", "VolunteerKind", "VolunteerTask", "VolunteersEvent", "acting_as", "authorize",
+    "Volunteer", "VolunteerKind", "VolunteerTask", "VolunteersEvent", "acting_as", "authorize", "authorize_profile_edit", "authorize_release",
     "award", "balance", "can_claim", "can_sign_up", "claim_filter", "claims_of", "counters_of",
     "credit_hours_tenths", "event_from_wire", "expire", "history", "in_scope", "is_allowed",
     "may_see_phone", "phone_for", "quarter_bounds", "quarter_of", "quarterly_feedback",

@@ -12,7 +12,7 @@ from shared.errors import BadInput, Conflict, NotFound
 
 from .base import NAME_MAX, Aggregate, region_path, text
 from .enums import Action, VolunteerKind
-from .policy import authorize
+from .policy import authorize, authorize_profile_edit
 
 
 class MemberRef(BaseModel):
@@ -78,8 +78,7 @@ class Volunteer(Aggregate):
 
     def update_profile(self, by: Principal, now: datetime, *, skills: Iterable[str] | None = None,
                        availability: Iterable[str] | None = None) -> None:
-        if by.sub != self.sub:
-            authorize(by, Action.MANAGE_TEAM, self)
+        authorize_profile_edit(by, self)
         new_skills = _tags(skills, "skills") if skills is not None else self.skills
         new_avail = (_tags(availability, "availability") if availability is not None
                      else self.availability)

@@ -47,8 +47,12 @@ def owner_sub(record: Any) -> str | None:
 
 
 def in_scope(principal: Principal, record: Any) -> bool:
+    """Whether the principal may see the record at all: a role that reads volunteer records (not
+    a department: its work is the cases assigned to it), in its region, or a resident's own."""
     if principal.unrestricted:
         return True
+    if principal.role not in PERMISSIONS[Action.VIEW]:
+        return False
     if principal.role is Role.RESIDENT:
         return owner_sub(record) == principal.sub or getattr(record, "sub", None) == principal.sub
     return principal.can_see_path(record.region_path)
@@ -70,6 +74,18 @@ def is_allowed(principal: Principal, action: Action, record: Any) -> bool:
     except Forbidden:
         return False
     return True
+
+
+def authorize_profile_edit(principal: Principal, volunteer: Any) -> None:
+    """A volunteer edits their own profile; staff in scope anyone's."""
+    if principal.sub != volunteer.sub:
+        authorize(principal, Action.MANAGE_TEAM, volunteer)
+
+
+def authorize_release(principal: Principal, post: Any) -> None:
+    """Staff in scope release anyone's claim; a volunteer only their own (checked with the claim)."""
+    if not is_allowed(principal, Action.MANAGE_POST, post):
+        authorize(principal, Action.CLAIM_POST, post)
 
 
 def acting_as(principal: Principal, volunteer_sub: str, what: str) -> None:

@@ -1,0 +1,91 @@
+"""Who gets in at the gateway: a person's valid, bounded token, over HTTP and at a websocket's
+`connection_init`; never a service identity, a token that lives too long, or none; only the
+graphql-transport-ws protocol; a live feed ends when its token expires."""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import jwt
+import websockets
+
+from shared.auth import mint_token, service_token
+from tests.cases_gateway import IN_A1, OP_A, R1, Subscriber, init_answer, report, start_cases_stack, wait_consumers
+from tests.infra import Stack
+
+EVENTS = "subscription($r: ID!) { caseEvents(regionId: $r) { type caseId } }"
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def forged(stack: Stack, **claims: object) -> str:
+    now = int(time.time())
+    return jwt.encode({"sub": "x", "iat": now, "exp": now + 600, "iss": "yiwang", **claims},
+                      stack.settings.jwt_secret, algorithm="HS256")
+
+
+def refused_tokens(stack: Stack) -> dict[str, str]:
+    secret = stack.settings.jwt_secret
+    return {
+        "a service's own token": service_token(secret, "cases"),
+        "a person's key claiming the service role": forged(stack, role="service"),
+        "a token for 100 years": mint_token(secret, sub="x", role="superadmin", ttl_s=100 * 365 * 86400),
+        "an expired token": mint_token(secret, sub="x", role="superadmin", ttl_s=-60),
+        "another deployment's token": mint_token("another-secret-that-is-long-enough-for-hs256", sub="x",
+                                                 role="superadmin"),
+        "a department without its dept": mint_token(secret, sub="x", role="department", region="county-a"),
+        "garbage": "not-a-token",
+    }
+
+
+async def test_http_refuses_service_identities_and_unbounded_tokens(stack):
+    await start_cases_stack(stack)
+    for what, token in refused_tokens(stack).items():
+        body = await stack.gql("{ me { sub role } cases(first: 1) { totalCount } }", token=token)
+        assert body["data"] is None and {e["extensions"]["code"] for e in body["errors"]} == {"UNAUTHENTICATED"}, what
+    r = await stack.http.get("/asyncapi/cases.json", headers=bearer(service_token(stack.settings.jwt_secret, "x")))
+    assert r.status_code == 401
+    day = mint_token(stack.settings.jwt_secret, sub="ok", role="superadmin", ttl_s=stack.settings.jwt_max_ttl_s)
+    assert (await stack.ok("{ me { sub role } }", token=day))["me"] == {"sub": "ok", "role": "superadmin"}
+
+
+async def test_websocket_authenticates_at_connection_init(stack):
+    await start_cases_stack(stack)
+    assert await init_answer(stack, None) == "closed 4403"
+    assert await init_answer(stack, {}) == "closed 4403"
+    assert await init_answer(stack, {"Authorization": "Basic dXNlcjpwYXNz"}) == "closed 4403"
+    for what, token in refused_tokens(stack).items():
+        assert await init_answer(stack, bearer(token)) == "closed 4403", what
+    assert await init_answer(stack, bearer(stack.token(**OP_A))) == "connection_ack"
+
+
+async def test_the_legacy_graphql_ws_protocol_is_off(stack):
+    await start_cases_stack(stack)
+    url = f"ws://127.0.0.1:{stack.settings.http_port}/graphql"
+    async with websockets.connect(url, subprotocols=["graphql-ws"]) as ws:
+        assert ws.subprotocol is None  # not offered
+        try:
+            await ws.send(json.dumps({"type": "connection_init", "payload": bearer(stack.token())}))
+            message = await asyncio.wait_for(ws.recv(), 10)
+            raise AssertionError(f"the legacy protocol answered: {message}")
+        except websockets.ConnectionClosed as e:
+            assert e.rcvd is not None and e.rcvd.code == 4406
+
+
+async def test_a_feed_ends_when_its_token_expires(stack):
+    await start_cases_stack(stack)
+    ttl = 2 * int(stack.settings.rpc_timeout_s)  # long enough to connect and subscribe on a busy machine
+    token = mint_token(stack.settings.jwt_secret, sub="op-short", role="operator", region="town-a", ttl_s=ttl)
+    expires = jwt.decode(token, options={"verify_signature": False})["exp"]
+    async with Subscriber(stack, token) as ws:
+        await ws.subscribe(EVENTS, {"r": "town-a"})
+        await wait_consumers(stack, 1)
+        while time.time() < expires:  # the token's own expiry, not a guess
+            await asyncio.sleep(expires - time.time())
+        await report(stack, R1, IN_A1)
+        message = await ws.receive()
+    errors = message["payload"]["errors"] if message["type"] == "next" else message["payload"]
+    assert [e["extensions"]["code"] for e in errors] == ["UNAUTHENTICATED"], message

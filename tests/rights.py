@@ -1,0 +1,212 @@
+"""The expected rights of every GraphQL operation, in one place: which roles may call it and how
+the place of its target decides (API.md, Principals). `tests/e2e/test_authz_matrix.py` checks
+every operation of the built schema against this table, for every role and every relation of
+the target to the caller's region; an operation missing here fails that test.
+
+Relations: the target (a region, or a record anchored in one) lies in the caller's own region,
+in a child of it, in a sibling of it, or is its parent. A resident has no region: for them "own"
+is their own record and the others are other people's records in those places. A superadmin may
+do everything; a city administrator changes deployment-wide configuration too.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Rel(StrEnum):
+    OWN = "own"
+    CHILD = "child"
+    SIBLING = "sibling"
+    PARENT = "parent"
+
+
+class Scope(StrEnum):
+    NONE = "none"          # no target, or a list filtered to the caller: the role alone decides
+    SUBTREE = "subtree"    # own and child (a resident: their own record); FORBIDDEN in sibling and parent
+    PATH = "path"          # as SUBTREE, and the parent's breadcrumb (id, name, level) too
+    OWN = "own"            # only the caller's own record (their volunteer or member record)
+    DEPLOYMENT = "deployment"  # configuration of every region: superadmin and city administrators only
+
+
+ROLES = ("superadmin", "admin", "operator", "grid_worker", "department", "volunteer", "resident")
+A, O, W, D, V, R = "admin", "operator", "grid_worker", "department", "volunteer", "resident"
+STAFF = frozenset({A, O})
+READERS = frozenset({A, O, W, V})  # of a region's figures, grid workers and volunteer records in scope
+ALL = frozenset(ROLES) - {"superadmin"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    roles: frozenset[str]
+    scope: Scope = Scope.SUBTREE
+    per_role: tuple[tuple[str, Scope], ...] = ()  # a role whose scope differs from `scope`
+
+    def scope_of(self, role: str) -> Scope:
+        return dict(self.per_role).get(role, self.scope)
+
+    def allows(self, role: str, rel: Rel, city_admin: bool = False) -> bool:
+        if role == "superadmin":
+            return True
+        if self.scope is Scope.DEPLOYMENT:
+            return city_admin
+        if role not in self.roles:
+            return False
+        scope = self.scope_of(role)
+        if scope is Scope.NONE:
+            return True
+        if scope is Scope.OWN or role == R:
+            return rel is Rel.OWN
+        if scope is Scope.PATH:
+            return rel is not Rel.SIBLING
+        return rel in (Rel.OWN, Rel.CHILD)
+
+
+def rule(*roles: str | frozenset[str], scope: Scope = Scope.SUBTREE, **per_role: Scope) -> Rule:
+    flat: set[str] = set()
+    for r in roles:
+        flat |= set(r) if isinstance(r, frozenset) else {r}
+    return Rule(frozenset(flat), scope, tuple(sorted(per_role.items())))
+
+
+NONE, OWN, PATH, DEPLOYMENT = Scope.NONE, Scope.OWN, Scope.PATH, Scope.DEPLOYMENT
+
+RIGHTS: dict[str, Rule] = {
+    # -- queries: territory
+    "me": rule(ALL, scope=NONE),
+    "region": rule(A, O, W, D, V, scope=PATH),        # ancestors of one's region: the breadcrumb only
+    "regions": rule(ALL, scope=NONE),                 # filtered to the caller's subtree
+    "locate": rule(ALL, scope=NONE),
+    "overview": rule(READERS),                        # a department's figures are its own cases'
+    "gridWorker": rule(READERS),
+    "gridWorkers": rule(READERS),
+    # -- cases: departments and volunteers their assignments, residents their reports
+    "case": rule(ALL),
+    "cases": rule(ALL, resident=NONE),                # a resident's list is their own reports anywhere
+    "caseCategories": rule(ALL, scope=NONE),
+    "caseCatalogue": rule(ALL, scope=NONE),
+    # -- party records: staff in scope; a member their own record
+    "partyOrganization": rule(STAFF),
+    "partyOrganizations": rule(STAFF),
+    "partyMember": rule(STAFF, V, volunteer=OWN),
+    "partyMembers": rule(STAFF),
+    "membershipTransfer": rule(STAFF),
+    "membershipTransfers": rule(STAFF),
+    "dualRegistrations": rule(STAFF),
+    "unitTwinnings": rule(STAFF),
+    "coBuildingUnit": rule(STAFF),
+    "coBuildingUnits": rule(STAFF),
+    "linkages": rule(STAFF),
+    "jointMeeting": rule(STAFF),
+    "jointMeetings": rule(STAFF),
+    "organizationalLife": rule(STAFF),
+    "needs": rule(STAFF),
+    "unitResources": rule(STAFF),
+    "projects": rule(STAFF),
+    "memberFeedback": rule(STAFF),
+    # -- volunteers: not departments
+    "volunteer": rule(READERS, R),                    # a resident: their own volunteer record
+    "myVolunteer": rule(ALL, scope=NONE),
+    "volunteers": rule(READERS),
+    "volunteerTeam": rule(READERS),
+    "volunteerTeams": rule(READERS),
+    "volunteerPost": rule(READERS),
+    "volunteerPosts": rule(READERS),
+    "serviceOrder": rule(READERS, R),
+    "serviceOrders": rule(READERS, R, resident=NONE),  # a resident's list is their own orders
+    "wishWall": rule(READERS),
+    "volunteerTasks": rule(STAFF, V, R, volunteer=OWN),
+    "activity": rule(READERS),
+    "activities": rule(READERS),
+    "pointsBalance": rule(STAFF, V, R, volunteer=OWN),
+    "pointsHistory": rule(STAFF, V, R, volunteer=OWN),
+    "rewardCatalogue": rule(ALL, scope=NONE),
+    # -- figures
+    "rankings": rule(READERS),
+    "trend": rule(READERS),
+    "hotspots": rule(READERS),
+    # -- mutations: territory
+    "createRegion": rule(A),
+    "updateRegion": rule(A),
+    "moveRegion": rule(A),
+    "setRegionBoundary": rule(A),
+    "createBuilding": rule(A),
+    "registerGridWorker": rule(A),
+    "assignGridWorker": rule(A),
+    "unassignGridWorker": rule(A),
+    # -- cases (API.md's table)
+    "reportCase": rule(A, O, W, R, resident=NONE),    # a resident reports anywhere; a grid worker in their grid
+    "acceptCase": rule(A, O, W),
+    "assignCase": rule(STAFF),
+    "startCase": rule(W, D, V),
+    "resolveCase": rule(W, D, V),
+    "escalateCase": rule(A, O, W),
+    "rejectCase": rule(STAFF),
+    "returnCase": rule(D),
+    "rateCase": rule(R),
+    "closeCase": rule(STAFF),
+    "mergeCase": rule(STAFF),
+    "revealReporterContact": rule(A),
+    "upsertCaseCategory": rule(scope=DEPLOYMENT),     # SLA and routing of every region
+    "removeCaseCategory": rule(scope=DEPLOYMENT),
+    # -- party organisation
+    "createPartyOrganization": rule(A),
+    "updatePartyOrganization": rule(A),
+    "appointPosition": rule(A),
+    "endPosition": rule(A),
+    "addUnitToCommittee": rule(A),
+    "removeUnitFromCommittee": rule(A),
+    "registerPartyMember": rule(A),
+    "updatePartyMember": rule(A),
+    "revealPartyMemberContact": rule(A),
+    "requestMembershipTransfer": rule(A),
+    "approveMembershipTransfer": rule(A),
+    "rejectMembershipTransfer": rule(A),
+    "cancelMembershipTransfer": rule(A),
+    "dualRegister": rule(A, V, volunteer=OWN),        # a member registers themself
+    "endDualRegistration": rule(A, V, volunteer=OWN),
+    "twinUnitWithCommunity": rule(A),
+    "registerCoBuildingUnit": rule(A),
+    "updateCoBuildingUnitContacts": rule(A),
+    "recordLinkage": rule(A),
+    "scheduleJointMeeting": rule(A),
+    "addAgendaItem": rule(STAFF),
+    "recordMeetingMinutes": rule(STAFF),
+    "addResolution": rule(A),
+    "createCaseFromActionItem": rule(A),
+    "recordOrganizationalLife": rule(STAFF),
+    "postNeed": rule(A),
+    "offerResource": rule(A),
+    "proposeProject": rule(A),
+    "updateProjectStatus": rule(A),
+    # -- volunteers
+    "registerVolunteer": rule(STAFF, V, R, resident=NONE),  # staff register anyone, people themselves
+    "updateVolunteer": rule(STAFF, V, R, volunteer=OWN),
+    "createVolunteerTeam": rule(STAFF),
+    "addTeamMember": rule(STAFF),
+    "removeTeamMember": rule(STAFF),
+    "createVolunteerPost": rule(STAFF),
+    "claimPost": rule(V),
+    "releasePost": rule(STAFF, V),
+    "closeVolunteerPost": rule(STAFF),
+    "placeServiceOrder": rule(R, scope=NONE),
+    "reviewServiceOrder": rule(STAFF),
+    "dispatchServiceOrder": rule(STAFF),
+    "takeServiceOrder": rule(V),
+    "startServiceOrder": rule(V),                     # the volunteer who took it
+    "completeServiceOrder": rule(V),
+    "rateServiceOrder": rule(R),
+    "cancelServiceOrder": rule(STAFF, R),
+    "createActivity": rule(STAFF),
+    "signUpForActivity": rule(V),
+    "cancelActivitySignUp": rule(V),
+    "checkInToActivity": rule(V),
+    "checkOutOfActivity": rule(V),
+    "backfillActivityHours": rule(A),
+    "redeemPoints": rule(STAFF, V, volunteer=OWN),
+    "upsertRewardItem": rule(scope=DEPLOYMENT),       # rewards every volunteer redeems
+    "raiseHotspotToJointMeeting": rule(STAFF),
+    # -- subscriptions
+    "caseEvents": rule(A, O, W),
+    "events": rule(A, O, W),
+}
