@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from shared.auth import REGIONAL_ROLES, Role, mint_token
 from shared.cli.asyncapi import asyncapi, asyncapi_arguments
 from shared.cli.replay import replay, replay_arguments
+from shared.cli.schema import schema, schema_arguments
 from shared.settings import Settings, get_settings
 
 AddArguments = Callable[[argparse.ArgumentParser], None]
@@ -79,7 +80,8 @@ def seed(args: argparse.Namespace, settings: Settings) -> int:
         from shared.cli.seed import seed as load
     except ImportError as e:
         raise SystemExit(f"yiwang seed: demo data is not available ({e})") from e
-    print(asyncio.run(load(settings, args.scale, say=lambda m: print(m, flush=True))))
+    result = asyncio.run(load(settings, args.scale, say=lambda m: print(m, flush=True)))
+    print(f"seed: {result.summary}")
     return 0
 
 
@@ -95,6 +97,7 @@ COMMANDS: dict[str, tuple[AddArguments, Run]] = {
     "seed": (seed_arguments, seed),
     "replay": (replay_arguments, replay),
     "asyncapi": (asyncapi_arguments, asyncapi),
+    "schema": (schema_arguments, schema),
 }
 
 
