@@ -15,6 +15,7 @@ from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 
 from gateway.context import Context
+from gateway.ide import LocalGraphiQL, ide_routes
 from gateway.schema import build_schema
 from shared.auth import service_token, verify_token
 from shared.errors import DomainError
@@ -26,7 +27,7 @@ from shared.settings import DEV_FIELD_KEY, DEV_JWT_SECRET, Settings
 log = logging.getLogger("yiwang.gateway")
 
 
-class Gateway(GraphQL):
+class Gateway(LocalGraphiQL, GraphQL):
     def __init__(self, settings: Settings, state: dict[str, Any]):
         super().__init__(build_schema(settings), graphql_ide=None if settings.production else "graphiql",
                          allow_queries_via_get=False, keep_alive=True, keep_alive_interval=15)
@@ -104,5 +105,5 @@ def create_app(settings: Settings, services: tuple[str, ...] = ("grids", "cases"
     return Starlette(routes=[Route("/graphql", graphql, methods=["GET", "POST"]),
                              WebSocketRoute("/graphql", graphql),
                              Route("/healthz", healthz), Route("/readyz", readyz),
-                             Route("/asyncapi/{service}.json", asyncapi)],
+                             Route("/asyncapi/{service}.json", asyncapi), *ide_routes(graphql.graphql_ide is not None)],
                      lifespan=lifespan)
