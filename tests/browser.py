@@ -96,7 +96,7 @@ class Page:
 
 
 @contextlib.asynccontextmanager
-async def open_page(url: str, start_timeout: float = 60.0) -> AsyncIterator[Page]:
+async def open_page(url: str, start_timeout: float = 120.0) -> AsyncIterator[Page]:
     """A fresh headless Chromium (own profile) showing `url`, recorded from the first request."""
     import websockets
 

@@ -9,7 +9,9 @@ buildings, a grid worker per grid, the party chain 党工委 → 大党委 → �
 posts and service orders, and 100,000 cases over the last 365 days (ids `city…`).
 
 Everything is drawn from `random.Random` seeded per part, so a scale always yields the same
-territory, people and history (times are relative to `now`). Names of people come from
+territory, people and history. Times are relative to the load: the case history is drawn as
+of REFERENCE_NOW and moved to end at `now` (the same cases, steps and figures whenever it is
+loaded), meetings and members' dates count from the load day. Names of people come from
 surname and given-name lists, names of places from syllables: none is a real person.
 The big volumes go through the bulk verbs `member.import` and `case.import`; the rest
 through the ordinary verbs, a few at a time.
@@ -483,7 +485,10 @@ class HistoryStats:
 class CaseHistory:
     """A year of cases ending at `now`, over the grids of a plan, with the catalogue's
     categories, a channel mix, weekly and seasonal rhythm, SLA-driven escalations, ratings,
-    and a few grid × category clusters that surged in the last ten days (hotspots)."""
+    and a few grid × category clusters that surged in the last ten days (hotspots).
+
+    Drawn in the year before REFERENCE_NOW (its calendar gives the rhythm) and emitted moved
+    by `now - REFERENCE_NOW`, so nothing in it depends on the day it is loaded."""
 
     def __init__(self, plan: Plan, count: int, now: datetime, seed: int, days: int = 365,
                  sla: dict[HandlingLevel, int] | None = None, auto_close_s: int = DEFAULT_AUTO_CLOSE_S,
