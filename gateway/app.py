@@ -19,6 +19,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from gateway.context import Context
 from gateway.http import GraphQLOverHTTP
 from gateway.limits import LimitedGraphQL, RequestLimits
+from gateway.ide import LocalGraphiQL, ide_routes
 from gateway.schema import build_schema
 from shared.auth import service_token, verify_token
 from shared.errors import DomainError
@@ -31,7 +32,7 @@ from shared.settings import Settings
 log = logging.getLogger("yiwang.gateway")
 
 
-class Gateway(GraphQLOverHTTP, LimitedGraphQL):
+class Gateway(LocalGraphiQL, GraphQLOverHTTP, LimitedGraphQL):
     def __init__(self, settings: Settings, state: dict[str, Any]):
         # Queries may come by GET (GraphQL over HTTP); mutations only by POST.
         super().__init__(build_schema(settings), graphql_ide=None if settings.production else "graphiql",
@@ -110,5 +111,5 @@ def create_app(settings: Settings, services: tuple[str, ...] = ("grids", "cases"
     return Starlette(routes=[Route("/graphql", graphql, methods=["GET", "POST"]),
                              WebSocketRoute("/graphql", graphql),
                              Route("/healthz", healthz), Route("/readyz", readyz),
-                             Route("/asyncapi/{service}.json", asyncapi)],
+                             Route("/asyncapi/{service}.json", asyncapi), *ide_routes(graphql.graphql_ide is not None)],
                      middleware=[Middleware(RequestLimits, settings=settings)], lifespan=lifespan)

@@ -3,18 +3,25 @@
 Deterministic and synthetic (no real places or people): one city, three districts, two
 streets each, three communities each, four grids per community tiling it, two buildings
 per grid and a grid worker for each. Loaded through the services' own commands, so every
-rule, rollup and event applies exactly as for real data.
+rule, rollup and event applies exactly as for real data. Its dates are relative to the day
+it is loaded (in YIWANG_TIMEZONE): each 大党委's first joint meeting is two weeks later, at
+09:00; members' birth and join dates lie as far back from that day whenever it is.
 """
 from __future__ import annotations
 
 import asyncio
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import nats
 
 from shared.auth import service_token
+from shared.cli.progress import Progress, Tick
 from shared.errors import Unavailable
 from shared.messaging.rpc import RpcClient
 from shared.settings import Settings
+
+FIRST_MEETING_IN_DAYS, MEETING_TIME = 14, time(9, 0)
 
 COUNTIES = ["东湖区", "西岭区", "南川县"]
 TOWNSHIPS = ["长青街道", "望江街道", "花园街道", "白沙镇", "清泉街道", "石桥镇"]
@@ -89,7 +96,29 @@ def person(i: int) -> str:
     return SURNAMES[(i * 3) % len(SURNAMES)] + GIVEN[(i * 5 + 1) % len(GIVEN)]
 
 
-async def load_party(rpc: RpcClient, token: str, levels: list[list[dict]]) -> str:
+def first_meeting(today: date, zone: ZoneInfo) -> str:
+    """When each 大党委's first joint meeting is: two weeks after the load day, 09:00 local."""
+    return datetime.combine(today + timedelta(days=FIRST_MEETING_IN_DAYS), MEETING_TIME, zone).isoformat()
+
+
+def member_dates(i: int, today: date) -> tuple[str, str]:
+    """Birth and join dates of demo member `i`: aged 30 to 64 years and some days on the load
+    day, joined at 22 to 31 (so after 18 and never in the future)."""
+    born = today - timedelta(days=365 * (30 + i % 35) + (i * 37) % 365)
+    return born.isoformat(), (born + timedelta(days=365 * (22 + i % 10) + 2)).isoformat()
+
+
+def party_plan(levels: list[list[dict]]) -> tuple[list[dict], list[dict]]:
+    """The grids with a branch and the buildings with a group: not every grid has its branch
+    yet, nor every building its group (coverage is a figure to watch)."""
+    branched = [g for i, g in enumerate(levels[4]) if i % 7 != 3]
+    with_branch = {g["id"] for g in branched}
+    grouped = [b for i, b in enumerate(levels[5]) if b["parentId"] in with_branch and i % 5 != 4]
+    return branched, grouped
+
+
+async def load_party(rpc: RpcClient, token: str, levels: list[list[dict]], today: date, zone: ZoneInfo,
+                     tick: Tick = lambda n: None) -> str:
     """The party chain on the demo territory: a 党工委 per street, a 大党委 per community with
     its co-building units and a first joint meeting, a branch per grid, a group per building,
     four members per grid (one in-service member dual-registered where they live)."""
@@ -107,32 +136,34 @@ async def load_party(rpc: RpcClient, token: str, levels: list[list[dict]]) -> st
         async with sem:
             made = await org("org.create", {"name": name, "type": kind, "anchorId": node["id"], "parentId": parent,
                                             "idempotencyKey": f"demo-org:{node['id']}"})
+            tick(1)
             return node["id"], made["id"]
 
     names = {r["id"]: r["name"] for level in levels for r in level}
+    branched, grouped = party_plan(levels)
     by_node: dict[str, str] = dict(await asyncio.gather(*(create(
         t, "TOWNSHIP_WORKING_COMMITTEE", f"{t['name']}党工委", None) for t in levels[2])))
     by_node |= dict(await asyncio.gather(*(create(
         m, "COMMUNITY_COMMITTEE", f"{m['name']}党委", by_node[m["parentId"]]) for m in levels[3])))
-    # Not every grid has its branch yet, nor every building its group: coverage is a figure to watch.
-    branched = [g for i, g in enumerate(levels[4]) if i % 7 != 3]
     by_node |= dict(await asyncio.gather(*(create(
         g, "GRID_BRANCH", f"{names[g['parentId']]}{g['name']}党支部", by_node[g["parentId"]]) for g in branched)))
-    grouped = [b for i, b in enumerate(levels[5]) if b["parentId"] in by_node and i % 5 != 4]
     by_node |= dict(await asyncio.gather(*(create(
         b, "BUILDING_GROUP", f"{b['attrs']['address']}党小组", by_node[b["parentId"]]) for b in grouped)))
 
     async def register(i: int, grid: dict) -> None:
         async with sem:
             home = f"{grid['id']}b{i % 2}"
+            born, joined = member_dates(i, today)
             m = await org("member.register", {
-                "name": person(i), "gender": "FEMALE" if i % 2 else "MALE", "birthDate": f"{1960 + i % 35}-0{1 + i % 9}-15",
-                "joinDate": f"{1960 + i % 35 + 22 + i % 10}-07-01", "phone": f"1370000{i:04d}", "category": CATEGORIES[i % 4],
+                "name": person(i), "gender": "FEMALE" if i % 2 else "MALE", "birthDate": born,
+                "joinDate": joined, "phone": f"1370000{i:04d}", "category": CATEGORIES[i % 4],
                 "organizationId": by_node.get(grid["id"], by_node[grid["parentId"]]), "homeBuildingId": home, "idempotencyKey": f"demo-pm:{i}"})
             if i % 4 == 0:
                 await org("dual.register", {"memberId": m["id"], "communityId": grid["parentId"]})
+            tick(1)
 
     await asyncio.gather(*(register(gi * 4 + k, g) for gi, g in enumerate(levels[4]) for k in range(4)))
+    meeting_at = first_meeting(today, zone)
 
     async def committee(ci: int, community: dict) -> None:
         async with sem:
@@ -143,12 +174,25 @@ async def load_party(rpc: RpcClient, token: str, levels: list[list[dict]]) -> st
                     "contacts": [{"name": person(1000 + ci * 4 + ui), "title": "负责人",
                                   "phone": f"1360000{ci * 4 + ui:04d}"}], "idempotencyKey": f"demo-unit:{ci}:{ui}"})
                 await org("org.addUnit", {"id": committee_id, "unitId": unit["id"]})
-            await org("meeting.schedule", {"committeeId": committee_id, "scheduledAt": "2026-12-05T09:00:00+08:00",
+                tick(1)
+            await org("meeting.schedule", {"committeeId": committee_id, "scheduledAt": meeting_at,
                                            "idempotencyKey": f"demo-meeting:{ci}"})
+            tick(1)
 
     await asyncio.gather(*(committee(ci, c) for ci, c in enumerate(levels[3])))
     return (f"{len(by_node)} party organisations, {len(levels[4]) * 4} members, "
-            f"{sum(2 + ci % 3 for ci in range(len(levels[3])))} co-building units")
+            f"{unit_count(levels)} co-building units")
+
+
+def unit_count(levels: list[list[dict]]) -> int:
+    return sum(2 + ci % 3 for ci in range(len(levels[3])))
+
+
+def party_size(levels: list[list[dict]]) -> int:
+    """What load_party creates: organisations, members, units and meetings."""
+    branched, grouped = party_plan(levels)
+    return (len(levels[2]) + len(levels[3]) + len(branched) + len(grouped) + 4 * len(levels[4])
+            + unit_count(levels) + len(levels[3]))
 
 
 POST_TYPES = ["POLICY_OUTREACH", "CIVILITY", "ENVIRONMENT", "LEGAL_AID", "MEDIATION", "PARCEL_STATION", "SAFETY"]
@@ -157,7 +201,7 @@ POST_NAMES = {"POLICY_OUTREACH": "政策宣传岗", "CIVILITY": "文明督导岗
 REWARDS = [("SOAP", "洗衣液一瓶", 5, 200), ("RICE", "大米五斤", 10, 100), ("HAIRCUT", "理发券", 3, 500)]
 
 
-async def load_volunteers(rpc: RpcClient, token: str, levels: list[list[dict]]) -> str:
+async def load_volunteers(rpc: RpcClient, token: str, levels: list[list[dict]], tick: Tick = lambda n: None) -> str:
     """Four volunteers per community (`demo-vol-NNN`), two standing posts each, and the reward
     catalogue of the points scheme."""
     async def vol(verb: str, payload: dict) -> dict:
@@ -181,43 +225,49 @@ async def load_volunteers(rpc: RpcClient, token: str, levels: list[list[dict]]) 
                     "phone": f"1350000{i:04d}", "skills": [["维修", "助老"], ["法律"], ["心理疏导"], ["助老"]][k],
                     "availability": [["SAT_AM"], ["WEEKDAY_EVENING"], ["SUN_PM"], ["SAT_AM", "SUN_PM"]][k],
                     "idempotencyKey": f"demo-vol:{i}"})
+                tick(1)
             for k in range(2):
                 kind = POST_TYPES[(ci * 2 + k) % len(POST_TYPES)]
                 await vol("post.create", {"title": POST_NAMES[kind], "type": kind, "regionId": c["id"],
                                           "capacity": 5, "duties": f"{c['name']}{POST_NAMES[kind]}，每周值守一次"})
+                tick(1)
 
     await asyncio.gather(*(community(ci, c) for ci, c in enumerate(levels[3])))
     return f"{len(levels[3]) * 4} volunteers, {len(levels[3]) * 2} volunteer posts"
 
 
-async def load_demo(settings: Settings) -> str:
+async def load_demo(settings: Settings, now: datetime, progress: Progress) -> str:
+    """The demo city into an empty stack, saying how far along it is; what it loaded."""
+    zone = ZoneInfo(settings.timezone)
+    today = now.astimezone(zone).date()
     nc = await nats.connect(settings.nats_servers, name="yiwang-demo")
     try:
         rpc, token = RpcClient(nc, timeout_s=30), service_token(settings.jwt_secret, "demo", settings.jwt_issuer)
-        existing = await rpc.call("grids", "region.list", {"level": "CITY", "first": 1}, token)
-        if existing["totalCount"]:
-            return "demo: the database already holds a territory; nothing loaded"
         sem = asyncio.Semaphore(8)
+        levels = plan()
+        ws = workers(levels[4])
 
-        async def call(verb: str, payload: dict) -> None:
+        async def call(verb: str, payload: dict, tick: Tick) -> None:
             async with sem:
                 await rpc.call("grids", verb, {**payload, "idempotencyKey": payload.get("idempotencyKey")
                                                or f"demo:{payload.get('id')}"}, token)
+                tick(1)
 
-        levels = plan()
-        for level in levels:
-            await asyncio.gather(*(call("region.create", r) for r in level))
-        ws = workers(levels[4])
-        await asyncio.gather(*(call("worker.register", w) for w in ws))
+        with progress.part("territory", sum(map(len, levels)) + len(ws), "regions and grid workers") as part:
+            for level in levels:
+                await asyncio.gather(*(call("region.create", r, part.add) for r in level))
+            await asyncio.gather(*(call("worker.register", w, part.add) for w in ws))
         try:
-            party = await load_party(rpc, token, levels)
+            with progress.part("party", party_size(levels), "organisations, members, units and meetings") as part:
+                party = await load_party(rpc, token, levels, today, zone, part.add)
         except Unavailable:
             party = "the organizations service is not running, so no party organisations"
         try:
-            party += "; " + await load_volunteers(rpc, token, levels)
+            with progress.part("volunteers", 6 * len(levels[3]), "volunteers and posts") as part:
+                party += "; " + await load_volunteers(rpc, token, levels, part.add)
         except Unavailable:
             party += "; the volunteers service is not running, so no volunteers"
-        return (f"demo: loaded 云河市 with {len(levels[1])} districts, {len(levels[2])} streets, "
+        return (f"云河市 with {len(levels[1])} districts, {len(levels[2])} streets, "
                 f"{len(levels[3])} communities, {len(levels[4])} grids, {len(levels[5])} buildings, "
                 f"{len(ws)} grid workers; {party}")
     finally:

@@ -12,6 +12,7 @@ from shared.cli.asyncapi import asyncapi, asyncapi_arguments
 from shared.cli.check import check, check_arguments
 from shared.cli.rekey import rekey, rekey_arguments
 from shared.cli.replay import replay, replay_arguments
+from shared.cli.schema import schema, schema_arguments
 from shared.production import check_production
 from shared.settings import Settings, get_settings
 
@@ -87,7 +88,8 @@ def seed(args: argparse.Namespace, settings: Settings) -> int:
         from shared.cli.seed import seed as load
     except ImportError as e:
         raise SystemExit(f"yiwang seed: demo data is not available ({e})") from e
-    print(asyncio.run(load(settings, args.scale, say=lambda m: print(m, flush=True))))
+    result = asyncio.run(load(settings, args.scale, say=lambda m: print(m, flush=True)))
+    print(f"seed: {result.summary}")
     return 0
 
 
@@ -105,6 +107,7 @@ COMMANDS: dict[str, tuple[AddArguments, Run]] = {
     "asyncapi": (asyncapi_arguments, asyncapi),
     "rekey": (rekey_arguments, rekey),
     "check": (check_arguments, check),
+    "schema": (schema_arguments, schema),
 }
 # Commands that start or build the services, which encrypt personal data with the field key.
 USES_FIELD_KEY = {"up", "asyncapi"}

@@ -9,7 +9,9 @@ buildings, a grid worker per grid, the party chain 党工委 → 大党委 → �
 posts and service orders, and 100,000 cases over the last 365 days (ids `city…`).
 
 Everything is drawn from `random.Random` seeded per part, so a scale always yields the same
-territory, people and history (times are relative to `now`). Names of people come from
+territory, people and history. Times are relative to the load: the case history is drawn as
+of REFERENCE_NOW and moved to end at `now` (the same cases, steps and figures whenever it is
+loaded), meetings and members' dates count from the load day. Names of people come from
 surname and given-name lists, names of places from syllables: none is a real person.
 The big volumes go through the bulk verbs `member.import` and `case.import`; the rest
 through the ordinary verbs, a few at a time.
@@ -22,16 +24,25 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time as clock, timedelta, timezone
 from itertools import accumulate
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from services.cases.domain import DEFAULT_CATALOGUE, DEFAULT_SLA, DEPARTMENTS, Category, HandlingLevel
 from services.cases.importer import history_id
+from services.organizations.domain.member import adulthood
+from shared.cli.progress import Progress, Say, Tick
 from shared.errors import InternalError, Unavailable
 
 SCALES = ("small", "city")
-Say = Callable[[str], None]
+DESCRIPTIONS = {"small": "the demo city 云河市, its party organisations and volunteers, and a year of its cases",
+                "city": "青川市 at the scale of a real city (about 20 minutes on an idle machine)"}
+MEETING_AT = clock(9, 0)
+
+
+def no_tick(n: int) -> None:
+    pass
 
 # ---- names -------------------------------------------------------------------------------
 SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
@@ -294,8 +305,8 @@ def city_party(plan: Plan, today: date, seed: int = CITY_SEED, members: int = CI
         for _ in range(count):
             home = rnd.choice(g.buildings)
             org = home if home in grouped and rnd.random() < 0.35 else g.id if g.id in branched else g.community
-            birth = date(rnd.randint(1938, 2003), rnd.randint(1, 12), rnd.randint(1, 28))
-            adult = date(birth.year + 18, birth.month, birth.day)
+            birth = today - timedelta(days=rnd.randint(23 * 365, 88 * 365))
+            adult = adulthood(birth)
             join = adult + timedelta(days=rnd.randint(0, max(1, min((today - adult).days - 1, 40 * 365))))
             category = rnd.choices(("IN_SERVICE", "RETIRED", "FLOATING", "OTHER"), (35, 45, 12, 8))[0]
             number = id_number(area, birth, n)
@@ -430,6 +441,9 @@ TITLES = {
 RESOLUTIONS = ("已现场处置完毕", "已协调相关单位处理", "已清理完毕", "已维修恢复", "已调解，双方达成一致", "已答复诉求人",
                "已督促整改到位")
 DEFAULT_AUTO_CLOSE_S = 7 * 86400
+# The year of case history is drawn as if it ended at this moment (its seasons, weekdays and
+# hours of the day are this year's, in UTC+8), then moved to end at the moment it is loaded.
+REFERENCE_NOW = datetime(2026, 11, 21, 10, 0, tzinfo=timezone(timedelta(hours=8)))
 
 
 def level_of(name: HandlingLevel | str) -> int:
@@ -471,17 +485,28 @@ class HistoryStats:
 class CaseHistory:
     """A year of cases ending at `now`, over the grids of a plan, with the catalogue's
     categories, a channel mix, weekly and seasonal rhythm, SLA-driven escalations, ratings,
-    and a few grid × category clusters that surged in the last ten days (hotspots)."""
+    and a few grid × category clusters that surged in the last ten days (hotspots).
+
+    Drawn in the year before REFERENCE_NOW (its calendar gives the rhythm) and emitted moved
+    by `now - REFERENCE_NOW`, so nothing in it depends on the day it is loaded."""
 
     def __init__(self, plan: Plan, count: int, now: datetime, seed: int, days: int = 365,
                  sla: dict[HandlingLevel, int] | None = None, auto_close_s: int = DEFAULT_AUTO_CLOSE_S,
                  clusters: int = 0, cluster_size: int = 0):
-        self.plan, self.count, self.now, self.days = plan, count, now.replace(microsecond=0), days
+        self.plan, self.count, self.days = plan, count, days
+        # Drawn as of REFERENCE_NOW, then moved to end at `now`: the same cases, steps and
+        # figures whenever it is loaded.
+        self.now = REFERENCE_NOW
+        self.shift = now.replace(microsecond=0) - REFERENCE_NOW
         self.seed, self.sla, self.auto_close_s = seed, sla or dict(DEFAULT_SLA), auto_close_s
         self.level_sla = [int(self.sla[lvl]) for lvl in HandlingLevel]
         self.categories = {c.code: c for c in DEFAULT_CATALOGUE.categories}
         self.clusters, self.cluster_size = clusters, cluster_size
         self.stats = HistoryStats()
+
+    def iso(self, t: datetime) -> str:
+        """A time of the drawn year as the moment it stands for, `now` being the load's."""
+        return (t + self.shift).astimezone(UTC).isoformat()
 
     def sla_s(self, category: Category, level: int) -> int:
         return category.sla_seconds or self.level_sla[level]
@@ -489,7 +514,7 @@ class CaseHistory:
     def cases(self) -> list[dict]:
         """The case.import items, street by street, oldest first in each."""
         rnd = random.Random(f"{self.seed}:cases:{self.plan.scale}")
-        start = self.now - timedelta(days=self.days)
+        start = (self.now - timedelta(days=self.days)).replace(hour=0, minute=0, second=0)  # a local midnight
         day_w = []
         for k in range(self.days):
             day = start + timedelta(days=k)
@@ -517,8 +542,8 @@ class CaseHistory:
                 drafts.append((t, g, code, (round(x + rnd.gauss(0, 0.0003), 6), round(y + rnd.gauss(0, 0.0003), 6))))
                 continue
             k = rnd.choices(days, cum_weights=day_w)[0]
-            t = (start + timedelta(days=k)).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(
-                hours=rnd.choices(hours, cum_weights=hour_w)[0], minutes=rnd.randint(0, 59), seconds=rnd.randint(0, 59))
+            t = start + timedelta(days=k, hours=rnd.choices(hours, cum_weights=hour_w)[0], minutes=rnd.randint(0, 59),
+                                  seconds=rnd.randint(0, 59))
             t = min(t, self.now - timedelta(minutes=1))
             drafts.append((t, rnd.choices(grids, cum_weights=gw)[0], rnd.choices(codes, cum_weights=month_w[t.month])[0],
                            None))
@@ -549,10 +574,10 @@ class CaseHistory:
                 if channel == "MINI_PROGRAM" else None
         loc = spot or (self.point(rnd, g) if channel in ("MINI_PROGRAM", "GRID_PATROL") or rnd.random() < 0.4 else None)
         item: dict[str, Any] = {
-            "id": history_id(t0, f"seed:{self.plan.scale}:{n}"), "title": title,
+            "id": history_id(t0 + self.shift, f"seed:{self.plan.scale}:{n}"), "title": title,
             "description": f"{g.community_name}{title}，{rnd.choice(('请尽快处理', '已持续多日', '影响居民生活', '希望有关部门关注'))}",
             "categoryCode": code, "channel": channel, "reporterName": name, "reporterPhone": tel,
-            "reporterSub": sub, "regionId": g.id, "reportedAt": t0.isoformat(),
+            "reporterSub": sub, "regionId": g.id, "reportedAt": self.iso(t0),
             **({"lng": loc[0], "lat": loc[1]} if loc else {}), "steps": self.steps(rnd, t0, g, category, channel, sub)}
         return item
 
@@ -641,7 +666,7 @@ class CaseHistory:
             horizon = min(at, now) if at else now
             # What the live system would have done by itself before that step.
             if m.open and m.due is not None and m.due <= horizon and not (m.level == 3 and m.overdue):
-                out.append({"action": "sweep", "at": m.due.isoformat()})
+                out.append({"action": "sweep", "at": self.iso(m.due)})
                 t = m.due
                 m.sweeps += 1
                 if m.level < 3:
@@ -653,13 +678,13 @@ class CaseHistory:
                 continue
             if m.status == "RESOLVED" and m.resolved_at and m.resolved_at + timedelta(seconds=self.auto_close_s) <= horizon:
                 t = m.resolved_at + timedelta(seconds=self.auto_close_s)
-                out.append({"action": "close", "at": t.isoformat(), "actor": "system:cases", "note": "评价超时自动结案"})
+                out.append({"action": "close", "at": self.iso(t), "actor": "system:cases", "note": "评价超时自动结案"})
                 m.status = "CLOSED"
                 continue
             if at is None or at > now:
                 break
             t = at
-            out.append({**step, "at": t.isoformat()})
+            out.append({**step, "at": self.iso(t)})
             self.advance(m, step, t, category)
             if step["action"] == "escalate":
                 escalations -= 1
@@ -739,10 +764,13 @@ class Loader:
     took 70 s and 32 s of store CPU; 8: 26–38 s, 20–30 s; 4: 20–32 s, 14–18 s; 2: 18–22 s,
     12–14 s."""
 
-    def __init__(self, rpc: Any, token: str, say: Say, concurrency: int = 3):
-        self.rpc, self.token, self.say = rpc, token, say
+    def __init__(self, rpc: Any, token: str, progress: Progress, concurrency: int = 3):
+        self.rpc, self.token, self.progress = rpc, token, progress
         self.concurrency = concurrency
         self.sems: dict[str, asyncio.Semaphore] = {}
+
+    def say(self, message: str) -> None:
+        self.progress.say(message)
 
     async def call(self, service: str, verb: str, payload: dict, token: str | None = None,
                    retries: int = 2, timeout_s: float | None = None) -> Any:
@@ -759,15 +787,18 @@ class Loader:
                         raise
                     await asyncio.sleep(1 + attempt)
 
-    async def all(self, service: str, verb: str, payloads: Iterable[dict], **kw: Any) -> list:
-        return await asyncio.gather(*(self.call(service, verb, p, **kw) for p in payloads))
+    async def all(self, service: str, verb: str, payloads: Iterable[dict], tick: Tick = no_tick, **kw: Any) -> list:
+        async def one(p: dict) -> Any:
+            out = await self.call(service, verb, p, **kw)
+            tick(1)
+            return out
 
-    async def phase(self, name: str, work: Awaitable[int], what: str) -> int:
-        t = time.monotonic()
-        n = await work
-        seconds = time.monotonic() - t
-        self.say(f"seed: {name}: {n} {what} in {seconds:.1f}s")
-        return n
+        return await asyncio.gather(*(one(p) for p in payloads))
+
+    async def phase(self, name: str, total: int, what: str, work: Callable[[Tick], Awaitable[object]]) -> None:
+        """Run one part of the load, `total` of `what`, with its progress said."""
+        with self.progress.part(name, total, what) as part:
+            await work(part.add)
 
     async def replica_ready(self, service: str, region_id: str, timeout: float = 180) -> None:
         """Until the service's territory replica knows `region_id` (it follows grids events)."""
@@ -780,76 +811,75 @@ class Loader:
         raise TimeoutError(f"the {service} service did not learn region {region_id} in {timeout:g}s")
 
 
-async def load_territory(loader: Loader, levels: list[list[dict]], prefix: str = "city") -> int:
+async def load_territory(loader: Loader, levels: list[list[dict]], prefix: str = "city", tick: Tick = no_tick) -> None:
     """region.create level by level (a level's parents are in the level before)."""
     async def create(r: dict) -> None:
         await loader.call("grids", "region.create", {**r, "idempotencyKey": f"{prefix}:{r['id']}"})
+        tick(1)
 
     for level in levels:
         await asyncio.gather(*(create(r) for r in level))
-    return sum(len(level) for level in levels)
 
 
-async def load_workers(loader: Loader, plan: Plan) -> int:
-    await loader.all("grids", "worker.register", plan.workers)
-    return len(plan.workers)
-
-
-async def load_orgs(loader: Loader, levels: list[list[dict]], ids: dict[str, str]) -> int:
+async def load_orgs(loader: Loader, levels: list[list[dict]], ids: dict[str, str], tick: Tick = no_tick) -> None:
     """org.create level by level; `ids` maps each org's key to the id it got."""
     async def create(o: dict) -> None:
         body = {k: v for k, v in o.items() if k not in ("key", "parentKey")}
         made = await loader.call("organizations", "org.create", {
             **body, "parentId": ids[o["parentKey"]] if o["parentKey"] else None, "idempotencyKey": f"seed-org:{o['key']}"})
         ids[o["key"]] = made["id"]
+        tick(1)
 
     for level in levels:
         await asyncio.gather(*(create(o) for o in level))
-    return sum(len(level) for level in levels)
 
 
 async def load_members(loader: Loader, members: list[dict], ids: dict[str, str], prefix: str,
-                       size: int = 500, parallel: int = 1) -> int:
+                       size: int = 500, parallel: int = 1, tick: Tick = no_tick) -> None:
     """member.import in batches, one at a time: the service holds a batch back while its
     event relay catches up, so sending more at once gains nothing."""
     sem = asyncio.Semaphore(parallel)
 
-    async def one(n: int, batch: list[dict]) -> int:
+    async def one(n: int, batch: list[dict]) -> None:
         items = [{**{k: v for k, v in m.items() if k != "organizationKey"}, "organizationId": ids[m["organizationKey"]]}
                  for m in batch]
         async with sem:
-            done = await loader.call("organizations", "member.import", {"importId": f"{prefix}-members-{n:04d}",
-                                                                        "members": items}, timeout_s=60)
-        return done["imported"]
+            await loader.call("organizations", "member.import", {"importId": f"{prefix}-members-{n:04d}",
+                                                                 "members": items}, timeout_s=60)
+        tick(len(batch))
 
-    return sum(await asyncio.gather(*(one(n, b) for n, b in batches(members, size))))
+    await asyncio.gather(*(one(n, b) for n, b in batches(members, size)))
 
 
-async def load_committees(loader: Loader, plan: Plan, party: PartyPlan, ids: dict[str, str], today: date) -> int:
-    async def committee(ci: int, c: dict) -> int:
+def meeting_time(day: date, zone: ZoneInfo) -> str:
+    """A joint meeting's time: 09:00 of `day` where the city is."""
+    return datetime.combine(day, MEETING_AT, zone).isoformat()
+
+
+async def load_committees(loader: Loader, plan: Plan, party: PartyPlan, ids: dict[str, str], today: date,
+                          zone: ZoneInfo, tick: Tick = no_tick) -> None:
+    async def committee(ci: int, c: dict) -> None:
         committee_id = ids[c["community"]]
         for u in c["units"]:
             unit = await loader.call("organizations", "unit.register", u)
             await loader.call("organizations", "org.addUnit", {"id": committee_id, "unitId": unit["id"]}, retries=0)
-        day = today + timedelta(days=c["meetingInDays"])
+            tick(1)
         await loader.call("organizations", "meeting.schedule", {
-            "committeeId": committee_id, "scheduledAt": f"{day.isoformat()}T09:00:00+08:00",
+            "committeeId": committee_id, "scheduledAt": meeting_time(today + timedelta(days=c["meetingInDays"]), zone),
             "idempotencyKey": f"{plan.prefix}-meeting:{ci}"})
-        return len(c["units"])
 
-    return sum(await asyncio.gather(*(committee(ci, c) for ci, c in enumerate(party.committees))))
+    await asyncio.gather(*(committee(ci, c) for ci, c in enumerate(party.committees)))
 
 
-async def load_volunteers(loader: Loader, vp: VolunteerPlan) -> int:
+async def load_volunteers(loader: Loader, vp: VolunteerPlan, tick: Tick = no_tick) -> None:
     for code, name, cost, stock in REWARDS:
         await loader.call("volunteers", "catalogue.upsert", {"code": code, "name": name, "cost": cost, "stock": stock})
-    made = await loader.all("volunteers", "volunteer.register", vp.volunteers)
+    made = await loader.all("volunteers", "volunteer.register", vp.volunteers, tick)
     vp.volunteers = [{**v, "id": m["id"]} for v, m in zip(vp.volunteers, made, strict=True)]
-    await loader.all("volunteers", "post.create", vp.posts, retries=0)
-    return len(made)
+    await loader.all("volunteers", "post.create", vp.posts, tick, retries=0)
 
 
-async def load_orders(loader: Loader, vp: VolunteerPlan, secret: str, issuer: str) -> int:
+async def load_orders(loader: Loader, vp: VolunteerPlan, secret: str, issuer: str, tick: Tick = no_tick) -> None:
     from shared.auth import mint_token
 
     async def order(o: dict) -> None:
@@ -858,29 +888,29 @@ async def load_orders(loader: Loader, vp: VolunteerPlan, secret: str, issuer: st
         step = lambda verb, body, tok=None: loader.call("volunteers", verb, {"id": placed["id"], **body},  # noqa: E731
                                                         token=tok, retries=0)
         await step("order.review", {"approve": True})
-        if o["stage"] == "OPEN" or o["volunteer"] is None:
-            return
-        vid = vp.volunteers[o["volunteer"]]["id"]
-        await step("order.take", {"volunteerId": vid})
-        await step("order.start", {})
-        if o["stage"] == "RATED":
-            await step("order.complete", {"hours": o["hours"]})
-            await step("order.rate", {"score": o["score"]}, resident)
+        if o["stage"] != "OPEN" and o["volunteer"] is not None:
+            vid = vp.volunteers[o["volunteer"]]["id"]
+            await step("order.take", {"volunteerId": vid})
+            await step("order.start", {})
+            if o["stage"] == "RATED":
+                await step("order.complete", {"hours": o["hours"]})
+                await step("order.rate", {"score": o["score"]}, resident)
+        tick(1)
 
     await asyncio.gather(*(order(o) for o in vp.orders))
-    return len(vp.orders)
 
 
-async def load_cases(loader: Loader, items: list[dict], prefix: str, size: int = 500, parallel: int = 2) -> int:
+async def load_cases(loader: Loader, items: list[dict], prefix: str, size: int = 500, parallel: int = 2,
+                     tick: Tick = no_tick) -> None:
     sem = asyncio.Semaphore(parallel)
 
-    async def one(n: int, batch: list[dict]) -> int:
+    async def one(n: int, batch: list[dict]) -> None:
         async with sem:
-            done = await loader.call("cases", "case.import", {"importId": f"{prefix}-cases-{n:04d}", "cases": batch},
-                                     timeout_s=60)
-        return done["imported"]
+            await loader.call("cases", "case.import", {"importId": f"{prefix}-cases-{n:04d}", "cases": batch},
+                              timeout_s=60)
+        tick(len(batch))
 
-    return sum(await asyncio.gather(*(one(n, b) for n, b in batches(items, size))))
+    await asyncio.gather(*(one(n, b) for n, b in batches(items, size)))
 
 
 def describe_history(h: CaseHistory) -> str:
@@ -896,8 +926,16 @@ def describe_history(h: CaseHistory) -> str:
             f"{100 * (st.rated.get(4, 0) + st.rated.get(5, 0)) / rated:.0f}% of ratings 4-5")
 
 
-async def seed(settings: Any, scale: str = "small", say: Say = print, cases: int | None = None) -> str:
-    """Load the demo data of `scale` into a running stack (an empty one)."""
+@dataclass
+class Seeded:
+    loaded: bool  # False: the database already held a territory, so nothing was loaded
+    summary: str
+
+
+async def seed(settings: Any, scale: str = "small", say: Say = print, cases: int | None = None,
+               every_s: float = 15.0, note: str = "") -> Seeded:
+    """Load the demo data of `scale` into a running stack (an empty one), saying what it is
+    loading (with `note`) and how far along it is (a line every `every_s` seconds at most)."""
     import nats
 
     from services.cases.handlers import sla_of
@@ -914,28 +952,35 @@ async def seed(settings: Any, scale: str = "small", say: Say = print, cases: int
         token = service_token(settings.jwt_secret, "seed", settings.jwt_issuer)
         existing = await rpc.call("grids", "region.list", {"level": "CITY", "first": 1}, token)
         if existing["totalCount"]:
-            return "seed: the database already holds a territory; nothing loaded"
-        loader = Loader(rpc, token, say)
+            held = ", ".join(f"{r['name']} ({r['id']})" for r in existing["items"])
+            return Seeded(False, f"the database already holds a territory ({held}); nothing loaded")
         history_args = {"sla": sla_of(settings), "auto_close_s": settings.auto_close_s, "count": cases}
-        if scale == "small":
-            from shared.cli.demo import load_demo
+        say(f"seed: loading {DESCRIPTIONS[scale]}{note}")
+        async with Progress(say, every_s) as progress:
+            loader = Loader(rpc, token, progress)
+            if scale == "small":
+                from shared.cli.demo import load_demo
 
-            t = time.monotonic()
-            summary = await load_demo(settings)
-            say(f"seed: demo territory, party and volunteers in {time.monotonic() - t:.1f}s")
-            plan = small_plan()
-            history = history_for(plan, now, **history_args)
-            items = history.cases()
-            await loader.replica_ready("cases", plan.grids[-1].id)
-            await loader.phase("case history", load_cases(loader, items, "demo"), "cases")
-            return f"{summary}; {describe_history(history)} (in {time.monotonic() - started:.0f}s)"
-        return await seed_city(settings, loader, now, history_args, started)
+                summary = await load_demo(settings, now, progress)
+                plan = small_plan()
+                history = history_for(plan, now, **history_args)
+                items = history.cases()
+
+                async def import_cases(tick: Tick) -> None:
+                    await loader.replica_ready("cases", plan.grids[-1].id)
+                    await load_cases(loader, items, "demo", tick=tick)
+
+                await loader.phase("case history", len(items), "cases", import_cases)
+                return Seeded(True, f"loaded {summary}; {describe_history(history)} "
+                                    f"(in {time.monotonic() - started:.0f}s)")
+            return Seeded(True, await seed_city(settings, loader, now, history_args, started))
     finally:
         await nc.close()
 
 
 async def seed_city(settings: Any, loader: Loader, now: datetime, history_args: dict, started: float) -> str:
-    say, today = loader.say, now.date()
+    zone = ZoneInfo(settings.timezone)
+    say, today = loader.say, now.astimezone(zone).date()
     t = time.monotonic()
     plan = city_plan()
     party = city_party(plan, today)
@@ -949,43 +994,55 @@ async def seed_city(settings: Any, loader: Loader, now: datetime, history_args: 
     # The members wait for the buildings (their homes). Measured: starting the case import
     # only after the buildings, so that it overlaps the member import instead, took 13 min
     # rather than 11: two bulk imports at once starve the member events' relay.
-    await loader.phase("territory down to the grids", load_territory(loader, plan.levels[:5]), "regions")
+    upper = plan.levels[:5]
+    await loader.phase("territory down to the grids", sum(map(len, upper)), "regions",
+                       lambda tick: load_territory(loader, upper, tick=tick))
     last_grid, last_building = plan.grids[-1].id, plan.levels[5][-1]["id"]
     built = asyncio.Event()
 
     async def territory_rest() -> None:
-        await loader.phase("buildings", load_territory(loader, plan.levels[5:]), "buildings")
+        await loader.phase("buildings", len(plan.levels[5]), "buildings",
+                           lambda tick: load_territory(loader, plan.levels[5:], tick=tick))
         built.set()
-        await loader.phase("grid workers", load_workers(loader, plan), "workers")
+        await loader.phase("grid workers", len(plan.workers), "workers",
+                           lambda tick: loader.all("grids", "worker.register", plan.workers, tick))
 
     async def cases_part() -> None:
-        items = await drafting
-        await loader.replica_ready("cases", last_grid)
-        await loader.phase("case history", load_cases(loader, items, "city"), "cases")
+        async def work(tick: Tick) -> None:
+            items = await drafting
+            await loader.replica_ready("cases", last_grid)
+            await load_cases(loader, items, "city", tick=tick)
+
+        await loader.phase("case history", history.count, "cases", work)
 
     async def party_part() -> None:
         ids: dict[str, str] = {}
         await loader.replica_ready("organizations", last_grid)
-        await loader.phase("党工委, 大党委 and grid branches", load_orgs(loader, party.orgs[:3], ids), "organisations")
+        await loader.phase("党工委, 大党委 and grid branches", sum(map(len, party.orgs[:3])), "organisations",
+                           lambda tick: load_orgs(loader, party.orgs[:3], ids, tick))
         await built.wait()
         await loader.replica_ready("organizations", last_building)
-        await loader.phase("building groups", load_orgs(loader, party.orgs[3:], ids), "groups")
-        await loader.phase("party members", load_members(loader, party.members, ids, "city"), "members")
-        await loader.phase("党员中心户", load_orgs(loader, [party.households], ids), "households")
-        await loader.phase("co-building units and joint meetings", load_committees(loader, plan, party, ids, today),
-                           "units")
+        await loader.phase("building groups", sum(map(len, party.orgs[3:])), "groups",
+                           lambda tick: load_orgs(loader, party.orgs[3:], ids, tick))
+        await loader.phase("party members", len(party.members), "members",
+                           lambda tick: load_members(loader, party.members, ids, "city", tick=tick))
+        await loader.phase("党员中心户", len(party.households), "households",
+                           lambda tick: load_orgs(loader, [party.households], ids, tick))
+        await loader.phase("co-building units and joint meetings", sum(len(c["units"]) for c in party.committees),
+                           "units", lambda tick: load_committees(loader, plan, party, ids, today, zone, tick))
 
     async def volunteers_part() -> None:
         await loader.replica_ready("volunteers", last_grid)
-        await loader.phase("volunteers and posts", load_volunteers(loader, vp), "volunteers")
+        await loader.phase("volunteers and posts", len(vp.volunteers) + len(vp.posts), "volunteers and posts",
+                           lambda tick: load_volunteers(loader, vp, tick))
         await built.wait()
         await loader.replica_ready("volunteers", last_building)
-        await loader.phase("service orders", load_orders(loader, vp, settings.jwt_secret, settings.jwt_issuer),
-                           "orders")
+        await loader.phase("service orders", len(vp.orders), "orders",
+                           lambda tick: load_orders(loader, vp, settings.jwt_secret, settings.jwt_issuer, tick))
 
     await asyncio.gather(territory_rest(), cases_part(), party_part(), volunteers_part())
     orgs = sum(len(level) for level in party.orgs) + len(party.households)
-    return (f"seed: loaded 青川市 with {len(plan.levels[1])} districts and counties, {len(plan.levels[2])} streets, "
+    return (f"loaded 青川市 with {len(plan.levels[1])} districts and counties, {len(plan.levels[2])} streets, "
             f"{len(plan.levels[3])} communities, {len(plan.levels[4])} grids, {len(plan.levels[5])} buildings, "
             f"{len(plan.workers)} grid workers; {orgs} party organisations, {len(party.members)} members, "
             f"{sum(len(c['units']) for c in party.committees)} co-building units, {len(party.committees)} joint "

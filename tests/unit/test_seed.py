@@ -3,7 +3,7 @@ grids that tile their communities, and a case history whose every step the domai
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from shapely.geometry import shape
@@ -90,8 +90,8 @@ def test_small_keeps_the_demo_territory():
                                                                "demo-k0t0m0g1"]
 
 
-def replay(plan: s.Plan, items: list[dict]) -> list[d.Case]:
-    """Each planned case through the pure domain, as case.import runs it."""
+def replay(plan: s.Plan, items: list[dict], now: datetime = NOW) -> list[d.Case]:
+    """Each planned case through the pure domain, as case.import runs it, loaded at `now`."""
     sla, cats = dict(d.DEFAULT_SLA), {c.code: c for c in d.DEFAULT_CATALOGUE.categories}
     paths = {g.id: g.path for g in plan.grids}
     importer = Principal(sub="svc:seed", role=Role.SERVICE)
@@ -104,14 +104,14 @@ def replay(plan: s.Plan, items: list[dict]) -> list[d.Case]:
                              now=ic.reportedAt, sla=sla, reporter_name=ic.reporterName, reporter_sub=ic.reporterSub)
         at = ic.reportedAt
         for step in ic.steps:
-            assert at <= step.at <= NOW, (ic.id, step)
+            assert at <= step.at <= now, (ic.id, step)
             version = case.version
             apply_step(case, step, importer.model_copy(update={"sub": step.actor or importer.sub}), ic.reporterSub, sla)
             assert case.version > version, (ic.id, step)
             at = step.at
         # Nothing left for the live sweeper: no open case is past a deadline it was not flagged for.
-        assert not (case.status in d.OPEN_STATUSES and case.due_at and case.due_at <= NOW and not case.overdue), ic.id
-        assert not (case.status is d.CaseStatus.RESOLVED and (NOW - case.resolved_at).days >= 7), ic.id
+        assert not (case.status in d.OPEN_STATUSES and case.due_at and case.due_at <= now and not case.overdue), ic.id
+        assert not (case.status is d.CaseStatus.RESOLVED and (now - case.resolved_at).days >= 7), ic.id
         out.append(case)
     return out
 
@@ -151,3 +151,54 @@ def test_small_history_is_legal_and_sized():
     assert 1500 <= len(items) <= 3000
     assert {c["regionId"] for c in items} <= {g.id for g in plan.grids}
     replay(plan, items)
+
+
+# ---- the same demo whenever it is loaded ------------------------------------------------
+LOAD_MOMENTS = (NOW, NOW + timedelta(days=1, hours=5, minutes=7, seconds=3), NOW + timedelta(days=41, hours=13, minutes=59))
+
+
+def relative(items: list[dict], now: datetime) -> list[dict]:
+    """The planned cases with every time as seconds before `now`, and without ids (made of times)."""
+    def ago(t: str) -> float:
+        return (now - datetime.fromisoformat(t)).total_seconds()
+
+    return [{**{k: v for k, v in c.items() if k != "id"}, "reportedAt": ago(c["reportedAt"]),
+             "steps": [{**s_, "at": ago(s_["at"])} for s_ in c["steps"]]} for c in items]
+
+
+def test_the_history_is_the_same_whenever_it_is_loaded():
+    """Tomorrow, at another hour, a month on: the same cases, as long before the load, with
+    the same steps, so every figure a fresh demo shows is the same (README's among them)."""
+    plan = s.small_plan()
+    runs = []
+    for now in LOAD_MOMENTS:
+        items = s.history_for(plan, now).cases()
+        assert all(datetime.fromisoformat(c["reportedAt"]) < now for c in items)
+        runs.append((relative(items, now), d.recount(replay(plan, items, now))))
+    first_items, first_figures = runs[0]
+    for items, figures in runs[1:]:
+        assert items == first_items
+        assert figures == first_figures
+    assert first_figures["demo-k0"]["total"] > 500  # the county the README looks at has its share
+
+
+def test_the_demos_other_dates_follow_the_load_day():
+    from zoneinfo import ZoneInfo
+
+    from services.organizations.domain.member import adulthood
+    from shared.cli import demo
+
+    zone = ZoneInfo("Asia/Shanghai")
+    for today in (date(2026, 12, 6), date(2027, 1, 5), date(2028, 2, 29), date(2031, 6, 30)):
+        meeting = datetime.fromisoformat(demo.first_meeting(today, zone))
+        assert meeting.date() == today + timedelta(days=14) and meeting.hour == 9
+        assert meeting.utcoffset() == timedelta(hours=8)
+        for i in range(4 * 72):
+            born, joined = map(date.fromisoformat, demo.member_dates(i, today))
+            assert adulthood(born) <= joined <= today
+            again = demo.member_dates(i, today + timedelta(days=30))
+            assert [date.fromisoformat(x) - born for x in again] == [timedelta(days=30), joined - born + timedelta(days=30)]
+    party = s.city_party(s.city_plan(), TODAY, members=2000)
+    assert all(adulthood(date.fromisoformat(m["birthDate"])) <= date.fromisoformat(m["joinDate"]) <= TODAY
+               for m in party.members)
+    assert all(5 <= c["meetingInDays"] <= 60 for c in party.committees)
