@@ -93,6 +93,7 @@ class Verifier:
         # check's own retry (reported as retry≠first), or by a create whose client saw an error
         # (reported as such) and that a later retry with its key returned.
         self.accounted: set[str] = set()
+        self.dead_letters_seen = 0
 
     def db(self, service: str) -> AsyncDatabase:
         return self.mongo[self.settings.db_name(service)]
@@ -121,8 +122,9 @@ class Verifier:
                 await asyncio.sleep(0.2)
             f.settle_s = time.monotonic() - started
             dlq = await js.stream_info("YIWANG_DLQ")
-            if dlq.state.messages:
-                f.dead_letters.extend(await self._dead_letters(js, dlq.state.messages))
+            if dlq.state.messages > self.dead_letters_seen:
+                f.dead_letters.extend(await self._dead_letters(js, self.dead_letters_seen, dlq.state.messages))
+                self.dead_letters_seen = dlq.state.messages
         finally:
             await nc.close()
 
@@ -146,14 +148,17 @@ class Verifier:
             out += _replication(stream, info.cluster, self.replicas)
         return out
 
-    async def _dead_letters(self, js: Any, count: int) -> list[str]:
+    async def _dead_letters(self, js: Any, seen: int, count: int) -> list[str]:
+        """The dead letters after the first `seen` (reported by an earlier check), up to `count`."""
         sub = await js.subscribe("yiwang.dlq.>", ordered_consumer=True, deliver_policy=DeliverPolicy.ALL)
         out = []
         try:
-            for _ in range(min(count, 20)):
-                msg = await sub.next_msg(timeout=5)
+            for i in range(count):
+                msg = await sub.next_msg(timeout=30)
                 h = msg.headers or {}
-                out.append(f"{h.get('Yiwang-Consumer')} gave up on {h.get('Yiwang-Subject')}: {h.get('Yiwang-Error')}")
+                if i >= seen:
+                    out.append(f"{h.get('Yiwang-Consumer')} gave up on {h.get('Yiwang-Subject')}: "
+                               f"{h.get('Yiwang-Error')}")
         except nats.errors.TimeoutError:
             pass
         finally:
