@@ -63,6 +63,7 @@ class Failure:
     message: str
     round: int
     resend: tuple[str, dict[str, Any], str] | None = None  # a keyed create, to send again later
+    aggregate: str | None = None  # the record a step was about
 
 
 @dataclass
@@ -208,8 +209,10 @@ class MixedLoad:
         self.ledger.writes.append(w)
         return w
 
-    def _fail(self, kind: str, answer: Answer, resend: tuple[str, dict[str, Any], str] | None = None) -> None:
-        self.ledger.failures.append(Failure(kind, answer.code or "?", answer.message, self.round, resend))
+    def _fail(self, kind: str, answer: Answer, resend: tuple[str, dict[str, Any], str] | None = None,
+              aggregate: str | None = None) -> None:
+        self.ledger.failures.append(Failure(kind, answer.code or "?", answer.message, self.round, resend,
+                                            aggregate))
 
     async def create(self, kind: str, event: str, query: str, variables: dict[str, Any], token: str,
                      key: str) -> str | None:
@@ -230,7 +233,7 @@ class MixedLoad:
         if answer.code == "CONFLICT" and answer.retried and await done():
             self._record(kind, answer, aggregate, event, match=match, confirmed=True)
             return True
-        self._fail(kind, answer)
+        self._fail(kind, answer, aggregate=aggregate)
         return False
 
     # -- flows -----------------------------------------------------------------------------------------------

@@ -46,8 +46,9 @@ class Target:
 
 
 class LostAcknowledgedWrites(AssertionError):
-    """Acknowledged writes are gone (and with them, perhaps, their idempotency records and the
-    store's copy of events already published); nothing else is wrong."""
+    """Acknowledged writes are gone (and with them, perhaps, their idempotency records, the
+    store's copy of events already published, and the client's next step on the record, which
+    now finds it in its earlier state); nothing else is wrong."""
 
 
 @dataclass
@@ -62,6 +63,7 @@ class Row:
     figures: int = 0         # rollups differing from a recount
     stuck: int = 0           # consumers not caught up, projections not applied, dead letters
     errors: int = 0          # answers a client could not act on (INTERNAL, gave up, unexpected)
+    after_loss: int = 0      # errors on a record whose acknowledged write was lost (its next step, say)
     recovery_s: list[float] = field(default_factory=list)
     stall_s: list[float] = field(default_factory=list)
     settle_s: list[float] = field(default_factory=list)
@@ -76,13 +78,14 @@ class Row:
     def assert_clean(self) -> None:
         """Nothing found; LostAcknowledgedWrites when losses (and what follows from them) are all."""
         details = "\n".join(self.details)
-        follows_loss = self.retry_differs or self.events
+        follows_loss = self.retry_differs or self.events or self.after_loss
         if self.duplicated or self.figures or self.stuck or self.errors or (follows_loss and not self.lost):
             raise AssertionError(details)
         if self.lost:
             raise LostAcknowledgedWrites(details)
 
-    def add(self, round_: int, acked: int, f: Findings, errors: list[str], recovery: float, stall: float) -> None:
+    def add(self, round_: int, acked: int, f: Findings, errors: list[str], after_loss: list[str], recovery: float,
+            stall: float) -> None:
         self.rounds += 1
         self.acked += acked
         self.lost += len(f.lost)
@@ -92,10 +95,13 @@ class Row:
         self.figures += len(f.figures)
         self.stuck += len(f.unsettled) + len(f.dead_letters)
         self.errors += len(errors)
+        self.after_loss += len(after_loss)
         self.settle_s.append(f.settle_s)
         self.recovery_s.append(recovery)
         self.stall_s.append(stall)
         text = f.summary()
+        if after_loss:
+            text = ("errors that follow a loss: " + "; ".join(after_loss[:8]) + "\n" + text).replace("\nclean", "")
         if errors:
             text = ("errors: " + "; ".join(errors[:8]) + "\n" + text).replace("\nclean", "")
         if text != "clean":
@@ -120,7 +126,8 @@ class FaultTable:
             stall = f"{max(r.stall_s):.1f}" if r.stall_s else "-"
             settled = f"{max(r.settle_s):.1f}" if r.settle_s else "-"
             lines.append((r.killed, str(r.rounds), str(r.acked), str(r.lost), str(r.duplicated),
-                          str(r.retry_differs), str(r.events), str(r.figures), str(r.stuck), str(r.errors), rec,
+                          str(r.retry_differs), str(r.events), str(r.figures), str(r.stuck),
+                          str(r.errors) + (f" (+{r.after_loss} after a loss)" if r.after_loss else ""), rec,
                           stall, settled))
         widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
 
@@ -176,19 +183,21 @@ class FaultRun:
         finally:
             stop.set()
             await asyncio.gather(workers, probe)
-        errors = [f"{x.kind}: {x.code} {x.message[:160]}" for x in self.load.ledger.failures[failures_before:]]
         stopped = time.monotonic()
         found = await self.verifier.check(self.load.ledger, self.round, self.rnd)
+        failures = self.load.ledger.failures[failures_before:]
+        errors = [f"{x.kind}: {x.code} {x.message[:160]}" for x in failures if x.aggregate not in found.lost_aggregates]
+        after_loss = [f"{x.kind}: {x.code} {x.message[:160]}" for x in failures if x.aggregate in found.lost_aggregates]
         for name in _CUMULATIVE:
             setattr(found, name, self.verifier.new(getattr(found, name)))
         acked = len(self.load.ledger.writes) - self._first
         stall = self._stall(target, killed_at)
-        row.add(self.round, acked, found, errors, recovery, stall)
+        row.add(self.round, acked, found, errors, after_loss, recovery, stall)
         row.log.append(f"round {self.round}: {acked} writes acknowledged, {threshold} before the kill; "
                        f"back {restarted - killed_at:.1f} s after the kill, first write {recovery:.1f} s after "
                        f"that, longest stall {stall:.1f} s; load stopped {stopped - began:.0f} s into the round, "
                        f"settled {found.settle_s:.1f} s later, checked in {time.monotonic() - stopped:.0f} s; "
-                       f"{'clean' if found.clean and not errors else 'FOUND PROBLEMS'}")
+                       f"{'clean' if found.clean and not failures else 'FOUND PROBLEMS'}")
 
     def _stall(self, target: Target, killed_at: float) -> float:
         """The longest time from the kill on without a write the target serves succeeding."""

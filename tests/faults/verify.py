@@ -65,6 +65,7 @@ class Findings:
     unsettled: list[str] = field(default_factory=list)
     dead_letters: list[str] = field(default_factory=list)
     settle_s: float = 0.0
+    lost_aggregates: set[str] = field(default_factory=set)  # records an acknowledged write of is gone
 
     @property
     def clean(self) -> bool:
@@ -175,6 +176,7 @@ class Verifier:
                      f"{', confirmed' if w.confirmed else ''}{ledger.when(w)})")
             if n == 0:
                 f.lost.append(f"{label}: no {w.event} in the {w.service} log")
+                f.lost_aggregates.add(w.aggregate)
             elif n > 1:
                 f.duplicated.append(f"{label}: {n}× {w.event} in the {w.service} log")
         await self._records(ledger, f)
