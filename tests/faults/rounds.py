@@ -196,7 +196,8 @@ class FaultRun:
         row.log.append(f"round {self.round}: {acked} writes acknowledged, {threshold} before the kill; "
                        f"back {restarted - killed_at:.1f} s after the kill, first write {recovery:.1f} s after "
                        f"that, longest stall {stall:.1f} s; load stopped {stopped - began:.0f} s into the round, "
-                       f"settled {found.settle_s:.1f} s later, checked in {time.monotonic() - stopped:.0f} s; "
+                       f"settled {found.settle_s:.1f} s later{_waiting(found)}, checked in "
+                       f"{time.monotonic() - stopped:.0f} s; "
                        f"{'clean' if found.clean and not failures else 'FOUND PROBLEMS'}")
 
     def _stall(self, target: Target, killed_at: float) -> float:
@@ -216,6 +217,13 @@ class FaultRun:
                 raise AssertionError(f"no {what} within {timeout:g}s")
             await asyncio.sleep(0.05)
         return value
+
+
+def _waiting(found: Findings) -> str:
+    """What a long settling waited on last (a consumer's unacknowledged message, say)."""
+    if found.settle_s < 2 or not found.waited_for:
+        return ""
+    return " (last waiting: " + "; ".join(found.waited_for[:3]) + ")"
 
 
 # Findings about stored data persist from check to check; count each in the round it appeared.

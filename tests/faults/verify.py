@@ -65,6 +65,7 @@ class Findings:
     unsettled: list[str] = field(default_factory=list)
     dead_letters: list[str] = field(default_factory=list)
     settle_s: float = 0.0
+    waited_for: list[str] = field(default_factory=list)  # what settling waited on last, for the diagnosis
     lost_aggregates: set[str] = field(default_factory=set)  # records an acknowledged write of is gone
 
     @property
@@ -117,6 +118,7 @@ class Verifier:
                     waiting = [f"JetStream: {e!r}"]
                 if not waiting:
                     break
+                f.waited_for = waiting
                 if time.monotonic() > deadline:
                     f.unsettled.extend(waiting)
                     break
