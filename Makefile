@@ -1,10 +1,11 @@
 # Local workflow. `make run` starts the whole stack on this machine; `make test` runs the suite;
 # `make bench` starts its own stacks and load-tests them (BENCH_ARGS="--scale small --seconds 20" for a short run);
 # `make fuzz` fuzzes the gateway and greps the logs (FUZZ_ARGS="--requests 2000").
+# `make faults` kills every process in turn under load, FAULT_ROUNDS times each, and prints the fault table.
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 
-.PHONY: venv run test bench fuzz clean
+.PHONY: venv run test faults bench fuzz clean
 
 venv: $(VENV)/.stamp
 
@@ -25,6 +26,11 @@ run: venv
 
 test: venv
 	$(VENV)/bin/python -m pytest -q -x --durations=15 -p no:cacheprovider tests
+
+# The fault suite with more rounds than `make test` runs (FAULT_SEED=<n> repeats a run's moments).
+FAULT_ROUNDS ?= 3
+faults: venv
+	FAULT_ROUNDS=$(FAULT_ROUNDS) $(VENV)/bin/python -m pytest -q -p no:cacheprovider --durations=10 tests/faults
 
 BENCH_ARGS ?=
 bench: $(VENV)/.stamp-bench

@@ -3,6 +3,7 @@ keys, clients retrying: exactly 300 cases afterwards, and the overview agrees.""
 from __future__ import annotations
 
 import asyncio
+import random
 import subprocess
 import sys
 
@@ -34,15 +35,21 @@ async def test_kill_during_burst_loses_nothing_and_duplicates_nothing(stack):
         async def client(i: int) -> str:
             nonlocal retries
             token = stack.token(role="resident", sub=f"burst-r{i % 25}")
+            backoff = 0.2
             while True:
                 try:
                     case = await cases.rpc.call("cases", "case.report", {**REPORT, "regionId": "grid-a1",
-                                                "idempotencyKey": f"burst-{i}"}, token, timeout_s=3)
+                                                "idempotencyKey": f"burst-{i}"}, token,
+                                                timeout_s=stack.settings.rpc_timeout_s)
                     done.append(case["id"])
                     return case["id"]
                 except Unavailable:
+                    # Back off as a real client does: 300 clients re-sending every 3 s kept a
+                    # service on a busy machine answering requests whose callers had already
+                    # given up, so none was ever answered in time.
                     retries += 1
-                    await asyncio.sleep(0.2)
+                    await asyncio.sleep(backoff * random.uniform(0.5, 1.5))
+                    backoff = min(backoff * 2, 5.0)
 
         async def killer() -> None:
             nonlocal proc
