@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     field_key: str = DEV_FIELD_KEY  # encrypts personal data at rest
 
     rpc_timeout_s: float = 5.0
+    # A transaction's whole time (every command, its retries, the commit); then it is ended and
+    # the caller gets UNAVAILABLE. Bulk imports and projector passes get the same.
+    txn_timeout_s: float = Field(default=30.0, gt=0, le=600)
     max_deliver: int = 5  # JetStream deliveries before a message goes to the dead-letter subject
     duplicate_window_s: float = 600.0
     stream_replicas: int = 1  # 3 on a production JetStream cluster
