@@ -30,7 +30,7 @@ from shared.mongo import SessionLedger, Transactor, ensure_indexes, make_client,
 from shared.settings import Settings
 
 Hook = Callable[[], Awaitable[None]]
-WRITABLE_WITHIN_S = 5.0  # a service whose last write is older than this is not ready
+WRITABLE_WITHIN_S = 10.0  # a service whose last write is older than this is not ready (beats are 1 s apart)
 
 
 def quiet_logger() -> logging.Logger:

@@ -19,8 +19,11 @@ Columns: `acked` reports answered with a case, `stored` of those whose case and 
 record are in the store afterwards, `lost` = acked - stored, `retry→new` acknowledged keys
 whose re-send answered a different case, `dups` cases of the round beyond one per key,
 `unanswered` reports with no answer within `--answer-within`, `slowest` the longest a report
-waited for its answer, `resume` seconds from the restart (the new process's pid appearing)
-to the first report acknowledged after it.
+waited for its answer; `up` seconds from the restart (the new process's pid appearing) until
+it serves (a service answers its ping; a server its port), `resume` from the restart to the
+first acknowledgement of a report sent after it, `blocked` from `up` to the first
+acknowledgement of a report sent after that (what a transaction the killed process left
+open costs).
 """
 from __future__ import annotations
 
@@ -111,7 +114,9 @@ class Round:
     unanswered: int = 0
     killed_at: float | None = None
     restarted_at: float | None = None
-    first_ack_after_restart: float | None = None
+    up_at: float | None = None  # the restarted process answers (a service: its ping; a server: its port)
+    first_ack_after_restart: float | None = None  # of a report sent after the restart
+    first_ack_after_up: float | None = None  # of a report sent after it was up
     stored: int = 0
     retry_new: int = 0
     dups: int = 0
@@ -141,7 +146,30 @@ async def kill(target: Target, name: str, r: Round) -> None:
     r.killed_at = time.monotonic()
     say(f"round {r.n}: killed {name} (pid {pid}) with {len(r.acked)} reports acknowledged")
     r.restarted_at = await restarted(target, name, pid, port_of(target, name))
-    say(f"round {r.n}: {name} restarted {r.restarted_at - r.killed_at:.1f}s after the kill")
+    r.up_at = r.restarted_at if port_of(target, name) else await answering(target, name)
+    say(f"round {r.n}: {name} restarted {r.restarted_at - r.killed_at:.1f}s after the kill, "
+        f"up {r.up_at - r.restarted_at:.1f}s later")
+
+
+async def answering(target: Target, service: str, timeout: float = 180) -> float:
+    """When `service` answers its ping again (it is serving)."""
+    import nats
+
+    from shared.messaging.rpc import RpcClient
+
+    nc = await nats.connect(target.settings.nats_servers, name="durability-ping")
+    token = service_token(target.settings.jwt_secret, "gateway", target.settings.jwt_issuer)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            try:
+                await RpcClient(nc, 1.0).call(service, "ping", {}, token)
+                return time.monotonic()
+            except Exception:  # noqa: BLE001 - not yet
+                await asyncio.sleep(0.1)
+    finally:
+        await nc.close()
+    raise TimeoutError(f"{service} did not answer within {timeout:g}s of its restart")
 
 
 async def burst(target: Target, r: Round, run: str, clients: int, answer_within: float,
@@ -173,6 +201,8 @@ async def burst(target: Target, r: Round, run: str, clients: int, answer_within:
                     r.waited.append(time.monotonic() - t0)
                     if r.restarted_at and sent >= r.restarted_at and r.first_ack_after_restart is None:
                         r.first_ack_after_restart = time.monotonic()
+                    if r.up_at and sent >= r.up_at and r.first_ack_after_up is None:
+                        r.first_ack_after_up = time.monotonic()
                     break
                 await asyncio.sleep(0.2)
             else:
@@ -287,14 +317,18 @@ async def main_async(args: argparse.Namespace, target: Target) -> int:
     return 1 if bad else 0
 
 
-HEADER = "round  reports  acked  stored  lost  retry→new  dups  unanswered  slowest_s  resume_s"
+HEADER = ("round  reports  acked  stored  lost  retry→new  dups  unanswered  slowest_s  up_s  resume_s  "
+          "blocked_s")
 
 
 def row(r: Round) -> str:
-    resume = (f"{r.first_ack_after_restart - r.restarted_at:.1f}"
-              if r.first_ack_after_restart and r.restarted_at else "-")
+    def since(a: float | None, b: float | None) -> str:
+        return f"{a - b:.1f}" if a and b else "-"
+
     return (f"{r.n:>5}  {r.reports:>7}  {len(r.acked):>5}  {r.stored:>6}  {len(r.acked) - r.stored:>4}  "
-            f"{r.retry_new:>9}  {r.dups:>4}  {r.unanswered:>10}  {max(r.waited, default=0):>9.1f}  {resume:>8}")
+            f"{r.retry_new:>9}  {r.dups:>4}  {r.unanswered:>10}  {max(r.waited, default=0):>9.1f}  "
+            f"{since(r.up_at, r.restarted_at):>4}  {since(r.first_ack_after_restart, r.restarted_at):>8}  "
+            f"{since(r.first_ack_after_up, r.up_at):>9}")
 
 
 def main(argv: list[str] | None = None) -> int:
