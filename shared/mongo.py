@@ -212,6 +212,8 @@ class Transactor:
                     with pymongo.timeout(None if deadline is None else max(deadline - time.monotonic(), 0.001)):
                         result = await session.with_transaction(body)
         except UNREACHABLE as e:
+            log.warning("transaction on %s cut off (%s: %s); answered UNAVAILABLE",
+                        self.db.name, type(e).__name__, e)
             raise Unavailable("the database did not complete the transaction in time; try again",
                               {"reason": type(e).__name__}) from e
         if self.fault == "crash_after_commit" and wake:
