@@ -1,7 +1,6 @@
 """The ASGI app: `/graphql` (HTTP and graphql-transport-ws), `/healthz`, `/readyz`."""
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -18,8 +17,9 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from gateway.context import Context
 from gateway.http import GraphQLOverHTTP
-from gateway.limits import LimitedGraphQL, RequestLimits
 from gateway.ide import LocalGraphiQL, ide_routes
+from gateway.limits import LimitedGraphQL, RequestLimits
+from gateway.readiness import readiness
 from gateway.schema import build_schema
 from shared.auth import service_token, verify_token
 from shared.errors import DomainError
@@ -73,23 +73,9 @@ def create_app(settings: Settings, services: tuple[str, ...] = ("grids", "cases"
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> JSONResponse:
-        nc = state.get("nc")
-        if nc is None or not nc.is_connected:
-            return JSONResponse({"status": "unavailable", "nats": False}, status_code=503)
-        token = service_token(settings.jwt_secret, "gateway", settings.jwt_issuer)
-        expected = [s for s in SERVICES if s in services]
-
-        async def ping(name: str) -> bool:
-            try:
-                await state["rpc"].call(name, "ping", {}, token, timeout_s=2)
-                return True
-            except Exception:  # noqa: BLE001 - any failure means not ready
-                return False
-
-        answers = dict(zip(expected, await asyncio.gather(*(ping(s) for s in expected)), strict=True))
-        ready = all(answers.values())
-        return JSONResponse({"status": "ready" if ready else "unavailable", "nats": True, "services": answers},
-                            status_code=200 if ready else 503)
+        ready, body = await readiness(state.get("nc"), state.get("rpc"), settings,
+                                      [s for s in SERVICES if s in services])
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     async def asyncapi(request: Request) -> JSONResponse:
         """The AsyncAPI document of a service's events, from the running service itself."""

@@ -17,22 +17,23 @@ from nats.js.api import ConsumerConfig
 from pymongo import IndexModel
 
 from shared.auth import service_token
+from shared.errors import BadInput, Unavailable
 from shared.heap import freeze_long_lived
 from shared.messaging.consumer import EventHandler, prepare_consumer, register_consumer
 from shared.messaging.envelope import CloudEvent
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.projector import Apply, OutboxProjector
-from shared.errors import BadInput
 from shared.limits import Bounds
-from shared.messaging.rpc import Handler, Request, RpcClient, dispatch, fail
+from shared.messaging.rpc import Handler, Request, RpcClient, caller_gone, dispatch, fail
 from shared.messaging.streams import ensure_streams
 from shared.messaging.subjects import EVT, rpc_subject
-from shared.mongo import Transactor, ensure_indexes, make_client, require_mongo_8
+from shared.mongo import SessionLedger, Transactor, ensure_indexes, make_client, require_mongo_8
 from shared.production import check_production
 from shared.settings import Settings
 
 Hook = Callable[[], Awaitable[None]]
 REPLY_HEADROOM = 4096  # bytes of a reply's max_payload left for the headers FastStream adds
+WRITABLE_WITHIN_S = 10.0  # a service whose last write is older than this is not ready (beats are 1 s apart)
 
 
 def quiet_logger() -> logging.Logger:
@@ -63,7 +64,11 @@ class ServiceRuntime:
         self.projectors: list[OutboxProjector] = []
         self.consumers: list[tuple[str, ConsumerConfig]] = []
         self._relay_nc: nats.aio.client.Client | None = None
-        self.transact = Transactor(self.mongo, self.db, on_commit=self._kick, fault=settings.fault)
+        # Its transactions run on these sessions (at most this many at once), which a successor
+        # ends should this process die with one open.
+        self.sessions = SessionLedger(self.db, size=settings.rpc_workers)
+        self.transact = Transactor(self.mongo, self.db, on_commit=self._kick, fault=settings.fault,
+                                   timeout_s=settings.txn_timeout_s, ledger=self.sessions)
         self.indexes: dict[str, list[IndexModel]] = {}
         self._startup: list[Hook] = []
         self._shutdown: list[Hook] = []
@@ -80,6 +85,8 @@ class ServiceRuntime:
         bounds = Bounds(self.settings.json_max_depth, self.settings.rpc_max_string_length, self.settings.rpc_max_items)
 
         async def endpoint(message: NatsMessage) -> bytes:
+            if caller_gone(message.headers):  # queued past its caller's patience: nobody will read it
+                return fail(Unavailable("the caller stopped waiting before the request was served"))
             reply = await dispatch(handler, message.body, message.headers, secret, issuer, bounds, max_ttl)
             limit = self.broker.config.connection_state.connection.max_payload - REPLY_HEADROOM
             if len(reply) > limit:  # would fail to publish, and the caller wait for its timeout
@@ -142,7 +149,14 @@ class ServiceRuntime:
             p.kick()
 
     async def _ping(self, req: Request) -> dict:
-        return {"service": self.name}
+        """Alive, and able to write: its session ledger's heartbeat, a write to its database
+        every second (with the platform's write concern), succeeded recently."""
+        age = self.sessions.writable_age()
+        if age is None or age > WRITABLE_WITHIN_S:
+            since = "never" if age is None else f"not for {age:.0f}s"
+            raise Unavailable(f"the {self.name} service cannot write to its database ({since})",
+                              {"service": self.name})
+        return {"service": self.name, "writable": True}
 
     async def _on_startup(self) -> None:
         await self.broker.connect()
@@ -152,6 +166,8 @@ class ServiceRuntime:
             await prepare_consumer(js, stream, config)
         await require_mongo_8(self.mongo)
         await ensure_indexes(self.db, self.indexes)
+        # Before serving: end the transactions a predecessor killed on this host left open.
+        await self.sessions.start()
         # The relay has its own connection: on shutdown it publishes what in-flight handlers
         # committed after the broker's connection has drained and closed.
         self._relay_nc = await nats.connect(self.settings.nats_servers, name=f"yiwang-{self.name}-relay",
@@ -180,6 +196,7 @@ class ServiceRuntime:
             await self.relay.stop()
         if self._relay_nc:
             await self._relay_nc.close()
+        await self.sessions.stop()
         await self.mongo.close()
 
     async def start(self) -> None:

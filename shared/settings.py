@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     old_field_keys: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
 
     rpc_timeout_s: float = 5.0
+    # A transaction's whole time (waiting for a session, every command, its retries, the
+    # commit); then it is ended and the caller gets UNAVAILABLE. The bound PyMongo puts on
+    # with_transaction's retries alone (120 s), now on the commands too. Not shorter: a 500-case
+    # import batch took over 30 s on a busy 2-core machine, and a report that outlives its
+    # caller's patience still commits, so the client's retry gets its result.
+    txn_timeout_s: float = Field(default=120.0, gt=0, le=600)
     max_deliver: int = 5  # JetStream deliveries before a message goes to the dead-letter subject
     duplicate_window_s: float = 600.0
     stream_replicas: int = 1  # 3 on a production JetStream cluster

@@ -75,10 +75,11 @@ def start_nats(data_dir: Path, port: int | None = None) -> Server:
     return Server(proc, port, data_dir)
 
 
-def start_mongo(data_dir: Path) -> Server:
-    port = free_port()
+def start_mongo(data_dir: Path, port: int | None = None, durable: bool = True) -> Server:
+    """SecantusDB as the platform runs it; `port` and `data_dir` again restart a killed one."""
+    port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
-    proc = start_process(mongo_command(port, data_dir), data_dir / "mongo.log", port)
+    proc = start_process(mongo_command(port, data_dir, durable=durable), data_dir / "mongo.log", port)
     return Server(proc, port, data_dir)
 
 

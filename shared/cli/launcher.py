@@ -16,7 +16,7 @@ from pathlib import Path
 import shared
 from shared import embedded
 from shared.cli.announce import announce
-from shared.cli.supervisor import Child, say
+from shared.cli.supervisor import STOP_GRACE_S, Child, log_to, say
 from shared.settings import Settings
 
 ROOT = Path(shared.__file__).resolve().parent.parent
@@ -50,6 +50,63 @@ def running_pid(pid_file: Path) -> int | None:
         return pid
     except (OSError, ValueError):
         return None
+
+
+def _ours(pid: int, data: Path) -> bool:
+    """Whether live `pid` is a child of a launcher of this data dir (its environment says so),
+    not an unrelated process that took a recycled pid. Without /proc the pid file is trusted."""
+    if not Path("/proc/self").exists():
+        return True
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return f"YIWANG_DATA_DIR={data}".encode() in environ
+
+
+def leftovers(data: Path) -> dict[str, int]:
+    """Children an earlier launcher of `data` left running (name -> pid); stale pid files of
+    dead ones are removed on the way."""
+    found = {}
+    for pid_file in (data / "run").glob("*.pid"):
+        if pid_file.stem == "launcher":
+            continue
+        pid = running_pid(pid_file)
+        if pid is not None and _ours(pid, data):
+            found[pid_file.stem] = pid
+        else:
+            pid_file.unlink(missing_ok=True)
+    return found
+
+
+def stop_leftovers(data: Path, found: dict[str, int], grace: float = STOP_GRACE_S) -> None:
+    """SIGTERM each left-over child's process group, SIGKILL what is still there after
+    `grace`, and remove their pid files."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in found.values():
+            try:
+                os.killpg(pid, sig)
+            except OSError:
+                pass
+        deadline = time.monotonic() + grace
+        while any(_alive(pid) for pid in found.values()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if not any(_alive(pid) for pid in found.values()):
+            break
+    for name in found:
+        (data / "run" / f"{name}.pid").unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    """Alive and not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _require_free(port: int, what: str) -> None:
@@ -87,15 +144,20 @@ async def up(settings: Settings, *, demo: bool = False, only: set[str] | None = 
     if (other := running_pid(launcher_pid)) is not None:
         say(f"already running (pid {other}); run `yiwang stop` first")
         return 1
+    if found := leftovers(data):
+        say(f"processes of an earlier run are still running ({', '.join(f'{n} {p}' for n, p in found.items())}); "
+            "run `yiwang stop` first")
+        return 1
     try:
         infra, apps = plan(settings, data, only)
     except LaunchError as e:
         say(str(e))
         return 1
     launcher_pid.write_text(f"{os.getpid()}\n")
+    log_to(data / "logs" / "launcher.log")
     stop, failed = asyncio.Event(), asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: its terminal closed
         loop.add_signal_handler(sig, stop.set)
 
     async def boot() -> None:
@@ -125,17 +187,24 @@ async def up(settings: Settings, *, demo: bool = False, only: set[str] | None = 
         gateway = [c for c in apps if c.name == "gateway"]
         services = [c for c in apps if c.name != "gateway"]
         for group in (gateway, services, infra):
-            await asyncio.gather(*(child.stop() for child in group))
+            await asyncio.gather(*(child.stop() for child in group), return_exceptions=True)
         launcher_pid.unlink(missing_ok=True)
     say("stopped")
+    log_to(None)
     return 1 if failed.is_set() else 0
 
 
 def stop(settings: Settings, timeout: float = 60.0) -> int:
     """Ask a running launcher to stop (SIGTERM) and wait until it has."""
-    pid_file = settings.data_dir.resolve() / "run" / "launcher.pid"
+    data = settings.data_dir.resolve()
+    pid_file = data / "run" / "launcher.pid"
     pid = running_pid(pid_file)
     if pid is None:
+        pid_file.unlink(missing_ok=True)
+        if found := leftovers(data):  # a launcher that died without stopping its children
+            say(f"no launcher; stopping what it left: {', '.join(f'{n} {p}' for n, p in found.items())}")
+            stop_leftovers(data, found)
+            return 0
         say(f"not running (no live pid in {pid_file})")
         return 1
     os.kill(pid, signal.SIGTERM)

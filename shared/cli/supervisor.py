@@ -1,15 +1,24 @@
-"""Run child processes, restart the ones that die, and stop them gracefully on request."""
+"""Run child processes, restart the ones that die, and stop them gracefully on request.
+
+The children die with the launcher: each asks the kernel for SIGTERM when the launcher goes
+(`PR_SET_PDEATHSIG`, Linux), however it goes (`kill -9`, a crash), so nothing runs on
+unsupervised with nobody to stop it. Each also leads a session of its own, so a Ctrl-C in the
+terminal reaches only the launcher, which then stops them in order."""
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import logging.handlers
 import os
 import signal
 import subprocess
+import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from shared.logs import redact
 
@@ -19,10 +28,60 @@ STABLE_AFTER_S = 30.0  # a process that stayed up this long restarts at FIRST_DE
 STOP_GRACE_S = 15.0
 DRAIN_S = 5.0  # after a child exits, how long its last lines may take to arrive
 LINE_LIMIT = 1 << 20  # a longer line is written in pieces
+PR_SET_PDEATHSIG = 1
+
+_log: TextIO | None = None  # the launcher's own log, a copy of what it says
+
+
+def log_to(path: Path | None) -> None:
+    """Also append every `say` line to `path` (the launcher's log), or stop doing so."""
+    global _log
+    if _log is not None:
+        _log.close()
+    _log = open(path, "a", encoding="utf-8", buffering=1) if path else None
 
 
 def say(message: str) -> None:
-    print(f"[yiwang] {message}", flush=True)
+    """One line to the terminal (and the launcher's log). A closed stdout (`make run | head`)
+    silences the terminal and nothing else: the launcher keeps supervising and, asked to,
+    stops its children as usual."""
+    line = f"[yiwang] {message}"
+    if _log is not None:
+        try:
+            print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}", file=_log)
+        except (OSError, ValueError):
+            pass
+    try:
+        print(line, flush=True)
+    except (OSError, ValueError):
+        _mute_stdout()
+
+
+def _mute_stdout() -> None:
+    """From now on stdout goes nowhere; also spares the interpreter's flush at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    sys.stdout = open(os.devnull, "w")
+
+
+def die_with(parent: int) -> Callable[[], None] | None:
+    """A `preexec_fn` that has the child sent SIGTERM when `parent` exits (Linux), and that
+    ends a child whose parent is already gone before it could ask. None elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)  # loaded here, in the parent: the child only calls it
+    prctl = libc.prctl
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # the launcher died between the fork and the prctl
+            os._exit(1)
+
+    return preexec
 
 
 class LogFile:
@@ -113,31 +172,38 @@ class Child:
         assert self.log is not None
         try:
             # Own session: a Ctrl-C in the terminal reaches only the launcher, which then
-            # stops the children in order.
+            # stops the children in order; and the child dies with the launcher.
             self.proc = await asyncio.create_subprocess_exec(
                 *self.argv, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, start_new_session=True, limit=LINE_LIMIT)
+                stderr=subprocess.STDOUT, start_new_session=True, limit=LINE_LIMIT,
+                preexec_fn=die_with(os.getpid()))
         except OSError as e:
             self.log.write(f"[yiwang] {self.name} failed to start: {e}")
             return f"failed to start: {e}"
         self.pid_file.write_text(f"{self.proc.pid}\n")
         assert self.proc.stdout is not None
         pump = asyncio.create_task(self.log.pump(self.proc.stdout), name=f"log-{self.name}")
+        waiter = asyncio.create_task(self.proc.wait())
+        stop = asyncio.create_task(self.stopping.wait())
         try:
-            waiter = asyncio.create_task(self.proc.wait())
-            stop = asyncio.create_task(self.stopping.wait())
             await asyncio.wait({waiter, stop}, return_when=asyncio.FIRST_COMPLETED)
-            stop.cancel()
             if not waiter.done():
                 await self._terminate(waiter)
-            return waiter.result()
+        except asyncio.CancelledError:
+            # Torn down without a stop (the launcher is failing): the child must not outlive
+            # it, and its pid file stays while it may still run, so `yiwang stop` finds it.
+            if not waiter.done():
+                self._signal(signal.SIGTERM)
+            raise
         finally:
-            self.pid_file.unlink(missing_ok=True)
-            # Its last lines (a traceback as it died) are in the pipe still.
-            try:
-                await asyncio.wait_for(pump, DRAIN_S)
-            except TimeoutError:
-                pass
+            stop.cancel()
+        self.pid_file.unlink(missing_ok=True)
+        # Its last lines (a traceback as it died) are in the pipe still.
+        try:
+            await asyncio.wait_for(pump, DRAIN_S)
+        except TimeoutError:
+            pass
+        return waiter.result()
 
     async def _terminate(self, waiter: asyncio.Task) -> None:
         assert self.proc is not None

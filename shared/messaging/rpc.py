@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -25,6 +26,10 @@ from shared.messaging.subjects import rpc_subject
 
 log = logging.getLogger("yiwang.rpc")
 AUTH_HEADER = "Authorization"
+# When the caller stops waiting (unix time, seconds): a service skips a request still queued
+# after it, rather than do work nobody will read (after a crash, clients' retries pile up).
+DEADLINE_HEADER = "Yiwang-Deadline"
+CLOCK_TOLERANCE_S = 1.0  # hosts' clocks may differ by this much (NTP keeps them far closer)
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -50,6 +55,15 @@ def _validation_details(e: ValidationError) -> list[dict[str, Any]]:
 def _validation_message(e: ValidationError) -> str:
     parts = [f"{d['field'] or 'input'}: {d['message']}" for d in _validation_details(e)]
     return "; ".join(parts[:5])
+
+
+def caller_gone(headers: dict[str, str] | None) -> bool:
+    """Whether the caller's deadline (if it sent one) passed more than CLOCK_TOLERANCE_S ago."""
+    try:
+        deadline = float((headers or {})[DEADLINE_HEADER])
+    except (KeyError, TypeError, ValueError):
+        return False
+    return time.time() > deadline + CLOCK_TOLERANCE_S
 
 
 def ok(result: Any) -> bytes:
@@ -107,12 +121,12 @@ class RpcClient:
     async def call(self, service: str, verb: str, payload: dict[str, Any] | BaseModel,
                    token: str, timeout_s: float | None = None) -> Any:
         body = dumps(payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload)
-        headers = {AUTH_HEADER: f"Bearer {token}"}
+        timeout = timeout_s or self.timeout_s
+        headers = {AUTH_HEADER: f"Bearer {token}", DEADLINE_HEADER: f"{time.time() + timeout:.3f}"}
         if rid := REQUEST_ID.get():
             headers[REQUEST_ID_HEADER] = rid
         try:
-            msg = await self.nc.request(rpc_subject(service, verb), body,
-                                        timeout=timeout_s or self.timeout_s, headers=headers)
+            msg = await self.nc.request(rpc_subject(service, verb), body, timeout=timeout, headers=headers)
         except nats.errors.NoRespondersError as e:
             raise Unavailable(f"the {service} service is not running", {"service": service}) from e
         except (nats.errors.TimeoutError, asyncio.TimeoutError) as e:

@@ -15,6 +15,8 @@ One run:
      points inside their boundaries, their workers); the city node's overview measured as in 1.
   3. Ceilings on this stack's own servers, nothing else running (tests/bench/ceilings.py):
      raw NATS request-reply, and the raw MongoDB writes one report needs by a bare PyMongo loop.
+     Then what durability costs the store (tests/bench/store_sync.py): two-insert transactions
+     on two scratch stores, one with and one without `--sync-on-commit`, in alternating slices.
   4. K websocket subscribers (tests/bench/subscribers.py, its own process) on `caseEvents` /
      `events` of the root; report → subscriber latency = receipt − the moment the `reportCase`
      request was sent (matched on the case id).
@@ -56,6 +58,7 @@ from shared.settings import Settings, get_settings
 from tests.bench.ceilings import mongo_report_writes, nats_rr
 from tests.bench.chart import draw
 from tests.bench.stack import ROOT, BenchStack, cpu_seconds, say, seed, seed_knows_scale
+from tests.bench.store_sync import sync_cost
 from tests.bench.workload import (DEFAULT_MIX, OVERVIEW, REGIONS, Gql, Recorder, Territory, Workload, discover,
                                   latency_summary, sequential)
 
@@ -298,6 +301,13 @@ async def measure(url: str, settings: Settings, stack: BenchStack | None, args: 
     result["cpu_cores"] = {"ceiling_nats_rr": cpu_nats.cores, "ceiling_mongo_report_writes": cpu_mongo.cores}
     say(f"  NATS rr {nats['throughput_per_s']:g}/s (p50 {nats.get('p50_ms')} ms); "
         f"report writes {mongo['reports_per_s']:g} reports/s")
+    say(f"durability's cost: two-insert transactions on two scratch stores, with and without "
+        f"--sync-on-commit, {args.clients} concurrent, {args.ceiling_seconds:g}s each, alternating ...")
+    await quiet(stack)
+    sync = await sync_cost(args.clients, args.ceiling_seconds)
+    result["store_sync"] = sync
+    say(f"  {sync['sync']['per_s']:g}/s synced, {sync['nosync']['per_s']:g}/s not: "
+        f"ratio {sync['ratio_sync_to_nosync']}")
 
     work = Workload(url, settings, territory, args.clients, parse_mix(args.mix), run_id)
     kinds = [args.subscription_kinds[i % len(args.subscription_kinds)] for i in range(args.subscribers)]
@@ -465,6 +475,13 @@ def table(result: dict[str, Any]) -> str:
                                                    "p50_ms": m.get("report_txn_p50_ms"),
                                                    "p99_ms": m.get("report_txn_p99_ms")},
                          "bare PyMongo (p50/p99: the report transaction)"))
+    sync = result.get("store_sync")
+    if sync:
+        for k, label in (("sync", "store txn, synced"), ("nosync", "store txn, unsynced")):
+            lines.append(row(label, {"count": sync[k]["transactions"], "throughput_per_s": sync[k]["per_s"],
+                                     "p50_ms": sync[k]["p50_ms"], "p99_ms": sync[k]["p99_ms"]},
+                             f"two inserts, scratch store; synced/unsynced = {sync['ratio_sync_to_nosync']}"
+                             if k == "sync" else "same load, alternating slices"))
     for key, label in (("report_to_subscriber", "report→subscriber"),
                        ("report_to_subscriber_report_only", "report→sub (rep.only)")):
         s = result.get(key)

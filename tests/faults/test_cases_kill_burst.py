@@ -66,8 +66,8 @@ async def test_kill_during_burst_loses_nothing_and_duplicates_nothing(stack):
         mongo = AsyncMongoClient(stack.settings.mongo_url)
         db = mongo[stack.settings.db_name("cases")]
         assert await db.cases.count_documents({}) == N
-        # A transaction the killed process left open holds its writes until the server reaps
-        # it (60 s, as mongod's transactionLifetimeLimitSeconds); the projector waits that out.
+        # A transaction the killed process left open holds its writes until the restarted
+        # process ends its sessions (shared.mongo.SessionLedger); the projector waits for that.
         for _ in range(1200):
             if await db.projection_queue.count_documents({"projection": "rollups"}) == 0:
                 break

@@ -12,17 +12,11 @@ import pytest
 from shared.messaging.streams import stream_name
 from shared.mongo import OUTBOX
 from tests.faults.load import CITY
-from tests.faults.rounds import APP_SERVICES, TABLE, LostAcknowledgedWrites, Target, rounds_wanted
+from tests.faults.rounds import APP_SERVICES, TABLE, Target, rounds_wanted
 
 pytestmark = pytest.mark.slow
 
-# Mechanics this suite shows missing, being fixed apart (issue 14, "Acknowledged means durable").
-NO_SYNC_ON_COMMIT = pytest.mark.xfail(
-    strict=False, raises=LostAcknowledgedWrites,
-    reason="the embedded store runs without --sync-on-commit (shared/embedded.py) and nothing asks for "
-           "journaled writes: a commit acknowledged shortly before kill -9 of the store can be lost")
-PROCESSES = ["grids", "cases", "organizations", "volunteers", "gateway",
-             pytest.param("mongo", marks=NO_SYNC_ON_COMMIT), "nats"]
+PROCESSES = ["grids", "cases", "organizations", "volunteers", "gateway", "mongo", "nats"]
 
 
 def target(stack, name: str) -> Target:
