@@ -21,7 +21,7 @@ class CasesClient:
 
     @classmethod
     async def connect(cls, stack: Stack, service: str = "cases") -> "CasesClient":
-        return cls(stack, RpcClient(await nats.connect(stack.settings.nats_url)), service)
+        return cls(stack, RpcClient(await nats.connect(stack.settings.nats_url), stack.settings.rpc_timeout_s), service)
 
     async def close(self) -> None:
         await self.rpc.nc.close()

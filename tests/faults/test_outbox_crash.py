@@ -56,7 +56,7 @@ async def relay_once(stack, db) -> None:
 
 async def test_kill_between_commit_and_publish(settings, stack):
     nc = await nats.connect(settings.nats_url)
-    rpc, token = RpcClient(nc), stack.token()
+    rpc, token = RpcClient(nc, settings.rpc_timeout_s), stack.token()
     crashing = subprocess.Popen([sys.executable, "-m", "services.grids"],
                                 env=service_env(settings, YIWANG_FAULT="crash_after_commit"))
     try:

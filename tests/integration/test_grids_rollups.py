@@ -16,7 +16,7 @@ async def test_rollups_equal_recount_after_concurrent_writes(stack):
     await stack.start_service("grids")
     await stack.start_service("grids")  # a second replica on the same NATS and database
     nc = await nats.connect(stack.settings.nats_url)
-    rpc, token = RpcClient(nc), stack.token()
+    rpc, token = RpcClient(nc, stack.settings.rpc_timeout_s), stack.token()
 
     async def call(verb, **payload):
         return await rpc.call("grids", verb, payload, token)

@@ -67,7 +67,7 @@ async def test_two_replicas_share_requests_and_jetstream_work(settings):
     nc = await nats.connect(settings.nats_url)
     try:
         token = replicas[0].token()
-        rpc = RpcClient(nc)
+        rpc = RpcClient(nc, settings.rpc_timeout_s)
         await asyncio.gather(*(rpc.call("cases", "work", {}, token) for _ in range(200)))
         assert handled["r1"] + handled["r2"] == 200
         assert handled["r1"] > 0 and handled["r2"] > 0, handled
