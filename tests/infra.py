@@ -93,6 +93,9 @@ def make_settings(nats_port: int, mongo_port: int, **overrides: Any) -> Settings
         # waits on the store's lock can take seconds, and a test must not fail for that.
         relay_poll_s=0.2, max_deliver=3, rpc_timeout_s=30.0, locator_resync_s=5.0,
         http_port=free_port(),
+        # A test's few principals send far more than a person would; the per-principal rate
+        # limit is tested on its own (tests/e2e/test_request_limits.py).
+        rate_limit_per_s=0,
     )
     base.update(overrides)
     return Settings(**base)

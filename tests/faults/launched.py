@@ -172,7 +172,10 @@ class LaunchedStack:
         data = base / "data"
         ports = {"http_port": free_port(), "nats_port": free_port(), "mongo_port": free_port()}
         env = clean_env() | {f"YIWANG_{k.upper()}": str(v) for k, v in ports.items()} | {
-            "YIWANG_DATA_DIR": str(data), "YIWANG_LOG_LEVEL": "WARNING"}
+            "YIWANG_DATA_DIR": str(data), "YIWANG_LOG_LEVEL": "WARNING",
+            # The load's few principals stand for many people: a per-person rate limit would
+            # shape the load, not test the stack (tests/e2e/test_request_limits.py tests it).
+            "YIWANG_RATE_LIMIT_PER_S": "0"}
         if nats_urls:
             env["YIWANG_NATS_URL"] = nats_urls
         env |= {f"YIWANG_{k.upper()}": v for k, v in overrides.items()}
