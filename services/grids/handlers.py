@@ -381,7 +381,8 @@ class Grids:
         w = await self.store.worker(q.id)
         if w is None and p.unrestricted:
             return None
-        if w is None or not (p.sub == w["sub"] or (p.role in WORKER_READERS and p.can_see_path(w["path"]))):
+        if w is None or not (p.unrestricted or p.sub == w["sub"]
+                             or (p.role in WORKER_READERS and p.can_see_path(w["path"]))):
             raise hidden(p, f"grid worker {q.id}")
         return self.worker_dto(p, w)
 

@@ -298,7 +298,12 @@ Args = Callable[[World, Who, Rel], "str | None"]
 
 
 def one(kind: str, arg: str = "id") -> Args:
-    return lambda w, who, rel: (f"{arg}: {lit(x)}" if (x := w.pick(kind, who, rel)) else None)
+    build = lambda w, who, rel: (f"{arg}: {lit(x)}" if (x := w.pick(kind, who, rel)) else None)  # noqa: E731
+    LOOKUPS.add(build)
+    return build
+
+
+LOOKUPS: set[Args] = set()  # builders naming one existing record: a query of it allowed must not answer null
 
 
 def region(arg: str) -> Args:
@@ -642,7 +647,8 @@ class Cell:
     @property
     def passed(self) -> bool:
         if self.expect_allowed:
-            return self.got not in ("FORBIDDEN", "UNAUTHENTICATED", "INTERNAL_SERVER_ERROR", "INVALID")
+            return self.got not in ("FORBIDDEN", "UNAUTHENTICATED", "INTERNAL_SERVER_ERROR", "INVALID", "NULL",
+                                "NOT_FOUND (it exists)")
         return self.got == "FORBIDDEN"
 
 
@@ -713,7 +719,15 @@ async def run_http(w: World, cell: Cell, takes_selection: bool) -> str:
         log.error("authz matrix: %s does not run: %s", doc, errors)
         return "INVALID"
     mine = [e for e in errors if e["path"][0] == cell.op]
-    return mine[0].get("extensions", {}).get("code", "?") if mine else "OK"
+    if mine:
+        code = mine[0].get("extensions", {}).get("code", "?")
+        # the record exists: NOT_FOUND to a caller with the right is a refusal all the same
+        # (a query only: a command may name something else that is missing, the caller's own volunteer record)
+        lookup = cell.kind == "query" and OPS[cell.op] in LOOKUPS
+        return "NOT_FOUND (it exists)" if code == "NOT_FOUND" and lookup else code
+    if cell.kind == "query" and OPS[cell.op] in LOOKUPS and (body.get("data") or {}).get(cell.op) is None:
+        return "NULL"  # the record exists: an allowed caller that gets nothing was refused all the same
+    return "OK"
 
 
 async def run_subscription(w: World, cell: Cell) -> str:

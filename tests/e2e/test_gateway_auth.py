@@ -45,7 +45,7 @@ async def test_http_refuses_service_identities_and_unbounded_tokens(stack):
     await start_cases_stack(stack)
     for what, token in refused_tokens(stack).items():
         body = await stack.gql("{ me { sub role } cases(first: 1) { totalCount } }", token=token)
-        assert body["data"] is None and {e["extensions"]["code"] for e in body["errors"]} == {"UNAUTHENTICATED"}, what
+        assert body.get("data") is None and {e["extensions"]["code"] for e in body["errors"]} == {"UNAUTHENTICATED"}, what
     r = await stack.http.get("/asyncapi/cases.json", headers=bearer(service_token(stack.settings.jwt_secret, "x")))
     assert r.status_code == 401
     day = mint_token(stack.settings.jwt_secret, sub="ok", role="superadmin", ttl_s=stack.settings.jwt_max_ttl_s)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from shared.embedded import free_port
+from tests.faults.launched import alive, read_pid
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,23 +30,6 @@ def wait_for(what: str, timeout: float, probe):
             return value
         time.sleep(0.1)
     raise AssertionError(f"no {what} within {timeout:g}s")
-
-
-def read_pid(pid_file: Path) -> int | None:
-    try:
-        return int(pid_file.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A child the launcher has not reaped yet is a zombie: dead for our purpose.
-    stat = Path(f"/proc/{pid}/stat")
-    return not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
 
 
 @pytest.fixture

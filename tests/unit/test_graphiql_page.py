@@ -3,6 +3,7 @@ there), under a policy that refuses any other origin; production serves neither.
 from __future__ import annotations
 
 import re
+import secrets
 
 import httpx
 from starlette.applications import Starlette
@@ -11,7 +12,7 @@ from gateway.app import Gateway, create_app
 from gateway.ide import ASSETS, ide_routes
 from shared.settings import Settings
 
-PROD = {"env": "production", "jwt_secret": "a-production-secret-of-sufficient-length", "field_key": "a-real-field-key"}
+PROD = {"env": "production", "jwt_secret": secrets.token_urlsafe(32), "field_key": secrets.token_urlsafe(32)}
 
 
 async def test_the_page_loads_the_gateways_own_files_only():
