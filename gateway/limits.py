@@ -43,9 +43,11 @@ from cross_web import HTTPException
 from strawberry.asgi import GraphQL
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from gateway.http import GRAPHQL_RESPONSE_JSON, negotiate
 from shared.auth import Principal, verify_token
 from shared.errors import DomainError
 from shared.limits import RejectedJson, loads_bounded, shape_only
+from shared.logs import request_id
 from shared.settings import Settings
 
 DRAIN_FACTOR = 16  # of a body over the cap, up to this many times the cap is read (and dropped) before the 413
@@ -132,13 +134,19 @@ def client_address(scope: Scope) -> str:
     return str(client[0]) if client else "unknown"
 
 
-async def send_error(send: Send, status: int, code: str, message: str,
+async def send_error(send: Send, scope: Scope, status: int, code: str, message: str,
                      headers: list[tuple[bytes, bytes]] | None = None, close: bool = False) -> None:
-    """A GraphQL-shaped error answer (`{"errors": [{message, extensions: {code}}]}`)."""
+    """A GraphQL-shaped error answer (`{"errors": [{message, extensions: {code}}]}`), in the
+    media type the client asked for and with its `X-Request-ID` (or a new one), like every
+    answer the GraphQL view gives."""
     body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]},
                       ensure_ascii=False).encode()
-    head = [(b"content-type", b"application/json; charset=utf-8"), (b"content-length", str(len(body)).encode()),
-            *(headers or []), *([(b"connection", b"close")] if close else [])]
+    asked = dict(scope.get("headers") or ())
+    media = GRAPHQL_RESPONSE_JSON if negotiate(
+        asked.get(b"accept", b"").decode("latin-1")) == GRAPHQL_RESPONSE_JSON else "application/json"
+    rid = request_id(asked.get(b"x-request-id", b"").decode("latin-1") or None)
+    head = [(b"content-type", f"{media}; charset=utf-8".encode()), (b"content-length", str(len(body)).encode()),
+            (b"x-request-id", rid.encode()), *(headers or []), *([(b"connection", b"close")] if close else [])]
     await send({"type": "http.response.start", "status": status, "headers": head})
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
@@ -173,11 +181,11 @@ class RequestLimits:
         # after the answer with no deadline at all.
         if wait := self.limiter.take(key):
             seconds = max(1, math.ceil(wait))
-            await send_error(send, 429, "RATE_LIMITED", f"too many requests; retry after {seconds} s",
+            await send_error(send, scope, 429, "RATE_LIMITED", f"too many requests; retry after {seconds} s",
                              [(b"retry-after", str(seconds).encode())], close=True)
             return
         if principal is None and scope["method"] == "POST" and scope["path"] == "/graphql":
-            await send_error(send, 401, "UNAUTHENTICATED", why, [(b"www-authenticate", b"Bearer")], close=True)
+            await send_error(send, scope, 401, "UNAUTHENTICATED", why, [(b"www-authenticate", b"Bearer")], close=True)
             return
         if not _has_body(scope):
             return await self.app(scope, receive, send)
@@ -214,7 +222,7 @@ class RequestLimits:
         if declared is not None and declared > cap:
             too_large = f"the request body is {declared} bytes; at most {cap} are accepted"
             if declared > DRAIN_FACTOR * cap or headers.get(b"expect", b"").lower() == b"100-continue":
-                await send_error(send, 413, "BAD_USER_INPUT", too_large, close=True)
+                await send_error(send, scope, 413, "BAD_USER_INPUT", too_large, close=True)
                 return None
         chunks, size = [], 0
         try:
@@ -229,14 +237,14 @@ class RequestLimits:
                     if size > cap or (declared is not None and declared > cap):
                         chunks = []
                         if declared is None or size > DRAIN_FACTOR * cap or not more:  # chunked: at once
-                            await send_error(send, 413, "BAD_USER_INPUT", too_large, close=more)
+                            await send_error(send, scope, 413, "BAD_USER_INPUT", too_large, close=more)
                             return None
                         continue
                     chunks.append(piece)
                     if not more:
                         return b"".join(chunks)
         except TimeoutError:
-            await send_error(send, 408, "BAD_USER_INPUT",
+            await send_error(send, scope, 408, "BAD_USER_INPUT",
                              f"the request body did not arrive within {self.settings.http_body_timeout_s:g} s",
                              close=True)
             return None

@@ -102,8 +102,10 @@ async def test_malformed_requests_are_400_and_faults_are_masked(gateway):
     assert 400 <= r.status_code < 500
     # Not authenticated is answered from the headers, before the body is read: 401, nothing ran.
     for accept in (NEW, {}):
-        r = await post(gateway, {"query": "{ me { sub } }"}, accept, token=False)
+        r = await post(gateway, {"query": "{ me { sub } }"}, {**accept, "x-request-id": "no-token-1"}, token=False)
         assert r.status_code == 401 and "data" not in r.json() and codes(r) == ["UNAUTHENTICATED"]
+        assert r.headers["content-type"].startswith(accept.get("accept", "application/json"))
+        assert r.headers["x-request-id"] == "no-token-1"
 
 
 async def test_request_id_is_echoed_or_made(gateway):
