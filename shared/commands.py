@@ -17,16 +17,13 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.auth import Principal, hidden, require_figures
 from shared.contracts.common import TrendQuery
-from shared.errors import BadInput, Conflict
+from shared.errors import BadInput, Conflict, LostRace
 from shared.messaging.rpc import Request, item_error
 from shared.mongo import UnitOfWork, recall, remember, remembered
 from shared.records import Records
 from shared.service import ServiceRuntime
 from shared.territory import TerritoryReplica
 from shared.trends import Interval, Kind, Metric, buckets, city_tz, series
-
-LOST_RACE = "changed while you were working"  # the message of Records.save's version conflict
-
 
 def page_reply(items: list[dict], total: int, more: bool) -> dict:
     """A list verb's reply: one page, the total, and the cursor (the last item's id)."""
@@ -91,8 +88,8 @@ class RecordCommands:
         for attempt in range(retries + 1):
             try:
                 return await self.rt.transact(work)
-            except Conflict as e:
-                if attempt == retries or LOST_RACE not in e.message:
+            except LostRace:
+                if attempt == retries:
                     raise
         raise AssertionError("unreachable")
 

@@ -54,6 +54,13 @@ class Conflict(DomainError):
     code = ErrorCode.CONFLICT
 
 
+class LostRace(Conflict):
+    """Someone else saved the record between this command's read and its write (the optimistic
+    version check of the save). A command may run again on the fresh record (`RecordCommands.
+    change(retries=…)`); a caller's stale `expectedVersion` is a plain Conflict and is not retried.
+    Callers see CONFLICT either way."""
+
+
 class Unavailable(DomainError):
     code = ErrorCode.UNAVAILABLE
 

@@ -14,7 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from shared.domain import RollupDelta
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, LostRace, NotFound
 from shared.mongo import UnitOfWork, now
 from shared.trends import bucket_id, city_tz, day_of, fold_days
 
@@ -75,7 +75,7 @@ class Records(Generic[R]):
         res = await self.coll.replace_one({"_id": record.id, "version": expected_version},  # type: ignore
                                           self.to_doc(record), session=uow.session)
         if res.matched_count != 1:
-            raise Conflict(f"{self.what} {record.id} changed while you were working on it; read it again",  # type: ignore
+            raise LostRace(f"{self.what} {record.id} changed while you were working on it; read it again",  # type: ignore
                            {"id": record.id})  # type: ignore
 
     async def page(self, query: dict, first: int, after: str | None,

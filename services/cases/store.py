@@ -12,7 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.cases.domain import DEFAULT_CATALOGUE, OPEN_STATUSES, Case, Catalogue, CaseStatus, GeoPoint
 from shared.auth import Principal, Role
-from shared.errors import BadInput, Conflict, NotFound
+from shared.errors import BadInput, Conflict, LostRace, NotFound
 from shared.ids import id_floor, id_time_ms
 from shared.mongo import UnitOfWork, now
 from shared.records import DAY_BUCKET_INDEXES, add_day_buckets, flatten, read_days
@@ -152,7 +152,7 @@ class CaseStore:
         made when the transaction's writes are sent)."""
         doc = case_doc(case, extra)
         uow.replace("cases", {"_id": case.id, "version": expected_version}, doc,
-                    Conflict(f"case {case.id} changed while you were working on it; read it again",
+                    LostRace(f"case {case.id} changed while you were working on it; read it again",
                              {"caseId": case.id}))
         return doc
 
