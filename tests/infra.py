@@ -49,13 +49,15 @@ def start_process(cmd: list[str], log: Path, port: int) -> subprocess.Popen:
     return proc
 
 
-def stop_process(proc: subprocess.Popen) -> None:
+def stop_process(proc: subprocess.Popen, grace_s: float = 10) -> None:
+    """SIGTERM, up to `grace_s` to exit, then SIGKILL; returns once it is gone."""
     if proc.poll() is None:
         proc.terminate()
         try:
-            proc.wait(10)
+            proc.wait(grace_s)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
 
 
 @dataclass

@@ -17,7 +17,7 @@ import httpx
 
 from shared.embedded import free_port, nats_server_binary, port_open
 from shared.settings import Settings
-from tests.infra import _die_with_parent, wait_port
+from tests.infra import _die_with_parent, stop_process, wait_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CLUSTER_CONF = ROOT / "deploy" / "nats" / "nats-cluster.conf"
@@ -112,13 +112,8 @@ class NatsCluster:
 
     def stop(self) -> None:
         for n in self.nodes:
-            if n.proc is not None and n.proc.poll() is None:
-                n.proc.terminate()
-                try:
-                    n.proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    n.proc.kill()
-                    n.proc.wait()
+            if n.proc is not None:
+                stop_process(n.proc, 15)
 
     async def healthy(self, timeout: float = BOOT_TIMEOUT_S) -> None:
         """Every node answers `/healthz?js-enabled-only=true` (JetStream up and current)."""
@@ -247,13 +242,8 @@ class LaunchedStack:
     def stop(self) -> None:
         """SIGTERM to the launcher (it stops everything in order); whatever a killed launcher
         left behind is killed by the pids it recorded."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(90)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            stop_process(self.proc, 90)
         for pid_file in (self.data / "run").glob("*.pid"):
             pid = read_pid(pid_file)
             if pid and pid_file.stem != "launcher" and alive(pid):
