@@ -5,7 +5,7 @@
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 
-.PHONY: venv run test faults bench fuzz clean
+.PHONY: venv run test lint faults bench fuzz clean
 
 venv: $(VENV)/.stamp
 
@@ -21,11 +21,24 @@ $(VENV)/.stamp-bench: pyproject.toml
 	$(VENV)/bin/pip install -e '.[test,bench]'
 	touch $@
 
+# The lint and type tools, with a stamp of their own.
+$(VENV)/.stamp-lint: pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -e '.[test,lint]'
+	touch $@
+
 run: venv
 	$(VENV)/bin/yiwang up --demo
 
 test: venv
 	$(VENV)/bin/python -m pytest -q -x --durations=15 -p no:cacheprovider tests
+
+# The gates: ruff's lint and its formatter (check only; `ruff format` fixes) and mypy, all
+# configured in pyproject.toml.
+lint: $(VENV)/.stamp-lint
+	$(VENV)/bin/ruff check shared services gateway ops
+	$(VENV)/bin/ruff format --check shared services gateway ops
+	$(VENV)/bin/mypy
 
 # The fault suite with more rounds than `make test` runs (FAULT_SEED=<n> repeats a run's moments).
 FAULT_ROUNDS ?= 3
