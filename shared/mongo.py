@@ -433,6 +433,16 @@ class SessionLedger:
                 await self.sweep()
             except PyMongoError as e:  # the store is down or slow: not writable; tried again
                 log.debug("session ledger: %s", e)
+            if _stopping():  # a stop that came mid-write, swallowed above or by kill_sessions
+                raise asyncio.CancelledError
+
+
+def _stopping() -> bool:
+    """Whether the running task has been asked to stop. PyMongo turns a cancellation that
+    arrives mid-operation into `AutoReconnect("operation cancelled")` (its `_OperationCancelled`),
+    so a loop that retries on PyMongoError would swallow its own stop and run on forever."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def _pid_alive(pid: Any) -> bool:
