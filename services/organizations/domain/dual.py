@@ -58,6 +58,12 @@ def feedback_id(member_id: str, quarter: Quarter) -> str:
     return f"{member_id}:{quarter}"
 
 
+def services_in_quarter(orders: int, activities: int, cases: int) -> int:
+    """What a member's quarterly feedback counts as services: the service orders, activities
+    and cases handed to them (as `volunteers` counts each)."""
+    return orders + activities + cases
+
+
 class FeedbackRecord(Aggregate):
     """A member's service in one quarter (hours, services) for their work unit, summed from
     `volunteers` and `cases` events; each source event counts once."""
