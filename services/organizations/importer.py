@@ -16,6 +16,9 @@ All or nothing: any bad member is a BAD_INPUT (an ID number already registered t
 else a CONFLICT, a member outside an admin's region FORBIDDEN) naming the member, and nothing
 is written. A batch re-sent with the same `importId` returns the first reply; a member whose
 id is already stored is skipped.
+
+It works through the service context the verbs use (`handlers.common.OrgContext`: territory
+nodes, field cipher, events) and the store's named bulk methods; it calls no handler.
 """
 from __future__ import annotations
 

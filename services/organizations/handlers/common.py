@@ -9,7 +9,7 @@ version check, adds the rollup deltas, and records the events in the outbox.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from services.organizations import domain as d
@@ -17,8 +17,11 @@ from services.organizations.store import OrgStore
 from services.organizations.views import OrgViews
 from shared.auth import Principal
 from shared.commands import RecordCommands, page_reply
+from shared.contracts.common import ById, ByIds
+from shared.contracts.organizations import ListByRegion
 from shared.errors import NotFound
 from shared.messaging.envelope import make_event
+from shared.messaging.rpc import Request
 from shared.mongo import UnitOfWork
 from shared.privacy import FieldCipher
 from shared.records import Records
@@ -77,8 +80,31 @@ class OrgContext(RecordCommands):
         await self.store.apply(uow, d.deltas(before, record))
         self.emit(uow, record)
 
+    async def insert(self, repo: Records, make: Callable[[UnitOfWork], Awaitable[Any]]) -> Any:
+        """A new record, made (and checked) by `make` in one transaction, inserted with its
+        rollup deltas and events."""
+
+        async def work(uow: UnitOfWork) -> Any:
+            record = await make(uow)
+            await self.put(uow, repo, record)
+            return record
+
+        return await self.rt.transact(work)
+
     def authorize(self, p: Principal, action: d.Action, record: Any) -> None:
         d.authorize(p, action, record)
+
+    # -- reading one record or a few -----------------------------------------------------
+    async def read(self, req: Request, repo: Records, view: Callable[[Principal, Any], dict]) -> dict | None:
+        """A get verb: the record's view; None when it does not exist (to an unrestricted
+        caller), else as `readable`."""
+        q, p = req.parse(ById), req.principal
+        record = await self.readable(p, repo, q.id)
+        return view(p, record) if record else None
+
+    async def read_batch(self, req: Request, repo: Records, view: Callable[[Principal, Any], dict]) -> dict:
+        """A batch verb: each id's view, or None or a FORBIDDEN item (as `batch`)."""
+        return await self.batch(req.parse(ByIds).ids, req.principal, repo, view)
 
     # -- the list-scope rule -------------------------------------------------------------
     def visible(self, p: Principal, record: Any) -> bool:
@@ -111,6 +137,11 @@ class OrgContext(RecordCommands):
         """One page of a list verb: the records matching `query`, each through `view`."""
         items, total, more = await repo.page(query, first, after)
         return page_reply([view(x) for x in items], total, more)
+
+    async def region_list(self, req: Request, repo: Records, view: Callable[[Any], dict]) -> dict:
+        """A list verb of records in one region's subtree (`ListByRegion`)."""
+        q, p = req.parse(ListByRegion), req.principal
+        return await self.page(repo, self.subtree(self.scope_path(p, q.regionId)), q.first, q.after, view)
 
 
 class Feature:

@@ -55,13 +55,11 @@ class Dual(Feature):
         c, p = req.parse(w.TwinUnit), req.principal
         community = self.ctx.node(c.communityId, "community")
 
-        async def work(uow: UnitOfWork) -> d.UnitTwinning:
+        async def register(uow: UnitOfWork) -> d.UnitTwinning:
             branch = await self.store.orgs.load(c.branchId, uow)
-            twin = d.UnitTwinning.register(branch=branch, community=community, by=p, now=now())
-            await self.ctx.put(uow, self.store.twinnings, twin)
-            return twin
+            return d.UnitTwinning.register(branch=branch, community=community, by=p, now=now())
 
-        return self.views.twinning(await self.rt.transact(work))
+        return self.views.twinning(await self.ctx.insert(self.store.twinnings, register))
 
     async def twin_list(self, req: Request) -> dict:
         q, p = req.parse(w.ListTwinnings), req.principal

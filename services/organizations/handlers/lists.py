@@ -3,16 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from services.organizations import domain as d
 from services.organizations.handlers.common import Feature
 from shared.contracts import organizations as w
 from shared.ids import new_id
 from shared.messaging.rpc import Request
 from shared.mongo import UnitOfWork, now
-from shared.records import Records
 
 
 class Lists(Feature):
@@ -20,39 +16,33 @@ class Lists(Feature):
         c, p = req.parse(w.PostNeed), req.principal
         community = self.ctx.node(c.communityId, "community", p)
 
-        async def work(uow: UnitOfWork) -> d.Need:
-            need = d.Need.post(
+        async def post(uow: UnitOfWork) -> d.Need:
+            return d.Need.post(
                 id=new_id("nd"), community=community, title=c.title, description=c.description, by=p, now=now()
             )
-            await self.ctx.put(uow, self.store.needs, need)
-            return need
 
-        return self.views.need(await self.rt.transact(work))
+        return self.views.need(await self.ctx.insert(self.store.needs, post))
 
     async def offer_resource(self, req: Request) -> dict:
         c, p = req.parse(w.OfferResource), req.principal
 
-        async def work(uow: UnitOfWork) -> d.Resource:
+        async def offer(uow: UnitOfWork) -> d.Resource:
             unit = await self.ctx.scoped(self.store.units, c.unitId, p, uow)
-            res = d.Resource.offer(
+            return d.Resource.offer(
                 id=new_id("rs"), unit=unit, title=c.title, description=c.description, by=p, now=now()
             )
-            await self.ctx.put(uow, self.store.resources, res)
-            return res
 
-        return self.views.resource(await self.rt.transact(work))
+        return self.views.resource(await self.ctx.insert(self.store.resources, offer))
 
     async def propose_project(self, req: Request) -> dict:
         c, p = req.parse(w.ProposeProject), req.principal
 
-        async def work(uow: UnitOfWork) -> d.Project:
+        async def propose(uow: UnitOfWork) -> d.Project:
             need = await self.ctx.scoped(self.store.needs, c.needId, p, uow)
             res = await self.ctx.scoped(self.store.resources, c.resourceId, p, uow)
-            project = d.Project.propose(id=new_id("pj"), need=need, resource=res, title=c.title, by=p, now=now())
-            await self.ctx.put(uow, self.store.projects, project)
-            return project
+            return d.Project.propose(id=new_id("pj"), need=need, resource=res, title=c.title, by=p, now=now())
 
-        return self.views.project(await self.rt.transact(work))
+        return self.views.project(await self.ctx.insert(self.store.projects, propose))
 
     async def move_project(self, req: Request) -> dict:
         c, p = req.parse(w.MoveProject), req.principal
@@ -66,15 +56,11 @@ class Lists(Feature):
         )
         return self.views.project(project)
 
-    async def region_list(self, req: Request, repo: Records, view: Callable[[Any], dict]) -> dict:
-        q, p = req.parse(w.ListByRegion), req.principal
-        return await self.ctx.page(repo, self.ctx.subtree(self.ctx.scope_path(p, q.regionId)), q.first, q.after, view)
-
     async def need_list(self, req: Request) -> dict:
-        return await self.region_list(req, self.store.needs, self.views.need)
+        return await self.ctx.region_list(req, self.store.needs, self.views.need)
 
     async def resource_list(self, req: Request) -> dict:
-        return await self.region_list(req, self.store.resources, self.views.resource)
+        return await self.ctx.region_list(req, self.store.resources, self.views.resource)
 
     async def project_list(self, req: Request) -> dict:
-        return await self.region_list(req, self.store.projects, self.views.project)
+        return await self.ctx.region_list(req, self.store.projects, self.views.project)

@@ -5,13 +5,13 @@ resolutions, case hotspots raised for deliberation, and action items that become
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from services.organizations import domain as d
 from services.organizations.handlers.common import Feature
 from shared.auth import Principal
 from shared.contracts import organizations as w
-from shared.contracts.common import ById
 from shared.errors import DomainError, NotFound
 from shared.ids import new_id
 from shared.messaging.envelope import CloudEvent
@@ -45,41 +45,47 @@ class Meetings(Feature):
     async def view(self, meeting_id: str) -> dict:
         return self.views.meeting(await self.store.meetings.load(meeting_id))
 
+    async def change(
+        self,
+        p: Principal,
+        meeting_id: str,
+        expected: int | None,
+        command: Callable[[d.JointMeeting, UnitOfWork], Any],
+        action: d.Action,
+    ) -> dict:
+        """Apply `command` to a meeting the caller may do `action` to (at `expected`, if given)."""
+        m = await self.ctx.change(self.store.meetings, meeting_id, expected, command, by=p, action=action)
+        return self.views.meeting(m)
+
     async def agenda(self, req: Request) -> dict:
         c, p = req.parse(w.AgendaInput), req.principal
-        m = await self.ctx.change(
-            self.store.meetings,
+        return await self.change(
+            p,
             c.id,
             c.expectedVersion,
             lambda m, _: m.add_agenda_item(d.AgendaSource(c.source), c.ref, c.title, p, now()),
-            by=p,
-            action=d.Action.RECORD_MEETING,
+            d.Action.RECORD_MEETING,
         )
-        return self.views.meeting(m)
 
     async def minutes(self, req: Request) -> dict:
         c, p = req.parse(w.MinutesInput), req.principal
-        m = await self.ctx.change(
-            self.store.meetings,
+        return await self.change(
+            p,
             c.id,
             c.expectedVersion,
             lambda m, _: m.record_minutes(c.minutes, c.attendedUnitIds, c.attendedMemberIds, p, now()),
-            by=p,
-            action=d.Action.RECORD_MEETING,
+            d.Action.RECORD_MEETING,
         )
-        return self.views.meeting(m)
 
     async def resolution(self, req: Request) -> dict:
         c, p = req.parse(w.ResolutionInput), req.principal
-        m = await self.ctx.change(
-            self.store.meetings,
+        return await self.change(
+            p,
             c.id,
             c.expectedVersion,
             lambda m, _: m.add_resolution(c.text, c.actionItems, p, now(), c.agendaItemIds),
-            by=p,
-            action=d.Action.MANAGE_MEETING,
+            d.Action.MANAGE_MEETING,
         )
-        return self.views.meeting(m)
 
     async def raise_hotspot(self, req: Request) -> dict:
         """Put a case hotspot on the agenda of the community's next joint meeting (or the one
@@ -173,9 +179,7 @@ class Meetings(Feature):
         return await self.rt.transact(link)
 
     async def get(self, req: Request) -> dict | None:
-        q, p = req.parse(ById), req.principal
-        m = await self.ctx.readable(p, self.store.meetings, q.id)
-        return self.views.meeting(m) if m else None
+        return await self.ctx.read(req, self.store.meetings, lambda p, m: self.views.meeting(m))
 
     async def listing(self, req: Request) -> dict:
         q, p = req.parse(w.ListMeetings), req.principal

@@ -9,7 +9,6 @@ from services.organizations import domain as d
 from services.organizations.handlers.common import Feature
 from shared.auth import Principal
 from shared.contracts import organizations as w
-from shared.contracts.common import ById, ByIds
 from shared.ids import new_id
 from shared.messaging.rpc import Request
 from shared.mongo import UnitOfWork, now
@@ -85,12 +84,10 @@ class Members(Feature):
         return {"phone": cipher.decrypt(member.phone_enc), "idNumber": cipher.decrypt(member.id_number_enc)}
 
     async def get(self, req: Request) -> dict | None:
-        q, p = req.parse(ById), req.principal
-        member = await self.ctx.readable(p, self.store.members, q.id)
-        return self.views.member(p, member) if member else None
+        return await self.ctx.read(req, self.store.members, self.views.member)
 
     async def batch(self, req: Request) -> dict:
-        return await self.ctx.batch(req.parse(ByIds).ids, req.principal, self.store.members, self.views.member)
+        return await self.ctx.read_batch(req, self.store.members, self.views.member)
 
     async def listing(self, req: Request) -> dict:
         q, p = req.parse(w.ListMembers), req.principal

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from services.organizations import domain as d
 from services.organizations.handlers.common import Feature
+from shared.auth import Principal
 from shared.contracts import organizations as w
-from shared.contracts.common import ById, ByIds
 from shared.ids import new_id
 from shared.messaging.rpc import Request
 from shared.mongo import UnitOfWork, now
@@ -44,17 +45,16 @@ class Organizations(Feature):
     async def view(self, org_id: str) -> dict:
         return self.views.organization(await self.store.orgs.load(org_id))
 
+    async def change(
+        self, p: Principal, org_id: str, expected: int | None, command: Callable[[d.Organization, UnitOfWork], Any]
+    ) -> dict:
+        """Apply `command` to an organisation the caller may manage (at `expected`, if given)."""
+        org = await self.ctx.change(self.store.orgs, org_id, expected, command, by=p, action=d.Action.MANAGE_ORG)
+        return self.views.organization(org)
+
     async def update(self, req: Request) -> dict:
         c, p = req.parse(w.UpdateOrganization), req.principal
-        org = await self.ctx.change(
-            self.store.orgs,
-            c.id,
-            c.expectedVersion,
-            lambda o, _: o.rename(c.name, p, now()),
-            by=p,
-            action=d.Action.MANAGE_ORG,
-        )
-        return self.views.organization(org)
+        return await self.change(p, c.id, c.expectedVersion, lambda o, _: o.rename(c.name, p, now()))
 
     async def appoint(self, req: Request) -> dict:
         c, p = req.parse(w.Appoint), req.principal
@@ -68,27 +68,16 @@ class Organizations(Feature):
             role=d.PositionRole(pos.role),
             term=d.Term(start=pos.termStart, end=pos.termEnd),
         )
-        org = await self.ctx.change(
-            self.store.orgs,
-            c.id,
-            c.expectedVersion,
-            lambda o, _: o.appoint(position, p, now()),
-            by=p,
-            action=d.Action.MANAGE_ORG,
-        )
-        return self.views.organization(org)
+        return await self.change(p, c.id, c.expectedVersion, lambda o, _: o.appoint(position, p, now()))
 
     async def end_position(self, req: Request) -> dict:
         c, p = req.parse(w.EndPosition), req.principal
-        org = await self.ctx.change(
-            self.store.orgs,
+        return await self.change(
+            p,
             c.id,
             c.expectedVersion,
             lambda o, _: o.end_position(d.PositionRole(c.role), c.holderName, c.end, p, now()),
-            by=p,
-            action=d.Action.MANAGE_ORG,
         )
-        return self.views.organization(org)
 
     async def add_unit(self, req: Request) -> dict:
         c, p = req.parse(w.CommitteeUnit), req.principal
@@ -97,30 +86,17 @@ class Organizations(Feature):
             unit = await self.ctx.scoped(self.store.units, c.unitId, p, uow)
             d.join_committee(org, unit, p, now())
 
-        org = await self.ctx.change(self.store.orgs, c.id, c.expectedVersion, add, by=p, action=d.Action.MANAGE_ORG)
-        return self.views.organization(org)
+        return await self.change(p, c.id, c.expectedVersion, add)
 
     async def remove_unit(self, req: Request) -> dict:
         c, p = req.parse(w.CommitteeUnit), req.principal
-        org = await self.ctx.change(
-            self.store.orgs,
-            c.id,
-            c.expectedVersion,
-            lambda o, _: o.remove_unit(c.unitId, p, now()),
-            by=p,
-            action=d.Action.MANAGE_ORG,
-        )
-        return self.views.organization(org)
+        return await self.change(p, c.id, c.expectedVersion, lambda o, _: o.remove_unit(c.unitId, p, now()))
 
     async def get(self, req: Request) -> dict | None:
-        q, p = req.parse(ById), req.principal
-        org = await self.ctx.readable(p, self.store.orgs, q.id)
-        return self.views.organization(org) if org else None
+        return await self.ctx.read(req, self.store.orgs, lambda p, o: self.views.organization(o))
 
     async def batch(self, req: Request) -> dict:
-        return await self.ctx.batch(
-            req.parse(ByIds).ids, req.principal, self.store.orgs, lambda p, o: self.views.organization(o)
-        )
+        return await self.ctx.read_batch(req, self.store.orgs, lambda p, o: self.views.organization(o))
 
     async def listing(self, req: Request) -> dict:
         q, p = req.parse(w.ListOrganizations), req.principal

@@ -10,7 +10,6 @@ from services.organizations import domain as d
 from services.organizations.handlers.common import Feature
 from shared.auth import Principal
 from shared.contracts import organizations as w
-from shared.contracts.common import ById
 from shared.errors import Conflict
 from shared.ids import new_id
 from shared.messaging.rpc import Request
@@ -91,9 +90,7 @@ class Transfers(Feature):
         return await self.decide(req, cancel, lambda by, t: d.authorize_either_side(by, d.Action.REQUEST_TRANSFER, t))
 
     async def get(self, req: Request) -> dict | None:
-        q, p = req.parse(ById), req.principal
-        t = await self.ctx.readable(p, self.store.transfers, q.id)
-        return self.views.transfer(t) if t else None
+        return await self.ctx.read(req, self.store.transfers, lambda p, t: self.views.transfer(t))
 
     async def listing(self, req: Request) -> dict:
         q, p = req.parse(w.ListTransfers), req.principal

@@ -10,7 +10,6 @@ from services.organizations.handlers.common import Feature
 from shared.auth import Principal
 from shared.commands import page_reply
 from shared.contracts import organizations as w
-from shared.contracts.common import ById, ByIds
 from shared.ids import new_id
 from shared.messaging.rpc import Request
 from shared.mongo import UnitOfWork, now
@@ -57,12 +56,10 @@ class Units(Feature):
         return self.views.unit(p, unit)
 
     async def get(self, req: Request) -> dict | None:
-        q, p = req.parse(ById), req.principal
-        unit = await self.ctx.readable(p, self.store.units, q.id)
-        return self.views.unit(p, unit) if unit else None
+        return await self.ctx.read(req, self.store.units, self.views.unit)
 
     async def batch(self, req: Request) -> dict:
-        return await self.ctx.batch(req.parse(ByIds).ids, req.principal, self.store.units, self.views.unit)
+        return await self.ctx.read_batch(req, self.store.units, self.views.unit)
 
     async def listing(self, req: Request) -> dict:
         q, p = req.parse(w.ListUnits), req.principal
@@ -80,8 +77,8 @@ class Units(Feature):
     async def linkage_record(self, req: Request) -> dict:
         c, p = req.parse(w.RecordLinkage), req.principal
 
-        async def work(uow: UnitOfWork) -> d.Linkage:
-            link = d.Linkage.record(
+        async def record(uow: UnitOfWork) -> d.Linkage:
+            return d.Linkage.record(
                 id=new_id("lk"),
                 estate=c.estate,
                 committee=await self.ctx.scoped(self.store.orgs, c.committeeId, p, uow),
@@ -90,12 +87,8 @@ class Units(Feature):
                 by=p,
                 now=now(),
             )
-            await self.ctx.put(uow, self.store.linkages, link)
-            return link
 
-        return self.views.linkage(await self.rt.transact(work))
+        return self.views.linkage(await self.ctx.insert(self.store.linkages, record))
 
     async def linkage_list(self, req: Request) -> dict:
-        q, p = req.parse(w.ListByRegion), req.principal
-        query = self.ctx.subtree(self.ctx.scope_path(p, q.regionId))
-        return await self.ctx.page(self.store.linkages, query, q.first, q.after, self.views.linkage)
+        return await self.ctx.region_list(req, self.store.linkages, self.views.linkage)
