@@ -4,7 +4,8 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from services.organizations.domain import EVENT_TYPES
-from services.organizations.handlers import SERVICE, Organizations
+from services.organizations.handlers.common import SERVICE, OrgContext
+from services.organizations.handlers.table import OrgHandlers
 from services.organizations.importer import MemberImporter
 from services.organizations.store import ID_NUMBER_KEY, INDEXES, OrgStore
 from services.organizations.sweeper import Sweeper
@@ -41,16 +42,17 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     territory = TerritoryReplica(rt, settings.locator_resync_s, on_moved=follow_moves(
         SERVICE, rt.db, rt.transact, INDEXES, ROLLUPS_AND_DAYS))
     cipher = FieldCipher.from_settings(settings)
-    orgs = Organizations(rt, store, territory, cipher)
-    rt.routes(orgs.table())
+    ctx = OrgContext(rt, store, territory, cipher)
+    handlers = OrgHandlers(ctx)
+    rt.routes(handlers.table())
     serve_rekey(rt, cipher, SEALED_MEMBERS, Sealed("units", ("contacts.phone_enc",)))
-    rt.route("member.import", MemberImporter(orgs).handle)
-    rt.consume("organizations", "case-requests", orgs.on_own_event, events="CASE_REQUESTED.>")
-    rt.consume("cases", "cases", orgs.on_case_event)
-    rt.consume("volunteers", "feedback", orgs.on_volunteer_event, events="QUARTERLY_FEEDBACK.>")
+    rt.route("member.import", MemberImporter(ctx).handle)
+    rt.consume("organizations", "case-requests", handlers.meetings.on_own_event, events="CASE_REQUESTED.>")
+    rt.consume("cases", "cases", handlers.meetings.on_case_event)
+    rt.consume("volunteers", "feedback", handlers.dual.on_volunteer_event, events="QUARTERLY_FEEDBACK.>")
     document_events(rt, event_models(), delta=False)
-    sweeper = Sweeper(orgs)
-    rt.sweeper = sweeper  # type: ignore[attr-defined] - tests run a pass at a chosen time
+    sweeper = Sweeper(ctx)
+    rt.sweeper = sweeper  # type: ignore[attr-defined]  # tests run a pass at a chosen time
 
     async def start_sweeper() -> None:
         sweeper.start()

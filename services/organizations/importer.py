@@ -16,6 +16,9 @@ All or nothing: any bad member is a BAD_INPUT (an ID number already registered t
 else a CONFLICT, a member outside an admin's region FORBIDDEN) naming the member, and nothing
 is written. A batch re-sent with the same `importId` returns the first reply; a member whose
 id is already stored is skipped.
+
+It works through the service context the verbs use (`handlers.common.OrgContext`: territory
+nodes, field cipher, events) and the store's named bulk methods; it calls no handler.
 """
 from __future__ import annotations
 
@@ -23,12 +26,12 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from pymongo.errors import DuplicateKeyError
 
 from services.organizations import domain as d
+from services.organizations.handlers.common import OrgContext
 from services.organizations.store import ID_NUMBER_KEY
 from shared.auth import Principal, Role
 from shared.bulk import committed
@@ -36,10 +39,7 @@ from shared.contracts.organizations import ImportedMember, ImportMembers
 from shared.errors import BadInput, Conflict, DomainError, Forbidden
 from shared.ids import is_subject_safe, new_id
 from shared.messaging.rpc import Request
-from shared.mongo import OUTBOX, UnitOfWork, now, recall, remember, remembered
-
-if TYPE_CHECKING:
-    from services.organizations.handlers import Organizations
+from shared.mongo import UnitOfWork, now, recall, remember, remembered
 
 log = logging.getLogger("yiwang.organizations.import")
 BACKLOG_MAX = 2000     # events waiting for the outbox relay before a batch waits
@@ -75,8 +75,8 @@ def _bad(i: int, member_id: str, e: DomainError) -> BadInput:
 
 
 class MemberImporter:
-    def __init__(self, orgs: Organizations):
-        self.orgs, self.store, self.rt = orgs, orgs.store, orgs.rt
+    def __init__(self, ctx: OrgContext):
+        self.ctx, self.store, self.rt = ctx, ctx.store, ctx.rt
         # Batches are checked side by side but written one at a time: two would add to the
         # same rollup documents (the county's, the city's) and one of them would conflict.
         self._writing = asyncio.Lock()
@@ -116,13 +116,13 @@ class MemberImporter:
         """Until at most `limit` events of this service wait for the relay (or `wait_s` pass)."""
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
-            if await self.rt.db[OUTBOX].count_documents({"published": False}, limit=limit + 1) <= limit:
+            if await self.store.waiting_events(limit) <= limit:
                 return
             await asyncio.sleep(0.5)
         log.warning("member.import: more than %d events still wait for the relay after %gs", limit, wait_s)
 
     def prepare(self, c: ImportMembers) -> list[_Prepared]:
-        cipher, out = self.orgs.cipher, []
+        cipher, out = self.ctx.cipher, []
         ids: set[str] = set()
         numbers: dict[str, int] = {}
         for i, m in enumerate(c.members):
@@ -134,8 +134,8 @@ class MemberImporter:
                 raise BadInput(f"members[{i}]: id {member_id} appears twice in the batch", {"index": i})
             ids.add(member_id)
             try:
-                home = self.orgs.node(m.homeBuildingId, "building") if m.homeBuildingId else None
-                community = self.orgs.node(m.dualCommunityId, "community") if m.dualCommunityId else None
+                home = self.ctx.node(m.homeBuildingId, "building") if m.homeBuildingId else None
+                community = self.ctx.node(m.dualCommunityId, "community") if m.dualCommunityId else None
             except DomainError as e:
                 raise _bad(i, member_id, e) from None
             id_indexes = cipher.blind_indexes(m.idNumber) if m.idNumber else []
@@ -151,17 +151,11 @@ class MemberImporter:
         return out
 
     async def write(self, uow: UnitOfWork, p: Principal, import_id: str, prepared: list[_Prepared]) -> dict:
-        s = uow.session
         ids = [x.id for x in prepared]
-        stored = {x["_id"] for x in await self.store.members.coll.find(
-            {"_id": {"$in": ids}}, {"_id": 1}, session=s).to_list(None)}
+        stored = await self.store.stored_members(uow, ids)
         todo = [x for x in prepared if x.id not in stored]
-        org_ids = sorted({x.m.organizationId for x in todo})
-        orgs = {o["_id"]: self.store.orgs.of(o) for o in await self.store.orgs.coll.find(
-            {"_id": {"$in": org_ids}}, session=s).to_list(None)}
-        keys = [k for x in todo for k in x.keys]
-        owners = {k["_id"]: k["owner"] for k in await self.store.keys.find(
-            {"_id": {"$in": keys}}, session=s).to_list(None)} if keys else {}
+        orgs = await self.store.orgs_by_id(uow, sorted({x.m.organizationId for x in todo}))
+        owners = await self.store.key_owners(uow, [k for x in todo for k in x.keys])
         at, members = now(), []
         for x in todo:
             org = orgs.get(x.m.organizationId)
@@ -188,12 +182,9 @@ class MemberImporter:
                                {"index": x.index, "existingId": taken})
             members.append(member)
         if members:
-            await self.store.members.coll.insert_many([self.store.members.to_doc(m) for m in members],
-                                                      session=s, ordered=False)
-            new_keys = [{"_id": x.key, "owner": x.id} for x in todo if x.key and x.key not in owners]
-            if new_keys:
-                await self.store.keys.insert_many(new_keys, session=s, ordered=False)
+            await self.store.insert_members(uow, members)
+            await self.store.insert_keys(uow, {x.key: x.id for x in todo if x.key and x.key not in owners})
             await self.store.apply(uow, [delta for m in members for delta in d.deltas(None, m)])
-            self.orgs.emit(uow, *members)
+            self.ctx.emit(uow, *members)
         return {"importId": import_id, "imported": len(members), "skipped": [i for i in ids if i in stored],
                 "ids": ids, "replayed": False}

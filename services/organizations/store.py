@@ -4,6 +4,7 @@ type and anchor, one member per ID number)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -12,10 +13,11 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.organizations import domain as d
 from shared.domain import RollupDelta
-from shared.mongo import UnitOfWork
+from shared.mongo import OUTBOX, UnitOfWork
 from shared.records import DAY_BUCKET_INDEXES, Records, add_rollups, bsonable, claim_key, read_days
 
 ID_NUMBER_KEY = "member-id-number:"  # + the ID number's blind index: one member per ID number
+ORG_KEY = "org:"  # + the organisation's uniqueness key (domain `uniqueness_key`): one per type and anchor
 PATH = [("path", ASCENDING), ("_id", ASCENDING)]
 INDEXES = {
     "organizations": [IndexModel(PATH), IndexModel([("parent_id", ASCENDING), ("_id", ASCENDING)]),
@@ -75,6 +77,89 @@ class OrgStore:
 
     async def release_key(self, uow: UnitOfWork, key: str) -> None:
         await self.keys.delete_one({"_id": key}, session=uow.session)
+
+    async def claim_org(self, uow: UnitOfWork, org: d.Organization, message: str) -> None:
+        """One organisation per type and anchor (per household for a 党员中心户)."""
+        await self.claim_key(uow, ORG_KEY + org.key, org.id, message)
+
+    async def org_holding(self, key: str) -> str | None:
+        """The id of the organisation that holds uniqueness key `key`, if any."""
+        doc = await self.keys.find_one({"_id": ORG_KEY + key})
+        return doc["owner"] if doc else None
+
+    async def claim_id_number(self, uow: UnitOfWork, member_id: str, indexes: Sequence[str]) -> None:
+        """One member per ID number: its blind index under the current field key is claimed;
+        those under the other configured keys must be free too."""
+        await self.claim_key(uow, ID_NUMBER_KEY + indexes[0], member_id,
+                             "a member with this ID number is already registered",
+                             also=[ID_NUMBER_KEY + i for i in indexes[1:]])
+
+    async def key_owners(self, uow: UnitOfWork, keys: list[str]) -> dict[str, str]:
+        """Who holds each of `keys` (those held at all)."""
+        if not keys:
+            return {}
+        return {k["_id"]: k["owner"] for k in await self.keys.find(
+            {"_id": {"$in": keys}}, session=uow.session).to_list(None)}
+
+    async def insert_keys(self, uow: UnitOfWork, owners: dict[str, str]) -> None:
+        if owners:
+            await self.keys.insert_many([{"_id": k, "owner": o} for k, o in owners.items()],
+                                        session=uow.session, ordered=False)
+
+    # -- bulk import -------------------------------------------------------------------
+    async def stored_members(self, uow: UnitOfWork, ids: list[str]) -> set[str]:
+        """Which of `ids` are stored members already."""
+        return {x["_id"] for x in await self.members.coll.find(
+            {"_id": {"$in": ids}}, {"_id": 1}, session=uow.session).to_list(None)}
+
+    async def orgs_by_id(self, uow: UnitOfWork, ids: list[str]) -> dict[str, d.Organization]:
+        return {o["_id"]: self.orgs.of(o) for o in await self.orgs.coll.find(
+            {"_id": {"$in": ids}}, session=uow.session).to_list(None)}
+
+    async def insert_members(self, uow: UnitOfWork, members: list[d.PartyMember]) -> None:
+        await self.members.coll.insert_many([self.members.to_doc(m) for m in members],
+                                            session=uow.session, ordered=False)
+
+    async def waiting_events(self, limit: int) -> int:
+        """Events of this service not yet published by the outbox relay (counted up to `limit` + 1)."""
+        return await self.db[OUTBOX].count_documents({"published": False}, limit=limit + 1)
+
+    # -- what the sweeper looks at -----------------------------------------------------
+    async def weak_due(self, at: datetime, days: int, limit: int) -> list[str]:
+        """Organisations not yet weak, holding life, without any for `days` (index on
+        weak, holds_life, last_active_at)."""
+        return [x["_id"] for x in await self.orgs.coll.find(
+            {"weak": False, "holds_life": True, "last_active_at": {"$lte": at - timedelta(days=days)}},
+            {"_id": 1}).to_list(limit)]
+
+    async def overdue_due(self, at: datetime, limit: int) -> list[str]:
+        """Open transfers past their deadline not yet flagged (index on status, overdue_flagged, deadline_at)."""
+        return [x["_id"] for x in await self.transfers.coll.find(
+            {"status": "REQUESTED", "overdue_flagged": False, "deadline_at": {"$lt": at}},
+            {"_id": 1}).to_list(limit)]
+
+    # -- joint meetings and their cases --------------------------------------------------
+    async def meetings_of(self, committee_id: str) -> list[d.JointMeeting]:
+        return await self.meetings.find({"committee_id": committee_id})
+
+    async def link_case(self, uow: UnitOfWork, case_id: str, meeting_id: str, item_id: str) -> None:
+        """Remember which meeting's action item a case is (its progress comes by case id)."""
+        await self.db.case_links.update_one(
+            {"_id": case_id}, {"$setOnInsert": {"meeting_id": meeting_id, "item_id": item_id, "version": 0}},
+            upsert=True, session=uow.session)
+
+    async def case_link(self, case_id: str, uow: UnitOfWork | None = None) -> dict[str, Any] | None:
+        """The link of a case to its action item: meeting_id, item_id, and the case version last applied."""
+        return await self.db.case_links.find_one({"_id": case_id}, session=uow.session if uow else None)
+
+    async def advance_case_link(self, uow: UnitOfWork, case_id: str, version: int) -> bool:
+        """Note case version `version` as applied; False (nothing written) when the case is not
+        linked or a version as new was applied already."""
+        current = await self.case_link(case_id, uow)
+        if current is None or current.get("version", 0) >= version:
+            return False
+        await self.db.case_links.update_one({"_id": case_id}, {"$set": {"version": version}}, session=uow.session)
+        return True
 
     # -- organisational life -----------------------------------------------------------
     async def insert_life(self, uow: UnitOfWork, record: d.LifeRecord) -> None:

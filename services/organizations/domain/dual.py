@@ -58,6 +58,12 @@ def feedback_id(member_id: str, quarter: Quarter) -> str:
     return f"{member_id}:{quarter}"
 
 
+def services_in_quarter(orders: int, activities: int, cases: int) -> int:
+    """What a member's quarterly feedback counts as services: the service orders, activities
+    and cases handed to them (as `volunteers` counts each)."""
+    return orders + activities + cases
+
+
 class FeedbackRecord(Aggregate):
     """A member's service in one quarter (hours, services) for their work unit, summed from
     `volunteers` and `cases` events; each source event counts once."""
@@ -80,7 +86,7 @@ class FeedbackRecord(Aggregate):
     def open(cls, member: PartyMember, quarter: Quarter) -> FeedbackRecord:
         return cls(id=feedback_id(member.id, quarter), member_id=member.id,
                    quarter=str(quarter), org_path=member.org_path,
-                   community_id=member.dual.community_id if member.dual_active else None)
+                   community_id=member.dual.community_id if member.dual and member.dual.active else None)
 
     def add(self, source_event_id: str, hours: float, services: int, now: datetime) -> bool:
         """Add one source event's service; returns False (and changes nothing) for an event

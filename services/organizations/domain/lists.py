@@ -39,6 +39,8 @@ class Need(Aggregate):
     @classmethod
     def post(cls, *, id: str, community: Node, title: str, description: str, by: Principal,
              now: datetime) -> Need:
+        if community.level != "COMMUNITY":
+            raise BadInput(f"needs are posted by a COMMUNITY, not a {community.level}")
         need = cls(id=id, community_id=community.id, community_path=community.path,
                    title=text(title, "title", 200),
                    description=text(description, "description", TEXT_MAX, False),

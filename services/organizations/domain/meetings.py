@@ -15,7 +15,7 @@ from .enums import Action, AgendaSource, OrgType
 from .events import Aggregate
 from .organization import Organization
 from .policy import SYSTEM, authorize
-from .values import TEXT_MAX, text
+from .values import TEXT_MAX, Node, text
 
 CASE_CHANNEL = "JOINT_MEETING"
 
@@ -72,6 +72,11 @@ class ActionItem(BaseModel):
     case_request: dict[str, str] | None = None
     case_id: str | None = None
     case_status: str | None = None
+
+    @property
+    def awaits_case(self) -> bool:
+        """Requested as a case that is not linked yet (the service still has to report it)."""
+        return self.case_request is not None and self.case_id is None
 
 
 class Resolution(BaseModel):
@@ -258,3 +263,43 @@ class JointMeeting(Aggregate):
         self._emit("CASE_STATUS_UPDATED", SYSTEM, now, itemId=it.id, caseId=case_id,
                    status=status)
         return True
+
+
+# ---- which meeting, which grid ---------------------------------------------------------------
+def hotspot_community(grid: Node) -> str:
+    """The community whose 大党委 deliberates a hotspot in `grid`; BadInput unless `grid` is a GRID."""
+    if grid.level != "GRID" or len(grid.path) < 2:
+        raise BadInput(f"a hotspot is in a GRID; {grid.name or grid.id} is a {grid.level}", {"gridId": grid.id})
+    return grid.path[-2]
+
+
+def check_held_by(meeting: JointMeeting, community_id: str) -> None:
+    """A meeting the caller named for a hotspot must be held by the grid's community."""
+    if meeting.community_id != community_id:
+        raise BadInput(f"meeting {meeting.id} is not held by this grid's community")
+
+
+def next_meeting(meetings: Iterable[JointMeeting], now: datetime, committee_id: str) -> JointMeeting:
+    """The committee's next joint meeting: the earliest not yet held and not yet past;
+    Conflict when none is coming up."""
+    upcoming = [m for m in meetings if m.held_at is None and m.scheduled_at >= now]
+    if not upcoming:
+        raise Conflict("the 大党委 has no joint meeting coming up; schedule one (scheduleJointMeeting) first",
+                       {"committeeId": committee_id})
+    return min(upcoming, key=lambda m: m.scheduled_at)
+
+
+def check_case_grid(meeting: JointMeeting, grid: Node) -> None:
+    """An action item's case may be placed in a grid of the meeting's community, nowhere else."""
+    if grid.level != "GRID" or meeting.community_id not in grid.path:
+        raise BadInput(f"{grid.name or grid.id} is not a grid of community {meeting.community_id}",
+                       {"gridId": grid.id})
+
+
+def case_report(item: ActionItem, committee: Organization | None) -> dict[str, str]:
+    """What `cases` is sent (`case.report`) for an action item: its recorded request, reported
+    by the 大党委 (by its name; 党建联席会议 if it is gone), the idempotency key as its source."""
+    if item.case_request is None:
+        raise Conflict(f"action item {item.id} has no case request")
+    return {**item.case_request, "reporterName": committee.name if committee else "党建联席会议",
+            "source": item.case_request["idempotencyKey"]}

@@ -48,6 +48,21 @@ class Unit(Aggregate):
         self._emit("UNIT_UPDATED", by, now, contacts=len(new))
 
 
+def committee_area(org: Organization) -> str:
+    """Where a 大党委's member units come from (驻区单位): the street or township above its
+    community (the anchor itself when nothing is above it)."""
+    return org.anchor_path[-2] if len(org.anchor_path) > 1 else org.anchor_id
+
+
+def join_committee(org: Organization, unit: Unit, by: Principal, now: datetime) -> None:
+    """A unit joins the 大党委 of `org`: only a unit of the committee's area
+    (`committee_area`), then the organisation's own rules (`Organization.add_unit`)."""
+    if committee_area(org) not in unit.region_path:
+        raise BadInput(f"unit {unit.name} is not in the area of {org.name}",
+                       {"unitId": unit.id, "regionId": unit.region_path[-1]})
+    org.add_unit(unit.id, by, now)
+
+
 class Linkage(Aggregate):
     """三方联动 of one estate: the residents' committee side (led by the community's party
     committee), a property company and an owners' committee."""

@@ -1,0 +1,151 @@
+"""What every handler of the organizations service shares: the service context (runtime, store,
+territory, cipher, views), how a record is saved (store write, rollup deltas, events), and the
+list-scope rule of this service (`scope_path`, `subtree`, `either_side`, `visible`), here and
+nowhere else.
+
+Every command loads its records in one transaction, applies the domain rule, saves them with a
+version check, adds the rollup deltas, and records the events in the outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from services.organizations import domain as d
+from services.organizations.store import OrgStore
+from services.organizations.views import OrgViews
+from shared.auth import Principal
+from shared.commands import RecordCommands, page_reply
+from shared.contracts.common import ById, ByIds
+from shared.contracts.organizations import ListByRegion
+from shared.errors import NotFound
+from shared.messaging.envelope import make_event
+from shared.messaging.rpc import Request
+from shared.mongo import UnitOfWork
+from shared.privacy import FieldCipher
+from shared.records import Records
+from shared.service import ServiceRuntime
+from shared.territory import TerritoryReplica
+
+SERVICE = "organizations"
+
+
+class OrgContext(RecordCommands):
+    """The service context every handler works through: what a record is saved with (`put`),
+    who may see it (`visible`), and the territory nodes and list scopes it reads."""
+
+    def __init__(self, rt: ServiceRuntime, store: OrgStore, territory: TerritoryReplica, cipher: FieldCipher):
+        self.rt, self.store, self.territory, self.cipher = rt, store, territory, cipher
+        self.settings = rt.settings
+        self.views = OrgViews(cipher)
+
+    # -- the territory -------------------------------------------------------------------
+    def node(self, region_id: str, what: str = "region", p: Principal | None = None) -> d.Node:
+        """A region from the territory replica; given `p`, one in their scope (as `visible_path`)."""
+        if p is not None:
+            self.territory.visible_path(p, region_id, what)
+        n = self.territory.get(region_id)
+        if n is None:
+            raise NotFound(f"{what} {region_id} is not known here (yet)")
+        return d.Node(id=n["_id"], level=n["level"], path=tuple(n["path"]), name=n.get("name", ""))
+
+    # -- saving --------------------------------------------------------------------------
+    def emit(self, uow: UnitOfWork, *records: Any) -> None:
+        """Record the pending events of `records` in the outbox of this unit of work."""
+        for record in records:
+            for e in record.drain_events():
+                uow.record(
+                    make_event(
+                        SERVICE,
+                        e.type,
+                        e.aggregate_id,
+                        {"aggregate": e.aggregate, "aggregateId": e.aggregate_id, **e.data},
+                        path=list(e.region_path),
+                        actor=e.actor,
+                        version=e.version,
+                        at=e.at,
+                        id=e.event_id,
+                    )
+                )
+
+    async def put(
+        self, uow: UnitOfWork, repo: Records, record: Any, before: Any | None = None, version: int | None = None
+    ) -> None:
+        """Insert (version None) or save a record, add its rollup deltas, record its events."""
+        if version is None:
+            await repo.insert(uow, record)
+        else:
+            await repo.save(uow, record, version)
+        await self.store.apply(uow, d.deltas(before, record))
+        self.emit(uow, record)
+
+    async def insert(self, repo: Records, make: Callable[[UnitOfWork], Awaitable[Any]]) -> Any:
+        """A new record, made (and checked) by `make` in one transaction, inserted with its
+        rollup deltas and events."""
+
+        async def work(uow: UnitOfWork) -> Any:
+            record = await make(uow)
+            await self.put(uow, repo, record)
+            return record
+
+        return await self.rt.transact(work)
+
+    def authorize(self, p: Principal, action: d.Action, record: Any) -> None:
+        d.authorize(p, action, record)
+
+    # -- reading one record or a few -----------------------------------------------------
+    async def read(self, req: Request, repo: Records, view: Callable[[Principal, Any], dict]) -> dict | None:
+        """A get verb: the record's view; None when it does not exist (to an unrestricted
+        caller), else as `readable`."""
+        q, p = req.parse(ById), req.principal
+        record = await self.readable(p, repo, q.id)
+        return view(p, record) if record else None
+
+    async def read_batch(self, req: Request, repo: Records, view: Callable[[Principal, Any], dict]) -> dict:
+        """A batch verb: each id's view, or None or a FORBIDDEN item (as `batch`)."""
+        return await self.batch(req.parse(ByIds).ids, req.principal, repo, view)
+
+    # -- the list-scope rule -------------------------------------------------------------
+    def visible(self, p: Principal, record: Any) -> bool:
+        """Staff in scope (a transfer: on either side), or the member themself."""
+        if d.is_allowed(p, d.Action.VIEW, record):
+            return True
+        return isinstance(record, d.Transfer) and d.is_allowed(p, d.Action.VIEW, record, record.to_path)
+
+    def scope_path(self, p: Principal, region_id: str | None) -> str | None:
+        """The subtree a list reads: the region asked for (which must be in scope), or the
+        root of the principal's scope; staff only (the verb's gate)."""
+        if region_id:
+            self.territory.visible_path(p, region_id)
+            return region_id
+        return None if p.unrestricted else p.region
+
+    @staticmethod
+    def subtree(region: str | None, field: str = "path") -> dict:
+        """The query of records whose `field` (a region path) runs through `region`; all with None."""
+        return {field: region} if region else {}
+
+    @staticmethod
+    def either_side(region: str | None) -> dict:
+        """A transfer is in a subtree when either its sending or its receiving side is."""
+        return {"$or": [{"path": region}, {"to_path": region}]} if region else {}
+
+    async def page(
+        self, repo: Records, query: dict, first: int, after: str | None, view: Callable[[Any], dict]
+    ) -> dict:
+        """One page of a list verb: the records matching `query`, each through `view`."""
+        items, total, more = await repo.page(query, first, after)
+        return page_reply([view(x) for x in items], total, more)
+
+    async def region_list(self, req: Request, repo: Records, view: Callable[[Any], dict]) -> dict:
+        """A list verb of records in one region's subtree (`ListByRegion`)."""
+        q, p = req.parse(ListByRegion), req.principal
+        return await self.page(repo, self.subtree(self.scope_path(p, q.regionId)), q.first, q.after, view)
+
+
+class Feature:
+    """The handlers of one feature, over the service context."""
+
+    def __init__(self, ctx: OrgContext):
+        self.ctx, self.store, self.views, self.rt = ctx, ctx.store, ctx.views, ctx.rt

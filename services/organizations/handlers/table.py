@@ -1,0 +1,139 @@
+"""The subject table of the organizations service: every verb, its handler, and the gate in
+front of it (who may call it at all, before anything is read)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.organizations import domain as d
+from services.organizations.handlers.common import OrgContext
+from services.organizations.handlers.dual import Dual
+from services.organizations.handlers.life import Life
+from services.organizations.handlers.lists import Lists
+from services.organizations.handlers.meetings import Meetings
+from services.organizations.handlers.member import Members
+from services.organizations.handlers.organization import Organizations
+from services.organizations.handlers.rollups import Figures
+from services.organizations.handlers.transfer import Transfers
+from services.organizations.handlers.units import Units
+from shared.auth import Role, require_any_role
+from shared.messaging.rpc import Handler, Request
+
+STAFF = (Role.ADMIN, Role.OPERATOR)
+STAFF_ROLES = frozenset(STAFF)
+OWN_VERBS = frozenset({"member.get", "member.batch", "dual.register", "dual.end"})  # a member's own, too
+FIGURES = frozenset({"stats.batch", "trend.series"})  # their own rule (shared.auth.require_figures)
+# Verbs that create a record, and the action that creating it is (the roles come from the policy).
+CREATES = {
+    "org.create": d.Action.MANAGE_ORG,
+    "twin.register": d.Action.MANAGE_ORG,
+    "member.register": d.Action.MANAGE_MEMBER,
+    "transfer.request": d.Action.REQUEST_TRANSFER,
+    "unit.register": d.Action.MANAGE_UNIT,
+    "linkage.record": d.Action.MANAGE_UNIT,
+    "meeting.schedule": d.Action.MANAGE_MEETING,
+    "meeting.raiseHotspot": d.Action.RECORD_MEETING,
+    "life.record": d.Action.RECORD_LIFE,
+    "need.post": d.Action.MANAGE_LISTS,
+    "resource.offer": d.Action.MANAGE_LISTS,
+    "project.propose": d.Action.MANAGE_LISTS,
+}
+
+
+def gated(verb: str, handler: Handler) -> Handler:
+    """Party records are for staff: every verb refuses other roles before reading anything,
+    except a member's own record and 双报到 (for a token naming a `member`) and figures (their
+    own rule). A verb that creates a record refuses, as early, a role that may not create it."""
+    if verb in FIGURES:
+        return handler
+    action = CREATES.get(verb)
+    roles = d.PERMISSIONS[action] if action else STAFF_ROLES
+
+    async def gate(req: Request) -> Any:
+        if not (verb in OWN_VERBS and req.principal.member):
+            require_any_role(req.principal, roles, str(action or "read or change party records").replace("_", " "))
+        return await handler(req)
+
+    return gate
+
+
+class OrgHandlers:
+    """One object per feature (handlers/<feature>.py beside domain/<feature>.py) over one context."""
+
+    def __init__(self, ctx: OrgContext):
+        self.ctx = ctx
+        self.orgs, self.members, self.transfers = Organizations(ctx), Members(ctx), Transfers(ctx)
+        self.dual, self.units, self.meetings = Dual(ctx), Units(ctx), Meetings(ctx)
+        self.life, self.lists, self.figures = Life(ctx), Lists(ctx), Figures(ctx)
+
+    def verbs(self) -> dict[str, Handler]:
+        o, m, t, du, u, jm, life, ls, f = (
+            self.orgs,
+            self.members,
+            self.transfers,
+            self.dual,
+            self.units,
+            self.meetings,
+            self.life,
+            self.lists,
+            self.figures,
+        )
+        return {
+            "org.create": o.create,
+            "org.update": o.update,
+            "org.appoint": o.appoint,
+            "org.endPosition": o.end_position,
+            "org.addUnit": o.add_unit,
+            "org.removeUnit": o.remove_unit,
+            "org.get": o.get,
+            "org.batch": o.batch,
+            "org.list": o.listing,
+            "member.register": m.register,
+            "member.update": m.update,
+            "member.revealContact": m.reveal,
+            "member.get": m.get,
+            "member.batch": m.batch,
+            "member.list": m.listing,
+            "transfer.request": t.request,
+            "transfer.approve": t.approve,
+            "transfer.reject": t.reject,
+            "transfer.cancel": t.cancel,
+            "transfer.get": t.get,
+            "transfer.list": t.listing,
+            "dual.register": du.register,
+            "dual.end": du.end,
+            "dual.list": du.listing,
+            "twin.register": du.twin,
+            "twin.list": du.twin_list,
+            "feedback.list": du.feedback_list,
+            "unit.register": u.register,
+            "unit.update": u.update,
+            "unit.get": u.get,
+            "unit.batch": u.batch,
+            "unit.list": u.listing,
+            "linkage.record": u.linkage_record,
+            "linkage.list": u.linkage_list,
+            "meeting.schedule": jm.schedule,
+            "meeting.addAgendaItem": jm.agenda,
+            "meeting.recordMinutes": jm.minutes,
+            "meeting.addResolution": jm.resolution,
+            "meeting.requestCase": jm.request_case,
+            "meeting.raiseHotspot": jm.raise_hotspot,
+            "meeting.get": jm.get,
+            "meeting.list": jm.listing,
+            "life.record": life.record,
+            "life.list": life.listing,
+            "need.post": ls.post_need,
+            "resource.offer": ls.offer_resource,
+            "project.propose": ls.propose_project,
+            "project.move": ls.move_project,
+            "need.list": ls.need_list,
+            "resource.list": ls.resource_list,
+            "project.list": ls.project_list,
+            "stats.batch": f.stats,
+            "trend.series": f.trend,
+        }
+
+    def table(self) -> dict[str, Handler]:
+        """verb → handler behind its gate, for `ServiceRuntime.routes`."""
+        return {verb: gated(verb, handler) for verb, handler in self.verbs().items()}
