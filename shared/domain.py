@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
 from shared.errors import BadInput
 
@@ -31,18 +31,41 @@ def ratio(num: int, den: int) -> float | None:
 
 @dataclass(frozen=True)
 class RollupDelta:
-    """The same counter increments for every region on `region_path`; non-zero ones only."""
+    """The same counter increments for every region on `region_path`; non-zero ones only.
+
+    A service's subclass names what one of its records contributes (`counters`) and what its
+    records are called (`what`); `between` and `recount` are then the service's."""
 
     region_path: tuple[str, ...]
     changes: dict[str, int]
+    what: ClassVar[str] = "record"
+
+    @classmethod
+    def counters(cls, record: Any) -> Mapping[str, int]:
+        """What `record` contributes to every region on its path (every key present)."""
+        raise NotImplementedError(f"{cls.__name__} names what a record contributes")
 
     @classmethod
     def of(cls, region_path: Sequence[str], before: Mapping[str, int] | None,
-           after: Mapping[str, int]) -> RollupDelta:
+           after: Mapping[str, int]) -> Self:
         before = before or {}
         keys = sorted(set(before) | set(after))
         changes = {k: after.get(k, 0) - before.get(k, 0) for k in keys}
         return cls(tuple(region_path), {k: v for k, v in changes.items() if v})
+
+    @classmethod
+    def between(cls, before: Any | None, after: Any) -> Self:
+        """The delta of one command: `before` is the record as loaded (None for a new one).
+        A record never moves between regions (a region move re-paths rollups as a whole)."""
+        if before is not None and tuple(before.region_path) != tuple(after.region_path):
+            raise ValueError(f"a {cls.what} never moves between regions")
+        old = cls.counters(before) if before is not None else None
+        return cls.of(after.region_path, old, cls.counters(after))
+
+    @classmethod
+    def recount(cls, records: Iterable[Any]) -> dict[str, dict[str, int]]:
+        """Rollups computed from scratch: region id -> non-zero counters."""
+        return recount(records, lambda r: r.region_path, cls.counters)
 
     def __bool__(self) -> bool:
         return bool(self.changes)
