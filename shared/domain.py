@@ -1,4 +1,4 @@
-"""Small pieces every service's pure domain uses: text checks and region rollup deltas.
+"""Small pieces every service's pure domain uses: text checks, the event base, region rollup deltas.
 
 A rollup of a region is the sum of what each record in its subtree contributes
 (`counters_of(record)`); a command's delta is counters(after) − counters(before), added to
@@ -6,9 +6,11 @@ every region on the record's path. These helpers hold that arithmetic once.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
+
+from pydantic import BaseModel, ConfigDict
 
 from shared.errors import BadInput
 
@@ -27,6 +29,58 @@ def text(value: str | None, what: str, limit: int, required: bool = True) -> str
 
 def ratio(num: int, den: int) -> float | None:
     return num / den if den > 0 else None
+
+
+class DomainEvent(BaseModel):
+    """What happened to one record, in the past tense; the base of every service's events.
+
+    A service's event class names the record it is about (`record_kind`, `record_id`, read
+    from its own fields: organizations' `aggregate`/`aggregate_id`, volunteers'
+    `subject_kind`/`subject_id`, a case's `case_id`) and, where `type` is a field, the types
+    it knows (`known_types`, checked on construction). Events of one command share `version`.
+    The base adds no field, so each service's wire format is its own fields, unchanged."""
+    model_config = ConfigDict(frozen=True)
+
+    service_name: ClassVar[str] = ""
+    known_types: ClassVar[Collection[str]] = ()
+    subject_prefix: ClassVar[str] = ""
+
+    if TYPE_CHECKING:
+        version: int
+        region_path: tuple[str, ...]
+
+    def model_post_init(self, _: Any) -> None:
+        if self.known_types and self._type not in self.known_types:
+            raise BadInput(f"unknown {self.service_name} event type {self._type!r}")
+
+    @property
+    def _type(self) -> str:
+        return str(getattr(self, "type"))  # noqa: B009 (a field in some services, a class constant in others)
+
+    @property
+    def record_kind(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def record_id(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def event_id(self) -> str:
+        """Stable and unique per event: the outbox id and `Nats-Msg-Id`."""
+        return f"{self.record_kind}:{self.record_id}:{self.version}:{self._type}"
+
+    @property
+    def subject(self) -> str:
+        """`<subject_prefix>.<TYPE>.<region path…>`."""
+        return ".".join((self.subject_prefix, self._type, *self.region_path))
+
+    def to_wire(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> Self:
+        return cls.model_validate(data)
 
 
 @dataclass(frozen=True)
