@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import nats
 
 from shared.auth import service_token
-from shared.cli.progress import Progress, Tick
+from ops.cli.progress import Progress, Tick
 from shared.errors import Unavailable
 from shared.messaging.rpc import RpcClient
 from shared.settings import Settings

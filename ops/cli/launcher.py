@@ -15,8 +15,8 @@ from pathlib import Path
 
 import shared
 from shared import embedded
-from shared.cli.announce import announce
-from shared.cli.supervisor import STOP_GRACE_S, Child, log_to, say
+from ops.cli.announce import announce
+from ops.cli.supervisor import STOP_GRACE_S, Child, log_to, say
 from shared.settings import Settings
 
 ROOT = Path(shared.__file__).resolve().parent.parent

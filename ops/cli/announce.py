@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from shared.cli.supervisor import say
+from ops.cli.supervisor import say
 from shared.settings import Settings
 
 READY_TIMEOUT_S = 120.0
@@ -61,9 +61,9 @@ def loaded_before(settings: Settings, scale: str) -> dict | None:
 
 
 async def seed_demo(settings: Settings, scale: str = "small") -> None:
-    """The demo data of `scale` (shared/cli/seed.py); `small` is what `make run` loads."""
+    """The demo data of `scale` (ops/cli/seed.py); `small` is what `make run` loads."""
     try:
-        from shared.cli.seed import seed
+        from ops.cli.seed import seed
     except ImportError as e:
         say(f"warning: no demo data yet ({e})")
         return

@@ -1,7 +1,7 @@
 """`yiwang seed --demo --scale small|city`: deterministic, synthetic demo data, loaded through
 the services' own commands (so every rule, rollup and event applies as for real data).
 
-`small` is the demo city of shared/cli/demo.py (ids `demo-…`, what `make run` loads) plus a
+`small` is the demo city of ops/cli/demo.py (ids `demo-…`, what `make run` loads) plus a
 year of case history. `city` is the scale of the source documents and what benchmarks use:
 7 districts and counties, 16 streets, 177 communities, 1,000 grids tiling them, ~4,000
 buildings, a grid worker per grid, the party chain 党工委 → 大党委 → 网格党支部 → 楼栋党小组 →
@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 from services.cases.domain import DEFAULT_CATALOGUE, DEFAULT_SLA, DEPARTMENTS, Category, HandlingLevel
 from services.cases.importer import history_id
 from services.organizations.domain.member import adulthood
-from shared.cli.progress import Progress, Say, Tick
+from ops.cli.progress import Progress, Say, Tick
 from shared.errors import InternalError, Unavailable
 
 SCALES = ("small", "city")
@@ -221,8 +221,8 @@ def city_plan(seed: int = CITY_SEED) -> Plan:
 
 
 def small_plan() -> Plan:
-    """The demo city exactly as shared/cli/demo.py makes it."""
-    from shared.cli import demo
+    """The demo city exactly as ops/cli/demo.py makes it."""
+    from ops.cli import demo
 
     levels = demo.plan()
     return finish(Plan("small", "demo", levels, demo.workers(levels[4])), 7)
@@ -938,7 +938,6 @@ async def seed(settings: Any, scale: str = "small", say: Say = print, cases: int
     loading (with `note`) and how far along it is (a line every `every_s` seconds at most)."""
     import nats
 
-    from services.cases.handlers import sla_of
     from shared.auth import service_token
     from shared.messaging.rpc import RpcClient
 
@@ -954,12 +953,13 @@ async def seed(settings: Any, scale: str = "small", say: Say = print, cases: int
         if existing["totalCount"]:
             held = ", ".join(f"{r['name']} ({r['id']})" for r in existing["items"])
             return Seeded(False, f"the database already holds a territory ({held}); nothing loaded")
-        history_args = {"sla": sla_of(settings), "auto_close_s": settings.auto_close_s, "count": cases}
+        sla = {lvl: settings.sla_seconds(str(lvl)) for lvl in HandlingLevel}  # the deadlines the cases service sets
+        history_args = {"sla": sla, "auto_close_s": settings.auto_close_s, "count": cases}
         say(f"seed: loading {DESCRIPTIONS[scale]}{note}")
         async with Progress(say, every_s) as progress:
             loader = Loader(rpc, token, progress)
             if scale == "small":
-                from shared.cli.demo import load_demo
+                from ops.cli.demo import load_demo
 
                 summary = await load_demo(settings, now, progress)
                 plan = small_plan()
