@@ -69,7 +69,8 @@ async def seed_demo(settings: Settings, scale: str = "small") -> None:
         return
     try:
         result = await seed(settings, scale, say=say,
-                            note="; the stack answers meanwhile, but wait for \"demo ready\" before the README's walkthroughs")
+                            note="; the stack answers meanwhile, but wait for \"demo ready\" "
+                                 "before the README's walkthroughs")
     except Exception as e:  # noqa: BLE001 - the stack stays up without demo data
         say(f"warning: the demo failed to load ({e!r}); the stack runs on without it. "
             f"To load it again: {afresh(settings)}")

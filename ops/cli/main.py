@@ -7,12 +7,12 @@ import asyncio
 import os
 from collections.abc import Callable, Sequence
 
-from shared.auth import REGIONAL_ROLES, Role, mint_token
 from ops.cli.asyncapi import asyncapi, asyncapi_arguments
 from ops.cli.check import check, check_arguments
 from ops.cli.rekey import rekey, rekey_arguments
 from ops.cli.replay import replay, replay_arguments
 from ops.cli.schema import schema, schema_arguments
+from shared.auth import REGIONAL_ROLES, Role, mint_token
 from shared.production import check_production
 from shared.settings import Settings, get_settings
 
@@ -26,7 +26,8 @@ def token_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sub", help="subject (default: dev-<role>)")
     p.add_argument("--dept", help="department code")
     p.add_argument("--member", help="volunteer member id")
-    p.add_argument("--ttl", type=int, help="lifetime in seconds (default: YIWANG_JWT_TTL_S; at most YIWANG_JWT_MAX_TTL_S)")
+    p.add_argument("--ttl", type=int,
+                   help="lifetime in seconds (default: YIWANG_JWT_TTL_S; at most YIWANG_JWT_MAX_TTL_S)")
 
 
 def token(args: argparse.Namespace, settings: Settings) -> int:
