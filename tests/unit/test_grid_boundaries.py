@@ -10,7 +10,7 @@ import pytest
 from shapely.geometry import shape
 
 from services.grids import boundaries as b
-from shared.cli import demo, seed
+from ops.cli import demo, seed
 from shared.errors import BadInput
 from shared.geo import EPS_DEG, PolygonIndex, area_m2, overlap
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gateway.app import create_app
-from shared.cli.main import main as yiwang
+from ops.cli.main import main as yiwang
 from shared.production import check_production, weakness
 from shared.settings import (DEV_FIELD_KEY, DEV_JWT_SECRET, Environment, InvalidSettings, Settings, get_settings,
                              load_settings)

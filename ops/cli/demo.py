@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import nats
 
+from ops.cli.progress import Progress, Tick
 from shared.auth import service_token
-from shared.cli.progress import Progress, Tick
 from shared.errors import Unavailable
 from shared.messaging.rpc import RpcClient
 from shared.settings import Settings
@@ -54,9 +55,9 @@ def plan() -> list[list[dict]]:
         for ti in range(2):
             tw = COUNTY_W / 2
             tx = cx + ti * tw
-            t = {"id": f"demo-k{ci}t{ti}", "name": TOWNSHIPS[ci * 2 + ti], "level": "TOWNSHIP",
-                 "parentId": county["id"], "code": f"4299{ci + 1:02d}{ti + 1:03d}000",
-                 "boundary": rect(tx, y0, tw, HEIGHT)}
+            t: dict[str, Any] = {"id": f"demo-k{ci}t{ti}", "name": TOWNSHIPS[ci * 2 + ti], "level": "TOWNSHIP",
+                                 "parentId": county["id"], "code": f"4299{ci + 1:02d}{ti + 1:03d}000",
+                                 "boundary": rect(tx, y0, tw, HEIGHT)}
             levels[2].append(t)
             for mi in range(3):
                 mh = HEIGHT / 3
@@ -157,7 +158,8 @@ async def load_party(rpc: RpcClient, token: str, levels: list[list[dict]], today
             m = await org("member.register", {
                 "name": person(i), "gender": "FEMALE" if i % 2 else "MALE", "birthDate": born,
                 "joinDate": joined, "phone": f"1370000{i:04d}", "category": CATEGORIES[i % 4],
-                "organizationId": by_node.get(grid["id"], by_node[grid["parentId"]]), "homeBuildingId": home, "idempotencyKey": f"demo-pm:{i}"})
+                "organizationId": by_node.get(grid["id"], by_node[grid["parentId"]]), "homeBuildingId": home,
+                "idempotencyKey": f"demo-pm:{i}"})
             if i % 4 == 0:
                 await org("dual.register", {"memberId": m["id"], "communityId": grid["parentId"]})
             tick(1)
@@ -197,7 +199,8 @@ def party_size(levels: list[list[dict]]) -> int:
 
 POST_TYPES = ["POLICY_OUTREACH", "CIVILITY", "ENVIRONMENT", "LEGAL_AID", "MEDIATION", "PARCEL_STATION", "SAFETY"]
 POST_NAMES = {"POLICY_OUTREACH": "政策宣传岗", "CIVILITY": "文明督导岗", "ENVIRONMENT": "环境治理岗",
-              "LEGAL_AID": "法律援助岗", "MEDIATION": "民事调解岗", "PARCEL_STATION": "快递驿站岗", "SAFETY": "平安巡逻岗"}
+              "LEGAL_AID": "法律援助岗", "MEDIATION": "民事调解岗", "PARCEL_STATION": "快递驿站岗",
+              "SAFETY": "平安巡逻岗"}
 REWARDS = [("SOAP", "洗衣液一瓶", 5, 200), ("RICE", "大米五斤", 10, 100), ("HAIRCUT", "理发券", 3, 500)]
 
 
