@@ -16,9 +16,9 @@ principals, trees and records).
 The region rule every service starts from is `region_scope(p)`: an unrestricted principal
 (superadmin, service) sees everything; a regional role with a region sees that region's
 subtree (records whose `path` holds the region id); anyone else sees nothing by region.
-A list of one region asked for (`TerritoryReplica.within(p, region_id)`) reads that region's
-subtree, which must lie in the principal's scope; else it answers as for a region that does
-not exist (`shared.auth.hidden`).
+A list of one region asked for (`TerritoryReplica.within(p, region_id, rule)`) reads the part
+of the rule's scope in that region's subtree, the region lying in the principal's scope; else
+it answers as for a region that does not exist (`shared.auth.hidden`).
 
 A service whose scope differs for some roles says so once, in a `ScopeRule`:
 
@@ -29,6 +29,7 @@ A service whose scope differs for some roles says so once, in a `ScopeRule`:
     )
     CASE_SCOPE.admits(p, case)        # a single read (`RecordCommands.visible`)
     CASE_SCOPE.of(p).filter()         # a list's query
+    CASE_SCOPE.of(p, region).filter() # a list of one region (`TerritoryReplica.within`)
 
 `narrow` is added (and) to the region subtree of that role; `replace` stands instead of it
 (a resident's own records, a grid worker's own grid). `fields` says how to read each named
@@ -228,19 +229,25 @@ class ScopeRule:
     replace: Mapping[Role, Clause] = field(default_factory=dict)
     fields: Mapping[str, Reader] = field(default_factory=dict)
 
-    def of(self, p: Principal) -> Scope:
+    def of(self, p: Principal, region: str | None = None) -> Scope:
+        """What `p` sees; with `region`, what a list of that region shows them: the part of it
+        in that region's subtree. The region must be one `p` was found to see (a regional
+        caller's lies inside their own, whose place it takes): `TerritoryReplica.within`."""
         if p.unrestricted:
-            return EVERYTHING
+            return subtree(region, self.path) if region else EVERYTHING
         if p.role in self.replace:
-            return self.replace[p.role](p)
+            own = self.replace[p.role](p)
+            return own & subtree(region, self.path) if region else own
         base = region_scope(p, self.path)
+        if region and not base.empty:
+            base = subtree(region, self.path)
         return base & self.narrow[p.role](p) if p.role in self.narrow else base
 
     def admits(self, p: Principal, record: Any) -> bool:
         return self.of(p).admits(record, self.fields)
 
-    def filter(self, p: Principal) -> dict[str, Any]:
-        return self.of(p).filter()
+    def filter(self, p: Principal, region: str | None = None) -> dict[str, Any]:
+        return self.of(p, region).filter()
 
 
 REGION_RULE = ScopeRule()

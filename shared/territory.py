@@ -26,7 +26,7 @@ from shared.heap import freeze_long_lived
 from shared.messaging.envelope import CloudEvent
 from shared.messaging.rpc import item_error
 from shared.mongo import now
-from shared.scope import PATH, Scope, region_scope, subtree
+from shared.scope import REGION_RULE, Scope, ScopeRule
 from shared.service import ServiceRuntime
 
 log = logging.getLogger("yiwang.territory")
@@ -132,14 +132,13 @@ class TerritoryReplica(RegionIndex):
             raise self._hidden(p, f"{what} {region_id}")
         return path
 
-    def within(self, p: Principal, region_id: str | None, field: str = PATH) -> Scope:
-        """What a list of `region_id` reads: that region's subtree, the region lying in the
-        caller's scope (else as `visible_path`); with no region, the caller's whole scope
-        (`shared.scope.region_scope`)."""
+    def within(self, p: Principal, region_id: str | None, rule: ScopeRule = REGION_RULE) -> Scope:
+        """What a list of `region_id` reads: the part of the caller's scope by `rule` in that
+        region's subtree, the region lying in the caller's scope (else as `visible_path`); with
+        no region, the caller's whole scope by `rule` (`shared.scope.ScopeRule.of`)."""
         if region_id:
             self.visible_path(p, region_id)
-            return subtree(region_id, field)
-        return region_scope(p, field)
+        return rule.of(p, region_id)
 
     def _hidden(self, p: Principal, what: str) -> DomainError:
         return NotFound(f"{what} is not known to {self.rt.name}") if p.unrestricted else hidden(p, what)

@@ -169,6 +169,32 @@ def test_principal_methods_are_the_region_rule(data, p):
     assert matches(p.scope_filter(), {"path": list(path)}) == p.can_see_path(path)
 
 
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), p=principals, rule=st.sampled_from(RULES))
+def test_a_list_of_one_region_is_the_scope_in_that_subtree(data, p, rule):
+    """`of(p, region)`, for a region the caller may ask for (in their scope when their scope is
+    their region's): what `of(p)` admits in that region's subtree, and its filter agrees."""
+    tree = data.draw(trees())
+    region = data.draw(st.sampled_from(REGIONS))
+    if p.role not in rule.replace and not region_scope(p).admits_path(tree[region]) and p.regional:
+        return  # refused before the rule is read (TerritoryReplica.within)
+    scope = rule.of(p, region)
+    for doc in data.draw(st.lists(docs(tree), min_size=1, max_size=8)):
+        assert scope.admits(doc) == (rule.of(p).admits(doc) and region in doc["path"]), (p, region, doc)
+        assert scope.admits(doc) == matches(scope.filter(), doc), (p, scope, doc)
+
+
+def test_a_list_of_one_region_filters_on_that_region():
+    admin = Principal(sub="u1", role=Role.ADMIN, region="r0")
+    assert ScopeRule().filter(admin, "r1") == {"path": "r1"}
+    assert ScopeRule().filter(Principal(sub="s", role=Role.SERVICE), "r1") == {"path": "r1"}
+    dept = Principal(sub="u1", role=Role.DEPARTMENT, region="r0", dept="d1")
+    assert CASE_SCOPE.filter(dept, "r1") == {"path": "r1", "assigneeKey": "DEPARTMENT:d1"}
+    resident = Principal(sub="u1", role=Role.RESIDENT)
+    assert CASE_SCOPE.filter(resident, "r1") == {"reporterSubs": "u1", "path": "r1"}
+    assert ScopeRule().of(resident, "r1") is NOTHING
+
+
 def test_subtree_of_a_region_asked_for():
     assert subtree("r1").filter() == {"path": "r1"}
     assert subtree("r1", "anchorPath").admits({"anchorPath": ["r0", "r1", "r2"]})
