@@ -49,7 +49,7 @@ from .organization import (
     is_weak,
     uniqueness_key,
 )
-from .policy import PERMISSIONS, SYSTEM, authorize, is_allowed, is_self
+from .policy import PERMISSIONS, RECEIVING, SCOPE, SYSTEM, authorize, is_allowed, is_self, visible
 from .rollups import COUNTER_DEFINITIONS, COUNTER_KEYS, RollupDelta, counters_of, coverage, deltas, recount
 from .territory import region_counts
 from .transfer import (
@@ -135,11 +135,13 @@ __all__ = [
     "record_life",
     "recount",
     "region_counts",
+    "RECEIVING",
     "reject_transfer",
     "request_transfer",
     "Resolution",
     "Resource",
     "RollupDelta",
+    "SCOPE",
     "services_in_quarter",
     "SUBJECT_PREFIX",
     "sweep_overdue",
@@ -153,4 +155,5 @@ __all__ = [
     "Unit",
     "UnitKind",
     "UnitTwinning",
+    "visible",
 ]

@@ -1,4 +1,5 @@
-"""Who may do what to which record: role first, then scope on the record's region path.
+"""Who may do what to which record: role first, then scope on the record's region path; who
+sees which record (`SCOPE`, `RECEIVING`, `visible`: the kernel's rule, shared/scope).
 
 Admins in scope manage organisations, members, transfers, units, meetings and the three
 lists; operators in scope read and record organisational life and meetings; superadmin and
@@ -13,6 +14,7 @@ from typing import Any
 
 from shared.auth import Principal, Role
 from shared.errors import Forbidden
+from shared.scope import NOTHING, Scope, ScopeRule
 
 from .enums import Action
 
@@ -70,3 +72,27 @@ def is_allowed(principal: Principal, action: Action, record: Any,
     except Forbidden:
         return False
     return True
+
+
+# -- who sees which record ---------------------------------------------------------------------
+def _no_scope(p: Principal) -> Scope:
+    return NOTHING
+
+
+SCOPE = ScopeRule(fields={"path": lambda r: r.scope_path},
+                  replace={r: _no_scope for r in Role if r not in PERMISSIONS[Action.VIEW]})
+"""Party records are staff's: an admin or operator sees the records of their region's subtree
+(by `scope_path`, stored as `path`); other roles see none by scope (a member's own record is
+theirs all the same: `visible`). Lists filter by it (`TerritoryReplica.within`)."""
+
+RECEIVING = ScopeRule(path="to_path", fields={"to_path": lambda r: getattr(r, "to_path", None)},
+                      replace=SCOPE.replace)
+"""A transfer is also seen by the staff of its receiving side (`to_path`, stored so)."""
+
+
+def visible(principal: Principal, record: Any) -> bool:
+    """Whether `principal` may see `record`: staff in scope (a transfer: on either side), or
+    the member themself."""
+    if SCOPE.admits(principal, record) or is_self(principal, record):
+        return True
+    return getattr(record, "aggregate_name", "") == "transfer" and RECEIVING.admits(principal, record)

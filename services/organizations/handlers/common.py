@@ -1,7 +1,7 @@
 """What every handler of the organizations service shares: the service context (runtime, store,
-territory, cipher, views), how a record is saved (store write, rollup deltas, events), and the
-list-scope rule of this service (`scope_path`, `subtree`, `either_side`, `visible`), here and
-nowhere else.
+territory, cipher, views), how a record is saved (store write, rollup deltas, events), and how
+single reads (`visible`) and lists (`list_scope`) read the one scope rule of the domain
+(`domain/policy.py`: `SCOPE`, `RECEIVING`, `visible`).
 
 Every command loads its records in one transaction, applies the domain rule, saves them with a
 version check, adds the rollup deltas, and records the events in the outbox.
@@ -106,30 +106,18 @@ class OrgContext(RecordCommands):
         """A batch verb: each id's view, or None or a FORBIDDEN item (as `batch`)."""
         return await self.batch(req.parse(ByIds).ids, req.principal, repo, view)
 
-    # -- the list-scope rule -------------------------------------------------------------
+    # -- scope: the domain's rule (d.SCOPE, d.visible), read by single reads and lists ---------
     def visible(self, p: Principal, record: Any) -> bool:
-        """Staff in scope (a transfer: on either side), or the member themself."""
-        if d.is_allowed(p, d.Action.VIEW, record):
-            return True
-        return isinstance(record, d.Transfer) and d.is_allowed(p, d.Action.VIEW, record, record.to_path)
+        return d.visible(p, record)
 
-    def scope_path(self, p: Principal, region_id: str | None) -> str | None:
-        """The subtree a list reads: the region asked for (which must be in scope), or the
-        root of the principal's scope; staff only (the verb's gate)."""
-        if region_id:
-            self.territory.visible_path(p, region_id)
-            return region_id
-        return None if p.unrestricted else p.region
-
-    @staticmethod
-    def subtree(region: str | None, field: str = "path") -> dict:
-        """The query of records whose `field` (a region path) runs through `region`; all with None."""
-        return {field: region} if region else {}
-
-    @staticmethod
-    def either_side(region: str | None) -> dict:
-        """A transfer is in a subtree when either its sending or its receiving side is."""
-        return {"$or": [{"path": region}, {"to_path": region}]} if region else {}
+    def list_scope(self, p: Principal, region_id: str | None, either_side: bool = False) -> dict[str, Any]:
+        """The filter of a list: what the caller sees (`d.SCOPE`) in the region asked for (which
+        must be in scope), else in their whole scope; staff only (the verb's gate). A transfer
+        is in it by either side (its sending or its receiving path, `d.RECEIVING`)."""
+        scope = self.territory.within(p, region_id, d.SCOPE)
+        if either_side:
+            scope = scope | d.RECEIVING.of(p, region_id)
+        return scope.filter()
 
     async def page(
         self, repo: Records, query: dict, first: int, after: str | None, view: Callable[[Any], dict]
@@ -141,7 +129,7 @@ class OrgContext(RecordCommands):
     async def region_list(self, req: Request, repo: Records, view: Callable[[Any], dict]) -> dict:
         """A list verb of records in one region's subtree (`ListByRegion`)."""
         q, p = req.parse(ListByRegion), req.principal
-        return await self.page(repo, self.subtree(self.scope_path(p, q.regionId)), q.first, q.after, view)
+        return await self.page(repo, self.list_scope(p, q.regionId), q.first, q.after, view)
 
 
 class Feature:

@@ -45,7 +45,7 @@ class Dual(Feature):
 
     async def listing(self, req: Request) -> dict:
         q, p = req.parse(w.ListDual), req.principal
-        self.ctx.scope_path(p, q.communityId)
+        self.ctx.territory.visible_path(p, q.communityId)
         return await self.ctx.page(
             self.store.members, {"dual_community": q.communityId}, q.first, q.after, lambda m: self.views.member(p, m)
         )
@@ -63,7 +63,7 @@ class Dual(Feature):
 
     async def twin_list(self, req: Request) -> dict:
         q, p = req.parse(w.ListTwinnings), req.principal
-        self.ctx.scope_path(p, q.communityId)
+        self.ctx.territory.visible_path(p, q.communityId)
         return await self.ctx.page(
             self.store.twinnings, {"community_id": q.communityId}, q.first, q.after, self.views.twinning
         )
@@ -75,7 +75,7 @@ class Dual(Feature):
             member = await self.ctx.scoped(self.store.members, q.memberId, p)
             query: dict[str, Any] = {"member_id": member.id}
         else:
-            query = self.ctx.subtree(self.ctx.scope_path(p, q.regionId))
+            query = self.ctx.list_scope(p, q.regionId)
         if q.quarter:
             query["quarter"] = q.quarter
         return await self.ctx.page(self.store.feedback, query, q.first, q.after, self.views.feedback)

@@ -187,7 +187,7 @@ class Meetings(Feature):
             org = await self.ctx.scoped(self.store.orgs, q.committeeId, p)
             query: dict[str, Any] = {"committee_id": org.id}
         else:
-            query = self.ctx.subtree(self.ctx.scope_path(p, q.regionId))
+            query = self.ctx.list_scope(p, q.regionId)
         return await self.ctx.page(self.store.meetings, query, q.first, q.after, self.views.meeting)
 
     # -- events from this service and from cases -------------------------------------------

@@ -95,7 +95,7 @@ class Members(Feature):
             org = await self.ctx.scoped(self.store.orgs, q.organizationId, p)
             query: dict[str, Any] = {"org_id": org.id}
         else:
-            query = self.ctx.subtree(self.ctx.scope_path(p, q.regionId))
+            query = self.ctx.list_scope(p, q.regionId)
         if q.category:
             query["category"] = q.category
         return await self.ctx.page(self.store.members, query, q.first, q.after, lambda m: self.views.member(p, m))

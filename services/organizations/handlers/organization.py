@@ -100,7 +100,7 @@ class Organizations(Feature):
 
     async def listing(self, req: Request) -> dict:
         q, p = req.parse(w.ListOrganizations), req.principal
-        query: dict[str, Any] = self.ctx.subtree(self.ctx.scope_path(p, q.regionId))
+        query: dict[str, Any] = self.ctx.list_scope(p, q.regionId)
         if q.type:
             query["type"] = q.type
         if q.parentId:

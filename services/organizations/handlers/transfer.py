@@ -94,7 +94,7 @@ class Transfers(Feature):
 
     async def listing(self, req: Request) -> dict:
         q, p = req.parse(w.ListTransfers), req.principal
-        query: dict[str, Any] = self.ctx.either_side(self.ctx.scope_path(p, q.regionId))
+        query: dict[str, Any] = self.ctx.list_scope(p, q.regionId, either_side=True)
         if q.memberId:
             query["member_id"] = q.memberId
         if q.status:

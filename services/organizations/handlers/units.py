@@ -68,7 +68,7 @@ class Units(Feature):
             found = await self.store.units.many(org.unit_ids)
             units = [found[i] for i in org.unit_ids if i in found]
             return page_reply([self.views.unit(p, u) for u in units], len(units), False)
-        query: dict[str, Any] = self.ctx.subtree(self.ctx.scope_path(p, q.regionId))
+        query: dict[str, Any] = self.ctx.list_scope(p, q.regionId)
         if q.kind:
             query["kind"] = q.kind
         return await self.ctx.page(self.store.units, query, q.first, q.after, lambda u: self.views.unit(p, u))
