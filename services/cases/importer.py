@@ -106,8 +106,6 @@ def may_import(p: Principal) -> None:
 
 
 class CaseImporter:
-    may_import = staticmethod(may_import)
-
     def __init__(self, cases: CaseContext, projection: RollupProjection):
         self.cases, self.projection = cases, projection
         self.store, self.rt = cases.store, cases.rt

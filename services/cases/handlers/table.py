@@ -12,7 +12,7 @@ from services.cases.handlers.hotspots import HotspotReads
 from services.cases.handlers.model import CaseCommands
 from services.cases.handlers.policy import CaseReads
 from services.cases.handlers.rollups import RollupReads
-from services.cases.importer import CaseImporter
+from services.cases.importer import CaseImporter, may_import
 from shared.auth import Principal, Role, require_any_role, require_figures
 from shared.messaging.rpc import Handler, Request
 
@@ -59,6 +59,6 @@ def table(ctx: CaseContext, importer: CaseImporter) -> dict[str, Handler]:
         "catalogue.list": (None, catalogue.list),
         "catalogue.upsert": (catalogue.may_edit, catalogue.upsert),
         "catalogue.remove": (catalogue.may_edit, catalogue.remove),
-        "case.import": (importer.may_import, importer.handle),
+        "case.import": (may_import, importer.handle),
     }
     return {verb: gated(gate, handler) for verb, (gate, handler) in routes.items()}
