@@ -5,7 +5,9 @@ import asyncio
 import logging
 
 from services.cases.domain import EVENT_TYPES
-from services.cases.handlers import SERVICE, Cases
+from services.cases.handlers import SERVICE, CaseContext
+from services.cases.handlers.model import CaseCommands
+from services.cases.handlers.table import table
 from services.cases.importer import CaseImporter
 from services.cases.projection import RollupProjection
 from services.cases.store import HOTSPOT_DAYS, IMPORTED, INDEXES, CaseStore, window_start
@@ -33,13 +35,12 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
          Figures(HOTSPOT_DAYS, ("h", IMPORTED), daily=True)]))
     projection = RollupProjection(store, territory)
     cipher = FieldCipher.from_settings(settings)
-    cases = Cases(rt, store, territory, cipher)
-    rt.routes(cases.table())
+    cases = CaseContext(rt, store, territory, cipher)
+    rt.routes(table(cases, CaseImporter(cases, projection)))
     serve_rekey(rt, cipher, Sealed("cases", ("reporters.phone_enc",)))
-    rt.route("case.import", CaseImporter(cases, projection).handle)
     document_events(rt, EVENT_TYPES, drop=("counters",))
     rt.project("rollups", projection.apply)
-    rt.consume("organizations", "resolutions", cases.on_org_event, events="RESOLUTION_ADDED.>")
+    rt.consume("organizations", "resolutions", CaseCommands(cases).on_org_event, events="RESOLUTION_ADDED.>")
     sweeper = Sweeper(cases)
     rt.on_start(store.seed_catalogue)
 

@@ -1,11 +1,12 @@
 """`case.import`: a batch of case history (a city migrating its past cases, the demo's year).
 
-Each case runs through the pure domain exactly as the request handlers run it: `Case.report`
-with `reportedAt` as the time, then each step's domain command with the step's `at`, the
-current catalogue and the service's SLA. The whole batch is then written in ONE transaction:
-the case documents (`insert_many`) and the region rollups, folded by the rollup projection's
-own `apply` from the same envelopes `Cases.record` builds (so per-day and hotspot figures are
-keyed by each event's own time, not by the import's). Each figure also keeps what came from
+Each case runs through the pure domain exactly as the request handlers run it: routed to its
+grid by `CaseContext.route` (the domain's `route`), `Case.report` with `reportedAt` as the
+time, then each step's domain command with the step's `at`, the current catalogue and the
+service's SLA. The whole batch is then written in ONE transaction: the case documents
+(`insert_many`) and the region rollups, folded by the rollup projection's own `apply` from the
+same envelopes a live write records (`views.case_envelopes`; so per-day and hotspot figures
+are keyed by each event's own time, not by the import's). Each figure also keeps what came from
 imported history as its `imported` share: `yiwang replay cases` starts from it, since the
 event log does not hold history.
 
@@ -25,7 +26,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -35,17 +36,17 @@ from pymongo.errors import DuplicateKeyError
 from services.cases import domain as d
 from services.cases.projection import RollupProjection
 from services.cases.store import case_doc
+from services.cases.views import case_envelopes
 from shared.auth import Principal
 from shared.bulk import committed
 from shared.contracts.cases import ImportCases, ImportedCase, ImportStep
 from shared.errors import BadInput, DomainError, Forbidden
 from shared.ids import _b32, is_subject_safe
-from shared.messaging.envelope import CloudEvent
 from shared.messaging.rpc import Request
 from shared.mongo import UnitOfWork, now, recall, remember, remembered
 
 if TYPE_CHECKING:
-    from services.cases.handlers import Cases
+    from services.cases.handlers import CaseContext
 
 log = logging.getLogger("yiwang.cases.import")
 CLOCK_SKEW = timedelta(seconds=60)  # an importer's clock a little ahead of ours is not an error
@@ -56,15 +57,6 @@ def history_id(reported_at: datetime, key: str) -> str:
     ms = int(reported_at.timestamp() * 1000)
     rnd = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big") >> 4
     return f"c{_b32(ms, 10)}{_b32(rnd, 12)}"
-
-
-@dataclass
-class _Collected:
-    """Stands in for the unit of work while `Cases.record` drains a case's events."""
-    events: list[CloudEvent] = field(default_factory=list)
-
-    def record(self, *events: CloudEvent) -> None:
-        self.events.extend(events)
 
 
 @dataclass
@@ -107,8 +99,14 @@ def apply_step(case: d.Case, s: ImportStep, by: Principal, reporter_sub: str | N
             case.sweep(t, sla)
 
 
+def may_import(p: Principal) -> None:
+    """Only a superadmin or a service imports case history."""
+    if not p.unrestricted:
+        raise Forbidden("only a superadmin or a service imports case history", {"role": str(p.role)})
+
+
 class CaseImporter:
-    def __init__(self, cases: Cases, projection: RollupProjection):
+    def __init__(self, cases: CaseContext, projection: RollupProjection):
         self.cases, self.projection = cases, projection
         self.store, self.rt = cases.store, cases.rt
         # Batches are built side by side but written one at a time: two would add to the same
@@ -117,8 +115,7 @@ class CaseImporter:
 
     async def handle(self, req: Request) -> dict:
         p = req.principal
-        if not p.unrestricted:
-            raise Forbidden("only a superadmin or a service imports case history", {"role": str(p.role)})
+        may_import(p)
         c = req.parse(ImportCases)
         key = f"case.import:{c.importId}"
         if (done := await remembered(self.rt.db, key)) is not None:
@@ -178,24 +175,23 @@ class CaseImporter:
             except DomainError as e:
                 raise BadInput(f"cases[{i}] ({case_id}): {e.message}", {**where, **e.details}) from None
             except (ValueError, ValidationError) as e:  # a value object the domain refused
-                raise BadInput(f"cases[{i}] ({case_id}): {str(e).splitlines()[-1].strip()}", where) from None
+                raise BadInput(f"cases[{i}] ({case_id}): {d.refusal(e)}", where) from None
         return out
 
     def one(self, p: Principal, ic: ImportedCase, case_id: str, catalogue: d.Catalogue, latest: datetime,
             source: str) -> _Built:
         cases, sla = self.cases, self.cases.sla
         category = catalogue.get(ic.categoryCode)
-        grid, location = cases._route(ic)  # type: ignore[arg-type] - same fields as ReportCase
+        routed = cases.route(ic)
         if ic.reportedAt > latest:
             raise BadInput(f"reportedAt {ic.reportedAt.isoformat()} is in the future")
-        collected = _Collected()
         reporter = Principal(sub=ic.reporterSub or p.sub, role=p.role)
         case = d.Case.report(
             id=case_id, title=ic.title, description=ic.description, category=category,
-            channel=d.CaseChannel(ic.channel), region_path=grid["path"], by=reporter, now=ic.reportedAt, sla=sla,
+            channel=d.CaseChannel(ic.channel), region_path=routed.grid["path"], by=reporter, now=ic.reportedAt, sla=sla,
             reporter_name=ic.reporterName, reporter_phone_enc=cases.cipher.encrypt(ic.reporterPhone),
-            reporter_sub=ic.reporterSub, location=location, kind=d.RequestKind(ic.kind) if ic.kind else None)
-        cases.record(collected, case, None)  # type: ignore[arg-type] - only .record is used
+            reporter_sub=ic.reporterSub, location=routed.location, kind=d.RequestKind(ic.kind) if ic.kind else None)
+        events = case_envelopes(case, None)
         at = ic.reportedAt
         for n, step in enumerate(ic.steps):
             if step.at < at:
@@ -212,5 +208,5 @@ class CaseImporter:
                 raise type(e)(f"step {n} ({step.action}): {e.message}", {"step": n, **e.details}) from None
             if case.version == version:
                 raise BadInput(f"step {n} ({step.action}): nothing was due at {step.at.isoformat()}", {"step": n})
-            cases.record(collected, case, before)  # type: ignore[arg-type]
-        return _Built(case, [{"envelope": e.model_dump(mode="json")} for e in collected.events], source)
+            events += case_envelopes(case, before)
+        return _Built(case, [{"envelope": e.model_dump(mode="json")} for e in events], source)

@@ -10,8 +10,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.cases.domain import DEFAULT_CATALOGUE, OPEN_STATUSES, Case, Catalogue, CaseStatus, GeoPoint
-from shared.auth import Principal, Role
+from services.cases.domain import DEFAULT_CATALOGUE, OPEN_STATUSES, Case, CaseStatus, Catalogue, GeoPoint
 from shared.errors import BadInput, Conflict, LostRace, NotFound
 from shared.ids import id_floor, id_time_ms
 from shared.mongo import UnitOfWork, now
@@ -105,23 +104,6 @@ def case_from_doc(doc: dict[str, Any]) -> Case:
     return Case.model_validate({**doc, "id": doc["_id"]})
 
 
-def scope_query(p: Principal) -> dict[str, Any]:
-    """The cases a principal may list (the list-shaped twin of the domain's `in_scope`)."""
-    if p.unrestricted:
-        return {}
-    if p.role in (Role.ADMIN, Role.OPERATOR):
-        return {"path": p.region}
-    if p.role is Role.GRID_WORKER:
-        return {"region_id": p.region}
-    if p.role is Role.DEPARTMENT:
-        return {"path": p.region, "assigneeKey": f"DEPARTMENT:{p.dept}"}
-    if p.role is Role.VOLUNTEER:
-        return {"path": p.region, "assigneeKey": {"$in": [f"VOLUNTEER:{p.member}", f"VOLUNTEER:{p.sub}"]}}
-    if p.role is Role.RESIDENT:
-        return {"reporterSubs": p.sub}
-    return {"_id": {"$in": []}}
-
-
 class CaseStore:
     def __init__(self, db: AsyncDatabase):
         self.db, self.cases, self.rollups = db, db.cases, db.rollups
@@ -212,7 +194,8 @@ class CaseStore:
         return [i for _, i in sorted(out)[:limit]]
 
     async def unrated(self, resolved_before: datetime, limit: int) -> list[str]:
-        cur = self.cases.find({"status": str(CaseStatus.RESOLVED), "resolved_at": {"$lte": resolved_before}}, {"_id": 1})
+        cur = self.cases.find({"status": str(CaseStatus.RESOLVED), "resolved_at": {"$lte": resolved_before}},
+                              {"_id": 1})
         return [d["_id"] for d in await cur.to_list(limit)]
 
     async def duplicate_candidates(self, new: Case, since: datetime, uow: UnitOfWork) -> list[Case]:
@@ -227,7 +210,7 @@ class CaseStore:
         # collection; the rule itself skips merged cases.
         docs = await self.cases.find({"category_code": new.category_code, **where, "created_at": {"$gte": since}},
                                      DUPLICATE_FIELDS, session=uow.session).to_list(400)
-        return [Case.model_construct(
+        return [Case.model_construct(  # type: ignore[call-arg]  # only the fields the duplicate rule reads
             id=d["_id"], category_code=d["category_code"], status=CaseStatus(d["status"]),
             merged_into=d.get("merged_into"), created_at=d["created_at"], region_id=d["region_id"],
             location=GeoPoint(**d["location"]) if d.get("location") else None)
@@ -358,7 +341,8 @@ class CaseStore:
         return out
 
 
-def fold_hotspot_cells(cells: dict[tuple[str, str, str], tuple[list[str], int]]) -> dict[tuple[str, str], dict[str, int]]:
+def fold_hotspot_cells(cells: dict[tuple[str, str, str], tuple[list[str], int]],
+                       ) -> dict[tuple[str, str], dict[str, int]]:
     """Grid × category × day cells (with the grid's path) as the `hotspot_days` documents
     they add to: (region, day) -> {"<grid>|<category>": reports}, for every region on the path."""
     folded: dict[tuple[str, str], dict[str, int]] = {}

@@ -10,7 +10,7 @@ import logging
 from datetime import timedelta
 
 from services.cases import domain as d
-from services.cases.handlers import Cases
+from services.cases.handlers import CaseContext
 from shared.errors import Conflict
 from shared.loops import LeasedLoop
 from shared.mongo import UnitOfWork, now
@@ -20,7 +20,7 @@ BATCH = 200
 
 
 class Sweeper(LeasedLoop):
-    def __init__(self, cases: Cases):
+    def __init__(self, cases: CaseContext):
         super().__init__(cases.rt.db, "cases-sla-sweeper", self.sweep_once, cases.settings.sla_sweep_s,
                          drain_on_stop=False)
         self.cases = cases
@@ -42,8 +42,7 @@ class Sweeper(LeasedLoop):
             rule(case)
             if case.version == version:
                 return  # nothing was due after all (handled meanwhile)
-            self.cases.store.save(uow, case, version, {"possible_duplicates": doc.get("possible_duplicates", [])})
-            self.cases.record(uow, case, before)
+            self.cases.save(uow, case, version, before, doc)
 
         try:
             await self.cases.rt.transact(work)

@@ -1,13 +1,31 @@
-"""What callers see of a case: the wire DTO, with personal data masked per API.md."""
+"""What callers see of a case (the wire DTO, with personal data masked per API.md), and the
+envelopes its events leave the service in."""
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
 from services.cases import domain as d
+from services.cases.projection import event_delta
 from shared.auth import STAFF_ROLES, Principal
+from shared.messaging.envelope import CloudEvent, make_event
 from shared.mongo import now
 from shared.privacy import FieldCipher, mask_name, mask_phone
+
+SERVICE = "cases"
+
+
+def case_envelopes(case: d.Case, counters_before: dict[str, int] | None) -> list[CloudEvent]:
+    """Drain the case's pending domain events as the envelopes the service publishes; the first
+    carries the rollup delta from `counters_before` (None: a new case) to the case's counters now.
+    What a write records in its outbox, and what the importer folds into the rollups."""
+    out = []
+    for i, e in enumerate(case.drain_events()):
+        data = e.to_wire() | {"delta": event_delta(counters_before, e.counters) if i == 0 else {}}
+        data.pop("counters", None)
+        out.append(make_event(SERVICE, e.type, case.id, data, path=list(case.region_path),
+                              actor=e.actor, version=case.version, at=e.at, id=e.event_id))
+    return out
 
 
 class CaseViews:

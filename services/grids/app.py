@@ -1,7 +1,8 @@
 """Wires the territory service: `create_runtime(settings)` connects nothing until started."""
 from __future__ import annotations
 
-from services.grids.handlers import SERVICE, Grids
+from services.grids.handlers import SERVICE, GridContext
+from services.grids.handlers.table import table
 from services.grids.locator import GridLocator
 from services.grids.store import INDEXES, GridStore
 from shared.asyncapi import document_events
@@ -18,8 +19,7 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     store = GridStore(rt.db)
     locator = GridLocator(store, settings.locator_resync_s)
     cipher = FieldCipher.from_settings(settings)
-    grids = Grids(rt, store, locator, cipher)
-    rt.routes(grids.table())
+    rt.routes(table(GridContext(rt, store, locator, cipher)))
     serve_rekey(rt, cipher, Sealed("workers", ("phoneEnc",)))
     document_events(rt, GRID_EVENTS)
     rt.broadcast(SERVICE, locator.on_event)

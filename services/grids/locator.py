@@ -11,7 +11,8 @@ from datetime import datetime
 
 from shapely.geometry.base import BaseGeometry
 
-from services.grids.store import GridStore, region_dto
+from services.grids.store import GridStore
+from services.grids.views import region_dto
 from shared.messaging.envelope import CloudEvent
 from shared.mongo import UnitOfWork
 from shared.territory import RegionIndex

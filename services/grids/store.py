@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
-from typing import Any
 
 from pymongo import ASCENDING, IndexModel, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.grids.domain import Level, Region
+from services.grids.domain import Level, Region, ancestors_below
+from shared.errors import NotFound
 from shared.mongo import UnitOfWork, now
 
 INDEXES = {
@@ -36,20 +36,6 @@ def region_doc(r: Region, ancestors: list[dict]) -> dict:
             "ancestors": ancestors}
 
 
-def region_dto(d: dict, partial: bool = False) -> dict[str, Any]:
-    base = {"id": d["_id"], "name": d["name"], "level": d["level"], "code": d.get("code"),
-            "parentId": d.get("parentId"), "path": d["path"], "ancestors": d.get("ancestors", []),
-            "version": d["version"], "partial": partial}
-    if not partial:
-        base |= {"boundary": d.get("boundary"), "attrs": d.get("attrs") or {},
-                 "createdAt": d.get("createdAt"), "updatedAt": d.get("updatedAt")}
-    return base
-
-
-def crumb(r: Region) -> dict:
-    return {"id": r.id, "name": r.name, "level": str(r.level), "code": r.code}
-
-
 class GridStore:
     def __init__(self, db: AsyncDatabase):
         self.db = db
@@ -59,6 +45,13 @@ class GridStore:
     async def get_doc(self, region_id: str, uow: UnitOfWork | None = None) -> dict | None:
         return await self.regions.find_one({"_id": region_id}, session=uow.session if uow else None)
 
+    async def stored(self, region_id: str) -> dict:
+        """A region known to exist (one this service created)."""
+        d = await self.get_doc(region_id)
+        if d is None:
+            raise NotFound(f"region {region_id} does not exist")
+        return d
+
     async def get(self, region_id: str, uow: UnitOfWork | None = None) -> Region | None:
         d = await self.get_doc(region_id, uow)
         return region_from_doc(d) if d else None
@@ -67,8 +60,7 @@ class GridStore:
         return {d["_id"]: d async for d in self.regions.find({"_id": {"$in": ids}})}
 
     async def insert(self, uow: UnitOfWork, r: Region, parent_doc: dict | None, geom_seq: int | None = None) -> dict:
-        ancestors = [*(parent_doc.get("ancestors", []) if parent_doc else []),
-                     *([crumb(region_from_doc(parent_doc))] if parent_doc else [])]
+        ancestors = ancestors_below(parent_doc.get("ancestors", []), region_from_doc(parent_doc)) if parent_doc else []
         doc = {**region_doc(r, ancestors), "createdAt": now(), "updatedAt": now(),
                **({"geomSeq": geom_seq} if geom_seq is not None else {})}
         await self.regions.insert_one(doc, session=uow.session)
@@ -76,7 +68,7 @@ class GridStore:
                                        "counters": {}}, session=uow.session)
         return doc
 
-    async def replace_fields(self, uow: UnitOfWork, region_id: str, version: int, fields: dict) -> dict:
+    async def replace_fields(self, uow: UnitOfWork, region_id: str, version: int, fields: dict) -> dict | None:
         """Set fields if the stored version is still `version`; bumps it. None: lost a race."""
         return await self.regions.find_one_and_update(
             {"_id": region_id, "version": version},
@@ -118,7 +110,8 @@ class GridStore:
             await self.db[SEQUENCES].update_one({"_id": GEOMETRY}, {"$setOnInsert": {"seq": 0}}, upsert=True)
         except DuplicateKeyError:
             pass  # another replica made it at the same moment
-        return (await self.db[SEQUENCES].find_one({"_id": GEOMETRY}))["seq"]
+        doc = await self.db[SEQUENCES].find_one({"_id": GEOMETRY})
+        return doc["seq"] if doc else 0
 
     async def take_geometry_turn(self, uow: UnitOfWork) -> int:
         """This transaction's number among boundary writes. Every transaction that writes or
@@ -127,6 +120,7 @@ class GridStore:
         d = await self.db[SEQUENCES].find_one_and_update(
             {"_id": GEOMETRY}, {"$inc": {"seq": 1}}, upsert=True, session=uow.session,
             return_document=ReturnDocument.AFTER)
+        assert d is not None  # an upsert returning the document after it
         return d["seq"]
 
     async def boundaries_since(self, seq: int, uow: UnitOfWork) -> list[dict]:
@@ -155,12 +149,35 @@ class GridStore:
         if inc and path:
             await self.rollups.update_many({"_id": {"$in": path}}, {"$inc": inc}, session=uow.session)
 
+    async def counters(self, region_id: str) -> Counter:
+        """One region's rollup counters (the region's own and everything below it)."""
+        return Counter((await self.rollup_docs([region_id]))[region_id]["counters"])
+
     async def rollup_docs(self, ids: list[str]) -> dict[str, dict]:
         return {d["_id"]: d async for d in self.rollups.find({"_id": {"$in": ids}})}
 
     # -- workers ---------------------------------------------------------------------------
     async def worker(self, worker_id: str, uow: UnitOfWork | None = None) -> dict | None:
         return await self.workers.find_one({"_id": worker_id}, session=uow.session if uow else None)
+
+    async def stored_worker(self, worker_id: str) -> dict:
+        """A grid worker known to exist (one this service registered)."""
+        w = await self.worker(worker_id)
+        if w is None:
+            raise NotFound(f"grid worker {worker_id} does not exist")
+        return w
+
+    async def insert_worker(self, uow: UnitOfWork, worker: dict) -> None:
+        await self.workers.insert_one(worker, session=uow.session)
+
+    async def place_worker(self, uow: UnitOfWork, worker_id: str, grid_id: str | None, path: list[str]) -> dict:
+        """Put a grid worker on a grid (None: off every grid, keeping the path of the last one)."""
+        w = await self.workers.find_one_and_update(
+            {"_id": worker_id}, {"$set": {"gridId": grid_id, "path": path}},
+            session=uow.session, return_document=True)
+        if w is None:
+            raise NotFound(f"grid worker {worker_id} does not exist")
+        return w
 
     async def worker_by_sub(self, sub: str) -> dict | None:
         return await self.workers.find_one({"sub": sub})

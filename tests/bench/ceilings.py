@@ -8,10 +8,10 @@ of a gateway → service call); C concurrent requesters in this process call it 
 (`AsyncMongoClient`) into a scratch database on the stack's server (dropped afterwards), with
 the cases service's indexes (`services.cases.store.INDEXES` + `shared.mongo.KERNEL_INDEXES`).
 Documents are built once, before the clock starts, by the service's own code (`Case.report`,
-`case_doc`, `Cases.record`, the outbox and queue shapes of `UnitOfWork.flush`), so each write
+`case_doc`, `case_envelopes`, the outbox and queue shapes of `UnitOfWork.flush`), so each write
 carries a document of the real size. The work is shaped as the service shapes it:
 
-  C report loops (C = the workload's clients), each report one transaction (`Cases.report`
+  C report loops (C = the workload's clients), each report one transaction (`CaseCommands.report`
   under `Transactor`: a session + `with_transaction`):
      - `idempotency.find_one({_id: key})`                        (`recall`)
      - `cases.find({category_code, near: cell, created_at >= now - dup_window}, DUPLICATE_FIELDS)`
@@ -148,19 +148,13 @@ def templates(grids: list[dict], n: int = 256) -> list[dict[str, Any]]:
     """`n` reports as the service would write them, at random points of `grids`
     (each {"path": [...root..grid], "points": [(lng, lat), ...]})."""
     from services.cases import domain as d
-    from services.cases.handlers import Cases, sla_of
+    from services.cases.handlers import sla_of
     from services.cases.store import case_doc, cell_of
+    from services.cases.views import case_envelopes
     from shared.auth import Principal, Role
     from shared.ids import new_id
     from shared.messaging.subjects import event_subject
     from shared.settings import Settings
-
-    class Collect:
-        def __init__(self) -> None:
-            self.events: list = []
-
-        def record(self, *events) -> None:
-            self.events.extend(events)
 
     settings, rnd = Settings(), random.Random(7)
     category = d.DEFAULT_CATALOGUE.get("ENV_GARBAGE")
@@ -173,10 +167,8 @@ def templates(grids: list[dict], n: int = 256) -> list[dict[str, Any]]:
                              channel=d.CaseChannel("MINI_PROGRAM"), region_path=g["path"], by=by,
                              now=datetime.now(UTC), sla=sla_of(settings), reporter_name="测试居民",
                              reporter_phone_enc="x" * 120, location=d.GeoPoint(lng=lng, lat=lat))
-        collect = Collect()
-        Cases.record(None, collect, case, None)  # type: ignore[arg-type]  # uses only its arguments
         events = [{"_id": e.id, "subject": event_subject(e), "aggregate": e.subject, "type": e.type,
-                   "published": False, "envelope": e.model_dump(mode="json")} for e in collect.events]
+                   "published": False, "envelope": e.model_dump(mode="json")} for e in case_envelopes(case, None)]
         out.append({"case": case_doc(case, {"possible_duplicates": [], "source": None}), "events": events,
                     "cell": cell_of(lng, lat), "path": list(g["path"]),
                     "delta": events[0]["envelope"]["data"]["delta"]})  # what the projector adds up

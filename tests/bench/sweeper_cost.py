@@ -19,7 +19,7 @@ from pathlib import Path
 
 from services.cases import domain as d
 from services.cases.app import create_runtime
-from services.cases.handlers import Cases
+from services.cases.handlers import CaseContext
 from services.cases.store import CaseStore, case_doc
 from services.cases.sweeper import Sweeper
 from shared.auth import Principal, Role
@@ -62,7 +62,7 @@ async def run(n_open: int, n_due: int) -> dict:
                 idle.append(time.perf_counter() - t)
             ids = [f"c{i:08d}" for i in range(n_due)]
             await rt.db.cases.update_many({"_id": {"$in": ids}}, {"$set": {"due_at": now() - timedelta(seconds=1)}})
-            cases = Cases(rt, store, _NoTerritory(), FieldCipher.from_settings(settings))
+            cases = CaseContext(rt, store, _NoTerritory(), FieldCipher.from_settings(settings))
             sweeper = Sweeper(cases)
             t = time.perf_counter()
             while await sweeper.sweep_once():

@@ -9,8 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from gateway.schema.live_events import (ALLOWED, allowed_spec, chosen_services, chosen_types, decode_cursor,
-                                        encode_cursor, filters_for, public_data)
+from gateway.schema.live_events import (
+    ALLOWED,
+    allowed_spec,
+    chosen_services,
+    chosen_types,
+    decode_cursor,
+    encode_cursor,
+    filters_for,
+    public_data,
+)
 from services.cases.domain import events as case_events
 from services.organizations.domain.events import EVENT_TYPES as ORG_TYPES
 from services.volunteers.domain.events import EVENT_TYPES as VOLUNTEER_TYPES
@@ -163,8 +171,9 @@ VOLUNTEER_EXAMPLES = {
 
 
 def grid_event_types() -> set[str]:
-    """What services/grids/handlers.py emits: the names in its `_event(`/`_worker_event(` calls."""
-    source = (Path(__file__).parents[2] / "services" / "grids" / "handlers.py").read_text()
+    """What services/grids/handlers/ emits: the names in its `region_event(`/`worker_event(` calls."""
+    handlers = Path(__file__).parents[2] / "services" / "grids" / "handlers"
+    source = "\n".join(f.read_text() for f in sorted(handlers.glob("*.py")))
     return {name for line in source.splitlines() if "_event(p, " in line for name in re.findall(r'"([A-Z_]+)"', line)}
 
 

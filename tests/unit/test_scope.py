@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from services.cases.domain.enums import AssigneeKind
 from services.cases.domain.model import Case
+from services.cases.domain.policy import _scope_query as case_scope_query
 from services.cases.domain.policy import in_scope as case_in_scope
 from services.cases.domain.values import Assignee, Reporter
-from services.cases.store import scope_query as case_scope_query
 from shared.auth import REGIONAL_ROLES, Principal, Role
 from shared.scope import EVERYTHING, NOTHING, Eq, In, Scope, ScopeRule, region_scope, subtree
 

@@ -9,6 +9,7 @@ from shared.errors import BadInput
 
 from .enums import HandlingLevel as L
 from .enums import RequestKind as K
+from .values import refusal
 
 _CODE = re.compile(r"^[A-Z][A-Z0-9_]{1,63}$")
 
@@ -83,6 +84,16 @@ class Catalogue(BaseModel):
         self.get(code)
         return Catalogue(version=self.version + 1,
                          categories=tuple(c for c in self.categories if c.code != code))
+
+
+def new_category(code: str, name: str, group: str | None, default_level: str, department: str | None = None,
+                 sla_seconds: int | None = None, kind: str | None = None) -> Category:
+    """A catalogue entry from an edit, or BAD_INPUT naming what is wrong with it."""
+    try:
+        return Category(code=code, name=name, group=group or "", default_level=default_level,
+                        department=department, sla_seconds=sla_seconds, **({"kind": kind} if kind else {}))
+    except ValueError as e:
+        raise BadInput(refusal(e)) from None
 
 
 def _c(code: str, name: str, group: str, level: L, dept: str | None = None,

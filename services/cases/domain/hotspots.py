@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 
+from shared.errors import BadInput
+
+MAX_WINDOW_DAYS = 366  # a hotspot window is at most a year
 MIN_CLUSTER = 2  # one report is a case, not a cluster
 RISE = 1.5       # a change by this factor (and by at least MIN_CLUSTER) is a trend
 
@@ -21,7 +24,18 @@ class HotspotTrend(StrEnum):
     FALLING = "FALLING"
 
 
-def windows(since: date, until: date) -> tuple[date, date]:
+def window_days(since: datetime, until: datetime, tz: tzinfo) -> tuple[date, date]:
+    """The local days [first, last] of a hotspot query's window [since, until): `since` before
+    `until`, at most a year apart (in local days)."""
+    if until <= since:
+        raise BadInput("`since` must be before `until` (default: now)")
+    since_day, until_day = since.astimezone(tz).date(), until.astimezone(tz).date()
+    if (until_day - since_day).days > MAX_WINDOW_DAYS:
+        raise BadInput("a hotspot window is at most a year")
+    return since_day, until_day
+
+
+def windows(since: date, until: date) -> tuple[date, int]:
     """(first day of the previous window, days in the window) for the window [since, until]."""
     if until < since:
         raise ValueError("the window ends before it starts")

@@ -18,8 +18,7 @@ from shared.errors import BadInput, Conflict, Forbidden
 
 from . import events as ev
 from .catalogue import Category
-from .enums import (OPEN_STATUSES, Action, AssigneeKind, CaseChannel, CaseStatus,
-                    HandlingLevel, RequestKind)
+from .enums import OPEN_STATUSES, Action, AssigneeKind, CaseChannel, CaseStatus, HandlingLevel, RequestKind
 from .policy import SYSTEM, authorize
 from .rollups import counters_of
 from .values import Assignee, GeoPoint, Reporter, TimelineEntry
@@ -369,6 +368,13 @@ class Case(BaseModel):
                                            note=note))
 
 
+def check_expected_version(case: Case, expected: int | None) -> None:
+    """A command sent with `expectedVersion` applies only to that version of the case."""
+    if expected is not None and expected != case.version:
+        raise Conflict(f"case {case.id} is at version {case.version}, not {expected}",
+                       {"currentVersion": case.version})
+
+
 def merge(into: Case, other: Case, by: Principal, now: datetime, force: bool = False) -> None:
     """并单: fold duplicate `other` into `into`. `other` becomes CLOSED with `merged_into` set
     (it then counts only as a merged report); `into` takes over its reporters, who keep their
@@ -393,5 +399,5 @@ def merge(into: Case, other: Case, by: Principal, now: datetime, force: bool = F
     other._set_due(None)
     into._change(now)
     into.reporters += [r.model_copy() for r in other.reporters if not r.sub or r.sub not in known]
-    for case, text in ((other, f"并入 {into.id}"), (into, f"{other.id} 并入本案")):
-        case._emit(ev.CaseMerged, by, now, from_id=other.id, into_id=into.id, note=text)
+    for case, note in ((other, f"并入 {into.id}"), (into, f"{other.id} 并入本案")):
+        case._emit(ev.CaseMerged, by, now, from_id=other.id, into_id=into.id, note=note)

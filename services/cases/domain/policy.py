@@ -1,10 +1,12 @@
 """Who may do what to which case, and who may see a reporter's phone (API.md)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from shared.auth import Principal, Role
-from shared.errors import Forbidden
+from shared.auth import Principal, Role, hidden
+from shared.errors import BadInput, Forbidden
+from shared.records import flat_and
 
 from .enums import Action, AssigneeKind
 
@@ -74,6 +76,58 @@ def authorize(principal: Principal, action: Action, case: Case) -> None:
     if not in_scope(principal, case):
         raise Forbidden(f"case {case.id} is outside your scope",
                         {"caseId": case.id, "action": str(action)})
+
+
+def check_may_report(principal: Principal, channel: str | None = None) -> None:
+    """Who may report a case, and how: the roles of `PERMISSIONS[REPORT]` (and superadmin); a
+    service only as a joint meeting's action item. `channel` None: the role alone (before the
+    request is read)."""
+    if not (principal.unrestricted or principal.role in PERMISSIONS[Action.REPORT]):
+        raise Forbidden(f"role {principal.role} may not report cases", {"role": str(principal.role)})
+    if channel is not None and principal.role is Role.SERVICE and channel != "JOINT_MEETING":
+        raise BadInput("services report cases only as JOINT_MEETING action items")
+
+
+def assignee_keys(principal: Principal) -> list[str]:
+    """The `assigneeKey`s under which a case is assigned to the principal ("my cases")."""
+    keys = [f"GRID_WORKER:{principal.sub}", f"VOLUNTEER:{principal.sub}"]
+    if principal.member:
+        keys.append(f"VOLUNTEER:{principal.member}")
+    if principal.dept:
+        keys.append(f"DEPARTMENT:{principal.dept}")
+    return keys
+
+
+def _scope_query(p: Principal) -> dict[str, Any]:
+    if p.unrestricted:
+        return {}
+    if p.role in (Role.ADMIN, Role.OPERATOR):
+        return {"path": p.region}
+    if p.role is Role.GRID_WORKER:
+        return {"region_id": p.region}
+    if p.role is Role.DEPARTMENT:
+        return {"path": p.region, "assigneeKey": f"DEPARTMENT:{p.dept}"}
+    if p.role is Role.VOLUNTEER:
+        return {"path": p.region, "assigneeKey": {"$in": [f"VOLUNTEER:{p.member}", f"VOLUNTEER:{p.sub}"]}}
+    if p.role is Role.RESIDENT:
+        return {"reporterSubs": p.sub}
+    return {"_id": {"$in": []}}
+
+
+def list_scope(p: Principal, region_id: str | None = None, region_path: Sequence[str] | None = None) -> dict[str, Any]:
+    """THE list-scope rule of cases: the stored-case filter (fields of `store.case_doc`) that keeps
+    the cases `p` may list, the list-shaped twin of `in_scope`, narrowed to the subtree of
+    `region_id` when one is asked for (`region_path`: its path, None if it is not known).
+    A region unknown or outside a staff caller's scope is refused like a missing one (a
+    resident's own reports stay theirs wherever they are)."""
+    scope = _scope_query(p)
+    if not region_id:
+        return scope
+    if region_path is None or (p.role is not Role.RESIDENT and not p.can_see_path(list(region_path))):
+        raise hidden(p, f"region {region_id}")
+    if p.role is not Role.RESIDENT:
+        scope.pop("path", None)  # implied: the region lies in the caller's subtree
+    return flat_and(scope, {"path": region_id})
 
 
 def is_allowed(principal: Principal, action: Action, case: Case) -> bool:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .enums import AssigneeKind, HandlingLevel
 
@@ -44,3 +44,11 @@ class TimelineEntry(BaseModel):
     actor: str | None = None
     level: HandlingLevel | None = None
     note: str | None = None
+
+
+def refusal(e: ValueError) -> str:
+    """What a value object refused, in one line for a BAD_INPUT: each failed field and why."""
+    if not isinstance(e, ValidationError):
+        return str(e)
+    return "; ".join(f"{'.'.join(str(x) for x in err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
+                     if err["loc"] else err["msg"].removeprefix("Value error, ") for err in e.errors())

@@ -1,7 +1,8 @@
 """Where boundaries may lie: the rules, and the audit of what is stored.
 
 Pure: regions come in as stored documents (`_id name level path boundary`, top-down paths),
-geometry as shapely shapes; the handlers load them and the grid index finds overlaps.
+geometry as shapely shapes; the handlers load them, and the grid index (`overlaps`, handed in)
+finds overlaps.
 
 - A boundary lies inside the boundary of its nearest ancestor that has one (a level between
   may have none), and so contains the boundaries of the nearest bounded regions below it.
@@ -10,7 +11,7 @@ geometry as shapely shapes; the handlers load them and the grid index finds over
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import shapely
@@ -21,7 +22,11 @@ from shapely.validation import explain_validity
 from shared.errors import BadInput
 from shared.geo import EPS_DEG, PolygonIndex, area_m2, covers, stored_shape, with_slack
 
+from .regions import Level, Region
+
 SHOWN = 5  # conflicting grids named in one refusal
+# The grids a boundary would overlap (but the grid `exclude`), with the part each would share.
+Overlaps = Callable[[BaseGeometry, str], list[tuple[dict, BaseGeometry]]]
 
 
 def label(d: dict) -> str:
@@ -86,6 +91,35 @@ def check_no_overlap(what: str, conflicts: list[tuple[dict, BaseGeometry]]) -> N
     raise BadInput(f"the boundary of {what} overlaps grid {first['name']} ({first['id']}) by about "
                    f"{first['overlapM2']:,.0f} m²{more}; a point must belong to one grid, so grids may "
                    "not overlap (their edges may touch)", {"conflictingGrids": named})
+
+
+def check_placed(node: Region, geom: BaseGeometry | None, container: dict | None, below: list[dict],
+                 overlaps: Overlaps) -> None:
+    """Region `node` gets boundary `geom` (None: it loses its own). It must lie inside
+    `container`, its nearest bounded ancestor, and contain the nearest bounded regions of
+    `below` (the regions under it); without one of its own, those must lie inside `container`.
+    A grid's may overlap no other grid."""
+    top = frontier(node.id, below)
+    if geom is not None:
+        check_inside(f"this {node.level}", geom, container, node.parent_id)
+        check_contains(geom, top)
+    else:
+        for d in top:
+            check_inside(label(d), stored_shape(d["boundary"]), container, node.id)
+    if node.level is Level.GRID and geom is not None:
+        check_no_overlap(f"this {node.level}", overlaps(geom, node.id))
+
+
+def check_moved(moved: dict, parent_id: str, container: dict | None, below: list[dict], overlaps: Overlaps) -> None:
+    """A subtree (its root `moved` and the regions `below` it) moved under `parent_id`: it lies
+    inside `container`, its new nearest bounded ancestor, and its grids overlap no grid (one
+    kept from before overlaps were refused is to be fixed first)."""
+    top = [moved] if moved.get("boundary") else frontier(moved["_id"], below)
+    for t in top:
+        check_inside(label(t), stored_shape(t["boundary"]), container, parent_id if t is moved else None)
+    for g in [moved, *below]:
+        if g["level"] == "GRID" and g.get("boundary"):
+            check_no_overlap(label(g), overlaps(stored_shape(g["boundary"]), g["_id"]))
 
 
 # -- the audit of stored boundaries (`yiwang check territory`) ---------------------------------

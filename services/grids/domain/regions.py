@@ -1,11 +1,8 @@
-"""Territory rules: the region tree, its levels, grid workers and the rollups they feed.
-
-Pure: no I/O, no clock. The store loads, these functions decide, the store writes.
-"""
+"""The region tree: its levels, a region's fields, where it may sit, and what a rename or
+move rewrites below it. Pure: the store loads, these functions decide, the store writes."""
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -27,23 +24,8 @@ PARENT_LEVEL: dict[Level, Level | None] = {
     Level.CITY: None, Level.COUNTY: Level.CITY, Level.TOWNSHIP: Level.COUNTY,
     Level.COMMUNITY: Level.TOWNSHIP, Level.GRID: Level.COMMUNITY, Level.BUILDING: Level.GRID,
 }
-
-
-class WorkerRole(StrEnum):
-    """一张网三大员."""
-
-    BASIC = "BASIC"  # 基础网格员
-    CONVENIENCE = "CONVENIENCE"  # 便民服务员
-    FINANCE = "FINANCE"  # 财经管理员
-
-
-WORKER_ROLE_NAMES = {WorkerRole.BASIC: "基础网格员", WorkerRole.CONVENIENCE: "便民服务员",
-                     WorkerRole.FINANCE: "财经管理员"}
-
-COUNTERS = ("countyCount", "townshipCount", "communityCount", "gridCount", "buildingCount",
-            "gridWorkerCount")
+NAME_MAX = 64
 _CODE = re.compile(r"^[0-9A-Za-z-]{1,32}$")
-_PHONE = re.compile(r"^\+?[0-9-]{5,20}$")
 
 
 @dataclass
@@ -63,8 +45,8 @@ def check_name(name: str) -> str:
     name = (name or "").strip()
     if not name:
         raise BadInput("name must not be empty")
-    if len(name) > 64:
-        raise BadInput("name is longer than 64 characters")
+    if len(name) > NAME_MAX:
+        raise BadInput(f"name is longer than {NAME_MAX} characters")
     return name
 
 
@@ -80,14 +62,6 @@ def check_id(region_id: str) -> str:
     if not is_subject_safe(region_id):
         raise BadInput("id must be 1-48 lowercase letters, digits, '-' or '_', starting with a letter or digit")
     return region_id
-
-
-def check_phone(phone: str | None) -> str | None:
-    if phone is None or phone == "":
-        return None
-    if not _PHONE.match(phone):
-        raise BadInput("phone must be 5-20 digits")
-    return phone
 
 
 def check_parent(level: Level, parent: Region | None) -> None:
@@ -112,6 +86,26 @@ def new_region(region_id: str, name: str, level: Level, parent: Region | None,
                   attrs=attrs or {})
 
 
+def changed_fields(name: str | None, code: str | None, code_given: bool, attrs: dict | None) -> dict[str, Any]:
+    """The fields an update sets: a name, a code (`code_given`: the update names one, None or
+    "" to clear it), attributes. Refused when it changes nothing."""
+    fields: dict[str, Any] = {}
+    if name is not None:
+        fields["name"] = check_name(name)
+    if code_given:
+        fields["code"] = check_code(code)
+    if attrs is not None:
+        fields["attrs"] = attrs
+    if not fields:
+        raise BadInput("nothing to change: give name, code or attrs")
+    return fields
+
+
+def renames(fields: dict[str, Any]) -> bool:
+    """Whether an update changes what the breadcrumbs below the region show."""
+    return "name" in fields or "code" in fields
+
+
 def check_move(node: Region, new_parent: Region) -> None:
     if new_parent.id == node.id or node.id in new_parent.path:
         raise BadInput("a region cannot move under itself or its own descendant")
@@ -134,27 +128,25 @@ def check_version(current: int, expected: int | None) -> None:
                        {"currentVersion": current})
 
 
-def counters_of_node(level: Level) -> Counter:
-    """What one node contributes to its own rollup and every ancestor's."""
-    key = {Level.COUNTY: "countyCount", Level.TOWNSHIP: "townshipCount",
-           Level.COMMUNITY: "communityCount", Level.GRID: "gridCount",
-           Level.BUILDING: "buildingCount"}.get(level)
-    return Counter({key: 1}) if key else Counter()
+def crumb(r: Region) -> dict[str, Any]:
+    """A region as a breadcrumb in the `ancestors` of the regions below it."""
+    return {"id": r.id, "name": r.name, "level": str(r.level), "code": r.code}
 
 
-def counters_of_worker(active: bool, grid_id: str | None) -> Counter:
-    return Counter({"gridWorkerCount": 1}) if active and grid_id else Counter()
+def ancestors_below(parent_ancestors: list[dict[str, Any]], parent: Region) -> list[dict[str, Any]]:
+    """The breadcrumbs of a region placed under `parent` (whose own breadcrumbs are `parent_ancestors`)."""
+    return [*parent_ancestors, crumb(parent)]
 
 
-def recount(regions: list[Region], workers: list[tuple[bool, str | None]]) -> dict[str, Counter]:
-    """Rollups from scratch: the reference that live counters must equal."""
-    by_id = {r.id: r for r in regions}
-    totals: dict[str, Counter] = {r.id: Counter() for r in regions}
-    for r in regions:
-        for anc in r.path:
-            totals[anc].update(counters_of_node(r.level))
-    for active, grid_id in workers:
-        if grid_id in by_id:
-            for anc in by_id[grid_id].path:
-                totals[anc].update(counters_of_worker(active, grid_id))
-    return totals
+def subtree_rewrites(root: Region, root_ancestors: list[dict[str, Any]], subtree: list[Region],
+                     old_prefix: list[str] | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """Path and breadcrumbs of every region below `root` after `root` was renamed (`old_prefix`
+    None) or moved from `old_prefix` (its old path) to `root.path`: (id, fields to set)."""
+    crumbs = {a["id"]: a for a in root_ancestors}
+    crumbs[root.id] = crumb(root)
+    crumbs |= {r.id: crumb(r) for r in subtree}
+    out = []
+    for r in subtree:
+        path = moved_path(r.path, old_prefix, root.path) if old_prefix else r.path
+        out.append((r.id, {"path": path, "ancestors": [crumbs[i] for i in path[:-1]]}))
+    return out

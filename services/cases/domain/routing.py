@@ -1,0 +1,63 @@
+"""Where a report belongs: the GRID its point lies in, or the grid (or a building of it) it names.
+
+Pure: the territory is handed in as two lookups (`node_of` an id, `locate` a point) over the
+replica every service keeps in memory; nothing here reads a store.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from shared.errors import BadInput, NotFound
+from shared.geo import valid_point
+
+from .values import GeoPoint
+
+Node = dict[str, Any]  # a region as the territory replica holds it (`id name level path parentId`)
+
+
+class Whereabouts(Protocol):
+    """What a report says of where it is: a point, a region id, or both (a `ReportCase`, an `ImportedCase`)."""
+
+    @property
+    def lng(self) -> float | None: ...
+    @property
+    def lat(self) -> float | None: ...
+    @property
+    def regionId(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Routed:
+    grid: Node  # the GRID the case belongs to
+    location: GeoPoint | None  # the point reported, if any
+
+
+def route(where: Whereabouts, node_of: Callable[[str], Node | None],
+          locate: Callable[[float, float], Node | None]) -> Routed:
+    """The grid a report belongs to: named (a building → its grid; anything else but a GRID is
+    refused), else located from its point. A point given with a region is kept as the case's
+    location; half a point is refused."""
+    location = None
+    if where.lng is not None or where.lat is not None:
+        if where.lng is None or where.lat is None:
+            raise BadInput("give both lng and lat, or a regionId")
+        valid_point(where.lng, where.lat)
+        location = GeoPoint(lng=where.lng, lat=where.lat)
+    if where.regionId:
+        node = node_of(where.regionId)
+        if node is None:
+            raise NotFound(f"region {where.regionId} is not known here (yet)")
+        if node["level"] == "BUILDING":
+            node = node_of(node["parentId"]) or node
+        if node["level"] != "GRID":
+            raise BadInput(f"a case belongs to a GRID; {node['name']} is a {node['level']}")
+        return Routed(node, location)
+    if location is None:
+        raise BadInput("say where: lng and lat, or the regionId of a grid or building")
+    grid = locate(location.lng, location.lat)
+    if grid is None:
+        raise BadInput(f"no grid contains the point [{location.lng}, {location.lat}]; "
+                       "give the regionId of a grid instead")
+    return Routed(grid, location)

@@ -1,0 +1,64 @@
+"""The cases service's subjects: each verb, the gate its caller passes before the request is
+read (None: the handler decides, from the record and the caller's scope), and its handler."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from services.cases import domain as d
+from services.cases.handlers.catalogue import CatalogueCommands
+from services.cases.handlers.context import CaseContext
+from services.cases.handlers.hotspots import HotspotReads
+from services.cases.handlers.model import CaseCommands
+from services.cases.handlers.policy import CaseReads
+from services.cases.handlers.rollups import RollupReads
+from services.cases.importer import CaseImporter, may_import
+from shared.auth import Principal, Role, require_any_role, require_figures
+from shared.messaging.rpc import Handler, Request
+
+Gate = Callable[[Principal], None]
+STAFF = frozenset({Role.ADMIN, Role.OPERATOR})
+
+
+def gated(gate: Gate | None, handler: Handler) -> Handler:
+    """`handler`, run only for a caller who passes `gate` (checked before the payload is parsed)."""
+    if gate is None:
+        return handler
+
+    async def run(req: Request) -> Any:
+        gate(req.principal)
+        return await handler(req)
+
+    return run
+
+
+def table(ctx: CaseContext, importer: CaseImporter) -> dict[str, Handler]:
+    cases, reads, rollups = CaseCommands(ctx), CaseReads(ctx), RollupReads(ctx)
+    hotspots, catalogue = HotspotReads(ctx), CatalogueCommands(ctx)
+    staff: Gate = lambda p: require_any_role(p, STAFF, "list the cases of a hotspot")  # noqa: E731
+    routes: dict[str, tuple[Gate | None, Handler]] = {
+        "case.report": (d.check_may_report, cases.report),
+        "case.get": (None, reads.get),
+        "case.batch": (None, reads.batch),
+        "case.list": (None, reads.list),
+        "case.accept": (None, cases.accept),
+        "case.assign": (None, cases.assign),
+        "case.start": (None, cases.start),
+        "case.resolve": (None, cases.resolve),
+        "case.escalate": (None, cases.escalate),
+        "case.reject": (None, cases.reject),
+        "case.return": (None, cases.return_),
+        "case.rate": (None, cases.rate),
+        "case.close": (None, cases.close),
+        "case.merge": (None, cases.merge),
+        "case.revealContact": (None, cases.reveal),
+        "stats.batch": (None, rollups.stats),
+        "trend.series": (None, rollups.trend),
+        "hotspot.list": (require_figures, hotspots.hotspots),
+        "hotspot.cases": (staff, hotspots.hotspot_cases),
+        "catalogue.list": (None, catalogue.list),
+        "catalogue.upsert": (catalogue.may_edit, catalogue.upsert),
+        "catalogue.remove": (catalogue.may_edit, catalogue.remove),
+        "case.import": (may_import, importer.handle),
+    }
+    return {verb: gated(gate, handler) for verb, (gate, handler) in routes.items()}

@@ -1,0 +1,60 @@
+"""The territory service's subjects: each verb, the gate its caller passes before the request
+is read (None: the handler decides, from the record and the caller's scope), and its handler."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from services.grids import domain
+from services.grids.handlers.boundaries import Boundaries
+from services.grids.handlers.context import GridContext
+from services.grids.handlers.counters import Counters
+from services.grids.handlers.regions import Regions
+from services.grids.handlers.workers import Workers
+from shared.auth import Principal, require_any_role, require_figures
+from shared.messaging.rpc import Handler, Request
+
+Gate = Callable[[Principal], None]
+
+
+def gated(gate: Gate | None, handler: Handler) -> Handler:
+    """`handler`, run only for a caller who passes `gate` (checked before the payload is parsed)."""
+    if gate is None:
+        return handler
+
+    async def run(req: Request) -> Any:
+        gate(req.principal)
+        return await handler(req)
+
+    return run
+
+
+def managers(action: str) -> Gate:
+    """Administrators (and superadmins, and services) only."""
+    return lambda p: p.require_role(*domain.MANAGERS, action=action)
+
+
+def worker_readers(p: Principal) -> None:
+    require_any_role(p, domain.WORKER_READERS, "list grid workers")
+
+
+def table(ctx: GridContext) -> dict[str, Handler]:
+    boundaries = Boundaries(ctx)
+    regions, workers, counters = Regions(ctx, boundaries), Workers(ctx), Counters(ctx)
+    routes: dict[str, tuple[Gate | None, Handler]] = {
+        "region.get": (None, regions.get),
+        "region.batch": (None, regions.batch),
+        "region.list": (None, regions.list_regions),
+        "region.create": (managers("create regions"), regions.create),
+        "region.update": (managers("update regions"), regions.update),
+        "region.move": (managers("move regions"), regions.move),
+        "region.setBoundary": (managers("set boundaries"), boundaries.set_boundary),
+        "locate": (None, regions.locate),
+        "stats.batch": (require_figures, counters.stats),
+        "territory.check": (domain.check_may_audit, boundaries.check_territory),
+        "worker.register": (managers("register grid workers"), workers.register),
+        "worker.assign": (managers("assign grid workers"), workers.assign),
+        "worker.get": (None, workers.get),
+        "worker.list": (worker_readers, workers.list),
+    }
+    return {verb: gated(gate, handler) for verb, (gate, handler) in routes.items()}
