@@ -95,8 +95,8 @@ def case_doc(case: Case, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     doc["_id"] = doc.pop("id")
     doc["path"] = list(case.region_path)
     doc["region_path"] = list(case.region_path)
-    doc["reporterSubs"] = [r.sub for r in case.reporters if r.sub]
-    doc["assigneeKey"] = f"{case.assignee.kind}:{case.assignee.id}" if case.assignee else None
+    doc["reporterSubs"] = case.reporter_subs
+    doc["assigneeKey"] = case.assignee_key
     return {**doc, **(extra or {})}
 
 

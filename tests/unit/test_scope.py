@@ -1,20 +1,15 @@
 """The scope rule (shared/scope): its test of one record and its MongoDB filter never disagree,
 on random principals, trees and records; the region rule keeps a regional principal inside
-its region; the kernel's uses of it (Principal.can_see_path / scope_filter) and the services'
-per-role rules expressed with it answer as the services' own versions do."""
+its region; the kernel's uses of it (Principal.can_see_path / scope_filter) answer as before.
+The services' rules answer as their own versions did: tests/unit/test_<service>_scope.py."""
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.cases.domain.enums import AssigneeKind
-from services.cases.domain.model import Case
-from services.cases.domain.policy import _scope_query as case_scope_query
-from services.cases.domain.policy import in_scope as case_in_scope
-from services.cases.domain.values import Assignee, Reporter
+from services.cases.domain import SCOPE as CASE_SCOPE
 from shared.auth import REGIONAL_ROLES, Principal, Role
 from shared.scope import EVERYTHING, NOTHING, Eq, In, Scope, ScopeRule, region_scope, subtree
 
@@ -85,19 +80,6 @@ def docs(draw, tree: dict[str, list[str]]) -> dict:
             "resident_sub": draw(st.none() | st.sampled_from(SUBS)),
             "sub": draw(st.none() | st.sampled_from(SUBS))}
 
-
-def _assignee_key(c: Case) -> str | None:
-    return f"{c.assignee.kind}:{c.assignee.id}" if c.assignee else None
-
-
-# The cases' rule, as services/cases takes it over (see the module docstring of shared/scope):
-CASE_SCOPE = ScopeRule(
-    fields={"path": lambda c: c.region_path, "region_id": lambda c: c.region_id,
-            "assigneeKey": _assignee_key, "reporterSubs": lambda c: [r.sub for r in c.reporters]},
-    narrow={Role.DEPARTMENT: lambda p: Eq("assigneeKey", f"DEPARTMENT:{p.dept}"),
-            Role.VOLUNTEER: lambda p: In("assigneeKey", [f"VOLUNTEER:{p.member}", f"VOLUNTEER:{p.sub}"])},
-    replace={Role.GRID_WORKER: lambda p: Eq("region_id", p.region),
-             Role.RESIDENT: lambda p: Eq("reporterSubs", p.sub)})
 
 # The volunteers' rule: roles that read volunteer records at all, a resident's own records.
 _VOLUNTEER_READERS = {Role.ADMIN, Role.OPERATOR, Role.GRID_WORKER, Role.VOLUNTEER, Role.RESIDENT}
@@ -206,30 +188,3 @@ def test_filters_combine_plainly_unless_a_field_repeats():
     assert (Eq("path", "r1") & Eq("path", "r2")).filter() == {"$and": [{"path": "r1"}, {"path": "r2"}]}
     assert (Eq("a", 1) & NOTHING) is NOTHING and (Eq("a", 1) | EVERYTHING) is EVERYTHING
     assert NOTHING.filter() == {"_id": {"$in": []}} and not NOTHING.admits({})
-
-
-# -- the services' rules, written with the kernel, answer as their own versions --------------
-
-@pytest.mark.parametrize("role", list(Role))
-@pytest.mark.parametrize("region", [None, "r1"])
-def test_case_rule_filter_is_the_case_store_query(role, region):
-    p = Principal(sub="u1", role=role, region=region, dept="d1", member="m1")
-    if not _issued(p):
-        assert CASE_SCOPE.of(p).empty or role is Role.GRID_WORKER  # no token carries it; nothing by region
-        return
-    assert CASE_SCOPE.filter(p) == case_scope_query(p)
-
-
-@settings(max_examples=300, deadline=None)
-@given(data=st.data(), p=principals)
-def test_case_rule_admits_as_the_case_policy(data, p):
-    tree = data.draw(trees())
-    leaf = data.draw(st.sampled_from(REGIONS))
-    kind = data.draw(st.sampled_from(list(AssigneeKind)))
-    assignee = data.draw(st.none() | st.builds(Assignee, kind=st.just(kind),
-                                               id=st.sampled_from(["d1", "m1", *SUBS])))
-    reporters = [Reporter.model_construct(sub=s) for s in data.draw(st.lists(st.none() | st.sampled_from(SUBS),
-                                                                       max_size=2))]
-    case = Case.model_construct(region_id=leaf, region_path=tuple(tree[leaf]), assignee=assignee,
-                                reporters=reporters)
-    assert CASE_SCOPE.admits(p, case) == case_in_scope(p, case), (p, case)

@@ -30,11 +30,11 @@ from .hotspots import windows as hotspots_windows
 from .model import DEFAULT_SLA, Case, Sla, check_expected_version, merge
 from .policy import (
                     PERMISSIONS,
+                    SCOPE,
                     SYSTEM,
                     assignee_keys,
                     authorize,
                     check_may_report,
-                    in_scope,
                     is_allowed,
                     is_assignee,
                     list_scope,
@@ -61,9 +61,9 @@ __all__ = [
     "CaseStarted", "CaseStatus", "Catalogue", "Category", "check_expected_version", "check_may_report",
     "COUNTER_DEFINITIONS", "COUNTER_KEYS", "counters_of", "DEFAULT_CATALOGUE", "DEFAULT_CATEGORIES", "DEFAULT_SLA",
     "DEPARTMENTS", "distance_m", "event_from_wire", "EVENT_TYPES", "GeoPoint", "HandlingLevel", "haversine_m",
-    "hotspots", "hotspots_windows", "HotspotTrend", "in_scope", "is_allowed", "is_assignee", "is_possible_duplicate",
+    "hotspots", "hotspots_windows", "HotspotTrend", "is_allowed", "is_assignee", "is_possible_duplicate",
     "list_scope", "mask_phone", "may_see_contact", "merge", "new_category", "OPEN_STATUSES", "PERMISSIONS",
     "possible_duplicates", "RATE_DEFINITIONS", "rates", "recount", "refusal", "Reporter", "RequestKind",
-    "RollupDelta", "route", "Routed", "Sla", "SYSTEM", "TimelineEntry", "TREND_METRICS", "trend_of", "Whereabouts",
-    "window_days",
+    "RollupDelta", "route", "Routed", "SCOPE", "Sla", "SYSTEM", "TimelineEntry", "TREND_METRICS", "trend_of",
+    "Whereabouts", "window_days",
 ]

@@ -75,6 +75,17 @@ class Case(BaseModel):
     timeline: list[TimelineEntry] = Field(default_factory=list)
     pending_events: list[ev.CaseEvent] = Field(default_factory=list, exclude=True)
 
+    # ---- what the store keeps for queries (store.case_doc) and the scope rule reads ------
+    @property
+    def assignee_key(self) -> str | None:
+        """`KIND:id` of the current assignee (`assigneeKey`): one indexed field for "assigned to"."""
+        return f"{self.assignee.kind}:{self.assignee.id}" if self.assignee else None
+
+    @property
+    def reporter_subs(self) -> list[str]:
+        """The known reporters' subs (`reporterSubs`): a resident's own cases."""
+        return [r.sub for r in self.reporters if r.sub]
+
     # ---- creation -----------------------------------------------------------------------
     @classmethod
     def report(cls, *, id: str, title: str, description: str, category: Category,

@@ -1,4 +1,5 @@
-"""Who may do what to which case, and who may see a reporter's phone (API.md)."""
+"""Who may do what to which case, who sees which case (`SCOPE`, the kernel's rule of
+shared/scope, for single reads and lists alike), and who may see a reporter's phone (API.md)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -6,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.auth import Principal, Role, hidden
 from shared.errors import BadInput, Forbidden
-from shared.records import flat_and
+from shared.scope import Eq, In, Scope, ScopeRule
 
 from .enums import Action, AssigneeKind
 
@@ -51,21 +52,23 @@ def is_assignee(principal: Principal, case: Case) -> bool:
     return False
 
 
-def in_scope(principal: Principal, case: Case) -> bool:
-    """Scope rule per role: the subtree for staff, the grid for its worker, the assignment for
-    departments and volunteers, their own reports for residents."""
-    if principal.unrestricted:
-        return True
-    role = principal.role
-    if role in (Role.ADMIN, Role.OPERATOR):
-        return principal.can_see_path(case.region_path)
-    if role is Role.GRID_WORKER:
-        return principal.region == case.region_id
-    if role in (Role.DEPARTMENT, Role.VOLUNTEER):
-        return principal.can_see_path(case.region_path) and is_assignee(principal, case)
-    if role is Role.RESIDENT:
-        return any(r.sub == principal.sub for r in case.reporters)
-    return False
+def _volunteer_keys(p: Principal) -> Scope:
+    return In("assigneeKey", [f"VOLUNTEER:{x}" for x in (p.member, p.sub) if x])
+
+
+SCOPE = ScopeRule(
+    fields={"path": lambda c: c.region_path, "region_id": lambda c: c.region_id,
+            "assigneeKey": lambda c: c.assignee_key, "reporterSubs": lambda c: c.reporter_subs},
+    narrow={Role.DEPARTMENT: lambda p: Eq("assigneeKey", f"DEPARTMENT:{p.dept}"),
+            Role.VOLUNTEER: _volunteer_keys},
+    replace={Role.GRID_WORKER: lambda p: Eq("region_id", p.region),
+             Role.RESIDENT: lambda p: Eq("reporterSubs", p.sub)},
+)
+"""THE scope rule of cases, for single reads (`SCOPE.admits`), actions (`authorize`) and lists
+(`list_scope`) alike: the subtree for staff, the grid for its worker, the assignment within
+the subtree for departments and volunteers (by department code; by member id or sub), their
+own reports for residents. It reads the fields `store.case_doc` writes (`path`, `region_id`,
+`assigneeKey`, `reporterSubs`)."""
 
 
 def authorize(principal: Principal, action: Action, case: Case) -> None:
@@ -73,7 +76,7 @@ def authorize(principal: Principal, action: Action, case: Case) -> None:
     if not principal.unrestricted and principal.role not in PERMISSIONS[action]:
         raise Forbidden(f"role {principal.role} may not {action} cases",
                         {"role": str(principal.role), "action": str(action)})
-    if not in_scope(principal, case):
+    if not SCOPE.admits(principal, case):
         raise Forbidden(f"case {case.id} is outside your scope",
                         {"caseId": case.id, "action": str(action)})
 
@@ -98,36 +101,14 @@ def assignee_keys(principal: Principal) -> list[str]:
     return keys
 
 
-def _scope_query(p: Principal) -> dict[str, Any]:
-    if p.unrestricted:
-        return {}
-    if p.role in (Role.ADMIN, Role.OPERATOR):
-        return {"path": p.region}
-    if p.role is Role.GRID_WORKER:
-        return {"region_id": p.region}
-    if p.role is Role.DEPARTMENT:
-        return {"path": p.region, "assigneeKey": f"DEPARTMENT:{p.dept}"}
-    if p.role is Role.VOLUNTEER:
-        return {"path": p.region, "assigneeKey": {"$in": [f"VOLUNTEER:{p.member}", f"VOLUNTEER:{p.sub}"]}}
-    if p.role is Role.RESIDENT:
-        return {"reporterSubs": p.sub}
-    return {"_id": {"$in": []}}
-
-
 def list_scope(p: Principal, region_id: str | None = None, region_path: Sequence[str] | None = None) -> dict[str, Any]:
-    """THE list-scope rule of cases: the stored-case filter (fields of `store.case_doc`) that keeps
-    the cases `p` may list, the list-shaped twin of `in_scope`, narrowed to the subtree of
-    `region_id` when one is asked for (`region_path`: its path, None if it is not known).
-    A region unknown or outside a staff caller's scope is refused like a missing one (a
-    resident's own reports stay theirs wherever they are)."""
-    scope = _scope_query(p)
-    if not region_id:
-        return scope
-    if region_path is None or (p.role is not Role.RESIDENT and not p.can_see_path(list(region_path))):
+    """The filter of a case list: `SCOPE` of `p`, within the subtree of `region_id` when one is
+    asked for (`region_path`: its path, None if it is not known). A region unknown or outside a
+    regional caller's scope is refused like a missing one (a resident's own reports stay theirs
+    wherever they are, so any known region narrows them)."""
+    if region_id and (region_path is None or (p.role is not Role.RESIDENT and not p.can_see_path(region_path))):
         raise hidden(p, f"region {region_id}")
-    if p.role is not Role.RESIDENT:
-        scope.pop("path", None)  # implied: the region lies in the caller's subtree
-    return flat_and(scope, {"path": region_id})
+    return SCOPE.filter(p, region_id)
 
 
 def is_allowed(principal: Principal, action: Action, case: Case) -> bool:

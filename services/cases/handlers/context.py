@@ -70,7 +70,7 @@ class CaseContext:
         if doc is None:
             raise hidden(p, f"case {case_id}")
         case = case_from_doc(doc)
-        if not d.in_scope(p, case):
+        if not d.SCOPE.admits(p, case):
             raise hidden(p, f"case {case_id}")
         return case, doc
 

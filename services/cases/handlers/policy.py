@@ -34,7 +34,7 @@ class CaseReads:
             case = case_from_doc(doc) if doc is not None else None
             if case is None and p.unrestricted:
                 items[i] = None
-            elif case is None or not d.in_scope(p, case):
+            elif case is None or not d.SCOPE.admits(p, case):
                 items[i] = item_error(hidden(p, f"case {i}"))
             else:
                 items[i] = ctx.views.case(p, case, doc)
