@@ -120,6 +120,13 @@ def test_a_volunteer_redeems_in_scope_staff_for_whom_they_named() -> None:
     d.authorize_redeem(Principal(sub="op-m2", role=Role.OPERATOR, region="m2"), v)  # scope checked on loading
 
 
+def test_residents_do_not_list_volunteers() -> None:
+    with pytest.raises(Forbidden, match="residents do not list volunteers"):
+        d.authorize_volunteer_list(RESIDENT)
+    for p in (OPERATOR, GRID_WORKER, SERVICE, Principal(sub="v1", role=Role.VOLUNTEER)):
+        d.authorize_volunteer_list(p)
+
+
 # -- a resident sees who serves them ---------------------------------------------------------
 @given(refused=st.sets(st.sampled_from(["a", "b", "c", "d"])), takers=st.lists(st.sampled_from(["a", "b", "x", None])))
 def test_a_resident_sees_only_the_takers_of_their_orders(refused: set[str], takers: list[str | None]) -> None:

@@ -141,6 +141,12 @@ def authorize_redeem(principal: Principal, volunteer: Any) -> None:
         authorize(principal, Action.REDEEM_POINTS, volunteer)
 
 
+def authorize_volunteer_list(principal: Principal) -> None:
+    """Residents read the volunteers who serve them one by one, never a list of them."""
+    if principal.role is Role.RESIDENT:
+        raise Forbidden("residents do not list volunteers")
+
+
 def takers_shown_to_resident(refused: Iterable[str], takers: Iterable[str | None]) -> list[str]:
     """A resident sees who serves them: of the volunteers a batch read refused, those who took
     one of the resident's orders (shown masked, as to anyone outside their region)."""

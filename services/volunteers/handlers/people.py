@@ -8,7 +8,6 @@ from shared.auth import Principal, Role
 from shared.commands import page_reply
 from shared.contracts import volunteers as w
 from shared.contracts.common import ById, ByIds
-from shared.errors import Forbidden
 from shared.ids import new_id
 from shared.messaging.envelope import CloudEvent
 from shared.mongo import UnitOfWork, now
@@ -82,8 +81,7 @@ async def batch(cx: Context, q: ByIds, p: Principal) -> dict:
 
 
 async def listing(cx: Context, q: w.ListVolunteers, p: Principal) -> dict:
-    if p.role is Role.RESIDENT:
-        raise Forbidden("residents do not list volunteers")
+    d.authorize_volunteer_list(p)
     query = cx.scope(p, q.regionId)
     if q.memberOnly:
         query["volunteer_kind"] = "PARTY_MEMBER"
