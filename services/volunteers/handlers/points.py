@@ -40,7 +40,7 @@ def ledger_event(uow: UnitOfWork, type_: str, entry: d.LedgerEntry, volunteer: d
 
 async def balance(cx: Context, q: w.ByVolunteer, p: Principal) -> dict:
     v = await cx.me(p, q.volunteerId)
-    return {"volunteerId": v.id, "balance": d.balance(await cx.store.entries(v.id), now())}
+    return cx.views.balance(v.id, d.balance(await cx.store.entries(v.id), now()))
 
 
 async def history(cx: Context, q: w.ByVolunteer, p: Principal) -> dict:
@@ -78,7 +78,7 @@ async def redeem(cx: Context, c: w.Redeem, p: Principal) -> dict:
             entries.append(entry)
         else:
             entry, entries = done, await cx.store.entries(v.id, uow)
-        return {"entry": cx.views.entry(entry), "item": cx.views.item(item), "balance": d.balance(entries, now())}
+        return cx.views.redemption(entry, item, d.balance(entries, now()))
 
     result: dict = await cx.rt.transact(work)
     return result
