@@ -150,9 +150,36 @@ class In(Scope):
 
 
 @dataclass(frozen=True)
-class All(Scope):
+class _Combined(Scope):
+    """Parts joined by `and` (All) or `or` (Any_): one part may decide the whole (`decides`),
+    others change nothing (`neutral`)."""
+
     parts: tuple[Scope, ...]
 
+    def decides(self, part: Scope) -> bool:
+        raise NotImplementedError
+
+    def neutral(self, part: Scope) -> bool:
+        raise NotImplementedError
+
+    def decided(self) -> Scope:
+        raise NotImplementedError
+
+    def simplified(self) -> Scope:
+        """The same condition with EVERYTHING and NOTHING taken out and nested ones flattened."""
+        parts: list[Scope] = []
+        for s in self.parts:
+            if self.decides(s):
+                return self.decided()
+            if not self.neutral(s):
+                parts.extend(s.parts if isinstance(s, _Combined) and type(s) is type(self) else (s,))
+        if not parts:
+            return NOTHING if self.decided() is EVERYTHING else EVERYTHING
+        return parts[0] if len(parts) == 1 else type(self)(tuple(parts))
+
+
+@dataclass(frozen=True)
+class All(_Combined):
     def admits(self, record: Any, fields: Mapping[str, Reader] | None = None) -> bool:
         return all(s.admits(record, fields) for s in self.parts)
 
@@ -167,21 +194,18 @@ class All(Scope):
     def empty(self) -> bool:
         return any(s.empty for s in self.parts)
 
-    def simplified(self) -> Scope:
-        parts: list[Scope] = []
-        for s in self.parts:
-            if s.empty:
-                return NOTHING
-            if s is EVERYTHING:
-                continue
-            parts.extend(s.parts if isinstance(s, All) else (s,))
-        return EVERYTHING if not parts else parts[0] if len(parts) == 1 else All(tuple(parts))
+    def decides(self, part: Scope) -> bool:
+        return part.empty
+
+    def neutral(self, part: Scope) -> bool:
+        return part is EVERYTHING
+
+    def decided(self) -> Scope:
+        return NOTHING
 
 
 @dataclass(frozen=True)
-class Any_(Scope):
-    parts: tuple[Scope, ...]
-
+class Any_(_Combined):
     def admits(self, record: Any, fields: Mapping[str, Reader] | None = None) -> bool:
         return any(s.admits(record, fields) for s in self.parts)
 
@@ -192,15 +216,14 @@ class Any_(Scope):
     def empty(self) -> bool:
         return all(s.empty for s in self.parts)
 
-    def simplified(self) -> Scope:
-        parts: list[Scope] = []
-        for s in self.parts:
-            if s is EVERYTHING:
-                return EVERYTHING
-            if s.empty:
-                continue
-            parts.extend(s.parts if isinstance(s, Any_) else (s,))
-        return NOTHING if not parts else parts[0] if len(parts) == 1 else Any_(tuple(parts))
+    def decides(self, part: Scope) -> bool:
+        return part is EVERYTHING
+
+    def neutral(self, part: Scope) -> bool:
+        return part.empty
+
+    def decided(self) -> Scope:
+        return EVERYTHING
 
 
 def subtree(region_id: str, field: str = PATH) -> Scope:
