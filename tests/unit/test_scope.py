@@ -4,6 +4,7 @@ its region; the kernel's uses of it (Principal.can_see_path / scope_filter) and 
 per-role rules expressed with it answer as the services' own versions do."""
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -15,6 +16,9 @@ from services.cases.domain.model import Case
 from services.cases.domain.policy import in_scope as case_in_scope
 from services.cases.domain.values import Assignee, Reporter
 from services.cases.store import scope_query as case_scope_query
+from services.volunteers.domain.policy import PERMISSIONS as VOLUNTEER_PERMISSIONS
+from services.volunteers.domain.policy import Action as VolunteerAction
+from services.volunteers.domain.policy import in_scope as volunteer_in_scope
 from shared.auth import REGIONAL_ROLES, Principal, Role
 from shared.scope import EVERYTHING, NOTHING, Eq, In, Scope, ScopeRule, region_scope, subtree
 
@@ -100,7 +104,7 @@ CASE_SCOPE = ScopeRule(
              Role.RESIDENT: lambda p: Eq("reporterSubs", p.sub)})
 
 # The volunteers' rule: roles that read volunteer records at all, a resident's own records.
-_VOLUNTEER_READERS = {Role.ADMIN, Role.OPERATOR, Role.GRID_WORKER, Role.VOLUNTEER, Role.RESIDENT}
+_VOLUNTEER_READERS = VOLUNTEER_PERMISSIONS[VolunteerAction.VIEW]
 VOLUNTEER_SCOPE = ScopeRule(
     fields={"path": lambda r: r.region_path},
     replace={Role.RESIDENT: lambda p: Eq("resident_sub", p.sub) | Eq("sub", p.sub),
@@ -207,3 +211,14 @@ def test_case_rule_admits_as_the_case_policy(data, p):
     case = Case.model_construct(region_id=leaf, region_path=tuple(tree[leaf]), assignee=assignee,
                                 reporters=reporters)
     assert CASE_SCOPE.admits(p, case) == case_in_scope(p, case), (p, case)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), p=principals)
+def test_volunteer_rule_admits_as_the_volunteer_policy(data, p):
+    tree = data.draw(trees())
+    leaf = data.draw(st.sampled_from(REGIONS))
+    record = SimpleNamespace(id="x", kind="order", region_path=tuple(tree[leaf]),
+                             resident_sub=data.draw(st.none() | st.sampled_from(SUBS)),
+                             sub=data.draw(st.none() | st.sampled_from(SUBS)))
+    assert VOLUNTEER_SCOPE.admits(p, record) == volunteer_in_scope(p, record), (p, record)
