@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # shared.auth reads its scope methods from here
@@ -98,6 +99,9 @@ class _Everything(Scope):
     def filter(self) -> dict[str, Any]:
         return {}
 
+    def admits_path(self, path: Sequence[str], field: str = PATH) -> bool:
+        return True
+
 
 @dataclass(frozen=True)
 class _Nothing(Scope):
@@ -106,6 +110,9 @@ class _Nothing(Scope):
 
     def filter(self) -> dict[str, Any]:
         return {"_id": {"$in": []}}
+
+    def admits_path(self, path: Sequence[str], field: str = PATH) -> bool:
+        return False
 
     @property
     def empty(self) -> bool:
@@ -126,6 +133,9 @@ class Eq(Scope):
 
     def filter(self) -> dict[str, Any]:
         return {self.field: self.value}
+
+    def admits_path(self, path: Sequence[str], field: str = PATH) -> bool:
+        return field == self.field and self.value in path  # as `admits`, without building a record
 
 
 @dataclass(frozen=True)
@@ -234,10 +244,15 @@ def subtree(region_id: str, field: str = PATH) -> Scope:
 def region_scope(p: Principal, field: str = PATH) -> Scope:
     """The region rule: everything to an unrestricted principal, the subtree of a regional
     role's region, nothing by region to anyone else."""
-    if p.unrestricted:
+    return _region_scope(p.unrestricted, p.regional, p.region, field)
+
+
+@lru_cache(maxsize=4096)  # asked once per record a page or a batch shows: built once per region
+def _region_scope(unrestricted: bool, regional: bool, region: str | None, field: str) -> Scope:
+    if unrestricted:
         return EVERYTHING
-    if p.regional and p.region:
-        return subtree(p.region, field)
+    if regional and region:
+        return subtree(region, field)
     return NOTHING
 
 
