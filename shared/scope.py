@@ -266,19 +266,23 @@ class ScopeRule:
     replace: Mapping[Role, Clause] = field(default_factory=dict)
     fields: Mapping[str, Reader] = field(default_factory=dict)
 
-    def of(self, p: Principal) -> Scope:
+    def of(self, p: Principal, region: str | None = None) -> Scope:
+        """What `p` sees; with `region` (one the service has found `p` may name, e.g. by
+        `TerritoryReplica.visible_path`), only what lies in that region's subtree: the region
+        stands for the principal's own in the region rule, and narrows a replaced one."""
+        within = subtree(region, self.path) if region else EVERYTHING
         if p.unrestricted:
-            return EVERYTHING
+            return within
         if p.role in self.replace:
-            return self.replace[p.role](p)
-        base = region_scope(p, self.path)
+            return self.replace[p.role](p) & within
+        base = within if region else region_scope(p, self.path)
         return base & self.narrow[p.role](p) if p.role in self.narrow else base
 
     def admits(self, p: Principal, record: Any) -> bool:
         return self.of(p).admits(record, self.fields)
 
-    def filter(self, p: Principal) -> dict[str, Any]:
-        return self.of(p).filter()
+    def filter(self, p: Principal, region: str | None = None) -> dict[str, Any]:
+        return self.of(p, region).filter()
 
 
 REGION_RULE = ScopeRule()

@@ -119,7 +119,7 @@ RULES = [ScopeRule(), CASE_SCOPE, VOLUNTEER_SCOPE]
 @given(data=st.data(), p=principals, rule=st.sampled_from(RULES))
 def test_predicate_and_filter_agree(data, p, rule):
     tree = data.draw(trees())
-    scope = rule.of(p)
+    scope = rule.of(p, data.draw(st.none() | st.sampled_from(REGIONS)))
     for doc in data.draw(st.lists(docs(tree), min_size=1, max_size=8)):
         assert scope.admits(doc) == matches(scope.filter(), doc), (p, scope, doc)
 
@@ -222,3 +222,17 @@ def test_volunteer_rule_admits_as_the_volunteer_policy(data, p):
                              resident_sub=data.draw(st.none() | st.sampled_from(SUBS)),
                              sub=data.draw(st.none() | st.sampled_from(SUBS)))
     assert VOLUNTEER_SCOPE.admits(p, record) == volunteer_in_scope(p, record), (p, record)
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_case_rule_within_a_region_is_the_case_list_query(role):
+    """The case list's query of a region asked for (today: the role's query, its path clause
+    dropped as implied, the region's path added) is the rule's scope within that region."""
+    p = Principal(sub="u1", role=role, region="r1", dept="d1", member="m1")
+    if not _issued(p):
+        return
+    today = dict(case_scope_query(p))
+    if role is not Role.RESIDENT:
+        today.pop("path", None)
+    today["path"] = "r2"
+    assert CASE_SCOPE.filter(p, region="r2") == today
