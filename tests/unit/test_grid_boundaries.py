@@ -9,8 +9,8 @@ import math
 import pytest
 from shapely.geometry import shape
 
-from services.grids import boundaries as b
 from ops.cli import demo, seed
+from services.grids import boundaries as b
 from shared.errors import BadInput
 from shared.geo import EPS_DEG, PolygonIndex, area_m2, overlap
 
