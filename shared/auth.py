@@ -1,4 +1,4 @@
-"""Principals, roles and the scope test on region paths; JWT minting and verification.
+"""Principals, roles and their scope (the rule is in shared/scope); JWT minting and verification.
 
 Two kinds of token, told apart by key and audience:
 - a person's token (from `yiwang token` in development, the identity provider in production),
@@ -21,6 +21,7 @@ import jwt
 from pydantic import BaseModel
 
 from shared.errors import DomainError, Forbidden, NotFound, Unauthenticated
+from shared.scope import region_scope
 
 
 class Role(StrEnum):
@@ -55,17 +56,18 @@ class Principal(BaseModel):
     def unrestricted(self) -> bool:
         return self.role in (Role.SUPERADMIN, Role.SERVICE)
 
+    @property
+    def regional(self) -> bool:
+        """A role whose scope is a region's subtree (its token names the region)."""
+        return self.role in REGIONAL_ROLES
+
     def expired(self, now: float | None = None) -> bool:
         return self.expires_at is not None and (time.time() if now is None else now) >= self.expires_at
 
     def can_see_path(self, path: Sequence[str]) -> bool:
         """True when a node with this ancestor path (top-down ids, ending with the node)
-        lies in the principal's subtree."""
-        if self.unrestricted:
-            return True
-        if self.role in REGIONAL_ROLES and self.region:
-            return self.region in path
-        return False
+        lies in the principal's subtree (`shared.scope.region_scope`)."""
+        return region_scope(self).admits_path(path)
 
     def require_path(self, path: Sequence[str], what: str = "this region") -> None:
         if not self.can_see_path(path):
@@ -77,12 +79,9 @@ class Principal(BaseModel):
         raise Forbidden(f"role {self.role} may not {action}")
 
     def scope_filter(self, path_field: str = "path") -> dict:
-        """A MongoDB filter that keeps only records in scope (residents see none by region)."""
-        if self.unrestricted:
-            return {}
-        if self.role in REGIONAL_ROLES and self.region:
-            return {path_field: self.region}
-        return {"_id": {"$in": []}}
+        """A MongoDB filter that keeps only records in scope (residents see none by region);
+        the list-shaped twin of `can_see_path` (`shared.scope.region_scope`)."""
+        return region_scope(self, path_field).filter()
 
 
 # Who reads a region's figures (overview parts, rankings, trends, hotspots) in their scope. Not a

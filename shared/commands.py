@@ -1,7 +1,8 @@
 """What the command handlers of a record-based service share: load, apply, save one record
 with a version check; run a create once per idempotency key. The service says how a record
 is saved (`put`: the store write, its rollup deltas and its events), who may see a record
-(`visible`) and who may do an action to it (`authorize`).
+(`scope_rule`, a `shared.scope.ScopeRule` whose filter its lists use too, or its own `visible`)
+and who may do an action to it (`authorize`).
 
 A record the caller names is checked in this order: does it exist and lie in the caller's
 scope (one answer for both, `shared.auth.hidden`), may the caller do this action to it, is it
@@ -21,9 +22,11 @@ from shared.errors import BadInput, Conflict, LostRace
 from shared.messaging.rpc import Request, item_error
 from shared.mongo import UnitOfWork, recall, remember, remembered
 from shared.records import Records
+from shared.scope import ScopeRule
 from shared.service import ServiceRuntime
 from shared.territory import TerritoryReplica
 from shared.trends import Interval, Kind, Metric, buckets, city_tz, series
+
 
 def page_reply(items: list[dict], total: int, more: bool) -> dict:
     """A list verb's reply: one page, the total, and the cursor (the last item's id)."""
@@ -33,14 +36,18 @@ def page_reply(items: list[dict], total: int, more: bool) -> dict:
 
 class RecordCommands:
     rt: ServiceRuntime
+    scope_rule: ScopeRule | None = None  # who sees which record; lists read `scope_rule.filter(p)`
 
     async def put(self, uow: UnitOfWork, repo: Records, record: Any, before: Any | None = None,
                   version: int | None = None) -> None:
         raise NotImplementedError
 
     def visible(self, p: Principal, record: Any) -> bool:
-        """Whether `p` may see `record` at all (role and scope)."""
-        raise NotImplementedError
+        """Whether `p` may see `record` at all (role and scope): by default, the service's
+        `scope_rule`, the one its lists filter by."""
+        if self.scope_rule is None:
+            raise NotImplementedError("a record service gives its `scope_rule` or its own `visible`")
+        return self.scope_rule.admits(p, record)
 
     def authorize(self, p: Principal, action: Any, record: Any) -> None:
         """Raise Forbidden unless `p` may do `action` to `record`."""

@@ -1,4 +1,4 @@
-"""Small pieces every service's pure domain uses: text checks and region rollup deltas.
+"""Small pieces every service's pure domain uses: text checks, the event base, region rollup deltas.
 
 A rollup of a region is the sum of what each record in its subtree contributes
 (`counters_of(record)`); a command's delta is counters(after) − counters(before), added to
@@ -6,9 +6,11 @@ every region on the record's path. These helpers hold that arithmetic once.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
+
+from pydantic import BaseModel, ConfigDict
 
 from shared.errors import BadInput
 
@@ -29,20 +31,95 @@ def ratio(num: int, den: int) -> float | None:
     return num / den if den > 0 else None
 
 
+class DomainEvent(BaseModel):
+    """What happened to one record, in the past tense; the base of every service's events.
+
+    A service's event class names the record it is about (`record_kind`, `record_id`, read
+    from its own fields: organizations' `aggregate`/`aggregate_id`, volunteers'
+    `subject_kind`/`subject_id`, a case's `case_id`) and, where `type` is a field, the types
+    it knows (`known_types`, checked on construction). Events of one command share `version`.
+    The base adds no field, so each service's wire format is its own fields, unchanged."""
+    model_config = ConfigDict(frozen=True)
+
+    service_name: ClassVar[str] = ""
+    known_types: ClassVar[Collection[str]] = ()
+    subject_prefix: ClassVar[str] = ""
+
+    if TYPE_CHECKING:
+        version: int
+        region_path: tuple[str, ...]
+
+    def model_post_init(self, _: Any) -> None:
+        if self.known_types and self._type not in self.known_types:
+            raise BadInput(f"unknown {self.service_name} event type {self._type!r}")
+
+    @property
+    def _type(self) -> str:
+        return str(getattr(self, "type"))  # noqa: B009 (a field in some services, a class constant in others)
+
+    @property
+    def record_kind(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def record_id(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def event_id(self) -> str:
+        """Stable and unique per event: the outbox id and `Nats-Msg-Id`."""
+        return f"{self.record_kind}:{self.record_id}:{self.version}:{self._type}"
+
+    @property
+    def subject(self) -> str:
+        """`<subject_prefix>.<TYPE>.<region path…>`."""
+        return ".".join((self.subject_prefix, self._type, *self.region_path))
+
+    def to_wire(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> Self:
+        return cls.model_validate(data)
+
+
 @dataclass(frozen=True)
 class RollupDelta:
-    """The same counter increments for every region on `region_path`; non-zero ones only."""
+    """The same counter increments for every region on `region_path`; non-zero ones only.
+
+    A service's subclass names what one of its records contributes (`counters`) and what its
+    records are called (`what`); `between` and `recount` are then the service's."""
 
     region_path: tuple[str, ...]
     changes: dict[str, int]
+    what: ClassVar[str] = "record"
+
+    @classmethod
+    def counters(cls, record: Any) -> Mapping[str, int]:
+        """What `record` contributes to every region on its path (every key present)."""
+        raise NotImplementedError(f"{cls.__name__} names what a record contributes")
 
     @classmethod
     def of(cls, region_path: Sequence[str], before: Mapping[str, int] | None,
-           after: Mapping[str, int]) -> RollupDelta:
+           after: Mapping[str, int]) -> Self:
         before = before or {}
         keys = sorted(set(before) | set(after))
         changes = {k: after.get(k, 0) - before.get(k, 0) for k in keys}
         return cls(tuple(region_path), {k: v for k, v in changes.items() if v})
+
+    @classmethod
+    def between(cls, before: Any | None, after: Any) -> Self:
+        """The delta of one command: `before` is the record as loaded (None for a new one).
+        A record never moves between regions (a region move re-paths rollups as a whole)."""
+        if before is not None and tuple(before.region_path) != tuple(after.region_path):
+            raise ValueError(f"a {cls.what} never moves between regions")
+        old = cls.counters(before) if before is not None else None
+        return cls.of(after.region_path, old, cls.counters(after))
+
+    @classmethod
+    def recount(cls, records: Iterable[Any]) -> dict[str, dict[str, int]]:
+        """Rollups computed from scratch: region id -> non-zero counters."""
+        return recount(records, lambda r: r.region_path, cls.counters)
 
     def __bool__(self) -> bool:
         return bool(self.changes)

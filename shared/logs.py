@@ -3,7 +3,7 @@
 `configure_logging("gateway", settings)` in each `__main__`. Each line is one JSON object:
 `{"ts", "level", "proc", "logger", "msg", "request_id"?, "exc"?}`. Where the lines go is the
 platform's business: `yiwang up` pipes them into `.yiwang/logs/<name>.log` and rotates it
-(`shared/cli/supervisor.py`); a container runtime collects them from stderr.
+(`ops/cli/supervisor.py`); a container runtime collects them from stderr.
 
 What must never reach a log: personal data. The code logs ids, counts and codes, never a
 request's variables or a record's fields; as a second line of defence every message and

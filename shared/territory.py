@@ -26,6 +26,7 @@ from shared.heap import freeze_long_lived
 from shared.messaging.envelope import CloudEvent
 from shared.messaging.rpc import item_error
 from shared.mongo import now
+from shared.scope import PATH, Scope, region_scope, subtree
 from shared.service import ServiceRuntime
 
 log = logging.getLogger("yiwang.territory")
@@ -130,6 +131,15 @@ class TerritoryReplica(RegionIndex):
         if path is None or not p.can_see_path(path):
             raise self._hidden(p, f"{what} {region_id}")
         return path
+
+    def within(self, p: Principal, region_id: str | None, field: str = PATH) -> Scope:
+        """What a list of `region_id` reads: that region's subtree, the region lying in the
+        caller's scope (else as `visible_path`); with no region, the caller's whole scope
+        (`shared.scope.region_scope`)."""
+        if region_id:
+            self.visible_path(p, region_id)
+            return subtree(region_id, field)
+        return region_scope(p, field)
 
     def _hidden(self, p: Principal, what: str) -> DomainError:
         return NotFound(f"{what} is not known to {self.rt.name}") if p.unrestricted else hidden(p, what)

@@ -20,7 +20,7 @@ from shared.settings import get_settings
 
 REPORT = """mutation($i: ReportCaseInput!) { reportCase(input: $i) { id level } }"""
 # Points spread over the demo city, whose grids tile 113.80-114.16 E, 30.80-30.92 N
-# (shared/cli/demo.py); seeded, so every run reports the same places.
+# (ops/cli/demo.py); seeded, so every run reports the same places.
 _rnd = random.Random(20261121)
 POINTS = [(round(_rnd.uniform(113.8005, 114.1595), 6), round(_rnd.uniform(30.8005, 30.9195), 6)) for _ in range(5000)]
 

@@ -60,7 +60,7 @@ def _cpu_ticks(pid: int) -> int:
 
 def seed_knows_scale() -> bool:
     """Whether this checkout's `yiwang seed` takes `--scale small|city`."""
-    out = subprocess.run([sys.executable, "-m", "shared.cli.main", "seed", "--help"], cwd=ROOT,
+    out = subprocess.run([sys.executable, "-m", "ops.cli.main", "seed", "--help"], cwd=ROOT,
                          capture_output=True, text=True)
     return "--scale" in out.stdout
 
@@ -89,7 +89,7 @@ class BenchStack:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def cli(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "shared.cli.main", *args]
+        return [sys.executable, "-m", "ops.cli.main", *args]
 
     def start(self, timeout: float = 180.0) -> BenchStack:
         say(f"starting a stack in {self.data} (http {self.http_port}, nats {self.nats_port}, "
@@ -218,7 +218,7 @@ def seed(env: dict[str, str], scale: str, timeout: float = 3600.0) -> str:
         say(f"`yiwang seed` has no --scale yet: loading the small demo instead of {scale!r}")
     say(f"seeding: yiwang {' '.join(args)}")
     t0 = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "shared.cli.main", *args], env=env, cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "ops.cli.main", *args], env=env, cwd=ROOT,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, bufsize=1)
     stop = threading.Event()

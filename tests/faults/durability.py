@@ -225,7 +225,7 @@ async def history_import(target: Target, run: str, count: int) -> asyncio.Task:
     """The demo's case history again, under new import ids (so new cases), in the background."""
     import nats
 
-    from shared.cli.seed import Loader, history_for, load_cases, small_plan
+    from ops.cli.seed import Loader, history_for, load_cases, small_plan
     from shared.messaging.rpc import RpcClient
 
     nc = await nats.connect(target.settings.nats_servers, name="durability-import")

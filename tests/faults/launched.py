@@ -185,7 +185,7 @@ class LaunchedStack:
 
     def start(self) -> None:
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "shared.cli.main", "up"], cwd=ROOT, env=self.env,
+            self.proc = subprocess.Popen([sys.executable, "-m", "ops.cli.main", "up"], cwd=ROOT, env=self.env,
                                          stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
 
     async def wait_ready(self, timeout: float = BOOT_TIMEOUT_S) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.cli.supervisor import STOP_GRACE_S
+from ops.cli.supervisor import STOP_GRACE_S
 from shared.embedded import free_port
 from tests.faults.test_supervisor import ROOT, alive, read_pid, wait_for
 
@@ -30,7 +30,7 @@ def launcher_env(data: Path) -> dict[str, str]:
 
 
 def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "shared.cli.main", *args]
+    return [sys.executable, "-m", "ops.cli.main", *args]
 
 
 def children(run: Path) -> dict[str, int]:

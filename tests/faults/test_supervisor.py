@@ -41,7 +41,7 @@ def stack(tmp_path):
     log_path = tmp_path / "launcher.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "shared.cli.main", "up", "--only", "grids"],
+            [sys.executable, "-m", "ops.cli.main", "up", "--only", "grids"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         yield proc, data

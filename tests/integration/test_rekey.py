@@ -15,7 +15,7 @@ import logging
 import pytest
 from cryptography.fernet import Fernet
 
-from shared.cli.rekey import rekey
+from ops.cli.rekey import rekey
 from shared.errors import DomainError
 from shared.settings import DEV_FIELD_KEY
 from tests.cases_helpers import REPORT, CasesClient, expect_error

@@ -8,8 +8,8 @@ import asyncio
 import nats
 import pytest
 
-from shared.cli.check import check_territory
-from shared.cli.main import COMMANDS
+from ops.cli.check import check_territory
+from ops.cli.main import COMMANDS
 from shared.errors import BadInput, Forbidden
 from shared.messaging.rpc import RpcClient
 from shared.mongo import make_client, now

@@ -9,8 +9,8 @@ import math
 import pytest
 from shapely.geometry import shape
 
+from ops.cli import demo, seed
 from services.grids.domain import boundaries as b
-from shared.cli import demo, seed
 from shared.errors import BadInput
 from shared.geo import EPS_DEG, PolygonIndex, area_m2, overlap
 

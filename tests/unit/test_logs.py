@@ -10,7 +10,7 @@ import logging
 import strawberry
 
 from gateway.errors import Schema, TypedErrors
-from shared.cli.supervisor import LogFile
+from ops.cli.supervisor import LogFile
 from shared.errors import BadInput
 from shared.logs import REQUEST_ID, JsonLines, configure_logging, redact, request_id
 

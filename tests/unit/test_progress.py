@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from shared.cli.progress import Progress
+from ops.cli.progress import Progress
 
 TICK = re.compile(r"seed: case history (\d+)/10 cases \(\d+s\)")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
-from shared.cli.main import main
-from shared.cli.schema import sdl
+from ops.cli.main import main
+from ops.cli.schema import sdl
 from shared.settings import Settings
 
 CHECKED_IN = Path(__file__).resolve().parents[2] / "schema.graphql"

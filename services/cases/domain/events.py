@@ -8,21 +8,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
-
+from shared.domain import DomainEvent
 from shared.errors import BadInput
 
 from .enums import CaseChannel, CaseStatus, HandlingLevel, RequestKind
 from .values import Assignee, GeoPoint
 
 
-class CaseEvent(BaseModel):
+class CaseEvent(DomainEvent):
     """Fields every case event carries. `status` and `level` are the case as this event
     leaves it; `counters` is the case's contribution to the region rollups after the whole
     command (rollups.counters_of), so a replay of the log can recount the rollups from the
     last event of each case. Events of one command share `version`."""
-    model_config = ConfigDict(frozen=True)
     type: ClassVar[str] = ""
+    subject_prefix: ClassVar[str] = "yiwang.evt.cases"
 
     case_id: str
     version: int
@@ -35,8 +34,17 @@ class CaseEvent(BaseModel):
     counters: dict[str, int] = {}
 
     @property
+    def record_kind(self) -> str:
+        return "case"
+
+    @property
+    def record_id(self) -> str:
+        return self.case_id
+
+    @property
     def event_id(self) -> str:
-        """Stable and unique per event: use it as the outbox id and `Nats-Msg-Id`."""
+        """Stable and unique per event: use it as the outbox id and `Nats-Msg-Id` (a case's
+        ids were minted without the kind, and stay so)."""
         return f"{self.case_id}:{self.version}:{self.type}"
 
     def to_wire(self) -> dict[str, Any]:

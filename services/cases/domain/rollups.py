@@ -81,18 +81,18 @@ def counters_of(case: Case) -> dict[str, int]:
 
 
 class RollupDelta(shared_domain.RollupDelta):
+    """A case command's delta (`between(before, after)`): what differs from any record is
+    what a case contributes."""
+    what = "case"
+
     @classmethod
-    def between(cls, before: Case | None, after: Case) -> RollupDelta:
-        """The delta of one command: `before` is the case as loaded (None for a new case)."""
-        if before is not None and tuple(before.region_path) != tuple(after.region_path):
-            raise ValueError("a case never moves between regions")
-        old = counters_of(before) if before is not None else None
-        return cls.of(after.region_path, old, counters_of(after))
+    def counters(cls, record: Case) -> dict[str, int]:
+        return counters_of(record)
 
 
 def recount(cases: Iterable[Case]) -> dict[str, dict[str, int]]:
     """Rollups computed from scratch: region id -> non-zero counters."""
-    return shared_domain.recount(cases, lambda c: c.region_path, counters_of)
+    return RollupDelta.recount(cases)
 
 
 def rates(counters: Mapping[str, int]) -> dict[str, float | None]:

@@ -7,13 +7,14 @@ EVENT_TYPES), `data` its fields. `region_path` is the path of the record's organ
 """
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from shared.auth import Principal
-from shared.errors import BadInput
+from shared.domain import DomainEvent
 
 SUBJECT_PREFIX = "yiwang.evt.organizations"
 
@@ -56,9 +57,12 @@ EVENT_TYPES: dict[str, str] = {
 }
 
 
-class OrgEvent(BaseModel):
-    """What happened, in the past tense. Events of one command share `version`."""
-    model_config = ConfigDict(frozen=True)
+class OrgEvent(DomainEvent):
+    """What happened, in the past tense, to the record `aggregate`/`aggregate_id`. Events of
+    one command share `version`."""
+    service_name: ClassVar[str] = "organizations"
+    known_types: ClassVar[Collection[str]] = EVENT_TYPES
+    subject_prefix: ClassVar[str] = SUBJECT_PREFIX
 
     type: str
     aggregate: str
@@ -69,25 +73,17 @@ class OrgEvent(BaseModel):
     region_path: tuple[str, ...]
     data: dict[str, Any] = {}
 
-    def model_post_init(self, _: object) -> None:
-        if self.type not in EVENT_TYPES:
-            raise BadInput(f"unknown organizations event type {self.type!r}")
+    @property
+    def record_kind(self) -> str:
+        return self.aggregate
 
     @property
-    def event_id(self) -> str:
-        """Stable and unique per event: the outbox id and `Nats-Msg-Id`."""
-        return f"{self.aggregate}:{self.aggregate_id}:{self.version}:{self.type}"
-
-    @property
-    def subject(self) -> str:
-        return ".".join((SUBJECT_PREFIX, self.type, *self.region_path))
-
-    def to_wire(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+    def record_id(self) -> str:
+        return self.aggregate_id
 
 
 def event_from_wire(data: dict[str, Any]) -> OrgEvent:
-    return OrgEvent.model_validate(data)
+    return OrgEvent.from_wire(data)
 
 
 class Aggregate(BaseModel):

@@ -3,12 +3,11 @@
 service layer drains them into its outbox."""
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
-
-from shared.errors import BadInput
+from shared.domain import DomainEvent
 
 SUBJECT_PREFIX = "yiwang.evt.volunteers"
 
@@ -47,11 +46,13 @@ EVENT_DEFINITIONS: dict[str, str] = {
 EVENT_TYPES = frozenset(EVENT_DEFINITIONS)
 
 
-class VolunteersEvent(BaseModel):
+class VolunteersEvent(DomainEvent):
     """One event. `subject_kind`/`subject_id` name the record (volunteer, team, post,
     order, task, activity, ledger); events of one command share `version`; `counters` is
     the record's contribution to the region rollups after the command."""
-    model_config = ConfigDict(frozen=True)
+    service_name: ClassVar[str] = "volunteers"
+    known_types: ClassVar[Collection[str]] = EVENT_TYPES
+    subject_prefix: ClassVar[str] = SUBJECT_PREFIX
 
     type: str
     subject_kind: str
@@ -63,22 +64,14 @@ class VolunteersEvent(BaseModel):
     data: dict[str, Any] = {}
     counters: dict[str, int] = {}
 
-    def model_post_init(self, _: Any) -> None:
-        if self.type not in EVENT_TYPES:
-            raise BadInput(f"unknown volunteers event type {self.type!r}")
+    @property
+    def record_kind(self) -> str:
+        return self.subject_kind
 
     @property
-    def event_id(self) -> str:
-        """Stable and unique per event: the outbox id and `Nats-Msg-Id`."""
-        return f"{self.subject_kind}:{self.subject_id}:{self.version}:{self.type}"
-
-    @property
-    def subject(self) -> str:
-        return ".".join((SUBJECT_PREFIX, self.type, *self.region_path))
-
-    def to_wire(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+    def record_id(self) -> str:
+        return self.subject_id
 
 
 def event_from_wire(data: dict[str, Any]) -> VolunteersEvent:
-    return VolunteersEvent.model_validate(data)
+    return VolunteersEvent.from_wire(data)

@@ -66,18 +66,18 @@ def counters_of(record: Any) -> dict[str, int]:
 
 
 class RollupDelta(shared_domain.RollupDelta):
+    """A command's delta (`between(before, after)`): what differs from any record is what a
+    volunteers record contributes."""
+    what = "record"
+
     @classmethod
-    def between(cls, before: Any | None, after: Any) -> RollupDelta:
-        """The delta of one command: `before` as loaded (None for a new record)."""
-        if before is not None and tuple(before.region_path) != tuple(after.region_path):
-            raise ValueError("a record never moves between regions")
-        old = counters_of(before) if before is not None else None
-        return cls.of(after.region_path, old, counters_of(after))
+    def counters(cls, record: Any) -> dict[str, int]:
+        return counters_of(record)
 
 
 def recount(records: Iterable[Any]) -> dict[str, dict[str, int]]:
     """Rollups from scratch: region id -> non-zero counters."""
-    return shared_domain.recount(records, lambda r: r.region_path, counters_of)
+    return RollupDelta.recount(records)
 
 
 # What `trend(metric)` reads from the day buckets (shared/trends).

@@ -1,7 +1,7 @@
 """`yiwang seed --demo --scale small|city`: deterministic, synthetic demo data, loaded through
 the services' own commands (so every rule, rollup and event applies as for real data).
 
-`small` is the demo city of shared/cli/demo.py (ids `demo-…`, what `make run` loads) plus a
+`small` is the demo city of ops/cli/demo.py (ids `demo-…`, what `make run` loads) plus a
 year of case history. `city` is the scale of the source documents and what benchmarks use:
 7 districts and counties, 16 streets, 177 communities, 1,000 grids tiling them, ~4,000
 buildings, a grid worker per grid, the party chain 党工委 → 大党委 → 网格党支部 → 楼栋党小组 →
@@ -24,15 +24,17 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time as clock, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import time as clock
 from itertools import accumulate
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ops.cli.demo import replica_ready
+from ops.cli.progress import Progress, Say, Tick
 from services.cases.domain import DEFAULT_CATALOGUE, DEFAULT_SLA, DEPARTMENTS, Category, HandlingLevel
 from services.cases.importer import history_id
 from services.organizations.domain.member import adulthood
-from shared.cli.progress import Progress, Say, Tick
 from shared.errors import InternalError, Unavailable
 
 SCALES = ("small", "city")
@@ -180,7 +182,7 @@ def city_plan(seed: int = CITY_SEED) -> Plan:
     county_names = place_names(rnd, CITY_COUNTIES, used)
     street_of = iter(range(streets_total))
     street_sizes = []
-    for ci, n_streets in enumerate(CITY_STREETS):
+    for n_streets in CITY_STREETS:
         street_sizes.append([per_street[next(street_of)] for _ in range(n_streets)])
     community_no = 0
     for ci, (cbox, sizes) in enumerate(zip(split(box, [sum(s) for s in street_sizes], vertical=True),
@@ -192,8 +194,9 @@ def city_plan(seed: int = CITY_SEED) -> Plan:
         for ti, (tbox, n_comm) in enumerate(zip(split(cbox, sizes, vertical=False), sizes, strict=True)):
             town_rural = rural and ti > 0
             tname = place_names(rnd, 1, used)[0] + ("镇" if town_rural else "街道")
-            t = {"id": f"{county['id']}t{ti}", "name": tname, "level": "TOWNSHIP", "parentId": county["id"],
-                 "code": f"4298{ci + 1:02d}{ti + 1:03d}000", "boundary": rect(*tbox)}
+            t: dict[str, Any] = {"id": f"{county['id']}t{ti}", "name": tname, "level": "TOWNSHIP",
+                                 "parentId": county["id"], "code": f"4298{ci + 1:02d}{ti + 1:03d}000",
+                                 "boundary": rect(*tbox)}
             levels[2].append(t)
             for mi, mbox in enumerate(tile(tbox, n_comm)):
                 village = town_rural and rnd.random() < 0.5
@@ -215,14 +218,15 @@ def city_plan(seed: int = CITY_SEED) -> Plan:
     workers = []
     wrnd = random.Random(f"{seed}:workers")
     for i, g in enumerate(levels[4]):
-        workers.append({"sub": f"city-gw-{i:04d}", "name": person(wrnd), "role": ("BASIC", "CONVENIENCE", "FINANCE")[i % 3],
-                        "gridId": g["id"], "phone": phone("1390", i), "idempotencyKey": f"city-gw-{i:04d}"})
+        workers.append({"sub": f"city-gw-{i:04d}", "name": person(wrnd),
+                        "role": ("BASIC", "CONVENIENCE", "FINANCE")[i % 3], "gridId": g["id"],
+                        "phone": phone("1390", i), "idempotencyKey": f"city-gw-{i:04d}"})
     return finish(Plan("city", "city", levels, workers), seed)
 
 
 def small_plan() -> Plan:
-    """The demo city exactly as shared/cli/demo.py makes it."""
-    from shared.cli import demo
+    """The demo city exactly as ops/cli/demo.py makes it."""
+    from ops.cli import demo
 
     levels = demo.plan()
     return finish(Plan("small", "demo", levels, demo.workers(levels[4])), 7)
@@ -238,7 +242,8 @@ def finish(plan: Plan, seed: int) -> Plan:
     workers = {w["gridId"]: w for w in plan.workers}
     rnd = random.Random(f"{seed}:grid-weights")
     for g in plan.levels[4]:
-        path, node = [], g["id"]
+        path: list[str] = []
+        node = g["id"]
         while node:
             path.insert(0, node)
             node = parents[node]
@@ -348,14 +353,16 @@ SKILLS = ("维修", "助老", "法律", "心理疏导", "医疗", "教育", "理
 SLOTS = ("SAT_AM", "SAT_PM", "SUN_AM", "SUN_PM", "WEEKDAY_EVENING")
 POST_TYPES = ("POLICY_OUTREACH", "CIVILITY", "ENVIRONMENT", "LEGAL_AID", "MEDIATION", "PARCEL_STATION", "SAFETY")
 POST_NAMES = {"POLICY_OUTREACH": "政策宣传岗", "CIVILITY": "文明督导岗", "ENVIRONMENT": "环境治理岗",
-              "LEGAL_AID": "法律援助岗", "MEDIATION": "民事调解岗", "PARCEL_STATION": "快递驿站岗", "SAFETY": "平安巡逻岗"}
+              "LEGAL_AID": "法律援助岗", "MEDIATION": "民事调解岗", "PARCEL_STATION": "快递驿站岗",
+              "SAFETY": "平安巡逻岗"}
 REWARDS = (("SOAP", "洗衣液一瓶", 5, 2000), ("RICE", "大米五斤", 10, 1000), ("HAIRCUT", "理发券", 3, 5000),
            ("OIL", "食用油一桶", 15, 800))
 ORDER_KINDS = (("助老", "家中老人行动不便，想请人帮忙{x}"), ("维修", "家里{x}坏了，自己不会修"),
                ("代购", "腿脚不便，想请人帮忙{x}"), ("陪诊", "下周要去医院复查，想请人{x}"),
                ("家教", "孩子功课跟不上，想请人{x}"))
 ORDER_DETAILS = {"助老": ("打扫卫生", "换厨房灯泡", "读报聊天"), "维修": ("水龙头", "门锁", "电扇"),
-                 "代购": ("买米面粮油", "取药", "买菜"), "陪诊": ("陪同挂号", "推轮椅"), "家教": ("辅导数学", "辅导作文")}
+                 "代购": ("买米面粮油", "取药", "买菜"), "陪诊": ("陪同挂号", "推轮椅"),
+                 "家教": ("辅导数学", "辅导作文")}
 CITY_VOLUNTEERS = 2000
 
 
@@ -369,7 +376,8 @@ class VolunteerPlan:
 def city_volunteers(plan: Plan, seed: int = CITY_SEED, count: int = CITY_VOLUNTEERS) -> VolunteerPlan:
     rnd = random.Random(f"{seed}:volunteers")
     communities = plan.by_level("COMMUNITY")
-    vols, by_comm = [], {}
+    vols: list[dict[str, Any]] = []
+    by_comm: dict[str, list[int]] = {}
     for i in range(count):
         c = communities[i % len(communities)]
         by_comm.setdefault(c["id"], []).append(i)
@@ -383,8 +391,8 @@ def city_volunteers(plan: Plan, seed: int = CITY_SEED, count: int = CITY_VOLUNTE
     for ci, c in enumerate(communities):
         for k in range(2):
             kind = POST_TYPES[(ci * 2 + k) % len(POST_TYPES)]
-            posts.append({"title": POST_NAMES[kind], "type": kind, "regionId": c["id"], "capacity": rnd.choice((3, 5, 8)),
-                          "duties": f"{c['name']}{POST_NAMES[kind]}，每周值守一次"})
+            posts.append({"title": POST_NAMES[kind], "type": kind, "regionId": c["id"],
+                          "capacity": rnd.choice((3, 5, 8)), "duties": f"{c['name']}{POST_NAMES[kind]}，每周值守一次"})
         for k in range(rnd.choice((1, 1, 2, 2, 3))):
             category, text = rnd.choice(ORDER_KINDS)
             building = rnd.choice(rnd.choice(grids_of[c["id"]]).buildings)
@@ -438,8 +446,10 @@ TITLES = {
     "SUGGESTION": ("建议增设健身器材", "建议增加公交站点"),
     "OTHER": ("流浪犬出没", "共享单车乱停放", "小广告乱贴"),
 }
-RESOLUTIONS = ("已现场处置完毕", "已协调相关单位处理", "已清理完毕", "已维修恢复", "已调解，双方达成一致", "已答复诉求人",
-               "已督促整改到位")
+PRAISES = ("很及时", "态度很好", "问题解决了", "谢谢网格员")
+URGINGS = ("请尽快处理", "已持续多日", "影响居民生活", "希望有关部门关注")
+RESOLUTIONS = ("已现场处置完毕", "已协调相关单位处理", "已清理完毕", "已维修恢复", "已调解，双方达成一致",
+               "已答复诉求人", "已督促整改到位")
 DEFAULT_AUTO_CLOSE_S = 7 * 86400
 # The year of case history is drawn as if it ended at this moment (its seasons, weekdays and
 # hours of the day are this year's, in UTC+8), then moved to end at the moment it is loaded.
@@ -545,8 +555,8 @@ class CaseHistory:
             t = start + timedelta(days=k, hours=rnd.choices(hours, cum_weights=hour_w)[0], minutes=rnd.randint(0, 59),
                                   seconds=rnd.randint(0, 59))
             t = min(t, self.now - timedelta(minutes=1))
-            drafts.append((t, rnd.choices(grids, cum_weights=gw)[0], rnd.choices(codes, cum_weights=month_w[t.month])[0],
-                           None))
+            drafts.append((t, rnd.choices(grids, cum_weights=gw)[0],
+                           rnd.choices(codes, cum_weights=month_w[t.month])[0], None))
         drafts.sort(key=lambda x: (x[0], x[1].id, x[2]))
         items = [self.case(rnd, n, *draft) for n, draft in enumerate(drafts)]
         # Street by street, oldest first in each: a batch of 500 is then about a month of one
@@ -566,6 +576,7 @@ class CaseHistory:
         category = self.categories[code]
         channel = rnd.choices(CHANNEL_NAMES, cum_weights=CHANNEL_CUM)[0]
         title = rnd.choice(TITLES[code]).format(b=rnd.choice(g.building_names) if g.building_names else "1栋")
+        sub: str | None
         if channel == "GRID_PATROL":
             name, tel, sub = g.worker_name, g.worker_phone, g.worker_sub
         else:
@@ -575,7 +586,7 @@ class CaseHistory:
         loc = spot or (self.point(rnd, g) if channel in ("MINI_PROGRAM", "GRID_PATROL") or rnd.random() < 0.4 else None)
         item: dict[str, Any] = {
             "id": history_id(t0 + self.shift, f"seed:{self.plan.scale}:{n}"), "title": title,
-            "description": f"{g.community_name}{title}，{rnd.choice(('请尽快处理', '已持续多日', '影响居民生活', '希望有关部门关注'))}",
+            "description": f"{g.community_name}{title}，{rnd.choice(URGINGS)}",
             "categoryCode": code, "channel": channel, "reporterName": name, "reporterPhone": tel,
             "reporterSub": sub, "regionId": g.id, "reportedAt": self.iso(t0),
             **({"lng": loc[0], "lat": loc[1]} if loc else {}), "steps": self.steps(rnd, t0, g, category, channel, sub)}
@@ -623,15 +634,15 @@ class CaseHistory:
             step: dict[str, Any]
             if m.status == "REPORTED":
                 if reject:
-                    step = {"action": "reject", "reason": rnd.choice(("不属于受理范围", "重复诉求", "诉求信息不全，无法核实")),
-                            "actor": staff(m.level)}
+                    step = {"action": "reject", "actor": staff(m.level),
+                            "reason": rnd.choice(("不属于受理范围", "重复诉求", "诉求信息不全，无法核实"))}
                 else:
                     step = {"action": "accept", "actor": staff(m.level)}
                 delay = timedelta(minutes=rnd.randint(1, 15)) if channel == "GRID_PATROL" else frac(0.005, 0.06)
             elif m.status == "ACCEPTED":
                 if escalations and m.level < 3:
-                    step = {"action": "escalate", "reason": rnd.choice(("需要上级协调处理", "涉及多个部门", "超出网格处置能力")),
-                            "actor": staff(m.level)}
+                    step = {"action": "escalate", "actor": staff(m.level),
+                            "reason": rnd.choice(("需要上级协调处理", "涉及多个部门", "超出网格处置能力"))}
                     delay = frac(0.02, 0.2)
                 elif on_spot and m.level == 0:
                     step = {"action": "resolve", "resolution": "网格员当场处置", "actor": g.worker_sub}
@@ -655,7 +666,7 @@ class CaseHistory:
                     if m.reopened:
                         score = max(score, 3)
                     step = {"action": "rate", "score": score, "actor": sub,
-                            **({"comment": rnd.choice(("很及时", "态度很好", "问题解决了", "谢谢网格员"))} if score >= 4 else {}),
+                            **({"comment": rnd.choice(PRAISES)} if score >= 4 else {}),
                             **({"comment": "问题没有解决"} if score <= 2 else {})}
                     delay = timedelta(hours=rnd.uniform(0.5, 60))
                 else:
@@ -676,8 +687,9 @@ class CaseHistory:
                 else:
                     m.overdue = True
                 continue
-            if m.status == "RESOLVED" and m.resolved_at and m.resolved_at + timedelta(seconds=self.auto_close_s) <= horizon:
-                t = m.resolved_at + timedelta(seconds=self.auto_close_s)
+            closes_at = m.resolved_at + timedelta(seconds=self.auto_close_s) if m.resolved_at else None
+            if m.status == "RESOLVED" and closes_at is not None and closes_at <= horizon:
+                t = closes_at
                 out.append({"action": "close", "at": self.iso(t), "actor": "system:cases", "note": "评价超时自动结案"})
                 m.status = "CLOSED"
                 continue
@@ -802,13 +814,10 @@ class Loader:
 
     async def replica_ready(self, service: str, region_id: str, timeout: float = 180) -> None:
         """Until the service's territory replica knows `region_id` (it follows grids events)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            items = (await self.call(service, "stats.batch", {"ids": [region_id]}))["items"]
-            if "error" not in items[region_id]:
-                return
-            await asyncio.sleep(0.2)
-        raise TimeoutError(f"the {service} service did not learn region {region_id} in {timeout:g}s")
+        async def call(verb: str, payload: dict) -> Any:
+            return await self.call(service, verb, payload)
+
+        await replica_ready(call, service, region_id, timeout)
 
 
 async def load_territory(loader: Loader, levels: list[list[dict]], prefix: str = "city", tick: Tick = no_tick) -> None:
@@ -826,7 +835,8 @@ async def load_orgs(loader: Loader, levels: list[list[dict]], ids: dict[str, str
     async def create(o: dict) -> None:
         body = {k: v for k, v in o.items() if k not in ("key", "parentKey")}
         made = await loader.call("organizations", "org.create", {
-            **body, "parentId": ids[o["parentKey"]] if o["parentKey"] else None, "idempotencyKey": f"seed-org:{o['key']}"})
+            **body, "parentId": ids[o["parentKey"]] if o["parentKey"] else None,
+            "idempotencyKey": f"seed-org:{o['key']}"})
         ids[o["key"]] = made["id"]
         tick(1)
 
@@ -938,7 +948,6 @@ async def seed(settings: Any, scale: str = "small", say: Say = print, cases: int
     loading (with `note`) and how far along it is (a line every `every_s` seconds at most)."""
     import nats
 
-    from services.cases.handlers import sla_of
     from shared.auth import service_token
     from shared.messaging.rpc import RpcClient
 
@@ -954,12 +963,13 @@ async def seed(settings: Any, scale: str = "small", say: Say = print, cases: int
         if existing["totalCount"]:
             held = ", ".join(f"{r['name']} ({r['id']})" for r in existing["items"])
             return Seeded(False, f"the database already holds a territory ({held}); nothing loaded")
-        history_args = {"sla": sla_of(settings), "auto_close_s": settings.auto_close_s, "count": cases}
+        sla = {lvl: settings.sla_seconds(str(lvl)) for lvl in HandlingLevel}  # the deadlines the cases service sets
+        history_args = {"sla": sla, "auto_close_s": settings.auto_close_s, "count": cases}
         say(f"seed: loading {DESCRIPTIONS[scale]}{note}")
         async with Progress(say, every_s) as progress:
             loader = Loader(rpc, token, progress)
             if scale == "small":
-                from shared.cli.demo import load_demo
+                from ops.cli.demo import load_demo
 
                 summary = await load_demo(settings, now, progress)
                 plan = small_plan()

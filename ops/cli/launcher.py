@@ -10,13 +10,12 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import shared
+from ops.cli.announce import announce
+from ops.cli.supervisor import STOP_GRACE_S, Child, log_to, say
 from shared import embedded
-from shared.cli.announce import announce
-from shared.cli.supervisor import STOP_GRACE_S, Child, log_to, say
 from shared.settings import Settings
 
 ROOT = Path(shared.__file__).resolve().parent.parent
@@ -120,8 +119,8 @@ def plan(settings: Settings, data: Path, only: set[str] | None) -> tuple[list[Ch
         raise LaunchError(f"--only: unknown {', '.join(sorted(unknown))}; "
                           f"choose from {', '.join((*SERVICES, 'gateway'))}")
     env = child_env(settings, data)
-    make: Callable[[str, list[str]], Child] = lambda name, argv: Child(
-        name, argv, env, data / "run", data / "logs", settings.log_max_bytes, settings.log_backups)
+    def make(name: str, argv: list[str]) -> Child:
+        return Child(name, argv, env, data / "run", data / "logs", settings.log_max_bytes, settings.log_backups)
     infra = []
     if settings.embedded_nats:
         _require_free(settings.nats_port, "NATS")

@@ -10,13 +10,16 @@ it is loaded (in YIWANG_TIMEZONE): each 大党委's first joint meeting is two w
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
+from time import monotonic as time_monotonic
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import nats
 
+from ops.cli.progress import Progress, Tick
 from shared.auth import service_token
-from shared.cli.progress import Progress, Tick
 from shared.errors import Unavailable
 from shared.messaging.rpc import RpcClient
 from shared.settings import Settings
@@ -54,9 +57,9 @@ def plan() -> list[list[dict]]:
         for ti in range(2):
             tw = COUNTY_W / 2
             tx = cx + ti * tw
-            t = {"id": f"demo-k{ci}t{ti}", "name": TOWNSHIPS[ci * 2 + ti], "level": "TOWNSHIP",
-                 "parentId": county["id"], "code": f"4299{ci + 1:02d}{ti + 1:03d}000",
-                 "boundary": rect(tx, y0, tw, HEIGHT)}
+            t: dict[str, Any] = {"id": f"demo-k{ci}t{ti}", "name": TOWNSHIPS[ci * 2 + ti], "level": "TOWNSHIP",
+                                 "parentId": county["id"], "code": f"4299{ci + 1:02d}{ti + 1:03d}000",
+                                 "boundary": rect(tx, y0, tw, HEIGHT)}
             levels[2].append(t)
             for mi in range(3):
                 mh = HEIGHT / 3
@@ -117,6 +120,18 @@ def party_plan(levels: list[list[dict]]) -> tuple[list[dict], list[dict]]:
     return branched, grouped
 
 
+async def replica_ready(call: Callable[[str, dict], Awaitable[Any]], service: str, region_id: str,
+                        timeout: float = 180) -> None:
+    """Until a service's territory replica knows `region_id` (it follows grids events); `call`
+    sends one verb to that service."""
+    deadline = time_monotonic() + timeout
+    while time_monotonic() < deadline:
+        if "error" not in (await call("stats.batch", {"ids": [region_id]}))["items"][region_id]:
+            return
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"the {service} service did not learn region {region_id} in {timeout:g}s")
+
+
 async def load_party(rpc: RpcClient, token: str, levels: list[list[dict]], today: date, zone: ZoneInfo,
                      tick: Tick = lambda n: None) -> str:
     """The party chain on the demo territory: a 党工委 per street, a 大党委 per community with
@@ -125,11 +140,7 @@ async def load_party(rpc: RpcClient, token: str, levels: list[list[dict]], today
     async def org(verb: str, payload: dict) -> dict:
         return await rpc.call("organizations", verb, payload, token)
 
-    last = levels[5][-1]["id"]
-    for _ in range(300):  # the service's territory replica catches up with the grids events
-        if "error" not in (await org("stats.batch", {"ids": [last]}))["items"][last]:
-            break
-        await asyncio.sleep(0.1)
+    await replica_ready(org, "organizations", levels[5][-1]["id"])
     sem = asyncio.Semaphore(8)
 
     async def create(node: dict, kind: str, name: str, parent: str | None) -> tuple[str, str]:
@@ -157,7 +168,8 @@ async def load_party(rpc: RpcClient, token: str, levels: list[list[dict]], today
             m = await org("member.register", {
                 "name": person(i), "gender": "FEMALE" if i % 2 else "MALE", "birthDate": born,
                 "joinDate": joined, "phone": f"1370000{i:04d}", "category": CATEGORIES[i % 4],
-                "organizationId": by_node.get(grid["id"], by_node[grid["parentId"]]), "homeBuildingId": home, "idempotencyKey": f"demo-pm:{i}"})
+                "organizationId": by_node.get(grid["id"], by_node[grid["parentId"]]), "homeBuildingId": home,
+                "idempotencyKey": f"demo-pm:{i}"})
             if i % 4 == 0:
                 await org("dual.register", {"memberId": m["id"], "communityId": grid["parentId"]})
             tick(1)
@@ -197,7 +209,8 @@ def party_size(levels: list[list[dict]]) -> int:
 
 POST_TYPES = ["POLICY_OUTREACH", "CIVILITY", "ENVIRONMENT", "LEGAL_AID", "MEDIATION", "PARCEL_STATION", "SAFETY"]
 POST_NAMES = {"POLICY_OUTREACH": "政策宣传岗", "CIVILITY": "文明督导岗", "ENVIRONMENT": "环境治理岗",
-              "LEGAL_AID": "法律援助岗", "MEDIATION": "民事调解岗", "PARCEL_STATION": "快递驿站岗", "SAFETY": "平安巡逻岗"}
+              "LEGAL_AID": "法律援助岗", "MEDIATION": "民事调解岗", "PARCEL_STATION": "快递驿站岗",
+              "SAFETY": "平安巡逻岗"}
 REWARDS = [("SOAP", "洗衣液一瓶", 5, 200), ("RICE", "大米五斤", 10, 100), ("HAIRCUT", "理发券", 3, 500)]
 
 
@@ -207,11 +220,7 @@ async def load_volunteers(rpc: RpcClient, token: str, levels: list[list[dict]], 
     async def vol(verb: str, payload: dict) -> dict:
         return await rpc.call("volunteers", verb, payload, token)
 
-    last = levels[3][-1]["id"]
-    for _ in range(300):  # the service's territory replica catches up with the grids events
-        if "error" not in (await vol("stats.batch", {"ids": [last]}))["items"][last]:
-            break
-        await asyncio.sleep(0.1)
+    await replica_ready(vol, "volunteers", levels[3][-1]["id"])
     for code, name, cost, stock in REWARDS:
         await vol("catalogue.upsert", {"code": code, "name": name, "cost": cost, "stock": stock})
     sem = asyncio.Semaphore(8)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from shared.cli.supervisor import say
+from ops.cli.supervisor import say
 from shared.settings import Settings
 
 READY_TIMEOUT_S = 120.0
@@ -61,15 +61,16 @@ def loaded_before(settings: Settings, scale: str) -> dict | None:
 
 
 async def seed_demo(settings: Settings, scale: str = "small") -> None:
-    """The demo data of `scale` (shared/cli/seed.py); `small` is what `make run` loads."""
+    """The demo data of `scale` (ops/cli/seed.py); `small` is what `make run` loads."""
     try:
-        from shared.cli.seed import seed
+        from ops.cli.seed import seed
     except ImportError as e:
         say(f"warning: no demo data yet ({e})")
         return
     try:
         result = await seed(settings, scale, say=say,
-                            note="; the stack answers meanwhile, but wait for \"demo ready\" before the README's walkthroughs")
+                            note="; the stack answers meanwhile, but wait for \"demo ready\" "
+                                 "before the README's walkthroughs")
     except Exception as e:  # noqa: BLE001 - the stack stays up without demo data
         say(f"warning: the demo failed to load ({e!r}); the stack runs on without it. "
             f"To load it again: {afresh(settings)}")

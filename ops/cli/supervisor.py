@@ -216,6 +216,8 @@ class Child:
             await waiter
 
     def _signal(self, sig: int) -> None:
+        if self.proc is None:
+            return
         try:  # the child leads its own process group: signal whatever it spawned too
             os.killpg(self.proc.pid, sig)
         except ProcessLookupError:

@@ -7,12 +7,12 @@ import asyncio
 import os
 from collections.abc import Callable, Sequence
 
+from ops.cli.asyncapi import asyncapi, asyncapi_arguments
+from ops.cli.check import check, check_arguments
+from ops.cli.rekey import rekey, rekey_arguments
+from ops.cli.replay import replay, replay_arguments
+from ops.cli.schema import schema, schema_arguments
 from shared.auth import REGIONAL_ROLES, Role, mint_token
-from shared.cli.asyncapi import asyncapi, asyncapi_arguments
-from shared.cli.check import check, check_arguments
-from shared.cli.rekey import rekey, rekey_arguments
-from shared.cli.replay import replay, replay_arguments
-from shared.cli.schema import schema, schema_arguments
 from shared.production import check_production
 from shared.settings import Settings, get_settings
 
@@ -26,7 +26,8 @@ def token_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sub", help="subject (default: dev-<role>)")
     p.add_argument("--dept", help="department code")
     p.add_argument("--member", help="volunteer member id")
-    p.add_argument("--ttl", type=int, help="lifetime in seconds (default: YIWANG_JWT_TTL_S; at most YIWANG_JWT_MAX_TTL_S)")
+    p.add_argument("--ttl", type=int,
+                   help="lifetime in seconds (default: YIWANG_JWT_TTL_S; at most YIWANG_JWT_MAX_TTL_S)")
 
 
 def token(args: argparse.Namespace, settings: Settings) -> int:
@@ -63,7 +64,7 @@ def up_arguments(p: argparse.ArgumentParser) -> None:
 
 def up(args: argparse.Namespace, settings: Settings) -> int:
     """run NATS, MongoDB, the services and the gateway, supervised"""
-    from shared.cli import launcher
+    from ops.cli import launcher
 
     only = {n.strip() for n in args.only.split(",") if n.strip()} if args.only else None
     return asyncio.run(launcher.up(settings, demo=args.demo, only=only, scale=args.scale))
@@ -71,7 +72,7 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
 
 def stop(args: argparse.Namespace, settings: Settings) -> int:
     """stop a running `yiwang up`"""
-    from shared.cli import launcher
+    from ops.cli import launcher
 
     return launcher.stop(settings)
 
@@ -85,7 +86,7 @@ def seed_arguments(p: argparse.ArgumentParser) -> None:
 def seed(args: argparse.Namespace, settings: Settings) -> int:
     """load demo data into a running stack"""
     try:
-        from shared.cli.seed import seed as load
+        from ops.cli.seed import seed as load
     except ImportError as e:
         raise SystemExit(f"yiwang seed: demo data is not available ({e})") from e
     result = asyncio.run(load(settings, args.scale, say=lambda m: print(m, flush=True)))
