@@ -6,8 +6,13 @@ from typing import Any
 
 import strawberry
 from graphql.pyutils.ref_map import RefMap
-from strawberry.extensions import (DisableIntrospection, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter,
-                                   SchemaExtension)
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, validate_document
 

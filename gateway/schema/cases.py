@@ -8,8 +8,18 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.schema.case_enums import AssigneeKind, CaseChannel, CaseStatus, HandlingLevel, RequestKind
-from gateway.schema.case_types import (Case, CaseCatalogue, CaseCategory, CaseConnection, Reporter, case_node,
-                                       catalogue_node, category_node, load_case, reporter_node)
+from gateway.schema.case_types import (
+    Case,
+    CaseCatalogue,
+    CaseCategory,
+    CaseConnection,
+    Reporter,
+    case_node,
+    catalogue_node,
+    category_node,
+    load_case,
+    reporter_node,
+)
 from gateway.schema.common import connection_fields, ctx, page_args, selects
 
 

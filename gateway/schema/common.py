@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from enum import Enum
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -13,6 +14,7 @@ from gateway.context import Context
 from shared.errors import BadInput
 
 N = TypeVar("N")
+E = TypeVar("E", bound=Enum)
 PAGE_MAX = 100
 
 
@@ -67,3 +69,21 @@ def selects(info: Info, name: str) -> bool:
     lets a list skip counting its total when nobody asked for it."""
     return any(not isinstance(sel, SelectedField) or sel.name == name
                for field in info.selected_fields for sel in field.selections)
+
+
+def drop_none(d: dict) -> dict:
+    """A payload without its unset (None) fields: the service applies its defaults to those."""
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def graphql_enum(term: type[E], name: str | None = None, description: str | None = None,
+                 values: dict[str, str] | None = None) -> type[E]:
+    """The GraphQL enum of a vocabulary term (shared.vocabulary): the same class the domain and the
+    contracts use, so a value added to the term appears everywhere at once. `values` describes members."""
+    strawberry.enum(term, name=name, description=description)
+    described = dict(values or {})
+    for value in term.__strawberry_definition__.values:  # type: ignore[attr-defined]
+        value.description = described.pop(value.name, None)
+    if described:
+        raise ValueError(f"{term.__name__} has no member {sorted(described)}")
+    return term

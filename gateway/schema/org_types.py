@@ -9,16 +9,27 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime
-from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
 from gateway.schema.case_enums import CaseStatus
-from gateway.schema.common import Edge, PageInfo, connection_fields, ctx, page_args
+from gateway.schema.common import Edge, PageInfo, connection_fields, ctx, graphql_enum, page_args
 from services.organizations.domain.rollups import COUNTER_DEFINITIONS
 from shared.errors import Forbidden
+from shared.vocabulary.organizations import (
+    AgendaSource,
+    Gender,
+    LifeKind,
+    MemberCategory,
+    MemberStatus,
+    OrgType,
+    PositionRole,
+    ProjectStatus,
+    TransferStatus,
+    UnitKind,
+)
 
 if TYPE_CHECKING:
     from gateway.schema.case_types import Case
@@ -30,90 +41,34 @@ CaseRef = Annotated["Case", strawberry.lazy("gateway.schema.case_types")]
 
 # --- vocabularies -------------------------------------------------------------------------------------------
 
-@strawberry.enum(description="Party organisation types, top-down; each is anchored to one territory level")
-class PartyOrgType(Enum):
-    TOWNSHIP_WORKING_COMMITTEE = strawberry.enum_value(
-        "TOWNSHIP_WORKING_COMMITTEE", description="街道党工委 (大工委), anchored to a TOWNSHIP")
-    COMMUNITY_COMMITTEE = strawberry.enum_value(
-        "COMMUNITY_COMMITTEE", description="社区党委/大党委 (or 党总支), anchored to a COMMUNITY")
-    GRID_BRANCH = strawberry.enum_value("GRID_BRANCH", description="网格党支部, anchored to a GRID")
-    BUILDING_GROUP = strawberry.enum_value("BUILDING_GROUP", description="楼栋党小组, anchored to a BUILDING")
-    CENTER_HOUSEHOLD = strawberry.enum_value("CENTER_HOUSEHOLD", description="党员中心户, anchored to a BUILDING")
+PartyOrgType = graphql_enum(OrgType, name='PartyOrgType', description='Party organisation types, top-down; each is anchored to one territory level', values={'TOWNSHIP_WORKING_COMMITTEE': '街道党工委 (大工委), anchored to a TOWNSHIP', 'COMMUNITY_COMMITTEE': '社区党委/大党委 (or 党总支), anchored to a COMMUNITY', 'GRID_BRANCH': '网格党支部, anchored to a GRID', 'BUILDING_GROUP': '楼栋党小组, anchored to a BUILDING', 'CENTER_HOUSEHOLD': '党员中心户, anchored to a BUILDING'})
 
 
-@strawberry.enum(description="Positions in an organisation's leadership (班子)")
-class PositionRole(Enum):
-    SECRETARY = strawberry.enum_value("SECRETARY", description="书记")
-    DEPUTY_SECRETARY = strawberry.enum_value("DEPUTY_SECRETARY", description="副书记")
-    COMMITTEE_MEMBER = strawberry.enum_value("COMMITTEE_MEMBER", description="委员")
-    PART_TIME_MEMBER = strawberry.enum_value("PART_TIME_MEMBER",
-                                             description="兼职委员 of a 大党委, from a co-building unit")
-    FIRST_SECRETARY = strawberry.enum_value("FIRST_SECRETARY", description="第一书记")
+PositionRole = graphql_enum(PositionRole, description="Positions in an organisation's leadership (班子)", values={'SECRETARY': '书记', 'DEPUTY_SECRETARY': '副书记', 'COMMITTEE_MEMBER': '委员', 'PART_TIME_MEMBER': '兼职委员 of a 大党委, from a co-building unit', 'FIRST_SECRETARY': '第一书记'})
 
 
-@strawberry.enum(description="Party member categories: 在职党员 IN_SERVICE, 退休党员 RETIRED, 流动党员 FLOATING, OTHER")
-class MemberCategory(Enum):
-    IN_SERVICE = "IN_SERVICE"
-    RETIRED = "RETIRED"
-    FLOATING = "FLOATING"
-    OTHER = "OTHER"
+MemberCategory = graphql_enum(MemberCategory, description='Party member categories: 在职党员 IN_SERVICE, 退休党员 RETIRED, 流动党员 FLOATING, OTHER')
 
 
-@strawberry.enum
-class Gender(Enum):
-    MALE = "MALE"
-    FEMALE = "FEMALE"
+Gender = graphql_enum(Gender)
 
 
-@strawberry.enum(description="ACTIVE, or TRANSFERRING while a membership transfer (组织关系转接) is open")
-class MemberStatus(Enum):
-    ACTIVE = "ACTIVE"
-    TRANSFERRING = "TRANSFERRING"
+MemberStatus = graphql_enum(MemberStatus, description='ACTIVE, or TRANSFERRING while a membership transfer (组织关系转接) is open')
 
 
-@strawberry.enum(description="组织关系转接: REQUESTED, then APPROVED, REJECTED or CANCELLED")
-class TransferStatus(Enum):
-    REQUESTED = "REQUESTED"
-    APPROVED = "APPROVED"
-    REJECTED = "REJECTED"
-    CANCELLED = "CANCELLED"
+TransferStatus = graphql_enum(TransferStatus, description='组织关系转接: REQUESTED, then APPROVED, REJECTED or CANCELLED')
 
 
-@strawberry.enum(description="Co-building units (共建单位): 机关事业单位 AGENCY, 企业 ENTERPRISE, 学校 SCHOOL, "
-                             "社会组织 SOCIAL_ORG, 物业公司 PROPERTY_COMPANY, 业主委员会 OWNERS_COMMITTEE")
-class UnitKind(Enum):
-    AGENCY = "AGENCY"
-    ENTERPRISE = "ENTERPRISE"
-    SCHOOL = "SCHOOL"
-    SOCIAL_ORG = "SOCIAL_ORG"
-    PROPERTY_COMPANY = "PROPERTY_COMPANY"
-    OWNERS_COMMITTEE = "OWNERS_COMMITTEE"
+UnitKind = graphql_enum(UnitKind, description='Co-building units (共建单位): 机关事业单位 AGENCY, 企业 ENTERPRISE, 学校 SCHOOL, 社会组织 SOCIAL_ORG, 物业公司 PROPERTY_COMPANY, 业主委员会 OWNERS_COMMITTEE')
 
 
-@strawberry.enum(description="Where a joint-meeting agenda item came from; `ref` is a unit id, a resident "
-                             "reference or a case hotspot id")
-class AgendaSource(Enum):
-    UNIT = "UNIT"
-    RESIDENT = "RESIDENT"
-    CASE_HOTSPOT = "CASE_HOTSPOT"
+AgendaSource = graphql_enum(AgendaSource, description='Where a joint-meeting agenda item came from; `ref` is a unit id, a resident reference or a case hotspot id')
 
 
-@strawberry.enum(description="三会一课 and 主题党日")
-class LifeKind(Enum):
-    BRANCH_GENERAL_MEETING = strawberry.enum_value("BRANCH_GENERAL_MEETING", description="支部党员大会")
-    BRANCH_COMMITTEE_MEETING = strawberry.enum_value("BRANCH_COMMITTEE_MEETING", description="支委会")
-    GROUP_MEETING = strawberry.enum_value("GROUP_MEETING", description="党小组会")
-    PARTY_LECTURE = strawberry.enum_value("PARTY_LECTURE", description="党课")
-    THEMED_PARTY_DAY = strawberry.enum_value("THEMED_PARTY_DAY", description="主题党日")
+LifeKind = graphql_enum(LifeKind, description='三会一课 and 主题党日', values={'BRANCH_GENERAL_MEETING': '支部党员大会', 'BRANCH_COMMITTEE_MEETING': '支委会', 'GROUP_MEETING': '党小组会', 'PARTY_LECTURE': '党课', 'THEMED_PARTY_DAY': '主题党日'})
 
 
-@strawberry.enum(description="A co-building project (项目清单): PROPOSED → AGREED → IN_PROGRESS → DONE, or CANCELLED")
-class ProjectStatus(Enum):
-    PROPOSED = "PROPOSED"
-    AGREED = "AGREED"
-    IN_PROGRESS = "IN_PROGRESS"
-    DONE = "DONE"
-    CANCELLED = "CANCELLED"
+ProjectStatus = graphql_enum(ProjectStatus, description='A co-building project (项目清单): PROPOSED → AGREED → IN_PROGRESS → DONE, or CANCELLED')
 
 
 # --- wire helpers -------------------------------------------------------------------------------------------

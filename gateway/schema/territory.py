@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
 import strawberry
@@ -10,13 +9,26 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from gateway.schema.case_stats import CaseStats, load_case_stats
-from gateway.schema.common import Edge, PageInfo, connection_fields, ctx, page_args
-from gateway.schema.org_types import (OrgStats, PartyOrganizationConnection, PartyOrgType, load_org_stats, org_node,
-                                      org_page)
-from gateway.schema.volunteer_types import (VolunteerPostConnection, VolunteerPostType, VolunteerStats,
-                                            load_volunteer_stats, post_node, vol_page)
+from gateway.schema.common import Edge, PageInfo, connection_fields, ctx, graphql_enum, page_args
+from gateway.schema.org_types import (
+    OrgStats,
+    PartyOrganizationConnection,
+    PartyOrgType,
+    load_org_stats,
+    org_node,
+    org_page,
+)
+from gateway.schema.volunteer_types import (
+    VolunteerPostConnection,
+    VolunteerPostType,
+    VolunteerStats,
+    load_volunteer_stats,
+    post_node,
+    vol_page,
+)
 from shared.auth import require_figures
 from shared.errors import BadInput, Forbidden, NotFound
+from shared.vocabulary.territory import Level, WorkerRole
 
 
 def _when(value: Any) -> datetime | None:
@@ -24,21 +36,10 @@ def _when(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
-@strawberry.enum(description="Levels of the territory tree: 市 区县 街道乡镇 社区村 网格 楼栋")
-class RegionLevel(Enum):
-    CITY = "CITY"
-    COUNTY = "COUNTY"
-    TOWNSHIP = "TOWNSHIP"
-    COMMUNITY = "COMMUNITY"
-    GRID = "GRID"
-    BUILDING = "BUILDING"
+RegionLevel = graphql_enum(Level, name='RegionLevel', description='Levels of the territory tree: 市 区县 街道乡镇 社区村 网格 楼栋')
 
 
-@strawberry.enum(description="一张网三大员: 基础网格员 BASIC, 便民服务员 CONVENIENCE, 财经管理员 FINANCE")
-class GridWorkerRole(Enum):
-    BASIC = "BASIC"
-    CONVENIENCE = "CONVENIENCE"
-    FINANCE = "FINANCE"
+GridWorkerRole = graphql_enum(WorkerRole, name='GridWorkerRole', description='一张网三大员: 基础网格员 BASIC, 便民服务员 CONVENIENCE, 财经管理员 FINANCE')
 
 
 async def load_region(info: Info, region_id: str) -> dict:

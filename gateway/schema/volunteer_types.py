@@ -10,16 +10,24 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
-from gateway.schema.common import Edge, PageInfo, connection_fields, ctx, page_args
+from gateway.schema.common import Edge, PageInfo, connection_fields, ctx, graphql_enum, page_args
 from gateway.schema.org_types import PartyMember, load_member
 from services.volunteers.domain.rollups import COUNTER_DEFINITIONS
 from shared.errors import Forbidden
+from shared.vocabulary.volunteers import (
+    OrderStatus,
+    PostStatus,
+    PostType,
+    SourceKind,
+    TargetKind,
+    TaskStatus,
+    VolunteerKind,
+)
 
 if TYPE_CHECKING:
     from gateway.schema.case_types import Case, GeoPoint
@@ -32,65 +40,25 @@ GeoPointRef = Annotated["GeoPoint", strawberry.lazy("gateway.schema.case_types")
 
 # --- vocabularies -------------------------------------------------------------------------------------------
 
-@strawberry.enum(description="居民志愿者 RESIDENT, or 党员志愿者 PARTY_MEMBER (linked to a party member record)")
-class VolunteerKind(Enum):
-    RESIDENT = strawberry.enum_value("RESIDENT", description="居民志愿者")
-    PARTY_MEMBER = strawberry.enum_value("PARTY_MEMBER", description="党员志愿者, linked to a member record of "
-                                                                     "the organisations")
+VolunteerKind = graphql_enum(VolunteerKind, description='居民志愿者 RESIDENT, or 党员志愿者 PARTY_MEMBER (linked to a party member record)', values={'RESIDENT': '居民志愿者', 'PARTY_MEMBER': '党员志愿者, linked to a member record of the organisations'})
 
 
-@strawberry.enum(description="Types of service posts (志愿服务岗位)")
-class VolunteerPostType(Enum):
-    POLICY_OUTREACH = strawberry.enum_value("POLICY_OUTREACH", description="政策宣传")
-    CIVILITY = strawberry.enum_value("CIVILITY", description="文明督导")
-    ENVIRONMENT = strawberry.enum_value("ENVIRONMENT", description="环境治理")
-    LEGAL_AID = strawberry.enum_value("LEGAL_AID", description="法律援助")
-    MEDIATION = strawberry.enum_value("MEDIATION", description="民事调解")
-    PARCEL_STATION = strawberry.enum_value("PARCEL_STATION", description="快递驿站")
-    SAFETY = strawberry.enum_value("SAFETY", description="安全")
+VolunteerPostType = graphql_enum(PostType, name='VolunteerPostType', description='Types of service posts (志愿服务岗位)', values={'POLICY_OUTREACH': '政策宣传', 'CIVILITY': '文明督导', 'ENVIRONMENT': '环境治理', 'LEGAL_AID': '法律援助', 'MEDIATION': '民事调解', 'PARCEL_STATION': '快递驿站', 'SAFETY': '安全'})
 
 
-@strawberry.enum(description="ACTIVE: open for claims; CLOSED: its claims were released")
-class VolunteerPostStatus(Enum):
-    ACTIVE = "ACTIVE"
-    CLOSED = "CLOSED"
+VolunteerPostStatus = graphql_enum(PostStatus, name='VolunteerPostStatus', description='ACTIVE: open for claims; CLOSED: its claims were released')
 
 
-@strawberry.enum(description="A service order: 点单 → 审核 → 派单 / 抢单 → 接单 → 服务 → 完成 → 评价, or 审核不通过, 取消")
-class ServiceOrderStatus(Enum):
-    PENDING_REVIEW = strawberry.enum_value("PENDING_REVIEW", description="待审核: placed (点单), waiting for the "
-                                                                         "community's review")
-    OPEN = strawberry.enum_value("OPEN", description="待接单: approved, on the community's wish wall (心愿墙, 抢单)")
-    REJECTED = strawberry.enum_value("REJECTED", description="审核不通过, with the reason")
-    DISPATCHED = strawberry.enum_value("DISPATCHED", description="已派单 to a volunteer, a team or a post")
-    TAKEN = strawberry.enum_value("TAKEN", description="已接单 by a volunteer")
-    IN_PROGRESS = strawberry.enum_value("IN_PROGRESS", description="服务中")
-    COMPLETED = strawberry.enum_value("COMPLETED", description="已完成, with the service hours")
-    RATED = strawberry.enum_value("RATED", description="已评价 by the resident")
-    CANCELLED = strawberry.enum_value("CANCELLED", description="已取消 by the resident or the community")
+ServiceOrderStatus = graphql_enum(OrderStatus, name='ServiceOrderStatus', description='A service order: 点单 → 审核 → 派单 / 抢单 → 接单 → 服务 → 完成 → 评价, or 审核不通过, 取消', values={'PENDING_REVIEW': "待审核: placed (点单), waiting for the community's review", 'OPEN': "待接单: approved, on the community's wish wall (心愿墙, 抢单)", 'REJECTED': '审核不通过, with the reason', 'DISPATCHED': '已派单 to a volunteer, a team or a post', 'TAKEN': '已接单 by a volunteer', 'IN_PROGRESS': '服务中', 'COMPLETED': '已完成, with the service hours', 'RATED': '已评价 by the resident', 'CANCELLED': '已取消 by the resident or the community'})
 
 
-@strawberry.enum(description="Whom an order is dispatched to (派单): a volunteer, a team or a post's holders")
-class DispatchTargetKind(Enum):
-    VOLUNTEER = "VOLUNTEER"
-    TEAM = "TEAM"
-    POST = "POST"
+DispatchTargetKind = graphql_enum(TargetKind, name='DispatchTargetKind', description="Whom an order is dispatched to (派单): a volunteer, a team or a post's holders")
 
 
-@strawberry.enum(description="A case handed to a volunteer: OPEN, then RESOLVED when the case is resolved")
-class VolunteerTaskStatus(Enum):
-    OPEN = "OPEN"
-    RESOLVED = "RESOLVED"
+VolunteerTaskStatus = graphql_enum(TaskStatus, name='VolunteerTaskStatus', description='A case handed to a volunteer: OPEN, then RESOLVED when the case is resolved')
 
 
-@strawberry.enum(description="Where a points ledger entry comes from")
-class PointsSourceKind(Enum):
-    ORDER = strawberry.enum_value("ORDER", description="A completed service order (credit)")
-    ACTIVITY = strawberry.enum_value("ACTIVITY", description="Attendance of an activity (credit)")
-    CASE = strawberry.enum_value("CASE", description="A resolved case task (credit)")
-    BACKFILL = strawberry.enum_value("BACKFILL", description="Hours back-filled by an admin (credit)")
-    REDEMPTION = strawberry.enum_value("REDEMPTION", description="积分兑换 of a catalogue item (debit)")
-    EXPIRY = strawberry.enum_value("EXPIRY", description="Points written off when they expire (debit)")
+PointsSourceKind = graphql_enum(SourceKind, name='PointsSourceKind', description='Where a points ledger entry comes from', values={'ORDER': 'A completed service order (credit)', 'ACTIVITY': 'Attendance of an activity (credit)', 'CASE': 'A resolved case task (credit)', 'BACKFILL': 'Hours back-filled by an admin (credit)', 'REDEMPTION': '积分兑换 of a catalogue item (debit)', 'EXPIRY': 'Points written off when they expire (debit)'})
 
 
 # --- wire helpers -------------------------------------------------------------------------------------------

@@ -10,13 +10,36 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.schema.common import connection_fields, ctx
-from gateway.schema.volunteer_types import (Activity, ActivityConnection, DispatchTargetKind, PointsEntryConnection,
-                                            PointsRedemption, RewardItem, ServiceOrder, ServiceOrderConnection,
-                                            ServiceOrderStatus, Volunteer, VolunteerConnection, VolunteerPost,
-                                            VolunteerPostConnection, VolunteerPostType, VolunteerTaskConnection,
-                                            VolunteerTeam, VolunteerTeamConnection, activity_node, entry_node,
-                                            item_node, load_volunteer, order_node, post_node, redemption_node,
-                                            task_node, team_node, vol_page, volunteer_node)
+from gateway.schema.volunteer_types import (
+    Activity,
+    ActivityConnection,
+    DispatchTargetKind,
+    PointsEntryConnection,
+    PointsRedemption,
+    RewardItem,
+    ServiceOrder,
+    ServiceOrderConnection,
+    ServiceOrderStatus,
+    Volunteer,
+    VolunteerConnection,
+    VolunteerPost,
+    VolunteerPostConnection,
+    VolunteerPostType,
+    VolunteerTaskConnection,
+    VolunteerTeam,
+    VolunteerTeamConnection,
+    activity_node,
+    entry_node,
+    item_node,
+    load_volunteer,
+    order_node,
+    post_node,
+    redemption_node,
+    task_node,
+    team_node,
+    vol_page,
+    volunteer_node,
+)
 
 
 def _drop_none(d: dict) -> dict:

@@ -7,34 +7,16 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from shared.errors import BadInput, Conflict
 from shared.ids import is_subject_safe
-
-
-class Level(StrEnum):
-    CITY = "CITY"
-    COUNTY = "COUNTY"
-    TOWNSHIP = "TOWNSHIP"
-    COMMUNITY = "COMMUNITY"
-    GRID = "GRID"
-    BUILDING = "BUILDING"
-
+from shared.vocabulary.territory import Level, WorkerRole
 
 PARENT_LEVEL: dict[Level, Level | None] = {
     Level.CITY: None, Level.COUNTY: Level.CITY, Level.TOWNSHIP: Level.COUNTY,
     Level.COMMUNITY: Level.TOWNSHIP, Level.GRID: Level.COMMUNITY, Level.BUILDING: Level.GRID,
 }
-
-
-class WorkerRole(StrEnum):
-    """一张网三大员."""
-
-    BASIC = "BASIC"  # 基础网格员
-    CONVENIENCE = "CONVENIENCE"  # 便民服务员
-    FINANCE = "FINANCE"  # 财经管理员
 
 
 WORKER_ROLE_NAMES = {WorkerRole.BASIC: "基础网格员", WorkerRole.CONVENIENCE: "便民服务员",

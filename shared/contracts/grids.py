@@ -5,9 +5,10 @@ from typing import Any, Literal
 from pydantic import Field
 
 from shared.contracts.common import Page, Wire
+from shared.vocabulary.territory import Level, WorkerRole
 
-LevelName = Literal["CITY", "COUNTY", "TOWNSHIP", "COMMUNITY", "GRID", "BUILDING"]
-WorkerRoleName = Literal["BASIC", "CONVENIENCE", "FINANCE"]
+LevelName = Level
+WorkerRoleName = WorkerRole
 
 
 class CreateRegion(Wire):

@@ -8,23 +8,31 @@ never leave the service.
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
 from shared.contracts.common import Page, Wire
+from shared.vocabulary.organizations import (
+    AgendaSource,
+    Gender,
+    LifeKind,
+    MemberCategory,
+    OrgType,
+    PositionRole,
+    ProjectStatus,
+    TransferStatus,
+    UnitKind,
+)
 
-OrgTypeName = Literal["TOWNSHIP_WORKING_COMMITTEE", "COMMUNITY_COMMITTEE", "GRID_BRANCH", "BUILDING_GROUP",
-                      "CENTER_HOUSEHOLD"]
-RoleName = Literal["SECRETARY", "DEPUTY_SECRETARY", "COMMITTEE_MEMBER", "PART_TIME_MEMBER", "FIRST_SECRETARY"]
-CategoryName = Literal["IN_SERVICE", "RETIRED", "FLOATING", "OTHER"]
-GenderName = Literal["MALE", "FEMALE"]
-TransferStatusName = Literal["REQUESTED", "APPROVED", "REJECTED", "CANCELLED"]
-UnitKindName = Literal["AGENCY", "ENTERPRISE", "SCHOOL", "SOCIAL_ORG", "PROPERTY_COMPANY", "OWNERS_COMMITTEE"]
-AgendaSourceName = Literal["UNIT", "RESIDENT", "CASE_HOTSPOT"]
-LifeKindName = Literal["BRANCH_GENERAL_MEETING", "BRANCH_COMMITTEE_MEETING", "GROUP_MEETING", "PARTY_LECTURE",
-                       "THEMED_PARTY_DAY"]
-ProjectStatusName = Literal["PROPOSED", "AGREED", "IN_PROGRESS", "DONE", "CANCELLED"]
+OrgTypeName = OrgType
+RoleName = PositionRole
+CategoryName = MemberCategory
+GenderName = Gender
+TransferStatusName = TransferStatus
+UnitKindName = UnitKind
+AgendaSourceName = AgendaSource
+LifeKindName = LifeKind
+ProjectStatusName = ProjectStatus
 Name = Field(min_length=1, max_length=100)
 Id = Field(min_length=1, max_length=64)
 Key = Field(default=None, max_length=128)

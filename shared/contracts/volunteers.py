@@ -7,17 +7,15 @@ volunteer and to staff of their home region; an activity's check-in code only to
 """
 from __future__ import annotations
 
-from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
 from shared.contracts.common import Page, Wire
+from shared.vocabulary.volunteers import OrderStatus, PostType, TargetKind
 
-PostTypeName = Literal["POLICY_OUTREACH", "CIVILITY", "ENVIRONMENT", "LEGAL_AID", "MEDIATION", "PARCEL_STATION",
-                       "SAFETY"]
-OrderStatusName = Literal["PENDING_REVIEW", "OPEN", "REJECTED", "DISPATCHED", "TAKEN", "IN_PROGRESS", "COMPLETED",
-                          "RATED", "CANCELLED"]
-TargetKindName = Literal["VOLUNTEER", "TEAM", "POST"]
+PostTypeName = PostType
+OrderStatusName = OrderStatus
+TargetKindName = TargetKind
 Id = Field(min_length=1, max_length=64)
 Key = Field(default=None, max_length=128)
 
