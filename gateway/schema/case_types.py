@@ -11,17 +11,10 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.schema.case_enums import AssigneeKind, CaseChannel, CaseStatus, HandlingLevel, RequestKind
-from gateway.schema.common import Edge, PageInfo, ctx
+from gateway.schema.common import Connection, ctx, when
 from gateway.schema.territory import Region, load_region
 from shared.auth import Role
 from shared.errors import Forbidden
-
-
-def when(value: Any) -> datetime | None:
-    """Datetimes travel as ISO 8601 text."""
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(value)
 
 
 def level_of(value: str | None) -> HandlingLevel | None:
@@ -263,8 +256,4 @@ def case_node(dto: dict) -> Case:
     return Case(dto=dto)
 
 
-@strawberry.type
-class CaseConnection:
-    edges: list[Edge[Case]]
-    page_info: PageInfo
-    total_count: int
+CaseConnection = Connection[Case]

@@ -20,15 +20,7 @@ from gateway.schema.case_types import (
     load_case,
     reporter_node,
 )
-from gateway.schema.common import connection_fields, ctx, page_args, selects
-
-
-def _drop_none(d: dict) -> dict:
-    return {k: v for k, v in d.items() if v is not None}
-
-
-def _value(e: Any) -> Any:
-    return e.value if e is not None else None
+from gateway.schema.common import connection, ctx, drop_none, page_args, selects, value_of
 
 
 @strawberry.input(description="A report: a point (lng, lat), located to its grid, or a grid's regionId")
@@ -83,12 +75,12 @@ def list_payload(f: CaseFilter | None) -> dict[str, Any]:
     if f is None:
         return {}
     statuses = list(dict.fromkeys([s.value for s in f.statuses or []] + ([f.status.value] if f.status else [])))
-    return _drop_none({"regionId": f.region_id, "status": statuses or None, "level": _value(f.level),
+    return drop_none({"regionId": f.region_id, "status": statuses or None, "level": value_of(f.level),
                        "overdue": f.overdue, "categoryCode": f.category, "mine": f.mine or None})
 
 
 async def command(info: Info, verb: str, id: strawberry.ID, expected_version: int | None, **fields: Any) -> Case:
-    payload = _drop_none({"id": str(id), "expectedVersion": expected_version, **fields})
+    payload = drop_none({"id": str(id), "expectedVersion": expected_version, **fields})
     return case_node(await ctx(info).cases(verb, payload))
 
 
@@ -104,7 +96,7 @@ class CasesQuery:
                     after: str | None = None) -> CaseConnection:
         page = await ctx(info).cases("case.list", {**list_payload(filter), **page_args(first, after),
                                                    "withTotal": selects(info, "totalCount")})
-        return CaseConnection(**connection_fields(page, case_node))
+        return connection(page, case_node)
 
     @strawberry.field(description="The current dispatch catalogue (派单目录)")
     async def case_categories(self, info: Info) -> list[CaseCategory]:
@@ -123,9 +115,9 @@ Version = Annotated[int | None, strawberry.argument(
 class CasesMutation:
     @strawberry.mutation(description="Report a case (上报); a point is located to its grid")
     async def report_case(self, info: Info, input: ReportCaseInput) -> Case:
-        payload = _drop_none({
+        payload = drop_none({
             "title": input.title, "description": input.description, "categoryCode": input.category_code,
-            "channel": input.channel.value, "kind": _value(input.kind), "reporterName": input.reporter_name,
+            "channel": input.channel.value, "kind": value_of(input.kind), "reporterName": input.reporter_name,
             "reporterPhone": input.reporter_phone, "reporterSub": input.reporter_sub, "lng": input.lng,
             "lat": input.lat, "regionId": input.region_id, "idempotencyKey": input.idempotency_key})
         return case_node(await ctx(info).cases("case.report", payload))
@@ -138,7 +130,7 @@ class CasesMutation:
     @strawberry.mutation(description="派单: to a grid worker, the community, a department or a volunteer")
     async def assign_case(self, info: Info, id: strawberry.ID, assignee: AssigneeInput,
                           expected_version: Version = None) -> Case:
-        return await command(info, "case.assign", id, expected_version, assignee=_drop_none(
+        return await command(info, "case.assign", id, expected_version, assignee=drop_none(
             {"kind": assignee.kind.value, "id": assignee.id, "name": assignee.name}))
 
     @strawberry.mutation(description="处置: the assignee starts work")
@@ -191,10 +183,10 @@ class CasesMutation:
 
     @strawberry.mutation(description="Admins: add or replace a catalogue entry")
     async def upsert_case_category(self, info: Info, input: CaseCategoryInput) -> CaseCatalogue:
-        return catalogue_node(await ctx(info).cases("catalogue.upsert", _drop_none({
+        return catalogue_node(await ctx(info).cases("catalogue.upsert", drop_none({
             "code": input.code, "name": input.name, "group": input.group,
             "defaultLevel": input.default_level.value, "department": input.department,
-            "slaSeconds": input.sla_seconds, "kind": _value(input.kind)})))
+            "slaSeconds": input.sla_seconds, "kind": value_of(input.kind)})))
 
     @strawberry.mutation(description="Admins: remove a catalogue entry (cases keep its code and name)")
     async def remove_case_category(self, info: Info, code: str) -> CaseCatalogue:

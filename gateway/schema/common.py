@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from datetime import date, datetime
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
@@ -56,6 +57,20 @@ class Edge(Generic[N]):
     node: N
 
 
+@strawberry.type
+class Connection(Generic[N]):
+    """One page of a list; `Connection[PartyMember]` is named PartyMemberConnection in the schema."""
+
+    edges: list[Edge[N]]
+    page_info: PageInfo
+    total_count: int
+
+
+def connection(page: dict, to_node: Callable[[dict], N]) -> Connection[N]:
+    """A service's page reply ({items, totalCount, hasNextPage}) as a connection of `to_node(item)`."""
+    return Connection(**connection_fields(page, to_node))
+
+
 def connection_fields(page: dict, to_node: Callable[[dict], N]) -> dict[str, Any]:
     items = page["items"]
     edges = [Edge(cursor=encode_cursor(i["id"]), node=to_node(i)) for i in items]
@@ -87,3 +102,50 @@ def graphql_enum(term: type[E], name: str | None = None, description: str | None
     if described:
         raise ValueError(f"{term.__name__} has no member {sorted(described)}")
     return term
+
+
+_CAMEL: dict[str, str] = {}
+
+
+def camel(name: str) -> str:
+    """snake_case to the camelCase of DTO keys (and GraphQL field names)."""
+    key = _CAMEL.get(name)
+    if key is None:
+        head, *rest = name.split("_")
+        key = _CAMEL[name] = head + "".join(w[:1].upper() + w[1:] for w in rest)
+    return key
+
+
+def from_dto(key: str | None = None, *, convert: Callable[[Any], Any] | None = None, default: Any = None,
+             description: str | None = None, deprecation_reason: str | None = None) -> Any:
+    """A field read from the record's DTO (`self.dto`): the DTO key is the field's name in camelCase
+    unless `key` names it; `convert` turns a present value into the field's type (`day`, `when`, an enum),
+    and an absent or null value is `default`. The type is the annotation on the class:
+    `term_end: date | None = from_dto(convert=day, description="Null while the term is open")`."""
+
+    def resolve(root: Any, info: Info) -> Any:
+        value = root.dto.get(key or camel(info.python_name))
+        if value is None:
+            return default
+        return convert(value) if convert is not None else value
+
+    return strawberry.field(resolver=resolve, description=description, deprecation_reason=deprecation_reason)
+
+
+def when(value: Any) -> datetime | None:
+    """Datetimes travel as ISO 8601 text."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
+
+
+def day(value: Any) -> date | None:
+    """Dates travel as YYYY-MM-DD."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(value)
+
+
+def value_of(term: Any) -> Any:
+    """An enum argument's wire value; None stays None."""
+    return term.value if term is not None else None

@@ -15,7 +15,17 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.schema.case_enums import CaseStatus
-from gateway.schema.common import Edge, PageInfo, connection_fields, ctx, graphql_enum, page_args
+from gateway.schema.common import (
+    Connection,
+    connection,
+    ctx,
+    day,
+    drop_none,
+    graphql_enum,
+    page_args,
+    value_of,
+    when,
+)
 from services.organizations.domain.rollups import COUNTER_DEFINITIONS
 from shared.errors import Forbidden
 from shared.vocabulary.organizations import (
@@ -73,31 +83,13 @@ ProjectStatus = graphql_enum(ProjectStatus, description='A co-building project (
 
 # --- wire helpers -------------------------------------------------------------------------------------------
 
-def _drop_none(d: dict) -> dict:
-    return {k: v for k, v in d.items() if v is not None}
 
 
-def _value(e: Any) -> Any:
-    return e.value if e is not None else None
-
-
-def when(value: Any) -> datetime | None:
-    """Datetimes travel as ISO 8601 text."""
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(value)
-
-
-def day(value: Any) -> date | None:
-    """Dates travel as YYYY-MM-DD."""
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(value)
 
 
 async def org_page(info: Info, verb: str, payload: dict, first: int | None, after: str | None) -> dict:
     """One page of a list verb: filters without their None values, plus `first`/`after`."""
-    return await ctx(info).organizations(verb, {**_drop_none(payload), **page_args(first, after)})
+    return await ctx(info).organizations(verb, {**drop_none(payload), **page_args(first, after)})
 
 
 async def load_org(info: Info, org_id: str) -> dict | None:
@@ -231,37 +223,33 @@ class PartyOrganization:
     @strawberry.field(description="Members whose organisation this is")
     async def members(self, info: Info, first: int | None = None, after: str | None = None,
                       category: MemberCategory | None = None) -> PartyMemberConnection:
-        page = await org_page(info, "member.list", {"organizationId": self.dto["id"], "category": _value(category)},
+        page = await org_page(info, "member.list", {"organizationId": self.dto["id"], "category": value_of(category)},
                               first, after)
-        return PartyMemberConnection(**connection_fields(page, member_node))
+        return connection(page, member_node)
 
     @strawberry.field(description="The organisations one level down")
     async def children(self, info: Info, first: int | None = None,
                        after: str | None = None) -> PartyOrganizationConnection:
         page = await org_page(info, "org.list", {"parentId": self.dto["id"]}, first, after)
-        return PartyOrganizationConnection(**connection_fields(page, org_node))
+        return connection(page, org_node)
 
     @strawberry.field(description="A 大党委's joint meetings (联席会议)")
     async def meetings(self, info: Info, first: int | None = None,
                        after: str | None = None) -> JointMeetingConnection:
         page = await org_page(info, "meeting.list", {"committeeId": self.dto["id"]}, first, after)
-        return JointMeetingConnection(**connection_fields(page, meeting_node))
+        return connection(page, meeting_node)
 
     @strawberry.field(description="Its organisational life (三会一课, 主题党日)")
     async def life(self, info: Info, first: int | None = None, after: str | None = None) -> LifeRecordConnection:
         page = await org_page(info, "life.list", {"organizationId": self.dto["id"]}, first, after)
-        return LifeRecordConnection(**connection_fields(page, life_node))
+        return connection(page, life_node)
 
 
 def org_node(dto: dict) -> PartyOrganization:
     return PartyOrganization(dto=dto)
 
 
-@strawberry.type
-class PartyOrganizationConnection:
-    edges: list[Edge[PartyOrganization]]
-    page_info: PageInfo
-    total_count: int
+PartyOrganizationConnection = Connection[PartyOrganization]
 
 
 # --- members ------------------------------------------------------------------------------------------------
@@ -355,11 +343,7 @@ def member_node(dto: dict) -> PartyMember:
     return PartyMember(dto=dto)
 
 
-@strawberry.type
-class PartyMemberConnection:
-    edges: list[Edge[PartyMember]]
-    page_info: PageInfo
-    total_count: int
+PartyMemberConnection = Connection[PartyMember]
 
 
 @strawberry.type(description="A member's contact unmasked; the reveal is audited (MEMBER_CONTACT_REVEALED)")
@@ -426,11 +410,7 @@ def transfer_node(dto: dict) -> MembershipTransfer:
     return MembershipTransfer(dto=dto)
 
 
-@strawberry.type
-class MembershipTransferConnection:
-    edges: list[Edge[MembershipTransfer]]
-    page_info: PageInfo
-    total_count: int
+MembershipTransferConnection = Connection[MembershipTransfer]
 
 
 # --- co-building units ------------------------------------------------------------------------------------
@@ -464,11 +444,7 @@ def twinning_node(dto: dict) -> UnitTwinning:
     return UnitTwinning(dto=dto)
 
 
-@strawberry.type
-class UnitTwinningConnection:
-    edges: list[Edge[UnitTwinning]]
-    page_info: PageInfo
-    total_count: int
+UnitTwinningConnection = Connection[UnitTwinning]
 
 
 @strawberry.type(description="A contact person of a unit; `phone` is masked except to those who manage the unit")
@@ -513,11 +489,7 @@ def unit_node(dto: dict) -> CoBuildingUnit:
     return CoBuildingUnit(dto=dto)
 
 
-@strawberry.type
-class CoBuildingUnitConnection:
-    edges: list[Edge[CoBuildingUnit]]
-    page_info: PageInfo
-    total_count: int
+CoBuildingUnitConnection = Connection[CoBuildingUnit]
 
 
 @strawberry.type(description="三方联动 of a residential estate (小区): the community's 大党委, the property company "
@@ -558,11 +530,7 @@ def linkage_node(dto: dict) -> Linkage:
     return Linkage(dto=dto)
 
 
-@strawberry.type
-class LinkageConnection:
-    edges: list[Edge[Linkage]]
-    page_info: PageInfo
-    total_count: int
+LinkageConnection = Connection[Linkage]
 
 
 # --- joint meetings -----------------------------------------------------------------------------------------
@@ -728,11 +696,7 @@ def meeting_node(dto: dict) -> JointMeeting:
     return JointMeeting(dto=dto)
 
 
-@strawberry.type
-class JointMeetingConnection:
-    edges: list[Edge[JointMeeting]]
-    page_info: PageInfo
-    total_count: int
+JointMeetingConnection = Connection[JointMeeting]
 
 
 # --- organisational life ------------------------------------------------------------------------------------
@@ -778,11 +742,7 @@ def life_node(dto: dict) -> LifeRecord:
     return LifeRecord(dto=dto)
 
 
-@strawberry.type
-class LifeRecordConnection:
-    edges: list[Edge[LifeRecord]]
-    page_info: PageInfo
-    total_count: int
+LifeRecordConnection = Connection[LifeRecord]
 
 
 # --- the three lists (三张清单) -----------------------------------------------------------------------------
@@ -816,11 +776,7 @@ def need_node(dto: dict) -> Need:
     return Need(dto=dto)
 
 
-@strawberry.type
-class NeedConnection:
-    edges: list[Edge[Need]]
-    page_info: PageInfo
-    total_count: int
+NeedConnection = Connection[Need]
 
 
 @strawberry.type(description="资源清单: a resource a co-building unit offers")
@@ -856,11 +812,7 @@ def resource_node(dto: dict) -> UnitResource:
     return UnitResource(dto=dto)
 
 
-@strawberry.type
-class UnitResourceConnection:
-    edges: list[Edge[UnitResource]]
-    page_info: PageInfo
-    total_count: int
+UnitResourceConnection = Connection[UnitResource]
 
 
 @strawberry.type(description="项目清单: a project matching a community's need to a unit's resource")
@@ -904,11 +856,7 @@ def project_node(dto: dict) -> Project:
     return Project(dto=dto)
 
 
-@strawberry.type
-class ProjectConnection:
-    edges: list[Edge[Project]]
-    page_info: PageInfo
-    total_count: int
+ProjectConnection = Connection[Project]
 
 
 @strawberry.type(description="双报到 feedback: a member's service in one quarter, for their work unit; summed from "
@@ -945,11 +893,7 @@ def feedback_node(dto: dict) -> MemberFeedback:
     return MemberFeedback(dto=dto)
 
 
-@strawberry.type
-class MemberFeedbackConnection:
-    edges: list[Edge[MemberFeedback]]
-    page_info: PageInfo
-    total_count: int
+MemberFeedbackConnection = Connection[MemberFeedback]
 
 
 # --- figures (`overview.organizations`) -------------------------------------------------------------------

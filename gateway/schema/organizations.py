@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from gateway.schema.common import connection_fields, ctx
+from gateway.schema.common import connection, ctx, drop_none, value_of
 from gateway.schema.org_types import (
     AgendaSource,
     CoBuildingUnit,
@@ -60,15 +60,6 @@ from gateway.schema.org_types import (
     twinning_node,
     unit_node,
 )
-
-
-def _drop_none(d: dict) -> dict:
-    return {k: v for k, v in d.items() if v is not None}
-
-
-def _value(e: Any) -> Any:
-    return e.value if e is not None else None
-
 
 # --- inputs -------------------------------------------------------------------------------------------------
 
@@ -188,11 +179,11 @@ class RecordOrganizationalLifeInput:
 
 
 def _contacts(contacts: list[UnitContactInput]) -> list[dict]:
-    return [_drop_none({"name": c.name, "title": c.title, "phone": c.phone}) for c in contacts]
+    return [drop_none({"name": c.name, "title": c.title, "phone": c.phone}) for c in contacts]
 
 
 async def call(info: Info, verb: str, **fields: Any) -> Any:
-    return await ctx(info).organizations(verb, _drop_none(fields))
+    return await ctx(info).organizations(verb, drop_none(fields))
 
 
 async def versioned(info: Info, verb: str, id: strawberry.ID, expected_version: int | None, **fields: Any) -> Any:
@@ -215,9 +206,9 @@ class OrganizationsQuery:
                                   weak: Annotated[bool | None, strawberry.argument(
                                       description="Only those flagged 软弱涣散 risk (true) or not (false)")] = None,
                                   first: int | None = None, after: str | None = None) -> PartyOrganizationConnection:
-        page = await org_page(info, "org.list", {"regionId": region_id, "type": _value(type), "weak": weak},
+        page = await org_page(info, "org.list", {"regionId": region_id, "type": value_of(type), "weak": weak},
                               first, after)
-        return PartyOrganizationConnection(**connection_fields(page, org_node))
+        return connection(page, org_node)
 
     @strawberry.field
     async def party_member(self, info: Info, id: strawberry.ID) -> PartyMember | None:
@@ -229,8 +220,8 @@ class OrganizationsQuery:
                             region_id: strawberry.ID | None = None, category: MemberCategory | None = None,
                             first: int | None = None, after: str | None = None) -> PartyMemberConnection:
         page = await org_page(info, "member.list", {"organizationId": organization_id, "regionId": region_id,
-                                                    "category": _value(category)}, first, after)
-        return PartyMemberConnection(**connection_fields(page, member_node))
+                                                    "category": value_of(category)}, first, after)
+        return connection(page, member_node)
 
     @strawberry.field
     async def membership_transfer(self, info: Info, id: strawberry.ID) -> MembershipTransfer | None:
@@ -243,20 +234,20 @@ class OrganizationsQuery:
                                    overdue: bool | None = None, first: int | None = None,
                                    after: str | None = None) -> MembershipTransferConnection:
         page = await org_page(info, "transfer.list", {"regionId": region_id, "memberId": member_id,
-                                                      "status": _value(status), "overdue": overdue}, first, after)
-        return MembershipTransferConnection(**connection_fields(page, transfer_node))
+                                                      "status": value_of(status), "overdue": overdue}, first, after)
+        return connection(page, transfer_node)
 
     @strawberry.field(description="Members with an active 双报到 registration with the community")
     async def dual_registrations(self, info: Info, community_id: strawberry.ID, first: int | None = None,
                                  after: str | None = None) -> PartyMemberConnection:
         page = await org_page(info, "dual.list", {"communityId": community_id}, first, after)
-        return PartyMemberConnection(**connection_fields(page, member_node))
+        return connection(page, member_node)
 
     @strawberry.field(description="单位报到: employers' branches twinned with the community")
     async def unit_twinnings(self, info: Info, community_id: strawberry.ID, first: int | None = None,
                              after: str | None = None) -> UnitTwinningConnection:
         page = await org_page(info, "twin.list", {"communityId": community_id}, first, after)
-        return UnitTwinningConnection(**connection_fields(page, twinning_node))
+        return connection(page, twinning_node)
 
     @strawberry.field
     async def co_building_unit(self, info: Info, id: strawberry.ID) -> CoBuildingUnit | None:
@@ -267,15 +258,15 @@ class OrganizationsQuery:
     async def co_building_units(self, info: Info, region_id: strawberry.ID | None = None,
                                 kind: UnitKind | None = None, committee_id: strawberry.ID | None = None,
                                 first: int | None = None, after: str | None = None) -> CoBuildingUnitConnection:
-        page = await org_page(info, "unit.list", {"regionId": region_id, "kind": _value(kind),
+        page = await org_page(info, "unit.list", {"regionId": region_id, "kind": value_of(kind),
                                                   "committeeId": committee_id}, first, after)
-        return CoBuildingUnitConnection(**connection_fields(page, unit_node))
+        return connection(page, unit_node)
 
     @strawberry.field(description="三方联动 of the estates in a region")
     async def linkages(self, info: Info, region_id: strawberry.ID, first: int | None = None,
                        after: str | None = None) -> LinkageConnection:
         page = await org_page(info, "linkage.list", {"regionId": region_id}, first, after)
-        return LinkageConnection(**connection_fields(page, linkage_node))
+        return connection(page, linkage_node)
 
     @strawberry.field
     async def joint_meeting(self, info: Info, id: strawberry.ID) -> JointMeeting | None:
@@ -288,31 +279,31 @@ class OrganizationsQuery:
                              after: str | None = None) -> JointMeetingConnection:
         page = await org_page(info, "meeting.list", {"committeeId": committee_id, "regionId": region_id},
                               first, after)
-        return JointMeetingConnection(**connection_fields(page, meeting_node))
+        return connection(page, meeting_node)
 
     @strawberry.field(description="An organisation's 三会一课 and 主题党日")
     async def organizational_life(self, info: Info, organization_id: strawberry.ID, first: int | None = None,
                                   after: str | None = None) -> LifeRecordConnection:
         page = await org_page(info, "life.list", {"organizationId": organization_id}, first, after)
-        return LifeRecordConnection(**connection_fields(page, life_node))
+        return connection(page, life_node)
 
     @strawberry.field(description="需求清单 of the communities in a region")
     async def needs(self, info: Info, region_id: strawberry.ID, first: int | None = None,
                     after: str | None = None) -> NeedConnection:
         page = await org_page(info, "need.list", {"regionId": region_id}, first, after)
-        return NeedConnection(**connection_fields(page, need_node))
+        return connection(page, need_node)
 
     @strawberry.field(description="资源清单 of the units in a region")
     async def unit_resources(self, info: Info, region_id: strawberry.ID, first: int | None = None,
                              after: str | None = None) -> UnitResourceConnection:
         page = await org_page(info, "resource.list", {"regionId": region_id}, first, after)
-        return UnitResourceConnection(**connection_fields(page, resource_node))
+        return connection(page, resource_node)
 
     @strawberry.field(description="项目清单 of the communities in a region")
     async def projects(self, info: Info, region_id: strawberry.ID, first: int | None = None,
                        after: str | None = None) -> ProjectConnection:
         page = await org_page(info, "project.list", {"regionId": region_id}, first, after)
-        return ProjectConnection(**connection_fields(page, project_node))
+        return connection(page, project_node)
 
     @strawberry.field(description="双报到 feedback per member and quarter, of one member or of the members in a region")
     async def member_feedback(self, info: Info, member_id: strawberry.ID | None = None,
@@ -321,7 +312,7 @@ class OrganizationsQuery:
                               first: int | None = None, after: str | None = None) -> MemberFeedbackConnection:
         page = await org_page(info, "feedback.list", {"memberId": member_id, "regionId": region_id,
                                                       "quarter": quarter}, first, after)
-        return MemberFeedbackConnection(**connection_fields(page, feedback_node))
+        return connection(page, feedback_node)
 
 
 Version = Annotated[int | None, strawberry.argument(
@@ -347,7 +338,7 @@ class OrganizationsMutation:
     @strawberry.mutation(description="Appoint a leadership seat (书记, 委员, 兼职委员 …)")
     async def appoint_position(self, info: Info, organization_id: strawberry.ID, input: PositionInput,
                                expected_version: Version = None) -> PartyOrganization:
-        position = _drop_none({"holderName": input.holder_name, "memberId": input.member_id,
+        position = drop_none({"holderName": input.holder_name, "memberId": input.member_id,
                                "unitId": input.unit_id, "role": input.role.value, "termStart": input.term_start,
                                "termEnd": input.term_end})
         return org_node(await versioned(info, "org.appoint", organization_id, expected_version, position=position))
@@ -380,7 +371,7 @@ class OrganizationsMutation:
     @strawberry.mutation(description="Change a member's category, home building or phone")
     async def update_party_member(self, info: Info, input: UpdatePartyMemberInput) -> PartyMember:
         return member_node(await versioned(
-            info, "member.update", input.id, input.expected_version, category=_value(input.category),
+            info, "member.update", input.id, input.expected_version, category=value_of(input.category),
             homeBuildingId=input.home_building_id, phone=input.phone))
 
     @strawberry.mutation(description="Admins: a member's phone and ID number unmasked; audited "

@@ -9,7 +9,14 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from gateway.schema.case_stats import CaseStats, load_case_stats
-from gateway.schema.common import Edge, PageInfo, connection_fields, ctx, graphql_enum, page_args
+from gateway.schema.common import (
+    Connection,
+    connection,
+    ctx,
+    drop_none,
+    graphql_enum,
+    page_args,
+)
 from gateway.schema.org_types import (
     OrgStats,
     PartyOrganizationConnection,
@@ -114,7 +121,7 @@ class Region:
         payload = {"parentId": full["id"], **page_args(first, after)}
         if level:
             payload["level"] = level.value
-        return RegionConnection(**connection_fields(await ctx(info).grids("region.list", payload), region_node))
+        return connection(await ctx(info).grids("region.list", payload), region_node)
 
     @strawberry.field(description="GeoJSON Polygon or MultiPolygon (lng/lat, WGS 84)")
     async def boundary(self, info: Info) -> JSON | None:
@@ -148,25 +155,21 @@ class Region:
                                   after: str | None = None) -> PartyOrganizationConnection:
         page = await org_page(info, "org.list", {"regionId": self.dto["id"], "type": type.value if type else None},
                               first, after)
-        return PartyOrganizationConnection(**connection_fields(page, org_node))
+        return connection(page, org_node)
 
     @strawberry.field(description="Volunteer posts (志愿服务岗位) open for claims in this region or below")
     async def volunteer_posts(self, info: Info, type: VolunteerPostType | None = None, first: int | None = None,
                               after: str | None = None) -> VolunteerPostConnection:
         page = await vol_page(info, "post.list", {"regionId": self.dto["id"], "type": type.value if type else None},
                               first, after)
-        return VolunteerPostConnection(**connection_fields(page, post_node))
+        return connection(page, post_node)
 
 
 def region_node(dto: dict) -> Region:
     return Region(dto=dto)
 
 
-@strawberry.type
-class RegionConnection:
-    edges: list[Edge[Region]]
-    page_info: PageInfo
-    total_count: int
+RegionConnection = Connection[Region]
 
 
 @strawberry.type(description="Territory figures of a region and everything below it, kept with the writes")
@@ -232,11 +235,7 @@ def worker_node(d: dict) -> GridWorker:
                       role_name=d["roleName"], phone=d.get("phone"), active=d["active"], grid_id=d.get("gridId"))
 
 
-@strawberry.type
-class GridWorkerConnection:
-    edges: list[Edge[GridWorker]]
-    page_info: PageInfo
-    total_count: int
+GridWorkerConnection = Connection[GridWorker]
 
 
 async def list_workers(info: Info, region_id: str, first: int | None, after: str | None,
@@ -244,7 +243,7 @@ async def list_workers(info: Info, region_id: str, first: int | None, after: str
     payload: dict[str, Any] = {"regionId": region_id, **page_args(first, after)}
     if role:
         payload["role"] = role.value
-    return GridWorkerConnection(**connection_fields(await ctx(info).grids("worker.list", payload), worker_node))
+    return connection(await ctx(info).grids("worker.list", payload), worker_node)
 
 
 @strawberry.type(description="The caller, as the gateway understood their token")
@@ -306,9 +305,6 @@ class RegisterGridWorkerInput:
     idempotency_key: str | None = None
 
 
-def _drop_none(d: dict) -> dict:
-    return {k: v for k, v in d.items() if v is not None}
-
 
 @strawberry.type
 class TerritoryQuery:
@@ -325,9 +321,9 @@ class TerritoryQuery:
     @strawberry.field(description="Regions in your scope; without parentId and level, the root of your scope")
     async def regions(self, info: Info, parent_id: strawberry.ID | None = None, level: RegionLevel | None = None,
                       first: int | None = None, after: str | None = None) -> RegionConnection:
-        payload = _drop_none({"parentId": parent_id, "level": level.value if level else None})
-        return RegionConnection(**connection_fields(
-            await ctx(info).grids("region.list", {**payload, **page_args(first, after)}), region_node))
+        payload = drop_none({"parentId": parent_id, "level": level.value if level else None})
+        return connection(
+            await ctx(info).grids("region.list", {**payload, **page_args(first, after)}), region_node)
 
     @strawberry.field(description="The GRID whose boundary contains the point, or null (on a shared edge, or in an "
                                   "overlap stored from before overlaps were refused: the smaller grid)")
@@ -356,14 +352,14 @@ class TerritoryQuery:
 class TerritoryMutation:
     @strawberry.mutation(description="Create a region; its parent must be one level up (a GRID's parent is a COMMUNITY)")
     async def create_region(self, info: Info, input: CreateRegionInput) -> Region:
-        payload = _drop_none({"parentId": input.parent_id, "name": input.name, "level": input.level.value,
+        payload = drop_none({"parentId": input.parent_id, "name": input.name, "level": input.level.value,
                               "code": input.code, "id": input.id, "boundary": input.boundary,
                               "attrs": input.attrs, "idempotencyKey": input.idempotency_key})
         return Region(dto=await ctx(info).grids("region.create", payload))
 
     @strawberry.mutation(description="Rename a region, change its code or attributes")
     async def update_region(self, info: Info, input: UpdateRegionInput) -> Region:
-        payload = {"id": input.id, **_drop_none({"name": input.name, "attrs": input.attrs,
+        payload = {"id": input.id, **drop_none({"name": input.name, "attrs": input.attrs,
                                                  "expectedVersion": input.expected_version})}
         if input.code is not None:
             payload["code"] = input.code or None
@@ -372,7 +368,7 @@ class TerritoryMutation:
     @strawberry.mutation(description="Move a region (and its subtree) under a new parent of the right level")
     async def move_region(self, info: Info, id: strawberry.ID, new_parent_id: strawberry.ID,
                           expected_version: int | None = None) -> Region:
-        return Region(dto=await ctx(info).grids("region.move", _drop_none({
+        return Region(dto=await ctx(info).grids("region.move", drop_none({
             "id": id, "newParentId": new_parent_id, "expectedVersion": expected_version})))
 
     @strawberry.mutation(description="Set (or, with null, clear) a region's GeoJSON boundary")
@@ -380,20 +376,20 @@ class TerritoryMutation:
                                   expected_version: int | None = None) -> Region:
         if boundary is strawberry.UNSET:  # leaving it out must not clear it
             raise BadInput("`boundary` is required: a GeoJSON Polygon or MultiPolygon, or null to clear it")
-        return Region(dto=await ctx(info).grids("region.setBoundary", _drop_none(
+        return Region(dto=await ctx(info).grids("region.setBoundary", drop_none(
             {"id": id, "expectedVersion": expected_version}) | {"boundary": boundary}))
 
     @strawberry.mutation(description="Add a building (楼栋) to a grid")
     async def create_building(self, info: Info, input: CreateBuildingInput) -> Region:
-        attrs = _drop_none({"address": input.address, "estate": input.estate, "floors": input.floors,
+        attrs = drop_none({"address": input.address, "estate": input.estate, "floors": input.floors,
                             "households": input.households})
-        return Region(dto=await ctx(info).grids("region.create", _drop_none({
+        return Region(dto=await ctx(info).grids("region.create", drop_none({
             "parentId": input.grid_id, "name": input.name, "level": "BUILDING", "code": input.code,
             "boundary": input.boundary, "attrs": attrs, "idempotencyKey": input.idempotency_key})))
 
     @strawberry.mutation(description="Register a grid worker (网格员) and assign them to a grid")
     async def register_grid_worker(self, info: Info, input: RegisterGridWorkerInput) -> GridWorker:
-        return worker_node(await ctx(info).grids("worker.register", _drop_none({
+        return worker_node(await ctx(info).grids("worker.register", drop_none({
             "sub": input.sub, "name": input.name, "role": input.role.value, "gridId": input.grid_id,
             "phone": input.phone, "idempotencyKey": input.idempotency_key})))
 

@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from gateway.schema.common import Edge, PageInfo, connection_fields, ctx, graphql_enum, page_args
+from gateway.schema.common import (
+    Connection,
+    connection,
+    ctx,
+    drop_none,
+    graphql_enum,
+    page_args,
+    when,
+)
 from gateway.schema.org_types import PartyMember, load_member
 from services.volunteers.domain.rollups import COUNTER_DEFINITIONS
 from shared.errors import Forbidden
@@ -63,20 +71,11 @@ PointsSourceKind = graphql_enum(SourceKind, name='PointsSourceKind', description
 
 # --- wire helpers -------------------------------------------------------------------------------------------
 
-def _drop_none(d: dict) -> dict:
-    return {k: v for k, v in d.items() if v is not None}
-
-
-def when(value: Any) -> datetime | None:
-    """Datetimes travel as ISO 8601 text."""
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(value)
 
 
 async def vol_page(info: Info, verb: str, payload: dict, first: int | None, after: str | None) -> dict:
     """One page of a list verb: filters without their None values, plus `first`/`after`."""
-    return await ctx(info).volunteers(verb, {**_drop_none(payload), **page_args(first, after)})
+    return await ctx(info).volunteers(verb, {**drop_none(payload), **page_args(first, after)})
 
 
 async def load_volunteer(info: Info, volunteer_id: str) -> dict | None:
@@ -118,7 +117,7 @@ class PointsAccount:
     @strawberry.field(description="Ledger entries: credits, redemptions and expiries")
     async def history(self, info: Info, first: int | None = None, after: str | None = None) -> PointsEntryConnection:
         page = await vol_page(info, "points.history", {"volunteerId": self.volunteer_id}, first, after)
-        return PointsEntryConnection(**connection_fields(page, entry_node))
+        return connection(page, entry_node)
 
 
 @strawberry.type(description="A volunteer (志愿者): a resident, or a party member (党员志愿者). `phone` is masked "
@@ -189,12 +188,12 @@ class Volunteer:
     async def claimed_posts(self, info: Info, first: int | None = None,
                             after: str | None = None) -> VolunteerPostConnection:
         page = await vol_page(info, "post.list", {"volunteerId": self.dto["id"]}, first, after)
-        return VolunteerPostConnection(**connection_fields(page, post_node))
+        return connection(page, post_node)
 
     @strawberry.field(description="Cases handed to them (派单 to a volunteer)")
     async def tasks(self, info: Info, first: int | None = None, after: str | None = None) -> VolunteerTaskConnection:
         page = await vol_page(info, "task.list", {"volunteerId": self.dto["id"]}, first, after)
-        return VolunteerTaskConnection(**connection_fields(page, task_node))
+        return connection(page, task_node)
 
     @strawberry.field(description="Their points (积分): balance and ledger")
     def points(self) -> PointsAccount:
@@ -205,11 +204,7 @@ def volunteer_node(dto: dict) -> Volunteer:
     return Volunteer(dto=dto)
 
 
-@strawberry.type
-class VolunteerConnection:
-    edges: list[Edge[Volunteer]]
-    page_info: PageInfo
-    total_count: int
+VolunteerConnection = Connection[Volunteer]
 
 
 @strawberry.type(description="志愿服务队: a leader and members, anchored in a region")
@@ -249,11 +244,7 @@ def team_node(dto: dict) -> VolunteerTeam:
     return VolunteerTeam(dto=dto)
 
 
-@strawberry.type
-class VolunteerTeamConnection:
-    edges: list[Edge[VolunteerTeam]]
-    page_info: PageInfo
-    total_count: int
+VolunteerTeamConnection = Connection[VolunteerTeam]
 
 
 # --- posts --------------------------------------------------------------------------------------------------
@@ -319,11 +310,7 @@ def post_node(dto: dict) -> VolunteerPost:
     return VolunteerPost(dto=dto)
 
 
-@strawberry.type
-class VolunteerPostConnection:
-    edges: list[Edge[VolunteerPost]]
-    page_info: PageInfo
-    total_count: int
+VolunteerPostConnection = Connection[VolunteerPost]
 
 
 # --- service orders -----------------------------------------------------------------------------------------
@@ -444,11 +431,7 @@ def order_node(dto: dict) -> ServiceOrder:
     return ServiceOrder(dto=dto)
 
 
-@strawberry.type
-class ServiceOrderConnection:
-    edges: list[Edge[ServiceOrder]]
-    page_info: PageInfo
-    total_count: int
+ServiceOrderConnection = Connection[ServiceOrder]
 
 
 # --- case tasks ---------------------------------------------------------------------------------------------
@@ -504,11 +487,7 @@ def task_node(dto: dict) -> VolunteerTask:
     return VolunteerTask(dto=dto)
 
 
-@strawberry.type
-class VolunteerTaskConnection:
-    edges: list[Edge[VolunteerTask]]
-    page_info: PageInfo
-    total_count: int
+VolunteerTaskConnection = Connection[VolunteerTask]
 
 
 # --- activities ---------------------------------------------------------------------------------------------
@@ -591,11 +570,7 @@ def activity_node(dto: dict) -> Activity:
     return Activity(dto=dto)
 
 
-@strawberry.type
-class ActivityConnection:
-    edges: list[Edge[Activity]]
-    page_info: PageInfo
-    total_count: int
+ActivityConnection = Connection[Activity]
 
 
 # --- points -------------------------------------------------------------------------------------------------
@@ -617,11 +592,7 @@ def entry_node(d: dict) -> PointsEntry:
                        expires_at=when(d.get("expiresAt")))
 
 
-@strawberry.type
-class PointsEntryConnection:
-    edges: list[Edge[PointsEntry]]
-    page_info: PageInfo
-    total_count: int
+PointsEntryConnection = Connection[PointsEntry]
 
 
 @strawberry.type(description="An item of the rewards catalogue (积分兑换)")

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from gateway.schema.common import connection_fields, ctx
+from gateway.schema.common import connection, ctx, drop_none, value_of
 from gateway.schema.volunteer_types import (
     Activity,
     ActivityConnection,
@@ -40,15 +40,6 @@ from gateway.schema.volunteer_types import (
     vol_page,
     volunteer_node,
 )
-
-
-def _drop_none(d: dict) -> dict:
-    return {k: v for k, v in d.items() if v is not None}
-
-
-def _value(e: Any) -> Any:
-    return e.value if e is not None else None
-
 
 # --- inputs -------------------------------------------------------------------------------------------------
 
@@ -121,7 +112,7 @@ class RewardItemInput:
 
 
 async def call(info: Info, verb: str, **fields: Any) -> Any:
-    return await ctx(info).volunteers(verb, _drop_none(fields))
+    return await ctx(info).volunteers(verb, drop_none(fields))
 
 
 async def versioned(info: Info, verb: str, id: strawberry.ID, expected_version: int | None = None,
@@ -156,7 +147,7 @@ class VolunteersQuery:
                          after: str | None = None) -> VolunteerConnection:
         page = await vol_page(info, "volunteer.list", {"regionId": region_id, "memberOnly": member_only,
                                                        "skill": skill}, first, after)
-        return VolunteerConnection(**connection_fields(page, volunteer_node))
+        return connection(page, volunteer_node)
 
     @strawberry.field
     async def volunteer_team(self, info: Info, id: strawberry.ID) -> VolunteerTeam | None:
@@ -167,7 +158,7 @@ class VolunteersQuery:
     async def volunteer_teams(self, info: Info, region_id: strawberry.ID | None = None, first: int | None = None,
                               after: str | None = None) -> VolunteerTeamConnection:
         page = await vol_page(info, "team.list", {"regionId": region_id}, first, after)
-        return VolunteerTeamConnection(**connection_fields(page, team_node))
+        return connection(page, team_node)
 
     @strawberry.field
     async def volunteer_post(self, info: Info, id: strawberry.ID) -> VolunteerPost | None:
@@ -180,10 +171,10 @@ class VolunteersQuery:
                               active_only: Annotated[bool, strawberry.argument(
                                   description="Only ACTIVE posts (the default)")] = True,
                               first: int | None = None, after: str | None = None) -> VolunteerPostConnection:
-        page = await vol_page(info, "post.list", {"regionId": region_id, "type": _value(type),
+        page = await vol_page(info, "post.list", {"regionId": region_id, "type": value_of(type),
                                                   "volunteerId": volunteer_id, "activeOnly": active_only},
                               first, after)
-        return VolunteerPostConnection(**connection_fields(page, post_node))
+        return connection(page, post_node)
 
     @strawberry.field
     async def service_order(self, info: Info, id: strawberry.ID) -> ServiceOrder | None:
@@ -196,21 +187,21 @@ class VolunteersQuery:
                              mine: Annotated[bool, strawberry.argument(
                                  description="Residents: placed by you; volunteers: taken by you")] = False,
                              first: int | None = None, after: str | None = None) -> ServiceOrderConnection:
-        page = await vol_page(info, "order.list", {"regionId": region_id, "status": _value(status),
+        page = await vol_page(info, "order.list", {"regionId": region_id, "status": value_of(status),
                                                    "mine": mine or None}, first, after)
-        return ServiceOrderConnection(**connection_fields(page, order_node))
+        return connection(page, order_node)
 
     @strawberry.field(description="心愿墙: a community's approved orders waiting for a taker (OPEN), oldest first")
     async def wish_wall(self, info: Info, community_id: strawberry.ID, first: int | None = None,
                         after: str | None = None) -> ServiceOrderConnection:
         page = await vol_page(info, "order.wishWall", {"communityId": community_id}, first, after)
-        return ServiceOrderConnection(**connection_fields(page, order_node))
+        return connection(page, order_node)
 
     @strawberry.field(description="Cases handed to a volunteer")
     async def volunteer_tasks(self, info: Info, volunteer_id: VolunteerArg = None, first: int | None = None,
                               after: str | None = None) -> VolunteerTaskConnection:
         page = await vol_page(info, "task.list", {"volunteerId": volunteer_id}, first, after)
-        return VolunteerTaskConnection(**connection_fields(page, task_node))
+        return connection(page, task_node)
 
     @strawberry.field
     async def activity(self, info: Info, id: strawberry.ID) -> Activity | None:
@@ -221,7 +212,7 @@ class VolunteersQuery:
     async def activities(self, info: Info, region_id: strawberry.ID | None = None, first: int | None = None,
                          after: str | None = None) -> ActivityConnection:
         page = await vol_page(info, "activity.list", {"regionId": region_id}, first, after)
-        return ActivityConnection(**connection_fields(page, activity_node))
+        return connection(page, activity_node)
 
     @strawberry.field(description="A volunteer's points balance: credits not yet expired, minus redemptions")
     async def points_balance(self, info: Info, volunteer_id: VolunteerArg = None) -> int:
@@ -231,7 +222,7 @@ class VolunteersQuery:
     async def points_history(self, info: Info, volunteer_id: VolunteerArg = None, first: int | None = None,
                              after: str | None = None) -> PointsEntryConnection:
         page = await vol_page(info, "points.history", {"volunteerId": volunteer_id}, first, after)
-        return PointsEntryConnection(**connection_fields(page, entry_node))
+        return connection(page, entry_node)
 
     @strawberry.field(description="What points can be redeemed for (积分兑换)")
     async def reward_catalogue(self, info: Info) -> list[RewardItem]:
