@@ -1,4 +1,5 @@
 """Relay-style connections and the shared input rules (`first` ≤ 100)."""
+
 from __future__ import annotations
 
 import base64
@@ -9,6 +10,7 @@ from typing import Any, Generic, TypeVar
 
 import strawberry
 from strawberry.types import Info
+from strawberry.types.field import StrawberryField
 from strawberry.types.nodes import SelectedField
 
 from gateway.context import Context
@@ -74,16 +76,26 @@ def connection(page: dict, to_node: Callable[[dict], N]) -> Connection[N]:
 def connection_fields(page: dict, to_node: Callable[[dict], N]) -> dict[str, Any]:
     items = page["items"]
     edges = [Edge(cursor=encode_cursor(i["id"]), node=to_node(i)) for i in items]
-    return {"edges": edges, "total_count": page["totalCount"], "page_info": PageInfo(
-        has_next_page=page["hasNextPage"], has_previous_page=False,
-        start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None)}
+    return {
+        "edges": edges,
+        "total_count": page["totalCount"],
+        "page_info": PageInfo(
+            has_next_page=page["hasNextPage"],
+            has_previous_page=False,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    }
 
 
 def selects(info: Info, name: str) -> bool:
     """Whether the field being resolved selects `name` directly (a fragment counts as yes):
     lets a list skip counting its total when nobody asked for it."""
-    return any(not isinstance(sel, SelectedField) or sel.name == name
-               for field in info.selected_fields for sel in field.selections)
+    return any(
+        not isinstance(sel, SelectedField) or sel.name == name
+        for field in info.selected_fields
+        for sel in field.selections
+    )
 
 
 def drop_none(d: dict) -> dict:
@@ -91,8 +103,9 @@ def drop_none(d: dict) -> dict:
     return {k: v for k, v in d.items() if v is not None}
 
 
-def graphql_enum(term: type[E], name: str | None = None, description: str | None = None,
-                 values: dict[str, str] | None = None) -> type[E]:
+def graphql_enum(
+    term: type[E], name: str | None = None, description: str | None = None, values: dict[str, str] | None = None
+) -> type[E]:
     """The GraphQL enum of a vocabulary term (shared.vocabulary): the same class the domain and the
     contracts use, so a value added to the term appears everywhere at once. `values` describes members."""
     strawberry.enum(term, name=name, description=description)
@@ -116,8 +129,14 @@ def camel(name: str) -> str:
     return key
 
 
-def from_dto(key: str | None = None, *, convert: Callable[[Any], Any] | None = None, default: Any = None,
-             description: str | None = None, deprecation_reason: str | None = None) -> Any:
+def from_dto(
+    key: str | None = None,
+    *,
+    convert: Callable[[Any], Any] | None = None,
+    default: Any = None,
+    description: str | None = None,
+    deprecation_reason: str | None = None,
+) -> Any:
     """A field read from the record's DTO (`self.dto`): the DTO key is the field's name in camelCase
     unless `key` names it; `convert` turns a present value into the field's type (`day`, `when`, an enum),
     and an absent or null value is `default`. The type is the annotation on the class:
@@ -129,6 +148,7 @@ def from_dto(key: str | None = None, *, convert: Callable[[Any], Any] | None = N
             return default
         return convert(value) if convert is not None else value
 
+    resolve.from_dto = True  # type: ignore[attr-defined]
     return strawberry.field(resolver=resolve, description=description, deprecation_reason=deprecation_reason)
 
 
@@ -149,3 +169,28 @@ def day(value: Any) -> date | None:
 def value_of(term: Any) -> Any:
     """An enum argument's wire value; None stays None."""
     return term.value if term is not None else None
+
+
+def _reads_dto(value: Any) -> bool:
+    resolver = getattr(value, "base_resolver", None)
+    return resolver is not None and getattr(resolver.wrapped_func, "from_dto", False)
+
+
+def dto_type(cls: type | None = None, **options: Any) -> Any:
+    """`strawberry.type` for a type filled from a service DTO (`dto: strawberry.Private[dict]`, fields
+    declared with `from_dto`). Fields keep the order they are written in: Strawberry puts annotated
+    fields before resolver methods, so the methods are annotated in place here."""
+
+    def wrap(cls: type) -> type:
+        own = dict(cls.__dict__.get("__annotations__", {}))
+        first = {name: kind for name, kind in own.items() if not _reads_dto(cls.__dict__.get(name))}
+        rest: dict[str, Any] = {}
+        for name, value in cls.__dict__.items():
+            if _reads_dto(value):
+                rest[name] = own[name]
+            elif isinstance(value, StrawberryField) and value.base_resolver is not None and name not in own:
+                rest[name] = value.base_resolver.type_annotation.annotation
+        cls.__annotations__ = {**first, **rest}
+        return strawberry.type(cls, **options)
+
+    return wrap(cls) if cls is not None else wrap

@@ -5,6 +5,7 @@ the member themself; unit contacts' phones except to those who manage the unit.
 
 This module is imported by `territory` (for `Region.partyOrganizations` and `overview.organizations`), so it
 refers to `Region` and `Case` lazily and imports their modules only inside resolvers."""
+
 from __future__ import annotations
 
 import asyncio
@@ -21,6 +22,8 @@ from gateway.schema.common import (
     ctx,
     day,
     drop_none,
+    dto_type,
+    from_dto,
     graphql_enum,
     page_args,
     value_of,
@@ -51,40 +54,83 @@ CaseRef = Annotated["Case", strawberry.lazy("gateway.schema.case_types")]
 
 # --- vocabularies -------------------------------------------------------------------------------------------
 
-PartyOrgType = graphql_enum(OrgType, name='PartyOrgType', description='Party organisation types, top-down; each is anchored to one territory level', values={'TOWNSHIP_WORKING_COMMITTEE': '街道党工委 (大工委), anchored to a TOWNSHIP', 'COMMUNITY_COMMITTEE': '社区党委/大党委 (or 党总支), anchored to a COMMUNITY', 'GRID_BRANCH': '网格党支部, anchored to a GRID', 'BUILDING_GROUP': '楼栋党小组, anchored to a BUILDING', 'CENTER_HOUSEHOLD': '党员中心户, anchored to a BUILDING'})
+PartyOrgType = graphql_enum(
+    OrgType,
+    name="PartyOrgType",
+    description="Party organisation types, top-down; each is anchored to one territory level",
+    values={
+        "TOWNSHIP_WORKING_COMMITTEE": "街道党工委 (大工委), anchored to a TOWNSHIP",
+        "COMMUNITY_COMMITTEE": "社区党委/大党委 (or 党总支), anchored to a COMMUNITY",
+        "GRID_BRANCH": "网格党支部, anchored to a GRID",
+        "BUILDING_GROUP": "楼栋党小组, anchored to a BUILDING",
+        "CENTER_HOUSEHOLD": "党员中心户, anchored to a BUILDING",
+    },
+)
 
 
-PositionRole = graphql_enum(PositionRole, description="Positions in an organisation's leadership (班子)", values={'SECRETARY': '书记', 'DEPUTY_SECRETARY': '副书记', 'COMMITTEE_MEMBER': '委员', 'PART_TIME_MEMBER': '兼职委员 of a 大党委, from a co-building unit', 'FIRST_SECRETARY': '第一书记'})
+PositionRole = graphql_enum(
+    PositionRole,
+    description="Positions in an organisation's leadership (班子)",
+    values={
+        "SECRETARY": "书记",
+        "DEPUTY_SECRETARY": "副书记",
+        "COMMITTEE_MEMBER": "委员",
+        "PART_TIME_MEMBER": "兼职委员 of a 大党委, from a co-building unit",
+        "FIRST_SECRETARY": "第一书记",
+    },
+)
 
 
-MemberCategory = graphql_enum(MemberCategory, description='Party member categories: 在职党员 IN_SERVICE, 退休党员 RETIRED, 流动党员 FLOATING, OTHER')
+MemberCategory = graphql_enum(
+    MemberCategory,
+    description="Party member categories: 在职党员 IN_SERVICE, 退休党员 RETIRED, 流动党员 FLOATING, OTHER",
+)
 
 
 Gender = graphql_enum(Gender)
 
 
-MemberStatus = graphql_enum(MemberStatus, description='ACTIVE, or TRANSFERRING while a membership transfer (组织关系转接) is open')
+MemberStatus = graphql_enum(
+    MemberStatus, description="ACTIVE, or TRANSFERRING while a membership transfer (组织关系转接) is open"
+)
 
 
-TransferStatus = graphql_enum(TransferStatus, description='组织关系转接: REQUESTED, then APPROVED, REJECTED or CANCELLED')
+TransferStatus = graphql_enum(
+    TransferStatus, description="组织关系转接: REQUESTED, then APPROVED, REJECTED or CANCELLED"
+)
 
 
-UnitKind = graphql_enum(UnitKind, description='Co-building units (共建单位): 机关事业单位 AGENCY, 企业 ENTERPRISE, 学校 SCHOOL, 社会组织 SOCIAL_ORG, 物业公司 PROPERTY_COMPANY, 业主委员会 OWNERS_COMMITTEE')
+UnitKind = graphql_enum(
+    UnitKind,
+    description="Co-building units (共建单位): 机关事业单位 AGENCY, 企业 ENTERPRISE, 学校 SCHOOL, 社会组织 SOCIAL_ORG, 物业公司 PROPERTY_COMPANY, 业主委员会 OWNERS_COMMITTEE",
+)
 
 
-AgendaSource = graphql_enum(AgendaSource, description='Where a joint-meeting agenda item came from; `ref` is a unit id, a resident reference or a case hotspot id')
+AgendaSource = graphql_enum(
+    AgendaSource,
+    description="Where a joint-meeting agenda item came from; `ref` is a unit id, a resident reference or a case hotspot id",
+)
 
 
-LifeKind = graphql_enum(LifeKind, description='三会一课 and 主题党日', values={'BRANCH_GENERAL_MEETING': '支部党员大会', 'BRANCH_COMMITTEE_MEETING': '支委会', 'GROUP_MEETING': '党小组会', 'PARTY_LECTURE': '党课', 'THEMED_PARTY_DAY': '主题党日'})
+LifeKind = graphql_enum(
+    LifeKind,
+    description="三会一课 and 主题党日",
+    values={
+        "BRANCH_GENERAL_MEETING": "支部党员大会",
+        "BRANCH_COMMITTEE_MEETING": "支委会",
+        "GROUP_MEETING": "党小组会",
+        "PARTY_LECTURE": "党课",
+        "THEMED_PARTY_DAY": "主题党日",
+    },
+)
 
 
-ProjectStatus = graphql_enum(ProjectStatus, description='A co-building project (项目清单): PROPOSED → AGREED → IN_PROGRESS → DONE, or CANCELLED')
+ProjectStatus = graphql_enum(
+    ProjectStatus, description="A co-building project (项目清单): PROPOSED → AGREED → IN_PROGRESS → DONE, or CANCELLED"
+)
 
 
 # --- wire helpers -------------------------------------------------------------------------------------------
-
-
-
 
 
 async def org_page(info: Info, verb: str, payload: dict, first: int | None, after: str | None) -> dict:
@@ -109,6 +155,7 @@ async def _region(info: Info, region_id: str | None) -> Region | None:
     if not region_id:
         return None
     from gateway.schema.territory import Region, load_region
+
     return Region(dto=await load_region(info, region_id))
 
 
@@ -138,8 +185,11 @@ async def _units(info: Info, unit_ids: list[str] | None) -> list[CoBuildingUnit]
 
 # --- organisations ------------------------------------------------------------------------------------------
 
-@strawberry.type(description="A seat in an organisation's leadership, held by a member or by a person from a "
-                             "co-building unit (兼职委员)")
+
+@strawberry.type(
+    description="A seat in an organisation's leadership, held by a member or by a person from a "
+    "co-building unit (兼职委员)"
+)
 class Position:
     holder_name: str
     role: PositionRole
@@ -158,26 +208,26 @@ class Position:
 
 
 def position_node(d: dict) -> Position:
-    return Position(holder_name=d["holderName"], role=PositionRole(d["role"]), term_start=day(d["termStart"]),
-                    term_end=day(d.get("termEnd")), member_id=d.get("memberId"), unit_id=d.get("unitId"))
+    return Position(
+        holder_name=d["holderName"],
+        role=PositionRole(d["role"]),
+        term_start=day(d["termStart"]),
+        term_end=day(d.get("termEnd")),
+        member_id=d.get("memberId"),
+        unit_id=d.get("unitId"),
+    )
 
 
-@strawberry.type(description="A party organisation (党组织): 街道党工委 → 社区党委/大党委 → 网格党支部 → 楼栋党小组 "
-                             "→ 党员中心户, each anchored to a territory node of its level")
+@dto_type(
+    description="A party organisation (党组织): 街道党工委 → 社区党委/大党委 → 网格党支部 → 楼栋党小组 "
+    "→ 党员中心户, each anchored to a territory node of its level"
+)
 class PartyOrganization:
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.dto["name"]
-
-    @strawberry.field
-    def type(self) -> PartyOrgType:
-        return PartyOrgType(self.dto["type"])
+    id: strawberry.ID = from_dto()
+    name: str = from_dto()
+    type: PartyOrgType = from_dto()
 
     @strawberry.field(description="The territory node it is anchored to (TOWNSHIP, COMMUNITY, GRID or BUILDING)")
     async def anchor(self, info: Info) -> RegionRef:
@@ -195,8 +245,10 @@ class PartyOrganization:
     def positions(self) -> list[Position]:
         return [position_node(p) for p in self.dto.get("positions") or []]
 
-    @strawberry.field(description="A 大党委's member units (共建单位), in the order they chair joint meetings; "
-                                  "those outside your scope are left out")
+    @strawberry.field(
+        description="A 大党委's member units (共建单位), in the order they chair joint meetings; "
+        "those outside your scope are left out"
+    )
     async def units(self, info: Info) -> list[CoBuildingUnit]:
         return await _units(info, self.dto.get("unitIds"))
 
@@ -204,38 +256,31 @@ class PartyOrganization:
     def weak(self) -> bool:
         return bool(self.dto.get("weak"))
 
-    @strawberry.field(description="When its latest organisational life (三会一课) was held")
-    def last_life_at(self) -> datetime | None:
-        return when(self.dto.get("lastLifeAt"))
-
-    @strawberry.field
-    def created_at(self) -> datetime | None:
-        return when(self.dto.get("createdAt"))
-
-    @strawberry.field
-    def updated_at(self) -> datetime | None:
-        return when(self.dto.get("updatedAt"))
-
-    @strawberry.field(description="For optimistic concurrency: pass as expectedVersion")
-    def version(self) -> int:
-        return int(self.dto["version"])
+    last_life_at: datetime | None = from_dto(
+        convert=when, description="When its latest organisational life (三会一课) was held"
+    )
+    created_at: datetime | None = from_dto(convert=when)
+    updated_at: datetime | None = from_dto(convert=when)
+    version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
 
     @strawberry.field(description="Members whose organisation this is")
-    async def members(self, info: Info, first: int | None = None, after: str | None = None,
-                      category: MemberCategory | None = None) -> PartyMemberConnection:
-        page = await org_page(info, "member.list", {"organizationId": self.dto["id"], "category": value_of(category)},
-                              first, after)
+    async def members(
+        self, info: Info, first: int | None = None, after: str | None = None, category: MemberCategory | None = None
+    ) -> PartyMemberConnection:
+        page = await org_page(
+            info, "member.list", {"organizationId": self.dto["id"], "category": value_of(category)}, first, after
+        )
         return connection(page, member_node)
 
     @strawberry.field(description="The organisations one level down")
-    async def children(self, info: Info, first: int | None = None,
-                       after: str | None = None) -> PartyOrganizationConnection:
+    async def children(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> PartyOrganizationConnection:
         page = await org_page(info, "org.list", {"parentId": self.dto["id"]}, first, after)
         return connection(page, org_node)
 
     @strawberry.field(description="A 大党委's joint meetings (联席会议)")
-    async def meetings(self, info: Info, first: int | None = None,
-                       after: str | None = None) -> JointMeetingConnection:
+    async def meetings(self, info: Info, first: int | None = None, after: str | None = None) -> JointMeetingConnection:
         page = await org_page(info, "meeting.list", {"committeeId": self.dto["id"]}, first, after)
         return connection(page, meeting_node)
 
@@ -254,6 +299,7 @@ PartyOrganizationConnection = Connection[PartyOrganization]
 
 # --- members ------------------------------------------------------------------------------------------------
 
+
 @strawberry.type(description="双报到: an in-service member also registered with the community where they live")
 class DualRegistration:
     community_id: strawberry.Private[str]
@@ -266,42 +312,21 @@ class DualRegistration:
         return await _region(info, self.community_id)
 
 
-@strawberry.type(description="A party member (党员). `phone` and `idNumber` are masked except to the member "
-                             "themself; admins use revealPartyMemberContact (audited)")
+@dto_type(
+    description="A party member (党员). `phone` and `idNumber` are masked except to the member "
+    "themself; admins use revealPartyMemberContact (audited)"
+)
 class PartyMember:
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.dto["name"]
-
-    @strawberry.field
-    def gender(self) -> Gender:
-        return Gender(self.dto["gender"])
-
-    @strawberry.field
-    def birth_date(self) -> date | None:
-        return day(self.dto.get("birthDate"))
-
-    @strawberry.field(description="入党日期")
-    def join_date(self) -> date | None:
-        return day(self.dto.get("joinDate"))
-
-    @strawberry.field(description="Masked (138****5678) except to the member themself")
-    def phone(self) -> str | None:
-        return self.dto.get("phone")
-
-    @strawberry.field(description="身份证号, masked (110***********1234) except to the member themself")
-    def id_number(self) -> str | None:
-        return self.dto.get("idNumber")
-
-    @strawberry.field
-    def category(self) -> MemberCategory:
-        return MemberCategory(self.dto["category"])
+    id: strawberry.ID = from_dto()
+    name: str = from_dto()
+    gender: Gender = from_dto()
+    birth_date: date | None = from_dto(convert=day)
+    join_date: date | None = from_dto(convert=day, description="入党日期")
+    phone: str | None = from_dto(description="Masked (138****5678) except to the member themself")
+    id_number: str | None = from_dto(description="身份证号, masked (110***********1234) except to the member themself")
+    category: MemberCategory = from_dto()
 
     @strawberry.field(description="The organisation holding their membership (组织关系)")
     async def organization(self, info: Info) -> PartyOrganization | None:
@@ -311,9 +336,7 @@ class PartyMember:
     async def home_building(self, info: Info) -> RegionRef | None:
         return await _region(info, self.dto.get("homeBuildingId"))
 
-    @strawberry.field
-    def status(self) -> MemberStatus:
-        return MemberStatus(self.dto["status"])
+    status: MemberStatus = from_dto()
 
     @strawberry.field(description="The open membership transfer, while TRANSFERRING")
     def open_transfer_id(self) -> strawberry.ID | None:
@@ -323,20 +346,20 @@ class PartyMember:
     @strawberry.field(description="双报到 with a community; kept after it ends (active: false)")
     def dual_registration(self) -> DualRegistration | None:
         d = self.dto.get("dualRegistration")
-        return DualRegistration(community_id=d["communityId"], registered_at=when(d.get("registeredAt")),
-                                ended_at=when(d.get("endedAt")), active=bool(d.get("active"))) if d else None
+        return (
+            DualRegistration(
+                community_id=d["communityId"],
+                registered_at=when(d.get("registeredAt")),
+                ended_at=when(d.get("endedAt")),
+                active=bool(d.get("active")),
+            )
+            if d
+            else None
+        )
 
-    @strawberry.field
-    def registered_at(self) -> datetime | None:
-        return when(self.dto.get("registeredAt"))
-
-    @strawberry.field
-    def updated_at(self) -> datetime | None:
-        return when(self.dto.get("updatedAt"))
-
-    @strawberry.field(description="For optimistic concurrency: pass as expectedVersion")
-    def version(self) -> int:
-        return int(self.dto["version"])
+    registered_at: datetime | None = from_dto(convert=when)
+    updated_at: datetime | None = from_dto(convert=when)
+    version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
 
 
 def member_node(dto: dict) -> PartyMember:
@@ -352,14 +375,14 @@ class MemberContact:
     id_number: str | None
 
 
-@strawberry.type(description="组织关系转接: a member's membership moving to another organisation; the receiving "
-                             "side approves or rejects before the deadline")
+@dto_type(
+    description="组织关系转接: a member's membership moving to another organisation; the receiving "
+    "side approves or rejects before the deadline"
+)
 class MembershipTransfer:
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
+    id: strawberry.ID = from_dto()
 
     @strawberry.field
     async def member(self, info: Info) -> PartyMember | None:
@@ -373,37 +396,18 @@ class MembershipTransfer:
     async def to_organization(self, info: Info) -> PartyOrganization | None:
         return await _org(info, self.dto.get("toOrganizationId"))
 
-    @strawberry.field
-    def status(self) -> TransferStatus:
-        return TransferStatus(self.dto["status"])
-
-    @strawberry.field
-    def reason(self) -> str:
-        return self.dto.get("reason") or ""
-
-    @strawberry.field
-    def requested_at(self) -> datetime | None:
-        return when(self.dto.get("requestedAt"))
-
-    @strawberry.field(description="The receiving side decides by then")
-    def deadline_at(self) -> datetime | None:
-        return when(self.dto.get("deadlineAt"))
-
-    @strawberry.field
-    def decided_at(self) -> datetime | None:
-        return when(self.dto.get("decidedAt"))
-
-    @strawberry.field(description="Why it was rejected or cancelled, or the approver's note")
-    def decision_note(self) -> str | None:
-        return self.dto.get("decisionNote")
+    status: TransferStatus = from_dto()
+    reason: str = from_dto(default="")
+    requested_at: datetime | None = from_dto(convert=when)
+    deadline_at: datetime | None = from_dto(convert=when, description="The receiving side decides by then")
+    decided_at: datetime | None = from_dto(convert=when)
+    decision_note: str | None = from_dto(description="Why it was rejected or cancelled, or the approver's note")
 
     @strawberry.field(description="Still REQUESTED past its deadline")
     def overdue(self) -> bool:
         return bool(self.dto.get("overdue"))
 
-    @strawberry.field(description="For optimistic concurrency: pass as expectedVersion")
-    def version(self) -> int:
-        return int(self.dto["version"])
+    version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
 
 
 def transfer_node(dto: dict) -> MembershipTransfer:
@@ -415,13 +419,12 @@ MembershipTransferConnection = Connection[MembershipTransfer]
 
 # --- co-building units ------------------------------------------------------------------------------------
 
-@strawberry.type(description="单位报到: an employer's party branch, from outside, twinned with a community")
+
+@dto_type(description="单位报到: an employer's party branch, from outside, twinned with a community")
 class UnitTwinning:
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
+    id: strawberry.ID = from_dto()
 
     @strawberry.field(description="The employer's branch")
     async def branch(self, info: Info) -> PartyOrganization | None:
@@ -431,13 +434,8 @@ class UnitTwinning:
     async def community(self, info: Info) -> RegionRef:
         return await _region(info, self.dto["communityId"])
 
-    @strawberry.field
-    def registered_at(self) -> datetime | None:
-        return when(self.dto.get("registeredAt"))
-
-    @strawberry.field
-    def version(self) -> int:
-        return int(self.dto["version"])
+    registered_at: datetime | None = from_dto(convert=when)
+    version: int = from_dto(convert=int)
 
 
 def twinning_node(dto: dict) -> UnitTwinning:
@@ -454,35 +452,29 @@ class UnitContact:
     phone: str | None
 
 
-@strawberry.type(description="共建单位: an agency, enterprise, school, social organisation, property company or "
-                             "owners' committee that co-builds with a community; may sit on its 大党委")
+@dto_type(
+    description="共建单位: an agency, enterprise, school, social organisation, property company or "
+    "owners' committee that co-builds with a community; may sit on its 大党委"
+)
 class CoBuildingUnit:
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.dto["name"]
-
-    @strawberry.field
-    def kind(self) -> UnitKind:
-        return UnitKind(self.dto["kind"])
+    id: strawberry.ID = from_dto()
+    name: str = from_dto()
+    kind: UnitKind = from_dto()
 
     @strawberry.field
     def contacts(self) -> list[UnitContact]:
-        return [UnitContact(name=c["name"], title=c.get("title") or "", phone=c.get("phone"))
-                for c in self.dto.get("contacts") or []]
+        return [
+            UnitContact(name=c["name"], title=c.get("title") or "", phone=c.get("phone"))
+            for c in self.dto.get("contacts") or []
+        ]
 
     @strawberry.field(description="Where the unit is")
     async def region(self, info: Info) -> RegionRef:
         return await _region(info, self.dto["regionId"])
 
-    @strawberry.field(description="For optimistic concurrency: pass as expectedVersion")
-    def version(self) -> int:
-        return int(self.dto["version"])
+    version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
 
 
 def unit_node(dto: dict) -> CoBuildingUnit:
@@ -492,18 +484,15 @@ def unit_node(dto: dict) -> CoBuildingUnit:
 CoBuildingUnitConnection = Connection[CoBuildingUnit]
 
 
-@strawberry.type(description="三方联动 of a residential estate (小区): the community's 大党委, the property company "
-                             "and the owners' committee")
+@dto_type(
+    description="三方联动 of a residential estate (小区): the community's 大党委, the property company "
+    "and the owners' committee"
+)
 class Linkage:
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
-
-    @strawberry.field(description="小区 name")
-    def estate(self) -> str:
-        return self.dto["estate"]
+    id: strawberry.ID = from_dto()
+    estate: str = from_dto(description="小区 name")
 
     @strawberry.field
     async def committee(self, info: Info) -> PartyOrganization | None:
@@ -521,9 +510,7 @@ class Linkage:
     async def owners_committee(self, info: Info) -> CoBuildingUnit | None:
         return await _unit(info, self.dto["ownersCommitteeId"])
 
-    @strawberry.field
-    def version(self) -> int:
-        return int(self.dto["version"])
+    version: int = from_dto(convert=int)
 
 
 def linkage_node(dto: dict) -> Linkage:
@@ -535,9 +522,11 @@ LinkageConnection = Connection[Linkage]
 
 # --- joint meetings -----------------------------------------------------------------------------------------
 
+
 async def _cases(info: Info, ids: list[str], first: int | None) -> list[CaseRef]:
     """Cases by id in one batch, those outside the caller's scope left out."""
     from gateway.schema.case_types import Case
+
     n = min(first or 20, 100)
     loaded = await ctx(info).loaders.case_by_id.load_many(ids[:n])
     return [Case(dto=dto) for dto in loaded if isinstance(dto, dict)]
@@ -572,11 +561,22 @@ class AgendaItem:
 
 def agenda_node(a: dict) -> AgendaItem:
     h = a.get("hotspot")
-    return AgendaItem(id=strawberry.ID(a["id"]), source=AgendaSource(a["source"]), ref=a["ref"], title=a["title"],
-                      case_ids=[strawberry.ID(i) for i in a.get("caseIds") or []],
-                      hotspot=RaisedHotspot(category_code=h["categoryCode"], since=when(h["since"]),
-                                            until=when(h["until"]), count=int(h["count"]), grid_id=h["gridId"])
-                      if h else None)
+    return AgendaItem(
+        id=strawberry.ID(a["id"]),
+        source=AgendaSource(a["source"]),
+        ref=a["ref"],
+        title=a["title"],
+        case_ids=[strawberry.ID(i) for i in a.get("caseIds") or []],
+        hotspot=RaisedHotspot(
+            category_code=h["categoryCode"],
+            since=when(h["since"]),
+            until=when(h["until"]),
+            count=int(h["count"]),
+            grid_id=h["gridId"],
+        )
+        if h
+        else None,
+    )
 
 
 @strawberry.type(description="A task of a resolution; it may be turned into a case (事件) of a grid")
@@ -598,6 +598,7 @@ class ActionItem:
         if not self.case_id:
             return None
         from gateway.schema.case_types import Case, load_case
+
         dto = await load_case(info, str(self.case_id))
         return Case(dto=dto) if dto else None
 
@@ -608,8 +609,9 @@ class Resolution:
     text: str
     items: list[ActionItem]
     agenda_item_ids: list[strawberry.ID] = strawberry.field(description="The agenda items it settles")
-    case_ids: list[strawberry.ID] = strawberry.field(description="The cases of those items (a raised hotspot's): "
-                                                                 "the link back from the decision to the cases")
+    case_ids: list[strawberry.ID] = strawberry.field(
+        description="The cases of those items (a raised hotspot's): the link back from the decision to the cases"
+    )
 
     @strawberry.field(description="The cases it settles (in your scope)")
     async def cases(self, info: Info, first: int | None = 20) -> list[CaseRef]:
@@ -617,23 +619,34 @@ class Resolution:
 
 
 def resolution_node(d: dict) -> Resolution:
-    return Resolution(id=strawberry.ID(d["id"]), text=d["text"],
-                      agenda_item_ids=[strawberry.ID(i) for i in d.get("agendaItemIds") or []],
-                      case_ids=[strawberry.ID(i) for i in d.get("caseIds") or []], items=[ActionItem(
-        id=strawberry.ID(i["id"]), title=i["title"], case_requested=bool(i.get("caseRequested")),
-        category_code=i.get("categoryCode"), case_id=strawberry.ID(i["caseId"]) if i.get("caseId") else None,
-        case_status=CaseStatus(i["caseStatus"]) if i.get("caseStatus") else None, grid_id=i.get("gridId"))
-        for i in d.get("items") or []])
+    return Resolution(
+        id=strawberry.ID(d["id"]),
+        text=d["text"],
+        agenda_item_ids=[strawberry.ID(i) for i in d.get("agendaItemIds") or []],
+        case_ids=[strawberry.ID(i) for i in d.get("caseIds") or []],
+        items=[
+            ActionItem(
+                id=strawberry.ID(i["id"]),
+                title=i["title"],
+                case_requested=bool(i.get("caseRequested")),
+                category_code=i.get("categoryCode"),
+                case_id=strawberry.ID(i["caseId"]) if i.get("caseId") else None,
+                case_status=CaseStatus(i["caseStatus"]) if i.get("caseStatus") else None,
+                grid_id=i.get("gridId"),
+            )
+            for i in d.get("items") or []
+        ],
+    )
 
 
-@strawberry.type(description="联席会议 of a 大党委 with its member units; the chair rotates through the units in "
-                             "order, passing over those unavailable")
+@dto_type(
+    description="联席会议 of a 大党委 with its member units; the chair rotates through the units in "
+    "order, passing over those unavailable"
+)
 class JointMeeting:
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
+    id: strawberry.ID = from_dto()
 
     @strawberry.field(description="The 大党委 (COMMUNITY_COMMITTEE) holding it")
     async def committee(self, info: Info) -> PartyOrganization | None:
@@ -643,9 +656,7 @@ class JointMeeting:
     async def community(self, info: Info) -> RegionRef:
         return await _region(info, self.dto["communityId"])
 
-    @strawberry.field
-    def scheduled_at(self) -> datetime:
-        return when(self.dto["scheduledAt"])
+    scheduled_at: datetime = from_dto(convert=when)
 
     @strawberry.field(description="The member units when it was scheduled, in rotation order")
     async def units(self, info: Info) -> list[CoBuildingUnit]:
@@ -663,13 +674,8 @@ class JointMeeting:
     def agenda(self) -> list[AgendaItem]:
         return [agenda_node(a) for a in self.dto.get("agenda") or []]
 
-    @strawberry.field(description="Set when the minutes were recorded")
-    def held_at(self) -> datetime | None:
-        return when(self.dto.get("heldAt"))
-
-    @strawberry.field
-    def minutes(self) -> str:
-        return self.dto.get("minutes") or ""
+    held_at: datetime | None = from_dto(convert=when, description="Set when the minutes were recorded")
+    minutes: str = from_dto(default="")
 
     @strawberry.field
     async def attended_units(self, info: Info) -> list[CoBuildingUnit]:
@@ -683,13 +689,8 @@ class JointMeeting:
     def resolutions(self) -> list[Resolution]:
         return [resolution_node(r) for r in self.dto.get("resolutions") or []]
 
-    @strawberry.field
-    def updated_at(self) -> datetime | None:
-        return when(self.dto.get("updatedAt"))
-
-    @strawberry.field(description="For optimistic concurrency: pass as expectedVersion")
-    def version(self) -> int:
-        return int(self.dto["version"])
+    updated_at: datetime | None = from_dto(convert=when)
+    version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
 
 
 def meeting_node(dto: dict) -> JointMeeting:
@@ -701,29 +702,20 @@ JointMeetingConnection = Connection[JointMeeting]
 
 # --- organisational life ------------------------------------------------------------------------------------
 
-@strawberry.type(description="组织生活: one 三会一课 meeting or 主题党日 held by an organisation; it clears the weak flag")
+
+@dto_type(description="组织生活: one 三会一课 meeting or 主题党日 held by an organisation; it clears the weak flag")
 class LifeRecord:
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
+    id: strawberry.ID = from_dto()
 
     @strawberry.field
     async def organization(self, info: Info) -> PartyOrganization | None:
         return await _org(info, self.dto["organizationId"])
 
-    @strawberry.field
-    def kind(self) -> LifeKind:
-        return LifeKind(self.dto["kind"])
-
-    @strawberry.field
-    def held_at(self) -> datetime:
-        return when(self.dto["heldAt"])
-
-    @strawberry.field
-    def topic(self) -> str:
-        return self.dto["topic"]
+    kind: LifeKind = from_dto()
+    held_at: datetime = from_dto(convert=when)
+    topic: str = from_dto()
 
     @strawberry.field(description="Party member ids present")
     def attendance(self) -> list[strawberry.ID]:
@@ -733,9 +725,7 @@ class LifeRecord:
     def attendance_count(self) -> int:
         return int(self.dto.get("attendanceCount") or len(self.dto.get("attendance") or []))
 
-    @strawberry.field
-    def minutes(self) -> str:
-        return self.dto.get("minutes") or ""
+    minutes: str = from_dto(default="")
 
 
 def life_node(dto: dict) -> LifeRecord:
@@ -747,29 +737,20 @@ LifeRecordConnection = Connection[LifeRecord]
 
 # --- the three lists (三张清单) -----------------------------------------------------------------------------
 
-@strawberry.type(description="需求清单: a need a community posts")
+
+@dto_type(description="需求清单: a need a community posts")
 class Need:
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
+    id: strawberry.ID = from_dto()
 
     @strawberry.field
     async def community(self, info: Info) -> RegionRef:
         return await _region(info, self.dto["communityId"])
 
-    @strawberry.field
-    def title(self) -> str:
-        return self.dto["title"]
-
-    @strawberry.field
-    def description(self) -> str:
-        return self.dto.get("description") or ""
-
-    @strawberry.field
-    def version(self) -> int:
-        return int(self.dto["version"])
+    title: str = from_dto()
+    description: str = from_dto(default="")
+    version: int = from_dto(convert=int)
 
 
 def need_node(dto: dict) -> Need:
@@ -779,13 +760,11 @@ def need_node(dto: dict) -> Need:
 NeedConnection = Connection[Need]
 
 
-@strawberry.type(description="资源清单: a resource a co-building unit offers")
+@dto_type(description="资源清单: a resource a co-building unit offers")
 class UnitResource:
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
+    id: strawberry.ID = from_dto()
 
     @strawberry.field
     async def unit(self, info: Info) -> CoBuildingUnit | None:
@@ -795,17 +774,9 @@ class UnitResource:
     async def region(self, info: Info) -> RegionRef:
         return await _region(info, self.dto["regionId"])
 
-    @strawberry.field
-    def title(self) -> str:
-        return self.dto["title"]
-
-    @strawberry.field
-    def description(self) -> str:
-        return self.dto.get("description") or ""
-
-    @strawberry.field
-    def version(self) -> int:
-        return int(self.dto["version"])
+    title: str = from_dto()
+    description: str = from_dto(default="")
+    version: int = from_dto(convert=int)
 
 
 def resource_node(dto: dict) -> UnitResource:
@@ -815,41 +786,22 @@ def resource_node(dto: dict) -> UnitResource:
 UnitResourceConnection = Connection[UnitResource]
 
 
-@strawberry.type(description="项目清单: a project matching a community's need to a unit's resource")
+@dto_type(description="项目清单: a project matching a community's need to a unit's resource")
 class Project:
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
-
-    @strawberry.field
-    def need_id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["needId"])
-
-    @strawberry.field
-    def resource_id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["resourceId"])
+    id: strawberry.ID = from_dto()
+    need_id: strawberry.ID = from_dto()
+    resource_id: strawberry.ID = from_dto()
 
     @strawberry.field(description="The community of the need")
     async def community(self, info: Info) -> RegionRef:
         return await _region(info, self.dto["communityId"])
 
-    @strawberry.field
-    def title(self) -> str:
-        return self.dto["title"]
-
-    @strawberry.field
-    def status(self) -> ProjectStatus:
-        return ProjectStatus(self.dto["status"])
-
-    @strawberry.field
-    def updated_at(self) -> datetime | None:
-        return when(self.dto.get("updatedAt"))
-
-    @strawberry.field(description="For optimistic concurrency: pass as expectedVersion")
-    def version(self) -> int:
-        return int(self.dto["version"])
+    title: str = from_dto()
+    status: ProjectStatus = from_dto()
+    updated_at: datetime | None = from_dto(convert=when)
+    version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
 
 
 def project_node(dto: dict) -> Project:
@@ -859,22 +811,20 @@ def project_node(dto: dict) -> Project:
 ProjectConnection = Connection[Project]
 
 
-@strawberry.type(description="双报到 feedback: a member's service in one quarter, for their work unit; summed from "
-                             "volunteer and case records")
+@dto_type(
+    description="双报到 feedback: a member's service in one quarter, for their work unit; summed from "
+    "volunteer and case records"
+)
 class MemberFeedback:
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
+    id: strawberry.ID = from_dto()
 
     @strawberry.field
     async def member(self, info: Info) -> PartyMember | None:
         return await _member(info, self.dto["memberId"])
 
-    @strawberry.field(description="e.g. 2026Q1")
-    def quarter(self) -> str:
-        return self.dto["quarter"]
+    quarter: str = from_dto(description="e.g. 2026Q1")
 
     @strawberry.field(description="Service hours in the quarter")
     def hours(self) -> float:
@@ -898,6 +848,7 @@ MemberFeedbackConnection = Connection[MemberFeedback]
 
 # --- figures (`overview.organizations`) -------------------------------------------------------------------
 
+
 def figure(name: str) -> object:
     return strawberry.field(description=COUNTER_DEFINITIONS[name])
 
@@ -914,8 +865,10 @@ class MemberCategoryCount:
     count: int
 
 
-@strawberry.type(description="Party organisation figures of a region and everything below it, kept with the "
-                             "writes. Coverages are null while their denominator is 0.")
+@strawberry.type(
+    description="Party organisation figures of a region and everything below it, kept with the "
+    "writes. Coverages are null while their denominator is 0."
+)
 class OrgStats:
     organization_count: int = figure("organizations")
     by_type: list[OrgTypeCount] = strawberry.field(description="Organisations anchored in the region, per type")
@@ -930,27 +883,39 @@ class OrgStats:
     grids_with_branch: int = figure("grids_with_branch")
     buildings_with_group: int = figure("buildings_with_group")
     branch_coverage: float | None = strawberry.field(
-        description="网格党支部覆盖率: gridsWithBranch / gridCount; null while gridCount is 0")
+        description="网格党支部覆盖率: gridsWithBranch / gridCount; null while gridCount is 0"
+    )
     building_group_coverage: float | None = strawberry.field(
-        description="楼栋党小组覆盖率: buildingsWithGroup / buildingCount; null while buildingCount is 0")
+        description="楼栋党小组覆盖率: buildingsWithGroup / buildingCount; null while buildingCount is 0"
+    )
 
 
-_COUNTS = {"organization_count": "organizationCount", "member_count": "memberCount",
-           "transferring_count": "transferringCount", "dual_registered_count": "dualRegisteredCount",
-           "twinned_unit_count": "twinnedUnitCount", "weak_count": "weakCount", "grid_count": "gridCount",
-           "building_count": "buildingCount", "grids_with_branch": "gridsWithBranch",
-           "buildings_with_group": "buildingsWithGroup"}
+_COUNTS = {
+    "organization_count": "organizationCount",
+    "member_count": "memberCount",
+    "transferring_count": "transferringCount",
+    "dual_registered_count": "dualRegisteredCount",
+    "twinned_unit_count": "twinnedUnitCount",
+    "weak_count": "weakCount",
+    "grid_count": "gridCount",
+    "building_count": "buildingCount",
+    "grids_with_branch": "gridsWithBranch",
+    "buildings_with_group": "buildingsWithGroup",
+}
 _RATES = {"branch_coverage": "branchCoverage", "building_group_coverage": "buildingGroupCoverage"}
 
 
 def org_stats(dto: dict) -> OrgStats:
     by_type = {x["type"]: x["count"] for x in dto.get("byType") or []}
     by_category = {x["category"]: x["count"] for x in dto.get("membersByCategory") or []}
-    return OrgStats(**{k: int(dto.get(w) or 0) for k, w in _COUNTS.items()},
-                    **{k: dto.get(w) for k, w in _RATES.items()},
-                    by_type=[OrgTypeCount(type=t, count=int(by_type.get(t.value, 0))) for t in PartyOrgType],
-                    members_by_category=[MemberCategoryCount(category=c, count=int(by_category.get(c.value, 0)))
-                                         for c in MemberCategory])
+    return OrgStats(
+        **{k: int(dto.get(w) or 0) for k, w in _COUNTS.items()},
+        **{k: dto.get(w) for k, w in _RATES.items()},
+        by_type=[OrgTypeCount(type=t, count=int(by_type.get(t.value, 0))) for t in PartyOrgType],
+        members_by_category=[
+            MemberCategoryCount(category=c, count=int(by_category.get(c.value, 0))) for c in MemberCategory
+        ],
+    )
 
 
 async def load_org_stats(info: Info, region_id: str) -> OrgStats:

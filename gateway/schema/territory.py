@@ -1,4 +1,5 @@
 """Territory: regions, grids, buildings, grid workers, and the grids part of the overview."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -14,6 +15,8 @@ from gateway.schema.common import (
     connection,
     ctx,
     drop_none,
+    dto_type,
+    from_dto,
     graphql_enum,
     page_args,
 )
@@ -43,10 +46,16 @@ def _when(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
-RegionLevel = graphql_enum(Level, name='RegionLevel', description='Levels of the territory tree: 市 区县 街道乡镇 社区村 网格 楼栋')
+RegionLevel = graphql_enum(
+    Level, name="RegionLevel", description="Levels of the territory tree: 市 区县 街道乡镇 社区村 网格 楼栋"
+)
 
 
-GridWorkerRole = graphql_enum(WorkerRole, name='GridWorkerRole', description='一张网三大员: 基础网格员 BASIC, 便民服务员 CONVENIENCE, 财经管理员 FINANCE')
+GridWorkerRole = graphql_enum(
+    WorkerRole,
+    name="GridWorkerRole",
+    description="一张网三大员: 基础网格员 BASIC, 便民服务员 CONVENIENCE, 财经管理员 FINANCE",
+)
 
 
 async def load_region(info: Info, region_id: str) -> dict:
@@ -64,22 +73,16 @@ async def load_visible_region(info: Info, region_id: str) -> dict:
     return dto
 
 
-@strawberry.type(description="A node of the territory tree. Outside your scope only the ancestors of "
-                             "your own region are visible, and of them only id, name, level and code.")
+@dto_type(
+    description="A node of the territory tree. Outside your scope only the ancestors of "
+    "your own region are visible, and of them only id, name, level and code."
+)
 class Region:
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.dto["name"]
-
-    @strawberry.field
-    def level(self) -> RegionLevel:
-        return RegionLevel(self.dto["level"])
+    id: strawberry.ID = from_dto()
+    name: str = from_dto()
+    level: RegionLevel = from_dto()
 
     @strawberry.field(description="Official code, e.g. the 12-digit statistical division code")
     async def code(self, info: Info) -> str | None:
@@ -115,8 +118,9 @@ class Region:
         return [Region(dto={**a, "partial": True}) for a in full["ancestors"]] + [Region(dto=full)]
 
     @strawberry.field
-    async def children(self, info: Info, first: int | None = None, after: str | None = None,
-                       level: RegionLevel | None = None) -> RegionConnection:
+    async def children(
+        self, info: Info, first: int | None = None, after: str | None = None, level: RegionLevel | None = None
+    ) -> RegionConnection:
         full = await self._full(info)
         payload = {"parentId": full["id"], **page_args(first, after)}
         if level:
@@ -146,22 +150,27 @@ class Region:
         return RegionOverview(region_id=full["id"], region_dto=full)
 
     @strawberry.field(description="Grid workers of the grids in this region")
-    async def grid_workers(self, info: Info, first: int | None = None, after: str | None = None,
-                           role: GridWorkerRole | None = None) -> GridWorkerConnection:
+    async def grid_workers(
+        self, info: Info, first: int | None = None, after: str | None = None, role: GridWorkerRole | None = None
+    ) -> GridWorkerConnection:
         return await list_workers(info, self.dto["id"], first, after, role)
 
     @strawberry.field(description="Party organisations anchored in this region or below")
-    async def party_organizations(self, info: Info, type: PartyOrgType | None = None, first: int | None = None,
-                                  after: str | None = None) -> PartyOrganizationConnection:
-        page = await org_page(info, "org.list", {"regionId": self.dto["id"], "type": type.value if type else None},
-                              first, after)
+    async def party_organizations(
+        self, info: Info, type: PartyOrgType | None = None, first: int | None = None, after: str | None = None
+    ) -> PartyOrganizationConnection:
+        page = await org_page(
+            info, "org.list", {"regionId": self.dto["id"], "type": type.value if type else None}, first, after
+        )
         return connection(page, org_node)
 
     @strawberry.field(description="Volunteer posts (志愿服务岗位) open for claims in this region or below")
-    async def volunteer_posts(self, info: Info, type: VolunteerPostType | None = None, first: int | None = None,
-                              after: str | None = None) -> VolunteerPostConnection:
-        page = await vol_page(info, "post.list", {"regionId": self.dto["id"], "type": type.value if type else None},
-                              first, after)
+    async def volunteer_posts(
+        self, info: Info, type: VolunteerPostType | None = None, first: int | None = None, after: str | None = None
+    ) -> VolunteerPostConnection:
+        page = await vol_page(
+            info, "post.list", {"regionId": self.dto["id"], "type": type.value if type else None}, first, after
+        )
         return connection(page, post_node)
 
 
@@ -200,8 +209,9 @@ class RegionOverview:
     async def cases(self, info: Info) -> CaseStats | None:
         return await load_case_stats(info, self.region_id)
 
-    @strawberry.field(description="Party organisation figures; null with an UNAVAILABLE error if the organizations "
-                                  "service is down")
+    @strawberry.field(
+        description="Party organisation figures; null with an UNAVAILABLE error if the organizations service is down"
+    )
     async def organizations(self, info: Info) -> OrgStats | None:
         return await load_org_stats(info, self.region_id)
 
@@ -214,7 +224,9 @@ def _snake(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
 
 
-@strawberry.type(description="网格员: staff who patrol a grid. Phones are masked except to staff in scope and to the worker")
+@strawberry.type(
+    description="网格员: staff who patrol a grid. Phones are masked except to staff in scope and to the worker"
+)
 class GridWorker:
     id: strawberry.ID
     sub: str = strawberry.field(description="The worker's principal subject (the `sub` of their token)")
@@ -231,15 +243,24 @@ class GridWorker:
 
 
 def worker_node(d: dict) -> GridWorker:
-    return GridWorker(id=strawberry.ID(d["id"]), sub=d["sub"], name=d["name"], role=GridWorkerRole(d["role"]),
-                      role_name=d["roleName"], phone=d.get("phone"), active=d["active"], grid_id=d.get("gridId"))
+    return GridWorker(
+        id=strawberry.ID(d["id"]),
+        sub=d["sub"],
+        name=d["name"],
+        role=GridWorkerRole(d["role"]),
+        role_name=d["roleName"],
+        phone=d.get("phone"),
+        active=d["active"],
+        grid_id=d.get("gridId"),
+    )
 
 
 GridWorkerConnection = Connection[GridWorker]
 
 
-async def list_workers(info: Info, region_id: str, first: int | None, after: str | None,
-                       role: GridWorkerRole | None) -> GridWorkerConnection:
+async def list_workers(
+    info: Info, region_id: str, first: int | None, after: str | None, role: GridWorkerRole | None
+) -> GridWorkerConnection:
     payload: dict[str, Any] = {"regionId": region_id, **page_args(first, after)}
     if role:
         payload["role"] = role.value
@@ -266,9 +287,13 @@ class CreateRegionInput:
     parent_id: strawberry.ID | None = None
     code: str | None = None
     id: str | None = strawberry.field(default=None, description="Optional id: lowercase letters, digits, '-', '_'")
-    boundary: JSON | None = strawberry.field(default=None, description=(
-        "GeoJSON Polygon or MultiPolygon inside the nearest ancestor's boundary; a GRID's may overlap "
-        "no other grid (edges may touch)"))
+    boundary: JSON | None = strawberry.field(
+        default=None,
+        description=(
+            "GeoJSON Polygon or MultiPolygon inside the nearest ancestor's boundary; a GRID's may overlap "
+            "no other grid (edges may touch)"
+        ),
+    )
     attrs: JSON | None = None
     idempotency_key: str | None = None
 
@@ -305,7 +330,6 @@ class RegisterGridWorkerInput:
     idempotency_key: str | None = None
 
 
-
 @strawberry.type
 class TerritoryQuery:
     @strawberry.field
@@ -319,14 +343,21 @@ class TerritoryQuery:
         return Region(dto=dto) if dto else None
 
     @strawberry.field(description="Regions in your scope; without parentId and level, the root of your scope")
-    async def regions(self, info: Info, parent_id: strawberry.ID | None = None, level: RegionLevel | None = None,
-                      first: int | None = None, after: str | None = None) -> RegionConnection:
+    async def regions(
+        self,
+        info: Info,
+        parent_id: strawberry.ID | None = None,
+        level: RegionLevel | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> RegionConnection:
         payload = drop_none({"parentId": parent_id, "level": level.value if level else None})
-        return connection(
-            await ctx(info).grids("region.list", {**payload, **page_args(first, after)}), region_node)
+        return connection(await ctx(info).grids("region.list", {**payload, **page_args(first, after)}), region_node)
 
-    @strawberry.field(description="The GRID whose boundary contains the point, or null (on a shared edge, or in an "
-                                  "overlap stored from before overlaps were refused: the smaller grid)")
+    @strawberry.field(
+        description="The GRID whose boundary contains the point, or null (on a shared edge, or in an "
+        "overlap stored from before overlaps were refused: the smaller grid)"
+    )
     async def locate(self, info: Info, lng: float, lat: float) -> Region | None:
         dto = await ctx(info).grids("locate", {"lng": lng, "lat": lat})
         return Region(dto=dto) if dto else None
@@ -343,55 +374,113 @@ class TerritoryQuery:
         return worker_node(d) if d else None
 
     @strawberry.field
-    async def grid_workers(self, info: Info, region_id: strawberry.ID, role: GridWorkerRole | None = None,
-                           first: int | None = None, after: str | None = None) -> GridWorkerConnection:
+    async def grid_workers(
+        self,
+        info: Info,
+        region_id: strawberry.ID,
+        role: GridWorkerRole | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> GridWorkerConnection:
         return await list_workers(info, str(region_id), first, after, role)
 
 
 @strawberry.type
 class TerritoryMutation:
-    @strawberry.mutation(description="Create a region; its parent must be one level up (a GRID's parent is a COMMUNITY)")
+    @strawberry.mutation(
+        description="Create a region; its parent must be one level up (a GRID's parent is a COMMUNITY)"
+    )
     async def create_region(self, info: Info, input: CreateRegionInput) -> Region:
-        payload = drop_none({"parentId": input.parent_id, "name": input.name, "level": input.level.value,
-                              "code": input.code, "id": input.id, "boundary": input.boundary,
-                              "attrs": input.attrs, "idempotencyKey": input.idempotency_key})
+        payload = drop_none(
+            {
+                "parentId": input.parent_id,
+                "name": input.name,
+                "level": input.level.value,
+                "code": input.code,
+                "id": input.id,
+                "boundary": input.boundary,
+                "attrs": input.attrs,
+                "idempotencyKey": input.idempotency_key,
+            }
+        )
         return Region(dto=await ctx(info).grids("region.create", payload))
 
     @strawberry.mutation(description="Rename a region, change its code or attributes")
     async def update_region(self, info: Info, input: UpdateRegionInput) -> Region:
-        payload = {"id": input.id, **drop_none({"name": input.name, "attrs": input.attrs,
-                                                 "expectedVersion": input.expected_version})}
+        payload = {
+            "id": input.id,
+            **drop_none({"name": input.name, "attrs": input.attrs, "expectedVersion": input.expected_version}),
+        }
         if input.code is not None:
             payload["code"] = input.code or None
         return Region(dto=await ctx(info).grids("region.update", payload))
 
     @strawberry.mutation(description="Move a region (and its subtree) under a new parent of the right level")
-    async def move_region(self, info: Info, id: strawberry.ID, new_parent_id: strawberry.ID,
-                          expected_version: int | None = None) -> Region:
-        return Region(dto=await ctx(info).grids("region.move", drop_none({
-            "id": id, "newParentId": new_parent_id, "expectedVersion": expected_version})))
+    async def move_region(
+        self, info: Info, id: strawberry.ID, new_parent_id: strawberry.ID, expected_version: int | None = None
+    ) -> Region:
+        return Region(
+            dto=await ctx(info).grids(
+                "region.move", drop_none({"id": id, "newParentId": new_parent_id, "expectedVersion": expected_version})
+            )
+        )
 
     @strawberry.mutation(description="Set (or, with null, clear) a region's GeoJSON boundary")
-    async def set_region_boundary(self, info: Info, id: strawberry.ID, boundary: JSON | None = strawberry.UNSET,
-                                  expected_version: int | None = None) -> Region:
+    async def set_region_boundary(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        boundary: JSON | None = strawberry.UNSET,
+        expected_version: int | None = None,
+    ) -> Region:
         if boundary is strawberry.UNSET:  # leaving it out must not clear it
             raise BadInput("`boundary` is required: a GeoJSON Polygon or MultiPolygon, or null to clear it")
-        return Region(dto=await ctx(info).grids("region.setBoundary", drop_none(
-            {"id": id, "expectedVersion": expected_version}) | {"boundary": boundary}))
+        return Region(
+            dto=await ctx(info).grids(
+                "region.setBoundary",
+                drop_none({"id": id, "expectedVersion": expected_version}) | {"boundary": boundary},
+            )
+        )
 
     @strawberry.mutation(description="Add a building (楼栋) to a grid")
     async def create_building(self, info: Info, input: CreateBuildingInput) -> Region:
-        attrs = drop_none({"address": input.address, "estate": input.estate, "floors": input.floors,
-                            "households": input.households})
-        return Region(dto=await ctx(info).grids("region.create", drop_none({
-            "parentId": input.grid_id, "name": input.name, "level": "BUILDING", "code": input.code,
-            "boundary": input.boundary, "attrs": attrs, "idempotencyKey": input.idempotency_key})))
+        attrs = drop_none(
+            {"address": input.address, "estate": input.estate, "floors": input.floors, "households": input.households}
+        )
+        return Region(
+            dto=await ctx(info).grids(
+                "region.create",
+                drop_none(
+                    {
+                        "parentId": input.grid_id,
+                        "name": input.name,
+                        "level": "BUILDING",
+                        "code": input.code,
+                        "boundary": input.boundary,
+                        "attrs": attrs,
+                        "idempotencyKey": input.idempotency_key,
+                    }
+                ),
+            )
+        )
 
     @strawberry.mutation(description="Register a grid worker (网格员) and assign them to a grid")
     async def register_grid_worker(self, info: Info, input: RegisterGridWorkerInput) -> GridWorker:
-        return worker_node(await ctx(info).grids("worker.register", drop_none({
-            "sub": input.sub, "name": input.name, "role": input.role.value, "gridId": input.grid_id,
-            "phone": input.phone, "idempotencyKey": input.idempotency_key})))
+        return worker_node(
+            await ctx(info).grids(
+                "worker.register",
+                drop_none(
+                    {
+                        "sub": input.sub,
+                        "name": input.name,
+                        "role": input.role.value,
+                        "gridId": input.grid_id,
+                        "phone": input.phone,
+                        "idempotencyKey": input.idempotency_key,
+                    }
+                ),
+            )
+        )
 
     @strawberry.mutation(description="Reassign a grid worker to another grid")
     async def assign_grid_worker(self, info: Info, id: strawberry.ID, grid_id: strawberry.ID) -> GridWorker:

@@ -6,6 +6,7 @@ check-in code only to staff who manage it, its attendance to them and to a volun
 
 This module is imported by `territory` (for `Region.volunteerPosts` and `overview.volunteers`), so it
 refers to `Region`, `Case` and `GeoPoint` lazily and imports their modules only inside resolvers."""
+
 from __future__ import annotations
 
 import asyncio
@@ -20,6 +21,8 @@ from gateway.schema.common import (
     connection,
     ctx,
     drop_none,
+    dto_type,
+    from_dto,
     graphql_enum,
     page_args,
     when,
@@ -48,29 +51,82 @@ GeoPointRef = Annotated["GeoPoint", strawberry.lazy("gateway.schema.case_types")
 
 # --- vocabularies -------------------------------------------------------------------------------------------
 
-VolunteerKind = graphql_enum(VolunteerKind, description='居民志愿者 RESIDENT, or 党员志愿者 PARTY_MEMBER (linked to a party member record)', values={'RESIDENT': '居民志愿者', 'PARTY_MEMBER': '党员志愿者, linked to a member record of the organisations'})
+VolunteerKind = graphql_enum(
+    VolunteerKind,
+    description="居民志愿者 RESIDENT, or 党员志愿者 PARTY_MEMBER (linked to a party member record)",
+    values={"RESIDENT": "居民志愿者", "PARTY_MEMBER": "党员志愿者, linked to a member record of the organisations"},
+)
 
 
-VolunteerPostType = graphql_enum(PostType, name='VolunteerPostType', description='Types of service posts (志愿服务岗位)', values={'POLICY_OUTREACH': '政策宣传', 'CIVILITY': '文明督导', 'ENVIRONMENT': '环境治理', 'LEGAL_AID': '法律援助', 'MEDIATION': '民事调解', 'PARCEL_STATION': '快递驿站', 'SAFETY': '安全'})
+VolunteerPostType = graphql_enum(
+    PostType,
+    name="VolunteerPostType",
+    description="Types of service posts (志愿服务岗位)",
+    values={
+        "POLICY_OUTREACH": "政策宣传",
+        "CIVILITY": "文明督导",
+        "ENVIRONMENT": "环境治理",
+        "LEGAL_AID": "法律援助",
+        "MEDIATION": "民事调解",
+        "PARCEL_STATION": "快递驿站",
+        "SAFETY": "安全",
+    },
+)
 
 
-VolunteerPostStatus = graphql_enum(PostStatus, name='VolunteerPostStatus', description='ACTIVE: open for claims; CLOSED: its claims were released')
+VolunteerPostStatus = graphql_enum(
+    PostStatus, name="VolunteerPostStatus", description="ACTIVE: open for claims; CLOSED: its claims were released"
+)
 
 
-ServiceOrderStatus = graphql_enum(OrderStatus, name='ServiceOrderStatus', description='A service order: 点单 → 审核 → 派单 / 抢单 → 接单 → 服务 → 完成 → 评价, or 审核不通过, 取消', values={'PENDING_REVIEW': "待审核: placed (点单), waiting for the community's review", 'OPEN': "待接单: approved, on the community's wish wall (心愿墙, 抢单)", 'REJECTED': '审核不通过, with the reason', 'DISPATCHED': '已派单 to a volunteer, a team or a post', 'TAKEN': '已接单 by a volunteer', 'IN_PROGRESS': '服务中', 'COMPLETED': '已完成, with the service hours', 'RATED': '已评价 by the resident', 'CANCELLED': '已取消 by the resident or the community'})
+ServiceOrderStatus = graphql_enum(
+    OrderStatus,
+    name="ServiceOrderStatus",
+    description="A service order: 点单 → 审核 → 派单 / 抢单 → 接单 → 服务 → 完成 → 评价, or 审核不通过, 取消",
+    values={
+        "PENDING_REVIEW": "待审核: placed (点单), waiting for the community's review",
+        "OPEN": "待接单: approved, on the community's wish wall (心愿墙, 抢单)",
+        "REJECTED": "审核不通过, with the reason",
+        "DISPATCHED": "已派单 to a volunteer, a team or a post",
+        "TAKEN": "已接单 by a volunteer",
+        "IN_PROGRESS": "服务中",
+        "COMPLETED": "已完成, with the service hours",
+        "RATED": "已评价 by the resident",
+        "CANCELLED": "已取消 by the resident or the community",
+    },
+)
 
 
-DispatchTargetKind = graphql_enum(TargetKind, name='DispatchTargetKind', description="Whom an order is dispatched to (派单): a volunteer, a team or a post's holders")
+DispatchTargetKind = graphql_enum(
+    TargetKind,
+    name="DispatchTargetKind",
+    description="Whom an order is dispatched to (派单): a volunteer, a team or a post's holders",
+)
 
 
-VolunteerTaskStatus = graphql_enum(TaskStatus, name='VolunteerTaskStatus', description='A case handed to a volunteer: OPEN, then RESOLVED when the case is resolved')
+VolunteerTaskStatus = graphql_enum(
+    TaskStatus,
+    name="VolunteerTaskStatus",
+    description="A case handed to a volunteer: OPEN, then RESOLVED when the case is resolved",
+)
 
 
-PointsSourceKind = graphql_enum(SourceKind, name='PointsSourceKind', description='Where a points ledger entry comes from', values={'ORDER': 'A completed service order (credit)', 'ACTIVITY': 'Attendance of an activity (credit)', 'CASE': 'A resolved case task (credit)', 'BACKFILL': 'Hours back-filled by an admin (credit)', 'REDEMPTION': '积分兑换 of a catalogue item (debit)', 'EXPIRY': 'Points written off when they expire (debit)'})
+PointsSourceKind = graphql_enum(
+    SourceKind,
+    name="PointsSourceKind",
+    description="Where a points ledger entry comes from",
+    values={
+        "ORDER": "A completed service order (credit)",
+        "ACTIVITY": "Attendance of an activity (credit)",
+        "CASE": "A resolved case task (credit)",
+        "BACKFILL": "Hours back-filled by an admin (credit)",
+        "REDEMPTION": "积分兑换 of a catalogue item (debit)",
+        "EXPIRY": "Points written off when they expire (debit)",
+    },
+)
 
 
 # --- wire helpers -------------------------------------------------------------------------------------------
-
 
 
 async def vol_page(info: Info, verb: str, payload: dict, first: int | None, after: str | None) -> dict:
@@ -87,6 +143,7 @@ async def _region(info: Info, region_id: str | None) -> Region | None:
     if not region_id:
         return None
     from gateway.schema.territory import Region, load_region
+
     return Region(dto=await load_region(info, region_id))
 
 
@@ -106,6 +163,7 @@ async def _volunteers(info: Info, volunteer_ids: list[str] | None) -> list[Volun
 
 # --- volunteers and teams -----------------------------------------------------------------------------------
 
+
 @strawberry.type(description="A volunteer's points: the live balance and the ledger, newest first")
 class PointsAccount:
     volunteer_id: strawberry.Private[str]
@@ -120,26 +178,17 @@ class PointsAccount:
         return connection(page, entry_node)
 
 
-@strawberry.type(description="A volunteer (志愿者): a resident, or a party member (党员志愿者). `phone` is masked "
-                             "except to the volunteer and to staff of their home region")
+@dto_type(
+    description="A volunteer (志愿者): a resident, or a party member (党员志愿者). `phone` is masked "
+    "except to the volunteer and to staff of their home region"
+)
 class Volunteer:
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
-
-    @strawberry.field(description="The person's principal subject (the `sub` of their token)")
-    def sub(self) -> str:
-        return self.dto["sub"]
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.dto["name"]
-
-    @strawberry.field
-    def kind(self) -> VolunteerKind:
-        return VolunteerKind(self.dto["kind"])
+    id: strawberry.ID = from_dto()
+    sub: str = from_dto(description="The person's principal subject (the `sub` of their token)")
+    name: str = from_dto()
+    kind: VolunteerKind = from_dto()
 
     @strawberry.field(description="The party member record, for a 党员志愿者")
     def member_id(self) -> strawberry.ID | None:
@@ -156,9 +205,9 @@ class Volunteer:
     def in_service_member(self) -> bool:
         return bool(self.dto.get("inServiceMember"))
 
-    @strawberry.field(description="Masked (138****5678) except to the volunteer and to staff of their home region")
-    def phone(self) -> str | None:
-        return self.dto.get("phone")
+    phone: str | None = from_dto(
+        description="Masked (138****5678) except to the volunteer and to staff of their home region"
+    )
 
     @strawberry.field
     def skills(self) -> list[str]:
@@ -176,17 +225,13 @@ class Volunteer:
     def region_path(self) -> list[strawberry.ID]:
         return [strawberry.ID(r) for r in self.dto.get("regionPath") or []]
 
-    @strawberry.field
-    def created_at(self) -> datetime | None:
-        return when(self.dto.get("createdAt"))
-
-    @strawberry.field(description="For optimistic concurrency: pass as expectedVersion")
-    def version(self) -> int:
-        return int(self.dto["version"])
+    created_at: datetime | None = from_dto(convert=when)
+    version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
 
     @strawberry.field(description="The active posts (岗位) they hold")
-    async def claimed_posts(self, info: Info, first: int | None = None,
-                            after: str | None = None) -> VolunteerPostConnection:
+    async def claimed_posts(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> VolunteerPostConnection:
         page = await vol_page(info, "post.list", {"volunteerId": self.dto["id"]}, first, after)
         return connection(page, post_node)
 
@@ -207,17 +252,12 @@ def volunteer_node(dto: dict) -> Volunteer:
 VolunteerConnection = Connection[Volunteer]
 
 
-@strawberry.type(description="志愿服务队: a leader and members, anchored in a region")
+@dto_type(description="志愿服务队: a leader and members, anchored in a region")
 class VolunteerTeam:
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.dto["name"]
+    id: strawberry.ID = from_dto()
+    name: str = from_dto()
 
     @strawberry.field(description="队长; also a member")
     async def leader(self, info: Info) -> Volunteer | None:
@@ -235,9 +275,7 @@ class VolunteerTeam:
     async def region(self, info: Info) -> RegionRef:
         return await _region(info, self.dto["regionId"])
 
-    @strawberry.field(description="For optimistic concurrency: pass as expectedVersion")
-    def version(self) -> int:
-        return int(self.dto["version"])
+    version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
 
 
 def team_node(dto: dict) -> VolunteerTeam:
@@ -249,6 +287,7 @@ VolunteerTeamConnection = Connection[VolunteerTeam]
 
 # --- posts --------------------------------------------------------------------------------------------------
 
+
 @strawberry.type(description="A volunteer holding a post (认岗)")
 class PostClaim:
     volunteer_id: strawberry.ID
@@ -259,38 +298,21 @@ class PostClaim:
         return await _volunteer(info, str(self.volunteer_id))
 
 
-@strawberry.type(description="志愿服务岗位: a duty anchored at a community or grid that volunteers claim, up to "
-                             "its capacity")
+@dto_type(description="志愿服务岗位: a duty anchored at a community or grid that volunteers claim, up to its capacity")
 class VolunteerPost:
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
-
-    @strawberry.field
-    def title(self) -> str:
-        return self.dto["title"]
-
-    @strawberry.field
-    def type(self) -> VolunteerPostType:
-        return VolunteerPostType(self.dto["type"])
-
-    @strawberry.field
-    def capacity(self) -> int:
-        return int(self.dto["capacity"])
+    id: strawberry.ID = from_dto()
+    title: str = from_dto()
+    type: VolunteerPostType = from_dto()
+    capacity: int = from_dto(convert=int)
 
     @strawberry.field
     def claimed_count(self) -> int:
         return int(self.dto.get("claimedCount") or 0)
 
-    @strawberry.field
-    def duties(self) -> str:
-        return self.dto.get("duties") or ""
-
-    @strawberry.field
-    def status(self) -> VolunteerPostStatus:
-        return VolunteerPostStatus(self.dto["status"])
+    duties: str = from_dto(default="")
+    status: VolunteerPostStatus = from_dto()
 
     @strawberry.field(description="The COMMUNITY or GRID it is anchored at")
     async def region(self, info: Info) -> RegionRef:
@@ -298,12 +320,12 @@ class VolunteerPost:
 
     @strawberry.field(description="Who holds it, in the order they claimed")
     def claimants(self) -> list[PostClaim]:
-        return [PostClaim(volunteer_id=strawberry.ID(c["volunteerId"]), at=when(c["at"]))
-                for c in self.dto.get("claimants") or []]
+        return [
+            PostClaim(volunteer_id=strawberry.ID(c["volunteerId"]), at=when(c["at"]))
+            for c in self.dto.get("claimants") or []
+        ]
 
-    @strawberry.field(description="For optimistic concurrency: pass as expectedVersion")
-    def version(self) -> int:
-        return int(self.dto["version"])
+    version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
 
 
 def post_node(dto: dict) -> VolunteerPost:
@@ -315,28 +337,23 @@ VolunteerPostConnection = Connection[VolunteerPost]
 
 # --- service orders -----------------------------------------------------------------------------------------
 
+
 @strawberry.type(description="Whom an order was dispatched to (派单)")
 class DispatchTarget:
     kind: DispatchTargetKind
     id: strawberry.ID = strawberry.field(description="A volunteer, team or post id, after `kind`")
 
 
-@strawberry.type(description="A resident's service order (点单 → 派单 → 接单). `residentSub` is shown only to the "
-                             "resident and to staff")
+@dto_type(
+    description="A resident's service order (点单 → 派单 → 接单). `residentSub` is shown only to the "
+    "resident and to staff"
+)
 class ServiceOrder:
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
-
-    @strawberry.field(description="What kind of help, e.g. 助老")
-    def category(self) -> str:
-        return self.dto["category"]
-
-    @strawberry.field
-    def description(self) -> str:
-        return self.dto.get("description") or ""
+    id: strawberry.ID = from_dto()
+    category: str = from_dto(description="What kind of help, e.g. 助老")
+    description: str = from_dto(default="")
 
     @strawberry.field(description="The BUILDING where the service is wanted")
     async def building(self, info: Info) -> RegionRef | None:
@@ -348,19 +365,12 @@ class ServiceOrder:
         if not loc:
             return None
         from gateway.schema.case_types import GeoPoint
+
         return GeoPoint(lng=loc["lng"], lat=loc["lat"])
 
-    @strawberry.field(description="When the resident would like it")
-    def wished_at(self) -> datetime | None:
-        return when(self.dto.get("wishedAt"))
-
-    @strawberry.field
-    def status(self) -> ServiceOrderStatus:
-        return ServiceOrderStatus(self.dto["status"])
-
-    @strawberry.field(description="Why the review turned it down (审核不通过)")
-    def reject_reason(self) -> str | None:
-        return self.dto.get("rejectReason")
+    wished_at: datetime | None = from_dto(convert=when, description="When the resident would like it")
+    status: ServiceOrderStatus = from_dto()
+    reject_reason: str | None = from_dto(description="Why the review turned it down (审核不通过)")
 
     @strawberry.field(description="Whom it was dispatched to, once DISPATCHED")
     def target(self) -> DispatchTarget | None:
@@ -371,60 +381,43 @@ class ServiceOrder:
     async def taker(self, info: Info) -> Volunteer | None:
         return await _volunteer(info, self.dto.get("takerId"))
 
-    @strawberry.field
-    def started_at(self) -> datetime | None:
-        return when(self.dto.get("startedAt"))
-
-    @strawberry.field
-    def completed_at(self) -> datetime | None:
-        return when(self.dto.get("completedAt"))
+    started_at: datetime | None = from_dto(convert=when)
+    completed_at: datetime | None = from_dto(convert=when)
 
     @strawberry.field(description="Service hours, to a tenth; 0 until COMPLETED")
     def hours(self) -> float:
         return float(self.dto.get("hours") or 0)
 
-    @strawberry.field(description="The resident's rating, 1–5 (评价)")
-    def rating(self) -> int | None:
-        return self.dto.get("rating")
+    rating: int | None = from_dto(description="The resident's rating, 1–5 (评价)")
+    comment: str | None = from_dto()
+    cancel_reason: str | None = from_dto()
+    resident_sub: str | None = from_dto(description="The resident who placed it; only to them and to staff")
 
-    @strawberry.field
-    def comment(self) -> str | None:
-        return self.dto.get("comment")
-
-    @strawberry.field
-    def cancel_reason(self) -> str | None:
-        return self.dto.get("cancelReason")
-
-    @strawberry.field(description="The resident who placed it; only to them and to staff")
-    def resident_sub(self) -> str | None:
-        return self.dto.get("residentSub")
-
-    @strawberry.field(description="The grid or building of the order. A resident, who does not see the "
-                                  "territory, gets its id and name only")
+    @strawberry.field(
+        description="The grid or building of the order. A resident, who does not see the "
+        "territory, gets its id and name only"
+    )
     async def region(self, info: Info) -> RegionRef:
         from gateway.schema.territory import Region, load_region
+
         rid = self.dto["regionId"]
         try:
             return Region(dto=await load_region(info, rid))
         except Forbidden:
-            return Region(dto={"id": rid, "name": self.dto.get("regionName") or rid, "level": "GRID", "code": None,
-                               "partial": True})
+            return Region(
+                dto={
+                    "id": rid,
+                    "name": self.dto.get("regionName") or rid,
+                    "level": "GRID",
+                    "code": None,
+                    "partial": True,
+                }
+            )
 
-    @strawberry.field(description="The name of the order's grid or building")
-    def region_name(self) -> str | None:
-        return self.dto.get("regionName")
-
-    @strawberry.field
-    def created_at(self) -> datetime | None:
-        return when(self.dto.get("createdAt"))
-
-    @strawberry.field
-    def updated_at(self) -> datetime | None:
-        return when(self.dto.get("updatedAt"))
-
-    @strawberry.field(description="For optimistic concurrency: pass as expectedVersion")
-    def version(self) -> int:
-        return int(self.dto["version"])
+    region_name: str | None = from_dto(description="The name of the order's grid or building")
+    created_at: datetime | None = from_dto(convert=when)
+    updated_at: datetime | None = from_dto(convert=when)
+    version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
 
 
 def order_node(dto: dict) -> ServiceOrder:
@@ -436,21 +429,18 @@ ServiceOrderConnection = Connection[ServiceOrder]
 
 # --- case tasks ---------------------------------------------------------------------------------------------
 
-@strawberry.type(description="A case (事件) handed to a volunteer; its resolution credits service hours once")
+
+@dto_type(description="A case (事件) handed to a volunteer; its resolution credits service hours once")
 class VolunteerTask:
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
-
-    @strawberry.field
-    def case_id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["caseId"])
+    id: strawberry.ID = from_dto()
+    case_id: strawberry.ID = from_dto()
 
     @strawberry.field(description="The case, from the cases service")
     async def case(self, info: Info) -> CaseRef | None:
         from gateway.schema.case_types import Case, load_case
+
         dto = await load_case(info, self.dto["caseId"])
         return Case(dto=dto) if dto else None
 
@@ -458,29 +448,20 @@ class VolunteerTask:
     async def volunteer(self, info: Info) -> Volunteer | None:
         return await _volunteer(info, self.dto.get("volunteerId"))
 
-    @strawberry.field
-    def title(self) -> str:
-        return self.dto["title"]
-
-    @strawberry.field
-    def status(self) -> VolunteerTaskStatus:
-        return VolunteerTaskStatus(self.dto["status"])
+    title: str = from_dto()
+    status: VolunteerTaskStatus = from_dto()
 
     @strawberry.field(description="Service hours credited at resolution; 0 while OPEN")
     def hours(self) -> float:
         return float(self.dto.get("hours") or 0)
 
-    @strawberry.field
-    def resolved_at(self) -> datetime | None:
-        return when(self.dto.get("resolvedAt"))
+    resolved_at: datetime | None = from_dto(convert=when)
 
     @strawberry.field(description="The case's grid")
     async def region(self, info: Info) -> RegionRef | None:
         return await _region(info, self.dto.get("regionId"))
 
-    @strawberry.field
-    def created_at(self) -> datetime | None:
-        return when(self.dto.get("createdAt"))
+    created_at: datetime | None = from_dto(convert=when)
 
 
 def task_node(dto: dict) -> VolunteerTask:
@@ -492,14 +473,17 @@ VolunteerTaskConnection = Connection[VolunteerTask]
 
 # --- activities ---------------------------------------------------------------------------------------------
 
+
 @strawberry.type(description="One volunteer's sign-up of an activity and their attendance")
 class ActivityAttendance:
     volunteer_id: strawberry.ID
     signed_at: datetime | None
     checked_in_at: datetime | None
     checked_out_at: datetime | None
-    hours: float = strawberry.field(description="Credited hours: check-out − check-in, capped by the activity's "
-                                                "duration, down to half an hour; or back-filled")
+    hours: float = strawberry.field(
+        description="Credited hours: check-out − check-in, capped by the activity's "
+        "duration, down to half an hour; or back-filled"
+    )
     backfilled: bool = strawberry.field(description="Hours entered by an admin (补录)")
     backfill_reason: str | None
 
@@ -509,37 +493,30 @@ class ActivityAttendance:
 
 
 def attendance_node(d: dict) -> ActivityAttendance:
-    return ActivityAttendance(volunteer_id=strawberry.ID(d["volunteerId"]), signed_at=when(d.get("signedAt")),
-                              checked_in_at=when(d.get("checkedInAt")), checked_out_at=when(d.get("checkedOutAt")),
-                              hours=float(d.get("hours") or 0), backfilled=bool(d.get("backfilled")),
-                              backfill_reason=d.get("backfillReason"))
+    return ActivityAttendance(
+        volunteer_id=strawberry.ID(d["volunteerId"]),
+        signed_at=when(d.get("signedAt")),
+        checked_in_at=when(d.get("checkedInAt")),
+        checked_out_at=when(d.get("checkedOutAt")),
+        hours=float(d.get("hours") or 0),
+        backfilled=bool(d.get("backfilled")),
+        backfill_reason=d.get("backfillReason"),
+    )
 
 
-@strawberry.type(description="A volunteer activity (志愿活动) with sign-up and check-in by code or location. "
-                             "`checkCode` is shown only to staff who manage it; `attendance` to them in full and to "
-                             "a volunteer only their own line")
+@dto_type(
+    description="A volunteer activity (志愿活动) with sign-up and check-in by code or location. "
+    "`checkCode` is shown only to staff who manage it; `attendance` to them in full and to "
+    "a volunteer only their own line"
+)
 class Activity:
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
-
-    @strawberry.field
-    def title(self) -> str:
-        return self.dto["title"]
-
-    @strawberry.field
-    def starts_at(self) -> datetime:
-        return when(self.dto["startsAt"])
-
-    @strawberry.field
-    def ends_at(self) -> datetime:
-        return when(self.dto["endsAt"])
-
-    @strawberry.field
-    def capacity(self) -> int:
-        return int(self.dto["capacity"])
+    id: strawberry.ID = from_dto()
+    title: str = from_dto()
+    starts_at: datetime = from_dto(convert=when)
+    ends_at: datetime = from_dto(convert=when)
+    capacity: int = from_dto(convert=int)
 
     @strawberry.field
     def signed_count(self) -> int:
@@ -553,17 +530,13 @@ class Activity:
     def has_area(self) -> bool:
         return bool(self.dto.get("hasArea"))
 
-    @strawberry.field(description="The six-digit check-in code; only to staff who manage the activity")
-    def check_code(self) -> str | None:
-        return self.dto.get("checkCode")
+    check_code: str | None = from_dto(description="The six-digit check-in code; only to staff who manage the activity")
 
     @strawberry.field(description="Sign-ups and attendance")
     def attendance(self) -> list[ActivityAttendance]:
         return [attendance_node(a) for a in self.dto.get("attendance") or []]
 
-    @strawberry.field(description="For optimistic concurrency: pass as expectedVersion")
-    def version(self) -> int:
-        return int(self.dto["version"])
+    version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
 
 
 def activity_node(dto: dict) -> Activity:
@@ -574,6 +547,7 @@ ActivityConnection = Connection[Activity]
 
 
 # --- points -------------------------------------------------------------------------------------------------
+
 
 @strawberry.type(description="An entry of the points ledger (积分): a credit, a redemption or an expiry")
 class PointsEntry:
@@ -587,9 +561,15 @@ class PointsEntry:
 
 
 def entry_node(d: dict) -> PointsEntry:
-    return PointsEntry(id=strawberry.ID(d["id"]), volunteer_id=strawberry.ID(d["volunteerId"]), delta=int(d["delta"]),
-                       source_kind=PointsSourceKind(d["sourceKind"]), source_id=d["sourceId"], at=when(d["at"]),
-                       expires_at=when(d.get("expiresAt")))
+    return PointsEntry(
+        id=strawberry.ID(d["id"]),
+        volunteer_id=strawberry.ID(d["volunteerId"]),
+        delta=int(d["delta"]),
+        source_kind=PointsSourceKind(d["sourceKind"]),
+        source_id=d["sourceId"],
+        at=when(d["at"]),
+        expires_at=when(d.get("expiresAt")),
+    )
 
 
 PointsEntryConnection = Connection[PointsEntry]
@@ -620,6 +600,7 @@ def redemption_node(d: dict) -> PointsRedemption:
 
 # --- figures (`overview.volunteers`) ------------------------------------------------------------------------
 
+
 def figure(name: str) -> object:
     return strawberry.field(description=COUNTER_DEFINITIONS[name])
 
@@ -642,14 +623,23 @@ class VolunteerStats:
     points_expired: int = figure("points_expired")
 
 
-_COUNTS = {"volunteer_count": "volunteerCount", "team_count": "teamCount", "active_posts": "activePosts",
-           "claimed_posts": "claimedPosts", "open_orders": "openOrders", "completed_orders": "completedOrders",
-           "points_issued": "pointsIssued", "points_redeemed": "pointsRedeemed", "points_expired": "pointsExpired"}
+_COUNTS = {
+    "volunteer_count": "volunteerCount",
+    "team_count": "teamCount",
+    "active_posts": "activePosts",
+    "claimed_posts": "claimedPosts",
+    "open_orders": "openOrders",
+    "completed_orders": "completedOrders",
+    "points_issued": "pointsIssued",
+    "points_redeemed": "pointsRedeemed",
+    "points_expired": "pointsExpired",
+}
 
 
 def volunteer_stats(dto: dict) -> VolunteerStats:
-    return VolunteerStats(**{k: int(dto.get(w) or 0) for k, w in _COUNTS.items()},
-                          service_hours=float(dto.get("serviceHours") or 0))
+    return VolunteerStats(
+        **{k: int(dto.get(w) or 0) for k, w in _COUNTS.items()}, service_hours=float(dto.get("serviceHours") or 0)
+    )
 
 
 async def load_volunteer_stats(info: Info, region_id: str) -> VolunteerStats:
