@@ -21,6 +21,7 @@ from gateway.errors import Schema, TypedErrors, mark_validation_errors
 from gateway.schema.case_events import CasesSubscription
 from gateway.schema.cases import CasesMutation, CasesQuery
 from gateway.schema.live_events import LiveEventsSubscription
+from gateway.schema.nodes import NodeQuery
 from gateway.schema.organizations import OrganizationsMutation, OrganizationsQuery
 from gateway.schema.territory import TerritoryMutation, TerritoryQuery
 from gateway.schema.unified import UnifiedMutation, UnifiedQuery
@@ -29,7 +30,7 @@ from shared.settings import Settings
 
 
 @strawberry.type
-class Query(TerritoryQuery, CasesQuery, OrganizationsQuery, VolunteersQuery, UnifiedQuery):
+class Query(TerritoryQuery, CasesQuery, OrganizationsQuery, VolunteersQuery, UnifiedQuery, NodeQuery):
     pass
 
 

@@ -12,7 +12,7 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.schema.case_enums import AssigneeKind, CaseChannel, CaseStatus, HandlingLevel, RequestKind
-from gateway.schema.common import Connection, ctx, dto_type, from_dto, when
+from gateway.schema.common import Connection, Node, ctx, dto_type, from_dto, when
 from gateway.schema.territory import Region, load_region
 from shared.auth import Role
 from shared.errors import Forbidden
@@ -131,7 +131,7 @@ def timeline_node(case_id: str, d: dict) -> CaseEvent:
 
 
 @dto_type(description="A resident's request, a reported problem or a dispute (诉求 / 事件 / 矛盾纠纷)")
-class Case:
+class Case(Node):
     dto: strawberry.Private[dict[str, Any]]
 
     id: strawberry.ID = from_dto()

@@ -84,12 +84,17 @@ async def command(info: Info, verb: str, id: strawberry.ID, expected_version: in
     return case_node(await ctx(info).cases(verb, payload))
 
 
+async def read_case(info: Info, id: str) -> Case | None:
+    """The Case of that id, scoped by its service: the `case` query and node(id:) both read through here."""
+    dto = await load_case(info, str(id))
+    return case_node(dto) if dto else None
+
+
 @strawberry.type
 class CasesQuery:
     @strawberry.field
     async def case(self, info: Info, id: strawberry.ID) -> Case | None:
-        dto = await load_case(info, str(id))
-        return case_node(dto) if dto else None
+        return await read_case(info, str(id))
 
     @strawberry.field(description="Cases in your scope, newest first (residents: their own)")
     async def cases(self, info: Info, filter: CaseFilter | None = None, first: int | None = None,

@@ -9,6 +9,7 @@ from enum import Enum
 from typing import Any, Generic, TypeVar
 
 import strawberry
+from strawberry.relay import GlobalID
 from strawberry.types import Info
 from strawberry.types.field import StrawberryField
 from strawberry.types.nodes import SelectedField
@@ -194,3 +195,27 @@ def dto_type(cls: type | None = None, **options: Any) -> Any:
         return strawberry.type(cls, **options)
 
     return wrap(cls) if cls is not None else wrap
+
+
+@strawberry.interface(
+    description="A record with a global id (Relay global object identification): `node(id:)` reads it back "
+    "with the same scope as the record's own query. `nodeId` is the global id; `id` stays the record's own id"
+)
+class Node:
+    @strawberry.field(description="The global id, for node(id:) and nodes(ids:)")
+    def node_id(self) -> strawberry.ID:
+        return global_id(self.__strawberry_definition__.name, getattr(self, "dto")["id"])  # type: ignore[attr-defined]  # noqa: B009
+
+
+def global_id(type_name: str, record_id: str) -> strawberry.ID:
+    """The Relay global id of a record: its GraphQL type name and its own id, base64 (Strawberry's GlobalID)."""
+    return strawberry.ID(str(GlobalID(type_name, str(record_id))))
+
+
+def parse_global_id(value: str) -> tuple[str, str]:
+    """(type name, record id) of a global id; BadInput for anything this API did not make."""
+    try:
+        gid = GlobalID.from_id(value)
+    except Exception:  # GlobalIDValueError, or text that is not base64 at all
+        raise BadInput("`id` is not a global id this API returned (a record's `nodeId`)") from None
+    return gid.type_name, gid.node_id

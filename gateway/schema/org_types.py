@@ -18,6 +18,7 @@ from strawberry.types import Info
 from gateway.schema.case_enums import CaseStatus
 from gateway.schema.common import (
     Connection,
+    Node,
     connection,
     ctx,
     day,
@@ -222,7 +223,7 @@ def position_node(d: dict) -> Position:
     description="A party organisation (党组织): 街道党工委 → 社区党委/大党委 → 网格党支部 → 楼栋党小组 "
     "→ 党员中心户, each anchored to a territory node of its level"
 )
-class PartyOrganization:
+class PartyOrganization(Node):
     dto: strawberry.Private[dict[str, Any]]
 
     id: strawberry.ID = from_dto()
@@ -316,7 +317,7 @@ class DualRegistration:
     description="A party member (党员). `phone` and `idNumber` are masked except to the member "
     "themself; admins use revealPartyMemberContact (audited)"
 )
-class PartyMember:
+class PartyMember(Node):
     dto: strawberry.Private[dict[str, Any]]
 
     id: strawberry.ID = from_dto()
@@ -379,7 +380,7 @@ class MemberContact:
     description="组织关系转接: a member's membership moving to another organisation; the receiving "
     "side approves or rejects before the deadline"
 )
-class MembershipTransfer:
+class MembershipTransfer(Node):
     dto: strawberry.Private[dict[str, Any]]
 
     id: strawberry.ID = from_dto()
@@ -456,7 +457,7 @@ class UnitContact:
     description="共建单位: an agency, enterprise, school, social organisation, property company or "
     "owners' committee that co-builds with a community; may sit on its 大党委"
 )
-class CoBuildingUnit:
+class CoBuildingUnit(Node):
     dto: strawberry.Private[dict[str, Any]]
 
     id: strawberry.ID = from_dto()
@@ -643,7 +644,7 @@ def resolution_node(d: dict) -> Resolution:
     description="联席会议 of a 大党委 with its member units; the chair rotates through the units in "
     "order, passing over those unavailable"
 )
-class JointMeeting:
+class JointMeeting(Node):
     dto: strawberry.Private[dict[str, Any]]
 
     id: strawberry.ID = from_dto()

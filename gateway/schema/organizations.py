@@ -193,12 +193,41 @@ async def versioned(info: Info, verb: str, id: strawberry.ID, expected_version: 
 
 # --- queries ------------------------------------------------------------------------------------------------
 
+async def read_party_organization(info: Info, id: str) -> PartyOrganization | None:
+    """The PartyOrganization of that id, scoped by its service: the `partyOrganization` query and node(id:) both read through here."""
+    dto = await load_org(info, str(id))
+    return org_node(dto) if dto else None
+
+
+async def read_party_member(info: Info, id: str) -> PartyMember | None:
+    """The PartyMember of that id, scoped by its service: the `partyMember` query and node(id:) both read through here."""
+    dto = await load_member(info, str(id))
+    return member_node(dto) if dto else None
+
+
+async def read_membership_transfer(info: Info, id: str) -> MembershipTransfer | None:
+    """The MembershipTransfer of that id, scoped by its service: the `membershipTransfer` query and node(id:) both read through here."""
+    dto = await ctx(info).organizations("transfer.get", {"id": str(id)})
+    return transfer_node(dto) if dto else None
+
+
+async def read_co_building_unit(info: Info, id: str) -> CoBuildingUnit | None:
+    """The CoBuildingUnit of that id, scoped by its service: the `coBuildingUnit` query and node(id:) both read through here."""
+    dto = await load_unit(info, str(id))
+    return unit_node(dto) if dto else None
+
+
+async def read_joint_meeting(info: Info, id: str) -> JointMeeting | None:
+    """The JointMeeting of that id, scoped by its service: the `jointMeeting` query and node(id:) both read through here."""
+    dto = await ctx(info).organizations("meeting.get", {"id": str(id)})
+    return meeting_node(dto) if dto else None
+
+
 @strawberry.type
 class OrganizationsQuery:
     @strawberry.field
     async def party_organization(self, info: Info, id: strawberry.ID) -> PartyOrganization | None:
-        dto = await load_org(info, str(id))
-        return org_node(dto) if dto else None
+        return await read_party_organization(info, str(id))
 
     @strawberry.field(description="Party organisations in your scope; regionId: anchored in that subtree")
     async def party_organizations(self, info: Info, region_id: strawberry.ID | None = None,
@@ -212,8 +241,7 @@ class OrganizationsQuery:
 
     @strawberry.field
     async def party_member(self, info: Info, id: strawberry.ID) -> PartyMember | None:
-        dto = await load_member(info, str(id))
-        return member_node(dto) if dto else None
+        return await read_party_member(info, str(id))
 
     @strawberry.field(description="Members of one organisation, or of the organisations in a region's subtree")
     async def party_members(self, info: Info, organization_id: strawberry.ID | None = None,
@@ -225,8 +253,7 @@ class OrganizationsQuery:
 
     @strawberry.field
     async def membership_transfer(self, info: Info, id: strawberry.ID) -> MembershipTransfer | None:
-        dto = await ctx(info).organizations("transfer.get", {"id": str(id)})
-        return transfer_node(dto) if dto else None
+        return await read_membership_transfer(info, str(id))
 
     @strawberry.field(description="组织关系转接 with either side in the region, or of one member")
     async def membership_transfers(self, info: Info, region_id: strawberry.ID | None = None,
@@ -251,8 +278,7 @@ class OrganizationsQuery:
 
     @strawberry.field
     async def co_building_unit(self, info: Info, id: strawberry.ID) -> CoBuildingUnit | None:
-        dto = await load_unit(info, str(id))
-        return unit_node(dto) if dto else None
+        return await read_co_building_unit(info, str(id))
 
     @strawberry.field(description="共建单位 in a region, or those on one 大党委 (committeeId) in rotation order")
     async def co_building_units(self, info: Info, region_id: strawberry.ID | None = None,
@@ -270,8 +296,7 @@ class OrganizationsQuery:
 
     @strawberry.field
     async def joint_meeting(self, info: Info, id: strawberry.ID) -> JointMeeting | None:
-        dto = await ctx(info).organizations("meeting.get", {"id": str(id)})
-        return meeting_node(dto) if dto else None
+        return await read_joint_meeting(info, str(id))
 
     @strawberry.field(description="联席会议 of one 大党委, or of the committees in a region")
     async def joint_meetings(self, info: Info, committee_id: strawberry.ID | None = None,

@@ -12,6 +12,7 @@ from strawberry.types import Info
 from gateway.schema.case_stats import CaseStats, load_case_stats
 from gateway.schema.common import (
     Connection,
+    Node,
     connection,
     ctx,
     drop_none,
@@ -77,7 +78,7 @@ async def load_visible_region(info: Info, region_id: str) -> dict:
     description="A node of the territory tree. Outside your scope only the ancestors of "
     "your own region are visible, and of them only id, name, level and code."
 )
-class Region:
+class Region(Node):
     dto: strawberry.Private[dict[str, Any]]
 
     id: strawberry.ID = from_dto()
@@ -330,6 +331,12 @@ class RegisterGridWorkerInput:
     idempotency_key: str | None = None
 
 
+async def read_region(info: Info, id: str) -> Region | None:
+    """The Region of that id, scoped by its service: the `region` query and node(id:) both read through here."""
+    dto = await ctx(info).loaders.region_by_id.load(str(id))
+    return Region(dto=dto) if dto else None
+
+
 @strawberry.type
 class TerritoryQuery:
     @strawberry.field
@@ -339,8 +346,7 @@ class TerritoryQuery:
 
     @strawberry.field
     async def region(self, info: Info, id: strawberry.ID) -> Region | None:
-        dto = await ctx(info).loaders.region_by_id.load(str(id))
-        return Region(dto=dto) if dto else None
+        return await read_region(info, str(id))
 
     @strawberry.field(description="Regions in your scope; without parentId and level, the root of your scope")
     async def regions(

@@ -18,6 +18,7 @@ from strawberry.types import Info
 
 from gateway.schema.common import (
     Connection,
+    Node,
     connection,
     ctx,
     drop_none,
@@ -182,7 +183,7 @@ class PointsAccount:
     description="A volunteer (志愿者): a resident, or a party member (党员志愿者). `phone` is masked "
     "except to the volunteer and to staff of their home region"
 )
-class Volunteer:
+class Volunteer(Node):
     dto: strawberry.Private[dict[str, Any]]
 
     id: strawberry.ID = from_dto()
@@ -253,7 +254,7 @@ VolunteerConnection = Connection[Volunteer]
 
 
 @dto_type(description="志愿服务队: a leader and members, anchored in a region")
-class VolunteerTeam:
+class VolunteerTeam(Node):
     dto: strawberry.Private[dict[str, Any]]
 
     id: strawberry.ID = from_dto()
@@ -299,7 +300,7 @@ class PostClaim:
 
 
 @dto_type(description="志愿服务岗位: a duty anchored at a community or grid that volunteers claim, up to its capacity")
-class VolunteerPost:
+class VolunteerPost(Node):
     dto: strawberry.Private[dict[str, Any]]
 
     id: strawberry.ID = from_dto()
@@ -348,7 +349,7 @@ class DispatchTarget:
     description="A resident's service order (点单 → 派单 → 接单). `residentSub` is shown only to the "
     "resident and to staff"
 )
-class ServiceOrder:
+class ServiceOrder(Node):
     dto: strawberry.Private[dict[str, Any]]
 
     id: strawberry.ID = from_dto()
@@ -509,7 +510,7 @@ def attendance_node(d: dict) -> ActivityAttendance:
     "`checkCode` is shown only to staff who manage it; `attendance` to them in full and to "
     "a volunteer only their own line"
 )
-class Activity:
+class Activity(Node):
     dto: strawberry.Private[dict[str, Any]]
 
     id: strawberry.ID = from_dto()

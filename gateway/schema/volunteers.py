@@ -127,12 +127,41 @@ VolunteerArg = Annotated[strawberry.ID | None, strawberry.argument(
 
 # --- queries ------------------------------------------------------------------------------------------------
 
+async def read_volunteer(info: Info, id: str) -> Volunteer | None:
+    """The Volunteer of that id, scoped by its service: the `volunteer` query and node(id:) both read through here."""
+    dto = await load_volunteer(info, str(id))
+    return volunteer_node(dto) if dto else None
+
+
+async def read_volunteer_team(info: Info, id: str) -> VolunteerTeam | None:
+    """The VolunteerTeam of that id, scoped by its service: the `volunteerTeam` query and node(id:) both read through here."""
+    dto = await ctx(info).volunteers("team.get", {"id": str(id)})
+    return team_node(dto) if dto else None
+
+
+async def read_volunteer_post(info: Info, id: str) -> VolunteerPost | None:
+    """The VolunteerPost of that id, scoped by its service: the `volunteerPost` query and node(id:) both read through here."""
+    dto = await ctx(info).volunteers("post.get", {"id": str(id)})
+    return post_node(dto) if dto else None
+
+
+async def read_service_order(info: Info, id: str) -> ServiceOrder | None:
+    """The ServiceOrder of that id, scoped by its service: the `serviceOrder` query and node(id:) both read through here."""
+    dto = await ctx(info).volunteers("order.get", {"id": str(id)})
+    return order_node(dto) if dto else None
+
+
+async def read_activity(info: Info, id: str) -> Activity | None:
+    """The Activity of that id, scoped by its service: the `activity` query and node(id:) both read through here."""
+    dto = await ctx(info).volunteers("activity.get", {"id": str(id)})
+    return activity_node(dto) if dto else None
+
+
 @strawberry.type
 class VolunteersQuery:
     @strawberry.field
     async def volunteer(self, info: Info, id: strawberry.ID) -> Volunteer | None:
-        dto = await load_volunteer(info, str(id))
-        return volunteer_node(dto) if dto else None
+        return await read_volunteer(info, str(id))
 
     @strawberry.field(description="Your own volunteer record, or null if you have not registered")
     async def my_volunteer(self, info: Info) -> Volunteer | None:
@@ -151,8 +180,7 @@ class VolunteersQuery:
 
     @strawberry.field
     async def volunteer_team(self, info: Info, id: strawberry.ID) -> VolunteerTeam | None:
-        dto = await ctx(info).volunteers("team.get", {"id": str(id)})
-        return team_node(dto) if dto else None
+        return await read_volunteer_team(info, str(id))
 
     @strawberry.field(description="志愿服务队 anchored in a region's subtree")
     async def volunteer_teams(self, info: Info, region_id: strawberry.ID | None = None, first: int | None = None,
@@ -162,8 +190,7 @@ class VolunteersQuery:
 
     @strawberry.field
     async def volunteer_post(self, info: Info, id: strawberry.ID) -> VolunteerPost | None:
-        dto = await ctx(info).volunteers("post.get", {"id": str(id)})
-        return post_node(dto) if dto else None
+        return await read_volunteer_post(info, str(id))
 
     @strawberry.field(description="志愿服务岗位 in a region's subtree, or those a volunteer holds")
     async def volunteer_posts(self, info: Info, region_id: strawberry.ID | None = None,
@@ -178,8 +205,7 @@ class VolunteersQuery:
 
     @strawberry.field
     async def service_order(self, info: Info, id: strawberry.ID) -> ServiceOrder | None:
-        dto = await ctx(info).volunteers("order.get", {"id": str(id)})
-        return order_node(dto) if dto else None
+        return await read_service_order(info, str(id))
 
     @strawberry.field(description="Service orders in your scope (residents: their own)")
     async def service_orders(self, info: Info, region_id: strawberry.ID | None = None,
@@ -205,8 +231,7 @@ class VolunteersQuery:
 
     @strawberry.field
     async def activity(self, info: Info, id: strawberry.ID) -> Activity | None:
-        dto = await ctx(info).volunteers("activity.get", {"id": str(id)})
-        return activity_node(dto) if dto else None
+        return await read_activity(info, str(id))
 
     @strawberry.field(description="Volunteer activities in a region's subtree")
     async def activities(self, info: Info, region_id: strawberry.ID | None = None, first: int | None = None,
