@@ -11,8 +11,9 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from gateway.schema.case_enums import AssigneeKind, CaseChannel, CaseStatus, HandlingLevel, RequestKind
 from gateway.schema.common import Connection, Node, ctx, dto_type, from_dto, when
+from gateway.schema.enums import AssigneeKind, CaseChannel, CaseStatus, HandlingLevel, RequestKind
+from gateway.schema.loads import load_case
 from gateway.schema.territory import Region, load_region
 from shared.auth import Role
 from shared.errors import Forbidden
@@ -20,11 +21,6 @@ from shared.errors import Forbidden
 
 def level_of(value: str | None) -> HandlingLevel | None:
     return HandlingLevel(value) if value else None
-
-
-async def load_case(info: Info, case_id: str) -> dict | None:
-    """The case DTO, None if there is no such case; the service's typed error if it refused."""
-    return await ctx(info).loaders.case_by_id.load(case_id)
 
 
 @strawberry.type

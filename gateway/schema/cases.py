@@ -7,7 +7,6 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from gateway.schema.case_enums import AssigneeKind, CaseChannel, CaseStatus, HandlingLevel, RequestKind
 from gateway.schema.case_types import (
     Case,
     CaseCatalogue,
@@ -21,6 +20,7 @@ from gateway.schema.case_types import (
     reporter_node,
 )
 from gateway.schema.common import connection, ctx, drop_none, page_args, selects, value_of
+from gateway.schema.enums import AssigneeKind, CaseChannel, CaseStatus, HandlingLevel, RequestKind
 
 
 @strawberry.input(description="A report: a point (lng, lat), located to its grid, or a grid's regionId")

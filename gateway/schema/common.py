@@ -12,6 +12,7 @@ import strawberry
 from strawberry.relay import GlobalID
 from strawberry.types import Info
 from strawberry.types.field import StrawberryField
+from strawberry.types.lazy_type import LazyType
 from strawberry.types.nodes import SelectedField
 
 from gateway.context import Context
@@ -219,3 +220,17 @@ def parse_global_id(value: str) -> tuple[str, str]:
     except Exception:  # GlobalIDValueError, or text that is not base64 at all
         raise BadInput("`id` is not a global id this API returned (a record's `nodeId`)") from None
     return gid.type_name, gid.node_id
+
+
+class LazyRecord:
+    """A record type of a module that imports this one (strawberry.lazy's LazyType), built from a DTO on
+    first use: for an edge that closes a cycle of the type graph."""
+
+    def __init__(self, type_name: str, module: str) -> None:
+        self._lazy = LazyType(type_name, module)
+        self._cls: type | None = None
+
+    def of(self, dto: dict) -> Any:
+        if self._cls is None:
+            self._cls = self._lazy.resolve_type()
+        return self._cls(dto=dto)

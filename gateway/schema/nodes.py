@@ -1,6 +1,7 @@
 """Relay global object identification: `node(id:)` and `nodes(ids:)` read any record with a global id
 through the same function as the record's own query, so a record outside the caller's scope gets the
 same FORBIDDEN or null answer either way."""
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -61,8 +62,10 @@ class NodeQuery:
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         return await read_node(info, str(id))
 
-    @strawberry.field(description=f"Records by global id, in the order given (at most {PAGE_MAX}); each is null "
-                                  "with its own error where the record's own query would refuse it")
+    @strawberry.field(
+        description=f"Records by global id, in the order given (at most {PAGE_MAX}); each is null "
+        "with its own error where the record's own query would refuse it"
+    )
     def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
         if len(ids) > PAGE_MAX:
             raise BadInput(f"`ids` takes at most {PAGE_MAX} ids")

@@ -10,152 +10,39 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
-from gateway.schema.case_enums import CaseStatus
-from gateway.schema.common import (
-    Connection,
-    Node,
-    connection,
-    ctx,
-    day,
-    drop_none,
-    dto_type,
-    from_dto,
-    graphql_enum,
-    page_args,
-    value_of,
-    when,
-)
-from services.organizations.domain.rollups import COUNTER_DEFINITIONS
-from shared.errors import Forbidden
-from shared.vocabulary.organizations import (
+from gateway.schema.case_types import Case
+from gateway.schema.common import Connection, Node, connection, ctx, day, dto_type, from_dto, value_of, when
+from gateway.schema.enums import (
     AgendaSource,
+    CaseStatus,
     Gender,
     LifeKind,
     MemberCategory,
     MemberStatus,
-    OrgType,
+    PartyOrgType,
     PositionRole,
     ProjectStatus,
     TransferStatus,
     UnitKind,
 )
-
-if TYPE_CHECKING:
-    from gateway.schema.case_types import Case
-    from gateway.schema.territory import Region
-
-RegionRef = Annotated["Region", strawberry.lazy("gateway.schema.territory")]
-CaseRef = Annotated["Case", strawberry.lazy("gateway.schema.case_types")]
-
+from gateway.schema.loads import load_case, load_member, load_org, load_region, load_unit, org_page
+from gateway.schema.territory import Region
+from shared.errors import Forbidden
 
 # --- vocabularies -------------------------------------------------------------------------------------------
-
-PartyOrgType = graphql_enum(
-    OrgType,
-    name="PartyOrgType",
-    description="Party organisation types, top-down; each is anchored to one territory level",
-    values={
-        "TOWNSHIP_WORKING_COMMITTEE": "街道党工委 (大工委), anchored to a TOWNSHIP",
-        "COMMUNITY_COMMITTEE": "社区党委/大党委 (or 党总支), anchored to a COMMUNITY",
-        "GRID_BRANCH": "网格党支部, anchored to a GRID",
-        "BUILDING_GROUP": "楼栋党小组, anchored to a BUILDING",
-        "CENTER_HOUSEHOLD": "党员中心户, anchored to a BUILDING",
-    },
-)
-
-
-PositionRole = graphql_enum(
-    PositionRole,
-    description="Positions in an organisation's leadership (班子)",
-    values={
-        "SECRETARY": "书记",
-        "DEPUTY_SECRETARY": "副书记",
-        "COMMITTEE_MEMBER": "委员",
-        "PART_TIME_MEMBER": "兼职委员 of a 大党委, from a co-building unit",
-        "FIRST_SECRETARY": "第一书记",
-    },
-)
-
-
-MemberCategory = graphql_enum(
-    MemberCategory,
-    description="Party member categories: 在职党员 IN_SERVICE, 退休党员 RETIRED, 流动党员 FLOATING, OTHER",
-)
-
-
-Gender = graphql_enum(Gender)
-
-
-MemberStatus = graphql_enum(
-    MemberStatus, description="ACTIVE, or TRANSFERRING while a membership transfer (组织关系转接) is open"
-)
-
-
-TransferStatus = graphql_enum(
-    TransferStatus, description="组织关系转接: REQUESTED, then APPROVED, REJECTED or CANCELLED"
-)
-
-
-UnitKind = graphql_enum(
-    UnitKind,
-    description="Co-building units (共建单位): 机关事业单位 AGENCY, 企业 ENTERPRISE, 学校 SCHOOL, 社会组织 SOCIAL_ORG, 物业公司 PROPERTY_COMPANY, 业主委员会 OWNERS_COMMITTEE",
-)
-
-
-AgendaSource = graphql_enum(
-    AgendaSource,
-    description="Where a joint-meeting agenda item came from; `ref` is a unit id, a resident reference or a case hotspot id",
-)
-
-
-LifeKind = graphql_enum(
-    LifeKind,
-    description="三会一课 and 主题党日",
-    values={
-        "BRANCH_GENERAL_MEETING": "支部党员大会",
-        "BRANCH_COMMITTEE_MEETING": "支委会",
-        "GROUP_MEETING": "党小组会",
-        "PARTY_LECTURE": "党课",
-        "THEMED_PARTY_DAY": "主题党日",
-    },
-)
-
-
-ProjectStatus = graphql_enum(
-    ProjectStatus, description="A co-building project (项目清单): PROPOSED → AGREED → IN_PROGRESS → DONE, or CANCELLED"
-)
 
 
 # --- wire helpers -------------------------------------------------------------------------------------------
 
 
-async def org_page(info: Info, verb: str, payload: dict, first: int | None, after: str | None) -> dict:
-    """One page of a list verb: filters without their None values, plus `first`/`after`."""
-    return await ctx(info).organizations(verb, {**drop_none(payload), **page_args(first, after)})
-
-
-async def load_org(info: Info, org_id: str) -> dict | None:
-    """The organisation DTO, None if there is none; the service's typed error if it refused."""
-    return await ctx(info).loaders.org_by_id.load(org_id)
-
-
-async def load_member(info: Info, member_id: str) -> dict | None:
-    return await ctx(info).loaders.member_by_id.load(member_id)
-
-
-async def load_unit(info: Info, unit_id: str) -> dict | None:
-    return await ctx(info).loaders.unit_by_id.load(unit_id)
-
-
 async def _region(info: Info, region_id: str | None) -> Region | None:
     if not region_id:
         return None
-    from gateway.schema.territory import Region, load_region
 
     return Region(dto=await load_region(info, region_id))
 
@@ -231,7 +118,7 @@ class PartyOrganization(Node):
     type: PartyOrgType = from_dto()
 
     @strawberry.field(description="The territory node it is anchored to (TOWNSHIP, COMMUNITY, GRID or BUILDING)")
-    async def anchor(self, info: Info) -> RegionRef:
+    async def anchor(self, info: Info) -> Region:
         return await _region(info, self.dto["anchorId"])
 
     @strawberry.field(description="The organisation one level up; null for a 街道党工委")
@@ -309,7 +196,7 @@ class DualRegistration:
     active: bool
 
     @strawberry.field
-    async def community(self, info: Info) -> RegionRef:
+    async def community(self, info: Info) -> Region:
         return await _region(info, self.community_id)
 
 
@@ -334,7 +221,7 @@ class PartyMember(Node):
         return await _org(info, self.dto.get("organizationId"))
 
     @strawberry.field(description="The BUILDING they live in")
-    async def home_building(self, info: Info) -> RegionRef | None:
+    async def home_building(self, info: Info) -> Region | None:
         return await _region(info, self.dto.get("homeBuildingId"))
 
     status: MemberStatus = from_dto()
@@ -432,7 +319,7 @@ class UnitTwinning:
         return await _org(info, self.dto["branchId"])
 
     @strawberry.field
-    async def community(self, info: Info) -> RegionRef:
+    async def community(self, info: Info) -> Region:
         return await _region(info, self.dto["communityId"])
 
     registered_at: datetime | None = from_dto(convert=when)
@@ -472,7 +359,7 @@ class CoBuildingUnit(Node):
         ]
 
     @strawberry.field(description="Where the unit is")
-    async def region(self, info: Info) -> RegionRef:
+    async def region(self, info: Info) -> Region:
         return await _region(info, self.dto["regionId"])
 
     version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
@@ -500,7 +387,7 @@ class Linkage:
         return await _org(info, self.dto["committeeId"])
 
     @strawberry.field
-    async def community(self, info: Info) -> RegionRef | None:
+    async def community(self, info: Info) -> Region | None:
         return await _region(info, self.dto.get("communityId"))
 
     @strawberry.field(description="物业公司")
@@ -524,9 +411,8 @@ LinkageConnection = Connection[Linkage]
 # --- joint meetings -----------------------------------------------------------------------------------------
 
 
-async def _cases(info: Info, ids: list[str], first: int | None) -> list[CaseRef]:
+async def _cases(info: Info, ids: list[str], first: int | None) -> list[Case]:
     """Cases by id in one batch, those outside the caller's scope left out."""
-    from gateway.schema.case_types import Case
 
     n = min(first or 20, 100)
     loaded = await ctx(info).loaders.case_by_id.load_many(ids[:n])
@@ -542,7 +428,7 @@ class RaisedHotspot:
     grid_id: strawberry.Private[str]
 
     @strawberry.field
-    async def grid(self, info: Info) -> RegionRef | None:
+    async def grid(self, info: Info) -> Region | None:
         return await _region(info, self.grid_id)
 
 
@@ -556,7 +442,7 @@ class AgendaItem:
     hotspot: RaisedHotspot | None
 
     @strawberry.field(description="A raised hotspot's cases (in your scope), newest first")
-    async def cases(self, info: Info, first: int | None = 20) -> list[CaseRef]:
+    async def cases(self, info: Info, first: int | None = 20) -> list[Case]:
         return await _cases(info, [str(i) for i in self.case_ids], first)
 
 
@@ -591,14 +477,13 @@ class ActionItem:
     grid_id: strawberry.Private[str | None]
 
     @strawberry.field(description="The grid the case was asked for")
-    async def grid(self, info: Info) -> RegionRef | None:
+    async def grid(self, info: Info) -> Region | None:
         return await _region(info, self.grid_id)
 
     @strawberry.field(description="The case, once created")
-    async def case(self, info: Info) -> CaseRef | None:
+    async def case(self, info: Info) -> Case | None:
         if not self.case_id:
             return None
-        from gateway.schema.case_types import Case, load_case
 
         dto = await load_case(info, str(self.case_id))
         return Case(dto=dto) if dto else None
@@ -615,7 +500,7 @@ class Resolution:
     )
 
     @strawberry.field(description="The cases it settles (in your scope)")
-    async def cases(self, info: Info, first: int | None = 20) -> list[CaseRef]:
+    async def cases(self, info: Info, first: int | None = 20) -> list[Case]:
         return await _cases(info, [str(i) for i in self.case_ids], first)
 
 
@@ -654,7 +539,7 @@ class JointMeeting(Node):
         return await _org(info, self.dto["committeeId"])
 
     @strawberry.field
-    async def community(self, info: Info) -> RegionRef:
+    async def community(self, info: Info) -> Region:
         return await _region(info, self.dto["communityId"])
 
     scheduled_at: datetime = from_dto(convert=when)
@@ -746,7 +631,7 @@ class Need:
     id: strawberry.ID = from_dto()
 
     @strawberry.field
-    async def community(self, info: Info) -> RegionRef:
+    async def community(self, info: Info) -> Region:
         return await _region(info, self.dto["communityId"])
 
     title: str = from_dto()
@@ -772,7 +657,7 @@ class UnitResource:
         return await _unit(info, self.dto["unitId"])
 
     @strawberry.field(description="Where the unit is")
-    async def region(self, info: Info) -> RegionRef:
+    async def region(self, info: Info) -> Region:
         return await _region(info, self.dto["regionId"])
 
     title: str = from_dto()
@@ -796,7 +681,7 @@ class Project:
     resource_id: strawberry.ID = from_dto()
 
     @strawberry.field(description="The community of the need")
-    async def community(self, info: Info) -> RegionRef:
+    async def community(self, info: Info) -> Region:
         return await _region(info, self.dto["communityId"])
 
     title: str = from_dto()
@@ -836,7 +721,7 @@ class MemberFeedback:
         return int(self.dto.get("services") or 0)
 
     @strawberry.field(description="Where the service was done")
-    async def community(self, info: Info) -> RegionRef | None:
+    async def community(self, info: Info) -> Region | None:
         return await _region(info, self.dto.get("communityId"))
 
 
@@ -845,79 +730,3 @@ def feedback_node(dto: dict) -> MemberFeedback:
 
 
 MemberFeedbackConnection = Connection[MemberFeedback]
-
-
-# --- figures (`overview.organizations`) -------------------------------------------------------------------
-
-
-def figure(name: str) -> object:
-    return strawberry.field(description=COUNTER_DEFINITIONS[name])
-
-
-@strawberry.type(description="Organisations of one type")
-class OrgTypeCount:
-    type: PartyOrgType
-    count: int
-
-
-@strawberry.type(description="Members of one category")
-class MemberCategoryCount:
-    category: MemberCategory
-    count: int
-
-
-@strawberry.type(
-    description="Party organisation figures of a region and everything below it, kept with the "
-    "writes. Coverages are null while their denominator is 0."
-)
-class OrgStats:
-    organization_count: int = figure("organizations")
-    by_type: list[OrgTypeCount] = strawberry.field(description="Organisations anchored in the region, per type")
-    member_count: int = figure("members")
-    members_by_category: list[MemberCategoryCount] = strawberry.field(description="Members, per category")
-    transferring_count: int = figure("members_transferring")
-    dual_registered_count: int = figure("dual_registered")
-    twinned_unit_count: int = figure("twinned_units")
-    weak_count: int = figure("weak_organizations")
-    grid_count: int = strawberry.field(description="Grids (网格) in the region, from the territory")
-    building_count: int = strawberry.field(description="Buildings (楼栋) in the region, from the territory")
-    grids_with_branch: int = figure("grids_with_branch")
-    buildings_with_group: int = figure("buildings_with_group")
-    branch_coverage: float | None = strawberry.field(
-        description="网格党支部覆盖率: gridsWithBranch / gridCount; null while gridCount is 0"
-    )
-    building_group_coverage: float | None = strawberry.field(
-        description="楼栋党小组覆盖率: buildingsWithGroup / buildingCount; null while buildingCount is 0"
-    )
-
-
-_COUNTS = {
-    "organization_count": "organizationCount",
-    "member_count": "memberCount",
-    "transferring_count": "transferringCount",
-    "dual_registered_count": "dualRegisteredCount",
-    "twinned_unit_count": "twinnedUnitCount",
-    "weak_count": "weakCount",
-    "grid_count": "gridCount",
-    "building_count": "buildingCount",
-    "grids_with_branch": "gridsWithBranch",
-    "buildings_with_group": "buildingsWithGroup",
-}
-_RATES = {"branch_coverage": "branchCoverage", "building_group_coverage": "buildingGroupCoverage"}
-
-
-def org_stats(dto: dict) -> OrgStats:
-    by_type = {x["type"]: x["count"] for x in dto.get("byType") or []}
-    by_category = {x["category"]: x["count"] for x in dto.get("membersByCategory") or []}
-    return OrgStats(
-        **{k: int(dto.get(w) or 0) for k, w in _COUNTS.items()},
-        **{k: dto.get(w) for k, w in _RATES.items()},
-        by_type=[OrgTypeCount(type=t, count=int(by_type.get(t.value, 0))) for t in PartyOrgType],
-        members_by_category=[
-            MemberCategoryCount(category=c, count=int(by_category.get(c.value, 0))) for c in MemberCategory
-        ],
-    )
-
-
-async def load_org_stats(info: Info, region_id: str) -> OrgStats:
-    return org_stats(await ctx(info).loaders.org_stats_by_region.load(region_id) or {})

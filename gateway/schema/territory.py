@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -12,66 +12,33 @@ from strawberry.types import Info
 from gateway.schema.case_stats import CaseStats, load_case_stats
 from gateway.schema.common import (
     Connection,
+    LazyRecord,
     Node,
     connection,
     ctx,
     drop_none,
     dto_type,
     from_dto,
-    graphql_enum,
     page_args,
 )
-from gateway.schema.org_types import (
-    OrgStats,
-    PartyOrganizationConnection,
-    PartyOrgType,
-    load_org_stats,
-    org_node,
-    org_page,
-)
-from gateway.schema.volunteer_types import (
-    VolunteerPostConnection,
-    VolunteerPostType,
-    VolunteerStats,
-    load_volunteer_stats,
-    post_node,
-    vol_page,
-)
+from gateway.schema.enums import GridWorkerRole, PartyOrgType, RegionLevel, VolunteerPostType
+from gateway.schema.loads import load_region, load_visible_region, org_page, vol_page
+from gateway.schema.org_stats import OrgStats, load_org_stats
+from gateway.schema.volunteer_stats import VolunteerStats, load_volunteer_stats
 from shared.auth import require_figures
-from shared.errors import BadInput, Forbidden, NotFound
-from shared.vocabulary.territory import Level, WorkerRole
+from shared.errors import BadInput, Forbidden
+
+# The one cycle of the type graph: a Region lists the organisations and posts anchored in it, and those
+# point back to their Region. These two edges are lazy (strawberry.lazy), the rest are plain imports.
+PartyOrganizationRef = Annotated["PartyOrganization", strawberry.lazy("gateway.schema.org_types")]  # noqa: F821 - lazy
+VolunteerPostRef = Annotated["VolunteerPost", strawberry.lazy("gateway.schema.volunteer_types")]  # noqa: F821 - lazy
+PARTY_ORGANIZATION = LazyRecord("PartyOrganization", "gateway.schema.org_types")
+VOLUNTEER_POST = LazyRecord("VolunteerPost", "gateway.schema.volunteer_types")
 
 
 def _when(value: Any) -> datetime | None:
     """Times come from the service as ISO 8601 text; the DateTime scalar wants a datetime."""
     return datetime.fromisoformat(value) if isinstance(value, str) else value
-
-
-RegionLevel = graphql_enum(
-    Level, name="RegionLevel", description="Levels of the territory tree: 市 区县 街道乡镇 社区村 网格 楼栋"
-)
-
-
-GridWorkerRole = graphql_enum(
-    WorkerRole,
-    name="GridWorkerRole",
-    description="一张网三大员: 基础网格员 BASIC, 便民服务员 CONVENIENCE, 财经管理员 FINANCE",
-)
-
-
-async def load_region(info: Info, region_id: str) -> dict:
-    value = await ctx(info).loaders.region_by_id.load(region_id)  # raises the service's error
-    if value is None:
-        raise NotFound(f"region {region_id} does not exist")
-    return value
-
-
-async def load_visible_region(info: Info, region_id: str) -> dict:
-    """A region in the caller's scope (outside it only ancestors' names are visible: FORBIDDEN)."""
-    dto = await load_region(info, region_id)
-    if dto.get("partial"):
-        raise Forbidden(f"region {dto['name']} is outside your scope")
-    return dto
 
 
 @dto_type(
@@ -159,20 +126,20 @@ class Region(Node):
     @strawberry.field(description="Party organisations anchored in this region or below")
     async def party_organizations(
         self, info: Info, type: PartyOrgType | None = None, first: int | None = None, after: str | None = None
-    ) -> PartyOrganizationConnection:
+    ) -> Connection[PartyOrganizationRef]:
         page = await org_page(
             info, "org.list", {"regionId": self.dto["id"], "type": type.value if type else None}, first, after
         )
-        return connection(page, org_node)
+        return connection(page, PARTY_ORGANIZATION.of)
 
     @strawberry.field(description="Volunteer posts (志愿服务岗位) open for claims in this region or below")
     async def volunteer_posts(
         self, info: Info, type: VolunteerPostType | None = None, first: int | None = None, after: str | None = None
-    ) -> VolunteerPostConnection:
+    ) -> Connection[VolunteerPostRef]:
         page = await vol_page(
             info, "post.list", {"regionId": self.dto["id"], "type": type.value if type else None}, first, after
         )
-        return connection(page, post_node)
+        return connection(page, VOLUNTEER_POST.of)
 
 
 def region_node(dto: dict) -> Region:

@@ -13,12 +13,12 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.schema.case_types import CaseCategory, category_node
-from gateway.schema.common import ctx, graphql_enum
+from gateway.schema.common import ctx
+from gateway.schema.enums import TrendInterval
 from gateway.schema.org_types import JointMeeting, meeting_node
 from gateway.schema.territory import Region, load_region, load_visible_region
 from shared.auth import require_figures
 from shared.errors import BadInput, DomainError, Unavailable
-from shared.trends import Interval
 
 MAX_CHILDREN = 1000
 
@@ -29,7 +29,6 @@ class SortOrder(Enum):
     DESC = "DESC"
 
 
-TrendInterval = graphql_enum(Interval, name='TrendInterval', description='DAY (local days), WEEK (Monday to Sunday) or MONTH (calendar months)')
 
 
 # metric -> (service, the service's trend metric)

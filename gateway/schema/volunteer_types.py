@@ -11,139 +11,36 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
-from gateway.schema.common import (
-    Connection,
-    Node,
-    connection,
-    ctx,
-    drop_none,
-    dto_type,
-    from_dto,
-    graphql_enum,
-    page_args,
-    when,
-)
-from gateway.schema.org_types import PartyMember, load_member
-from services.volunteers.domain.rollups import COUNTER_DEFINITIONS
-from shared.errors import Forbidden
-from shared.vocabulary.volunteers import (
-    OrderStatus,
-    PostStatus,
-    PostType,
-    SourceKind,
-    TargetKind,
-    TaskStatus,
+from gateway.schema.case_types import Case, GeoPoint
+from gateway.schema.common import Connection, Node, connection, ctx, dto_type, from_dto, when
+from gateway.schema.enums import (
+    DispatchTargetKind,
+    PointsSourceKind,
+    ServiceOrderStatus,
     VolunteerKind,
+    VolunteerPostStatus,
+    VolunteerPostType,
+    VolunteerTaskStatus,
 )
-
-if TYPE_CHECKING:
-    from gateway.schema.case_types import Case, GeoPoint
-    from gateway.schema.territory import Region
-
-RegionRef = Annotated["Region", strawberry.lazy("gateway.schema.territory")]
-CaseRef = Annotated["Case", strawberry.lazy("gateway.schema.case_types")]
-GeoPointRef = Annotated["GeoPoint", strawberry.lazy("gateway.schema.case_types")]
-
+from gateway.schema.loads import load_case, load_member, load_region, load_volunteer, vol_page
+from gateway.schema.org_types import PartyMember
+from gateway.schema.territory import Region
+from shared.errors import Forbidden
 
 # --- vocabularies -------------------------------------------------------------------------------------------
-
-VolunteerKind = graphql_enum(
-    VolunteerKind,
-    description="居民志愿者 RESIDENT, or 党员志愿者 PARTY_MEMBER (linked to a party member record)",
-    values={"RESIDENT": "居民志愿者", "PARTY_MEMBER": "党员志愿者, linked to a member record of the organisations"},
-)
-
-
-VolunteerPostType = graphql_enum(
-    PostType,
-    name="VolunteerPostType",
-    description="Types of service posts (志愿服务岗位)",
-    values={
-        "POLICY_OUTREACH": "政策宣传",
-        "CIVILITY": "文明督导",
-        "ENVIRONMENT": "环境治理",
-        "LEGAL_AID": "法律援助",
-        "MEDIATION": "民事调解",
-        "PARCEL_STATION": "快递驿站",
-        "SAFETY": "安全",
-    },
-)
-
-
-VolunteerPostStatus = graphql_enum(
-    PostStatus, name="VolunteerPostStatus", description="ACTIVE: open for claims; CLOSED: its claims were released"
-)
-
-
-ServiceOrderStatus = graphql_enum(
-    OrderStatus,
-    name="ServiceOrderStatus",
-    description="A service order: 点单 → 审核 → 派单 / 抢单 → 接单 → 服务 → 完成 → 评价, or 审核不通过, 取消",
-    values={
-        "PENDING_REVIEW": "待审核: placed (点单), waiting for the community's review",
-        "OPEN": "待接单: approved, on the community's wish wall (心愿墙, 抢单)",
-        "REJECTED": "审核不通过, with the reason",
-        "DISPATCHED": "已派单 to a volunteer, a team or a post",
-        "TAKEN": "已接单 by a volunteer",
-        "IN_PROGRESS": "服务中",
-        "COMPLETED": "已完成, with the service hours",
-        "RATED": "已评价 by the resident",
-        "CANCELLED": "已取消 by the resident or the community",
-    },
-)
-
-
-DispatchTargetKind = graphql_enum(
-    TargetKind,
-    name="DispatchTargetKind",
-    description="Whom an order is dispatched to (派单): a volunteer, a team or a post's holders",
-)
-
-
-VolunteerTaskStatus = graphql_enum(
-    TaskStatus,
-    name="VolunteerTaskStatus",
-    description="A case handed to a volunteer: OPEN, then RESOLVED when the case is resolved",
-)
-
-
-PointsSourceKind = graphql_enum(
-    SourceKind,
-    name="PointsSourceKind",
-    description="Where a points ledger entry comes from",
-    values={
-        "ORDER": "A completed service order (credit)",
-        "ACTIVITY": "Attendance of an activity (credit)",
-        "CASE": "A resolved case task (credit)",
-        "BACKFILL": "Hours back-filled by an admin (credit)",
-        "REDEMPTION": "积分兑换 of a catalogue item (debit)",
-        "EXPIRY": "Points written off when they expire (debit)",
-    },
-)
 
 
 # --- wire helpers -------------------------------------------------------------------------------------------
 
 
-async def vol_page(info: Info, verb: str, payload: dict, first: int | None, after: str | None) -> dict:
-    """One page of a list verb: filters without their None values, plus `first`/`after`."""
-    return await ctx(info).volunteers(verb, {**drop_none(payload), **page_args(first, after)})
-
-
-async def load_volunteer(info: Info, volunteer_id: str) -> dict | None:
-    """The volunteer DTO, None if there is none; the service's typed error if it refused."""
-    return await ctx(info).loaders.volunteer_by_id.load(volunteer_id)
-
-
 async def _region(info: Info, region_id: str | None) -> Region | None:
     if not region_id:
         return None
-    from gateway.schema.territory import Region, load_region
 
     return Region(dto=await load_region(info, region_id))
 
@@ -219,7 +116,7 @@ class Volunteer(Node):
         return list(self.dto.get("availability") or [])
 
     @strawberry.field(description="The community (or a grid or building in it) they live in")
-    async def home_region(self, info: Info) -> RegionRef:
+    async def home_region(self, info: Info) -> Region:
         return await _region(info, self.dto["homeRegionId"])
 
     @strawberry.field(description="Region ids top-down, ending with the home region")
@@ -273,7 +170,7 @@ class VolunteerTeam(Node):
         return len(self.dto.get("memberIds") or [])
 
     @strawberry.field
-    async def region(self, info: Info) -> RegionRef:
+    async def region(self, info: Info) -> Region:
         return await _region(info, self.dto["regionId"])
 
     version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
@@ -316,7 +213,7 @@ class VolunteerPost(Node):
     status: VolunteerPostStatus = from_dto()
 
     @strawberry.field(description="The COMMUNITY or GRID it is anchored at")
-    async def region(self, info: Info) -> RegionRef:
+    async def region(self, info: Info) -> Region:
         return await _region(info, self.dto["regionId"])
 
     @strawberry.field(description="Who holds it, in the order they claimed")
@@ -357,15 +254,14 @@ class ServiceOrder(Node):
     description: str = from_dto(default="")
 
     @strawberry.field(description="The BUILDING where the service is wanted")
-    async def building(self, info: Info) -> RegionRef | None:
+    async def building(self, info: Info) -> Region | None:
         return await _region(info, self.dto.get("buildingId"))
 
     @strawberry.field(description="Where the service is wanted (lng/lat, WGS 84)")
-    def location(self) -> GeoPointRef | None:
+    def location(self) -> GeoPoint | None:
         loc = self.dto.get("location")
         if not loc:
             return None
-        from gateway.schema.case_types import GeoPoint
 
         return GeoPoint(lng=loc["lng"], lat=loc["lat"])
 
@@ -398,8 +294,7 @@ class ServiceOrder(Node):
         description="The grid or building of the order. A resident, who does not see the "
         "territory, gets its id and name only"
     )
-    async def region(self, info: Info) -> RegionRef:
-        from gateway.schema.territory import Region, load_region
+    async def region(self, info: Info) -> Region:
 
         rid = self.dto["regionId"]
         try:
@@ -439,8 +334,7 @@ class VolunteerTask:
     case_id: strawberry.ID = from_dto()
 
     @strawberry.field(description="The case, from the cases service")
-    async def case(self, info: Info) -> CaseRef | None:
-        from gateway.schema.case_types import Case, load_case
+    async def case(self, info: Info) -> Case | None:
 
         dto = await load_case(info, self.dto["caseId"])
         return Case(dto=dto) if dto else None
@@ -459,7 +353,7 @@ class VolunteerTask:
     resolved_at: datetime | None = from_dto(convert=when)
 
     @strawberry.field(description="The case's grid")
-    async def region(self, info: Info) -> RegionRef | None:
+    async def region(self, info: Info) -> Region | None:
         return await _region(info, self.dto.get("regionId"))
 
     created_at: datetime | None = from_dto(convert=when)
@@ -524,7 +418,7 @@ class Activity(Node):
         return int(self.dto.get("signedCount") or 0)
 
     @strawberry.field(description="A GRID (its polygon bounds location check-in) or a COMMUNITY")
-    async def region(self, info: Info) -> RegionRef:
+    async def region(self, info: Info) -> Region:
         return await _region(info, self.dto["regionId"])
 
     @strawberry.field(description="Check-in by location is possible: the grid's polygon was copied at creation")
@@ -597,51 +491,3 @@ class PointsRedemption:
 
 def redemption_node(d: dict) -> PointsRedemption:
     return PointsRedemption(entry=entry_node(d["entry"]), item=item_node(d["item"]), balance=int(d["balance"]))
-
-
-# --- figures (`overview.volunteers`) ------------------------------------------------------------------------
-
-
-def figure(name: str) -> object:
-    return strawberry.field(description=COUNTER_DEFINITIONS[name])
-
-
-# The service counts tenths of an hour and reports hours; the definition's list of sources is the same.
-_HOURS = "Service hours, to a tenth: " + COUNTER_DEFINITIONS["service_hours_tenths"].split(": ", 1)[-1]
-
-
-@strawberry.type(description="Volunteer figures of a region and everything below it, kept with the writes")
-class VolunteerStats:
-    volunteer_count: int = figure("volunteers")
-    team_count: int = figure("teams")
-    active_posts: int = figure("active_posts")
-    claimed_posts: int = figure("claimed_posts")
-    open_orders: int = figure("open_orders")
-    completed_orders: int = figure("completed_orders")
-    service_hours: float = strawberry.field(description=_HOURS)
-    points_issued: int = figure("points_issued")
-    points_redeemed: int = figure("points_redeemed")
-    points_expired: int = figure("points_expired")
-
-
-_COUNTS = {
-    "volunteer_count": "volunteerCount",
-    "team_count": "teamCount",
-    "active_posts": "activePosts",
-    "claimed_posts": "claimedPosts",
-    "open_orders": "openOrders",
-    "completed_orders": "completedOrders",
-    "points_issued": "pointsIssued",
-    "points_redeemed": "pointsRedeemed",
-    "points_expired": "pointsExpired",
-}
-
-
-def volunteer_stats(dto: dict) -> VolunteerStats:
-    return VolunteerStats(
-        **{k: int(dto.get(w) or 0) for k, w in _COUNTS.items()}, service_hours=float(dto.get("serviceHours") or 0)
-    )
-
-
-async def load_volunteer_stats(info: Info, region_id: str) -> VolunteerStats:
-    return volunteer_stats(await ctx(info).loaders.volunteer_stats_by_region.load(region_id) or {})

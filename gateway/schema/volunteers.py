@@ -10,21 +10,19 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.schema.common import connection, ctx, drop_none, value_of
+from gateway.schema.enums import DispatchTargetKind, ServiceOrderStatus, VolunteerPostType
 from gateway.schema.volunteer_types import (
     Activity,
     ActivityConnection,
-    DispatchTargetKind,
     PointsEntryConnection,
     PointsRedemption,
     RewardItem,
     ServiceOrder,
     ServiceOrderConnection,
-    ServiceOrderStatus,
     Volunteer,
     VolunteerConnection,
     VolunteerPost,
     VolunteerPostConnection,
-    VolunteerPostType,
     VolunteerTaskConnection,
     VolunteerTeam,
     VolunteerTeamConnection,

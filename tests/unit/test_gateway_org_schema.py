@@ -9,7 +9,7 @@ import strawberry
 
 from gateway.loaders import Loaders
 from gateway.schema import Mutation, Query, build_schema
-from gateway.schema.org_types import org_stats
+from gateway.schema.org_stats import org_stats
 from services.organizations.domain import Position, PositionRole, Term
 from services.organizations.domain.rollups import COUNTER_DEFINITIONS
 from services.organizations.views import OrgViews

@@ -10,7 +10,7 @@ import strawberry
 
 from gateway.loaders import Loaders
 from gateway.schema import Mutation, Query, build_schema
-from gateway.schema.volunteer_types import volunteer_stats
+from gateway.schema.volunteer_stats import volunteer_stats
 from services.volunteers import domain as d
 from services.volunteers.domain.rollups import COUNTER_DEFINITIONS
 from services.volunteers.views import VolunteerViews
