@@ -43,7 +43,8 @@ RequestKind = graphql_enum(RequestKind, description="12345 request types: 咨询
 
 AssigneeKind = graphql_enum(
     AssigneeKind,
-    description="Who a case is assigned to; the assignee id is a principal `sub`, a department code, a volunteer member id, or the community region id",
+    description="Who a case is assigned to; the assignee id is a principal `sub`, a department code, "
+    "a volunteer member id, or the community region id",
 )
 
 RegionLevel = graphql_enum(
@@ -98,12 +99,14 @@ TransferStatus = graphql_enum(
 
 UnitKind = graphql_enum(
     UnitKind,
-    description="Co-building units (共建单位): 机关事业单位 AGENCY, 企业 ENTERPRISE, 学校 SCHOOL, 社会组织 SOCIAL_ORG, 物业公司 PROPERTY_COMPANY, 业主委员会 OWNERS_COMMITTEE",
+    description="Co-building units (共建单位): 机关事业单位 AGENCY, 企业 ENTERPRISE, 学校 SCHOOL, "
+    "社会组织 SOCIAL_ORG, 物业公司 PROPERTY_COMPANY, 业主委员会 OWNERS_COMMITTEE",
 )
 
 AgendaSource = graphql_enum(
     AgendaSource,
-    description="Where a joint-meeting agenda item came from; `ref` is a unit id, a resident reference or a case hotspot id",
+    description="Where a joint-meeting agenda item came from; `ref` is a unit id, a resident reference "
+    "or a case hotspot id",
 )
 
 LifeKind = graphql_enum(

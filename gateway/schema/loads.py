@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from strawberry.types import Info
 
-from gateway.schema.common import ctx, drop_none, page_args
+from gateway.schema.common import ctx, page_args
 from shared.errors import Forbidden, NotFound
 
 
@@ -49,9 +49,9 @@ async def load_volunteer(info: Info, volunteer_id: str) -> dict | None:
 
 async def org_page(info: Info, verb: str, payload: dict, first: int | None, after: str | None) -> dict:
     """One page of a list verb: filters without their None values, plus `first`/`after`."""
-    return await ctx(info).organizations(verb, {**drop_none(payload), **page_args(first, after)})
+    return await ctx(info).organizations.call(verb, **payload, page=page_args(first, after))
 
 
 async def vol_page(info: Info, verb: str, payload: dict, first: int | None, after: str | None) -> dict:
     """One page of a list verb: filters without their None values, plus `first`/`after`."""
-    return await ctx(info).volunteers(verb, {**drop_none(payload), **page_args(first, after)})
+    return await ctx(info).volunteers.call(verb, **payload, page=page_args(first, after))

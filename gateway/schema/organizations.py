@@ -182,7 +182,8 @@ def _contacts(contacts: list[UnitContactInput]) -> list[dict]:
 
 
 async def call(info: Info, verb: str, **fields: Any) -> Any:
-    return await ctx(info).organizations(verb, drop_none(fields))
+    """`verb` of the organizations service, its fields checked once against the verb's contract model."""
+    return await ctx(info).organizations.call(verb, **fields)
 
 
 async def versioned(info: Info, verb: str, id: strawberry.ID, expected_version: int | None, **fields: Any) -> Any:
@@ -193,32 +194,32 @@ async def versioned(info: Info, verb: str, id: strawberry.ID, expected_version: 
 # --- queries ------------------------------------------------------------------------------------------------
 
 async def read_party_organization(info: Info, id: str) -> PartyOrganization | None:
-    """The PartyOrganization of that id, scoped by its service: the `partyOrganization` query and node(id:) both read through here."""
+    """Read by the `partyOrganization` query and by node(id:), so both give one scope answer."""
     dto = await load_org(info, str(id))
     return org_node(dto) if dto else None
 
 
 async def read_party_member(info: Info, id: str) -> PartyMember | None:
-    """The PartyMember of that id, scoped by its service: the `partyMember` query and node(id:) both read through here."""
+    """Read by the `partyMember` query and by node(id:), so both give one scope answer."""
     dto = await load_member(info, str(id))
     return member_node(dto) if dto else None
 
 
 async def read_membership_transfer(info: Info, id: str) -> MembershipTransfer | None:
-    """The MembershipTransfer of that id, scoped by its service: the `membershipTransfer` query and node(id:) both read through here."""
-    dto = await ctx(info).organizations("transfer.get", {"id": str(id)})
+    """Read by the `membershipTransfer` query and by node(id:), so both give one scope answer."""
+    dto = await ctx(info).organizations.call("transfer.get", **{"id": str(id)})
     return transfer_node(dto) if dto else None
 
 
 async def read_co_building_unit(info: Info, id: str) -> CoBuildingUnit | None:
-    """The CoBuildingUnit of that id, scoped by its service: the `coBuildingUnit` query and node(id:) both read through here."""
+    """Read by the `coBuildingUnit` query and by node(id:), so both give one scope answer."""
     dto = await load_unit(info, str(id))
     return unit_node(dto) if dto else None
 
 
 async def read_joint_meeting(info: Info, id: str) -> JointMeeting | None:
-    """The JointMeeting of that id, scoped by its service: the `jointMeeting` query and node(id:) both read through here."""
-    dto = await ctx(info).organizations("meeting.get", {"id": str(id)})
+    """Read by the `jointMeeting` query and by node(id:), so both give one scope answer."""
+    dto = await ctx(info).organizations.call("meeting.get", **{"id": str(id)})
     return meeting_node(dto) if dto else None
 
 

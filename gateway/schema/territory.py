@@ -299,7 +299,7 @@ class RegisterGridWorkerInput:
 
 
 async def read_region(info: Info, id: str) -> Region | None:
-    """The Region of that id, scoped by its service: the `region` query and node(id:) both read through here."""
+    """Read by the `region` query and by node(id:), so both give one scope answer."""
     dto = await ctx(info).loaders.region_by_id.load(str(id))
     return Region(dto=dto) if dto else None
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from gateway.schema.common import connection, ctx, drop_none, value_of
+from gateway.schema.common import connection, ctx, value_of
 from gateway.schema.enums import DispatchTargetKind, ServiceOrderStatus, VolunteerPostType
 from gateway.schema.volunteer_types import (
     Activity,
@@ -110,7 +110,8 @@ class RewardItemInput:
 
 
 async def call(info: Info, verb: str, **fields: Any) -> Any:
-    return await ctx(info).volunteers(verb, drop_none(fields))
+    """`verb` of the volunteers service, its fields checked once against the verb's contract model."""
+    return await ctx(info).volunteers.call(verb, **fields)
 
 
 async def versioned(info: Info, verb: str, id: strawberry.ID, expected_version: int | None = None,
@@ -126,32 +127,32 @@ VolunteerArg = Annotated[strawberry.ID | None, strawberry.argument(
 # --- queries ------------------------------------------------------------------------------------------------
 
 async def read_volunteer(info: Info, id: str) -> Volunteer | None:
-    """The Volunteer of that id, scoped by its service: the `volunteer` query and node(id:) both read through here."""
+    """Read by the `volunteer` query and by node(id:), so both give one scope answer."""
     dto = await load_volunteer(info, str(id))
     return volunteer_node(dto) if dto else None
 
 
 async def read_volunteer_team(info: Info, id: str) -> VolunteerTeam | None:
-    """The VolunteerTeam of that id, scoped by its service: the `volunteerTeam` query and node(id:) both read through here."""
-    dto = await ctx(info).volunteers("team.get", {"id": str(id)})
+    """Read by the `volunteerTeam` query and by node(id:), so both give one scope answer."""
+    dto = await ctx(info).volunteers.call("team.get", **{"id": str(id)})
     return team_node(dto) if dto else None
 
 
 async def read_volunteer_post(info: Info, id: str) -> VolunteerPost | None:
-    """The VolunteerPost of that id, scoped by its service: the `volunteerPost` query and node(id:) both read through here."""
-    dto = await ctx(info).volunteers("post.get", {"id": str(id)})
+    """Read by the `volunteerPost` query and by node(id:), so both give one scope answer."""
+    dto = await ctx(info).volunteers.call("post.get", **{"id": str(id)})
     return post_node(dto) if dto else None
 
 
 async def read_service_order(info: Info, id: str) -> ServiceOrder | None:
-    """The ServiceOrder of that id, scoped by its service: the `serviceOrder` query and node(id:) both read through here."""
-    dto = await ctx(info).volunteers("order.get", {"id": str(id)})
+    """Read by the `serviceOrder` query and by node(id:), so both give one scope answer."""
+    dto = await ctx(info).volunteers.call("order.get", **{"id": str(id)})
     return order_node(dto) if dto else None
 
 
 async def read_activity(info: Info, id: str) -> Activity | None:
-    """The Activity of that id, scoped by its service: the `activity` query and node(id:) both read through here."""
-    dto = await ctx(info).volunteers("activity.get", {"id": str(id)})
+    """Read by the `activity` query and by node(id:), so both give one scope answer."""
+    dto = await ctx(info).volunteers.call("activity.get", **{"id": str(id)})
     return activity_node(dto) if dto else None
 
 
@@ -163,7 +164,7 @@ class VolunteersQuery:
 
     @strawberry.field(description="Your own volunteer record, or null if you have not registered")
     async def my_volunteer(self, info: Info) -> Volunteer | None:
-        dto = await ctx(info).volunteers("volunteer.me", {})
+        dto = await ctx(info).volunteers.call("volunteer.me")
         return volunteer_node(dto) if dto else None
 
     @strawberry.field(description="Volunteers in your scope; regionId: living in that subtree")
@@ -249,7 +250,7 @@ class VolunteersQuery:
 
     @strawberry.field(description="What points can be redeemed for (积分兑换)")
     async def reward_catalogue(self, info: Info) -> list[RewardItem]:
-        return [item_node(i) for i in (await ctx(info).volunteers("catalogue.list", {}))["items"]]
+        return [item_node(i) for i in (await ctx(info).volunteers.call("catalogue.list"))["items"]]
 
 
 Version = Annotated[int | None, strawberry.argument(

@@ -11,7 +11,7 @@ from datetime import date
 
 from pydantic import AwareDatetime, Field
 
-from shared.contracts.common import Page, Wire
+from shared.contracts.common import ById, ByIds, Page, Wire
 from shared.vocabulary.organizations import (
     AgendaSource,
     Gender,
@@ -333,3 +333,61 @@ Verbs (yiwang.organizations.<verb>) and their replies:
   stats.batch ByIds -> {items: {regionId: OrgStats | {error}}}
 A Page is {items, totalCount, hasNextPage, endCursor}; `after` is the last item's id.
 """
+
+
+# The request model of each verb: what the service parses, and what the gateway's typed client checks a
+# request against before sending it. Verbs missing here take no payload worth a model.
+REQUESTS: dict[str, type[Wire]] = {
+    "org.create": CreateOrganization,
+    "org.update": UpdateOrganization,
+    "org.appoint": Appoint,
+    "org.endPosition": EndPosition,
+    "org.addUnit": CommitteeUnit,
+    "org.removeUnit": CommitteeUnit,
+    "org.get": ById,
+    "org.batch": ByIds,
+    "org.list": ListOrganizations,
+    "member.register": RegisterMember,
+    "member.update": UpdateMember,
+    "member.revealContact": RevealMember,
+    "member.get": ById,
+    "member.batch": ByIds,
+    "member.list": ListMembers,
+    "transfer.request": RequestTransfer,
+    "transfer.approve": DecideTransfer,
+    "transfer.reject": DecideTransfer,
+    "transfer.cancel": DecideTransfer,
+    "transfer.get": ById,
+    "transfer.list": ListTransfers,
+    "dual.register": DualRegister,
+    "dual.end": EndDual,
+    "dual.list": ListDual,
+    "twin.register": TwinUnit,
+    "twin.list": ListTwinnings,
+    "unit.register": RegisterUnit,
+    "unit.update": UpdateUnit,
+    "unit.get": ById,
+    "unit.batch": ByIds,
+    "unit.list": ListUnits,
+    "linkage.record": RecordLinkage,
+    "linkage.list": ListByRegion,
+    "meeting.schedule": ScheduleMeeting,
+    "meeting.addAgendaItem": AgendaInput,
+    "meeting.recordMinutes": MinutesInput,
+    "meeting.addResolution": ResolutionInput,
+    "meeting.requestCase": CaseFromItem,
+    "meeting.raiseHotspot": RaiseHotspot,
+    "meeting.get": ById,
+    "meeting.list": ListMeetings,
+    "life.record": RecordLife,
+    "life.list": ListLife,
+    "need.post": PostNeed,
+    "resource.offer": OfferResource,
+    "project.propose": ProposeProject,
+    "project.move": MoveProject,
+    "need.list": ListByRegion,
+    "resource.list": ListByRegion,
+    "project.list": ListByRegion,
+    "feedback.list": ListFeedback,
+    "stats.batch": ByIds,
+}
