@@ -191,7 +191,8 @@ def dto_type(cls: type | None = None, **options: Any) -> Any:
             if _reads_dto(value):
                 rest[name] = own[name]
             elif isinstance(value, StrawberryField) and value.base_resolver is not None and name not in own:
-                rest[name] = value.base_resolver.type_annotation.annotation
+                annotation = value.base_resolver.type_annotation
+                rest[name] = annotation.annotation if annotation is not None else Any
         cls.__annotations__ = {**first, **rest}
         return strawberry.type(cls, **options)
 
@@ -227,7 +228,7 @@ class LazyRecord:
     first use: for an edge that closes a cycle of the type graph."""
 
     def __init__(self, type_name: str, module: str) -> None:
-        self._lazy = LazyType(type_name, module)
+        self._lazy: LazyType[Any, Any] = LazyType(type_name, module)
         self._cls: type | None = None
 
     def of(self, dto: dict) -> Any:

@@ -29,35 +29,31 @@ from shared.vocabulary.volunteers import (
     VolunteerKind,
 )
 
-HandlingLevel = graphql_enum(
-    HandlingLevel, description="Where a case is handled: 网格 社区 街道乡镇 县直部门, lowest first"
-)
+graphql_enum(HandlingLevel, description="Where a case is handled: 网格 社区 街道乡镇 县直部门, lowest first")
 
-CaseStatus = graphql_enum(CaseStatus, description="上报 → 受理 → 派单 → 处置 → 办结 → 结案, or 不予受理")
+graphql_enum(CaseStatus, description="上报 → 受理 → 派单 → 处置 → 办结 → 结案, or 不予受理")
 
-CaseChannel = graphql_enum(
+graphql_enum(
     CaseChannel, description="How a case came in: 小程序, 12345 热线, 网格员走访, 来访, 联席会议 action item, other"
 )
 
-RequestKind = graphql_enum(RequestKind, description="12345 request types: 咨询 求助 投诉 举报 建议")
+graphql_enum(RequestKind, description="12345 request types: 咨询 求助 投诉 举报 建议")
 
-AssigneeKind = graphql_enum(
+graphql_enum(
     AssigneeKind,
     description="Who a case is assigned to; the assignee id is a principal `sub`, a department code, "
     "a volunteer member id, or the community region id",
 )
 
-RegionLevel = graphql_enum(
-    Level, name="RegionLevel", description="Levels of the territory tree: 市 区县 街道乡镇 社区村 网格 楼栋"
-)
+graphql_enum(Level, name="RegionLevel", description="Levels of the territory tree: 市 区县 街道乡镇 社区村 网格 楼栋")
 
-GridWorkerRole = graphql_enum(
+graphql_enum(
     WorkerRole,
     name="GridWorkerRole",
     description="一张网三大员: 基础网格员 BASIC, 便民服务员 CONVENIENCE, 财经管理员 FINANCE",
 )
 
-PartyOrgType = graphql_enum(
+graphql_enum(
     OrgType,
     name="PartyOrgType",
     description="Party organisation types, top-down; each is anchored to one territory level",
@@ -70,7 +66,7 @@ PartyOrgType = graphql_enum(
     },
 )
 
-PositionRole = graphql_enum(
+graphql_enum(
     PositionRole,
     description="Positions in an organisation's leadership (班子)",
     values={
@@ -82,34 +78,30 @@ PositionRole = graphql_enum(
     },
 )
 
-MemberCategory = graphql_enum(
+graphql_enum(
     MemberCategory,
     description="Party member categories: 在职党员 IN_SERVICE, 退休党员 RETIRED, 流动党员 FLOATING, OTHER",
 )
 
-Gender = graphql_enum(Gender)
+graphql_enum(Gender)
 
-MemberStatus = graphql_enum(
-    MemberStatus, description="ACTIVE, or TRANSFERRING while a membership transfer (组织关系转接) is open"
-)
+graphql_enum(MemberStatus, description="ACTIVE, or TRANSFERRING while a membership transfer (组织关系转接) is open")
 
-TransferStatus = graphql_enum(
-    TransferStatus, description="组织关系转接: REQUESTED, then APPROVED, REJECTED or CANCELLED"
-)
+graphql_enum(TransferStatus, description="组织关系转接: REQUESTED, then APPROVED, REJECTED or CANCELLED")
 
-UnitKind = graphql_enum(
+graphql_enum(
     UnitKind,
     description="Co-building units (共建单位): 机关事业单位 AGENCY, 企业 ENTERPRISE, 学校 SCHOOL, "
     "社会组织 SOCIAL_ORG, 物业公司 PROPERTY_COMPANY, 业主委员会 OWNERS_COMMITTEE",
 )
 
-AgendaSource = graphql_enum(
+graphql_enum(
     AgendaSource,
     description="Where a joint-meeting agenda item came from; `ref` is a unit id, a resident reference "
     "or a case hotspot id",
 )
 
-LifeKind = graphql_enum(
+graphql_enum(
     LifeKind,
     description="三会一课 and 主题党日",
     values={
@@ -121,17 +113,17 @@ LifeKind = graphql_enum(
     },
 )
 
-ProjectStatus = graphql_enum(
+graphql_enum(
     ProjectStatus, description="A co-building project (项目清单): PROPOSED → AGREED → IN_PROGRESS → DONE, or CANCELLED"
 )
 
-VolunteerKind = graphql_enum(
+graphql_enum(
     VolunteerKind,
     description="居民志愿者 RESIDENT, or 党员志愿者 PARTY_MEMBER (linked to a party member record)",
     values={"RESIDENT": "居民志愿者", "PARTY_MEMBER": "党员志愿者, linked to a member record of the organisations"},
 )
 
-VolunteerPostType = graphql_enum(
+graphql_enum(
     PostType,
     name="VolunteerPostType",
     description="Types of service posts (志愿服务岗位)",
@@ -146,11 +138,11 @@ VolunteerPostType = graphql_enum(
     },
 )
 
-VolunteerPostStatus = graphql_enum(
+graphql_enum(
     PostStatus, name="VolunteerPostStatus", description="ACTIVE: open for claims; CLOSED: its claims were released"
 )
 
-ServiceOrderStatus = graphql_enum(
+graphql_enum(
     OrderStatus,
     name="ServiceOrderStatus",
     description="A service order: 点单 → 审核 → 派单 / 抢单 → 接单 → 服务 → 完成 → 评价, or 审核不通过, 取消",
@@ -167,19 +159,19 @@ ServiceOrderStatus = graphql_enum(
     },
 )
 
-DispatchTargetKind = graphql_enum(
+graphql_enum(
     TargetKind,
     name="DispatchTargetKind",
     description="Whom an order is dispatched to (派单): a volunteer, a team or a post's holders",
 )
 
-VolunteerTaskStatus = graphql_enum(
+graphql_enum(
     TaskStatus,
     name="VolunteerTaskStatus",
     description="A case handed to a volunteer: OPEN, then RESOLVED when the case is resolved",
 )
 
-PointsSourceKind = graphql_enum(
+graphql_enum(
     SourceKind,
     name="PointsSourceKind",
     description="Where a points ledger entry comes from",
@@ -193,6 +185,18 @@ PointsSourceKind = graphql_enum(
     },
 )
 
-TrendInterval = graphql_enum(
+graphql_enum(
     Interval, name="TrendInterval", description="DAY (local days), WEEK (Monday to Sunday) or MONTH (calendar months)"
 )
+
+# The schema's names for the terms (mypy reads these as type aliases)
+RegionLevel = Level
+GridWorkerRole = WorkerRole
+PartyOrgType = OrgType
+VolunteerPostType = PostType
+VolunteerPostStatus = PostStatus
+ServiceOrderStatus = OrderStatus
+DispatchTargetKind = TargetKind
+VolunteerTaskStatus = TaskStatus
+PointsSourceKind = SourceKind
+TrendInterval = Interval

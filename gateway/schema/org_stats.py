@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from strawberry.types import Info
 
@@ -12,7 +14,7 @@ from services.organizations.domain.rollups import COUNTER_DEFINITIONS
 # --- figures (`overview.organizations`) -------------------------------------------------------------------
 
 
-def figure(name: str) -> object:
+def figure(name: str) -> Any:
     return strawberry.field(description=COUNTER_DEFINITIONS[name])
 
 
@@ -71,9 +73,11 @@ _RATES = {"branch_coverage": "branchCoverage", "building_group_coverage": "build
 def org_stats(dto: dict) -> OrgStats:
     by_type = {x["type"]: x["count"] for x in dto.get("byType") or []}
     by_category = {x["category"]: x["count"] for x in dto.get("membersByCategory") or []}
+    figures: dict[str, Any] = {k: int(dto.get(w) or 0) for k, w in _COUNTS.items()}
+    rates: dict[str, Any] = {k: dto.get(w) for k, w in _RATES.items()}
     return OrgStats(
-        **{k: int(dto.get(w) or 0) for k, w in _COUNTS.items()},
-        **{k: dto.get(w) for k, w in _RATES.items()},
+        **figures,
+        **rates,
         by_type=[OrgTypeCount(type=t, count=int(by_type.get(t.value, 0))) for t in PartyOrgType],
         members_by_category=[
             MemberCategoryCount(category=c, count=int(by_category.get(c.value, 0))) for c in MemberCategory

@@ -207,7 +207,7 @@ async def read_party_member(info: Info, id: str) -> PartyMember | None:
 
 async def read_membership_transfer(info: Info, id: str) -> MembershipTransfer | None:
     """Read by the `membershipTransfer` query and by node(id:), so both give one scope answer."""
-    dto = await ctx(info).organizations.call("transfer.get", **{"id": str(id)})
+    dto = await ctx(info).organizations.call("transfer.get", id=str(id))
     return transfer_node(dto) if dto else None
 
 
@@ -219,7 +219,7 @@ async def read_co_building_unit(info: Info, id: str) -> CoBuildingUnit | None:
 
 async def read_joint_meeting(info: Info, id: str) -> JointMeeting | None:
     """Read by the `jointMeeting` query and by node(id:), so both give one scope answer."""
-    dto = await ctx(info).organizations.call("meeting.get", **{"id": str(id)})
+    dto = await ctx(info).organizations.call("meeting.get", id=str(id))
     return meeting_node(dto) if dto else None
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from strawberry.types import Info
 
@@ -11,7 +13,7 @@ from services.volunteers.domain.rollups import COUNTER_DEFINITIONS
 # --- figures (`overview.volunteers`) ------------------------------------------------------------------------
 
 
-def figure(name: str) -> object:
+def figure(name: str) -> Any:
     return strawberry.field(description=COUNTER_DEFINITIONS[name])
 
 

@@ -68,7 +68,7 @@ class PointsAccount:
 
     @strawberry.field(description="Credits not yet expired, minus redemptions")
     async def balance(self, info: Info) -> int:
-        return int((await ctx(info).volunteers.call("points.balance", **{"volunteerId": self.volunteer_id}))["balance"])
+        return int((await ctx(info).volunteers.call("points.balance", volunteerId=self.volunteer_id))["balance"])
 
     @strawberry.field(description="Ledger entries: credits, redemptions and expiries")
     async def history(self, info: Info, first: int | None = None, after: str | None = None) -> PointsEntryConnection:

@@ -134,25 +134,25 @@ async def read_volunteer(info: Info, id: str) -> Volunteer | None:
 
 async def read_volunteer_team(info: Info, id: str) -> VolunteerTeam | None:
     """Read by the `volunteerTeam` query and by node(id:), so both give one scope answer."""
-    dto = await ctx(info).volunteers.call("team.get", **{"id": str(id)})
+    dto = await ctx(info).volunteers.call("team.get", id=str(id))
     return team_node(dto) if dto else None
 
 
 async def read_volunteer_post(info: Info, id: str) -> VolunteerPost | None:
     """Read by the `volunteerPost` query and by node(id:), so both give one scope answer."""
-    dto = await ctx(info).volunteers.call("post.get", **{"id": str(id)})
+    dto = await ctx(info).volunteers.call("post.get", id=str(id))
     return post_node(dto) if dto else None
 
 
 async def read_service_order(info: Info, id: str) -> ServiceOrder | None:
     """Read by the `serviceOrder` query and by node(id:), so both give one scope answer."""
-    dto = await ctx(info).volunteers.call("order.get", **{"id": str(id)})
+    dto = await ctx(info).volunteers.call("order.get", id=str(id))
     return order_node(dto) if dto else None
 
 
 async def read_activity(info: Info, id: str) -> Activity | None:
     """Read by the `activity` query and by node(id:), so both give one scope answer."""
-    dto = await ctx(info).volunteers.call("activity.get", **{"id": str(id)})
+    dto = await ctx(info).volunteers.call("activity.get", id=str(id))
     return activity_node(dto) if dto else None
 
 
