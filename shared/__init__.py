@@ -1,1 +1,1 @@
-"""Yiwang shared kernel: settings, messaging, Mongo, auth, geo."""
+"""Yiwang's kernel, which imports no service: settings, messaging, Mongo, auth and scope, domain bases, geo."""

@@ -119,10 +119,7 @@ async def add_rollups(rollups: AsyncCollection, uow: UnitOfWork, deltas: Iterabl
         await add_day_buckets(days, uow, deltas_by_day(deltas, day_of(at or now(), city_tz())), field)
     totals: dict[str, dict[str, int]] = {}
     for delta in deltas:
-        for region in delta.region_path:
-            acc = totals.setdefault(region, {})
-            for k, v in delta.changes.items():
-                acc[k] = acc.get(k, 0) + v
+        delta.apply_to(totals)  # net changes per region, none that sum to 0
     ops = [UpdateOne({"_id": region}, {"$inc": {f"c.{field(k)}": v for k, v in c.items() if v}}, upsert=True)
            for region, c in totals.items() if any(c.values())]
     if ops:

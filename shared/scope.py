@@ -16,9 +16,9 @@ principals, trees and records).
 The region rule every service starts from is `region_scope(p)`: an unrestricted principal
 (superadmin, service) sees everything; a regional role with a region sees that region's
 subtree (records whose `path` holds the region id); anyone else sees nothing by region.
-A list of one region asked for (`TerritoryReplica.within(p, region_id, rule)`) reads the part
-of the rule's scope in that region's subtree, the region lying in the principal's scope; else
-it answers as for a region that does not exist (`shared.auth.hidden`).
+A list of one region asked for (`TerritoryReplica.within(p, region_id)`) reads that region's
+subtree, which must lie in the principal's scope; else it answers as for a region that does
+not exist (`shared.auth.hidden`).
 
 A service whose scope differs for some roles says so once, in a `ScopeRule`:
 
@@ -29,7 +29,6 @@ A service whose scope differs for some roles says so once, in a `ScopeRule`:
     )
     CASE_SCOPE.admits(p, case)        # a single read (`RecordCommands.visible`)
     CASE_SCOPE.of(p).filter()         # a list's query
-    CASE_SCOPE.of(p, region).filter() # a list of one region (`TerritoryReplica.within`)
 
 `narrow` is added (and) to the region subtree of that role; `replace` stands instead of it
 (a resident's own records, a grid worker's own grid). `fields` says how to read each named
@@ -40,6 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # shared.auth reads its scope methods from here
@@ -99,6 +99,9 @@ class _Everything(Scope):
     def filter(self) -> dict[str, Any]:
         return {}
 
+    def admits_path(self, path: Sequence[str], field: str = PATH) -> bool:
+        return True
+
 
 @dataclass(frozen=True)
 class _Nothing(Scope):
@@ -107,6 +110,9 @@ class _Nothing(Scope):
 
     def filter(self) -> dict[str, Any]:
         return {"_id": {"$in": []}}
+
+    def admits_path(self, path: Sequence[str], field: str = PATH) -> bool:
+        return False
 
     @property
     def empty(self) -> bool:
@@ -127,6 +133,9 @@ class Eq(Scope):
 
     def filter(self) -> dict[str, Any]:
         return {self.field: self.value}
+
+    def admits_path(self, path: Sequence[str], field: str = PATH) -> bool:
+        return field == self.field and self.value in path  # as `admits`, without building a record
 
 
 @dataclass(frozen=True)
@@ -151,9 +160,36 @@ class In(Scope):
 
 
 @dataclass(frozen=True)
-class All(Scope):
+class _Combined(Scope):
+    """Parts joined by `and` (All) or `or` (Any_): one part may decide the whole (`decides`),
+    others change nothing (`neutral`)."""
+
     parts: tuple[Scope, ...]
 
+    def decides(self, part: Scope) -> bool:
+        raise NotImplementedError
+
+    def neutral(self, part: Scope) -> bool:
+        raise NotImplementedError
+
+    def decided(self) -> Scope:
+        raise NotImplementedError
+
+    def simplified(self) -> Scope:
+        """The same condition with EVERYTHING and NOTHING taken out and nested ones flattened."""
+        parts: list[Scope] = []
+        for s in self.parts:
+            if self.decides(s):
+                return self.decided()
+            if not self.neutral(s):
+                parts.extend(s.parts if isinstance(s, _Combined) and type(s) is type(self) else (s,))
+        if not parts:
+            return NOTHING if self.decided() is EVERYTHING else EVERYTHING
+        return parts[0] if len(parts) == 1 else type(self)(tuple(parts))
+
+
+@dataclass(frozen=True)
+class All(_Combined):
     def admits(self, record: Any, fields: Mapping[str, Reader] | None = None) -> bool:
         return all(s.admits(record, fields) for s in self.parts)
 
@@ -168,21 +204,18 @@ class All(Scope):
     def empty(self) -> bool:
         return any(s.empty for s in self.parts)
 
-    def simplified(self) -> Scope:
-        parts: list[Scope] = []
-        for s in self.parts:
-            if s.empty:
-                return NOTHING
-            if s is EVERYTHING:
-                continue
-            parts.extend(s.parts if isinstance(s, All) else (s,))
-        return EVERYTHING if not parts else parts[0] if len(parts) == 1 else All(tuple(parts))
+    def decides(self, part: Scope) -> bool:
+        return part.empty
+
+    def neutral(self, part: Scope) -> bool:
+        return part is EVERYTHING
+
+    def decided(self) -> Scope:
+        return NOTHING
 
 
 @dataclass(frozen=True)
-class Any_(Scope):
-    parts: tuple[Scope, ...]
-
+class Any_(_Combined):
     def admits(self, record: Any, fields: Mapping[str, Reader] | None = None) -> bool:
         return any(s.admits(record, fields) for s in self.parts)
 
@@ -193,15 +226,14 @@ class Any_(Scope):
     def empty(self) -> bool:
         return all(s.empty for s in self.parts)
 
-    def simplified(self) -> Scope:
-        parts: list[Scope] = []
-        for s in self.parts:
-            if s is EVERYTHING:
-                return EVERYTHING
-            if s.empty:
-                continue
-            parts.extend(s.parts if isinstance(s, Any_) else (s,))
-        return NOTHING if not parts else parts[0] if len(parts) == 1 else Any_(tuple(parts))
+    def decides(self, part: Scope) -> bool:
+        return part is EVERYTHING
+
+    def neutral(self, part: Scope) -> bool:
+        return part.empty
+
+    def decided(self) -> Scope:
+        return EVERYTHING
 
 
 def subtree(region_id: str, field: str = PATH) -> Scope:
@@ -212,10 +244,15 @@ def subtree(region_id: str, field: str = PATH) -> Scope:
 def region_scope(p: Principal, field: str = PATH) -> Scope:
     """The region rule: everything to an unrestricted principal, the subtree of a regional
     role's region, nothing by region to anyone else."""
-    if p.unrestricted:
+    return _region_scope(p.unrestricted, p.regional, p.region, field)
+
+
+@lru_cache(maxsize=4096)  # asked once per record a page or a batch shows: built once per region
+def _region_scope(unrestricted: bool, regional: bool, region: str | None, field: str) -> Scope:
+    if unrestricted:
         return EVERYTHING
-    if p.regional and p.region:
-        return subtree(p.region, field)
+    if regional and region:
+        return subtree(region, field)
     return NOTHING
 
 
@@ -230,17 +267,15 @@ class ScopeRule:
     fields: Mapping[str, Reader] = field(default_factory=dict)
 
     def of(self, p: Principal, region: str | None = None) -> Scope:
-        """What `p` sees; with `region`, what a list of that region shows them: the part of it
-        in that region's subtree. The region must be one `p` was found to see (a regional
-        caller's lies inside their own, whose place it takes): `TerritoryReplica.within`."""
+        """What `p` sees; with `region` (one the service has found `p` may name, e.g. by
+        `TerritoryReplica.visible_path`), only what lies in that region's subtree: the region
+        stands for the principal's own in the region rule, and narrows a replaced one."""
+        within = subtree(region, self.path) if region else EVERYTHING
         if p.unrestricted:
-            return subtree(region, self.path) if region else EVERYTHING
+            return within
         if p.role in self.replace:
-            own = self.replace[p.role](p)
-            return own & subtree(region, self.path) if region else own
-        base = region_scope(p, self.path)
-        if region and not base.empty:
-            base = subtree(region, self.path)
+            return self.replace[p.role](p) & within
+        base = within if region else region_scope(p, self.path)
         return base & self.narrow[p.role](p) if p.role in self.narrow else base
 
     def admits(self, p: Principal, record: Any) -> bool:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from gateway.schema.case_enums import HandlingLevel
 from gateway.schema.common import ctx
+from gateway.schema.enums import HandlingLevel
 from services.cases.domain.rollups import COUNTER_DEFINITIONS, RATE_DEFINITIONS
 
 _DEFS = COUNTER_DEFINITIONS | RATE_DEFINITIONS

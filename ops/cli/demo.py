@@ -10,7 +10,9 @@ it is loaded (in YIWANG_TIMEZONE): each 大党委's first joint meeting is two w
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
+from time import monotonic as time_monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -118,6 +120,18 @@ def party_plan(levels: list[list[dict]]) -> tuple[list[dict], list[dict]]:
     return branched, grouped
 
 
+async def replica_ready(call: Callable[[str, dict], Awaitable[Any]], service: str, region_id: str,
+                        timeout: float = 180) -> None:
+    """Until a service's territory replica knows `region_id` (it follows grids events); `call`
+    sends one verb to that service."""
+    deadline = time_monotonic() + timeout
+    while time_monotonic() < deadline:
+        if "error" not in (await call("stats.batch", {"ids": [region_id]}))["items"][region_id]:
+            return
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"the {service} service did not learn region {region_id} in {timeout:g}s")
+
+
 async def load_party(rpc: RpcClient, token: str, levels: list[list[dict]], today: date, zone: ZoneInfo,
                      tick: Tick = lambda n: None) -> str:
     """The party chain on the demo territory: a 党工委 per street, a 大党委 per community with
@@ -126,11 +140,7 @@ async def load_party(rpc: RpcClient, token: str, levels: list[list[dict]], today
     async def org(verb: str, payload: dict) -> dict:
         return await rpc.call("organizations", verb, payload, token)
 
-    last = levels[5][-1]["id"]
-    for _ in range(300):  # the service's territory replica catches up with the grids events
-        if "error" not in (await org("stats.batch", {"ids": [last]}))["items"][last]:
-            break
-        await asyncio.sleep(0.1)
+    await replica_ready(org, "organizations", levels[5][-1]["id"])
     sem = asyncio.Semaphore(8)
 
     async def create(node: dict, kind: str, name: str, parent: str | None) -> tuple[str, str]:
@@ -210,11 +220,7 @@ async def load_volunteers(rpc: RpcClient, token: str, levels: list[list[dict]], 
     async def vol(verb: str, payload: dict) -> dict:
         return await rpc.call("volunteers", verb, payload, token)
 
-    last = levels[3][-1]["id"]
-    for _ in range(300):  # the service's territory replica catches up with the grids events
-        if "error" not in (await vol("stats.batch", {"ids": [last]}))["items"][last]:
-            break
-        await asyncio.sleep(0.1)
+    await replica_ready(vol, "volunteers", levels[3][-1]["id"])
     for code, name, cost, stock in REWARDS:
         await vol("catalogue.upsert", {"code": code, "name": name, "cost": cost, "stock": stock})
     sem = asyncio.Semaphore(8)

@@ -30,6 +30,7 @@ from itertools import accumulate
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ops.cli.demo import replica_ready
 from ops.cli.progress import Progress, Say, Tick
 from services.cases.domain import DEFAULT_CATALOGUE, DEFAULT_SLA, DEPARTMENTS, Category, HandlingLevel
 from services.cases.importer import history_id
@@ -813,13 +814,10 @@ class Loader:
 
     async def replica_ready(self, service: str, region_id: str, timeout: float = 180) -> None:
         """Until the service's territory replica knows `region_id` (it follows grids events)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            items = (await self.call(service, "stats.batch", {"ids": [region_id]}))["items"]
-            if "error" not in items[region_id]:
-                return
-            await asyncio.sleep(0.2)
-        raise TimeoutError(f"the {service} service did not learn region {region_id} in {timeout:g}s")
+        async def call(verb: str, payload: dict) -> Any:
+            return await self.call(service, verb, payload)
+
+        await replica_ready(call, service, region_id, timeout)
 
 
 async def load_territory(loader: Loader, levels: list[list[dict]], prefix: str = "city", tick: Tick = no_tick) -> None:

@@ -1,10 +1,12 @@
 """Wires the volunteers service: `create_runtime(settings)` connects nothing until started."""
 from __future__ import annotations
 
+from functools import partial
+
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from services.volunteers.domain import EVENT_DEFINITIONS
-from services.volunteers.handlers import SERVICE, Volunteers
+from services.volunteers.handlers import SERVICE, Context, people, table, tasks
 from services.volunteers.store import INDEXES, VolunteerStore
 from services.volunteers.sweeper import Sweeper
 from shared.asyncapi import document_events
@@ -34,14 +36,14 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     territory = TerritoryReplica(rt, settings.locator_resync_s, on_moved=follow_moves(
         SERVICE, rt.db, rt.transact, INDEXES, ROLLUPS_AND_DAYS))
     cipher = FieldCipher.from_settings(settings)
-    volunteers = Volunteers(rt, store, territory, cipher)
-    rt.routes(volunteers.table())
+    cx = Context(rt, store, territory, cipher)
+    rt.routes(table(cx))
     serve_rekey(rt, cipher, Sealed("volunteers", ("phone_enc",)))
-    rt.consume("cases", "cases", volunteers.on_case_event)
-    rt.consume("organizations", "members", volunteers.on_org_event)
+    rt.consume("cases", "cases", partial(tasks.on_case_event, cx))
+    rt.consume("organizations", "members", partial(people.on_org_event, cx))
     document_events(rt, event_models(), delta=False)
-    sweeper = Sweeper(volunteers)
-    rt.sweeper = sweeper  # type: ignore[attr-defined] - tests run a pass at a chosen time
+    sweeper = Sweeper(cx)
+    rt.sweeper = sweeper  # type: ignore[attr-defined]  # tests run a pass at a chosen time
 
     async def start_sweeper() -> None:
         sweeper.start()

@@ -11,7 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.volunteers import domain as d
 from shared.domain import RollupDelta
-from shared.errors import Conflict
+from shared.errors import BadInput, Conflict
 from shared.mongo import UnitOfWork
 from shared.records import DAY_BUCKET_INDEXES, Records, add_rollups, bsonable, claim_key, read_days
 
@@ -63,6 +63,15 @@ class VolunteerStore:
         doc = await self.volunteers.coll.find_one({"sub": sub}, session=uow.session if uow else None)
         return None if doc is None else self.volunteers.of(doc)
 
+    async def by_member(self, member_id: str) -> d.Volunteer | None:
+        doc = await self.volunteers.coll.find_one({"member.member_id": member_id})
+        return None if doc is None else self.volunteers.of(doc)
+
+    async def takers_of_resident(self, resident_sub: str) -> list[str | None]:
+        """The takers of a resident's orders (None for an order nobody took)."""
+        cur = self.orders.coll.find({"resident_sub": resident_sub}, {"taker_id": 1})
+        return [x.get("taker_id") async for x in cur]
+
     async def claim_key(self, uow: UnitOfWork, key: str, owner: str, message: str) -> None:
         await claim_key(self.keys, uow, key, owner, message)
 
@@ -75,6 +84,36 @@ class VolunteerStore:
         if entries:
             await self.ledger.insert_many([ledger_doc(e) for e in entries], session=uow.session)
 
+    async def entry(self, uow: UnitOfWork, entry_id: str) -> d.LedgerEntry | None:
+        doc = await self.ledger.find_one({"_id": entry_id}, session=uow.session)
+        return None if doc is None else entry_of(doc)
+
+    async def history_page(self, volunteer_id: str, first: int, after: str | None
+                           ) -> tuple[list[d.LedgerEntry], int, bool]:
+        """One page of a volunteer's ledger, newest first; `after` is the id of an entry of it."""
+        query: dict[str, Any] = {"volunteer_id": volunteer_id}
+        total = await self.ledger.count_documents(query)
+        if after:  # newest first: entries older than the cursor's
+            cursor = await self.ledger.find_one({"_id": after, "volunteer_id": volunteer_id})
+            if cursor is None:
+                raise BadInput("`after` is not an entry of this ledger")
+            query["at"] = {"$lt": cursor["at"]}
+        docs = await self.ledger.find(query).sort("at", -1).limit(first + 1).to_list(first + 1)
+        return [entry_of(x) for x in docs[:first]], total, len(docs) > first
+
+    async def due_for_expiry(self, at: datetime, limit: int) -> list[str]:
+        """The volunteers of up to `limit` credit lots past their expiry not yet written off
+        (one id per lot, so a full batch says there may be more)."""
+        docs = await self.ledger.find({"expiry_pending": True, "expires_at": {"$lte": at}},
+                                      {"volunteer_id": 1}).to_list(limit)
+        return [x["volunteer_id"] for x in docs]
+
+    async def expiry_done(self, uow: UnitOfWork, volunteer_id: str, at: datetime) -> None:
+        """The volunteer's lots expired by `at` are written off: the sweeper need not look again."""
+        await self.ledger.update_many({"volunteer_id": volunteer_id, "expiry_pending": True,
+                                       "expires_at": {"$lte": at}}, {"$set": {"expiry_pending": False}},
+                                      session=uow.session)
+
     async def lock_wallet(self, uow: UnitOfWork, volunteer_id: str) -> None:
         """Serialise commands that spend from one volunteer's ledger: both write this
         document, so one of two concurrent transactions conflicts and retries."""
@@ -85,6 +124,14 @@ class VolunteerStore:
         doc = await self.catalogue.find_one({"_id": code}, session=uow.session if uow else None)
         return None if doc is None else d.CatalogueItem(code=doc["_id"], name=doc["name"], cost=doc["cost"],
                                                         stock=doc["stock"])
+
+    async def items(self) -> list[d.CatalogueItem]:
+        docs = await self.catalogue.find().sort("_id", 1).to_list(None)
+        return [d.CatalogueItem(code=x["_id"], name=x["name"], cost=x["cost"], stock=x["stock"]) for x in docs]
+
+    async def put_item(self, item: d.CatalogueItem, by: str) -> None:
+        await self.catalogue.update_one({"_id": item.code}, {"$set": {"name": item.name, "cost": item.cost,
+                                                                      "stock": item.stock, "by": by}}, upsert=True)
 
     async def take_stock(self, uow: UnitOfWork, item: d.CatalogueItem) -> None:
         res = await self.catalogue.update_one({"_id": item.code, "stock": {"$gte": 1}}, {"$inc": {"stock": -1}},
@@ -108,6 +155,8 @@ class VolunteerStore:
     async def next_feedback_version(self, uow: UnitOfWork, key: str) -> int:
         doc = await self.db.feedback_versions.find_one_and_update(
             {"_id": key}, {"$inc": {"v": 1}}, upsert=True, return_document=True, session=uow.session)
+        if doc is None:  # an upsert returning the new document always finds one
+            raise RuntimeError(f"feedback version {key} was not written")
         return int(doc["v"])
 
     # -- party members (replica of organizations) ------------------------------------------
@@ -117,6 +166,18 @@ class VolunteerStore:
             return None
         return d.MemberRef(member_id=doc["_id"], org_id=doc["org_id"], in_service=doc["in_service"],
                            work_unit_id=doc["org_id"])
+
+    async def apply_member_change(self, change: d.MemberChange) -> None:
+        update = {"$setOnInsert" if change.on_insert else "$set": change.fields}
+        await self.members.update_one({"_id": change.member_id}, update, upsert=change.on_insert)
+
+    async def refresh_member(self, member_id: str) -> None:
+        """Keep a linked volunteer's copy of the member (in service, organisation) current."""
+        ref = await self.member(member_id)
+        doc = await self.volunteers.coll.find_one({"member.member_id": member_id}, {"_id": 1})
+        if ref is None or doc is None:
+            return
+        await self.volunteers.coll.update_one({"_id": doc["_id"]}, {"$set": {"member": ref.model_dump(mode="python")}})
 
     # -- rollups ---------------------------------------------------------------------------
     async def apply(self, uow: UnitOfWork, deltas: list[RollupDelta]) -> None:

@@ -78,6 +78,13 @@ class VolunteerViews:
         return {"code": i.code, "name": i.name, "cost": i.cost, "stock": i.stock}
 
     @staticmethod
+    def balance(volunteer_id: str, points: int) -> dict[str, Any]:
+        return {"volunteerId": volunteer_id, "balance": points}
+
+    def redemption(self, entry: d.LedgerEntry, item: d.CatalogueItem, points: int) -> dict[str, Any]:
+        return {"entry": self.entry(entry), "item": self.item(item), "balance": points}
+
+    @staticmethod
     def stats(c: dict[str, int]) -> dict[str, Any]:
         return {"volunteerCount": c.get("volunteers", 0), "teamCount": c.get("teams", 0),
                 "activePosts": c.get("active_posts", 0), "claimedPosts": c.get("claimed_posts", 0),

@@ -6,6 +6,8 @@ from datetime import timedelta
 
 import pytest
 
+from shared.auth import Principal
+from shared.errors import Forbidden, NotFound
 from shared.messaging.envelope import make_event
 from shared.mongo import now
 from shared.service import ServiceRuntime
@@ -93,3 +95,24 @@ async def test_the_grids_locator_refreshes_from_the_regions_written_since(settin
     finally:
         await rt.db.client.drop_database(rt.db.name)
         await rt.mongo.close()
+
+
+async def test_a_list_reads_the_region_asked_for_only_in_scope(replica):
+    """`within`: the subtree of a region in the caller's scope; one outside it, or unknown,
+    answers as `visible_path` (FORBIDDEN, NOT_FOUND to an unrestricted caller); no region: the
+    caller's own scope."""
+    await replica.load()
+    replica.remember("c2", node("c2", "COUNTY", ["city2", "c2"]))
+    admin = Principal(sub="a", role="admin", region="city")
+    assert replica.within(admin, "g1").filter() == {"path": "g1"}
+    assert replica.within(admin, None).filter() == {"path": "city"}
+    for unseen in ("c2", "nowhere"):
+        with pytest.raises(Forbidden, match="does not exist or is outside your scope"):
+            replica.within(admin, unseen)
+    root = Principal(sub="s", role="superadmin")
+    assert replica.within(root, None).filter() == {} and replica.within(root, "c2").filter() == {"path": "c2"}
+    with pytest.raises(NotFound):
+        replica.within(root, "nowhere")
+    assert replica.within(Principal(sub="r", role="resident"), None).empty
+    with pytest.raises(Forbidden):
+        replica.within(Principal(sub="r", role="resident"), "g1")

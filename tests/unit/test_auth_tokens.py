@@ -8,9 +8,18 @@ import time
 import jwt
 import pytest
 
-from shared.auth import (INTERNAL_AUDIENCE, Principal, Role, hidden, mint_token, require_deployment_admin,
-                         service_token, verify_caller, verify_token)
 from ops.cli.main import main
+from shared.auth import (
+    INTERNAL_AUDIENCE,
+    Principal,
+    Role,
+    hidden,
+    mint_token,
+    require_deployment_admin,
+    service_token,
+    verify_caller,
+    verify_token,
+)
 from shared.errors import Forbidden, NotFound, Unauthenticated
 from shared.settings import Settings
 

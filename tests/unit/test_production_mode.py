@@ -14,8 +14,15 @@ import pytest
 from gateway.app import create_app
 from ops.cli.main import main as yiwang
 from shared.production import check_production, weakness
-from shared.settings import (DEV_FIELD_KEY, DEV_JWT_SECRET, Environment, InvalidSettings, Settings, get_settings,
-                             load_settings)
+from shared.settings import (
+    DEV_FIELD_KEY,
+    DEV_JWT_SECRET,
+    Environment,
+    InvalidSettings,
+    Settings,
+    get_settings,
+    load_settings,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 JWT = "TK2In4fNCy8-B1lQFD1nOWzi_2EAQCQei-iLffOqDmk"

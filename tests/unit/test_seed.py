@@ -9,10 +9,10 @@ import pytest
 from shapely.geometry import shape
 from shapely.ops import unary_union
 
+from ops.cli import seed as s
 from services.cases import domain as d
 from services.cases.importer import apply_step
 from shared.auth import Principal, Role
-from ops.cli import seed as s
 from shared.contracts.cases import ImportedCase
 
 NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
@@ -185,8 +185,8 @@ def test_the_history_is_the_same_whenever_it_is_loaded():
 def test_the_demos_other_dates_follow_the_load_day():
     from zoneinfo import ZoneInfo
 
-    from services.organizations.domain.member import adulthood
     from ops.cli import demo
+    from services.organizations.domain.member import adulthood
 
     zone = ZoneInfo("Asia/Shanghai")
     for today in (date(2026, 12, 6), date(2027, 1, 5), date(2028, 2, 29), date(2031, 6, 30)):

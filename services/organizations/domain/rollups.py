@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from shared.domain import RollupDelta
+from shared.domain import RollupDelta, ratio
 from shared.trends import Kind, Metric
 
 from .dual import UnitTwinning
@@ -67,10 +67,7 @@ def counters_of(record: Any) -> list[Contribution]:
 def _by_region(contributions: Iterable[Contribution]) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
     for path, counters in contributions:
-        for region in path:
-            acc = out.setdefault(region, {})
-            for k, v in counters.items():
-                acc[k] = acc.get(k, 0) + v
+        RollupDelta(tuple(path), dict(counters)).apply_to(out)  # summed per region, zeros dropped
     return out
 
 
@@ -101,8 +98,6 @@ def recount(records: Iterable[Any]) -> dict[str, dict[str, int]]:
 def coverage(counters: Mapping[str, int], grid_count: int, building_count: int
              ) -> dict[str, float | None]:
     """Branch coverage of a region from its counters and the territory's node counts."""
-    def ratio(num: int, den: int) -> float | None:
-        return num / den if den > 0 else None
     return {"grid_branch_coverage": ratio(counters.get("grids_with_branch", 0), grid_count),
             "building_group_coverage": ratio(counters.get("buildings_with_group", 0),
                                              building_count)}

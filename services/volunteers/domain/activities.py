@@ -211,3 +211,16 @@ def signup_filter(activity_id: str, volunteer_id: str) -> dict[str, Any]:
     """The store's atomic version of `can_sign_up` as a MongoDB filter."""
     return {"_id": activity_id, "signups.volunteer_id": {"$ne": volunteer_id},
             "$expr": {"$lt": ["$signed_count", "$capacity"]}}
+
+
+def check_point(lng: float | None, lat: float | None) -> tuple[float, float] | None:
+    """The point a check-in or check-out is made at: both coordinates or neither."""
+    if (lng is None) != (lat is None):
+        raise BadInput("give both lng and lat")
+    return (lng, lat) if lng is not None and lat is not None else None
+
+
+def activity_area(level: str | None, boundary: Any) -> Any:
+    """An activity held in a grid is checked in within the grid's boundary; one held in a
+    community has no area."""
+    return boundary if level == "GRID" else None

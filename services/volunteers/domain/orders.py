@@ -8,6 +8,7 @@ or by the community (with a reason) before completion.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -190,3 +191,20 @@ def wish_wall(orders: list[ServiceOrder], community_id: str) -> list[ServiceOrde
     """Open orders of a community, oldest first."""
     return sorted((o for o in orders if o.status is S.OPEN and community_id in o.region_path),
                   key=lambda o: o.created_at)
+
+
+def placement(building_id: str | None, lng: float | None, lat: float | None) -> str:
+    """Where an order is placed: at a building (`BUILDING`) or at a point a grid contains
+    (`POINT`); a building wins when both are given."""
+    if building_id:
+        return "BUILDING"
+    if lng is not None and lat is not None:
+        return "POINT"
+    raise BadInput("say where: lng and lat, or the buildingId of a building")
+
+
+def require_in_area(order: ServiceOrder, what: str, target_id: str, target_path: Sequence[str]) -> None:
+    """An order goes to a volunteer, team or post whose region path shares a region with the
+    order's path (the order's community or one of its grids, or above)."""
+    if not any(r in target_path for r in order.region_path):
+        raise BadInput(f"{what} {target_id} is not in the order's area")

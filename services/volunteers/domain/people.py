@@ -1,9 +1,9 @@
 """Volunteers and teams."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,6 +23,36 @@ class MemberRef(BaseModel):
     org_id: str
     in_service: bool = False  # 在职党员, reporting to the community (双报到)
     work_unit_id: str | None = None
+
+
+def community_path(region_id: str, path: Sequence[str], levels: Sequence[str | None]) -> list[str]:
+    """The path of the community a region (community, grid or building) lies in: `path` is the
+    region's path from the top, `levels[i]` the level of `path[i]` (None where unknown)."""
+    for i, level in enumerate(levels):
+        if level == "COMMUNITY":
+            return list(path[:i + 1])
+    raise BadInput(f"region {region_id} is not in a community")
+
+
+class MemberChange(NamedTuple):
+    """What an `organizations` event changes in the replica of party members: the member,
+    the fields, and whether they are set only when the member is first seen."""
+    member_id: str
+    fields: dict[str, Any]
+    on_insert: bool = False
+
+
+def member_change(event: str, subject: str, data: Mapping[str, Any]) -> MemberChange | None:
+    """The replica keeps a member's organisation (the work unit side) and whether they are in
+    service (在职党员); other events change nothing here."""
+    if event == "MEMBER_REGISTERED":
+        return MemberChange(subject, {"org_id": data["orgId"], "in_service": data.get("category") == "IN_SERVICE"},
+                            on_insert=True)
+    if event == "MEMBER_UPDATED" and "category" in data:
+        return MemberChange(subject, {"in_service": data["category"] == "IN_SERVICE"})
+    if event == "TRANSFER_APPROVED":
+        return MemberChange(data["memberId"], {"org_id": data["toOrgId"]})
+    return None
 
 
 def _tags(values: Iterable[str], what: str) -> tuple[str, ...]:

@@ -97,9 +97,9 @@ def replay(entries: Sequence[LedgerEntry]) -> LedgerState:
             state.lots.append(lot)
             by_id[e.id] = lot
         elif e.source_kind is SourceKind.EXPIRY:
-            lot = by_id.get(e.source_id)
-            if lot is not None:
-                lot.left = max(0, lot.left + e.delta)
+            expired = by_id.get(e.source_id)
+            if expired is not None:
+                expired.left = max(0, expired.left + e.delta)
         else:
             need = -e.delta
             for lot in state.lots:

@@ -6,10 +6,11 @@ acts on their *own* claim, order or sign-up is checked by `acting_as` in the com
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from shared.auth import Principal, Role
-from shared.errors import Forbidden
+from shared.errors import Forbidden, NotFound
 from shared.privacy import mask_phone
 
 from .enums import Action
@@ -39,6 +40,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.BACKFILL_HOURS: frozenset({_R.ADMIN}),
     Action.REDEEM_POINTS: _VOL,
 }
+# who may ask to redeem: a volunteer for themself, staff for a volunteer they name
+REDEEMERS: frozenset[Role] = PERMISSIONS[Action.REDEEM_POINTS] | _STAFF
 
 
 def owner_sub(record: Any) -> str | None:
@@ -107,3 +110,44 @@ def may_see_phone(principal: Principal, volunteer: Any) -> bool:
 def phone_for(principal: Principal, volunteer: Any, phone: str | None) -> str | None:
     """`phone` (decrypted by the caller) as `principal` may see it."""
     return phone if may_see_phone(principal, volunteer) else mask_phone(phone)
+
+
+def acts_for_others(principal: Principal) -> bool:
+    """Staff (and the service, superadmin) name the volunteer a command acts for; everyone
+    else acts for their own volunteer record."""
+    return principal.unrestricted or principal.role in _STAFF
+
+
+def own_volunteer(principal: Principal, volunteer_id: str | None, own: Any | None) -> Any:
+    """The volunteer a caller who acts for themself acts for: their own record `own` (found by
+    their `sub`); naming anyone else is refused, and a caller not registered is told so."""
+    if volunteer_id and (own is None or volunteer_id != own.id):
+        raise Forbidden("you may only act for yourself", {"volunteerId": volunteer_id})
+    if own is None:
+        raise NotFound("you are not registered as a volunteer; call registerVolunteer first")
+    return own
+
+
+def authorize_member_link(principal: Principal, member_id: str | None) -> None:
+    """A registration names a party member record: staff link any, anyone else only their own
+    (the `member` of their token)."""
+    if member_id and not acts_for_others(principal) and principal.member != member_id:
+        raise Forbidden("you may link only your own member record (the `member` of your token)")
+
+
+def authorize_redeem(principal: Principal, volunteer: Any) -> None:
+    """A volunteer redeems from their own account, in scope; staff for the volunteer they named."""
+    if not acts_for_others(principal):
+        authorize(principal, Action.REDEEM_POINTS, volunteer)
+
+
+def authorize_volunteer_list(principal: Principal) -> None:
+    """Residents read the volunteers who serve them one by one, never a list of them."""
+    if principal.role is Role.RESIDENT:
+        raise Forbidden("residents do not list volunteers")
+
+
+def takers_shown_to_resident(refused: Iterable[str], takers: Iterable[str | None]) -> list[str]:
+    """A resident sees who serves them: of the volunteers a batch read refused, those who took
+    one of the resident's orders (shown masked, as to anyone outside their region)."""
+    return sorted(set(refused) & {t for t in takers if t})

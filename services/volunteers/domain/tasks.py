@@ -2,9 +2,9 @@
 resolution credits service hours once (idempotent per case id)."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from .base import Aggregate, hours_tenths, region_path, text
 from .enums import TaskStatus
@@ -61,3 +61,21 @@ class VolunteerTask(Aggregate):
         return True
 
 
+
+
+class CaseStep(NamedTuple):
+    """What a `cases` event means to the volunteers' tasks: `ASSIGN` (to the volunteer known by
+    `assignee_id`: their volunteer id, member id or sub) or `RESOLVE`."""
+    step: str
+    assignee_id: str | None = None
+
+
+def case_step(event: str, data: Mapping[str, Any]) -> CaseStep | None:
+    """A case assigned to a VOLUNTEER becomes (or moves) their task; a resolved case closes the
+    task if a volunteer has it; every other event is no concern of volunteers."""
+    assignee = data.get("assignee") or {}
+    if event == "ASSIGNED" and assignee.get("kind") == "VOLUNTEER":
+        return CaseStep("ASSIGN", assignee["id"])
+    if event == "RESOLVED":
+        return CaseStep("RESOLVE")
+    return None
