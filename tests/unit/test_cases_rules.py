@@ -130,7 +130,7 @@ def test_an_unknown_region_is_not_found_for_a_superadmin_and_hidden_from_a_resid
 
 
 def test_the_list_scope_agrees_with_in_scope():
-    """Every role: a case the list filter keeps is a case `in_scope` admits, and the other way round."""
+    """Every role: a case the list filter keeps is a case `SCOPE` admits, and the other way round."""
     at = datetime(2026, 3, 1, tzinfo=UTC)
     cases = []
     for grid, path in (("g1", ("city", "cty", "comm", "g1")), ("g9", ("city", "cty", "other", "g9"))):
@@ -161,7 +161,7 @@ def test_the_list_scope_agrees_with_in_scope():
     for p in (SUPER, ADMIN, WORKER, DEPT, VOLUNTEER, RESIDENT):
         query = d.list_scope(p)
         for case in cases:
-            assert matches(query, case) == d.in_scope(p, case), (p.role, case.id)
+            assert matches(query, case) == d.SCOPE.admits(p, case), (p.role, case.id)
 
 
 def test_my_assignee_keys():
