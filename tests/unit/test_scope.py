@@ -4,16 +4,14 @@ its region; the kernel's uses of it (Principal.can_see_path / scope_filter) answ
 The services' rules answer as the versions they replaced: tests/unit/test_<service>_scope.py."""
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.cases.domain import SCOPE as CASE_SCOPE
-from services.volunteers.domain.policy import PERMISSIONS as VOLUNTEER_PERMISSIONS
-from services.volunteers.domain.policy import Action as VolunteerAction
-from services.volunteers.domain.policy import in_scope as volunteer_in_scope
+from services.organizations.domain import SCOPE as ORG_SCOPE
+from services.volunteers.domain import SCOPES as VOLUNTEER_SCOPES
 from shared.auth import REGIONAL_ROLES, Principal, Role
 from shared.scope import EVERYTHING, NOTHING, Eq, In, Scope, ScopeRule, region_scope, subtree
 
@@ -85,14 +83,9 @@ def docs(draw, tree: dict[str, list[str]]) -> dict:
             "sub": draw(st.none() | st.sampled_from(SUBS))}
 
 
-# The volunteers' rule: roles that read volunteer records at all, a resident's own records.
-_VOLUNTEER_READERS = VOLUNTEER_PERMISSIONS[VolunteerAction.VIEW]
-VOLUNTEER_SCOPE = ScopeRule(
-    fields={"path": lambda r: r.region_path},
-    replace={Role.RESIDENT: lambda p: Eq("resident_sub", p.sub) | Eq("sub", p.sub),
-             **{r: (lambda p: NOTHING) for r in Role if r not in _VOLUNTEER_READERS}})
-
-RULES = [ScopeRule(), CASE_SCOPE, VOLUNTEER_SCOPE]
+# The services' rules (each checked against the versions it replaced in tests/unit/test_<service>_scope.py)
+RULES = [ScopeRule(), CASE_SCOPE, ORG_SCOPE, VOLUNTEER_SCOPES["order"], VOLUNTEER_SCOPES["volunteer"],
+         VOLUNTEER_SCOPES["post"]]
 
 
 # -- the predicate and the filter agree ------------------------------------------------------
@@ -183,15 +176,3 @@ def test_filters_combine_plainly_unless_a_field_repeats():
 
 
 # -- the services' rules, written with the kernel, answer as their own versions --------------
-
-@settings(max_examples=300, deadline=None)
-@given(data=st.data(), p=principals)
-def test_volunteer_rule_admits_as_the_volunteer_policy(data, p):
-    tree = data.draw(trees())
-    leaf = data.draw(st.sampled_from(REGIONS))
-    record = SimpleNamespace(id="x", kind="order", region_path=tuple(tree[leaf]),
-                             resident_sub=data.draw(st.none() | st.sampled_from(SUBS)),
-                             sub=data.draw(st.none() | st.sampled_from(SUBS)))
-    assert VOLUNTEER_SCOPE.admits(p, record) == volunteer_in_scope(p, record), (p, record)
-
-

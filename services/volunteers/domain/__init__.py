@@ -44,6 +44,7 @@ from .points import (
 from .policy import (
     PERMISSIONS,
     REDEEMERS,
+    SCOPES,
     SYSTEM,
     acting_as,
     acts_for_others,
@@ -92,6 +93,7 @@ __all__ = [
     "PostType",
     "QuarterlyFeedback",
     "REDEEMERS",
+    "SCOPES",
     "RollupDelta",
     "SUBJECT_PREFIX",
     "SYSTEM",

@@ -1,7 +1,8 @@
 """Who may do what to which record, and who sees a volunteer's phone.
 
-Roles come from the table; scope is the record's region path for staff and volunteers
-(a volunteer's region is their community) and ownership for residents. Whether a volunteer
+Roles come from the table; scope (`SCOPES`, the kernel's rule of shared/scope, for single reads
+and lists alike) is the record's region path for staff and volunteers (a volunteer's region is
+their community) and ownership for residents. Whether a volunteer
 acts on their *own* claim, order or sign-up is checked by `acting_as` in the commands.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from shared.auth import Principal, Role
 from shared.errors import Forbidden, NotFound
 from shared.privacy import mask_phone
+from shared.scope import NOTHING, Eq, Scope, ScopeRule
 
 from .enums import Action
 
@@ -44,21 +46,34 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
 REDEEMERS: frozenset[Role] = PERMISSIONS[Action.REDEEM_POINTS] | _STAFF
 
 
-def owner_sub(record: Any) -> str | None:
-    """The resident who owns a record (an order's placer), if any."""
-    return getattr(record, "resident_sub", None)
+# -- who sees which record: one rule (shared/scope), per kind only in whose records a resident owns
+OWNER_FIELDS = {"order": "resident_sub", "volunteer": "sub"}
+"""The stored field naming the resident a record of each kind is theirs by (an order's placer,
+their own volunteer record); a resident owns no record of another kind."""
+KINDS = ("volunteer", "team", "post", "order", "task", "activity")
+
+
+def _nothing(p: Principal) -> Scope:
+    return NOTHING
+
+
+def _rule(owner: str | None) -> ScopeRule:
+    def own(p: Principal) -> Scope:
+        return Eq(owner, p.sub) if owner else NOTHING
+
+    return ScopeRule(fields={"path": lambda r: r.region_path},
+                     replace={Role.RESIDENT: own, **{r: _nothing for r in Role if r not in PERMISSIONS[Action.VIEW]}})
+
+
+SCOPES: dict[str, ScopeRule] = {kind: _rule(OWNER_FIELDS.get(kind)) for kind in KINDS}
+"""THE scope of volunteer records, for single reads (`in_scope`) and lists alike: a role that
+reads volunteer records (not a department: its work is the cases assigned to it) sees its
+region's subtree; a resident their own records (by `OWNER_FIELDS`); other roles none."""
 
 
 def in_scope(principal: Principal, record: Any) -> bool:
-    """Whether the principal may see the record at all: a role that reads volunteer records (not
-    a department: its work is the cases assigned to it), in its region, or a resident's own."""
-    if principal.unrestricted:
-        return True
-    if principal.role not in PERMISSIONS[Action.VIEW]:
-        return False
-    if principal.role is Role.RESIDENT:
-        return owner_sub(record) == principal.sub or getattr(record, "sub", None) == principal.sub
-    return principal.can_see_path(record.region_path)
+    """Whether the principal may see the record at all (`SCOPES` of its kind)."""
+    return SCOPES[record.kind].admits(principal, record)
 
 
 def authorize(principal: Principal, action: Action, record: Any) -> None:

@@ -117,5 +117,5 @@ async def get(cx: Context, q: ById, p: Principal) -> dict | None:
 
 async def listing(cx: Context, q: w.ListByRegion, p: Principal) -> dict:
     v = await cx.store.by_sub(p.sub)
-    items, total, more = await cx.store.activities.page(cx.scope(p, q.regionId), q.first, q.after)
+    items, total, more = await cx.store.activities.page(cx.scope(p, q.regionId, cx.store.activities), q.first, q.after)
     return page_reply([cx.views.activity(p, a, v.id if v else None) for a in items], total, more)

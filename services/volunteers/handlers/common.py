@@ -1,8 +1,8 @@
 """What every volunteers handler shares: the service context (runtime, store, territory,
 cipher, views), how a record is saved (store write, rollup deltas, events), the region
-lookups, who a command acts for, and the list-scope rule (`scope`, `placed`, `visible`,
-`gate`): the one place where volunteers decides what a caller may list and where they may
-create."""
+lookups, who a command acts for, and how lists (`scope`) and single reads (`visible`) read the
+one scope rule of the domain (`domain/policy.py`: `SCOPES`), the gate before a verb reads
+anything (`gate`) and where a caller may create (`placed`)."""
 
 from __future__ import annotations
 
@@ -66,18 +66,15 @@ class Context(RecordCommands):
         path = self.path(region_id, "COMMUNITY", "GRID", "BUILDING")
         return d.community_path(region_id, path, [self.level(r) for r in path])
 
-    # -- the list-scope rule -------------------------------------------------------------
-    def scope(self, p: Principal, region_id: str | None) -> dict:
-        """The subtree a list reads: the region asked for (in scope), or the caller's own."""
+    # -- scope: the domain's rule (d.SCOPES), read by single reads and lists -----------------
+    def scope(self, p: Principal, region_id: str | None, repo: Records) -> dict:
+        """The filter of a list of `repo`'s records: what the caller sees of them (`d.SCOPES`), in
+        the region asked for (in their scope), or in their whole scope; a caller with no region
+        names one."""
         require_any_role(p, d.PERMISSIONS[d.Action.VIEW], "list volunteer records")
-        if region_id:
-            self.territory.visible_path(p, region_id)
-            return {"path": region_id}
-        if p.unrestricted:
-            return {}
-        if p.region:
-            return {"path": p.region}
-        raise Forbidden("name a region to list")
+        if not (region_id or p.unrestricted or p.region):
+            raise Forbidden("name a region to list")
+        return self.territory.within(p, region_id, d.SCOPES[repo.model.kind]).filter()
 
     @staticmethod
     def gate(p: Principal, *actions: d.Action) -> None:
@@ -93,7 +90,7 @@ class Context(RecordCommands):
             self.territory.visible_path(p, region_id)
 
     def visible(self, p: Principal, record: Any) -> bool:
-        """In scope (residents: their own), or the order the caller took."""
+        """In scope (`d.SCOPES`; residents: their own), or the order the caller took."""
         return d.in_scope(p, record) or (isinstance(record, d.ServiceOrder) and record.taker_sub == p.sub)
 
     def authorize(self, p: Principal, action: Any, record: Any) -> None:

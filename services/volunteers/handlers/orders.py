@@ -137,11 +137,11 @@ async def get(cx: Context, q: ById, p: Principal) -> dict | None:
 
 async def listing(cx: Context, q: w.ListOrders, p: Principal) -> dict:
     if p.role is Role.RESIDENT:
-        query: dict[str, Any] = {"resident_sub": p.sub}
+        query: dict[str, Any] = d.SCOPES[d.ServiceOrder.kind].filter(p)  # their own orders, anywhere
     elif q.mine:
         query = {"taker_id": (await cx.me(p)).id}
     else:
-        query = cx.scope(p, q.regionId)
+        query = cx.scope(p, q.regionId, cx.store.orders)
     if q.status:
         query["status"] = q.status
     items, total, more = await cx.store.orders.page(query, q.first, q.after)
@@ -150,7 +150,7 @@ async def listing(cx: Context, q: w.ListOrders, p: Principal) -> dict:
 
 async def wish_wall(cx: Context, q: w.WishWall, p: Principal) -> dict:
     """心愿墙: the community's approved orders waiting for a taker, oldest first."""
-    query = cx.scope(p, q.communityId) | {"status": "OPEN"}
+    query = cx.scope(p, q.communityId, cx.store.orders) | {"status": "OPEN"}
     cx.path(q.communityId, "COMMUNITY")
     items, total, more = await cx.store.orders.page(query, q.first, q.after)
     return page_reply([cx.views.order(p, o) for o in items], total, more)

@@ -82,7 +82,7 @@ async def batch(cx: Context, q: ByIds, p: Principal) -> dict:
 
 async def listing(cx: Context, q: w.ListVolunteers, p: Principal) -> dict:
     d.authorize_volunteer_list(p)
-    query = cx.scope(p, q.regionId)
+    query = cx.scope(p, q.regionId, cx.store.volunteers)
     if q.memberOnly:
         query["volunteer_kind"] = "PARTY_MEMBER"
     if q.skill:
@@ -132,7 +132,7 @@ async def team_get(cx: Context, q: ById, p: Principal) -> dict | None:
 
 
 async def team_list(cx: Context, q: w.ListByRegion, p: Principal) -> dict:
-    items, total, more = await cx.store.teams.page(cx.scope(p, q.regionId), q.first, q.after)
+    items, total, more = await cx.store.teams.page(cx.scope(p, q.regionId, cx.store.teams), q.first, q.after)
     return page_reply([cx.views.team(t) for t in items], total, more)
 
 

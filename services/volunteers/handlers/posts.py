@@ -85,7 +85,7 @@ async def listing(cx: Context, q: w.ListPosts, p: Principal) -> dict:
         v = await cx.scoped(cx.store.volunteers, q.volunteerId, p)
         query: dict[str, Any] = {"claimants.volunteer_id": v.id}
     else:
-        query = cx.scope(p, q.regionId)
+        query = cx.scope(p, q.regionId, cx.store.posts)
     if q.type:
         query["post_type"] = q.type
     if q.activeOnly:
