@@ -3,8 +3,10 @@ from .boundaries import audit, check_moved, check_placed, frontier, label, neare
 from .counters import COUNTERS, counters_of_node, counters_of_worker, counters_view, recount
 from .policy import (
                      MANAGERS,
+                     SCOPE,
                      STAFF,
                      WORKER_READERS,
+                     WORKER_SCOPE,
                      check_may_audit,
                      check_may_create,
                      check_may_move,
@@ -33,7 +35,8 @@ from .regions import (
 from .workers import WORKER_ROLE_NAMES, WorkerRole, check_phone, check_reassignment, check_worker_grid
 
 __all__ = [
-    "COUNTERS", "MANAGERS", "PARENT_LEVEL", "STAFF", "WORKER_READERS", "WORKER_ROLE_NAMES", "Level", "Region",
+    "COUNTERS", "MANAGERS", "PARENT_LEVEL", "SCOPE", "STAFF", "WORKER_READERS", "WORKER_ROLE_NAMES", "WORKER_SCOPE",
+    "Level", "Region",
     "WorkerRole", "ancestors_below", "audit", "changed_fields", "check_code", "check_id", "check_may_audit",
     "check_may_create", "check_may_move", "check_move", "check_moved", "check_name", "check_parent", "check_phone",
     "check_placed", "check_reassignment", "check_version", "check_worker_grid", "counters_of_node",

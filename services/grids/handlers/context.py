@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from services.grids import domain
 from services.grids.locator import GridLocator
 from services.grids.store import GridStore
 from services.grids.views import region_dto, worker_dto, worker_event_data
@@ -37,7 +38,7 @@ class GridContext:
 
     async def view(self, p: Principal, d: dict) -> dict | None:
         """Full view in scope; a breadcrumb (id, name, level) for the ancestors of one's scope."""
-        if p.can_see_path(d["path"]):
+        if domain.SCOPE.admits(p, d):
             return region_dto(d)
         if d["_id"] in await self.principal_path(p):
             return region_dto(d, partial=True)
@@ -45,7 +46,7 @@ class GridContext:
 
     async def load_in_scope(self, p: Principal, region_id: str, uow: UnitOfWork | None = None) -> dict:
         d = await self.store.get_doc(region_id, uow)
-        if d is None or not p.can_see_path(d["path"]):
+        if d is None or not domain.SCOPE.admits(p, d):
             raise hidden(p, f"region {region_id}")
         return d
 

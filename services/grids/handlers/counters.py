@@ -20,7 +20,7 @@ class Counters:
         out: dict[str, Any] = {}
         for i in q.ids:
             d = docs.get(i)
-            if d is None or not p.can_see_path(d["path"]):
+            if d is None or not domain.SCOPE.admits(p, d):
                 out[i] = item_error(hidden(p, f"region {i}"))
             else:
                 out[i] = domain.counters_view(d["counters"])

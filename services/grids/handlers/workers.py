@@ -56,7 +56,7 @@ class Workers:
 
         async def work(uow: UnitOfWork) -> dict:
             w = await ctx.store.worker(c.id, uow)
-            if w is None or not p.can_see_path(w["path"]):
+            if w is None or not domain.SCOPE.admits(p, w):
                 raise hidden(p, f"grid worker {c.id}")
             domain.check_reassignment(w.get("gridId"), c.gridId)
             g = await self._grid_in_scope(p, c.gridId, uow) if c.gridId else None
@@ -83,7 +83,7 @@ class Workers:
     async def list(self, req: Request) -> dict:
         q, p, ctx = req.parse(ListWorkers), req.principal, self.ctx
         region = await ctx.load_in_scope(p, q.regionId)
-        query: dict[str, Any] = {"path": region["_id"]}
+        query: dict[str, Any] = domain.WORKER_SCOPE.filter(p, region["_id"])
         if q.role:
             query["role"] = q.role
         docs, total, more = await ctx.store.worker_page(query, q.first, q.after)
