@@ -8,7 +8,7 @@ from strawberry.types import Info
 
 from gateway.schema.common import ctx
 from gateway.schema.enums import HandlingLevel
-from services.cases.domain.rollups import COUNTER_DEFINITIONS, RATE_DEFINITIONS
+from shared.vocabulary.cases import COUNTER_DEFINITIONS, RATE_DEFINITIONS
 
 _DEFS = COUNTER_DEFINITIONS | RATE_DEFINITIONS
 

@@ -9,7 +9,7 @@ from strawberry.types import Info
 
 from gateway.schema.common import ctx
 from gateway.schema.enums import MemberCategory, PartyOrgType
-from services.organizations.domain.rollups import COUNTER_DEFINITIONS
+from shared.vocabulary.organizations import COUNTER_DEFINITIONS
 
 # --- figures (`overview.organizations`) -------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.schema.common import ctx
-from services.volunteers.domain.rollups import COUNTER_DEFINITIONS
+from shared.vocabulary.volunteers import COUNTER_DEFINITIONS
 
 # --- figures (`overview.volunteers`) ------------------------------------------------------------------------
 

@@ -79,3 +79,20 @@ class SourceKind(StrEnum):
     @property
     def is_credit(self) -> bool:
         return self not in (SourceKind.REDEMPTION, SourceKind.EXPIRY)
+
+
+# The figures of a region (rollup counters kept with the writes): each name with what it counts,
+# read by the service's rollups and by the gateway's field descriptions.
+COUNTER_DEFINITIONS: dict[str, str] = {
+    "volunteers": "Registered volunteers whose home is in the region.",
+    "teams": "Volunteer teams anchored in the region.",
+    "active_posts": "Service posts open for claims (ACTIVE).",
+    "claimed_posts": "Active posts with at least one claimant.",
+    "open_orders": "Approved service orders not yet done: OPEN, DISPATCHED, TAKEN, IN_PROGRESS.",
+    "completed_orders": "Service orders COMPLETED or RATED.",
+    "service_hours_tenths": "Service hours in tenths of an hour: completed orders, activity "
+                            "attendance (credit and back-filled) and resolved case tasks.",
+    "points_issued": "Points credited (ORDER, ACTIVITY, CASE, BACKFILL entries).",
+    "points_redeemed": "Points spent on the catalogue (REDEMPTION entries, as positive).",
+    "points_expired": "Points written off by expiry (EXPIRY entries, as positive).",
+}

@@ -12,7 +12,7 @@ from gateway.loaders import Loaders
 from gateway.schema import Mutation, Query, build_schema
 from gateway.schema.org_stats import org_stats
 from services.organizations.domain import Position, PositionRole, Term
-from services.organizations.domain.rollups import COUNTER_DEFINITIONS
+from shared.vocabulary.organizations import COUNTER_DEFINITIONS
 from services.organizations.views import OrgViews
 from shared.auth import Principal, Role
 from shared.contracts import organizations as c

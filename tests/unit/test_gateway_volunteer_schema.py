@@ -13,7 +13,7 @@ from gateway.loaders import Loaders
 from gateway.schema import Mutation, Query, build_schema
 from gateway.schema.volunteer_stats import volunteer_stats
 from services.volunteers import domain as d
-from services.volunteers.domain.rollups import COUNTER_DEFINITIONS
+from shared.vocabulary.volunteers import COUNTER_DEFINITIONS
 from services.volunteers.views import VolunteerViews
 from shared.auth import Principal, Role
 from shared.contracts import volunteers as c
