@@ -76,8 +76,13 @@ class PartyMember(Aggregate):
         return self.org_path
 
     @property
+    def active_dual(self) -> DualRegistration | None:
+        """The member's 双报到 registration while it is active, else None."""
+        return self.dual if self.dual is not None and self.dual.active else None
+
+    @property
     def dual_active(self) -> bool:
-        return self.dual is not None and self.dual.active
+        return self.active_dual is not None
 
     @classmethod
     def register(cls, *, id: str, name: str, gender: Gender, birth_date: date, join_date: date,
@@ -115,8 +120,8 @@ class PartyMember(Aggregate):
         if not changed:
             return
         self._change(now)
-        if "category" in changed:
-            self.category = category  # type: ignore[assignment]
+        if category is not None and "category" in changed:
+            self.category = category
         if "homeBuildingId" in changed:
             self._set_home(home)
         if "phone" in changed:
@@ -142,10 +147,9 @@ class PartyMember(Aggregate):
                            {"category": str(self.category)})
         if community.level is not Level.COMMUNITY:
             raise BadInput(f"{community.id} is a {community.level}, not a COMMUNITY")
-        if self.dual_active:
-            raise Conflict(f"member {self.id} is already registered with community "
-                           f"{self.dual.community_id}",  # type: ignore[union-attr]
-                           {"communityId": self.dual.community_id})  # type: ignore[union-attr]
+        if (dual := self.active_dual) is not None:
+            raise Conflict(f"member {self.id} is already registered with community {dual.community_id}",
+                           {"communityId": dual.community_id})
         self._change(now)
         self.dual = DualRegistration(community_id=community.id, community_path=community.path,
                                      registered_at=now)
