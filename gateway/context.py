@@ -6,7 +6,7 @@ from typing import Any
 
 from nats.aio.client import Client as NatsClient
 
-from gateway.clients import ServiceClient
+from gateway.clients import CasesClient, OrganizationsClient, ServiceClient, VolunteersClient
 from gateway.loaders import Loaders
 from shared.auth import Principal, verify_token
 from shared.errors import Unauthenticated
@@ -51,23 +51,26 @@ class Context:
 
     def service(self, name: str) -> ServiceClient:
         self.principal  # noqa: B018 - deny by default: no call leaves without a valid token
-        return ServiceClient(self.rpc, name, self.token)
+        return ServiceClient(self.rpc, self.token, name)
 
     @cached_property
     def grids(self) -> ServiceClient:
         return self.service("grids")
 
     @cached_property
-    def cases(self) -> ServiceClient:
-        return self.service("cases")
+    def cases(self) -> CasesClient:
+        self.principal  # noqa: B018 - deny by default: no call leaves without a valid token
+        return CasesClient(self.rpc, self.token)
 
     @cached_property
-    def organizations(self) -> ServiceClient:
-        return self.service("organizations")
+    def organizations(self) -> OrganizationsClient:
+        self.principal  # noqa: B018 - deny by default: no call leaves without a valid token
+        return OrganizationsClient(self.rpc, self.token)
 
     @cached_property
-    def volunteers(self) -> ServiceClient:
-        return self.service("volunteers")
+    def volunteers(self) -> VolunteersClient:
+        self.principal  # noqa: B018 - deny by default: no call leaves without a valid token
+        return VolunteersClient(self.rpc, self.token)
 
     @cached_property
     def loaders(self) -> Loaders:

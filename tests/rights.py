@@ -84,6 +84,10 @@ RIGHTS: dict[str, Rule] = {
     "case": rule(ALL),
     "cases": rule(ALL, resident=NONE),                # a resident's list is their own reports anywhere
     "caseCategories": rule(ALL, scope=NONE),
+    # -- global ids: the matrix reads a case by node(id:) and a member by nodes(ids:); each answers as the
+    #    record's own query (case, partyMember) does
+    "node": rule(ALL),
+    "nodes": rule(STAFF, V, volunteer=OWN),
     "caseCatalogue": rule(ALL, scope=NONE),
     # -- party records: staff in scope; a member their own record
     "partyOrganization": rule(STAFF),

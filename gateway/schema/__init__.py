@@ -6,8 +6,13 @@ from typing import Any
 
 import strawberry
 from graphql.pyutils.ref_map import RefMap
-from strawberry.extensions import (DisableIntrospection, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter,
-                                   SchemaExtension)
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, validate_document
 
@@ -16,6 +21,7 @@ from gateway.errors import Schema, TypedErrors, mark_validation_errors
 from gateway.schema.case_events import CasesSubscription
 from gateway.schema.cases import CasesMutation, CasesQuery
 from gateway.schema.live_events import LiveEventsSubscription
+from gateway.schema.nodes import NodeQuery
 from gateway.schema.organizations import OrganizationsMutation, OrganizationsQuery
 from gateway.schema.territory import TerritoryMutation, TerritoryQuery
 from gateway.schema.unified import UnifiedMutation, UnifiedQuery
@@ -24,7 +30,7 @@ from shared.settings import Settings
 
 
 @strawberry.type
-class Query(TerritoryQuery, CasesQuery, OrganizationsQuery, VolunteersQuery, UnifiedQuery):
+class Query(TerritoryQuery, CasesQuery, OrganizationsQuery, VolunteersQuery, UnifiedQuery, NodeQuery):
     pass
 
 

@@ -8,10 +8,10 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.events import subtree_events
-from gateway.schema.case_enums import CaseStatus, HandlingLevel
 from gateway.schema.case_types import CaseEvent, when
 from gateway.schema.common import ctx
-from gateway.schema.territory import load_region
+from gateway.schema.enums import CaseStatus, HandlingLevel
+from gateway.schema.loads import load_region
 from shared.auth import Role
 from shared.errors import Forbidden
 from shared.messaging.envelope import CloudEvent

@@ -6,9 +6,9 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from gateway.schema.case_enums import HandlingLevel
 from gateway.schema.common import ctx
-from services.cases.domain.rollups import COUNTER_DEFINITIONS, RATE_DEFINITIONS
+from gateway.schema.enums import HandlingLevel
+from shared.vocabulary.cases import COUNTER_DEFINITIONS, RATE_DEFINITIONS
 
 _DEFS = COUNTER_DEFINITIONS | RATE_DEFINITIONS
 

@@ -1,6 +1,7 @@
 """Case types: each wraps a DTO of the cases service; references resolve through DataLoaders.
 
 Phones arrive already masked by the service for callers who may not see them (API.md)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,27 +11,16 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from gateway.schema.case_enums import AssigneeKind, CaseChannel, CaseStatus, HandlingLevel, RequestKind
-from gateway.schema.common import Edge, PageInfo, ctx
+from gateway.schema.common import Connection, Node, ctx, dto_type, from_dto, when
+from gateway.schema.enums import AssigneeKind, CaseChannel, CaseStatus, HandlingLevel, RequestKind
+from gateway.schema.loads import load_case
 from gateway.schema.territory import Region, load_region
 from shared.auth import Role
 from shared.errors import Forbidden
 
 
-def when(value: Any) -> datetime | None:
-    """Datetimes travel as ISO 8601 text."""
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(value)
-
-
 def level_of(value: str | None) -> HandlingLevel | None:
     return HandlingLevel(value) if value else None
-
-
-async def load_case(info: Info, case_id: str) -> dict | None:
-    """The case DTO, None if there is no such case; the service's typed error if it refused."""
-    return await ctx(info).loaders.case_by_id.load(case_id)
 
 
 @strawberry.type
@@ -39,8 +29,10 @@ class GeoPoint:
     lat: float
 
 
-@strawberry.type(description="A person who reported the case. `phone` is masked (138****5678) except to the "
-                             "reporter themself, a grid worker of the case's grid and the current assignee")
+@strawberry.type(
+    description="A person who reported the case. `phone` is masked (138****5678) except to the "
+    "reporter themself, a grid worker of the case's grid and the current assignee"
+)
 class Reporter:
     name: str
     phone: str | None
@@ -51,12 +43,20 @@ class Reporter:
 
 
 def reporter_node(d: dict) -> Reporter:
-    return Reporter(name=d.get("name") or "", phone=d.get("phone"), index=d.get("index") or 0,
-                    rating=d.get("rating"), rated_at=when(d.get("ratedAt")), comment=d.get("comment"))
+    return Reporter(
+        name=d.get("name") or "",
+        phone=d.get("phone"),
+        index=d.get("index") or 0,
+        rating=d.get("rating"),
+        rated_at=when(d.get("ratedAt")),
+        comment=d.get("comment"),
+    )
 
 
-@strawberry.type(description="Who handles a case: a grid worker (`sub`), a department (its code), "
-                             "a volunteer (member id) or the community (region id)")
+@strawberry.type(
+    description="Who handles a case: a grid worker (`sub`), a department (its code), "
+    "a volunteer (member id) or the community (region id)"
+)
 class Assignee:
     kind: AssigneeKind
     id: str
@@ -75,9 +75,15 @@ class CaseCategory:
 
 
 def category_node(d: dict) -> CaseCategory:
-    return CaseCategory(code=d["code"], name=d["name"], default_level=HandlingLevel(d["defaultLevel"]),
-                        department=d.get("department"), sla_seconds=d.get("slaSeconds"),
-                        group=d.get("group") or None, kind=RequestKind(d["kind"]) if d.get("kind") else None)
+    return CaseCategory(
+        code=d["code"],
+        name=d["name"],
+        default_level=HandlingLevel(d["defaultLevel"]),
+        department=d.get("department"),
+        sla_seconds=d.get("slaSeconds"),
+        group=d.get("group") or None,
+        kind=RequestKind(d["kind"]) if d.get("kind") else None,
+    )
 
 
 @strawberry.type(description="The dispatch catalogue; every edit makes a new version")
@@ -92,8 +98,10 @@ def catalogue_node(d: dict) -> CaseCatalogue:
 
 @strawberry.type(description="Something that happened to a case: a timeline entry, or a live event")
 class CaseEvent:
-    type: str = strawberry.field(description="REPORTED ACCEPTED ASSIGNED STARTED RESOLVED RATED CLOSED REOPENED "
-                                             "REJECTED ESCALATED OVERDUE RETURNED MERGED CONTACT_REVEALED")
+    type: str = strawberry.field(
+        description="REPORTED ACCEPTED ASSIGNED STARTED RESOLVED RATED CLOSED REOPENED "
+        "REJECTED ESCALATED OVERDUE RETURNED MERGED CONTACT_REVEALED"
+    )
     case_id: strawberry.ID
     at: datetime
     actor: str | None = strawberry.field(description="The principal `sub`, or system:cases for the SLA sweeper")
@@ -108,41 +116,27 @@ class CaseEvent:
 
 
 def timeline_node(case_id: str, d: dict) -> CaseEvent:
-    return CaseEvent(type=d["type"], case_id=strawberry.ID(case_id), at=when(d["at"]), actor=d.get("actor"),
-                     level=level_of(d.get("level")), note=d.get("note"))
+    return CaseEvent(
+        type=d["type"],
+        case_id=strawberry.ID(case_id),
+        at=when(d["at"]),
+        actor=d.get("actor"),
+        level=level_of(d.get("level")),
+        note=d.get("note"),
+    )
 
 
-@strawberry.type(description="A resident's request, a reported problem or a dispute (诉求 / 事件 / 矛盾纠纷)")
-class Case:
+@dto_type(description="A resident's request, a reported problem or a dispute (诉求 / 事件 / 矛盾纠纷)")
+class Case(Node):
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
-
-    @strawberry.field
-    def title(self) -> str:
-        return self.dto["title"]
-
-    @strawberry.field
-    def description(self) -> str:
-        return self.dto.get("description") or ""
-
-    @strawberry.field(description="12345 request type")
-    def kind(self) -> RequestKind:
-        return RequestKind(self.dto["kind"])
-
-    @strawberry.field
-    def channel(self) -> CaseChannel:
-        return CaseChannel(self.dto["channel"])
-
-    @strawberry.field
-    def status(self) -> CaseStatus:
-        return CaseStatus(self.dto["status"])
-
-    @strawberry.field(description="The level handling the case now")
-    def level(self) -> HandlingLevel:
-        return HandlingLevel(self.dto["level"])
+    id: strawberry.ID = from_dto()
+    title: str = from_dto()
+    description: str = from_dto(default="")
+    kind: RequestKind = from_dto(description="12345 request type")
+    channel: CaseChannel = from_dto()
+    status: CaseStatus = from_dto()
+    level: HandlingLevel = from_dto(description="The level handling the case now")
 
     @strawberry.field
     async def category(self, info: Info) -> CaseCategory:
@@ -150,8 +144,15 @@ class Case:
         if found:
             return category_node(found)
         # Removed from the catalogue since: what the case itself remembers.
-        return CaseCategory(code=self.dto["categoryCode"], name=self.dto.get("categoryName") or "",
-                            default_level=HandlingLevel(self.dto["level"]), department=None, sla_seconds=None, group=None, kind=None)
+        return CaseCategory(
+            code=self.dto["categoryCode"],
+            name=self.dto.get("categoryName") or "",
+            default_level=HandlingLevel(self.dto["level"]),
+            department=None,
+            sla_seconds=None,
+            group=None,
+            kind=None,
+        )
 
     @strawberry.field(description="The grid the case belongs to")
     async def region(self, info: Info) -> Region:
@@ -185,45 +186,26 @@ class Case:
         a = self.dto.get("assignee")
         return Assignee(kind=AssigneeKind(a["kind"]), id=a["id"], name=a.get("name") or None) if a else None
 
-    @strawberry.field
-    def created_at(self) -> datetime:
-        return when(self.dto["createdAt"])
-
-    @strawberry.field
-    def updated_at(self) -> datetime | None:
-        return when(self.dto.get("updatedAt"))
-
-    @strawberry.field(description="First response by a person: accepted, rejected, dispatched or handled")
-    def accepted_at(self) -> datetime | None:
-        return when(self.dto.get("acceptedAt"))
-
-    @strawberry.field(description="Deadline at the current level (SLA)")
-    def due_at(self) -> datetime | None:
-        return when(self.dto.get("dueAt"))
+    created_at: datetime = from_dto(convert=when)
+    updated_at: datetime | None = from_dto(convert=when)
+    accepted_at: datetime | None = from_dto(
+        convert=when, description="First response by a person: accepted, rejected, dispatched or handled"
+    )
+    due_at: datetime | None = from_dto(convert=when, description="Deadline at the current level (SLA)")
 
     @strawberry.field(description="Past its deadline and not yet given a new one")
     def overdue(self) -> bool:
         return bool(self.dto.get("overdue"))
 
-    @strawberry.field(description="The latest resolution")
-    def resolved_at(self) -> datetime | None:
-        return when(self.dto.get("resolvedAt"))
+    resolved_at: datetime | None = from_dto(convert=when, description="The latest resolution")
 
     @strawberry.field(description="Level of the latest resolution: feeds the Fengqiao share")
     def resolved_at_level(self) -> HandlingLevel | None:
         return level_of(self.dto.get("resolvedAtLevel"))
 
-    @strawberry.field
-    def resolution(self) -> str | None:
-        return self.dto.get("resolution")
-
-    @strawberry.field
-    def closed_at(self) -> datetime | None:
-        return when(self.dto.get("closedAt"))
-
-    @strawberry.field(description="1–5; 1–2 reopen the case once, 3–5 close it")
-    def rating(self) -> int | None:
-        return self.dto.get("rating")
+    resolution: str | None = from_dto()
+    closed_at: datetime | None = from_dto(convert=when)
+    rating: int | None = from_dto(description="1–5; 1–2 reopen the case once, 3–5 close it")
 
     @strawberry.field(description="Reopened once after a low rating")
     def reopened(self) -> bool:
@@ -233,9 +215,7 @@ class Case:
     def escalations(self) -> int:
         return int(self.dto.get("escalations") or 0)
 
-    @strawberry.field(description="For optimistic concurrency: pass as expectedVersion")
-    def version(self) -> int:
-        return int(self.dto["version"])
+    version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
 
     @strawberry.field(description="The case this report was merged into (并单)")
     async def merged_into(self, info: Info) -> Case | None:
@@ -243,12 +223,15 @@ class Case:
         dto = await load_case(info, target) if target else None
         return Case(dto=dto) if dto else None
 
-    @strawberry.field(description="Open cases of the same category close by, reported shortly before (疑似重复); "
-                                  "those outside your scope are left out")
+    @strawberry.field(
+        description="Open cases of the same category close by, reported shortly before (疑似重复); "
+        "those outside your scope are left out"
+    )
     async def possible_duplicates(self, info: Info) -> list[Case]:
         load = ctx(info).loaders.case_by_id.load
-        found = await asyncio.gather(*(load(i) for i in self.dto.get("possibleDuplicates") or []),
-                                     return_exceptions=True)
+        found = await asyncio.gather(
+            *(load(i) for i in self.dto.get("possibleDuplicates") or []), return_exceptions=True
+        )
         for d in found:
             if isinstance(d, Exception) and not isinstance(d, Forbidden):
                 raise d
@@ -263,8 +246,4 @@ def case_node(dto: dict) -> Case:
     return Case(dto=dto)
 
 
-@strawberry.type
-class CaseConnection:
-    edges: list[Edge[Case]]
-    page_info: PageInfo
-    total_count: int
+CaseConnection = Connection[Case]

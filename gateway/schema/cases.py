@@ -2,23 +2,30 @@
 the service checks roles, scope and workflow rules and masks personal data."""
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import strawberry
+from pydantic import BaseModel
 from strawberry.types import Info
 
-from gateway.schema.case_enums import AssigneeKind, CaseChannel, CaseStatus, HandlingLevel, RequestKind
-from gateway.schema.case_types import (Case, CaseCatalogue, CaseCategory, CaseConnection, Reporter, case_node,
-                                       catalogue_node, category_node, load_case, reporter_node)
-from gateway.schema.common import connection_fields, ctx, page_args, selects
+from gateway.clients import checked
+from gateway.schema.case_types import (
+    Case,
+    CaseCatalogue,
+    CaseCategory,
+    CaseConnection,
+    Reporter,
+    case_node,
+    catalogue_node,
+    category_node,
+    load_case,
+    reporter_node,
+)
+from gateway.schema.common import connection, ctx, drop_none, page_args, selects, value_of
+from gateway.schema.enums import AssigneeKind, CaseChannel, CaseStatus, HandlingLevel, RequestKind
+from shared.contracts import cases as cc
 
-
-def _drop_none(d: dict) -> dict:
-    return {k: v for k, v in d.items() if v is not None}
-
-
-def _value(e: Any) -> Any:
-    return e.value if e is not None else None
+M = TypeVar("M", bound=BaseModel)
 
 
 @strawberry.input(description="A report: a point (lng, lat), located to its grid, or a grid's regionId")
@@ -73,36 +80,41 @@ def list_payload(f: CaseFilter | None) -> dict[str, Any]:
     if f is None:
         return {}
     statuses = list(dict.fromkeys([s.value for s in f.statuses or []] + ([f.status.value] if f.status else [])))
-    return _drop_none({"regionId": f.region_id, "status": statuses or None, "level": _value(f.level),
+    return drop_none({"regionId": f.region_id, "status": statuses or None, "level": value_of(f.level),
                        "overdue": f.overdue, "categoryCode": f.category, "mine": f.mine or None})
 
 
-async def command(info: Info, verb: str, id: strawberry.ID, expected_version: int | None, **fields: Any) -> Case:
-    payload = _drop_none({"id": str(id), "expectedVersion": expected_version, **fields})
-    return case_node(await ctx(info).cases(verb, payload))
+def command(model: type[M], id: strawberry.ID, expected_version: int | None, **fields: Any) -> M:
+    """The request of a case command: the case, the version the caller saw and the command's own fields."""
+    return checked(model, id=str(id), expectedVersion=expected_version, **fields)
+
+
+async def read_case(info: Info, id: str) -> Case | None:
+    """Read by the `case` query and by node(id:), so both give one scope answer."""
+    dto = await load_case(info, str(id))
+    return case_node(dto) if dto else None
 
 
 @strawberry.type
 class CasesQuery:
     @strawberry.field
     async def case(self, info: Info, id: strawberry.ID) -> Case | None:
-        dto = await load_case(info, str(id))
-        return case_node(dto) if dto else None
+        return await read_case(info, str(id))
 
     @strawberry.field(description="Cases in your scope, newest first (residents: their own)")
     async def cases(self, info: Info, filter: CaseFilter | None = None, first: int | None = None,
                     after: str | None = None) -> CaseConnection:
-        page = await ctx(info).cases("case.list", {**list_payload(filter), **page_args(first, after),
-                                                   "withTotal": selects(info, "totalCount")})
-        return CaseConnection(**connection_fields(page, case_node))
+        page = await ctx(info).cases.list(checked(cc.ListCases, **list_payload(filter), page=page_args(first, after),
+                                                  withTotal=selects(info, "totalCount")))
+        return connection(page, case_node)
 
     @strawberry.field(description="The current dispatch catalogue (派单目录)")
     async def case_categories(self, info: Info) -> list[CaseCategory]:
-        return [category_node(c) for c in (await ctx(info).cases("catalogue.list"))["categories"]]
+        return [category_node(c) for c in (await ctx(info).cases.catalogue())["categories"]]
 
     @strawberry.field(description="The dispatch catalogue with its version")
     async def case_catalogue(self, info: Info) -> CaseCatalogue:
-        return catalogue_node(await ctx(info).cases("catalogue.list"))
+        return catalogue_node(await ctx(info).cases.catalogue())
 
 
 Version = Annotated[int | None, strawberry.argument(
@@ -113,79 +125,73 @@ Version = Annotated[int | None, strawberry.argument(
 class CasesMutation:
     @strawberry.mutation(description="Report a case (上报); a point is located to its grid")
     async def report_case(self, info: Info, input: ReportCaseInput) -> Case:
-        payload = _drop_none({
-            "title": input.title, "description": input.description, "categoryCode": input.category_code,
-            "channel": input.channel.value, "kind": _value(input.kind), "reporterName": input.reporter_name,
-            "reporterPhone": input.reporter_phone, "reporterSub": input.reporter_sub, "lng": input.lng,
-            "lat": input.lat, "regionId": input.region_id, "idempotencyKey": input.idempotency_key})
-        return case_node(await ctx(info).cases("case.report", payload))
+        return case_node(await ctx(info).cases.report(checked(cc.ReportCase, input)))
 
     @strawberry.mutation(description="受理: take the case on at its level; starts the SLA clock")
     async def accept_case(self, info: Info, id: strawberry.ID,
                           expected_version: Version = None) -> Case:
-        return await command(info, "case.accept", id, expected_version)
+        return case_node(await ctx(info).cases.accept(command(cc.CaseCommand, id, expected_version)))
 
     @strawberry.mutation(description="派单: to a grid worker, the community, a department or a volunteer")
     async def assign_case(self, info: Info, id: strawberry.ID, assignee: AssigneeInput,
                           expected_version: Version = None) -> Case:
-        return await command(info, "case.assign", id, expected_version, assignee=_drop_none(
-            {"kind": assignee.kind.value, "id": assignee.id, "name": assignee.name}))
+        return case_node(await ctx(info).cases.assign(command(cc.AssignCase, id, expected_version, assignee=assignee)))
 
     @strawberry.mutation(description="处置: the assignee starts work")
     async def start_case(self, info: Info, id: strawberry.ID, expected_version: Version = None) -> Case:
-        return await command(info, "case.start", id, expected_version)
+        return case_node(await ctx(info).cases.start(command(cc.CaseCommand, id, expected_version)))
 
     @strawberry.mutation(description="办结: record how it was solved; the reporter is asked to rate")
     async def resolve_case(self, info: Info, id: strawberry.ID, resolution: str,
                            expected_version: Version = None) -> Case:
-        return await command(info, "case.resolve", id, expected_version, resolution=resolution)
+        return case_node(await ctx(info).cases.resolve(
+            command(cc.ResolveCase, id, expected_version, resolution=resolution)))
 
     @strawberry.mutation(description="上报: move the case one level up, with a new deadline")
     async def escalate_case(self, info: Info, id: strawberry.ID, reason: str,
                             expected_version: Version = None) -> Case:
-        return await command(info, "case.escalate", id, expected_version, reason=reason)
+        return case_node(await ctx(info).cases.escalate(command(cc.WithReason, id, expected_version, reason=reason)))
 
     @strawberry.mutation(description="不予受理, with the reason the reporter will see")
     async def reject_case(self, info: Info, id: strawberry.ID, reason: str,
                           expected_version: Version = None) -> Case:
-        return await command(info, "case.reject", id, expected_version, reason=reason)
+        return case_node(await ctx(info).cases.reject(command(cc.WithReason, id, expected_version, reason=reason)))
 
     @strawberry.mutation(description="退单: a department hands an assignment back, with the reason")
     async def return_case(self, info: Info, id: strawberry.ID, reason: str,
                           expected_version: Version = None) -> Case:
-        return await command(info, "case.return", id, expected_version, reason=reason)
+        return case_node(await ctx(info).cases.return_(command(cc.WithReason, id, expected_version, reason=reason)))
 
     @strawberry.mutation(description="评价 1–5 by a reporter: 1–2 reopen the case once, 3–5 close it")
     async def rate_case(self, info: Info, id: strawberry.ID, score: int, comment: str | None = None,
                         expected_version: Version = None) -> Case:
-        return await command(info, "case.rate", id, expected_version, score=score, comment=comment)
+        return case_node(await ctx(info).cases.rate(
+            command(cc.RateCase, id, expected_version, score=score, comment=comment)))
 
     @strawberry.mutation(description="结案 without a rating (e.g. after a follow-up call)")
     async def close_case(self, info: Info, id: strawberry.ID, note: str | None = None,
                          expected_version: Version = None) -> Case:
-        return await command(info, "case.close", id, expected_version, note=note)
+        return case_node(await ctx(info).cases.close(command(cc.CloseCase, id, expected_version, note=note)))
 
     @strawberry.mutation(description="并单: fold a duplicate into another case; every reporter keeps following "
                                      "and rating it. `force` merges across categories or distance. "
                                      "Returns the case merged into")
     async def merge_case(self, info: Info, id: strawberry.ID, into_id: strawberry.ID, force: bool = False,
                          expected_version: Version = None) -> Case:
-        return await command(info, "case.merge", id, expected_version, intoId=str(into_id), force=force or None)
+        return case_node(await ctx(info).cases.merge(
+            command(cc.MergeCase, id, expected_version, intoId=str(into_id), force=force or None)))
 
     @strawberry.mutation(description="Admins: a reporter's phone unmasked; leaves CONTACT_REVEALED in the timeline")
     async def reveal_reporter_contact(self, info: Info, case_id: strawberry.ID, reason: str,
                                       reporter_index: int = 0) -> Reporter:
-        d = await ctx(info).cases("case.revealContact", {"caseId": str(case_id), "reason": reason,
-                                                         "reporterIndex": reporter_index})
+        d = await ctx(info).cases.reveal_contact(
+            checked(cc.RevealContact, caseId=str(case_id), reason=reason, reporterIndex=reporter_index))
         return reporter_node({**d, "index": reporter_index})
 
     @strawberry.mutation(description="Admins: add or replace a catalogue entry")
     async def upsert_case_category(self, info: Info, input: CaseCategoryInput) -> CaseCatalogue:
-        return catalogue_node(await ctx(info).cases("catalogue.upsert", _drop_none({
-            "code": input.code, "name": input.name, "group": input.group,
-            "defaultLevel": input.default_level.value, "department": input.department,
-            "slaSeconds": input.sla_seconds, "kind": _value(input.kind)})))
+        return catalogue_node(await ctx(info).cases.upsert_category(checked(cc.CategoryInput, input)))
 
     @strawberry.mutation(description="Admins: remove a catalogue entry (cases keep its code and name)")
     async def remove_case_category(self, info: Info, code: str) -> CaseCatalogue:
-        return catalogue_node(await ctx(info).cases("catalogue.remove", {"code": code}))
+        return catalogue_node(await ctx(info).cases.remove_category(checked(cc.RemoveCategory, code=code)))

@@ -5,163 +5,45 @@ the member themself; unit contacts' phones except to those who manage the unit.
 
 This module is imported by `territory` (for `Region.partyOrganizations` and `overview.organizations`), so it
 refers to `Region` and `Case` lazily and imports their modules only inside resolvers."""
+
 from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime
-from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
-from gateway.schema.case_enums import CaseStatus
-from gateway.schema.common import Edge, PageInfo, connection_fields, ctx, page_args
-from services.organizations.domain.rollups import COUNTER_DEFINITIONS
+from gateway.schema.case_types import Case
+from gateway.schema.common import Connection, Node, connection, ctx, day, dto_type, from_dto, value_of, when
+from gateway.schema.enums import (
+    AgendaSource,
+    CaseStatus,
+    Gender,
+    LifeKind,
+    MemberCategory,
+    MemberStatus,
+    PartyOrgType,
+    PositionRole,
+    ProjectStatus,
+    TransferStatus,
+    UnitKind,
+)
+from gateway.schema.loads import load_case, load_member, load_org, load_region, load_unit, org_page
+from gateway.schema.territory import Region
 from shared.errors import Forbidden
-
-if TYPE_CHECKING:
-    from gateway.schema.case_types import Case
-    from gateway.schema.territory import Region
-
-RegionRef = Annotated["Region", strawberry.lazy("gateway.schema.territory")]
-CaseRef = Annotated["Case", strawberry.lazy("gateway.schema.case_types")]
-
 
 # --- vocabularies -------------------------------------------------------------------------------------------
 
-@strawberry.enum(description="Party organisation types, top-down; each is anchored to one territory level")
-class PartyOrgType(Enum):
-    TOWNSHIP_WORKING_COMMITTEE = strawberry.enum_value(
-        "TOWNSHIP_WORKING_COMMITTEE", description="街道党工委 (大工委), anchored to a TOWNSHIP")
-    COMMUNITY_COMMITTEE = strawberry.enum_value(
-        "COMMUNITY_COMMITTEE", description="社区党委/大党委 (or 党总支), anchored to a COMMUNITY")
-    GRID_BRANCH = strawberry.enum_value("GRID_BRANCH", description="网格党支部, anchored to a GRID")
-    BUILDING_GROUP = strawberry.enum_value("BUILDING_GROUP", description="楼栋党小组, anchored to a BUILDING")
-    CENTER_HOUSEHOLD = strawberry.enum_value("CENTER_HOUSEHOLD", description="党员中心户, anchored to a BUILDING")
-
-
-@strawberry.enum(description="Positions in an organisation's leadership (班子)")
-class PositionRole(Enum):
-    SECRETARY = strawberry.enum_value("SECRETARY", description="书记")
-    DEPUTY_SECRETARY = strawberry.enum_value("DEPUTY_SECRETARY", description="副书记")
-    COMMITTEE_MEMBER = strawberry.enum_value("COMMITTEE_MEMBER", description="委员")
-    PART_TIME_MEMBER = strawberry.enum_value("PART_TIME_MEMBER",
-                                             description="兼职委员 of a 大党委, from a co-building unit")
-    FIRST_SECRETARY = strawberry.enum_value("FIRST_SECRETARY", description="第一书记")
-
-
-@strawberry.enum(description="Party member categories: 在职党员 IN_SERVICE, 退休党员 RETIRED, 流动党员 FLOATING, OTHER")
-class MemberCategory(Enum):
-    IN_SERVICE = "IN_SERVICE"
-    RETIRED = "RETIRED"
-    FLOATING = "FLOATING"
-    OTHER = "OTHER"
-
-
-@strawberry.enum
-class Gender(Enum):
-    MALE = "MALE"
-    FEMALE = "FEMALE"
-
-
-@strawberry.enum(description="ACTIVE, or TRANSFERRING while a membership transfer (组织关系转接) is open")
-class MemberStatus(Enum):
-    ACTIVE = "ACTIVE"
-    TRANSFERRING = "TRANSFERRING"
-
-
-@strawberry.enum(description="组织关系转接: REQUESTED, then APPROVED, REJECTED or CANCELLED")
-class TransferStatus(Enum):
-    REQUESTED = "REQUESTED"
-    APPROVED = "APPROVED"
-    REJECTED = "REJECTED"
-    CANCELLED = "CANCELLED"
-
-
-@strawberry.enum(description="Co-building units (共建单位): 机关事业单位 AGENCY, 企业 ENTERPRISE, 学校 SCHOOL, "
-                             "社会组织 SOCIAL_ORG, 物业公司 PROPERTY_COMPANY, 业主委员会 OWNERS_COMMITTEE")
-class UnitKind(Enum):
-    AGENCY = "AGENCY"
-    ENTERPRISE = "ENTERPRISE"
-    SCHOOL = "SCHOOL"
-    SOCIAL_ORG = "SOCIAL_ORG"
-    PROPERTY_COMPANY = "PROPERTY_COMPANY"
-    OWNERS_COMMITTEE = "OWNERS_COMMITTEE"
-
-
-@strawberry.enum(description="Where a joint-meeting agenda item came from; `ref` is a unit id, a resident "
-                             "reference or a case hotspot id")
-class AgendaSource(Enum):
-    UNIT = "UNIT"
-    RESIDENT = "RESIDENT"
-    CASE_HOTSPOT = "CASE_HOTSPOT"
-
-
-@strawberry.enum(description="三会一课 and 主题党日")
-class LifeKind(Enum):
-    BRANCH_GENERAL_MEETING = strawberry.enum_value("BRANCH_GENERAL_MEETING", description="支部党员大会")
-    BRANCH_COMMITTEE_MEETING = strawberry.enum_value("BRANCH_COMMITTEE_MEETING", description="支委会")
-    GROUP_MEETING = strawberry.enum_value("GROUP_MEETING", description="党小组会")
-    PARTY_LECTURE = strawberry.enum_value("PARTY_LECTURE", description="党课")
-    THEMED_PARTY_DAY = strawberry.enum_value("THEMED_PARTY_DAY", description="主题党日")
-
-
-@strawberry.enum(description="A co-building project (项目清单): PROPOSED → AGREED → IN_PROGRESS → DONE, or CANCELLED")
-class ProjectStatus(Enum):
-    PROPOSED = "PROPOSED"
-    AGREED = "AGREED"
-    IN_PROGRESS = "IN_PROGRESS"
-    DONE = "DONE"
-    CANCELLED = "CANCELLED"
-
 
 # --- wire helpers -------------------------------------------------------------------------------------------
-
-def _drop_none(d: dict) -> dict:
-    return {k: v for k, v in d.items() if v is not None}
-
-
-def _value(e: Any) -> Any:
-    return e.value if e is not None else None
-
-
-def when(value: Any) -> datetime | None:
-    """Datetimes travel as ISO 8601 text."""
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(value)
-
-
-def day(value: Any) -> date | None:
-    """Dates travel as YYYY-MM-DD."""
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(value)
-
-
-async def org_page(info: Info, verb: str, payload: dict, first: int | None, after: str | None) -> dict:
-    """One page of a list verb: filters without their None values, plus `first`/`after`."""
-    return await ctx(info).organizations(verb, {**_drop_none(payload), **page_args(first, after)})
-
-
-async def load_org(info: Info, org_id: str) -> dict | None:
-    """The organisation DTO, None if there is none; the service's typed error if it refused."""
-    return await ctx(info).loaders.org_by_id.load(org_id)
-
-
-async def load_member(info: Info, member_id: str) -> dict | None:
-    return await ctx(info).loaders.member_by_id.load(member_id)
-
-
-async def load_unit(info: Info, unit_id: str) -> dict | None:
-    return await ctx(info).loaders.unit_by_id.load(unit_id)
 
 
 async def _region(info: Info, region_id: str | None) -> Region | None:
     if not region_id:
         return None
-    from gateway.schema.territory import Region, load_region
+
     return Region(dto=await load_region(info, region_id))
 
 
@@ -191,8 +73,11 @@ async def _units(info: Info, unit_ids: list[str] | None) -> list[CoBuildingUnit]
 
 # --- organisations ------------------------------------------------------------------------------------------
 
-@strawberry.type(description="A seat in an organisation's leadership, held by a member or by a person from a "
-                             "co-building unit (兼职委员)")
+
+@strawberry.type(
+    description="A seat in an organisation's leadership, held by a member or by a person from a "
+    "co-building unit (兼职委员)"
+)
 class Position:
     holder_name: str
     role: PositionRole
@@ -211,29 +96,29 @@ class Position:
 
 
 def position_node(d: dict) -> Position:
-    return Position(holder_name=d["holderName"], role=PositionRole(d["role"]), term_start=day(d["termStart"]),
-                    term_end=day(d.get("termEnd")), member_id=d.get("memberId"), unit_id=d.get("unitId"))
+    return Position(
+        holder_name=d["holderName"],
+        role=PositionRole(d["role"]),
+        term_start=day(d["termStart"]),
+        term_end=day(d.get("termEnd")),
+        member_id=d.get("memberId"),
+        unit_id=d.get("unitId"),
+    )
 
 
-@strawberry.type(description="A party organisation (党组织): 街道党工委 → 社区党委/大党委 → 网格党支部 → 楼栋党小组 "
-                             "→ 党员中心户, each anchored to a territory node of its level")
-class PartyOrganization:
+@dto_type(
+    description="A party organisation (党组织): 街道党工委 → 社区党委/大党委 → 网格党支部 → 楼栋党小组 "
+    "→ 党员中心户, each anchored to a territory node of its level"
+)
+class PartyOrganization(Node):
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.dto["name"]
-
-    @strawberry.field
-    def type(self) -> PartyOrgType:
-        return PartyOrgType(self.dto["type"])
+    id: strawberry.ID = from_dto()
+    name: str = from_dto()
+    type: PartyOrgType = from_dto()
 
     @strawberry.field(description="The territory node it is anchored to (TOWNSHIP, COMMUNITY, GRID or BUILDING)")
-    async def anchor(self, info: Info) -> RegionRef:
+    async def anchor(self, info: Info) -> Region:
         return await _region(info, self.dto["anchorId"])
 
     @strawberry.field(description="The organisation one level up; null for a 街道党工委")
@@ -248,8 +133,10 @@ class PartyOrganization:
     def positions(self) -> list[Position]:
         return [position_node(p) for p in self.dto.get("positions") or []]
 
-    @strawberry.field(description="A 大党委's member units (共建单位), in the order they chair joint meetings; "
-                                  "those outside your scope are left out")
+    @strawberry.field(
+        description="A 大党委's member units (共建单位), in the order they chair joint meetings; "
+        "those outside your scope are left out"
+    )
     async def units(self, info: Info) -> list[CoBuildingUnit]:
         return await _units(info, self.dto.get("unitIds"))
 
@@ -257,59 +144,49 @@ class PartyOrganization:
     def weak(self) -> bool:
         return bool(self.dto.get("weak"))
 
-    @strawberry.field(description="When its latest organisational life (三会一课) was held")
-    def last_life_at(self) -> datetime | None:
-        return when(self.dto.get("lastLifeAt"))
-
-    @strawberry.field
-    def created_at(self) -> datetime | None:
-        return when(self.dto.get("createdAt"))
-
-    @strawberry.field
-    def updated_at(self) -> datetime | None:
-        return when(self.dto.get("updatedAt"))
-
-    @strawberry.field(description="For optimistic concurrency: pass as expectedVersion")
-    def version(self) -> int:
-        return int(self.dto["version"])
+    last_life_at: datetime | None = from_dto(
+        convert=when, description="When its latest organisational life (三会一课) was held"
+    )
+    created_at: datetime | None = from_dto(convert=when)
+    updated_at: datetime | None = from_dto(convert=when)
+    version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
 
     @strawberry.field(description="Members whose organisation this is")
-    async def members(self, info: Info, first: int | None = None, after: str | None = None,
-                      category: MemberCategory | None = None) -> PartyMemberConnection:
-        page = await org_page(info, "member.list", {"organizationId": self.dto["id"], "category": _value(category)},
-                              first, after)
-        return PartyMemberConnection(**connection_fields(page, member_node))
+    async def members(
+        self, info: Info, first: int | None = None, after: str | None = None, category: MemberCategory | None = None
+    ) -> PartyMemberConnection:
+        page = await org_page(
+            info, "member.list", {"organizationId": self.dto["id"], "category": value_of(category)}, first, after
+        )
+        return connection(page, member_node)
 
     @strawberry.field(description="The organisations one level down")
-    async def children(self, info: Info, first: int | None = None,
-                       after: str | None = None) -> PartyOrganizationConnection:
+    async def children(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> PartyOrganizationConnection:
         page = await org_page(info, "org.list", {"parentId": self.dto["id"]}, first, after)
-        return PartyOrganizationConnection(**connection_fields(page, org_node))
+        return connection(page, org_node)
 
     @strawberry.field(description="A 大党委's joint meetings (联席会议)")
-    async def meetings(self, info: Info, first: int | None = None,
-                       after: str | None = None) -> JointMeetingConnection:
+    async def meetings(self, info: Info, first: int | None = None, after: str | None = None) -> JointMeetingConnection:
         page = await org_page(info, "meeting.list", {"committeeId": self.dto["id"]}, first, after)
-        return JointMeetingConnection(**connection_fields(page, meeting_node))
+        return connection(page, meeting_node)
 
     @strawberry.field(description="Its organisational life (三会一课, 主题党日)")
     async def life(self, info: Info, first: int | None = None, after: str | None = None) -> LifeRecordConnection:
         page = await org_page(info, "life.list", {"organizationId": self.dto["id"]}, first, after)
-        return LifeRecordConnection(**connection_fields(page, life_node))
+        return connection(page, life_node)
 
 
 def org_node(dto: dict) -> PartyOrganization:
     return PartyOrganization(dto=dto)
 
 
-@strawberry.type
-class PartyOrganizationConnection:
-    edges: list[Edge[PartyOrganization]]
-    page_info: PageInfo
-    total_count: int
+PartyOrganizationConnection = Connection[PartyOrganization]
 
 
 # --- members ------------------------------------------------------------------------------------------------
+
 
 @strawberry.type(description="双报到: an in-service member also registered with the community where they live")
 class DualRegistration:
@@ -319,58 +196,35 @@ class DualRegistration:
     active: bool
 
     @strawberry.field
-    async def community(self, info: Info) -> RegionRef:
+    async def community(self, info: Info) -> Region:
         return await _region(info, self.community_id)
 
 
-@strawberry.type(description="A party member (党员). `phone` and `idNumber` are masked except to the member "
-                             "themself; admins use revealPartyMemberContact (audited)")
-class PartyMember:
+@dto_type(
+    description="A party member (党员). `phone` and `idNumber` are masked except to the member "
+    "themself; admins use revealPartyMemberContact (audited)"
+)
+class PartyMember(Node):
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.dto["name"]
-
-    @strawberry.field
-    def gender(self) -> Gender:
-        return Gender(self.dto["gender"])
-
-    @strawberry.field
-    def birth_date(self) -> date | None:
-        return day(self.dto.get("birthDate"))
-
-    @strawberry.field(description="入党日期")
-    def join_date(self) -> date | None:
-        return day(self.dto.get("joinDate"))
-
-    @strawberry.field(description="Masked (138****5678) except to the member themself")
-    def phone(self) -> str | None:
-        return self.dto.get("phone")
-
-    @strawberry.field(description="身份证号, masked (110***********1234) except to the member themself")
-    def id_number(self) -> str | None:
-        return self.dto.get("idNumber")
-
-    @strawberry.field
-    def category(self) -> MemberCategory:
-        return MemberCategory(self.dto["category"])
+    id: strawberry.ID = from_dto()
+    name: str = from_dto()
+    gender: Gender = from_dto()
+    birth_date: date | None = from_dto(convert=day)
+    join_date: date | None = from_dto(convert=day, description="入党日期")
+    phone: str | None = from_dto(description="Masked (138****5678) except to the member themself")
+    id_number: str | None = from_dto(description="身份证号, masked (110***********1234) except to the member themself")
+    category: MemberCategory = from_dto()
 
     @strawberry.field(description="The organisation holding their membership (组织关系)")
     async def organization(self, info: Info) -> PartyOrganization | None:
         return await _org(info, self.dto.get("organizationId"))
 
     @strawberry.field(description="The BUILDING they live in")
-    async def home_building(self, info: Info) -> RegionRef | None:
+    async def home_building(self, info: Info) -> Region | None:
         return await _region(info, self.dto.get("homeBuildingId"))
 
-    @strawberry.field
-    def status(self) -> MemberStatus:
-        return MemberStatus(self.dto["status"])
+    status: MemberStatus = from_dto()
 
     @strawberry.field(description="The open membership transfer, while TRANSFERRING")
     def open_transfer_id(self) -> strawberry.ID | None:
@@ -380,31 +234,27 @@ class PartyMember:
     @strawberry.field(description="双报到 with a community; kept after it ends (active: false)")
     def dual_registration(self) -> DualRegistration | None:
         d = self.dto.get("dualRegistration")
-        return DualRegistration(community_id=d["communityId"], registered_at=when(d.get("registeredAt")),
-                                ended_at=when(d.get("endedAt")), active=bool(d.get("active"))) if d else None
+        return (
+            DualRegistration(
+                community_id=d["communityId"],
+                registered_at=when(d.get("registeredAt")),
+                ended_at=when(d.get("endedAt")),
+                active=bool(d.get("active")),
+            )
+            if d
+            else None
+        )
 
-    @strawberry.field
-    def registered_at(self) -> datetime | None:
-        return when(self.dto.get("registeredAt"))
-
-    @strawberry.field
-    def updated_at(self) -> datetime | None:
-        return when(self.dto.get("updatedAt"))
-
-    @strawberry.field(description="For optimistic concurrency: pass as expectedVersion")
-    def version(self) -> int:
-        return int(self.dto["version"])
+    registered_at: datetime | None = from_dto(convert=when)
+    updated_at: datetime | None = from_dto(convert=when)
+    version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
 
 
 def member_node(dto: dict) -> PartyMember:
     return PartyMember(dto=dto)
 
 
-@strawberry.type
-class PartyMemberConnection:
-    edges: list[Edge[PartyMember]]
-    page_info: PageInfo
-    total_count: int
+PartyMemberConnection = Connection[PartyMember]
 
 
 @strawberry.type(description="A member's contact unmasked; the reveal is audited (MEMBER_CONTACT_REVEALED)")
@@ -413,14 +263,14 @@ class MemberContact:
     id_number: str | None
 
 
-@strawberry.type(description="组织关系转接: a member's membership moving to another organisation; the receiving "
-                             "side approves or rejects before the deadline")
-class MembershipTransfer:
+@dto_type(
+    description="组织关系转接: a member's membership moving to another organisation; the receiving "
+    "side approves or rejects before the deadline"
+)
+class MembershipTransfer(Node):
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
+    id: strawberry.ID = from_dto()
 
     @strawberry.field
     async def member(self, info: Info) -> PartyMember | None:
@@ -434,86 +284,53 @@ class MembershipTransfer:
     async def to_organization(self, info: Info) -> PartyOrganization | None:
         return await _org(info, self.dto.get("toOrganizationId"))
 
-    @strawberry.field
-    def status(self) -> TransferStatus:
-        return TransferStatus(self.dto["status"])
-
-    @strawberry.field
-    def reason(self) -> str:
-        return self.dto.get("reason") or ""
-
-    @strawberry.field
-    def requested_at(self) -> datetime | None:
-        return when(self.dto.get("requestedAt"))
-
-    @strawberry.field(description="The receiving side decides by then")
-    def deadline_at(self) -> datetime | None:
-        return when(self.dto.get("deadlineAt"))
-
-    @strawberry.field
-    def decided_at(self) -> datetime | None:
-        return when(self.dto.get("decidedAt"))
-
-    @strawberry.field(description="Why it was rejected or cancelled, or the approver's note")
-    def decision_note(self) -> str | None:
-        return self.dto.get("decisionNote")
+    status: TransferStatus = from_dto()
+    reason: str = from_dto(default="")
+    requested_at: datetime | None = from_dto(convert=when)
+    deadline_at: datetime | None = from_dto(convert=when, description="The receiving side decides by then")
+    decided_at: datetime | None = from_dto(convert=when)
+    decision_note: str | None = from_dto(description="Why it was rejected or cancelled, or the approver's note")
 
     @strawberry.field(description="Still REQUESTED past its deadline")
     def overdue(self) -> bool:
         return bool(self.dto.get("overdue"))
 
-    @strawberry.field(description="For optimistic concurrency: pass as expectedVersion")
-    def version(self) -> int:
-        return int(self.dto["version"])
+    version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
 
 
 def transfer_node(dto: dict) -> MembershipTransfer:
     return MembershipTransfer(dto=dto)
 
 
-@strawberry.type
-class MembershipTransferConnection:
-    edges: list[Edge[MembershipTransfer]]
-    page_info: PageInfo
-    total_count: int
+MembershipTransferConnection = Connection[MembershipTransfer]
 
 
 # --- co-building units ------------------------------------------------------------------------------------
 
-@strawberry.type(description="单位报到: an employer's party branch, from outside, twinned with a community")
+
+@dto_type(description="单位报到: an employer's party branch, from outside, twinned with a community")
 class UnitTwinning:
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
+    id: strawberry.ID = from_dto()
 
     @strawberry.field(description="The employer's branch")
     async def branch(self, info: Info) -> PartyOrganization | None:
         return await _org(info, self.dto["branchId"])
 
     @strawberry.field
-    async def community(self, info: Info) -> RegionRef:
+    async def community(self, info: Info) -> Region:
         return await _region(info, self.dto["communityId"])
 
-    @strawberry.field
-    def registered_at(self) -> datetime | None:
-        return when(self.dto.get("registeredAt"))
-
-    @strawberry.field
-    def version(self) -> int:
-        return int(self.dto["version"])
+    registered_at: datetime | None = from_dto(convert=when)
+    version: int = from_dto(convert=int)
 
 
 def twinning_node(dto: dict) -> UnitTwinning:
     return UnitTwinning(dto=dto)
 
 
-@strawberry.type
-class UnitTwinningConnection:
-    edges: list[Edge[UnitTwinning]]
-    page_info: PageInfo
-    total_count: int
+UnitTwinningConnection = Connection[UnitTwinning]
 
 
 @strawberry.type(description="A contact person of a unit; `phone` is masked except to those who manage the unit")
@@ -523,67 +340,54 @@ class UnitContact:
     phone: str | None
 
 
-@strawberry.type(description="共建单位: an agency, enterprise, school, social organisation, property company or "
-                             "owners' committee that co-builds with a community; may sit on its 大党委")
-class CoBuildingUnit:
+@dto_type(
+    description="共建单位: an agency, enterprise, school, social organisation, property company or "
+    "owners' committee that co-builds with a community; may sit on its 大党委"
+)
+class CoBuildingUnit(Node):
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.dto["name"]
-
-    @strawberry.field
-    def kind(self) -> UnitKind:
-        return UnitKind(self.dto["kind"])
+    id: strawberry.ID = from_dto()
+    name: str = from_dto()
+    kind: UnitKind = from_dto()
 
     @strawberry.field
     def contacts(self) -> list[UnitContact]:
-        return [UnitContact(name=c["name"], title=c.get("title") or "", phone=c.get("phone"))
-                for c in self.dto.get("contacts") or []]
+        return [
+            UnitContact(name=c["name"], title=c.get("title") or "", phone=c.get("phone"))
+            for c in self.dto.get("contacts") or []
+        ]
 
     @strawberry.field(description="Where the unit is")
-    async def region(self, info: Info) -> RegionRef:
+    async def region(self, info: Info) -> Region:
         return await _region(info, self.dto["regionId"])
 
-    @strawberry.field(description="For optimistic concurrency: pass as expectedVersion")
-    def version(self) -> int:
-        return int(self.dto["version"])
+    version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
 
 
 def unit_node(dto: dict) -> CoBuildingUnit:
     return CoBuildingUnit(dto=dto)
 
 
-@strawberry.type
-class CoBuildingUnitConnection:
-    edges: list[Edge[CoBuildingUnit]]
-    page_info: PageInfo
-    total_count: int
+CoBuildingUnitConnection = Connection[CoBuildingUnit]
 
 
-@strawberry.type(description="三方联动 of a residential estate (小区): the community's 大党委, the property company "
-                             "and the owners' committee")
+@dto_type(
+    description="三方联动 of a residential estate (小区): the community's 大党委, the property company "
+    "and the owners' committee"
+)
 class Linkage:
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
-
-    @strawberry.field(description="小区 name")
-    def estate(self) -> str:
-        return self.dto["estate"]
+    id: strawberry.ID = from_dto()
+    estate: str = from_dto(description="小区 name")
 
     @strawberry.field
     async def committee(self, info: Info) -> PartyOrganization | None:
         return await _org(info, self.dto["committeeId"])
 
     @strawberry.field
-    async def community(self, info: Info) -> RegionRef | None:
+    async def community(self, info: Info) -> Region | None:
         return await _region(info, self.dto.get("communityId"))
 
     @strawberry.field(description="物业公司")
@@ -594,27 +398,22 @@ class Linkage:
     async def owners_committee(self, info: Info) -> CoBuildingUnit | None:
         return await _unit(info, self.dto["ownersCommitteeId"])
 
-    @strawberry.field
-    def version(self) -> int:
-        return int(self.dto["version"])
+    version: int = from_dto(convert=int)
 
 
 def linkage_node(dto: dict) -> Linkage:
     return Linkage(dto=dto)
 
 
-@strawberry.type
-class LinkageConnection:
-    edges: list[Edge[Linkage]]
-    page_info: PageInfo
-    total_count: int
+LinkageConnection = Connection[Linkage]
 
 
 # --- joint meetings -----------------------------------------------------------------------------------------
 
-async def _cases(info: Info, ids: list[str], first: int | None) -> list[CaseRef]:
+
+async def _cases(info: Info, ids: list[str], first: int | None) -> list[Case]:
     """Cases by id in one batch, those outside the caller's scope left out."""
-    from gateway.schema.case_types import Case
+
     n = min(first or 20, 100)
     loaded = await ctx(info).loaders.case_by_id.load_many(ids[:n])
     return [Case(dto=dto) for dto in loaded if isinstance(dto, dict)]
@@ -629,7 +428,7 @@ class RaisedHotspot:
     grid_id: strawberry.Private[str]
 
     @strawberry.field
-    async def grid(self, info: Info) -> RegionRef | None:
+    async def grid(self, info: Info) -> Region | None:
         return await _region(info, self.grid_id)
 
 
@@ -643,17 +442,28 @@ class AgendaItem:
     hotspot: RaisedHotspot | None
 
     @strawberry.field(description="A raised hotspot's cases (in your scope), newest first")
-    async def cases(self, info: Info, first: int | None = 20) -> list[CaseRef]:
+    async def cases(self, info: Info, first: int | None = 20) -> list[Case]:
         return await _cases(info, [str(i) for i in self.case_ids], first)
 
 
 def agenda_node(a: dict) -> AgendaItem:
     h = a.get("hotspot")
-    return AgendaItem(id=strawberry.ID(a["id"]), source=AgendaSource(a["source"]), ref=a["ref"], title=a["title"],
-                      case_ids=[strawberry.ID(i) for i in a.get("caseIds") or []],
-                      hotspot=RaisedHotspot(category_code=h["categoryCode"], since=when(h["since"]),
-                                            until=when(h["until"]), count=int(h["count"]), grid_id=h["gridId"])
-                      if h else None)
+    return AgendaItem(
+        id=strawberry.ID(a["id"]),
+        source=AgendaSource(a["source"]),
+        ref=a["ref"],
+        title=a["title"],
+        case_ids=[strawberry.ID(i) for i in a.get("caseIds") or []],
+        hotspot=RaisedHotspot(
+            category_code=h["categoryCode"],
+            since=when(h["since"]),
+            until=when(h["until"]),
+            count=int(h["count"]),
+            grid_id=h["gridId"],
+        )
+        if h
+        else None,
+    )
 
 
 @strawberry.type(description="A task of a resolution; it may be turned into a case (事件) of a grid")
@@ -667,14 +477,14 @@ class ActionItem:
     grid_id: strawberry.Private[str | None]
 
     @strawberry.field(description="The grid the case was asked for")
-    async def grid(self, info: Info) -> RegionRef | None:
+    async def grid(self, info: Info) -> Region | None:
         return await _region(info, self.grid_id)
 
     @strawberry.field(description="The case, once created")
-    async def case(self, info: Info) -> CaseRef | None:
+    async def case(self, info: Info) -> Case | None:
         if not self.case_id:
             return None
-        from gateway.schema.case_types import Case, load_case
+
         dto = await load_case(info, str(self.case_id))
         return Case(dto=dto) if dto else None
 
@@ -685,44 +495,54 @@ class Resolution:
     text: str
     items: list[ActionItem]
     agenda_item_ids: list[strawberry.ID] = strawberry.field(description="The agenda items it settles")
-    case_ids: list[strawberry.ID] = strawberry.field(description="The cases of those items (a raised hotspot's): "
-                                                                 "the link back from the decision to the cases")
+    case_ids: list[strawberry.ID] = strawberry.field(
+        description="The cases of those items (a raised hotspot's): the link back from the decision to the cases"
+    )
 
     @strawberry.field(description="The cases it settles (in your scope)")
-    async def cases(self, info: Info, first: int | None = 20) -> list[CaseRef]:
+    async def cases(self, info: Info, first: int | None = 20) -> list[Case]:
         return await _cases(info, [str(i) for i in self.case_ids], first)
 
 
 def resolution_node(d: dict) -> Resolution:
-    return Resolution(id=strawberry.ID(d["id"]), text=d["text"],
-                      agenda_item_ids=[strawberry.ID(i) for i in d.get("agendaItemIds") or []],
-                      case_ids=[strawberry.ID(i) for i in d.get("caseIds") or []], items=[ActionItem(
-        id=strawberry.ID(i["id"]), title=i["title"], case_requested=bool(i.get("caseRequested")),
-        category_code=i.get("categoryCode"), case_id=strawberry.ID(i["caseId"]) if i.get("caseId") else None,
-        case_status=CaseStatus(i["caseStatus"]) if i.get("caseStatus") else None, grid_id=i.get("gridId"))
-        for i in d.get("items") or []])
+    return Resolution(
+        id=strawberry.ID(d["id"]),
+        text=d["text"],
+        agenda_item_ids=[strawberry.ID(i) for i in d.get("agendaItemIds") or []],
+        case_ids=[strawberry.ID(i) for i in d.get("caseIds") or []],
+        items=[
+            ActionItem(
+                id=strawberry.ID(i["id"]),
+                title=i["title"],
+                case_requested=bool(i.get("caseRequested")),
+                category_code=i.get("categoryCode"),
+                case_id=strawberry.ID(i["caseId"]) if i.get("caseId") else None,
+                case_status=CaseStatus(i["caseStatus"]) if i.get("caseStatus") else None,
+                grid_id=i.get("gridId"),
+            )
+            for i in d.get("items") or []
+        ],
+    )
 
 
-@strawberry.type(description="联席会议 of a 大党委 with its member units; the chair rotates through the units in "
-                             "order, passing over those unavailable")
-class JointMeeting:
+@dto_type(
+    description="联席会议 of a 大党委 with its member units; the chair rotates through the units in "
+    "order, passing over those unavailable"
+)
+class JointMeeting(Node):
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
+    id: strawberry.ID = from_dto()
 
     @strawberry.field(description="The 大党委 (COMMUNITY_COMMITTEE) holding it")
     async def committee(self, info: Info) -> PartyOrganization | None:
         return await _org(info, self.dto["committeeId"])
 
     @strawberry.field
-    async def community(self, info: Info) -> RegionRef:
+    async def community(self, info: Info) -> Region:
         return await _region(info, self.dto["communityId"])
 
-    @strawberry.field
-    def scheduled_at(self) -> datetime:
-        return when(self.dto["scheduledAt"])
+    scheduled_at: datetime = from_dto(convert=when)
 
     @strawberry.field(description="The member units when it was scheduled, in rotation order")
     async def units(self, info: Info) -> list[CoBuildingUnit]:
@@ -740,13 +560,8 @@ class JointMeeting:
     def agenda(self) -> list[AgendaItem]:
         return [agenda_node(a) for a in self.dto.get("agenda") or []]
 
-    @strawberry.field(description="Set when the minutes were recorded")
-    def held_at(self) -> datetime | None:
-        return when(self.dto.get("heldAt"))
-
-    @strawberry.field
-    def minutes(self) -> str:
-        return self.dto.get("minutes") or ""
+    held_at: datetime | None = from_dto(convert=when, description="Set when the minutes were recorded")
+    minutes: str = from_dto(default="")
 
     @strawberry.field
     async def attended_units(self, info: Info) -> list[CoBuildingUnit]:
@@ -760,51 +575,33 @@ class JointMeeting:
     def resolutions(self) -> list[Resolution]:
         return [resolution_node(r) for r in self.dto.get("resolutions") or []]
 
-    @strawberry.field
-    def updated_at(self) -> datetime | None:
-        return when(self.dto.get("updatedAt"))
-
-    @strawberry.field(description="For optimistic concurrency: pass as expectedVersion")
-    def version(self) -> int:
-        return int(self.dto["version"])
+    updated_at: datetime | None = from_dto(convert=when)
+    version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
 
 
 def meeting_node(dto: dict) -> JointMeeting:
     return JointMeeting(dto=dto)
 
 
-@strawberry.type
-class JointMeetingConnection:
-    edges: list[Edge[JointMeeting]]
-    page_info: PageInfo
-    total_count: int
+JointMeetingConnection = Connection[JointMeeting]
 
 
 # --- organisational life ------------------------------------------------------------------------------------
 
-@strawberry.type(description="组织生活: one 三会一课 meeting or 主题党日 held by an organisation; it clears the weak flag")
+
+@dto_type(description="组织生活: one 三会一课 meeting or 主题党日 held by an organisation; it clears the weak flag")
 class LifeRecord:
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
+    id: strawberry.ID = from_dto()
 
     @strawberry.field
     async def organization(self, info: Info) -> PartyOrganization | None:
         return await _org(info, self.dto["organizationId"])
 
-    @strawberry.field
-    def kind(self) -> LifeKind:
-        return LifeKind(self.dto["kind"])
-
-    @strawberry.field
-    def held_at(self) -> datetime:
-        return when(self.dto["heldAt"])
-
-    @strawberry.field
-    def topic(self) -> str:
-        return self.dto["topic"]
+    kind: LifeKind = from_dto()
+    held_at: datetime = from_dto(convert=when)
+    topic: str = from_dto()
 
     @strawberry.field(description="Party member ids present")
     def attendance(self) -> list[strawberry.ID]:
@@ -814,164 +611,106 @@ class LifeRecord:
     def attendance_count(self) -> int:
         return int(self.dto.get("attendanceCount") or len(self.dto.get("attendance") or []))
 
-    @strawberry.field
-    def minutes(self) -> str:
-        return self.dto.get("minutes") or ""
+    minutes: str = from_dto(default="")
 
 
 def life_node(dto: dict) -> LifeRecord:
     return LifeRecord(dto=dto)
 
 
-@strawberry.type
-class LifeRecordConnection:
-    edges: list[Edge[LifeRecord]]
-    page_info: PageInfo
-    total_count: int
+LifeRecordConnection = Connection[LifeRecord]
 
 
 # --- the three lists (三张清单) -----------------------------------------------------------------------------
 
-@strawberry.type(description="需求清单: a need a community posts")
+
+@dto_type(description="需求清单: a need a community posts")
 class Need:
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
+    id: strawberry.ID = from_dto()
 
     @strawberry.field
-    async def community(self, info: Info) -> RegionRef:
+    async def community(self, info: Info) -> Region:
         return await _region(info, self.dto["communityId"])
 
-    @strawberry.field
-    def title(self) -> str:
-        return self.dto["title"]
-
-    @strawberry.field
-    def description(self) -> str:
-        return self.dto.get("description") or ""
-
-    @strawberry.field
-    def version(self) -> int:
-        return int(self.dto["version"])
+    title: str = from_dto()
+    description: str = from_dto(default="")
+    version: int = from_dto(convert=int)
 
 
 def need_node(dto: dict) -> Need:
     return Need(dto=dto)
 
 
-@strawberry.type
-class NeedConnection:
-    edges: list[Edge[Need]]
-    page_info: PageInfo
-    total_count: int
+NeedConnection = Connection[Need]
 
 
-@strawberry.type(description="资源清单: a resource a co-building unit offers")
+@dto_type(description="资源清单: a resource a co-building unit offers")
 class UnitResource:
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
+    id: strawberry.ID = from_dto()
 
     @strawberry.field
     async def unit(self, info: Info) -> CoBuildingUnit | None:
         return await _unit(info, self.dto["unitId"])
 
     @strawberry.field(description="Where the unit is")
-    async def region(self, info: Info) -> RegionRef:
+    async def region(self, info: Info) -> Region:
         return await _region(info, self.dto["regionId"])
 
-    @strawberry.field
-    def title(self) -> str:
-        return self.dto["title"]
-
-    @strawberry.field
-    def description(self) -> str:
-        return self.dto.get("description") or ""
-
-    @strawberry.field
-    def version(self) -> int:
-        return int(self.dto["version"])
+    title: str = from_dto()
+    description: str = from_dto(default="")
+    version: int = from_dto(convert=int)
 
 
 def resource_node(dto: dict) -> UnitResource:
     return UnitResource(dto=dto)
 
 
-@strawberry.type
-class UnitResourceConnection:
-    edges: list[Edge[UnitResource]]
-    page_info: PageInfo
-    total_count: int
+UnitResourceConnection = Connection[UnitResource]
 
 
-@strawberry.type(description="项目清单: a project matching a community's need to a unit's resource")
+@dto_type(description="项目清单: a project matching a community's need to a unit's resource")
 class Project:
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
-
-    @strawberry.field
-    def need_id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["needId"])
-
-    @strawberry.field
-    def resource_id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["resourceId"])
+    id: strawberry.ID = from_dto()
+    need_id: strawberry.ID = from_dto()
+    resource_id: strawberry.ID = from_dto()
 
     @strawberry.field(description="The community of the need")
-    async def community(self, info: Info) -> RegionRef:
+    async def community(self, info: Info) -> Region:
         return await _region(info, self.dto["communityId"])
 
-    @strawberry.field
-    def title(self) -> str:
-        return self.dto["title"]
-
-    @strawberry.field
-    def status(self) -> ProjectStatus:
-        return ProjectStatus(self.dto["status"])
-
-    @strawberry.field
-    def updated_at(self) -> datetime | None:
-        return when(self.dto.get("updatedAt"))
-
-    @strawberry.field(description="For optimistic concurrency: pass as expectedVersion")
-    def version(self) -> int:
-        return int(self.dto["version"])
+    title: str = from_dto()
+    status: ProjectStatus = from_dto()
+    updated_at: datetime | None = from_dto(convert=when)
+    version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
 
 
 def project_node(dto: dict) -> Project:
     return Project(dto=dto)
 
 
-@strawberry.type
-class ProjectConnection:
-    edges: list[Edge[Project]]
-    page_info: PageInfo
-    total_count: int
+ProjectConnection = Connection[Project]
 
 
-@strawberry.type(description="双报到 feedback: a member's service in one quarter, for their work unit; summed from "
-                             "volunteer and case records")
+@dto_type(
+    description="双报到 feedback: a member's service in one quarter, for their work unit; summed from "
+    "volunteer and case records"
+)
 class MemberFeedback:
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
+    id: strawberry.ID = from_dto()
 
     @strawberry.field
     async def member(self, info: Info) -> PartyMember | None:
         return await _member(info, self.dto["memberId"])
 
-    @strawberry.field(description="e.g. 2026Q1")
-    def quarter(self) -> str:
-        return self.dto["quarter"]
+    quarter: str = from_dto(description="e.g. 2026Q1")
 
     @strawberry.field(description="Service hours in the quarter")
     def hours(self) -> float:
@@ -982,7 +721,7 @@ class MemberFeedback:
         return int(self.dto.get("services") or 0)
 
     @strawberry.field(description="Where the service was done")
-    async def community(self, info: Info) -> RegionRef | None:
+    async def community(self, info: Info) -> Region | None:
         return await _region(info, self.dto.get("communityId"))
 
 
@@ -990,69 +729,4 @@ def feedback_node(dto: dict) -> MemberFeedback:
     return MemberFeedback(dto=dto)
 
 
-@strawberry.type
-class MemberFeedbackConnection:
-    edges: list[Edge[MemberFeedback]]
-    page_info: PageInfo
-    total_count: int
-
-
-# --- figures (`overview.organizations`) -------------------------------------------------------------------
-
-def figure(name: str) -> object:
-    return strawberry.field(description=COUNTER_DEFINITIONS[name])
-
-
-@strawberry.type(description="Organisations of one type")
-class OrgTypeCount:
-    type: PartyOrgType
-    count: int
-
-
-@strawberry.type(description="Members of one category")
-class MemberCategoryCount:
-    category: MemberCategory
-    count: int
-
-
-@strawberry.type(description="Party organisation figures of a region and everything below it, kept with the "
-                             "writes. Coverages are null while their denominator is 0.")
-class OrgStats:
-    organization_count: int = figure("organizations")
-    by_type: list[OrgTypeCount] = strawberry.field(description="Organisations anchored in the region, per type")
-    member_count: int = figure("members")
-    members_by_category: list[MemberCategoryCount] = strawberry.field(description="Members, per category")
-    transferring_count: int = figure("members_transferring")
-    dual_registered_count: int = figure("dual_registered")
-    twinned_unit_count: int = figure("twinned_units")
-    weak_count: int = figure("weak_organizations")
-    grid_count: int = strawberry.field(description="Grids (网格) in the region, from the territory")
-    building_count: int = strawberry.field(description="Buildings (楼栋) in the region, from the territory")
-    grids_with_branch: int = figure("grids_with_branch")
-    buildings_with_group: int = figure("buildings_with_group")
-    branch_coverage: float | None = strawberry.field(
-        description="网格党支部覆盖率: gridsWithBranch / gridCount; null while gridCount is 0")
-    building_group_coverage: float | None = strawberry.field(
-        description="楼栋党小组覆盖率: buildingsWithGroup / buildingCount; null while buildingCount is 0")
-
-
-_COUNTS = {"organization_count": "organizationCount", "member_count": "memberCount",
-           "transferring_count": "transferringCount", "dual_registered_count": "dualRegisteredCount",
-           "twinned_unit_count": "twinnedUnitCount", "weak_count": "weakCount", "grid_count": "gridCount",
-           "building_count": "buildingCount", "grids_with_branch": "gridsWithBranch",
-           "buildings_with_group": "buildingsWithGroup"}
-_RATES = {"branch_coverage": "branchCoverage", "building_group_coverage": "buildingGroupCoverage"}
-
-
-def org_stats(dto: dict) -> OrgStats:
-    by_type = {x["type"]: x["count"] for x in dto.get("byType") or []}
-    by_category = {x["category"]: x["count"] for x in dto.get("membersByCategory") or []}
-    return OrgStats(**{k: int(dto.get(w) or 0) for k, w in _COUNTS.items()},
-                    **{k: dto.get(w) for k, w in _RATES.items()},
-                    by_type=[OrgTypeCount(type=t, count=int(by_type.get(t.value, 0))) for t in PartyOrgType],
-                    members_by_category=[MemberCategoryCount(category=c, count=int(by_category.get(c.value, 0)))
-                                         for c in MemberCategory])
-
-
-async def load_org_stats(info: Info, region_id: str) -> OrgStats:
-    return org_stats(await ctx(info).loaders.org_stats_by_region.load(region_id) or {})
+MemberFeedbackConnection = Connection[MemberFeedback]

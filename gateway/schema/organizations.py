@@ -8,27 +8,57 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from gateway.schema.common import connection_fields, ctx
-from gateway.schema.org_types import (AgendaSource, CoBuildingUnit, CoBuildingUnitConnection, Gender, JointMeeting,
-                                      JointMeetingConnection, LifeKind, LifeRecord, LifeRecordConnection, Linkage,
-                                      LinkageConnection, MemberCategory, MemberContact, MemberFeedbackConnection,
-                                      MembershipTransfer, MembershipTransferConnection, Need, NeedConnection,
-                                      PartyMember, PartyMemberConnection, PartyOrganization,
-                                      PartyOrganizationConnection, PartyOrgType, PositionRole, Project,
-                                      ProjectConnection, ProjectStatus, TransferStatus, UnitKind, UnitResource,
-                                      UnitResourceConnection, UnitTwinning, UnitTwinningConnection, feedback_node,
-                                      life_node, linkage_node, load_member, load_org, load_unit, meeting_node,
-                                      member_node, need_node, org_node, org_page, project_node, resource_node,
-                                      transfer_node, twinning_node, unit_node)
-
-
-def _drop_none(d: dict) -> dict:
-    return {k: v for k, v in d.items() if v is not None}
-
-
-def _value(e: Any) -> Any:
-    return e.value if e is not None else None
-
+from gateway.schema.common import connection, ctx, drop_none, value_of
+from gateway.schema.enums import (
+    AgendaSource,
+    Gender,
+    LifeKind,
+    MemberCategory,
+    PartyOrgType,
+    PositionRole,
+    ProjectStatus,
+    TransferStatus,
+    UnitKind,
+)
+from gateway.schema.loads import load_member, load_org, load_unit, org_page
+from gateway.schema.org_types import (
+    CoBuildingUnit,
+    CoBuildingUnitConnection,
+    JointMeeting,
+    JointMeetingConnection,
+    LifeRecord,
+    LifeRecordConnection,
+    Linkage,
+    LinkageConnection,
+    MemberContact,
+    MemberFeedbackConnection,
+    MembershipTransfer,
+    MembershipTransferConnection,
+    Need,
+    NeedConnection,
+    PartyMember,
+    PartyMemberConnection,
+    PartyOrganization,
+    PartyOrganizationConnection,
+    Project,
+    ProjectConnection,
+    UnitResource,
+    UnitResourceConnection,
+    UnitTwinning,
+    UnitTwinningConnection,
+    feedback_node,
+    life_node,
+    linkage_node,
+    meeting_node,
+    member_node,
+    need_node,
+    org_node,
+    project_node,
+    resource_node,
+    transfer_node,
+    twinning_node,
+    unit_node,
+)
 
 # --- inputs -------------------------------------------------------------------------------------------------
 
@@ -148,11 +178,12 @@ class RecordOrganizationalLifeInput:
 
 
 def _contacts(contacts: list[UnitContactInput]) -> list[dict]:
-    return [_drop_none({"name": c.name, "title": c.title, "phone": c.phone}) for c in contacts]
+    return [drop_none({"name": c.name, "title": c.title, "phone": c.phone}) for c in contacts]
 
 
 async def call(info: Info, verb: str, **fields: Any) -> Any:
-    return await ctx(info).organizations(verb, _drop_none(fields))
+    """`verb` of the organizations service, its fields checked once against the verb's contract model."""
+    return await ctx(info).organizations.call(verb, **fields)
 
 
 async def versioned(info: Info, verb: str, id: strawberry.ID, expected_version: int | None, **fields: Any) -> Any:
@@ -162,12 +193,41 @@ async def versioned(info: Info, verb: str, id: strawberry.ID, expected_version: 
 
 # --- queries ------------------------------------------------------------------------------------------------
 
+async def read_party_organization(info: Info, id: str) -> PartyOrganization | None:
+    """Read by the `partyOrganization` query and by node(id:), so both give one scope answer."""
+    dto = await load_org(info, str(id))
+    return org_node(dto) if dto else None
+
+
+async def read_party_member(info: Info, id: str) -> PartyMember | None:
+    """Read by the `partyMember` query and by node(id:), so both give one scope answer."""
+    dto = await load_member(info, str(id))
+    return member_node(dto) if dto else None
+
+
+async def read_membership_transfer(info: Info, id: str) -> MembershipTransfer | None:
+    """Read by the `membershipTransfer` query and by node(id:), so both give one scope answer."""
+    dto = await ctx(info).organizations.call("transfer.get", id=str(id))
+    return transfer_node(dto) if dto else None
+
+
+async def read_co_building_unit(info: Info, id: str) -> CoBuildingUnit | None:
+    """Read by the `coBuildingUnit` query and by node(id:), so both give one scope answer."""
+    dto = await load_unit(info, str(id))
+    return unit_node(dto) if dto else None
+
+
+async def read_joint_meeting(info: Info, id: str) -> JointMeeting | None:
+    """Read by the `jointMeeting` query and by node(id:), so both give one scope answer."""
+    dto = await ctx(info).organizations.call("meeting.get", id=str(id))
+    return meeting_node(dto) if dto else None
+
+
 @strawberry.type
 class OrganizationsQuery:
     @strawberry.field
     async def party_organization(self, info: Info, id: strawberry.ID) -> PartyOrganization | None:
-        dto = await load_org(info, str(id))
-        return org_node(dto) if dto else None
+        return await read_party_organization(info, str(id))
 
     @strawberry.field(description="Party organisations in your scope; regionId: anchored in that subtree")
     async def party_organizations(self, info: Info, region_id: strawberry.ID | None = None,
@@ -175,27 +235,25 @@ class OrganizationsQuery:
                                   weak: Annotated[bool | None, strawberry.argument(
                                       description="Only those flagged 软弱涣散 risk (true) or not (false)")] = None,
                                   first: int | None = None, after: str | None = None) -> PartyOrganizationConnection:
-        page = await org_page(info, "org.list", {"regionId": region_id, "type": _value(type), "weak": weak},
+        page = await org_page(info, "org.list", {"regionId": region_id, "type": value_of(type), "weak": weak},
                               first, after)
-        return PartyOrganizationConnection(**connection_fields(page, org_node))
+        return connection(page, org_node)
 
     @strawberry.field
     async def party_member(self, info: Info, id: strawberry.ID) -> PartyMember | None:
-        dto = await load_member(info, str(id))
-        return member_node(dto) if dto else None
+        return await read_party_member(info, str(id))
 
     @strawberry.field(description="Members of one organisation, or of the organisations in a region's subtree")
     async def party_members(self, info: Info, organization_id: strawberry.ID | None = None,
                             region_id: strawberry.ID | None = None, category: MemberCategory | None = None,
                             first: int | None = None, after: str | None = None) -> PartyMemberConnection:
         page = await org_page(info, "member.list", {"organizationId": organization_id, "regionId": region_id,
-                                                    "category": _value(category)}, first, after)
-        return PartyMemberConnection(**connection_fields(page, member_node))
+                                                    "category": value_of(category)}, first, after)
+        return connection(page, member_node)
 
     @strawberry.field
     async def membership_transfer(self, info: Info, id: strawberry.ID) -> MembershipTransfer | None:
-        dto = await ctx(info).organizations("transfer.get", {"id": str(id)})
-        return transfer_node(dto) if dto else None
+        return await read_membership_transfer(info, str(id))
 
     @strawberry.field(description="组织关系转接 with either side in the region, or of one member")
     async def membership_transfers(self, info: Info, region_id: strawberry.ID | None = None,
@@ -203,44 +261,42 @@ class OrganizationsQuery:
                                    overdue: bool | None = None, first: int | None = None,
                                    after: str | None = None) -> MembershipTransferConnection:
         page = await org_page(info, "transfer.list", {"regionId": region_id, "memberId": member_id,
-                                                      "status": _value(status), "overdue": overdue}, first, after)
-        return MembershipTransferConnection(**connection_fields(page, transfer_node))
+                                                      "status": value_of(status), "overdue": overdue}, first, after)
+        return connection(page, transfer_node)
 
     @strawberry.field(description="Members with an active 双报到 registration with the community")
     async def dual_registrations(self, info: Info, community_id: strawberry.ID, first: int | None = None,
                                  after: str | None = None) -> PartyMemberConnection:
         page = await org_page(info, "dual.list", {"communityId": community_id}, first, after)
-        return PartyMemberConnection(**connection_fields(page, member_node))
+        return connection(page, member_node)
 
     @strawberry.field(description="单位报到: employers' branches twinned with the community")
     async def unit_twinnings(self, info: Info, community_id: strawberry.ID, first: int | None = None,
                              after: str | None = None) -> UnitTwinningConnection:
         page = await org_page(info, "twin.list", {"communityId": community_id}, first, after)
-        return UnitTwinningConnection(**connection_fields(page, twinning_node))
+        return connection(page, twinning_node)
 
     @strawberry.field
     async def co_building_unit(self, info: Info, id: strawberry.ID) -> CoBuildingUnit | None:
-        dto = await load_unit(info, str(id))
-        return unit_node(dto) if dto else None
+        return await read_co_building_unit(info, str(id))
 
     @strawberry.field(description="共建单位 in a region, or those on one 大党委 (committeeId) in rotation order")
     async def co_building_units(self, info: Info, region_id: strawberry.ID | None = None,
                                 kind: UnitKind | None = None, committee_id: strawberry.ID | None = None,
                                 first: int | None = None, after: str | None = None) -> CoBuildingUnitConnection:
-        page = await org_page(info, "unit.list", {"regionId": region_id, "kind": _value(kind),
+        page = await org_page(info, "unit.list", {"regionId": region_id, "kind": value_of(kind),
                                                   "committeeId": committee_id}, first, after)
-        return CoBuildingUnitConnection(**connection_fields(page, unit_node))
+        return connection(page, unit_node)
 
     @strawberry.field(description="三方联动 of the estates in a region")
     async def linkages(self, info: Info, region_id: strawberry.ID, first: int | None = None,
                        after: str | None = None) -> LinkageConnection:
         page = await org_page(info, "linkage.list", {"regionId": region_id}, first, after)
-        return LinkageConnection(**connection_fields(page, linkage_node))
+        return connection(page, linkage_node)
 
     @strawberry.field
     async def joint_meeting(self, info: Info, id: strawberry.ID) -> JointMeeting | None:
-        dto = await ctx(info).organizations("meeting.get", {"id": str(id)})
-        return meeting_node(dto) if dto else None
+        return await read_joint_meeting(info, str(id))
 
     @strawberry.field(description="联席会议 of one 大党委, or of the committees in a region")
     async def joint_meetings(self, info: Info, committee_id: strawberry.ID | None = None,
@@ -248,31 +304,31 @@ class OrganizationsQuery:
                              after: str | None = None) -> JointMeetingConnection:
         page = await org_page(info, "meeting.list", {"committeeId": committee_id, "regionId": region_id},
                               first, after)
-        return JointMeetingConnection(**connection_fields(page, meeting_node))
+        return connection(page, meeting_node)
 
     @strawberry.field(description="An organisation's 三会一课 and 主题党日")
     async def organizational_life(self, info: Info, organization_id: strawberry.ID, first: int | None = None,
                                   after: str | None = None) -> LifeRecordConnection:
         page = await org_page(info, "life.list", {"organizationId": organization_id}, first, after)
-        return LifeRecordConnection(**connection_fields(page, life_node))
+        return connection(page, life_node)
 
     @strawberry.field(description="需求清单 of the communities in a region")
     async def needs(self, info: Info, region_id: strawberry.ID, first: int | None = None,
                     after: str | None = None) -> NeedConnection:
         page = await org_page(info, "need.list", {"regionId": region_id}, first, after)
-        return NeedConnection(**connection_fields(page, need_node))
+        return connection(page, need_node)
 
     @strawberry.field(description="资源清单 of the units in a region")
     async def unit_resources(self, info: Info, region_id: strawberry.ID, first: int | None = None,
                              after: str | None = None) -> UnitResourceConnection:
         page = await org_page(info, "resource.list", {"regionId": region_id}, first, after)
-        return UnitResourceConnection(**connection_fields(page, resource_node))
+        return connection(page, resource_node)
 
     @strawberry.field(description="项目清单 of the communities in a region")
     async def projects(self, info: Info, region_id: strawberry.ID, first: int | None = None,
                        after: str | None = None) -> ProjectConnection:
         page = await org_page(info, "project.list", {"regionId": region_id}, first, after)
-        return ProjectConnection(**connection_fields(page, project_node))
+        return connection(page, project_node)
 
     @strawberry.field(description="双报到 feedback per member and quarter, of one member or of the members in a region")
     async def member_feedback(self, info: Info, member_id: strawberry.ID | None = None,
@@ -281,7 +337,7 @@ class OrganizationsQuery:
                               first: int | None = None, after: str | None = None) -> MemberFeedbackConnection:
         page = await org_page(info, "feedback.list", {"memberId": member_id, "regionId": region_id,
                                                       "quarter": quarter}, first, after)
-        return MemberFeedbackConnection(**connection_fields(page, feedback_node))
+        return connection(page, feedback_node)
 
 
 Version = Annotated[int | None, strawberry.argument(
@@ -307,7 +363,7 @@ class OrganizationsMutation:
     @strawberry.mutation(description="Appoint a leadership seat (书记, 委员, 兼职委员 …)")
     async def appoint_position(self, info: Info, organization_id: strawberry.ID, input: PositionInput,
                                expected_version: Version = None) -> PartyOrganization:
-        position = _drop_none({"holderName": input.holder_name, "memberId": input.member_id,
+        position = drop_none({"holderName": input.holder_name, "memberId": input.member_id,
                                "unitId": input.unit_id, "role": input.role.value, "termStart": input.term_start,
                                "termEnd": input.term_end})
         return org_node(await versioned(info, "org.appoint", organization_id, expected_version, position=position))
@@ -340,7 +396,7 @@ class OrganizationsMutation:
     @strawberry.mutation(description="Change a member's category, home building or phone")
     async def update_party_member(self, info: Info, input: UpdatePartyMemberInput) -> PartyMember:
         return member_node(await versioned(
-            info, "member.update", input.id, input.expected_version, category=_value(input.category),
+            info, "member.update", input.id, input.expected_version, category=value_of(input.category),
             homeBuildingId=input.home_building_id, phone=input.phone))
 
     @strawberry.mutation(description="Admins: a member's phone and ID number unmasked; audited "

@@ -1,22 +1,39 @@
 """Territory: regions, grids, buildings, grid workers, and the grids part of the overview."""
+
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from gateway.schema.case_stats import CaseStats, load_case_stats
-from gateway.schema.common import Edge, PageInfo, connection_fields, ctx, page_args
-from gateway.schema.org_types import (OrgStats, PartyOrganizationConnection, PartyOrgType, load_org_stats, org_node,
-                                      org_page)
-from gateway.schema.volunteer_types import (VolunteerPostConnection, VolunteerPostType, VolunteerStats,
-                                            load_volunteer_stats, post_node, vol_page)
+from gateway.schema.common import (
+    Connection,
+    LazyRecord,
+    Node,
+    connection,
+    ctx,
+    drop_none,
+    dto_type,
+    from_dto,
+    page_args,
+)
+from gateway.schema.enums import GridWorkerRole, PartyOrgType, RegionLevel, VolunteerPostType
+from gateway.schema.loads import load_region, load_visible_region, org_page, vol_page
+from gateway.schema.org_stats import OrgStats, load_org_stats
+from gateway.schema.volunteer_stats import VolunteerStats, load_volunteer_stats
 from shared.auth import require_figures
-from shared.errors import BadInput, Forbidden, NotFound
+from shared.errors import BadInput, Forbidden
+
+# The one cycle of the type graph: a Region lists the organisations and posts anchored in it, and those
+# point back to their Region. These two edges are lazy (strawberry.lazy), the rest are plain imports.
+PartyOrganizationRef = Annotated["PartyOrganization", strawberry.lazy("gateway.schema.org_types")]  # noqa: F821 - lazy
+VolunteerPostRef = Annotated["VolunteerPost", strawberry.lazy("gateway.schema.volunteer_types")]  # noqa: F821 - lazy
+PARTY_ORGANIZATION = LazyRecord("PartyOrganization", "gateway.schema.org_types")
+VOLUNTEER_POST = LazyRecord("VolunteerPost", "gateway.schema.volunteer_types")
 
 
 def _when(value: Any) -> datetime | None:
@@ -24,54 +41,16 @@ def _when(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
-@strawberry.enum(description="Levels of the territory tree: 市 区县 街道乡镇 社区村 网格 楼栋")
-class RegionLevel(Enum):
-    CITY = "CITY"
-    COUNTY = "COUNTY"
-    TOWNSHIP = "TOWNSHIP"
-    COMMUNITY = "COMMUNITY"
-    GRID = "GRID"
-    BUILDING = "BUILDING"
-
-
-@strawberry.enum(description="一张网三大员: 基础网格员 BASIC, 便民服务员 CONVENIENCE, 财经管理员 FINANCE")
-class GridWorkerRole(Enum):
-    BASIC = "BASIC"
-    CONVENIENCE = "CONVENIENCE"
-    FINANCE = "FINANCE"
-
-
-async def load_region(info: Info, region_id: str) -> dict:
-    value = await ctx(info).loaders.region_by_id.load(region_id)  # raises the service's error
-    if value is None:
-        raise NotFound(f"region {region_id} does not exist")
-    return value
-
-
-async def load_visible_region(info: Info, region_id: str) -> dict:
-    """A region in the caller's scope (outside it only ancestors' names are visible: FORBIDDEN)."""
-    dto = await load_region(info, region_id)
-    if dto.get("partial"):
-        raise Forbidden(f"region {dto['name']} is outside your scope")
-    return dto
-
-
-@strawberry.type(description="A node of the territory tree. Outside your scope only the ancestors of "
-                             "your own region are visible, and of them only id, name, level and code.")
-class Region:
+@dto_type(
+    description="A node of the territory tree. Outside your scope only the ancestors of "
+    "your own region are visible, and of them only id, name, level and code."
+)
+class Region(Node):
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.dto["name"]
-
-    @strawberry.field
-    def level(self) -> RegionLevel:
-        return RegionLevel(self.dto["level"])
+    id: strawberry.ID = from_dto()
+    name: str = from_dto()
+    level: RegionLevel = from_dto()
 
     @strawberry.field(description="Official code, e.g. the 12-digit statistical division code")
     async def code(self, info: Info) -> str | None:
@@ -107,13 +86,14 @@ class Region:
         return [Region(dto={**a, "partial": True}) for a in full["ancestors"]] + [Region(dto=full)]
 
     @strawberry.field
-    async def children(self, info: Info, first: int | None = None, after: str | None = None,
-                       level: RegionLevel | None = None) -> RegionConnection:
+    async def children(
+        self, info: Info, first: int | None = None, after: str | None = None, level: RegionLevel | None = None
+    ) -> RegionConnection:
         full = await self._full(info)
         payload = {"parentId": full["id"], **page_args(first, after)}
         if level:
             payload["level"] = level.value
-        return RegionConnection(**connection_fields(await ctx(info).grids("region.list", payload), region_node))
+        return connection(await ctx(info).grids("region.list", payload), region_node)
 
     @strawberry.field(description="GeoJSON Polygon or MultiPolygon (lng/lat, WGS 84)")
     async def boundary(self, info: Info) -> JSON | None:
@@ -138,34 +118,35 @@ class Region:
         return RegionOverview(region_id=full["id"], region_dto=full)
 
     @strawberry.field(description="Grid workers of the grids in this region")
-    async def grid_workers(self, info: Info, first: int | None = None, after: str | None = None,
-                           role: GridWorkerRole | None = None) -> GridWorkerConnection:
+    async def grid_workers(
+        self, info: Info, first: int | None = None, after: str | None = None, role: GridWorkerRole | None = None
+    ) -> GridWorkerConnection:
         return await list_workers(info, self.dto["id"], first, after, role)
 
     @strawberry.field(description="Party organisations anchored in this region or below")
-    async def party_organizations(self, info: Info, type: PartyOrgType | None = None, first: int | None = None,
-                                  after: str | None = None) -> PartyOrganizationConnection:
-        page = await org_page(info, "org.list", {"regionId": self.dto["id"], "type": type.value if type else None},
-                              first, after)
-        return PartyOrganizationConnection(**connection_fields(page, org_node))
+    async def party_organizations(
+        self, info: Info, type: PartyOrgType | None = None, first: int | None = None, after: str | None = None
+    ) -> Connection[PartyOrganizationRef]:
+        page = await org_page(
+            info, "org.list", {"regionId": self.dto["id"], "type": type.value if type else None}, first, after
+        )
+        return connection(page, PARTY_ORGANIZATION.of)
 
     @strawberry.field(description="Volunteer posts (志愿服务岗位) open for claims in this region or below")
-    async def volunteer_posts(self, info: Info, type: VolunteerPostType | None = None, first: int | None = None,
-                              after: str | None = None) -> VolunteerPostConnection:
-        page = await vol_page(info, "post.list", {"regionId": self.dto["id"], "type": type.value if type else None},
-                              first, after)
-        return VolunteerPostConnection(**connection_fields(page, post_node))
+    async def volunteer_posts(
+        self, info: Info, type: VolunteerPostType | None = None, first: int | None = None, after: str | None = None
+    ) -> Connection[VolunteerPostRef]:
+        page = await vol_page(
+            info, "post.list", {"regionId": self.dto["id"], "type": type.value if type else None}, first, after
+        )
+        return connection(page, VOLUNTEER_POST.of)
 
 
 def region_node(dto: dict) -> Region:
     return Region(dto=dto)
 
 
-@strawberry.type
-class RegionConnection:
-    edges: list[Edge[Region]]
-    page_info: PageInfo
-    total_count: int
+RegionConnection = Connection[Region]
 
 
 @strawberry.type(description="Territory figures of a region and everything below it, kept with the writes")
@@ -196,8 +177,9 @@ class RegionOverview:
     async def cases(self, info: Info) -> CaseStats | None:
         return await load_case_stats(info, self.region_id)
 
-    @strawberry.field(description="Party organisation figures; null with an UNAVAILABLE error if the organizations "
-                                  "service is down")
+    @strawberry.field(
+        description="Party organisation figures; null with an UNAVAILABLE error if the organizations service is down"
+    )
     async def organizations(self, info: Info) -> OrgStats | None:
         return await load_org_stats(info, self.region_id)
 
@@ -210,7 +192,9 @@ def _snake(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
 
 
-@strawberry.type(description="网格员: staff who patrol a grid. Phones are masked except to staff in scope and to the worker")
+@strawberry.type(
+    description="网格员: staff who patrol a grid. Phones are masked except to staff in scope and to the worker"
+)
 class GridWorker:
     id: strawberry.ID
     sub: str = strawberry.field(description="The worker's principal subject (the `sub` of their token)")
@@ -227,23 +211,28 @@ class GridWorker:
 
 
 def worker_node(d: dict) -> GridWorker:
-    return GridWorker(id=strawberry.ID(d["id"]), sub=d["sub"], name=d["name"], role=GridWorkerRole(d["role"]),
-                      role_name=d["roleName"], phone=d.get("phone"), active=d["active"], grid_id=d.get("gridId"))
+    return GridWorker(
+        id=strawberry.ID(d["id"]),
+        sub=d["sub"],
+        name=d["name"],
+        role=GridWorkerRole(d["role"]),
+        role_name=d["roleName"],
+        phone=d.get("phone"),
+        active=d["active"],
+        grid_id=d.get("gridId"),
+    )
 
 
-@strawberry.type
-class GridWorkerConnection:
-    edges: list[Edge[GridWorker]]
-    page_info: PageInfo
-    total_count: int
+GridWorkerConnection = Connection[GridWorker]
 
 
-async def list_workers(info: Info, region_id: str, first: int | None, after: str | None,
-                       role: GridWorkerRole | None) -> GridWorkerConnection:
+async def list_workers(
+    info: Info, region_id: str, first: int | None, after: str | None, role: GridWorkerRole | None
+) -> GridWorkerConnection:
     payload: dict[str, Any] = {"regionId": region_id, **page_args(first, after)}
     if role:
         payload["role"] = role.value
-    return GridWorkerConnection(**connection_fields(await ctx(info).grids("worker.list", payload), worker_node))
+    return connection(await ctx(info).grids("worker.list", payload), worker_node)
 
 
 @strawberry.type(description="The caller, as the gateway understood their token")
@@ -266,9 +255,13 @@ class CreateRegionInput:
     parent_id: strawberry.ID | None = None
     code: str | None = None
     id: str | None = strawberry.field(default=None, description="Optional id: lowercase letters, digits, '-', '_'")
-    boundary: JSON | None = strawberry.field(default=None, description=(
-        "GeoJSON Polygon or MultiPolygon inside the nearest ancestor's boundary; a GRID's may overlap "
-        "no other grid (edges may touch)"))
+    boundary: JSON | None = strawberry.field(
+        default=None,
+        description=(
+            "GeoJSON Polygon or MultiPolygon inside the nearest ancestor's boundary; a GRID's may overlap "
+            "no other grid (edges may touch)"
+        ),
+    )
     attrs: JSON | None = None
     idempotency_key: str | None = None
 
@@ -305,8 +298,10 @@ class RegisterGridWorkerInput:
     idempotency_key: str | None = None
 
 
-def _drop_none(d: dict) -> dict:
-    return {k: v for k, v in d.items() if v is not None}
+async def read_region(info: Info, id: str) -> Region | None:
+    """Read by the `region` query and by node(id:), so both give one scope answer."""
+    dto = await ctx(info).loaders.region_by_id.load(str(id))
+    return Region(dto=dto) if dto else None
 
 
 @strawberry.type
@@ -318,18 +313,24 @@ class TerritoryQuery:
 
     @strawberry.field
     async def region(self, info: Info, id: strawberry.ID) -> Region | None:
-        dto = await ctx(info).loaders.region_by_id.load(str(id))
-        return Region(dto=dto) if dto else None
+        return await read_region(info, str(id))
 
     @strawberry.field(description="Regions in your scope; without parentId and level, the root of your scope")
-    async def regions(self, info: Info, parent_id: strawberry.ID | None = None, level: RegionLevel | None = None,
-                      first: int | None = None, after: str | None = None) -> RegionConnection:
-        payload = _drop_none({"parentId": parent_id, "level": level.value if level else None})
-        return RegionConnection(**connection_fields(
-            await ctx(info).grids("region.list", {**payload, **page_args(first, after)}), region_node))
+    async def regions(
+        self,
+        info: Info,
+        parent_id: strawberry.ID | None = None,
+        level: RegionLevel | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> RegionConnection:
+        payload = drop_none({"parentId": parent_id, "level": level.value if level else None})
+        return connection(await ctx(info).grids("region.list", {**payload, **page_args(first, after)}), region_node)
 
-    @strawberry.field(description="The GRID whose boundary contains the point, or null (on a shared edge, or in an "
-                                  "overlap stored from before overlaps were refused: the smaller grid)")
+    @strawberry.field(
+        description="The GRID whose boundary contains the point, or null (on a shared edge, or in an "
+        "overlap stored from before overlaps were refused: the smaller grid)"
+    )
     async def locate(self, info: Info, lng: float, lat: float) -> Region | None:
         dto = await ctx(info).grids("locate", {"lng": lng, "lat": lat})
         return Region(dto=dto) if dto else None
@@ -346,55 +347,113 @@ class TerritoryQuery:
         return worker_node(d) if d else None
 
     @strawberry.field
-    async def grid_workers(self, info: Info, region_id: strawberry.ID, role: GridWorkerRole | None = None,
-                           first: int | None = None, after: str | None = None) -> GridWorkerConnection:
+    async def grid_workers(
+        self,
+        info: Info,
+        region_id: strawberry.ID,
+        role: GridWorkerRole | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> GridWorkerConnection:
         return await list_workers(info, str(region_id), first, after, role)
 
 
 @strawberry.type
 class TerritoryMutation:
-    @strawberry.mutation(description="Create a region; its parent must be one level up (a GRID's parent is a COMMUNITY)")
+    @strawberry.mutation(
+        description="Create a region; its parent must be one level up (a GRID's parent is a COMMUNITY)"
+    )
     async def create_region(self, info: Info, input: CreateRegionInput) -> Region:
-        payload = _drop_none({"parentId": input.parent_id, "name": input.name, "level": input.level.value,
-                              "code": input.code, "id": input.id, "boundary": input.boundary,
-                              "attrs": input.attrs, "idempotencyKey": input.idempotency_key})
+        payload = drop_none(
+            {
+                "parentId": input.parent_id,
+                "name": input.name,
+                "level": input.level.value,
+                "code": input.code,
+                "id": input.id,
+                "boundary": input.boundary,
+                "attrs": input.attrs,
+                "idempotencyKey": input.idempotency_key,
+            }
+        )
         return Region(dto=await ctx(info).grids("region.create", payload))
 
     @strawberry.mutation(description="Rename a region, change its code or attributes")
     async def update_region(self, info: Info, input: UpdateRegionInput) -> Region:
-        payload = {"id": input.id, **_drop_none({"name": input.name, "attrs": input.attrs,
-                                                 "expectedVersion": input.expected_version})}
+        payload = {
+            "id": input.id,
+            **drop_none({"name": input.name, "attrs": input.attrs, "expectedVersion": input.expected_version}),
+        }
         if input.code is not None:
             payload["code"] = input.code or None
         return Region(dto=await ctx(info).grids("region.update", payload))
 
     @strawberry.mutation(description="Move a region (and its subtree) under a new parent of the right level")
-    async def move_region(self, info: Info, id: strawberry.ID, new_parent_id: strawberry.ID,
-                          expected_version: int | None = None) -> Region:
-        return Region(dto=await ctx(info).grids("region.move", _drop_none({
-            "id": id, "newParentId": new_parent_id, "expectedVersion": expected_version})))
+    async def move_region(
+        self, info: Info, id: strawberry.ID, new_parent_id: strawberry.ID, expected_version: int | None = None
+    ) -> Region:
+        return Region(
+            dto=await ctx(info).grids(
+                "region.move", drop_none({"id": id, "newParentId": new_parent_id, "expectedVersion": expected_version})
+            )
+        )
 
     @strawberry.mutation(description="Set (or, with null, clear) a region's GeoJSON boundary")
-    async def set_region_boundary(self, info: Info, id: strawberry.ID, boundary: JSON | None = strawberry.UNSET,
-                                  expected_version: int | None = None) -> Region:
+    async def set_region_boundary(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        boundary: JSON | None = strawberry.UNSET,
+        expected_version: int | None = None,
+    ) -> Region:
         if boundary is strawberry.UNSET:  # leaving it out must not clear it
             raise BadInput("`boundary` is required: a GeoJSON Polygon or MultiPolygon, or null to clear it")
-        return Region(dto=await ctx(info).grids("region.setBoundary", _drop_none(
-            {"id": id, "expectedVersion": expected_version}) | {"boundary": boundary}))
+        return Region(
+            dto=await ctx(info).grids(
+                "region.setBoundary",
+                drop_none({"id": id, "expectedVersion": expected_version}) | {"boundary": boundary},
+            )
+        )
 
     @strawberry.mutation(description="Add a building (楼栋) to a grid")
     async def create_building(self, info: Info, input: CreateBuildingInput) -> Region:
-        attrs = _drop_none({"address": input.address, "estate": input.estate, "floors": input.floors,
-                            "households": input.households})
-        return Region(dto=await ctx(info).grids("region.create", _drop_none({
-            "parentId": input.grid_id, "name": input.name, "level": "BUILDING", "code": input.code,
-            "boundary": input.boundary, "attrs": attrs, "idempotencyKey": input.idempotency_key})))
+        attrs = drop_none(
+            {"address": input.address, "estate": input.estate, "floors": input.floors, "households": input.households}
+        )
+        return Region(
+            dto=await ctx(info).grids(
+                "region.create",
+                drop_none(
+                    {
+                        "parentId": input.grid_id,
+                        "name": input.name,
+                        "level": "BUILDING",
+                        "code": input.code,
+                        "boundary": input.boundary,
+                        "attrs": attrs,
+                        "idempotencyKey": input.idempotency_key,
+                    }
+                ),
+            )
+        )
 
     @strawberry.mutation(description="Register a grid worker (网格员) and assign them to a grid")
     async def register_grid_worker(self, info: Info, input: RegisterGridWorkerInput) -> GridWorker:
-        return worker_node(await ctx(info).grids("worker.register", _drop_none({
-            "sub": input.sub, "name": input.name, "role": input.role.value, "gridId": input.grid_id,
-            "phone": input.phone, "idempotencyKey": input.idempotency_key})))
+        return worker_node(
+            await ctx(info).grids(
+                "worker.register",
+                drop_none(
+                    {
+                        "sub": input.sub,
+                        "name": input.name,
+                        "role": input.role.value,
+                        "gridId": input.grid_id,
+                        "phone": input.phone,
+                        "idempotencyKey": input.idempotency_key,
+                    }
+                ),
+            )
+        )
 
     @strawberry.mutation(description="Reassign a grid worker to another grid")
     async def assign_grid_worker(self, info: Info, id: strawberry.ID, grid_id: strawberry.ID) -> GridWorker:

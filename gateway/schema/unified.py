@@ -12,11 +12,14 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from gateway.clients import checked
 from gateway.schema.case_types import CaseCategory, category_node
 from gateway.schema.common import ctx
+from gateway.schema.enums import TrendInterval
 from gateway.schema.org_types import JointMeeting, meeting_node
 from gateway.schema.territory import Region, load_region, load_visible_region
 from shared.auth import require_figures
+from shared.contracts import cases as cc
 from shared.errors import BadInput, DomainError, Unavailable
 
 MAX_CHILDREN = 1000
@@ -28,11 +31,6 @@ class SortOrder(Enum):
     DESC = "DESC"
 
 
-@strawberry.enum(description="DAY (local days), WEEK (Monday to Sunday) or MONTH (calendar months)")
-class TrendInterval(Enum):
-    DAY = "DAY"
-    WEEK = "WEEK"
-    MONTH = "MONTH"
 
 
 # metric -> (service, the service's trend metric)
@@ -203,7 +201,7 @@ class UnifiedQuery:
         if failed:
             raise failed[0]
         values: list[tuple[dict, Any]] = []
-        for child, r in zip(children, results):
+        for child, r in zip(children, results, strict=True):
             if isinstance(r, BaseException) and not isinstance(r, DomainError):
                 raise r
             values.append((child, figure(r) if isinstance(r, dict) else None))
@@ -229,8 +227,8 @@ class UnifiedQuery:
                                   "(until `until`, default now; by local day), each against the window before it")
     async def hotspots(self, info: Info, region_id: strawberry.ID, since: datetime, until: datetime | None = None,
                        first: int = 10) -> list[Hotspot]:
-        reply = await ctx(info).cases("hotspot.list", {"regionId": str(region_id), "since": since.isoformat(),
-                                                       "until": until.isoformat() if until else None, "first": first})
+        reply = await ctx(info).cases.hotspots(
+            checked(cc.HotspotQuery, regionId=str(region_id), since=since, until=until, first=first))
         lo, hi = date.fromisoformat(reply["since"]), date.fromisoformat(reply["until"])
         return [Hotspot(id=strawberry.ID(f"{h['gridId']}:{h['categoryCode']}"), count=h["count"],
                         previous_count=h["previousCount"], trend=HotspotTrend(h["trend"]),
@@ -255,4 +253,4 @@ class UnifiedMutation:
             payload["until"] = input.until.isoformat()
         if input.meeting_id:
             payload["meetingId"] = str(input.meeting_id)
-        return meeting_node(await ctx(info).organizations("meeting.raiseHotspot", payload))
+        return meeting_node(await ctx(info).organizations.call("meeting.raiseHotspot", **payload))

@@ -6,120 +6,42 @@ check-in code only to staff who manage it, its attendance to them and to a volun
 
 This module is imported by `territory` (for `Region.volunteerPosts` and `overview.volunteers`), so it
 refers to `Region`, `Case` and `GeoPoint` lazily and imports their modules only inside resolvers."""
+
 from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
-from gateway.schema.common import Edge, PageInfo, connection_fields, ctx, page_args
-from gateway.schema.org_types import PartyMember, load_member
-from services.volunteers.domain.rollups import COUNTER_DEFINITIONS
+from gateway.schema.case_types import Case, GeoPoint
+from gateway.schema.common import Connection, Node, connection, ctx, dto_type, from_dto, when
+from gateway.schema.enums import (
+    DispatchTargetKind,
+    PointsSourceKind,
+    ServiceOrderStatus,
+    VolunteerKind,
+    VolunteerPostStatus,
+    VolunteerPostType,
+    VolunteerTaskStatus,
+)
+from gateway.schema.loads import load_case, load_member, load_region, load_volunteer, vol_page
+from gateway.schema.org_types import PartyMember
+from gateway.schema.territory import Region
 from shared.errors import Forbidden
-
-if TYPE_CHECKING:
-    from gateway.schema.case_types import Case, GeoPoint
-    from gateway.schema.territory import Region
-
-RegionRef = Annotated["Region", strawberry.lazy("gateway.schema.territory")]
-CaseRef = Annotated["Case", strawberry.lazy("gateway.schema.case_types")]
-GeoPointRef = Annotated["GeoPoint", strawberry.lazy("gateway.schema.case_types")]
-
 
 # --- vocabularies -------------------------------------------------------------------------------------------
 
-@strawberry.enum(description="居民志愿者 RESIDENT, or 党员志愿者 PARTY_MEMBER (linked to a party member record)")
-class VolunteerKind(Enum):
-    RESIDENT = strawberry.enum_value("RESIDENT", description="居民志愿者")
-    PARTY_MEMBER = strawberry.enum_value("PARTY_MEMBER", description="党员志愿者, linked to a member record of "
-                                                                     "the organisations")
-
-
-@strawberry.enum(description="Types of service posts (志愿服务岗位)")
-class VolunteerPostType(Enum):
-    POLICY_OUTREACH = strawberry.enum_value("POLICY_OUTREACH", description="政策宣传")
-    CIVILITY = strawberry.enum_value("CIVILITY", description="文明督导")
-    ENVIRONMENT = strawberry.enum_value("ENVIRONMENT", description="环境治理")
-    LEGAL_AID = strawberry.enum_value("LEGAL_AID", description="法律援助")
-    MEDIATION = strawberry.enum_value("MEDIATION", description="民事调解")
-    PARCEL_STATION = strawberry.enum_value("PARCEL_STATION", description="快递驿站")
-    SAFETY = strawberry.enum_value("SAFETY", description="安全")
-
-
-@strawberry.enum(description="ACTIVE: open for claims; CLOSED: its claims were released")
-class VolunteerPostStatus(Enum):
-    ACTIVE = "ACTIVE"
-    CLOSED = "CLOSED"
-
-
-@strawberry.enum(description="A service order: 点单 → 审核 → 派单 / 抢单 → 接单 → 服务 → 完成 → 评价, or 审核不通过, 取消")
-class ServiceOrderStatus(Enum):
-    PENDING_REVIEW = strawberry.enum_value("PENDING_REVIEW", description="待审核: placed (点单), waiting for the "
-                                                                         "community's review")
-    OPEN = strawberry.enum_value("OPEN", description="待接单: approved, on the community's wish wall (心愿墙, 抢单)")
-    REJECTED = strawberry.enum_value("REJECTED", description="审核不通过, with the reason")
-    DISPATCHED = strawberry.enum_value("DISPATCHED", description="已派单 to a volunteer, a team or a post")
-    TAKEN = strawberry.enum_value("TAKEN", description="已接单 by a volunteer")
-    IN_PROGRESS = strawberry.enum_value("IN_PROGRESS", description="服务中")
-    COMPLETED = strawberry.enum_value("COMPLETED", description="已完成, with the service hours")
-    RATED = strawberry.enum_value("RATED", description="已评价 by the resident")
-    CANCELLED = strawberry.enum_value("CANCELLED", description="已取消 by the resident or the community")
-
-
-@strawberry.enum(description="Whom an order is dispatched to (派单): a volunteer, a team or a post's holders")
-class DispatchTargetKind(Enum):
-    VOLUNTEER = "VOLUNTEER"
-    TEAM = "TEAM"
-    POST = "POST"
-
-
-@strawberry.enum(description="A case handed to a volunteer: OPEN, then RESOLVED when the case is resolved")
-class VolunteerTaskStatus(Enum):
-    OPEN = "OPEN"
-    RESOLVED = "RESOLVED"
-
-
-@strawberry.enum(description="Where a points ledger entry comes from")
-class PointsSourceKind(Enum):
-    ORDER = strawberry.enum_value("ORDER", description="A completed service order (credit)")
-    ACTIVITY = strawberry.enum_value("ACTIVITY", description="Attendance of an activity (credit)")
-    CASE = strawberry.enum_value("CASE", description="A resolved case task (credit)")
-    BACKFILL = strawberry.enum_value("BACKFILL", description="Hours back-filled by an admin (credit)")
-    REDEMPTION = strawberry.enum_value("REDEMPTION", description="积分兑换 of a catalogue item (debit)")
-    EXPIRY = strawberry.enum_value("EXPIRY", description="Points written off when they expire (debit)")
-
 
 # --- wire helpers -------------------------------------------------------------------------------------------
-
-def _drop_none(d: dict) -> dict:
-    return {k: v for k, v in d.items() if v is not None}
-
-
-def when(value: Any) -> datetime | None:
-    """Datetimes travel as ISO 8601 text."""
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(value)
-
-
-async def vol_page(info: Info, verb: str, payload: dict, first: int | None, after: str | None) -> dict:
-    """One page of a list verb: filters without their None values, plus `first`/`after`."""
-    return await ctx(info).volunteers(verb, {**_drop_none(payload), **page_args(first, after)})
-
-
-async def load_volunteer(info: Info, volunteer_id: str) -> dict | None:
-    """The volunteer DTO, None if there is none; the service's typed error if it refused."""
-    return await ctx(info).loaders.volunteer_by_id.load(volunteer_id)
 
 
 async def _region(info: Info, region_id: str | None) -> Region | None:
     if not region_id:
         return None
-    from gateway.schema.territory import Region, load_region
+
     return Region(dto=await load_region(info, region_id))
 
 
@@ -139,40 +61,32 @@ async def _volunteers(info: Info, volunteer_ids: list[str] | None) -> list[Volun
 
 # --- volunteers and teams -----------------------------------------------------------------------------------
 
+
 @strawberry.type(description="A volunteer's points: the live balance and the ledger, newest first")
 class PointsAccount:
     volunteer_id: strawberry.Private[str]
 
     @strawberry.field(description="Credits not yet expired, minus redemptions")
     async def balance(self, info: Info) -> int:
-        return int((await ctx(info).volunteers("points.balance", {"volunteerId": self.volunteer_id}))["balance"])
+        return int((await ctx(info).volunteers.call("points.balance", volunteerId=self.volunteer_id))["balance"])
 
     @strawberry.field(description="Ledger entries: credits, redemptions and expiries")
     async def history(self, info: Info, first: int | None = None, after: str | None = None) -> PointsEntryConnection:
         page = await vol_page(info, "points.history", {"volunteerId": self.volunteer_id}, first, after)
-        return PointsEntryConnection(**connection_fields(page, entry_node))
+        return connection(page, entry_node)
 
 
-@strawberry.type(description="A volunteer (志愿者): a resident, or a party member (党员志愿者). `phone` is masked "
-                             "except to the volunteer and to staff of their home region")
-class Volunteer:
+@dto_type(
+    description="A volunteer (志愿者): a resident, or a party member (党员志愿者). `phone` is masked "
+    "except to the volunteer and to staff of their home region"
+)
+class Volunteer(Node):
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
-
-    @strawberry.field(description="The person's principal subject (the `sub` of their token)")
-    def sub(self) -> str:
-        return self.dto["sub"]
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.dto["name"]
-
-    @strawberry.field
-    def kind(self) -> VolunteerKind:
-        return VolunteerKind(self.dto["kind"])
+    id: strawberry.ID = from_dto()
+    sub: str = from_dto(description="The person's principal subject (the `sub` of their token)")
+    name: str = from_dto()
+    kind: VolunteerKind = from_dto()
 
     @strawberry.field(description="The party member record, for a 党员志愿者")
     def member_id(self) -> strawberry.ID | None:
@@ -189,9 +103,9 @@ class Volunteer:
     def in_service_member(self) -> bool:
         return bool(self.dto.get("inServiceMember"))
 
-    @strawberry.field(description="Masked (138****5678) except to the volunteer and to staff of their home region")
-    def phone(self) -> str | None:
-        return self.dto.get("phone")
+    phone: str | None = from_dto(
+        description="Masked (138****5678) except to the volunteer and to staff of their home region"
+    )
 
     @strawberry.field
     def skills(self) -> list[str]:
@@ -202,31 +116,27 @@ class Volunteer:
         return list(self.dto.get("availability") or [])
 
     @strawberry.field(description="The community (or a grid or building in it) they live in")
-    async def home_region(self, info: Info) -> RegionRef:
+    async def home_region(self, info: Info) -> Region:
         return await _region(info, self.dto["homeRegionId"])
 
     @strawberry.field(description="Region ids top-down, ending with the home region")
     def region_path(self) -> list[strawberry.ID]:
         return [strawberry.ID(r) for r in self.dto.get("regionPath") or []]
 
-    @strawberry.field
-    def created_at(self) -> datetime | None:
-        return when(self.dto.get("createdAt"))
-
-    @strawberry.field(description="For optimistic concurrency: pass as expectedVersion")
-    def version(self) -> int:
-        return int(self.dto["version"])
+    created_at: datetime | None = from_dto(convert=when)
+    version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
 
     @strawberry.field(description="The active posts (岗位) they hold")
-    async def claimed_posts(self, info: Info, first: int | None = None,
-                            after: str | None = None) -> VolunteerPostConnection:
+    async def claimed_posts(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> VolunteerPostConnection:
         page = await vol_page(info, "post.list", {"volunteerId": self.dto["id"]}, first, after)
-        return VolunteerPostConnection(**connection_fields(page, post_node))
+        return connection(page, post_node)
 
     @strawberry.field(description="Cases handed to them (派单 to a volunteer)")
     async def tasks(self, info: Info, first: int | None = None, after: str | None = None) -> VolunteerTaskConnection:
         page = await vol_page(info, "task.list", {"volunteerId": self.dto["id"]}, first, after)
-        return VolunteerTaskConnection(**connection_fields(page, task_node))
+        return connection(page, task_node)
 
     @strawberry.field(description="Their points (积分): balance and ledger")
     def points(self) -> PointsAccount:
@@ -237,24 +147,15 @@ def volunteer_node(dto: dict) -> Volunteer:
     return Volunteer(dto=dto)
 
 
-@strawberry.type
-class VolunteerConnection:
-    edges: list[Edge[Volunteer]]
-    page_info: PageInfo
-    total_count: int
+VolunteerConnection = Connection[Volunteer]
 
 
-@strawberry.type(description="志愿服务队: a leader and members, anchored in a region")
-class VolunteerTeam:
+@dto_type(description="志愿服务队: a leader and members, anchored in a region")
+class VolunteerTeam(Node):
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.dto["name"]
+    id: strawberry.ID = from_dto()
+    name: str = from_dto()
 
     @strawberry.field(description="队长; also a member")
     async def leader(self, info: Info) -> Volunteer | None:
@@ -269,26 +170,21 @@ class VolunteerTeam:
         return len(self.dto.get("memberIds") or [])
 
     @strawberry.field
-    async def region(self, info: Info) -> RegionRef:
+    async def region(self, info: Info) -> Region:
         return await _region(info, self.dto["regionId"])
 
-    @strawberry.field(description="For optimistic concurrency: pass as expectedVersion")
-    def version(self) -> int:
-        return int(self.dto["version"])
+    version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
 
 
 def team_node(dto: dict) -> VolunteerTeam:
     return VolunteerTeam(dto=dto)
 
 
-@strawberry.type
-class VolunteerTeamConnection:
-    edges: list[Edge[VolunteerTeam]]
-    page_info: PageInfo
-    total_count: int
+VolunteerTeamConnection = Connection[VolunteerTeam]
 
 
 # --- posts --------------------------------------------------------------------------------------------------
+
 
 @strawberry.type(description="A volunteer holding a post (认岗)")
 class PostClaim:
@@ -300,65 +196,45 @@ class PostClaim:
         return await _volunteer(info, str(self.volunteer_id))
 
 
-@strawberry.type(description="志愿服务岗位: a duty anchored at a community or grid that volunteers claim, up to "
-                             "its capacity")
-class VolunteerPost:
+@dto_type(description="志愿服务岗位: a duty anchored at a community or grid that volunteers claim, up to its capacity")
+class VolunteerPost(Node):
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
-
-    @strawberry.field
-    def title(self) -> str:
-        return self.dto["title"]
-
-    @strawberry.field
-    def type(self) -> VolunteerPostType:
-        return VolunteerPostType(self.dto["type"])
-
-    @strawberry.field
-    def capacity(self) -> int:
-        return int(self.dto["capacity"])
+    id: strawberry.ID = from_dto()
+    title: str = from_dto()
+    type: VolunteerPostType = from_dto()
+    capacity: int = from_dto(convert=int)
 
     @strawberry.field
     def claimed_count(self) -> int:
         return int(self.dto.get("claimedCount") or 0)
 
-    @strawberry.field
-    def duties(self) -> str:
-        return self.dto.get("duties") or ""
-
-    @strawberry.field
-    def status(self) -> VolunteerPostStatus:
-        return VolunteerPostStatus(self.dto["status"])
+    duties: str = from_dto(default="")
+    status: VolunteerPostStatus = from_dto()
 
     @strawberry.field(description="The COMMUNITY or GRID it is anchored at")
-    async def region(self, info: Info) -> RegionRef:
+    async def region(self, info: Info) -> Region:
         return await _region(info, self.dto["regionId"])
 
     @strawberry.field(description="Who holds it, in the order they claimed")
     def claimants(self) -> list[PostClaim]:
-        return [PostClaim(volunteer_id=strawberry.ID(c["volunteerId"]), at=when(c["at"]))
-                for c in self.dto.get("claimants") or []]
+        return [
+            PostClaim(volunteer_id=strawberry.ID(c["volunteerId"]), at=when(c["at"]))
+            for c in self.dto.get("claimants") or []
+        ]
 
-    @strawberry.field(description="For optimistic concurrency: pass as expectedVersion")
-    def version(self) -> int:
-        return int(self.dto["version"])
+    version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
 
 
 def post_node(dto: dict) -> VolunteerPost:
     return VolunteerPost(dto=dto)
 
 
-@strawberry.type
-class VolunteerPostConnection:
-    edges: list[Edge[VolunteerPost]]
-    page_info: PageInfo
-    total_count: int
+VolunteerPostConnection = Connection[VolunteerPost]
 
 
 # --- service orders -----------------------------------------------------------------------------------------
+
 
 @strawberry.type(description="Whom an order was dispatched to (派单)")
 class DispatchTarget:
@@ -366,46 +242,32 @@ class DispatchTarget:
     id: strawberry.ID = strawberry.field(description="A volunteer, team or post id, after `kind`")
 
 
-@strawberry.type(description="A resident's service order (点单 → 派单 → 接单). `residentSub` is shown only to the "
-                             "resident and to staff")
-class ServiceOrder:
+@dto_type(
+    description="A resident's service order (点单 → 派单 → 接单). `residentSub` is shown only to the "
+    "resident and to staff"
+)
+class ServiceOrder(Node):
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
-
-    @strawberry.field(description="What kind of help, e.g. 助老")
-    def category(self) -> str:
-        return self.dto["category"]
-
-    @strawberry.field
-    def description(self) -> str:
-        return self.dto.get("description") or ""
+    id: strawberry.ID = from_dto()
+    category: str = from_dto(description="What kind of help, e.g. 助老")
+    description: str = from_dto(default="")
 
     @strawberry.field(description="The BUILDING where the service is wanted")
-    async def building(self, info: Info) -> RegionRef | None:
+    async def building(self, info: Info) -> Region | None:
         return await _region(info, self.dto.get("buildingId"))
 
     @strawberry.field(description="Where the service is wanted (lng/lat, WGS 84)")
-    def location(self) -> GeoPointRef | None:
+    def location(self) -> GeoPoint | None:
         loc = self.dto.get("location")
         if not loc:
             return None
-        from gateway.schema.case_types import GeoPoint
+
         return GeoPoint(lng=loc["lng"], lat=loc["lat"])
 
-    @strawberry.field(description="When the resident would like it")
-    def wished_at(self) -> datetime | None:
-        return when(self.dto.get("wishedAt"))
-
-    @strawberry.field
-    def status(self) -> ServiceOrderStatus:
-        return ServiceOrderStatus(self.dto["status"])
-
-    @strawberry.field(description="Why the review turned it down (审核不通过)")
-    def reject_reason(self) -> str | None:
-        return self.dto.get("rejectReason")
+    wished_at: datetime | None = from_dto(convert=when, description="When the resident would like it")
+    status: ServiceOrderStatus = from_dto()
+    reject_reason: str | None = from_dto(description="Why the review turned it down (审核不通过)")
 
     @strawberry.field(description="Whom it was dispatched to, once DISPATCHED")
     def target(self) -> DispatchTarget | None:
@@ -416,90 +278,64 @@ class ServiceOrder:
     async def taker(self, info: Info) -> Volunteer | None:
         return await _volunteer(info, self.dto.get("takerId"))
 
-    @strawberry.field
-    def started_at(self) -> datetime | None:
-        return when(self.dto.get("startedAt"))
-
-    @strawberry.field
-    def completed_at(self) -> datetime | None:
-        return when(self.dto.get("completedAt"))
+    started_at: datetime | None = from_dto(convert=when)
+    completed_at: datetime | None = from_dto(convert=when)
 
     @strawberry.field(description="Service hours, to a tenth; 0 until COMPLETED")
     def hours(self) -> float:
         return float(self.dto.get("hours") or 0)
 
-    @strawberry.field(description="The resident's rating, 1–5 (评价)")
-    def rating(self) -> int | None:
-        return self.dto.get("rating")
+    rating: int | None = from_dto(description="The resident's rating, 1–5 (评价)")
+    comment: str | None = from_dto()
+    cancel_reason: str | None = from_dto()
+    resident_sub: str | None = from_dto(description="The resident who placed it; only to them and to staff")
 
-    @strawberry.field
-    def comment(self) -> str | None:
-        return self.dto.get("comment")
+    @strawberry.field(
+        description="The grid or building of the order. A resident, who does not see the "
+        "territory, gets its id and name only"
+    )
+    async def region(self, info: Info) -> Region:
 
-    @strawberry.field
-    def cancel_reason(self) -> str | None:
-        return self.dto.get("cancelReason")
-
-    @strawberry.field(description="The resident who placed it; only to them and to staff")
-    def resident_sub(self) -> str | None:
-        return self.dto.get("residentSub")
-
-    @strawberry.field(description="The grid or building of the order. A resident, who does not see the "
-                                  "territory, gets its id and name only")
-    async def region(self, info: Info) -> RegionRef:
-        from gateway.schema.territory import Region, load_region
         rid = self.dto["regionId"]
         try:
             return Region(dto=await load_region(info, rid))
         except Forbidden:
-            return Region(dto={"id": rid, "name": self.dto.get("regionName") or rid, "level": "GRID", "code": None,
-                               "partial": True})
+            return Region(
+                dto={
+                    "id": rid,
+                    "name": self.dto.get("regionName") or rid,
+                    "level": "GRID",
+                    "code": None,
+                    "partial": True,
+                }
+            )
 
-    @strawberry.field(description="The name of the order's grid or building")
-    def region_name(self) -> str | None:
-        return self.dto.get("regionName")
-
-    @strawberry.field
-    def created_at(self) -> datetime | None:
-        return when(self.dto.get("createdAt"))
-
-    @strawberry.field
-    def updated_at(self) -> datetime | None:
-        return when(self.dto.get("updatedAt"))
-
-    @strawberry.field(description="For optimistic concurrency: pass as expectedVersion")
-    def version(self) -> int:
-        return int(self.dto["version"])
+    region_name: str | None = from_dto(description="The name of the order's grid or building")
+    created_at: datetime | None = from_dto(convert=when)
+    updated_at: datetime | None = from_dto(convert=when)
+    version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
 
 
 def order_node(dto: dict) -> ServiceOrder:
     return ServiceOrder(dto=dto)
 
 
-@strawberry.type
-class ServiceOrderConnection:
-    edges: list[Edge[ServiceOrder]]
-    page_info: PageInfo
-    total_count: int
+ServiceOrderConnection = Connection[ServiceOrder]
 
 
 # --- case tasks ---------------------------------------------------------------------------------------------
 
-@strawberry.type(description="A case (事件) handed to a volunteer; its resolution credits service hours once")
+
+@dto_type(description="A case (事件) handed to a volunteer; its resolution credits service hours once")
 class VolunteerTask:
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
-
-    @strawberry.field
-    def case_id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["caseId"])
+    id: strawberry.ID = from_dto()
+    case_id: strawberry.ID = from_dto()
 
     @strawberry.field(description="The case, from the cases service")
-    async def case(self, info: Info) -> CaseRef | None:
-        from gateway.schema.case_types import Case, load_case
+    async def case(self, info: Info) -> Case | None:
+
         dto = await load_case(info, self.dto["caseId"])
         return Case(dto=dto) if dto else None
 
@@ -507,43 +343,31 @@ class VolunteerTask:
     async def volunteer(self, info: Info) -> Volunteer | None:
         return await _volunteer(info, self.dto.get("volunteerId"))
 
-    @strawberry.field
-    def title(self) -> str:
-        return self.dto["title"]
-
-    @strawberry.field
-    def status(self) -> VolunteerTaskStatus:
-        return VolunteerTaskStatus(self.dto["status"])
+    title: str = from_dto()
+    status: VolunteerTaskStatus = from_dto()
 
     @strawberry.field(description="Service hours credited at resolution; 0 while OPEN")
     def hours(self) -> float:
         return float(self.dto.get("hours") or 0)
 
-    @strawberry.field
-    def resolved_at(self) -> datetime | None:
-        return when(self.dto.get("resolvedAt"))
+    resolved_at: datetime | None = from_dto(convert=when)
 
     @strawberry.field(description="The case's grid")
-    async def region(self, info: Info) -> RegionRef | None:
+    async def region(self, info: Info) -> Region | None:
         return await _region(info, self.dto.get("regionId"))
 
-    @strawberry.field
-    def created_at(self) -> datetime | None:
-        return when(self.dto.get("createdAt"))
+    created_at: datetime | None = from_dto(convert=when)
 
 
 def task_node(dto: dict) -> VolunteerTask:
     return VolunteerTask(dto=dto)
 
 
-@strawberry.type
-class VolunteerTaskConnection:
-    edges: list[Edge[VolunteerTask]]
-    page_info: PageInfo
-    total_count: int
+VolunteerTaskConnection = Connection[VolunteerTask]
 
 
 # --- activities ---------------------------------------------------------------------------------------------
+
 
 @strawberry.type(description="One volunteer's sign-up of an activity and their attendance")
 class ActivityAttendance:
@@ -551,8 +375,10 @@ class ActivityAttendance:
     signed_at: datetime | None
     checked_in_at: datetime | None
     checked_out_at: datetime | None
-    hours: float = strawberry.field(description="Credited hours: check-out − check-in, capped by the activity's "
-                                                "duration, down to half an hour; or back-filled")
+    hours: float = strawberry.field(
+        description="Credited hours: check-out − check-in, capped by the activity's "
+        "duration, down to half an hour; or back-filled"
+    )
     backfilled: bool = strawberry.field(description="Hours entered by an admin (补录)")
     backfill_reason: str | None
 
@@ -562,75 +388,61 @@ class ActivityAttendance:
 
 
 def attendance_node(d: dict) -> ActivityAttendance:
-    return ActivityAttendance(volunteer_id=strawberry.ID(d["volunteerId"]), signed_at=when(d.get("signedAt")),
-                              checked_in_at=when(d.get("checkedInAt")), checked_out_at=when(d.get("checkedOutAt")),
-                              hours=float(d.get("hours") or 0), backfilled=bool(d.get("backfilled")),
-                              backfill_reason=d.get("backfillReason"))
+    return ActivityAttendance(
+        volunteer_id=strawberry.ID(d["volunteerId"]),
+        signed_at=when(d.get("signedAt")),
+        checked_in_at=when(d.get("checkedInAt")),
+        checked_out_at=when(d.get("checkedOutAt")),
+        hours=float(d.get("hours") or 0),
+        backfilled=bool(d.get("backfilled")),
+        backfill_reason=d.get("backfillReason"),
+    )
 
 
-@strawberry.type(description="A volunteer activity (志愿活动) with sign-up and check-in by code or location. "
-                             "`checkCode` is shown only to staff who manage it; `attendance` to them in full and to "
-                             "a volunteer only their own line")
-class Activity:
+@dto_type(
+    description="A volunteer activity (志愿活动) with sign-up and check-in by code or location. "
+    "`checkCode` is shown only to staff who manage it; `attendance` to them in full and to "
+    "a volunteer only their own line"
+)
+class Activity(Node):
     dto: strawberry.Private[dict[str, Any]]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.dto["id"])
-
-    @strawberry.field
-    def title(self) -> str:
-        return self.dto["title"]
-
-    @strawberry.field
-    def starts_at(self) -> datetime:
-        return when(self.dto["startsAt"])
-
-    @strawberry.field
-    def ends_at(self) -> datetime:
-        return when(self.dto["endsAt"])
-
-    @strawberry.field
-    def capacity(self) -> int:
-        return int(self.dto["capacity"])
+    id: strawberry.ID = from_dto()
+    title: str = from_dto()
+    starts_at: datetime = from_dto(convert=when)
+    ends_at: datetime = from_dto(convert=when)
+    capacity: int = from_dto(convert=int)
 
     @strawberry.field
     def signed_count(self) -> int:
         return int(self.dto.get("signedCount") or 0)
 
     @strawberry.field(description="A GRID (its polygon bounds location check-in) or a COMMUNITY")
-    async def region(self, info: Info) -> RegionRef:
+    async def region(self, info: Info) -> Region:
         return await _region(info, self.dto["regionId"])
 
     @strawberry.field(description="Check-in by location is possible: the grid's polygon was copied at creation")
     def has_area(self) -> bool:
         return bool(self.dto.get("hasArea"))
 
-    @strawberry.field(description="The six-digit check-in code; only to staff who manage the activity")
-    def check_code(self) -> str | None:
-        return self.dto.get("checkCode")
+    check_code: str | None = from_dto(description="The six-digit check-in code; only to staff who manage the activity")
 
     @strawberry.field(description="Sign-ups and attendance")
     def attendance(self) -> list[ActivityAttendance]:
         return [attendance_node(a) for a in self.dto.get("attendance") or []]
 
-    @strawberry.field(description="For optimistic concurrency: pass as expectedVersion")
-    def version(self) -> int:
-        return int(self.dto["version"])
+    version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
 
 
 def activity_node(dto: dict) -> Activity:
     return Activity(dto=dto)
 
 
-@strawberry.type
-class ActivityConnection:
-    edges: list[Edge[Activity]]
-    page_info: PageInfo
-    total_count: int
+ActivityConnection = Connection[Activity]
 
 
 # --- points -------------------------------------------------------------------------------------------------
+
 
 @strawberry.type(description="An entry of the points ledger (积分): a credit, a redemption or an expiry")
 class PointsEntry:
@@ -644,16 +456,18 @@ class PointsEntry:
 
 
 def entry_node(d: dict) -> PointsEntry:
-    return PointsEntry(id=strawberry.ID(d["id"]), volunteer_id=strawberry.ID(d["volunteerId"]), delta=int(d["delta"]),
-                       source_kind=PointsSourceKind(d["sourceKind"]), source_id=d["sourceId"], at=when(d["at"]),
-                       expires_at=when(d.get("expiresAt")))
+    return PointsEntry(
+        id=strawberry.ID(d["id"]),
+        volunteer_id=strawberry.ID(d["volunteerId"]),
+        delta=int(d["delta"]),
+        source_kind=PointsSourceKind(d["sourceKind"]),
+        source_id=d["sourceId"],
+        at=when(d["at"]),
+        expires_at=when(d.get("expiresAt")),
+    )
 
 
-@strawberry.type
-class PointsEntryConnection:
-    edges: list[Edge[PointsEntry]]
-    page_info: PageInfo
-    total_count: int
+PointsEntryConnection = Connection[PointsEntry]
 
 
 @strawberry.type(description="An item of the rewards catalogue (积分兑换)")
@@ -677,41 +491,3 @@ class PointsRedemption:
 
 def redemption_node(d: dict) -> PointsRedemption:
     return PointsRedemption(entry=entry_node(d["entry"]), item=item_node(d["item"]), balance=int(d["balance"]))
-
-
-# --- figures (`overview.volunteers`) ------------------------------------------------------------------------
-
-def figure(name: str) -> object:
-    return strawberry.field(description=COUNTER_DEFINITIONS[name])
-
-
-# The service counts tenths of an hour and reports hours; the definition's list of sources is the same.
-_HOURS = "Service hours, to a tenth: " + COUNTER_DEFINITIONS["service_hours_tenths"].split(": ", 1)[-1]
-
-
-@strawberry.type(description="Volunteer figures of a region and everything below it, kept with the writes")
-class VolunteerStats:
-    volunteer_count: int = figure("volunteers")
-    team_count: int = figure("teams")
-    active_posts: int = figure("active_posts")
-    claimed_posts: int = figure("claimed_posts")
-    open_orders: int = figure("open_orders")
-    completed_orders: int = figure("completed_orders")
-    service_hours: float = strawberry.field(description=_HOURS)
-    points_issued: int = figure("points_issued")
-    points_redeemed: int = figure("points_redeemed")
-    points_expired: int = figure("points_expired")
-
-
-_COUNTS = {"volunteer_count": "volunteerCount", "team_count": "teamCount", "active_posts": "activePosts",
-           "claimed_posts": "claimedPosts", "open_orders": "openOrders", "completed_orders": "completedOrders",
-           "points_issued": "pointsIssued", "points_redeemed": "pointsRedeemed", "points_expired": "pointsExpired"}
-
-
-def volunteer_stats(dto: dict) -> VolunteerStats:
-    return VolunteerStats(**{k: int(dto.get(w) or 0) for k, w in _COUNTS.items()},
-                          service_hours=float(dto.get("serviceHours") or 0))
-
-
-async def load_volunteer_stats(info: Info, region_id: str) -> VolunteerStats:
-    return volunteer_stats(await ctx(info).loaders.volunteer_stats_by_region.load(region_id) or {})

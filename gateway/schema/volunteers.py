@@ -9,23 +9,35 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from gateway.schema.common import connection_fields, ctx
-from gateway.schema.volunteer_types import (Activity, ActivityConnection, DispatchTargetKind, PointsEntryConnection,
-                                            PointsRedemption, RewardItem, ServiceOrder, ServiceOrderConnection,
-                                            ServiceOrderStatus, Volunteer, VolunteerConnection, VolunteerPost,
-                                            VolunteerPostConnection, VolunteerPostType, VolunteerTaskConnection,
-                                            VolunteerTeam, VolunteerTeamConnection, activity_node, entry_node,
-                                            item_node, load_volunteer, order_node, post_node, redemption_node,
-                                            task_node, team_node, vol_page, volunteer_node)
-
-
-def _drop_none(d: dict) -> dict:
-    return {k: v for k, v in d.items() if v is not None}
-
-
-def _value(e: Any) -> Any:
-    return e.value if e is not None else None
-
+from gateway.schema.common import connection, ctx, value_of
+from gateway.schema.enums import DispatchTargetKind, ServiceOrderStatus, VolunteerPostType
+from gateway.schema.volunteer_types import (
+    Activity,
+    ActivityConnection,
+    PointsEntryConnection,
+    PointsRedemption,
+    RewardItem,
+    ServiceOrder,
+    ServiceOrderConnection,
+    Volunteer,
+    VolunteerConnection,
+    VolunteerPost,
+    VolunteerPostConnection,
+    VolunteerTaskConnection,
+    VolunteerTeam,
+    VolunteerTeamConnection,
+    activity_node,
+    entry_node,
+    item_node,
+    load_volunteer,
+    order_node,
+    post_node,
+    redemption_node,
+    task_node,
+    team_node,
+    vol_page,
+    volunteer_node,
+)
 
 # --- inputs -------------------------------------------------------------------------------------------------
 
@@ -98,7 +110,8 @@ class RewardItemInput:
 
 
 async def call(info: Info, verb: str, **fields: Any) -> Any:
-    return await ctx(info).volunteers(verb, _drop_none(fields))
+    """`verb` of the volunteers service, its fields checked once against the verb's contract model."""
+    return await ctx(info).volunteers.call(verb, **fields)
 
 
 async def versioned(info: Info, verb: str, id: strawberry.ID, expected_version: int | None = None,
@@ -113,16 +126,45 @@ VolunteerArg = Annotated[strawberry.ID | None, strawberry.argument(
 
 # --- queries ------------------------------------------------------------------------------------------------
 
+async def read_volunteer(info: Info, id: str) -> Volunteer | None:
+    """Read by the `volunteer` query and by node(id:), so both give one scope answer."""
+    dto = await load_volunteer(info, str(id))
+    return volunteer_node(dto) if dto else None
+
+
+async def read_volunteer_team(info: Info, id: str) -> VolunteerTeam | None:
+    """Read by the `volunteerTeam` query and by node(id:), so both give one scope answer."""
+    dto = await ctx(info).volunteers.call("team.get", id=str(id))
+    return team_node(dto) if dto else None
+
+
+async def read_volunteer_post(info: Info, id: str) -> VolunteerPost | None:
+    """Read by the `volunteerPost` query and by node(id:), so both give one scope answer."""
+    dto = await ctx(info).volunteers.call("post.get", id=str(id))
+    return post_node(dto) if dto else None
+
+
+async def read_service_order(info: Info, id: str) -> ServiceOrder | None:
+    """Read by the `serviceOrder` query and by node(id:), so both give one scope answer."""
+    dto = await ctx(info).volunteers.call("order.get", id=str(id))
+    return order_node(dto) if dto else None
+
+
+async def read_activity(info: Info, id: str) -> Activity | None:
+    """Read by the `activity` query and by node(id:), so both give one scope answer."""
+    dto = await ctx(info).volunteers.call("activity.get", id=str(id))
+    return activity_node(dto) if dto else None
+
+
 @strawberry.type
 class VolunteersQuery:
     @strawberry.field
     async def volunteer(self, info: Info, id: strawberry.ID) -> Volunteer | None:
-        dto = await load_volunteer(info, str(id))
-        return volunteer_node(dto) if dto else None
+        return await read_volunteer(info, str(id))
 
     @strawberry.field(description="Your own volunteer record, or null if you have not registered")
     async def my_volunteer(self, info: Info) -> Volunteer | None:
-        dto = await ctx(info).volunteers("volunteer.me", {})
+        dto = await ctx(info).volunteers.call("volunteer.me")
         return volunteer_node(dto) if dto else None
 
     @strawberry.field(description="Volunteers in your scope; regionId: living in that subtree")
@@ -133,23 +175,21 @@ class VolunteersQuery:
                          after: str | None = None) -> VolunteerConnection:
         page = await vol_page(info, "volunteer.list", {"regionId": region_id, "memberOnly": member_only,
                                                        "skill": skill}, first, after)
-        return VolunteerConnection(**connection_fields(page, volunteer_node))
+        return connection(page, volunteer_node)
 
     @strawberry.field
     async def volunteer_team(self, info: Info, id: strawberry.ID) -> VolunteerTeam | None:
-        dto = await ctx(info).volunteers("team.get", {"id": str(id)})
-        return team_node(dto) if dto else None
+        return await read_volunteer_team(info, str(id))
 
     @strawberry.field(description="志愿服务队 anchored in a region's subtree")
     async def volunteer_teams(self, info: Info, region_id: strawberry.ID | None = None, first: int | None = None,
                               after: str | None = None) -> VolunteerTeamConnection:
         page = await vol_page(info, "team.list", {"regionId": region_id}, first, after)
-        return VolunteerTeamConnection(**connection_fields(page, team_node))
+        return connection(page, team_node)
 
     @strawberry.field
     async def volunteer_post(self, info: Info, id: strawberry.ID) -> VolunteerPost | None:
-        dto = await ctx(info).volunteers("post.get", {"id": str(id)})
-        return post_node(dto) if dto else None
+        return await read_volunteer_post(info, str(id))
 
     @strawberry.field(description="志愿服务岗位 in a region's subtree, or those a volunteer holds")
     async def volunteer_posts(self, info: Info, region_id: strawberry.ID | None = None,
@@ -157,15 +197,14 @@ class VolunteersQuery:
                               active_only: Annotated[bool, strawberry.argument(
                                   description="Only ACTIVE posts (the default)")] = True,
                               first: int | None = None, after: str | None = None) -> VolunteerPostConnection:
-        page = await vol_page(info, "post.list", {"regionId": region_id, "type": _value(type),
+        page = await vol_page(info, "post.list", {"regionId": region_id, "type": value_of(type),
                                                   "volunteerId": volunteer_id, "activeOnly": active_only},
                               first, after)
-        return VolunteerPostConnection(**connection_fields(page, post_node))
+        return connection(page, post_node)
 
     @strawberry.field
     async def service_order(self, info: Info, id: strawberry.ID) -> ServiceOrder | None:
-        dto = await ctx(info).volunteers("order.get", {"id": str(id)})
-        return order_node(dto) if dto else None
+        return await read_service_order(info, str(id))
 
     @strawberry.field(description="Service orders in your scope (residents: their own)")
     async def service_orders(self, info: Info, region_id: strawberry.ID | None = None,
@@ -173,32 +212,31 @@ class VolunteersQuery:
                              mine: Annotated[bool, strawberry.argument(
                                  description="Residents: placed by you; volunteers: taken by you")] = False,
                              first: int | None = None, after: str | None = None) -> ServiceOrderConnection:
-        page = await vol_page(info, "order.list", {"regionId": region_id, "status": _value(status),
+        page = await vol_page(info, "order.list", {"regionId": region_id, "status": value_of(status),
                                                    "mine": mine or None}, first, after)
-        return ServiceOrderConnection(**connection_fields(page, order_node))
+        return connection(page, order_node)
 
     @strawberry.field(description="心愿墙: a community's approved orders waiting for a taker (OPEN), oldest first")
     async def wish_wall(self, info: Info, community_id: strawberry.ID, first: int | None = None,
                         after: str | None = None) -> ServiceOrderConnection:
         page = await vol_page(info, "order.wishWall", {"communityId": community_id}, first, after)
-        return ServiceOrderConnection(**connection_fields(page, order_node))
+        return connection(page, order_node)
 
     @strawberry.field(description="Cases handed to a volunteer")
     async def volunteer_tasks(self, info: Info, volunteer_id: VolunteerArg = None, first: int | None = None,
                               after: str | None = None) -> VolunteerTaskConnection:
         page = await vol_page(info, "task.list", {"volunteerId": volunteer_id}, first, after)
-        return VolunteerTaskConnection(**connection_fields(page, task_node))
+        return connection(page, task_node)
 
     @strawberry.field
     async def activity(self, info: Info, id: strawberry.ID) -> Activity | None:
-        dto = await ctx(info).volunteers("activity.get", {"id": str(id)})
-        return activity_node(dto) if dto else None
+        return await read_activity(info, str(id))
 
     @strawberry.field(description="Volunteer activities in a region's subtree")
     async def activities(self, info: Info, region_id: strawberry.ID | None = None, first: int | None = None,
                          after: str | None = None) -> ActivityConnection:
         page = await vol_page(info, "activity.list", {"regionId": region_id}, first, after)
-        return ActivityConnection(**connection_fields(page, activity_node))
+        return connection(page, activity_node)
 
     @strawberry.field(description="A volunteer's points balance: credits not yet expired, minus redemptions")
     async def points_balance(self, info: Info, volunteer_id: VolunteerArg = None) -> int:
@@ -208,11 +246,11 @@ class VolunteersQuery:
     async def points_history(self, info: Info, volunteer_id: VolunteerArg = None, first: int | None = None,
                              after: str | None = None) -> PointsEntryConnection:
         page = await vol_page(info, "points.history", {"volunteerId": volunteer_id}, first, after)
-        return PointsEntryConnection(**connection_fields(page, entry_node))
+        return connection(page, entry_node)
 
     @strawberry.field(description="What points can be redeemed for (积分兑换)")
     async def reward_catalogue(self, info: Info) -> list[RewardItem]:
-        return [item_node(i) for i in (await ctx(info).volunteers("catalogue.list", {}))["items"]]
+        return [item_node(i) for i in (await ctx(info).volunteers.call("catalogue.list"))["items"]]
 
 
 Version = Annotated[int | None, strawberry.argument(

@@ -1,17 +1,18 @@
 """Wire models of the cases service (request payloads). Replies are documented in CASES_API."""
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
 from shared.contracts.common import Page, Wire
+from shared.vocabulary.cases import AssigneeKind, CaseChannel, CaseStatus, HandlingLevel, RequestKind
 
-StatusName = Literal["REPORTED", "ACCEPTED", "ASSIGNED", "IN_PROGRESS", "RESOLVED", "CLOSED", "REJECTED"]
-LevelName = Literal["GRID", "COMMUNITY", "TOWNSHIP", "COUNTY"]
-ChannelName = Literal["MINI_PROGRAM", "HOTLINE", "GRID_PATROL", "WALK_IN", "JOINT_MEETING", "OTHER"]
-KindName = Literal["CONSULTATION", "HELP", "COMPLAINT", "REPORT", "SUGGESTION"]
-AssigneeKindName = Literal["GRID_WORKER", "DEPARTMENT", "VOLUNTEER", "COMMUNITY"]
+StatusName = CaseStatus
+LevelName = HandlingLevel
+ChannelName = CaseChannel
+KindName = RequestKind
+AssigneeKindName = AssigneeKind
 
 
 class ReportCase(Wire):
@@ -75,7 +76,7 @@ class RevealContact(Wire):
 
 class ListCases(Page):
     regionId: str | None = None
-    status: list[StatusName] | None = Field(default=None, max_length=len(get_args(StatusName)))  # any of these
+    status: list[StatusName] | None = Field(default=None, max_length=len(StatusName))  # any of these
     level: LevelName | None = None
     overdue: bool | None = None
     categoryCode: str | None = None

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field
 
 from shared.contracts.common import Page, Wire
+from shared.vocabulary.territory import Level, WorkerRole
 
-LevelName = Literal["CITY", "COUNTY", "TOWNSHIP", "COMMUNITY", "GRID", "BUILDING"]
-WorkerRoleName = Literal["BASIC", "CONVENIENCE", "FINANCE"]
+LevelName = Level
+WorkerRoleName = WorkerRole
 
 
 class CreateRegion(Wire):

@@ -8,23 +8,31 @@ never leave the service.
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from shared.contracts.common import Page, Wire
+from shared.contracts.common import ById, ByIds, Page, Wire
+from shared.vocabulary.organizations import (
+    AgendaSource,
+    Gender,
+    LifeKind,
+    MemberCategory,
+    OrgType,
+    PositionRole,
+    ProjectStatus,
+    TransferStatus,
+    UnitKind,
+)
 
-OrgTypeName = Literal["TOWNSHIP_WORKING_COMMITTEE", "COMMUNITY_COMMITTEE", "GRID_BRANCH", "BUILDING_GROUP",
-                      "CENTER_HOUSEHOLD"]
-RoleName = Literal["SECRETARY", "DEPUTY_SECRETARY", "COMMITTEE_MEMBER", "PART_TIME_MEMBER", "FIRST_SECRETARY"]
-CategoryName = Literal["IN_SERVICE", "RETIRED", "FLOATING", "OTHER"]
-GenderName = Literal["MALE", "FEMALE"]
-TransferStatusName = Literal["REQUESTED", "APPROVED", "REJECTED", "CANCELLED"]
-UnitKindName = Literal["AGENCY", "ENTERPRISE", "SCHOOL", "SOCIAL_ORG", "PROPERTY_COMPANY", "OWNERS_COMMITTEE"]
-AgendaSourceName = Literal["UNIT", "RESIDENT", "CASE_HOTSPOT"]
-LifeKindName = Literal["BRANCH_GENERAL_MEETING", "BRANCH_COMMITTEE_MEETING", "GROUP_MEETING", "PARTY_LECTURE",
-                       "THEMED_PARTY_DAY"]
-ProjectStatusName = Literal["PROPOSED", "AGREED", "IN_PROGRESS", "DONE", "CANCELLED"]
+OrgTypeName = OrgType
+RoleName = PositionRole
+CategoryName = MemberCategory
+GenderName = Gender
+TransferStatusName = TransferStatus
+UnitKindName = UnitKind
+AgendaSourceName = AgendaSource
+LifeKindName = LifeKind
+ProjectStatusName = ProjectStatus
 Name = Field(min_length=1, max_length=100)
 Id = Field(min_length=1, max_length=64)
 Key = Field(default=None, max_length=128)
@@ -325,3 +333,61 @@ Verbs (yiwang.organizations.<verb>) and their replies:
   stats.batch ByIds -> {items: {regionId: OrgStats | {error}}}
 A Page is {items, totalCount, hasNextPage, endCursor}; `after` is the last item's id.
 """
+
+
+# The request model of each verb: what the service parses, and what the gateway's typed client checks a
+# request against before sending it. Verbs missing here take no payload worth a model.
+REQUESTS: dict[str, type[Wire]] = {
+    "org.create": CreateOrganization,
+    "org.update": UpdateOrganization,
+    "org.appoint": Appoint,
+    "org.endPosition": EndPosition,
+    "org.addUnit": CommitteeUnit,
+    "org.removeUnit": CommitteeUnit,
+    "org.get": ById,
+    "org.batch": ByIds,
+    "org.list": ListOrganizations,
+    "member.register": RegisterMember,
+    "member.update": UpdateMember,
+    "member.revealContact": RevealMember,
+    "member.get": ById,
+    "member.batch": ByIds,
+    "member.list": ListMembers,
+    "transfer.request": RequestTransfer,
+    "transfer.approve": DecideTransfer,
+    "transfer.reject": DecideTransfer,
+    "transfer.cancel": DecideTransfer,
+    "transfer.get": ById,
+    "transfer.list": ListTransfers,
+    "dual.register": DualRegister,
+    "dual.end": EndDual,
+    "dual.list": ListDual,
+    "twin.register": TwinUnit,
+    "twin.list": ListTwinnings,
+    "unit.register": RegisterUnit,
+    "unit.update": UpdateUnit,
+    "unit.get": ById,
+    "unit.batch": ByIds,
+    "unit.list": ListUnits,
+    "linkage.record": RecordLinkage,
+    "linkage.list": ListByRegion,
+    "meeting.schedule": ScheduleMeeting,
+    "meeting.addAgendaItem": AgendaInput,
+    "meeting.recordMinutes": MinutesInput,
+    "meeting.addResolution": ResolutionInput,
+    "meeting.requestCase": CaseFromItem,
+    "meeting.raiseHotspot": RaiseHotspot,
+    "meeting.get": ById,
+    "meeting.list": ListMeetings,
+    "life.record": RecordLife,
+    "life.list": ListLife,
+    "need.post": PostNeed,
+    "resource.offer": OfferResource,
+    "project.propose": ProposeProject,
+    "project.move": MoveProject,
+    "need.list": ListByRegion,
+    "resource.list": ListByRegion,
+    "project.list": ListByRegion,
+    "feedback.list": ListFeedback,
+    "stats.batch": ByIds,
+}

@@ -7,17 +7,14 @@ volunteer and to staff of their home region; an activity's check-in code only to
 """
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import AwareDatetime, Field
 
-from shared.contracts.common import Page, Wire
+from shared.contracts.common import ById, ByIds, Page, Wire
+from shared.vocabulary.volunteers import OrderStatus, PostType, TargetKind
 
-PostTypeName = Literal["POLICY_OUTREACH", "CIVILITY", "ENVIRONMENT", "LEGAL_AID", "MEDIATION", "PARCEL_STATION",
-                       "SAFETY"]
-OrderStatusName = Literal["PENDING_REVIEW", "OPEN", "REJECTED", "DISPATCHED", "TAKEN", "IN_PROGRESS", "COMPLETED",
-                          "RATED", "CANCELLED"]
-TargetKindName = Literal["VOLUNTEER", "TEAM", "POST"]
+PostTypeName = PostType
+OrderStatusName = OrderStatus
+TargetKindName = TargetKind
 Id = Field(min_length=1, max_length=64)
 Key = Field(default=None, max_length=128)
 
@@ -187,7 +184,57 @@ Verbs (yiwang.volunteers.<verb>) and their replies:
   activity.checkIn / activity.checkOut CheckIn -> Activity   activity.backfill Backfill -> Activity
   activity.get ById   activity.list ListByRegion -> Page
   points.balance ByVolunteer -> {volunteerId, balance}   points.history ByVolunteer -> Page of LedgerEntry
-  points.redeem Redeem -> {entry, item, balance}   catalogue.list {} -> {items}   catalogue.upsert CatalogueInput -> item
+  points.redeem Redeem -> {entry, item, balance}   catalogue.list {} -> {items}
+  catalogue.upsert CatalogueInput -> item
   stats.batch ByIds -> {items: {regionId: VolunteerStats | {error}}}
 A Page is {items, totalCount, hasNextPage, endCursor}; `after` is the last item's id.
 """
+
+
+# The request model of each verb: what the service parses, and what the gateway's typed client checks a
+# request against before sending it. Verbs missing here take no payload worth a model.
+REQUESTS: dict[str, type[Wire]] = {
+    "volunteer.register": RegisterVolunteer,
+    "volunteer.update": UpdateVolunteer,
+    "volunteer.get": ById,
+    "volunteer.me": Wire,
+    "volunteer.batch": ByIds,
+    "volunteer.list": ListVolunteers,
+    "team.create": CreateTeam,
+    "team.addMember": TeamMember,
+    "team.removeMember": TeamMember,
+    "team.get": ById,
+    "team.list": ListByRegion,
+    "post.create": CreatePost,
+    "post.claim": ForVolunteer,
+    "post.release": ForVolunteer,
+    "post.close": Versioned,
+    "post.get": ById,
+    "post.list": ListPosts,
+    "order.place": PlaceOrder,
+    "order.review": ReviewOrder,
+    "order.dispatch": DispatchOrder,
+    "order.take": ForVolunteer,
+    "order.start": Versioned,
+    "order.complete": CompleteOrder,
+    "order.rate": RateOrder,
+    "order.cancel": CancelOrder,
+    "order.get": ById,
+    "order.list": ListOrders,
+    "order.wishWall": WishWall,
+    "task.list": ListTasks,
+    "activity.create": CreateActivity,
+    "activity.signUp": ForVolunteer,
+    "activity.cancelSignUp": ForVolunteer,
+    "activity.checkIn": CheckIn,
+    "activity.checkOut": CheckIn,
+    "activity.backfill": Backfill,
+    "activity.get": ById,
+    "activity.list": ListByRegion,
+    "points.balance": ByVolunteer,
+    "points.history": ByVolunteer,
+    "points.redeem": Redeem,
+    "catalogue.list": Wire,
+    "catalogue.upsert": CatalogueInput,
+    "stats.batch": ByIds,
+}

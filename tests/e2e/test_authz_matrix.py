@@ -28,6 +28,7 @@ import websockets
 from graphql import GraphQLList, GraphQLNonNull, is_composite_type
 
 from gateway.schema import build_schema
+from gateway.schema.common import global_id
 from tests.cases_gateway import eventually
 from tests.cases_helpers import CasesClient
 from tests.infra import Stack, make_settings, start_nats
@@ -352,6 +353,19 @@ def own_member(w: World, who: Who, rel: Rel) -> str | None:
     return lit(x) if x else None
 
 
+def node_of_case(w: World, who: Who, rel: Rel) -> str | None:
+    x = w.case(who, rel)
+    return f"id: {lit(global_id('Case', x))}" if x else None
+
+
+def nodes_of_member(w: World, who: Who, rel: Rel) -> str | None:
+    x = own_member(w, who, rel)
+    return f"ids: [{lit(global_id('PartyMember', json.loads(x)))}]" if x else None
+
+
+LOOKUPS.update({node_of_case, nodes_of_member})
+
+
 def create_region(w: World, who: Who, rel: Rel) -> str:
     parent = who.region(rel)
     level = CHILD_LEVEL[LEVEL[parent.removeprefix("mx-")]]
@@ -464,6 +478,8 @@ OPS: dict[str, Args] = {
     "cases": lambda w, who, rel: f"filter: {{regionId: {lit(who.region(rel))}}}",
     "caseCategories": lambda w, who, rel: "",
     "caseCatalogue": lambda w, who, rel: "",
+    "node": node_of_case,
+    "nodes": nodes_of_member,
     "partyOrganization": one("org"),
     "partyOrganizations": region("regionId"),
     "partyMember": lambda w, who, rel: (f"id: {x}" if (x := own_member(w, who, rel)) else None),

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from gateway.schema import build_schema
 from gateway.schema.case_events import event_node
 from gateway.schema.case_stats import case_stats
-from services.cases.domain.rollups import COUNTER_DEFINITIONS, RATE_DEFINITIONS
+from shared.vocabulary.cases import COUNTER_DEFINITIONS, RATE_DEFINITIONS
 from shared.messaging.envelope import make_event
 from shared.settings import Settings
 

@@ -15,7 +15,7 @@ from services.cases.domain.enums import AssigneeKind
 from services.cases.domain.model import Case
 from services.cases.domain.policy import in_scope as case_in_scope
 from services.cases.domain.values import Assignee, Reporter
-from services.cases.store import scope_query as case_scope_query
+from services.cases.domain.policy import _scope_query as case_scope_query  # the reference until the swap
 from services.volunteers.domain.policy import PERMISSIONS as VOLUNTEER_PERMISSIONS
 from services.volunteers.domain.policy import Action as VolunteerAction
 from services.volunteers.domain.policy import in_scope as volunteer_in_scope

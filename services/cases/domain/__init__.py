@@ -2,6 +2,8 @@
 permissions, list scope and masking, the dispatch catalogue, routing a report to its grid,
 duplicates, hotspots and region rollups.
 No I/O and no clock: time and SLA settings are passed in."""
+from shared.vocabulary.cases import COUNTER_DEFINITIONS, RATE_DEFINITIONS
+
 from .catalogue import DEFAULT_CATALOGUE, DEFAULT_CATEGORIES, DEPARTMENTS, Catalogue, Category, new_category
 from .duplicates import distance_m, haversine_m, is_possible_duplicate, possible_duplicates
 from .enums import OPEN_STATUSES, Action, AssigneeKind, CaseChannel, CaseStatus, HandlingLevel, RequestKind
@@ -42,9 +44,7 @@ from .policy import (
                     may_see_contact,
 )
 from .rollups import (
-                    COUNTER_DEFINITIONS,
                     COUNTER_KEYS,
-                    RATE_DEFINITIONS,
                     TREND_METRICS,
                     RollupDelta,
                     counters_of,

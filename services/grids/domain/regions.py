@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from shared.errors import BadInput, Conflict
 from shared.ids import is_subject_safe
-
-
-class Level(StrEnum):
-    CITY = "CITY"
-    COUNTY = "COUNTY"
-    TOWNSHIP = "TOWNSHIP"
-    COMMUNITY = "COMMUNITY"
-    GRID = "GRID"
-    BUILDING = "BUILDING"
-
+from shared.vocabulary.territory import Level
 
 PARENT_LEVEL: dict[Level, Level | None] = {
     Level.CITY: None, Level.COUNTY: Level.CITY, Level.TOWNSHIP: Level.COUNTY,

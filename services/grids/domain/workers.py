@@ -2,17 +2,9 @@
 from __future__ import annotations
 
 import re
-from enum import StrEnum
 
 from shared.errors import BadInput
-
-
-class WorkerRole(StrEnum):
-    """一张网三大员."""
-
-    BASIC = "BASIC"  # 基础网格员
-    CONVENIENCE = "CONVENIENCE"  # 便民服务员
-    FINANCE = "FINANCE"  # 财经管理员
+from shared.vocabulary.territory import WorkerRole
 
 
 WORKER_ROLE_NAMES = {WorkerRole.BASIC: "基础网格员", WorkerRole.CONVENIENCE: "便民服务员",

@@ -3,6 +3,8 @@ territory, members and their transfers, 双报到, co-building units, joint meet
 organisational life, the three lists, permissions and region rollups.
 No I/O and no clock: time comes in as `now`; encryption happens outside."""
 
+from shared.vocabulary.organizations import COUNTER_DEFINITIONS
+
 from .dual import FeedbackRecord, UnitTwinning, dual_register, feedback_id, services_in_quarter, twinning_key
 from .enums import (
     ANCHOR_LEVEL,
@@ -50,7 +52,7 @@ from .organization import (
     uniqueness_key,
 )
 from .policy import PERMISSIONS, SYSTEM, authorize, is_allowed, is_self
-from .rollups import COUNTER_DEFINITIONS, COUNTER_KEYS, RollupDelta, counters_of, coverage, deltas, recount
+from .rollups import COUNTER_KEYS, RollupDelta, counters_of, coverage, deltas, recount
 from .territory import region_counts
 from .transfer import (
     DEFAULT_DEADLINE_DAYS,

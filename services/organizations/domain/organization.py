@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
-from services.grids.domain import Level
+from shared.vocabulary.territory import Level
 from shared.auth import Principal
 from shared.errors import BadInput, Conflict, NotFound
 

@@ -13,30 +13,15 @@ from typing import Any
 
 from shared.domain import RollupDelta, ratio
 from shared.trends import Kind, Metric
+from shared.vocabulary.organizations import COUNTER_DEFINITIONS
 
 from .dual import UnitTwinning
-from .enums import MemberCategory, OrgType
+from .enums import OrgType
 from .member import PartyMember
 from .organization import Organization
 
 Contribution = tuple[tuple[str, ...], dict[str, int]]
 
-COUNTER_DEFINITIONS: dict[str, str] = {
-    "organizations": "Party organisations anchored in the region, every type.",
-    **{f"organizations.{t}": f"Organisations of type {t} anchored in the region."
-       for t in OrgType},
-    "grids_with_branch": "Grids with a GRID_BRANCH (网格党支部); coverage = this / gridCount.",
-    "buildings_with_group": "Buildings with a BUILDING_GROUP (楼栋党小组); coverage = this / "
-                            "buildingCount.",
-    "weak_organizations": "Organisations flagged weak (软弱涣散 risk): no organisational life "
-                          "for the configured period.",
-    "members": "Party members whose organisation is in the region.",
-    **{f"members.{c}": f"Members of category {c}." for c in MemberCategory},
-    "members_transferring": "Members with an open membership transfer.",
-    "dual_registered": "In-service members with an active 双报到 registration with a "
-                       "community in the region (counted where they live, not where they work).",
-    "twinned_units": "Employers' branches twinned with a community in the region (单位报到).",
-}
 COUNTER_KEYS: tuple[str, ...] = tuple(COUNTER_DEFINITIONS)
 
 
@@ -83,7 +68,6 @@ def deltas(before: Any | None, after: Any | None) -> list[RollupDelta]:
         if change:
             groups.setdefault(change, []).append(region)
     return [RollupDelta(tuple(regions), dict(change)) for change, regions in groups.items()]
-
 
 
 def recount(records: Iterable[Any]) -> dict[str, dict[str, int]]:

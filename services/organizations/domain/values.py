@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.grids.domain import Level
+from shared.vocabulary.territory import Level
 from shared import domain as shared_domain
 from shared.errors import BadInput
 

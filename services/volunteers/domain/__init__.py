@@ -2,6 +2,8 @@
 service orders, case tasks, activities with check-in, the points ledger, 双报到 feedback,
 region rollups and permissions. No I/O and no clock: time and rules are passed in."""
 
+from shared.vocabulary.volunteers import COUNTER_DEFINITIONS
+
 from .activities import (
     Activity,
     Attendance,
@@ -61,7 +63,7 @@ from .policy import (
     takers_shown_to_resident,
 )
 from .posts import Claim, Post, can_claim, claim_filter, claims_of
-from .rollups import COUNTER_DEFINITIONS, COUNTER_KEYS, RollupDelta, counters_of, recount
+from .rollups import COUNTER_KEYS, RollupDelta, counters_of, recount
 from .tasks import DEFAULT_CASE_HOURS, CaseStep, VolunteerTask, case_step
 
 __all__ = [

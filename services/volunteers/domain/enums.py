@@ -1,84 +1,41 @@
-"""The closed vocabularies of the volunteers domain (post types fixed by GLOSSARY.md)."""
+"""The closed vocabularies of the volunteers domain: the terms come from shared.vocabulary.volunteers
+(one definition for the domain, the wire contracts and the GraphQL enums); the permission keys are the domain's own."""
+
 from __future__ import annotations
 
 from enum import StrEnum
 
+from shared.vocabulary.volunteers import (
+    ACTIVE_ORDER_STATUSES,
+    DONE_ORDER_STATUSES,
+    CheckMethod,
+    OrderStatus,
+    PostStatus,
+    PostType,
+    SourceKind,
+    TargetKind,
+    TaskStatus,
+    VolunteerKind,
+)
 
-class VolunteerKind(StrEnum):
-    RESIDENT = "RESIDENT"          # 居民志愿者
-    PARTY_MEMBER = "PARTY_MEMBER"  # 党员志愿者, linked to a member record of `organizations`
-
-
-class PostType(StrEnum):
-    POLICY_OUTREACH = "POLICY_OUTREACH"  # 政策宣传
-    CIVILITY = "CIVILITY"                # 文明督导
-    ENVIRONMENT = "ENVIRONMENT"          # 环境治理
-    LEGAL_AID = "LEGAL_AID"              # 法律援助
-    MEDIATION = "MEDIATION"              # 民事调解
-    PARCEL_STATION = "PARCEL_STATION"    # 快递驿站
-    SAFETY = "SAFETY"                    # 安全
-
-
-class PostStatus(StrEnum):
-    ACTIVE = "ACTIVE"
-    CLOSED = "CLOSED"
-
-
-class OrderStatus(StrEnum):
-    PENDING_REVIEW = "PENDING_REVIEW"  # 点单, waiting for 审核
-    OPEN = "OPEN"                      # approved, on the community's wish wall (抢单)
-    REJECTED = "REJECTED"              # 审核不通过, with a reason
-    DISPATCHED = "DISPATCHED"          # 派单 to a volunteer, team or post
-    TAKEN = "TAKEN"                    # 接单
-    IN_PROGRESS = "IN_PROGRESS"
-    COMPLETED = "COMPLETED"            # with hours
-    RATED = "RATED"                    # 评价 by the resident
-    CANCELLED = "CANCELLED"
-
-    @property
-    def is_terminal(self) -> bool:
-        return self in (OrderStatus.REJECTED, OrderStatus.RATED, OrderStatus.CANCELLED)
-
-
-# Approved and not yet done: counted as "open orders" in the figures.
-ACTIVE_ORDER_STATUSES = frozenset({OrderStatus.OPEN, OrderStatus.DISPATCHED, OrderStatus.TAKEN,
-                                   OrderStatus.IN_PROGRESS})
-DONE_ORDER_STATUSES = frozenset({OrderStatus.COMPLETED, OrderStatus.RATED})
-
-
-class TargetKind(StrEnum):
-    """Whom the community dispatches an order to."""
-    VOLUNTEER = "VOLUNTEER"
-    TEAM = "TEAM"
-    POST = "POST"
-
-
-class TaskStatus(StrEnum):
-    OPEN = "OPEN"
-    RESOLVED = "RESOLVED"
-
-
-class CheckMethod(StrEnum):
-    CODE = "CODE"          # six-digit code shown at the venue
-    LOCATION = "LOCATION"  # a point inside the activity's grid polygon
-
-
-class SourceKind(StrEnum):
-    """Where a points ledger entry comes from."""
-    ORDER = "ORDER"
-    ACTIVITY = "ACTIVITY"
-    CASE = "CASE"
-    BACKFILL = "BACKFILL"
-    REDEMPTION = "REDEMPTION"
-    EXPIRY = "EXPIRY"
-
-    @property
-    def is_credit(self) -> bool:
-        return self not in (SourceKind.REDEMPTION, SourceKind.EXPIRY)
+__all__ = [
+    "ACTIVE_ORDER_STATUSES",
+    "DONE_ORDER_STATUSES",
+    "CheckMethod",
+    "OrderStatus",
+    "PostStatus",
+    "PostType",
+    "SourceKind",
+    "TargetKind",
+    "TaskStatus",
+    "VolunteerKind",
+    "Action",
+]
 
 
 class Action(StrEnum):
     """What a principal does; the keys of the permission table."""
+
     VIEW = "view"
     REGISTER_VOLUNTEER = "register_volunteer"
     MANAGE_TEAM = "manage_team"
@@ -88,10 +45,10 @@ class Action(StrEnum):
     REVIEW_ORDER = "review_order"
     DISPATCH_ORDER = "dispatch_order"
     TAKE_ORDER = "take_order"
-    WORK_ORDER = "work_order"        # start / complete, by the taker
+    WORK_ORDER = "work_order"  # start / complete, by the taker
     RATE_ORDER = "rate_order"
     CANCEL_OWN_ORDER = "cancel_own_order"
-    CANCEL_ORDER = "cancel_order"    # by the community, with a reason
+    CANCEL_ORDER = "cancel_order"  # by the community, with a reason
     MANAGE_ACTIVITY = "manage_activity"
     SIGN_UP = "sign_up"
     CHECK_IN = "check_in"

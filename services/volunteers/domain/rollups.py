@@ -12,22 +12,10 @@ from typing import Any
 
 from shared import domain as shared_domain
 from shared.trends import Kind, Metric
+from shared.vocabulary.volunteers import COUNTER_DEFINITIONS
 
 from .enums import ACTIVE_ORDER_STATUSES, DONE_ORDER_STATUSES, PostStatus, SourceKind
 
-COUNTER_DEFINITIONS: dict[str, str] = {
-    "volunteers": "Registered volunteers whose home is in the region.",
-    "teams": "Volunteer teams anchored in the region.",
-    "active_posts": "Service posts open for claims (ACTIVE).",
-    "claimed_posts": "Active posts with at least one claimant.",
-    "open_orders": "Approved service orders not yet done: OPEN, DISPATCHED, TAKEN, IN_PROGRESS.",
-    "completed_orders": "Service orders COMPLETED or RATED.",
-    "service_hours_tenths": "Service hours in tenths of an hour: completed orders, activity "
-                            "attendance (credit and back-filled) and resolved case tasks.",
-    "points_issued": "Points credited (ORDER, ACTIVITY, CASE, BACKFILL entries).",
-    "points_redeemed": "Points spent on the catalogue (REDEMPTION entries, as positive).",
-    "points_expired": "Points written off by expiry (EXPIRY entries, as positive).",
-}
 COUNTER_KEYS: tuple[str, ...] = tuple(COUNTER_DEFINITIONS)
 
 

@@ -1,0 +1,107 @@
+"""Cases: status, handling level, channel, assignee kind and request kind (names fixed by API.md)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class CaseStatus(StrEnum):
+    REPORTED = "REPORTED"  # 上报, waiting for 受理
+    ACCEPTED = "ACCEPTED"  # 受理, waiting for 派单 at its level
+    ASSIGNED = "ASSIGNED"  # 派单
+    IN_PROGRESS = "IN_PROGRESS"  # 处置
+    RESOLVED = "RESOLVED"  # 办结, waiting for 评价 / 结案
+    CLOSED = "CLOSED"  # 结案 (also: merged into another case)
+    REJECTED = "REJECTED"  # 不予受理
+
+    @property
+    def is_open(self) -> bool:
+        """Work outstanding: not yet resolved, closed or rejected."""
+        return self in OPEN_STATUSES
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (CaseStatus.CLOSED, CaseStatus.REJECTED)
+
+
+OPEN_STATUSES = frozenset({CaseStatus.REPORTED, CaseStatus.ACCEPTED, CaseStatus.ASSIGNED, CaseStatus.IN_PROGRESS})
+
+
+class HandlingLevel(StrEnum):
+    GRID = "GRID"
+    COMMUNITY = "COMMUNITY"
+    TOWNSHIP = "TOWNSHIP"
+    COUNTY = "COUNTY"  # 县直部门: the top, cannot escalate further
+
+    def next_level(self) -> HandlingLevel | None:
+        """The level a case escalates to (上报), or None at COUNTY."""
+        order = list(HandlingLevel)
+        i = order.index(self)
+        return order[i + 1] if i + 1 < len(order) else None
+
+    @property
+    def rank(self) -> int:
+        return list(HandlingLevel).index(self)
+
+
+class CaseChannel(StrEnum):
+    MINI_PROGRAM = "MINI_PROGRAM"  # 小程序
+    HOTLINE = "HOTLINE"  # 12345 热线
+    GRID_PATROL = "GRID_PATROL"  # 网格员走访
+    WALK_IN = "WALK_IN"  # 来访
+    JOINT_MEETING = "JOINT_MEETING"  # 党建联席会议 action item
+    OTHER = "OTHER"
+
+
+class AssigneeKind(StrEnum):
+    GRID_WORKER = "GRID_WORKER"  # id: the worker's principal sub
+    DEPARTMENT = "DEPARTMENT"  # id: the department code (县直部门)
+    VOLUNTEER = "VOLUNTEER"  # id: member id or principal sub
+    COMMUNITY = "COMMUNITY"  # id: the community region id of the case
+
+
+class RequestKind(StrEnum):
+    """Beijing 12345 request types."""
+
+    CONSULTATION = "CONSULTATION"  # 咨询
+    HELP = "HELP"  # 求助
+    COMPLAINT = "COMPLAINT"  # 投诉
+    REPORT = "REPORT"  # 举报
+    SUGGESTION = "SUGGESTION"  # 建议
+
+
+# The figures of a region (rollup counters kept with the writes): each name with what it counts,
+# read by the service's rollups and by the gateway's field descriptions.
+SATISFIED_FROM = 4  # 满意 (4) and 非常满意 (5)
+
+COUNTER_DEFINITIONS: dict[str, str] = {
+    "total": "Cases reported in the region, merged duplicates included.",
+    "open": "Cases with work outstanding: REPORTED, ACCEPTED, ASSIGNED or IN_PROGRESS "
+            "(a reopened case is open again). Merged duplicates are not counted.",
+    "awaiting_rating": "Cases RESOLVED and not yet closed.",
+    "overdue": "Open cases the SLA sweeper found past their deadline and that have no new "
+               "deadline yet (below COUNTY the sweeper escalates at once, so mostly COUNTY).",
+    "responded": "Cases that got a first response by a person: accepted, rejected, "
+                 "dispatched, handled or escalated by hand.",
+    "resolved": "Cases resolved at least once, counted once even if reopened.",
+    "resolved_on_time": "Resolved cases whose latest resolution met its deadline, with no "
+                        "SLA breach in the case's life.",
+    "closed": "Cases closed after resolution (by rating, follow-up or timeout); merged "
+              "duplicates are not counted.",
+    "rejected": "Cases not accepted (不予受理).",
+    "merged": "Reports merged into another case (并单); they count only here and in total.",
+    "rated": "Cases rated by a reporter for their latest resolution.",
+    "satisfied": f"Rated cases whose rating is {SATISFIED_FROM} or 5 (满意, 非常满意).",
+    **{f"resolved_by_level.{lvl}": f"Resolved cases whose latest resolution was at {lvl} level."
+       for lvl in HandlingLevel},
+}
+
+RATE_DEFINITIONS: dict[str, str] = {
+    "response_rate": "响应率: responded / (total − merged); cases that got a first response.",
+    "resolution_rate": "解决率 (on time): resolved_on_time / resolved; resolutions that met "
+                       "their deadline with no SLA breach.",
+    "satisfaction_rate": f"满意率: satisfied / rated; ratings of {SATISFIED_FROM} or 5 among "
+                         "rated cases.",
+    "fengqiao_share": "枫桥 share: resolved at GRID or COMMUNITY / resolved; problems solved "
+                      "without leaving the community.",
+}
