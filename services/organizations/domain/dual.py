@@ -7,9 +7,9 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from shared.vocabulary.territory import Level
 from shared.auth import Principal
 from shared.errors import BadInput
+from shared.vocabulary.territory import Level
 
 from .enums import Action
 from .events import Aggregate

@@ -7,9 +7,9 @@ from typing import ClassVar
 
 from pydantic import BaseModel
 
-from shared.vocabulary.territory import Level
 from shared.auth import Principal
 from shared.errors import BadInput, Conflict
+from shared.vocabulary.territory import Level
 
 from .enums import Action, Gender, MemberCategory, MemberStatus, OrgType
 from .events import Aggregate
