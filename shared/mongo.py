@@ -155,7 +155,9 @@ def _unwrapped(e: ClientBulkWriteException) -> PyMongoError:
     duplicate key is a `DuplicateKeyError`, as callers that rely on a unique `_id` expect."""
     if isinstance(e.error, PyMongoError):
         return e.error
-    for w in e.write_errors or []:
+    # The raw error documents: pymongo 4.20 annotates `write_errors` as `WriteError`s, but the
+    # list holds the server's documents (client_bulk.py appends them as they come).
+    for w in e.details.get("writeErrors") or []:
         code = w.get("code")
         if code == 11000:
             return DuplicateKeyError(w.get("errmsg", "duplicate key"), code, w)

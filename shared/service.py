@@ -10,6 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import nats
+from nats.aio.client import Client as NatsClient
 from faststream import FastStream
 from faststream.nats import NatsBroker
 from faststream.nats.annotations import NatsMessage
@@ -63,7 +64,7 @@ class ServiceRuntime:
         self.relay: OutboxRelay | None = None
         self.projectors: list[OutboxProjector] = []
         self.consumers: list[tuple[str, ConsumerConfig]] = []
-        self._relay_nc: nats.aio.client.Client | None = None
+        self._relay_nc: NatsClient | None = None
         # Its transactions run on these sessions (at most this many at once), which a successor
         # ends should this process die with one open.
         self.sessions = SessionLedger(self.db, size=settings.rpc_workers)

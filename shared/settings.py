@@ -11,6 +11,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 DEV_JWT_SECRET = "yiwang-dev-secret-do-not-use-in-production"
@@ -221,7 +222,7 @@ class Settings(BaseSettings):
         return int(getattr(self, f"sla_{level.lower()}_s"))
 
 
-def _problem(err: dict) -> str:
+def _problem(err: ErrorDetails) -> str:
     """One validation error as the variable it came from and what is wrong with it (pydantic
     would also echo the value, which may be a secret)."""
     message = str(err["msg"]).removeprefix("Value error, ")
