@@ -18,8 +18,15 @@ from bson import Binary, ObjectId
 from pymongo import ASCENDING, AsyncMongoClient, IndexModel, InsertOne, ReplaceOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import (ClientBulkWriteException, ConnectionFailure, DuplicateKeyError, ExecutionTimeout,
-                            OperationFailure, PyMongoError, WTimeoutError)
+from pymongo.errors import (
+    ClientBulkWriteException,
+    ConnectionFailure,
+    DuplicateKeyError,
+    ExecutionTimeout,
+    OperationFailure,
+    PyMongoError,
+    WTimeoutError,
+)
 from pymongo.uri_parser import parse_uri
 
 from shared.errors import Unavailable

@@ -10,21 +10,21 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import nats
-from nats.aio.client import Client as NatsClient
 from faststream import FastStream
 from faststream.nats import NatsBroker
 from faststream.nats.annotations import NatsMessage
+from nats.aio.client import Client as NatsClient
 from nats.js.api import ConsumerConfig
 from pymongo import IndexModel
 
 from shared.auth import service_token
 from shared.errors import BadInput, Unavailable
 from shared.heap import freeze_long_lived
+from shared.limits import Bounds
 from shared.messaging.consumer import EventHandler, prepare_consumer, register_consumer
 from shared.messaging.envelope import CloudEvent
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.projector import Apply, OutboxProjector
-from shared.limits import Bounds
 from shared.messaging.rpc import Handler, Request, RpcClient, caller_gone, dispatch, fail
 from shared.messaging.streams import ensure_streams
 from shared.messaging.subjects import EVT, rpc_subject

@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker
 from faststream.nats.annotations import NatsMessage
-from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js import JetStreamContext
+from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
