@@ -105,12 +105,17 @@ class Aggregate(BaseModel):
         self.version += 1
         self.updated_at = now
 
-    def _emit(self, type: str, by: Principal | None, now: datetime,
-              path: tuple[str, ...] | None = None, **data: Any) -> OrgEvent:
+    def _emit(self, type: str, by: Principal | None, now: datetime, /, **data: Any) -> OrgEvent:
+        """Record event `type` with fields `data` at the record's own scope path. The leading
+        arguments are positional-only, so every key of `data` (even `type` or `path`) stays data."""
+        return self._emit_at(self.scope_path, type, by, now, **data)
+
+    def _emit_at(self, path: tuple[str, ...], type: str, by: Principal | None, now: datetime, /,
+                 **data: Any) -> OrgEvent:
+        """`_emit` published under another region path (a 双报到 is the community's news)."""
         event = OrgEvent(type=type, aggregate=self.aggregate_name, aggregate_id=self.id,
                          version=self.version, at=now, actor=by.sub if by else None,
-                         region_path=path if path is not None else self.scope_path,
-                         data=_jsonable(data))
+                         region_path=path, data=_jsonable(data))
         self.pending_events.append(event)
         return event
 

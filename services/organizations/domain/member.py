@@ -149,8 +149,8 @@ class PartyMember(Aggregate):
         self._change(now)
         self.dual = DualRegistration(community_id=community.id, community_path=community.path,
                                      registered_at=now)
-        self._emit("DUAL_REGISTERED", by, now, path=community.path, memberOrgId=self.org_id,
-                   communityId=community.id, orgPath=self.org_path)
+        self._emit_at(community.path, "DUAL_REGISTERED", by, now, memberOrgId=self.org_id,
+                      communityId=community.id, orgPath=self.org_path)
 
     def end_dual_registration(self, by: Principal, now: datetime, reason: str) -> None:
         authorize(by, Action.DUAL_REGISTER, self)
@@ -162,8 +162,8 @@ class PartyMember(Aggregate):
     def _end_dual(self, by: Principal, now: datetime, reason: str) -> None:
         assert self.dual is not None
         self.dual = self.dual.model_copy(update={"ended_at": now})
-        self._emit("DUAL_REGISTRATION_ENDED", by, now, path=self.dual.community_path,
-                   communityId=self.dual.community_id, reason=reason)
+        self._emit_at(self.dual.community_path, "DUAL_REGISTRATION_ENDED", by, now,
+                      communityId=self.dual.community_id, reason=reason)
 
     def _set_home(self, home: Node | None) -> None:
         if home is None:
