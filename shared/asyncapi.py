@@ -6,6 +6,7 @@ is the full CloudEvents envelope; FastStream's AsyncAPI export turns that into a
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from faststream.specification import AsyncAPI
@@ -24,15 +25,17 @@ def envelope_model(service: str, event: str, data: type[BaseModel], drop: tuple[
         fields["delta"] = (dict[str, int], Field(default_factory=dict, description=(
             "Change of the region counters this event caused (first event of a command)")))
     name = service.title() + "".join(w.title() for w in event.split("_"))
+    # `type` is the one value `event`: a Literal made at run time (a type checker sees an expression)
+    event_type: Any = Literal[event]
     payload = create_model(f"{name}Data", __doc__=data.__doc__, __config__=data.model_config,
-                           type=(Literal[event], event), **fields)
+                           type=(event_type, event), **fields)
     return create_model(f"{name}Event", __base__=CloudEvent, __doc__=(
         f"CloudEvents 1.0 (structured JSON) envelope; `type` = yiwang.{service}.{event}.v1, "
         "`subject` = the aggregate id, `regionpath` = the region path, dot-joined"),
         data=(payload, ...))
 
 
-def document_events(rt: ServiceRuntime, events: dict[str, type[BaseModel]], drop: tuple[str, ...] = (),
+def document_events(rt: ServiceRuntime, events: Mapping[str, type[BaseModel]], drop: tuple[str, ...] = (),
                     delta: bool = True) -> None:
     for name, model in events.items():
         rt.broker.publisher(f"yiwang.evt.{rt.name}.{name}.{PATH_TOKENS}",

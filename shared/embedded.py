@@ -12,6 +12,7 @@ import sys
 import sysconfig
 import time
 from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -93,7 +94,7 @@ async def wait_mongo(uri: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:
-        client = AsyncMongoClient(uri, serverSelectionTimeoutMS=1000)
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri, serverSelectionTimeoutMS=1000)
         try:
             await client.admin.command("ping")
             return

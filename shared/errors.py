@@ -29,7 +29,7 @@ class DomainError(Exception):
         return {"code": str(self.code), "message": self.message, "details": self.details}
 
     @staticmethod
-    def from_dict(d: dict[str, Any]) -> "DomainError":
+    def from_dict(d: dict[str, Any]) -> DomainError:
         cls = _BY_CODE.get(d.get("code", ""), InternalError)
         return cls(d.get("message", "error"), d.get("details") or {})
 
@@ -69,4 +69,5 @@ class InternalError(DomainError):
     code = ErrorCode.INTERNAL
 
 
-_BY_CODE = {c.code.value: c for c in (BadInput, Unauthenticated, NotFound, Forbidden, Conflict, Unavailable, InternalError)}
+_BY_CODE = {c.code.value: c
+            for c in (BadInput, Unauthenticated, NotFound, Forbidden, Conflict, Unavailable, InternalError)}

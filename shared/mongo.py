@@ -18,8 +18,15 @@ from bson import Binary, ObjectId
 from pymongo import ASCENDING, AsyncMongoClient, IndexModel, InsertOne, ReplaceOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import (ClientBulkWriteException, ConnectionFailure, DuplicateKeyError, ExecutionTimeout,
-                            OperationFailure, PyMongoError, WTimeoutError)
+from pymongo.errors import (
+    ClientBulkWriteException,
+    ConnectionFailure,
+    DuplicateKeyError,
+    ExecutionTimeout,
+    OperationFailure,
+    PyMongoError,
+    WTimeoutError,
+)
 from pymongo.uri_parser import parse_uri
 
 from shared.errors import Unavailable
@@ -155,7 +162,9 @@ def _unwrapped(e: ClientBulkWriteException) -> PyMongoError:
     duplicate key is a `DuplicateKeyError`, as callers that rely on a unique `_id` expect."""
     if isinstance(e.error, PyMongoError):
         return e.error
-    for w in e.write_errors or []:
+    # The raw error documents: pymongo 4.20 annotates `write_errors` as `WriteError`s, but the
+    # list holds the server's documents (client_bulk.py appends them as they come).
+    for w in e.details.get("writeErrors") or []:
         code = w.get("code")
         if code == 11000:
             return DuplicateKeyError(w.get("errmsg", "duplicate key"), code, w)

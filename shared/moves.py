@@ -76,7 +76,8 @@ async def repath_subtree(db: AsyncDatabase, uow: UnitOfWork, indexes: dict[str, 
                 if doc["_id"] in seen:
                     continue
                 seen.add(doc["_id"])
-                sets = {k: nv for k, v in doc.items() if k != "_id" and (nv := repathed(v, old_path, new_path)) is not v}
+                sets = {k: nv for k, v in doc.items()
+                        if k != "_id" and (nv := repathed(v, old_path, new_path)) is not v}
                 if sets:
                     ops.append(UpdateOne({"_id": doc["_id"]}, {"$set": sets}))
         if ops:
@@ -118,8 +119,8 @@ def follow_moves(name: str, db: AsyncDatabase, transact: Transactor, indexes: di
                 return
             await repath_subtree(db, uow, indexes, root, old_path, new_path)
             left, joined = old_path[:-1], new_path[:-1]
-            await shift_figures(db, uow, root, [a for a in left if a not in joined], [a for a in joined if a not in left],
-                                figures)
+            await shift_figures(db, uow, root, [a for a in left if a not in joined],
+                                [a for a in joined if a not in left], figures)
 
         await transact(work)
 

@@ -13,17 +13,18 @@ import nats
 from faststream import FastStream
 from faststream.nats import NatsBroker
 from faststream.nats.annotations import NatsMessage
+from nats.aio.client import Client as NatsClient
 from nats.js.api import ConsumerConfig
 from pymongo import IndexModel
 
 from shared.auth import service_token
 from shared.errors import BadInput, Unavailable
 from shared.heap import freeze_long_lived
+from shared.limits import Bounds
 from shared.messaging.consumer import EventHandler, prepare_consumer, register_consumer
 from shared.messaging.envelope import CloudEvent
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.projector import Apply, OutboxProjector
-from shared.limits import Bounds
 from shared.messaging.rpc import Handler, Request, RpcClient, caller_gone, dispatch, fail
 from shared.messaging.streams import ensure_streams
 from shared.messaging.subjects import EVT, rpc_subject
@@ -63,7 +64,7 @@ class ServiceRuntime:
         self.relay: OutboxRelay | None = None
         self.projectors: list[OutboxProjector] = []
         self.consumers: list[tuple[str, ConsumerConfig]] = []
-        self._relay_nc: nats.aio.client.Client | None = None
+        self._relay_nc: NatsClient | None = None
         # Its transactions run on these sessions (at most this many at once), which a successor
         # ends should this process die with one open.
         self.sessions = SessionLedger(self.db, size=settings.rpc_workers)

@@ -7,10 +7,10 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
-
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 DEV_JWT_SECRET = "yiwang-dev-secret-do-not-use-in-production"
@@ -78,7 +78,8 @@ class Settings(BaseSettings):
     sla_county_s: int = 7 * 86400
     sla_sweep_s: float = 60.0
     auto_close_s: int = 7 * 86400  # a RESOLVED case nobody rates closes after this long
-    dup_radius_m: float = Field(default=100.0, le=100.0, description="possible duplicates: same category within this distance")
+    dup_radius_m: float = Field(default=100.0, le=100.0,
+                                description="possible duplicates: same category within this distance")
     dup_window_s: int = 7 * 86400  # ... reported within this window
 
     org_weak_days: int = Field(default=90, ge=1, description="no organisational life this long: weak (软弱涣散 risk)")
@@ -86,7 +87,8 @@ class Settings(BaseSettings):
     org_sweep_s: float = 600.0  # how often weak organisations and overdue transfers are looked for
 
     points_per_hour: float = Field(default=1.0, ge=0, description="points credited per service hour")
-    points_multipliers: dict[str, float] = Field(default_factory=dict, description="per post type, e.g. {\"LEGAL_AID\": 2}")
+    points_multipliers: dict[str, float] = Field(default_factory=dict,
+                                                 description="per post type, e.g. {\"LEGAL_AID\": 2}")
     points_expiry_days: int = Field(default=365, ge=1)
     timezone: str = "Asia/Shanghai"  # days, weeks and months of trends and hotspots
     rpc_workers: int = Field(default=32, ge=1, le=1024)  # requests one process serves at once, per verb
@@ -221,7 +223,7 @@ class Settings(BaseSettings):
         return int(getattr(self, f"sla_{level.lower()}_s"))
 
 
-def _problem(err: dict) -> str:
+def _problem(err: ErrorDetails) -> str:
     """One validation error as the variable it came from and what is wrong with it (pydantic
     would also echo the value, which may be a secret)."""
     message = str(err["msg"]).removeprefix("Value error, ")

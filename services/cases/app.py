@@ -61,7 +61,7 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
                 log.info("gave %d recent cases of the earlier layout their near cells", n)
             if n := await store.upgrade_hotspot_cells(rt.transact):
                 log.info("folded %d hotspot cells of the earlier layout into hotspot_days", n)
-        except Exception:  # noqa: BLE001 - the service runs on; the next start resumes the upgrade
+        except Exception:  # any error: the service runs on; the next start resumes the upgrade
             log.exception("upgrading data of an earlier layout stopped; the next start resumes it")
 
     async def stop_background() -> None:

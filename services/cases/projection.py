@@ -7,6 +7,7 @@ of the cases (`domain.recount`) at every moment the projector has caught up.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
 
 from services.cases.store import CaseStore
@@ -15,49 +16,54 @@ from shared.mongo import UnitOfWork
 from shared.territory import TerritoryReplica
 from shared.trends import city_tz, day_of, fold_days
 
+# rollups (region -> counters), day buckets ((region, day) -> counters), hotspot cells
+# ((grid, category, day) -> (grid path, reports))
+Totals = tuple[dict[str, dict[str, int]], dict[tuple[str, str], dict[str, int]],
+               dict[tuple[str, str, str], tuple[list[str], int]]]
+
 
 def event_delta(before: dict[str, int] | None, after: dict[str, int]) -> dict[str, int]:
     return RollupDelta.of((), before, after).changes
+
+
+def totals(outbox_docs: list[dict], path_of: Callable[[str], list[str] | None]) -> Totals:
+    """Rollups, day buckets (by the event's local day) and hotspot cells (grid ×
+    category × day: reports, duplicates included) of a batch of events. `path_of(grid id)`
+    is the grid's current path (None for a grid it does not know: the event's own path)."""
+    acc: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    days: dict[tuple[str, str], dict[str, int]] = {}
+    hot: dict[tuple[str, str, str], tuple[list[str], int]] = {}
+    tz = city_tz()
+    for doc in outbox_docs:
+        envelope = doc["envelope"]
+        data = envelope["data"]
+        delta = data.get("delta") or {}
+        if not delta:
+            continue
+        event_path = data.get("region_path") or []
+        # The grid's current path: a region moved since the event still adds up right.
+        path = path_of(event_path[-1]) if event_path else None
+        path = path or event_path
+        for region in path:
+            for k, v in delta.items():
+                acc[region][k] += v
+        day = day_of(_when(data.get("at") or envelope.get("time")), tz)
+        fold_days(days, path, day, delta)
+        if delta.get("total", 0) > 0 and data.get("category_code") and path:
+            key = (path[-1], data["category_code"], day)
+            hot[key] = (list(path), hot.get(key, (path, 0))[1] + delta["total"])
+    return acc, days, hot
 
 
 class RollupProjection:
     def __init__(self, store: CaseStore, territory: TerritoryReplica):
         self.store, self.territory = store, territory
 
-    def totals(self, outbox_docs: list[dict]) -> tuple[dict[str, dict[str, int]],
-                                                       dict[tuple[str, str], dict[str, int]],
-                                                       dict[tuple[str, str, str], tuple[list[str], int]]]:
-        """Rollups, day buckets (by the event's local day) and hotspot cells (grid ×
-        category × day: reports, duplicates included) of a batch of events."""
-        acc: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        days: dict[tuple[str, str], dict[str, int]] = {}
-        hot: dict[tuple[str, str, str], tuple[list[str], int]] = {}
-        tz = city_tz()
-        for doc in outbox_docs:
-            envelope = doc["envelope"]
-            data = envelope["data"]
-            delta = data.get("delta") or {}
-            if not delta:
-                continue
-            event_path = data.get("region_path") or []
-            # The grid's current path: a region moved since the event still adds up right.
-            path = self.territory.path(event_path[-1]) if event_path else None
-            path = path or event_path
-            for region in path:
-                for k, v in delta.items():
-                    acc[region][k] += v
-            day = day_of(_when(data.get("at") or envelope.get("time")), tz)
-            fold_days(days, path, day, delta)
-            if delta.get("total", 0) > 0 and data.get("category_code") and path:
-                key = (path[-1], data["category_code"], day)
-                hot[key] = (list(path), hot.get(key, (path, 0))[1] + delta["total"])
-        return acc, days, hot
-
     async def apply(self, uow: UnitOfWork, outbox_docs: list[dict], imported: bool = False) -> None:
         """Add a batch's figures, in the transaction. `imported`: the envelopes are imported
         history, which never reaches the outbox; the figures also keep it as their `imported`
         share, so a replay of the event log can start from it."""
-        rollups, days, hot = self.totals(outbox_docs)
+        rollups, days, hot = totals(outbox_docs, self.territory.path)
         await self.store.add_to_rollups(uow, rollups, imported=imported)
         await self.store.add_to_days(uow, days, imported=imported)
         await self.store.add_to_hotspots(uow, hot, imported=imported)

@@ -16,7 +16,7 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.cases import domain as d
-from services.cases.projection import RollupProjection
+from services.cases.projection import totals
 from services.cases.store import HOTSPOT_DAYS, IMPORTED, case_from_doc, fold_hotspot_cells
 from shared.ids import new_id
 from shared.mongo import OUTBOX, PROJECTION_QUEUE, Transactor, UnitOfWork, now
@@ -56,16 +56,6 @@ def _nonzero(figures: Counts) -> Counts:
     return {key: nz for key, c in figures.items() if (nz := {k: v for k, v in c.items() if v})}
 
 
-class _Paths:
-    """The grids' current paths from the service's territory copy (what the projector uses)."""
-
-    def __init__(self, paths: dict[str, list[str]]):
-        self.paths = paths
-
-    def path(self, region_id: str) -> list[str] | None:
-        return self.paths.get(region_id)
-
-
 @dataclass
 class Rebuilt:
     rollups: Counts
@@ -87,11 +77,12 @@ async def _shares(db: AsyncDatabase, coll: str, live_field: str) -> tuple[Counts
 async def rebuild(db: AsyncDatabase, imported: tuple[Counts, Counts, Counts] | None = None) -> Rebuilt:
     """The imported shares (rollups, days, hotspots) plus every projected event of the outbox."""
     rollups, days, hotspots = ({k: dict(v) for k, v in f.items()} for f in imported or ({}, {}, {}))
+    # the grids' current paths from the service's territory copy (what the projector uses)
     paths = {t["_id"]: t["path"] async for t in db.territory.find({"level": "GRID"}, {"path": 1})}
     queued = {q["_id"].split(":", 1)[1] async for q in db[PROJECTION_QUEUE].find({"projection": "rollups"}, {"_id": 1})}
     docs = [doc async for doc in db[OUTBOX].find({"aggregate": {"$ne": "catalogue"}}, {"envelope": 1}).sort("oid", 1)
             if doc["_id"] not in queued]
-    acc, day_totals, cells = RollupProjection(None, _Paths(paths)).totals(docs)  # type: ignore[arg-type]
+    acc, day_totals, cells = totals(docs, paths.get)
 
     def add(into: Counts, key: str, counters: dict[str, int]) -> None:
         c = into.setdefault(key, {})

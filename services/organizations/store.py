@@ -46,7 +46,8 @@ def extra_fields(record: BaseModel) -> dict[str, Any]:
         return {"holds_life": record.type is not d.OrgType.CENTER_HOUSEHOLD,
                 "last_active_at": record.last_life_at or record.created_at}
     if isinstance(record, d.PartyMember):
-        return {"dual_community": record.dual.community_id if record.dual_active else None}  # type: ignore
+        dual = record.active_dual
+        return {"dual_community": dual.community_id if dual is not None else None}
     if isinstance(record, d.Transfer):
         return {"to_path": list(record.to_path)}
     return {}

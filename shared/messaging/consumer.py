@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker
 from faststream.nats.annotations import NatsMessage
-from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js import JetStreamContext
+from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
@@ -29,15 +29,18 @@ async def prepare_consumer(js: JetStreamContext, stream: str, config: ConsumerCo
     """Before subscribing: a durable consumer of another kind (say, a pull consumer an older
     version made) is recreated from just past its acknowledged floor, so nothing is skipped
     and nothing acknowledged is delivered again."""
+    durable = config.durable_name
+    if not durable:
+        return  # an ephemeral consumer has no earlier version to replace
     try:
-        info = await js.consumer_info(stream, config.durable_name)
+        info = await js.consumer_info(stream, durable)
     except NotFoundError:
         return
     if info.config.deliver_group == config.deliver_group and info.config.deliver_subject:
         return
     floor = info.ack_floor.stream_seq if info.ack_floor else 0
-    log.warning("recreating consumer %s on %s from stream sequence %d", config.durable_name, stream, floor + 1)
-    await js.delete_consumer(stream, config.durable_name)
+    log.warning("recreating consumer %s on %s from stream sequence %d", durable, stream, floor + 1)
+    await js.delete_consumer(stream, durable)
     config.deliver_policy, config.opt_start_seq = DeliverPolicy.BY_START_SEQUENCE, floor + 1
 
 

@@ -43,6 +43,8 @@ MANAGED = ("subjects", "retention", "storage", "discard", "max_age", "duplicate_
 async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
     """Create the stream, or update it only when a managed setting differs: an update while
     others publish makes the server answer some publishes empty."""
+    if not config.name:
+        raise ValueError("a stream is declared by its name")
     try:
         info = await js.stream_info(config.name)
     except NotFoundError:

@@ -470,6 +470,15 @@ def test_every_emitted_event_type_is_documented():
     assert all(k.isupper() for k in EVENT_TYPES)
 
 
+def test_an_event_field_of_any_name_stays_in_data_and_never_moves_the_event():
+    org = tree()["gb-g1"]
+    org.drain_events()
+    event = org._emit("ORGANIZATION_UPDATED", ADMIN_K, T0, path=["elsewhere"], type="x", now="y")
+    assert event.region_path == org.scope_path
+    assert event.type == "ORGANIZATION_UPDATED"
+    assert event.data == {"path": ["elsewhere"], "type": "x", "now": "y"}
+
+
 @pytest.mark.parametrize("principal,action,allowed", [
     (SUPER, Action.MANAGE_ORG, True), (ADMIN_K, Action.MANAGE_ORG, True),
     (ADMIN_T1, Action.MANAGE_ORG, True), (ADMIN_T2, Action.MANAGE_ORG, False),

@@ -334,9 +334,15 @@ class Case(BaseModel):
 
     def _require_escalatable(self) -> None:
         self._require("escalate", *sorted(OPEN_STATUSES, key=list(S).index))
-        if self.level.next_level() is None:
+        self._level_above()
+
+    def _level_above(self) -> HandlingLevel:
+        """The level an escalation moves the case to; Conflict at the top level."""
+        above = self.level.next_level()
+        if above is None:
             raise Conflict(f"case {self.id} is already at {self.level}, the top level",
                            {"level": str(self.level)})
+        return above
 
     def _sla_for(self, level: HandlingLevel, sla: Sla) -> timedelta:
         return timedelta(seconds=self.sla_override_s or int(sla[level]))
@@ -353,8 +359,7 @@ class Case(BaseModel):
             self.accepted_at = now
 
     def _escalate(self, now: datetime, sla: Sla) -> HandlingLevel:
-        from_level = self.level
-        self.level = from_level.next_level()  # type: ignore[assignment]
+        from_level, self.level = self.level, self._level_above()
         self.status, self.assignee = S.ACCEPTED, None
         self.escalations += 1
         self._set_due(now + self._sla_for(self.level, sla))

@@ -140,7 +140,7 @@ def audit(regions: list[dict], limit: int) -> dict[str, Any]:
             continue
         try:
             raw = shape(d["boundary"])
-        except Exception as e:  # noqa: BLE001 - anything unreadable is reported, not raised
+        except Exception as e:  # anything unreadable is reported, not raised
             invalid.append({**where(d), "reason": f"not GeoJSON: {str(e)[:160]}"})
             continue
         if not raw.is_valid or raw.area <= 0:

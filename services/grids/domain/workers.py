@@ -6,7 +6,6 @@ import re
 from shared.errors import BadInput
 from shared.vocabulary.territory import WorkerRole
 
-
 WORKER_ROLE_NAMES = {WorkerRole.BASIC: "基础网格员", WorkerRole.CONVENIENCE: "便民服务员",
                      WorkerRole.FINANCE: "财经管理员"}
 _PHONE = re.compile(r"^\+?[0-9-]{5,20}$")

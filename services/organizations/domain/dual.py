@@ -7,9 +7,9 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from shared.vocabulary.territory import Level
 from shared.auth import Principal
 from shared.errors import BadInput
+from shared.vocabulary.territory import Level
 
 from .enums import Action
 from .events import Aggregate
@@ -86,7 +86,7 @@ class FeedbackRecord(Aggregate):
     def open(cls, member: PartyMember, quarter: Quarter) -> FeedbackRecord:
         return cls(id=feedback_id(member.id, quarter), member_id=member.id,
                    quarter=str(quarter), org_path=member.org_path,
-                   community_id=member.dual.community_id if member.dual and member.dual.active else None)
+                   community_id=member.active_dual.community_id if member.active_dual else None)
 
     def add(self, source_event_id: str, hours: float, services: int, now: datetime) -> bool:
         """Add one source event's service; returns False (and changes nothing) for an event

@@ -105,12 +105,17 @@ class Aggregate(BaseModel):
         self.version += 1
         self.updated_at = now
 
-    def _emit(self, type: str, by: Principal | None, now: datetime,
-              path: tuple[str, ...] | None = None, **data: Any) -> OrgEvent:
+    def _emit(self, type: str, by: Principal | None, now: datetime, /, **data: Any) -> OrgEvent:
+        """Record event `type` with fields `data`, published under the record's own path."""
+        return self._emit_at(self.scope_path, type, by, now, **data)
+
+    def _emit_at(self, path: tuple[str, ...], type: str, by: Principal | None, now: datetime, /,
+                 **data: Any) -> OrgEvent:
+        """Record event `type` published under `path` (a member's 双报到 events: the community's).
+        The parameters are positional-only, so an event field of any name lands in `data`."""
         event = OrgEvent(type=type, aggregate=self.aggregate_name, aggregate_id=self.id,
                          version=self.version, at=now, actor=by.sub if by else None,
-                         region_path=path if path is not None else self.scope_path,
-                         data=_jsonable(data))
+                         region_path=path, data=_jsonable(data))
         self.pending_events.append(event)
         return event
 

@@ -7,9 +7,9 @@ from typing import ClassVar
 
 from pydantic import BaseModel
 
-from shared.vocabulary.territory import Level
 from shared.auth import Principal
 from shared.errors import BadInput, Conflict
+from shared.vocabulary.territory import Level
 
 from .enums import Action, Gender, MemberCategory, MemberStatus, OrgType
 from .events import Aggregate
@@ -76,8 +76,13 @@ class PartyMember(Aggregate):
         return self.org_path
 
     @property
+    def active_dual(self) -> DualRegistration | None:
+        """The member's 双报到 registration while it is active, else None."""
+        return self.dual if self.dual is not None and self.dual.active else None
+
+    @property
     def dual_active(self) -> bool:
-        return self.dual is not None and self.dual.active
+        return self.active_dual is not None
 
     @classmethod
     def register(cls, *, id: str, name: str, gender: Gender, birth_date: date, join_date: date,
@@ -115,8 +120,8 @@ class PartyMember(Aggregate):
         if not changed:
             return
         self._change(now)
-        if "category" in changed:
-            self.category = category  # type: ignore[assignment]
+        if category is not None and "category" in changed:
+            self.category = category
         if "homeBuildingId" in changed:
             self._set_home(home)
         if "phone" in changed:
@@ -142,15 +147,14 @@ class PartyMember(Aggregate):
                            {"category": str(self.category)})
         if community.level is not Level.COMMUNITY:
             raise BadInput(f"{community.id} is a {community.level}, not a COMMUNITY")
-        if self.dual_active:
-            raise Conflict(f"member {self.id} is already registered with community "
-                           f"{self.dual.community_id}",  # type: ignore[union-attr]
-                           {"communityId": self.dual.community_id})  # type: ignore[union-attr]
+        if (dual := self.active_dual) is not None:
+            raise Conflict(f"member {self.id} is already registered with community {dual.community_id}",
+                           {"communityId": dual.community_id})
         self._change(now)
         self.dual = DualRegistration(community_id=community.id, community_path=community.path,
                                      registered_at=now)
-        self._emit("DUAL_REGISTERED", by, now, path=community.path, memberOrgId=self.org_id,
-                   communityId=community.id, orgPath=self.org_path)
+        self._emit_at(community.path, "DUAL_REGISTERED", by, now, memberOrgId=self.org_id,
+                      communityId=community.id, orgPath=self.org_path)
 
     def end_dual_registration(self, by: Principal, now: datetime, reason: str) -> None:
         authorize(by, Action.DUAL_REGISTER, self)
@@ -162,8 +166,8 @@ class PartyMember(Aggregate):
     def _end_dual(self, by: Principal, now: datetime, reason: str) -> None:
         assert self.dual is not None
         self.dual = self.dual.model_copy(update={"ended_at": now})
-        self._emit("DUAL_REGISTRATION_ENDED", by, now, path=self.dual.community_path,
-                   communityId=self.dual.community_id, reason=reason)
+        self._emit_at(self.dual.community_path, "DUAL_REGISTRATION_ENDED", by, now,
+                      communityId=self.dual.community_id, reason=reason)
 
     def _set_home(self, home: Node | None) -> None:
         if home is None:

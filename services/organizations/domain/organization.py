@@ -8,9 +8,9 @@ from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
-from shared.vocabulary.territory import Level
 from shared.auth import Principal
 from shared.errors import BadInput, Conflict, NotFound
+from shared.vocabulary.territory import Level
 
 from .enums import Action, OrgType, PositionRole
 from .events import Aggregate

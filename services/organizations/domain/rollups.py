@@ -41,8 +41,8 @@ def counters_of(record: Any) -> list[Contribution]:
         if record.open_transfer_id is not None:
             c["members_transferring"] = 1
         out: list[Contribution] = [(record.org_path, c)]
-        if record.dual_active:
-            out.append((record.dual.community_path, {"dual_registered": 1}))  # type: ignore
+        if (dual := record.active_dual) is not None:
+            out.append((dual.community_path, {"dual_registered": 1}))
         return out
     if isinstance(record, UnitTwinning):
         return [(record.community_path, {"twinned_units": 1})]

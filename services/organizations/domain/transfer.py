@@ -52,7 +52,7 @@ class Transfer(Aggregate):
     def overdue(self, now: datetime) -> bool:
         return self.is_open and now > self.deadline_at
 
-    def _emit_t(self, type: str, by: Principal, now: datetime, **data: object) -> None:
+    def _emit_t(self, type: str, by: Principal, now: datetime, /, **data: object) -> None:
         self._emit(type, by, now, memberId=self.member_id, fromOrgId=self.from_org_id,
                    toOrgId=self.to_org_id, toPath=self.to_path, **data)
 

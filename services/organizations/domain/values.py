@@ -7,9 +7,9 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.vocabulary.territory import Level
 from shared import domain as shared_domain
 from shared.errors import BadInput
+from shared.vocabulary.territory import Level
 
 NAME_MAX, TEXT_MAX = 64, 5000
 _QUARTER = re.compile(r"^(\d{4})Q([1-4])$")

@@ -5,7 +5,7 @@ import math
 from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -42,6 +42,17 @@ def hours_tenths(hours: float, what: str = "hours", limit: float = MAX_HOURS) ->
     return tenths
 
 
+class _HasStatus(Protocol):
+    """An aggregate with a lifecycle (orders, posts, tasks): what `_require` reads."""
+    kind: ClassVar[str]
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def status(self) -> StrEnum: ...
+
+
 class Aggregate(BaseModel):
     """A record with a region path, a version bumped once per successful command and the
     events that command recorded. A command that raises leaves the record as it was."""
@@ -58,8 +69,8 @@ class Aggregate(BaseModel):
         out, self.pending_events = self.pending_events, []
         return out
 
-    def _require(self, action: str, *allowed: StrEnum) -> None:
-        status = getattr(self, "status")
+    def _require(self: _HasStatus, action: str, *allowed: StrEnum) -> None:
+        status = self.status
         if status not in allowed:
             raise Conflict(
                 f"cannot {action} {self.kind} {self.id}: it is {status}; "
