@@ -275,7 +275,10 @@ class ScopeRule:
             return within
         if p.role in self.replace:
             return self.replace[p.role](p) & within
-        base = within if region else region_scope(p, self.path)
+        own = region_scope(p, self.path)
+        if own.empty:  # no region of its own: naming one gives a role nothing it did not have
+            return NOTHING
+        base = within if region else own
         return base & self.narrow[p.role](p) if p.role in self.narrow else base
 
     def admits(self, p: Principal, record: Any) -> bool:
