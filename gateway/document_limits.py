@@ -30,11 +30,27 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphql import parse
-from graphql import (DocumentNode, FieldNode, FragmentDefinitionNode, FragmentSpreadNode, GraphQLError,
-                     GraphQLInputObjectType, GraphQLList, GraphQLNonNull, GraphQLSchema, InlineFragmentNode,
-                     ListValueNode, ObjectValueNode, OperationDefinitionNode, SelectionSetNode, StringValueNode,
-                     VariableNode, get_named_type, type_from_ast)
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLInputObjectType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLSchema,
+    InlineFragmentNode,
+    ListValueNode,
+    ObjectValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    StringValueNode,
+    VariableNode,
+    get_named_type,
+    parse,
+    type_from_ast,
+)
 from strawberry.extensions import SchemaExtension
 
 from shared.limits import Bounds, first_excess

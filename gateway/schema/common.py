@@ -9,22 +9,37 @@ from enum import Enum
 from typing import Any, Generic, TypeVar
 
 import strawberry
+from pydantic import BaseModel
 from strawberry.relay import GlobalID
 from strawberry.types import Info
 from strawberry.types.field import StrawberryField
 from strawberry.types.lazy_type import LazyType
 from strawberry.types.nodes import SelectedField
 
+from gateway.clients import GridsClient, OrganizationsClient, VolunteersClient, checked
 from gateway.context import Context
 from shared.errors import BadInput
 
 N = TypeVar("N")
 E = TypeVar("E", bound=Enum)
+M = TypeVar("M", bound=BaseModel)
 PAGE_MAX = 100
 
 
 def ctx(info: Info) -> Context:
     return info.context
+
+
+def grids(info: Info) -> GridsClient:
+    return ctx(info).grids
+
+
+def orgs(info: Info) -> OrganizationsClient:
+    return ctx(info).organizations
+
+
+def vols(info: Info) -> VolunteersClient:
+    return ctx(info).volunteers
 
 
 def encode_cursor(key: str) -> str:
@@ -45,6 +60,18 @@ def page_args(first: int | None, after: str | None) -> dict[str, Any]:
     if n < 0 or n > PAGE_MAX:
         raise BadInput(f"`first` must be between 0 and {PAGE_MAX}")
     return {"first": n, "after": decode_cursor(after)}
+
+
+def listing(model: type[M], fields: dict[str, Any], first: int | None, after: str | None) -> M:
+    """The request of a list verb: its filters (None: unset) and the page (`first`, `after`), checked once
+    against the verb's contract model."""
+    return checked(model, **fields, page=page_args(first, after))
+
+
+def command(model: type[M], id: Any, expected_version: int | None = None, **fields: Any) -> M:
+    """The request of a command on one record (a `Versioned` model): its id, the version the caller saw
+    (None: any) and the command's own fields, checked once against the verb's contract model."""
+    return checked(model, id=str(id), expectedVersion=expected_version, **fields)
 
 
 @strawberry.type

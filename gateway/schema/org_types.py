@@ -16,7 +16,19 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.schema.case_types import Case
-from gateway.schema.common import Connection, Node, connection, ctx, day, dto_type, from_dto, value_of, when
+from gateway.schema.common import (
+    Connection,
+    Node,
+    connection,
+    ctx,
+    day,
+    dto_type,
+    from_dto,
+    listing,
+    orgs,
+    value_of,
+    when,
+)
 from gateway.schema.enums import (
     AgendaSource,
     CaseStatus,
@@ -30,8 +42,9 @@ from gateway.schema.enums import (
     TransferStatus,
     UnitKind,
 )
-from gateway.schema.loads import load_case, load_member, load_org, load_region, load_unit, org_page
+from gateway.schema.loads import load_case, load_member, load_org, load_region, load_unit
 from gateway.schema.territory import Region
+from shared.contracts import organizations as oc
 from shared.errors import Forbidden
 
 # --- vocabularies -------------------------------------------------------------------------------------------
@@ -155,26 +168,24 @@ class PartyOrganization(Node):
     async def members(
         self, info: Info, first: int | None = None, after: str | None = None, category: MemberCategory | None = None
     ) -> PartyMemberConnection:
-        page = await org_page(
-            info, "member.list", {"organizationId": self.dto["id"], "category": value_of(category)}, first, after
-        )
+        page = await orgs(info).list_members(listing(oc.ListMembers, {"organizationId": self.dto["id"], "category": value_of(category)}, first, after))
         return connection(page, member_node)
 
     @strawberry.field(description="The organisations one level down")
     async def children(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> PartyOrganizationConnection:
-        page = await org_page(info, "org.list", {"parentId": self.dto["id"]}, first, after)
+        page = await orgs(info).list_orgs(listing(oc.ListOrganizations, {"parentId": self.dto["id"]}, first, after))
         return connection(page, org_node)
 
     @strawberry.field(description="A 大党委's joint meetings (联席会议)")
     async def meetings(self, info: Info, first: int | None = None, after: str | None = None) -> JointMeetingConnection:
-        page = await org_page(info, "meeting.list", {"committeeId": self.dto["id"]}, first, after)
+        page = await orgs(info).list_meetings(listing(oc.ListMeetings, {"committeeId": self.dto["id"]}, first, after))
         return connection(page, meeting_node)
 
     @strawberry.field(description="Its organisational life (三会一课, 主题党日)")
     async def life(self, info: Info, first: int | None = None, after: str | None = None) -> LifeRecordConnection:
-        page = await org_page(info, "life.list", {"organizationId": self.dto["id"]}, first, after)
+        page = await orgs(info).list_life(listing(oc.ListLife, {"organizationId": self.dto["id"]}, first, after))
         return connection(page, life_node)
 
 

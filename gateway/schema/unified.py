@@ -14,12 +14,15 @@ from strawberry.types import Info
 
 from gateway.clients import checked
 from gateway.schema.case_types import CaseCategory, category_node
-from gateway.schema.common import ctx
+from gateway.schema.common import ctx, grids
 from gateway.schema.enums import TrendInterval
 from gateway.schema.org_types import JointMeeting, meeting_node
 from gateway.schema.territory import Region, load_region, load_visible_region
 from shared.auth import require_figures
 from shared.contracts import cases as cc
+from shared.contracts import grids as gc
+from shared.contracts import organizations as oc
+from shared.contracts.common import TrendQuery
 from shared.errors import BadInput, DomainError, Unavailable
 
 MAX_CHILDREN = 1000
@@ -164,7 +167,8 @@ async def _children(info: Info, region_id: str) -> list[dict]:
     out: list[dict] = []
     after = None
     while True:
-        page = await ctx(info).grids("region.list", {"parentId": region_id, "first": 100, "after": after})
+        page = await grids(info).list_regions(
+            checked(gc.ListRegions, parentId=region_id, page={"first": 100, "after": after}))
         out += page["items"]
         if not page["hasNextPage"] or len(out) >= MAX_CHILDREN:
             return out
@@ -215,9 +219,8 @@ class UnifiedQuery:
                     from_: Annotated[datetime, strawberry.argument(name="from")], to: datetime,
                     interval: TrendInterval = TrendInterval.DAY) -> Trend:
         service, name = TRENDS[metric.value]
-        reply = await ctx(info).service(service)("trend.series", {
-            "regionId": str(region_id), "metric": name, "from": from_.isoformat(), "to": to.isoformat(),
-            "interval": interval.value})
+        reply = await ctx(info).figures(service).trend(checked(
+            TrendQuery, regionId=str(region_id), metric=name, to=to, interval=interval.value, **{"from": from_}))
         return Trend(metric=metric, interval=interval, kind=reply["kind"], description=reply["description"],
                      region_id=str(region_id),
                      points=[TrendPoint(start=_dt(p["start"]), end=_dt(p["end"]), value=p["value"])
@@ -253,4 +256,4 @@ class UnifiedMutation:
             payload["until"] = input.until.isoformat()
         if input.meeting_id:
             payload["meetingId"] = str(input.meeting_id)
-        return meeting_node(await ctx(info).organizations.call("meeting.raiseHotspot", **payload))
+        return meeting_node(await ctx(info).organizations.raise_hotspot(checked(oc.RaiseHotspot, **payload)))

@@ -16,8 +16,9 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from gateway.clients import checked
 from gateway.schema.case_types import Case, GeoPoint
-from gateway.schema.common import Connection, Node, connection, ctx, dto_type, from_dto, when
+from gateway.schema.common import Connection, Node, connection, dto_type, from_dto, listing, vols, when
 from gateway.schema.enums import (
     DispatchTargetKind,
     PointsSourceKind,
@@ -27,9 +28,10 @@ from gateway.schema.enums import (
     VolunteerPostType,
     VolunteerTaskStatus,
 )
-from gateway.schema.loads import load_case, load_member, load_region, load_volunteer, vol_page
+from gateway.schema.loads import load_case, load_member, load_region, load_volunteer
 from gateway.schema.org_types import PartyMember
 from gateway.schema.territory import Region
+from shared.contracts import volunteers as vc
 from shared.errors import Forbidden
 
 # --- vocabularies -------------------------------------------------------------------------------------------
@@ -68,11 +70,11 @@ class PointsAccount:
 
     @strawberry.field(description="Credits not yet expired, minus redemptions")
     async def balance(self, info: Info) -> int:
-        return int((await ctx(info).volunteers.call("points.balance", volunteerId=self.volunteer_id))["balance"])
+        return int((await vols(info).points_balance(checked(vc.ByVolunteer, volunteerId=self.volunteer_id)))["balance"])
 
     @strawberry.field(description="Ledger entries: credits, redemptions and expiries")
     async def history(self, info: Info, first: int | None = None, after: str | None = None) -> PointsEntryConnection:
-        page = await vol_page(info, "points.history", {"volunteerId": self.volunteer_id}, first, after)
+        page = await vols(info).points_history(listing(vc.ByVolunteer, {"volunteerId": self.volunteer_id}, first, after))
         return connection(page, entry_node)
 
 
@@ -130,12 +132,12 @@ class Volunteer(Node):
     async def claimed_posts(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> VolunteerPostConnection:
-        page = await vol_page(info, "post.list", {"volunteerId": self.dto["id"]}, first, after)
+        page = await vols(info).list_posts(listing(vc.ListPosts, {"volunteerId": self.dto["id"]}, first, after))
         return connection(page, post_node)
 
     @strawberry.field(description="Cases handed to them (派单 to a volunteer)")
     async def tasks(self, info: Info, first: int | None = None, after: str | None = None) -> VolunteerTaskConnection:
-        page = await vol_page(info, "task.list", {"volunteerId": self.dto["id"]}, first, after)
+        page = await vols(info).list_tasks(listing(vc.ListTasks, {"volunteerId": self.dto["id"]}, first, after))
         return connection(page, task_node)
 
     @strawberry.field(description="Their points (积分): balance and ledger")
