@@ -53,7 +53,7 @@ async def bus_errors(service: str) -> AsyncIterator[None]:
         yield
     except NotFoundError as e:
         raise Unavailable(f"the {service} event stream does not exist yet; is the {service} service running?") from e
-    except (NatsError, asyncio.TimeoutError) as e:
+    except (NatsError, TimeoutError) as e:
         raise Unavailable(f"the message bus did not answer about the {service} event stream") from e
 
 

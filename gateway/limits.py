@@ -17,8 +17,8 @@ In the order a request meets them:
 4. Body size and read timeout, for any request that has a body: a `Content-Length` over
    `YIWANG_HTTP_MAX_BODY_BYTES` is refused with 413 without keeping a byte of it (up to 16 times
    the cap is read and dropped first, so that a client that sends before it reads sees the
-   413 rather than a reset; a larger one is answered at once); a chunked body is counted as it arrives and refused the moment it
-   passes the cap; a body not complete
+   413 rather than a reset; a larger one is answered at once); a chunked body is counted as it arrives
+   and refused the moment it passes the cap; a body not complete
    within `YIWANG_HTTP_BODY_TIMEOUT_S` gets 408. The application is handed the body whole,
    once it is in. A refusal that leaves part of a body unread closes the connection.
 5. JSON shape (`LimitedGraphQL.decode_json`, for bodies and websocket messages): nesting deeper

@@ -6,7 +6,7 @@ import base64
 from collections.abc import Callable
 from datetime import date, datetime
 from enum import Enum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, dataclass_transform, overload
 
 import strawberry
 from pydantic import BaseModel
@@ -21,6 +21,7 @@ from gateway.context import Context
 from shared.errors import BadInput
 
 N = TypeVar("N")
+T = TypeVar("T")
 E = TypeVar("E", bound=Enum)
 M = TypeVar("M", bound=BaseModel)
 PAGE_MAX = 100
@@ -181,14 +182,30 @@ def from_dto(
     return strawberry.field(resolver=resolve, description=description, deprecation_reason=deprecation_reason)
 
 
-def when(value: Any) -> datetime | None:
+@overload
+def when(value: None) -> None: ...
+
+
+@overload
+def when(value: str | datetime) -> datetime: ...
+
+
+def when(value: str | datetime | None) -> datetime | None:
     """Datetimes travel as ISO 8601 text."""
     if value is None or isinstance(value, datetime):
         return value
     return datetime.fromisoformat(value)
 
 
-def day(value: Any) -> date | None:
+@overload
+def day(value: None) -> None: ...
+
+
+@overload
+def day(value: str | date) -> date: ...
+
+
+def day(value: str | date | None) -> date | None:
     """Dates travel as YYYY-MM-DD."""
     if value is None or isinstance(value, date):
         return value
@@ -205,12 +222,23 @@ def _reads_dto(value: Any) -> bool:
     return resolver is not None and getattr(resolver.wrapped_func, "from_dto", False)
 
 
-def dto_type(cls: type | None = None, **options: Any) -> Any:
+@overload
+def dto_type(cls: T, /) -> T: ...
+
+
+@overload
+def dto_type(cls: None = None, /, **options: Any) -> Callable[[T], T]: ...
+
+
+# As strawberry.type declares itself, so that type checkers see the dataclass `__init__` (`Region(dto=...)`);
+# `from_dto` is no field specifier: its fields are resolvers, never constructor arguments.
+@dataclass_transform(order_default=False, kw_only_default=True, field_specifiers=(strawberry.field, StrawberryField))
+def dto_type(cls: Any = None, /, **options: Any) -> Any:
     """`strawberry.type` for a type filled from a service DTO (`dto: strawberry.Private[dict]`, fields
     declared with `from_dto`). Fields keep the order they are written in: Strawberry puts annotated
     fields before resolver methods, so the methods are annotated in place here."""
 
-    def wrap(cls: type) -> type:
+    def wrap(cls: Any) -> Any:
         own = dict(cls.__dict__.get("__annotations__", {}))
         first = {name: kind for name, kind in own.items() if not _reads_dto(cls.__dict__.get(name))}
         rest: dict[str, Any] = {}

@@ -135,14 +135,20 @@ class Region(Node):
     async def party_organizations(
         self, info: Info, type: PartyOrgType | None = None, first: int | None = None, after: str | None = None
     ) -> Connection[PartyOrganizationRef]:
-        page = await orgs(info).list_orgs(listing(oc.ListOrganizations, {"regionId": self.dto["id"], "type": type.value if type else None}, first, after))
+        page = await orgs(info).list_orgs(
+            listing(
+                oc.ListOrganizations, {"regionId": self.dto["id"], "type": type.value if type else None}, first, after
+            )
+        )
         return connection(page, PARTY_ORGANIZATION.of)
 
     @strawberry.field(description="Volunteer posts (志愿服务岗位) open for claims in this region or below")
     async def volunteer_posts(
         self, info: Info, type: VolunteerPostType | None = None, first: int | None = None, after: str | None = None
     ) -> Connection[VolunteerPostRef]:
-        page = await vols(info).list_posts(listing(vc.ListPosts, {"regionId": self.dto["id"], "type": type.value if type else None}, first, after))
+        page = await vols(info).list_posts(
+            listing(vc.ListPosts, {"regionId": self.dto["id"], "type": type.value if type else None}, first, after)
+        )
         return connection(page, VOLUNTEER_POST.of)
 
 

@@ -41,9 +41,15 @@ from shared.errors import Forbidden
 
 
 async def _region(info: Info, region_id: str | None) -> Region | None:
+    """An optional reference: None when the record names no region."""
     if not region_id:
         return None
 
+    return Region(dto=await load_region(info, region_id))
+
+
+async def _required_region(info: Info, region_id: str) -> Region:
+    """A reference every record of the type has (a non-null field)."""
     return Region(dto=await load_region(info, region_id))
 
 
@@ -74,7 +80,9 @@ class PointsAccount:
 
     @strawberry.field(description="Ledger entries: credits, redemptions and expiries")
     async def history(self, info: Info, first: int | None = None, after: str | None = None) -> PointsEntryConnection:
-        page = await vols(info).points_history(listing(vc.ByVolunteer, {"volunteerId": self.volunteer_id}, first, after))
+        page = await vols(info).points_history(
+            listing(vc.ByVolunteer, {"volunteerId": self.volunteer_id}, first, after)
+        )
         return connection(page, entry_node)
 
 
@@ -119,7 +127,7 @@ class Volunteer(Node):
 
     @strawberry.field(description="The community (or a grid or building in it) they live in")
     async def home_region(self, info: Info) -> Region:
-        return await _region(info, self.dto["homeRegionId"])
+        return await _required_region(info, self.dto["homeRegionId"])
 
     @strawberry.field(description="Region ids top-down, ending with the home region")
     def region_path(self) -> list[strawberry.ID]:
@@ -173,7 +181,7 @@ class VolunteerTeam(Node):
 
     @strawberry.field
     async def region(self, info: Info) -> Region:
-        return await _region(info, self.dto["regionId"])
+        return await _required_region(info, self.dto["regionId"])
 
     version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
 
@@ -216,7 +224,7 @@ class VolunteerPost(Node):
 
     @strawberry.field(description="The COMMUNITY or GRID it is anchored at")
     async def region(self, info: Info) -> Region:
-        return await _region(info, self.dto["regionId"])
+        return await _required_region(info, self.dto["regionId"])
 
     @strawberry.field(description="Who holds it, in the order they claimed")
     def claimants(self) -> list[PostClaim]:
@@ -421,7 +429,7 @@ class Activity(Node):
 
     @strawberry.field(description="A GRID (its polygon bounds location check-in) or a COMMUNITY")
     async def region(self, info: Info) -> Region:
-        return await _region(info, self.dto["regionId"])
+        return await _required_region(info, self.dto["regionId"])
 
     @strawberry.field(description="Check-in by location is possible: the grid's polygon was copied at creation")
     def has_area(self) -> bool:
