@@ -37,12 +37,13 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from cross_web import HTTPException
 from strawberry.asgi import GraphQL
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from gateway.context import Context
 from gateway.http import GRAPHQL_RESPONSE_JSON, negotiate
 from shared.auth import Principal, verify_token
 from shared.errors import DomainError
@@ -224,7 +225,8 @@ class RequestLimits:
             if declared > DRAIN_FACTOR * cap or headers.get(b"expect", b"").lower() == b"100-continue":
                 await send_error(send, scope, 413, "BAD_USER_INPUT", too_large, close=True)
                 return None
-        chunks, size = [], 0
+        chunks: list[bytes] = []
+        size = 0
         try:
             async with asyncio.timeout(self.settings.http_body_timeout_s):
                 while True:
@@ -257,7 +259,7 @@ def _int(value: bytes | None) -> int | None:
         return None
 
 
-class LimitedGraphQL(GraphQL):
+class LimitedGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view with the JSON bounds on bodies and websocket messages."""
 
     settings: Settings
@@ -284,8 +286,8 @@ class BoundedHttpTools(HttpToolsProtocol):
     _header_bytes = 0
     _bytes_seen = False
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(cast(asyncio.Transport, transport))  # a server connection's, as uvicorn assumes
         self._arm_header_timer()
 
     def data_received(self, data: bytes) -> None:

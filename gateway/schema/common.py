@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import weakref
 from collections.abc import Callable
 from datetime import date, datetime
 from enum import Enum
@@ -140,6 +141,7 @@ def graphql_enum(
     contracts use, so a value added to the term appears everywhere at once. `values` describes members."""
     strawberry.enum(term, name=name, description=description)
     described = dict(values or {})
+    # strawberry.enum sets __strawberry_definition__ on the class at run time; its types do not declare it
     for value in term.__strawberry_definition__.values:  # type: ignore[attr-defined]
         value.description = described.pop(value.name, None)
     if described:
@@ -148,6 +150,7 @@ def graphql_enum(
 
 
 _CAMEL: dict[str, str] = {}
+_DTO_READERS: weakref.WeakSet[Callable[..., Any]] = weakref.WeakSet()  # the resolvers `from_dto` made
 
 
 def camel(name: str) -> str:
@@ -178,7 +181,7 @@ def from_dto(
             return default
         return convert(value) if convert is not None else value
 
-    resolve.from_dto = True  # type: ignore[attr-defined]
+    _DTO_READERS.add(resolve)
     return strawberry.field(resolver=resolve, description=description, deprecation_reason=deprecation_reason)
 
 
@@ -219,7 +222,7 @@ def value_of(term: Any) -> Any:
 
 def _reads_dto(value: Any) -> bool:
     resolver = getattr(value, "base_resolver", None)
-    return resolver is not None and getattr(resolver.wrapped_func, "from_dto", False)
+    return resolver is not None and resolver.wrapped_func in _DTO_READERS
 
 
 @overload
@@ -261,6 +264,8 @@ def dto_type(cls: Any = None, /, **options: Any) -> Any:
 class Node:
     @strawberry.field(description="The global id, for node(id:) and nodes(ids:)")
     def node_id(self) -> strawberry.ID:
+        # strawberry.type sets __strawberry_definition__ (the GraphQL type name) at run time, undeclared in its
+        # types; `dto` is each implementing record's own field
         return global_id(self.__strawberry_definition__.name, getattr(self, "dto")["id"])  # type: ignore[attr-defined]  # noqa: B009
 
 

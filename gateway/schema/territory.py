@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -38,10 +38,14 @@ from shared.contracts.common import ById
 from shared.errors import BadInput, Forbidden
 from shared.messaging.rpc import parse
 
+if TYPE_CHECKING:  # the lazy edges below, for type checkers only (at run time strawberry.lazy resolves them)
+    from gateway.schema.org_types import PartyOrganization
+    from gateway.schema.volunteer_types import VolunteerPost
+
 # The one cycle of the type graph: a Region lists the organisations and posts anchored in it, and those
 # point back to their Region. These two edges are lazy (strawberry.lazy), the rest are plain imports.
-PartyOrganizationRef = Annotated["PartyOrganization", strawberry.lazy("gateway.schema.org_types")]  # noqa: F821 - lazy
-VolunteerPostRef = Annotated["VolunteerPost", strawberry.lazy("gateway.schema.volunteer_types")]  # noqa: F821 - lazy
+PartyOrganizationRef = Annotated["PartyOrganization", strawberry.lazy("gateway.schema.org_types")]
+VolunteerPostRef = Annotated["VolunteerPost", strawberry.lazy("gateway.schema.volunteer_types")]
 PARTY_ORGANIZATION = LazyRecord("PartyOrganization", "gateway.schema.org_types")
 VOLUNTEER_POST = LazyRecord("VolunteerPost", "gateway.schema.volunteer_types")
 
@@ -109,7 +113,7 @@ class Region(Node):
 
     @strawberry.field(description="Extra attributes: for a BUILDING e.g. address, floors, households, estate")
     async def attrs(self, info: Info) -> JSON:
-        return (await self._full(info)).get("attrs") or {}
+        return JSON((await self._full(info)).get("attrs") or {})
 
     @strawberry.field
     async def created_at(self, info: Info) -> datetime | None:
