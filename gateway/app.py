@@ -55,7 +55,7 @@ class Gateway(LocalGraphiQL, GraphQLOverHTTP, LimitedGraphQL):
         return Context(self.settings, self.state["rpc"], request, response, nc=self.state["nc"])
 
 
-def create_app(settings: Settings, services: tuple[str, ...] = ("grids", "cases", "organizations", "volunteers")) -> Starlette:
+def create_app(settings: Settings, services: tuple[str, ...] = SERVICES) -> Starlette:
     check_production(settings, "the gateway", uses_field_key=False)
     state: dict[str, Any] = {}
 

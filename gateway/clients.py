@@ -1,7 +1,10 @@
-"""Typed calls to the services: one client per service, one method per verb, taking the verb's request
-model from `shared/contracts`. The gateway checks an input once, against that model (a bad field is the
-same BAD_INPUT the service would answer), and sends the model; the caller's own token is forwarded so
-the service re-checks scope."""
+"""Typed calls to the services: one client per service, one named method per verb, taking the verb's request
+model from `shared/contracts`. The gateway checks an input once, against that model (`checked`: a refused field
+is the same BAD_INPUT, in the same words, the service would answer), and sends the model; the caller's own token
+is forwarded so the service re-checks scope. Replies are the service's DTOs (`Dto`: the record's fields in
+camelCase, personal data masked), as each contract's *_API text lists them: no service publishes a reply model
+the gateway could check a reply against (the `*View` models of `shared/contracts/grids` are event payloads,
+narrower than the DTOs)."""
 from __future__ import annotations
 
 import dataclasses
@@ -9,15 +12,16 @@ from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel
 
-from shared.auth import Principal
 from shared.contracts import cases as cc
+from shared.contracts import grids as gc
 from shared.contracts import organizations as oc
 from shared.contracts import volunteers as vc
-from shared.contracts.common import ByIds, Wire
+from shared.contracts.common import ById, ByIds, TrendQuery
 from shared.errors import DomainError
-from shared.messaging.rpc import Request, RpcClient
+from shared.messaging.rpc import RpcClient, parse
 
 M = TypeVar("M", bound=BaseModel)
+Dto = dict[str, Any]  # a service's reply: a record's DTO, a page ({items, totalCount, hasNextPage, endCursor}), …
 
 
 def _camel(name: str) -> str:
@@ -40,9 +44,9 @@ def _wire(value: Any) -> Any:
 def checked(model: type[M], fields: Any = None, /, *, page: dict[str, Any] | None = None, **more: Any) -> M:
     """The request model of a verb from a Strawberry input and/or camelCase fields (None means unset) and
     a list's `page` (`first`, `after`: sent as given), checked once here: BadInput with the service's own
-    wording (Request.parse) if a field is refused."""
+    wording (shared.messaging.rpc.parse) if a field is refused."""
     payload = {**(_wire(fields) if fields is not None else {}), **_wire(more), **(page or {})}
-    return Request(cast(Principal, None), payload).parse(model)
+    return parse(model, payload)
 
 
 class ServiceClient:
@@ -54,101 +58,436 @@ class ServiceClient:
         self.rpc, self.token = rpc, token
         self.service = service or self.service
 
-    async def send(self, verb: str, body: BaseModel | None = None) -> Any:
+    async def send(self, verb: str, body: BaseModel | None = None) -> Dto:
         """One verb with its request model; the model's set fields travel (as the service's contract reads them)."""
-        return await self(verb, body.model_dump(mode="json", by_alias=True, exclude_unset=True) if body else None)
+        return cast(Dto, await self(verb, body.model_dump(mode="json", by_alias=True, exclude_unset=True)
+                                    if body is not None else None))
 
     async def __call__(self, verb: str, payload: dict[str, Any] | None = None) -> Any:
-        """The wire call (a verb whose request has no model in shared/contracts yet uses it directly)."""
+        """The wire call, under the typed methods (and for the kernel's own verbs: ping, asyncapi)."""
         return await self.rpc.call(self.service, verb, payload or {}, self.token)
 
-    async def batch(self, verb: str, ids: list[str]) -> dict[str, Any]:
-        return cast(dict[str, Any], await self.send(verb, ByIds(ids=ids)))
+
+class FiguresClient(ServiceClient):
+    """A service that keeps figures per region: `stats.batch` and `trend.series` (shared/commands.py)."""
+
+    async def stats(self, body: ByIds) -> Dto:
+        return await self.send("stats.batch", body)
+
+    async def trend(self, body: TrendQuery) -> Dto:
+        return await self.send("trend.series", body)
 
 
-class TableClient(ServiceClient):
-    """A service whose verbs are checked through its contract's REQUESTS table (verb -> request model)."""
+class GridsClient(ServiceClient):
+    """yiwang.grids.<verb>: the territory tree and grid workers (shared/contracts/grids.py)."""
 
-    requests: dict[str, type[Wire]] = {}
+    service = "grids"
 
-    async def call(self, verb: str, fields: Any = None, /, *, page: dict[str, Any] | None = None, **more: Any) -> Any:
-        """`verb` with a Strawberry input and/or camelCase fields (None: unset), checked against the verb's
-        request model; a verb without a model (it takes no payload) sends the fields as they are."""
-        model = self.requests.get(verb)
-        if model is None:
-            return await self(verb, {**_wire(more), **(page or {})})
-        return await self.send(verb, checked(model, fields, page=page, **more))
+    async def get_region(self, body: ById) -> Dto | None:
+        return await self.send("region.get", body)
+
+    async def batch_regions(self, body: ByIds) -> Dto:
+        return await self.send("region.batch", body)
+
+    async def list_regions(self, body: gc.ListRegions) -> Dto:
+        return await self.send("region.list", body)
+
+    async def create_region(self, body: gc.CreateRegion) -> Dto:
+        return await self.send("region.create", body)
+
+    async def update_region(self, body: gc.UpdateRegion) -> Dto:
+        return await self.send("region.update", body)
+
+    async def move_region(self, body: gc.MoveRegion) -> Dto:
+        return await self.send("region.move", body)
+
+    async def set_boundary(self, body: gc.SetBoundary) -> Dto:
+        return await self.send("region.setBoundary", body)
+
+    async def locate(self, body: gc.Locate) -> Dto | None:
+        """The grid containing the point, None outside every grid."""
+        return await self.send("locate", body)
+
+    async def stats(self, body: ByIds) -> Dto:
+        return await self.send("stats.batch", body)
+
+    async def check_territory(self, body: gc.CheckTerritory) -> Dto:
+        return await self.send("territory.check", body)
+
+    async def register_worker(self, body: gc.RegisterWorker) -> Dto:
+        return await self.send("worker.register", body)
+
+    async def assign_worker(self, body: gc.AssignWorker) -> Dto:
+        return await self.send("worker.assign", body)
+
+    async def get_worker(self, body: ById) -> Dto | None:
+        return await self.send("worker.get", body)
+
+    async def list_workers(self, body: gc.ListWorkers) -> Dto:
+        return await self.send("worker.list", body)
 
 
-class OrganizationsClient(TableClient):
+class OrganizationsClient(FiguresClient):
     """yiwang.organizations.<verb> (ORGANIZATIONS_API in shared/contracts/organizations.py)."""
 
     service = "organizations"
-    requests = oc.REQUESTS
+
+    async def create_org(self, body: oc.CreateOrganization) -> Dto:
+        return await self.send("org.create", body)
+
+    async def update_org(self, body: oc.UpdateOrganization) -> Dto:
+        return await self.send("org.update", body)
+
+    async def appoint(self, body: oc.Appoint) -> Dto:
+        return await self.send("org.appoint", body)
+
+    async def end_position(self, body: oc.EndPosition) -> Dto:
+        return await self.send("org.endPosition", body)
+
+    async def add_unit(self, body: oc.CommitteeUnit) -> Dto:
+        return await self.send("org.addUnit", body)
+
+    async def remove_unit(self, body: oc.CommitteeUnit) -> Dto:
+        return await self.send("org.removeUnit", body)
+
+    async def get_org(self, body: ById) -> Dto | None:
+        return await self.send("org.get", body)
+
+    async def batch_orgs(self, body: ByIds) -> Dto:
+        return await self.send("org.batch", body)
+
+    async def list_orgs(self, body: oc.ListOrganizations) -> Dto:
+        return await self.send("org.list", body)
+
+    async def register_member(self, body: oc.RegisterMember) -> Dto:
+        return await self.send("member.register", body)
+
+    async def update_member(self, body: oc.UpdateMember) -> Dto:
+        return await self.send("member.update", body)
+
+    async def reveal_member_contact(self, body: oc.RevealMember) -> Dto:
+        return await self.send("member.revealContact", body)
+
+    async def get_member(self, body: ById) -> Dto | None:
+        return await self.send("member.get", body)
+
+    async def batch_members(self, body: ByIds) -> Dto:
+        return await self.send("member.batch", body)
+
+    async def list_members(self, body: oc.ListMembers) -> Dto:
+        return await self.send("member.list", body)
+
+    async def request_transfer(self, body: oc.RequestTransfer) -> Dto:
+        return await self.send("transfer.request", body)
+
+    async def approve_transfer(self, body: oc.DecideTransfer) -> Dto:
+        return await self.send("transfer.approve", body)
+
+    async def reject_transfer(self, body: oc.DecideTransfer) -> Dto:
+        return await self.send("transfer.reject", body)
+
+    async def cancel_transfer(self, body: oc.DecideTransfer) -> Dto:
+        return await self.send("transfer.cancel", body)
+
+    async def get_transfer(self, body: ById) -> Dto | None:
+        return await self.send("transfer.get", body)
+
+    async def list_transfers(self, body: oc.ListTransfers) -> Dto:
+        return await self.send("transfer.list", body)
+
+    async def dual_register(self, body: oc.DualRegister) -> Dto:
+        return await self.send("dual.register", body)
+
+    async def end_dual(self, body: oc.EndDual) -> Dto:
+        return await self.send("dual.end", body)
+
+    async def list_dual(self, body: oc.ListDual) -> Dto:
+        return await self.send("dual.list", body)
+
+    async def twin_unit(self, body: oc.TwinUnit) -> Dto:
+        return await self.send("twin.register", body)
+
+    async def list_twinnings(self, body: oc.ListTwinnings) -> Dto:
+        return await self.send("twin.list", body)
+
+    async def register_unit(self, body: oc.RegisterUnit) -> Dto:
+        return await self.send("unit.register", body)
+
+    async def update_unit(self, body: oc.UpdateUnit) -> Dto:
+        return await self.send("unit.update", body)
+
+    async def get_unit(self, body: ById) -> Dto | None:
+        return await self.send("unit.get", body)
+
+    async def batch_units(self, body: ByIds) -> Dto:
+        return await self.send("unit.batch", body)
+
+    async def list_units(self, body: oc.ListUnits) -> Dto:
+        return await self.send("unit.list", body)
+
+    async def record_linkage(self, body: oc.RecordLinkage) -> Dto:
+        return await self.send("linkage.record", body)
+
+    async def list_linkages(self, body: oc.ListByRegion) -> Dto:
+        return await self.send("linkage.list", body)
+
+    async def schedule_meeting(self, body: oc.ScheduleMeeting) -> Dto:
+        return await self.send("meeting.schedule", body)
+
+    async def add_agenda_item(self, body: oc.AgendaInput) -> Dto:
+        return await self.send("meeting.addAgendaItem", body)
+
+    async def record_minutes(self, body: oc.MinutesInput) -> Dto:
+        return await self.send("meeting.recordMinutes", body)
+
+    async def add_resolution(self, body: oc.ResolutionInput) -> Dto:
+        return await self.send("meeting.addResolution", body)
+
+    async def request_case(self, body: oc.CaseFromItem) -> Dto:
+        return await self.send("meeting.requestCase", body)
+
+    async def raise_hotspot(self, body: oc.RaiseHotspot) -> Dto:
+        return await self.send("meeting.raiseHotspot", body)
+
+    async def get_meeting(self, body: ById) -> Dto | None:
+        return await self.send("meeting.get", body)
+
+    async def list_meetings(self, body: oc.ListMeetings) -> Dto:
+        return await self.send("meeting.list", body)
+
+    async def record_life(self, body: oc.RecordLife) -> Dto:
+        return await self.send("life.record", body)
+
+    async def list_life(self, body: oc.ListLife) -> Dto:
+        return await self.send("life.list", body)
+
+    async def post_need(self, body: oc.PostNeed) -> Dto:
+        return await self.send("need.post", body)
+
+    async def offer_resource(self, body: oc.OfferResource) -> Dto:
+        return await self.send("resource.offer", body)
+
+    async def propose_project(self, body: oc.ProposeProject) -> Dto:
+        return await self.send("project.propose", body)
+
+    async def move_project(self, body: oc.MoveProject) -> Dto:
+        return await self.send("project.move", body)
+
+    async def list_needs(self, body: oc.ListByRegion) -> Dto:
+        return await self.send("need.list", body)
+
+    async def list_resources(self, body: oc.ListByRegion) -> Dto:
+        return await self.send("resource.list", body)
+
+    async def list_projects(self, body: oc.ListByRegion) -> Dto:
+        return await self.send("project.list", body)
+
+    async def list_feedback(self, body: oc.ListFeedback) -> Dto:
+        return await self.send("feedback.list", body)
+
+    async def import_members(self, body: oc.ImportMembers) -> Dto:
+        return await self.send("member.import", body)
 
 
-class VolunteersClient(TableClient):
+class VolunteersClient(FiguresClient):
     """yiwang.volunteers.<verb> (VOLUNTEERS_API in shared/contracts/volunteers.py)."""
 
     service = "volunteers"
-    requests = vc.REQUESTS
+
+    async def register_volunteer(self, body: vc.RegisterVolunteer) -> Dto:
+        return await self.send("volunteer.register", body)
+
+    async def update_volunteer(self, body: vc.UpdateVolunteer) -> Dto:
+        return await self.send("volunteer.update", body)
+
+    async def get_volunteer(self, body: ById) -> Dto | None:
+        return await self.send("volunteer.get", body)
+
+    async def my_volunteer(self) -> Dto | None:
+        return await self.send("volunteer.me")
+
+    async def batch_volunteers(self, body: ByIds) -> Dto:
+        return await self.send("volunteer.batch", body)
+
+    async def list_volunteers(self, body: vc.ListVolunteers) -> Dto:
+        return await self.send("volunteer.list", body)
+
+    async def create_team(self, body: vc.CreateTeam) -> Dto:
+        return await self.send("team.create", body)
+
+    async def add_team_member(self, body: vc.TeamMember) -> Dto:
+        return await self.send("team.addMember", body)
+
+    async def remove_team_member(self, body: vc.TeamMember) -> Dto:
+        return await self.send("team.removeMember", body)
+
+    async def get_team(self, body: ById) -> Dto | None:
+        return await self.send("team.get", body)
+
+    async def list_teams(self, body: vc.ListByRegion) -> Dto:
+        return await self.send("team.list", body)
+
+    async def create_post(self, body: vc.CreatePost) -> Dto:
+        return await self.send("post.create", body)
+
+    async def claim_post(self, body: vc.ForVolunteer) -> Dto:
+        return await self.send("post.claim", body)
+
+    async def release_post(self, body: vc.ForVolunteer) -> Dto:
+        return await self.send("post.release", body)
+
+    async def close_post(self, body: vc.Versioned) -> Dto:
+        return await self.send("post.close", body)
+
+    async def get_post(self, body: ById) -> Dto | None:
+        return await self.send("post.get", body)
+
+    async def list_posts(self, body: vc.ListPosts) -> Dto:
+        return await self.send("post.list", body)
+
+    async def place_order(self, body: vc.PlaceOrder) -> Dto:
+        return await self.send("order.place", body)
+
+    async def review_order(self, body: vc.ReviewOrder) -> Dto:
+        return await self.send("order.review", body)
+
+    async def dispatch_order(self, body: vc.DispatchOrder) -> Dto:
+        return await self.send("order.dispatch", body)
+
+    async def take_order(self, body: vc.ForVolunteer) -> Dto:
+        return await self.send("order.take", body)
+
+    async def start_order(self, body: vc.Versioned) -> Dto:
+        return await self.send("order.start", body)
+
+    async def complete_order(self, body: vc.CompleteOrder) -> Dto:
+        return await self.send("order.complete", body)
+
+    async def rate_order(self, body: vc.RateOrder) -> Dto:
+        return await self.send("order.rate", body)
+
+    async def cancel_order(self, body: vc.CancelOrder) -> Dto:
+        return await self.send("order.cancel", body)
+
+    async def get_order(self, body: ById) -> Dto | None:
+        return await self.send("order.get", body)
+
+    async def list_orders(self, body: vc.ListOrders) -> Dto:
+        return await self.send("order.list", body)
+
+    async def wish_wall(self, body: vc.WishWall) -> Dto:
+        return await self.send("order.wishWall", body)
+
+    async def list_tasks(self, body: vc.ListTasks) -> Dto:
+        return await self.send("task.list", body)
+
+    async def create_activity(self, body: vc.CreateActivity) -> Dto:
+        return await self.send("activity.create", body)
+
+    async def sign_up(self, body: vc.ForVolunteer) -> Dto:
+        return await self.send("activity.signUp", body)
+
+    async def cancel_sign_up(self, body: vc.ForVolunteer) -> Dto:
+        return await self.send("activity.cancelSignUp", body)
+
+    async def check_in(self, body: vc.CheckIn) -> Dto:
+        return await self.send("activity.checkIn", body)
+
+    async def check_out(self, body: vc.CheckIn) -> Dto:
+        return await self.send("activity.checkOut", body)
+
+    async def backfill(self, body: vc.Backfill) -> Dto:
+        return await self.send("activity.backfill", body)
+
+    async def get_activity(self, body: ById) -> Dto | None:
+        return await self.send("activity.get", body)
+
+    async def list_activities(self, body: vc.ListByRegion) -> Dto:
+        return await self.send("activity.list", body)
+
+    async def points_balance(self, body: vc.ByVolunteer) -> Dto:
+        return await self.send("points.balance", body)
+
+    async def points_history(self, body: vc.ByVolunteer) -> Dto:
+        return await self.send("points.history", body)
+
+    async def redeem_points(self, body: vc.Redeem) -> Dto:
+        return await self.send("points.redeem", body)
+
+    async def catalogue(self) -> Dto:
+        return await self.send("catalogue.list")
+
+    async def upsert_reward_item(self, body: vc.CatalogueInput) -> Dto:
+        return await self.send("catalogue.upsert", body)
 
 
-class CasesClient(ServiceClient):
+class CasesClient(FiguresClient):
     """yiwang.cases.<verb> (CASES_API in shared/contracts/cases.py). Replies are the service's DTOs."""
 
     service = "cases"
 
-    async def report(self, body: cc.ReportCase) -> dict[str, Any]:
-        return cast(dict[str, Any], await self.send("case.report", body))
+    async def report(self, body: cc.ReportCase) -> Dto:
+        return await self.send("case.report", body)
 
-    async def list(self, body: cc.ListCases) -> dict[str, Any]:
-        return cast(dict[str, Any], await self.send("case.list", body))
+    async def get(self, body: ById) -> Dto | None:
+        return await self.send("case.get", body)
 
-    async def accept(self, body: cc.CaseCommand) -> dict[str, Any]:
-        return cast(dict[str, Any], await self.send("case.accept", body))
+    async def batch(self, body: ByIds) -> Dto:
+        return await self.send("case.batch", body)
 
-    async def assign(self, body: cc.AssignCase) -> dict[str, Any]:
-        return cast(dict[str, Any], await self.send("case.assign", body))
+    async def list(self, body: cc.ListCases) -> Dto:
+        return await self.send("case.list", body)
 
-    async def start(self, body: cc.CaseCommand) -> dict[str, Any]:
-        return cast(dict[str, Any], await self.send("case.start", body))
+    async def accept(self, body: cc.CaseCommand) -> Dto:
+        return await self.send("case.accept", body)
 
-    async def resolve(self, body: cc.ResolveCase) -> dict[str, Any]:
-        return cast(dict[str, Any], await self.send("case.resolve", body))
+    async def assign(self, body: cc.AssignCase) -> Dto:
+        return await self.send("case.assign", body)
 
-    async def escalate(self, body: cc.WithReason) -> dict[str, Any]:
-        return cast(dict[str, Any], await self.send("case.escalate", body))
+    async def start(self, body: cc.CaseCommand) -> Dto:
+        return await self.send("case.start", body)
 
-    async def reject(self, body: cc.WithReason) -> dict[str, Any]:
-        return cast(dict[str, Any], await self.send("case.reject", body))
+    async def resolve(self, body: cc.ResolveCase) -> Dto:
+        return await self.send("case.resolve", body)
 
-    async def return_(self, body: cc.WithReason) -> dict[str, Any]:
-        return cast(dict[str, Any], await self.send("case.return", body))
+    async def escalate(self, body: cc.WithReason) -> Dto:
+        return await self.send("case.escalate", body)
 
-    async def rate(self, body: cc.RateCase) -> dict[str, Any]:
-        return cast(dict[str, Any], await self.send("case.rate", body))
+    async def reject(self, body: cc.WithReason) -> Dto:
+        return await self.send("case.reject", body)
 
-    async def close(self, body: cc.CloseCase) -> dict[str, Any]:
-        return cast(dict[str, Any], await self.send("case.close", body))
+    async def return_(self, body: cc.WithReason) -> Dto:
+        return await self.send("case.return", body)
 
-    async def merge(self, body: cc.MergeCase) -> dict[str, Any]:
-        return cast(dict[str, Any], await self.send("case.merge", body))
+    async def rate(self, body: cc.RateCase) -> Dto:
+        return await self.send("case.rate", body)
 
-    async def reveal_contact(self, body: cc.RevealContact) -> dict[str, Any]:
-        return cast(dict[str, Any], await self.send("case.revealContact", body))
+    async def close(self, body: cc.CloseCase) -> Dto:
+        return await self.send("case.close", body)
 
-    async def catalogue(self) -> dict[str, Any]:
-        return cast(dict[str, Any], await self.send("catalogue.list"))
+    async def merge(self, body: cc.MergeCase) -> Dto:
+        return await self.send("case.merge", body)
 
-    async def upsert_category(self, body: cc.CategoryInput) -> dict[str, Any]:
-        return cast(dict[str, Any], await self.send("catalogue.upsert", body))
+    async def reveal_contact(self, body: cc.RevealContact) -> Dto:
+        return await self.send("case.revealContact", body)
 
-    async def remove_category(self, body: cc.RemoveCategory) -> dict[str, Any]:
-        return cast(dict[str, Any], await self.send("catalogue.remove", body))
+    async def catalogue(self) -> Dto:
+        return await self.send("catalogue.list")
 
-    async def hotspots(self, body: cc.HotspotQuery) -> dict[str, Any]:
-        return cast(dict[str, Any], await self.send("hotspot.list", body))
+    async def upsert_category(self, body: cc.CategoryInput) -> Dto:
+        return await self.send("catalogue.upsert", body)
+
+    async def remove_category(self, body: cc.RemoveCategory) -> Dto:
+        return await self.send("catalogue.remove", body)
+
+    async def hotspots(self, body: cc.HotspotQuery) -> Dto:
+        return await self.send("hotspot.list", body)
+
+    async def hotspot_cases(self, body: cc.HotspotCases) -> Dto:
+        return await self.send("hotspot.cases", body)
+
+    async def import_cases(self, body: cc.ImportCases) -> Dto:
+        return await self.send("case.import", body)
 
 
 def item_or_error(value: Any) -> Any:
@@ -158,4 +497,5 @@ def item_or_error(value: Any) -> Any:
     return value
 
 
-__all__ = ["CasesClient", "OrganizationsClient", "ServiceClient", "VolunteersClient", "checked", "item_or_error"]
+__all__ = ["CasesClient", "Dto", "FiguresClient", "GridsClient", "OrganizationsClient", "ServiceClient",
+           "VolunteersClient", "checked", "item_or_error"]

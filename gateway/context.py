@@ -6,7 +6,7 @@ from typing import Any
 
 from nats.aio.client import Client as NatsClient
 
-from gateway.clients import CasesClient, OrganizationsClient, ServiceClient, VolunteersClient
+from gateway.clients import CasesClient, FiguresClient, GridsClient, OrganizationsClient, VolunteersClient
 from gateway.loaders import Loaders
 from shared.auth import Principal, verify_token
 from shared.errors import Unauthenticated
@@ -49,13 +49,16 @@ class Context:
             raise Unauthenticated("token expired; sign in again (on a websocket: reconnect with a fresh token)")
         return principal
 
-    def service(self, name: str) -> ServiceClient:
-        self.principal  # noqa: B018 - deny by default: no call leaves without a valid token
-        return ServiceClient(self.rpc, self.token, name)
-
     @cached_property
-    def grids(self) -> ServiceClient:
-        return self.service("grids")
+    def grids(self) -> GridsClient:
+        self.principal  # noqa: B018 - deny by default: no call leaves without a valid token
+        return GridsClient(self.rpc, self.token)
+
+    def figures(self, service: str) -> FiguresClient:
+        """The client of a service that keeps figures (cases, organizations, volunteers), by its name."""
+        clients: dict[str, FiguresClient] = {
+            "cases": self.cases, "organizations": self.organizations, "volunteers": self.volunteers}
+        return clients[service]
 
     @cached_property
     def cases(self) -> CasesClient:

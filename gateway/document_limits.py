@@ -30,11 +30,28 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphql import parse
-from graphql import (DocumentNode, FieldNode, FragmentDefinitionNode, FragmentSpreadNode, GraphQLError,
-                     GraphQLInputObjectType, GraphQLList, GraphQLNonNull, GraphQLSchema, InlineFragmentNode,
-                     ListValueNode, ObjectValueNode, OperationDefinitionNode, SelectionSetNode, StringValueNode,
-                     VariableNode, get_named_type, type_from_ast)
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLInputObjectType,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLNonNull,
+    GraphQLSchema,
+    InlineFragmentNode,
+    ListValueNode,
+    ObjectValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    StringValueNode,
+    VariableNode,
+    get_named_type,
+    parse,
+    type_from_ast,
+)
 from strawberry.extensions import SchemaExtension
 
 from shared.limits import Bounds, first_excess
@@ -192,6 +209,7 @@ def document_problem(schema: GraphQLSchema, document: DocumentNode, caps: Caps) 
     validation would compare with one another (None: within bounds)."""
     definitions: dict[str, Definition] = {}
     operations: list[str] = []
+    root: GraphQLNamedType | None
     for i, node in enumerate(document.definitions):
         if isinstance(node, OperationDefinitionNode):
             key, root = f"#{i}", schema.get_root_type(node.operation)
@@ -236,7 +254,8 @@ def _merge_problem(document: DocumentNode, caps: Caps) -> str | None:
             fragments.setdefault(node.name.value, node)
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     used = {name for d in operations for name in _spreads_within(d.selection_set, fragments)}
-    roots = [[(d.selection_set, frozenset())] for d in operations]
+    roots: list[list[tuple[SelectionSetNode, frozenset[str]]]] = [
+        [(d.selection_set, frozenset())] for d in operations]
     roots += [[(f.selection_set, frozenset({name}))] for name, f in fragments.items() if name not in used]
     visits = 2 * caps.max_fields + 100
     pools = roots
@@ -280,7 +299,7 @@ def _spreads_within(selection_set: SelectionSetNode, fragments: dict[str, Any]) 
                 if name not in found and name in fragments:
                     found.add(name)
                     todo.append(fragments[name].selection_set)
-            elif sel.selection_set is not None:
+            elif isinstance(sel, (FieldNode, InlineFragmentNode)) and sel.selection_set is not None:
                 todo.append(sel.selection_set)
     return found
 
@@ -382,7 +401,7 @@ class DocumentLimits(SchemaExtension):
             else:
                 if entry.problem is ...:
                     entry.problem = document_problem(schema, document, self.caps)
-                problem = entry.problem
+                problem = entry.problem if isinstance(entry.problem, str) else None  # None: within bounds
             problem = problem or variables_problem(schema, document, ctx.variables, self.caps)
             if problem:
                 ctx.pre_execution_errors = [GraphQLError(problem, extensions={"code": "BAD_USER_INPUT"})]

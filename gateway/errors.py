@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError, GraphQLSyntaxError, OperationDefinitionNode
+from graphql import DocumentNode, GraphQLError, GraphQLSyntaxError, OperationDefinitionNode
 from strawberry.exceptions import MissingQueryError, StrawberryInputCoercionError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
@@ -129,13 +129,13 @@ class TypedErrors(SchemaExtension):
         ctx = self.execution_context
         _mark(ctx.pre_execution_errors, PARSE_FAILED)
         if ctx.graphql_document is not None and not ctx.pre_execution_errors:
-            self._one_operation(ctx)
+            self._one_operation(ctx, ctx.graphql_document)
 
     @staticmethod
-    def _one_operation(ctx: ExecutionContext) -> None:
+    def _one_operation(ctx: ExecutionContext, document: DocumentNode) -> None:
         """Which operation to run must be unambiguous: Strawberry runs the first of several
         when no `operationName` is given (and answers a name it cannot find with a bare 400)."""
-        ops = [d for d in ctx.graphql_document.definitions if isinstance(d, OperationDefinitionNode)]
+        ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         wanted = ctx._provided_operation_name  # noqa: SLF001 - as the client sent it (`operation_name` guesses)
         if wanted is None and len(ops) > 1 and all(op.name for op in ops):  # else validation says it
             raise GraphQLError("The document holds several operations: say which to run with `operationName`.",
@@ -151,8 +151,9 @@ class TypedErrors(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
-        if result is not None and getattr(result, "errors", None):
-            result.errors = [shape(e) for e in result.errors]
+        errors = getattr(result, "errors", None)
+        if result is not None and errors:
+            result.errors = [shape(e) for e in errors]
 
     def on_stream_result(self, result: Any) -> Iterator[None]:
         """Each result a subscription streams over graphql-transport-ws."""

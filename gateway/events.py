@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from nats.aio.client import Client as NatsClient
@@ -53,7 +53,7 @@ async def bus_errors(service: str) -> AsyncIterator[None]:
         yield
     except NotFoundError as e:
         raise Unavailable(f"the {service} event stream does not exist yet; is the {service} service running?") from e
-    except (NatsError, asyncio.TimeoutError) as e:
+    except (NatsError, TimeoutError) as e:
         raise Unavailable(f"the message bus did not answer about the {service} event stream") from e
 
 
@@ -100,7 +100,7 @@ class _Stream:
 
 async def stream_events(nc: NatsClient | None, sources: Mapping[str, Sequence[str]], path: Sequence[str],
                         after: Mapping[str, int] | None = None, buffer: int = BUFFER,
-                        resume_hint: str = "subscribe again") -> AsyncIterator[Delivery]:
+                        resume_hint: str = "subscribe again") -> AsyncGenerator[Delivery, None]:
     """The events of each service in `sources` (service → subject filters) at the node `path` and
     below, merged in arrival order: from now on, or for a service in `after` from right after that
     stream sequence (clamped to what the stream still holds)."""

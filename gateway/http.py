@@ -18,10 +18,12 @@ from __future__ import annotations
 from typing import Any
 
 from cross_web import HTTPException
+from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
+from gateway.context import Context
 from shared.logs import REQUEST_ID, request_id
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -62,37 +64,39 @@ def negotiate(accept: str | None) -> str | None:
 
 def _request_error(result: ExecutionResult) -> bool:
     """Nothing was executed: every error came before execution (none has a path)."""
-    return result.data is None and bool(result.errors) and all(e.path is None for e in result.errors)
+    errors = result.errors or []
+    return result.data is None and bool(errors) and all(e.path is None for e in errors)
 
 
-class GraphQLOverHTTP:
-    """Mixed into the Strawberry view (`gateway.app.Gateway`)."""
+class GraphQLOverHTTP(GraphQL[Context, None]):
+    """A layer of the Strawberry view (`gateway.app.Gateway`)."""
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         REQUEST_ID.set(request_id(request.headers.get("x-request-id")))
-        return await super().run(request, context, root_value)  # type: ignore[misc]
+        return await super().run(request, context, root_value)
 
     async def get_sub_response(self, request: Any) -> Any:
-        sub_response = await super().get_sub_response(request)  # type: ignore[misc]
+        # Strawberry's sub-response (a Starlette Response) carries the negotiated media type to create_response
+        sub_response: Any = await super().get_sub_response(request)
         sub_response.graphql_media = negotiate(request.headers.get("accept")) or JSON
         return sub_response
 
     async def parse_http_body(self, request_adapter: Any) -> Any:
         if negotiate(request_adapter.headers.get("accept")) is None:
             raise HTTPException(406, f"Accept {JSON} or {GRAPHQL_RESPONSE_JSON}")
-        data = await super().parse_http_body(request_adapter)  # type: ignore[misc]
+        data = await super().parse_http_body(request_adapter)
         if not isinstance(data, list) and not isinstance(data.operation_name, (str, type(None))):
             raise HTTPException(400, "The GraphQL operation's `operationName` must be a string or null, if provided.")
         return data
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
-        response = await super().process_result(request, result)  # type: ignore[misc]
+        response = await super().process_result(request, result)
         if _request_error(result):
             response.pop("data", None)
         return response
 
     def create_response(self, response_data: Any, sub_response: Any) -> Any:
-        response = super().create_response(response_data, sub_response)  # type: ignore[misc]
+        response = super().create_response(response_data, sub_response)
         if rid := REQUEST_ID.get():
             response.headers["x-request-id"] = rid
         if getattr(sub_response, "graphql_media", JSON) == GRAPHQL_RESPONSE_JSON:

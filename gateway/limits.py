@@ -17,8 +17,8 @@ In the order a request meets them:
 4. Body size and read timeout, for any request that has a body: a `Content-Length` over
    `YIWANG_HTTP_MAX_BODY_BYTES` is refused with 413 without keeping a byte of it (up to 16 times
    the cap is read and dropped first, so that a client that sends before it reads sees the
-   413 rather than a reset; a larger one is answered at once); a chunked body is counted as it arrives and refused the moment it
-   passes the cap; a body not complete
+   413 rather than a reset; a larger one is answered at once); a chunked body is counted as it arrives
+   and refused the moment it passes the cap; a body not complete
    within `YIWANG_HTTP_BODY_TIMEOUT_S` gets 408. The application is handed the body whole,
    once it is in. A refusal that leaves part of a body unread closes the connection.
 5. JSON shape (`LimitedGraphQL.decode_json`, for bodies and websocket messages): nesting deeper
@@ -37,12 +37,13 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from cross_web import HTTPException
 from strawberry.asgi import GraphQL
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from gateway.context import Context
 from gateway.http import GRAPHQL_RESPONSE_JSON, negotiate
 from shared.auth import Principal, verify_token
 from shared.errors import DomainError
@@ -224,7 +225,8 @@ class RequestLimits:
             if declared > DRAIN_FACTOR * cap or headers.get(b"expect", b"").lower() == b"100-continue":
                 await send_error(send, scope, 413, "BAD_USER_INPUT", too_large, close=True)
                 return None
-        chunks, size = [], 0
+        chunks: list[bytes] = []
+        size = 0
         try:
             async with asyncio.timeout(self.settings.http_body_timeout_s):
                 while True:
@@ -257,7 +259,7 @@ def _int(value: bytes | None) -> int | None:
         return None
 
 
-class LimitedGraphQL(GraphQL):
+class LimitedGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view with the JSON bounds on bodies and websocket messages."""
 
     settings: Settings
@@ -284,8 +286,8 @@ class BoundedHttpTools(HttpToolsProtocol):
     _header_bytes = 0
     _bytes_seen = False
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(cast(asyncio.Transport, transport))  # a server connection's, as uvicorn assumes
         self._arm_header_timer()
 
     def data_received(self, data: bytes) -> None:

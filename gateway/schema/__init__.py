@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import strawberry
+from graphql.execution.executor import Executor
 from graphql.pyutils.ref_map import RefMap
 from strawberry.extensions import (
     DisableIntrospection,
@@ -55,13 +56,14 @@ class ValidatedOnce(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         ctx = self.execution_context
-        if ctx.pre_execution_errors:  # refused before validation (DocumentLimits)
+        document = ctx.graphql_document
+        if ctx.pre_execution_errors or document is None:  # refused before validation (DocumentLimits)
             yield
             return
-        entry = self.documents.of(ctx.query, ctx.graphql_document)
+        entry = self.documents.of(ctx.query, document)
         errors = entry.errors if entry is not None else None
         if errors is None:
-            errors = validate_document(ctx.schema._schema, ctx.graphql_document, ctx.validation_rules)
+            errors = validate_document(ctx.schema._schema, document, ctx.validation_rules)
             mark_validation_errors(errors)
             if entry is not None:
                 entry.errors = errors
@@ -76,7 +78,7 @@ class PerEventExecutor(StrawberryGraphQLCoreExecutionContext):
     added entries that lived as long as the subscription: a live feed's gateway grew by
     thousands of objects a second, and every full collection walked them."""
 
-    def build_per_event_executor(self, payload: Any) -> PerEventExecutor:
+    def build_per_event_executor(self, payload: Any) -> Executor:
         executor = super().build_per_event_executor(payload)
         executor._relevant_sub_fields = {}
         executor._stream_usages = RefMap()

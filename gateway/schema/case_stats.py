@@ -3,6 +3,8 @@
 Each figure's definition is the one the service computes it by (its rollups module)."""
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from strawberry.types import Info
 
@@ -13,7 +15,7 @@ from shared.vocabulary.cases import COUNTER_DEFINITIONS, RATE_DEFINITIONS
 _DEFS = COUNTER_DEFINITIONS | RATE_DEFINITIONS
 
 
-def figure(name: str) -> object:
+def figure(name: str) -> Any:
     return strawberry.field(description=_DEFS[name])
 
 
@@ -56,8 +58,9 @@ _RATES = {"response_rate": "responseRate", "resolution_rate": "resolutionRate",
 
 def case_stats(dto: dict) -> CaseStats:
     by_level = dto.get("resolvedByLevel") or {}
-    return CaseStats(**{k: int(dto.get(w) or 0) for k, w in _COUNTS.items()},
-                     **{k: dto.get(w) for k, w in _RATES.items()},
+    figures: dict[str, Any] = {k: int(dto.get(w) or 0) for k, w in _COUNTS.items()}
+    figures |= {k: dto.get(w) for k, w in _RATES.items()}
+    return CaseStats(**figures,
                      resolved_by_level=[LevelCount(level=lvl, count=int(by_level.get(lvl.value, 0)))
                                         for lvl in HandlingLevel])
 

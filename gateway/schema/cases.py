@@ -2,10 +2,9 @@
 the service checks roles, scope and workflow rules and masks personal data."""
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import strawberry
-from pydantic import BaseModel
 from strawberry.types import Info
 
 from gateway.clients import checked
@@ -21,11 +20,9 @@ from gateway.schema.case_types import (
     load_case,
     reporter_node,
 )
-from gateway.schema.common import connection, ctx, drop_none, page_args, selects, value_of
+from gateway.schema.common import command, connection, ctx, drop_none, page_args, selects, value_of
 from gateway.schema.enums import AssigneeKind, CaseChannel, CaseStatus, HandlingLevel, RequestKind
 from shared.contracts import cases as cc
-
-M = TypeVar("M", bound=BaseModel)
 
 
 @strawberry.input(description="A report: a point (lng, lat), located to its grid, or a grid's regionId")
@@ -82,11 +79,6 @@ def list_payload(f: CaseFilter | None) -> dict[str, Any]:
     statuses = list(dict.fromkeys([s.value for s in f.statuses or []] + ([f.status.value] if f.status else [])))
     return drop_none({"regionId": f.region_id, "status": statuses or None, "level": value_of(f.level),
                        "overdue": f.overdue, "categoryCode": f.category, "mine": f.mine or None})
-
-
-def command(model: type[M], id: strawberry.ID, expected_version: int | None, **fields: Any) -> M:
-    """The request of a case command: the case, the version the caller saw and the command's own fields."""
-    return checked(model, id=str(id), expectedVersion=expected_version, **fields)
 
 
 async def read_case(info: Info, id: str) -> Case | None:

@@ -3,28 +3,45 @@
 from __future__ import annotations
 
 import base64
+import weakref
 from collections.abc import Callable
 from datetime import date, datetime
 from enum import Enum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, dataclass_transform, overload
 
 import strawberry
+from pydantic import BaseModel
 from strawberry.relay import GlobalID
 from strawberry.types import Info
 from strawberry.types.field import StrawberryField
 from strawberry.types.lazy_type import LazyType
 from strawberry.types.nodes import SelectedField
 
+from gateway.clients import GridsClient, OrganizationsClient, VolunteersClient, checked
 from gateway.context import Context
 from shared.errors import BadInput
 
 N = TypeVar("N")
+T = TypeVar("T")
 E = TypeVar("E", bound=Enum)
+M = TypeVar("M", bound=BaseModel)
 PAGE_MAX = 100
 
 
 def ctx(info: Info) -> Context:
     return info.context
+
+
+def grids(info: Info) -> GridsClient:
+    return ctx(info).grids
+
+
+def orgs(info: Info) -> OrganizationsClient:
+    return ctx(info).organizations
+
+
+def vols(info: Info) -> VolunteersClient:
+    return ctx(info).volunteers
 
 
 def encode_cursor(key: str) -> str:
@@ -45,6 +62,18 @@ def page_args(first: int | None, after: str | None) -> dict[str, Any]:
     if n < 0 or n > PAGE_MAX:
         raise BadInput(f"`first` must be between 0 and {PAGE_MAX}")
     return {"first": n, "after": decode_cursor(after)}
+
+
+def listing(model: type[M], fields: dict[str, Any], first: int | None, after: str | None) -> M:
+    """The request of a list verb: its filters (None: unset) and the page (`first`, `after`), checked once
+    against the verb's contract model."""
+    return checked(model, **fields, page=page_args(first, after))
+
+
+def command(model: type[M], id: Any, expected_version: int | None = None, **fields: Any) -> M:
+    """The request of a command on one record (a `Versioned` model): its id, the version the caller saw
+    (None: any) and the command's own fields, checked once against the verb's contract model."""
+    return checked(model, id=str(id), expectedVersion=expected_version, **fields)
 
 
 @strawberry.type
@@ -112,6 +141,7 @@ def graphql_enum(
     contracts use, so a value added to the term appears everywhere at once. `values` describes members."""
     strawberry.enum(term, name=name, description=description)
     described = dict(values or {})
+    # strawberry.enum sets __strawberry_definition__ on the class at run time; its types do not declare it
     for value in term.__strawberry_definition__.values:  # type: ignore[attr-defined]
         value.description = described.pop(value.name, None)
     if described:
@@ -120,6 +150,7 @@ def graphql_enum(
 
 
 _CAMEL: dict[str, str] = {}
+_DTO_READERS: weakref.WeakSet[Callable[..., Any]] = weakref.WeakSet()  # the resolvers `from_dto` made
 
 
 def camel(name: str) -> str:
@@ -150,18 +181,34 @@ def from_dto(
             return default
         return convert(value) if convert is not None else value
 
-    resolve.from_dto = True  # type: ignore[attr-defined]
+    _DTO_READERS.add(resolve)
     return strawberry.field(resolver=resolve, description=description, deprecation_reason=deprecation_reason)
 
 
-def when(value: Any) -> datetime | None:
+@overload
+def when(value: None) -> None: ...
+
+
+@overload
+def when(value: str | datetime) -> datetime: ...
+
+
+def when(value: str | datetime | None) -> datetime | None:
     """Datetimes travel as ISO 8601 text."""
     if value is None or isinstance(value, datetime):
         return value
     return datetime.fromisoformat(value)
 
 
-def day(value: Any) -> date | None:
+@overload
+def day(value: None) -> None: ...
+
+
+@overload
+def day(value: str | date) -> date: ...
+
+
+def day(value: str | date | None) -> date | None:
     """Dates travel as YYYY-MM-DD."""
     if value is None or isinstance(value, date):
         return value
@@ -175,15 +222,26 @@ def value_of(term: Any) -> Any:
 
 def _reads_dto(value: Any) -> bool:
     resolver = getattr(value, "base_resolver", None)
-    return resolver is not None and getattr(resolver.wrapped_func, "from_dto", False)
+    return resolver is not None and resolver.wrapped_func in _DTO_READERS
 
 
-def dto_type(cls: type | None = None, **options: Any) -> Any:
+@overload
+def dto_type(cls: T, /) -> T: ...
+
+
+@overload
+def dto_type(cls: None = None, /, **options: Any) -> Callable[[T], T]: ...
+
+
+# As strawberry.type declares itself, so that type checkers see the dataclass `__init__` (`Region(dto=...)`);
+# `from_dto` is no field specifier: its fields are resolvers, never constructor arguments.
+@dataclass_transform(order_default=False, kw_only_default=True, field_specifiers=(strawberry.field, StrawberryField))
+def dto_type(cls: Any = None, /, **options: Any) -> Any:
     """`strawberry.type` for a type filled from a service DTO (`dto: strawberry.Private[dict]`, fields
     declared with `from_dto`). Fields keep the order they are written in: Strawberry puts annotated
     fields before resolver methods, so the methods are annotated in place here."""
 
-    def wrap(cls: type) -> type:
+    def wrap(cls: Any) -> Any:
         own = dict(cls.__dict__.get("__annotations__", {}))
         first = {name: kind for name, kind in own.items() if not _reads_dto(cls.__dict__.get(name))}
         rest: dict[str, Any] = {}
@@ -206,6 +264,8 @@ def dto_type(cls: type | None = None, **options: Any) -> Any:
 class Node:
     @strawberry.field(description="The global id, for node(id:) and nodes(ids:)")
     def node_id(self) -> strawberry.ID:
+        # strawberry.type sets __strawberry_definition__ (the GraphQL type name) at run time, undeclared in its
+        # types; `dto` is each implementing record's own field
         return global_id(self.__strawberry_definition__.name, getattr(self, "dto")["id"])  # type: ignore[attr-defined]  # noqa: B009
 
 

@@ -297,7 +297,8 @@ def live_event(d: Delivery, cursor: str) -> LiveEvent:
     path = e.path
     return LiveEvent(id=strawberry.ID(e.id), cursor=cursor, service=d.service, type=e.event, subject=e.subject,
                      at=e.time, actor=e.actor, region_id=strawberry.ID(path[-1]) if path else None,
-                     region_path=[strawberry.ID(p) for p in path], data=public_data(d.service, e.event, e.data))
+                     region_path=[strawberry.ID(p) for p in path],
+                     data=JSON(public_data(d.service, e.event, e.data)))
 
 
 def chosen_services(principal: Principal, services: list[str] | None) -> list[str]:

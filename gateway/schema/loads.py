@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from strawberry.types import Info
 
-from gateway.schema.common import ctx, page_args
+from gateway.schema.common import ctx
 from shared.errors import Forbidden, NotFound
 
 
@@ -45,13 +45,3 @@ async def load_unit(info: Info, unit_id: str) -> dict | None:
 async def load_volunteer(info: Info, volunteer_id: str) -> dict | None:
     """The volunteer DTO, None if there is none; the service's typed error if it refused."""
     return await ctx(info).loaders.volunteer_by_id.load(volunteer_id)
-
-
-async def org_page(info: Info, verb: str, payload: dict, first: int | None, after: str | None) -> dict:
-    """One page of a list verb: filters without their None values, plus `first`/`after`."""
-    return await ctx(info).organizations.call(verb, **payload, page=page_args(first, after))
-
-
-async def vol_page(info: Info, verb: str, payload: dict, first: int | None, after: str | None) -> dict:
-    """One page of a list verb: filters without their None values, plus `first`/`after`."""
-    return await ctx(info).volunteers.call(verb, **payload, page=page_args(first, after))

@@ -69,5 +69,6 @@ class NodeQuery:
     def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
         if len(ids) > PAGE_MAX:
             raise BadInput(f"`ids` takes at most {PAGE_MAX} ids")
-        # one awaitable per item: graphql-core completes each on its own, so one refusal nulls one entry
+        # one awaitable per item: graphql-core completes each on its own, so one refusal nulls one entry. The
+        # annotation is the GraphQL type Strawberry reads; that a list item may be awaitable mypy cannot know
         return [read_node(info, str(i)) for i in ids]  # type: ignore[misc]

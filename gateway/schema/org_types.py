@@ -16,7 +16,19 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.schema.case_types import Case
-from gateway.schema.common import Connection, Node, connection, ctx, day, dto_type, from_dto, value_of, when
+from gateway.schema.common import (
+    Connection,
+    Node,
+    connection,
+    ctx,
+    day,
+    dto_type,
+    from_dto,
+    listing,
+    orgs,
+    value_of,
+    when,
+)
 from gateway.schema.enums import (
     AgendaSource,
     CaseStatus,
@@ -30,8 +42,9 @@ from gateway.schema.enums import (
     TransferStatus,
     UnitKind,
 )
-from gateway.schema.loads import load_case, load_member, load_org, load_region, load_unit, org_page
+from gateway.schema.loads import load_case, load_member, load_org, load_region, load_unit
 from gateway.schema.territory import Region
+from shared.contracts import organizations as oc
 from shared.errors import Forbidden
 
 # --- vocabularies -------------------------------------------------------------------------------------------
@@ -41,9 +54,15 @@ from shared.errors import Forbidden
 
 
 async def _region(info: Info, region_id: str | None) -> Region | None:
+    """An optional reference: None when the record names no region."""
     if not region_id:
         return None
 
+    return Region(dto=await load_region(info, region_id))
+
+
+async def _required_region(info: Info, region_id: str) -> Region:
+    """A reference every record of the type has (a non-null field)."""
     return Region(dto=await load_region(info, region_id))
 
 
@@ -119,7 +138,7 @@ class PartyOrganization(Node):
 
     @strawberry.field(description="The territory node it is anchored to (TOWNSHIP, COMMUNITY, GRID or BUILDING)")
     async def anchor(self, info: Info) -> Region:
-        return await _region(info, self.dto["anchorId"])
+        return await _required_region(info, self.dto["anchorId"])
 
     @strawberry.field(description="The organisation one level up; null for a 街道党工委")
     async def parent(self, info: Info) -> PartyOrganization | None:
@@ -155,26 +174,25 @@ class PartyOrganization(Node):
     async def members(
         self, info: Info, first: int | None = None, after: str | None = None, category: MemberCategory | None = None
     ) -> PartyMemberConnection:
-        page = await org_page(
-            info, "member.list", {"organizationId": self.dto["id"], "category": value_of(category)}, first, after
-        )
+        fields = {"organizationId": self.dto["id"], "category": value_of(category)}
+        page = await orgs(info).list_members(listing(oc.ListMembers, fields, first, after))
         return connection(page, member_node)
 
     @strawberry.field(description="The organisations one level down")
     async def children(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> PartyOrganizationConnection:
-        page = await org_page(info, "org.list", {"parentId": self.dto["id"]}, first, after)
+        page = await orgs(info).list_orgs(listing(oc.ListOrganizations, {"parentId": self.dto["id"]}, first, after))
         return connection(page, org_node)
 
     @strawberry.field(description="A 大党委's joint meetings (联席会议)")
     async def meetings(self, info: Info, first: int | None = None, after: str | None = None) -> JointMeetingConnection:
-        page = await org_page(info, "meeting.list", {"committeeId": self.dto["id"]}, first, after)
+        page = await orgs(info).list_meetings(listing(oc.ListMeetings, {"committeeId": self.dto["id"]}, first, after))
         return connection(page, meeting_node)
 
     @strawberry.field(description="Its organisational life (三会一课, 主题党日)")
     async def life(self, info: Info, first: int | None = None, after: str | None = None) -> LifeRecordConnection:
-        page = await org_page(info, "life.list", {"organizationId": self.dto["id"]}, first, after)
+        page = await orgs(info).list_life(listing(oc.ListLife, {"organizationId": self.dto["id"]}, first, after))
         return connection(page, life_node)
 
 
@@ -197,7 +215,7 @@ class DualRegistration:
 
     @strawberry.field
     async def community(self, info: Info) -> Region:
-        return await _region(info, self.community_id)
+        return await _required_region(info, self.community_id)
 
 
 @dto_type(
@@ -320,7 +338,7 @@ class UnitTwinning:
 
     @strawberry.field
     async def community(self, info: Info) -> Region:
-        return await _region(info, self.dto["communityId"])
+        return await _required_region(info, self.dto["communityId"])
 
     registered_at: datetime | None = from_dto(convert=when)
     version: int = from_dto(convert=int)
@@ -360,7 +378,7 @@ class CoBuildingUnit(Node):
 
     @strawberry.field(description="Where the unit is")
     async def region(self, info: Info) -> Region:
-        return await _region(info, self.dto["regionId"])
+        return await _required_region(info, self.dto["regionId"])
 
     version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
 
@@ -540,7 +558,7 @@ class JointMeeting(Node):
 
     @strawberry.field
     async def community(self, info: Info) -> Region:
-        return await _region(info, self.dto["communityId"])
+        return await _required_region(info, self.dto["communityId"])
 
     scheduled_at: datetime = from_dto(convert=when)
 
@@ -632,7 +650,7 @@ class Need:
 
     @strawberry.field
     async def community(self, info: Info) -> Region:
-        return await _region(info, self.dto["communityId"])
+        return await _required_region(info, self.dto["communityId"])
 
     title: str = from_dto()
     description: str = from_dto(default="")
@@ -658,7 +676,7 @@ class UnitResource:
 
     @strawberry.field(description="Where the unit is")
     async def region(self, info: Info) -> Region:
-        return await _region(info, self.dto["regionId"])
+        return await _required_region(info, self.dto["regionId"])
 
     title: str = from_dto()
     description: str = from_dto(default="")
@@ -682,7 +700,7 @@ class Project:
 
     @strawberry.field(description="The community of the need")
     async def community(self, info: Info) -> Region:
-        return await _region(info, self.dto["communityId"])
+        return await _required_region(info, self.dto["communityId"])
 
     title: str = from_dto()
     status: ProjectStatus = from_dto()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from gateway.clients import checked
 from gateway.schema.case_stats import CaseStats, load_case_stats
 from gateway.schema.common import (
     Connection,
@@ -19,19 +20,32 @@ from gateway.schema.common import (
     drop_none,
     dto_type,
     from_dto,
-    page_args,
+    grids,
+    listing,
+    orgs,
+    value_of,
+    vols,
 )
 from gateway.schema.enums import GridWorkerRole, PartyOrgType, RegionLevel, VolunteerPostType
-from gateway.schema.loads import load_region, load_visible_region, org_page, vol_page
+from gateway.schema.loads import load_region, load_visible_region
 from gateway.schema.org_stats import OrgStats, load_org_stats
 from gateway.schema.volunteer_stats import VolunteerStats, load_volunteer_stats
 from shared.auth import require_figures
+from shared.contracts import grids as gc
+from shared.contracts import organizations as oc
+from shared.contracts import volunteers as vc
+from shared.contracts.common import ById
 from shared.errors import BadInput, Forbidden
+from shared.messaging.rpc import parse
+
+if TYPE_CHECKING:  # the lazy edges below, for type checkers only (at run time strawberry.lazy resolves them)
+    from gateway.schema.org_types import PartyOrganization
+    from gateway.schema.volunteer_types import VolunteerPost
 
 # The one cycle of the type graph: a Region lists the organisations and posts anchored in it, and those
 # point back to their Region. These two edges are lazy (strawberry.lazy), the rest are plain imports.
-PartyOrganizationRef = Annotated["PartyOrganization", strawberry.lazy("gateway.schema.org_types")]  # noqa: F821 - lazy
-VolunteerPostRef = Annotated["VolunteerPost", strawberry.lazy("gateway.schema.volunteer_types")]  # noqa: F821 - lazy
+PartyOrganizationRef = Annotated["PartyOrganization", strawberry.lazy("gateway.schema.org_types")]
+VolunteerPostRef = Annotated["VolunteerPost", strawberry.lazy("gateway.schema.volunteer_types")]
 PARTY_ORGANIZATION = LazyRecord("PartyOrganization", "gateway.schema.org_types")
 VOLUNTEER_POST = LazyRecord("VolunteerPost", "gateway.schema.volunteer_types")
 
@@ -90,10 +104,8 @@ class Region(Node):
         self, info: Info, first: int | None = None, after: str | None = None, level: RegionLevel | None = None
     ) -> RegionConnection:
         full = await self._full(info)
-        payload = {"parentId": full["id"], **page_args(first, after)}
-        if level:
-            payload["level"] = level.value
-        return connection(await ctx(info).grids("region.list", payload), region_node)
+        query = listing(gc.ListRegions, {"parentId": full["id"], "level": value_of(level)}, first, after)
+        return connection(await grids(info).list_regions(query), region_node)
 
     @strawberry.field(description="GeoJSON Polygon or MultiPolygon (lng/lat, WGS 84)")
     async def boundary(self, info: Info) -> JSON | None:
@@ -101,7 +113,7 @@ class Region(Node):
 
     @strawberry.field(description="Extra attributes: for a BUILDING e.g. address, floors, households, estate")
     async def attrs(self, info: Info) -> JSON:
-        return (await self._full(info)).get("attrs") or {}
+        return JSON((await self._full(info)).get("attrs") or {})
 
     @strawberry.field
     async def created_at(self, info: Info) -> datetime | None:
@@ -127,8 +139,10 @@ class Region(Node):
     async def party_organizations(
         self, info: Info, type: PartyOrgType | None = None, first: int | None = None, after: str | None = None
     ) -> Connection[PartyOrganizationRef]:
-        page = await org_page(
-            info, "org.list", {"regionId": self.dto["id"], "type": type.value if type else None}, first, after
+        page = await orgs(info).list_orgs(
+            listing(
+                oc.ListOrganizations, {"regionId": self.dto["id"], "type": type.value if type else None}, first, after
+            )
         )
         return connection(page, PARTY_ORGANIZATION.of)
 
@@ -136,8 +150,8 @@ class Region(Node):
     async def volunteer_posts(
         self, info: Info, type: VolunteerPostType | None = None, first: int | None = None, after: str | None = None
     ) -> Connection[VolunteerPostRef]:
-        page = await vol_page(
-            info, "post.list", {"regionId": self.dto["id"], "type": type.value if type else None}, first, after
+        page = await vols(info).list_posts(
+            listing(vc.ListPosts, {"regionId": self.dto["id"], "type": type.value if type else None}, first, after)
         )
         return connection(page, VOLUNTEER_POST.of)
 
@@ -229,10 +243,8 @@ GridWorkerConnection = Connection[GridWorker]
 async def list_workers(
     info: Info, region_id: str, first: int | None, after: str | None, role: GridWorkerRole | None
 ) -> GridWorkerConnection:
-    payload: dict[str, Any] = {"regionId": region_id, **page_args(first, after)}
-    if role:
-        payload["role"] = role.value
-    return connection(await ctx(info).grids("worker.list", payload), worker_node)
+    query = listing(gc.ListWorkers, {"regionId": region_id, "role": value_of(role)}, first, after)
+    return connection(await grids(info).list_workers(query), worker_node)
 
 
 @strawberry.type(description="The caller, as the gateway understood their token")
@@ -324,15 +336,15 @@ class TerritoryQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> RegionConnection:
-        payload = drop_none({"parentId": parent_id, "level": level.value if level else None})
-        return connection(await ctx(info).grids("region.list", {**payload, **page_args(first, after)}), region_node)
+        query = listing(gc.ListRegions, {"parentId": parent_id, "level": value_of(level)}, first, after)
+        return connection(await grids(info).list_regions(query), region_node)
 
     @strawberry.field(
         description="The GRID whose boundary contains the point, or null (on a shared edge, or in an "
         "overlap stored from before overlaps were refused: the smaller grid)"
     )
     async def locate(self, info: Info, lng: float, lat: float) -> Region | None:
-        dto = await ctx(info).grids("locate", {"lng": lng, "lat": lat})
+        dto = await grids(info).locate(checked(gc.Locate, lng=lng, lat=lat))
         return Region(dto=dto) if dto else None
 
     @strawberry.field
@@ -343,7 +355,7 @@ class TerritoryQuery:
 
     @strawberry.field
     async def grid_worker(self, info: Info, id: strawberry.ID) -> GridWorker | None:
-        d = await ctx(info).grids("worker.get", {"id": str(id)})
+        d = await grids(info).get_worker(checked(ById, id=str(id)))
         return worker_node(d) if d else None
 
     @strawberry.field
@@ -375,8 +387,8 @@ class TerritoryMutation:
                 "attrs": input.attrs,
                 "idempotencyKey": input.idempotency_key,
             }
-        )
-        return Region(dto=await ctx(info).grids("region.create", payload))
+        )  # `parse`, not `checked`: the JSON fields travel as given, nulls inside them too
+        return Region(dto=await grids(info).create_region(parse(gc.CreateRegion, payload)))
 
     @strawberry.mutation(description="Rename a region, change its code or attributes")
     async def update_region(self, info: Info, input: UpdateRegionInput) -> Region:
@@ -385,18 +397,15 @@ class TerritoryMutation:
             **drop_none({"name": input.name, "attrs": input.attrs, "expectedVersion": input.expected_version}),
         }
         if input.code is not None:
-            payload["code"] = input.code or None
-        return Region(dto=await ctx(info).grids("region.update", payload))
+            payload["code"] = input.code or None  # "" clears the code: an explicit null (`checked` drops nulls)
+        return Region(dto=await grids(info).update_region(parse(gc.UpdateRegion, payload)))
 
     @strawberry.mutation(description="Move a region (and its subtree) under a new parent of the right level")
     async def move_region(
         self, info: Info, id: strawberry.ID, new_parent_id: strawberry.ID, expected_version: int | None = None
     ) -> Region:
-        return Region(
-            dto=await ctx(info).grids(
-                "region.move", drop_none({"id": id, "newParentId": new_parent_id, "expectedVersion": expected_version})
-            )
-        )
+        body = checked(gc.MoveRegion, id=id, newParentId=new_parent_id, expectedVersion=expected_version)
+        return Region(dto=await grids(info).move_region(body))
 
     @strawberry.mutation(description="Set (or, with null, clear) a region's GeoJSON boundary")
     async def set_region_boundary(
@@ -408,57 +417,36 @@ class TerritoryMutation:
     ) -> Region:
         if boundary is strawberry.UNSET:  # leaving it out must not clear it
             raise BadInput("`boundary` is required: a GeoJSON Polygon or MultiPolygon, or null to clear it")
-        return Region(
-            dto=await ctx(info).grids(
-                "region.setBoundary",
-                drop_none({"id": id, "expectedVersion": expected_version}) | {"boundary": boundary},
-            )
-        )
+        payload = drop_none({"id": id, "expectedVersion": expected_version}) | {"boundary": boundary}  # null clears
+        return Region(dto=await grids(info).set_boundary(parse(gc.SetBoundary, payload)))
 
     @strawberry.mutation(description="Add a building (楼栋) to a grid")
     async def create_building(self, info: Info, input: CreateBuildingInput) -> Region:
         attrs = drop_none(
             {"address": input.address, "estate": input.estate, "floors": input.floors, "households": input.households}
         )
-        return Region(
-            dto=await ctx(info).grids(
-                "region.create",
-                drop_none(
-                    {
-                        "parentId": input.grid_id,
-                        "name": input.name,
-                        "level": "BUILDING",
-                        "code": input.code,
-                        "boundary": input.boundary,
-                        "attrs": attrs,
-                        "idempotencyKey": input.idempotency_key,
-                    }
-                ),
-            )
+        payload = drop_none(
+            {
+                "parentId": input.grid_id,
+                "name": input.name,
+                "level": "BUILDING",
+                "code": input.code,
+                "boundary": input.boundary,
+                "attrs": attrs,
+                "idempotencyKey": input.idempotency_key,
+            }
         )
+        return Region(dto=await grids(info).create_region(parse(gc.CreateRegion, payload)))
 
     @strawberry.mutation(description="Register a grid worker (网格员) and assign them to a grid")
     async def register_grid_worker(self, info: Info, input: RegisterGridWorkerInput) -> GridWorker:
-        return worker_node(
-            await ctx(info).grids(
-                "worker.register",
-                drop_none(
-                    {
-                        "sub": input.sub,
-                        "name": input.name,
-                        "role": input.role.value,
-                        "gridId": input.grid_id,
-                        "phone": input.phone,
-                        "idempotencyKey": input.idempotency_key,
-                    }
-                ),
-            )
-        )
+        return worker_node(await grids(info).register_worker(checked(gc.RegisterWorker, input)))
 
     @strawberry.mutation(description="Reassign a grid worker to another grid")
     async def assign_grid_worker(self, info: Info, id: strawberry.ID, grid_id: strawberry.ID) -> GridWorker:
-        return worker_node(await ctx(info).grids("worker.assign", {"id": id, "gridId": grid_id}))
+        return worker_node(await grids(info).assign_worker(checked(gc.AssignWorker, id=id, gridId=grid_id)))
 
     @strawberry.mutation(description="Take a grid worker off their grid (they stay registered)")
     async def unassign_grid_worker(self, info: Info, id: strawberry.ID) -> GridWorker:
-        return worker_node(await ctx(info).grids("worker.assign", {"id": id, "gridId": None}))
+        body = parse(gc.AssignWorker, {"id": id, "gridId": None})  # an explicit null: off their grid
+        return worker_node(await grids(info).assign_worker(body))

@@ -7,19 +7,22 @@ import asyncio
 from collections.abc import Callable
 from datetime import date, datetime
 from enum import Enum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
 from gateway.clients import checked
 from gateway.schema.case_types import CaseCategory, category_node
-from gateway.schema.common import ctx
+from gateway.schema.common import ctx, grids
 from gateway.schema.enums import TrendInterval
 from gateway.schema.org_types import JointMeeting, meeting_node
 from gateway.schema.territory import Region, load_region, load_visible_region
 from shared.auth import require_figures
 from shared.contracts import cases as cc
+from shared.contracts import grids as gc
+from shared.contracts import organizations as oc
+from shared.contracts.common import TrendQuery
 from shared.errors import BadInput, DomainError, Unavailable
 
 MAX_CHILDREN = 1000
@@ -47,10 +50,14 @@ TRENDS: dict[str, tuple[str, str]] = {
     "POINTS_ISSUED": ("volunteers", "points_issued"), "VOLUNTEERS": ("volunteers", "volunteers"),
     "OPEN_ORDERS": ("volunteers", "open_orders"),
 }
-TrendMetric = strawberry.enum(Enum("TrendMetric", {k: k for k in TRENDS}),
-                              description="What a trend follows: flows (CASES_REPORTED, SERVICE_HOURS, ...) are "
-                                          "summed per interval, stocks (OPEN_CASES, PARTY_MEMBERS, ...) are the "
-                                          "value at its end, rates divide two flows of the interval")
+if TYPE_CHECKING:  # the members are the keys of TRENDS, made at run time; a type checker sees an Enum
+
+    class TrendMetric(Enum): ...
+else:
+    TrendMetric = strawberry.enum(Enum("TrendMetric", {k: k for k in TRENDS}),
+                                  description="What a trend follows: flows (CASES_REPORTED, SERVICE_HOURS, ...) are "
+                                              "summed per interval, stocks (OPEN_CASES, PARTY_MEMBERS, ...) are the "
+                                              "value at its end, rates divide two flows of the interval")
 
 
 def _get(key: str) -> Callable[[dict], float | None]:
@@ -81,8 +88,12 @@ RANKINGS: dict[str, tuple[str, Callable[[dict], float | None]]] = {
     "GRID_WORKERS": ("grid_stats_by_region", _get("gridWorkerCount")),
     "BUILDINGS": ("grid_stats_by_region", _get("buildingCount")),
 }
-RankingMetric = strawberry.enum(Enum("RankingMetric", {k: k for k in RANKINGS}),
-                                description="A figure of the overview to rank a node's children by")
+if TYPE_CHECKING:  # the members are the keys of RANKINGS, made at run time
+
+    class RankingMetric(Enum): ...
+else:
+    RankingMetric = strawberry.enum(Enum("RankingMetric", {k: k for k in RANKINGS}),
+                                    description="A figure of the overview to rank a node's children by")
 
 
 @strawberry.enum(description="A hotspot's window against the window of the same length just before it")
@@ -102,7 +113,7 @@ class TrendPoint:
 
 @strawberry.type(description="A figure of a region per interval, read from day buckets kept with the writes")
 class Trend:
-    metric: TrendMetric  # type: ignore[valid-type]
+    metric: TrendMetric
     interval: TrendInterval
     kind: str = strawberry.field(description="FLOW (summed per interval), STOCK (value at the end) or RATIO")
     description: str
@@ -164,7 +175,8 @@ async def _children(info: Info, region_id: str) -> list[dict]:
     out: list[dict] = []
     after = None
     while True:
-        page = await ctx(info).grids("region.list", {"parentId": region_id, "first": 100, "after": after})
+        page = await grids(info).list_regions(
+            checked(gc.ListRegions, parentId=region_id, page={"first": 100, "after": after}))
         out += page["items"]
         if not page["hasNextPage"] or len(out) >= MAX_CHILDREN:
             return out
@@ -173,9 +185,10 @@ async def _children(info: Info, region_id: str) -> list[dict]:
 
 def rank(values: list[tuple[dict, float | None]], descending: bool) -> list[tuple[int, dict, float | None]]:
     """Order by value (missing values last, ties by name then id); equal values share a rank."""
-    known = sorted((x for x in values if x[1] is not None), key=lambda x: (x[0]["name"], x[0]["id"]))
+    known = sorted(((d, v) for d, v in values if v is not None), key=lambda x: (x[0]["name"], x[0]["id"]))
     known.sort(key=lambda x: x[1], reverse=descending)  # stable: ties stay by name
-    ordered = known + sorted((x for x in values if x[1] is None), key=lambda x: (x[0]["name"], x[0]["id"]))
+    missing = sorted((x for x in values if x[1] is None), key=lambda x: (x[0]["name"], x[0]["id"]))
+    ordered: list[tuple[dict, float | None]] = [*known, *missing]
     out: list[tuple[int, dict, float | None]] = []
     for i, (dto, v) in enumerate(ordered):
         same = out and v is not None and out[-1][2] == v
@@ -187,7 +200,7 @@ def rank(values: list[tuple[dict, float | None]], descending: bool) -> list[tupl
 class UnifiedQuery:
     @strawberry.field(description="A node's children ranked by one figure of their overviews, in one batched call "
                                   "per service; regions without the figure (e.g. a rate with no cases) come last")
-    async def rankings(self, info: Info, region_id: strawberry.ID, metric: RankingMetric,  # type: ignore[valid-type]
+    async def rankings(self, info: Info, region_id: strawberry.ID, metric: RankingMetric,
                        order: SortOrder = SortOrder.DESC, first: int = 10) -> list[RankingEntry]:
         require_figures(ctx(info).principal)
         if not 1 <= first <= 100:
@@ -211,13 +224,12 @@ class UnifiedQuery:
 
     @strawberry.field(description="One figure of a region per DAY, WEEK or MONTH from `from` to `to`, read from day "
                                   "buckets kept with the writes (days in the city's time zone)")
-    async def trend(self, info: Info, region_id: strawberry.ID, metric: TrendMetric,  # type: ignore[valid-type]
+    async def trend(self, info: Info, region_id: strawberry.ID, metric: TrendMetric,
                     from_: Annotated[datetime, strawberry.argument(name="from")], to: datetime,
                     interval: TrendInterval = TrendInterval.DAY) -> Trend:
         service, name = TRENDS[metric.value]
-        reply = await ctx(info).service(service)("trend.series", {
-            "regionId": str(region_id), "metric": name, "from": from_.isoformat(), "to": to.isoformat(),
-            "interval": interval.value})
+        query = {"regionId": str(region_id), "metric": name, "from": from_, "to": to, "interval": interval.value}
+        reply = await ctx(info).figures(service).trend(checked(TrendQuery, query))
         return Trend(metric=metric, interval=interval, kind=reply["kind"], description=reply["description"],
                      region_id=str(region_id),
                      points=[TrendPoint(start=_dt(p["start"]), end=_dt(p["end"]), value=p["value"])
@@ -253,4 +265,4 @@ class UnifiedMutation:
             payload["until"] = input.until.isoformat()
         if input.meeting_id:
             payload["meetingId"] = str(input.meeting_id)
-        return meeting_node(await ctx(info).organizations.call("meeting.raiseHotspot", **payload))
+        return meeting_node(await ctx(info).organizations.raise_hotspot(checked(oc.RaiseHotspot, **payload)))

@@ -16,8 +16,9 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from gateway.clients import checked
 from gateway.schema.case_types import Case, GeoPoint
-from gateway.schema.common import Connection, Node, connection, ctx, dto_type, from_dto, when
+from gateway.schema.common import Connection, Node, connection, dto_type, from_dto, listing, vols, when
 from gateway.schema.enums import (
     DispatchTargetKind,
     PointsSourceKind,
@@ -27,9 +28,10 @@ from gateway.schema.enums import (
     VolunteerPostType,
     VolunteerTaskStatus,
 )
-from gateway.schema.loads import load_case, load_member, load_region, load_volunteer, vol_page
+from gateway.schema.loads import load_case, load_member, load_region, load_volunteer
 from gateway.schema.org_types import PartyMember
 from gateway.schema.territory import Region
+from shared.contracts import volunteers as vc
 from shared.errors import Forbidden
 
 # --- vocabularies -------------------------------------------------------------------------------------------
@@ -39,9 +41,15 @@ from shared.errors import Forbidden
 
 
 async def _region(info: Info, region_id: str | None) -> Region | None:
+    """An optional reference: None when the record names no region."""
     if not region_id:
         return None
 
+    return Region(dto=await load_region(info, region_id))
+
+
+async def _required_region(info: Info, region_id: str) -> Region:
+    """A reference every record of the type has (a non-null field)."""
     return Region(dto=await load_region(info, region_id))
 
 
@@ -68,11 +76,13 @@ class PointsAccount:
 
     @strawberry.field(description="Credits not yet expired, minus redemptions")
     async def balance(self, info: Info) -> int:
-        return int((await ctx(info).volunteers.call("points.balance", volunteerId=self.volunteer_id))["balance"])
+        return int((await vols(info).points_balance(checked(vc.ByVolunteer, volunteerId=self.volunteer_id)))["balance"])
 
     @strawberry.field(description="Ledger entries: credits, redemptions and expiries")
     async def history(self, info: Info, first: int | None = None, after: str | None = None) -> PointsEntryConnection:
-        page = await vol_page(info, "points.history", {"volunteerId": self.volunteer_id}, first, after)
+        page = await vols(info).points_history(
+            listing(vc.ByVolunteer, {"volunteerId": self.volunteer_id}, first, after)
+        )
         return connection(page, entry_node)
 
 
@@ -117,7 +127,7 @@ class Volunteer(Node):
 
     @strawberry.field(description="The community (or a grid or building in it) they live in")
     async def home_region(self, info: Info) -> Region:
-        return await _region(info, self.dto["homeRegionId"])
+        return await _required_region(info, self.dto["homeRegionId"])
 
     @strawberry.field(description="Region ids top-down, ending with the home region")
     def region_path(self) -> list[strawberry.ID]:
@@ -130,12 +140,12 @@ class Volunteer(Node):
     async def claimed_posts(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> VolunteerPostConnection:
-        page = await vol_page(info, "post.list", {"volunteerId": self.dto["id"]}, first, after)
+        page = await vols(info).list_posts(listing(vc.ListPosts, {"volunteerId": self.dto["id"]}, first, after))
         return connection(page, post_node)
 
     @strawberry.field(description="Cases handed to them (派单 to a volunteer)")
     async def tasks(self, info: Info, first: int | None = None, after: str | None = None) -> VolunteerTaskConnection:
-        page = await vol_page(info, "task.list", {"volunteerId": self.dto["id"]}, first, after)
+        page = await vols(info).list_tasks(listing(vc.ListTasks, {"volunteerId": self.dto["id"]}, first, after))
         return connection(page, task_node)
 
     @strawberry.field(description="Their points (积分): balance and ledger")
@@ -171,7 +181,7 @@ class VolunteerTeam(Node):
 
     @strawberry.field
     async def region(self, info: Info) -> Region:
-        return await _region(info, self.dto["regionId"])
+        return await _required_region(info, self.dto["regionId"])
 
     version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
 
@@ -214,7 +224,7 @@ class VolunteerPost(Node):
 
     @strawberry.field(description="The COMMUNITY or GRID it is anchored at")
     async def region(self, info: Info) -> Region:
-        return await _region(info, self.dto["regionId"])
+        return await _required_region(info, self.dto["regionId"])
 
     @strawberry.field(description="Who holds it, in the order they claimed")
     def claimants(self) -> list[PostClaim]:
@@ -419,7 +429,7 @@ class Activity(Node):
 
     @strawberry.field(description="A GRID (its polygon bounds location check-in) or a COMMUNITY")
     async def region(self, info: Info) -> Region:
-        return await _region(info, self.dto["regionId"])
+        return await _required_region(info, self.dto["regionId"])
 
     @strawberry.field(description="Check-in by location is possible: the grid's polygon was copied at creation")
     def has_area(self) -> bool:

@@ -191,8 +191,9 @@ A Page is {items, totalCount, hasNextPage, endCursor}; `after` is the last item'
 """
 
 
-# The request model of each verb: what the service parses, and what the gateway's typed client checks a
-# request against before sending it. Verbs missing here take no payload worth a model.
+# The request model of each verb: what the service parses, and what the gateway's typed client method for
+# the verb takes (tests/unit/test_gateway_clients.py holds the two to this table). Verbs missing here take
+# no payload worth a model.
 REQUESTS: dict[str, type[Wire]] = {
     "volunteer.register": RegisterVolunteer,
     "volunteer.update": UpdateVolunteer,

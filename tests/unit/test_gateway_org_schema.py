@@ -7,7 +7,7 @@ from typing import Any
 
 import strawberry
 
-from gateway.clients import TableClient
+from gateway.clients import CasesClient, GridsClient, OrganizationsClient, VolunteersClient
 from gateway.loaders import Loaders
 from gateway.schema import Mutation, Query, build_schema
 from gateway.schema.org_stats import org_stats
@@ -168,12 +168,12 @@ CASE = {"id": "case-1", "title": "整治停车", "kind": "COMPLAINT", "channel":
         "createdAt": AT, "version": 3}
 
 
-class FakeService(TableClient):
-    """Checks every payload against the contract's wire model after a JSON round trip, as the RPC layer does."""
+class FakeService(OrganizationsClient, VolunteersClient, GridsClient, CasesClient):
+    """Any service's typed client; checks every payload against the contract's wire model after a JSON round
+    trip, as the RPC layer does."""
 
     def __init__(self, reply, models: dict[str, type] | None = None):
         self.reply, self.models, self.calls = reply, models, []
-        self.requests = dict(models or {})
 
     async def __call__(self, verb: str, payload: dict[str, Any] | None = None) -> Any:
         wire = loads(dumps(payload or {}))
