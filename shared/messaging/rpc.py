@@ -6,7 +6,6 @@ The caller's JWT travels in the `Authorization` header; services verify it thems
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -20,8 +19,8 @@ from pydantic import BaseModel, ValidationError
 from shared.auth import DEFAULT_MAX_TTL_S, Principal, verify_caller
 from shared.errors import BadInput, DomainError, InternalError, Unauthenticated, Unavailable
 from shared.jsonutil import dumps, loads
-from shared.logs import REQUEST_ID, REQUEST_ID_HEADER
 from shared.limits import Bounds, RejectedJson, loads_bounded
+from shared.logs import REQUEST_ID, REQUEST_ID_HEADER
 from shared.messaging.subjects import rpc_subject
 
 log = logging.getLogger("yiwang.rpc")
@@ -136,7 +135,7 @@ class RpcClient:
             msg = await self.nc.request(rpc_subject(service, verb), body, timeout=timeout, headers=headers)
         except nats.errors.NoRespondersError as e:
             raise Unavailable(f"the {service} service is not running", {"service": service}) from e
-        except (nats.errors.TimeoutError, asyncio.TimeoutError) as e:
+        except (TimeoutError, nats.errors.TimeoutError) as e:
             raise Unavailable(f"the {service} service did not answer in time", {"service": service}) from e
         except nats.errors.ConnectionClosedError as e:
             raise Unavailable("the message bus is not reachable", {"service": service}) from e
