@@ -1,4 +1,5 @@
 """`python -m gateway`: the GraphQL gateway on uvicorn."""
+
 import uvicorn
 
 from gateway.app import create_app
@@ -11,6 +12,14 @@ if __name__ == "__main__":
     configure_logging("gateway", settings.log_level)
     # log_config=None: uvicorn's loggers go through ours (JSON, masked); its access log stays
     # off (a GET request's URL carries its variables).
-    uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port, log_config=None,
-                log_level="warning", access_log=False, timeout_graceful_shutdown=10, ws="websockets-sansio",
-                **server_options(settings))
+    uvicorn.run(
+        create_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=10,
+        ws="websockets-sansio",
+        **server_options(settings),
+    )

@@ -1,4 +1,5 @@
 """The ASGI app: `/graphql` (HTTP and graphql-transport-ws), `/healthz`, `/readyz`."""
+
 from __future__ import annotations
 
 import contextlib
@@ -35,9 +36,14 @@ log = logging.getLogger("yiwang.gateway")
 class Gateway(LocalGraphiQL, GraphQLOverHTTP, LimitedGraphQL):
     def __init__(self, settings: Settings, state: dict[str, Any]):
         # Queries may come by GET (GraphQL over HTTP); mutations only by POST.
-        super().__init__(build_schema(settings), graphql_ide=None if settings.production else "graphiql",
-                         allow_queries_via_get=True, keep_alive=True, keep_alive_interval=15,
-                         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,))  # not the legacy graphql-ws
+        super().__init__(
+            build_schema(settings),
+            graphql_ide=None if settings.production else "graphiql",
+            allow_queries_via_get=True,
+            keep_alive=True,
+            keep_alive_interval=15,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        )  # not the legacy graphql-ws
         self.settings, self.state = settings, state
 
     async def on_ws_connect(self, context: Context) -> None:
@@ -73,15 +79,20 @@ def create_app(settings: Settings, services: tuple[str, ...] = SERVICES) -> Star
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> JSONResponse:
-        ready, body = await readiness(state.get("nc"), state.get("rpc"), settings,
-                                      [s for s in SERVICES if s in services])
+        ready, body = await readiness(
+            state.get("nc"), state.get("rpc"), settings, [s for s in SERVICES if s in services]
+        )
         return JSONResponse(body, status_code=200 if ready else 503)
 
     async def asyncapi(request: Request) -> JSONResponse:
         """The AsyncAPI document of a service's events, from the running service itself."""
         try:
-            verify_token(request.headers.get("authorization", "").removeprefix("Bearer ").strip(),
-                         settings.jwt_secret, settings.jwt_issuer, settings.jwt_max_ttl_s)
+            verify_token(
+                request.headers.get("authorization", "").removeprefix("Bearer ").strip(),
+                settings.jwt_secret,
+                settings.jwt_issuer,
+                settings.jwt_max_ttl_s,
+            )
         except DomainError as e:
             return JSONResponse({"error": e.message}, status_code=401)
         name = request.path_params["service"]
@@ -94,8 +105,15 @@ def create_app(settings: Settings, services: tuple[str, ...] = SERVICES) -> Star
             return JSONResponse({"error": f"the {name} service is not available"}, status_code=503)
 
     graphql = Gateway(settings, state)
-    return Starlette(routes=[Route("/graphql", graphql, methods=["GET", "POST"]),
-                             WebSocketRoute("/graphql", graphql),
-                             Route("/healthz", healthz), Route("/readyz", readyz),
-                             Route("/asyncapi/{service}.json", asyncapi), *ide_routes(graphql.graphql_ide is not None)],
-                     middleware=[Middleware(RequestLimits, settings=settings)], lifespan=lifespan)
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/asyncapi/{service}.json", asyncapi),
+            *ide_routes(graphql.graphql_ide is not None),
+        ],
+        middleware=[Middleware(RequestLimits, settings=settings)],
+        lifespan=lifespan,
+    )

@@ -5,6 +5,7 @@ is forwarded so the service re-checks scope. Replies are the service's DTOs (`Dt
 camelCase, personal data masked), as each contract's *_API text lists them: no service publishes a reply model
 the gateway could check a reply against (the `*View` models of `shared/contracts/grids` are event payloads,
 narrower than the DTOs)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -32,8 +33,11 @@ def _camel(name: str) -> str:
 def _wire(value: Any) -> Any:
     """A Strawberry input (a dataclass) as the camelCase dict of its set fields, nested inputs too."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {_camel(f.name): _wire(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if getattr(value, f.name) is not None}
+        return {
+            _camel(f.name): _wire(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if getattr(value, f.name) is not None
+        }
     if isinstance(value, list):
         return [_wire(v) for v in value]
     if isinstance(value, dict):
@@ -60,8 +64,12 @@ class ServiceClient:
 
     async def send(self, verb: str, body: BaseModel | None = None) -> Dto:
         """One verb with its request model; the model's set fields travel (as the service's contract reads them)."""
-        return cast(Dto, await self(verb, body.model_dump(mode="json", by_alias=True, exclude_unset=True)
-                                    if body is not None else None))
+        return cast(
+            Dto,
+            await self(
+                verb, body.model_dump(mode="json", by_alias=True, exclude_unset=True) if body is not None else None
+            ),
+        )
 
     async def __call__(self, verb: str, payload: dict[str, Any] | None = None) -> Any:
         """The wire call, under the typed methods (and for the kernel's own verbs: ping, asyncapi)."""
@@ -497,5 +505,14 @@ def item_or_error(value: Any) -> Any:
     return value
 
 
-__all__ = ["CasesClient", "Dto", "FiguresClient", "GridsClient", "OrganizationsClient", "ServiceClient",
-           "VolunteersClient", "checked", "item_or_error"]
+__all__ = [
+    "CasesClient",
+    "Dto",
+    "FiguresClient",
+    "GridsClient",
+    "OrganizationsClient",
+    "ServiceClient",
+    "VolunteersClient",
+    "checked",
+    "item_or_error",
+]

@@ -1,4 +1,5 @@
 """Request context: the principal from the JWT (header, or `connection_init` on websockets)."""
+
 from __future__ import annotations
 
 from functools import cached_property
@@ -15,8 +16,7 @@ from shared.settings import Settings
 
 
 class Context:
-    def __init__(self, settings: Settings, rpc: RpcClient, request: Any, response: Any,
-                 nc: NatsClient | None = None):
+    def __init__(self, settings: Settings, rpc: RpcClient, request: Any, response: Any, nc: NatsClient | None = None):
         self.settings, self.rpc, self.request, self.response = settings, rpc, request, response
         self.nc = nc  # the gateway's NATS connection, for subscriptions on JetStream
         self.connection_params: dict[str, Any] | None = None
@@ -57,7 +57,10 @@ class Context:
     def figures(self, service: str) -> FiguresClient:
         """The client of a service that keeps figures (cases, organizations, volunteers), by its name."""
         clients: dict[str, FiguresClient] = {
-            "cases": self.cases, "organizations": self.organizations, "volunteers": self.volunteers}
+            "cases": self.cases,
+            "organizations": self.organizations,
+            "volunteers": self.volunteers,
+        }
         return clients[service]
 
     @cached_property

@@ -23,6 +23,7 @@ A field whose values need another bound says so in its metadata:
 `strawberry.field(metadata={"max_items": 1000})` (or `"max_length"` for strings), on an input
 field or an argument. Anything over a cap is answered `BAD_USER_INPUT` naming where.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -107,8 +108,9 @@ def literal_problem(node: Any, type_: Any, limits: tuple[int, int], caps: Caps, 
                 for f in node.fields:
                     definition = t.fields.get(f.name.value)
                     limits = caps.of(definition) if definition is not None else (max_string, max_items)
-                    stack.append((f.value, definition.type if definition is not None else None, limits,
-                                  (*at, f.name.value)))
+                    stack.append(
+                        (f.value, definition.type if definition is not None else None, limits, (*at, f.name.value))
+                    )
             else:  # a JSON object (or a shape validation refuses)
                 if len(node.fields) > caps.json.max_items:
                     return f"{_dotted(at)}: {len(node.fields)} members, more than {caps.json.max_items}"
@@ -146,12 +148,14 @@ def value_problem(value: Any, type_: Any, limits: tuple[int, int], caps: Caps, p
 @dataclass
 class Definition:
     """What one operation or fragment selects, its spreads not expanded."""
+
     fields: int = 0
     spreads: list[str] = field(default_factory=list)
 
 
-def _definition(root: SelectionSetNode, root_type: Any, schema: GraphQLSchema,
-                caps: Caps) -> tuple[Definition, str | None]:
+def _definition(
+    root: SelectionSetNode, root_type: Any, schema: GraphQLSchema, caps: Caps
+) -> tuple[Definition, str | None]:
     """Walk one definition: count its fields, note its spreads, and check every argument
     literal against its cap."""
     out = Definition()
@@ -166,8 +170,13 @@ def _definition(root: SelectionSetNode, root_type: Any, schema: GraphQLSchema,
                 for arg in sel.arguments or ():
                     arg_def = definition.args.get(arg.name.value) if definition is not None else None
                     limits = caps.of(arg_def) if arg_def is not None else (caps.max_string, caps.max_items)
-                    problem = literal_problem(arg.value, arg_def.type if arg_def is not None else None, limits,
-                                              caps, (f"{sel.name.value}({arg.name.value})",))
+                    problem = literal_problem(
+                        arg.value,
+                        arg_def.type if arg_def is not None else None,
+                        limits,
+                        caps,
+                        (f"{sel.name.value}({arg.name.value})",),
+                    )
                     if problem:
                         return out, f"argument {problem}"
                 if sel.selection_set is not None:
@@ -232,8 +241,10 @@ def document_problem(schema: GraphQLSchema, document: DocumentNode, caps: Caps) 
         cost[key] = min(over, d.fields + sum(cost.get(c, 0) for c in d.spreads))
     total = sum(cost[k] for k in operations) + sum(d.fields for k, d in definitions.items() if k not in operations)
     if total > caps.max_fields:
-        return f"the document selects more than {caps.max_fields} fields (fragments counted each time they " \
-               f"are spread); split it into smaller operations"
+        return (
+            f"the document selects more than {caps.max_fields} fields (fragments counted each time they "
+            f"are spread); split it into smaller operations"
+        )
     return _merge_problem(document, caps)
 
 
@@ -254,8 +265,7 @@ def _merge_problem(document: DocumentNode, caps: Caps) -> str | None:
             fragments.setdefault(node.name.value, node)
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     used = {name for d in operations for name in _spreads_within(d.selection_set, fragments)}
-    roots: list[list[tuple[SelectionSetNode, frozenset[str]]]] = [
-        [(d.selection_set, frozenset())] for d in operations]
+    roots: list[list[tuple[SelectionSetNode, frozenset[str]]]] = [[(d.selection_set, frozenset())] for d in operations]
     roots += [[(f.selection_set, frozenset({name}))] for name, f in fragments.items() if name not in used]
     visits = 2 * caps.max_fields + 100
     pools = roots
@@ -279,8 +289,10 @@ def _merge_problem(document: DocumentNode, caps: Caps) -> str | None:
                         todo.append((fragments[name].selection_set, path | {name}))
         for name, fields in by_name.items():
             if len(fields) > caps.max_repeats:
-                return f"`{name}` is selected {len(fields)} times in one selection set (fragments and the " \
-                       f"selections of same-named fields counted together); at most {caps.max_repeats} are allowed"
+                return (
+                    f"`{name}` is selected {len(fields)} times in one selection set (fragments and the "
+                    f"selections of same-named fields counted together); at most {caps.max_repeats} are allowed"
+                )
             children = [(f.selection_set, path) for f, path in fields if f.selection_set is not None]
             if children:
                 pools.append(children)
@@ -304,8 +316,9 @@ def _spreads_within(selection_set: SelectionSetNode, fragments: dict[str, Any]) 
     return found
 
 
-def variables_problem(schema: GraphQLSchema, document: DocumentNode, variables: dict[str, Any] | None,
-                      caps: Caps) -> str | None:
+def variables_problem(
+    schema: GraphQLSchema, document: DocumentNode, variables: dict[str, Any] | None, caps: Caps
+) -> str | None:
     if not variables:
         return None
     for definition in document.definitions:
@@ -328,8 +341,8 @@ def variables_problem(schema: GraphQLSchema, document: DocumentNode, variables: 
 @dataclass
 class Cached:
     document: DocumentNode
-    problem: object = ...              # DocumentLimits' finding: None or a message (... until checked)
-    errors: list | None = None         # validation's
+    problem: object = ...  # DocumentLimits' finding: None or a message (... until checked)
+    errors: list | None = None  # validation's
 
 
 class DocumentCache:

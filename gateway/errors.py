@@ -16,6 +16,7 @@ graphql-core's coercion messages quote the variables. Here a client's mistake is
 INFO with its code and path only; UNAVAILABLE at WARNING; a fault at ERROR with its
 traceback (masked by `shared.logs`). No variable value is ever logged.
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,9 +35,13 @@ from shared.errors import DomainError, ErrorCode
 log = logging.getLogger("yiwang.gateway.errors")
 
 GRAPHQL_CODES = {
-    ErrorCode.BAD_INPUT: "BAD_USER_INPUT", ErrorCode.UNAUTHENTICATED: "UNAUTHENTICATED",
-    ErrorCode.NOT_FOUND: "NOT_FOUND", ErrorCode.FORBIDDEN: "FORBIDDEN", ErrorCode.CONFLICT: "CONFLICT",
-    ErrorCode.UNAVAILABLE: "UNAVAILABLE", ErrorCode.INTERNAL: "INTERNAL_SERVER_ERROR",
+    ErrorCode.BAD_INPUT: "BAD_USER_INPUT",
+    ErrorCode.UNAUTHENTICATED: "UNAUTHENTICATED",
+    ErrorCode.NOT_FOUND: "NOT_FOUND",
+    ErrorCode.FORBIDDEN: "FORBIDDEN",
+    ErrorCode.CONFLICT: "CONFLICT",
+    ErrorCode.UNAVAILABLE: "UNAVAILABLE",
+    ErrorCode.INTERNAL: "INTERNAL_SERVER_ERROR",
 }
 PARSE_FAILED, VALIDATION_FAILED = "GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED"
 BAD_USER_INPUT, INTERNAL = "BAD_USER_INPUT", "INTERNAL_SERVER_ERROR"
@@ -74,13 +79,24 @@ def shape(error: GraphQLError) -> GraphQLError:
     """The error as the client sees it: a code; for a fault, no message or details of ours."""
     code = code_of(error)
     if code == INTERNAL:
-        return GraphQLError("Internal server error.", nodes=error.nodes, positions=error.positions,
-                            path=error.path, extensions={"code": INTERNAL})
+        return GraphQLError(
+            "Internal server error.",
+            nodes=error.nodes,
+            positions=error.positions,
+            path=error.path,
+            extensions={"code": INTERNAL},
+        )
     domain = next((e for e in _chain(error) if isinstance(e, DomainError)), None)
     details = {"details": domain.details} if domain is not None and domain.details else {}
     message = error.message.split(" Did you mean")[0]
-    return GraphQLError(message, nodes=error.nodes, source=error.source, positions=error.positions,
-                        path=error.path, extensions={**(error.extensions or {}), "code": code, **details})
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions={**(error.extensions or {}), "code": code, **details},
+    )
 
 
 def _mark(errors: list[GraphQLError] | None, code: str) -> None:
@@ -112,8 +128,14 @@ def report(errors: list[GraphQLError], execution_context: ExecutionContext | Non
         name = (operation or "(unnamed)")[:80]  # the client's to choose: bounded, and masked like all else
         if code == INTERNAL:
             cause = next((e for e in reversed(list(_chain(error))) if not isinstance(e, GraphQLError)), error)
-            log.error("%s in operation %s at %s: %s", code, name, where, type(cause).__name__,
-                      exc_info=(type(cause), cause, cause.__traceback__))
+            log.error(
+                "%s in operation %s at %s: %s",
+                code,
+                name,
+                where,
+                type(cause).__name__,
+                exc_info=(type(cause), cause, cause.__traceback__),
+            )
         elif code == "UNAVAILABLE":
             log.warning("%s in operation %s at %s: %s", code, name, where, error.message)
         else:
@@ -138,11 +160,12 @@ class TypedErrors(SchemaExtension):
         ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         wanted = ctx._provided_operation_name  # noqa: SLF001 - as the client sent it (`operation_name` guesses)
         if wanted is None and len(ops) > 1 and all(op.name for op in ops):  # else validation says it
-            raise GraphQLError("The document holds several operations: say which to run with `operationName`.",
-                               extensions={"code": BAD_USER_INPUT})
+            raise GraphQLError(
+                "The document holds several operations: say which to run with `operationName`.",
+                extensions={"code": BAD_USER_INPUT},
+            )
         if wanted is not None and not any(op.name and op.name.value == wanted for op in ops):
-            raise GraphQLError(f"The document has no operation named {wanted!r}.",
-                               extensions={"code": BAD_USER_INPUT})
+            raise GraphQLError(f"The document has no operation named {wanted!r}.", extensions={"code": BAD_USER_INPUT})
 
     def on_validate(self) -> Iterator[None]:
         yield

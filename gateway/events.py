@@ -11,6 +11,7 @@ of being silently missed. Events that were already in the stream when the feed o
 feed catching up) are paced instead: when the buffer is half full that stream's consumer is closed
 and reopened after the last event taken once the buffer has drained, so catching up on a long
 backlog never overflows and never loses an event."""
+
 from __future__ import annotations
 
 import asyncio
@@ -40,6 +41,7 @@ class Delivery:
     """One event of a feed. `positions`: per service, the last stream sequence this feed has
     delivered, this event included (for a stream with nothing delivered yet, where it started);
     resuming after them yields exactly what followed this event."""
+
     service: str
     seq: int
     event: CloudEvent
@@ -57,16 +59,24 @@ async def bus_errors(service: str) -> AsyncIterator[None]:
         raise Unavailable(f"the message bus did not answer about the {service} event stream") from e
 
 
-async def open_consumer(js: JetStreamContext, service: str, filters: Sequence[str], start_seq: int,
-                        cb: Callable[[Msg], Awaitable[None]]) -> JetStreamContext.PushSubscription:
+async def open_consumer(
+    js: JetStreamContext, service: str, filters: Sequence[str], start_seq: int, cb: Callable[[Msg], Awaitable[None]]
+) -> JetStreamContext.PushSubscription:
     """An ephemeral ordered push consumer on `service`'s stream: the messages matching `filters`
     from stream sequence `start_seq` on, to `cb`. Raises Unavailable when the stream is missing."""
     start_seq = max(start_seq, 1)
-    config = ConsumerConfig(filter_subjects=list(filters), deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-                            opt_start_seq=start_seq)
+    config = ConsumerConfig(
+        filter_subjects=list(filters), deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start_seq
+    )
     async with bus_errors(service):
-        sub = await js.subscribe(filters[0], stream=stream_name(service), cb=cb, ordered_consumer=True,
-                                 deliver_policy=DeliverPolicy.BY_START_SEQUENCE, config=config)
+        sub = await js.subscribe(
+            filters[0],
+            stream=stream_name(service),
+            cb=cb,
+            ordered_consumer=True,
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+            config=config,
+        )
     # An ordered consumer that is reset (missed heartbeats) restarts after the last sequence it
     # saw, 0 before its first message: it would replay the whole stream. Start it where we did.
     jsi = getattr(getattr(sub, "_sub", None), "_jsi", None)
@@ -88,19 +98,25 @@ async def close_consumer(js: JetStreamContext, sub: JetStreamContext.PushSubscri
 @dataclass(eq=False)
 class _Stream:
     """One service's consumer inside a feed, and where it stands."""
+
     service: str
     filters: list[str]
     backlog_until: int  # the stream's last sequence when the feed opened: up to it, events are paced
-    enqueued: int       # the last sequence put in the buffer
-    delivered: int      # the last sequence taken from the buffer
+    enqueued: int  # the last sequence put in the buffer
+    delivered: int  # the last sequence taken from the buffer
     sub: JetStreamContext.PushSubscription | None = None
     generation: int = 0
     paused: bool = False
 
 
-async def stream_events(nc: NatsClient | None, sources: Mapping[str, Sequence[str]], path: Sequence[str],
-                        after: Mapping[str, int] | None = None, buffer: int = BUFFER,
-                        resume_hint: str = "subscribe again") -> AsyncGenerator[Delivery, None]:
+async def stream_events(
+    nc: NatsClient | None,
+    sources: Mapping[str, Sequence[str]],
+    path: Sequence[str],
+    after: Mapping[str, int] | None = None,
+    buffer: int = BUFFER,
+    resume_hint: str = "subscribe again",
+) -> AsyncGenerator[Delivery, None]:
     """The events of each service in `sources` (service → subject filters) at the node `path` and
     below, merged in arrival order: from now on, or for a service in `after` from right after that
     stream sequence (clamped to what the stream still holds)."""
@@ -182,8 +198,9 @@ async def stream_events(nc: NatsClient | None, sources: Mapping[str, Sequence[st
             await close(s)
 
 
-async def subtree_events(nc: NatsClient | None, service: str, path: Sequence[str],
-                         buffer: int = BUFFER) -> AsyncIterator[CloudEvent]:
+async def subtree_events(
+    nc: NatsClient | None, service: str, path: Sequence[str], buffer: int = BUFFER
+) -> AsyncIterator[CloudEvent]:
     """Every event `service` publishes from here on for the node at `path` and below it."""
     feed = stream_events(nc, {service: subtree_filters(list(path), service=service)}, path, buffer=buffer)
     async with contextlib.aclosing(feed):

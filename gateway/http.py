@@ -13,6 +13,7 @@ Strawberry's view, which speaks only `application/json`.
 - Every response carries `X-Request-ID` (the caller's, if it sent a plain one), which every
   log line of the request carries too, in the gateway and in the services it called.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -6,6 +6,7 @@ npm registry at pinned versions; see the README there), served under `/graphiql/
 carries a Content-Security-Policy that lets it load nothing from anywhere else. Production
 serves neither the page nor the files.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -38,16 +39,25 @@ PAGE = """<!doctype html>
   </body>
 </html>
 """
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; font-src 'self' data:; "
-       "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; font-src 'self' data:; "
+    "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 
 
 class LocalGraphiQL:
     """Mixed into the Strawberry view: its GraphiQL page, from the gateway's own files."""
 
     async def render_graphql_ide(self, request: Any) -> HTMLResponse:
-        return HTMLResponse(PAGE, headers={"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
-                                           "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache"})
+        return HTMLResponse(
+            PAGE,
+            headers={
+                "Content-Security-Policy": CSP,
+                "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "no-referrer",
+                "Cache-Control": "no-cache",
+            },
+        )
 
 
 def ide_routes(enabled: bool) -> list[BaseRoute]:

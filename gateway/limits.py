@@ -29,6 +29,7 @@ The document budget and the argument caps, which need the schema, are in
 `gateway.document_limits`. Every limit holds per gateway process: N gateways behind a balancer
 let a principal N times the rate.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -67,8 +68,9 @@ class RateLimiter:
     (`Retry-After`); the libraries that do this well (e.g. `limits`) bring storage backends and a
     background expiry thread this does not need."""
 
-    def __init__(self, rate_per_s: float, burst: int, max_keys: int = 100_000,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, rate_per_s: float, burst: int, max_keys: int = 100_000, clock: Callable[[], float] = time.monotonic
+    ):
         self.rate, self.burst, self.max_keys, self.clock = rate_per_s, max(1, burst), max_keys, clock
         self.buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key -> (tokens, at)
 
@@ -135,19 +137,33 @@ def client_address(scope: Scope) -> str:
     return str(client[0]) if client else "unknown"
 
 
-async def send_error(send: Send, scope: Scope, status: int, code: str, message: str,
-                     headers: list[tuple[bytes, bytes]] | None = None, close: bool = False) -> None:
+async def send_error(
+    send: Send,
+    scope: Scope,
+    status: int,
+    code: str,
+    message: str,
+    headers: list[tuple[bytes, bytes]] | None = None,
+    close: bool = False,
+) -> None:
     """A GraphQL-shaped error answer (`{"errors": [{message, extensions: {code}}]}`), in the
     media type the client asked for and with its `X-Request-ID` (or a new one), like every
     answer the GraphQL view gives."""
-    body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]},
-                      ensure_ascii=False).encode()
+    body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}, ensure_ascii=False).encode()
     asked = dict(scope.get("headers") or ())
-    media = GRAPHQL_RESPONSE_JSON if negotiate(
-        asked.get(b"accept", b"").decode("latin-1")) == GRAPHQL_RESPONSE_JSON else "application/json"
+    media = (
+        GRAPHQL_RESPONSE_JSON
+        if negotiate(asked.get(b"accept", b"").decode("latin-1")) == GRAPHQL_RESPONSE_JSON
+        else "application/json"
+    )
     rid = request_id(asked.get(b"x-request-id", b"").decode("latin-1") or None)
-    head = [(b"content-type", f"{media}; charset=utf-8".encode()), (b"content-length", str(len(body)).encode()),
-            (b"x-request-id", rid.encode()), *(headers or []), *([(b"connection", b"close")] if close else [])]
+    head = [
+        (b"content-type", f"{media}; charset=utf-8".encode()),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-request-id", rid.encode()),
+        *(headers or []),
+        *([(b"connection", b"close")] if close else []),
+    ]
     await send({"type": "http.response.start", "status": status, "headers": head})
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
@@ -182,8 +198,15 @@ class RequestLimits:
         # after the answer with no deadline at all.
         if wait := self.limiter.take(key):
             seconds = max(1, math.ceil(wait))
-            await send_error(send, scope, 429, "RATE_LIMITED", f"too many requests; retry after {seconds} s",
-                             [(b"retry-after", str(seconds).encode())], close=True)
+            await send_error(
+                send,
+                scope,
+                429,
+                "RATE_LIMITED",
+                f"too many requests; retry after {seconds} s",
+                [(b"retry-after", str(seconds).encode())],
+                close=True,
+            )
             return
         if principal is None and scope["method"] == "POST" and scope["path"] == "/graphql":
             await send_error(send, scope, 401, "UNAUTHENTICATED", why, [(b"www-authenticate", b"Bearer")], close=True)
@@ -246,9 +269,14 @@ class RequestLimits:
                     if not more:
                         return b"".join(chunks)
         except TimeoutError:
-            await send_error(send, scope, 408, "BAD_USER_INPUT",
-                             f"the request body did not arrive within {self.settings.http_body_timeout_s:g} s",
-                             close=True)
+            await send_error(
+                send,
+                scope,
+                408,
+                "BAD_USER_INPUT",
+                f"the request body did not arrive within {self.settings.http_body_timeout_s:g} s",
+                close=True,
+            )
             return None
 
 
@@ -295,10 +323,15 @@ class BoundedHttpTools(HttpToolsProtocol):
         if self._header_timer is not None:
             self._header_bytes += len(data)
         super().data_received(data)
-        if (self._header_timer is not None and self._header_bytes > self.max_header_bytes
-                and not self.transport.is_closing()):
-            self._refuse(b"431 Request Header Fields Too Large",
-                         b"the request line and headers are larger than %d bytes" % self.max_header_bytes)
+        if (
+            self._header_timer is not None
+            and self._header_bytes > self.max_header_bytes
+            and not self.transport.is_closing()
+        ):
+            self._refuse(
+                b"431 Request Header Fields Too Large",
+                b"the request line and headers are larger than %d bytes" % self.max_header_bytes,
+            )
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -333,15 +366,23 @@ class BoundedHttpTools(HttpToolsProtocol):
 
     def _refuse(self, status: bytes, message: bytes) -> None:
         self._cancel_header_timer()
-        self.transport.write(b"HTTP/1.1 %s\r\ncontent-type: text/plain; charset=utf-8\r\n"
-                             b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (status, len(message), message))
+        self.transport.write(
+            b"HTTP/1.1 %s\r\ncontent-type: text/plain; charset=utf-8\r\n"
+            b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (status, len(message), message)
+        )
         self.transport.close()
 
 
 def server_options(settings: Settings) -> dict[str, Any]:
     """uvicorn options that bound what a connection may hold (used by `python -m gateway` and
     the tests' gateway alike)."""
-    protocol = type("GatewayHttpProtocol", (BoundedHttpTools,), {"header_timeout_s": settings.http_header_timeout_s,
-                                                                 "max_header_bytes": settings.http_max_header_bytes})
-    return {"http": protocol, "timeout_keep_alive": settings.http_keep_alive_s,
-            "ws_max_size": settings.http_max_body_bytes}
+    protocol = type(
+        "GatewayHttpProtocol",
+        (BoundedHttpTools,),
+        {"header_timeout_s": settings.http_header_timeout_s, "max_header_bytes": settings.http_max_header_bytes},
+    )
+    return {
+        "http": protocol,
+        "timeout_keep_alive": settings.http_keep_alive_s,
+        "ws_max_size": settings.http_max_body_bytes,
+    }

@@ -1,4 +1,5 @@
 """Per-request DataLoaders: every cross-service reference in one request is one batched call."""
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -13,6 +14,7 @@ from shared.contracts.common import ByIds
 def batch_loader(batch: Callable[[ByIds], Awaitable[Dto]]) -> DataLoader[str, Any]:
     """A loader over one `*.batch` verb (a client's typed method): each record, None, or the typed error the
     service gave for that id."""
+
     async def load(keys: list[str]) -> list[Any]:
         items = (await batch(ByIds(ids=list(keys))))["items"]
         return [item_or_error(items.get(k)) for k in keys]
@@ -22,6 +24,7 @@ def batch_loader(batch: Callable[[ByIds], Awaitable[Dto]]) -> DataLoader[str, An
 
 def catalogue_loader(cases: CasesClient) -> DataLoader[str, Any]:
     """Categories by code from one read of the catalogue; a removed code loads as None."""
+
     async def load(codes: list[str]) -> list[Any]:
         by_code = {c["code"]: c for c in (await cases.catalogue())["categories"]}
         return [by_code.get(code) for code in codes]
@@ -30,8 +33,13 @@ def catalogue_loader(cases: CasesClient) -> DataLoader[str, Any]:
 
 
 class Loaders:
-    def __init__(self, grids: GridsClient, cases: CasesClient, organizations: OrganizationsClient | None = None,
-                 volunteers: VolunteersClient | None = None):
+    def __init__(
+        self,
+        grids: GridsClient,
+        cases: CasesClient,
+        organizations: OrganizationsClient | None = None,
+        volunteers: VolunteersClient | None = None,
+    ):
         self.region_by_id = batch_loader(grids.batch_regions)  # RegionByIdLoader
         self.grid_stats_by_region = batch_loader(grids.stats)  # GridStatsByRegionLoader
         self.case_by_id = batch_loader(cases.batch)  # CaseByIdLoader

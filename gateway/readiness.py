@@ -4,6 +4,7 @@ Ready when NATS is connected and every service answers its ping within two secon
 service answers only while it can write to its database (its heartbeat write succeeded in
 the last few seconds, `shared.service.ServiceRuntime._ping`), so a store that is down, or
 that stopped taking writes, makes the gateway not ready too, with the reason."""
+
 from __future__ import annotations
 
 import asyncio
@@ -17,8 +18,9 @@ from shared.settings import Settings
 PING_TIMEOUT_S = 2.0
 
 
-async def readiness(nc: Any, rpc: RpcClient | None, settings: Settings,
-                    services: list[str]) -> tuple[bool, dict[str, Any]]:
+async def readiness(
+    nc: Any, rpc: RpcClient | None, settings: Settings, services: list[str]
+) -> tuple[bool, dict[str, Any]]:
     """(ready, the body of the answer: per service, ready or not, and why not)."""
     if nc is None or rpc is None or not nc.is_connected:
         return False, {"status": "unavailable", "nats": False}
@@ -35,8 +37,11 @@ async def readiness(nc: Any, rpc: RpcClient | None, settings: Settings,
 
     problems = dict(zip(services, await asyncio.gather(*(ping(s) for s in services)), strict=True))
     ready = not any(problems.values())
-    body: dict[str, Any] = {"status": "ready" if ready else "unavailable", "nats": True,
-                            "services": {s: p is None for s, p in problems.items()}}
+    body: dict[str, Any] = {
+        "status": "ready" if ready else "unavailable",
+        "nats": True,
+        "services": {s: p is None for s, p in problems.items()},
+    }
     if not ready:
         body["reasons"] = {s: p for s, p in problems.items() if p}
     return ready, body

@@ -1,4 +1,5 @@
 """The gateway's schema as SDL, built with default settings: `python -m gateway.sdl` prints it."""
+
 from __future__ import annotations
 
 from gateway.schema import build_schema

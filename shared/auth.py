@@ -9,6 +9,7 @@ Two kinds of token, told apart by key and audience:
   at most `SERVICE_TOKEN_TTL_S`. Only services accept it; a person's token that claims the role
   `service` is refused everywhere, and a service token shown to the gateway fails its signature.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -116,16 +117,30 @@ def require_deployment_admin(principal: Principal, region_path: Sequence[str] | 
     CITY, `region_path` being that region's path as the service knows it), nobody below."""
     if principal.unrestricted:
         return
-    if principal.role is Role.ADMIN and region_path is not None and len(region_path) == 1 \
-            and region_path[0] == principal.region:
+    if (
+        principal.role is Role.ADMIN
+        and region_path is not None
+        and len(region_path) == 1
+        and region_path[0] == principal.region
+    ):
         return
-    raise Forbidden(f"only a superadmin or a city administrator may {action}; it applies to every region",
-                    {"role": str(principal.role)})
+    raise Forbidden(
+        f"only a superadmin or a city administrator may {action}; it applies to every region",
+        {"role": str(principal.role)},
+    )
 
 
-def mint_token(secret: str, *, sub: str, role: str, region: str | None = None,
-               dept: str | None = None, member: str | None = None,
-               ttl_s: int = 12 * 3600, issuer: str = "yiwang") -> str:
+def mint_token(
+    secret: str,
+    *,
+    sub: str,
+    role: str,
+    region: str | None = None,
+    dept: str | None = None,
+    member: str | None = None,
+    ttl_s: int = 12 * 3600,
+    issuer: str = "yiwang",
+) -> str:
     """A person's token (any role but `service`; service tokens come from `service_token`)."""
     if Role(role) is Role.SERVICE:
         raise ValueError("service tokens are minted by service_token, with the internal key")
@@ -139,8 +154,7 @@ def service_token(secret: str, service: str, issuer: str = "yiwang", sub: str | 
     return _encode(_service_key(secret), claims | {"aud": INTERNAL_AUDIENCE})
 
 
-def verify_token(token: str, secret: str, issuer: str = "yiwang",
-                 max_ttl_s: int = DEFAULT_MAX_TTL_S) -> Principal:
+def verify_token(token: str, secret: str, issuer: str = "yiwang", max_ttl_s: int = DEFAULT_MAX_TTL_S) -> Principal:
     """A person's token, as the gateway (or a service, for a forwarded call) accepts it."""
     claims = _decode(token, secret.encode(), issuer, None)
     if claims.get("role") == Role.SERVICE:
@@ -148,8 +162,7 @@ def verify_token(token: str, secret: str, issuer: str = "yiwang",
     return _principal(claims, max_ttl_s)
 
 
-def verify_caller(token: str, secret: str, issuer: str = "yiwang",
-                  max_ttl_s: int = DEFAULT_MAX_TTL_S) -> Principal:
+def verify_caller(token: str, secret: str, issuer: str = "yiwang", max_ttl_s: int = DEFAULT_MAX_TTL_S) -> Principal:
     """The caller of a service verb: another service (its own token), or a person whose token
     the gateway forwarded."""
     try:
@@ -168,8 +181,9 @@ def _service_key(secret: str) -> bytes:
     return hmac.new(secret.encode(), _SERVICE_KEY_LABEL, hashlib.sha256).digest()
 
 
-def _claims(sub: str, role: str, region: str | None, dept: str | None, member: str | None,
-            ttl_s: int, issuer: str) -> dict:
+def _claims(
+    sub: str, role: str, region: str | None, dept: str | None, member: str | None, ttl_s: int, issuer: str
+) -> dict:
     now = int(time.time())
     claims = {"sub": sub, "role": str(role), "iat": now, "exp": now + ttl_s, "iss": issuer}
     for k, v in (("region", region), ("dept", dept), ("member", member)):
@@ -184,8 +198,14 @@ def _encode(key: bytes, claims: dict) -> str:
 
 def _decode(token: str, key: bytes, issuer: str, audience: str | None) -> dict:
     try:
-        return jwt.decode(token, key, algorithms=["HS256"], issuer=issuer, audience=audience,
-                          options={"require": ["sub", "exp", "iat"]})
+        return jwt.decode(
+            token,
+            key,
+            algorithms=["HS256"],
+            issuer=issuer,
+            audience=audience,
+            options={"require": ["sub", "exp", "iat"]},
+        )
     except jwt.ExpiredSignatureError as e:
         raise Unauthenticated("token expired") from e
     except jwt.PyJWTError as e:
@@ -196,9 +216,14 @@ def _principal(claims: dict, max_ttl_s: int) -> Principal:
     if int(claims["exp"]) - int(claims["iat"]) > max_ttl_s:
         raise Unauthenticated(f"token lifetime exceeds the maximum of {max_ttl_s}s; get a shorter-lived token")
     try:
-        principal = Principal(sub=claims["sub"], role=claims.get("role", ""),
-                              region=claims.get("region"), dept=claims.get("dept"),
-                              member=claims.get("member"), expires_at=int(claims["exp"]))
+        principal = Principal(
+            sub=claims["sub"],
+            role=claims.get("role", ""),
+            region=claims.get("region"),
+            dept=claims.get("dept"),
+            member=claims.get("member"),
+            expires_at=int(claims["exp"]),
+        )
     except ValueError as e:
         raise Unauthenticated("token has an unknown role") from e
     if principal.role in REGIONAL_ROLES and not principal.region:

@@ -6,6 +6,7 @@ without the TransientTransactionError label that `with_transaction` retries on. 
 work is idempotent (it remembers its import id and skips records already stored), so running
 it again is safe.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -21,8 +22,9 @@ T = TypeVar("T")
 RETRYABLE_CODES = (1, 112)  # InternalError (a commit-time conflict), WriteConflict
 
 
-async def committed(rt: ServiceRuntime, work: Callable[[UnitOfWork], Awaitable[T]], wake: bool = True,
-                    attempts: int = 4) -> T:
+async def committed(
+    rt: ServiceRuntime, work: Callable[[UnitOfWork], Awaitable[T]], wake: bool = True, attempts: int = 4
+) -> T:
     """`rt.transact(work)`, run again (with a short backoff) after a write conflict."""
     for attempt in range(attempts):
         try:
@@ -30,5 +32,5 @@ async def committed(rt: ServiceRuntime, work: Callable[[UnitOfWork], Awaitable[T
         except OperationFailure as e:
             if e.code not in RETRYABLE_CODES or isinstance(e, DuplicateKeyError) or attempt == attempts - 1:
                 raise
-            await asyncio.sleep(0.05 * 2 ** attempt)
+            await asyncio.sleep(0.05 * 2**attempt)
     raise AssertionError("unreachable")

@@ -7,6 +7,7 @@ and who may do an action to it (`authorize`).
 A record the caller names is checked in this order: does it exist and lie in the caller's
 scope (one answer for both, `shared.auth.hidden`), may the caller do this action to it, is it
 still at the version the caller expects; only then does the command run."""
+
 from __future__ import annotations
 
 import inspect
@@ -30,16 +31,16 @@ from shared.trends import Interval, Kind, Metric, buckets, city_tz, series
 
 def page_reply(items: list[dict], total: int, more: bool) -> dict:
     """A list verb's reply: one page, the total, and the cursor (the last item's id)."""
-    return {"items": items, "totalCount": total, "hasNextPage": more,
-            "endCursor": items[-1]["id"] if items else None}
+    return {"items": items, "totalCount": total, "hasNextPage": more, "endCursor": items[-1]["id"] if items else None}
 
 
 class RecordCommands:
     rt: ServiceRuntime
     scope_rule: ScopeRule | None = None  # who sees which record; lists read `scope_rule.filter(p)`
 
-    async def put(self, uow: UnitOfWork, repo: Records, record: Any, before: Any | None = None,
-                  version: int | None = None) -> None:
+    async def put(
+        self, uow: UnitOfWork, repo: Records, record: Any, before: Any | None = None, version: int | None = None
+    ) -> None:
         raise NotImplementedError
 
     def visible(self, p: Principal, record: Any) -> bool:
@@ -67,14 +68,23 @@ class RecordCommands:
             return await repo.get(record_id)
         return await self.scoped(repo, record_id, p)
 
-    async def change(self, repo: Records, record_id: str, expected: int | None,
-                     command: Callable[[Any, UnitOfWork], Any], retries: int = 0, *, by: Principal,
-                     action: Any = None) -> Any:
+    async def change(
+        self,
+        repo: Records,
+        record_id: str,
+        expected: int | None,
+        command: Callable[[Any, UnitOfWork], Any],
+        retries: int = 0,
+        *,
+        by: Principal,
+        action: Any = None,
+    ) -> Any:
         """Load one record (`scoped`), check `action` (an action for `authorize`, or a function of
         the record raising Forbidden; before the version, so a caller who may not act learns
         nothing of it), apply `command` (sync or async), save it.
         With `retries`, a lost version race runs again on the fresh record, so the command's own
         rule (capacity, first taker) decides, never the race."""
+
         async def work(uow: UnitOfWork) -> Any:
             record = await self.scoped(repo, record_id, by, uow)
             if callable(action):
@@ -82,8 +92,10 @@ class RecordCommands:
             elif action is not None:
                 self.authorize(by, action, record)
             if expected is not None and expected != record.version:
-                raise Conflict(f"{repo.what} {record_id} is at version {record.version}, not {expected}",
-                               {"currentVersion": record.version})
+                raise Conflict(
+                    f"{repo.what} {record_id} is at version {record.version}, not {expected}",
+                    {"currentVersion": record.version},
+                )
             version, before = record.version, record.model_copy(deep=True)
             result = command(record, uow)
             if inspect.isawaitable(result):
@@ -100,8 +112,14 @@ class RecordCommands:
                     raise
         raise AssertionError("unreachable")
 
-    async def idempotent(self, p: Principal, verb: str, key: str | None, fn: Callable[[UnitOfWork], Awaitable[str]],
-                         view: Callable[[str], Awaitable[dict]]) -> dict:
+    async def idempotent(
+        self,
+        p: Principal,
+        verb: str,
+        key: str | None,
+        fn: Callable[[UnitOfWork], Awaitable[str]],
+        view: Callable[[str], Awaitable[dict]],
+    ) -> dict:
         """Run a create once per (caller, idempotency key); a retry returns the first record."""
         k = f"{verb}:{p.sub}:{key}" if key else None
 
@@ -140,8 +158,9 @@ DaysOf = Callable[[str, str, str | None], Awaitable[dict[str, dict[str, int]]]]
 CountersOf = Callable[[list[str]], Awaitable[dict[str, dict[str, int]]]]
 
 
-async def trend_reply(req: Request, territory: TerritoryReplica, metrics: dict[str, Metric],
-                      days_of: DaysOf, counters_of: CountersOf) -> dict:
+async def trend_reply(
+    req: Request, territory: TerritoryReplica, metrics: dict[str, Metric], days_of: DaysOf, counters_of: CountersOf
+) -> dict:
     """`trend.series`: one metric of one region per interval, from the day buckets kept with
     the writes (shared/trends); never a scan of the records."""
     require_figures(req.principal)
@@ -156,5 +175,11 @@ async def trend_reply(req: Request, territory: TerritoryReplica, metrics: dict[s
     last = None if stock else (spans[-1][1] - timedelta(days=1)).isoformat()  # a stock needs every later day
     days = await days_of(q.regionId, spans[0][0].isoformat(), last)
     current = (await counters_of([q.regionId])).get(q.regionId, {}) if stock else {}
-    return {"regionId": q.regionId, "metric": q.metric, "kind": str(metric.kind), "interval": q.interval,
-            "description": metric.description, "points": series(metric, days, current, spans, tz)}
+    return {
+        "regionId": q.regionId,
+        "metric": q.metric,
+        "kind": str(metric.kind),
+        "interval": q.interval,
+        "description": metric.description,
+        "points": series(metric, days, current, spans, tz),
+    }

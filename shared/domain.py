@@ -4,6 +4,7 @@ A rollup of a region is the sum of what each record in its subtree contributes
 (`counters_of(record)`); a command's delta is counters(after) − counters(before), added to
 every region on the record's path. These helpers hold that arithmetic once.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -39,6 +40,7 @@ class DomainEvent(BaseModel):
     `subject_kind`/`subject_id`, a case's `case_id`) and, where `type` is a field, the types
     it knows (`known_types`, checked on construction). Events of one command share `version`.
     The base adds no field, so each service's wire format is its own fields, unchanged."""
+
     model_config = ConfigDict(frozen=True)
 
     service_name: ClassVar[str] = ""
@@ -100,8 +102,7 @@ class RollupDelta:
         raise NotImplementedError(f"{cls.__name__} names what a record contributes")
 
     @classmethod
-    def of(cls, region_path: Sequence[str], before: Mapping[str, int] | None,
-           after: Mapping[str, int]) -> Self:
+    def of(cls, region_path: Sequence[str], before: Mapping[str, int] | None, after: Mapping[str, int]) -> Self:
         before = before or {}
         keys = sorted(set(before) | set(after))
         changes = {k: after.get(k, 0) - before.get(k, 0) for k in keys}
@@ -136,8 +137,9 @@ class RollupDelta:
                 del rollups[region]
 
 
-def recount(records: Iterable[R], path_of: Callable[[R], Sequence[str]],
-            counters_of: Callable[[R], Mapping[str, int]]) -> dict[str, dict[str, int]]:
+def recount(
+    records: Iterable[R], path_of: Callable[[R], Sequence[str]], counters_of: Callable[[R], Mapping[str, int]]
+) -> dict[str, dict[str, int]]:
     """Rollups computed from scratch: region id -> non-zero counters."""
     out: dict[str, dict[str, int]] = {}
     for record in records:

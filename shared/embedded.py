@@ -3,6 +3,7 @@
 Used by the `yiwang up` launcher and by the test fixtures; both run the real servers
 as separate processes. SecantusDB is GPL-2.0 and is only ever run as a server process.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -73,9 +74,17 @@ def mongo_command(port: int, data_dir: Path, durable: bool = True) -> list[str]:
     store = data_dir / "mongo"
     store.mkdir(parents=True, exist_ok=True)
     return [
-        sys.executable, "-m", "secantus",
-        "--host", "127.0.0.1", "--port", str(port),
-        "--storage-path", str(store), "--log-level", "WARNING",
+        sys.executable,
+        "-m",
+        "secantus",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--storage-path",
+        str(store),
+        "--log-level",
+        "WARNING",
         *(["--sync-on-commit"] if durable else []),
     ]
 

@@ -1,4 +1,5 @@
 """Typed errors shared by services and the gateway."""
+
 from __future__ import annotations
 
 from enum import StrEnum
@@ -69,5 +70,6 @@ class InternalError(DomainError):
     code = ErrorCode.INTERNAL
 
 
-_BY_CODE = {c.code.value: c
-            for c in (BadInput, Unauthenticated, NotFound, Forbidden, Conflict, Unavailable, InternalError)}
+_BY_CODE = {
+    c.code.value: c for c in (BadInput, Unauthenticated, NotFound, Forbidden, Conflict, Unavailable, InternalError)
+}

@@ -4,6 +4,7 @@
 The embedded store answers `$geoIntersects` at ~17 lookups/s over 1,000 polygons; the
 index answers in microseconds and is refreshed from events, so `locate` never scans.
 """
+
 from __future__ import annotations
 
 import logging
@@ -31,8 +32,11 @@ def _check_ring(ring: Any, where: str) -> None:
     if not isinstance(ring, list) or len(ring) < 4:
         raise BadInput(f"{where}: a ring needs at least 4 positions (closed, 3 distinct corners)")
     for i, pos in enumerate(ring):
-        if (not isinstance(pos, list | tuple) or len(pos) < 2
-                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in pos[:2])):
+        if (
+            not isinstance(pos, list | tuple)
+            or len(pos) < 2
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in pos[:2])
+        ):
             raise BadInput(f"{where}: position {i} is not [lng, lat]")
         lng, lat = pos[0], pos[1]
         if not (math.isfinite(lng) and math.isfinite(lat)) or not -180 <= lng <= 180 or not -90 <= lat <= 90:
@@ -99,7 +103,7 @@ def area_m2(geom: BaseGeometry) -> float:
     ~0.5% for shapes the size of a district)."""
     if geom.is_empty:
         return 0.0
-    return geom.area * M_PER_DEG ** 2 * math.cos(math.radians(geom.centroid.y))
+    return geom.area * M_PER_DEG**2 * math.cos(math.radians(geom.centroid.y))
 
 
 def valid_point(lng: float, lat: float) -> None:
@@ -172,15 +176,22 @@ class PolygonIndex:
         inside = tuple(sorted(k for k in hits if self._geoms[k].contains(point)))
         if len(inside) > 1 and inside not in self._warned and len(self._warned) < 10_000:
             self._warned.add(inside)
-            log.warning("a point lies in overlapping polygons %s; answered %s (the smallest); "
-                        "`yiwang check territory` lists every overlap", ", ".join(inside), best)
+            log.warning(
+                "a point lies in overlapping polygons %s; answered %s (the smallest); "
+                "`yiwang check territory` lists every overlap",
+                ", ".join(inside),
+                best,
+            )
         return best
 
     def conflicts(self, geom: BaseGeometry, exclude: str | None = None) -> list[tuple[str, BaseGeometry]]:
         """Every polygon `geom` overlaps (see `overlap`), with the part they share, by key."""
         keys = sorted(k for k in self._query(geom) if k != exclude)
-        return [(k, common) for k in self._interiors_meet(keys, geom)
-                if (common := overlap(geom, self._geoms[k])) is not None]
+        return [
+            (k, common)
+            for k in self._interiors_meet(keys, geom)
+            if (common := overlap(geom, self._geoms[k])) is not None
+        ]
 
     def overlapping_pairs(self) -> list[tuple[str, str, BaseGeometry]]:
         """Every pair of polygons that overlap, each pair once (a < b), with what they share."""
@@ -188,8 +199,9 @@ class PolygonIndex:
         if not self._keys:
             return []
         left, right = tree.query([self._geoms[k] for k in self._keys], predicate="intersects")
-        pairs = sorted({tuple(sorted((self._keys[i], self._keys[j]))) for i, j in zip(left, right, strict=True)
-                        if i != j})
+        pairs = sorted(
+            {tuple(sorted((self._keys[i], self._keys[j]))) for i, j in zip(left, right, strict=True) if i != j}
+        )
         out = []
         for a, b in pairs:
             if self._interiors_meet([b], self._geoms[a]):

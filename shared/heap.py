@@ -12,6 +12,7 @@ What a service learns later and keeps as long, the territory regions created whi
 once enough has come: 5,200 regions left unfrozen cost every full collection about 20 ms on
 an idle core.
 """
+
 from __future__ import annotations
 
 import gc

@@ -1,4 +1,5 @@
 """Identifiers that are safe as NATS subject tokens: lowercase letters, digits, '-' and '_'."""
+
 from __future__ import annotations
 
 import os
@@ -31,7 +32,7 @@ def is_subject_safe(value: str) -> bool:
 def id_time_ms(value: str, prefix_len: int = 1) -> int:
     """The millisecond time a `new_id` begins with (after its prefix)."""
     n = 0
-    for ch in value[prefix_len:prefix_len + 10]:
+    for ch in value[prefix_len : prefix_len + 10]:
         n = n * 32 + _ALPHABET.index(ch)
     return n
 

@@ -1,4 +1,5 @@
 """JSON encoding used on the wire (datetimes as ISO 8601, pydantic models by value)."""
+
 from __future__ import annotations
 
 import json

@@ -6,6 +6,7 @@ sees it (`shared.messaging.rpc.dispatch`), so nothing unbounded reaches the stor
 caller that bypasses the gateway with a valid token. Contracts then hold each field to its own
 bound (`max_length` in `shared.contracts`).
 """
+
 from __future__ import annotations
 
 import json
@@ -15,9 +16,9 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Bounds:
-    max_depth: int    # nesting of lists and objects
-    max_string: int   # characters in one string (object keys included)
-    max_items: int    # elements of one list, members of one object
+    max_depth: int  # nesting of lists and objects
+    max_string: int  # characters in one string (object keys included)
+    max_items: int  # elements of one list, members of one object
 
 
 class RejectedJson(json.JSONDecodeError):
@@ -82,8 +83,10 @@ def first_excess(value: Any, bounds: Bounds, path: tuple[Any, ...] = ()) -> str 
         if depth > bounds.max_depth:
             return f"{_where(at)}: nested deeper than {bounds.max_depth} levels"
         if len(node) > bounds.max_items:
-            return f"{_where(at)}: {len(node)} {'items' if isinstance(node, list) else 'members'}, " \
-                   f"more than {bounds.max_items}"
+            return (
+                f"{_where(at)}: {len(node)} {'items' if isinstance(node, list) else 'members'}, "
+                f"more than {bounds.max_items}"
+            )
         items = enumerate(node) if isinstance(node, list) else node.items()
         for key, child in items:
             if isinstance(key, str) and (problem := _text_problem(key, bounds.max_string)):

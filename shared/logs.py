@@ -13,6 +13,7 @@ are English). Libraries that would log payloads are held at WARNING whatever the
 PyMongo's command log carries documents, FastStream logs every message, uvicorn's access log
 carries query strings (a GET request's variables).
 """
+
 from __future__ import annotations
 
 import json
@@ -59,7 +60,9 @@ class JsonLines(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname, "proc": self.process, "logger": record.name,
+            "level": record.levelname,
+            "proc": self.process,
+            "logger": record.name,
             "msg": redact(record.getMessage()),
         }
         if rid := getattr(record, "request_id", None) or REQUEST_ID.get():

@@ -1,5 +1,6 @@
 """Background work that one replica of a service does at a time: a lease in MongoDB and a
 loop that wakes on a kick or every `poll_s` seconds (the outbox relay, projectors, sweepers)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -40,7 +41,9 @@ class Lease:
             doc = await self.db.leases.find_one_and_update(
                 {"_id": self.name, "$or": [{"owner": self.owner}, {"until": {"$lt": t}}]},
                 {"$set": {"owner": self.owner, "until": t + timedelta(seconds=LEASE_S)}},
-                upsert=True, return_document=True)
+                upsert=True,
+                return_document=True,
+            )
         except DuplicateKeyError:
             return False
         held = doc is not None and doc.get("owner") == self.owner
@@ -56,8 +59,9 @@ class Lease:
 
 
 class LeasedLoop:
-    def __init__(self, db: AsyncDatabase, name: str, step: Step, poll_s: float, drain_on_stop: bool = True,
-                 settle_s: float = 0.0):
+    def __init__(
+        self, db: AsyncDatabase, name: str, step: Step, poll_s: float, drain_on_stop: bool = True, settle_s: float = 0.0
+    ):
         """`settle_s`: after a kick, wait this long before the pass, so the kicks of commits
         in the meantime share it (fewer, larger passes; the work trails by up to this much)."""
         self.name, self.step, self.poll_s, self.drain_on_stop = name, step, poll_s, drain_on_stop

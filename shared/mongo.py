@@ -1,4 +1,5 @@
 """MongoDB: client factory, indexes declared in code, a unit of work over session + transaction."""
+
 from __future__ import annotations
 
 import asyncio
@@ -49,15 +50,18 @@ def write_concern_of(uri: str) -> dict[str, Any]:
     options = parse_uri(uri)["options"]
     w = options.get("w", "majority")
     if w in (0, 1) or options.get("journal") is False:
-        raise ValueError("the MongoDB URL asks for a write concern weaker than w=majority, journal=true "
-                         f"(w={w!r}, journal={options.get('journal')!r}): a write would be acknowledged "
-                         "before it is safe. Remove w= and journal= from it.")
+        raise ValueError(
+            "the MongoDB URL asks for a write concern weaker than w=majority, journal=true "
+            f"(w={w!r}, journal={options.get('journal')!r}): a write would be acknowledged "
+            "before it is safe. Remove w= and journal= from it."
+        )
     return {"w": w, "journal": True}
 
 
 def make_client(uri: str, app_name: str) -> AsyncMongoClient:
-    return AsyncMongoClient(uri, appname=app_name, tz_aware=True, serverSelectionTimeoutMS=10_000,
-                            **write_concern_of(uri))
+    return AsyncMongoClient(
+        uri, appname=app_name, tz_aware=True, serverSelectionTimeoutMS=10_000, **write_concern_of(uri)
+    )
 
 
 CLIENT_BULK_WIRE = 25  # MongoDB 8.0: the client-level `bulkWrite` every transaction's writes go in
@@ -68,8 +72,10 @@ async def require_mongo_8(client: AsyncMongoClient) -> None:
     than fail on the first write."""
     hello = await client.admin.command("hello")
     if hello.get("maxWireVersion", 0) < CLIENT_BULK_WIRE:
-        raise RuntimeError("MongoDB 8.0 or later is needed (a transaction's writes go in one client-level "
-                           f"bulkWrite); this server speaks wire version {hello.get('maxWireVersion')}")
+        raise RuntimeError(
+            "MongoDB 8.0 or later is needed (a transaction's writes go in one client-level "
+            f"bulkWrite); this server speaks wire version {hello.get('maxWireVersion')}"
+        )
 
 
 def now() -> datetime:
@@ -78,9 +84,11 @@ def now() -> datetime:
 
 # Indexes every service database has: the outbox (the service's event log) and consumer dedup.
 KERNEL_INDEXES: dict[str, list[IndexModel]] = {
-    OUTBOX: [IndexModel([("published", ASCENDING), ("oid", ASCENDING)]),
-             IndexModel([("oid", ASCENDING)]),
-             IndexModel([("aggregate", ASCENDING), ("oid", ASCENDING)])],
+    OUTBOX: [
+        IndexModel([("published", ASCENDING), ("oid", ASCENDING)]),
+        IndexModel([("oid", ASCENDING)]),
+        IndexModel([("aggregate", ASCENDING), ("oid", ASCENDING)]),
+    ],
     PROJECTION_QUEUE: [IndexModel([("projection", ASCENDING), ("oid", ASCENDING)])],
     PROCESSED: [],
     "idempotency": [],
@@ -132,23 +140,37 @@ class UnitOfWork:
         self.writes.append(_Write(ReplaceOne(query, doc, namespace=f"{self.db.name}.{coll}"), on_miss))
 
     async def flush(self) -> None:
-        docs = [{
-            "_id": e.id, "oid": ObjectId(), "subject": event_subject(e), "aggregate": e.subject,
-            "type": e.type, "published": False, "envelope": e.model_dump(mode="json"),
-        } for e in self.events]
+        docs = [
+            {
+                "_id": e.id,
+                "oid": ObjectId(),
+                "subject": event_subject(e),
+                "aggregate": e.subject,
+                "type": e.type,
+                "published": False,
+                "envelope": e.model_dump(mode="json"),
+            }
+            for e in self.events
+        ]
         # A queue of its own per projection: the relay never writes to it, so the two never conflict.
-        queued = [{"_id": f"{name}:{d['_id']}", "projection": name, "oid": d["oid"], "envelope": d["envelope"]}
-                  for d in docs for name in (self.projections if docs else ())]
-        models = [w.model for w in self.writes] + [
-            InsertOne(d, namespace=f"{self.db.name}.{OUTBOX}") for d in docs] + [
-            InsertOne(q, namespace=f"{self.db.name}.{PROJECTION_QUEUE}") for q in queued]
+        queued = [
+            {"_id": f"{name}:{d['_id']}", "projection": name, "oid": d["oid"], "envelope": d["envelope"]}
+            for d in docs
+            for name in (self.projections if docs else ())
+        ]
+        models = (
+            [w.model for w in self.writes]
+            + [InsertOne(d, namespace=f"{self.db.name}.{OUTBOX}") for d in docs]
+            + [InsertOne(q, namespace=f"{self.db.name}.{PROJECTION_QUEUE}") for q in queued]
+        )
         writes, self.writes, self.events = self.writes, [], []  # sent once, however often flushed
         if not models:
             return
         checked = [i for i, w in enumerate(writes) if w.on_miss is not None]
         try:
-            result = await self.session.client.bulk_write(models, session=self.session, ordered=True,
-                                                          verbose_results=bool(checked))
+            result = await self.session.client.bulk_write(
+                models, session=self.session, ordered=True, verbose_results=bool(checked)
+            )
         except ClientBulkWriteException as e:
             raise _unwrapped(e) from e
         for i in checked:
@@ -189,15 +211,22 @@ class Transactor:
     store so that whoever outlives this process can end what it left open; a session whose
     transaction was cut off is ended in the background and replaced (`SessionLedger`)."""
 
-    def __init__(self, client: AsyncMongoClient, db: AsyncDatabase,
-                 on_commit: Callable[[], None] = lambda: None, fault: str = "",
-                 timeout_s: float | None = None, ledger: SessionLedger | None = None):
+    def __init__(
+        self,
+        client: AsyncMongoClient,
+        db: AsyncDatabase,
+        on_commit: Callable[[], None] = lambda: None,
+        fault: str = "",
+        timeout_s: float | None = None,
+        ledger: SessionLedger | None = None,
+    ):
         self.client, self.db, self.on_commit, self.fault = client, db, on_commit, fault
         self.timeout_s, self.ledger = timeout_s, ledger
         self.projections: tuple[str, ...] = ()  # projectors every event of this service feeds
 
-    async def __call__(self, fn: Callable[[UnitOfWork], Awaitable[T]], wake: bool = True,
-                       timeout_s: float | None = None) -> T:
+    async def __call__(
+        self, fn: Callable[[UnitOfWork], Awaitable[T]], wake: bool = True, timeout_s: float | None = None
+    ) -> T:
         async def body(s: AsyncClientSession) -> Any:
             uow = UnitOfWork(self.db, s, self.projections)
             result = await fn(uow)
@@ -221,10 +250,10 @@ class Transactor:
                     with pymongo.timeout(None if deadline is None else max(deadline - time.monotonic(), 0.001)):
                         result = await session.with_transaction(body)
         except UNREACHABLE as e:
-            log.warning("transaction on %s cut off (%s: %s); answered UNAVAILABLE",
-                        self.db.name, type(e).__name__, e)
-            raise Unavailable("the database did not complete the transaction in time; try again",
-                              {"reason": type(e).__name__}) from e
+            log.warning("transaction on %s cut off (%s: %s); answered UNAVAILABLE", self.db.name, type(e).__name__, e)
+            raise Unavailable(
+                "the database did not complete the transaction in time; try again", {"reason": type(e).__name__}
+            ) from e
         if self.fault == "crash_after_commit" and wake:
             os._exit(137)  # fault test: committed, never published by this process
         if wake:
@@ -358,8 +387,9 @@ class SessionLedger:
     async def session(self, deadline: float | None) -> AsyncIterator[AsyncClientSession]:
         """A recorded session for one transaction, waited for until `deadline` (monotonic)."""
         try:
-            s = await asyncio.wait_for(self._idle.get(), None if deadline is None else
-                                       max(deadline - time.monotonic(), 0.001))
+            s = await asyncio.wait_for(
+                self._idle.get(), None if deadline is None else max(deadline - time.monotonic(), 0.001)
+            )
         except TimeoutError:
             raise ExecutionTimeout("no session came free for the transaction in time") from None
         try:
@@ -401,9 +431,10 @@ class SessionLedger:
         this process was alive (stalled past `expire_s`) comes back whole."""
         at = now()
         lsids = [{"id": Binary(raw, 4)} for raw in self._known | new]
-        update: dict[str, Any] = {"$set": {"host": self.host, "pid": self.pid, "beat": at,
-                                           "until": at + timedelta(seconds=self.expire_s)},
-                                  "$setOnInsert": {"started": at}}
+        update: dict[str, Any] = {
+            "$set": {"host": self.host, "pid": self.pid, "beat": at, "until": at + timedelta(seconds=self.expire_s)},
+            "$setOnInsert": {"started": at},
+        }
         if lsids:
             update["$addToSet"] = {"lsids": {"$each": lsids}}
         with pymongo.timeout(max(self.expire_s, 2.0)):
@@ -427,8 +458,12 @@ class SessionLedger:
             if await kill_sessions(self.db.client, doc.get("lsids", [])):
                 await self.coll.delete_one({"_id": doc["_id"], "beat": doc.get("beat")})
                 ended += len(doc.get("lsids", []))
-                log.warning("ended the %d session(s) of %s, a process that is gone (last seen %s)",
-                            len(doc.get("lsids", [])), doc["_id"], doc.get("beat"))
+                log.warning(
+                    "ended the %d session(s) of %s, a process that is gone (last seen %s)",
+                    len(doc.get("lsids", [])),
+                    doc["_id"],
+                    doc.get("beat"),
+                )
         self.swept += ended
         return ended
 

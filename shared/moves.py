@@ -9,6 +9,7 @@ path (the record's path, its model's `region_path`, a destination) starts with t
 Scope checks read those paths, so until this runs an admin of the old county would still see
 the moved township's records and one of the new county would not.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -29,6 +30,7 @@ class Figures:
     """A collection of figures a move shifts: the counter `fields` of its documents (`c`, an
     `imported` share, hotspot cells `h`); `daily`: one document per region and day, keyed
     `region|day` with `r` and `d`, else one per region, keyed by it."""
+
     collection: str
     fields: tuple[str, ...]
     daily: bool = False
@@ -63,8 +65,14 @@ def path_fields(indexes: dict[str, list[IndexModel]]) -> dict[str, list[str]]:
     return out
 
 
-async def repath_subtree(db: AsyncDatabase, uow: UnitOfWork, indexes: dict[str, list[IndexModel]], root: str,
-                         old_path: list[str], new_path: list[str]) -> int:
+async def repath_subtree(
+    db: AsyncDatabase,
+    uow: UnitOfWork,
+    indexes: dict[str, list[IndexModel]],
+    root: str,
+    old_path: list[str],
+    new_path: list[str],
+) -> int:
     """Re-path every record under `root`; returns how many documents changed. Idempotent:
     a record already re-pathed no longer starts with the old path."""
     changed = 0
@@ -76,8 +84,9 @@ async def repath_subtree(db: AsyncDatabase, uow: UnitOfWork, indexes: dict[str, 
                 if doc["_id"] in seen:
                     continue
                 seen.add(doc["_id"])
-                sets = {k: nv for k, v in doc.items()
-                        if k != "_id" and (nv := repathed(v, old_path, new_path)) is not v}
+                sets = {
+                    k: nv for k, v in doc.items() if k != "_id" and (nv := repathed(v, old_path, new_path)) is not v
+                }
                 if sets:
                     ops.append(UpdateOne({"_id": doc["_id"]}, {"$set": sets}))
         if ops:
@@ -86,8 +95,9 @@ async def repath_subtree(db: AsyncDatabase, uow: UnitOfWork, indexes: dict[str, 
     return changed
 
 
-async def shift_figures(db: AsyncDatabase, uow: UnitOfWork, root: str, leave: list[str], join: list[str],
-                        figures: Sequence[Figures]) -> None:
+async def shift_figures(
+    db: AsyncDatabase, uow: UnitOfWork, root: str, leave: list[str], join: list[str], figures: Sequence[Figures]
+) -> None:
     """What `root`'s subtree adds to the figures leaves the ancestors in `leave` and joins those
     in `join`."""
     if not leave and not join:
@@ -103,24 +113,28 @@ async def shift_figures(db: AsyncDatabase, uow: UnitOfWork, root: str, leave: li
                     update: dict[str, Any] = {"$inc": {k: sign * v for k, v in incs.items()}}
                     if fig.daily:
                         update["$setOnInsert"] = {"r": region, "d": doc["d"]}
-                    ops.append(UpdateOne({"_id": bucket_id(region, doc["d"]) if fig.daily else region}, update,
-                                         upsert=True))
+                    ops.append(
+                        UpdateOne({"_id": bucket_id(region, doc["d"]) if fig.daily else region}, update, upsert=True)
+                    )
         if ops:
             await db[fig.collection].bulk_write(ops, ordered=False, session=uow.session)
 
 
-def follow_moves(name: str, db: AsyncDatabase, transact: Transactor, indexes: dict[str, list[IndexModel]],
-                 figures: Sequence[Figures]) -> MovedHook:
+def follow_moves(
+    name: str, db: AsyncDatabase, transact: Transactor, indexes: dict[str, list[IndexModel]], figures: Sequence[Figures]
+) -> MovedHook:
     """The TerritoryReplica `on_moved` hook of a service: re-path and shift in one transaction,
     once per event id."""
+
     async def on_moved(event_id: str, root: str, old_path: list[str], new_path: list[str]) -> None:
         async def work(uow: UnitOfWork) -> None:
             if not await first_time(uow, f"{name}-region-moved", event_id):
                 return
             await repath_subtree(db, uow, indexes, root, old_path, new_path)
             left, joined = old_path[:-1], new_path[:-1]
-            await shift_figures(db, uow, root, [a for a in left if a not in joined],
-                                [a for a in joined if a not in left], figures)
+            await shift_figures(
+                db, uow, root, [a for a in left if a not in joined], [a for a in joined if a not in left], figures
+            )
 
         await transact(work)
 

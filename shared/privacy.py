@@ -10,6 +10,7 @@ Before the ring, a field was a bare Fernet token under `sha256(secret)` and a bl
 keyed with `sha256("blind-index:" + secret)`; those still decrypt and match under every
 configured key until `yiwang rekey` has rewritten them.
 """
+
 from __future__ import annotations
 
 import base64
@@ -44,8 +45,9 @@ class FieldKeyError(InternalError):
 
 
 def _derive(secret: str, purpose: str, key_id: str) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=SALT,
-                info=f"yiwang/{purpose}/{VERSION}/{key_id}".encode()).derive(secret.encode())
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=SALT, info=f"yiwang/{purpose}/{VERSION}/{key_id}".encode()
+    ).derive(secret.encode())
 
 
 class _Key:
@@ -102,19 +104,25 @@ class FieldCipher:
             try:
                 return self._legacy.decrypt(token.encode()).decode()
             except InvalidToken:
-                raise self._fail("a field of the layout before key ids opens with none of the configured "
-                                 f"keys ({', '.join(self.key_ids)})") from None
+                raise self._fail(
+                    "a field of the layout before key ids opens with none of the configured "
+                    f"keys ({', '.join(self.key_ids)})"
+                ) from None
         _, kid, body = (token.split(":", 2) + ["", ""])[:3]
         key = self._keys.get(kid)
         if key is None:
-            raise self._fail(f"a field was encrypted under key {kid!r}, which is not configured "
-                             f"(configured: {', '.join(self.key_ids)}); add it to YIWANG_OLD_FIELD_KEYS")
+            raise self._fail(
+                f"a field was encrypted under key {kid!r}, which is not configured "
+                f"(configured: {', '.join(self.key_ids)}); add it to YIWANG_OLD_FIELD_KEYS"
+            )
         try:
             raw = base64.urlsafe_b64decode(body.encode())
             return key.aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], key.aad).decode()
         except (InvalidTag, binascii.Error, ValueError):
-            raise self._fail(f"a field under key {kid!r} does not open with the configured key of that id "
-                             "(was the secret of that id changed?) or is damaged") from None
+            raise self._fail(
+                f"a field under key {kid!r} does not open with the configured key of that id "
+                "(was the secret of that id changed?) or is damaged"
+            ) from None
 
     def is_current(self, token: str) -> bool:
         return token.startswith(self.prefix)

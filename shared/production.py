@@ -7,6 +7,7 @@ Strength is judged by length and by zxcvbn's estimate of the guesses an attacker
 A secret from `openssl rand -base64 32` estimates at about 10^44 guesses; 32 random hex
 digits at 10^28 and more. Only production pays for the estimate (~0.7 s and ~14 MB once).
 """
+
 from __future__ import annotations
 
 import logging
@@ -37,8 +38,10 @@ def weakness(value: str) -> str | None:
 
     guesses = zxcvbn(value[:72], user_inputs=PROJECT_WORDS)["guesses_log10"]  # it refuses longer input
     if guesses < MIN_GUESSES_LOG10:
-        return (f"would fall to about 10^{guesses:.0f} guesses ({guesses * math.log2(10):.0f} bits: repeats, "
-                f"sequences or words); at least 10^{MIN_GUESSES_LOG10} are needed")
+        return (
+            f"would fall to about 10^{guesses:.0f} guesses ({guesses * math.log2(10):.0f} bits: repeats, "
+            f"sequences or words); at least 10^{MIN_GUESSES_LOG10} are needed"
+        )
     return None
 
 
@@ -65,5 +68,7 @@ def check_production(settings: Settings, process: str = "this process", uses_fie
         if kid != settings.field_key_id and weakness(secret) is not None:
             # Still needed to read what it wrote: the way off a weak key is a new current key,
             # this one among the old ones, and `yiwang rekey`.
-            log.warning("old field key %r is weak or published; run `yiwang rekey`, then remove it from "
-                        "YIWANG_OLD_FIELD_KEYS", kid)
+            log.warning(
+                "old field key %r is weak or published; run `yiwang rekey`, then remove it from YIWANG_OLD_FIELD_KEYS",
+                kid,
+            )

@@ -16,6 +16,7 @@ record changed meanwhile is left for the next pass. The work is its own progress
 running it again, or after an interruption, finds only what is left. A service replica
 whose current key is not `keyId` refuses, so a half-restarted deployment is noticed.
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,6 +44,7 @@ class Sealed:
     """A collection's encrypted fields. A dotted path that meets a list applies to every
     element (`reporters.phone_enc`). `indexes` names the blind index kept beside a field
     (same parent); `claims` the `keys` id prefix of a unique-key claim made from an index."""
+
     collection: str
     fields: tuple[str, ...]
     indexes: Mapping[str, str] = field(default_factory=dict)
@@ -83,9 +85,11 @@ class Rekeyer:
         if req.principal.role is not Role.SERVICE:
             raise Forbidden("re-encrypting personal data is an operator's command (`yiwang rekey`)")
         if key_id != self.cipher.key_id:
-            raise Conflict(f"this {self.rt.name} replica writes under field key {self.cipher.key_id!r}, not "
-                           f"{key_id!r}: start every replica with the same YIWANG_FIELD_KEY_ID first",
-                           {"keyId": self.cipher.key_id})
+            raise Conflict(
+                f"this {self.rt.name} replica writes under field key {self.cipher.key_id!r}, not "
+                f"{key_id!r}: start every replica with the same YIWANG_FIELD_KEY_ID first",
+                {"keyId": self.cipher.key_id},
+            )
 
     def stale(self, s: Sealed) -> dict[str, Any]:
         """Records with a field not under the current key: ciphertexts sort by their prefix."""
@@ -95,9 +99,12 @@ class Rekeyer:
     async def status(self, req: Request) -> dict:
         q = req.parse(StatusQuery)
         self._check(req, q.keyId)
-        return {"service": self.rt.name, "keyId": self.cipher.key_id, "keyIds": self.cipher.key_ids,
-                "stale": {name: await self.rt.db[name].count_documents(self.stale(s))
-                          for name, s in self.sealed.items()}}
+        return {
+            "service": self.rt.name,
+            "keyId": self.cipher.key_id,
+            "keyIds": self.cipher.key_ids,
+            "stale": {name: await self.rt.db[name].count_documents(self.stale(s)) for name, s in self.sealed.items()},
+        }
 
     async def rekey(self, req: Request) -> dict:
         q = req.parse(RekeyBatch)
@@ -124,10 +131,17 @@ class Rekeyer:
             log.error("rekey: a record of %s was not re-encrypted: %s", name, clash)
         more = len(docs) == q.limit
         following = names[names.index(name) + 1] if names.index(name) + 1 < len(names) else None
-        return {"service": self.rt.name, "collection": name, "read": len(docs), "rewritten": rewritten,
-                "changedMeanwhile": outcomes.count(CHANGED), "clashes": clashes,
-                "next": {"collection": name, "after": docs[-1]["_id"]} if more else
-                        ({"collection": following, "after": None} if following else None)}
+        return {
+            "service": self.rt.name,
+            "collection": name,
+            "read": len(docs),
+            "rewritten": rewritten,
+            "changedMeanwhile": outcomes.count(CHANGED),
+            "clashes": clashes,
+            "next": {"collection": name, "after": docs[-1]["_id"]}
+            if more
+            else ({"collection": following, "after": None} if following else None),
+        }
 
     def _plan(self, s: Sealed, doc: dict) -> dict | None:
         """The compare-and-set update for one record, and the claims it moves."""
@@ -166,8 +180,9 @@ class Rekeyer:
         if res.matched_count != 1:
             return CHANGED
         for prefix, old, new in plan["moves"]:
-            await keys.update_one({"_id": prefix + new}, {"$setOnInsert": {"owner": owner}}, upsert=True,
-                                  session=uow.session)
+            await keys.update_one(
+                {"_id": prefix + new}, {"$setOnInsert": {"owner": owner}}, upsert=True, session=uow.session
+            )
             if old is not None:
                 await keys.delete_one({"_id": prefix + old, "owner": owner}, session=uow.session)
         return REWRITTEN

@@ -35,6 +35,7 @@ A service whose scope differs for some roles says so once, in a `ScopeRule`:
 field from a domain object (by default `record[name]` of a mapping, else the attribute
 `name`), and must read the value the store writes under that name.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence

@@ -4,6 +4,7 @@
 hooks connect, declare streams and indexes, and start the relay. Replicas share request
 subjects through the queue group `<name>` and JetStream work through durable consumers.
 """
+
 from __future__ import annotations
 
 import logging
@@ -56,9 +57,15 @@ class ServiceRuntime:
     def __init__(self, name: str, settings: Settings):
         check_production(settings, f"the {name} service")
         self.name, self.settings = name, settings
-        self.broker = NatsBroker(settings.nats_servers, logger=quiet_logger(), graceful_timeout=15,
-                                 name=f"yiwang-{name}", max_reconnect_attempts=-1,
-                                 apply_types=False, decoder=the_message)
+        self.broker = NatsBroker(
+            settings.nats_servers,
+            logger=quiet_logger(),
+            graceful_timeout=15,
+            name=f"yiwang-{name}",
+            max_reconnect_attempts=-1,
+            apply_types=False,
+            decoder=the_message,
+        )
         self.mongo = make_client(settings.mongo_uri, f"yiwang-{name}")
         self.db = self.mongo[settings.db_name(name)]
         self.relay: OutboxRelay | None = None
@@ -68,8 +75,14 @@ class ServiceRuntime:
         # Its transactions run on these sessions (at most this many at once), which a successor
         # ends should this process die with one open.
         self.sessions = SessionLedger(self.db, size=settings.rpc_workers)
-        self.transact = Transactor(self.mongo, self.db, on_commit=self._kick, fault=settings.fault,
-                                   timeout_s=settings.txn_timeout_s, ledger=self.sessions)
+        self.transact = Transactor(
+            self.mongo,
+            self.db,
+            on_commit=self._kick,
+            fault=settings.fault,
+            timeout_s=settings.txn_timeout_s,
+            ledger=self.sessions,
+        )
         self.indexes: dict[str, list[IndexModel]] = {}
         self._startup: list[Hook] = []
         self._shutdown: list[Hook] = []
@@ -91,23 +104,41 @@ class ServiceRuntime:
             reply = await dispatch(handler, message.body, message.headers, secret, issuer, bounds, max_ttl)
             limit = self.broker.config.connection_state.connection.max_payload - REPLY_HEADROOM
             if len(reply) > limit:  # would fail to publish, and the caller wait for its timeout
-                reply = fail(BadInput(f"the answer would be {len(reply)} bytes, more than the message bus carries "
-                                      f"({limit}); ask for fewer items", {"limit": "payload"}))
+                reply = fail(
+                    BadInput(
+                        f"the answer would be {len(reply)} bytes, more than the message bus carries "
+                        f"({limit}); ask for fewer items",
+                        {"limit": "payload"},
+                    )
+                )
             return reply
 
         endpoint.__name__ = f"{self.name}_{verb}"
         # Requests run concurrently (nats-py runs one subscription's callbacks one after the
         # other): a verb that waits on a transaction must not hold up every request behind it.
-        self.broker.subscriber(rpc_subject(self.name, verb), queue=self.name, title=endpoint.__name__,
-                               max_workers=self.settings.rpc_workers)(endpoint)
+        self.broker.subscriber(
+            rpc_subject(self.name, verb),
+            queue=self.name,
+            title=endpoint.__name__,
+            max_workers=self.settings.rpc_workers,
+        )(endpoint)
 
     def routes(self, table: dict[str, Handler]) -> None:
         for verb, handler in table.items():
             self.route(verb, handler)
 
     def consume(self, source: str, name: str, handler: EventHandler, events: str = ">") -> None:
-        self.consumers.append(register_consumer(self.broker, service=self.name, source=source, name=name,
-                                                handler=handler, max_deliver=self.settings.max_deliver, events=events))
+        self.consumers.append(
+            register_consumer(
+                self.broker,
+                service=self.name,
+                source=source,
+                name=name,
+                handler=handler,
+                max_deliver=self.settings.max_deliver,
+                events=events,
+            )
+        )
 
     def broadcast(self, source: str, handler: EventHandler) -> None:
         """Every replica sees every event of `source` (core NATS, no queue group): for
@@ -123,8 +154,9 @@ class ServiceRuntime:
 
     def project(self, name: str, apply: Apply) -> OutboxProjector:
         """Fold every event this service commits into a read model, exactly once."""
-        projector = OutboxProjector(self.transact, name, apply, self.settings.relay_poll_s,
-                                    self.settings.projector_settle_s)
+        projector = OutboxProjector(
+            self.transact, name, apply, self.settings.relay_poll_s, self.settings.projector_settle_s
+        )
         self.projectors.append(projector)
         self.transact.projections = tuple(p.projection for p in self.projectors)
         return projector
@@ -155,8 +187,7 @@ class ServiceRuntime:
         age = self.sessions.writable_age()
         if age is None or age > WRITABLE_WITHIN_S:
             since = "never" if age is None else f"not for {age:.0f}s"
-            raise Unavailable(f"the {self.name} service cannot write to its database ({since})",
-                              {"service": self.name})
+            raise Unavailable(f"the {self.name} service cannot write to its database ({since})", {"service": self.name})
         return {"service": self.name, "writable": True}
 
     async def _on_startup(self) -> None:
@@ -171,10 +202,12 @@ class ServiceRuntime:
         await self.sessions.start()
         # The relay has its own connection: on shutdown it publishes what in-flight handlers
         # committed after the broker's connection has drained and closed.
-        self._relay_nc = await nats.connect(self.settings.nats_servers, name=f"yiwang-{self.name}-relay",
-                                            max_reconnect_attempts=-1)
-        self.relay = OutboxRelay(self.db, self._relay_nc.jetstream(), self.settings.relay_poll_s,
-                                 name=f"{self.name}-relay")
+        self._relay_nc = await nats.connect(
+            self.settings.nats_servers, name=f"yiwang-{self.name}-relay", max_reconnect_attempts=-1
+        )
+        self.relay = OutboxRelay(
+            self.db, self._relay_nc.jetstream(), self.settings.relay_poll_s, name=f"{self.name}-relay"
+        )
         for hook in self._startup:
             await hook()
 

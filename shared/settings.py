@@ -1,4 +1,5 @@
 """Settings for every process, read from `YIWANG_*` environment variables."""
+
 from __future__ import annotations
 
 import json
@@ -50,8 +51,11 @@ class Settings(BaseSettings):
     jwt_secret: str = DEV_JWT_SECRET
     jwt_issuer: str = "yiwang"
     jwt_ttl_s: int = Field(default=12 * 3600, gt=0, description="lifetime of tokens `yiwang token` mints")
-    jwt_max_ttl_s: int = Field(default=24 * 3600, ge=60, description="the longest lifetime (exp - iat) a token may "
-                                                                     "claim; a longer-lived one is refused")
+    jwt_max_ttl_s: int = Field(
+        default=24 * 3600,
+        ge=60,
+        description="the longest lifetime (exp - iat) a token may claim; a longer-lived one is refused",
+    )
     field_key: str = DEV_FIELD_KEY  # the current key that encrypts personal data at rest
     field_key_id: str = "k1"  # its id, stored with every ciphertext it writes
     # Earlier keys, id -> secret: they still decrypt (and find blind indexes) until
@@ -78,8 +82,9 @@ class Settings(BaseSettings):
     sla_county_s: int = 7 * 86400
     sla_sweep_s: float = 60.0
     auto_close_s: int = 7 * 86400  # a RESOLVED case nobody rates closes after this long
-    dup_radius_m: float = Field(default=100.0, le=100.0,
-                                description="possible duplicates: same category within this distance")
+    dup_radius_m: float = Field(
+        default=100.0, le=100.0, description="possible duplicates: same category within this distance"
+    )
     dup_window_s: int = 7 * 86400  # ... reported within this window
 
     org_weak_days: int = Field(default=90, ge=1, description="no organisational life this long: weak (软弱涣散 risk)")
@@ -87,8 +92,9 @@ class Settings(BaseSettings):
     org_sweep_s: float = 600.0  # how often weak organisations and overdue transfers are looked for
 
     points_per_hour: float = Field(default=1.0, ge=0, description="points credited per service hour")
-    points_multipliers: dict[str, float] = Field(default_factory=dict,
-                                                 description="per post type, e.g. {\"LEGAL_AID\": 2}")
+    points_multipliers: dict[str, float] = Field(
+        default_factory=dict, description='per post type, e.g. {"LEGAL_AID": 2}'
+    )
     points_expiry_days: int = Field(default=365, ge=1)
     timezone: str = "Asia/Shanghai"  # days, weeks and months of trends and hotspots
     rpc_workers: int = Field(default=32, ge=1, le=1024)  # requests one process serves at once, per verb
@@ -101,8 +107,10 @@ class Settings(BaseSettings):
         try:
             return Environment(str(value).strip().lower())
         except ValueError:
-            raise ValueError(f"{value!r} is not one of {', '.join(e.value for e in Environment)} "
-                             "(in any case); refusing to guess which was meant") from None
+            raise ValueError(
+                f"{value!r} is not one of {', '.join(e.value for e in Environment)} "
+                "(in any case); refusing to guess which was meant"
+            ) from None
 
     @field_validator("old_field_keys", mode="before")
     @classmethod
@@ -126,8 +134,10 @@ class Settings(BaseSettings):
             raise ValueError("a field key may not be empty")
         old = self.old_field_keys.get(self.field_key_id)
         if old is not None and old != self.field_key:
-            raise ValueError(f"YIWANG_OLD_FIELD_KEYS names {self.field_key_id!r}, the id of the current key "
-                             "YIWANG_FIELD_KEY, with another secret: give the new key a new id")
+            raise ValueError(
+                f"YIWANG_OLD_FIELD_KEYS names {self.field_key_id!r}, the id of the current key "
+                "YIWANG_FIELD_KEY, with another secret: give the new key a new id"
+            )
         return self
 
     @field_validator("timezone")
@@ -138,6 +148,7 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"YIWANG_TIMEZONE={value!r} is not an IANA time zone, e.g. Asia/Shanghai") from None
         return value
+
     @model_validator(mode="after")
     def _ttl_within_max(self) -> Settings:
         if self.jwt_ttl_s > self.jwt_max_ttl_s:
@@ -166,23 +177,30 @@ class Settings(BaseSettings):
     http_header_timeout_s: float = Field(default=10.0, gt=0, description="request line + headers must arrive within")
     http_body_timeout_s: float = Field(default=30.0, gt=0, description="the whole body must arrive within")
     http_keep_alive_s: float = Field(default=5.0, gt=0, description="an idle kept-alive connection is closed after")
-    graphql_max_fields: int = Field(default=500, ge=1, description="field selections per document, fragments "
-                                                                     "expanded; checked before validation")
-    graphql_max_repeats: int = Field(default=20, ge=1, description="times one response name may be selected in "
-                                                                   "one selection set, fragments expanded")
-    graphql_cache_chars: int = Field(default=256 * 1024, ge=1024, description="query text whose parsed documents "
-                                                                             "the gateway keeps (~165 bytes each)")
+    graphql_max_fields: int = Field(
+        default=500, ge=1, description="field selections per document, fragments expanded; checked before validation"
+    )
+    graphql_max_repeats: int = Field(
+        default=20, ge=1, description="times one response name may be selected in one selection set, fragments expanded"
+    )
+    graphql_cache_chars: int = Field(
+        default=256 * 1024, ge=1024, description="query text whose parsed documents the gateway keeps (~165 bytes each)"
+    )
     graphql_max_string_length: int = Field(default=5000, ge=1, description="characters in one string argument")
     graphql_max_list_items: int = Field(default=500, ge=1, description="items in one list argument")
     json_max_depth: int = Field(default=32, ge=4, description="nesting of a JSON body, message or argument")
     rate_limit_per_s: float = Field(default=20.0, ge=0, description="requests a second per principal; 0: no limit")
     rate_limit_burst: int = Field(default=100, ge=1, description="requests a principal may send at once")
-    rate_limit_request_bytes: int = Field(default=4096, ge=256, description="a request costs one more per this "
-                                                                             "many bytes of body")
+    rate_limit_request_bytes: int = Field(
+        default=4096, ge=256, description="a request costs one more per this many bytes of body"
+    )
     # ... and on every request-reply payload a service is sent (shared/messaging/rpc.py).
     rpc_max_string_length: int = Field(default=8192, ge=64, description="characters in one string of a payload")
-    rpc_max_items: int = Field(default=2000, ge=10, description="items of one list or members of one object "
-                                                                  "in a payload (GeoJSON rings included)")
+    rpc_max_items: int = Field(
+        default=2000,
+        ge=10,
+        description="items of one list or members of one object in a payload (GeoJSON rings included)",
+    )
 
     @property
     def production(self) -> bool:
@@ -204,9 +222,7 @@ class Settings(BaseSettings):
     def mongo_uri(self) -> str:
         # The embedded server is a single node: retryable-write bookkeeping there costs more
         # than it protects. A MongoDB replica set given by URL keeps its own options.
-        return self.mongo_url or (
-            f"mongodb://127.0.0.1:{self.mongo_port}/?directConnection=true&retryWrites=false"
-        )
+        return self.mongo_url or (f"mongodb://127.0.0.1:{self.mongo_port}/?directConnection=true&retryWrites=false")
 
     @property
     def embedded_nats(self) -> bool:

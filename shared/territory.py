@@ -8,6 +8,7 @@ refresh reads only what changed since the last one: a whole reload of a city's t
 (5,000 regions, 1.4 MB of polygons) held the embedded store for ~150 ms and stalled every
 request behind it, every 30 s in every service.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -39,8 +40,15 @@ MovedHook = Callable[[str, str, list[str], list[str]], Awaitable[None]]  # event
 
 
 def node_of(region: dict) -> dict:
-    return {"_id": region["id"], "name": region["name"], "level": region["level"], "path": region["path"],
-            "parentId": region.get("parentId"), "boundary": region.get("boundary"), "version": region["version"]}
+    return {
+        "_id": region["id"],
+        "name": region["name"],
+        "level": region["level"],
+        "path": region["path"],
+        "parentId": region.get("parentId"),
+        "boundary": region.get("boundary"),
+        "version": region["version"],
+    }
 
 
 class RegionIndex:
@@ -149,8 +157,9 @@ class TerritoryReplica(RegionIndex):
         items: dict[str, Any] = {}
         for i in ids:
             path = self.path(i)
-            items[i] = view(i) if path is not None and p.can_see_path(path) else item_error(
-                self._hidden(p, f"region {i}"))
+            items[i] = (
+                view(i) if path is not None and p.can_see_path(path) else item_error(self._hidden(p, f"region {i}"))
+            )
         return {"items": items}
 
     # -- upkeep ----------------------------------------------------------------------------
@@ -185,8 +194,9 @@ class TerritoryReplica(RegionIndex):
             if self.on_moved:  # must be idempotent per event id: it runs again on redelivery
                 await self.on_moved(event.id, node["_id"], event.data["oldPath"], event.data["newPath"])
         try:
-            await self.coll.update_one({"_id": node["_id"], "version": {"$lt": node["version"]}},
-                                       {"$set": {**node, "at": now()}}, upsert=True)
+            await self.coll.update_one(
+                {"_id": node["_id"], "version": {"$lt": node["version"]}}, {"$set": {**node, "at": now()}}, upsert=True
+            )
         except DuplicateKeyError:
             return  # the replica already holds this version or a newer one
         self._remember(node)

@@ -12,6 +12,7 @@ is read from those buckets, never from raw records:
 
 Days are local to the city (`YIWANG_TIMEZONE`); weeks start on Monday; months on the 1st.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -40,16 +41,17 @@ class Kind(StrEnum):
 @dataclass(frozen=True)
 class Metric:
     kind: Kind
-    keys: tuple[str, ...]            # summed counters (the numerator of a ratio)
-    per: tuple[str, ...] = ()        # a ratio's denominator: sum of these ...
-    minus: tuple[str, ...] = ()      # ... less these
-    scale: float = 1.0               # e.g. 0.1 for counters kept in tenths
+    keys: tuple[str, ...]  # summed counters (the numerator of a ratio)
+    per: tuple[str, ...] = ()  # a ratio's denominator: sum of these ...
+    minus: tuple[str, ...] = ()  # ... less these
+    scale: float = 1.0  # e.g. 0.1 for counters kept in tenths
     description: str = ""
 
 
 def city_tz() -> ZoneInfo:
     """The city's time zone (`YIWANG_TIMEZONE`), which days, weeks and months follow."""
     from shared.settings import get_settings
+
     return ZoneInfo(get_settings().timezone)
 
 
@@ -100,8 +102,13 @@ def _sum(counters: Mapping[str, int], keys: Sequence[str]) -> int:
     return sum(int(counters.get(k, 0)) for k in keys)
 
 
-def series(metric: Metric, days: Mapping[str, Mapping[str, int]], current: Mapping[str, int],
-           spans: Sequence[tuple[date, date]], tz: ZoneInfo) -> list[dict]:
+def series(
+    metric: Metric,
+    days: Mapping[str, Mapping[str, int]],
+    current: Mapping[str, int],
+    spans: Sequence[tuple[date, date]],
+    tz: ZoneInfo,
+) -> list[dict]:
     """The points of a trend. `days` maps ISO day -> net counter changes that day and must
     cover every day from the first span on (for stocks: up to today); `current` is the
     region's rollup now."""
@@ -119,13 +126,15 @@ def series(metric: Metric, days: Mapping[str, Mapping[str, int]], current: Mappi
             value = round(num / den, 4) if den > 0 else None
         if value is not None and metric.kind is not Kind.RATIO:
             value = round(value * metric.scale, 4) if metric.scale != 1.0 else value
-        points.append({"start": datetime.combine(lo, time(), tz), "end": datetime.combine(hi, time(), tz),
-                       "value": value})
+        points.append(
+            {"start": datetime.combine(lo, time(), tz), "end": datetime.combine(hi, time(), tz), "value": value}
+        )
     return points
 
 
-def fold_days(totals: dict[tuple[str, str], dict[str, int]], path: Sequence[str], day: str,
-              changes: Mapping[str, int]) -> None:
+def fold_days(
+    totals: dict[tuple[str, str], dict[str, int]], path: Sequence[str], day: str, changes: Mapping[str, int]
+) -> None:
     """Add one change to the (region, day) buckets of every region on `path`."""
     for region in path:
         acc = totals.setdefault((region, day), {})

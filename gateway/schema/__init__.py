@@ -1,4 +1,5 @@
 """One schema assembled from per-domain modules, with limits and caches as extension classes."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -115,6 +116,11 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     extensions: list = [TypedErrors, TokenLimit, Parsed, Limited, Validated, DepthLimit, AliasLimit]
     if settings.production:
         extensions.append(DisableIntrospection)
-    return Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
-                  config=StrawberryConfig(disable_field_suggestions=True),
-                  execution_context_class=PerEventExecutor)
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=True),
+        execution_context_class=PerEventExecutor,
+    )

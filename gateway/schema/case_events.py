@@ -1,4 +1,5 @@
 """`caseEvents(regionId)`: every case event in a subtree as it happens, over graphql-transport-ws."""
+
 from __future__ import annotations
 
 import contextlib
@@ -24,15 +25,23 @@ WATCHERS = {Role.SUPERADMIN, Role.ADMIN, Role.OPERATOR, Role.GRID_WORKER}
 def event_node(e: CloudEvent) -> CaseEvent:
     d = e.data
     level, status = d.get("level"), d.get("status")
-    return CaseEvent(type=d.get("type") or e.event, case_id=strawberry.ID(e.subject), at=when(d.get("at") or e.time),
-                     actor=d.get("actor", e.actor), level=HandlingLevel(level) if level else None,
-                     note=d.get("note"), status=CaseStatus(status) if status else None)
+    return CaseEvent(
+        type=d.get("type") or e.event,
+        case_id=strawberry.ID(e.subject),
+        at=when(d.get("at") or e.time),
+        actor=d.get("actor", e.actor),
+        level=HandlingLevel(level) if level else None,
+        note=d.get("note"),
+        status=CaseStatus(status) if status else None,
+    )
 
 
 @strawberry.type
 class CasesSubscription:
-    @strawberry.subscription(description="Every case event in the region's subtree from now on. Staff in scope "
-                                         "only; a grid worker may watch their own grid")
+    @strawberry.subscription(
+        description="Every case event in the region's subtree from now on. Staff in scope "
+        "only; a grid worker may watch their own grid"
+    )
     async def case_events(self, info: Info, region_id: strawberry.ID) -> AsyncGenerator[CaseEvent, None]:
         c = ctx(info)
         principal = c.principal

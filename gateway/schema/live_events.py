@@ -5,6 +5,7 @@ One ephemeral ordered JetStream consumer per service (gateway.events.stream_even
 the server to the subtree (and to `types`), merged in arrival order. Event data goes out through an
 allowlist per service and event type: ids, types, statuses, levels, counts, times and titles; no
 phones, ID numbers, names of people, principal subs, free text or precise locations."""
+
 from __future__ import annotations
 
 import base64
@@ -49,18 +50,41 @@ COUNTS = "counts"
 Spec = Mapping[str, Any]
 
 _ASSIGNEE: Spec = {"kind": True, "id": True}  # not `name`: the name of a person or department
-_REGION: Spec = {"id": True, "name": True, "level": True, "code": True, "parentId": True, "path": True,
-                 "ancestors": {"id": True, "name": True, "level": True, "code": True}, "version": True,
-                 "createdAt": True, "updatedAt": True}  # not `attrs` (free-form) nor `boundary`
+_REGION: Spec = {
+    "id": True,
+    "name": True,
+    "level": True,
+    "code": True,
+    "parentId": True,
+    "path": True,
+    "ancestors": {"id": True, "name": True, "level": True, "code": True},
+    "version": True,
+    "createdAt": True,
+    "updatedAt": True,
+}  # not `attrs` (free-form) nor `boundary`
 _WORKER: Spec = {"id": True, "role": True, "gridId": True}  # not `name`, `sub`
 _TRANSFER: Spec = {"memberId": True, "fromOrgId": True, "toOrgId": True, "toPath": True, "deadlineAt": True}
-_LEDGER: Spec = {"volunteerId": True, "delta": True, "sourceKind": True, "sourceId": True, "expiresAt": True,
-                 "itemCode": True}
+_LEDGER: Spec = {
+    "volunteerId": True,
+    "delta": True,
+    "sourceKind": True,
+    "sourceId": True,
+    "expiresAt": True,
+    "itemCode": True,
+}
 
 COMMON: dict[str, Spec] = {
     # not `actor` (the envelope has it), `note` (free text: titles, reasons, residents' comments), `counters`
-    "cases": {"type": True, "case_id": True, "version": True, "at": True, "status": True, "level": True,
-              "region_path": True, "delta": COUNTS},
+    "cases": {
+        "type": True,
+        "case_id": True,
+        "version": True,
+        "at": True,
+        "status": True,
+        "level": True,
+        "region_path": True,
+        "delta": COUNTS,
+    },
     "grids": {},
     "organizations": {"aggregate": True, "aggregateId": True},
     "volunteers": {"kind": True},
@@ -69,8 +93,14 @@ COMMON: dict[str, Spec] = {
 ALLOWED: dict[str, dict[str, Spec]] = {
     "cases": {
         # not `location`: where a resident stood or lives; the region is on the event
-        "REPORTED": {"title": True, "category_code": True, "kind": True, "channel": True, "region_id": True,
-                     "due_at": True},
+        "REPORTED": {
+            "title": True,
+            "category_code": True,
+            "kind": True,
+            "channel": True,
+            "region_id": True,
+            "due_at": True,
+        },
         "ACCEPTED": {"due_at": True},
         "ASSIGNED": {"assignee": _ASSIGNEE},
         "STARTED": {"assignee": _ASSIGNEE},
@@ -97,8 +127,13 @@ ALLOWED: dict[str, dict[str, Spec]] = {
         "WORKER_UNASSIGNED": {"worker": _WORKER},
     },
     "organizations": {
-        "ORGANIZATION_CREATED": {"name": True, "orgType": True, "anchorId": True, "parentId": True,
-                                 "householdMemberId": True},
+        "ORGANIZATION_CREATED": {
+            "name": True,
+            "orgType": True,
+            "anchorId": True,
+            "parentId": True,
+            "householdMemberId": True,
+        },
         "ORGANIZATION_UPDATED": {"name": True},
         # not `holder_name` / `holderName`
         "POSITION_APPOINTED": {"member_id": True, "unit_id": True, "role": True, "term": {"start": True, "end": True}},
@@ -120,20 +155,37 @@ ALLOWED: dict[str, dict[str, Spec]] = {
         "DUAL_REGISTERED": {"memberOrgId": True, "communityId": True, "orgPath": True},
         "DUAL_REGISTRATION_ENDED": {"communityId": True},
         "UNIT_TWINNED": {"branchId": True, "branchPath": True, "communityId": True},
-        "FEEDBACK_RECORDED": {"memberId": True, "quarter": True, "sourceEventId": True, "sourceVersion": True,
-                              "hours": True, "services": True, "totalHours": True, "totalServices": True},
+        "FEEDBACK_RECORDED": {
+            "memberId": True,
+            "quarter": True,
+            "sourceEventId": True,
+            "sourceVersion": True,
+            "hours": True,
+            "services": True,
+            "totalHours": True,
+            "totalServices": True,
+        },
         "UNIT_REGISTERED": {"name": True, "kind": True},
         "UNIT_UPDATED": {"contacts": True},  # a count
-        "LINKAGE_RECORDED": {"estate": True, "committeeId": True, "propertyCompanyId": True,
-                             "ownersCommitteeId": True},
+        "LINKAGE_RECORDED": {"estate": True, "committeeId": True, "propertyCompanyId": True, "ownersCommitteeId": True},
         "MEETING_SCHEDULED": {"committeeId": True, "scheduledAt": True, "chairUnitId": True, "skippedUnits": True},
         # not `ref`: may name a resident
-        "AGENDA_ITEM_ADDED": {"id": True, "source": True, "title": True, "case_ids": True, "caseIds": True,
-                              "hotspot": {"gridId": True, "categoryCode": True, "since": True, "until": True,
-                                          "count": True}},
+        "AGENDA_ITEM_ADDED": {
+            "id": True,
+            "source": True,
+            "title": True,
+            "case_ids": True,
+            "caseIds": True,
+            "hotspot": {"gridId": True, "categoryCode": True, "since": True, "until": True, "count": True},
+        },
         "MEETING_HELD": {"units": True, "members": True},  # `members`: a count
-        "RESOLUTION_ADDED": {"resolutionId": True, "items": True, "agendaItemIds": True, "caseIds": True,
-                             "communityId": True},  # not `text`
+        "RESOLUTION_ADDED": {
+            "resolutionId": True,
+            "items": True,
+            "agendaItemIds": True,
+            "caseIds": True,
+            "communityId": True,
+        },  # not `text`
         "CASE_REQUESTED": {"itemId": True, "title": True, "categoryCode": True, "regionId": True, "channel": True},
         "CASE_LINKED": {"itemId": True, "caseId": True, "status": True},
         "CASE_STATUS_UPDATED": {"itemId": True, "caseId": True, "status": True},
@@ -172,9 +224,19 @@ ALLOWED: dict[str, dict[str, Spec]] = {
         "POINTS_AWARDED": _LEDGER,
         "POINTS_REDEEMED": _LEDGER,
         "POINTS_EXPIRED": _LEDGER,
-        "QUARTERLY_FEEDBACK": {"member_id": True, "org_id": True, "work_unit_id": True, "volunteer_id": True,
-                               "quarter": True, "hours": True, "hours_backfilled": True, "orders": True,
-                               "activities": True, "cases": True, "feedbackVersion": True},
+        "QUARTERLY_FEEDBACK": {
+            "member_id": True,
+            "org_id": True,
+            "work_unit_id": True,
+            "volunteer_id": True,
+            "quarter": True,
+            "hours": True,
+            "hours_backfilled": True,
+            "orders": True,
+            "activities": True,
+            "cases": True,
+            "feedbackVersion": True,
+        },
     },
 }
 
@@ -192,8 +254,9 @@ def _pick(value: Any, spec: Any) -> tuple[bool, Any]:
             return True, value
         return False, None
     if spec == COUNTS:
-        if isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, int | float) and not isinstance(v, bool)
-                                           for k, v in value.items()):
+        if isinstance(value, dict) and all(
+            isinstance(k, str) and isinstance(v, int | float) and not isinstance(v, bool) for k, v in value.items()
+        ):
             return True, value
         return False, None
     if isinstance(spec, Mapping):
@@ -247,8 +310,9 @@ def _cursor_key(secret: str) -> bytes:
 
 
 def encode_cursor(secret: str, region_id: str, positions: Mapping[str, int]) -> str:
-    payload = json.dumps({"r": region_id, "p": dict(sorted(positions.items()))}, separators=(",", ":"),
-                         ensure_ascii=False).encode()
+    payload = json.dumps(
+        {"r": region_id, "p": dict(sorted(positions.items()))}, separators=(",", ":"), ensure_ascii=False
+    ).encode()
     mac = hmac.new(_cursor_key(secret), payload, hashlib.sha256).digest()[:16]
     return f"{_b64(payload)}.{_b64(mac)}"
 
@@ -271,14 +335,17 @@ def decode_cursor(secret: str, region_id: str, cursor: str) -> dict[str, int]:
     if region != region_id:
         raise BadInput("`after` is a cursor of another region's feed", {"regionId": region})
     if not isinstance(positions, dict) or not all(
-            s in SERVICES and isinstance(n, int) and not isinstance(n, bool) and n >= 0 for s, n in positions.items()):
+        s in SERVICES and isinstance(n, int) and not isinstance(n, bool) and n >= 0 for s, n in positions.items()
+    ):
         raise bad
     return positions
 
 
 # ---- the subscription ---------------------------------------------------------------------------
-@strawberry.type(description="One event of the live feed. `data` keeps ids, types, statuses, levels, counts, "
-                             "times and titles, never personal data")
+@strawberry.type(
+    description="One event of the live feed. `data` keeps ids, types, statuses, levels, counts, "
+    "times and titles, never personal data"
+)
 class LiveEvent:
     id: strawberry.ID = strawberry.field(description="The CloudEvent id")
     cursor: str = strawberry.field(description="Opaque; pass as `after` to resume right after this event")
@@ -295,10 +362,18 @@ class LiveEvent:
 def live_event(d: Delivery, cursor: str) -> LiveEvent:
     e = d.event
     path = e.path
-    return LiveEvent(id=strawberry.ID(e.id), cursor=cursor, service=d.service, type=e.event, subject=e.subject,
-                     at=e.time, actor=e.actor, region_id=strawberry.ID(path[-1]) if path else None,
-                     region_path=[strawberry.ID(p) for p in path],
-                     data=JSON(public_data(d.service, e.event, e.data)))
+    return LiveEvent(
+        id=strawberry.ID(e.id),
+        cursor=cursor,
+        service=d.service,
+        type=e.event,
+        subject=e.subject,
+        at=e.time,
+        actor=e.actor,
+        region_id=strawberry.ID(path[-1]) if path else None,
+        region_path=[strawberry.ID(p) for p in path],
+        data=JSON(public_data(d.service, e.event, e.data)),
+    )
 
 
 def chosen_services(principal: Principal, services: list[str] | None) -> list[str]:
@@ -332,13 +407,21 @@ def filters_for(path: list[str], service: str, types: list[str] | None) -> list[
 
 @strawberry.type
 class LiveEventsSubscription:
-    @strawberry.subscription(description="Every event of the listed services (default: all you may watch) in "
-                                         "the region's subtree as it happens, optionally only some event `types`. "
-                                         "With `after` (a `cursor` of this region's feed) it resumes right after "
-                                         "that event, missing none. Staff in scope only; a grid worker may watch "
-                                         "their own grid (not organizations)")
-    async def events(self, info: Info, region_id: strawberry.ID, services: list[str] | None = None,
-                     types: list[str] | None = None, after: str | None = None) -> AsyncGenerator[LiveEvent, None]:
+    @strawberry.subscription(
+        description="Every event of the listed services (default: all you may watch) in "
+        "the region's subtree as it happens, optionally only some event `types`. "
+        "With `after` (a `cursor` of this region's feed) it resumes right after "
+        "that event, missing none. Staff in scope only; a grid worker may watch "
+        "their own grid (not organizations)"
+    )
+    async def events(
+        self,
+        info: Info,
+        region_id: strawberry.ID,
+        services: list[str] | None = None,
+        types: list[str] | None = None,
+        after: str | None = None,
+    ) -> AsyncGenerator[LiveEvent, None]:
         c = ctx(info)
         principal = c.principal
         if principal.role not in WATCHERS:
@@ -350,8 +433,13 @@ class LiveEventsSubscription:
         secret, rid = c.settings.jwt_secret, region["id"]
         resume = decode_cursor(secret, rid, after) if after is not None else None
         sources = {s: filters_for(region["path"], s, kinds) for s in chosen}
-        feed = stream_events(c.nc, sources, region["path"], after=resume,
-                             resume_hint="subscribe again with `after`: the cursor of the last event you received")
+        feed = stream_events(
+            c.nc,
+            sources,
+            region["path"],
+            after=resume,
+            resume_hint="subscribe again with `after`: the cursor of the last event you received",
+        )
         async with contextlib.aclosing(feed):
             async for d in feed:
                 c.principal  # noqa: B018 - a feed ends when its token expires

@@ -1,5 +1,6 @@
 """Organisations: queries and thin mutations. Each builds the service payload, calls `organizations`, wraps
 the DTO; the service checks roles, scope and the rules of the party organisation tree and masks personal data."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -66,18 +67,24 @@ from shared.contracts.common import ById
 # --- inputs -------------------------------------------------------------------------------------------------
 
 
-@strawberry.input(description="A new party organisation, anchored to a territory node of its type's level "
-                               "and placed under an organisation one level up")
+@strawberry.input(
+    description="A new party organisation, anchored to a territory node of its type's level "
+    "and placed under an organisation one level up"
+)
 class CreatePartyOrganizationInput:
     name: str
     type: PartyOrgType
-    anchor_id: strawberry.ID = strawberry.field(description="TOWNSHIP for a 党工委, COMMUNITY for a 社区党委, GRID "
-                                                            "for a 网格党支部, BUILDING for a 党小组 or 中心户")
+    anchor_id: strawberry.ID = strawberry.field(
+        description="TOWNSHIP for a 党工委, COMMUNITY for a 社区党委, GRID "
+        "for a 网格党支部, BUILDING for a 党小组 or 中心户"
+    )
     parent_id: strawberry.ID | None = strawberry.field(default=None, description="None only for a 街道党工委")
-    household_member_id: strawberry.ID | None = strawberry.field(default=None,
-                                                                 description="A CENTER_HOUSEHOLD's member")
-    idempotency_key: str | None = strawberry.field(default=None, description="A retry with the same key returns "
-                                                                             "the first organisation")
+    household_member_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A CENTER_HOUSEHOLD's member"
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="A retry with the same key returns the first organisation"
+    )
 
 
 @strawberry.input(description="A leadership seat: a member (memberId) or a person from a co-building unit (unitId)")
@@ -150,7 +157,8 @@ class ScheduleJointMeetingInput:
     committee_id: strawberry.ID
     scheduled_at: datetime
     unavailable_unit_ids: list[strawberry.ID] = strawberry.field(
-        default_factory=list, description="Units that cannot chair this time: passed over")
+        default_factory=list, description="Units that cannot chair this time: passed over"
+    )
     idempotency_key: str | None = None
 
 
@@ -174,8 +182,9 @@ class RecordOrganizationalLifeInput:
     kind: LifeKind
     held_at: datetime
     topic: str
-    attendance: list[strawberry.ID] = strawberry.field(default_factory=list, description="Party member ids",
-                                                       metadata={"max_items": 1000})  # a large branch's members
+    attendance: list[strawberry.ID] = strawberry.field(
+        default_factory=list, description="Party member ids", metadata={"max_items": 1000}
+    )  # a large branch's members
     minutes: str = ""
     idempotency_key: str | None = None
 
@@ -185,6 +194,7 @@ def _contacts(contacts: list[UnitContactInput]) -> list[dict]:
 
 
 # --- queries ------------------------------------------------------------------------------------------------
+
 
 async def read_party_organization(info: Info, id: str) -> PartyOrganization | None:
     """Read by the `partyOrganization` query and by node(id:), so both give one scope answer."""
@@ -223,11 +233,17 @@ class OrganizationsQuery:
         return await read_party_organization(info, str(id))
 
     @strawberry.field(description="Party organisations in your scope; regionId: anchored in that subtree")
-    async def party_organizations(self, info: Info, region_id: strawberry.ID | None = None,
-                                  type: PartyOrgType | None = None,
-                                  weak: Annotated[bool | None, strawberry.argument(
-                                      description="Only those flagged 软弱涣散 risk (true) or not (false)")] = None,
-                                  first: int | None = None, after: str | None = None) -> PartyOrganizationConnection:
+    async def party_organizations(
+        self,
+        info: Info,
+        region_id: strawberry.ID | None = None,
+        type: PartyOrgType | None = None,
+        weak: Annotated[
+            bool | None, strawberry.argument(description="Only those flagged 软弱涣散 risk (true) or not (false)")
+        ] = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> PartyOrganizationConnection:
         page = await orgs(info).list_orgs(
             listing(oc.ListOrganizations, {"regionId": region_id, "type": value_of(type), "weak": weak}, first, after)
         )

@@ -1,6 +1,7 @@
 """The unified view above the community: rankings of a node's children, trends, hotspots
 and raising a hotspot to the community's joint meeting. Every figure comes from a service's
 rollups (or its day buckets and hotspot cells), cut to the caller's scope by that service."""
+
 from __future__ import annotations
 
 import asyncio
@@ -34,30 +35,38 @@ class SortOrder(Enum):
     DESC = "DESC"
 
 
-
-
 # metric -> (service, the service's trend metric)
 TRENDS: dict[str, tuple[str, str]] = {
-    "CASES_REPORTED": ("cases", "reported"), "CASES_RESOLVED": ("cases", "resolved"),
-    "CASES_CLOSED": ("cases", "closed"), "CASES_REJECTED": ("cases", "rejected"),
-    "OPEN_CASES": ("cases", "open"), "OVERDUE_CASES": ("cases", "overdue"),
-    "RESPONSE_RATE": ("cases", "response_rate"), "RESOLUTION_RATE": ("cases", "resolution_rate"),
-    "SATISFACTION_RATE": ("cases", "satisfaction_rate"), "FENGQIAO_SHARE": ("cases", "fengqiao_share"),
-    "PARTY_MEMBERS": ("organizations", "members"), "PARTY_ORGANIZATIONS": ("organizations", "organizations"),
+    "CASES_REPORTED": ("cases", "reported"),
+    "CASES_RESOLVED": ("cases", "resolved"),
+    "CASES_CLOSED": ("cases", "closed"),
+    "CASES_REJECTED": ("cases", "rejected"),
+    "OPEN_CASES": ("cases", "open"),
+    "OVERDUE_CASES": ("cases", "overdue"),
+    "RESPONSE_RATE": ("cases", "response_rate"),
+    "RESOLUTION_RATE": ("cases", "resolution_rate"),
+    "SATISFACTION_RATE": ("cases", "satisfaction_rate"),
+    "FENGQIAO_SHARE": ("cases", "fengqiao_share"),
+    "PARTY_MEMBERS": ("organizations", "members"),
+    "PARTY_ORGANIZATIONS": ("organizations", "organizations"),
     "WEAK_ORGANIZATIONS": ("organizations", "weak_organizations"),
     "DUAL_REGISTERED": ("organizations", "dual_registered"),
-    "SERVICE_HOURS": ("volunteers", "service_hours"), "COMPLETED_ORDERS": ("volunteers", "completed_orders"),
-    "POINTS_ISSUED": ("volunteers", "points_issued"), "VOLUNTEERS": ("volunteers", "volunteers"),
+    "SERVICE_HOURS": ("volunteers", "service_hours"),
+    "COMPLETED_ORDERS": ("volunteers", "completed_orders"),
+    "POINTS_ISSUED": ("volunteers", "points_issued"),
+    "VOLUNTEERS": ("volunteers", "volunteers"),
     "OPEN_ORDERS": ("volunteers", "open_orders"),
 }
 if TYPE_CHECKING:  # the members are the keys of TRENDS, made at run time; a type checker sees an Enum
 
     class TrendMetric(Enum): ...
 else:
-    TrendMetric = strawberry.enum(Enum("TrendMetric", {k: k for k in TRENDS}),
-                                  description="What a trend follows: flows (CASES_REPORTED, SERVICE_HOURS, ...) are "
-                                              "summed per interval, stocks (OPEN_CASES, PARTY_MEMBERS, ...) are the "
-                                              "value at its end, rates divide two flows of the interval")
+    TrendMetric = strawberry.enum(
+        Enum("TrendMetric", {k: k for k in TRENDS}),
+        description="What a trend follows: flows (CASES_REPORTED, SERVICE_HOURS, ...) are "
+        "summed per interval, stocks (OPEN_CASES, PARTY_MEMBERS, ...) are the "
+        "value at its end, rates divide two flows of the interval",
+    )
 
 
 def _get(key: str) -> Callable[[dict], float | None]:
@@ -66,7 +75,8 @@ def _get(key: str) -> Callable[[dict], float | None]:
 
 # metric -> (the overview part's loader, the figure in that part's DTO)
 RANKINGS: dict[str, tuple[str, Callable[[dict], float | None]]] = {
-    "CASES_TOTAL": ("case_stats_by_region", _get("total")), "OPEN_CASES": ("case_stats_by_region", _get("open")),
+    "CASES_TOTAL": ("case_stats_by_region", _get("total")),
+    "OPEN_CASES": ("case_stats_by_region", _get("open")),
     "OVERDUE_CASES": ("case_stats_by_region", _get("overdue")),
     "RESOLVED_CASES": ("case_stats_by_region", _get("resolved")),
     "RESPONSE_RATE": ("case_stats_by_region", _get("responseRate")),
@@ -92,8 +102,10 @@ if TYPE_CHECKING:  # the members are the keys of RANKINGS, made at run time
 
     class RankingMetric(Enum): ...
 else:
-    RankingMetric = strawberry.enum(Enum("RankingMetric", {k: k for k in RANKINGS}),
-                                    description="A figure of the overview to rank a node's children by")
+    RankingMetric = strawberry.enum(
+        Enum("RankingMetric", {k: k for k in RANKINGS}),
+        description="A figure of the overview to rank a node's children by",
+    )
 
 
 @strawberry.enum(description="A hotspot's window against the window of the same length just before it")
@@ -168,7 +180,8 @@ class RaiseHotspotInput:
     since: datetime
     until: datetime | None = None
     meeting_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Default: the next joint meeting of the grid's community's 大党委")
+        default=None, description="Default: the next joint meeting of the grid's community's 大党委"
+    )
 
 
 async def _children(info: Info, region_id: str) -> list[dict]:
@@ -176,7 +189,8 @@ async def _children(info: Info, region_id: str) -> list[dict]:
     after = None
     while True:
         page = await grids(info).list_regions(
-            checked(gc.ListRegions, parentId=region_id, page={"first": 100, "after": after}))
+            checked(gc.ListRegions, parentId=region_id, page={"first": 100, "after": after})
+        )
         out += page["items"]
         if not page["hasNextPage"] or len(out) >= MAX_CHILDREN:
             return out
@@ -198,10 +212,18 @@ def rank(values: list[tuple[dict, float | None]], descending: bool) -> list[tupl
 
 @strawberry.type
 class UnifiedQuery:
-    @strawberry.field(description="A node's children ranked by one figure of their overviews, in one batched call "
-                                  "per service; regions without the figure (e.g. a rate with no cases) come last")
-    async def rankings(self, info: Info, region_id: strawberry.ID, metric: RankingMetric,
-                       order: SortOrder = SortOrder.DESC, first: int = 10) -> list[RankingEntry]:
+    @strawberry.field(
+        description="A node's children ranked by one figure of their overviews, in one batched call "
+        "per service; regions without the figure (e.g. a rate with no cases) come last"
+    )
+    async def rankings(
+        self,
+        info: Info,
+        region_id: strawberry.ID,
+        metric: RankingMetric,
+        order: SortOrder = SortOrder.DESC,
+        first: int = 10,
+    ) -> list[RankingEntry]:
         require_figures(ctx(info).principal)
         if not 1 <= first <= 100:
             raise BadInput("`first` must be between 1 and 100")
@@ -219,34 +241,62 @@ class UnifiedQuery:
                 raise r
             values.append((child, figure(r) if isinstance(r, dict) else None))
         ranked = rank(values, descending=order is SortOrder.DESC)[:first]
-        return [RankingEntry(rank=i, value=float(v) if v is not None else None, region=Region(dto=dto))
-                for i, dto, v in ranked]
+        return [
+            RankingEntry(rank=i, value=float(v) if v is not None else None, region=Region(dto=dto))
+            for i, dto, v in ranked
+        ]
 
-    @strawberry.field(description="One figure of a region per DAY, WEEK or MONTH from `from` to `to`, read from day "
-                                  "buckets kept with the writes (days in the city's time zone)")
-    async def trend(self, info: Info, region_id: strawberry.ID, metric: TrendMetric,
-                    from_: Annotated[datetime, strawberry.argument(name="from")], to: datetime,
-                    interval: TrendInterval = TrendInterval.DAY) -> Trend:
+    @strawberry.field(
+        description="One figure of a region per DAY, WEEK or MONTH from `from` to `to`, read from day "
+        "buckets kept with the writes (days in the city's time zone)"
+    )
+    async def trend(
+        self,
+        info: Info,
+        region_id: strawberry.ID,
+        metric: TrendMetric,
+        from_: Annotated[datetime, strawberry.argument(name="from")],
+        to: datetime,
+        interval: TrendInterval = TrendInterval.DAY,
+    ) -> Trend:
         service, name = TRENDS[metric.value]
         query = {"regionId": str(region_id), "metric": name, "from": from_, "to": to, "interval": interval.value}
         reply = await ctx(info).figures(service).trend(checked(TrendQuery, query))
-        return Trend(metric=metric, interval=interval, kind=reply["kind"], description=reply["description"],
-                     region_id=str(region_id),
-                     points=[TrendPoint(start=_dt(p["start"]), end=_dt(p["end"]), value=p["value"])
-                             for p in reply["points"]])
+        return Trend(
+            metric=metric,
+            interval=interval,
+            kind=reply["kind"],
+            description=reply["description"],
+            region_id=str(region_id),
+            points=[TrendPoint(start=_dt(p["start"]), end=_dt(p["end"]), value=p["value"]) for p in reply["points"]],
+        )
 
-    @strawberry.field(description="热点: the busiest grid × category clusters of reports in the region since `since` "
-                                  "(until `until`, default now; by local day), each against the window before it")
-    async def hotspots(self, info: Info, region_id: strawberry.ID, since: datetime, until: datetime | None = None,
-                       first: int = 10) -> list[Hotspot]:
+    @strawberry.field(
+        description="热点: the busiest grid × category clusters of reports in the region since `since` "
+        "(until `until`, default now; by local day), each against the window before it"
+    )
+    async def hotspots(
+        self, info: Info, region_id: strawberry.ID, since: datetime, until: datetime | None = None, first: int = 10
+    ) -> list[Hotspot]:
         reply = await ctx(info).cases.hotspots(
-            checked(cc.HotspotQuery, regionId=str(region_id), since=since, until=until, first=first))
+            checked(cc.HotspotQuery, regionId=str(region_id), since=since, until=until, first=first)
+        )
         lo, hi = date.fromisoformat(reply["since"]), date.fromisoformat(reply["until"])
-        return [Hotspot(id=strawberry.ID(f"{h['gridId']}:{h['categoryCode']}"), count=h["count"],
-                        previous_count=h["previousCount"], trend=HotspotTrend(h["trend"]),
-                        daily=[HotspotDay(day=date.fromisoformat(x["day"]), count=x["count"]) for x in h["daily"]],
-                        since=lo, until=hi, grid_id=h["gridId"], category_code=h["categoryCode"],
-                        category_name=h["categoryName"]) for h in reply["items"]]
+        return [
+            Hotspot(
+                id=strawberry.ID(f"{h['gridId']}:{h['categoryCode']}"),
+                count=h["count"],
+                previous_count=h["previousCount"],
+                trend=HotspotTrend(h["trend"]),
+                daily=[HotspotDay(day=date.fromisoformat(x["day"]), count=x["count"]) for x in h["daily"]],
+                since=lo,
+                until=hi,
+                grid_id=h["gridId"],
+                category_code=h["categoryCode"],
+                category_name=h["categoryName"],
+            )
+            for h in reply["items"]
+        ]
 
 
 def _dt(value: str | datetime) -> datetime:
@@ -255,12 +305,17 @@ def _dt(value: str | datetime) -> datetime:
 
 @strawberry.type
 class UnifiedMutation:
-    @strawberry.mutation(description="Put a hotspot (a grid × category cluster since `since`) on the agenda of the "
-                                     "grid's community's next joint meeting, with its cases; a resolution naming "
-                                     "that agenda item links back to them. Raising it again changes nothing")
+    @strawberry.mutation(
+        description="Put a hotspot (a grid × category cluster since `since`) on the agenda of the "
+        "grid's community's next joint meeting, with its cases; a resolution naming "
+        "that agenda item links back to them. Raising it again changes nothing"
+    )
     async def raise_hotspot_to_joint_meeting(self, info: Info, input: RaiseHotspotInput) -> JointMeeting:
-        payload: dict[str, Any] = {"gridId": str(input.grid_id), "categoryCode": input.category_code,
-                                   "since": input.since.isoformat()}
+        payload: dict[str, Any] = {
+            "gridId": str(input.grid_id),
+            "categoryCode": input.category_code,
+            "since": input.since.isoformat(),
+        }
         if input.until:
             payload["until"] = input.until.isoformat()
         if input.meeting_id:

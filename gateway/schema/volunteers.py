@@ -1,6 +1,7 @@
 """Volunteers: queries and thin mutations. Each builds the service payload, calls `volunteers`, wraps the DTO;
 the service checks roles, scope, capacity and the order workflow and masks personal data. Where a volunteer
 id is optional, the service takes the caller's own volunteer record."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -43,20 +44,26 @@ from shared.contracts.common import ById
 
 # --- inputs -------------------------------------------------------------------------------------------------
 
+
 @strawberry.input(description="A volunteer registers themself (residents, volunteers) or staff register someone")
 class RegisterVolunteerInput:
     name: str
-    home_region_id: strawberry.ID = strawberry.field(description="The community (or a grid or building in it) "
-                                                                 "they live in")
+    home_region_id: strawberry.ID = strawberry.field(
+        description="The community (or a grid or building in it) they live in"
+    )
     phone: str | None = strawberry.field(default=None, description="Stored encrypted")
-    member_id: strawberry.ID | None = strawberry.field(default=None, description="A party member (党员志愿者), "
-                                                                                 "known from the organisations")
-    sub: str | None = strawberry.field(default=None, description="Staff registering someone: their account's "
-                                                                 "`sub`; ignored for residents and volunteers")
+    member_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A party member (党员志愿者), known from the organisations"
+    )
+    sub: str | None = strawberry.field(
+        default=None,
+        description="Staff registering someone: their account's `sub`; ignored for residents and volunteers",
+    )
     skills: list[str] = strawberry.field(default_factory=list, description="Up to 20, e.g. 维修, 法律")
     availability: list[str] = strawberry.field(default_factory=list, description="Up to 20, e.g. SAT_AM")
-    idempotency_key: str | None = strawberry.field(default=None, description="A retry with the same key returns "
-                                                                             "the first volunteer")
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="A retry with the same key returns the first volunteer"
+    )
 
 
 @strawberry.input(description="志愿服务队 with its leader (who is its first member)")
@@ -83,8 +90,9 @@ class PlaceServiceOrderInput:
     lat: float | None = None
     building_id: strawberry.ID | None = strawberry.field(default=None, description="The BUILDING they live in")
     wished_at: datetime | None = strawberry.field(default=None, description="When they would like it")
-    idempotency_key: str | None = strawberry.field(default=None, description="A retry with the same key returns "
-                                                                             "the first order")
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="A retry with the same key returns the first order"
+    )
 
 
 @strawberry.input(description="派单: a volunteer, a team or a post (its holders)")
@@ -111,11 +119,14 @@ class RewardItemInput:
     stock: int
 
 
-VolunteerArg = Annotated[strawberry.ID | None, strawberry.argument(
-    description="Default: your own volunteer record; staff may name anyone in their scope")]
+VolunteerArg = Annotated[
+    strawberry.ID | None,
+    strawberry.argument(description="Default: your own volunteer record; staff may name anyone in their scope"),
+]
 
 
 # --- queries ------------------------------------------------------------------------------------------------
+
 
 async def read_volunteer(info: Info, id: str) -> Volunteer | None:
     """Read by the `volunteer` query and by node(id:), so both give one scope answer."""
@@ -159,11 +170,17 @@ class VolunteersQuery:
         return volunteer_node(dto) if dto else None
 
     @strawberry.field(description="Volunteers in your scope; regionId: living in that subtree")
-    async def volunteers(self, info: Info, region_id: strawberry.ID | None = None,
-                         member_only: Annotated[bool | None, strawberry.argument(
-                             description="Only 党员志愿者 (true) or only 居民志愿者 (false)")] = None,
-                         skill: str | None = None, first: int | None = None,
-                         after: str | None = None) -> VolunteerConnection:
+    async def volunteers(
+        self,
+        info: Info,
+        region_id: strawberry.ID | None = None,
+        member_only: Annotated[
+            bool | None, strawberry.argument(description="Only 党员志愿者 (true) or only 居民志愿者 (false)")
+        ] = None,
+        skill: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> VolunteerConnection:
         page = await vols(info).list_volunteers(
             listing(vc.ListVolunteers, {"regionId": region_id, "memberOnly": member_only, "skill": skill}, first, after)
         )

@@ -6,6 +6,7 @@ is loaded. A completed load is recorded in `<data dir>/demo.json`, so a restart 
 data says when the demo it holds was loaded (its dates are relative to that day), and a
 territory left by an interrupted load is not passed off as the demo.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -68,26 +69,39 @@ async def seed_demo(settings: Settings, scale: str = "small") -> None:
         say(f"warning: no demo data yet ({e})")
         return
     try:
-        result = await seed(settings, scale, say=say,
-                            note="; the stack answers meanwhile, but wait for \"demo ready\" "
-                                 "before the README's walkthroughs")
+        result = await seed(
+            settings,
+            scale,
+            say=say,
+            note='; the stack answers meanwhile, but wait for "demo ready" before the README\'s walkthroughs',
+        )
     except Exception as e:  # noqa: BLE001 - the stack stays up without demo data
-        say(f"warning: the demo failed to load ({e!r}); the stack runs on without it. "
-            f"To load it again: {afresh(settings)}")
+        say(
+            f"warning: the demo failed to load ({e!r}); the stack runs on without it. "
+            f"To load it again: {afresh(settings)}"
+        )
         return
     if result.loaded:
         loaded_at = datetime.now(UTC).replace(microsecond=0)
-        marker(settings).write_text(json.dumps({"scale": scale, "loadedAt": loaded_at.isoformat(),
-                                                "summary": result.summary}, ensure_ascii=False) + "\n")
+        marker(settings).write_text(
+            json.dumps(
+                {"scale": scale, "loadedAt": loaded_at.isoformat(), "summary": result.summary}, ensure_ascii=False
+            )
+            + "\n"
+        )
         say(f"demo ready: {result.summary}")
         return
     record = loaded_before(settings, scale)
     if record is None:
-        say(f"demo: {result.summary}, and no completed demo load is recorded in {marker(settings)}; "
-            f"if a load was interrupted, start afresh: {afresh(settings)}")
+        say(
+            f"demo: {result.summary}, and no completed demo load is recorded in {marker(settings)}; "
+            f"if a load was interrupted, start afresh: {afresh(settings)}"
+        )
         return
-    say(f"demo ready: loaded on {record['loadedAt'][:10]}, so its dates (the case history, the joint meetings) "
-        f"are relative to that day; for a fresh one: {afresh(settings)}")
+    say(
+        f"demo ready: loaded on {record['loadedAt'][:10]}, so its dates (the case history, the joint meetings) "
+        f"are relative to that day; for a fresh one: {afresh(settings)}"
+    )
 
 
 def afresh(settings: Settings) -> str:

@@ -1,4 +1,5 @@
 """`yiwang asyncapi SERVICE`: the AsyncAPI 3.0 document of a service's events."""
+
 from __future__ import annotations
 
 import argparse

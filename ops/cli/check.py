@@ -6,6 +6,7 @@ there), boundaries that stick out of their nearest bounded ancestor, and boundar
 not valid polygons. Exit code 0 when there are none, 1 when there are, 2 when the grids
 service cannot be asked.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,15 +18,21 @@ from shared.errors import DomainError
 from shared.settings import Settings
 
 Say = Callable[[str], None]
-KINDS = (("overlaps", "overlapCount", "pairs of overlapping grids"),
-         ("outside", "outsideCount", "boundaries outside their nearest bounded ancestor's"),
-         ("invalid", "invalidCount", "invalid boundaries"))
+KINDS = (
+    ("overlaps", "overlapCount", "pairs of overlapping grids"),
+    ("outside", "outsideCount", "boundaries outside their nearest bounded ancestor's"),
+    ("invalid", "invalidCount", "invalid boundaries"),
+)
 
 
 def check_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("what", choices=["territory"], help="what to check")
-    p.add_argument("--limit", type=limit_type, default=1000,
-                   help="problems listed per kind, 1-5000 (all are counted; default 1000)")
+    p.add_argument(
+        "--limit",
+        type=limit_type,
+        default=1000,
+        help="problems listed per kind, 1-5000 (all are counted; default 1000)",
+    )
 
 
 def limit_type(text: str) -> int:
@@ -59,16 +66,22 @@ async def ask(settings: Settings, limit: int) -> dict[str, Any]:
 
 def show(report: dict[str, Any], say: Say = print) -> int:
     """Print a report; the exit code: 1 when it names any problem."""
-    say(f"territory: {report['regions']:,} regions, {report['bounded']:,} with a boundary, "
-        f"{report['grids']:,} grids with one")
+    say(
+        f"territory: {report['regions']:,} regions, {report['bounded']:,} with a boundary, "
+        f"{report['grids']:,} grids with one"
+    )
     for o in report["overlaps"]:
         a, b = o["a"], o["b"]
-        say(f"OVERLAP  grid {a['name']} ({a['id']}; {a['path']}) and grid {b['name']} ({b['id']}; {b['path']}) "
-            f"share about {o['overlapM2']:,.0f} m²; locate answers {o['locatedTo']} there (the smaller)")
+        say(
+            f"OVERLAP  grid {a['name']} ({a['id']}; {a['path']}) and grid {b['name']} ({b['id']}; {b['path']}) "
+            f"share about {o['overlapM2']:,.0f} m²; locate answers {o['locatedTo']} there (the smaller)"
+        )
     for o in report["outside"]:
         r, c = o["region"], o["container"]
-        say(f"OUTSIDE  {r['level']} {r['name']} ({r['id']}; {r['path']}): about {o['outsideM2']:,.0f} m² "
-            f"outside {c['level']} {c['name']} ({c['id']}), its nearest ancestor with a boundary")
+        say(
+            f"OUTSIDE  {r['level']} {r['name']} ({r['id']}; {r['path']}): about {o['outsideM2']:,.0f} m² "
+            f"outside {c['level']} {c['name']} ({c['id']}), its nearest ancestor with a boundary"
+        )
     for o in report["invalid"]:
         say(f"INVALID  {o['level']} {o['name']} ({o['id']}; {o['path']}): {o['reason']}")
     counts = {}
@@ -80,8 +93,10 @@ def show(report: dict[str, Any], say: Say = print) -> int:
     if not problems:
         say("no overlapping grids; every boundary lies inside its nearest ancestor's")
         return 0
-    say("; ".join(f"{what}: {n:,}" for what, n in counts.items() if n) +
-        ". Fix each with setRegionBoundary: until then a write that keeps a grid overlapping is refused.")
+    say(
+        "; ".join(f"{what}: {n:,}" for what, n in counts.items() if n)
+        + ". Fix each with setRegionBoundary: until then a write that keeps a grid overlapping is refused."
+    )
     return 1
 
 

@@ -7,6 +7,7 @@ rule, rollup and event applies exactly as for real data. Its dates are relative 
 it is loaded (in YIWANG_TIMEZONE): each 大党委's first joint meeting is two weeks later, at
 09:00; members' birth and join dates lie as far back from that day whenever it is.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -28,9 +29,26 @@ FIRST_MEETING_IN_DAYS, MEETING_TIME = 14, time(9, 0)
 
 COUNTIES = ["东湖区", "西岭区", "南川县"]
 TOWNSHIPS = ["长青街道", "望江街道", "花园街道", "白沙镇", "清泉街道", "石桥镇"]
-COMMUNITIES = ["幸福社区", "和平社区", "阳光社区", "民主社区", "团结社区", "友谊社区", "春晖社区", "翠柳社区",
-               "向阳社区", "丰收村", "新华社区", "光明社区", "建设社区", "朝阳社区", "滨河社区", "文昌社区",
-               "桃源村", "金桥社区"]
+COMMUNITIES = [
+    "幸福社区",
+    "和平社区",
+    "阳光社区",
+    "民主社区",
+    "团结社区",
+    "友谊社区",
+    "春晖社区",
+    "翠柳社区",
+    "向阳社区",
+    "丰收村",
+    "新华社区",
+    "光明社区",
+    "建设社区",
+    "朝阳社区",
+    "滨河社区",
+    "文昌社区",
+    "桃源村",
+    "金桥社区",
+]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英"]
 ORIGIN = (113.80, 30.80)  # synthetic coordinates
@@ -46,38 +64,74 @@ def rect(x: float, y: float, w: float, h: float) -> dict:
 def plan() -> list[list[dict]]:
     """Regions to create, level by level (each level's parents come in the level before)."""
     x0, y0 = ORIGIN
-    city = {"id": "demo-city", "name": "云河市", "level": "CITY", "code": "429900000000",
-            "boundary": rect(x0, y0, COUNTY_W * len(COUNTIES), HEIGHT)}
+    city = {
+        "id": "demo-city",
+        "name": "云河市",
+        "level": "CITY",
+        "code": "429900000000",
+        "boundary": rect(x0, y0, COUNTY_W * len(COUNTIES), HEIGHT),
+    }
     levels: list[list[dict]] = [[city], [], [], [], [], []]
     for ci, cname in enumerate(COUNTIES):
         cx = x0 + ci * COUNTY_W
-        county = {"id": f"demo-k{ci}", "name": cname, "level": "COUNTY", "parentId": city["id"],
-                  "code": f"4299{ci + 1:02d}000000", "boundary": rect(cx, y0, COUNTY_W, HEIGHT)}
+        county = {
+            "id": f"demo-k{ci}",
+            "name": cname,
+            "level": "COUNTY",
+            "parentId": city["id"],
+            "code": f"4299{ci + 1:02d}000000",
+            "boundary": rect(cx, y0, COUNTY_W, HEIGHT),
+        }
         levels[1].append(county)
         for ti in range(2):
             tw = COUNTY_W / 2
             tx = cx + ti * tw
-            t: dict[str, Any] = {"id": f"demo-k{ci}t{ti}", "name": TOWNSHIPS[ci * 2 + ti], "level": "TOWNSHIP",
-                                 "parentId": county["id"], "code": f"4299{ci + 1:02d}{ti + 1:03d}000",
-                                 "boundary": rect(tx, y0, tw, HEIGHT)}
+            t: dict[str, Any] = {
+                "id": f"demo-k{ci}t{ti}",
+                "name": TOWNSHIPS[ci * 2 + ti],
+                "level": "TOWNSHIP",
+                "parentId": county["id"],
+                "code": f"4299{ci + 1:02d}{ti + 1:03d}000",
+                "boundary": rect(tx, y0, tw, HEIGHT),
+            }
             levels[2].append(t)
             for mi in range(3):
                 mh = HEIGHT / 3
                 my = y0 + mi * mh
                 n = (ci * 2 + ti) * 3 + mi
-                m = {"id": f"{t['id']}m{mi}", "name": COMMUNITIES[n], "level": "COMMUNITY", "parentId": t["id"],
-                     "code": f"{t['code'][:9]}{mi + 1:03d}", "boundary": rect(tx, my, tw, mh)}
+                m = {
+                    "id": f"{t['id']}m{mi}",
+                    "name": COMMUNITIES[n],
+                    "level": "COMMUNITY",
+                    "parentId": t["id"],
+                    "code": f"{t['code'][:9]}{mi + 1:03d}",
+                    "boundary": rect(tx, my, tw, mh),
+                }
                 levels[3].append(m)
                 for gi in range(4):
                     gx, gy = tx + (gi % 2) * tw / 2, my + (gi // 2) * mh / 2
-                    g = {"id": f"{m['id']}g{gi}", "name": f"第{'一二三四'[gi]}网格", "level": "GRID",
-                         "parentId": m["id"], "boundary": rect(gx, gy, tw / 2, mh / 2)}
+                    g = {
+                        "id": f"{m['id']}g{gi}",
+                        "name": f"第{'一二三四'[gi]}网格",
+                        "level": "GRID",
+                        "parentId": m["id"],
+                        "boundary": rect(gx, gy, tw / 2, mh / 2),
+                    }
                     levels[4].append(g)
                     for bi in range(2):
-                        levels[5].append({"id": f"{g['id']}b{bi}", "name": f"{gi * 2 + bi + 1}栋",
-                                          "level": "BUILDING", "parentId": g["id"],
-                                          "attrs": {"address": f"{COMMUNITIES[n]}{gi * 2 + bi + 1}栋",
-                                                    "floors": 6 + bi * 12, "households": 36 + bi * 60}})
+                        levels[5].append(
+                            {
+                                "id": f"{g['id']}b{bi}",
+                                "name": f"{gi * 2 + bi + 1}栋",
+                                "level": "BUILDING",
+                                "parentId": g["id"],
+                                "attrs": {
+                                    "address": f"{COMMUNITIES[n]}{gi * 2 + bi + 1}栋",
+                                    "floors": 6 + bi * 12,
+                                    "households": 36 + bi * 60,
+                                },
+                            }
+                        )
     return levels
 
 
@@ -85,13 +139,25 @@ def workers(grids: list[dict]) -> list[dict]:
     out = []
     for i, g in enumerate(grids):
         name = SURNAMES[i % len(SURNAMES)] + GIVEN[(i * 7) % len(GIVEN)]
-        out.append({"sub": f"demo-gw-{i:03d}", "name": name, "role": ["BASIC", "CONVENIENCE", "FINANCE"][i % 3],
-                    "gridId": g["id"], "phone": f"1390000{i:04d}", "idempotencyKey": f"demo-gw-{i:03d}"})
+        out.append(
+            {
+                "sub": f"demo-gw-{i:03d}",
+                "name": name,
+                "role": ["BASIC", "CONVENIENCE", "FINANCE"][i % 3],
+                "gridId": g["id"],
+                "phone": f"1390000{i:04d}",
+                "idempotencyKey": f"demo-gw-{i:03d}",
+            }
+        )
     return out
 
 
-UNIT_KINDS = [("物业服务有限公司", "PROPERTY_COMPANY"), ("业主委员会", "OWNERS_COMMITTEE"), ("实验小学", "SCHOOL"),
-              ("供电营业所", "AGENCY")]
+UNIT_KINDS = [
+    ("物业服务有限公司", "PROPERTY_COMPANY"),
+    ("业主委员会", "OWNERS_COMMITTEE"),
+    ("实验小学", "SCHOOL"),
+    ("供电营业所", "AGENCY"),
+]
 CATEGORIES = ["IN_SERVICE", "RETIRED", "IN_SERVICE", "FLOATING"]
 
 
@@ -120,8 +186,9 @@ def party_plan(levels: list[list[dict]]) -> tuple[list[dict], list[dict]]:
     return branched, grouped
 
 
-async def replica_ready(call: Callable[[str, dict], Awaitable[Any]], service: str, region_id: str,
-                        timeout: float = 180) -> None:
+async def replica_ready(
+    call: Callable[[str, dict], Awaitable[Any]], service: str, region_id: str, timeout: float = 180
+) -> None:
     """Until a service's territory replica knows `region_id` (it follows grids events); `call`
     sends one verb to that service."""
     deadline = time_monotonic() + timeout
@@ -132,11 +199,13 @@ async def replica_ready(call: Callable[[str, dict], Awaitable[Any]], service: st
     raise TimeoutError(f"the {service} service did not learn region {region_id} in {timeout:g}s")
 
 
-async def load_party(rpc: RpcClient, token: str, levels: list[list[dict]], today: date, zone: ZoneInfo,
-                     tick: Tick = lambda n: None) -> str:
+async def load_party(
+    rpc: RpcClient, token: str, levels: list[list[dict]], today: date, zone: ZoneInfo, tick: Tick = lambda n: None
+) -> str:
     """The party chain on the demo territory: a 党工委 per street, a 大党委 per community with
     its co-building units and a first joint meeting, a branch per grid, a group per building,
     four members per grid (one in-service member dual-registered where they live)."""
+
     async def org(verb: str, payload: dict) -> dict:
         return await rpc.call("organizations", verb, payload, token)
 
@@ -145,31 +214,61 @@ async def load_party(rpc: RpcClient, token: str, levels: list[list[dict]], today
 
     async def create(node: dict, kind: str, name: str, parent: str | None) -> tuple[str, str]:
         async with sem:
-            made = await org("org.create", {"name": name, "type": kind, "anchorId": node["id"], "parentId": parent,
-                                            "idempotencyKey": f"demo-org:{node['id']}"})
+            made = await org(
+                "org.create",
+                {
+                    "name": name,
+                    "type": kind,
+                    "anchorId": node["id"],
+                    "parentId": parent,
+                    "idempotencyKey": f"demo-org:{node['id']}",
+                },
+            )
             tick(1)
             return node["id"], made["id"]
 
     names = {r["id"]: r["name"] for level in levels for r in level}
     branched, grouped = party_plan(levels)
-    by_node: dict[str, str] = dict(await asyncio.gather(*(create(
-        t, "TOWNSHIP_WORKING_COMMITTEE", f"{t['name']}党工委", None) for t in levels[2])))
-    by_node |= dict(await asyncio.gather(*(create(
-        m, "COMMUNITY_COMMITTEE", f"{m['name']}党委", by_node[m["parentId"]]) for m in levels[3])))
-    by_node |= dict(await asyncio.gather(*(create(
-        g, "GRID_BRANCH", f"{names[g['parentId']]}{g['name']}党支部", by_node[g["parentId"]]) for g in branched)))
-    by_node |= dict(await asyncio.gather(*(create(
-        b, "BUILDING_GROUP", f"{b['attrs']['address']}党小组", by_node[b["parentId"]]) for b in grouped)))
+    by_node: dict[str, str] = dict(
+        await asyncio.gather(*(create(t, "TOWNSHIP_WORKING_COMMITTEE", f"{t['name']}党工委", None) for t in levels[2]))
+    )
+    by_node |= dict(
+        await asyncio.gather(
+            *(create(m, "COMMUNITY_COMMITTEE", f"{m['name']}党委", by_node[m["parentId"]]) for m in levels[3])
+        )
+    )
+    by_node |= dict(
+        await asyncio.gather(
+            *(
+                create(g, "GRID_BRANCH", f"{names[g['parentId']]}{g['name']}党支部", by_node[g["parentId"]])
+                for g in branched
+            )
+        )
+    )
+    by_node |= dict(
+        await asyncio.gather(
+            *(create(b, "BUILDING_GROUP", f"{b['attrs']['address']}党小组", by_node[b["parentId"]]) for b in grouped)
+        )
+    )
 
     async def register(i: int, grid: dict) -> None:
         async with sem:
             home = f"{grid['id']}b{i % 2}"
             born, joined = member_dates(i, today)
-            m = await org("member.register", {
-                "name": person(i), "gender": "FEMALE" if i % 2 else "MALE", "birthDate": born,
-                "joinDate": joined, "phone": f"1370000{i:04d}", "category": CATEGORIES[i % 4],
-                "organizationId": by_node.get(grid["id"], by_node[grid["parentId"]]), "homeBuildingId": home,
-                "idempotencyKey": f"demo-pm:{i}"})
+            m = await org(
+                "member.register",
+                {
+                    "name": person(i),
+                    "gender": "FEMALE" if i % 2 else "MALE",
+                    "birthDate": born,
+                    "joinDate": joined,
+                    "phone": f"1370000{i:04d}",
+                    "category": CATEGORIES[i % 4],
+                    "organizationId": by_node.get(grid["id"], by_node[grid["parentId"]]),
+                    "homeBuildingId": home,
+                    "idempotencyKey": f"demo-pm:{i}",
+                },
+            )
             if i % 4 == 0:
                 await org("dual.register", {"memberId": m["id"], "communityId": grid["parentId"]})
             tick(1)
@@ -180,20 +279,33 @@ async def load_party(rpc: RpcClient, token: str, levels: list[list[dict]], today
     async def committee(ci: int, community: dict) -> None:
         async with sem:
             committee_id = by_node[community["id"]]
-            for ui, (suffix, kind) in enumerate(UNIT_KINDS[:2 + ci % 3]):
-                unit = await org("unit.register", {
-                    "name": f"{community['name']}{suffix}", "kind": kind, "regionId": community["id"],
-                    "contacts": [{"name": person(1000 + ci * 4 + ui), "title": "负责人",
-                                  "phone": f"1360000{ci * 4 + ui:04d}"}], "idempotencyKey": f"demo-unit:{ci}:{ui}"})
+            for ui, (suffix, kind) in enumerate(UNIT_KINDS[: 2 + ci % 3]):
+                unit = await org(
+                    "unit.register",
+                    {
+                        "name": f"{community['name']}{suffix}",
+                        "kind": kind,
+                        "regionId": community["id"],
+                        "contacts": [
+                            {
+                                "name": person(1000 + ci * 4 + ui),
+                                "title": "负责人",
+                                "phone": f"1360000{ci * 4 + ui:04d}",
+                            }
+                        ],
+                        "idempotencyKey": f"demo-unit:{ci}:{ui}",
+                    },
+                )
                 await org("org.addUnit", {"id": committee_id, "unitId": unit["id"]})
                 tick(1)
-            await org("meeting.schedule", {"committeeId": committee_id, "scheduledAt": meeting_at,
-                                           "idempotencyKey": f"demo-meeting:{ci}"})
+            await org(
+                "meeting.schedule",
+                {"committeeId": committee_id, "scheduledAt": meeting_at, "idempotencyKey": f"demo-meeting:{ci}"},
+            )
             tick(1)
 
     await asyncio.gather(*(committee(ci, c) for ci, c in enumerate(levels[3])))
-    return (f"{len(by_node)} party organisations, {len(levels[4]) * 4} members, "
-            f"{unit_count(levels)} co-building units")
+    return f"{len(by_node)} party organisations, {len(levels[4]) * 4} members, {unit_count(levels)} co-building units"
 
 
 def unit_count(levels: list[list[dict]]) -> int:
@@ -203,20 +315,34 @@ def unit_count(levels: list[list[dict]]) -> int:
 def party_size(levels: list[list[dict]]) -> int:
     """What load_party creates: organisations, members, units and meetings."""
     branched, grouped = party_plan(levels)
-    return (len(levels[2]) + len(levels[3]) + len(branched) + len(grouped) + 4 * len(levels[4])
-            + unit_count(levels) + len(levels[3]))
+    return (
+        len(levels[2])
+        + len(levels[3])
+        + len(branched)
+        + len(grouped)
+        + 4 * len(levels[4])
+        + unit_count(levels)
+        + len(levels[3])
+    )
 
 
 POST_TYPES = ["POLICY_OUTREACH", "CIVILITY", "ENVIRONMENT", "LEGAL_AID", "MEDIATION", "PARCEL_STATION", "SAFETY"]
-POST_NAMES = {"POLICY_OUTREACH": "政策宣传岗", "CIVILITY": "文明督导岗", "ENVIRONMENT": "环境治理岗",
-              "LEGAL_AID": "法律援助岗", "MEDIATION": "民事调解岗", "PARCEL_STATION": "快递驿站岗",
-              "SAFETY": "平安巡逻岗"}
+POST_NAMES = {
+    "POLICY_OUTREACH": "政策宣传岗",
+    "CIVILITY": "文明督导岗",
+    "ENVIRONMENT": "环境治理岗",
+    "LEGAL_AID": "法律援助岗",
+    "MEDIATION": "民事调解岗",
+    "PARCEL_STATION": "快递驿站岗",
+    "SAFETY": "平安巡逻岗",
+}
 REWARDS = [("SOAP", "洗衣液一瓶", 5, 200), ("RICE", "大米五斤", 10, 100), ("HAIRCUT", "理发券", 3, 500)]
 
 
 async def load_volunteers(rpc: RpcClient, token: str, levels: list[list[dict]], tick: Tick = lambda n: None) -> str:
     """Four volunteers per community (`demo-vol-NNN`), two standing posts each, and the reward
     catalogue of the points scheme."""
+
     async def vol(verb: str, payload: dict) -> dict:
         return await rpc.call("volunteers", verb, payload, token)
 
@@ -229,16 +355,31 @@ async def load_volunteers(rpc: RpcClient, token: str, levels: list[list[dict]], 
         async with sem:
             for k in range(4):
                 i = ci * 4 + k
-                await vol("volunteer.register", {
-                    "name": person(2000 + i), "homeRegionId": c["id"], "sub": f"demo-vol-{i:03d}",
-                    "phone": f"1350000{i:04d}", "skills": [["维修", "助老"], ["法律"], ["心理疏导"], ["助老"]][k],
-                    "availability": [["SAT_AM"], ["WEEKDAY_EVENING"], ["SUN_PM"], ["SAT_AM", "SUN_PM"]][k],
-                    "idempotencyKey": f"demo-vol:{i}"})
+                await vol(
+                    "volunteer.register",
+                    {
+                        "name": person(2000 + i),
+                        "homeRegionId": c["id"],
+                        "sub": f"demo-vol-{i:03d}",
+                        "phone": f"1350000{i:04d}",
+                        "skills": [["维修", "助老"], ["法律"], ["心理疏导"], ["助老"]][k],
+                        "availability": [["SAT_AM"], ["WEEKDAY_EVENING"], ["SUN_PM"], ["SAT_AM", "SUN_PM"]][k],
+                        "idempotencyKey": f"demo-vol:{i}",
+                    },
+                )
                 tick(1)
             for k in range(2):
                 kind = POST_TYPES[(ci * 2 + k) % len(POST_TYPES)]
-                await vol("post.create", {"title": POST_NAMES[kind], "type": kind, "regionId": c["id"],
-                                          "capacity": 5, "duties": f"{c['name']}{POST_NAMES[kind]}，每周值守一次"})
+                await vol(
+                    "post.create",
+                    {
+                        "title": POST_NAMES[kind],
+                        "type": kind,
+                        "regionId": c["id"],
+                        "capacity": 5,
+                        "duties": f"{c['name']}{POST_NAMES[kind]}，每周值守一次",
+                    },
+                )
                 tick(1)
 
     await asyncio.gather(*(community(ci, c) for ci, c in enumerate(levels[3])))
@@ -258,8 +399,12 @@ async def load_demo(settings: Settings, now: datetime, progress: Progress) -> st
 
         async def call(verb: str, payload: dict, tick: Tick) -> None:
             async with sem:
-                await rpc.call("grids", verb, {**payload, "idempotencyKey": payload.get("idempotencyKey")
-                                               or f"demo:{payload.get('id')}"}, token)
+                await rpc.call(
+                    "grids",
+                    verb,
+                    {**payload, "idempotencyKey": payload.get("idempotencyKey") or f"demo:{payload.get('id')}"},
+                    token,
+                )
                 tick(1)
 
         with progress.part("territory", sum(map(len, levels)) + len(ws), "regions and grid workers") as part:
@@ -276,8 +421,10 @@ async def load_demo(settings: Settings, now: datetime, progress: Progress) -> st
                 party += "; " + await load_volunteers(rpc, token, levels, part.add)
         except Unavailable:
             party += "; the volunteers service is not running, so no volunteers"
-        return (f"云河市 with {len(levels[1])} districts, {len(levels[2])} streets, "
-                f"{len(levels[3])} communities, {len(levels[4])} grids, {len(levels[5])} buildings, "
-                f"{len(ws)} grid workers; {party}")
+        return (
+            f"云河市 with {len(levels[1])} districts, {len(levels[2])} streets, "
+            f"{len(levels[3])} communities, {len(levels[4])} grids, {len(levels[5])} buildings, "
+            f"{len(ws)} grid workers; {party}"
+        )
     finally:
         await nc.close()

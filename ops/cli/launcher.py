@@ -3,6 +3,7 @@
 We run this small supervisor instead of supervisord or circus because `up` needs readiness
 ordering and a drain-ordered shutdown (gateway, services, infra) inside one foreground command.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -29,15 +30,22 @@ class LaunchError(RuntimeError):
 def app_modules(only: set[str] | None = None) -> dict[str, str]:
     """Application processes to start, name -> module: those whose package has landed."""
     candidates = {name: f"services.{name}" for name in SERVICES} | {"gateway": "gateway"}
-    return {name: module for name, module in candidates.items()
-            if (only is None or name in only)
-            and (ROOT / module.replace(".", "/") / "__main__.py").exists()}
+    return {
+        name: module
+        for name, module in candidates.items()
+        if (only is None or name in only) and (ROOT / module.replace(".", "/") / "__main__.py").exists()
+    }
 
 
 def child_env(settings: Settings, data: Path) -> dict[str, str]:
     """The parent environment, pointed at the same servers and data dir, importable anywhere."""
-    env = dict(os.environ, YIWANG_NATS_URL=",".join(settings.nats_servers), PYTHONUNBUFFERED="1",
-               YIWANG_MONGO_URL=settings.mongo_uri, YIWANG_DATA_DIR=str(data))
+    env = dict(
+        os.environ,
+        YIWANG_NATS_URL=",".join(settings.nats_servers),
+        PYTHONUNBUFFERED="1",
+        YIWANG_MONGO_URL=settings.mongo_uri,
+        YIWANG_DATA_DIR=str(data),
+    )
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     return env
 
@@ -116,11 +124,14 @@ def _require_free(port: int, what: str) -> None:
 def plan(settings: Settings, data: Path, only: set[str] | None) -> tuple[list[Child], list[Child]]:
     """The infra children (embedded servers not replaced by a URL) and the application ones."""
     if unknown := (only or set()) - {*SERVICES, "gateway"}:
-        raise LaunchError(f"--only: unknown {', '.join(sorted(unknown))}; "
-                          f"choose from {', '.join((*SERVICES, 'gateway'))}")
+        raise LaunchError(
+            f"--only: unknown {', '.join(sorted(unknown))}; choose from {', '.join((*SERVICES, 'gateway'))}"
+        )
     env = child_env(settings, data)
+
     def make(name: str, argv: list[str]) -> Child:
         return Child(name, argv, env, data / "run", data / "logs", settings.log_max_bytes, settings.log_backups)
+
     infra = []
     if settings.embedded_nats:
         _require_free(settings.nats_port, "NATS")
@@ -128,8 +139,7 @@ def plan(settings: Settings, data: Path, only: set[str] | None) -> tuple[list[Ch
     if settings.embedded_mongo:
         _require_free(settings.mongo_port, "MongoDB")
         infra.append(make("mongo", embedded.mongo_command(settings.mongo_port, data)))
-    apps = [make(name, [sys.executable, "-m", module])
-            for name, module in app_modules(only).items()]
+    apps = [make(name, [sys.executable, "-m", module]) for name, module in app_modules(only).items()]
     if any(c.name == "gateway" for c in apps):
         _require_free(settings.http_port, "the gateway")
     return infra, apps
@@ -144,8 +154,10 @@ async def up(settings: Settings, *, demo: bool = False, only: set[str] | None = 
         say(f"already running (pid {other}); run `yiwang stop` first")
         return 1
     if found := leftovers(data):
-        say(f"processes of an earlier run are still running ({', '.join(f'{n} {p}' for n, p in found.items())}); "
-            "run `yiwang stop` first")
+        say(
+            f"processes of an earlier run are still running ({', '.join(f'{n} {p}' for n, p in found.items())}); "
+            "run `yiwang stop` first"
+        )
         return 1
     try:
         infra, apps = plan(settings, data, only)
@@ -163,8 +175,10 @@ async def up(settings: Settings, *, demo: bool = False, only: set[str] | None = 
         try:
             for child in infra:
                 child.start()
-            await asyncio.gather(embedded.wait_nats(settings.nats_servers, timeout=60),
-                                 embedded.wait_mongo(settings.mongo_uri, timeout=120))
+            await asyncio.gather(
+                embedded.wait_nats(settings.nats_servers, timeout=60),
+                embedded.wait_mongo(settings.mongo_uri, timeout=120),
+            )
             for child in apps:
                 child.start()
             say(f"started {', '.join(c.name for c in infra + apps)}; logs in {data / 'logs'}")

@@ -1,5 +1,6 @@
 """`yiwang` subcommands. Each is an (add_arguments, run) pair in COMMANDS; a new one (say
 `replay`) lives in its own module and adds one line to the table."""
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,9 @@ def token_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sub", help="subject (default: dev-<role>)")
     p.add_argument("--dept", help="department code")
     p.add_argument("--member", help="volunteer member id")
-    p.add_argument("--ttl", type=int,
-                   help="lifetime in seconds (default: YIWANG_JWT_TTL_S; at most YIWANG_JWT_MAX_TTL_S)")
+    p.add_argument(
+        "--ttl", type=int, help="lifetime in seconds (default: YIWANG_JWT_TTL_S; at most YIWANG_JWT_MAX_TTL_S)"
+    )
 
 
 def token(args: argparse.Namespace, settings: Settings) -> int:
@@ -39,10 +41,20 @@ def token(args: argparse.Namespace, settings: Settings) -> int:
     sub = args.sub or f"dev-{args.role}"
     ttl = settings.jwt_ttl_s if args.ttl is None else args.ttl
     if not 0 < ttl <= settings.jwt_max_ttl_s:
-        raise SystemExit(f"yiwang token: --ttl must be between 1 and {settings.jwt_max_ttl_s} seconds "
-                         "(YIWANG_JWT_MAX_TTL_S); services refuse longer-lived tokens")
-    jwt = mint_token(settings.jwt_secret, sub=sub, role=args.role, region=args.region,
-                     dept=args.dept, member=args.member, ttl_s=ttl, issuer=settings.jwt_issuer)
+        raise SystemExit(
+            f"yiwang token: --ttl must be between 1 and {settings.jwt_max_ttl_s} seconds "
+            "(YIWANG_JWT_MAX_TTL_S); services refuse longer-lived tokens"
+        )
+    jwt = mint_token(
+        settings.jwt_secret,
+        sub=sub,
+        role=args.role,
+        region=args.region,
+        dept=args.dept,
+        member=args.member,
+        ttl_s=ttl,
+        issuer=settings.jwt_issuer,
+    )
     scope = f" in region {args.region}" if args.region else ""
     print(f"# {args.role} token for {sub}{scope}, valid {ttl}s; send as 'Authorization: Bearer <token>'")
     print(jwt)
@@ -50,16 +62,19 @@ def token(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def scale_argument(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--scale", choices=("small", "city"), default=os.environ.get("YIWANG_DEMO_SCALE", "small"),
-                   help="small: the demo city with a year of cases (default); city: 177 communities, 1,000 grids, "
-                        "50,000 members, 100,000 cases (benchmarks); or set YIWANG_DEMO_SCALE")
+    p.add_argument(
+        "--scale",
+        choices=("small", "city"),
+        default=os.environ.get("YIWANG_DEMO_SCALE", "small"),
+        help="small: the demo city with a year of cases (default); city: 177 communities, 1,000 grids, "
+        "50,000 members, 100,000 cases (benchmarks); or set YIWANG_DEMO_SCALE",
+    )
 
 
 def up_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--demo", action="store_true", help="load demo data once the gateway is ready")
     scale_argument(p)
-    p.add_argument("--only", metavar="NAME[,NAME]",
-                   help="start only these application processes (e.g. grids,cases)")
+    p.add_argument("--only", metavar="NAME[,NAME]", help="start only these application processes (e.g. grids,cases)")
 
 
 def up(args: argparse.Namespace, settings: Settings) -> int:
@@ -78,8 +93,9 @@ def stop(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def seed_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--demo", action="store_true", required=True,
-                   help="load the demo city (only into an empty database)")
+    p.add_argument(
+        "--demo", action="store_true", required=True, help="load the demo city (only into an empty database)"
+    )
     scale_argument(p)
 
 

@@ -4,6 +4,7 @@ A line when each part is done, and while parts run, a line every `every_s` secon
 often) naming each running part with its count: a seed that takes minutes on a busy machine
 is never silent, and never floods the terminal either.
 """
+
 from __future__ import annotations
 
 import asyncio

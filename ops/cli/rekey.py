@@ -2,6 +2,7 @@
 key, through the services' own `fields.rekey` verbs (shared/rekey.py), so that old keys can
 be removed from YIWANG_OLD_FIELD_KEYS. Safe to interrupt and to run again: what is already
 under the current key is left alone."""
+
 from __future__ import annotations
 
 import argparse
@@ -68,8 +69,10 @@ def rekey(args: argparse.Namespace, settings: Settings) -> int:
                             print(f"  pass {n}: {service}.{reply['collection']}: {done} so far…", flush=True)
                 left = await stale()
             if _total(left):
-                print(f"still under other keys: {_counts(left)}; keep the old keys configured and look at the "
-                      "lines marked NOT above (or run it again while fewer records change)")
+                print(
+                    f"still under other keys: {_counts(left)}; keep the old keys configured and look at the "
+                    "lines marked NOT above (or run it again while fewer records change)"
+                )
                 return 1
             print(f"every record is under {key_id!r}: the old keys may now be removed from YIWANG_OLD_FIELD_KEYS")
             return 0

@@ -1,5 +1,6 @@
 """`yiwang replay cases [--apply]`: rebuild a service's figures (rollups, trend day buckets,
 hotspot days) from its event log and what imported history added, and compare."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,8 +16,12 @@ SHOWN = 20  # differences printed per kind
 
 def replay_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("service", choices=["cases"], help="whose figures to rebuild")
-    p.add_argument("--apply", action="store_true", help="correct the live figures to the rebuilt ones "
-                   "(only when the event log agrees with a recount of the cases)")
+    p.add_argument(
+        "--apply",
+        action="store_true",
+        help="correct the live figures to the rebuilt ones "
+        "(only when the event log agrees with a recount of the cases)",
+    )
 
 
 def replay(args: argparse.Namespace, settings: Settings) -> int:
@@ -26,15 +31,20 @@ def replay(args: argparse.Namespace, settings: Settings) -> int:
     async def run() -> int:
         client = make_client(settings.mongo_uri, "yiwang-replay")
         try:
-            report = await replay_cases(client[settings.db_name(args.service)], apply=args.apply,
-                                        by=f"{getpass.getuser()}@{socket.gethostname()} (yiwang replay)")
+            report = await replay_cases(
+                client[settings.db_name(args.service)],
+                apply=args.apply,
+                by=f"{getpass.getuser()}@{socket.gethostname()} (yiwang replay)",
+            )
         finally:
             await client.close()
-        print(f"replayed {report.events} events into {report.regions} regions "
-              "(on top of what imported history added)")
+        print(f"replayed {report.events} events into {report.regions} regions (on top of what imported history added)")
         fixed = " (corrected)" if report.applied else ""
-        for what, diffs in (("rollup", report.differences), ("day bucket", report.day_differences),
-                            ("hotspot day", report.hotspot_differences)):
+        for what, diffs in (
+            ("rollup", report.differences),
+            ("day bucket", report.day_differences),
+            ("hotspot day", report.hotspot_differences),
+        ):
             for key, counter, live, log in diffs[:SHOWN]:
                 print(f"  live {what} differs: {key} {counter}: live {live}, event log {log}{fixed}")
             if len(diffs) > SHOWN:
@@ -44,8 +54,10 @@ def replay(args: argparse.Namespace, settings: Settings) -> int:
         if len(report.recount_differences) > SHOWN:
             print(f"  ... and {len(report.recount_differences) - SHOWN} more")
         if args.apply and report.recount_differences:
-            print("not corrected: the event log does not account for the cases themselves, "
-                  "so its figures are not the truth either; nothing was changed")
+            print(
+                "not corrected: the event log does not account for the cases themselves, "
+                "so its figures are not the truth either; nothing was changed"
+            )
         if report.clean:
             print("live figures, event log and a recount of the cases agree")
         return 0 if report.clean or report.applied else 1

@@ -1,6 +1,7 @@
 """`yiwang schema`: the gateway's GraphQL schema (SDL), as front ends and code generators
 take it. The same text is checked in as `schema.graphql` at the top of the repository;
 tests/unit/test_schema_sdl.py fails when the two differ."""
+
 from __future__ import annotations
 
 import argparse

@@ -4,6 +4,7 @@ The children die with the launcher: each asks the kernel for SIGTERM when the la
 (`PR_SET_PDEATHSIG`, Linux), however it goes (`kill -9`, a crash), so nothing runs on
 unsupervised with nobody to stop it. Each also leads a session of its own, so a Ctrl-C in the
 terminal reaches only the launcher, which then stops them in order."""
+
 from __future__ import annotations
 
 import asyncio
@@ -95,8 +96,9 @@ class LogFile:
     (`shared.logs.redact`)."""
 
     def __init__(self, path: Path, max_bytes: int, backups: int):
-        self.handler = logging.handlers.RotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups,
-                                                            encoding="utf-8")
+        self.handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
+        )
 
     def write(self, line: str) -> None:
         self.handler.emit(logging.makeLogRecord({"msg": redact(line), "levelno": logging.INFO}))
@@ -174,9 +176,15 @@ class Child:
             # Own session: a Ctrl-C in the terminal reaches only the launcher, which then
             # stops the children in order; and the child dies with the launcher.
             self.proc = await asyncio.create_subprocess_exec(
-                *self.argv, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, start_new_session=True, limit=LINE_LIMIT,
-                preexec_fn=die_with(os.getpid()))
+                *self.argv,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                limit=LINE_LIMIT,
+                preexec_fn=die_with(os.getpid()),
+            )
         except OSError as e:
             self.log.write(f"[yiwang] {self.name} failed to start: {e}")
             return f"failed to start: {e}"

@@ -1,4 +1,5 @@
 """`python -m services.cases`: residents' requests and disputes, routed to the grid."""
+
 import asyncio
 
 from services.cases.app import create_runtime

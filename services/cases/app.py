@@ -1,4 +1,5 @@
 """Wires the cases service: `create_runtime(settings)` connects nothing until started."""
+
 from __future__ import annotations
 
 import asyncio
@@ -29,10 +30,21 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     rt.indexes.update(INDEXES)
     store = CaseStore(rt.db)
     # a moved region's cases get their new path and its figures follow it (shared/moves)
-    territory = TerritoryReplica(rt, settings.locator_resync_s, on_moved=follow_moves(
-        SERVICE, rt.db, rt.transact, INDEXES,
-        [Figures("rollups", ("c", IMPORTED)), Figures("rollup_days", ("c", IMPORTED), daily=True),
-         Figures(HOTSPOT_DAYS, ("h", IMPORTED), daily=True)]))
+    territory = TerritoryReplica(
+        rt,
+        settings.locator_resync_s,
+        on_moved=follow_moves(
+            SERVICE,
+            rt.db,
+            rt.transact,
+            INDEXES,
+            [
+                Figures("rollups", ("c", IMPORTED)),
+                Figures("rollup_days", ("c", IMPORTED), daily=True),
+                Figures(HOTSPOT_DAYS, ("h", IMPORTED), daily=True),
+            ],
+        ),
+    )
     projection = RollupProjection(store, territory)
     cipher = FieldCipher.from_settings(settings)
     cases = CaseContext(rt, store, territory, cipher)

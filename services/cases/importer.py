@@ -20,6 +20,7 @@ allow, times out of order or in the future) is a BAD_INPUT naming the case and s
 nothing is written. Idempotent twice over: a batch re-sent with the same `importId` returns
 the first reply, and a case whose id is already stored is skipped.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -134,10 +135,16 @@ class CaseImporter:
             if fresh:
                 await self.store.cases.insert_many(
                     [case_doc(b.case, {"possible_duplicates": [], "source": b.source}) for b in fresh],
-                    session=uow.session, ordered=False)
+                    session=uow.session,
+                    ordered=False,
+                )
                 await self.projection.apply(uow, [e for b in fresh for e in b.envelopes], imported=True)
-            result = {"importId": c.importId, "imported": len(fresh),
-                      "skipped": [i for i in ids if i in stored], "replayed": False}
+            result = {
+                "importId": c.importId,
+                "imported": len(fresh),
+                "skipped": [i for i in ids if i in stored],
+                "replayed": False,
+            }
             await remember(uow, key, result)
             return result
 
@@ -149,8 +156,15 @@ class CaseImporter:
             if (done := await remembered(self.rt.db, key)) is not None:
                 return {**done, "replayed": True}
             raise
-        log.info("case.import %s: %d of %d cases in %.2fs (built in %.2fs, written in %.2fs)", c.importId,
-                 result["imported"], len(ids), time.monotonic() - started, checked - started, time.monotonic() - waited)
+        log.info(
+            "case.import %s: %d of %d cases in %.2fs (built in %.2fs, written in %.2fs)",
+            c.importId,
+            result["imported"],
+            len(ids),
+            time.monotonic() - started,
+            checked - started,
+            time.monotonic() - waited,
+        )
         return result
 
     async def build(self, p: Principal, c: ImportCases) -> list[_Built]:
@@ -178,8 +192,9 @@ class CaseImporter:
                 raise BadInput(f"cases[{i}] ({case_id}): {d.refusal(e)}", where) from None
         return out
 
-    def one(self, p: Principal, ic: ImportedCase, case_id: str, catalogue: d.Catalogue, latest: datetime,
-            source: str) -> _Built:
+    def one(
+        self, p: Principal, ic: ImportedCase, case_id: str, catalogue: d.Catalogue, latest: datetime, source: str
+    ) -> _Built:
         cases, sla = self.cases, self.cases.sla
         category = catalogue.get(ic.categoryCode)
         routed = cases.route(ic)
@@ -187,16 +202,28 @@ class CaseImporter:
             raise BadInput(f"reportedAt {ic.reportedAt.isoformat()} is in the future")
         reporter = Principal(sub=ic.reporterSub or p.sub, role=p.role)
         case = d.Case.report(
-            id=case_id, title=ic.title, description=ic.description, category=category,
-            channel=d.CaseChannel(ic.channel), region_path=routed.grid["path"], by=reporter, now=ic.reportedAt, sla=sla,
-            reporter_name=ic.reporterName, reporter_phone_enc=cases.cipher.encrypt(ic.reporterPhone),
-            reporter_sub=ic.reporterSub, location=routed.location, kind=d.RequestKind(ic.kind) if ic.kind else None)
+            id=case_id,
+            title=ic.title,
+            description=ic.description,
+            category=category,
+            channel=d.CaseChannel(ic.channel),
+            region_path=routed.grid["path"],
+            by=reporter,
+            now=ic.reportedAt,
+            sla=sla,
+            reporter_name=ic.reporterName,
+            reporter_phone_enc=cases.cipher.encrypt(ic.reporterPhone),
+            reporter_sub=ic.reporterSub,
+            location=routed.location,
+            kind=d.RequestKind(ic.kind) if ic.kind else None,
+        )
         events = case_envelopes(case, None)
         at = ic.reportedAt
         for n, step in enumerate(ic.steps):
             if step.at < at:
-                raise BadInput(f"step {n} ({step.action}) at {step.at.isoformat()} is before the step before it",
-                               {"step": n})
+                raise BadInput(
+                    f"step {n} ({step.action}) at {step.at.isoformat()} is before the step before it", {"step": n}
+                )
             if step.at > latest:
                 raise BadInput(f"step {n} ({step.action}) at {step.at.isoformat()} is in the future", {"step": n})
             at = step.at

@@ -4,6 +4,7 @@ Each command's first event carries `delta` = counters_of(after) − counters_of(
 rollup of a region is the sum of the deltas of events in its subtree, which equals a recount
 of the cases (`domain.recount`) at every moment the projector has caught up.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -18,8 +19,9 @@ from shared.trends import city_tz, day_of, fold_days
 
 # rollups (region -> counters), day buckets ((region, day) -> counters), hotspot cells
 # ((grid, category, day) -> (grid path, reports))
-Totals = tuple[dict[str, dict[str, int]], dict[tuple[str, str], dict[str, int]],
-               dict[tuple[str, str, str], tuple[list[str], int]]]
+Totals = tuple[
+    dict[str, dict[str, int]], dict[tuple[str, str], dict[str, int]], dict[tuple[str, str, str], tuple[list[str], int]]
+]
 
 
 def event_delta(before: dict[str, int] | None, after: dict[str, int]) -> dict[str, int]:

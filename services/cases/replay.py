@@ -7,6 +7,7 @@ Events still queued for the projector are left out, so the comparison is exact w
 service runs. A recount of the stored cases (`domain.recount`) says, for the rollups, whether
 the log itself tells the truth; `apply` corrects the live figures only when it does.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -80,8 +81,11 @@ async def rebuild(db: AsyncDatabase, imported: tuple[Counts, Counts, Counts] | N
     # the grids' current paths from the service's territory copy (what the projector uses)
     paths = {t["_id"]: t["path"] async for t in db.territory.find({"level": "GRID"}, {"path": 1})}
     queued = {q["_id"].split(":", 1)[1] async for q in db[PROJECTION_QUEUE].find({"projection": "rollups"}, {"_id": 1})}
-    docs = [doc async for doc in db[OUTBOX].find({"aggregate": {"$ne": "catalogue"}}, {"envelope": 1}).sort("oid", 1)
-            if doc["_id"] not in queued]
+    docs = [
+        doc
+        async for doc in db[OUTBOX].find({"aggregate": {"$ne": "catalogue"}}, {"envelope": 1}).sort("oid", 1)
+        if doc["_id"] not in queued
+    ]
     acc, day_totals, cells = totals(docs, paths.get)
 
     def add(into: Counts, key: str, counters: dict[str, int]) -> None:
@@ -108,16 +112,31 @@ def _corrections(live_field: str, differences: list[tuple[str, str, int, int]]) 
 async def _apply(db: AsyncDatabase, report: ReplayReport, by: str) -> None:
     """The corrections and their record (`figure_corrections`: when, by whom, what) in one
     transaction: all of them or none."""
-    writes = [(coll, ops) for coll, ops in (("rollups", _corrections("c", report.differences)),
-                                             ("rollup_days", _corrections("c", report.day_differences)),
-                                             (HOTSPOT_DAYS, _corrections("h", report.hotspot_differences))) if ops]
+    writes = [
+        (coll, ops)
+        for coll, ops in (
+            ("rollups", _corrections("c", report.differences)),
+            ("rollup_days", _corrections("c", report.day_differences)),
+            (HOTSPOT_DAYS, _corrections("h", report.hotspot_differences)),
+        )
+        if ops
+    ]
     if not writes:
         return
-    record = {"_id": new_id("fc"), "at": now(), "by": by, "events": report.events,
-              "counts": {"rollups": len(report.differences), "days": len(report.day_differences),
-                         "hotspots": len(report.hotspot_differences)},
-              "differences": [list(x) for x in (report.differences + report.day_differences
-                                                + report.hotspot_differences)[:MAX_RECORDED]]}
+    record = {
+        "_id": new_id("fc"),
+        "at": now(),
+        "by": by,
+        "events": report.events,
+        "counts": {
+            "rollups": len(report.differences),
+            "days": len(report.day_differences),
+            "hotspots": len(report.hotspot_differences),
+        },
+        "differences": [
+            list(x) for x in (report.differences + report.day_differences + report.hotspot_differences)[:MAX_RECORDED]
+        ],
+    }
 
     async def work(uow: UnitOfWork) -> None:
         for coll, ops in writes:
@@ -135,11 +154,14 @@ async def replay(db: AsyncDatabase, apply: bool = False, by: str = "") -> Replay
     live_hot, imported_hot = await _shares(db, HOTSPOT_DAYS, "h")
     rebuilt = await rebuild(db, (imported_rollups, imported_days, imported_hot))
     recounted = _nonzero(d.recount([case_from_doc(x) async for x in db.cases.find()]))
-    report = ReplayReport(events=rebuilt.events, regions=len(rebuilt.rollups),
-                          differences=_diff(live_rollups, rebuilt.rollups),
-                          recount_differences=_diff(rebuilt.rollups, recounted),
-                          day_differences=_diff(live_days, rebuilt.days),
-                          hotspot_differences=_diff(live_hot, rebuilt.hotspots))
+    report = ReplayReport(
+        events=rebuilt.events,
+        regions=len(rebuilt.rollups),
+        differences=_diff(live_rollups, rebuilt.rollups),
+        recount_differences=_diff(rebuilt.rollups, recounted),
+        day_differences=_diff(live_days, rebuilt.days),
+        hotspot_differences=_diff(live_hot, rebuilt.hotspots),
+    )
     # Correct only figures the log accounts for: a log that disagrees with the cases themselves
     # (history imported before figures kept their imported share, a lost event) would replace
     # true figures with its own.

@@ -1,4 +1,5 @@
 """MongoDB access for cases: the cases themselves, the catalogue, rollups."""
+
 from __future__ import annotations
 
 import json
@@ -20,13 +21,15 @@ from shared.trends import bucket_id
 OPEN = [str(s) for s in OPEN_STATUSES]
 DUPLICATE_FIELDS = {"category_code": 1, "status": 1, "merged_into": 1, "created_at": 1, "region_id": 1, "location": 1}
 INDEXES = {
-    "cases": [IndexModel([("path", ASCENDING), ("_id", DESCENDING)]),
-              IndexModel([("status", ASCENDING), ("overdue", ASCENDING), ("due_at", ASCENDING)]),
-              IndexModel([("status", ASCENDING), ("resolved_at", ASCENDING)]),
-              IndexModel([("reporterSubs", ASCENDING), ("_id", DESCENDING)]),
-              IndexModel([("assigneeKey", ASCENDING), ("_id", DESCENDING)]),
-              IndexModel([("category_code", ASCENDING), ("near", ASCENDING), ("created_at", DESCENDING)]),
-              IndexModel([("category_code", ASCENDING), ("region_id", ASCENDING), ("created_at", DESCENDING)])],
+    "cases": [
+        IndexModel([("path", ASCENDING), ("_id", DESCENDING)]),
+        IndexModel([("status", ASCENDING), ("overdue", ASCENDING), ("due_at", ASCENDING)]),
+        IndexModel([("status", ASCENDING), ("resolved_at", ASCENDING)]),
+        IndexModel([("reporterSubs", ASCENDING), ("_id", DESCENDING)]),
+        IndexModel([("assigneeKey", ASCENDING), ("_id", DESCENDING)]),
+        IndexModel([("category_code", ASCENDING), ("near", ASCENDING), ("created_at", DESCENDING)]),
+        IndexModel([("category_code", ASCENDING), ("region_id", ASCENDING), ("created_at", DESCENDING)]),
+    ],
     "rollups": [],
     "rollup_days": DAY_BUCKET_INDEXES,
     "hotspot_days": DAY_BUCKET_INDEXES,
@@ -38,7 +41,6 @@ HOTSPOT_DAYS = "hotspot_days"
 IMPORTED = "imported"  # the share of a rollup, day bucket or hotspot day that came from imported history
 OLD_HOTSPOTS = "hotspots"  # the layout before hotspot_days; emptied by upgrade_hotspot_cells
 NEAR_MIGRATION = "cases.near"  # upgrade_near_cells has run
-
 
 
 class PageWindows:
@@ -133,13 +135,17 @@ class CaseStore:
         """Replace the case if nobody changed it since it was read (optimistic version check,
         made when the transaction's writes are sent)."""
         doc = case_doc(case, extra)
-        uow.replace("cases", {"_id": case.id, "version": expected_version}, doc,
-                    LostRace(f"case {case.id} changed while you were working on it; read it again",
-                             {"caseId": case.id}))
+        uow.replace(
+            "cases",
+            {"_id": case.id, "version": expected_version},
+            doc,
+            LostRace(f"case {case.id} changed while you were working on it; read it again", {"caseId": case.id}),
+        )
         return doc
 
-    async def page(self, query: dict, first: int, after: str | None, with_total: bool = True,
-                   total: int | None = None) -> tuple[list[dict], int, bool]:
+    async def page(
+        self, query: dict, first: int, after: str | None, with_total: bool = True, total: int | None = None
+    ) -> tuple[list[dict], int, bool]:
         """One page, newest first. Case ids begin with their report time, so the page is read
         from successive windows of ids before the cursor, each a range on the (path, _id)
         index, until the page is full; no case is read twice. The embedded store fetches and
@@ -194,8 +200,9 @@ class CaseStore:
         return [i for _, i in sorted(out)[:limit]]
 
     async def unrated(self, resolved_before: datetime, limit: int) -> list[str]:
-        cur = self.cases.find({"status": str(CaseStatus.RESOLVED), "resolved_at": {"$lte": resolved_before}},
-                              {"_id": 1})
+        cur = self.cases.find(
+            {"status": str(CaseStatus.RESOLVED), "resolved_at": {"$lte": resolved_before}}, {"_id": 1}
+        )
         return [d["_id"] for d in await cur.to_list(limit)]
 
     async def duplicate_candidates(self, new: Case, since: datetime, uow: UnitOfWork) -> list[Case]:
@@ -208,13 +215,24 @@ class CaseStore:
         where = {"near": cell_of(new.location.lng, new.location.lat)} if new.location else {"region_id": new.region_id}
         # No `merged_into: None` here: a null match makes the embedded store scan the
         # collection; the rule itself skips merged cases.
-        docs = await self.cases.find({"category_code": new.category_code, **where, "created_at": {"$gte": since}},
-                                     DUPLICATE_FIELDS, session=uow.session).to_list(400)
-        return [Case.model_construct(  # type: ignore[call-arg]  # only the fields the duplicate rule reads
-            id=d["_id"], category_code=d["category_code"], status=CaseStatus(d["status"]),
-            merged_into=d.get("merged_into"), created_at=d["created_at"], region_id=d["region_id"],
-            location=GeoPoint(**d["location"]) if d.get("location") else None)
-            for d in docs if d["status"] in OPEN and d.get("merged_into") is None]
+        docs = await self.cases.find(
+            {"category_code": new.category_code, **where, "created_at": {"$gte": since}},
+            DUPLICATE_FIELDS,
+            session=uow.session,
+        ).to_list(400)
+        return [
+            Case.model_construct(  # type: ignore[call-arg]  # only the fields the duplicate rule reads
+                id=d["_id"],
+                category_code=d["category_code"],
+                status=CaseStatus(d["status"]),
+                merged_into=d.get("merged_into"),
+                created_at=d["created_at"],
+                region_id=d["region_id"],
+                location=GeoPoint(**d["location"]) if d.get("location") else None,
+            )
+            for d in docs
+            if d["status"] in OPEN and d.get("merged_into") is None
+        ]
 
     # -- catalogue -------------------------------------------------------------------------
     async def catalogue(self) -> Catalogue:
@@ -227,46 +245,65 @@ class CaseStore:
         if await self.db.catalogue.find_one({"_id": "current"}) is None:
             await self.db.catalogue.update_one(
                 {"_id": "current"},
-                {"$setOnInsert": DEFAULT_CATALOGUE.model_dump(mode="json") | {"at": now()}}, upsert=True)
+                {"$setOnInsert": DEFAULT_CATALOGUE.model_dump(mode="json") | {"at": now()}},
+                upsert=True,
+            )
 
     async def save_catalogue(self, uow: UnitOfWork, new: Catalogue, previous_version: int, actor: str) -> None:
         body = new.model_dump(mode="json")
-        res = await self.db.catalogue.replace_one({"_id": "current", "version": previous_version},
-                                                  {**body, "at": now(), "actor": actor}, session=uow.session)
+        res = await self.db.catalogue.replace_one(
+            {"_id": "current", "version": previous_version}, {**body, "at": now(), "actor": actor}, session=uow.session
+        )
         if res.matched_count != 1:
             raise Conflict("the catalogue changed while you were editing it; read it again")
-        await self.db.catalogue_history.insert_one({"_id": new.version, **body, "at": now(), "actor": actor},
-                                                   session=uow.session)
+        await self.db.catalogue_history.insert_one(
+            {"_id": new.version, **body, "at": now(), "actor": actor}, session=uow.session
+        )
 
     # -- rollups ---------------------------------------------------------------------------
     async def add_to_rollups(self, uow: UnitOfWork, totals: dict[str, dict[str, int]], imported: bool = False) -> None:
         """Add to the regions' counters (`c`); imported history also to their `imported`
         share, which `yiwang replay cases` starts from (history is not in the event log)."""
         prefixes = ["c", IMPORTED] if imported else ["c"]
-        ops = [UpdateOne({"_id": region}, {"$inc": {f"{p}.{k}": v for p in prefixes for k, v in counters.items() if v}},
-                         upsert=True)
-               for region, counters in totals.items() if any(counters.values())]
+        ops = [
+            UpdateOne(
+                {"_id": region},
+                {"$inc": {f"{p}.{k}": v for p in prefixes for k, v in counters.items() if v}},
+                upsert=True,
+            )
+            for region, counters in totals.items()
+            if any(counters.values())
+        ]
         if ops:
             await self.rollups.bulk_write(ops, ordered=False, session=uow.session)
 
-    async def add_to_days(self, uow: UnitOfWork, totals: dict[tuple[str, str], dict[str, int]],
-                          imported: bool = False) -> None:
+    async def add_to_days(
+        self, uow: UnitOfWork, totals: dict[tuple[str, str], dict[str, int]], imported: bool = False
+    ) -> None:
         await add_day_buckets(self.db.rollup_days, uow, totals, also=IMPORTED if imported else None)
 
     async def days(self, region: str, first_day: str, last_day: str | None) -> dict[str, dict[str, int]]:
         return await read_days(self.db.rollup_days, region, first_day, last_day)
 
-    async def add_to_hotspots(self, uow: UnitOfWork, cells: dict[tuple[str, str, str], tuple[list[str], int]],
-                              imported: bool = False) -> None:
+    async def add_to_hotspots(
+        self, uow: UnitOfWork, cells: dict[tuple[str, str, str], tuple[list[str], int]], imported: bool = False
+    ) -> None:
         """Reports per grid × category × local day, kept in one document per region and day
         for every region on the grid's path (`hotspot_days`, `h.<grid>|<category>`; imported
         history also in `imported.<grid>|<category>`)."""
         prefixes = ["h", IMPORTED] if imported else ["h"]
-        ops = [UpdateOne({"_id": bucket_id(region, day)},
-                         {"$inc": {f"{p}.{k}": n for p in prefixes for k, n in h.items() if n},
-                          "$setOnInsert": {"r": region, "d": day}},
-                         upsert=True)
-               for (region, day), h in fold_hotspot_cells(cells).items() if any(h.values())]
+        ops = [
+            UpdateOne(
+                {"_id": bucket_id(region, day)},
+                {
+                    "$inc": {f"{p}.{k}": n for p in prefixes for k, n in h.items() if n},
+                    "$setOnInsert": {"r": region, "d": day},
+                },
+                upsert=True,
+            )
+            for (region, day), h in fold_hotspot_cells(cells).items()
+            if any(h.values())
+        ]
         if ops:
             await self.db[HOTSPOT_DAYS].bulk_write(ops, ordered=False, session=uow.session)
 
@@ -275,8 +312,10 @@ class CaseStore:
         reports}): one walk of the (r, d) index, one document per day however many grids the
         subtree has. (A document per grid × category × day made a city's two months 19,000
         documents: 0.5 s of the embedded store's time per call.)"""
-        return [(doc["d"], doc.get("h", {}))
-                async for doc in self.db[HOTSPOT_DAYS].find({"r": region, "d": {"$gte": first_day}}, {"d": 1, "h": 1})]
+        return [
+            (doc["d"], doc.get("h", {}))
+            async for doc in self.db[HOTSPOT_DAYS].find({"r": region, "d": {"$gte": first_day}}, {"d": 1, "h": 1})
+        ]
 
     async def upgrade_hotspot_cells(self, transact: Any, batch: int = 500) -> int:
         """Fold cells of the earlier layout (one document per grid × category × day in
@@ -286,6 +325,7 @@ class CaseStore:
         Returns how many cells it folded."""
         folded = 0
         while True:
+
             async def work(uow: UnitOfWork) -> int:
                 docs = await self.db[OLD_HOTSPOTS].find({}, session=uow.session).limit(batch).to_list(batch)
                 cells: dict[tuple[str, str, str], tuple[list[str], int]] = {}
@@ -295,8 +335,9 @@ class CaseStore:
                         cells[key] = (list(x["path"]), cells.get(key, ([], 0))[1] + int(x.get("n", 0)))
                 await self.add_to_hotspots(uow, cells)
                 if docs:
-                    await self.db[OLD_HOTSPOTS].delete_many({"_id": {"$in": [x["_id"] for x in docs]}},
-                                                            session=uow.session)
+                    await self.db[OLD_HOTSPOTS].delete_many(
+                        {"_id": {"$in": [x["_id"] for x in docs]}}, session=uow.session
+                    )
                 return len(docs)
 
             n = await transact(work, wake=False)
@@ -322,12 +363,14 @@ class CaseStore:
                 ops = []
         if ops:
             changed += (await self.cases.bulk_write(ops, ordered=False)).modified_count
-        await self.db.migrations.update_one({"_id": NEAR_MIGRATION}, {"$set": {"at": now(), "changed": changed}},
-                                            upsert=True)
+        await self.db.migrations.update_one(
+            {"_id": NEAR_MIGRATION}, {"$set": {"at": now(), "changed": changed}}, upsert=True
+        )
         return changed
 
-    async def hotspot_case_ids(self, grid: str, category: str, since: datetime, until: datetime,
-                               limit: int) -> tuple[list[str], int]:
+    async def hotspot_case_ids(
+        self, grid: str, category: str, since: datetime, until: datetime, limit: int
+    ) -> tuple[list[str], int]:
         """Cases of one grid and category reported in [since, until), newest first."""
         q = {"category_code": category, "region_id": grid, "created_at": {"$gte": since, "$lt": until}}
         total = await self.cases.count_documents(q)
@@ -341,8 +384,9 @@ class CaseStore:
         return out
 
 
-def fold_hotspot_cells(cells: dict[tuple[str, str, str], tuple[list[str], int]],
-                       ) -> dict[tuple[str, str], dict[str, int]]:
+def fold_hotspot_cells(
+    cells: dict[tuple[str, str, str], tuple[list[str], int]],
+) -> dict[tuple[str, str], dict[str, int]]:
     """Grid × category × day cells (with the grid's path) as the `hotspot_days` documents
     they add to: (region, day) -> {"<grid>|<category>": reports}, for every region on the path."""
     folded: dict[tuple[str, str], dict[str, int]] = {}

@@ -4,6 +4,7 @@ One replica sweeps at a time (a lease). Each pass reads only the cases already d
 an index on (status, overdue, due_at), so its cost follows the number of due cases, not the
 number of open ones; each case is its own transaction with the usual version check.
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,8 +22,9 @@ BATCH = 200
 
 class Sweeper(LeasedLoop):
     def __init__(self, cases: CaseContext):
-        super().__init__(cases.rt.db, "cases-sla-sweeper", self.sweep_once, cases.settings.sla_sweep_s,
-                         drain_on_stop=False)
+        super().__init__(
+            cases.rt.db, "cases-sla-sweeper", self.sweep_once, cases.settings.sla_sweep_s, drain_on_stop=False
+        )
         self.cases = cases
 
     async def sweep_once(self) -> bool:

@@ -1,5 +1,6 @@
 """What callers see of a case (the wire DTO, with personal data masked per API.md), and the
 envelopes its events leave the service in."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -23,41 +24,75 @@ def case_envelopes(case: d.Case, counters_before: dict[str, int] | None) -> list
     for i, e in enumerate(case.drain_events()):
         data = e.to_wire() | {"delta": event_delta(counters_before, e.counters) if i == 0 else {}}
         data.pop("counters", None)
-        out.append(make_event(SERVICE, e.type, case.id, data, path=list(case.region_path),
-                              actor=e.actor, version=case.version, at=e.at, id=e.event_id))
+        out.append(
+            make_event(
+                SERVICE,
+                e.type,
+                case.id,
+                data,
+                path=list(case.region_path),
+                actor=e.actor,
+                version=case.version,
+                at=e.at,
+                id=e.event_id,
+            )
+        )
     return out
 
 
 class CaseViews:
-    def __init__(self, cipher: FieldCipher, category_name: Callable[[str], str] = str,
-                 region_name: Callable[[str], str] = str):
+    def __init__(
+        self, cipher: FieldCipher, category_name: Callable[[str], str] = str, region_name: Callable[[str], str] = str
+    ):
         self.cipher, self.category_name, self.region_name = cipher, category_name, region_name
 
     def reporter(self, p: Principal, case: d.Case, r: d.Reporter, index: int) -> dict[str, Any]:
         plain = d.may_see_contact(p, case, r)
         phone = self.cipher.decrypt(r.phone_enc)
-        return {"index": index, "sub": r.sub if plain or p.role in STAFF_ROLES else None,
-                "name": r.name if plain or p.role in STAFF_ROLES else mask_name(r.name),
-                "phone": phone if plain else mask_phone(phone),
-                "rating": r.rating, "ratedAt": r.rated_at, "comment": r.comment}
+        return {
+            "index": index,
+            "sub": r.sub if plain or p.role in STAFF_ROLES else None,
+            "name": r.name if plain or p.role in STAFF_ROLES else mask_name(r.name),
+            "phone": phone if plain else mask_phone(phone),
+            "rating": r.rating,
+            "ratedAt": r.rated_at,
+            "comment": r.comment,
+        }
 
     def case(self, p: Principal, case: d.Case, doc: dict | None = None) -> dict[str, Any]:
         reporters = [self.reporter(p, case, r, i) for i, r in enumerate(case.reporters)]
         return {
-            "id": case.id, "title": case.title, "description": case.description,
-            "categoryCode": case.category_code, "categoryName": self.category_name(case.category_code),
-            "regionName": self.region_name(case.region_id), "kind": str(case.kind), "channel": str(case.channel),
-            "status": str(case.status), "level": str(case.level), "regionId": case.region_id,
+            "id": case.id,
+            "title": case.title,
+            "description": case.description,
+            "categoryCode": case.category_code,
+            "categoryName": self.category_name(case.category_code),
+            "regionName": self.region_name(case.region_id),
+            "kind": str(case.kind),
+            "channel": str(case.channel),
+            "status": str(case.status),
+            "level": str(case.level),
+            "regionId": case.region_id,
             "regionPath": list(case.region_path),
             "location": case.location.model_dump() if case.location else None,
-            "reporter": reporters[0], "reporters": reporters,
+            "reporter": reporters[0],
+            "reporters": reporters,
             "assignee": case.assignee.model_dump(mode="json") if case.assignee else None,
-            "createdAt": case.created_at, "updatedAt": case.updated_at, "acceptedAt": case.accepted_at,
-            "dueAt": case.due_at, "overdue": case.is_overdue(now()), "resolvedAt": case.resolved_at,
+            "createdAt": case.created_at,
+            "updatedAt": case.updated_at,
+            "acceptedAt": case.accepted_at,
+            "dueAt": case.due_at,
+            "overdue": case.is_overdue(now()),
+            "resolvedAt": case.resolved_at,
             "resolvedAtLevel": str(case.resolved_at_level) if case.resolved_at_level else None,
-            "resolution": case.resolution, "closedAt": case.closed_at, "rating": case.rating,
-            "reopened": case.reopened, "escalations": case.escalations, "mergedInto": case.merged_into,
-            "possibleDuplicates": (doc or {}).get("possible_duplicates", []), "version": case.version,
+            "resolution": case.resolution,
+            "closedAt": case.closed_at,
+            "rating": case.rating,
+            "reopened": case.reopened,
+            "escalations": case.escalations,
+            "mergedInto": case.merged_into,
+            "possibleDuplicates": (doc or {}).get("possible_duplicates", []),
+            "version": case.version,
             "timeline": [t.model_dump(mode="json") for t in case.timeline],
         }
 
@@ -66,18 +101,39 @@ class CaseViews:
         c = {k: int(counters.get(k, 0)) for k in d.COUNTER_KEYS}
         r = d.rates(c)
         return {
-            "total": c["total"], "open": c["open"], "overdue": c["overdue"], "resolved": c["resolved"],
-            "closed": c["closed"], "rejected": c["rejected"], "merged": c["merged"],
-            "responded": c["responded"], "resolvedOnTime": c["resolved_on_time"], "rated": c["rated"],
-            "satisfied": c["satisfied"], "awaitingRating": c["awaiting_rating"],
+            "total": c["total"],
+            "open": c["open"],
+            "overdue": c["overdue"],
+            "resolved": c["resolved"],
+            "closed": c["closed"],
+            "rejected": c["rejected"],
+            "merged": c["merged"],
+            "responded": c["responded"],
+            "resolvedOnTime": c["resolved_on_time"],
+            "rated": c["rated"],
+            "satisfied": c["satisfied"],
+            "awaitingRating": c["awaiting_rating"],
             "resolvedByLevel": {str(lvl): c[f"resolved_by_level.{lvl}"] for lvl in d.HandlingLevel},
-            "responseRate": r["response_rate"], "resolutionRate": r["resolution_rate"],
-            "satisfactionRate": r["satisfaction_rate"], "fengqiaoShare": r["fengqiao_share"],
+            "responseRate": r["response_rate"],
+            "resolutionRate": r["resolution_rate"],
+            "satisfactionRate": r["satisfaction_rate"],
+            "fengqiaoShare": r["fengqiao_share"],
         }
 
     @staticmethod
     def catalogue(cat: d.Catalogue) -> dict[str, Any]:
-        return {"version": cat.version, "categories": [
-            {"code": c.code, "name": c.name, "group": c.group, "defaultLevel": str(c.default_level),
-             "department": c.department, "slaSeconds": c.sla_seconds, "kind": str(c.kind)}
-            for c in cat.categories]}
+        return {
+            "version": cat.version,
+            "categories": [
+                {
+                    "code": c.code,
+                    "name": c.name,
+                    "group": c.group,
+                    "defaultLevel": str(c.default_level),
+                    "department": c.department,
+                    "slaSeconds": c.sla_seconds,
+                    "kind": str(c.kind),
+                }
+                for c in cat.categories
+            ],
+        }

@@ -1,4 +1,5 @@
 """`python -m services.grids`: the territory service."""
+
 import asyncio
 
 from services.grids.app import create_runtime

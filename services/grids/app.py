@@ -1,4 +1,5 @@
 """Wires the territory service: `create_runtime(settings)` connects nothing until started."""
+
 from __future__ import annotations
 
 from services.grids.handlers import SERVICE, GridContext

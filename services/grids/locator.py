@@ -4,6 +4,7 @@ Boundary writes are numbered (`GridStore.take_geometry_turn`); the index knows u
 number it holds every grid boundary, and a write catches it up, inside its transaction,
 before checking for overlaps: another replica's write is never missed.
 """
+
 from __future__ import annotations
 
 import logging

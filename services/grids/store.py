@@ -1,4 +1,5 @@
 """MongoDB access for the territory: regions, rollups, grid workers."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -13,9 +14,14 @@ from shared.errors import NotFound
 from shared.mongo import UnitOfWork, now
 
 INDEXES = {
-    "regions": [IndexModel([("path", ASCENDING)]), IndexModel([("parentId", ASCENDING), ("_id", ASCENDING)]),
-                IndexModel([("level", ASCENDING), ("_id", ASCENDING)]), IndexModel([("updatedAt", ASCENDING)]),
-                IndexModel([("code", ASCENDING)]), IndexModel([("geomSeq", ASCENDING)])],
+    "regions": [
+        IndexModel([("path", ASCENDING)]),
+        IndexModel([("parentId", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("level", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("updatedAt", ASCENDING)]),
+        IndexModel([("code", ASCENDING)]),
+        IndexModel([("geomSeq", ASCENDING)]),
+    ],
     "workers": [IndexModel([("path", ASCENDING), ("_id", ASCENDING)]), IndexModel([("sub", ASCENDING)], unique=True)],
     "rollups": [],
 }
@@ -25,15 +31,32 @@ SHAPE_FIELDS = {"name": 1, "level": 1, "path": 1, "boundary": 1, "ancestors": 1}
 
 
 def region_from_doc(d: dict) -> Region:
-    return Region(id=d["_id"], name=d["name"], level=Level(d["level"]), path=d["path"],
-                  parent_id=d.get("parentId"), code=d.get("code"), boundary=d.get("boundary"),
-                  attrs=d.get("attrs") or {}, version=d["version"])
+    return Region(
+        id=d["_id"],
+        name=d["name"],
+        level=Level(d["level"]),
+        path=d["path"],
+        parent_id=d.get("parentId"),
+        code=d.get("code"),
+        boundary=d.get("boundary"),
+        attrs=d.get("attrs") or {},
+        version=d["version"],
+    )
 
 
 def region_doc(r: Region, ancestors: list[dict]) -> dict:
-    return {"_id": r.id, "name": r.name, "level": str(r.level), "path": r.path, "parentId": r.parent_id,
-            "code": r.code, "boundary": r.boundary, "attrs": r.attrs, "version": r.version,
-            "ancestors": ancestors}
+    return {
+        "_id": r.id,
+        "name": r.name,
+        "level": str(r.level),
+        "path": r.path,
+        "parentId": r.parent_id,
+        "code": r.code,
+        "boundary": r.boundary,
+        "attrs": r.attrs,
+        "version": r.version,
+        "ancestors": ancestors,
+    }
 
 
 class GridStore:
@@ -61,11 +84,16 @@ class GridStore:
 
     async def insert(self, uow: UnitOfWork, r: Region, parent_doc: dict | None, geom_seq: int | None = None) -> dict:
         ancestors = ancestors_below(parent_doc.get("ancestors", []), region_from_doc(parent_doc)) if parent_doc else []
-        doc = {**region_doc(r, ancestors), "createdAt": now(), "updatedAt": now(),
-               **({"geomSeq": geom_seq} if geom_seq is not None else {})}
+        doc = {
+            **region_doc(r, ancestors),
+            "createdAt": now(),
+            "updatedAt": now(),
+            **({"geomSeq": geom_seq} if geom_seq is not None else {}),
+        }
         await self.regions.insert_one(doc, session=uow.session)
-        await self.rollups.insert_one({"_id": r.id, "level": str(r.level), "path": r.path,
-                                       "counters": {}}, session=uow.session)
+        await self.rollups.insert_one(
+            {"_id": r.id, "level": str(r.level), "path": r.path, "counters": {}}, session=uow.session
+        )
         return doc
 
     async def replace_fields(self, uow: UnitOfWork, region_id: str, version: int, fields: dict) -> dict | None:
@@ -73,32 +101,44 @@ class GridStore:
         return await self.regions.find_one_and_update(
             {"_id": region_id, "version": version},
             {"$set": {**fields, "updatedAt": now()}, "$inc": {"version": 1}},
-            session=uow.session, return_document=True)
+            session=uow.session,
+            return_document=True,
+        )
 
     async def descendants(self, region_id: str, uow: UnitOfWork | None = None) -> list[dict]:
-        return await self.regions.find({"path": region_id, "_id": {"$ne": region_id}},
-                                       session=uow.session if uow else None).to_list(None)
+        return await self.regions.find(
+            {"path": region_id, "_id": {"$ne": region_id}}, session=uow.session if uow else None
+        ).to_list(None)
 
     async def rewrite_subtree(self, uow: UnitOfWork, updates: list[tuple[str, dict]]) -> None:
         if updates:
-            await self.regions.bulk_write([UpdateOne({"_id": i}, {"$set": {**f, "updatedAt": now()}})
-                                           for i, f in updates], session=uow.session, ordered=False)
-            await self.rollups.bulk_write([UpdateOne({"_id": i}, {"$set": {"path": f["path"]}})
-                                           for i, f in updates if "path" in f], session=uow.session, ordered=False)
-            await self.workers.bulk_write([UpdateOne({"gridId": i}, {"$set": {"path": f["path"]}})
-                                           for i, f in updates if "path" in f], session=uow.session, ordered=False)
+            await self.regions.bulk_write(
+                [UpdateOne({"_id": i}, {"$set": {**f, "updatedAt": now()}}) for i, f in updates],
+                session=uow.session,
+                ordered=False,
+            )
+            await self.rollups.bulk_write(
+                [UpdateOne({"_id": i}, {"$set": {"path": f["path"]}}) for i, f in updates if "path" in f],
+                session=uow.session,
+                ordered=False,
+            )
+            await self.workers.bulk_write(
+                [UpdateOne({"gridId": i}, {"$set": {"path": f["path"]}}) for i, f in updates if "path" in f],
+                session=uow.session,
+                ordered=False,
+            )
 
     async def chain(self, ids: list[str], uow: UnitOfWork) -> list[dict]:
         """These regions (an ancestor path), in the order given."""
-        found = {d["_id"]: d async for d in self.regions.find({"_id": {"$in": ids}}, SHAPE_FIELDS,
-                                                                  session=uow.session)}
+        found = {d["_id"]: d async for d in self.regions.find({"_id": {"$in": ids}}, SHAPE_FIELDS, session=uow.session)}
         return [found[i] for i in ids if i in found]
 
     async def below(self, region_id: str, uow: UnitOfWork) -> list[dict]:
         """The regions below one, with what a boundary check needs (the path index; a match on
         `boundary` too would not use it)."""
-        return await self.regions.find({"path": region_id, "_id": {"$ne": region_id}}, SHAPE_FIELDS,
-                                       session=uow.session).to_list(None)
+        return await self.regions.find(
+            {"path": region_id, "_id": {"$ne": region_id}}, SHAPE_FIELDS, session=uow.session
+        ).to_list(None)
 
     async def all_shapes(self) -> list[dict]:
         return await self.regions.find({}, SHAPE_FIELDS).to_list(None)
@@ -118,8 +158,12 @@ class GridStore:
         moves a boundary writes this one document, so two of them never commit side by side:
         the second conflicts and runs again, and then sees what the first wrote."""
         d = await self.db[SEQUENCES].find_one_and_update(
-            {"_id": GEOMETRY}, {"$inc": {"seq": 1}}, upsert=True, session=uow.session,
-            return_document=ReturnDocument.AFTER)
+            {"_id": GEOMETRY},
+            {"$inc": {"seq": 1}},
+            upsert=True,
+            session=uow.session,
+            return_document=ReturnDocument.AFTER,
+        )
         assert d is not None  # an upsert returning the document after it
         return d["seq"]
 
@@ -173,8 +217,8 @@ class GridStore:
     async def place_worker(self, uow: UnitOfWork, worker_id: str, grid_id: str | None, path: list[str]) -> dict:
         """Put a grid worker on a grid (None: off every grid, keeping the path of the last one)."""
         w = await self.workers.find_one_and_update(
-            {"_id": worker_id}, {"$set": {"gridId": grid_id, "path": path}},
-            session=uow.session, return_document=True)
+            {"_id": worker_id}, {"$set": {"gridId": grid_id, "path": path}}, session=uow.session, return_document=True
+        )
         if w is None:
             raise NotFound(f"grid worker {worker_id} does not exist")
         return w

@@ -1,4 +1,5 @@
 """`python -m services.organizations`: the party organisation tree, members, 双报到, joint meetings."""
+
 import asyncio
 
 from services.organizations.app import create_runtime

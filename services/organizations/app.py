@@ -1,4 +1,5 @@
 """Wires the organizations service: `create_runtime(settings)` connects nothing until started."""
+
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -19,19 +20,27 @@ from shared.territory import TerritoryReplica
 
 # Where personal data is kept encrypted, for `yiwang rekey`: a member's ID number also claims
 # its blind index in `keys` (one member per ID number), which moves with it.
-SEALED_MEMBERS = Sealed("members", ("phone_enc", "id_number_enc"),
-                        indexes={"phone_enc": "phone_index", "id_number_enc": "id_number_index"},
-                        claims={"id_number_index": ID_NUMBER_KEY})
+SEALED_MEMBERS = Sealed(
+    "members",
+    ("phone_enc", "id_number_enc"),
+    indexes={"phone_enc": "phone_index", "id_number_enc": "id_number_index"},
+    claims={"id_number_index": ID_NUMBER_KEY},
+)
 
 
 def event_models() -> dict[str, type[BaseModel]]:
     """For the AsyncAPI document: every event names its record; the rest of `data` is the
     event's own fields (ids, statuses, dates; never names, phones or ID numbers)."""
-    return {name: create_model(
-        f"Org{name.title().replace('_', '')}", __doc__=description, __config__=ConfigDict(extra="allow"),
-        aggregate=(str, Field(description="kind of record: organization, member, transfer, meeting, ...")),
-        aggregateId=(str, Field(description="its id (also the CloudEvent `subject`)")))
-        for name, description in EVENT_TYPES.items()}
+    return {
+        name: create_model(
+            f"Org{name.title().replace('_', '')}",
+            __doc__=description,
+            __config__=ConfigDict(extra="allow"),
+            aggregate=(str, Field(description="kind of record: organization, member, transfer, meeting, ...")),
+            aggregateId=(str, Field(description="its id (also the CloudEvent `subject`)")),
+        )
+        for name, description in EVENT_TYPES.items()
+    }
 
 
 def create_runtime(settings: Settings) -> ServiceRuntime:
@@ -39,8 +48,9 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     rt.indexes.update(INDEXES)
     store = OrgStore(rt.db)
     # a moved region's records get their new paths and its figures follow it (shared/moves)
-    territory = TerritoryReplica(rt, settings.locator_resync_s, on_moved=follow_moves(
-        SERVICE, rt.db, rt.transact, INDEXES, ROLLUPS_AND_DAYS))
+    territory = TerritoryReplica(
+        rt, settings.locator_resync_s, on_moved=follow_moves(SERVICE, rt.db, rt.transact, INDEXES, ROLLUPS_AND_DAYS)
+    )
     cipher = FieldCipher.from_settings(settings)
     ctx = OrgContext(rt, store, territory, cipher)
     handlers = OrgHandlers(ctx)

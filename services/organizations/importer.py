@@ -20,6 +20,7 @@ id is already stored is skipped.
 It works through the service context the verbs use (`handlers.common.OrgContext`: territory
 nodes, field cipher, events) and the store's named bulk methods; it calls no handler.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -42,13 +43,14 @@ from shared.messaging.rpc import Request
 from shared.mongo import UnitOfWork, now, recall, remember, remembered
 
 log = logging.getLogger("yiwang.organizations.import")
-BACKLOG_MAX = 2000     # events waiting for the outbox relay before a batch waits
+BACKLOG_MAX = 2000  # events waiting for the outbox relay before a batch waits
 BACKLOG_WAIT_S = 30.0  # ... at most this long
 
 
 @dataclass
 class _Prepared:
     """What can be checked and computed before the transaction."""
+
     index: int
     id: str
     m: ImportedMember
@@ -108,8 +110,14 @@ class MemberImporter:
             if (done := await remembered(self.rt.db, key)) is not None:
                 return {**done, "replayed": True}
             raise Conflict("some of these members were registered at the same time; send the batch again") from None
-        log.info("member.import %s: %d of %d members in %.2fs (written in %.2fs)", c.importId, result["imported"],
-                 len(prepared), time.monotonic() - started, time.monotonic() - waited)
+        log.info(
+            "member.import %s: %d of %d members in %.2fs (written in %.2fs)",
+            c.importId,
+            result["imported"],
+            len(prepared),
+            time.monotonic() - started,
+            time.monotonic() - waited,
+        )
         return result
 
     async def backlog_below(self, limit: int, wait_s: float) -> None:
@@ -128,8 +136,9 @@ class MemberImporter:
         for i, m in enumerate(c.members):
             member_id = m.id or new_id("pm")
             if not is_subject_safe(member_id):
-                raise BadInput(f"members[{i}]: id {member_id!r} is not lowercase letters, digits, '-' or '_'",
-                               {"index": i})
+                raise BadInput(
+                    f"members[{i}]: id {member_id!r} is not lowercase letters, digits, '-' or '_'", {"index": i}
+                )
             if member_id in ids:
                 raise BadInput(f"members[{i}]: id {member_id} appears twice in the batch", {"index": i})
             ids.add(member_id)
@@ -142,12 +151,25 @@ class MemberImporter:
             id_index = id_indexes[0] if id_indexes else None
             if id_index is not None:
                 if id_index in numbers:
-                    raise BadInput(f"members[{i}] ({member_id}): the same ID number as members[{numbers[id_index]}]",
-                                   {"index": i, "id": member_id})
+                    raise BadInput(
+                        f"members[{i}] ({member_id}): the same ID number as members[{numbers[id_index]}]",
+                        {"index": i, "id": member_id},
+                    )
                 numbers[id_index] = i
-            out.append(_Prepared(i, member_id, m, home, community, cipher.encrypt(m.phone),
-                                 cipher.blind_index(m.phone) if m.phone else None, cipher.encrypt(m.idNumber),
-                                 id_index, tuple(id_indexes[1:])))
+            out.append(
+                _Prepared(
+                    i,
+                    member_id,
+                    m,
+                    home,
+                    community,
+                    cipher.encrypt(m.phone),
+                    cipher.blind_index(m.phone) if m.phone else None,
+                    cipher.encrypt(m.idNumber),
+                    id_index,
+                    tuple(id_indexes[1:]),
+                )
+            )
         return out
 
     async def write(self, uow: UnitOfWork, p: Principal, import_id: str, prepared: list[_Prepared]) -> dict:
@@ -160,14 +182,27 @@ class MemberImporter:
         for x in todo:
             org = orgs.get(x.m.organizationId)
             if org is None:
-                raise BadInput(f"members[{x.index}] ({x.id}): party organisation {x.m.organizationId} does not exist",
-                               {"index": x.index, "id": x.id, "organizationId": x.m.organizationId})
+                raise BadInput(
+                    f"members[{x.index}] ({x.id}): party organisation {x.m.organizationId} does not exist",
+                    {"index": x.index, "id": x.id, "organizationId": x.m.organizationId},
+                )
             try:
                 member = d.PartyMember.register(
-                    id=x.id, name=x.m.name, gender=d.Gender(x.m.gender), birth_date=x.m.birthDate,
-                    join_date=x.m.joinDate, category=d.MemberCategory(x.m.category), org=org, by=p, now=at,
-                    home=x.home, phone_enc=x.phone_enc, phone_index=x.phone_index, id_number_enc=x.id_number_enc,
-                    id_number_index=x.id_number_index)
+                    id=x.id,
+                    name=x.m.name,
+                    gender=d.Gender(x.m.gender),
+                    birth_date=x.m.birthDate,
+                    join_date=x.m.joinDate,
+                    category=d.MemberCategory(x.m.category),
+                    org=org,
+                    by=p,
+                    now=at,
+                    home=x.home,
+                    phone_enc=x.phone_enc,
+                    phone_index=x.phone_index,
+                    id_number_enc=x.id_number_enc,
+                    id_number_index=x.id_number_index,
+                )
                 if x.community is not None:
                     member.dual_register(x.community, p, at)
             except Forbidden as e:
@@ -175,16 +210,24 @@ class MemberImporter:
             except DomainError as e:
                 raise _bad(x.index, x.id, e) from None
             except (ValueError, ValidationError) as e:
-                raise BadInput(f"members[{x.index}] ({x.id}): {str(e).splitlines()[-1].strip()}",
-                               {"index": x.index, "id": x.id}) from None
+                raise BadInput(
+                    f"members[{x.index}] ({x.id}): {str(e).splitlines()[-1].strip()}", {"index": x.index, "id": x.id}
+                ) from None
             if taken := next((owners[k] for k in x.keys if owners.get(k, member.id) != member.id), None):
-                raise Conflict(f"members[{x.index}] ({x.id}): a member with this ID number is already registered",
-                               {"index": x.index, "existingId": taken})
+                raise Conflict(
+                    f"members[{x.index}] ({x.id}): a member with this ID number is already registered",
+                    {"index": x.index, "existingId": taken},
+                )
             members.append(member)
         if members:
             await self.store.insert_members(uow, members)
             await self.store.insert_keys(uow, {x.key: x.id for x in todo if x.key and x.key not in owners})
             await self.store.apply(uow, [delta for m in members for delta in d.deltas(None, m)])
             self.ctx.emit(uow, *members)
-        return {"importId": import_id, "imported": len(members), "skipped": [i for i in ids if i in stored],
-                "ids": ids, "replayed": False}
+        return {
+            "importId": import_id,
+            "imported": len(members),
+            "skipped": [i for i in ids if i in stored],
+            "ids": ids,
+            "replayed": False,
+        }

@@ -1,6 +1,7 @@
 """MongoDB access for organisations: one collection per record kind, region rollups, and a
 `keys` collection whose `_id`s make uniqueness hold under concurrency (one organisation per
 type and anchor, one member per ID number)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -20,13 +21,22 @@ ID_NUMBER_KEY = "member-id-number:"  # + the ID number's blind index: one member
 ORG_KEY = "org:"  # + the organisation's uniqueness key (domain `uniqueness_key`): one per type and anchor
 PATH = [("path", ASCENDING), ("_id", ASCENDING)]
 INDEXES = {
-    "organizations": [IndexModel(PATH), IndexModel([("parent_id", ASCENDING), ("_id", ASCENDING)]),
-                      IndexModel([("weak", ASCENDING), ("holds_life", ASCENDING), ("last_active_at", ASCENDING)])],
-    "members": [IndexModel(PATH), IndexModel([("org_id", ASCENDING), ("_id", ASCENDING)]),
-                IndexModel([("dual_community", ASCENDING), ("_id", ASCENDING)])],
-    "transfers": [IndexModel(PATH), IndexModel([("to_path", ASCENDING), ("_id", ASCENDING)]),
-                  IndexModel([("member_id", ASCENDING), ("_id", ASCENDING)]),
-                  IndexModel([("status", ASCENDING), ("overdue_flagged", ASCENDING), ("deadline_at", ASCENDING)])],
+    "organizations": [
+        IndexModel(PATH),
+        IndexModel([("parent_id", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("weak", ASCENDING), ("holds_life", ASCENDING), ("last_active_at", ASCENDING)]),
+    ],
+    "members": [
+        IndexModel(PATH),
+        IndexModel([("org_id", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("dual_community", ASCENDING), ("_id", ASCENDING)]),
+    ],
+    "transfers": [
+        IndexModel(PATH),
+        IndexModel([("to_path", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("member_id", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("status", ASCENDING), ("overdue_flagged", ASCENDING), ("deadline_at", ASCENDING)]),
+    ],
     # every record that keeps a region path has an index on it: a moved region's records are
     # found by it (shared/moves)
     "twinnings": [IndexModel([("community_id", ASCENDING), ("_id", ASCENDING)]), IndexModel(PATH)],
@@ -34,17 +44,24 @@ INDEXES = {
     "linkages": [IndexModel(PATH)],
     "meetings": [IndexModel(PATH), IndexModel([("committee_id", ASCENDING), ("scheduled_at", ASCENDING)])],
     "life": [IndexModel([("org_id", ASCENDING), ("held_at", ASCENDING)]), IndexModel([("org_path", ASCENDING)])],
-    "needs": [IndexModel(PATH)], "resources": [IndexModel(PATH)], "projects": [IndexModel(PATH)],
+    "needs": [IndexModel(PATH)],
+    "resources": [IndexModel(PATH)],
+    "projects": [IndexModel(PATH)],
     "feedback": [IndexModel(PATH), IndexModel([("member_id", ASCENDING), ("_id", ASCENDING)])],
-    "case_links": [], "rollups": [], "keys": [], "rollup_days": DAY_BUCKET_INDEXES,
+    "case_links": [],
+    "rollups": [],
+    "keys": [],
+    "rollup_days": DAY_BUCKET_INDEXES,
 }
 
 
 def extra_fields(record: BaseModel) -> dict[str, Any]:
     """Fields that only queries need (the store's twins of domain properties)."""
     if isinstance(record, d.Organization):
-        return {"holds_life": record.type is not d.OrgType.CENTER_HOUSEHOLD,
-                "last_active_at": record.last_life_at or record.created_at}
+        return {
+            "holds_life": record.type is not d.OrgType.CENTER_HOUSEHOLD,
+            "last_active_at": record.last_life_at or record.created_at,
+        }
     if isinstance(record, d.PartyMember):
         dual = record.active_dual
         return {"dual_community": dual.community_id if dual is not None else None}
@@ -56,6 +73,7 @@ def extra_fields(record: BaseModel) -> dict[str, Any]:
 class OrgStore:
     def __init__(self, db: AsyncDatabase):
         self.db = db
+
         def records(name: str, model: type, what: str) -> Records:
             return Records(db, name, model, what, path_of=lambda r: r.scope_path, extra=extra_fields)
 
@@ -91,35 +109,47 @@ class OrgStore:
     async def claim_id_number(self, uow: UnitOfWork, member_id: str, indexes: Sequence[str]) -> None:
         """One member per ID number: its blind index under the current field key is claimed;
         those under the other configured keys must be free too."""
-        await self.claim_key(uow, ID_NUMBER_KEY + indexes[0], member_id,
-                             "a member with this ID number is already registered",
-                             also=[ID_NUMBER_KEY + i for i in indexes[1:]])
+        await self.claim_key(
+            uow,
+            ID_NUMBER_KEY + indexes[0],
+            member_id,
+            "a member with this ID number is already registered",
+            also=[ID_NUMBER_KEY + i for i in indexes[1:]],
+        )
 
     async def key_owners(self, uow: UnitOfWork, keys: list[str]) -> dict[str, str]:
         """Who holds each of `keys` (those held at all)."""
         if not keys:
             return {}
-        return {k["_id"]: k["owner"] for k in await self.keys.find(
-            {"_id": {"$in": keys}}, session=uow.session).to_list(None)}
+        return {
+            k["_id"]: k["owner"]
+            for k in await self.keys.find({"_id": {"$in": keys}}, session=uow.session).to_list(None)
+        }
 
     async def insert_keys(self, uow: UnitOfWork, owners: dict[str, str]) -> None:
         if owners:
-            await self.keys.insert_many([{"_id": k, "owner": o} for k, o in owners.items()],
-                                        session=uow.session, ordered=False)
+            await self.keys.insert_many(
+                [{"_id": k, "owner": o} for k, o in owners.items()], session=uow.session, ordered=False
+            )
 
     # -- bulk import -------------------------------------------------------------------
     async def stored_members(self, uow: UnitOfWork, ids: list[str]) -> set[str]:
         """Which of `ids` are stored members already."""
-        return {x["_id"] for x in await self.members.coll.find(
-            {"_id": {"$in": ids}}, {"_id": 1}, session=uow.session).to_list(None)}
+        return {
+            x["_id"]
+            for x in await self.members.coll.find({"_id": {"$in": ids}}, {"_id": 1}, session=uow.session).to_list(None)
+        }
 
     async def orgs_by_id(self, uow: UnitOfWork, ids: list[str]) -> dict[str, d.Organization]:
-        return {o["_id"]: self.orgs.of(o) for o in await self.orgs.coll.find(
-            {"_id": {"$in": ids}}, session=uow.session).to_list(None)}
+        return {
+            o["_id"]: self.orgs.of(o)
+            for o in await self.orgs.coll.find({"_id": {"$in": ids}}, session=uow.session).to_list(None)
+        }
 
     async def insert_members(self, uow: UnitOfWork, members: list[d.PartyMember]) -> None:
-        await self.members.coll.insert_many([self.members.to_doc(m) for m in members],
-                                            session=uow.session, ordered=False)
+        await self.members.coll.insert_many(
+            [self.members.to_doc(m) for m in members], session=uow.session, ordered=False
+        )
 
     async def waiting_events(self, limit: int) -> int:
         """Events of this service not yet published by the outbox relay (counted up to `limit` + 1)."""
@@ -129,15 +159,21 @@ class OrgStore:
     async def weak_due(self, at: datetime, days: int, limit: int) -> list[str]:
         """Organisations not yet weak, holding life, without any for `days` (index on
         weak, holds_life, last_active_at)."""
-        return [x["_id"] for x in await self.orgs.coll.find(
-            {"weak": False, "holds_life": True, "last_active_at": {"$lte": at - timedelta(days=days)}},
-            {"_id": 1}).to_list(limit)]
+        return [
+            x["_id"]
+            for x in await self.orgs.coll.find(
+                {"weak": False, "holds_life": True, "last_active_at": {"$lte": at - timedelta(days=days)}}, {"_id": 1}
+            ).to_list(limit)
+        ]
 
     async def overdue_due(self, at: datetime, limit: int) -> list[str]:
         """Open transfers past their deadline not yet flagged (index on status, overdue_flagged, deadline_at)."""
-        return [x["_id"] for x in await self.transfers.coll.find(
-            {"status": "REQUESTED", "overdue_flagged": False, "deadline_at": {"$lt": at}},
-            {"_id": 1}).to_list(limit)]
+        return [
+            x["_id"]
+            for x in await self.transfers.coll.find(
+                {"status": "REQUESTED", "overdue_flagged": False, "deadline_at": {"$lt": at}}, {"_id": 1}
+            ).to_list(limit)
+        ]
 
     # -- joint meetings and their cases --------------------------------------------------
     async def meetings_of(self, committee_id: str) -> list[d.JointMeeting]:
@@ -146,8 +182,11 @@ class OrgStore:
     async def link_case(self, uow: UnitOfWork, case_id: str, meeting_id: str, item_id: str) -> None:
         """Remember which meeting's action item a case is (its progress comes by case id)."""
         await self.db.case_links.update_one(
-            {"_id": case_id}, {"$setOnInsert": {"meeting_id": meeting_id, "item_id": item_id, "version": 0}},
-            upsert=True, session=uow.session)
+            {"_id": case_id},
+            {"$setOnInsert": {"meeting_id": meeting_id, "item_id": item_id, "version": 0}},
+            upsert=True,
+            session=uow.session,
+        )
 
     async def case_link(self, case_id: str, uow: UnitOfWork | None = None) -> dict[str, Any] | None:
         """The link of a case to its action item: meeting_id, item_id, and the case version last applied."""
@@ -176,8 +215,9 @@ class OrgStore:
         return [d.LifeRecord.model_validate({**x, "id": x["_id"]}) for x in docs[:first]], total, len(docs) > first
 
     async def chair_history(self, committee_id: str, uow: UnitOfWork) -> list[str]:
-        cur = self.meetings.coll.find({"committee_id": committee_id}, {"chair_unit_id": 1, "scheduled_at": 1},
-                                      session=uow.session).sort("scheduled_at", 1)
+        cur = self.meetings.coll.find(
+            {"committee_id": committee_id}, {"chair_unit_id": 1, "scheduled_at": 1}, session=uow.session
+        ).sort("scheduled_at", 1)
         return [x["chair_unit_id"] for x in await cur.to_list(None)]
 
     # -- rollups -------------------------------------------------------------------------
@@ -190,5 +230,7 @@ class OrgStore:
         return await read_days(self.days, region, first, last, lambda k: k.replace(":", "."))
 
     async def counters(self, ids: list[str]) -> dict[str, dict[str, int]]:
-        return {x["_id"]: {k.replace(":", "."): int(v) for k, v in x.get("c", {}).items()}
-                async for x in self.rollups.find({"_id": {"$in": ids}})}
+        return {
+            x["_id"]: {k.replace(":", "."): int(v) for k, v in x.get("c", {}).items()}
+            async for x in self.rollups.find({"_id": {"$in": ids}})
+        }

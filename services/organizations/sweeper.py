@@ -5,6 +5,7 @@ One replica sweeps at a time (a lease). Each pass reads only what is due, throug
 (weak, holds_life, last_active_at) and (status, overdue_flagged, deadline_at); each record is
 its own transaction with the usual version check.
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,8 +26,9 @@ BATCH = 200
 
 class Sweeper(LeasedLoop):
     def __init__(self, ctx: OrgContext):
-        super().__init__(ctx.rt.db, "organizations-sweeper", self.sweep_once, ctx.settings.org_sweep_s,
-                         drain_on_stop=False)
+        super().__init__(
+            ctx.rt.db, "organizations-sweeper", self.sweep_once, ctx.settings.org_sweep_s, drain_on_stop=False
+        )
         self.ctx = ctx
 
     async def sweep_once(self, at: datetime | None = None) -> bool:

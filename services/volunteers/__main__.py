@@ -1,4 +1,5 @@
 """`python -m services.volunteers`: posts, residents' service orders, activities, hours and points."""
+
 import asyncio
 
 from services.volunteers.app import create_runtime

@@ -1,4 +1,5 @@
 """Wires the volunteers service: `create_runtime(settings)` connects nothing until started."""
+
 from __future__ import annotations
 
 from functools import partial
@@ -21,11 +22,18 @@ from shared.territory import TerritoryReplica
 def event_models() -> dict[str, type[BaseModel]]:
     """For the AsyncAPI document: every event names its record kind; the rest of `data` is
     the event's own fields (ids, statuses, hours, points; never names or phones)."""
-    return {name: create_model(
-        f"Vol{name.title().replace('_', '')}", __doc__=description, __config__=ConfigDict(extra="allow"),
-        kind=(str, Field(description="kind of record: volunteer, team, post, order, task, activity, ledger, "
-                                     "feedback")))
-        for name, description in EVENT_DEFINITIONS.items()}
+    return {
+        name: create_model(
+            f"Vol{name.title().replace('_', '')}",
+            __doc__=description,
+            __config__=ConfigDict(extra="allow"),
+            kind=(
+                str,
+                Field(description="kind of record: volunteer, team, post, order, task, activity, ledger, feedback"),
+            ),
+        )
+        for name, description in EVENT_DEFINITIONS.items()
+    }
 
 
 def create_runtime(settings: Settings) -> ServiceRuntime:
@@ -33,8 +41,9 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     rt.indexes.update(INDEXES)
     store = VolunteerStore(rt.db)
     # a moved region's records get their new paths and its figures follow it (shared/moves)
-    territory = TerritoryReplica(rt, settings.locator_resync_s, on_moved=follow_moves(
-        SERVICE, rt.db, rt.transact, INDEXES, ROLLUPS_AND_DAYS))
+    territory = TerritoryReplica(
+        rt, settings.locator_resync_s, on_moved=follow_moves(SERVICE, rt.db, rt.transact, INDEXES, ROLLUPS_AND_DAYS)
+    )
     cipher = FieldCipher.from_settings(settings)
     cx = Context(rt, store, territory, cipher)
     rt.routes(table(cx))

@@ -1,6 +1,7 @@
 """MongoDB access for volunteers: one collection per record kind, the points ledger (append-
 only, one wallet document per volunteer whose version serialises redemptions), the reward
 catalogue, service records for 双报到 feedback, a replica of party members, region rollups."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -20,17 +21,28 @@ INDEXES = {
     "volunteers": [IndexModel(PATH), IndexModel([("sub", ASCENDING)]), IndexModel([("member.member_id", ASCENDING)])],
     "teams": [IndexModel(PATH)],
     "posts": [IndexModel(PATH), IndexModel([("claimants.volunteer_id", ASCENDING), ("_id", ASCENDING)])],
-    "orders": [IndexModel(PATH), IndexModel([("resident_sub", ASCENDING), ("_id", ASCENDING)]),
-               IndexModel([("taker_id", ASCENDING), ("_id", ASCENDING)]),
-               IndexModel([("status", ASCENDING), ("path", ASCENDING), ("_id", ASCENDING)])],
+    "orders": [
+        IndexModel(PATH),
+        IndexModel([("resident_sub", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("taker_id", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("status", ASCENDING), ("path", ASCENDING), ("_id", ASCENDING)]),
+    ],
     # every record that keeps a region path has an index on it: a moved region's records are
     # found by it (shared/moves)
     "tasks": [IndexModel([("volunteer_id", ASCENDING), ("_id", ASCENDING)]), IndexModel(PATH)],
     "activities": [IndexModel(PATH)],
-    "ledger": [IndexModel([("volunteer_id", ASCENDING), ("at", ASCENDING)]), IndexModel([("region_path", ASCENDING)]),
-               IndexModel([("expiry_pending", ASCENDING), ("expires_at", ASCENDING)])],
+    "ledger": [
+        IndexModel([("volunteer_id", ASCENDING), ("at", ASCENDING)]),
+        IndexModel([("region_path", ASCENDING)]),
+        IndexModel([("expiry_pending", ASCENDING), ("expires_at", ASCENDING)]),
+    ],
     "service_records": [IndexModel([("volunteer_id", ASCENDING), ("at", ASCENDING)])],
-    "wallets": [], "catalogue": [], "members": [], "rollups": [], "keys": [], "feedback_versions": [],
+    "wallets": [],
+    "catalogue": [],
+    "members": [],
+    "rollups": [],
+    "keys": [],
+    "feedback_versions": [],
     "rollup_days": DAY_BUCKET_INDEXES,
 }
 
@@ -88,8 +100,9 @@ class VolunteerStore:
         doc = await self.ledger.find_one({"_id": entry_id}, session=uow.session)
         return None if doc is None else entry_of(doc)
 
-    async def history_page(self, volunteer_id: str, first: int, after: str | None
-                           ) -> tuple[list[d.LedgerEntry], int, bool]:
+    async def history_page(
+        self, volunteer_id: str, first: int, after: str | None
+    ) -> tuple[list[d.LedgerEntry], int, bool]:
         """One page of a volunteer's ledger, newest first; `after` is the id of an entry of it."""
         query: dict[str, Any] = {"volunteer_id": volunteer_id}
         total = await self.ledger.count_documents(query)
@@ -104,38 +117,47 @@ class VolunteerStore:
     async def due_for_expiry(self, at: datetime, limit: int) -> list[str]:
         """The volunteers of up to `limit` credit lots past their expiry not yet written off
         (one id per lot, so a full batch says there may be more)."""
-        docs = await self.ledger.find({"expiry_pending": True, "expires_at": {"$lte": at}},
-                                      {"volunteer_id": 1}).to_list(limit)
+        docs = await self.ledger.find(
+            {"expiry_pending": True, "expires_at": {"$lte": at}}, {"volunteer_id": 1}
+        ).to_list(limit)
         return [x["volunteer_id"] for x in docs]
 
     async def expiry_done(self, uow: UnitOfWork, volunteer_id: str, at: datetime) -> None:
         """The volunteer's lots expired by `at` are written off: the sweeper need not look again."""
-        await self.ledger.update_many({"volunteer_id": volunteer_id, "expiry_pending": True,
-                                       "expires_at": {"$lte": at}}, {"$set": {"expiry_pending": False}},
-                                      session=uow.session)
+        await self.ledger.update_many(
+            {"volunteer_id": volunteer_id, "expiry_pending": True, "expires_at": {"$lte": at}},
+            {"$set": {"expiry_pending": False}},
+            session=uow.session,
+        )
 
     async def lock_wallet(self, uow: UnitOfWork, volunteer_id: str) -> None:
         """Serialise commands that spend from one volunteer's ledger: both write this
         document, so one of two concurrent transactions conflicts and retries."""
-        await self.wallets.update_one({"_id": volunteer_id}, {"$inc": {"version": 1}}, upsert=True,
-                                      session=uow.session)
+        await self.wallets.update_one({"_id": volunteer_id}, {"$inc": {"version": 1}}, upsert=True, session=uow.session)
 
     async def item(self, code: str, uow: UnitOfWork | None = None) -> d.CatalogueItem | None:
         doc = await self.catalogue.find_one({"_id": code}, session=uow.session if uow else None)
-        return None if doc is None else d.CatalogueItem(code=doc["_id"], name=doc["name"], cost=doc["cost"],
-                                                        stock=doc["stock"])
+        return (
+            None
+            if doc is None
+            else d.CatalogueItem(code=doc["_id"], name=doc["name"], cost=doc["cost"], stock=doc["stock"])
+        )
 
     async def items(self) -> list[d.CatalogueItem]:
         docs = await self.catalogue.find().sort("_id", 1).to_list(None)
         return [d.CatalogueItem(code=x["_id"], name=x["name"], cost=x["cost"], stock=x["stock"]) for x in docs]
 
     async def put_item(self, item: d.CatalogueItem, by: str) -> None:
-        await self.catalogue.update_one({"_id": item.code}, {"$set": {"name": item.name, "cost": item.cost,
-                                                                      "stock": item.stock, "by": by}}, upsert=True)
+        await self.catalogue.update_one(
+            {"_id": item.code},
+            {"$set": {"name": item.name, "cost": item.cost, "stock": item.stock, "by": by}},
+            upsert=True,
+        )
 
     async def take_stock(self, uow: UnitOfWork, item: d.CatalogueItem) -> None:
-        res = await self.catalogue.update_one({"_id": item.code, "stock": {"$gte": 1}}, {"$inc": {"stock": -1}},
-                                              session=uow.session)
+        res = await self.catalogue.update_one(
+            {"_id": item.code, "stock": {"$gte": 1}}, {"$inc": {"stock": -1}}, session=uow.session
+        )
         if res.matched_count != 1:
             raise Conflict(f"item {item.code} is out of stock", {"code": item.code})
 
@@ -143,18 +165,20 @@ class VolunteerStore:
     async def add_records(self, uow: UnitOfWork, records: list[d.ServiceRecord]) -> None:
         for r in records:
             doc = bsonable(r.model_dump(mode="python"))
-            await self.records.replace_one({"_id": f"{r.kind}:{r.source_id}:{r.volunteer_id}"}, doc, upsert=True,
-                                           session=uow.session)
+            await self.records.replace_one(
+                {"_id": f"{r.kind}:{r.source_id}:{r.volunteer_id}"}, doc, upsert=True, session=uow.session
+            )
 
-    async def records_between(self, uow: UnitOfWork, volunteer_id: str, start: datetime, end: datetime
-                              ) -> list[d.ServiceRecord]:
-        cur = self.records.find({"volunteer_id": volunteer_id, "at": {"$gte": start, "$lt": end}},
-                                session=uow.session)
+    async def records_between(
+        self, uow: UnitOfWork, volunteer_id: str, start: datetime, end: datetime
+    ) -> list[d.ServiceRecord]:
+        cur = self.records.find({"volunteer_id": volunteer_id, "at": {"$gte": start, "$lt": end}}, session=uow.session)
         return [d.ServiceRecord.model_validate(x) for x in await cur.to_list(None)]
 
     async def next_feedback_version(self, uow: UnitOfWork, key: str) -> int:
         doc = await self.db.feedback_versions.find_one_and_update(
-            {"_id": key}, {"$inc": {"v": 1}}, upsert=True, return_document=True, session=uow.session)
+            {"_id": key}, {"$inc": {"v": 1}}, upsert=True, return_document=True, session=uow.session
+        )
         if doc is None:  # an upsert returning the new document always finds one
             raise RuntimeError(f"feedback version {key} was not written")
         return int(doc["v"])
@@ -164,8 +188,9 @@ class VolunteerStore:
         doc = await self.members.find_one({"_id": member_id})
         if doc is None:
             return None
-        return d.MemberRef(member_id=doc["_id"], org_id=doc["org_id"], in_service=doc["in_service"],
-                           work_unit_id=doc["org_id"])
+        return d.MemberRef(
+            member_id=doc["_id"], org_id=doc["org_id"], in_service=doc["in_service"], work_unit_id=doc["org_id"]
+        )
 
     async def apply_member_change(self, change: d.MemberChange) -> None:
         update = {"$setOnInsert" if change.on_insert else "$set": change.fields}
@@ -187,5 +212,7 @@ class VolunteerStore:
         return await read_days(self.days, region, first, last)
 
     async def counters(self, ids: list[str]) -> dict[str, dict[str, int]]:
-        return {x["_id"]: {k: int(v) for k, v in x.get("c", {}).items()}
-                async for x in self.rollups.find({"_id": {"$in": ids}})}
+        return {
+            x["_id"]: {k: int(v) for k, v in x.get("c", {}).items()}
+            async for x in self.rollups.find({"_id": {"$in": ids}})
+        }

@@ -5,6 +5,7 @@ everyone else. An order's resident: their `sub` only to the resident and staff. 
 activity's check-in code only to staff who manage it; attendance lists to staff, and to a
 volunteer only their own line.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -20,58 +21,128 @@ class VolunteerViews:
         self.cipher, self.region_name = cipher, region_name
 
     def volunteer(self, p: Principal, v: d.Volunteer) -> dict[str, Any]:
-        return {"id": v.id, "sub": v.sub, "name": v.name, "kind": str(v.volunteer_kind), "memberId": v.member_id,
-                "inServiceMember": v.in_service_member,
-                "phone": d.phone_for(p, v, self.cipher.decrypt(v.phone_enc)), "skills": list(v.skills),
-                "availability": list(v.availability), "homeRegionId": v.region_path[-1],
-                "regionPath": list(v.region_path), "createdAt": v.created_at, "version": v.version}
+        return {
+            "id": v.id,
+            "sub": v.sub,
+            "name": v.name,
+            "kind": str(v.volunteer_kind),
+            "memberId": v.member_id,
+            "inServiceMember": v.in_service_member,
+            "phone": d.phone_for(p, v, self.cipher.decrypt(v.phone_enc)),
+            "skills": list(v.skills),
+            "availability": list(v.availability),
+            "homeRegionId": v.region_path[-1],
+            "regionPath": list(v.region_path),
+            "createdAt": v.created_at,
+            "version": v.version,
+        }
 
     def team(self, t: d.Team) -> dict[str, Any]:
-        return {"id": t.id, "name": t.name, "leaderId": t.leader_id, "memberIds": list(t.member_ids),
-                "regionId": t.region_path[-1], "version": t.version}
+        return {
+            "id": t.id,
+            "name": t.name,
+            "leaderId": t.leader_id,
+            "memberIds": list(t.member_ids),
+            "regionId": t.region_path[-1],
+            "version": t.version,
+        }
 
     def post(self, p: d.Post) -> dict[str, Any]:
-        return {"id": p.id, "title": p.title, "type": str(p.post_type), "capacity": p.capacity,
-                "claimedCount": p.claimed_count, "duties": p.duties, "status": str(p.status),
-                "regionId": p.region_path[-1], "regionPath": list(p.region_path),
-                "claimants": [{"volunteerId": c.volunteer_id, "at": c.at} for c in p.claimants],
-                "version": p.version}
+        return {
+            "id": p.id,
+            "title": p.title,
+            "type": str(p.post_type),
+            "capacity": p.capacity,
+            "claimedCount": p.claimed_count,
+            "duties": p.duties,
+            "status": str(p.status),
+            "regionId": p.region_path[-1],
+            "regionPath": list(p.region_path),
+            "claimants": [{"volunteerId": c.volunteer_id, "at": c.at} for c in p.claimants],
+            "version": p.version,
+        }
 
     def order(self, p: Principal, o: d.ServiceOrder) -> dict[str, Any]:
         mine = p.sub == o.resident_sub or p.unrestricted or p.role in STAFF_ROLES
         return {
-            "id": o.id, "category": o.category, "description": o.description, "buildingId": o.building_id,
-            "location": o.location.model_dump() if o.location else None, "wishedAt": o.wished_at,
-            "status": str(o.status), "rejectReason": o.reject_reason,
+            "id": o.id,
+            "category": o.category,
+            "description": o.description,
+            "buildingId": o.building_id,
+            "location": o.location.model_dump() if o.location else None,
+            "wishedAt": o.wished_at,
+            "status": str(o.status),
+            "rejectReason": o.reject_reason,
             "target": {"kind": str(o.target.kind), "id": o.target.id} if o.target else None,
-            "takerId": o.taker_id, "startedAt": o.started_at, "completedAt": o.completed_at, "hours": o.hours,
-            "rating": o.rating, "comment": o.comment, "cancelReason": o.cancel_reason,
-            "residentSub": o.resident_sub if mine else None, "regionId": o.region_path[-1],
+            "takerId": o.taker_id,
+            "startedAt": o.started_at,
+            "completedAt": o.completed_at,
+            "hours": o.hours,
+            "rating": o.rating,
+            "comment": o.comment,
+            "cancelReason": o.cancel_reason,
+            "residentSub": o.resident_sub if mine else None,
+            "regionId": o.region_path[-1],
             "regionName": self.region_name(o.region_path[-1]),
-            "regionPath": list(o.region_path), "createdAt": o.created_at, "updatedAt": o.updated_at,
-            "version": o.version}
+            "regionPath": list(o.region_path),
+            "createdAt": o.created_at,
+            "updatedAt": o.updated_at,
+            "version": o.version,
+        }
 
     def task(self, t: d.VolunteerTask) -> dict[str, Any]:
-        return {"id": t.id, "caseId": t.case_id, "volunteerId": t.volunteer_id, "title": t.title,
-                "status": str(t.status), "hours": t.hours, "resolvedAt": t.resolved_at,
-                "regionId": t.region_path[-1], "createdAt": t.created_at}
+        return {
+            "id": t.id,
+            "caseId": t.case_id,
+            "volunteerId": t.volunteer_id,
+            "title": t.title,
+            "status": str(t.status),
+            "hours": t.hours,
+            "resolvedAt": t.resolved_at,
+            "regionId": t.region_path[-1],
+            "createdAt": t.created_at,
+        }
 
     def activity(self, p: Principal, a: d.Activity, me: str | None = None) -> dict[str, Any]:
         staff = d.is_allowed(p, d.Action.MANAGE_ACTIVITY, a)
         lines = [x for x in a.signups if staff or x.volunteer_id == me]
-        return {"id": a.id, "title": a.title, "startsAt": a.starts_at, "endsAt": a.ends_at, "capacity": a.capacity,
-                "signedCount": a.signed_count, "regionId": a.region_path[-1], "regionPath": list(a.region_path),
-                "hasArea": a.boundary is not None, "checkCode": a.check_code if staff else None,
-                "attendance": [{"volunteerId": x.volunteer_id, "signedAt": x.signed_at,
-                                "checkedInAt": x.checked_in_at, "checkedOutAt": x.checked_out_at,
-                                "hours": x.hours, "backfilled": x.backfilled, "backfillReason": x.backfill_reason}
-                               for x in lines],
-                "version": a.version}
+        return {
+            "id": a.id,
+            "title": a.title,
+            "startsAt": a.starts_at,
+            "endsAt": a.ends_at,
+            "capacity": a.capacity,
+            "signedCount": a.signed_count,
+            "regionId": a.region_path[-1],
+            "regionPath": list(a.region_path),
+            "hasArea": a.boundary is not None,
+            "checkCode": a.check_code if staff else None,
+            "attendance": [
+                {
+                    "volunteerId": x.volunteer_id,
+                    "signedAt": x.signed_at,
+                    "checkedInAt": x.checked_in_at,
+                    "checkedOutAt": x.checked_out_at,
+                    "hours": x.hours,
+                    "backfilled": x.backfilled,
+                    "backfillReason": x.backfill_reason,
+                }
+                for x in lines
+            ],
+            "version": a.version,
+        }
 
     @staticmethod
     def entry(e: d.LedgerEntry) -> dict[str, Any]:
-        return {"id": e.id, "volunteerId": e.volunteer_id, "delta": e.delta, "sourceKind": str(e.source_kind),
-                "sourceId": e.source_id, "at": e.at, "expiresAt": e.expires_at}
+        return {
+            "id": e.id,
+            "volunteerId": e.volunteer_id,
+            "delta": e.delta,
+            "sourceKind": str(e.source_kind),
+            "sourceId": e.source_id,
+            "at": e.at,
+            "expiresAt": e.expires_at,
+        }
 
     @staticmethod
     def item(i: d.CatalogueItem) -> dict[str, Any]:
@@ -86,8 +157,15 @@ class VolunteerViews:
 
     @staticmethod
     def stats(c: dict[str, int]) -> dict[str, Any]:
-        return {"volunteerCount": c.get("volunteers", 0), "teamCount": c.get("teams", 0),
-                "activePosts": c.get("active_posts", 0), "claimedPosts": c.get("claimed_posts", 0),
-                "openOrders": c.get("open_orders", 0), "completedOrders": c.get("completed_orders", 0),
-                "serviceHours": c.get("service_hours_tenths", 0) / 10, "pointsIssued": c.get("points_issued", 0),
-                "pointsRedeemed": c.get("points_redeemed", 0), "pointsExpired": c.get("points_expired", 0)}
+        return {
+            "volunteerCount": c.get("volunteers", 0),
+            "teamCount": c.get("teams", 0),
+            "activePosts": c.get("active_posts", 0),
+            "claimedPosts": c.get("claimed_posts", 0),
+            "openOrders": c.get("open_orders", 0),
+            "completedOrders": c.get("completed_orders", 0),
+            "serviceHours": c.get("service_hours_tenths", 0) / 10,
+            "pointsIssued": c.get("points_issued", 0),
+            "pointsRedeemed": c.get("points_redeemed", 0),
+            "pointsExpired": c.get("points_expired", 0),
+        }

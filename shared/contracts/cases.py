@@ -1,4 +1,5 @@
 """Wire models of the cases service (request payloads). Replies are documented in CASES_API."""
+
 from __future__ import annotations
 
 from typing import Literal
@@ -84,27 +85,30 @@ class ListCases(Page):
     withTotal: bool = True  # False: skip counting (totalCount comes back as -1)
 
 
-ImportActionName = Literal["accept", "assign", "start", "resolve", "escalate", "reject", "return", "rate", "close",
-                           "sweep"]
+ImportActionName = Literal[
+    "accept", "assign", "start", "resolve", "escalate", "reject", "return", "rate", "close", "sweep"
+]
 
 
 class ImportStep(Wire):
     """One later step of an imported case, applied by the domain with `at` as the time.
     `actor` is the sub recorded in the timeline (default: the importer); a `rate` is the
     case's reporter (`reporterSub`); a `sweep` is the SLA sweeper's own rule at `at`."""
+
     action: ImportActionName
     at: AwareDatetime
     actor: str | None = Field(default=None, min_length=1, max_length=64)
-    assignee: AssigneeInput | None = None                          # assign
+    assignee: AssigneeInput | None = None  # assign
     resolution: str | None = Field(default=None, max_length=5000)  # resolve
-    reason: str | None = Field(default=None, max_length=1000)      # escalate, reject, return
-    score: int | None = None                                       # rate
-    comment: str | None = Field(default=None, max_length=1000)     # rate
-    note: str | None = Field(default=None, max_length=1000)        # close
+    reason: str | None = Field(default=None, max_length=1000)  # escalate, reject, return
+    score: int | None = None  # rate
+    comment: str | None = Field(default=None, max_length=1000)  # rate
+    note: str | None = Field(default=None, max_length=1000)  # close
 
 
 class ImportedCase(Wire):
     """A historical case: reported at `reportedAt` in a GRID (or a building of it), then `steps`."""
+
     id: str | None = Field(default=None, max_length=48)  # subject-safe; a case id already stored is skipped
     title: str = Field(max_length=200)
     description: str = Field(default="", max_length=5000)
@@ -127,6 +131,7 @@ IMPORT_MAX = 500
 class ImportCases(Wire):
     """case.import: a batch of case history (superadmin or service only); a batch re-sent
     with the same `importId` imports nothing again."""
+
     importId: str = Field(min_length=1, max_length=128)
     cases: list[ImportedCase] = Field(min_length=1, max_length=IMPORT_MAX)
 

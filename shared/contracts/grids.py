@@ -119,6 +119,12 @@ class WorkerChanged(Wire):
     worker: WorkerView
 
 
-GRID_EVENTS: dict[str, type[Wire]] = {"REGION_CREATED": RegionChanged, "REGION_UPDATED": RegionChanged, "BOUNDARY_SET": RegionChanged,
-               "REGION_MOVED": RegionMoved, "WORKER_REGISTERED": WorkerChanged, "WORKER_ASSIGNED": WorkerChanged,
-               "WORKER_UNASSIGNED": WorkerChanged}
+GRID_EVENTS: dict[str, type[Wire]] = {
+    "REGION_CREATED": RegionChanged,
+    "REGION_UPDATED": RegionChanged,
+    "BOUNDARY_SET": RegionChanged,
+    "REGION_MOVED": RegionMoved,
+    "WORKER_REGISTERED": WorkerChanged,
+    "WORKER_ASSIGNED": WorkerChanged,
+    "WORKER_UNASSIGNED": WorkerChanged,
+}

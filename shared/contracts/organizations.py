@@ -5,6 +5,7 @@ DTO: its fields in camelCase, personal data masked (phone `138****5678`, ID numb
 `110***********1234`) except to the member themself; encrypted values and blind indexes
 never leave the service.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -46,9 +47,9 @@ class Versioned(Wire):
 class CreateOrganization(Wire):
     name: str = Name
     type: OrgTypeName
-    anchorId: str = Id                       # the territory node it is anchored to
-    parentId: str | None = None              # the organisation one level up (none for a 党工委)
-    householdMemberId: str | None = None     # a CENTER_HOUSEHOLD's member
+    anchorId: str = Id  # the territory node it is anchored to
+    parentId: str | None = None  # the organisation one level up (none for a 党工委)
+    householdMemberId: str | None = None  # a CENTER_HOUSEHOLD's member
     idempotencyKey: str | None = Key
 
 
@@ -80,9 +81,9 @@ class CommitteeUnit(Versioned):
 
 
 class ListOrganizations(Page):
-    regionId: str | None = None              # anchored in this subtree
+    regionId: str | None = None  # anchored in this subtree
     type: OrgTypeName | None = None
-    parentId: str | None = None              # the children of one organisation
+    parentId: str | None = None  # the children of one organisation
     weak: bool | None = None
 
 
@@ -102,6 +103,7 @@ class RegisterMember(Wire):
 class ImportedMember(Wire):
     """One member of a roster import: member.register's fields, an optional stable id (a
     member id already stored is skipped) and an optional 双报到 community."""
+
     id: str | None = Field(default=None, max_length=48)
     name: str = Field(min_length=1, max_length=64)
     gender: GenderName
@@ -112,7 +114,7 @@ class ImportedMember(Wire):
     category: CategoryName
     organizationId: str = Id
     homeBuildingId: str | None = None
-    dualCommunityId: str | None = None       # in-service members: 双报到 where they live
+    dualCommunityId: str | None = None  # in-service members: 双报到 where they live
 
 
 MEMBER_IMPORT_MAX = 500
@@ -121,6 +123,7 @@ MEMBER_IMPORT_MAX = 500
 class ImportMembers(Wire):
     """member.import: up to 500 members in one transaction (a county's roster, in batches);
     a batch re-sent with the same `importId` imports nothing again."""
+
     importId: str = Field(min_length=1, max_length=128)
     members: list[ImportedMember] = Field(min_length=1, max_length=MEMBER_IMPORT_MAX)
 
@@ -132,8 +135,8 @@ class UpdateMember(Versioned):
 
 
 class ListMembers(Page):
-    organizationId: str | None = None        # members of one organisation
-    regionId: str | None = None              # members of organisations in this subtree
+    organizationId: str | None = None  # members of one organisation
+    regionId: str | None = None  # members of organisations in this subtree
     category: CategoryName | None = None
 
 
@@ -154,7 +157,7 @@ class DecideTransfer(Versioned):
 
 
 class ListTransfers(Page):
-    regionId: str | None = None              # either side in this subtree
+    regionId: str | None = None  # either side in this subtree
     memberId: str | None = None
     status: TransferStatusName | None = None
     overdue: bool | None = None
@@ -175,7 +178,7 @@ class ListDual(Page):
 
 
 class TwinUnit(Wire):
-    branchId: str = Id                       # the employer's branch (an organisation)
+    branchId: str = Id  # the employer's branch (an organisation)
     communityId: str = Id
 
 
@@ -204,7 +207,7 @@ class UpdateUnit(Versioned):
 class ListUnits(Page):
     regionId: str | None = None
     kind: UnitKindName | None = None
-    committeeId: str | None = None           # the units on one 大党委, in rotation order
+    committeeId: str | None = None  # the units on one 大党委, in rotation order
 
 
 class RecordLinkage(Wire):
@@ -243,14 +246,14 @@ class RaiseHotspot(Wire):
     gridId: str = Id
     categoryCode: str = Field(min_length=1, max_length=64)
     since: AwareDatetime
-    until: AwareDatetime | None = None            # default: now
-    meetingId: str | None = None             # default: the community's next joint meeting
+    until: AwareDatetime | None = None  # default: now
+    meetingId: str | None = None  # default: the community's next joint meeting
 
 
 class CaseFromItem(Versioned):
     itemId: str = Id
     categoryCode: str = Field(min_length=1, max_length=64)
-    gridId: str = Id                         # the grid of the community the case belongs to
+    gridId: str = Id  # the grid of the community the case belongs to
     description: str = Field(default="", max_length=5000)
 
 
@@ -302,7 +305,7 @@ class ListByRegion(Page):
 
 class ListFeedback(Page):
     memberId: str | None = None
-    regionId: str | None = None              # members of organisations in this subtree
+    regionId: str | None = None  # members of organisations in this subtree
     quarter: str | None = Field(default=None, pattern=r"^\d{4}Q[1-4]$")
 
 

@@ -5,6 +5,7 @@ where a payload names no `volunteerId`, it is the caller's own volunteer record 
 the token's `sub`). Replies are camelCase DTOs; a volunteer's phone is masked except to the
 volunteer and to staff of their home region; an activity's check-in code only to staff.
 """
+
 from __future__ import annotations
 
 from pydantic import AwareDatetime, Field
@@ -26,9 +27,9 @@ class Versioned(Wire):
 
 class RegisterVolunteer(Wire):
     name: str = Field(min_length=1, max_length=64)
-    homeRegionId: str = Id                   # the community (or a grid or building in it) they live in
+    homeRegionId: str = Id  # the community (or a grid or building in it) they live in
     phone: str | None = Field(default=None, max_length=20)
-    memberId: str | None = None              # a party member (党员志愿者), known from `organizations`
+    memberId: str | None = None  # a party member (党员志愿者), known from `organizations`
     sub: str | None = Field(default=None, max_length=64)  # staff registering someone: their account
     skills: list[str] = Field(default_factory=list, max_length=20)
     availability: list[str] = Field(default_factory=list, max_length=20)
@@ -63,19 +64,19 @@ class ListByRegion(Page):
 class CreatePost(Wire):
     title: str = Field(min_length=1, max_length=64)
     type: PostTypeName
-    regionId: str = Id                       # a community or a grid
+    regionId: str = Id  # a community or a grid
     capacity: int = Field(ge=1, le=1000)
     duties: str = Field(default="", max_length=2000)
 
 
 class ForVolunteer(Versioned):
-    volunteerId: str | None = None           # staff acting on someone's claim; default: the caller
+    volunteerId: str | None = None  # staff acting on someone's claim; default: the caller
 
 
 class ListPosts(Page):
     regionId: str | None = None
     type: PostTypeName | None = None
-    volunteerId: str | None = None           # the posts a volunteer holds
+    volunteerId: str | None = None  # the posts a volunteer holds
     activeOnly: bool = True
 
 
@@ -119,7 +120,7 @@ class CancelOrder(Versioned):
 class ListOrders(Page):
     regionId: str | None = None
     status: OrderStatusName | None = None
-    mine: bool = False                       # residents: placed by me; volunteers: taken by me
+    mine: bool = False  # residents: placed by me; volunteers: taken by me
 
 
 class WishWall(Page):
@@ -132,11 +133,11 @@ class ListTasks(Page):
 
 class CreateActivity(Wire):
     title: str = Field(min_length=1, max_length=64)
-    regionId: str = Id                       # a grid (its polygon bounds location check-in) or a community
+    regionId: str = Id  # a grid (its polygon bounds location check-in) or a community
     startsAt: AwareDatetime
     endsAt: AwareDatetime
     capacity: int = Field(ge=1, le=10000)
-    withCode: bool = True                    # generate a six-digit check-in code
+    withCode: bool = True  # generate a six-digit check-in code
 
 
 class CheckIn(Versioned):

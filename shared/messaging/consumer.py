@@ -1,4 +1,5 @@
 """JetStream consumers: ack after the write, retry with backoff, dead-letter after N deliveries."""
+
 from __future__ import annotations
 
 import logging
@@ -44,8 +45,16 @@ async def prepare_consumer(js: JetStreamContext, stream: str, config: ConsumerCo
     config.deliver_policy, config.opt_start_seq = DeliverPolicy.BY_START_SEQUENCE, floor + 1
 
 
-def register_consumer(broker: NatsBroker, *, service: str, source: str, name: str,
-                      handler: EventHandler, max_deliver: int, events: str = ">") -> tuple[str, ConsumerConfig]:
+def register_consumer(
+    broker: NatsBroker,
+    *,
+    service: str,
+    source: str,
+    name: str,
+    handler: EventHandler,
+    max_deliver: int,
+    events: str = ">",
+) -> tuple[str, ConsumerConfig]:
     """A durable consumer `<service>-<name>` on `<source>`'s stream, shared by replicas.
 
     `NACK_ON_ERROR` with a bounded `max_deliver`: a failing message is redelivered with
@@ -64,11 +73,17 @@ def register_consumer(broker: NatsBroker, *, service: str, source: str, name: st
         except Exception as e:  # noqa: BLE001 - every failure is retried or dead-lettered
             if delivered >= max_deliver:
                 log.error("%s gave up on %s after %d deliveries: %s", durable, raw.subject, delivered, e)
-                await broker.config.connection_state.stream.publish(dlq, message.body, headers={
-                    "Yiwang-Error": repr(e)[:1000], "Yiwang-Subject": raw.subject,
-                    "Yiwang-Consumer": durable, "Yiwang-Deliveries": str(delivered),
-                    "Nats-Msg-Id": f"dlq:{durable}:{raw.metadata.sequence.stream}",
-                })
+                await broker.config.connection_state.stream.publish(
+                    dlq,
+                    message.body,
+                    headers={
+                        "Yiwang-Error": repr(e)[:1000],
+                        "Yiwang-Subject": raw.subject,
+                        "Yiwang-Consumer": durable,
+                        "Yiwang-Deliveries": str(delivered),
+                        "Nats-Msg-Id": f"dlq:{durable}:{raw.metadata.sequence.stream}",
+                    },
+                )
                 return
             log.warning("%s failed on %s (delivery %d): %s", durable, raw.subject, delivered, e)
             await message.nack(delay=backoff_s(delivered))
@@ -78,9 +93,15 @@ def register_consumer(broker: NatsBroker, *, service: str, source: str, name: st
     # fetch loop polls (nats-py 2.16 raises a timeout type FastStream 0.7's pull loop misses).
     # FastStream warns that durable push consumers cannot scale out; with a deliver group
     # they do (tests/integration/test_messaging.py shows two replicas splitting the work).
-    config = ConsumerConfig(durable_name=durable, deliver_group=durable, ack_policy=JsAckPolicy.EXPLICIT,
-                            max_deliver=max_deliver, ack_wait=60, max_ack_pending=256,
-                            deliver_policy=DeliverPolicy.ALL)
+    config = ConsumerConfig(
+        durable_name=durable,
+        deliver_group=durable,
+        ack_policy=JsAckPolicy.EXPLICIT,
+        max_deliver=max_deliver,
+        ack_wait=60,
+        max_ack_pending=256,
+        deliver_policy=DeliverPolicy.ALL,
+    )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The JetStream Push consumer with the `durable` option")
         subscriber = broker.subscriber(

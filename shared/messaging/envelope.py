@@ -1,4 +1,5 @@
 """CloudEvents 1.0 envelope (structured JSON mode of the NATS protocol binding)."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -36,12 +37,27 @@ class CloudEvent(BaseModel):
         return self.regionpath.split(".") if self.regionpath else []
 
 
-def make_event(service: str, event: str, subject: str, data: dict[str, Any], *,
-               path: list[str], actor: str | None = None, version: int | None = None,
-               schema_version: int = 1, at: datetime | None = None, id: str | None = None) -> CloudEvent:
+def make_event(
+    service: str,
+    event: str,
+    subject: str,
+    data: dict[str, Any],
+    *,
+    path: list[str],
+    actor: str | None = None,
+    version: int | None = None,
+    schema_version: int = 1,
+    at: datetime | None = None,
+    id: str | None = None,
+) -> CloudEvent:
     return CloudEvent(
         **({"id": id} if id else {}),
-        source=f"/yiwang/{service}", type=f"yiwang.{service}.{event}.v{schema_version}",
-        subject=subject, data=data, regionpath=".".join(path), actor=actor,
-        aggversion=version, **({"time": at} if at else {}),
+        source=f"/yiwang/{service}",
+        type=f"yiwang.{service}.{event}.v{schema_version}",
+        subject=subject,
+        data=data,
+        regionpath=".".join(path),
+        actor=actor,
+        aggversion=version,
+        **({"time": at} if at else {}),
     )

@@ -4,6 +4,7 @@ One relay per service is active at a time (a lease in MongoDB), so replicas do n
 to publish; `Nats-Msg-Id` = event id lets JetStream drop a republish after a crash between
 publish and mark. The outbox is never emptied: it is the service's event log for replay.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -30,12 +31,12 @@ class OutboxRelay(LeasedLoop):
         if not docs:
             return False
         # Publishes are written to the connection in call order, so the stream keeps it.
-        acks = await asyncio.gather(*(
-            self.js.publish(d["subject"], dumps(d["envelope"]), headers={"Nats-Msg-Id": d["_id"]})
-            for d in docs))
+        acks = await asyncio.gather(
+            *(self.js.publish(d["subject"], dumps(d["envelope"]), headers={"Nats-Msg-Id": d["_id"]}) for d in docs)
+        )
         await self.db[OUTBOX].update_many(
-            {"_id": {"$in": [d["_id"] for d in docs]}},
-            {"$set": {"published": True, "publishedAt": now()}})
+            {"_id": {"$in": [d["_id"] for d in docs]}}, {"$set": {"published": True, "publishedAt": now()}}
+        )
         for d, ack in zip(docs, acks, strict=True):
             if ack.duplicate:
                 log.info("event %s was already in the stream", d["_id"])

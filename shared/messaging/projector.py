@@ -8,6 +8,7 @@ the commit that woke it so that the commits meanwhile share it (a batch folds ea
 changes into one update: the city's counters change once per pass, not once per event), so
 figures trail the writes by about that much.
 """
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -26,12 +27,17 @@ class OutboxProjector(LeasedLoop):
 
     async def project_pending(self) -> bool:
         async def work(uow: UnitOfWork) -> int:
-            docs = await uow.db[PROJECTION_QUEUE].find({"projection": self.projection}, session=uow.session) \
-                .sort("oid", 1).to_list(BATCH)
+            docs = (
+                await uow.db[PROJECTION_QUEUE]
+                .find({"projection": self.projection}, session=uow.session)
+                .sort("oid", 1)
+                .to_list(BATCH)
+            )
             if docs:
                 await self.apply(uow, docs)
-                await uow.db[PROJECTION_QUEUE].delete_many({"_id": {"$in": [d["_id"] for d in docs]}},
-                                                           session=uow.session)
+                await uow.db[PROJECTION_QUEUE].delete_many(
+                    {"_id": {"$in": [d["_id"] for d in docs]}}, session=uow.session
+                )
             return len(docs)
 
         return await self.transact(work, wake=False) == BATCH

@@ -4,6 +4,7 @@ Every reply is `{"ok": true, "result": …}` or `{"ok": false, "error": {code, m
 The caller's JWT travels in the `Authorization` header; services verify it themselves
 (`shared.auth.verify_caller`: a service's own token, or a person's token the gateway forwarded).
 """
+
 from __future__ import annotations
 
 import logging
@@ -85,9 +86,15 @@ def fail(error: DomainError) -> bytes:
     return dumps({"ok": False, "error": error.to_dict()})
 
 
-async def dispatch(handler: Handler, body: bytes, headers: dict[str, str] | None,
-                   jwt_secret: str, issuer: str, bounds: Bounds | None = None,
-                   max_ttl_s: int = DEFAULT_MAX_TTL_S) -> bytes:
+async def dispatch(
+    handler: Handler,
+    body: bytes,
+    headers: dict[str, str] | None,
+    jwt_secret: str,
+    issuer: str,
+    bounds: Bounds | None = None,
+    max_ttl_s: int = DEFAULT_MAX_TTL_S,
+) -> bytes:
     """Run one request through a handler; every outcome becomes a reply, never an exception.
     The caller is another service (its own token) or a person (the token the gateway
     forwarded). Log lines written meanwhile carry the caller's request id. With `bounds`, a payload nested
@@ -124,8 +131,9 @@ class RpcClient:
         self.nc = nc
         self.timeout_s = timeout_s
 
-    async def call(self, service: str, verb: str, payload: dict[str, Any] | BaseModel,
-                   token: str, timeout_s: float | None = None) -> Any:
+    async def call(
+        self, service: str, verb: str, payload: dict[str, Any] | BaseModel, token: str, timeout_s: float | None = None
+    ) -> Any:
         body = dumps(payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload)
         timeout = timeout_s or self.timeout_s
         headers = {AUTH_HEADER: f"Bearer {token}", DEADLINE_HEADER: f"{time.time() + timeout:.3f}"}
@@ -140,8 +148,10 @@ class RpcClient:
         except nats.errors.ConnectionClosedError as e:
             raise Unavailable("the message bus is not reachable", {"service": service}) from e
         except nats.errors.MaxPayloadError as e:
-            raise BadInput(f"the request is too large to send ({len(body)} bytes; the message bus takes "
-                           f"{self.nc.max_payload})", {"limit": "payload"}) from e
+            raise BadInput(
+                f"the request is too large to send ({len(body)} bytes; the message bus takes {self.nc.max_payload})",
+                {"limit": "payload"},
+            ) from e
         reply = loads(msg.data)
         if reply.get("ok"):
             return reply.get("result")

@@ -1,4 +1,5 @@
 """JetStream streams, declared in code: one per service, plus the dead-letter stream."""
+
 from __future__ import annotations
 
 from nats.js import JetStreamContext
@@ -31,9 +32,13 @@ def stream_config(service: str, duplicate_window_s: float, replicas: int = 1) ->
 
 def dlq_config(replicas: int = 1) -> StreamConfig:
     return StreamConfig(
-        name="YIWANG_DLQ", description="Messages a consumer gave up on, with the error",
-        subjects=[f"{DLQ}.>"], retention=RetentionPolicy.LIMITS, storage=StorageType.FILE,
-        max_age=30 * 86400, num_replicas=replicas,
+        name="YIWANG_DLQ",
+        description="Messages a consumer gave up on, with the error",
+        subjects=[f"{DLQ}.>"],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        max_age=30 * 86400,
+        num_replicas=replicas,
     )
 
 
@@ -58,8 +63,9 @@ async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
         await js.update_stream(config)
 
 
-async def ensure_streams(js: JetStreamContext, duplicate_window_s: float, replicas: int = 1,
-                         services: tuple[str, ...] = SERVICES) -> None:
+async def ensure_streams(
+    js: JetStreamContext, duplicate_window_s: float, replicas: int = 1, services: tuple[str, ...] = SERVICES
+) -> None:
     """Every service declares every stream it reads or writes, so start-up order never matters."""
     for s in services:
         await ensure_stream(js, stream_config(s, duplicate_window_s, replicas))

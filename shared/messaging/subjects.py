@@ -1,4 +1,5 @@
 """Subject builders. Events: `yiwang.evt.<service>.<EVENT>.<region path ids…>`."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -77,31 +77,31 @@ SATISFIED_FROM = 4  # 满意 (4) and 非常满意 (5)
 COUNTER_DEFINITIONS: dict[str, str] = {
     "total": "Cases reported in the region, merged duplicates included.",
     "open": "Cases with work outstanding: REPORTED, ACCEPTED, ASSIGNED or IN_PROGRESS "
-            "(a reopened case is open again). Merged duplicates are not counted.",
+    "(a reopened case is open again). Merged duplicates are not counted.",
     "awaiting_rating": "Cases RESOLVED and not yet closed.",
     "overdue": "Open cases the SLA sweeper found past their deadline and that have no new "
-               "deadline yet (below COUNTY the sweeper escalates at once, so mostly COUNTY).",
+    "deadline yet (below COUNTY the sweeper escalates at once, so mostly COUNTY).",
     "responded": "Cases that got a first response by a person: accepted, rejected, "
-                 "dispatched, handled or escalated by hand.",
+    "dispatched, handled or escalated by hand.",
     "resolved": "Cases resolved at least once, counted once even if reopened.",
     "resolved_on_time": "Resolved cases whose latest resolution met its deadline, with no "
-                        "SLA breach in the case's life.",
-    "closed": "Cases closed after resolution (by rating, follow-up or timeout); merged "
-              "duplicates are not counted.",
+    "SLA breach in the case's life.",
+    "closed": "Cases closed after resolution (by rating, follow-up or timeout); merged duplicates are not counted.",
     "rejected": "Cases not accepted (不予受理).",
     "merged": "Reports merged into another case (并单); they count only here and in total.",
     "rated": "Cases rated by a reporter for their latest resolution.",
     "satisfied": f"Rated cases whose rating is {SATISFIED_FROM} or 5 (满意, 非常满意).",
-    **{f"resolved_by_level.{lvl}": f"Resolved cases whose latest resolution was at {lvl} level."
-       for lvl in HandlingLevel},
+    **{
+        f"resolved_by_level.{lvl}": f"Resolved cases whose latest resolution was at {lvl} level."
+        for lvl in HandlingLevel
+    },
 }
 
 RATE_DEFINITIONS: dict[str, str] = {
     "response_rate": "响应率: responded / (total − merged); cases that got a first response.",
     "resolution_rate": "解决率 (on time): resolved_on_time / resolved; resolutions that met "
-                       "their deadline with no SLA breach.",
-    "satisfaction_rate": f"满意率: satisfied / rated; ratings of {SATISFIED_FROM} or 5 among "
-                         "rated cases.",
+    "their deadline with no SLA breach.",
+    "satisfaction_rate": f"满意率: satisfied / rated; ratings of {SATISFIED_FROM} or 5 among rated cases.",
     "fengqiao_share": "枫桥 share: resolved at GRID or COMMUNITY / resolved; problems solved "
-                      "without leaving the community.",
+    "without leaving the community.",
 }

@@ -108,17 +108,15 @@ class ProjectStatus(StrEnum):
 # read by the service's rollups and by the gateway's field descriptions.
 COUNTER_DEFINITIONS: dict[str, str] = {
     "organizations": "Party organisations anchored in the region, every type.",
-    **{f"organizations.{t}": f"Organisations of type {t} anchored in the region."
-       for t in OrgType},
+    **{f"organizations.{t}": f"Organisations of type {t} anchored in the region." for t in OrgType},
     "grids_with_branch": "Grids with a GRID_BRANCH (网格党支部); coverage = this / gridCount.",
-    "buildings_with_group": "Buildings with a BUILDING_GROUP (楼栋党小组); coverage = this / "
-                            "buildingCount.",
+    "buildings_with_group": "Buildings with a BUILDING_GROUP (楼栋党小组); coverage = this / buildingCount.",
     "weak_organizations": "Organisations flagged weak (软弱涣散 risk): no organisational life "
-                          "for the configured period.",
+    "for the configured period.",
     "members": "Party members whose organisation is in the region.",
     **{f"members.{c}": f"Members of category {c}." for c in MemberCategory},
     "members_transferring": "Members with an open membership transfer.",
     "dual_registered": "In-service members with an active 双报到 registration with a "
-                       "community in the region (counted where they live, not where they work).",
+    "community in the region (counted where they live, not where they work).",
     "twinned_units": "Employers' branches twinned with a community in the region (单位报到).",
 }

@@ -91,7 +91,7 @@ COUNTER_DEFINITIONS: dict[str, str] = {
     "open_orders": "Approved service orders not yet done: OPEN, DISPATCHED, TAKEN, IN_PROGRESS.",
     "completed_orders": "Service orders COMPLETED or RATED.",
     "service_hours_tenths": "Service hours in tenths of an hour: completed orders, activity "
-                            "attendance (credit and back-filled) and resolved case tasks.",
+    "attendance (credit and back-filled) and resolved case tasks.",
     "points_issued": "Points credited (ORDER, ACTIVITY, CASE, BACKFILL entries).",
     "points_redeemed": "Points spent on the catalogue (REDEMPTION entries, as positive).",
     "points_expired": "Points written off by expiry (EXPIRY entries, as positive).",

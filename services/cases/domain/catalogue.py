@@ -1,4 +1,5 @@
 """The dispatch catalogue (派单目录): which level and department handle each kind of case."""
+
 from __future__ import annotations
 
 import re
@@ -30,6 +31,7 @@ DEPARTMENTS: dict[str, str] = {
 class Category(BaseModel):
     """One catalogue entry. `sla_seconds`, when set, replaces the per-level SLA at every
     level (urgent hazards get hours, not days)."""
+
     model_config = ConfigDict(frozen=True)
 
     code: str
@@ -64,6 +66,7 @@ class Category(BaseModel):
 
 class Catalogue(BaseModel):
     """A versioned set of categories; edits return a new version."""
+
     model_config = ConfigDict(frozen=True)
 
     version: int = 1
@@ -73,8 +76,7 @@ class Catalogue(BaseModel):
         for c in self.categories:
             if c.code == code:
                 return c
-        raise BadInput(f"unknown case category {code!r}; see caseCategories",
-                       {"categoryCode": code})
+        raise BadInput(f"unknown case category {code!r}; see caseCategories", {"categoryCode": code})
 
     def upsert(self, category: Category) -> Catalogue:
         rest = tuple(c for c in self.categories if c.code != category.code)
@@ -82,24 +84,37 @@ class Catalogue(BaseModel):
 
     def remove(self, code: str) -> Catalogue:
         self.get(code)
-        return Catalogue(version=self.version + 1,
-                         categories=tuple(c for c in self.categories if c.code != code))
+        return Catalogue(version=self.version + 1, categories=tuple(c for c in self.categories if c.code != code))
 
 
-def new_category(code: str, name: str, group: str | None, default_level: str, department: str | None = None,
-                 sla_seconds: int | None = None, kind: str | None = None) -> Category:
+def new_category(
+    code: str,
+    name: str,
+    group: str | None,
+    default_level: str,
+    department: str | None = None,
+    sla_seconds: int | None = None,
+    kind: str | None = None,
+) -> Category:
     """A catalogue entry from an edit, or BAD_INPUT naming what is wrong with it."""
     try:
-        return Category(code=code, name=name, group=group or "", default_level=default_level,
-                        department=department, sla_seconds=sla_seconds, **({"kind": kind} if kind else {}))
+        return Category(
+            code=code,
+            name=name,
+            group=group or "",
+            default_level=default_level,
+            department=department,
+            sla_seconds=sla_seconds,
+            **({"kind": kind} if kind else {}),
+        )
     except ValueError as e:
         raise BadInput(refusal(e)) from None
 
 
-def _c(code: str, name: str, group: str, level: L, dept: str | None = None,
-       sla: int | None = None, kind: K = K.HELP) -> Category:
-    return Category(code=code, name=name, group=group, default_level=level,
-                    department=dept, sla_seconds=sla, kind=kind)
+def _c(
+    code: str, name: str, group: str, level: L, dept: str | None = None, sla: int | None = None, kind: K = K.HELP
+) -> Category:
+    return Category(code=code, name=name, group=group, default_level=level, department=dept, sla_seconds=sla, kind=kind)
 
 
 _HOUR = 3600
@@ -117,8 +132,7 @@ DEFAULT_CATEGORIES: tuple[Category, ...] = (
     _c("SAFETY_FIRE_EXIT", "消防通道占用", "安全隐患", L.GRID, "FIRE", 4 * _HOUR, K.REPORT),
     _c("SAFETY_HIGH_THROW", "高空抛物", "安全隐患", L.COMMUNITY, "PUBLIC_SECURITY", 12 * _HOUR, K.REPORT),
     _c("SAFETY_EBIKE_CHARGING", "电动车违规充电", "安全隐患", L.GRID, "FIRE", 8 * _HOUR, K.REPORT),
-    _c("LIVELIHOOD_SUBSISTENCE", "低保救助咨询", "民生服务", L.COMMUNITY, "CIVIL_AFFAIRS",
-       kind=K.CONSULTATION),
+    _c("LIVELIHOOD_SUBSISTENCE", "低保救助咨询", "民生服务", L.COMMUNITY, "CIVIL_AFFAIRS", kind=K.CONSULTATION),
     _c("LIVELIHOOD_ELDERLY", "养老服务", "民生服务", L.COMMUNITY, "CIVIL_AFFAIRS"),
     _c("LIVELIHOOD_EMPLOYMENT", "就业帮扶", "民生服务", L.COMMUNITY, "HRSS"),
     _c("PROPERTY_SERVICE", "物业服务质量", "物业管理", L.COMMUNITY, "HOUSING", kind=K.COMPLAINT),

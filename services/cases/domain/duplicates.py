@@ -1,4 +1,5 @@
 """Possible duplicates (疑似重复): open cases of the same category, near in space and time."""
+
 from __future__ import annotations
 
 import math
@@ -28,8 +29,7 @@ def distance_m(new: Case, existing: Case) -> float | None:
     return 0.0 if new.region_id == existing.region_id else None
 
 
-def is_possible_duplicate(new: Case, existing: Case, radius_m: float, window_s: float,
-                          now: datetime) -> bool:
+def is_possible_duplicate(new: Case, existing: Case, radius_m: float, window_s: float, now: datetime) -> bool:
     """`existing` may report the same thing as `new`: another case of the same category,
     still open (not resolved, closed, rejected or merged), created within `window_s`
     seconds before `now`, and within `radius_m` metres (without a point on either side:
@@ -45,8 +45,9 @@ def is_possible_duplicate(new: Case, existing: Case, radius_m: float, window_s: 
     return d is not None and d <= radius_m
 
 
-def possible_duplicates(new: Case, candidates: Iterable[Case], radius_m: float,
-                        window_s: float, now: datetime) -> list[Case]:
+def possible_duplicates(
+    new: Case, candidates: Iterable[Case], radius_m: float, window_s: float, now: datetime
+) -> list[Case]:
     """The candidates that may duplicate `new`, nearest first."""
     found = [c for c in candidates if is_possible_duplicate(new, c, radius_m, window_s, now)]
     return sorted(found, key=lambda c: (distance_m(new, c) or 0.0, c.created_at))

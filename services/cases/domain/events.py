@@ -3,6 +3,7 @@
 Every command records one or more events on `Case.pending_events`; the service layer
 drains them into its outbox. On the wire `type` is UPPER_SNAKE without the Case prefix.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -20,6 +21,7 @@ class CaseEvent(DomainEvent):
     leaves it; `counters` is the case's contribution to the region rollups after the whole
     command (rollups.counters_of), so a replay of the log can recount the rollups from the
     last event of each case. Events of one command share `version`."""
+
     type: ClassVar[str] = ""
     subject_prefix: ClassVar[str] = "yiwang.evt.cases"
 
@@ -126,6 +128,7 @@ class CaseReturned(CaseEvent):
 
 class CaseMerged(CaseEvent):
     """Recorded on both cases: `from_id` was folded into `into_id`."""
+
     type: ClassVar[str] = "MERGED"
     from_id: str
     into_id: str
@@ -133,6 +136,7 @@ class CaseMerged(CaseEvent):
 
 class CaseContactRevealed(CaseEvent):
     """Audit: an admin saw a reporter's phone unmasked."""
+
     type: ClassVar[str] = "CONTACT_REVEALED"
     reporter_index: int
     reason: str
@@ -141,16 +145,31 @@ class CaseContactRevealed(CaseEvent):
 class CaseDeliberated(CaseEvent):
     """A joint meeting (联席会议) of the community's 大党委 resolved on the hotspot this case
     is part of: the link from the resolution back to the case."""
+
     type: ClassVar[str] = "DELIBERATED"
     meeting_id: str
     resolution_id: str
 
 
 EVENT_TYPES: dict[str, type[CaseEvent]] = {
-    cls.type: cls for cls in (
-        CaseReported, CaseAccepted, CaseAssigned, CaseStarted, CaseResolved, CaseRated,
-        CaseClosed, CaseReopened, CaseRejected, CaseEscalated, CaseOverdue, CaseReturned,
-        CaseMerged, CaseContactRevealed, CaseDeliberated)
+    cls.type: cls
+    for cls in (
+        CaseReported,
+        CaseAccepted,
+        CaseAssigned,
+        CaseStarted,
+        CaseResolved,
+        CaseRated,
+        CaseClosed,
+        CaseReopened,
+        CaseRejected,
+        CaseEscalated,
+        CaseOverdue,
+        CaseReturned,
+        CaseMerged,
+        CaseContactRevealed,
+        CaseDeliberated,
+    )
 }
 
 

@@ -3,6 +3,7 @@
 Pure: the service hands in cells (reports of one category in one grid on one local day);
 the window is compared with the window of the same length just before it.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -14,11 +15,11 @@ from shared.errors import BadInput
 
 MAX_WINDOW_DAYS = 366  # a hotspot window is at most a year
 MIN_CLUSTER = 2  # one report is a case, not a cluster
-RISE = 1.5       # a change by this factor (and by at least MIN_CLUSTER) is a trend
+RISE = 1.5  # a change by this factor (and by at least MIN_CLUSTER) is a trend
 
 
 class HotspotTrend(StrEnum):
-    NEW = "NEW"          # nothing in the previous window
+    NEW = "NEW"  # nothing in the previous window
     RISING = "RISING"
     STEADY = "STEADY"
     FALLING = "FALLING"
@@ -89,7 +90,14 @@ def hotspots(days: Iterable[tuple[str, Mapping[str, int]]], since: date, until: 
         for day, cells in window:
             per_day[day] = per_day.get(day, 0) + cells.get(key, 0)
         before = previous.get(key, 0)
-        out.append({"gridId": grid, "categoryCode": cat, "count": n, "previousCount": before,
-                    "trend": str(trend_of(n, before)),
-                    "daily": [{"day": day, "count": per_day.get(day, 0)} for day in span]})
+        out.append(
+            {
+                "gridId": grid,
+                "categoryCode": cat,
+                "count": n,
+                "previousCount": before,
+                "trend": str(trend_of(n, before)),
+                "daily": [{"day": day, "count": per_day.get(day, 0)} for day in span],
+            }
+        )
     return out

@@ -4,6 +4,7 @@ seconds per level come in as `sla`. Nothing here does I/O.
 
 A command that raises leaves the case exactly as it was.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -27,8 +28,10 @@ S = CaseStatus
 Sla = Mapping[HandlingLevel, int]  # seconds a level has to handle a case
 
 DEFAULT_SLA: dict[HandlingLevel, int] = {
-    HandlingLevel.GRID: 2 * 86400, HandlingLevel.COMMUNITY: 3 * 86400,
-    HandlingLevel.TOWNSHIP: 5 * 86400, HandlingLevel.COUNTY: 7 * 86400,
+    HandlingLevel.GRID: 2 * 86400,
+    HandlingLevel.COMMUNITY: 3 * 86400,
+    HandlingLevel.TOWNSHIP: 5 * 86400,
+    HandlingLevel.COUNTY: 7 * 86400,
 }
 TITLE_MAX, TEXT_MAX, NOTE_MAX = 200, 5000, 1000
 SWEEPER_REASON = "超期自动上报 (SLA overdue)"
@@ -49,8 +52,8 @@ class Case(BaseModel):
     channel: CaseChannel
     status: CaseStatus = S.REPORTED
     level: HandlingLevel
-    region_id: str                   # the grid
-    region_path: tuple[str, ...]     # top-down ids ending with the grid
+    region_id: str  # the grid
+    region_path: tuple[str, ...]  # top-down ids ending with the grid
     location: GeoPoint | None = None
     reporters: list[Reporter]
     assignee: Assignee | None = None
@@ -58,19 +61,19 @@ class Case(BaseModel):
     updated_at: datetime
     accepted_at: datetime | None = None  # first response: accept, reject, dispatch or handling
     due_at: datetime | None = None
-    overdue: bool = False                # set by the sweeper, cleared by a new deadline
-    overdue_count: int = 0               # SLA breaches over the case's life
+    overdue: bool = False  # set by the sweeper, cleared by a new deadline
+    overdue_count: int = 0  # SLA breaches over the case's life
     resolved_at: datetime | None = None  # the latest resolution (kept if reopened)
     resolved_at_level: HandlingLevel | None = None
     resolved_on_time: bool | None = None
     resolution: str | None = None
     closed_at: datetime | None = None
-    rating: int | None = None            # first rating given for the latest resolution
+    rating: int | None = None  # first rating given for the latest resolution
     rated_at: datetime | None = None
-    reopened: bool = False               # a case reopens once at most
+    reopened: bool = False  # a case reopens once at most
     escalations: int = 0
     merged_into: str | None = None
-    sla_override_s: int | None = None    # from the category: replaces the level SLA
+    sla_override_s: int | None = None  # from the category: replaces the level SLA
     version: int = 1
     timeline: list[TimelineEntry] = Field(default_factory=list)
     pending_events: list[ev.CaseEvent] = Field(default_factory=list, exclude=True)
@@ -88,32 +91,71 @@ class Case(BaseModel):
 
     # ---- creation -----------------------------------------------------------------------
     @classmethod
-    def report(cls, *, id: str, title: str, description: str, category: Category,
-               channel: CaseChannel, region_path: Iterable[str], by: Principal, now: datetime,
-               sla: Sla, reporter_name: str, reporter_phone_enc: str | None = None,
-               reporter_sub: str | None = None, location: GeoPoint | None = None,
-               kind: RequestKind | None = None) -> Case:
+    def report(
+        cls,
+        *,
+        id: str,
+        title: str,
+        description: str,
+        category: Category,
+        channel: CaseChannel,
+        region_path: Iterable[str],
+        by: Principal,
+        now: datetime,
+        sla: Sla,
+        reporter_name: str,
+        reporter_phone_enc: str | None = None,
+        reporter_sub: str | None = None,
+        location: GeoPoint | None = None,
+        kind: RequestKind | None = None,
+    ) -> Case:
         """上报. Residents and grid workers report as themselves; staff taking a hotline call
         or a walk-in may name the resident's `reporter_sub` (or none)."""
         path = tuple(region_path)
         if len(path) < 4 or len(set(path)) != len(path) or not all(path):
-            raise BadInput("region_path must list distinct region ids from the county (or "
-                           "above) down to the grid", {"regionPath": list(path)})
+            raise BadInput(
+                "region_path must list distinct region ids from the county (or above) down to the grid",
+                {"regionPath": list(path)},
+            )
         if by.role in (Role.RESIDENT, Role.GRID_WORKER):
             reporter_sub = by.sub
-        reporter = Reporter(sub=reporter_sub, name=_text(reporter_name, "reporterName", 64),
-                            phone_enc=reporter_phone_enc, case_id_origin=id)
-        case = cls(id=id, title=_text(title, "title", TITLE_MAX),
-                   description=_text(description, "description", TEXT_MAX, required=False),
-                   category_code=category.code, kind=kind or category.kind, channel=channel,
-                   level=category.default_level, region_id=path[-1], region_path=path,
-                   location=location, reporters=[reporter], created_at=now, updated_at=now,
-                   sla_override_s=category.sla_seconds)
+        reporter = Reporter(
+            sub=reporter_sub,
+            name=_text(reporter_name, "reporterName", 64),
+            phone_enc=reporter_phone_enc,
+            case_id_origin=id,
+        )
+        case = cls(
+            id=id,
+            title=_text(title, "title", TITLE_MAX),
+            description=_text(description, "description", TEXT_MAX, required=False),
+            category_code=category.code,
+            kind=kind or category.kind,
+            channel=channel,
+            level=category.default_level,
+            region_id=path[-1],
+            region_path=path,
+            location=location,
+            reporters=[reporter],
+            created_at=now,
+            updated_at=now,
+            sla_override_s=category.sla_seconds,
+        )
         authorize(by, Action.REPORT, case)
         case.due_at = now + case._sla_for(case.level, sla)
-        case._emit(ev.CaseReported, by, now, title=case.title, category_code=case.category_code,
-                   kind=case.kind, channel=channel, region_id=case.region_id,
-                   location=location, due_at=case.due_at, note=case.title)
+        case._emit(
+            ev.CaseReported,
+            by,
+            now,
+            title=case.title,
+            category_code=case.category_code,
+            kind=case.kind,
+            channel=channel,
+            region_id=case.region_id,
+            location=location,
+            due_at=case.due_at,
+            note=case.title,
+        )
         return case
 
     # ---- commands -----------------------------------------------------------------------
@@ -131,16 +173,17 @@ class Case(BaseModel):
         may be re-dispatched before work starts. The deadline keeps running."""
         authorize(by, Action.ASSIGN, self)
         if assignee.kind is AssigneeKind.COMMUNITY and assignee.id != self.community_id:
-            raise BadInput(f"a case of grid {self.region_id} can only go to its own community "
-                           f"{self.community_id}", {"assignee": assignee.id})
+            raise BadInput(
+                f"a case of grid {self.region_id} can only go to its own community {self.community_id}",
+                {"assignee": assignee.id},
+            )
         self._require("assign", S.ACCEPTED, S.ASSIGNED)
         if assignee == self.assignee:
             raise Conflict(f"case {self.id} is already assigned to {assignee.kind} {assignee.id}")
         self._change(now, response=True)
         self.assignee = assignee
         self.status = S.ASSIGNED
-        self._emit(ev.CaseAssigned, by, now, assignee=assignee,
-                   note=f"{assignee.kind} {assignee.name or assignee.id}")
+        self._emit(ev.CaseAssigned, by, now, assignee=assignee, note=f"{assignee.kind} {assignee.name or assignee.id}")
 
     def start(self, by: Principal, now: datetime) -> None:
         """处置 begins. A grid worker may take an ACCEPTED case of their grid themselves
@@ -152,8 +195,14 @@ class Case(BaseModel):
         self._change(now, response=True)
         if self_dispatch:
             self.assignee = Assignee(kind=AssigneeKind.GRID_WORKER, id=by.sub, name=by.sub)
-            self._emit(ev.CaseAssigned, by, now, assignee=self.assignee, status=S.ASSIGNED,
-                       note=f"{AssigneeKind.GRID_WORKER} {by.sub}")
+            self._emit(
+                ev.CaseAssigned,
+                by,
+                now,
+                assignee=self.assignee,
+                status=S.ASSIGNED,
+                note=f"{AssigneeKind.GRID_WORKER} {by.sub}",
+            )
         self.status = S.IN_PROGRESS
         self._emit(ev.CaseStarted, by, now, assignee=self.assignee)
 
@@ -180,8 +229,7 @@ class Case(BaseModel):
         self._require_escalatable()
         self._change(now, response=True)
         from_level = self._escalate(now, sla)
-        self._emit(ev.CaseEscalated, by, now, from_level=from_level, reason=text,
-                   due_at=self.due_at, note=text)
+        self._emit(ev.CaseEscalated, by, now, from_level=from_level, reason=text, due_at=self.due_at, note=text)
 
     def sweep(self, now: datetime, sla: Sla) -> bool:
         """The SLA sweeper's rule: an open case past its deadline is OVERDUE and escalated
@@ -200,10 +248,17 @@ class Case(BaseModel):
         self._change(now)
         self.overdue_count += 1
         from_level = self._escalate(now, sla)
-        self._emit(ev.CaseOverdue, SYSTEM, now, due_at=due, level=from_level,
-                   status=from_status, note="超期 (overdue)")
-        self._emit(ev.CaseEscalated, SYSTEM, now, from_level=from_level, reason=SWEEPER_REASON,
-                   due_at=self.due_at, by_sweeper=True, note=SWEEPER_REASON)
+        self._emit(ev.CaseOverdue, SYSTEM, now, due_at=due, level=from_level, status=from_status, note="超期 (overdue)")
+        self._emit(
+            ev.CaseEscalated,
+            SYSTEM,
+            now,
+            from_level=from_level,
+            reason=SWEEPER_REASON,
+            due_at=self.due_at,
+            by_sweeper=True,
+            note=SWEEPER_REASON,
+        )
         return True
 
     def reject(self, by: Principal, reason: str, now: datetime) -> None:
@@ -212,8 +267,10 @@ class Case(BaseModel):
         text = _text(reason, "reason")
         self._require("reject", S.REPORTED, S.ACCEPTED)
         if self.reopened:
-            raise Conflict(f"case {self.id} was accepted and resolved before; it cannot be "
-                           "rejected now", {"status": str(self.status), "reopened": True})
+            raise Conflict(
+                f"case {self.id} was accepted and resolved before; it cannot be rejected now",
+                {"status": str(self.status), "reopened": True},
+            )
         self._change(now, response=True)
         self.status = S.REJECTED
         self._set_due(None)
@@ -230,8 +287,7 @@ class Case(BaseModel):
         self.status = S.ACCEPTED
         self._emit(ev.CaseReturned, by, now, reason=text, returned_by=returned_by, note=text)
 
-    def rate(self, by: Principal, score: int, now: datetime, sla: Sla,
-             comment: str | None = None) -> None:
+    def rate(self, by: Principal, score: int, now: datetime, sla: Sla, comment: str | None = None) -> None:
         """评价 by a reporter. On a RESOLVED case the rating decides: 1–2 reopens it once at its
         level (a second 1–2 closes it), 3–5 closes it. Every reporter (merged ones too) may
         rate each resolution once; a rating that comes after the case closed is recorded
@@ -259,8 +315,15 @@ class Case(BaseModel):
         elif self.status is S.RESOLVED:
             self.status, self.closed_at = S.CLOSED, now
             outcome = ev.CaseClosed, {"rating": score}
-        self._emit(ev.CaseRated, by, now, score=score, reporter_sub=by.sub, comment=note,
-                   note=f"{score}分" + (f": {note}" if note else ""))
+        self._emit(
+            ev.CaseRated,
+            by,
+            now,
+            score=score,
+            reporter_sub=by.sub,
+            comment=note,
+            note=f"{score}分" + (f": {note}" if note else ""),
+        )
         if outcome:
             self._emit(outcome[0], by, now, **outcome[1])
 
@@ -282,8 +345,7 @@ class Case(BaseModel):
         self.close(SYSTEM, now, "评价超时自动结案 (no rating in time)")
         return True
 
-    def reveal_contact(self, by: Principal, reason: str, now: datetime,
-                       reporter_index: int = 0) -> Reporter:
+    def reveal_contact(self, by: Principal, reason: str, now: datetime, reporter_index: int = 0) -> Reporter:
         """An admin's audited look at a reporter's contact: returns the reporter (phone still
         encrypted; the caller decrypts) and records CONTACT_REVEALED."""
         authorize(by, Action.REVEAL_CONTACT, self)
@@ -291,8 +353,7 @@ class Case(BaseModel):
         if not 0 <= reporter_index < len(self.reporters):
             raise BadInput(f"case {self.id} has no reporter #{reporter_index}")
         self._change(now)
-        self._emit(ev.CaseContactRevealed, by, now, reporter_index=reporter_index, reason=text,
-                   note=text)
+        self._emit(ev.CaseContactRevealed, by, now, reporter_index=reporter_index, reason=text, note=text)
         return self.reporters[reporter_index]
 
     def note_deliberation(self, meeting_id: str, resolution_id: str, resolution: str, now: datetime) -> bool:
@@ -302,8 +363,14 @@ class Case(BaseModel):
         if any(t.type == ev.CaseDeliberated.type and (t.note or "").startswith(ref) for t in self.timeline):
             return False
         self._change(now)
-        self._emit(ev.CaseDeliberated, SYSTEM, now, meeting_id=meeting_id, resolution_id=resolution_id,
-                   note=f"{ref} 联席会议决议：{resolution}"[:500])
+        self._emit(
+            ev.CaseDeliberated,
+            SYSTEM,
+            now,
+            meeting_id=meeting_id,
+            resolution_id=resolution_id,
+            note=f"{ref} 联席会议决议：{resolution}"[:500],
+        )
         return True
 
     # ---- queries ------------------------------------------------------------------------
@@ -317,8 +384,7 @@ class Case(BaseModel):
         return self.region_path[-1 - level.rank]
 
     def is_overdue(self, now: datetime) -> bool:
-        return self.overdue or (self.status in OPEN_STATUSES and self.due_at is not None
-                                and now >= self.due_at)
+        return self.overdue or (self.status in OPEN_STATUSES and self.due_at is not None and now >= self.due_at)
 
     def drain_events(self) -> list[ev.CaseEvent]:
         out, self.pending_events = self.pending_events, []
@@ -328,9 +394,9 @@ class Case(BaseModel):
     def _require(self, action: str, *allowed: CaseStatus) -> None:
         if self.status not in allowed:
             raise Conflict(
-                f"cannot {action} case {self.id}: it is {self.status}; "
-                f"allowed from {', '.join(allowed)}",
-                {"status": str(self.status), "allowed": [str(s) for s in allowed]})
+                f"cannot {action} case {self.id}: it is {self.status}; allowed from {', '.join(allowed)}",
+                {"status": str(self.status), "allowed": [str(s) for s in allowed]},
+            )
 
     def _require_escalatable(self) -> None:
         self._require("escalate", *sorted(OPEN_STATUSES, key=list(S).index))
@@ -340,8 +406,7 @@ class Case(BaseModel):
         """The level an escalation moves the case to; Conflict at the top level."""
         above = self.level.next_level()
         if above is None:
-            raise Conflict(f"case {self.id} is already at {self.level}, the top level",
-                           {"level": str(self.level)})
+            raise Conflict(f"case {self.id} is already at {self.level}, the top level", {"level": str(self.level)})
         return above
 
     def _sla_for(self, level: HandlingLevel, sla: Sla) -> timedelta:
@@ -372,23 +437,38 @@ class Case(BaseModel):
             r.rating = r.rated_at = r.comment = None
         self._set_due(now + self._sla_for(self.level, sla))
 
-    def _emit(self, cls: type[ev.CaseEvent], by: Principal, now: datetime, *,
-              level: HandlingLevel | None = None, status: CaseStatus | None = None,
-              note: str | None = None, **fields: Any) -> None:
+    def _emit(
+        self,
+        cls: type[ev.CaseEvent],
+        by: Principal,
+        now: datetime,
+        *,
+        level: HandlingLevel | None = None,
+        status: CaseStatus | None = None,
+        note: str | None = None,
+        **fields: Any,
+    ) -> None:
         level = level or self.level
-        event = cls(case_id=self.id, version=self.version, at=now, actor=by.sub,
-                    status=status or self.status, level=level, region_path=self.region_path,
-                    note=note, counters=counters_of(self), **fields)
+        event = cls(
+            case_id=self.id,
+            version=self.version,
+            at=now,
+            actor=by.sub,
+            status=status or self.status,
+            level=level,
+            region_path=self.region_path,
+            note=note,
+            counters=counters_of(self),
+            **fields,
+        )
         self.pending_events.append(event)
-        self.timeline.append(TimelineEntry(type=cls.type, at=now, actor=by.sub, level=level,
-                                           note=note))
+        self.timeline.append(TimelineEntry(type=cls.type, at=now, actor=by.sub, level=level, note=note))
 
 
 def check_expected_version(case: Case, expected: int | None) -> None:
     """A command sent with `expectedVersion` applies only to that version of the case."""
     if expected is not None and expected != case.version:
-        raise Conflict(f"case {case.id} is at version {case.version}, not {expected}",
-                       {"currentVersion": case.version})
+        raise Conflict(f"case {case.id} is at version {case.version}, not {expected}", {"currentVersion": case.version})
 
 
 def merge(into: Case, other: Case, by: Principal, now: datetime, force: bool = False) -> None:
@@ -401,11 +481,12 @@ def merge(into: Case, other: Case, by: Principal, now: datetime, force: bool = F
     authorize(by, Action.MERGE, into)
     authorize(by, Action.MERGE, other)
     if into.region_id != other.region_id:
-        raise BadInput(f"cases of different grids ({other.region_id}, {into.region_id}) "
-                       "cannot be merged")
+        raise BadInput(f"cases of different grids ({other.region_id}, {into.region_id}) cannot be merged")
     if into.category_code != other.category_code and not force:
-        raise BadInput(f"case {other.id} is {other.category_code}, case {into.id} is "
-                       f"{into.category_code}: merge across categories needs force")
+        raise BadInput(
+            f"case {other.id} is {other.category_code}, case {into.id} is "
+            f"{into.category_code}: merge across categories needs force"
+        )
     open_ = sorted(OPEN_STATUSES, key=list(S).index)
     into._require("merge into", *open_)
     other._require("merge", *open_)

@@ -1,5 +1,6 @@
 """Who may do what to which case, who sees which case (`SCOPE`, the kernel's rule of
 shared/scope, for single reads and lists alike), and who may see a reporter's phone (API.md)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -21,8 +22,7 @@ SYSTEM = Principal(sub="system:cases", role=Role.SERVICE)
 _R = Role
 # Roles allowed per action; superadmin and service may do everything. Scope is checked apart.
 PERMISSIONS: dict[Action, frozenset[Role]] = {
-    Action.VIEW: frozenset({_R.ADMIN, _R.OPERATOR, _R.GRID_WORKER, _R.DEPARTMENT,
-                            _R.VOLUNTEER, _R.RESIDENT}),
+    Action.VIEW: frozenset({_R.ADMIN, _R.OPERATOR, _R.GRID_WORKER, _R.DEPARTMENT, _R.VOLUNTEER, _R.RESIDENT}),
     Action.REPORT: frozenset({_R.ADMIN, _R.OPERATOR, _R.GRID_WORKER, _R.RESIDENT}),
     Action.ACCEPT: frozenset({_R.ADMIN, _R.OPERATOR, _R.GRID_WORKER}),
     Action.ASSIGN: frozenset({_R.ADMIN, _R.OPERATOR}),
@@ -57,12 +57,14 @@ def _volunteer_keys(p: Principal) -> Scope:
 
 
 SCOPE = ScopeRule(
-    fields={"path": lambda c: c.region_path, "region_id": lambda c: c.region_id,
-            "assigneeKey": lambda c: c.assignee_key, "reporterSubs": lambda c: c.reporter_subs},
-    narrow={Role.DEPARTMENT: lambda p: Eq("assigneeKey", f"DEPARTMENT:{p.dept}"),
-            Role.VOLUNTEER: _volunteer_keys},
-    replace={Role.GRID_WORKER: lambda p: Eq("region_id", p.region),
-             Role.RESIDENT: lambda p: Eq("reporterSubs", p.sub)},
+    fields={
+        "path": lambda c: c.region_path,
+        "region_id": lambda c: c.region_id,
+        "assigneeKey": lambda c: c.assignee_key,
+        "reporterSubs": lambda c: c.reporter_subs,
+    },
+    narrow={Role.DEPARTMENT: lambda p: Eq("assigneeKey", f"DEPARTMENT:{p.dept}"), Role.VOLUNTEER: _volunteer_keys},
+    replace={Role.GRID_WORKER: lambda p: Eq("region_id", p.region), Role.RESIDENT: lambda p: Eq("reporterSubs", p.sub)},
 )
 """THE scope rule of cases, for single reads (`SCOPE.admits`), actions (`authorize`) and lists
 (`list_scope`) alike: the subtree for staff, the grid for its worker, the assignment within
@@ -74,11 +76,11 @@ own reports for residents. It reads the fields `store.case_doc` writes (`path`, 
 def authorize(principal: Principal, action: Action, case: Case) -> None:
     """Raise Forbidden unless the principal's role may do `action` and `case` is in scope."""
     if not principal.unrestricted and principal.role not in PERMISSIONS[action]:
-        raise Forbidden(f"role {principal.role} may not {action} cases",
-                        {"role": str(principal.role), "action": str(action)})
+        raise Forbidden(
+            f"role {principal.role} may not {action} cases", {"role": str(principal.role), "action": str(action)}
+        )
     if not SCOPE.admits(principal, case):
-        raise Forbidden(f"case {case.id} is outside your scope",
-                        {"caseId": case.id, "action": str(action)})
+        raise Forbidden(f"case {case.id} is outside your scope", {"caseId": case.id, "action": str(action)})
 
 
 def check_may_report(principal: Principal, channel: str | None = None) -> None:

@@ -5,6 +5,7 @@ A command's rollup delta is `counters_of(after) - counters_of(before)`, applied 
 to every ancestor; so the live counters always equal `recount(all cases)`, and a replay of
 the event log (each event carries the case's `counters`) can prove it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -52,6 +53,7 @@ def counters_of(case: Case) -> dict[str, int]:
 class RollupDelta(shared_domain.RollupDelta):
     """A case command's delta (`between(before, after)`): what differs from any record is
     what a case contributes."""
+
     what = "case"
 
     @classmethod
@@ -86,12 +88,26 @@ TREND_METRICS: dict[str, Metric] = {
     "rejected": Metric(Kind.FLOW, ("rejected",), description="Cases not accepted (不予受理) in the interval."),
     "open": Metric(Kind.STOCK, ("open",), description="Open cases at the end of the interval."),
     "overdue": Metric(Kind.STOCK, ("overdue",), description="Overdue open cases at the end of the interval."),
-    "response_rate": Metric(Kind.RATIO, ("responded",), per=("total",), minus=("merged",),
-                            description="Responses given in the interval over cases reported in it."),
-    "resolution_rate": Metric(Kind.RATIO, ("resolved_on_time",), per=("resolved",),
-                              description="On-time resolutions among resolutions in the interval."),
-    "satisfaction_rate": Metric(Kind.RATIO, ("satisfied",), per=("rated",),
-                                description="Ratings of 4–5 among ratings given in the interval."),
-    "fengqiao_share": Metric(Kind.RATIO, ("resolved_by_level.GRID", "resolved_by_level.COMMUNITY"), per=("resolved",),
-                             description="Resolutions in the grid or community among resolutions in the interval."),
+    "response_rate": Metric(
+        Kind.RATIO,
+        ("responded",),
+        per=("total",),
+        minus=("merged",),
+        description="Responses given in the interval over cases reported in it.",
+    ),
+    "resolution_rate": Metric(
+        Kind.RATIO,
+        ("resolved_on_time",),
+        per=("resolved",),
+        description="On-time resolutions among resolutions in the interval.",
+    ),
+    "satisfaction_rate": Metric(
+        Kind.RATIO, ("satisfied",), per=("rated",), description="Ratings of 4–5 among ratings given in the interval."
+    ),
+    "fengqiao_share": Metric(
+        Kind.RATIO,
+        ("resolved_by_level.GRID", "resolved_by_level.COMMUNITY"),
+        per=("resolved",),
+        description="Resolutions in the grid or community among resolutions in the interval.",
+    ),
 }

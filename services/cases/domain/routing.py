@@ -3,6 +3,7 @@
 Pure: the territory is handed in as two lookups (`node_of` an id, `locate` a point) over the
 replica every service keeps in memory; nothing here reads a store.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -34,8 +35,9 @@ class Routed:
     location: GeoPoint | None  # the point reported, if any
 
 
-def route(where: Whereabouts, node_of: Callable[[str], Node | None],
-          locate: Callable[[float, float], Node | None]) -> Routed:
+def route(
+    where: Whereabouts, node_of: Callable[[str], Node | None], locate: Callable[[float, float], Node | None]
+) -> Routed:
     """The grid a report belongs to: named (a building → its grid; anything else but a GRID is
     refused), else located from its point. A point given with a region is kept as the case's
     location; half a point is refused."""
@@ -58,6 +60,7 @@ def route(where: Whereabouts, node_of: Callable[[str], Node | None],
         raise BadInput("say where: lng and lat, or the regionId of a grid or building")
     grid = locate(location.lng, location.lat)
     if grid is None:
-        raise BadInput(f"no grid contains the point [{location.lng}, {location.lat}]; "
-                       "give the regionId of a grid instead")
+        raise BadInput(
+            f"no grid contains the point [{location.lng}, {location.lat}]; give the regionId of a grid instead"
+        )
     return Routed(grid, location)

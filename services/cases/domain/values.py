@@ -1,4 +1,5 @@
 """Small value objects the case aggregate is made of."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -17,6 +18,7 @@ class GeoPoint(BaseModel):
 
 class Assignee(BaseModel):
     """Who handles a case: a principal `sub`, a department code, a member id or a community id."""
+
     model_config = ConfigDict(frozen=True)
 
     kind: AssigneeKind
@@ -27,13 +29,14 @@ class Assignee(BaseModel):
 class Reporter(BaseModel):
     """A person who reported the case: the first one, then those of merged duplicates.
     `sub` is None for a caller known only by name and phone (hotline, walk-in)."""
+
     sub: str | None = None
     name: str
     phone_enc: str | None = None  # encrypted outside the domain; opaque here
-    rating: int | None = None     # their rating of the current resolution
+    rating: int | None = None  # their rating of the current resolution
     rated_at: datetime | None = None
     comment: str | None = None
-    case_id_origin: str           # the case this reporter first reported
+    case_id_origin: str  # the case this reporter first reported
 
 
 class TimelineEntry(BaseModel):
@@ -50,5 +53,9 @@ def refusal(e: ValueError) -> str:
     """What a value object refused, in one line for a BAD_INPUT: each failed field and why."""
     if not isinstance(e, ValidationError):
         return str(e)
-    return "; ".join(f"{'.'.join(str(x) for x in err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
-                     if err["loc"] else err["msg"].removeprefix("Value error, ") for err in e.errors())
+    return "; ".join(
+        f"{'.'.join(str(x) for x in err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
+        if err["loc"]
+        else err["msg"].removeprefix("Value error, ")
+        for err in e.errors()
+    )

@@ -1,4 +1,5 @@
 """The dispatch catalogue (`domain/catalogue.py`): read it, add or change a category, remove one."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -32,8 +33,17 @@ class CatalogueCommands:
             current = await store.catalogue()
             new = edit(current)
             await store.save_catalogue(uow, new, current.version, p.sub)
-            uow.record(make_event(SERVICE, "CATALOGUE_CHANGED", "catalogue", {"version": new.version},
-                                  path=[], actor=p.sub, version=new.version))
+            uow.record(
+                make_event(
+                    SERVICE,
+                    "CATALOGUE_CHANGED",
+                    "catalogue",
+                    {"version": new.version},
+                    path=[],
+                    actor=p.sub,
+                    version=new.version,
+                )
+            )
             return new
 
         self.ctx.changed_catalogue(await self.ctx.rt.transact(work))

@@ -1,5 +1,6 @@
 """What every cases handler shares: the runtime, store, territory replica, cipher, SLA and
 catalogue, and the steps every write takes (load in scope, route, record events)."""
+
 from __future__ import annotations
 
 import time
@@ -74,8 +75,9 @@ class CaseContext:
             raise hidden(p, f"case {case_id}")
         return case, doc
 
-    def save(self, uow: UnitOfWork, case: d.Case, version: int, before: dict[str, int] | None,
-             doc: dict[str, Any]) -> dict:
+    def save(
+        self, uow: UnitOfWork, case: d.Case, version: int, before: dict[str, int] | None, doc: dict[str, Any]
+    ) -> dict:
         """Save a changed case (version-checked, keeping its possible duplicates) and record its events."""
         saved = self.store.save(uow, case, version, {"possible_duplicates": doc.get("possible_duplicates", [])})
         self.record(uow, case, before)

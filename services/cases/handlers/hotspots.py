@@ -1,4 +1,5 @@
 """Hotspots (`domain/hotspots.py`): the busiest grid × category clusters, and the cases behind one."""
+
 from __future__ import annotations
 
 from services.cases import domain as d
@@ -38,5 +39,12 @@ class HotspotReads:
             raise BadInput(f"a hotspot is in a GRID; {q.gridId} is not one")
         await ctx.current_catalogue()
         ids, total = await ctx.store.hotspot_case_ids(q.gridId, q.categoryCode, q.since, q.until or now(), q.first)
-        return {"gridId": q.gridId, "gridName": node["name"], "regionPath": path, "categoryCode": q.categoryCode,
-                "categoryName": ctx.category_name(q.categoryCode), "caseIds": ids, "total": total}
+        return {
+            "gridId": q.gridId,
+            "gridName": node["name"],
+            "regionPath": path,
+            "categoryCode": q.categoryCode,
+            "categoryName": ctx.category_name(q.categoryCode),
+            "caseIds": ids,
+            "total": total,
+        }

@@ -1,5 +1,6 @@
 """The Case aggregate's verbs (`domain/model.py`): report, the workflow commands, merge,
 revealing a reporter's contact, and the deliberation note an organizations event brings."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -65,11 +66,21 @@ class CaseCommands:
                 return await ctx.store.load(done, uow)
             at = now()
             case = d.Case.report(
-                id=new_id("c"), title=c.title, description=c.description, category=category,
-                channel=d.CaseChannel(c.channel), region_path=routed.grid["path"], by=p, now=at, sla=ctx.sla,
-                reporter_name=c.reporterName, reporter_phone_enc=ctx.cipher.encrypt(c.reporterPhone),
-                reporter_sub=c.reporterSub, location=routed.location,
-                kind=d.RequestKind(c.kind) if c.kind else None)
+                id=new_id("c"),
+                title=c.title,
+                description=c.description,
+                category=category,
+                channel=d.CaseChannel(c.channel),
+                region_path=routed.grid["path"],
+                by=p,
+                now=at,
+                sla=ctx.sla,
+                reporter_name=c.reporterName,
+                reporter_phone_enc=ctx.cipher.encrypt(c.reporterPhone),
+                reporter_sub=c.reporterSub,
+                location=routed.location,
+                kind=d.RequestKind(c.kind) if c.kind else None,
+            )
             window = ctx.settings.dup_window_s
             candidates = await ctx.store.duplicate_candidates(case, window_start(at, window), uow)
             dups = [x.id for x in d.possible_duplicates(case, candidates, ctx.settings.dup_radius_m, window, at)]
@@ -162,6 +173,7 @@ class CaseCommands:
         if event.event != "RESOLUTION_ADDED" or not data.get("caseIds"):
             return
         for case_id in data["caseIds"]:
+
             async def work(uow: UnitOfWork, case_id: str = case_id) -> None:
                 doc = await ctx.store.doc(case_id, uow)
                 if doc is None:

@@ -1,4 +1,5 @@
 """Reading cases, as far as `domain/policy.py` lets the caller see them: one, a batch, a list."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """Region figures of cases (`domain/rollups.py`): counters per region and their trend."""
+
 from __future__ import annotations
 
 from services.cases import domain as d

@@ -9,6 +9,7 @@ finds overlaps.
 - A grid overlaps no other grid, in any city: a point belongs to one grid. Touching along an
   edge or at a corner is not an overlap, nor a sliver narrower than `EPS_DEG` (~1 cm).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -47,7 +48,7 @@ def frontier(root_id: str, below: Iterable[dict]) -> list[dict]:
     out = []
     for d in below:
         if d["_id"] in bounded:
-            between = d["path"][d["path"].index(root_id) + 1:-1]
+            between = d["path"][d["path"].index(root_id) + 1 : -1]
             if not bounded.intersection(between):
                 out.append(d)
     return out
@@ -66,9 +67,11 @@ def check_inside(what: str, geom: BaseGeometry, container: dict | None, parent_i
     if covers(outer, geom):
         return
     nearest = "" if container["_id"] == parent_id else ", its nearest ancestor with a boundary"
-    raise BadInput(f"the boundary of {what} must lie inside its {container['level']} {container['name']}'s "
-                   f"boundary ({container['_id']}{nearest}); about {outside_m2(outer, geom):,.0f} m² lie outside",
-                   {"container": container["_id"]})
+    raise BadInput(
+        f"the boundary of {what} must lie inside its {container['level']} {container['name']}'s "
+        f"boundary ({container['_id']}{nearest}); about {outside_m2(outer, geom):,.0f} m² lie outside",
+        {"container": container["_id"]},
+    )
 
 
 def check_contains(geom: BaseGeometry, inner: list[dict]) -> None:
@@ -76,25 +79,31 @@ def check_contains(geom: BaseGeometry, inner: list[dict]) -> None:
     grown = with_slack(geom)
     for d in inner:
         if not grown.covers(stored_shape(d["boundary"])):
-            raise BadInput(f"the boundary must contain the boundary of {label(d)}, which lies below it",
-                           {"region": d["_id"]})
+            raise BadInput(
+                f"the boundary must contain the boundary of {label(d)}, which lies below it", {"region": d["_id"]}
+            )
 
 
 def check_no_overlap(what: str, conflicts: list[tuple[dict, BaseGeometry]]) -> None:
     """Refuse a grid boundary that overlaps other grids, naming them (id and name)."""
     if not conflicts:
         return
-    named = [{"id": g["id"], "name": g["name"], "overlapM2": round(area_m2(common), 1)}
-             for g, common in conflicts[:SHOWN]]
+    named = [
+        {"id": g["id"], "name": g["name"], "overlapM2": round(area_m2(common), 1)} for g, common in conflicts[:SHOWN]
+    ]
     first = named[0]
     more = f" and {len(conflicts) - 1} more" if len(conflicts) > 1 else ""
-    raise BadInput(f"the boundary of {what} overlaps grid {first['name']} ({first['id']}) by about "
-                   f"{first['overlapM2']:,.0f} m²{more}; a point must belong to one grid, so grids may "
-                   "not overlap (their edges may touch)", {"conflictingGrids": named})
+    raise BadInput(
+        f"the boundary of {what} overlaps grid {first['name']} ({first['id']}) by about "
+        f"{first['overlapM2']:,.0f} m²{more}; a point must belong to one grid, so grids may "
+        "not overlap (their edges may touch)",
+        {"conflictingGrids": named},
+    )
 
 
-def check_placed(node: Region, geom: BaseGeometry | None, container: dict | None, below: list[dict],
-                 overlaps: Overlaps) -> None:
+def check_placed(
+    node: Region, geom: BaseGeometry | None, container: dict | None, below: list[dict], overlaps: Overlaps
+) -> None:
     """Region `node` gets boundary `geom` (None: it loses its own). It must lie inside
     `container`, its nearest bounded ancestor, and contain the nearest bounded regions of
     `below` (the regions under it); without one of its own, those must lie inside `container`.
@@ -148,8 +157,15 @@ def audit(regions: list[dict], limit: int) -> dict[str, Any]:
         shapes[d["_id"]] = raw if raw.is_valid else shapely.make_valid(raw)
     index = PolygonIndex()
     index.replace_all((i, geom) for i, geom in shapes.items() if by_id[i]["level"] == "GRID")
-    overlaps = [{"a": where(by_id[a]), "b": where(by_id[b]), "overlapM2": round(area_m2(common), 1),
-                 "locatedTo": index.winner((a, b))} for a, b, common in index.overlapping_pairs()]
+    overlaps = [
+        {
+            "a": where(by_id[a]),
+            "b": where(by_id[b]),
+            "overlapM2": round(area_m2(common), 1),
+            "locatedTo": index.winner((a, b)),
+        }
+        for a, b, common in index.overlapping_pairs()
+    ]
     outside, grown = [], {}
     for i, geom in shapes.items():
         d = by_id[i]
@@ -159,10 +175,22 @@ def audit(regions: list[dict], limit: int) -> dict[str, Any]:
         if container["_id"] not in grown:
             grown[container["_id"]] = with_slack(shapes[container["_id"]])
         if not grown[container["_id"]].covers(geom):
-            outside.append({"region": where(d), "container": where(container),
-                            "outsideM2": round(outside_m2(shapes[container["_id"]], geom), 1)})
-    return {"regions": len(regions), "bounded": len(shapes),
-            "grids": sum(1 for i in shapes if by_id[i]["level"] == "GRID"),
-            "overlapCount": len(overlaps), "outsideCount": len(outside), "invalidCount": len(invalid),
-            "overlaps": overlaps[:limit], "outside": outside[:limit], "invalid": invalid[:limit],
-            "toleranceDeg": EPS_DEG}
+            outside.append(
+                {
+                    "region": where(d),
+                    "container": where(container),
+                    "outsideM2": round(outside_m2(shapes[container["_id"]], geom), 1),
+                }
+            )
+    return {
+        "regions": len(regions),
+        "bounded": len(shapes),
+        "grids": sum(1 for i in shapes if by_id[i]["level"] == "GRID"),
+        "overlapCount": len(overlaps),
+        "outsideCount": len(outside),
+        "invalidCount": len(invalid),
+        "overlaps": overlaps[:limit],
+        "outside": outside[:limit],
+        "invalid": invalid[:limit],
+        "toleranceDeg": EPS_DEG,
+    }

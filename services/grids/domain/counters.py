@@ -1,19 +1,23 @@
 """What regions and grid workers add to the rollups of their region and every ancestor. Pure."""
+
 from __future__ import annotations
 
 from collections import Counter
 
 from .regions import Level, Region
 
-COUNTERS = ("countyCount", "townshipCount", "communityCount", "gridCount", "buildingCount",
-            "gridWorkerCount")
+COUNTERS = ("countyCount", "townshipCount", "communityCount", "gridCount", "buildingCount", "gridWorkerCount")
 
 
 def counters_of_node(level: Level) -> Counter:
     """What one node contributes to its own rollup and every ancestor's."""
-    key = {Level.COUNTY: "countyCount", Level.TOWNSHIP: "townshipCount",
-           Level.COMMUNITY: "communityCount", Level.GRID: "gridCount",
-           Level.BUILDING: "buildingCount"}.get(level)
+    key = {
+        Level.COUNTY: "countyCount",
+        Level.TOWNSHIP: "townshipCount",
+        Level.COMMUNITY: "communityCount",
+        Level.GRID: "gridCount",
+        Level.BUILDING: "buildingCount",
+    }.get(level)
     return Counter({key: 1}) if key else Counter()
 
 

@@ -2,6 +2,7 @@
 shared/scope) for single reads and lists alike.
 
 Pure: principals and stored shapes (paths, subs) come in; refusals go out."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

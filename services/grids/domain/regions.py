@@ -1,5 +1,6 @@
 """The region tree: its levels, a region's fields, where it may sit, and what a rename or
 move rewrites below it. Pure: the store loads, these functions decide, the store writes."""
+
 from __future__ import annotations
 
 import re
@@ -11,8 +12,12 @@ from shared.ids import is_subject_safe
 from shared.vocabulary.territory import Level
 
 PARENT_LEVEL: dict[Level, Level | None] = {
-    Level.CITY: None, Level.COUNTY: Level.CITY, Level.TOWNSHIP: Level.COUNTY,
-    Level.COMMUNITY: Level.TOWNSHIP, Level.GRID: Level.COMMUNITY, Level.BUILDING: Level.GRID,
+    Level.CITY: None,
+    Level.COUNTY: Level.CITY,
+    Level.TOWNSHIP: Level.COUNTY,
+    Level.COMMUNITY: Level.TOWNSHIP,
+    Level.GRID: Level.COMMUNITY,
+    Level.BUILDING: Level.GRID,
 }
 NAME_MAX = 64
 _CODE = re.compile(r"^[0-9A-Za-z-]{1,32}$")
@@ -67,13 +72,19 @@ def check_parent(level: Level, parent: Region | None) -> None:
         raise BadInput(f"a {level}'s parent must be a {expected}, not a {parent.level}")
 
 
-def new_region(region_id: str, name: str, level: Level, parent: Region | None,
-               code: str | None = None, attrs: dict | None = None) -> Region:
+def new_region(
+    region_id: str, name: str, level: Level, parent: Region | None, code: str | None = None, attrs: dict | None = None
+) -> Region:
     check_parent(level, parent)
-    return Region(id=check_id(region_id), name=check_name(name), level=level,
-                  path=[*(parent.path if parent else []), region_id],
-                  parent_id=parent.id if parent else None, code=check_code(code),
-                  attrs=attrs or {})
+    return Region(
+        id=check_id(region_id),
+        name=check_name(name),
+        level=level,
+        path=[*(parent.path if parent else []), region_id],
+        parent_id=parent.id if parent else None,
+        code=check_code(code),
+        attrs=attrs or {},
+    )
 
 
 def changed_fields(name: str | None, code: str | None, code_given: bool, attrs: dict | None) -> dict[str, Any]:
@@ -114,8 +125,10 @@ def moved_path(old_path: list[str], old_prefix: list[str], new_prefix: list[str]
 
 def check_version(current: int, expected: int | None) -> None:
     if expected is not None and expected != current:
-        raise Conflict(f"the region changed since you read it (version {current}, you sent {expected})",
-                       {"currentVersion": current})
+        raise Conflict(
+            f"the region changed since you read it (version {current}, you sent {expected})",
+            {"currentVersion": current},
+        )
 
 
 def crumb(r: Region) -> dict[str, Any]:
@@ -128,8 +141,9 @@ def ancestors_below(parent_ancestors: list[dict[str, Any]], parent: Region) -> l
     return [*parent_ancestors, crumb(parent)]
 
 
-def subtree_rewrites(root: Region, root_ancestors: list[dict[str, Any]], subtree: list[Region],
-                     old_prefix: list[str] | None = None) -> list[tuple[str, dict[str, Any]]]:
+def subtree_rewrites(
+    root: Region, root_ancestors: list[dict[str, Any]], subtree: list[Region], old_prefix: list[str] | None = None
+) -> list[tuple[str, dict[str, Any]]]:
     """Path and breadcrumbs of every region below `root` after `root` was renamed (`old_prefix`
     None) or moved from `old_prefix` (its old path) to `root.path`: (id, fields to set)."""
     crumbs = {a["id"]: a for a in root_ancestors}

@@ -1,4 +1,5 @@
 """Grid workers (一张网三大员): their roles, and where they may be assigned. Pure."""
+
 from __future__ import annotations
 
 import re
@@ -6,8 +7,11 @@ import re
 from shared.errors import BadInput
 from shared.vocabulary.territory import WorkerRole
 
-WORKER_ROLE_NAMES = {WorkerRole.BASIC: "基础网格员", WorkerRole.CONVENIENCE: "便民服务员",
-                     WorkerRole.FINANCE: "财经管理员"}
+WORKER_ROLE_NAMES = {
+    WorkerRole.BASIC: "基础网格员",
+    WorkerRole.CONVENIENCE: "便民服务员",
+    WorkerRole.FINANCE: "财经管理员",
+}
 _PHONE = re.compile(r"^\+?[0-9-]{5,20}$")
 
 

@@ -1,5 +1,6 @@
 """Boundaries (`domain/boundaries.py`): set one, check a placement or a move against the
 rules in the order of boundary writes, and audit every stored boundary."""
+
 from __future__ import annotations
 
 import asyncio
@@ -31,8 +32,14 @@ class Boundaries:
         await self.ctx.locator.catch_up(uow, seq - 1)
         return seq
 
-    async def check_placed(self, uow: UnitOfWork, node: domain.Region, geom: BaseGeometry | None,
-                           below: list[dict], parent: dict | None = None) -> int:
+    async def check_placed(
+        self,
+        uow: UnitOfWork,
+        node: domain.Region,
+        geom: BaseGeometry | None,
+        below: list[dict],
+        parent: dict | None = None,
+    ) -> int:
         """Region `node` may get boundary `geom` (None: lose its own), by `domain.check_placed`.
         Returns the write's number. `parent`: its parent's document, when the caller has it (a
         bounded one saves reading the ancestors)."""

@@ -1,5 +1,6 @@
 """What every territory handler shares: the runtime, store, grid locator and cipher, and the
 steps reads and writes take (load in scope, view a region, build an event)."""
+
 from __future__ import annotations
 
 import time
@@ -51,8 +52,15 @@ class GridContext:
         return d
 
     def region_event(self, p: Principal, name: str, d: dict, **extra: Any) -> CloudEvent:
-        return make_event(SERVICE, name, d["_id"], {"region": region_dto(d), **extra},
-                          path=d["path"], actor=p.sub, version=d["version"])
+        return make_event(
+            SERVICE,
+            name,
+            d["_id"],
+            {"region": region_dto(d), **extra},
+            path=d["path"],
+            actor=p.sub,
+            version=d["version"],
+        )
 
     def worker_event(self, p: Principal, name: str, w: dict, path: list[str]) -> CloudEvent:
         return make_event(SERVICE, name, w["_id"], worker_event_data(w), path=path, actor=p.sub)

@@ -1,4 +1,5 @@
 """Region figures (`domain/counters.py`): how many counties, …, grids and grid workers lie below each region."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """The region tree (`domain/regions.py`): read regions, locate a point, create, update and move one."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -112,8 +113,9 @@ class Regions:
     async def _rewrite_below(self, uow: UnitOfWork, root: dict, old_prefix: list[str] | None = None) -> None:
         """Rewrite path and breadcrumbs of every node below `root` (after a rename or move)."""
         subtree = [region_from_doc(d) for d in await self.ctx.store.descendants(root["_id"], uow)]
-        await self.ctx.store.rewrite_subtree(uow, domain.subtree_rewrites(
-            region_from_doc(root), root.get("ancestors", []), subtree, old_prefix))
+        await self.ctx.store.rewrite_subtree(
+            uow, domain.subtree_rewrites(region_from_doc(root), root.get("ancestors", []), subtree, old_prefix)
+        )
 
     async def move(self, req: Request) -> dict:
         c, p, ctx = req.parse(MoveRegion), req.principal, self.ctx
@@ -128,8 +130,9 @@ class Regions:
             seq = await self.boundaries.check_moved(uow, d, parent)
             old_path, new_path = node.path, [*parent.path, node.id]
             ancestors = domain.ancestors_below(parent_doc.get("ancestors", []), parent)
-            new = await ctx.store.replace_fields(uow, node.id, d["version"], {
-                "parentId": parent.id, "path": new_path, "ancestors": ancestors})
+            new = await ctx.store.replace_fields(
+                uow, node.id, d["version"], {"parentId": parent.id, "path": new_path, "ancestors": ancestors}
+            )
             if new is None:
                 raise Conflict("the region changed while you were moving it; read it again")
             await ctx.store.rewrite_subtree(uow, [(node.id, {"path": new_path, "ancestors": ancestors})])

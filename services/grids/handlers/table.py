@@ -1,5 +1,6 @@
 """The territory service's subjects: each verb, the gate its caller passes before the request
 is read (None: the handler decides, from the record and the caller's scope), and its handler."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,4 +1,5 @@
 """Grid workers (`domain/workers.py`): register one, assign or unassign them, read one, list them."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -35,8 +36,15 @@ class Workers:
 
         async def work(uow: UnitOfWork) -> dict:
             g = await self._grid_in_scope(p, c.gridId, uow)
-            w = {"_id": new_id("w"), "sub": c.sub, "name": domain.check_name(c.name), "role": c.role,
-                 "phoneEnc": ctx.cipher.encrypt(phone), "gridId": g["_id"], "path": g["path"]}
+            w = {
+                "_id": new_id("w"),
+                "sub": c.sub,
+                "name": domain.check_name(c.name),
+                "role": c.role,
+                "phoneEnc": ctx.cipher.encrypt(phone),
+                "gridId": g["_id"],
+                "path": g["path"],
+            }
             await ctx.store.insert_worker(uow, w)
             await ctx.store.bump(uow, g["path"], domain.counters_of_worker(True, g["_id"]))
             if key:

@@ -1,5 +1,6 @@
 """双报到 beyond the member record: an employer's branch twinned with a community, and the
 quarterly feedback of a member's service sent to their work unit."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -25,6 +26,7 @@ def twinning_key(branch_id: str, community_id: str) -> str:
 
 class UnitTwinning(Aggregate):
     """单位报到: an employer's branch, outside the community, twins with it."""
+
     aggregate_name: ClassVar[str] = "twinning"
 
     branch_id: str
@@ -38,19 +40,25 @@ class UnitTwinning(Aggregate):
         return self.community_path
 
     @classmethod
-    def register(cls, *, branch: Organization, community: Node, by: Principal,
-                 now: datetime) -> UnitTwinning:
+    def register(cls, *, branch: Organization, community: Node, by: Principal, now: datetime) -> UnitTwinning:
         if community.level is not Level.COMMUNITY:
             raise BadInput(f"{community.id} is a {community.level}, not a COMMUNITY")
         if community.contains(branch.anchor_path):
-            raise BadInput(f"branch {branch.id} lies inside community {community.id}; twinning "
-                           "is for an employer's branch from outside")
-        twin = cls(id=twinning_key(branch.id, community.id), branch_id=branch.id,
-                   branch_path=branch.anchor_path, community_id=community.id,
-                   community_path=community.path, registered_at=now, updated_at=now)
+            raise BadInput(
+                f"branch {branch.id} lies inside community {community.id}; twinning "
+                "is for an employer's branch from outside"
+            )
+        twin = cls(
+            id=twinning_key(branch.id, community.id),
+            branch_id=branch.id,
+            branch_path=branch.anchor_path,
+            community_id=community.id,
+            community_path=community.path,
+            registered_at=now,
+            updated_at=now,
+        )
         authorize(by, Action.MANAGE_ORG, twin)
-        twin._emit("UNIT_TWINNED", by, now, branchId=branch.id, branchPath=branch.anchor_path,
-                   communityId=community.id)
+        twin._emit("UNIT_TWINNED", by, now, branchId=branch.id, branchPath=branch.anchor_path, communityId=community.id)
         return twin
 
 
@@ -67,12 +75,13 @@ def services_in_quarter(orders: int, activities: int, cases: int) -> int:
 class FeedbackRecord(Aggregate):
     """A member's service in one quarter (hours, services) for their work unit, summed from
     `volunteers` and `cases` events; each source event counts once."""
+
     aggregate_name: ClassVar[str] = "feedback"
 
     member_id: str
     quarter: str
-    org_path: tuple[str, ...]         # the member's organisation: the work unit's side
-    community_id: str | None = None   # where the service was done
+    org_path: tuple[str, ...]  # the member's organisation: the work unit's side
+    community_id: str | None = None  # where the service was done
     hours: float = 0.0
     services: int = 0
     source_event_ids: list[str] = Field(default_factory=list)
@@ -84,9 +93,13 @@ class FeedbackRecord(Aggregate):
 
     @classmethod
     def open(cls, member: PartyMember, quarter: Quarter) -> FeedbackRecord:
-        return cls(id=feedback_id(member.id, quarter), member_id=member.id,
-                   quarter=str(quarter), org_path=member.org_path,
-                   community_id=member.active_dual.community_id if member.active_dual else None)
+        return cls(
+            id=feedback_id(member.id, quarter),
+            member_id=member.id,
+            quarter=str(quarter),
+            org_path=member.org_path,
+            community_id=member.active_dual.community_id if member.active_dual else None,
+        )
 
     def add(self, source_event_id: str, hours: float, services: int, now: datetime) -> bool:
         """Add one source event's service; returns False (and changes nothing) for an event
@@ -101,9 +114,18 @@ class FeedbackRecord(Aggregate):
         self.hours = round(self.hours + hours, 2)
         self.services += services
         self.source_event_ids.append(source_event_id)
-        self._emit("FEEDBACK_RECORDED", SYSTEM, now, memberId=self.member_id,
-                   quarter=self.quarter, sourceEventId=source_event_id, hours=hours,
-                   services=services, totalHours=self.hours, totalServices=self.services)
+        self._emit(
+            "FEEDBACK_RECORDED",
+            SYSTEM,
+            now,
+            memberId=self.member_id,
+            quarter=self.quarter,
+            sourceEventId=source_event_id,
+            hours=hours,
+            services=services,
+            totalHours=self.hours,
+            totalServices=self.services,
+        )
         return True
 
     def set_totals(self, source_version: int, hours: float, services: int, now: datetime) -> bool:
@@ -115,8 +137,16 @@ class FeedbackRecord(Aggregate):
             return False
         self._change(now)
         self.source_version, self.hours, self.services = source_version, round(hours, 2), services
-        self._emit("FEEDBACK_RECORDED", SYSTEM, now, memberId=self.member_id, quarter=self.quarter,
-                   sourceVersion=source_version, totalHours=self.hours, totalServices=self.services)
+        self._emit(
+            "FEEDBACK_RECORDED",
+            SYSTEM,
+            now,
+            memberId=self.member_id,
+            quarter=self.quarter,
+            sourceVersion=source_version,
+            totalHours=self.hours,
+            totalServices=self.services,
+        )
         return True
 
 

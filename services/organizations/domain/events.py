@@ -5,6 +5,7 @@ EVENT_TYPES), `data` its fields. `region_path` is the path of the record's organ
 (a member's: its organisation's anchor path), so the service publishes it on
 `subject(event)` = `yiwang.evt.organizations.<TYPE>.<path…>`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Collection
@@ -60,6 +61,7 @@ EVENT_TYPES: dict[str, str] = {
 class OrgEvent(DomainEvent):
     """What happened, in the past tense, to the record `aggregate`/`aggregate_id`. Events of
     one command share `version`."""
+
     service_name: ClassVar[str] = "organizations"
     known_types: ClassVar[Collection[str]] = EVENT_TYPES
     subject_prefix: ClassVar[str] = SUBJECT_PREFIX
@@ -90,6 +92,7 @@ class Aggregate(BaseModel):
     """Base of every record with a version and pending events. A command checks first, then
     calls `_change` once and `_emit` for each event, so a command that raises leaves the
     record as it was."""
+
     aggregate_name: ClassVar[str] = "record"
 
     id: str
@@ -109,13 +112,21 @@ class Aggregate(BaseModel):
         """Record event `type` with fields `data`, published under the record's own path."""
         return self._emit_at(self.scope_path, type, by, now, **data)
 
-    def _emit_at(self, path: tuple[str, ...], type: str, by: Principal | None, now: datetime, /,
-                 **data: Any) -> OrgEvent:
+    def _emit_at(
+        self, path: tuple[str, ...], type: str, by: Principal | None, now: datetime, /, **data: Any
+    ) -> OrgEvent:
         """Record event `type` published under `path` (a member's 双报到 events: the community's).
         The parameters are positional-only, so an event field of any name lands in `data`."""
-        event = OrgEvent(type=type, aggregate=self.aggregate_name, aggregate_id=self.id,
-                         version=self.version, at=now, actor=by.sub if by else None,
-                         region_path=path, data=_jsonable(data))
+        event = OrgEvent(
+            type=type,
+            aggregate=self.aggregate_name,
+            aggregate_id=self.id,
+            version=self.version,
+            at=now,
+            actor=by.sub if by else None,
+            region_path=path,
+            data=_jsonable(data),
+        )
         self.pending_events.append(event)
         return event
 

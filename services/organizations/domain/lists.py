@@ -1,5 +1,6 @@
 """The three lists (三张清单): needs from communities, resources from units, and projects
 that match a need to a resource."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -37,14 +38,17 @@ class Need(Aggregate):
         return self.community_path
 
     @classmethod
-    def post(cls, *, id: str, community: Node, title: str, description: str, by: Principal,
-             now: datetime) -> Need:
+    def post(cls, *, id: str, community: Node, title: str, description: str, by: Principal, now: datetime) -> Need:
         if community.level != "COMMUNITY":
             raise BadInput(f"needs are posted by a COMMUNITY, not a {community.level}")
-        need = cls(id=id, community_id=community.id, community_path=community.path,
-                   title=text(title, "title", 200),
-                   description=text(description, "description", TEXT_MAX, False),
-                   updated_at=now)
+        need = cls(
+            id=id,
+            community_id=community.id,
+            community_path=community.path,
+            title=text(title, "title", 200),
+            description=text(description, "description", TEXT_MAX, False),
+            updated_at=now,
+        )
         authorize(by, Action.MANAGE_LISTS, need)
         need._emit("NEED_POSTED", by, now, title=need.title)
         return need
@@ -63,12 +67,15 @@ class Resource(Aggregate):
         return self.unit_path
 
     @classmethod
-    def offer(cls, *, id: str, unit: Unit, title: str, description: str, by: Principal,
-              now: datetime) -> Resource:
-        res = cls(id=id, unit_id=unit.id, unit_path=unit.region_path,
-                  title=text(title, "title", 200),
-                  description=text(description, "description", TEXT_MAX, False),
-                  updated_at=now)
+    def offer(cls, *, id: str, unit: Unit, title: str, description: str, by: Principal, now: datetime) -> Resource:
+        res = cls(
+            id=id,
+            unit_id=unit.id,
+            unit_path=unit.region_path,
+            title=text(title, "title", 200),
+            description=text(description, "description", TEXT_MAX, False),
+            updated_at=now,
+        )
         authorize(by, Action.MANAGE_LISTS, res)
         res._emit("RESOURCE_OFFERED", by, now, unitId=unit.id, title=res.title)
         return res
@@ -88,27 +95,32 @@ class Project(Aggregate):
         return self.community_path
 
     @classmethod
-    def propose(cls, *, id: str, need: Need, resource: Resource, title: str, by: Principal,
-                now: datetime) -> Project:
-        project = cls(id=id, need_id=need.id, resource_id=resource.id,
-                      community_path=need.community_path, title=text(title, "title", 200),
-                      updated_at=now)
+    def propose(cls, *, id: str, need: Need, resource: Resource, title: str, by: Principal, now: datetime) -> Project:
+        project = cls(
+            id=id,
+            need_id=need.id,
+            resource_id=resource.id,
+            community_path=need.community_path,
+            title=text(title, "title", 200),
+            updated_at=now,
+        )
         authorize(by, Action.MANAGE_LISTS, project)
-        project._emit("PROJECT_PROPOSED", by, now, needId=need.id, resourceId=resource.id,
-                      title=project.title)
+        project._emit("PROJECT_PROPOSED", by, now, needId=need.id, resourceId=resource.id, title=project.title)
         return project
 
-    def move_to(self, status: ProjectStatus, by: Principal, now: datetime,
-                note: str = "") -> None:
+    def move_to(self, status: ProjectStatus, by: Principal, now: datetime, note: str = "") -> None:
         """PROPOSED → AGREED → IN_PROGRESS → DONE; CANCELLED from any open status."""
         authorize(by, Action.MANAGE_LISTS, self)
         if status not in TRANSITIONS[self.status]:
-            raise Conflict(f"project {self.id} is {self.status}; it cannot become {status}",
-                           {"status": str(self.status), "to": str(status)})
+            raise Conflict(
+                f"project {self.id} is {self.status}; it cannot become {status}",
+                {"status": str(self.status), "to": str(status)},
+            )
         if status is P.CANCELLED and not note.strip():
             raise BadInput("cancelling a project needs a reason")
         old = self.status
         self._change(now)
         self.status = status
-        self._emit("PROJECT_STATUS_CHANGED", by, now, fromStatus=str(old), status=str(status),
-                   note=note.strip() or None)
+        self._emit(
+            "PROJECT_STATUS_CHANGED", by, now, fromStatus=str(old), status=str(status), note=note.strip() or None
+        )

@@ -1,5 +1,6 @@
 """党建联席会议: joint meetings of a 大党委 with a rotating chair (轮值主席制), agenda, minutes,
 attendance and resolutions whose action items become cases (channel JOINT_MEETING)."""
+
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
@@ -27,8 +28,7 @@ class ChairPick(BaseModel):
     skipped: tuple[str, ...]  # units passed over because unavailable, in order
 
 
-def next_chair(order: Sequence[str], history: Sequence[str],
-               skipped: Collection[str] = ()) -> ChairPick:
+def next_chair(order: Sequence[str], history: Sequence[str], skipped: Collection[str] = ()) -> ChairPick:
     """The unit after the last chair (of `history`, still in `order`) in the stored order,
     wrapping around, passing over unavailable units (`skipped`). With no history the first
     available unit chairs. BadInput when no unit is available."""
@@ -84,7 +84,7 @@ class Resolution(BaseModel):
     text: str
     items: list[ActionItem]
     agenda_items: list[str] = Field(default_factory=list)  # the agenda items it settles
-    case_ids: list[str] = Field(default_factory=list)      # their cases: the link back
+    case_ids: list[str] = Field(default_factory=list)  # their cases: the link back
 
 
 class JointMeeting(Aggregate):
@@ -109,38 +109,69 @@ class JointMeeting(Aggregate):
         return self.community_path
 
     @classmethod
-    def schedule(cls, *, id: str, committee: Organization, scheduled_at: datetime,
-                 chair_history: Sequence[str], unavailable: Collection[str], by: Principal,
-                 now: datetime) -> JointMeeting:
+    def schedule(
+        cls,
+        *,
+        id: str,
+        committee: Organization,
+        scheduled_at: datetime,
+        chair_history: Sequence[str],
+        unavailable: Collection[str],
+        by: Principal,
+        now: datetime,
+    ) -> JointMeeting:
         if committee.type is not OrgType.COMMUNITY_COMMITTEE:
             raise BadInput("joint meetings are held by a COMMUNITY_COMMITTEE (大党委)")
         authorize(by, Action.MANAGE_MEETING, committee)
         pick = next_chair(committee.unit_ids, chair_history, unavailable)
-        m = cls(id=id, committee_id=committee.id, community_id=committee.anchor_id,
-                community_path=committee.anchor_path, scheduled_at=scheduled_at,
-                units=list(committee.unit_ids), chair_unit_id=pick.chair,
-                skipped_units=list(pick.skipped), updated_at=now)
-        m._emit("MEETING_SCHEDULED", by, now, committeeId=committee.id,
-                scheduledAt=scheduled_at.isoformat(), chairUnitId=pick.chair,
-                skippedUnits=pick.skipped)
+        m = cls(
+            id=id,
+            committee_id=committee.id,
+            community_id=committee.anchor_id,
+            community_path=committee.anchor_path,
+            scheduled_at=scheduled_at,
+            units=list(committee.unit_ids),
+            chair_unit_id=pick.chair,
+            skipped_units=list(pick.skipped),
+            updated_at=now,
+        )
+        m._emit(
+            "MEETING_SCHEDULED",
+            by,
+            now,
+            committeeId=committee.id,
+            scheduledAt=scheduled_at.isoformat(),
+            chairUnitId=pick.chair,
+            skippedUnits=pick.skipped,
+        )
         return m
 
-    def add_agenda_item(self, source: AgendaSource, ref: str, title: str, by: Principal,
-                        now: datetime) -> AgendaItem:
+    def add_agenda_item(self, source: AgendaSource, ref: str, title: str, by: Principal, now: datetime) -> AgendaItem:
         authorize(by, Action.RECORD_MEETING, self)
         ref = text(ref, "ref", 100)
         if source is AgendaSource.UNIT and ref not in self.units:
             raise BadInput(f"unit {ref} is not on this 大党委", {"ref": ref})
-        item = AgendaItem(id=str(len(self.agenda) + 1), source=source, ref=ref,
-                          title=text(title, "title", 200))
+        item = AgendaItem(id=str(len(self.agenda) + 1), source=source, ref=ref, title=text(title, "title", 200))
         self._change(now)
         self.agenda.append(item)
         self._emit("AGENDA_ITEM_ADDED", by, now, **item.model_dump(mode="json"))
         return item
 
-    def raise_hotspot(self, *, grid_id: str, grid_path: Sequence[str], category_code: str, category_name: str,
-                      grid_name: str, since: datetime, until: datetime, case_ids: Sequence[str], count: int,
-                      by: Principal, now: datetime) -> AgendaItem:
+    def raise_hotspot(
+        self,
+        *,
+        grid_id: str,
+        grid_path: Sequence[str],
+        category_code: str,
+        category_name: str,
+        grid_name: str,
+        since: datetime,
+        until: datetime,
+        case_ids: Sequence[str],
+        count: int,
+        by: Principal,
+        now: datetime,
+    ) -> AgendaItem:
         """Put a case hotspot (grid × category cluster) on the agenda, with its cases, so the
         meeting deliberates it (议事); raising the same cluster again changes nothing."""
         authorize(by, Action.RECORD_MEETING, self)
@@ -149,25 +180,45 @@ class JointMeeting(Aggregate):
         if self.community_id not in grid_path:
             raise BadInput(f"grid {grid_name} is not in this meeting's community", {"gridId": grid_id})
         if not case_ids:
-            raise BadInput("that hotspot has no cases in the window", {"gridId": grid_id,
-                                                                       "categoryCode": category_code})
+            raise BadInput(
+                "that hotspot has no cases in the window", {"gridId": grid_id, "categoryCode": category_code}
+            )
         ref = hotspot_ref(grid_id, category_code, since)
         for item in self.agenda:
             if item.source is AgendaSource.CASE_HOTSPOT and item.ref == ref:
                 return item
-        item = AgendaItem(id=str(len(self.agenda) + 1), source=AgendaSource.CASE_HOTSPOT, ref=ref,
-                          title=text(f"热点：{grid_name}·{category_name}（{count}件）", "title", 200),
-                          case_ids=list(case_ids)[:MAX_HOTSPOT_CASES],
-                          hotspot={"gridId": grid_id, "categoryCode": category_code, "since": since.isoformat(),
-                                   "until": until.isoformat(), "count": count})
+        item = AgendaItem(
+            id=str(len(self.agenda) + 1),
+            source=AgendaSource.CASE_HOTSPOT,
+            ref=ref,
+            title=text(f"热点：{grid_name}·{category_name}（{count}件）", "title", 200),
+            case_ids=list(case_ids)[:MAX_HOTSPOT_CASES],
+            hotspot={
+                "gridId": grid_id,
+                "categoryCode": category_code,
+                "since": since.isoformat(),
+                "until": until.isoformat(),
+                "count": count,
+            },
+        )
         self._change(now)
         self.agenda.append(item)
-        self._emit("AGENDA_ITEM_ADDED", by, now, id=item.id, source=str(item.source), ref=ref, title=item.title,
-                   caseIds=item.case_ids, hotspot=item.hotspot)
+        self._emit(
+            "AGENDA_ITEM_ADDED",
+            by,
+            now,
+            id=item.id,
+            source=str(item.source),
+            ref=ref,
+            title=item.title,
+            caseIds=item.case_ids,
+            hotspot=item.hotspot,
+        )
         return item
 
-    def record_minutes(self, minutes: str, units: Iterable[str], members: Iterable[str],
-                       by: Principal, now: datetime) -> None:
+    def record_minutes(
+        self, minutes: str, units: Iterable[str], members: Iterable[str], by: Principal, now: datetime
+    ) -> None:
         """Minutes and attendance, once the meeting has taken place."""
         authorize(by, Action.RECORD_MEETING, self)
         if now < self.scheduled_at:
@@ -181,11 +232,11 @@ class JointMeeting(Aggregate):
         self.held_at = self.held_at or now
         self.attended_units = present
         self.attended_members = list(dict.fromkeys(m for m in members if m))
-        self._emit("MEETING_HELD", by, now, units=self.attended_units,
-                   members=len(self.attended_members))
+        self._emit("MEETING_HELD", by, now, units=self.attended_units, members=len(self.attended_members))
 
-    def add_resolution(self, text_: str, action_items: Sequence[str], by: Principal,
-                       now: datetime, agenda_items: Sequence[str] = ()) -> Resolution:
+    def add_resolution(
+        self, text_: str, action_items: Sequence[str], by: Principal, now: datetime, agenda_items: Sequence[str] = ()
+    ) -> Resolution:
         """A decision; naming the agenda items it settles links it to their cases (a raised
         hotspot's), and the event carries them so `cases` can note it on each case."""
         authorize(by, Action.MANAGE_MEETING, self)
@@ -198,15 +249,28 @@ class JointMeeting(Aggregate):
             raise BadInput(f"meeting {self.id} has no agenda item {', '.join(unknown)}", {"agendaItemIds": unknown})
         case_ids = list(dict.fromkeys(c for a in settled for c in known[a].case_ids))
         rid = f"r{len(self.resolutions) + 1}"
-        res = Resolution(id=rid, text=text(text_, "resolution", TEXT_MAX),
-                         items=[ActionItem(id=f"{rid}-{i}", title=text(t, "actionItem", 200))
-                                for i, t in enumerate(action_items, 1)],
-                         agenda_items=settled, case_ids=case_ids)
+        res = Resolution(
+            id=rid,
+            text=text(text_, "resolution", TEXT_MAX),
+            items=[
+                ActionItem(id=f"{rid}-{i}", title=text(t, "actionItem", 200)) for i, t in enumerate(action_items, 1)
+            ],
+            agenda_items=settled,
+            case_ids=case_ids,
+        )
         self._change(now)
         self.resolutions.append(res)
-        self._emit("RESOLUTION_ADDED", by, now, resolutionId=rid, text=res.text,
-                   items=[i.id for i in res.items], agendaItemIds=settled, caseIds=case_ids,
-                   communityId=self.community_id)
+        self._emit(
+            "RESOLUTION_ADDED",
+            by,
+            now,
+            resolutionId=rid,
+            text=res.text,
+            items=[i.id for i in res.items],
+            agendaItemIds=settled,
+            caseIds=case_ids,
+            communityId=self.community_id,
+        )
         return res
 
     def item(self, item_id: str) -> ActionItem:
@@ -216,28 +280,36 @@ class JointMeeting(Aggregate):
                     return it
         raise NotFound(f"meeting {self.id} has no action item {item_id}")
 
-    def request_case(self, item_id: str, category_code: str, description: str,
-                     by: Principal, now: datetime, grid_id: str | None = None) -> dict[str, str]:
+    def request_case(
+        self,
+        item_id: str,
+        category_code: str,
+        description: str,
+        by: Principal,
+        now: datetime,
+        grid_id: str | None = None,
+    ) -> dict[str, str]:
         """Record what the service sends to `cases` (channel JOINT_MEETING, idempotency key
         `meeting:<id>:<item>`) to turn the action item into a case of the community: in
         `grid_id` (a grid of the community, checked by the service) when given."""
         authorize(by, Action.MANAGE_MEETING, self)
         it = self.item(item_id)
         if it.case_request is not None:
-            raise Conflict(f"action item {item_id} already became a case request",
-                           {"caseId": it.case_id})
-        request = {"title": it.title, "description": text(description, "description",
-                                                          TEXT_MAX, required=False),
-                   "categoryCode": text(category_code, "categoryCode", 64),
-                   "regionId": grid_id or self.community_id, "channel": CASE_CHANNEL,
-                   "idempotencyKey": idempotency_key(self.id, item_id)}
+            raise Conflict(f"action item {item_id} already became a case request", {"caseId": it.case_id})
+        request = {
+            "title": it.title,
+            "description": text(description, "description", TEXT_MAX, required=False),
+            "categoryCode": text(category_code, "categoryCode", 64),
+            "regionId": grid_id or self.community_id,
+            "channel": CASE_CHANNEL,
+            "idempotencyKey": idempotency_key(self.id, item_id),
+        }
         self._change(now)
         it.case_request = request
         self._emit("CASE_REQUESTED", by, now, itemId=item_id, **request)
         return request
 
-    def link_case(self, item_id: str, case_id: str, now: datetime,
-                  status: str = "REPORTED") -> bool:
+    def link_case(self, item_id: str, case_id: str, now: datetime, status: str = "REPORTED") -> bool:
         """The case the service created; a repeat with the same id changes nothing."""
         it = self.item(item_id)
         if it.case_request is None:
@@ -260,8 +332,7 @@ class JointMeeting(Aggregate):
             return False
         self._change(now)
         it.case_status = status
-        self._emit("CASE_STATUS_UPDATED", SYSTEM, now, itemId=it.id, caseId=case_id,
-                   status=status)
+        self._emit("CASE_STATUS_UPDATED", SYSTEM, now, itemId=it.id, caseId=case_id, status=status)
         return True
 
 
@@ -284,16 +355,17 @@ def next_meeting(meetings: Iterable[JointMeeting], now: datetime, committee_id: 
     Conflict when none is coming up."""
     upcoming = [m for m in meetings if m.held_at is None and m.scheduled_at >= now]
     if not upcoming:
-        raise Conflict("the 大党委 has no joint meeting coming up; schedule one (scheduleJointMeeting) first",
-                       {"committeeId": committee_id})
+        raise Conflict(
+            "the 大党委 has no joint meeting coming up; schedule one (scheduleJointMeeting) first",
+            {"committeeId": committee_id},
+        )
     return min(upcoming, key=lambda m: m.scheduled_at)
 
 
 def check_case_grid(meeting: JointMeeting, grid: Node) -> None:
     """An action item's case may be placed in a grid of the meeting's community, nowhere else."""
     if grid.level != "GRID" or meeting.community_id not in grid.path:
-        raise BadInput(f"{grid.name or grid.id} is not a grid of community {meeting.community_id}",
-                       {"gridId": grid.id})
+        raise BadInput(f"{grid.name or grid.id} is not a grid of community {meeting.community_id}", {"gridId": grid.id})
 
 
 def case_report(item: ActionItem, committee: Organization | None) -> dict[str, str]:
@@ -301,5 +373,8 @@ def case_report(item: ActionItem, committee: Organization | None) -> dict[str, s
     by the 大党委 (by its name; 党建联席会议 if it is gone), the idempotency key as its source."""
     if item.case_request is None:
         raise Conflict(f"action item {item.id} has no case request")
-    return {**item.case_request, "reporterName": committee.name if committee else "党建联席会议",
-            "source": item.case_request["idempotencyKey"]}
+    return {
+        **item.case_request,
+        "reporterName": committee.name if committee else "党建联席会议",
+        "source": item.case_request["idempotencyKey"],
+    }

@@ -1,5 +1,6 @@
 """Party members (党员): registration checks, category, home building and 双报到.
 Phone and ID number arrive encrypted with a blind index; the domain never sees them clear."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -34,12 +35,15 @@ def check_dates(birth_date: date, join_date: date, today: date) -> None:
     if join_date > today:
         raise BadInput("join date cannot be in the future", {"joinDate": join_date.isoformat()})
     if join_date < adulthood(birth_date):
-        raise BadInput("a member joins the party at 18 or older",
-                       {"joinDate": join_date.isoformat(), "birthDate": birth_date.isoformat()})
+        raise BadInput(
+            "a member joins the party at 18 or older",
+            {"joinDate": join_date.isoformat(), "birthDate": birth_date.isoformat()},
+        )
 
 
 class DualRegistration(BaseModel):
     """双报到: an in-service member registered with their residential community."""
+
     community_id: str
     community_path: tuple[str, ...]
     registered_at: datetime
@@ -85,27 +89,59 @@ class PartyMember(Aggregate):
         return self.active_dual is not None
 
     @classmethod
-    def register(cls, *, id: str, name: str, gender: Gender, birth_date: date, join_date: date,
-                 category: MemberCategory, org: Organization, by: Principal, now: datetime,
-                 home: Node | None = None, phone_enc: str | None = None,
-                 phone_index: str | None = None, id_number_enc: str | None = None,
-                 id_number_index: str | None = None) -> PartyMember:
+    def register(
+        cls,
+        *,
+        id: str,
+        name: str,
+        gender: Gender,
+        birth_date: date,
+        join_date: date,
+        category: MemberCategory,
+        org: Organization,
+        by: Principal,
+        now: datetime,
+        home: Node | None = None,
+        phone_enc: str | None = None,
+        phone_index: str | None = None,
+        id_number_enc: str | None = None,
+        id_number_index: str | None = None,
+    ) -> PartyMember:
         check_dates(birth_date, join_date, now.date())
         check_member_org(org)
-        member = cls(id=id, name=text(name, "name"), gender=gender, birth_date=birth_date,
-                     join_date=join_date, category=category, org_id=org.id,
-                     org_path=org.anchor_path, phone_enc=phone_enc, phone_index=phone_index,
-                     id_number_enc=id_number_enc, id_number_index=id_number_index,
-                     registered_at=now, updated_at=now)
+        member = cls(
+            id=id,
+            name=text(name, "name"),
+            gender=gender,
+            birth_date=birth_date,
+            join_date=join_date,
+            category=category,
+            org_id=org.id,
+            org_path=org.anchor_path,
+            phone_enc=phone_enc,
+            phone_index=phone_index,
+            id_number_enc=id_number_enc,
+            id_number_index=id_number_index,
+            registered_at=now,
+            updated_at=now,
+        )
         member._set_home(home)
         authorize(by, Action.MANAGE_MEMBER, member)
-        member._emit("MEMBER_REGISTERED", by, now, orgId=org.id, category=str(category),
-                     homeBuildingId=member.home_building_id)
+        member._emit(
+            "MEMBER_REGISTERED", by, now, orgId=org.id, category=str(category), homeBuildingId=member.home_building_id
+        )
         return member
 
-    def update(self, by: Principal, now: datetime, *, category: MemberCategory | None = None,
-               home: Node | None = None, phone_enc: str | None = None,
-               phone_index: str | None = None) -> None:
+    def update(
+        self,
+        by: Principal,
+        now: datetime,
+        *,
+        category: MemberCategory | None = None,
+        home: Node | None = None,
+        phone_enc: str | None = None,
+        phone_index: str | None = None,
+    ) -> None:
         """Change category, home building or phone. Leaving IN_SERVICE ends a 双报到."""
         authorize(by, Action.MANAGE_MEMBER, self)
         if home is not None:
@@ -143,18 +179,25 @@ class PartyMember(Aggregate):
         registration at a time. The event is published under the community's path."""
         authorize(by, Action.DUAL_REGISTER, self)
         if self.category is not MemberCategory.IN_SERVICE:
-            raise BadInput("only in-service members (在职党员) dual-register",
-                           {"category": str(self.category)})
+            raise BadInput("only in-service members (在职党员) dual-register", {"category": str(self.category)})
         if community.level is not Level.COMMUNITY:
             raise BadInput(f"{community.id} is a {community.level}, not a COMMUNITY")
         if (dual := self.active_dual) is not None:
-            raise Conflict(f"member {self.id} is already registered with community {dual.community_id}",
-                           {"communityId": dual.community_id})
+            raise Conflict(
+                f"member {self.id} is already registered with community {dual.community_id}",
+                {"communityId": dual.community_id},
+            )
         self._change(now)
-        self.dual = DualRegistration(community_id=community.id, community_path=community.path,
-                                     registered_at=now)
-        self._emit_at(community.path, "DUAL_REGISTERED", by, now, memberOrgId=self.org_id,
-                      communityId=community.id, orgPath=self.org_path)
+        self.dual = DualRegistration(community_id=community.id, community_path=community.path, registered_at=now)
+        self._emit_at(
+            community.path,
+            "DUAL_REGISTERED",
+            by,
+            now,
+            memberOrgId=self.org_id,
+            communityId=community.id,
+            orgPath=self.org_path,
+        )
 
     def end_dual_registration(self, by: Principal, now: datetime, reason: str) -> None:
         authorize(by, Action.DUAL_REGISTER, self)
@@ -166,8 +209,14 @@ class PartyMember(Aggregate):
     def _end_dual(self, by: Principal, now: datetime, reason: str) -> None:
         assert self.dual is not None
         self.dual = self.dual.model_copy(update={"ended_at": now})
-        self._emit_at(self.dual.community_path, "DUAL_REGISTRATION_ENDED", by, now,
-                      communityId=self.dual.community_id, reason=reason)
+        self._emit_at(
+            self.dual.community_path,
+            "DUAL_REGISTRATION_ENDED",
+            by,
+            now,
+            communityId=self.dual.community_id,
+            reason=reason,
+        )
 
     def _set_home(self, home: Node | None) -> None:
         if home is None:
@@ -183,5 +232,6 @@ def _check_home(home: Node) -> None:
 
 def check_member_org(org: Organization) -> None:
     if org.type is OrgType.CENTER_HOUSEHOLD:
-        raise BadInput("a CENTER_HOUSEHOLD is a member household, not an organisation that "
-                       "holds membership", {"orgId": org.id})
+        raise BadInput(
+            "a CENTER_HOUSEHOLD is a member household, not an organisation that holds membership", {"orgId": org.id}
+        )

@@ -1,5 +1,6 @@
 """The party organisation tree on the territory: placement rules, committee positions with
 terms, the 大党委's member units, and the weak flag (软弱涣散)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -24,6 +25,7 @@ DEFAULT_WEAK_DAYS = 90
 class Position(BaseModel):
     """A seat on the organisation's committee for a term. A part-time member (兼职委员)
     comes from a unit on the 大党委 and need not be a member record here."""
+
     holder_name: str
     member_id: str | None = None
     unit_id: str | None = None
@@ -45,19 +47,21 @@ def expected_parent_path(org_type: OrgType, anchor: Node) -> tuple[str, ...] | N
     up = _LEVELS.index(anchor.level) - _LEVELS.index(parent_type.anchor_level)
     if up >= len(anchor.path):
         raise BadInput(f"the path of {anchor.id} does not reach a {parent_type.anchor_level}")
-    return anchor.path[:len(anchor.path) - up]
+    return anchor.path[: len(anchor.path) - up]
 
 
-def check_placement(org_type: OrgType, anchor: Node, parent: Organization | None,
-                    household_member_id: str | None = None) -> None:
+def check_placement(
+    org_type: OrgType, anchor: Node, parent: Organization | None, household_member_id: str | None = None
+) -> None:
     """Raise BadInput unless the anchor's level matches the type and the parent is the
     organisation of the parent type on the nearest ancestor of the right level."""
     if anchor.level is not org_type.anchor_level:
-        raise BadInput(f"a {org_type} is anchored to a {org_type.anchor_level}, not a "
-                       f"{anchor.level}", {"type": str(org_type), "level": str(anchor.level)})
+        raise BadInput(
+            f"a {org_type} is anchored to a {org_type.anchor_level}, not a {anchor.level}",
+            {"type": str(org_type), "level": str(anchor.level)},
+        )
     if (org_type is OrgType.CENTER_HOUSEHOLD) != bool(household_member_id):
-        raise BadInput("a CENTER_HOUSEHOLD, and only it, names its member household",
-                       {"type": str(org_type)})
+        raise BadInput("a CENTER_HOUSEHOLD, and only it, names its member household", {"type": str(org_type)})
     want = expected_parent_path(org_type, anchor)
     if want is None:
         if parent is not None:
@@ -66,20 +70,21 @@ def check_placement(org_type: OrgType, anchor: Node, parent: Organization | None
     if parent is None:
         raise BadInput(f"a {org_type} needs its {org_type.parent_type} as parent")
     if parent.type is not org_type.parent_type or parent.anchor_path != want:
-        raise BadInput(f"the parent of a {org_type} on {anchor.id} must be the "
-                       f"{org_type.parent_type} of {want[-1]}",
-                       {"parentId": parent.id, "parentType": str(parent.type)})
+        raise BadInput(
+            f"the parent of a {org_type} on {anchor.id} must be the {org_type.parent_type} of {want[-1]}",
+            {"parentId": parent.id, "parentType": str(parent.type)},
+        )
 
 
-def uniqueness_key(org_type: OrgType, anchor_id: str, household_member_id: str | None = None
-                   ) -> str:
+def uniqueness_key(org_type: OrgType, anchor_id: str, household_member_id: str | None = None) -> str:
     """One organisation per (type, anchor); 党员中心户: one per member household."""
     key = f"{org_type}:{anchor_id}"
     return f"{key}:{household_member_id}" if org_type is OrgType.CENTER_HOUSEHOLD else key
 
 
-def is_weak(org: Organization, last_activity_at: datetime | None, now: datetime,
-            period_days: int = DEFAULT_WEAK_DAYS) -> bool:
+def is_weak(
+    org: Organization, last_activity_at: datetime | None, now: datetime, period_days: int = DEFAULT_WEAK_DAYS
+) -> bool:
     """软弱涣散 risk: no organisational life for `period_days` (counted from the
     organisation's creation when it never had any). A 党员中心户 holds no meetings."""
     if org.type is OrgType.CENTER_HOUSEHOLD:
@@ -92,6 +97,7 @@ def is_weak(org: Organization, last_activity_at: datetime | None, now: datetime,
 
 class Organization(Aggregate):
     """A party organisation (党组织) anchored to a territory node."""
+
     aggregate_name: ClassVar[str] = "organization"
 
     name: str
@@ -115,24 +121,47 @@ class Organization(Aggregate):
         return uniqueness_key(self.type, self.anchor_id, self.household_member_id)
 
     @classmethod
-    def create(cls, *, id: str, name: str, type: OrgType, anchor: Node,
-               parent: Organization | None, by: Principal, now: datetime,
-               household_member_id: str | None = None) -> Organization:
+    def create(
+        cls,
+        *,
+        id: str,
+        name: str,
+        type: OrgType,
+        anchor: Node,
+        parent: Organization | None,
+        by: Principal,
+        now: datetime,
+        household_member_id: str | None = None,
+    ) -> Organization:
         check_placement(type, anchor, parent, household_member_id)
-        org = cls(id=id, name=text(name, "name"), type=type, anchor_id=anchor.id,
-                  anchor_path=anchor.path, parent_id=parent.id if parent else None,
-                  household_member_id=household_member_id, created_at=now, updated_at=now)
+        org = cls(
+            id=id,
+            name=text(name, "name"),
+            type=type,
+            anchor_id=anchor.id,
+            anchor_path=anchor.path,
+            parent_id=parent.id if parent else None,
+            household_member_id=household_member_id,
+            created_at=now,
+            updated_at=now,
+        )
         authorize(by, Action.MANAGE_ORG, org)
-        org._emit("ORGANIZATION_CREATED", by, now, name=org.name, orgType=str(type),
-                  anchorId=anchor.id, parentId=org.parent_id,
-                  householdMemberId=household_member_id)
+        org._emit(
+            "ORGANIZATION_CREATED",
+            by,
+            now,
+            name=org.name,
+            orgType=str(type),
+            anchorId=anchor.id,
+            parentId=org.parent_id,
+            householdMemberId=household_member_id,
+        )
         return org
 
     def check_unique(self, existing: Iterable[Organization]) -> None:
         for other in existing:
             if other.id != self.id and other.key == self.key:
-                raise Conflict(f"{self.anchor_id} already has a {self.type}: {other.id}",
-                               {"existingId": other.id})
+                raise Conflict(f"{self.anchor_id} already has a {self.type}: {other.id}", {"existingId": other.id})
 
     def rename(self, name: str, by: Principal, now: datetime) -> None:
         authorize(by, Action.MANAGE_ORG, self)
@@ -158,28 +187,34 @@ class Organization(Aggregate):
             if p.role is not position.role or not p.term.overlaps(position.term):
                 continue
             if p.same_holder(position):
-                raise Conflict(f"{position.holder_name} already holds {p.role} for an "
-                               "overlapping term", {"role": str(p.role)})
+                raise Conflict(
+                    f"{position.holder_name} already holds {p.role} for an overlapping term", {"role": str(p.role)}
+                )
             if p.role is PositionRole.SECRETARY:
-                raise Conflict(f"{self.id} already has a SECRETARY ({p.holder_name}) in that "
-                               "term", {"role": "SECRETARY"})
+                raise Conflict(
+                    f"{self.id} already has a SECRETARY ({p.holder_name}) in that term", {"role": "SECRETARY"}
+                )
         self._change(now)
         self.positions.append(position)
         self._emit("POSITION_APPOINTED", by, now, **position.model_dump(mode="json"))
 
-    def end_position(self, role: PositionRole, holder_name: str, end: date, by: Principal,
-                     now: datetime) -> None:
+    def end_position(self, role: PositionRole, holder_name: str, end: date, by: Principal, now: datetime) -> None:
         """End the holder's term of `role` that covers `end` on that day."""
         authorize(by, Action.MANAGE_ORG, self)
-        i = next((i for i, p in enumerate(self.positions) if p.role is role
-                  and p.holder_name == holder_name and p.term.covers(end)), None)
+        i = next(
+            (
+                i
+                for i, p in enumerate(self.positions)
+                if p.role is role and p.holder_name == holder_name and p.term.covers(end)
+            ),
+            None,
+        )
         if i is None:
             raise NotFound(f"{holder_name} holds no {role} term covering {end} in {self.id}")
         self._change(now)
         old = self.positions[i]
         self.positions[i] = old.model_copy(update={"term": Term(start=old.term.start, end=end)})
-        self._emit("POSITION_ENDED", by, now, role=str(role), holderName=holder_name,
-                   end=end.isoformat())
+        self._emit("POSITION_ENDED", by, now, role=str(role), holderName=holder_name, end=end.isoformat())
 
     def holders(self, role: PositionRole, day: date) -> list[Position]:
         return [p for p in self.positions if p.role is role and p.term.covers(day)]
@@ -218,6 +253,11 @@ class Organization(Aggregate):
             return False
         self._change(now)
         self.weak = True
-        self._emit("ORGANIZATION_WEAK", SYSTEM, now, periodDays=period_days,
-                   lastLifeAt=self.last_life_at.isoformat() if self.last_life_at else None)
+        self._emit(
+            "ORGANIZATION_WEAK",
+            SYSTEM,
+            now,
+            periodDays=period_days,
+            lastLifeAt=self.last_life_at.isoformat() if self.last_life_at else None,
+        )
         return True

@@ -7,6 +7,7 @@ service do everything. Volunteers, residents, grid workers and departments have 
 except that a person whose token names a member (`member` claim) may view their own member
 record and dual-register themselves.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -44,12 +45,14 @@ SELF_ACTIONS = frozenset({_A.VIEW, _A.VIEW_OWN_RECORD, _A.DUAL_REGISTER})
 
 def is_self(principal: Principal, record: Any) -> bool:
     """The record is the principal's own member record."""
-    return (principal.member is not None and getattr(record, "aggregate_name", "") == "member"
-            and record.id == principal.member)
+    return (
+        principal.member is not None
+        and getattr(record, "aggregate_name", "") == "member"
+        and record.id == principal.member
+    )
 
 
-def authorize(principal: Principal, action: Action, record: Any,
-              path: Sequence[str] | None = None) -> None:
+def authorize(principal: Principal, action: Action, record: Any, path: Sequence[str] | None = None) -> None:
     """Raise Forbidden unless the principal's role may do `action` and the record's region
     path (or `path`, e.g. the receiving side of a transfer) is in the principal's scope."""
     if principal.unrestricted:
@@ -57,16 +60,16 @@ def authorize(principal: Principal, action: Action, record: Any,
     if action in SELF_ACTIONS and is_self(principal, record):
         return
     if principal.role not in PERMISSIONS[action]:
-        raise Forbidden(f"role {principal.role} may not {action}",
-                        {"role": str(principal.role), "action": str(action)})
+        raise Forbidden(f"role {principal.role} may not {action}", {"role": str(principal.role), "action": str(action)})
     target = tuple(path) if path is not None else record.scope_path
     if not principal.can_see_path(target):
-        raise Forbidden(f"{getattr(record, 'aggregate_name', 'record')} {record.id} is outside "
-                        "your scope", {"id": record.id, "action": str(action)})
+        raise Forbidden(
+            f"{getattr(record, 'aggregate_name', 'record')} {record.id} is outside your scope",
+            {"id": record.id, "action": str(action)},
+        )
 
 
-def is_allowed(principal: Principal, action: Action, record: Any,
-               path: Sequence[str] | None = None) -> bool:
+def is_allowed(principal: Principal, action: Action, record: Any, path: Sequence[str] | None = None) -> bool:
     try:
         authorize(principal, action, record, path)
     except Forbidden:
@@ -79,14 +82,14 @@ def _no_scope(p: Principal) -> Scope:
     return NOTHING
 
 
-SCOPE = ScopeRule(fields={"path": lambda r: r.scope_path},
-                  replace={r: _no_scope for r in Role if r not in PERMISSIONS[Action.VIEW]})
+SCOPE = ScopeRule(
+    fields={"path": lambda r: r.scope_path}, replace={r: _no_scope for r in Role if r not in PERMISSIONS[Action.VIEW]}
+)
 """Party records are staff's: an admin or operator sees the records of their region's subtree
 (by `scope_path`, stored as `path`); other roles see none by scope (a member's own record is
 theirs all the same: `visible`). Lists filter by it (`TerritoryReplica.within`)."""
 
-RECEIVING = ScopeRule(path="to_path", fields={"to_path": lambda r: getattr(r, "to_path", None)},
-                      replace=SCOPE.replace)
+RECEIVING = ScopeRule(path="to_path", fields={"to_path": lambda r: getattr(r, "to_path", None)}, replace=SCOPE.replace)
 """A transfer is also seen by the staff of its receiving side (`to_path`, stored so)."""
 
 

@@ -6,6 +6,7 @@
 which also handles a member moving by transfer; the live counters always equal
 `recount(all records)`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -63,8 +64,7 @@ def deltas(before: Any | None, after: Any | None) -> list[RollupDelta]:
     groups: dict[tuple[tuple[str, int], ...], list[str]] = {}
     for region in sorted(set(old) | set(new)):
         o, n = old.get(region, {}), new.get(region, {})
-        change = tuple(sorted((k, n.get(k, 0) - o.get(k, 0)) for k in set(o) | set(n)
-                              if n.get(k, 0) != o.get(k, 0)))
+        change = tuple(sorted((k, n.get(k, 0) - o.get(k, 0)) for k in set(o) | set(n) if n.get(k, 0) != o.get(k, 0)))
         if change:
             groups.setdefault(change, []).append(region)
     return [RollupDelta(tuple(regions), dict(change)) for change, regions in groups.items()]
@@ -79,21 +79,26 @@ def recount(records: Iterable[Any]) -> dict[str, dict[str, int]]:
     return out
 
 
-def coverage(counters: Mapping[str, int], grid_count: int, building_count: int
-             ) -> dict[str, float | None]:
+def coverage(counters: Mapping[str, int], grid_count: int, building_count: int) -> dict[str, float | None]:
     """Branch coverage of a region from its counters and the territory's node counts."""
-    return {"grid_branch_coverage": ratio(counters.get("grids_with_branch", 0), grid_count),
-            "building_group_coverage": ratio(counters.get("buildings_with_group", 0),
-                                             building_count)}
+    return {
+        "grid_branch_coverage": ratio(counters.get("grids_with_branch", 0), grid_count),
+        "building_group_coverage": ratio(counters.get("buildings_with_group", 0), building_count),
+    }
 
 
 # What `trend(metric)` reads from the day buckets (shared/trends).
 TREND_METRICS: dict[str, Metric] = {
     "members": Metric(Kind.STOCK, ("members",), description="Party members at the end of the interval."),
-    "organizations": Metric(Kind.STOCK, ("organizations",),
-                            description="Party organisations at the end of the interval."),
-    "weak_organizations": Metric(Kind.STOCK, ("weak_organizations",),
-                                 description="Organisations flagged weak (软弱涣散) at the end of the interval."),
-    "dual_registered": Metric(Kind.STOCK, ("dual_registered",),
-                              description="Members with an active 双报到 at the end of the interval."),
+    "organizations": Metric(
+        Kind.STOCK, ("organizations",), description="Party organisations at the end of the interval."
+    ),
+    "weak_organizations": Metric(
+        Kind.STOCK,
+        ("weak_organizations",),
+        description="Organisations flagged weak (软弱涣散) at the end of the interval.",
+    ),
+    "dual_registered": Metric(
+        Kind.STOCK, ("dual_registered",), description="Members with an active 双报到 at the end of the interval."
+    ),
 }

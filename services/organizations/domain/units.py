@@ -1,4 +1,5 @@
 """Co-building units (驻区单位 / 共建单位) and the three-party linkage (三方联动) per estate."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -30,10 +31,25 @@ class Unit(Aggregate):
         return self.region_path
 
     @classmethod
-    def register(cls, *, id: str, name: str, kind: UnitKind, region: Node,
-                 contacts: Iterable[Contact], by: Principal, now: datetime) -> Unit:
-        unit = cls(id=id, name=text(name, "name", 100), kind=kind, region_path=region.path,
-                   contacts=list(contacts), updated_at=now)
+    def register(
+        cls,
+        *,
+        id: str,
+        name: str,
+        kind: UnitKind,
+        region: Node,
+        contacts: Iterable[Contact],
+        by: Principal,
+        now: datetime,
+    ) -> Unit:
+        unit = cls(
+            id=id,
+            name=text(name, "name", 100),
+            kind=kind,
+            region_path=region.path,
+            contacts=list(contacts),
+            updated_at=now,
+        )
         authorize(by, Action.MANAGE_UNIT, unit)
         unit._emit("UNIT_REGISTERED", by, now, name=unit.name, kind=str(kind))
         return unit
@@ -58,14 +74,16 @@ def join_committee(org: Organization, unit: Unit, by: Principal, now: datetime) 
     """A unit joins the 大党委 of `org`: only a unit of the committee's area
     (`committee_area`), then the organisation's own rules (`Organization.add_unit`)."""
     if committee_area(org) not in unit.region_path:
-        raise BadInput(f"unit {unit.name} is not in the area of {org.name}",
-                       {"unitId": unit.id, "regionId": unit.region_path[-1]})
+        raise BadInput(
+            f"unit {unit.name} is not in the area of {org.name}", {"unitId": unit.id, "regionId": unit.region_path[-1]}
+        )
     org.add_unit(unit.id, by, now)
 
 
 class Linkage(Aggregate):
     """三方联动 of one estate: the residents' committee side (led by the community's party
     committee), a property company and an owners' committee."""
+
     aggregate_name: ClassVar[str] = "linkage"
 
     estate: str
@@ -79,20 +97,42 @@ class Linkage(Aggregate):
         return self.community_path
 
     @classmethod
-    def record(cls, *, id: str, estate: str, committee: Organization, property_company: Unit,
-               owners_committee: Unit, by: Principal, now: datetime) -> Linkage:
+    def record(
+        cls,
+        *,
+        id: str,
+        estate: str,
+        committee: Organization,
+        property_company: Unit,
+        owners_committee: Unit,
+        by: Principal,
+        now: datetime,
+    ) -> Linkage:
         if committee.type is not OrgType.COMMUNITY_COMMITTEE:
             raise BadInput("the residents' committee side is a COMMUNITY_COMMITTEE")
-        for unit, kind in ((property_company, UnitKind.PROPERTY_COMPANY),
-                           (owners_committee, UnitKind.OWNERS_COMMITTEE)):
+        for unit, kind in (
+            (property_company, UnitKind.PROPERTY_COMPANY),
+            (owners_committee, UnitKind.OWNERS_COMMITTEE),
+        ):
             if unit.kind is not kind:
-                raise BadInput(f"unit {unit.id} is a {unit.kind}, not a {kind}",
-                               {"unitId": unit.id})
-        link = cls(id=id, estate=text(estate, "estate", 100), committee_id=committee.id,
-                   community_path=committee.anchor_path, property_company_id=property_company.id,
-                   owners_committee_id=owners_committee.id, updated_at=now)
+                raise BadInput(f"unit {unit.id} is a {unit.kind}, not a {kind}", {"unitId": unit.id})
+        link = cls(
+            id=id,
+            estate=text(estate, "estate", 100),
+            committee_id=committee.id,
+            community_path=committee.anchor_path,
+            property_company_id=property_company.id,
+            owners_committee_id=owners_committee.id,
+            updated_at=now,
+        )
         authorize(by, Action.MANAGE_UNIT, link)
-        link._emit("LINKAGE_RECORDED", by, now, estate=link.estate, committeeId=committee.id,
-                   propertyCompanyId=property_company.id,
-                   ownersCommitteeId=owners_committee.id)
+        link._emit(
+            "LINKAGE_RECORDED",
+            by,
+            now,
+            estate=link.estate,
+            committeeId=committee.id,
+            propertyCompanyId=property_company.id,
+            ownersCommitteeId=owners_committee.id,
+        )
         return link

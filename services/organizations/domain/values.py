@@ -1,4 +1,5 @@
 """Small value objects and checks shared by the organizations aggregates."""
+
 from __future__ import annotations
 
 import re
@@ -40,6 +41,7 @@ def mask_id_number(value: str | None) -> str | None:
 
 class Term(BaseModel):
     """任期: from `start` to `end` inclusive; an open term has no end."""
+
     model_config = ConfigDict(frozen=True)
 
     start: date
@@ -47,12 +49,10 @@ class Term(BaseModel):
 
     def model_post_init(self, _: object) -> None:
         if self.end is not None and self.end < self.start:
-            raise BadInput("a term cannot end before it starts",
-                           {"start": str(self.start), "end": str(self.end)})
+            raise BadInput("a term cannot end before it starts", {"start": str(self.start), "end": str(self.end)})
 
     def overlaps(self, other: Term) -> bool:
-        return ((self.end is None or other.start <= self.end)
-                and (other.end is None or self.start <= other.end))
+        return (self.end is None or other.start <= self.end) and (other.end is None or self.start <= other.end)
 
     def covers(self, day: date) -> bool:
         return self.start <= day and (self.end is None or day <= self.end)
@@ -60,6 +60,7 @@ class Term(BaseModel):
 
 class Contact(BaseModel):
     """A unit's contact person; the phone arrives encrypted (opaque here)."""
+
     model_config = ConfigDict(frozen=True)
 
     name: str = Field(min_length=1, max_length=NAME_MAX)
@@ -69,6 +70,7 @@ class Contact(BaseModel):
 
 class Quarter(BaseModel):
     """A calendar quarter, written `2026Q4`."""
+
     model_config = ConfigDict(frozen=True)
 
     year: int = Field(ge=1900, le=9999)
@@ -91,6 +93,7 @@ class Quarter(BaseModel):
 
 class Node(BaseModel):
     """A territory node as the `grids` replica knows it: id, level and top-down path."""
+
     model_config = ConfigDict(frozen=True)
 
     id: str = Field(min_length=1)
@@ -101,8 +104,7 @@ class Node(BaseModel):
     def model_post_init(self, _: object) -> None:
         region_path(self.path)
         if self.path[-1] != self.id:
-            raise BadInput(f"the path of node {self.id} must end with it",
-                           {"id": self.id, "path": list(self.path)})
+            raise BadInput(f"the path of node {self.id} must end with it", {"id": self.id, "path": list(self.path)})
 
     def contains(self, path: Iterable[str]) -> bool:
         """The node with `path` lies in this node's subtree (or is this node)."""

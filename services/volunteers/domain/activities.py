@@ -4,6 +4,7 @@ by a location inside the activity's grid polygon, credit hours and back-filled h
 The store makes `sign_up` atomic with `signup_filter`: `signed_count < capacity` and the
 volunteer not among `signups`.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -46,8 +47,7 @@ class Attendance(BaseModel):
         return self.hours_tenths / 10
 
 
-def credit_hours_tenths(checked_in: datetime, checked_out: datetime,
-                        duration: timedelta) -> int:
+def credit_hours_tenths(checked_in: datetime, checked_out: datetime, duration: timedelta) -> int:
     """Check-out − check-in, capped by the activity's duration, rounded down to half an
     hour; in tenths of an hour (0, 5, 10, …)."""
     seconds = max(0.0, min((checked_out - checked_in).total_seconds(), duration.total_seconds()))
@@ -71,10 +71,20 @@ class Activity(Aggregate):
         return self.ends_at - self.starts_at
 
     @classmethod
-    def create(cls, *, id: str, title: str, path: Iterable[str], starts_at: datetime,
-               ends_at: datetime, capacity: int, by: Principal, now: datetime,
-               check_code: str | None = None, boundary: dict[str, Any] | None = None
-               ) -> Activity:
+    def create(
+        cls,
+        *,
+        id: str,
+        title: str,
+        path: Iterable[str],
+        starts_at: datetime,
+        ends_at: datetime,
+        capacity: int,
+        by: Principal,
+        now: datetime,
+        check_code: str | None = None,
+        boundary: dict[str, Any] | None = None,
+    ) -> Activity:
         if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
             raise BadInput("capacity is a positive integer", {"capacity": capacity})
         if not timedelta(0) < ends_at - starts_at <= MAX_DURATION:
@@ -83,12 +93,28 @@ class Activity(Aggregate):
             raise BadInput("a check-in code has six digits")
         if boundary is not None:
             parse_boundary(boundary)
-        act = cls(id=id, title=text(title, "title", NAME_MAX), starts_at=starts_at,
-                  ends_at=ends_at, capacity=capacity, check_code=check_code, boundary=boundary,
-                  region_path=region_path(path), created_at=now, updated_at=now)
+        act = cls(
+            id=id,
+            title=text(title, "title", NAME_MAX),
+            starts_at=starts_at,
+            ends_at=ends_at,
+            capacity=capacity,
+            check_code=check_code,
+            boundary=boundary,
+            region_path=region_path(path),
+            created_at=now,
+            updated_at=now,
+        )
         authorize(by, Action.MANAGE_ACTIVITY, act)
-        act._emit("ACTIVITY_CREATED", by, now, title=act.title, capacity=capacity,
-                  starts_at=starts_at.isoformat(), ends_at=ends_at.isoformat())
+        act._emit(
+            "ACTIVITY_CREATED",
+            by,
+            now,
+            title=act.title,
+            capacity=capacity,
+            starts_at=starts_at.isoformat(),
+            ends_at=ends_at.isoformat(),
+        )
         return act
 
     def attendance(self, volunteer_id: str) -> Attendance | None:
@@ -99,11 +125,9 @@ class Activity(Aggregate):
         acting_as(by, volunteer.sub, "sign up")
         can_sign_up(self, volunteer.id, now)
         self._change(now)
-        self.signups.append(Attendance(volunteer_id=volunteer.id, sub=volunteer.sub,
-                                       signed_at=now))
+        self.signups.append(Attendance(volunteer_id=volunteer.id, sub=volunteer.sub, signed_at=now))
         self._recount()
-        self._emit("ACTIVITY_SIGNED_UP", by, now, volunteer_id=volunteer.id,
-                   signed_count=self.signed_count)
+        self._emit("ACTIVITY_SIGNED_UP", by, now, volunteer_id=volunteer.id, signed_count=self.signed_count)
 
     def cancel_sign_up(self, by: Principal, volunteer: Volunteer, now: datetime) -> None:
         authorize(by, Action.SIGN_UP, self)
@@ -114,11 +138,17 @@ class Activity(Aggregate):
         self._change(now)
         self.signups.remove(a)
         self._recount()
-        self._emit("ACTIVITY_SIGNUP_CANCELLED", by, now, volunteer_id=volunteer.id,
-                   signed_count=self.signed_count)
+        self._emit("ACTIVITY_SIGNUP_CANCELLED", by, now, volunteer_id=volunteer.id, signed_count=self.signed_count)
 
-    def check_in(self, by: Principal, volunteer: Volunteer, now: datetime, *,
-                 code: str | None = None, point: tuple[float, float] | None = None) -> None:
+    def check_in(
+        self,
+        by: Principal,
+        volunteer: Volunteer,
+        now: datetime,
+        *,
+        code: str | None = None,
+        point: tuple[float, float] | None = None,
+    ) -> None:
         """By the venue's code or a (lng, lat) inside the grid; from 30 minutes before the
         start until the end."""
         authorize(by, Action.CHECK_IN, self)
@@ -127,15 +157,21 @@ class Activity(Aggregate):
         if a.checked_in_at is not None:
             raise Conflict(f"volunteer {volunteer.id} has already checked in")
         if not self.starts_at - CHECK_IN_EARLY <= now <= self.ends_at:
-            raise Conflict(f"check-in to activity {self.id} is open from 30 minutes before "
-                           "its start until its end")
+            raise Conflict(f"check-in to activity {self.id} is open from 30 minutes before its start until its end")
         method = self._present(code, point)
         self._change(now)
         a.checked_in_at = now
         self._emit("ACTIVITY_CHECKED_IN", by, now, volunteer_id=volunteer.id, method=method)
 
-    def check_out(self, by: Principal, volunteer: Volunteer, now: datetime, *,
-                  code: str | None = None, point: tuple[float, float] | None = None) -> None:
+    def check_out(
+        self,
+        by: Principal,
+        volunteer: Volunteer,
+        now: datetime,
+        *,
+        code: str | None = None,
+        point: tuple[float, float] | None = None,
+    ) -> None:
         authorize(by, Action.CHECK_IN, self)
         acting_as(by, volunteer.sub, "check out")
         a = self._signed(volunteer.id)
@@ -147,27 +183,26 @@ class Activity(Aggregate):
         self._change(now)
         a.checked_out_at = now
         a.hours_tenths = credit_hours_tenths(a.checked_in_at, now, self.duration)
-        self._emit("ACTIVITY_CHECKED_OUT", by, now, volunteer_id=volunteer.id, method=method,
-                   hours=a.hours, backfilled=False)
+        self._emit(
+            "ACTIVITY_CHECKED_OUT", by, now, volunteer_id=volunteer.id, method=method, hours=a.hours, backfilled=False
+        )
 
-    def backfill(self, by: Principal, volunteer: Volunteer, hours: float, reason: str,
-                 now: datetime) -> None:
+    def backfill(self, by: Principal, volunteer: Volunteer, hours: float, reason: str, now: datetime) -> None:
         """补录 by an admin for a volunteer without credit hours: marked `backfilled`."""
         authorize(by, Action.BACKFILL_HOURS, self)
         why = text(reason, "reason", NOTE_MAX)
         tenths = hours_tenths(hours, limit=self.duration.total_seconds() / 3600)
         a = self.attendance(volunteer.id)
         if a is not None and a.hours_tenths > 0:
-            raise Conflict(f"volunteer {volunteer.id} already has {a.hours:g} hours for "
-                           f"activity {self.id}")
+            raise Conflict(f"volunteer {volunteer.id} already has {a.hours:g} hours for activity {self.id}")
         self._change(now)
         if a is None:  # back-filled people do not take a slot
-            a = Attendance(volunteer_id=volunteer.id, sub=volunteer.sub, signed_at=now,
-                           took_slot=False)
+            a = Attendance(volunteer_id=volunteer.id, sub=volunteer.sub, signed_at=now, took_slot=False)
             self.signups.append(a)
         a.hours_tenths, a.backfilled, a.backfill_reason = tenths, True, why
-        self._emit("HOURS_BACKFILLED", by, now, volunteer_id=volunteer.id, hours=tenths / 10,
-                   reason=why, backfilled=True)
+        self._emit(
+            "HOURS_BACKFILLED", by, now, volunteer_id=volunteer.id, hours=tenths / 10, reason=why, backfilled=True
+        )
 
     def _recount(self) -> None:
         self.signed_count = sum(a.took_slot for a in self.signups)
@@ -180,8 +215,7 @@ class Activity(Aggregate):
 
     def _present(self, code: str | None, point: tuple[float, float] | None) -> CheckMethod:
         if code is not None:
-            if self.check_code is None or not hmac.compare_digest(
-                    code.strip().encode(), self.check_code.encode()):
+            if self.check_code is None or not hmac.compare_digest(code.strip().encode(), self.check_code.encode()):
                 raise BadInput("the check-in code does not match", {"field": "code"})
             return CheckMethod.CODE
         if point is not None:
@@ -189,8 +223,7 @@ class Activity(Aggregate):
                 raise BadInput(f"activity {self.id} has no area for a location check-in")
             area = parse_boundary(self.boundary).buffer(EPS_DEG)
             if not area.covers(Point(*point)):
-                raise BadInput("your location is outside the activity's area",
-                               {"field": "location"})
+                raise BadInput("your location is outside the activity's area", {"field": "location"})
             return CheckMethod.LOCATION
         raise BadInput("check in with the venue's code or your location")
 
@@ -203,14 +236,19 @@ def can_sign_up(activity: Activity, volunteer_id: str, now: datetime) -> None:
     if activity.attendance(volunteer_id) is not None:
         raise Conflict(f"volunteer {volunteer_id} has already signed up for {activity.id}")
     if activity.signed_count >= activity.capacity:
-        raise Conflict(f"activity {activity.id} is full ({activity.signed_count}/"
-                       f"{activity.capacity})", {"capacity": activity.capacity})
+        raise Conflict(
+            f"activity {activity.id} is full ({activity.signed_count}/{activity.capacity})",
+            {"capacity": activity.capacity},
+        )
 
 
 def signup_filter(activity_id: str, volunteer_id: str) -> dict[str, Any]:
     """The store's atomic version of `can_sign_up` as a MongoDB filter."""
-    return {"_id": activity_id, "signups.volunteer_id": {"$ne": volunteer_id},
-            "$expr": {"$lt": ["$signed_count", "$capacity"]}}
+    return {
+        "_id": activity_id,
+        "signups.volunteer_id": {"$ne": volunteer_id},
+        "$expr": {"$lt": ["$signed_count", "$capacity"]},
+    }
 
 
 def check_point(lng: float | None, lat: float | None) -> tuple[float, float] | None:

@@ -1,4 +1,5 @@
 """What every aggregate of the domain shares: version, events, status checks, input checks."""
+
 from __future__ import annotations
 
 import math
@@ -44,6 +45,7 @@ def hours_tenths(hours: float, what: str = "hours", limit: float = MAX_HOURS) ->
 
 class _HasStatus(Protocol):
     """An aggregate with a lifecycle (orders, posts, tasks): what `_require` reads."""
+
     kind: ClassVar[str]
 
     @property
@@ -56,6 +58,7 @@ class _HasStatus(Protocol):
 class Aggregate(BaseModel):
     """A record with a region path, a version bumped once per successful command and the
     events that command recorded. A command that raises leaves the record as it was."""
+
     kind: ClassVar[str] = ""
 
     id: str
@@ -73,9 +76,9 @@ class Aggregate(BaseModel):
         status = self.status
         if status not in allowed:
             raise Conflict(
-                f"cannot {action} {self.kind} {self.id}: it is {status}; "
-                f"allowed from {', '.join(allowed)}",
-                {"status": str(status), "allowed": [str(s) for s in allowed]})
+                f"cannot {action} {self.kind} {self.id}: it is {status}; allowed from {', '.join(allowed)}",
+                {"status": str(status), "allowed": [str(s) for s in allowed]},
+            )
 
     def _change(self, now: datetime) -> None:
         self.version += 1
@@ -83,7 +86,17 @@ class Aggregate(BaseModel):
 
     def _emit(self, type_: str, by: Principal | None, now: datetime, **data: Any) -> None:
         from .rollups import counters_of
-        self.pending_events.append(VolunteersEvent(
-            type=type_, subject_kind=self.kind, subject_id=self.id, version=self.version,
-            at=now, actor=by.sub if by else None, region_path=self.region_path,
-            data=data, counters=counters_of(self)))
+
+        self.pending_events.append(
+            VolunteersEvent(
+                type=type_,
+                subject_kind=self.kind,
+                subject_id=self.id,
+                version=self.version,
+                at=now,
+                actor=by.sub if by else None,
+                region_path=self.region_path,
+                data=data,
+                counters=counters_of(self),
+            )
+        )

@@ -1,6 +1,7 @@
 """Domain events: what happened, in the past tense, with the region path for the subject
 `yiwang.evt.volunteers.<TYPE>.<path…>`. Commands append them to `pending_events`; the
 service layer drains them into its outbox."""
+
 from __future__ import annotations
 
 from collections.abc import Collection
@@ -50,6 +51,7 @@ class VolunteersEvent(DomainEvent):
     """One event. `subject_kind`/`subject_id` name the record (volunteer, team, post,
     order, task, activity, ledger); events of one command share `version`; `counters` is
     the record's contribution to the region rollups after the command."""
+
     service_name: ClassVar[str] = "volunteers"
     known_types: ClassVar[Collection[str]] = EVENT_TYPES
     subject_prefix: ClassVar[str] = SUBJECT_PREFIX

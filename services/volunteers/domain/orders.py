@@ -6,6 +6,7 @@ IN_PROGRESS ─complete→ COMPLETED ─rate→ RATED. A volunteer may grab an O
 Reject from PENDING_REVIEW; re-dispatch before start; cancel by the resident before start
 or by the community (with a reason) before completion.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -42,6 +43,7 @@ class Target(BaseModel):
 
 class ServiceOrder(Aggregate):
     """`region_path` ends with the community (or a grid / building below it)."""
+
     kind: ClassVar[str] = "order"
 
     resident_sub: str
@@ -67,16 +69,33 @@ class ServiceOrder(Aggregate):
         return self.hours_tenths / 10
 
     @classmethod
-    def place(cls, *, id: str, category: str, description: str, path: list[str] | tuple,
-              by: Principal, now: datetime, building_id: str | None = None,
-              location: GeoPoint | None = None, wished_at: datetime | None = None
-              ) -> ServiceOrder:
+    def place(
+        cls,
+        *,
+        id: str,
+        category: str,
+        description: str,
+        path: list[str] | tuple,
+        by: Principal,
+        now: datetime,
+        building_id: str | None = None,
+        location: GeoPoint | None = None,
+        wished_at: datetime | None = None,
+    ) -> ServiceOrder:
         if building_id is None and location is None:
             raise BadInput("an order needs a location or a building", {"field": "location"})
-        order = cls(id=id, resident_sub=by.sub, category=text(category, "category", NAME_MAX),
-                    description=text(description, "description", TEXT_MAX),
-                    building_id=building_id, location=location, wished_at=wished_at,
-                    region_path=region_path(path), created_at=now, updated_at=now)
+        order = cls(
+            id=id,
+            resident_sub=by.sub,
+            category=text(category, "category", NAME_MAX),
+            description=text(description, "description", TEXT_MAX),
+            building_id=building_id,
+            location=location,
+            wished_at=wished_at,
+            region_path=region_path(path),
+            created_at=now,
+            updated_at=now,
+        )
         authorize(by, Action.PLACE_ORDER, order)
         order._emit("ORDER_PLACED", by, now, category=order.category, wished_at=wished_at)
         return order
@@ -106,11 +125,11 @@ class ServiceOrder(Aggregate):
         previous = self.taker_id
         self.status, self.target = S.DISPATCHED, target
         self.taker_id = self.taker_sub = None
-        self._emit("ORDER_DISPATCHED", by, now, target=target.model_dump(mode="json"),
-                   previous_taker=previous)
+        self._emit("ORDER_DISPATCHED", by, now, target=target.model_dump(mode="json"), previous_taker=previous)
 
-    def take(self, by: Principal, volunteer: Volunteer, now: datetime, *,
-             team: Team | None = None, post: Post | None = None) -> None:
+    def take(
+        self, by: Principal, volunteer: Volunteer, now: datetime, *, team: Team | None = None, post: Post | None = None
+    ) -> None:
         """接单: grab an OPEN order, or accept one dispatched to you, your team or a post you
         hold (pass the team or post of the dispatch)."""
         authorize(by, Action.TAKE_ORDER, self)
@@ -118,8 +137,10 @@ class ServiceOrder(Aggregate):
         self._require("take", S.OPEN, S.DISPATCHED)
         if self.status is S.DISPATCHED and not self._is_target(volunteer, team, post):
             t = self.target
-            raise Forbidden(f"order {self.id} was dispatched to {t.kind if t else '?'} "
-                            f"{t.id if t else '?'}, not to you", {"orderId": self.id})
+            raise Forbidden(
+                f"order {self.id} was dispatched to {t.kind if t else '?'} {t.id if t else '?'}, not to you",
+                {"orderId": self.id},
+            )
         grabbed = self.status is S.OPEN
         self._change(now)
         self.status, self.taker_id, self.taker_sub = S.TAKEN, volunteer.id, volunteer.sub
@@ -189,8 +210,9 @@ def take_filter(order: ServiceOrder) -> dict[str, Any]:
 
 def wish_wall(orders: list[ServiceOrder], community_id: str) -> list[ServiceOrder]:
     """Open orders of a community, oldest first."""
-    return sorted((o for o in orders if o.status is S.OPEN and community_id in o.region_path),
-                  key=lambda o: o.created_at)
+    return sorted(
+        (o for o in orders if o.status is S.OPEN and community_id in o.region_path), key=lambda o: o.created_at
+    )
 
 
 def placement(building_id: str | None, lng: float | None, lat: float | None) -> str:

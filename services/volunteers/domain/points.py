@@ -9,6 +9,7 @@ Redeeming is only safe if balances do not race: the service serialises redemptio
 volunteer (the store's condition is `balance ≥ cost`, i.e. `redeem_condition`), and takes
 stock with a conditional decrement (`stock ≥ 1`).
 """
+
 from __future__ import annotations
 
 import math
@@ -50,7 +51,7 @@ class LedgerEntry(BaseModel):
     source_id: str
     at: datetime
     expires_at: datetime | None = None  # credits only
-    region_path: tuple[str, ...] = ()   # the volunteer's home, for the figures
+    region_path: tuple[str, ...] = ()  # the volunteer's home, for the figures
 
     @property
     def key(self) -> tuple[SourceKind, str]:
@@ -78,6 +79,7 @@ class _Lot:
 @dataclass
 class LedgerState:
     """The ledger replayed: what is left of each credit lot."""
+
     lots: list[_Lot] = field(default_factory=list)
     keys: set[tuple[SourceKind, str]] = field(default_factory=set)
 
@@ -117,10 +119,20 @@ def balance(entries: Sequence[LedgerEntry], now: datetime) -> int:
     return replay(entries).balance(now)
 
 
-def award(entries: Sequence[LedgerEntry], *, entry_id: str, volunteer_id: str,
-          source_kind: SourceKind, source_id: str, hours_tenths: int, now: datetime,
-          rules: PointsRules = DEFAULT_RULES, post_type: PostType | None = None,
-          backfilled: bool = False, region_path: Iterable[str] = ()) -> LedgerEntry | None:
+def award(
+    entries: Sequence[LedgerEntry],
+    *,
+    entry_id: str,
+    volunteer_id: str,
+    source_kind: SourceKind,
+    source_id: str,
+    hours_tenths: int,
+    now: datetime,
+    rules: PointsRules = DEFAULT_RULES,
+    post_type: PostType | None = None,
+    backfilled: bool = False,
+    region_path: Iterable[str] = (),
+) -> LedgerEntry | None:
     """The credit entry for service hours, or None when there is nothing to add: already
     awarded for (source_kind, source_id) (idempotent), back-filled hours the rules do not
     convert, or fewer hours than one point."""
@@ -133,29 +145,42 @@ def award(entries: Sequence[LedgerEntry], *, entry_id: str, volunteer_id: str,
     points = rules.points_for(hours_tenths, post_type)
     if points <= 0:
         return None
-    return LedgerEntry(id=entry_id, volunteer_id=volunteer_id, delta=points,
-                       source_kind=source_kind, source_id=source_id, at=now,
-                       expires_at=now + timedelta(days=rules.expiry_days),
-                       region_path=tuple(region_path))
+    return LedgerEntry(
+        id=entry_id,
+        volunteer_id=volunteer_id,
+        delta=points,
+        source_kind=source_kind,
+        source_id=source_id,
+        at=now,
+        expires_at=now + timedelta(days=rules.expiry_days),
+        region_path=tuple(region_path),
+    )
 
 
-def expire(entries: Sequence[LedgerEntry], now: datetime, *, volunteer_id: str,
-           region_path: Iterable[str] = ()) -> list[LedgerEntry]:
+def expire(
+    entries: Sequence[LedgerEntry], now: datetime, *, volunteer_id: str, region_path: Iterable[str] = ()
+) -> list[LedgerEntry]:
     """EXPIRY entries for what is left of every lot past its expiry at `now` (idempotent:
     a lot written off leaves nothing)."""
     out = []
     for lot in replay(entries).lots:
         exp = lot.entry.expires_at
         if lot.left > 0 and exp is not None and exp <= now:
-            out.append(LedgerEntry(id=f"exp:{lot.entry.id}", volunteer_id=volunteer_id,
-                                   delta=-lot.left, source_kind=SourceKind.EXPIRY,
-                                   source_id=lot.entry.id, at=now,
-                                   region_path=tuple(region_path)))
+            out.append(
+                LedgerEntry(
+                    id=f"exp:{lot.entry.id}",
+                    volunteer_id=volunteer_id,
+                    delta=-lot.left,
+                    source_kind=SourceKind.EXPIRY,
+                    source_id=lot.entry.id,
+                    at=now,
+                    region_path=tuple(region_path),
+                )
+            )
     return out
 
 
-def redeem_condition(entries: Sequence[LedgerEntry], item: CatalogueItem,
-                     now: datetime) -> None:
+def redeem_condition(entries: Sequence[LedgerEntry], item: CatalogueItem, now: datetime) -> None:
     """The rule the serialised redemption checks: stock left and `balance ≥ cost`."""
     if isinstance(item.cost, bool) or item.cost <= 0:
         raise BadInput(f"item {item.code} has no valid cost", {"cost": item.cost})
@@ -163,20 +188,32 @@ def redeem_condition(entries: Sequence[LedgerEntry], item: CatalogueItem,
         raise Conflict(f"item {item.code} is out of stock", {"code": item.code})
     have = balance(entries, now)
     if have < item.cost:
-        raise Conflict(f"{item.cost} points needed, {have} available",
-                       {"balance": have, "cost": item.cost})
+        raise Conflict(f"{item.cost} points needed, {have} available", {"balance": have, "cost": item.cost})
 
 
-def redeem(entries: Sequence[LedgerEntry], item: CatalogueItem, now: datetime, *,
-           entry_id: str, volunteer_id: str, redemption_id: str,
-           region_path: Iterable[str] = ()) -> tuple[LedgerEntry, CatalogueItem]:
+def redeem(
+    entries: Sequence[LedgerEntry],
+    item: CatalogueItem,
+    now: datetime,
+    *,
+    entry_id: str,
+    volunteer_id: str,
+    redemption_id: str,
+    region_path: Iterable[str] = (),
+) -> tuple[LedgerEntry, CatalogueItem]:
     """A REDEMPTION entry of −cost and the item with one less in stock."""
     if any(e.key == (SourceKind.REDEMPTION, redemption_id) for e in entries):
         raise Conflict(f"redemption {redemption_id} was already made")
     redeem_condition(entries, item, now)
-    entry = LedgerEntry(id=entry_id, volunteer_id=volunteer_id, delta=-item.cost,
-                        source_kind=SourceKind.REDEMPTION, source_id=redemption_id, at=now,
-                        region_path=tuple(region_path))
+    entry = LedgerEntry(
+        id=entry_id,
+        volunteer_id=volunteer_id,
+        delta=-item.cost,
+        source_kind=SourceKind.REDEMPTION,
+        source_id=redemption_id,
+        at=now,
+        region_path=tuple(region_path),
+    )
     return entry, item.model_copy(update={"stock": item.stock - 1})
 
 

@@ -5,6 +5,7 @@ and lists alike) is the record's region path for staff and volunteers (a volunte
 their community) and ownership for residents. Whether a volunteer
 acts on their *own* claim, order or sign-up is checked by `acting_as` in the commands.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -61,8 +62,10 @@ def _rule(owner: str | None) -> ScopeRule:
     def own(p: Principal) -> Scope:
         return Eq(owner, p.sub) if owner else NOTHING
 
-    return ScopeRule(fields={"path": lambda r: r.region_path},
-                     replace={Role.RESIDENT: own, **{r: _nothing for r in Role if r not in PERMISSIONS[Action.VIEW]}})
+    return ScopeRule(
+        fields={"path": lambda r: r.region_path},
+        replace={Role.RESIDENT: own, **{r: _nothing for r in Role if r not in PERMISSIONS[Action.VIEW]}},
+    )
 
 
 SCOPES: dict[str, ScopeRule] = {kind: _rule(OWNER_FIELDS.get(kind)) for kind in KINDS}
@@ -79,11 +82,12 @@ def in_scope(principal: Principal, record: Any) -> bool:
 def authorize(principal: Principal, action: Action, record: Any) -> None:
     """Raise Forbidden unless the role may do `action` and `record` is in scope."""
     if not principal.unrestricted and principal.role not in PERMISSIONS[action]:
-        raise Forbidden(f"role {principal.role} may not {action}",
-                        {"role": str(principal.role), "action": str(action)})
+        raise Forbidden(f"role {principal.role} may not {action}", {"role": str(principal.role), "action": str(action)})
     if not in_scope(principal, record):
-        raise Forbidden(f"{getattr(record, 'kind', 'record')} {record.id} is outside your "
-                        "scope", {"id": record.id, "action": str(action)})
+        raise Forbidden(
+            f"{getattr(record, 'kind', 'record')} {record.id} is outside your scope",
+            {"id": record.id, "action": str(action)},
+        )
 
 
 def is_allowed(principal: Principal, action: Action, record: Any) -> bool:

@@ -4,6 +4,7 @@ The store makes `claim` atomic with one conditional update whose filter is the r
 `can_claim` (see `claim_filter`): status ACTIVE, `claimed_count < capacity`, and the
 volunteer not among `claimants`; the update pushes the claimant and increments the count.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -33,6 +34,7 @@ class Claim(BaseModel):
 
 class Post(Aggregate):
     """A duty anchored at a community or grid (`region_path` ends with it)."""
+
     kind: ClassVar[str] = "post"
 
     title: str
@@ -44,20 +46,32 @@ class Post(Aggregate):
     claimed_count: int = 0  # == len(claimants); the field the store's filter compares
 
     @classmethod
-    def create(cls, *, id: str, title: str, post_type: PostType, capacity: int,
-               anchor_path: Iterable[str], by: Principal, now: datetime,
-               duties: str = "") -> Post:
-        if isinstance(capacity, bool) or not isinstance(capacity, int) \
-                or not 1 <= capacity <= CAPACITY_MAX:
-            raise BadInput(f"capacity is an integer from 1 to {CAPACITY_MAX}",
-                           {"capacity": capacity})
-        post = cls(id=id, title=text(title, "title", NAME_MAX), post_type=PostType(post_type),
-                   capacity=capacity, duties=text(duties, "duties", TEXT_MAX, required=False),
-                   region_path=region_path(anchor_path, "anchorPath"), created_at=now,
-                   updated_at=now)
+    def create(
+        cls,
+        *,
+        id: str,
+        title: str,
+        post_type: PostType,
+        capacity: int,
+        anchor_path: Iterable[str],
+        by: Principal,
+        now: datetime,
+        duties: str = "",
+    ) -> Post:
+        if isinstance(capacity, bool) or not isinstance(capacity, int) or not 1 <= capacity <= CAPACITY_MAX:
+            raise BadInput(f"capacity is an integer from 1 to {CAPACITY_MAX}", {"capacity": capacity})
+        post = cls(
+            id=id,
+            title=text(title, "title", NAME_MAX),
+            post_type=PostType(post_type),
+            capacity=capacity,
+            duties=text(duties, "duties", TEXT_MAX, required=False),
+            region_path=region_path(anchor_path, "anchorPath"),
+            created_at=now,
+            updated_at=now,
+        )
         authorize(by, Action.MANAGE_POST, post)
-        post._emit("POST_CREATED", by, now, title=post.title, post_type=post.post_type,
-                   capacity=capacity)
+        post._emit("POST_CREATED", by, now, title=post.title, post_type=post.post_type, capacity=capacity)
         return post
 
     def claimed_by(self, volunteer_id: str) -> bool:
@@ -70,8 +84,14 @@ class Post(Aggregate):
         self._change(now)
         self.claimants.append(Claim(volunteer_id=volunteer.id, sub=volunteer.sub, at=now))
         self.claimed_count = len(self.claimants)
-        self._emit("POST_CLAIMED", by, now, volunteer_id=volunteer.id,
-                   member_id=volunteer.member_id, claimed_count=self.claimed_count)
+        self._emit(
+            "POST_CLAIMED",
+            by,
+            now,
+            volunteer_id=volunteer.id,
+            member_id=volunteer.member_id,
+            claimed_count=self.claimed_count,
+        )
 
     def release(self, by: Principal, volunteer: Volunteer, now: datetime) -> None:
         """The volunteer lets go of their claim; staff may release anyone's."""
@@ -83,8 +103,7 @@ class Post(Aggregate):
         self._change(now)
         self.claimants = [c for c in self.claimants if c.volunteer_id != volunteer.id]
         self.claimed_count = len(self.claimants)
-        self._emit("POST_RELEASED", by, now, volunteer_id=volunteer.id,
-                   claimed_count=self.claimed_count)
+        self._emit("POST_RELEASED", by, now, volunteer_id=volunteer.id, claimed_count=self.claimed_count)
 
     def close(self, by: Principal, now: datetime) -> None:
         authorize(by, Action.MANAGE_POST, self)
@@ -97,6 +116,7 @@ class Post(Aggregate):
 
 def is_staff_release(by: Principal, post: Post) -> bool:
     from .policy import is_allowed
+
     return is_allowed(by, Action.MANAGE_POST, post)
 
 
@@ -106,18 +126,22 @@ def can_claim(post: Post, volunteer_id: str) -> None:
     if post.status is not PostStatus.ACTIVE:
         raise Conflict(f"post {post.id} is {post.status}", {"status": str(post.status)})
     if post.claimed_by(volunteer_id):
-        raise Conflict(f"volunteer {volunteer_id} has already claimed post {post.id}",
-                       {"volunteerId": volunteer_id})
+        raise Conflict(f"volunteer {volunteer_id} has already claimed post {post.id}", {"volunteerId": volunteer_id})
     if post.claimed_count >= post.capacity:
-        raise Conflict(f"post {post.id} is full ({post.claimed_count}/{post.capacity})",
-                       {"capacity": post.capacity, "claimed": post.claimed_count})
+        raise Conflict(
+            f"post {post.id} is full ({post.claimed_count}/{post.capacity})",
+            {"capacity": post.capacity, "claimed": post.claimed_count},
+        )
 
 
 def claim_filter(post_id: str, volunteer_id: str) -> dict[str, Any]:
     """The store's atomic version of `can_claim` as a MongoDB filter."""
-    return {"_id": post_id, "status": PostStatus.ACTIVE.value,
-            "claimants.volunteer_id": {"$ne": volunteer_id},
-            "$expr": {"$lt": ["$claimed_count", "$capacity"]}}
+    return {
+        "_id": post_id,
+        "status": PostStatus.ACTIVE.value,
+        "claimants.volunteer_id": {"$ne": volunteer_id},
+        "$expr": {"$lt": ["$claimed_count", "$capacity"]},
+    }
 
 
 def claims_of(posts: Iterable[Post], volunteer_id: str) -> list[Post]:

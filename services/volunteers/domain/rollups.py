@@ -5,6 +5,7 @@ ledger entry) contributes to every region on its path. A command's delta is
 `counters_of(after) − counters_of(before)`, applied with `$inc` to every ancestor, so the
 live counters always equal `recount(all records)`. Hours are in tenths (integers).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -22,6 +23,7 @@ COUNTER_KEYS: tuple[str, ...] = tuple(COUNTER_DEFINITIONS)
 def counters_of(record: Any) -> dict[str, int]:
     """Every key present; dispatch on the record's `kind` (ledger entries have none)."""
     from .points import LedgerEntry
+
     c = dict.fromkeys(COUNTER_KEYS, 0)
     if isinstance(record, LedgerEntry):
         k = record.source_kind
@@ -56,6 +58,7 @@ def counters_of(record: Any) -> dict[str, int]:
 class RollupDelta(shared_domain.RollupDelta):
     """A command's delta (`between(before, after)`): what differs from any record is what a
     volunteers record contributes."""
+
     what = "record"
 
     @classmethod
@@ -70,10 +73,12 @@ def recount(records: Iterable[Any]) -> dict[str, dict[str, int]]:
 
 # What `trend(metric)` reads from the day buckets (shared/trends).
 TREND_METRICS: dict[str, Metric] = {
-    "service_hours": Metric(Kind.FLOW, ("service_hours_tenths",), scale=0.1,
-                            description="Service hours credited in the interval."),
-    "completed_orders": Metric(Kind.FLOW, ("completed_orders",),
-                               description="Service orders completed in the interval."),
+    "service_hours": Metric(
+        Kind.FLOW, ("service_hours_tenths",), scale=0.1, description="Service hours credited in the interval."
+    ),
+    "completed_orders": Metric(
+        Kind.FLOW, ("completed_orders",), description="Service orders completed in the interval."
+    ),
     "points_issued": Metric(Kind.FLOW, ("points_issued",), description="Points credited in the interval."),
     "volunteers": Metric(Kind.STOCK, ("volunteers",), description="Registered volunteers at the end of the interval."),
     "open_orders": Metric(Kind.STOCK, ("open_orders",), description="Open service orders at the end of the interval."),
