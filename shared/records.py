@@ -1,11 +1,12 @@
 """Records of one kind in their own collection: pydantic models stored as documents with a
 `path` field (the record's region path, for subtree queries), optimistic version checks and
 Relay-style pages."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from pydantic import BaseModel
 from pymongo import ASCENDING, IndexModel, UpdateOne
@@ -19,6 +20,17 @@ from shared.mongo import UnitOfWork, now
 from shared.trends import bucket_id, city_tz, day_of, fold_days
 
 R = TypeVar("R", bound=BaseModel)
+
+
+class Keyed(Protocol):
+    """A stored record: every record model has its id (the document's `_id`)."""
+
+    id: str
+
+
+def key(record: BaseModel) -> str:
+    """A record's id; the models differ in everything else, so `R` is bound to BaseModel."""
+    return cast(Keyed, record).id
 
 
 def bsonable(value: Any) -> Any:
@@ -35,9 +47,15 @@ def bsonable(value: Any) -> Any:
 class Records(Generic[R]):
     """One kind of record in its collection; `path` is its scope path, for subtree queries."""
 
-    def __init__(self, db: AsyncDatabase, name: str, model: type[R], what: str,
-                 path_of: Callable[[R], Sequence[str]] = lambda r: r.region_path,  # type: ignore[attr-defined]
-                 extra: Callable[[R], dict[str, Any]] = lambda r: {}):
+    def __init__(
+        self,
+        db: AsyncDatabase,
+        name: str,
+        model: type[R],
+        what: str,
+        path_of: Callable[[R], Sequence[str]] = lambda r: r.region_path,  # type: ignore[attr-defined]
+        extra: Callable[[R], dict[str, Any]] = lambda r: {},
+    ):
         self.coll, self.model, self.what = db[name], model, what
         self.path_of, self.extra = path_of, extra
 
@@ -68,33 +86,39 @@ class Records(Generic[R]):
         try:
             await self.coll.insert_one(self.to_doc(record), session=uow.session)
         except DuplicateKeyError:
-            raise Conflict(f"{self.what} {record.id} already exists", {"id": record.id}) from None  # type: ignore
+            raise Conflict(f"{self.what} {key(record)} already exists", {"id": key(record)}) from None
 
     async def save(self, uow: UnitOfWork, record: R, expected_version: int) -> None:
         """Replace the record if nobody changed it since it was read (optimistic check)."""
-        res = await self.coll.replace_one({"_id": record.id, "version": expected_version},  # type: ignore
-                                          self.to_doc(record), session=uow.session)
+        res = await self.coll.replace_one(
+            {"_id": key(record), "version": expected_version},
+            self.to_doc(record),
+            session=uow.session,
+        )
         if res.matched_count != 1:
-            raise LostRace(f"{self.what} {record.id} changed while you were working on it; read it again",  # type: ignore
-                           {"id": record.id})  # type: ignore
+            raise LostRace(
+                f"{self.what} {key(record)} changed while you were working on it; read it again",
+                {"id": key(record)},
+            )
 
-    async def page(self, query: dict, first: int, after: str | None,
-                   sort: str = "_id") -> tuple[list[R], int, bool]:
+    async def page(self, query: dict, first: int, after: str | None, sort: str = "_id") -> tuple[list[R], int, bool]:
         total = await self.coll.count_documents(query)
         q = {**query, **({"_id": {"$gt": after}} if after else {})}
         docs = await self.coll.find(q).sort(sort, 1).limit(first + 1).to_list(first + 1)
         return [self.of(x) for x in docs[:first]], total, len(docs) > first
 
-    async def find(self, query: dict, limit: int = 0, sort: str | None = None,
-                   uow: UnitOfWork | None = None) -> list[R]:
+    async def find(
+        self, query: dict, limit: int = 0, sort: str | None = None, uow: UnitOfWork | None = None
+    ) -> list[R]:
         cur = self.coll.find(query, session=uow.session if uow else None)
         if sort:
             cur = cur.sort(sort, 1)
         return [self.of(x) for x in await cur.to_list(limit or None)]
 
 
-async def claim_key(keys: AsyncCollection, uow: UnitOfWork, key: str, owner: str, message: str,
-                    also: Sequence[str] = ()) -> None:
+async def claim_key(
+    keys: AsyncCollection, uow: UnitOfWork, key: str, owner: str, message: str, also: Sequence[str] = ()
+) -> None:
     """Take a unique key inside the transaction; an earlier or concurrent twin conflicts, and
     so does another owner of any key in `also` (the same value under an earlier blind-index
     key, until `yiwang rekey` has moved it)."""
@@ -109,9 +133,14 @@ async def claim_key(keys: AsyncCollection, uow: UnitOfWork, key: str, owner: str
         await keys.insert_one({"_id": key, "owner": owner}, session=uow.session)
 
 
-async def add_rollups(rollups: AsyncCollection, uow: UnitOfWork, deltas: Iterable[RollupDelta],
-                      field: Callable[[str], str] = lambda k: k, days: AsyncCollection | None = None,
-                      at: datetime | None = None) -> None:
+async def add_rollups(
+    rollups: AsyncCollection,
+    uow: UnitOfWork,
+    deltas: Iterable[RollupDelta],
+    field: Callable[[str], str] = lambda k: k,
+    days: AsyncCollection | None = None,
+    at: datetime | None = None,
+) -> None:
     """Add the deltas to every region on their paths, in the transaction (`$inc`, upsert),
     and, given `days`, to those regions' buckets of the day of `at` (default: now)."""
     deltas = list(deltas)
@@ -120,23 +149,38 @@ async def add_rollups(rollups: AsyncCollection, uow: UnitOfWork, deltas: Iterabl
     totals: dict[str, dict[str, int]] = {}
     for delta in deltas:
         delta.apply_to(totals)  # net changes per region, none that sum to 0
-    ops = [UpdateOne({"_id": region}, {"$inc": {f"c.{field(k)}": v for k, v in c.items() if v}}, upsert=True)
-           for region, c in totals.items() if any(c.values())]
+    ops = [
+        UpdateOne({"_id": region}, {"$inc": {f"c.{field(k)}": v for k, v in c.items() if v}}, upsert=True)
+        for region, c in totals.items()
+        if any(c.values())
+    ]
     if ops:
         await rollups.bulk_write(ops, ordered=False, session=uow.session)
 
 
-async def add_day_buckets(days: AsyncCollection, uow: UnitOfWork, totals: dict[tuple[str, str], dict[str, int]],
-                          field: Callable[[str], str] = lambda k: k, also: str | None = None) -> None:
+async def add_day_buckets(
+    days: AsyncCollection,
+    uow: UnitOfWork,
+    totals: dict[tuple[str, str], dict[str, int]],
+    field: Callable[[str], str] = lambda k: k,
+    also: str | None = None,
+) -> None:
     """Add net counter changes to (region, local day) buckets, in the transaction: what
     trends are read from (shared/trends). With `also`, the same changes go to that field of
     the bucket too (imported history keeps its own share, `imported`, for a replay)."""
     prefixes = ["c", also] if also else ["c"]
-    ops = [UpdateOne({"_id": bucket_id(region, day)},
-                     {"$inc": {f"{p}.{field(k)}": v for p in prefixes for k, v in c.items() if v},
-                      "$setOnInsert": {"r": region, "d": day}},
-                     upsert=True)
-           for (region, day), c in totals.items() if any(c.values())]
+    ops = [
+        UpdateOne(
+            {"_id": bucket_id(region, day)},
+            {
+                "$inc": {f"{p}.{field(k)}": v for p in prefixes for k, v in c.items() if v},
+                "$setOnInsert": {"r": region, "d": day},
+            },
+            upsert=True,
+        )
+        for (region, day), c in totals.items()
+        if any(c.values())
+    ]
     if ops:
         await days.bulk_write(ops, ordered=False, session=uow.session)
 
@@ -154,8 +198,13 @@ def deltas_by_day(deltas: Iterable[RollupDelta], day: str) -> dict[tuple[str, st
 DAY_BUCKET_INDEXES = [IndexModel([("r", ASCENDING), ("d", ASCENDING)])]
 
 
-async def read_days(days: AsyncCollection, region: str, first_day: str, last_day: str | None,
-                    unfield: Callable[[str], str] = lambda k: k) -> dict[str, dict[str, int]]:
+async def read_days(
+    days: AsyncCollection,
+    region: str,
+    first_day: str,
+    last_day: str | None,
+    unfield: Callable[[str], str] = lambda k: k,
+) -> dict[str, dict[str, int]]:
     """Day buckets of one region from `first_day` to `last_day` (None: up to today), by
     one walk of the (r, d) index, however many regions there are."""
     out: dict[str, dict[str, int]] = {}

@@ -16,6 +16,7 @@ surname and given-name lists, names of places from syllables: none is a real per
 The big volumes go through the bulk verbs `member.import` and `case.import`; the rest
 through the ordinary verbs, a few at a time.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -38,21 +39,30 @@ from services.organizations.domain.member import adulthood
 from shared.errors import InternalError, Unavailable
 
 SCALES = ("small", "city")
-DESCRIPTIONS = {"small": "the demo city 云河市, its party organisations and volunteers, and a year of its cases",
-                "city": "青川市 at the scale of a real city (about 20 minutes on an idle machine)"}
+DESCRIPTIONS = {
+    "small": "the demo city 云河市, its party organisations and volunteers, and a year of its cases",
+    "city": "青川市 at the scale of a real city (about 20 minutes on an idle machine)",
+}
 MEETING_AT = clock(9, 0)
 
 
 def no_tick(n: int) -> None:
     pass
 
+
 # ---- names -------------------------------------------------------------------------------
-SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
-            "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
-GIVEN = ("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华慧巧美兰霞平刚桂英建国志红玉萍德华文辉力鹏飞宇浩然思琪子涵欣怡"
-         "雨轩梓萱一诺晨阳佳怡嘉豪俊杰雅琴海燕春梅秋菊冬生永福金凤玉兰淑珍德胜国庆卫东建华小龙凤英桂兰")
-PLACE = ("东西南北中青云金玉龙凤清长临平安宁兴和江湖山川河桥泉石梅竹松柳桃李杏荷兰菊新华光明春秋晨曦丰泰"
-         "瑞祥福寿康乐文武德仁义礼智信嘉禾锦绣翠碧白沙黄鹤紫阳朝霞星月银滨汉水岭峰林园苑庄")
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
+GIVEN = (
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华慧巧美兰霞平刚桂英建国志红玉萍德华文辉力鹏飞宇浩然思琪子涵欣怡"
+    "雨轩梓萱一诺晨阳佳怡嘉豪俊杰雅琴海燕春梅秋菊冬生永福金凤玉兰淑珍德胜国庆卫东建华小龙凤英桂兰"
+)
+PLACE = (
+    "东西南北中青云金玉龙凤清长临平安宁兴和江湖山川河桥泉石梅竹松柳桃李杏荷兰菊新华光明春秋晨曦丰泰"
+    "瑞祥福寿康乐文武德仁义礼智信嘉禾锦绣翠碧白沙黄鹤紫阳朝霞星月银滨汉水岭峰林园苑庄"
+)
 
 
 def person(rnd: random.Random) -> str:
@@ -74,7 +84,7 @@ def place_names(rnd: random.Random, n: int, used: set[str]) -> list[str]:
 
 def phone(prefix: str, i: int) -> str:
     """A patterned 11-digit mobile number (`1xx` then `i`), never a looked-up one."""
-    return f"{prefix[:3]}{i % 10 ** 8:08d}"
+    return f"{prefix[:3]}{i % 10**8:08d}"
 
 
 CN_DIGITS = "一二三四五六七八九十"
@@ -119,6 +129,7 @@ def split(box: tuple[int, int, int, int], weights: list[int], vertical: bool) ->
 @dataclass
 class Grid:
     """What the generators need of a grid."""
+
     id: str
     path: list[str]
     community: str
@@ -146,10 +157,10 @@ class Plan:
 
 CITY_SEED = 20240717
 CITY_COUNTIES = 7
-CITY_STREETS = (3, 3, 2, 2, 2, 2, 2)       # per county: 16 streets
+CITY_STREETS = (3, 3, 2, 2, 2, 2, 2)  # per county: 16 streets
 CITY_COMMUNITIES = 177
-CITY_GRIDS = 1000                          # 5–7 per community
-CITY_ORIGIN = (114_200_000, 30_400_000)    # micro-degrees, synthetic
+CITY_GRIDS = 1000  # 5–7 per community
+CITY_ORIGIN = (114_200_000, 30_400_000)  # micro-degrees, synthetic
 CITY_SIZE = (360_000, 200_000)
 
 
@@ -185,42 +196,81 @@ def city_plan(seed: int = CITY_SEED) -> Plan:
     for n_streets in CITY_STREETS:
         street_sizes.append([per_street[next(street_of)] for _ in range(n_streets)])
     community_no = 0
-    for ci, (cbox, sizes) in enumerate(zip(split(box, [sum(s) for s in street_sizes], vertical=True),
-                                           street_sizes, strict=True)):
+    for ci, (cbox, sizes) in enumerate(
+        zip(split(box, [sum(s) for s in street_sizes], vertical=True), street_sizes, strict=True)
+    ):
         rural = ci >= 4
-        county = {"id": f"city-k{ci}", "name": county_names[ci] + ("县" if rural else "区"), "level": "COUNTY",
-                  "parentId": "city", "code": f"4298{ci + 1:02d}000000", "boundary": rect(*cbox)}
+        county = {
+            "id": f"city-k{ci}",
+            "name": county_names[ci] + ("县" if rural else "区"),
+            "level": "COUNTY",
+            "parentId": "city",
+            "code": f"4298{ci + 1:02d}000000",
+            "boundary": rect(*cbox),
+        }
         levels[1].append(county)
         for ti, (tbox, n_comm) in enumerate(zip(split(cbox, sizes, vertical=False), sizes, strict=True)):
             town_rural = rural and ti > 0
             tname = place_names(rnd, 1, used)[0] + ("镇" if town_rural else "街道")
-            t: dict[str, Any] = {"id": f"{county['id']}t{ti}", "name": tname, "level": "TOWNSHIP",
-                                 "parentId": county["id"], "code": f"4298{ci + 1:02d}{ti + 1:03d}000",
-                                 "boundary": rect(*tbox)}
+            t: dict[str, Any] = {
+                "id": f"{county['id']}t{ti}",
+                "name": tname,
+                "level": "TOWNSHIP",
+                "parentId": county["id"],
+                "code": f"4298{ci + 1:02d}{ti + 1:03d}000",
+                "boundary": rect(*tbox),
+            }
             levels[2].append(t)
             for mi, mbox in enumerate(tile(tbox, n_comm)):
                 village = town_rural and rnd.random() < 0.5
                 mname = place_names(rnd, 1, used)[0] + ("村" if village else "社区")
-                m = {"id": f"{t['id']}m{mi}", "name": mname, "level": "COMMUNITY", "parentId": t["id"],
-                     "code": f"{t['code'][:9]}{mi + 1:03d}", "boundary": rect(*mbox)}
+                m = {
+                    "id": f"{t['id']}m{mi}",
+                    "name": mname,
+                    "level": "COMMUNITY",
+                    "parentId": t["id"],
+                    "code": f"{t['code'][:9]}{mi + 1:03d}",
+                    "boundary": rect(*mbox),
+                }
                 levels[3].append(m)
                 for gi, gbox in enumerate(tile(mbox, grids_per[community_no])):
-                    g = {"id": f"{m['id']}g{gi}", "name": f"第{CN_DIGITS[gi]}网格", "level": "GRID",
-                         "parentId": m["id"], "boundary": rect(*gbox)}
+                    g = {
+                        "id": f"{m['id']}g{gi}",
+                        "name": f"第{CN_DIGITS[gi]}网格",
+                        "level": "GRID",
+                        "parentId": m["id"],
+                        "boundary": rect(*gbox),
+                    }
                     levels[4].append(g)
                     for bi in range(rnd.randint(3, 5)):
                         floors = rnd.choice((6, 6, 7, 11, 18, 26, 33)) if not village else rnd.choice((2, 3, 4))
-                        levels[5].append({"id": f"{g['id']}b{bi}", "name": f"{gi * 5 + bi + 1}栋", "level": "BUILDING",
-                                          "parentId": g["id"],
-                                          "attrs": {"address": f"{mname}{gi * 5 + bi + 1}栋", "floors": floors,
-                                                    "households": floors * rnd.choice((2, 4, 6))}})
+                        levels[5].append(
+                            {
+                                "id": f"{g['id']}b{bi}",
+                                "name": f"{gi * 5 + bi + 1}栋",
+                                "level": "BUILDING",
+                                "parentId": g["id"],
+                                "attrs": {
+                                    "address": f"{mname}{gi * 5 + bi + 1}栋",
+                                    "floors": floors,
+                                    "households": floors * rnd.choice((2, 4, 6)),
+                                },
+                            }
+                        )
                 community_no += 1
     workers = []
     wrnd = random.Random(f"{seed}:workers")
     for i, g in enumerate(levels[4]):
-        workers.append({"sub": f"city-gw-{i:04d}", "name": person(wrnd),
-                        "role": ("BASIC", "CONVENIENCE", "FINANCE")[i % 3], "gridId": g["id"],
-                        "phone": phone("1390", i), "idempotencyKey": f"city-gw-{i:04d}"})
+        workers.append(
+            {
+                "sub": f"city-gw-{i:04d}",
+                "name": person(wrnd),
+                "role": ("BASIC", "CONVENIENCE", "FINANCE")[i % 3],
+                "gridId": g["id"],
+                "phone": phone("1390", i),
+                "idempotencyKey": f"city-gw-{i:04d}",
+            }
+        )
     return finish(Plan("city", "city", levels, workers), seed)
 
 
@@ -249,12 +299,21 @@ def finish(plan: Plan, seed: int) -> Plan:
             node = parents[node]
         ring = g["boundary"]["coordinates"][0]
         w = workers[g["id"]]
-        plan.grids.append(Grid(
-            id=g["id"], path=path, community=g["parentId"], community_name=names[g["parentId"]],
-            box=(ring[0][0], ring[0][1], ring[2][0], ring[2][1]), buildings=buildings.get(g["id"], []),
-            building_names=[names[b] for b in buildings.get(g["id"], [])],
-            worker_sub=w["sub"], worker_name=w["name"], worker_phone=w["phone"],
-            weight=rnd.lognormvariate(0, 0.45)))
+        plan.grids.append(
+            Grid(
+                id=g["id"],
+                path=path,
+                community=g["parentId"],
+                community_name=names[g["parentId"]],
+                box=(ring[0][0], ring[0][1], ring[2][0], ring[2][1]),
+                buildings=buildings.get(g["id"], []),
+                building_names=[names[b] for b in buildings.get(g["id"], [])],
+                worker_sub=w["sub"],
+                worker_name=w["name"],
+                worker_phone=w["phone"],
+                weight=rnd.lognormvariate(0, 0.45),
+            )
+        )
     return plan
 
 
@@ -262,14 +321,21 @@ def finish(plan: Plan, seed: int) -> Plan:
 @dataclass
 class PartyPlan:
     orgs: list[list[dict]]  # org.create payloads level by level; `key` names each, `parentKey` its parent
-    members: list[dict]     # member.import items
+    members: list[dict]  # member.import items
     households: list[dict]  # CENTER_HOUSEHOLD org.create payloads (after the members)
     committees: list[dict]  # per 大党委: its units and its next joint meeting
 
 
-UNIT_SUFFIXES = (("物业服务有限公司", "PROPERTY_COMPANY"), ("业主委员会", "OWNERS_COMMITTEE"), ("实验小学", "SCHOOL"),
-                 ("供电营业所", "AGENCY"), ("社会工作服务中心", "SOCIAL_ORG"), ("商贸有限公司", "ENTERPRISE"),
-                 ("卫生服务中心", "AGENCY"), ("中学", "SCHOOL"))
+UNIT_SUFFIXES = (
+    ("物业服务有限公司", "PROPERTY_COMPANY"),
+    ("业主委员会", "OWNERS_COMMITTEE"),
+    ("实验小学", "SCHOOL"),
+    ("供电营业所", "AGENCY"),
+    ("社会工作服务中心", "SOCIAL_ORG"),
+    ("商贸有限公司", "ENTERPRISE"),
+    ("卫生服务中心", "AGENCY"),
+    ("中学", "SCHOOL"),
+)
 CITY_MEMBERS = 50_000
 
 
@@ -284,25 +350,61 @@ def id_number(area: str, birth: date, seq: int) -> str:
 def city_party(plan: Plan, today: date, seed: int = CITY_SEED, members: int = CITY_MEMBERS) -> PartyPlan:
     rnd = random.Random(f"{seed}:party")
     names = {r["id"]: r["name"] for level in plan.levels for r in level}
-    working = [{"key": t["id"], "name": f"{t['name']}党工委", "type": "TOWNSHIP_WORKING_COMMITTEE",
-                "anchorId": t["id"], "parentKey": None} for t in plan.by_level("TOWNSHIP")]
-    big = [{"key": m["id"], "name": f"{m['name']}党委", "type": "COMMUNITY_COMMITTEE", "anchorId": m["id"],
-            "parentKey": m["parentId"]} for m in plan.by_level("COMMUNITY")]
+    working = [
+        {
+            "key": t["id"],
+            "name": f"{t['name']}党工委",
+            "type": "TOWNSHIP_WORKING_COMMITTEE",
+            "anchorId": t["id"],
+            "parentKey": None,
+        }
+        for t in plan.by_level("TOWNSHIP")
+    ]
+    big = [
+        {
+            "key": m["id"],
+            "name": f"{m['name']}党委",
+            "type": "COMMUNITY_COMMITTEE",
+            "anchorId": m["id"],
+            "parentKey": m["parentId"],
+        }
+        for m in plan.by_level("COMMUNITY")
+    ]
     # Not every grid has its branch yet, nor every building its group: coverage is a figure to watch.
     branched = {g.id for g in plan.grids if rnd.random() < 0.95}
-    branches = [{"key": g.id, "name": f"{g.community_name}{names[g.id]}党支部", "type": "GRID_BRANCH",
-                 "anchorId": g.id, "parentKey": g.community} for g in plan.grids if g.id in branched]
+    branches = [
+        {
+            "key": g.id,
+            "name": f"{g.community_name}{names[g.id]}党支部",
+            "type": "GRID_BRANCH",
+            "anchorId": g.id,
+            "parentKey": g.community,
+        }
+        for g in plan.grids
+        if g.id in branched
+    ]
     grouped = {b for g in plan.grids if g.id in branched for b in g.buildings if rnd.random() < 0.29}
     addresses = {b["id"]: b["attrs"]["address"] for b in plan.by_level("BUILDING")}
-    groups = [{"key": b, "name": f"{addresses[b]}党小组", "type": "BUILDING_GROUP", "anchorId": b,
-               "parentKey": b.rsplit("b", 1)[0]} for g in plan.grids for b in g.buildings if b in grouped]
+    groups = [
+        {
+            "key": b,
+            "name": f"{addresses[b]}党小组",
+            "type": "BUILDING_GROUP",
+            "anchorId": b,
+            "parentKey": b.rsplit("b", 1)[0],
+        }
+        for g in plan.grids
+        for b in g.buildings
+        if b in grouped
+    ]
     # Members: ~50 per grid, in the grid's branch (or the 大党委 where the grid has none), a
     # third of those living in a building with a group in that group.
     weights = [g.weight for g in plan.grids]
     total_w = sum(weights)
     counts = [int(members * w / total_w) for w in weights]
     for i in sorted(range(len(counts)), key=lambda i: -(members * weights[i] / total_w - counts[i]))[
-            :members - sum(counts)]:
+        : members - sum(counts)
+    ]:
         counts[i] += 1
     items, numbers, n = [], set(), 0
     for g, count in zip(plan.grids, counts, strict=True):
@@ -319,12 +421,21 @@ def city_party(plan: Plan, today: date, seed: int = CITY_SEED, members: int = CI
                 n += 1
                 number = id_number(area, birth, n)
             numbers.add(number)
-            items.append({"id": f"pm-{plan.prefix}-{n:06d}", "name": person(rnd),
-                          "gender": rnd.choice(("MALE", "FEMALE")), "birthDate": birth.isoformat(),
-                          "joinDate": min(join, today).isoformat(), "phone": phone("1370", n), "idNumber": number,
-                          "category": category, "organizationKey": org, "homeBuildingId": home,
-                          **({"dualCommunityId": g.community} if category == "IN_SERVICE" and rnd.random() < 0.4
-                             else {})})
+            items.append(
+                {
+                    "id": f"pm-{plan.prefix}-{n:06d}",
+                    "name": person(rnd),
+                    "gender": rnd.choice(("MALE", "FEMALE")),
+                    "birthDate": birth.isoformat(),
+                    "joinDate": min(join, today).isoformat(),
+                    "phone": phone("1370", n),
+                    "idNumber": number,
+                    "category": category,
+                    "organizationKey": org,
+                    "homeBuildingId": home,
+                    **({"dualCommunityId": g.community} if category == "IN_SERVICE" and rnd.random() < 0.4 else {}),
+                }
+            )
             n += 1
     # 党员中心户: a member household in about a fifth of the buildings with a group.
     households = []
@@ -334,17 +445,35 @@ def city_party(plan: Plan, today: date, seed: int = CITY_SEED, members: int = CI
     for b in sorted(grouped):
         if rnd.random() < 0.2 and by_home.get(b):
             m = rnd.choice(by_home[b])
-            households.append({"key": f"household:{m['id']}", "name": f"{m['name']}党员中心户",
-                               "type": "CENTER_HOUSEHOLD", "anchorId": b, "parentKey": b,
-                               "householdMemberId": m["id"]})
+            households.append(
+                {
+                    "key": f"household:{m['id']}",
+                    "name": f"{m['name']}党员中心户",
+                    "type": "CENTER_HOUSEHOLD",
+                    "anchorId": b,
+                    "parentKey": b,
+                    "householdMemberId": m["id"],
+                }
+            )
     committees = []
     for ci, m in enumerate(plan.by_level("COMMUNITY")):
         kinds = rnd.sample(UNIT_SUFFIXES, rnd.randint(2, 4))
-        committees.append({"community": m["id"], "units": [
-            {"name": f"{m['name']}{suffix}", "kind": kind, "regionId": m["id"],
-             "contacts": [{"name": person(rnd), "title": "负责人", "phone": phone("1360", ci * 10 + ui)}],
-             "idempotencyKey": f"{plan.prefix}-unit:{ci}:{ui}"} for ui, (suffix, kind) in enumerate(kinds)],
-            "meetingInDays": rnd.randint(5, 60)})
+        committees.append(
+            {
+                "community": m["id"],
+                "units": [
+                    {
+                        "name": f"{m['name']}{suffix}",
+                        "kind": kind,
+                        "regionId": m["id"],
+                        "contacts": [{"name": person(rnd), "title": "负责人", "phone": phone("1360", ci * 10 + ui)}],
+                        "idempotencyKey": f"{plan.prefix}-unit:{ci}:{ui}",
+                    }
+                    for ui, (suffix, kind) in enumerate(kinds)
+                ],
+                "meetingInDays": rnd.randint(5, 60),
+            }
+        )
     return PartyPlan([working, big, branches, groups], items, households, committees)
 
 
@@ -352,17 +481,35 @@ def city_party(plan: Plan, today: date, seed: int = CITY_SEED, members: int = CI
 SKILLS = ("维修", "助老", "法律", "心理疏导", "医疗", "教育", "理发", "摄影", "文艺", "环保", "电脑", "急救")
 SLOTS = ("SAT_AM", "SAT_PM", "SUN_AM", "SUN_PM", "WEEKDAY_EVENING")
 POST_TYPES = ("POLICY_OUTREACH", "CIVILITY", "ENVIRONMENT", "LEGAL_AID", "MEDIATION", "PARCEL_STATION", "SAFETY")
-POST_NAMES = {"POLICY_OUTREACH": "政策宣传岗", "CIVILITY": "文明督导岗", "ENVIRONMENT": "环境治理岗",
-              "LEGAL_AID": "法律援助岗", "MEDIATION": "民事调解岗", "PARCEL_STATION": "快递驿站岗",
-              "SAFETY": "平安巡逻岗"}
-REWARDS = (("SOAP", "洗衣液一瓶", 5, 2000), ("RICE", "大米五斤", 10, 1000), ("HAIRCUT", "理发券", 3, 5000),
-           ("OIL", "食用油一桶", 15, 800))
-ORDER_KINDS = (("助老", "家中老人行动不便，想请人帮忙{x}"), ("维修", "家里{x}坏了，自己不会修"),
-               ("代购", "腿脚不便，想请人帮忙{x}"), ("陪诊", "下周要去医院复查，想请人{x}"),
-               ("家教", "孩子功课跟不上，想请人{x}"))
-ORDER_DETAILS = {"助老": ("打扫卫生", "换厨房灯泡", "读报聊天"), "维修": ("水龙头", "门锁", "电扇"),
-                 "代购": ("买米面粮油", "取药", "买菜"), "陪诊": ("陪同挂号", "推轮椅"),
-                 "家教": ("辅导数学", "辅导作文")}
+POST_NAMES = {
+    "POLICY_OUTREACH": "政策宣传岗",
+    "CIVILITY": "文明督导岗",
+    "ENVIRONMENT": "环境治理岗",
+    "LEGAL_AID": "法律援助岗",
+    "MEDIATION": "民事调解岗",
+    "PARCEL_STATION": "快递驿站岗",
+    "SAFETY": "平安巡逻岗",
+}
+REWARDS = (
+    ("SOAP", "洗衣液一瓶", 5, 2000),
+    ("RICE", "大米五斤", 10, 1000),
+    ("HAIRCUT", "理发券", 3, 5000),
+    ("OIL", "食用油一桶", 15, 800),
+)
+ORDER_KINDS = (
+    ("助老", "家中老人行动不便，想请人帮忙{x}"),
+    ("维修", "家里{x}坏了，自己不会修"),
+    ("代购", "腿脚不便，想请人帮忙{x}"),
+    ("陪诊", "下周要去医院复查，想请人{x}"),
+    ("家教", "孩子功课跟不上，想请人{x}"),
+)
+ORDER_DETAILS = {
+    "助老": ("打扫卫生", "换厨房灯泡", "读报聊天"),
+    "维修": ("水龙头", "门锁", "电扇"),
+    "代购": ("买米面粮油", "取药", "买菜"),
+    "陪诊": ("陪同挂号", "推轮椅"),
+    "家教": ("辅导数学", "辅导作文"),
+}
 CITY_VOLUNTEERS = 2000
 
 
@@ -381,9 +528,17 @@ def city_volunteers(plan: Plan, seed: int = CITY_SEED, count: int = CITY_VOLUNTE
     for i in range(count):
         c = communities[i % len(communities)]
         by_comm.setdefault(c["id"], []).append(i)
-        vols.append({"name": person(rnd), "homeRegionId": c["id"], "sub": f"{plan.prefix}-vol-{i:04d}",
-                     "phone": phone("1350", i), "skills": rnd.sample(SKILLS, rnd.randint(1, 3)),
-                     "availability": rnd.sample(SLOTS, rnd.randint(1, 2)), "idempotencyKey": f"{plan.prefix}-vol:{i}"})
+        vols.append(
+            {
+                "name": person(rnd),
+                "homeRegionId": c["id"],
+                "sub": f"{plan.prefix}-vol-{i:04d}",
+                "phone": phone("1350", i),
+                "skills": rnd.sample(SKILLS, rnd.randint(1, 3)),
+                "availability": rnd.sample(SLOTS, rnd.randint(1, 2)),
+                "idempotencyKey": f"{plan.prefix}-vol:{i}",
+            }
+        )
     posts, orders = [], []
     grids_of: dict[str, list[Grid]] = {}
     for g in plan.grids:
@@ -391,35 +546,89 @@ def city_volunteers(plan: Plan, seed: int = CITY_SEED, count: int = CITY_VOLUNTE
     for ci, c in enumerate(communities):
         for k in range(2):
             kind = POST_TYPES[(ci * 2 + k) % len(POST_TYPES)]
-            posts.append({"title": POST_NAMES[kind], "type": kind, "regionId": c["id"],
-                          "capacity": rnd.choice((3, 5, 8)), "duties": f"{c['name']}{POST_NAMES[kind]}，每周值守一次"})
+            posts.append(
+                {
+                    "title": POST_NAMES[kind],
+                    "type": kind,
+                    "regionId": c["id"],
+                    "capacity": rnd.choice((3, 5, 8)),
+                    "duties": f"{c['name']}{POST_NAMES[kind]}，每周值守一次",
+                }
+            )
         for k in range(rnd.choice((1, 1, 2, 2, 3))):
             category, text = rnd.choice(ORDER_KINDS)
             building = rnd.choice(rnd.choice(grids_of[c["id"]]).buildings)
             resident = f"{plan.prefix}-res-o{ci:03d}{k}"
-            orders.append({"resident": resident, "volunteer": rnd.choice(by_comm.get(c["id"], [None])),
-                           "stage": rnd.choices(("RATED", "IN_PROGRESS", "OPEN"), (60, 15, 25))[0],
-                           "hours": rnd.choice((1.0, 1.5, 2.0, 3.0)), "score": rnd.choice((4, 5, 5, 5)),
-                           "place": {"category": category,
-                                     "description": text.format(x=rnd.choice(ORDER_DETAILS[category])),
-                                     "buildingId": building, "idempotencyKey": f"{resident}:order"}})
+            orders.append(
+                {
+                    "resident": resident,
+                    "volunteer": rnd.choice(by_comm.get(c["id"], [None])),
+                    "stage": rnd.choices(("RATED", "IN_PROGRESS", "OPEN"), (60, 15, 25))[0],
+                    "hours": rnd.choice((1.0, 1.5, 2.0, 3.0)),
+                    "score": rnd.choice((4, 5, 5, 5)),
+                    "place": {
+                        "category": category,
+                        "description": text.format(x=rnd.choice(ORDER_DETAILS[category])),
+                        "buildingId": building,
+                        "idempotencyKey": f"{resident}:order",
+                    },
+                }
+            )
     return VolunteerPlan(vols, posts, orders)
 
 
 # ---- case history ------------------------------------------------------------------------
 CATEGORY_WEIGHTS = {  # share of cases per category, and its seasonal swing (peak month, amplitude)
-    "ENV_GARBAGE": (14, 7, 0.3), "ENV_NOISE": (8, 7, 0.45), "ENV_SEWAGE": (4, 6, 0.6),
-    "DISPUTE_NEIGHBOR": (9, 2, 0.2), "DISPUTE_FAMILY": (4, 2, 0.3), "DISPUTE_PROPERTY": (6, 0, 0),
-    "DISPUTE_LABOUR": (2, 1, 0.5), "FACILITY_STREETLIGHT": (7, 12, 0.3), "FACILITY_ROAD": (3, 7, 0.4),
-    "FACILITY_MANHOLE": (2, 7, 0.3), "SAFETY_FIRE_EXIT": (4, 1, 0.2), "SAFETY_HIGH_THROW": (2, 0, 0),
-    "SAFETY_EBIKE_CHARGING": (5, 1, 0.4), "LIVELIHOOD_SUBSISTENCE": (3, 1, 0.3), "LIVELIHOOD_ELDERLY": (4, 1, 0.3),
-    "LIVELIHOOD_EMPLOYMENT": (2, 3, 0.4), "PROPERTY_SERVICE": (9, 0, 0), "PROPERTY_FACILITY": (7, 0, 0),
-    "POLICY_CONSULT": (4, 9, 0.2), "SUGGESTION": (1, 0, 0), "OTHER": (5, 0, 0),
+    "ENV_GARBAGE": (14, 7, 0.3),
+    "ENV_NOISE": (8, 7, 0.45),
+    "ENV_SEWAGE": (4, 6, 0.6),
+    "DISPUTE_NEIGHBOR": (9, 2, 0.2),
+    "DISPUTE_FAMILY": (4, 2, 0.3),
+    "DISPUTE_PROPERTY": (6, 0, 0),
+    "DISPUTE_LABOUR": (2, 1, 0.5),
+    "FACILITY_STREETLIGHT": (7, 12, 0.3),
+    "FACILITY_ROAD": (3, 7, 0.4),
+    "FACILITY_MANHOLE": (2, 7, 0.3),
+    "SAFETY_FIRE_EXIT": (4, 1, 0.2),
+    "SAFETY_HIGH_THROW": (2, 0, 0),
+    "SAFETY_EBIKE_CHARGING": (5, 1, 0.4),
+    "LIVELIHOOD_SUBSISTENCE": (3, 1, 0.3),
+    "LIVELIHOOD_ELDERLY": (4, 1, 0.3),
+    "LIVELIHOOD_EMPLOYMENT": (2, 3, 0.4),
+    "PROPERTY_SERVICE": (9, 0, 0),
+    "PROPERTY_FACILITY": (7, 0, 0),
+    "POLICY_CONSULT": (4, 9, 0.2),
+    "SUGGESTION": (1, 0, 0),
+    "OTHER": (5, 0, 0),
 }
 CHANNELS = (("MINI_PROGRAM", 45), ("HOTLINE", 25), ("GRID_PATROL", 25), ("WALK_IN", 5))
 CHANNEL_NAMES, CHANNEL_CUM = [c for c, _ in CHANNELS], list(accumulate(w for _, w in CHANNELS))
-HOUR_WEIGHTS = (0.2, 0.1, 0.1, 0.1, 0.1, 0.3, 0.8, 1.6, 2.6, 3.0, 3.0, 2.6, 1.8, 2.0, 2.6, 2.8, 2.6, 2.2, 1.8, 1.6,
-                1.4, 1.0, 0.6, 0.4)
+HOUR_WEIGHTS = (
+    0.2,
+    0.1,
+    0.1,
+    0.1,
+    0.1,
+    0.3,
+    0.8,
+    1.6,
+    2.6,
+    3.0,
+    3.0,
+    2.6,
+    1.8,
+    2.0,
+    2.6,
+    2.8,
+    2.6,
+    2.2,
+    1.8,
+    1.6,
+    1.4,
+    1.0,
+    0.6,
+    0.4,
+)
 WEEKDAY_WEIGHTS = (1.1, 1.05, 1.05, 1.0, 1.0, 0.85, 0.75)
 SCORES = ((5, 56), (4, 27), (3, 9), (2, 5), (1, 3))
 SCORE_VALUES, SCORE_CUM = [v for v, _ in SCORES], list(accumulate(w for _, w in SCORES))
@@ -448,8 +657,15 @@ TITLES = {
 }
 PRAISES = ("很及时", "态度很好", "问题解决了", "谢谢网格员")
 URGINGS = ("请尽快处理", "已持续多日", "影响居民生活", "希望有关部门关注")
-RESOLUTIONS = ("已现场处置完毕", "已协调相关单位处理", "已清理完毕", "已维修恢复", "已调解，双方达成一致",
-               "已答复诉求人", "已督促整改到位")
+RESOLUTIONS = (
+    "已现场处置完毕",
+    "已协调相关单位处理",
+    "已清理完毕",
+    "已维修恢复",
+    "已调解，双方达成一致",
+    "已答复诉求人",
+    "已督促整改到位",
+)
 DEFAULT_AUTO_CLOSE_S = 7 * 86400
 # The year of case history is drawn as if it ended at this moment (its seasons, weekdays and
 # hours of the day are this year's, in UTC+8), then moved to end at the moment it is loaded.
@@ -463,6 +679,7 @@ def level_of(name: HandlingLevel | str) -> int:
 @dataclass
 class Mirror:
     """The case as the domain will have it, as far as planning its next step needs."""
+
     status: str
     level: int
     due: datetime | None
@@ -482,6 +699,7 @@ class Mirror:
 @dataclass
 class HistoryStats:
     """What the generator planned, to check its mix (tests) and to report it."""
+
     cases: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
     by_channel: dict[str, int] = field(default_factory=dict)
@@ -500,9 +718,18 @@ class CaseHistory:
     Drawn in the year before REFERENCE_NOW (its calendar gives the rhythm) and emitted moved
     by `now - REFERENCE_NOW`, so nothing in it depends on the day it is loaded."""
 
-    def __init__(self, plan: Plan, count: int, now: datetime, seed: int, days: int = 365,
-                 sla: dict[HandlingLevel, int] | None = None, auto_close_s: int = DEFAULT_AUTO_CLOSE_S,
-                 clusters: int = 0, cluster_size: int = 0):
+    def __init__(
+        self,
+        plan: Plan,
+        count: int,
+        now: datetime,
+        seed: int,
+        days: int = 365,
+        sla: dict[HandlingLevel, int] | None = None,
+        auto_close_s: int = DEFAULT_AUTO_CLOSE_S,
+        clusters: int = 0,
+        cluster_size: int = 0,
+    ):
         self.plan, self.count, self.days = plan, count, days
         # Drawn as of REFERENCE_NOW, then moved to end at `now`: the same cases, steps and
         # figures whenever it is loaded.
@@ -533,16 +760,32 @@ class CaseHistory:
             day_w.append(season * growth * WEEKDAY_WEIGHTS[day.weekday()])
         day_w = list(accumulate(day_w))
         codes = list(CATEGORY_WEIGHTS)
-        month_w = {m: list(accumulate(CATEGORY_WEIGHTS[c][0] * (1 + CATEGORY_WEIGHTS[c][2] * math.cos(
-            2 * math.pi * (m - CATEGORY_WEIGHTS[c][1]) / 12)) for c in codes)) for m in range(1, 13)}
+        month_w = {
+            m: list(
+                accumulate(
+                    CATEGORY_WEIGHTS[c][0]
+                    * (1 + CATEGORY_WEIGHTS[c][2] * math.cos(2 * math.pi * (m - CATEGORY_WEIGHTS[c][1]) / 12))
+                    for c in codes
+                )
+            )
+            for m in range(1, 13)
+        }
         grids, gw = self.plan.grids, list(accumulate(g.weight for g in self.plan.grids))
         days, hours, hour_w = range(self.days), range(24), list(accumulate(HOUR_WEIGHTS))
         # Hotspots: a few grid × category pairs with a surge in the last ten days, near one spot.
         spots = []
         for _ in range(self.clusters):
             g = rnd.choices(grids, cum_weights=gw)[0]
-            code = rnd.choice(("ENV_GARBAGE", "ENV_NOISE", "SAFETY_EBIKE_CHARGING", "FACILITY_STREETLIGHT",
-                               "PROPERTY_FACILITY", "ENV_SEWAGE"))
+            code = rnd.choice(
+                (
+                    "ENV_GARBAGE",
+                    "ENV_NOISE",
+                    "SAFETY_EBIKE_CHARGING",
+                    "FACILITY_STREETLIGHT",
+                    "PROPERTY_FACILITY",
+                    "ENV_SEWAGE",
+                )
+            )
             spots.append((g, code, self.point(rnd, g, 0.3)))
         drafts: list[tuple[datetime, Grid, str, tuple[float, float] | None]] = []
         for i in range(self.count):
@@ -552,11 +795,16 @@ class CaseHistory:
                 drafts.append((t, g, code, (round(x + rnd.gauss(0, 0.0003), 6), round(y + rnd.gauss(0, 0.0003), 6))))
                 continue
             k = rnd.choices(days, cum_weights=day_w)[0]
-            t = start + timedelta(days=k, hours=rnd.choices(hours, cum_weights=hour_w)[0], minutes=rnd.randint(0, 59),
-                                  seconds=rnd.randint(0, 59))
+            t = start + timedelta(
+                days=k,
+                hours=rnd.choices(hours, cum_weights=hour_w)[0],
+                minutes=rnd.randint(0, 59),
+                seconds=rnd.randint(0, 59),
+            )
             t = min(t, self.now - timedelta(minutes=1))
-            drafts.append((t, rnd.choices(grids, cum_weights=gw)[0],
-                           rnd.choices(codes, cum_weights=month_w[t.month])[0], None))
+            drafts.append(
+                (t, rnd.choices(grids, cum_weights=gw)[0], rnd.choices(codes, cum_weights=month_w[t.month])[0], None)
+            )
         drafts.sort(key=lambda x: (x[0], x[1].id, x[2]))
         items = [self.case(rnd, n, *draft) for n, draft in enumerate(drafts)]
         # Street by street, oldest first in each: a batch of 500 is then about a month of one
@@ -568,11 +816,14 @@ class CaseHistory:
     @staticmethod
     def point(rnd: random.Random, g: Grid, margin: float = 0.05) -> tuple[float, float]:
         x0, y0, x1, y1 = g.box
-        return (round(rnd.uniform(x0 + (x1 - x0) * margin, x1 - (x1 - x0) * margin), 6),
-                round(rnd.uniform(y0 + (y1 - y0) * margin, y1 - (y1 - y0) * margin), 6))
+        return (
+            round(rnd.uniform(x0 + (x1 - x0) * margin, x1 - (x1 - x0) * margin), 6),
+            round(rnd.uniform(y0 + (y1 - y0) * margin, y1 - (y1 - y0) * margin), 6),
+        )
 
-    def case(self, rnd: random.Random, n: int, t0: datetime, g: Grid, code: str,
-             spot: tuple[float, float] | None) -> dict:
+    def case(
+        self, rnd: random.Random, n: int, t0: datetime, g: Grid, code: str, spot: tuple[float, float] | None
+    ) -> dict:
         category = self.categories[code]
         channel = rnd.choices(CHANNEL_NAMES, cum_weights=CHANNEL_CUM)[0]
         title = rnd.choice(TITLES[code]).format(b=rnd.choice(g.building_names) if g.building_names else "1栋")
@@ -581,19 +832,31 @@ class CaseHistory:
             name, tel, sub = g.worker_name, g.worker_phone, g.worker_sub
         else:
             name, tel = person(rnd), phone("1880", rnd.randint(0, 99_999_999))
-            sub = f"{self.plan.prefix}-res-{rnd.randint(0, 20 * len(self.plan.grids)):06d}" \
-                if channel == "MINI_PROGRAM" else None
+            sub = (
+                f"{self.plan.prefix}-res-{rnd.randint(0, 20 * len(self.plan.grids)):06d}"
+                if channel == "MINI_PROGRAM"
+                else None
+            )
         loc = spot or (self.point(rnd, g) if channel in ("MINI_PROGRAM", "GRID_PATROL") or rnd.random() < 0.4 else None)
         item: dict[str, Any] = {
-            "id": history_id(t0 + self.shift, f"seed:{self.plan.scale}:{n}"), "title": title,
+            "id": history_id(t0 + self.shift, f"seed:{self.plan.scale}:{n}"),
+            "title": title,
             "description": f"{g.community_name}{title}，{rnd.choice(URGINGS)}",
-            "categoryCode": code, "channel": channel, "reporterName": name, "reporterPhone": tel,
-            "reporterSub": sub, "regionId": g.id, "reportedAt": self.iso(t0),
-            **({"lng": loc[0], "lat": loc[1]} if loc else {}), "steps": self.steps(rnd, t0, g, category, channel, sub)}
+            "categoryCode": code,
+            "channel": channel,
+            "reporterName": name,
+            "reporterPhone": tel,
+            "reporterSub": sub,
+            "regionId": g.id,
+            "reportedAt": self.iso(t0),
+            **({"lng": loc[0], "lat": loc[1]} if loc else {}),
+            "steps": self.steps(rnd, t0, g, category, channel, sub),
+        }
         return item
 
-    def steps(self, rnd: random.Random, t0: datetime, g: Grid, category: Category, channel: str,
-              sub: str | None) -> list[dict]:
+    def steps(
+        self, rnd: random.Random, t0: datetime, g: Grid, category: Category, channel: str, sub: str | None
+    ) -> list[dict]:
         """The case's later steps, planned against a mirror of its state. Before any step,
         the SLA sweeper's escalations that would have happened by then are recorded
         (`sweep` at the deadline), so nothing is left for the live sweeper to catch up on."""
@@ -606,8 +869,11 @@ class CaseHistory:
         slow = rnd.random() < 0.06
         on_spot = channel == "GRID_PATROL" and level0 == 0 and rnd.random() < 0.6
         will_rate = sub is not None and channel == "MINI_PROGRAM" and rnd.random() < 0.8
-        stuck_at = rnd.choice(("REPORTED", "ACCEPTED", "ASSIGNED", "IN_PROGRESS")) \
-            if rnd.random() < 0.4 * max(0.0, 1 - age_days / 14) else None
+        stuck_at = (
+            rnd.choice(("REPORTED", "ACCEPTED", "ASSIGNED", "IN_PROGRESS"))
+            if rnd.random() < 0.4 * max(0.0, 1 - age_days / 14)
+            else None
+        )
         stuck = False
         out: list[dict] = []
         t = t0
@@ -634,15 +900,21 @@ class CaseHistory:
             step: dict[str, Any]
             if m.status == "REPORTED":
                 if reject:
-                    step = {"action": "reject", "actor": staff(m.level),
-                            "reason": rnd.choice(("不属于受理范围", "重复诉求", "诉求信息不全，无法核实"))}
+                    step = {
+                        "action": "reject",
+                        "actor": staff(m.level),
+                        "reason": rnd.choice(("不属于受理范围", "重复诉求", "诉求信息不全，无法核实")),
+                    }
                 else:
                     step = {"action": "accept", "actor": staff(m.level)}
                 delay = timedelta(minutes=rnd.randint(1, 15)) if channel == "GRID_PATROL" else frac(0.005, 0.06)
             elif m.status == "ACCEPTED":
                 if escalations and m.level < 3:
-                    step = {"action": "escalate", "actor": staff(m.level),
-                            "reason": rnd.choice(("需要上级协调处理", "涉及多个部门", "超出网格处置能力"))}
+                    step = {
+                        "action": "escalate",
+                        "actor": staff(m.level),
+                        "reason": rnd.choice(("需要上级协调处理", "涉及多个部门", "超出网格处置能力")),
+                    }
                     delay = frac(0.02, 0.2)
                 elif on_spot and m.level == 0:
                     step = {"action": "resolve", "resolution": "网格员当场处置", "actor": g.worker_sub}
@@ -665,13 +937,20 @@ class CaseHistory:
                     score = rnd.choices(SCORE_VALUES, cum_weights=SCORE_CUM)[0]
                     if m.reopened:
                         score = max(score, 3)
-                    step = {"action": "rate", "score": score, "actor": sub,
-                            **({"comment": rnd.choice(PRAISES)} if score >= 4 else {}),
-                            **({"comment": "问题没有解决"} if score <= 2 else {})}
+                    step = {
+                        "action": "rate",
+                        "score": score,
+                        "actor": sub,
+                        **({"comment": rnd.choice(PRAISES)} if score >= 4 else {}),
+                        **({"comment": "问题没有解决"} if score <= 2 else {}),
+                    }
                     delay = timedelta(hours=rnd.uniform(0.5, 60))
                 else:
-                    step = {"action": "close", "note": rnd.choice(("电话回访，群众满意", "核查办结", "回访确认已解决")),
-                            "actor": staff(max(m.level, 1))}
+                    step = {
+                        "action": "close",
+                        "note": rnd.choice(("电话回访，群众满意", "核查办结", "回访确认已解决")),
+                        "actor": staff(max(m.level, 1)),
+                    }
                     delay = timedelta(hours=rnd.uniform(4, 96))
             at = t + timedelta(seconds=int(delay.total_seconds())) if not stuck else None
             horizon = min(at, now) if at else now
@@ -681,8 +960,12 @@ class CaseHistory:
                 t = m.due
                 m.sweeps += 1
                 if m.level < 3:
-                    m.level, m.status, m.due, m.overdue = m.level + 1, "ACCEPTED", m.due + timedelta(
-                        seconds=self.sla_s(category, m.level + 1)), False
+                    m.level, m.status, m.due, m.overdue = (
+                        m.level + 1,
+                        "ACCEPTED",
+                        m.due + timedelta(seconds=self.sla_s(category, m.level + 1)),
+                        False,
+                    )
                     current = None
                 else:
                     m.overdue = True
@@ -752,19 +1035,26 @@ class CaseHistory:
 SMALL_CASES, CITY_CASES = 2000, 100_000
 
 
-def history_for(plan: Plan, now: datetime, sla: dict[HandlingLevel, int] | None = None,
-                auto_close_s: int = DEFAULT_AUTO_CLOSE_S, count: int | None = None) -> CaseHistory:
+def history_for(
+    plan: Plan,
+    now: datetime,
+    sla: dict[HandlingLevel, int] | None = None,
+    auto_close_s: int = DEFAULT_AUTO_CLOSE_S,
+    count: int | None = None,
+) -> CaseHistory:
     if plan.scale == "city":
-        return CaseHistory(plan, count or CITY_CASES, now, CITY_SEED, sla=sla, auto_close_s=auto_close_s,
-                           clusters=15, cluster_size=120)
-    return CaseHistory(plan, count or SMALL_CASES, now, 7, sla=sla, auto_close_s=auto_close_s,
-                       clusters=4, cluster_size=30)
+        return CaseHistory(
+            plan, count or CITY_CASES, now, CITY_SEED, sla=sla, auto_close_s=auto_close_s, clusters=15, cluster_size=120
+        )
+    return CaseHistory(
+        plan, count or SMALL_CASES, now, 7, sla=sla, auto_close_s=auto_close_s, clusters=4, cluster_size=30
+    )
 
 
 # ---- loading -----------------------------------------------------------------------------
 def batches(items: list, size: int) -> Iterable[tuple[int, list]]:
     for i in range(0, len(items), size):
-        yield i // size, items[i:i + size]
+        yield i // size, items[i : i + size]
 
 
 class Loader:
@@ -784,8 +1074,15 @@ class Loader:
     def say(self, message: str) -> None:
         self.progress.say(message)
 
-    async def call(self, service: str, verb: str, payload: dict, token: str | None = None,
-                   retries: int = 2, timeout_s: float | None = None) -> Any:
+    async def call(
+        self,
+        service: str,
+        verb: str,
+        payload: dict,
+        token: str | None = None,
+        retries: int = 2,
+        timeout_s: float | None = None,
+    ) -> Any:
         """One call; an idempotent one (a create with an idempotency key, an import) is tried
         again when the service did not answer in time or failed inside (a write conflict the
         store did not label as transient)."""
@@ -814,6 +1111,7 @@ class Loader:
 
     async def replica_ready(self, service: str, region_id: str, timeout: float = 180) -> None:
         """Until the service's territory replica knows `region_id` (it follows grids events)."""
+
         async def call(verb: str, payload: dict) -> Any:
             return await self.call(service, verb, payload)
 
@@ -822,6 +1120,7 @@ class Loader:
 
 async def load_territory(loader: Loader, levels: list[list[dict]], prefix: str = "city", tick: Tick = no_tick) -> None:
     """region.create level by level (a level's parents are in the level before)."""
+
     async def create(r: dict) -> None:
         await loader.call("grids", "region.create", {**r, "idempotencyKey": f"{prefix}:{r['id']}"})
         tick(1)
@@ -832,11 +1131,18 @@ async def load_territory(loader: Loader, levels: list[list[dict]], prefix: str =
 
 async def load_orgs(loader: Loader, levels: list[list[dict]], ids: dict[str, str], tick: Tick = no_tick) -> None:
     """org.create level by level; `ids` maps each org's key to the id it got."""
+
     async def create(o: dict) -> None:
         body = {k: v for k, v in o.items() if k not in ("key", "parentKey")}
-        made = await loader.call("organizations", "org.create", {
-            **body, "parentId": ids[o["parentKey"]] if o["parentKey"] else None,
-            "idempotencyKey": f"seed-org:{o['key']}"})
+        made = await loader.call(
+            "organizations",
+            "org.create",
+            {
+                **body,
+                "parentId": ids[o["parentKey"]] if o["parentKey"] else None,
+                "idempotencyKey": f"seed-org:{o['key']}",
+            },
+        )
         ids[o["key"]] = made["id"]
         tick(1)
 
@@ -844,18 +1150,31 @@ async def load_orgs(loader: Loader, levels: list[list[dict]], ids: dict[str, str
         await asyncio.gather(*(create(o) for o in level))
 
 
-async def load_members(loader: Loader, members: list[dict], ids: dict[str, str], prefix: str,
-                       size: int = 500, parallel: int = 1, tick: Tick = no_tick) -> None:
+async def load_members(
+    loader: Loader,
+    members: list[dict],
+    ids: dict[str, str],
+    prefix: str,
+    size: int = 500,
+    parallel: int = 1,
+    tick: Tick = no_tick,
+) -> None:
     """member.import in batches, one at a time: the service holds a batch back while its
     event relay catches up, so sending more at once gains nothing."""
     sem = asyncio.Semaphore(parallel)
 
     async def one(n: int, batch: list[dict]) -> None:
-        items = [{**{k: v for k, v in m.items() if k != "organizationKey"}, "organizationId": ids[m["organizationKey"]]}
-                 for m in batch]
+        items = [
+            {**{k: v for k, v in m.items() if k != "organizationKey"}, "organizationId": ids[m["organizationKey"]]}
+            for m in batch
+        ]
         async with sem:
-            await loader.call("organizations", "member.import", {"importId": f"{prefix}-members-{n:04d}",
-                                                                 "members": items}, timeout_s=60)
+            await loader.call(
+                "organizations",
+                "member.import",
+                {"importId": f"{prefix}-members-{n:04d}", "members": items},
+                timeout_s=60,
+            )
         tick(len(batch))
 
     await asyncio.gather(*(one(n, b) for n, b in batches(members, size)))
@@ -866,17 +1185,24 @@ def meeting_time(day: date, zone: ZoneInfo) -> str:
     return datetime.combine(day, MEETING_AT, zone).isoformat()
 
 
-async def load_committees(loader: Loader, plan: Plan, party: PartyPlan, ids: dict[str, str], today: date,
-                          zone: ZoneInfo, tick: Tick = no_tick) -> None:
+async def load_committees(
+    loader: Loader, plan: Plan, party: PartyPlan, ids: dict[str, str], today: date, zone: ZoneInfo, tick: Tick = no_tick
+) -> None:
     async def committee(ci: int, c: dict) -> None:
         committee_id = ids[c["community"]]
         for u in c["units"]:
             unit = await loader.call("organizations", "unit.register", u)
             await loader.call("organizations", "org.addUnit", {"id": committee_id, "unitId": unit["id"]}, retries=0)
             tick(1)
-        await loader.call("organizations", "meeting.schedule", {
-            "committeeId": committee_id, "scheduledAt": meeting_time(today + timedelta(days=c["meetingInDays"]), zone),
-            "idempotencyKey": f"{plan.prefix}-meeting:{ci}"})
+        await loader.call(
+            "organizations",
+            "meeting.schedule",
+            {
+                "committeeId": committee_id,
+                "scheduledAt": meeting_time(today + timedelta(days=c["meetingInDays"]), zone),
+                "idempotencyKey": f"{plan.prefix}-meeting:{ci}",
+            },
+        )
 
     await asyncio.gather(*(committee(ci, c) for ci, c in enumerate(party.committees)))
 
@@ -895,8 +1221,10 @@ async def load_orders(loader: Loader, vp: VolunteerPlan, secret: str, issuer: st
     async def order(o: dict) -> None:
         resident = mint_token(secret, sub=o["resident"], role="resident", ttl_s=3600, issuer=issuer)
         placed = await loader.call("volunteers", "order.place", o["place"], token=resident)
-        step = lambda verb, body, tok=None: loader.call("volunteers", verb, {"id": placed["id"], **body},  # noqa: E731
-                                                        token=tok, retries=0)
+
+        async def step(verb: str, body: dict, tok: str | None = None) -> Any:
+            return await loader.call("volunteers", verb, {"id": placed["id"], **body}, token=tok, retries=0)
+
         await step("order.review", {"approve": True})
         if o["stage"] != "OPEN" and o["volunteer"] is not None:
             vid = vp.volunteers[o["volunteer"]]["id"]
@@ -910,14 +1238,16 @@ async def load_orders(loader: Loader, vp: VolunteerPlan, secret: str, issuer: st
     await asyncio.gather(*(order(o) for o in vp.orders))
 
 
-async def load_cases(loader: Loader, items: list[dict], prefix: str, size: int = 500, parallel: int = 2,
-                     tick: Tick = no_tick) -> None:
+async def load_cases(
+    loader: Loader, items: list[dict], prefix: str, size: int = 500, parallel: int = 2, tick: Tick = no_tick
+) -> None:
     sem = asyncio.Semaphore(parallel)
 
     async def one(n: int, batch: list[dict]) -> None:
         async with sem:
-            await loader.call("cases", "case.import", {"importId": f"{prefix}-cases-{n:04d}", "cases": batch},
-                              timeout_s=60)
+            await loader.call(
+                "cases", "case.import", {"importId": f"{prefix}-cases-{n:04d}", "cases": batch}, timeout_s=60
+            )
         tick(len(batch))
 
     await asyncio.gather(*(one(n, b) for n, b in batches(items, size)))
@@ -928,12 +1258,14 @@ def describe_history(h: CaseHistory) -> str:
     resolved = sum(st.resolved_by_level.values()) or 1
     low = st.resolved_by_level.get(0, 0) + st.resolved_by_level.get(1, 0)
     rated = sum(st.rated.values()) or 1
-    return (f"{st.cases} cases over {h.days} days: {st.by_status.get('CLOSED', 0)} closed, "
-            f"{sum(st.by_status.get(s, 0) for s in ('REPORTED', 'ACCEPTED', 'ASSIGNED', 'IN_PROGRESS'))} open, "
-            f"{st.by_status.get('RESOLVED', 0)} awaiting rating, {st.by_status.get('REJECTED', 0)} rejected; "
-            f"{100 * low / resolved:.0f}% resolved at GRID/COMMUNITY, {st.escalated} escalated by hand, "
-            f"{st.swept} escalated by the SLA sweeper, "
-            f"{100 * (st.rated.get(4, 0) + st.rated.get(5, 0)) / rated:.0f}% of ratings 4-5")
+    return (
+        f"{st.cases} cases over {h.days} days: {st.by_status.get('CLOSED', 0)} closed, "
+        f"{sum(st.by_status.get(s, 0) for s in ('REPORTED', 'ACCEPTED', 'ASSIGNED', 'IN_PROGRESS'))} open, "
+        f"{st.by_status.get('RESOLVED', 0)} awaiting rating, {st.by_status.get('REJECTED', 0)} rejected; "
+        f"{100 * low / resolved:.0f}% resolved at GRID/COMMUNITY, {st.escalated} escalated by hand, "
+        f"{st.swept} escalated by the SLA sweeper, "
+        f"{100 * (st.rated.get(4, 0) + st.rated.get(5, 0)) / rated:.0f}% of ratings 4-5"
+    )
 
 
 @dataclass
@@ -942,8 +1274,14 @@ class Seeded:
     summary: str
 
 
-async def seed(settings: Any, scale: str = "small", say: Say = print, cases: int | None = None,
-               every_s: float = 15.0, note: str = "") -> Seeded:
+async def seed(
+    settings: Any,
+    scale: str = "small",
+    say: Say = print,
+    cases: int | None = None,
+    every_s: float = 15.0,
+    note: str = "",
+) -> Seeded:
     """Load the demo data of `scale` into a running stack (an empty one), saying what it is
     loading (with `note`) and how far along it is (a line every `every_s` seconds at most)."""
     import nats
@@ -981,8 +1319,9 @@ async def seed(settings: Any, scale: str = "small", say: Say = print, cases: int
                     await load_cases(loader, items, "demo", tick=tick)
 
                 await loader.phase("case history", len(items), "cases", import_cases)
-                return Seeded(True, f"loaded {summary}; {describe_history(history)} "
-                                    f"(in {time.monotonic() - started:.0f}s)")
+                return Seeded(
+                    True, f"loaded {summary}; {describe_history(history)} (in {time.monotonic() - started:.0f}s)"
+                )
             return Seeded(True, await seed_city(settings, loader, now, history_args, started))
     finally:
         await nc.close()
@@ -1005,17 +1344,29 @@ async def seed_city(settings: Any, loader: Loader, now: datetime, history_args: 
     # only after the buildings, so that it overlaps the member import instead, took 13 min
     # rather than 11: two bulk imports at once starve the member events' relay.
     upper = plan.levels[:5]
-    await loader.phase("territory down to the grids", sum(map(len, upper)), "regions",
-                       lambda tick: load_territory(loader, upper, tick=tick))
+    await loader.phase(
+        "territory down to the grids",
+        sum(map(len, upper)),
+        "regions",
+        lambda tick: load_territory(loader, upper, tick=tick),
+    )
     last_grid, last_building = plan.grids[-1].id, plan.levels[5][-1]["id"]
     built = asyncio.Event()
 
     async def territory_rest() -> None:
-        await loader.phase("buildings", len(plan.levels[5]), "buildings",
-                           lambda tick: load_territory(loader, plan.levels[5:], tick=tick))
+        await loader.phase(
+            "buildings",
+            len(plan.levels[5]),
+            "buildings",
+            lambda tick: load_territory(loader, plan.levels[5:], tick=tick),
+        )
         built.set()
-        await loader.phase("grid workers", len(plan.workers), "workers",
-                           lambda tick: loader.all("grids", "worker.register", plan.workers, tick))
+        await loader.phase(
+            "grid workers",
+            len(plan.workers),
+            "workers",
+            lambda tick: loader.all("grids", "worker.register", plan.workers, tick),
+        )
 
     async def cases_part() -> None:
         async def work(tick: Tick) -> None:
@@ -1028,33 +1379,63 @@ async def seed_city(settings: Any, loader: Loader, now: datetime, history_args: 
     async def party_part() -> None:
         ids: dict[str, str] = {}
         await loader.replica_ready("organizations", last_grid)
-        await loader.phase("党工委, 大党委 and grid branches", sum(map(len, party.orgs[:3])), "organisations",
-                           lambda tick: load_orgs(loader, party.orgs[:3], ids, tick))
+        await loader.phase(
+            "党工委, 大党委 and grid branches",
+            sum(map(len, party.orgs[:3])),
+            "organisations",
+            lambda tick: load_orgs(loader, party.orgs[:3], ids, tick),
+        )
         await built.wait()
         await loader.replica_ready("organizations", last_building)
-        await loader.phase("building groups", sum(map(len, party.orgs[3:])), "groups",
-                           lambda tick: load_orgs(loader, party.orgs[3:], ids, tick))
-        await loader.phase("party members", len(party.members), "members",
-                           lambda tick: load_members(loader, party.members, ids, "city", tick=tick))
-        await loader.phase("党员中心户", len(party.households), "households",
-                           lambda tick: load_orgs(loader, [party.households], ids, tick))
-        await loader.phase("co-building units and joint meetings", sum(len(c["units"]) for c in party.committees),
-                           "units", lambda tick: load_committees(loader, plan, party, ids, today, zone, tick))
+        await loader.phase(
+            "building groups",
+            sum(map(len, party.orgs[3:])),
+            "groups",
+            lambda tick: load_orgs(loader, party.orgs[3:], ids, tick),
+        )
+        await loader.phase(
+            "party members",
+            len(party.members),
+            "members",
+            lambda tick: load_members(loader, party.members, ids, "city", tick=tick),
+        )
+        await loader.phase(
+            "党员中心户",
+            len(party.households),
+            "households",
+            lambda tick: load_orgs(loader, [party.households], ids, tick),
+        )
+        await loader.phase(
+            "co-building units and joint meetings",
+            sum(len(c["units"]) for c in party.committees),
+            "units",
+            lambda tick: load_committees(loader, plan, party, ids, today, zone, tick),
+        )
 
     async def volunteers_part() -> None:
         await loader.replica_ready("volunteers", last_grid)
-        await loader.phase("volunteers and posts", len(vp.volunteers) + len(vp.posts), "volunteers and posts",
-                           lambda tick: load_volunteers(loader, vp, tick))
+        await loader.phase(
+            "volunteers and posts",
+            len(vp.volunteers) + len(vp.posts),
+            "volunteers and posts",
+            lambda tick: load_volunteers(loader, vp, tick),
+        )
         await built.wait()
         await loader.replica_ready("volunteers", last_building)
-        await loader.phase("service orders", len(vp.orders), "orders",
-                           lambda tick: load_orders(loader, vp, settings.jwt_secret, settings.jwt_issuer, tick))
+        await loader.phase(
+            "service orders",
+            len(vp.orders),
+            "orders",
+            lambda tick: load_orders(loader, vp, settings.jwt_secret, settings.jwt_issuer, tick),
+        )
 
     await asyncio.gather(territory_rest(), cases_part(), party_part(), volunteers_part())
     orgs = sum(len(level) for level in party.orgs) + len(party.households)
-    return (f"loaded 青川市 with {len(plan.levels[1])} districts and counties, {len(plan.levels[2])} streets, "
-            f"{len(plan.levels[3])} communities, {len(plan.levels[4])} grids, {len(plan.levels[5])} buildings, "
-            f"{len(plan.workers)} grid workers; {orgs} party organisations, {len(party.members)} members, "
-            f"{sum(len(c['units']) for c in party.committees)} co-building units, {len(party.committees)} joint "
-            f"meetings; {len(vp.volunteers)} volunteers, {len(vp.posts)} posts, {len(vp.orders)} service orders; "
-            f"{describe_history(history)} (in {time.monotonic() - started:.0f}s)")
+    return (
+        f"loaded 青川市 with {len(plan.levels[1])} districts and counties, {len(plan.levels[2])} streets, "
+        f"{len(plan.levels[3])} communities, {len(plan.levels[4])} grids, {len(plan.levels[5])} buildings, "
+        f"{len(plan.workers)} grid workers; {orgs} party organisations, {len(party.members)} members, "
+        f"{sum(len(c['units']) for c in party.committees)} co-building units, {len(party.committees)} joint "
+        f"meetings; {len(vp.volunteers)} volunteers, {len(vp.posts)} posts, {len(vp.orders)} service orders; "
+        f"{describe_history(history)} (in {time.monotonic() - started:.0f}s)"
+    )
