@@ -41,6 +41,21 @@ class RecordCommands:
     async def put(
         self, uow: UnitOfWork, repo: Records, record: Any, before: Any | None = None, version: int | None = None
     ) -> None:
+        """Insert (version None) or save a record (version: the one it was read at), add its
+        rollup deltas, and record its events: one command's writes, in its unit of work."""
+        if version is None:
+            await repo.insert(uow, record)
+        else:
+            await repo.save(uow, record, version)
+        await self.add_rollups(uow, before, record)
+        self.emit(uow, record)
+
+    async def add_rollups(self, uow: UnitOfWork, before: Any | None, after: Any) -> None:
+        """Add what changing `before` into `after` (None: a new record) does to the region figures."""
+        raise NotImplementedError
+
+    def emit(self, uow: UnitOfWork, record: Any) -> None:
+        """Record the events the record has drained (in the outbox, with its write)."""
         raise NotImplementedError
 
     def visible(self, p: Principal, record: Any) -> bool:

@@ -53,6 +53,20 @@ def parse(model: type[M], payload: dict[str, Any]) -> M:
 
 
 Handler = Callable[[Request], Awaitable[Any]]
+Gate = Callable[[Principal], None]
+
+
+def gated(gate: Gate | None, handler: Handler) -> Handler:
+    """`handler`, run only for a caller who passes `gate` (a role check, raising Forbidden),
+    checked before the payload is parsed: a subject table's entry."""
+    if gate is None:
+        return handler
+
+    async def run(req: Request) -> Any:
+        gate(req.principal)
+        return await handler(req)
+
+    return run
 
 
 def _validation_details(e: ValidationError) -> list[dict[str, Any]]:

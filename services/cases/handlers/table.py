@@ -3,9 +3,6 @@ read (None: the handler decides, from the record and the caller's scope), and it
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from services.cases import domain as d
 from services.cases.handlers.catalogue import CatalogueCommands
 from services.cases.handlers.context import CaseContext
@@ -15,22 +12,9 @@ from services.cases.handlers.policy import CaseReads
 from services.cases.handlers.rollups import RollupReads
 from services.cases.importer import CaseImporter, may_import
 from shared.auth import Principal, Role, require_any_role, require_figures
-from shared.messaging.rpc import Handler, Request
+from shared.messaging.rpc import Gate, Handler, gated
 
-Gate = Callable[[Principal], None]
 STAFF = frozenset({Role.ADMIN, Role.OPERATOR})
-
-
-def gated(gate: Gate | None, handler: Handler) -> Handler:
-    """`handler`, run only for a caller who passes `gate` (checked before the payload is parsed)."""
-    if gate is None:
-        return handler
-
-    async def run(req: Request) -> Any:
-        gate(req.principal)
-        return await handler(req)
-
-    return run
 
 
 def table(ctx: CaseContext, importer: CaseImporter) -> dict[str, Handler]:

@@ -3,9 +3,6 @@ is read (None: the handler decides, from the record and the caller's scope), and
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from services.grids import domain
 from services.grids.handlers.boundaries import Boundaries
 from services.grids.handlers.context import GridContext
@@ -13,21 +10,7 @@ from services.grids.handlers.counters import Counters
 from services.grids.handlers.regions import Regions
 from services.grids.handlers.workers import Workers
 from shared.auth import Principal, require_any_role, require_figures
-from shared.messaging.rpc import Handler, Request
-
-Gate = Callable[[Principal], None]
-
-
-def gated(gate: Gate | None, handler: Handler) -> Handler:
-    """`handler`, run only for a caller who passes `gate` (checked before the payload is parsed)."""
-    if gate is None:
-        return handler
-
-    async def run(req: Request) -> Any:
-        gate(req.principal)
-        return await handler(req)
-
-    return run
+from shared.messaging.rpc import Gate, Handler, gated
 
 
 def managers(action: str) -> Gate:

@@ -69,16 +69,8 @@ class OrgContext(RecordCommands):
                     )
                 )
 
-    async def put(
-        self, uow: UnitOfWork, repo: Records, record: Any, before: Any | None = None, version: int | None = None
-    ) -> None:
-        """Insert (version None) or save a record, add its rollup deltas, record its events."""
-        if version is None:
-            await repo.insert(uow, record)
-        else:
-            await repo.save(uow, record, version)
-        await self.store.apply(uow, d.deltas(before, record))
-        self.emit(uow, record)
+    async def add_rollups(self, uow: UnitOfWork, before: Any | None, after: Any) -> None:
+        await self.store.apply(uow, d.deltas(before, after))
 
     async def insert(self, repo: Records, make: Callable[[UnitOfWork], Awaitable[Any]]) -> Any:
         """A new record, made (and checked) by `make` in one transaction, inserted with its

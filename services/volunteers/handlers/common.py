@@ -113,15 +113,8 @@ class Context(RecordCommands):
                 )
             )
 
-    async def put(
-        self, uow: UnitOfWork, repo: Records, record: Any, before: Any | None = None, version: int | None = None
-    ) -> None:
-        if version is None:
-            await repo.insert(uow, record)
-        else:
-            await repo.save(uow, record, version)
-        await self.store.apply(uow, [d.RollupDelta.between(before, record)])
-        self.emit(uow, record)
+    async def add_rollups(self, uow: UnitOfWork, before: Any | None, after: Any) -> None:
+        await self.store.apply(uow, [d.RollupDelta.between(before, after)])
 
     # -- who a command acts for ----------------------------------------------------------
     async def me(self, p: Principal, volunteer_id: str | None = None, uow: UnitOfWork | None = None) -> d.Volunteer:
