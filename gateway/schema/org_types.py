@@ -42,28 +42,12 @@ from gateway.schema.enums import (
     TransferStatus,
     UnitKind,
 )
-from gateway.schema.loads import load_case, load_member, load_org, load_region, load_unit
-from gateway.schema.territory import Region
+from gateway.schema.loads import load_case, load_member, load_org, load_unit
+from gateway.schema.territory import Region, optional_region, required_region
 from shared.contracts import organizations as oc
 from shared.errors import Forbidden
 
-# --- vocabularies -------------------------------------------------------------------------------------------
-
-
 # --- wire helpers -------------------------------------------------------------------------------------------
-
-
-async def _region(info: Info, region_id: str | None) -> Region | None:
-    """An optional reference: None when the record names no region."""
-    if not region_id:
-        return None
-
-    return Region(dto=await load_region(info, region_id))
-
-
-async def _required_region(info: Info, region_id: str) -> Region:
-    """A reference every record of the type has (a non-null field)."""
-    return Region(dto=await load_region(info, region_id))
 
 
 async def _org(info: Info, org_id: str | None) -> PartyOrganization | None:
@@ -138,7 +122,7 @@ class PartyOrganization(Node):
 
     @strawberry.field(description="The territory node it is anchored to (TOWNSHIP, COMMUNITY, GRID or BUILDING)")
     async def anchor(self, info: Info) -> Region:
-        return await _required_region(info, self.dto["anchorId"])
+        return await required_region(info, self.dto["anchorId"])
 
     @strawberry.field(description="The organisation one level up; null for a 街道党工委")
     async def parent(self, info: Info) -> PartyOrganization | None:
@@ -215,7 +199,7 @@ class DualRegistration:
 
     @strawberry.field
     async def community(self, info: Info) -> Region:
-        return await _required_region(info, self.community_id)
+        return await required_region(info, self.community_id)
 
 
 @dto_type(
@@ -240,7 +224,7 @@ class PartyMember(Node):
 
     @strawberry.field(description="The BUILDING they live in")
     async def home_building(self, info: Info) -> Region | None:
-        return await _region(info, self.dto.get("homeBuildingId"))
+        return await optional_region(info, self.dto.get("homeBuildingId"))
 
     status: MemberStatus = from_dto()
 
@@ -338,7 +322,7 @@ class UnitTwinning:
 
     @strawberry.field
     async def community(self, info: Info) -> Region:
-        return await _required_region(info, self.dto["communityId"])
+        return await required_region(info, self.dto["communityId"])
 
     registered_at: datetime | None = from_dto(convert=when)
     version: int = from_dto(convert=int)
@@ -378,7 +362,7 @@ class CoBuildingUnit(Node):
 
     @strawberry.field(description="Where the unit is")
     async def region(self, info: Info) -> Region:
-        return await _required_region(info, self.dto["regionId"])
+        return await required_region(info, self.dto["regionId"])
 
     version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
 
@@ -406,7 +390,7 @@ class Linkage:
 
     @strawberry.field
     async def community(self, info: Info) -> Region | None:
-        return await _region(info, self.dto.get("communityId"))
+        return await optional_region(info, self.dto.get("communityId"))
 
     @strawberry.field(description="物业公司")
     async def property_company(self, info: Info) -> CoBuildingUnit | None:
@@ -447,7 +431,7 @@ class RaisedHotspot:
 
     @strawberry.field
     async def grid(self, info: Info) -> Region | None:
-        return await _region(info, self.grid_id)
+        return await optional_region(info, self.grid_id)
 
 
 @strawberry.type(description="A topic put on a joint meeting's agenda")
@@ -496,7 +480,7 @@ class ActionItem:
 
     @strawberry.field(description="The grid the case was asked for")
     async def grid(self, info: Info) -> Region | None:
-        return await _region(info, self.grid_id)
+        return await optional_region(info, self.grid_id)
 
     @strawberry.field(description="The case, once created")
     async def case(self, info: Info) -> Case | None:
@@ -558,7 +542,7 @@ class JointMeeting(Node):
 
     @strawberry.field
     async def community(self, info: Info) -> Region:
-        return await _required_region(info, self.dto["communityId"])
+        return await required_region(info, self.dto["communityId"])
 
     scheduled_at: datetime = from_dto(convert=when)
 
@@ -650,7 +634,7 @@ class Need:
 
     @strawberry.field
     async def community(self, info: Info) -> Region:
-        return await _required_region(info, self.dto["communityId"])
+        return await required_region(info, self.dto["communityId"])
 
     title: str = from_dto()
     description: str = from_dto(default="")
@@ -676,7 +660,7 @@ class UnitResource:
 
     @strawberry.field(description="Where the unit is")
     async def region(self, info: Info) -> Region:
-        return await _required_region(info, self.dto["regionId"])
+        return await required_region(info, self.dto["regionId"])
 
     title: str = from_dto()
     description: str = from_dto(default="")
@@ -700,7 +684,7 @@ class Project:
 
     @strawberry.field(description="The community of the need")
     async def community(self, info: Info) -> Region:
-        return await _required_region(info, self.dto["communityId"])
+        return await required_region(info, self.dto["communityId"])
 
     title: str = from_dto()
     status: ProjectStatus = from_dto()
@@ -740,7 +724,7 @@ class MemberFeedback:
 
     @strawberry.field(description="Where the service was done")
     async def community(self, info: Info) -> Region | None:
-        return await _region(info, self.dto.get("communityId"))
+        return await optional_region(info, self.dto.get("communityId"))
 
 
 def feedback_node(dto: dict) -> MemberFeedback:

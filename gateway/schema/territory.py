@@ -156,6 +156,16 @@ class Region(Node):
         return connection(page, VOLUNTEER_POST.of)
 
 
+async def optional_region(info: Info, region_id: str | None) -> Region | None:
+    """A record's optional reference to a region: None when the record names none."""
+    return Region(dto=await load_region(info, region_id)) if region_id else None
+
+
+async def required_region(info: Info, region_id: str) -> Region:
+    """A record's reference to a region that every record of its type has (a non-null field)."""
+    return Region(dto=await load_region(info, region_id))
+
+
 def region_node(dto: dict) -> Region:
     return Region(dto=dto)
 

@@ -30,27 +30,11 @@ from gateway.schema.enums import (
 )
 from gateway.schema.loads import load_case, load_member, load_region, load_volunteer
 from gateway.schema.org_types import PartyMember
-from gateway.schema.territory import Region
+from gateway.schema.territory import Region, optional_region, required_region
 from shared.contracts import volunteers as vc
 from shared.errors import Forbidden
 
-# --- vocabularies -------------------------------------------------------------------------------------------
-
-
 # --- wire helpers -------------------------------------------------------------------------------------------
-
-
-async def _region(info: Info, region_id: str | None) -> Region | None:
-    """An optional reference: None when the record names no region."""
-    if not region_id:
-        return None
-
-    return Region(dto=await load_region(info, region_id))
-
-
-async def _required_region(info: Info, region_id: str) -> Region:
-    """A reference every record of the type has (a non-null field)."""
-    return Region(dto=await load_region(info, region_id))
 
 
 async def _volunteer(info: Info, volunteer_id: str | None) -> Volunteer | None:
@@ -127,7 +111,7 @@ class Volunteer(Node):
 
     @strawberry.field(description="The community (or a grid or building in it) they live in")
     async def home_region(self, info: Info) -> Region:
-        return await _required_region(info, self.dto["homeRegionId"])
+        return await required_region(info, self.dto["homeRegionId"])
 
     @strawberry.field(description="Region ids top-down, ending with the home region")
     def region_path(self) -> list[strawberry.ID]:
@@ -181,7 +165,7 @@ class VolunteerTeam(Node):
 
     @strawberry.field
     async def region(self, info: Info) -> Region:
-        return await _required_region(info, self.dto["regionId"])
+        return await required_region(info, self.dto["regionId"])
 
     version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
 
@@ -224,7 +208,7 @@ class VolunteerPost(Node):
 
     @strawberry.field(description="The COMMUNITY or GRID it is anchored at")
     async def region(self, info: Info) -> Region:
-        return await _required_region(info, self.dto["regionId"])
+        return await required_region(info, self.dto["regionId"])
 
     @strawberry.field(description="Who holds it, in the order they claimed")
     def claimants(self) -> list[PostClaim]:
@@ -265,7 +249,7 @@ class ServiceOrder(Node):
 
     @strawberry.field(description="The BUILDING where the service is wanted")
     async def building(self, info: Info) -> Region | None:
-        return await _region(info, self.dto.get("buildingId"))
+        return await optional_region(info, self.dto.get("buildingId"))
 
     @strawberry.field(description="Where the service is wanted (lng/lat, WGS 84)")
     def location(self) -> GeoPoint | None:
@@ -364,7 +348,7 @@ class VolunteerTask:
 
     @strawberry.field(description="The case's grid")
     async def region(self, info: Info) -> Region | None:
-        return await _region(info, self.dto.get("regionId"))
+        return await optional_region(info, self.dto.get("regionId"))
 
     created_at: datetime | None = from_dto(convert=when)
 
@@ -429,7 +413,7 @@ class Activity(Node):
 
     @strawberry.field(description="A GRID (its polygon bounds location check-in) or a COMMUNITY")
     async def region(self, info: Info) -> Region:
-        return await _required_region(info, self.dto["regionId"])
+        return await required_region(info, self.dto["regionId"])
 
     @strawberry.field(description="Check-in by location is possible: the grid's polygon was copied at creation")
     def has_area(self) -> bool:
