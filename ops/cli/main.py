@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
+import sys
 from collections.abc import Callable, Sequence
 
 from ops.cli.asyncapi import asyncapi, asyncapi_arguments
@@ -139,7 +141,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = get_settings()
     check_production(settings, f"yiwang {args.command}", uses_field_key=args.command in USES_FIELD_KEY)
-    return COMMANDS[args.command][1](args, settings)
+    try:
+        return COMMANDS[args.command][1](args, settings)
+    except BrokenPipeError:
+        # The reader went away (`yiwang asyncapi cases | head`): stop quietly, as other tools do,
+        # with stdout pointed at /dev/null so that the interpreter's last flush cannot fail too.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":
