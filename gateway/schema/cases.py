@@ -21,7 +21,7 @@ from gateway.schema.case_types import (
     load_case,
     reporter_node,
 )
-from gateway.schema.common import command, connection, ctx, drop_none, page_args, selects, value_of
+from gateway.schema.common import Reader, command, connection, ctx, drop_none, page_args, reader, selects, value_of
 from gateway.schema.enums import AssigneeKind, CaseChannel, CaseStatus, HandlingLevel, RequestKind
 from shared.contracts import cases as cc
 
@@ -93,10 +93,7 @@ def list_payload(f: CaseFilter | None) -> dict[str, Any]:
     )
 
 
-async def read_case(info: Info, id: str) -> Case | None:
-    """Read by the `case` query and by node(id:), so both give one scope answer."""
-    dto = await load_case(info, str(id))
-    return case_node(dto) if dto else None
+read_case: Reader[Case] = reader(load_case, case_node)
 
 
 @strawberry.type

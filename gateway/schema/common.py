@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from enum import Enum
 from typing import Any, Generic, TypeVar, dataclass_transform, overload
@@ -24,6 +24,24 @@ from shared.errors import BadInput
 N = TypeVar("N")
 T = TypeVar("T")
 E = TypeVar("E", bound=Enum)
+
+# A record's single read, by the type's own query and by node(id:), so both give one scope answer.
+Reader = Callable[[Info, str], Awaitable[N | None]]
+
+
+def reader(
+    load: Callable[[Info, str], Awaitable[dict[str, Any] | None]], to_node: Callable[[dict[str, Any]], N]
+) -> Reader[N]:
+    """The single read of a record type: its DTO (None: not found to an unrestricted caller; a
+    record outside the caller's scope raises the service's FORBIDDEN) as the type's node."""
+
+    async def read(info: Info, id: str) -> N | None:
+        dto = await load(info, str(id))
+        return to_node(dto) if dto else None
+
+    return read
+
+
 M = TypeVar("M", bound=BaseModel)
 PAGE_MAX = 100
 

@@ -4,14 +4,13 @@ same FORBIDDEN or null answer either way."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
 from gateway.schema.cases import read_case
-from gateway.schema.common import PAGE_MAX, Node, parse_global_id
+from gateway.schema.common import PAGE_MAX, Node, Reader, parse_global_id
 from gateway.schema.organizations import (
     read_co_building_unit,
     read_joint_meeting,
@@ -29,10 +28,8 @@ from gateway.schema.volunteers import (
 )
 from shared.errors import BadInput
 
-Reader = Callable[[Info, str], Awaitable[Any]]
-
 # GraphQL type name -> the reader its own single-record query uses
-READERS: dict[str, Reader] = {
+READERS: dict[str, Reader[Any]] = {
     "Region": read_region,
     "Case": read_case,
     "PartyOrganization": read_party_organization,

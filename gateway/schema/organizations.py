@@ -10,7 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.clients import checked
-from gateway.schema.common import command, connection, drop_none, listing, orgs, value_of
+from gateway.schema.common import Reader, command, connection, drop_none, listing, orgs, reader, value_of
 from gateway.schema.enums import (
     AgendaSource,
     Gender,
@@ -196,34 +196,23 @@ def _contacts(contacts: list[UnitContactInput]) -> list[dict]:
 # --- queries ------------------------------------------------------------------------------------------------
 
 
-async def read_party_organization(info: Info, id: str) -> PartyOrganization | None:
-    """Read by the `partyOrganization` query and by node(id:), so both give one scope answer."""
-    dto = await load_org(info, str(id))
-    return org_node(dto) if dto else None
+read_party_organization: Reader[PartyOrganization] = reader(load_org, org_node)
 
 
-async def read_party_member(info: Info, id: str) -> PartyMember | None:
-    """Read by the `partyMember` query and by node(id:), so both give one scope answer."""
-    dto = await load_member(info, str(id))
-    return member_node(dto) if dto else None
+read_party_member: Reader[PartyMember] = reader(load_member, member_node)
 
 
-async def read_membership_transfer(info: Info, id: str) -> MembershipTransfer | None:
-    """Read by the `membershipTransfer` query and by node(id:), so both give one scope answer."""
-    dto = await orgs(info).get_transfer(checked(ById, id=str(id)))
-    return transfer_node(dto) if dto else None
+read_membership_transfer: Reader[MembershipTransfer] = reader(
+    lambda info, id: orgs(info).get_transfer(checked(ById, id=id)), transfer_node
+)
 
 
-async def read_co_building_unit(info: Info, id: str) -> CoBuildingUnit | None:
-    """Read by the `coBuildingUnit` query and by node(id:), so both give one scope answer."""
-    dto = await load_unit(info, str(id))
-    return unit_node(dto) if dto else None
+read_co_building_unit: Reader[CoBuildingUnit] = reader(load_unit, unit_node)
 
 
-async def read_joint_meeting(info: Info, id: str) -> JointMeeting | None:
-    """Read by the `jointMeeting` query and by node(id:), so both give one scope answer."""
-    dto = await orgs(info).get_meeting(checked(ById, id=str(id)))
-    return meeting_node(dto) if dto else None
+read_joint_meeting: Reader[JointMeeting] = reader(
+    lambda info, id: orgs(info).get_meeting(checked(ById, id=id)), meeting_node
+)
 
 
 @strawberry.type

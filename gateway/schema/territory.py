@@ -15,6 +15,7 @@ from gateway.schema.common import (
     Connection,
     LazyRecord,
     Node,
+    Reader,
     connection,
     ctx,
     drop_none,
@@ -23,6 +24,7 @@ from gateway.schema.common import (
     grids,
     listing,
     orgs,
+    reader,
     value_of,
     vols,
 )
@@ -320,10 +322,7 @@ class RegisterGridWorkerInput:
     idempotency_key: str | None = None
 
 
-async def read_region(info: Info, id: str) -> Region | None:
-    """Read by the `region` query and by node(id:), so both give one scope answer."""
-    dto = await ctx(info).loaders.region_by_id.load(str(id))
-    return Region(dto=dto) if dto else None
+read_region: Reader[Region] = reader(lambda info, id: ctx(info).loaders.region_by_id.load(id), region_node)
 
 
 @strawberry.type

@@ -11,7 +11,7 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.clients import checked
-from gateway.schema.common import command, connection, listing, value_of, vols
+from gateway.schema.common import Reader, command, connection, listing, reader, value_of, vols
 from gateway.schema.enums import DispatchTargetKind, ServiceOrderStatus, VolunteerPostType
 from gateway.schema.volunteer_types import (
     Activity,
@@ -128,34 +128,25 @@ VolunteerArg = Annotated[
 # --- queries ------------------------------------------------------------------------------------------------
 
 
-async def read_volunteer(info: Info, id: str) -> Volunteer | None:
-    """Read by the `volunteer` query and by node(id:), so both give one scope answer."""
-    dto = await load_volunteer(info, str(id))
-    return volunteer_node(dto) if dto else None
+read_volunteer: Reader[Volunteer] = reader(load_volunteer, volunteer_node)
 
 
-async def read_volunteer_team(info: Info, id: str) -> VolunteerTeam | None:
-    """Read by the `volunteerTeam` query and by node(id:), so both give one scope answer."""
-    dto = await vols(info).get_team(checked(ById, id=str(id)))
-    return team_node(dto) if dto else None
+read_volunteer_team: Reader[VolunteerTeam] = reader(
+    lambda info, id: vols(info).get_team(checked(ById, id=id)), team_node
+)
 
 
-async def read_volunteer_post(info: Info, id: str) -> VolunteerPost | None:
-    """Read by the `volunteerPost` query and by node(id:), so both give one scope answer."""
-    dto = await vols(info).get_post(checked(ById, id=str(id)))
-    return post_node(dto) if dto else None
+read_volunteer_post: Reader[VolunteerPost] = reader(
+    lambda info, id: vols(info).get_post(checked(ById, id=id)), post_node
+)
 
 
-async def read_service_order(info: Info, id: str) -> ServiceOrder | None:
-    """Read by the `serviceOrder` query and by node(id:), so both give one scope answer."""
-    dto = await vols(info).get_order(checked(ById, id=str(id)))
-    return order_node(dto) if dto else None
+read_service_order: Reader[ServiceOrder] = reader(
+    lambda info, id: vols(info).get_order(checked(ById, id=id)), order_node
+)
 
 
-async def read_activity(info: Info, id: str) -> Activity | None:
-    """Read by the `activity` query and by node(id:), so both give one scope answer."""
-    dto = await vols(info).get_activity(checked(ById, id=str(id)))
-    return activity_node(dto) if dto else None
+read_activity: Reader[Activity] = reader(lambda info, id: vols(info).get_activity(checked(ById, id=id)), activity_node)
 
 
 @strawberry.type
