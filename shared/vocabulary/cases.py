@@ -70,6 +70,52 @@ class RequestKind(StrEnum):
     SUGGESTION = "SUGGESTION"  # 建议
 
 
+# ---- v2: command centre (API.md "v2: command centre") -------------------------------------
+class AttachmentKind(StrEnum):
+    PHOTO = "PHOTO"
+    VIDEO = "VIDEO"
+    DOCUMENT = "DOCUMENT"
+    AUDIO = "AUDIO"
+
+
+class AttachmentStage(StrEnum):
+    """When in a case's life a piece of evidence was taken."""
+
+    REPORT = "REPORT"  # 上报 (before)
+    HANDLING = "HANDLING"  # 处置 (during)
+    RESOLUTION = "RESOLUTION"  # 办结 (after)
+    VERIFICATION = "VERIFICATION"  # 核查
+    OTHER = "OTHER"
+
+
+class HandlerRole(StrEnum):
+    LEAD = "LEAD"  # 主办
+    COOPERATING = "COOPERATING"  # 协办
+
+
+class CaseRequestKind(StrEnum):
+    RETURN = "RETURN"  # 退单
+    EXTENSION = "EXTENSION"  # 延期
+    SUSPENSION = "SUSPENSION"  # 挂起
+
+
+class CaseRequestStatus(StrEnum):
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REFUSED = "REFUSED"
+
+
+class ReturnVisitSatisfaction(StrEnum):
+    SATISFIED = "SATISFIED"  # 满意
+    BASICALLY_SATISFIED = "BASICALLY_SATISFIED"  # 基本满意
+    DISSATISFIED = "DISSATISFIED"  # 不满意
+
+
+class CommentVisibility(StrEnum):
+    INTERNAL = "INTERNAL"  # staff and handlers only
+    PUBLIC = "PUBLIC"  # the reporters see it too
+
+
 # The figures of a region (rollup counters kept with the writes): each name with what it counts,
 # read by the service's rollups and by the gateway's field descriptions.
 SATISFIED_FROM = 4  # 满意 (4) and 非常满意 (5)

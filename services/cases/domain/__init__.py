@@ -53,11 +53,12 @@ from .rollups import (
     recount,
 )
 from .routing import Routed, Whereabouts, route
-from .values import Assignee, GeoPoint, Reporter, TimelineEntry, refusal
+from .values import Assignee, Attachment, GeoPoint, Reporter, TimelineEntry, refusal
 
 __all__ = [
     "Action",
     "Assignee",
+    "Attachment",
     "assignee_keys",
     "AssigneeKind",
     "authorize",

@@ -22,7 +22,7 @@ from .catalogue import Category
 from .enums import OPEN_STATUSES, Action, AssigneeKind, CaseChannel, CaseStatus, HandlingLevel, RequestKind
 from .policy import SYSTEM, authorize
 from .rollups import counters_of
-from .values import Assignee, GeoPoint, Reporter, TimelineEntry
+from .values import Assignee, Attachment, GeoPoint, Reporter, TimelineEntry
 
 S = CaseStatus
 Sla = Mapping[HandlingLevel, int]  # seconds a level has to handle a case
@@ -74,6 +74,8 @@ class Case(BaseModel):
     escalations: int = 0
     merged_into: str | None = None
     sla_override_s: int | None = None  # from the category: replaces the level SLA
+    # ---- v2: command centre (each feature keeps its fields in its own block) ----------
+    attachments: list[Attachment] = Field(default_factory=list)  # evidence, in upload order
     version: int = 1
     timeline: list[TimelineEntry] = Field(default_factory=list)
     pending_events: list[ev.CaseEvent] = Field(default_factory=list, exclude=True)
@@ -385,6 +387,16 @@ class Case(BaseModel):
 
     def is_overdue(self, now: datetime) -> bool:
         return self.overdue or (self.status in OPEN_STATUSES and self.due_at is not None and now >= self.due_at)
+
+    def attachments_named(self, ids: Iterable[str] | None, what: str = "attachmentIds") -> list[Attachment]:
+        """The case's attachments with the given ids, in the given order; BadInput naming the
+        ids this case does not have (an attachment is uploaded to the case first)."""
+        wanted = list(dict.fromkeys(ids or ()))
+        have = {a.id: a for a in self.attachments}
+        unknown = [i for i in wanted if i not in have]
+        if unknown:
+            raise BadInput(f"case {self.id} has no attachment {', '.join(unknown)}", {what: unknown})
+        return [have[i] for i in wanted]
 
     def drain_events(self) -> list[ev.CaseEvent]:
         out, self.pending_events = self.pending_events, []
