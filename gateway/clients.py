@@ -497,6 +497,13 @@ class CasesClient(FiguresClient):
     async def import_cases(self, body: cc.ImportCases) -> Dto:
         return await self.send("case.import", body)
 
+    # clocks
+    async def work_calendar(self, body: cc.GetWorkCalendar) -> Dto:
+        return await self.send("calendar.get", body)
+
+    async def set_work_calendar(self, body: cc.SetWorkCalendar) -> Dto:
+        return await self.send("calendar.set", body)
+
 
 def item_or_error(value: Any) -> Any:
     """Unwrap one entry of a batch reply: a result, or the typed error the service gave for it."""

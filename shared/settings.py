@@ -14,9 +14,12 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
+from shared.workdays import DEFAULT_OFFICE_HOURS, OfficeHours
+
 DEV_JWT_SECRET = "yiwang-dev-secret-do-not-use-in-production"
 DEV_FIELD_KEY = "yiwang-dev-field-key-do-not-use-in-production"
 KEY_ID = re.compile(r"[A-Za-z0-9_.-]{1,32}")  # stored in every ciphertext: no ':'
+WORKING_SPAN = re.compile(r"^\s*\d+(\.\d+)?\s*[dh]\s*$")  # "2d" working days, "4h" working hours
 
 
 class Environment(StrEnum):
@@ -76,11 +79,25 @@ class Settings(BaseSettings):
     projector_settle_s: float = Field(default=0.1, ge=0, le=5)  # rollups trail the writes by about this
     locator_resync_s: float = 30.0
 
-    sla_grid_s: int = 2 * 86400
-    sla_community_s: int = 3 * 86400
-    sla_township_s: int = 5 * 86400
-    sla_county_s: int = 7 * 86400
+    # Each level's SLA in working time on the work calendar ("2d": working days of office
+    # hours, "4h": working hours). `YIWANG_SLA_<LEVEL>_S`, when set, replaces it with wall-clock
+    # seconds (tests and demonstrations use tiny ones). A category's own SLA wins over both.
+    sla_grid_working: str = "2d"
+    sla_community_working: str = "3d"
+    sla_township_working: str = "5d"
+    sla_county_working: str = "7d"
+    sla_grid_s: int | None = Field(default=None, gt=0)
+    sla_community_s: int | None = Field(default=None, gt=0)
+    sla_township_s: int | None = Field(default=None, gt=0)
+    sla_county_s: int | None = Field(default=None, gt=0)
     sla_sweep_s: float = 60.0
+    office_hours: str = DEFAULT_OFFICE_HOURS  # local time in YIWANG_TIMEZONE, on working days
+    due_soon_share: float = Field(
+        default=0.2, ge=0, lt=1, description="CASE_DUE_SOON when this share of a deadline's time is left; 0: never"
+    )
+    calendar_refresh_s: float = Field(
+        default=5.0, gt=0, le=300, description="each cases replica re-reads the work calendar's version this often"
+    )
     auto_close_s: int = 7 * 86400  # a RESOLVED case nobody rates closes after this long
     dup_radius_m: float = Field(
         default=100.0, le=100.0, description="possible duplicates: same category within this distance"
@@ -139,6 +156,18 @@ class Settings(BaseSettings):
                 "YIWANG_FIELD_KEY, with another secret: give the new key a new id"
             )
         return self
+
+    @field_validator("sla_grid_working", "sla_community_working", "sla_township_working", "sla_county_working")
+    @classmethod
+    def _working_span(cls, value: str) -> str:
+        if not WORKING_SPAN.match(value) or not float(value.strip()[:-1]):
+            raise ValueError(f"{value!r} is not a working-time SLA such as 2d (working days) or 4h (working hours)")
+        return value.strip()
+
+    @field_validator("office_hours")
+    @classmethod
+    def _office_hours(cls, value: str) -> str:
+        return str(OfficeHours.parse(value))
 
     @field_validator("timezone")
     @classmethod
@@ -235,8 +264,14 @@ class Settings(BaseSettings):
     def db_name(self, service: str) -> str:
         return f"yiwang_{service}{self.db_suffix}"
 
-    def sla_seconds(self, level: str) -> int:
-        return int(getattr(self, f"sla_{level.lower()}_s"))
+    def sla_seconds(self, level: str) -> int | None:
+        """The level's wall-clock SLA when `YIWANG_SLA_<LEVEL>_S` is set, else None (working time)."""
+        value = getattr(self, f"sla_{level.lower()}_s")
+        return int(value) if value else None
+
+    def sla_working(self, level: str) -> str:
+        """The level's SLA in working time ("2d", "4h")."""
+        return str(getattr(self, f"sla_{level.lower()}_working"))
 
 
 def _problem(err: ErrorDetails) -> str:

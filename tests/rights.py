@@ -153,6 +153,9 @@ RIGHTS: dict[str, Rule] = {
     "revealReporterContact": rule(A),
     "upsertCaseCategory": rule(scope=DEPLOYMENT),     # SLA and routing of every region
     "removeCaseCategory": rule(scope=DEPLOYMENT),
+    # -- clocks: the work calendar every region's deadlines count
+    "workCalendar": rule(ALL, scope=NONE),
+    "setWorkCalendar": rule(scope=DEPLOYMENT),
     # -- party organisation
     "createPartyOrganization": rule(A),
     "updatePartyOrganization": rule(A),

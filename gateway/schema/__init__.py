@@ -28,16 +28,21 @@ from gateway.schema.organizations import OrganizationsMutation, OrganizationsQue
 from gateway.schema.territory import TerritoryMutation, TerritoryQuery
 from gateway.schema.unified import UnifiedMutation, UnifiedQuery
 from gateway.schema.volunteers import VolunteersMutation, VolunteersQuery
+from gateway.schema.work_calendar import WorkCalendarMutation, WorkCalendarQuery
 from shared.settings import Settings
 
 
 @strawberry.type
-class Query(TerritoryQuery, CasesQuery, OrganizationsQuery, VolunteersQuery, UnifiedQuery, NodeQuery):
+class Query(
+    TerritoryQuery, CasesQuery, OrganizationsQuery, VolunteersQuery, UnifiedQuery, NodeQuery, WorkCalendarQuery
+):
     pass
 
 
 @strawberry.type
-class Mutation(TerritoryMutation, CasesMutation, OrganizationsMutation, VolunteersMutation, UnifiedMutation):
+class Mutation(
+    TerritoryMutation, CasesMutation, OrganizationsMutation, VolunteersMutation, UnifiedMutation, WorkCalendarMutation
+):
     pass
 
 

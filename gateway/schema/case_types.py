@@ -72,6 +72,11 @@ class CaseCategory:
     sla_seconds: int | None = strawberry.field(description="Replaces the per-level SLA at every level when set")
     group: str | None = strawberry.field(description="大类, e.g. 矛盾纠纷")
     kind: RequestKind | None
+    sla_working: str | None = strawberry.field(
+        default=None,
+        description="Replaces the per-level SLA at every level when set, in working time of the work calendar: "
+        '"4h" working hours, "2d" working days',
+    )
 
 
 def category_node(d: dict) -> CaseCategory:
@@ -83,6 +88,7 @@ def category_node(d: dict) -> CaseCategory:
         sla_seconds=d.get("slaSeconds"),
         group=d.get("group") or None,
         kind=RequestKind(d["kind"]) if d.get("kind") else None,
+        sla_working=d.get("slaWorking"),
     )
 
 
@@ -191,7 +197,16 @@ class Case(Node):
     accepted_at: datetime | None = from_dto(
         convert=when, description="First response by a person: accepted, rejected, dispatched or handled"
     )
-    due_at: datetime | None = from_dto(convert=when, description="Deadline at the current level (SLA)")
+    due_at: datetime | None = from_dto(
+        convert=when,
+        description="Deadline at the current level (SLA), counted in working time of the work calendar "
+        "unless the SLA is in wall-clock seconds",
+    )
+    due_soon: bool = from_dto(
+        default=False,
+        description="Open, its deadline not passed, and less than the due-soon share of its time left "
+        "(CASE_DUE_SOON was or is about to be sent)",
+    )
 
     @strawberry.field(description="Past its deadline and not yet given a new one")
     def overdue(self) -> bool:

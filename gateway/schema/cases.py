@@ -75,6 +75,9 @@ class CaseCategoryInput:
     department: str | None = None
     sla_seconds: int | None = None
     kind: RequestKind | None = None
+    sla_working: str | None = strawberry.field(
+        default=None, description='Working time instead of slaSeconds: "4h" working hours, "2d" working days'
+    )
 
 
 def list_payload(f: CaseFilter | None) -> dict[str, Any]:

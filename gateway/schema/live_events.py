@@ -116,6 +116,9 @@ ALLOWED: dict[str, dict[str, Spec]] = {
         "CONTACT_REVEALED": {"reporter_index": True},  # not `reason`
         "DELIBERATED": {"meeting_id": True, "resolution_id": True},  # the resolution's text is in `note`
         "CATALOGUE_CHANGED": {"version": True},
+        # clocks
+        "DUE_SOON": {"due_at": True},
+        "WORK_CALENDAR_CHANGED": {"year": True, "version": True, "source": True, "holidays": True, "workdays": True},
     },
     "grids": {
         "REGION_CREATED": {"region": _REGION},

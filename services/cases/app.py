@@ -9,6 +9,7 @@ from services.cases.domain import EVENT_TYPES
 from services.cases.handlers import SERVICE, CaseContext
 from services.cases.handlers.model import CaseCommands
 from services.cases.handlers.table import table
+from services.cases.handlers.work_calendar import WorkCalendars, document_calendar_events
 from services.cases.importer import CaseImporter
 from services.cases.projection import RollupProjection
 from services.cases.store import HOTSPOT_DAYS, IMPORTED, INDEXES, CaseStore, window_start
@@ -48,13 +49,17 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     projection = RollupProjection(store, territory)
     cipher = FieldCipher.from_settings(settings)
     cases = CaseContext(rt, store, territory, cipher)
-    rt.routes(table(cases, CaseImporter(cases, projection)))
+    calendars = WorkCalendars(cases)
+    rt.routes(table(cases, CaseImporter(cases, projection), calendars))
     serve_rekey(rt, cipher, Sealed("cases", ("reporters.phone_enc",)))
     document_events(rt, EVENT_TYPES, drop=("counters",))
+    document_calendar_events(rt)
     rt.project("rollups", projection.apply)
     rt.consume("organizations", "resolutions", CaseCommands(cases).on_org_event, events="RESOLUTION_ADDED.>")
     sweeper = Sweeper(cases)
     rt.on_start(store.seed_catalogue)
+    rt.on_start(calendars.start)  # the deadlines of the first request count the stored calendar
+    rt.on_stop(calendars.stop)
 
     upgrade: list[asyncio.Task] = []
 
@@ -73,6 +78,8 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
                 log.info("gave %d recent cases of the earlier layout their near cells", n)
             if n := await store.upgrade_hotspot_cells(rt.transact):
                 log.info("folded %d hotspot cells of the earlier layout into hotspot_days", n)
+            if n := await store.upgrade_sweep_at():
+                log.info("gave %d open cases of the earlier layout their sweep time", n)
         except Exception:  # any error: the service runs on; the next start resumes the upgrade
             log.exception("upgrading data of an earlier layout stopped; the next start resumes it")
 

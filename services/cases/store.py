@@ -5,18 +5,20 @@ from __future__ import annotations
 import json
 import math
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
-from services.cases.domain import DEFAULT_CATALOGUE, OPEN_STATUSES, Case, CaseStatus, Catalogue, GeoPoint
+from services.cases.domain import DEFAULT_CATALOGUE, OPEN_STATUSES, Case, CaseStatus, Catalogue, GeoPoint, sweep_at
 from shared.errors import BadInput, Conflict, LostRace, NotFound
 from shared.ids import id_floor, id_time_ms
 from shared.mongo import UnitOfWork, now
 from shared.records import DAY_BUCKET_INDEXES, add_day_buckets, flatten, read_days
 from shared.trends import bucket_id
+from shared.workdays import WorkCalendarSource, YearArrangement
 
 OPEN = [str(s) for s in OPEN_STATUSES]
 DUPLICATE_FIELDS = {"category_code": 1, "status": 1, "merged_into": 1, "created_at": 1, "region_id": 1, "location": 1}
@@ -34,13 +36,19 @@ INDEXES = {
     "rollup_days": DAY_BUCKET_INDEXES,
     "hotspot_days": DAY_BUCKET_INDEXES,
     "catalogue_history": [],
+    "work_calendar": [],  # clocks
+    "work_calendar_history": [IndexModel([("year", ASCENDING), ("at", DESCENDING)])],
 }
+# clocks: the sweeper reads the cases whose next clock event (due soon, due) has come
+INDEXES["cases"].append(IndexModel([("sweep_at", ASCENDING)]))
 
 
 HOTSPOT_DAYS = "hotspot_days"
 IMPORTED = "imported"  # the share of a rollup, day bucket or hotspot day that came from imported history
 OLD_HOTSPOTS = "hotspots"  # the layout before hotspot_days; emptied by upgrade_hotspot_cells
 NEAR_MIGRATION = "cases.near"  # upgrade_near_cells has run
+SWEEP_AT_MIGRATION = "cases.sweep_at"  # upgrade_sweep_at has run
+CALENDAR_VERSION = "version"  # the work_calendar document every replica polls
 
 
 class PageWindows:
@@ -99,6 +107,7 @@ def case_doc(case: Case, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     doc["region_path"] = list(case.region_path)
     doc["reporterSubs"] = case.reporter_subs
     doc["assigneeKey"] = case.assignee_key
+    doc["sweep_at"] = sweep_at(case)  # clocks: when the sweeper next acts on it (None: not at all)
     return {**doc, **(extra or {})}
 
 
@@ -199,6 +208,35 @@ class CaseStore:
             out += [(d["due_at"], d["_id"]) for d in await cur.to_list(limit)]
         return [i for _, i in sorted(out)[:limit]]
 
+    async def due_clocks(self, at: datetime, limit: int) -> list[str]:
+        """Cases whose next clock event (a due-soon warning, a deadline) has come, earliest
+        first: one range on the `sweep_at` index, whose entries are only the open cases with a
+        running clock, so a pass costs the cases it acts on."""
+        cur = self.cases.find({"sweep_at": {"$lte": at}}, {"_id": 1}).sort("sweep_at", 1).limit(limit)
+        return [d["_id"] for d in await cur.to_list(limit)]
+
+    async def upgrade_sweep_at(self, batch: int = 500) -> int:
+        """Give the open cases of the earlier layout (no `sweep_at`) theirs, once per database
+        (recorded in `migrations`); until then the sweeper reads them by status and deadline
+        as before. Idempotent, safe on several replicas at once."""
+        if await self.db.migrations.find_one({"_id": SWEEP_AT_MIGRATION}):
+            return 0
+        changed = 0
+        for status in OPEN:
+            async for doc in self.cases.find({"status": status, "sweep_at": {"$exists": False}}):
+                at = sweep_at(case_from_doc(doc))
+                res = await self.cases.update_one(
+                    {"_id": doc["_id"], "version": doc["version"]}, {"$set": {"sweep_at": at}}
+                )
+                changed += res.modified_count
+        await self.db.migrations.update_one(
+            {"_id": SWEEP_AT_MIGRATION}, {"$set": {"at": now(), "changed": changed}}, upsert=True
+        )
+        return changed
+
+    async def sweep_at_upgraded(self) -> bool:
+        return await self.db.migrations.find_one({"_id": SWEEP_AT_MIGRATION}) is not None
+
     async def unrated(self, resolved_before: datetime, limit: int) -> list[str]:
         cur = self.cases.find(
             {"status": str(CaseStatus.RESOLVED), "resolved_at": {"$lte": resolved_before}}, {"_id": 1}
@@ -259,6 +297,75 @@ class CaseStore:
         await self.db.catalogue_history.insert_one(
             {"_id": new.version, **body, "at": now(), "actor": actor}, session=uow.session
         )
+
+    # -- clocks: the work calendar, a document per year ("year:2026") and a version counter -
+    async def calendar_version(self) -> int:
+        doc = await self.db.work_calendar.find_one({"_id": CALENDAR_VERSION})
+        return int(doc["v"]) if doc else 0
+
+    async def work_calendar(self) -> tuple[int, dict[int, tuple[YearArrangement, dict]]]:
+        """The version and every stored year (with its stored document: version, at)."""
+        version, years = 0, {}
+        async for doc in self.db.work_calendar.find({}):
+            if doc["_id"] == CALENDAR_VERSION:
+                version = int(doc["v"])
+            elif str(doc["_id"]).startswith("year:"):
+                years[int(doc["year"])] = (year_from_doc(doc), doc)
+        return version, years
+
+    async def seed_work_calendar(self, shipped: dict[int, YearArrangement]) -> list[int]:
+        """Store each shipped year the database does not hold yet (an administrator's edit, or
+        an earlier load, is kept); returns the years added. Safe on several replicas at once."""
+        added = []
+        for year, arrangement in sorted(shipped.items()):
+            try:
+                res = await self.db.work_calendar.update_one(
+                    {"_id": f"year:{year}"},
+                    {"$setOnInsert": {**year_doc(arrangement), "version": 1, "at": now(), "actor": "release"}},
+                    upsert=True,
+                )
+            except DuplicateKeyError:
+                continue  # another replica stored it at the same moment
+            if res.upserted_id is not None:
+                added.append(year)
+        if added:
+            await self.db.work_calendar.update_one({"_id": CALENDAR_VERSION}, {"$inc": {"v": 1}}, upsert=True)
+        return added
+
+    async def save_work_calendar_year(
+        self, uow: UnitOfWork, arrangement: YearArrangement, actor: str, before: dict | None
+    ) -> dict:
+        """Replace one year (version-checked against `before`, the stored document read in this
+        transaction), bump the calendar's version and keep the edit in the history."""
+        version = int(before["version"]) + 1 if before else 1
+        doc = {**year_doc(arrangement), "version": version, "at": now(), "actor": actor}
+        session = uow.session
+        if before is None:
+            await self.db.work_calendar.insert_one({"_id": f"year:{arrangement.year}", **doc}, session=session)
+        else:
+            res = await self.db.work_calendar.replace_one(
+                {"_id": f"year:{arrangement.year}", "version": before["version"]}, doc, session=session
+            )
+            if res.matched_count != 1:
+                raise Conflict(f"the work calendar of {arrangement.year} changed while you were editing it")
+        await self.db.work_calendar.update_one(
+            {"_id": CALENDAR_VERSION}, {"$inc": {"v": 1}}, upsert=True, session=session
+        )
+        await self.db.work_calendar_history.insert_one(
+            {
+                "year": arrangement.year,
+                "version": version,
+                "at": doc["at"],
+                "actor": actor,
+                "before": {k: before.get(k) for k in ("holidays", "workdays", "source")} if before else None,
+                "after": year_doc(arrangement),
+            },
+            session=session,
+        )
+        return doc
+
+    async def work_calendar_year(self, year: int, uow: UnitOfWork | None = None) -> dict | None:
+        return await self.db.work_calendar.find_one({"_id": f"year:{year}"}, session=uow.session if uow else None)
 
     # -- rollups ---------------------------------------------------------------------------
     async def add_to_rollups(self, uow: UnitOfWork, totals: dict[str, dict[str, int]], imported: bool = False) -> None:
@@ -382,6 +489,26 @@ class CaseStore:
         async for d in self.rollups.find({"_id": {"$in": ids}}, {"c": 1}):
             out[d["_id"]] = flatten(d.get("c", {}))
         return out
+
+
+def year_doc(a: YearArrangement) -> dict[str, Any]:
+    return {
+        "year": a.year,
+        "holidays": [d.isoformat() for d in sorted(a.holidays)],
+        "workdays": [d.isoformat() for d in sorted(a.workdays)],
+        "source": str(a.source),
+        "note": a.note,
+    }
+
+
+def year_from_doc(doc: dict[str, Any]) -> YearArrangement:
+    return YearArrangement(
+        int(doc["year"]),
+        frozenset(date.fromisoformat(x) for x in doc.get("holidays", [])),
+        frozenset(date.fromisoformat(x) for x in doc.get("workdays", [])),
+        WorkCalendarSource(doc.get("source", WorkCalendarSource.PUBLISHED)),
+        str(doc.get("note", "")),
+    )
 
 
 def fold_hotspot_cells(

@@ -1,8 +1,13 @@
-"""The SLA sweeper: escalates open cases past their deadline and closes long-unrated ones.
+"""The SLA sweeper: warns of deadlines coming (CASE_DUE_SOON), escalates open cases past their
+deadline and closes long-unrated ones.
 
-One replica sweeps at a time (a lease). Each pass reads only the cases already due, through
-an index on (status, overdue, due_at), so its cost follows the number of due cases, not the
-number of open ones; each case is its own transaction with the usual version check.
+One replica sweeps at a time (a lease). Each pass reads only the cases with something due,
+through the index on `sweep_at` (a case's next clock event: its due-soon warning, then its
+deadline; none when closed, suspended or already flagged), so its cost follows the number of
+due cases, not the number of open ones; each case is its own transaction with the usual
+version check. A warning is recorded once per deadline: the case remembers it was sent, and a
+new deadline re-arms it. Cases stored before `sweep_at` are read by status and deadline until
+the start-up upgrade has given them theirs.
 """
 
 from __future__ import annotations
@@ -26,16 +31,26 @@ class Sweeper(LeasedLoop):
             cases.rt.db, "cases-sla-sweeper", self.sweep_once, cases.settings.sla_sweep_s, drain_on_stop=False
         )
         self.cases = cases
+        self._upgraded = False  # every case has its `sweep_at` (store.upgrade_sweep_at)
 
     async def sweep_once(self) -> bool:
-        at = now()
-        due = await self.cases.store.due(at, BATCH)
+        at, store = now(), self.cases.store
+        due = await store.due_clocks(at, BATCH)
+        if not self._upgraded:
+            self._upgraded = await store.sweep_at_upgraded()
+            if not self._upgraded:
+                due = list(dict.fromkeys(due + await store.due(at, BATCH)))
         for case_id in due:
-            await self._apply(case_id, lambda case: case.sweep(now(), self.cases.sla))
+            await self._apply(case_id, self._clock_rule)
         unrated = await self.cases.store.unrated(at - timedelta(seconds=self.cases.settings.auto_close_s), BATCH)
         for case_id in unrated:
             await self._apply(case_id, lambda case: case.auto_close(now(), self.cases.settings.auto_close_s))
-        return len(due) == BATCH or len(unrated) == BATCH
+        return len(due) >= BATCH or len(unrated) == BATCH
+
+    def _clock_rule(self, case: d.Case) -> None:
+        t = now()
+        case.sweep(t, self.cases.sla)
+        d.warn_due_soon(case, t)
 
     async def _apply(self, case_id: str, rule) -> None:
         async def work(uow: UnitOfWork) -> None:

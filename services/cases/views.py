@@ -94,6 +94,8 @@ class CaseViews:
             "possibleDuplicates": (doc or {}).get("possible_duplicates", []),
             "version": case.version,
             "timeline": [t.model_dump(mode="json") for t in case.timeline],
+            # clocks
+            "dueSoon": d.is_due_soon(case, now()),
         }
 
     @staticmethod
@@ -132,6 +134,7 @@ class CaseViews:
                     "defaultLevel": str(c.default_level),
                     "department": c.department,
                     "slaSeconds": c.sla_seconds,
+                    "slaWorking": c.sla_work,
                     "kind": str(c.kind),
                 }
                 for c in cat.categories

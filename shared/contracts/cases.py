@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import AwareDatetime, Field
@@ -144,6 +145,8 @@ class CategoryInput(Wire):
     department: str | None = Field(default=None, max_length=64)
     slaSeconds: int | None = Field(default=None, ge=60)
     kind: KindName | None = None
+    # clocks: the SLA in working time instead, "4h" (working hours) or "2d" (working days)
+    slaWorking: str | None = Field(default=None, max_length=16)
 
 
 class RemoveCategory(Wire):
@@ -166,6 +169,8 @@ Verbs on `yiwang.cases.<verb>` (payload model → reply):
   catalogue.upsert CategoryInput → {version, categories}    catalogue.remove RemoveCategory → same
   case.import ImportCases → {importId, imported, skipped: [ids], replayed}   superadmin or service;
       history: rollups (and trends) count it, no events are published
+  calendar.get GetWorkCalendar → WorkCalendar      any caller
+  calendar.set SetWorkCalendar → WorkCalendar      a superadmin or a city's admin; WORK_CALENDAR_CHANGED
 
 Case = {id, title, description, categoryCode, categoryName, kind, channel, status, level, regionId,
         regionPath: [ids], location: {lng, lat} | null,
@@ -178,14 +183,27 @@ Case = {id, title, description, categoryCode, categoryName, kind, channel, statu
 CaseStats = {total, open, overdue, resolved, closed, rejected, merged, responded, resolvedOnTime,
              rated, satisfied, awaitingRating, resolvedByLevel: {GRID, COMMUNITY, TOWNSHIP, COUNTY},
              responseRate, resolutionRate, satisfactionRate, fengqiaoShare}   # rates: float | null
-Category = {code, name, group, defaultLevel, department, slaSeconds, kind}
+Category = {code, name, group, defaultLevel, department, slaSeconds, slaWorking, kind}
+WorkCalendar = {year, source: PUBLISHED|EDITED|WEEKENDS_ONLY, note, holidays: [date], workdays: [date],
+                workingDays, officeHours, timezone, version, updatedAt}
 Events: CloudEvents on `yiwang.evt.cases.<TYPE>.<region path…>`, TYPE in REPORTED ACCEPTED
   ASSIGNED STARTED RESOLVED RATED CLOSED REOPENED REJECTED ESCALATED OVERDUE RETURNED MERGED
-  CONTACT_REVEALED; envelope `subject` = case id, `regionpath` = dot-joined path, `actor`,
+  CONTACT_REVEALED DUE_SOON; envelope `subject` = case id, `regionpath` = dot-joined path, `actor`,
   `aggversion` = case version; data = {caseId, type, at, actor, level, status, note,
   regionPath, delta: {counter: ±n}, ...event fields (assignee, fromLevel, reason, score…)}.
   No personal data in events.
 """
+
+
+# clocks: the work calendar (shared/workdays.py), one year at a time
+class GetWorkCalendar(Wire):
+    year: int = Field(ge=2000, le=2100)
+
+
+class SetWorkCalendar(Wire):
+    year: int = Field(ge=2000, le=2100)
+    holidays: list[date] = Field(max_length=366)
+    workdays: list[date] = Field(max_length=366)
 
 
 class HotspotQuery(Wire):

@@ -550,6 +550,9 @@ OPS: dict[str, Args] = {
                                                   if (x := w.case(who, rel)) else None),
     "upsertCaseCategory": lambda w, who, rel: 'input: {code: "MX_CAT", name: "矩阵", defaultLevel: GRID}',
     "removeCaseCategory": lambda w, who, rel: 'code: "MX_NO_SUCH_CATEGORY"',
+    # clocks (a year no test counts)
+    "workCalendar": lambda w, who, rel: "year: 2031",
+    "setWorkCalendar": lambda w, who, rel: 'year: 2031, holidays: ["2031-01-01"], workdays: []',
     # party organisation
     "createPartyOrganization": create_org,
     "updatePartyOrganization": with_version(lambda w, who, rel: (f'id: {lit(x)}, name: "改名"'

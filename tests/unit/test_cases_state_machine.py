@@ -14,7 +14,7 @@ from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, p
 
 from services.cases.domain import (DEFAULT_CATALOGUE, EVENT_TYPES, OPEN_STATUSES, Assignee,
                                    AssigneeKind, Case, CaseChannel, CaseStatus, HandlingLevel,
-                                   RollupDelta, counters_of, merge, recount)
+                                   RollupDelta, counters_of, merge, recount, warn_due_soon)
 from shared.auth import Principal, Role
 from shared.errors import DomainError
 
@@ -271,6 +271,7 @@ class CaseMachine(RuleBasedStateMachine):
         self.now += timedelta(seconds=seconds)
         for case in self.cases:
             self.attempt("sweep", [case], lambda: case.sweep(self.now, SLA))
+            self.attempt("due_soon", [case], lambda: warn_due_soon(case, self.now))  # clocks
 
     @precondition(lambda self: self.cases)
     @rule(after=st.sampled_from([0, 3600, 86400]))
@@ -378,6 +379,8 @@ def test_the_machine_checks_every_command_on_a_scripted_run():
     step("rate", i=2, who=None, p=1, score=1)   # r2, merged in, rates: closes now
     assert c0.status is S.CLOSED and c0.rating == 1
     step("rate", i=2, who=None, p=0, score=4)   # r1 rates late
+    step("sweeper_runs", seconds=int((c2.due_soon_at - m.now).total_seconds()) + 1)  # c2's last fifth: DUE_SOON
+    assert c2.due_soon_sent and c2.timeline[-1].type == "DUE_SOON"
     for _ in range(4):
         step("sweeper_runs", seconds=20_000)    # c2 climbs to COUNTY, then is overdue
     assert c2.level is L.COUNTY and c2.overdue

@@ -49,6 +49,8 @@ def case_examples() -> dict[str, dict]:
         "OVERDUE": dict(due_at=AT), "RETURNED": dict(reason=FREE_TEXT, returned_by=ASSIGNEE),
         "MERGED": dict(from_id="c-2", into_id="c-1"), "CONTACT_REVEALED": dict(reporter_index=0, reason=FREE_TEXT),
         "DELIBERATED": dict(meeting_id="jm-1", resolution_id="r1"),
+        # clocks
+        "DUE_SOON": dict(due_at=AT),
     }
     assert set(extra) == set(case_events.EVENT_TYPES), "an example for every case event type"
     out = {}
@@ -59,6 +61,7 @@ def case_examples() -> dict[str, dict]:
         data.pop("counters", None)  # as CaseCommands.record does
         out[name] = data
     out["CATALOGUE_CHANGED"] = {"version": 4}
+    out["WORK_CALENDAR_CHANGED"] = {"year": 2027, "version": 2, "source": "EDITED", "holidays": 33, "workdays": 6}
     return out
 
 
@@ -183,7 +186,7 @@ ALL = [(s, t) for s, by_type in EXAMPLES.items() for t in by_type]
 
 
 def test_every_event_type_of_every_service_has_an_example_and_an_allowlist():
-    emitted = {"cases": set(case_events.EVENT_TYPES) | {"CATALOGUE_CHANGED"}, "grids": grid_event_types(),
+    emitted = {"cases": set(case_events.EVENT_TYPES) | {"CATALOGUE_CHANGED", "WORK_CALENDAR_CHANGED"}, "grids": grid_event_types(),
                "organizations": set(ORG_TYPES), "volunteers": set(VOLUNTEER_TYPES)}
     assert len(emitted["grids"]) == 7
     for service, types in emitted.items():

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from shared.errors import BadInput
 
+from .clocks import check_span
 from .enums import HandlingLevel as L
 from .enums import RequestKind as K
 from .values import refusal
@@ -29,8 +30,9 @@ DEPARTMENTS: dict[str, str] = {
 
 
 class Category(BaseModel):
-    """One catalogue entry. `sla_seconds`, when set, replaces the per-level SLA at every
-    level (urgent hazards get hours, not days)."""
+    """One catalogue entry. `sla_seconds` (wall-clock: urgent hazards get hours, night and
+    holidays included) or `sla_work` (working time, "4h" or "2d"), when set, replaces the
+    per-level SLA at every level."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -41,6 +43,7 @@ class Category(BaseModel):
     department: str | None = None
     sla_seconds: int | None = None
     kind: K = K.HELP
+    sla_work: str | None = None  # clocks: working hours ("4h") or days ("2d")
 
     @field_validator("code")
     @classmethod
@@ -62,6 +65,17 @@ class Category(BaseModel):
         if v is not None and v <= 0:
             raise ValueError("sla_seconds must be positive")
         return v
+
+    @field_validator("sla_work")
+    @classmethod
+    def _sla_work(cls, v: str | None) -> str | None:
+        return check_span(v)
+
+    @model_validator(mode="after")
+    def _one_sla(self) -> Category:
+        if self.sla_seconds is not None and self.sla_work is not None:
+            raise ValueError("a category's SLA is either wall-clock seconds or working time, not both")
+        return self
 
 
 class Catalogue(BaseModel):
@@ -95,6 +109,7 @@ def new_category(
     department: str | None = None,
     sla_seconds: int | None = None,
     kind: str | None = None,
+    sla_work: str | None = None,
 ) -> Category:
     """A catalogue entry from an edit, or BAD_INPUT naming what is wrong with it."""
     try:
@@ -106,6 +121,7 @@ def new_category(
             department=department,
             sla_seconds=sla_seconds,
             **({"kind": kind} if kind else {}),
+            sla_work=sla_work,
         )
     except ValueError as e:
         raise BadInput(refusal(e)) from None

@@ -151,6 +151,12 @@ class CaseDeliberated(CaseEvent):
     resolution_id: str
 
 
+# clocks: the sweeper's warning that a deadline's last share of time has begun (domain/clocks.py)
+class CaseDueSoon(CaseEvent):
+    type: ClassVar[str] = "DUE_SOON"
+    due_at: datetime
+
+
 EVENT_TYPES: dict[str, type[CaseEvent]] = {
     cls.type: cls
     for cls in (
@@ -169,6 +175,8 @@ EVENT_TYPES: dict[str, type[CaseEvent]] = {
         CaseMerged,
         CaseContactRevealed,
         CaseDeliberated,
+        # clocks
+        CaseDueSoon,
     )
 }
 

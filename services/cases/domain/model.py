@@ -11,12 +11,13 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from shared.auth import Principal, Role
 from shared.domain import text
 from shared.errors import BadInput, Conflict, Forbidden
 
+from . import clocks
 from . import events as ev
 from .catalogue import Category
 from .enums import OPEN_STATUSES, Action, AssigneeKind, CaseChannel, CaseStatus, HandlingLevel, RequestKind
@@ -25,7 +26,9 @@ from .rollups import counters_of
 from .values import Assignee, Attachment, GeoPoint, Reporter, TimelineEntry
 
 S = CaseStatus
-Sla = Mapping[HandlingLevel, int]  # seconds a level has to handle a case
+# The service's SLA (domain/clocks.py Clock: working time on the calendar), or wall-clock
+# seconds per level.
+Sla = Mapping[HandlingLevel, int] | clocks.Clock
 
 DEFAULT_SLA: dict[HandlingLevel, int] = {
     HandlingLevel.GRID: 2 * 86400,
@@ -76,9 +79,16 @@ class Case(BaseModel):
     sla_override_s: int | None = None  # from the category: replaces the level SLA
     # ---- v2: command centre (each feature keeps its fields in its own block) ----------
     attachments: list[Attachment] = Field(default_factory=list)  # evidence, in upload order
+    # clocks: the current deadline's clock (domain/clocks.py)
+    sla_work: str | None = None  # from the category: its SLA in working time ("4h", "2d"), replaces the level's
+    due_from: datetime | None = None  # when the current deadline's clock started
+    due_working: bool = False  # the current deadline counts working time (else wall-clock)
+    due_soon_at: datetime | None = None  # when the due-soon share of its time is left
+    due_soon_sent: bool = False  # CASE_DUE_SOON recorded for the current deadline
     version: int = 1
     timeline: list[TimelineEntry] = Field(default_factory=list)
     pending_events: list[ev.CaseEvent] = Field(default_factory=list, exclude=True)
+    _span: tuple[clocks.Span, clocks.Clock | None] | None = PrivateAttr(default=None)  # the last _sla_for
 
     # ---- what the store keeps for queries (store.case_doc) and the scope rule reads ------
     @property
@@ -142,9 +152,10 @@ class Case(BaseModel):
             created_at=now,
             updated_at=now,
             sla_override_s=category.sla_seconds,
+            sla_work=category.sla_work,
         )
         authorize(by, Action.REPORT, case)
-        case.due_at = now + case._sla_for(case.level, sla)
+        case._set_due(now + case._sla_for(case.level, sla))
         case._emit(
             ev.CaseReported,
             by,
@@ -237,7 +248,7 @@ class Case(BaseModel):
         """The SLA sweeper's rule: an open case past its deadline is OVERDUE and escalated
         (OVERDUE then ESCALATED, new deadline). At COUNTY it is only flagged overdue, once.
         Returns whether it escalated."""
-        if self.status not in OPEN_STATUSES or self.due_at is None or now < self.due_at:
+        if self.status not in OPEN_STATUSES or self.due_at is None or now < self.due_at or clocks.paused(self):
             return False
         if self.level.next_level() is None:
             if self.overdue:
@@ -421,11 +432,26 @@ class Case(BaseModel):
             raise Conflict(f"case {self.id} is already at {self.level}, the top level", {"level": str(self.level)})
         return above
 
-    def _sla_for(self, level: HandlingLevel, sla: Sla) -> timedelta:
-        return timedelta(seconds=self.sla_override_s or int(sla[level]))
+    def _sla_for(self, level: HandlingLevel, sla: Sla) -> clocks.Span:
+        """The case's SLA at `level` (its category's, else the level's): `now + span` is the
+        deadline, in working time or wall-clock seconds (domain/clocks.py)."""
+        if isinstance(sla, clocks.Clock):
+            span, clock = sla.span(level, self.sla_override_s, self.sla_work), sla
+        elif self.sla_override_s:
+            span, clock = clocks.Span.wall(self.sla_override_s), None
+        else:
+            span, clock = clocks.Span.wall(int(sla[level])), None
+        self._span = span, clock
+        return span
 
     def _set_due(self, due: datetime | None) -> None:
+        """A new deadline (None: none), its clock started now (`updated_at`, which the command's
+        `_change` set); the due-soon warning is re-armed. A deadline from `now + _sla_for(...)`
+        keeps that span's clock (working time or not); an explicit one counts wall-clock time."""
         self.due_at, self.overdue = due, False
+        span, clock = self._span or (None, None)
+        self._span = None
+        clocks.arm(self, due, self.updated_at, span, clock)
 
     def _change(self, now: datetime, response: bool = False) -> None:
         """Every successful command calls this once; `response` marks a person's handling

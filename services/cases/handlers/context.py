@@ -10,18 +10,29 @@ from services.cases import domain as d
 from services.cases.store import CaseStore, case_from_doc
 from services.cases.views import CaseViews, case_envelopes
 from shared.auth import Principal, hidden
+from shared.calendars import shipped
 from shared.mongo import UnitOfWork
 from shared.privacy import FieldCipher
 from shared.service import ServiceRuntime
 from shared.settings import Settings
 from shared.territory import TerritoryReplica
+from shared.workdays import OfficeHours, WorkCalendar
 
 SERVICE = "cases"
 
 
-def sla_of(settings: Settings) -> dict[d.HandlingLevel, int]:
-    """Seconds each handling level has for a case, from the settings."""
-    return {lvl: settings.sla_seconds(str(lvl)) for lvl in d.HandlingLevel}
+def sla_of(settings: Settings, calendar: WorkCalendar | None = None) -> d.Clock:
+    """The service's SLA object (domain/clocks.py) from the settings: each level's span in
+    working time, or in wall-clock seconds where `YIWANG_SLA_<LEVEL>_S` is set, on `calendar`
+    (by default the shipped years, the office hours and the zone of the settings)."""
+    if calendar is None:
+        calendar = WorkCalendar(shipped(), OfficeHours.parse(settings.office_hours), settings.timezone)
+    return d.Clock.of(
+        calendar,
+        {lvl: settings.sla_working(str(lvl)) for lvl in d.HandlingLevel},
+        {lvl: settings.sla_seconds(str(lvl)) for lvl in d.HandlingLevel},
+        settings.due_soon_share,
+    )
 
 
 class CaseContext:
@@ -38,6 +49,10 @@ class CaseContext:
         self.catalogue: d.Catalogue = d.DEFAULT_CATALOGUE
         self.catalogue_at = float("-inf")
         self.views = CaseViews(cipher, self.category_name, self.region_name)
+
+    def set_calendar(self, calendar: WorkCalendar) -> None:
+        """Deadlines set from now on count this calendar (handlers/work_calendar.py keeps it current)."""
+        self.sla = self.sla.with_calendar(calendar)
 
     def category_name(self, code: str) -> str:
         return next((c.name for c in self.catalogue.categories if c.code == code), code)

@@ -10,6 +10,7 @@ from services.cases.handlers.hotspots import HotspotReads
 from services.cases.handlers.model import CaseCommands
 from services.cases.handlers.policy import CaseReads
 from services.cases.handlers.rollups import RollupReads
+from services.cases.handlers.work_calendar import WorkCalendars
 from services.cases.importer import CaseImporter, may_import
 from shared.auth import Principal, Role, require_any_role, require_figures
 from shared.messaging.rpc import Gate, Handler, gated
@@ -17,7 +18,7 @@ from shared.messaging.rpc import Gate, Handler, gated
 STAFF = frozenset({Role.ADMIN, Role.OPERATOR})
 
 
-def table(ctx: CaseContext, importer: CaseImporter) -> dict[str, Handler]:
+def table(ctx: CaseContext, importer: CaseImporter, calendars: WorkCalendars) -> dict[str, Handler]:
     cases, reads, rollups = CaseCommands(ctx), CaseReads(ctx), RollupReads(ctx)
     hotspots, catalogue = HotspotReads(ctx), CatalogueCommands(ctx)
 
@@ -48,5 +49,8 @@ def table(ctx: CaseContext, importer: CaseImporter) -> dict[str, Handler]:
         "catalogue.upsert": (catalogue.may_edit, catalogue.upsert),
         "catalogue.remove": (catalogue.may_edit, catalogue.remove),
         "case.import": (may_import, importer.handle),
+        # clocks
+        "calendar.get": (None, calendars.get),
+        "calendar.set": (calendars.may_edit, calendars.set),
     }
     return {verb: gated(gate, handler) for verb, (gate, handler) in routes.items()}
