@@ -144,6 +144,9 @@ class WorkCalendar:
     years: Mapping[int, YearArrangement] = field(default_factory=dict)
     hours: OfficeHours = field(default_factory=lambda: OfficeHours.parse(DEFAULT_OFFICE_HOURS))
     zone: str = "Asia/Shanghai"
+    # Count time as it fell `shift` earlier (history drawn on an earlier year's calendar and
+    # moved to the present keeps its deadlines: see `shifted`).
+    shift: timedelta = timedelta()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_tz", ZoneInfo(self.zone))
@@ -156,10 +159,15 @@ class WorkCalendar:
         return self.years.get(year) or YearArrangement.weekends_only(year)
 
     def with_year(self, arrangement: YearArrangement) -> WorkCalendar:
-        return WorkCalendar({**self.years, arrangement.year: arrangement}, self.hours, self.zone)
+        return WorkCalendar({**self.years, arrangement.year: arrangement}, self.hours, self.zone, self.shift)
 
     def with_years(self, years: Mapping[int, YearArrangement]) -> WorkCalendar:
-        return WorkCalendar(dict(years), self.hours, self.zone)
+        return WorkCalendar(dict(years), self.hours, self.zone, self.shift)
+
+    def shifted(self, by: timedelta) -> WorkCalendar:
+        """This calendar as seen by times `by` later: `shifted(by).add(t + by, x) == add(t, x) + by`.
+        For history drawn in one year and moved to another, whose deadlines move with it."""
+        return WorkCalendar(self.years, self.hours, self.zone, self.shift + by)
 
     def working_days(self, year: int) -> int:
         """Working days in `year`."""
@@ -204,6 +212,8 @@ class WorkCalendar:
         left = timedelta(seconds=seconds)
         if not left:
             return at
+        if self.shift:
+            return self.shifted(-self.shift).add(at - self.shift, seconds) + self.shift
         day = at.astimezone(self.tz).date()
         for _ in range(_SEARCH_DAYS):
             for s, e in self._periods(day):
@@ -221,6 +231,8 @@ class WorkCalendar:
         a, b = _utc(a), _utc(b)
         if b <= a:
             return 0.0
+        if self.shift:
+            return self.shifted(-self.shift).between(a - self.shift, b - self.shift)
         total = timedelta()
         day, last = a.astimezone(self.tz).date(), b.astimezone(self.tz).date()
         while day <= last:

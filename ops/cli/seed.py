@@ -33,10 +33,20 @@ from zoneinfo import ZoneInfo
 
 from ops.cli.demo import replica_ready
 from ops.cli.progress import Progress, Say, Tick
-from services.cases.domain import DEFAULT_CATALOGUE, DEFAULT_SLA, DEPARTMENTS, Category, HandlingLevel
+from services.cases.domain import (
+    DEFAULT_CATALOGUE,
+    DEFAULT_SLA,
+    DEPARTMENTS,
+    Category,
+    Clock,
+    HandlingLevel,
+    wall_clock,
+)
+from services.cases.handlers.context import sla_of
 from services.cases.importer import history_id
 from services.organizations.domain.member import adulthood
 from shared.errors import InternalError, Unavailable
+from shared.workdays import OfficeHours, WorkCalendar, WorkCalendarSource, YearArrangement
 
 SCALES = ("small", "city")
 DESCRIPTIONS = {
@@ -725,7 +735,7 @@ class CaseHistory:
         now: datetime,
         seed: int,
         days: int = 365,
-        sla: dict[HandlingLevel, int] | None = None,
+        sla: dict[HandlingLevel, int] | Clock | None = None,
         auto_close_s: int = DEFAULT_AUTO_CLOSE_S,
         clusters: int = 0,
         cluster_size: int = 0,
@@ -735,8 +745,13 @@ class CaseHistory:
         # figures whenever it is loaded.
         self.now = REFERENCE_NOW
         self.shift = now.replace(microsecond=0) - REFERENCE_NOW
-        self.seed, self.sla, self.auto_close_s = seed, sla or dict(DEFAULT_SLA), auto_close_s
-        self.level_sla = [int(self.sla[lvl]) for lvl in HandlingLevel]
+        self.seed, self.auto_close_s = seed, auto_close_s
+        # The cases service's clock (deadlines in working time of its calendar), as the history
+        # is drawn: in the reference year. case.import counts that calendar moved by `shift`
+        # (`calendarShiftS`), so the deadlines move with the history and stay the same whenever
+        # it is loaded.
+        self.clock = sla if isinstance(sla, Clock) else wall_clock(sla or DEFAULT_SLA)
+        self.levels = list(HandlingLevel)
         self.categories = {c.code: c for c in DEFAULT_CATALOGUE.categories}
         self.clusters, self.cluster_size = clusters, cluster_size
         self.stats = HistoryStats()
@@ -745,8 +760,14 @@ class CaseHistory:
         """A time of the drawn year as the moment it stands for, `now` being the load's."""
         return (t + self.shift).astimezone(UTC).isoformat()
 
-    def sla_s(self, category: Category, level: int) -> int:
-        return category.sla_seconds or self.level_sla[level]
+    @property
+    def shift_s(self) -> int:
+        """How much later than drawn the history is loaded (case.import's `calendarShiftS`)."""
+        return int(self.shift.total_seconds())
+
+    def due_after(self, t: datetime, category: Category, level: int) -> datetime:
+        """The deadline of a clock started at `t` (a time of the drawn year) at `level`."""
+        return self.clock.deadline(t, self.levels[level], category.sla_seconds, category.sla_work)
 
     def cases(self) -> list[dict]:
         """The case.import items, street by street, oldest first in each."""
@@ -862,7 +883,7 @@ class CaseHistory:
         (`sweep` at the deadline), so nothing is left for the live sweeper to catch up on."""
         now = self.now
         level0 = level_of(category.default_level)
-        m = Mirror(status="REPORTED", level=level0, due=t0 + timedelta(seconds=self.sla_s(category, level0)))
+        m = Mirror(status="REPORTED", level=level0, due=self.due_after(t0, category, level0))
         age_days = (now - t0).total_seconds() / 86400
         reject = rnd.random() < (0.05 if channel in ("HOTLINE", "WALK_IN") else 0.02)
         escalations = rnd.choices((0, 1, 2), (90, 8, 2))[0]
@@ -879,7 +900,8 @@ class CaseHistory:
         t = t0
 
         def frac(a: float, b: float) -> timedelta:
-            return timedelta(seconds=self.sla_s(category, m.level) * rnd.uniform(a, b))
+            """A share of the time a clock started now would have at the case's level."""
+            return (self.due_after(t, category, m.level) - t) * rnd.uniform(a, b)
 
         def staff(level: int) -> str:
             return g.worker_sub if level == 0 else f"op-{g.path[-1 - level]}"
@@ -963,7 +985,7 @@ class CaseHistory:
                     m.level, m.status, m.due, m.overdue = (
                         m.level + 1,
                         "ACCEPTED",
-                        m.due + timedelta(seconds=self.sla_s(category, m.level + 1)),
+                        self.due_after(m.due, category, m.level + 1),
                         False,
                     )
                     current = None
@@ -995,9 +1017,8 @@ class CaseHistory:
     def advance(self, m: Mirror, step: dict, t: datetime, category: Category) -> None:
         """The mirror after one step (the domain's rules, as far as the plan needs them)."""
         a = step["action"]
-        sla = timedelta(seconds=self.sla_s(category, m.level))
         if a == "accept":
-            m.status, m.due = "ACCEPTED", t + sla
+            m.status, m.due = "ACCEPTED", self.due_after(t, category, m.level)
         elif a == "reject":
             m.status, m.due = "REJECTED", None
         elif a == "assign":
@@ -1006,14 +1027,14 @@ class CaseHistory:
             m.status = "IN_PROGRESS"
         elif a == "escalate":
             m.level += 1
-            m.status, m.due, m.overdue = "ACCEPTED", t + timedelta(seconds=self.sla_s(category, m.level)), False
+            m.status, m.due, m.overdue = "ACCEPTED", self.due_after(t, category, m.level), False
             self.stats.escalated += 1
         elif a == "resolve":
             m.resolved_on_time = m.sweeps == 0 and (m.due is None or t <= m.due)
             m.status, m.due, m.resolved_at, m.resolved_level = "RESOLVED", None, t, m.level
         elif a == "rate":
             if step["score"] <= 2 and not m.reopened:
-                m.status, m.reopened, m.due = "ACCEPTED", True, t + sla
+                m.status, m.reopened, m.due = "ACCEPTED", True, self.due_after(t, category, m.level)
             else:
                 m.status, m.rated = "CLOSED", step["score"]
         elif a == "close":
@@ -1038,7 +1059,7 @@ SMALL_CASES, CITY_CASES = 2000, 100_000
 def history_for(
     plan: Plan,
     now: datetime,
-    sla: dict[HandlingLevel, int] | None = None,
+    sla: dict[HandlingLevel, int] | Clock | None = None,
     auto_close_s: int = DEFAULT_AUTO_CLOSE_S,
     count: int | None = None,
 ) -> CaseHistory:
@@ -1239,15 +1260,21 @@ async def load_orders(loader: Loader, vp: VolunteerPlan, secret: str, issuer: st
 
 
 async def load_cases(
-    loader: Loader, items: list[dict], prefix: str, size: int = 500, parallel: int = 2, tick: Tick = no_tick
+    loader: Loader,
+    items: list[dict],
+    prefix: str,
+    size: int = 500,
+    parallel: int = 2,
+    tick: Tick = no_tick,
+    shift_s: int = 0,
 ) -> None:
+    """`shift_s`: the history's `CaseHistory.shift_s` (its deadlines move with it)."""
     sem = asyncio.Semaphore(parallel)
 
     async def one(n: int, batch: list[dict]) -> None:
         async with sem:
-            await loader.call(
-                "cases", "case.import", {"importId": f"{prefix}-cases-{n:04d}", "cases": batch}, timeout_s=60
-            )
+            body = {"importId": f"{prefix}-cases-{n:04d}", "cases": batch, "calendarShiftS": shift_s}
+            await loader.call("cases", "case.import", body, timeout_s=60)
         tick(len(batch))
 
     await asyncio.gather(*(one(n, b) for n, b in batches(items, size)))
@@ -1301,7 +1328,7 @@ async def seed(
         if existing["totalCount"]:
             held = ", ".join(f"{r['name']} ({r['id']})" for r in existing["items"])
             return Seeded(False, f"the database already holds a territory ({held}); nothing loaded")
-        sla = {lvl: settings.sla_seconds(str(lvl)) for lvl in HandlingLevel}  # the deadlines the cases service sets
+        sla = sla_of(settings, await service_calendar(rpc, token))  # the deadlines the cases service sets
         history_args = {"sla": sla, "auto_close_s": settings.auto_close_s, "count": cases}
         say(f"seed: loading {DESCRIPTIONS[scale]}{note}")
         async with Progress(say, every_s) as progress:
@@ -1316,7 +1343,7 @@ async def seed(
 
                 async def import_cases(tick: Tick) -> None:
                     await loader.replica_ready("cases", plan.grids[-1].id)
-                    await load_cases(loader, items, "demo", tick=tick)
+                    await load_cases(loader, items, "demo", tick=tick, shift_s=history.shift_s)
 
                 await loader.phase("case history", len(items), "cases", import_cases)
                 return Seeded(
@@ -1325,6 +1352,23 @@ async def seed(
             return Seeded(True, await seed_city(settings, loader, now, history_args, started))
     finally:
         await nc.close()
+
+
+async def service_calendar(rpc: Any, token: str) -> WorkCalendar:
+    """The work calendar of the cases service for the years around the reference year, in which
+    the history is drawn (its deadlines are those the service sets for the same steps)."""
+    years, info = {}, {}
+    for year in range(REFERENCE_NOW.year - 1, REFERENCE_NOW.year + 2):
+        info = await rpc.call("cases", "calendar.get", {"year": year}, token)
+        if info["source"] != str(WorkCalendarSource.WEEKENDS_ONLY):
+            years[year] = YearArrangement(
+                year,
+                frozenset(date.fromisoformat(x) for x in info["holidays"]),
+                frozenset(date.fromisoformat(x) for x in info["workdays"]),
+                WorkCalendarSource(info["source"]),
+                info.get("note", ""),
+            )
+    return WorkCalendar(years, OfficeHours.parse(info["officeHours"]), info["timezone"])
 
 
 async def seed_city(settings: Any, loader: Loader, now: datetime, history_args: dict, started: float) -> str:
@@ -1372,7 +1416,7 @@ async def seed_city(settings: Any, loader: Loader, now: datetime, history_args: 
         async def work(tick: Tick) -> None:
             items = await drafting
             await loader.replica_ready("cases", last_grid)
-            await load_cases(loader, items, "city", tick=tick)
+            await load_cases(loader, items, "city", tick=tick, shift_s=history.shift_s)
 
         await loader.phase("case history", history.count, "cases", work)
 

@@ -172,6 +172,7 @@ class CaseImporter:
         problem (nothing is written before all cases are built)."""
         catalogue = await self.cases.current_catalogue()
         latest = now() + CLOCK_SKEW
+        clock = self.cases.sla.shifted(c.calendarShiftS)  # clocks
         out: list[_Built] = []
         seen: set[str] = set()
         for i, ic in enumerate(c.cases):
@@ -185,7 +186,7 @@ class CaseImporter:
                 raise BadInput(f"cases[{i}]: id {case_id} appears twice in the batch", where)
             seen.add(case_id)
             try:
-                out.append(self.one(p, ic, case_id, catalogue, latest, f"import:{c.importId}"))
+                out.append(self.one(p, ic, case_id, catalogue, latest, f"import:{c.importId}", clock))
             except DomainError as e:
                 raise BadInput(f"cases[{i}] ({case_id}): {e.message}", {**where, **e.details}) from None
             except (ValueError, ValidationError) as e:  # a value object the domain refused
@@ -193,9 +194,16 @@ class CaseImporter:
         return out
 
     def one(
-        self, p: Principal, ic: ImportedCase, case_id: str, catalogue: d.Catalogue, latest: datetime, source: str
+        self,
+        p: Principal,
+        ic: ImportedCase,
+        case_id: str,
+        catalogue: d.Catalogue,
+        latest: datetime,
+        source: str,
+        sla: d.Sla,
     ) -> _Built:
-        cases, sla = self.cases, self.cases.sla
+        cases = self.cases
         category = catalogue.get(ic.categoryCode)
         routed = cases.route(ic)
         if ic.reportedAt > latest:

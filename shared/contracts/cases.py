@@ -135,6 +135,9 @@ class ImportCases(Wire):
 
     importId: str = Field(min_length=1, max_length=128)
     cases: list[ImportedCase] = Field(min_length=1, max_length=IMPORT_MAX)
+    # clocks: history drawn this many seconds earlier and moved to now (the demo's): its
+    # deadlines count the work calendar as it fell then, so they move with the history
+    calendarShiftS: int = Field(default=0, ge=-20 * 366 * 86400, le=20 * 366 * 86400)
 
 
 class CategoryInput(Wire):

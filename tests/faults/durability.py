@@ -226,16 +226,19 @@ async def history_import(target: Target, run: str, count: int) -> asyncio.Task:
     import nats
 
     from ops.cli.seed import Loader, history_for, load_cases, small_plan
+    from services.cases.handlers.context import sla_of
     from shared.messaging.rpc import RpcClient
 
     nc = await nats.connect(target.settings.nats_servers, name="durability-import")
     token = service_token(target.settings.jwt_secret, "seed", target.settings.jwt_issuer)
-    items = history_for(small_plan(), datetime.now(UTC), count=count).cases()
+    # the service's deadlines: its settings on the shipped calendar, moved with the history
+    history = history_for(small_plan(), datetime.now(UTC), sla=sla_of(target.settings), count=count)
+    items = history.cases()
     loader = Loader(RpcClient(nc, timeout_s=30), token, lambda m: None)
 
     async def run_it() -> None:
         try:
-            await load_cases(loader, items, f"durability-{run}")
+            await load_cases(loader, items, f"durability-{run}", shift_s=history.shift_s)
         except Exception as e:  # noqa: BLE001 - the kill makes batches fail; that is the point
             say(f"import: {type(e).__name__}: {e}")
         finally:

@@ -11,12 +11,20 @@ from shapely.ops import unary_union
 
 from ops.cli import seed as s
 from services.cases import domain as d
+from services.cases.handlers.context import sla_of
 from services.cases.importer import apply_step
+from shared.settings import Settings
 from shared.auth import Principal, Role
 from shared.contracts.cases import ImportedCase
 
 NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 21)
+# The cases service's clock by default: working days of the shipped calendar (clocks)
+CLOCK = sla_of(Settings())
+
+
+def history_for(plan: s.Plan, now: datetime, **kw) -> s.CaseHistory:
+    return s.history_for(plan, now, sla=CLOCK, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +66,8 @@ def test_the_generator_is_deterministic(city):
     one, two = s.city_party(city, TODAY), s.city_party(again, TODAY)
     assert one.members == two.members and one.orgs == two.orgs and one.households == two.households
     assert s.city_volunteers(city).orders == s.city_volunteers(again).orders
-    h1 = s.history_for(city, NOW, count=3000).cases()
-    h2 = s.history_for(again, NOW, count=3000).cases()
+    h1 = history_for(city, NOW, count=3000).cases()
+    h2 = history_for(again, NOW, count=3000).cases()
     assert h1 == h2 and len({c["id"] for c in h1}) == 3000
 
 
@@ -92,7 +100,9 @@ def test_small_keeps_the_demo_territory():
 
 def replay(plan: s.Plan, items: list[dict], now: datetime = NOW) -> list[d.Case]:
     """Each planned case through the pure domain, as case.import runs it, loaded at `now`."""
-    sla, cats = dict(d.DEFAULT_SLA), {c.code: c for c in d.DEFAULT_CATALOGUE.categories}
+    cats = {c.code: c for c in d.DEFAULT_CATALOGUE.categories}
+    # as case.import counts it: the calendar moved with the history (its calendarShiftS)
+    sla = CLOCK.shifted((now.replace(microsecond=0) - s.REFERENCE_NOW).total_seconds())
     paths = {g.id: g.path for g in plan.grids}
     importer = Principal(sub="svc:seed", role=Role.SERVICE)
     out = []
@@ -117,7 +127,7 @@ def replay(plan: s.Plan, items: list[dict], now: datetime = NOW) -> list[d.Case]
 
 
 def test_case_history_mix_and_every_step_is_legal(city):
-    history = s.history_for(city, NOW, count=6000)
+    history = history_for(city, NOW, count=6000)
     items = history.cases()
     cases = replay(city, items)
     street = {g.id: g.path[2] for g in city.grids}
@@ -147,7 +157,7 @@ def test_case_history_mix_and_every_step_is_legal(city):
 
 def test_small_history_is_legal_and_sized():
     plan = s.small_plan()
-    items = s.history_for(plan, NOW).cases()
+    items = history_for(plan, NOW).cases()
     assert 1500 <= len(items) <= 3000
     assert {c["regionId"] for c in items} <= {g.id for g in plan.grids}
     replay(plan, items)
@@ -172,7 +182,7 @@ def test_the_history_is_the_same_whenever_it_is_loaded():
     plan = s.small_plan()
     runs = []
     for now in LOAD_MOMENTS:
-        items = s.history_for(plan, now).cases()
+        items = history_for(plan, now).cases()
         assert all(datetime.fromisoformat(c["reportedAt"]) < now for c in items)
         runs.append((relative(items, now), d.recount(replay(plan, items, now))))
     first_items, first_figures = runs[0]

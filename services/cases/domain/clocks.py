@@ -106,6 +106,11 @@ class Clock:
         }
         return cls(calendar, levels, due_soon_share)
 
+    def shifted(self, seconds: float) -> Clock:
+        """The clock of history drawn `seconds` earlier and moved to now: its working time
+        counts the calendar as it fell then (`WorkCalendar.shifted`)."""
+        return self.with_calendar(self.calendar.shifted(timedelta(seconds=seconds))) if seconds else self
+
     def with_calendar(self, calendar: WorkCalendar) -> Clock:
         levels = {lvl: Span(s.seconds, s.working, calendar if s.working else None) for lvl, s in self.levels.items()}
         return Clock(calendar, levels, self.due_soon_share)
