@@ -63,6 +63,12 @@ class Assignee:
     name: str | None
 
 
+@strawberry.type(description="A category's SLA at one handling level, in working time")
+class CaseLevelSla:
+    level: HandlingLevel
+    working: str = strawberry.field(description='"4h" working hours, "2d" working days')
+
+
 @strawberry.type(description="An entry of the dispatch catalogue (派单目录)")
 class CaseCategory:
     code: str
@@ -77,6 +83,9 @@ class CaseCategory:
         description="Replaces the per-level SLA at every level when set, in working time of the work calendar: "
         '"4h" working hours, "2d" working days',
     )
+    sla_by_level: list[CaseLevelSla] = strawberry.field(
+        default_factory=list, description="The category's SLA at some levels, in working time (before slaWorking)"
+    )
 
 
 def category_node(d: dict) -> CaseCategory:
@@ -89,6 +98,9 @@ def category_node(d: dict) -> CaseCategory:
         group=d.get("group") or None,
         kind=RequestKind(d["kind"]) if d.get("kind") else None,
         sla_working=d.get("slaWorking"),
+        sla_by_level=[
+            CaseLevelSla(level=HandlingLevel(x["level"]), working=x["working"]) for x in d.get("slaByLevel") or []
+        ],
     )
 
 
@@ -106,7 +118,7 @@ def catalogue_node(d: dict) -> CaseCatalogue:
 class CaseEvent:
     type: str = strawberry.field(
         description="REPORTED ACCEPTED ASSIGNED STARTED RESOLVED RATED CLOSED REOPENED "
-        "REJECTED ESCALATED OVERDUE RETURNED MERGED CONTACT_REVEALED"
+        "REJECTED ESCALATED OVERDUE RETURNED MERGED CONTACT_REVEALED DELIBERATED DUE_SOON"
     )
     case_id: strawberry.ID
     at: datetime

@@ -66,6 +66,12 @@ class CaseFilter:
     )
 
 
+@strawberry.input(description="A category's SLA at one level")
+class CaseLevelSlaInput:
+    level: HandlingLevel
+    working: str = strawberry.field(description='"4h" working hours, "2d" working days')
+
+
 @strawberry.input(description="A catalogue entry to add or replace (by code)")
 class CaseCategoryInput:
     code: str
@@ -77,6 +83,9 @@ class CaseCategoryInput:
     kind: RequestKind | None = None
     sla_working: str | None = strawberry.field(
         default=None, description='Working time instead of slaSeconds: "4h" working hours, "2d" working days'
+    )
+    sla_by_level: list[CaseLevelSlaInput] | None = strawberry.field(
+        default=None, description="The SLA at some levels, in working time; before slaWorking"
     )
 
 

@@ -767,7 +767,8 @@ class CaseHistory:
 
     def due_after(self, t: datetime, category: Category, level: int) -> datetime:
         """The deadline of a clock started at `t` (a time of the drawn year) at `level`."""
-        return self.clock.deadline(t, self.levels[level], category.sla_seconds, category.sla_work)
+        lvl = self.levels[level]
+        return self.clock.deadline(t, lvl, category.sla_seconds, category.working_at(lvl))
 
     def cases(self) -> list[dict]:
         """The case.import items, street by street, oldest first in each."""

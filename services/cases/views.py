@@ -135,6 +135,7 @@ class CaseViews:
                     "department": c.department,
                     "slaSeconds": c.sla_seconds,
                     "slaWorking": c.sla_work,
+                    "slaByLevel": [{"level": str(x.level), "working": x.working} for x in c.sla_levels],
                     "kind": str(c.kind),
                 }
                 for c in cat.categories

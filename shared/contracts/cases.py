@@ -140,6 +140,11 @@ class ImportCases(Wire):
     calendarShiftS: int = Field(default=0, ge=-20 * 366 * 86400, le=20 * 366 * 86400)
 
 
+class LevelSlaInput(Wire):
+    level: LevelName
+    working: str = Field(min_length=1, max_length=16)
+
+
 class CategoryInput(Wire):
     code: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=64)
@@ -150,6 +155,7 @@ class CategoryInput(Wire):
     kind: KindName | None = None
     # clocks: the SLA in working time instead, "4h" (working hours) or "2d" (working days)
     slaWorking: str | None = Field(default=None, max_length=16)
+    slaByLevel: list[LevelSlaInput] | None = Field(default=None, max_length=4)  # per level, before slaWorking
 
 
 class RemoveCategory(Wire):
@@ -186,7 +192,8 @@ Case = {id, title, description, categoryCode, categoryName, kind, channel, statu
 CaseStats = {total, open, overdue, resolved, closed, rejected, merged, responded, resolvedOnTime,
              rated, satisfied, awaitingRating, resolvedByLevel: {GRID, COMMUNITY, TOWNSHIP, COUNTY},
              responseRate, resolutionRate, satisfactionRate, fengqiaoShare}   # rates: float | null
-Category = {code, name, group, defaultLevel, department, slaSeconds, slaWorking, kind}
+Category = {code, name, group, defaultLevel, department, slaSeconds, slaWorking,
+            slaByLevel: [{level, working}], kind}
 WorkCalendar = {year, source: PUBLISHED|EDITED|WEEKENDS_ONLY, note, holidays: [date], workdays: [date],
                 workingDays, officeHours, timezone, version, updatedAt}
 Events: CloudEvents on `yiwang.evt.cases.<TYPE>.<region path…>`, TYPE in REPORTED ACCEPTED

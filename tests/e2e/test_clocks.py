@@ -79,6 +79,15 @@ async def test_every_replica_follows_an_edit_and_deadlines_count_it(stack):
     client = await CasesClient.connect(stack)
     try:
         await client.wait_territory(["grid-a1"])
+
+        async def known_everywhere() -> bool:  # each call lands on either replica: ask both, many times
+            for _ in range(16):
+                items = (await client("stats.batch", stack.token(), ids=["grid-a1"]))["items"]
+                if "error" in items["grid-a1"]:
+                    return False
+            return True
+
+        await eventually(known_everywhere, bool, timeout=30)
         zone = ZoneInfo("Asia/Shanghai")
         today = datetime.now(zone).date()
         off = local_days(today, 6)  # today and the five days after it: all off

@@ -292,3 +292,19 @@ def test_an_explicit_deadline_counts_wall_clock_for_its_warning():
 def test_weekends_only_years_still_count_office_hours():
     cal = WorkCalendar({2031: YearArrangement.weekends_only(2031)})
     assert cal.add_days(datetime(2031, 1, 3, 9, tzinfo=CST), 1) == datetime(2031, 1, 6, 9, tzinfo=CST)
+
+
+def test_a_category_may_give_its_sla_per_level():
+    clock = sla_of(Settings())
+    cat = d.new_category("X_CAT", "x", None, "GRID", sla_work="1d", sla_levels=[("GRID", "4h")])
+    assert cat.working_at(d.HandlingLevel.GRID) == "4h" and cat.working_at(d.HandlingLevel.COUNTY) == "1d"
+    case = report(at(2026, 3, 9, 8, 30), clock, category=cat)
+    assert case.due_at == at(2026, 3, 9, 14, 30)  # 4 working hours, lunch skipped
+    staff = Principal(sub="op", role=Role.SUPERADMIN)
+    case.escalate(staff, "需社区协调", at(2026, 3, 9, 9), clock)
+    assert case.due_at == at(2026, 3, 10, 9)  # COMMUNITY: the category's 1 working day
+    for bad in ([("GRID", "4h"), ("GRID", "1d")], [("GRID", "soon")]):
+        with pytest.raises(BadInput):
+            d.new_category("X_CAT", "x", None, "GRID", sla_levels=bad)
+    with pytest.raises(BadInput):
+        d.new_category("X_CAT", "x", None, "GRID", sla_seconds=3600, sla_levels=[("GRID", "4h")])

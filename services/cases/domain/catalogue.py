@@ -29,10 +29,24 @@ DEPARTMENTS: dict[str, str] = {
 }
 
 
+class LevelSla(BaseModel):
+    """A category's SLA at one level, in working time ("4h", "2d")."""
+
+    model_config = ConfigDict(frozen=True)
+
+    level: L
+    working: str
+
+    @field_validator("working")
+    @classmethod
+    def _working(cls, v: str) -> str:
+        return check_span(v) or ""
+
+
 class Category(BaseModel):
     """One catalogue entry. `sla_seconds` (wall-clock: urgent hazards get hours, night and
     holidays included) or `sla_work` (working time, "4h" or "2d"), when set, replaces the
-    per-level SLA at every level."""
+    per-level SLA at every level; `sla_levels` gives it at some levels (working time)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -44,6 +58,7 @@ class Category(BaseModel):
     sla_seconds: int | None = None
     kind: K = K.HELP
     sla_work: str | None = None  # clocks: working hours ("4h") or days ("2d")
+    sla_levels: tuple[LevelSla, ...] = ()  # clocks: per level, before `sla_work`
 
     @field_validator("code")
     @classmethod
@@ -73,9 +88,20 @@ class Category(BaseModel):
 
     @model_validator(mode="after")
     def _one_sla(self) -> Category:
-        if self.sla_seconds is not None and self.sla_work is not None:
+        if self.sla_seconds is not None and (self.sla_work is not None or self.sla_levels):
             raise ValueError("a category's SLA is either wall-clock seconds or working time, not both")
+        levels = [x.level for x in self.sla_levels]
+        if len(set(levels)) != len(levels):
+            raise ValueError("a category gives its SLA at each level once")
         return self
+
+    def working_at(self, level: L) -> str | None:
+        """The category's working-time SLA at `level` (None: the level's own)."""
+        return next((x.working for x in self.sla_levels if x.level is level), None) or self.sla_work
+
+    def sla_by_level(self) -> dict[str, str] | None:
+        """What a case of this category keeps: its working-time SLA per level (None: none)."""
+        return {str(x.level): x.working for x in self.sla_levels} or None
 
 
 class Catalogue(BaseModel):
@@ -110,6 +136,7 @@ def new_category(
     sla_seconds: int | None = None,
     kind: str | None = None,
     sla_work: str | None = None,
+    sla_levels: list[tuple[str, str]] | None = None,
 ) -> Category:
     """A catalogue entry from an edit, or BAD_INPUT naming what is wrong with it."""
     try:
@@ -122,6 +149,7 @@ def new_category(
             sla_seconds=sla_seconds,
             **({"kind": kind} if kind else {}),
             sla_work=sla_work,
+            sla_levels=tuple(LevelSla(level=lvl, working=w) for lvl, w in (sla_levels or ())),
         )
     except ValueError as e:
         raise BadInput(refusal(e)) from None

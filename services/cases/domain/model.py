@@ -81,6 +81,7 @@ class Case(BaseModel):
     attachments: list[Attachment] = Field(default_factory=list)  # evidence, in upload order
     # clocks: the current deadline's clock (domain/clocks.py)
     sla_work: str | None = None  # from the category: its SLA in working time ("4h", "2d"), replaces the level's
+    sla_work_levels: dict[str, str] | None = None  # from the category: per level, before sla_work
     due_from: datetime | None = None  # when the current deadline's clock started
     due_working: bool = False  # the current deadline counts working time (else wall-clock)
     due_soon_at: datetime | None = None  # when the due-soon share of its time is left
@@ -153,6 +154,7 @@ class Case(BaseModel):
             updated_at=now,
             sla_override_s=category.sla_seconds,
             sla_work=category.sla_work,
+            sla_work_levels=category.sla_by_level(),
         )
         authorize(by, Action.REPORT, case)
         case._set_due(now + case._sla_for(case.level, sla))
@@ -436,7 +438,8 @@ class Case(BaseModel):
         """The case's SLA at `level` (its category's, else the level's): `now + span` is the
         deadline, in working time or wall-clock seconds (domain/clocks.py)."""
         if isinstance(sla, clocks.Clock):
-            span, clock = sla.span(level, self.sla_override_s, self.sla_work), sla
+            working = (self.sla_work_levels or {}).get(str(level)) or self.sla_work
+            span, clock = sla.span(level, self.sla_override_s, working), sla
         elif self.sla_override_s:
             span, clock = clocks.Span.wall(self.sla_override_s), None
         else:

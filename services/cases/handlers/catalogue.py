@@ -52,7 +52,15 @@ class CatalogueCommands:
     async def upsert(self, req: Request) -> dict:
         c = req.parse(CategoryInput)
         category = d.new_category(
-            c.code, c.name, c.group, c.defaultLevel, c.department, c.slaSeconds, c.kind, sla_work=c.slaWorking
+            c.code,
+            c.name,
+            c.group,
+            c.defaultLevel,
+            c.department,
+            c.slaSeconds,
+            c.kind,
+            sla_work=c.slaWorking,
+            sla_levels=[(str(x.level), x.working) for x in c.slaByLevel or ()],
         )
         return await self._edit(req.principal, lambda cat: cat.upsert(category))
 
