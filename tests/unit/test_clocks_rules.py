@@ -308,3 +308,12 @@ def test_a_category_may_give_its_sla_per_level():
             d.new_category("X_CAT", "x", None, "GRID", sla_levels=bad)
     with pytest.raises(BadInput):
         d.new_category("X_CAT", "x", None, "GRID", sla_seconds=3600, sla_levels=[("GRID", "4h")])
+
+
+def test_an_explicit_deadline_through_the_clock_keeps_the_cases_working_time():
+    clock = sla_of(Settings())
+    case = report(at(2026, 3, 9, 9), clock)
+    case._change(at(2026, 3, 9, 10))
+    d.set_deadline(case, at(2026, 3, 16, 10), clock)  # a week on: 5 working days = 35 h
+    assert case.due_at == at(2026, 3, 16, 10) and case.due_working
+    assert case.due_soon_at == clock.calendar.add(at(2026, 3, 9, 10), 0.8 * 35 * 3600) == at(2026, 3, 13, 10)

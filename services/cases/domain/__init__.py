@@ -6,7 +6,17 @@ No I/O and no clock: time and SLA settings are passed in."""
 from shared.vocabulary.cases import COUNTER_DEFINITIONS, RATE_DEFINITIONS
 
 from .catalogue import DEFAULT_CATALOGUE, DEFAULT_CATEGORIES, DEPARTMENTS, Catalogue, Category, new_category
-from .clocks import Clock, Span, is_due_soon, paused, resume_deadline, sweep_at, wall_clock, warn_due_soon
+from .clocks import (
+    Clock,
+    Span,
+    is_due_soon,
+    paused,
+    resume_deadline,
+    set_deadline,
+    sweep_at,
+    wall_clock,
+    warn_due_soon,
+)
 from .duplicates import distance_m, haversine_m, is_possible_duplicate, possible_duplicates
 from .enums import OPEN_STATUSES, Action, AssigneeKind, CaseChannel, CaseStatus, HandlingLevel, RequestKind
 from .events import (
@@ -77,6 +87,7 @@ __all__ = [
     "Span",
     "paused",
     "resume_deadline",
+    "set_deadline",
     "sweep_at",
     "wall_clock",
     "warn_due_soon",

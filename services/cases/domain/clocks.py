@@ -227,3 +227,12 @@ def is_due_soon(case: Case, now: datetime) -> bool:
     if case.status not in OPEN_STATUSES or case.due_at is None or case.overdue or paused(case):
         return False
     return case.due_soon_at is not None and case.due_soon_at <= now < case.due_at
+
+
+def set_deadline(case: Case, until: datetime, clock: Clock) -> None:
+    """An explicit new deadline (an approved extension's `until`), its clock started now (the
+    command's `_change` first): its due-soon share is measured as the case's clock counts time
+    (working time, unless its current deadline runs on wall-clock seconds)."""
+    working = case.due_working if case.due_at is not None else True
+    case._span = (Span(0.0, working, clock.calendar if working else None), clock)
+    case._set_due(until)
