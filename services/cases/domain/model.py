@@ -1,6 +1,7 @@
 """The Case aggregate: every workflow rule of API.md as a command that checks, changes the
-case, appends to its timeline and records domain events. Time comes in as `now`; SLA
-seconds per level come in as `sla`. Nothing here does I/O.
+case, appends to its timeline and records domain events. Time comes in as `now`; the SLA
+comes in as `sla` (a `clocks.Clock`: working time on the work calendar; or wall-clock seconds
+per level). Nothing here does I/O.
 
 A command that raises leaves the case exactly as it was.
 """
