@@ -114,6 +114,11 @@ def check_arrangement(year: int, holidays: Iterable[date], workdays: Iterable[da
             f"a 调休 workday is a Saturday or Sunday worked; these are weekdays: {', '.join(weekdays)}",
             {"weekdays": weekdays},
         )
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    weekdays_off = sum(1 for d in hs if d.weekday() < 5)
+    all_weekdays = sum(1 for i in range((last - first).days + 1) if (first + timedelta(days=i)).weekday() < 5)
+    if all_weekdays - weekdays_off + len(ws) <= 0:
+        raise BadInput(f"{year} would have no working day at all; deadlines could not be counted", {"year": year})
     return hs, ws
 
 

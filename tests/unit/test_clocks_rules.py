@@ -116,6 +116,9 @@ def test_an_edit_is_checked():
         check_arrangement(2027, [], [date(2027, 2, 8)])  # a Monday is a working day already
     with pytest.raises(BadInput, match="year must be"):
         check_arrangement(1999, [], [])
+    every_day = [date(2027, 1, 1) + timedelta(days=i) for i in range(365)]
+    with pytest.raises(BadInput, match="no working day"):
+        check_arrangement(2027, every_day, [])
     with pytest.raises(ValueError, match="calendar year '2027'"):
         arrangements_from_json({"years": {"2027": {"holidays": ["2027-02-08"], "workdays": ["2027-02-08"]}}})
 
