@@ -145,3 +145,35 @@ async def test_the_sweeper_warns_once_per_deadline(stack):
     assert [t["type"] for t in doc["timeline"]].count("DUE_SOON") == 1
     if doc["level"] == "GRID":  # (not yet escalated, on a very slow machine)
         assert doc["due_soon_sent"] and doc["sweep_at"] == doc["due_at"]
+
+
+async def test_open_cases_of_the_earlier_layout_are_swept_and_given_their_sweep_time(stack):
+    """Cases stored before `sweep_at`: read by status and deadline until the start-up upgrade
+    has given them theirs, then by `sweep_at` like any other."""
+    from pymongo import AsyncMongoClient
+
+    from services.cases import domain as d
+    from services.cases.store import SWEEP_AT_MIGRATION, case_doc
+    from shared.auth import Principal, Role
+
+    past = datetime.now(ZoneInfo("UTC")) - timedelta(hours=1)
+    old = d.Case.report(id="c-old-layout", title="路灯不亮", description="", category=d.DEFAULT_CATALOGUE.get("OTHER"),
+                        channel=d.CaseChannel.HOTLINE, region_path=("city", "county-a", "town-a", "comm-a", "grid-a1"),
+                        by=Principal(sub="op", role=Role.SUPERADMIN), now=past - timedelta(days=30),
+                        sla=d.DEFAULT_SLA, reporter_name="王先生")
+    old.drain_events()
+    doc = case_doc(old, {"possible_duplicates": []})
+    for field in ("sweep_at", "due_from", "due_working", "due_soon_at", "due_soon_sent", "sla_work", "sla_work_levels"):
+        doc.pop(field)
+    mongo = AsyncMongoClient(stack.settings.mongo_uri)
+    try:
+        db = mongo[stack.settings.db_name("cases")]
+        await db.cases.insert_one(doc)
+        rt = await stack.start_service("cases", sla_sweep_s=SWEEP_S)
+        swept = await eventually(lambda: rt.db.cases.find_one({"_id": "c-old-layout"}),
+                                 lambda x: x["level"] == "COMMUNITY", timeout=30)
+        assert [t["type"] for t in swept["timeline"]] == ["REPORTED", "OVERDUE", "ESCALATED"]
+        assert swept["sweep_at"] is not None  # the new deadline's warning, or the deadline
+        await eventually(lambda: db.migrations.find_one({"_id": SWEEP_AT_MIGRATION}), bool, timeout=30)
+    finally:
+        await mongo.close()
