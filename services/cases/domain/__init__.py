@@ -28,6 +28,16 @@ from .events import (
     CaseStarted,
     event_from_wire,
 )
+from .followup import (
+    comment,
+    correct,
+    flag_return_visit_overdue,
+    needs_verification,
+    record_return_visit,
+    require_dispatching_level,
+    verify,
+)
+from .followup_values import CaseComment, ReturnVisit, Verification
 from .hotspots import HotspotTrend, hotspots, trend_of, window_days
 from .hotspots import windows as hotspots_windows
 from .model import DEFAULT_SLA, Case, Sla, check_expected_version, merge
@@ -56,6 +66,17 @@ from .routing import Routed, Whereabouts, route
 from .values import Assignee, Attachment, GeoPoint, Reporter, TimelineEntry, refusal
 
 __all__ = [
+    # follow-up
+    "CaseComment",
+    "comment",
+    "correct",
+    "flag_return_visit_overdue",
+    "needs_verification",
+    "record_return_visit",
+    "require_dispatching_level",
+    "ReturnVisit",
+    "verify",
+    "Verification",
     "Action",
     "Assignee",
     "Attachment",

@@ -41,6 +41,7 @@ class Category(BaseModel):
     department: str | None = None
     sla_seconds: int | None = None
     kind: K = K.HELP
+    requires_verification: bool = False  # a resolution waits for the centre's 核查 whoever handled it
 
     @field_validator("code")
     @classmethod
@@ -95,6 +96,7 @@ def new_category(
     department: str | None = None,
     sla_seconds: int | None = None,
     kind: str | None = None,
+    requires_verification: bool = False,
 ) -> Category:
     """A catalogue entry from an edit, or BAD_INPUT naming what is wrong with it."""
     try:
@@ -105,6 +107,7 @@ def new_category(
             default_level=default_level,
             department=department,
             sla_seconds=sla_seconds,
+            requires_verification=requires_verification,
             **({"kind": kind} if kind else {}),
         )
     except ValueError as e:
