@@ -1,4 +1,5 @@
-"""The SLA sweeper: escalates open cases past their deadline and closes long-unrated ones.
+"""The SLA sweeper: escalates open cases past their deadline, closes long-unrated ones and flags
+return-visit tasks (回访) past theirs.
 
 One replica sweeps at a time (a lease). Each pass reads only the cases already due, through
 an index on (status, overdue, due_at), so its cost follows the number of due cases, not the
@@ -35,7 +36,10 @@ class Sweeper(LeasedLoop):
         unrated = await self.cases.store.unrated(at - timedelta(seconds=self.cases.settings.auto_close_s), BATCH)
         for case_id in unrated:
             await self._apply(case_id, lambda case: case.auto_close(now(), self.cases.settings.auto_close_s))
-        return len(due) == BATCH or len(unrated) == BATCH
+        visits = await self.cases.store.return_visits_due(at, BATCH)
+        for case_id in visits:
+            await self._apply(case_id, lambda case: d.flag_return_visit_overdue(case, now(), d.SYSTEM))
+        return len(due) == BATCH or len(unrated) == BATCH or len(visits) == BATCH
 
     async def _apply(self, case_id: str, rule) -> None:
         async def work(uow: UnitOfWork) -> None:

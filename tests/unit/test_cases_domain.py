@@ -643,6 +643,7 @@ def test_merge_folds_reporters_and_closes_the_duplicate():
     # each reporter rates for themself; the first rating decides
     into.start(DEPT, T0)
     into.resolve(DEPT, "已处理", T0)
+    verify(into, OPERATOR, True, None, None, T0, SLA, 86400)
     into.rate(OTHER_RESIDENT, 5, T0, SLA)
     assert into.status is S.CLOSED
     into.rate(RESIDENT, 2, T0, SLA)

@@ -13,7 +13,9 @@ from .events import (
     CaseAccepted,
     CaseAssigned,
     CaseClosed,
+    CaseCommented,
     CaseContactRevealed,
+    CaseCorrected,
     CaseDeliberated,
     CaseEscalated,
     CaseEvent,
@@ -25,7 +27,10 @@ from .events import (
     CaseReported,
     CaseResolved,
     CaseReturned,
+    CaseReturnVisited,
+    CaseReturnVisitOverdue,
     CaseStarted,
+    CaseVerified,
     event_from_wire,
 )
 from .followup import (
@@ -68,6 +73,11 @@ from .values import Assignee, Attachment, GeoPoint, Reporter, TimelineEntry, ref
 __all__ = [
     # follow-up
     "CaseComment",
+    "CaseCommented",
+    "CaseCorrected",
+    "CaseReturnVisited",
+    "CaseReturnVisitOverdue",
+    "CaseVerified",
     "comment",
     "correct",
     "flag_return_visit_overdue",

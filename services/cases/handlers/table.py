@@ -6,6 +6,7 @@ from __future__ import annotations
 from services.cases import domain as d
 from services.cases.handlers.catalogue import CatalogueCommands
 from services.cases.handlers.context import CaseContext
+from services.cases.handlers.followup import FollowUpCommands
 from services.cases.handlers.hotspots import HotspotReads
 from services.cases.handlers.model import CaseCommands
 from services.cases.handlers.policy import CaseReads
@@ -20,6 +21,7 @@ STAFF = frozenset({Role.ADMIN, Role.OPERATOR})
 def table(ctx: CaseContext, importer: CaseImporter) -> dict[str, Handler]:
     cases, reads, rollups = CaseCommands(ctx), CaseReads(ctx), RollupReads(ctx)
     hotspots, catalogue = HotspotReads(ctx), CatalogueCommands(ctx)
+    followup = FollowUpCommands(ctx)
 
     def staff(p: Principal) -> None:
         require_any_role(p, STAFF, "list the cases of a hotspot")
@@ -48,5 +50,11 @@ def table(ctx: CaseContext, importer: CaseImporter) -> dict[str, Handler]:
         "catalogue.upsert": (catalogue.may_edit, catalogue.upsert),
         "catalogue.remove": (catalogue.may_edit, catalogue.remove),
         "case.import": (may_import, importer.handle),
+        # follow-up: 核查, 回访, 更正, comments
+        "case.verify": (None, followup.verify),
+        "case.returnVisit": (None, followup.return_visit),
+        "case.correct": (None, followup.correct),
+        "case.comment": (None, followup.comment),
+        "case.comments": (None, followup.comments),
     }
     return {verb: gated(gate, handler) for verb, (gate, handler) in routes.items()}
