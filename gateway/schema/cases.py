@@ -75,6 +75,9 @@ class CaseCategoryInput:
     department: str | None = None
     sla_seconds: int | None = None
     kind: RequestKind | None = None
+    requires_verification: bool = strawberry.field(
+        default=False, description="A resolution waits for the centre's verification (核查) whoever handled it"
+    )
 
 
 def list_payload(f: CaseFilter | None) -> dict[str, Any]:

@@ -206,7 +206,7 @@ def test_a_correction_moves_the_case_and_its_figures_to_another_grid():
         RollupDelta.between(before, case)
     [event] = case.drain_events()
     assert (event.type, event.from_region_id, event.to_region_id) == ("CASE_CORRECTED", "g1", "g2")
-    assert event.location_changed and "120.1" not in event.model_dump_json()  # no coordinates
+    assert event.point_changed and "120.1" not in event.model_dump_json()  # no coordinates
 
 
 def test_a_correction_before_handling_takes_the_new_categorys_level_and_clock():

@@ -194,7 +194,7 @@ class CaseCorrected(CaseEvent):
     from_region_id: str
     to_region_id: str
     from_region_path: tuple[str, ...]
-    location_changed: bool = False
+    point_changed: bool = False
     from_level: HandlingLevel
     due_at: datetime | None = None
 

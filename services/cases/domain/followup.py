@@ -288,7 +288,7 @@ def correct(
         from_region_id=from_path[-1],
         to_region_id=case.region_id,
         from_region_path=from_path,
-        location_changed=new_location != from_location,
+        point_changed=new_location != from_location,
         from_level=from_level,
         due_at=due_at,
         note=f"更正: {why}",

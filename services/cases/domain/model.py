@@ -332,7 +332,7 @@ class Case(BaseModel):
             self._require("rate", S.RESOLVED)
         if reporter.rating is not None:
             raise Conflict(f"you have already rated the resolution of case {self.id}")
-        followup.require_verified(self, "rate")
+        followup.require_verified(self, "rated")
         self._change(now)
         reporter.rating, reporter.rated_at, reporter.comment = score, now, note
         if self.rating is None:
@@ -361,7 +361,7 @@ class Case(BaseModel):
         authorize(by, Action.CLOSE, self)
         text = _text(note, "note", required=False) or None
         self._require("close", S.RESOLVED)
-        followup.require_verified(self, "close")
+        followup.require_verified(self, "closed")
         self._change(now)
         self.status, self.closed_at = S.CLOSED, now
         self._emit(ev.CaseClosed, by, now, rating=None, note=text)
