@@ -32,6 +32,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ops.cli.demo import replica_ready
+from ops.cli import seed_followup
 from ops.cli.progress import Progress, Say, Tick
 from services.cases.domain import DEFAULT_CATALOGUE, DEFAULT_SLA, DEPARTMENTS, Category, HandlingLevel
 from services.cases.importer import history_id
@@ -690,6 +691,12 @@ class Mirror:
     resolved_on_time: bool | None = None
     sweeps: int = 0
     rated: int | None = None
+    # follow-up (seed_followup): 核查 and 回访
+    verification_due: bool = False
+    reworked: bool = False
+    rating_from: datetime | None = None
+    visit_due: datetime | None = None
+    unreached_calls: int = 0
 
     @property
     def open(self) -> bool:
@@ -933,7 +940,9 @@ class CaseHistory:
                 else:
                     delay = max(timedelta(minutes=20), left * rnd.uniform(0.1, 0.8))
             else:  # RESOLVED
-                if will_rate:
+                if fu := seed_followup.after_resolution(rnd, m, sub is not None, staff(max(m.level, 1))):
+                    step, delay = fu
+                elif will_rate:
                     score = rnd.choices(SCORE_VALUES, cum_weights=SCORE_CUM)[0]
                     if m.reopened:
                         score = max(score, 3)
@@ -970,7 +979,8 @@ class CaseHistory:
                 else:
                     m.overdue = True
                 continue
-            closes_at = m.resolved_at + timedelta(seconds=self.auto_close_s) if m.resolved_at else None
+            ready = m.rating_from if not m.verification_due else None  # auto-close waits for 核查
+            closes_at = ready + timedelta(seconds=self.auto_close_s) if ready else None
             if m.status == "RESOLVED" and closes_at is not None and closes_at <= horizon:
                 t = closes_at
                 out.append({"action": "close", "at": self.iso(t), "actor": "system:cases", "note": "评价超时自动结案"})
@@ -981,6 +991,12 @@ class CaseHistory:
             t = at
             out.append({**step, "at": self.iso(t)})
             self.advance(m, step, t, category)
+            sla_now = timedelta(seconds=self.sla_s(category, m.level))
+            seed_followup.follow(m, step, t, current, sub is not None, sla_now)
+            extra = seed_followup.extra_after(rnd, step, category.code, staff(max(m.level, 1)), t)
+            if extra and t + seed_followup.EXTRA_AFTER < min(now, m.due or now):
+                t += seed_followup.EXTRA_AFTER
+                out.append({**extra, "at": self.iso(t)})
             if step["action"] == "escalate":
                 escalations -= 1
         self.count_case(m, channel)

@@ -11,7 +11,15 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.cases.domain import DEFAULT_CATALOGUE, OPEN_STATUSES, Case, CaseStatus, Catalogue, GeoPoint
+from services.cases.domain import (
+    DEFAULT_CATALOGUE,
+    OPEN_STATUSES,
+    Case,
+    CaseComment,
+    CaseStatus,
+    Catalogue,
+    GeoPoint,
+)
 from shared.errors import BadInput, Conflict, LostRace, NotFound
 from shared.ids import id_floor, id_time_ms
 from shared.mongo import UnitOfWork, now
@@ -108,6 +116,17 @@ def case_doc(case: Case, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     doc["reporterSubs"] = case.reporter_subs
     doc["assigneeKey"] = case.assignee_key
     return {**doc, **(extra or {})}
+
+
+# follow-up: a case's comments live in their own collection
+COMMENTS = "case_comments"
+
+
+def comment_to_doc(c: CaseComment) -> dict[str, Any]:
+    doc = c.model_dump(mode="python")
+    doc["_id"] = doc.pop("id")
+    doc["visibility"] = str(c.visibility)
+    return doc
 
 
 def case_from_doc(doc: dict[str, Any]) -> Case:

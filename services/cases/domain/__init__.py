@@ -45,7 +45,7 @@ from .followup import (
 from .followup_values import CaseComment, ReturnVisit, Verification
 from .hotspots import HotspotTrend, hotspots, trend_of, window_days
 from .hotspots import windows as hotspots_windows
-from .model import DEFAULT_SLA, Case, Sla, check_expected_version, merge
+from .model import DEFAULT_RETURN_VISIT_S, DEFAULT_SLA, Case, Sla, check_expected_version, merge
 from .policy import (
     PERMISSIONS,
     SCOPE,
@@ -72,6 +72,7 @@ from .values import Assignee, Attachment, GeoPoint, Reporter, TimelineEntry, ref
 
 __all__ = [
     # follow-up
+    "DEFAULT_RETURN_VISIT_S",
     "CaseComment",
     "CaseCommented",
     "CaseCorrected",

@@ -10,16 +10,14 @@ from pymongo.errors import DuplicateKeyError
 from services.cases import domain as d
 from services.cases.handlers.context import CaseContext
 from services.cases.handlers.model import CaseCommands
+from services.cases.store import COMMENTS, comment_to_doc
 from shared.auth import Principal, Role
 from shared.commands import page_reply
 from shared.contracts.cases import CommentOnCase, CorrectCase, ListComments, RecordReturnVisit, VerifyCase
-from shared.errors import BadInput
 from shared.ids import new_id
 from shared.messaging.rpc import Request
 from shared.mongo import UnitOfWork, now, recall, remember, remembered
 from shared.vocabulary.cases import CommentVisibility, ReturnVisitSatisfaction
-
-COMMENTS = "case_comments"
 
 
 class FollowUpCommands:
@@ -117,19 +115,10 @@ class FollowUpCommands:
         if p.role is Role.RESIDENT:
             query["visibility"] = str(CommentVisibility.PUBLIC)
         coll = ctx.rt.db[COMMENTS]
-        if q.after is not None and not q.after.startswith("cm"):
-            raise BadInput("`after` is not a cursor of this list")
         total = await coll.count_documents(query)
         page = {**query, **({"_id": {"$gt": q.after}} if q.after else {})}
         docs = await coll.find(page).sort("_id", 1).limit(q.first + 1).to_list(q.first + 1)
         return page_reply([comment_view(p, x) for x in docs[: q.first]], total, len(docs) > q.first)
-
-
-def comment_to_doc(c: d.CaseComment) -> dict[str, Any]:
-    doc = c.model_dump(mode="python")
-    doc["_id"] = doc.pop("id")
-    doc["visibility"] = str(c.visibility)
-    return doc
 
 
 def comment_view(p: Principal, doc: dict[str, Any]) -> dict[str, Any]:
