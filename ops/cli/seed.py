@@ -31,8 +31,8 @@ from itertools import accumulate
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ops.cli.demo import replica_ready
 from ops.cli import seed_followup
+from ops.cli.demo import replica_ready
 from ops.cli.progress import Progress, Say, Tick
 from services.cases.domain import DEFAULT_CATALOGUE, DEFAULT_SLA, DEPARTMENTS, Category, HandlingLevel
 from services.cases.importer import history_id
