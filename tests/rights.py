@@ -153,6 +153,11 @@ RIGHTS: dict[str, Rule] = {
     "revealReporterContact": rule(A),
     "upsertCaseCategory": rule(scope=DEPLOYMENT),     # SLA and routing of every region
     "removeCaseCategory": rule(scope=DEPLOYMENT),
+    # -- cases: follow-up (核查 by the dispatching centre, 回访 and 更正 by staff; comments by whoever sees the case)
+    "verifyCase": rule(STAFF),
+    "recordReturnVisit": rule(STAFF),
+    "correctCase": rule(STAFF),
+    "commentOnCase": rule(ALL),
     # -- party organisation
     "createPartyOrganization": rule(A),
     "updatePartyOrganization": rule(A),

@@ -56,8 +56,12 @@ class CaseFollowUpMutation:
     async def record_return_visit(
         self,
         info: Info,
+        *,
         case_id: strawberry.ID,
-        satisfaction: ReturnVisitSatisfaction | None,
+        satisfaction: Annotated[
+            ReturnVisitSatisfaction | None,
+            strawberry.argument(description="The reached caller's answer; ignored when the caller was not reached"),
+        ] = None,
         reached: bool,
         note: str | None = None,
         idempotency_key: str | None = None,

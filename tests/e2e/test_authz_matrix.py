@@ -550,6 +550,13 @@ OPS: dict[str, Args] = {
                                                   if (x := w.case(who, rel)) else None),
     "upsertCaseCategory": lambda w, who, rel: 'input: {code: "MX_CAT", name: "矩阵", defaultLevel: GRID}',
     "removeCaseCategory": lambda w, who, rel: 'code: "MX_NO_SUCH_CATEGORY"',
+    # cases: follow-up
+    "verifyCase": case_cmd(", passed: true"),
+    "recordReturnVisit": lambda w, who, rel: (f"caseId: {lit(x)}, satisfaction: SATISFIED, reached: true, "
+                                              f"expectedVersion: {VERSION}" if (x := w.case(who, rel)) else None),
+    "correctCase": case_cmd(', input: {reason: "分类有误", categoryCode: "OTHER"}'),
+    "commentOnCase": lambda w, who, rel: (f'id: {lit(x)}, text: "矩阵", visibility: PUBLIC'
+                                          if (x := w.case(who, rel)) else None),
     # party organisation
     "createPartyOrganization": create_org,
     "updatePartyOrganization": with_version(lambda w, who, rel: (f'id: {lit(x)}, name: "改名"'

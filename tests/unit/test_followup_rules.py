@@ -176,9 +176,10 @@ def test_return_visit_refusals():
     with pytest.raises(Conflict):  # waits for verification
         record_return_visit(case, OP_T1, "rv", SAT, True, None, T0, SLA)
     verify(case, OP_T1, True, None, None, T0, SLA, RV)
-    for bad in ((None, True), (SAT, False)):
-        with pytest.raises(BadInput):
-            record_return_visit(case, OP_T1, "rv", bad[0], bad[1], None, T0, SLA)
+    with pytest.raises(BadInput):  # a reached caller's answer is required
+        record_return_visit(case, OP_T1, "rv", None, True, None, T0, SLA)
+    unreached = record_return_visit(case.model_copy(deep=True), OP_T1, "rv", SAT, False, None, T0, SLA)
+    assert unreached.satisfaction is None  # nobody answered: no satisfaction recorded
     for who in (RESIDENT, GW1, DEPT, OP_T2):
         with pytest.raises(Forbidden):
             record_return_visit(case, who, "rv", SAT, True, None, T0, SLA)

@@ -165,12 +165,12 @@ def record_return_visit(
 ) -> ReturnVisit:
     """回访 of a RESOLVED or CLOSED case. Reached: it counts in 满意率 and closes the 回访 task; on a
     RESOLVED case it decides like a rating (DISSATISFIED reopens once, otherwise closes).
-    Not reached: recorded, the task stays open."""
+    Not reached: recorded (without a satisfaction), the task stays open."""
     authorize(by, Action.RETURN_VISIT, case)
     if reached and satisfaction is None:
         raise BadInput("a reached caller's satisfaction is required", {"field": "satisfaction"})
-    if not reached and satisfaction is not None:
-        raise BadInput("a caller not reached gave no satisfaction; leave it out", {"field": "satisfaction"})
+    if not reached:
+        satisfaction = None  # nobody answered: an answer sent along (API.md requires one) means nothing
     why = text(note, "note", NOTE_MAX, required=False) or None
     case._require("record a return visit for", S.RESOLVED, S.CLOSED)
     if case.merged_into is not None or case.resolved_at is None:
