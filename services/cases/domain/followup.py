@@ -242,8 +242,8 @@ def correct(
             {"status": str(case.status)},
         )
     new_path = tuple(region_path) if region_path is not None else case.region_path
-    if len(new_path) != len(case.region_path):
-        raise BadInput(f"the grid of case {case.id} must be a grid at the depth of its current one")
+    if len(new_path) < 4 or len(set(new_path)) != len(new_path) or not all(new_path):
+        raise BadInput("region_path must list distinct region ids from the county (or above) down to the grid")
     if not by.can_see_path(new_path):
         raise Forbidden(f"grid {new_path[-1]} is outside your scope", {"regionId": new_path[-1]})
     moved = new_path != case.region_path
