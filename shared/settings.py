@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     sla_sweep_s: float = 60.0
     auto_close_s: int = 7 * 86400  # a RESOLVED case nobody rates closes after this long
     return_visit_s: int = Field(
-        default=3 * 86400, ge=60, description="a return visit (回访) to a caller without an account is due within"
+        default=3 * 86400, ge=1, description="a return visit (回访) to a caller without an account is due within"
     )
     dup_radius_m: float = Field(
         default=100.0, le=100.0, description="possible duplicates: same category within this distance"

@@ -69,3 +69,48 @@ async def test_imported_follow_up_steps_keep_the_figures_and_replay(cases: Cases
     assert live["grid-a1"]["total"] == 2 and "grid-a2" not in {r for r, c in live.items() if c["total"]}
     report = await replay(runtime(stack, "cases").db)
     assert report.clean, report
+
+
+async def test_the_sweeper_waits_for_verification_and_flags_an_overdue_return_visit(stack):
+    """Live sweeper: a department's resolution is not auto-closed before 核查; once verified, a
+    hotline case's 回访 task is flagged when its time passes (once), and the case auto-closes."""
+    from tests.cases_gateway import eventually
+    from tests.cases_helpers import REPORT
+
+    cases = await start_cases_stack(stack, sla_grid_s=1, sla_community_s=1, sla_sweep_s=0.2, auto_close_s=1,
+                                    return_visit_s=1)
+    try:
+        op = stack.token(role="operator", region="town-a", sub="op-a")
+        su = stack.token()
+        dept = stack.token(role="department", region="city", dept="URBAN_MGMT", sub="dept-1")
+        # a manhole case: its category's 4-hour SLA keeps it from escalating during the test
+        case = await cases("case.report", op, **{**REPORT, "categoryCode": "FACILITY_MANHOLE", "channel": "HOTLINE"},
+                           regionId="grid-a1")
+        cid = case["id"]
+        await cases("case.accept", op, id=cid)
+        await cases("case.assign", op, id=cid, assignee={"kind": "DEPARTMENT", "id": "URBAN_MGMT"})
+        await cases("case.start", dept, id=cid)
+        resolved = await cases("case.resolve", dept, id=cid, resolution="已处理")
+        assert resolved["verificationDue"] and resolved["returnVisitDueAt"] is None
+        # A probe the sweeper escalates twice (1 s a level): the pass of its second escalation
+        # came more than auto_close_s after the resolution, and looked for cases to auto-close.
+        probe = await cases("case.report", op, **{**REPORT, "channel": "HOTLINE"}, regionId="grid-a1")
+        await eventually(lambda: cases("case.get", su, id=probe["id"]), lambda c: c["level"] == "TOWNSHIP",
+                         timeout=30)
+        assert (await cases("case.get", op, id=cid))["status"] == "RESOLVED"  # waits for 核查
+        verified = await cases("case.verify", op, id=cid, passed=True)
+        assert verified["returnVisitDueAt"] is not None
+        done = await eventually(lambda: cases("case.get", op, id=cid),
+                                lambda c: c["status"] == "CLOSED" and c["returnVisitOverdue"], timeout=30)
+        assert [t["type"] for t in done["timeline"]].count("CASE_RETURN_VISIT_OVERDUE") == 1
+        await cases.settled()
+        mine = (await cases("stats.batch", su, ids=["grid-a1"]))["items"]["grid-a1"]
+        assert (mine["returnVisitPending"], mine["returnVisitOverdue"], mine["closed"]) == (1, 1, 1)
+        # the caller is reached at last: the task closes, the case stays CLOSED, the answer counts
+        await cases("case.returnVisit", op, caseId=cid, reached=True, satisfaction="DISSATISFIED")
+        await cases.settled()
+        mine = (await cases("stats.batch", su, ids=["grid-a1"]))["items"]["grid-a1"]
+        assert (mine["returnVisitPending"], mine["visited"], mine["satisfactionRate"]) == (0, 1, 0.0)
+        assert (await cases("case.get", op, id=cid))["status"] == "CLOSED"
+    finally:
+        await cases.close()
