@@ -488,6 +488,22 @@ class CasesClient(FiguresClient):
     async def remove_category(self, body: cc.RemoveCategory) -> Dto:
         return await self.send("catalogue.remove", body)
 
+    # follow-up: 核查, 回访, 更正, comments
+    async def verify(self, body: cc.VerifyCase) -> Dto:
+        return await self.send("case.verify", body)
+
+    async def return_visit(self, body: cc.RecordReturnVisit) -> Dto:
+        return await self.send("case.returnVisit", body)
+
+    async def correct(self, body: cc.CorrectCase) -> Dto:
+        return await self.send("case.correct", body)
+
+    async def comment(self, body: cc.CommentOnCase) -> Dto:
+        return await self.send("case.comment", body)
+
+    async def comments(self, body: cc.ListComments) -> Dto:
+        return await self.send("case.comments", body)
+
     async def hotspots(self, body: cc.HotspotQuery) -> Dto:
         return await self.send("hotspot.list", body)
 

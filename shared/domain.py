@@ -110,12 +110,24 @@ class RollupDelta:
 
     @classmethod
     def between(cls, before: Any | None, after: Any) -> Self:
-        """The delta of one command: `before` is the record as loaded (None for a new one).
-        A record never moves between regions (a region move re-paths rollups as a whole)."""
+        """The delta of one command: `before` is the record as loaded (None for a new one), on
+        the same path as `after` (a record that moved has two deltas: `deltas`)."""
         if before is not None and tuple(before.region_path) != tuple(after.region_path):
-            raise ValueError(f"a {cls.what} never moves between regions")
+            raise ValueError(f"a {cls.what} moved between regions: its command has two deltas (`deltas`)")
         old = cls.counters(before) if before is not None else None
         return cls.of(after.region_path, old, cls.counters(after))
+
+    @classmethod
+    def deltas(cls, before: Any | None, after: Any) -> list[Self]:
+        """The deltas of one command, also for a record it moved to another place (a corrected
+        case): the old path loses all `before` contributed, the new path gains all `after` does
+        (regions on both paths net out when the deltas are applied together)."""
+        if before is None or tuple(before.region_path) == tuple(after.region_path):
+            return [cls.between(before, after)]
+        return [
+            cls.of(before.region_path, cls.counters(before), {}),
+            cls.of(after.region_path, None, cls.counters(after)),
+        ]
 
     @classmethod
     def recount(cls, records: Iterable[Any]) -> dict[str, dict[str, int]]:

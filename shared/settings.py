@@ -99,6 +99,9 @@ class Settings(BaseSettings):
         default=5.0, gt=0, le=300, description="each cases replica re-reads the work calendar's version this often"
     )
     auto_close_s: int = 7 * 86400  # a RESOLVED case nobody rates closes after this long
+    return_visit_s: int = Field(
+        default=3 * 86400, ge=1, description="a return visit (回访) to a caller without an account is due within"
+    )
     dup_radius_m: float = Field(
         default=100.0, le=100.0, description="possible duplicates: same category within this distance"
     )

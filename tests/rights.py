@@ -156,6 +156,11 @@ RIGHTS: dict[str, Rule] = {
     # -- clocks: the work calendar every region's deadlines count
     "workCalendar": rule(ALL, scope=NONE),
     "setWorkCalendar": rule(scope=DEPLOYMENT),
+    # -- cases: follow-up (核查 by the dispatching centre, 回访 and 更正 by staff; comments by whoever sees the case)
+    "verifyCase": rule(STAFF),
+    "recordReturnVisit": rule(STAFF),
+    "correctCase": rule(STAFF),
+    "commentOnCase": rule(ALL),
     # -- party organisation
     "createPartyOrganization": rule(A),
     "updatePartyOrganization": rule(A),

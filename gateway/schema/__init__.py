@@ -21,6 +21,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, vali
 from gateway.document_limits import Caps, DocumentCache, DocumentLimits, ParsedOnce
 from gateway.errors import Schema, TypedErrors, mark_validation_errors
 from gateway.schema.case_events import CasesSubscription
+from gateway.schema.case_followup import CaseFollowUpMutation
 from gateway.schema.cases import CasesMutation, CasesQuery
 from gateway.schema.live_events import LiveEventsSubscription
 from gateway.schema.nodes import NodeQuery
@@ -41,7 +42,13 @@ class Query(
 
 @strawberry.type
 class Mutation(
-    TerritoryMutation, CasesMutation, OrganizationsMutation, VolunteersMutation, UnifiedMutation, WorkCalendarMutation
+    TerritoryMutation,
+    CasesMutation,
+    OrganizationsMutation,
+    VolunteersMutation,
+    UnifiedMutation,
+    WorkCalendarMutation,
+    CaseFollowUpMutation,
 ):
     pass
 

@@ -11,11 +11,21 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from gateway.schema.common import Connection, Node, ctx, dto_type, from_dto, when
+from gateway.clients import checked
+from gateway.schema.common import Connection, Node, connection, ctx, dto_type, from_dto, page_args, when
 from gateway.schema.enums import AssigneeKind, CaseChannel, CaseStatus, HandlingLevel, RequestKind
+from gateway.schema.followup_types import (
+    CaseCommentConnection,
+    ReturnVisit,
+    Verification,
+    comment_node,
+    return_visit_node,
+    verification_node,
+)
 from gateway.schema.loads import load_case
 from gateway.schema.territory import Region, load_region
 from shared.auth import Role
+from shared.contracts.cases import ListComments
 from shared.errors import Forbidden
 
 
@@ -86,6 +96,9 @@ class CaseCategory:
     sla_by_level: list[CaseLevelSla] = strawberry.field(
         default_factory=list, description="The category's SLA at some levels, in working time (before slaWorking)"
     )
+    requires_verification: bool = strawberry.field(
+        default=False, description="A resolution waits for the centre's verification (核查) whoever handled it"
+    )
 
 
 def category_node(d: dict) -> CaseCategory:
@@ -101,6 +114,7 @@ def category_node(d: dict) -> CaseCategory:
         sla_by_level=[
             CaseLevelSla(level=HandlingLevel(x["level"]), working=x["working"]) for x in d.get("slaByLevel") or []
         ],
+        requires_verification=bool(d.get("requiresVerification")),
     )
 
 
@@ -118,7 +132,8 @@ def catalogue_node(d: dict) -> CaseCatalogue:
 class CaseEvent:
     type: str = strawberry.field(
         description="REPORTED ACCEPTED ASSIGNED STARTED RESOLVED RATED CLOSED REOPENED "
-        "REJECTED ESCALATED OVERDUE RETURNED MERGED CONTACT_REVEALED DELIBERATED DUE_SOON"
+        "REJECTED ESCALATED OVERDUE RETURNED MERGED CONTACT_REVEALED DELIBERATED DUE_SOON, and the command "
+        "centre's: CASE_VERIFIED CASE_RETURN_VISITED CASE_RETURN_VISIT_OVERDUE CASE_CORRECTED CASE_COMMENTED …"
     )
     case_id: strawberry.ID
     at: datetime
@@ -267,6 +282,51 @@ class Case(Node):
     @strawberry.field(description="Every event of the case, oldest first")
     def timeline(self) -> list[CaseEvent]:
         return [timeline_node(self.dto["id"], e) for e in self.dto.get("timeline") or []]
+
+    # follow-up: 核查, 回访, comments, handling counts
+    @strawberry.field(description="The latest verification (核查) of a resolution by the dispatching centre")
+    def verification(self) -> Verification | None:
+        v = self.dto.get("verification")
+        return verification_node(v) if v else None
+
+    @strawberry.field(description="Every verification, oldest first")
+    def verifications(self) -> list[Verification]:
+        return [verification_node(v) for v in self.dto.get("verifications") or []]
+
+    @strawberry.field(description="RESOLVED and waiting for verification; ratings and auto-close wait for it")
+    def verification_due(self) -> bool:
+        return bool(self.dto.get("verificationDue"))
+
+    @strawberry.field(description="Failed verifications that sent the case back to handling (重办)")
+    def rework_count(self) -> int:
+        return int(self.dto.get("reworkCount") or 0)
+
+    @strawberry.field(description="Return visits (回访), oldest first")
+    def return_visits(self) -> list[ReturnVisit]:
+        return [return_visit_node(v) for v in self.dto.get("returnVisits") or []]
+
+    return_visit_due_at: datetime | None = from_dto(
+        convert=when, description="An open return-visit task's deadline (a caller without an account)"
+    )
+
+    @strawberry.field(description="The open return-visit task is past its deadline")
+    def return_visit_overdue(self) -> bool:
+        return bool(self.dto.get("returnVisitOverdue"))
+
+    @strawberry.field(description="Times the case was urged (督办)")
+    def urge_count(self) -> int:
+        return int(self.dto.get("urgeCount") or 0)
+
+    @strawberry.field(description="Corrections of its category, location or grid after intake")
+    def corrections(self) -> int:
+        return int(self.dto.get("corrections") or 0)
+
+    @strawberry.field(description="Comments, oldest first; residents see the PUBLIC ones")
+    async def comments(self, info: Info, first: int | None = None, after: str | None = None) -> CaseCommentConnection:
+        page = await ctx(info).cases.comments(
+            checked(ListComments, caseId=self.dto["id"], page=page_args(first, after))
+        )
+        return connection(page, comment_node)
 
 
 def case_node(dto: dict) -> Case:

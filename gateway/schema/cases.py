@@ -87,6 +87,9 @@ class CaseCategoryInput:
     sla_by_level: list[CaseLevelSlaInput] | None = strawberry.field(
         default=None, description="The SLA at some levels, in working time; before slaWorking"
     )
+    requires_verification: bool = strawberry.field(
+        default=False, description="A resolution waits for the centre's verification (核查) whoever handled it"
+    )
 
 
 def list_payload(f: CaseFilter | None) -> dict[str, Any]:

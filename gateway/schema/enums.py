@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from gateway.schema.common import graphql_enum
 from shared.trends import Interval
-from shared.vocabulary.cases import AssigneeKind, CaseChannel, CaseStatus, HandlingLevel, RequestKind
+from shared.vocabulary.cases import (
+    AssigneeKind,
+    CaseChannel,
+    CaseStatus,
+    CommentVisibility,
+    HandlingLevel,
+    RequestKind,
+    ReturnVisitSatisfaction,
+)
 from shared.vocabulary.organizations import (
     AgendaSource,
     Gender,
@@ -38,6 +46,13 @@ graphql_enum(
 )
 
 graphql_enum(RequestKind, description="12345 request types: 咨询 求助 投诉 举报 建议")
+
+# follow-up (v2: command centre)
+graphql_enum(ReturnVisitSatisfaction, description="A caller's answer at a return visit (回访): 满意 基本满意 不满意")
+
+graphql_enum(
+    CommentVisibility, description="Who reads a comment: INTERNAL staff and handlers; PUBLIC the reporters too"
+)
 
 graphql_enum(
     AssigneeKind,

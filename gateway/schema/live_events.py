@@ -115,6 +115,26 @@ ALLOWED: dict[str, dict[str, Spec]] = {
         "MERGED": {"from_id": True, "into_id": True},
         "CONTACT_REVEALED": {"reporter_index": True},  # not `reason`
         "DELIBERATED": {"meeting_id": True, "resolution_id": True},  # the resolution's text is in `note`
+        # follow-up: not a verification's or visit's note, a correction's reason, a comment's text
+        "CASE_VERIFIED": {
+            "passed": True,
+            "rework_count": True,
+            "attachment_ids": True,
+            "due_at": True,
+            "return_visit_due_at": True,
+        },
+        "CASE_RETURN_VISITED": {"visit_id": True, "reached": True, "satisfaction": True, "channel": True},
+        "CASE_RETURN_VISIT_OVERDUE": {"return_visit_due_at": True},
+        "CASE_CORRECTED": {
+            "from_category": True,
+            "to_category": True,
+            "from_region_id": True,
+            "to_region_id": True,
+            "point_changed": True,
+            "from_level": True,
+            "due_at": True,
+        },
+        "CASE_COMMENTED": {"visibility": True, "author_role": True, "attachment_ids": True},
         "CATALOGUE_CHANGED": {"version": True},
         # clocks
         "DUE_SOON": {"due_at": True},

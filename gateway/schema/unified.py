@@ -47,6 +47,7 @@ TRENDS: dict[str, tuple[str, str]] = {
     "RESOLUTION_RATE": ("cases", "resolution_rate"),
     "SATISFACTION_RATE": ("cases", "satisfaction_rate"),
     "FENGQIAO_SHARE": ("cases", "fengqiao_share"),
+    "ON_TIME_RATE": ("cases", "on_time_rate"),  # follow-up: the on-time share (resolutionRate's former meaning)
     "PARTY_MEMBERS": ("organizations", "members"),
     "PARTY_ORGANIZATIONS": ("organizations", "organizations"),
     "WEAK_ORGANIZATIONS": ("organizations", "weak_organizations"),
@@ -83,6 +84,10 @@ RANKINGS: dict[str, tuple[str, Callable[[dict], float | None]]] = {
     "RESOLUTION_RATE": ("case_stats_by_region", _get("resolutionRate")),
     "SATISFACTION_RATE": ("case_stats_by_region", _get("satisfactionRate")),
     "FENGQIAO_SHARE": ("case_stats_by_region", _get("fengqiaoShare")),
+    # follow-up
+    "ON_TIME_RATE": ("case_stats_by_region", _get("onTimeRate")),
+    "RETURN_RATE": ("case_stats_by_region", _get("returnRate")),
+    "REWORK_RATE": ("case_stats_by_region", _get("reworkRate")),
     "PARTY_ORGANIZATIONS": ("org_stats_by_region", _get("organizationCount")),
     "PARTY_MEMBERS": ("org_stats_by_region", _get("memberCount")),
     "WEAK_ORGANIZATIONS": ("org_stats_by_region", _get("weakCount")),

@@ -31,6 +31,7 @@ from itertools import accumulate
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ops.cli import seed_followup
 from ops.cli.demo import replica_ready
 from ops.cli.progress import Progress, Say, Tick
 from services.cases.domain import (
@@ -700,6 +701,12 @@ class Mirror:
     resolved_on_time: bool | None = None
     sweeps: int = 0
     rated: int | None = None
+    # follow-up (seed_followup): 核查 and 回访
+    verification_due: bool = False
+    reworked: bool = False
+    rating_from: datetime | None = None
+    visit_due: datetime | None = None
+    unreached_calls: int = 0
 
     @property
     def open(self) -> bool:
@@ -956,7 +963,9 @@ class CaseHistory:
                 else:
                     delay = max(timedelta(minutes=20), left * rnd.uniform(0.1, 0.8))
             else:  # RESOLVED
-                if will_rate:
+                if fu := seed_followup.after_resolution(rnd, m, sub is not None, staff(max(m.level, 1))):
+                    step, delay = fu
+                elif will_rate:
                     score = rnd.choices(SCORE_VALUES, cum_weights=SCORE_CUM)[0]
                     if m.reopened:
                         score = max(score, 3)
@@ -993,7 +1002,8 @@ class CaseHistory:
                 else:
                     m.overdue = True
                 continue
-            closes_at = m.resolved_at + timedelta(seconds=self.auto_close_s) if m.resolved_at else None
+            ready = m.rating_from if not m.verification_due else None  # auto-close waits for 核查
+            closes_at = ready + timedelta(seconds=self.auto_close_s) if ready else None
             if m.status == "RESOLVED" and closes_at is not None and closes_at <= horizon:
                 t = closes_at
                 out.append({"action": "close", "at": self.iso(t), "actor": "system:cases", "note": "评价超时自动结案"})
@@ -1004,6 +1014,11 @@ class CaseHistory:
             t = at
             out.append({**step, "at": self.iso(t)})
             self.advance(m, step, t, category)
+            seed_followup.follow(m, step, t, current, sub is not None, lambda t0: self.due_after(t0, category, m.level))
+            extra = seed_followup.extra_after(rnd, step, category.code, staff(max(m.level, 1)), t)
+            if extra and t + seed_followup.EXTRA_AFTER < min(now, m.due or now):
+                t += seed_followup.EXTRA_AFTER
+                out.append({**extra, "at": self.iso(t)})
             if step["action"] == "escalate":
                 escalations -= 1
         self.count_case(m, channel)

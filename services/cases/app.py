@@ -76,6 +76,8 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
             since = window_start(now(), settings.dup_window_s)
             if n := await store.upgrade_near_cells(since):
                 log.info("gave %d recent cases of the earlier layout their near cells", n)
+            if n := await store.upgrade_rating_windows():
+                log.info("gave %d resolved cases of the earlier layout their rating window", n)
             if n := await store.upgrade_hotspot_cells(rt.transact):
                 log.info("folded %d hotspot cells of the earlier layout into hotspot_days", n)
             if n := await store.upgrade_sweep_at():

@@ -27,7 +27,8 @@ import asyncio
 import hashlib
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -36,7 +37,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.cases import domain as d
 from services.cases.projection import RollupProjection
-from services.cases.store import case_doc
+from services.cases.store import COMMENTS, case_doc, comment_to_doc
 from services.cases.views import case_envelopes
 from shared.auth import Principal
 from shared.bulk import committed
@@ -65,11 +66,21 @@ class _Built:
     case: d.Case
     envelopes: list[dict]
     source: str
+    comments: list[d.CaseComment] = field(default_factory=list)  # follow-up
 
 
-def apply_step(case: d.Case, s: ImportStep, by: Principal, reporter_sub: str | None, sla: d.Sla) -> None:
+def apply_step(
+    case: d.Case,
+    s: ImportStep,
+    by: Principal,
+    reporter_sub: str | None,
+    sla: d.Sla,
+    followup: FollowUpSteps | None = None,
+) -> None:
     """One step: the domain command the matching request handler (or the sweeper) runs."""
     t = s.at
+    if followup is not None and followup.apply(case, s, by, sla):
+        return
     match s.action:
         case "accept":
             case.accept(by, t, sla)
@@ -81,7 +92,7 @@ def apply_step(case: d.Case, s: ImportStep, by: Principal, reporter_sub: str | N
         case "start":
             case.start(by, t)
         case "resolve":
-            case.resolve(by, s.resolution or "", t)
+            case.resolve(by, s.resolution or "", t, followup.return_visit_s if followup else d.DEFAULT_RETURN_VISIT_S)
         case "escalate":
             case.escalate(by, s.reason or "", t, sla)
         case "reject":
@@ -98,6 +109,52 @@ def apply_step(case: d.Case, s: ImportStep, by: Principal, reporter_sub: str | N
             case.close(by, t, s.note)
         case "sweep":
             case.sweep(t, sla)
+
+
+# follow-up: 核查, 回访, 更正 and comments in imported history
+@dataclass
+class _Where:
+    """Where a correction step moves a case: a grid (routed like a report)."""
+
+    regionId: str | None
+    lng: float | None = None
+    lat: float | None = None
+
+
+@dataclass
+class FollowUpSteps:
+    """The follow-up steps of one imported case; the comments it made, for their collection."""
+
+    route: Callable[[_Where], d.Routed]
+    catalogue: d.Catalogue
+    return_visit_s: int
+    comments: list[d.CaseComment] = field(default_factory=list)
+
+    def apply(self, case: d.Case, s: ImportStep, by: Principal, sla: d.Sla) -> bool:
+        t = s.at
+        match s.action:
+            case "verify":
+                if s.passed is None:
+                    raise BadInput("a verify step says whether it passed")
+                d.verify(case, by, s.passed, s.note, None, t, sla, self.return_visit_s)
+            case "return_visit":
+                reached = bool(s.reached)
+                d.record_return_visit(case, by, history_id(t, f"{case.id}:rv:{case.version}"), s.satisfaction,
+                                      reached, s.note, t, sla)  # fmt: skip
+            case "correct":
+                category = self.catalogue.get(s.categoryCode) if s.categoryCode else None
+                routed = self.route(_Where(s.regionId)) if s.regionId else None
+                path = tuple(routed.grid["path"]) if routed else None
+                d.correct(case, by, s.reason or "", t, sla, category, path)
+            case "comment":
+                if s.visibility is None:
+                    raise BadInput("a comment step gives its visibility")
+                made = d.comment(case, by, history_id(t, f"{case.id}:cm:{case.version}"), s.text or "",
+                                 s.visibility, None, t)  # fmt: skip
+                self.comments.append(made)
+            case _:
+                return False
+        return True
 
 
 def may_import(p: Principal) -> None:
@@ -139,6 +196,8 @@ class CaseImporter:
                     ordered=False,
                 )
                 await self.projection.apply(uow, [e for b in fresh for e in b.envelopes], imported=True)
+                if comments := [comment_to_doc(c) for b in fresh for c in b.comments]:  # follow-up
+                    await self.rt.db[COMMENTS].insert_many(comments, session=uow.session, ordered=False)
             result = {
                 "importId": c.importId,
                 "imported": len(fresh),
@@ -226,6 +285,7 @@ class CaseImporter:
             kind=d.RequestKind(ic.kind) if ic.kind else None,
         )
         events = case_envelopes(case, None)
+        followup = FollowUpSteps(cases.route, catalogue, cases.settings.return_visit_s)
         at = ic.reportedAt
         for n, step in enumerate(ic.steps):
             if step.at < at:
@@ -238,10 +298,10 @@ class CaseImporter:
             before = d.counters_of(case)
             version = case.version
             try:
-                apply_step(case, step, Principal(sub=step.actor or p.sub, role=p.role), ic.reporterSub, sla)
+                apply_step(case, step, Principal(sub=step.actor or p.sub, role=p.role), ic.reporterSub, sla, followup)
             except DomainError as e:
                 raise type(e)(f"step {n} ({step.action}): {e.message}", {"step": n, **e.details}) from None
             if case.version == version:
                 raise BadInput(f"step {n} ({step.action}): nothing was due at {step.at.isoformat()}", {"step": n})
             events += case_envelopes(case, before)
-        return _Built(case, [{"envelope": e.model_dump(mode="json")} for e in events], source)
+        return _Built(case, [{"envelope": e.model_dump(mode="json")} for e in events], source, followup.comments)

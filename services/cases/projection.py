@@ -51,6 +51,13 @@ def totals(outbox_docs: list[dict], path_of: Callable[[str], list[str] | None]) 
                 acc[region][k] += v
         day = day_of(_when(data.get("at") or envelope.get("time")), tz)
         fold_days(days, path, day, delta)
+        if data.get("delta_from") and data.get("from_region_path"):  # a case corrected to another grid
+            old = data["from_region_path"]
+            old_path = path_of(old[-1]) or old
+            for region in old_path:
+                for k, v in data["delta_from"].items():
+                    acc[region][k] += v
+            fold_days(days, old_path, day, data["delta_from"])
         if delta.get("total", 0) > 0 and data.get("category_code") and path:
             key = (path[-1], data["category_code"], day)
             hot[key] = (list(path), hot.get(key, (path, 0))[1] + delta["total"])

@@ -12,7 +12,16 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.cases.domain import DEFAULT_CATALOGUE, OPEN_STATUSES, Case, CaseStatus, Catalogue, GeoPoint, sweep_at
+from services.cases.domain import (
+    DEFAULT_CATALOGUE,
+    OPEN_STATUSES,
+    Case,
+    CaseComment,
+    CaseStatus,
+    Catalogue,
+    GeoPoint,
+    sweep_at,
+)
 from shared.errors import BadInput, Conflict, LostRace, NotFound
 from shared.ids import id_floor, id_time_ms
 from shared.mongo import UnitOfWork, now
@@ -31,6 +40,13 @@ INDEXES = {
         IndexModel([("assigneeKey", ASCENDING), ("_id", DESCENDING)]),
         IndexModel([("category_code", ASCENDING), ("near", ASCENDING), ("created_at", DESCENDING)]),
         IndexModel([("category_code", ASCENDING), ("region_id", ASCENDING), ("created_at", DESCENDING)]),
+        IndexModel([("status", ASCENDING), ("rating_window_from", ASCENDING)]),
+        IndexModel([("return_visit_overdue", ASCENDING), ("return_visit_due_at", ASCENDING)]),
+    ],
+    # follow-up: a case's comments, oldest first (all, or the PUBLIC ones)
+    "case_comments": [
+        IndexModel([("case_id", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("case_id", ASCENDING), ("visibility", ASCENDING), ("_id", ASCENDING)]),
     ],
     "rollups": [],
     "rollup_days": DAY_BUCKET_INDEXES,
@@ -49,6 +65,7 @@ OLD_HOTSPOTS = "hotspots"  # the layout before hotspot_days; emptied by upgrade_
 NEAR_MIGRATION = "cases.near"  # upgrade_near_cells has run
 SWEEP_AT_MIGRATION = "cases.sweep_at"  # upgrade_sweep_at has run
 CALENDAR_VERSION = "version"  # the work_calendar document every replica polls
+RATING_WINDOW_MIGRATION = "cases.rating_window_from"  # upgrade_rating_windows has run
 
 
 class PageWindows:
@@ -109,6 +126,17 @@ def case_doc(case: Case, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     doc["assigneeKey"] = case.assignee_key
     doc["sweep_at"] = sweep_at(case)  # clocks: when the sweeper next acts on it (None: not at all)
     return {**doc, **(extra or {})}
+
+
+# follow-up: a case's comments live in their own collection
+COMMENTS = "case_comments"
+
+
+def comment_to_doc(c: CaseComment) -> dict[str, Any]:
+    doc = c.model_dump(mode="python")
+    doc["_id"] = doc.pop("id")
+    doc["visibility"] = str(c.visibility)
+    return doc
 
 
 def case_from_doc(doc: dict[str, Any]) -> Case:
@@ -237,11 +265,46 @@ class CaseStore:
     async def sweep_at_upgraded(self) -> bool:
         return await self.db.migrations.find_one({"_id": SWEEP_AT_MIGRATION}) is not None
 
-    async def unrated(self, resolved_before: datetime, limit: int) -> list[str]:
+    async def unrated(self, ready_before: datetime, limit: int) -> list[str]:
+        """RESOLVED cases ready for a rating (resolved, or verified when that was due) since before
+        `ready_before`: cases still waiting for verification are not in the range."""
         cur = self.cases.find(
-            {"status": str(CaseStatus.RESOLVED), "resolved_at": {"$lte": resolved_before}}, {"_id": 1}
+            {"status": str(CaseStatus.RESOLVED), "rating_window_from": {"$lte": ready_before}}, {"_id": 1}
         )
         return [d["_id"] for d in await cur.to_list(limit)]
+
+    # -- follow-up -------------------------------------------------------------------------
+    async def return_visits_due(self, at: datetime, limit: int) -> list[str]:
+        """Cases with an open 回访 task past its deadline and not yet flagged: one indexed range."""
+        cur = self.cases.find({"return_visit_overdue": False, "return_visit_due_at": {"$lte": at}}, {"_id": 1})
+        return [d["_id"] for d in await cur.to_list(limit)]
+
+    async def upgrade_rating_windows(self, batch: int = 500) -> int:
+        """Give RESOLVED cases of the earlier layout (which lack it) their `rating_window_from`, the
+        resolution time, so that auto-close finds them: once per database, recorded in
+        `migrations`; idempotent, safe on several replicas at once. Returns how many it changed."""
+        if await self.db.migrations.find_one({"_id": RATING_WINDOW_MIGRATION}):
+            return 0
+        changed, ops = 0, []
+        async for doc in self.cases.find(
+            {"status": str(CaseStatus.RESOLVED)}, {"resolved_at": 1, "rating_window_from": 1}
+        ):
+            if "rating_window_from" not in doc and doc.get("resolved_at"):
+                ops.append(
+                    UpdateOne(
+                        {"_id": doc["_id"], "rating_window_from": {"$exists": False}},
+                        {"$set": {"rating_window_from": doc["resolved_at"]}},
+                    )
+                )
+            if len(ops) >= batch:
+                changed += (await self.cases.bulk_write(ops, ordered=False)).modified_count
+                ops = []
+        if ops:
+            changed += (await self.cases.bulk_write(ops, ordered=False)).modified_count
+        await self.db.migrations.update_one(
+            {"_id": RATING_WINDOW_MIGRATION}, {"$set": {"at": now(), "changed": changed}}, upsert=True
+        )
+        return changed
 
     async def duplicate_candidates(self, new: Case, since: datetime, uow: UnitOfWork) -> list[Case]:
         """Recent cases of the same category near a new one, as far as the duplicate rule reads

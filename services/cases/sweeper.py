@@ -1,5 +1,5 @@
 """The SLA sweeper: warns of deadlines coming (CASE_DUE_SOON), escalates open cases past their
-deadline and closes long-unrated ones.
+deadline, closes long-unrated ones and flags return-visit tasks (回访) past theirs.
 
 One replica sweeps at a time (a lease). Each pass reads only the cases with something due,
 through the index on `sweep_at` (a case's next clock event: its due-soon warning, then its
@@ -45,7 +45,10 @@ class Sweeper(LeasedLoop):
         unrated = await self.cases.store.unrated(at - timedelta(seconds=self.cases.settings.auto_close_s), BATCH)
         for case_id in unrated:
             await self._apply(case_id, lambda case: case.auto_close(now(), self.cases.settings.auto_close_s))
-        return len(due) >= BATCH or len(unrated) == BATCH
+        visits = await self.cases.store.return_visits_due(at, BATCH)
+        for case_id in visits:
+            await self._apply(case_id, lambda case: d.flag_return_visit_overdue(case, now(), d.SYSTEM))
+        return len(due) >= BATCH or len(unrated) == BATCH or len(visits) == BATCH
 
     def _clock_rule(self, case: d.Case) -> None:
         t = now()

@@ -8,7 +8,7 @@ from typing import Any
 
 from services.cases import domain as d
 from services.cases.projection import event_delta
-from shared.auth import STAFF_ROLES, Principal
+from shared.auth import STAFF_ROLES, Principal, Role
 from shared.messaging.envelope import CloudEvent, make_event
 from shared.mongo import now
 from shared.privacy import FieldCipher, mask_name, mask_phone
@@ -23,6 +23,10 @@ def case_envelopes(case: d.Case, counters_before: dict[str, int] | None) -> list
     out = []
     for i, e in enumerate(case.drain_events()):
         data = e.to_wire() | {"delta": event_delta(counters_before, e.counters) if i == 0 else {}}
+        if i == 0 and isinstance(e, d.CaseCorrected) and tuple(e.from_region_path) != tuple(e.region_path):
+            # moved to another grid: the old path loses all the case counted there, the new gains all
+            data["delta"] = event_delta(None, e.counters)
+            data["delta_from"] = event_delta(counters_before, {})
         data.pop("counters", None)
         out.append(
             make_event(
@@ -96,6 +100,53 @@ class CaseViews:
             "timeline": [t.model_dump(mode="json") for t in case.timeline],
             # clocks
             "dueSoon": d.is_due_soon(case, now()),
+            **self.followup(p, case),
+        }
+
+    @staticmethod
+    def followup(p: Principal, case: d.Case) -> dict[str, Any]:
+        """Verification, return visits and the handling counts; residents do not learn staff subs
+        or the notes of a call."""
+        staff = p.role is not Role.RESIDENT
+
+        def verification(v: d.Verification) -> dict[str, Any]:
+            return {
+                "passed": v.passed,
+                "note": v.note,
+                "by": v.by if staff else None,
+                "at": v.at,
+                "attachmentIds": list(v.attachment_ids),
+            }
+
+        out: dict[str, Any] = {}
+        if not staff:  # a resident's timeline leaves out internal comments
+            out["timeline"] = [
+                t.model_dump(mode="json")
+                for t in case.timeline
+                if not (t.type == d.CaseCommented.type and t.note == "INTERNAL")
+            ]
+        return out | {
+            "verification": verification(case.verification) if case.verification else None,
+            "verifications": [verification(v) for v in case.verifications],
+            "verificationDue": case.status is d.CaseStatus.RESOLVED and case.verification_due,
+            "reworkCount": case.rework_count,
+            "returnVisits": [
+                {
+                    "id": v.id,
+                    "reached": v.reached,
+                    "satisfaction": str(v.satisfaction) if v.satisfaction else None,
+                    "note": v.note if staff else None,
+                    "by": v.by if staff else None,
+                    "at": v.at,
+                }
+                for v in case.return_visits
+            ],
+            "returnVisitDueAt": case.return_visit_due_at,
+            "returnVisitOverdue": case.return_visit_overdue,
+            "returns": case.returns,
+            "extensions": case.extensions,
+            "urgeCount": case.urge_count,
+            "corrections": case.corrections,
         }
 
     @staticmethod
@@ -120,6 +171,31 @@ class CaseViews:
             "resolutionRate": r["resolution_rate"],
             "satisfactionRate": r["satisfaction_rate"],
             "fengqiaoShare": r["fengqiao_share"],
+            # follow-up
+            "onTimeRate": r["on_time_rate"],
+            "returnRate": r["return_rate"],
+            "reworkRate": r["rework_rate"],
+            "awaitingVerification": c["awaiting_verification"],
+            "verified": c["verified"],
+            "reworked": c["reworked"],
+            "visited": c["visited"],
+            "visitSatisfied": c["visit_satisfied"],
+            "returnVisitPending": c["return_visit_pending"],
+            "returnVisitOverdue": c["return_visit_overdue"],
+            "dispatched": c["dispatched"],
+            "returned": c["returned"],
+            "returnCount": c["returns"],
+            "extensionCount": c["extensions"],
+            "urgeCount": c["urges"],
+            "corrected": c["corrected"],
+            "satisfactionByChannel": [
+                {
+                    "channel": str(ch),
+                    "evaluated": c[f"evaluated_by_channel.{ch}"],
+                    "satisfied": c[f"satisfied_by_channel.{ch}"],
+                }
+                for ch in d.CaseChannel
+            ],
         }
 
     @staticmethod
@@ -137,6 +213,7 @@ class CaseViews:
                     "slaWorking": c.sla_work,
                     "slaByLevel": [{"level": str(x.level), "working": x.working} for x in c.sla_levels],
                     "kind": str(c.kind),
+                    "requiresVerification": c.requires_verification,
                 }
                 for c in cat.categories
             ],

@@ -8,7 +8,15 @@ from typing import Literal
 from pydantic import AwareDatetime, Field
 
 from shared.contracts.common import Page, Wire
-from shared.vocabulary.cases import AssigneeKind, CaseChannel, CaseStatus, HandlingLevel, RequestKind
+from shared.vocabulary.cases import (
+    AssigneeKind,
+    CaseChannel,
+    CaseStatus,
+    CommentVisibility,
+    HandlingLevel,
+    RequestKind,
+    ReturnVisitSatisfaction,
+)
 
 StatusName = CaseStatus
 LevelName = HandlingLevel
@@ -87,7 +95,21 @@ class ListCases(Page):
 
 
 ImportActionName = Literal[
-    "accept", "assign", "start", "resolve", "escalate", "reject", "return", "rate", "close", "sweep"
+    "accept",
+    "assign",
+    "start",
+    "resolve",
+    "escalate",
+    "reject",
+    "return",
+    "rate",
+    "close",
+    "sweep",
+    # follow-up
+    "verify",
+    "return_visit",
+    "correct",
+    "comment",
 ]
 
 
@@ -104,7 +126,15 @@ class ImportStep(Wire):
     reason: str | None = Field(default=None, max_length=1000)  # escalate, reject, return
     score: int | None = None  # rate
     comment: str | None = Field(default=None, max_length=1000)  # rate
-    note: str | None = Field(default=None, max_length=1000)  # close
+    note: str | None = Field(default=None, max_length=1000)  # close, verify, return_visit
+    # follow-up
+    passed: bool | None = None  # verify
+    satisfaction: ReturnVisitSatisfaction | None = None  # return_visit
+    reached: bool | None = None  # return_visit
+    categoryCode: str | None = Field(default=None, max_length=64)  # correct
+    regionId: str | None = Field(default=None, max_length=64)  # correct: the new grid
+    text: str | None = Field(default=None, max_length=2000)  # comment
+    visibility: CommentVisibility | None = None  # comment
 
 
 class ImportedCase(Wire):
@@ -156,10 +186,47 @@ class CategoryInput(Wire):
     # clocks: the SLA in working time instead, "4h" (working hours) or "2d" (working days)
     slaWorking: str | None = Field(default=None, max_length=16)
     slaByLevel: list[LevelSlaInput] | None = Field(default=None, max_length=4)  # per level, before slaWorking
+    requiresVerification: bool = False
 
 
 class RemoveCategory(Wire):
     code: str
+
+
+# ---- v2: command centre
+# follow-up: verification, return visits, corrections, comments
+class VerifyCase(CaseCommand):
+    passed: bool
+    note: str | None = Field(default=None, max_length=1000)
+    attachmentIds: list[str] = Field(default_factory=list, max_length=20)
+
+
+class RecordReturnVisit(Wire):
+    caseId: str
+    satisfaction: ReturnVisitSatisfaction | None = None
+    reached: bool
+    note: str | None = Field(default=None, max_length=1000)
+    expectedVersion: int | None = None
+    idempotencyKey: str | None = Field(default=None, max_length=128)
+
+
+class CorrectCase(CaseCommand):
+    categoryCode: str | None = Field(default=None, max_length=64)
+    lng: float | None = None
+    lat: float | None = None
+    regionId: str | None = Field(default=None, max_length=64)  # a GRID
+    reason: str = Field(max_length=1000)
+
+
+class CommentOnCase(CaseCommand):
+    text: str = Field(max_length=2000)
+    visibility: CommentVisibility
+    attachmentIds: list[str] = Field(default_factory=list, max_length=20)
+    idempotencyKey: str | None = Field(default=None, max_length=128)
+
+
+class ListComments(Page):
+    caseId: str
 
 
 CASES_API = """
@@ -176,6 +243,9 @@ Verbs on `yiwang.cases.<verb>` (payload model → reply):
   stats.batch ByIds → {items: {regionId: CaseStats | {error}}}
   catalogue.list {} → {version, categories: [Category]}
   catalogue.upsert CategoryInput → {version, categories}    catalogue.remove RemoveCategory → same
+  case.verify VerifyCase → Case            case.returnVisit RecordReturnVisit → Case
+  case.correct CorrectCase → Case          case.comment CommentOnCase → CaseComment
+  case.comments ListComments → {items: [CaseComment], totalCount, hasNextPage, endCursor}  oldest first
   case.import ImportCases → {importId, imported, skipped: [ids], replayed}   superadmin or service;
       history: rollups (and trends) count it, no events are published
   calendar.get GetWorkCalendar → WorkCalendar      any caller
@@ -188,19 +258,31 @@ Case = {id, title, description, categoryCode, categoryName, kind, channel, statu
         assignee: {kind, id, name} | null, createdAt, updatedAt, acceptedAt, dueAt, overdue,
         resolvedAt, resolvedAtLevel, resolution, closedAt, rating, reopened, escalations,
         mergedInto, possibleDuplicates: [ids], version,
-        timeline: [{type, at, actor, level, note}]}
+        timeline: [{type, at, actor, level, note}],
+        verification: Verification | null, verifications: [Verification], verificationDue,
+        reworkCount, returnVisits: [{id, reached, satisfaction, note, by, at}], returnVisitDueAt,
+        returnVisitOverdue, returns, extensions, urgeCount, corrections}
+Verification = {passed, note, by, at, attachmentIds}
+CaseComment = {id, caseId, text, visibility, author, authorRole, at, attachmentIds}
 CaseStats = {total, open, overdue, resolved, closed, rejected, merged, responded, resolvedOnTime,
              rated, satisfied, awaitingRating, resolvedByLevel: {GRID, COMMUNITY, TOWNSHIP, COUNTY},
-             responseRate, resolutionRate, satisfactionRate, fengqiaoShare}   # rates: float | null
+             responseRate, resolutionRate, satisfactionRate, fengqiaoShare,   # rates: float | null
+             onTimeRate, returnRate, reworkRate, awaitingVerification, verified, reworked, visited,
+             visitSatisfied, returnVisitPending, returnVisitOverdue, dispatched, returned, returnCount,
+             extensionCount, urgeCount, corrected,
+             satisfactionByChannel: [{channel, evaluated, satisfied, rate}]}
 Category = {code, name, group, defaultLevel, department, slaSeconds, slaWorking,
-            slaByLevel: [{level, working}], kind}
+            slaByLevel: [{level, working}], kind, requiresVerification}
 WorkCalendar = {year, source: PUBLISHED|EDITED|WEEKENDS_ONLY, note, holidays: [date], workdays: [date],
                 workingDays, officeHours, timezone, version, updatedAt}
 Events: CloudEvents on `yiwang.evt.cases.<TYPE>.<region path…>`, TYPE in REPORTED ACCEPTED
   ASSIGNED STARTED RESOLVED RATED CLOSED REOPENED REJECTED ESCALATED OVERDUE RETURNED MERGED
-  CONTACT_REVEALED DUE_SOON; envelope `subject` = case id, `regionpath` = dot-joined path, `actor`,
+  CONTACT_REVEALED DUE_SOON CASE_VERIFIED CASE_RETURN_VISITED CASE_RETURN_VISIT_OVERDUE CASE_CORRECTED
+  CASE_COMMENTED; envelope `subject` = case id, `regionpath` = dot-joined path, `actor`,
   `aggversion` = case version; data = {caseId, type, at, actor, level, status, note,
-  regionPath, delta: {counter: ±n}, ...event fields (assignee, fromLevel, reason, score…)}.
+  regionPath, delta: {counter: ±n}, ...event fields (assignee, fromLevel, reason, score…)}; a
+  CASE_CORRECTED that moved the case carries its whole counters as delta and delta_from: {counter: −n}
+  for from_region_path (the old path loses what the new one gains).
   No personal data in events.
 """
 

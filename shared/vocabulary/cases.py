@@ -141,13 +141,46 @@ COUNTER_DEFINITIONS: dict[str, str] = {
         f"resolved_by_level.{lvl}": f"Resolved cases whose latest resolution was at {lvl} level."
         for lvl in HandlingLevel
     },
+    # follow-up: verification, return visits, handling figures (API.md "v2: command centre")
+    "awaiting_verification": "Cases RESOLVED whose resolution waits for verification (核查) by the "
+    "dispatching centre; part of awaiting_rating.",
+    "verified": "Cases verified (核查) at least once.",
+    "reworked": "Verified cases that failed a verification at least once and went back to handling (重办).",
+    "visited": "Reached return visits (回访) of the case: every reached visit counts once.",
+    "visit_satisfied": "Reached return visits whose answer was SATISFIED or BASICALLY_SATISFIED.",
+    "return_visit_pending": "Cases with an open return-visit task (回访): resolved for a caller without "
+    "an account and not yet reached.",
+    "return_visit_overdue": "Open return-visit tasks past their deadline.",
+    "dispatched": "Cases dispatched to a handler at least once (派单: assigned by the centre, "
+    "or taken on by a grid worker).",
+    "returned": "Dispatched cases a handler sent back at least once (退单, approved or direct).",
+    "returns": "Returns by handlers (退单), approved or direct, over the cases' lives.",
+    "extensions": "Approved extensions (延期) over the cases' lives.",
+    "urges": "Urgings (督办) over the cases' lives.",
+    "corrected": "Cases whose category, location or grid was corrected after intake.",
+    **{
+        f"evaluated_by_channel.{ch}": f"Evaluations of cases reported through {ch}: reporters' ratings "
+        "plus reached return visits."
+        for ch in CaseChannel
+    },
+    **{
+        f"satisfied_by_channel.{ch}": f"Satisfied evaluations of cases reported through {ch}: ratings of "
+        f"{SATISFIED_FROM}–5 plus reached visits SATISFIED or BASICALLY_SATISFIED."
+        for ch in CaseChannel
+    },
 }
 
 RATE_DEFINITIONS: dict[str, str] = {
-    "response_rate": "响应率: responded / (total − merged); cases that got a first response.",
-    "resolution_rate": "解决率 (on time): resolved_on_time / resolved; resolutions that met "
-    "their deadline with no SLA breach.",
-    "satisfaction_rate": f"满意率: satisfied / rated; ratings of {SATISFIED_FROM} or 5 among rated cases.",
+    "response_rate": "响应率: responded / (total − merged); cases reported that got a first response by a "
+    "person, over every channel.",
+    "resolution_rate": "解决率: resolved / (total − merged − rejected); cases taken on that were resolved at "
+    "least once, over every channel.",
+    "satisfaction_rate": "满意率: (satisfied + visit_satisfied) / (rated + visited); reporters' ratings of "
+    f"{SATISFIED_FROM}–5 and reached return visits (回访) SATISFIED or BASICALLY_SATISFIED, among ratings "
+    "and reached visits, over every channel.",
+    "on_time_rate": "按期办结率: resolved_on_time / resolved; resolutions that met their deadline with no SLA breach.",
+    "return_rate": "回退率: returned / dispatched; dispatched cases a handler sent back (退单).",
+    "rework_rate": "重办率: reworked / verified; verified cases that failed a verification (核查) at least once.",
     "fengqiao_share": "枫桥 share: resolved at GRID or COMMUNITY / resolved; problems solved "
     "without leaving the community.",
 }

@@ -24,7 +24,9 @@ One run:
      throughput compared with the raw write ceiling.
   6. Mixed phase: C closed-loop clients over HTTP, weighted (`--mix`): residents report, the
      workflow (accept, assign by the operator; start, resolve by the grid's worker; rate by the
-     resident), overviews at every level, drill-downs, case lists, rankings, trends, hotspots.
+     resident; every third case a hotline call handled by a department, then verified (核查) and
+     called back (回访) by the operator), overviews at every level, drill-downs, case lists,
+     rankings, trends, hotspots.
   7. JSON + PNG into `--out` (bench-<timestamp>.json/.png), and a table on stdout.
 
 Operations the gateway's schema refuses (rankings, trend, hotspots, the `events` subscription

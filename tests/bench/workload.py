@@ -38,6 +38,9 @@ ASSIGN = """mutation($id: ID!, $a: AssigneeInput!) { assignCase(id: $id, assigne
 START = """mutation($id: ID!) { startCase(id: $id) { id status } }"""
 RESOLVE = """mutation($id: ID!, $t: String!) { resolveCase(id: $id, resolution: $t) { id status } }"""
 RATE = """mutation($id: ID!, $s: Int!, $c: String) { rateCase(id: $id, score: $s, comment: $c) { id status } }"""
+VERIFY = """mutation($id: ID!, $p: Boolean!, $n: String) { verifyCase(id: $id, passed: $p, note: $n) { id status } }"""
+VISIT = """mutation($id: ID!, $s: ReturnVisitSatisfaction, $r: Boolean!) {
+  recordReturnVisit(caseId: $id, satisfaction: $s, reached: $r) { id status } }"""
 # NEW operations: an error from one of these marks it unavailable rather than failing the run.
 RANKINGS = """query($r: ID!, $m: RankingMetric!, $o: SortOrder) { rankings(regionId: $r, metric: $m, order: $o,
   first: 10) { rank value region { id name } } }"""
@@ -269,12 +272,17 @@ class Pending:
     grid: Grid
     resident: str  # token of the reporter (who rates)
     step: int = 0
+    steps: tuple[str, ...] = ()  # the path of this case (default: Workload.STEPS)
 
 
 class Workload:
     """The operations of the mixed workload, over one Territory, with minted tokens."""
 
     STEPS = ["accept_case", "assign_case", "start_case", "resolve_case", "rate_case"]
+    # Every third case is a hotline call handled by a department: verified (核查), then a 回访.
+    HOTLINE_STEPS = ("accept_case", "assign_case", "start_case", "resolve_case", "verify_case", "return_visit")
+    HOTLINE_EVERY = 3
+    DEPT = "URBAN_MGMT"
 
     def __init__(self, url: str, settings: Settings, territory: Territory, clients: int,
                  mix: dict[str, float], run_id: str, seed: int = 7):
@@ -287,6 +295,7 @@ class Workload:
         self.admin = self.token("bench-admin", "admin", territory.root)
         self.operator = self.token("bench-operator", "operator", territory.root)
         self.residents = [self.token(f"bench-resident-{run_id}-{i}", "resident") for i in range(clients)]
+        self.department = self.token("bench-dept", "department", territory.root, dept=self.DEPT)
         self._gw: dict[tuple[str, str], str] = {}
         self.pending: deque[Pending] = deque()
         self.sent: dict[str, tuple[float, str]] = {}  # case id -> (unix time the report was sent, phase)
@@ -299,8 +308,9 @@ class Workload:
         self.read_nodes = [n for lvl in LEVELS for n in territory.nodes.get(lvl, [])]
         self.upper_nodes = [n for lvl in LEVELS[:-1] for n in territory.nodes.get(lvl, [])]
 
-    def token(self, sub: str, role: str, region: str | None = None) -> str:
-        return mint_token(self.secret, sub=sub, role=role, region=region, ttl_s=24 * 3600, issuer=self.issuer)
+    def token(self, sub: str, role: str, region: str | None = None, **claims: str) -> str:
+        return mint_token(self.secret, sub=sub, role=role, region=region, ttl_s=24 * 3600, issuer=self.issuer,
+                          **claims)
 
     def grid_worker(self, grid: Grid) -> tuple[str, str]:
         """(sub, token) of a grid worker of this grid: a registered one, else a bench one."""
@@ -359,8 +369,11 @@ class Workload:
         else:
             i["regionId"] = grid.id
         resident = self.residents[client % len(self.residents)]
+        hotline = follow and self.seq % self.HOTLINE_EVERY == 0  # a caller without an account, entered by staff
+        if hotline:
+            i["channel"] = "HOTLINE"
         sent = time.time()
-        data = await rec.timed("report_case", gql(REPORT, {"i": i}, token=resident))
+        data = await rec.timed("report_case", gql(REPORT, {"i": i}, token=self.operator if hotline else resident))
         if data is None:
             return None
         case = data["reportCase"]
@@ -370,16 +383,27 @@ class Workload:
             located = case.get("region", {}).get("id")
             if located and located != grid.id:  # a point on a border: follow the grid it went to
                 grid = next((g for g in self.t.grids if g.id == located), Grid(located, [], []))
-            self.pending.append(Pending(case["id"], grid, resident))
+            self.pending.append(Pending(case["id"], grid, resident, steps=self.HOTLINE_STEPS if hotline else ()))
         return case["id"]
 
     async def advance(self, gql: Gql, rec: Recorder) -> None:
         """One workflow step of the oldest case waiting for one."""
         p = self.pending.popleft()
-        step = self.STEPS[p.step]
+        steps = p.steps or self.STEPS
+        step = steps[p.step]
         sub, gw = self.grid_worker(p.grid)
+        if p.steps:  # a department handles it: the centre verifies it and calls the caller back
+            gw = self.department
         if step == "accept_case":
             call = gql(ACCEPT, {"id": p.case_id}, token=self.operator)
+        elif step == "assign_case" and p.steps:
+            call = gql(ASSIGN, {"id": p.case_id, "a": {"kind": "DEPARTMENT", "id": self.DEPT, "name": self.DEPT}},
+                       token=self.operator)
+        elif step == "verify_case":
+            call = gql(VERIFY, {"id": p.case_id, "p": True, "n": "现场核实"}, token=self.operator)
+        elif step == "return_visit":
+            call = gql(VISIT, {"id": p.case_id, "s": self.rnd.choice(["SATISFIED", "BASICALLY_SATISFIED"]), "r": True},
+                       token=self.operator)
         elif step == "assign_case":
             call = gql(ASSIGN, {"id": p.case_id, "a": {"kind": "GRID_WORKER", "id": sub, "name": sub}},
                        token=self.operator)
@@ -389,7 +413,7 @@ class Workload:
             call = gql(RESOLVE, {"id": p.case_id, "t": "已现场处置, 清理完毕"}, token=gw)
         else:
             call = gql(RATE, {"id": p.case_id, "s": self.rnd.choice([5, 5, 4, 3]), "c": "满意"}, token=p.resident)
-        if await rec.timed(step, call) is not None and p.step + 1 < len(self.STEPS):
+        if await rec.timed(step, call) is not None and p.step + 1 < len(steps):
             p.step += 1
             self.pending.append(p)
 

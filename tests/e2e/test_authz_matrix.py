@@ -553,6 +553,13 @@ OPS: dict[str, Args] = {
     # clocks (a year no test counts)
     "workCalendar": lambda w, who, rel: "year: 2031",
     "setWorkCalendar": lambda w, who, rel: 'year: 2031, holidays: ["2031-01-01"], workdays: []',
+    # cases: follow-up
+    "verifyCase": case_cmd(", passed: true"),
+    "recordReturnVisit": lambda w, who, rel: (f"caseId: {lit(x)}, satisfaction: SATISFIED, reached: true, "
+                                              f"expectedVersion: {VERSION}" if (x := w.case(who, rel)) else None),
+    "correctCase": case_cmd(', input: {reason: "分类有误", categoryCode: "OTHER"}'),
+    "commentOnCase": lambda w, who, rel: (f'id: {lit(x)}, text: "矩阵", visibility: PUBLIC'
+                                          if (x := w.case(who, rel)) else None),
     # party organisation
     "createPartyOrganization": create_org,
     "updatePartyOrganization": with_version(lambda w, who, rel: (f'id: {lit(x)}, name: "改名"'

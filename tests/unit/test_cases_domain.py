@@ -13,7 +13,7 @@ from services.cases.domain import (COUNTER_KEYS, DEFAULT_CATALOGUE, DEPARTMENTS,
                                    HandlingLevel, RequestKind, RollupDelta, authorize,
                                    counters_of, event_from_wire, haversine_m, is_allowed,
                                    is_possible_duplicate, mask_phone, may_see_contact, merge,
-                                   possible_duplicates, rates, recount)
+                                   possible_duplicates, rates, recount, verify)
 from shared.auth import Principal, Role
 from shared.errors import BadInput, Conflict, Forbidden
 
@@ -62,6 +62,8 @@ def at(status: CaseStatus, **kw) -> Case:
         case.start(DEPT, T0)
     if status in (S.RESOLVED, S.CLOSED):
         case.resolve(DEPT, "已调解", T0 + timedelta(minutes=30))
+        # handled by a department: the centre verifies (核查) before the rating
+        verify(case, OPERATOR, True, None, None, T0 + timedelta(minutes=40), SLA, 86400)
     if status is S.CLOSED:
         case.rate(RESIDENT, 5, T0 + timedelta(hours=1), SLA)
     if status is S.REJECTED:
@@ -80,13 +82,14 @@ def test_levels_escalate_one_step_up_to_county():
 
 
 def test_event_types_are_the_fifteen_wire_names():
-    assert set(EVENT_TYPES) == {
+    # v1's fifteen names stay; the command centre (v2) adds its own
+    assert set(EVENT_TYPES) >= {
         "REPORTED", "ACCEPTED", "ASSIGNED", "STARTED", "RESOLVED", "RATED", "CLOSED",
         "REOPENED", "REJECTED", "ESCALATED", "OVERDUE", "RETURNED", "MERGED",
         "CONTACT_REVEALED", "DELIBERATED",
         "DUE_SOON"}  # clocks
     assert {cls.__name__ for cls in EVENT_TYPES.values()} == {
-        "Case" + "".join(w.title() for w in t.split("_")) for t in EVENT_TYPES}
+        "Case" + "".join(w.title() for w in t.removeprefix("CASE_").split("_")) for t in EVENT_TYPES}
 
 
 # ---- report ---------------------------------------------------------------------------------
@@ -545,9 +548,9 @@ def test_close_without_rating_then_a_late_rating_is_recorded():
 
 
 def test_auto_close_after_the_rating_window():
-    case = at(S.RESOLVED)
-    assert case.auto_close(case.resolved_at + timedelta(days=6), 7 * 86400) is False
-    assert case.auto_close(case.resolved_at + timedelta(days=7), 7 * 86400) is True
+    case = at(S.RESOLVED)  # verified: the window runs from the verification
+    assert case.auto_close(case.rating_window_from + timedelta(days=6), 7 * 86400) is False
+    assert case.auto_close(case.rating_window_from + timedelta(days=7), 7 * 86400) is True
     assert case.status is S.CLOSED and types(case) == ["CLOSED"]
     assert at(S.IN_PROGRESS).auto_close(T0 + timedelta(days=30), 1) is False
 
@@ -641,6 +644,7 @@ def test_merge_folds_reporters_and_closes_the_duplicate():
     # each reporter rates for themself; the first rating decides
     into.start(DEPT, T0)
     into.resolve(DEPT, "已处理", T0)
+    verify(into, OPERATOR, True, None, None, T0, SLA, 86400)
     into.rate(OTHER_RESIDENT, 5, T0, SLA)
     assert into.status is S.CLOSED
     into.rate(RESIDENT, 2, T0, SLA)
@@ -763,7 +767,7 @@ def test_counters_of_a_closed_case_resolved_in_community():
     c = counters_of(case)
     assert {k for k, v in c.items() if v} == {
         "total", "responded", "resolved", "resolved_on_time", "closed", "rated",
-        "resolved_by_level.COMMUNITY"}
+        "resolved_by_level.COMMUNITY", "evaluated_by_channel.MINI_PROGRAM"}
 
 
 def test_rollup_deltas_add_up_to_a_recount():
@@ -784,19 +788,23 @@ def test_rollup_deltas_add_up_to_a_recount():
     assert rollups == recount(cases)
     assert rollups["k"]["total"] == 3 and rollups["t1"]["total"] == 2
     assert rollups["g3"] == {"total": 1, "open": 1}
-    assert rates(rollups["t1"]) == {"response_rate": 0.5, "resolution_rate": 1.0,
-                                     "satisfaction_rate": None, "fengqiao_share": 1.0}
+    assert rates(rollups["t1"]) == {"response_rate": 0.5, "resolution_rate": 0.5,
+                                     "satisfaction_rate": None, "on_time_rate": 1.0, "return_rate": None,
+                                     "rework_rate": None, "fengqiao_share": 1.0}
     assert not RollupDelta.between(cases[1], cases[1])
 
 
 def test_rates_definitions_and_values():
     assert set(RATE_DEFINITIONS) == set(rates({}))
     assert rates({}) == dict.fromkeys(RATE_DEFINITIONS)
-    r = rates({"total": 10, "merged": 2, "responded": 6, "resolved": 4, "resolved_on_time": 3,
+    r = rates({"total": 10, "merged": 2, "rejected": 3, "responded": 6, "resolved": 4, "resolved_on_time": 3,
                "rated": 4, "satisfied": 1, "resolved_by_level.GRID": 1,
-               "resolved_by_level.COMMUNITY": 2, "resolved_by_level.COUNTY": 1})
-    assert r == {"response_rate": 0.75, "resolution_rate": 0.75, "satisfaction_rate": 0.25,
-                 "fengqiao_share": 0.75}
+               "resolved_by_level.COMMUNITY": 2, "resolved_by_level.COUNTY": 1,
+               "visited": 4, "visit_satisfied": 3, "dispatched": 5, "returned": 1,
+               "verified": 4, "reworked": 1})
+    # 解决率 4 resolved of 10 − 2 merged − 3 rejected; 满意率 (1 + 3) of (4 ratings + 4 reached visits)
+    assert r == {"response_rate": 0.75, "resolution_rate": 0.8, "satisfaction_rate": 0.5,
+                 "on_time_rate": 0.75, "return_rate": 0.2, "rework_rate": 0.25, "fengqiao_share": 0.75}
 
 
 def test_a_deliberation_is_noted_once_and_changes_no_status():

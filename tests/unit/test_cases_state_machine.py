@@ -14,13 +14,16 @@ from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, p
 
 from services.cases.domain import (DEFAULT_CATALOGUE, EVENT_TYPES, OPEN_STATUSES, Assignee,
                                    AssigneeKind, Case, CaseChannel, CaseStatus, HandlingLevel,
-                                   RollupDelta, counters_of, merge, recount, warn_due_soon)
+                                   RollupDelta, comment, correct, counters_of, flag_return_visit_overdue,
+                                   merge, record_return_visit, recount, verify, warn_due_soon)
+from shared.vocabulary.cases import CommentVisibility, ReturnVisitSatisfaction
 from shared.auth import Principal, Role
 from shared.errors import DomainError
 
 S, L, K = CaseStatus, HandlingLevel, AssigneeKind
 T0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
 SLA = {L.GRID: 3600, L.COMMUNITY: 7200, L.TOWNSHIP: 10800, L.COUNTY: 14400}
+RETURN_VISIT_S = 3600
 PATHS = {"g1": ("c", "k", "t1", "m1", "g1"), "g2": ("c", "k", "t1", "m1", "g2"),
          "g3": ("c", "k", "t2", "m2", "g3")}
 CATEGORIES = [DEFAULT_CATALOGUE.get(code) for code in
@@ -60,7 +63,7 @@ def fitting(case: Case, action: str, pick: int) -> Principal:
     township = case.region_path[2]
     if action in ("accept", "escalate") and pick % 2:
         return GRID_WORKERS[case.region_id]
-    if action in ("accept", "escalate", "assign", "reject", "close", "merge"):
+    if action in ("accept", "escalate", "assign", "reject", "close", "merge", "verify", "return_visit", "correct"):
         return OPERATORS[township]
     if action == "reveal":
         return ADMIN
@@ -113,7 +116,10 @@ class CaseMachine(RuleBasedStateMachine):
                               for e in events)
         assert all(e.counters == counters_of(case) for e in events), "counters not final"
         assert [t.type for t in case.timeline[-len(events):]] == [e.type for e in events]
-        if before is not None:
+        if label == "correct" and case.level != before.level:  # a new category before any handling
+            assert case.escalations == 0 and before.status in (S.REPORTED, S.ACCEPTED)
+            self.first_level[case.id] = case.level
+        elif before is not None:
             assert case.level.rank >= before.level.rank, "level went down"
             if before.status.is_terminal:
                 assert case.status is before.status, f"{label} left {before.status}"
@@ -122,7 +128,8 @@ class CaseMachine(RuleBasedStateMachine):
         SUCCEEDED[label] += 1
         for e in events:
             SUCCEEDED[f"event:{e.type}"] += 1
-        RollupDelta.between(before, case).apply_to(self.rollups)
+        for delta in RollupDelta.deltas(before, case):  # two when a correction moved the case
+            delta.apply_to(self.rollups)
 
     # ---- rules --------------------------------------------------------------------------
     @initialize(reports=st.lists(st.tuples(st.sampled_from(sorted(PATHS)),
@@ -172,7 +179,7 @@ class CaseMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.cases)
     @rule(i=idx_st, who=who_st, p=idx_st, text=text_st)
     def resolve(self, i, who, p, text):
-        self.command("resolve", i, who, p, lambda c, by: c.resolve(by, text, self.now))
+        self.command("resolve", i, who, p, lambda c, by: c.resolve(by, text, self.now, RETURN_VISIT_S))
 
     @precondition(lambda self: self.cases)
     @rule(i=idx_st, who=who_st, p=idx_st, text=text_st)
@@ -198,6 +205,43 @@ class CaseMachine(RuleBasedStateMachine):
     @rule(i=idx_st, who=who_st, p=idx_st)
     def close(self, i, who, p):
         self.command("close", i, who, p, lambda c, by: c.close(by, self.now))
+
+    # follow-up: 核查, 回访, corrections, comments
+    @rule(grid=st.sampled_from(sorted(PATHS)), cat=st.sampled_from(CATEGORIES))
+    def hotline_call(self, grid, cat):
+        """A caller without an account, entered by the centre: a 回访 task after the resolution."""
+        case = Case.report(id=f"c{len(self.cases)}", title="来电", description="", category=cat,
+                           channel=CaseChannel.HOTLINE, region_path=PATHS[grid], by=ADMIN, now=self.now,
+                           sla=SLA, reporter_name="王五", reporter_phone_enc="enc")
+        self.cases.append(case)
+        self.first_level[case.id] = case.level
+        self.check_change("report", None, case)
+
+    @precondition(lambda self: self.cases)
+    @rule(i=idx_st, who=who_st, p=idx_st, passed=st.booleans(), text=text_st)
+    def verify(self, i, who, p, passed, text):
+        self.command("verify", i, who, p,
+                     lambda c, by: verify(c, by, passed, text, None, self.now, SLA, RETURN_VISIT_S))
+
+    @precondition(lambda self: self.cases)
+    @rule(i=idx_st, who=who_st, p=idx_st, reached=st.booleans(),
+          satisfaction=st.sampled_from([None, *ReturnVisitSatisfaction]))
+    def return_visit(self, i, who, p, reached, satisfaction):
+        self.command("return_visit", i, who, p, lambda c, by: record_return_visit(
+            c, by, f"rv{self.changes[c.id]}", satisfaction, reached, None, self.now, SLA))
+
+    @precondition(lambda self: self.cases)
+    @rule(i=idx_st, who=who_st, p=idx_st, grid=st.sampled_from([None, *sorted(PATHS)]),
+          cat=st.sampled_from([None, *CATEGORIES]), text=text_st)
+    def correct(self, i, who, p, grid, cat, text):
+        self.command("correct", i, who, p, lambda c, by: correct(
+            c, by, text, self.now, SLA, category=cat, region_path=PATHS[grid] if grid else None))
+
+    @precondition(lambda self: self.cases)
+    @rule(i=idx_st, who=who_st, p=idx_st, text=text_st, visibility=st.sampled_from(list(CommentVisibility)))
+    def comment(self, i, who, p, text, visibility):
+        self.command("comment", i, who, p, lambda c, by: comment(
+            c, by, f"cm{self.changes[c.id]}", text, visibility, None, self.now))
 
     @precondition(lambda self: self.cases)
     @rule(i=idx_st, who=who_st, p=idx_st, text=text_st, index=st.integers(0, 2))
@@ -240,11 +284,14 @@ class CaseMachine(RuleBasedStateMachine):
                          ("escalate", lambda c, by: c.escalate(by, "上报", now, SLA))],
             S.ASSIGNED: [("start", lambda c, by: c.start(by, now)),
                          ("return", lambda c, by: c.return_(by, "退单", now))],
-            S.IN_PROGRESS: [("resolve", lambda c, by: c.resolve(by, "办结", now)),
+            S.IN_PROGRESS: [("resolve", lambda c, by: c.resolve(by, "办结", now, RETURN_VISIT_S)),
                             ("return", lambda c, by: c.return_(by, "退单", now))],
             S.RESOLVED: [("rate", lambda c, by: c.rate(by, score, now, SLA)),
                          ("close", lambda c, by: c.close(by, now))],
         }.get(case.status)
+        if case.status is S.RESOLVED and case.verification_due:  # 核查 passes, or fails (重办)
+            steps = [("verify", lambda c, by: verify(c, by, True, None, None, now, SLA, RETURN_VISIT_S)),
+                     ("verify", lambda c, by: verify(c, by, False, "未整改到位", None, now, SLA, RETURN_VISIT_S))]
         if steps:
             label, fn = steps[detour]
             self.command(label, i, None, p, fn)
@@ -272,6 +319,7 @@ class CaseMachine(RuleBasedStateMachine):
         for case in self.cases:
             self.attempt("sweep", [case], lambda: case.sweep(self.now, SLA))
             self.attempt("due_soon", [case], lambda: warn_due_soon(case, self.now))  # clocks
+            self.attempt("sweep", [case], lambda: flag_return_visit_overdue(case, self.now, ADMIN))
 
     @precondition(lambda self: self.cases)
     @rule(after=st.sampled_from([0, 3600, 86400]))
@@ -318,6 +366,11 @@ class CaseMachine(RuleBasedStateMachine):
                 assert 1 <= c.rating <= 5 and c.resolved_at is not None
             if c.reopened:
                 assert c.resolved_at is not None
+            if c.verification_due:
+                assert st_ is S.RESOLVED and c.rating is None
+            if c.return_visit_due_at is not None:
+                assert st_ in (S.RESOLVED, S.CLOSED) and not any(r.sub for r in c.reporters)
+            assert c.rework_count == sum(1 for v in c.verifications if not v.passed)
 
     @invariant()
     def rollups_equal_a_recount(self):
@@ -330,6 +383,11 @@ class CaseMachine(RuleBasedStateMachine):
             assert g("satisfied") <= g("rated") <= g("resolved")
             assert g("resolved_on_time") <= g("resolved") and g("overdue") <= g("open")
             assert g("responded") <= g("total") - g("merged")
+            assert g("awaiting_verification") <= g("awaiting_rating")
+            assert g("reworked") <= g("verified") and g("returned") <= g("dispatched")
+            assert g("visit_satisfied") <= g("visited")
+            assert g("return_visit_overdue") <= g("return_visit_pending")
+            assert sum(g(f"evaluated_by_channel.{ch}") for ch in CaseChannel) == g("rated") + g("visited")
 
 
 def test_no_command_sequence_reaches_an_illegal_state():
@@ -372,6 +430,12 @@ def test_the_machine_checks_every_command_on_a_scripted_run():
     assert c0.status is S.ACCEPTED and c0.assignee is None
     for _ in range(3):
         advance(2)                              # assign, start, resolve
+    assert c0.verification_due                  # handled by a department: 核查 first
+    step("rate", i=2, who=None, p=0, score=5)   # refused: waits for 核查
+    advance(2, detour=True)                     # 核查 fails: back to HRSS, 重办
+    assert c0.status is S.IN_PROGRESS and c0.rework_count == 1 and c0.assignee.id == "HRSS"
+    advance(2)                                  # resolve again
+    advance(2)                                  # 核查 passes
     advance(2, score=2)                         # reopen
     assert c0.reopened and c0.status is S.ACCEPTED
     for _ in range(3):
@@ -389,13 +453,13 @@ def test_the_machine_checks_every_command_on_a_scripted_run():
     step("reject", i=0, who=None, p=0, text="不属于受理范围")
     step("report", grid="g2", cat=cat, who=r3, channel=CaseChannel.HOTLINE, title="漏水")
     for _ in range(4):
-        advance(0)                              # accept, assign, start, resolve
+        advance(0, assignee=ASSIGNEES[1])       # accept, assign to g2's worker, start, resolve
     step("auto_close", after=0)
     step("report", grid="g2", cat=cat, who=r3, channel=CaseChannel.WALK_IN, title="漏水")
     step("escalate", i=0, who=None, p=1, text="需社区协调")
     advance(0, detour=True)                     # escalate again
     for _ in range(3):
-        advance(0)                              # assign, start, resolve
+        advance(0, assignee=ASSIGNEES[1])       # assign, start, resolve
     step("close", i=0, who=None, p=0)
     step("time_passes", seconds=60)
     # refused: wrong state, wrong role, bad input
@@ -403,8 +467,21 @@ def test_the_machine_checks_every_command_on_a_scripted_run():
     step("start", i=0, who=r1, p=0)
     step("rate", i=0, who=None, p=0, score=0)
     step("assign", i=1, who=None, p=0, assignee=ASSIGNEES[-1])
+    step("hotline_call", grid="g1", cat=cat)    # no account: a 回访 task after the resolution
+    step("correct", i=0, who=None, p=0, grid="g2", cat=CATEGORIES[1], text="更正网格")
+    assert m.cases[-1].region_id == "g2"
+    step("comment", i=0, who=None, p=0, text="已电话联系", visibility=CommentVisibility.INTERNAL)
+    for _ in range(4):
+        advance(0, assignee=ASSIGNEES[1])       # accept, assign to g2's worker, start, resolve
+    assert m.cases[-1].return_visit_due_at is not None
+    step("return_visit", i=0, who=None, p=0, reached=False, satisfaction=None)
+    step("sweeper_runs", seconds=4000)          # the 回访 task is overdue
+    assert m.cases[-1].return_visit_overdue
+    step("return_visit", i=0, who=None, p=0, reached=True, satisfaction=ReturnVisitSatisfaction.SATISFIED)
+    assert m.cases[-1].status is S.CLOSED and m.cases[-1].return_visit_due_at is None
 
     assert {"report", "accept", "assign", "start", "resolve", "escalate", "reject", "return",
-            "rate", "close", "reveal", "merge", "sweep", "auto_close"} <= set(SUCCEEDED)
+            "rate", "close", "reveal", "merge", "sweep", "auto_close", "verify", "return_visit", "correct",
+            "comment"} <= set(SUCCEEDED)
     assert {f"event:{t}" for t in EVENT_TYPES} <= set(SUCCEEDED)
-    assert {"accept:CONFLICT", "start:FORBIDDEN", "rate:BAD_INPUT"} <= set(REFUSED)
+    assert {"accept:CONFLICT", "start:FORBIDDEN", "rate:BAD_INPUT", "rate:CONFLICT"} <= set(REFUSED)

@@ -12,7 +12,7 @@ from shapely.ops import unary_union
 from ops.cli import seed as s
 from services.cases import domain as d
 from services.cases.handlers.context import sla_of
-from services.cases.importer import apply_step
+from services.cases.importer import FollowUpSteps, apply_step
 from shared.settings import Settings
 from shared.auth import Principal, Role
 from shared.contracts.cases import ImportedCase
@@ -113,15 +113,20 @@ def replay(plan: s.Plan, items: list[dict], now: datetime = NOW) -> list[d.Case]
                              by=importer.model_copy(update={"sub": ic.reporterSub or importer.sub}),
                              now=ic.reportedAt, sla=sla, reporter_name=ic.reporterName, reporter_sub=ic.reporterSub)
         at = ic.reportedAt
+        followup = FollowUpSteps(lambda w: d.Routed({"path": paths[w.regionId]}, None), d.DEFAULT_CATALOGUE,
+                                 d.DEFAULT_RETURN_VISIT_S)
         for step in ic.steps:
             assert at <= step.at <= now, (ic.id, step)
             version = case.version
-            apply_step(case, step, importer.model_copy(update={"sub": step.actor or importer.sub}), ic.reporterSub, sla)
+            apply_step(case, step, importer.model_copy(update={"sub": step.actor or importer.sub}), ic.reporterSub, sla,
+                       followup)
             assert case.version > version, (ic.id, step)
             at = step.at
         # Nothing left for the live sweeper: no open case is past a deadline it was not flagged for.
         assert not (case.status in d.OPEN_STATUSES and case.due_at and case.due_at <= now and not case.overdue), ic.id
-        assert not (case.status is d.CaseStatus.RESOLVED and (now - case.resolved_at).days >= 7), ic.id
+        ready = case.rating_window_from or case.resolved_at
+        assert not (case.status is d.CaseStatus.RESOLVED and not case.verification_due and (now - ready).days >= 7), ic.id
+        assert not (case.return_visit_due_at and case.return_visit_due_at <= now), ic.id  # nothing for the sweeper
         out.append(case)
     return out
 
@@ -149,6 +154,17 @@ def test_case_history_mix_and_every_step_is_legal(city):
     # Hotspots: the surging grid × category pairs stand out in the last ten days.
     last = Counter((c.region_id, c.category_code) for c in cases if (NOW - c.created_at).days < 10)
     assert last.most_common(1)[0][1] >= 3 * sorted(last.values())[len(last) // 2]
+    # Follow-up: verification (some failed once), return visits to callers without an account,
+    # a few corrections and comments.
+    verified = [c for c in cases if c.verifications]
+    assert len(verified) > 0.1 * len(cases)
+    assert 0.05 < sum(c.rework_count > 0 for c in verified) / len(verified) < 0.2
+    callers = [c for c in cases if c.channel in ("HOTLINE", "WALK_IN") and c.status is d.CaseStatus.CLOSED]
+    assert sum(any(v.reached for v in c.return_visits) for c in callers) > 0.9 * len(callers)
+    assert any(not v.reached for c in callers for v in c.return_visits)
+    assert 0 < sum(c.corrections > 0 for c in cases) < 0.02 * len(cases)
+    assert 0 < sum(any(t.type == "CASE_COMMENTED" for t in c.timeline) for c in cases) < 0.05 * len(cases)
+    assert 0.85 < d.rates(counters)["satisfaction_rate"] < 0.98 and counters["visited"] > 0
     # The numbers the seeder reports are the domain's numbers.
     st = history.stats
     assert st.by_status == dict(Counter(str(c.status) for c in cases))

@@ -24,7 +24,9 @@ from .events import (
     CaseAccepted,
     CaseAssigned,
     CaseClosed,
+    CaseCommented,
     CaseContactRevealed,
+    CaseCorrected,
     CaseDeliberated,
     CaseDueSoon,
     CaseEscalated,
@@ -37,12 +39,25 @@ from .events import (
     CaseReported,
     CaseResolved,
     CaseReturned,
+    CaseReturnVisited,
+    CaseReturnVisitOverdue,
     CaseStarted,
+    CaseVerified,
     event_from_wire,
 )
+from .followup import (
+    comment,
+    correct,
+    flag_return_visit_overdue,
+    needs_verification,
+    record_return_visit,
+    require_dispatching_level,
+    verify,
+)
+from .followup_values import CaseComment, ReturnVisit, Verification
 from .hotspots import HotspotTrend, hotspots, trend_of, window_days
 from .hotspots import windows as hotspots_windows
-from .model import DEFAULT_SLA, Case, Sla, check_expected_version, merge
+from .model import DEFAULT_RETURN_VISIT_S, DEFAULT_SLA, Case, Sla, check_expected_version, merge
 from .policy import (
     PERMISSIONS,
     SCOPE,
@@ -68,6 +83,23 @@ from .routing import Routed, Whereabouts, route
 from .values import Assignee, Attachment, GeoPoint, Reporter, TimelineEntry, refusal
 
 __all__ = [
+    # follow-up
+    "DEFAULT_RETURN_VISIT_S",
+    "CaseComment",
+    "CaseCommented",
+    "CaseCorrected",
+    "CaseReturnVisited",
+    "CaseReturnVisitOverdue",
+    "CaseVerified",
+    "comment",
+    "correct",
+    "flag_return_visit_overdue",
+    "needs_verification",
+    "record_return_visit",
+    "require_dispatching_level",
+    "ReturnVisit",
+    "verify",
+    "Verification",
     "Action",
     "Assignee",
     "Attachment",

@@ -59,6 +59,7 @@ class Category(BaseModel):
     kind: K = K.HELP
     sla_work: str | None = None  # clocks: working hours ("4h") or days ("2d")
     sla_levels: tuple[LevelSla, ...] = ()  # clocks: per level, before `sla_work`
+    requires_verification: bool = False  # a resolution waits for the centre's 核查 whoever handled it
 
     @field_validator("code")
     @classmethod
@@ -137,6 +138,7 @@ def new_category(
     kind: str | None = None,
     sla_work: str | None = None,
     sla_levels: list[tuple[str, str]] | None = None,
+    requires_verification: bool = False,
 ) -> Category:
     """A catalogue entry from an edit, or BAD_INPUT naming what is wrong with it."""
     try:
@@ -147,6 +149,7 @@ def new_category(
             default_level=default_level,
             department=department,
             sla_seconds=sla_seconds,
+            requires_verification=requires_verification,
             **({"kind": kind} if kind else {}),
             sla_work=sla_work,
             sla_levels=tuple(LevelSla(level=lvl, working=w) for lvl, w in (sla_levels or ())),

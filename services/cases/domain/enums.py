@@ -33,3 +33,8 @@ class Action(StrEnum):
     CLOSE = "close"
     MERGE = "merge"
     REVEAL_CONTACT = "reveal_contact"
+    # follow-up
+    VERIFY = "verify"
+    RETURN_VISIT = "return_visit"
+    CORRECT = "correct"
+    COMMENT = "comment"

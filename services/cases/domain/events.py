@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from shared.domain import DomainEvent
 from shared.errors import BadInput
+from shared.vocabulary.cases import CommentVisibility, ReturnVisitSatisfaction
 
 from .enums import CaseChannel, CaseStatus, HandlingLevel, RequestKind
 from .values import Assignee, GeoPoint
@@ -157,6 +158,63 @@ class CaseDueSoon(CaseEvent):
     due_at: datetime
 
 
+# ---- v2: command centre
+# follow-up: verification, return visits, corrections, comments (no comment text, no coordinates)
+class CaseVerified(CaseEvent):
+    """核查 of a resolution by the dispatching centre: passed (awaiting rating) or failed (back to
+    handling at the same level, `rework_count` the 重办 so far, a new deadline)."""
+
+    type: ClassVar[str] = "CASE_VERIFIED"
+    passed: bool
+    rework_count: int = 0
+    attachment_ids: list[str] = []
+    due_at: datetime | None = None
+    return_visit_due_at: datetime | None = None
+
+
+class CaseReturnVisited(CaseEvent):
+    """回访 by staff: whether the caller was reached and, if so, how satisfied they are."""
+
+    type: ClassVar[str] = "CASE_RETURN_VISITED"
+    visit_id: str
+    reached: bool
+    satisfaction: ReturnVisitSatisfaction | None = None
+    channel: CaseChannel
+
+
+class CaseReturnVisitOverdue(CaseEvent):
+    """The sweeper: a return-visit task (回访) passed its deadline without reaching the caller."""
+
+    type: ClassVar[str] = "CASE_RETURN_VISIT_OVERDUE"
+    return_visit_due_at: datetime
+
+
+class CaseCorrected(CaseEvent):
+    """A correction of the case's category, location or grid after intake (audited: codes and
+    region ids only). `from_region_path` is where its figures were counted before."""
+
+    type: ClassVar[str] = "CASE_CORRECTED"
+    reason: str
+    from_category: str
+    to_category: str
+    from_region_id: str
+    to_region_id: str
+    from_region_path: tuple[str, ...]
+    point_changed: bool = False
+    from_level: HandlingLevel
+    due_at: datetime | None = None
+
+
+class CaseCommented(CaseEvent):
+    """A comment on the case (its text stays in the comments collection)."""
+
+    type: ClassVar[str] = "CASE_COMMENTED"
+    comment_id: str
+    visibility: CommentVisibility
+    author_role: str
+    attachment_ids: list[str] = []
+
+
 EVENT_TYPES: dict[str, type[CaseEvent]] = {
     cls.type: cls
     for cls in (
@@ -177,6 +235,12 @@ EVENT_TYPES: dict[str, type[CaseEvent]] = {
         CaseDeliberated,
         # clocks
         CaseDueSoon,
+        # follow-up
+        CaseVerified,
+        CaseReturnVisited,
+        CaseReturnVisitOverdue,
+        CaseCorrected,
+        CaseCommented,
     )
 }
 

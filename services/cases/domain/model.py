@@ -18,10 +18,11 @@ from shared.auth import Principal, Role
 from shared.domain import text
 from shared.errors import BadInput, Conflict, Forbidden
 
-from . import clocks
+from . import clocks, followup
 from . import events as ev
 from .catalogue import Category
 from .enums import OPEN_STATUSES, Action, AssigneeKind, CaseChannel, CaseStatus, HandlingLevel, RequestKind
+from .followup_values import ReturnVisit, Verification
 from .policy import SYSTEM, authorize
 from .rollups import counters_of
 from .values import Assignee, Attachment, GeoPoint, Reporter, TimelineEntry
@@ -39,6 +40,7 @@ DEFAULT_SLA: dict[HandlingLevel, int] = {
 }
 TITLE_MAX, TEXT_MAX, NOTE_MAX = 200, 5000, 1000
 SWEEPER_REASON = "超期自动上报 (SLA overdue)"
+DEFAULT_RETURN_VISIT_S = 3 * 86400  # a 回访 task's time (the setting `return_visit_s` replaces it)
 
 
 def _text(value: str | None, what: str, limit: int = NOTE_MAX, required: bool = True) -> str:
@@ -87,6 +89,20 @@ class Case(BaseModel):
     due_working: bool = False  # the current deadline counts working time (else wall-clock)
     due_soon_at: datetime | None = None  # when the due-soon share of its time is left
     due_soon_sent: bool = False  # CASE_DUE_SOON recorded for the current deadline
+    # follow-up: verification (核查), return visits (回访), corrections; counts other parts add to
+    requires_verification: bool = False  # the category asks for 核查 (kept from report or correction)
+    verification_due: bool = False  # RESOLVED and waiting for 核查 (ratings and auto-close wait)
+    verifications: list[Verification] = Field(default_factory=list)  # oldest first
+    rework_count: int = 0  # failed verifications (重办)
+    rating_window_from: datetime | None = None  # ready for rating since (resolution or passed 核查)
+    return_visits: list[ReturnVisit] = Field(default_factory=list)  # oldest first
+    return_visit_due_at: datetime | None = None  # an open 回访 task's deadline
+    return_visit_overdue: bool = False  # flagged by the sweeper
+    ever_assigned: bool = False  # dispatched to a handler at least once (回退率's denominator)
+    returns: int = 0  # 退单 by handlers: approved returns and direct returnCase
+    extensions: int = 0  # approved 延期
+    urge_count: int = 0  # 督办
+    corrections: int = 0  # correctCase
     version: int = 1
     timeline: list[TimelineEntry] = Field(default_factory=list)
     pending_events: list[ev.CaseEvent] = Field(default_factory=list, exclude=True)
@@ -156,6 +172,7 @@ class Case(BaseModel):
             sla_override_s=category.sla_seconds,
             sla_work=category.sla_work,
             sla_work_levels=category.sla_by_level(),
+            requires_verification=category.requires_verification,
         )
         authorize(by, Action.REPORT, case)
         case._set_due(now + case._sla_for(case.level, sla))
@@ -197,7 +214,7 @@ class Case(BaseModel):
         if assignee == self.assignee:
             raise Conflict(f"case {self.id} is already assigned to {assignee.kind} {assignee.id}")
         self._change(now, response=True)
-        self.assignee = assignee
+        self.assignee, self.ever_assigned = assignee, True
         self.status = S.ASSIGNED
         self._emit(ev.CaseAssigned, by, now, assignee=assignee, note=f"{assignee.kind} {assignee.name or assignee.id}")
 
@@ -211,6 +228,7 @@ class Case(BaseModel):
         self._change(now, response=True)
         if self_dispatch:
             self.assignee = Assignee(kind=AssigneeKind.GRID_WORKER, id=by.sub, name=by.sub)
+            self.ever_assigned = True
             self._emit(
                 ev.CaseAssigned,
                 by,
@@ -222,9 +240,14 @@ class Case(BaseModel):
         self.status = S.IN_PROGRESS
         self._emit(ev.CaseStarted, by, now, assignee=self.assignee)
 
-    def resolve(self, by: Principal, resolution: str, now: datetime) -> None:
+    def resolve(
+        self, by: Principal, resolution: str, now: datetime, return_visit_s: int = DEFAULT_RETURN_VISIT_S
+    ) -> None:
         """办结. From IN_PROGRESS, or on the spot (当场办结) from ACCEPTED or ASSIGNED.
-        On time: no SLA breach in the case's life and resolved by the current deadline."""
+        On time: no SLA breach in the case's life and resolved by the current deadline.
+        A case handled by a department or a volunteer, or of a category that asks for it, then
+        waits for verification (核查); otherwise it awaits its rating (and a caller without an
+        account, a return visit within `return_visit_s`)."""
         authorize(by, Action.RESOLVE, self)
         text = _text(resolution, "resolution", TEXT_MAX)
         self._require("resolve", S.ACCEPTED, S.ASSIGNED, S.IN_PROGRESS)
@@ -236,6 +259,7 @@ class Case(BaseModel):
         self.resolved_at, self.resolved_at_level = now, self.level
         self.resolved_on_time, self.resolution = on_time, text
         self._set_due(None)
+        followup.on_resolved(self, now, return_visit_s)
         self._emit(ev.CaseResolved, by, now, resolution=text, on_time=on_time, note=text)
 
     def escalate(self, by: Principal, reason: str, now: datetime, sla: Sla) -> None:
@@ -301,6 +325,7 @@ class Case(BaseModel):
         self._change(now)
         returned_by, self.assignee = self.assignee, None
         self.status = S.ACCEPTED
+        self.returns += 1
         self._emit(ev.CaseReturned, by, now, reason=text, returned_by=returned_by, note=text)
 
     def rate(self, by: Principal, score: int, now: datetime, sla: Sla, comment: str | None = None) -> None:
@@ -320,6 +345,7 @@ class Case(BaseModel):
             self._require("rate", S.RESOLVED)
         if reporter.rating is not None:
             raise Conflict(f"you have already rated the resolution of case {self.id}")
+        followup.require_verified(self, "rated")
         self._change(now)
         reporter.rating, reporter.rated_at, reporter.comment = score, now, note
         if self.rating is None:
@@ -348,15 +374,16 @@ class Case(BaseModel):
         authorize(by, Action.CLOSE, self)
         text = _text(note, "note", required=False) or None
         self._require("close", S.RESOLVED)
+        followup.require_verified(self, "closed")
         self._change(now)
         self.status, self.closed_at = S.CLOSED, now
         self._emit(ev.CaseClosed, by, now, rating=None, note=text)
 
     def auto_close(self, now: datetime, after_s: int) -> bool:
         """Close a case left RESOLVED without a rating for `after_s` seconds."""
-        if self.status is not S.RESOLVED or self.resolved_at is None:
+        if self.status is not S.RESOLVED or self.resolved_at is None or self.verification_due:
             return False
-        if now < self.resolved_at + timedelta(seconds=after_s):
+        if now < (self.rating_window_from or self.resolved_at) + timedelta(seconds=after_s):
             return False
         self.close(SYSTEM, now, "评价超时自动结案 (no rating in time)")
         return True
@@ -390,6 +417,11 @@ class Case(BaseModel):
         return True
 
     # ---- queries ------------------------------------------------------------------------
+    @property
+    def verification(self) -> Verification | None:
+        """The latest verification (核查), if any."""
+        return self.verifications[-1] if self.verifications else None
+
     @property
     def community_id(self) -> str:
         return self.region_at(HandlingLevel.COMMUNITY)
@@ -474,6 +506,7 @@ class Case(BaseModel):
 
     def _reopen(self, now: datetime, sla: Sla) -> None:
         self.status, self.assignee, self.reopened = S.ACCEPTED, None, True
+        followup.on_reopened(self)
         self.rating = self.rated_at = None
         for r in self.reporters:
             r.rating = r.rated_at = r.comment = None

@@ -35,6 +35,11 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.CLOSE: frozenset({_R.ADMIN, _R.OPERATOR}),
     Action.MERGE: frozenset({_R.ADMIN, _R.OPERATOR}),
     Action.REVEAL_CONTACT: frozenset({_R.ADMIN}),
+    # follow-up: 核查, 回访 and corrections by the centre's staff; comments by anyone who sees the case
+    Action.VERIFY: frozenset({_R.ADMIN, _R.OPERATOR}),
+    Action.RETURN_VISIT: frozenset({_R.ADMIN, _R.OPERATOR}),
+    Action.CORRECT: frozenset({_R.ADMIN, _R.OPERATOR}),
+    Action.COMMENT: frozenset({_R.ADMIN, _R.OPERATOR, _R.GRID_WORKER, _R.DEPARTMENT, _R.VOLUNTEER, _R.RESIDENT}),
 }
 
 

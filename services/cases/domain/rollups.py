@@ -17,6 +17,7 @@ from shared.trends import Kind, Metric
 from shared.vocabulary.cases import COUNTER_DEFINITIONS, SATISFIED_FROM
 
 from .enums import OPEN_STATUSES, CaseStatus
+from .followup import SATISFIED_VISITS
 
 if TYPE_CHECKING:
     from .model import Case
@@ -47,7 +48,30 @@ def counters_of(case: Case) -> dict[str, int]:
     if case.rating is not None:
         c["rated"] = 1
         c["satisfied"] = int(case.rating >= SATISFIED_FROM)
+    _followup_counters(case, c)
     return c
+
+
+def _followup_counters(case: Case, c: dict[str, int]) -> None:
+    """Verification, return visits, handling counts and the evaluations by channel (see
+    COUNTER_DEFINITIONS)."""
+    c["awaiting_verification"] = int(case.status is CaseStatus.RESOLVED and case.verification_due)
+    c["verified"] = int(bool(case.verifications))
+    c["reworked"] = int(case.rework_count > 0)
+    reached = [v for v in case.return_visits if v.reached]
+    c["visited"] = len(reached)
+    c["visit_satisfied"] = sum(1 for v in reached if v.satisfaction in SATISFIED_VISITS)
+    c["return_visit_pending"] = int(case.return_visit_due_at is not None)
+    c["return_visit_overdue"] = int(case.return_visit_due_at is not None and case.return_visit_overdue)
+    c["dispatched"] = int(case.ever_assigned or case.returns > 0)
+    c["returned"] = int(case.returns > 0)
+    c["returns"] = case.returns
+    c["extensions"] = case.extensions
+    c["urges"] = case.urge_count
+    c["corrected"] = int(case.corrections > 0)
+    ch = str(case.channel)
+    c[f"evaluated_by_channel.{ch}"] = c["rated"] + c["visited"]
+    c[f"satisfied_by_channel.{ch}"] = c["satisfied"] + c["visit_satisfied"]
 
 
 class RollupDelta(shared_domain.RollupDelta):
@@ -73,8 +97,11 @@ def rates(counters: Mapping[str, int]) -> dict[str, float | None]:
     low = g("resolved_by_level.GRID", 0) + g("resolved_by_level.COMMUNITY", 0)
     return {
         "response_rate": ratio(g("responded", 0), g("total", 0) - g("merged", 0)),
-        "resolution_rate": ratio(g("resolved_on_time", 0), g("resolved", 0)),
-        "satisfaction_rate": ratio(g("satisfied", 0), g("rated", 0)),
+        "resolution_rate": ratio(g("resolved", 0), g("total", 0) - g("merged", 0) - g("rejected", 0)),
+        "satisfaction_rate": ratio(g("satisfied", 0) + g("visit_satisfied", 0), g("rated", 0) + g("visited", 0)),
+        "on_time_rate": ratio(g("resolved_on_time", 0), g("resolved", 0)),
+        "return_rate": ratio(g("returned", 0), g("dispatched", 0)),
+        "rework_rate": ratio(g("reworked", 0), g("verified", 0)),
         "fengqiao_share": ratio(low, g("resolved", 0)),
     }
 
@@ -97,12 +124,23 @@ TREND_METRICS: dict[str, Metric] = {
     ),
     "resolution_rate": Metric(
         Kind.RATIO,
+        ("resolved",),
+        per=("total",),
+        minus=("merged", "rejected"),
+        description="First resolutions in the interval over cases reported (and not merged or rejected) in it.",
+    ),
+    "on_time_rate": Metric(
+        Kind.RATIO,
         ("resolved_on_time",),
         per=("resolved",),
         description="On-time resolutions among resolutions in the interval.",
     ),
     "satisfaction_rate": Metric(
-        Kind.RATIO, ("satisfied",), per=("rated",), description="Ratings of 4–5 among ratings given in the interval."
+        Kind.RATIO,
+        ("satisfied", "visit_satisfied"),
+        per=("rated", "visited"),
+        description="Ratings of 4–5 and satisfied reached return visits among ratings and reached visits "
+        "in the interval.",
     ),
     "fengqiao_share": Metric(
         Kind.RATIO,

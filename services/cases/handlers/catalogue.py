@@ -61,6 +61,7 @@ class CatalogueCommands:
             c.kind,
             sla_work=c.slaWorking,
             sla_levels=[(str(x.level), x.working) for x in c.slaByLevel or ()],
+            requires_verification=c.requiresVerification,
         )
         return await self._edit(req.principal, lambda cat: cat.upsert(category))
 

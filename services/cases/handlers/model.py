@@ -111,8 +111,8 @@ class CaseCommands:
         return await self.run(req, CaseCommand, d.Action.START, lambda case, p, t: case.start(p, t))
 
     async def resolve(self, req: Request) -> dict:
-        text = req.parse(ResolveCase).resolution
-        return await self.run(req, ResolveCase, d.Action.RESOLVE, lambda case, p, t: case.resolve(p, text, t))
+        text, within = req.parse(ResolveCase).resolution, self.ctx.settings.return_visit_s
+        return await self.run(req, ResolveCase, d.Action.RESOLVE, lambda case, p, t: case.resolve(p, text, t, within))
 
     async def escalate(self, req: Request) -> dict:
         reason, sla = req.parse(WithReason).reason, self.ctx.sla

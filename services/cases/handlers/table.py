@@ -6,6 +6,7 @@ from __future__ import annotations
 from services.cases import domain as d
 from services.cases.handlers.catalogue import CatalogueCommands
 from services.cases.handlers.context import CaseContext
+from services.cases.handlers.followup import FollowUpCommands
 from services.cases.handlers.hotspots import HotspotReads
 from services.cases.handlers.model import CaseCommands
 from services.cases.handlers.policy import CaseReads
@@ -21,6 +22,7 @@ STAFF = frozenset({Role.ADMIN, Role.OPERATOR})
 def table(ctx: CaseContext, importer: CaseImporter, calendars: WorkCalendars) -> dict[str, Handler]:
     cases, reads, rollups = CaseCommands(ctx), CaseReads(ctx), RollupReads(ctx)
     hotspots, catalogue = HotspotReads(ctx), CatalogueCommands(ctx)
+    followup = FollowUpCommands(ctx)
 
     def staff(p: Principal) -> None:
         require_any_role(p, STAFF, "list the cases of a hotspot")
@@ -52,5 +54,11 @@ def table(ctx: CaseContext, importer: CaseImporter, calendars: WorkCalendars) ->
         # clocks
         "calendar.get": (None, calendars.get),
         "calendar.set": (calendars.may_edit, calendars.set),
+        # follow-up: 核查, 回访, 更正, comments
+        "case.verify": (None, followup.verify),
+        "case.returnVisit": (None, followup.return_visit),
+        "case.correct": (None, followup.correct),
+        "case.comment": (None, followup.comment),
+        "case.comments": (None, followup.comments),
     }
     return {verb: gated(gate, handler) for verb, (gate, handler) in routes.items()}
