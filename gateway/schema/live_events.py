@@ -116,6 +116,14 @@ ALLOWED: dict[str, dict[str, Spec]] = {
         "CONTACT_REVEALED": {"reporter_index": True},  # not `reason`
         "DELIBERATED": {"meeting_id": True, "resolution_id": True},  # the resolution's text is in `note`
         "CATALOGUE_CHANGED": {"version": True},
+        # departments: department keys (`<region>:<code>`), request ids and kinds; no text
+        "CASE_DISPATCHED": {"lead": True, "cooperating": True, "due_at": True},
+        "CASE_REPLIED": {"dept": True, "role": True, "attachment_count": True},
+        "CASE_REQUEST_RAISED": {"request_id": True, "kind": True, "dept": True, "until": True},
+        "CASE_REQUEST_DECIDED": {"request_id": True, "kind": True, "approved": True, "dept": True, "due_at": True},
+        "CASE_SUSPENDED": {"request_id": True},
+        "CASE_RESUMED": {"paused_s": True, "due_at": True},
+        "CASE_URGED": {"urge_count": True, "by_region": True, "lead": True},
     },
     "grids": {
         "REGION_CREATED": {"region": _REGION},

@@ -27,6 +27,7 @@ INDEXES = {
         IndexModel([("status", ASCENDING), ("resolved_at", ASCENDING)]),
         IndexModel([("reporterSubs", ASCENDING), ("_id", DESCENDING)]),
         IndexModel([("assigneeKey", ASCENDING), ("_id", DESCENDING)]),
+        IndexModel([("deptKeys", ASCENDING), ("_id", DESCENDING)]),  # departments: a department's cases
         IndexModel([("category_code", ASCENDING), ("near", ASCENDING), ("created_at", DESCENDING)]),
         IndexModel([("category_code", ASCENDING), ("region_id", ASCENDING), ("created_at", DESCENDING)]),
     ],
@@ -34,6 +35,11 @@ INDEXES = {
     "rollup_days": DAY_BUCKET_INDEXES,
     "hotspot_days": DAY_BUCKET_INDEXES,
     "catalogue_history": [],
+    # departments: the directory, codes unique within their county or city
+    "departments": [
+        IndexModel([("region_id", ASCENDING), ("code", ASCENDING)], unique=True),
+        IndexModel([("region_path", ASCENDING), ("_id", ASCENDING)]),
+    ],
 }
 
 
@@ -99,6 +105,7 @@ def case_doc(case: Case, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     doc["region_path"] = list(case.region_path)
     doc["reporterSubs"] = case.reporter_subs
     doc["assigneeKey"] = case.assignee_key
+    doc["deptKeys"] = case.dept_keys  # departments: the scope rule's field (an equality uses the index)
     return {**doc, **(extra or {})}
 
 
@@ -376,6 +383,30 @@ class CaseStore:
         total = await self.cases.count_documents(q)
         docs = await self.cases.find(q, {"_id": 1}).sort("created_at", -1).to_list(limit)
         return [x["_id"] for x in docs], total
+
+    # -- departments: the directory -------------------------------------------------------
+    async def department(self, region_id: str, code: str, uow: UnitOfWork | None = None) -> dict | None:
+        return await self.db.departments.find_one(
+            {"region_id": region_id, "code": code}, session=uow.session if uow else None
+        )
+
+    async def department_by_id(self, dept_id: str, uow: UnitOfWork | None = None) -> dict | None:
+        return await self.db.departments.find_one({"_id": dept_id}, session=uow.session if uow else None)
+
+    async def departments_page(self, region_id: str, first: int, after: str | None) -> tuple[list[dict], bool]:
+        """The departments of a region and the regions below it, by id (one range of the
+        (region_path, _id) index)."""
+        q: dict[str, Any] = {"region_path": region_id, **({"_id": {"$gt": after}} if after else {})}
+        docs = await self.db.departments.find(q).sort("_id", 1).limit(first + 1).to_list(first + 1)
+        return docs[:first], len(docs) > first
+
+    async def departments_in(self, region_id: str, path: list[str], limit: int = 1000) -> list[dict]:
+        """The departments that handle cases of a region: those of the directories above it on
+        its path and those of it and below it."""
+        docs: list[dict] = []
+        for region in path[:-1]:
+            docs += await self.db.departments.find({"region_id": region}).limit(limit).to_list(limit)
+        return docs + await self.db.departments.find({"region_path": region_id}).limit(limit).to_list(limit)
 
     async def rollup_counters(self, ids: list[str]) -> dict[str, dict[str, int]]:
         out = {}

@@ -8,7 +8,7 @@ from typing import Any
 
 from services.cases import domain as d
 from services.cases.projection import event_delta
-from shared.auth import STAFF_ROLES, Principal
+from shared.auth import STAFF_ROLES, Principal, Role
 from shared.messaging.envelope import CloudEvent, make_event
 from shared.mongo import now
 from shared.privacy import FieldCipher, mask_name, mask_phone
@@ -94,6 +94,53 @@ class CaseViews:
             "possibleDuplicates": (doc or {}).get("possible_duplicates", []),
             "version": case.version,
             "timeline": [t.model_dump(mode="json") for t in case.timeline],
+            **self.handling(p, case),  # departments
+        }
+
+    # ---- departments: handlers, requests, 督办 ---------------------------------------------
+    @staticmethod
+    def handling(p: Principal, case: d.Case) -> dict[str, Any]:
+        """Who handles the case and what they asked; replies and requests are for staff and the
+        departments on the case, not for residents or volunteers."""
+        inside = p.unrestricted or p.role in STAFF_ROLES or p.role is Role.DEPARTMENT
+        return {
+            "handlers": [
+                {
+                    "dept": x.dept,
+                    "deptRegion": x.dept_region,
+                    "deptName": x.dept_name,
+                    "role": str(x.role),
+                    "status": str(x.status),
+                    "dispatchedAt": x.dispatched_at,
+                    "dueAt": x.due_at,
+                    "respondedAt": x.responded_at,
+                    "releasedAt": x.released_at,
+                    "resolvedAt": x.resolved_at,
+                    "replies": [r.model_dump(mode="json") for r in x.replies] if inside else [],
+                }
+                for x in case.handlers
+            ],
+            "requests": [CaseViews.case_request(case, r) for r in case.requests] if inside else [],
+            "urgeCount": case.urge_count,
+            "suspended": case.suspended,
+            "suspendedAt": case.suspended_at,
+        }
+
+    @staticmethod
+    def case_request(case: d.Case, r: Any) -> dict[str, Any]:
+        return {
+            "id": r.id,
+            "caseId": case.id,
+            "kind": str(r.kind),
+            "status": str(r.status),
+            "reason": r.reason,
+            "until": r.until,
+            "requestedBy": r.requested_by,
+            "dept": r.dept,
+            "requestedAt": r.requested_at,
+            "decidedBy": r.decided_by,
+            "decidedAt": r.decided_at,
+            "note": r.note,
         }
 
     @staticmethod

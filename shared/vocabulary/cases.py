@@ -105,6 +105,14 @@ class CaseRequestStatus(StrEnum):
     REFUSED = "REFUSED"
 
 
+# departments: where a 主办/协办 department stands on a case
+class HandlerStatus(StrEnum):
+    ACTIVE = "ACTIVE"  # 办理中
+    REPLIED = "REPLIED"  # a cooperating department has replied (协办已反馈)
+    RESOLVED = "RESOLVED"  # the lead resolved the case (主办办结)
+    RELEASED = "RELEASED"  # no longer on the case: returned (退单), re-dispatched or escalated
+
+
 class ReturnVisitSatisfaction(StrEnum):
     SATISFIED = "SATISFIED"  # 满意
     BASICALLY_SATISFIED = "BASICALLY_SATISFIED"  # 基本满意

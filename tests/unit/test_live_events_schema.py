@@ -49,6 +49,13 @@ def case_examples() -> dict[str, dict]:
         "OVERDUE": dict(due_at=AT), "RETURNED": dict(reason=FREE_TEXT, returned_by=ASSIGNEE),
         "MERGED": dict(from_id="c-2", into_id="c-1"), "CONTACT_REVEALED": dict(reporter_index=0, reason=FREE_TEXT),
         "DELIBERATED": dict(meeting_id="jm-1", resolution_id="r1"),
+        # departments
+        "CASE_DISPATCHED": dict(lead="county-a:HOUSING", cooperating=["county-a:URBAN_MGMT"], due_at=AT),
+        "CASE_REPLIED": dict(dept="county-a:URBAN_MGMT", role="COOPERATING", attachment_count=1),
+        "CASE_REQUEST_RAISED": dict(request_id="c-1:r1", kind="EXTENSION", dept="county-a:HOUSING", until=AT),
+        "CASE_REQUEST_DECIDED": dict(request_id="c-1:r1", kind="RETURN", approved=False, dept="county-a:HOUSING"),
+        "CASE_SUSPENDED": dict(request_id="c-1:r2"), "CASE_RESUMED": dict(paused_s=3600, due_at=AT),
+        "CASE_URGED": dict(urge_count=2, by_region="city", lead="county-a:HOUSING"),
     }
     assert set(extra) == set(case_events.EVENT_TYPES), "an example for every case event type"
     out = {}

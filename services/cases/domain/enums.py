@@ -33,3 +33,10 @@ class Action(StrEnum):
     CLOSE = "close"
     MERGE = "merge"
     REVEAL_CONTACT = "reveal_contact"
+    # departments: dispatch to the directory, replies, requests and their decision, 督办
+    DISPATCH = "dispatch"
+    REPLY = "reply"
+    REQUEST = "request"
+    DECIDE = "decide"
+    RESUME = "resume"
+    URGE = "urge"

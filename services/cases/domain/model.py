@@ -20,6 +20,7 @@ from shared.errors import BadInput, Conflict, Forbidden
 from . import events as ev
 from .catalogue import Category
 from .enums import OPEN_STATUSES, Action, AssigneeKind, CaseChannel, CaseStatus, HandlingLevel, RequestKind
+from .handling import CaseHandler, CaseHandling, CaseRequest, Urge
 from .policy import SYSTEM, authorize
 from .rollups import counters_of
 from .values import Assignee, Attachment, GeoPoint, Reporter, TimelineEntry
@@ -41,7 +42,7 @@ def _text(value: str | None, what: str, limit: int = NOTE_MAX, required: bool = 
     return text(value, what, limit, required)
 
 
-class Case(BaseModel):
+class Case(CaseHandling, BaseModel):
     """A resident's request, a reported problem or a dispute (诉求 / 事件 / 矛盾纠纷)."""
 
     id: str
@@ -76,6 +77,13 @@ class Case(BaseModel):
     sla_override_s: int | None = None  # from the category: replaces the level SLA
     # ---- v2: command centre (each feature keeps its fields in its own block) ----------
     attachments: list[Attachment] = Field(default_factory=list)  # evidence, in upload order
+    # departments: 主办/协办 handlers, 退单/延期/挂起 requests, 督办 (domain/handling.py)
+    handlers: list[CaseHandler] = Field(default_factory=list)
+    requests: list[CaseRequest] = Field(default_factory=list)
+    urges: list[Urge] = Field(default_factory=list)
+    urge_count: int = 0
+    suspended_at: datetime | None = None  # 挂起: the clock stands still; the sweeper skips the case
+    suspended_s: int = 0  # time suspended over the case's life
     version: int = 1
     timeline: list[TimelineEntry] = Field(default_factory=list)
     pending_events: list[ev.CaseEvent] = Field(default_factory=list, exclude=True)
@@ -183,6 +191,7 @@ class Case(BaseModel):
         if assignee == self.assignee:
             raise Conflict(f"case {self.id} is already assigned to {assignee.kind} {assignee.id}")
         self._change(now, response=True)
+        self._release_handlers(now)
         self.assignee = assignee
         self.status = S.ASSIGNED
         self._emit(ev.CaseAssigned, by, now, assignee=assignee, note=f"{assignee.kind} {assignee.name or assignee.id}")
@@ -206,6 +215,7 @@ class Case(BaseModel):
                 note=f"{AssigneeKind.GRID_WORKER} {by.sub}",
             )
         self.status = S.IN_PROGRESS
+        self._on_start(now)
         self._emit(ev.CaseStarted, by, now, assignee=self.assignee)
 
     def resolve(self, by: Principal, resolution: str, now: datetime) -> None:
@@ -215,12 +225,14 @@ class Case(BaseModel):
         text = _text(resolution, "resolution", TEXT_MAX)
         self._require("resolve", S.ACCEPTED, S.ASSIGNED, S.IN_PROGRESS)
         on_time = self.overdue_count == 0 and (self.due_at is None or now <= self.due_at)
+        self._check_handlers_before_resolve(now)
         self._change(now, response=True)
         if self.assignee is None and by.role is Role.GRID_WORKER:
             self.assignee = Assignee(kind=AssigneeKind.GRID_WORKER, id=by.sub, name=by.sub)
         self.status = S.RESOLVED
         self.resolved_at, self.resolved_at_level = now, self.level
         self.resolved_on_time, self.resolution = on_time, text
+        self._after_resolve(now, on_time)
         self._set_due(None)
         self._emit(ev.CaseResolved, by, now, resolution=text, on_time=on_time, note=text)
 
@@ -237,7 +249,7 @@ class Case(BaseModel):
         """The SLA sweeper's rule: an open case past its deadline is OVERDUE and escalated
         (OVERDUE then ESCALATED, new deadline). At COUNTY it is only flagged overdue, once.
         Returns whether it escalated."""
-        if self.status not in OPEN_STATUSES or self.due_at is None or now < self.due_at:
+        if self.status not in OPEN_STATUSES or self.due_at is None or now < self.due_at or self.suspended:
             return False
         if self.level.next_level() is None:
             if self.overdue:
@@ -284,6 +296,7 @@ class Case(BaseModel):
         authorize(by, Action.RETURN, self)
         text = _text(reason, "reason")
         self._require("return", S.ASSIGNED, S.IN_PROGRESS)
+        self._refuse_direct_return()
         self._change(now)
         returned_by, self.assignee = self.assignee, None
         self.status = S.ACCEPTED
@@ -438,12 +451,14 @@ class Case(BaseModel):
     def _escalate(self, now: datetime, sla: Sla) -> HandlingLevel:
         from_level, self.level = self.level, self._level_above()
         self.status, self.assignee = S.ACCEPTED, None
+        self._release_handlers(now)
         self.escalations += 1
         self._set_due(now + self._sla_for(self.level, sla))
         return from_level
 
     def _reopen(self, now: datetime, sla: Sla) -> None:
         self.status, self.assignee, self.reopened = S.ACCEPTED, None, True
+        self._release_handlers(now)
         self.rating = self.rated_at = None
         for r in self.reporters:
             r.rating = r.rated_at = r.comment = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from services.cases import domain as d
 from services.cases.handlers.catalogue import CatalogueCommands
 from services.cases.handlers.context import CaseContext
+from services.cases.handlers.departments import DepartmentCommands
 from services.cases.handlers.hotspots import HotspotReads
 from services.cases.handlers.model import CaseCommands
 from services.cases.handlers.policy import CaseReads
@@ -20,6 +21,10 @@ STAFF = frozenset({Role.ADMIN, Role.OPERATOR})
 def table(ctx: CaseContext, importer: CaseImporter) -> dict[str, Handler]:
     cases, reads, rollups = CaseCommands(ctx), CaseReads(ctx), RollupReads(ctx)
     hotspots, catalogue = HotspotReads(ctx), CatalogueCommands(ctx)
+
+    def require_figures_or_department(p: Principal) -> None:
+        if p.role is not Role.DEPARTMENT:
+            require_figures(p)
 
     def staff(p: Principal) -> None:
         require_any_role(p, STAFF, "list the cases of a hotspot")
@@ -48,5 +53,20 @@ def table(ctx: CaseContext, importer: CaseImporter) -> dict[str, Handler]:
         "catalogue.upsert": (catalogue.may_edit, catalogue.upsert),
         "catalogue.remove": (catalogue.may_edit, catalogue.remove),
         "case.import": (may_import, importer.handle),
+    }
+    depts = DepartmentCommands(ctx)  # departments: the directory, dispatch, requests, 督办, figures
+    routes |= {
+        "department.create": (None, depts.create),
+        "department.list": (None, depts.directory),
+        "department.stats": (require_figures_or_department, depts.stats),
+        "department.rankings": (require_figures, depts.rankings),
+        "case.dispatch": (None, depts.dispatch),
+        "case.reply": (None, depts.reply),
+        "case.requestReturn": (None, depts.request_return),
+        "case.requestExtension": (None, depts.request_extension),
+        "case.suspend": (None, depts.suspend),
+        "case.resume": (None, depts.resume),
+        "case.decideRequest": (None, depts.decide),
+        "case.urge": (None, depts.urge),
     }
     return {verb: gated(gate, handler) for verb, (gate, handler) in routes.items()}
