@@ -22,6 +22,7 @@ from gateway.document_limits import Caps, DocumentCache, DocumentLimits, ParsedO
 from gateway.errors import Schema, TypedErrors, mark_validation_errors
 from gateway.schema.case_events import CasesSubscription
 from gateway.schema.cases import CasesMutation, CasesQuery
+from gateway.schema.departments import DepartmentsMutation, DepartmentsQuery
 from gateway.schema.live_events import LiveEventsSubscription
 from gateway.schema.nodes import NodeQuery
 from gateway.schema.organizations import OrganizationsMutation, OrganizationsQuery
@@ -32,12 +33,14 @@ from shared.settings import Settings
 
 
 @strawberry.type
-class Query(TerritoryQuery, CasesQuery, OrganizationsQuery, VolunteersQuery, UnifiedQuery, NodeQuery):
+class Query(TerritoryQuery, CasesQuery, OrganizationsQuery, VolunteersQuery, UnifiedQuery, NodeQuery, DepartmentsQuery):
     pass
 
 
 @strawberry.type
-class Mutation(TerritoryMutation, CasesMutation, OrganizationsMutation, VolunteersMutation, UnifiedMutation):
+class Mutation(
+    TerritoryMutation, CasesMutation, OrganizationsMutation, VolunteersMutation, UnifiedMutation, DepartmentsMutation
+):
     pass
 
 

@@ -17,6 +17,8 @@ from shared.auth import Principal, Role
 from shared.domain import ratio, text
 from shared.errors import BadInput, Conflict, Forbidden, NotFound
 from shared.vocabulary.cases import (
+    DEPT_COUNTERS,
+    RANKING_METRICS,
     SATISFIED_FROM,
     CaseRequestKind,
     CaseRequestStatus,
@@ -469,21 +471,6 @@ class CaseHandling:
 
 
 # ---- figures per department ---------------------------------------------------------------
-DEPT_COUNTERS: dict[str, str] = {
-    "received": "Cases dispatched to the department, as lead or cooperating (each dispatch counts).",
-    "lead": "Cases it received as lead (主办).",
-    "cooperating": "Cases it received as cooperating department (协办).",
-    "responded": "Dispatches it acted on: a reply, start, resolution or request.",
-    "replied": "Dispatches as cooperating department it replied to.",
-    "resolved": "Cases it resolved as lead.",
-    "resolved_on_time": "Cases it resolved as lead by the deadline, with no SLA breach in the case's life.",
-    "returned": "Cases it led and handed back by an approved 退单.",
-    "reworked": "Cases it resolved as lead that had to be handled again (重办, failed verification).",
-    "extensions": "Approved 延期 it asked for.",
-    "urged": "督办 received while it led a case.",
-    "rated": "Cases it resolved as lead that a reporter rated.",
-    "satisfied": f"Of those, rated {SATISFIED_FROM} or 5.",
-}
 DEPT_PREFIX = "dept"
 
 
@@ -528,20 +515,6 @@ def dept_figures(counters: dict[str, int]) -> dict[str, dict[str, int]]:
             key, _, name = k[len(DEPT_PREFIX) + 1 :].rpartition(".")
             out.setdefault(key, {})[name] = out.get(key, {}).get(name, 0) + v
     return out
-
-
-RANKING_METRICS: dict[str, str] = {
-    "received": "Cases received (lead or cooperating).",
-    "resolved": "Cases resolved as lead.",
-    "responseRate": "响应率: responded / received.",
-    "resolutionRate": "解决率: resolved / (lead − returned), the cases it kept as lead that it resolved.",
-    "onTimeRate": "按期办结率: resolved on time / resolved.",
-    "satisfactionRate": "满意率: satisfied / rated.",
-    "returnRate": "回退率: returned / lead.",
-    "reworkRate": "重办率: reworked / resolved.",
-    "extensionCount": "延期数: approved extensions.",
-    "urgeCount": "督办 received.",
-}
 
 
 def dept_stats(c: dict[str, int]) -> dict[str, Any]:
