@@ -258,27 +258,40 @@ class DepartmentsMutation:
         description="反馈: a department on the case (主办 or 协办) replies, with attachments of the case"
     )
     async def reply_to_case(
-        self, info: Info, id: strawberry.ID, text: str, attachment_ids: list[strawberry.ID] | None = None
+        self,
+        info: Info,
+        id: strawberry.ID,
+        text: str,
+        attachment_ids: list[strawberry.ID] | None = None,
+        expected_version: Version = None,
     ) -> Case:
         ids = [str(i) for i in attachment_ids or []]
-        return case_node(await ctx(info).cases.reply(command(cc.ReplyToCase, id, text=text, attachmentIds=ids)))
+        body = command(cc.ReplyToCase, id, expected_version, text=text, attachmentIds=ids)
+        return case_node(await ctx(info).cases.reply(body))
 
     @strawberry.mutation(description="退单: the lead department asks to hand the case back; the centre decides")
-    async def request_case_return(self, info: Info, id: strawberry.ID, reason: str) -> CaseRequest:
-        return case_request_node(await ctx(info).cases.request_return(command(cc.WithReason, id, reason=reason)))
+    async def request_case_return(
+        self, info: Info, id: strawberry.ID, reason: str, expected_version: Version = None
+    ) -> CaseRequest:
+        body = command(cc.WithReason, id, expected_version, reason=reason)
+        return case_request_node(await ctx(info).cases.request_return(body))
 
     @strawberry.mutation(
         description="延期: the lead department asks for a later deadline (`until`, after now and after the "
         "current deadline); the centre decides"
     )
-    async def request_case_extension(self, info: Info, id: strawberry.ID, until: datetime, reason: str) -> CaseRequest:
-        return case_request_node(
-            await ctx(info).cases.request_extension(command(cc.RequestExtension, id, until=until, reason=reason))
-        )
+    async def request_case_extension(
+        self, info: Info, id: strawberry.ID, until: datetime, reason: str, expected_version: Version = None
+    ) -> CaseRequest:
+        body = command(cc.RequestExtension, id, expected_version, until=until, reason=reason)
+        return case_request_node(await ctx(info).cases.request_extension(body))
 
     @strawberry.mutation(description="挂起: the lead department or staff ask to stop the clock; the centre decides")
-    async def suspend_case(self, info: Info, id: strawberry.ID, reason: str) -> CaseRequest:
-        return case_request_node(await ctx(info).cases.suspend(command(cc.WithReason, id, reason=reason)))
+    async def suspend_case(
+        self, info: Info, id: strawberry.ID, reason: str, expected_version: Version = None
+    ) -> CaseRequest:
+        body = command(cc.WithReason, id, expected_version, reason=reason)
+        return case_request_node(await ctx(info).cases.suspend(body))
 
     @strawberry.mutation(description="Resume a suspended case: its deadlines move on by the time it stood still")
     async def resume_case(self, info: Info, id: strawberry.ID, expected_version: Version = None) -> Case:
@@ -298,5 +311,5 @@ class DepartmentsMutation:
         )
 
     @strawberry.mutation(description="督办: staff of a level above the one handling the case press for it")
-    async def urge_case(self, info: Info, id: strawberry.ID, note: str) -> Case:
-        return case_node(await ctx(info).cases.urge(command(cc.UrgeCase, id, note=note)))
+    async def urge_case(self, info: Info, id: strawberry.ID, note: str, expected_version: Version = None) -> Case:
+        return case_node(await ctx(info).cases.urge(command(cc.UrgeCase, id, expected_version, note=note)))

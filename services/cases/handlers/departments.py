@@ -229,10 +229,7 @@ class DepartmentCommands:
             case, doc = await ctx.scoped(p, case_id, uow)
             d.authorize(p, d.Action.DECIDE, case)
             version, before = case.version, d.counters_of(case)
-            try:
-                request = case.decide(p, c.requestId, c.approve, c.note, now())
-            except NotFound:
-                raise hidden(p, f"request {c.requestId}") from None
+            request = case.decide(p, c.requestId, c.approve, c.note, now())
             ctx.save(uow, case, version, before, doc)
             return case, request
 
@@ -262,7 +259,7 @@ class DepartmentCommands:
             doc = await ctx.store.department(region, code)
             if doc:
                 break
-        own = p.role is Role.DEPARTMENT and doc is not None and p.region == doc["region_id"] and p.dept == code
+        own = p.role is Role.DEPARTMENT and p.dept == code and (doc is None or p.region == doc["region_id"])
         if not (p.can_see_path(path) and (p.unrestricted or p.role in h.STAFF or own)):
             raise hidden(p, f"figures of department {code} in region {region_id}")
         if doc is None:
@@ -304,9 +301,8 @@ class DepartmentCommands:
         for x in docs:
             stats = h.dept_stats(figures.get(h.dept_key(x["region_id"], x["code"]), {}))
             rows.append((stats[metric], x, stats))
-        present = sorted(
-            (r for r in rows if r[0] is not None), key=lambda r: (r[0], r[1]["code"]), reverse=q.order == "DESC"
-        )
+        by_code = sorted((r for r in rows if r[0] is not None), key=lambda r: (r[1]["code"], r[1]["region_id"]))
+        present = sorted(by_code, key=lambda r: r[0], reverse=q.order == "DESC")  # stable: ties by code
         ordered = present + sorted((r for r in rows if r[0] is None), key=lambda r: r[1]["code"])
         return {
             "items": [

@@ -26,6 +26,9 @@ def table(ctx: CaseContext, importer: CaseImporter) -> dict[str, Handler]:
         if p.role is not Role.DEPARTMENT:
             require_figures(p)
 
+    def department(p: Principal) -> None:
+        require_any_role(p, {Role.DEPARTMENT}, "ask for a return or an extension of a case (its lead department)")
+
     def staff(p: Principal) -> None:
         require_any_role(p, STAFF, "list the cases of a hotspot")
 
@@ -62,8 +65,8 @@ def table(ctx: CaseContext, importer: CaseImporter) -> dict[str, Handler]:
         "department.rankings": (require_figures, depts.rankings),
         "case.dispatch": (None, depts.dispatch),
         "case.reply": (None, depts.reply),
-        "case.requestReturn": (None, depts.request_return),
-        "case.requestExtension": (None, depts.request_extension),
+        "case.requestReturn": (department, depts.request_return),
+        "case.requestExtension": (department, depts.request_extension),
         "case.suspend": (None, depts.suspend),
         "case.resume": (None, depts.resume),
         "case.decideRequest": (None, depts.decide),
