@@ -224,6 +224,6 @@ RIGHTS: dict[str, Rule] = {
     "upsertRewardItem": rule(scope=DEPLOYMENT),       # rewards every volunteer redeems
     "raiseHotspotToJointMeeting": rule(STAFF),
     # -- subscriptions
-    "caseEvents": rule(A, O, W),
-    "events": rule(A, O, W),
+    "caseEvents": rule(A, O, W, D),                    # a department: the cases it handles
+    "events": rule(A, O, W, D),
 }

@@ -24,6 +24,9 @@ def case_envelopes(case: d.Case, counters_before: dict[str, int] | None) -> list
     for i, e in enumerate(case.drain_events()):
         data = e.to_wire() | {"delta": event_delta(counters_before, e.counters) if i == 0 else {}}
         data.pop("counters", None)
+        # departments: those on the case then (and any it released just now) get a copy on their subject
+        if keys := [h.key for h in case.handlers if h.active or h.released_at == e.at]:
+            data["deptKeys"] = list(dict.fromkeys(keys))
         out.append(
             make_event(
                 SERVICE,
