@@ -276,6 +276,7 @@ Department = {id, code, name, level, regionId, regionPath, contacts: [{name, tit
 Case gains handlers: [{dept, deptRegion, deptName, role, status, dispatchedAt, dueAt, respondedAt, releasedAt,
   resolvedAt, replies: [{at, by, text, attachmentIds}]}], requests: [CaseRequest], urgeCount, suspended, suspendedAt
 CaseRequest = {id, caseId, kind, status, reason, until, requestedBy, dept, requestedAt, decidedBy, decidedAt, note}
-Events CASE_DISPATCHED CASE_REPLIED CASE_REQUEST_RAISED CASE_REQUEST_DECIDED CASE_SUSPENDED CASE_RESUMED CASE_URGED
-  are also published on `yiwang.dept.cases.<department region>.<code>.<TYPE>` for each department on the case.
+Events CASE_DISPATCHED CASE_REPLIED CASE_REQUEST_RAISED CASE_REQUEST_DECIDED CASE_SUSPENDED CASE_RESUMED CASE_URGED;
+  every event of a case departments handle carries data.deptKeys and is also published on
+  `yiwang.dept.cases.<department region>.<code>.<TYPE>` for each of them.
 """
