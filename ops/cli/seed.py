@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 
 from ops.cli.demo import replica_ready
 from ops.cli.progress import Progress, Say, Tick
+from ops.cli.seed_departments import load_departments
 from services.cases.domain import DEFAULT_CATALOGUE, DEFAULT_SLA, DEPARTMENTS, Category, HandlingLevel
 from services.cases.importer import history_id
 from services.organizations.domain.member import adulthood
@@ -1316,6 +1317,7 @@ async def seed(
 
                 async def import_cases(tick: Tick) -> None:
                     await loader.replica_ready("cases", plan.grids[-1].id)
+                    await load_departments(loader, plan, items, "demo")  # directory, dispatches
                     await load_cases(loader, items, "demo", tick=tick)
 
                 await loader.phase("case history", len(items), "cases", import_cases)
@@ -1372,6 +1374,7 @@ async def seed_city(settings: Any, loader: Loader, now: datetime, history_args: 
         async def work(tick: Tick) -> None:
             items = await drafting
             await loader.replica_ready("cases", last_grid)
+            await load_departments(loader, plan, items, "city")  # directory, dispatches
             await load_cases(loader, items, "city", tick=tick)
 
         await loader.phase("case history", history.count, "cases", work)

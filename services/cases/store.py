@@ -390,6 +390,11 @@ class CaseStore:
             {"region_id": region_id, "code": code}, session=uow.session if uow else None
         )
 
+    async def department_names(self) -> dict[tuple[str, str], str]:
+        """(region, code) -> name of every department of the directory (a few per county)."""
+        cur = self.db.departments.find({}, {"region_id": 1, "code": 1, "name": 1})
+        return {(x["region_id"], x["code"]): x["name"] async for x in cur}
+
     async def department_by_id(self, dept_id: str, uow: UnitOfWork | None = None) -> dict | None:
         return await self.db.departments.find_one({"_id": dept_id}, session=uow.session if uow else None)
 

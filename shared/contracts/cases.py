@@ -86,7 +86,25 @@ class ListCases(Page):
 
 
 ImportActionName = Literal[
-    "accept", "assign", "start", "resolve", "escalate", "reject", "return", "rate", "close", "sweep"
+    "accept",
+    "assign",
+    "start",
+    "resolve",
+    "escalate",
+    "reject",
+    "return",
+    "rate",
+    "close",
+    "sweep",
+    # departments
+    "dispatch",
+    "reply",
+    "requestReturn",
+    "requestExtension",
+    "suspend",
+    "decide",
+    "resume",
+    "urge",
 ]
 
 
@@ -103,7 +121,16 @@ class ImportStep(Wire):
     reason: str | None = Field(default=None, max_length=1000)  # escalate, reject, return
     score: int | None = None  # rate
     comment: str | None = Field(default=None, max_length=1000)  # rate
-    note: str | None = Field(default=None, max_length=1000)  # close
+    note: str | None = Field(default=None, max_length=1000)  # close; departments: reply text, urge, decision note
+    # departments: dispatch (lead, cooperating: codes of the directory of the case's county or city);
+    # reply, requestReturn, requestExtension (until), suspend, resume by the department `dept` on the
+    # case (suspend without one: by staff); decide the pending request of `requestKind` (approve)
+    lead: str | None = Field(default=None, max_length=64)
+    cooperating: list[str] = Field(default_factory=list, max_length=20)
+    dept: str | None = Field(default=None, max_length=64)
+    until: AwareDatetime | None = None
+    requestKind: Literal["RETURN", "EXTENSION", "SUSPENSION"] | None = None
+    approve: bool | None = None
 
 
 class ImportedCase(Wire):

@@ -208,3 +208,14 @@ def test_case_documents_round_trip_with_handlers():
     back = case_from_doc(doc)
     assert back.handlers == case.handlers and back.requests == case.requests
     assert datetime.now(timezone.utc) > back.requests[0].requested_at
+
+
+def test_a_department_dispatched_again_is_decided_for_as_it_stands_now():
+    """Escalated (the departments released) and dispatched again to the same lead: its new
+    request is decided against its new place on the case, not the released one."""
+    case = dispatched()
+    case.escalate(OPERATOR, "需上级协调", T, SLA)
+    case.dispatch(ADMIN, HOUSING, [], T)
+    r = case.raise_request(P_HOUSING, K.RETURN, "不属于", T)
+    case.decide(ADMIN, r.id, True, None, T)
+    assert case.status is S.ACCEPTED and [h.returned for h in case.handlers] == [False, False, True]

@@ -261,7 +261,7 @@ class CaseHandling:
         each kind waits at a time; an extension's `until` lies after now and after the deadline."""
         authorize(by, Action.REQUEST, self)  # type: ignore[arg-type]
         handler = self.handler_of(by)
-        if kind is CaseRequestKind.SUSPENSION and by.role in STAFF:
+        if kind is CaseRequestKind.SUSPENSION and (by.role in STAFF or by.unrestricted):
             handler = None
         elif handler is None or handler.role is not HandlerRole.LEAD:
             raise Forbidden(
@@ -318,7 +318,7 @@ class CaseHandling:
             raise Conflict(
                 f"request {request_id} was already {request.status.lower()}", {"status": str(request.status)}
             )
-        requester = next((h for h in self.handlers if request.dept and h.key == request.dept), None)
+        requester = next((h for h in reversed(self.handlers) if request.dept and h.key == request.dept), None)
         if approve:
             self._require(f"approve {KIND_NAMES[request.kind]} on", S.ASSIGNED, S.IN_PROGRESS)
             if request.kind is not CaseRequestKind.SUSPENSION and (requester is None or not requester.active):
