@@ -38,6 +38,12 @@ ASSIGN = """mutation($id: ID!, $a: AssigneeInput!) { assignCase(id: $id, assigne
 START = """mutation($id: ID!) { startCase(id: $id) { id status } }"""
 RESOLVE = """mutation($id: ID!, $t: String!) { resolveCase(id: $id, resolution: $t) { id status } }"""
 RATE = """mutation($id: ID!, $s: Int!, $c: String) { rateCase(id: $id, score: $s, comment: $c) { id status } }"""
+# departments: a third of the followed cases go to a county department (主办) with a co-handler (协办)
+DEPARTMENTS = """query($r: ID!) { departments(regionId: $r, first: 50) { edges { node { code regionId } } } }"""
+DISPATCH = """mutation($id: ID!, $l: String!, $c: [String!]) { dispatchCase(id: $id, lead: $l, cooperating: $c) {
+  id status } }"""
+REPLY = """mutation($id: ID!, $t: String!) { replyToCase(id: $id, text: $t) { id status } }"""
+DEPT_SHARE = 1 / 3
 # NEW operations: an error from one of these marks it unavailable rather than failing the run.
 RANKINGS = """query($r: ID!, $m: RankingMetric!, $o: SortOrder) { rankings(regionId: $r, metric: $m, order: $o,
   first: 10) { rank value region { id name } } }"""
@@ -269,12 +275,18 @@ class Pending:
     grid: Grid
     resident: str  # token of the reporter (who rates)
     step: int = 0
+    dept: tuple[str, str, str] | None = None  # departments: (county, lead code, cooperating code)
+
+    @property
+    def steps(self) -> list[str]:
+        return Workload.DEPT_STEPS if self.dept else Workload.STEPS
 
 
 class Workload:
     """The operations of the mixed workload, over one Territory, with minted tokens."""
 
     STEPS = ["accept_case", "assign_case", "start_case", "resolve_case", "rate_case"]
+    DEPT_STEPS = ["accept_case", "dispatch_case", "start_case", "reply_case", "resolve_case", "rate_case"]
 
     def __init__(self, url: str, settings: Settings, territory: Territory, clients: int,
                  mix: dict[str, float], run_id: str, seed: int = 7):
@@ -292,6 +304,7 @@ class Workload:
         self.sent: dict[str, tuple[float, str]] = {}  # case id -> (unix time the report was sent, phase)
         self.replied: dict[str, float] = {}  # case id -> unix time its reportCase reply came back
         self.seq = 0
+        self.directories: dict[str, list[str]] = {}  # county -> department codes
         self.unavailable: dict[str, str] = {}
         self.probe_errors: dict[str, str] = {}
         self.ranking_metrics = list(RANKING_METRICS)
@@ -299,8 +312,15 @@ class Workload:
         self.read_nodes = [n for lvl in LEVELS for n in territory.nodes.get(lvl, [])]
         self.upper_nodes = [n for lvl in LEVELS[:-1] for n in territory.nodes.get(lvl, [])]
 
-    def token(self, sub: str, role: str, region: str | None = None) -> str:
-        return mint_token(self.secret, sub=sub, role=role, region=region, ttl_s=24 * 3600, issuer=self.issuer)
+    def token(self, sub: str, role: str, region: str | None = None, dept: str | None = None) -> str:
+        return mint_token(self.secret, sub=sub, role=role, region=region, dept=dept, ttl_s=24 * 3600,
+                          issuer=self.issuer)
+
+    def department(self, county: str, code: str) -> str:
+        key = (f"dept:{code}", county)
+        if key not in self._gw:
+            self._gw[key] = self.token(f"bench-dept-{code}", "department", county, dept=code)
+        return self._gw[key]
 
     def grid_worker(self, grid: Grid) -> tuple[str, str]:
         """(sub, token) of a grid worker of this grid: a registered one, else a bench one."""
@@ -343,6 +363,18 @@ class Workload:
         w = await works("hotspots", HOTSPOTS, {"r": root, "s": (now - timedelta(days=7)).isoformat()})
         if w:
             self.unavailable["hotspots"] = w
+        # departments: each county's directory, for dispatch with co-handling
+        for county in sorted({g.path[1] for g in self.t.grids if len(g.path) > 1}):
+            try:
+                edges = (await gql(DEPARTMENTS, {"r": county}, token=self.admin))["departments"]["edges"]
+            except Exception as e:  # noqa: BLE001 - the reason is recorded
+                self.unavailable["dispatch_case"] = str(e)[:300]
+                break
+            codes = [e["node"]["code"] for e in edges if e["node"]["regionId"] == county]
+            if len(codes) >= 2:
+                self.directories[county] = codes
+        if not self.directories:
+            self.unavailable.setdefault("dispatch_case", "no county has two departments in its directory")
         for op in ("rankings", "trend", "hotspots"):
             if op in self.unavailable:
                 self.mix.pop(op, None)
@@ -370,16 +402,27 @@ class Workload:
             located = case.get("region", {}).get("id")
             if located and located != grid.id:  # a point on a border: follow the grid it went to
                 grid = next((g for g in self.t.grids if g.id == located), Grid(located, [], []))
-            self.pending.append(Pending(case["id"], grid, resident))
+            county = grid.path[1] if len(grid.path) > 1 else ""
+            dept = None
+            if self.directories.get(county) and self.rnd.random() < DEPT_SHARE:
+                lead, co = self.rnd.sample(self.directories[county], 2)
+                dept = (county, lead, co)
+            self.pending.append(Pending(case["id"], grid, resident, dept=dept))
         return case["id"]
 
     async def advance(self, gql: Gql, rec: Recorder) -> None:
         """One workflow step of the oldest case waiting for one."""
         p = self.pending.popleft()
-        step = self.STEPS[p.step]
+        step = p.steps[p.step]
         sub, gw = self.grid_worker(p.grid)
+        if p.dept:  # the lead department starts and resolves
+            gw = self.department(p.dept[0], p.dept[1])
         if step == "accept_case":
             call = gql(ACCEPT, {"id": p.case_id}, token=self.operator)
+        elif step == "dispatch_case" and p.dept:
+            call = gql(DISPATCH, {"id": p.case_id, "l": p.dept[1], "c": [p.dept[2]]}, token=self.operator)
+        elif step == "reply_case" and p.dept:
+            call = gql(REPLY, {"id": p.case_id, "t": "已配合处置"}, token=self.department(p.dept[0], p.dept[2]))
         elif step == "assign_case":
             call = gql(ASSIGN, {"id": p.case_id, "a": {"kind": "GRID_WORKER", "id": sub, "name": sub}},
                        token=self.operator)
@@ -389,7 +432,7 @@ class Workload:
             call = gql(RESOLVE, {"id": p.case_id, "t": "已现场处置, 清理完毕"}, token=gw)
         else:
             call = gql(RATE, {"id": p.case_id, "s": self.rnd.choice([5, 5, 4, 3]), "c": "满意"}, token=p.resident)
-        if await rec.timed(step, call) is not None and p.step + 1 < len(self.STEPS):
+        if await rec.timed(step, call) is not None and p.step + 1 < len(p.steps):
             p.step += 1
             self.pending.append(p)
 
