@@ -390,6 +390,13 @@ class CaseStore:
             {"region_id": region_id, "code": code}, session=uow.session if uow else None
         )
 
+    async def directory_of(self, region_id: str, uow: UnitOfWork | None = None) -> dict[str, str]:
+        """code -> name of one region's directory: one range of the (region_id, code) index."""
+        cur = self.db.departments.find(
+            {"region_id": region_id}, {"code": 1, "name": 1}, session=uow.session if uow else None
+        )
+        return {x["code"]: x["name"] async for x in cur}
+
     async def department_names(self) -> dict[tuple[str, str], str]:
         """(region, code) -> name of every department of the directory (a few per county)."""
         cur = self.db.departments.find({}, {"region_id": 1, "code": 1, "name": 1})
@@ -414,10 +421,17 @@ class CaseStore:
         return docs + await self.db.departments.find({"region_path": region_id}).limit(limit).to_list(limit)
 
     async def rollup_counters(self, ids: list[str]) -> dict[str, dict[str, int]]:
+        """The region counters, without the departments' (`c.dept`: a county's are hundreds of
+        keys, which no overview reads)."""
         out = {}
-        async for d in self.rollups.find({"_id": {"$in": ids}}, {"c": 1}):
+        async for d in self.rollups.find({"_id": {"$in": ids}}, {"c.dept": 0, IMPORTED: 0}):
             out[d["_id"]] = flatten(d.get("c", {}))
         return out
+
+    async def dept_rollup(self, region_id: str) -> dict[str, int]:
+        """departments: the department counters (`dept.<key>.<counter>`) of one region."""
+        d = await self.rollups.find_one({"_id": region_id}, {"c.dept": 1})
+        return flatten({"dept": ((d or {}).get("c") or {}).get("dept", {})})
 
 
 def fold_hotspot_cells(

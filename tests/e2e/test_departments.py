@@ -145,6 +145,14 @@ async def test_dispatch_co_handling_requests_urging_and_the_figures(cases):
     s = stats["departmentStats"]
     assert (s["received"], s["lead"], s["extensionCount"], s["urgeCount"], s["returned"]) == (1, 1, 1, 1, 0)
     assert s["onTimeRate"] == 1.0 and s["returnRate"] == 0.0 and s["responseRate"] == 1.0
+    ranged = """query($c: String!, $r: ID!, $f: DateTime, $t: DateTime) { departmentStats(deptCode: $c, regionId: $r,
+      from: $f, to: $t) { received extensionCount } }"""
+    today = datetime.now(timezone.utc)
+    days = {"c": "HOUSING", "r": "town-a", "f": (today - timedelta(days=1)).isoformat(),
+            "t": (today + timedelta(days=1)).isoformat()}
+    assert (await cases.ok(ranged, days, **ADMIN_A))["departmentStats"] == {"received": 1, "extensionCount": 1}
+    last_year = {**days, "f": (today - timedelta(days=400)).isoformat(), "t": (today - timedelta(days=300)).isoformat()}
+    assert (await cases.ok(ranged, last_year, **ADMIN_A))["departmentStats"] == {"received": 0, "extensionCount": 0}
     urban = (await cases.ok(STATS, {"c": "URBAN_MGMT", "r": "county-a"}, **URBAN))["departmentStats"]
     assert (urban["cooperating"], urban["replied"], urban["resolved"]) == (1, 1, 0)
     assert codes(await cases.gql(STATS, {"c": "HOUSING", "r": "county-a"}, **URBAN)) == ["FORBIDDEN"]

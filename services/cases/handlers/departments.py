@@ -135,24 +135,24 @@ class DepartmentCommands:
 
     async def dept_refs(self, case: d.Case, codes: list[str], uow: UnitOfWork) -> list[h.DeptRef]:
         """The departments named by code in the directory of the case's county, else its city;
-        BAD_INPUT naming every code neither has."""
+        BAD_INPUT naming every code neither has. One read per directory (a county's is a few
+        dozen entries), the city's only for codes the county lacks."""
         county = case.region_at(d.HandlingLevel.COUNTY)
         regions = [county] + ([case.region_path[-5]] if len(case.region_path) >= 5 else [])
-        found, unknown = [], []
-        for code in codes:
-            for region in regions:
-                doc = await self.ctx.store.department(region, code, uow)
-                if doc:
-                    found.append(h.DeptRef(code=code, name=doc["name"], region_id=region))
-                    break
-            else:
-                unknown.append(code)
+        found: dict[str, h.DeptRef] = {}
+        for region in regions:
+            missing = [c for c in codes if c not in found]
+            if not missing:
+                break
+            names = await self.ctx.store.directory_of(region, uow)
+            found |= {c: h.DeptRef(code=c, name=names[c], region_id=region) for c in missing if c in names}
+        unknown = [c for c in codes if c not in found]
         if unknown:
             raise BadInput(
                 f"no department {', '.join(unknown)} in the directory of {self.ctx.region_name(county)} or its city",
                 {"unknownDepartments": unknown},
             )
-        return found
+        return [found[c] for c in codes]
 
     # ---- case commands ------------------------------------------------------------------
     async def run(
@@ -269,7 +269,7 @@ class DepartmentCommands:
     async def counters(self, region_id: str, since: datetime | None, until: datetime | None) -> dict[str, int]:
         """The region's rollup counters; with a time range, the changes of the days in it."""
         if since is None and until is None:
-            return (await self.ctx.store.rollup_counters([region_id])).get(region_id, {})
+            return await self.ctx.store.dept_rollup(region_id)
         tz = city_tz()
         first = day_of(since, tz) if since else "0000-00-00"
         last = day_of(until, tz) if until else None
