@@ -520,6 +520,43 @@ class CasesClient(FiguresClient):
     async def set_work_calendar(self, body: cc.SetWorkCalendar) -> Dto:
         return await self.send("calendar.set", body)
 
+    # departments: the directory, dispatch, replies, requests, 督办, figures
+    async def create_department(self, body: cc.CreateDepartment) -> Dto:
+        return await self.send("department.create", body)
+
+    async def departments(self, body: cc.ListDepartments) -> Dto:
+        return await self.send("department.list", body)
+
+    async def department_stats(self, body: cc.DepartmentStatsQuery) -> Dto:
+        return await self.send("department.stats", body)
+
+    async def department_rankings(self, body: cc.DepartmentRankingsQuery) -> Dto:
+        return await self.send("department.rankings", body)
+
+    async def dispatch(self, body: cc.DispatchCase) -> Dto:
+        return await self.send("case.dispatch", body)
+
+    async def reply(self, body: cc.ReplyToCase) -> Dto:
+        return await self.send("case.reply", body)
+
+    async def request_return(self, body: cc.WithReason) -> Dto:
+        return await self.send("case.requestReturn", body)
+
+    async def request_extension(self, body: cc.RequestExtension) -> Dto:
+        return await self.send("case.requestExtension", body)
+
+    async def suspend(self, body: cc.WithReason) -> Dto:
+        return await self.send("case.suspend", body)
+
+    async def resume(self, body: cc.CaseCommand) -> Dto:
+        return await self.send("case.resume", body)
+
+    async def decide_request(self, body: cc.DecideCaseRequest) -> Dto:
+        return await self.send("case.decideRequest", body)
+
+    async def urge(self, body: cc.UrgeCase) -> Dto:
+        return await self.send("case.urge", body)
+
 
 def item_or_error(value: Any) -> Any:
     """Unwrap one entry of a batch reply: a result, or the typed error the service gave for it."""

@@ -20,9 +20,19 @@ PATH_TOKENS = "{city}.{county}.{township}.{community}.{grid}"
 
 
 def envelope_model(
-    service: str, event: str, data: type[BaseModel], drop: tuple[str, ...] = (), delta: bool = True
+    service: str,
+    event: str,
+    data: type[BaseModel],
+    drop: tuple[str, ...] = (),
+    delta: bool = True,
+    dept_keys: bool = False,
 ) -> type[BaseModel]:
     fields: dict[str, Any] = {n: (f.annotation, f) for n, f in data.model_fields.items() if n not in drop}
+    if dept_keys:
+        fields["deptKeys"] = (
+            list[str],
+            Field(default_factory=list, description="The departments on the record (`<region>:<code>`)"),
+        )
     if delta:
         fields["delta"] = (
             dict[str, int],
@@ -31,7 +41,7 @@ def envelope_model(
                 description=("Change of the region counters this event caused (first event of a command)"),
             ),
         )
-    name = service.title() + "".join(w.title() for w in event.split("_"))
+    name = service.title() + "".join(w.title() for w in event.split("_")) + ("DepartmentCopy" if dept_keys else "")
     # `type` is the one value `event`: a Literal made at run time (a type checker sees an expression)
     event_type: Any = Literal[event]
     payload = create_model(
@@ -65,6 +75,21 @@ def document_events(
     rt.route("asyncapi", asyncapi)
 
 
+def document_department_copies(
+    rt: ServiceRuntime, events: Mapping[str, type[BaseModel]], drop: tuple[str, ...] = ()
+) -> None:
+    """The copies of each event for the departments a record names (`data.deptKeys`), on a subject
+    space of each department's own, which a department's NATS user can be confined to."""
+    for name, model in events.items():
+        rt.broker.publisher(
+            f"yiwang.dept.{rt.name}.{{deptRegion}}.{{deptCode}}.{name}",
+            schema=envelope_model(rt.name, name, model, drop, dept_keys=True),
+            title=f"{rt.name}.{name}.department",
+            description="The same event, for each department on the record: "
+            + (model.__doc__ or "").strip().split("\n")[0],
+        )
+
+
 def spec(rt: ServiceRuntime) -> dict:
     doc = AsyncAPI(
         rt.broker,
@@ -73,7 +98,9 @@ def spec(rt: ServiceRuntime) -> dict:
         description=(
             f"Events of the {rt.name} service on JetStream stream YIWANG_{rt.name.upper()}. "
             f"Subjects end with the region path, so `yiwang.evt.{rt.name}.*.<city>.<county>.>` "
-            "is one county's subtree. Request subjects are internal and not listed."
+            "is one county's subtree. An event about a record that departments handle is also "
+            f"published, once for each of them, on `yiwang.dept.{rt.name}.<department region>.<code>.<EVENT>`: "
+            "a department user may be confined to its own. Request subjects are internal and not listed."
         ),
         schema_version="3.0.0",
     )

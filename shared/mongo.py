@@ -32,7 +32,7 @@ from pymongo.uri_parser import parse_uri
 
 from shared.errors import Unavailable
 from shared.messaging.envelope import CloudEvent
-from shared.messaging.subjects import event_subject
+from shared.messaging.subjects import dept_subjects, event_subject
 
 T = TypeVar("T")
 OUTBOX = "outbox"
@@ -145,6 +145,7 @@ class UnitOfWork:
                 "_id": e.id,
                 "oid": ObjectId(),
                 "subject": event_subject(e),
+                **({"also": also} if (also := dept_subjects(e)) else {}),
                 "aggregate": e.subject,
                 "type": e.type,
                 "published": False,

@@ -161,6 +161,19 @@ RIGHTS: dict[str, Rule] = {
     "recordReturnVisit": rule(STAFF),
     "correctCase": rule(STAFF),
     "commentOnCase": rule(ALL),
+    # -- departments: the directory, dispatch, requests, 督办, figures
+    "departments": rule(A, O, W, D, scope=PATH),      # the directories of one's region, above and below it
+    "departmentStats": rule(A, O, D),                 # a department: its own figures in its region
+    "departmentRankings": rule(STAFF),
+    "createDepartment": rule(A),
+    "dispatchCase": rule(STAFF),
+    "replyToCase": rule(D),                           # a department on the case
+    "requestCaseReturn": rule(D),                     # the lead
+    "requestCaseExtension": rule(D),
+    "suspendCase": rule(STAFF, D),
+    "resumeCase": rule(STAFF, D),
+    "decideCaseRequest": rule(STAFF),
+    "urgeCase": rule(STAFF),                          # staff above the region handling the case
     # -- party organisation
     "createPartyOrganization": rule(A),
     "updatePartyOrganization": rule(A),
@@ -219,6 +232,6 @@ RIGHTS: dict[str, Rule] = {
     "upsertRewardItem": rule(scope=DEPLOYMENT),       # rewards every volunteer redeems
     "raiseHotspotToJointMeeting": rule(STAFF),
     # -- subscriptions
-    "caseEvents": rule(A, O, W),
-    "events": rule(A, O, W),
+    "caseEvents": rule(A, O, W, D),                    # a department: the cases it handles
+    "events": rule(A, O, W, D),
 }

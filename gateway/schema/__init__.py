@@ -23,6 +23,7 @@ from gateway.errors import Schema, TypedErrors, mark_validation_errors
 from gateway.schema.case_events import CasesSubscription
 from gateway.schema.case_followup import CaseFollowUpMutation
 from gateway.schema.cases import CasesMutation, CasesQuery
+from gateway.schema.departments import DepartmentsMutation, DepartmentsQuery
 from gateway.schema.live_events import LiveEventsSubscription
 from gateway.schema.nodes import NodeQuery
 from gateway.schema.organizations import OrganizationsMutation, OrganizationsQuery
@@ -35,7 +36,14 @@ from shared.settings import Settings
 
 @strawberry.type
 class Query(
-    TerritoryQuery, CasesQuery, OrganizationsQuery, VolunteersQuery, UnifiedQuery, NodeQuery, WorkCalendarQuery
+    TerritoryQuery,
+    CasesQuery,
+    OrganizationsQuery,
+    VolunteersQuery,
+    UnifiedQuery,
+    NodeQuery,
+    WorkCalendarQuery,
+    DepartmentsQuery,
 ):
     pass
 
@@ -49,6 +57,7 @@ class Mutation(
     UnifiedMutation,
     WorkCalendarMutation,
     CaseFollowUpMutation,
+    DepartmentsMutation,
 ):
     pass
 

@@ -13,7 +13,17 @@ from strawberry.types import Info
 
 from gateway.clients import checked
 from gateway.schema.common import Connection, Node, connection, ctx, dto_type, from_dto, page_args, when
-from gateway.schema.enums import AssigneeKind, CaseChannel, CaseStatus, HandlingLevel, RequestKind
+from gateway.schema.enums import (
+    AssigneeKind,
+    CaseChannel,
+    CaseRequestKind,
+    CaseRequestStatus,
+    CaseStatus,
+    HandlerRole,
+    HandlerStatus,
+    HandlingLevel,
+    RequestKind,
+)
 from gateway.schema.followup_types import (
     CaseCommentConnection,
     ReturnVisit,
@@ -313,10 +323,6 @@ class Case(Node):
     def return_visit_overdue(self) -> bool:
         return bool(self.dto.get("returnVisitOverdue"))
 
-    @strawberry.field(description="Times the case was urged (督办)")
-    def urge_count(self) -> int:
-        return int(self.dto.get("urgeCount") or 0)
-
     @strawberry.field(description="Corrections of its category, location or grid after intake")
     def corrections(self) -> int:
         return int(self.dto.get("corrections") or 0)
@@ -327,6 +333,111 @@ class Case(Node):
             checked(ListComments, caseId=self.dto["id"], page=page_args(first, after))
         )
         return connection(page, comment_node)
+
+    # departments: 主办/协办 handlers, requests, 督办
+    @strawberry.field(description="The departments dispatched to the case (主办 and 协办), released ones included")
+    def handlers(self) -> list[CaseHandler]:
+        return [handler_node(h) for h in self.dto.get("handlers") or []]
+
+    @strawberry.field(description="退单, 延期 and 挂起 requests and their decisions (staff and departments only)")
+    def requests(self) -> list[CaseRequest]:
+        return [case_request_node(r) for r in self.dto.get("requests") or []]
+
+    @strawberry.field(description="督办: times a level above the handling one pressed for the case")
+    def urge_count(self) -> int:
+        return int(self.dto.get("urgeCount") or 0)
+
+    @strawberry.field(description="挂起: the clock stands still until the case is resumed")
+    def suspended(self) -> bool:
+        return bool(self.dto.get("suspended"))
+
+
+# ---- departments ------------------------------------------------------------------------------
+@strawberry.type(description="A handler's reply (反馈)")
+class HandlerReply:
+    at: datetime
+    by: str
+    text: str
+    attachment_ids: list[strawberry.ID]
+
+
+@strawberry.type(
+    description="A department on a case: 主办 (LEAD) or 协办 (COOPERATING), with its own status and deadline"
+)
+class CaseHandler:
+    dept: str = strawberry.field(description="The department's code")
+    dept_region_id: strawberry.ID = strawberry.field(description="The county or city whose directory holds it")
+    dept_name: str
+    role: HandlerRole
+    status: HandlerStatus
+    dispatched_at: datetime
+    due_at: datetime | None
+    responded_at: datetime | None
+    released_at: datetime | None
+    resolved_at: datetime | None
+    replies: list[HandlerReply]
+
+
+def handler_node(d: dict) -> CaseHandler:
+    return CaseHandler(
+        dept=d["dept"],
+        dept_region_id=strawberry.ID(d["deptRegion"]),
+        dept_name=d.get("deptName") or d["dept"],
+        role=HandlerRole(d["role"]),
+        status=HandlerStatus(d["status"]),
+        dispatched_at=when(d["dispatchedAt"]),
+        due_at=when(d.get("dueAt")),
+        responded_at=when(d.get("respondedAt")),
+        released_at=when(d.get("releasedAt")),
+        resolved_at=when(d.get("resolvedAt")),
+        replies=[
+            HandlerReply(
+                at=when(r["at"]),
+                by=r["by"],
+                text=r["text"],
+                attachment_ids=[strawberry.ID(i) for i in r.get("attachment_ids") or []],
+            )
+            for r in d.get("replies") or []
+        ],
+    )
+
+
+@strawberry.type(description="A 退单, 延期 or 挂起 request and the dispatching centre's decision")
+class CaseRequest:
+    id: strawberry.ID
+    case_id: strawberry.ID
+    kind: CaseRequestKind
+    status: CaseRequestStatus
+    reason: str
+    until: datetime | None = strawberry.field(description="An extension's new deadline")
+    requested_by: str
+    dept: str | None = strawberry.field(description="The requesting department (`<region>:<code>`)")
+    requested_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    note: str | None
+
+    @strawberry.field
+    async def case(self, info: Info) -> Case | None:
+        dto = await load_case(info, str(self.case_id))
+        return Case(dto=dto) if dto else None
+
+
+def case_request_node(d: dict) -> CaseRequest:
+    return CaseRequest(
+        id=strawberry.ID(d["id"]),
+        case_id=strawberry.ID(d["caseId"]),
+        kind=CaseRequestKind(d["kind"]),
+        status=CaseRequestStatus(d["status"]),
+        reason=d["reason"],
+        until=when(d.get("until")),
+        requested_by=d["requestedBy"],
+        dept=d.get("dept"),
+        requested_at=when(d["requestedAt"]),
+        decided_by=d.get("decidedBy"),
+        decided_at=when(d.get("decidedAt")),
+        note=d.get("note"),
+    )
 
 
 def case_node(dto: dict) -> Case:

@@ -8,8 +8,12 @@ from shared.trends import Interval
 from shared.vocabulary.cases import (
     AssigneeKind,
     CaseChannel,
+    CaseRequestKind,
+    CaseRequestStatus,
     CaseStatus,
     CommentVisibility,
+    HandlerRole,
+    HandlerStatus,
     HandlingLevel,
     RequestKind,
     ReturnVisitSatisfaction,
@@ -203,6 +207,16 @@ graphql_enum(
 graphql_enum(
     Interval, name="TrendInterval", description="DAY (local days), WEEK (Monday to Sunday) or MONTH (calendar months)"
 )
+
+# departments
+graphql_enum(HandlerRole, description="A department's role on a case: 主办 (LEAD) or 协办 (COOPERATING)")
+graphql_enum(
+    HandlerStatus,
+    description="Where a department stands on a case: ACTIVE, REPLIED (协办 replied), RESOLVED (主办 resolved), "
+    "RELEASED (returned, re-dispatched or escalated)",
+)
+graphql_enum(CaseRequestKind, description="退单 (RETURN), 延期 (EXTENSION), 挂起 (SUSPENSION)")
+graphql_enum(CaseRequestStatus, description="Waiting for the dispatching centre, or its decision")
 
 # The schema's names for the terms (mypy reads these as type aliases)
 RegionLevel = Level

@@ -29,13 +29,13 @@ from gateway.schema.territory import load_region
 from shared.auth import Principal, Role
 from shared.errors import BadInput, Forbidden
 from shared.messaging.streams import SERVICES
-from shared.messaging.subjects import subtree_filters
+from shared.messaging.subjects import dept_filters, subtree_filters
 
 # Who may watch which service's events in their subtree: the staff of caseEvents (a grid worker
 # their own grid); party records (organizations) are for admins and operators only, as in that service.
 SERVICE_WATCHERS: dict[str, frozenset[Role]] = {
     "grids": frozenset(WATCHERS),
-    "cases": frozenset(WATCHERS),
+    "cases": frozenset(WATCHERS | {Role.DEPARTMENT}),  # a department: the cases it handles
     "organizations": frozenset({Role.SUPERADMIN, Role.ADMIN, Role.OPERATOR}),
     "volunteers": frozenset(WATCHERS),
 }
@@ -139,6 +139,14 @@ ALLOWED: dict[str, dict[str, Spec]] = {
         # clocks
         "DUE_SOON": {"due_at": True},
         "WORK_CALENDAR_CHANGED": {"year": True, "version": True, "source": True, "holidays": True, "workdays": True},
+        # departments: department keys (`<region>:<code>`), request ids and kinds; no text
+        "CASE_DISPATCHED": {"lead": True, "cooperating": True, "due_at": True},
+        "CASE_REPLIED": {"dept": True, "role": True, "attachment_count": True},
+        "CASE_REQUEST_RAISED": {"request_id": True, "kind": True, "dept": True, "until": True},
+        "CASE_REQUEST_DECIDED": {"request_id": True, "kind": True, "approved": True, "dept": True, "due_at": True},
+        "CASE_SUSPENDED": {"request_id": True},
+        "CASE_RESUMED": {"paused_s": True, "due_at": True},
+        "CASE_URGED": {"urge_count": True, "by_region": True, "lead": True},
     },
     "grids": {
         "REGION_CREATED": {"region": _REGION},
@@ -422,7 +430,9 @@ def chosen_types(types: list[str] | None) -> list[str] | None:
     return distinct
 
 
-def filters_for(path: list[str], service: str, types: list[str] | None) -> list[str]:
+def filters_for(path: list[str], service: str, types: list[str] | None, p: Principal | None = None) -> list[str]:
+    if p is not None and p.role is Role.DEPARTMENT and p.region and p.dept:  # its own subject space
+        return [f for t in types or ["*"] for f in dept_filters(p.region, p.dept, service, t)]
     if types is None:
         return subtree_filters(path, service=service)
     return [f for t in types for f in subtree_filters(path, service=service, event=t)]
@@ -435,7 +445,7 @@ class LiveEventsSubscription:
         "the region's subtree as it happens, optionally only some event `types`. "
         "With `after` (a `cursor` of this region's feed) it resumes right after "
         "that event, missing none. Staff in scope only; a grid worker may watch "
-        "their own grid (not organizations)"
+        "their own grid (not organizations); a department, the events of the cases it handles"
     )
     async def events(
         self,
@@ -447,7 +457,7 @@ class LiveEventsSubscription:
     ) -> AsyncGenerator[LiveEvent, None]:
         c = ctx(info)
         principal = c.principal
-        if principal.role not in WATCHERS:
+        if principal.role not in WATCHERS and principal.role is not Role.DEPARTMENT:
             raise Forbidden(f"role {principal.role} may not watch a region's events")
         chosen, kinds = chosen_services(principal, services), chosen_types(types)
         region = await load_region(info, str(region_id))
@@ -455,7 +465,7 @@ class LiveEventsSubscription:
             raise Forbidden(f"region {region['name']} is outside your scope")
         secret, rid = c.settings.jwt_secret, region["id"]
         resume = decode_cursor(secret, rid, after) if after is not None else None
-        sources = {s: filters_for(region["path"], s, kinds) for s in chosen}
+        sources = {s: filters_for(region["path"], s, kinds, principal) for s in chosen}
         feed = stream_events(
             c.nc,
             sources,

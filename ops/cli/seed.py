@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 from ops.cli import seed_followup
 from ops.cli.demo import replica_ready
 from ops.cli.progress import Progress, Say, Tick
+from ops.cli.seed_departments import load_departments
 from services.cases.domain import (
     DEFAULT_CATALOGUE,
     DEFAULT_SLA,
@@ -1359,6 +1360,7 @@ async def seed(
 
                 async def import_cases(tick: Tick) -> None:
                     await loader.replica_ready("cases", plan.grids[-1].id)
+                    await load_departments(loader, plan, items, "demo")  # directory, dispatches
                     await load_cases(loader, items, "demo", tick=tick, shift_s=history.shift_s)
 
                 await loader.phase("case history", len(items), "cases", import_cases)
@@ -1432,6 +1434,7 @@ async def seed_city(settings: Any, loader: Loader, now: datetime, history_args: 
         async def work(tick: Tick) -> None:
             items = await drafting
             await loader.replica_ready("cases", last_grid)
+            await load_departments(loader, plan, items, "city")  # directory, dispatches
             await load_cases(loader, items, "city", tick=tick, shift_s=history.shift_s)
 
         await loader.phase("case history", history.count, "cases", work)

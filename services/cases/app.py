@@ -14,7 +14,7 @@ from services.cases.importer import CaseImporter
 from services.cases.projection import RollupProjection
 from services.cases.store import HOTSPOT_DAYS, IMPORTED, INDEXES, CaseStore, window_start
 from services.cases.sweeper import Sweeper
-from shared.asyncapi import document_events
+from shared.asyncapi import document_department_copies, document_events
 from shared.mongo import now
 from shared.moves import Figures, follow_moves
 from shared.privacy import FieldCipher
@@ -51,8 +51,9 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     cases = CaseContext(rt, store, territory, cipher)
     calendars = WorkCalendars(cases)
     rt.routes(table(cases, CaseImporter(cases, projection), calendars))
-    serve_rekey(rt, cipher, Sealed("cases", ("reporters.phone_enc",)))
+    serve_rekey(rt, cipher, Sealed("cases", ("reporters.phone_enc",)), Sealed("departments", ("contacts.phone_enc",)))
     document_events(rt, EVENT_TYPES, drop=("counters",))
+    document_department_copies(rt, EVENT_TYPES, drop=("counters",))  # departments: yiwang.dept.cases.…
     document_calendar_events(rt)
     rt.project("rollups", projection.apply)
     rt.consume("organizations", "resolutions", CaseCommands(cases).on_org_event, events="RESOLUTION_ADDED.>")

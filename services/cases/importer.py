@@ -27,7 +27,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -36,16 +36,18 @@ from pydantic import ValidationError
 from pymongo.errors import DuplicateKeyError
 
 from services.cases import domain as d
+from services.cases.domain.handling import DeptRef
 from services.cases.projection import RollupProjection
 from services.cases.store import COMMENTS, case_doc, comment_to_doc
 from services.cases.views import case_envelopes
-from shared.auth import Principal
+from shared.auth import Principal, Role
 from shared.bulk import committed
 from shared.contracts.cases import ImportCases, ImportedCase, ImportStep
 from shared.errors import BadInput, DomainError, Forbidden
 from shared.ids import _b32, is_subject_safe
 from shared.messaging.rpc import Request
 from shared.mongo import UnitOfWork, now, recall, remember, remembered
+from shared.vocabulary.cases import CaseRequestKind
 
 if TYPE_CHECKING:
     from services.cases.handlers import CaseContext
@@ -76,9 +78,13 @@ def apply_step(
     reporter_sub: str | None,
     sla: d.Sla,
     followup: FollowUpSteps | None = None,
+    directory: Mapping[tuple[str, str], str] | None = None,
 ) -> None:
-    """One step: the domain command the matching request handler (or the sweeper) runs."""
+    """One step: the domain command the matching request handler (or the sweeper) runs.
+    `directory`: the departments, (region, code) -> name, that dispatch steps name."""
     t = s.at
+    if s.action in DEPARTMENT_STEPS:
+        return department_step(case, s, by, directory or {}, sla)
     if followup is not None and followup.apply(case, s, by, sla):
         return
     match s.action:
@@ -157,6 +163,52 @@ class FollowUpSteps:
         return True
 
 
+# ---- departments: the steps of dispatch, replies, requests and their decision, 督办 ----------
+DEPARTMENT_STEPS = frozenset(
+    {"dispatch", "reply", "requestReturn", "requestExtension", "suspend", "decide", "resume", "urge"}
+)
+REQUEST_KINDS = {"requestReturn": "RETURN", "requestExtension": "EXTENSION", "suspend": "SUSPENSION"}
+
+
+def department_step(
+    case: d.Case, s: ImportStep, by: Principal, directory: Mapping[tuple[str, str], str], sla: d.Sla
+) -> None:
+    t = s.at
+    if s.action == "dispatch":
+        county = case.region_at(d.HandlingLevel.COUNTY)
+        regions = [county] + ([case.region_path[-5]] if len(case.region_path) >= 5 else [])
+        refs = []
+        for code in [s.lead or "", *s.cooperating]:
+            region = next((r for r in regions if (r, code) in directory), None)
+            if region is None:
+                raise BadInput(f"no department {code!r} in the directory of {county} or its city")
+            refs.append(DeptRef(code=code, name=directory[(region, code)], region_id=region))
+        case.dispatch(by, refs[0], refs[1:], t)
+        return
+    if s.action == "decide":
+        kind = s.requestKind or ""
+        pending = next((r for r in case.requests if r.kind == kind and r.status == "PENDING"), None)
+        if pending is None or s.approve is None:
+            raise BadInput(f"a decide step names the kind of a pending request ({kind or 'none'}) and `approve`")
+        case.decide(by, pending.id, s.approve, s.note, t, sla)
+        return
+    if s.action == "urge":
+        case.urge(by, s.note or "", t)
+        return
+    actor = by
+    if s.dept is not None:  # a department on the case acts
+        handler = next((h for h in case.handlers if h.active and h.dept == s.dept), None)
+        if handler is None:
+            raise BadInput(f"department {s.dept} is not on the case")
+        actor = Principal(sub=by.sub, role=Role.DEPARTMENT, region=handler.dept_region, dept=handler.dept)
+    if s.action == "reply":
+        case.reply(actor, s.note or "", [], t)
+    elif s.action == "resume":
+        case.resume(actor, t, sla)
+    else:
+        case.raise_request(actor, CaseRequestKind(REQUEST_KINDS[s.action]), s.reason or "", t, s.until)
+
+
 def may_import(p: Principal) -> None:
     """Only a superadmin or a service imports case history."""
     if not p.unrestricted:
@@ -170,6 +222,7 @@ class CaseImporter:
         # Batches are built side by side but written one at a time: two would add to the same
         # rollup and day documents (the city's, the county's) and one of them would conflict.
         self._writing = asyncio.Lock()
+        self.directory: Mapping[tuple[str, str], str] = {}  # departments: (region, code) -> name
 
     async def handle(self, req: Request) -> dict:
         p = req.principal
@@ -232,6 +285,9 @@ class CaseImporter:
         catalogue = await self.cases.current_catalogue()
         latest = now() + CLOCK_SKEW
         clock = self.cases.sla.shifted(c.calendarShiftS)  # clocks
+        uses_directory = any(s.action == "dispatch" for ic in c.cases for s in ic.steps)
+        if uses_directory:  # read again for each batch that dispatches; kept for batches built meanwhile
+            self.directory = await self.store.department_names()
         out: list[_Built] = []
         seen: set[str] = set()
         for i, ic in enumerate(c.cases):
@@ -298,7 +354,8 @@ class CaseImporter:
             before = d.counters_of(case)
             version = case.version
             try:
-                apply_step(case, step, Principal(sub=step.actor or p.sub, role=p.role), ic.reporterSub, sla, followup)
+                by = Principal(sub=step.actor or p.sub, role=p.role)
+                apply_step(case, step, by, ic.reporterSub, sla, followup, self.directory)
             except DomainError as e:
                 raise type(e)(f"step {n} ({step.action}): {e.message}", {"step": n, **e.details}) from None
             if case.version == version:

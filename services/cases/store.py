@@ -38,6 +38,7 @@ INDEXES = {
         IndexModel([("status", ASCENDING), ("resolved_at", ASCENDING)]),
         IndexModel([("reporterSubs", ASCENDING), ("_id", DESCENDING)]),
         IndexModel([("assigneeKey", ASCENDING), ("_id", DESCENDING)]),
+        IndexModel([("deptKeys", ASCENDING), ("_id", DESCENDING)]),  # departments: a department's cases
         IndexModel([("category_code", ASCENDING), ("near", ASCENDING), ("created_at", DESCENDING)]),
         IndexModel([("category_code", ASCENDING), ("region_id", ASCENDING), ("created_at", DESCENDING)]),
         IndexModel([("status", ASCENDING), ("rating_window_from", ASCENDING)]),
@@ -54,6 +55,11 @@ INDEXES = {
     "catalogue_history": [],
     "work_calendar": [],  # clocks
     "work_calendar_history": [IndexModel([("year", ASCENDING), ("at", DESCENDING)])],
+    # departments: the directory, codes unique within their county or city
+    "departments": [
+        IndexModel([("region_id", ASCENDING), ("code", ASCENDING)], unique=True),
+        IndexModel([("region_path", ASCENDING), ("_id", ASCENDING)]),
+    ],
 }
 # clocks: the sweeper reads the cases whose next clock event (due soon, due) has come
 INDEXES["cases"].append(IndexModel([("sweep_at", ASCENDING)]))
@@ -125,6 +131,7 @@ def case_doc(case: Case, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     doc["reporterSubs"] = case.reporter_subs
     doc["assigneeKey"] = case.assignee_key
     doc["sweep_at"] = sweep_at(case)  # clocks: when the sweeper next acts on it (None: not at all)
+    doc["deptKeys"] = case.dept_keys  # departments: the scope rule's field (an equality uses the index)
     return {**doc, **(extra or {})}
 
 
@@ -547,11 +554,54 @@ class CaseStore:
         docs = await self.cases.find(q, {"_id": 1}).sort("created_at", -1).to_list(limit)
         return [x["_id"] for x in docs], total
 
+    # -- departments: the directory -------------------------------------------------------
+    async def department(self, region_id: str, code: str, uow: UnitOfWork | None = None) -> dict | None:
+        return await self.db.departments.find_one(
+            {"region_id": region_id, "code": code}, session=uow.session if uow else None
+        )
+
+    async def directory_of(self, region_id: str, uow: UnitOfWork | None = None) -> dict[str, str]:
+        """code -> name of one region's directory: one range of the (region_id, code) index."""
+        cur = self.db.departments.find(
+            {"region_id": region_id}, {"code": 1, "name": 1}, session=uow.session if uow else None
+        )
+        return {x["code"]: x["name"] async for x in cur}
+
+    async def department_names(self) -> dict[tuple[str, str], str]:
+        """(region, code) -> name of every department of the directory (a few per county)."""
+        cur = self.db.departments.find({}, {"region_id": 1, "code": 1, "name": 1})
+        return {(x["region_id"], x["code"]): x["name"] async for x in cur}
+
+    async def department_by_id(self, dept_id: str, uow: UnitOfWork | None = None) -> dict | None:
+        return await self.db.departments.find_one({"_id": dept_id}, session=uow.session if uow else None)
+
+    async def departments_page(self, region_id: str, first: int, after: str | None) -> tuple[list[dict], bool]:
+        """The departments of a region and the regions below it, by id (one range of the
+        (region_path, _id) index)."""
+        q: dict[str, Any] = {"region_path": region_id, **({"_id": {"$gt": after}} if after else {})}
+        docs = await self.db.departments.find(q).sort("_id", 1).limit(first + 1).to_list(first + 1)
+        return docs[:first], len(docs) > first
+
+    async def departments_in(self, region_id: str, path: list[str], limit: int = 1000) -> list[dict]:
+        """The departments that handle cases of a region: those of the directories above it on
+        its path and those of it and below it."""
+        docs: list[dict] = []
+        for region in path[:-1]:
+            docs += await self.db.departments.find({"region_id": region}).limit(limit).to_list(limit)
+        return docs + await self.db.departments.find({"region_path": region_id}).limit(limit).to_list(limit)
+
     async def rollup_counters(self, ids: list[str]) -> dict[str, dict[str, int]]:
+        """The region counters, without the departments' (`c.dept`: a county's are hundreds of
+        keys, which no overview reads)."""
         out = {}
-        async for d in self.rollups.find({"_id": {"$in": ids}}, {"c": 1}):
+        async for d in self.rollups.find({"_id": {"$in": ids}}, {"c.dept": 0, IMPORTED: 0}):
             out[d["_id"]] = flatten(d.get("c", {}))
         return out
+
+    async def dept_rollup(self, region_id: str) -> dict[str, int]:
+        """departments: the department counters (`dept.<key>.<counter>`) of one region."""
+        d = await self.rollups.find_one({"_id": region_id}, {"c.dept": 1})
+        return flatten({"dept": ((d or {}).get("c") or {}).get("dept", {})})
 
 
 def year_doc(a: YearArrangement) -> dict[str, Any]:

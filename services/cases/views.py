@@ -28,6 +28,9 @@ def case_envelopes(case: d.Case, counters_before: dict[str, int] | None) -> list
             data["delta"] = event_delta(None, e.counters)
             data["delta_from"] = event_delta(counters_before, {})
         data.pop("counters", None)
+        # departments: those on the case then (and any it released just now) get a copy on their subject
+        if keys := [h.key for h in case.handlers if h.active or h.released_at == e.at]:
+            data["deptKeys"] = list(dict.fromkeys(keys))
         out.append(
             make_event(
                 SERVICE,
@@ -101,6 +104,7 @@ class CaseViews:
             # clocks
             "dueSoon": d.is_due_soon(case, now()),
             **self.followup(p, case),
+            **self.handling(p, case),  # departments
         }
 
     @staticmethod
@@ -145,8 +149,53 @@ class CaseViews:
             "returnVisitOverdue": case.return_visit_overdue,
             "returns": case.returns,
             "extensions": case.extensions,
-            "urgeCount": case.urge_count,
             "corrections": case.corrections,
+        }
+
+    # ---- departments: handlers, requests, 督办 ---------------------------------------------
+    @staticmethod
+    def handling(p: Principal, case: d.Case) -> dict[str, Any]:
+        """Who handles the case and what they asked; replies and requests are for staff and the
+        departments on the case, not for residents or volunteers."""
+        inside = p.unrestricted or p.role in STAFF_ROLES or p.role is Role.DEPARTMENT
+        return {
+            "handlers": [
+                {
+                    "dept": x.dept,
+                    "deptRegion": x.dept_region,
+                    "deptName": x.dept_name,
+                    "role": str(x.role),
+                    "status": str(x.status),
+                    "dispatchedAt": x.dispatched_at,
+                    "dueAt": x.due_at,
+                    "respondedAt": x.responded_at,
+                    "releasedAt": x.released_at,
+                    "resolvedAt": x.resolved_at,
+                    "replies": [r.model_dump(mode="json") for r in x.replies] if inside else [],
+                }
+                for x in case.handlers
+            ],
+            "requests": [CaseViews.case_request(case, r) for r in case.requests] if inside else [],
+            "urgeCount": case.urge_count,
+            "suspended": case.suspended,
+            "suspendedAt": case.suspended_at,
+        }
+
+    @staticmethod
+    def case_request(case: d.Case, r: Any) -> dict[str, Any]:
+        return {
+            "id": r.id,
+            "caseId": case.id,
+            "kind": str(r.kind),
+            "status": str(r.status),
+            "reason": r.reason,
+            "until": r.until,
+            "requestedBy": r.requested_by,
+            "dept": r.dept,
+            "requestedAt": r.requested_at,
+            "decidedBy": r.decided_by,
+            "decidedAt": r.decided_at,
+            "note": r.note,
         }
 
     @staticmethod

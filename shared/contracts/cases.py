@@ -110,6 +110,15 @@ ImportActionName = Literal[
     "return_visit",
     "correct",
     "comment",
+    # departments
+    "dispatch",
+    "reply",
+    "requestReturn",
+    "requestExtension",
+    "suspend",
+    "decide",
+    "resume",
+    "urge",
 ]
 
 
@@ -126,7 +135,7 @@ class ImportStep(Wire):
     reason: str | None = Field(default=None, max_length=1000)  # escalate, reject, return
     score: int | None = None  # rate
     comment: str | None = Field(default=None, max_length=1000)  # rate
-    note: str | None = Field(default=None, max_length=1000)  # close, verify, return_visit
+    note: str | None = Field(default=None, max_length=1000)  # close, verify, return_visit, reply, urge, decide
     # follow-up
     passed: bool | None = None  # verify
     satisfaction: ReturnVisitSatisfaction | None = None  # return_visit
@@ -135,6 +144,15 @@ class ImportStep(Wire):
     regionId: str | None = Field(default=None, max_length=64)  # correct: the new grid
     text: str | None = Field(default=None, max_length=2000)  # comment
     visibility: CommentVisibility | None = None  # comment
+    # departments: dispatch (lead, cooperating: codes of the directory of the case's county or city);
+    # reply, requestReturn, requestExtension (until), suspend, resume by the department `dept` on the
+    # case (suspend without one: by staff); decide the pending request of `requestKind` (approve)
+    lead: str | None = Field(default=None, max_length=64)
+    cooperating: list[str] = Field(default_factory=list, max_length=20)
+    dept: str | None = Field(default=None, max_length=64)
+    until: AwareDatetime | None = None
+    requestKind: Literal["RETURN", "EXTENSION", "SUSPENSION"] | None = None
+    approve: bool | None = None
 
 
 class ImportedCase(Wire):
@@ -311,3 +329,82 @@ class HotspotCases(Wire):
     since: AwareDatetime
     until: AwareDatetime | None = None
     first: int = Field(default=200, ge=1, le=500)
+
+
+# ---- departments: the directory, dispatch to 主办/协办, replies, requests, 督办, figures ----------
+DEPT_CODE = r"^[A-Z][A-Z0-9_]{1,63}$"
+
+
+class DepartmentContactInput(Wire):
+    name: str = Field(min_length=1, max_length=64)
+    title: str | None = Field(default=None, max_length=64)
+    phone: str | None = Field(default=None, max_length=20)
+
+
+class CreateDepartment(Wire):
+    code: str = Field(pattern=DEPT_CODE)
+    name: str = Field(min_length=1, max_length=64)
+    regionId: str = Field(min_length=1, max_length=64)  # a COUNTY or a CITY
+    level: LevelName | None = None  # COUNTY (the default) for a county's department
+    contacts: list[DepartmentContactInput] = Field(default_factory=list, max_length=20)
+    idempotencyKey: str | None = Field(default=None, max_length=128)
+
+
+class ListDepartments(Page):
+    regionId: str = Field(min_length=1, max_length=64)
+
+
+class DispatchCase(CaseCommand):
+    lead: str = Field(min_length=1, max_length=64)
+    cooperating: list[str] = Field(default_factory=list, max_length=20)
+
+
+class ReplyToCase(CaseCommand):
+    text: str = Field(max_length=5000)
+    attachmentIds: list[str] = Field(default_factory=list, max_length=20)
+
+
+class RequestExtension(WithReason):
+    until: AwareDatetime
+
+
+class DecideCaseRequest(Wire):
+    requestId: str = Field(min_length=1, max_length=96)
+    approve: bool
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class UrgeCase(CaseCommand):
+    note: str = Field(max_length=1000)
+
+
+class DepartmentStatsQuery(Wire):
+    deptCode: str = Field(min_length=1, max_length=64)
+    regionId: str = Field(min_length=1, max_length=64)
+    from_: AwareDatetime | None = Field(default=None, alias="from")
+    to: AwareDatetime | None = None
+
+
+class DepartmentRankingsQuery(Wire):
+    regionId: str = Field(min_length=1, max_length=64)
+    metric: str = Field(min_length=1, max_length=64)
+    order: Literal["ASC", "DESC"] = "DESC"
+    first: int = Field(default=20, ge=1, le=100)
+
+
+DEPARTMENTS_API = """
+  department.create CreateDepartment → Department     department.list ListDepartments → page of Department
+  case.dispatch DispatchCase → Case                   case.reply ReplyToCase → Case
+  case.requestReturn WithReason → CaseRequest         case.requestExtension RequestExtension → CaseRequest
+  case.suspend WithReason → CaseRequest               case.resume CaseCommand → Case
+  case.decideRequest DecideCaseRequest → CaseRequest  case.urge UrgeCase → Case
+  department.stats DepartmentStatsQuery → DepartmentStats
+  department.rankings DepartmentRankingsQuery → {items: [{department, value, rank, stats}]}
+Department = {id, code, name, level, regionId, regionPath, contacts: [{name, title, phone}], createdAt, version}
+Case gains handlers: [{dept, deptRegion, deptName, role, status, dispatchedAt, dueAt, respondedAt, releasedAt,
+  resolvedAt, replies: [{at, by, text, attachmentIds}]}], requests: [CaseRequest], urgeCount, suspended, suspendedAt
+CaseRequest = {id, caseId, kind, status, reason, until, requestedBy, dept, requestedAt, decidedBy, decidedAt, note}
+Events CASE_DISPATCHED CASE_REPLIED CASE_REQUEST_RAISED CASE_REQUEST_DECIDED CASE_SUSPENDED CASE_RESUMED CASE_URGED;
+  every event of a case departments handle carries data.deptKeys and is also published on
+  `yiwang.dept.cases.<department region>.<code>.<TYPE>` for each of them.
+"""

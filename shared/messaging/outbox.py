@@ -30,14 +30,21 @@ class OutboxRelay(LeasedLoop):
         docs = await self.db[OUTBOX].find({"published": False}).sort("oid", 1).to_list(BATCH)
         if not docs:
             return False
-        # Publishes are written to the connection in call order, so the stream keeps it.
+        # Publishes are written to the connection in call order, so the stream keeps it. Each
+        # event goes out on its subject, then on each department's (`also`), each copy with an id
+        # of its own, so a republish after a crash is dropped as a duplicate too.
+        sends = [
+            (d, subject, msg_id)
+            for d in docs
+            for subject, msg_id in [(d["subject"], d["_id"]), *((s, f"{d['_id']}@{s}") for s in d.get("also") or ())]
+        ]
         acks = await asyncio.gather(
-            *(self.js.publish(d["subject"], dumps(d["envelope"]), headers={"Nats-Msg-Id": d["_id"]}) for d in docs)
+            *(self.js.publish(subject, dumps(d["envelope"]), headers={"Nats-Msg-Id": i}) for d, subject, i in sends)
         )
         await self.db[OUTBOX].update_many(
             {"_id": {"$in": [d["_id"] for d in docs]}}, {"$set": {"published": True, "publishedAt": now()}}
         )
-        for d, ack in zip(docs, acks, strict=True):
-            if ack.duplicate:
+        for (d, subject, _), ack in zip(sends, acks, strict=True):
+            if ack.duplicate and subject == d["subject"]:
                 log.info("event %s was already in the stream", d["_id"])
         return len(docs) == BATCH

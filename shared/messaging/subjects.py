@@ -8,6 +8,7 @@ from shared.messaging.envelope import CloudEvent
 
 EVT = "yiwang.evt"
 DLQ = "yiwang.dlq"
+DEPT = "yiwang.dept"  # copies of events for the departments on a record, one subject space per department
 
 
 def rpc_subject(service: str, verb: str) -> str:
@@ -22,7 +23,20 @@ def event_subject(event: CloudEvent) -> str:
 
 
 def stream_subjects(service: str) -> list[str]:
-    return [f"{EVT}.{service}.>"]
+    return [f"{EVT}.{service}.>", f"{DEPT}.{service}.>"]
+
+
+def dept_subjects(event: CloudEvent) -> list[str]:
+    """`yiwang.dept.<service>.<department region>.<code>.<EVENT>` for each department the event
+    names in `data.deptKeys` (`<region>:<code>`): a subject space a department's NATS user can be
+    confined to (deploy/nats), beside the region subject every event keeps."""
+    keys = event.data.get("deptKeys") or []
+    return [".".join((DEPT, event.service, *k.split(":", 1), event.event)) for k in keys if ":" in k]
+
+
+def dept_filters(region: str, code: str, service: str = "cases", event: str = "*") -> list[str]:
+    """The subjects of one department's copies (every event type, or one)."""
+    return [f"{DEPT}.{service}.{region}.{code}.{event}"]
 
 
 def subtree_filters(path: Sequence[str], service: str = "*", event: str = "*") -> list[str]:

@@ -105,6 +105,14 @@ class CaseRequestStatus(StrEnum):
     REFUSED = "REFUSED"
 
 
+# departments: where a 主办/协办 department stands on a case
+class HandlerStatus(StrEnum):
+    ACTIVE = "ACTIVE"  # 办理中
+    REPLIED = "REPLIED"  # a cooperating department has replied (协办已反馈)
+    RESOLVED = "RESOLVED"  # the lead resolved the case (主办办结)
+    RELEASED = "RELEASED"  # no longer on the case: returned (退单), re-dispatched or escalated
+
+
 class ReturnVisitSatisfaction(StrEnum):
     SATISFIED = "SATISFIED"  # 满意
     BASICALLY_SATISFIED = "BASICALLY_SATISFIED"  # 基本满意
@@ -183,4 +191,36 @@ RATE_DEFINITIONS: dict[str, str] = {
     "rework_rate": "重办率: reworked / verified; verified cases that failed a verification (核查) at least once.",
     "fengqiao_share": "枫桥 share: resolved at GRID or COMMUNITY / resolved; problems solved "
     "without leaving the community.",
+}
+
+
+# departments: what each department's figures count (rollup counters `dept.<region>:<code>.<name>`
+# of every region on a case's path) and the metrics departmentRankings ranks by
+DEPT_COUNTERS: dict[str, str] = {
+    "received": "Cases dispatched to the department, as lead or cooperating (each dispatch counts).",
+    "lead": "Cases it received as lead (主办).",
+    "cooperating": "Cases it received as cooperating department (协办).",
+    "responded": "Dispatches it acted on: a reply, start, resolution or request.",
+    "replied": "Dispatches as cooperating department it replied to.",
+    "resolved": "Cases it resolved as lead.",
+    "resolved_on_time": "Cases it resolved as lead by the deadline, with no SLA breach in the case's life.",
+    "returned": "Cases it led and handed back by an approved 退单.",
+    "reworked": "Cases it resolved as lead that had to be handled again (重办, failed verification).",
+    "extensions": "Approved 延期 it asked for.",
+    "urged": "督办 received while it led a case.",
+    "rated": "Cases it resolved as lead that a reporter rated.",
+    "satisfied": f"Of those, rated {SATISFIED_FROM} or 5.",
+}
+
+RANKING_METRICS: dict[str, str] = {
+    "received": "Cases received (lead or cooperating).",
+    "resolved": "Cases resolved as lead.",
+    "responseRate": "响应率: responded / received.",
+    "resolutionRate": "解决率: resolved / (lead − returned), the cases it kept as lead that it resolved.",
+    "onTimeRate": "按期办结率: resolved on time / resolved.",
+    "satisfactionRate": "满意率: satisfied / rated.",
+    "returnRate": "回退率: returned / lead.",
+    "reworkRate": "重办率: reworked / resolved.",
+    "extensionCount": "延期数: approved extensions.",
+    "urgeCount": "督办 received.",
 }

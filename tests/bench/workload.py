@@ -41,6 +41,12 @@ RATE = """mutation($id: ID!, $s: Int!, $c: String) { rateCase(id: $id, score: $s
 VERIFY = """mutation($id: ID!, $p: Boolean!, $n: String) { verifyCase(id: $id, passed: $p, note: $n) { id status } }"""
 VISIT = """mutation($id: ID!, $s: ReturnVisitSatisfaction, $r: Boolean!) {
   recordReturnVisit(caseId: $id, satisfaction: $s, reached: $r) { id status } }"""
+# departments: a third of the followed cases go to a county department (主办) with a co-handler (协办)
+DEPARTMENTS = """query($r: ID!) { departments(regionId: $r, first: 50) { edges { node { code regionId } } } }"""
+DISPATCH = """mutation($id: ID!, $l: String!, $c: [String!]) { dispatchCase(id: $id, lead: $l, cooperating: $c) {
+  id status } }"""
+REPLY = """mutation($id: ID!, $t: String!) { replyToCase(id: $id, text: $t) { id status } }"""
+DEPT_SHARE = 1 / 3
 # NEW operations: an error from one of these marks it unavailable rather than failing the run.
 RANKINGS = """query($r: ID!, $m: RankingMetric!, $o: SortOrder) { rankings(regionId: $r, metric: $m, order: $o,
   first: 10) { rank value region { id name } } }"""
@@ -273,6 +279,7 @@ class Pending:
     resident: str  # token of the reporter (who rates)
     step: int = 0
     steps: tuple[str, ...] = ()  # the path of this case (default: Workload.STEPS)
+    dept: tuple[str, str, str] | None = None  # departments: (county, lead code, cooperating code)
 
 
 class Workload:
@@ -283,6 +290,8 @@ class Workload:
     HOTLINE_STEPS = ("accept_case", "assign_case", "start_case", "resolve_case", "verify_case", "return_visit")
     HOTLINE_EVERY = 3
     DEPT = "URBAN_MGMT"
+    # A share of the followed cases go to a county department (主办) with a co-handler (协办), then 核查.
+    DEPT_STEPS = ("accept_case", "dispatch_case", "start_case", "reply_case", "resolve_case", "verify_case")
 
     def __init__(self, url: str, settings: Settings, territory: Territory, clients: int,
                  mix: dict[str, float], run_id: str, seed: int = 7):
@@ -301,6 +310,7 @@ class Workload:
         self.sent: dict[str, tuple[float, str]] = {}  # case id -> (unix time the report was sent, phase)
         self.replied: dict[str, float] = {}  # case id -> unix time its reportCase reply came back
         self.seq = 0
+        self.directories: dict[str, list[str]] = {}  # county -> department codes
         self.unavailable: dict[str, str] = {}
         self.probe_errors: dict[str, str] = {}
         self.ranking_metrics = list(RANKING_METRICS)
@@ -311,6 +321,12 @@ class Workload:
     def token(self, sub: str, role: str, region: str | None = None, **claims: str) -> str:
         return mint_token(self.secret, sub=sub, role=role, region=region, ttl_s=24 * 3600, issuer=self.issuer,
                           **claims)
+
+    def dept_token(self, county: str, code: str) -> str:
+        key = (f"dept:{code}", county)
+        if key not in self._gw:
+            self._gw[key] = self.token(f"bench-dept-{code}", "department", county, dept=code)
+        return self._gw[key]
 
     def grid_worker(self, grid: Grid) -> tuple[str, str]:
         """(sub, token) of a grid worker of this grid: a registered one, else a bench one."""
@@ -353,6 +369,18 @@ class Workload:
         w = await works("hotspots", HOTSPOTS, {"r": root, "s": (now - timedelta(days=7)).isoformat()})
         if w:
             self.unavailable["hotspots"] = w
+        # departments: each county's directory, for dispatch with co-handling
+        for county in sorted({g.path[1] for g in self.t.grids if len(g.path) > 1}):
+            try:
+                edges = (await gql(DEPARTMENTS, {"r": county}, token=self.admin))["departments"]["edges"]
+            except Exception as e:  # noqa: BLE001 - the reason is recorded
+                self.unavailable["dispatch_case"] = str(e)[:300]
+                break
+            codes = [e["node"]["code"] for e in edges if e["node"]["regionId"] == county]
+            if len(codes) >= 2:
+                self.directories[county] = codes
+        if not self.directories:
+            self.unavailable.setdefault("dispatch_case", "no county has two departments in its directory")
         for op in ("rankings", "trend", "hotspots"):
             if op in self.unavailable:
                 self.mix.pop(op, None)
@@ -383,7 +411,13 @@ class Workload:
             located = case.get("region", {}).get("id")
             if located and located != grid.id:  # a point on a border: follow the grid it went to
                 grid = next((g for g in self.t.grids if g.id == located), Grid(located, [], []))
-            self.pending.append(Pending(case["id"], grid, resident, steps=self.HOTLINE_STEPS if hotline else ()))
+            county = grid.path[1] if len(grid.path) > 1 else ""
+            dept, steps = None, self.HOTLINE_STEPS if hotline else ()
+            if self.directories.get(county) and self.rnd.random() < DEPT_SHARE:
+                lead, co = self.rnd.sample(self.directories[county], 2)
+                dept = (county, lead, co)
+                steps = self.DEPT_STEPS + (("return_visit",) if hotline else ("rate_case",))
+            self.pending.append(Pending(case["id"], grid, resident, steps=steps, dept=dept))
         return case["id"]
 
     async def advance(self, gql: Gql, rec: Recorder) -> None:
@@ -392,10 +426,16 @@ class Workload:
         steps = p.steps or self.STEPS
         step = steps[p.step]
         sub, gw = self.grid_worker(p.grid)
-        if p.steps:  # a department handles it: the centre verifies it and calls the caller back
+        if p.dept:  # the lead department starts and resolves
+            gw = self.dept_token(p.dept[0], p.dept[1])
+        elif p.steps:  # a department handles it: the centre verifies it and calls the caller back
             gw = self.department
         if step == "accept_case":
             call = gql(ACCEPT, {"id": p.case_id}, token=self.operator)
+        elif step == "dispatch_case" and p.dept:
+            call = gql(DISPATCH, {"id": p.case_id, "l": p.dept[1], "c": [p.dept[2]]}, token=self.operator)
+        elif step == "reply_case" and p.dept:
+            call = gql(REPLY, {"id": p.case_id, "t": "已配合处置"}, token=self.dept_token(p.dept[0], p.dept[2]))
         elif step == "assign_case" and p.steps:
             call = gql(ASSIGN, {"id": p.case_id, "a": {"kind": "DEPARTMENT", "id": self.DEPT, "name": self.DEPT}},
                        token=self.operator)

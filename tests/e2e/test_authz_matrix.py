@@ -560,6 +560,21 @@ OPS: dict[str, Args] = {
     "correctCase": case_cmd(', input: {reason: "分类有误", categoryCode: "OTHER"}'),
     "commentOnCase": lambda w, who, rel: (f'id: {lit(x)}, text: "矩阵", visibility: PUBLIC'
                                           if (x := w.case(who, rel)) else None),
+    # departments
+    "departments": region("regionId"),
+    "departmentStats": lambda w, who, rel: f'deptCode: "{DEPT}", regionId: {lit(who.region(rel))}',
+    "departmentRankings": lambda w, who, rel: f'regionId: {lit(who.region(rel))}, metric: "onTimeRate"',
+    "createDepartment": lambda w, who, rel: (
+        f'input: {{code: "MX_D{w.n()}", name: "部门", regionId: {lit(who.region(rel))}}}'),
+    "dispatchCase": case_cmd(', lead: "MX_NONE"'),
+    "replyToCase": case_cmd(', text: "已配合"'),
+    "requestCaseReturn": case_cmd(', reason: "非本部门"'),
+    "requestCaseExtension": case_cmd(', until: "2099-01-01T00:00:00+08:00", reason: "需采购"'),
+    "suspendCase": case_cmd(', reason: "待鉴定"'),
+    "resumeCase": case_cmd(),
+    "decideCaseRequest": lambda w, who, rel: (f"requestId: {lit(x + ':r1')}, approve: false"
+                                              if (x := w.case(who, rel)) else None),
+    "urgeCase": case_cmd(', note: "请加快"'),
     # party organisation
     "createPartyOrganization": create_org,
     "updatePartyOrganization": with_version(lambda w, who, rel: (f'id: {lit(x)}, name: "改名"'

@@ -52,7 +52,8 @@ async def test_grid_worker_watches_own_grid_and_nobody_watches_outside_scope(sta
         await sub.__aexit__()
 
     refused = [(OP_A, "town-b"), (GW_A1, "comm-a"), (GW_A1, "grid-a2"), (R1, "grid-a1"),
-               ({"role": "department", "region": "county-a", "dept": "URBAN_MGMT"}, "county-a")]
+               # a department watches the cases it handles in its own region only (test_department_events.py)
+               ({"role": "department", "region": "county-a", "dept": "URBAN_MGMT"}, "county-b")]
     for who, region in refused:
         async with Subscriber(stack, stack.token(**who)) as ws:
             await ws.subscribe(EVENTS, {"r": region})

@@ -228,7 +228,9 @@ async def test_who_may_watch_and_what_is_refused(city, stack):
     head, mac = town_a.split(".")
     tampered = encode_cursor(stack.settings.jwt_secret, "town-a", {"cases": 100}).split(".")[0] + "." + mac
     refused = [
-        (R1, {"r": "grid-a1"}, "FORBIDDEN"), (DEPT, {"r": "county-a"}, "FORBIDDEN"),
+        (R1, {"r": "grid-a1"}, "FORBIDDEN"),
+        # a department watches the cases it handles in its own region (tests/e2e/test_department_events.py)
+        (DEPT, {"r": "county-b"}, "FORBIDDEN"), (DEPT, {"r": "county-a", "s": ["grids"]}, "FORBIDDEN"),
         ({"role": "volunteer", "region": "comm-a", "sub": "v9"}, {"r": "comm-a"}, "FORBIDDEN"),
         (OP_A, {"r": "town-b"}, "FORBIDDEN"), (GW_A1, {"r": "comm-a"}, "FORBIDDEN"),
         (GW_A1, {"r": "grid-a2"}, "FORBIDDEN"), (GW_A1, {"r": "grid-a1", "s": ["organizations"]}, "FORBIDDEN"),

@@ -258,10 +258,12 @@ class Verifier:
                 if info.state.messages:
                     sub = await js.subscribe(f"yiwang.evt.{service}.>", ordered_consumer=True,
                                              deliver_policy=DeliverPolicy.ALL, stream=stream_name(service))
-                    try:
+                    try:  # the stream also holds departments' copies (yiwang.dept.…): read the events' own
                         for _ in range(info.state.messages):
                             msg = await sub.next_msg(timeout=30)
                             ids[(msg.headers or {}).get("Nats-Msg-Id")] += 1
+                            if msg.metadata.num_pending == 0:
+                                break
                     finally:
                         await sub.unsubscribe()
                 logged = {d["_id"]: d["published"]

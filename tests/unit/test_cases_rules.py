@@ -98,7 +98,7 @@ def test_the_list_scope_per_role():
     assert d.list_scope(ADMIN) == {"path": "comm"}
     assert d.list_scope(Principal(sub="o", role=Role.OPERATOR, region="city")) == {"path": "city"}
     assert d.list_scope(WORKER) == {"region_id": "g1"}
-    assert d.list_scope(DEPT) == {"path": "city", "assigneeKey": "DEPARTMENT:FIRE"}
+    assert d.list_scope(DEPT) == {"path": "city", "deptKeys": "city:FIRE"}
     assert d.list_scope(VOLUNTEER) == {"path": "comm", "assigneeKey": {"$in": ["VOLUNTEER:m1", "VOLUNTEER:v"]}}
     assert d.list_scope(RESIDENT) == {"reporterSubs": "r"}
 
@@ -107,7 +107,7 @@ def test_a_region_in_scope_narrows_the_list_to_its_subtree():
     assert d.list_scope(ADMIN, "g1", ["city", "comm", "g1"]) == {"path": "g1"}
     assert d.list_scope(SUPER, "g1", ["city", "comm", "g1"]) == {"path": "g1"}
     assert d.list_scope(WORKER, "g1", ["city", "comm", "g1"]) == {"region_id": "g1", "path": "g1"}
-    assert d.list_scope(DEPT, "comm", ["city", "comm"]) == {"assigneeKey": "DEPARTMENT:FIRE", "path": "comm"}
+    assert d.list_scope(DEPT, "comm", ["city", "comm"]) == {"deptKeys": "city:FIRE", "path": "comm"}
 
 
 def test_a_resident_narrows_their_own_reports_to_any_region():
@@ -149,7 +149,7 @@ def test_the_list_scope_agrees_with_in_scope():
     def matches(query: dict, case: d.Case) -> bool:
         doc = {"path": list(case.region_path), "region_id": case.region_id,
                "assigneeKey": f"{case.assignee.kind}:{case.assignee.id}" if case.assignee else None,
-               "reporterSubs": [r.sub for r in case.reporters], "_id": case.id}
+               "reporterSubs": [r.sub for r in case.reporters], "_id": case.id, "deptKeys": case.dept_keys}
         for k, v in query.items():
             value = doc[k]
             wanted = v["$in"] if isinstance(v, dict) else [v]

@@ -43,8 +43,8 @@ def old_scope_query(p: Principal) -> dict[str, Any]:
         return {"path": p.region}
     if p.role is Role.GRID_WORKER:
         return {"region_id": p.region}
-    if p.role is Role.DEPARTMENT:
-        return {"path": p.region, "assigneeKey": f"DEPARTMENT:{p.dept}"}
+    if p.role is Role.DEPARTMENT:  # since departments handle cases as 主办/协办: the same cases, by `deptKeys`
+        return {"path": p.region, "deptKeys": f"{p.region}:{p.dept}"}
     if p.role is Role.VOLUNTEER:
         return {"path": p.region, "assigneeKey": {"$in": [f"VOLUNTEER:{p.member}", f"VOLUNTEER:{p.sub}"]}}
     if p.role is Role.RESIDENT:

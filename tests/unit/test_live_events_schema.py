@@ -59,6 +59,13 @@ def case_examples() -> dict[str, dict]:
                                from_region_id="grid-a2", to_region_id="grid-a1", from_region_path=PATH,
                                point_changed=True, from_level="GRID"),
         "CASE_COMMENTED": dict(comment_id="cm-1", visibility="INTERNAL", author_role="operator"),
+        # departments
+        "CASE_DISPATCHED": dict(lead="county-a:HOUSING", cooperating=["county-a:URBAN_MGMT"], due_at=AT),
+        "CASE_REPLIED": dict(dept="county-a:URBAN_MGMT", role="COOPERATING", attachment_count=1),
+        "CASE_REQUEST_RAISED": dict(request_id="c-1:r1", kind="EXTENSION", dept="county-a:HOUSING", until=AT),
+        "CASE_REQUEST_DECIDED": dict(request_id="c-1:r1", kind="RETURN", approved=False, dept="county-a:HOUSING"),
+        "CASE_SUSPENDED": dict(request_id="c-1:r2"), "CASE_RESUMED": dict(paused_s=3600, due_at=AT),
+        "CASE_URGED": dict(urge_count=2, by_region="city", lead="county-a:HOUSING"),
     }
     assert set(extra) == set(case_events.EVENT_TYPES), "an example for every case event type"
     out = {}

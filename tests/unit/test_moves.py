@@ -51,4 +51,4 @@ def test_every_record_with_a_region_path_is_found_on_a_move(indexes, models):
 
 
 def test_cases_are_found_by_their_path():
-    assert path_fields(CASE_INDEXES) == {"cases": ["path"]}
+    assert path_fields(CASE_INDEXES) == {"cases": ["path"], "departments": ["region_path"]}

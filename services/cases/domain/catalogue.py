@@ -15,7 +15,10 @@ from .values import refusal
 
 _CODE = re.compile(r"^[A-Z][A-Z0-9_]{1,63}$")
 
-# County departments (县直部门) that cases are dispatched to, by code.
+# The department codes the default catalogue names (a category's `department`: the lead it
+# suggests), with their usual names. Not the source of truth: each county and city keeps its
+# directory (createDepartment), and a dispatch checks its codes against the directory of the
+# case's county, then its city. The demo creates each county's directory from this list.
 DEPARTMENTS: dict[str, str] = {
     "URBAN_MGMT": "城市管理局",
     "HOUSING": "住房和城乡建设局",

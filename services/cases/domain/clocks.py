@@ -163,7 +163,7 @@ def wall_clock(levels: Mapping[HandlingLevel, int]) -> Clock:
 
 def paused(case: Case) -> bool:
     """Whether the case's clock stands still (挂起: `suspended_at` set)."""
-    return getattr(case, "suspended_at", None) is not None
+    return case.suspended_at is not None
 
 
 def sweep_at(case: Case) -> datetime | None:

@@ -38,3 +38,10 @@ class Action(StrEnum):
     RETURN_VISIT = "return_visit"
     CORRECT = "correct"
     COMMENT = "comment"
+    # departments: dispatch to the directory, replies, requests and their decision, 督办
+    DISPATCH = "dispatch"
+    REPLY = "reply"
+    REQUEST = "request"
+    DECIDE = "decide"
+    RESUME = "resume"
+    URGE = "urge"

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from shared.domain import DomainEvent
 from shared.errors import BadInput
-from shared.vocabulary.cases import CommentVisibility, ReturnVisitSatisfaction
+from shared.vocabulary.cases import CaseRequestKind, CommentVisibility, HandlerRole, ReturnVisitSatisfaction
 
 from .enums import CaseChannel, CaseStatus, HandlingLevel, RequestKind
 from .values import Assignee, GeoPoint
@@ -215,6 +215,65 @@ class CaseCommented(CaseEvent):
     attachment_ids: list[str] = []
 
 
+# ---- departments: dispatch to 主办/协办, replies, requests (退单/延期/挂起) and their decision, 督办
+class CaseDispatched(CaseEvent):
+    """派单 to departments of the directory: `lead` and `cooperating` are department keys
+    (`<region>:<code>`)."""
+
+    type: ClassVar[str] = "CASE_DISPATCHED"
+    lead: str
+    cooperating: list[str] = []
+    due_at: datetime | None = None
+
+
+class CaseReplied(CaseEvent):
+    """A handler's reply (反馈); the text stays on the case."""
+
+    type: ClassVar[str] = "CASE_REPLIED"
+    dept: str
+    role: HandlerRole
+    attachment_count: int = 0
+
+
+class CaseRequestRaised(CaseEvent):
+    type: ClassVar[str] = "CASE_REQUEST_RAISED"
+    request_id: str
+    kind: CaseRequestKind
+    dept: str | None = None
+    until: datetime | None = None
+
+
+class CaseRequestDecided(CaseEvent):
+    type: ClassVar[str] = "CASE_REQUEST_DECIDED"
+    request_id: str
+    kind: CaseRequestKind
+    approved: bool
+    dept: str | None = None
+    due_at: datetime | None = None
+
+
+class CaseSuspended(CaseEvent):
+    """挂起 approved: the clock stops until CASE_RESUMED."""
+
+    type: ClassVar[str] = "CASE_SUSPENDED"
+    request_id: str
+
+
+class CaseResumed(CaseEvent):
+    type: ClassVar[str] = "CASE_RESUMED"
+    paused_s: int
+    due_at: datetime | None = None
+
+
+class CaseUrged(CaseEvent):
+    """督办 by a level above the one handling the case."""
+
+    type: ClassVar[str] = "CASE_URGED"
+    urge_count: int
+    by_region: str | None = None
+    lead: str | None = None
+
+
 EVENT_TYPES: dict[str, type[CaseEvent]] = {
     cls.type: cls
     for cls in (
@@ -241,6 +300,14 @@ EVENT_TYPES: dict[str, type[CaseEvent]] = {
         CaseReturnVisitOverdue,
         CaseCorrected,
         CaseCommented,
+        # departments
+        CaseDispatched,
+        CaseReplied,
+        CaseRequestRaised,
+        CaseRequestDecided,
+        CaseSuspended,
+        CaseResumed,
+        CaseUrged,
     )
 }
 

@@ -138,6 +138,7 @@ def verify(
         )
         return
     case.rework_count += 1
+    case._on_rework()  # the lead department (主办) handles it again
     # back to its handler; a case resolved without one (on the spot by the centre) to dispatch
     case.status, case.rating_window_from = (S.IN_PROGRESS if case.assignee else S.ACCEPTED), None
     case._set_due(now + case._sla_for(case.level, sla))

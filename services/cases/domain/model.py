@@ -23,6 +23,7 @@ from . import events as ev
 from .catalogue import Category
 from .enums import OPEN_STATUSES, Action, AssigneeKind, CaseChannel, CaseStatus, HandlingLevel, RequestKind
 from .followup_values import ReturnVisit, Verification
+from .handling import CaseHandler, CaseHandling, CaseRequest, Urge
 from .policy import SYSTEM, authorize
 from .rollups import counters_of
 from .values import Assignee, Attachment, GeoPoint, Reporter, TimelineEntry
@@ -47,7 +48,7 @@ def _text(value: str | None, what: str, limit: int = NOTE_MAX, required: bool = 
     return text(value, what, limit, required)
 
 
-class Case(BaseModel):
+class Case(CaseHandling, BaseModel):
     """A resident's request, a reported problem or a dispute (诉求 / 事件 / 矛盾纠纷)."""
 
     id: str
@@ -101,8 +102,14 @@ class Case(BaseModel):
     ever_assigned: bool = False  # dispatched to a handler at least once (回退率's denominator)
     returns: int = 0  # 退单 by handlers: approved returns and direct returnCase
     extensions: int = 0  # approved 延期
-    urge_count: int = 0  # 督办
     corrections: int = 0  # correctCase
+    # departments: 主办/协办 handlers, 退单/延期/挂起 requests, 督办 (domain/handling.py)
+    handlers: list[CaseHandler] = Field(default_factory=list)
+    requests: list[CaseRequest] = Field(default_factory=list)
+    urges: list[Urge] = Field(default_factory=list)
+    urge_count: int = 0
+    suspended_at: datetime | None = None  # 挂起: the clock stands still; the sweeper skips the case
+    suspended_s: int = 0  # time suspended over the case's life
     version: int = 1
     timeline: list[TimelineEntry] = Field(default_factory=list)
     pending_events: list[ev.CaseEvent] = Field(default_factory=list, exclude=True)
@@ -214,6 +221,7 @@ class Case(BaseModel):
         if assignee == self.assignee:
             raise Conflict(f"case {self.id} is already assigned to {assignee.kind} {assignee.id}")
         self._change(now, response=True)
+        self._release_handlers(now)
         self.assignee, self.ever_assigned = assignee, True
         self.status = S.ASSIGNED
         self._emit(ev.CaseAssigned, by, now, assignee=assignee, note=f"{assignee.kind} {assignee.name or assignee.id}")
@@ -238,6 +246,7 @@ class Case(BaseModel):
                 note=f"{AssigneeKind.GRID_WORKER} {by.sub}",
             )
         self.status = S.IN_PROGRESS
+        self._on_start(now)
         self._emit(ev.CaseStarted, by, now, assignee=self.assignee)
 
     def resolve(
@@ -252,12 +261,14 @@ class Case(BaseModel):
         text = _text(resolution, "resolution", TEXT_MAX)
         self._require("resolve", S.ACCEPTED, S.ASSIGNED, S.IN_PROGRESS)
         on_time = self.overdue_count == 0 and (self.due_at is None or now <= self.due_at)
+        self._check_handlers_before_resolve(now)
         self._change(now, response=True)
         if self.assignee is None and by.role is Role.GRID_WORKER:
             self.assignee = Assignee(kind=AssigneeKind.GRID_WORKER, id=by.sub, name=by.sub)
         self.status = S.RESOLVED
         self.resolved_at, self.resolved_at_level = now, self.level
         self.resolved_on_time, self.resolution = on_time, text
+        self._after_resolve(now, on_time)
         self._set_due(None)
         followup.on_resolved(self, now, return_visit_s)
         self._emit(ev.CaseResolved, by, now, resolution=text, on_time=on_time, note=text)
@@ -322,6 +333,7 @@ class Case(BaseModel):
         authorize(by, Action.RETURN, self)
         text = _text(reason, "reason")
         self._require("return", S.ASSIGNED, S.IN_PROGRESS)
+        self._refuse_direct_return()
         self._change(now)
         returned_by, self.assignee = self.assignee, None
         self.status = S.ACCEPTED
@@ -500,6 +512,7 @@ class Case(BaseModel):
     def _escalate(self, now: datetime, sla: Sla) -> HandlingLevel:
         from_level, self.level = self.level, self._level_above()
         self.status, self.assignee = S.ACCEPTED, None
+        self._release_handlers(now)
         self.escalations += 1
         self._set_due(now + self._sla_for(self.level, sla))
         return from_level
@@ -507,6 +520,7 @@ class Case(BaseModel):
     def _reopen(self, now: datetime, sla: Sla) -> None:
         self.status, self.assignee, self.reopened = S.ACCEPTED, None, True
         followup.on_reopened(self)
+        self._release_handlers(now)
         self.rating = self.rated_at = None
         for r in self.reporters:
             r.rating = r.rated_at = r.comment = None

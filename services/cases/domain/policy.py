@@ -40,7 +40,16 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.RETURN_VISIT: frozenset({_R.ADMIN, _R.OPERATOR}),
     Action.CORRECT: frozenset({_R.ADMIN, _R.OPERATOR}),
     Action.COMMENT: frozenset({_R.ADMIN, _R.OPERATOR, _R.GRID_WORKER, _R.DEPARTMENT, _R.VOLUNTEER, _R.RESIDENT}),
+    # departments
+    Action.DISPATCH: frozenset({_R.ADMIN, _R.OPERATOR}),
+    Action.REPLY: frozenset({_R.DEPARTMENT}),
+    Action.REQUEST: frozenset({_R.DEPARTMENT, _R.ADMIN, _R.OPERATOR}),
+    Action.DECIDE: frozenset({_R.ADMIN, _R.OPERATOR}),
+    Action.RESUME: frozenset({_R.DEPARTMENT, _R.ADMIN, _R.OPERATOR}),
+    Action.URGE: frozenset({_R.ADMIN, _R.OPERATOR}),
 }
+# A department on a case may act on it as its handler only when it is the assignee (主办).
+ASSIGNEE_ACTIONS = frozenset({Action.START, Action.RESOLVE, Action.RETURN})
 
 
 def is_assignee(principal: Principal, case: Case) -> bool:
@@ -51,6 +60,9 @@ def is_assignee(principal: Principal, case: Case) -> bool:
     if principal.role is Role.GRID_WORKER:
         return a.kind is AssigneeKind.GRID_WORKER and a.id == principal.sub
     if principal.role is Role.DEPARTMENT:
+        lead = case.lead  # dispatched: the lead of the directory, by region and code
+        if lead is not None:
+            return f"{principal.region}:{principal.dept}" == lead.key
         return a.kind is AssigneeKind.DEPARTMENT and a.id == principal.dept
     if principal.role is Role.VOLUNTEER:
         return a.kind is AssigneeKind.VOLUNTEER and a.id in {principal.member, principal.sub}
@@ -67,15 +79,17 @@ SCOPE = ScopeRule(
         "region_id": lambda c: c.region_id,
         "assigneeKey": lambda c: c.assignee_key,
         "reporterSubs": lambda c: c.reporter_subs,
+        "deptKeys": lambda c: c.dept_keys,
     },
-    narrow={Role.DEPARTMENT: lambda p: Eq("assigneeKey", f"DEPARTMENT:{p.dept}"), Role.VOLUNTEER: _volunteer_keys},
+    narrow={Role.DEPARTMENT: lambda p: Eq("deptKeys", f"{p.region}:{p.dept}"), Role.VOLUNTEER: _volunteer_keys},
     replace={Role.GRID_WORKER: lambda p: Eq("region_id", p.region), Role.RESIDENT: lambda p: Eq("reporterSubs", p.sub)},
 )
 """THE scope rule of cases, for single reads (`SCOPE.admits`), actions (`authorize`) and lists
-(`list_scope`) alike: the subtree for staff, the grid for its worker, the assignment within
-the subtree for departments and volunteers (by department code; by member id or sub), their
-own reports for residents. It reads the fields `store.case_doc` writes (`path`, `region_id`,
-`assigneeKey`, `reporterSubs`)."""
+(`list_scope`) alike: the subtree for staff, the grid for its worker, for a department the
+cases it handles within its region (主办 or 协办, `deptKeys`: `<region>:<code>` of each, see
+domain/handling.py), for volunteers their assignment (by member id or sub), their own reports
+for residents. It reads the fields `store.case_doc` writes (`path`, `region_id`, `assigneeKey`,
+`reporterSubs`, `deptKeys`)."""
 
 
 def authorize(principal: Principal, action: Action, case: Case) -> None:
@@ -86,6 +100,8 @@ def authorize(principal: Principal, action: Action, case: Case) -> None:
         )
     if not SCOPE.admits(principal, case):
         raise Forbidden(f"case {case.id} is outside your scope", {"caseId": case.id, "action": str(action)})
+    if principal.role is Role.DEPARTMENT and action in ASSIGNEE_ACTIONS and not is_assignee(principal, case):
+        raise Forbidden(f"only the department case {case.id} is assigned to may {action} it", {"action": str(action)})
 
 
 def check_may_report(principal: Principal, channel: str | None = None) -> None:

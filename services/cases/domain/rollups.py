@@ -18,6 +18,7 @@ from shared.vocabulary.cases import COUNTER_DEFINITIONS, SATISFIED_FROM
 
 from .enums import OPEN_STATUSES, CaseStatus
 from .followup import SATISFIED_VISITS
+from .handling import dept_counters
 
 if TYPE_CHECKING:
     from .model import Case
@@ -33,6 +34,7 @@ def counters_of(case: Case) -> dict[str, int]:
     c["total"] = 1
     if case.merged_into is not None:
         c["merged"] = 1
+        c.update(dept_counters(case))
         return c
     is_open = case.status in OPEN_STATUSES
     c["open"] = int(is_open)
@@ -49,6 +51,7 @@ def counters_of(case: Case) -> dict[str, int]:
         c["rated"] = 1
         c["satisfied"] = int(case.rating >= SATISFIED_FROM)
     _followup_counters(case, c)
+    c.update(dept_counters(case))  # departments: each handler's figures, `dept.<key>.<counter>`
     return c
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from services.cases import domain as d
 from services.cases.handlers.catalogue import CatalogueCommands
 from services.cases.handlers.context import CaseContext
+from services.cases.handlers.departments import DepartmentCommands
 from services.cases.handlers.followup import FollowUpCommands
 from services.cases.handlers.hotspots import HotspotReads
 from services.cases.handlers.model import CaseCommands
@@ -23,6 +24,13 @@ def table(ctx: CaseContext, importer: CaseImporter, calendars: WorkCalendars) ->
     cases, reads, rollups = CaseCommands(ctx), CaseReads(ctx), RollupReads(ctx)
     hotspots, catalogue = HotspotReads(ctx), CatalogueCommands(ctx)
     followup = FollowUpCommands(ctx)
+
+    def require_figures_or_department(p: Principal) -> None:
+        if p.role is not Role.DEPARTMENT:
+            require_figures(p)
+
+    def department(p: Principal) -> None:
+        require_any_role(p, {Role.DEPARTMENT}, "ask for a return or an extension of a case (its lead department)")
 
     def staff(p: Principal) -> None:
         require_any_role(p, STAFF, "list the cases of a hotspot")
@@ -60,5 +68,20 @@ def table(ctx: CaseContext, importer: CaseImporter, calendars: WorkCalendars) ->
         "case.correct": (None, followup.correct),
         "case.comment": (None, followup.comment),
         "case.comments": (None, followup.comments),
+    }
+    depts = DepartmentCommands(ctx)  # departments: the directory, dispatch, requests, 督办, figures
+    routes |= {
+        "department.create": (None, depts.create),
+        "department.list": (None, depts.directory),
+        "department.stats": (require_figures_or_department, depts.stats),
+        "department.rankings": (require_figures, depts.rankings),
+        "case.dispatch": (None, depts.dispatch),
+        "case.reply": (None, depts.reply),
+        "case.requestReturn": (department, depts.request_return),
+        "case.requestExtension": (department, depts.request_extension),
+        "case.suspend": (None, depts.suspend),
+        "case.resume": (None, depts.resume),
+        "case.decideRequest": (None, depts.decide),
+        "case.urge": (None, depts.urge),
     }
     return {verb: gated(gate, handler) for verb, (gate, handler) in routes.items()}
