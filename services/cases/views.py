@@ -9,6 +9,7 @@ from typing import Any
 from services.cases import domain as d
 from services.cases.projection import event_delta
 from shared.auth import STAFF_ROLES, Principal
+from shared.contracts.attachments import attachment_dto
 from shared.messaging.envelope import CloudEvent, make_event
 from shared.mongo import now
 from shared.privacy import FieldCipher, mask_name, mask_phone
@@ -94,6 +95,10 @@ class CaseViews:
             "possibleDuplicates": (doc or {}).get("possible_duplicates", []),
             "version": case.version,
             "timeline": [t.model_dump(mode="json") for t in case.timeline],
+            # evidence
+            "attachments": [
+                attachment_dto(a, p.role in STAFF_ROLES or a.uploaded_by == p.sub) for a in case.attachments
+            ],
         }
 
     @staticmethod
@@ -133,6 +138,7 @@ class CaseViews:
                     "department": c.department,
                     "slaSeconds": c.sla_seconds,
                     "kind": str(c.kind),
+                    "requiresAfterPhoto": c.requires_after_photo,
                 }
                 for c in cat.categories
             ],

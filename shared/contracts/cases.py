@@ -144,6 +144,7 @@ class CategoryInput(Wire):
     department: str | None = Field(default=None, max_length=64)
     slaSeconds: int | None = Field(default=None, ge=60)
     kind: KindName | None = None
+    requiresAfterPhoto: bool = False  # resolved only with a RESOLUTION-stage photo
 
 
 class RemoveCategory(Wire):

@@ -41,6 +41,7 @@ class Category(BaseModel):
     department: str | None = None
     sla_seconds: int | None = None
     kind: K = K.HELP
+    requires_after_photo: bool = False  # evidence: resolved only with a RESOLUTION-stage photo
 
     @field_validator("code")
     @classmethod
@@ -95,6 +96,7 @@ def new_category(
     department: str | None = None,
     sla_seconds: int | None = None,
     kind: str | None = None,
+    requires_after_photo: bool = False,
 ) -> Category:
     """A catalogue entry from an edit, or BAD_INPUT naming what is wrong with it."""
     try:
@@ -106,6 +108,7 @@ def new_category(
             department=department,
             sla_seconds=sla_seconds,
             **({"kind": kind} if kind else {}),
+            requires_after_photo=requires_after_photo,
         )
     except ValueError as e:
         raise BadInput(refusal(e)) from None

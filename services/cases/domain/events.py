@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from shared.domain import DomainEvent
 from shared.errors import BadInput
+from shared.vocabulary.cases import AttachmentKind, AttachmentStage
 
 from .enums import CaseChannel, CaseStatus, HandlingLevel, RequestKind
 from .values import Assignee, GeoPoint
@@ -151,6 +152,15 @@ class CaseDeliberated(CaseEvent):
     resolution_id: str
 
 
+# ---- evidence: an attachment was added (its bytes are in the blob store; no file name, no place)
+class CaseAttachmentAdded(CaseEvent):
+    type: ClassVar[str] = "ATTACHMENT_ADDED"
+    attachment_id: str
+    kind: AttachmentKind
+    stage: AttachmentStage
+    size: int
+
+
 EVENT_TYPES: dict[str, type[CaseEvent]] = {
     cls.type: cls
     for cls in (
@@ -169,6 +179,7 @@ EVENT_TYPES: dict[str, type[CaseEvent]] = {
         CaseMerged,
         CaseContactRevealed,
         CaseDeliberated,
+        CaseAttachmentAdded,
     )
 }
 

@@ -51,7 +51,9 @@ class CatalogueCommands:
 
     async def upsert(self, req: Request) -> dict:
         c = req.parse(CategoryInput)
-        category = d.new_category(c.code, c.name, c.group, c.defaultLevel, c.department, c.slaSeconds, c.kind)
+        category = d.new_category(
+            c.code, c.name, c.group, c.defaultLevel, c.department, c.slaSeconds, c.kind, c.requiresAfterPhoto
+        )
         return await self._edit(req.principal, lambda cat: cat.upsert(category))
 
     async def remove(self, req: Request) -> dict:

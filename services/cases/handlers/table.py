@@ -6,6 +6,7 @@ from __future__ import annotations
 from services.cases import domain as d
 from services.cases.handlers.catalogue import CatalogueCommands
 from services.cases.handlers.context import CaseContext
+from services.cases.handlers.evidence import CaseEvidence
 from services.cases.handlers.hotspots import HotspotReads
 from services.cases.handlers.model import CaseCommands
 from services.cases.handlers.policy import CaseReads
@@ -48,5 +49,7 @@ def table(ctx: CaseContext, importer: CaseImporter) -> dict[str, Handler]:
         "catalogue.upsert": (catalogue.may_edit, catalogue.upsert),
         "catalogue.remove": (catalogue.may_edit, catalogue.remove),
         "case.import": (may_import, importer.handle),
+        # evidence
+        "case.attach": (None, CaseEvidence(ctx).attach),
     }
     return {verb: gated(gate, handler) for verb, (gate, handler) in routes.items()}
