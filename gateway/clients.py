@@ -17,6 +17,7 @@ from shared.contracts import cases as cc
 from shared.contracts import grids as gc
 from shared.contracts import organizations as oc
 from shared.contracts import volunteers as vc
+from shared.contracts.attachments import AttachEvidence
 from shared.contracts.common import ById, ByIds, TrendQuery
 from shared.errors import DomainError
 from shared.messaging.rpc import RpcClient, parse
@@ -84,6 +85,10 @@ class FiguresClient(ServiceClient):
 
     async def trend(self, body: TrendQuery) -> Dto:
         return await self.send("trend.series", body)
+
+    # evidence: `<record>.attach` of the services that keep attachments (shared/contracts/attachments.py)
+    async def attach(self, verb: str, body: AttachEvidence) -> Dto:
+        return await self.send(verb, body)
 
 
 class GridsClient(ServiceClient):

@@ -227,6 +227,17 @@ class Settings(BaseSettings):
     orphan_after_s: int = Field(
         default=900, ge=60, description="a stored file no record took is removed after this long"
     )
+    orphan_sweep_s: float = Field(default=300.0, gt=0, description="how often the gateway looks for such files")
+    public_url: str = Field(default="", description="the gateway's address in download links; empty: as called")
+
+    @model_validator(mode="after")
+    def _orphans_after_uploads(self) -> Settings:
+        if self.orphan_after_s <= self.upload_timeout_s:
+            raise ValueError(
+                f"YIWANG_ORPHAN_AFTER_S={self.orphan_after_s} must exceed YIWANG_UPLOAD_TIMEOUT_S="
+                f"{self.upload_timeout_s:g}: a file still arriving is not an orphan"
+            )
+        return self
 
     @field_validator("upload_max_bytes")
     @classmethod

@@ -22,6 +22,7 @@ from gateway.document_limits import Caps, DocumentCache, DocumentLimits, ParsedO
 from gateway.errors import Schema, TypedErrors, mark_validation_errors
 from gateway.schema.case_events import CasesSubscription
 from gateway.schema.cases import CasesMutation, CasesQuery
+from gateway.schema.evidence import EvidenceMutation
 from gateway.schema.live_events import LiveEventsSubscription
 from gateway.schema.nodes import NodeQuery
 from gateway.schema.organizations import OrganizationsMutation, OrganizationsQuery
@@ -37,7 +38,9 @@ class Query(TerritoryQuery, CasesQuery, OrganizationsQuery, VolunteersQuery, Uni
 
 
 @strawberry.type
-class Mutation(TerritoryMutation, CasesMutation, OrganizationsMutation, VolunteersMutation, UnifiedMutation):
+class Mutation(
+    TerritoryMutation, CasesMutation, OrganizationsMutation, VolunteersMutation, UnifiedMutation, EvidenceMutation
+):
     pass
 
 

@@ -75,6 +75,9 @@ class CaseCategoryInput:
     department: str | None = None
     sla_seconds: int | None = None
     kind: RequestKind | None = None
+    requires_after_photo: bool | None = strawberry.field(
+        default=None, description="Resolve only with a RESOLUTION-stage photo on the case"
+    )
 
 
 def list_payload(f: CaseFilter | None) -> dict[str, Any]:

@@ -1,0 +1,180 @@
+"""Evidence end to end: multipart uploads through the gateway to GridFS, attached to cases, and the
+signed downloads, on real NATS and SecantusDB."""
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+
+import pytest
+from PIL import Image
+from pymongo import AsyncMongoClient
+
+from shared.evidence import download_path, url_key
+from tests.cases_gateway import GET, GW_A1, GW_A2, IN_A1, OP_A, R1, R2, act, codes, report, start_cases_stack
+from tests.evidence_helpers import UPLOAD, jpeg, mp4, multipart_body, pdf, png, upload, upload_input
+
+
+@pytest.fixture
+async def cases(stack):
+    await start_cases_stack(stack)
+    return stack
+
+
+def tok(stack, who: dict) -> str:
+    return stack.token(**who)
+
+
+async def blob_count(stack) -> int:
+    client = AsyncMongoClient(stack.settings.mongo_uri)
+    try:
+        return await client[stack.settings.db_name("blobs")]["attachments.files"].count_documents({})
+    finally:
+        await client.close()
+
+
+ATTACHMENTS = "query($id: ID!) { case(id: $id) { attachments { id kind stage size sha256 url thumbnailUrl } } }"
+
+
+async def test_photo_upload_strips_exif_keeps_explicit_location_and_downloads_by_signed_url(cases):
+    case = await report(cases, R1, IN_A1)
+    photo = jpeg(640, 480, exif_gps=True)
+    assert Image.open(io.BytesIO(photo)).getexif().get(0x8825)  # the phone's GPS is in the file sent
+    body = await upload(cases.http, tok(cases, R1), photo,
+                        {"input": upload_input("CASE", case["id"], lng=113.005, lat=30.005,
+                                               capturedAt="2026-05-01T09:30:00+08:00", idempotencyKey="p1")},
+                        filename="renamed.gif", declared="image/gif")
+    assert not body.get("errors"), body
+    a = body["data"]["uploadAttachment"]
+    assert a["kind"] == "PHOTO" and a["contentType"] == "image/jpeg" and a["stage"] == "REPORT"
+    assert a["location"] == {"lng": 113.005, "lat": 30.005} and a["uploadedBy"] == "r1"
+    assert a["url"] and a["thumbnailUrl"]
+
+    r = await cases.http.get(a["url"])
+    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["content-disposition"].startswith("inline; filename=")
+    assert "max-age=" in r.headers["cache-control"] and "private" in r.headers["cache-control"]
+    assert hashlib.sha256(r.content).hexdigest() == a["sha256"] and len(r.content) == a["size"]
+    stored = Image.open(io.BytesIO(r.content))
+    assert stored.size == (640, 480)
+    assert not stored.getexif() and "exif" not in stored.info  # EXIF (GPS, make) gone
+    thumb = await cases.http.get(a["thumbnailUrl"])
+    assert thumb.status_code == 200 and max(Image.open(io.BytesIO(thumb.content)).size) <= 320
+
+    # the case shows it; the retry with the same key stores nothing new
+    got = (await cases.ok(ATTACHMENTS, {"id": case["id"]}, **R1))["case"]["attachments"]
+    assert [x["id"] for x in got] == [a["id"]]
+    before = await blob_count(cases)
+    again = await upload(cases.http, tok(cases, R1), photo,
+                         {"input": upload_input("CASE", case["id"], idempotencyKey="p1")})
+    assert again["data"]["uploadAttachment"]["id"] == a["id"] and await blob_count(cases) == before
+    timeline = (await cases.ok(GET, {"id": case["id"]}, **R1))["case"]["timeline"]
+    assert [e["type"] for e in timeline] == ["REPORTED", "ATTACHMENT_ADDED"]
+
+
+async def test_tampered_and_expired_links_are_refused(cases):
+    case = await report(cases, R1, IN_A1)
+    a = (await upload(cases.http, tok(cases, R1), png(), {"input": upload_input("CASE", case["id"])}))
+    url = a["data"]["uploadAttachment"]["url"]
+    path = url.split("://", 1)[1].split("/", 1)[1]
+    forged = "/" + path.replace("sig=", "sig=A")
+    assert (await cases.http.get(forged)).status_code == 403
+    other_id = "/" + path.replace(a["data"]["uploadAttachment"]["id"], "att0000000000000000000000")
+    assert (await cases.http.get(other_id)).status_code == 403
+    longer = "/" + path.replace("exp=", "exp=9")
+    assert (await cases.http.get(longer)).status_code == 403
+    key = url_key(cases.settings.jwt_secret)
+    old = download_path(key, a["data"]["uploadAttachment"]["id"], "file", int(time.time()) - 1)
+    r = await cases.http.get(old)
+    assert r.status_code == 410 and r.json()["errors"][0]["extensions"]["code"] == "EXPIRED"
+
+
+async def test_forbidden_and_unknown_targets_store_nothing(cases):
+    case = await report(cases, R1, IN_A1)
+    before = await blob_count(cases)
+    for who, target in ((R2, case["id"]), (GW_A2, case["id"]), (OP_A, "c-no-such-case")):
+        body = await upload(cases.http, tok(cases, who), jpeg(), {"input": upload_input("CASE", target)})
+        assert codes(body) == ["FORBIDDEN"], (who, body)
+    # a resident may not add HANDLING evidence even to their own case
+    body = await upload(cases.http, tok(cases, R1), jpeg(), {"input": upload_input("CASE", case["id"], stage="HANDLING")})
+    assert codes(body) == ["FORBIDDEN"]
+    assert await blob_count(cases) == before
+
+
+async def test_bytes_decide_the_type_not_the_name(cases):
+    case = await report(cases, R1, IN_A1)
+    # a JPEG named .png and declared image/png is stored as the JPEG it is
+    body, ctype = multipart_body(jpeg(), {"input": upload_input("CASE", case["id"])}, filename="x.png",
+                                 declared="image/png")
+    r = await cases.http.post("/graphql", content=body,
+                              headers={"Content-Type": ctype, "Authorization": f"Bearer {tok(cases, R1)}"})
+    assert r.json()["data"]["uploadAttachment"]["contentType"] == "image/jpeg", r.json()
+    before = await blob_count(cases)
+    # HTML renamed .jpg: refused, nothing stored
+    evil = b"<html><script>alert(1)</script></html>" * 20
+    body = await upload(cases.http, tok(cases, R1), evil, {"input": upload_input("CASE", case["id"])})
+    assert codes(body) == ["BAD_USER_INPUT"] and "recognise" in body["errors"][0]["message"]
+    # bytes that start like a JPEG but do not decode
+    broken = jpeg()[:200] + b"\x00" * 500
+    body = await upload(cases.http, tok(cases, R1), broken, {"input": upload_input("CASE", case["id"])})
+    assert codes(body) == ["BAD_USER_INPUT"]
+    assert await blob_count(cases) == before
+
+
+@pytest.fixture
+async def small_limits(stack):
+    stack.settings = stack.settings.model_copy(update={"upload_max_bytes": {
+        "PHOTO": 200_000, "VIDEO": 300_000, "AUDIO": 100_000, "DOCUMENT": 100_000}, "attachments_per_record": 3})
+    await start_cases_stack(stack)
+    return stack
+
+
+async def test_oversized_file_and_count_limit(small_limits):
+    s = small_limits
+    case = await report(s, R1, IN_A1)
+    before = await blob_count(s)
+    body = await upload(s.http, tok(s, R1), mp4(400_000), {"input": upload_input("CASE", case["id"])},
+                        filename="v.mp4", declared="video/mp4")
+    assert codes(body) == ["BAD_USER_INPUT"] and "300000" in body["errors"][0]["message"]
+    assert await blob_count(s) == before
+    for _ in range(3):
+        ok = await upload(s.http, tok(s, R1), pdf(), {"input": upload_input("CASE", case["id"])})
+        assert ok["data"]["uploadAttachment"]["kind"] == "DOCUMENT", ok
+    body = await upload(s.http, tok(s, R1), pdf(), {"input": upload_input("CASE", case["id"])})
+    assert codes(body) == ["CONFLICT"]
+    r = await s.http.get((await s.ok(ATTACHMENTS, {"id": case["id"]}, **R1))["case"]["attachments"][0]["url"])
+    assert r.headers["content-disposition"].startswith("attachment;") and r.content == pdf()
+
+
+async def test_after_photo_rule_and_handler_stages(cases):
+    await cases.ok("""mutation { upsertCaseCategory(input: {code: "ENV_GARBAGE", name: "垃圾堆放",
+      defaultLevel: GRID, requiresAfterPhoto: true}) { version } }""")
+    case = await report(cases, R1, IN_A1)
+    await act(cases, "acceptCase", GW_A1, id=case["id"])
+    await act(cases, "startCase", GW_A1, id=case["id"])
+    refused = await cases.gql("mutation($id: ID!) { resolveCase(id: $id, resolution: \"清运\") { status } }",
+                              {"id": case["id"]}, **GW_A1)
+    assert codes(refused) == ["BAD_USER_INPUT"] and "after-photo" in refused["errors"][0]["message"]
+    during = await upload(cases.http, tok(cases, GW_A1), jpeg(), {"input": upload_input("CASE", case["id"])})
+    assert during["data"]["uploadAttachment"]["stage"] == "HANDLING"
+    after = await upload(cases.http, tok(cases, GW_A1), jpeg(colour=(0, 0, 200)),
+                         {"input": upload_input("CASE", case["id"], stage="RESOLUTION")})
+    assert after["data"]["uploadAttachment"]["stage"] == "RESOLUTION"
+    assert (await act(cases, "resolveCase", GW_A1, id=case["id"], resolution="已清运"))["status"] == "RESOLVED"
+
+
+async def test_not_multipart_and_malformed_multipart(cases):
+    case = await report(cases, R1, IN_A1)
+    body = await cases.gql(UPLOAD, {"file": "aGVsbG8=", "input": upload_input("CASE", case["id"])}, **R1)
+    assert codes(body) == ["BAD_USER_INPUT"]
+    # the file before `operations`: refused as malformed (400), nothing stored
+    before = await blob_count(cases)
+    raw = b'--b\r\nContent-Disposition: form-data; name="0"; filename="a.jpg"\r\n\r\n' + jpeg() + b"\r\n--b--\r\n"
+    r = await cases.http.post("/graphql", content=raw, headers={
+        "Content-Type": "multipart/form-data; boundary=b", "Authorization": f"Bearer {tok(cases, R1)}"})
+    assert r.status_code == 400
+    # no token: 401 before the body is read
+    r = await cases.http.post("/graphql", content=raw, headers={"Content-Type": "multipart/form-data; boundary=b"})
+    assert r.status_code == 401
+    assert await blob_count(cases) == before
