@@ -75,7 +75,7 @@ class Uploads:
     async def upload(
         self,
         attach: Attach,
-        file: StreamedUpload,
+        file: object,
         target: AttachTarget,
         target_id: str,
         fields: dict[str, Any],
@@ -87,6 +87,8 @@ class Uploads:
         earlier = (await attach(service, verb, ask))["attachment"]
         if earlier is not None:
             return earlier
+        if not isinstance(file, StreamedUpload):
+            raise BadInput("send the file as a GraphQL multipart request (operations, map, then the file)")
         attachment_id = new_id("att")
         head, chunks = await _head(file.chunks())
         kind = sniff(head)
@@ -202,4 +204,4 @@ async def sweep_forever(uploads: Uploads, attach: Attach, every_s: float) -> Non
                 log.info("removed %d stored files no record took", n)
 
 
-__all__ = ["BadInput", "Uploads", "sweep_forever"]
+__all__ = ["Uploads", "sweep_forever"]

@@ -153,6 +153,8 @@ RIGHTS: dict[str, Rule] = {
     "revealReporterContact": rule(A),
     "upsertCaseCategory": rule(scope=DEPLOYMENT),     # SLA and routing of every region
     "removeCaseCategory": rule(scope=DEPLOYMENT),
+    # -- evidence: whoever may read the record in scope (the case's own rules then say at which stage)
+    "uploadAttachment": rule(ALL),
     # -- party organisation
     "createPartyOrganization": rule(A),
     "updatePartyOrganization": rule(A),

@@ -97,7 +97,8 @@ async def test_forbidden_and_unknown_targets_store_nothing(cases):
         body = await upload(cases.http, tok(cases, who), jpeg(), {"input": upload_input("CASE", target)})
         assert codes(body) == ["FORBIDDEN"], (who, body)
     # a resident may not add HANDLING evidence even to their own case
-    body = await upload(cases.http, tok(cases, R1), jpeg(), {"input": upload_input("CASE", case["id"], stage="HANDLING")})
+    handling = upload_input("CASE", case["id"], stage="HANDLING")
+    body = await upload(cases.http, tok(cases, R1), jpeg(), {"input": handling})
     assert codes(body) == ["FORBIDDEN"]
     assert await blob_count(cases) == before
 
