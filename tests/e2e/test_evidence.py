@@ -179,3 +179,49 @@ async def test_not_multipart_and_malformed_multipart(cases):
     r = await cases.http.post("/graphql", content=raw, headers={"Content-Type": "multipart/form-data; boundary=b"})
     assert r.status_code == 401
     assert await blob_count(cases) == before
+
+
+async def test_orphan_sweep_removes_unregistered_files_and_keeps_registered_ones(cases):
+    from datetime import UTC, datetime, timedelta
+
+    import nats
+
+    from gateway.uploads import Uploads
+    from shared.messaging.rpc import RpcClient
+    from shared.auth import service_token
+    from shared.blobs import blob_store
+
+    case = await report(cases, R1, IN_A1)
+    a = (await upload(cases.http, tok(cases, R1), pdf(), {"input": upload_input("CASE", case["id"])}))
+    kept = a["data"]["uploadAttachment"]["id"]
+    blobs = blob_store(cases.settings)
+    uploads = Uploads(cases.settings, blobs)
+    token = service_token(cases.settings.jwt_secret, "gateway", cases.settings.jwt_issuer)
+
+    nc = await nats.connect(cases.settings.nats_servers)
+    rpc = RpcClient(nc, cases.settings.rpc_timeout_s)
+
+    async def ask(service, verb, body):
+        return await rpc.call(service, verb, body.model_dump(mode="json", exclude_unset=True), token)
+
+    async def stored(key, meta):
+        async def one():
+            yield b"%PDF-1.4 orphan"
+        await blobs.put(key, one(), "application/pdf", 100, meta)
+
+    try:
+        # a crash after storing, before the case took it; one for a case that does not exist; and a
+        # recorded upload whose "taken" mark was lost
+        await stored("att-orphan", {"target": "CASE", "targetId": case["id"], "service": "cases"})
+        await stored("att-nowhere", {"target": "CASE", "targetId": "c-gone", "service": "cases"})
+        await blobs.files.update_one({"_id": kept}, {"$set": {"metadata.pending": True}})
+        later = datetime.now(UTC) + timedelta(seconds=cases.settings.orphan_after_s + 5)
+        assert await uploads.sweep_orphans(ask, now=later) == 2
+        assert await blobs.pending(later) == []
+        r = await cases.http.get((await cases.ok(ATTACHMENTS, {"id": case["id"]}, **R1))["case"]["attachments"][0]["url"])
+        assert r.status_code == 200 and r.content == pdf()
+        assert (await cases.http.get("/" + download_path(url_key(cases.settings.jwt_secret), "att-orphan", "file",
+                                                         int(time.time()) + 60).lstrip("/"))).status_code == 404
+    finally:
+        await nc.close()
+        await blobs.close()
