@@ -162,6 +162,7 @@ Verbs on `yiwang.cases.<verb>` (payload model → reply):
   case.return WithReason → Case            case.rate RateCase → Case
   case.close CloseCase → Case              case.merge MergeCase → Case (the case merged into)
   case.revealContact RevealContact → {name, phone}
+  case.attach AttachEvidence → {attachment}   (ATTACHMENTS_API in shared/contracts/attachments.py)
   stats.batch ByIds → {items: {regionId: CaseStats | {error}}}
   catalogue.list {} → {version, categories: [Category]}
   catalogue.upsert CategoryInput → {version, categories}    catalogue.remove RemoveCategory → same
@@ -175,14 +176,14 @@ Case = {id, title, description, categoryCode, categoryName, kind, channel, statu
         assignee: {kind, id, name} | null, createdAt, updatedAt, acceptedAt, dueAt, overdue,
         resolvedAt, resolvedAtLevel, resolution, closedAt, rating, reopened, escalations,
         mergedInto, possibleDuplicates: [ids], version,
-        timeline: [{type, at, actor, level, note}]}
+        timeline: [{type, at, actor, level, note}], attachments: [Attachment]}
 CaseStats = {total, open, overdue, resolved, closed, rejected, merged, responded, resolvedOnTime,
              rated, satisfied, awaitingRating, resolvedByLevel: {GRID, COMMUNITY, TOWNSHIP, COUNTY},
              responseRate, resolutionRate, satisfactionRate, fengqiaoShare}   # rates: float | null
 Category = {code, name, group, defaultLevel, department, slaSeconds, kind}
 Events: CloudEvents on `yiwang.evt.cases.<TYPE>.<region path…>`, TYPE in REPORTED ACCEPTED
   ASSIGNED STARTED RESOLVED RATED CLOSED REOPENED REJECTED ESCALATED OVERDUE RETURNED MERGED
-  CONTACT_REVEALED; envelope `subject` = case id, `regionpath` = dot-joined path, `actor`,
+  CONTACT_REVEALED ATTACHMENT_ADDED; envelope `subject` = case id, `regionpath` = dot-joined path, `actor`,
   `aggversion` = case version; data = {caseId, type, at, actor, level, status, note,
   regionPath, delta: {counter: ±n}, ...event fields (assignee, fromLevel, reason, score…)}.
   No personal data in events.
