@@ -30,7 +30,7 @@ def reencode(source: IO[bytes], mime: str, out: IO[bytes], max_pixels: int, thum
             options: dict = {"icc_profile": icc} if icc else {}
             if fmt == "JPEG":
                 picture = upright if upright.mode in ("RGB", "L", "CMYK") else upright.convert("RGB")
-                picture.save(out, "JPEG", quality=90, optimize=True, **options)
+                picture.save(out, "JPEG", quality=90, **options)
             elif fmt == "PNG":
                 upright.save(out, "PNG", optimize=False, **options)
             else:

@@ -94,7 +94,8 @@ def add_attachment(
     )
     record._change(at)
     record.attachments.append(attachment)
-    record._emit(event, by, at, attachmentId=f.id, kind=str(f.kind), stage=str(stage) if stage else None, size=f.size)
+    stage_name = str(stage) if stage else None
+    record._emit(event, by, at, attachment_id=f.id, attachment_kind=str(f.kind), stage=stage_name, size=f.size)
     return attachment
 
 

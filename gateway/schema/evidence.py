@@ -13,6 +13,7 @@ from strawberry.types import Info
 from gateway.schema.case_types import Attachment
 from gateway.schema.common import ctx
 from gateway.schema.enums import AttachmentStage, AttachTarget
+from shared.contracts.attachments import AttachEvidence
 from shared.errors import BadInput, Unavailable
 
 
@@ -70,8 +71,14 @@ class EvidenceMutation:
         fields = _fields(input)
         target = AttachTarget(input.target.kind)
 
-        async def attach(service: str, verb: str, body: object) -> dict:
-            return await c.figures(service).attach(verb, body)  # type: ignore[arg-type]
+        async def attach(service: str, verb: str, body: AttachEvidence) -> dict:
+            calls = {
+                "case.attach": c.cases.attach,
+                "order.attach": c.volunteers.attach_to_order,
+                "activity.attach": c.volunteers.attach_to_activity,
+                "meeting.attach": c.organizations.attach_to_meeting,
+            }
+            return await calls[verb](body)
 
         dto = await c.uploads.upload(attach, file, target, str(input.target.id), fields)
         return Attachment(dto=dto)

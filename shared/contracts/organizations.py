@@ -12,6 +12,7 @@ from datetime import date
 
 from pydantic import AwareDatetime, Field
 
+from shared.contracts.attachments import AttachEvidence
 from shared.contracts.common import ById, ByIds, Page, Wire
 from shared.vocabulary.organizations import (
     AgendaSource,
@@ -394,4 +395,6 @@ REQUESTS: dict[str, type[Wire]] = {
     "project.list": ListByRegion,
     "feedback.list": ListFeedback,
     "stats.batch": ByIds,
+    # evidence
+    "meeting.attach": AttachEvidence,
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, Field
 
+from shared.contracts.attachments import AttachEvidence
 from shared.contracts.common import ById, ByIds, Page, Wire
 from shared.vocabulary.volunteers import OrderStatus, PostType, TargetKind
 
@@ -239,4 +240,7 @@ REQUESTS: dict[str, type[Wire]] = {
     "catalogue.list": Wire,
     "catalogue.upsert": CatalogueInput,
     "stats.batch": ByIds,
+    # evidence
+    "order.attach": AttachEvidence,
+    "activity.attach": AttachEvidence,
 }

@@ -83,7 +83,9 @@ def test_event_types_are_the_fifteen_wire_names():
     assert set(EVENT_TYPES) == {
         "REPORTED", "ACCEPTED", "ASSIGNED", "STARTED", "RESOLVED", "RATED", "CLOSED",
         "REOPENED", "REJECTED", "ESCALATED", "OVERDUE", "RETURNED", "MERGED",
-        "CONTACT_REVEALED", "DELIBERATED"}
+        "CONTACT_REVEALED", "DELIBERATED",
+        "ATTACHMENT_ADDED",  # evidence
+    }
     assert {cls.__name__ for cls in EVENT_TYPES.values()} == {
         "Case" + "".join(w.title() for w in t.split("_")) for t in EVENT_TYPES}
 
