@@ -162,7 +162,7 @@ Verbs on `yiwang.cases.<verb>` (payload model → reply):
   case.return WithReason → Case            case.rate RateCase → Case
   case.close CloseCase → Case              case.merge MergeCase → Case (the case merged into)
   case.revealContact RevealContact → {name, phone}
-  case.attach AttachEvidence → {attachment}   (ATTACHMENTS_API in shared/contracts/attachments.py)
+  case.attach AttachEvidence → {attachment}   (ATTACHMENTS_API in shared/contracts)
   stats.batch ByIds → {items: {regionId: CaseStats | {error}}}
   catalogue.list {} → {version, categories: [Category]}
   catalogue.upsert CategoryInput → {version, categories}    catalogue.remove RemoveCategory → same
