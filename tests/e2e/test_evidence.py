@@ -225,3 +225,22 @@ async def test_orphan_sweep_removes_unregistered_files_and_keeps_registered_ones
     finally:
         await nc.close()
         await blobs.close()
+
+
+@pytest.fixture
+async def rate_limited(stack):
+    stack.settings = stack.settings.model_copy(update={"rate_limit_per_s": 0.01, "rate_limit_burst": 100,
+                                                       "upload_rate_bytes": 64 * 1024})
+    await start_cases_stack(stack)
+    return stack
+
+
+async def test_uploads_count_against_the_rate_limit_by_their_size(rate_limited):
+    s = rate_limited
+    case = await report(s, R1, IN_A1)  # 1 of the resident's 100
+    big = mp4(110 * 64 * 1024)  # one request, and 110 more for its bytes
+    body = await upload(s.http, tok(s, R1), big, {"input": upload_input("CASE", case["id"])}, filename="v.mp4")
+    assert body["data"]["uploadAttachment"]["kind"] == "VIDEO", body
+    r = await s.http.post("/graphql", json={"query": "{ me { sub } }"},
+                          headers={"Authorization": f"Bearer {tok(s, R1)}"})
+    assert r.status_code == 429 and r.headers["retry-after"]
