@@ -16,6 +16,7 @@ from gridfs import AsyncGridFSBucket, NoFile
 from pymongo import AsyncMongoClient
 
 from shared.errors import BadInput, NotFound
+from shared.mongo import make_client
 from shared.settings import Settings
 
 CHUNK = 255 * 1024  # GridFS's chunk size; also the piece a download is sent in
@@ -206,5 +207,5 @@ def blob_store(settings: Settings) -> BlobStore:
         from shared.blobs_s3 import S3BlobStore
 
         return S3BlobStore(settings)
-    client: AsyncMongoClient = AsyncMongoClient(settings.mongo_uri, tz_aware=True)
+    client = make_client(settings.mongo_uri, "yiwang-blobs")  # the platform's write concern: durable when acknowledged
     return GridFSBlobStore(client, settings.db_name("blobs"), own_client=True)

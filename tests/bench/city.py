@@ -62,8 +62,18 @@ from tests.bench.ceilings import mongo_report_writes, nats_rr
 from tests.bench.chart import draw
 from tests.bench.stack import ROOT, BenchStack, cpu_seconds, say, seed, seed_knows_scale
 from tests.bench.store_sync import sync_cost
-from tests.bench.workload import (DEFAULT_MIX, OVERVIEW, REGIONS, Gql, Recorder, Territory, Workload, discover,
-                                  latency_summary, sequential)
+from tests.bench.workload import (
+    DEFAULT_MIX,
+    OVERVIEW,
+    REGIONS,
+    Gql,
+    Recorder,
+    Territory,
+    Workload,
+    discover,
+    latency_summary,
+    sequential,
+)
 
 TARGETS = {
     "overview_city_vs_small": (1.5, "max", "city node overview p50 on city ÷ on small"),
