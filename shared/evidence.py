@@ -13,7 +13,7 @@ import filetype  # type: ignore[import-untyped]
 from shared.errors import BadInput, Forbidden
 from shared.vocabulary.cases import AttachmentKind
 
-SNIFF_BYTES = 261  # what filetype reads of a file's head to tell its type
+SNIFF_BYTES = 8192  # what filetype reads of a file's head (OOXML documents are told apart within it)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ attach what to a case at which stage."""
 from __future__ import annotations
 
 import io
+import zipfile
 from datetime import UTC, datetime
 
 import pytest
@@ -13,7 +14,7 @@ from services.cases import domain as d
 from services.cases.domain import evidence
 from shared.auth import Principal, Role
 from shared.errors import BadInput, Conflict, Forbidden
-from shared.evidence import Expired, check_size, download_path, sign, sniff, url_key, verify
+from shared.evidence import SNIFF_BYTES, Expired, check_size, download_path, sign, sniff, url_key, verify
 from shared.settings import UPLOAD_MAX_BYTES
 from shared.vocabulary.cases import AttachmentKind, AttachmentStage
 from tests.evidence_helpers import jpeg, mp4, pdf, png
@@ -29,8 +30,25 @@ NOW = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
     (b"ID3\x03\x00\x00\x00" + b"\x00" * 300, "audio/mpeg", AttachmentKind.AUDIO),
 ])
 def test_sniff_reads_the_type_from_the_bytes(data, mime, kind):
-    t = sniff(data[:261])
+    t = sniff(data[:SNIFF_BYTES])
     assert (t.mime, t.kind) == (mime, kind)
+
+
+def ooxml(part: str) -> bytes:
+    """A minimal Office Open XML package: the entries Word or Excel write first."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>" * 50)
+        z.writestr("_rels/.rels", "<Relationships/>" * 30)
+        z.writestr(part, "<x/>" * 100)
+    return buf.getvalue()
+
+
+def test_sniff_tells_word_and_excel_documents_from_other_zips():
+    assert sniff(ooxml("word/document.xml")[:SNIFF_BYTES]).extension == "docx"
+    assert sniff(ooxml("xl/workbook.xml")[:SNIFF_BYTES]).extension == "xlsx"
+    with pytest.raises(BadInput):
+        sniff(ooxml("payload/evil.js")[:SNIFF_BYTES])
 
 
 @pytest.mark.parametrize("data", [b"", b"<html><script>x</script></html>", b"MZ\x90\x00" + b"\x00" * 300,
