@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import nats
+from cross_web.request._starlette import StarletteRequestAdapter
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -16,13 +19,17 @@ from starlette.routing import Route, WebSocketRoute
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from gateway import multipart
 from gateway.context import Context
+from gateway.downloads import download_endpoint
 from gateway.http import GraphQLOverHTTP
 from gateway.ide import LocalGraphiQL, ide_routes
 from gateway.limits import LimitedGraphQL, RequestLimits
 from gateway.readiness import readiness
 from gateway.schema import build_schema
+from gateway.uploads import Uploads, sweep_forever
 from shared.auth import service_token, verify_token
+from shared.blobs import blob_store
 from shared.errors import DomainError
 from shared.heap import freeze_long_lived
 from shared.messaging.rpc import RpcClient
@@ -33,7 +40,16 @@ from shared.settings import Settings
 log = logging.getLogger("yiwang.gateway")
 
 
+class StreamingRequest(StarletteRequestAdapter):
+    """Strawberry's request adapter with the body as a stream (for a multipart upload)."""
+
+    def stream(self) -> AsyncIterator[bytes]:
+        return self._request.stream()
+
+
 class Gateway(LocalGraphiQL, GraphQLOverHTTP, LimitedGraphQL):
+    request_adapter_class = StreamingRequest
+
     def __init__(self, settings: Settings, state: dict[str, Any]):
         # Queries may come by GET (GraphQL over HTTP); mutations only by POST.
         super().__init__(
@@ -43,6 +59,9 @@ class Gateway(LocalGraphiQL, GraphQLOverHTTP, LimitedGraphQL):
             keep_alive=True,
             keep_alive_interval=15,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            # Uploads (GraphQL multipart requests) need a bearer token, which a cross-site form
+            # cannot send: RequestLimits answers 401 to one without (the CSRF case of uploads).
+            multipart_uploads_enabled=True,
         )  # not the legacy graphql-ws
         self.settings, self.state = settings, state
 
@@ -57,8 +76,14 @@ class Gateway(LocalGraphiQL, GraphQLOverHTTP, LimitedGraphQL):
     def encode_json(self, data: object) -> str:
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
+    async def parse_multipart(self, request: Any) -> Any:
+        """The multipart request read as a stream, its file left unread for the resolver."""
+        return await multipart.parse(request.stream(), request.content_type or "")
+
     async def get_context(self, request: Any, response: Any) -> Context:
-        return Context(self.settings, self.state["rpc"], request, response, nc=self.state["nc"])
+        context = Context(self.settings, self.state["rpc"], request, response, nc=self.state["nc"])
+        context.uploads = self.state.get("uploads")
+        return context
 
 
 def create_app(settings: Settings, services: tuple[str, ...] = SERVICES) -> Starlette:
@@ -69,11 +94,21 @@ def create_app(settings: Settings, services: tuple[str, ...] = SERVICES) -> Star
     async def lifespan(app: Starlette):
         nc = await nats.connect(settings.nats_servers, name="yiwang-gateway", max_reconnect_attempts=-1)
         state["nc"], state["rpc"] = nc, RpcClient(nc, settings.rpc_timeout_s)
+        state["blobs"] = blobs = blob_store(settings)
+        state["uploads"] = uploads = Uploads(settings, blobs)
+        token = service_token(settings.jwt_secret, "gateway", settings.jwt_issuer)
+
+        async def attach(service: str, verb: str, body: Any) -> Any:
+            return await state["rpc"].call(service, verb, body.model_dump(mode="json", exclude_unset=True), token)
+
+        sweeper = asyncio.create_task(sweep_forever(uploads, attach, settings.orphan_sweep_s))
         freeze_long_lived()
         try:
             yield
         finally:
+            sweeper.cancel()
             await nc.drain()
+            await blobs.close()
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -112,6 +147,7 @@ def create_app(settings: Settings, services: tuple[str, ...] = SERVICES) -> Star
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/asyncapi/{service}.json", asyncapi),
+            Route("/files/{id:str}/{variant:str}", download_endpoint(settings, state), methods=["GET"]),
             *ide_routes(graphql.graphql_ide is not None),
         ],
         middleware=[Middleware(RequestLimits, settings=settings)],

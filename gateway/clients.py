@@ -17,6 +17,7 @@ from shared.contracts import cases as cc
 from shared.contracts import grids as gc
 from shared.contracts import organizations as oc
 from shared.contracts import volunteers as vc
+from shared.contracts.attachments import AttachEvidence
 from shared.contracts.common import ById, ByIds, TrendQuery
 from shared.errors import DomainError
 from shared.messaging.rpc import RpcClient, parse
@@ -139,6 +140,9 @@ class OrganizationsClient(FiguresClient):
     """yiwang.organizations.<verb> (ORGANIZATIONS_API in shared/contracts/organizations.py)."""
 
     service = "organizations"
+
+    async def attach_to_meeting(self, body: AttachEvidence) -> Dto:  # evidence (ATTACHMENTS_API)
+        return await self.send("meeting.attach", body)
 
     async def create_org(self, body: oc.CreateOrganization) -> Dto:
         return await self.send("org.create", body)
@@ -301,6 +305,13 @@ class VolunteersClient(FiguresClient):
     """yiwang.volunteers.<verb> (VOLUNTEERS_API in shared/contracts/volunteers.py)."""
 
     service = "volunteers"
+
+    # evidence (ATTACHMENTS_API)
+    async def attach_to_order(self, body: AttachEvidence) -> Dto:
+        return await self.send("order.attach", body)
+
+    async def attach_to_activity(self, body: AttachEvidence) -> Dto:
+        return await self.send("activity.attach", body)
 
     async def register_volunteer(self, body: vc.RegisterVolunteer) -> Dto:
         return await self.send("volunteer.register", body)
@@ -478,6 +489,9 @@ class CasesClient(FiguresClient):
 
     async def reveal_contact(self, body: cc.RevealContact) -> Dto:
         return await self.send("case.revealContact", body)
+
+    async def attach(self, body: AttachEvidence) -> Dto:  # evidence (ATTACHMENTS_API)
+        return await self.send("case.attach", body)
 
     async def catalogue(self) -> Dto:
         return await self.send("catalogue.list")

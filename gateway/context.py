@@ -9,6 +9,7 @@ from nats.aio.client import Client as NatsClient
 
 from gateway.clients import CasesClient, FiguresClient, GridsClient, OrganizationsClient, VolunteersClient
 from gateway.loaders import Loaders
+from gateway.uploads import Uploads
 from shared.auth import Principal, verify_token
 from shared.errors import Unauthenticated
 from shared.messaging.rpc import RpcClient
@@ -20,6 +21,7 @@ class Context:
         self.settings, self.rpc, self.request, self.response = settings, rpc, request, response
         self.nc = nc  # the gateway's NATS connection, for subscriptions on JetStream
         self.connection_params: dict[str, Any] | None = None
+        self.uploads: Uploads | None = None  # the gateway's upload pipeline (gateway/uploads.py)
 
     @property
     def _authorization(self) -> str:

@@ -47,7 +47,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from gateway.context import Context
 from gateway.http import GRAPHQL_RESPONSE_JSON, negotiate
 from shared.auth import Principal, verify_token
-from shared.errors import DomainError
+from shared.errors import BadInput, DomainError
 from shared.limits import RejectedJson, loads_bounded, shape_only
 from shared.logs import request_id
 from shared.settings import Settings
@@ -168,6 +168,16 @@ async def send_error(
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
+def _is_upload(scope: Scope) -> bool:
+    """A multipart POST to /graphql (the GraphQL multipart request: a file upload)."""
+    if scope["method"] != "POST" or scope["path"] != "/graphql":
+        return False
+    for name, value in scope.get("headers") or ():
+        if name == b"content-type":
+            return value.split(b";")[0].strip().lower() == b"multipart/form-data"
+    return False
+
+
 def _has_body(scope: Scope) -> bool:
     for name, value in scope.get("headers") or ():
         if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
@@ -213,6 +223,8 @@ class RequestLimits:
             return
         if not _has_body(scope):
             return await self.app(scope, receive, send)
+        if _is_upload(scope):
+            return await self._upload(scope, receive, send, key)
         body = await self._read_body(scope, receive, send)
         if body is None:
             return
@@ -229,6 +241,41 @@ class RequestLimits:
             return await receive()  # after the body: the disconnect, when it comes
 
         await self.app(scope, replay, send)
+
+    async def _upload(self, scope: Scope, receive: Receive, send: Send, key: str) -> None:
+        """A multipart upload to /graphql goes to the application as it arrives (gateway/multipart.py
+        reads it as a stream), bounded by the largest file accepted and `YIWANG_UPLOAD_TIMEOUT_S`; it
+        costs one more request per `YIWANG_UPLOAD_RATE_BYTES` (charged as the bytes come). An answer
+        given before the whole body was read closes the connection."""
+        s = self.settings
+        cap = max(s.upload_max_bytes.values()) + s.http_max_body_bytes
+        deadline = asyncio.get_running_loop().time() + s.upload_timeout_s
+        state = {"size": 0, "charged": 0, "more": True}
+
+        async def bounded() -> dict[str, Any]:
+            left = deadline - asyncio.get_running_loop().time()
+            try:
+                async with asyncio.timeout(max(left, 0.001)):
+                    message = await receive()
+            except TimeoutError:
+                raise BadInput(f"the upload did not arrive within {s.upload_timeout_s:g} s") from None
+            if message["type"] == "http.request":
+                state["size"] += len(message.get("body", b""))
+                state["more"] = message.get("more_body", False)
+                if state["size"] > cap:
+                    raise BadInput(f"the request body is larger than {cap} bytes", {"maxBytes": cap})
+                owed = state["size"] // s.upload_rate_bytes - state["charged"]
+                if owed > 0:
+                    self.limiter.charge(key, owed)
+                    state["charged"] += owed
+            return message
+
+        async def closing(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start" and state["more"]:
+                message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
+            await send(message)
+
+        await self.app(scope, bounded, closing)
 
     async def _read_body(self, scope: Scope, receive: Receive, send: Send) -> bytes | None:
         """The whole body, or None when it was refused (the answer is sent).

@@ -18,6 +18,7 @@ from shared.workdays import DEFAULT_OFFICE_HOURS, OfficeHours
 
 DEV_JWT_SECRET = "yiwang-dev-secret-do-not-use-in-production"
 DEV_FIELD_KEY = "yiwang-dev-field-key-do-not-use-in-production"
+UPLOAD_MAX_BYTES = {"PHOTO": 20 << 20, "VIDEO": 200 << 20, "AUDIO": 50 << 20, "DOCUMENT": 30 << 20}
 KEY_ID = re.compile(r"[A-Za-z0-9_.-]{1,32}")  # stored in every ciphertext: no ':'
 WORKING_SPAN = re.compile(r"^\s*\d+(\.\d+)?\s*[dh]\s*$")  # "2d" working days, "4h" working hours
 
@@ -233,6 +234,50 @@ class Settings(BaseSettings):
         ge=10,
         description="items of one list or members of one object in a payload (GeoJSON rings included)",
     )
+
+    # Evidence files (attachments): where they are kept, how large, how many, how long a link lives.
+    blob_store: str = Field(
+        default="gridfs", pattern="^(gridfs|s3)$", description="gridfs (the MongoDB-wire store) or s3"
+    )
+    s3_endpoint: str = Field(default="", description="an S3-compatible endpoint URL; empty: AWS's own")
+    s3_bucket: str = "yiwang-evidence"
+    s3_region: str = "us-east-1"
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    upload_max_bytes: dict[str, int] = Field(
+        default_factory=lambda: dict(UPLOAD_MAX_BYTES),
+        description='largest file per kind, e.g. {"PHOTO": 20971520}; larger: BAD_INPUT',
+    )
+    attachments_per_record: int = Field(default=30, ge=1, le=1000, description="attachments one record may have")
+    upload_timeout_s: float = Field(default=600.0, gt=0, description="an upload's whole body must arrive within")
+    upload_rate_bytes: int = Field(
+        default=1 << 20, ge=64 << 10, description="an upload costs one more request per this many bytes"
+    )
+    photo_max_pixels: int = Field(default=40_000_000, ge=1_000_000, description="larger images are refused")
+    thumbnail_px: int = Field(default=320, ge=64, le=1024, description="long side of a photo's thumbnail")
+    download_ttl_s: int = Field(default=600, ge=10, le=86400, description="a download link's lifetime")
+    orphan_after_s: int = Field(
+        default=900, ge=60, description="a stored file no record took is removed after this long"
+    )
+    orphan_sweep_s: float = Field(default=300.0, gt=0, description="how often the gateway looks for such files")
+    public_url: str = Field(default="", description="the gateway's address in download links; empty: as called")
+
+    @model_validator(mode="after")
+    def _orphans_after_uploads(self) -> Settings:
+        if self.orphan_after_s <= self.upload_timeout_s:
+            raise ValueError(
+                f"YIWANG_ORPHAN_AFTER_S={self.orphan_after_s} must exceed YIWANG_UPLOAD_TIMEOUT_S="
+                f"{self.upload_timeout_s:g}: a file still arriving is not an orphan"
+            )
+        return self
+
+    @field_validator("upload_max_bytes")
+    @classmethod
+    def _per_kind(cls, value: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(value) - set(UPLOAD_MAX_BYTES))
+        if unknown or any(v < 1 for v in value.values()):
+            raise ValueError(f"keys are {', '.join(UPLOAD_MAX_BYTES)} and values positive byte counts")
+        return {**UPLOAD_MAX_BYTES, **value}  # a kind left out keeps its default
 
     @property
     def production(self) -> bool:

@@ -170,3 +170,14 @@ class Stack:
         for rt in reversed(self.runtimes):
             with contextlib.suppress(Exception):
                 await rt.stop()
+
+
+def start_s3(data_dir: Path, port: int | None = None) -> Server:
+    """An S3-compatible server process (moto's server mode, from its wheel) for the S3 blob store."""
+    import sys
+
+    port = port or free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    proc = start_process([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                         data_dir / "s3.log", port)
+    return Server(proc, port, data_dir)

@@ -174,6 +174,8 @@ RIGHTS: dict[str, Rule] = {
     "resumeCase": rule(STAFF, D),
     "decideCaseRequest": rule(STAFF),
     "urgeCase": rule(STAFF),                          # staff above the region handling the case
+    # -- evidence: whoever may read the record in scope (the case's own rules then say at which stage)
+    "uploadAttachment": rule(ALL),
     # -- party organisation
     "createPartyOrganization": rule(A),
     "updatePartyOrganization": rule(A),

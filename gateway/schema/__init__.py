@@ -24,6 +24,7 @@ from gateway.schema.case_events import CasesSubscription
 from gateway.schema.case_followup import CaseFollowUpMutation
 from gateway.schema.cases import CasesMutation, CasesQuery
 from gateway.schema.departments import DepartmentsMutation, DepartmentsQuery
+from gateway.schema.evidence import EvidenceMutation
 from gateway.schema.live_events import LiveEventsSubscription
 from gateway.schema.nodes import NodeQuery
 from gateway.schema.organizations import OrganizationsMutation, OrganizationsQuery
@@ -58,6 +59,7 @@ class Mutation(
     WorkCalendarMutation,
     CaseFollowUpMutation,
     DepartmentsMutation,
+    EvidenceMutation,
 ):
     pass
 

@@ -12,9 +12,12 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.clients import checked
+from gateway.downloads import signed_url
 from gateway.schema.common import Connection, Node, connection, ctx, dto_type, from_dto, page_args, when
 from gateway.schema.enums import (
     AssigneeKind,
+    AttachmentKind,
+    AttachmentStage,
     CaseChannel,
     CaseRequestKind,
     CaseRequestStatus,
@@ -109,6 +112,9 @@ class CaseCategory:
     requires_verification: bool = strawberry.field(
         default=False, description="A resolution waits for the centre's verification (核查) whoever handled it"
     )
+    requires_after_photo: bool = strawberry.field(
+        default=False, description="Resolved only with a RESOLUTION-stage photo on the case (办结 after-photo)"
+    )
 
 
 def category_node(d: dict) -> CaseCategory:
@@ -125,6 +131,7 @@ def category_node(d: dict) -> CaseCategory:
             CaseLevelSla(level=HandlingLevel(x["level"]), working=x["working"]) for x in d.get("slaByLevel") or []
         ],
         requires_verification=bool(d.get("requiresVerification")),
+        requires_after_photo=bool(d.get("requiresAfterPhoto")),
     )
 
 
@@ -167,6 +174,45 @@ def timeline_node(case_id: str, d: dict) -> CaseEvent:
         level=level_of(d.get("level")),
         note=d.get("note"),
     )
+
+
+# ---- evidence: the Attachment type (shared by every record that keeps attachments)
+@dto_type(
+    description="A piece of evidence (photo, video, document, recording). `url` and `thumbnailUrl` are "
+    "download links valid for a few minutes (YIWANG_DOWNLOAD_TTL_S), given only with a record you may read"
+)
+class Attachment:
+    dto: strawberry.Private[dict[str, Any]]
+
+    id: strawberry.ID = from_dto()
+    kind: AttachmentKind = from_dto()
+    content_type: str = from_dto(description="Sniffed from the bytes, never taken from the client")
+    size: int = from_dto(description="Bytes, as stored (a photo re-encoded without its metadata)")
+    sha256: str = from_dto(description="Of the bytes as stored")
+    stage: AttachmentStage | None = from_dto()
+    captured_at: datetime | None = from_dto(convert=when, description="As the uploader gave it")
+
+    @strawberry.field(description="Only the place the uploader gave explicitly: a photo's EXIF is removed")
+    def location(self) -> GeoPoint | None:
+        loc = self.dto.get("location")
+        return GeoPoint(lng=loc["lng"], lat=loc["lat"]) if loc else None
+
+    @strawberry.field(description="A signed download link, valid for a few minutes")
+    def url(self, info: Info) -> str:
+        return signed_url(ctx(info).settings, ctx(info).request, self.dto["id"], "file")
+
+    @strawberry.field(description="A photo's thumbnail (JPEG), a signed link like `url`")
+    def thumbnail_url(self, info: Info) -> str | None:
+        if not self.dto.get("thumbnail"):
+            return None
+        return signed_url(ctx(info).settings, ctx(info).request, self.dto["id"], "thumb")
+
+    uploaded_by: str | None = from_dto(description="Shown to staff, and to the uploader themself")
+    created_at: datetime = from_dto(convert=when)
+
+
+def attachment_nodes(dtos: list[dict] | None) -> list[Attachment]:
+    return [Attachment(dto=a) for a in dtos or []]
 
 
 @dto_type(description="A resident's request, a reported problem or a dispute (诉求 / 事件 / 矛盾纠纷)")
@@ -350,6 +396,11 @@ class Case(Node):
     @strawberry.field(description="挂起: the clock stands still until the case is resumed")
     def suspended(self) -> bool:
         return bool(self.dto.get("suspended"))
+
+    # evidence
+    @strawberry.field(description="Photos, videos, documents and recordings of the case, in upload order")
+    def attachments(self) -> list[Attachment]:
+        return attachment_nodes(self.dto.get("attachments"))
 
 
 # ---- departments ------------------------------------------------------------------------------

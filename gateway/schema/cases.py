@@ -90,6 +90,9 @@ class CaseCategoryInput:
     requires_verification: bool = strawberry.field(
         default=False, description="A resolution waits for the centre's verification (核查) whoever handled it"
     )
+    requires_after_photo: bool | None = strawberry.field(
+        default=None, description="Resolve only with a RESOLUTION-stage photo on the case"
+    )
 
 
 def list_payload(f: CaseFilter | None) -> dict[str, Any]:

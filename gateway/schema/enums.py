@@ -4,9 +4,12 @@ named and described as API.md has them."""
 from __future__ import annotations
 
 from gateway.schema.common import graphql_enum
+from shared.contracts.attachments import AttachTarget
 from shared.trends import Interval
 from shared.vocabulary.cases import (
     AssigneeKind,
+    AttachmentKind,
+    AttachmentStage,
     CaseChannel,
     CaseRequestKind,
     CaseRequestStatus,
@@ -229,3 +232,15 @@ DispatchTargetKind = TargetKind
 VolunteerTaskStatus = TaskStatus
 PointsSourceKind = SourceKind
 TrendInterval = Interval
+
+# ---- evidence
+graphql_enum(AttachmentKind, description="What an attachment is: a photo, a video, a document or a recording")
+graphql_enum(
+    AttachmentStage,
+    description="When in a case's life a piece of evidence was taken: 上报, 处置, 办结 (after-photo), 核查, other",
+)
+graphql_enum(
+    AttachTarget,
+    name="AttachmentTargetKind",
+    description="What an upload is attached to: a case, a volunteer service order, a joint meeting, an activity",
+)

@@ -147,6 +147,7 @@ ALLOWED: dict[str, dict[str, Spec]] = {
         "CASE_SUSPENDED": {"request_id": True},
         "CASE_RESUMED": {"paused_s": True, "due_at": True},
         "CASE_URGED": {"urge_count": True, "by_region": True, "lead": True},
+        "ATTACHMENT_ADDED": {"attachment_id": True, "kind": True, "stage": True, "size": True},  # evidence
     },
     "grids": {
         "REGION_CREATED": {"region": _REGION},
@@ -224,6 +225,12 @@ ALLOWED: dict[str, dict[str, Spec]] = {
         "RESOURCE_OFFERED": {"unitId": True, "title": True},
         "PROJECT_PROPOSED": {"needId": True, "resourceId": True, "title": True},
         "PROJECT_STATUS_CHANGED": {"fromStatus": True, "status": True},  # not `note`
+        "MEETING_ATTACHMENT_ADDED": {
+            "attachment_id": True,
+            "attachment_kind": True,
+            "stage": True,
+            "size": True,
+        },  # evidence
     },
     "volunteers": {
         "VOLUNTEER_REGISTERED": {"member_id": True},  # not `sub`, `skills`
@@ -244,6 +251,13 @@ ALLOWED: dict[str, dict[str, Spec]] = {
         "ORDER_COMPLETED": {"volunteer_id": True, "hours": True},
         "ORDER_RATED": {"score": True, "volunteer_id": True},
         "ORDER_CANCELLED": {"volunteer_id": True},  # not `reason`
+        "ORDER_ATTACHMENT_ADDED": {
+            "attachment_id": True,
+            "attachment_kind": True,
+            "stage": True,
+            "size": True,
+        },  # evidence
+        "ACTIVITY_ATTACHMENT_ADDED": {"attachment_id": True, "attachment_kind": True, "stage": True, "size": True},
         "TASK_ASSIGNED": {"case_id": True, "volunteer_id": True},
         "TASK_RESOLVED": {"case_id": True, "volunteer_id": True, "hours": True},
         "ACTIVITY_CREATED": {"title": True, "capacity": True, "starts_at": True, "ends_at": True},

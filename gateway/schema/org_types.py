@@ -15,7 +15,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from gateway.schema.case_types import Case
+from gateway.schema.case_types import Attachment, Case, attachment_nodes
 from gateway.schema.common import (
     Connection,
     Node,
@@ -535,6 +535,11 @@ class JointMeeting(Node):
     dto: strawberry.Private[dict[str, Any]]
 
     id: strawberry.ID = from_dto()
+
+    # evidence
+    @strawberry.field(description="Photos, videos, documents and recordings, in upload order")
+    def attachments(self) -> list[Attachment]:
+        return attachment_nodes(self.dto.get("attachments"))
 
     @strawberry.field(description="The 大党委 (COMMUNITY_COMMITTEE) holding it")
     async def committee(self, info: Info) -> PartyOrganization | None:

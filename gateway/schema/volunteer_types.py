@@ -17,7 +17,7 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.clients import checked
-from gateway.schema.case_types import Case, GeoPoint
+from gateway.schema.case_types import Attachment, Case, GeoPoint, attachment_nodes
 from gateway.schema.common import Connection, Node, connection, dto_type, from_dto, listing, vols, when
 from gateway.schema.enums import (
     DispatchTargetKind,
@@ -244,6 +244,12 @@ class ServiceOrder(Node):
     dto: strawberry.Private[dict[str, Any]]
 
     id: strawberry.ID = from_dto()
+
+    # evidence
+    @strawberry.field(description="Photos, videos, documents and recordings, in upload order")
+    def attachments(self) -> list[Attachment]:
+        return attachment_nodes(self.dto.get("attachments"))
+
     category: str = from_dto(description="What kind of help, e.g. 助老")
     description: str = from_dto(default="")
 
@@ -402,6 +408,12 @@ class Activity(Node):
     dto: strawberry.Private[dict[str, Any]]
 
     id: strawberry.ID = from_dto()
+
+    # evidence
+    @strawberry.field(description="Photos, videos, documents and recordings, in upload order")
+    def attachments(self) -> list[Attachment]:
+        return attachment_nodes(self.dto.get("attachments"))
+
     title: str = from_dto()
     starts_at: datetime = from_dto(convert=when)
     ends_at: datetime = from_dto(convert=when)

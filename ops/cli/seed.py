@@ -1364,6 +1364,9 @@ async def seed(
                     await load_cases(loader, items, "demo", tick=tick, shift_s=history.shift_s)
 
                 await loader.phase("case history", len(items), "cases", import_cases)
+                from ops.cli.seed_evidence import load_photos  # evidence: a few synthetic case photos
+
+                await load_photos(settings, loader)
                 return Seeded(
                     True, f"loaded {summary}; {describe_history(history)} (in {time.monotonic() - started:.0f}s)"
                 )

@@ -9,6 +9,7 @@ from typing import Any
 from services.cases import domain as d
 from services.cases.projection import event_delta
 from shared.auth import STAFF_ROLES, Principal, Role
+from shared.contracts.attachments import attachment_dto
 from shared.messaging.envelope import CloudEvent, make_event
 from shared.mongo import now
 from shared.privacy import FieldCipher, mask_name, mask_phone
@@ -101,6 +102,10 @@ class CaseViews:
             "possibleDuplicates": (doc or {}).get("possible_duplicates", []),
             "version": case.version,
             "timeline": [t.model_dump(mode="json") for t in case.timeline],
+            # evidence
+            "attachments": [
+                attachment_dto(a, p.role in STAFF_ROLES or a.uploaded_by == p.sub) for a in case.attachments
+            ],
             # clocks
             "dueSoon": d.is_due_soon(case, now()),
             **self.followup(p, case),
@@ -263,6 +268,7 @@ class CaseViews:
                     "slaByLevel": [{"level": str(x.level), "working": x.working} for x in c.sla_levels],
                     "kind": str(c.kind),
                     "requiresVerification": c.requires_verification,
+                    "requiresAfterPhoto": c.requires_after_photo,
                 }
                 for c in cat.categories
             ],

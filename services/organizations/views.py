@@ -11,6 +11,7 @@ from typing import Any
 
 from services.organizations import domain as d
 from shared.auth import Principal
+from shared.contracts.attachments import attachment_dto
 from shared.mongo import now
 from shared.privacy import FieldCipher, mask_phone
 
@@ -138,6 +139,7 @@ class OrgViews:
     def meeting(self, m: d.JointMeeting) -> dict[str, Any]:
         return {
             "id": m.id,
+            "attachments": [attachment_dto(a, True) for a in m.attachments],  # evidence: staff only read meetings
             "committeeId": m.committee_id,
             "communityId": m.community_id,
             "scheduledAt": m.scheduled_at,

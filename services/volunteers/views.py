@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from services.volunteers import domain as d
+from shared.attachments import shown
 from shared.auth import STAFF_ROLES, Principal
 from shared.privacy import FieldCipher
 
@@ -66,6 +67,7 @@ class VolunteerViews:
         mine = p.sub == o.resident_sub or p.unrestricted or p.role in STAFF_ROLES
         return {
             "id": o.id,
+            "attachments": [shown(p, x) for x in o.attachments],  # evidence
             "category": o.category,
             "description": o.description,
             "buildingId": o.building_id,
@@ -108,6 +110,7 @@ class VolunteerViews:
         lines = [x for x in a.signups if staff or x.volunteer_id == me]
         return {
             "id": a.id,
+            "attachments": [shown(p, x) for x in a.attachments],  # evidence
             "title": a.title,
             "startsAt": a.starts_at,
             "endsAt": a.ends_at,

@@ -205,6 +205,7 @@ class CategoryInput(Wire):
     slaWorking: str | None = Field(default=None, max_length=16)
     slaByLevel: list[LevelSlaInput] | None = Field(default=None, max_length=4)  # per level, before slaWorking
     requiresVerification: bool = False
+    requiresAfterPhoto: bool = False  # resolved only with a RESOLUTION-stage photo
 
 
 class RemoveCategory(Wire):
@@ -258,6 +259,7 @@ Verbs on `yiwang.cases.<verb>` (payload model → reply):
   case.return WithReason → Case            case.rate RateCase → Case
   case.close CloseCase → Case              case.merge MergeCase → Case (the case merged into)
   case.revealContact RevealContact → {name, phone}
+  case.attach AttachEvidence → {attachment}   (ATTACHMENTS_API in shared/contracts)
   stats.batch ByIds → {items: {regionId: CaseStats | {error}}}
   catalogue.list {} → {version, categories: [Category]}
   catalogue.upsert CategoryInput → {version, categories}    catalogue.remove RemoveCategory → same
@@ -276,7 +278,7 @@ Case = {id, title, description, categoryCode, categoryName, kind, channel, statu
         assignee: {kind, id, name} | null, createdAt, updatedAt, acceptedAt, dueAt, overdue,
         resolvedAt, resolvedAtLevel, resolution, closedAt, rating, reopened, escalations,
         mergedInto, possibleDuplicates: [ids], version,
-        timeline: [{type, at, actor, level, note}],
+        timeline: [{type, at, actor, level, note}], attachments: [Attachment],
         verification: Verification | null, verifications: [Verification], verificationDue,
         reworkCount, returnVisits: [{id, reached, satisfaction, note, by, at}], returnVisitDueAt,
         returnVisitOverdue, returns, extensions, urgeCount, corrections}
@@ -295,8 +297,9 @@ WorkCalendar = {year, source: PUBLISHED|EDITED|WEEKENDS_ONLY, note, holidays: [d
                 workingDays, officeHours, timezone, version, updatedAt}
 Events: CloudEvents on `yiwang.evt.cases.<TYPE>.<region path…>`, TYPE in REPORTED ACCEPTED
   ASSIGNED STARTED RESOLVED RATED CLOSED REOPENED REJECTED ESCALATED OVERDUE RETURNED MERGED
-  CONTACT_REVEALED DUE_SOON CASE_VERIFIED CASE_RETURN_VISITED CASE_RETURN_VISIT_OVERDUE CASE_CORRECTED
-  CASE_COMMENTED; envelope `subject` = case id, `regionpath` = dot-joined path, `actor`,
+  CONTACT_REVEALED DUE_SOON ATTACHMENT_ADDED CASE_VERIFIED CASE_RETURN_VISITED CASE_RETURN_VISIT_OVERDUE
+  CASE_CORRECTED CASE_COMMENTED CASE_DISPATCHED CASE_REPLIED CASE_REQUEST_RAISED CASE_REQUEST_DECIDED
+  CASE_SUSPENDED CASE_RESUMED CASE_URGED; envelope `subject` = case id, `regionpath` = dot-joined path, `actor`,
   `aggversion` = case version; data = {caseId, type, at, actor, level, status, note,
   regionPath, delta: {counter: ±n}, ...event fields (assignee, fromLevel, reason, score…)}; a
   CASE_CORRECTED that moved the case carries its whole counters as delta and delta_from: {counter: −n}

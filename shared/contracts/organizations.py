@@ -12,6 +12,7 @@ from datetime import date
 
 from pydantic import AwareDatetime, Field
 
+from shared.contracts.attachments import AttachEvidence
 from shared.contracts.common import ById, ByIds, Page, Wire
 from shared.vocabulary.organizations import (
     AgendaSource,
@@ -329,6 +330,7 @@ Verbs (yiwang.organizations.<verb>) and their replies:
   meeting.schedule ScheduleMeeting -> Meeting      meeting.addAgendaItem AgendaInput -> Meeting
   meeting.recordMinutes MinutesInput -> Meeting    meeting.addResolution ResolutionInput -> Meeting
   meeting.requestCase CaseFromItem -> Meeting      meeting.get ById   meeting.list ListMeetings -> Page
+  meeting.attach AttachEvidence -> {attachment}    (ATTACHMENTS_API in shared/contracts)
   life.record RecordLife -> LifeRecord             life.list ListLife -> Page
   need.post PostNeed -> Need   resource.offer OfferResource -> Resource   project.propose ProposeProject -> Project
   project.move MoveProject -> Project   need.list / resource.list / project.list ListByRegion -> Page
@@ -394,4 +396,6 @@ REQUESTS: dict[str, type[Wire]] = {
     "project.list": ListByRegion,
     "feedback.list": ListFeedback,
     "stats.batch": ByIds,
+    # evidence
+    "meeting.attach": AttachEvidence,
 }

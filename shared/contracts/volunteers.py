@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, Field
 
+from shared.contracts.attachments import AttachEvidence
 from shared.contracts.common import ById, ByIds, Page, Wire
 from shared.vocabulary.volunteers import OrderStatus, PostType, TargetKind
 
@@ -180,6 +181,7 @@ Verbs (yiwang.volunteers.<verb>) and their replies:
   order.place PlaceOrder -> Order   order.review ReviewOrder   order.dispatch DispatchOrder
   order.take ForVolunteer   order.start Versioned   order.complete CompleteOrder   order.rate RateOrder
   order.cancel CancelOrder  (all -> Order)   order.get ById   order.list ListOrders   order.wishWall WishWall -> Page
+  order.attach / activity.attach AttachEvidence -> {attachment}   (ATTACHMENTS_API in shared/contracts)
   task.list ListTasks -> Page of Task
   activity.create CreateActivity -> Activity   activity.signUp / activity.cancelSignUp ForVolunteer -> Activity
   activity.checkIn / activity.checkOut CheckIn -> Activity   activity.backfill Backfill -> Activity
@@ -239,4 +241,7 @@ REQUESTS: dict[str, type[Wire]] = {
     "catalogue.list": Wire,
     "catalogue.upsert": CatalogueInput,
     "stats.batch": ByIds,
+    # evidence
+    "order.attach": AttachEvidence,
+    "activity.attach": AttachEvidence,
 }

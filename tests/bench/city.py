@@ -25,9 +25,13 @@ One run:
   6. Mixed phase: C closed-loop clients over HTTP, weighted (`--mix`): residents report, the
      workflow (accept, assign by the operator; start, resolve by the grid's worker; rate by the
      resident; every third case a hotline call handled by a department, then verified (核查) and
-     called back (回访) by the operator), overviews at every level, drill-downs, case lists,
+     called back (回访) by the operator; a third of the followed cases dispatched to a county
+     department with a co-handler), overviews at every level, drill-downs, case lists,
      rankings, trends, hotspots.
-  7. JSON + PNG into `--out` (bench-<timestamp>.json/.png), and a table on stdout.
+  7. Evidence (tests/bench/evidence.py): one 50 MB video against the gateway's idle memory, then
+     `--evidence-uploads` 2 MB photo uploads and their downloads beside the mixed load, with the
+     gateway's and the store's memory before and after.
+  8. JSON + PNG into `--out` (bench-<timestamp>.json/.png), and a table on stdout.
 
 Operations the gateway's schema refuses (rankings, trend, hotspots, the `events` subscription
 while they were being built) are recorded under `unavailable` and left out of the mix; one
@@ -61,8 +65,18 @@ from tests.bench.ceilings import mongo_report_writes, nats_rr
 from tests.bench.chart import draw
 from tests.bench.stack import ROOT, BenchStack, cpu_seconds, say, seed, seed_knows_scale
 from tests.bench.store_sync import sync_cost
-from tests.bench.workload import (DEFAULT_MIX, OVERVIEW, REGIONS, Gql, Recorder, Territory, Workload, discover,
-                                  latency_summary, sequential)
+from tests.bench.workload import (
+    DEFAULT_MIX,
+    OVERVIEW,
+    REGIONS,
+    Gql,
+    Recorder,
+    Territory,
+    Workload,
+    discover,
+    latency_summary,
+    sequential,
+)
 
 TARGETS = {
     "overview_city_vs_small": (1.5, "max", "city node overview p50 on city ÷ on small"),
@@ -385,6 +399,12 @@ async def measure(url: str, settings: Settings, stack: BenchStack | None, args: 
                 "sent": work.sent, "replied": work.replied,
                 "received": {str(i): subs.recv[i] for i in active}}))
     result["workload"]["cases_left_in_workflow"] = len(work.pending)
+    if args.evidence_uploads:  # uploads and downloads of a 2 MB photo beside the same mixed load
+        from tests.bench.evidence import measure as evidence
+
+        await quiet(stack)
+        result["evidence"] = await evidence(url, settings, stack.data if stack else None, work,
+                                            args.evidence_uploads, args.evidence_clients, args.evidence_video_mb)
 
 
 # -- results ----------------------------------------------------------------------------------
@@ -583,6 +603,10 @@ def main() -> None:
                     help="pause between a client's operations in the mixed phase (default 250: 16 busy platform "
                          "users; 0 saturates the stack, which the report-only phase already does)")
     ap.add_argument("--drain-seconds", type=float, default=5.0)
+    ap.add_argument("--evidence-uploads", type=int, default=1000,
+                    help="2 MB photo uploads (then their downloads) beside the mixed load (0: none)")
+    ap.add_argument("--evidence-clients", type=int, default=4, help="concurrent uploaders (default 4)")
+    ap.add_argument("--evidence-video-mb", type=int, default=50, help="the one video upload's size (0: none)")
     ap.add_argument("--skip-small", action="store_true", help="no small baseline stack")
     ap.add_argument("--keep", action="store_true", help="keep the stacks' data dirs")
     ap.add_argument("--timings", type=Path, help="write each report's unix times (sent, phase; replied; "

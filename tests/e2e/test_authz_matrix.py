@@ -540,6 +540,9 @@ OPS: dict[str, Args] = {
     "assignCase": case_cmd(f', assignee: {{kind: DEPARTMENT, id: "{DEPT}"}}'),
     "startCase": case_cmd(),
     "resolveCase": case_cmd(', resolution: "已处理"'),
+    # evidence: as JSON the file cannot come, but the target's scope is asked first (FORBIDDEN before BAD_USER_INPUT)
+    "uploadAttachment": lambda w, who, rel: (f'file: "x", input: {{target: {{kind: CASE, id: {lit(x)}}}}}'
+                                             if (x := w.case(who, rel)) else None),
     "escalateCase": case_cmd(', reason: "需社区协调"'),
     "rejectCase": case_cmd(', reason: "不属实"'),
     "returnCase": case_cmd(', reason: "非本部门"'),

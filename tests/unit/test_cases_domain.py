@@ -88,6 +88,7 @@ def test_event_types_are_the_fifteen_wire_names():
         "REOPENED", "REJECTED", "ESCALATED", "OVERDUE", "RETURNED", "MERGED",
         "CONTACT_REVEALED", "DELIBERATED",
         "DUE_SOON",  # clocks
+        "ATTACHMENT_ADDED",  # evidence
         # departments (v2 events carry the CASE_ prefix on the wire)
         "CASE_DISPATCHED", "CASE_REPLIED", "CASE_REQUEST_RAISED", "CASE_REQUEST_DECIDED", "CASE_SUSPENDED",
         "CASE_RESUMED", "CASE_URGED"}

@@ -17,7 +17,9 @@ from services.cases.domain import (DEFAULT_CATALOGUE, EVENT_TYPES, OPEN_STATUSES
                                    RollupDelta, comment, correct, counters_of, flag_return_visit_overdue,
                                    merge, record_return_visit, recount, verify, warn_due_soon)
 from shared.vocabulary.cases import CommentVisibility, ReturnVisitSatisfaction
+from services.cases.domain import evidence
 from shared.auth import Principal, Role
+from shared.vocabulary.cases import AttachmentKind, AttachmentStage
 from shared.errors import DomainError
 
 S, L, K = CaseStatus, HandlingLevel, AssigneeKind
@@ -257,6 +259,16 @@ class CaseMachine(RuleBasedStateMachine):
         self.attempt("deliberate", [case], lambda: case.note_deliberation(meeting, "r1", "议定", self.now))
 
     @precondition(lambda self: self.cases)
+    @rule(i=idx_st, who=who_st, p=idx_st, stage=st.sampled_from([None, *AttachmentStage]))
+    def attach(self, i, who, p, stage):
+        """Evidence (domain/evidence.py): at a stage the case's status and the caller's role allow."""
+        def add(c: Case, by: Principal) -> None:
+            evidence.attach(c, by, attachment_id=f"{c.id}-a{len(c.attachments)}", kind=AttachmentKind.PHOTO,
+                            content_type="image/jpeg", size=1000, sha256="0" * 64, stage=stage, captured_at=None,
+                            location=None, thumbnail_key=None, now=self.now, limit=3)
+        self.command("attach", i, who, p, add)
+
+    @precondition(lambda self: self.cases)
     @rule(i=idx_st, j=idx_st, who=who_st, force=st.booleans())
     def merge(self, i, j, who, force):
         into, other = self.pick(i), self.pick(j)
@@ -452,6 +464,7 @@ def test_the_machine_checks_every_command_on_a_scripted_run():
     step("deliberate", i=0, meeting="jm1")
     step("reject", i=0, who=None, p=0, text="不属于受理范围")
     step("report", grid="g2", cat=cat, who=r3, channel=CaseChannel.HOTLINE, title="漏水")
+    step("attach", i=0, who=None, p=0, stage=None)  # its grid worker, REPORT stage
     for _ in range(4):
         advance(0, assignee=ASSIGNEES[1])       # accept, assign to g2's worker, start, resolve
     step("auto_close", after=0)

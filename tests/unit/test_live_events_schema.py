@@ -66,6 +66,7 @@ def case_examples() -> dict[str, dict]:
         "CASE_REQUEST_DECIDED": dict(request_id="c-1:r1", kind="RETURN", approved=False, dept="county-a:HOUSING"),
         "CASE_SUSPENDED": dict(request_id="c-1:r2"), "CASE_RESUMED": dict(paused_s=3600, due_at=AT),
         "CASE_URGED": dict(urge_count=2, by_region="city", lead="county-a:HOUSING"),
+        "ATTACHMENT_ADDED": dict(attachment_id="att-1", kind="PHOTO", stage="REPORT", size=1000),
     }
     assert set(extra) == set(case_events.EVENT_TYPES), "an example for every case event type"
     out = {}
@@ -144,6 +145,7 @@ ORG_EXAMPLES = {
     "RESOURCE_OFFERED": org("resource", unitId="u-1", title="食堂"),
     "PROJECT_PROPOSED": org("project", needId="n-1", resourceId="r-1", title="助餐点"),
     "PROJECT_STATUS_CHANGED": org("project", fromStatus="PROPOSED", status="AGREED", note=FREE_TEXT),
+    "MEETING_ATTACHMENT_ADDED": org("meeting", attachment_id="att-1", attachment_kind="PHOTO", stage=None, size=1000),
 }
 
 
@@ -171,6 +173,8 @@ VOLUNTEER_EXAMPLES = {
     "ORDER_COMPLETED": vol("order", volunteer_id="v-1", hours=2.5),
     "ORDER_RATED": vol("order", score=5, volunteer_id="v-1"),
     "ORDER_CANCELLED": vol("order", reason=FREE_TEXT, volunteer_id=None),
+    "ORDER_ATTACHMENT_ADDED": vol("order", attachment_id="att-1", attachment_kind="PHOTO", stage=None, size=1000),
+    "ACTIVITY_ATTACHMENT_ADDED": vol("activity", attachment_id="att-1", attachment_kind="DOCUMENT", stage=None, size=10),
     "TASK_ASSIGNED": vol("task", case_id="c-1", volunteer_id="v-1"),
     "TASK_RESOLVED": vol("task", case_id="c-1", volunteer_id="v-1", hours=1.0),
     "ACTIVITY_CREATED": vol("activity", title="清洁家园", capacity=20, starts_at=AT.isoformat(), ends_at=AT.isoformat()),

@@ -63,6 +63,7 @@ class Category(BaseModel):
     sla_work: str | None = None  # clocks: working hours ("4h") or days ("2d")
     sla_levels: tuple[LevelSla, ...] = ()  # clocks: per level, before `sla_work`
     requires_verification: bool = False  # a resolution waits for the centre's 核查 whoever handled it
+    requires_after_photo: bool = False  # evidence: resolved only with a RESOLUTION-stage photo
 
     @field_validator("code")
     @classmethod
@@ -142,6 +143,7 @@ def new_category(
     sla_work: str | None = None,
     sla_levels: list[tuple[str, str]] | None = None,
     requires_verification: bool = False,
+    requires_after_photo: bool = False,
 ) -> Category:
     """A catalogue entry from an edit, or BAD_INPUT naming what is wrong with it."""
     try:
@@ -156,6 +158,7 @@ def new_category(
             **({"kind": kind} if kind else {}),
             sla_work=sla_work,
             sla_levels=tuple(LevelSla(level=lvl, working=w) for lvl, w in (sla_levels or ())),
+            requires_after_photo=requires_after_photo,
         )
     except ValueError as e:
         raise BadInput(refusal(e)) from None

@@ -11,7 +11,14 @@ from typing import Any, ClassVar
 
 from shared.domain import DomainEvent
 from shared.errors import BadInput
-from shared.vocabulary.cases import CaseRequestKind, CommentVisibility, HandlerRole, ReturnVisitSatisfaction
+from shared.vocabulary.cases import (
+    AttachmentKind,
+    AttachmentStage,
+    CaseRequestKind,
+    CommentVisibility,
+    HandlerRole,
+    ReturnVisitSatisfaction,
+)
 
 from .enums import CaseChannel, CaseStatus, HandlingLevel, RequestKind
 from .values import Assignee, GeoPoint
@@ -274,6 +281,15 @@ class CaseUrged(CaseEvent):
     lead: str | None = None
 
 
+# ---- evidence: an attachment was added (its bytes are in the blob store; no file name, no place)
+class CaseAttachmentAdded(CaseEvent):
+    type: ClassVar[str] = "ATTACHMENT_ADDED"
+    attachment_id: str
+    kind: AttachmentKind
+    stage: AttachmentStage
+    size: int
+
+
 EVENT_TYPES: dict[str, type[CaseEvent]] = {
     cls.type: cls
     for cls in (
@@ -308,6 +324,8 @@ EVENT_TYPES: dict[str, type[CaseEvent]] = {
         CaseSuspended,
         CaseResumed,
         CaseUrged,
+        # evidence
+        CaseAttachmentAdded,
     )
 }
 

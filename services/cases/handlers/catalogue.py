@@ -62,6 +62,7 @@ class CatalogueCommands:
             sla_work=c.slaWorking,
             sla_levels=[(str(x.level), x.working) for x in c.slaByLevel or ()],
             requires_verification=c.requiresVerification,
+            requires_after_photo=c.requiresAfterPhoto,
         )
         return await self._edit(req.principal, lambda cat: cat.upsert(category))
 

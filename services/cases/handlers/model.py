@@ -10,6 +10,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from services.cases import domain as d
+from services.cases.domain import evidence
 from services.cases.handlers.context import CaseContext
 from services.cases.store import case_from_doc, window_start
 from shared.auth import Principal
@@ -112,7 +113,13 @@ class CaseCommands:
 
     async def resolve(self, req: Request) -> dict:
         text, within = req.parse(ResolveCase).resolution, self.ctx.settings.return_visit_s
-        return await self.run(req, ResolveCase, d.Action.RESOLVE, lambda case, p, t: case.resolve(p, text, t, within))
+        catalogue = await self.ctx.current_catalogue()
+
+        def resolve(case: d.Case, p: Principal, t: datetime) -> None:
+            evidence.check_after_photo(case, catalogue)
+            case.resolve(p, text, t, within)
+
+        return await self.run(req, ResolveCase, d.Action.RESOLVE, resolve)
 
     async def escalate(self, req: Request) -> dict:
         reason, sla = req.parse(WithReason).reason, self.ctx.sla

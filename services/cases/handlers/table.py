@@ -7,6 +7,7 @@ from services.cases import domain as d
 from services.cases.handlers.catalogue import CatalogueCommands
 from services.cases.handlers.context import CaseContext
 from services.cases.handlers.departments import DepartmentCommands
+from services.cases.handlers.evidence import CaseEvidence
 from services.cases.handlers.followup import FollowUpCommands
 from services.cases.handlers.hotspots import HotspotReads
 from services.cases.handlers.model import CaseCommands
@@ -83,5 +84,7 @@ def table(ctx: CaseContext, importer: CaseImporter, calendars: WorkCalendars) ->
         "case.resume": (None, depts.resume),
         "case.decideRequest": (None, depts.decide),
         "case.urge": (None, depts.urge),
+        # evidence
+        "case.attach": (None, CaseEvidence(ctx).attach),
     }
     return {verb: gated(gate, handler) for verb, (gate, handler) in routes.items()}

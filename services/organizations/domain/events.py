@@ -55,6 +55,8 @@ EVENT_TYPES: dict[str, str] = {
     "RESOURCE_OFFERED": "a unit offered a resource (资源清单)",
     "PROJECT_PROPOSED": "a project matched a need to a resource (项目清单)",
     "PROJECT_STATUS_CHANGED": "a project moved along PROPOSED → AGREED → IN_PROGRESS → DONE",
+    # evidence
+    "MEETING_ATTACHMENT_ADDED": "a photo, video, document or recording was added to a joint meeting",
 }
 
 

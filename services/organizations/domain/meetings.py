@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.attachments import Attachment
 from shared.auth import Principal
 from shared.errors import BadInput, Conflict, NotFound
 
@@ -103,6 +104,7 @@ class JointMeeting(Aggregate):
     attended_units: list[str] = Field(default_factory=list)
     attended_members: list[str] = Field(default_factory=list)
     resolutions: list[Resolution] = Field(default_factory=list)
+    attachments: list[Attachment] = Field(default_factory=list)  # evidence, in upload order
 
     @property
     def scope_path(self) -> tuple[str, ...]:

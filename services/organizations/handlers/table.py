@@ -8,6 +8,7 @@ from typing import Any
 from services.organizations import domain as d
 from services.organizations.handlers.common import OrgContext
 from services.organizations.handlers.dual import Dual
+from services.organizations.handlers.evidence import MeetingEvidence
 from services.organizations.handlers.life import Life
 from services.organizations.handlers.lists import Lists
 from services.organizations.handlers.meetings import Meetings
@@ -132,6 +133,8 @@ class OrgHandlers:
             "project.list": ls.project_list,
             "stats.batch": f.stats,
             "trend.series": f.trend,
+            # evidence
+            "meeting.attach": MeetingEvidence(self.ctx).attach,
         }
 
     def table(self) -> dict[str, Handler]:

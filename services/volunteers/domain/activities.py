@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, Field
 from shapely.geometry import Point
 
+from shared.attachments import Attachment
 from shared.auth import Principal
 from shared.errors import BadInput, Conflict, NotFound
 from shared.geo import EPS_DEG, parse_boundary
@@ -65,6 +66,7 @@ class Activity(Aggregate):
     boundary: dict[str, Any] | None = None  # the grid's GeoJSON polygon, copied at creation
     signups: list[Attendance] = Field(default_factory=list)
     signed_count: int = 0  # == len(signups); the field the store's filter compares
+    attachments: list[Attachment] = Field(default_factory=list)  # evidence, in upload order
 
     @property
     def duration(self) -> timedelta:

@@ -43,6 +43,9 @@ EVENT_DEFINITIONS: dict[str, str] = {
     "POINTS_REDEEMED": "A volunteer redeemed points against a catalogue item.",
     "POINTS_EXPIRED": "Unspent points passed their expiry.",
     "QUARTERLY_FEEDBACK": "An in-service member's quarter of service, for 双报到.",
+    # evidence
+    "ORDER_ATTACHMENT_ADDED": "A photo, video, document or recording was added to a service order.",
+    "ACTIVITY_ATTACHMENT_ADDED": "A photo, video, document or recording was added to an activity.",
 }
 EVENT_TYPES = frozenset(EVENT_DEFINITIONS)
 

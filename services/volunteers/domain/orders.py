@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from shared.attachments import Attachment
 from shared.auth import Principal
 from shared.errors import BadInput, Forbidden
 
@@ -63,6 +64,7 @@ class ServiceOrder(Aggregate):
     rating: int | None = None
     comment: str | None = None
     cancel_reason: str | None = None
+    attachments: list[Attachment] = Field(default_factory=list)  # evidence, in upload order
 
     @property
     def hours(self) -> float:

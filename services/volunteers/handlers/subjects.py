@@ -11,10 +11,11 @@ from typing import Any
 from pydantic import BaseModel
 
 from services.volunteers import domain as d
-from services.volunteers.handlers import activities, orders, people, points, posts, rollups, tasks
+from services.volunteers.handlers import activities, evidence, orders, people, points, posts, rollups, tasks
 from services.volunteers.handlers.common import Context
 from shared.auth import Principal, require_any_role
 from shared.contracts import volunteers as w
+from shared.contracts.attachments import AttachEvidence
 from shared.contracts.common import ById, ByIds
 from shared.messaging.rpc import Handler, Request
 
@@ -103,6 +104,9 @@ ROUTES: dict[str, Route] = {
     "catalogue.upsert": Route(points.catalogue_upsert, w.CatalogueInput, points.catalogue_editor, before_parse=True),
     "stats.batch": Route(rollups.stats, ByIds),
     "trend.series": Route(rollups.trend),
+    # evidence
+    "order.attach": Route(evidence.order_attach, AttachEvidence),
+    "activity.attach": Route(evidence.activity_attach, AttachEvidence),
 }
 
 
