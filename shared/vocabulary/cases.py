@@ -208,8 +208,10 @@ DEPT_COUNTERS: dict[str, str] = {
     "reworked": "Cases it resolved as lead that had to be handled again (重办, failed verification).",
     "extensions": "Approved 延期 it asked for.",
     "urged": "督办 received while it led a case.",
-    "rated": "Cases it resolved as lead that a reporter rated.",
-    "satisfied": f"Of those, rated {SATISFIED_FROM} or 5.",
+    "rated": "Evaluations of the cases it resolved as lead, every channel: reporters' ratings and reached "
+    "return visits (回访).",
+    "satisfied": f"Of those, satisfied: ratings of {SATISFIED_FROM} or 5, return visits SATISFIED or "
+    "BASICALLY_SATISFIED.",
 }
 
 RANKING_METRICS: dict[str, str] = {

@@ -246,3 +246,19 @@ def test_approved_returns_and_extensions_count_in_the_case_figures():
     case.decide(OPERATOR, back.id, True, None, T, SLA)
     assert case.status is S.ACCEPTED and case.returns == 1 and case.ever_assigned
     assert counters_of(case)["returned"] == 1
+
+
+def test_a_return_visit_counts_in_the_lead_departments_satisfaction():
+    from services.cases.domain import record_return_visit
+    from shared.vocabulary.cases import ReturnVisitSatisfaction
+
+    case = dispatched(URBAN)
+    case.reply(P_URBAN, "已配合", None, T)
+    case.start(P_HOUSING, T)
+    case.resolve(P_HOUSING, "已修复", T)
+    verify(case, OPERATOR, True, None, None, T, SLA, 3600)
+    record_return_visit(case, OPERATOR, "rv-1", ReturnVisitSatisfaction.DISSATISFIED, False, "未接通", T, SLA)
+    record_return_visit(case, OPERATOR, "rv-2", ReturnVisitSatisfaction.BASICALLY_SATISFIED, True, None, T, SLA)
+    lead = dept_stats(dept_figures(counters_of(case))["k:HOUSING"])
+    assert (lead["rated"], lead["satisfied"], lead["satisfactionRate"]) == (1, 1, 1.0)  # the unreached call: none
+    assert case.status is S.CLOSED

@@ -29,6 +29,7 @@ from shared.vocabulary.cases import (
 from . import clocks
 from . import events as ev
 from .enums import OPEN_STATUSES, Action, AssigneeKind, CaseStatus, HandlingLevel
+from .followup import SATISFIED_VISITS
 from .policy import authorize
 from .values import Assignee
 
@@ -515,7 +516,12 @@ def dept_counters(case: Case) -> dict[str, int]:
     for h in case.handlers:
         lead = h.role is HandlerRole.LEAD
         resolved = lead and h.resolved_at is not None
-        rated = resolved and h.active and case.rating is not None
+        # 满意率 over every channel: the reporters' rating and the reached return visits (回访)
+        kept = resolved and h.active
+        reached = [v for v in case.return_visits if v.reached] if kept else []
+        rated = int(kept and case.rating is not None) + len(reached)
+        satisfied = int(kept and (case.rating or 0) >= SATISFIED_FROM)
+        satisfied += sum(1 for v in reached if v.satisfaction in SATISFIED_VISITS)
         values = {
             "received": 1,
             "lead": int(lead),
@@ -528,8 +534,8 @@ def dept_counters(case: Case) -> dict[str, int]:
             "reworked": int(resolved and h.active and rework),
             "extensions": h.extensions,
             "urged": h.urged,
-            "rated": int(rated),
-            "satisfied": int(rated and (case.rating or 0) >= SATISFIED_FROM),
+            "rated": rated,
+            "satisfied": satisfied,
         }
         for name, v in values.items():
             if v:
