@@ -65,7 +65,8 @@ async def test_grid_worker_watches_own_grid_and_nobody_watches_outside_scope(sta
     assert await init_answer(stack, {}) == "closed 4403"  # no token: refused at connection_init
 
 
-@pytest.mark.parametrize("sla", [{"sla_grid_s": 1, "sla_sweep_s": 0.3}])
+# due_soon_share 0: the escalation alone (a 1 s deadline may or may not be seen in its last fifth)
+@pytest.mark.parametrize("sla", [{"sla_grid_s": 1, "sla_sweep_s": 0.3, "due_soon_share": 0}])
 async def test_sweeper_escalates_an_unhandled_case(stack, sla):
     await start_cases_stack(stack, **sla)
     sub = await subscribed(stack, OP_A, "comm-a")
