@@ -8,42 +8,17 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 from pymongo.errors import DuplicateKeyError
 
 from shared.auth import STAFF_ROLES, Principal
 from shared.commands import RecordCommands
 from shared.contracts.attachments import AttachEvidence, StoredFile, attachment_dto, blob_keys
+from shared.domain import Attachment, GeoPoint
 from shared.errors import BadInput, Conflict
 from shared.mongo import UnitOfWork, now, recall, remember, remembered
 from shared.records import Records
-from shared.vocabulary.cases import AttachmentKind, AttachmentStage
-
-
-class Point(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    lng: float = Field(ge=-180, le=180)
-    lat: float = Field(ge=-90, le=90)
-
-
-class Attachment(BaseModel):
-    """A file kept with a record; its bytes are in the blob store under `blob_key`."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: str = Field(min_length=1)
-    kind: AttachmentKind
-    content_type: str
-    size: int = Field(ge=0)
-    sha256: str
-    stage: AttachmentStage | None = None
-    captured_at: datetime | None = None
-    location: Point | None = None
-    blob_key: str
-    thumbnail_key: str | None = None
-    uploaded_by: str | None = None
-    created_at: datetime
+from shared.vocabulary.cases import AttachmentStage
 
 
 class WithAttachments(Protocol):
@@ -75,7 +50,7 @@ def add_attachment(
     if f.capturedAt is not None and f.capturedAt > at:
         raise BadInput("capturedAt lies in the future")
     try:
-        location = Point(lng=f.lng, lat=f.lat) if f.lng is not None and f.lat is not None else None
+        location = GeoPoint(lng=f.lng, lat=f.lat) if f.lng is not None and f.lat is not None else None
     except ValidationError:
         raise BadInput("lng is -180 to 180 and lat -90 to 90") from None
     attachment = Attachment(

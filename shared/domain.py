@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.errors import BadInput
+from shared.vocabulary.cases import AttachmentKind, AttachmentStage
 
 R = TypeVar("R")
 
@@ -157,3 +159,35 @@ def recount(
     for record in records:
         RollupDelta.of(path_of(record), None, counters_of(record)).apply_to(out)
     return out
+
+
+# ---- evidence: the value every record with attachments keeps ----------------------------------
+class GeoPoint(BaseModel):
+    """A place, in degrees (WGS-84 / GCJ-02 as the deployment's maps use)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    lng: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+
+
+class Attachment(BaseModel):
+    """A file kept with a record (a case, a service order, an activity, a joint meeting): what
+    the API shows of it; its bytes are in the blob store under `blob_key` (and a photo's
+    thumbnail under `thumbnail_key`). `location` is only what the uploader gave explicitly:
+    EXIF is stripped from a stored image."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(min_length=1)
+    kind: AttachmentKind
+    content_type: str
+    size: int = Field(ge=0)
+    sha256: str
+    stage: AttachmentStage | None = None
+    captured_at: datetime | None = None
+    location: GeoPoint | None = None
+    blob_key: str
+    thumbnail_key: str | None = None
+    uploaded_by: str | None = None
+    created_at: datetime

@@ -6,16 +6,11 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shared.vocabulary.cases import AttachmentKind, AttachmentStage
+from shared import domain as shared_domain
 
 from .enums import AssigneeKind, HandlingLevel
 
-
-class GeoPoint(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    lng: float = Field(ge=-180, le=180)
-    lat: float = Field(ge=-90, le=90)
+GeoPoint = shared_domain.GeoPoint
 
 
 class Assignee(BaseModel):
@@ -41,26 +36,7 @@ class Reporter(BaseModel):
     case_id_origin: str  # the case this reporter first reported
 
 
-class Attachment(BaseModel):
-    """A piece of evidence kept with the case (photo, video, document, recording). The bytes
-    live in the blob store under `blob_key` (and `thumbnail_key` for a photo's thumbnail);
-    the case keeps what the API shows. `location` is only what the uploader gave explicitly:
-    EXIF is stripped from the stored image."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: str = Field(min_length=1)
-    kind: AttachmentKind
-    content_type: str
-    size: int = Field(ge=0)
-    sha256: str
-    stage: AttachmentStage | None = None
-    captured_at: datetime | None = None
-    location: GeoPoint | None = None
-    blob_key: str
-    thumbnail_key: str | None = None
-    uploaded_by: str | None = None
-    created_at: datetime
+Attachment = shared_domain.Attachment  # evidence kept with the case
 
 
 class TimelineEntry(BaseModel):

@@ -9,8 +9,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.attachments import Attachment
 from shared.auth import Principal
+from shared.domain import Attachment
 from shared.errors import BadInput, Conflict, NotFound
 
 from .enums import Action, AgendaSource, OrgType

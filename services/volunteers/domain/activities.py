@@ -17,8 +17,8 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, Field
 from shapely.geometry import Point
 
-from shared.attachments import Attachment
 from shared.auth import Principal
+from shared.domain import Attachment
 from shared.errors import BadInput, Conflict, NotFound
 from shared.geo import EPS_DEG, parse_boundary
 

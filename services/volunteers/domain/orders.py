@@ -15,8 +15,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.attachments import Attachment
 from shared.auth import Principal
+from shared.domain import Attachment
 from shared.errors import BadInput, Forbidden
 
 from .base import NAME_MAX, TEXT_MAX, Aggregate, hours_tenths, region_path, text
