@@ -48,7 +48,9 @@ def _between(a: datetime, b: datetime, f: float) -> str:
 def with_departments(items: list[dict], seed: int, county_of: Callable[[str], str]) -> list[dict]:
     """The history with each assignment to a department made a dispatch (see the module)."""
     for item in items:
-        rnd = random.Random(f"{seed}:departments:{item['id']}")
+        # seeded by the id's key part (its first 11 characters are the report time, which moves
+        # with the day the history is loaded), so a demo loaded any day gets the same departments
+        rnd = random.Random(f"{seed}:departments:{item['id'][11:]}")
         steps: list[dict] = item["steps"]
         out: list[dict] = []
         i = 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from ops.cli import seed as s
 from ops.cli.seed_departments import SEED, directory, with_departments
@@ -74,3 +74,15 @@ def test_the_demo_directory_and_history_with_departments():
     assert sum(f["returned"] for f in figures.values()) > 0 and sum(f["extensionCount"] for f in figures.values()) > 0
     assert sum(f["urgeCount"] for f in figures.values()) > 0 and sum(f["replied"] for f in figures.values()) > 0
     assert any(c.requests and c.requests[0].status == "REFUSED" for c in after)
+
+
+def test_the_departments_are_the_same_whatever_day_the_demo_is_loaded():
+    plan = s.small_plan()
+    county = {g.id: g.path[1] for g in plan.grids}.__getitem__
+
+    def shape(now: datetime) -> list[list[tuple]]:
+        items = with_departments(s.history_for(plan, now).cases(), SEED, county)
+        return [[(x["action"], x.get("lead"), tuple(x.get("cooperating") or ()), x.get("dept")) for x in c["steps"]]
+                for c in items]
+
+    assert shape(NOW) == shape(NOW + timedelta(days=17, hours=5))
