@@ -582,6 +582,10 @@ class CaseStore:
         docs = await self.db.departments.find(q).sort("_id", 1).limit(first + 1).to_list(first + 1)
         return docs[:first], len(docs) > first
 
+    async def departments_count(self, region_id: str) -> int:
+        """How many departments a region's directory and those below it hold (tens a county)."""
+        return await self.db.departments.count_documents({"region_path": region_id})
+
     async def departments_in(self, region_id: str, path: list[str], limit: int = 1000) -> list[dict]:
         """The departments that handle cases of a region: those of the directories above it on
         its path and those of it and below it."""

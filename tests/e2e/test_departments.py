@@ -58,6 +58,9 @@ async def test_the_directory_is_per_county_and_city_with_masked_contacts(cases):
     own = (await cases.ok(q, {"r": "county-a"}, **HOUSING))["departments"]["edges"]
     assert [e["node"]["contacts"][0]["phone"] for e in own if e["node"]["code"] == "HOUSING"] == ["13900001111"]
     assert len((await cases.ok(q, {"r": "city"}))["departments"]["edges"]) == 5
+    counted = "query($r: ID!) { departments(regionId: $r, first: 2) { totalCount edges { node { code } } } }"
+    page = (await cases.ok(counted, {"r": "city"}))["departments"]
+    assert page["totalCount"] == 5 and len(page["edges"]) == 2
     assert len((await cases.ok(q, {"r": "county-a"}, **GW_A1))["departments"]["edges"]) == 3  # a region above
     assert codes(await cases.gql(q, {"r": "county-b"}, **OP_A)) == ["FORBIDDEN"]
     assert codes(await cases.gql(q, {"r": "county-a"}, **R1)) == ["FORBIDDEN"]

@@ -104,7 +104,7 @@ class DepartmentCommands:
             "items": [self.view(p, x) for x in docs],
             "hasNextPage": more,
             "endCursor": docs[-1]["_id"] if docs else None,
-            "totalCount": -1,
+            "totalCount": await ctx.store.departments_count(q.regionId),
         }
 
     def _own_path(self, p: Principal) -> list[str]:
