@@ -19,8 +19,8 @@ from tests.fuzz.run import Tokens, fire, plant, scan_logs
 
 pytestmark = pytest.mark.slow
 
-SEED, REQUESTS = 20261121, 400
-LOG_MAX_BYTES = 64 << 10  # small, so that the run rotates the gateway's log
+SEED, REQUESTS = 20261121, 600
+LOG_MAX_BYTES = 64 << 10  # the smallest allowed, so that the run rotates the gateway's log (~150 B a request)
 
 
 def test_fuzz_batch_answers_mistakes_as_such_and_logs_no_personal_data():
@@ -58,6 +58,7 @@ def test_fuzz_batch_answers_mistakes_as_such_and_logs_no_personal_data():
         assert any(line.get("request_id") for line in gateway)
         # Mistakes are not faults: nothing at ERROR where the requests were answered.
         assert not [line for line in gateway if line["level"] in ("ERROR", "CRITICAL")]
-        assert (stack.data / "logs" / "gateway.log.1").exists(), "the gateway's log did not rotate"
+        sizes = {p.name: p.stat().st_size for p in stack.data.joinpath("logs").glob("*.log*")}
+        assert (stack.data / "logs" / "gateway.log.1").exists(), f"the gateway's log did not rotate: {sizes}"
     finally:
         shutil.rmtree(stack.data, ignore_errors=True)
