@@ -553,13 +553,13 @@ class CasesClient(FiguresClient):
     async def reply(self, body: cc.ReplyToCase) -> Dto:
         return await self.send("case.reply", body)
 
-    async def request_return(self, body: cc.WithReason) -> Dto:
+    async def request_return(self, body: cc.RaiseRequest) -> Dto:
         return await self.send("case.requestReturn", body)
 
     async def request_extension(self, body: cc.RequestExtension) -> Dto:
         return await self.send("case.requestExtension", body)
 
-    async def suspend(self, body: cc.WithReason) -> Dto:
+    async def suspend(self, body: cc.RaiseRequest) -> Dto:
         return await self.send("case.suspend", body)
 
     async def resume(self, body: cc.CaseCommand) -> Dto:

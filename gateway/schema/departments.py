@@ -264,16 +264,24 @@ class DepartmentsMutation:
         text: str,
         attachment_ids: list[strawberry.ID] | None = None,
         expected_version: Version = None,
+        idempotency_key: str | None = None,
     ) -> Case:
         ids = [str(i) for i in attachment_ids or []]
-        body = command(cc.ReplyToCase, id, expected_version, text=text, attachmentIds=ids)
+        body = command(
+            cc.ReplyToCase, id, expected_version, text=text, attachmentIds=ids, idempotencyKey=idempotency_key
+        )
         return case_node(await ctx(info).cases.reply(body))
 
     @strawberry.mutation(description="退单: the lead department asks to hand the case back; the centre decides")
     async def request_case_return(
-        self, info: Info, id: strawberry.ID, reason: str, expected_version: Version = None
+        self,
+        info: Info,
+        id: strawberry.ID,
+        reason: str,
+        expected_version: Version = None,
+        idempotency_key: str | None = None,
     ) -> CaseRequest:
-        body = command(cc.WithReason, id, expected_version, reason=reason)
+        body = command(cc.RaiseRequest, id, expected_version, reason=reason, idempotencyKey=idempotency_key)
         return case_request_node(await ctx(info).cases.request_return(body))
 
     @strawberry.mutation(
@@ -281,16 +289,29 @@ class DepartmentsMutation:
         "current deadline); the centre decides"
     )
     async def request_case_extension(
-        self, info: Info, id: strawberry.ID, until: datetime, reason: str, expected_version: Version = None
+        self,
+        info: Info,
+        id: strawberry.ID,
+        until: datetime,
+        reason: str,
+        expected_version: Version = None,
+        idempotency_key: str | None = None,
     ) -> CaseRequest:
-        body = command(cc.RequestExtension, id, expected_version, until=until, reason=reason)
+        body = command(
+            cc.RequestExtension, id, expected_version, until=until, reason=reason, idempotencyKey=idempotency_key
+        )
         return case_request_node(await ctx(info).cases.request_extension(body))
 
     @strawberry.mutation(description="挂起: the lead department or staff ask to stop the clock; the centre decides")
     async def suspend_case(
-        self, info: Info, id: strawberry.ID, reason: str, expected_version: Version = None
+        self,
+        info: Info,
+        id: strawberry.ID,
+        reason: str,
+        expected_version: Version = None,
+        idempotency_key: str | None = None,
     ) -> CaseRequest:
-        body = command(cc.WithReason, id, expected_version, reason=reason)
+        body = command(cc.RaiseRequest, id, expected_version, reason=reason, idempotencyKey=idempotency_key)
         return case_request_node(await ctx(info).cases.suspend(body))
 
     @strawberry.mutation(description="Resume a suspended case: its deadlines move on by the time it stood still")
@@ -311,5 +332,13 @@ class DepartmentsMutation:
         )
 
     @strawberry.mutation(description="督办: staff of a level above the one handling the case press for it")
-    async def urge_case(self, info: Info, id: strawberry.ID, note: str, expected_version: Version = None) -> Case:
-        return case_node(await ctx(info).cases.urge(command(cc.UrgeCase, id, expected_version, note=note)))
+    async def urge_case(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        note: str,
+        expected_version: Version = None,
+        idempotency_key: str | None = None,
+    ) -> Case:
+        body = command(cc.UrgeCase, id, expected_version, note=note, idempotencyKey=idempotency_key)
+        return case_node(await ctx(info).cases.urge(body))

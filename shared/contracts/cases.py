@@ -365,9 +365,16 @@ class DispatchCase(CaseCommand):
 class ReplyToCase(CaseCommand):
     text: str = Field(max_length=5000)
     attachmentIds: list[str] = Field(default_factory=list, max_length=20)
+    idempotencyKey: str | None = Field(default=None, max_length=128)  # a retry returns the case, adds nothing
 
 
-class RequestExtension(WithReason):
+class RaiseRequest(WithReason):
+    """退单 or 挂起; a retry with the same key returns the first request."""
+
+    idempotencyKey: str | None = Field(default=None, max_length=128)
+
+
+class RequestExtension(RaiseRequest):
     until: AwareDatetime
 
 
@@ -379,6 +386,7 @@ class DecideCaseRequest(Wire):
 
 class UrgeCase(CaseCommand):
     note: str = Field(max_length=1000)
+    idempotencyKey: str | None = Field(default=None, max_length=128)  # a retry returns the case, counts once
 
 
 class DepartmentStatsQuery(Wire):

@@ -197,3 +197,27 @@ async def test_an_approved_return_goes_back_for_re_dispatch_and_a_suspension_pau
     stats = await eventually(lambda: cases.ok(STATS, {"c": "HOUSING", "r": "county-a"}, **ADMIN_A),
                              lambda x: x["departmentStats"]["returned"] == 1)
     assert stats["departmentStats"]["returnRate"] == 1.0
+
+
+async def test_replies_requests_and_urges_sent_again_with_their_key_count_once(cases):
+    cid = (await report(cases, R1, IN_A1))["id"]
+    await cases.ok("mutation($id: ID!) { acceptCase(id: $id) { id } }", {"id": cid}, **OP_A)
+    await cases.ok(DISPATCH, {"id": cid, "lead": "HOUSING", "co": ["URBAN_MGMT"]}, **OP_A)
+    reply = ("mutation($id: ID!) { replyToCase(id: $id, text: \"已配合\", idempotencyKey: \"r-1\") "
+             "{ handlers { dept replies { text } } } }")
+    urge = "mutation($id: ID!) { urgeCase(id: $id, note: \"请加快\", idempotencyKey: \"u-1\") { urgeCount } }"
+    ask = f"mutation($id: ID!) {{ requestCaseReturn(id: $id, reason: \"不属于\", idempotencyKey: \"q-1\") {{ {REQUEST} }} }}"
+    for _ in range(2):  # the second of each is a client's retry
+        replied = (await cases.ok(reply, {"id": cid}, **URBAN))["replyToCase"]
+        urged = (await cases.ok(urge, {"id": cid}, **CITY_ADMIN))["urgeCase"]
+        asked = (await cases.ok(ask, {"id": cid}, **HOUSING))["requestCaseReturn"]
+    assert [len(h["replies"]) for h in replied["handlers"]] == [0, 1]
+    assert urged["urgeCount"] == 1
+    first = asked
+    await cases.ok(DECIDE, {"r": first["id"], "a": False}, **OP_A)
+    again = (await cases.ok(ask, {"id": cid}, **HOUSING))["requestCaseReturn"]  # after the decision: still the first
+    assert again["id"] == first["id"] and again["status"] == "REFUSED"
+    case = (await cases.ok(GET, {"id": cid}, **OP_A))["case"]
+    assert case["urgeCount"] == 1
+    types = [t["type"] for t in case["timeline"]]
+    assert (types.count("CASE_REPLIED"), types.count("CASE_URGED"), types.count("CASE_REQUEST_RAISED")) == (1, 1, 1)

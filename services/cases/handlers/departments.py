@@ -156,20 +156,41 @@ class DepartmentCommands:
 
     # ---- case commands ------------------------------------------------------------------
     async def run(
-        self, req: Request, model: type[cc.CaseCommand], action: d.Action, command: Command
-    ) -> tuple[d.Case, dict, Any]:
-        """Load in scope, check the action and version, apply, save with its events."""
+        self, req: Request, model: type[cc.CaseCommand], action: d.Action, command: Command, verb: str = ""
+    ) -> tuple[d.Case | None, dict | None, Any]:
+        """Load in scope, check the action and version, apply, save with its events. A command
+        that adds something (a reply, a request, an urge) sent with an `idempotencyKey` is
+        applied once: a retry gets `(None, None, <the first result's id>)`."""
         c, p, ctx = req.parse(model), req.principal, self.ctx
+        given = getattr(c, "idempotencyKey", None)
+        key = f"case.{verb}:{p.sub}:{given}" if given and verb else None
 
-        async def work(uow: UnitOfWork) -> tuple[d.Case, dict, Any]:
+        async def work(uow: UnitOfWork) -> tuple[d.Case | None, dict | None, Any]:
+            if key and (done := await recall(uow, key)):
+                return None, None, str(done)
             case, doc = await ctx.scoped(p, c.id, uow)
             d.authorize(p, action, case)
             d.check_expected_version(case, c.expectedVersion)
             version, before = case.version, d.counters_of(case)
             out = command(case, p, now())
-            return case, ctx.save(uow, case, version, before, doc), out
+            saved = ctx.save(uow, case, version, before, doc)
+            if key:
+                await remember(uow, key, out.id if isinstance(out, h.CaseRequest) else case.id)
+            return case, saved, out
 
-        return await ctx.rt.transact(work)
+        try:
+            return await ctx.rt.transact(work)
+        except DuplicateKeyError:
+            if key and (first := await remembered(ctx.rt.db, key)):
+                return None, None, str(first)
+            raise
+
+    async def _case_view(self, req: Request, model: type[cc.CaseCommand], ran: tuple) -> dict:
+        case, doc, _ = ran
+        if case is None:  # a retry: the case as it is now
+            c = req.parse(model)
+            case, doc = await self.ctx.scoped(req.principal, c.id)
+        return self.ctx.views.case(req.principal, case, doc)
 
     async def dispatch(self, req: Request) -> dict:
         """派单: the departments are read from the directory inside the transaction."""
@@ -189,22 +210,22 @@ class DepartmentCommands:
 
     async def reply(self, req: Request) -> dict:
         c = req.parse(cc.ReplyToCase)
-        case, doc, _ = await self.run(
-            req, cc.ReplyToCase, d.Action.REPLY, lambda case, p, t: case.reply(p, c.text, c.attachmentIds, t)
+        ran = await self.run(
+            req, cc.ReplyToCase, d.Action.REPLY, lambda case, p, t: case.reply(p, c.text, c.attachmentIds, t), "reply"
         )
-        return self.ctx.views.case(req.principal, case, doc)
+        return await self._case_view(req, cc.ReplyToCase, ran)
 
     async def request_return(self, req: Request) -> dict:
-        c = req.parse(cc.WithReason)
-        return await self._request(req, cc.WithReason, CaseRequestKind.RETURN, c.reason)
+        c = req.parse(cc.RaiseRequest)
+        return await self._request(req, cc.RaiseRequest, CaseRequestKind.RETURN, c.reason)
 
     async def request_extension(self, req: Request) -> dict:
         c = req.parse(cc.RequestExtension)
         return await self._request(req, cc.RequestExtension, CaseRequestKind.EXTENSION, c.reason, c.until)
 
     async def suspend(self, req: Request) -> dict:
-        c = req.parse(cc.WithReason)
-        return await self._request(req, cc.WithReason, CaseRequestKind.SUSPENSION, c.reason)
+        c = req.parse(cc.RaiseRequest)
+        return await self._request(req, cc.RaiseRequest, CaseRequestKind.SUSPENSION, c.reason)
 
     async def _request(
         self,
@@ -215,8 +236,11 @@ class DepartmentCommands:
         until: datetime | None = None,
     ) -> dict:
         case, _, request = await self.run(
-            req, model, d.Action.REQUEST, lambda case, p, t: case.raise_request(p, kind, reason, t, until)
+            req, model, d.Action.REQUEST, lambda case, p, t: case.raise_request(p, kind, reason, t, until), "request"
         )
+        if case is None:  # a retry: the first request, as it is now
+            case, _ = await self.ctx.scoped(req.principal, req.parse(model).id)
+            request = case.request_named(request)
         return self.ctx.views.case_request(case, request)
 
     async def decide(self, req: Request) -> dict:
@@ -237,15 +261,13 @@ class DepartmentCommands:
         return ctx.views.case_request(case, request)
 
     async def resume(self, req: Request) -> dict:
-        case, doc, _ = await self.run(
-            req, cc.CaseCommand, d.Action.RESUME, lambda case, p, t: case.resume(p, t, self.ctx.sla)
-        )
-        return self.ctx.views.case(req.principal, case, doc)
+        ran = await self.run(req, cc.CaseCommand, d.Action.RESUME, lambda case, p, t: case.resume(p, t, self.ctx.sla))
+        return await self._case_view(req, cc.CaseCommand, ran)
 
     async def urge(self, req: Request) -> dict:
         c = req.parse(cc.UrgeCase)
-        case, doc, _ = await self.run(req, cc.UrgeCase, d.Action.URGE, lambda case, p, t: case.urge(p, c.note, t))
-        return self.ctx.views.case(req.principal, case, doc)
+        ran = await self.run(req, cc.UrgeCase, d.Action.URGE, lambda case, p, t: case.urge(p, c.note, t), "urge")
+        return await self._case_view(req, cc.UrgeCase, ran)
 
     # ---- figures ------------------------------------------------------------------------
     async def _department_for(self, p: Principal, code: str, region_id: str) -> tuple[dict, list[str]]:
