@@ -45,14 +45,9 @@ def add_attachment(
         raise Conflict(f"{record.id} has {len(record.attachments)} attachments, the most it may have", {"max": limit})
     if any(a.id == f.id for a in record.attachments):
         raise Conflict(f"{record.id} already has attachment {f.id}")
-    if (f.lng is None) != (f.lat is None):
-        raise BadInput("give both lng and lat, or neither")
     if f.capturedAt is not None and f.capturedAt > at:
         raise BadInput("capturedAt lies in the future")
-    try:
-        location = GeoPoint(lng=f.lng, lat=f.lat) if f.lng is not None and f.lat is not None else None
-    except ValidationError:
-        raise BadInput("lng is -180 to 180 and lat -90 to 90") from None
+    location = place_of(f)
     attachment = Attachment(
         id=f.id,
         kind=f.kind,
@@ -74,6 +69,22 @@ def add_attachment(
     return attachment
 
 
+def place_of(f: StoredFile) -> GeoPoint | None:
+    """Where the uploader said the file was taken (the only place kept); BAD_INPUT for half a
+    place or one off the globe."""
+    if (f.lng is None) != (f.lat is None):
+        raise BadInput("give both lng and lat, or neither")
+    try:
+        return GeoPoint(lng=f.lng, lat=f.lat) if f.lng is not None and f.lat is not None else None
+    except ValidationError:
+        raise BadInput("lng is -180 to 180 and lat -90 to 90") from None
+
+
+def found(record: Any, attachment_id: str | None) -> Any:
+    """The record's attachment with this id, or None."""
+    return next((a for a in record.attachments if a.id == attachment_id), None) if attachment_id else None
+
+
 def shown(p: Principal, a: Any) -> dict[str, Any]:
     return attachment_dto(a, p.role in STAFF_ROLES or a.uploaded_by == p.sub)
 
@@ -92,10 +103,6 @@ async def serve_attach(
     FORBIDDEN or CONFLICT) and the attachment an earlier upload with the key (or `attachmentId`)
     made; with a file, add it, once per idempotency key."""
     key = f"{verb}:{p.sub}:{c.id}:{c.idempotencyKey}" if c.idempotencyKey else None
-
-    def found(record: Any, attachment_id: str | None) -> Any:
-        return next((a for a in record.attachments if a.id == attachment_id), None) if attachment_id else None
-
     f = c.file
     if f is None:
         record = await cx.scoped(repo, c.id, p)

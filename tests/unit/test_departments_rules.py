@@ -262,3 +262,18 @@ def test_a_return_visit_counts_in_the_lead_departments_satisfaction():
     lead = dept_stats(dept_figures(counters_of(case))["k:HOUSING"])
     assert (lead["rated"], lead["satisfied"], lead["satisfactionRate"]) == (1, 1, 1.0)  # the unreached call: none
     assert case.status is S.CLOSED
+
+
+def test_a_case_keeps_a_bounded_number_of_urges_replies_and_requests():
+    from services.cases.domain.handling import REPLIES_MAX, URGES_MAX
+
+    case = dispatched(URBAN)
+    for _ in range(URGES_MAX):
+        case.urge(ADMIN, "请加快", T)
+    with pytest.raises(Conflict, match="at most"):
+        case.urge(ADMIN, "请加快", T)
+    for _ in range(REPLIES_MAX):
+        case.reply(P_URBAN, "已配合", None, T)
+    with pytest.raises(Conflict, match="at most"):
+        case.reply(P_URBAN, "已配合", None, T)
+    assert case.urge_count == URGES_MAX and len(case.handlers[1].replies) == REPLIES_MAX

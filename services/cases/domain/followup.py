@@ -29,6 +29,7 @@ NOTE_MAX = 1000
 COMMENT_MAX = 2000  # characters of one comment
 COMMENTS_MAX = 500  # comments on one case
 RETURN_VISITS_MAX = 20  # return visits recorded on one case
+VERIFICATIONS_MAX = 20  # verifications of one case (each failed one sends it back to handling)
 CORRECTIONS_MAX = 20  # corrections of one case
 # Handled by these, a resolution waits for the centre's verification (核查).
 VERIFIED_HANDLERS = frozenset({AssigneeKind.DEPARTMENT, AssigneeKind.VOLUNTEER})
@@ -121,6 +122,8 @@ def verify(
     if not case.verification_due and _verified_current(case):
         raise Conflict(f"the resolution of case {case.id} is verified already", {"verified": True})
     ids = [a.id for a in case.attachments_named(attachment_ids)]
+    if len(case.verifications) >= VERIFICATIONS_MAX:
+        raise Conflict(f"case {case.id} was verified {VERIFICATIONS_MAX} times, the most one case keeps")
     case._change(now)
     case.verifications.append(Verification(passed=passed, note=why, by=by.sub, at=now, attachment_ids=ids))
     case.verification_due = False

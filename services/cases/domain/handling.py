@@ -38,6 +38,15 @@ if TYPE_CHECKING:
 
 S = CaseStatus
 REASON_MAX, REPLY_MAX, COOPERATING_MAX = 1000, 5000, 20
+# what one case keeps at the most (a document stays small; more is a CONFLICT naming the limit)
+HANDLERS_MAX, REPLIES_MAX, REQUESTS_MAX, URGES_MAX = 60, 50, 30, 100
+
+
+def check_room(items: Sequence[Any], most: int, what: str, case_id: str) -> None:
+    if len(items) >= most:
+        raise Conflict(f"case {case_id} keeps at most {most} {what}", {"max": most})
+
+
 STAFF = frozenset({Role.ADMIN, Role.OPERATOR})
 KIND_NAMES = {CaseRequestKind.RETURN: "退单", CaseRequestKind.EXTENSION: "延期", CaseRequestKind.SUSPENSION: "挂起"}
 
@@ -199,6 +208,8 @@ class CaseHandling:
         keys = [c.key for c in cooperating]
         if len(cooperating) > COOPERATING_MAX:
             raise BadInput(f"at most {COOPERATING_MAX} cooperating departments", {"cooperating": len(keys)})
+        if len(self.handlers) + 1 + len(cooperating) > HANDLERS_MAX:
+            raise Conflict(f"case {self.id} keeps at most {HANDLERS_MAX} department dispatches", {"max": HANDLERS_MAX})
         if len(set(keys)) != len(keys) or lead.key in keys:
             raise BadInput("each department takes one role on a case", {"lead": lead.code, "cooperating": keys})
         self._require("dispatch", S.ACCEPTED, S.ASSIGNED)
@@ -244,6 +255,7 @@ class CaseHandling:
         words = text(body, "text", REPLY_MAX)
         files = [a.id for a in self.attachments_named(attachment_ids)]
         self._require("reply to", S.ASSIGNED, S.IN_PROGRESS)
+        check_room(handler.replies, REPLIES_MAX, "replies of a department", self.id)
         self._change(now, response=True)
         handler.replies.append(HandlerReply(at=now, by=by.sub, text=words, attachment_ids=files))
         handler.responded_at = handler.responded_at or now
@@ -284,6 +296,7 @@ class CaseHandling:
             raise Conflict(f"case {self.id} is already suspended")
         if any(r.kind is kind and r.status is CaseRequestStatus.PENDING for r in self.requests):
             raise Conflict(f"a {KIND_NAMES[kind]} request of case {self.id} is already waiting for a decision")
+        check_room(self.requests, REQUESTS_MAX, "requests", self.id)
         self._change(now, response=True)
         request = CaseRequest(
             id=f"{self.id}:r{len(self.requests) + 1}",
@@ -415,6 +428,7 @@ class CaseHandling:
             )
         words = text(note, "note", REASON_MAX)
         self._require("urge", *sorted(OPEN_STATUSES, key=list(S).index))
+        check_room(self.urges, URGES_MAX, "urges", self.id)
         lead = self.lead
         self._change(now)
         self.urges.append(Urge(at=now, by=by.sub, by_region=by.region, note=words, lead=lead.key if lead else None))

@@ -8,19 +8,10 @@ from pymongo.errors import DuplicateKeyError
 from services.cases import domain as d
 from services.cases.domain import evidence
 from services.cases.handlers.context import CaseContext
-from shared.auth import STAFF_ROLES, Principal
-from shared.contracts.attachments import AttachEvidence, attachment_dto, blob_keys
-from shared.errors import BadInput
+from shared.attachments import found, place_of, shown
+from shared.contracts.attachments import AttachEvidence, blob_keys
 from shared.messaging.rpc import Request
 from shared.mongo import UnitOfWork, now, recall, remember, remembered
-
-
-def shown(p: Principal, a: d.Attachment) -> dict:
-    return attachment_dto(a, p.role in STAFF_ROLES or a.uploaded_by == p.sub)
-
-
-def found(case: d.Case, attachment_id: str | None) -> d.Attachment | None:
-    return next((a for a in case.attachments if a.id == attachment_id), None) if attachment_id else None
 
 
 class CaseEvidence:
@@ -38,12 +29,7 @@ class CaseEvidence:
             if earlier is None and c.attachmentId is None:
                 evidence.check_attach(case, p, c.stage, limit)
             return {"attachment": shown(p, earlier) if earlier else None}
-        if (f.lng is None) != (f.lat is None):
-            raise BadInput("give both lng and lat, or neither")
-        try:
-            location = d.GeoPoint(lng=f.lng, lat=f.lat) if f.lng is not None and f.lat is not None else None
-        except ValueError as e:
-            raise BadInput(d.refusal(e)) from None
+        location = place_of(f)
 
         async def work(uow: UnitOfWork) -> dict:
             case, doc = await ctx.scoped(p, c.id, uow)
