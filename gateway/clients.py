@@ -135,6 +135,22 @@ class GridsClient(ServiceClient):
     async def list_workers(self, body: gc.ListWorkers) -> Dto:
         return await self.send("worker.list", body)
 
+    # links: 包联 and 党员联户
+    async def assign_cadre(self, body: gc.AssignCadre) -> Dto:
+        return await self.send("cadre.assign", body)
+
+    async def unassign_cadre(self, body: ById) -> Dto:
+        return await self.send("cadre.unassign", body)
+
+    async def get_cadre(self, body: ById) -> Dto:
+        return await self.send("cadre.get", body)
+
+    async def list_cadres(self, body: gc.ListCadres) -> Dto:
+        return await self.send("cadre.list", body)
+
+    async def cadres_of_sub(self, body: gc.CadresOfSub) -> Dto:
+        return await self.send("cadre.ofSub", body)
+
 
 class OrganizationsClient(FiguresClient):
     """yiwang.organizations.<verb> (ORGANIZATIONS_API in shared/contracts/organizations.py)."""

@@ -20,6 +20,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, vali
 
 from gateway.document_limits import Caps, DocumentCache, DocumentLimits, ParsedOnce
 from gateway.errors import Schema, TypedErrors, mark_validation_errors
+from gateway.schema.cadres import CadresMutation, CadresQuery
 from gateway.schema.case_events import CasesSubscription
 from gateway.schema.case_followup import CaseFollowUpMutation
 from gateway.schema.cases import CasesMutation, CasesQuery
@@ -45,6 +46,7 @@ class Query(
     NodeQuery,
     WorkCalendarQuery,
     DepartmentsQuery,
+    CadresQuery,  # links:
 ):
     pass
 
@@ -60,6 +62,7 @@ class Mutation(
     CaseFollowUpMutation,
     DepartmentsMutation,
     EvidenceMutation,
+    CadresMutation,  # links:
 ):
     pass
 

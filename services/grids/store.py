@@ -24,6 +24,17 @@ INDEXES = {
     ],
     "workers": [IndexModel([("path", ASCENDING), ("_id", ASCENDING)]), IndexModel([("sub", ASCENDING)], unique=True)],
     "rollups": [],
+    # links:
+    "cadres": [
+        IndexModel([("activeKey", ASCENDING)], unique=True),
+        IndexModel([("path", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("sub", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("regionId", ASCENDING)]),
+    ],
+    "memberLinks": [
+        IndexModel([("memberId", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("householdId", ASCENDING)]),
+    ],
 }
 SEQUENCES, GEOMETRY = "sequences", "geometry"
 # What a boundary check reads of a region.

@@ -173,6 +173,12 @@ class World:
             w = await self.ok(reg, i={"sub": f"mx-gw-u-{place}", "name": f"网格员u{place}", "role": "BASIC",
                                       "gridId": rid(place)})
             self.put("worker_x", place, w["registerGridWorker"]["id"])
+        # links: a cadre on each grid to read, another to unassign
+        assign = "mutation($s: String!, $r: ID!) { assignCadre(sub: $s, regionId: $r, role: \"COMMUNITY_CADRE\") { id } }"
+        for place in ("g", "g2", "g3"):
+            for kind in ("cadre", "cadre_x"):
+                c = await self.ok(assign, s=f"mx-{kind}-{place}", r=rid(place))
+                self.put(kind, place, c["assignCadre"]["id"])
 
     async def member(self, org: str, kind: str, place: str, flavor: str = "") -> str:
         m = await self.ok("mutation($i: RegisterPartyMemberInput!) { registerPartyMember(input: $i) { id } }", i={
@@ -532,6 +538,12 @@ OPS: dict[str, Args] = {
         f"id: {lit(x)}, gridId: {lit(rid(next(p for p, i in w.records[('worker', '')].items() if i == x)))}"
         if (x := w.pick("worker", who, rel)) else None),
     "unassignGridWorker": one("worker_x"),
+    # links:
+    "cadreAssignments": region("regionId"),
+    "cadreAssignment": one("cadre"),
+    "assignCadre": lambda w, who, rel: (f'sub: "mx-new-cadre-{w.n()}", regionId: {lit(g)}, role: "COMMUNITY_CADRE"'
+                                        if (g := w.pick("grid", who, rel)) else None),
+    "unassignCadre": one("cadre_x"),
     # cases
     "reportCase": lambda w, who, rel: (
         f'input: {{title: "新案件", description: "", categoryCode: "ENV_GARBAGE", channel: GRID_PATROL, '

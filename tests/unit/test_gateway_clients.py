@@ -25,7 +25,10 @@ GRIDS = {"region.get": ById, "region.batch": ByIds, "region.list": gc.ListRegion
          "region.update": gc.UpdateRegion, "region.move": gc.MoveRegion, "region.setBoundary": gc.SetBoundary,
          "locate": gc.Locate, "stats.batch": ByIds, "territory.check": gc.CheckTerritory,
          "worker.register": gc.RegisterWorker, "worker.assign": gc.AssignWorker, "worker.get": ById,
-         "worker.list": gc.ListWorkers}
+         "worker.list": gc.ListWorkers,
+         # links:
+         "cadre.assign": gc.AssignCadre, "cadre.unassign": ById, "cadre.get": ById, "cadre.list": gc.ListCadres,
+         "cadre.ofSub": gc.CadresOfSub}
 
 
 def sent(client: type[ServiceClient]) -> dict[str, tuple[str, type[BaseModel] | None]]:

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from collections import Counter
 
+from .cadres import CADRE_COUNTERS
 from .regions import Level, Region
 
-COUNTERS = ("countyCount", "townshipCount", "communityCount", "gridCount", "buildingCount", "gridWorkerCount")
+COUNTERS: tuple[str, ...] = (
+    "countyCount",
+    "townshipCount",
+    "communityCount",
+    "gridCount",
+    "buildingCount",
+    "gridWorkerCount",
+)
+COUNTERS += CADRE_COUNTERS  # links:
 
 
 def counters_of_node(level: Level) -> Counter:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from services.grids import domain
 from services.grids.handlers.boundaries import Boundaries
+from services.grids.handlers.cadres import Cadres
 from services.grids.handlers.context import GridContext
 from services.grids.handlers.counters import Counters
 from services.grids.handlers.regions import Regions
@@ -25,6 +26,7 @@ def worker_readers(p: Principal) -> None:
 def table(ctx: GridContext) -> dict[str, Handler]:
     boundaries = Boundaries(ctx)
     regions, workers, counters = Regions(ctx, boundaries), Workers(ctx), Counters(ctx)
+    cadres = Cadres(ctx)  # links:
     routes: dict[str, tuple[Gate | None, Handler]] = {
         "region.get": (None, regions.get),
         "region.batch": (None, regions.batch),
@@ -40,5 +42,11 @@ def table(ctx: GridContext) -> dict[str, Handler]:
         "worker.assign": (managers("assign grid workers"), workers.assign),
         "worker.get": (None, workers.get),
         "worker.list": (worker_readers, workers.list),
+        # links:
+        "cadre.assign": (managers("assign cadres"), cadres.assign),
+        "cadre.unassign": (managers("unassign cadres"), cadres.unassign),
+        "cadre.get": (None, cadres.get),
+        "cadre.list": (None, cadres.list),
+        "cadre.ofSub": (None, cadres.of_sub),
     }
     return {verb: gated(gate, handler) for verb, (gate, handler) in routes.items()}
