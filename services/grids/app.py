@@ -21,7 +21,16 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     locator = GridLocator(store, settings.locator_resync_s)
     cipher = FieldCipher.from_settings(settings)
     rt.routes(table(GridContext(rt, store, locator, cipher)))
-    serve_rekey(rt, cipher, Sealed("workers", ("phoneEnc",)))
+    serve_rekey(
+        rt,
+        cipher,
+        Sealed("workers", ("phoneEnc",)),
+        # households:
+        Sealed(
+            "households",
+            ("head.nameEnc", "head.phoneEnc", "head.idEnc", "members.nameEnc", "members.phoneEnc", "members.idEnc"),
+        ),
+    )
     document_events(rt, GRID_EVENTS)
     rt.broadcast(SERVICE, locator.on_event)
     rt.on_start(locator.start)

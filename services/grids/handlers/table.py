@@ -8,6 +8,7 @@ from services.grids.handlers.boundaries import Boundaries
 from services.grids.handlers.cadres import Cadres
 from services.grids.handlers.context import GridContext
 from services.grids.handlers.counters import Counters
+from services.grids.handlers.households import Households
 from services.grids.handlers.regions import Regions
 from services.grids.handlers.workers import Workers
 from shared.auth import Principal, require_any_role, require_figures
@@ -27,6 +28,7 @@ def table(ctx: GridContext) -> dict[str, Handler]:
     boundaries = Boundaries(ctx)
     regions, workers, counters = Regions(ctx, boundaries), Workers(ctx), Counters(ctx)
     cadres = Cadres(ctx)  # links:
+    households = Households(ctx)  # households:
     routes: dict[str, tuple[Gate | None, Handler]] = {
         "region.get": (None, regions.get),
         "region.batch": (None, regions.batch),
@@ -48,5 +50,8 @@ def table(ctx: GridContext) -> dict[str, Handler]:
         "cadre.get": (None, cadres.get),
         "cadre.list": (None, cadres.list),
         "cadre.ofSub": (None, cadres.of_sub),
+        # households:
+        "household.register": (None, households.register),
+        "household.get": (None, households.get),
     }
     return {verb: gated(gate, handler) for verb, (gate, handler) in routes.items()}
