@@ -169,6 +169,8 @@ class MemberLinkChanged(Wire):
     communityId: str
     householdIds: list[str]
     linkedCount: int = Field(description="The member's linked households after the change")
+
+
 # households: the verbs' requests and the events (ids, tags, counts and paths only: no names,
 # phones, ID numbers or rooms).
 class PersonInput(Wire):
