@@ -151,6 +151,16 @@ class GridsClient(ServiceClient):
     async def cadres_of_sub(self, body: gc.CadresOfSub) -> Dto:
         return await self.send("cadre.ofSub", body)
 
+    async def link_member(self, body: gc.LinkMember) -> Dto:
+        return await self.send("member.link", body)
+
+    async def unlink_member(self, body: gc.UnlinkMember) -> Dto:
+        return await self.send("member.unlink", body)
+
+    async def links_of_members(self, body: ByIds) -> Dto:
+        """For each member id: {householdIds, visitCount} (an item error for a caller who may not read it)."""
+        return await self.send("member.links", body)
+
 
 class OrganizationsClient(FiguresClient):
     """yiwang.organizations.<verb> (ORGANIZATIONS_API in shared/contracts/organizations.py)."""

@@ -27,6 +27,7 @@ from gateway.schema.cases import CasesMutation, CasesQuery
 from gateway.schema.departments import DepartmentsMutation, DepartmentsQuery
 from gateway.schema.evidence import EvidenceMutation
 from gateway.schema.live_events import LiveEventsSubscription
+from gateway.schema.member_links import MemberLinksMutation
 from gateway.schema.nodes import NodeQuery
 from gateway.schema.organizations import OrganizationsMutation, OrganizationsQuery
 from gateway.schema.territory import TerritoryMutation, TerritoryQuery
@@ -63,6 +64,7 @@ class Mutation(
     DepartmentsMutation,
     EvidenceMutation,
     CadresMutation,  # links:
+    MemberLinksMutation,
 ):
     pass
 

@@ -42,7 +42,7 @@ from gateway.schema.enums import (
     TransferStatus,
     UnitKind,
 )
-from gateway.schema.loads import load_case, load_member, load_org, load_unit
+from gateway.schema.loads import load_case, load_member, load_member_links, load_org, load_unit
 from gateway.schema.territory import Region, optional_region, required_region
 from shared.contracts import organizations as oc
 from shared.errors import Forbidden
@@ -250,6 +250,15 @@ class PartyMember(Node):
     registered_at: datetime | None = from_dto(convert=when)
     updated_at: datetime | None = from_dto(convert=when)
     version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
+
+    # links: 党员联户
+    @strawberry.field(description="Households (not moved out) this member looks after (党员联户)")
+    async def linked_household_count(self, info: Info) -> int:
+        return len((await load_member_links(info, self.dto["id"]))["householdIds"])
+
+    @strawberry.field(description="Visits (走访) this member recorded")
+    async def visit_count(self, info: Info) -> int:
+        return int((await load_member_links(info, self.dto["id"]))["visitCount"])
 
 
 def member_node(dto: dict) -> PartyMember:

@@ -15,6 +15,14 @@ from shared.mongo import UnitOfWork, now
 VISITOR_KEY, MEMBER_KEY = "visitor:", "member:"
 
 
+def visitor_key(sub: str) -> str:
+    return VISITOR_KEY + sub
+
+
+def member_key(member_id: str) -> str:
+    return MEMBER_KEY + member_id
+
+
 def _s(uow: UnitOfWork | None) -> Any:
     return uow.session if uow else None
 
@@ -69,6 +77,58 @@ class LinkStore:
 
     async def active_cadre_regions(self) -> list[str]:
         return [d["regionId"] async for d in self.cadres.find({"active": True}, {"regionId": 1})]
+
+    # -- member links ----------------------------------------------------------------------
+    async def touch_member(self, uow: UnitOfWork, member_id: str) -> None:
+        """Write the member's own rollup document: two transactions linking one member conflict
+        here, so the second runs again and sees the first's links (the cap holds under races)."""
+        await self.rollups.update_one(
+            {"_id": member_key(member_id)}, {"$inc": {"linkWrites": 1}}, upsert=True, session=uow.session
+        )
+
+    async def linked_count(self, uow: UnitOfWork, member_id: str) -> int:
+        """Live households linked to the member (the households' `linkedMemberIds` index)."""
+        return len(await self._linked(member_id, uow))
+
+    async def households_of(self, member_id: str) -> list[str]:
+        return await self._linked(member_id)
+
+    async def _linked(self, member_id: str, uow: UnitOfWork | None = None) -> list[str]:
+        """By the index alone (a match on `movedOutAt: None` too would scan): the member's few
+        households, moved-out ones dropped here."""
+        cursor = self.db.households.find({"linkedMemberIds": member_id}, {"movedOutAt": 1}, session=_s(uow))
+        return [d["_id"] async for d in cursor.sort("_id", 1) if d.get("movedOutAt") is None]
+
+    async def insert_links(self, uow: UnitOfWork, member_id: str, docs: list[dict], by: str) -> None:
+        """The record of each link: who made it and when (a duplicate fails the transaction)."""
+        at = now()
+        await self.links.insert_many(
+            [
+                {
+                    "_id": f"{member_id}|{d['_id']}",
+                    "memberId": member_id,
+                    "householdId": d["_id"],
+                    "communityId": d["communityId"],
+                    "path": d["path"],
+                    "linkedAt": at,
+                    "linkedBy": by,
+                }
+                for d in docs
+            ],
+            session=uow.session,
+        )
+
+    async def delete_links(self, uow: UnitOfWork, member_id: str, household_ids: list[str]) -> None:
+        for h in household_ids:
+            await self.links.delete_one({"_id": f"{member_id}|{h}"}, session=uow.session)
+
+    async def bump_visitor(self, uow: UnitOfWork, sub: str, member_id: str | None, delta: int = 1) -> None:
+        """Count a visit for its visitor (`visitor:<sub>`) and, when they are a party member,
+        for the member (`member:<memberId>`): call with the visit's write, in its transaction."""
+        for key in [visitor_key(sub)] + ([member_key(member_id)] if member_id else []):
+            await self.rollups.update_one(
+                {"_id": key}, {"$inc": {"counters.visitCount": delta}}, upsert=True, session=uow.session
+            )
 
     # -- visitors' figures -------------------------------------------------------------------
     async def visit_counts(self, keys: list[str]) -> dict[str, int]:

@@ -147,6 +147,10 @@ class LinkMember(Wire):
     idempotencyKey: str | None = Field(default=None, max_length=128)
 
 
+class UnlinkMember(LinkMember):
+    """The households to take the member off (each must be linked to them)."""
+
+
 class CadreView(Wire):
     id: str
     sub: str

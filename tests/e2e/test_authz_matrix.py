@@ -179,6 +179,14 @@ class World:
             for kind in ("cadre", "cadre_x"):
                 c = await self.ok(assign, s=f"mx-{kind}-{place}", r=rid(place))
                 self.put(kind, place, c["assignCadre"]["id"])
+        grids = await CasesClient.connect(self.stack, "grids")
+        try:  # a household in each building, for 党员联户
+            for place in ("b", "b2", "b3"):
+                h = await grids("household.register", self.stack.token("service"), buildingId=rid(place),
+                                room="101", head={"name": "住户"}, members=[], tags=[])
+                self.put("hh_link", place, h["id"])
+        finally:
+            await grids.close()
 
     async def member(self, org: str, kind: str, place: str, flavor: str = "") -> str:
         m = await self.ok("mutation($i: RegisterPartyMemberInput!) { registerPartyMember(input: $i) { id } }", i={
@@ -350,6 +358,15 @@ def transfer_request(w: World, who: Who, rel: Rel) -> str | None:
     place = next(p for p, i in w.records[("member_x", "")].items() if i == member)
     to = TRANSFER_TO.get(place)
     return f'memberId: {lit(member)}, toOrganizationId: {lit(w.get("org", to))}, reason: "x"' if to else None
+
+
+def member_and_household(w: World, who: Who, rel: Rel) -> str | None:
+    """links: a household in the place and a member organised in its building."""
+    h = w.pick("hh_link", who, rel)
+    if h is None:
+        return None
+    place = next(p for p, i in w.records[("hh_link", "")].items() if i == h)
+    return f"memberId: {lit(w.get('member', place))}, householdIds: [{lit(h)}]"
 
 
 def own_member(w: World, who: Who, rel: Rel) -> str | None:
@@ -544,6 +561,8 @@ OPS: dict[str, Args] = {
     "assignCadre": lambda w, who, rel: (f'sub: "mx-new-cadre-{w.n()}", regionId: {lit(g)}, role: "COMMUNITY_CADRE"'
                                         if (g := w.pick("grid", who, rel)) else None),
     "unassignCadre": one("cadre_x"),
+    "linkMemberToHouseholds": member_and_household,
+    "unlinkMemberFromHouseholds": member_and_household,
     # cases
     "reportCase": lambda w, who, rel: (
         f'input: {{title: "新案件", description: "", categoryCode: "ENV_GARBAGE", channel: GRID_PATROL, '

@@ -28,7 +28,8 @@ GRIDS = {"region.get": ById, "region.batch": ByIds, "region.list": gc.ListRegion
          "worker.list": gc.ListWorkers,
          # links:
          "cadre.assign": gc.AssignCadre, "cadre.unassign": ById, "cadre.get": ById, "cadre.list": gc.ListCadres,
-         "cadre.ofSub": gc.CadresOfSub}
+         "cadre.ofSub": gc.CadresOfSub, "member.link": gc.LinkMember, "member.unlink": gc.UnlinkMember,
+         "member.links": ByIds}
 
 
 def sent(client: type[ServiceClient]) -> dict[str, tuple[str, type[BaseModel] | None]]:

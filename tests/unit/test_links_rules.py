@@ -55,3 +55,53 @@ def test_recount_cadres_matches_live_transitions():
     totals = c.recount_cadres(regions, ["m", "m", "g", "b", "gone"])
     assert totals["t"] == Counter({"communitiesWithCadre": 1, "gridsWithCadre": 1})
     assert totals["g2"] == Counter()
+
+
+# -- 党员联户 ------------------------------------------------------------------------------------
+from services.grids.domain import links as lk  # noqa: E402
+
+
+def test_a_member_serves_where_they_live_are_organised_or_registered():
+    m = {"id": "pm1", "orgPath": ["c", "k", "t", "m1", "g1"], "dualRegistration": None}
+    assert lk.member_in_community(m, "m1", None)
+    assert not lk.member_in_community(m, "m2", None)
+    assert lk.member_in_community(m, "m2", ["c", "k", "t", "m2", "g", "b"])  # lives there
+    dual = {**m, "dualRegistration": {"communityId": "m2", "active": True}}
+    assert lk.member_in_community(dual, "m2", None)
+    ended = {**m, "dualRegistration": {"communityId": "m2", "active": False}}
+    assert not lk.member_in_community(ended, "m2", None)
+    with pytest.raises(BadInput, match="neither lives nor is organised"):
+        lk.check_member_in_community(m, "m2", None)
+
+
+def test_one_community_per_request_and_no_household_twice():
+    assert lk.check_one_community([{"communityId": "m"}, {"communityId": "m"}]) == "m"
+    with pytest.raises(BadInput, match="one community"):
+        lk.check_one_community([{"communityId": "m"}, {"communityId": "m2"}])
+    with pytest.raises(BadInput, match="named twice"):
+        lk.check_household_ids(["h1", "h1"])
+
+
+def test_linked_twice_is_a_conflict_and_unlinking_needs_a_link():
+    docs = [{"_id": "h1", "linkedMemberIds": ["pm1"]}, {"_id": "h2", "linkedMemberIds": []}]
+    with pytest.raises(Conflict, match="already linked to h1"):
+        lk.check_not_linked("pm1", docs)
+    lk.check_not_linked("pm2", docs)
+    with pytest.raises(BadInput, match="not linked to h2"):
+        lk.check_linked("pm1", docs)
+
+
+def test_the_cap_counts_what_is_held_and_asked_for():
+    lk.check_cap(lk.MAX_HOUSEHOLDS_PER_MEMBER - 2, 2)
+    with pytest.raises(Conflict, match=f"at most {lk.MAX_HOUSEHOLDS_PER_MEMBER}"):
+        lk.check_cap(lk.MAX_HOUSEHOLDS_PER_MEMBER - 1, 2)
+
+
+def test_a_household_counts_while_it_has_a_member():
+    assert lk.counters_of_links(0, 1) == Counter({"linkedHouseholdCount": 1})
+    assert lk.counters_of_links(1, 2) == Counter()
+    assert lk.counters_of_links(1, 0) == Counter({"linkedHouseholdCount": -1})
+    from services.grids.domain import households as hh
+    live = {"linkedMemberIds": ["pm1"], "residentCount": 1}
+    assert hh.counters_of_household(live)["linkedHouseholdCount"] == 1
+    assert hh.counters_of_household({**live, "movedOutAt": "2026-01-01"}) == Counter()  # moving out uncounts it

@@ -4,20 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from enum import StrEnum
 
 from shared.errors import BadInput, Conflict
+from shared.vocabulary.territory import CadreRole
 
 from .regions import Level, Region
-
-
-class CadreRole(StrEnum):
-    STREET_CADRE = "STREET_CADRE"  # 街道干部联社区
-    COMMUNITY_CADRE = "COMMUNITY_CADRE"  # 社区干部联网格
-    MEMBER_BUILDING = "MEMBER_BUILDING"  # 党员联楼栋
-    BUILDING_LEADER = "BUILDING_LEADER"  # 楼栋长
-    FIRST_SECRETARY = "FIRST_SECRETARY"  # 第一书记
-
 
 CADRE_LEVEL: dict[CadreRole, Level] = {
     CadreRole.STREET_CADRE: Level.COMMUNITY,

@@ -9,6 +9,7 @@ from services.grids.handlers.cadres import Cadres
 from services.grids.handlers.context import GridContext
 from services.grids.handlers.counters import Counters
 from services.grids.handlers.households import Households
+from services.grids.handlers.links import Links, require_linker
 from services.grids.handlers.regions import Regions
 from services.grids.handlers.workers import Workers
 from shared.auth import Principal, require_any_role, require_figures
@@ -27,7 +28,7 @@ def worker_readers(p: Principal) -> None:
 def table(ctx: GridContext) -> dict[str, Handler]:
     boundaries = Boundaries(ctx)
     regions, workers, counters = Regions(ctx, boundaries), Workers(ctx), Counters(ctx)
-    cadres = Cadres(ctx)  # links:
+    cadres, links = Cadres(ctx), Links(ctx)  # links:
     households = Households(ctx)  # households:
     routes: dict[str, tuple[Gate | None, Handler]] = {
         "region.get": (None, regions.get),
@@ -50,6 +51,9 @@ def table(ctx: GridContext) -> dict[str, Handler]:
         "cadre.get": (None, cadres.get),
         "cadre.list": (None, cadres.list),
         "cadre.ofSub": (None, cadres.of_sub),
+        "member.link": (require_linker, links.link),
+        "member.unlink": (require_linker, links.unlink),
+        "member.links": (None, links.of_members),
         # households:
         "household.register": (None, households.register),
         "household.get": (None, households.get),
