@@ -25,6 +25,7 @@ from gateway.schema.case_followup import CaseFollowUpMutation
 from gateway.schema.cases import CasesMutation, CasesQuery
 from gateway.schema.departments import DepartmentsMutation, DepartmentsQuery
 from gateway.schema.evidence import EvidenceMutation
+from gateway.schema.households import HouseholdsMutation, HouseholdsQuery  # households:
 from gateway.schema.live_events import LiveEventsSubscription
 from gateway.schema.nodes import NodeQuery
 from gateway.schema.organizations import OrganizationsMutation, OrganizationsQuery
@@ -45,6 +46,7 @@ class Query(
     NodeQuery,
     WorkCalendarQuery,
     DepartmentsQuery,
+    HouseholdsQuery,  # households:
 ):
     pass
 
@@ -60,6 +62,7 @@ class Mutation(
     CaseFollowUpMutation,
     DepartmentsMutation,
     EvidenceMutation,
+    HouseholdsMutation,  # households:
 ):
     pass
 
