@@ -26,6 +26,7 @@ from gateway.schema.case_followup import CaseFollowUpMutation
 from gateway.schema.cases import CasesMutation, CasesQuery
 from gateway.schema.departments import DepartmentsMutation, DepartmentsQuery
 from gateway.schema.evidence import EvidenceMutation
+from gateway.schema.households import HouseholdsMutation, HouseholdsQuery  # households:
 from gateway.schema.live_events import LiveEventsSubscription
 from gateway.schema.member_links import MemberLinksMutation
 from gateway.schema.nodes import NodeQuery
@@ -48,6 +49,7 @@ class Query(
     WorkCalendarQuery,
     DepartmentsQuery,
     CadresQuery,  # links:
+    HouseholdsQuery,  # households:
 ):
     pass
 
@@ -65,6 +67,7 @@ class Mutation(
     EvidenceMutation,
     CadresMutation,  # links:
     MemberLinksMutation,
+    HouseholdsMutation,  # households:
 ):
     pass
 

@@ -29,6 +29,7 @@ from gateway.schema.common import (
     vols,
 )
 from gateway.schema.enums import GridWorkerRole, PartyOrgType, RegionLevel, VolunteerPostType
+from gateway.schema.household_stats import HouseholdStats, load_household_stats
 from gateway.schema.loads import load_region, load_visible_region
 from gateway.schema.org_stats import OrgStats, load_org_stats
 from gateway.schema.volunteer_stats import VolunteerStats, load_volunteer_stats
@@ -226,6 +227,10 @@ class RegionOverview:
         from gateway.schema.cadres import load_cadre_stats  # the lazy edge's module imports this one
 
         return await load_cadre_stats(info, self.region_id)
+    # households:
+    @strawberry.field(description="Household figures (实有人口): households, residents, per tag, visits, 联户")
+    async def households(self, info: Info) -> HouseholdStats:
+        return await load_household_stats(info, self.region_id)
 
 
 def _snake(name: str) -> str:

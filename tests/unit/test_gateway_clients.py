@@ -29,7 +29,12 @@ GRIDS = {"region.get": ById, "region.batch": ByIds, "region.list": gc.ListRegion
          # links:
          "cadre.assign": gc.AssignCadre, "cadre.unassign": ById, "cadre.get": ById, "cadre.list": gc.ListCadres,
          "cadre.ofSub": gc.CadresOfSub, "member.link": gc.LinkMember, "member.unlink": gc.UnlinkMember,
-         "member.links": ByIds}
+         "member.links": ByIds,
+         # households:
+         "household.register": gc.RegisterHousehold, "household.update": gc.UpdateHousehold,
+         "household.moveOut": gc.MoveOutHousehold, "household.get": ById, "household.batch": ByIds,
+         "household.list": gc.ListHouseholds, "household.byMember": gc.HouseholdsOfMember,
+         "household.reveal": gc.RevealHousehold, "household.stats": ByIds, "household.import": gc.ImportHouseholds}
 
 
 def sent(client: type[ServiceClient]) -> dict[str, tuple[str, type[BaseModel] | None]]:
