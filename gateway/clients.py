@@ -160,6 +160,7 @@ class GridsClient(ServiceClient):
     async def links_of_members(self, body: ByIds) -> Dto:
         """For each member id: {householdIds, visitCount} (an item error for a caller who may not read it)."""
         return await self.send("member.links", body)
+
     # households:
     async def register_household(self, body: gc.RegisterHousehold) -> Dto:
         return await self.send("household.register", body)

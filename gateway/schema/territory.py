@@ -227,6 +227,7 @@ class RegionOverview:
         from gateway.schema.cadres import load_cadre_stats  # the lazy edge's module imports this one
 
         return await load_cadre_stats(info, self.region_id)
+
     # households:
     @strawberry.field(description="Household figures (实有人口): households, residents, per tag, visits, 联户")
     async def households(self, info: Info) -> HouseholdStats:
