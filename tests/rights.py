@@ -146,8 +146,8 @@ RIGHTS: dict[str, Rule] = {
     # -- links:
     "assignCadre": rule(A),
     "unassignCadre": rule(A),
-    "linkMemberToHouseholds": rule(STAFF),            # 党员联户: the community's staff, households in scope
-    "unlinkMemberFromHouseholds": rule(STAFF),
+    "linkMemberToHouseholds": rule(STAFF, superadmin=False),  # 党员联户: community staff, households in scope
+    "unlinkMemberFromHouseholds": rule(STAFF, superadmin=False),
     # -- cases (API.md's table)
     "reportCase": rule(A, O, W, R, resident=NONE),    # a resident reports anywhere; a grid worker in their grid
     "acceptCase": rule(A, O, W),

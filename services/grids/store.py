@@ -33,6 +33,7 @@ INDEXES = {
         IndexModel([("sub", ASCENDING), ("_id", ASCENDING)]),
         IndexModel([("regionId", ASCENDING)]),
     ],
+    "people": [],  # per-person figures: visitor:<sub>, member:<memberId>
     "memberLinks": [
         IndexModel([("memberId", ASCENDING), ("_id", ASCENDING)]),
         IndexModel([("householdId", ASCENDING)]),

@@ -9,9 +9,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.mongo import UnitOfWork, now
 
-# The rollup document of one visitor (`visitor:<sub>`) or party member (`member:<memberId>`),
-# kept in `rollups` beside the regions' (it has no `path`, so no region scope ever admits it):
-# `counters.visitCount` is bumped with each visit they record.
+# Figures of one person, in `people`: `visitor:<sub>` (anyone who records visits: a grid worker,
+# a cadre) and `member:<memberId>` (a party member): `visitCount`, bumped with each visit they
+# record; a member's document also takes a write with each change of their links.
+PEOPLE = "people"
 VISITOR_KEY, MEMBER_KEY = "visitor:", "member:"
 
 
@@ -30,7 +31,7 @@ def _s(uow: UnitOfWork | None) -> Any:
 class LinkStore:
     def __init__(self, db: AsyncDatabase):
         self.db = db
-        self.cadres, self.links, self.rollups = db.cadres, db.memberLinks, db.rollups
+        self.cadres, self.links, self.rollups, self.people = db.cadres, db.memberLinks, db.rollups, db[PEOPLE]
 
     # -- cadres ----------------------------------------------------------------------------
     async def cadre(self, cadre_id: str, uow: UnitOfWork | None = None) -> dict | None:
@@ -55,15 +56,11 @@ class LinkStore:
         return await self.cadres.count_documents({field: value, "active": True}, session=uow.session)
 
     async def hold(self, uow: UnitOfWork, region_id: str, delta: int) -> tuple[int, int]:
-        """Change a region's count of active assignments (on its rollup document, so two
-        assignments to one region conflict and run one after the other); (before, after)."""
-        d = await self.rollups.find_one_and_update(
-            {"_id": region_id},
-            {"$inc": {"cadres": delta}},
-            session=uow.session,
-            return_document=ReturnDocument.AFTER,
-        )
-        after = int((d or {}).get("cadres", 0))
+        """A region's active assignments before and after this transaction's change of `delta`
+        (already written). The region's rollup document takes a write first, so two changes to
+        one region's cadres conflict and the second runs again and counts the first's."""
+        await self.rollups.update_one({"_id": region_id}, {"$inc": {"cadreWrites": 1}}, session=uow.session)
+        after = await self.count_active(uow, "regionId", region_id)
         return after - delta, after
 
     async def cadre_page(self, query: dict, first: int, after: str | None) -> tuple[list[dict], int, bool]:
@@ -82,7 +79,7 @@ class LinkStore:
     async def touch_member(self, uow: UnitOfWork, member_id: str) -> None:
         """Write the member's own rollup document: two transactions linking one member conflict
         here, so the second runs again and sees the first's links (the cap holds under races)."""
-        await self.rollups.update_one(
+        await self.people.update_one(
             {"_id": member_key(member_id)}, {"$inc": {"linkWrites": 1}}, upsert=True, session=uow.session
         )
 
@@ -126,11 +123,17 @@ class LinkStore:
         """Count a visit for its visitor (`visitor:<sub>`) and, when they are a party member,
         for the member (`member:<memberId>`): call with the visit's write, in its transaction."""
         for key in [visitor_key(sub)] + ([member_key(member_id)] if member_id else []):
-            await self.rollups.update_one(
-                {"_id": key}, {"$inc": {"counters.visitCount": delta}}, upsert=True, session=uow.session
+            await self.people.update_one(
+                {"_id": key}, {"$inc": {"visitCount": delta}}, upsert=True, session=uow.session
             )
 
     # -- visitors' figures -------------------------------------------------------------------
     async def visit_counts(self, keys: list[str]) -> dict[str, int]:
-        found = {d["_id"]: d async for d in self.rollups.find({"_id": {"$in": keys}}, {"counters.visitCount": 1})}
-        return {k: int(((found.get(k) or {}).get("counters") or {}).get("visitCount", 0)) for k in keys}
+        found = {d["_id"]: d async for d in self.people.find({"_id": {"$in": keys}}, {"visitCount": 1})}
+        return {k: int((found.get(k) or {}).get("visitCount", 0)) for k in keys}
+
+    async def set_visit_counts(self, counts: dict[str, int]) -> None:
+        """Replay: set people's visit counts to a recount (every person's, zero for the rest)."""
+        await self.people.update_many({"_id": {"$nin": list(counts)}}, {"$set": {"visitCount": 0}})
+        for key, n in counts.items():
+            await self.people.update_one({"_id": key}, {"$set": {"visitCount": n}}, upsert=True)

@@ -1,6 +1,8 @@
 """包联 and 党员联户 through the gateway: scope, conflicts, limits, coverage figures and rankings."""
 from __future__ import annotations
 
+from services.grids.domain.cadres import CADRE_COUNTERS
+from services.grids.replay import replay
 from tests.territory import build_tree, create
 
 ASSIGN = """mutation($sub: String!, $region: ID!, $role: String!, $key: String) {
@@ -52,6 +54,13 @@ async def test_cadre_assignments_count_coverage_and_end(gateway):
     # once ended, the same person may be assigned there again
     await gateway.ok(ASSIGN, {"sub": "cadre-1", "region": ids["comm_a"], "role": "STREET_CADRE"})
     assert (await gateway.ok(COVERAGE, {"id": "city"}))["overview"]["grids"]["communitiesWithCadre"] == 1
+    # the live coverage counters equal a recount from the assignments (yiwang replay grids)
+    db = next(rt for rt in gateway.runtimes if rt.name == "grids").db
+    report = await replay(db)
+    assert not [d for d in report.differences if d[1] in CADRE_COUNTERS], report.differences
+    await db.rollups.update_one({"_id": "city"}, {"$inc": {"counters.gridsWithCadre": 3}})  # a drift
+    assert [d[:2] for d in (await replay(db, apply=True)).differences] == [("city", "gridsWithCadre")]
+    assert (await gateway.ok(COVERAGE, {"id": "city"}))["overview"]["grids"]["gridsWithCadre"] == 0
 
 
 async def test_cadre_rules_conflicts_and_idempotency(gateway):

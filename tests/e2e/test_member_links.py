@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
-from services.grids.domain import households as hh
 from services.grids.domain import links as lk
+from services.grids.replay import replay
 from tests.cases_helpers import CasesClient
 from tests.org_helpers import member, party_tree, start_org_stack
 
@@ -58,7 +58,7 @@ async def assert_links_equal_recount(stack) -> None:
     """linkedHouseholdCount on every rollup equals a recount from the household records."""
     db = next(rt for rt in stack.runtimes if rt.name == "grids").db
     live = {d["_id"]: d["counters"].get("linkedHouseholdCount", 0) async for d in db.rollups.find({"path": {"$exists": True}})}
-    recount = hh.recount_households([d async for d in db.households.find()])
+    recount = lk.recount_links([d async for d in db.households.find()])
     want = {r: c.get("linkedHouseholdCount", 0) for r, c in recount.items()}
     assert {r: v for r, v in live.items() if v} == {r: v for r, v in want.items() if v}
 
@@ -85,6 +85,13 @@ async def test_link_unlink_and_figures(stack, world):
     # both members' figures come through the loaders in one request
     figures = (await stack.ok(MEMBERS, {"ids": [_gid("PartyMember", m), _gid("PartyMember", world["resident"])]}))
     assert [(x["id"], x["linkedHouseholdCount"]) for x in figures["nodes"]] == [(m, 2), (world["resident"], 1)]
+    # the edges both ways, through the loaders, as far as the caller may read (the other member is
+    # organised in another community: admin_a links them but does not read their party record)
+    q = """query($m: ID!, $h: ID!) { partyMember(id: $m) { linkedHouseholds { id } }
+      household(id: $h) { linkedMembers { id } } }"""
+    both = await stack.ok(q, {"m": m, "h": h1}, token=world["admin_a"])
+    assert sorted(x["id"] for x in both["partyMember"]["linkedHouseholds"]) == sorted([h1, h2])
+    assert both["household"]["linkedMembers"] == [{"id": m}]
     # unlinking: all or none, then the counters follow
     body = await stack.gql(UNLINK, {"m": m, "h": [h1, h3]}, token=world["admin_a"])
     assert codes(body) == ["BAD_USER_INPUT"] and "not linked" in body["errors"][0]["message"]
@@ -92,6 +99,8 @@ async def test_link_unlink_and_figures(stack, world):
     assert done["unlinkMemberFromHouseholds"]["linkedHouseholdCount"] == 0
     assert (await db.rollups.find_one({"_id": "comm-a"}))["counters"]["linkedHouseholdCount"] == 1
     await assert_links_equal_recount(stack)
+    report = await replay(db)
+    assert not [d for d in report.differences if d[1] in ("linkedHouseholdCount", "communitiesWithCadre")], report
 
 
 async def test_member_must_serve_the_community(stack, world):

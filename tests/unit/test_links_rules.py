@@ -102,6 +102,13 @@ def test_a_household_counts_while_it_has_a_member():
     assert lk.counters_of_links(1, 2) == Counter()
     assert lk.counters_of_links(1, 0) == Counter({"linkedHouseholdCount": -1})
     from services.grids.domain import households as hh
-    live = {"linkedMemberIds": ["pm1"], "residentCount": 1}
-    assert hh.counters_of_household(live)["linkedHouseholdCount"] == 1
-    assert hh.counters_of_household({**live, "movedOutAt": "2026-01-01"}) == Counter()  # moving out uncounts it
+    live = {"linkedMemberIds": ["pm1"], "residentCount": 1, "path": ["m", "g", "b"]}
+    assert hh.standing_counters(live)["linkedHouseholdCount"] == 1  # what moving out takes away
+    moved = {**live, "movedOutAt": "2026-01-01"}
+    assert lk.recount_links([live, moved, {**live, "linkedMemberIds": []}]) == {
+        r: Counter({"linkedHouseholdCount": 1}) for r in ("m", "g", "b")}
+
+
+def test_visits_count_for_the_visitor_and_the_member():
+    visits = [{"visitor": "gw1"}, {"visitor": "v1", "visitorMember": "pm1"}, {"visitor": "v1", "visitorMember": "pm1"}]
+    assert lk.recount_visitors(visits) == {"visitor:gw1": 1, "visitor:v1": 2, "member:pm1": 2}

@@ -15,7 +15,6 @@ COUNTERS: tuple[str, ...] = (
     "buildingCount",
     "gridWorkerCount",
 )
-COUNTERS += CADRE_COUNTERS  # links:
 
 
 def counters_of_node(level: Level) -> Counter:
@@ -36,7 +35,7 @@ def counters_of_worker(active: bool, grid_id: str | None) -> Counter:
 
 def counters_view(stored: dict[str, int]) -> dict[str, int]:
     """A region's figures as callers see them: every counter, zero when none was counted."""
-    return {k: int(stored.get(k, 0)) for k in COUNTERS}
+    return {k: int(stored.get(k, 0)) for k in (*COUNTERS, *CADRE_COUNTERS)}  # links: cadre coverage too
 
 
 def recount(regions: list[Region], workers: list[tuple[bool, str | None]]) -> dict[str, Counter]:

@@ -405,8 +405,6 @@ def counters_of_household(doc: Mapping[str, Any]) -> Counter:
     c = Counter({"householdCount": 1, "residentCount": int(doc.get("residentCount") or 0)})
     for t in doc.get("tags") or []:
         c[TAG_PREFIX + t] += 1
-    if doc.get("linkedMemberIds"):  # links: 党员联户, counted while a member is linked
-        c["linkedHouseholdCount"] = 1
     return c
 
 

@@ -73,9 +73,30 @@ def check_cap(held: int, adding: int) -> None:
 
 
 def counters_of_links(before: int, after: int) -> Counter:
-    """A household's linked members going from `before` to `after`: counted while it has any.
-    (`households.counters_of_household` counts the same, so a recount of households, and moving
-    one out, take linkedHouseholdCount along.)"""
+    """A household's linked members going from `before` to `after`: counted while it has any
+    (moving out takes it away: `households.standing_counters`)."""
     if (before > 0) == (after > 0):
         return Counter()
     return Counter({"linkedHouseholdCount": 1 if after > 0 else -1})
+
+
+def recount_links(docs: Iterable[Mapping[str, Any]]) -> dict[str, Counter]:
+    """`linkedHouseholdCount` from the household records (live ones with a linked member), per
+    region on their paths: what the rollups must equal."""
+    totals: dict[str, Counter] = {}
+    for d in docs:
+        if d.get("movedOutAt") is None and d.get("linkedMemberIds"):
+            for r in d.get("path") or []:
+                totals.setdefault(r, Counter())["linkedHouseholdCount"] += 1
+    return totals
+
+
+def recount_visitors(visits: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Each person's visits from the visit records: `visitor:<sub>` and `member:<memberId>`."""
+    out: Counter = Counter()
+    for v in visits:
+        if v.get("visitor"):
+            out["visitor:" + v["visitor"]] += 1
+        if v.get("visitorMember"):
+            out["member:" + v["visitorMember"]] += 1
+    return dict(out)
