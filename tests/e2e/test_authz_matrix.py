@@ -183,7 +183,7 @@ class World:
         try:  # a household in each building, for 党员联户
             for place in ("b", "b2", "b3"):
                 h = await grids("household.register", self.stack.token("service"), buildingId=rid(place),
-                                room="101", head={"name": "住户"}, members=[], tags=[])
+                                room="201", head={"name": "住户"}, members=[], tags=[])
                 self.put("hh_link", place, h["id"])
         finally:
             await grids.close()
