@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo import ReturnDocument
+from pymongo import DeleteOne, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.mongo import UnitOfWork, now
@@ -116,8 +116,9 @@ class LinkStore:
         )
 
     async def delete_links(self, uow: UnitOfWork, member_id: str, household_ids: list[str]) -> None:
-        for h in household_ids:
-            await self.links.delete_one({"_id": f"{member_id}|{h}"}, session=uow.session)
+        await self.links.bulk_write(
+            [DeleteOne({"_id": f"{member_id}|{h}"}) for h in household_ids], ordered=False, session=uow.session
+        )
 
     async def bump_visitor(self, uow: UnitOfWork, sub: str, member_id: str | None, delta: int = 1) -> None:
         """Count a visit for its visitor (`visitor:<sub>`) and, when they are a party member,

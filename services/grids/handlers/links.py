@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from typing import Any
 
+from pymongo import UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from services.grids.domain import households as hh
@@ -51,28 +53,44 @@ class Links:
     async def _households(self, p: Principal, ids: list[str], uow: UnitOfWork) -> list[dict]:
         own_level = hh.level_of_path(await self.ctx.principal_path(p))
         scope = hh.household_scope(p, own_level)
+        found = {
+            d["_id"]: d async for d in self.households.coll.find({"_id": {"$in": ids}}, session=uow.session)
+        }  # at most MAX_LINK_BATCH, by _id: one read
         docs = []
-        for i in ids:  # at most MAX_LINK_BATCH reads by _id (an `$in` would scan the collection)
-            d = await self.households.get(i, uow)
+        for i in ids:
+            d = found.get(i)
             if d is None or not scope.admits(d):
                 raise hidden(p, f"household {i}")
             hh.check_active(d)
             docs.append(d)
         return docs
 
-    async def _set(self, uow: UnitOfWork, d: dict, member_id: str, add: bool) -> None:
-        """Add or take away the member on the household (version-checked) and count the household
-        while it has any linked member."""
-        before = len(d.get("linkedMemberIds") or [])
+    async def _set(
+        self, uow: UnitOfWork, docs: list[dict], member_id: str, add: bool
+    ) -> dict[tuple[str, ...], Counter]:
+        """Add or take away the member on each household (version-checked, one round trip); what
+        it changes of the counters per building path (a household counts while it has any linked
+        member)."""
         op = {"$addToSet": {"linkedMemberIds": member_id}} if add else {"$pull": {"linkedMemberIds": member_id}}
-        res = await self.households.coll.update_one(
-            {"_id": d["_id"], "version": d["version"]},
-            {**op, "$inc": {"version": 1}, "$set": {"updatedAt": now()}},
+        at = now()
+        res = await self.households.coll.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": d["_id"], "version": d["version"]},
+                    {**op, "$inc": {"version": 1}, "$set": {"updatedAt": at}},
+                )
+                for d in docs
+            ],
+            ordered=True,
             session=uow.session,
         )
-        if res.matched_count != 1:
-            raise Conflict(f"household {d['_id']} changed meanwhile; try again", {"householdId": d["_id"]})
-        await self.ctx.store.bump(uow, d["path"], rules.counters_of_links(before, before + (1 if add else -1)))
+        if res.matched_count != len(docs):
+            raise Conflict("a household changed meanwhile; try again", {"householdIds": [d["_id"] for d in docs]})
+        deltas: dict[tuple[str, ...], Counter] = defaultdict(Counter)
+        for d in docs:
+            before = len(d.get("linkedMemberIds") or [])
+            deltas[tuple(d["path"])].update(rules.counters_of_links(before, before + (1 if add else -1)))
+        return deltas
 
     async def link(self, req: Request) -> dict:
         return await self._change(req, add=True)
@@ -102,8 +120,8 @@ class Links:
             held = await self.links.linked_count(uow, c.memberId)
             if add:
                 rules.check_cap(held, len(docs))
-            for d in docs:
-                await self._set(uow, d, c.memberId, add)
+            for path, delta in (await self._set(uow, docs, c.memberId, add)).items():
+                await ctx.store.bump(uow, list(path), delta)  # one bump per building: a request's are mostly one
             if add:
                 await self.links.insert_links(uow, c.memberId, docs, p.sub)
             else:
