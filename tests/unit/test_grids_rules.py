@@ -139,7 +139,7 @@ def test_grid_workers_are_assigned_to_a_grid_somewhere_else():
 
 
 def test_figures_show_every_counter():
-    assert domain.counters_view({"gridCount": 3}) == {k: (3 if k == "gridCount" else 0) for k in domain.COUNTERS}
+    assert domain.counters_view({"gridCount": 3}) == {k: (3 if k == "gridCount" else 0) for k in domain.FIGURES}
 
 
 # -- where a boundary may lie ---------------------------------------------------------------------

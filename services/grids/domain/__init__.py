@@ -1,7 +1,7 @@
 """The pure domain of the territory: the region tree, boundary rules, grid workers, rollup counters, policy."""
 
 from .boundaries import audit, check_moved, check_placed, frontier, label, nearest_bounded
-from .counters import COUNTERS, counters_of_node, counters_of_worker, counters_view, recount
+from .counters import COUNTERS, FIGURES, counters_of_node, counters_of_worker, counters_view, recount
 from .policy import (
     MANAGERS,
     SCOPE,
@@ -37,6 +37,7 @@ from .workers import WORKER_ROLE_NAMES, WorkerRole, check_phone, check_reassignm
 
 __all__ = [
     "COUNTERS",
+    "FIGURES",
     "MANAGERS",
     "PARENT_LEVEL",
     "SCOPE",

@@ -7,14 +7,8 @@ from collections import Counter
 from .cadres import CADRE_COUNTERS
 from .regions import Level, Region
 
-COUNTERS: tuple[str, ...] = (
-    "countyCount",
-    "townshipCount",
-    "communityCount",
-    "gridCount",
-    "buildingCount",
-    "gridWorkerCount",
-)
+COUNTERS = ("countyCount", "townshipCount", "communityCount", "gridCount", "buildingCount", "gridWorkerCount")
+FIGURES = (*COUNTERS, *CADRE_COUNTERS)  # what stats.batch shows; links: cadre coverage too
 
 
 def counters_of_node(level: Level) -> Counter:
@@ -35,7 +29,7 @@ def counters_of_worker(active: bool, grid_id: str | None) -> Counter:
 
 def counters_view(stored: dict[str, int]) -> dict[str, int]:
     """A region's figures as callers see them: every counter, zero when none was counted."""
-    return {k: int(stored.get(k, 0)) for k in (*COUNTERS, *CADRE_COUNTERS)}  # links: cadre coverage too
+    return {k: int(stored.get(k, 0)) for k in FIGURES}
 
 
 def recount(regions: list[Region], workers: list[tuple[bool, str | None]]) -> dict[str, Counter]:
