@@ -83,6 +83,8 @@ async def replay_territory(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  live rollup differs: {region} {counter}: live {live}, recount {recount}{fixed}")
     if len(report.differences) > SHOWN:
         print(f"  ... and {len(report.differences) - SHOWN} more differences{fixed}")
+    for key, live, recount in report.people[:SHOWN]:  # links: a person's visits
+        print(f"  live visit count differs: {key}: live {live}, recount {recount}{fixed}")
     for region, counter, live in report.unowned[:SHOWN]:
         print(f"  no recount knows {counter} (live {live} in {region}); left as it is")
     if report.clean:

@@ -22,6 +22,7 @@ from services.grids.domain import cadres as cadre_rules
 from services.grids.domain import households as hh
 from services.grids.domain import links as link_rules
 from services.grids.store import region_from_doc
+from services.grids.store_links import LinkStore
 from shared.records import flatten
 
 Totals = dict[str, Counter]
@@ -60,6 +61,11 @@ async def links(db: AsyncDatabase) -> Totals:  # links:
     return link_rules.recount_links([d async for d in docs])
 
 
+async def people_recount(db: AsyncDatabase) -> dict[str, int]:  # links:
+    visits = db.visits.find({}, {"visitor": 1, "visitorMember": 1})
+    return link_rules.recount_visitors([v async for v in visits])
+
+
 RECOUNTS: list[Recount] = [
     Recount("regions and grid workers", lambda k: k in domain.COUNTERS, regions_and_workers),
     Recount("households", lambda k: k in hh.COUNTERS or k.startswith(hh.TAG_PREFIX), households),
@@ -74,11 +80,12 @@ class Report:
     regions: int = 0
     differences: list[tuple[str, str, int, int]] = field(default_factory=list)  # region, counter, live, recount
     unowned: list[tuple[str, str, int]] = field(default_factory=list)  # region, counter, live
+    people: list[tuple[str, int, int]] = field(default_factory=list)  # links: visitor:/member: key, live, recount
     applied: bool = False
 
     @property
     def clean(self) -> bool:
-        return not self.differences
+        return not self.differences and not self.people
 
 
 def owner(name: str, recounts: list[Recount]) -> Recount | None:
@@ -107,6 +114,13 @@ async def replay(db: AsyncDatabase, apply: bool = False, recounts: list[Recount]
         for region, c in (await r.count(db)).items():
             expected.setdefault(region, Counter()).update({k: v for k, v in c.items() if r.owns(k)})
     report = compare(live, expected, recounts)
+    people = await people_recount(db)  # links: each person's visits (`people`), from the visits
+    held = {d["_id"]: int(d.get("visitCount") or 0) async for d in db.people.find({}, {"visitCount": 1})}
+    report.people = [(k, held.get(k, 0), people.get(k, 0)) for k in sorted(set(held) | set(people))]
+    report.people = [x for x in report.people if x[1] != x[2]]
+    if apply and report.people:
+        await LinkStore(db).set_visit_counts(people)
+        report.applied = True
     if apply and report.differences:
         ops: dict[str, dict[str, int]] = {}
         for region, name, have, want in report.differences:

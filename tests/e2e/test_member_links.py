@@ -143,3 +143,28 @@ async def test_the_cap_per_member(stack, world):
 def _gid(type_name: str, record_id: str) -> str:
     from gateway.schema.common import global_id
     return str(global_id(type_name, record_id))
+
+
+async def test_a_members_visits_count_for_them(stack, world):
+    """What the visits part writes with a visit (LinkStore.bump_visitor) shows on the member and on
+    the cadre, and the replay recounts it from the visit records."""
+    from services.grids.store_links import LinkStore
+
+    rt = next(rt for rt in stack.runtimes if rt.name == "grids")
+    store, m = LinkStore(rt.db), world["inside"]
+    for i, (sub, member) in enumerate((("vol-1", m), ("vol-1", m), ("cadre-9", None))):
+        async def work(uow, i=i, sub=sub, member=member):
+            await rt.db.visits.insert_one({"_id": f"vi-{i}", "visitor": sub, "visitorMember": member},
+                                          session=uow.session)
+            await store.bump_visitor(uow, sub, member)
+        await rt.transact(work)
+    got = await stack.ok("query($m: ID!) { partyMember(id: $m) { visitCount } }", {"m": m})
+    assert got["partyMember"]["visitCount"] == 2
+    cadre = await stack.ok('mutation { assignCadre(sub: "cadre-9", regionId: "comm-a", role: "STREET_CADRE") '
+                           '{ visitCount } }')
+    assert cadre["assignCadre"]["visitCount"] == 1
+    assert (await replay(rt.db)).people == []
+    await rt.db.people.update_one({"_id": f"member:{m}"}, {"$inc": {"visitCount": 5}})  # a drift
+    report = await replay(rt.db, apply=True)
+    assert report.people == [(f"member:{m}", 7, 2)] and report.applied
+    assert (await replay(rt.db)).clean
