@@ -6,7 +6,7 @@ import random
 
 import nats
 
-from services.grids.domain import COUNTERS, Level, recount
+from services.grids.domain import FIGURES, Level, recount
 from services.grids.store import region_from_doc
 from shared.messaging.rpc import RpcClient
 from tests.territory import square
@@ -51,7 +51,7 @@ async def test_rollups_equal_recount_after_concurrent_writes(stack):
     expected = recount(regions, workers)
     stats = (await call("stats.batch", ids=[r.id for r in regions]))["items"]
     for r in regions:
-        assert stats[r.id] == {k: expected[r.id].get(k, 0) for k in COUNTERS}, r.id
+        assert stats[r.id] == {k: expected[r.id].get(k, 0) for k in FIGURES}, r.id
     city = stats["c"]
     assert city["gridCount"] == 16 and city["gridWorkerCount"] == 16
     assert city["buildingCount"] == sum(1 for r in regions if r.level is Level.BUILDING)
