@@ -63,6 +63,8 @@ _REGION: Spec = {
     "updatedAt": True,
 }  # not `attrs` (free-form) nor `boundary`
 _WORKER: Spec = {"id": True, "role": True, "gridId": True}  # not `name`, `sub`
+_CADRE: Spec = {"id": True, "regionId": True, "level": True, "role": True, "active": True}  # links: not `sub`
+_MEMBER_LINK: Spec = {"memberId": True, "communityId": True, "householdIds": True, "linkedCount": True}  # links:
 _TRANSFER: Spec = {"memberId": True, "fromOrgId": True, "toOrgId": True, "toPath": True, "deadlineAt": True}
 _LEDGER: Spec = {
     "volunteerId": True,
@@ -157,6 +159,11 @@ ALLOWED: dict[str, dict[str, Spec]] = {
         "WORKER_REGISTERED": {"worker": _WORKER},
         "WORKER_ASSIGNED": {"worker": _WORKER},
         "WORKER_UNASSIGNED": {"worker": _WORKER},
+        # links: ids, roles and counts (not the cadre's `sub`)
+        "CADRE_ASSIGNED": {"assignment": _CADRE},
+        "CADRE_UNASSIGNED": {"assignment": _CADRE},
+        "MEMBER_LINKED": _MEMBER_LINK,
+        "MEMBER_UNLINKED": _MEMBER_LINK,
     },
     "organizations": {
         "ORGANIZATION_CREATED": {

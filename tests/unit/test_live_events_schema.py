@@ -87,11 +87,16 @@ REGION = {"id": "bldg-1", "name": "3号楼", "level": "BUILDING", "code": None, 
           "attrs": {"contactPhone": PHONE, "manager": PERSON}, "createdAt": "2025-03-01T08:00:00+00:00",
           "updatedAt": "2025-03-01T08:00:00+00:00"}
 WORKER = {"worker": {"id": "w-1", "sub": SUB, "name": PERSON, "role": "GRID_WORKER", "gridId": "grid-a1"}}
+CADRE = {"assignment": {"id": "ca-1", "sub": SUB, "regionId": "grid-a1", "level": "GRID", "role": "COMMUNITY_CADRE",
+                        "active": True}}
+MEMBER_LINK = {"memberId": "pm-1", "communityId": "comm-a", "householdIds": ["hh-1", "hh-2"], "linkedCount": 2}
 GRID_EXAMPLES = {
     "REGION_CREATED": {"region": REGION}, "REGION_UPDATED": {"region": REGION, "changed": ["attrs", "name"]},
     "REGION_MOVED": {"region": REGION, "oldPath": list(PATH), "newPath": list(PATH)},
     "BOUNDARY_SET": {"region": REGION},
     "WORKER_REGISTERED": WORKER, "WORKER_ASSIGNED": WORKER, "WORKER_UNASSIGNED": WORKER,
+    # links:
+    "CADRE_ASSIGNED": CADRE, "CADRE_UNASSIGNED": CADRE, "MEMBER_LINKED": MEMBER_LINK, "MEMBER_UNLINKED": MEMBER_LINK,
 }
 
 
@@ -207,7 +212,7 @@ ALL = [(s, t) for s, by_type in EXAMPLES.items() for t in by_type]
 def test_every_event_type_of_every_service_has_an_example_and_an_allowlist():
     emitted = {"cases": set(case_events.EVENT_TYPES) | {"CATALOGUE_CHANGED", "WORK_CALENDAR_CHANGED"}, "grids": grid_event_types(),
                "organizations": set(ORG_TYPES), "volunteers": set(VOLUNTEER_TYPES)}
-    assert len(emitted["grids"]) == 7
+    assert len(emitted["grids"]) == 11  # links: 4 of them
     for service, types in emitted.items():
         assert set(EXAMPLES[service]) == types, service
         assert set(ALLOWED[service]) == types, service

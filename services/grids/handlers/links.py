@@ -17,12 +17,17 @@ from shared.auth import Principal, Role, hidden
 from shared.contracts.common import ByIds
 from shared.contracts.grids import LinkMember, UnlinkMember
 from shared.errors import BadInput, Conflict, DomainError, Forbidden, NotFound
-from shared.messaging.envelope import make_event
+from shared.messaging.envelope import CloudEvent, make_event
 from shared.messaging.rpc import Request, item_error
 from shared.mongo import UnitOfWork, now, remember, remembered
 
 # Who links and unlinks members (the party committee's staff of the community, in scope).
 LINKERS = frozenset({Role.ADMIN, Role.OPERATOR})
+
+
+def link_event(p: Principal, name: str, data: dict[str, Any], path: list[str]) -> CloudEvent:
+    """MEMBER_LINKED / MEMBER_UNLINKED: ids and counts, the community's path (no personal data)."""
+    return make_event(SERVICE, name, data["memberId"], data, path=path, actor=p.sub)
 
 
 def require_linker(p: Principal) -> None:
@@ -129,8 +134,7 @@ class Links:
             after = held + (len(docs) if add else -len(docs))
             data = {"memberId": c.memberId, "householdIds": ids, "linkedCount": after, "communityId": community}
             path = docs[0]["path"][: docs[0]["path"].index(community) + 1]
-            name = "MEMBER_LINKED" if add else "MEMBER_UNLINKED"
-            uow.record(make_event(SERVICE, name, c.memberId, data, path=path, actor=p.sub))
+            uow.record(link_event(p, "MEMBER_LINKED" if add else "MEMBER_UNLINKED", data, path))
             # The member as organizations shows them to anyone but themself (phone and ID number
             # masked): the caller named them, and they serve this community.
             out = {**data, "member": member}
