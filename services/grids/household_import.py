@@ -28,7 +28,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.grids.domain import households as hh
 from services.grids.handlers.context import SERVICE, GridContext
-from services.grids.handlers.households import checked_people, today
+from services.grids.handlers.households import checked_people, run_hooks, today
 from services.grids.household_store import HouseholdStore
 from services.grids.household_views import household_event_data, sealed_person
 from shared.bulk import committed
@@ -183,6 +183,8 @@ class HouseholdImporter:
                 )
             )
         await self.store.insert_many(uow, docs)
+        for doc in docs:
+            await run_hooks(uow, None, doc)
         await self.store.add_rollups(uow, totals)
         return {
             "imported": len(docs),
