@@ -2,8 +2,9 @@
 
 The rules of `household.register`, household by household (persons, ID numbers, phones, place,
 tags, a BUILDING of the named grid); then for the whole batch at once: `insert_many`, the
-rollup counters summed into one increment per region, an idempotency entry and a
-HOUSEHOLD_REGISTERED event per household. A household's id is made from its client `key`
+rollup counters summed into one increment per region, and a HOUSEHOLDS_IMPORTED event per
+building (its households' ids, counts and tags: the outbox's writes of an event per household were
+as many as the households' own). A household's id is made from its client `key`
 (`import_id`), so one whose key was imported before is found by id and skipped, and a batch sent
 again adds nothing (measured: a separate idempotency record per household was a third of a
 batch's writes).
@@ -30,7 +31,7 @@ from services.grids.domain import households as hh
 from services.grids.handlers.context import SERVICE, GridContext
 from services.grids.handlers.households import checked_people, run_hooks, today
 from services.grids.household_store import HouseholdStore
-from services.grids.household_views import household_event_data, sealed_person
+from services.grids.household_views import sealed_person
 from shared.bulk import committed
 from shared.contracts.grids import ImportHousehold, ImportHouseholds
 from shared.errors import BadInput, Conflict, DomainError
@@ -171,20 +172,24 @@ class HouseholdImporter:
             c = hh.counters_of_household(doc)
             for r in doc["path"]:
                 totals.setdefault(r, Counter()).update(c)
-            uow.record(
-                make_event(
-                    SERVICE,
-                    "HOUSEHOLD_REGISTERED",
-                    doc["_id"],
-                    household_event_data(doc),
-                    path=doc["path"],
-                    actor=actor,
-                    version=1,
-                )
-            )
         await self.store.insert_many(uow, docs)
         for doc in docs:
             await run_hooks(uow, None, doc)
+        by_building: dict[str, list[dict]] = {}
+        for doc in docs:
+            by_building.setdefault(doc["buildingId"], []).append(doc)
+        for building, of in by_building.items():
+            first = of[0]
+            data = {
+                "buildingId": building,
+                "gridId": first["gridId"],
+                "communityId": first["communityId"],
+                "householdIds": [d["_id"] for d in of],
+                "householdCount": len(of),
+                "residentCount": sum(d["residentCount"] for d in of),
+                "byTag": dict(Counter(t for d in of for t in d["tags"])),
+            }
+            uow.record(make_event(SERVICE, "HOUSEHOLDS_IMPORTED", building, data, path=first["path"], actor=actor))
         await self.store.add_rollups(uow, totals)
         return {
             "imported": len(docs),
