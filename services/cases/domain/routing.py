@@ -38,7 +38,12 @@ class Routed:
 
     @property
     def building_id(self) -> str | None:
-        return self.building["id"] if self.building else None
+        return node_id(self.building) if self.building else None
+
+
+def node_id(node: Node) -> str:
+    """A replica node's id (`_id` as stored; `id` in a region's DTO)."""
+    return str(node.get("_id") or node["id"])
 
 
 def route(
@@ -60,10 +65,10 @@ def route(
         if node is None:
             raise NotFound(f"region {where.regionId} is not known here (yet)")
         if node["level"] == "BUILDING":
-            if building is not None and building["id"] != node["id"]:
+            if building is not None and node_id(building) != node_id(node):
                 raise BadInput(
-                    f"regionId names building {node['id']}, buildingId another ({building['id']}): name one",
-                    {"regionId": node["id"], "buildingId": building["id"]},
+                    f"regionId names building {node_id(node)}, buildingId another ({node_id(building)}): name one",
+                    {"regionId": node_id(node), "buildingId": node_id(building)},
                 )
             building, node = node, node_of(node["parentId"]) or node
         if node["level"] != "GRID":
@@ -99,9 +104,9 @@ def _building(building_id: str | None, node_of: Callable[[str], Node | None]) ->
 
 def _in_grid(building: Node | None, grid: Node) -> Node | None:
     """The building, which must lie in the case's grid (a building of another grid is refused)."""
-    if building is not None and building.get("parentId") != grid["id"]:
+    if building is not None and building.get("parentId") != node_id(grid):
         raise BadInput(
             f"building {building['name']} is not in grid {grid['name']}, where the case belongs",
-            {"buildingId": building["id"], "gridId": grid["id"]},
+            {"buildingId": node_id(building), "gridId": node_id(grid)},
         )
     return building
