@@ -268,6 +268,7 @@ def correct(
         case.location,
         case.building_id,
     )
+    from_status = case.status
     case._change(now)
     case.corrections += 1
     case.location = new_location
@@ -285,7 +286,8 @@ def correct(
         case.sla_override_s = category.sla_seconds
         case.requires_verification = category.requires_verification
         level = start_level(category, case.building_id)
-        if case.status in (S.REPORTED, S.ACCEPTED) and case.escalations == 0 and case.level != level:
+        # before any handling: as it was before this correction (a move may just have unassigned it)
+        if from_status in (S.REPORTED, S.ACCEPTED) and case.escalations == 0 and case.level != level:
             case.level = level
             case._set_due(now + case._sla_for(case.level, sla))
             due_at = case.due_at

@@ -124,12 +124,12 @@ def authorize(principal: Principal, action: Action, case: Case) -> None:
         check_building_level(principal, action, case)
 
 
-def check_building_level(principal: Principal, action: Action, case: Case) -> None:
+def check_building_level(principal: Principal, action: Action | str, case: Case) -> None:
     """building: a building leader handles a case of its building only at BUILDING level, and
     one assigned to someone else not at all (the grid, or the person the centre chose, has it)."""
     if case.level is not HandlingLevel.BUILDING:
         raise Forbidden(
-            f"case {case.id} is handled at {case.level} level; a building leader acts on cases at BUILDING level",
+            f"case {case.id} is handled at {case.level} level; a building leader may {action} cases at BUILDING level",
             {"action": str(action), "level": str(case.level)},
         )
     if case.assignee is not None and not is_assignee(principal, case):
