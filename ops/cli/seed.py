@@ -1400,6 +1400,7 @@ async def seed(
 
                 async def import_cases(tick: Tick) -> None:
                     await loader.replica_ready("cases", plan.grids[-1].id)
+                    await loader.replica_ready("cases", plan.by_level("BUILDING")[-1]["id"])  # building: named too
                     await load_departments(loader, plan, items, "demo")  # directory, dispatches
                     await load_cases(loader, items, "demo", tick=tick, shift_s=history.shift_s)
 
@@ -1477,6 +1478,8 @@ async def seed_city(settings: Any, loader: Loader, now: datetime, history_args: 
         async def work(tick: Tick) -> None:
             items = await drafting
             await loader.replica_ready("cases", last_grid)
+            await built.wait()  # building: the history names the buildings of its small matters
+            await loader.replica_ready("cases", last_building)
             await load_departments(loader, plan, items, "city")  # directory, dispatches
             await load_cases(loader, items, "city", tick=tick, shift_s=history.shift_s)
 
