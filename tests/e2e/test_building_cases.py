@@ -115,6 +115,11 @@ async def test_escalation_from_the_building_to_the_grid_by_hand(stack):
     await buildings_stack(stack)
     case = await report_in(stack, BL_1, None, channel="GRID_PATROL")  # a leader reports in its own building
     assert case["level"] == "BUILDING" and case["building"]["id"] == "bld-a1-1"
+    unplaced = await report_in(stack, BL_1, None, point=None)  # without a place: its building says where
+    assert unplaced["level"] == "BUILDING" and unplaced["building"]["id"] == "bld-a1-1"
+    elsewhere = await stack.gql(BUILDING_REPORT, {"input": {"description": "", "reporterName": "王阿姨", **NEIGHBOURS,
+                                                            "regionId": "bld-a2-1"}}, **BL_1)
+    assert codes(elsewhere) == ["FORBIDDEN"]  # another grid's building, named
     await act(stack, "acceptCase", BL_1, id=case["id"])
     # the centre may give it to the building's leader (at BUILDING level only)
     assigned = await act(stack, "assignCase", OP_A, id=case["id"],

@@ -60,9 +60,11 @@ class CaseCommands:
         d.check_may_report(p, c.channel)
         key = f"case.report:{p.sub}:{c.idempotencyKey}" if c.idempotencyKey else None
         category = (await ctx.current_catalogue()).get(c.categoryCode)
+        if p.role is Role.BUILDING_LEADER and p.region and not c.buildingId:
+            named = ctx.territory.get(c.regionId) if c.regionId else None
+            if not (named and named["level"] == "BUILDING"):  # building: a leader reports in its own
+                c = c.model_copy(update={"buildingId": p.region})
         routed = ctx.route(c)
-        if p.role is Role.BUILDING_LEADER and routed.building is None and p.region:
-            routed = ctx.route(c.model_copy(update={"buildingId": p.region}))  # building: a leader's own
 
         async def work(uow: UnitOfWork) -> tuple[d.Case, dict]:
             if key and (done := await recall(uow, key)):
