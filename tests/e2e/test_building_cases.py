@@ -10,7 +10,7 @@ import pytest
 
 from services.cases.replay import replay
 from tests.cases_gateway import (ADMIN_A, GET, GW_A1, IN_A1, IN_A2, LIST, OP_A, R1, act, case_stats, codes, eventually,
-                                 report, start_cases_stack, try_act)
+                                 start_cases_stack, try_act)
 from tests.territory import create
 
 BL_1 = {"role": "building_leader", "region": "bld-a1-1", "sub": "bl-a1-1"}  # 楼栋长 of building 1 of grid a1
