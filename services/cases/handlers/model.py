@@ -13,7 +13,7 @@ from services.cases import domain as d
 from services.cases.domain import evidence
 from services.cases.handlers.context import CaseContext
 from services.cases.store import case_from_doc, window_start
-from shared.auth import Principal
+from shared.auth import Principal, Role
 from shared.contracts.cases import (
     AssignCase,
     CaseCommand,
@@ -60,6 +60,10 @@ class CaseCommands:
         d.check_may_report(p, c.channel)
         key = f"case.report:{p.sub}:{c.idempotencyKey}" if c.idempotencyKey else None
         category = (await ctx.current_catalogue()).get(c.categoryCode)
+        if p.role is Role.BUILDING_LEADER and p.region and not c.buildingId:
+            named = ctx.territory.get(c.regionId) if c.regionId else None
+            if not (named and named["level"] == "BUILDING"):  # building: a leader reports in its own
+                c = c.model_copy(update={"buildingId": p.region})
         routed = ctx.route(c)
 
         async def work(uow: UnitOfWork) -> tuple[d.Case, dict]:
@@ -81,6 +85,7 @@ class CaseCommands:
                 reporter_sub=c.reporterSub,
                 location=routed.location,
                 kind=d.RequestKind(c.kind) if c.kind else None,
+                building_id=routed.building_id,
             )
             window = ctx.settings.dup_window_s
             candidates = await ctx.store.duplicate_candidates(case, window_start(at, window), uow)
