@@ -26,7 +26,17 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     visiting = Visiting(ctx)  # visits
     rt.routes({**table(ctx), **visiting.routes()})
     visiting.wire()
-    serve_rekey(rt, cipher, Sealed("workers", ("phoneEnc",)), Sealed("visits", ("findingsEnc",)))
+    serve_rekey(
+        rt,
+        cipher,
+        Sealed("workers", ("phoneEnc",)),
+        # households:
+        Sealed(
+            "households",
+            ("head.nameEnc", "head.phoneEnc", "head.idEnc", "members.nameEnc", "members.phoneEnc", "members.idEnc"),
+        ),
+        Sealed("visits", ("findingsEnc",)),  # visits
+    )
     document_events(rt, GRID_EVENTS)
     rt.broadcast(SERVICE, locator.on_event)
     rt.on_start(locator.start)

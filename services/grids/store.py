@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
-from pymongo import ASCENDING, IndexModel, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, IndexModel, ReturnDocument, UpdateMany, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.grids.domain import Level, Region, ancestors_below
+from services.grids.domain.households import household_place
 from shared.errors import NotFound
 from shared.mongo import UnitOfWork, now
-from shared.records import DAY_BUCKET_INDEXES, add_day_buckets, read_days
+from shared.records import DAY_BUCKET_INDEXES, add_day_buckets, flatten, read_days
 from shared.trends import city_tz, day_of, fold_days
 
 INDEXES = {
@@ -28,6 +29,14 @@ INDEXES = {
     "rollups": [],
     # visits: the day buckets of the rollups (trends)
     "rollup_days": DAY_BUCKET_INDEXES,
+    # households: a region's households by id (lists, recounts), a building's (moves), the live
+    # household of a unit and room (unique; unset on moving out), a member's (联户), an import's key.
+    "households": [
+        IndexModel([("path", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("buildingId", ASCENDING)]),
+        IndexModel([("placeKey", ASCENDING)], unique=True, sparse=True),
+        IndexModel([("linkedMemberIds", ASCENDING), ("_id", ASCENDING)]),
+    ],
 }
 SEQUENCES, GEOMETRY = "sequences", "geometry"
 # What a boundary check reads of a region.
@@ -132,6 +141,16 @@ class GridStore:
                 session=uow.session,
                 ordered=False,
             )
+            # households: those of a building that moved (or whose ancestors did) take its path.
+            await self.db.households.bulk_write(
+                [
+                    UpdateMany({"buildingId": i}, {"$set": household_place(f["path"])})
+                    for i, f in updates
+                    if "path" in f
+                ],
+                session=uow.session,
+                ordered=False,
+            )
 
     async def chain(self, ids: list[str], uow: UnitOfWork) -> list[dict]:
         """These regions (an ancestor path), in the order given."""
@@ -221,7 +240,7 @@ class GridStore:
 
     async def counters(self, region_id: str) -> Counter:
         """One region's rollup counters (the region's own and everything below it)."""
-        return Counter((await self.rollup_docs([region_id]))[region_id]["counters"])
+        return Counter(flatten((await self.rollup_docs([region_id]))[region_id]["counters"]))
 
     async def rollup_docs(self, ids: list[str]) -> dict[str, dict]:
         return {d["_id"]: d async for d in self.rollups.find({"_id": {"$in": ids}})}

@@ -5,7 +5,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, Field
 
 from shared.contracts.common import Page, Wire
-from shared.vocabulary.territory import Level, WorkerRole
+from shared.vocabulary.territory import HouseholdTag, Level, Relation, WorkerRole
 
 LevelName = Level
 WorkerRoleName = WorkerRole
@@ -119,6 +119,92 @@ class WorkerChanged(Wire):
     worker: WorkerView
 
 
+# households: the verbs' requests and the events (ids, tags, counts and paths only: no names,
+# phones, ID numbers or rooms).
+class PersonInput(Wire):
+    relation: Relation = Relation.HEAD
+    name: str = Field(min_length=1, max_length=32)
+    phone: str | None = Field(default=None, max_length=24)
+    idNumber: str | None = Field(default=None, max_length=24)
+    gender: str | None = Field(default=None, max_length=8, description="MALE or FEMALE (from the ID number if given)")
+    birthYear: int | None = None
+
+
+class RegisterHousehold(Wire):
+    buildingId: str = Field(min_length=1, max_length=64)
+    gridId: str | None = Field(default=None, max_length=64, description="when given, must be the building's grid")
+    unit: str | None = Field(default=None, max_length=16)
+    room: str | None = Field(default=None, max_length=16)
+    head: PersonInput
+    members: list[PersonInput] = Field(default_factory=list, max_length=30)
+    tags: list[HouseholdTag] = Field(default_factory=list, max_length=len(HouseholdTag))
+    idempotencyKey: str | None = Field(default=None, max_length=128)
+
+
+class UpdateHousehold(Wire):
+    """Fields given replace the stored ones (members: the whole list); a household never changes building."""
+
+    id: str = Field(min_length=1, max_length=64)
+    unit: str | None = Field(default=None, max_length=16)
+    room: str | None = Field(default=None, max_length=16)
+    head: PersonInput | None = None
+    members: list[PersonInput] | None = Field(default=None, max_length=30)
+    tags: list[HouseholdTag] | None = Field(default=None, max_length=len(HouseholdTag))
+    expectedVersion: int | None = None
+    idempotencyKey: str | None = Field(default=None, max_length=128)
+
+
+class MoveOutHousehold(Wire):
+    id: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=500)
+    expectedVersion: int | None = None
+
+
+class RevealHousehold(Wire):
+    id: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ListHouseholds(Page):
+    regionId: str = Field(min_length=1, max_length=64)
+    tag: HouseholdTag | None = None
+    includeMovedOut: bool = False
+
+
+class ImportHousehold(RegisterHousehold):
+    key: str = Field(min_length=1, max_length=128, description="the client's key of this household: imported once")
+
+
+class ImportHouseholds(Wire):
+    households: list[ImportHousehold] = Field(min_length=1, max_length=500)
+
+
+class HouseholdsOfMember(Page):
+    memberId: str = Field(min_length=1, max_length=64)
+
+
+class HouseholdEvent(Wire):
+    """A household was registered, changed, or moved out (ids, tags and counts only)."""
+
+    householdId: str
+    buildingId: str
+    gridId: str | None = None
+    communityId: str | None = None
+    residentCount: int
+    tags: list[str]
+    changed: list[str] | None = None
+    version: int
+
+
+class HouseholdRevealed(Wire):
+    """Audit: an administrator saw a household's personal data unmasked (never the data)."""
+
+    householdId: str
+    buildingId: str
+    reasonLength: int
+    role: str
+
+
 GRID_EVENTS: dict[str, type[Wire]] = {
     "REGION_CREATED": RegionChanged,
     "REGION_UPDATED": RegionChanged,
@@ -127,6 +213,11 @@ GRID_EVENTS: dict[str, type[Wire]] = {
     "WORKER_REGISTERED": WorkerChanged,
     "WORKER_ASSIGNED": WorkerChanged,
     "WORKER_UNASSIGNED": WorkerChanged,
+    # households:
+    "HOUSEHOLD_REGISTERED": HouseholdEvent,
+    "HOUSEHOLD_UPDATED": HouseholdEvent,
+    "HOUSEHOLD_MOVED_OUT": HouseholdEvent,
+    "HOUSEHOLD_REVEALED": HouseholdRevealed,
 }
 
 
