@@ -30,6 +30,7 @@ from gateway.schema.nodes import NodeQuery
 from gateway.schema.organizations import OrganizationsMutation, OrganizationsQuery
 from gateway.schema.territory import TerritoryMutation, TerritoryQuery
 from gateway.schema.unified import UnifiedMutation, UnifiedQuery
+from gateway.schema.visits import VisitsMutation, VisitsQuery
 from gateway.schema.volunteers import VolunteersMutation, VolunteersQuery
 from gateway.schema.work_calendar import WorkCalendarMutation, WorkCalendarQuery
 from shared.settings import Settings
@@ -45,6 +46,7 @@ class Query(
     NodeQuery,
     WorkCalendarQuery,
     DepartmentsQuery,
+    VisitsQuery,  # visits
 ):
     pass
 
@@ -60,6 +62,7 @@ class Mutation(
     CaseFollowUpMutation,
     DepartmentsMutation,
     EvidenceMutation,
+    VisitsMutation,  # visits
 ):
     pass
 
