@@ -135,6 +135,36 @@ class GridsClient(ServiceClient):
     async def list_workers(self, body: gc.ListWorkers) -> Dto:
         return await self.send("worker.list", body)
 
+    # households:
+    async def register_household(self, body: gc.RegisterHousehold) -> Dto:
+        return await self.send("household.register", body)
+
+    async def update_household(self, body: gc.UpdateHousehold) -> Dto:
+        return await self.send("household.update", body)
+
+    async def move_out_household(self, body: gc.MoveOutHousehold) -> Dto:
+        return await self.send("household.moveOut", body)
+
+    async def get_household(self, body: ById) -> Dto | None:
+        return await self.send("household.get", body)
+
+    async def batch_households(self, body: ByIds) -> Dto:
+        return await self.send("household.batch", body)
+
+    async def list_households(self, body: gc.ListHouseholds) -> Dto:
+        return await self.send("household.list", body)
+
+    async def households_of_member(self, body: gc.HouseholdsOfMember) -> Dto:
+        return await self.send("household.byMember", body)
+
+    async def reveal_household(self, body: gc.RevealHousehold) -> Dto:
+        return await self.send("household.reveal", body)
+
+    async def household_stats(self, body: ByIds) -> Dto:
+        return await self.send("household.stats", body)
+
+    async def import_households(self, body: gc.ImportHouseholds) -> Dto:
+        return await self.send("household.import", body)
     # visits:
     async def record_visit(self, body: gc.RecordVisit) -> Dto:
         return await self.send("visit.record", body)

@@ -45,6 +45,9 @@ class Loaders:
         self.case_by_id = batch_loader(cases.batch)  # CaseByIdLoader
         self.case_stats_by_region = batch_loader(cases.stats)  # CaseStatsByRegionLoader
         self.category_by_code = catalogue_loader(cases)  # CategoryByCodeLoader
+        # households:
+        self.household_by_id = batch_loader(grids.batch_households)  # HouseholdByIdLoader
+        self.household_stats_by_region = batch_loader(grids.household_stats)  # HouseholdStatsByRegionLoader
         self.visit_by_id = batch_loader(grids.batch_visits)  # visits: VisitByIdLoader
         if organizations is not None:  # optional, so callers built before the organizations service still work
             self.org_by_id = batch_loader(organizations.batch_orgs)  # OrgByIdLoader

@@ -25,6 +25,7 @@ from gateway.schema.case_followup import CaseFollowUpMutation
 from gateway.schema.cases import CasesMutation, CasesQuery
 from gateway.schema.departments import DepartmentsMutation, DepartmentsQuery
 from gateway.schema.evidence import EvidenceMutation
+from gateway.schema.households import HouseholdsMutation, HouseholdsQuery  # households:
 from gateway.schema.live_events import LiveEventsSubscription
 from gateway.schema.nodes import NodeQuery
 from gateway.schema.organizations import OrganizationsMutation, OrganizationsQuery
@@ -46,6 +47,7 @@ class Query(
     NodeQuery,
     WorkCalendarQuery,
     DepartmentsQuery,
+    HouseholdsQuery,  # households:
     VisitsQuery,  # visits
 ):
     pass
@@ -62,6 +64,7 @@ class Mutation(
     CaseFollowUpMutation,
     DepartmentsMutation,
     EvidenceMutation,
+    HouseholdsMutation,  # households:
     VisitsMutation,  # visits
 ):
     pass

@@ -29,6 +29,7 @@ from gateway.schema.common import (
     vols,
 )
 from gateway.schema.enums import GridWorkerRole, PartyOrgType, RegionLevel, VolunteerPostType
+from gateway.schema.household_stats import HouseholdStats, load_household_stats
 from gateway.schema.loads import load_region, load_visible_region
 from gateway.schema.org_stats import OrgStats, load_org_stats
 from gateway.schema.volunteer_stats import VolunteerStats, load_volunteer_stats
@@ -212,6 +213,11 @@ class RegionOverview:
     @strawberry.field(description="Volunteer figures; null with an UNAVAILABLE error if the volunteers service is down")
     async def volunteers(self, info: Info) -> VolunteerStats | None:
         return await load_volunteer_stats(info, self.region_id)
+
+    # households:
+    @strawberry.field(description="Household figures (实有人口): households, residents, per tag, visits, 联户")
+    async def households(self, info: Info) -> HouseholdStats:
+        return await load_household_stats(info, self.region_id)
 
 
 def _snake(name: str) -> str:

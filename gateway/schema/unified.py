@@ -17,6 +17,7 @@ from gateway.clients import checked
 from gateway.schema.case_types import CaseCategory, category_node
 from gateway.schema.common import ctx, grids
 from gateway.schema.enums import TrendInterval
+from gateway.schema.household_stats import linked_household_share, visit_coverage
 from gateway.schema.org_types import JointMeeting, meeting_node
 from gateway.schema.territory import Region, load_region, load_visible_region
 from shared.auth import require_figures
@@ -106,6 +107,11 @@ RANKINGS: dict[str, tuple[str, Callable[[dict], float | None]]] = {
     "GRIDS": ("grid_stats_by_region", _get("gridCount")),
     "GRID_WORKERS": ("grid_stats_by_region", _get("gridWorkerCount")),
     "BUILDINGS": ("grid_stats_by_region", _get("buildingCount")),
+    # households:
+    "HOUSEHOLDS": ("household_stats_by_region", _get("householdCount")),
+    "VISIT_COVERAGE": ("household_stats_by_region", visit_coverage),
+    "OVERDUE_VISITS": ("household_stats_by_region", _get("overdueVisits")),
+    "LINKED_HOUSEHOLD_SHARE": ("household_stats_by_region", linked_household_share),
 }
 if TYPE_CHECKING:  # the members are the keys of RANKINGS, made at run time
 

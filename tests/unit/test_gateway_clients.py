@@ -25,7 +25,12 @@ GRIDS = {"region.get": ById, "region.batch": ByIds, "region.list": gc.ListRegion
          "region.update": gc.UpdateRegion, "region.move": gc.MoveRegion, "region.setBoundary": gc.SetBoundary,
          "locate": gc.Locate, "stats.batch": ByIds, "territory.check": gc.CheckTerritory,
          "worker.register": gc.RegisterWorker, "worker.assign": gc.AssignWorker, "worker.get": ById,
-         "worker.list": gc.ListWorkers}
+         "worker.list": gc.ListWorkers,
+         # households:
+         "household.register": gc.RegisterHousehold, "household.update": gc.UpdateHousehold,
+         "household.moveOut": gc.MoveOutHousehold, "household.get": ById, "household.batch": ByIds,
+         "household.list": gc.ListHouseholds, "household.byMember": gc.HouseholdsOfMember,
+         "household.reveal": gc.RevealHousehold, "household.stats": ByIds, "household.import": gc.ImportHouseholds}
 
 
 def sent(client: type[ServiceClient]) -> dict[str, tuple[str, type[BaseModel] | None]]:
