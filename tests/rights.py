@@ -41,13 +41,14 @@ class Rule:
     roles: frozenset[str]
     scope: Scope = Scope.SUBTREE
     per_role: tuple[tuple[str, Scope], ...] = ()  # a role whose scope differs from `scope`
+    superadmin: bool = True  # False: a superadmin sees figures only here (households, visits)
 
     def scope_of(self, role: str) -> Scope:
         return dict(self.per_role).get(role, self.scope)
 
     def allows(self, role: str, rel: Rel, city_admin: bool = False) -> bool:
         if role == "superadmin":
-            return True
+            return self.superadmin
         if self.scope is Scope.DEPLOYMENT:
             return city_admin
         if role not in self.roles:
@@ -62,11 +63,13 @@ class Rule:
         return rel in (Rel.OWN, Rel.CHILD)
 
 
-def rule(*roles: str | frozenset[str], scope: Scope = Scope.SUBTREE, **per_role: Scope) -> Rule:
+def rule(
+    *roles: str | frozenset[str], scope: Scope = Scope.SUBTREE, superadmin: bool = True, **per_role: Scope
+) -> Rule:
     flat: set[str] = set()
     for r in roles:
         flat |= set(r) if isinstance(r, frozenset) else {r}
-    return Rule(frozenset(flat), scope, tuple(sorted(per_role.items())))
+    return Rule(frozenset(flat), scope, tuple(sorted(per_role.items())), superadmin)
 
 
 NONE, OWN, PATH, DEPLOYMENT = Scope.NONE, Scope.OWN, Scope.PATH, Scope.DEPLOYMENT
@@ -233,6 +236,15 @@ RIGHTS: dict[str, Rule] = {
     "redeemPoints": rule(STAFF, V, volunteer=OWN),
     "upsertRewardItem": rule(scope=DEPLOYMENT),       # rewards every volunteer redeems
     "raiseHotspotToJointMeeting": rule(STAFF),
+    # -- visits: whoever sees the household by region, staff of a community or below (above it, and a
+    #    superadmin, figures only); a volunteer lists their own visits; the rules are read by all
+    "visits": rule(A, O, W, V, superadmin=False),
+    "visit": rule(A, O, W, superadmin=False),
+    "visitPlan": rule(A, O, W, superadmin=False),
+    "visitRules": rule(ALL, scope=NONE),
+    "recordVisit": rule(A, O, W, superadmin=False),   # a volunteer: only households linked to their member
+    "reportFromVisit": rule(A, O, W, superadmin=False),  # the visitor, or staff over the grid
+    "setVisitRules": rule(scope=DEPLOYMENT),          # the rules every region follows
     # -- subscriptions
     "caseEvents": rule(A, O, W, D),                    # a department: the cases it handles
     "events": rule(A, O, W, D),

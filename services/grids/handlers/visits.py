@@ -88,7 +88,7 @@ class Visits(RecordCommands):
     # -- record ------------------------------------------------------------------------------
     async def record(self, req: Request) -> dict:
         c, p = req.parse(RecordVisit), req.principal
-        await self.scope.ready(p)
+        await self.scope.enter(p)
         self.scope.check_may_visit(p)
         if (c.householdId is None) == (c.buildingId is None):
             raise BadInput("give a householdId or a buildingId (one of them)")
@@ -188,18 +188,18 @@ class Visits(RecordCommands):
     # -- reads -------------------------------------------------------------------------------
     async def get(self, req: Request) -> dict | None:
         q, p = req.parse(ById), req.principal
-        await self.scope.ready(p)
-        v = await self.readable(p, self.store.visits, q.id)
+        await self.scope.enter(p)
+        v = await (self.store.visits.get(q.id) if p.role is Role.SERVICE else self.scoped(self.store.visits, q.id, p))
         return self.view(p, v) if v else None
 
     async def batch_get(self, req: Request) -> dict:
         q, p = req.parse(ByIds), req.principal
-        await self.scope.ready(p)
+        await self.scope.enter(p)
         return await self.batch(q.ids, p, self.store.visits, self.view)
 
     async def listing(self, req: Request) -> dict:
         q, p = req.parse(ListVisits), req.principal
-        await self.scope.ready(p)
+        await self.scope.enter(p)
         region = await self.ctx.load_in_scope(p, q.regionId)
         query: dict[str, Any] = {"path": region["_id"], **self.scope.list_filter(p)}
         if q.householdId:
@@ -211,7 +211,7 @@ class Visits(RecordCommands):
 
     async def plan(self, req: Request) -> dict:
         q, p = req.parse(VisitPlanQuery), req.principal
-        await self.scope.ready(p)
+        await self.scope.enter(p)
         grid = await self.ctx.load_in_scope(p, q.gridId)
         if grid["level"] != "GRID":
             raise BadInput(f"{q.gridId} is a {grid['level']}, not a GRID")
@@ -226,7 +226,7 @@ class Visits(RecordCommands):
     # -- files -------------------------------------------------------------------------------
     async def attach(self, req: Request) -> dict:
         c, p = req.parse(AttachEvidence), req.principal
-        await self.scope.ready(p)
+        await self.scope.enter(p)
         if c.stage is not None:
             raise BadInput("a visit's files have no stage")
         return await serve_attach(
@@ -245,7 +245,7 @@ class Visits(RecordCommands):
         """Record the request with the visit (so it survives any failure), then report the case at
         once; the consumer of VISIT_CASE_REQUESTED finishes it if this attempt fails."""
         c, p = req.parse(ReportFromVisit), req.principal
-        await self.scope.ready(p)
+        await self.scope.enter(p)
 
         def request(v: Visit, _: UnitOfWork) -> None:
             check_may_add_to(v, p)
