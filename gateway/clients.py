@@ -165,6 +165,7 @@ class GridsClient(ServiceClient):
 
     async def import_households(self, body: gc.ImportHouseholds) -> Dto:
         return await self.send("household.import", body)
+
     # visits:
     async def record_visit(self, body: gc.RecordVisit) -> Dto:
         return await self.send("visit.record", body)

@@ -12,13 +12,25 @@ from strawberry.types import Info
 from gateway.clients import checked
 from gateway.schema.case_types import Attachment, Case, GeoPoint, attachment_nodes, case_node
 from gateway.schema.cases import ReportCaseInput
-from gateway.schema.common import Connection, LazyRecord, Node, connection, ctx, drop_none, dto_type, from_dto, grids, listing, when
+from gateway.schema.common import (
+    Connection,
+    LazyRecord,
+    Node,
+    connection,
+    ctx,
+    drop_none,
+    dto_type,
+    from_dto,
+    grids,
+    listing,
+    when,
+)
 from gateway.schema.loads import load_case
 from gateway.schema.territory import Region, load_region
 from shared.contracts import cases as cc
 from shared.contracts import grids as gc
 from shared.contracts.common import ById
-from shared.errors import Forbidden
+from shared.errors import Forbidden, Unavailable
 
 if TYPE_CHECKING:
     from gateway.schema.households import Household
@@ -99,7 +111,9 @@ class VisitDue:
     async def rule(self, info: Info) -> VisitRule:
         rules = (await grids(info).visit_rules())["rules"]
         found = next((r for r in rules if r["code"] == self.dto["rule"]), None)
-        return VisitRule(dto=found or {"code": self.dto["rule"], "name": self.dto.get("ruleName") or "", "kind": "MUST_VISIT"})
+        return VisitRule(
+            dto=found or {"code": self.dto["rule"], "name": self.dto.get("ruleName") or "", "kind": "MUST_VISIT"}
+        )
 
     @strawberry.field
     def due_at(self) -> datetime:
@@ -110,8 +124,10 @@ class VisitDue:
         return bool(self.dto["overdue"])
 
 
-@dto_type(description="A visiting rule: a must-visit group (必访, by household tag, every intervalDays) or a "
-          "must-attend occasion (必到, within withinDays of hearing of it)")
+@dto_type(
+    description="A visiting rule: a must-visit group (必访, by household tag, every intervalDays) or a "
+    "must-attend occasion (必到, within withinDays of hearing of it)"
+)
 class VisitRule:
     dto: strawberry.Private[dict[str, Any]]
 
@@ -127,7 +143,9 @@ class VisitRule:
 @strawberry.input
 class RecordVisitInput:
     household_id: strawberry.ID | None = None
-    building_id: strawberry.ID | None = strawberry.field(default=None, description="A visit to a building, no household")
+    building_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A visit to a building, no household"
+    )
     kind: str = strawberry.field(description="A visiting rule's code, or ROUTINE")
     findings: str | None = None
     at: datetime | None = strawberry.field(default=None, description="Default: now")
@@ -136,7 +154,9 @@ class RecordVisitInput:
     override_reason: str | None = strawberry.field(
         default=None, description="Why the place lies outside the grid (or there is none); the visit is then flagged"
     )
-    idempotency_key: str | None = strawberry.field(default=None, description="A retry with the same key returns the first visit")
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="A retry with the same key returns the first visit"
+    )
 
 
 @strawberry.input
@@ -188,13 +208,20 @@ class VisitsMutation:
         body = checked(gc.RecordVisit, input)
         return visit_node(await grids(info).record_visit(body))
 
-    @strawberry.mutation(description="Turn a visit's finding into a case (channel GRID_PATROL), linked both ways; "
-                         "asked again, the same case")
+    @strawberry.mutation(
+        description="Turn a visit's finding into a case (channel GRID_PATROL), linked both ways; "
+        "asked again, the same case"
+    )
     async def report_from_visit(self, info: Info, visit_id: strawberry.ID, input: ReportCaseInput) -> Case:
         report = checked(cc.ReportCase, input)
-        body = checked(gc.ReportFromVisit, visitId=str(visit_id), report=report.model_dump(mode="json", exclude_unset=True))
+        body = checked(
+            gc.ReportFromVisit, visitId=str(visit_id), report=report.model_dump(mode="json", exclude_unset=True)
+        )
         visit = await grids(info).report_from_visit(body)
-        return case_node(await load_case(info, visit["caseId"]))
+        dto = await load_case(info, visit["caseId"]) if visit.get("caseId") else None
+        if dto is None:  # recorded with the visit, reported by grids' consumer in a moment
+            raise Unavailable("the case is being reported from the visit; ask again to read it")
+        return case_node(dto)
 
     @strawberry.mutation(description="Set the visiting rules (a city's administrator); households are rescheduled")
     async def set_visit_rules(self, info: Info, rules: list[VisitRuleInput]) -> list[VisitRule]:

@@ -123,9 +123,7 @@ class VisitStore:
         return sorted(docs, key=lambda d: d["nextVisitDue"])[:limit]
 
     # -- visits ----------------------------------------------------------------------------
-    async def visit_page(
-        self, query: dict, first: int, after: str | None
-    ) -> tuple[list[Visit], int, bool]:
+    async def visit_page(self, query: dict, first: int, after: str | None) -> tuple[list[Visit], int, bool]:
         total = await self.visits.coll.count_documents(query)
         q = {**query, **({"_id": {"$lt": after}} if after else {})}
         docs = await self.visits.coll.find(q).sort("_id", -1).limit(first + 1).to_list(first + 1)

@@ -25,13 +25,27 @@ async def tree(call):
     await call("region.create", id="t", name="街道", level="TOWNSHIP", parentId="k")
     await call("region.create", id="m", name="社区", level="COMMUNITY", parentId="t")
     for i, g in enumerate(("g1", "g2")):
-        await call("region.create", id=g, name=f"网格{g}", level="GRID", parentId="m", boundary=square(113 + i * 0.01, 30, 0.01))
+        await call(
+            "region.create",
+            id=g,
+            name=f"网格{g}",
+            level="GRID",
+            parentId="m",
+            boundary=square(113 + i * 0.01, 30, 0.01),
+        )
         await call("region.create", id=f"{g}b1", name="1号楼", level="BUILDING", parentId=g)
 
 
 def household(building="g1b1", room="101", tags=("ELDERLY_ALONE",), **extra):
-    return {"buildingId": building, "unit": "1", "room": room, "head": {"name": "张小三", "phone": "13812345678",
-            "idNumber": ID}, "members": [], "tags": list(tags), **extra}
+    return {
+        "buildingId": building,
+        "unit": "1",
+        "room": room,
+        "head": {"name": "张小三", "phone": "13812345678", "idNumber": ID},
+        "members": [],
+        "tags": list(tags),
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -59,8 +73,11 @@ def db(stack):
 
 
 async def scheduled(stack, household_id):
-    return await eventually(lambda: db(stack).households.find_one({"_id": household_id}),
-                            lambda h: h.get("nextVisitDue") is not None, timeout=stack.settings.rpc_timeout_s)
+    return await eventually(
+        lambda: db(stack).households.find_one({"_id": household_id}),
+        lambda h: h.get("nextVisitDue") is not None,
+        timeout=stack.settings.rpc_timeout_s,
+    )
 
 
 async def counters(stack, region):
@@ -88,20 +105,30 @@ async def test_record_in_scope_place_check_idempotency_and_rollups(grids, stack)
     e = await error_of(grids("visit.record", worker, householdId=h["id"], kind="ROUTINE", at=future, **IN_G1))
     assert e.code == "BAD_INPUT" and "future" in e.message
     # another grid's worker does not see the household; the township's admin sees figures only
-    assert (await error_of(grids("visit.record", other, householdId=h["id"], kind="ROUTINE", **IN_G1))).code == "FORBIDDEN"
+    assert (
+        await error_of(grids("visit.record", other, householdId=h["id"], kind="ROUTINE", **IN_G1))
+    ).code == "FORBIDDEN"
     e = await error_of(grids("visit.record", township, householdId=h["id"], kind="ROUTINE", **IN_G1))
     assert e.code == "FORBIDDEN" and "figures only" in e.message
     assert await db(stack).visits.count_documents({}) == 0
 
-    v = await grids("visit.record", worker, householdId=h["id"], kind="ELDERLY_ALONE", findings="腿脚不便，需送餐",
-                    idempotencyKey="v1", **IN_G1)
+    v = await grids(
+        "visit.record",
+        worker,
+        householdId=h["id"],
+        kind="ELDERLY_ALONE",
+        findings="腿脚不便，需送餐",
+        idempotencyKey="v1",
+        **IN_G1,
+    )
     assert v["flagged"] is False and v["visitor"] == "w1" and v["findings"] == "腿脚不便，需送餐"
     again = await grids("visit.record", worker, householdId=h["id"], kind="ELDERLY_ALONE", idempotencyKey="v1", **IN_G1)
     assert again["id"] == v["id"]
     stored = await db(stack).visits.find_one({"_id": v["id"]})
     assert "送餐" not in str(stored) and stored["path"] == ["c", "k", "t", "m", "g1", "g1b1"]
-    flagged = await grids("visit.record", worker, householdId=h["id"], kind="ROUTINE", overrideReason="在社区卫生站碰面",
-                          **IN_G2)
+    flagged = await grids(
+        "visit.record", worker, householdId=h["id"], kind="ROUTINE", overrideReason="在社区卫生站碰面", **IN_G2
+    )
     assert flagged["flagged"] and flagged["overrideReason"] == "在社区卫生站碰面"
     by_building = await grids("visit.record", worker, buildingId="g1b1", kind="ROUTINE", **IN_G1)
     assert by_building["householdId"] is None and by_building["buildingId"] == "g1b1"
@@ -182,8 +209,17 @@ async def test_import_is_idempotent_and_buckets_by_day(grids, stack):
     h = await grids("household.register", worker, **household())
     await scheduled(stack, h["id"])
     base = datetime.now(UTC) - timedelta(days=100)
-    items = [{"key": f"k{i}", "householdId": h["id"], "kind": "ELDERLY_ALONE", "at": (base + timedelta(days=7 * i)).isoformat(),
-              "visitor": "w1", **IN_G1} for i in range(10)]
+    items = [
+        {
+            "key": f"k{i}",
+            "householdId": h["id"],
+            "kind": "ELDERLY_ALONE",
+            "at": (base + timedelta(days=7 * i)).isoformat(),
+            "visitor": "w1",
+            **IN_G1,
+        }
+        for i in range(10)
+    ]
     assert (await error_of(grids("visit.import", worker, items=items))).code == "FORBIDDEN"
     r = await grids("visit.import", items=items)
     assert r == {"imported": 10, "skipped": 0}

@@ -38,7 +38,10 @@ def test_the_shortest_interval_of_a_households_tags_wins():
     assert s is not None and (s.rule, s.interval_days) == ("ELDERLY_ALONE", 7)
     assert schedule_of(["TENANT"], DEFAULT_RULES) is None
     assert schedule_of([], DEFAULT_RULES) is None
-    inactive = [VisitRule("ELDERLY_ALONE", "x", RuleKind.MUST_VISIT, "ELDERLY_ALONE", 7, active=False), *DEFAULT_RULES[1:]]
+    inactive = [
+        VisitRule("ELDERLY_ALONE", "x", RuleKind.MUST_VISIT, "ELDERLY_ALONE", 7, active=False),
+        *DEFAULT_RULES[1:],
+    ]
     s = schedule_of(["LOW_INCOME", "ELDERLY_ALONE"], inactive)
     assert s is not None and s.rule == "LOW_INCOME"
 
@@ -107,14 +110,25 @@ def test_a_visits_time_is_not_ahead_nor_too_old():
 
 
 def household(**kw) -> dict:
-    return {"_id": "hh1", "path": ["c", "g", "b"], "gridId": "g", "buildingId": "b", "tags": ["ELDERLY_ALONE"],
-            "registeredAt": T0, **kw}
+    return {
+        "_id": "hh1",
+        "path": ["c", "g", "b"],
+        "gridId": "g",
+        "buildingId": "b",
+        "tags": ["ELDERLY_ALONE"],
+        "registeredAt": T0,
+        **kw,
+    }
 
 
 def test_state_follows_tags_and_visits_and_keeps_overdue_only_while_past_due():
     s = vd.state_of(household(), DEFAULT_RULES, T0)
-    assert s == {"mustVisit": True, "visitRule": "ELDERLY_ALONE", "nextVisitDue": T0 + timedelta(days=7),
-                 "visitOverdue": False}
+    assert s == {
+        "mustVisit": True,
+        "visitRule": "ELDERLY_ALONE",
+        "nextVisitDue": T0 + timedelta(days=7),
+        "visitOverdue": False,
+    }
     late = T0 + timedelta(days=9)
     # the sweeper, not the schedule, marks a lapse (so it is raised once)
     assert vd.state_of(household(), DEFAULT_RULES, late)["visitOverdue"] is False

@@ -69,7 +69,9 @@ class VisitPlans:
                 raise Conflict(f"the visiting rules are at version {version}", {"currentVersion": version})
             await self.store.put_rules(uow, rules, version + 1)
             data = {"version": version + 1, "rules": [r.doc() for r in rules]}
-            uow.record(make_event(SERVICE, "VISIT_RULES_SET", "visitRules", data, path=[], actor=p.sub, version=version + 1))
+            uow.record(
+                make_event(SERVICE, "VISIT_RULES_SET", "visitRules", data, path=[], actor=p.sub, version=version + 1)
+            )
             return version + 1
 
         version = await self.rt.transact(work)
@@ -142,17 +144,30 @@ class VisitPlans:
                 raise BadInput(f"unknown households {missing[:5]}", {"count": len(missing)})
             totals: dict[str, Counter] = {}
             days: dict[tuple[str, str], dict[str, int]] = {}
-            docs, last = [], {}
+            docs: list[dict] = []
+            last: dict[str, datetime] = {}
             tz = city_tz()
             for item in fresh:
                 h = households[item.householdId]
-                located = self.ctx.locator.locate(item.lng, item.lat) if item.lng is not None else None
+                located = (
+                    self.ctx.locator.locate(item.lng, item.lat)
+                    if item.lng is not None and item.lat is not None
+                    else None
+                )
                 flagged = not (located and located["id"] == h["gridId"])
                 who = Principal(sub=item.visitor, role=Role.GRID_WORKER, region=h["gridId"])
                 target = {**h, "householdId": h["_id"]}
                 v = self.visits.new_visit(
-                    who, target, item.kind, vd.check_findings(item.findings), item.at, item.lng, item.lat,
-                    flagged, "imported without a place in the grid" if flagged else None, visit_id=ids[item.key],
+                    who,
+                    target,
+                    item.kind,
+                    vd.check_findings(item.findings),
+                    item.at,
+                    item.lng,
+                    item.lat,
+                    flagged,
+                    "imported without a place in the grid" if flagged else None,
+                    visit_id=ids[item.key],
                 )
                 docs.append(self.store.visits.to_doc(v))
                 for node in h["path"]:

@@ -28,7 +28,7 @@ from shared.errors import BadInput, Conflict, DomainError
 from shared.geo import valid_point
 from shared.ids import new_id
 from shared.messaging.envelope import CloudEvent, make_event
-from shared.messaging.rpc import Request, item_error
+from shared.messaging.rpc import Request
 from shared.mongo import UnitOfWork, now, recall, remember, remembered
 
 log = logging.getLogger("yiwang.grids.visits")
@@ -57,7 +57,12 @@ class Visits(RecordCommands):
 
     def event_data(self, name: str, v: Visit, data: dict) -> dict:
         if name == "VISIT_ATTACHMENT_ADDED":
-            return {"visitId": v.id, "attachmentId": data["attachment_id"], "kind": data["attachment_kind"], "size": data["size"]}
+            return {
+                "visitId": v.id,
+                "attachmentId": data["attachment_id"],
+                "kind": data["attachment_kind"],
+                "size": data["size"],
+            }
         if name == "VISIT_CASE_LINKED":
             return {"visitId": v.id, "caseId": v.caseId, "householdId": v.householdId}
         if name == "VISIT_CASE_REQUESTED":
