@@ -41,7 +41,7 @@ class Rule:
     roles: frozenset[str]
     scope: Scope = Scope.SUBTREE
     per_role: tuple[tuple[str, Scope], ...] = ()  # a role whose scope differs from `scope`
-    superadmin: bool = True  # False: a superadmin sees figures only here (households, visits)
+    superadmin: bool = True  # False: a superadmin sees figures only here (households)
 
     def scope_of(self, role: str) -> Scope:
         return dict(self.per_role).get(role, self.scope)
@@ -63,9 +63,8 @@ class Rule:
         return rel in (Rel.OWN, Rel.CHILD)
 
 
-def rule(
-    *roles: str | frozenset[str], scope: Scope = Scope.SUBTREE, superadmin: bool = True, **per_role: Scope
-) -> Rule:
+def rule(*roles: str | frozenset[str], scope: Scope = Scope.SUBTREE, superadmin: bool = True,
+         **per_role: Scope) -> Rule:
     flat: set[str] = set()
     for r in roles:
         flat |= set(r) if isinstance(r, frozenset) else {r}
@@ -236,6 +235,15 @@ RIGHTS: dict[str, Rule] = {
     "redeemPoints": rule(STAFF, V, volunteer=OWN),
     "upsertRewardItem": rule(scope=DEPLOYMENT),       # rewards every volunteer redeems
     "raiseHotspotToJointMeeting": rule(STAFF),
+    # -- households: the grid worker's grid, a community's staff; a volunteer lists the households linked to
+    #    their member record. A superadmin (and staff above the community) see figures only, and an admin
+    #    reveals one household (audited)
+    "households": rule(A, O, W, V, superadmin=False),
+    "household": rule(A, O, W, superadmin=False),
+    "registerHousehold": rule(A, O, W, superadmin=False),
+    "updateHousehold": rule(A, O, W, superadmin=False),
+    "moveOutHousehold": rule(A, O, W, superadmin=False),
+    "revealHousehold": rule(A),
     # -- visits: whoever sees the household by region, staff of a community or below (above it, and a
     #    superadmin, figures only); a volunteer lists their own visits; the rules are read by all
     "visits": rule(A, O, W, V, superadmin=False),

@@ -1367,8 +1367,13 @@ async def seed(
                 from ops.cli.seed_evidence import load_photos  # evidence: a few synthetic case photos
 
                 await load_photos(settings, loader)
+                from ops.cli.seed_households import seed_households  # households: every building's
+
+                households = await seed_households(loader, plan, now.date())
                 return Seeded(
-                    True, f"loaded {summary}; {describe_history(history)} (in {time.monotonic() - started:.0f}s)"
+                    True,
+                    f"loaded {summary}; {describe_history(history)}; {households} "
+                    f"(in {time.monotonic() - started:.0f}s)",
                 )
             return Seeded(True, await seed_city(settings, loader, now, history_args, started))
     finally:
@@ -1417,6 +1422,7 @@ async def seed_city(settings: Any, loader: Loader, now: datetime, history_args: 
     )
     last_grid, last_building = plan.grids[-1].id, plan.levels[5][-1]["id"]
     built = asyncio.Event()
+    households = ""
 
     async def territory_rest() -> None:
         await loader.phase(
@@ -1432,6 +1438,10 @@ async def seed_city(settings: Any, loader: Loader, now: datetime, history_args: 
             "workers",
             lambda tick: loader.all("grids", "worker.register", plan.workers, tick),
         )
+        from ops.cli.seed_households import seed_households  # households: every building's
+
+        nonlocal households
+        households = await seed_households(loader, plan, today)
 
     async def cases_part() -> None:
         async def work(tick: Tick) -> None:
@@ -1503,5 +1513,5 @@ async def seed_city(settings: Any, loader: Loader, now: datetime, history_args: 
         f"{len(plan.workers)} grid workers; {orgs} party organisations, {len(party.members)} members, "
         f"{sum(len(c['units']) for c in party.committees)} co-building units, {len(party.committees)} joint "
         f"meetings; {len(vp.volunteers)} volunteers, {len(vp.posts)} posts, {len(vp.orders)} service orders; "
-        f"{describe_history(history)} (in {time.monotonic() - started:.0f}s)"
+        f"{households}; {describe_history(history)} (in {time.monotonic() - started:.0f}s)"
     )

@@ -234,6 +234,14 @@ class World:
             "reporterName": "张三", "reporterPhone": "13812345678", "regionId": rid(place)})
         return c["reportCase"]["id"]
 
+    async def seed_households(self) -> None:
+        """A household in each building, registered by the community's admin (a superadmin sees figures only)."""
+        reg = "mutation($i: RegisterHouseholdInput!) { registerHousehold(input: $i) { id } }"
+        for place, community in (("b", "m"), ("b2", "m"), ("b3", "m2")):
+            token = self.stack.token("admin", rid(community), sub=f"mx-hh-{community}")
+            h = await self.ok(reg, token, i={"buildingId": rid(place), "room": "101", "head": {"name": "住户"}})
+            self.put("household", place, h["registerHousehold"]["id"])
+
     async def seed_cases_and_volunteers(self) -> None:
         s = self.stack
         vol, res = self.people["volunteer"], self.people["resident"]
@@ -302,7 +310,7 @@ class World:
         for place, (lng, lat) in inside.items():
             grid = PARENT[place]
             token = self.stack.token("grid_worker", rid(grid), sub="mx-gw" if grid == "g" else f"mx-gw-{grid}")
-            h = await self.ok(register, token, i={"buildingId": rid(place), "room": "101", "tags": ["ELDERLY_ALONE"],
+            h = await self.ok(register, token, i={"buildingId": rid(place), "room": "201", "tags": ["ELDERLY_ALONE"],
                                                   "head": {"name": "王秀英"}})
             household = self.put("household_v", place, h["registerHousehold"]["id"])
             v = await self.ok(record, token, i={"householdId": household, "kind": "ROUTINE", "lng": lng, "lat": lat})
@@ -686,6 +694,18 @@ OPS: dict[str, Args] = {
     "raiseHotspotToJointMeeting": lambda w, who, rel: (
         f'input: {{gridId: {lit(g)}, categoryCode: "ENV_GARBAGE", since: {lit(SINCE)}}}'
         if (g := w.pick("grid", who, rel)) else None),
+    # households
+    "households": region("regionId"),
+    "household": one("household"),
+    "registerHousehold": lambda w, who, rel: (f'input: {{buildingId: {lit(b)}, room: "{1000 + w.n()}", '
+                                              f'head: {{name: "新住户"}}}}' if (b := w.pick("building", who, rel))
+                                              else None),
+    "updateHousehold": lambda w, who, rel: (f'id: {lit(x)}, input: {{tags: ["TENANT"], expectedVersion: {VERSION}}}'
+                                            if (x := w.pick("household", who, rel)) else None),
+    "moveOutHousehold": with_version(lambda w, who, rel: (f'id: {lit(x)}, reason: "搬走"'
+                                                          if (x := w.pick("household", who, rel)) else None)),
+    "revealHousehold": lambda w, who, rel: (f'id: {lit(x)}, reason: "核实身份"'
+                                            if (x := w.pick("household", who, rel)) else None),
     # visits (the seeded households and visits lie in buildings b, b2, b3)
     "visits": region("regionId"),
     "visit": one("visit"),
@@ -764,7 +784,7 @@ async def world(mongo_server, tmp_path_factory):
         }
         started = time.monotonic()
         await w.seed_territory()
-        await asyncio.gather(w.seed_workers(), w.seed_party())
+        await asyncio.gather(w.seed_workers(), w.seed_party(), w.seed_households())
         # The volunteer's token names their member record, which the party seed made.
         member = w.get("member", "m", "self")
         w.people["volunteer"] = Who("volunteer", t("volunteer", rid("m"), sub="mx-vol", member=member), "m", "mx-vol")

@@ -333,6 +333,13 @@ def level_of_path(path: Sequence[str]) -> str | None:
     return PATH_LEVELS[len(path) - 1] if 0 < len(path) <= len(PATH_LEVELS) else None
 
 
+def check_may_read(p: Principal, own_level: str | None) -> None:
+    """Lists of households: their readers (not a department, not a resident), below the township."""
+    if not (p.unrestricted or p.role.value in READER_ROLES):
+        raise Forbidden(f"role {p.role} may not read households", {"role": str(p.role)})
+    check_not_figures_only(p, own_level)
+
+
 def check_may_write(p: Principal, own_level: str | None) -> None:
     """Registering and changing households: the grid worker, the building leader, and staff of a
     community, grid or building (in their scope); a service (imports)."""

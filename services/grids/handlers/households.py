@@ -58,7 +58,7 @@ class Households:
         return hh.level_of_path(await self.ctx.principal_path(p))
 
     async def scope_admits(self, p: Principal, doc: dict) -> bool:
-        return hh.household_scope(p, await self.own_level(p)).admits(doc)
+        return (await self.ctx.household_scope(p)).admits(doc)
 
     def view(self, p: Principal, d: dict, revealed: bool = False) -> dict:
         return household_dto(p, d, self.ctx.cipher, revealed)
@@ -176,7 +176,7 @@ class Households:
     async def list(self, req: Request) -> dict:
         q, p, ctx = req.parse(ListHouseholds), req.principal, self.ctx
         level = await self.own_level(p)
-        hh.check_not_figures_only(p, level)
+        hh.check_may_read(p, level)
         region = await ctx.load_in_scope(p, q.regionId)
         query = flat_and(
             hh.household_scope(p, level, region["_id"]).filter(),
@@ -190,7 +190,7 @@ class Households:
         """The live households a party member is linked to (联户), in the caller's scope."""
         q, p = req.parse(HouseholdsOfMember), req.principal
         level = await self.own_level(p)
-        hh.check_not_figures_only(p, level)
+        hh.check_may_read(p, level)
         query = flat_and({"linkedMemberIds": q.memberId}, hh.household_scope(p, level).filter(), {"movedOutAt": None})
         docs, total, more = await self.store.page(query, q.first, q.after)
         return page_reply([self.view(p, d) for d in docs], total, more)
