@@ -19,7 +19,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.grids import domain
 from services.grids.domain import households as hh
+from services.grids.domain import visits as vd
 from services.grids.store import region_from_doc
+from services.grids.visit_store import recount_visits
 from shared.records import flatten
 
 Totals = dict[str, Counter]
@@ -49,6 +51,7 @@ RECOUNTS: list[Recount] = [
     Recount("regions and grid workers", lambda k: k in domain.COUNTERS, regions_and_workers),
     Recount("households", lambda k: k in hh.COUNTERS or k.startswith(hh.TAG_PREFIX), households),
     # visits and links append their recount here, one line each
+    Recount("visits", lambda k: k in vd.VISIT_COUNTERS, recount_visits),  # visits
 ]
 
 
