@@ -135,6 +135,32 @@ class GridsClient(ServiceClient):
     async def list_workers(self, body: gc.ListWorkers) -> Dto:
         return await self.send("worker.list", body)
 
+    # links: 包联 and 党员联户
+    async def assign_cadre(self, body: gc.AssignCadre) -> Dto:
+        return await self.send("cadre.assign", body)
+
+    async def unassign_cadre(self, body: ById) -> Dto:
+        return await self.send("cadre.unassign", body)
+
+    async def get_cadre(self, body: ById) -> Dto:
+        return await self.send("cadre.get", body)
+
+    async def list_cadres(self, body: gc.ListCadres) -> Dto:
+        return await self.send("cadre.list", body)
+
+    async def cadres_of_sub(self, body: gc.CadresOfSub) -> Dto:
+        return await self.send("cadre.ofSub", body)
+
+    async def link_member(self, body: gc.LinkMember) -> Dto:
+        return await self.send("member.link", body)
+
+    async def unlink_member(self, body: gc.UnlinkMember) -> Dto:
+        return await self.send("member.unlink", body)
+
+    async def links_of_members(self, body: ByIds) -> Dto:
+        """For each member id: {householdIds, visitCount} (an item error for a caller who may not read it)."""
+        return await self.send("member.links", body)
+
     # households:
     async def register_household(self, body: gc.RegisterHousehold) -> Dto:
         return await self.send("household.register", body)

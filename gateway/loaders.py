@@ -42,6 +42,7 @@ class Loaders:
     ):
         self.region_by_id = batch_loader(grids.batch_regions)  # RegionByIdLoader
         self.grid_stats_by_region = batch_loader(grids.stats)  # GridStatsByRegionLoader
+        self.links_by_member = batch_loader(grids.links_of_members)  # links: LinksByMemberLoader
         self.case_by_id = batch_loader(cases.batch)  # CaseByIdLoader
         self.case_stats_by_region = batch_loader(cases.stats)  # CaseStatsByRegionLoader
         self.category_by_code = catalogue_loader(cases)  # CategoryByCodeLoader

@@ -82,6 +82,9 @@ RIGHTS: dict[str, Rule] = {
     "overview": rule(READERS),                        # a department's figures are its own cases'
     "gridWorker": rule(READERS),
     "gridWorkers": rule(READERS),
+    # -- links: 包联, read by staff and grid workers in scope (a cadre their own)
+    "cadreAssignments": rule(A, O, W),
+    "cadreAssignment": rule(A, O, W),
     # -- cases: departments and volunteers their assignments, residents their reports
     "case": rule(ALL),
     "cases": rule(ALL, resident=NONE),                # a resident's list is their own reports anywhere
@@ -140,6 +143,11 @@ RIGHTS: dict[str, Rule] = {
     "registerGridWorker": rule(A),
     "assignGridWorker": rule(A),
     "unassignGridWorker": rule(A),
+    # -- links:
+    "assignCadre": rule(A),
+    "unassignCadre": rule(A),
+    "linkMemberToHouseholds": rule(STAFF, superadmin=False),  # 党员联户: community staff, households in scope
+    "unlinkMemberFromHouseholds": rule(STAFF, superadmin=False),
     # -- cases (API.md's table)
     "reportCase": rule(A, O, W, R, resident=NONE),    # a resident reports anywhere; a grid worker in their grid
     "acceptCase": rule(A, O, W),

@@ -20,6 +20,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, vali
 
 from gateway.document_limits import Caps, DocumentCache, DocumentLimits, ParsedOnce
 from gateway.errors import Schema, TypedErrors, mark_validation_errors
+from gateway.schema.cadres import CadresMutation, CadresQuery
 from gateway.schema.case_events import CasesSubscription
 from gateway.schema.case_followup import CaseFollowUpMutation
 from gateway.schema.cases import CasesMutation, CasesQuery
@@ -27,6 +28,7 @@ from gateway.schema.departments import DepartmentsMutation, DepartmentsQuery
 from gateway.schema.evidence import EvidenceMutation
 from gateway.schema.households import HouseholdsMutation, HouseholdsQuery  # households:
 from gateway.schema.live_events import LiveEventsSubscription
+from gateway.schema.member_links import MemberLinksMutation
 from gateway.schema.nodes import NodeQuery
 from gateway.schema.organizations import OrganizationsMutation, OrganizationsQuery
 from gateway.schema.territory import TerritoryMutation, TerritoryQuery
@@ -47,6 +49,7 @@ class Query(
     NodeQuery,
     WorkCalendarQuery,
     DepartmentsQuery,
+    CadresQuery,  # links:
     HouseholdsQuery,  # households:
     VisitsQuery,  # visits
 ):
@@ -64,6 +67,8 @@ class Mutation(
     CaseFollowUpMutation,
     DepartmentsMutation,
     EvidenceMutation,
+    CadresMutation,  # links:
+    MemberLinksMutation,
     HouseholdsMutation,  # households:
     VisitsMutation,  # visits
 ):

@@ -14,6 +14,7 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.clients import checked
+from gateway.schema.cadres import cadre_coverage  # links:
 from gateway.schema.case_types import CaseCategory, category_node
 from gateway.schema.common import ctx, grids
 from gateway.schema.enums import TrendInterval
@@ -107,6 +108,8 @@ RANKINGS: dict[str, tuple[str, Callable[[dict], float | None]]] = {
     "GRIDS": ("grid_stats_by_region", _get("gridCount")),
     "GRID_WORKERS": ("grid_stats_by_region", _get("gridWorkerCount")),
     "BUILDINGS": ("grid_stats_by_region", _get("buildingCount")),
+    # links: communities and grids with a cadre / communities and grids
+    "CADRE_COVERAGE": ("grid_stats_by_region", cadre_coverage),
     # households:
     "HOUSEHOLDS": ("household_stats_by_region", _get("householdCount")),
     "VISIT_COVERAGE": ("household_stats_by_region", visit_coverage),

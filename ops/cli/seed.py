@@ -35,6 +35,7 @@ from ops.cli import seed_followup
 from ops.cli.demo import replica_ready
 from ops.cli.progress import Progress, Say, Tick
 from ops.cli.seed_departments import load_departments
+from ops.cli.seed_links import seed_links  # links:
 from services.cases.domain import (
     DEFAULT_CATALOGUE,
     DEFAULT_SLA,
@@ -1370,6 +1371,7 @@ async def seed(
                 from ops.cli.seed_households import seed_households  # households: every building's
 
                 households = await seed_households(loader, plan, now.date())
+                households += "; " + await seed_links(loader, "demo")  # links: 包联 cadres, 党员联户
                 return Seeded(
                     True,
                     f"loaded {summary}; {describe_history(history)}; {households} "
@@ -1506,6 +1508,7 @@ async def seed_city(settings: Any, loader: Loader, now: datetime, history_args: 
         )
 
     await asyncio.gather(territory_rest(), cases_part(), party_part(), volunteers_part())
+    households += "; " + await seed_links(loader, "city")  # links: 包联 cadres, 党员联户
     orgs = sum(len(level) for level in party.orgs) + len(party.households)
     return (
         f"loaded 青川市 with {len(plan.levels[1])} districts and counties, {len(plan.levels[2])} streets, "

@@ -18,7 +18,9 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.grids import domain
+from services.grids.domain import cadres as cadre_rules
 from services.grids.domain import households as hh
+from services.grids.domain import links as link_rules
 from services.grids.domain import visits as vd
 from services.grids.store import region_from_doc
 from services.grids.visit_store import recount_visits
@@ -47,10 +49,25 @@ async def households(db: AsyncDatabase) -> Totals:
     return hh.recount_households([d async for d in docs])
 
 
+async def cadres(db: AsyncDatabase) -> Totals:  # links:
+    regions = [region_from_doc(d) async for d in db.regions.find({})]
+    active = [d["regionId"] async for d in db.cadres.find({"active": True}, {"regionId": 1})]
+    return cadre_rules.recount_cadres(regions, active)
+
+
+async def links(db: AsyncDatabase) -> Totals:  # links:
+    docs = db.households.find(
+        {"linkedMemberIds.0": {"$exists": True}}, {"path": 1, "movedOutAt": 1, "linkedMemberIds": 1}
+    )
+    return link_rules.recount_links([d async for d in docs])
+
+
 RECOUNTS: list[Recount] = [
     Recount("regions and grid workers", lambda k: k in domain.COUNTERS, regions_and_workers),
     Recount("households", lambda k: k in hh.COUNTERS or k.startswith(hh.TAG_PREFIX), households),
     # visits and links append their recount here, one line each
+    Recount("cadre coverage", lambda k: k in cadre_rules.CADRE_COUNTERS, cadres),  # links:
+    Recount("member links", lambda k: k in link_rules.LINK_COUNTERS, links),  # links:
     Recount("visits", lambda k: k in vd.VISIT_COUNTERS, recount_visits),  # visits
 ]
 

@@ -173,6 +173,20 @@ class World:
             w = await self.ok(reg, i={"sub": f"mx-gw-u-{place}", "name": f"网格员u{place}", "role": "BASIC",
                                       "gridId": rid(place)})
             self.put("worker_x", place, w["registerGridWorker"]["id"])
+        # links: a cadre on each grid to read, another to unassign
+        assign = "mutation($s: String!, $r: ID!) { assignCadre(sub: $s, regionId: $r, role: \"COMMUNITY_CADRE\") { id } }"
+        for place in ("g", "g2", "g3"):
+            for kind in ("cadre", "cadre_x"):
+                c = await self.ok(assign, s=f"mx-{kind}-{place}", r=rid(place))
+                self.put(kind, place, c["assignCadre"]["id"])
+        grids = await CasesClient.connect(self.stack, "grids")
+        try:  # a household in each building, for 党员联户
+            for place in ("b", "b2", "b3"):
+                h = await grids("household.register", self.stack.token("service"), buildingId=rid(place),
+                                room="201", head={"name": "住户"}, members=[], tags=[])
+                self.put("hh_link", place, h["id"])
+        finally:
+            await grids.close()
 
     async def member(self, org: str, kind: str, place: str, flavor: str = "") -> str:
         m = await self.ok("mutation($i: RegisterPartyMemberInput!) { registerPartyMember(input: $i) { id } }", i={
@@ -369,6 +383,15 @@ def transfer_request(w: World, who: Who, rel: Rel) -> str | None:
     return f'memberId: {lit(member)}, toOrganizationId: {lit(w.get("org", to))}, reason: "x"' if to else None
 
 
+def member_and_household(w: World, who: Who, rel: Rel) -> str | None:
+    """links: a household in the place and a member organised in its building."""
+    h = w.pick("hh_link", who, rel)
+    if h is None:
+        return None
+    place = next(p for p, i in w.records[("hh_link", "")].items() if i == h)
+    return f"memberId: {lit(w.get('member', place))}, householdIds: [{lit(h)}]"
+
+
 def own_member(w: World, who: Who, rel: Rel) -> str | None:
     if who.role == "volunteer" and rel is Rel.OWN:
         return lit(w.get("member", "m", "self"))
@@ -555,6 +578,14 @@ OPS: dict[str, Args] = {
         f"id: {lit(x)}, gridId: {lit(rid(next(p for p, i in w.records[('worker', '')].items() if i == x)))}"
         if (x := w.pick("worker", who, rel)) else None),
     "unassignGridWorker": one("worker_x"),
+    # links:
+    "cadreAssignments": region("regionId"),
+    "cadreAssignment": one("cadre"),
+    "assignCadre": lambda w, who, rel: (f'sub: "mx-new-cadre-{w.n()}", regionId: {lit(g)}, role: "COMMUNITY_CADRE"'
+                                        if (g := w.pick("grid", who, rel)) else None),
+    "unassignCadre": one("cadre_x"),
+    "linkMemberToHouseholds": member_and_household,
+    "unlinkMemberFromHouseholds": member_and_household,
     # cases
     "reportCase": lambda w, who, rel: (
         f'input: {{title: "新案件", description: "", categoryCode: "ENV_GARBAGE", channel: GRID_PATROL, '

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import nats
 import pytest
 
+from services.grids.domain.visits import VISIT_COUNTERS
 from services.grids.replay import replay
 from shared.errors import DomainError
 from shared.messaging.rpc import RpcClient
@@ -247,3 +248,35 @@ def sweeper_of(stack):
     rt = stack.runtimes[0]
     found = [h for h in rt._shutdown if getattr(getattr(h, "__self__", None), "__class__", None) is VisitSweeper]
     return found[0].__self__
+
+
+async def test_work_visits_for_a_worker_a_linked_member_and_a_cadre(grids, stack):
+    worker = stack.token("grid_worker", region="g1", sub="w1")
+    lone = await grids("household.register", worker, **household(room="101"))
+    vet = await grids("household.register", worker, **household(room="102", tags=["VETERAN"]))
+    other = await grids("household.register", stack.token("grid_worker", region="g2", sub="w2"),
+                        **household(building="g2b1", room="101"))
+    for h in (lone, vet, other):
+        await scheduled(stack, h["id"])
+    # lone is due within the week, not today: nothing due today; once past due it shows, overdue
+    assert (await grids("work.visits", worker))["items"] == []
+    past = datetime.now(UTC) - timedelta(days=1)
+    await db(stack).households.update_many({"_id": {"$in": [lone["id"], other["id"]]}}, {"$set": {"nextVisitDue": past}})
+    items = (await grids("work.visits", worker))["items"]
+    assert [(d["householdId"], d["rule"], d["overdue"]) for d in items] == [(lone["id"], "ELDERLY_ALONE", True)]
+    # a volunteer sees the households linked to their member record
+    await db(stack).households.update_one({"_id": other["id"]}, {"$set": {"linkedMemberIds": ["pm1"]}})
+    vol = stack.token("volunteer", region="m", sub="v1", member="pm1")
+    assert [d["householdId"] for d in (await grids("work.visits", vol))["items"]] == [other["id"]]
+    # a cadre, the regions assigned to them
+    await grids("cadre.assign", sub="cadre1", regionId="m", role="STREET_CADRE")
+    cadre = stack.token("operator", region="m", sub="cadre1")
+    got = (await grids("work.visits", cadre))["items"]
+    assert sorted(d["householdId"] for d in got) == sorted([lone["id"], other["id"]])
+    # a member's visit counts for the visitor and the member
+    await grids("visit.import", items=[{"key": "m1", "householdId": other["id"], "kind": "ROUTINE", "visitor": "v1",
+                                        "visitorMember": "pm1", "at": datetime.now(UTC).isoformat()}])
+    people = {d["_id"]: d["visitCount"] async for d in db(stack).people.find({})}
+    assert people == {"visitor:v1": 1, "member:pm1": 1}
+    # (the link was written here by hand, not by member.link: only the visit counters are compared)
+    assert not [d for d in (await replay(db(stack))).differences if d[1] in VISIT_COUNTERS]

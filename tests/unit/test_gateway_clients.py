@@ -26,6 +26,10 @@ GRIDS = {"region.get": ById, "region.batch": ByIds, "region.list": gc.ListRegion
          "locate": gc.Locate, "stats.batch": ByIds, "territory.check": gc.CheckTerritory,
          "worker.register": gc.RegisterWorker, "worker.assign": gc.AssignWorker, "worker.get": ById,
          "worker.list": gc.ListWorkers,
+         # links:
+         "cadre.assign": gc.AssignCadre, "cadre.unassign": ById, "cadre.get": ById, "cadre.list": gc.ListCadres,
+         "cadre.ofSub": gc.CadresOfSub, "member.link": gc.LinkMember, "member.unlink": gc.UnlinkMember,
+         "member.links": ByIds,
          # households:
          "household.register": gc.RegisterHousehold, "household.update": gc.UpdateHousehold,
          "household.moveOut": gc.MoveOutHousehold, "household.get": ById, "household.batch": ByIds,

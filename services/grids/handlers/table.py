@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from services.grids import domain
 from services.grids.handlers.boundaries import Boundaries
+from services.grids.handlers.cadres import Cadres
 from services.grids.handlers.context import GridContext
 from services.grids.handlers.counters import Counters
 from services.grids.handlers.households import Households
+from services.grids.handlers.links import Links, require_linker
 from services.grids.handlers.regions import Regions
 from services.grids.handlers.workers import Workers
 from services.grids.household_import import HouseholdImporter
@@ -32,6 +34,7 @@ def worker_readers(p: Principal) -> None:
 def table(ctx: GridContext) -> dict[str, Handler]:
     boundaries = Boundaries(ctx)
     regions, workers, counters = Regions(ctx, boundaries), Workers(ctx), Counters(ctx)
+    cadres, links = Cadres(ctx), Links(ctx)  # links:
     households, importer = Households(ctx), HouseholdImporter(ctx)  # households:
     routes: dict[str, tuple[Gate | None, Handler]] = {
         "region.get": (None, regions.get),
@@ -48,6 +51,15 @@ def table(ctx: GridContext) -> dict[str, Handler]:
         "worker.assign": (managers("assign grid workers"), workers.assign),
         "worker.get": (None, workers.get),
         "worker.list": (worker_readers, workers.list),
+        # links:
+        "cadre.assign": (managers("assign cadres"), cadres.assign),
+        "cadre.unassign": (managers("unassign cadres"), cadres.unassign),
+        "cadre.get": (None, cadres.get),
+        "cadre.list": (None, cadres.list),
+        "cadre.ofSub": (None, cadres.of_sub),
+        "member.link": (require_linker, links.link),
+        "member.unlink": (require_linker, links.unlink),
+        "member.links": (None, links.of_members),
         # households:
         "household.register": (None, households.register),
         "household.get": (None, households.get),

@@ -155,7 +155,12 @@ class VisitPlans:
                     else None
                 )
                 flagged = not (located and located["id"] == h["gridId"])
-                who = Principal(sub=item.visitor, role=Role.GRID_WORKER, region=h["gridId"])
+                who = Principal(
+                    sub=item.visitor,
+                    role=Role.VOLUNTEER if item.visitorMember else Role.GRID_WORKER,
+                    region=h["gridId"],
+                    member=item.visitorMember,
+                )
                 target = {**h, "householdId": h["_id"]}
                 v = self.visits.new_visit(
                     who,
@@ -184,6 +189,9 @@ class VisitPlans:
                 for node in h["path"]:
                     totals.setdefault(node, Counter()).update(vd.state_delta(h, state))
             await self.ctx.store.bump_nodes(uow, totals, days)
+            visitors = Counter((d["visitor"], d.get("visitorMember")) for d in docs)
+            for (sub, member), n in sorted(visitors.items(), key=lambda x: (x[0][0], x[0][1] or "")):
+                await self.visits.people.bump_visitor(uow, sub, member, n)
             if docs:
                 paths = [households[i.householdId]["path"] for i in fresh]
                 common = [n for n, *rest in zip(*paths, strict=False) if all(x == n for x in rest)]

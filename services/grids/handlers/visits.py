@@ -15,6 +15,7 @@ from services.grids.domain.visit_record import Visit, check_may_add_to
 from services.grids.domain.visit_rules import ROUTINE, VisitRule, check_kind
 from services.grids.handlers.context import SERVICE, GridContext
 from services.grids.handlers.visit_scope import VisitScope
+from services.grids.store_links import LinkStore
 from services.grids.visit_store import VisitStore
 from shared.attachments import serve_attach, shown
 from shared.auth import Principal, Role, hidden
@@ -38,11 +39,13 @@ class Visits(RecordCommands):
     def __init__(self, ctx: GridContext, store: VisitStore):
         self.ctx, self.rt, self.store = ctx, ctx.rt, store
         self.scope = VisitScope(ctx)
+        self.people = LinkStore(ctx.rt.db)
 
     # -- RecordCommands: how a visit is saved ------------------------------------------------
     async def add_rollups(self, uow: UnitOfWork, before: Any | None, after: Any) -> None:
         if before is None:
             await self.ctx.store.bump(uow, after.path, Counter({"visitCount": 1}), at=after.at)
+            await self.people.bump_visitor(uow, after.visitor, after.visitorMember)  # a member's or cadre's visits
 
     def emit(self, uow: UnitOfWork, record: Any) -> None:
         for name, actor, data in record.drain():
@@ -321,6 +324,7 @@ def event_view(v: Visit) -> dict:
         "at": v.at,
         "flagged": v.flagged,
         "visitor": v.visitor,
+        "visitorMember": v.visitorMember,
         "attachmentCount": len(v.attachments),
         "caseId": v.caseId,
     }
