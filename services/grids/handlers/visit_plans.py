@@ -50,7 +50,7 @@ class ScopeChecked:
 class VisitPlans:
     def __init__(self, ctx: GridContext, store: VisitStore, visits: Visits):
         self.ctx, self.rt, self.store, self.visits = ctx, ctx.rt, store, visits
-        self.after_rules: list[Any] = []  # called after the rules change (the sweeper's kick)
+        self.after_rules: list[Any] = []  # called after the rules change, and after an import (the sweeper's kick)
 
     # -- rules -------------------------------------------------------------------------------
     async def rules(self, req: Request) -> dict:
@@ -199,7 +199,10 @@ class VisitPlans:
                 uow.record(make_event(SERVICE, "VISITS_IMPORTED", ids[fresh[0].key], data, path=common, actor=p.sub))
             return {"imported": len(docs), "skipped": len(c.items) - len(docs)}
 
-        return await self.rt.transact(work)
+        result = await self.rt.transact(work)
+        for hook in self.after_rules:  # imported households past due are marked without waiting a period
+            hook()
+        return result
 
     # -- a caller's due visits (myWork) ---------------------------------------------------------
     async def work(self, req: Request) -> dict:
