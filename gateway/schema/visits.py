@@ -109,8 +109,7 @@ class VisitDue:
 
     @strawberry.field
     async def rule(self, info: Info) -> VisitRule:
-        rules = (await grids(info).visit_rules())["rules"]
-        found = next((r for r in rules if r["code"] == self.dto["rule"]), None)
+        found = await ctx(info).loaders.visit_rule_by_code.load(self.dto["rule"])
         return VisitRule(
             dto=found or {"code": self.dto["rule"], "name": self.dto.get("ruleName") or "", "kind": "MUST_VISIT"}
         )
