@@ -405,6 +405,13 @@ class VisitAttachmentAdded(Wire):
     size: int
 
 
+class VisitsImported(Wire):
+    """A batch of past visits was imported (seeding, onboarding): how many, to how many households."""
+
+    count: int
+    households: int
+
+
 class VisitRulesSet(Wire):
     """The deployment's visiting rules changed; households are rescheduled by them."""
 
@@ -419,5 +426,6 @@ VISIT_EVENTS: dict[str, type[Wire]] = {
     "VISIT_CASE_LINKED": VisitCaseLinked,
     "VISIT_ATTACHMENT_ADDED": VisitAttachmentAdded,
     "VISIT_RULES_SET": VisitRulesSet,
+    "VISITS_IMPORTED": VisitsImported,
 }
 GRID_EVENTS.update(VISIT_EVENTS)  # visits
