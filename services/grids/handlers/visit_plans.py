@@ -10,7 +10,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from services.grids.domain import visits as vd
-from services.grids.domain.visit_rules import VisitRule, check_rules, rule_of
+from services.grids.domain.visit_rules import VisitRule, check_rules, rule_of, schedule_of
 from services.grids.handlers.context import SERVICE, GridContext
 from services.grids.handlers.visits import Visits, event_view, service_principal
 from services.grids.visit_store import VisitStore
@@ -102,12 +102,12 @@ class VisitPlans:
 
     async def on_own_event(self, event: CloudEvent) -> None:
         """A household registered, changed or moved out: its schedule follows."""
-        if event.event in HOUSEHOLD_EVENTS:
-            await self.reschedule(event.subject)
-        elif event.event == "HOUSEHOLDS_IMPORTED":
+        if event.event == "HOUSEHOLD_REGISTERED":
             rules = await self.store.rules()
-            for household_id in event.data.get("ids") or []:
-                await self.reschedule(household_id, rules)
+            if schedule_of(event.data.get("tags") or [], rules) is not None:  # else nothing to schedule
+                await self.reschedule(event.subject, rules)
+        elif event.event in HOUSEHOLD_EVENTS:
+            await self.reschedule(event.subject)
         else:
             await self.visits.on_own_event(event)
 
