@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -99,6 +99,12 @@ class VisitStore:
 
     async def set_state(self, uow: UnitOfWork, household_id: str, fields: dict[str, Any]) -> None:
         await self.households.update_one({"_id": household_id}, {"$set": fields}, session=uow.session)
+
+    async def set_states(self, uow: UnitOfWork, states: dict[str, dict[str, Any]]) -> None:
+        """Bulk: each household's visiting state, in one round trip."""
+        if states:
+            ops = [UpdateOne({"_id": i}, {"$set": f}) for i, f in states.items()]
+            await self.households.bulk_write(ops, ordered=False, session=uow.session)
 
     async def household_ids_after(self, after: str, limit: int) -> list[str]:
         cur = self.households.find({"_id": {"$gt": after}}, {"_id": 1}).sort("_id", 1).limit(limit)

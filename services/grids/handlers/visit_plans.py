@@ -4,7 +4,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
+import time as clock
 from collections import Counter
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -15,6 +18,7 @@ from services.grids.handlers.context import SERVICE, GridContext
 from services.grids.handlers.visits import Visits, event_view, service_principal
 from services.grids.visit_store import VisitStore
 from shared.auth import Principal, Role, require_deployment_admin, require_figures
+from shared.bulk import committed
 from shared.commands import trend_reply
 from shared.contracts.common import TrendQuery
 from shared.contracts.grids import ImportVisits, SetVisitRules, WorkQuery
@@ -27,6 +31,7 @@ from shared.records import flatten
 from shared.trends import Kind, Metric, city_tz, day_of, fold_days
 from shared.vocabulary.territory import HouseholdTag
 
+log = logging.getLogger("yiwang.grids.visits")
 TREND_METRICS: dict[str, Metric] = {
     "visits_recorded": Metric(Kind.FLOW, ("visitCount",), description="Visits recorded in the interval."),
     "overdue_visits": Metric(
@@ -50,6 +55,7 @@ class ScopeChecked:
 class VisitPlans:
     def __init__(self, ctx: GridContext, store: VisitStore, visits: Visits):
         self.ctx, self.rt, self.store, self.visits = ctx, ctx.rt, store, visits
+        self._importing = asyncio.Lock()
         self.after_rules: list[Any] = []  # called after the rules change, and after an import (the sweeper's kick)
 
     # -- rules -------------------------------------------------------------------------------
@@ -181,13 +187,15 @@ class VisitPlans:
                 last[h["_id"]] = max(last.get(h["_id"], item.at), item.at)
             if docs:
                 await self.store.visits.coll.insert_many(docs, ordered=False, session=uow.session)
+            states: dict[str, dict] = {}
             for hid, at in last.items():
                 h = households[hid]
                 seen = max(h["lastVisitAt"], at) if h.get("lastVisitAt") else at
                 state = vd.state_of({**h, "lastVisitAt": seen}, rules, at_now)
-                await self.store.set_state(uow, hid, {**state, "lastVisitAt": seen})
+                states[hid] = {**state, "lastVisitAt": seen}
                 for node in h["path"]:
                     totals.setdefault(node, Counter()).update(vd.state_delta(h, state))
+            await self.store.set_states(uow, states)
             await self.ctx.store.bump_nodes(uow, totals, days)
             visitors = Counter((d["visitor"], d.get("visitorMember")) for d in docs)
             for (sub, member), n in sorted(visitors.items(), key=lambda x: (x[0][0], x[0][1] or "")):
@@ -199,7 +207,11 @@ class VisitPlans:
                 uow.record(make_event(SERVICE, "VISITS_IMPORTED", ids[fresh[0].key], data, path=common, actor=p.sub))
             return {"imported": len(docs), "skipped": len(c.items) - len(docs)}
 
-        result = await self.rt.transact(work)
+        started = clock.monotonic()
+        async with self._importing:  # one batch at a time: every batch adds to the same ancestors' rollups
+            result = await committed(self.rt, work)
+        took = clock.monotonic() - started
+        log.info("visit.import: %d of %d visits in %.2fs", result["imported"], len(c.items), took)
         for hook in self.after_rules:  # imported households past due are marked without waiting a period
             hook()
         return result
