@@ -66,4 +66,5 @@ class VisitSweeper(LeasedLoop):
             }
             uow.record(make_event(SERVICE, "VISIT_OVERDUE", household_id, data, path=h["path"]))
 
-        await self.ctx.rt.transact(work)
+        async with self.plans.state_lock:
+            await self.ctx.rt.transact(work)

@@ -9,8 +9,12 @@ import hashlib
 import logging
 import time as clock
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
+
+from pymongo import UpdateOne
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from services.grids.domain import visits as vd
 from services.grids.domain.visit_rules import VisitRule, check_rules, rule_of, schedule_of
@@ -40,8 +44,19 @@ TREND_METRICS: dict[str, Metric] = {
     "households": Metric(Kind.STOCK, ("householdCount",), description="Households registered at the interval's end."),
 }
 IMPORT_MAX_AGE = timedelta(days=400)
+IMPORT_ATTEMPTS = 8  # a batch planned again after a write conflict (another replica's writes)
 HOUSEHOLD_EVENTS = ("HOUSEHOLD_REGISTERED", "HOUSEHOLD_UPDATED", "HOUSEHOLD_MOVED_OUT")
 CADRE_REGIONS = 20  # regions of a cadre's assignments myWork reads at most
+
+
+@dataclass
+class ImportBatch:
+    docs: list[dict] = field(default_factory=list)  # the visits to insert
+    paths: list[list[str]] = field(default_factory=list)
+    totals: dict[str, Counter] = field(default_factory=dict)  # rollup changes per region
+    days: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)  # per (region, day)
+    states: dict[str, dict] = field(default_factory=dict)  # each household's new visiting state
+    expected: dict[str, dict] = field(default_factory=dict)  # ... if it still holds what was read
 
 
 class ScopeChecked:
@@ -55,7 +70,9 @@ class ScopeChecked:
 class VisitPlans:
     def __init__(self, ctx: GridContext, store: VisitStore, visits: Visits):
         self.ctx, self.rt, self.store, self.visits = ctx, ctx.rt, store, visits
-        self._importing = asyncio.Lock()
+        # Background writers of households' visiting state in this process (imports, reschedules, the
+        # sweeper) take turns: each would otherwise fail the others' transactions on the same documents.
+        self.state_lock = asyncio.Lock()
         self.after_rules: list[Any] = []  # called after the rules change, and after an import (the sweeper's kick)
 
     # -- rules -------------------------------------------------------------------------------
@@ -104,7 +121,8 @@ class VisitPlans:
                 await self.ctx.store.bump(uow, h["path"], delta)
             return True
 
-        return await self.rt.transact(work)
+        async with self.state_lock:
+            return await self.rt.transact(work)
 
     async def on_own_event(self, event: CloudEvent) -> None:
         """A household registered, changed or moved out: its schedule follows."""
@@ -133,88 +151,97 @@ class VisitPlans:
         ids = {item.key: import_id(item.key, item.at) for item in c.items}
 
         async def work(uow: UnitOfWork) -> dict:
-            existing = {
-                d["_id"]
-                async for d in self.store.visits.coll.find(
-                    {"_id": {"$in": list(ids.values())}}, {"_id": 1}, session=uow.session
+            # Planned from what is committed, then written hot documents first (the households, the
+            # ancestors' rollups): the transaction's snapshot starts with them, so the small
+            # transactions that touch them meanwhile (a reschedule, a visit) wait on it or conflict
+            # themselves, instead of failing this large one at its end. A household changed since it
+            # was read fails the conditional update: the batch runs again (`committed`).
+            b = await self.plan_import(c, ids, rules, at_now)
+            if b.states:
+                res = await self.store.households.bulk_write(
+                    [UpdateOne({"_id": i, **b.expected[i]}, {"$set": f}) for i, f in b.states.items()],
+                    ordered=False,
+                    session=uow.session,
                 )
-            }
-            fresh = [i for i in c.items if ids[i.key] not in existing]
-            households = {
-                h["_id"]: h
-                async for h in self.store.households.find(
-                    {"_id": {"$in": sorted({i.householdId for i in fresh})}}, session=uow.session
-                )
-            }
-            if missing := sorted({i.householdId for i in fresh} - set(households)):
-                raise BadInput(f"unknown households {missing[:5]}", {"count": len(missing)})
-            totals: dict[str, Counter] = {}
-            days: dict[tuple[str, str], dict[str, int]] = {}
-            docs: list[dict] = []
-            last: dict[str, datetime] = {}
-            tz = city_tz()
-            for item in fresh:
-                h = households[item.householdId]
-                located = (
-                    self.ctx.locator.locate(item.lng, item.lat)
-                    if item.lng is not None and item.lat is not None
-                    else None
-                )
-                flagged = not (located and located["id"] == h["gridId"])
-                who = Principal(
-                    sub=item.visitor,
-                    role=Role.VOLUNTEER if item.visitorMember else Role.GRID_WORKER,
-                    region=h["gridId"],
-                    member=item.visitorMember,
-                )
-                target = {**h, "householdId": h["_id"]}
-                v = self.visits.new_visit(
-                    who,
-                    target,
-                    item.kind,
-                    vd.check_findings(item.findings),
-                    item.at,
-                    item.lng,
-                    item.lat,
-                    flagged,
-                    "imported without a place in the grid" if flagged else None,
-                    visit_id=ids[item.key],
-                )
-                docs.append(self.store.visits.to_doc(v))
-                for node in h["path"]:
-                    totals.setdefault(node, Counter())["visitCount"] += 1
-                fold_days(days, h["path"], day_of(item.at, tz), {"visitCount": 1})
-                last[h["_id"]] = max(last.get(h["_id"], item.at), item.at)
-            if docs:
-                await self.store.visits.coll.insert_many(docs, ordered=False, session=uow.session)
-            states: dict[str, dict] = {}
-            for hid, at in last.items():
-                h = households[hid]
-                seen = max(h["lastVisitAt"], at) if h.get("lastVisitAt") else at
-                state = vd.state_of({**h, "lastVisitAt": seen}, rules, at_now)
-                states[hid] = {**state, "lastVisitAt": seen}
-                for node in h["path"]:
-                    totals.setdefault(node, Counter()).update(vd.state_delta(h, state))
-            await self.store.set_states(uow, states)
-            await self.ctx.store.bump_nodes(uow, totals, days)
-            visitors = Counter((d["visitor"], d.get("visitorMember")) for d in docs)
+                if res.matched_count != len(b.states):
+                    raise OperationFailure("households changed while the batch was planned", code=112)
+            await self.ctx.store.bump_nodes(uow, b.totals, b.days)
+            if b.docs:
+                await self.store.visits.coll.insert_many(b.docs, ordered=False, session=uow.session)
+            visitors = Counter((d["visitor"], d.get("visitorMember")) for d in b.docs)
             for (sub, member), n in sorted(visitors.items(), key=lambda x: (x[0][0], x[0][1] or "")):
                 await self.visits.people.bump_visitor(uow, sub, member, n)
-            if docs:
-                paths = [households[i.householdId]["path"] for i in fresh]
-                common = [n for n, *rest in zip(*paths, strict=False) if all(x == n for x in rest)]
-                data = {"count": len(docs), "households": len(last)}
-                uow.record(make_event(SERVICE, "VISITS_IMPORTED", ids[fresh[0].key], data, path=common, actor=p.sub))
-            return {"imported": len(docs), "skipped": len(c.items) - len(docs)}
+            if b.docs:
+                common = [n for n, *rest in zip(*b.paths, strict=False) if all(x == n for x in rest)]
+                data = {"count": len(b.docs), "households": len(b.states)}
+                uow.record(make_event(SERVICE, "VISITS_IMPORTED", b.docs[0]["_id"], data, path=common, actor=p.sub))
+            return {"imported": len(b.docs), "skipped": len(c.items) - len(b.docs)}
 
         started = clock.monotonic()
-        async with self._importing:  # one batch at a time: every batch adds to the same ancestors' rollups
-            result = await committed(self.rt, work)
+        async with self.state_lock:  # one batch at a time: every batch adds to the same ancestors' rollups
+            try:
+                result = await committed(self.rt, work, attempts=IMPORT_ATTEMPTS)
+            except DuplicateKeyError:  # a twin batch committed some of these first: plan again, without them
+                result = await committed(self.rt, work, attempts=IMPORT_ATTEMPTS)
         took = clock.monotonic() - started
         log.info("visit.import: %d of %d visits in %.2fs", result["imported"], len(c.items), took)
         for hook in self.after_rules:  # imported households past due are marked without waiting a period
             hook()
         return result
+
+    async def plan_import(
+        self, c: ImportVisits, ids: dict[str, str], rules: list[VisitRule], at_now: datetime
+    ) -> ImportBatch:
+        """What a batch writes, from the committed visits and households (read outside the transaction)."""
+        existing = {
+            d["_id"] async for d in self.store.visits.coll.find({"_id": {"$in": list(ids.values())}}, {"_id": 1})
+        }
+        fresh = [i for i in c.items if ids[i.key] not in existing]
+        wanted = sorted({i.householdId for i in fresh})
+        households = {h["_id"]: h async for h in self.store.households.find({"_id": {"$in": wanted}})}
+        if missing := sorted(set(wanted) - set(households)):
+            raise BadInput(f"unknown households {missing[:5]}", {"count": len(missing)})
+        b = ImportBatch()
+        last: dict[str, datetime] = {}
+        tz = city_tz()
+        for item in fresh:
+            h = households[item.householdId]
+            place = item.lng is not None and item.lat is not None
+            located = self.ctx.locator.locate(item.lng, item.lat) if place else None  # type: ignore[arg-type]
+            flagged = not (located and located["id"] == h["gridId"])
+            who = Principal(
+                sub=item.visitor,
+                role=Role.VOLUNTEER if item.visitorMember else Role.GRID_WORKER,
+                region=h["gridId"],
+                member=item.visitorMember,
+            )
+            v = self.visits.new_visit(
+                who,
+                {**h, "householdId": h["_id"]},
+                item.kind,
+                vd.check_findings(item.findings),
+                item.at,
+                item.lng,
+                item.lat,
+                flagged,
+                "imported without a place in the grid" if flagged else None,
+                visit_id=ids[item.key],
+            )
+            b.docs.append(self.store.visits.to_doc(v))
+            b.paths.append(h["path"])
+            for node in h["path"]:
+                b.totals.setdefault(node, Counter())["visitCount"] += 1
+            fold_days(b.days, h["path"], day_of(item.at, tz), {"visitCount": 1})
+            last[h["_id"]] = max(last.get(h["_id"], item.at), item.at)
+        for hid, at in last.items():
+            h = households[hid]
+            seen = max(h["lastVisitAt"], at) if h.get("lastVisitAt") else at
+            state = vd.state_of({**h, "lastVisitAt": seen}, rules, at_now)
+            b.states[hid] = {**state, "lastVisitAt": seen}
+            b.expected[hid] = {k: h.get(k) for k in (*vd.STATE_FIELDS, "lastVisitAt", "tags", "movedOutAt", "version")}
+            for node in h["path"]:
+                b.totals.setdefault(node, Counter()).update(vd.state_delta(h, state))
+        return b
 
     # -- a caller's due visits (myWork) ---------------------------------------------------------
     async def work(self, req: Request) -> dict:
