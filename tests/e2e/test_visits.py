@@ -120,9 +120,10 @@ async def test_plan_sweeper_event_and_figures(grid):
         h.__self__ for h in grid.runtimes[0]._shutdown if type(getattr(h, "__self__", None)).__name__ == "VisitSweeper"
     )
     await sweeper.sweep_once(datetime.now(UTC) + timedelta(days=8))
-    await eventually(lambda: _len(seen), lambda n: n == 1, timeout=grid.settings.rpc_timeout_s)
+    await eventually(lambda: _len(seen), lambda n: n >= 1, timeout=grid.settings.rpc_timeout_s)
     await sub.unsubscribe()
     await nc.close()
+    assert len({e["id"] for e in seen}) == 1  # one lapse, one event (a relay's retry may deliver it twice)
     event = seen[0]
     assert event["data"]["householdId"] == lone and event["data"]["rule"] == "ELDERLY_ALONE"
     assert "王" not in json.dumps(event) and "138" not in json.dumps(event)
