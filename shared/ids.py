@@ -7,6 +7,7 @@ import re
 import time
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lowercase
+ALPHABET = _ALPHABET  # for ids made from something else than the time (households' import ids)
 _SAFE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
 
 

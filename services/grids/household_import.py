@@ -2,9 +2,12 @@
 
 The rules of `household.register`, household by household (persons, ID numbers, phones, place,
 tags, a BUILDING of the named grid); then for the whole batch at once: `insert_many`, the
-rollup counters summed into one increment per region, an idempotency entry and a
-HOUSEHOLD_REGISTERED event per household. A household whose client `key` was imported before
-is skipped (its first id is returned), so a batch sent again adds nothing.
+rollup counters summed into one increment per region, and a HOUSEHOLDS_IMPORTED event per
+building (its households' ids, counts and tags: the outbox's writes of an event per household were
+as many as the households' own). A household's id is made from its client `key`
+(`import_id`), so one whose key was imported before is found by id and skipped, and a batch sent
+again adds nothing (measured: a separate idempotency record per household was a third of a
+batch's writes).
 
 All or nothing: a bad household is a BAD_INPUT naming its index and key, a unit and room
 already lived in (by another household, or twice in the batch) a CONFLICT; nothing is written.
@@ -15,6 +18,7 @@ relay has more than BACKLOG_MAX events to publish, so an import never outruns it
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections import Counter
@@ -25,13 +29,13 @@ from pymongo.errors import DuplicateKeyError
 
 from services.grids.domain import households as hh
 from services.grids.handlers.context import SERVICE, GridContext
-from services.grids.handlers.households import checked_people, today
+from services.grids.handlers.households import checked_people, run_hooks, today
 from services.grids.household_store import HouseholdStore
-from services.grids.household_views import household_event_data, sealed_person
+from services.grids.household_views import sealed_person
 from shared.bulk import committed
 from shared.contracts.grids import ImportHousehold, ImportHouseholds
 from shared.errors import BadInput, Conflict, DomainError
-from shared.ids import new_id
+from shared.ids import ALPHABET
 from shared.messaging.envelope import make_event
 from shared.messaging.rpc import Request
 from shared.mongo import UnitOfWork, now
@@ -40,6 +44,12 @@ log = logging.getLogger("yiwang.grids.import")
 BACKLOG_MAX = 2000
 BACKLOG_WAIT_S = 30.0
 KEY_PREFIX = "household.import:"
+
+
+def import_id(key: str) -> str:
+    """The id of the household imported under `key`: `hh` and 22 base32 characters, as `new_id`'s."""
+    digest = int.from_bytes(hashlib.blake2b((KEY_PREFIX + key).encode(), digest_size=14).digest(), "big")
+    return "hh" + "".join(ALPHABET[(digest >> (5 * i)) & 31] for i in range(21, -1, -1))
 
 
 @dataclass
@@ -57,8 +67,8 @@ class _Prepared:
         return hh.place_key(self.h.buildingId, self.unit, self.room)
 
     @property
-    def key(self) -> str:
-        return KEY_PREFIX + self.h.key
+    def id(self) -> str:
+        return import_id(self.h.key)
 
 
 def _bad(x: ImportHousehold, i: int, e: DomainError) -> DomainError:
@@ -123,8 +133,8 @@ class HouseholdImporter:
         log.warning("household.import: more than %d events still wait for the relay after %gs", limit, wait_s)
 
     async def write(self, uow: UnitOfWork, actor: str, prepared: list[_Prepared]) -> dict:
-        done = await self.store.imported(uow, [x.key for x in prepared])
-        todo = [x for x in prepared if x.key not in done]
+        done = set(await self.store.existing(uow, [x.id for x in prepared]))
+        todo = [x for x in prepared if x.id not in done]
         buildings = await self.ctx.store.chain(sorted({x.h.buildingId for x in todo}), uow)
         by_id = {b["_id"]: b for b in buildings}
         taken = await self.store.taken_places(uow, [x.place for x in todo])
@@ -142,7 +152,7 @@ class HouseholdImporter:
             except DomainError as e:
                 raise _bad(x.h, x.index, e) from None
             doc: dict[str, Any] = {
-                "_id": new_id("hh"),
+                "_id": x.id,
                 "buildingId": b["_id"],
                 **hh.household_place(b["path"]),
                 "unit": x.unit,
@@ -162,20 +172,27 @@ class HouseholdImporter:
             c = hh.counters_of_household(doc)
             for r in doc["path"]:
                 totals.setdefault(r, Counter()).update(c)
-            uow.insert("idempotency", {"_id": x.key, "result": doc["_id"], "at": at})
-            uow.record(
-                make_event(
-                    SERVICE,
-                    "HOUSEHOLD_REGISTERED",
-                    doc["_id"],
-                    household_event_data(doc),
-                    path=doc["path"],
-                    actor=actor,
-                    version=1,
-                )
-            )
         await self.store.insert_many(uow, docs)
+        for doc in docs:
+            await run_hooks(uow, None, doc)
+        by_building: dict[str, list[dict]] = {}
+        for doc in docs:
+            by_building.setdefault(doc["buildingId"], []).append(doc)
+        for building, of in by_building.items():
+            first = of[0]
+            data = {
+                "buildingId": building,
+                "gridId": first["gridId"],
+                "communityId": first["communityId"],
+                "householdIds": [d["_id"] for d in of],
+                "householdCount": len(of),
+                "residentCount": sum(d["residentCount"] for d in of),
+                "byTag": dict(Counter(t for d in of for t in d["tags"])),
+            }
+            uow.record(make_event(SERVICE, "HOUSEHOLDS_IMPORTED", building, data, path=first["path"], actor=actor))
         await self.store.add_rollups(uow, totals)
-        ids = {x.h.key: done.get(x.key) for x in prepared}
-        ids |= {x.h.key: d["_id"] for x, d in zip(todo, docs, strict=True)}
-        return {"imported": len(docs), "skipped": [x.h.key for x in prepared if x.key in done], "ids": ids}
+        return {
+            "imported": len(docs),
+            "skipped": [x.h.key for x in prepared if x.id in done],
+            "ids": {x.h.key: x.id for x in prepared},
+        }

@@ -8,7 +8,7 @@ from typing import Any
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.mongo import IDEMPOTENCY, OUTBOX, UnitOfWork
+from shared.mongo import OUTBOX, UnitOfWork
 
 HOUSEHOLDS = "households"
 
@@ -16,7 +16,7 @@ HOUSEHOLDS = "households"
 class HouseholdStore:
     def __init__(self, db: AsyncDatabase):
         self.coll = db[HOUSEHOLDS]
-        self.rollups, self.idempotency, self.outbox = db.rollups, db[IDEMPOTENCY], db[OUTBOX]
+        self.rollups, self.outbox = db.rollups, db[OUTBOX]
 
     async def get(self, household_id: str, uow: UnitOfWork | None = None) -> dict | None:
         return await self.coll.find_one({"_id": household_id}, session=uow.session if uow else None)
@@ -57,10 +57,9 @@ class HouseholdStore:
         found = self.coll.find({"placeKey": {"$in": keys}}, {"placeKey": 1}, session=uow.session)
         return {d["placeKey"]: d["_id"] async for d in found}
 
-    async def imported(self, uow: UnitOfWork, keys: list[str]) -> dict[str, str]:
-        """idempotency key -> household id, for the keys already imported."""
-        found = self.idempotency.find({"_id": {"$in": keys}}, session=uow.session)
-        return {d["_id"]: d["result"] async for d in found}
+    async def existing(self, uow: UnitOfWork, ids: list[str]) -> list[str]:
+        """Those of `ids` stored already (point reads by id)."""
+        return [d["_id"] async for d in self.coll.find({"_id": {"$in": ids}}, {"_id": 1}, session=uow.session)]
 
     async def add_rollups(self, uow: UnitOfWork, totals: dict[str, Counter]) -> None:
         """Counters summed per region (a batch's): one increment per region."""

@@ -10,7 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.grids.domain import Level, Region, ancestors_below
-from services.grids.domain.households import household_place
+from services.grids.domain.households import household_place, level_of_path
 from shared.errors import NotFound
 from shared.mongo import UnitOfWork, now
 from shared.records import DAY_BUCKET_INDEXES, add_day_buckets, flatten, read_days
@@ -45,7 +45,6 @@ INDEXES = {
     # household of a unit and room (unique; unset on moving out), a member's (联户), an import's key.
     "households": [
         IndexModel([("path", ASCENDING), ("_id", ASCENDING)]),
-        IndexModel([("buildingId", ASCENDING)]),
         IndexModel([("placeKey", ASCENDING)], unique=True, sparse=True),
         IndexModel([("linkedMemberIds", ASCENDING), ("_id", ASCENDING)]),
     ],
@@ -154,15 +153,13 @@ class GridStore:
                 ordered=False,
             )
             # households: those of a building that moved (or whose ancestors did) take its path.
-            await self.db.households.bulk_write(
-                [
-                    UpdateMany({"buildingId": i}, {"$set": household_place(f["path"])})
-                    for i, f in updates
-                    if "path" in f
-                ],
-                session=uow.session,
-                ordered=False,
-            )
+            moved = [
+                UpdateMany({"path": i}, {"$set": household_place(f["path"])})
+                for i, f in updates
+                if "path" in f and level_of_path(f["path"]) == "BUILDING"
+            ]
+            if moved:
+                await self.db.households.bulk_write(moved, session=uow.session, ordered=False)
 
     async def chain(self, ids: list[str], uow: UnitOfWork) -> list[dict]:
         """These regions (an ancestor path), in the order given."""

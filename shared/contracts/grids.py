@@ -252,6 +252,18 @@ class HouseholdEvent(Wire):
     version: int
 
 
+class HouseholdsImported(Wire):
+    """Households of one building registered by a bulk import (one event per building and batch)."""
+
+    buildingId: str
+    gridId: str | None = None
+    communityId: str | None = None
+    householdIds: list[str]
+    householdCount: int
+    residentCount: int
+    byTag: dict[str, int] = Field(description="households per tag, of those imported")
+
+
 class HouseholdRevealed(Wire):
     """Audit: an administrator saw a household's personal data unmasked (never the data)."""
 
@@ -279,6 +291,7 @@ GRID_EVENTS: dict[str, type[Wire]] = {
     "HOUSEHOLD_UPDATED": HouseholdEvent,
     "HOUSEHOLD_MOVED_OUT": HouseholdEvent,
     "HOUSEHOLD_REVEALED": HouseholdRevealed,
+    "HOUSEHOLDS_IMPORTED": HouseholdsImported,
 }
 
 

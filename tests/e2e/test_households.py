@@ -202,5 +202,10 @@ async def test_import_is_bulk_idempotent_and_all_or_nothing(gateway, town):
         await nc.close()
     f = await figures(s, "grid-a2", tok["admin"])
     assert (f["householdCount"], f["residentCount"], f["byTag"]) == (40, 80, {"TENANT": 20})
+    events = [d["envelope"] async for d in db.outbox.find({"type": {"$regex": "HOUSEHOLDS_IMPORTED"}})]
+    assert len(events) == 1 and events[0]["subject"] == "grid-a2-b1"  # one per building and batch
+    assert events[0]["data"]["householdIds"] == sorted(first["ids"].values(), key=list(first["ids"].values()).index)
+    assert events[0]["data"]["byTag"] == {"TENANT": 20} and events[0]["regionpath"].endswith("grid-a2.grid-a2-b1")
+    assert "张小三" not in str(events[0]) and "13812345678" not in str(events[0])
     assert await db.households.count_documents({}) == 40
     assert (await replay(db)).clean

@@ -7,6 +7,7 @@ import pytest
 
 from services.grids.domain import households as hh
 from services.grids.replay import replay
+from shared.auth import Role
 from shared.errors import DomainError
 from shared.messaging.rpc import RpcClient
 
@@ -108,3 +109,19 @@ async def test_households_follow_their_building_when_regions_move(grids, stack):
     e = await error_of(grids("household.get", worker, id=h["id"]))
     assert e.code == "FORBIDDEN"
     assert (await grids("household.get", stack.token("grid_worker", region="g3", sub="w3"), id=h["id"]))["id"]
+
+
+@pytest.mark.skipif(not hasattr(Role, "BUILDING_LEADER"), reason="the building_leader role comes with building-level "
+                    "handling; this runs once it is merged")
+async def test_a_building_leader_keeps_the_households_of_their_building(grids, stack):
+    await grids("region.create", id="g1b2", name="2号楼", level="BUILDING", parentId="g1")
+    leader = stack.token("building_leader", region="g1b1", sub="bl1")
+    h = await grids("household.register", leader, **household())
+    assert h["head"]["phone"] == "13812345678" and h["contactVisible"]  # their building: contact plain
+    assert (await grids("household.list", leader, regionId="g1b1"))["totalCount"] == 1
+    other = await grids("household.register", stack.token("grid_worker", region="g1", sub="w1"),
+                        **household(building="g1b2"))
+    assert (await error_of(grids("household.get", leader, id=other["id"]))).code == "FORBIDDEN"
+    assert (await error_of(grids("household.register", leader, **household(building="g1b2", room="9")))).code == (
+        "FORBIDDEN")
+    assert (await error_of(grids("household.list", leader, regionId="g1"))).code == "FORBIDDEN"

@@ -18,7 +18,7 @@ def test_small_households_are_valid_deterministic_and_fill_every_building():
     items = sh.plan_households(plan, TODAY)
     assert items == sh.plan_households(plan, TODAY)
     buildings = plan.levels[5]
-    assert len(items) == sum(b["attrs"]["households"] for b in buildings)
+    assert len(items) == sum(max(1, round(b["attrs"]["households"] * sh.SHARES["small"])) for b in buildings)
     assert {h["buildingId"] for h in items} == {b["id"] for b in buildings}
     assert len({h["key"] for h in items}) == len(items)
     assert len({(h["buildingId"], h["unit"], h["room"]) for h in items}) == len(items)
@@ -30,6 +30,7 @@ def test_small_households_are_valid_deterministic_and_fill_every_building():
         assert hh.check_tags(h["tags"], people, TODAY) == [t for t in hh.HouseholdTag if t in h["tags"]]
         assert hh.check_place(h["unit"], h["room"]) == (h["unit"], h["room"])
         assert h["gridId"] == grids[h["buildingId"]]
+    assert {h["gridId"] for h in items if "ELDERLY_ALONE" in h["tags"]} == {g.id for g in plan.grids}
     tags = Counter(t for h in items for t in h["tags"])
     share = {t: n / len(items) for t, n in tags.items()}
     assert 0.02 < share["ELDERLY_ALONE"] < 0.06 and 0.01 < share["LOW_INCOME"] < 0.04
@@ -41,3 +42,4 @@ def test_small_households_are_valid_deterministic_and_fill_every_building():
 def test_doors_fill_floor_by_floor():
     assert sh.doors(2, 5) == [("1", "101"), ("1", "102"), ("2", "101"), ("2", "102"), ("1", "201")]
     assert len(set(sh.doors(18, 96))) == 96
+    assert sh.doors(2, 2, share=0.5) == [("1", "101"), ("1", "201")]  # every other door

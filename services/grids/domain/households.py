@@ -302,7 +302,7 @@ def figures_only(p: Principal, own_level: str | None) -> bool:
 
 
 FIGURES_ONLY_MESSAGE = (
-    "above the community, households are seen as figures only (regionOverview.households); "
+    "above the community, households are seen as figures only (overview(regionId).households); "
     "an administrator may reveal one household with revealHousehold(id, reason), which is audited"
 )
 

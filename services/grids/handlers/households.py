@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
@@ -31,6 +32,19 @@ from shared.mongo import UnitOfWork, now, remember, remembered
 from shared.records import flat_and, flatten
 from shared.scope import region_scope
 from shared.trends import city_tz
+
+Hook = Callable[[UnitOfWork, "dict | None", dict], Awaitable[None]]
+CHANGE_HOOKS: list[Hook] = []
+"""What other parts do with a household in the transaction that writes it: each hook is awaited with
+(the unit of work, the household before — None when new —, the household after) on register, update,
+move out and import. A hook may write its own fields of the household (`mustVisit`, `nextVisitDue`…)
+and bump its own counters for a live household; on moving out (`movedOutAt` set) the households
+part has already taken away every stock counter the household held (`standing_counters`)."""
+
+
+async def run_hooks(uow: UnitOfWork, before: dict | None, after: dict) -> None:
+    for hook in CHANGE_HOOKS:
+        await hook(uow, before, after)
 
 
 def today() -> date:
@@ -121,6 +135,7 @@ class Households:
             await ctx.store.bump(uow, doc["path"], hh.counters_of_household(doc))
             if key:
                 await remember(uow, key, doc["_id"])
+            await run_hooks(uow, None, doc)
             uow.record(self.event(p, "HOUSEHOLD_REGISTERED", doc))
             return doc
 
@@ -257,6 +272,7 @@ class Households:
             await ctx.store.bump(uow, new["path"], delta)
             if key:
                 await remember(uow, key, new["_id"])
+            await run_hooks(uow, d, new)
             uow.record(self.event(p, "HOUSEHOLD_UPDATED", new, changed))
             return new
 
@@ -286,6 +302,7 @@ class Households:
             if new is None:
                 raise Conflict("the household changed while you were moving it out; read it again")
             await ctx.store.bump(uow, d["path"], hh.standing_counters(d), sign=-1)
+            await run_hooks(uow, d, new)
             uow.record(self.event(p, "HOUSEHOLD_MOVED_OUT", new, ["movedOut"]))
             return new
 

@@ -17,9 +17,10 @@ from pymongo import UpdateOne
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from services.grids.domain import visits as vd
-from services.grids.domain.visit_rules import VisitRule, check_rules, rule_of, schedule_of
+from services.grids.domain.visit_rules import VisitRule, check_rules, rule_of
 from services.grids.handlers.context import SERVICE, GridContext
 from services.grids.handlers.visits import Visits, event_view, service_principal
+from services.grids.store import GridStore
 from services.grids.visit_store import VisitStore
 from shared.auth import Principal, Role, require_deployment_admin, require_figures
 from shared.bulk import committed
@@ -45,7 +46,6 @@ TREND_METRICS: dict[str, Metric] = {
 }
 IMPORT_MAX_AGE = timedelta(days=400)
 IMPORT_ATTEMPTS = 8  # a batch planned again after a write conflict (another replica's writes)
-HOUSEHOLD_EVENTS = ("HOUSEHOLD_REGISTERED", "HOUSEHOLD_UPDATED", "HOUSEHOLD_MOVED_OUT")
 CADRE_REGIONS = 20  # regions of a cadre's assignments myWork reads at most
 
 
@@ -125,15 +125,9 @@ class VisitPlans:
             return await self.rt.transact(work)
 
     async def on_own_event(self, event: CloudEvent) -> None:
-        """A household registered, changed or moved out: its schedule follows."""
-        if event.event == "HOUSEHOLD_REGISTERED":
-            rules = await self.store.rules()
-            if schedule_of(event.data.get("tags") or [], rules) is not None:  # else nothing to schedule
-                await self.reschedule(event.subject, rules)
-        elif event.event in HOUSEHOLD_EVENTS:
-            await self.reschedule(event.subject)
-        else:
-            await self.visits.on_own_event(event)
+        """The service's own events: a visit's case request (households follow in their own
+        transaction, `schedule_on_change`)."""
+        await self.visits.on_own_event(event)
 
     # -- bulk import (seeding, onboarding) -----------------------------------------------------
     async def import_visits(self, req: Request) -> dict:
@@ -274,6 +268,25 @@ class VisitPlans:
             return {i: flatten(d.get("counters", {})) for i, d in docs.items()}
 
         return await trend_reply(req, ScopeChecked(), TREND_METRICS, self.ctx.store.trend_days, counters_of)  # type: ignore[arg-type]
+
+
+async def schedule_on_change(uow: UnitOfWork, before: dict | None, after: dict) -> None:
+    """A household registered, imported, changed or moved out (`households.CHANGE_HOOKS`, in the
+    transaction that writes it): its visiting state follows its tags. Moving out clears it (the
+    households part has taken its counters away already)."""
+    store = VisitStore(uow.db)
+    if after.get("movedOutAt") is not None:
+        if any(after.get(k) for k in vd.STATE_FIELDS):
+            cleared = {"mustVisit": False, "visitRule": None, "nextVisitDue": None, "visitOverdue": False}
+            await store.set_state(uow, after["_id"], cleared)
+        return
+    rules = await store.rules()
+    state = vd.state_of(after, rules, now())
+    if not vd.changed(after, state):
+        return
+    await store.set_state(uow, after["_id"], state)
+    if delta := vd.state_delta(after, state):
+        await GridStore(uow.db).bump(uow, after["path"], delta)
 
 
 def import_id(key: str, at: datetime) -> str:

@@ -4,7 +4,8 @@ consumer of the service's own events (household changes, case requests) and the 
 from __future__ import annotations
 
 from services.grids.handlers.context import SERVICE, GridContext
-from services.grids.handlers.visit_plans import VisitPlans
+from services.grids.handlers.households import CHANGE_HOOKS
+from services.grids.handlers.visit_plans import VisitPlans, schedule_on_change
 from services.grids.handlers.visits import Visits
 from services.grids.sweeper import VisitSweeper
 from services.grids.visit_store import VisitStore
@@ -17,6 +18,10 @@ def service_only(action: str) -> Gate:
         p.require_role(action=action)
 
     return gate
+
+
+if schedule_on_change not in CHANGE_HOOKS:  # once per process, however many runtimes it starts
+    CHANGE_HOOKS.append(schedule_on_change)
 
 
 class Visiting:
@@ -48,7 +53,7 @@ class Visiting:
 
     def wire(self) -> None:
         rt = self.ctx.rt
-        rt.consume(SERVICE, "visits", self.plans.on_own_event)
+        rt.consume(SERVICE, "visits", self.plans.on_own_event, events="VISIT_CASE_REQUESTED.>")
         rt.on_start(self.store.seed_rules)
 
         async def start() -> None:
