@@ -197,6 +197,11 @@ async def test_plan_sweeper_and_rules(grids, stack):
     assert h3d["mustVisit"] and h3d["visitRule"] == "TENANT"
     assert (await counters(stack, "c"))["mustVisitCount"] == 3
 
+    # moving out takes the household's schedule and its counters away, once
+    await grids("household.moveOut", worker, id=h1["id"], reason="搬走")
+    assert await counters(stack, "c") == {"mustVisitCount": 2, "overdueVisits": 0, "visitCount": 1}
+    gone = await db(stack).households.find_one({"_id": h1["id"]})
+    assert gone["mustVisit"] is False and gone["nextVisitDue"] is None
     # replay: the live counters equal the recount from the records; a wrong one is found and corrected
     assert (await replay(db(stack))).clean
     await db(stack).rollups.update_one({"_id": "g1"}, {"$inc": {"counters.overdueVisits": 2, "counters.visitCount": -1}})
