@@ -324,7 +324,7 @@ class World:
         for place, (lng, lat) in inside.items():
             grid = PARENT[place]
             token = self.stack.token("grid_worker", rid(grid), sub="mx-gw" if grid == "g" else f"mx-gw-{grid}")
-            h = await self.ok(register, token, i={"buildingId": rid(place), "room": "201", "tags": ["ELDERLY_ALONE"],
+            h = await self.ok(register, token, i={"buildingId": rid(place), "room": "301", "tags": ["ELDERLY_ALONE"],
                                                   "head": {"name": "王秀英"}})
             household = self.put("household_v", place, h["registerHousehold"]["id"])
             v = await self.ok(record, token, i={"householdId": household, "kind": "ROUTINE", "lng": lng, "lat": lat})
