@@ -192,6 +192,43 @@ class GridsClient(ServiceClient):
     async def import_households(self, body: gc.ImportHouseholds) -> Dto:
         return await self.send("household.import", body)
 
+    # visits:
+    async def record_visit(self, body: gc.RecordVisit) -> Dto:
+        return await self.send("visit.record", body)
+
+    async def get_visit(self, body: ById) -> Dto | None:
+        return await self.send("visit.get", body)
+
+    async def batch_visits(self, body: ByIds) -> Dto:
+        return await self.send("visit.batch", body)
+
+    async def list_visits(self, body: gc.ListVisits) -> Dto:
+        return await self.send("visit.list", body)
+
+    async def visit_plan(self, body: gc.VisitPlanQuery) -> Dto:
+        return await self.send("visit.plan", body)
+
+    async def visit_rules(self) -> Dto:
+        return await self.send("visit.rules")
+
+    async def set_visit_rules(self, body: gc.SetVisitRules) -> Dto:
+        return await self.send("visit.setRules", body)
+
+    async def report_from_visit(self, body: gc.ReportFromVisit) -> Dto:
+        return await self.send("visit.report", body)
+
+    async def attach_to_visit(self, body: AttachEvidence) -> Dto:  # evidence (ATTACHMENTS_API)
+        return await self.send("visit.attach", body)
+
+    async def import_visits(self, body: gc.ImportVisits) -> Dto:
+        return await self.send("visit.import", body)
+
+    async def work_visits(self, body: gc.WorkQuery) -> Dto:
+        return await self.send("work.visits", body)
+
+    async def trend(self, body: TrendQuery) -> Dto:
+        return await self.send("trend.series", body)
+
 
 class OrganizationsClient(FiguresClient):
     """yiwang.organizations.<verb> (ORGANIZATIONS_API in shared/contracts/organizations.py)."""

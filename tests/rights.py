@@ -256,6 +256,15 @@ RIGHTS: dict[str, Rule] = {
     "updateHousehold": rule(A, O, W, superadmin=False),
     "moveOutHousehold": rule(A, O, W, superadmin=False),
     "revealHousehold": rule(A),
+    # -- visits: whoever sees the household by region, staff of a community or below (above it, and a
+    #    superadmin, figures only); a volunteer lists their own visits; the rules are read by all
+    "visits": rule(A, O, W, V, superadmin=False),
+    "visit": rule(A, O, W, superadmin=False),
+    "visitPlan": rule(A, O, W, superadmin=False),
+    "visitRules": rule(ALL, scope=NONE),
+    "recordVisit": rule(A, O, W, superadmin=False),   # a volunteer: only households linked to their member
+    "reportFromVisit": rule(A, O, W, superadmin=False),  # the visitor, or staff over the grid
+    "setVisitRules": rule(scope=DEPLOYMENT),          # the rules every region follows
     # -- subscriptions
     "caseEvents": rule(A, O, W, D),                    # a department: the cases it handles
     "events": rule(A, O, W, D),

@@ -33,6 +33,7 @@ from gateway.schema.nodes import NodeQuery
 from gateway.schema.organizations import OrganizationsMutation, OrganizationsQuery
 from gateway.schema.territory import TerritoryMutation, TerritoryQuery
 from gateway.schema.unified import UnifiedMutation, UnifiedQuery
+from gateway.schema.visits import VisitsMutation, VisitsQuery
 from gateway.schema.volunteers import VolunteersMutation, VolunteersQuery
 from gateway.schema.work_calendar import WorkCalendarMutation, WorkCalendarQuery
 from shared.settings import Settings
@@ -50,6 +51,7 @@ class Query(
     DepartmentsQuery,
     CadresQuery,  # links:
     HouseholdsQuery,  # households:
+    VisitsQuery,  # visits
 ):
     pass
 
@@ -68,6 +70,7 @@ class Mutation(
     CadresMutation,  # links:
     MemberLinksMutation,
     HouseholdsMutation,  # households:
+    VisitsMutation,  # visits
 ):
     pass
 

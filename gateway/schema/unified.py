@@ -59,6 +59,10 @@ TRENDS: dict[str, tuple[str, str]] = {
     "POINTS_ISSUED": ("volunteers", "points_issued"),
     "VOLUNTEERS": ("volunteers", "volunteers"),
     "OPEN_ORDERS": ("volunteers", "open_orders"),
+    # visits: grids' day buckets
+    "VISITS_RECORDED": ("grids", "visits_recorded"),
+    "OVERDUE_VISITS": ("grids", "overdue_visits"),
+    "HOUSEHOLDS": ("grids", "households"),
 }
 if TYPE_CHECKING:  # the members are the keys of TRENDS, made at run time; a type checker sees an Enum
 

@@ -21,8 +21,10 @@ from services.grids import domain
 from services.grids.domain import cadres as cadre_rules
 from services.grids.domain import households as hh
 from services.grids.domain import links as link_rules
+from services.grids.domain import visits as vd
 from services.grids.store import region_from_doc
 from services.grids.store_links import LinkStore
+from services.grids.visit_store import recount_visits
 from shared.records import flatten
 
 Totals = dict[str, Counter]
@@ -72,6 +74,7 @@ RECOUNTS: list[Recount] = [
     # visits and links append their recount here, one line each
     Recount("cadre coverage", lambda k: k in cadre_rules.CADRE_COUNTERS, cadres),  # links:
     Recount("member links", lambda k: k in link_rules.LINK_COUNTERS, links),  # links:
+    Recount("visits", lambda k: k in vd.VISIT_COUNTERS, recount_visits),  # visits
 ]
 
 

@@ -13,7 +13,8 @@ from services.grids.domain import Level, Region, ancestors_below
 from services.grids.domain.households import household_place, level_of_path
 from shared.errors import NotFound
 from shared.mongo import UnitOfWork, now
-from shared.records import flatten
+from shared.records import DAY_BUCKET_INDEXES, add_day_buckets, flatten, read_days
+from shared.trends import city_tz, day_of, fold_days
 
 INDEXES = {
     "regions": [
@@ -26,6 +27,8 @@ INDEXES = {
     ],
     "workers": [IndexModel([("path", ASCENDING), ("_id", ASCENDING)]), IndexModel([("sub", ASCENDING)], unique=True)],
     "rollups": [],
+    # visits: the day buckets of the rollups (trends)
+    "rollup_days": DAY_BUCKET_INDEXES,
     # links:
     "cadres": [
         IndexModel([("activeKey", ASCENDING)], unique=True),
@@ -84,6 +87,7 @@ class GridStore:
     def __init__(self, db: AsyncDatabase):
         self.db = db
         self.regions, self.rollups, self.workers = db.regions, db.rollups, db.workers
+        self.days = db.rollup_days
 
     # -- regions ---------------------------------------------------------------------------
     async def get_doc(self, region_id: str, uow: UnitOfWork | None = None) -> dict | None:
@@ -217,10 +221,31 @@ class GridStore:
         return await self.regions.find({"level": "GRID", "path": region_id}).to_list(None)
 
     # -- rollups ---------------------------------------------------------------------------
-    async def bump(self, uow: UnitOfWork, path: list[str], delta: Counter, sign: int = 1) -> None:
+    async def bump(
+        self, uow: UnitOfWork, path: list[str], delta: Counter, sign: int = 1, at: datetime | None = None
+    ) -> None:
+        """Add `delta` to the rollups of every node on `path`, and to their day buckets of the day
+        of `at` (default now: trends read them), in the transaction."""
         inc = {f"counters.{k}": sign * v for k, v in delta.items() if v}
         if inc and path:
             await self.rollups.update_many({"_id": {"$in": path}}, {"$inc": inc}, session=uow.session)
+            days: dict[tuple[str, str], dict[str, int]] = {}
+            fold_days(days, path, day_of(at or now(), city_tz()), {k: sign * v for k, v in delta.items() if v})
+            await add_day_buckets(self.days, uow, days)
+
+    async def bump_nodes(self, uow: UnitOfWork, totals: dict[str, Counter], days: dict[tuple[str, str], dict]) -> None:
+        """Bulk: per-node rollup changes and per-(node, day) bucket changes summed over a batch."""
+        ops = [
+            UpdateOne({"_id": node}, {"$inc": {f"counters.{k}": v for k, v in c.items() if v}})
+            for node, c in totals.items()
+            if any(c.values())
+        ]
+        if ops:
+            await self.rollups.bulk_write(ops, ordered=False, session=uow.session)
+        await add_day_buckets(self.days, uow, days)
+
+    async def trend_days(self, region: str, first: str, last: str | None) -> dict[str, dict[str, int]]:
+        return await read_days(self.days, region, first, last)
 
     async def counters(self, region_id: str) -> Counter:
         """One region's rollup counters (the region's own and everything below it)."""

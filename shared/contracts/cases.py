@@ -41,6 +41,8 @@ class ReportCase(Wire):
     source: str | None = Field(default=None, max_length=128)  # e.g. "meeting:<id>:<item>"
     # building: the BUILDING of the case's grid it happened in (a building leader's own by default)
     buildingId: str | None = Field(default=None, min_length=1, max_length=64)
+    # visits: the visit (grids) whose finding this case is reported from; set by grids' visit.report
+    sourceVisitId: str | None = Field(default=None, max_length=64, pattern=r"^[a-z0-9_-]+$")
 
 
 class CaseCommand(Wire):

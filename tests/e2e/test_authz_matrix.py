@@ -324,6 +324,21 @@ class World:
                       i={"code": "MX_SOAP", "name": "洗衣皂", "cost": 1, "stock": 5})
 
 
+    async def seed_visits(self) -> None:
+        """A household and a visit in each of b, b2, b3, by the grid worker of its grid."""
+        register = "mutation($i: RegisterHouseholdInput!) { registerHousehold(input: $i) { id } }"
+        record = "mutation($i: RecordVisitInput!) { recordVisit(input: $i) { id } }"
+        inside = {"b": (113.005, 30.005), "b2": (113.015, 30.005), "b3": (113.105, 30.005)}
+        for place, (lng, lat) in inside.items():
+            grid = PARENT[place]
+            token = self.stack.token("grid_worker", rid(grid), sub="mx-gw" if grid == "g" else f"mx-gw-{grid}")
+            h = await self.ok(register, token, i={"buildingId": rid(place), "room": "301", "tags": ["ELDERLY_ALONE"],
+                                                  "head": {"name": "王秀英"}})
+            household = self.put("household_v", place, h["registerHousehold"]["id"])
+            v = await self.ok(record, token, i={"householdId": household, "kind": "ROUTINE", "lng": lng, "lat": lat})
+            self.put("visit", place, v["recordVisit"]["id"])
+
+
 # -- what each operation is called with, per caller and relation -----------------------------------
 Args = Callable[[World, Who, Rel], "str | None"]
 
@@ -730,6 +745,17 @@ OPS: dict[str, Args] = {
                                                           if (x := w.pick("household", who, rel)) else None)),
     "revealHousehold": lambda w, who, rel: (f'id: {lit(x)}, reason: "核实身份"'
                                             if (x := w.pick("household", who, rel)) else None),
+    # visits (the seeded households and visits lie in buildings b, b2, b3)
+    "visits": region("regionId"),
+    "visit": one("visit"),
+    "visitPlan": lambda w, who, rel: (f"gridId: {lit(g)}" if (g := w.pick("grid", who, rel)) else None),
+    "visitRules": lambda w, who, rel: "",
+    "recordVisit": lambda w, who, rel: (f'input: {{householdId: {lit(h)}, kind: "ROUTINE"}}'  # no place: BAD_USER_INPUT
+                                        if (h := w.pick("household_v", who, rel)) else None),
+    "reportFromVisit": lambda w, who, rel: (
+        f'visitId: {lit(v)}, input: {{title: "楼道堆物", categoryCode: "ENV_GARBAGE", channel: GRID_PATROL, '
+        f'reporterName: "网格员"}}' if (v := w.pick("visit", who, rel)) else None),
+    "setVisitRules": lambda w, who, rel: "rules: []",  # refused as empty once allowed
     # subscriptions
     "caseEvents": region("regionId"),
     "events": lambda w, who, rel: f'regionId: {lit(who.region(rel))}, services: ["cases"]',
@@ -803,6 +829,7 @@ async def world(mongo_server, tmp_path_factory):
         member = w.get("member", "m", "self")
         w.people["volunteer"] = Who("volunteer", t("volunteer", rid("m"), sub="mx-vol", member=member), "m", "mx-vol")
         await w.seed_cases_and_volunteers()
+        await w.seed_visits()
         log.warning("authz matrix: seeded in %.1fs", time.monotonic() - started)
         yield w
     finally:

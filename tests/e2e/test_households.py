@@ -112,8 +112,9 @@ async def test_households_end_to_end(gateway, town):
     vol = (await s.ok(LIST, {"r": "comm-a"}, token=tok["volunteer"]))["households"]
     assert vol["totalCount"] == 0  # a volunteer lists only the households linked to their member record
     township = await figures(s, "town-a", tok["township"])
-    assert township == {"householdCount": 1, "residentCount": 2, "byTag": {"LOW_INCOME": 1}, "mustVisitCount": 0,
-                        "overdueVisits": 0, "visitCoverage": None, "linkedHouseholdCount": 0,
+    # a 低保 household is visited monthly (visiting rules): must-visit, not yet due
+    assert township == {"householdCount": 1, "residentCount": 2, "byTag": {"LOW_INCOME": 1}, "mustVisitCount": 1,
+                        "overdueVisits": 0, "visitCoverage": 1.0, "linkedHouseholdCount": 0,
                         "linkedHouseholdShare": 0.0}
     # -- an update: the ID number left out is kept; tags and residents counted again
     upd = {"members": [{"relation": "SPOUSE", "name": "李四"}, {"relation": "CHILD", "name": "张小小",
