@@ -19,6 +19,7 @@ from shared.contracts import organizations as oc
 from shared.contracts import volunteers as vc
 from shared.contracts.attachments import AttachEvidence
 from shared.contracts.common import ById, ByIds, TrendQuery
+from shared.contracts.work import WorkQuery
 from shared.errors import DomainError
 from shared.messaging.rpc import RpcClient, parse
 
@@ -75,6 +76,12 @@ class ServiceClient:
     async def __call__(self, verb: str, payload: dict[str, Any] | None = None) -> Any:
         """The wire call, under the typed methods (and for the kernel's own verbs: ping, asyncapi)."""
         return await self.rpc.call(self.service, verb, payload or {}, self.token)
+
+    # mywork: the caller's part of the day in this service (`work.*`, shared/contracts/work.py)
+    async def work(self, verb: str, body: WorkQuery, timeout_s: float) -> Dto:
+        """A `work.*` verb, answered within `timeout_s` or UNAVAILABLE (the day shows the rest)."""
+        payload = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        return cast(Dto, await self.rpc.call(self.service, verb, payload, self.token, timeout_s))
 
 
 class FiguresClient(ServiceClient):

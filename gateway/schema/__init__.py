@@ -26,6 +26,7 @@ from gateway.schema.cases import CasesMutation, CasesQuery
 from gateway.schema.departments import DepartmentsMutation, DepartmentsQuery
 from gateway.schema.evidence import EvidenceMutation
 from gateway.schema.live_events import LiveEventsSubscription
+from gateway.schema.my_work import MyWorkQuery
 from gateway.schema.nodes import NodeQuery
 from gateway.schema.organizations import OrganizationsMutation, OrganizationsQuery
 from gateway.schema.territory import TerritoryMutation, TerritoryQuery
@@ -45,6 +46,7 @@ class Query(
     NodeQuery,
     WorkCalendarQuery,
     DepartmentsQuery,
+    MyWorkQuery,  # mywork
 ):
     pass
 

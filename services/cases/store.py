@@ -63,6 +63,14 @@ INDEXES = {
 }
 # clocks: the sweeper reads the cases whose next clock event (due soon, due) has come
 INDEXES["cases"].append(IndexModel([("sweep_at", ASCENDING)]))
+# mywork: a day's cases (domain/work.py), one equality per field each: the caller's region at its
+# level and status, the cases assigned to a person, a department's own
+INDEXES["cases"] += [
+    IndexModel([("region_id", ASCENDING), ("level", ASCENDING), ("status", ASCENDING)]),
+    IndexModel([("path", ASCENDING), ("level", ASCENDING), ("status", ASCENDING)]),
+    IndexModel([("assigneeKey", ASCENDING), ("status", ASCENDING)]),
+    IndexModel([("deptKeys", ASCENDING), ("status", ASCENDING), ("path", ASCENDING)]),
+]
 
 
 HOTSPOT_DAYS = "hotspot_days"
