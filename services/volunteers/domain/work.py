@@ -4,7 +4,6 @@ grid, building or community), which records wait for them there, as filters an i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,18 +25,16 @@ IN_HAND = (S.TAKEN, S.IN_PROGRESS)  # a volunteer's own orders
 @dataclass(frozen=True)
 class WorkPlace:
     region: str  # the caller's region: orders and activities in its subtree
-    community: str  # its community: activities held by the community itself are everyone's there
 
 
-def place_of(p: Principal, path: Sequence[str], levels: Sequence[str | None]) -> WorkPlace | None:
-    """Where the caller's day lies: their own region (`path`, top-down, with each node's level)
+def place_of(p: Principal, region: str | None, level: str | None) -> WorkPlace | None:
+    """Where the caller's day lies: their own region (`level`: its level)
     when it is a community, grid or building and the caller reads volunteer records there
     (`SCOPES`); None otherwise (an unrestricted principal, a region above a community, a role
     that reads no volunteer records)."""
-    if p.unrestricted or not path or levels[-1] not in LOCAL_LEVELS or SCOPES["order"].of(p).empty:
+    if p.unrestricted or region is None or level not in LOCAL_LEVELS or SCOPES["order"].of(p).empty:
         return None
-    communities = [r for r, level in zip(path, levels, strict=True) if level == "COMMUNITY"]
-    return WorkPlace(region=path[-1], community=communities[-1]) if communities else None
+    return WorkPlace(region=region)
 
 
 def order_filters(p: Principal, place: WorkPlace, volunteer_id: str | None) -> list[dict[str, Any]]:
@@ -50,17 +47,16 @@ def order_filters(p: Principal, place: WorkPlace, volunteer_id: str | None) -> l
     return [{"status": str(s), "path": place.region} for s in WAITING]
 
 
-def activity_filters(place: WorkPlace, now: datetime) -> list[dict[str, Any]]:
-    """Activities not yet over in the caller's region, and in its community (of which those
-    held by the community itself count: `activity_fits`)."""
-    regions = dict.fromkeys((place.region, place.community))
-    return [{"path": r, "ends_at": {"$gt": now}} for r in regions]
+def activity_filter(place: WorkPlace, now: datetime) -> dict[str, Any]:
+    """Activities not yet over in the caller's region (one equality and one range: the
+    (path, ends_at) index). A grid's worker does not see the community's own activities: they
+    lie outside the grid, where the scope (`SCOPES`) reads nothing for them."""
+    return {"path": place.region, "ends_at": {"$gt": now}}
 
 
-def activity_fits(place: WorkPlace, a: Activity, now: datetime, horizon: timedelta) -> bool:
-    """In the caller's region, or held by its community itself, and starting within the horizon."""
-    here = place.region in a.region_path or a.region_path[-1] == place.community
-    return here and aware(a.starts_at) <= now + horizon and aware(a.ends_at) > now  # type: ignore[operator]
+def activity_fits(a: Activity, now: datetime, horizon: timedelta) -> bool:
+    """Starting within the horizon (and not over)."""
+    return aware(a.starts_at) <= now + horizon and aware(a.ends_at) > now  # type: ignore[operator]
 
 
 def order_due(o: ServiceOrder, now: datetime) -> tuple[datetime | None, bool]:

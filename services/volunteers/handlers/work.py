@@ -23,15 +23,12 @@ async def day(cx: Context, q: WorkQuery, p: Principal) -> dict[str, Any]:
     me = await cx.store.by_sub(p.sub) if p.role is Role.VOLUNTEER else None
     own = me.id if me else None
     order_reads = [_read(cx.store.orders.coll, f, "wished_at", first) for f in work.order_filters(p, place, own)]
-    activity_reads = [_read(cx.store.activities.coll, f, "starts_at", None) for f in work.activity_filters(place, at)]
-    order_parts, activity_parts = await asyncio.gather(asyncio.gather(*order_reads), asyncio.gather(*activity_reads))
+    # a grid's or community's coming activities are a handful: read whole, those beyond the horizon dropped
+    activity_read = _read(cx.store.activities.coll, work.activity_filter(place, at), "starts_at", None)
+    order_parts, activity_docs = await asyncio.gather(asyncio.gather(*order_reads), activity_read)
     orders = {doc["_id"]: cx.store.orders.of(doc) for part in order_parts for doc in part}
     horizon = timedelta(days=q.horizonDays)
-    activities = [
-        a
-        for a in {doc["_id"]: cx.store.activities.of(doc) for part in activity_parts for doc in part}.values()
-        if work.activity_fits(place, a, at, horizon)
-    ]
+    activities = [a for a in map(cx.store.activities.of, activity_docs) if work.activity_fits(a, at, horizon)]
     shown_orders = [o for o in orders.values() if cx.visible(p, o)]
     shown_activities = [a for a in activities if cx.visible(p, a)]
     return {
@@ -45,15 +42,11 @@ async def day(cx: Context, q: WorkQuery, p: Principal) -> dict[str, Any]:
 
 
 def _place(cx: Context, p: Principal) -> work.WorkPlace | None:
-    node = cx.territory.get(p.region) if p.region else None
-    if node is None:
-        return None
-    path = list(node["path"])
-    return work.place_of(p, path, [cx.level(r) for r in path])
+    return work.place_of(p, p.region, cx.level(p.region) if p.region else None)
 
 
 async def _read(coll: Any, query: dict[str, Any], sort: str, first: int | None) -> list[dict]:
     """One filter's matches on its index, soonest first (sorted by the store in memory: the
-    open orders of one status in one place, the coming activities of one community)."""
+    open orders of one status in one place, the coming activities of one place)."""
     cur = coll.find(query).sort(sort, 1)
     return await (cur.limit(first).to_list(first) if first else cur.to_list(None))
