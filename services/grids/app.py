@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from services.grids.handlers import SERVICE, GridContext
 from services.grids.handlers.table import table
+from services.grids.handlers.visit_table import Visiting
 from services.grids.locator import GridLocator
 from services.grids.store import INDEXES, GridStore
+from services.grids.visit_store import VISIT_INDEXES
 from shared.asyncapi import document_events
 from shared.contracts.grids import GRID_EVENTS
 from shared.privacy import FieldCipher
@@ -16,12 +18,25 @@ from shared.settings import Settings
 
 def create_runtime(settings: Settings) -> ServiceRuntime:
     rt = ServiceRuntime(SERVICE, settings)
-    rt.indexes = INDEXES
+    rt.indexes = {k: INDEXES.get(k, []) + VISIT_INDEXES.get(k, []) for k in INDEXES.keys() | VISIT_INDEXES.keys()}
     store = GridStore(rt.db)
     locator = GridLocator(store, settings.locator_resync_s)
     cipher = FieldCipher.from_settings(settings)
-    rt.routes(table(GridContext(rt, store, locator, cipher)))
-    serve_rekey(rt, cipher, Sealed("workers", ("phoneEnc",)))
+    ctx = GridContext(rt, store, locator, cipher)
+    visiting = Visiting(ctx)  # visits
+    rt.routes({**table(ctx), **visiting.routes()})
+    visiting.wire()
+    serve_rekey(
+        rt,
+        cipher,
+        Sealed("workers", ("phoneEnc",)),
+        # households:
+        Sealed(
+            "households",
+            ("head.nameEnc", "head.phoneEnc", "head.idEnc", "members.nameEnc", "members.phoneEnc", "members.idEnc"),
+        ),
+        Sealed("visits", ("findingsEnc",)),  # visits
+    )
     document_events(rt, GRID_EVENTS)
     rt.broadcast(SERVICE, locator.on_event)
     rt.on_start(locator.start)

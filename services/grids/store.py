@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
-from pymongo import ASCENDING, IndexModel, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, IndexModel, ReturnDocument, UpdateMany, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.grids.domain import Level, Region, ancestors_below
+from services.grids.domain.households import household_place
 from shared.errors import NotFound
 from shared.mongo import UnitOfWork, now
+from shared.records import DAY_BUCKET_INDEXES, add_day_buckets, flatten, read_days
+from shared.trends import city_tz, day_of, fold_days
 
 INDEXES = {
     "regions": [
@@ -24,6 +27,16 @@ INDEXES = {
     ],
     "workers": [IndexModel([("path", ASCENDING), ("_id", ASCENDING)]), IndexModel([("sub", ASCENDING)], unique=True)],
     "rollups": [],
+    # visits: the day buckets of the rollups (trends)
+    "rollup_days": DAY_BUCKET_INDEXES,
+    # households: a region's households by id (lists, recounts), a building's (moves), the live
+    # household of a unit and room (unique; unset on moving out), a member's (联户), an import's key.
+    "households": [
+        IndexModel([("path", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("buildingId", ASCENDING)]),
+        IndexModel([("placeKey", ASCENDING)], unique=True, sparse=True),
+        IndexModel([("linkedMemberIds", ASCENDING), ("_id", ASCENDING)]),
+    ],
 }
 SEQUENCES, GEOMETRY = "sequences", "geometry"
 # What a boundary check reads of a region.
@@ -63,6 +76,7 @@ class GridStore:
     def __init__(self, db: AsyncDatabase):
         self.db = db
         self.regions, self.rollups, self.workers = db.regions, db.rollups, db.workers
+        self.days = db.rollup_days
 
     # -- regions ---------------------------------------------------------------------------
     async def get_doc(self, region_id: str, uow: UnitOfWork | None = None) -> dict | None:
@@ -127,6 +141,16 @@ class GridStore:
                 session=uow.session,
                 ordered=False,
             )
+            # households: those of a building that moved (or whose ancestors did) take its path.
+            await self.db.households.bulk_write(
+                [
+                    UpdateMany({"buildingId": i}, {"$set": household_place(f["path"])})
+                    for i, f in updates
+                    if "path" in f
+                ],
+                session=uow.session,
+                ordered=False,
+            )
 
     async def chain(self, ids: list[str], uow: UnitOfWork) -> list[dict]:
         """These regions (an ancestor path), in the order given."""
@@ -188,14 +212,35 @@ class GridStore:
         return await self.regions.find({"level": "GRID", "path": region_id}).to_list(None)
 
     # -- rollups ---------------------------------------------------------------------------
-    async def bump(self, uow: UnitOfWork, path: list[str], delta: Counter, sign: int = 1) -> None:
+    async def bump(
+        self, uow: UnitOfWork, path: list[str], delta: Counter, sign: int = 1, at: datetime | None = None
+    ) -> None:
+        """Add `delta` to the rollups of every node on `path`, and to their day buckets of the day
+        of `at` (default now: trends read them), in the transaction."""
         inc = {f"counters.{k}": sign * v for k, v in delta.items() if v}
         if inc and path:
             await self.rollups.update_many({"_id": {"$in": path}}, {"$inc": inc}, session=uow.session)
+            days: dict[tuple[str, str], dict[str, int]] = {}
+            fold_days(days, path, day_of(at or now(), city_tz()), {k: sign * v for k, v in delta.items() if v})
+            await add_day_buckets(self.days, uow, days)
+
+    async def bump_nodes(self, uow: UnitOfWork, totals: dict[str, Counter], days: dict[tuple[str, str], dict]) -> None:
+        """Bulk: per-node rollup changes and per-(node, day) bucket changes summed over a batch."""
+        ops = [
+            UpdateOne({"_id": node}, {"$inc": {f"counters.{k}": v for k, v in c.items() if v}})
+            for node, c in totals.items()
+            if any(c.values())
+        ]
+        if ops:
+            await self.rollups.bulk_write(ops, ordered=False, session=uow.session)
+        await add_day_buckets(self.days, uow, days)
+
+    async def trend_days(self, region: str, first: str, last: str | None) -> dict[str, dict[str, int]]:
+        return await read_days(self.days, region, first, last)
 
     async def counters(self, region_id: str) -> Counter:
         """One region's rollup counters (the region's own and everything below it)."""
-        return Counter((await self.rollup_docs([region_id]))[region_id]["counters"])
+        return Counter(flatten((await self.rollup_docs([region_id]))[region_id]["counters"]))
 
     async def rollup_docs(self, ids: list[str]) -> dict[str, dict]:
         return {d["_id"]: d async for d in self.rollups.find({"_id": {"$in": ids}})}

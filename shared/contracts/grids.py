@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from shared.contracts.common import Page, Wire
-from shared.vocabulary.territory import Level, WorkerRole
+from shared.vocabulary.territory import HouseholdTag, Level, Relation, WorkerRole
 
 LevelName = Level
 WorkerRoleName = WorkerRole
@@ -119,6 +119,92 @@ class WorkerChanged(Wire):
     worker: WorkerView
 
 
+# households: the verbs' requests and the events (ids, tags, counts and paths only: no names,
+# phones, ID numbers or rooms).
+class PersonInput(Wire):
+    relation: Relation = Relation.HEAD
+    name: str = Field(min_length=1, max_length=32)
+    phone: str | None = Field(default=None, max_length=24)
+    idNumber: str | None = Field(default=None, max_length=24)
+    gender: str | None = Field(default=None, max_length=8, description="MALE or FEMALE (from the ID number if given)")
+    birthYear: int | None = None
+
+
+class RegisterHousehold(Wire):
+    buildingId: str = Field(min_length=1, max_length=64)
+    gridId: str | None = Field(default=None, max_length=64, description="when given, must be the building's grid")
+    unit: str | None = Field(default=None, max_length=16)
+    room: str | None = Field(default=None, max_length=16)
+    head: PersonInput
+    members: list[PersonInput] = Field(default_factory=list, max_length=30)
+    tags: list[HouseholdTag] = Field(default_factory=list, max_length=len(HouseholdTag))
+    idempotencyKey: str | None = Field(default=None, max_length=128)
+
+
+class UpdateHousehold(Wire):
+    """Fields given replace the stored ones (members: the whole list); a household never changes building."""
+
+    id: str = Field(min_length=1, max_length=64)
+    unit: str | None = Field(default=None, max_length=16)
+    room: str | None = Field(default=None, max_length=16)
+    head: PersonInput | None = None
+    members: list[PersonInput] | None = Field(default=None, max_length=30)
+    tags: list[HouseholdTag] | None = Field(default=None, max_length=len(HouseholdTag))
+    expectedVersion: int | None = None
+    idempotencyKey: str | None = Field(default=None, max_length=128)
+
+
+class MoveOutHousehold(Wire):
+    id: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=500)
+    expectedVersion: int | None = None
+
+
+class RevealHousehold(Wire):
+    id: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ListHouseholds(Page):
+    regionId: str = Field(min_length=1, max_length=64)
+    tag: HouseholdTag | None = None
+    includeMovedOut: bool = False
+
+
+class ImportHousehold(RegisterHousehold):
+    key: str = Field(min_length=1, max_length=128, description="the client's key of this household: imported once")
+
+
+class ImportHouseholds(Wire):
+    households: list[ImportHousehold] = Field(min_length=1, max_length=500)
+
+
+class HouseholdsOfMember(Page):
+    memberId: str = Field(min_length=1, max_length=64)
+
+
+class HouseholdEvent(Wire):
+    """A household was registered, changed, or moved out (ids, tags and counts only)."""
+
+    householdId: str
+    buildingId: str
+    gridId: str | None = None
+    communityId: str | None = None
+    residentCount: int
+    tags: list[str]
+    changed: list[str] | None = None
+    version: int
+
+
+class HouseholdRevealed(Wire):
+    """Audit: an administrator saw a household's personal data unmasked (never the data)."""
+
+    householdId: str
+    buildingId: str
+    reasonLength: int
+    role: str
+
+
 GRID_EVENTS: dict[str, type[Wire]] = {
     "REGION_CREATED": RegionChanged,
     "REGION_UPDATED": RegionChanged,
@@ -127,4 +213,148 @@ GRID_EVENTS: dict[str, type[Wire]] = {
     "WORKER_REGISTERED": WorkerChanged,
     "WORKER_ASSIGNED": WorkerChanged,
     "WORKER_UNASSIGNED": WorkerChanged,
+    # households:
+    "HOUSEHOLD_REGISTERED": HouseholdEvent,
+    "HOUSEHOLD_UPDATED": HouseholdEvent,
+    "HOUSEHOLD_MOVED_OUT": HouseholdEvent,
+    "HOUSEHOLD_REVEALED": HouseholdRevealed,
 }
+
+
+# visits: 走访 and the visiting rules (三必到五必访)
+class RecordVisit(Wire):
+    householdId: str | None = Field(default=None, max_length=64)
+    buildingId: str | None = Field(default=None, max_length=64)  # a visit to a building (楼栋走访) with no household
+    kind: str = Field(min_length=1, max_length=32, description="a visiting rule's code, or ROUTINE")
+    findings: str | None = Field(default=None, max_length=2000)
+    at: AwareDatetime | None = None  # default: now
+    lng: float | None = None
+    lat: float | None = None
+    overrideReason: str | None = Field(default=None, max_length=200)
+    idempotencyKey: str | None = Field(default=None, max_length=128)
+
+
+class ListVisits(Page):
+    regionId: str = Field(min_length=1, max_length=64)
+    from_: AwareDatetime | None = Field(default=None, alias="from")
+    to: AwareDatetime | None = None
+    householdId: str | None = Field(default=None, max_length=64)
+
+
+class VisitPlanQuery(Wire):
+    gridId: str = Field(min_length=1, max_length=64)
+    withinDays: int = Field(default=7, ge=0, le=31, description="due from now up to this many days ahead")
+    first: int = Field(default=200, ge=1, le=1000)
+
+
+class VisitRuleInput(Wire):
+    code: str = Field(min_length=1, max_length=32)
+    name: str = Field(min_length=1, max_length=64)
+    kind: Literal["MUST_VISIT", "MUST_ATTEND"]
+    tag: str | None = Field(default=None, max_length=32)
+    intervalDays: int | None = None
+    withinDays: int | None = None
+    active: bool = True
+
+
+class SetVisitRules(Wire):
+    rules: list[VisitRuleInput] = Field(max_length=40)
+    expectedVersion: int | None = None
+
+
+class ReportFromVisit(Wire):
+    visitId: str = Field(min_length=1, max_length=64)
+    report: dict[str, Any]  # a cases ReportCase; channel, source and idempotency key are set from the visit
+
+
+class ImportedVisit(Wire):
+    key: str = Field(min_length=1, max_length=128)  # the client's key: a second import of it adds nothing
+    householdId: str = Field(min_length=1, max_length=64)
+    kind: str = Field(min_length=1, max_length=32)
+    at: AwareDatetime
+    visitor: str = Field(min_length=1, max_length=64)
+    findings: str | None = Field(default=None, max_length=2000)
+    lng: float | None = None
+    lat: float | None = None
+
+
+class ImportVisits(Wire):
+    items: list[ImportedVisit] = Field(max_length=500)
+
+
+class WorkQuery(Wire):
+    first: int = Field(default=50, ge=1, le=200)
+
+
+class VisitView(Wire):
+    """A visit as events carry it: no findings, no place (they may be personal)."""
+
+    id: str
+    householdId: str | None = None
+    buildingId: str
+    gridId: str
+    kind: str
+    at: AwareDatetime
+    flagged: bool
+    visitor: str
+    attachmentCount: int = 0
+    caseId: str | None = None
+
+
+class VisitRecorded(Wire):
+    """A visit was recorded (or imported); a must-visit household's next visit is due again later."""
+
+    visit: VisitView
+    nextVisitDue: AwareDatetime | None = None
+
+
+class VisitOverdue(Wire):
+    """A must-visit household is past its due visit (raised once per lapse, by the sweeper)."""
+
+    householdId: str
+    buildingId: str
+    gridId: str
+    rule: str
+    dueAt: AwareDatetime
+
+
+class VisitCaseLinked(Wire):
+    """A case was reported from a visit's finding (channel GRID_PATROL) and linked to it."""
+
+    visitId: str
+    caseId: str
+    householdId: str | None = None
+
+
+class VisitCaseRequested(Wire):
+    """A case was asked for from a visit's finding; VISIT_CASE_LINKED follows once `cases` has it."""
+
+    visitId: str
+    householdId: str | None = None
+
+
+class VisitAttachmentAdded(Wire):
+    """A file was attached to a visit."""
+
+    visitId: str
+    attachmentId: str
+    kind: str
+    size: int
+
+
+class VisitRulesSet(Wire):
+    """The deployment's visiting rules changed; households are rescheduled by them."""
+
+    version: int
+    rules: list[VisitRuleInput]
+
+
+VISIT_EVENTS: dict[str, type[Wire]] = {
+    "VISIT_RECORDED": VisitRecorded,
+    "VISIT_OVERDUE": VisitOverdue,
+    "VISIT_CASE_REQUESTED": VisitCaseRequested,
+    "VISIT_CASE_LINKED": VisitCaseLinked,
+    "VISIT_ATTACHMENT_ADDED": VisitAttachmentAdded,
+    "VISIT_RULES_SET": VisitRulesSet,
+}
+GRID_EVENTS.update(VISIT_EVENTS)  # visits

@@ -7,6 +7,7 @@ from services.grids import domain
 from services.grids.handlers.boundaries import Boundaries
 from services.grids.handlers.context import GridContext
 from services.grids.handlers.counters import Counters
+from services.grids.handlers.households import Households
 from services.grids.handlers.regions import Regions
 from services.grids.handlers.workers import Workers
 from shared.auth import Principal, require_any_role, require_figures
@@ -25,6 +26,7 @@ def worker_readers(p: Principal) -> None:
 def table(ctx: GridContext) -> dict[str, Handler]:
     boundaries = Boundaries(ctx)
     regions, workers, counters = Regions(ctx, boundaries), Workers(ctx), Counters(ctx)
+    households = Households(ctx)  # households:
     routes: dict[str, tuple[Gate | None, Handler]] = {
         "region.get": (None, regions.get),
         "region.batch": (None, regions.batch),
@@ -40,5 +42,8 @@ def table(ctx: GridContext) -> dict[str, Handler]:
         "worker.assign": (managers("assign grid workers"), workers.assign),
         "worker.get": (None, workers.get),
         "worker.list": (worker_readers, workers.list),
+        # households:
+        "household.register": (None, households.register),
+        "household.get": (None, households.get),
     }
     return {verb: gated(gate, handler) for verb, (gate, handler) in routes.items()}

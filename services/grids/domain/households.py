@@ -1,0 +1,397 @@
+"""Households (实有人口, by 户): persons, places, tags, who sees which household, masking, counters. Pure."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from shared.auth import Principal, Role
+from shared.errors import BadInput, Conflict, Forbidden
+from shared.privacy import mask_phone
+from shared.scope import NOTHING, Eq, Scope, ScopeRule
+from shared.vocabulary.territory import HouseholdTag, Relation
+
+MAX_MEMBERS = 30  # besides the head
+NAME_MAX = 32
+PLACE_MAX = 16
+REASON_MIN, REASON_MAX = 2, 500
+ELDERLY_AGE = 60  # 老年人: 60 and over
+CHILD_AGE = 16  # 留守儿童: under 16
+OLDEST_BIRTH_YEAR = 1900
+GENDERS = ("MALE", "FEMALE")
+
+# Who may see households at all, by role value: a role added later (the building leader, a
+# regional role confined to one building) is read by its value, so its region scope applies
+# as soon as the role exists. Everyone else (department, resident) sees none.
+READER_ROLES = frozenset({"admin", "operator", "grid_worker", "building_leader", "volunteer"})
+# Staff whose region is one of these levels see figures only, never a list or a household.
+FIGURES_ONLY_LEVELS = frozenset({"CITY", "COUNTY", "TOWNSHIP"})
+STAFF_ROLES = frozenset({"admin", "operator"})
+# Who sees names and phones unmasked: the grid worker of the grid, the leader of the building.
+GRID_ROLE, BUILDING_ROLE = "grid_worker", "building_leader"
+REVEALERS = (Role.SUPERADMIN, Role.ADMIN)
+
+COUNTERS = ("householdCount", "residentCount")
+TAG_PREFIX = "tag."
+
+_CTRL = re.compile(r"[\x00-\x1f\x7f<>{}\[\]\\|$^*=;\"]")
+_DIGITS = re.compile(r"\d")
+_PLACE = re.compile(r"^[0-9A-Za-z\u4e00-\u9fff#\-]+$")
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}$")
+_ID = re.compile(r"^\d{17}[\dX]$")
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+# -- persons ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Person:
+    """One person of a household, checked and normalised (plain values; stored encrypted)."""
+
+    relation: Relation
+    name: str
+    phone: str | None = None
+    id_number: str | None = None
+    gender: str | None = None
+    birth_year: int | None = None
+
+
+def check_person_name(name: str | None, what: str = "name") -> str:
+    """A person's name: 1–32 characters, no digits, no markup or control characters."""
+    n = " ".join((name or "").split())
+    if not n:
+        raise BadInput(f"{what} must not be empty")
+    if len(n) > NAME_MAX:
+        raise BadInput(f"{what} is longer than {NAME_MAX} characters")
+    if _DIGITS.search(n) or _CTRL.search(n):
+        raise BadInput(f"{what} may hold letters, spaces, '·', '-' and '.' only")
+    return n
+
+
+def check_phone(phone: str | None) -> str | None:
+    """A mainland mobile (11 digits, 1[3-9]…) or landline (area code from 0, 10–12 digits);
+    spaces and dashes are dropped, a +86/0086 prefix too. None or empty: no phone."""
+    if phone is None or not phone.strip():
+        return None
+    p = re.sub(r"[\s\-()]", "", phone)
+    for prefix in ("+86", "0086"):
+        if p.startswith(prefix):
+            p = p[len(prefix) :]
+    if _MOBILE.match(p) or _LANDLINE.match(p):
+        return p
+    raise BadInput("phone must be a mobile number (11 digits from 13–19) or a landline with its area code")
+
+
+def id_check_digit(first17: str) -> str:
+    """The GB 11643-1999 check character of the first 17 digits (ISO 7064 MOD 11-2)."""
+    return _ID_CHECK[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
+
+
+def check_id_number(value: str | None, today: date) -> str | None:
+    """A 18-character 公民身份号码 (GB 11643-1999): 6-digit area, birth date YYYYMMDD (a real
+    day, not after today, not before 1900), 3-digit order, check character (0-9 or X).
+    The old 15-digit numbers are refused (those cards expired in 2013)."""
+    if value is None or not value.strip():
+        return None
+    v = value.strip().upper()
+    if len(v) == 15 and v.isdigit():
+        raise BadInput("ID number has the old 15 digits; give the 18-character number")
+    if not _ID.match(v):
+        raise BadInput("ID number must be 17 digits and a check digit (0-9 or X)")
+    if v[0] == "0":
+        raise BadInput("ID number starts with an area code that does not exist")
+    try:
+        born = date(int(v[6:10]), int(v[10:12]), int(v[12:14]))
+    except ValueError:
+        raise BadInput("ID number holds a birth date that does not exist") from None
+    if born > today or born.year < OLDEST_BIRTH_YEAR:
+        raise BadInput("ID number holds a birth date out of range")
+    if id_check_digit(v[:17]) != v[17]:
+        raise BadInput("ID number's check digit does not match (mistyped?)")
+    return v
+
+
+def id_facts(id_number: str) -> tuple[str, int]:
+    """(gender, birth year) an ID number says: the 17th digit is odd for a man."""
+    return ("MALE" if int(id_number[16]) % 2 else "FEMALE"), int(id_number[6:10])
+
+
+def check_person(
+    relation: str,
+    name: str | None,
+    phone: str | None,
+    id_number: str | None,
+    gender: str | None,
+    birth_year: int | None,
+    today: date,
+    what: str = "person",
+) -> Person:
+    """One person, normalised; gender and birth year come from the ID number when it is given
+    (and must agree with it when both are)."""
+    try:
+        rel = Relation(relation)
+    except ValueError:
+        raise BadInput(f"{what}: relation {relation!r} is not one of {', '.join(Relation)}") from None
+    n = check_person_name(name, f"{what} name")
+    ph = check_phone(phone)
+    idn = check_id_number(id_number, today)
+    if gender is not None and gender not in GENDERS:
+        raise BadInput(f"{what}: gender must be MALE or FEMALE")
+    if birth_year is not None and not OLDEST_BIRTH_YEAR <= birth_year <= today.year:
+        raise BadInput(f"{what}: birth year must lie between {OLDEST_BIRTH_YEAR} and {today.year}")
+    if idn:
+        g, y = id_facts(idn)
+        if gender is not None and gender != g:
+            raise BadInput(f"{what}: gender {gender} disagrees with the ID number")
+        if birth_year is not None and birth_year != y:
+            raise BadInput(f"{what}: birth year {birth_year} disagrees with the ID number")
+        gender, birth_year = g, y
+    return Person(rel, n, ph, idn, gender, birth_year)
+
+
+def check_persons(head: Person, members: Sequence[Person]) -> None:
+    """The head is the HEAD; nobody else is; at most MAX_MEMBERS others; one ID number once."""
+    if head.relation is not Relation.HEAD:
+        raise BadInput("the head of a household has the relation HEAD")
+    if len(members) > MAX_MEMBERS:
+        raise BadInput(f"a household lists at most {MAX_MEMBERS} members besides its head")
+    if any(m.relation is Relation.HEAD for m in members):
+        raise BadInput("a household has one head; give other members another relation")
+    if sum(1 for m in members if m.relation is Relation.SPOUSE) > 1:
+        raise BadInput("a household lists one spouse of its head")
+    ids = [p.id_number for p in (head, *members) if p.id_number]
+    if len(ids) != len(set(ids)):
+        raise BadInput("the same ID number is given for two persons of the household")
+
+
+# -- the place and the tags --------------------------------------------------------------------
+def check_place(unit: str | None, room: str | None) -> tuple[str | None, str | None]:
+    """单元 and 室: short codes (digits, letters, Chinese, '#', '-'); a unit needs a room."""
+    out: list[str | None] = []
+    for what, v in (("unit", unit), ("room", room)):
+        s = (v or "").strip() or None
+        if s is not None and (len(s) > PLACE_MAX or not _PLACE.match(s)):
+            raise BadInput(f"{what} must be up to {PLACE_MAX} digits, letters or Chinese characters ('#', '-')")
+        out.append(s)
+    if out[0] and not out[1]:
+        raise BadInput("a unit is given without a room")
+    return out[0], out[1]
+
+
+def place_key(building_id: str, unit: str | None, room: str | None) -> str:
+    """What is unique among the households living in a building: the unit and room."""
+    return f"{building_id}|{unit or ''}|{room or ''}"
+
+
+def check_tags(tags: Iterable[str], persons: Sequence[Person], today: date) -> list[str]:
+    """Known tags, each once, in the vocabulary's order; 独居老人 lives alone and (when a
+    birth year is known) is 60 or over; 留守儿童 needs a child under 16 when ages are known."""
+    given = list(tags)
+    unknown = [t for t in given if t not in HouseholdTag.__members__]
+    if unknown:
+        raise BadInput(f"unknown household tags: {', '.join(map(str, unknown))}", {"tags": unknown})
+    if len(given) != len(set(given)):
+        raise BadInput("a tag is given twice")
+    years = [p.birth_year for p in persons if p.birth_year is not None]
+    if HouseholdTag.ELDERLY_ALONE in given:
+        if len(persons) != 1:
+            raise BadInput("ELDERLY_ALONE (独居老人) is a household of one person")
+        by = persons[0].birth_year
+        if by is not None and today.year - by < ELDERLY_AGE:
+            raise BadInput(f"ELDERLY_ALONE (独居老人) is a person of {ELDERLY_AGE} or over")
+    if HouseholdTag.LEFT_BEHIND_CHILD in given and years and all(today.year - y >= CHILD_AGE for y in years):
+        raise BadInput(f"LEFT_BEHIND_CHILD (留守儿童) needs a child under {CHILD_AGE} in the household")
+    return [t.value for t in HouseholdTag if t.value in given]
+
+
+def check_reason(reason: str | None, what: str = "reason") -> str:
+    r = " ".join((reason or "").split())
+    if len(r) < REASON_MIN:
+        raise BadInput(f"{what} must be given ({REASON_MIN}–{REASON_MAX} characters)")
+    if len(r) > REASON_MAX:
+        raise BadInput(f"{what} is longer than {REASON_MAX} characters")
+    return r
+
+
+def check_building(level: str, name: str) -> None:
+    if level != "BUILDING":
+        raise BadInput(f"a household lives in a BUILDING, and {name} is a {level}")
+
+
+def check_building_grid(building_path: Sequence[str], grid_id: str | None) -> None:
+    """A caller who names the grid too must name the building's own grid."""
+    if grid_id is not None and grid_id not in building_path:
+        raise BadInput(
+            f"the building lies in another grid than {grid_id}",
+            {"gridId": grid_id, "buildingPath": list(building_path)},
+        )
+
+
+def household_place(building_path: Sequence[str]) -> dict[str, Any]:
+    """The fields a household takes from its building's path (CITY … COMMUNITY, GRID, BUILDING)."""
+    path = list(building_path)
+    return {
+        "path": path,
+        "gridId": path[-2] if len(path) >= 2 else None,
+        "communityId": path[-3] if len(path) >= 3 else None,
+    }
+
+
+def check_active(doc: Mapping[str, Any]) -> None:
+    if doc.get("movedOutAt") is not None:
+        raise Conflict(f"household {doc['_id']} has moved out; register the new household instead")
+
+
+# -- scope ---------------------------------------------------------------------------------
+def _nothing(p: Principal) -> Scope:
+    return NOTHING
+
+
+def _linked(p: Principal) -> Scope:
+    return Eq("linkedMemberIds", p.member) if p.member else NOTHING
+
+
+HOUSEHOLD_SCOPE = ScopeRule(
+    narrow={Role.VOLUNTEER: _linked},
+    replace={r: _nothing for r in Role if r.value not in READER_ROLES and r is not Role.SERVICE},
+)
+"""Households in the region rule: a grid worker's grid, a building leader's building, a
+community (grid, building) admin's subtree; a volunteer only those linked to their `member`;
+nobody else. Staff above the community see figures only: `household_scope` adds that."""
+
+
+def figures_only(p: Principal, own_level: str | None) -> bool:
+    """Whether `p` sees household figures only (no list, no household but by reveal): a
+    superadmin, and an admin or operator whose region is a TOWNSHIP, COUNTY or CITY."""
+    if p.role is Role.SUPERADMIN:
+        return True
+    return p.role.value in STAFF_ROLES and own_level in FIGURES_ONLY_LEVELS
+
+
+FIGURES_ONLY_MESSAGE = (
+    "above the community, households are seen as figures only (regionOverview.households); "
+    "an administrator may reveal one household with revealHousehold(id, reason), which is audited"
+)
+
+
+def check_not_figures_only(p: Principal, own_level: str | None) -> None:
+    if figures_only(p, own_level):
+        raise Forbidden(FIGURES_ONLY_MESSAGE, {"role": str(p.role), "level": own_level})
+
+
+def household_scope(p: Principal, own_level: str | None, region: str | None = None) -> Scope:
+    """THE scope of households (and of what hangs on them, visits): `HOUSEHOLD_SCOPE`, and
+    nothing for a caller who sees figures only."""
+    if figures_only(p, own_level):
+        return NOTHING
+    return HOUSEHOLD_SCOPE.of(p, region)
+
+
+WRITER_ROLES = frozenset({"admin", "operator", "grid_worker", "building_leader"})
+PATH_LEVELS = ("CITY", "COUNTY", "TOWNSHIP", "COMMUNITY", "GRID", "BUILDING")
+
+
+def level_of_path(path: Sequence[str]) -> str | None:
+    """The level of a region from the length of its path (the tree has no skipped level)."""
+    return PATH_LEVELS[len(path) - 1] if 0 < len(path) <= len(PATH_LEVELS) else None
+
+
+def check_may_write(p: Principal, own_level: str | None) -> None:
+    """Registering and changing households: the grid worker, the building leader, and staff of a
+    community, grid or building (in their scope); a service (imports)."""
+    if p.role is Role.SERVICE:
+        return
+    check_not_figures_only(p, own_level)
+    if p.role.value not in WRITER_ROLES:
+        raise Forbidden(f"role {p.role} may not register or change households", {"role": str(p.role)})
+
+
+def check_may_reveal(p: Principal) -> None:
+    p.require_role(*REVEALERS, action="reveal a household's personal data")
+
+
+def sees_contact(p: Principal, doc: Mapping[str, Any]) -> bool:
+    """Names and phones unmasked: to the grid worker of the household's grid, the leader of its
+    building, and a member linked to it. ID numbers: to nobody but through a reveal."""
+    role = p.role.value
+    if role == GRID_ROLE:
+        return p.region is not None and p.region == doc.get("gridId")
+    if role == BUILDING_ROLE:
+        return p.region is not None and p.region == doc.get("buildingId")
+    return p.member is not None and p.member in (doc.get("linkedMemberIds") or [])
+
+
+# -- masking ---------------------------------------------------------------------------------
+def mask_person_name(name: str | None) -> str | None:
+    """`张三` -> `张*`, `张小三` -> `张*三`, `欧阳小明` -> `欧**明`; one character -> `*`."""
+    if not name:
+        return name
+    if len(name) == 1:
+        return "*"
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def mask_id_number(value: str | None) -> str | None:
+    """`110101199001011234` -> `110***********1234`; 7 characters or fewer: all masked."""
+    if value is None:
+        return None
+    if len(value) <= 7:
+        return "*" * len(value)
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+def masked_person(plain: Mapping[str, Any], contact: bool) -> dict[str, Any]:
+    """A decrypted person as a caller sees it: the ID number always masked; name and phone
+    masked unless `contact`."""
+    return {
+        **plain,
+        "name": plain["name"] if contact else mask_person_name(plain["name"]),
+        "phone": plain.get("phone") if contact else mask_phone(plain.get("phone")),
+        "idNumber": mask_id_number(plain.get("idNumber")),
+    }
+
+
+# -- counters --------------------------------------------------------------------------------
+def counters_of_household(doc: Mapping[str, Any]) -> Counter:
+    """What one household adds to its building's rollup and every ancestor's (none once moved out)."""
+    if doc.get("movedOutAt") is not None:
+        return Counter()
+    c = Counter({"householdCount": 1, "residentCount": int(doc.get("residentCount") or 0)})
+    for t in doc.get("tags") or []:
+        c[TAG_PREFIX + t] += 1
+    return c
+
+
+def counter_delta(before: Counter, after: Counter) -> Counter:
+    """after − before, keeping negative entries (a Counter's `-` drops them)."""
+    out: Counter = Counter()
+    for k in set(before) | set(after):
+        if after[k] - before[k]:
+            out[k] = after[k] - before[k]
+    return out
+
+
+def household_figures(counters: Mapping[str, Any]) -> dict[str, Any]:
+    """A region's household figures from its (flat) rollup counters: every fixed counter (zero
+    when none was counted) and the households per tag."""
+    out: dict[str, Any] = {k: int(counters.get(k, 0)) for k in COUNTERS}
+    out["byTag"] = [{"tag": t.value, "count": int(counters.get(TAG_PREFIX + t.value, 0))} for t in HouseholdTag]
+    return out
+
+
+def recount_households(docs: Iterable[Mapping[str, Any]]) -> dict[str, Counter]:
+    """Household counters from the records, per region on the paths: what the rollups must equal."""
+    totals: dict[str, Counter] = {}
+    for d in docs:
+        c = counters_of_household(d)
+        if c:
+            for r in d.get("path") or []:
+                totals.setdefault(r, Counter()).update(c)
+    return totals

@@ -1,0 +1,227 @@
+"""The visiting rules and the schedules they make: read and set the rules, reschedule a household
+(after its tags or the rules change), the bulk import of past visits, a caller's due visits
+(`work.visits`) and the grids trends."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from services.grids.domain import visits as vd
+from services.grids.domain.visit_rules import VisitRule, check_rules, rule_of
+from services.grids.handlers.context import SERVICE, GridContext
+from services.grids.handlers.visits import Visits, event_view, service_principal
+from services.grids.visit_store import VisitStore
+from shared.auth import Principal, Role, require_deployment_admin, require_figures
+from shared.commands import trend_reply
+from shared.contracts.common import TrendQuery
+from shared.contracts.grids import ImportVisits, SetVisitRules, WorkQuery
+from shared.errors import BadInput, Conflict
+from shared.ids import _b32
+from shared.messaging.envelope import CloudEvent, make_event
+from shared.messaging.rpc import Request
+from shared.mongo import UnitOfWork, now
+from shared.records import flatten
+from shared.trends import Kind, Metric, city_tz, day_of, fold_days
+from shared.vocabulary.territory import HouseholdTag
+
+TREND_METRICS: dict[str, Metric] = {
+    "visits_recorded": Metric(Kind.FLOW, ("visitCount",), description="Visits recorded in the interval."),
+    "overdue_visits": Metric(
+        Kind.STOCK, ("overdueVisits",), description="Must-visit households past their due visit at the interval's end."
+    ),
+    "households": Metric(Kind.STOCK, ("householdCount",), description="Households registered at the interval's end."),
+}
+IMPORT_MAX_AGE = timedelta(days=400)
+HOUSEHOLD_EVENTS = ("HOUSEHOLD_REGISTERED", "HOUSEHOLD_UPDATED", "HOUSEHOLD_MOVED_OUT")
+CADRE_REGIONS = 20  # regions of a cadre's assignments myWork reads at most
+
+
+class ScopeChecked:
+    """`trend_reply` asks a territory replica whether the region is visible; grids is the territory
+    and has checked it already (`load_in_scope`)."""
+
+    def visible_path(self, p: Principal, region_id: str) -> None:
+        return None
+
+
+class VisitPlans:
+    def __init__(self, ctx: GridContext, store: VisitStore, visits: Visits):
+        self.ctx, self.rt, self.store, self.visits = ctx, ctx.rt, store, visits
+        self.after_rules: list[Any] = []  # called after the rules change (the sweeper's kick)
+
+    # -- rules -------------------------------------------------------------------------------
+    async def rules(self, req: Request) -> dict:
+        doc = await self.store.rules_doc()
+        return {"version": doc.get("version", 0), "rules": doc["rules"]}
+
+    async def set_rules(self, req: Request) -> dict:
+        c, p = req.parse(SetVisitRules), req.principal
+        require_deployment_admin(p, await self.ctx.principal_path(p), "set the visiting rules")
+        rules = check_rules([rule_of(r.model_dump()) for r in c.rules], [str(t) for t in HouseholdTag])
+
+        async def work(uow: UnitOfWork) -> int:
+            doc = await self.store.rules_doc(uow)
+            version = doc.get("version", 0)
+            if c.expectedVersion is not None and c.expectedVersion != version:
+                raise Conflict(f"the visiting rules are at version {version}", {"currentVersion": version})
+            await self.store.put_rules(uow, rules, version + 1)
+            data = {"version": version + 1, "rules": [r.doc() for r in rules]}
+            uow.record(make_event(SERVICE, "VISIT_RULES_SET", "visitRules", data, path=[], actor=p.sub, version=version + 1))
+            return version + 1
+
+        version = await self.rt.transact(work)
+        for hook in self.after_rules:
+            hook()
+        return {"version": version, "rules": [r.doc() for r in rules]}
+
+    # -- schedules ---------------------------------------------------------------------------
+    async def reschedule(self, household_id: str, rules: list[VisitRule] | None = None) -> bool:
+        """Bring one household's visiting state in line with its tags and the rules (idempotent:
+        a second run changes nothing). True when it changed."""
+        rules = rules if rules is not None else await self.store.rules()
+
+        async def work(uow: UnitOfWork) -> bool:
+            h = await self.store.household(household_id, uow)
+            if h is None:
+                return False
+            state = vd.state_of(h, rules, now())
+            if not vd.changed(h, state):
+                return False
+            await self.store.set_state(uow, household_id, state)
+            delta = vd.state_delta(h, state)
+            if delta:
+                await self.ctx.store.bump(uow, h["path"], delta)
+            return True
+
+        return await self.rt.transact(work)
+
+    async def on_own_event(self, event: CloudEvent) -> None:
+        """A household registered, changed or moved out: its schedule follows."""
+        if event.event in HOUSEHOLD_EVENTS:
+            await self.reschedule(event.subject)
+        elif event.event == "HOUSEHOLDS_IMPORTED":
+            rules = await self.store.rules()
+            for household_id in event.data.get("ids") or []:
+                await self.reschedule(household_id, rules)
+        else:
+            await self.visits.on_own_event(event)
+
+    # -- bulk import (seeding, onboarding) -----------------------------------------------------
+    async def import_visits(self, req: Request) -> dict:
+        c, p = req.parse(ImportVisits), req.principal
+        p.require_role(action="import visits")  # a service only
+        at_now = now()
+        for item in c.items:
+            vd.check_at(item.at, at_now, IMPORT_MAX_AGE)
+            if (item.lng is None) != (item.lat is None):
+                raise BadInput(f"visit {item.key}: give both lng and lat, or neither")
+        rules = await self.store.rules()
+        known = {r.code for r in rules} | {"ROUTINE"}
+        if bad := sorted({i.kind for i in c.items} - known):
+            raise BadInput(f"unknown visit kinds {bad}")
+        ids = {item.key: import_id(item.key, item.at) for item in c.items}
+
+        async def work(uow: UnitOfWork) -> dict:
+            existing = {
+                d["_id"]
+                async for d in self.store.visits.coll.find(
+                    {"_id": {"$in": list(ids.values())}}, {"_id": 1}, session=uow.session
+                )
+            }
+            fresh = [i for i in c.items if ids[i.key] not in existing]
+            households = {
+                h["_id"]: h
+                async for h in self.store.households.find(
+                    {"_id": {"$in": sorted({i.householdId for i in fresh})}}, session=uow.session
+                )
+            }
+            if missing := sorted({i.householdId for i in fresh} - set(households)):
+                raise BadInput(f"unknown households {missing[:5]}", {"count": len(missing)})
+            totals: dict[str, Counter] = {}
+            days: dict[tuple[str, str], dict[str, int]] = {}
+            docs, last = [], {}
+            tz = city_tz()
+            for item in fresh:
+                h = households[item.householdId]
+                located = self.ctx.locator.locate(item.lng, item.lat) if item.lng is not None else None
+                flagged = not (located and located["id"] == h["gridId"])
+                who = Principal(sub=item.visitor, role=Role.GRID_WORKER, region=h["gridId"])
+                target = {**h, "householdId": h["_id"]}
+                v = self.visits.new_visit(
+                    who, target, item.kind, vd.check_findings(item.findings), item.at, item.lng, item.lat,
+                    flagged, "imported without a place in the grid" if flagged else None, visit_id=ids[item.key],
+                )
+                docs.append(self.store.visits.to_doc(v))
+                for node in h["path"]:
+                    totals.setdefault(node, Counter())["visitCount"] += 1
+                fold_days(days, h["path"], day_of(item.at, tz), {"visitCount": 1})
+                last[h["_id"]] = max(last.get(h["_id"], item.at), item.at)
+            if docs:
+                await self.store.visits.coll.insert_many(docs, ordered=False, session=uow.session)
+            for hid, at in last.items():
+                h = households[hid]
+                seen = max(h["lastVisitAt"], at) if h.get("lastVisitAt") else at
+                state = vd.state_of({**h, "lastVisitAt": seen}, rules, at_now)
+                await self.store.set_state(uow, hid, {**state, "lastVisitAt": seen})
+                for node in h["path"]:
+                    totals.setdefault(node, Counter()).update(vd.state_delta(h, state))
+            await self.ctx.store.bump_nodes(uow, totals, days)
+            if docs:
+                paths = [households[i.householdId]["path"] for i in fresh]
+                common = [n for n, *rest in zip(*paths, strict=False) if all(x == n for x in rest)]
+                data = {"count": len(docs), "households": len(last)}
+                uow.record(make_event(SERVICE, "VISITS_IMPORTED", ids[fresh[0].key], data, path=common, actor=p.sub))
+            return {"imported": len(docs), "skipped": len(c.items) - len(docs)}
+
+        return await self.rt.transact(work)
+
+    # -- a caller's due visits (myWork) ---------------------------------------------------------
+    async def work(self, req: Request) -> dict:
+        q, p = req.parse(WorkQuery), req.principal
+        at = now()
+        until = end_of_day(at)
+        rules = await self.store.rules()
+        found: dict[str, dict] = {}
+        role = p.role.value
+        if role == "grid_worker" and p.region:
+            found |= {h["_id"]: h for h in await self.store.due_in("gridId", p.region, until, q.first)}
+        elif role == "building_leader" and p.region:
+            found |= {h["_id"]: h for h in await self.store.due_in("buildingId", p.region, until, q.first)}
+        if p.member and role == "volunteer":
+            found |= {h["_id"]: h for h in await self.store.due_for_member(p.member, until, q.first)}
+        for a in await self.store.cadre_regions(p.sub, CADRE_REGIONS):
+            field = {"GRID": "gridId", "BUILDING": "buildingId", "COMMUNITY": "communityId"}.get(a["level"])
+            if field:
+                found |= {h["_id"]: h for h in await self.store.due_in(field, a["regionId"], until, q.first)}
+        items = sorted((vd.visit_due(h, rules, at) for h in found.values()), key=lambda d: d["dueAt"])
+        return {"items": items[: q.first], "total": len(items)}
+
+    # -- trends --------------------------------------------------------------------------------
+    async def trend(self, req: Request) -> dict:
+        require_figures(req.principal)
+        await self.ctx.load_in_scope(req.principal, req.parse(TrendQuery).regionId)
+
+        async def counters_of(ids: list[str]) -> dict[str, dict[str, int]]:
+            docs = await self.ctx.store.rollup_docs(ids)
+            return {i: flatten(d.get("counters", {})) for i, d in docs.items()}
+
+        return await trend_reply(req, ScopeChecked(), TREND_METRICS, self.ctx.store.trend_days, counters_of)  # type: ignore[arg-type]
+
+
+def import_id(key: str, at: datetime) -> str:
+    """An imported visit's id: sortable by its time (lists run newest first by id), the rest from
+    the client's key, so the same key always names the same visit (a second import adds nothing)."""
+    digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") >> 4
+    return f"vi{_b32(int(at.timestamp() * 1000), 10)}{_b32(digest, 12)}"
+
+
+def end_of_day(at: datetime) -> datetime:
+    tz = city_tz()
+    local = at.astimezone(tz)
+    return datetime.combine(local.date() + timedelta(days=1), time.min, tz)
+
+
+__all__ = ["TREND_METRICS", "VisitPlans", "event_view", "service_principal"]
