@@ -72,6 +72,8 @@ class Part:
 
 
 PARTS = (
+    # grids' answer is {items: [VisitDue DTO], total}; the typed `visits` list comes with the VisitDue type
+    Part("grids", "work.visits", lambda r: {"visits": r["items"]}),
     Part("cases", "work.cases", lambda r: {"cases": r["items"]}),
     Part("volunteers", "work.volunteers", lambda r: {"orders": r["orders"], "activities": r["activities"]}),
     Part("organizations", "work.meetings", lambda r: {"meetings": r["items"]}),
@@ -80,6 +82,12 @@ PARTS = (
 
 def _item(kind: WorkItemKind, dto: Dto, at: datetime) -> WorkItem:
     """The item of one record: its title and deadline, as each kind has them."""
+    if kind is K.VISIT:  # id: the household's; title: the rule that makes the visit due
+        due = when(dto["dueAt"])
+        title = dto.get("ruleName") or dto.get("rule") or "走访"
+        return WorkItem(
+            kind=kind, id=dto["householdId"], title=title, due_at=due, overdue=bool(dto["overdue"]), status=None
+        )
     if kind is K.CASE:
         due = when(dto.get("dueAt"))
         overdue = bool(dto.get("overdue")) or (due is not None and due < at)
@@ -97,7 +105,7 @@ def _item(kind: WorkItemKind, dto: Dto, at: datetime) -> WorkItem:
     )
 
 
-KINDS = {"cases": K.CASE, "orders": K.ORDER, "activities": K.ACTIVITY, "meetings": K.MEETING}
+KINDS = {"visits": K.VISIT, "cases": K.CASE, "orders": K.ORDER, "activities": K.ACTIVITY, "meetings": K.MEETING}
 NODES: dict[str, Callable[[Dto], Any]] = {
     "cases": case_node,
     "orders": order_node,
@@ -125,6 +133,7 @@ async def my_work(info: Info, first: int) -> MyWork:
     require_worker(c.principal)
     body, budget = WorkQuery(first=first), c.settings.my_work_budget_s
     clients: dict[str, Callable[[], ServiceClient]] = {
+        "grids": lambda: c.grids,
         "cases": lambda: c.cases,
         "volunteers": lambda: c.volunteers,
         "organizations": lambda: c.organizations,
@@ -138,7 +147,7 @@ async def my_work(info: Info, first: int) -> MyWork:
         if reply is None:
             unavailable.append(part.service)
             continue
-        truncated = truncated or bool(reply.get("truncated"))
+        truncated = truncated or bool(reply.get("truncated")) or reply.get("total", 0) > len(reply.get("items") or [])
         for name, dtos in part.lists(reply).items():
             lists[name] = dtos
     items = [_item(KINDS[name], dto, at) for name, dtos in lists.items() for dto in dtos]
