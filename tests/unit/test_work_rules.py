@@ -51,6 +51,16 @@ def test_every_case_filter_rides_an_index(p, level):
         assert served(f, CASE_INDEXES["cases"]), f
 
 
+@pytest.mark.parametrize("role", [r for r in Role if r not in (Role.SUPERADMIN, Role.SERVICE)])
+@pytest.mark.parametrize("level", list(HandlingLevel))
+def test_every_roles_case_filters_ride_an_index_at_every_level(role, level):
+    """Whatever scope a role has now or is given later (the case scope decides the filter's
+    fields), its day is read on an index: a new scope field needs its (field, level, status) index."""
+    p = Principal(sub="s", role=role, region="r1", dept="D", member="m1")
+    for f in cw.work_filters(p, level):
+        assert served(f, CASE_INDEXES["cases"]), f
+
+
 def test_a_grid_workers_cases_are_their_grids_at_grid_level_and_their_own():
     filters = cw.work_filters(who("grid_worker"), HandlingLevel.GRID)
     assert {"region_id": "g1", "level": "GRID", "status": "REPORTED"} in filters
