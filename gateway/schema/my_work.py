@@ -10,22 +10,25 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 from strawberry.types import Info
 
-from gateway.clients import Dto, ServiceClient
+from gateway.clients import CasesClient, Dto, GridsClient, OrganizationsClient, ServiceClient, VolunteersClient
+from gateway.context import Context
 from gateway.schema.case_types import Case, case_node
 from gateway.schema.common import ctx, graphql_enum, when
 from gateway.schema.org_types import JointMeeting, meeting_node
 from gateway.schema.volunteer_types import Activity, ServiceOrder, activity_node, order_node
 from shared.auth import Principal, Role
+from shared.contracts import grids as gc
 from shared.contracts.work import WORK_FIRST_MAX, WorkQuery
 from shared.errors import BadInput, Forbidden, Unavailable
 from shared.work import WorkItemKind, most_urgent
 
 log = logging.getLogger("yiwang.gateway")
+C = TypeVar("C", bound=ServiceClient)
 K = WorkItemKind
 graphql_enum(WorkItemKind, description="What an item of a working day is")
 
@@ -64,19 +67,41 @@ class MyWork:
 
 @dataclass(frozen=True)
 class Part:
-    """One service's part of the day: its verb, and how its reply becomes records and items."""
+    """One service's part of the day: how to ask for it (a budgeted client's verb method), and how
+    its reply becomes the DTOs of MyWork's lists."""
 
     service: str
-    verb: str
+    ask: Callable[[Context, float, int], Awaitable[Dto]]  # (context, budget in s, first) → the reply
     lists: Callable[[Dto], dict[str, list[Dto]]]  # field of MyWork → the DTOs of that list
+
+
+def _budgeted(c: Context, client: type[C], budget_s: float) -> C:
+    """The service's client with the caller's token, waiting at most `budget_s` for a reply."""
+    return client(c.rpc, c.token, timeout_s=budget_s)
 
 
 PARTS = (
     # grids' answer is {items: [VisitDue DTO], total}; the typed `visits` list comes with the VisitDue type
-    Part("grids", "work.visits", lambda r: {"visits": r["items"]}),
-    Part("cases", "work.cases", lambda r: {"cases": r["items"]}),
-    Part("volunteers", "work.volunteers", lambda r: {"orders": r["orders"], "activities": r["activities"]}),
-    Part("organizations", "work.meetings", lambda r: {"meetings": r["items"]}),
+    Part(
+        "grids",
+        lambda c, b, n: _budgeted(c, GridsClient, b).work_visits(gc.WorkQuery(first=n)),
+        lambda r: {"visits": r["items"]},
+    ),
+    Part(
+        "cases",
+        lambda c, b, n: _budgeted(c, CasesClient, b).work_cases(WorkQuery(first=n)),
+        lambda r: {"cases": r["items"]},
+    ),
+    Part(
+        "volunteers",
+        lambda c, b, n: _budgeted(c, VolunteersClient, b).work_volunteers(WorkQuery(first=n)),
+        lambda r: {"orders": r["orders"], "activities": r["activities"]},
+    ),
+    Part(
+        "organizations",
+        lambda c, b, n: _budgeted(c, OrganizationsClient, b).work_meetings(WorkQuery(first=n)),
+        lambda r: {"meetings": r["items"]},
+    ),
 )
 
 
@@ -119,10 +144,11 @@ def require_worker(p: Principal) -> None:
         raise Forbidden(NOT_HERE, {"role": str(p.role)})
 
 
-async def _ask(client: ServiceClient, part: Part, body: WorkQuery, budget_s: float) -> Dto | None:
+async def _ask(c: Context, part: Part, first: int) -> Dto | None:
     """The part's reply, or None when its service did not answer within the budget."""
+    budget = c.settings.my_work_budget_s
     try:
-        return await asyncio.wait_for(client.work(part.verb, body, budget_s), budget_s * 1.5)
+        return await asyncio.wait_for(part.ask(c, budget, first), budget * 1.5)
     except (Unavailable, TimeoutError) as e:
         log.warning("myWork: %s did not answer: %s", part.service, e)
         return None
@@ -131,14 +157,7 @@ async def _ask(client: ServiceClient, part: Part, body: WorkQuery, budget_s: flo
 async def my_work(info: Info, first: int) -> MyWork:
     c = ctx(info)
     require_worker(c.principal)
-    body, budget = WorkQuery(first=first), c.settings.my_work_budget_s
-    clients: dict[str, Callable[[], ServiceClient]] = {
-        "grids": lambda: c.grids,
-        "cases": lambda: c.cases,
-        "volunteers": lambda: c.volunteers,
-        "organizations": lambda: c.organizations,
-    }
-    asks: list[Awaitable[Dto | None]] = [_ask(clients[p.service](), p, body, budget) for p in PARTS]
+    asks: list[Awaitable[Dto | None]] = [_ask(c, part, first) for part in PARTS]
     replies = await asyncio.gather(*asks)
     at = datetime.now(UTC)
     lists: dict[str, list[Dto]] = {name: [] for name in KINDS}

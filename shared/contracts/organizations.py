@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, Field
 
 from shared.contracts.attachments import AttachEvidence
 from shared.contracts.common import ById, ByIds, Page, Wire
+from shared.contracts.work import WorkQuery
 from shared.vocabulary.organizations import (
     AgendaSource,
     Gender,
@@ -398,4 +399,6 @@ REQUESTS: dict[str, type[Wire]] = {
     "stats.batch": ByIds,
     # evidence
     "meeting.attach": AttachEvidence,
+    # mywork: the caller's part of the day
+    "work.meetings": WorkQuery,
 }

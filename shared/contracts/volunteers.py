@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, Field
 
 from shared.contracts.attachments import AttachEvidence
 from shared.contracts.common import ById, ByIds, Page, Wire
+from shared.contracts.work import WorkQuery
 from shared.vocabulary.volunteers import OrderStatus, PostType, TargetKind
 
 PostTypeName = PostType
@@ -244,4 +245,6 @@ REQUESTS: dict[str, type[Wire]] = {
     # evidence
     "order.attach": AttachEvidence,
     "activity.attach": AttachEvidence,
+    # mywork: the caller's part of the day
+    "work.volunteers": WorkQuery,
 }

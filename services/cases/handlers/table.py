@@ -88,6 +88,8 @@ def table(ctx: CaseContext, importer: CaseImporter, calendars: WorkCalendars) ->
         # evidence
         "case.attach": (None, CaseEvidence(ctx).attach),
     }
-    # mywork: the caller's cases for the day (domain/work.py decides whose)
-    routes["work.cases"] = (None, CaseWork(ctx).cases)
+    routes |= {
+        # mywork: the caller's cases for the day (domain/work.py decides whose)
+        "work.cases": (None, CaseWork(ctx).cases),
+    }
     return {verb: gated(gate, handler) for verb, (gate, handler) in routes.items()}
