@@ -109,7 +109,8 @@ def test_meetings_are_the_communitys_for_those_who_work_there():
         assert ow.community_of(p, path, levels) is None
     assert ow.community_of(who("admin", "city"), path[:1], levels[:1]) is None
     f = ow.meeting_filter("c1", NOW, timedelta(days=14))
-    assert served(f, ORG_INDEXES["meetings"]) and f["scheduled_at"]["$lte"] == NOW + timedelta(days=14)
+    assert served(f, ORG_INDEXES["meetings"]) and f["scheduled_at"]["$lte"] == NOW + timedelta(days=31)
+    assert ow.meeting_filter("c1", NOW, timedelta(days=60))["scheduled_at"]["$lte"] == NOW + timedelta(days=60)
 
 
 def test_urgency_overdue_first_then_nearest_then_none():
