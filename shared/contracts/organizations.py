@@ -332,6 +332,7 @@ Verbs (yiwang.organizations.<verb>) and their replies:
   meeting.recordMinutes MinutesInput -> Meeting    meeting.addResolution ResolutionInput -> Meeting
   meeting.requestCase CaseFromItem -> Meeting      meeting.get ById   meeting.list ListMeetings -> Page
   meeting.attach AttachEvidence -> {attachment}    (ATTACHMENTS_API in shared/contracts)
+  work.meetings WorkQuery -> {items: [JointMeeting], truncated}    (WORK_API in shared/contracts/work.py)
   life.record RecordLife -> LifeRecord             life.list ListLife -> Page
   need.post PostNeed -> Need   resource.offer OfferResource -> Resource   project.propose ProposeProject -> Project
   project.move MoveProject -> Project   need.list / resource.list / project.list ListByRegion -> Page

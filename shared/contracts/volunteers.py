@@ -183,6 +183,7 @@ Verbs (yiwang.volunteers.<verb>) and their replies:
   order.take ForVolunteer   order.start Versioned   order.complete CompleteOrder   order.rate RateOrder
   order.cancel CancelOrder  (all -> Order)   order.get ById   order.list ListOrders   order.wishWall WishWall -> Page
   order.attach / activity.attach AttachEvidence -> {attachment}   (ATTACHMENTS_API in shared/contracts)
+  work.volunteers WorkQuery -> {orders: [ServiceOrder], activities: [Activity], truncated}   (WORK_API)
   task.list ListTasks -> Page of Task
   activity.create CreateActivity -> Activity   activity.signUp / activity.cancelSignUp ForVolunteer -> Activity
   activity.checkIn / activity.checkOut CheckIn -> Activity   activity.backfill Backfill -> Activity
