@@ -137,9 +137,99 @@ class GridsClient(ServiceClient):
     async def list_workers(self, body: gc.ListWorkers) -> Dto:
         return await self.send("worker.list", body)
 
-    # mywork: the caller's due and overdue visits (grids' own request model)
+    # links: 包联 and 党员联户
+    async def assign_cadre(self, body: gc.AssignCadre) -> Dto:
+        return await self.send("cadre.assign", body)
+
+    async def unassign_cadre(self, body: ById) -> Dto:
+        return await self.send("cadre.unassign", body)
+
+    async def get_cadre(self, body: ById) -> Dto:
+        return await self.send("cadre.get", body)
+
+    async def list_cadres(self, body: gc.ListCadres) -> Dto:
+        return await self.send("cadre.list", body)
+
+    async def cadres_of_sub(self, body: gc.CadresOfSub) -> Dto:
+        return await self.send("cadre.ofSub", body)
+
+    async def link_member(self, body: gc.LinkMember) -> Dto:
+        return await self.send("member.link", body)
+
+    async def unlink_member(self, body: gc.UnlinkMember) -> Dto:
+        return await self.send("member.unlink", body)
+
+    async def links_of_members(self, body: ByIds) -> Dto:
+        """For each member id: {householdIds, visitCount} (an item error for a caller who may not read it)."""
+        return await self.send("member.links", body)
+
+    # households:
+    async def register_household(self, body: gc.RegisterHousehold) -> Dto:
+        return await self.send("household.register", body)
+
+    async def update_household(self, body: gc.UpdateHousehold) -> Dto:
+        return await self.send("household.update", body)
+
+    async def move_out_household(self, body: gc.MoveOutHousehold) -> Dto:
+        return await self.send("household.moveOut", body)
+
+    async def get_household(self, body: ById) -> Dto | None:
+        return await self.send("household.get", body)
+
+    async def batch_households(self, body: ByIds) -> Dto:
+        return await self.send("household.batch", body)
+
+    async def list_households(self, body: gc.ListHouseholds) -> Dto:
+        return await self.send("household.list", body)
+
+    async def households_of_member(self, body: gc.HouseholdsOfMember) -> Dto:
+        return await self.send("household.byMember", body)
+
+    async def reveal_household(self, body: gc.RevealHousehold) -> Dto:
+        return await self.send("household.reveal", body)
+
+    async def household_stats(self, body: ByIds) -> Dto:
+        return await self.send("household.stats", body)
+
+    async def import_households(self, body: gc.ImportHouseholds) -> Dto:
+        return await self.send("household.import", body)
+
+    # visits:
+    async def record_visit(self, body: gc.RecordVisit) -> Dto:
+        return await self.send("visit.record", body)
+
+    async def get_visit(self, body: ById) -> Dto | None:
+        return await self.send("visit.get", body)
+
+    async def batch_visits(self, body: ByIds) -> Dto:
+        return await self.send("visit.batch", body)
+
+    async def list_visits(self, body: gc.ListVisits) -> Dto:
+        return await self.send("visit.list", body)
+
+    async def visit_plan(self, body: gc.VisitPlanQuery) -> Dto:
+        return await self.send("visit.plan", body)
+
+    async def visit_rules(self) -> Dto:
+        return await self.send("visit.rules")
+
+    async def set_visit_rules(self, body: gc.SetVisitRules) -> Dto:
+        return await self.send("visit.setRules", body)
+
+    async def report_from_visit(self, body: gc.ReportFromVisit) -> Dto:
+        return await self.send("visit.report", body)
+
+    async def attach_to_visit(self, body: AttachEvidence) -> Dto:  # evidence (ATTACHMENTS_API)
+        return await self.send("visit.attach", body)
+
+    async def import_visits(self, body: gc.ImportVisits) -> Dto:
+        return await self.send("visit.import", body)
+
     async def work_visits(self, body: gc.WorkQuery) -> Dto:
         return await self.send("work.visits", body)
+
+    async def trend(self, body: TrendQuery) -> Dto:
+        return await self.send("trend.series", body)
 
 
 class OrganizationsClient(FiguresClient):

@@ -56,12 +56,13 @@ class Context:
         self.principal  # noqa: B018 - deny by default: no call leaves without a valid token
         return GridsClient(self.rpc, self.token)
 
-    def figures(self, service: str) -> FiguresClient:
+    def figures(self, service: str) -> FiguresClient | GridsClient:
         """The client of a service that keeps figures (cases, organizations, volunteers), by its name."""
-        clients: dict[str, FiguresClient] = {
+        clients: dict[str, FiguresClient | GridsClient] = {
             "cases": self.cases,
             "organizations": self.organizations,
             "volunteers": self.volunteers,
+            "grids": self.grids,  # visits: grids' trends (visits, overdue visits, households)
         }
         return clients[service]
 

@@ -32,6 +32,16 @@ def catalogue_loader(cases: CasesClient) -> DataLoader[str, Any]:
     return DataLoader(load_fn=load)
 
 
+def visit_rules_loader(grids: GridsClient) -> DataLoader[str, Any]:
+    """visits: rules by code from one read of the visiting rules; a code no longer there loads as None."""
+
+    async def load(codes: list[str]) -> list[Any]:
+        by_code = {r["code"]: r for r in (await grids.visit_rules())["rules"]}
+        return [by_code.get(code) for code in codes]
+
+    return DataLoader(load_fn=load)
+
+
 class Loaders:
     def __init__(
         self,
@@ -42,9 +52,15 @@ class Loaders:
     ):
         self.region_by_id = batch_loader(grids.batch_regions)  # RegionByIdLoader
         self.grid_stats_by_region = batch_loader(grids.stats)  # GridStatsByRegionLoader
+        self.links_by_member = batch_loader(grids.links_of_members)  # links: LinksByMemberLoader
         self.case_by_id = batch_loader(cases.batch)  # CaseByIdLoader
         self.case_stats_by_region = batch_loader(cases.stats)  # CaseStatsByRegionLoader
         self.category_by_code = catalogue_loader(cases)  # CategoryByCodeLoader
+        # households:
+        self.household_by_id = batch_loader(grids.batch_households)  # HouseholdByIdLoader
+        self.household_stats_by_region = batch_loader(grids.household_stats)  # HouseholdStatsByRegionLoader
+        self.visit_by_id = batch_loader(grids.batch_visits)  # visits: VisitByIdLoader
+        self.visit_rule_by_code = visit_rules_loader(grids)  # visits: VisitRuleByCodeLoader
         if organizations is not None:  # optional, so callers built before the organizations service still work
             self.org_by_id = batch_loader(organizations.batch_orgs)  # OrgByIdLoader
             self.member_by_id = batch_loader(organizations.batch_members)  # MemberByIdLoader

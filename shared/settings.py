@@ -114,7 +114,9 @@ class Settings(BaseSettings):
     org_transfer_deadline_days: int = Field(default=30, ge=1, description="membership transfers are overdue after")
     org_sweep_s: float = 600.0  # how often weak organisations and overdue transfers are looked for
     # visits:
-    visit_sweep_s: float = Field(default=300.0, gt=0, description="how often households past their due visit are looked for")
+    visit_sweep_s: float = Field(
+        default=300.0, gt=0, description="how often households past their due visit are looked for"
+    )
 
     points_per_hour: float = Field(default=1.0, ge=0, description="points credited per service hour")
     points_multipliers: dict[str, float] = Field(

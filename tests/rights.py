@@ -41,13 +41,14 @@ class Rule:
     roles: frozenset[str]
     scope: Scope = Scope.SUBTREE
     per_role: tuple[tuple[str, Scope], ...] = ()  # a role whose scope differs from `scope`
+    superadmin: bool = True  # False: a superadmin sees figures only here (households)
 
     def scope_of(self, role: str) -> Scope:
         return dict(self.per_role).get(role, self.scope)
 
     def allows(self, role: str, rel: Rel, city_admin: bool = False) -> bool:
         if role == "superadmin":
-            return True
+            return self.superadmin
         if self.scope is Scope.DEPLOYMENT:
             return city_admin
         if role not in self.roles:
@@ -62,11 +63,12 @@ class Rule:
         return rel in (Rel.OWN, Rel.CHILD)
 
 
-def rule(*roles: str | frozenset[str], scope: Scope = Scope.SUBTREE, **per_role: Scope) -> Rule:
+def rule(*roles: str | frozenset[str], scope: Scope = Scope.SUBTREE, superadmin: bool = True,
+         **per_role: Scope) -> Rule:
     flat: set[str] = set()
     for r in roles:
         flat |= set(r) if isinstance(r, frozenset) else {r}
-    return Rule(frozenset(flat), scope, tuple(sorted(per_role.items())))
+    return Rule(frozenset(flat), scope, tuple(sorted(per_role.items())), superadmin)
 
 
 NONE, OWN, PATH, DEPLOYMENT = Scope.NONE, Scope.OWN, Scope.PATH, Scope.DEPLOYMENT
@@ -80,6 +82,9 @@ RIGHTS: dict[str, Rule] = {
     "overview": rule(READERS),                        # a department's figures are its own cases'
     "gridWorker": rule(READERS),
     "gridWorkers": rule(READERS),
+    # -- links: 包联, read by staff and grid workers in scope (a cadre their own)
+    "cadreAssignments": rule(A, O, W),
+    "cadreAssignment": rule(A, O, W),
     # -- cases: departments and volunteers their assignments, residents their reports
     "case": rule(ALL),
     "cases": rule(ALL, resident=NONE),                # a resident's list is their own reports anywhere
@@ -138,6 +143,11 @@ RIGHTS: dict[str, Rule] = {
     "registerGridWorker": rule(A),
     "assignGridWorker": rule(A),
     "unassignGridWorker": rule(A),
+    # -- links:
+    "assignCadre": rule(A),
+    "unassignCadre": rule(A),
+    "linkMemberToHouseholds": rule(STAFF, superadmin=False),  # 党员联户: community staff, households in scope
+    "unlinkMemberFromHouseholds": rule(STAFF, superadmin=False),
     # -- cases (API.md's table)
     "reportCase": rule(A, O, W, R, resident=NONE),    # a resident reports anywhere; a grid worker in their grid
     "acceptCase": rule(A, O, W),
@@ -235,6 +245,24 @@ RIGHTS: dict[str, Rule] = {
     "redeemPoints": rule(STAFF, V, volunteer=OWN),
     "upsertRewardItem": rule(scope=DEPLOYMENT),       # rewards every volunteer redeems
     "raiseHotspotToJointMeeting": rule(STAFF),
+    # -- households: the grid worker's grid, a community's staff; a volunteer lists the households linked to
+    #    their member record. A superadmin (and staff above the community) see figures only, and an admin
+    #    reveals one household (audited)
+    "households": rule(A, O, W, V, superadmin=False),
+    "household": rule(A, O, W, superadmin=False),
+    "registerHousehold": rule(A, O, W, superadmin=False),
+    "updateHousehold": rule(A, O, W, superadmin=False),
+    "moveOutHousehold": rule(A, O, W, superadmin=False),
+    "revealHousehold": rule(A),
+    # -- visits: whoever sees the household by region, staff of a community or below (above it, and a
+    #    superadmin, figures only); a volunteer lists their own visits; the rules are read by all
+    "visits": rule(A, O, W, V, superadmin=False),
+    "visit": rule(A, O, W, superadmin=False),
+    "visitPlan": rule(A, O, W, superadmin=False),
+    "visitRules": rule(ALL, scope=NONE),
+    "recordVisit": rule(A, O, W, superadmin=False),   # a volunteer: only households linked to their member
+    "reportFromVisit": rule(A, O, W, superadmin=False),  # the visitor, or staff over the grid
+    "setVisitRules": rule(scope=DEPLOYMENT),          # the rules every region follows
     # -- subscriptions
     "caseEvents": rule(A, O, W, D),                    # a department: the cases it handles
     "events": rule(A, O, W, D),

@@ -20,17 +20,21 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, vali
 
 from gateway.document_limits import Caps, DocumentCache, DocumentLimits, ParsedOnce
 from gateway.errors import Schema, TypedErrors, mark_validation_errors
+from gateway.schema.cadres import CadresMutation, CadresQuery
 from gateway.schema.case_events import CasesSubscription
 from gateway.schema.case_followup import CaseFollowUpMutation
 from gateway.schema.cases import CasesMutation, CasesQuery
 from gateway.schema.departments import DepartmentsMutation, DepartmentsQuery
 from gateway.schema.evidence import EvidenceMutation
+from gateway.schema.households import HouseholdsMutation, HouseholdsQuery  # households:
 from gateway.schema.live_events import LiveEventsSubscription
+from gateway.schema.member_links import MemberLinksMutation
 from gateway.schema.my_work import MyWorkQuery
 from gateway.schema.nodes import NodeQuery
 from gateway.schema.organizations import OrganizationsMutation, OrganizationsQuery
 from gateway.schema.territory import TerritoryMutation, TerritoryQuery
 from gateway.schema.unified import UnifiedMutation, UnifiedQuery
+from gateway.schema.visits import VisitsMutation, VisitsQuery
 from gateway.schema.volunteers import VolunteersMutation, VolunteersQuery
 from gateway.schema.work_calendar import WorkCalendarMutation, WorkCalendarQuery
 from shared.settings import Settings
@@ -47,6 +51,9 @@ class Query(
     WorkCalendarQuery,
     DepartmentsQuery,
     MyWorkQuery,  # mywork
+    CadresQuery,  # links:
+    HouseholdsQuery,  # households:
+    VisitsQuery,  # visits
 ):
     pass
 
@@ -62,6 +69,10 @@ class Mutation(
     CaseFollowUpMutation,
     DepartmentsMutation,
     EvidenceMutation,
+    CadresMutation,  # links:
+    MemberLinksMutation,
+    HouseholdsMutation,  # households:
+    VisitsMutation,  # visits
 ):
     pass
 

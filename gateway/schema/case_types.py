@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
 from gateway.clients import checked
 from gateway.downloads import signed_url
-from gateway.schema.common import Connection, Node, connection, ctx, dto_type, from_dto, page_args, when
+from gateway.schema.common import Connection, LazyRecord, Node, connection, ctx, dto_type, from_dto, page_args, when
 from gateway.schema.enums import (
     AssigneeKind,
     AttachmentKind,
@@ -40,6 +40,10 @@ from gateway.schema.territory import Region, load_region
 from shared.auth import Role
 from shared.contracts.cases import ListComments
 from shared.errors import Forbidden
+
+if TYPE_CHECKING:  # visits: the Visit a case was reported from (the edge back of Visit.case)
+    from gateway.schema.visits import Visit
+VISIT = LazyRecord("Visit", "gateway.schema.visits")
 
 
 def level_of(value: str | None) -> HandlingLevel | None:
@@ -334,6 +338,18 @@ class Case(Node):
             if isinstance(d, Exception) and not isinstance(d, Forbidden):
                 raise d
         return [Case(dto=d) for d in found if isinstance(d, dict)]
+
+    # visits:
+    @strawberry.field(description="The visit (走访) whose finding this case was reported from")
+    async def visit(self, info: Info) -> Annotated[Visit, strawberry.lazy("gateway.schema.visits")] | None:
+        visit_id = self.dto.get("visitId")
+        if not visit_id:
+            return None
+        try:
+            dto = await ctx(info).loaders.visit_by_id.load(visit_id)
+        except Forbidden:
+            return None
+        return VISIT.of(dto) if dto else None
 
     @strawberry.field(description="Every event of the case, oldest first")
     def timeline(self) -> list[CaseEvent]:

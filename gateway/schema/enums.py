@@ -242,5 +242,6 @@ graphql_enum(
 graphql_enum(
     AttachTarget,
     name="AttachmentTargetKind",
-    description="What an upload is attached to: a case, a volunteer service order, a joint meeting, an activity",
+    description="What an upload is attached to: a case, a volunteer service order, a joint meeting, an activity, "
+    "a visit",
 )

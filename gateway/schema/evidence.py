@@ -60,7 +60,7 @@ def _fields(i: UploadAttachmentInput) -> dict:
 class EvidenceMutation:
     @strawberry.mutation(
         description="Attach a file (GraphQL multipart request: operations, map, then the file) to a case, "
-        "service order, joint meeting or activity. The target's scope is checked before the file is read; "
+        "service order, joint meeting, activity or visit. The target's scope is checked before the file is read; "
         "its type is sniffed from the bytes; photos are stored without EXIF, with a thumbnail"
     )
     async def upload_attachment(self, info: Info, file: Upload, input: UploadAttachmentInput) -> Attachment:
@@ -77,6 +77,7 @@ class EvidenceMutation:
                 "order.attach": c.volunteers.attach_to_order,
                 "activity.attach": c.volunteers.attach_to_activity,
                 "meeting.attach": c.organizations.attach_to_meeting,
+                "visit.attach": c.grids.attach_to_visit,  # visits
             }
             return await calls[verb](body)
 

@@ -45,3 +45,9 @@ async def load_unit(info: Info, unit_id: str) -> dict | None:
 async def load_volunteer(info: Info, volunteer_id: str) -> dict | None:
     """The volunteer DTO, None if there is none; the service's typed error if it refused."""
     return await ctx(info).loaders.volunteer_by_id.load(volunteer_id)
+
+
+# links: a party member's linked households (ids, live ones) and the visits they recorded
+async def load_member_links(info: Info, member_id: str) -> dict:
+    value = await ctx(info).loaders.links_by_member.load(member_id)  # raises the service's error
+    return value or {"householdIds": [], "visitCount": 0}

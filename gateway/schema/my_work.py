@@ -20,6 +20,7 @@ from gateway.context import Context
 from gateway.schema.case_types import Case, case_node
 from gateway.schema.common import ctx, graphql_enum, when
 from gateway.schema.org_types import JointMeeting, meeting_node
+from gateway.schema.visits import VisitDue
 from gateway.schema.volunteer_types import Activity, ServiceOrder, activity_node, order_node
 from shared.auth import Principal, Role
 from shared.contracts import grids as gc
@@ -54,6 +55,7 @@ class WorkItem:
 @strawberry.type(description="A working day: everything the caller has to do, most urgent first, and by kind")
 class MyWork:
     items: list[WorkItem] = strawberry.field(description="Every item below, overdue first, then by dueAt")
+    visits: list[VisitDue] = strawberry.field(description="Household visits due today or overdue")
     cases: list[Case] = strawberry.field(description="To accept or assign at your level, or in your hands")
     orders: list[ServiceOrder] = strawberry.field(description="Service orders waiting or under way in your area")
     activities: list[Activity] = strawberry.field(description="Activities of your area coming up")
@@ -81,7 +83,7 @@ def _budgeted(c: Context, client: type[C], budget_s: float) -> C:
 
 
 PARTS = (
-    # grids' answer is {items: [VisitDue DTO], total}; the typed `visits` list comes with the VisitDue type
+    # grids' answer is {items: [VisitDue DTO], total}
     Part(
         "grids",
         lambda c, b, n: _budgeted(c, GridsClient, b).work_visits(gc.WorkQuery(first=n)),
@@ -132,6 +134,7 @@ def _item(kind: WorkItemKind, dto: Dto, at: datetime) -> WorkItem:
 
 KINDS = {"visits": K.VISIT, "cases": K.CASE, "orders": K.ORDER, "activities": K.ACTIVITY, "meetings": K.MEETING}
 NODES: dict[str, Callable[[Dto], Any]] = {
+    "visits": lambda dto: VisitDue(dto=dto),
     "cases": case_node,
     "orders": order_node,
     "activities": activity_node,
@@ -172,6 +175,7 @@ async def my_work(info: Info, first: int) -> MyWork:
     items = [_item(KINDS[name], dto, at) for name, dtos in lists.items() for dto in dtos]
     return MyWork(
         items=most_urgent(items, lambda i: (i.due_at, i.overdue), len(items)),
+        visits=[NODES["visits"](x) for x in lists["visits"]],
         cases=[NODES["cases"](x) for x in lists["cases"]],
         orders=[NODES["orders"](x) for x in lists["orders"]],
         activities=[NODES["activities"](x) for x in lists["activities"]],
@@ -185,7 +189,7 @@ async def my_work(info: Info, first: int) -> MyWork:
 @strawberry.type
 class MyWorkQuery:
     @strawberry.field(
-        description="Your working day in one call (a mobile app's home screen): cases to accept or handle, "
+        description="Your working day in one call (a mobile app's home screen): visits due, cases to accept or handle, "
         "service orders and activities of your area, your community's joint meetings, most urgent first. "
         "Residents: FORBIDDEN (their reports are in `cases`)"
     )

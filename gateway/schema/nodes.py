@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from gateway.schema.cases import read_case
 from gateway.schema.common import PAGE_MAX, Node, Reader, parse_global_id
+from gateway.schema.households import read_household  # households:
 from gateway.schema.organizations import (
     read_co_building_unit,
     read_joint_meeting,
@@ -42,6 +43,7 @@ READERS: dict[str, Reader[Any]] = {
     "VolunteerPost": read_volunteer_post,
     "ServiceOrder": read_service_order,
     "Activity": read_activity,
+    "Household": read_household,  # households:
 }
 
 

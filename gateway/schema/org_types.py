@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -42,10 +42,15 @@ from gateway.schema.enums import (
     TransferStatus,
     UnitKind,
 )
-from gateway.schema.loads import load_case, load_member, load_org, load_unit
+from gateway.schema.loads import load_case, load_member, load_member_links, load_org, load_unit
 from gateway.schema.territory import Region, optional_region, required_region
 from shared.contracts import organizations as oc
-from shared.errors import Forbidden
+from shared.errors import DomainError, Forbidden, Unavailable
+
+if TYPE_CHECKING:  # links: the lazy edge to households (whose module imports this one)
+    from gateway.schema.households import Household
+
+HouseholdRef = Annotated["Household", strawberry.lazy("gateway.schema.households")]
 
 # --- wire helpers -------------------------------------------------------------------------------------------
 
@@ -250,6 +255,32 @@ class PartyMember(Node):
     registered_at: datetime | None = from_dto(convert=when)
     updated_at: datetime | None = from_dto(convert=when)
     version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
+
+    # links: 党员联户
+    @strawberry.field(
+        description="Households (not moved out) this member looks after (党员联户), those the caller may read"
+    )
+    async def linked_households(self, info: Info) -> list[HouseholdRef]:
+        from gateway.schema.households import household_node  # the lazy edge's module imports this one
+
+        ids = (await load_member_links(info, self.dto["id"]))["householdIds"]
+        loader = ctx(info).loaders.household_by_id
+        results = await asyncio.gather(*(loader.load(i) for i in ids), return_exceptions=True)
+        out = []
+        for r in results:
+            if isinstance(r, Unavailable) or (isinstance(r, BaseException) and not isinstance(r, DomainError)):
+                raise r
+            if isinstance(r, dict):
+                out.append(household_node(r))
+        return out
+
+    @strawberry.field(description="Households (not moved out) this member looks after (党员联户)")
+    async def linked_household_count(self, info: Info) -> int:
+        return len((await load_member_links(info, self.dto["id"]))["householdIds"])
+
+    @strawberry.field(description="Visits (走访) this member recorded")
+    async def visit_count(self, info: Info) -> int:
+        return int((await load_member_links(info, self.dto["id"]))["visitCount"])
 
 
 def member_node(dto: dict) -> PartyMember:

@@ -29,6 +29,7 @@ from gateway.schema.common import (
     vols,
 )
 from gateway.schema.enums import GridWorkerRole, PartyOrgType, RegionLevel, VolunteerPostType
+from gateway.schema.household_stats import HouseholdStats, load_household_stats
 from gateway.schema.loads import load_region, load_visible_region
 from gateway.schema.org_stats import OrgStats, load_org_stats
 from gateway.schema.volunteer_stats import VolunteerStats, load_volunteer_stats
@@ -41,6 +42,7 @@ from shared.errors import BadInput, Forbidden
 from shared.messaging.rpc import parse
 
 if TYPE_CHECKING:  # the lazy edges below, for type checkers only (at run time strawberry.lazy resolves them)
+    from gateway.schema.cadres import CadreStats
     from gateway.schema.org_types import PartyOrganization
     from gateway.schema.volunteer_types import VolunteerPost
 
@@ -50,6 +52,7 @@ PartyOrganizationRef = Annotated["PartyOrganization", strawberry.lazy("gateway.s
 VolunteerPostRef = Annotated["VolunteerPost", strawberry.lazy("gateway.schema.volunteer_types")]
 PARTY_ORGANIZATION = LazyRecord("PartyOrganization", "gateway.schema.org_types")
 VOLUNTEER_POST = LazyRecord("VolunteerPost", "gateway.schema.volunteer_types")
+CadreStatsRef = Annotated["CadreStats", strawberry.lazy("gateway.schema.cadres")]  # links:
 
 
 def _when(value: Any) -> datetime | None:
@@ -183,6 +186,11 @@ class GridStats:
     community_count: int = strawberry.field(description="Communities and villages (社区/村) in the subtree")
     township_count: int = strawberry.field(description="Streets and townships (街道/乡镇) in the subtree")
     county_count: int = strawberry.field(description="Districts and counties (区/县) in the subtree")
+    # links:
+    communities_with_cadre: int = strawberry.field(
+        default=0, description="Communities with an active STREET_CADRE or FIRST_SECRETARY (包联)"
+    )
+    grids_with_cadre: int = strawberry.field(default=0, description="Grids with an active COMMUNITY_CADRE (包联)")
 
 
 @strawberry.type(description="Figures of one region at any level, each part from its service's rollups")
@@ -212,6 +220,18 @@ class RegionOverview:
     @strawberry.field(description="Volunteer figures; null with an UNAVAILABLE error if the volunteers service is down")
     async def volunteers(self, info: Info) -> VolunteerStats | None:
         return await load_volunteer_stats(info, self.region_id)
+
+    # links:
+    @strawberry.field(description="包联 coverage; null with an UNAVAILABLE error if the grids service is down")
+    async def cadres(self, info: Info) -> CadreStatsRef | None:
+        from gateway.schema.cadres import load_cadre_stats  # the lazy edge's module imports this one
+
+        return await load_cadre_stats(info, self.region_id)
+
+    # households:
+    @strawberry.field(description="Household figures (实有人口): households, residents, per tag, visits, 联户")
+    async def households(self, info: Info) -> HouseholdStats:
+        return await load_household_stats(info, self.region_id)
 
 
 def _snake(name: str) -> str:

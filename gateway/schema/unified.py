@@ -14,9 +14,11 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.clients import checked
+from gateway.schema.cadres import cadre_coverage  # links:
 from gateway.schema.case_types import CaseCategory, category_node
 from gateway.schema.common import ctx, grids
 from gateway.schema.enums import TrendInterval
+from gateway.schema.household_stats import linked_household_share, visit_coverage
 from gateway.schema.org_types import JointMeeting, meeting_node
 from gateway.schema.territory import Region, load_region, load_visible_region
 from shared.auth import require_figures
@@ -57,6 +59,10 @@ TRENDS: dict[str, tuple[str, str]] = {
     "POINTS_ISSUED": ("volunteers", "points_issued"),
     "VOLUNTEERS": ("volunteers", "volunteers"),
     "OPEN_ORDERS": ("volunteers", "open_orders"),
+    # visits: grids' day buckets
+    "VISITS_RECORDED": ("grids", "visits_recorded"),
+    "OVERDUE_VISITS": ("grids", "overdue_visits"),
+    "HOUSEHOLDS": ("grids", "households"),
 }
 if TYPE_CHECKING:  # the members are the keys of TRENDS, made at run time; a type checker sees an Enum
 
@@ -102,6 +108,13 @@ RANKINGS: dict[str, tuple[str, Callable[[dict], float | None]]] = {
     "GRIDS": ("grid_stats_by_region", _get("gridCount")),
     "GRID_WORKERS": ("grid_stats_by_region", _get("gridWorkerCount")),
     "BUILDINGS": ("grid_stats_by_region", _get("buildingCount")),
+    # links: communities and grids with a cadre / communities and grids
+    "CADRE_COVERAGE": ("grid_stats_by_region", cadre_coverage),
+    # households:
+    "HOUSEHOLDS": ("household_stats_by_region", _get("householdCount")),
+    "VISIT_COVERAGE": ("household_stats_by_region", visit_coverage),
+    "OVERDUE_VISITS": ("household_stats_by_region", _get("overdueVisits")),
+    "LINKED_HOUSEHOLD_SHARE": ("household_stats_by_region", linked_household_share),
 }
 if TYPE_CHECKING:  # the members are the keys of RANKINGS, made at run time
 

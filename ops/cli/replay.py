@@ -1,5 +1,6 @@
-"""`yiwang replay cases [--apply]`: rebuild a service's figures (rollups, trend day buckets,
-hotspot days) from its event log and what imported history added, and compare."""
+"""`yiwang replay cases|grids [--apply]`: rebuild a service's figures and compare. cases: rollups, trend
+day buckets and hotspot days from its event log and what imported history added; grids: every rollup
+counter of the territory recounted from its records (regions, grid workers, households, …)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ SHOWN = 20  # differences printed per kind
 
 
 def replay_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("service", choices=["cases"], help="whose figures to rebuild")
+    p.add_argument("service", choices=["cases", "grids"], help="whose figures to rebuild")
     p.add_argument(
         "--apply",
         action="store_true",
@@ -25,8 +26,11 @@ def replay_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def replay(args: argparse.Namespace, settings: Settings) -> int:
-    """rebuild figures from the event log and report differences"""
+    """rebuild figures from the event log (cases) or the records (grids) and report differences"""
     from services.cases.replay import replay as replay_cases
+
+    if args.service == "grids":
+        return asyncio.run(replay_territory(args, settings))
 
     async def run() -> int:
         client = make_client(settings.mongo_uri, "yiwang-replay")
@@ -63,3 +67,24 @@ def replay(args: argparse.Namespace, settings: Settings) -> int:
         return 0 if report.clean or report.applied else 1
 
     return asyncio.run(run())
+
+
+async def replay_territory(args: argparse.Namespace, settings: Settings) -> int:
+    from services.grids.replay import replay as replay_grids
+
+    client = make_client(settings.mongo_uri, "yiwang-replay")
+    try:
+        report = await replay_grids(client[settings.db_name("grids")], apply=args.apply)
+    finally:
+        await client.close()
+    print(f"recounted the territory's counters of {report.regions} regions from the records")
+    fixed = " (corrected)" if report.applied else ""
+    for region, counter, live, recount in report.differences[:SHOWN]:
+        print(f"  live rollup differs: {region} {counter}: live {live}, recount {recount}{fixed}")
+    if len(report.differences) > SHOWN:
+        print(f"  ... and {len(report.differences) - SHOWN} more differences{fixed}")
+    for region, counter, live in report.unowned[:SHOWN]:
+        print(f"  no recount knows {counter} (live {live} in {region}); left as it is")
+    if report.clean:
+        print("live rollups and a recount of the records agree")
+    return 0 if report.clean or report.applied else 1

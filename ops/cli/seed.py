@@ -35,6 +35,8 @@ from ops.cli import seed_followup
 from ops.cli.demo import replica_ready
 from ops.cli.progress import Progress, Say, Tick
 from ops.cli.seed_departments import load_departments
+from ops.cli.seed_links import seed_links  # links:
+from ops.cli.seed_visits import seed_visits  # visits:
 from services.cases.domain import (
     DEFAULT_CATALOGUE,
     DEFAULT_SLA,
@@ -1367,8 +1369,15 @@ async def seed(
                 from ops.cli.seed_evidence import load_photos  # evidence: a few synthetic case photos
 
                 await load_photos(settings, loader)
+                from ops.cli.seed_households import seed_households  # households: every building's
+
+                households = await seed_households(loader, plan, now.date())
+                households += "; " + await seed_links(loader, "demo")  # links: 包联 cadres, 党员联户
+                households += "; " + await seed_visits(loader, plan, now.date(), ZoneInfo(settings.timezone))  # visits
                 return Seeded(
-                    True, f"loaded {summary}; {describe_history(history)} (in {time.monotonic() - started:.0f}s)"
+                    True,
+                    f"loaded {summary}; {describe_history(history)}; {households} "
+                    f"(in {time.monotonic() - started:.0f}s)",
                 )
             return Seeded(True, await seed_city(settings, loader, now, history_args, started))
     finally:
@@ -1417,6 +1426,7 @@ async def seed_city(settings: Any, loader: Loader, now: datetime, history_args: 
     )
     last_grid, last_building = plan.grids[-1].id, plan.levels[5][-1]["id"]
     built = asyncio.Event()
+    households = ""
 
     async def territory_rest() -> None:
         await loader.phase(
@@ -1432,6 +1442,10 @@ async def seed_city(settings: Any, loader: Loader, now: datetime, history_args: 
             "workers",
             lambda tick: loader.all("grids", "worker.register", plan.workers, tick),
         )
+        from ops.cli.seed_households import seed_households  # households: every building's
+
+        nonlocal households
+        households = await seed_households(loader, plan, today)
 
     async def cases_part() -> None:
         async def work(tick: Tick) -> None:
@@ -1496,6 +1510,8 @@ async def seed_city(settings: Any, loader: Loader, now: datetime, history_args: 
         )
 
     await asyncio.gather(territory_rest(), cases_part(), party_part(), volunteers_part())
+    households += "; " + await seed_links(loader, "city")  # links: 包联 cadres, 党员联户
+    households += "; " + await seed_visits(loader, plan, today, zone)  # visits: a year of 走访
     orgs = sum(len(level) for level in party.orgs) + len(party.households)
     return (
         f"loaded 青川市 with {len(plan.levels[1])} districts and counties, {len(plan.levels[2])} streets, "
@@ -1503,5 +1519,5 @@ async def seed_city(settings: Any, loader: Loader, now: datetime, history_args: 
         f"{len(plan.workers)} grid workers; {orgs} party organisations, {len(party.members)} members, "
         f"{sum(len(c['units']) for c in party.committees)} co-building units, {len(party.committees)} joint "
         f"meetings; {len(vp.volunteers)} volunteers, {len(vp.posts)} posts, {len(vp.orders)} service orders; "
-        f"{describe_history(history)} (in {time.monotonic() - started:.0f}s)"
+        f"{households}; {describe_history(history)} (in {time.monotonic() - started:.0f}s)"
     )

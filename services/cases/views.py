@@ -100,6 +100,7 @@ class CaseViews:
             "escalations": case.escalations,
             "mergedInto": case.merged_into,
             "possibleDuplicates": (doc or {}).get("possible_duplicates", []),
+            "visitId": (doc or {}).get("sourceVisitId"),  # visits
             "version": case.version,
             "timeline": [t.model_dump(mode="json") for t in case.timeline],
             # evidence

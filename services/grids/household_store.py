@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.mongo import UnitOfWork
+from shared.mongo import IDEMPOTENCY, OUTBOX, UnitOfWork
 
 HOUSEHOLDS = "households"
 
@@ -14,6 +16,7 @@ HOUSEHOLDS = "households"
 class HouseholdStore:
     def __init__(self, db: AsyncDatabase):
         self.coll = db[HOUSEHOLDS]
+        self.rollups, self.idempotency, self.outbox = db.rollups, db[IDEMPOTENCY], db[OUTBOX]
 
     async def get(self, household_id: str, uow: UnitOfWork | None = None) -> dict | None:
         return await self.coll.find_one({"_id": household_id}, session=uow.session if uow else None)
@@ -29,10 +32,17 @@ class HouseholdStore:
         if docs:
             await self.coll.insert_many(docs, ordered=True, session=uow.session)
 
-    async def save(self, uow: UnitOfWork, doc: dict, version: int) -> dict | None:
-        """Replace the household if it is still at `version` (the new doc has version + 1); None: lost a race."""
-        res = await self.coll.replace_one({"_id": doc["_id"], "version": version}, doc, session=uow.session)
-        return doc if res.matched_count == 1 else None
+    async def set_fields(
+        self, uow: UnitOfWork, household_id: str, version: int, fields: dict[str, Any], unset: tuple[str, ...] = ()
+    ) -> dict | None:
+        """Set fields (others' fields untouched) if the household is still at `version`; bumps it.
+        None: it changed meanwhile."""
+        update: dict[str, Any] = {"$set": fields, "$inc": {"version": 1}}
+        if unset:
+            update["$unset"] = dict.fromkeys(unset, "")
+        return await self.coll.find_one_and_update(
+            {"_id": household_id, "version": version}, update, session=uow.session, return_document=ReturnDocument.AFTER
+        )
 
     async def page(self, query: dict[str, Any], first: int, after: str | None) -> tuple[list[dict], int, bool]:
         total = await self.coll.count_documents(query)
@@ -40,11 +50,31 @@ class HouseholdStore:
         docs = await self.coll.find(q).sort("_id", 1).limit(first + 1).to_list(first + 1)
         return docs[:first], total, len(docs) > first
 
-    async def taken_places(self, keys: list[str]) -> dict[str, str]:
+    async def taken_places(self, uow: UnitOfWork, keys: list[str]) -> dict[str, str]:
         """place key -> id of the live household holding it, for those taken."""
         if not keys:
             return {}
-        return {d["placeKey"]: d["_id"] async for d in self.coll.find({"placeKey": {"$in": keys}}, {"placeKey": 1})}
+        found = self.coll.find({"placeKey": {"$in": keys}}, {"placeKey": 1}, session=uow.session)
+        return {d["placeKey"]: d["_id"] async for d in found}
+
+    async def imported(self, uow: UnitOfWork, keys: list[str]) -> dict[str, str]:
+        """idempotency key -> household id, for the keys already imported."""
+        found = self.idempotency.find({"_id": {"$in": keys}}, session=uow.session)
+        return {d["_id"]: d["result"] async for d in found}
+
+    async def add_rollups(self, uow: UnitOfWork, totals: dict[str, Counter]) -> None:
+        """Counters summed per region (a batch's): one increment per region."""
+        ops = [
+            UpdateOne({"_id": region}, {"$inc": {f"counters.{k}": v for k, v in c.items() if v}})
+            for region, c in totals.items()
+            if any(c.values())
+        ]
+        if ops:
+            await self.rollups.bulk_write(ops, ordered=False, session=uow.session)
+
+    async def waiting_events(self, limit: int) -> int:
+        """Events of this service not yet published by the outbox relay (counted up to `limit` + 1)."""
+        return await self.outbox.count_documents({"published": False}, limit=limit + 1)
 
     def all_live(self, projection: dict[str, int]):
         """Every household not moved out (a cursor: a recount reads them once)."""

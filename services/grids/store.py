@@ -29,6 +29,18 @@ INDEXES = {
     "rollups": [],
     # visits: the day buckets of the rollups (trends)
     "rollup_days": DAY_BUCKET_INDEXES,
+    # links:
+    "cadres": [
+        IndexModel([("activeKey", ASCENDING)], unique=True),
+        IndexModel([("path", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("sub", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("regionId", ASCENDING)]),
+    ],
+    "people": [],  # per-person figures: visitor:<sub>, member:<memberId>
+    "memberLinks": [
+        IndexModel([("memberId", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("householdId", ASCENDING)]),
+    ],
     # households: a region's households by id (lists, recounts), a building's (moves), the live
     # household of a unit and room (unique; unset on moving out), a member's (联户), an import's key.
     "households": [

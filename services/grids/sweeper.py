@@ -25,7 +25,9 @@ BATCH = 200
 
 class VisitSweeper(LeasedLoop):
     def __init__(self, ctx: GridContext, store: VisitStore, plans: VisitPlans):
-        super().__init__(ctx.rt.db, "grids-visit-sweeper", self.sweep_once, ctx.rt.settings.visit_sweep_s, drain_on_stop=False)
+        super().__init__(
+            ctx.rt.db, "grids-visit-sweeper", self.sweep_once, ctx.rt.settings.visit_sweep_s, drain_on_stop=False
+        )
         self.ctx, self.store, self.plans = ctx, store, plans
 
     async def sweep_once(self, at: datetime | None = None) -> bool:

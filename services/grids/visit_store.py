@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from services.grids.domain import visits as vd
 from services.grids.domain.visit_record import Visit
 from services.grids.domain.visit_rules import DEFAULT_RULES, VisitRule, rule_of
 from shared.mongo import UnitOfWork, now
@@ -123,9 +125,7 @@ class VisitStore:
         return sorted(docs, key=lambda d: d["nextVisitDue"])[:limit]
 
     # -- visits ----------------------------------------------------------------------------
-    async def visit_page(
-        self, query: dict, first: int, after: str | None
-    ) -> tuple[list[Visit], int, bool]:
+    async def visit_page(self, query: dict, first: int, after: str | None) -> tuple[list[Visit], int, bool]:
         total = await self.visits.coll.count_documents(query)
         q = {**query, **({"_id": {"$lt": after}} if after else {})}
         docs = await self.visits.coll.find(q).sort("_id", -1).limit(first + 1).to_list(first + 1)
@@ -138,3 +138,13 @@ class VisitStore:
             return []
         levels = {d["_id"]: d["level"] async for d in self.db.regions.find({"_id": {"$in": ids}}, {"level": 1})}
         return [{"regionId": i, "level": levels[i]} for i in ids if i in levels]
+
+
+async def recount_visits(db: AsyncDatabase) -> dict[str, Counter]:
+    """`yiwang replay grids`: the visit counters from the records (households' stored visiting state,
+    every visit), by the pure `domain.visits.recount`."""
+    households = db.households.find(
+        {"mustVisit": True}, {"path": 1, "mustVisit": 1, "visitOverdue": 1, "movedOutAt": 1}
+    )
+    visits = db.visits.find({}, {"path": 1})
+    return vd.recount([h async for h in households], [v async for v in visits])

@@ -19,6 +19,7 @@ class AttachTarget(StrEnum):
     SERVICE_ORDER = "SERVICE_ORDER"
     JOINT_MEETING = "JOINT_MEETING"
     ACTIVITY = "ACTIVITY"
+    VISIT = "VISIT"  # visits: 走访 (grids)
 
 
 # target -> (service, verb)
@@ -27,6 +28,7 @@ ATTACH_VERBS: dict[AttachTarget, tuple[str, str]] = {
     AttachTarget.SERVICE_ORDER: ("volunteers", "order.attach"),
     AttachTarget.ACTIVITY: ("volunteers", "activity.attach"),
     AttachTarget.JOINT_MEETING: ("organizations", "meeting.attach"),
+    AttachTarget.VISIT: ("grids", "visit.attach"),  # visits
 }
 
 
@@ -82,7 +84,8 @@ def attachment_dto(a: Any, show_uploader: bool) -> dict[str, Any]:
 
 
 ATTACHMENTS_API = """
-Verbs (cases, volunteers, organizations): case.attach, order.attach, activity.attach, meeting.attach
+Verbs (cases, volunteers, organizations, grids): case.attach, order.attach, activity.attach, meeting.attach,
+  visit.attach
   AttachEvidence → {attachment: Attachment | null}
   without `file`: may the caller attach to this record at this stage? (FORBIDDEN, CONFLICT, BAD_INPUT
   as the real attach would say), plus the attachment an earlier upload with this idempotencyKey made

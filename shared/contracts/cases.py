@@ -39,6 +39,8 @@ class ReportCase(Wire):
     regionId: str | None = None  # a GRID (or a BUILDING, routed to its grid)
     idempotencyKey: str | None = Field(default=None, max_length=128)
     source: str | None = Field(default=None, max_length=128)  # e.g. "meeting:<id>:<item>"
+    # visits: the visit (grids) whose finding this case is reported from; set by grids' visit.report
+    sourceVisitId: str | None = Field(default=None, max_length=64, pattern=r"^[a-z0-9_-]+$")
 
 
 class CaseCommand(Wire):

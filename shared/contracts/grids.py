@@ -119,6 +119,62 @@ class WorkerChanged(Wire):
     worker: WorkerView
 
 
+# links: 党员联户 (a party member's households) and 包联 (cadres tied to communities, grids, buildings)
+MAX_LINK_BATCH = 20  # households named in one link or unlink request
+
+
+class AssignCadre(Wire):
+    sub: str = Field(min_length=1, max_length=64, description="The cadre's principal subject")
+    regionId: str = Field(min_length=1, max_length=64)
+    role: str = Field(min_length=1, max_length=32, description="A CadreRole; its level decides the region's level")
+    name: str | None = Field(default=None, max_length=32, description="The cadre's name as shown to staff")
+    idempotencyKey: str | None = Field(default=None, max_length=128)
+
+
+class ListCadres(Page):
+    regionId: str | None = Field(default=None, max_length=64, description="Assignments in this region's subtree")
+    sub: str | None = Field(default=None, max_length=64, description="Assignments of this cadre")
+    includeEnded: bool = False
+
+
+class CadresOfSub(Wire):
+    sub: str | None = Field(default=None, max_length=64, description="A service asks for anyone; others get their own")
+
+
+class LinkMember(Wire):
+    memberId: str = Field(min_length=1, max_length=64)
+    householdIds: list[str] = Field(min_length=1, max_length=MAX_LINK_BATCH)
+    idempotencyKey: str | None = Field(default=None, max_length=128)
+
+
+class UnlinkMember(LinkMember):
+    """The households to take the member off (each must be linked to them)."""
+
+
+class CadreView(Wire):
+    id: str
+    sub: str
+    regionId: str
+    level: LevelName
+    role: str
+    active: bool
+
+
+class CadreChanged(Wire):
+    """A cadre was assigned to a region (包联), or the assignment ended."""
+
+    assignment: CadreView
+
+
+class MemberLinkChanged(Wire):
+    """A party member was linked to households (党员联户), or unlinked: ids and counts only."""
+
+    memberId: str
+    communityId: str
+    householdIds: list[str]
+    linkedCount: int = Field(description="The member's linked households after the change")
+
+
 # households: the verbs' requests and the events (ids, tags, counts and paths only: no names,
 # phones, ID numbers or rooms).
 class PersonInput(Wire):
@@ -213,6 +269,11 @@ GRID_EVENTS: dict[str, type[Wire]] = {
     "WORKER_REGISTERED": WorkerChanged,
     "WORKER_ASSIGNED": WorkerChanged,
     "WORKER_UNASSIGNED": WorkerChanged,
+    # links:
+    "MEMBER_LINKED": MemberLinkChanged,
+    "MEMBER_UNLINKED": MemberLinkChanged,
+    "CADRE_ASSIGNED": CadreChanged,
+    "CADRE_UNASSIGNED": CadreChanged,
     # households:
     "HOUSEHOLD_REGISTERED": HouseholdEvent,
     "HOUSEHOLD_UPDATED": HouseholdEvent,
@@ -273,6 +334,7 @@ class ImportedVisit(Wire):
     kind: str = Field(min_length=1, max_length=32)
     at: AwareDatetime
     visitor: str = Field(min_length=1, max_length=64)
+    visitorMember: str | None = Field(default=None, max_length=64)  # a party member's visit (党员联户)
     findings: str | None = Field(default=None, max_length=2000)
     lng: float | None = None
     lat: float | None = None
@@ -297,6 +359,7 @@ class VisitView(Wire):
     at: AwareDatetime
     flagged: bool
     visitor: str
+    visitorMember: str | None = None
     attachmentCount: int = 0
     caseId: str | None = None
 
@@ -342,6 +405,13 @@ class VisitAttachmentAdded(Wire):
     size: int
 
 
+class VisitsImported(Wire):
+    """A batch of past visits was imported (seeding, onboarding): how many, to how many households."""
+
+    count: int
+    households: int
+
+
 class VisitRulesSet(Wire):
     """The deployment's visiting rules changed; households are rescheduled by them."""
 
@@ -356,5 +426,6 @@ VISIT_EVENTS: dict[str, type[Wire]] = {
     "VISIT_CASE_LINKED": VisitCaseLinked,
     "VISIT_ATTACHMENT_ADDED": VisitAttachmentAdded,
     "VISIT_RULES_SET": VisitRulesSet,
+    "VISITS_IMPORTED": VisitsImported,
 }
 GRID_EVENTS.update(VISIT_EVENTS)  # visits

@@ -173,6 +173,20 @@ class World:
             w = await self.ok(reg, i={"sub": f"mx-gw-u-{place}", "name": f"网格员u{place}", "role": "BASIC",
                                       "gridId": rid(place)})
             self.put("worker_x", place, w["registerGridWorker"]["id"])
+        # links: a cadre on each grid to read, another to unassign
+        assign = "mutation($s: String!, $r: ID!) { assignCadre(sub: $s, regionId: $r, role: \"COMMUNITY_CADRE\") { id } }"
+        for place in ("g", "g2", "g3"):
+            for kind in ("cadre", "cadre_x"):
+                c = await self.ok(assign, s=f"mx-{kind}-{place}", r=rid(place))
+                self.put(kind, place, c["assignCadre"]["id"])
+        grids = await CasesClient.connect(self.stack, "grids")
+        try:  # a household in each building, for 党员联户
+            for place in ("b", "b2", "b3"):
+                h = await grids("household.register", self.stack.token("service"), buildingId=rid(place),
+                                room="201", head={"name": "住户"}, members=[], tags=[])
+                self.put("hh_link", place, h["id"])
+        finally:
+            await grids.close()
 
     async def member(self, org: str, kind: str, place: str, flavor: str = "") -> str:
         m = await self.ok("mutation($i: RegisterPartyMemberInput!) { registerPartyMember(input: $i) { id } }", i={
@@ -234,6 +248,14 @@ class World:
             "reporterName": "张三", "reporterPhone": "13812345678", "regionId": rid(place)})
         return c["reportCase"]["id"]
 
+    async def seed_households(self) -> None:
+        """A household in each building, registered by the community's admin (a superadmin sees figures only)."""
+        reg = "mutation($i: RegisterHouseholdInput!) { registerHousehold(input: $i) { id } }"
+        for place, community in (("b", "m"), ("b2", "m"), ("b3", "m2")):
+            token = self.stack.token("admin", rid(community), sub=f"mx-hh-{community}")
+            h = await self.ok(reg, token, i={"buildingId": rid(place), "room": "101", "head": {"name": "住户"}})
+            self.put("household", place, h["registerHousehold"]["id"])
+
     async def seed_cases_and_volunteers(self) -> None:
         s = self.stack
         vol, res = self.people["volunteer"], self.people["resident"]
@@ -294,6 +316,21 @@ class World:
                       i={"code": "MX_SOAP", "name": "洗衣皂", "cost": 1, "stock": 5})
 
 
+    async def seed_visits(self) -> None:
+        """A household and a visit in each of b, b2, b3, by the grid worker of its grid."""
+        register = "mutation($i: RegisterHouseholdInput!) { registerHousehold(input: $i) { id } }"
+        record = "mutation($i: RecordVisitInput!) { recordVisit(input: $i) { id } }"
+        inside = {"b": (113.005, 30.005), "b2": (113.015, 30.005), "b3": (113.105, 30.005)}
+        for place, (lng, lat) in inside.items():
+            grid = PARENT[place]
+            token = self.stack.token("grid_worker", rid(grid), sub="mx-gw" if grid == "g" else f"mx-gw-{grid}")
+            h = await self.ok(register, token, i={"buildingId": rid(place), "room": "201", "tags": ["ELDERLY_ALONE"],
+                                                  "head": {"name": "王秀英"}})
+            household = self.put("household_v", place, h["registerHousehold"]["id"])
+            v = await self.ok(record, token, i={"householdId": household, "kind": "ROUTINE", "lng": lng, "lat": lat})
+            self.put("visit", place, v["recordVisit"]["id"])
+
+
 # -- what each operation is called with, per caller and relation -----------------------------------
 Args = Callable[[World, Who, Rel], "str | None"]
 
@@ -344,6 +381,15 @@ def transfer_request(w: World, who: Who, rel: Rel) -> str | None:
     place = next(p for p, i in w.records[("member_x", "")].items() if i == member)
     to = TRANSFER_TO.get(place)
     return f'memberId: {lit(member)}, toOrganizationId: {lit(w.get("org", to))}, reason: "x"' if to else None
+
+
+def member_and_household(w: World, who: Who, rel: Rel) -> str | None:
+    """links: a household in the place and a member organised in its building."""
+    h = w.pick("hh_link", who, rel)
+    if h is None:
+        return None
+    place = next(p for p, i in w.records[("hh_link", "")].items() if i == h)
+    return f"memberId: {lit(w.get('member', place))}, householdIds: [{lit(h)}]"
 
 
 def own_member(w: World, who: Who, rel: Rel) -> str | None:
@@ -532,6 +578,14 @@ OPS: dict[str, Args] = {
         f"id: {lit(x)}, gridId: {lit(rid(next(p for p, i in w.records[('worker', '')].items() if i == x)))}"
         if (x := w.pick("worker", who, rel)) else None),
     "unassignGridWorker": one("worker_x"),
+    # links:
+    "cadreAssignments": region("regionId"),
+    "cadreAssignment": one("cadre"),
+    "assignCadre": lambda w, who, rel: (f'sub: "mx-new-cadre-{w.n()}", regionId: {lit(g)}, role: "COMMUNITY_CADRE"'
+                                        if (g := w.pick("grid", who, rel)) else None),
+    "unassignCadre": one("cadre_x"),
+    "linkMemberToHouseholds": member_and_household,
+    "unlinkMemberFromHouseholds": member_and_household,
     # cases
     "reportCase": lambda w, who, rel: (
         f'input: {{title: "新案件", description: "", categoryCode: "ENV_GARBAGE", channel: GRID_PATROL, '
@@ -672,6 +726,29 @@ OPS: dict[str, Args] = {
     "raiseHotspotToJointMeeting": lambda w, who, rel: (
         f'input: {{gridId: {lit(g)}, categoryCode: "ENV_GARBAGE", since: {lit(SINCE)}}}'
         if (g := w.pick("grid", who, rel)) else None),
+    # households
+    "households": region("regionId"),
+    "household": one("household"),
+    "registerHousehold": lambda w, who, rel: (f'input: {{buildingId: {lit(b)}, room: "{1000 + w.n()}", '
+                                              f'head: {{name: "新住户"}}}}' if (b := w.pick("building", who, rel))
+                                              else None),
+    "updateHousehold": lambda w, who, rel: (f'id: {lit(x)}, input: {{tags: ["TENANT"], expectedVersion: {VERSION}}}'
+                                            if (x := w.pick("household", who, rel)) else None),
+    "moveOutHousehold": with_version(lambda w, who, rel: (f'id: {lit(x)}, reason: "搬走"'
+                                                          if (x := w.pick("household", who, rel)) else None)),
+    "revealHousehold": lambda w, who, rel: (f'id: {lit(x)}, reason: "核实身份"'
+                                            if (x := w.pick("household", who, rel)) else None),
+    # visits (the seeded households and visits lie in buildings b, b2, b3)
+    "visits": region("regionId"),
+    "visit": one("visit"),
+    "visitPlan": lambda w, who, rel: (f"gridId: {lit(g)}" if (g := w.pick("grid", who, rel)) else None),
+    "visitRules": lambda w, who, rel: "",
+    "recordVisit": lambda w, who, rel: (f'input: {{householdId: {lit(h)}, kind: "ROUTINE"}}'  # no place: BAD_USER_INPUT
+                                        if (h := w.pick("household_v", who, rel)) else None),
+    "reportFromVisit": lambda w, who, rel: (
+        f'visitId: {lit(v)}, input: {{title: "楼道堆物", categoryCode: "ENV_GARBAGE", channel: GRID_PATROL, '
+        f'reporterName: "网格员"}}' if (v := w.pick("visit", who, rel)) else None),
+    "setVisitRules": lambda w, who, rel: "rules: []",  # refused as empty once allowed
     # subscriptions
     "caseEvents": region("regionId"),
     "events": lambda w, who, rel: f'regionId: {lit(who.region(rel))}, services: ["cases"]',
@@ -739,11 +816,12 @@ async def world(mongo_server, tmp_path_factory):
         }
         started = time.monotonic()
         await w.seed_territory()
-        await asyncio.gather(w.seed_workers(), w.seed_party())
+        await asyncio.gather(w.seed_workers(), w.seed_party(), w.seed_households())
         # The volunteer's token names their member record, which the party seed made.
         member = w.get("member", "m", "self")
         w.people["volunteer"] = Who("volunteer", t("volunteer", rid("m"), sub="mx-vol", member=member), "m", "mx-vol")
         await w.seed_cases_and_volunteers()
+        await w.seed_visits()
         log.warning("authz matrix: seeded in %.1fs", time.monotonic() - started)
         yield w
     finally:

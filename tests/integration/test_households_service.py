@@ -6,6 +6,7 @@ import nats
 import pytest
 
 from services.grids.domain import households as hh
+from services.grids.replay import replay
 from shared.errors import DomainError
 from shared.messaging.rpc import RpcClient
 
@@ -85,3 +86,25 @@ async def test_register_and_read(grids, stack):
     assert hh.household_figures({"householdCount": rollup["counters"]["householdCount"],
                                  "residentCount": rollup["counters"]["residentCount"]})["householdCount"] == 1
     assert rollup["counters"]["residentCount"] == 2 and rollup["counters"]["tag"]["LOW_INCOME"] == 1
+
+
+async def test_households_follow_their_building_when_regions_move(grids, stack):
+    db = stack.runtimes[0].db
+    await grids("region.create", id="m2", name="社区2", level="COMMUNITY", parentId="t")
+    worker = stack.token("grid_worker", region="g1", sub="w1")
+    h = await grids("household.register", worker, **household(tags=["LOW_INCOME", "TENANT"]))
+    await grids("region.move", id="g1", newParentId="m2")  # the grid, its building and household with it
+    doc = await db.households.find_one({"_id": h["id"]})
+    assert doc["path"] == ["c", "k", "t", "m2", "g1", "g1b1"] and doc["communityId"] == "m2"
+    await grids("region.create", id="g3", name="网格3", level="GRID", parentId="m")
+    await grids("region.move", id="g1b1", newParentId="g3")  # the building alone: another grid
+    doc = await db.households.find_one({"_id": h["id"]})
+    assert (doc["gridId"], doc["communityId"], doc["path"][-2:]) == ("g3", "m", ["g3", "g1b1"])
+    stats = (await grids("household.stats", ids=["m", "m2", "g1", "g3"]))["items"]
+    assert [stats[r]["householdCount"] for r in ("m", "m2", "g1", "g3")] == [1, 0, 0, 1]
+    assert {x["tag"]: x["count"] for x in stats["g3"]["byTag"] if x["count"]} == {"LOW_INCOME": 1, "TENANT": 1}
+    assert (await replay(db)).clean
+    # the grid worker of g1 no longer sees it; g3's does
+    e = await error_of(grids("household.get", worker, id=h["id"]))
+    assert e.code == "FORBIDDEN"
+    assert (await grids("household.get", stack.token("grid_worker", region="g3", sub="w3"), id=h["id"]))["id"]

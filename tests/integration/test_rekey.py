@@ -65,6 +65,8 @@ async def sealed_values(stack) -> list[str]:
         out += [v for v in (m["phone_enc"], m["id_number_enc"]) if v]
     out += [c["phone_enc"] async for u in db(stack, "organizations").units.find() for c in u["contacts"]]
     out += [v["phone_enc"] async for v in db(stack, "volunteers").volunteers.find()]
+    async for h in db(stack, "grids").households.find():  # households: the head's and members' fields
+        out += [p[k] for p in (h["head"], *h["members"]) for k in ("nameEnc", "phoneEnc", "idEnc") if p[k]]
     return out
 
 
@@ -93,6 +95,10 @@ async def test_rotation_rekey_and_removal_of_the_old_key(clients, stack, capsys,
                            **{**REPORT, "reporterPhone": "13655550000"}, regionId="grid-a2")
     vol = await vols("volunteer.register", stack.token(role="volunteer", region="comm-a", sub="v1"), name="志愿者甲",
                      homeRegionId="comm-a", phone="13566660000")
+    household = await grids("household.register", stack.token(role="grid_worker", region="grid-a1", sub="gw-h"),
+                            buildingId="bldg-a1-1", room="101", head={"name": "住户甲", "phone": "13377770000",
+                                                                       "idNumber": "11010519491231002X"},
+                            members=[{"relation": "SPOUSE", "name": "住户乙"}])
     assert all(v.startswith("v2:k1:") for v in await sealed_values(stack))
     await db(stack, "organizations").members.update_one({"_id": a["id"]}, {"$set": {
         "phone_enc": legacy("13911110000"), "phone_index": legacy_index("13911110000"),
@@ -116,6 +122,9 @@ async def test_rotation_rekey_and_removal_of_the_old_key(clients, stack, capsys,
             "reporterPhone"]
         assert (await cases("case.revealContact", su, caseId=new_case["id"], reason="回访"))["phone"] == "13655550000"
         assert (await vols("volunteer.get", su, id=vol["id"]))["phone"] == "13566660000"
+        shown = await grids("household.reveal", su, id=household["id"], reason="核对")
+        assert (shown["head"]["phone"], shown["head"]["idNumber"], shown["members"][0]["name"]) == (
+            "13377770000", "11010519491231002X", "住户乙")
         for id_number in (ID_A, ID_B):  # one member per ID number, whichever key indexed it
             await expect_error(member(orgs, su, tree["grid"]["id"], idNumber=id_number), "CONFLICT")
 
@@ -147,7 +156,7 @@ async def test_rotation_rekey_and_removal_of_the_old_key(clients, stack, capsys,
     assert code == 0, out
     assert "every record is under 'k2'" in out
     stored = await sealed_values(stack)
-    assert len(stored) == 10 and all(v.startswith("v2:k2:") for v in stored), stored
+    assert len(stored) == 14 and all(v.startswith("v2:k2:") for v in stored), stored
     claims = {k["_id"]: k["owner"] async for k in db(stack, "organizations")["keys"].find()
               if k["_id"].startswith("member-id-number:")}
     assert len(claims) == 2 and claim_a["_id"] not in claims and set(claims.values()) == {a["id"], b["id"]}

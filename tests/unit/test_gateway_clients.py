@@ -17,6 +17,7 @@ from gateway.clients import CasesClient, GridsClient, OrganizationsClient, Servi
 from shared.contracts import grids as gc
 from shared.contracts import organizations as oc
 from shared.contracts import volunteers as vc
+from shared.contracts.attachments import AttachEvidence
 from shared.contracts.common import ById, ByIds, TrendQuery, Wire
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +27,20 @@ GRIDS = {"region.get": ById, "region.batch": ByIds, "region.list": gc.ListRegion
          "locate": gc.Locate, "stats.batch": ByIds, "territory.check": gc.CheckTerritory,
          "worker.register": gc.RegisterWorker, "worker.assign": gc.AssignWorker, "worker.get": ById,
          "worker.list": gc.ListWorkers,
-         "work.visits": gc.WorkQuery}  # mywork
+         # links:
+         "cadre.assign": gc.AssignCadre, "cadre.unassign": ById, "cadre.get": ById, "cadre.list": gc.ListCadres,
+         "cadre.ofSub": gc.CadresOfSub, "member.link": gc.LinkMember, "member.unlink": gc.UnlinkMember,
+         "member.links": ByIds,
+         # households:
+         "household.register": gc.RegisterHousehold, "household.update": gc.UpdateHousehold,
+         "household.moveOut": gc.MoveOutHousehold, "household.get": ById, "household.batch": ByIds,
+         "household.list": gc.ListHouseholds, "household.byMember": gc.HouseholdsOfMember,
+         "household.reveal": gc.RevealHousehold, "household.stats": ByIds, "household.import": gc.ImportHouseholds,
+         # visits:
+         "visit.record": gc.RecordVisit, "visit.get": ById, "visit.batch": ByIds, "visit.list": gc.ListVisits,
+         "visit.plan": gc.VisitPlanQuery, "visit.rules": Wire, "visit.setRules": gc.SetVisitRules,
+         "visit.report": gc.ReportFromVisit, "visit.attach": AttachEvidence, "visit.import": gc.ImportVisits,
+         "work.visits": gc.WorkQuery, "trend.series": TrendQuery}
 
 
 def sent(client: type[ServiceClient]) -> dict[str, tuple[str, type[BaseModel] | None]]:
@@ -72,5 +86,4 @@ def routed(table: str) -> set[str]:
 
 def test_the_cases_and_grids_clients_cover_the_verbs_their_services_route():
     assert {verb for verb, _ in sent(CasesClient).values()} == routed("services/cases/handlers/table.py")
-    visits = routed("services/grids/handlers/visit_table.py")  # mywork: work.visits is in the visits' table
-    assert set(GRIDS) - visits == routed("services/grids/handlers/table.py")
+    assert set(GRIDS) == routed("services/grids/handlers/table.py") | routed("services/grids/handlers/visit_table.py")

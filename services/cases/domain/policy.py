@@ -110,8 +110,21 @@ def check_may_report(principal: Principal, channel: str | None = None) -> None:
     request is read)."""
     if not (principal.unrestricted or principal.role in PERMISSIONS[Action.REPORT]):
         raise Forbidden(f"role {principal.role} may not report cases", {"role": str(principal.role)})
-    if channel is not None and principal.role is Role.SERVICE and channel != "JOINT_MEETING":
-        raise BadInput("services report cases only as JOINT_MEETING action items")
+    if channel is not None and principal.role is Role.SERVICE and channel not in SERVICE_CHANNELS:
+        raise BadInput("services report cases only as JOINT_MEETING action items or GRID_PATROL visit findings")
+
+
+# visits: grids reports a visit's finding (reportFromVisit) on GRID_PATROL, naming the visit
+SERVICE_CHANNELS = ("JOINT_MEETING", "GRID_PATROL")
+
+
+def check_visit_source(principal: Principal, channel: str, source_visit_id: str | None) -> None:
+    """Only a service (grids' visit.report) names the visit a case comes from, and a service's
+    GRID_PATROL case always comes from one."""
+    if source_visit_id is not None and principal.role is not Role.SERVICE:
+        raise Forbidden("only the visit itself (reportFromVisit) names the visit a case comes from")
+    if principal.role is Role.SERVICE and channel == "GRID_PATROL" and source_visit_id is None:
+        raise BadInput("a service reports a GRID_PATROL case only from a visit (sourceVisitId)")
 
 
 def assignee_keys(principal: Principal) -> list[str]:

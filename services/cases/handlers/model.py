@@ -58,6 +58,7 @@ class CaseCommands:
         p, ctx = req.principal, self.ctx
         c = req.parse(ReportCase)
         d.check_may_report(p, c.channel)
+        d.check_visit_source(p, c.channel, c.sourceVisitId)  # visits
         key = f"case.report:{p.sub}:{c.idempotencyKey}" if c.idempotencyKey else None
         category = (await ctx.current_catalogue()).get(c.categoryCode)
         routed = ctx.route(c)
@@ -85,7 +86,10 @@ class CaseCommands:
             window = ctx.settings.dup_window_s
             candidates = await ctx.store.duplicate_candidates(case, window_start(at, window), uow)
             dups = [x.id for x in d.possible_duplicates(case, candidates, ctx.settings.dup_radius_m, window, at)]
-            doc = ctx.store.insert(uow, case, {"possible_duplicates": dups, "source": c.source})
+            extra = {"possible_duplicates": dups, "source": c.source}
+            if c.sourceVisitId:  # visits
+                extra["sourceVisitId"] = c.sourceVisitId
+            doc = ctx.store.insert(uow, case, extra)
             ctx.record(uow, case, None)
             if key:
                 await remember(uow, key, case.id)

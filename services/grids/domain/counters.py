@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from collections import Counter
 
+from .cadres import CADRE_COUNTERS
 from .regions import Level, Region
 
-COUNTERS = ("countyCount", "townshipCount", "communityCount", "gridCount", "buildingCount", "gridWorkerCount")
+COUNTERS: tuple[str, ...] = (
+    "countyCount",
+    "townshipCount",
+    "communityCount",
+    "gridCount",
+    "buildingCount",
+    "gridWorkerCount",
+)
 
 
 def counters_of_node(level: Level) -> Counter:
@@ -27,7 +35,7 @@ def counters_of_worker(active: bool, grid_id: str | None) -> Counter:
 
 def counters_view(stored: dict[str, int]) -> dict[str, int]:
     """A region's figures as callers see them: every counter, zero when none was counted."""
-    return {k: int(stored.get(k, 0)) for k in COUNTERS}
+    return {k: int(stored.get(k, 0)) for k in (*COUNTERS, *CADRE_COUNTERS)}  # links: cadre coverage too
 
 
 def recount(regions: list[Region], workers: list[tuple[bool, str | None]]) -> dict[str, Counter]:

@@ -36,6 +36,17 @@ GRID_ROLE, BUILDING_ROLE = "grid_worker", "building_leader"
 REVEALERS = (Role.SUPERADMIN, Role.ADMIN)
 
 COUNTERS = ("householdCount", "residentCount")
+# Counters the visits and links of households add to the same rollups (shown with the figures).
+RELATED_COUNTERS = (
+    "mustVisitCount",
+    "overdueVisits",
+    "visitCount",
+    "linkedHouseholdCount",
+    "communitiesWithCadre",
+    "gridsWithCadre",
+    "communityCount",
+    "gridCount",
+)
 TAG_PREFIX = "tag."
 
 _CTRL = re.compile(r"[\x00-\x1f\x7f<>{}\[\]\\|$^*=;\"]")
@@ -232,6 +243,18 @@ def check_building_grid(building_path: Sequence[str], grid_id: str | None) -> No
         )
 
 
+def place_conflict(key: str, existing: str | None, other: str | None = None) -> Conflict:
+    """A unit and room someone lives in already (`existing`: that household's id; `other`: what
+    else in the same request takes it)."""
+    building, unit, room = key.split("|")
+    where = f"unit {unit} room {room}" if unit else (f"room {room}" if room else "the building (no room given)")
+    who = other or "a household living there"
+    return Conflict(
+        f"{where} of building {building} is taken by {who}; move that household out first",
+        {"buildingId": building, **({"existingId": existing} if existing else {})},
+    )
+
+
 def household_place(building_path: Sequence[str]) -> dict[str, Any]:
     """The fields a household takes from its building's path (CITY … COMMUNITY, GRID, BUILDING)."""
     path = list(building_path)
@@ -240,6 +263,11 @@ def household_place(building_path: Sequence[str]) -> dict[str, Any]:
         "gridId": path[-2] if len(path) >= 2 else None,
         "communityId": path[-3] if len(path) >= 3 else None,
     }
+
+
+def check_version(stored: int, expected: int | None) -> None:
+    if expected is not None and expected != stored:
+        raise Conflict(f"the household is at version {stored}, not {expected}; read it again", {"version": stored})
 
 
 def check_active(doc: Mapping[str, Any]) -> None:
@@ -279,9 +307,13 @@ FIGURES_ONLY_MESSAGE = (
 )
 
 
+def figures_only_error(p: Principal, own_level: str | None) -> Forbidden:
+    return Forbidden(FIGURES_ONLY_MESSAGE, {"role": str(p.role), "level": own_level})
+
+
 def check_not_figures_only(p: Principal, own_level: str | None) -> None:
     if figures_only(p, own_level):
-        raise Forbidden(FIGURES_ONLY_MESSAGE, {"role": str(p.role), "level": own_level})
+        raise figures_only_error(p, own_level)
 
 
 def household_scope(p: Principal, own_level: str | None, region: str | None = None) -> Scope:
@@ -299,6 +331,13 @@ PATH_LEVELS = ("CITY", "COUNTY", "TOWNSHIP", "COMMUNITY", "GRID", "BUILDING")
 def level_of_path(path: Sequence[str]) -> str | None:
     """The level of a region from the length of its path (the tree has no skipped level)."""
     return PATH_LEVELS[len(path) - 1] if 0 < len(path) <= len(PATH_LEVELS) else None
+
+
+def check_may_read(p: Principal, own_level: str | None) -> None:
+    """Lists of households: their readers (not a department, not a resident), below the township."""
+    if not (p.unrestricted or p.role.value in READER_ROLES):
+        raise Forbidden(f"role {p.role} may not read households", {"role": str(p.role)})
+    check_not_figures_only(p, own_level)
 
 
 def check_may_write(p: Principal, own_level: str | None) -> None:
@@ -369,6 +408,25 @@ def counters_of_household(doc: Mapping[str, Any]) -> Counter:
     return c
 
 
+# What the other parts count of a household while it lives here (they set these fields).
+STANDING = (
+    ("mustVisit", "mustVisitCount"),
+    ("visitOverdue", "overdueVisits"),
+    ("linkedMemberIds", "linkedHouseholdCount"),
+)
+
+
+def standing_counters(doc: Mapping[str, Any]) -> Counter:
+    """Every stock counter a live household holds: its own, and those its visit schedule and
+    linked members add (a household moving out takes them all away)."""
+    c = counters_of_household(doc)
+    if c:
+        for field_, counter in STANDING:
+            if doc.get(field_):
+                c[counter] += 1
+    return c
+
+
 def counter_delta(before: Counter, after: Counter) -> Counter:
     """after − before, keeping negative entries (a Counter's `-` drops them)."""
     out: Counter = Counter()
@@ -381,7 +439,7 @@ def counter_delta(before: Counter, after: Counter) -> Counter:
 def household_figures(counters: Mapping[str, Any]) -> dict[str, Any]:
     """A region's household figures from its (flat) rollup counters: every fixed counter (zero
     when none was counted) and the households per tag."""
-    out: dict[str, Any] = {k: int(counters.get(k, 0)) for k in COUNTERS}
+    out: dict[str, Any] = {k: int(counters.get(k, 0)) for k in (*COUNTERS, *RELATED_COUNTERS)}
     out["byTag"] = [{"tag": t.value, "count": int(counters.get(TAG_PREFIX + t.value, 0))} for t in HouseholdTag]
     return out
 

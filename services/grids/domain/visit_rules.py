@@ -62,9 +62,7 @@ DEFAULT_RULES: tuple[VisitRule, ...] = (
     VisitRule("KEY_CONCERN", "重点关注 两周必访", RuleKind.MUST_VISIT, tag="KEY_CONCERN", interval_days=14),
     VisitRule("LOW_INCOME", "低保家庭 每月必访", RuleKind.MUST_VISIT, tag="LOW_INCOME", interval_days=30),
     VisitRule("DISABLED", "残疾人 每月必访", RuleKind.MUST_VISIT, tag="DISABLED", interval_days=30),
-    VisitRule(
-        "LEFT_BEHIND_CHILD", "留守儿童 每月必访", RuleKind.MUST_VISIT, tag="LEFT_BEHIND_CHILD", interval_days=30
-    ),
+    VisitRule("LEFT_BEHIND_CHILD", "留守儿童 每月必访", RuleKind.MUST_VISIT, tag="LEFT_BEHIND_CHILD", interval_days=30),
     VisitRule("VETERAN", "退役军人 每季必访", RuleKind.MUST_VISIT, tag="VETERAN", interval_days=90),
     VisitRule("ILLNESS", "住院重病 必到", RuleKind.MUST_ATTEND, within_days=3),
     VisitRule("BEREAVEMENT", "丧事 必到", RuleKind.MUST_ATTEND, within_days=1),

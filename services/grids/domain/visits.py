@@ -90,7 +90,8 @@ def state_delta(before: dict, after: dict) -> Counter:
 
 
 def changed(before: dict, after: dict) -> bool:
-    return any(before.get(k) != after.get(k) for k in STATE_FIELDS)
+    """Whether the stored state differs (a household never scheduled holds none: as no schedule)."""
+    return any((before.get(k) or None) != (after.get(k) or None) for k in STATE_FIELDS)
 
 
 def now_overdue(h: dict, at: datetime) -> bool:

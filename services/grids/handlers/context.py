@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from services.grids import domain
+from services.grids.domain import households
 from services.grids.locator import GridLocator
 from services.grids.store import GridStore
 from services.grids.views import region_dto, worker_dto, worker_event_data
@@ -14,6 +15,7 @@ from shared.auth import Principal, hidden
 from shared.messaging.envelope import CloudEvent, make_event
 from shared.mongo import UnitOfWork
 from shared.privacy import FieldCipher
+from shared.scope import Scope
 from shared.service import ServiceRuntime
 
 SERVICE = "grids"
@@ -50,6 +52,12 @@ class GridContext:
         if d is None or not domain.SCOPE.admits(p, d):
             raise hidden(p, f"region {region_id}")
         return d
+
+    # households: the scope of households (and of what hangs on them, visits) for a caller
+    async def household_scope(self, p: Principal, region: str | None = None) -> Scope:
+        """`domain/households.household_scope` with the level of the caller's own region: nothing
+        to staff above the community, who see figures only."""
+        return households.household_scope(p, households.level_of_path(await self.principal_path(p)), region)
 
     def region_event(self, p: Principal, name: str, d: dict, **extra: Any) -> CloudEvent:
         return make_event(

@@ -10,15 +10,26 @@ from pymongo.errors import DuplicateKeyError
 from services.grids.domain import households as hh
 from services.grids.handlers.context import SERVICE, GridContext
 from services.grids.household_store import HouseholdStore
-from services.grids.household_views import household_dto, household_event_data, sealed_person
+from services.grids.household_views import household_dto, household_event_data, plain_person, sealed_person
 from shared.auth import Principal, hidden
-from shared.contracts.common import ById
-from shared.contracts.grids import PersonInput, RegisterHousehold
+from shared.commands import page_reply
+from shared.contracts.common import ById, ByIds
+from shared.contracts.grids import (
+    HouseholdsOfMember,
+    ListHouseholds,
+    MoveOutHousehold,
+    PersonInput,
+    RegisterHousehold,
+    RevealHousehold,
+    UpdateHousehold,
+)
 from shared.errors import Conflict
 from shared.ids import new_id
 from shared.messaging.envelope import CloudEvent, make_event
-from shared.messaging.rpc import Request
+from shared.messaging.rpc import Request, item_error
 from shared.mongo import UnitOfWork, now, remember, remembered
+from shared.records import flat_and, flatten
+from shared.scope import region_scope
 from shared.trends import city_tz
 
 
@@ -47,7 +58,7 @@ class Households:
         return hh.level_of_path(await self.ctx.principal_path(p))
 
     async def scope_admits(self, p: Principal, doc: dict) -> bool:
-        return hh.household_scope(p, await self.own_level(p)).admits(doc)
+        return (await self.ctx.household_scope(p)).admits(doc)
 
     def view(self, p: Principal, d: dict, revealed: bool = False) -> dict:
         return household_dto(p, d, self.ctx.cipher, revealed)
@@ -66,7 +77,7 @@ class Households:
         """The unit and room must be free of other live households (the unique index decides a race)."""
         taken = await self.store.coll.find_one({"placeKey": key}, {"_id": 1}, session=uow.session)
         if taken is not None and taken["_id"] != own_id:
-            raise place_taken(key, taken["_id"])
+            raise hh.place_conflict(key, taken["_id"])
 
     # -- verbs --------------------------------------------------------------------------------
     async def register(self, req: Request) -> dict:
@@ -118,7 +129,7 @@ class Households:
         except DuplicateKeyError:
             if key and (done := await remembered(ctx.rt.db, key)):
                 return self.view(p, await self.stored(done))
-            raise place_taken(place, None) from None
+            raise hh.place_conflict(place, None) from None
 
     async def get(self, req: Request) -> dict | None:
         q, p = req.parse(ById), req.principal
@@ -130,11 +141,196 @@ class Households:
             raise hidden(p, f"household {q.id}")
         return self.view(p, d)
 
+    async def stats(self, req: Request) -> dict:
+        """Household figures of regions (counts by tag, and what visits and links count of them):
+        to every reader of a region's figures in scope, staff above the community too."""
+        q, p = req.parse(ByIds), req.principal
+        docs = await self.ctx.store.rollup_docs(list(dict.fromkeys(q.ids)))
+        out: dict[str, Any] = {}
+        for i in q.ids:
+            d = docs.get(i)
+            if d is None or not region_scope(p).admits(d):
+                out[i] = item_error(hidden(p, f"region {i}"))
+            else:
+                out[i] = hh.household_figures(flatten(d["counters"]))
+        return {"items": out}
 
-def place_taken(key: str, existing: str | None) -> Conflict:
-    building, unit, room = key.split("|")
-    where = f"unit {unit} room {room}" if unit else (f"room {room}" if room else "the building (no room given)")
-    return Conflict(
-        f"{where} of building {building} already has a household living there; move it out first",
-        {"buildingId": building, **({"existingId": existing} if existing else {})},
+    async def batch(self, req: Request) -> dict:
+        """ids -> household or item error (for loaders): one read for the whole batch."""
+        q, p = req.parse(ByIds), req.principal
+        level = await self.own_level(p)
+        docs = await self.store.many(list(dict.fromkeys(q.ids)))
+        out: dict[str, Any] = {}
+        for i in q.ids:
+            d = docs.get(i)
+            if hh.figures_only(p, level):
+                out[i] = item_error(hh.figures_only_error(p, level))
+            elif d is None and p.unrestricted:
+                out[i] = None
+            elif d is None or not hh.household_scope(p, level).admits(d):
+                out[i] = item_error(hidden(p, f"household {i}"))
+            else:
+                out[i] = self.view(p, d)
+        return {"items": out}
+
+    async def list(self, req: Request) -> dict:
+        q, p, ctx = req.parse(ListHouseholds), req.principal, self.ctx
+        level = await self.own_level(p)
+        hh.check_may_read(p, level)
+        region = await ctx.load_in_scope(p, q.regionId)
+        query = flat_and(
+            hh.household_scope(p, level, region["_id"]).filter(),
+            {} if q.includeMovedOut else {"movedOutAt": None},
+            {"tags": q.tag.value} if q.tag else {},
+        )
+        docs, total, more = await self.store.page(query, q.first, q.after)
+        return page_reply([self.view(p, d) for d in docs], total, more)
+
+    async def by_member(self, req: Request) -> dict:
+        """The live households a party member is linked to (联户), in the caller's scope."""
+        q, p = req.parse(HouseholdsOfMember), req.principal
+        level = await self.own_level(p)
+        hh.check_may_read(p, level)
+        query = flat_and({"linkedMemberIds": q.memberId}, hh.household_scope(p, level).filter(), {"movedOutAt": None})
+        docs, total, more = await self.store.page(query, q.first, q.after)
+        return page_reply([self.view(p, d) for d in docs], total, more)
+
+    async def _in_scope(self, p: Principal, household_id: str, uow: UnitOfWork) -> dict:
+        d = await self.store.get(household_id, uow)
+        if d is None or not await self.scope_admits(p, d):
+            raise hidden(p, f"household {household_id}")
+        return d
+
+    async def update(self, req: Request) -> dict:
+        c, p, ctx = req.parse(UpdateHousehold), req.principal, self.ctx
+        hh.check_may_write(p, await self.own_level(p))
+        day = today()
+        key = f"household.update:{p.sub}:{c.idempotencyKey}" if c.idempotencyKey else None
+        if key and (done := await remembered(ctx.rt.db, key)):
+            return self.view(p, await self.stored(done))
+
+        async def work(uow: UnitOfWork) -> dict:
+            d = await self._in_scope(p, c.id, uow)
+            hh.check_active(d)
+            hh.check_version(d["version"], c.expectedVersion)
+            given = c.model_fields_set
+            stored = [plain_person(x, ctx.cipher) for x in (d["head"], *(d.get("members") or []))]
+            head = person_of(kept(c.head, stored[:1]), day, "head") if c.head else None
+            members = (
+                [person_of(kept(m, stored[1:]), day, f"member {i + 1}") for i, m in enumerate(c.members)]
+                if c.members is not None
+                else None
+            )
+            fields: dict[str, Any] = {}
+            changed: list[str] = []
+            people = [
+                head or stored_person(stored[0]),
+                *(members if members is not None else map(stored_person, stored[1:])),
+            ]
+            hh.check_persons(people[0], people[1:])
+            if head is not None:
+                fields["head"] = sealed_person(head, ctx.cipher)
+                changed.append("head")
+            if members is not None:
+                fields["members"] = [sealed_person(m, ctx.cipher) for m in members]
+                fields["residentCount"] = 1 + len(members)
+                changed.append("members")
+            tags = hh.check_tags([t.value for t in c.tags] if c.tags is not None else d.get("tags") or [], people, day)
+            if tags != (d.get("tags") or []):
+                fields["tags"] = tags
+                changed.append("tags")
+            if given & {"unit", "room"}:
+                unit, room = hh.check_place(
+                    c.unit if "unit" in given else d.get("unit"), c.room if "room" in given else d.get("room")
+                )
+                if (unit, room) != (d.get("unit"), d.get("room")):
+                    place = hh.place_key(d["buildingId"], unit, room)
+                    await self.claim_place(uow, place, d["_id"])
+                    fields |= {"unit": unit, "room": room, "placeKey": place}
+                    changed.append("place")
+            if not changed:
+                return d
+            new = await self.store.set_fields(uow, d["_id"], d["version"], {**fields, "updatedAt": now()})
+            if new is None:
+                raise Conflict("the household changed while you were updating it; read it again")
+            delta = hh.counter_delta(hh.counters_of_household(d), hh.counters_of_household(new))
+            await ctx.store.bump(uow, new["path"], delta)
+            if key:
+                await remember(uow, key, new["_id"])
+            uow.record(self.event(p, "HOUSEHOLD_UPDATED", new, changed))
+            return new
+
+        try:
+            return self.view(p, await ctx.rt.transact(work))
+        except DuplicateKeyError:
+            if key and (done := await remembered(ctx.rt.db, key)):
+                return self.view(p, await self.stored(done))
+            raise Conflict("another household took that unit and room at the same time; read it again") from None
+
+    async def move_out(self, req: Request) -> dict:
+        c, p, ctx = req.parse(MoveOutHousehold), req.principal, self.ctx
+        hh.check_may_write(p, await self.own_level(p))
+        reason = hh.check_reason(c.reason)
+
+        async def work(uow: UnitOfWork) -> dict:
+            d = await self._in_scope(p, c.id, uow)
+            hh.check_active(d)
+            hh.check_version(d["version"], c.expectedVersion)
+            new = await self.store.set_fields(
+                uow,
+                d["_id"],
+                d["version"],
+                {"movedOutAt": now(), "moveOutReason": reason, "updatedAt": now()},
+                unset=("placeKey",),
+            )
+            if new is None:
+                raise Conflict("the household changed while you were moving it out; read it again")
+            await ctx.store.bump(uow, d["path"], hh.standing_counters(d), sign=-1)
+            uow.record(self.event(p, "HOUSEHOLD_MOVED_OUT", new, ["movedOut"]))
+            return new
+
+        return self.view(p, await ctx.rt.transact(work))
+
+    async def reveal(self, req: Request) -> dict:
+        """One household unmasked (ID numbers too), for an administrator whose region holds it;
+        audited (HOUSEHOLD_REVEALED: who, the reason's length; never the data)."""
+        c, p, ctx = req.parse(RevealHousehold), req.principal, self.ctx
+        hh.check_may_reveal(p)
+        reason = hh.check_reason(c.reason)
+
+        async def work(uow: UnitOfWork) -> dict:
+            d = await self.store.get(c.id, uow)
+            if d is None or not hh.HOUSEHOLD_SCOPE.admits(p, d):
+                raise hidden(p, f"household {c.id}")
+            data = {"householdId": d["_id"], "buildingId": d["buildingId"], "reasonLength": len(reason)}
+            uow.record(
+                make_event(
+                    SERVICE, "HOUSEHOLD_REVEALED", d["_id"], data | {"role": str(p.role)}, path=d["path"], actor=p.sub
+                )
+            )
+            return d
+
+        return self.view(p, await ctx.rt.transact(work), revealed=True)
+
+
+def kept(x: PersonInput, stored: list[dict[str, Any]]) -> PersonInput:
+    """A person as given, with the phone, ID number, gender and birth year left out taken from the
+    stored person of the same relation and name (callers see those masked and need not type them again)."""
+    same = next((s for s in stored if s["relation"] == x.relation.value and s["name"] == x.name), None)
+    if same is None:
+        return x
+    given = x.model_fields_set
+    keep = {k: same[k] for k in ("phone", "idNumber", "gender", "birthYear") if k not in given and same[k] is not None}
+    return x.model_copy(update=keep)
+
+
+def stored_person(plain: dict[str, Any]) -> hh.Person:
+    """A stored (decrypted) person, as the rules read it."""
+    return hh.Person(
+        hh.Relation(plain["relation"]),
+        plain["name"],
+        plain.get("phone"),
+        plain.get("idNumber"),
+        plain.get("gender"),
+        plain.get("birthYear"),
     )

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from services.grids import domain
 from services.grids.handlers.boundaries import Boundaries
+from services.grids.handlers.cadres import Cadres
 from services.grids.handlers.context import GridContext
 from services.grids.handlers.counters import Counters
 from services.grids.handlers.households import Households
+from services.grids.handlers.links import Links, require_linker
 from services.grids.handlers.regions import Regions
 from services.grids.handlers.workers import Workers
+from services.grids.household_import import HouseholdImporter
 from shared.auth import Principal, require_any_role, require_figures
 from shared.messaging.rpc import Gate, Handler, gated
 
@@ -19,6 +22,11 @@ def managers(action: str) -> Gate:
     return lambda p: p.require_role(*domain.MANAGERS, action=action)
 
 
+def services_only(action: str) -> Gate:
+    """Another service or an operator's command (seeding, onboarding) only."""
+    return lambda p: p.require_role(action=action)
+
+
 def worker_readers(p: Principal) -> None:
     require_any_role(p, domain.WORKER_READERS, "list grid workers")
 
@@ -26,7 +34,8 @@ def worker_readers(p: Principal) -> None:
 def table(ctx: GridContext) -> dict[str, Handler]:
     boundaries = Boundaries(ctx)
     regions, workers, counters = Regions(ctx, boundaries), Workers(ctx), Counters(ctx)
-    households = Households(ctx)  # households:
+    cadres, links = Cadres(ctx), Links(ctx)  # links:
+    households, importer = Households(ctx), HouseholdImporter(ctx)  # households:
     routes: dict[str, tuple[Gate | None, Handler]] = {
         "region.get": (None, regions.get),
         "region.batch": (None, regions.batch),
@@ -42,8 +51,25 @@ def table(ctx: GridContext) -> dict[str, Handler]:
         "worker.assign": (managers("assign grid workers"), workers.assign),
         "worker.get": (None, workers.get),
         "worker.list": (worker_readers, workers.list),
+        # links:
+        "cadre.assign": (managers("assign cadres"), cadres.assign),
+        "cadre.unassign": (managers("unassign cadres"), cadres.unassign),
+        "cadre.get": (None, cadres.get),
+        "cadre.list": (None, cadres.list),
+        "cadre.ofSub": (None, cadres.of_sub),
+        "member.link": (require_linker, links.link),
+        "member.unlink": (require_linker, links.unlink),
+        "member.links": (None, links.of_members),
         # households:
         "household.register": (None, households.register),
         "household.get": (None, households.get),
+        "household.batch": (None, households.batch),
+        "household.list": (None, households.list),
+        "household.byMember": (None, households.by_member),
+        "household.update": (None, households.update),
+        "household.moveOut": (None, households.move_out),
+        "household.reveal": (None, households.reveal),
+        "household.stats": (require_figures, households.stats),
+        "household.import": (services_only("import households"), importer.handle),
     }
     return {verb: gated(gate, handler) for verb, (gate, handler) in routes.items()}

@@ -10,7 +10,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from services.grids.domain import visits as vd
-from services.grids.domain.visit_rules import VisitRule, check_rules, rule_of
+from services.grids.domain.visit_rules import VisitRule, check_rules, rule_of, schedule_of
 from services.grids.handlers.context import SERVICE, GridContext
 from services.grids.handlers.visits import Visits, event_view, service_principal
 from services.grids.visit_store import VisitStore
@@ -50,7 +50,7 @@ class ScopeChecked:
 class VisitPlans:
     def __init__(self, ctx: GridContext, store: VisitStore, visits: Visits):
         self.ctx, self.rt, self.store, self.visits = ctx, ctx.rt, store, visits
-        self.after_rules: list[Any] = []  # called after the rules change (the sweeper's kick)
+        self.after_rules: list[Any] = []  # called after the rules change, and after an import (the sweeper's kick)
 
     # -- rules -------------------------------------------------------------------------------
     async def rules(self, req: Request) -> dict:
@@ -69,7 +69,9 @@ class VisitPlans:
                 raise Conflict(f"the visiting rules are at version {version}", {"currentVersion": version})
             await self.store.put_rules(uow, rules, version + 1)
             data = {"version": version + 1, "rules": [r.doc() for r in rules]}
-            uow.record(make_event(SERVICE, "VISIT_RULES_SET", "visitRules", data, path=[], actor=p.sub, version=version + 1))
+            uow.record(
+                make_event(SERVICE, "VISIT_RULES_SET", "visitRules", data, path=[], actor=p.sub, version=version + 1)
+            )
             return version + 1
 
         version = await self.rt.transact(work)
@@ -100,12 +102,12 @@ class VisitPlans:
 
     async def on_own_event(self, event: CloudEvent) -> None:
         """A household registered, changed or moved out: its schedule follows."""
-        if event.event in HOUSEHOLD_EVENTS:
-            await self.reschedule(event.subject)
-        elif event.event == "HOUSEHOLDS_IMPORTED":
+        if event.event == "HOUSEHOLD_REGISTERED":
             rules = await self.store.rules()
-            for household_id in event.data.get("ids") or []:
-                await self.reschedule(household_id, rules)
+            if schedule_of(event.data.get("tags") or [], rules) is not None:  # else nothing to schedule
+                await self.reschedule(event.subject, rules)
+        elif event.event in HOUSEHOLD_EVENTS:
+            await self.reschedule(event.subject)
         else:
             await self.visits.on_own_event(event)
 
@@ -142,17 +144,35 @@ class VisitPlans:
                 raise BadInput(f"unknown households {missing[:5]}", {"count": len(missing)})
             totals: dict[str, Counter] = {}
             days: dict[tuple[str, str], dict[str, int]] = {}
-            docs, last = [], {}
+            docs: list[dict] = []
+            last: dict[str, datetime] = {}
             tz = city_tz()
             for item in fresh:
                 h = households[item.householdId]
-                located = self.ctx.locator.locate(item.lng, item.lat) if item.lng is not None else None
+                located = (
+                    self.ctx.locator.locate(item.lng, item.lat)
+                    if item.lng is not None and item.lat is not None
+                    else None
+                )
                 flagged = not (located and located["id"] == h["gridId"])
-                who = Principal(sub=item.visitor, role=Role.GRID_WORKER, region=h["gridId"])
+                who = Principal(
+                    sub=item.visitor,
+                    role=Role.VOLUNTEER if item.visitorMember else Role.GRID_WORKER,
+                    region=h["gridId"],
+                    member=item.visitorMember,
+                )
                 target = {**h, "householdId": h["_id"]}
                 v = self.visits.new_visit(
-                    who, target, item.kind, vd.check_findings(item.findings), item.at, item.lng, item.lat,
-                    flagged, "imported without a place in the grid" if flagged else None, visit_id=ids[item.key],
+                    who,
+                    target,
+                    item.kind,
+                    vd.check_findings(item.findings),
+                    item.at,
+                    item.lng,
+                    item.lat,
+                    flagged,
+                    "imported without a place in the grid" if flagged else None,
+                    visit_id=ids[item.key],
                 )
                 docs.append(self.store.visits.to_doc(v))
                 for node in h["path"]:
@@ -169,6 +189,9 @@ class VisitPlans:
                 for node in h["path"]:
                     totals.setdefault(node, Counter()).update(vd.state_delta(h, state))
             await self.ctx.store.bump_nodes(uow, totals, days)
+            visitors = Counter((d["visitor"], d.get("visitorMember")) for d in docs)
+            for (sub, member), n in sorted(visitors.items(), key=lambda x: (x[0][0], x[0][1] or "")):
+                await self.visits.people.bump_visitor(uow, sub, member, n)
             if docs:
                 paths = [households[i.householdId]["path"] for i in fresh]
                 common = [n for n, *rest in zip(*paths, strict=False) if all(x == n for x in rest)]
@@ -176,7 +199,10 @@ class VisitPlans:
                 uow.record(make_event(SERVICE, "VISITS_IMPORTED", ids[fresh[0].key], data, path=common, actor=p.sub))
             return {"imported": len(docs), "skipped": len(c.items) - len(docs)}
 
-        return await self.rt.transact(work)
+        result = await self.rt.transact(work)
+        for hook in self.after_rules:  # imported households past due are marked without waiting a period
+            hook()
+        return result
 
     # -- a caller's due visits (myWork) ---------------------------------------------------------
     async def work(self, req: Request) -> dict:

@@ -33,6 +33,11 @@ class VisitScope:
             self._levels[p.region] = level
         return level
 
+    async def enter(self, p: Principal) -> None:
+        """`ready`, and FORBIDDEN at once (with the reason) for a caller who sees figures only:
+        a superadmin, staff above the community."""
+        check_not_figures_only(p, await self.ready(p))
+
     def level(self, p: Principal) -> str | None:
         if not p.region:
             return None

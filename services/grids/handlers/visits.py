@@ -15,6 +15,7 @@ from services.grids.domain.visit_record import Visit, check_may_add_to
 from services.grids.domain.visit_rules import ROUTINE, VisitRule, check_kind
 from services.grids.handlers.context import SERVICE, GridContext
 from services.grids.handlers.visit_scope import VisitScope
+from services.grids.store_links import LinkStore
 from services.grids.visit_store import VisitStore
 from shared.attachments import serve_attach, shown
 from shared.auth import Principal, Role, hidden
@@ -28,7 +29,7 @@ from shared.errors import BadInput, Conflict, DomainError
 from shared.geo import valid_point
 from shared.ids import new_id
 from shared.messaging.envelope import CloudEvent, make_event
-from shared.messaging.rpc import Request, item_error
+from shared.messaging.rpc import Request
 from shared.mongo import UnitOfWork, now, recall, remember, remembered
 
 log = logging.getLogger("yiwang.grids.visits")
@@ -38,11 +39,13 @@ class Visits(RecordCommands):
     def __init__(self, ctx: GridContext, store: VisitStore):
         self.ctx, self.rt, self.store = ctx, ctx.rt, store
         self.scope = VisitScope(ctx)
+        self.people = LinkStore(ctx.rt.db)
 
     # -- RecordCommands: how a visit is saved ------------------------------------------------
     async def add_rollups(self, uow: UnitOfWork, before: Any | None, after: Any) -> None:
         if before is None:
             await self.ctx.store.bump(uow, after.path, Counter({"visitCount": 1}), at=after.at)
+            await self.people.bump_visitor(uow, after.visitor, after.visitorMember)  # a member's or cadre's visits
 
     def emit(self, uow: UnitOfWork, record: Any) -> None:
         for name, actor, data in record.drain():
@@ -57,7 +60,12 @@ class Visits(RecordCommands):
 
     def event_data(self, name: str, v: Visit, data: dict) -> dict:
         if name == "VISIT_ATTACHMENT_ADDED":
-            return {"visitId": v.id, "attachmentId": data["attachment_id"], "kind": data["attachment_kind"], "size": data["size"]}
+            return {
+                "visitId": v.id,
+                "attachmentId": data["attachment_id"],
+                "kind": data["attachment_kind"],
+                "size": data["size"],
+            }
         if name == "VISIT_CASE_LINKED":
             return {"visitId": v.id, "caseId": v.caseId, "householdId": v.householdId}
         if name == "VISIT_CASE_REQUESTED":
@@ -88,7 +96,7 @@ class Visits(RecordCommands):
     # -- record ------------------------------------------------------------------------------
     async def record(self, req: Request) -> dict:
         c, p = req.parse(RecordVisit), req.principal
-        await self.scope.ready(p)
+        await self.scope.enter(p)
         self.scope.check_may_visit(p)
         if (c.householdId is None) == (c.buildingId is None):
             raise BadInput("give a householdId or a buildingId (one of them)")
@@ -188,18 +196,18 @@ class Visits(RecordCommands):
     # -- reads -------------------------------------------------------------------------------
     async def get(self, req: Request) -> dict | None:
         q, p = req.parse(ById), req.principal
-        await self.scope.ready(p)
-        v = await self.readable(p, self.store.visits, q.id)
+        await self.scope.enter(p)
+        v = await (self.store.visits.get(q.id) if p.role is Role.SERVICE else self.scoped(self.store.visits, q.id, p))
         return self.view(p, v) if v else None
 
     async def batch_get(self, req: Request) -> dict:
         q, p = req.parse(ByIds), req.principal
-        await self.scope.ready(p)
+        await self.scope.enter(p)
         return await self.batch(q.ids, p, self.store.visits, self.view)
 
     async def listing(self, req: Request) -> dict:
         q, p = req.parse(ListVisits), req.principal
-        await self.scope.ready(p)
+        await self.scope.enter(p)
         region = await self.ctx.load_in_scope(p, q.regionId)
         query: dict[str, Any] = {"path": region["_id"], **self.scope.list_filter(p)}
         if q.householdId:
@@ -211,14 +219,14 @@ class Visits(RecordCommands):
 
     async def plan(self, req: Request) -> dict:
         q, p = req.parse(VisitPlanQuery), req.principal
-        await self.scope.ready(p)
+        await self.scope.enter(p)
         grid = await self.ctx.load_in_scope(p, q.gridId)
         if grid["level"] != "GRID":
             raise BadInput(f"{q.gridId} is a {grid['level']}, not a GRID")
         self.scope.check_may_plan(p, grid)
         at = now()
         docs = await self.store.due_in("gridId", grid["_id"], at + timedelta(days=q.withinDays), q.first)
-        if p.role is Role.BUILDING_LEADER:
+        if p.role.value == "building_leader":
             docs = [h for h in docs if h["buildingId"] == p.region]
         rules = await self.store.rules()
         return {"items": [vd.visit_due(h, rules, at) for h in docs]}
@@ -226,7 +234,7 @@ class Visits(RecordCommands):
     # -- files -------------------------------------------------------------------------------
     async def attach(self, req: Request) -> dict:
         c, p = req.parse(AttachEvidence), req.principal
-        await self.scope.ready(p)
+        await self.scope.enter(p)
         if c.stage is not None:
             raise BadInput("a visit's files have no stage")
         return await serve_attach(
@@ -245,7 +253,7 @@ class Visits(RecordCommands):
         """Record the request with the visit (so it survives any failure), then report the case at
         once; the consumer of VISIT_CASE_REQUESTED finishes it if this attempt fails."""
         c, p = req.parse(ReportFromVisit), req.principal
-        await self.scope.ready(p)
+        await self.scope.enter(p)
 
         def request(v: Visit, _: UnitOfWork) -> None:
             check_may_add_to(v, p)
@@ -316,6 +324,7 @@ def event_view(v: Visit) -> dict:
         "at": v.at,
         "flagged": v.flagged,
         "visitor": v.visitor,
+        "visitorMember": v.visitorMember,
         "attachmentCount": len(v.attachments),
         "caseId": v.caseId,
     }
