@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.cases_gateway import eventually
 from tests.cases_helpers import CasesClient
 from tests.org_helpers import start_org_stack
 
@@ -16,7 +17,8 @@ WORKER_A1 = {"role": "grid_worker", "region": "grid-a1", "sub": "gw-a1"}
 WORKER_A2 = {"role": "grid_worker", "region": "grid-a2", "sub": "gw-a2"}
 OFFICE = {"role": "operator", "region": "comm-a", "sub": "office"}
 RESIDENT = {"role": "resident", "sub": "res-1"}
-MY_WORK = """{ myWork { items { kind id title dueAt overdue status } cases { id status dueAt region { id } }
+MY_WORK = """{ myWork { items { kind id title dueAt overdue status } visits { household { id } rule { code } dueAt overdue }
+  cases { id status dueAt region { id } }
   orders { id status wishedAt } activities { id startsAt } meetings { id scheduledAt } unavailable generatedAt } }"""
 
 
@@ -202,3 +204,33 @@ async def test_a_service_that_is_down_is_named_and_the_rest_is_shown(day, stack)
     assert work["orders"] == [] and work["activities"] == []
     assert len(work["cases"]) == 2 and len(work["meetings"]) == 1
     assert {i["kind"] for i in work["items"]} == {"CASE", "MEETING"}
+
+
+async def test_a_household_past_its_visit_leads_its_grid_workers_day(day, stack):
+    """An elderly resident living alone, last visited 8 days ago (a visit imported, as onboarding
+    brings a year of them), is due every 7 days: overdue, and first in the day."""
+    reg = await stack.ok("mutation($i: RegisterHouseholdInput!) { registerHousehold(input: $i) { id } }", {"i": {
+        "buildingId": "bldg-a1-1", "unit": "1", "room": "101", "tags": ["ELDERLY_ALONE"],
+        "head": {"name": "王秀英", "phone": "13812345678"}}}, **WORKER_A1)
+    hid = reg["registerHousehold"]["id"]
+    grids = next(rt for rt in stack.runtimes if rt.name == "grids")
+    await eventually(lambda: grids.db.households.find_one({"_id": hid}), lambda h: h.get("nextVisitDue") is not None,
+                     timeout=stack.settings.rpc_timeout_s)
+    client = await CasesClient.connect(stack, "grids")
+    try:
+        await client("visit.import", stack.token("service"), items=[{
+            "key": "mywork-1", "householdId": hid, "kind": "ELDERLY_ALONE", "visitor": "gw-a1",
+            "at": (datetime.now(UTC) - timedelta(days=8)).isoformat()}])
+    finally:
+        await client.close()
+
+    async def day_of_a1() -> dict:
+        return (await stack.ok(MY_WORK, **WORKER_A1))["myWork"]
+
+    work = await eventually(day_of_a1, lambda w: any(v["overdue"] for v in w["visits"]),
+                            timeout=stack.settings.rpc_timeout_s)
+    assert [(v["household"]["id"], v["rule"]["code"]) for v in work["visits"]] == [(hid, "ELDERLY_ALONE")]
+    first = work["items"][0]
+    assert (first["kind"], first["id"], first["overdue"]) == ("VISIT", hid, True)  # due a day ago: before the order
+    assert_urgent_first(work["items"])
+    assert (await stack.ok(MY_WORK, **WORKER_A2))["myWork"]["visits"] == []
