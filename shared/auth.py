@@ -33,11 +33,12 @@ class Role(StrEnum):
     DEPARTMENT = "department"
     VOLUNTEER = "volunteer"
     RESIDENT = "resident"
+    BUILDING_LEADER = "building_leader"  # 楼栋长 / 党员中心户: one building (`region` is a BUILDING)
     SERVICE = "service"  # one service calling another; never issued to people
 
 
 # Roles whose scope is a region subtree (the resident's scope is their own records).
-REGIONAL_ROLES = {Role.ADMIN, Role.OPERATOR, Role.GRID_WORKER, Role.DEPARTMENT, Role.VOLUNTEER}
+REGIONAL_ROLES = {Role.ADMIN, Role.OPERATOR, Role.GRID_WORKER, Role.DEPARTMENT, Role.VOLUNTEER, Role.BUILDING_LEADER}
 STAFF_ROLES = {Role.SUPERADMIN, Role.ADMIN, Role.OPERATOR}
 INTERNAL_AUDIENCE = "yiwang-internal"
 SERVICE_TOKEN_TTL_S = 3600
@@ -86,8 +87,9 @@ class Principal(BaseModel):
 
 
 # Who reads a region's figures (overview parts, rankings, trends, hotspots) in their scope. Not a
-# department, whose figures are those of its own cases; not a resident.
-FIGURE_READERS = frozenset({Role.ADMIN, Role.OPERATOR, Role.GRID_WORKER, Role.VOLUNTEER})
+# department, whose figures are those of its own cases; not a resident. A building leader reads
+# its building's (households, visits, the cases of the building).
+FIGURE_READERS = frozenset({Role.ADMIN, Role.OPERATOR, Role.GRID_WORKER, Role.VOLUNTEER, Role.BUILDING_LEADER})
 
 
 def require_figures(principal: Principal) -> None:

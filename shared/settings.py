@@ -85,10 +85,12 @@ class Settings(BaseSettings):
     # Each level's SLA in working time on the work calendar ("2d": working days of office
     # hours, "4h": working hours). `YIWANG_SLA_<LEVEL>_S`, when set, replaces it with wall-clock
     # seconds (tests and demonstrations use tiny ones). A category's own SLA wins over both.
+    sla_building_working: str = "1d"  # building: a small matter settled in the building (小事不出楼栋)
     sla_grid_working: str = "2d"
     sla_community_working: str = "3d"
     sla_township_working: str = "5d"
     sla_county_working: str = "7d"
+    sla_building_s: int | None = Field(default=None, gt=0)
     sla_grid_s: int | None = Field(default=None, gt=0)
     sla_community_s: int | None = Field(default=None, gt=0)
     sla_township_s: int | None = Field(default=None, gt=0)
@@ -167,7 +169,13 @@ class Settings(BaseSettings):
             )
         return self
 
-    @field_validator("sla_grid_working", "sla_community_working", "sla_township_working", "sla_county_working")
+    @field_validator(
+        "sla_building_working",
+        "sla_grid_working",
+        "sla_community_working",
+        "sla_township_working",
+        "sla_county_working",
+    )
     @classmethod
     def _working_span(cls, value: str) -> str:
         if not WORKING_SPAN.match(value) or not float(value.strip()[:-1]):

@@ -29,10 +29,12 @@ class Scope(StrEnum):
     DEPLOYMENT = "deployment"  # configuration of every region: superadmin and city administrators only
 
 
-ROLES = ("superadmin", "admin", "operator", "grid_worker", "department", "volunteer", "resident")
+ROLES = ("superadmin", "admin", "operator", "grid_worker", "department", "volunteer", "resident", "building_leader")
 A, O, W, D, V, R = "admin", "operator", "grid_worker", "department", "volunteer", "resident"
+B = "building_leader"  # building: 楼栋长 / 党员中心户, one building; cases of it at BUILDING level
 STAFF = frozenset({A, O})
-READERS = frozenset({A, O, W, V})  # of a region's figures, grid workers and volunteer records in scope
+READERS = frozenset({A, O, W, V})  # of grid workers and volunteer records in scope
+FIGURES = READERS | {B}  # of a region's figures (a building leader: its building's)
 ALL = frozenset(ROLES) - {"superadmin"}
 
 
@@ -76,10 +78,10 @@ NONE, OWN, PATH, DEPLOYMENT = Scope.NONE, Scope.OWN, Scope.PATH, Scope.DEPLOYMEN
 RIGHTS: dict[str, Rule] = {
     # -- queries: territory
     "me": rule(ALL, scope=NONE),
-    "region": rule(A, O, W, D, V, scope=PATH),        # ancestors of one's region: the breadcrumb only
+    "region": rule(A, O, W, D, V, B, scope=PATH),     # ancestors of one's region: the breadcrumb only
     "regions": rule(ALL, scope=NONE),                 # filtered to the caller's subtree
     "locate": rule(ALL, scope=NONE),
-    "overview": rule(READERS),                        # a department's figures are its own cases'
+    "overview": rule(FIGURES),                        # a department's figures are its own cases'
     "gridWorker": rule(READERS),
     "gridWorkers": rule(READERS),
     # -- links: 包联, read by staff and grid workers in scope (a cadre their own)
@@ -131,9 +133,9 @@ RIGHTS: dict[str, Rule] = {
     "pointsHistory": rule(STAFF, V, R, volunteer=OWN),
     "rewardCatalogue": rule(ALL, scope=NONE),
     # -- figures
-    "rankings": rule(READERS),
-    "trend": rule(READERS),
-    "hotspots": rule(READERS),
+    "rankings": rule(FIGURES),
+    "trend": rule(FIGURES),
+    "hotspots": rule(FIGURES),
     # -- mutations: territory
     "createRegion": rule(A),
     "updateRegion": rule(A),
@@ -149,12 +151,14 @@ RIGHTS: dict[str, Rule] = {
     "linkMemberToHouseholds": rule(STAFF, superadmin=False),  # 党员联户: community staff, households in scope
     "unlinkMemberFromHouseholds": rule(STAFF, superadmin=False),
     # -- cases (API.md's table)
-    "reportCase": rule(A, O, W, R, resident=NONE),    # a resident reports anywhere; a grid worker in their grid
-    "acceptCase": rule(A, O, W),
+    # a resident reports anywhere; a grid worker in their grid; a building leader in its building (of the grid
+    # it names: its own building then)
+    "reportCase": rule(A, O, W, R, B, resident=NONE, building_leader=PATH),
+    "acceptCase": rule(A, O, W, B),                   # a building leader: at BUILDING level
     "assignCase": rule(STAFF),
-    "startCase": rule(W, D, V),
-    "resolveCase": rule(W, D, V),
-    "escalateCase": rule(A, O, W),
+    "startCase": rule(W, D, V, B),
+    "resolveCase": rule(W, D, V, B),
+    "escalateCase": rule(A, O, W, B),
     "rejectCase": rule(STAFF),
     "returnCase": rule(D),
     "rateCase": rule(R),

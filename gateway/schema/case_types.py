@@ -261,6 +261,21 @@ class Case(Node):
         except Forbidden:
             return Region(dto={"id": rid, "name": rid, "level": "GRID", "code": None, "partial": True})
 
+    @strawberry.field(description="The building of its grid it happened in (楼栋), if known")
+    async def building(self, info: Info) -> Region | None:
+        """As `region`: the building as the case knows it, anything more loaded when asked for."""
+        bid, name = self.dto.get("buildingId"), self.dto.get("buildingName")
+        if not bid:
+            return None
+        if ctx(info).principal.role is Role.RESIDENT:
+            return Region(dto={"id": bid, "name": name or bid, "level": "BUILDING", "code": None, "partial": True})
+        if name:
+            return Region(dto={"id": bid, "name": name, "level": "BUILDING", "lazy": True})
+        try:
+            return Region(dto=await load_region(info, bid))
+        except Forbidden:
+            return Region(dto={"id": bid, "name": bid, "level": "BUILDING", "code": None, "partial": True})
+
     @strawberry.field
     def location(self) -> GeoPoint | None:
         loc = self.dto.get("location")

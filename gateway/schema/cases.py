@@ -44,6 +44,11 @@ class ReportCaseInput:
     reporter_sub: str | None = strawberry.field(
         default=None, description="Staff entering a report for a resident with an account: their `sub`"
     )
+    building_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The BUILDING of the case's grid it happened in (楼栋); a category handled at BUILDING "
+        "level then starts there. A building leader's own building when it reports without one",
+    )
 
 
 @strawberry.input
@@ -158,7 +163,10 @@ class CasesMutation:
     async def accept_case(self, info: Info, id: strawberry.ID, expected_version: Version = None) -> Case:
         return case_node(await ctx(info).cases.accept(command(cc.CaseCommand, id, expected_version)))
 
-    @strawberry.mutation(description="派单: to a grid worker, the community, a department or a volunteer")
+    @strawberry.mutation(
+        description="派单: to a grid worker, the community, a department, a volunteer or (at BUILDING level) "
+        "the building's leader"
+    )
     async def assign_case(
         self, info: Info, id: strawberry.ID, assignee: AssigneeInput, expected_version: Version = None
     ) -> Case:

@@ -44,7 +44,7 @@ from shared.vocabulary.volunteers import (
     VolunteerKind,
 )
 
-graphql_enum(HandlingLevel, description="Where a case is handled: 网格 社区 街道乡镇 县直部门, lowest first")
+graphql_enum(HandlingLevel, description="Where a case is handled: 楼栋 网格 社区 街道乡镇 县直部门, lowest first")
 
 graphql_enum(CaseStatus, description="上报 → 受理 → 派单 → 处置 → 办结 → 结案, or 不予受理")
 

@@ -83,6 +83,7 @@ COMMON: dict[str, Spec] = {
         "status": True,
         "level": True,
         "region_path": True,
+        "building_id": True,  # building: a region id, like the path
         "delta": COUNTS,
     },
     "grids": {},

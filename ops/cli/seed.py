@@ -44,12 +44,14 @@ from services.cases.domain import (
     Category,
     Clock,
     HandlingLevel,
+    start_level,
     wall_clock,
 )
 from services.cases.handlers.context import sla_of
 from services.cases.importer import history_id
 from services.organizations.domain.member import adulthood
 from shared.errors import InternalError, Unavailable
+from shared.vocabulary.cases import FENGQIAO_LEVELS
 from shared.workdays import OfficeHours, WorkCalendar, WorkCalendarSource, YearArrangement
 
 SCALES = ("small", "city")
@@ -597,6 +599,8 @@ CATEGORY_WEIGHTS = {  # share of cases per category, and its seasonal swing (pea
     "ENV_NOISE": (8, 7, 0.45),
     "ENV_SEWAGE": (4, 6, 0.6),
     "DISPUTE_NEIGHBOR": (9, 2, 0.2),
+    "BUILDING_CORRIDOR_CLUTTER": (4, 1, 0.3),  # before the Spring Festival clean-up
+    "BUILDING_LEAK": (3, 7, 0.5),  # the rainy season
     "DISPUTE_FAMILY": (4, 2, 0.3),
     "DISPUTE_PROPERTY": (6, 0, 0),
     "DISPUTE_LABOUR": (2, 1, 0.5),
@@ -651,6 +655,8 @@ TITLES = {
     "ENV_NOISE": ("夜间装修噪音扰民", "广场舞音响声音过大", "{b}商铺音响噪音"),
     "ENV_SEWAGE": ("{b}旁污水外溢", "化粪池冒溢", "下水道堵塞污水倒灌"),
     "DISPUTE_NEIGHBOR": ("邻居漏水纠纷", "{b}楼道堆物纠纷", "宠物扰邻纠纷"),
+    "BUILDING_CORRIDOR_CLUTTER": ("{b}楼道堆放杂物", "{b}消防楼梯堆放纸箱", "{b}楼道停放自行车"),
+    "BUILDING_LEAK": ("{b}楼上卫生间渗水", "{b}楼上空调滴水", "{b}顶楼渗漏"),
     "DISPUTE_FAMILY": ("家庭赡养纠纷", "夫妻矛盾求助调解"),
     "DISPUTE_PROPERTY": ("物业费收取争议", "停车位归属纠纷"),
     "DISPUTE_LABOUR": ("装修工人工资拖欠", "保洁员工资未结清"),
@@ -688,6 +694,17 @@ REFERENCE_NOW = datetime(2026, 11, 21, 10, 0, tzinfo=timezone(timedelta(hours=8)
 
 def level_of(name: HandlingLevel | str) -> int:
     return list(HandlingLevel).index(HandlingLevel(name))
+
+
+# The history's levels as indexes of HandlingLevel (lowest first): BUILDING, GRID, …, COUNTY
+BUILDING_L, GRID_L, TOP_L = level_of("BUILDING"), level_of("GRID"), len(HandlingLevel) - 1
+OFFICE_L = GRID_L + 1  # the lowest level with an office (the community's): who assigns and closes
+
+
+def building_leader_sub(building_id: str) -> str:
+    """The demo's 楼栋长 of a building (a token: `yiwang token --role building_leader --region <building>
+    --sub bl-<building>`)."""
+    return f"bl-{building_id}"
 
 
 @dataclass
@@ -858,7 +875,10 @@ class CaseHistory:
     ) -> dict:
         category = self.categories[code]
         channel = rnd.choices(CHANNEL_NAMES, cum_weights=CHANNEL_CUM)[0]
-        title = rnd.choice(TITLES[code]).format(b=rnd.choice(g.building_names) if g.building_names else "1栋")
+        # building: a matter of one building names it (its category is settled there: 小事不出楼栋)
+        b = rnd.randrange(len(g.buildings)) if g.buildings else None
+        building = g.buildings[b] if b is not None and category.default_level is HandlingLevel.BUILDING else None
+        title = rnd.choice(TITLES[code]).format(b=g.building_names[b] if b is not None else "1栋")
         sub: str | None
         if channel == "GRID_PATROL":
             name, tel, sub = g.worker_name, g.worker_phone, g.worker_sub
@@ -882,24 +902,35 @@ class CaseHistory:
             "regionId": g.id,
             "reportedAt": self.iso(t0),
             **({"lng": loc[0], "lat": loc[1]} if loc else {}),
-            "steps": self.steps(rnd, t0, g, category, channel, sub),
+            **({"buildingId": building} if building else {}),
+            "steps": self.steps(rnd, t0, g, category, channel, sub, building),
         }
         return item
 
     def steps(
-        self, rnd: random.Random, t0: datetime, g: Grid, category: Category, channel: str, sub: str | None
+        self,
+        rnd: random.Random,
+        t0: datetime,
+        g: Grid,
+        category: Category,
+        channel: str,
+        sub: str | None,
+        building: str | None = None,
     ) -> list[dict]:
         """The case's later steps, planned against a mirror of its state. Before any step,
         the SLA sweeper's escalations that would have happened by then are recorded
         (`sweep` at the deadline), so nothing is left for the live sweeper to catch up on."""
         now = self.now
-        level0 = level_of(category.default_level)
+        level0 = level_of(start_level(category, building))
         m = Mirror(status="REPORTED", level=level0, due=self.due_after(t0, category, level0))
         age_days = (now - t0).total_seconds() / 86400
         reject = rnd.random() < (0.05 if channel in ("HOTLINE", "WALK_IN") else 0.02)
-        escalations = rnd.choices((0, 1, 2), (90, 8, 2))[0]
+        # building: about a fifth of the building's matters go up to the grid (by hand or by the clock)
+        escalations = rnd.choices((0, 1, 2), (78, 18, 4) if level0 == BUILDING_L else (90, 8, 2))[0]
         slow = rnd.random() < 0.06
-        on_spot = channel == "GRID_PATROL" and level0 == 0 and rnd.random() < 0.6
+        on_spot = (channel == "GRID_PATROL" and level0 == GRID_L and rnd.random() < 0.6) or (
+            level0 == BUILDING_L and rnd.random() < 0.45  # 楼栋长 settles it there and then (当场调解)
+        )
         will_rate = sub is not None and channel == "MINI_PROGRAM" and rnd.random() < 0.8
         stuck_at = (
             rnd.choice(("REPORTED", "ACCEPTED", "ASSIGNED", "IN_PROGRESS"))
@@ -915,13 +946,17 @@ class CaseHistory:
             return (self.due_after(t, category, m.level) - t) * rnd.uniform(a, b)
 
         def staff(level: int) -> str:
-            return g.worker_sub if level == 0 else f"op-{g.path[-1 - level]}"
+            if level == BUILDING_L and building:
+                return building_leader_sub(building)
+            return g.worker_sub if level <= GRID_L else f"op-{g.path[-1 - (level - GRID_L)]}"
 
         def assignee(level: int) -> dict:
             dept = category.department or "URBAN_MGMT"
-            if level == 0:
+            if level == BUILDING_L and building:
+                return {"kind": "BUILDING_LEADER", "id": building_leader_sub(building), "name": "楼栋长"}
+            if level <= GRID_L:
                 return {"kind": "GRID_WORKER", "id": g.worker_sub, "name": g.worker_name}
-            if level == 1 and rnd.random() < 0.65:
+            if level == OFFICE_L and rnd.random() < 0.65:
                 return {"kind": "COMMUNITY", "id": g.community, "name": g.community_name}
             return {"kind": "DEPARTMENT", "id": dept, "name": DEPARTMENTS.get(dept, dept)}
 
@@ -942,19 +977,20 @@ class CaseHistory:
                     step = {"action": "accept", "actor": staff(m.level)}
                 delay = timedelta(minutes=rnd.randint(1, 15)) if channel == "GRID_PATROL" else frac(0.005, 0.06)
             elif m.status == "ACCEPTED":
-                if escalations and m.level < 3:
+                if escalations and m.level < TOP_L:
                     step = {
                         "action": "escalate",
                         "actor": staff(m.level),
                         "reason": rnd.choice(("需要上级协调处理", "涉及多个部门", "超出网格处置能力")),
                     }
                     delay = frac(0.02, 0.2)
-                elif on_spot and m.level == 0:
-                    step = {"action": "resolve", "resolution": "网格员当场处置", "actor": g.worker_sub}
+                elif on_spot and m.level == level0 and m.level <= GRID_L:
+                    by = "楼栋长当场调解" if m.level == BUILDING_L else "网格员当场处置"
+                    step = {"action": "resolve", "resolution": by, "actor": staff(m.level)}
                     delay = timedelta(minutes=rnd.randint(10, 90))
                 else:
                     current = assignee(m.level)
-                    step = {"action": "assign", "assignee": current, "actor": staff(max(m.level, 1))}
+                    step = {"action": "assign", "assignee": current, "actor": staff(max(m.level, OFFICE_L))}
                     delay = frac(0.005, 0.08)
             elif m.status == "ASSIGNED":
                 step, delay = {"action": "start", "actor": self.handler(current, g)}, frac(0.01, 0.12)
@@ -966,7 +1002,7 @@ class CaseHistory:
                 else:
                     delay = max(timedelta(minutes=20), left * rnd.uniform(0.1, 0.8))
             else:  # RESOLVED
-                if fu := seed_followup.after_resolution(rnd, m, sub is not None, staff(max(m.level, 1))):
+                if fu := seed_followup.after_resolution(rnd, m, sub is not None, staff(max(m.level, OFFICE_L))):
                     step, delay = fu
                 elif will_rate:
                     score = rnd.choices(SCORE_VALUES, cum_weights=SCORE_CUM)[0]
@@ -984,17 +1020,17 @@ class CaseHistory:
                     step = {
                         "action": "close",
                         "note": rnd.choice(("电话回访，群众满意", "核查办结", "回访确认已解决")),
-                        "actor": staff(max(m.level, 1)),
+                        "actor": staff(max(m.level, OFFICE_L)),
                     }
                     delay = timedelta(hours=rnd.uniform(4, 96))
             at = t + timedelta(seconds=int(delay.total_seconds())) if not stuck else None
             horizon = min(at, now) if at else now
             # What the live system would have done by itself before that step.
-            if m.open and m.due is not None and m.due <= horizon and not (m.level == 3 and m.overdue):
+            if m.open and m.due is not None and m.due <= horizon and not (m.level == TOP_L and m.overdue):
                 out.append({"action": "sweep", "at": self.iso(m.due)})
                 t = m.due
                 m.sweeps += 1
-                if m.level < 3:
+                if m.level < TOP_L:
                     m.level, m.status, m.due, m.overdue = (
                         m.level + 1,
                         "ACCEPTED",
@@ -1018,7 +1054,7 @@ class CaseHistory:
             out.append({**step, "at": self.iso(t)})
             self.advance(m, step, t, category)
             seed_followup.follow(m, step, t, current, sub is not None, lambda t0: self.due_after(t0, category, m.level))
-            extra = seed_followup.extra_after(rnd, step, category.code, staff(max(m.level, 1)), t)
+            extra = seed_followup.extra_after(rnd, step, category.code, staff(max(m.level, OFFICE_L)), t)
             if extra and t + seed_followup.EXTRA_AFTER < min(now, m.due or now):
                 t += seed_followup.EXTRA_AFTER
                 out.append({**extra, "at": self.iso(t)})
@@ -1031,6 +1067,8 @@ class CaseHistory:
     def handler(assignee: dict | None, g: Grid) -> str:
         if assignee is None or assignee["kind"] == "GRID_WORKER":
             return g.worker_sub
+        if assignee["kind"] == "BUILDING_LEADER":
+            return str(assignee["id"])
         return f"op-{assignee['id']}" if assignee["kind"] == "COMMUNITY" else f"dept-{assignee['id']}"
 
     def advance(self, m: Mirror, step: dict, t: datetime, category: Category) -> None:
@@ -1302,13 +1340,15 @@ async def load_cases(
 def describe_history(h: CaseHistory) -> str:
     st = h.stats
     resolved = sum(st.resolved_by_level.values()) or 1
-    low = st.resolved_by_level.get(0, 0) + st.resolved_by_level.get(1, 0)
+    low = sum(st.resolved_by_level.get(level_of(lvl), 0) for lvl in FENGQIAO_LEVELS)
+    at_building = st.resolved_by_level.get(BUILDING_L, 0)
     rated = sum(st.rated.values()) or 1
     return (
         f"{st.cases} cases over {h.days} days: {st.by_status.get('CLOSED', 0)} closed, "
         f"{sum(st.by_status.get(s, 0) for s in ('REPORTED', 'ACCEPTED', 'ASSIGNED', 'IN_PROGRESS'))} open, "
         f"{st.by_status.get('RESOLVED', 0)} awaiting rating, {st.by_status.get('REJECTED', 0)} rejected; "
-        f"{100 * low / resolved:.0f}% resolved at GRID/COMMUNITY, {st.escalated} escalated by hand, "
+        f"{100 * low / resolved:.0f}% resolved at BUILDING/GRID/COMMUNITY ({100 * at_building / resolved:.0f}% "
+        f"in the building), {st.escalated} escalated by hand, "
         f"{st.swept} escalated by the SLA sweeper, "
         f"{100 * (st.rated.get(4, 0) + st.rated.get(5, 0)) / rated:.0f}% of ratings 4-5"
     )
@@ -1362,6 +1402,7 @@ async def seed(
 
                 async def import_cases(tick: Tick) -> None:
                     await loader.replica_ready("cases", plan.grids[-1].id)
+                    await loader.replica_ready("cases", plan.by_level("BUILDING")[-1]["id"])  # building: named too
                     await load_departments(loader, plan, items, "demo")  # directory, dispatches
                     await load_cases(loader, items, "demo", tick=tick, shift_s=history.shift_s)
 
@@ -1451,6 +1492,8 @@ async def seed_city(settings: Any, loader: Loader, now: datetime, history_args: 
         async def work(tick: Tick) -> None:
             items = await drafting
             await loader.replica_ready("cases", last_grid)
+            await built.wait()  # building: the history names the buildings of its small matters
+            await loader.replica_ready("cases", last_building)
             await load_departments(loader, plan, items, "city")  # directory, dispatches
             await load_cases(loader, items, "city", tick=tick, shift_s=history.shift_s)
 

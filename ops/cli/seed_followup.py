@@ -20,8 +20,8 @@ FAIL_NOTES = ("现场核查未整改到位", "群众反映问题仍存在", "处
 VISIT_NOTES = ("电话回访", "回访确认已解决", "上门回访")
 # A category corrected to a twin of the same level, SLA and department group (分类更正)
 TWINS = {
-    "DISPUTE_NEIGHBOR": "DISPUTE_FAMILY",
-    "DISPUTE_FAMILY": "DISPUTE_NEIGHBOR",
+    "DISPUTE_NEIGHBOR": "BUILDING_LEAK",  # building: both settled in the building (a leak is often a quarrel)
+    "BUILDING_LEAK": "DISPUTE_NEIGHBOR",
     "ENV_NOISE": "ENV_SEWAGE",
     "ENV_SEWAGE": "ENV_NOISE",
     "LIVELIHOOD_ELDERLY": "LIVELIHOOD_EMPLOYMENT",

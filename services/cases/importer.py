@@ -339,6 +339,7 @@ class CaseImporter:
             reporter_sub=ic.reporterSub,
             location=routed.location,
             kind=d.RequestKind(ic.kind) if ic.kind else None,
+            building_id=routed.building_id,
         )
         events = case_envelopes(case, None)
         followup = FollowUpSteps(cases.route, catalogue, cases.settings.return_visit_s)

@@ -46,14 +46,15 @@ def totals(outbox_docs: list[dict], path_of: Callable[[str], list[str] | None]) 
         # The grid's current path: a region moved since the event still adds up right.
         path = path_of(event_path[-1]) if event_path else None
         path = path or event_path
-        for region in path:
+        counted = _with_building(path, data.get("building_id"))  # building: its figures count the case too
+        for region in counted:
             for k, v in delta.items():
                 acc[region][k] += v
         day = day_of(_when(data.get("at") or envelope.get("time")), tz)
-        fold_days(days, path, day, delta)
+        fold_days(days, counted, day, delta)
         if data.get("delta_from") and data.get("from_region_path"):  # a case corrected to another grid
             old = data["from_region_path"]
-            old_path = path_of(old[-1]) or old
+            old_path = _with_building(path_of(old[-1]) or old, data.get("from_building_id"))
             for region in old_path:
                 for k, v in data["delta_from"].items():
                     acc[region][k] += v
@@ -76,6 +77,11 @@ class RollupProjection:
         await self.store.add_to_rollups(uow, rollups, imported=imported)
         await self.store.add_to_days(uow, days, imported=imported)
         await self.store.add_to_hotspots(uow, hot, imported=imported)
+
+
+def _with_building(path: list[str], building: str | None) -> list[str]:
+    """The regions whose figures an event adds to: the grid's path, and the case's building."""
+    return [*path, building] if building and building not in path else list(path)
 
 
 def _when(value: str | datetime) -> datetime:

@@ -63,6 +63,8 @@ INDEXES = {
 }
 # clocks: the sweeper reads the cases whose next clock event (due soon, due) has come
 INDEXES["cases"].append(IndexModel([("sweep_at", ASCENDING)]))
+# building: a building leader's cases, newest first (the scope rule's `buildingId`)
+INDEXES["cases"].append(IndexModel([("buildingId", ASCENDING), ("_id", DESCENDING)]))
 # mywork: a day's cases (domain/work.py), one equality per field each: the caller's region at its
 # level and status, the cases assigned to a person, a department's own
 INDEXES["cases"] += [
@@ -70,6 +72,7 @@ INDEXES["cases"] += [
     IndexModel([("path", ASCENDING), ("level", ASCENDING), ("status", ASCENDING)]),
     IndexModel([("assigneeKey", ASCENDING), ("status", ASCENDING)]),
     IndexModel([("deptKeys", ASCENDING), ("status", ASCENDING), ("path", ASCENDING)]),
+    IndexModel([("buildingId", ASCENDING), ("level", ASCENDING), ("status", ASCENDING)]),  # a building's leader
 ]
 
 
@@ -134,8 +137,9 @@ def case_doc(case: Case, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     # Every cell within half a cell of the case: a later report in any of them is near it.
     doc["near"] = nearby_cells(case.location.lng, case.location.lat) if case.location else None
     doc["_id"] = doc.pop("id")
-    doc["path"] = list(case.region_path)
+    doc["path"] = list(case.scope_path)  # the grid's path, and the case's building under it
     doc["region_path"] = list(case.region_path)
+    doc["buildingId"] = case.building_id  # building: the scope rule's field
     doc["reporterSubs"] = case.reporter_subs
     doc["assigneeKey"] = case.assignee_key
     doc["sweep_at"] = sweep_at(case)  # clocks: when the sweeper next acts on it (None: not at all)

@@ -82,6 +82,8 @@ class CaseViews:
             "level": str(case.level),
             "regionId": case.region_id,
             "regionPath": list(case.region_path),
+            "buildingId": case.building_id,  # building
+            "buildingName": self.region_name(case.building_id) if case.building_id else None,
             "location": case.location.model_dump() if case.location else None,
             "reporter": reporters[0],
             "reporters": reporters,

@@ -41,6 +41,8 @@ class ReportCase(Wire):
     source: str | None = Field(default=None, max_length=128)  # e.g. "meeting:<id>:<item>"
     # visits: the visit (grids) whose finding this case is reported from; set by grids' visit.report
     sourceVisitId: str | None = Field(default=None, max_length=64, pattern=r"^[a-z0-9_-]+$")
+    # building: the BUILDING of the case's grid it happened in (a building leader's own by default)
+    buildingId: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class CaseCommand(Wire):
@@ -174,6 +176,7 @@ class ImportedCase(Wire):
     lat: float | None = None
     reportedAt: AwareDatetime
     steps: list[ImportStep] = Field(default_factory=list, max_length=60)
+    buildingId: str | None = Field(default=None, min_length=1, max_length=64)  # building: as ReportCase
 
 
 IMPORT_MAX = 500
@@ -205,7 +208,9 @@ class CategoryInput(Wire):
     kind: KindName | None = None
     # clocks: the SLA in working time instead, "4h" (working hours) or "2d" (working days)
     slaWorking: str | None = Field(default=None, max_length=16)
-    slaByLevel: list[LevelSlaInput] | None = Field(default=None, max_length=4)  # per level, before slaWorking
+    slaByLevel: list[LevelSlaInput] | None = Field(
+        default=None, max_length=len(LevelName)
+    )  # per level, before slaWorking
     requiresVerification: bool = False
     requiresAfterPhoto: bool = False  # resolved only with a RESOLUTION-stage photo
 
@@ -275,7 +280,7 @@ Verbs on `yiwang.cases.<verb>` (payload model → reply):
   calendar.set SetWorkCalendar → WorkCalendar      a superadmin or a city's admin; WORK_CALENDAR_CHANGED
 
 Case = {id, title, description, categoryCode, categoryName, kind, channel, status, level, regionId,
-        regionPath: [ids], location: {lng, lat} | null,
+        regionPath: [ids], buildingId | null, location: {lng, lat} | null,
         reporter: {name, phone, sub},            # the first reporter; phone masked per API.md
         reporters: [{index, name, phone, sub, rating, ratedAt, comment}],
         assignee: {kind, id, name} | null, createdAt, updatedAt, acceptedAt, dueAt, overdue,
@@ -288,7 +293,7 @@ Case = {id, title, description, categoryCode, categoryName, kind, channel, statu
 Verification = {passed, note, by, at, attachmentIds}
 CaseComment = {id, caseId, text, visibility, author, authorRole, at, attachmentIds}
 CaseStats = {total, open, overdue, resolved, closed, rejected, merged, responded, resolvedOnTime,
-             rated, satisfied, awaitingRating, resolvedByLevel: {GRID, COMMUNITY, TOWNSHIP, COUNTY},
+             rated, satisfied, awaitingRating, resolvedByLevel: {BUILDING, GRID, COMMUNITY, TOWNSHIP, COUNTY},
              responseRate, resolutionRate, satisfactionRate, fengqiaoShare,   # rates: float | null
              onTimeRate, returnRate, reworkRate, awaitingVerification, verified, reworked, visited,
              visitSatisfied, returnVisitPending, returnVisitOverdue, dispatched, returned, returnCount,

@@ -28,6 +28,9 @@ OPEN_STATUSES = frozenset({CaseStatus.REPORTED, CaseStatus.ACCEPTED, CaseStatus.
 
 
 class HandlingLevel(StrEnum):
+    """Lowest first: escalation (上报) moves a case one step along this order."""
+
+    BUILDING = "BUILDING"  # 楼栋: the building's 楼栋长 / 党员中心户, "小事不出楼栋" (only a case with a building)
     GRID = "GRID"
     COMMUNITY = "COMMUNITY"
     TOWNSHIP = "TOWNSHIP"
@@ -42,6 +45,16 @@ class HandlingLevel(StrEnum):
     @property
     def rank(self) -> int:
         return list(HandlingLevel).index(self)
+
+    @property
+    def above_grid(self) -> int:
+        """How many steps above the grid the level's region is on a case's path (which ends with
+        the grid): GRID 0, COMMUNITY 1, TOWNSHIP 2, COUNTY 3; BUILDING, below the grid, -1."""
+        return self.rank - list(HandlingLevel).index(HandlingLevel.GRID)
+
+
+# 枫桥经验 "小事不出楼栋、小事不出网格、大事不出社区": the levels the Fengqiao share counts
+FENGQIAO_LEVELS: tuple[HandlingLevel, ...] = (HandlingLevel.BUILDING, HandlingLevel.GRID, HandlingLevel.COMMUNITY)
 
 
 class CaseChannel(StrEnum):
@@ -58,6 +71,7 @@ class AssigneeKind(StrEnum):
     DEPARTMENT = "DEPARTMENT"  # id: the department code (县直部门)
     VOLUNTEER = "VOLUNTEER"  # id: member id or principal sub
     COMMUNITY = "COMMUNITY"  # id: the community region id of the case
+    BUILDING_LEADER = "BUILDING_LEADER"  # building: 楼栋长 / 党员中心户 of the case's building; id: their sub
 
 
 class RequestKind(StrEnum):
@@ -189,8 +203,8 @@ RATE_DEFINITIONS: dict[str, str] = {
     "on_time_rate": "按期办结率: resolved_on_time / resolved; resolutions that met their deadline with no SLA breach.",
     "return_rate": "回退率: returned / dispatched; dispatched cases a handler sent back (退单).",
     "rework_rate": "重办率: reworked / verified; verified cases that failed a verification (核查) at least once.",
-    "fengqiao_share": "枫桥 share: resolved at GRID or COMMUNITY / resolved; problems solved "
-    "without leaving the community.",
+    "fengqiao_share": "枫桥 share: resolved at BUILDING, GRID or COMMUNITY / resolved; problems solved "
+    "without leaving the community (小事不出楼栋、不出网格，大事不出社区).",
 }
 
 

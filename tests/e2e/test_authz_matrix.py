@@ -55,9 +55,13 @@ ORG_TYPE = {"TOWNSHIP": "TOWNSHIP_WORKING_COMMITTEE", "COMMUNITY": "COMMUNITY_CO
 # record anchored there or below may sit (in order of preference; records of a kind that cannot sit
 # in that region are looked for below it, but never inside the caller's own region for sibling/parent).
 REGION_OF = {"m": {Rel.OWN: "m", Rel.CHILD: "g", Rel.SIBLING: "m2", Rel.PARENT: "t"},
-             "g": {Rel.OWN: "g", Rel.CHILD: "b", Rel.SIBLING: "g2", Rel.PARENT: "m"}}
+             "g": {Rel.OWN: "g", Rel.CHILD: "b", Rel.SIBLING: "g2", Rel.PARENT: "m"},
+             # a building leader's: a building has no children (its own stands for them); another grid's
+             # building is outside
+             "b": {Rel.OWN: "b", Rel.CHILD: "b", Rel.SIBLING: "b2", Rel.PARENT: "g"}}
 PLACES_OF = {"m": {Rel.OWN: ("m", "g", "b"), Rel.CHILD: ("g", "b"), Rel.SIBLING: ("m2", "g3", "b3"),
                    Rel.PARENT: ("t", "m2", "g3", "b3")},
+             "b": {Rel.OWN: ("b",), Rel.CHILD: ("b",), Rel.SIBLING: ("b2",), Rel.PARENT: ("g", "g2")},
              "g": {Rel.OWN: ("g", "b"), Rel.CHILD: ("b",), Rel.SIBLING: ("g2", "b2"),
                    Rel.PARENT: ("m", "g2", "b2")}}
 TRANSFER_TO = {"m": "g", "g": "b", "m2": "g3", "t": "m2", "b": "g", "g2": "b2"}  # both sides in one relation
@@ -76,7 +80,7 @@ def lit(value: object) -> str:
 class Who:
     role: str
     token: str
-    home: str       # "m", "g", or "r" (a resident: no region)
+    home: str       # "m", "g", "b", or "r" (a resident: no region)
     sub: str
     city_admin: bool = False
 
@@ -242,10 +246,11 @@ class World:
                                     'title: "项目") { id } }', n=self.get("need", place), r=self.get("resource", place))
             self.put("project", place, project["proposeProject"]["id"])
 
-    async def report(self, place: str, token: str | None = None) -> str:
-        c = await self.ok("mutation($i: ReportCaseInput!) { reportCase(input: $i) { id } }", token, i={
-            "title": "路灯不亮", "description": "东门", "categoryCode": "ENV_GARBAGE", "channel": "HOTLINE",
+    async def report(self, place: str, token: str | None = None, category: str = "ENV_GARBAGE") -> str:
+        c = await self.ok("mutation($i: ReportCaseInput!) { reportCase(input: $i) { id level } }", token, i={
+            "title": "路灯不亮", "description": "东门", "categoryCode": category, "channel": "HOTLINE",
             "reporterName": "张三", "reporterPhone": "13812345678", "regionId": rid(place)})
+        assert category == "ENV_GARBAGE" or c["reportCase"]["level"] == "BUILDING", c
         return c["reportCase"]["id"]
 
     async def seed_households(self) -> None:
@@ -270,6 +275,9 @@ class World:
                 self.put("case2", place, case, flavor)
                 await self.ok('mutation($id: ID!) { acceptCase(id: $id) { id } }', id=case)
                 await self.ok(assign, id=case, a=assignee)
+        for place in ("b", "b2"):  # building: a neighbour dispute in a building starts at BUILDING level
+            for kind in ("case", "case2"):
+                self.put(kind, place, await self.report(place, category="DISPUTE_NEIGHBOR"))
         own = self.put("case", "g", await self.report("g", res.token), "res")
         self.put("case2", "g", own, "res")
         register = "mutation($i: RegisterVolunteerInput!) { registerVolunteer(input: $i) { id } }"
@@ -813,6 +821,7 @@ async def world(mongo_server, tmp_path_factory):
             "grid_worker": Who("grid_worker", t("grid_worker", rid("g"), sub="mx-gw"), "g", "mx-gw"),
             "department": Who("department", t("department", rid("m"), sub="mx-dept", dept=DEPT), "m", "mx-dept"),
             "resident": Who("resident", t("resident", sub="mx-res"), "r", "mx-res"),
+            "building_leader": Who("building_leader", t("building_leader", rid("b"), sub="mx-bl"), "b", "mx-bl"),
         }
         started = time.monotonic()
         await w.seed_territory()

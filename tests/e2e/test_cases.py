@@ -34,7 +34,7 @@ async def test_readme_flow_report_accept_resolve_rate_and_county_overview(cases)
     stats = await eventually(lambda: case_stats(cases, "county-a", **ADMIN_A), lambda s: s["closed"] == 1)
     assert stats["total"] == 1 and stats["resolved"] == 1 and stats["open"] == 0
     assert {x["level"]: x["count"] for x in stats["resolvedByLevel"]} == {
-        "GRID": 1, "COMMUNITY": 0, "TOWNSHIP": 0, "COUNTY": 0}
+        "BUILDING": 0, "GRID": 1, "COMMUNITY": 0, "TOWNSHIP": 0, "COUNTY": 0}
     assert stats["satisfactionRate"] == 1.0 and stats["responseRate"] == 1.0 and stats["fengqiaoShare"] == 1.0
     assert stats["resolutionRate"] == 1.0
     assert (await case_stats(cases, "county-b"))["total"] == 0

@@ -19,8 +19,10 @@ from tests.unit.test_cases_scope import make_case
 
 # A county, two townships, two grids under each: region id -> top-down path.
 TREE = {"k": ["k"], "t1": ["k", "t1"], "t2": ["k", "t2"], "g1": ["k", "t1", "g1"], "g2": ["k", "t1", "g2"],
-        "g3": ["k", "t2", "g3"], "g4": ["k", "t2", "g4"]}
+        "g3": ["k", "t2", "g3"], "g4": ["k", "t2", "g4"],
+        "b1": ["k", "t1", "g1", "b1"], "b3": ["k", "t2", "g3", "b3"]}  # building: one in g1, one in g3
 GRIDS = ["g1", "g2", "g3", "g4"]
+BUILDING_OF = {"g1": "b1", "g3": "b3"}
 SUBS = ["u1", "u2", "u3"]
 
 
@@ -54,11 +56,13 @@ async def test_a_list_finds_what_the_record_test_admits(coll):
         kind = rnd.choice(kinds)
         assignee = rnd.choice([None, d.Assignee(kind=kind, id=rnd.choice(["d1", "d2", "m1", *SUBS]))])
         subs = rnd.sample([None, *SUBS], rnd.randint(0, 2))
-        cases.append(make_case(i, TREE[rnd.choice(GRIDS)], assignee, subs))
+        grid = rnd.choice(GRIDS)
+        cases.append(make_case(i, TREE[grid], assignee, subs, rnd.choice([None, BUILDING_OF.get(grid)])))
     await coll.insert_many([case_doc(c) for c in cases])
 
     checked, partial = 0, 0
-    for p in rnd.sample(principals(), 60):
+    leaders = [Principal(sub="u1", role=Role.BUILDING_LEADER, region=r) for r in ("b1", "b3", "g1")]
+    for p in [*rnd.sample(principals(), 60), *leaders]:  # building: every leader's list, one of a grid token
         for region in [None, rnd.choice(list(TREE))]:
             try:
                 query = d.list_scope(p, region, TREE[region] if region else None)
@@ -66,7 +70,7 @@ async def test_a_list_finds_what_the_record_test_admits(coll):
                 assert region and p.role is not Role.RESIDENT and not p.can_see_path(TREE[region])
                 continue
             found = {doc["_id"] async for doc in coll.find(query, {"_id": 1})}
-            admitted = {c.id for c in cases if d.SCOPE.admits(p, c) and (region is None or region in c.region_path)}
+            admitted = {c.id for c in cases if d.SCOPE.admits(p, c) and (region is None or region in c.scope_path)}
             assert found == admitted, (p, region, query)
             checked += 1
             partial += 0 < len(found) < len(cases)

@@ -78,7 +78,7 @@ def types(case: Case) -> list[str]:
 
 # ---- enums ----------------------------------------------------------------------------------
 def test_levels_escalate_one_step_up_to_county():
-    assert [lvl.next_level() for lvl in L] == [L.COMMUNITY, L.TOWNSHIP, L.COUNTY, None]
+    assert [lvl.next_level() for lvl in L] == [L.GRID, L.COMMUNITY, L.TOWNSHIP, L.COUNTY, None]
 
 
 def test_event_types_are_the_fifteen_wire_names():
@@ -730,8 +730,13 @@ def test_default_catalogue_is_sensible():
     for c in cats:
         assert re.search(r"[\u4e00-\u9fff]", c.name), c.code
         assert c.department is None or c.department in DEPARTMENTS
-    assert all(c.default_level in (L.GRID, L.COMMUNITY) for c in cats
+    assert all(c.default_level in (L.BUILDING, L.GRID, L.COMMUNITY) for c in cats
                if c.group in ("矛盾纠纷", "环境卫生") and c.code != "DISPUTE_LABOUR")
+    # building: small matters between neighbours are settled in the building (小事不出楼栋), nothing of
+    # safety, money or the authorities
+    at_building = {c.code for c in cats if c.default_level is L.BUILDING}
+    assert {"DISPUTE_NEIGHBOR", "BUILDING_CORRIDOR_CLUTTER", "BUILDING_LEAK"} == at_building
+    assert all(c.sla_seconds is None for c in cats if c.code in at_building)
     labour = DEFAULT_CATALOGUE.get("DISPUTE_LABOUR")
     assert (labour.default_level, labour.department) == (L.TOWNSHIP, "HRSS")
     assert DEFAULT_CATALOGUE.get("SUGGESTION").kind is RequestKind.SUGGESTION

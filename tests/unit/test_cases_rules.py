@@ -166,6 +166,8 @@ def test_the_list_scope_agrees_with_in_scope():
 
 def test_my_assignee_keys():
     assert d.assignee_keys(RESIDENT) == ["GRID_WORKER:r", "VOLUNTEER:r"]
+    leader = Principal(sub="bl", role=Role.BUILDING_LEADER, region="b1")
+    assert d.assignee_keys(leader) == ["GRID_WORKER:bl", "VOLUNTEER:bl", "BUILDING_LEADER:bl"]
     assert d.assignee_keys(VOLUNTEER) == ["GRID_WORKER:v", "VOLUNTEER:v", "VOLUNTEER:m1"]
     assert d.assignee_keys(DEPT) == ["GRID_WORKER:d", "VOLUNTEER:d", "DEPARTMENT:FIRE"]
 

@@ -32,9 +32,10 @@ def test_names_fixed_by_the_api_are_present():
     assert "cases" in fields("RegionOverview")
     enums = {name: set(SCHEMA.type_map[name].values) for name in ("CaseStatus", "HandlingLevel", "CaseChannel")}
     assert enums["CaseStatus"] == {"REPORTED", "ACCEPTED", "ASSIGNED", "IN_PROGRESS", "RESOLVED", "CLOSED", "REJECTED"}
-    assert enums["HandlingLevel"] == {"GRID", "COMMUNITY", "TOWNSHIP", "COUNTY"}
+    assert enums["HandlingLevel"] == {"BUILDING", "GRID", "COMMUNITY", "TOWNSHIP", "COUNTY"}
     assert {"MINI_PROGRAM", "HOTLINE", "GRID_PATROL", "WALK_IN", "OTHER"} <= enums["CaseChannel"]
-    assert set(SCHEMA.type_map["AssigneeKind"].values) == {"GRID_WORKER", "DEPARTMENT", "VOLUNTEER", "COMMUNITY"}
+    assert set(SCHEMA.type_map["AssigneeKind"].values) == {"GRID_WORKER", "DEPARTMENT", "VOLUNTEER", "COMMUNITY",
+                                                                 "BUILDING_LEADER"}
 
 
 def test_every_case_figure_states_its_definition():
@@ -49,7 +50,7 @@ def test_stats_and_events_map_from_the_wire():
                     "satisfactionRate": None, "fengqiaoShare": 1.0})
     assert (s.total, s.resolved, s.resolved_on_time, s.open, s.fengqiao_share) == (3, 2, 1, 0, 1.0)
     assert [(x.level.value, x.count) for x in s.resolved_by_level] == [
-        ("GRID", 2), ("COMMUNITY", 0), ("TOWNSHIP", 0), ("COUNTY", 0)]
+        ("BUILDING", 0), ("GRID", 2), ("COMMUNITY", 0), ("TOWNSHIP", 0), ("COUNTY", 0)]
     at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     e = make_event("cases", "ESCALATED", "c1", {"type": "ESCALATED", "at": at.isoformat(), "actor": "system:cases",
                                                "level": "COMMUNITY", "status": "ACCEPTED", "note": "超期"},

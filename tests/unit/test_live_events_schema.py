@@ -239,6 +239,7 @@ def test_case_event_fields_are_each_kept_or_dropped_on_purpose():
     """A new field on a case event must be put on the allowlist or here."""
     dropped = {"actor", "note", "counters", "location", "resolution", "reporter_sub", "comment", "reason"}
     dropped |= {"comment_id", "from_region_path"}  # follow-up: the feed has the case's region_path and no comments
+    dropped |= {"from_building_id"}  # building: as from_region_path
     for name, cls in case_events.EVENT_TYPES.items():
         spec = allowed_spec("cases", name)
         unclassified = set(cls.model_fields) - set(spec) - dropped
@@ -248,7 +249,7 @@ def test_case_event_fields_are_each_kept_or_dropped_on_purpose():
 def test_what_the_feed_keeps():
     reported = public_data("cases", "REPORTED", EXAMPLES["cases"]["REPORTED"])
     assert reported == {"type": "REPORTED", "case_id": "c-1", "version": 3, "at": "2025-03-01T08:00:00Z",
-                        "status": "ACCEPTED", "level": "GRID", "region_path": list(PATH),
+                        "status": "ACCEPTED", "level": "GRID", "region_path": list(PATH), "building_id": None,
                         "delta": {"open": 1, "total": 1}, "title": "楼下垃圾堆放三天未清运",
                         "category_code": "ENV_GARBAGE", "kind": "COMPLAINT", "channel": "MINI_PROGRAM",
                         "region_id": "grid-a1", "due_at": "2025-03-01T08:00:00Z"}

@@ -80,7 +80,9 @@ def docs(draw, tree: dict[str, list[str]]) -> dict:
     return {"_id": draw(st.text(min_size=1, max_size=4)), "path": tree[leaf], "region_id": leaf,
             "assigneeKey": key, "reporterSubs": draw(st.lists(st.sampled_from(SUBS), max_size=2)),
             "resident_sub": draw(st.none() | st.sampled_from(SUBS)),
-            "sub": draw(st.none() | st.sampled_from(SUBS))}
+            "sub": draw(st.none() | st.sampled_from(SUBS)),
+            # a case's building ends its path (`Case.scope_path`)
+            "buildingId": draw(st.none() | st.just(leaf))}
 
 
 # The services' rules (each checked against the versions it replaced in tests/unit/test_<service>_scope.py)

@@ -111,7 +111,8 @@ def replay(plan: s.Plan, items: list[dict], now: datetime = NOW) -> list[d.Case]
         case = d.Case.report(id=ic.id, title=ic.title, description=ic.description, category=cats[ic.categoryCode],
                              channel=d.CaseChannel(ic.channel), region_path=paths[ic.regionId],
                              by=importer.model_copy(update={"sub": ic.reporterSub or importer.sub}),
-                             now=ic.reportedAt, sla=sla, reporter_name=ic.reporterName, reporter_sub=ic.reporterSub)
+                             now=ic.reportedAt, sla=sla, reporter_name=ic.reporterName, reporter_sub=ic.reporterSub,
+                             building_id=ic.buildingId)
         at = ic.reportedAt
         followup = FollowUpSteps(lambda w: d.Routed({"path": paths[w.regionId]}, None), d.DEFAULT_CATALOGUE,
                                  d.DEFAULT_RETURN_VISIT_S)

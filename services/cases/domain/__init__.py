@@ -5,7 +5,15 @@ No I/O and no clock: time and SLA settings are passed in."""
 
 from shared.vocabulary.cases import COUNTER_DEFINITIONS, RATE_DEFINITIONS
 
-from .catalogue import DEFAULT_CATALOGUE, DEFAULT_CATEGORIES, DEPARTMENTS, Catalogue, Category, new_category
+from .catalogue import (
+    DEFAULT_CATALOGUE,
+    DEFAULT_CATEGORIES,
+    DEPARTMENTS,
+    Catalogue,
+    Category,
+    new_category,
+    start_level,
+)
 from .clocks import (
     Clock,
     Span,
@@ -165,6 +173,7 @@ __all__ = [
     "may_see_contact",
     "merge",
     "new_category",
+    "start_level",
     "OPEN_STATUSES",
     "PERMISSIONS",
     "possible_duplicates",

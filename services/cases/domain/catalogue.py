@@ -132,6 +132,14 @@ class Catalogue(BaseModel):
         return Catalogue(version=self.version + 1, categories=tuple(c for c in self.categories if c.code != code))
 
 
+def start_level(category: Category, building_id: str | None) -> L:
+    """Where a case of `category` starts: its default level, except that BUILDING needs a
+    building (a case without one starts at the grid, the building level's next step)."""
+    if category.default_level is L.BUILDING and not building_id:
+        return L.GRID
+    return category.default_level
+
+
 def new_category(
     code: str,
     name: str,
@@ -171,8 +179,18 @@ def _c(
 
 
 _HOUR = 3600
+# building: "小事不出楼栋". A category handled at BUILDING level is a matter between the neighbours
+# of one building that its 楼栋长 / 党员中心户 settles best, by knowing the people and talking to
+# them: a quarrel between neighbours (noise through the floor, a dog, a shared landing), things
+# piled in the stairwell, water leaking from the flat above. A case of these categories starts
+# at BUILDING level only when it names its building, else at the grid; one the building cannot
+# settle in a working day (YIWANG_SLA_BUILDING_WORKING) goes up to the grid worker. Matters of
+# safety, money or the authorities (fire exits, e-bike charging, property fees, labour) stay at
+# the grid or above.
 DEFAULT_CATEGORIES: tuple[Category, ...] = (
-    _c("DISPUTE_NEIGHBOR", "邻里纠纷", "矛盾纠纷", L.GRID, "JUSTICE"),
+    _c("DISPUTE_NEIGHBOR", "邻里纠纷", "矛盾纠纷", L.BUILDING, "JUSTICE"),
+    _c("BUILDING_CORRIDOR_CLUTTER", "楼道堆物", "楼栋事务", L.BUILDING, "FIRE", kind=K.REPORT),
+    _c("BUILDING_LEAK", "楼上渗漏水", "楼栋事务", L.BUILDING, "HOUSING", kind=K.COMPLAINT),
     _c("DISPUTE_FAMILY", "家庭纠纷", "矛盾纠纷", L.GRID, "JUSTICE"),
     _c("DISPUTE_PROPERTY", "物业纠纷", "矛盾纠纷", L.COMMUNITY, "HOUSING", kind=K.COMPLAINT),
     _c("DISPUTE_LABOUR", "劳资纠纷", "矛盾纠纷", L.TOWNSHIP, "HRSS", kind=K.COMPLAINT),

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([dh])\s*$")
 DEFAULT_LEVEL_SPANS: dict[HandlingLevel, str] = {
+    HandlingLevel.BUILDING: "1d",
     HandlingLevel.GRID: "2d",
     HandlingLevel.COMMUNITY: "3d",
     HandlingLevel.TOWNSHIP: "5d",

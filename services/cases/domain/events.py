@@ -40,6 +40,7 @@ class CaseEvent(DomainEvent):
     status: CaseStatus
     level: HandlingLevel
     region_path: tuple[str, ...]
+    building_id: str | None = None  # building: the case's building, whose figures count it too
     note: str | None = None
     counters: dict[str, int] = {}
 
@@ -207,6 +208,7 @@ class CaseCorrected(CaseEvent):
     from_region_id: str
     to_region_id: str
     from_region_path: tuple[str, ...]
+    from_building_id: str | None = None  # building: the building its figures counted in before
     point_changed: bool = False
     from_level: HandlingLevel
     due_at: datetime | None = None

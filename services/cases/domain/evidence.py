@@ -13,7 +13,7 @@ from . import events as ev
 from .catalogue import Catalogue
 from .enums import CaseStatus
 from .model import Case
-from .policy import SCOPE, is_assignee
+from .policy import SCOPE, check_building_level, is_assignee
 from .values import Attachment, GeoPoint
 
 S, St = CaseStatus, AttachmentStage
@@ -34,6 +34,7 @@ ROLE_STAGES: dict[Role, tuple[AttachmentStage, ...]] = {
     Role.GRID_WORKER: (St.REPORT, St.HANDLING, St.RESOLUTION, St.OTHER),
     Role.DEPARTMENT: (St.HANDLING, St.RESOLUTION, St.OTHER),
     Role.VOLUNTEER: (St.HANDLING, St.RESOLUTION, St.OTHER),
+    Role.BUILDING_LEADER: (St.REPORT, St.HANDLING, St.RESOLUTION, St.OTHER),  # building: while it is theirs
 }
 
 
@@ -62,6 +63,8 @@ def check_attach(case: Case, by: Principal, stage: AttachmentStage | None, limit
         on_case = is_assignee(by, case) or (by.role is Role.DEPARTMENT and case.handler_of(by) is not None)
         if by.role in (Role.DEPARTMENT, Role.VOLUNTEER) and not on_case:
             raise Forbidden(f"only the case's assignee or a department handling it may add evidence to case {case.id}")
+        if by.role is Role.BUILDING_LEADER:  # building: a case of its building at BUILDING level, not someone else's
+            check_building_level(by, "attach evidence to", case)
     if case.status not in STAGE_STATUSES[stage]:
         raise Conflict(
             f"case {case.id} is {case.status}: it takes no {stage} evidence now",

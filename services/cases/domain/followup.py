@@ -15,7 +15,8 @@ from shared.errors import BadInput, Conflict, Forbidden
 from shared.vocabulary.cases import CommentVisibility, ReturnVisitSatisfaction
 
 from . import events as ev
-from .enums import Action, AssigneeKind, CaseStatus
+from .catalogue import start_level
+from .enums import Action, AssigneeKind, CaseStatus, HandlingLevel
 from .followup_values import CaseComment, ReturnVisit, Verification
 from .policy import authorize
 from .values import GeoPoint
@@ -35,7 +36,7 @@ CORRECTIONS_MAX = 20  # corrections of one case
 VERIFIED_HANDLERS = frozenset({AssigneeKind.DEPARTMENT, AssigneeKind.VOLUNTEER})
 SATISFIED_VISITS = frozenset({ReturnVisitSatisfaction.SATISFIED, ReturnVisitSatisfaction.BASICALLY_SATISFIED})
 # Assignees bound to the territory: a case moved to another grid leaves them.
-TERRITORIAL = frozenset({AssigneeKind.GRID_WORKER, AssigneeKind.COMMUNITY})
+TERRITORIAL = frozenset({AssigneeKind.GRID_WORKER, AssigneeKind.COMMUNITY, AssigneeKind.BUILDING_LEADER})
 _SATISFACTION_NAMES = {
     ReturnVisitSatisfaction.SATISFIED: "满意",
     ReturnVisitSatisfaction.BASICALLY_SATISFIED: "基本满意",
@@ -86,7 +87,7 @@ def require_verified(case: Case, action: str) -> None:
 
 def require_dispatching_level(by: Principal, case: Case) -> None:
     """Staff of the level handling the case, or above: its region at that level is in their subtree."""
-    handling = case.region_path[: len(case.region_path) - case.level.rank]
+    handling = case.handling_path()
     if not by.unrestricted and not by.can_see_path(handling):
         raise Forbidden(
             f"case {case.id} is handled at {case.level} level ({handling[-1]}); the centre of that level or "
@@ -260,17 +261,23 @@ def correct(
         )
     if case.corrections >= CORRECTIONS_MAX:
         raise Conflict(f"case {case.id} was corrected {CORRECTIONS_MAX} times, the most allowed")
-    from_category, from_path, from_level, from_location = (
+    from_category, from_path, from_level, from_location, from_building = (
         case.category_code,
         case.region_path,
         case.level,
         case.location,
+        case.building_id,
     )
+    from_status = case.status
     case._change(now)
     case.corrections += 1
     case.location = new_location
     if moved:
         case.region_path, case.region_id = new_path, new_path[-1]
+        if case.building_id is not None:  # building: a building of the old grid stays behind
+            case.building_id = None
+            if case.level is HandlingLevel.BUILDING:
+                case.level = HandlingLevel.GRID
         if case.status in (S.ASSIGNED, S.IN_PROGRESS) and case.assignee and case.assignee.kind in TERRITORIAL:
             case.assignee, case.status = None, S.ACCEPTED
     due_at = None
@@ -278,8 +285,10 @@ def correct(
         case.category_code = category.code
         case.sla_override_s = category.sla_seconds
         case.requires_verification = category.requires_verification
-        if case.status in (S.REPORTED, S.ACCEPTED) and case.escalations == 0 and case.level != category.default_level:
-            case.level = category.default_level
+        level = start_level(category, case.building_id)
+        # before any handling: as it was before this correction (a move may just have unassigned it)
+        if from_status in (S.REPORTED, S.ACCEPTED) and case.escalations == 0 and case.level != level:
+            case.level = level
             case._set_due(now + case._sla_for(case.level, sla))
             due_at = case.due_at
     case._emit(
@@ -292,6 +301,7 @@ def correct(
         from_region_id=from_path[-1],
         to_region_id=case.region_id,
         from_region_path=from_path,
+        from_building_id=from_building,
         point_changed=new_location != from_location,
         from_level=from_level,
         due_at=due_at,

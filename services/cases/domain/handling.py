@@ -419,8 +419,8 @@ class CaseHandling:
         """督办: staff of a level above the region handling the case press for it; recorded
         and counted, on the case and on its lead department."""
         authorize(by, Action.URGE, self)  # type: ignore[arg-type]
-        handling = self.region_path[-1 - self.level.rank]  # type: ignore[attr-defined]
-        above = self.region_path[: self.region_path.index(handling)]
+        path = self.handling_path()  # type: ignore[attr-defined]
+        handling, above = path[-1], path[:-1]
         if not by.unrestricted and by.region not in above:
             raise Forbidden(
                 f"督办 of case {self.id} is for a level above the region handling it ({handling})",

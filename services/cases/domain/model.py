@@ -20,7 +20,7 @@ from shared.errors import BadInput, Conflict, Forbidden
 
 from . import clocks, followup
 from . import events as ev
-from .catalogue import Category
+from .catalogue import Category, start_level
 from .enums import OPEN_STATUSES, Action, AssigneeKind, CaseChannel, CaseStatus, HandlingLevel, RequestKind
 from .followup_values import ReturnVisit, Verification
 from .handling import CaseHandler, CaseHandling, CaseRequest, Urge
@@ -34,6 +34,7 @@ S = CaseStatus
 Sla = Mapping[HandlingLevel, int] | clocks.Clock
 
 DEFAULT_SLA: dict[HandlingLevel, int] = {
+    HandlingLevel.BUILDING: 1 * 86400,
     HandlingLevel.GRID: 2 * 86400,
     HandlingLevel.COMMUNITY: 3 * 86400,
     HandlingLevel.TOWNSHIP: 5 * 86400,
@@ -41,6 +42,8 @@ DEFAULT_SLA: dict[HandlingLevel, int] = {
 }
 TITLE_MAX, TEXT_MAX, NOTE_MAX = 200, 5000, 1000
 SWEEPER_REASON = "超期自动上报 (SLA overdue)"
+# Who takes an ACCEPTED case on themselves by starting or resolving it, recorded as which assignee
+SELF_DISPATCH = {Role.GRID_WORKER: AssigneeKind.GRID_WORKER, Role.BUILDING_LEADER: AssigneeKind.BUILDING_LEADER}
 DEFAULT_RETURN_VISIT_S = 3 * 86400  # a 回访 task's time (the setting `return_visit_s` replaces it)
 
 
@@ -61,6 +64,7 @@ class Case(CaseHandling, BaseModel):
     level: HandlingLevel
     region_id: str  # the grid
     region_path: tuple[str, ...]  # top-down ids ending with the grid
+    building_id: str | None = None  # building: the BUILDING of the grid it happened in (楼栋), if known
     location: GeoPoint | None = None
     reporters: list[Reporter]
     assignee: Assignee | None = None
@@ -145,17 +149,23 @@ class Case(CaseHandling, BaseModel):
         reporter_sub: str | None = None,
         location: GeoPoint | None = None,
         kind: RequestKind | None = None,
+        building_id: str | None = None,
     ) -> Case:
-        """上报. Residents and grid workers report as themselves; staff taking a hotline call
-        or a walk-in may name the resident's `reporter_sub` (or none)."""
+        """上报. Residents, grid workers and building leaders report as themselves; staff taking a
+        hotline call or a walk-in may name the resident's `reporter_sub` (or none). A case with a
+        building (`building_id`, a BUILDING of the grid: the caller checks it lies there) whose
+        category is handled at BUILDING level starts there; any other starts at its category's
+        level, and BUILDING without a building means the grid (`start_level`)."""
         path = tuple(region_path)
         if len(path) < 4 or len(set(path)) != len(path) or not all(path):
             raise BadInput(
                 "region_path must list distinct region ids from the county (or above) down to the grid",
                 {"regionPath": list(path)},
             )
-        if by.role in (Role.RESIDENT, Role.GRID_WORKER):
+        if by.role in (Role.RESIDENT, Role.GRID_WORKER, Role.BUILDING_LEADER):
             reporter_sub = by.sub
+        if building_id is not None and (not building_id or building_id in path):
+            raise BadInput("building_id must be a building of the case's grid", {"buildingId": building_id})
         reporter = Reporter(
             sub=reporter_sub,
             name=_text(reporter_name, "reporterName", 64),
@@ -169,9 +179,10 @@ class Case(CaseHandling, BaseModel):
             category_code=category.code,
             kind=kind or category.kind,
             channel=channel,
-            level=category.default_level,
+            level=start_level(category, building_id),
             region_id=path[-1],
             region_path=path,
+            building_id=building_id,
             location=location,
             reporters=[reporter],
             created_at=now,
@@ -217,6 +228,11 @@ class Case(CaseHandling, BaseModel):
                 f"a case of grid {self.region_id} can only go to its own community {self.community_id}",
                 {"assignee": assignee.id},
             )
+        if assignee.kind is AssigneeKind.BUILDING_LEADER and self.level is not HandlingLevel.BUILDING:
+            raise BadInput(
+                f"case {self.id} is at {self.level} level; a building leader takes cases at BUILDING level",
+                {"assignee": assignee.id, "level": str(self.level)},
+            )
         self._require("assign", S.ACCEPTED, S.ASSIGNED)
         if assignee == self.assignee:
             raise Conflict(f"case {self.id} is already assigned to {assignee.kind} {assignee.id}")
@@ -227,24 +243,19 @@ class Case(CaseHandling, BaseModel):
         self._emit(ev.CaseAssigned, by, now, assignee=assignee, note=f"{assignee.kind} {assignee.name or assignee.id}")
 
     def start(self, by: Principal, now: datetime) -> None:
-        """处置 begins. A grid worker may take an ACCEPTED case of their grid themselves
-        (recorded as ASSIGNED to them, then STARTED)."""
+        """处置 begins. A grid worker may take an ACCEPTED case of their grid themselves, a
+        building leader one of their building at BUILDING level (recorded as ASSIGNED to them,
+        then STARTED)."""
         authorize(by, Action.START, self)
-        self_dispatch = self.status is S.ACCEPTED and by.role is Role.GRID_WORKER
+        kind = SELF_DISPATCH.get(by.role)
+        self_dispatch = self.status is S.ACCEPTED and kind is not None
         if not self_dispatch:
             self._require("start", S.ASSIGNED)
         self._change(now, response=True)
-        if self_dispatch:
-            self.assignee = Assignee(kind=AssigneeKind.GRID_WORKER, id=by.sub, name=by.sub)
+        if self_dispatch and kind is not None:
+            self.assignee = Assignee(kind=kind, id=by.sub, name=by.sub)
             self.ever_assigned = True
-            self._emit(
-                ev.CaseAssigned,
-                by,
-                now,
-                assignee=self.assignee,
-                status=S.ASSIGNED,
-                note=f"{AssigneeKind.GRID_WORKER} {by.sub}",
-            )
+            self._emit(ev.CaseAssigned, by, now, assignee=self.assignee, status=S.ASSIGNED, note=f"{kind} {by.sub}")
         self.status = S.IN_PROGRESS
         self._on_start(now)
         self._emit(ev.CaseStarted, by, now, assignee=self.assignee)
@@ -263,8 +274,8 @@ class Case(CaseHandling, BaseModel):
         on_time = self.overdue_count == 0 and (self.due_at is None or now <= self.due_at)
         self._check_handlers_before_resolve(now)
         self._change(now, response=True)
-        if self.assignee is None and by.role is Role.GRID_WORKER:
-            self.assignee = Assignee(kind=AssigneeKind.GRID_WORKER, id=by.sub, name=by.sub)
+        if self.assignee is None and (kind := SELF_DISPATCH.get(by.role)) is not None:
+            self.assignee = Assignee(kind=kind, id=by.sub, name=by.sub)
         self.status = S.RESOLVED
         self.resolved_at, self.resolved_at_level = now, self.level
         self.resolved_on_time, self.resolution = on_time, text
@@ -440,8 +451,22 @@ class Case(CaseHandling, BaseModel):
 
     def region_at(self, level: HandlingLevel) -> str:
         """The region that handles the case at `level`: the path ends COUNTY, TOWNSHIP,
-        COMMUNITY, GRID."""
-        return self.region_path[-1 - level.rank]
+        COMMUNITY, GRID; BUILDING is the case's building (its grid when it has none)."""
+        return self.handling_path(level)[-1]
+
+    def handling_path(self, level: HandlingLevel | None = None) -> tuple[str, ...]:
+        """The path down to the region handling the case at `level` (default: its level now)."""
+        level = level or self.level
+        if level.above_grid < 0:
+            return self.scope_path
+        return self.region_path[: len(self.region_path) - level.above_grid]
+
+    @property
+    def scope_path(self) -> tuple[str, ...]:
+        """The path its scope and figures read (`path` in the store): the grid's path, and the
+        building under it when the case has one (so a building's leader and lists of a building
+        find it)."""
+        return (*self.region_path, self.building_id) if self.building_id else self.region_path
 
     def is_overdue(self, now: datetime) -> bool:
         return self.overdue or (self.status in OPEN_STATUSES and self.due_at is not None and now >= self.due_at)
@@ -546,6 +571,7 @@ class Case(CaseHandling, BaseModel):
             status=status or self.status,
             level=level,
             region_path=self.region_path,
+            building_id=self.building_id,
             note=note,
             counters=counters_of(self),
             **fields,

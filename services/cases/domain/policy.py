@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from shared.auth import Principal, Role, hidden
 from shared.errors import BadInput, Forbidden
-from shared.scope import Eq, In, Scope, ScopeRule
+from shared.scope import NOTHING, Eq, In, Scope, ScopeRule
 
-from .enums import Action, AssigneeKind
+from .enums import Action, AssigneeKind, HandlingLevel
 
 if TYPE_CHECKING:
     from .model import Case
@@ -20,15 +20,16 @@ if TYPE_CHECKING:
 SYSTEM = Principal(sub="system:cases", role=Role.SERVICE)
 
 _R = Role
+_BL = Role.BUILDING_LEADER  # building: 楼栋长 / 党员中心户
 # Roles allowed per action; superadmin and service may do everything. Scope is checked apart.
 PERMISSIONS: dict[Action, frozenset[Role]] = {
-    Action.VIEW: frozenset({_R.ADMIN, _R.OPERATOR, _R.GRID_WORKER, _R.DEPARTMENT, _R.VOLUNTEER, _R.RESIDENT}),
-    Action.REPORT: frozenset({_R.ADMIN, _R.OPERATOR, _R.GRID_WORKER, _R.RESIDENT}),
-    Action.ACCEPT: frozenset({_R.ADMIN, _R.OPERATOR, _R.GRID_WORKER}),
+    Action.VIEW: frozenset({_R.ADMIN, _R.OPERATOR, _R.GRID_WORKER, _R.DEPARTMENT, _R.VOLUNTEER, _R.RESIDENT, _BL}),
+    Action.REPORT: frozenset({_R.ADMIN, _R.OPERATOR, _R.GRID_WORKER, _R.RESIDENT, _BL}),
+    Action.ACCEPT: frozenset({_R.ADMIN, _R.OPERATOR, _R.GRID_WORKER, _BL}),
     Action.ASSIGN: frozenset({_R.ADMIN, _R.OPERATOR}),
-    Action.START: frozenset({_R.GRID_WORKER, _R.DEPARTMENT, _R.VOLUNTEER}),
-    Action.RESOLVE: frozenset({_R.GRID_WORKER, _R.DEPARTMENT, _R.VOLUNTEER}),
-    Action.ESCALATE: frozenset({_R.ADMIN, _R.OPERATOR, _R.GRID_WORKER}),
+    Action.START: frozenset({_R.GRID_WORKER, _R.DEPARTMENT, _R.VOLUNTEER, _BL}),
+    Action.RESOLVE: frozenset({_R.GRID_WORKER, _R.DEPARTMENT, _R.VOLUNTEER, _BL}),
+    Action.ESCALATE: frozenset({_R.ADMIN, _R.OPERATOR, _R.GRID_WORKER, _BL}),
     Action.REJECT: frozenset({_R.ADMIN, _R.OPERATOR}),
     Action.RETURN: frozenset({_R.DEPARTMENT}),
     Action.RATE: frozenset({_R.RESIDENT}),
@@ -39,7 +40,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.VERIFY: frozenset({_R.ADMIN, _R.OPERATOR}),
     Action.RETURN_VISIT: frozenset({_R.ADMIN, _R.OPERATOR}),
     Action.CORRECT: frozenset({_R.ADMIN, _R.OPERATOR}),
-    Action.COMMENT: frozenset({_R.ADMIN, _R.OPERATOR, _R.GRID_WORKER, _R.DEPARTMENT, _R.VOLUNTEER, _R.RESIDENT}),
+    Action.COMMENT: frozenset({_R.ADMIN, _R.OPERATOR, _R.GRID_WORKER, _R.DEPARTMENT, _R.VOLUNTEER, _R.RESIDENT, _BL}),
     # departments
     Action.DISPATCH: frozenset({_R.ADMIN, _R.OPERATOR}),
     Action.REPLY: frozenset({_R.DEPARTMENT}),
@@ -50,6 +51,9 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
 }
 # A department on a case may act on it as its handler only when it is the assignee (主办).
 ASSIGNEE_ACTIONS = frozenset({Action.START, Action.RESOLVE, Action.RETURN})
+# building: what a building leader does to a case of its building while it is at BUILDING level
+# (seeing and commenting on it at any level; after an escalation it is the grid's)
+BUILDING_ACTIONS = frozenset({Action.ACCEPT, Action.START, Action.RESOLVE, Action.ESCALATE})
 
 
 def is_assignee(principal: Principal, case: Case) -> bool:
@@ -66,6 +70,8 @@ def is_assignee(principal: Principal, case: Case) -> bool:
         return a.kind is AssigneeKind.DEPARTMENT and a.id == principal.dept
     if principal.role is Role.VOLUNTEER:
         return a.kind is AssigneeKind.VOLUNTEER and a.id in {principal.member, principal.sub}
+    if principal.role is Role.BUILDING_LEADER:
+        return a.kind is AssigneeKind.BUILDING_LEADER and a.id == principal.sub
     return False
 
 
@@ -73,23 +79,35 @@ def _volunteer_keys(p: Principal) -> Scope:
     return In("assigneeKey", [f"VOLUNTEER:{x}" for x in (p.member, p.sub) if x])
 
 
+def _building_of(p: Principal) -> Scope:
+    """A building leader's cases: those of its building (none without one: a case without a
+    building must never match a missing region)."""
+    return Eq("buildingId", p.region) if p.region else NOTHING
+
+
 SCOPE = ScopeRule(
     fields={
-        "path": lambda c: c.region_path,
+        "path": lambda c: c.scope_path,
         "region_id": lambda c: c.region_id,
         "assigneeKey": lambda c: c.assignee_key,
         "reporterSubs": lambda c: c.reporter_subs,
         "deptKeys": lambda c: c.dept_keys,
+        "buildingId": lambda c: c.building_id,
     },
     narrow={Role.DEPARTMENT: lambda p: Eq("deptKeys", f"{p.region}:{p.dept}"), Role.VOLUNTEER: _volunteer_keys},
-    replace={Role.GRID_WORKER: lambda p: Eq("region_id", p.region), Role.RESIDENT: lambda p: Eq("reporterSubs", p.sub)},
+    replace={
+        Role.GRID_WORKER: lambda p: Eq("region_id", p.region),
+        Role.RESIDENT: lambda p: Eq("reporterSubs", p.sub),
+        Role.BUILDING_LEADER: _building_of,  # building
+    },
 )
 """THE scope rule of cases, for single reads (`SCOPE.admits`), actions (`authorize`) and lists
-(`list_scope`) alike: the subtree for staff, the grid for its worker, for a department the
+(`list_scope`) alike: the subtree for staff, the grid for its worker, the building for its
+leader (楼栋长, the cases whose `buildingId` is theirs), for a department the
 cases it handles within its region (主办 or 协办, `deptKeys`: `<region>:<code>` of each, see
 domain/handling.py), for volunteers their assignment (by member id or sub), their own reports
-for residents. It reads the fields `store.case_doc` writes (`path`, `region_id`, `assigneeKey`,
-`reporterSubs`, `deptKeys`)."""
+for residents. It reads the fields `store.case_doc` writes (`path`: the grid's path and the
+case's building, `region_id`, `assigneeKey`, `reporterSubs`, `deptKeys`, `buildingId`)."""
 
 
 def authorize(principal: Principal, action: Action, case: Case) -> None:
@@ -102,6 +120,22 @@ def authorize(principal: Principal, action: Action, case: Case) -> None:
         raise Forbidden(f"case {case.id} is outside your scope", {"caseId": case.id, "action": str(action)})
     if principal.role is Role.DEPARTMENT and action in ASSIGNEE_ACTIONS and not is_assignee(principal, case):
         raise Forbidden(f"only the department case {case.id} is assigned to may {action} it", {"action": str(action)})
+    if principal.role is Role.BUILDING_LEADER and action in BUILDING_ACTIONS:
+        check_building_level(principal, action, case)
+
+
+def check_building_level(principal: Principal, action: Action | str, case: Case) -> None:
+    """building: a building leader handles a case of its building only at BUILDING level, and
+    one assigned to someone else not at all (the grid, or the person the centre chose, has it)."""
+    if case.level is not HandlingLevel.BUILDING:
+        raise Forbidden(
+            f"case {case.id} is handled at {case.level} level; a building leader may {action} cases at BUILDING level",
+            {"action": str(action), "level": str(case.level)},
+        )
+    if case.assignee is not None and not is_assignee(principal, case):
+        raise Forbidden(
+            f"case {case.id} is assigned to {case.assignee.kind} {case.assignee.id}", {"action": str(action)}
+        )
 
 
 def check_may_report(principal: Principal, channel: str | None = None) -> None:
@@ -130,6 +164,8 @@ def check_visit_source(principal: Principal, channel: str, source_visit_id: str 
 def assignee_keys(principal: Principal) -> list[str]:
     """The `assigneeKey`s under which a case is assigned to the principal ("my cases")."""
     keys = [f"GRID_WORKER:{principal.sub}", f"VOLUNTEER:{principal.sub}"]
+    if principal.role is Role.BUILDING_LEADER:  # building
+        keys.append(f"BUILDING_LEADER:{principal.sub}")
     if principal.member:
         keys.append(f"VOLUNTEER:{principal.member}")
     if principal.dept:
@@ -158,12 +194,15 @@ def is_allowed(principal: Principal, action: Action, case: Case) -> bool:
 def may_see_contact(principal: Principal, case: Case, reporter: Reporter | None = None) -> bool:
     """Whether `reporter`'s phone (default: the first reporter's) is shown unmasked: to that
     reporter themself, a grid worker of the case's grid, and the current assignee. Admins
-    see it only through revealReporterContact, which is audited."""
+    see it only through revealReporterContact, which is audited. A building leader sees the
+    phones of its building's cases while they are at BUILDING level (its to settle)."""
     reporter = reporter or case.reporters[0]
     if principal.role is Role.RESIDENT:
         return reporter.sub is not None and reporter.sub == principal.sub
     if principal.role is Role.GRID_WORKER and principal.region == case.region_id:
         return True
+    if principal.role is Role.BUILDING_LEADER and principal.region == case.building_id:
+        return case.level is HandlingLevel.BUILDING  # building: while it is theirs to settle
     return is_assignee(principal, case)
 
 

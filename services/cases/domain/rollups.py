@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from shared import domain as shared_domain
 from shared.domain import ratio
 from shared.trends import Kind, Metric
-from shared.vocabulary.cases import COUNTER_DEFINITIONS, SATISFIED_FROM
+from shared.vocabulary.cases import COUNTER_DEFINITIONS, FENGQIAO_LEVELS, SATISFIED_FROM
 
 from .enums import OPEN_STATUSES, CaseStatus
 from .followup import SATISFIED_VISITS
@@ -89,15 +89,16 @@ class RollupDelta(shared_domain.RollupDelta):
 
 
 def recount(cases: Iterable[Case]) -> dict[str, dict[str, int]]:
-    """Rollups computed from scratch: region id -> non-zero counters."""
-    return RollupDelta.recount(cases)
+    """Rollups computed from scratch: region id -> non-zero counters (the grid's path and, for a
+    case with a building, that building: `Case.scope_path`, as the projection counts it)."""
+    return shared_domain.recount(cases, lambda c: c.scope_path, counters_of)
 
 
 def rates(counters: Mapping[str, int]) -> dict[str, float | None]:
     """The 三率 and the Fengqiao share of one region's counters (see RATE_DEFINITIONS);
     None where the denominator is 0."""
     g = counters.get
-    low = g("resolved_by_level.GRID", 0) + g("resolved_by_level.COMMUNITY", 0)
+    low = sum(g(f"resolved_by_level.{lvl}", 0) for lvl in FENGQIAO_LEVELS)
     return {
         "response_rate": ratio(g("responded", 0), g("total", 0) - g("merged", 0)),
         "resolution_rate": ratio(g("resolved", 0), g("total", 0) - g("merged", 0) - g("rejected", 0)),
@@ -147,8 +148,8 @@ TREND_METRICS: dict[str, Metric] = {
     ),
     "fengqiao_share": Metric(
         Kind.RATIO,
-        ("resolved_by_level.GRID", "resolved_by_level.COMMUNITY"),
+        tuple(f"resolved_by_level.{lvl}" for lvl in FENGQIAO_LEVELS),
         per=("resolved",),
-        description="Resolutions in the grid or community among resolutions in the interval.",
+        description="Resolutions in the building, grid or community among resolutions in the interval.",
     ),
 }

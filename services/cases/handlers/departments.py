@@ -26,6 +26,11 @@ DIRECTORY_LEVELS = ("COUNTY", "CITY")
 Command = Callable[[d.Case, Principal, datetime], Any]
 
 
+# Who reads a region's department directory (with its contacts' phones, masked): staff, departments
+# and grid workers; not residents, volunteers or building leaders (people of the neighbourhood)
+DIRECTORY_READERS = frozenset({Role.ADMIN, Role.OPERATOR, Role.GRID_WORKER, Role.DEPARTMENT})
+
+
 class DepartmentCommands:
     def __init__(self, ctx: CaseContext):
         self.ctx = ctx
@@ -97,7 +102,7 @@ class DepartmentCommands:
             p.unrestricted or p.can_see_path(path) or (p.region and q.regionId in self._own_path(p))
         ):
             raise hidden(p, f"region {q.regionId}")
-        if p.role in (Role.RESIDENT, Role.VOLUNTEER):
+        if not (p.unrestricted or p.role in DIRECTORY_READERS):  # deny by default: a new role reads none
             raise Forbidden(f"role {p.role} may not read the department directory")
         docs, more = await ctx.store.departments_page(q.regionId, q.first, q.after)
         return {

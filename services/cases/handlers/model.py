@@ -13,7 +13,7 @@ from services.cases import domain as d
 from services.cases.domain import evidence
 from services.cases.handlers.context import CaseContext
 from services.cases.store import case_from_doc, window_start
-from shared.auth import Principal
+from shared.auth import Principal, Role
 from shared.contracts.cases import (
     AssignCase,
     CaseCommand,
@@ -62,6 +62,8 @@ class CaseCommands:
         key = f"case.report:{p.sub}:{c.idempotencyKey}" if c.idempotencyKey else None
         category = (await ctx.current_catalogue()).get(c.categoryCode)
         routed = ctx.route(c)
+        if p.role is Role.BUILDING_LEADER and routed.building is None and p.region:
+            routed = ctx.route(c.model_copy(update={"buildingId": p.region}))  # building: a leader's own
 
         async def work(uow: UnitOfWork) -> tuple[d.Case, dict]:
             if key and (done := await recall(uow, key)):
@@ -82,6 +84,7 @@ class CaseCommands:
                 reporter_sub=c.reporterSub,
                 location=routed.location,
                 kind=d.RequestKind(c.kind) if c.kind else None,
+                building_id=routed.building_id,
             )
             window = ctx.settings.dup_window_s
             candidates = await ctx.store.duplicate_candidates(case, window_start(at, window), uow)
