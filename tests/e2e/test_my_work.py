@@ -234,3 +234,28 @@ async def test_a_household_past_its_visit_leads_its_grid_workers_day(day, stack)
     assert (first["kind"], first["id"], first["overdue"]) == ("VISIT", hid, True)  # due a day ago: before the order
     assert_urgent_first(work["items"])
     assert (await stack.ok(MY_WORK, **WORKER_A2))["myWork"]["visits"] == []
+
+
+async def test_a_building_leaders_day_holds_its_buildings_matters(day, stack):
+    """A neighbours' dispute reported in 1号楼 starts at BUILDING level: it is the building leader's to
+    accept, not the grid worker's (GRID level), nor another building's leader's."""
+    async def report(building: str) -> str:
+        c = await stack.ok("mutation($i: ReportCaseInput!) { reportCase(input: $i) { id level } }", {"i": {
+            "title": "楼上深夜噪音", "description": "", "categoryCode": "DISPUTE_NEIGHBOR", "channel": "HOTLINE",
+            "reporterName": "张三", "reporterPhone": "13812345678", "regionId": building}}, **OFFICE)
+        assert c["reportCase"]["level"] == "BUILDING"
+        return c["reportCase"]["id"]
+
+    async def known(building: str) -> bool:  # the cases service's copy of the territory has the building
+        body = await stack.gql('query($b: ID!) { cases(filter: {regionId: $b}, first: 0) { totalCount } }', {"b": building})
+        return not body.get("errors")
+
+    await eventually(lambda: known("bldg-a1-1"), bool, timeout=4 * stack.settings.rpc_timeout_s)
+    mine, other = await report("bldg-a1-1"), await report("bldg-a1-2")
+    leader = {"role": "building_leader", "region": "bldg-a1-1", "sub": "bl-a1-1"}
+    work = (await stack.ok(MY_WORK, **leader))["myWork"]
+    assert [(c["id"], c["status"]) for c in work["cases"]] == [(mine, "REPORTED")]
+    assert work["unavailable"] == [] and work["orders"] == [] and work["activities"] == []  # not theirs to read
+    assert [m["id"] for m in work["meetings"]] == [day["meeting"]]  # the community's, as for its grid worker
+    grid_worker = {c["id"] for c in (await stack.ok(MY_WORK, **WORKER_A1))["myWork"]["cases"]}
+    assert not {mine, other} & grid_worker
