@@ -19,6 +19,7 @@ from shared.contracts import organizations as oc
 from shared.contracts import volunteers as vc
 from shared.contracts.attachments import AttachEvidence
 from shared.contracts.common import ById, ByIds, TrendQuery
+from shared.contracts.work import WorkQuery
 from shared.errors import DomainError
 from shared.messaging.rpc import RpcClient, parse
 
@@ -59,9 +60,10 @@ class ServiceClient:
 
     service = ""
 
-    def __init__(self, rpc: RpcClient, token: str, service: str | None = None):
+    def __init__(self, rpc: RpcClient, token: str, service: str | None = None, timeout_s: float | None = None):
         self.rpc, self.token = rpc, token
         self.service = service or self.service
+        self.timeout_s = timeout_s  # None: the RPC client's (`YIWANG_RPC_TIMEOUT_S`)
 
     async def send(self, verb: str, body: BaseModel | None = None) -> Dto:
         """One verb with its request model; the model's set fields travel (as the service's contract reads them)."""
@@ -74,7 +76,7 @@ class ServiceClient:
 
     async def __call__(self, verb: str, payload: dict[str, Any] | None = None) -> Any:
         """The wire call, under the typed methods (and for the kernel's own verbs: ping, asyncapi)."""
-        return await self.rpc.call(self.service, verb, payload or {}, self.token)
+        return await self.rpc.call(self.service, verb, payload or {}, self.token, self.timeout_s)
 
 
 class FiguresClient(ServiceClient):
@@ -394,6 +396,10 @@ class OrganizationsClient(FiguresClient):
     async def import_members(self, body: oc.ImportMembers) -> Dto:
         return await self.send("member.import", body)
 
+    # mywork: the joint meetings of the caller's community coming up
+    async def work_meetings(self, body: WorkQuery) -> Dto:
+        return await self.send("work.meetings", body)
+
 
 class VolunteersClient(FiguresClient):
     """yiwang.volunteers.<verb> (VOLUNTEERS_API in shared/contracts/volunteers.py)."""
@@ -533,6 +539,10 @@ class VolunteersClient(FiguresClient):
     async def upsert_reward_item(self, body: vc.CatalogueInput) -> Dto:
         return await self.send("catalogue.upsert", body)
 
+    # mywork: the service orders and activities of the caller's day
+    async def work_volunteers(self, body: WorkQuery) -> Dto:
+        return await self.send("work.volunteers", body)
+
 
 class CasesClient(FiguresClient):
     """yiwang.cases.<verb> (CASES_API in shared/contracts/cases.py). Replies are the service's DTOs."""
@@ -664,6 +674,10 @@ class CasesClient(FiguresClient):
 
     async def urge(self, body: cc.UrgeCase) -> Dto:
         return await self.send("case.urge", body)
+
+    # mywork: the cases of the caller's day
+    async def work_cases(self, body: WorkQuery) -> Dto:
+        return await self.send("work.cases", body)
 
 
 def item_or_error(value: Any) -> Any:

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     old_field_keys: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
 
     rpc_timeout_s: float = 5.0
+    # mywork: how long myWork waits for each service's part before showing it as unavailable
+    my_work_budget_s: float = Field(default=1.5, gt=0, le=30)
     # A transaction's whole time (waiting for a session, every command, its retries, the
     # commit); then it is ended and the caller gets UNAVAILABLE. The bound PyMongo puts on
     # with_transaction's retries alone (120 s), now on the commands too. Not shorter: a 500-case

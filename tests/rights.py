@@ -169,6 +169,8 @@ RIGHTS: dict[str, Rule] = {
     "removeCaseCategory": rule(scope=DEPLOYMENT),
     # -- clocks: the work calendar every region's deadlines count
     "workCalendar": rule(ALL, scope=NONE),
+    # -- mywork: the caller's own day (the services decide what it holds); a resident has none
+    "myWork": rule(A, O, W, D, V, B, scope=NONE),  # a building's leader: its building's day
     "setWorkCalendar": rule(scope=DEPLOYMENT),
     # -- cases: follow-up (核查 by the dispatching centre, 回访 and 更正 by staff; comments by whoever sees the case)
     "verifyCase": rule(STAFF),

@@ -29,6 +29,7 @@ from gateway.schema.evidence import EvidenceMutation
 from gateway.schema.households import HouseholdsMutation, HouseholdsQuery  # households:
 from gateway.schema.live_events import LiveEventsSubscription
 from gateway.schema.member_links import MemberLinksMutation
+from gateway.schema.my_work import MyWorkQuery
 from gateway.schema.nodes import NodeQuery
 from gateway.schema.organizations import OrganizationsMutation, OrganizationsQuery
 from gateway.schema.territory import TerritoryMutation, TerritoryQuery
@@ -49,6 +50,7 @@ class Query(
     NodeQuery,
     WorkCalendarQuery,
     DepartmentsQuery,
+    MyWorkQuery,  # mywork
     CadresQuery,  # links:
     HouseholdsQuery,  # households:
     VisitsQuery,  # visits

@@ -65,6 +65,15 @@ INDEXES = {
 INDEXES["cases"].append(IndexModel([("sweep_at", ASCENDING)]))
 # building: a building leader's cases, newest first (the scope rule's `buildingId`)
 INDEXES["cases"].append(IndexModel([("buildingId", ASCENDING), ("_id", DESCENDING)]))
+# mywork: a day's cases (domain/work.py), one equality per field each: the caller's region at its
+# level and status, the cases assigned to a person, a department's own
+INDEXES["cases"] += [
+    IndexModel([("region_id", ASCENDING), ("level", ASCENDING), ("status", ASCENDING)]),
+    IndexModel([("path", ASCENDING), ("level", ASCENDING), ("status", ASCENDING)]),
+    IndexModel([("assigneeKey", ASCENDING), ("status", ASCENDING)]),
+    IndexModel([("deptKeys", ASCENDING), ("status", ASCENDING), ("path", ASCENDING)]),
+    IndexModel([("buildingId", ASCENDING), ("level", ASCENDING), ("status", ASCENDING)]),  # a building's leader
+]
 
 
 HOTSPOT_DAYS = "hotspot_days"

@@ -53,6 +53,8 @@ INDEXES = {
     "keys": [],
     "rollup_days": DAY_BUCKET_INDEXES,
 }
+# mywork: a community's coming joint meetings (domain/work.py)
+INDEXES["meetings"].append(IndexModel([("community_id", ASCENDING), ("scheduled_at", ASCENDING)]))
 
 
 def extra_fields(record: BaseModel) -> dict[str, Any]:

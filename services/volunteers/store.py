@@ -45,6 +45,9 @@ INDEXES = {
     "feedback_versions": [],
     "rollup_days": DAY_BUCKET_INDEXES,
 }
+# mywork: a region's activities not yet over; a volunteer's orders by status (domain/work.py)
+INDEXES["activities"].append(IndexModel([("path", ASCENDING), ("ends_at", ASCENDING)]))
+INDEXES["orders"].append(IndexModel([("taker_id", ASCENDING), ("status", ASCENDING)]))
 
 
 def ledger_doc(e: d.LedgerEntry) -> dict[str, Any]:

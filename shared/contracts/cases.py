@@ -267,6 +267,7 @@ Verbs on `yiwang.cases.<verb>` (payload model → reply):
   case.close CloseCase → Case              case.merge MergeCase → Case (the case merged into)
   case.revealContact RevealContact → {name, phone}
   case.attach AttachEvidence → {attachment}   (ATTACHMENTS_API in shared/contracts)
+  work.cases WorkQuery → {items: [Case], truncated}   (WORK_API in shared/contracts/work.py)
   stats.batch ByIds → {items: {regionId: CaseStats | {error}}}
   catalogue.list {} → {version, categories: [Category]}
   catalogue.upsert CategoryInput → {version, categories}    catalogue.remove RemoveCategory → same

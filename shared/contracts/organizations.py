@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, Field
 
 from shared.contracts.attachments import AttachEvidence
 from shared.contracts.common import ById, ByIds, Page, Wire
+from shared.contracts.work import WorkQuery
 from shared.vocabulary.organizations import (
     AgendaSource,
     Gender,
@@ -331,6 +332,7 @@ Verbs (yiwang.organizations.<verb>) and their replies:
   meeting.recordMinutes MinutesInput -> Meeting    meeting.addResolution ResolutionInput -> Meeting
   meeting.requestCase CaseFromItem -> Meeting      meeting.get ById   meeting.list ListMeetings -> Page
   meeting.attach AttachEvidence -> {attachment}    (ATTACHMENTS_API in shared/contracts)
+  work.meetings WorkQuery -> {items: [JointMeeting], truncated}    (WORK_API in shared/contracts/work.py)
   life.record RecordLife -> LifeRecord             life.list ListLife -> Page
   need.post PostNeed -> Need   resource.offer OfferResource -> Resource   project.propose ProposeProject -> Project
   project.move MoveProject -> Project   need.list / resource.list / project.list ListByRegion -> Page
@@ -398,4 +400,6 @@ REQUESTS: dict[str, type[Wire]] = {
     "stats.batch": ByIds,
     # evidence
     "meeting.attach": AttachEvidence,
+    # mywork: the caller's part of the day
+    "work.meetings": WorkQuery,
 }

@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, Field
 
 from shared.contracts.attachments import AttachEvidence
 from shared.contracts.common import ById, ByIds, Page, Wire
+from shared.contracts.work import WorkQuery
 from shared.vocabulary.volunteers import OrderStatus, PostType, TargetKind
 
 PostTypeName = PostType
@@ -182,6 +183,7 @@ Verbs (yiwang.volunteers.<verb>) and their replies:
   order.take ForVolunteer   order.start Versioned   order.complete CompleteOrder   order.rate RateOrder
   order.cancel CancelOrder  (all -> Order)   order.get ById   order.list ListOrders   order.wishWall WishWall -> Page
   order.attach / activity.attach AttachEvidence -> {attachment}   (ATTACHMENTS_API in shared/contracts)
+  work.volunteers WorkQuery -> {orders: [ServiceOrder], activities: [Activity], truncated}   (WORK_API)
   task.list ListTasks -> Page of Task
   activity.create CreateActivity -> Activity   activity.signUp / activity.cancelSignUp ForVolunteer -> Activity
   activity.checkIn / activity.checkOut CheckIn -> Activity   activity.backfill Backfill -> Activity
@@ -244,4 +246,6 @@ REQUESTS: dict[str, type[Wire]] = {
     # evidence
     "order.attach": AttachEvidence,
     "activity.attach": AttachEvidence,
+    # mywork: the caller's part of the day
+    "work.volunteers": WorkQuery,
 }

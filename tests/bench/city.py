@@ -27,7 +27,10 @@ One run:
      resident; every third case a hotline call handled by a department, then verified (核查) and
      called back (回访) by the operator; a third of the followed cases dispatched to a county
      department with a co-handler), overviews at every level, drill-downs, case lists,
-     rankings, trends, hotspots.
+     rankings, trends, hotspots; a grid worker's `myWork` (a part named `unavailable` counts
+     as an error), their grid's `visitPlan`, and a visit recorded to a household of that plan
+     (targets: myWork p99 ≤ 100 ms, visitPlan p99 ≤ 150 ms, recordVisit p50 within 2× of
+     reportCase p50).
   7. Evidence (tests/bench/evidence.py): one 50 MB video against the gateway's idle memory, then
      `--evidence-uploads` 2 MB photo uploads and their downloads beside the mixed load, with the
      gateway's and the store's memory before and after.
@@ -82,6 +85,10 @@ TARGETS = {
     "overview_city_vs_small": (1.5, "max", "city node overview p50 on city ÷ on small"),
     "report_to_subscriber_p99_ms": (250.0, "max", "caseEvents/events subscriber sees a report, p99, mixed load"),
     "report_throughput_vs_write_ceiling": (0.5, "min", "gateway reports/s ÷ raw write ceiling reports/s"),
+    # mywork / visits (issue 17)
+    "my_work_p99_ms": (100.0, "max", "myWork of a grid worker, p99, mixed load"),
+    "visit_plan_p99_ms": (150.0, "max", "visitPlan of a grid, p99, mixed load"),
+    "record_visit_vs_report_p50": (2.0, "max", "recordVisit p50 ÷ reportCase p50, mixed load"),
 }
 
 
@@ -445,7 +452,15 @@ def finish(result: dict[str, Any]) -> None:
         oc["small_p50_ms"], oc["city_p50_ms"], oc["ratio"] = small, city, round(city / small, 3)
         ratios["overview_city_vs_small"] = oc["ratio"]
     result["ratios"] = ratios
-    values = {"overview_city_vs_small": oc.get("ratio"),
+    ops = result.get("ops", {})
+    visit, report = ops.get("record_visit", {}), ops.get("report_case", {})
+    if visit.get("p50_ms") and report.get("p50_ms"):
+        ratios["record_visit_vs_report_p50"] = round(visit["p50_ms"] / report["p50_ms"], 2)
+        ratios["record_visit_vs_report_p99"] = round(visit["p99_ms"] / report["p99_ms"], 2)
+    values = {"my_work_p99_ms": ops.get("my_work", {}).get("p99_ms"),
+              "visit_plan_p99_ms": ops.get("visit_plan", {}).get("p99_ms"),
+              "record_visit_vs_report_p50": ratios.get("record_visit_vs_report_p50"),
+              "overview_city_vs_small": oc.get("ratio"),
               "report_to_subscriber_p99_ms": result.get("report_to_subscriber", {}).get("p99_ms"),
               "report_throughput_vs_write_ceiling": ratios.get("report_throughput_vs_write_ceiling")}
     targets = {}

@@ -54,6 +54,11 @@ TREND = """query($r: ID!, $m: TrendMetric!, $f: DateTime!, $t: DateTime!, $i: Tr
   trend(regionId: $r, metric: $m, from: $f, to: $t, interval: $i) { points { start end value } } }"""
 HOTSPOTS = """query($r: ID!, $s: DateTime!) { hotspots(regionId: $r, since: $s, first: 10) {
   count previousCount region { id name } category { code name } } }"""
+# mywork / visits: a grid worker's home screen, a grid's visit plan, a visit recorded to a due household
+MY_WORK = """{ myWork { items { kind id title dueAt overdue } cases { id title status dueAt }
+  orders { id status wishedAt } activities { id title startsAt } meetings { id scheduledAt } unavailable } }"""
+VISIT_PLAN = """query($g: ID!) { visitPlan(gridId: $g) { dueAt overdue household { id } } }"""
+RECORD_VISIT = """mutation($i: RecordVisitInput!) { recordVisit(input: $i) { id } }"""
 RANKING_METRICS = ["OVERDUE_CASES", "SATISFACTION_RATE", "BRANCH_COVERAGE", "SERVICE_HOURS"]
 TREND_METRICS = ["CASES_REPORTED", "CASES_RESOLVED", "SATISFACTION_RATE"]
 CATEGORIES = ["ENV_GARBAGE", "ENV_NOISE", "FACILITY_STREETLIGHT", "SAFETY_EBIKE_CHARGING", "PROPERTY_FACILITY",
@@ -62,7 +67,8 @@ CATEGORIES = ["ENV_GARBAGE", "ENV_NOISE", "FACILITY_STREETLIGHT", "SAFETY_EBIKE_
 SCHEMA_REFUSALS = ("Cannot query field", "Unknown argument", "Unknown type", "got invalid value",
                    "is not defined", "does not exist", "Expected value of type", "Did you mean")
 DEFAULT_MIX = {"report": 2, "workflow": 8, "overview": 6, "drilldown": 1, "cases": 2,
-               "rankings": 1, "trend": 1, "hotspots": 1}
+               "rankings": 1, "trend": 1, "hotspots": 1,
+               "my_work": 2, "visit_plan": 1, "record_visit": 1}  # mywork / visits
 
 
 class GqlError(RuntimeError):
@@ -381,7 +387,16 @@ class Workload:
                 self.directories[county] = codes
         if not self.directories:
             self.unavailable.setdefault("dispatch_case", "no county has two departments in its directory")
-        for op in ("rankings", "trend", "hotspots"):
+        # mywork / visits (recordVisit's probe names no household: any answer but the schema's refusal will do)
+        grid = self.t.grids[0].id if self.t.grids else root
+        for op, query, variables in (("my_work", MY_WORK, {}), ("visit_plan", VISIT_PLAN, {"g": grid}),
+                                     ("record_visit", RECORD_VISIT, {"i": {"householdId": "hh_bench_probe",
+                                      "kind": "ROUTINE", "findings": "", "at": now.isoformat(),
+                                      "idempotencyKey": f"bench-probe-{self.run_id}"}})):
+            if w := await works(op, query, variables):
+                self.unavailable[op] = w
+        self.probe_errors.pop("record_visit", None)
+        for op in ("rankings", "trend", "hotspots", "my_work", "visit_plan", "record_visit"):
             if op in self.unavailable:
                 self.mix.pop(op, None)
 
@@ -484,6 +499,46 @@ class Workload:
         v = {"r": self.rnd.choice(self.upper_nodes),
              "s": (datetime.now(UTC) - timedelta(days=self.rnd.choice([7, 30]))).isoformat()}
         await rec.timed("hotspots", gql(HOTSPOTS, v, token=self.admin))
+
+    # -- mywork / visits ----------------------------------------------------------------------
+    async def my_work(self, gql: Gql, rec: Recorder) -> None:
+        """A grid worker opens the app: a part the gateway names unavailable counts as an error."""
+        _, token = self.grid_worker(self.rnd.choice(self.t.grids))
+
+        async def call() -> dict:
+            data = await gql(MY_WORK, token=token)
+            if data["myWork"]["unavailable"]:
+                raise GqlError(f"myWork without {data['myWork']['unavailable']}")
+            return data
+
+        await rec.timed("my_work", call())
+
+    async def visit_plan(self, gql: Gql, rec: Recorder) -> None:
+        """A grid worker reads their grid's plan (due today and overdue)."""
+        grid = self.rnd.choice(self.t.grids)
+        _, token = self.grid_worker(grid)
+        await rec.timed("visit_plan", gql(VISIT_PLAN, {"g": grid.id}, token=token))
+
+    async def record_visit(self, gql: Gql, rec: Recorder) -> None:
+        """A grid worker records a visit to a household of their grid's plan (read first, untimed),
+        at a point of the grid; a grid with nothing due records a routine visit to none."""
+        grid = self.rnd.choice(self.t.grids)
+        _, token = self.grid_worker(grid)
+        try:
+            plan = (await gql(VISIT_PLAN, {"g": grid.id}, token=token))["visitPlan"]
+        except Exception:  # noqa: BLE001 - the timed visit_plan operation counts these
+            return
+        if not plan:
+            return
+        due = self.rnd.choice(plan[:10])
+        self.seq += 1
+        i: dict[str, Any] = {"householdId": due["household"]["id"], "kind": "ROUTINE", "findings": "压测走访, 一切正常",
+                             "at": datetime.now(UTC).isoformat(), "idempotencyKey": f"bench-visit-{self.run_id}-{self.seq}"}
+        if grid.points:
+            i["lng"], i["lat"] = self.rnd.choice(grid.points)
+        else:
+            i["overrideReason"] = "压测: 网格无边界"
+        await rec.timed("record_visit", gql(RECORD_VISIT, {"i": i}, token=token))
 
     # -- phases -----------------------------------------------------------------------------
     async def run_phase(self, phase: str, seconds: float, think_s: float = 0.0,

@@ -617,6 +617,7 @@ OPS: dict[str, Args] = {
     "removeCaseCategory": lambda w, who, rel: 'code: "MX_NO_SUCH_CATEGORY"',
     # clocks (a year no test counts)
     "workCalendar": lambda w, who, rel: "year: 2031",
+    "myWork": lambda w, who, rel: "",  # mywork
     "setWorkCalendar": lambda w, who, rel: 'year: 2031, holidays: ["2031-01-01"], workdays: []',
     # cases: follow-up
     "verifyCase": case_cmd(", passed: true"),

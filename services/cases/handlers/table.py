@@ -13,6 +13,7 @@ from services.cases.handlers.hotspots import HotspotReads
 from services.cases.handlers.model import CaseCommands
 from services.cases.handlers.policy import CaseReads
 from services.cases.handlers.rollups import RollupReads
+from services.cases.handlers.work import CaseWork
 from services.cases.handlers.work_calendar import WorkCalendars
 from services.cases.importer import CaseImporter, may_import
 from shared.auth import Principal, Role, require_any_role, require_figures
@@ -86,5 +87,9 @@ def table(ctx: CaseContext, importer: CaseImporter, calendars: WorkCalendars) ->
         "case.urge": (None, depts.urge),
         # evidence
         "case.attach": (None, CaseEvidence(ctx).attach),
+    }
+    routes |= {
+        # mywork: the caller's cases for the day (domain/work.py decides whose)
+        "work.cases": (None, CaseWork(ctx).cases),
     }
     return {verb: gated(gate, handler) for verb, (gate, handler) in routes.items()}

@@ -17,6 +17,7 @@ from services.organizations.handlers.organization import Organizations
 from services.organizations.handlers.rollups import Figures
 from services.organizations.handlers.transfer import Transfers
 from services.organizations.handlers.units import Units
+from services.organizations.handlers.work import MeetingWork
 from shared.auth import Role, require_any_role
 from shared.messaging.rpc import Handler, Request
 
@@ -24,6 +25,7 @@ STAFF = (Role.ADMIN, Role.OPERATOR)
 STAFF_ROLES = frozenset(STAFF)
 OWN_VERBS = frozenset({"member.get", "member.batch", "dual.register", "dual.end"})  # a member's own, too
 FIGURES = frozenset({"stats.batch", "trend.series"})  # their own rule (shared.auth.require_figures)
+OPEN_VERBS = frozenset({"work.meetings"})  # mywork: the handler decides whose day holds which meetings
 # Verbs that create a record, and the action that creating it is (the roles come from the policy).
 CREATES = {
     "org.create": d.Action.MANAGE_ORG,
@@ -45,7 +47,7 @@ def gated(verb: str, handler: Handler) -> Handler:
     """Party records are for staff: every verb refuses other roles before reading anything,
     except a member's own record and 双报到 (for a token naming a `member`) and figures (their
     own rule). A verb that creates a record refuses, as early, a role that may not create it."""
-    if verb in FIGURES:
+    if verb in FIGURES or verb in OPEN_VERBS:
         return handler
     action = CREATES.get(verb)
     roles = d.PERMISSIONS[action] if action else STAFF_ROLES
@@ -135,6 +137,8 @@ class OrgHandlers:
             "trend.series": f.trend,
             # evidence
             "meeting.attach": MeetingEvidence(self.ctx).attach,
+            # mywork
+            "work.meetings": MeetingWork(self.ctx).meetings,
         }
 
     def table(self) -> dict[str, Handler]:

@@ -11,12 +11,13 @@ from typing import Any
 from pydantic import BaseModel
 
 from services.volunteers import domain as d
-from services.volunteers.handlers import activities, evidence, orders, people, points, posts, rollups, tasks
+from services.volunteers.handlers import activities, evidence, orders, people, points, posts, rollups, tasks, work
 from services.volunteers.handlers.common import Context
 from shared.auth import Principal, require_any_role
 from shared.contracts import volunteers as w
 from shared.contracts.attachments import AttachEvidence
 from shared.contracts.common import ById, ByIds
+from shared.contracts.work import WorkQuery
 from shared.messaging.rpc import Handler, Request
 
 A = d.Action
@@ -107,6 +108,8 @@ ROUTES: dict[str, Route] = {
     # evidence
     "order.attach": Route(evidence.order_attach, AttachEvidence),
     "activity.attach": Route(evidence.activity_attach, AttachEvidence),
+    # mywork: the caller's orders and activities for the day (domain/work.py decides whose)
+    "work.volunteers": Route(work.day, WorkQuery),
 }
 
 
