@@ -249,22 +249,22 @@ RIGHTS: dict[str, Rule] = {
     "redeemPoints": rule(STAFF, V, volunteer=OWN),
     "upsertRewardItem": rule(scope=DEPLOYMENT),       # rewards every volunteer redeems
     "raiseHotspotToJointMeeting": rule(STAFF),
-    # -- households: the grid worker's grid, a community's staff; a volunteer lists the households linked to
-    #    their member record. A superadmin (and staff above the community) see figures only, and an admin
+    # -- households: the grid worker's grid, the building leader's building, a community's staff; a volunteer
+    #    lists the households linked to their member record. A superadmin (and staff above the community) see figures only, and an admin
     #    reveals one household (audited)
-    "households": rule(A, O, W, V, superadmin=False),
-    "household": rule(A, O, W, superadmin=False),
-    "registerHousehold": rule(A, O, W, superadmin=False),
-    "updateHousehold": rule(A, O, W, superadmin=False),
-    "moveOutHousehold": rule(A, O, W, superadmin=False),
+    "households": rule(A, O, W, B, V, superadmin=False),
+    "household": rule(A, O, W, B, superadmin=False),
+    "registerHousehold": rule(A, O, W, B, superadmin=False),
+    "updateHousehold": rule(A, O, W, B, superadmin=False),
+    "moveOutHousehold": rule(A, O, W, B, superadmin=False),
     "revealHousehold": rule(A),
     # -- visits: whoever sees the household by region, staff of a community or below (above it, and a
     #    superadmin, figures only); a volunteer lists their own visits; the rules are read by all
-    "visits": rule(A, O, W, V, superadmin=False),
-    "visit": rule(A, O, W, superadmin=False),
+    "visits": rule(A, O, W, B, V, superadmin=False),
+    "visit": rule(A, O, W, B, superadmin=False),
     "visitPlan": rule(A, O, W, superadmin=False),
     "visitRules": rule(ALL, scope=NONE),
-    "recordVisit": rule(A, O, W, superadmin=False),   # a volunteer: only households linked to their member
+    "recordVisit": rule(A, O, W, B, superadmin=False),   # a volunteer: only households linked to their member
     "reportFromVisit": rule(A, O, W, superadmin=False),  # the visitor, or staff over the grid
     "setVisitRules": rule(scope=DEPLOYMENT),          # the rules every region follows
     # -- subscriptions

@@ -90,6 +90,11 @@ class LinkStore:
     async def households_of(self, member_id: str) -> list[str]:
         return await self._linked(member_id)
 
+    async def households_placed(self, member_id: str) -> list[tuple[str, list[str]]]:
+        """The member's live households with their paths (for a reader's scope)."""
+        cursor = self.db.households.find({"linkedMemberIds": member_id}, {"movedOutAt": 1, "path": 1})
+        return [(d["_id"], d["path"]) async for d in cursor.sort("_id", 1) if d.get("movedOutAt") is None]
+
     async def _linked(self, member_id: str, uow: UnitOfWork | None = None) -> list[str]:
         """By the index alone (a match on `movedOutAt: None` too would scan): the member's few
         households, moved-out ones dropped here."""

@@ -146,18 +146,16 @@ def _gid(type_name: str, record_id: str) -> str:
 
 
 async def test_a_members_visits_count_for_them(stack, world):
-    """What the visits part writes with a visit (LinkStore.bump_visitor) shows on the member and on
-    the cadre, and the replay recounts it from the visit records."""
-    from services.grids.store_links import LinkStore
-
+    """A visit counts for its visitor (and their member id) in the visit's own transaction: it shows
+    on the member and on the cadre, and the replay recounts it from the visit records."""
     rt = next(rt for rt in stack.runtimes if rt.name == "grids")
-    store, m = LinkStore(rt.db), world["inside"]
-    for i, (sub, member) in enumerate((("vol-1", m), ("vol-1", m), ("cadre-9", None))):
-        async def work(uow, i=i, sub=sub, member=member):
-            await rt.db.visits.insert_one({"_id": f"vi-{i}", "visitor": sub, "visitorMember": member},
-                                          session=uow.session)
-            await store.bump_visitor(uow, sub, member)
-        await rt.transact(work)
+    m, grids = world["inside"], world["grids"]
+    h = await world["household"]("bldg-a1-1")
+    await stack.ok(LINK, {"m": m, "h": [h]}, token=world["admin_a"])
+    member_token = stack.token("volunteer", region="comm-a", sub="vol-1", member=m)
+    cadre_token = stack.token("admin", region="comm-a", sub="cadre-9")
+    for token in (member_token, member_token, cadre_token):  # no place: the override says why
+        await grids("visit.record", token, householdId=h, kind="ROUTINE", overrideReason="电话回访")
     got = await stack.ok("query($m: ID!) { partyMember(id: $m) { visitCount } }", {"m": m})
     assert got["partyMember"]["visitCount"] == 2
     cadre = await stack.ok('mutation { assignCadre(sub: "cadre-9", regionId: "comm-a", role: "STREET_CADRE") '
@@ -168,3 +166,16 @@ async def test_a_members_visits_count_for_them(stack, world):
     report = await replay(rt.db, apply=True)
     assert report.people == [(f"member:{m}", 7, 2)] and report.applied
     assert (await replay(rt.db)).clean
+
+
+async def test_member_links_answer_only_the_readers_subtree(stack, world):
+    """`member.links` (the loader behind PartyMember.linkedHouseholds) names only households in the
+    caller's subtree: an administrator of another community learns none of them."""
+    h1 = await world["household"]("bldg-a1-1")
+    m = world["inside"]
+    await stack.ok(LINK, {"m": m, "h": [h1]}, token=world["admin_a"])
+    grids = world["grids"]
+    own = await grids("member.links", world["admin_a"], ids=[m])
+    assert own["items"][m]["householdIds"] == [h1]
+    other = await grids("member.links", world["admin_b"], ids=[m])
+    assert other["items"][m]["householdIds"] == []

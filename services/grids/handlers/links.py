@@ -161,9 +161,12 @@ class Links:
                 out[i] = item_error(Forbidden(f"role {p.role} may not read party member {i}'s households"))
                 continue
             try:
-                ids = await self.links.households_of(i)
+                placed = await self.links.households_placed(i)
             except DomainError as e:  # pragma: no cover - a store failure answers per item
                 out[i] = item_error(e)
                 continue
+            # staff learn only the households of their own subtree; a member all of their own
+            own = p.unrestricted or (p.member is not None and p.member == i)
+            ids = [h for h, path in placed if own or p.can_see_path(path)]
             out[i] = {"memberId": i, "householdIds": ids, "visitCount": counts[member_key(i)]}
         return {"items": out}
