@@ -88,7 +88,9 @@ def cases(draw, tree: dict[str, list[str]], i: int = 0) -> d.Case:
     assignee = draw(st.none() | st.builds(d.Assignee, kind=st.just(kind), id=ids))
     subs = draw(st.lists(st.none() | st.sampled_from(SUBS), max_size=2))
     path = tree[draw(st.sampled_from(REGIONS))]
-    building = draw(st.none() | st.sampled_from([r for r in REGIONS if r not in path] or [None]))  # under the grid
+    # a building is a child of the case's region in the tree (its scope path is the building's path), or none
+    children = [r for r in REGIONS if r in tree and list(tree[r][:-1]) == list(path)]
+    building = draw(st.none() | st.sampled_from(children or [None]))
     return make_case(i, path, assignee, subs, building)
 
 
