@@ -20,6 +20,7 @@ from gateway.schema.organizations import (
     read_party_organization,
 )
 from gateway.schema.territory import read_region
+from gateway.schema.visits import read_visit
 from gateway.schema.volunteers import (
     read_activity,
     read_service_order,
@@ -44,6 +45,7 @@ READERS: dict[str, Reader[Any]] = {
     "ServiceOrder": read_service_order,
     "Activity": read_activity,
     "Household": read_household,  # households:
+    "Visit": read_visit,
 }
 
 

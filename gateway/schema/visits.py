@@ -99,6 +99,12 @@ def visit_node(dto: dict) -> Visit:
     return Visit(dto=dto)
 
 
+async def read_visit(info: Info, visit_id: str) -> Visit | None:
+    """The single read of a visit (its query and node(id:)): FORBIDDEN outside the caller's household scope."""
+    dto = await grids(info).get_visit(checked(ById, id=visit_id))
+    return visit_node(dto) if dto else None
+
+
 @strawberry.type(description="A visit due (or overdue) to a household under a must-visit rule")
 class VisitDue:
     dto: strawberry.Private[dict[str, Any]]
@@ -196,8 +202,7 @@ class VisitsQuery:
 
     @strawberry.field
     async def visit(self, info: Info, id: strawberry.ID) -> Visit | None:
-        dto = await grids(info).get_visit(checked(ById, id=str(id)))
-        return visit_node(dto) if dto else None
+        return await read_visit(info, str(id))
 
 
 @strawberry.type

@@ -99,6 +99,13 @@ async def test_record_scope_place_idempotency_and_list(grid):
     assert codes(body) == ["FORBIDDEN"] and "figures only" in body["errors"][0]["message"]
     # a visit outside one's scope reads as missing-or-forbidden
     assert codes(await grid.gql(VISIT, {"id": v["id"]}, **GW2)) == ["FORBIDDEN"]
+    # its nodeId reads it back through node(id:), with the scope of its own query
+    node_id = (await grid.ok("query($id: ID!) { visit(id: $id) { nodeId } }", {"id": v["id"]}, **GW))["visit"]["nodeId"]
+    node = "query($id: ID!) { node(id: $id) { __typename ... on Visit { id kind } } }"
+    assert (await grid.ok(node, {"id": node_id}, **GW))["node"] == {"__typename": "Visit", "id": v["id"],
+                                                                     "kind": "ELDERLY_ALONE"}
+    assert codes(await grid.gql(node, {"id": node_id}, **GW2)) == ["FORBIDDEN"]
+    assert codes(await grid.gql(node, {"id": node_id}, **TOWN)) == codes(await grid.gql(VISIT, {"id": v["id"]}, **TOWN))
 
 
 async def test_plan_sweeper_event_and_figures(grid):
