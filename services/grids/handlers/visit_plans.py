@@ -289,6 +289,24 @@ async def schedule_on_change(uow: UnitOfWork, before: dict | None, after: dict) 
         await GridStore(uow.db).bump(uow, after["path"], delta)
 
 
+async def schedule_imported(uow: UnitOfWork, docs: list[dict]) -> dict[str, Counter]:
+    """`schedule_on_change` for an import's new households, before they are inserted (`households.
+    IMPORT_HOOKS`): the rules read once, each household's visiting state set on its document, the
+    counters it adds summed per region node."""
+    rules = await VisitStore(uow.db).rules(uow)
+    at = now()
+    totals: dict[str, Counter] = {}
+    for doc in docs:
+        state = vd.state_of(doc, rules, at)
+        if not vd.changed(doc, state):
+            continue
+        delta = vd.state_delta(doc, state)
+        doc.update(state)
+        for node in doc["path"] if delta else ():
+            totals.setdefault(node, Counter()).update(delta)
+    return totals
+
+
 def import_id(key: str, at: datetime) -> str:
     """An imported visit's id: sortable by its time (lists run newest first by id), the rest from
     the client's key, so the same key always names the same visit (a second import adds nothing)."""
