@@ -57,6 +57,11 @@ class Visiting:
         rt.consume(SERVICE, "visits", self.plans.on_own_event, events="VISIT_CASE_REQUESTED.>")
         rt.on_start(self.store.seed_rules)
 
+        async def counters_left_staged() -> None:  # an import cut off between its two transactions
+            await self.plans.staged.apply_pending(rt)
+
+        rt.on_start(counters_left_staged)
+
         async def start() -> None:
             self.sweeper.start()
 
