@@ -83,6 +83,12 @@ class LinkStore:
             {"_id": member_key(member_id)}, {"$inc": {"linkWrites": 1}}, upsert=True, session=uow.session
         )
 
+    async def touch_members(self, uow: UnitOfWork, member_ids: list[str]) -> None:
+        """`touch_member` for several members, in one round trip."""
+        ops = [UpdateOne({"_id": member_key(m)}, {"$inc": {"linkWrites": 1}}, upsert=True) for m in sorted(member_ids)]
+        if ops:
+            await self.people.bulk_write(ops, ordered=False, session=uow.session)
+
     async def linked_count(self, uow: UnitOfWork, member_id: str) -> int:
         """Live households linked to the member (the households' `linkedMemberIds` index)."""
         return len(await self._linked(member_id, uow))
