@@ -1,9 +1,11 @@
 """How fast grid work loads: `python -m tests.bench.grid_imports [--scale small|city] [--buildings N]
-[--profile]`. Starts NATS, SecantusDB and the grids service on free ports in a temp dir, loads the
+[--profile] [--live]`. Starts NATS, SecantusDB and the grids service on free ports in a temp dir, loads the
 territory of the scale (down to `--buildings` buildings), then the seed's households
 (`household.import`) and their year of visits (`visit.import`), batch by batch, and prints each
 phase's rate and the median time of a batch of 500. `--profile` adds where a batch's time went
-(the import's steps, summed over the phase). Checks at the end that `yiwang replay grids` agrees."""
+(the import's steps, summed over the phase); `--live`, how long a grid worker's `visit.record` takes
+while the visits load (the import's writes to the same ancestors' rollups). Checks at the end that
+`yiwang replay grids` agrees."""
 
 from __future__ import annotations
 
@@ -116,6 +118,28 @@ async def batches(name: str, items: list[dict], send: Any) -> list[Any]:
     return replies
 
 
+async def live_visits(loader: Loader, stack: Stack, h: dict, ids: dict[str, str]) -> list[float]:
+    """A grid worker's visits recorded one after another while the import runs: each one's time."""
+    token = stack.token("grid_worker", region=h["gridId"], sub="bench-live")
+    took: list[float] = []
+    n = 0
+    try:
+        while True:
+            n += 1
+            started = time.monotonic()
+            payload = {
+                "householdId": ids[h["key"]],
+                "kind": "ROUTINE",
+                "overrideReason": "bench",
+                "idempotencyKey": f"live{n}",
+            }
+            await loader.call("grids", "visit.record", payload, token=token, timeout_s=300)
+            took.append(time.monotonic() - started)
+            await asyncio.sleep(0.2)
+    except asyncio.CancelledError:
+        return took
+
+
 async def main(args: argparse.Namespace) -> None:
     if args.profile:
         profile()
@@ -152,13 +176,22 @@ async def main(args: argparse.Namespace) -> None:
             async def import_visits(batch: list[dict]) -> dict:
                 return await loader.call("grids", "visit.import", {"items": batch}, timeout_s=300)
 
+            live = asyncio.create_task(live_visits(loader, stack, households[0], ids)) if args.live else None
             await batches("visit.import", visits[: args.visits or None], import_visits)
+            if live:
+                live.cancel()
+                took = await live
+                print(
+                    f"[bench] visit.record meanwhile (one at a time, same city): {len(took)} visits, "
+                    f"median {statistics.median(took):.2f}s, max {max(took):.2f}s"
+                )
             from services.grids.replay import replay
+            from services.grids.sweeper import VisitSweeper
 
-            for _ in range(10):  # the sweeper an import kicked may still be marking households overdue
-                if (report := await replay(rt.db)).clean:
-                    break
-                await asyncio.sleep(1)
+            sweeper = next(h.__self__ for h in rt._shutdown if isinstance(getattr(h, "__self__", None), VisitSweeper))
+            while await sweeper.sweep_once():  # what the imports left overdue, marked before the recount
+                pass
+            report = await replay(rt.db)
             print(f"[bench] replay grids: {'clean' if report.clean else report.differences[:5]}")
             await nc.close()
         finally:
@@ -174,4 +207,5 @@ if __name__ == "__main__":
     p.add_argument("--buildings", type=int, default=300, help="only the first N buildings (0: all)")
     p.add_argument("--visits", type=int, default=10000, help="at most this many visits (0: all)")
     p.add_argument("--profile", action="store_true", help="where the time went")
+    p.add_argument("--live", action="store_true", help="a grid worker records visits meanwhile: their latency")
     asyncio.run(main(p.parse_args()))
