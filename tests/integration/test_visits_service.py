@@ -284,7 +284,9 @@ async def test_work_visits_for_a_worker_a_linked_member_and_a_cadre(grids, stack
                                         "visitorMember": "pm1", "at": datetime.now(UTC).isoformat()}])
     people = {d["_id"]: d["visitCount"] async for d in db(stack).people.find({})}
     assert people == {"visitor:v1": 1, "member:pm1": 1}
-    # (the link was written here by hand, not by member.link: only the visit counters are compared)
+    # (the link was written here by hand, not by member.link: only the visit counters are compared;
+    # the sweeper the import kicked marks `lone` overdue meanwhile: done before the recount reads)
+    await sweeper_of(stack).sweep_once()
     assert not [d for d in (await replay(db(stack))).differences if d[1] in VISIT_COUNTERS]
 
 
