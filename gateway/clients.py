@@ -163,6 +163,10 @@ class GridsClient(ServiceClient):
         """For each member id: {householdIds, visitCount} (an item error for a caller who may not read it)."""
         return await self.send("member.links", body)
 
+    async def import_links(self, body: gc.ImportLinks) -> Dto:
+        """Many `member.link`s in one transaction (a service's command: the seed's, an onboarding's)."""
+        return await self.send("member.linkImport", body)
+
     # households:
     async def register_household(self, body: gc.RegisterHousehold) -> Dto:
         return await self.send("household.register", body)

@@ -1,6 +1,7 @@
 """包联 and 党员联户 for the seeded demo (`small`) and city (`city`): cadres tied to communities and
 grids, and party members linked to the households of their building, read from what the seed
-stored and loaded through `cadre.assign` and `member.link` (every rule, rollup and event applies).
+stored and loaded through `cadre.assign` and `member.linkImport` (a community's `member.link`s in one
+transaction: every rule, rollup and event applies).
 
 Cadres: a street cadre (街道干部联社区) for most communities, a first secretary (第一书记) for some,
 a community cadre (社区干部联网格) for most grids; a few are left without one, as a real city's
@@ -29,6 +30,7 @@ SEED = 20261207
 STREET_CADRE_SHARE, FIRST_SECRETARY_SHARE, GRID_CADRE_SHARE = 0.93, 0.2, 0.9
 PER_MEMBER = (10, MAX_HOUSEHOLDS_PER_MEMBER)
 PAGE = 100
+LINK_BATCH = 200  # member.linkImport's most
 
 
 async def pages(loader: Loader, service: str, verb: str, query: dict[str, Any]) -> AsyncIterator[dict]:
@@ -148,9 +150,13 @@ async def seed_links(loader: Loader, prefix: str) -> str:
         held: dict[str, int] = {}
         for c in sorted(communities, key=lambda r: r["id"]):
             payloads = await community_links(loader, c["id"], prefix, held)
-            for done in await loader.all("grids", "member.link", payloads):
-                linked["members"].add(done["memberId"])
-                linked["households"] += len(done["householdIds"])
+            for start in range(0, len(payloads), LINK_BATCH):  # a community's links in one transaction
+                reply = await loader.call(
+                    "grids", "member.linkImport", {"links": payloads[start : start + LINK_BATCH]}, timeout_s=120
+                )
+                for done in reply["items"]:
+                    linked["members"].add(done["memberId"])
+                    linked["households"] += len(done["householdIds"])
             tick(1)
 
     await loader.phase("党员联户", len(communities), "communities", link)

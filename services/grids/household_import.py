@@ -29,7 +29,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.grids.domain import households as hh
 from services.grids.handlers.context import SERVICE, GridContext
-from services.grids.handlers.households import checked_people, run_hooks, today
+from services.grids.handlers.households import checked_people, run_hooks_after_import, run_import_hooks, today
 from services.grids.household_store import HouseholdStore
 from services.grids.household_views import sealed_person
 from shared.bulk import committed
@@ -39,6 +39,7 @@ from shared.ids import ALPHABET
 from shared.messaging.envelope import make_event
 from shared.messaging.rpc import Request
 from shared.mongo import UnitOfWork, now
+from shared.trends import city_tz, day_of, fold_days
 
 log = logging.getLogger("yiwang.grids.import")
 BACKLOG_MAX = 2000
@@ -172,9 +173,10 @@ class HouseholdImporter:
             c = hh.counters_of_household(doc)
             for r in doc["path"]:
                 totals.setdefault(r, Counter()).update(c)
+        # the other parts' fields and counters of the new households, summed with the batch's own
+        hooked = await run_import_hooks(uow, docs)
         await self.store.insert_many(uow, docs)
-        for doc in docs:
-            await run_hooks(uow, None, doc)
+        await run_hooks_after_import(uow, docs)
         by_building: dict[str, list[dict]] = {}
         for doc in docs:
             by_building.setdefault(doc["buildingId"], []).append(doc)
@@ -190,7 +192,11 @@ class HouseholdImporter:
                 "byTag": dict(Counter(t for d in of for t in d["tags"])),
             }
             uow.record(make_event(SERVICE, "HOUSEHOLDS_IMPORTED", building, data, path=first["path"], actor=actor))
-        await self.store.add_rollups(uow, totals)
+        days: dict[tuple[str, str], dict[str, int]] = {}
+        for node, c in hooked.items():
+            totals.setdefault(node, Counter()).update(c)
+            fold_days(days, [node], day_of(at, city_tz()), dict(c))  # as a household's own change is bucketed
+        await self.ctx.store.bump_nodes(uow, totals, days)
         return {
             "imported": len(docs),
             "skipped": [x.h.key for x in prepared if x.id in done],

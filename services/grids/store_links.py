@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo import DeleteOne, ReturnDocument
+from pymongo import DeleteOne, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.mongo import UnitOfWork, now
@@ -83,6 +83,12 @@ class LinkStore:
             {"_id": member_key(member_id)}, {"$inc": {"linkWrites": 1}}, upsert=True, session=uow.session
         )
 
+    async def touch_members(self, uow: UnitOfWork, member_ids: list[str]) -> None:
+        """`touch_member` for several members, in one round trip."""
+        ops = [UpdateOne({"_id": member_key(m)}, {"$inc": {"linkWrites": 1}}, upsert=True) for m in sorted(member_ids)]
+        if ops:
+            await self.people.bulk_write(ops, ordered=False, session=uow.session)
+
     async def linked_count(self, uow: UnitOfWork, member_id: str) -> int:
         """Live households linked to the member (the households' `linkedMemberIds` index)."""
         return len(await self._linked(member_id, uow))
@@ -132,6 +138,12 @@ class LinkStore:
             await self.people.update_one(
                 {"_id": key}, {"$inc": {"visitCount": delta}}, upsert=True, session=uow.session
             )
+
+    async def add_visit_counts(self, uow: UnitOfWork, counts: dict[str, int]) -> None:
+        """Bulk `bump_visitor`: visits added per person key (`visitor:<sub>`, `member:<memberId>`), one round trip."""
+        ops = [UpdateOne({"_id": k}, {"$inc": {"visitCount": n}}, upsert=True) for k, n in sorted(counts.items()) if n]
+        if ops:
+            await self.people.bulk_write(ops, ordered=False, session=uow.session)
 
     # -- visitors' figures -------------------------------------------------------------------
     async def visit_counts(self, keys: list[str]) -> dict[str, int]:

@@ -147,6 +147,15 @@ class LinkMember(Wire):
     idempotencyKey: str | None = Field(default=None, max_length=128)
 
 
+MAX_LINK_IMPORT = 200  # links of one member.linkImport batch (a community's, when seeding)
+
+
+class ImportLinks(Wire):
+    """`member.linkImport` (services only): many `member.link`s in one transaction, each with its key."""
+
+    links: list[LinkMember] = Field(min_length=1, max_length=MAX_LINK_IMPORT)
+
+
 class UnlinkMember(LinkMember):
     """The households to take the member off (each must be linked to them)."""
 

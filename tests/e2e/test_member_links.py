@@ -179,3 +179,41 @@ async def test_member_links_answer_only_the_readers_subtree(stack, world):
     assert own["items"][m]["householdIds"] == [h1]
     other = await grids("member.links", world["admin_b"], ids=[m])
     assert other["items"][m]["householdIds"] == []
+
+
+async def test_link_import_keeps_every_rule_in_one_transaction(stack, world):
+    """member.linkImport (services only): a community's links at once, each as member.link would make it."""
+    grids, svc = world["grids"], stack.token("service")
+    h1, h2, h3 = [await world["household"](b) for b in ("bldg-a1-1", "bldg-a1-2", "bldg-a2-1")]
+    m, r = world["inside"], world["resident"]
+    links = [{"memberId": m, "householdIds": [h1, h2], "idempotencyKey": "i1"},
+             {"memberId": r, "householdIds": [h1, h3], "idempotencyKey": "i2"}]
+    with pytest.raises(Exception) as e:  # a person's token may not import
+        await grids("member.linkImport", world["admin_a"], links=links)
+    assert getattr(e.value, "code", "") == "FORBIDDEN"
+    # all or nothing: a member who does not serve the community fails the batch, naming its index
+    bad = [*links, {"memberId": world["outside"], "householdIds": [h3]}]
+    with pytest.raises(Exception) as e:
+        await grids("member.linkImport", svc, links=bad)
+    assert getattr(e.value, "code", "") == "BAD_INPUT" and "links[2]" in str(e.value)
+    assert (await grids("household.get", svc, id=h1))["linkedMemberIds"] == []
+    got = await grids("member.linkImport", svc, links=links)
+    assert got["linked"] == 2 and [x["linkedCount"] for x in got["items"]] == [2, 2]
+    assert sorted((await grids("household.get", svc, id=h1))["linkedMemberIds"]) == sorted([m, r])
+    db = next(rt for rt in stack.runtimes if rt.name == "grids").db
+    assert (await db.rollups.find_one({"_id": "comm-a"}))["counters"]["linkedHouseholdCount"] == 3
+    # sent again (or as member.link with the same key): the first answers, nothing more is written
+    again = await grids("member.linkImport", svc, links=links)
+    assert again["linked"] == 0 and again["items"] == got["items"]
+    one = await grids("member.link", svc, **links[0])
+    assert one == got["items"][0]
+    # a member linked twice in one batch, or past the cap, is refused like member.link refuses it
+    twice = [{"memberId": m, "householdIds": [h3]}, {"memberId": m, "householdIds": [h3]}]
+    with pytest.raises(Exception) as e:
+        await grids("member.linkImport", svc, links=twice)
+    assert getattr(e.value, "code", "") == "CONFLICT"
+    events = await db.outbox.count_documents({"type": "yiwang.grids.MEMBER_LINKED.v1"})
+    assert events == 2
+    await assert_links_equal_recount(stack)
+    report = await replay(db)
+    assert not [d for d in report.differences if d[1] == "linkedHouseholdCount"], report

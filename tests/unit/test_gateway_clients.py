@@ -30,6 +30,7 @@ GRIDS = {"region.get": ById, "region.batch": ByIds, "region.list": gc.ListRegion
          # links:
          "cadre.assign": gc.AssignCadre, "cadre.unassign": ById, "cadre.get": ById, "cadre.list": gc.ListCadres,
          "cadre.ofSub": gc.CadresOfSub, "member.link": gc.LinkMember, "member.unlink": gc.UnlinkMember,
+         "member.linkImport": gc.ImportLinks,
          "member.links": ByIds,
          # households:
          "household.register": gc.RegisterHousehold, "household.update": gc.UpdateHousehold,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
@@ -42,9 +43,35 @@ and bump its own counters for a live household; on moving out (`movedOutAt` set)
 part has already taken away every stock counter the household held (`standing_counters`)."""
 
 
+BatchHook = Callable[[UnitOfWork, list[dict]], Awaitable[dict[str, Counter]]]
+IMPORT_HOOKS: dict[Hook, BatchHook] = {}
+"""The batch form of a change hook, for the new households of an import: awaited once per batch with
+the documents before they are inserted, it sets its own fields on them and returns its counter changes
+per region node, which the import adds with its own (one increment per node and batch) instead of a
+read, a write and a bump per household. A hook without a batch form runs per household after the insert."""
+
+
 async def run_hooks(uow: UnitOfWork, before: dict | None, after: dict) -> None:
     for hook in CHANGE_HOOKS:
         await hook(uow, before, after)
+
+
+async def run_import_hooks(uow: UnitOfWork, docs: list[dict]) -> dict[str, Counter]:
+    """Before an import's insert: the batch hooks over the new households; their counters summed per node."""
+    totals: dict[str, Counter] = {}
+    for hook in CHANGE_HOOKS:
+        if (batch := IMPORT_HOOKS.get(hook)) is not None and docs:
+            for node, c in (await batch(uow, docs)).items():
+                totals.setdefault(node, Counter()).update(c)
+    return totals
+
+
+async def run_hooks_after_import(uow: UnitOfWork, docs: list[dict]) -> None:
+    """After an import's insert: the change hooks that have no batch form, household by household."""
+    for hook in CHANGE_HOOKS:
+        if hook not in IMPORT_HOOKS:
+            for doc in docs:
+                await hook(uow, None, doc)
 
 
 def today() -> date:

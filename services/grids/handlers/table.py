@@ -13,6 +13,7 @@ from services.grids.handlers.links import Links, require_linker
 from services.grids.handlers.regions import Regions
 from services.grids.handlers.workers import Workers
 from services.grids.household_import import HouseholdImporter
+from services.grids.link_import import LinkImporter
 from shared.auth import Principal, require_any_role, require_figures
 from shared.messaging.rpc import Gate, Handler, gated
 
@@ -34,7 +35,7 @@ def worker_readers(p: Principal) -> None:
 def table(ctx: GridContext) -> dict[str, Handler]:
     boundaries = Boundaries(ctx)
     regions, workers, counters = Regions(ctx, boundaries), Workers(ctx), Counters(ctx)
-    cadres, links = Cadres(ctx), Links(ctx)  # links:
+    cadres, links, link_importer = Cadres(ctx), Links(ctx), LinkImporter(ctx)  # links:
     households, importer = Households(ctx), HouseholdImporter(ctx)  # households:
     routes: dict[str, tuple[Gate | None, Handler]] = {
         "region.get": (None, regions.get),
@@ -60,6 +61,7 @@ def table(ctx: GridContext) -> dict[str, Handler]:
         "member.link": (require_linker, links.link),
         "member.unlink": (require_linker, links.unlink),
         "member.links": (None, links.of_members),
+        "member.linkImport": (services_only("import member links"), link_importer.handle),
         # households:
         "household.register": (None, households.register),
         "household.get": (None, households.get),

@@ -20,7 +20,9 @@ from services.grids.domain import visits as vd
 from services.grids.domain.visit_rules import VisitRule, check_rules, rule_of
 from services.grids.handlers.context import SERVICE, GridContext
 from services.grids.handlers.visits import Visits, event_view, service_principal
+from services.grids.staged_counts import StagedCounts
 from services.grids.store import GridStore
+from services.grids.store_links import member_key, visitor_key
 from services.grids.visit_store import VisitStore
 from shared.auth import Principal, Role, require_deployment_admin, require_figures
 from shared.bulk import committed
@@ -28,7 +30,7 @@ from shared.commands import trend_reply
 from shared.contracts.common import TrendQuery
 from shared.contracts.grids import ImportVisits, SetVisitRules, WorkQuery
 from shared.errors import BadInput, Conflict
-from shared.ids import _b32
+from shared.ids import _b32, new_id
 from shared.messaging.envelope import CloudEvent, make_event
 from shared.messaging.rpc import Request
 from shared.mongo import UnitOfWork, now
@@ -46,6 +48,8 @@ TREND_METRICS: dict[str, Metric] = {
 }
 IMPORT_MAX_AGE = timedelta(days=400)
 IMPORT_ATTEMPTS = 8  # a batch planned again after a write conflict (another replica's writes)
+# What a batch checks is still as it was read, household by household, before it writes their states.
+EXPECTED_FIELDS = (*vd.STATE_FIELDS, "lastVisitAt", "tags", "movedOutAt", "version")
 CADRE_REGIONS = 20  # regions of a cadre's assignments myWork reads at most
 
 
@@ -73,6 +77,7 @@ class VisitPlans:
         # Background writers of households' visiting state in this process (imports, reschedules, the
         # sweeper) take turns: each would otherwise fail the others' transactions on the same documents.
         self.state_lock = asyncio.Lock()
+        self.staged = StagedCounts(ctx.rt.db)
         self.after_rules: list[Any] = []  # called after the rules change, and after an import (the sweeper's kick)
 
     # -- rules -------------------------------------------------------------------------------
@@ -145,38 +150,52 @@ class VisitPlans:
         ids = {item.key: import_id(item.key, item.at) for item in c.items}
 
         async def work(uow: UnitOfWork) -> dict:
-            # Planned from what is committed, then written hot documents first (the households, the
-            # ancestors' rollups): the transaction's snapshot starts with them, so the small
-            # transactions that touch them meanwhile (a reschedule, a visit) wait on it or conflict
-            # themselves, instead of failing this large one at its end. A household changed since it
-            # was read fails the conditional update: the batch runs again (`committed`).
+            # Planned from what is committed, then the records written: the households (with a check
+            # that each still holds what was read: one changed meanwhile fails the batch, which runs
+            # again, `committed`), the visits, and the batch's counter changes staged in one document
+            # (`staged_counts`): the ancestors' rollups and day buckets, which every live write under
+            # these regions touches too, are written by a short transaction of their own after this
+            # one commits, instead of being held for the whole of this one.
             b = await self.plan_import(c, ids, rules, at_now)
             if b.states:
-                res = await self.store.households.bulk_write(
-                    [UpdateOne({"_id": i, **b.expected[i]}, {"$set": f}) for i, f in b.states.items()],
+                # Read again in the transaction (by id: one read) and compared here, not matched by the
+                # updates: a filter on the state's fields, nulls among them, makes the store scan
+                # (measured: 8 ms an update, half a batch's time). A household changed after this read
+                # fails the update itself (a write conflict).
+                fields = dict.fromkeys(EXPECTED_FIELDS, 1)
+                found = self.store.households.find({"_id": {"$in": list(b.states)}}, fields, session=uow.session)
+                now_held = {h["_id"]: {k: h.get(k) for k in EXPECTED_FIELDS} async for h in found}
+                if any(now_held.get(i) != e for i, e in b.expected.items()):
+                    raise OperationFailure("households changed while the batch was planned", code=112)
+                await self.store.households.bulk_write(
+                    [UpdateOne({"_id": i}, {"$set": f}) for i, f in b.states.items()],
                     ordered=False,
                     session=uow.session,
                 )
-                if res.matched_count != len(b.states):
-                    raise OperationFailure("households changed while the batch was planned", code=112)
-            await self.ctx.store.bump_nodes(uow, b.totals, b.days)
-            if b.docs:
-                await self.store.visits.coll.insert_many(b.docs, ordered=False, session=uow.session)
-            visitors = Counter((d["visitor"], d.get("visitorMember")) for d in b.docs)
-            for (sub, member), n in sorted(visitors.items(), key=lambda x: (x[0][0], x[0][1] or "")):
-                await self.visits.people.bump_visitor(uow, sub, member, n)
-            if b.docs:
-                common = [n for n, *rest in zip(*b.paths, strict=False) if all(x == n for x in rest)]
-                data = {"count": len(b.docs), "households": len(b.states)}
-                uow.record(make_event(SERVICE, "VISITS_IMPORTED", b.docs[0]["_id"], data, path=common, actor=p.sub))
-            return {"imported": len(b.docs), "skipped": len(c.items) - len(b.docs)}
+            if not b.docs:
+                return {"imported": 0, "skipped": len(c.items), "staged": None}
+            await self.store.visits.coll.insert_many(b.docs, ordered=False, session=uow.session)
+            people: Counter = Counter()
+            for d in b.docs:
+                people[visitor_key(d["visitor"])] += 1
+                if d.get("visitorMember"):
+                    people[member_key(d["visitorMember"])] += 1
+            staged = new_id("sc")
+            self.staged.stage(uow, staged, b.totals, b.days, dict(people))
+            common = [n for n, *rest in zip(*b.paths, strict=False) if all(x == n for x in rest)]
+            data = {"count": len(b.docs), "households": len(b.states)}
+            uow.record(make_event(SERVICE, "VISITS_IMPORTED", b.docs[0]["_id"], data, path=common, actor=p.sub))
+            return {"imported": len(b.docs), "skipped": len(c.items) - len(b.docs), "staged": staged}
 
         started = clock.monotonic()
         async with self.state_lock:  # one batch at a time: every batch adds to the same ancestors' rollups
+            await self.staged.apply_pending(self.rt)  # a batch whose counters a crash left staged
             try:
                 result = await committed(self.rt, work, attempts=IMPORT_ATTEMPTS)
             except DuplicateKeyError:  # a twin batch committed some of these first: plan again, without them
                 result = await committed(self.rt, work, attempts=IMPORT_ATTEMPTS)
+            if staged := result.pop("staged"):
+                await self.staged.apply(self.rt, staged)
         took = clock.monotonic() - started
         log.info("visit.import: %d of %d visits in %.2fs", result["imported"], len(c.items), took)
         for hook in self.after_rules:  # imported households past due are marked without waiting a period
@@ -232,7 +251,7 @@ class VisitPlans:
             seen = max(h["lastVisitAt"], at) if h.get("lastVisitAt") else at
             state = vd.state_of({**h, "lastVisitAt": seen}, rules, at_now)
             b.states[hid] = {**state, "lastVisitAt": seen}
-            b.expected[hid] = {k: h.get(k) for k in (*vd.STATE_FIELDS, "lastVisitAt", "tags", "movedOutAt", "version")}
+            b.expected[hid] = {k: h.get(k) for k in EXPECTED_FIELDS}
             for node in h["path"]:
                 b.totals.setdefault(node, Counter()).update(vd.state_delta(h, state))
         return b
@@ -287,6 +306,24 @@ async def schedule_on_change(uow: UnitOfWork, before: dict | None, after: dict) 
     await store.set_state(uow, after["_id"], state)
     if delta := vd.state_delta(after, state):
         await GridStore(uow.db).bump(uow, after["path"], delta)
+
+
+async def schedule_imported(uow: UnitOfWork, docs: list[dict]) -> dict[str, Counter]:
+    """`schedule_on_change` for an import's new households, before they are inserted (`households.
+    IMPORT_HOOKS`): the rules read once, each household's visiting state set on its document, the
+    counters it adds summed per region node."""
+    rules = await VisitStore(uow.db).rules(uow)
+    at = now()
+    totals: dict[str, Counter] = {}
+    for doc in docs:
+        state = vd.state_of(doc, rules, at)
+        if not vd.changed(doc, state):
+            continue
+        delta = vd.state_delta(doc, state)
+        doc.update(state)
+        for node in doc["path"] if delta else ():
+            totals.setdefault(node, Counter()).update(delta)
+    return totals
 
 
 def import_id(key: str, at: datetime) -> str:

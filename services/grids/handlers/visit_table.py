@@ -4,8 +4,8 @@ consumer of the service's own events (household changes, case requests) and the 
 from __future__ import annotations
 
 from services.grids.handlers.context import SERVICE, GridContext
-from services.grids.handlers.households import CHANGE_HOOKS
-from services.grids.handlers.visit_plans import VisitPlans, schedule_on_change
+from services.grids.handlers.households import CHANGE_HOOKS, IMPORT_HOOKS
+from services.grids.handlers.visit_plans import VisitPlans, schedule_imported, schedule_on_change
 from services.grids.handlers.visits import Visits
 from services.grids.sweeper import VisitSweeper
 from services.grids.visit_store import VisitStore
@@ -22,6 +22,7 @@ def service_only(action: str) -> Gate:
 
 if schedule_on_change not in CHANGE_HOOKS:  # once per process, however many runtimes it starts
     CHANGE_HOOKS.append(schedule_on_change)
+    IMPORT_HOOKS[schedule_on_change] = schedule_imported
 
 
 class Visiting:
@@ -55,6 +56,11 @@ class Visiting:
         rt = self.ctx.rt
         rt.consume(SERVICE, "visits", self.plans.on_own_event, events="VISIT_CASE_REQUESTED.>")
         rt.on_start(self.store.seed_rules)
+
+        async def counters_left_staged() -> None:  # an import cut off between its two transactions
+            await self.plans.staged.apply_pending(rt)
+
+        rt.on_start(counters_left_staged)
 
         async def start() -> None:
             self.sweeper.start()
