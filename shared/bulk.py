@@ -10,6 +10,8 @@ it again is safe.
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -19,6 +21,7 @@ from shared.mongo import UnitOfWork
 from shared.service import ServiceRuntime
 
 T = TypeVar("T")
+log = logging.getLogger("yiwang.bulk")
 RETRYABLE_CODES = (1, 112)  # InternalError (a commit-time conflict), WriteConflict
 
 
@@ -34,3 +37,14 @@ async def committed(
                 raise
             await asyncio.sleep(0.05 * 2**attempt)
     raise AssertionError("unreachable")
+
+
+async def backlog_below(waiting: Callable[[int], Awaitable[int]], limit: int, wait_s: float, what: str) -> None:
+    """Until at most `limit` events of this service wait for the relay (or `wait_s` pass): an
+    import does not run ahead of the relay that publishes what it wrote."""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        if await waiting(limit) <= limit:
+            return
+        await asyncio.sleep(0.5)
+    log.warning("%s: more than %d events still wait for the relay after %gs", what, limit, wait_s)

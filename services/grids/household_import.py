@@ -32,7 +32,7 @@ from services.grids.handlers.context import SERVICE, GridContext
 from services.grids.handlers.households import checked_people, run_hooks_after_import, run_import_hooks, today
 from services.grids.household_store import HouseholdStore
 from services.grids.household_views import sealed_person
-from shared.bulk import committed
+from shared.bulk import backlog_below, committed
 from shared.contracts.grids import ImportHousehold, ImportHouseholds
 from shared.errors import BadInput, Conflict, DomainError
 from shared.ids import ALPHABET
@@ -113,7 +113,7 @@ class HouseholdImporter:
 
         try:
             async with self._writing:
-                await self.backlog_below(BACKLOG_MAX, BACKLOG_WAIT_S)
+                await backlog_below(self.store.waiting_events, BACKLOG_MAX, BACKLOG_WAIT_S, "household.import")
                 result = await committed(self.rt, work)
         except DuplicateKeyError:  # a twin batch, or a register of the same room, committed first
             raise Conflict("some of these households were registered at the same time; send the batch again") from None
@@ -124,14 +124,6 @@ class HouseholdImporter:
             time.monotonic() - started,
         )
         return result
-
-    async def backlog_below(self, limit: int, wait_s: float) -> None:
-        deadline = time.monotonic() + wait_s
-        while time.monotonic() < deadline:
-            if await self.store.waiting_events(limit) <= limit:
-                return
-            await asyncio.sleep(0.5)
-        log.warning("household.import: more than %d events still wait for the relay after %gs", limit, wait_s)
 
     async def write(self, uow: UnitOfWork, actor: str, prepared: list[_Prepared]) -> dict:
         done = set(await self.store.existing(uow, [x.id for x in prepared]))

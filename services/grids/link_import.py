@@ -13,7 +13,6 @@ what the first did). All or nothing: a bad link fails the batch naming its index
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 from pymongo import UpdateOne
 from pymongo.errors import DuplicateKeyError
@@ -22,7 +21,7 @@ from services.grids.domain import households as hh
 from services.grids.domain import links as rules
 from services.grids.handlers.context import SERVICE, GridContext
 from services.grids.household_store import HouseholdStore
-from services.grids.store_links import LinkStore
+from services.grids.store_links import LinkStore, link_record
 from shared.contracts.grids import ImportLinks, LinkMember
 from shared.errors import BadInput, Conflict, DomainError
 from shared.messaging.envelope import make_event
@@ -162,15 +161,3 @@ class LinkImporter:
             out.append(result)
         await self.links.links.insert_many(records, ordered=False, session=uow.session)
         return out
-
-
-def link_record(member_id: str, d: dict, by: str, at: Any) -> dict:
-    return {
-        "_id": f"{member_id}|{d['_id']}",
-        "memberId": member_id,
-        "householdId": d["_id"],
-        "communityId": d["communityId"],
-        "path": d["path"],
-        "linkedAt": at,
-        "linkedBy": by,
-    }

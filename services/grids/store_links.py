@@ -96,33 +96,20 @@ class LinkStore:
     async def households_of(self, member_id: str) -> list[str]:
         return await self._linked(member_id)
 
-    async def households_placed(self, member_id: str) -> list[tuple[str, list[str]]]:
-        """The member's live households with their paths (for a reader's scope)."""
-        cursor = self.db.households.find({"linkedMemberIds": member_id}, {"movedOutAt": 1, "path": 1})
+    async def households_placed(self, member_id: str, uow: UnitOfWork | None = None) -> list[tuple[str, list[str]]]:
+        """The member's live households with their paths (for a reader's scope), by the index alone
+        (a match on `movedOutAt: None` too would scan): moved-out ones are dropped here."""
+        cursor = self.db.households.find({"linkedMemberIds": member_id}, {"movedOutAt": 1, "path": 1}, session=_s(uow))
         return [(d["_id"], d["path"]) async for d in cursor.sort("_id", 1) if d.get("movedOutAt") is None]
 
     async def _linked(self, member_id: str, uow: UnitOfWork | None = None) -> list[str]:
-        """By the index alone (a match on `movedOutAt: None` too would scan): the member's few
-        households, moved-out ones dropped here."""
-        cursor = self.db.households.find({"linkedMemberIds": member_id}, {"movedOutAt": 1}, session=_s(uow))
-        return [d["_id"] async for d in cursor.sort("_id", 1) if d.get("movedOutAt") is None]
+        return [i for i, _ in await self.households_placed(member_id, uow)]
 
     async def insert_links(self, uow: UnitOfWork, member_id: str, docs: list[dict], by: str) -> None:
         """The record of each link: who made it and when (a duplicate fails the transaction)."""
         at = now()
         await self.links.insert_many(
-            [
-                {
-                    "_id": f"{member_id}|{d['_id']}",
-                    "memberId": member_id,
-                    "householdId": d["_id"],
-                    "communityId": d["communityId"],
-                    "path": d["path"],
-                    "linkedAt": at,
-                    "linkedBy": by,
-                }
-                for d in docs
-            ],
+            [link_record(member_id, d, by, at) for d in docs],
             session=uow.session,
         )
 
@@ -155,3 +142,16 @@ class LinkStore:
         await self.people.update_many({"_id": {"$nin": list(counts)}}, {"$set": {"visitCount": 0}})
         for key, n in counts.items():
             await self.people.update_one({"_id": key}, {"$set": {"visitCount": n}}, upsert=True)
+
+
+def link_record(member_id: str, d: dict, by: str, at: Any) -> dict:
+    """The record of one member–household link: who made it and when."""
+    return {
+        "_id": f"{member_id}|{d['_id']}",
+        "memberId": member_id,
+        "householdId": d["_id"],
+        "communityId": d["communityId"],
+        "path": d["path"],
+        "linkedAt": at,
+        "linkedBy": by,
+    }

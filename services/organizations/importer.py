@@ -35,7 +35,7 @@ from services.organizations import domain as d
 from services.organizations.handlers.common import OrgContext
 from services.organizations.store import ID_NUMBER_KEY
 from shared.auth import Principal, Role
-from shared.bulk import committed
+from shared.bulk import backlog_below, committed
 from shared.contracts.organizations import ImportedMember, ImportMembers
 from shared.errors import BadInput, Conflict, DomainError, Forbidden
 from shared.ids import is_subject_safe, new_id
@@ -103,7 +103,7 @@ class MemberImporter:
 
         try:
             async with self._writing:
-                await self.backlog_below(BACKLOG_MAX, BACKLOG_WAIT_S)
+                await backlog_below(self.store.waiting_events, BACKLOG_MAX, BACKLOG_WAIT_S, "member.import")
                 waited = time.monotonic()
                 result = await committed(self.rt, work)
         except DuplicateKeyError:  # a twin of this batch (or of one of its members) committed first
@@ -119,15 +119,6 @@ class MemberImporter:
             time.monotonic() - waited,
         )
         return result
-
-    async def backlog_below(self, limit: int, wait_s: float) -> None:
-        """Until at most `limit` events of this service wait for the relay (or `wait_s` pass)."""
-        deadline = time.monotonic() + wait_s
-        while time.monotonic() < deadline:
-            if await self.store.waiting_events(limit) <= limit:
-                return
-            await asyncio.sleep(0.5)
-        log.warning("member.import: more than %d events still wait for the relay after %gs", limit, wait_s)
 
     def prepare(self, c: ImportMembers) -> list[_Prepared]:
         cipher, out = self.ctx.cipher, []
