@@ -59,6 +59,8 @@ MY_WORK = """{ myWork { items { kind id title dueAt overdue } cases { id title s
   orders { id status wishedAt } activities { id title startsAt } meetings { id scheduledAt } unavailable } }"""
 VISIT_PLAN = """query($g: ID!) { visitPlan(gridId: $g) { dueAt overdue household { id } } }"""
 RECORD_VISIT = """mutation($i: RecordVisitInput!) { recordVisit(input: $i) { id } }"""
+HOUSEHOLD_FIGURES = """query($r: ID!) { overview(regionId: $r) { households { householdCount residentCount
+  mustVisitCount overdueVisits visitCoverage linkedHouseholdShare byTag { tag count } } } }"""
 RANKING_METRICS = ["OVERDUE_CASES", "SATISFACTION_RATE", "BRANCH_COVERAGE", "SERVICE_HOURS"]
 TREND_METRICS = ["CASES_REPORTED", "CASES_RESOLVED", "SATISFACTION_RATE"]
 CATEGORIES = ["ENV_GARBAGE", "ENV_NOISE", "FACILITY_STREETLIGHT", "SAFETY_EBIKE_CHARGING", "PROPERTY_FACILITY",
@@ -68,7 +70,7 @@ SCHEMA_REFUSALS = ("Cannot query field", "Unknown argument", "Unknown type", "go
                    "is not defined", "does not exist", "Expected value of type", "Did you mean")
 DEFAULT_MIX = {"report": 2, "workflow": 8, "overview": 6, "drilldown": 1, "cases": 2,
                "rankings": 1, "trend": 1, "hotspots": 1,
-               "my_work": 2, "visit_plan": 1, "record_visit": 1}  # mywork / visits
+               "my_work": 2, "visit_plan": 1, "record_visit": 1, "household_figures": 1}  # mywork / visits
 
 
 class GqlError(RuntimeError):
@@ -390,13 +392,14 @@ class Workload:
         # mywork / visits (recordVisit's probe names no household: any answer but the schema's refusal will do)
         grid = self.t.grids[0].id if self.t.grids else root
         for op, query, variables in (("my_work", MY_WORK, {}), ("visit_plan", VISIT_PLAN, {"g": grid}),
+                                     ("household_figures", HOUSEHOLD_FIGURES, {"r": self.t.root}),
                                      ("record_visit", RECORD_VISIT, {"i": {"householdId": "hh_bench_probe",
                                       "kind": "ROUTINE", "findings": "", "at": now.isoformat(),
                                       "idempotencyKey": f"bench-probe-{self.run_id}"}})):
             if w := await works(op, query, variables):
                 self.unavailable[op] = w
         self.probe_errors.pop("record_visit", None)
-        for op in ("rankings", "trend", "hotspots", "my_work", "visit_plan", "record_visit"):
+        for op in ("rankings", "trend", "hotspots", "my_work", "visit_plan", "record_visit", "household_figures"):
             if op in self.unavailable:
                 self.mix.pop(op, None)
 
@@ -512,6 +515,10 @@ class Workload:
             return data
 
         await rec.timed("my_work", call())
+
+    async def household_figures(self, gql: Gql, rec: Recorder) -> None:
+        """The city's household figures (实有人口 by tag, visit and 联户 coverage): rollup reads."""
+        await rec.timed("household_figures", gql(HOUSEHOLD_FIGURES, {"r": self.t.root}, token=self.admin))
 
     async def visit_plan(self, gql: Gql, rec: Recorder) -> None:
         """A grid worker reads their grid's plan (due today and overdue)."""
