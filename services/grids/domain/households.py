@@ -24,15 +24,13 @@ CHILD_AGE = 16  # 留守儿童: under 16
 OLDEST_BIRTH_YEAR = 1900
 GENDERS = ("MALE", "FEMALE")
 
-# Who may see households at all, by role value: a role added later (the building leader, a
-# regional role confined to one building) is read by its value, so its region scope applies
-# as soon as the role exists. Everyone else (department, resident) sees none.
-READER_ROLES = frozenset({"admin", "operator", "grid_worker", "building_leader", "volunteer"})
+# Who may see households at all; everyone else (department, resident) sees none.
+READER_ROLES = frozenset({Role.ADMIN, Role.OPERATOR, Role.GRID_WORKER, Role.BUILDING_LEADER, Role.VOLUNTEER})
 # Staff whose region is one of these levels see figures only, never a list or a household.
 FIGURES_ONLY_LEVELS = frozenset({"CITY", "COUNTY", "TOWNSHIP"})
-STAFF_ROLES = frozenset({"admin", "operator"})
+HOUSEHOLD_STAFF = frozenset({Role.ADMIN, Role.OPERATOR})
 # Who sees names and phones unmasked: the grid worker of the grid, the leader of the building.
-GRID_ROLE, BUILDING_ROLE = "grid_worker", "building_leader"
+GRID_ROLE, BUILDING_ROLE = Role.GRID_WORKER, Role.BUILDING_LEADER
 REVEALERS = (Role.SUPERADMIN, Role.ADMIN)
 
 COUNTERS = ("householdCount", "residentCount")
@@ -286,7 +284,7 @@ def _linked(p: Principal) -> Scope:
 
 HOUSEHOLD_SCOPE = ScopeRule(
     narrow={Role.VOLUNTEER: _linked},
-    replace={r: _nothing for r in Role if r.value not in READER_ROLES and r is not Role.SERVICE},
+    replace={r: _nothing for r in Role if r not in READER_ROLES and r is not Role.SERVICE},
 )
 """Households in the region rule: a grid worker's grid, a building leader's building, a
 community (grid, building) admin's subtree; a volunteer only those linked to their `member`;
@@ -298,7 +296,7 @@ def figures_only(p: Principal, own_level: str | None) -> bool:
     superadmin, and an admin or operator whose region is a TOWNSHIP, COUNTY or CITY."""
     if p.role is Role.SUPERADMIN:
         return True
-    return p.role.value in STAFF_ROLES and own_level in FIGURES_ONLY_LEVELS
+    return p.role in HOUSEHOLD_STAFF and own_level in FIGURES_ONLY_LEVELS
 
 
 FIGURES_ONLY_MESSAGE = (
@@ -324,7 +322,7 @@ def household_scope(p: Principal, own_level: str | None, region: str | None = No
     return HOUSEHOLD_SCOPE.of(p, region)
 
 
-WRITER_ROLES = frozenset({"admin", "operator", "grid_worker", "building_leader"})
+WRITER_ROLES = frozenset({Role.ADMIN, Role.OPERATOR, Role.GRID_WORKER, Role.BUILDING_LEADER})
 PATH_LEVELS = ("CITY", "COUNTY", "TOWNSHIP", "COMMUNITY", "GRID", "BUILDING")
 
 
@@ -335,7 +333,7 @@ def level_of_path(path: Sequence[str]) -> str | None:
 
 def check_may_read(p: Principal, own_level: str | None) -> None:
     """Lists of households: their readers (not a department, not a resident), below the township."""
-    if not (p.unrestricted or p.role.value in READER_ROLES):
+    if not (p.unrestricted or p.role in READER_ROLES):
         raise Forbidden(f"role {p.role} may not read households", {"role": str(p.role)})
     check_not_figures_only(p, own_level)
 
@@ -346,7 +344,7 @@ def check_may_write(p: Principal, own_level: str | None) -> None:
     if p.role is Role.SERVICE:
         return
     check_not_figures_only(p, own_level)
-    if p.role.value not in WRITER_ROLES:
+    if p.role not in WRITER_ROLES:
         raise Forbidden(f"role {p.role} may not register or change households", {"role": str(p.role)})
 
 
@@ -357,10 +355,10 @@ def check_may_reveal(p: Principal) -> None:
 def sees_contact(p: Principal, doc: Mapping[str, Any]) -> bool:
     """Names and phones unmasked: to the grid worker of the household's grid, the leader of its
     building, and a member linked to it. ID numbers: to nobody but through a reveal."""
-    role = p.role.value
-    if role == GRID_ROLE:
+    role = p.role
+    if role is GRID_ROLE:
         return p.region is not None and p.region == doc.get("gridId")
-    if role == BUILDING_ROLE:
+    if role is BUILDING_ROLE:
         return p.region is not None and p.region == doc.get("buildingId")
     return p.member is not None and p.member in (doc.get("linkedMemberIds") or [])
 

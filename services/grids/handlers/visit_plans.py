@@ -263,12 +263,12 @@ class VisitPlans:
         until = end_of_day(at)
         rules = await self.store.rules()
         found: dict[str, dict] = {}
-        role = p.role.value
-        if role == "grid_worker" and p.region:
+        role = p.role
+        if role is Role.GRID_WORKER and p.region:
             found |= {h["_id"]: h for h in await self.store.due_in("gridId", p.region, until, q.first)}
-        elif role == "building_leader" and p.region:
+        elif role is Role.BUILDING_LEADER and p.region:
             found |= {h["_id"]: h for h in await self.store.due_in("buildingId", p.region, until, q.first)}
-        if p.member and role == "volunteer":
+        if p.member and role is Role.VOLUNTEER:
             found |= {h["_id"]: h for h in await self.store.due_for_member(p.member, until, q.first)}
         for a in await self.store.cadre_regions(p.sub, CADRE_REGIONS):
             field = {"GRID": "gridId", "BUILDING": "buildingId", "COMMUNITY": "communityId"}.get(a["level"])

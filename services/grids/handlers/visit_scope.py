@@ -16,7 +16,7 @@ from services.grids.handlers.context import GridContext
 from shared.auth import Principal, Role
 from shared.errors import Forbidden
 
-VISITORS = frozenset({"admin", "operator", "grid_worker", "building_leader", "volunteer"})
+VISITORS = frozenset({Role.ADMIN, Role.OPERATOR, Role.GRID_WORKER, Role.BUILDING_LEADER, Role.VOLUNTEER})
 
 
 class VisitScope:
@@ -76,14 +76,14 @@ class VisitScope:
             return {}
         if p.role.value == "volunteer":
             return {"visitor": p.sub}
-        if p.role.value not in VISITORS:
+        if p.role not in VISITORS:
             raise Forbidden(f"role {p.role} does not see visits", {"role": str(p.role)})
         return {}
 
     def check_may_visit(self, p: Principal) -> None:
         if p.role is Role.SERVICE:
             return
-        if p.role.value not in VISITORS:
+        if p.role not in VISITORS:
             raise Forbidden(f"role {p.role} does not record visits", {"role": str(p.role)})
         if figures_only(p, self.level(p)):
             raise Forbidden(FIGURES_ONLY_MESSAGE, {"role": str(p.role)})

@@ -226,7 +226,7 @@ class Visits(RecordCommands):
         self.scope.check_may_plan(p, grid)
         at = now()
         docs = await self.store.due_in("gridId", grid["_id"], at + timedelta(days=q.withinDays), q.first)
-        if p.role.value == "building_leader":
+        if p.role is Role.BUILDING_LEADER:
             docs = [h for h in docs if h["buildingId"] == p.region]
         rules = await self.store.rules()
         return {"items": [vd.visit_due(h, rules, at) for h in docs]}
