@@ -1130,6 +1130,12 @@ def history_for(
 
 
 # ---- loading -----------------------------------------------------------------------------
+# A call that cannot be tried again (it is not idempotent) waits this long for its answer: on a
+# busy machine a service may take far longer than the usual request timeout, and giving up
+# would stop the whole load (measured: `order.review` timed out at a load average of 14).
+PATIENT_S = 300.0
+
+
 def batches(items: list, size: int) -> Iterable[tuple[int, list]]:
     for i in range(0, len(items), size):
         yield i // size, items[i : i + size]
@@ -1270,7 +1276,8 @@ async def load_committees(
         committee_id = ids[c["community"]]
         for u in c["units"]:
             unit = await loader.call("organizations", "unit.register", u)
-            await loader.call("organizations", "org.addUnit", {"id": committee_id, "unitId": unit["id"]}, retries=0)
+            body = {"id": committee_id, "unitId": unit["id"]}
+            await loader.call("organizations", "org.addUnit", body, retries=0, timeout_s=PATIENT_S)
             tick(1)
         await loader.call(
             "organizations",
@@ -1290,7 +1297,7 @@ async def load_volunteers(loader: Loader, vp: VolunteerPlan, tick: Tick = no_tic
         await loader.call("volunteers", "catalogue.upsert", {"code": code, "name": name, "cost": cost, "stock": stock})
     made = await loader.all("volunteers", "volunteer.register", vp.volunteers, tick)
     vp.volunteers = [{**v, "id": m["id"]} for v, m in zip(vp.volunteers, made, strict=True)]
-    await loader.all("volunteers", "post.create", vp.posts, tick, retries=0)
+    await loader.all("volunteers", "post.create", vp.posts, tick, retries=0, timeout_s=PATIENT_S)
 
 
 async def load_orders(loader: Loader, vp: VolunteerPlan, secret: str, issuer: str, tick: Tick = no_tick) -> None:
@@ -1301,7 +1308,9 @@ async def load_orders(loader: Loader, vp: VolunteerPlan, secret: str, issuer: st
         placed = await loader.call("volunteers", "order.place", o["place"], token=resident)
 
         async def step(verb: str, body: dict, tok: str | None = None) -> Any:
-            return await loader.call("volunteers", verb, {"id": placed["id"], **body}, token=tok, retries=0)
+            return await loader.call(
+                "volunteers", verb, {"id": placed["id"], **body}, token=tok, retries=0, timeout_s=PATIENT_S
+            )
 
         await step("order.review", {"approve": True})
         if o["stage"] != "OPEN" and o["volunteer"] is not None:
