@@ -57,7 +57,7 @@ from shared.workdays import OfficeHours, WorkCalendar, WorkCalendarSource, YearA
 SCALES = ("small", "city")
 DESCRIPTIONS = {
     "small": "the demo city 云河市, its party organisations and volunteers, and a year of its cases",
-    "city": "青川市 at the scale of a real city (about 20 minutes on an idle machine)",
+    "city": "青川市 at the scale of a real city (about 1.5 hours on an idle machine, a year of visits most of it)",
 }
 MEETING_AT = clock(9, 0)
 
