@@ -18,7 +18,8 @@ from shared.geo import cell_of
 # Keys never carried, at any depth (snake and camel case as the services write them).
 PERSONAL_KEYS = frozenset(
     {
-        # who a resident is
+        # who a person is: a login (a resident's, a volunteer's; staff are named only as an actor)
+        "sub",
         "reporter_sub",
         "reporterSub",
         "reporterSubs",
@@ -47,9 +48,9 @@ PERSONAL_KEYS = frozenset(
         "lat",
     }
 )
-# A reference to whoever handles a record (a case's assignee, a dispatch target): kind and id are
-# kept, the name (a volunteer is a resident) is not.
-PERSON_REFS = frozenset({"assignee", "returned_by", "returnedBy", "target", "previous_taker"})
+# A reference to a person (a case's assignee, a dispatch target, a grid worker, a 包联 cadre): kind
+# and id are kept, the name is not (a volunteer is a resident).
+PERSON_REFS = frozenset({"assignee", "returned_by", "returnedBy", "target", "previous_taker", "worker", "assignment"})
 POINT_KEYS = frozenset({"location", "point"})  # a {lng, lat} under these becomes its `cell`
 BUS_CELL_DEG = 0.01  # about 1 km: the coarsest place an event names (a grid names the same area)
 
