@@ -20,6 +20,7 @@ PERSONAL_KEYS = frozenset(
     {
         # who a person is: a login (a resident's, a volunteer's; staff are named only as an actor)
         "sub",
+        "visitor",  # the login of whoever visited a household (a building leader is a resident)
         "reporter_sub",
         "reporterSub",
         "reporterSubs",
