@@ -92,6 +92,21 @@ class Principal(BaseModel):
 FIGURE_READERS = frozenset({Role.ADMIN, Role.OPERATOR, Role.GRID_WORKER, Role.VOLUNTEER, Role.BUILDING_LEADER})
 
 
+# Whose sub an event may name as its actor: staff and services, accountable for what they do (an
+# audit reads who dispatched or escalated). Residents, volunteers and building leaders are people of
+# the community: an event says which role acted, not which person.
+ACCOUNTABLE_ROLES = frozenset(
+    {Role.SUPERADMIN, Role.ADMIN, Role.OPERATOR, Role.GRID_WORKER, Role.DEPARTMENT, Role.SERVICE}
+)
+
+
+def public_actor(p: Principal | None) -> str | None:
+    """The `actor` of an event `p` caused: a staff or service sub, else the role (None: the system)."""
+    if p is None:
+        return None
+    return p.sub if p.role in ACCOUNTABLE_ROLES else str(p.role)
+
+
 def require_figures(principal: Principal) -> None:
     if not (principal.unrestricted or principal.role in FIGURE_READERS):
         raise Forbidden(f"role {principal.role} may not read a region's figures", {"role": str(principal.role)})

@@ -106,6 +106,11 @@ def area_m2(geom: BaseGeometry) -> float:
     return geom.area * M_PER_DEG**2 * math.cos(math.radians(geom.centroid.y))
 
 
+def cell_of(lng: float, lat: float, deg: float, dx: int = 0, dy: int = 0) -> str:
+    """The square of `deg` degrees a point lies in (`"<column>:<row>"`), or a neighbour of it."""
+    return f"{math.floor(lng / deg) + dx}:{math.floor(lat / deg) + dy}"
+
+
 def valid_point(lng: float, lat: float) -> None:
     if not (math.isfinite(lng) and math.isfinite(lat)) or not -180 <= lng <= 180 or not -90 <= lat <= 90:
         raise BadInput(f"[{lng}, {lat}] is not a valid longitude/latitude")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import time
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -23,6 +22,7 @@ from services.cases.domain import (
     sweep_at,
 )
 from shared.errors import BadInput, Conflict, LostRace, NotFound
+from shared.geo import cell_of as geo_cell
 from shared.ids import id_floor, id_time_ms
 from shared.mongo import UnitOfWork, now
 from shared.records import DAY_BUCKET_INDEXES, add_day_buckets, flatten, read_days
@@ -120,7 +120,7 @@ CELL_DEG = 0.002  # about 200 m east-west, 220 m north-south: twice the largest 
 
 
 def cell_of(lng: float, lat: float, dx: int = 0, dy: int = 0) -> str:
-    return f"{math.floor(lng / CELL_DEG) + dx}:{math.floor(lat / CELL_DEG) + dy}"
+    return geo_cell(lng, lat, CELL_DEG, dx, dy)
 
 
 def nearby_cells(lng: float, lat: float) -> list[str]:

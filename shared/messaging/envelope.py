@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from shared.ids import new_id
+from shared.messaging.bus import bus_data
 
 
 class CloudEvent(BaseModel):
@@ -50,12 +51,14 @@ def make_event(
     at: datetime | None = None,
     id: str | None = None,
 ) -> CloudEvent:
+    """The envelope of one event, its data as the bus may carry it (`bus.bus_data`); `actor` is
+    the staff or service sub that acted, or the role of a resident (`auth.public_actor`)."""
     return CloudEvent(
         **({"id": id} if id else {}),
         source=f"/yiwang/{service}",
         type=f"yiwang.{service}.{event}.v{schema_version}",
         subject=subject,
-        data=data,
+        data=bus_data(data),
         regionpath=".".join(path),
         actor=actor,
         aggversion=version,

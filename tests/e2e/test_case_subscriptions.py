@@ -32,7 +32,7 @@ async def test_subscription_receives_reported_and_escalated_in_its_subtree_only(
     assert {e["caseId"] for e in got} == {mine["id"]} and other["id"] not in str(got)
     assert [e["type"] for e in got] == ["REPORTED", "ESCALATED"]
     reported, escalated = got
-    assert reported["level"] == "GRID" and reported["status"] == "REPORTED" and reported["actor"] == "r1"
+    assert reported["level"] == "GRID" and reported["status"] == "REPORTED" and reported["actor"] == "resident"  # a resident acts by role on the bus
     assert escalated["level"] == "COMMUNITY" and escalated["actor"] == "gw-a1"
     assert escalated["note"] == "涉及多户, 需社区协调"
     assert escalated["case"] == {"id": mine["id"], "title": mine["title"], "status": "ACCEPTED"}

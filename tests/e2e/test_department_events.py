@@ -4,6 +4,11 @@ subject space `yiwang.dept.cases.<region>.<code>.>`, that cannot read another de
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import nats
 import pytest
@@ -18,13 +23,20 @@ from tests.infra import Server, Stack, free_port, make_settings, start_process
 EVENTS = "subscription($r: ID!) { caseEvents(regionId: $r) { type caseId } }"
 ACCEPT = "mutation($id: ID!) { acceptCase(id: $id) { id } }"
 REPLY = 'mutation($id: ID!) { replyToCase(id: $id, text: "已配合") { id } }'
-PASSWORDS = {"platform": "platform-pw", "dept_urban": "urban-pw", "dept_housing": "housing-pw"}
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORDS = {"platform": "platform-pw", "dept_county-a_urban_mgmt": "urban-pw", "dept_county-a_housing": "housing-pw"}
+URBAN_USER = "dept_county-a_urban_mgmt"
 
 
-def confined(user: str, region: str, code: str) -> str:
-    allow = dept_filters(region, code)[0].rsplit(".", 1)[0] + ".>"
-    return (f'{{ user: {user}, password: "{PASSWORDS[user]}", permissions: {{ publish: {{ deny: [">"] }}, '
-            f'subscribe: {{ allow: ["{allow}"] }} }} }}')
+def confined(region: str, code: str) -> str:
+    """The deployed department user (deploy/nats/accounts.conf, `dept_310104_housing`) for another
+    department: the same permissions with its region and code, its password inline."""
+    conf = (ROOT / "deploy/nats/accounts.conf").read_text()
+    start = conf.index("{ user: dept_310104_housing,")
+    block = conf[start:conf.index("\n      } }", start) + len("\n      } }")]
+    user = f"dept_{region}_{code}".lower()
+    block = block.replace("$DEPT_310104_HOUSING_NATS_PASSWORD", f'"{PASSWORDS[user]}"')
+    return block.replace("dept_310104_housing", user).replace("310104", region).replace("HOUSING", code)
 
 
 @pytest.fixture
@@ -34,8 +46,8 @@ async def secured(mongo_server, tmp_path):
     conf = tmp_path / "nats.conf"
     conf.write_text(nats_config(port, tmp_path / "js") + "authorization {\n  users: [\n"
                     f'    {{ user: platform, password: "{PASSWORDS["platform"]}" }}\n'
-                    f"    {confined('dept_urban', 'county-a', 'URBAN_MGMT')}\n"
-                    f"    {confined('dept_housing', 'county-a', 'HOUSING')}\n  ]\n}}\n")
+                    f"    {confined('county-a', 'URBAN_MGMT')}\n"
+                    f"    {confined('county-a', 'HOUSING')}\n  ]\n}}\n")
     server = Server(start_process([nats_server_binary(), "-c", str(conf)], tmp_path / "nats.log", port), port,
                     tmp_path)
     stack = Stack(make_settings(port, mongo_server.port, nats_url=f"nats://platform:{PASSWORDS['platform']}@127.0.0.1:{port}"))
@@ -68,7 +80,7 @@ async def test_a_plain_nats_consumer_with_department_credentials_reads_its_own_e
     async def on_error(e: Exception) -> None:
         errors.append(str(e))
 
-    urban = await nats.connect(f"nats://127.0.0.1:{port}", user="dept_urban", password=PASSWORDS["dept_urban"],
+    urban = await nats.connect(f"nats://127.0.0.1:{port}", user=URBAN_USER, password=PASSWORDS[URBAN_USER],
                                error_cb=on_error, max_reconnect_attempts=0)
     got: list[tuple[str, str]] = []
     stolen: list[str] = []
@@ -115,3 +127,28 @@ async def test_case_events_for_a_department_carry_only_the_cases_it_handles(stac
         await sub.__aexit__()
     assert [(e["type"], e["caseId"]) for e in got] == [("CASE_DISPATCHED", mine), ("CASE_REPLIED", mine)]
     assert other not in str(got)
+
+
+async def test_the_example_consumer_reads_its_departments_events_from_a_real_stack(secured):
+    """ops/examples/dept_consumer.py, as the README shows it, with the deployed permissions: its
+    durable consumer gets the events of the cases its department is on, then nothing more (acked)."""
+    stack, port = secured
+    await directory(stack)
+    housing_only = await dispatched(stack, "HOUSING", [])
+    shared_case = await dispatched(stack, "HOUSING", ["URBAN_MGMT"])
+    await stack.ok(REPLY, {"id": shared_case}, **URBAN)
+    argv = [sys.executable, str(ROOT / "ops/examples/dept_consumer.py"), "--url", f"nats://127.0.0.1:{port}",
+            "--user", URBAN_USER, "--region", "county-a", "--code", "URBAN_MGMT", "--catch-up"]
+    env = {**os.environ, "YIWANG_DEPT_NATS_PASSWORD": PASSWORDS[URBAN_USER]}
+
+    def run() -> list[dict]:
+        out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, check=True)
+        return [json.loads(line) for line in out.stdout.splitlines()]
+
+    got: list[dict] = []
+    # The relay publishes a moment after the commit: read until the reply's copy has come.
+    await eventually(lambda: asyncio.to_thread(lambda: got.extend(run()) or got),
+                     lambda g: any(x["type"] == "CASE_REPLIED" for x in g), timeout=60, every=0.5)
+    assert [(x["caseId"], x["type"]) for x in got] == [(shared_case, "CASE_DISPATCHED"), (shared_case, "CASE_REPLIED")]
+    assert housing_only not in str(got)
+    assert await asyncio.to_thread(run) == []  # every event was acknowledged

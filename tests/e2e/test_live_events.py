@@ -131,7 +131,7 @@ async def test_every_service_of_the_subtree_in_one_feed_and_nothing_from_outside
     reported = by_service["cases"]
     assert reported["regionId"] == "grid-a1" and reported["regionPath"] == ["city", "county-a", "town-a", "comm-a",
                                                                             "grid-a1"]
-    assert reported["actor"] == "r1" and reported["id"] and reported["at"]
+    assert reported["actor"] == "resident" and reported["id"] and reported["at"]
     assert reported["data"]["title"] == case["title"] and reported["data"]["status"] == "REPORTED"
     assert "location" not in reported["data"] and "note" not in reported["data"]
     assert by_service["grids"]["regionId"] == "bldg-a1-9" and by_service["grids"]["data"]["region"]["name"] == "a9号楼"

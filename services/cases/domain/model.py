@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, PrivateAttr
 
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, public_actor
 from shared.domain import text
 from shared.errors import BadInput, Conflict, Forbidden
 
@@ -567,7 +567,7 @@ class Case(CaseHandling, BaseModel):
             case_id=self.id,
             version=self.version,
             at=now,
-            actor=by.sub,
+            actor=public_actor(by),  # a resident's sub stays in the case, off the bus
             status=status or self.status,
             level=level,
             region_path=self.region_path,

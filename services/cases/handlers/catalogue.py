@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from services.cases import domain as d
 from services.cases.handlers.context import SERVICE, CaseContext
-from shared.auth import Principal, require_deployment_admin
+from shared.auth import Principal, public_actor, require_deployment_admin
 from shared.contracts.cases import CategoryInput, RemoveCategory
 from shared.messaging.envelope import make_event
 from shared.messaging.rpc import Request
@@ -40,7 +40,7 @@ class CatalogueCommands:
                     "catalogue",
                     {"version": new.version},
                     path=[],
-                    actor=p.sub,
+                    actor=public_actor(p),
                     version=new.version,
                 )
             )

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from services.cases.handlers.context import SERVICE, CaseContext
 from shared.asyncapi import envelope_model
-from shared.auth import Principal, require_deployment_admin
+from shared.auth import Principal, public_actor, require_deployment_admin
 from shared.calendars import shipped
 from shared.contracts.cases import GetWorkCalendar, SetWorkCalendar
 from shared.messaging.envelope import make_event
@@ -114,7 +114,7 @@ class WorkCalendars:
                     f"calendar:{c.year}",
                     {"type": CHANGED, **change.model_dump()},
                     path=[],
-                    actor=p.sub,
+                    actor=public_actor(p),
                     version=doc["version"],
                 )
             )

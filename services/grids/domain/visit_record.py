@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, PrivateAttr
 
-from shared.auth import STAFF_ROLES, Principal
+from shared.auth import STAFF_ROLES, Principal, public_actor
 from shared.domain import Attachment, GeoPoint
 from shared.errors import Conflict, Forbidden
 
@@ -44,7 +44,7 @@ class Visit(BaseModel):
         self.updatedAt = at
 
     def _emit(self, type: str, by: Principal | None, now: datetime, /, **data: Any) -> None:
-        self._pending.append((type, by.sub if by else None, data))
+        self._pending.append((type, public_actor(by), data))
 
     def drain(self) -> list[tuple[str, str | None, dict[str, Any]]]:
         out, self._pending = self._pending, []

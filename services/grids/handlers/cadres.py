@@ -10,7 +10,7 @@ from services.grids import domain
 from services.grids.domain import cadres as rules
 from services.grids.handlers.context import GridContext
 from services.grids.store_links import VISITOR_KEY, LinkStore
-from shared.auth import Principal, Role, hidden
+from shared.auth import Principal, Role, hidden, public_actor
 from shared.commands import page_reply
 from shared.contracts.common import ById
 from shared.contracts.grids import AssignCadre, CadresOfSub, ListCadres
@@ -52,7 +52,7 @@ def cadre_event(p: Principal, name: str, d: dict) -> CloudEvent:
         d["_id"],
         {"assignment": {"id": d["_id"], **view}},
         path=d["path"],
-        actor=p.sub,
+        actor=public_actor(p),
         version=d["version"],
     )
 

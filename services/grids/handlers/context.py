@@ -11,7 +11,7 @@ from services.grids.domain import households
 from services.grids.locator import GridLocator
 from services.grids.store import GridStore
 from services.grids.views import region_dto, worker_dto, worker_event_data
-from shared.auth import Principal, hidden
+from shared.auth import Principal, hidden, public_actor
 from shared.messaging.envelope import CloudEvent, make_event
 from shared.mongo import UnitOfWork
 from shared.privacy import FieldCipher
@@ -66,12 +66,12 @@ class GridContext:
             d["_id"],
             {"region": region_dto(d), **extra},
             path=d["path"],
-            actor=p.sub,
+            actor=public_actor(p),
             version=d["version"],
         )
 
     def worker_event(self, p: Principal, name: str, w: dict, path: list[str]) -> CloudEvent:
-        return make_event(SERVICE, name, w["_id"], worker_event_data(w), path=path, actor=p.sub)
+        return make_event(SERVICE, name, w["_id"], worker_event_data(w), path=path, actor=public_actor(p))
 
     def worker_view(self, p: Principal, w: dict) -> dict:
         return worker_dto(p, w, self.cipher)

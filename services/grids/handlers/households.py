@@ -13,7 +13,7 @@ from services.grids.domain import households as hh
 from services.grids.handlers.context import SERVICE, GridContext
 from services.grids.household_store import HouseholdStore
 from services.grids.household_views import household_dto, household_event_data, plain_person, sealed_person
-from shared.auth import Principal, hidden
+from shared.auth import Principal, hidden, public_actor
 from shared.commands import page_reply
 from shared.contracts.common import ById, ByIds
 from shared.contracts.grids import (
@@ -106,7 +106,13 @@ class Households:
 
     def event(self, p: Principal, name: str, d: dict, changed: list[str] | None = None) -> CloudEvent:
         return make_event(
-            SERVICE, name, d["_id"], household_event_data(d, changed), path=d["path"], actor=p.sub, version=d["version"]
+            SERVICE,
+            name,
+            d["_id"],
+            household_event_data(d, changed),
+            path=d["path"],
+            actor=public_actor(p),
+            version=d["version"],
         )
 
     async def stored(self, household_id: str) -> dict:
@@ -349,7 +355,12 @@ class Households:
             data = {"householdId": d["_id"], "buildingId": d["buildingId"], "reasonLength": len(reason)}
             uow.record(
                 make_event(
-                    SERVICE, "HOUSEHOLD_REVEALED", d["_id"], data | {"role": str(p.role)}, path=d["path"], actor=p.sub
+                    SERVICE,
+                    "HOUSEHOLD_REVEALED",
+                    d["_id"],
+                    data | {"role": str(p.role)},
+                    path=d["path"],
+                    actor=public_actor(p),
                 )
             )
             return d

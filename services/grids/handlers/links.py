@@ -13,7 +13,7 @@ from services.grids.domain import links as rules
 from services.grids.handlers.context import SERVICE, GridContext
 from services.grids.household_store import HouseholdStore
 from services.grids.store_links import LinkStore, member_key
-from shared.auth import Principal, Role, hidden
+from shared.auth import Principal, Role, hidden, public_actor
 from shared.contracts.common import ByIds
 from shared.contracts.grids import LinkMember, UnlinkMember
 from shared.errors import BadInput, Conflict, DomainError, Forbidden, NotFound
@@ -27,7 +27,7 @@ LINKERS = frozenset({Role.ADMIN, Role.OPERATOR})
 
 def link_event(p: Principal, name: str, data: dict[str, Any], path: list[str]) -> CloudEvent:
     """MEMBER_LINKED / MEMBER_UNLINKED: ids and counts, the community's path (no personal data)."""
-    return make_event(SERVICE, name, data["memberId"], data, path=path, actor=p.sub)
+    return make_event(SERVICE, name, data["memberId"], data, path=path, actor=public_actor(p))
 
 
 def require_linker(p: Principal) -> None:

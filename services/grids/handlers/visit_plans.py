@@ -24,7 +24,7 @@ from services.grids.staged_counts import StagedCounts
 from services.grids.store import GridStore
 from services.grids.store_links import member_key, visitor_key
 from services.grids.visit_store import VisitStore
-from shared.auth import Principal, Role, require_deployment_admin, require_figures
+from shared.auth import Principal, Role, public_actor, require_deployment_admin, require_figures
 from shared.bulk import committed
 from shared.commands import trend_reply
 from shared.contracts.common import TrendQuery
@@ -98,7 +98,9 @@ class VisitPlans:
             await self.store.put_rules(uow, rules, version + 1)
             data = {"version": version + 1, "rules": [r.doc() for r in rules]}
             uow.record(
-                make_event(SERVICE, "VISIT_RULES_SET", "visitRules", data, path=[], actor=p.sub, version=version + 1)
+                make_event(
+                    SERVICE, "VISIT_RULES_SET", "visitRules", data, path=[], actor=public_actor(p), version=version + 1
+                )
             )
             return version + 1
 
@@ -184,7 +186,9 @@ class VisitPlans:
             self.staged.stage(uow, staged, b.totals, b.days, dict(people))
             common = [n for n, *rest in zip(*b.paths, strict=False) if all(x == n for x in rest)]
             data = {"count": len(b.docs), "households": len(b.states)}
-            uow.record(make_event(SERVICE, "VISITS_IMPORTED", b.docs[0]["_id"], data, path=common, actor=p.sub))
+            uow.record(
+                make_event(SERVICE, "VISITS_IMPORTED", b.docs[0]["_id"], data, path=common, actor=public_actor(p))
+            )
             return {"imported": len(b.docs), "skipped": len(c.items) - len(b.docs), "staged": staged}
 
         started = clock.monotonic()

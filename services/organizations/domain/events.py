@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
-from shared.auth import Principal
+from shared.auth import Principal, public_actor
 from shared.domain import DomainEvent
 
 SUBJECT_PREFIX = "yiwang.evt.organizations"
@@ -125,7 +125,7 @@ class Aggregate(BaseModel):
             aggregate_id=self.id,
             version=self.version,
             at=now,
-            actor=by.sub if by else None,
+            actor=public_actor(by),
             region_path=path,
             data=_jsonable(data),
         )

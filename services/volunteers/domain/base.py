@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Protocol
 from pydantic import BaseModel, Field
 
 from shared import domain as shared_domain
-from shared.auth import Principal
+from shared.auth import Principal, public_actor
 from shared.errors import BadInput, Conflict
 
 from .events import VolunteersEvent
@@ -94,7 +94,7 @@ class Aggregate(BaseModel):
                 subject_id=self.id,
                 version=self.version,
                 at=now,
-                actor=by.sub if by else None,
+                actor=public_actor(by),  # a resident's order names the role, not the person
                 region_path=self.region_path,
                 data=data,
                 counters=counters_of(self),
