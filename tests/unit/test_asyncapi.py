@@ -92,7 +92,8 @@ def test_every_service_is_documented():
     for service in DOCUMENTED:
         doc = document(service)
         assert doc["asyncapi"] == "3.0.0" and doc["defaultContentType"] == CONTENT_TYPE
-        assert doc["channels"], service
+        # a service that records events documents them (document_events in its app)
+        assert doc["channels"] or not emitted_in_source(service), f"{service} documents none of its events"
 
 
 @pytest.mark.parametrize("service", sorted(DECLARED))
@@ -130,7 +131,8 @@ def test_published_subjects_match_exactly_one_channel_of_their_event(service):
                 assert list(doc["channels"][matched[0]]["messages"]) == [event]
     # and a subject of another service or event matches nothing
     assert not channels_matching(doc, f"yiwang.evt.{service}.NO_SUCH_EVENT.310000")
-    assert not channels_matching(doc, f"yiwang.evt.other.{sorted(events)[0]}.310000")
+    for event in events:
+        assert not channels_matching(doc, f"yiwang.evt.other.{event}.310000")
 
 
 def test_the_address_match_is_nats_wildcard_matching():
