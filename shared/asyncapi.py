@@ -71,8 +71,10 @@ def envelope_model(
     delta: bool = True,
     dept_keys: bool = False,
     descriptions: Mapping[str, str] | None = None,
+    typed: bool = False,
 ) -> type[BaseModel]:
-    """The CloudEvents envelope of `event` with `data` as its data (less `drop`), as published."""
+    """The CloudEvents envelope of `event` with `data` as its data (less `drop`), as published
+    (`typed`: `data.type` repeats the event type, as a case's events do)."""
     docs = descriptions or {}
     fields: dict[str, Any] = {
         n: (f.annotation, described(f, docs, data.__name__, n)) for n, f in data.model_fields.items() if n not in drop
@@ -98,13 +100,9 @@ def envelope_model(
     name = service.title() + "".join(w.title() for w in event.split("_"))
     # `type` is the one value `event`: a Literal made at run time (a type checker sees an expression)
     event_type: Any = Literal[event]
-    payload = create_model(
-        f"{name}Data",
-        __doc__=data.__doc__,
-        __config__=data.model_config,
-        type=(event_type, Field(event, description=f"The event type, `{event}`")),
-        **fields,
-    )
+    if typed:
+        fields = {"type": (event_type, Field(event, description=f"The event type, `{event}`")), **fields}
+    payload = create_model(f"{name}Data", __doc__=data.__doc__, __config__=data.model_config, **fields)
     ce_type: Any = Literal[f"yiwang.{service}.{event}.v1"]
     source: Any = Literal[f"/yiwang/{service}"]
     return create_model(
@@ -136,18 +134,20 @@ def document_events(
     descriptions: Mapping[str, str] | None = None,
     outside_only: bool = False,
     dept_keys: bool = False,
+    typed: bool = False,
 ) -> None:
     """Declare the event types `rt` publishes on `yiwang.evt.<service>.<EVENT>.<region path…>`,
     each with the model of its `data` (less `drop`; `delta`: the region counters' change is added;
     `descriptions`: field name → description for fields without one; `outside_only`: always about
-    no territory node, so the subject ends in `_`; `dept_keys`: `data.deptKeys` may name departments)."""
+    no territory node, so the subject ends in `_`; `dept_keys`: `data.deptKeys` may name departments;
+    `typed`: `data.type` repeats the event type)."""
     declared = _declared(rt)
     _DESCRIPTIONS.setdefault(rt, {}).update(descriptions or {})
     for name, model in events.items():
         declared.append(
             EventDoc(
                 name,
-                envelope_model(rt.name, name, model, drop, delta, dept_keys, descriptions),
+                envelope_model(rt.name, name, model, drop, delta, dept_keys, descriptions, typed),
                 first_line(model) or name,
                 outside_only,
             )

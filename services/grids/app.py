@@ -39,8 +39,10 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     )
     outside = {"VISIT_RULES_SET"}  # the deployment's rules: about no territory node (subject …._)
     regional = {k: v for k, v in GRID_EVENTS.items() if k not in outside}
-    document_events(rt, regional, descriptions=GRID_FIELD_DESCRIPTIONS)
-    document_events(rt, {k: GRID_EVENTS[k] for k in outside}, descriptions=GRID_FIELD_DESCRIPTIONS, outside_only=True)
+    document_events(rt, regional, delta=False, descriptions=GRID_FIELD_DESCRIPTIONS)
+    document_events(
+        rt, {k: GRID_EVENTS[k] for k in outside}, delta=False, descriptions=GRID_FIELD_DESCRIPTIONS, outside_only=True
+    )
     rt.broadcast(SERVICE, locator.on_event)
     rt.on_start(locator.start)
     rt.on_stop(locator.stop)

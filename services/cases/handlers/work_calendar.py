@@ -139,9 +139,8 @@ class WorkCalendars:
 def document_calendar_events(rt: ServiceRuntime) -> None:
     """WORK_CALENDAR_CHANGED and CATALOGUE_CHANGED in the service's AsyncAPI document (outside the
     territory: their subjects end in `_`)."""
-    document_events(
-        rt, {CHANGED: WorkCalendarChanged, CATALOGUE_CHANGED: CatalogueChanged}, delta=False, outside_only=True
-    )
+    document_events(rt, {CHANGED: WorkCalendarChanged}, delta=False, outside_only=True, typed=True)
+    document_events(rt, {CATALOGUE_CHANGED: CatalogueChanged}, delta=False, outside_only=True)
 
 
 def view(calendar: WorkCalendar, year: int, doc: dict | None) -> dict[str, Any]:
