@@ -113,7 +113,7 @@ def register_consumer(
             durable=durable,
             ack_policy=AckPolicy.NACK_ON_ERROR,
             config=config,
-            title=durable,
+            title=f"{durable}:{source}",  # one durable name may read several streams
             # more than one: messages handled concurrently (for a handler whose events need no order)
             max_workers=max_workers,
         )
