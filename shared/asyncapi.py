@@ -45,6 +45,7 @@ class EventDoc:
     summary: str
     outside_only: bool = False  # always about no node: the subject ends in `_`
     department_copy: bool = False  # also on `yiwang.dept.<service>.<region>.<code>.<EVENT>`
+    key: tuple[str, str] | None = None  # the tail is one key, not a region path: (parameter, what it is)
 
 
 def first_line(model: type[BaseModel]) -> str:
@@ -135,12 +136,14 @@ def document_events(
     outside_only: bool = False,
     dept_keys: bool = False,
     typed: bool = False,
+    key: tuple[str, str] | None = None,
 ) -> None:
     """Declare the event types `rt` publishes on `yiwang.evt.<service>.<EVENT>.<region path…>`,
     each with the model of its `data` (less `drop`; `delta`: the region counters' change is added;
     `descriptions`: field name → description for fields without one; `outside_only`: always about
     no territory node, so the subject ends in `_`; `dept_keys`: `data.deptKeys` may name departments;
-    `typed`: `data.type` repeats the event type)."""
+    `typed`: `data.type` repeats the event type; `key`: the subject ends in one key of another kind
+    than a region path, (its parameter name, what it is), e.g. an inbox key)."""
     declared = _declared(rt)
     _DESCRIPTIONS.setdefault(rt, {}).update(descriptions or {})
     for name, model in events.items():
@@ -150,6 +153,7 @@ def document_events(
                 envelope_model(rt.name, name, model, drop, delta, dept_keys, descriptions, typed),
                 first_line(model) or name,
                 outside_only,
+                key=key,
             )
         )
 
@@ -161,11 +165,12 @@ def document_department_copies(rt: ServiceRuntime, events: Mapping[str, type[Bas
     declared = _declared(rt)
     for i, doc in enumerate(declared):
         if doc.event in events:
-            declared[i] = EventDoc(doc.event, doc.model, doc.summary, doc.outside_only, True)
+            declared[i] = EventDoc(doc.event, doc.model, doc.summary, doc.outside_only, True, doc.key)
 
 
-def region_address(service: str, event: str, outside_only: bool = False) -> str:
-    return f"{EVT}.{service}.{event}.{OUTSIDE if outside_only else '>'}"
+def region_address(service: str, event: str, outside_only: bool = False, key: str | None = None) -> str:
+    tail = f"{{{key}}}" if key else OUTSIDE if outside_only else ">"
+    return f"{EVT}.{service}.{event}.{tail}"
 
 
 def dept_address(service: str, event: str) -> str:
@@ -186,7 +191,12 @@ def address_pattern(address: str) -> re.Pattern[str]:
 
 
 def _region_channel(service: str, doc: EventDoc) -> dict[str, Any]:
-    if doc.outside_only:
+    parameters: dict[str, Any] = {}
+    if doc.key:
+        name, what = doc.key
+        parameters[name] = {"description": what}
+        where = f"Its subject ends in one token, `{{{name}}}` (see the parameter), not in a region path."
+    elif doc.outside_only:
         where = "It is about no territory node, so its subject ends in `_`."
     else:
         where = (
@@ -197,10 +207,11 @@ def _region_channel(service: str, doc: EventDoc) -> dict[str, Any]:
             "(the node itself and everything below it)."
         )
     return {
-        "address": region_address(service, doc.event, doc.outside_only),
+        "address": region_address(service, doc.event, doc.outside_only, doc.key[0] if doc.key else None),
         "title": f"{service}.{doc.event}",
         "summary": doc.summary,
         "description": f"{doc.summary.rstrip('.')}. {where}",
+        **({"parameters": parameters} if parameters else {}),
         "messages": {doc.event: {"$ref": f"#/components/messages/{doc.event}"}},
     }
 
@@ -280,7 +291,7 @@ def spec(rt: ServiceRuntime) -> dict[str, Any]:
         "info": {
             "title": f"Yiwang {service} events",
             "version": "1",
-            "description": _info(service, any(d.department_copy for d in declared)),
+            "description": _info(service, declared),
         },
         "defaultContentType": CONTENT_TYPE,
         "channels": channels,
@@ -289,7 +300,7 @@ def spec(rt: ServiceRuntime) -> dict[str, Any]:
     }
 
 
-def _info(service: str, copies: bool) -> str:
+def _info(service: str, declared: list[EventDoc]) -> str:
     text = (
         f"Events of the {service} service, on JetStream stream YIWANG_{service.upper()}, as CloudEvents 1.0 "
         "envelopes (structured JSON). A subject is `yiwang.evt.<service>.<EVENT>.<region path>`: the region "
@@ -299,7 +310,9 @@ def _info(service: str, copies: bool) -> str:
         f"`yiwang.evt.{service}.*.<city>.<county>` for those about the county itself). "
         "Requests between services are internal and not listed."
     )
-    if copies:
+    if keyed := [d.event for d in declared if d.key]:
+        text += f" The subjects of {', '.join(keyed)} end in one key instead (see their channels)."
+    if any(d.department_copy for d in declared):
         text += (
             f" An event about a record that departments handle is also published once for each of them on "
             f"`yiwang.dept.{service}.<department region>.<code>.<EVENT>`; a department user may be confined to its own."

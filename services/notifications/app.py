@@ -20,6 +20,10 @@ from shared.settings import Settings
 SOURCES = ("grids", "cases", "organizations", "volunteers")  # every service's events reach the rule table
 INBOX_KEY_PURPOSE = "inbox-key"
 INBOX_WORKERS = 8
+INBOX_KEY_DOC = (
+    "The recipient's inbox key: 32 hex digits, an HMAC of the recipient (收件人), never the person's id; "
+    "`notification.inboxKeys` gives a reader its own"
+)
 
 
 def create_runtime(settings: Settings) -> ServiceRuntime:
@@ -42,7 +46,8 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
         # Events of a source are handled INBOX_WORKERS at a time: each waits on a request to the
         # owning service and a transaction, and a notification needs no order among them.
         rt.consume(source, CONSUMER, deliverer.on_event, max_workers=INBOX_WORKERS)
-    document_events(rt, EVENTS, delta=False)
+    # the subject's last token is the recipient's inbox key (notification.inboxKeys), not a region path
+    document_events(rt, EVENTS, delta=False, typed=True, key=("inboxKey", INBOX_KEY_DOC))
     rt.sender = sender  # type: ignore[attr-defined]  # tests read what it sent
 
     async def start_sender() -> None:

@@ -119,8 +119,10 @@ def test_published_subjects_match_exactly_one_channel_of_their_event(service):
     events = {c["address"].split(".")[3] for c in doc["channels"].values() if c["address"].startswith("yiwang.evt.")}
     copies = {c["address"].split(".")[-1] for c in doc["channels"].values() if c["address"].startswith("yiwang.dept.")}
     for event in events:
-        outside = any(c["address"].endswith("._") for c in doc["channels"].values() if f".{event}." in c["address"])
-        for depth in [0] if outside else range(len(PATH) + 1):
+        tail = next(c["address"] for c in doc["channels"].values() if c["address"].startswith(f"yiwang.evt.{service}.{event}."))
+        # `>`: a region path of any length, or none; `_`: none; `{key}`: one token
+        depths = {"_": [0], ">": range(len(PATH) + 1)}.get(tail.rsplit(".", 1)[1], [1])
+        for depth in depths:
             data = {"deptKeys": DEPT_KEYS} if event in copies else {}
             e = make_event(service, event, "rec-1", data, path=PATH[:depth])
             subjects = [event_subject(e), *dept_subjects(e)]
