@@ -5,7 +5,7 @@
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 
-.PHONY: venv run test lint faults bench fuzz clean
+.PHONY: venv run test lint faults bench fuzz clean asyncapi-tools
 
 venv: $(VENV)/.stamp
 
@@ -27,10 +27,19 @@ $(VENV)/.stamp-lint: pyproject.toml
 	$(VENV)/bin/pip install -e '.[test,lint]'
 	touch $@
 
+# asyncapi: the official AsyncAPI parser (pinned in tools/asyncapi/package-lock.json) that
+# tests/unit/test_asyncapi_parser.py validates every service's document with; without npm that test skips.
+ASYNCAPI_TOOLS := tools/asyncapi
+asyncapi-tools: $(ASYNCAPI_TOOLS)/node_modules/.stamp
+$(ASYNCAPI_TOOLS)/node_modules/.stamp: $(ASYNCAPI_TOOLS)/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  cd $(ASYNCAPI_TOOLS) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && touch node_modules/.stamp; \
+	else echo "npm not found: the AsyncAPI parser test will be skipped"; fi
+
 run: venv
 	$(VENV)/bin/yiwang up --demo
 
-test: venv
+test: venv asyncapi-tools
 	$(VENV)/bin/python -m pytest -q -x --durations=15 -p no:cacheprovider tests
 
 # The gates: ruff's lint and its formatter (check only; `ruff format` fixes) and mypy, all

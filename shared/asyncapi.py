@@ -1,22 +1,67 @@
-"""Event documentation for departments that subscribe to a service's stream directly.
+"""The AsyncAPI 3.0 document of a service's events, built from the models it publishes with.
 
-Each event type is declared on the service's broker as a FastStream publisher whose schema
-is the full CloudEvents envelope; FastStream's AsyncAPI export turns that into an AsyncAPI
-3.0 document. The relay publishes the events themselves; these publishers only document.
+A service declares each event type it publishes (`document_events`: the type and the model of
+its `data`) and, for the records departments handle, that each event is also copied to the
+departments on it (`document_department_copies`). `spec(rt)` turns the declarations into one
+document: a channel per event type on its real subject (`event_subject`: the region path is a
+tail of 1 to 6 ids, or `_` outside the territory, so the address ends in NATS's `>`), a channel
+per department copy (`dept_subjects`, with its two parameters), one `send` operation per
+channel with the standard NATS operation binding, one message per event type whose payload is
+the whole CloudEvents envelope, and the schemas those messages use: nothing else.
 """
 
 from __future__ import annotations
 
+import re
+import weakref
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from faststream.specification import AsyncAPI
 from pydantic import BaseModel, Field, create_model
+from pydantic.fields import FieldInfo
+from pydantic.json_schema import models_json_schema
 
 from shared.messaging.envelope import CloudEvent
+from shared.messaging.subjects import DEPT, EVT
 from shared.service import ServiceRuntime
 
-PATH_TOKENS = "{city}.{county}.{township}.{community}.{grid}"
+CONTENT_TYPE = "application/cloudevents+json"
+# The NATS bindings (github.com/asyncapi/bindings/tree/master/nats): an operation binding with an
+# optional `queue`; the server, channel and message bindings are reserved and carry no field.
+NATS_BINDING_VERSION = "0.1.0"
+OUTSIDE = "_"  # the last token of an event about no territory node (`event_subject`)
+MAX_DEPTH = 6  # city, county, township, community, grid, building
+_DECLARED: weakref.WeakKeyDictionary[ServiceRuntime, list[EventDoc]] = weakref.WeakKeyDictionary()
+_DESCRIPTIONS: weakref.WeakKeyDictionary[ServiceRuntime, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True)
+class EventDoc:
+    """One event type a service publishes: its name, the model of its `data`, and where it goes."""
+
+    event: str
+    model: type[BaseModel]  # the envelope (`envelope_model`)
+    summary: str
+    outside_only: bool = False  # always about no node: the subject ends in `_`
+    department_copy: bool = False  # also on `yiwang.dept.<service>.<region>.<code>.<EVENT>`
+    key: tuple[str, str] | None = None  # the tail is one key, not a region path: (parameter, what it is)
+
+
+def first_line(model: type[BaseModel]) -> str:
+    return " ".join((model.__doc__ or "").strip().split("\n\n")[0].split())
+
+
+def description_of(descriptions: Mapping[str, str], owner: str, name: str) -> str | None:
+    """The description of field `name` of model `owner`: `<owner>.<name>`, else `<name>`."""
+    return descriptions.get(f"{owner}.{name}") or descriptions.get(name)
+
+
+def described(field: FieldInfo, descriptions: Mapping[str, str], owner: str, name: str) -> FieldInfo:
+    """`field`, with the description `descriptions` gives it where it has none of its own."""
+    if field.description or not (text := description_of(descriptions, owner, name)):
+        return field
+    return FieldInfo.merge_field_infos(field, description=text)
 
 
 def envelope_model(
@@ -26,88 +71,250 @@ def envelope_model(
     drop: tuple[str, ...] = (),
     delta: bool = True,
     dept_keys: bool = False,
+    descriptions: Mapping[str, str] | None = None,
+    typed: bool = False,
 ) -> type[BaseModel]:
-    fields: dict[str, Any] = {n: (f.annotation, f) for n, f in data.model_fields.items() if n not in drop}
+    """The CloudEvents envelope of `event` with `data` as its data (less `drop`), as published
+    (`typed`: `data.type` repeats the event type, as a case's events do)."""
+    docs = descriptions or {}
+    fields: dict[str, Any] = {
+        n: (f.annotation, described(f, docs, data.__name__, n)) for n, f in data.model_fields.items() if n not in drop
+    }
     if dept_keys:
         fields["deptKeys"] = (
             list[str],
-            Field(default_factory=list, description="The departments on the record (`<region>:<code>`)"),
+            Field(
+                default_factory=list,
+                description="The departments on the record (承办部门), each `<department region id>:<code>`; "
+                "the event is copied to each of them on `yiwang.dept.…`",
+            ),
         )
     if delta:
         fields["delta"] = (
             dict[str, int],
             Field(
                 default_factory=dict,
-                description=("Change of the region counters this event caused (first event of a command)"),
+                description="Change of the region counters (统计) this event caused, by counter name "
+                "(on the first event of a command; empty on the others)",
             ),
         )
-    name = service.title() + "".join(w.title() for w in event.split("_")) + ("DepartmentCopy" if dept_keys else "")
+    name = service.title() + "".join(w.title() for w in event.split("_"))
     # `type` is the one value `event`: a Literal made at run time (a type checker sees an expression)
     event_type: Any = Literal[event]
-    payload = create_model(
-        f"{name}Data", __doc__=data.__doc__, __config__=data.model_config, type=(event_type, event), **fields
-    )
+    if typed:
+        fields = {"type": (event_type, Field(event, description=f"The event type, `{event}`")), **fields}
+    payload = create_model(f"{name}Data", __doc__=data.__doc__, __config__=data.model_config, **fields)
+    ce_type: Any = Literal[f"yiwang.{service}.{event}.v1"]
+    source: Any = Literal[f"/yiwang/{service}"]
     return create_model(
         f"{name}Event",
         __base__=CloudEvent,
-        __doc__=(
-            f"CloudEvents 1.0 (structured JSON) envelope; `type` = yiwang.{service}.{event}.v1, "
-            "`subject` = the aggregate id, `regionpath` = the region path, dot-joined"
-        ),
-        data=(payload, ...),
+        __doc__=f"{first_line(data) or event}. CloudEvents 1.0 envelope (structured JSON)",
+        type=(ce_type, Field(description="CloudEvents `type`: `yiwang.<service>.<EVENT>.v<schema version>`")),
+        source=(source, Field(description="CloudEvents `source`: the publishing service, `/yiwang/<service>`")),
+        data=(payload, Field(description="The event's own fields")),
     )
+
+
+def _declared(rt: ServiceRuntime) -> list[EventDoc]:
+    if rt not in _DECLARED:
+        _DECLARED[rt] = []
+
+        async def asyncapi(_req: Any) -> dict:
+            return spec(rt)
+
+        rt.route("asyncapi", asyncapi)
+    return _DECLARED[rt]
 
 
 def document_events(
-    rt: ServiceRuntime, events: Mapping[str, type[BaseModel]], drop: tuple[str, ...] = (), delta: bool = True
+    rt: ServiceRuntime,
+    events: Mapping[str, type[BaseModel]],
+    drop: tuple[str, ...] = (),
+    delta: bool = True,
+    descriptions: Mapping[str, str] | None = None,
+    outside_only: bool = False,
+    dept_keys: bool = False,
+    typed: bool = False,
+    key: tuple[str, str] | None = None,
 ) -> None:
+    """Declare the event types `rt` publishes on `yiwang.evt.<service>.<EVENT>.<region path…>`,
+    each with the model of its `data` (less `drop`; `delta`: the region counters' change is added;
+    `descriptions`: field name → description for fields without one; `outside_only`: always about
+    no territory node, so the subject ends in `_`; `dept_keys`: `data.deptKeys` may name departments;
+    `typed`: `data.type` repeats the event type; `key`: the subject ends in one key of another kind
+    than a region path, (its parameter name, what it is), e.g. an inbox key)."""
+    declared = _declared(rt)
+    _DESCRIPTIONS.setdefault(rt, {}).update(descriptions or {})
     for name, model in events.items():
-        rt.broker.publisher(
-            f"yiwang.evt.{rt.name}.{name}.{PATH_TOKENS}",
-            schema=envelope_model(rt.name, name, model, drop, delta),
-            title=f"{rt.name}.{name}",
-            description=(model.__doc__ or "").strip().split("\n")[0],
+        declared.append(
+            EventDoc(
+                name,
+                envelope_model(rt.name, name, model, drop, delta, dept_keys, descriptions, typed),
+                first_line(model) or name,
+                outside_only,
+                key=key,
+            )
         )
 
-    async def asyncapi(_req) -> dict:
-        return spec(rt)
 
-    rt.route("asyncapi", asyncapi)
+def document_department_copies(rt: ServiceRuntime, events: Mapping[str, type[BaseModel]]) -> None:
+    """The event types (declared with `document_events`) that are also copied, once for each
+    department a record names in `data.deptKeys`, to `yiwang.dept.<service>.<region>.<code>.<EVENT>`
+    (`dept_subjects`): a subject space a department's NATS user can be confined to."""
+    declared = _declared(rt)
+    for i, doc in enumerate(declared):
+        if doc.event in events:
+            declared[i] = EventDoc(doc.event, doc.model, doc.summary, doc.outside_only, True, doc.key)
 
 
-def document_department_copies(
-    rt: ServiceRuntime, events: Mapping[str, type[BaseModel]], drop: tuple[str, ...] = ()
-) -> None:
-    """The copies of each event for the departments a record names (`data.deptKeys`), on a subject
-    space of each department's own, which a department's NATS user can be confined to."""
-    for name, model in events.items():
-        rt.broker.publisher(
-            f"yiwang.dept.{rt.name}.{{deptRegion}}.{{deptCode}}.{name}",
-            schema=envelope_model(rt.name, name, model, drop, dept_keys=True),
-            title=f"{rt.name}.{name}.department",
-            description="The same event, for each department on the record: "
-            + (model.__doc__ or "").strip().split("\n")[0],
+def region_address(service: str, event: str, outside_only: bool = False, key: str | None = None) -> str:
+    tail = f"{{{key}}}" if key else OUTSIDE if outside_only else ">"
+    return f"{EVT}.{service}.{event}.{tail}"
+
+
+def dept_address(service: str, event: str) -> str:
+    return f"{DEPT}.{service}.{{deptRegion}}.{{deptCode}}.{event}"
+
+
+def address_pattern(address: str) -> re.Pattern[str]:
+    """The subjects a channel address stands for: `{param}` and NATS `*` one token, `>` one or more."""
+    parts = []
+    for token in address.split("."):
+        if token == ">":
+            parts.append(r"[^.]+(?:\.[^.]+)*")
+        elif token == "*" or re.fullmatch(r"\{\w+\}", token):
+            parts.append(r"[^.]+")
+        else:
+            parts.append(re.escape(token))
+    return re.compile(r"\.".join(parts))
+
+
+def _region_channel(service: str, doc: EventDoc) -> dict[str, Any]:
+    parameters: dict[str, Any] = {}
+    if doc.key:
+        name, what = doc.key
+        parameters[name] = {"description": what}
+        where = f"Its subject ends in one token, `{{{name}}}` (see the parameter), not in a region path."
+    elif doc.outside_only:
+        where = "It is about no territory node, so its subject ends in `_`."
+    else:
+        where = (
+            "The subject ends with the region path of the record: its region ids from the city down, "
+            f"1 to {MAX_DEPTH} of them by where the record is (6 at a building, 5 at a grid, 3 at a street), "
+            "or `_` for a record outside the territory. Subscribe to one subtree with "
+            f"`{EVT}.{service}.{doc.event}.<city>.<county>` and `{EVT}.{service}.{doc.event}.<city>.<county>.>` "
+            "(the node itself and everything below it)."
         )
+    return {
+        "address": region_address(service, doc.event, doc.outside_only, doc.key[0] if doc.key else None),
+        "title": f"{service}.{doc.event}",
+        "summary": doc.summary,
+        "description": f"{doc.summary.rstrip('.')}. {where}",
+        **({"parameters": parameters} if parameters else {}),
+        "messages": {doc.event: {"$ref": f"#/components/messages/{doc.event}"}},
+    }
 
 
-def spec(rt: ServiceRuntime) -> dict:
-    doc = AsyncAPI(
-        rt.broker,
-        title=f"Yiwang {rt.name} events",
-        version="1",
-        description=(
-            f"Events of the {rt.name} service on JetStream stream YIWANG_{rt.name.upper()}. "
-            f"Subjects end with the region path, so `yiwang.evt.{rt.name}.*.<city>.<county>.>` "
-            "is one county's subtree. An event about a record that departments handle is also "
-            f"published, once for each of them, on `yiwang.dept.{rt.name}.<department region>.<code>.<EVENT>`: "
-            "a department user may be confined to its own. Request subjects are internal and not listed."
+def _dept_channel(service: str, doc: EventDoc) -> dict[str, Any]:
+    return {
+        "address": dept_address(service, doc.event),
+        "title": f"{service}.{doc.event} for a department",
+        "summary": f"{doc.summary.rstrip('.')} (the copy for a department on the record)",
+        "description": (
+            f"The same event as on `{region_address(service, doc.event)}`, published once more for each "
+            "department the record names in `data.deptKeys`, on a subject space of the department's own. "
+            f"A department subscribes to `{DEPT}.{service}.<its region id>.<its code>.*` for all its events; "
+            "its NATS user may be confined to exactly that."
         ),
-        schema_version="3.0.0",
+        "parameters": {
+            "deptRegion": {
+                "description": "The id of the region the department belongs to (部门所属区划), "
+                "the part before `:` in a `deptKeys` entry",
+                "examples": ["310104"],
+            },
+            "deptCode": {
+                "description": "The department's code in the directory (部门编码), the part after `:`",
+                "examples": ["HOUSING"],
+            },
+        },
+        "messages": {doc.event: {"$ref": f"#/components/messages/{doc.event}"}},
+    }
+
+
+def spec(rt: ServiceRuntime) -> dict[str, Any]:
+    service, declared = rt.name, _DECLARED.get(rt, [])
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    messages: dict[str, Any] = {}
+    for doc in declared:
+        pairs = [(doc.event, _region_channel(service, doc))]
+        if doc.department_copy:
+            pairs.append((f"{doc.event}.department", _dept_channel(service, doc)))
+        for key, channel in pairs:
+            channels[key] = channel
+            operations[f"publish.{key}"] = {
+                "action": "send",
+                "channel": {"$ref": f"#/channels/{key}"},
+                "title": f"{service} publishes {channel['title']}",
+                "summary": channel["summary"],
+                "messages": [{"$ref": f"#/channels/{key}/messages/{doc.event}"}],
+                "bindings": {"nats": {"bindingVersion": NATS_BINDING_VERSION}},
+            }
+        messages[doc.event] = {
+            "name": doc.event,
+            "title": doc.event,
+            "summary": doc.summary,
+            "contentType": CONTENT_TYPE,
+            "headers": {
+                "type": "object",
+                "properties": {
+                    "Nats-Msg-Id": {
+                        "type": "string",
+                        "description": "JetStream's de-duplication id: the event id (a department copy: "
+                        "the event id, `@`, its subject); a republish after a crash is dropped",
+                    }
+                },
+            },
+            "payload": {"$ref": f"#/components/schemas/{doc.model.__name__}"},
+        }
+    _, schemas = models_json_schema(
+        [(d.model, "serialization") for d in declared], ref_template="#/components/schemas/{model}"
     )
-    full = doc.to_specification().to_jsonable()
-    # Keep only this service's own events: its requests and what it consumes are documented elsewhere.
-    ops = {k: v for k, v in full.get("operations", {}).items() if v.get("action") == "send"}
-    keep = {v["channel"]["$ref"].split("/")[-1] for v in ops.values()}
-    full["operations"] = ops
-    full["channels"] = {k: v for k, v in full.get("channels", {}).items() if k in keep}
-    return full
+    schemas = schemas.get("$defs", {})
+    for name, schema in schemas.items():  # the models inside the events' data (a region, a visit…)
+        for prop, value in schema.get("properties", {}).items():
+            if not value.get("description") and (text := description_of(_DESCRIPTIONS.get(rt, {}), name, prop)):
+                value["description"] = text
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": f"Yiwang {service} events",
+            "version": "1",
+            "description": _info(service, declared),
+        },
+        "defaultContentType": CONTENT_TYPE,
+        "channels": channels,
+        "operations": operations,
+        "components": {"messages": messages, "schemas": schemas},
+    }
+
+
+def _info(service: str, declared: list[EventDoc]) -> str:
+    text = (
+        f"Events of the {service} service, on JetStream stream YIWANG_{service.upper()}, as CloudEvents 1.0 "
+        "envelopes (structured JSON). A subject is `yiwang.evt.<service>.<EVENT>.<region path>`: the region "
+        f"path is the record's region ids from the city down, 1 to {MAX_DEPTH} tokens by where the record is, "
+        "or `_` for a record outside the territory, so each channel's address ends in `>`. "
+        f"`yiwang.evt.{service}.*.<city>.<county>.>` is every event below one county (add "
+        f"`yiwang.evt.{service}.*.<city>.<county>` for those about the county itself). "
+        "Requests between services are internal and not listed."
+    )
+    if keyed := [d.event for d in declared if d.key]:
+        text += f" The subjects of {', '.join(keyed)} end in one key instead (see their channels)."
+    if any(d.department_copy for d in declared):
+        text += (
+            f" An event about a record that departments handle is also published once for each of them on "
+            f"`yiwang.dept.{service}.<department region>.<code>.<EVENT>`; a department user may be confined to its own."
+        )
+    return text

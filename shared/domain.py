@@ -167,8 +167,8 @@ class GeoPoint(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    lng: float = Field(ge=-180, le=180)
-    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180, description="Longitude (经度), degrees")
+    lat: float = Field(ge=-90, le=90, description="Latitude (纬度), degrees")
 
 
 class Attachment(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from services.cases.domain import EVENT_TYPES
+from services.cases.domain import EVENT_TYPES, FIELD_DESCRIPTIONS
 from services.cases.handlers import SERVICE, CaseContext
 from services.cases.handlers.model import CaseCommands
 from services.cases.handlers.table import table
@@ -14,6 +14,7 @@ from services.cases.importer import CaseImporter
 from services.cases.projection import RollupProjection
 from services.cases.store import HOTSPOT_DAYS, IMPORTED, INDEXES, CaseStore, window_start
 from services.cases.sweeper import Sweeper
+from services.cases.views import wire_event_models
 from shared.asyncapi import document_department_copies, document_events
 from shared.mongo import now
 from shared.moves import Figures, follow_moves
@@ -52,8 +53,10 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     calendars = WorkCalendars(cases)
     rt.routes(table(cases, CaseImporter(cases, projection), calendars))
     serve_rekey(rt, cipher, Sealed("cases", ("reporters.phone_enc",)), Sealed("departments", ("contacts.phone_enc",)))
-    document_events(rt, EVENT_TYPES, drop=("counters",))
-    document_department_copies(rt, EVENT_TYPES, drop=("counters",))  # departments: yiwang.dept.cases.…
+    document_events(
+        rt, wire_event_models(), drop=("counters",), descriptions=FIELD_DESCRIPTIONS, dept_keys=True, typed=True
+    )
+    document_department_copies(rt, EVENT_TYPES)  # departments: yiwang.dept.cases.…
     document_calendar_events(rt)
     rt.project("rollups", projection.apply)
     rt.consume("organizations", "resolutions", CaseCommands(cases).on_org_event, events="RESOLUTION_ADDED.>")

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import Field
+
 from services.cases import domain as d
 from services.cases.projection import event_delta
 from shared.auth import STAFF_ROLES, Principal, Role
@@ -15,6 +17,22 @@ from shared.mongo import now
 from shared.privacy import FieldCipher, mask_name, mask_phone
 
 SERVICE = "cases"
+
+
+class CaseCorrectedOnTheWire(d.CaseCorrected):
+    """A correction of the case's category, location or grid after intake (audited: codes and
+    region ids only). `from_region_path` is where its figures were counted before."""
+
+    delta_from: dict[str, int] = Field(
+        default_factory=dict,
+        description="When the correction moved the case to another grid: the change of the region counters "
+        "on its old path (`delta` is then the change on the new one)",
+    )
+
+
+def wire_event_models() -> dict[str, type[d.CaseEvent]]:
+    """The case events as `case_envelopes` puts them on the bus, for the AsyncAPI document."""
+    return {**d.EVENT_TYPES, d.CaseCorrected.type: CaseCorrectedOnTheWire}
 
 
 def case_envelopes(case: d.Case, counters_before: dict[str, int] | None) -> list[CloudEvent]:

@@ -9,7 +9,7 @@ from services.grids.locator import GridLocator
 from services.grids.store import INDEXES, GridStore
 from services.grids.visit_store import VISIT_INDEXES
 from shared.asyncapi import document_events
-from shared.contracts.grids import GRID_EVENTS
+from shared.contracts.grids import GRID_EVENTS, GRID_FIELD_DESCRIPTIONS
 from shared.privacy import FieldCipher
 from shared.rekey import Sealed, serve_rekey
 from shared.service import ServiceRuntime
@@ -37,7 +37,12 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
         ),
         Sealed("visits", ("findingsEnc",)),  # visits
     )
-    document_events(rt, GRID_EVENTS)
+    outside = {"VISIT_RULES_SET"}  # the deployment's rules: about no territory node (subject …._)
+    regional = {k: v for k, v in GRID_EVENTS.items() if k not in outside}
+    document_events(rt, regional, delta=False, descriptions=GRID_FIELD_DESCRIPTIONS)
+    document_events(
+        rt, {k: GRID_EVENTS[k] for k in outside}, delta=False, descriptions=GRID_FIELD_DESCRIPTIONS, outside_only=True
+    )
     rt.broadcast(SERVICE, locator.on_event)
     rt.on_start(locator.start)
     rt.on_stop(locator.stop)

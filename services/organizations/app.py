@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from services.organizations.domain import EVENT_TYPES
+from services.organizations.domain import EVENT_FIELDS, EVENT_TYPES, FIELD_DESCRIPTIONS
 from services.organizations.handlers.common import SERVICE, OrgContext
 from services.organizations.handlers.table import OrgHandlers
 from services.organizations.importer import MemberImporter
@@ -30,17 +32,21 @@ SEALED_MEMBERS = Sealed(
 
 def event_models() -> dict[str, type[BaseModel]]:
     """For the AsyncAPI document: every event names its record; the rest of `data` is the
-    event's own fields (ids, statuses, dates; never names, phones or ID numbers)."""
-    return {
-        name: create_model(
+    event's own fields (`EVENT_FIELDS`: ids, statuses, dates; never phones or ID numbers)."""
+    models: dict[str, type[BaseModel]] = {}
+    for name, description in EVENT_TYPES.items():
+        fields: dict[str, Any] = {
+            "aggregate": (str, Field(description=FIELD_DESCRIPTIONS["aggregate"])),
+            "aggregateId": (str, Field(description=FIELD_DESCRIPTIONS["aggregateId"])),
+        }
+        fields.update({f: (Any, Field(None, description=FIELD_DESCRIPTIONS[f])) for f in EVENT_FIELDS[name]})
+        models[name] = create_model(
             f"Org{name.title().replace('_', '')}",
-            __doc__=description,
+            __doc__=description[:1].upper() + description[1:],
             __config__=ConfigDict(extra="allow"),
-            aggregate=(str, Field(description="kind of record: organization, member, transfer, meeting, ...")),
-            aggregateId=(str, Field(description="its id (also the CloudEvent `subject`)")),
+            **fields,
         )
-        for name, description in EVENT_TYPES.items()
-    }
+    return models
 
 
 def create_runtime(settings: Settings) -> ServiceRuntime:

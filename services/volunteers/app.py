@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from services.volunteers.domain import EVENT_DEFINITIONS
+from services.volunteers.domain import EVENT_DEFINITIONS, EVENT_FIELDS, FIELD_DESCRIPTIONS
 from services.volunteers.handlers import SERVICE, Context, people, table, tasks
 from services.volunteers.store import INDEXES, VolunteerStore
 from services.volunteers.sweeper import Sweeper
@@ -21,19 +22,17 @@ from shared.territory import TerritoryReplica
 
 def event_models() -> dict[str, type[BaseModel]]:
     """For the AsyncAPI document: every event names its record kind; the rest of `data` is
-    the event's own fields (ids, statuses, hours, points; never names or phones)."""
-    return {
-        name: create_model(
-            f"Vol{name.title().replace('_', '')}",
-            __doc__=description,
-            __config__=ConfigDict(extra="allow"),
-            kind=(
-                str,
-                Field(description="kind of record: volunteer, team, post, order, task, activity, ledger, feedback"),
-            ),
+    the event's own fields (`EVENT_FIELDS`: ids, statuses, hours, points; never names or phones)."""
+    models: dict[str, type[BaseModel]] = {}
+    for name, description in EVENT_DEFINITIONS.items():
+        fields: dict[str, Any] = {"kind": (str, Field(description=FIELD_DESCRIPTIONS["kind"]))}
+        # an event's own field may take a name of the envelope's (`<EVENT>.<field>` describes it then)
+        for f in EVENT_FIELDS[name]:
+            fields[f] = (Any, Field(None, description=FIELD_DESCRIPTIONS.get(f"{name}.{f}", FIELD_DESCRIPTIONS[f])))
+        models[name] = create_model(
+            f"Vol{name.title().replace('_', '')}", __doc__=description, __config__=ConfigDict(extra="allow"), **fields
         )
-        for name, description in EVENT_DEFINITIONS.items()
-    }
+    return models
 
 
 def create_runtime(settings: Settings) -> ServiceRuntime:

@@ -54,6 +54,8 @@ def register_consumer(
     handler: EventHandler,
     max_deliver: int,
     events: str = ">",
+    ack_wait_s: float = 60.0,
+    max_workers: int = 1,
 ) -> tuple[str, ConsumerConfig]:
     """A durable consumer `<service>-<name>` on `<source>`'s stream, shared by replicas.
 
@@ -98,7 +100,7 @@ def register_consumer(
         deliver_group=durable,
         ack_policy=JsAckPolicy.EXPLICIT,
         max_deliver=max_deliver,
-        ack_wait=60,
+        ack_wait=ack_wait_s,  # a message its consumer died holding is delivered again after this
         max_ack_pending=256,
         deliver_policy=DeliverPolicy.ALL,
     )
@@ -111,7 +113,9 @@ def register_consumer(
             durable=durable,
             ack_policy=AckPolicy.NACK_ON_ERROR,
             config=config,
-            title=durable,
+            title=f"{durable}:{source}",  # one durable name may read several streams
+            # more than one: messages handled concurrently (for a handler whose events need no order)
+            max_workers=max_workers,
         )
     subscriber(on_event)
     return stream_name(source), config

@@ -12,18 +12,27 @@ from shared.messaging.bus import bus_data
 
 
 class CloudEvent(BaseModel):
-    specversion: str = "1.0"
-    id: str = Field(default_factory=lambda: new_id("e"))
-    source: str  # /yiwang/<service>
-    type: str  # yiwang.<service>.<EVENT>.v<version>
-    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
-    subject: str  # id of the aggregate the event is about
-    datacontenttype: str = "application/json"
-    data: dict[str, Any]
+    specversion: str = Field("1.0", description="CloudEvents version, `1.0`")
+    id: str = Field(
+        default_factory=lambda: new_id("e"),
+        description="The event's id, unique per source; a consumer de-duplicates on it",
+    )
+    source: str = Field(description="The publishing service, `/yiwang/<service>`")
+    type: str = Field(description="`yiwang.<service>.<EVENT>.v<schema version>`")
+    time: datetime = Field(default_factory=lambda: datetime.now(UTC), description="When it happened (RFC 3339)")
+    subject: str = Field(description="The id of the record (aggregate) the event is about")
+    datacontenttype: str = Field("application/json", description="The media type of `data`: `application/json`")
+    data: dict[str, Any] = Field(description="The event's own fields")
     # Extension attributes (CloudEvents allows lowercase alphanumeric names).
-    regionpath: str = ""  # dot-joined region ids, top-down
-    actor: str | None = None
-    aggversion: int | None = None
+    regionpath: str = Field(
+        "",
+        description="The record's region ids from the city down, dot-joined (the subject's tail); "
+        "empty outside the territory",
+    )
+    actor: str | None = Field(None, description="The principal `sub` of who caused it; null for the system")
+    aggversion: int | None = Field(
+        None, description="The record's version after the command (events of one command share it)"
+    )
 
     @property
     def service(self) -> str:

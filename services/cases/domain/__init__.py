@@ -29,6 +29,7 @@ from .duplicates import distance_m, haversine_m, is_possible_duplicate, possible
 from .enums import OPEN_STATUSES, Action, AssigneeKind, CaseChannel, CaseStatus, HandlingLevel, RequestKind
 from .events import (
     EVENT_TYPES,
+    FIELD_DESCRIPTIONS,
     CaseAccepted,
     CaseAssigned,
     CaseClosed,
@@ -159,6 +160,7 @@ __all__ = [
     "distance_m",
     "event_from_wire",
     "EVENT_TYPES",
+    "FIELD_DESCRIPTIONS",
     "GeoPoint",
     "HandlingLevel",
     "haversine_m",

@@ -18,9 +18,13 @@ class Assignee(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    kind: AssigneeKind
-    id: str = Field(min_length=1)
-    name: str = ""
+    kind: AssigneeKind = Field(
+        description="What kind of handler: GRID_WORKER, DEPARTMENT, VOLUNTEER, COMMUNITY or BUILDING_LEADER"
+    )
+    id: str = Field(
+        min_length=1, description="The handler: a principal sub, a department code, a member id or a community id"
+    )
+    name: str = Field(default="", description="The handler's name as shown to staff (a department's or person's)")
 
 
 class Reporter(BaseModel):

@@ -9,10 +9,10 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.cases.handlers.context import SERVICE, CaseContext
-from shared.asyncapi import envelope_model
+from shared.asyncapi import document_events
 from shared.auth import Principal, public_actor, require_deployment_admin
 from shared.calendars import shipped
 from shared.contracts.cases import GetWorkCalendar, SetWorkCalendar
@@ -24,16 +24,26 @@ from shared.workdays import WorkCalendar, WorkCalendarSource, YearArrangement, c
 
 log = logging.getLogger("yiwang.cases.calendar")
 CHANGED = "WORK_CALENDAR_CHANGED"
+CATALOGUE_CHANGED = "CATALOGUE_CHANGED"  # handlers/catalogue.py
 
 
 class WorkCalendarChanged(BaseModel):
     """An administrator set a year of the work calendar (deadlines set from now on count it)."""
 
-    year: int
-    version: int
-    source: str
-    holidays: int  # how many
-    workdays: int
+    year: int = Field(description="The calendar year set")
+    version: int = Field(description="The calendar's version after this change")
+    source: str = Field(
+        description="Where the year's arrangement comes from: PUBLISHED (the State Council's 国务院办公厅通知, "
+        "as shipped), EDITED (set by an administrator) or WEEKENDS_ONLY (none: weekends off)"
+    )
+    holidays: int = Field(description="How many days off (节假日) the year's arrangement lists")
+    workdays: int = Field(description="How many weekend days are working days (调休上班) in it")
+
+
+class CatalogueChanged(BaseModel):
+    """An administrator changed the category catalogue (事项分类目录) cases are reported under."""
+
+    version: int = Field(description="The catalogue's version after this change")
 
 
 class WorkCalendars:
@@ -127,14 +137,10 @@ class WorkCalendars:
 
 
 def document_calendar_events(rt: ServiceRuntime) -> None:
-    """WORK_CALENDAR_CHANGED in the service's AsyncAPI document (outside the territory: its
-    subject ends in `_`)."""
-    rt.broker.publisher(
-        f"yiwang.evt.{SERVICE}.{CHANGED}._",
-        schema=envelope_model(SERVICE, CHANGED, WorkCalendarChanged, delta=False),
-        title=f"{SERVICE}.{CHANGED}",
-        description=(WorkCalendarChanged.__doc__ or "").strip(),
-    )
+    """WORK_CALENDAR_CHANGED and CATALOGUE_CHANGED in the service's AsyncAPI document (outside the
+    territory: their subjects end in `_`)."""
+    document_events(rt, {CHANGED: WorkCalendarChanged}, delta=False, outside_only=True, typed=True)
+    document_events(rt, {CATALOGUE_CHANGED: CatalogueChanged}, delta=False, outside_only=True)
 
 
 def view(calendar: WorkCalendar, year: int, doc: dict | None) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from .enums import (
     TransferStatus,
     UnitKind,
 )
-from .events import EVENT_TYPES, SUBJECT_PREFIX, OrgEvent, event_from_wire
+from .events import EVENT_FIELDS, EVENT_TYPES, FIELD_DESCRIPTIONS, SUBJECT_PREFIX, OrgEvent, event_from_wire
 from .life import LifeRecord, record_life
 from .lists import TRANSITIONS, Need, Project, Resource
 from .meetings import (
@@ -99,7 +99,9 @@ __all__ = [
     "dual_register",
     "DualRegistration",
     "event_from_wire",
+    "EVENT_FIELDS",
     "EVENT_TYPES",
+    "FIELD_DESCRIPTIONS",
     "expected_parent_path",
     "feedback_id",
     "FeedbackRecord",

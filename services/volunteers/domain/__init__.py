@@ -26,7 +26,15 @@ from .enums import (
     TaskStatus,
     VolunteerKind,
 )
-from .events import EVENT_DEFINITIONS, EVENT_TYPES, SUBJECT_PREFIX, VolunteersEvent, event_from_wire
+from .events import (
+    EVENT_DEFINITIONS,
+    EVENT_FIELDS,
+    EVENT_TYPES,
+    FIELD_DESCRIPTIONS,
+    SUBJECT_PREFIX,
+    VolunteersEvent,
+    event_from_wire,
+)
 from .feedback import QuarterlyFeedback, ServiceRecord, quarter_bounds, quarter_of, quarterly_feedback, records_of
 from .orders import GeoPoint, ServiceOrder, Target, placement, require_in_area, take_filter, wish_wall
 from .people import MemberChange, MemberRef, Team, Volunteer, community_path, member_change
@@ -82,7 +90,9 @@ __all__ = [
     "DEFAULT_RULES",
     "DONE_ORDER_STATUSES",
     "EVENT_DEFINITIONS",
+    "EVENT_FIELDS",
     "EVENT_TYPES",
+    "FIELD_DESCRIPTIONS",
     "GeoPoint",
     "LedgerEntry",
     "MemberChange",
