@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field, create_model
 from pydantic.fields import FieldInfo
 from pydantic.json_schema import models_json_schema
 
+from shared.messaging.bus import PERSON_REFS, PERSONAL_KEYS, POINT_KEYS
 from shared.messaging.envelope import CloudEvent
 from shared.messaging.subjects import DEPT, EVT
 from shared.service import ServiceRuntime
@@ -286,6 +287,8 @@ def spec(rt: ServiceRuntime) -> dict[str, Any]:
         for prop, value in schema.get("properties", {}).items():
             if not value.get("description") and (text := description_of(_DESCRIPTIONS.get(rt, {}), name, prop)):
                 value["description"] = text
+    as_on_the_bus(schemas)
+    schemas = _reachable(schemas, [d.model.__name__ for d in declared])
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -298,6 +301,55 @@ def spec(rt: ServiceRuntime) -> dict[str, Any]:
         "operations": operations,
         "components": {"messages": messages, "schemas": schemas},
     }
+
+
+CELL_SCHEMA = {
+    "type": "string",
+    "description": "The ~1 km cell the place lies in (`<floor(lng/0.01)>:<floor(lat/0.01)>`), never the exact point",
+}
+
+
+def as_on_the_bus(schemas: dict[str, Any]) -> None:
+    """The schemas as `bus_data` (shared/messaging/bus.py) lets the events out: the domain models
+    list fields no event carries (a resident's sub, a name, exact coordinates), so the document
+    drops them the same way, a point becoming its `cell` and a reference to a person losing its name."""
+    person_defs: set[str] = set()
+    for schema in schemas.values():
+        props: dict[str, Any] = schema.get("properties", {})
+        for prop in [p for p in props if p in PERSONAL_KEYS or p in POINT_KEYS]:
+            if props.pop(prop) is not None and prop in POINT_KEYS:
+                props["cell"] = dict(CELL_SCHEMA)
+        for prop in PERSON_REFS & props.keys():
+            person_defs |= {ref.rsplit("/", 1)[-1] for ref in _refs(props[prop])}
+        if "required" in schema:
+            schema["required"] = [r for r in schema["required"] if r in props]
+    for name in person_defs:
+        schema = schemas.get(name, {})
+        schema.get("properties", {}).pop("name", None)
+        if "required" in schema:
+            schema["required"] = [r for r in schema["required"] if r != "name"]
+
+
+def _reachable(schemas: dict[str, Any], roots: list[str]) -> dict[str, Any]:
+    """The schemas the messages reach (a model only a dropped field used, e.g. a point, goes)."""
+    seen: set[str] = set()
+    todo = [r for r in roots if r in schemas]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo += [r.rsplit("/", 1)[-1] for r in _refs(schemas[name]) if r.rsplit("/", 1)[-1] in schemas]
+    return {k: v for k, v in schemas.items() if k in seen}
+
+
+def _refs(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return ([value["$ref"]] if isinstance(value.get("$ref"), str) else []) + [
+            r for v in value.values() for r in _refs(v)
+        ]
+    if isinstance(value, list):
+        return [r for v in value for r in _refs(v)]
+    return []
 
 
 def _info(service: str, declared: list[EventDoc]) -> str:

@@ -253,3 +253,18 @@ def test_case_events_carry_no_contact_data():
     fields = {f.lower() for s in schemas.values() for f in s.get("properties", {})}
     contact = ("phone", "reporter_name", "idnumber", "id_number", "address")
     assert not {f for f in fields if any(c in f for c in contact)}, fields
+
+
+@pytest.mark.parametrize("service", DOCUMENTED)
+def test_documents_describe_what_the_bus_carries(service: str) -> None:
+    """No document lists a field `bus_data` keeps off the bus (a resident's sub, a name, a phone,
+    exact coordinates); a place is documented as the cell events carry."""
+    from shared.messaging.bus import PERSONAL_KEYS, POINT_KEYS
+
+    schemas = document(service)["components"]["schemas"]
+    listed = {(name, prop) for name, s in schemas.items() for prop in s.get("properties", {})}
+    assert not {(n, p) for n, p in listed if p in PERSONAL_KEYS | POINT_KEYS}
+    if service == "cases":
+        reported = schemas["CasesReportedData"]["properties"]
+        assert "cell" in reported and "location" not in reported
+        assert "name" not in schemas["Assignee"]["properties"]
