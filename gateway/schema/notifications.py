@@ -14,7 +14,17 @@ from strawberry.types import Info
 from gateway.clients import NotificationsClient
 from gateway.events import stream_events
 from gateway.schema.case_types import Case, case_node
-from gateway.schema.common import Connection, Edge, PageInfo, ctx, decode_cursor, dto_type, encode_cursor, from_dto, when
+from gateway.schema.common import (
+    Connection,
+    Edge,
+    PageInfo,
+    ctx,
+    decode_cursor,
+    dto_type,
+    encode_cursor,
+    from_dto,
+    when,
+)
 from gateway.schema.visits import Visit, visit_node
 from gateway.schema.volunteer_types import ServiceOrder
 from gateway.schema.volunteers import read_service_order
