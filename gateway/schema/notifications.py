@@ -34,6 +34,8 @@ from shared.messaging.rpc import parse
 from shared.messaging.subjects import EVT
 
 _INBOX_KEY = re.compile(r"^[0-9a-f]{16,64}$")  # one subject token (hex), never a wildcard
+# an inbox row id, `n<10 base32 digits of ms>:<eventId>:<rule>:<recipient>`: what a cursor holds
+_ROW_ID = re.compile(r"^n[0-9a-z]{10}:\S{1,189}$")
 ADDED = "NOTIFICATION_ADDED"
 
 
@@ -130,15 +132,20 @@ def list_request(unread_only: bool | None, first: int | None, after: str | None)
         request["first"] = first
     if after is not None:
         row = decode_cursor(after)
-        if not row or not row.isprintable():
+        if not row or not _ROW_ID.match(row):
             raise BadInput("`after` is not a cursor this API returned")
         request["after"] = row
     return parse(nc.ListNotifications, request)
 
 
 def read_ids(ids: list[strawberry.ID]) -> nc.MarkRead:
-    """Distinct ids, at most 100 of them, each 1..200 characters."""
-    return parse(nc.MarkRead, {"ids": list(dict.fromkeys(str(i) for i in ids))})
+    """Distinct ids, at most 100 of them, each the id of a notification (anyone's: those not the
+    caller's are ignored by the service, so an id says nothing of whose it is)."""
+    request = parse(nc.MarkRead, {"ids": list(dict.fromkeys(str(i) for i in ids))})
+    bad = [i for i in request.ids if not _ROW_ID.match(i)]
+    if bad:
+        raise BadInput("`ids` takes the `id` of notifications, as `notifications` lists them", {"invalid": bad[:5]})
+    return request
 
 
 # ---- preferences --------------------------------------------------------------------------------
