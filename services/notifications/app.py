@@ -10,9 +10,10 @@ from services.notifications.handlers.inbox import Inbox
 from services.notifications.handlers.table import verbs
 from services.notifications.providers import make_provider
 from services.notifications.sender import Sender
-from services.notifications.store import INDEXES, SERVICE, NotificationStore
+from services.notifications.store import INDEXES, PREFERENCES, SERVICE, NotificationStore
 from shared.asyncapi import document_events
 from shared.privacy import FieldCipher, purpose_key
+from shared.rekey import Sealed, serve_rekey
 from shared.service import ServiceRuntime
 from shared.settings import Settings
 
@@ -28,6 +29,7 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     secret = purpose_key(settings, INBOX_KEY_PURPOSE)
     tz = ZoneInfo(settings.timezone)
     rt.routes(verbs(Inbox(rt, store, cipher, secret)))
+    serve_rekey(rt, cipher, Sealed(PREFERENCES, ("wechat_openid_enc",)))  # `yiwang rekey`
     deliverer = Deliverer(rt, store, secret, tz)
     providers = {channel: make_provider(channel, settings) for channel in ("SMS", "WECHAT")}
     lease_s = settings.notify_send_timeout_s * 3 + 30

@@ -143,3 +143,113 @@ async def test_killed_between_commit_and_ack_it_still_writes_one_row_per_recipie
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+async def test_each_caller_reads_and_marks_only_its_own_rows(world, notifications):
+    r1 = world.stack.token(role="resident", sub="k-r1")
+    r2 = world.stack.token(role="resident", sub="k-r2")
+    page = await world.call("notification.list", r1)
+    assert [i["type"] for i in page["items"]] == ["CASE_RESOLVED", "CASE_ACCEPTED"]  # newest first
+    assert page["total"] == 2 and not page["hasNext"] and page["items"][1]["title"] == "您反映的问题已受理"
+    assert page["items"][0]["link"]["kind"] == "CASE" and not page["items"][0]["read"]
+    first = await world.call("notification.list", r1, first=1)
+    rest = await world.call("notification.list", r1, first=1, after=first["endCursor"])
+    assert first["hasNext"] and [first["items"][0]["id"], rest["items"][0]["id"]] == [i["id"] for i in page["items"]]
+    mine = [i["id"] for i in page["items"]]
+    assert (await world.call("notification.get", r1, id=mine[0]))["body"].startswith("您反映的“路灯不亮”已办结")
+    await expect_error(world.call("notification.get", r2, id=mine[0]), "NOT_FOUND")  # as if it did not exist
+    assert (await world.call("notification.markRead", r2, ids=mine))["count"] == 0
+    assert (await world.call("notification.list", r1, unreadOnly=True))["total"] == 2
+    assert (await world.call("notification.markRead", r1, ids=[*mine, *mine, "nope"]))["count"] == 2
+    assert (await world.call("notification.markRead", r1, ids=mine))["count"] == 0  # already read
+    unread = await world.call("notification.list", r1, unreadOnly=True)
+    assert unread["total"] == 0 and unread["items"] == []
+    assert (await world.call("notification.get", r1, id=mine[0]))["readAt"] is not None
+    # the grid worker reads its own row and its grid's shared inbox
+    assert len((await world.call("notification.inboxKeys", world.gw))["keys"]) == 2
+    assert [i["type"] for i in (await world.call("notification.list", world.gw))["items"]] == ["CASE_ASSIGNED"]
+    # limits and typed errors
+    await expect_error(world.call("notification.list", r1, first=101), "BAD_INPUT")
+    await expect_error(world.call("notification.markRead", r1, ids=["x"] * 101), "BAD_INPUT")
+    await expect_error(world.call("notification.list", r1, extra=1), "BAD_INPUT")
+    await expect_error(world.call("notification.list", world.stack.token("service")), "FORBIDDEN")
+
+
+async def test_notification_added_reaches_only_the_recipients_inbox_subject(world, notifications):
+    r5 = world.stack.token(role="resident", sub="k-r5")
+    (key,) = (await world.call("notification.inboxKeys", r5))["keys"]
+    (other,) = (await world.call("notification.inboxKeys", world.stack.token(role="resident", sub="k-r6")))["keys"]
+    assert key != other and "k-r5" not in key
+    nc = await nats.connect(world.settings.nats_url)
+    got: asyncio.Queue = asyncio.Queue()
+    seen_other: list = []
+    try:
+        async def mine(msg):
+            await got.put(msg)
+
+        async def theirs(msg):
+            seen_other.append(msg)
+
+        await nc.subscribe(f"yiwang.evt.notifications.NOTIFICATION_ADDED.{key}", cb=mine)
+        await nc.subscribe(f"yiwang.evt.notifications.NOTIFICATION_ADDED.{other}", cb=theirs)
+        c = await world.report("k-r5")
+        await world.cases("case.accept", world.op, id=c["id"])
+        msg = await asyncio.wait_for(got.get(), world.settings.rpc_timeout_s)
+        event = json.loads(msg.data)
+        assert event["data"]["notificationType"] == "CASE_ACCEPTED" and event["data"]["link"]["id"] == c["id"]
+        assert "title" not in event["data"] and "body" not in event["data"] and "k-r5" not in msg.data.decode()
+        row = await world.call("notification.get", r5, id=event["data"]["notificationId"])
+        assert row["type"] == "CASE_ACCEPTED"
+        assert seen_other == []
+    finally:
+        await nc.close()
+
+
+async def test_preferences_mute_opt_in_and_quiet_hours(world, notifications, caplog):
+    caplog.set_level(logging.INFO, logger="yiwang.notifications.providers")
+    sms = notifications.sender.providers["SMS"]
+    before = sms.sent
+    r7, r8 = (world.stack.token(role="resident", sub=s) for s in ("k-r7", "k-r8"))
+    assert (await world.call("preferences.get", r7))["channels"] == {"SMS": False, "WECHAT": False}
+    p = await world.call("preferences.set", r7, channels={"SMS": True, "WECHAT": False}, mutedTypes=["CASE_REJECTED"])
+    assert p["channels"]["SMS"] and p["mutedTypes"] == ["CASE_REJECTED"] and p["timeZone"] == world.settings.timezone
+    await expect_error(world.call("preferences.set", r7, mutedTypes=["CASE_NOPE"]), "BAD_INPUT")
+    await expect_error(world.call("preferences.set", r7, quietHours={"start": "7pm", "end": "07:00"}), "BAD_INPUT")
+    await expect_error(world.call("preferences.set", r7), "BAD_INPUT")
+    assert (await world.call("preferences.get", r7))["mutedTypes"] == ["CASE_REJECTED"]  # refused changes nothing
+    # r8 is in quiet hours now (city time): its SMS waits for their end
+    now = datetime.now(ZoneInfo(world.settings.timezone))
+    start, end = (now - timedelta(hours=1)).strftime("%H:%M"), (now + timedelta(hours=2)).strftime("%H:%M")
+    await world.call("preferences.set", r8, channels={"SMS": True}, quietHours={"start": start, "end": end})
+    a, b, c = await world.report("k-r7"), await world.report("k-r7"), await world.report("k-r8")
+    await world.cases("case.accept", world.op, id=a["id"])
+    await world.cases("case.reject", world.op, id=b["id"], reason="重复")
+    await world.cases("case.accept", world.op, id=c["id"])
+    await world.idle()
+    client, db = await world.db()
+    try:
+        assert [i["type"] for i in (await world.call("notification.list", r7))["items"]] == ["CASE_ACCEPTED"]  # muted
+        sent = await eventually(lambda: db.outgoing.find_one({"sub": "k-r7"}), lambda o: o and o["status"] == "SENT",
+                                timeout=world.settings.rpc_timeout_s)
+        assert sent["template"] == "YW_CASE_ACCEPTED" and sent["_id"].endswith(":SMS") and sent["recipient"] == "sub:k-r7"
+        assert sms.sent == before + 1 and "138****5678" in caplog.text and PHONE not in caplog.text
+        waiting = await db.outgoing.find_one({"sub": "k-r8"})
+        assert waiting["status"] == "PENDING" and waiting["due_at"] > datetime.now(ZoneInfo("UTC")).replace(tzinfo=None)
+        # a phone number is nowhere at rest in the service's database
+        for name in await db.list_collection_names():
+            async for doc in db[name].find({}):
+                assert PHONE not in json.dumps(doc, default=str), name
+    finally:
+        await client.close()
+
+
+async def test_the_audience_verb_is_for_services_only(world):
+    c = await world.report("k-r9")
+    for role in ("resident", "operator", "superadmin"):
+        await expect_error(world.cases("case.audience", world.stack.token(role=role, region="town-a"), id=c["id"]),
+                           "FORBIDDEN")
+    service = world.stack.token("service")
+    plain = await world.cases("case.audience", service, id=c["id"])
+    assert plain["reporterSubs"] == ["k-r9"] and "reporterPhones" not in plain and plain["gridId"] == "grid-a1"
+    assert (await world.cases("case.audience", service, id=c["id"], phones=True))["reporterPhones"] == {"k-r9": PHONE}
+    await expect_error(world.cases("case.audience", service, id="nope"), "NOT_FOUND")

@@ -90,13 +90,15 @@ def test_templates_are_chinese_with_the_case_title_and_a_local_deadline():
             assert all(r.render(rule, r.Facts(link=r.LinkKind.CASE, id="x"), TZ))
 
 
-def test_row_ids_sort_by_event_time_and_name_their_recipient():
+def test_row_ids_sort_by_event_time_and_name_their_recipient_by_inbox_key():
     t = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
-    a = r.row_id(t, "e1", "reporter", "sub:r1")
-    b = r.row_id(t + timedelta(milliseconds=1), "e0", "reporter", "sub:r1")
-    assert a < b and a == r.row_id(t, "e1", "reporter", "sub:r1")
-    assert a.endswith(":sub:r1") and owner_of(a, ["sub:r1", "grid:g"]) == "sub:r1"
-    assert owner_of(a, ["sub:r", "grid:g"]) is None
+    token = rk.inbox_key(b"k" * 32, "sub:r1")
+    a = r.row_id(t, "e1", "reporter", token)
+    b = r.row_id(t + timedelta(milliseconds=1), "e0", "reporter", token)
+    assert a < b and a == r.row_id(t, "e1", "reporter", token)
+    assert a.endswith(":" + token) and "r1" not in a.removesuffix(token)  # no sub in the id (it travels)
+    assert owner_of(a, {token: "sub:r1", "x" * 32: "grid:g"}) == "sub:r1"
+    assert owner_of(a, {"y" * 32: "grid:g"}) is None
     assert r.stale(t, t + timedelta(days=2), 86400) and not r.stale(t, t + timedelta(hours=1), 86400)
     assert not r.stale(t, t + timedelta(days=400), 0)
 

@@ -286,12 +286,14 @@ def render(rule: Rule, facts: Facts, tz: ZoneInfo) -> tuple[str, str]:
     return rule.title.format(**values), rule.body.format(**values)
 
 
-def row_id(event_time: datetime, event_id: str, rule_code: str, recipient: str) -> str:
-    """`<time><eventId>:<rule>:<recipient>`: the same for every delivery of the event (a
+def row_id(event_time: datetime, event_id: str, rule_code: str, inbox_key: str) -> str:
+    """`<time>:<eventId>:<rule>:<inbox key>`: the same for every delivery of the event (a
     redelivery hits the duplicate key), and ordered by the event's time, so an inbox pages by
-    `_id`. The time prefix is `n` and 10 base32 digits of milliseconds, like `shared.ids`."""
+    `_id`. The time prefix is `n` and 10 base32 digits of milliseconds, like `shared.ids`. The
+    recipient appears by its inbox key only: the id travels in NOTIFICATION_ADDED, and a
+    resident's sub stays off the bus."""
     ms = int(event_time.timestamp() * 1000)
-    return f"{id_floor('n', ms)}:{event_id}:{rule_code}:{recipient}"
+    return f"{id_floor('n', ms)}:{event_id}:{rule_code}:{inbox_key}"
 
 
 def stale(event_time: datetime, now: datetime, max_age_s: float) -> bool:

@@ -98,7 +98,7 @@ class Deliverer:
     def row(self, event: CloudEvent, rule: r.Rule, key: str, facts: r.Facts, at: datetime) -> dict[str, Any]:
         title, body = r.render(rule, facts, self.tz)
         return {
-            "_id": r.row_id(event.time, event.id, rule.code, key),
+            "_id": r.row_id(event.time, event.id, rule.code, rk.inbox_key(self.secret, key)),
             "recipient": key,
             "type": rule.type,
             "title": title,

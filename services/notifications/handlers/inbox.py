@@ -29,9 +29,10 @@ def keys_of(p: Principal) -> list[str]:
     return keys
 
 
-def owner_of(row_id: str, keys: list[str]) -> str | None:
-    """Which of the caller's keys a row id names (ids end with their recipient)."""
-    return next((k for k in keys if row_id.endswith(":" + k)), None)
+def owner_of(row_id: str, by_token: dict[str, str]) -> str | None:
+    """Which of the caller's keys a row id names (ids end with their recipient's inbox key;
+    `by_token`: the caller's inbox keys to their recipient keys)."""
+    return by_token.get(row_id.rpartition(":")[2])
 
 
 def preferences_dto(p: Preferences, doc: dict[str, Any] | None, tz: str) -> dict[str, Any]:
@@ -57,10 +58,13 @@ class Inbox:
         items = [dto(r) for r in rows]
         return {"items": items, "total": total, "hasNext": more, "endCursor": items[-1]["id"] if items else None}
 
+    def tokens(self, keys: list[str]) -> dict[str, str]:
+        return {rk.inbox_key(self.secret, k): k for k in keys}
+
     async def get(self, req: Request) -> dict[str, Any]:
         keys = keys_of(req.principal)
         q = req.parse(nc.NotificationId)
-        row = await self.store.row(q.id) if owner_of(q.id, keys) else None
+        row = await self.store.row(q.id) if owner_of(q.id, self.tokens(keys)) else None
         if row is None or row.get("recipient") not in keys:
             raise NotFound(f"notification {q.id} does not exist", {"id": q.id})
         return dto(row)
@@ -68,7 +72,8 @@ class Inbox:
     async def mark_read(self, req: Request) -> dict[str, int]:
         keys = keys_of(req.principal)
         q = req.parse(nc.MarkRead)
-        mine = [(i, k) for i in dict.fromkeys(q.ids) if (k := owner_of(i, keys))]
+        tokens = self.tokens(keys)
+        mine = [(i, k) for i in dict.fromkeys(q.ids) if (k := owner_of(i, tokens))]
         return {"count": await self.store.mark_read(mine, now())}
 
     async def inbox_keys(self, req: Request) -> dict[str, list[str]]:
