@@ -412,6 +412,11 @@ async def measure(url: str, settings: Settings, stack: BenchStack | None, args: 
             result["unavailable"][f"subscription:{kind}"] = why
     if feeds:
         result["event_to_inbox"] = inbox.inbox_latency(work, subs, feeds)
+        sent = [t for step in work.step_sent.values() for t in step.values()]
+        if sent and result["event_to_inbox"]["subscribers"]:
+            with contextlib.suppress(Exception):  # the split is a detail: never lose the run over it
+                added = await inbox.added_times(settings.nats_servers[0], min(sent) - 1)
+                result["event_to_inbox"]["split"] = inbox.split_latency(work, subs, feeds, added)
         refused = [subs.status[i].get("error") for i in feeds if subs.status[i]["status"] == "error"]
         if refused and not result["event_to_inbox"]["subscribers"]:
             result["unavailable"][f"subscription:{inbox.KIND}"] = str(refused[0])[:300]
@@ -625,8 +630,8 @@ def main() -> None:
     ap.add_argument("--skip-seed", action="store_true", help="do not seed (with --url: the stack holds the data)")
     ap.add_argument("--url", help="use the running stack at this address instead of starting ones")
     ap.add_argument("--subscribers", type=int, default=4, help="websocket subscribers (default 4)")
-    ap.add_argument("--inbox-subscribers", type=int, default=4,
-                    help="residents following their notificationAdded inbox (default 4; 0: none)")
+    ap.add_argument("--inbox-subscribers", type=int, default=16,
+                    help="residents following their notificationAdded inbox (default 16, at most --clients; 0: none)")
     ap.add_argument("--subscription-kinds", default="caseEvents,events", type=lambda s: [k for k in s.split(",") if k],
                     help="alternated over the subscribers (default caseEvents,events)")
     ap.add_argument("--mix", help="weights, e.g. report=2,workflow=8,overview=6,drilldown=1,cases=2,rankings=1,"
