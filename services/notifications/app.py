@@ -19,6 +19,7 @@ from shared.settings import Settings
 
 SOURCES = ("grids", "cases", "organizations", "volunteers")  # every service's events reach the rule table
 INBOX_KEY_PURPOSE = "inbox-key"
+INBOX_WORKERS = 8
 
 
 def create_runtime(settings: Settings) -> ServiceRuntime:
@@ -38,7 +39,9 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     )
     deliverer.kick = sender.kick
     for source in SOURCES:
-        rt.consume(source, CONSUMER, deliverer.on_event)
+        # Events of a source are handled INBOX_WORKERS at a time: each waits on a request to the
+        # owning service and a transaction, and a notification needs no order among them.
+        rt.consume(source, CONSUMER, deliverer.on_event, max_workers=INBOX_WORKERS)
     document_events(rt, EVENTS, delta=False)
     rt.sender = sender  # type: ignore[attr-defined]  # tests read what it sent
 

@@ -55,6 +55,7 @@ def register_consumer(
     max_deliver: int,
     events: str = ">",
     ack_wait_s: float = 60.0,
+    max_workers: int = 1,
 ) -> tuple[str, ConsumerConfig]:
     """A durable consumer `<service>-<name>` on `<source>`'s stream, shared by replicas.
 
@@ -112,7 +113,9 @@ def register_consumer(
             durable=durable,
             ack_policy=AckPolicy.NACK_ON_ERROR,
             config=config,
-            title=durable,
+            title=f"{durable}:{source}",  # one durable name may read several streams
+            # more than one: messages handled concurrently (for a handler whose events need no order)
+            max_workers=max_workers,
         )
     subscriber(on_event)
     return stream_name(source), config
