@@ -270,4 +270,10 @@ RIGHTS: dict[str, Rule] = {
     # -- subscriptions
     "caseEvents": rule(A, O, W, D),                    # a department: the cases it handles
     "events": rule(A, O, W, D),
+    # -- notifications: everyone with a token reads and marks only their own inbox (and preferences)
+    "notifications": rule(ALL, scope=NONE),
+    "notificationPreferences": rule(ALL, scope=NONE),
+    "markNotificationsRead": rule(ALL, scope=NONE),
+    "setNotificationPreferences": rule(ALL, scope=NONE),
+    "notificationAdded": rule(ALL, scope=NONE),
 }

@@ -31,6 +31,11 @@ from gateway.schema.live_events import LiveEventsSubscription
 from gateway.schema.member_links import MemberLinksMutation
 from gateway.schema.my_work import MyWorkQuery
 from gateway.schema.nodes import NodeQuery
+from gateway.schema.notifications import (  # notifications: the inbox
+    NotificationsMutation,
+    NotificationsQuery,
+    NotificationsSubscription,
+)
 from gateway.schema.organizations import OrganizationsMutation, OrganizationsQuery
 from gateway.schema.territory import TerritoryMutation, TerritoryQuery
 from gateway.schema.unified import UnifiedMutation, UnifiedQuery
@@ -54,6 +59,7 @@ class Query(
     CadresQuery,  # links:
     HouseholdsQuery,  # households:
     VisitsQuery,  # visits
+    NotificationsQuery,  # notifications: the inbox
 ):
     pass
 
@@ -73,12 +79,13 @@ class Mutation(
     MemberLinksMutation,
     HouseholdsMutation,  # households:
     VisitsMutation,  # visits
+    NotificationsMutation,  # notifications: the inbox
 ):
     pass
 
 
 @strawberry.type
-class Subscription(CasesSubscription, LiveEventsSubscription):
+class Subscription(CasesSubscription, LiveEventsSubscription, NotificationsSubscription):  # notifications
     pass
 
 

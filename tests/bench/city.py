@@ -19,7 +19,9 @@ One run:
      on two scratch stores, one with and one without `--sync-on-commit`, in alternating slices.
   4. K websocket subscribers (tests/bench/subscribers.py, its own process) on `caseEvents` /
      `events` of the root; report → subscriber latency = receipt − the moment the `reportCase`
-     request was sent (matched on the case id).
+     request was sent (matched on the case id). Beside them, `--inbox-subscribers` residents
+     follow their own `notificationAdded` inbox (tests/bench/inbox.py): event → inbox latency =
+     receipt of CASE_ACCEPTED (CASE_RESOLVED) − the moment `acceptCase` (`resolveCase`) was sent.
   5. Report-only phase: reports through the gateway from C clients, nothing else: the report
      throughput compared with the raw write ceiling.
   6. Mixed phase: C closed-loop clients over HTTP, weighted (`--mix`): residents report, the
@@ -64,6 +66,7 @@ from typing import Any
 
 from shared.auth import mint_token
 from shared.settings import Settings, get_settings
+from tests.bench import inbox
 from tests.bench.ceilings import mongo_report_writes, nats_rr
 from tests.bench.chart import draw
 from tests.bench.stack import ROOT, BenchStack, cpu_seconds, say, seed, seed_knows_scale
@@ -121,9 +124,11 @@ def parse_mix(text: str | None) -> dict[str, float]:
 class Subscribers:
     """The subscriber process and what it reported."""
 
-    def __init__(self, url: str, token: str, region: str, kinds: list[str]):
+    def __init__(self, url: str, token: str, region: str, kinds: list[str], inbox_tokens: list[str] | None = None):
         self.args = ["--url", url.replace("http://", "ws://").rstrip("/") + "/graphql", "--token", token,
                      "--region", region, "--kinds", ",".join(kinds)]
+        if inbox_tokens:  # notifications: one resident's token per notificationAdded subscriber
+            self.args += ["--inbox-tokens", ",".join(inbox_tokens)]
         self.kinds = kinds
         self.status: dict[int, dict[str, Any]] = {i: {"kind": k, "status": "starting"} for i, k in enumerate(kinds)}
         self.recv: dict[int, dict[str, float]] = {i: {} for i in range(len(kinds))}
@@ -164,7 +169,8 @@ class Subscribers:
                     s["status"] = "closed"
 
     def live(self) -> list[int]:
-        return [i for i, s in self.status.items() if s["status"] == "subscribed"]
+        """The region feeds receiving (not the residents' inbox feeds, which see no reports)."""
+        return [i for i, s in self.status.items() if s["status"] == "subscribed" and s["kind"] != inbox.KIND]
 
     async def wait_subscribed(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -335,10 +341,13 @@ async def measure(url: str, settings: Settings, stack: BenchStack | None, args: 
 
     work = Workload(url, settings, territory, args.clients, parse_mix(args.mix), run_id)
     kinds = [args.subscription_kinds[i % len(args.subscription_kinds)] for i in range(args.subscribers)]
-    subs = Subscribers(url, work.operator, territory.root, kinds)
+    n_inbox = min(args.inbox_subscribers, len(work.residents))  # notifications: residents' inbox feeds
+    kinds += [inbox.KIND] * n_inbox
+    feeds = inbox.inbox_subscribers(kinds)
+    subs = Subscribers(url, work.operator, territory.root, kinds, work.residents[:n_inbox])
     await quiet(stack)
     try:
-        if args.subscribers:
+        if kinds:
             await subs.start()
             await subs.wait_subscribed()
         probe = Gql(url)
@@ -390,6 +399,8 @@ async def measure(url: str, settings: Settings, stack: BenchStack | None, args: 
         while time.monotonic() < deadline and active and not all(
                 subs.seen_by_all(c, active) for c in tracked[-200:]):
             await asyncio.sleep(0.2)
+        while time.monotonic() < deadline and feeds and inbox.pending_notifications(work, subs, feeds):
+            await asyncio.sleep(0.2)
     finally:
         await subs.stop()
     result["unavailable"] = dict(work.unavailable)
@@ -399,6 +410,16 @@ async def measure(url: str, settings: Settings, stack: BenchStack | None, args: 
     for s in subs.status.values():
         for kind, why in (s.get("unavailable") or {}).items():
             result["unavailable"][f"subscription:{kind}"] = why
+    if feeds:
+        result["event_to_inbox"] = inbox.inbox_latency(work, subs, feeds)
+        sent = [t for step in work.step_sent.values() for t in step.values()]
+        if sent and result["event_to_inbox"]["subscribers"]:
+            with contextlib.suppress(Exception):  # the split is a detail: never lose the run over it
+                added = await inbox.added_times(settings.nats_servers[0], min(sent) - 1)
+                result["event_to_inbox"]["split"] = inbox.split_latency(work, subs, feeds, added)
+        refused = [subs.status[i].get("error") for i in feeds if subs.status[i]["status"] == "error"]
+        if refused and not result["event_to_inbox"]["subscribers"]:
+            result["unavailable"][f"subscription:{inbox.KIND}"] = str(refused[0])[:300]
     if args.subscribers:
         result["report_to_subscriber"] = subscriber_latency(work, subs, active, "mixed")
         result["report_to_subscriber_report_only"] = subscriber_latency(work, subs, active, "report_only")
@@ -529,6 +550,7 @@ def table(result: dict[str, Any]) -> str:
                              f"{s.get('subscribers')} subscribers, {s.get('reports')} reports, err = missed"))
             if s.get("after_reply", {}).get("count"):
                 lines.append(row("  after the reply", s["after_reply"], "subscriber's receipt − reportCase reply"))
+    lines += inbox.table_rows(result, row)
     oc = result.get("overview_city", {})
     for k in ("small", "city"):
         if oc.get(k):
@@ -608,6 +630,8 @@ def main() -> None:
     ap.add_argument("--skip-seed", action="store_true", help="do not seed (with --url: the stack holds the data)")
     ap.add_argument("--url", help="use the running stack at this address instead of starting ones")
     ap.add_argument("--subscribers", type=int, default=4, help="websocket subscribers (default 4)")
+    ap.add_argument("--inbox-subscribers", type=int, default=16,
+                    help="residents following their notificationAdded inbox (default 16, at most --clients; 0: none)")
     ap.add_argument("--subscription-kinds", default="caseEvents,events", type=lambda s: [k for k in s.split(",") if k],
                     help="alternated over the subscribers (default caseEvents,events)")
     ap.add_argument("--mix", help="weights, e.g. report=2,workflow=8,overview=6,drilldown=1,cases=2,rankings=1,"

@@ -9,6 +9,9 @@ Writes one JSON line per fact to stdout, until stdin is closed:
                                                                    `events` refused: "unavailable")
     {"sub": 0, "case": "<case id>", "t": <unix time of receipt>}  (first REPORTED seen per case)
     {"sub": 0, "events": 123, "status": "closed"}                  (total events received)
+
+Kind `notificationAdded` (a resident's inbox; one token each from --inbox-tokens, in order) reports
+each case notification as {"sub": 3, "case": "CASE_ACCEPTED:<case id>", "t": …} (first receipt).
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ QUERIES = {
     "caseEvents": "subscription($r: ID!) { caseEvents(regionId: $r) { type caseId at } }",
     "events": 'subscription($r: ID!) { events(regionId: $r, services: ["cases"]) '
               "{ id cursor service type subject at } }",
+    "notificationAdded": "subscription { notificationAdded { id type at link { kind id } } }",
 }
 
 
@@ -37,6 +41,10 @@ def case_of(kind: str, data: dict) -> tuple[str | None, bool]:
     if kind == "caseEvents":
         e = data.get("caseEvents") or {}
         return e.get("caseId"), e.get("type") == "REPORTED"
+    if kind == "notificationAdded":  # every case notification counts, keyed by its type
+        n = data.get("notificationAdded") or {}
+        link = n.get("link") or {}
+        return (f"{n.get('type')}:{link.get('id')}" if link.get("kind") == "CASE" else None), True
     e = data.get("events") or {}
     return e.get("subject"), "REPORTED" in str(e.get("type", "")).upper()
 
@@ -96,7 +104,9 @@ async def subscriber(i: int, kind: str, url: str, token: str, region: str) -> No
 
 async def run(args: argparse.Namespace) -> None:
     kinds = [k for k in args.kinds.split(",") if k]
-    tasks = [asyncio.create_task(subscriber(i, k, args.url, args.token, args.region)) for i, k in enumerate(kinds)]
+    inbox = iter([t for t in (args.inbox_tokens or "").split(",") if t])
+    tokens = [next(inbox, args.token) if k == "notificationAdded" else args.token for k in kinds]
+    tasks = [asyncio.create_task(subscriber(i, k, args.url, tokens[i], args.region)) for i, k in enumerate(kinds)]
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until the parent closes stdin
     for t in tasks:
         t.cancel()
@@ -109,6 +119,7 @@ def main() -> None:
     ap.add_argument("--token", required=True)
     ap.add_argument("--region", required=True)
     ap.add_argument("--kinds", default="caseEvents,events,caseEvents,events")
+    ap.add_argument("--inbox-tokens", help="comma-separated tokens of the notificationAdded subscribers, in order")
     asyncio.run(run(ap.parse_args()))
 
 

@@ -317,6 +317,10 @@ class Workload:
         self.pending: deque[Pending] = deque()
         self.sent: dict[str, tuple[float, str]] = {}  # case id -> (unix time the report was sent, phase)
         self.replied: dict[str, float] = {}  # case id -> unix time its reportCase reply came back
+        # notifications: who reported each case in their own name (index into `residents`; a hotline
+        # call has no account to tell), and when its acceptCase / resolveCase was sent (unix time)
+        self.reporter_of: dict[str, int] = {}
+        self.step_sent: dict[str, dict[str, float]] = {"accept_case": {}, "resolve_case": {}}
         self.seq = 0
         self.directories: dict[str, list[str]] = {}  # county -> department codes
         self.unavailable: dict[str, str] = {}
@@ -425,6 +429,8 @@ class Workload:
         case = data["reportCase"]
         self.sent[case["id"]] = (sent, phase)
         self.replied[case["id"]] = time.time()
+        if not hotline:
+            self.reporter_of[case["id"]] = client % len(self.residents)
         if follow:
             located = case.get("region", {}).get("id")
             if located and located != grid.id:  # a point on a border: follow the grid it went to
@@ -471,7 +477,13 @@ class Workload:
             call = gql(RESOLVE, {"id": p.case_id, "t": "已现场处置, 清理完毕"}, token=gw)
         else:
             call = gql(RATE, {"id": p.case_id, "s": self.rnd.choice([5, 5, 4, 3]), "c": "满意"}, token=p.resident)
-        if await rec.timed(step, call) is not None and p.step + 1 < len(steps):
+        told = self.step_sent.get(step) if p.case_id in self.reporter_of else None
+        if told is not None:  # notifications: the reporter's inbox is told of this step
+            told[p.case_id] = time.time()
+        done = await rec.timed(step, call)
+        if done is None and told is not None:
+            told.pop(p.case_id, None)
+        if done is not None and p.step + 1 < len(steps):
             p.step += 1
             self.pending.append(p)
 

@@ -138,10 +138,11 @@ class World:
         return next(self.serial)
 
     async def consumers(self) -> int:
-        """Consumers on the cases stream: a live feed that was let through has one."""
+        """Consumers on the cases stream and the inbox's: a live feed that was let through has one."""
         if self.nc is None:
             self.nc = await nats.connect(self.stack.settings.nats_url)
-        return (await self.nc.jetstream().stream_info("YIWANG_CASES")).state.consumer_count
+        js = self.nc.jetstream()
+        return sum([(await js.stream_info(s)).state.consumer_count for s in ("YIWANG_CASES", "YIWANG_NOTIFICATIONS")])
 
     # -- seeding --------------------------------------------------------------------------------
     async def ok(self, doc: str, token: str | None = None, **variables: object) -> dict:
@@ -760,6 +761,12 @@ OPS: dict[str, Args] = {
     # subscriptions
     "caseEvents": region("regionId"),
     "events": lambda w, who, rel: f'regionId: {lit(who.region(rel))}, services: ["cases"]',
+    # notifications: the caller's own inbox; nothing else to name
+    "notifications": lambda w, who, rel: "first: 5",
+    "notificationPreferences": lambda w, who, rel: "",
+    "markNotificationsRead": lambda w, who, rel: 'ids: ["mx-no-such-notification"]',
+    "setNotificationPreferences": lambda w, who, rel: 'input: {mutedTypes: ["CASE_URGED"]}',
+    "notificationAdded": lambda w, who, rel: "",
 }
 
 
@@ -810,9 +817,9 @@ async def world(mongo_server, tmp_path_factory):
     stack = Stack(make_settings(nats_server.port, mongo_server.port, rpc_timeout_s=15.0))
     w = World(stack)
     try:
-        for service in ("grids", "cases", "organizations", "volunteers"):
+        for service in ("grids", "cases", "organizations", "volunteers", "notifications"):
             await stack.start_service(service)
-        await stack.start_gateway(services=("grids", "cases", "organizations", "volunteers"))
+        await stack.start_gateway(services=("grids", "cases", "organizations", "volunteers", "notifications"))
         t = stack.token
         w.people = {
             "superadmin": Who("superadmin", t(sub="mx-su"), "m", "mx-su"),
@@ -870,7 +877,7 @@ async def run_subscription(w: World, cell: Cell) -> str:
     async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
         await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {cell.who.token}"}}))
         assert json.loads(await ws.recv())["type"] == "connection_ack"
-        doc = f"subscription {{ {cell.op}({cell.args}) {{ __typename }} }}"
+        doc = f"subscription {{ {cell.op}{f'({cell.args})' if cell.args else ''} {{ __typename }} }}"
         await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": doc}}))
         deadline = time.monotonic() + 4 * stack.settings.rpc_timeout_s
         while time.monotonic() < deadline:
