@@ -21,7 +21,7 @@ def test_names_fixed_by_the_api_are_present():
     assert {"case", "cases", "caseCategories", "overview"} <= set(fields("Query"))
     assert {"reportCase", "acceptCase", "assignCase", "startCase", "resolveCase", "escalateCase", "rejectCase",
             "rateCase", "revealReporterContact"} <= set(fields("Mutation"))
-    assert set(fields("Subscription")) == {"caseEvents", "events"}
+    assert set(fields("Subscription")) == {"caseEvents", "events", "notificationAdded"}
     assert {"id", "title", "description", "category", "channel", "status", "level", "region", "location",
             "reporter", "assignee", "createdAt", "dueAt", "overdue", "resolvedAt", "resolvedAtLevel", "rating",
             "timeline"} <= set(fields("Case"))
