@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -27,7 +28,8 @@ from tests.cases_gateway import eventually
 from tests.infra import Server, free_port, start_process
 
 ROOT = Path(__file__).resolve().parents[2]
-USERS = ("GATEWAY", "GRIDS", "CASES", "ORGANIZATIONS", "VOLUNTEERS", "DEPT_310104", "DEPT_310104_HOUSING")
+# every user of the deployed file (its passwords come from `$<USER>_NATS_PASSWORD`)
+USERS = tuple(sorted(set(re.findall(r"\$([A-Z0-9_]+)_NATS_PASSWORD", (ROOT / "deploy/nats/accounts.conf").read_text()))))
 PATH = ["310000", "310104", "31010401", "3101040101", "310104010101"]
 EXAMPLE = ["--user", "dept_310104_housing", "--region", "310104", "--code", "HOUSING", "--catch-up"]
 
