@@ -36,6 +36,7 @@ from gateway.schema.territory import TerritoryMutation, TerritoryQuery
 from gateway.schema.unified import UnifiedMutation, UnifiedQuery
 from gateway.schema.visits import VisitsMutation, VisitsQuery
 from gateway.schema.volunteers import VolunteersMutation, VolunteersQuery
+from gateway.schema.webhooks import WebhooksMutation, WebhooksQuery  # webhooks:
 from gateway.schema.work_calendar import WorkCalendarMutation, WorkCalendarQuery
 from shared.settings import Settings
 
@@ -54,6 +55,7 @@ class Query(
     CadresQuery,  # links:
     HouseholdsQuery,  # households:
     VisitsQuery,  # visits
+    WebhooksQuery,  # webhooks:
 ):
     pass
 
@@ -73,6 +75,7 @@ class Mutation(
     MemberLinksMutation,
     HouseholdsMutation,  # households:
     VisitsMutation,  # visits
+    WebhooksMutation,  # webhooks:
 ):
     pass
 

@@ -1,0 +1,30 @@
+"""Webhooks: events delivered, signed, to URLs units and departments register (`wire` adds them to the service)."""
+
+from __future__ import annotations
+
+from shared.privacy import FieldCipher
+from shared.service import ServiceRuntime
+from shared.territory import TerritoryReplica
+
+
+def wire(rt: ServiceRuntime, territory: TerritoryReplica, cipher: FieldCipher) -> None:
+    """The webhook collections, verbs, durable consumers (`notifications-webhooks` on each source
+    service's stream: a slow webhook never holds the inbox back) and the dispatcher."""
+    from services.notifications.webhooks.dispatcher import Dispatcher
+    from services.notifications.webhooks.intake import CONSUMER, SOURCES, Intake
+    from services.notifications.webhooks.store import INDEXES
+    from services.notifications.webhooks.verbs import WebhookVerbs
+
+    rt.indexes.update(INDEXES)
+    dispatcher = Dispatcher(rt.db, cipher, rt.settings)
+    rt.routes(WebhookVerbs(rt.db, rt.transact, territory, cipher, rt.settings, dispatcher.kick).table())
+    intake = Intake(rt.db, dispatcher.kick)
+    for source in SOURCES:
+        rt.consume(source, CONSUMER, intake.on_event)
+    rt.webhooks = dispatcher  # type: ignore[attr-defined]  # tests and the bench read its state
+
+    async def start() -> None:
+        dispatcher.start()
+
+    rt.on_start(start)
+    rt.on_stop(dispatcher.stop)
