@@ -33,7 +33,7 @@ from shared.blobs import blob_store
 from shared.errors import DomainError
 from shared.heap import freeze_long_lived
 from shared.messaging.rpc import RpcClient
-from shared.messaging.streams import SERVICES
+from shared.messaging.streams import STREAMS
 from shared.production import check_production
 from shared.settings import Settings
 
@@ -86,7 +86,7 @@ class Gateway(LocalGraphiQL, GraphQLOverHTTP, LimitedGraphQL):
         return context
 
 
-def create_app(settings: Settings, services: tuple[str, ...] = SERVICES) -> Starlette:
+def create_app(settings: Settings, services: tuple[str, ...] = STREAMS) -> Starlette:
     check_production(settings, "the gateway", uses_field_key=False)
     state: dict[str, Any] = {}
 
@@ -115,7 +115,7 @@ def create_app(settings: Settings, services: tuple[str, ...] = SERVICES) -> Star
 
     async def readyz(request: Request) -> JSONResponse:
         ready, body = await readiness(
-            state.get("nc"), state.get("rpc"), settings, [s for s in SERVICES if s in services]
+            state.get("nc"), state.get("rpc"), settings, [s for s in STREAMS if s in services]
         )
         return JSONResponse(body, status_code=200 if ready else 503)
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from shared.contracts import cases as cc
 from shared.contracts import grids as gc
+from shared.contracts import notifications as nc
 from shared.contracts import organizations as oc
 from shared.contracts import volunteers as vc
 from shared.contracts import webhooks as wc  # webhooks:
@@ -685,6 +686,31 @@ class CasesClient(FiguresClient):
         return await self.send("work.cases", body)
 
 
+# notifications: the caller's inbox and preferences (NOTIFICATIONS_API in shared/contracts/notifications.py)
+class NotificationsClient(ServiceClient):
+    """yiwang.notifications.<verb>: the caller's own inbox rows and preferences."""
+
+    service = "notifications"
+
+    async def list_notifications(self, body: nc.ListNotifications) -> Dto:
+        return await self.send("notification.list", body)
+
+    async def get_notification(self, body: nc.NotificationId) -> Dto:
+        return await self.send("notification.get", body)
+
+    async def mark_read(self, body: nc.MarkRead) -> Dto:
+        return await self.send("notification.markRead", body)
+
+    async def inbox_keys(self) -> Dto:
+        return await self.send("notification.inboxKeys", nc.NoArgs())
+
+    async def get_preferences(self) -> Dto:
+        return await self.send("preferences.get", nc.NoArgs())
+
+    async def set_preferences(self, body: nc.SetPreferences) -> Dto:
+        return await self.send("preferences.set", body)
+
+
 def item_or_error(value: Any) -> Any:
     """Unwrap one entry of a batch reply: a result, or the typed error the service gave for it."""
     if isinstance(value, dict) and set(value) == {"error"}:
@@ -697,6 +723,7 @@ __all__ = [
     "Dto",
     "FiguresClient",
     "GridsClient",
+    "NotificationsClient",
     "OrganizationsClient",
     "ServiceClient",
     "VolunteersClient",

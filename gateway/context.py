@@ -7,7 +7,14 @@ from typing import Any
 
 from nats.aio.client import Client as NatsClient
 
-from gateway.clients import CasesClient, FiguresClient, GridsClient, OrganizationsClient, VolunteersClient
+from gateway.clients import (
+    CasesClient,
+    FiguresClient,
+    GridsClient,
+    NotificationsClient,
+    OrganizationsClient,
+    VolunteersClient,
+)
 from gateway.loaders import Loaders
 from gateway.uploads import Uploads
 from shared.auth import Principal, verify_token
@@ -80,6 +87,12 @@ class Context:
     def volunteers(self) -> VolunteersClient:
         self.principal  # noqa: B018 - deny by default: no call leaves without a valid token
         return VolunteersClient(self.rpc, self.token)
+
+    # notifications: the caller's inbox and preferences
+    @cached_property
+    def notifications(self) -> NotificationsClient:
+        self.principal  # noqa: B018 - deny by default: no call leaves without a valid token
+        return NotificationsClient(self.rpc, self.token)
 
     @cached_property
     def loaders(self) -> Loaders:

@@ -21,6 +21,8 @@ from shared.settings import Settings
 
 ROOT = Path(shared.__file__).resolve().parent.parent
 SERVICES = ("grids", "cases", "organizations", "volunteers")
+# notifications: the inbox, SMS/WeChat and webhooks of every service's events
+SERVICES += ("notifications",)
 
 
 class LaunchError(RuntimeError):

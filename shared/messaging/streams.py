@@ -9,6 +9,8 @@ from nats.js.errors import BadRequestError, NotFoundError
 from shared.messaging.subjects import DLQ, stream_subjects
 
 SERVICES = ("grids", "cases", "organizations", "volunteers")
+# notifications: its stream carries NOTIFICATION_ADDED (and webhook audit events), not domain events
+STREAMS = (*SERVICES, "notifications")
 
 
 def stream_name(service: str) -> str:
@@ -64,7 +66,7 @@ async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
 
 
 async def ensure_streams(
-    js: JetStreamContext, duplicate_window_s: float, replicas: int = 1, services: tuple[str, ...] = SERVICES
+    js: JetStreamContext, duplicate_window_s: float, replicas: int = 1, services: tuple[str, ...] = STREAMS
 ) -> None:
     """Every service declares every stream it reads or writes, so start-up order never matters."""
     for s in services:

@@ -27,7 +27,7 @@ from shared.settings import (
 ROOT = Path(__file__).resolve().parents[2]
 JWT = "TK2In4fNCy8-B1lQFD1nOWzi_2EAQCQei-iLffOqDmk"
 FIELD = "_SKHz8TcIUzEvJFvSmb622FEt4URmdqX5Tge4Y0gM7s"
-SERVICES = ("grids", "cases", "organizations", "volunteers")
+SERVICES = ("grids", "cases", "organizations", "volunteers", "notifications")
 
 
 @pytest.fixture(autouse=True)

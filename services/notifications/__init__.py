@@ -1,0 +1,1 @@
+"""The notifications service: who is told what about each event (inbox, SMS, WeChat)."""

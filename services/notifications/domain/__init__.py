@@ -1,0 +1,1 @@
+"""Pure rules of notifications: the rule table, recipients, preferences and quiet hours (no I/O)."""

@@ -1,0 +1,1 @@
+"""Verbs and event consumers of the notifications service."""
