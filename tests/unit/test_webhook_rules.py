@@ -127,3 +127,21 @@ def test_event_types_checked():
             rules.check_event_types(bad, None)
     with pytest.raises(BadInput):
         rules.check_event_types(["NOPE"], {"CASE_ACCEPTED"})
+
+
+async def test_a_name_resolving_to_a_private_address_is_refused_at_delivery():
+    import httpx
+
+    from services.notifications.webhooks.dispatcher import DeliveryFailed, Dispatcher
+    from shared.privacy import FieldCipher
+    from shared.settings import Settings
+
+    strict = Dispatcher(None, FieldCipher("k"), Settings(env="test", webhook_allow_private=False))  # type: ignore[arg-type]
+    with pytest.raises(BadInput):
+        await strict._pinned(httpx.URL("http://localhost:1/x"))
+    with pytest.raises(DeliveryFailed):
+        await strict._pinned(httpx.URL("http://no-such-host.invalid/x"))
+    lax = Dispatcher(None, FieldCipher("k"), Settings(env="test", webhook_allow_private=True))  # type: ignore[arg-type]
+    url, extensions = await lax._pinned(httpx.URL("https://localhost:8443/x?y=1"))
+    assert url.host in ("127.0.0.1", "::1") and url.port == 8443 and url.query == b"y=1"
+    assert extensions == {"sni_hostname": "localhost"}  # TLS still checks the name

@@ -21,7 +21,9 @@ def wire(rt: ServiceRuntime, territory: TerritoryReplica, cipher: FieldCipher) -
     intake = Intake(rt.db, dispatcher.kick)
     for source in SOURCES:
         rt.consume(source, CONSUMER, intake.on_event)
-    rt.webhooks = dispatcher  # type: ignore[attr-defined]  # tests and the bench read its state
+    # tests and the bench read their state (the territory this service knows, the dispatcher's slots)
+    rt.webhooks = dispatcher  # type: ignore[attr-defined]
+    rt.webhook_territory = territory  # type: ignore[attr-defined]
 
     async def start() -> None:
         dispatcher.start()

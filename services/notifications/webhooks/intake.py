@@ -26,9 +26,9 @@ class Intake:
     async def on_event(self, event: CloudEvent) -> None:
         """Rows `<eventId>:<webhookId>` for the webhooks that take this event; inserted by id, so
         a redelivered event (after a crash before its ack, or on another replica) adds none."""
-        candidates = await self.db[WEBHOOKS].find(
-            {"eventTypes": event.event, "active": True}, {"secret_enc": 0}
-        ).to_list(None)
+        candidates = (
+            await self.db[WEBHOOKS].find({"eventTypes": event.event, "active": True}, {"secret_enc": 0}).to_list(None)
+        )
         chosen = [h for h in candidates if rules.matches(h, event.event, event.path, event.data)]
         if not chosen:
             return

@@ -111,5 +111,7 @@ def check_event_types(types: Sequence[str], known: set[str] | None) -> list[str]
     if known is not None:
         unknown = [t for t in distinct if t not in known]
         if unknown:
-            raise BadInput(f"eventTypes: unknown event type {unknown[0]!r}", {"field": "eventTypes", "unknown": unknown})
+            raise BadInput(
+                f"eventTypes: unknown event type {unknown[0]!r}", {"field": "eventTypes", "unknown": unknown}
+            )
     return distinct

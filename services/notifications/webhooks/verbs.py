@@ -99,9 +99,9 @@ class WebhookVerbs:
                     f"at most {rules.MAX_WEBHOOKS_PER_OWNER} webhooks per owner",
                     {"limit": rules.MAX_WEBHOOKS_PER_OWNER},
                 )
-            secret = new_secret()
-            doc = {
-                "_id": new_id("w"),
+            secret, hook_id = new_secret(), new_id("w")
+            doc: dict[str, Any] = {
+                "_id": hook_id,
                 "owner": owner,
                 "url": url,
                 "eventTypes": types,
@@ -119,7 +119,7 @@ class WebhookVerbs:
                 make_event(
                     SERVICE,
                     "WEBHOOK_REGISTERED",
-                    doc["_id"],
+                    hook_id,
                     {
                         "aggregate": "webhook",
                         "aggregateId": doc["_id"],
@@ -177,15 +177,24 @@ class WebhookVerbs:
             raise hidden(p, f"delivery {body.deliveryId}") from e
         if row["status"] in (DEAD, DELIVERED):
             at = now()
-            row = await self.db[DELIVERIES].find_one_and_update(
-                {"_id": row["_id"], "status": row["status"]},
-                {
-                    "$set": {"status": PENDING, "attempts": 0, "nextAt": at, "claim": None,
-                             "redeliveredAt": at, "redeliveredBy": p.sub},
-                },
-                projection={"body": 0},
-                return_document=True,
-            ) or row
+            row = (
+                await self.db[DELIVERIES].find_one_and_update(
+                    {"_id": row["_id"], "status": row["status"]},
+                    {
+                        "$set": {
+                            "status": PENDING,
+                            "attempts": 0,
+                            "nextAt": at,
+                            "claim": None,
+                            "redeliveredAt": at,
+                            "redeliveredBy": p.sub,
+                        },
+                    },
+                    projection={"body": 0},
+                    return_document=True,
+                )
+                or row
+            )
             self.kick()
         return delivery_dto(row)
 
