@@ -747,3 +747,6 @@ class WebhooksClient(ServiceClient):
 
     async def redeliver(self, body: wc.Redeliver) -> Dto:
         return await self.send("webhook.redeliver", body)
+
+    async def deactivate(self, body: ById) -> Dto:
+        return await self.send("webhook.deactivate", body)

@@ -13,6 +13,7 @@ from gateway.schema.common import Connection, connection, ctx, page_args, when
 from gateway.schema.loads import load_region
 from gateway.schema.territory import Region
 from shared.contracts import webhooks as wc
+from shared.contracts.common import ById
 from shared.errors import Forbidden
 
 
@@ -137,6 +138,12 @@ class WebhooksMutation:
         body = checked(wc.RegisterWebhook, input)
         reply = await webhooks(info).register(body)
         return WebhookRegistration(webhook=webhook_node(reply["webhook"]), secret=reply["secret"])
+
+    @strawberry.mutation(
+        description="Stop deliveries to a webhook (its queued ones end DEAD); it stays listed, inactive, with its log"
+    )
+    async def deactivate_webhook(self, info: Info, id: strawberry.ID) -> Webhook:
+        return webhook_node(await webhooks(info).deactivate(checked(ById, id=str(id))))
 
     @strawberry.mutation(description="Queue a delivery again, with a fresh set of tries")
     async def redeliver_webhook(self, info: Info, delivery_id: strawberry.ID) -> WebhookDelivery:

@@ -6,17 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import httpx
 import nats
 import pytest
 
-from services.notifications.webhooks.signing import verify
+from services.notifications.webhooks.signing import signature, verify
 from tests.cases_gateway import ADMIN_A, IN_A1, IN_B1, OP_A, OP_B, R1, eventually, report
 from tests.e2e.test_department_events import directory, dispatched
-from tests.e2e.test_departments import URBAN
-from tests.infra import Stack, make_settings, start_nats
+from tests.e2e.test_departments import URBAN, URBAN_B
+from tests.infra import Stack, free_port, make_settings, start_nats, wait_port
 
 ACCEPT = "mutation($id: ID!) { acceptCase(id: $id) { id } }"
 REGISTER = """mutation($i: RegisterWebhookInput!) { registerWebhook(input: $i) {
@@ -24,6 +29,7 @@ REGISTER = """mutation($i: RegisterWebhookInput!) { registerWebhook(input: $i) {
 LIST = """query { webhooks(first: 50) { totalCount edges { node { id url eventTypes } } } }"""
 DELIVERIES = """query { webhooks(first: 50) { edges { node { id deliveries(first: 50) { totalCount edges { node {
   id eventId eventType status attempts lastError responseStatus deliveredAt } } } } } } }"""
+DEACTIVATE = "mutation($id: ID!) { deactivateWebhook(id: $id) { id active } }"
 REDELIVER = "mutation($d: ID!) { redeliverWebhook(deliveryId: $d) { id status attempts } }"
 # Settings of the service under test: tiny backoff, three tries, a pool of three with two per webhook,
 # so that a receiver that never answers holds two slots and every other delivery shares the third.
@@ -122,7 +128,14 @@ async def test_deliveries_signed_retried_dead_redelivered_and_a_hanging_receiver
     regs = {m: await register(stack, r.url, types) for m, r in rx.items()}
     ids = {m: reg["webhook"]["id"] for m, reg in regs.items()}
     assert regs["ok"]["webhook"]["region"] == {"id": "county-a"} and regs["ok"]["webhook"]["active"]
-    # the hanging receiver's webhook is registered first and its deliveries are queued first
+    on_bus: dict[str, bytes] = {}  # event id -> the envelope as the bus carries it
+
+    async def seen(m) -> None:
+        on_bus[json.loads(m.data)["id"]] = m.data
+
+    nc = await nats.connect(stack.settings.nats_url)
+    await nc.subscribe("yiwang.evt.cases.>", cb=seen)
+    await nc.flush()
     case = (await report(stack, R1, IN_A1))["id"]
     await stack.ok(ACCEPT, {"id": case}, **OP_A)
     other = (await report(stack, R1, IN_B1))["id"]  # county-b: no webhook of county-a takes it
@@ -133,6 +146,7 @@ async def test_deliveries_signed_retried_dead_redelivered_and_a_hanging_receiver
                    for m in ("ok", "fail-once"))
 
     rows = await eventually(lambda: delivery_rows(stack), delivered, timeout=60)
+    await nc.close()
     # the other receivers were served while the one that never answers held its slots, two at most
     assert rx["hang"].open_now >= 1 and rx["hang"].open_max <= HOOK_SETTINGS["webhook_in_flight"]
     assert all(d["status"] == "PENDING" for d in rows[ids["hang"]])
@@ -152,6 +166,7 @@ async def test_deliveries_signed_retried_dead_redelivered_and_a_hanging_receiver
                 event = json.loads(r["body"])
                 assert event["specversion"] == "1.0" and event["subject"] == case
                 assert delivery == f"{event['id']}:{ids[mode]}"
+                assert r["body"] == on_bus[event["id"]]  # the envelope exactly as on the bus
         # fail-once: each delivery answered 503 once, then 200 on its retry
         if mode == "fail-once":
             assert all(len(rs) == 2 for rs in got.values())
@@ -188,12 +203,18 @@ async def test_a_departments_webhook_gets_only_its_departments_cases(hooks):
     try:
         reg = await register(stack, rx.url, ["CASE_DISPATCHED"], **URBAN)
         assert reg["webhook"]["departmentKey"] == "county-a:URBAN_MGMT"
+        stopped = (await register(stack, rx.url + "&stopped", ["CASE_DISPATCHED"], **URBAN))["webhook"]["id"]
+        off = (await stack.ok(DEACTIVATE, {"id": stopped}, **URBAN))["deactivateWebhook"]
+        assert off == {"id": stopped, "active": False}
         housing_only = await dispatched(stack, "HOUSING", [])
         shared_case = await dispatched(stack, "HOUSING", ["URBAN_MGMT"])
         await eventually(lambda: asyncio.sleep(0, rx.requests), lambda r: len(r) >= 1, timeout=30)
         rows = await eventually(lambda: delivery_rows(stack, **URBAN),
-                                lambda rs: all(d["status"] == "DELIVERED" for d in rs[reg["webhook"]["id"]]))
-        assert list(rows) == [reg["webhook"]["id"]]  # a department sees its own webhooks only
+                                lambda rs: bool(rs[reg["webhook"]["id"]]) and all(
+                                    d["status"] == "DELIVERED" for d in rs[reg["webhook"]["id"]]))
+        assert sorted(rows) == sorted([reg["webhook"]["id"], stopped])  # a department sees its own webhooks only
+        assert rows[stopped] == []  # deactivated before the dispatch: nothing queued for it
+        assert all(not r["line"].endswith("&stopped HTTP/1.1") for r in rx.requests)
         bodies = [json.loads(r["body"]) for r in rx.requests]
         assert [b["subject"] for b in bodies] == [shared_case] and housing_only not in json.dumps(bodies)
     finally:
@@ -237,9 +258,63 @@ async def test_who_may_register_what_and_the_secret_stays_secret(hooks):
     await refused({"url": url}, "FORBIDDEN", **R1)
     await refused({"url": url}, "FORBIDDEN", **OP_A)
     await refused({"url": url, "regionId": "county-b"}, "FORBIDDEN")  # another county's events
+    # twenty active webhooks per owner (here county-b's 城管局)
+    for n in range(20):
+        await register(stack, f"{url}&n={n}", ["ACCEPTED"], region_id="county-b", **URBAN_B)
+    await refused({"url": url, "regionId": "county-b"}, "CONFLICT", **URBAN_B)
+    another = {**URBAN_B, "sub": "cg-b-2"}  # the department is the owner, not the user
+    await refused({"url": url, "regionId": "county-b"}, "CONFLICT", **another)
     # another county's administrator sees none of county-a's webhooks, nor redelivers their deliveries
     admin_b = {"role": "admin", "region": "county-b", "sub": "admin-b"}
-    assert (await stack.ok(LIST, **admin_b))["webhooks"]["totalCount"] == 0
+    seen_b = (await stack.ok(LIST, **admin_b))["webhooks"]
+    assert seen_b["totalCount"] == 20 and all("&n=" in e["node"]["url"] for e in seen_b["edges"])  # county-b's only
     some = next(d for ds in (await delivery_rows(stack)).values() for d in ds)
     body = await stack.gql(REDELIVER, {"d": some["id"]}, **admin_b)
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "ops" / "examples" / "webhook_receiver.py"
+
+
+def readme_receiver() -> str:
+    """The python block of the README's webhooks section."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Webhooks: events pushed"):]
+    start = section.index("```python\n") + len("```python\n")
+    return section[start:section.index("```", start)]
+
+
+async def test_the_readme_receiver_verifies_real_deliveries_and_refuses_forged_and_replayed_ones(hooks, tmp_path):
+    stack, _ = hooks
+    script = readme_receiver()
+    assert script == EXAMPLE.read_text()  # the README shows the file verbatim
+    assert len(script.splitlines()) <= 30
+    (tmp_path / "receiver.py").write_text(script)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/yiwang"
+    reg = await register(stack, url, ["CASE_DISPATCHED"], **URBAN)
+    env = {**os.environ, "WEBHOOK_SECRET": reg["secret"], "PORT": str(port)}
+    proc = subprocess.Popen([sys.executable, str(tmp_path / "receiver.py")], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    try:
+        await asyncio.to_thread(wait_port, port, 30.0, proc)
+        async with httpx.AsyncClient() as client:
+            body = b'{"id":"forged"}'
+            forged = await client.post(url, content=body, headers={
+                "X-Yiwang-Timestamp": str(int(time.time())), "X-Yiwang-Signature": "sha256=" + "0" * 64})
+            old = str(int(time.time()) - 3600)
+            replayed = await client.post(url, content=body, headers={
+                "X-Yiwang-Timestamp": old, "X-Yiwang-Signature": signature(reg["secret"], old, body)})
+            assert (forged.status_code, replayed.status_code) == (401, 401)
+        case = await dispatched(stack, "URBAN_MGMT", [])
+        line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 60)  # type: ignore[union-attr]
+        verified, delivery, event_type, subject = line.split()
+        assert (verified, event_type, subject) == ("verified", "yiwang.cases.CASE_DISPATCHED.v1", case)
+        assert delivery.endswith(":" + reg["webhook"]["id"])
+        rows = await eventually(lambda: delivery_rows(stack, **URBAN), lambda rs: any(
+            d["status"] == "DELIVERED" for d in rs[reg["webhook"]["id"]]))
+        assert [d["responseStatus"] for d in rows[reg["webhook"]["id"]]] == [204]
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -31,6 +31,7 @@ from shared.settings import Settings
 
 log = logging.getLogger("yiwang.webhooks")
 USER_AGENT = "Yiwang-Webhooks/1"
+MAX_CLIENTS = 256  # host names with a connection pool kept open
 LEASE_MARGIN_S = 30.0  # past a try's own timeout, before another dispatcher may take the row
 
 
@@ -48,19 +49,32 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task | None = None
         self._secrets: dict[str, str] = {}
-        self._client: httpx.AsyncClient | None = None
+        self._clients: dict[str, httpx.AsyncClient] = {}
+        self._closing: set[asyncio.Task] = set()
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
-        s = self.settings
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(s.webhook_timeout_s),
-            follow_redirects=False,  # a redirect could lead anywhere, a private address too
-            trust_env=False,  # no proxy or netrc from the environment
-            limits=httpx.Limits(max_connections=s.webhook_workers, max_keepalive_connections=s.webhook_workers),
-            headers={"User-Agent": USER_AGENT},
-        )
         self._loop_task = asyncio.create_task(self._run(), name="webhook-dispatcher")
+
+    def _client_for(self, host: str) -> httpx.AsyncClient:
+        """One client (its own connection pool) per host name: requests go to a checked address,
+        so a pool keyed by address would let one name's TLS connection carry another name's."""
+        client = self._clients.pop(host, None)
+        if client is None:
+            s = self.settings
+            client = httpx.AsyncClient(
+                timeout=httpx.Timeout(s.webhook_timeout_s),
+                follow_redirects=False,  # a redirect could lead anywhere, a private address too
+                trust_env=False,  # no proxy or netrc from the environment
+                limits=httpx.Limits(max_connections=s.webhook_workers, max_keepalive_connections=4),
+                headers={"User-Agent": USER_AGENT},
+            )
+            if len(self._clients) >= MAX_CLIENTS:  # the least recently used goes (its connections close)
+                closing = asyncio.create_task(self._clients.pop(next(iter(self._clients))).aclose())
+                self._closing.add(closing)
+                closing.add_done_callback(self._closing.discard)
+        self._clients[host] = client  # most recently used last
+        return client
 
     async def stop(self) -> None:
         if self._loop_task:
@@ -70,8 +84,8 @@ class Dispatcher:
         for t in list(self.tasks):
             t.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
-        if self._client:
-            await self._client.aclose()
+        await asyncio.gather(*self._closing, *(c.aclose() for c in self._clients.values()), return_exceptions=True)
+        self._clients.clear()
 
     def kick(self) -> None:
         self._wake.set()
@@ -170,13 +184,13 @@ class Dispatcher:
         return secret
 
     async def _post(self, hook: dict[str, Any], row: dict[str, Any]) -> int:
-        assert self._client is not None
         url = httpx.URL(hook["url"])
         pinned, extensions = await self._pinned(url)
         body = row["body"].encode()
         headers = signed_headers(self._secret(hook), body, row["_id"])
         headers["Host"] = url.netloc.decode("ascii")
-        async with self._client.stream("POST", pinned, content=body, headers=headers, extensions=extensions) as r:
+        client = self._client_for(url.host)
+        async with client.stream("POST", pinned, content=body, headers=headers, extensions=extensions) as r:
             if 200 <= r.status_code < 300:
                 return r.status_code
             raise DeliveryFailed(f"the receiver answered {r.status_code}", r.status_code)

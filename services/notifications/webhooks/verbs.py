@@ -7,6 +7,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.notifications.webhooks import rules
+from services.notifications.webhooks.events import WebhookDeactivated, WebhookRegistered
 from services.notifications.webhooks.signing import new_secret
 from services.notifications.webhooks.store import (
     DEAD,
@@ -19,6 +20,7 @@ from services.notifications.webhooks.store import (
     without_query,
 )
 from shared.auth import Principal, Role, hidden
+from shared.contracts.common import ById
 from shared.contracts.webhooks import DeliveryPage, Redeliver, RegisterWebhook, WebhookPage
 from shared.errors import Conflict, Forbidden
 from shared.ids import new_id
@@ -76,6 +78,7 @@ class WebhookVerbs:
             "webhook.list": self.list,
             "webhook.deliveries": self.deliveries,
             "webhook.redeliver": self.redeliver,
+            "webhook.deactivate": self.deactivate,
         }
 
     async def register(self, req: Request) -> dict[str, Any]:
@@ -120,14 +123,13 @@ class WebhookVerbs:
                     SERVICE,
                     "WEBHOOK_REGISTERED",
                     hook_id,
-                    {
-                        "aggregate": "webhook",
-                        "aggregateId": doc["_id"],
-                        "url": without_query(url),
-                        "eventTypes": types,
-                        "regionId": body.regionId,
-                        "departmentKey": doc["dept"],
-                    },
+                    WebhookRegistered(
+                        aggregateId=hook_id,
+                        url=without_query(url),
+                        eventTypes=types,
+                        regionId=body.regionId,
+                        departmentKey=doc["dept"],
+                    ).model_dump(mode="json"),
                     path=path,
                     actor=p.sub,
                 )
@@ -197,6 +199,40 @@ class WebhookVerbs:
             )
             self.kick()
         return delivery_dto(row)
+
+    async def deactivate(self, req: Request) -> dict[str, Any]:
+        """No more deliveries to this webhook (its queued ones end DEAD); it stays in the list,
+        inactive, with its log. Audited (WEBHOOK_DEACTIVATED)."""
+        p = req.principal
+        allowed(p, "deactivate webhooks")
+        body = req.parse(ById)
+        hook = await self._visible_hook(p, body.id)
+        if not hook["active"]:
+            return webhook_dto(hook)
+
+        async def work(uow: UnitOfWork) -> dict[str, Any]:
+            done = await uow.db[WEBHOOKS].find_one_and_update(
+                {"_id": hook["_id"], "active": True},
+                {"$set": {"active": False, "deactivatedAt": now(), "deactivatedBy": p.sub}},
+                projection={"secret_enc": 0},
+                return_document=True,
+                session=uow.session,
+            )
+            if done is None:  # deactivated meanwhile
+                return webhook_dto({**hook, "active": False})
+            uow.record(
+                make_event(
+                    SERVICE,
+                    "WEBHOOK_DEACTIVATED",
+                    hook["_id"],
+                    WebhookDeactivated(aggregateId=hook["_id"], url=without_query(hook["url"])).model_dump(mode="json"),
+                    path=hook["path"],
+                    actor=p.sub,
+                )
+            )
+            return webhook_dto(done)
+
+        return await self.transact(work)
 
     async def _page(self, coll: str, query: dict[str, Any], first: int, after: str | None, dto: Any) -> dict[str, Any]:
         q = {"$and": [query, {"_id": {"$lt": after}}]} if after else query
