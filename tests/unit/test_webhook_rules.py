@@ -139,6 +139,8 @@ async def test_a_name_resolving_to_a_private_address_is_refused_at_delivery():
     strict = Dispatcher(None, FieldCipher("k"), Settings(env="test", webhook_allow_private=False))  # type: ignore[arg-type]
     with pytest.raises(BadInput):
         await strict._pinned(httpx.URL("http://localhost:1/x"))
+    with pytest.raises(BadInput):  # an address spelled as a number passes as a name, and resolves inside
+        await strict._pinned(httpx.URL("http://2130706433/x"))
     with pytest.raises(DeliveryFailed):
         await strict._pinned(httpx.URL("http://no-such-host.invalid/x"))
     lax = Dispatcher(None, FieldCipher("k"), Settings(env="test", webhook_allow_private=True))  # type: ignore[arg-type]

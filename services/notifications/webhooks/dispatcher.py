@@ -93,13 +93,13 @@ class Dispatcher:
     # -- the loop --------------------------------------------------------------------------
     async def _run(self) -> None:
         while True:
+            self._wake.clear()  # before the pass: a kick during it brings another at once
             try:
                 await self._fill()
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - the store may be away for a while; try again
                 log.exception("webhook dispatcher pass failed")
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.settings.webhook_poll_s)
 
