@@ -161,3 +161,9 @@ def mask_name(name: str | None) -> str | None:
     if not name:
         return name
     return name[0] + "*" * (len(name) - 1)
+
+
+# notifications: a key of its own for each purpose, derived from the current field key
+def purpose_key(settings: Settings, purpose: str) -> bytes:
+    """32 bytes for `purpose` alone (HKDF of the current field key, as the field keys are)."""
+    return _derive(settings.field_key, purpose, settings.field_key_id)

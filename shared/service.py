@@ -137,6 +137,7 @@ class ServiceRuntime:
                 handler=handler,
                 max_deliver=self.settings.max_deliver,
                 events=events,
+                ack_wait_s=self.settings.ack_wait_s,
             )
         )
 

@@ -7,7 +7,7 @@ import re
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     # caller's patience still commits, so the client's retry gets its result.
     txn_timeout_s: float = Field(default=120.0, gt=0, le=600)
     max_deliver: int = 5  # JetStream deliveries before a message goes to the dead-letter subject
+    # A message a consumer took and never acknowledged (its process died) is delivered again
+    # after this; a handler must finish well within it. Tests of a kill use a short one.
+    ack_wait_s: float = Field(default=60.0, ge=1, le=3600)
     duplicate_window_s: float = 600.0
     stream_replicas: int = 1  # 3 on a production JetStream cluster
     relay_poll_s: float = 1.0
@@ -138,6 +141,25 @@ class Settings(BaseSettings):
     )
     points_expiry_days: int = Field(default=365, ge=1)
     timezone: str = "Asia/Shanghai"  # days, weeks and months of trends and hotspots
+    # notifications: the inbox, SMS and WeChat template messages (services/notifications)
+    notify_max_age_s: float = Field(
+        default=86400.0,
+        ge=0,
+        description="events older than this notify nobody (a new consumer reads from the start); 0: no limit",
+    )
+    notify_poll_s: float = Field(
+        default=1.0, gt=0, le=60, description="how often due SMS/WeChat messages are looked for"
+    )
+    notify_max_attempts: int = Field(
+        default=8, ge=1, le=100, description="tries of one SMS/WeChat message before it is DEAD"
+    )
+    notify_send_timeout_s: float = Field(default=10.0, gt=0, le=120, description="one call to an SMS/WeChat provider")
+    sms_provider: Literal["log", "http"] = "log"  # log: development (template code and a masked number)
+    sms_url: str | None = None  # http: POST {to, template, params, idempotencyKey} here
+    sms_token: str | None = None  # http: sent as `Authorization: Bearer <token>`
+    wechat_provider: Literal["log", "http"] = "log"
+    wechat_url: str | None = None
+    wechat_token: str | None = None
     rpc_workers: int = Field(default=32, ge=1, le=1024)  # requests one process serves at once, per verb
 
     @field_validator("env", mode="before")

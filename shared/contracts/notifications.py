@@ -19,14 +19,17 @@ EventType = Field(min_length=1, max_length=64, pattern=r"^[A-Z][A-Z0-9_]*$")
 CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 NOTIFICATIONS_API = """
-notification.list {unreadOnly?, first (1..100, default 20), after?} -> {items: [Notification], total, hasNext}
+notification.list {unreadOnly?, first (1..100, default 20), after?}
+    -> {items: [Notification], total, hasNext, endCursor}
 notification.get {id} -> Notification (NOT_FOUND outside the caller's recipient keys)
 notification.markRead {ids: [..] (<= 100)} -> {count} (only the caller's rows; others ignored)
 notification.inboxKeys {} -> {keys: [..]} (the subject tokens of NOTIFICATION_ADDED for the caller's keys)
 preferences.get {} -> Preferences
-preferences.set {channels?: {SMS, WECHAT}, mutedTypes?: [EVENT_TYPE], quietHours?: {start, end}|null} -> Preferences
+preferences.set {channels?: {SMS, WECHAT}, mutedTypes?: [EVENT_TYPE], quietHours?: {start, end}|null,
+                 wechatOpenId?: str|null} -> Preferences
 Notification: {id, type, title, body, at, read, readAt, link: {kind: CASE|ORDER|VISIT|MEETING|ACTIVITY, id}|null}
-Preferences: {channels: {SMS: bool, WECHAT: bool}, mutedTypes: [..], quietHours: {start, end}|null, timeZone}
+Preferences: {channels: {SMS: bool, WECHAT: bool}, mutedTypes: [..], quietHours: {start, end}|null, timeZone,
+             wechatBound: bool}
 """
 
 
@@ -73,9 +76,13 @@ class QuietHours(Wire):
 
 
 class SetPreferences(Wire):
+    """Only the fields given change; `quietHours: null` ends quiet hours, `wechatOpenId: null`
+    unbinds WeChat."""
+
     channels: Channels | None = None
     mutedTypes: list[str] | None = Field(default=None, max_length=MAX_MUTED)
     quietHours: QuietHours | None = None
+    wechatOpenId: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{6,64}$")
 
     @field_validator("mutedTypes")
     @classmethod

@@ -54,6 +54,7 @@ def register_consumer(
     handler: EventHandler,
     max_deliver: int,
     events: str = ">",
+    ack_wait_s: float = 60.0,
 ) -> tuple[str, ConsumerConfig]:
     """A durable consumer `<service>-<name>` on `<source>`'s stream, shared by replicas.
 
@@ -98,7 +99,7 @@ def register_consumer(
         deliver_group=durable,
         ack_policy=JsAckPolicy.EXPLICIT,
         max_deliver=max_deliver,
-        ack_wait=60,
+        ack_wait=ack_wait_s,  # a message its consumer died holding is delivered again after this
         max_ack_pending=256,
         deliver_policy=DeliverPolicy.ALL,
     )

@@ -4,6 +4,7 @@ read (None: the handler decides, from the record and the caller's scope), and it
 from __future__ import annotations
 
 from services.cases import domain as d
+from services.cases.handlers.audience import CaseAudience, service_only
 from services.cases.handlers.catalogue import CatalogueCommands
 from services.cases.handlers.context import CaseContext
 from services.cases.handlers.departments import DepartmentCommands
@@ -91,5 +92,9 @@ def table(ctx: CaseContext, importer: CaseImporter, calendars: WorkCalendars) ->
     routes |= {
         # mywork: the caller's cases for the day (domain/work.py decides whose)
         "work.cases": (None, CaseWork(ctx).cases),
+    }
+    routes |= {
+        # notifications: who a case concerns (the notifications service's own token only)
+        "case.audience": (service_only, CaseAudience(ctx).audience),
     }
     return {verb: gated(gate, handler) for verb, (gate, handler) in routes.items()}

@@ -12,11 +12,13 @@ from pydantic import BaseModel
 
 from services.volunteers import domain as d
 from services.volunteers.handlers import activities, evidence, orders, people, points, posts, rollups, tasks, work
+from services.volunteers.handlers import audience as notify
 from services.volunteers.handlers.common import Context
 from shared.auth import Principal, require_any_role
 from shared.contracts import volunteers as w
 from shared.contracts.attachments import AttachEvidence
 from shared.contracts.common import ById, ByIds
+from shared.contracts.notifications import AudienceQuery
 from shared.contracts.work import WorkQuery
 from shared.messaging.rpc import Handler, Request
 
@@ -110,6 +112,8 @@ ROUTES: dict[str, Route] = {
     "activity.attach": Route(evidence.activity_attach, AttachEvidence),
     # mywork: the caller's orders and activities for the day (domain/work.py decides whose)
     "work.volunteers": Route(work.day, WorkQuery),
+    # notifications: who an order concerns (the notifications service's own token only)
+    "order.audience": Route(notify.audience, AudienceQuery, notify.service_only, before_parse=True),
 }
 
 
