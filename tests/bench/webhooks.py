@@ -125,12 +125,17 @@ class WebhookBench:
                         self.duplicates += 1
                     got.setdefault(m["id"], (m["te"], m["t"]))
 
-    async def drain(self, seconds: float) -> None:
-        """Until every answering receiver has every event one of them has (or `seconds`)."""
-        deadline = time.monotonic() + seconds
+    async def drain(self, quiet_s: float, most_s: float = 120.0) -> None:
+        """Until no receiver has had anything for `quiet_s` and every answering receiver has every
+        event one of them has (or `most_s`): the deliveries of the phase's last events come in."""
+        deadline = time.monotonic() + most_s
+        last, count = time.monotonic(), -1
         while time.monotonic() < deadline:
+            n = sum(len(r) for r in self.recv.values())
+            if n != count:
+                last, count = time.monotonic(), n
             everything = set().union(*(set(r) for r in self.recv.values()))
-            if all(len(r) == len(everything) for r in self.recv.values()):
+            if time.monotonic() - last >= quiet_s and all(len(r) == len(everything) for r in self.recv.values()):
                 return
             await asyncio.sleep(0.2)
 

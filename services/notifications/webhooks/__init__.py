@@ -11,14 +11,16 @@ def wire(rt: ServiceRuntime, territory: TerritoryReplica, cipher: FieldCipher) -
     """The webhook collections, verbs, durable consumers (`notifications-webhooks` on each source
     service's stream: a slow webhook never holds the inbox back) and the dispatcher."""
     from services.notifications.webhooks.dispatcher import Dispatcher
+    from services.notifications.webhooks.hooks import HookCache
     from services.notifications.webhooks.intake import CONSUMER, SOURCES, Intake
     from services.notifications.webhooks.store import INDEXES
     from services.notifications.webhooks.verbs import WebhookVerbs
 
     rt.indexes.update(INDEXES)
-    dispatcher = Dispatcher(rt.db, cipher, rt.settings)
-    rt.routes(WebhookVerbs(rt.db, rt.transact, territory, cipher, rt.settings, dispatcher.kick).table())
-    intake = Intake(rt.db, dispatcher.kick)
+    hooks = HookCache(rt.db)
+    dispatcher = Dispatcher(rt.db, cipher, rt.settings, hooks)
+    rt.routes(WebhookVerbs(rt.db, rt.transact, territory, cipher, rt.settings, dispatcher.kick, hooks).table())
+    intake = Intake(rt.db, hooks, dispatcher.kick)
     for source in SOURCES:
         rt.consume(source, CONSUMER, intake.on_event)
     # tests and the bench read their state (the territory this service knows, the dispatcher's slots)

@@ -21,8 +21,9 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.notifications.webhooks import rules
+from services.notifications.webhooks.hooks import HookCache
 from services.notifications.webhooks.signing import signed_headers
-from services.notifications.webhooks.store import DEAD, DELIVERED, DELIVERIES, PENDING, WEBHOOKS, without_query
+from services.notifications.webhooks.store import DEAD, DELIVERED, DELIVERIES, PENDING, without_query
 from shared.errors import BadInput
 from shared.ids import new_id
 from shared.mongo import now
@@ -42,8 +43,9 @@ class DeliveryFailed(Exception):
 
 
 class Dispatcher:
-    def __init__(self, db: AsyncDatabase, cipher: FieldCipher, settings: Settings):
+    def __init__(self, db: AsyncDatabase, cipher: FieldCipher, settings: Settings, hooks: HookCache | None = None):
         self.db, self.cipher, self.settings = db, cipher, settings
+        self.hooks = hooks or HookCache(db)
         self.busy: Counter[str] = Counter()  # webhook id -> tries in flight here
         self.tasks: set[asyncio.Task] = set()
         self._wake = asyncio.Event()
@@ -135,8 +137,8 @@ class Dispatcher:
     async def _try(self, row: dict[str, Any]) -> None:
         hook_id = row["webhookId"]
         try:
-            hook = await self.db[WEBHOOKS].find_one({"_id": hook_id})
-            if hook is None or not hook["active"]:
+            hook = await self.hooks.active(hook_id)
+            if hook is None:
                 await self._settle(row, {"status": DEAD, "lastError": "the webhook is no longer active"})
                 return
             try:

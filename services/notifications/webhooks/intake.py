@@ -9,7 +9,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from services.notifications.webhooks import rules
-from services.notifications.webhooks.store import DELIVERIES, PENDING, WEBHOOKS
+from services.notifications.webhooks.hooks import HookCache
+from services.notifications.webhooks.store import DELIVERIES, PENDING
 from shared.jsonutil import dumps
 from shared.messaging.envelope import CloudEvent
 from shared.mongo import now
@@ -20,15 +21,13 @@ DUPLICATE_KEY = 11000
 
 
 class Intake:
-    def __init__(self, db: AsyncDatabase, kick: Callable[[], None]):
-        self.db, self.kick = db, kick
+    def __init__(self, db: AsyncDatabase, hooks: HookCache, kick: Callable[[], None]):
+        self.db, self.hooks, self.kick = db, hooks, kick
 
     async def on_event(self, event: CloudEvent) -> None:
         """Rows `<eventId>:<webhookId>` for the webhooks that take this event; inserted by id, so
         a redelivered event (after a crash before its ack, or on another replica) adds none."""
-        candidates = (
-            await self.db[WEBHOOKS].find({"eventTypes": event.event, "active": True}, {"secret_enc": 0}).to_list(None)
-        )
+        candidates = await self.hooks.for_type(event.event)
         chosen = [h for h in candidates if rules.matches(h, event.event, event.path, event.data)]
         if not chosen:
             return

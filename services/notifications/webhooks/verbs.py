@@ -8,6 +8,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.notifications.webhooks import rules
 from services.notifications.webhooks.events import WebhookDeactivated, WebhookRegistered
+from services.notifications.webhooks.hooks import HookCache
 from services.notifications.webhooks.signing import new_secret
 from services.notifications.webhooks.store import (
     DEAD,
@@ -68,9 +69,10 @@ class WebhookVerbs:
         cipher: FieldCipher,
         settings: Settings,
         kick: Any,
+        hooks: HookCache,
     ):
         self.db, self.transact, self.territory, self.cipher = db, transact, territory, cipher
-        self.settings, self.kick = settings, kick
+        self.settings, self.kick, self.hooks = settings, kick, hooks
 
     def table(self) -> dict[str, Handler]:
         return {
@@ -139,7 +141,9 @@ class WebhookVerbs:
                 await remember(uow, key, result)
             return result
 
-        return self._reveal(await self.transact(work))
+        registered = await self.transact(work)
+        self.hooks.invalidate()  # its events count from now on in this process
+        return self._reveal(registered)
 
     def _reveal(self, stored: dict[str, Any]) -> dict[str, Any]:
         """The registration's answer: the secret, decrypted for this reply only."""
@@ -232,7 +236,9 @@ class WebhookVerbs:
             )
             return webhook_dto(done)
 
-        return await self.transact(work)
+        off = await self.transact(work)
+        self.hooks.invalidate()
+        return off
 
     async def _page(self, coll: str, query: dict[str, Any], first: int, after: str | None, dto: Any) -> dict[str, Any]:
         q = {"$and": [query, {"_id": {"$lt": after}}]} if after else query
