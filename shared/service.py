@@ -127,7 +127,7 @@ class ServiceRuntime:
         for verb, handler in table.items():
             self.route(verb, handler)
 
-    def consume(self, source: str, name: str, handler: EventHandler, events: str = ">") -> None:
+    def consume(self, source: str, name: str, handler: EventHandler, events: str = ">", max_workers: int = 1) -> None:
         self.consumers.append(
             register_consumer(
                 self.broker,
@@ -138,6 +138,7 @@ class ServiceRuntime:
                 max_deliver=self.settings.max_deliver,
                 events=events,
                 ack_wait_s=self.settings.ack_wait_s,
+                max_workers=max_workers,
             )
         )
 

@@ -55,12 +55,14 @@ def register_consumer(
     max_deliver: int,
     events: str = ">",
     ack_wait_s: float = 60.0,
+    max_workers: int = 1,
 ) -> tuple[str, ConsumerConfig]:
     """A durable consumer `<service>-<name>` on `<source>`'s stream, shared by replicas.
 
     `NACK_ON_ERROR` with a bounded `max_deliver`: a failing message is redelivered with
     backoff; on its last delivery it goes to `yiwang.dlq.<service>.<name>` with the error
-    and is acknowledged, so one poison message never blocks the stream.
+    and is acknowledged, so one poison message never blocks the stream. `max_workers` > 1: that
+    many messages are handled at once (for handlers whose events do not depend on each other's order).
     """
     durable = f"{service}-{name}"
     dlq = dlq_subject(service, name)
@@ -113,6 +115,7 @@ def register_consumer(
             ack_policy=AckPolicy.NACK_ON_ERROR,
             config=config,
             title=durable,
+            max_workers=max_workers,
         )
     subscriber(on_event)
     return stream_name(source), config

@@ -21,8 +21,8 @@ def wire(rt: ServiceRuntime, territory: TerritoryReplica, cipher: FieldCipher) -
     dispatcher = Dispatcher(rt.db, cipher, rt.settings, hooks)
     rt.routes(WebhookVerbs(rt.db, rt.transact, territory, cipher, rt.settings, dispatcher.kick, hooks).table())
     intake = Intake(rt.db, hooks, dispatcher.kick)
-    for source in SOURCES:
-        rt.consume(source, CONSUMER, intake.on_event)
+    for source in SOURCES:  # events in any order: each is rows of its own (ids decide, not order)
+        rt.consume(source, CONSUMER, intake.on_event, max_workers=rt.settings.webhook_workers)
     # tests and the bench read their state (the territory this service knows, the dispatcher's slots)
     rt.webhooks = dispatcher  # type: ignore[attr-defined]
     rt.webhook_territory = territory  # type: ignore[attr-defined]
