@@ -20,7 +20,7 @@ from shared import embedded
 from shared.settings import Settings
 
 ROOT = Path(shared.__file__).resolve().parent.parent
-SERVICES = ("grids", "cases", "organizations", "volunteers")
+SERVICES: tuple[str, ...] = ("grids", "cases", "organizations", "volunteers")
 # notifications: the inbox, SMS/WeChat and webhooks of every service's events
 SERVICES += ("notifications",)
 

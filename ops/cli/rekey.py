@@ -12,7 +12,8 @@ from typing import Any
 from shared.errors import DomainError
 from shared.settings import Settings
 
-SERVICES = ("grids", "cases", "organizations", "volunteers")
+SERVICES: tuple[str, ...] = ("grids", "cases", "organizations", "volunteers")
+SERVICES += ("notifications",)  # notifications: a bound WeChat openid
 PASSES = 5  # records a command changed while a pass went by are taken by the next one
 PROGRESS = 10_000  # records between progress lines within a collection
 

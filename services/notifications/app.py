@@ -10,17 +10,20 @@ from services.notifications.handlers.inbox import Inbox
 from services.notifications.handlers.table import verbs
 from services.notifications.providers import make_provider
 from services.notifications.sender import Sender
-from services.notifications.store import INDEXES, SERVICE, NotificationStore
+from services.notifications.store import INDEXES, PREFERENCES, SERVICE, NotificationStore
 from services.notifications.webhooks import wire as wire_webhooks
 from services.notifications.webhooks.events import EVENT_MODELS as WEBHOOK_EVENTS
+from services.notifications.webhooks.store import WEBHOOKS
 from shared.asyncapi import document_events
 from shared.privacy import FieldCipher, purpose_key
+from shared.rekey import Sealed, serve_rekey
 from shared.service import ServiceRuntime
 from shared.settings import Settings
 from shared.territory import TerritoryReplica
 
 SOURCES = ("grids", "cases", "organizations", "volunteers")  # every service's events reach the rule table
 INBOX_KEY_PURPOSE = "inbox-key"
+INBOX_WORKERS = 8
 
 
 def create_runtime(settings: Settings) -> ServiceRuntime:
@@ -31,6 +34,8 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     secret = purpose_key(settings, INBOX_KEY_PURPOSE)
     tz = ZoneInfo(settings.timezone)
     rt.routes(verbs(Inbox(rt, store, cipher, secret)))
+    # `yiwang rekey`; webhooks: their signing secrets too
+    serve_rekey(rt, cipher, Sealed(PREFERENCES, ("wechat_openid_enc",)), Sealed(WEBHOOKS, ("secret_enc",)))
     deliverer = Deliverer(rt, store, secret, tz)
     providers = {channel: make_provider(channel, settings) for channel in ("SMS", "WECHAT")}
     lease_s = settings.notify_send_timeout_s * 3 + 30
@@ -39,7 +44,9 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     )
     deliverer.kick = sender.kick
     for source in SOURCES:
-        rt.consume(source, CONSUMER, deliverer.on_event)
+        # Events of a source are handled INBOX_WORKERS at a time: each waits on a request to the
+        # owning service and a transaction, and a notification needs no order among them.
+        rt.consume(source, CONSUMER, deliverer.on_event, max_workers=INBOX_WORKERS)
     document_events(rt, {**EVENTS, **WEBHOOK_EVENTS}, delta=False)  # webhooks: their audit events too
     rt.sender = sender  # type: ignore[attr-defined]  # tests read what it sent
 

@@ -114,7 +114,15 @@ class Sender:
 
     async def failed(self, row: dict[str, Any], error: str, permanent: bool) -> None:
         if permanent or row["attempts"] >= self.max_attempts:
-            log.warning("%s message %s given up after %d tries: %s", row["channel"], row["_id"], row["attempts"], error)
+            about = (row.get("source") or {}).get("id")
+            log.warning(
+                "%s %s about %s given up after %d tries: %s",
+                row["channel"],
+                row["template"],
+                about,
+                row["attempts"],
+                error,
+            )
             await self.store.finish(row["_id"], DEAD, now(), error)
         else:
             await self.store.retry(row["_id"], now() + timedelta(seconds=backoff_s(row["attempts"])), error)

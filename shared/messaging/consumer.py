@@ -61,8 +61,7 @@ def register_consumer(
 
     `NACK_ON_ERROR` with a bounded `max_deliver`: a failing message is redelivered with
     backoff; on its last delivery it goes to `yiwang.dlq.<service>.<name>` with the error
-    and is acknowledged, so one poison message never blocks the stream. `max_workers` > 1: that
-    many messages are handled at once (for handlers whose events do not depend on each other's order).
+    and is acknowledged, so one poison message never blocks the stream.
     """
     durable = f"{service}-{name}"
     dlq = dlq_subject(service, name)
@@ -114,7 +113,8 @@ def register_consumer(
             durable=durable,
             ack_policy=AckPolicy.NACK_ON_ERROR,
             config=config,
-            title=durable,
+            title=f"{durable}:{source}",  # one durable name may read several streams
+            # more than one: messages handled concurrently (for a handler whose events need no order)
             max_workers=max_workers,
         )
     subscriber(on_event)

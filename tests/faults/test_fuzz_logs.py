@@ -50,7 +50,7 @@ def test_fuzz_batch_answers_mistakes_as_such_and_logs_no_personal_data():
         assert not {f: v for f, v in scan.found.items() if v}, "personal data in the logs"
         assert not {f: v for f, v in scan.patterns.items() if v}, "phone- or ID-shaped strings in the logs"
         # Every Python process logs through the shared setup: JSON lines with its name.
-        for name in ("gateway", "grids", "cases", "organizations", "volunteers"):
+        for name in ("gateway", "grids", "cases", "organizations", "volunteers", "notifications"):
             for path in stack.data.joinpath("logs").glob(f"{name}.log*"):
                 lines = [json.loads(line) for line in path.read_text().splitlines()]
                 assert all(line["proc"] == name for line in lines), path

@@ -90,10 +90,12 @@ async def world(mongo_server, tmp_path_factory):
     try:
         await stack.start_service("grids")
         await stack.start_service("cases", sla_grid_s=7200)
+        await stack.start_service("volunteers")
         await stack.start_gateway(services=("grids", "cases"))
         await build_tree(stack)
         cases = await CasesClient.connect(stack)
         await cases.wait_territory(GRIDS)
+        await CasesClient(stack, cases.rpc, "volunteers").wait_territory(["comm-a", "grid-a1"])
         yield World(stack, cases)
     finally:
         if cases is not None:
@@ -253,3 +255,24 @@ async def test_the_audience_verb_is_for_services_only(world):
     assert plain["reporterSubs"] == ["k-r9"] and "reporterPhones" not in plain and plain["gridId"] == "grid-a1"
     assert (await world.cases("case.audience", service, id=c["id"], phones=True))["reporterPhones"] == {"k-r9": PHONE}
     await expect_error(world.cases("case.audience", service, id="nope"), "NOT_FOUND")
+
+
+async def test_an_approved_order_tells_the_volunteers_on_duty_and_a_taken_one_its_resident(world, notifications):
+    vols = CasesClient(world.stack, world.cases.rpc, "volunteers")
+    admin = world.stack.token(role="admin", region="comm-a", sub="adm-a")
+    holder, other = (world.stack.token(role="volunteer", region="comm-a", sub=s) for s in ("v-holder", "v-other"))
+    for token, name in ((holder, "志愿者甲"), (other, "志愿者乙")):
+        await vols("volunteer.register", token, name=name, homeRegionId="comm-a", phone="13800001111")
+    post = await vols("post.create", admin, title="民事调解岗", type="MEDIATION", regionId="grid-a1", capacity=2)
+    await vols("post.claim", holder, id=post["id"])
+    resident = world.stack.token(role="resident", sub="k-o1")
+    order = await vols("order.place", resident, category="助老", description="帮忙买菜", lng=113.005, lat=30.005)
+    await vols("order.review", admin, id=order["id"], approve=True)
+    await vols("order.take", holder, id=order["id"])
+    await expect_error(vols("order.audience", resident, id=order["id"]), "FORBIDDEN")
+    await world.idle()
+    approved = (await world.call("notification.list", holder))["items"]
+    assert [(i["type"], i["link"]) for i in approved] == [("ORDER_APPROVED", {"kind": "ORDER", "id": order["id"]})]
+    assert "助老" in approved[0]["body"]
+    assert (await world.call("notification.list", other))["total"] == 0  # holds no post there
+    assert [i["type"] for i in (await world.call("notification.list", resident))["items"]] == ["ORDER_TAKEN"]

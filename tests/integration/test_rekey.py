@@ -23,7 +23,7 @@ from tests.org_helpers import member, party_tree, start_org_stack
 
 NEW = "kNr6OdkmJBuxO3NnIWdkIH71v2nVtWgVicDPLTbOfzs"
 OTHER = "SwIvRQgCTKgSqMeTIAP-ln-e7tkYHiSSmb3D961uatQ"
-SERVICES = ("grids", "cases", "organizations", "volunteers")
+SERVICES = ("grids", "cases", "organizations", "volunteers", "notifications")
 ID_A, ID_B = "420902198504021234", "420902199001011111"
 
 
@@ -65,6 +65,7 @@ async def sealed_values(stack) -> list[str]:
         out += [v for v in (m["phone_enc"], m["id_number_enc"]) if v]
     out += [c["phone_enc"] async for u in db(stack, "organizations").units.find() for c in u["contacts"]]
     out += [v["phone_enc"] async for v in db(stack, "volunteers").volunteers.find()]
+    out += [p["wechat_openid_enc"] async for p in db(stack, "notifications").preferences.find()]  # notifications
     async for h in db(stack, "grids").households.find():  # households: the head's and members' fields
         out += [p[k] for p in (h["head"], *h["members"]) for k in ("nameEnc", "phoneEnc", "idEnc") if p[k]]
     return out
@@ -73,7 +74,8 @@ async def sealed_values(stack) -> list[str]:
 @pytest.fixture
 async def clients(stack):
     orgs, _ = await start_org_stack(stack, volunteers=True)
-    others = {name: await CasesClient.connect(stack, name) for name in ("grids", "cases", "volunteers")}
+    await stack.start_service("notifications")
+    others = {name: await CasesClient.connect(stack, name) for name in ("grids", "cases", "volunteers", "notifications")}
     yield {"organizations": orgs, **others}
     for c in (orgs, *others.values()):
         await c.close()
@@ -99,6 +101,9 @@ async def test_rotation_rekey_and_removal_of_the_old_key(clients, stack, capsys,
                             buildingId="bldg-a1-1", room="101", head={"name": "住户甲", "phone": "13377770000",
                                                                        "idNumber": "11010519491231002X"},
                             members=[{"relation": "SPOUSE", "name": "住户乙"}])
+    bound = await clients["notifications"]("preferences.set", stack.token(role="resident", sub="r1"),
+                                           wechatOpenId="oWx_openid_r1")
+    assert bound["wechatBound"]
     assert all(v.startswith("v2:k1:") for v in await sealed_values(stack))
     await db(stack, "organizations").members.update_one({"_id": a["id"]}, {"$set": {
         "phone_enc": legacy("13911110000"), "phone_index": legacy_index("13911110000"),
@@ -156,7 +161,7 @@ async def test_rotation_rekey_and_removal_of_the_old_key(clients, stack, capsys,
     assert code == 0, out
     assert "every record is under 'k2'" in out
     stored = await sealed_values(stack)
-    assert len(stored) == 14 and all(v.startswith("v2:k2:") for v in stored), stored
+    assert len(stored) == 15 and all(v.startswith("v2:k2:") for v in stored), stored
     claims = {k["_id"]: k["owner"] async for k in db(stack, "organizations")["keys"].find()
               if k["_id"].startswith("member-id-number:")}
     assert len(claims) == 2 and claim_a["_id"] not in claims and set(claims.values()) == {a["id"], b["id"]}

@@ -2,6 +2,7 @@
 hours, row ids and the providers' masking."""
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -186,3 +187,48 @@ def test_the_http_provider_needs_its_url():
     with pytest.raises(InvalidSettings, match="YIWANG_WECHAT_URL must be an http"):
         make_provider("WECHAT", Settings(wechat_provider="http", wechat_url="ftp://x"))
     assert isinstance(make_provider("SMS", Settings()), LogProvider)
+
+
+async def test_the_http_provider_posts_the_message_and_tells_retriable_from_permanent():
+    """Against a real HTTP server on a free port: the body, the bearer token, the idempotency key;
+    408/429/5xx are retried, another 4xx is not, and no error names the number."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from services.notifications.providers import HttpProvider, SendFailed
+
+    seen: list[tuple[dict, dict]] = []
+    answers = [200, 503, 429, 400]
+
+    class Endpoint(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the stdlib's name
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            seen.append((dict(self.headers), body))
+            self.send_response(answers[len(seen) - 1])
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Endpoint)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    provider = HttpProvider("SMS", f"http://127.0.0.1:{server.server_port}/sms", "tok", timeout_s=10)
+    try:
+        await provider.send("13812345678", "YW_CASE_ACCEPTED", {"title": "路灯"}, "row-1:SMS")
+        headers, body = seen[0]
+        assert body == {"to": "13812345678", "template": "YW_CASE_ACCEPTED", "params": {"title": "路灯"},
+                        "idempotencyKey": "row-1:SMS"}
+        assert headers["Authorization"] == "Bearer tok" and headers["Idempotency-Key"] == "row-1:SMS"
+        for permanent in (False, False, True):
+            with pytest.raises(SendFailed) as e:
+                await provider.send("13812345678", "YW_CASE_ACCEPTED", {}, "row-2:SMS")
+            assert e.value.permanent is permanent and "13812345678" not in str(e.value)
+    finally:
+        await provider.close()
+        server.shutdown()
+        server.server_close()
+    gone = HttpProvider("SMS", f"http://127.0.0.1:{server.server_port}/sms", None, timeout_s=2)
+    with pytest.raises(SendFailed) as e:
+        await gone.send("13812345678", "T", {}, "k")
+    assert not e.value.permanent and "13812345678" not in str(e.value)
+    await gone.close()
