@@ -106,32 +106,49 @@ class Dispatcher:
                 await asyncio.wait_for(self._wake.wait(), self.settings.webhook_poll_s)
 
     async def _fill(self) -> None:
-        while len(self.tasks) < self.settings.webhook_workers:
-            row = await self._claim()
-            if row is None:
+        while (free := self.settings.webhook_workers - len(self.tasks)) > 0:
+            rows = await self._claim(free)
+            if not rows:
                 return
-            self.busy[row["webhookId"]] += 1
-            task = asyncio.create_task(self._try(row))
-            self.tasks.add(task)
-            task.add_done_callback(self._done)
+            for row in rows:
+                self.busy[row["webhookId"]] += 1
+                task = asyncio.create_task(self._try(row))
+                self.tasks.add(task)
+                task.add_done_callback(self._done)
 
     def _done(self, task: asyncio.Task) -> None:
         self.tasks.discard(task)
         self.kick()  # a slot is free (and perhaps a webhook's)
 
-    async def _claim(self) -> dict[str, Any] | None:
+    async def _claim(self, n: int) -> list[dict[str, Any]]:
+        """Up to `n` due rows, oldest first, no webhook past its in-flight limit: one read for the
+        candidates, then each claimed at once by its own conditional write (a row another
+        dispatcher claimed meanwhile is no longer due, and is skipped)."""
         at = now()
-        full = [w for w, n in self.busy.items() if n >= self.settings.webhook_in_flight]
+        limit = self.settings.webhook_in_flight
+        full = [w for w, k in self.busy.items() if k >= limit]
         query: dict[str, Any] = {"status": PENDING, "nextAt": {"$lte": at}}
         if full:
             query["webhookId"] = {"$nin": full}
+        found = await self.db[DELIVERIES].find(query, {"webhookId": 1}).sort("nextAt", 1).to_list(n * 2)
+        taken: Counter[str] = Counter(self.busy)
+        picked: list[str] = []
+        for row in found:
+            if taken[row["webhookId"]] < limit and len(picked) < n:
+                taken[row["webhookId"]] += 1
+                picked.append(row["_id"])
         lease = timedelta(seconds=self.settings.webhook_timeout_s + LEASE_MARGIN_S)
-        return await self.db[DELIVERIES].find_one_and_update(
-            query,
-            {"$set": {"nextAt": at + lease, "claim": new_id("c")}, "$inc": {"attempts": 1}},
-            sort=[("nextAt", 1)],
-            return_document=ReturnDocument.AFTER,
+        claimed = await asyncio.gather(
+            *(
+                self.db[DELIVERIES].find_one_and_update(
+                    {"_id": row_id, "status": PENDING, "nextAt": {"$lte": at}},
+                    {"$set": {"nextAt": at + lease, "claim": new_id("c")}, "$inc": {"attempts": 1}},
+                    return_document=ReturnDocument.AFTER,
+                )
+                for row_id in picked
+            )
         )
+        return [row for row in claimed if row is not None]
 
     # -- one try ---------------------------------------------------------------------------
     async def _try(self, row: dict[str, Any]) -> None:
