@@ -12,7 +12,8 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections import Counter
+import time
+from collections import Counter, deque
 from datetime import timedelta
 from typing import Any
 
@@ -32,6 +33,9 @@ from shared.settings import Settings
 
 log = logging.getLogger("yiwang.webhooks")
 USER_AGENT = "Yiwang-Webhooks/1"
+MAX_HINTS = 10_000  # rows known due kept in memory; more wait for the poll
+MAX_HINTS_PER_HOOK = 500
+POLL_BATCH = 500  # rows a poll reads
 MAX_CLIENTS = 256  # host names with a connection pool kept open
 LEASE_MARGIN_S = 30.0  # past a try's own timeout, before another dispatcher may take the row
 
@@ -48,6 +52,10 @@ class Dispatcher:
         self.hooks = hooks or HookCache(db)
         self.busy: Counter[str] = Counter()  # webhook id -> tries in flight here
         self.tasks: set[asyncio.Task] = set()
+        # rows known due, by webhook: those this process just queued, and those the poll found
+        self.hints: dict[str, deque[str]] = {}
+        self.hinted: set[str] = set()
+        self._polled_at = float("-inf")
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task | None = None
         self._secrets: dict[str, str] = {}
@@ -93,11 +101,26 @@ class Dispatcher:
         self._wake.set()
 
     # -- the loop --------------------------------------------------------------------------
+    def hint(self, rows: list[tuple[str, str]]) -> None:
+        """(row id, webhook id) of rows due now, to try without waiting for the poll; past
+        `MAX_HINTS` they wait for it (they are in the store either way)."""
+        for row_id, hook_id in rows:
+            queue = self.hints.setdefault(hook_id, deque())
+            # a receiver that never answers piles up rows: they do not crowd the others' out
+            if row_id not in self.hinted and len(self.hinted) < MAX_HINTS and len(queue) < MAX_HINTS_PER_HOOK:
+                self.hinted.add(row_id)
+                queue.append(row_id)
+            if not queue:
+                del self.hints[hook_id]
+        self.kick()
+
     async def _run(self) -> None:
         while True:
             self._wake.clear()  # before the pass: a kick during it brings another at once
             try:
-                await self._fill()
+                if time.monotonic() - self._polled_at >= self.settings.webhook_poll_s:
+                    await self._poll()
+                self._start()
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - the store may be away for a while; try again
@@ -105,75 +128,80 @@ class Dispatcher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.settings.webhook_poll_s)
 
-    async def _fill(self) -> None:
-        while (free := self.settings.webhook_workers - len(self.tasks)) > 0:
-            rows = await self._claim(free)
-            if not rows:
-                return
-            for row in rows:
-                self.busy[row["webhookId"]] += 1
-                task = asyncio.create_task(self._try(row))
+    async def _poll(self) -> None:
+        """Rows due in the store: retries whose time came, rows queued by another process, rows
+        whose try was cut off (their lease ran out), redeliveries."""
+        self._polled_at = time.monotonic()
+        full = [w for w, k in self.busy.items() if k >= self.settings.webhook_in_flight]
+        query: dict[str, Any] = {"status": PENDING, "nextAt": {"$lte": now()}}
+        if full:
+            query["webhookId"] = {"$nin": full}
+        found = await self.db[DELIVERIES].find(query, {"webhookId": 1}).sort("nextAt", 1).to_list(POLL_BATCH)
+        self.hint([(row["_id"], row["webhookId"]) for row in found])
+
+    def _start(self) -> None:
+        """Tries for hinted rows, round the webhooks, while the pool and each webhook have room."""
+        limit = self.settings.webhook_in_flight
+        while len(self.tasks) < self.settings.webhook_workers:
+            started = False
+            for hook_id in list(self.hints):
+                queue = self.hints[hook_id]
+                if self.busy[hook_id] >= limit:
+                    continue
+                row_id = queue.popleft()
+                if not queue:
+                    del self.hints[hook_id]
+                self.hinted.discard(row_id)
+                self.busy[hook_id] += 1
+                task = asyncio.create_task(self._claim_and_try(hook_id, row_id))
                 self.tasks.add(task)
                 task.add_done_callback(self._done)
+                started = True
+                if len(self.tasks) >= self.settings.webhook_workers:
+                    return
+            if not started:
+                return
 
     def _done(self, task: asyncio.Task) -> None:
         self.tasks.discard(task)
         self.kick()  # a slot is free (and perhaps a webhook's)
 
-    async def _claim(self, n: int) -> list[dict[str, Any]]:
-        """Up to `n` due rows, oldest first, no webhook past its in-flight limit: one read for the
-        candidates, then each claimed at once by its own conditional write (a row another
-        dispatcher claimed meanwhile is no longer due, and is skipped)."""
-        at = now()
-        limit = self.settings.webhook_in_flight
-        full = [w for w, k in self.busy.items() if k >= limit]
-        query: dict[str, Any] = {"status": PENDING, "nextAt": {"$lte": at}}
-        if full:
-            query["webhookId"] = {"$nin": full}
-        found = await self.db[DELIVERIES].find(query, {"webhookId": 1}).sort("nextAt", 1).to_list(n * 2)
-        taken: Counter[str] = Counter(self.busy)
-        picked: list[str] = []
-        for row in found:
-            if taken[row["webhookId"]] < limit and len(picked) < n:
-                taken[row["webhookId"]] += 1
-                picked.append(row["_id"])
-        lease = timedelta(seconds=self.settings.webhook_timeout_s + LEASE_MARGIN_S)
-        claimed = await asyncio.gather(
-            *(
-                self.db[DELIVERIES].find_one_and_update(
-                    {"_id": row_id, "status": PENDING, "nextAt": {"$lte": at}},
-                    {"$set": {"nextAt": at + lease, "claim": new_id("c")}, "$inc": {"attempts": 1}},
-                    return_document=ReturnDocument.AFTER,
-                )
-                for row_id in picked
-            )
-        )
-        return [row for row in claimed if row is not None]
-
-    # -- one try ---------------------------------------------------------------------------
-    async def _try(self, row: dict[str, Any]) -> None:
-        hook_id = row["webhookId"]
+    async def _claim_and_try(self, hook_id: str, row_id: str) -> None:
+        """Claim the row by a conditional write (one another process claimed meanwhile is no
+        longer due: skipped), then try it."""
         try:
-            hook = await self.hooks.active(hook_id)
-            if hook is None:
-                await self._settle(row, {"status": DEAD, "lastError": "the webhook is no longer active"})
-                return
-            try:
-                status = await asyncio.wait_for(self._post(hook, row), self.settings.webhook_timeout_s + 1)
-            except (DeliveryFailed, BadInput, httpx.HTTPError, OSError, TimeoutError) as e:
-                await self._failed(row, e)
-                return
-            await self._settle(
-                row, {"status": DELIVERED, "deliveredAt": now(), "responseStatus": status, "lastError": None}
+            at = now()
+            lease = timedelta(seconds=self.settings.webhook_timeout_s + LEASE_MARGIN_S)
+            row = await self.db[DELIVERIES].find_one_and_update(
+                {"_id": row_id, "status": PENDING, "nextAt": {"$lte": at}},
+                {"$set": {"nextAt": at + lease, "claim": new_id("c")}, "$inc": {"attempts": 1}},
+                return_document=ReturnDocument.AFTER,
             )
+            if row is not None:
+                await self._try(row)
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - the row's lease brings it back
-            log.exception("webhook delivery %s failed unexpectedly", row["_id"])
+            log.exception("webhook delivery %s failed unexpectedly", row_id)
         finally:
             self.busy[hook_id] -= 1
             if self.busy[hook_id] <= 0:
                 del self.busy[hook_id]
+
+    # -- one try ---------------------------------------------------------------------------
+    async def _try(self, row: dict[str, Any]) -> None:
+        hook = await self.hooks.active(row["webhookId"])
+        if hook is None:
+            await self._settle(row, {"status": DEAD, "lastError": "the webhook is no longer active"})
+            return
+        try:
+            status = await asyncio.wait_for(self._post(hook, row), self.settings.webhook_timeout_s + 1)
+        except (DeliveryFailed, BadInput, httpx.HTTPError, OSError, TimeoutError) as e:
+            await self._failed(row, e)
+            return
+        await self._settle(
+            row, {"status": DELIVERED, "deliveredAt": now(), "responseStatus": status, "lastError": None}
+        )
 
     async def _failed(self, row: dict[str, Any], e: Exception) -> None:
         status = getattr(e, "status", None)

@@ -21,8 +21,8 @@ DUPLICATE_KEY = 11000
 
 
 class Intake:
-    def __init__(self, db: AsyncDatabase, hooks: HookCache, kick: Callable[[], None]):
-        self.db, self.hooks, self.kick = db, hooks, kick
+    def __init__(self, db: AsyncDatabase, hooks: HookCache, hint: Callable[[list[tuple[str, str]]], None]):
+        self.db, self.hooks, self.hint = db, hooks, hint
 
     async def on_event(self, event: CloudEvent) -> None:
         """Rows `<eventId>:<webhookId>` for the webhooks that take this event; inserted by id, so
@@ -53,4 +53,4 @@ class Intake:
         except BulkWriteError as e:
             if any(err.get("code") != DUPLICATE_KEY for err in e.details.get("writeErrors", [])):
                 raise
-        self.kick()
+        self.hint([(row["_id"], row["webhookId"]) for row in rows])  # tried at once, not at the next poll

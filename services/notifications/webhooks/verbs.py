@@ -68,11 +68,11 @@ class WebhookVerbs:
         territory: TerritoryReplica,
         cipher: FieldCipher,
         settings: Settings,
-        kick: Any,
+        hint: Any,
         hooks: HookCache,
     ):
         self.db, self.transact, self.territory, self.cipher = db, transact, territory, cipher
-        self.settings, self.kick, self.hooks = settings, kick, hooks
+        self.settings, self.hint, self.hooks = settings, hint, hooks
 
     def table(self) -> dict[str, Handler]:
         return {
@@ -201,7 +201,7 @@ class WebhookVerbs:
                 )
                 or row
             )
-            self.kick()
+            self.hint([(row["_id"], row["webhookId"])])
         return delivery_dto(row)
 
     async def deactivate(self, req: Request) -> dict[str, Any]:
