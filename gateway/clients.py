@@ -18,6 +18,7 @@ from shared.contracts import grids as gc
 from shared.contracts import notifications as nc
 from shared.contracts import organizations as oc
 from shared.contracts import volunteers as vc
+from shared.contracts import webhooks as wc  # webhooks:
 from shared.contracts.attachments import AttachEvidence
 from shared.contracts.common import ById, ByIds, TrendQuery
 from shared.contracts.work import WorkQuery
@@ -729,3 +730,23 @@ __all__ = [
     "checked",
     "item_or_error",
 ]
+
+
+# webhooks: the notifications service's webhook verbs (services/notifications/webhooks)
+class WebhooksClient(ServiceClient):
+    service = "notifications"
+
+    async def register(self, body: wc.RegisterWebhook) -> Dto:
+        return await self.send("webhook.register", body)
+
+    async def list(self, body: wc.WebhookPage) -> Dto:
+        return await self.send("webhook.list", body)
+
+    async def deliveries(self, body: wc.DeliveryPage) -> Dto:
+        return await self.send("webhook.deliveries", body)
+
+    async def redeliver(self, body: wc.Redeliver) -> Dto:
+        return await self.send("webhook.redeliver", body)
+
+    async def deactivate(self, body: ById) -> Dto:
+        return await self.send("webhook.deactivate", body)

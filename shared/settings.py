@@ -122,6 +122,18 @@ class Settings(BaseSettings):
     visit_sweep_s: float = Field(
         default=300.0, gt=0, description="how often households past their due visit are looked for"
     )
+    # webhooks: delivery of events to registered URLs (services/notifications/webhooks)
+    webhook_allow_private: bool | None = Field(
+        default=None,
+        description="webhook URLs may reach private, loopback and link-local addresses; unset: only outside production",
+    )
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50, description="tries before a delivery is DEAD")
+    webhook_backoff_base_s: float = Field(default=2.0, gt=0, description="ceiling of the first retry's delay")
+    webhook_backoff_cap_s: float = Field(default=600.0, gt=0, description="the longest delay between two tries")
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=60, description="a receiver's time to answer one try")
+    webhook_workers: int = Field(default=16, ge=1, le=256, description="deliveries in flight at once, per process")
+    webhook_in_flight: int = Field(default=2, ge=1, le=8, description="deliveries in flight at once to one webhook")
+    webhook_poll_s: float = Field(default=1.0, gt=0, description="how often due retries are looked for")
 
     points_per_hour: float = Field(default=1.0, ge=0, description="points credited per service hour")
     points_multipliers: dict[str, float] = Field(
@@ -318,6 +330,10 @@ class Settings(BaseSettings):
     @property
     def production(self) -> bool:
         return self.env == Environment.PRODUCTION
+
+    @property
+    def webhooks_private_allowed(self) -> bool:  # webhooks:
+        return self.webhook_allow_private if self.webhook_allow_private is not None else not self.production
 
     @property
     def field_keys(self) -> dict[str, str]:

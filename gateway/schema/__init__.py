@@ -41,6 +41,7 @@ from gateway.schema.territory import TerritoryMutation, TerritoryQuery
 from gateway.schema.unified import UnifiedMutation, UnifiedQuery
 from gateway.schema.visits import VisitsMutation, VisitsQuery
 from gateway.schema.volunteers import VolunteersMutation, VolunteersQuery
+from gateway.schema.webhooks import WebhooksMutation, WebhooksQuery  # webhooks:
 from gateway.schema.work_calendar import WorkCalendarMutation, WorkCalendarQuery
 from shared.settings import Settings
 
@@ -60,6 +61,7 @@ class Query(
     HouseholdsQuery,  # households:
     VisitsQuery,  # visits
     NotificationsQuery,  # notifications: the inbox
+    WebhooksQuery,  # webhooks:
 ):
     pass
 
@@ -80,6 +82,7 @@ class Mutation(
     HouseholdsMutation,  # households:
     VisitsMutation,  # visits
     NotificationsMutation,  # notifications: the inbox
+    WebhooksMutation,  # webhooks:
 ):
     pass
 

@@ -1,0 +1,1 @@
+"""Runnable examples the README shows verbatim (tests run them)."""

@@ -11,11 +11,15 @@ from services.notifications.handlers.table import verbs
 from services.notifications.providers import make_provider
 from services.notifications.sender import Sender
 from services.notifications.store import INDEXES, PREFERENCES, SERVICE, NotificationStore
+from services.notifications.webhooks import wire as wire_webhooks
+from services.notifications.webhooks.events import EVENT_MODELS as WEBHOOK_EVENTS
+from services.notifications.webhooks.store import WEBHOOKS
 from shared.asyncapi import document_events
 from shared.privacy import FieldCipher, purpose_key
 from shared.rekey import Sealed, serve_rekey
 from shared.service import ServiceRuntime
 from shared.settings import Settings
+from shared.territory import TerritoryReplica
 
 SOURCES = ("grids", "cases", "organizations", "volunteers")  # every service's events reach the rule table
 INBOX_KEY_PURPOSE = "inbox-key"
@@ -34,7 +38,8 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     secret = purpose_key(settings, INBOX_KEY_PURPOSE)
     tz = ZoneInfo(settings.timezone)
     rt.routes(verbs(Inbox(rt, store, cipher, secret)))
-    serve_rekey(rt, cipher, Sealed(PREFERENCES, ("wechat_openid_enc",)))  # `yiwang rekey`
+    # `yiwang rekey`; webhooks: their signing secrets too
+    serve_rekey(rt, cipher, Sealed(PREFERENCES, ("wechat_openid_enc",)), Sealed(WEBHOOKS, ("secret_enc",)))
     deliverer = Deliverer(rt, store, secret, tz)
     providers = {channel: make_provider(channel, settings) for channel in ("SMS", "WECHAT")}
     lease_s = settings.notify_send_timeout_s * 3 + 30
@@ -48,6 +53,7 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
         rt.consume(source, CONSUMER, deliverer.on_event, max_workers=INBOX_WORKERS)
     # the subject's last token is the recipient's inbox key (notification.inboxKeys), not a region path
     document_events(rt, EVENTS, delta=False, typed=True, key=("inboxKey", INBOX_KEY_DOC))
+    document_events(rt, WEBHOOK_EVENTS, delta=False)  # webhooks: their audit events, on the region path
     rt.sender = sender  # type: ignore[attr-defined]  # tests read what it sent
 
     async def start_sender() -> None:
@@ -55,4 +61,6 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
 
     rt.on_start(start_sender)
     rt.on_stop(sender.stop)
+    # webhooks: signed deliveries of events to registered URLs, own consumers and dispatcher
+    wire_webhooks(rt, TerritoryReplica(rt, settings.locator_resync_s), cipher)
     return rt

@@ -36,6 +36,9 @@ One run:
   7. Evidence (tests/bench/evidence.py): one 50 MB video against the gateway's idle memory, then
      `--evidence-uploads` 2 MB photo uploads and their downloads beside the mixed load, with the
      gateway's and the store's memory before and after.
+     Webhooks (tests/bench/webhooks.py, `--webhooks N`, default 3): N receivers registered for
+     every case event of the city, one more that never answers from halfway through the phase;
+     event → delivered latency, and the others' with one endpoint hanging.
   8. JSON + PNG into `--out` (bench-<timestamp>.json/.png), and a table on stdout.
 
 Operations the gateway's schema refuses (rankings, trend, hotspots, the `events` subscription
@@ -71,6 +74,7 @@ from tests.bench.ceilings import mongo_report_writes, nats_rr
 from tests.bench.chart import draw
 from tests.bench.stack import ROOT, BenchStack, cpu_seconds, say, seed, seed_knows_scale
 from tests.bench.store_sync import sync_cost
+from tests.bench.webhooks import WebhookBench  # webhooks:
 from tests.bench.workload import (
     DEFAULT_MIX,
     OVERVIEW,
@@ -384,6 +388,18 @@ async def measure(url: str, settings: Settings, stack: BenchStack | None, args: 
         say(f"  {result['report_only'].get('throughput_per_s', 0):g} reports/s")
 
         await quiet(stack)
+        # webhooks: N answering receivers for the whole mixed phase, one that never answers from halfway
+        hooks = WebhookBench(url, superadmin, territory.root, args.webhooks) if args.webhooks else None
+        hanging: asyncio.Task | None = None
+        if hooks:
+            try:
+                await hooks.start()
+                hanging = asyncio.create_task(hooks.hang(args.seconds / 2))
+                say(f"webhooks: {args.webhooks} receivers; one that never answers from {args.seconds / 2:g}s")
+            except Exception as e:  # noqa: BLE001 - a stack without webhooks: recorded, the rest goes on
+                result.setdefault("unavailable", {})["webhooks"] = f"{type(e).__name__}: {e}"[:300]
+                await hooks.stop()
+                hooks = None
         say(f"mixed phase: {args.clients} clients, {args.seconds:g}s, mix {work.mix} ...")
         with CpuMeter(stack, subs) as cpu:
             rec, wall = await work.run_phase(
@@ -401,9 +417,16 @@ async def measure(url: str, settings: Settings, stack: BenchStack | None, args: 
             await asyncio.sleep(0.2)
         while time.monotonic() < deadline and feeds and inbox.pending_notifications(work, subs, feeds):
             await asyncio.sleep(0.2)
+        if hooks:
+            if hanging:
+                await hanging
+            await hooks.drain(args.drain_seconds)
+            result["webhooks"] = hooks.summary()
     finally:
         await subs.stop()
-    result["unavailable"] = dict(work.unavailable)
+        if hooks:
+            await hooks.stop()
+    result["unavailable"] = {**result.get("unavailable", {}), **work.unavailable}
     if work.probe_errors:
         result["probe_errors"] = dict(work.probe_errors)
     result["subscribers"] = {str(i): s for i, s in subs.status.items()}
@@ -551,6 +574,16 @@ def table(result: dict[str, Any]) -> str:
             if s.get("after_reply", {}).get("count"):
                 lines.append(row("  after the reply", s["after_reply"], "subscriber's receipt − reportCase reply"))
     lines += inbox.table_rows(result, row)
+    wh = result.get("webhooks")  # webhooks:
+    if wh:
+        for key, label, note in (
+                ("event_to_delivered", "event→webhook", f"{wh['receivers']} receivers, {wh['events']} events, "
+                                                        f"err = missed"),
+                ("event_to_delivered_before_hang", "  before the hang", "the same, nothing hanging"),
+                ("event_to_delivered_with_one_hanging", "  one hanging", f"the others, while one endpoint never "
+                                                                         f"answers ({wh['hanging_requests_held']} "
+                                                                         f"requests held)")):
+            lines.append(row(label, {**wh[key], "errors": wh["missed"] if key == "event_to_delivered" else 0}, note))
     oc = result.get("overview_city", {})
     for k in ("small", "city"):
         if oc.get(k):
@@ -648,6 +681,8 @@ def main() -> None:
                     help="2 MB photo uploads (then their downloads) beside the mixed load (0: none)")
     ap.add_argument("--evidence-clients", type=int, default=4, help="concurrent uploaders (default 4)")
     ap.add_argument("--evidence-video-mb", type=int, default=50, help="the one video upload's size (0: none)")
+    ap.add_argument("--webhooks", type=int, default=3,
+                    help="webhook receivers during the mixed phase, one more hanging from halfway (0: none)")
     ap.add_argument("--skip-small", action="store_true", help="no small baseline stack")
     ap.add_argument("--keep", action="store_true", help="keep the stacks' data dirs")
     ap.add_argument("--timings", type=Path, help="write each report's unix times (sent, phase; replied; "
