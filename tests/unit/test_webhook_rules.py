@@ -113,6 +113,17 @@ def test_matching_by_type_and_region_subtree():
     assert not rules.matches({**HOOK, "active": False}, "CASE_ACCEPTED", ["city", "c1"], {})
 
 
+def test_the_first_case_events_are_taken_by_their_token_or_with_the_case_prefix():
+    # on the bus a case's acceptance is `ACCEPTED` (…CASE_DISPATCHED has the prefix): either name works
+    names = rules.type_names("cases", "ACCEPTED")
+    assert names == ("ACCEPTED", "CASE_ACCEPTED")
+    assert rules.matches(HOOK, names, ["city", "c1"], {})
+    assert rules.matches({**HOOK, "eventTypes": ["ACCEPTED"]}, names, ["city", "c1"], {})
+    assert rules.type_names("cases", "CASE_DISPATCHED") == ("CASE_DISPATCHED",)
+    assert rules.type_names("volunteers", "ORDER_APPROVED") == ("ORDER_APPROVED",)
+    assert not rules.matches(HOOK, rules.type_names("grids", "ACCEPTED"), ["city", "c1"], {})
+
+
 def test_a_department_webhook_takes_only_its_departments_records():
     hook = {**HOOK, "dept": "c1:water"}
     assert rules.matches(hook, "CASE_ACCEPTED", ["city", "c1", "t1"], {"deptKeys": ["c1:water", "c1:roads"]})

@@ -27,8 +27,9 @@ class Intake:
     async def on_event(self, event: CloudEvent) -> None:
         """Rows `<eventId>:<webhookId>` for the webhooks that take this event; inserted by id, so
         a redelivered event (after a crash before its ack, or on another replica) adds none."""
-        candidates = await self.hooks.for_type(event.event)
-        chosen = [h for h in candidates if rules.matches(h, event.event, event.path, event.data)]
+        names = rules.type_names(event.service, event.event)
+        candidates = {h["_id"]: h for name in names for h in await self.hooks.for_type(name)}
+        chosen = [h for h in candidates.values() if rules.matches(h, names, event.path, event.data)]
         if not chosen:
             return
         # the envelope as the relay publishes it (shared/messaging/outbox.py): the same model, the same encoder

@@ -84,10 +84,23 @@ def dept_key(region: str, code: str) -> str:
     return f"{region}:{code}"
 
 
-def matches(hook: Mapping[str, Any], event_type: str, path: Sequence[str], data: Mapping[str, Any]) -> bool:
-    """A webhook takes an event of one of its types, in its region's subtree, and, for a
-    department's webhook, only of a record its department is on (`data.deptKeys`)."""
-    if not hook.get("active", True) or event_type not in hook["eventTypes"]:
+def type_names(service: str, event_type: str) -> tuple[str, ...]:
+    """The names a webhook may give an event type by: its subject token, and for the first case
+    events, whose tokens lack the prefix (`ACCEPTED`), also the name the inbox and the rest of the
+    cases events use (`CASE_ACCEPTED`), so either registration receives them."""
+    if service == "cases" and not event_type.startswith("CASE_"):
+        return (event_type, f"CASE_{event_type}")
+    return (event_type,)
+
+
+def matches(
+    hook: Mapping[str, Any], event_type: str | Sequence[str], path: Sequence[str], data: Mapping[str, Any]
+) -> bool:
+    """A webhook takes an event of one of its types (any of the event's `type_names`), in its
+    region's subtree, and, for a department's webhook, only of a record its department is on
+    (`data.deptKeys`)."""
+    names = (event_type,) if isinstance(event_type, str) else tuple(event_type)
+    if not hook.get("active", True) or not set(names) & set(hook["eventTypes"]):
         return False
     if hook["region"] not in path:
         return False
