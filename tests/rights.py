@@ -276,4 +276,10 @@ RIGHTS: dict[str, Rule] = {
     "markNotificationsRead": rule(ALL, scope=NONE),
     "setNotificationPreferences": rule(ALL, scope=NONE),
     "notificationAdded": rule(ALL, scope=NONE),
+    # -- webhooks: administrators for their subtree, a department for its own cases; listed and
+    # named by id only within the caller's (an unknown or another's id is NOT_FOUND, not FORBIDDEN)
+    "webhooks": rule(A, D, scope=NONE),
+    "registerWebhook": rule(A, D),
+    "redeliverWebhook": rule(A, D, department=OWN),
+    "deactivateWebhook": rule(A, D, department=OWN),  # a department: its own webhooks only
 }

@@ -254,6 +254,17 @@ class World:
         assert category == "ENV_GARBAGE" or c["reportCase"]["level"] == "BUILDING", c
         return c["reportCase"]["id"]
 
+    async def seed_webhooks(self) -> None:
+        """A webhook in every place (a superadmin's), and one of the department's own at its home."""
+        reg = "mutation($i: RegisterWebhookInput!) { registerWebhook(input: $i) { webhook { id } } }"
+        for place in PLACES:
+            i = {"url": "http://127.0.0.1:9/mx", "eventTypes": ["CASE_URGED"], "regionId": rid(place)}
+            self.put("webhook", place, (await self.ok(reg, i=i))["registerWebhook"]["webhook"]["id"])
+        dept = self.people["department"]
+        i = {"url": "http://127.0.0.1:9/mx-dept", "eventTypes": ["CASE_URGED"], "regionId": rid(dept.home)}
+        hook = await self.ok(reg, dept.token, i=i)
+        self.put("webhook", dept.home, hook["registerWebhook"]["webhook"]["id"], "dept")
+
     async def seed_households(self) -> None:
         """A household in each building, registered by the community's admin (a superadmin sees figures only)."""
         reg = "mutation($i: RegisterHouseholdInput!) { registerHousehold(input: $i) { id } }"
@@ -767,6 +778,16 @@ OPS: dict[str, Args] = {
     "markNotificationsRead": lambda w, who, rel: 'ids: ["mx-no-such-notification"]',
     "setNotificationPreferences": lambda w, who, rel: 'input: {mutedTypes: ["CASE_URGED"]}',
     "notificationAdded": lambda w, who, rel: "",
+    # webhooks (the receiver's address is never reached: no event of its type happens here)
+    "webhooks": lambda w, who, rel: "first: 5",
+    "registerWebhook": lambda w, who, rel: (f'input: {{url: "http://127.0.0.1:9/mx", eventTypes: ["CASE_URGED"], '
+                                            f'regionId: {lit(who.region(rel))}}}'),
+    # no event reaches the matrix's webhooks, so there is no delivery to name (tests/e2e/test_webhooks.py
+    # redelivers real ones); a webhook is seeded in every place, and one of the department's own
+    "redeliverWebhook": lambda w, who, rel: None,
+    "deactivateWebhook": lambda w, who, rel: (
+        f"id: {lit(x)}" if (x := w.pick("webhook", who, rel, ("dept",) if who.role == "department" else ("",)))
+        else None),
 }
 
 
@@ -838,6 +859,7 @@ async def world(mongo_server, tmp_path_factory):
         w.people["volunteer"] = Who("volunteer", t("volunteer", rid("m"), sub="mx-vol", member=member), "m", "mx-vol")
         await w.seed_cases_and_volunteers()
         await w.seed_visits()
+        await w.seed_webhooks()
         log.warning("authz matrix: seeded in %.1fs", time.monotonic() - started)
         yield w
     finally:
