@@ -37,9 +37,11 @@ def history(n: int = 24, prefix: str = "imp") -> list[dict]:
     out = []
     for i in range(n):
         grid = GRIDS[i % 4]
-        t0 = now - timedelta(days=30 - i, hours=3)
-        h = lambda k: iso(t0 + timedelta(hours=k))  # noqa: E731
         kind = i % 8
+        # a case the sweeper escalates starts a month back: its deadline is in working time, so
+        # three weeks on it is past whatever weekends and holidays the month held (any date)
+        t0 = now - timedelta(days=30 if kind == 3 else 30 - i, hours=3)
+        h = lambda k: iso(t0 + timedelta(hours=k))  # noqa: E731
         sub = f"res-{i}" if kind != 5 else None
         steps: list[dict] = []
         if kind == 0:    # accepted, dispatched, handled, resolved, rated 5
@@ -54,8 +56,8 @@ def history(n: int = 24, prefix: str = "imp") -> list[dict]:
         elif kind == 2:  # rejected
             steps = [{"action": "reject", "at": h(2), "reason": "不属于受理范围"}]
         elif kind == 3:  # nobody handled it: the sweeper escalated it at its deadline, then resolved late
-            steps = [{"action": "accept", "at": h(1)}, {"action": "sweep", "at": h(49)},
-                     {"action": "resolve", "at": h(60), "resolution": "已维修"}]
+            steps = [{"action": "accept", "at": h(1)}, {"action": "sweep", "at": h(24 * 21)},
+                     {"action": "resolve", "at": h(24 * 21 + 11), "resolution": "已维修"}]
         elif kind == 4:  # rated 1: reopened, handled again, rated 4 and closed
             steps = [{"action": "accept", "at": h(1)}, {"action": "resolve", "at": h(3), "resolution": "已处理"},
                      {"action": "rate", "at": h(4), "score": 1}, {"action": "resolve", "at": h(8), "resolution": "返工"},
