@@ -72,7 +72,7 @@ from shared.settings import Settings, get_settings
 from tests.bench import inbox
 from tests.bench.ceilings import mongo_report_writes, nats_rr
 from tests.bench.chart import draw
-from tests.bench.stack import ROOT, BenchStack, cpu_seconds, say, seed, seed_knows_scale
+from tests.bench.stack import ROOT, BenchStack, cpu_seconds, say, seed, seed_knows_scale, stop_child
 from tests.bench.store_sync import sync_cost
 from tests.bench.webhooks import WebhookBench  # webhooks:
 from tests.bench.workload import (
@@ -187,19 +187,7 @@ class Subscribers:
         return all(case_id in self.recv[i] for i in subs)
 
     async def stop(self) -> None:
-        if self.proc is None:
-            return
-        if self.proc.stdin:
-            with contextlib.suppress(Exception):
-                self.proc.stdin.close()
-        try:
-            await asyncio.wait_for(self.proc.wait(), 15)
-        except TimeoutError:
-            self.proc.kill()
-            await self.proc.wait()
-        if self.reader:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.reader, 5)
+        await stop_child(self.proc, self.reader)
 
 
 def subscriber_latency(work: Workload, subs: Subscribers, active: list[int], phase: str) -> dict[str, Any]:

@@ -10,6 +10,8 @@ Every process belongs to this stack: the launcher (our child) and the children i
 """
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -56,6 +58,23 @@ def _cpu_ticks(pid: int) -> int:
         return int(fields[11]) + int(fields[12])  # utime + stime
     except (OSError, IndexError, ValueError):
         return 0
+
+
+async def stop_child(proc: asyncio.subprocess.Process | None, reader: asyncio.Task | None) -> None:
+    """A helper process of the bench told to stop (its stdin closed), killed after 15 s, its output read."""
+    if proc is None:
+        return
+    if proc.stdin:
+        with contextlib.suppress(Exception):
+            proc.stdin.close()
+    try:
+        await asyncio.wait_for(proc.wait(), 15)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+    if reader:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(reader, 5)
 
 
 def seed_knows_scale() -> bool:

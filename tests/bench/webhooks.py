@@ -21,7 +21,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from tests.bench.stack import ROOT
+from tests.bench.stack import ROOT, stop_child
 from tests.bench.workload import Gql, latency_summary
 
 EVENT_TYPES = ["REPORTED", "ACCEPTED", "ASSIGNED", "STARTED", "RESOLVED", "RATED", "CLOSED", "REOPENED",
@@ -171,19 +171,7 @@ class WebhookBench:
                         await gql(DEACTIVATE, {"id": hook})
             finally:
                 await gql.close()
-        if self.proc is None:
-            return
-        if self.proc.stdin:
-            with contextlib.suppress(Exception):
-                self.proc.stdin.close()
-        try:
-            await asyncio.wait_for(self.proc.wait(), 15)
-        except TimeoutError:
-            self.proc.kill()
-            await self.proc.wait()
-        if self.reader:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.reader, 5)
+        await stop_child(self.proc, self.reader)
 
 
 def main() -> None:
