@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from services.notifications.domain import preferences as prefs
+from services.notifications.domain.backoff import backoff_s
 from services.notifications.handlers.deliver import Deliverer
 from services.notifications.providers import Provider, SendFailed
 from services.notifications.store import DEAD, NO_ADDRESS, SENT, NotificationStore, preferences_of
@@ -28,9 +28,7 @@ WORKERS = 4  # messages in flight at once per replica
 CANCELLED = "CANCELLED"  # the person turned the channel off before it was sent
 
 
-def backoff_s(attempt: int, base: float = 2.0, cap: float = 900.0) -> float:
-    """Full jitter: a random wait up to base·2^(attempt-1), at most `cap`."""
-    return random.uniform(0, min(cap, base * 2 ** max(attempt - 1, 0)))
+RETRY_BASE_S, RETRY_CAP_S = 2.0, 900.0  # a message's retries: full jitter up to 2·2^(tries-1) s, 15 min at most
 
 
 class Sender:
@@ -125,7 +123,8 @@ class Sender:
             )
             await self.store.finish(row["_id"], DEAD, now(), error)
         else:
-            await self.store.retry(row["_id"], now() + timedelta(seconds=backoff_s(row["attempts"])), error)
+            delay = backoff_s(row["attempts"], RETRY_BASE_S, RETRY_CAP_S)
+            await self.store.retry(row["_id"], now() + timedelta(seconds=delay), error)
 
     async def address(self, row: dict[str, Any], doc: dict[str, Any] | None) -> str | None:
         """The phone or openid, for this call only."""

@@ -21,6 +21,7 @@ import httpx
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.notifications.domain.backoff import backoff_s
 from services.notifications.webhooks import rules
 from services.notifications.webhooks.hooks import HookCache
 from services.notifications.webhooks.signing import signed_headers
@@ -211,7 +212,7 @@ class Dispatcher:
             change["status"] = DEAD
             log.warning("webhook delivery %s is DEAD after %d tries: %s", row["_id"], row["attempts"], error[:200])
         else:
-            delay = rules.backoff_s(
+            delay = backoff_s(
                 row["attempts"], self.settings.webhook_backoff_base_s, self.settings.webhook_backoff_cap_s
             )
             change["nextAt"] = now() + timedelta(seconds=delay)

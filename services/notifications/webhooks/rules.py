@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import random
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -72,12 +71,6 @@ def check_addresses(addresses: Iterable[str], *, allow_private: bool) -> None:
             "url: the host is a private, loopback or link-local address; webhooks reach public addresses only",
             {"field": "url", "address": bad[0]},
         )
-
-
-def backoff_s(attempts: int, base_s: float, cap_s: float, rng: random.Random | None = None) -> float:
-    """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^(attempts-1))]."""
-    ceiling = min(cap_s, base_s * 2 ** max(attempts - 1, 0))
-    return (rng or random).uniform(0, ceiling)
 
 
 def dept_key(region: str, code: str) -> str:
