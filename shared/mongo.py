@@ -206,7 +206,9 @@ class Transactor:
     of `with_transaction` and the commit (PyMongo's client-side operation timeout; without it
     those retries go on for 120 s and a commit waits for as long as the server takes). One
     that runs out of time, or loses the store, ends with `Unavailable` (a retry with the same
-    idempotency key returns the first result if the commit did land).
+    idempotency key returns the first result if the commit did land). So does one whose commit
+    failed and would have to run again: the store cannot tell a commit it never saw from one it
+    made before a restart, so the work is never run a second time after its commit was sent.
 
     With a `ledger` (a service's), transactions run on the ledger's sessions, recorded in the
     store so that whoever outlives this process can end what it left open; a session whose
@@ -228,12 +230,31 @@ class Transactor:
     async def __call__(
         self, fn: Callable[[UnitOfWork], Awaitable[T]], wake: bool = True, timeout_s: float | None = None
     ) -> T:
+        committing = False
+
         async def body(s: AsyncClientSession) -> Any:
+            nonlocal committing
+            if committing:
+                # `with_transaction` runs the work again only when the commit failed with a
+                # transient error. The store answers so for a transaction it does not know,
+                # which is also what it says after a restart to the retried commit of one it
+                # had committed and whose answer was lost: the first commit may have landed,
+                # and the work run again would apply the change twice (or refuse it as done).
+                log.warning(
+                    "a commit on %s failed after it was sent; its outcome is unknown, answered UNAVAILABLE",
+                    self.db.name,
+                )
+                raise Unavailable(
+                    "the database restarted while committing and cannot say whether the change was saved; "
+                    "send it again with the same idempotency key, or read the record",
+                    {"reason": "CommitOutcomeUnknown"},
+                )
             uow = UnitOfWork(self.db, s, self.projections)
             result = await fn(uow)
             await uow.flush()
             if self.fault == "crash_before_commit" and wake:
                 os._exit(137)  # fault test: written, never committed, left open on the server
+            committing = True
             return result
 
         timeout = timeout_s or self.timeout_s
