@@ -170,7 +170,10 @@ class LaunchedStack:
             "YIWANG_DATA_DIR": str(data), "YIWANG_LOG_LEVEL": "WARNING",
             # The load's few principals stand for many people: a per-person rate limit would
             # shape the load, not test the stack (tests/e2e/test_request_limits.py tests it).
-            "YIWANG_RATE_LIMIT_PER_S": "0"}
+            "YIWANG_RATE_LIMIT_PER_S": "0",
+            # A message a killed consumer held comes again after this (60 s in production): a
+            # round waits for it before it counts, and still waits out a real redelivery.
+            "YIWANG_ACK_WAIT_S": "20"}
         if nats_urls:
             env["YIWANG_NATS_URL"] = nats_urls
         env |= {f"YIWANG_{k.upper()}": v for k, v in overrides.items()}
