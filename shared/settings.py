@@ -131,11 +131,17 @@ class Settings(BaseSettings):
     webhook_backoff_base_s: float = Field(default=2.0, gt=0, description="ceiling of the first retry's delay")
     webhook_backoff_cap_s: float = Field(default=600.0, gt=0, description="the longest delay between two tries")
     webhook_timeout_s: float = Field(default=10.0, gt=0, le=60, description="a receiver's time to answer one try")
-    # A try holds its slot for two store writes and the receiver's answer (under load ~0.5 s):
+    # A try holds its slot for the receiver's answer and the write of its outcome (under load ~0.5 s):
     # a webhook with one event every ~100 ms needs several in flight to keep up.
     webhook_workers: int = Field(default=64, ge=1, le=256, description="deliveries in flight at once, per process")
     webhook_in_flight: int = Field(default=8, ge=1, le=32, description="deliveries in flight at once to one webhook")
     webhook_poll_s: float = Field(default=1.0, gt=0, description="how often due retries are looked for")
+    webhook_lease_margin_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="past a try's timeout, before another process may take a delivery whose process died trying it",
+    )
 
     points_per_hour: float = Field(default=1.0, ge=0, description="points credited per service hour")
     points_multipliers: dict[str, float] = Field(

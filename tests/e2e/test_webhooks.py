@@ -195,6 +195,11 @@ async def test_deliveries_signed_retried_dead_redelivered_and_a_hanging_receiver
     assert rx["fail"].deliveries()[one][0]["body"] == last["body"]  # the same envelope, byte for byte
     # still waiting on the receiver that never answers: its slots are its own
     assert rx["hang"].open_now >= 1
+    # deactivated, its queued deliveries end at once (not one by one as their tries come)
+    assert not (await stack.ok(DEACTIVATE, {"id": ids["hang"]}, **ADMIN_A))["deactivateWebhook"]["active"]
+    ended = (await delivery_rows(stack))[ids["hang"]]
+    assert len(ended) == 2 and all(d["status"] == "DEAD" and d["lastError"] == "the webhook was deactivated"
+                                   for d in ended)
 
 
 async def test_a_departments_webhook_gets_only_its_departments_cases(hooks):

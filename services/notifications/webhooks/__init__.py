@@ -20,7 +20,7 @@ def wire(rt: ServiceRuntime, territory: TerritoryReplica, cipher: FieldCipher) -
     hooks = HookCache(rt.db)
     dispatcher = Dispatcher(rt.db, cipher, rt.settings, hooks)
     rt.routes(WebhookVerbs(rt.db, rt.transact, territory, cipher, rt.settings, dispatcher.hint, hooks).table())
-    intake = Intake(rt.db, hooks, dispatcher.hint)
+    intake = Intake(rt.db, hooks, dispatcher)
     for source in SOURCES:  # events in any order: each is rows of its own (ids decide, not order)
         rt.consume(source, CONSUMER, intake.on_event, max_workers=rt.settings.webhook_workers)
     # tests and the bench read their state (the territory this service knows, the dispatcher's slots)

@@ -2,8 +2,14 @@
 
 A row is claimed by moving its `nextAt` past the longest a try can take (a lease: should this
 process die mid-try, the row is due again after it) and counting the try; the outcome is written
-only while the claim is still the row's (a redelivery meanwhile wins). A receiver that never
-answers holds only its own webhook's slots, each for at most `webhook_timeout_s`.
+only while the claim is still the row's (a redelivery meanwhile wins). A row whose webhook has a
+free slot here when its event arrives is inserted already claimed by this process and tried at
+once (`reserve`, `claimed`): its first try costs the store the insert and the outcome. A slot is
+free again as soon as the receiver has answered: outcomes are written behind, those of tries
+ending together in one bulk write, so a store slow to answer delays the delivery log, not the
+deliveries (should a write fail, or the process die first, the row's lease brings it back and
+the receiver gets it again: at least once). A receiver that never answers holds only its own
+webhook's slots, each for at most `webhook_timeout_s`.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 import time
 from collections import Counter, deque
@@ -18,8 +25,9 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
 
 from services.notifications.domain.backoff import backoff_s
 from services.notifications.webhooks import rules
@@ -36,9 +44,9 @@ log = logging.getLogger("yiwang.webhooks")
 USER_AGENT = "Yiwang-Webhooks/1"
 MAX_HINTS = 10_000  # rows known due kept in memory; more wait for the poll
 MAX_HINTS_PER_HOOK = 500
-POLL_BATCH = 500  # rows a poll reads
+SWEEP_POLLS = 10  # every this many polls, every active webhook's due rows are read
 MAX_CLIENTS = 256  # host names with a connection pool kept open
-LEASE_MARGIN_S = 30.0  # past a try's own timeout, before another dispatcher may take the row
+OUTCOMES_PER_WRITE = 200  # outcomes of tries written in one bulk write, at most
 
 
 class DeliveryFailed(Exception):
@@ -62,10 +70,19 @@ class Dispatcher:
         self._secrets: dict[str, str] = {}
         self._clients: dict[str, httpx.AsyncClient] = {}
         self._closing: set[asyncio.Task] = set()
+        self.reserved = 0  # slots promised to rows being inserted claimed (`reserve`)
+        self.due_at: dict[str, float] = {}  # webhook id -> when (monotonic) the store may have rows due for it
+        self._polls = 0
+        self.outcomes = Outcomes(db)
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
         self._loop_task = asyncio.create_task(self._run(), name="webhook-dispatcher")
+        self.outcomes.start()
+
+    def lease(self) -> timedelta:
+        """How long a claim holds a row: a try's longest, and a margin."""
+        return timedelta(seconds=self.settings.webhook_timeout_s + self.settings.webhook_lease_margin_s)
 
     def _client_for(self, host: str) -> httpx.AsyncClient:
         """One client (its own connection pool) per host name: requests go to a checked address,
@@ -97,9 +114,50 @@ class Dispatcher:
         await asyncio.gather(*self.tasks, return_exceptions=True)
         await asyncio.gather(*self._closing, *(c.aclose() for c in self._clients.values()), return_exceptions=True)
         self._clients.clear()
+        await self.outcomes.stop()
 
     def kick(self) -> None:
         self._wake.set()
+
+    # -- rows claimed as they are inserted ------------------------------------------------------
+    def reserve(self, hook_id: str) -> bool:
+        """A slot for a row about to be inserted claimed by this process, if the pool and the
+        webhook have one free now; else the row is inserted due, for a hint or the poll."""
+        s = self.settings
+        if len(self.tasks) + self.reserved >= s.webhook_workers or self.busy[hook_id] >= s.webhook_in_flight:
+            return False
+        self.busy[hook_id] += 1
+        self.reserved += 1
+        return True
+
+    def release(self, hook_id: str) -> None:
+        """A reserved slot whose row was not inserted (it existed: the event came again)."""
+        self.reserved -= 1
+        self._free(hook_id)
+
+    def claimed(self, row: dict[str, Any]) -> None:
+        """Try a row this process inserted claimed, in the slot reserved for it."""
+        self.reserved -= 1
+        task = asyncio.create_task(self._try_claimed(row))
+        self.tasks.add(task)
+        task.add_done_callback(self._done)
+
+    async def _try_claimed(self, row: dict[str, Any]) -> None:
+        if self.settings.fault == "webhook_crash_before_try":
+            os._exit(137)  # fault test: the row is in the store, claimed by a process that is gone
+        try:
+            await self._try(row)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - the row's lease brings it back
+            log.exception("webhook delivery %s failed unexpectedly", row["_id"])
+        finally:
+            self._free(row["webhookId"])
+
+    def _free(self, hook_id: str) -> None:
+        self.busy[hook_id] -= 1
+        if self.busy[hook_id] <= 0:
+            del self.busy[hook_id]
 
     # -- the loop --------------------------------------------------------------------------
     def hint(self, rows: list[tuple[str, str]]) -> None:
@@ -111,6 +169,8 @@ class Dispatcher:
             if row_id not in self.hinted and len(self.hinted) < MAX_HINTS and len(queue) < MAX_HINTS_PER_HOOK:
                 self.hinted.add(row_id)
                 queue.append(row_id)
+            elif row_id not in self.hinted:
+                self.due(hook_id)  # kept in the store only: a poll reads it when the webhook has room
             if not queue:
                 del self.hints[hook_id]
         self.kick()
@@ -129,21 +189,47 @@ class Dispatcher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.settings.webhook_poll_s)
 
+    def due(self, hook_id: str, delay_s: float = 0.0) -> None:
+        """The store may hold rows of this webhook due in `delay_s` that no queue here holds:
+        the next poll after that reads them."""
+        at = time.monotonic() + delay_s
+        if at < self.due_at.get(hook_id, float("inf")):
+            self.due_at[hook_id] = at
+
     async def _poll(self) -> None:
-        """Rows due in the store: retries whose time came, rows queued by another process, rows
-        whose try was cut off (their lease ran out), redeliveries."""
-        self._polled_at = time.monotonic()
-        full = [w for w, k in self.busy.items() if k >= self.settings.webhook_in_flight]
-        query: dict[str, Any] = {"status": PENDING, "nextAt": {"$lte": now()}}
-        if full:
-            query["webhookId"] = {"$nin": full}
-        found = await self.db[DELIVERIES].find(query, {"webhookId": 1}).sort("nextAt", 1).to_list(POLL_BATCH)
-        self.hint([(row["_id"], row["webhookId"]) for row in found])
+        """Rows due in the store, read per webhook with a free slot, oldest first: those queued
+        while the webhook had no slot, retries whose time came, redeliveries (`due` says which
+        webhooks have them) and, every `SWEEP_POLLS` polls for every active webhook, rows queued
+        by another process or whose try was cut off (their lease ran out). A webhook whose
+        receiver hangs holds all its slots and is not read meanwhile: its backlog costs the
+        store nothing until it has room again."""
+        self._polled_at = clock = time.monotonic()
+        self._polls += 1
+        limit = self.settings.webhook_in_flight
+        hooks = list(self.due_at)
+        if self._polls % SWEEP_POLLS == 1:
+            hooks = list(dict.fromkeys([*hooks, *(await self.hooks.active_ids())]))
+        at = now()
+        for hook_id in hooks:
+            free = limit - self.busy[hook_id] - len(self.hints.get(hook_id, ()))
+            if free <= 0 or self.due_at.get(hook_id, clock) > clock:
+                continue  # no room (it is read again when it has), or not due yet
+            wanted = limit
+            found = (
+                await self.db[DELIVERIES]
+                .find({"webhookId": hook_id, "status": PENDING, "nextAt": {"$lte": at}}, {"_id": 1})
+                .sort("nextAt", 1)
+                .limit(wanted)
+                .to_list(wanted)
+            )
+            if len(found) < wanted:
+                self.due_at.pop(hook_id, None)  # all read; `due` marks it again
+            self.hint([(row["_id"], hook_id) for row in found])
 
     def _start(self) -> None:
         """Tries for hinted rows, round the webhooks, while the pool and each webhook have room."""
         limit = self.settings.webhook_in_flight
-        while len(self.tasks) < self.settings.webhook_workers:
+        while len(self.tasks) + self.reserved < self.settings.webhook_workers:
             started = False
             for hook_id in list(self.hints):
                 queue = self.hints[hook_id]
@@ -158,7 +244,7 @@ class Dispatcher:
                 self.tasks.add(task)
                 task.add_done_callback(self._done)
                 started = True
-                if len(self.tasks) >= self.settings.webhook_workers:
+                if len(self.tasks) + self.reserved >= self.settings.webhook_workers:
                     return
             if not started:
                 return
@@ -169,13 +255,19 @@ class Dispatcher:
 
     async def _claim_and_try(self, hook_id: str, row_id: str) -> None:
         """Claim the row by a conditional write (one another process claimed meanwhile is no
-        longer due: skipped), then try it."""
+        longer due: skipped), then try it. Read by `_id` alone, then claimed on its `_id`, claim
+        and count of tries: the store answers both from its primary key (a filter with the due
+        time would ride the status index and read every due row)."""
         try:
             at = now()
-            lease = timedelta(seconds=self.settings.webhook_timeout_s + LEASE_MARGIN_S)
+            row = await self.db[DELIVERIES].find_one({"_id": row_id}, {"body": 0})
+            if row is None or row["status"] != PENDING or row["nextAt"] > at:
+                if row is not None and row["status"] == PENDING:
+                    self.due(hook_id, (row["nextAt"] - at).total_seconds())
+                return
             row = await self.db[DELIVERIES].find_one_and_update(
-                {"_id": row_id, "status": PENDING, "nextAt": {"$lte": at}},
-                {"$set": {"nextAt": at + lease, "claim": new_id("c")}, "$inc": {"attempts": 1}},
+                {"_id": row_id, "claim": row.get("claim"), "attempts": row["attempts"]},
+                {"$set": {"nextAt": at + self.lease(), "claim": new_id("c")}, "$inc": {"attempts": 1}},
                 return_document=ReturnDocument.AFTER,
             )
             if row is not None:
@@ -185,9 +277,7 @@ class Dispatcher:
         except Exception:  # noqa: BLE001 - the row's lease brings it back
             log.exception("webhook delivery %s failed unexpectedly", row_id)
         finally:
-            self.busy[hook_id] -= 1
-            if self.busy[hook_id] <= 0:
-                del self.busy[hook_id]
+            self._free(hook_id)
 
     # -- one try ---------------------------------------------------------------------------
     async def _try(self, row: dict[str, Any]) -> None:
@@ -216,11 +306,12 @@ class Dispatcher:
                 row["attempts"], self.settings.webhook_backoff_base_s, self.settings.webhook_backoff_cap_s
             )
             change["nextAt"] = now() + timedelta(seconds=delay)
+            self.due(row["webhookId"], delay)
         await self._settle(row, change)
 
     async def _settle(self, row: dict[str, Any], change: dict[str, Any]) -> None:
         change = {"lastAt": now(), **change}
-        await self.db[DELIVERIES].update_one({"_id": row["_id"], "claim": row["claim"]}, {"$set": change})
+        self.outcomes.add(UpdateOne({"_id": row["_id"], "claim": row["claim"]}, {"$set": change}))
         if change.get("status") in (DELIVERED, DEAD):
             self.kick()
 
@@ -259,3 +350,79 @@ class Dispatcher:
         rules.check_addresses(addresses, allow_private=self.settings.webhooks_private_allowed)
         extensions = {"sni_hostname": host} if url.scheme == "https" else {}
         return url.copy_with(host=addresses[0]), extensions
+
+
+class Outcomes:
+    """The outcomes of tries, written behind them and in bulk: those that end while a write is on
+    its way go in the next one (no waiting when the store keeps up: a lone outcome is written at
+    once). One that fails is logged; its row's lease brings it back. Stopping writes what is
+    queued, for at most `DRAIN_S`."""
+
+    DRAIN_S = 5.0
+
+    def __init__(self, db: AsyncDatabase):
+        self.db = db
+        self.queue: list[UpdateOne] = []
+        self._more = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._writing = False
+        self._stopped = False
+        self.written = 0  # outcomes written, for tests and the bench
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="webhook-outcomes")
+
+    async def stop(self) -> None:
+        self._stopped = True
+        if self._task is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.idle(), self.DRAIN_S)
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+
+    async def idle(self) -> None:
+        """Until everything queued so far is written (or failed)."""
+        while self.queue or self._writing:
+            await asyncio.sleep(0.01)
+
+    def add(self, op: UpdateOne) -> None:
+        if self._stopped:  # a try cut off by the stop: its lease brings the row back
+            return
+        self.queue.append(op)
+        self._more.set()
+        if self._task is None:  # not started (a dispatcher used without its loop): written now
+            self._task = asyncio.create_task(self._run(), name="webhook-outcomes")
+
+    async def _run(self) -> None:
+        while True:
+            await self._more.wait()
+            self._more.clear()
+            while self.queue:
+                batch, self.queue = self.queue[:OUTCOMES_PER_WRITE], self.queue[OUTCOMES_PER_WRITE:]
+                self._writing = True
+                try:
+                    await self.db[DELIVERIES].bulk_write(batch, ordered=False)
+                    self.written += len(batch)
+                except asyncio.CancelledError:
+                    raise
+                except BulkWriteError as e:
+                    errors = e.details.get("writeErrors", [])
+                    self.written += len(batch) - len(errors)
+                    log.warning(
+                        "%d of %d webhook outcomes not written (their leases bring them back): %s",
+                        len(errors),
+                        len(batch),
+                        errors[0].get("errmsg", "") if errors else e,
+                    )
+                except Exception as e:  # noqa: BLE001 - the store may be away; the leases bring the rows back
+                    log.warning(
+                        "%d webhook outcomes not written (their leases bring them back): %s: %s",
+                        len(batch),
+                        type(e).__name__,
+                        e,
+                    )
+                finally:
+                    self._writing = False

@@ -47,6 +47,10 @@ class HookCache:
         await self._fresh()
         return self.by_type.get(event_type, [])
 
+    async def active_ids(self) -> list[str]:
+        await self._fresh()
+        return list(self.by_id)
+
     async def active(self, hook_id: str) -> dict[str, Any] | None:
         """The webhook, if active; read again at once when not known here (registered elsewhere)."""
         await self._fresh()

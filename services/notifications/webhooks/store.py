@@ -21,7 +21,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("dept", ASCENDING), ("_id", DESCENDING)]),
     ],
     DELIVERIES: [
-        IndexModel([("status", ASCENDING), ("nextAt", ASCENDING)]),  # the dispatcher's due rows
+        # a webhook's due rows, oldest first (the dispatcher reads them per webhook with room)
+        IndexModel([("webhookId", ASCENDING), ("status", ASCENDING), ("nextAt", ASCENDING)]),
         IndexModel([("webhookId", ASCENDING), ("_id", DESCENDING)]),  # a webhook's delivery log
     ],
 }

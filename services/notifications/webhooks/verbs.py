@@ -27,7 +27,7 @@ from shared.errors import Conflict, Forbidden
 from shared.ids import new_id
 from shared.messaging.envelope import make_event
 from shared.messaging.rpc import Handler, Request
-from shared.mongo import Transactor, UnitOfWork, now, recall, remember, remembered
+from shared.mongo import Transactor, UnitOfWork, all_of, now, recall, remember, remembered
 from shared.privacy import FieldCipher
 from shared.settings import Settings
 from shared.territory import TerritoryReplica
@@ -157,7 +157,7 @@ class WebhookVerbs:
         return await self._page(WEBHOOKS, query, page.first, page.after, webhook_dto)
 
     async def _visible_hook(self, p: Principal, hook_id: str) -> dict[str, Any]:
-        hook = await self.db[WEBHOOKS].find_one({"$and": [{"_id": hook_id}, scope(p)]}, {"secret_enc": 0})
+        hook = await self.db[WEBHOOKS].find_one(all_of({"_id": hook_id}, scope(p)), {"secret_enc": 0})
         if hook is None:
             raise hidden(p, f"webhook {hook_id}")
         return hook
@@ -212,6 +212,7 @@ class WebhookVerbs:
         body = req.parse(ById)
         hook = await self._visible_hook(p, body.id)
         if not hook["active"]:
+            await self._end_queued(hook["_id"])  # again: a process that died after the change left some
             return webhook_dto(hook)
 
         async def work(uow: UnitOfWork) -> dict[str, Any]:
@@ -238,10 +239,19 @@ class WebhookVerbs:
 
         off = await self.transact(work)
         self.hooks.invalidate()
+        await self._end_queued(hook["_id"])
         return off
 
+    async def _end_queued(self, hook_id: str) -> None:
+        """A deactivated webhook's queued deliveries end DEAD (a try under way still writes how it
+        went); outside the deactivation's transaction, which a long queue would make too large."""
+        await self.db[DELIVERIES].update_many(
+            {"webhookId": hook_id, "status": PENDING},
+            {"$set": {"status": DEAD, "lastError": "the webhook was deactivated", "lastAt": now()}},
+        )
+
     async def _page(self, coll: str, query: dict[str, Any], first: int, after: str | None, dto: Any) -> dict[str, Any]:
-        q = {"$and": [query, {"_id": {"$lt": after}}]} if after else query
+        q = all_of(query, {"_id": {"$lt": after}}) if after else query
         docs = await self.db[coll].find(q, {"secret_enc": 0, "body": 0}).sort("_id", -1).to_list(first + 1)
         items = [dto(d) for d in docs[:first]]
         return {
