@@ -49,7 +49,8 @@ async def serve(good: int) -> None:
                     await asyncio.Event().wait()
                 event = json.loads(body)
                 out({"r": i, "d": headers.get("x-yiwang-delivery"), "id": event["id"],
-                     "te": datetime.fromisoformat(event["time"]).timestamp(), "t": t})
+                     "te": datetime.fromisoformat(event["time"]).timestamp(), "t": t,
+                     "ts": int(headers.get("x-yiwang-timestamp", 0))})
                 writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
@@ -70,7 +71,8 @@ class WebhookBench:
         self.url, self.token, self.region, self.good = url, token, region, good
         self.ports: dict[int, int] = {}
         self.hooks: dict[int, str] = {}
-        self.recv: dict[int, dict[str, tuple[float, float]]] = {i: {} for i in range(good)}
+        # receiver -> event id -> (the event's time, the receipt's, the signature's: when it was sent, in whole seconds)
+        self.recv: dict[int, dict[str, tuple[float, float, int]]] = {i: {} for i in range(good)}
         self.duplicates = 0
         self.hang_open = 0
         self.hang_at: float | None = None
@@ -123,7 +125,7 @@ class WebhookBench:
                     got = self.recv[m["r"]]
                     if m["id"] in got:
                         self.duplicates += 1
-                    got.setdefault(m["id"], (m["te"], m["t"]))
+                    got.setdefault(m["id"], (m["te"], m["t"], m["ts"]))
 
     async def drain(self, quiet_s: float, most_s: float = 120.0) -> None:
         """Until no receiver has had anything for `quiet_s` and every answering receiver has every
@@ -144,7 +146,7 @@ class WebhookBench:
         before: list[float] = []
         during: list[float] = []
         for got in self.recv.values():
-            for te, t in got.values():
+            for te, t, _ in got.values():
                 (during if self.hang_at is not None and te >= self.hang_at else before).append(t - te)
         out: dict[str, Any] = {
             "receivers": self.good, "events": len(everything),
@@ -155,6 +157,13 @@ class WebhookBench:
             "event_to_delivered_with_one_hanging": latency_summary(during),
             "hanging_requests_held": self.hang_open,
         }
+        if self.hang_at is not None:
+            # for the diagnosis: receiver, the event's time after the hang began, its latency, and of
+            # that the part before it was sent (the signature's whole second): all in seconds
+            slow = sorted(((t - te, i, te - self.hang_at, ts - te) for i, got in self.recv.items()
+                           for te, t, ts in got.values() if te >= self.hang_at), reverse=True)[:10]
+            out["slowest_with_one_hanging"] = [[i, round(after, 2), round(lat, 2), round(queued, 1)]
+                                               for lat, i, after, queued in slow]
         b = out["event_to_delivered_before_hang"].get("p99_ms")
         d = out["event_to_delivered_with_one_hanging"].get("p99_ms")
         if b and d:
