@@ -5,11 +5,13 @@ preferences, quiet hours, SMS through the provider, phones nowhere at rest."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -89,26 +91,36 @@ class World:
         await eventually(held, lambda n: n == 0, timeout=self.settings.rpc_timeout_s + 3 * ACK_WAIT_S)
 
 
-@pytest.fixture(scope="module")
-async def world(mongo_server, tmp_path_factory):
-    nats_server = start_nats(tmp_path_factory.mktemp("nats-notify"))
-    stack = Stack(make_settings(nats_server.port, mongo_server.port, ack_wait_s=ACK_WAIT_S, notify_poll_s=0.2))
+@contextlib.asynccontextmanager
+async def open_world(nats_dir, mongo_port: int, volunteers: bool = True, **settings) -> AsyncIterator[World]:
+    """grids, cases (and volunteers) in-process on a NATS of its own, the gateway, the test territory."""
+    nats_server = start_nats(nats_dir)
+    stack = Stack(make_settings(nats_server.port, mongo_port, **settings))
     cases = None
     try:
         await stack.start_service("grids")
         await stack.start_service("cases", sla_grid_s=7200)
-        await stack.start_service("volunteers")
+        if volunteers:
+            await stack.start_service("volunteers")
         await stack.start_gateway(services=("grids", "cases"))
         await build_tree(stack)
         cases = await CasesClient.connect(stack)
         await cases.wait_territory(GRIDS)
-        await CasesClient(stack, cases.rpc, "volunteers").wait_territory(["comm-a", "grid-a1"])
+        if volunteers:
+            await CasesClient(stack, cases.rpc, "volunteers").wait_territory(["comm-a", "grid-a1"])
         yield World(stack, cases)
     finally:
         if cases is not None:
             await cases.close()
         await stack.close()
         nats_server.stop()
+
+
+@pytest.fixture(scope="module")
+async def world(mongo_server, tmp_path_factory):
+    async with open_world(tmp_path_factory.mktemp("nats-notify"), mongo_server.port,
+                          ack_wait_s=ACK_WAIT_S, notify_poll_s=0.2) as w:
+        yield w
 
 
 @pytest.fixture

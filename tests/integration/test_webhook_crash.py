@@ -4,6 +4,7 @@ The notifications process inserts an event's delivery row already claimed by its
 webhook has a free slot, and tries it at once. Killed right then (the dispatcher's fault hook:
 the row is in the store, claimed, its try counted, nothing sent), the row comes due again when
 its lease runs out, and the successor delivers it, once."""
+
 from __future__ import annotations
 
 import asyncio
@@ -15,35 +16,19 @@ import pytest
 
 from shared.errors import Forbidden, Unavailable
 from tests.cases_gateway import eventually
-from tests.cases_helpers import CasesClient
 from tests.faults.test_outbox_crash import service_env
-from tests.infra import Stack, make_settings, start_nats
-from tests.integration.test_notifications_service import World
-from tests.territory import build_tree
+from tests.integration.test_notifications_service import open_world
 
 TIMEOUT_S, MARGIN_S = 2.0, 1.0  # a try's time and the lease's margin: a dead holder's row is due after 3 s
-HOOK = dict(webhook_allow_private=True, webhook_timeout_s=TIMEOUT_S, webhook_lease_margin_s=MARGIN_S,
-            webhook_poll_s=0.2)
+HOOK = dict(
+    webhook_allow_private=True, webhook_timeout_s=TIMEOUT_S, webhook_lease_margin_s=MARGIN_S, webhook_poll_s=0.2
+)
 
 
 @pytest.fixture(scope="module")
 async def world(mongo_server, tmp_path_factory):
-    nats_server = start_nats(tmp_path_factory.mktemp("nats-hook-crash"))
-    stack = Stack(make_settings(nats_server.port, mongo_server.port, **HOOK))
-    cases = None
-    try:
-        await stack.start_service("grids")
-        await stack.start_service("cases")
-        await stack.start_gateway(services=("grids", "cases"))
-        await build_tree(stack)
-        cases = await CasesClient.connect(stack)
-        await cases.wait_territory(["grid-a1"])
-        yield World(stack, cases)
-    finally:
-        if cases is not None:
-            await cases.close()
-        await stack.close()
-        nats_server.stop()
+    async with open_world(tmp_path_factory.mktemp("nats-hook-crash"), mongo_server.port, volunteers=False, **HOOK) as w:
+        yield w
 
 
 async def test_a_row_claimed_by_a_process_that_died_is_delivered_once_by_its_successor(world):
@@ -59,10 +44,16 @@ async def test_a_row_claimed_by_a_process_that_died_is_delivered_once_by_its_suc
 
     server = await asyncio.start_server(receive, "127.0.0.1", 0)
     url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/hook"
-    env = service_env(world.settings, YIWANG_FAULT="webhook_crash_before_try", YIWANG_WEBHOOK_ALLOW_PRIVATE="true",
-                      YIWANG_WEBHOOK_TIMEOUT_S=str(TIMEOUT_S), YIWANG_WEBHOOK_LEASE_MARGIN_S=str(MARGIN_S))
-    proc = subprocess.Popen([sys.executable, "-m", "services.notifications"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = service_env(
+        world.settings,
+        YIWANG_FAULT="webhook_crash_before_try",
+        YIWANG_WEBHOOK_ALLOW_PRIVATE="true",
+        YIWANG_WEBHOOK_TIMEOUT_S=str(TIMEOUT_S),
+        YIWANG_WEBHOOK_LEASE_MARGIN_S=str(MARGIN_S),
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "services.notifications"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     client = None
     try:
         await world.ready(proc)
@@ -74,8 +65,14 @@ async def test_a_row_claimed_by_a_process_that_died_is_delivered_once_by_its_suc
             earlier) and learnt the territory from grids' events (until then FORBIDDEN)."""
             assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else proc.returncode
             try:
-                return await world.call("webhook.register", admin, url=url, eventTypes=["REPORTED"],
-                                        regionId="county-a", idempotencyKey="crash-hook")
+                return await world.call(
+                    "webhook.register",
+                    admin,
+                    url=url,
+                    eventTypes=["REPORTED"],
+                    regionId="county-a",
+                    idempotencyKey="crash-hook",
+                )
             except (Forbidden, Unavailable):
                 return None
 
@@ -93,8 +90,9 @@ async def test_a_row_claimed_by_a_process_that_died_is_delivered_once_by_its_suc
 
         await world.stack.start_service("notifications")
         await eventually(lambda: asyncio.sleep(0, received), lambda r: len(r) >= 1, timeout=60)
-        done = await eventually(lambda: db.webhookDeliveries.find_one({"_id": row["_id"]}),
-                                lambda r: r["status"] == "DELIVERED", timeout=30)
+        done = await eventually(
+            lambda: db.webhookDeliveries.find_one({"_id": row["_id"]}), lambda r: r["status"] == "DELIVERED", timeout=30
+        )
         assert done["attempts"] == 2
         await asyncio.sleep(TIMEOUT_S + MARGIN_S + 1)  # past another lease: nothing comes twice
         assert len(received) == 1 and case["id"] in received[0].decode()
