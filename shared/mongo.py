@@ -296,18 +296,6 @@ async def first_time(uow: UnitOfWork, consumer: str, event_id: str) -> bool:
     return True
 
 
-def all_of(*filters: dict[str, Any]) -> dict[str, Any]:
-    """The filters together, as one flat filter when their fields do not overlap (none starts
-    with `$`), else `$and`. The store plans a flat filter on its indexes (an `_id` equality as a
-    primary-key lookup) but reads every document for a top-level `$and`."""
-    flat: dict[str, Any] = {}
-    for f in filters:
-        if any(k.startswith("$") or k in flat for k in f):
-            return {"$and": list(filters)}
-        flat.update(f)
-    return flat
-
-
 IDEMPOTENCY = "idempotency"
 
 

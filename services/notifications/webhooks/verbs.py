@@ -27,8 +27,9 @@ from shared.errors import Conflict, Forbidden
 from shared.ids import new_id
 from shared.messaging.envelope import make_event
 from shared.messaging.rpc import Handler, Request
-from shared.mongo import Transactor, UnitOfWork, all_of, now, recall, remember, remembered
+from shared.mongo import Transactor, UnitOfWork, now, recall, remember, remembered
 from shared.privacy import FieldCipher
+from shared.records import flat_and
 from shared.settings import Settings
 from shared.territory import TerritoryReplica
 
@@ -157,7 +158,7 @@ class WebhookVerbs:
         return await self._page(WEBHOOKS, query, page.first, page.after, webhook_dto)
 
     async def _visible_hook(self, p: Principal, hook_id: str) -> dict[str, Any]:
-        hook = await self.db[WEBHOOKS].find_one(all_of({"_id": hook_id}, scope(p)), {"secret_enc": 0})
+        hook = await self.db[WEBHOOKS].find_one(flat_and({"_id": hook_id}, scope(p)), {"secret_enc": 0})
         if hook is None:
             raise hidden(p, f"webhook {hook_id}")
         return hook
@@ -251,7 +252,7 @@ class WebhookVerbs:
         )
 
     async def _page(self, coll: str, query: dict[str, Any], first: int, after: str | None, dto: Any) -> dict[str, Any]:
-        q = all_of(query, {"_id": {"$lt": after}}) if after else query
+        q = flat_and(query, {"_id": {"$lt": after}}) if after else query
         docs = await self.db[coll].find(q, {"secret_enc": 0, "body": 0}).sort("_id", -1).to_list(first + 1)
         items = [dto(d) for d in docs[:first]]
         return {
