@@ -367,7 +367,6 @@ class Outcomes:
         self._task: asyncio.Task | None = None
         self._writing = False
         self._stopped = False
-        self.written = 0  # outcomes written, for tests and the bench
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="webhook-outcomes")
@@ -405,12 +404,10 @@ class Outcomes:
                 self._writing = True
                 try:
                     await self.db[DELIVERIES].bulk_write(batch, ordered=False)
-                    self.written += len(batch)
                 except asyncio.CancelledError:
                     raise
                 except BulkWriteError as e:
                     errors = e.details.get("writeErrors", [])
-                    self.written += len(batch) - len(errors)
                     log.warning(
                         "%d of %d webhook outcomes not written (their leases bring them back): %s",
                         len(errors),
