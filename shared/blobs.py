@@ -17,6 +17,7 @@ from pymongo import AsyncMongoClient
 
 from shared.errors import BadInput, NotFound
 from shared.mongo import make_client
+from shared.records import until
 from shared.settings import Settings
 
 CHUNK = 255 * 1024  # GridFS's chunk size; also the piece a download is sent in
@@ -183,7 +184,7 @@ class GridFSBlobStore:
     async def pending(self, before: datetime, limit: int = 100) -> list[PendingBlob]:
         await self._index()
         cursor = (
-            self.files.find({"metadata.pending": True, "uploadDate": {"$lt": before}})
+            self.files.find({"metadata.pending": True, "uploadDate": until(before, inclusive=False)})
             .sort([("metadata.pending", 1), ("uploadDate", 1)])
             .limit(limit)
         )

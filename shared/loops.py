@@ -15,6 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from shared.mongo import now
+from shared.records import until
 
 log = logging.getLogger("yiwang.loops")
 LEASE_S = 10.0
@@ -39,7 +40,7 @@ class Lease:
         started, t = time.monotonic(), now()
         try:
             doc = await self.db.leases.find_one_and_update(
-                {"_id": self.name, "$or": [{"owner": self.owner}, {"until": {"$lt": t}}]},
+                {"_id": self.name, "$or": [{"owner": self.owner}, {"until": until(t, inclusive=False)}]},
                 {"$set": {"owner": self.owner, "until": t + timedelta(seconds=LEASE_S)}},
                 upsert=True,
                 return_document=True,

@@ -5,7 +5,7 @@ Relay-style pages."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Generic, Protocol, TypeVar, cast
 
 from pydantic import BaseModel
@@ -226,6 +226,20 @@ def flat_and(*parts: dict[str, Any]) -> dict[str, Any]:
             else:
                 out[k] = v
     return {**out, "$and": rest} if rest else out
+
+
+# The earliest instant a stored date can hold: the lower bound of `until()`.
+EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
+
+
+def until(t: datetime, *, inclusive: bool = True) -> dict[str, datetime]:
+    """A range on a date field "at or before `t`" (strictly before when not `inclusive`), with
+    a lower bound. The embedded store walks a range without one from the start of the index,
+    where every document that has no value there (null) sorts: the cases sweeper's
+    `{sweep_at: {$lte: now}}`, whose closed cases have none, read every case (277 ms on 2,400
+    cases against 5.7 ms bounded; ~12 s on a city's 100,000). The bound changes no answer: a
+    date range matches dates only."""
+    return {"$gte": EARLIEST, "$lte" if inclusive else "$lt": t}
 
 
 def flatten(nested: dict, prefix: str = "") -> dict[str, int]:

@@ -94,6 +94,7 @@ class Rekeyer:
     def stale(self, s: Sealed) -> dict[str, Any]:
         """Records with a field not under the current key: ciphertexts sort by their prefix."""
         low, high = self.cipher.prefix, self.cipher.prefix[:-1] + chr(ord(self.cipher.prefix[-1]) + 1)
+        # one-sided: strings below the key's prefix; a rekey pass reads every record anyway
         return {"$or": [{f: {"$lt": low}} for f in s.fields] + [{f: {"$gte": high}} for f in s.fields]}
 
     async def status(self, req: Request) -> dict:

@@ -194,7 +194,7 @@ class TerritoryReplica(RegionIndex):
             if self.on_moved:  # must be idempotent per event id: it runs again on redelivery
                 await self.on_moved(event.id, node["_id"], event.data["oldPath"], event.data["newPath"])
         try:
-            await self.coll.update_one(
+            await self.coll.update_one(  # one-sided: a version, read by `_id`
                 {"_id": node["_id"], "version": {"$lt": node["version"]}}, {"$set": {**node, "at": now()}}, upsert=True
             )
         except DuplicateKeyError:

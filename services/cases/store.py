@@ -25,7 +25,7 @@ from shared.errors import BadInput, Conflict, LostRace, NotFound
 from shared.geo import cell_of as geo_cell
 from shared.ids import id_floor, id_time_ms
 from shared.mongo import UnitOfWork, now
-from shared.records import DAY_BUCKET_INDEXES, add_day_buckets, flatten, read_days
+from shared.records import DAY_BUCKET_INDEXES, add_day_buckets, flatten, read_days, until
 from shared.trends import bucket_id
 from shared.workdays import WorkCalendarSource, YearArrangement
 
@@ -251,7 +251,7 @@ class CaseStore:
         (the embedded store plans `$in` as a collection scan), never a scan."""
         out: list[tuple[datetime, str]] = []
         for status in OPEN:
-            cur = self.cases.find({"status": status, "overdue": False, "due_at": {"$lte": at}}, {"_id": 1, "due_at": 1})
+            cur = self.cases.find({"status": status, "overdue": False, "due_at": until(at)}, {"_id": 1, "due_at": 1})
             out += [(d["due_at"], d["_id"]) for d in await cur.to_list(limit)]
         return [i for _, i in sorted(out)[:limit]]
 
@@ -259,7 +259,7 @@ class CaseStore:
         """Cases whose next clock event (a due-soon warning, a deadline) has come, earliest
         first: one range on the `sweep_at` index, whose entries are only the open cases with a
         running clock, so a pass costs the cases it acts on."""
-        cur = self.cases.find({"sweep_at": {"$lte": at}}, {"_id": 1}).sort("sweep_at", 1).limit(limit)
+        cur = self.cases.find({"sweep_at": until(at)}, {"_id": 1}).sort("sweep_at", 1).limit(limit)
         return [d["_id"] for d in await cur.to_list(limit)]
 
     async def upgrade_sweep_at(self, batch: int = 500) -> int:
@@ -288,14 +288,14 @@ class CaseStore:
         """RESOLVED cases ready for a rating (resolved, or verified when that was due) since before
         `ready_before`: cases still waiting for verification are not in the range."""
         cur = self.cases.find(
-            {"status": str(CaseStatus.RESOLVED), "rating_window_from": {"$lte": ready_before}}, {"_id": 1}
+            {"status": str(CaseStatus.RESOLVED), "rating_window_from": until(ready_before)}, {"_id": 1}
         )
         return [d["_id"] for d in await cur.to_list(limit)]
 
     # -- follow-up -------------------------------------------------------------------------
     async def return_visits_due(self, at: datetime, limit: int) -> list[str]:
         """Cases with an open 回访 task past its deadline and not yet flagged: one indexed range."""
-        cur = self.cases.find({"return_visit_overdue": False, "return_visit_due_at": {"$lte": at}}, {"_id": 1})
+        cur = self.cases.find({"return_visit_overdue": False, "return_visit_due_at": until(at)}, {"_id": 1})
         return [d["_id"] for d in await cur.to_list(limit)]
 
     async def upgrade_rating_windows(self, batch: int = 500) -> int:

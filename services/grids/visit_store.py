@@ -15,7 +15,7 @@ from services.grids.domain import visits as vd
 from services.grids.domain.visit_record import Visit
 from services.grids.domain.visit_rules import DEFAULT_RULES, VisitRule, rule_of
 from shared.mongo import UnitOfWork, now
-from shared.records import Records
+from shared.records import Records, until
 
 RULES_ID = "current"
 VISIT_INDEXES = {
@@ -112,13 +112,15 @@ class VisitStore:
 
     async def overdue_candidates(self, at: datetime, limit: int) -> list[str]:
         """Households past due and not yet marked: the (visitOverdue, nextVisitDue) index."""
-        cur = self.households.find({"visitOverdue": False, "nextVisitDue": {"$lt": at}}, {"_id": 1}).limit(limit)
+        cur = self.households.find(
+            {"visitOverdue": False, "nextVisitDue": until(at, inclusive=False)}, {"_id": 1}
+        ).limit(limit)
         return [d["_id"] async for d in cur]
 
-    async def due_in(self, field: str, value: str, until: datetime, limit: int) -> list[dict]:
-        """Must-visit households of a grid (or building) due up to `until`, soonest first."""
+    async def due_in(self, field: str, value: str, by: datetime, limit: int) -> list[dict]:
+        """Must-visit households of a grid (or building) due up to `by`, soonest first."""
         cur = (
-            self.households.find({field: value, "nextVisitDue": {"$lte": until}}, STATE_READ)
+            self.households.find({field: value, "nextVisitDue": until(by)}, STATE_READ)
             .sort("nextVisitDue", 1)
             .limit(limit)
         )

@@ -13,6 +13,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.notifications.domain.preferences import DEFAULT, Preferences, QuietHours
+from shared.records import until
 
 SERVICE = "notifications"
 INBOX, PREFERENCES, OUTGOING = "notifications", "preferences", "outgoing"
@@ -117,7 +118,7 @@ class NotificationStore:
         """One due message, leased for `lease_s` (a sender that dies holding it leaves it due
         again after the lease: sent at least once)."""
         return await self.outgoing.find_one_and_update(
-            {"status": PENDING, "due_at": {"$lte": now}},
+            {"status": PENDING, "due_at": until(now)},
             {"$set": {"due_at": now + timedelta(seconds=lease_s)}, "$inc": {"attempts": 1}},
             sort=[("status", ASCENDING), ("due_at", ASCENDING)],
             return_document=ReturnDocument.AFTER,

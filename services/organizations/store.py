@@ -15,7 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.organizations import domain as d
 from shared.domain import RollupDelta
 from shared.mongo import OUTBOX, UnitOfWork
-from shared.records import DAY_BUCKET_INDEXES, Records, add_rollups, bsonable, claim_key, read_days
+from shared.records import DAY_BUCKET_INDEXES, Records, add_rollups, bsonable, claim_key, read_days, until
 
 ID_NUMBER_KEY = "member-id-number:"  # + the ID number's blind index: one member per ID number
 ORG_KEY = "org:"  # + the organisation's uniqueness key (domain `uniqueness_key`): one per type and anchor
@@ -164,7 +164,7 @@ class OrgStore:
         return [
             x["_id"]
             for x in await self.orgs.coll.find(
-                {"weak": False, "holds_life": True, "last_active_at": {"$lte": at - timedelta(days=days)}}, {"_id": 1}
+                {"weak": False, "holds_life": True, "last_active_at": until(at - timedelta(days=days))}, {"_id": 1}
             ).to_list(limit)
         ]
 
@@ -173,7 +173,7 @@ class OrgStore:
         return [
             x["_id"]
             for x in await self.transfers.coll.find(
-                {"status": "REQUESTED", "overdue_flagged": False, "deadline_at": {"$lt": at}}, {"_id": 1}
+                {"status": "REQUESTED", "overdue_flagged": False, "deadline_at": until(at, inclusive=False)}, {"_id": 1}
             ).to_list(limit)
         ]
 

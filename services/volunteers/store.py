@@ -14,7 +14,7 @@ from services.volunteers import domain as d
 from shared.domain import RollupDelta
 from shared.errors import BadInput, Conflict
 from shared.mongo import UnitOfWork
-from shared.records import DAY_BUCKET_INDEXES, Records, add_rollups, bsonable, claim_key, read_days
+from shared.records import DAY_BUCKET_INDEXES, Records, add_rollups, bsonable, claim_key, read_days, until
 
 PATH = [("path", ASCENDING), ("_id", ASCENDING)]
 INDEXES = {
@@ -113,22 +113,22 @@ class VolunteerStore:
             cursor = await self.ledger.find_one({"_id": after, "volunteer_id": volunteer_id})
             if cursor is None:
                 raise BadInput("`after` is not an entry of this ledger")
-            query["at"] = {"$lt": cursor["at"]}
+            query["at"] = until(cursor["at"], inclusive=False)
         docs = await self.ledger.find(query).sort("at", -1).limit(first + 1).to_list(first + 1)
         return [entry_of(x) for x in docs[:first]], total, len(docs) > first
 
     async def due_for_expiry(self, at: datetime, limit: int) -> list[str]:
         """The volunteers of up to `limit` credit lots past their expiry not yet written off
         (one id per lot, so a full batch says there may be more)."""
-        docs = await self.ledger.find(
-            {"expiry_pending": True, "expires_at": {"$lte": at}}, {"volunteer_id": 1}
-        ).to_list(limit)
+        docs = await self.ledger.find({"expiry_pending": True, "expires_at": until(at)}, {"volunteer_id": 1}).to_list(
+            limit
+        )
         return [x["volunteer_id"] for x in docs]
 
     async def expiry_done(self, uow: UnitOfWork, volunteer_id: str, at: datetime) -> None:
         """The volunteer's lots expired by `at` are written off: the sweeper need not look again."""
         await self.ledger.update_many(
-            {"volunteer_id": volunteer_id, "expiry_pending": True, "expires_at": {"$lte": at}},
+            {"volunteer_id": volunteer_id, "expiry_pending": True, "expires_at": until(at)},
             {"$set": {"expiry_pending": False}},
             session=uow.session,
         )

@@ -38,6 +38,7 @@ from shared.errors import BadInput
 from shared.ids import new_id
 from shared.mongo import now
 from shared.privacy import FieldCipher
+from shared.records import until
 from shared.settings import Settings
 
 log = logging.getLogger("yiwang.webhooks")
@@ -217,7 +218,7 @@ class Dispatcher:
             wanted = limit
             found = (
                 await self.db[DELIVERIES]
-                .find({"webhookId": hook_id, "status": PENDING, "nextAt": {"$lte": at}}, {"_id": 1})
+                .find({"webhookId": hook_id, "status": PENDING, "nextAt": until(at)}, {"_id": 1})
                 .sort("nextAt", 1)
                 .limit(wanted)
                 .to_list(wanted)

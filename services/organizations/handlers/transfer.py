@@ -14,6 +14,7 @@ from shared.errors import Conflict
 from shared.ids import new_id
 from shared.messaging.rpc import Request
 from shared.mongo import UnitOfWork, now
+from shared.records import until
 
 Decision = Callable[[d.Transfer, d.PartyMember, UnitOfWork], Awaitable[None]]
 
@@ -101,5 +102,5 @@ class Transfers(Feature):
             query["status"] = q.status
         if q.overdue is not None:
             query["status"] = "REQUESTED"
-            query["deadline_at"] = {"$lt": now()} if q.overdue else {"$gte": now()}
+            query["deadline_at"] = until(now(), inclusive=False) if q.overdue else {"$gte": now()}
         return await self.ctx.page(self.store.transfers, query, q.first, q.after, self.views.transfer)
