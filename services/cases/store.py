@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -245,6 +246,24 @@ class CaseStore:
             # holds the whole list is its exact count, and a fuller one bounds it from below
             total = max(total, first + 1) if more else len(docs)
         return docs[:first], total, more
+
+    async def page_any(
+        self, queries: list[dict], first: int, after: str | None, with_total: bool = True, overlaps: Sequence[dict] = ()
+    ) -> tuple[list[dict], int, bool]:
+        """One page of the cases matching any of `queries`, newest first: each query paged on
+        its own index (`page`) and the pages merged by id. The embedded store reads the whole
+        collection for an `$or` (1.4 s on 50,000 cases against 2–8 ms for its parts). The
+        newest `first` of the union are among the newest `first` of each part, so one page of
+        each is enough. The total adds the parts' counts less `overlaps`, the queries of the
+        cases two parts share (each to be counted once)."""
+        pages = [await self.page(q, first, after, with_total=False) for q in queries]
+        merged = sorted({d["_id"]: d for docs, _, _ in pages for d in docs}.items(), reverse=True)
+        more = len(merged) > first or any(more for _, _, more in pages)
+        total = -1
+        if with_total:
+            total = sum([await self.cases.count_documents(q) for q in queries])
+            total -= sum([await self.cases.count_documents(q) for q in overlaps])
+        return [d for _, d in merged[:first]], total, more
 
     async def due(self, at: datetime, limit: int) -> list[str]:
         """Open cases past their deadline not yet flagged: one indexed range per open status

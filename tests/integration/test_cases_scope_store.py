@@ -75,3 +75,47 @@ async def test_a_list_finds_what_the_record_test_admits(coll):
             checked += 1
             partial += 0 < len(found) < len(cases)
     assert checked > 60 and partial > 30  # most lists ran, and most found some cases but not all
+
+
+async def test_my_cases_page_by_part_as_one_list(coll):
+    """`cases(mine: true)` reads what the caller reported and what is assigned to them one query
+    per part (the store scans the collection for an `$or`); paged a few at a time, the merged
+    list is the same set, newest first, no case twice, with the total counting a report of the
+    caller's own assigned to them once."""
+    from services.cases.store import CaseStore
+    from shared.ids import new_id
+
+    rnd = random.Random(17)
+    store = CaseStore(coll.database)
+    cases = []
+    for i in range(160):
+        grid = rnd.choice(GRIDS)
+        kind = rnd.choice([d.AssigneeKind.GRID_WORKER, d.AssigneeKind.VOLUNTEER, d.AssigneeKind.DEPARTMENT])
+        assignee = rnd.choice([None, d.Assignee(kind=kind, id=rnd.choice(["d1", "m1", *SUBS]))])
+        case = make_case(i, TREE[grid], assignee, rnd.sample([None, *SUBS], rnd.randint(0, 2)))
+        cases.append(case.model_copy(update={"id": new_id("c")}))
+    await coll.insert_many([case_doc(c) for c in cases])
+    checked = overlapping = 0
+    for p in [Principal(sub="u1", role=Role.GRID_WORKER, region="g1"), Principal(sub="u2", role=Role.RESIDENT),
+              Principal(sub="u1", role=Role.VOLUNTEER, member="m1", region="k"),
+              Principal(sub="u3", role=Role.DEPARTMENT, region="k", dept="d1")]:
+        scope = d.list_scope(p)
+        keys = set(d.assignee_keys(p))
+        mine = [c for c in cases if d.SCOPE.admits(p, c) and (
+            p.sub in [r.sub for r in c.reporters] or (c.assignee and f"{c.assignee.kind}:{c.assignee.id}" in keys))]
+        parts, both = d.mine_parts(p, scope)
+        assert all("$or" not in q and "$and" not in q for q in parts)
+        seen, after, totals = [], None, set()
+        while True:
+            docs, total, more = await store.page_any(parts, 7, after, with_total=True, overlaps=both)
+            seen += [doc["_id"] for doc in docs]
+            totals.add(total)
+            if not more:
+                break
+            after = docs[-1]["_id"]
+        assert seen == sorted({c.id for c in mine}, reverse=True), p
+        assert totals == {len(mine)}, p
+        checked += len(mine) > 7
+        overlapping += any(p.sub in [r.sub for r in c.reporters] and c.assignee
+                           and f"{c.assignee.kind}:{c.assignee.id}" in keys for c in mine)
+    assert checked >= 3 and overlapping >= 1  # lists of several pages, and a case in two parts

@@ -153,3 +153,19 @@ def test_actions_read_the_same_rule():
     else:
         raise AssertionError("a department sees another department's case")
     assert d.is_allowed(Principal(sub="u1", role=Role.RESIDENT), d.Action.RATE, case)
+
+
+def test_my_cases_parts_stay_flat_and_keep_the_scope():
+    """`mine_parts` ands each part onto the scope without an `$or` and without widening it: an
+    `$in` holding the value narrows to it, one assignee asked for another is no part at all, and
+    a list field (`reporterSubs`) asked for two subs keeps both conditions."""
+    assert d.narrowed({"path": "k"}, {"assigneeKey": "A"}) == {"path": "k", "assigneeKey": "A"}
+    assert d.narrowed({"assigneeKey": {"$in": ["A", "B"]}}, {"assigneeKey": "A"}) == {"assigneeKey": "A"}
+    assert d.narrowed({"assigneeKey": {"$in": ["B"]}}, {"assigneeKey": "A"}) is None
+    assert d.narrowed({"assigneeKey": "B"}, {"assigneeKey": "A"}) is None
+    assert d.narrowed({"reporterSubs": "u2"}, {"reporterSubs": "u1"}) == {"reporterSubs": "u2", "$and": [{"reporterSubs": "u1"}]}
+    volunteer = Principal(sub="u1", role=Role.VOLUNTEER, member="m1", region="k")
+    parts, both = d.mine_parts(volunteer, d.list_scope(volunteer))
+    assert all("$or" not in q and "$and" not in q for q in parts + both)
+    # their reports only as far as the scope goes (assigned to them), then each of their keys in it
+    assert [q["assigneeKey"] for q in parts] == [{"$in": ["VOLUNTEER:m1", "VOLUNTEER:u1"]}, "VOLUNTEER:u1", "VOLUNTEER:m1"]

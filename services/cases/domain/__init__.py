@@ -80,6 +80,8 @@ from .policy import (
     list_scope,
     mask_phone,
     may_see_contact,
+    mine_parts,
+    narrowed,
 )
 from .rollups import (
     COUNTER_KEYS,
@@ -171,6 +173,8 @@ __all__ = [
     "is_assignee",
     "is_possible_duplicate",
     "list_scope",
+    "mine_parts",
+    "narrowed",
     "mask_phone",
     "may_see_contact",
     "merge",

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.auth import Principal, Role, hidden
 from shared.errors import BadInput, Forbidden
+from shared.records import flat_and
 from shared.scope import NOTHING, Eq, In, Scope, ScopeRule
 
 from .enums import Action, AssigneeKind, HandlingLevel
@@ -171,6 +172,40 @@ def assignee_keys(principal: Principal) -> list[str]:
     if principal.dept:
         keys.append(f"DEPARTMENT:{principal.dept}")
     return keys
+
+
+SINGLE = frozenset({"assigneeKey"})  # a case has one assignee
+
+
+def mine_parts(p: Principal, query: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """ "My cases" within `query`: what `p` reported or what is assigned to them under one of
+    their `assignee_keys`, as one flat query per part (the embedded store reads the whole
+    collection for an `$or`), and the queries of the cases two parts share (a report of their
+    own assigned to them: a case has one assignee, so only the reporter part overlaps another).
+    A scope that already names one of those fields narrows the part, or rules it out."""
+    keys = assignee_keys(p)
+    parts = [narrowed(query, {"reporterSubs": p.sub}), *(narrowed(query, {"assigneeKey": k}) for k in keys)]
+    both = [narrowed(query, {"reporterSubs": p.sub, "assigneeKey": k}) for k in keys]
+    return [q for q in parts if q is not None], [q for q in both if q is not None]
+
+
+def narrowed(query: dict[str, Any], equal: dict[str, Any], single: frozenset[str] = SINGLE) -> dict[str, Any] | None:
+    """`query` and fields equal to values, as a flat query where it can be; None when nothing
+    can match. A field already equal to the value, or an `$in` holding it, takes the value; a
+    field of one value per case (`single`: not a list like `reporterSubs`) asked for another
+    value, or an `$in` without it, matches nothing."""
+    out = dict(query)
+    for field, value in equal.items():
+        held = out.get(field)
+        if field not in out or held == value:
+            out[field] = value
+        elif isinstance(held, dict) and list(held) == ["$in"] and value in held["$in"]:
+            out[field] = value
+        elif field in single and (not isinstance(held, dict) or list(held) == ["$in"]):
+            return None
+        else:
+            out = flat_and(out, {field: value})
+    return out
 
 
 def list_scope(p: Principal, region_id: str | None = None, region_path: Sequence[str] | None = None) -> dict[str, Any]:

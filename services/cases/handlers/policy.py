@@ -54,8 +54,10 @@ class CaseReads:
             filters["overdue"] = q.overdue
         if q.categoryCode:
             filters["category_code"] = q.categoryCode
-        if q.mine:
-            filters["$or"] = [{"reporterSubs": p.sub}, {"assigneeKey": {"$in": d.assignee_keys(p)}}]
+        if q.mine:  # what they reported or what is assigned to them: one query for each
+            parts, both = d.mine_parts(p, flat_and(scope, filters))
+            found, count, more = await ctx.store.page_any(parts, q.first, q.after, q.withTotal, overlaps=both)
+            return page_reply([ctx.views.case(p, case_from_doc(doc), doc) for doc in found], count, more)
         query = flat_and(scope, filters)
         total = None
         if q.withTotal and list(query) == ["path"] and isinstance(query["path"], str):
