@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import pymongo
 from bson import Binary, ObjectId
-from pymongo import ASCENDING, AsyncMongoClient, IndexModel, InsertOne, ReplaceOne
+from pymongo import ASCENDING, AsyncMongoClient, IndexModel, InsertOne, ReplaceOne, UpdateMany, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import (
@@ -103,7 +103,7 @@ async def ensure_indexes(db: AsyncDatabase, spec: dict[str, list[IndexModel]]) -
 
 @dataclass
 class _Write:
-    model: InsertOne | ReplaceOne
+    model: InsertOne | ReplaceOne | UpdateOne | UpdateMany
     on_miss: Exception | None = None  # a replace that must match one document, or this is raised
 
 
@@ -138,6 +138,14 @@ class UnitOfWork:
         """Replace the one document matching `query` at flush; `on_miss` is raised (and the
         transaction aborted) when none matches, as for an optimistic version check."""
         self.writes.append(_Write(ReplaceOne(query, doc, namespace=f"{self.db.name}.{coll}"), on_miss))
+
+    def update(
+        self, coll: str, query: dict[str, Any], update: dict[str, Any], *, upsert: bool = False, many: bool = False
+    ) -> None:
+        """Update the documents matching `query` at flush (one, or every one with `many`):
+        counters, a record's state, whatever the work need not read back."""
+        model = UpdateMany if many else UpdateOne
+        self.writes.append(_Write(model(query, update, upsert=upsert, namespace=f"{self.db.name}.{coll}")))
 
     async def flush(self) -> None:
         docs = [

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Generic, Protocol, TypeVar, cast
 
 from pydantic import BaseModel
-from pymongo import ASCENDING, IndexModel, UpdateOne
+from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -142,20 +142,19 @@ async def add_rollups(
     at: datetime | None = None,
 ) -> None:
     """Add the deltas to every region on their paths, in the transaction (`$inc`, upsert),
-    and, given `days`, to those regions' buckets of the day of `at` (default: now)."""
+    and, given `days`, to those regions' buckets of the day of `at` (default: now). Written
+    with the unit of work's other writes at its flush (one round trip): nothing reads them back
+    in the transaction."""
     deltas = list(deltas)
     if days is not None:
         await add_day_buckets(days, uow, deltas_by_day(deltas, day_of(at or now(), city_tz())), field)
     totals: dict[str, dict[str, int]] = {}
     for delta in deltas:
         delta.apply_to(totals)  # net changes per region, none that sum to 0
-    ops = [
-        UpdateOne({"_id": region}, {"$inc": {f"c.{field(k)}": v for k, v in c.items() if v}}, upsert=True)
-        for region, c in totals.items()
-        if any(c.values())
-    ]
-    if ops:
-        await rollups.bulk_write(ops, ordered=False, session=uow.session)
+    for region, c in totals.items():
+        if any(c.values()):
+            inc = {f"c.{field(k)}": v for k, v in c.items() if v}
+            uow.update(rollups.name, {"_id": region}, {"$inc": inc}, upsert=True)
 
 
 async def add_day_buckets(
@@ -167,22 +166,18 @@ async def add_day_buckets(
 ) -> None:
     """Add net counter changes to (region, local day) buckets, in the transaction: what
     trends are read from (shared/trends). With `also`, the same changes go to that field of
-    the bucket too (imported history keeps its own share, `imported`, for a replay)."""
+    the bucket too (imported history keeps its own share, `imported`, for a replay). Written at
+    the unit of work's flush, with its other writes."""
     prefixes = ["c", also] if also else ["c"]
-    ops = [
-        UpdateOne(
-            {"_id": bucket_id(region, day)},
-            {
-                "$inc": {f"{p}.{field(k)}": v for p in prefixes for k, v in c.items() if v},
-                "$setOnInsert": {"r": region, "d": day},
-            },
-            upsert=True,
-        )
-        for (region, day), c in totals.items()
-        if any(c.values())
-    ]
-    if ops:
-        await days.bulk_write(ops, ordered=False, session=uow.session)
+    for (region, day), c in totals.items():
+        if any(c.values()):
+            inc = {f"{p}.{field(k)}": v for p in prefixes for k, v in c.items() if v}
+            uow.update(
+                days.name,
+                {"_id": bucket_id(region, day)},
+                {"$inc": inc, "$setOnInsert": {"r": region, "d": day}},
+                upsert=True,
+            )
 
 
 def deltas_by_day(deltas: Iterable[RollupDelta], day: str) -> dict[tuple[str, str], dict[str, int]]:

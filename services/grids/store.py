@@ -225,10 +225,10 @@ class GridStore:
         self, uow: UnitOfWork, path: list[str], delta: Counter, sign: int = 1, at: datetime | None = None
     ) -> None:
         """Add `delta` to the rollups of every node on `path`, and to their day buckets of the day
-        of `at` (default now: trends read them), in the transaction."""
+        of `at` (default now: trends read them), in the transaction, at its flush."""
         inc = {f"counters.{k}": sign * v for k, v in delta.items() if v}
         if inc and path:
-            await self.rollups.update_many({"_id": {"$in": path}}, {"$inc": inc}, session=uow.session)
+            uow.update(self.rollups.name, {"_id": {"$in": path}}, {"$inc": inc}, many=True)
             days: dict[tuple[str, str], dict[str, int]] = {}
             fold_days(days, path, day_of(at or now(), city_tz()), {k: sign * v for k, v in delta.items() if v})
             await add_day_buckets(self.days, uow, days)

@@ -122,9 +122,7 @@ class LinkStore:
         """Count a visit for its visitor (`visitor:<sub>`) and, when they are a party member,
         for the member (`member:<memberId>`): call with the visit's write, in its transaction."""
         for key in [visitor_key(sub)] + ([member_key(member_id)] if member_id else []):
-            await self.people.update_one(
-                {"_id": key}, {"$inc": {"visitCount": delta}}, upsert=True, session=uow.session
-            )
+            uow.update(self.people.name, {"_id": key}, {"$inc": {"visitCount": delta}}, upsert=True)
 
     async def add_visit_counts(self, uow: UnitOfWork, counts: dict[str, int]) -> None:
         """Bulk `bump_visitor`: visits added per person key (`visitor:<sub>`, `member:<memberId>`), one round trip."""

@@ -98,7 +98,9 @@ class VisitStore:
         return await self.households.find_one({"_id": household_id}, session=uow.session if uow else None)
 
     async def set_state(self, uow: UnitOfWork, household_id: str, fields: dict[str, Any]) -> None:
-        await self.households.update_one({"_id": household_id}, {"$set": fields}, session=uow.session)
+        """A household's visiting state, written at the transaction's flush (the work does not
+        read it back)."""
+        uow.update(self.households.name, {"_id": household_id}, {"$set": fields})
 
     async def set_states(self, uow: UnitOfWork, states: dict[str, dict[str, Any]]) -> None:
         """Bulk: each household's visiting state, in one round trip."""
