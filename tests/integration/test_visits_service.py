@@ -3,6 +3,7 @@ place check, idempotency, the plan, the sweeper's VISIT_OVERDUE, the rules, the 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -126,6 +127,13 @@ async def test_record_in_scope_place_check_idempotency_and_rollups(grids, stack)
     assert v["flagged"] is False and v["visitor"] == "w1" and v["findings"] == "腿脚不便，需送餐"
     again = await grids("visit.record", worker, householdId=h["id"], kind="ELDERLY_ALONE", idempotencyKey="v1", **IN_G1)
     assert again["id"] == v["id"]
+    # twins sent at once: one visit, every answer its id (a twin's `remember` fails, and it reads the first)
+    twins = await asyncio.gather(*(
+        grids("visit.record", worker, householdId=h["id"], kind="ROUTINE", idempotencyKey="v-twin", **IN_G1)
+        for _ in range(4)
+    ))
+    assert len({t["id"] for t in twins}) == 1
+    assert await db(stack).visits.count_documents({"_id": twins[0]["id"]}) == 1
     stored = await db(stack).visits.find_one({"_id": v["id"]})
     assert "送餐" not in str(stored) and stored["path"] == ["c", "k", "t", "m", "g1", "g1b1"]
     flagged = await grids(
@@ -134,13 +142,13 @@ async def test_record_in_scope_place_check_idempotency_and_rollups(grids, stack)
     assert flagged["flagged"] and flagged["overrideReason"] == "在社区卫生站碰面"
     by_building = await grids("visit.record", worker, buildingId="g1b1", kind="ROUTINE", **IN_G1)
     assert by_building["householdId"] is None and by_building["buildingId"] == "g1b1"
-    assert await counters(stack, "c") == {"mustVisitCount": 1, "visitCount": 3}
+    assert await counters(stack, "c") == {"mustVisitCount": 1, "visitCount": 4}  # the twins' one visit counted once
     hd = await db(stack).households.find_one({"_id": h["id"]})
     assert hd["nextVisitDue"] > datetime.now(UTC) + timedelta(days=6)
 
     # lists: the worker's grid, newest first; another grid's worker sees none; the township is refused
     page = await grids("visit.list", worker, regionId="g1", first=2)
-    assert page["totalCount"] == 3 and [x["id"] for x in page["items"]] == [by_building["id"], flagged["id"]]
+    assert page["totalCount"] == 4 and [x["id"] for x in page["items"]] == [by_building["id"], flagged["id"]]
     assert (await error_of(grids("visit.list", other, regionId="g1"))).code == "FORBIDDEN"
     assert "figures only" in (await error_of(grids("visit.list", township, regionId="t"))).message
     assert (await error_of(grids("visit.get", other, id=v["id"]))).code == "FORBIDDEN"

@@ -3,6 +3,7 @@ and list them, the plan of a grid, files on a visit, and a case from a visit's f
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from datetime import datetime, timedelta
@@ -30,7 +31,7 @@ from shared.geo import valid_point
 from shared.ids import new_id
 from shared.messaging.envelope import CloudEvent, make_event
 from shared.messaging.rpc import Request
-from shared.mongo import UnitOfWork, now, recall, remember, remembered
+from shared.mongo import UnitOfWork, now, remember, remembered
 
 log = logging.getLogger("yiwang.grids.visits")
 
@@ -106,17 +107,19 @@ class Visits(RecordCommands):
             valid_point(c.lng, c.lat)
         at = vd.check_at(c.at or now(), now())
         findings = vd.check_findings(c.findings)
-        rules = await self.store.rules()
-        kind = check_kind(c.kind, rules)
         key = f"visit.record:{p.sub}:{c.idempotencyKey}" if c.idempotencyKey else None
-        if key and (done := await remembered(self.rt.db, key)):
+        # Both reads at once: under load each round trip waits its turn at the store.
+        rules, done = await asyncio.gather(self.store.rules(), remembered(self.rt.db, key) if key else none())
+        if done:
             return self.view(p, await self.store.visits.load(done))
+        kind = check_kind(c.kind, rules)
         located = self.ctx.locator.locate(c.lng, c.lat) if c.lng is not None and c.lat is not None else None
         located_grid = located["id"] if located else None
 
         async def work(uow: UnitOfWork) -> Visit:
-            if key and (done := await recall(uow, key)):
-                return await self.store.visits.load(done, uow)
+            # No `recall` of the key in here: a twin that committed meanwhile makes this one's
+            # `remember` fail (DuplicateKeyError, the transaction aborted, handled below), and
+            # nothing a twin writes makes this work refuse; the read would be a round trip more.
             target = await self.target(p, c.householdId, c.buildingId, uow)
             flagged, reason = vd.check_place(located_grid, target["gridId"], c.lng is not None, c.overrideReason)
             v = self.new_visit(p, target, kind, findings, at, c.lng, c.lat, flagged, reason)
@@ -312,6 +315,10 @@ def case_payload(report: dict[str, Any], v: Visit, p: Principal) -> dict[str, An
 
 def service_principal() -> Principal:
     return Principal(sub=SERVICE, role=Role.SERVICE)
+
+
+async def none() -> None:
+    return None
 
 
 def event_view(v: Visit) -> dict:
