@@ -97,18 +97,18 @@ def profile() -> None:
     timed(AsyncClientSession, "commit_transaction", "commit")
 
 
-async def batches(name: str, items: list[dict], send: Any) -> list[Any]:
+async def batches(name: str, items: list[dict], send: Any, size: int = BATCH) -> list[Any]:
     times, replies = [], []
     started = time.monotonic()
-    for i in range(0, len(items), BATCH):
+    for i in range(0, len(items), size):
         t = time.monotonic()
-        replies.append(await send(items[i : i + BATCH]))
+        replies.append(await send(items[i : i + size]))
         times.append(time.monotonic() - t)
     took = time.monotonic() - started
     print(
         f"[bench] {name}: {len(items)} in {took:.1f}s, {len(items) / took:.0f} a second; "
-        f"a batch of {BATCH}: median {statistics.median(times):.2f}s "
-        f"({BATCH / statistics.median(times):.0f} a second), max {max(times):.2f}s over {len(times)} batches"
+        f"a batch of {size}: median {statistics.median(times):.2f}s "
+        f"({size / statistics.median(times):.0f} a second), max {max(times):.2f}s over {len(times)} batches"
     )
     if SPENT:
         for label, s in sorted(SPENT.items(), key=lambda x: -x[1]):
@@ -177,7 +177,7 @@ async def main(args: argparse.Namespace) -> None:
                 return await loader.call("grids", "visit.import", {"items": batch}, timeout_s=300)
 
             live = asyncio.create_task(live_visits(loader, stack, households[0], ids)) if args.live else None
-            await batches("visit.import", visits[: args.visits or None], import_visits)
+            await batches("visit.import", visits[: args.visits or None], import_visits, args.batch)
             if live:
                 live.cancel()
                 took = await live
@@ -207,5 +207,6 @@ if __name__ == "__main__":
     p.add_argument("--buildings", type=int, default=300, help="only the first N buildings (0: all)")
     p.add_argument("--visits", type=int, default=10000, help="at most this many visits (0: all)")
     p.add_argument("--profile", action="store_true", help="where the time went")
+    p.add_argument("--batch", type=int, default=BATCH, help="visits sent in one visit.import (at most 500; fewer to compare)")
     p.add_argument("--live", action="store_true", help="a grid worker records visits meanwhile: their latency")
     asyncio.run(main(p.parse_args()))
