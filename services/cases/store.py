@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Sequence
@@ -255,14 +256,14 @@ class CaseStore:
         collection for an `$or` (1.4 s on 50,000 cases against 2–8 ms for its parts). The
         newest `first` of the union are among the newest `first` of each part, so one page of
         each is enough. The total adds the parts' counts less `overlaps`, the queries of the
-        cases two parts share (each to be counted once)."""
-        pages = [await self.page(q, first, after, with_total=False) for q in queries]
+        cases two parts share (each to be counted once). The parts are read at once."""
+        pages = await asyncio.gather(*(self.page(q, first, after, with_total=False) for q in queries))
         merged = sorted({d["_id"]: d for docs, _, _ in pages for d in docs}.items(), reverse=True)
         more = len(merged) > first or any(more for _, _, more in pages)
         total = -1
         if with_total:
-            total = sum([await self.cases.count_documents(q) for q in queries])
-            total -= sum([await self.cases.count_documents(q) for q in overlaps])
+            counts = await asyncio.gather(*(self.cases.count_documents(q) for q in [*queries, *overlaps]))
+            total = sum(counts[: len(queries)]) - sum(counts[len(queries) :])
         return [d for _, d in merged[:first]], total, more
 
     async def due(self, at: datetime, limit: int) -> list[str]:
