@@ -464,20 +464,17 @@ class SessionLedger:
         against 1.4 ms, in every process, every second), one write at a time: a beat begun
         before a new session was recorded must not land after it without it."""
         async with self._writing:
-            await self._write_locked(new)
-
-    async def _write_locked(self, new: set[bytes]) -> None:
-        at = now()
-        lsids = [{"id": Binary(raw, 4)} for raw in sorted(self._known | new)]
-        fields = {"host": self.host, "pid": self.pid, "beat": at, "until": at + timedelta(seconds=self.expire_s)}
-        update: dict[str, Any] = {
-            "$set": {**fields, **({"lsids": lsids} if lsids else {})},
-            "$setOnInsert": {"started": at},
-        }
-        with pymongo.timeout(max(self.expire_s, 2.0)):
-            await self.coll.update_one({"_id": self.id}, update, upsert=True)
-        self._known |= new
-        self._last_write = time.monotonic()
+            at = now()
+            lsids = [{"id": Binary(raw, 4)} for raw in sorted(self._known | new)]
+            fields = {"host": self.host, "pid": self.pid, "beat": at, "until": at + timedelta(seconds=self.expire_s)}
+            update: dict[str, Any] = {
+                "$set": {**fields, **({"lsids": lsids} if lsids else {})},
+                "$setOnInsert": {"started": at},
+            }
+            with pymongo.timeout(max(self.expire_s, 2.0)):
+                await self.coll.update_one({"_id": self.id}, update, upsert=True)
+            self._known |= new
+            self._last_write = time.monotonic()
 
     def _dead(self, doc: dict[str, Any]) -> bool:
         if doc["_id"] in _LIVE_LEDGERS:

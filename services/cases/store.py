@@ -472,19 +472,13 @@ class CaseStore:
     # -- rollups ---------------------------------------------------------------------------
     async def add_to_rollups(self, uow: UnitOfWork, totals: dict[str, dict[str, int]], imported: bool = False) -> None:
         """Add to the regions' counters (`c`); imported history also to their `imported`
-        share, which `yiwang replay cases` starts from (history is not in the event log)."""
+        share, which `yiwang replay cases` starts from (history is not in the event log). At the
+        unit of work's flush, with its other writes, as `shared.records.add_rollups`."""
         prefixes = ["c", IMPORTED] if imported else ["c"]
-        ops = [
-            UpdateOne(
-                {"_id": region},
-                {"$inc": {f"{p}.{k}": v for p in prefixes for k, v in counters.items() if v}},
-                upsert=True,
-            )
-            for region, counters in totals.items()
-            if any(counters.values())
-        ]
-        if ops:
-            await self.rollups.bulk_write(ops, ordered=False, session=uow.session)
+        for region, counters in totals.items():
+            if any(counters.values()):
+                inc = {f"{p}.{k}": v for p in prefixes for k, v in counters.items() if v}
+                uow.update(self.rollups.name, {"_id": region}, {"$inc": inc}, upsert=True)
 
     async def add_to_days(
         self, uow: UnitOfWork, totals: dict[tuple[str, str], dict[str, int]], imported: bool = False
