@@ -169,6 +169,10 @@ class Settings(BaseSettings):
     wechat_url: str | None = None
     wechat_token: str | None = None
     rpc_workers: int = Field(default=32, ge=1, le=1024)  # requests one process serves at once, per verb
+    # deliberation: the shortest notice period (公示期) of a decision; a community may set a longer one
+    notice_period_s: int = Field(
+        default=7 * 86400, ge=1, description="a decision's public notice is open for objections at least this long"
+    )
 
     @field_validator("env", mode="before")
     @classmethod

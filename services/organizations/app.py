@@ -66,6 +66,8 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     rt.consume("organizations", "case-requests", handlers.meetings.on_own_event, events="CASE_REQUESTED.>")
     rt.consume("cases", "cases", handlers.meetings.on_case_event)
     rt.consume("volunteers", "feedback", handlers.dual.on_volunteer_event, events="QUARTERLY_FEEDBACK.>")
+    # deliberation: the case a proposal's implementation asked for, until `cases` has it
+    rt.consume("organizations", "proposal-cases", handlers.deliberation.on_own_event, events="PROPOSAL_ADVANCED.>")
     document_events(rt, event_models(), delta=False)
     sweeper = Sweeper(ctx)
     rt.sweeper = sweeper  # type: ignore[attr-defined]  # tests run a pass at a chosen time

@@ -13,6 +13,7 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.organizations import domain as d
+from services.organizations.deliberation_store import DELIBERATION_INDEXES
 from shared.domain import RollupDelta
 from shared.mongo import OUTBOX, UnitOfWork
 from shared.records import DAY_BUCKET_INDEXES, Records, add_rollups, bsonable, claim_key, read_days, until
@@ -55,6 +56,8 @@ INDEXES = {
 }
 # mywork: a community's coming joint meetings (domain/work.py)
 INDEXES["meetings"].append(IndexModel([("community_id", ASCENDING), ("scheduled_at", ASCENDING)]))
+# deliberation: proposals, public notices, rules, supports (deliberation_store.py)
+INDEXES.update(DELIBERATION_INDEXES)
 
 
 def extra_fields(record: BaseModel) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from shared.auth import Principal
 from shared.contracts.attachments import attachment_dto
 from shared.mongo import now
 from shared.privacy import FieldCipher, mask_phone
+from shared.vocabulary.deliberation import ProposalStage
 
 
 def _day(value: Any) -> str | None:
@@ -259,4 +260,7 @@ class OrgViews:
             "buildingsWithGroup": counters.get("buildings_with_group", 0),
             "branchCoverage": cov["grid_branch_coverage"],
             "buildingGroupCoverage": cov["building_group_coverage"],
+            # deliberation
+            "proposalCount": counters.get("proposals", 0),
+            "proposalsByStage": [{"stage": str(s), "count": counters.get(f"proposals.{s}", 0)} for s in ProposalStage],
         }

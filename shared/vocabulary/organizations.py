@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from shared.vocabulary.deliberation import DELIBERATION_COUNTERS
 from shared.vocabulary.territory import Level
 
 
@@ -119,4 +120,6 @@ COUNTER_DEFINITIONS: dict[str, str] = {
     "dual_registered": "In-service members with an active 双报到 registration with a "
     "community in the region (counted where they live, not where they work).",
     "twinned_units": "Employers' branches twinned with a community in the region (单位报到).",
+    # deliberation
+    **DELIBERATION_COUNTERS,
 }

@@ -5,6 +5,19 @@ No I/O and no clock: time comes in as `now`; encryption happens outside."""
 
 from shared.vocabulary.organizations import COUNTER_DEFINITIONS
 
+from .deliberation import (
+    CommunityRule,
+    Decision,
+    DeliberationRule,
+    Links,
+    Proposal,
+    PublicNotice,
+    can_read,
+    count_vote,
+    is_proposer,
+    staff_sees,
+    support_key,
+)
 from .dual import FeedbackRecord, UnitTwinning, dual_register, feedback_id, services_in_quarter, twinning_key
 from .enums import (
     ANCHOR_LEVEL,
@@ -160,4 +173,16 @@ __all__ = [
     "UnitKind",
     "UnitTwinning",
     "visible",
+    # deliberation
+    "CommunityRule",
+    "Decision",
+    "DeliberationRule",
+    "Links",
+    "Proposal",
+    "PublicNotice",
+    "can_read",
+    "count_vote",
+    "is_proposer",
+    "staff_sees",
+    "support_key",
 ]

@@ -52,3 +52,6 @@ class Action(StrEnum):
     RECORD_MEETING = "record_meeting"
     RECORD_LIFE = "record_life"
     MANAGE_LISTS = "manage_lists"
+    # deliberation
+    DELIBERATE = "deliberate"
+    SET_DELIBERATION_RULE = "set_deliberation_rule"

@@ -57,6 +57,18 @@ EVENT_TYPES: dict[str, str] = {
     "PROJECT_STATUS_CHANGED": "a project moved along PROPOSED → AGREED → IN_PROGRESS → DONE",
     # evidence
     "MEETING_ATTACHMENT_ADDED": "a photo, video, document or recording was added to a joint meeting",
+    # deliberation: 一征三议两公开
+    "PROPOSAL_SUBMITTED": "a resident's, member's, unit's, hotspot's or meeting item's proposal was collected (征)",
+    "PROPOSAL_SUPPORTED": "one more resident supports a proposal",
+    "PROPOSAL_ADVANCED": "a proposal moved to its next stage (提议, 商议, 公开, 实施)",
+    "PROPOSAL_VOTED": "the residents' representatives voted on a proposal with a quorum (决议)",
+    "PROPOSAL_REJECTED": "a proposal was rejected, with a reason, or voted down",
+    "NOTICE_PUBLISHED": "a public notice of a decision (with its notice period) or of a result was published",
+    "NOTICE_OBJECTED": "a resident objected to a decision's public notice during its period",
+    "OBJECTION_ANSWERED": "staff answered objections to a public notice",
+    "RESULT_PUBLISHED": "a proposal's result was published (结果公开); the proposal is done",
+    "PROPOSAL_CASE_LINKED": "the case reported to implement a proposal was recorded",
+    "DELIBERATION_RULE_SET": "a community set its quorum, majority and notice period rule",
 }
 
 
@@ -110,6 +122,35 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "PROJECT_PROPOSED": ("needId", "resourceId", "title"),
     "PROJECT_STATUS_CHANGED": ("fromStatus", "status", "note"),
     "MEETING_ATTACHMENT_ADDED": ATTACHMENT,
+    # deliberation
+    "PROPOSAL_SUBMITTED": ("communityId", "proposalSource", "title"),
+    "PROPOSAL_SUPPORTED": ("supportCount",),
+    "PROPOSAL_ADVANCED": (
+        "fromStage",
+        "toStage",
+        "noticeId",
+        "caseIds",
+        "orderIds",
+        "projectIds",
+        "caseRequested",
+    ),
+    "PROPOSAL_VOTED": (
+        "fromStage",
+        "toStage",
+        "passed",
+        "roll",
+        "attended",
+        "votesFor",
+        "votesAgainst",
+        "abstentions",
+    ),
+    "PROPOSAL_REJECTED": ("fromStage", "byVote"),
+    "NOTICE_PUBLISHED": ("proposalId", "noticeKind", "endsAt"),
+    "NOTICE_OBJECTED": ("proposalId", "objectionId", "objections"),
+    "OBJECTION_ANSWERED": ("proposalId", "objectionIds"),
+    "RESULT_PUBLISHED": ("fromStage", "noticeId", "caseIds"),
+    "PROPOSAL_CASE_LINKED": ("caseId",),
+    "DELIBERATION_RULE_SET": ("quorum", "majority", "noticePeriodS"),
 }
 
 FIELD_DESCRIPTIONS: dict[str, str] = {
@@ -194,6 +235,31 @@ FIELD_DESCRIPTIONS: dict[str, str] = {
     "attachment_kind": "What the file is: PHOTO, VIDEO, AUDIO or DOCUMENT",
     "stage": "When the file was taken, if said",
     "size": "The file's size in bytes",
+    # deliberation
+    "proposalSource": "Where a proposal came from: RESIDENT, MEMBER, UNIT, HOTSPOT or MEETING",
+    "supportCount": "Residents supporting the proposal, after the change (one each)",
+    "fromStage": "The proposal's stage before the change",
+    "toStage": "The proposal's stage after the change",
+    "noticeId": "The public notice (公示)",
+    "orderIds": "The service orders that implement it",
+    "projectIds": "The projects (项目清单) that implement it",
+    "caseRequested": "Whether a case is to be reported to implement it",
+    "passed": "Whether the vote carried the majority the community's rule asks",
+    "roll": "How many representatives are on the roll (代表名册)",
+    "attended": "How many representatives attended",
+    "votesFor": "Votes for",
+    "votesAgainst": "Votes against",
+    "abstentions": "Abstentions",
+    "byVote": "True when the representatives voted it down, false when staff rejected it with a reason",
+    "proposalId": "The proposal (居民议事提案)",
+    "noticeKind": "DECISION (决议公示, with a period for objections) or RESULT (结果公开)",
+    "endsAt": "When the notice period ends (objections are taken until then)",
+    "objectionId": "The objection (异议) on the notice",
+    "objections": "How many objections the notice has, after the change",
+    "objectionIds": "The objections answered",
+    "quorum": "The share of the roll that must attend (法定人数), as a fraction",
+    "majority": "The share of those present that must vote for, exceeded, as a fraction",
+    "noticePeriodS": "The community's minimum notice period, in seconds",
 }
 
 

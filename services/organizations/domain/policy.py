@@ -38,6 +38,9 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     _A.RECORD_MEETING: _STAFF,
     _A.RECORD_LIFE: _STAFF,
     _A.MANAGE_LISTS: _ADMIN,
+    # deliberation: the community party organisation's staff move proposals; its admins set the rule
+    _A.DELIBERATE: _STAFF,
+    _A.SET_DELIBERATION_RULE: _ADMIN,
 }
 # What a member may do to their own member record, whatever their role.
 SELF_ACTIONS = frozenset({_A.VIEW, _A.VIEW_OWN_RECORD, _A.DUAL_REGISTER})

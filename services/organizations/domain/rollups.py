@@ -16,6 +16,7 @@ from shared.domain import RollupDelta, ratio
 from shared.trends import Kind, Metric
 from shared.vocabulary.organizations import COUNTER_DEFINITIONS
 
+from .deliberation import Proposal
 from .dual import UnitTwinning
 from .enums import OrgType
 from .member import PartyMember
@@ -47,6 +48,9 @@ def counters_of(record: Any) -> list[Contribution]:
         return out
     if isinstance(record, UnitTwinning):
         return [(record.community_path, {"twinned_units": 1})]
+    # deliberation: a proposal counts at its stage, in its community
+    if isinstance(record, Proposal):
+        return [(record.community_path, {"proposals": 1, f"proposals.{record.stage}": 1})]
     return []
 
 

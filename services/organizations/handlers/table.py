@@ -7,6 +7,7 @@ from typing import Any
 
 from services.organizations import domain as d
 from services.organizations.handlers.common import OrgContext
+from services.organizations.handlers.deliberation import Deliberation
 from services.organizations.handlers.dual import Dual
 from services.organizations.handlers.evidence import MeetingEvidence
 from services.organizations.handlers.life import Life
@@ -26,6 +27,8 @@ STAFF_ROLES = frozenset(STAFF)
 OWN_VERBS = frozenset({"member.get", "member.batch", "dual.register", "dual.end"})  # a member's own, too
 FIGURES = frozenset({"stats.batch", "trend.series"})  # their own rule (shared.auth.require_figures)
 OPEN_VERBS = frozenset({"work.meetings"})  # mywork: the handler decides whose day holds which meetings
+# deliberation: residents propose, support and object, anyone reads notices; each handler decides
+OPEN_VERBS = OPEN_VERBS | frozenset(Deliberation.VERBS)
 # Verbs that create a record, and the action that creating it is (the roles come from the policy).
 CREATES = {
     "org.create": d.Action.MANAGE_ORG,
@@ -68,6 +71,7 @@ class OrgHandlers:
         self.orgs, self.members, self.transfers = Organizations(ctx), Members(ctx), Transfers(ctx)
         self.dual, self.units, self.meetings = Dual(ctx), Units(ctx), Meetings(ctx)
         self.life, self.lists, self.figures = Life(ctx), Lists(ctx), Figures(ctx)
+        self.deliberation = Deliberation(ctx)  # deliberation
 
     def verbs(self) -> dict[str, Handler]:
         o, m, t, du, u, jm, life, ls, f = (
@@ -139,6 +143,8 @@ class OrgHandlers:
             "meeting.attach": MeetingEvidence(self.ctx).attach,
             # mywork
             "work.meetings": MeetingWork(self.ctx).meetings,
+            # deliberation
+            **self.deliberation.verbs(),
         }
 
     def table(self) -> dict[str, Handler]:

@@ -1,0 +1,68 @@
+"""MongoDB access for deliberation: proposals, their public notices, communities' rules, and one
+support record per proposal and resident (its `_id` makes a second support impossible)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from pymongo import ASCENDING, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.organizations import domain as d
+from shared.mongo import UnitOfWork, now
+from shared.records import Records
+
+PATH = [("path", ASCENDING), ("_id", ASCENDING)]
+DELIBERATION_INDEXES: dict[str, list[IndexModel]] = {
+    "proposals": [
+        IndexModel(PATH),
+        IndexModel([("path", ASCENDING), ("stage", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("path", ASCENDING), ("public", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("proposer_sub", ASCENDING), ("_id", ASCENDING)]),
+    ],
+    "notices": [IndexModel(PATH)],
+    "deliberation_rules": [IndexModel(PATH)],
+    "supports": [],
+}
+
+
+def _extra(record: BaseModel) -> dict[str, Any]:
+    """A proposal's `public` flag, for the residents' list (index on path, public)."""
+    return {"public": record.public} if isinstance(record, d.Proposal) else {}
+
+
+class DeliberationStore:
+    def __init__(self, db: AsyncDatabase):
+        def records(name: str, model: type, what: str) -> Records:
+            return Records(db, name, model, what, path_of=lambda r: r.scope_path, extra=_extra)
+
+        self.proposals = records("proposals", d.Proposal, "proposal")
+        self.notices = records("notices", d.PublicNotice, "public notice")
+        self.rules = records("deliberation_rules", d.CommunityRule, "deliberation rule")
+        self.supports = db.supports
+
+    async def add_support(self, uow: UnitOfWork, proposal_id: str, sub: str) -> bool:
+        """Record a resident's support once: False when it is there already. A read before the
+        insert (a failed insert would abort the transaction); two concurrent twins conflict on
+        the insert and the retried one then reads it."""
+        key = d.support_key(proposal_id, sub)
+        if await self.supports.find_one({"_id": key}, session=uow.session):
+            return False
+        await self.supports.insert_one({"_id": key, "at": now()}, session=uow.session)
+        return True
+
+    async def supported(self, proposal_ids: list[str], sub: str) -> set[str]:
+        """Which of the proposals `sub` supports."""
+        if not proposal_ids:
+            return set()
+        keys = {d.support_key(i, sub): i for i in proposal_ids}
+        return {keys[x["_id"]] async for x in self.supports.find({"_id": {"$in": list(keys)}}, {"_id": 1})}
+
+    async def notices_of(self, proposals: list[d.Proposal]) -> dict[str, d.PublicNotice]:
+        ids = [n for p in proposals for n in p.notice_ids]
+        return await self.notices.many(ids) if ids else {}
+
+    async def rule_of(self, community_id: str, uow: UnitOfWork | None = None) -> d.DeliberationRule:
+        record = await self.rules.get(community_id, uow)
+        return record.rule if record is not None else d.DeliberationRule()
