@@ -14,7 +14,6 @@ from shared.vocabulary.deliberation import ProposalSource, ProposalStage
 
 Id = Field(min_length=1, max_length=64)
 Key = Field(default=None, max_length=128)
-Ids = Field(default_factory=list, max_length=100)
 
 
 class SubmitProposal(Wire):
@@ -47,11 +46,15 @@ class AdvanceProposal(Wire):
     minutes: str = Field(default="", max_length=5000)  # DISCUSSED
     noticeText: str = Field(default="", max_length=5000)  # NOTICED
     noticePeriodSeconds: int | None = Field(default=None, ge=1, le=366 * 86400)
-    responses: list[ObjectionResponse] = Ids  # IMPLEMENTING: answers to objections
+    responses: list[ObjectionResponse] = Field(
+        default_factory=list, max_length=100
+    )  # IMPLEMENTING: answers to objections
     case: ProposalCase | None = None  # IMPLEMENTING
-    caseIds: list[str] = Ids  # IMPLEMENTING, RESULT_PUBLISHED: what implements it
-    orderIds: list[str] = Ids
-    projectIds: list[str] = Ids
+    caseIds: list[str] = Field(
+        default_factory=list, max_length=100
+    )  # IMPLEMENTING, RESULT_PUBLISHED: what implements it
+    orderIds: list[str] = Field(default_factory=list, max_length=100)
+    projectIds: list[str] = Field(default_factory=list, max_length=100)
     resultText: str = Field(default="", max_length=5000)  # RESULT_PUBLISHED
     reason: str = Field(default="", max_length=500)  # REJECTED
     idempotencyKey: str | None = Key

@@ -579,7 +579,9 @@ class Proposal(Aggregate):
 
 def case_report(p: Proposal) -> dict[str, str]:
     """What `cases` is sent (`case.report`) for a proposal's case request: reported by the
-    community's deliberation, channel OTHER, the idempotency key as its source."""
+    community's deliberation, the idempotency key (`proposal:<id>`) as its source. Its channel
+    is JOINT_MEETING, the party-led deliberation channel: `cases` takes a service's report on
+    that channel (or a visit's) only."""
     if p.case_request is None:
         raise Conflict(f"proposal {p.id} has no case request")
     request = {k: v for k, v in p.case_request.items() if k != "caseId"}
@@ -595,7 +597,7 @@ def case_request(p: Proposal, category_code: str, grid: Node, description: str) 
         "description": text(description or p.body, "description", TEXT_MAX),
         "categoryCode": text(category_code, "categoryCode", 64),
         "regionId": grid.id,
-        "channel": "OTHER",
+        "channel": "JOINT_MEETING",
         "idempotencyKey": f"proposal:{p.id}",
     }
 

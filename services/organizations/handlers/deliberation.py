@@ -19,7 +19,7 @@ from pymongo.errors import DuplicateKeyError
 from services.organizations import domain as d
 from services.organizations.deliberation_store import DeliberationStore
 from services.organizations.deliberation_views import notice_view, proposal_view, rule_view
-from services.organizations.domain.deliberation import SUPPORTABLE, case_report, case_request
+from services.organizations.domain.deliberation import SUPPORTABLE, case_report, case_request, require_resident
 from services.organizations.handlers.common import Feature, OrgContext
 from shared.auth import Principal, Role, hidden, require_any_role
 from shared.commands import page_reply
@@ -128,7 +128,7 @@ class Deliberation(Feature):
         """One support per resident: the support record and the counter change in one
         transaction; a second support by the same resident changes nothing."""
         q, p = req.parse(ById), req.principal
-        d.require_resident(p, "support a proposal")
+        require_resident(p, "support a proposal")
 
         async def work(uow: UnitOfWork) -> d.Proposal:
             proposal = await self.ds.proposals.get(q.id, uow)
@@ -314,7 +314,7 @@ class Deliberation(Feature):
     async def object(self, req: Request) -> dict:
         """A resident's objection to a decision's notice, during its period."""
         c, p = req.parse(w.ObjectToNotice), req.principal
-        d.require_resident(p, "object to a public notice")
+        require_resident(p, "object to a public notice")
 
         async def work(uow: UnitOfWork) -> d.PublicNotice:
             notice = await self.ds.notices.get(c.noticeId, uow)
