@@ -282,4 +282,17 @@ RIGHTS: dict[str, Rule] = {
     "registerWebhook": rule(A, D),
     "redeliverWebhook": rule(A, D, department=OWN),
     "deactivateWebhook": rule(A, D, department=OWN),  # a department: its own webhooks only
+    # -- deliberation (一征三议两公开): the community's staff move proposals; residents propose in any community,
+    #    support any proposal they have, read their own (and public ones) and object to any notice; notices and
+    #    communities' rules are public to everyone with a token
+    "proposals": rule(STAFF, R, resident=NONE),       # a resident: the public ones, or their own
+    "proposal": rule(STAFF, R),                       # a resident: their own (a public or supported one too)
+    "publicNotices": rule(ALL, scope=NONE),
+    "deliberationRule": rule(ALL, scope=NONE),
+    "submitProposal": rule(STAFF, R, resident=NONE),
+    "supportProposal": rule(R, scope=NONE, superadmin=False),
+    "advanceProposal": rule(STAFF),
+    "recordRepresentativesVote": rule(STAFF),
+    "objectToNotice": rule(R, scope=NONE, superadmin=False),
+    "setDeliberationRule": rule(A),
 }

@@ -239,6 +239,35 @@ ALLOWED: dict[str, dict[str, Spec]] = {
             "stage": True,
             "size": True,
         },  # evidence
+        # deliberation: stages, counts and ids; never who proposed, supported or objected, nor what they wrote
+        "PROPOSAL_SUBMITTED": {"communityId": True, "proposalSource": True, "title": True},
+        "PROPOSAL_SUPPORTED": {"supportCount": True},
+        "PROPOSAL_ADVANCED": {
+            "fromStage": True,
+            "toStage": True,
+            "noticeId": True,
+            "caseIds": True,
+            "orderIds": True,
+            "projectIds": True,
+            "caseRequested": True,
+        },
+        "PROPOSAL_VOTED": {
+            "fromStage": True,
+            "toStage": True,
+            "passed": True,
+            "roll": True,
+            "attended": True,
+            "votesFor": True,
+            "votesAgainst": True,
+            "abstentions": True,
+        },
+        "PROPOSAL_REJECTED": {"fromStage": True, "byVote": True},
+        "NOTICE_PUBLISHED": {"proposalId": True, "noticeKind": True, "endsAt": True},
+        "NOTICE_OBJECTED": {"proposalId": True, "objectionId": True, "objections": True},
+        "OBJECTION_ANSWERED": {"proposalId": True, "objectionIds": True},
+        "RESULT_PUBLISHED": {"fromStage": True, "noticeId": True, "caseIds": True},
+        "PROPOSAL_CASE_LINKED": {"caseId": True},
+        "DELIBERATION_RULE_SET": {"quorum": True, "majority": True, "noticePeriodS": True},
     },
     "volunteers": {
         "VOLUNTEER_REGISTERED": {"member_id": True},  # not `sub`, `skills`

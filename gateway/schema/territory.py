@@ -43,6 +43,7 @@ from shared.messaging.rpc import parse
 
 if TYPE_CHECKING:  # the lazy edges below, for type checkers only (at run time strawberry.lazy resolves them)
     from gateway.schema.cadres import CadreStats
+    from gateway.schema.deliberation import DeliberationStats  # deliberation
     from gateway.schema.org_types import PartyOrganization
     from gateway.schema.volunteer_types import VolunteerPost
 
@@ -53,6 +54,7 @@ VolunteerPostRef = Annotated["VolunteerPost", strawberry.lazy("gateway.schema.vo
 PARTY_ORGANIZATION = LazyRecord("PartyOrganization", "gateway.schema.org_types")
 VOLUNTEER_POST = LazyRecord("VolunteerPost", "gateway.schema.volunteer_types")
 CadreStatsRef = Annotated["CadreStats", strawberry.lazy("gateway.schema.cadres")]  # links:
+DeliberationStatsRef = Annotated["DeliberationStats", strawberry.lazy("gateway.schema.deliberation")]  # deliberation
 
 
 def _when(value: Any) -> datetime | None:
@@ -232,6 +234,16 @@ class RegionOverview:
     @strawberry.field(description="Household figures (实有人口): households, residents, per tag, visits, 联户")
     async def households(self, info: Info) -> HouseholdStats:
         return await load_household_stats(info, self.region_id)
+
+    # deliberation
+    @strawberry.field(
+        description="Deliberation figures (一征三议两公开): proposals by stage; null with an UNAVAILABLE error if "
+        "the organizations service is down"
+    )
+    async def deliberation(self, info: Info) -> DeliberationStatsRef | None:
+        from gateway.schema.deliberation import load_deliberation_stats  # its module imports this one
+
+        return await load_deliberation_stats(info, self.region_id)
 
 
 def _snake(name: str) -> str:

@@ -8,6 +8,7 @@ residents; `ref` (a member, unit or meeting id) and the representatives' names a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -16,14 +17,17 @@ from services.organizations.domain.deliberation import PERSONAL_SOURCES
 from shared.auth import Principal, Role
 from shared.privacy import mask_name
 
+Place = Callable[[str], dict[str, Any]]  # a community's id -> what a record knows of it: id, name, level
 
-def notice_view(p: Principal, n: d.PublicNotice, at: datetime) -> dict[str, Any]:
+
+def notice_view(p: Principal, n: d.PublicNotice, at: datetime, place: Place) -> dict[str, Any]:
     staff = d.staff_sees(p, n)
     resident = p.role is Role.RESIDENT
     return {
         "id": n.id,
         "proposalId": n.proposal_id,
         "communityId": n.community_id,
+        "community": place(n.community_id),
         "kind": str(n.kind),
         "title": n.title,
         "text": n.text,
@@ -47,7 +51,7 @@ def notice_view(p: Principal, n: d.PublicNotice, at: datetime) -> dict[str, Any]
 
 
 def proposal_view(
-    p: Principal, x: d.Proposal, notices: dict[str, d.PublicNotice], supported: bool, at: datetime
+    p: Principal, x: d.Proposal, notices: dict[str, d.PublicNotice], supported: bool, at: datetime, place: Place
 ) -> dict[str, Any]:
     staff = d.staff_sees(p, x)
     mine = d.is_proposer(p, x)
@@ -56,6 +60,7 @@ def proposal_view(
     return {
         "id": x.id,
         "communityId": x.community_id,
+        "community": place(x.community_id),
         "title": x.title,
         "body": x.body,
         "source": str(x.source),
@@ -81,7 +86,7 @@ def proposal_view(
             "passed": decision.passed,
             "heldAt": decision.held_at,
         },
-        "notices": [notice_view(p, notices[i], at) for i in x.notice_ids if i in notices],
+        "notices": [notice_view(p, notices[i], at, place) for i in x.notice_ids if i in notices],
         "caseIds": list(x.case_ids),
         "orderIds": list(x.order_ids),
         "projectIds": list(x.project_ids),
@@ -94,9 +99,10 @@ def proposal_view(
     }
 
 
-def rule_view(community_id: str, rule: d.DeliberationRule, floor_s: int) -> dict[str, Any]:
+def rule_view(community_id: str, rule: d.DeliberationRule, floor_s: int, place: Place) -> dict[str, Any]:
     return {
         "communityId": community_id,
+        "community": place(community_id),
         "attendanceNumerator": rule.attendance_num,
         "attendanceDenominator": rule.attendance_den,
         "majorityNumerator": rule.majority_num,

@@ -336,6 +336,27 @@ class World:
                       i={"code": "MX_SOAP", "name": "洗衣皂", "cost": 1, "stock": 5})
 
 
+    async def seed_deliberation(self) -> None:
+        """deliberation: in each community a proposal to read and move, one to support, and a decision's
+        notice open for objections; the resident's own proposal (kept under their grid's place)."""
+        submit = "mutation($i: SubmitProposalInput!) { submitProposal(input: $i) { id } }"
+        advance = "mutation($id: ID!, $i: AdvanceProposalInput!) { advanceProposal(id: $id, input: $i) { notices { id } } }"
+        vote = ("mutation($id: ID!, $i: VoteInput!) { recordRepresentativesVote(proposalId: $id, input: $i) { id } }")
+        for place in ("m", "m2"):
+            for kind in ("proposal", "proposal_sup", "proposal_n"):
+                p = await self.ok(submit, i={"communityId": rid(place), "title": "修缮院落", "body": "路面破损",
+                                             "proposerName": "居民甲"})
+                self.put(kind, place, p["submitProposal"]["id"])
+            pid = self.get("proposal_n", place)
+            await self.ok(advance, id=pid, i={"to": "PROPOSED"})
+            await self.ok(advance, id=pid, i={"to": "DISCUSSED", "minutes": "两委纪要"})
+            await self.ok(vote, id=pid, i={"roll": ["甲", "乙", "丙"], "attendees": ["甲", "乙", "丙"], "votesFor": 3})
+            n = await self.ok(advance, id=pid, i={"to": "NOTICED", "noticeText": "决议公示"})
+            self.put("notice", place, n["advanceProposal"]["notices"][0]["id"])
+        own = await self.ok(submit, self.people["resident"].token, i={"communityId": rid("m"), "title": "加装电梯",
+                                                                      "body": "老旧小区"})
+        self.put("proposal", "g", own["submitProposal"]["id"], "res")
+
     async def seed_visits(self) -> None:
         """A household and a visit in each of b, b2, b3, by the grid worker of its grid."""
         register = "mutation($i: RegisterHouseholdInput!) { registerHousehold(input: $i) { id } }"
@@ -523,6 +544,15 @@ def dispatch(w: World, who: Who, rel: Rel) -> str | None:
 
 def order_arg(kind: str = "order", extra: str = "") -> Args:
     return lambda w, who, rel: (f"id: {lit(x)}{extra}" if (x := w.order(who, rel, kind)) else None)
+
+
+def resident_place(w: World, who: Who, rel: Rel, kind: str) -> str | None:
+    """deliberation: a record of `kind` in the community of a resident's relation (mx-m their own, mx-m2
+    a sibling); for anyone else, as `pick`."""
+    if who.role == "resident":
+        place = {Rel.OWN: "m", Rel.SIBLING: "m2"}.get(rel)
+        return w.records.get((kind, ""), {}).get(place) if place else None
+    return w.pick(kind, who, rel)
 
 
 def merge(w: World, who: Who, rel: Rel) -> str | None:
@@ -769,6 +799,24 @@ OPS: dict[str, Args] = {
         f'visitId: {lit(v)}, input: {{title: "楼道堆物", categoryCode: "ENV_GARBAGE", channel: GRID_PATROL, '
         f'reporterName: "网格员"}}' if (v := w.pick("visit", who, rel)) else None),
     "setVisitRules": lambda w, who, rel: "rules: []",  # refused as empty once allowed
+    # deliberation (a resident has no region: their "own" community is mx-m, a "sibling" one mx-m2)
+    "proposals": region("regionId"),
+    "proposal": lambda w, who, rel: (f"id: {lit(x)}" if (x := w.pick("proposal", who, rel)) else None),
+    "publicNotices": region("regionId"),
+    "deliberationRule": region("communityId"),
+    "submitProposal": lambda w, who, rel: (f'input: {{communityId: {lit(c)}, title: "新提案{w.n()}", body: "内容"}}'
+                                           if (c := resident_place(w, who, rel, "community")) else None),
+    "supportProposal": lambda w, who, rel: (f"id: {lit(x)}" if (x := resident_place(w, who, rel, "proposal_sup"))
+                                            else None),
+    "advanceProposal": lambda w, who, rel: (f"id: {lit(x)}, input: {{to: PROPOSED, expectedVersion: {VERSION}}}"
+                                            if (x := w.pick("proposal", who, rel)) else None),
+    "recordRepresentativesVote": lambda w, who, rel: (
+        f'proposalId: {lit(x)}, input: {{roll: ["甲"], attendees: ["甲"], votesFor: 1, expectedVersion: {VERSION}}}'
+        if (x := w.pick("proposal", who, rel)) else None),
+    "objectToNotice": lambda w, who, rel: (f'noticeId: {lit(x)}, text: "施工扰民"'
+                                           if (x := resident_place(w, who, rel, "notice")) else None),
+    "setDeliberationRule": lambda w, who, rel: (f"communityId: {lit(c)}, input: {{attendanceNumerator: 2}}"
+                                                if (c := w.pick("community", who, rel)) else None),
     # subscriptions
     "caseEvents": region("regionId"),
     "events": lambda w, who, rel: f'regionId: {lit(who.region(rel))}, services: ["cases"]',
@@ -860,6 +908,7 @@ async def world(mongo_server, tmp_path_factory):
         await w.seed_cases_and_volunteers()
         await w.seed_visits()
         await w.seed_webhooks()
+        await w.seed_deliberation()  # deliberation
         log.warning("authz matrix: seeded in %.1fs", time.monotonic() - started)
         yield w
     finally:

@@ -151,6 +151,20 @@ ORG_EXAMPLES = {
     "PROJECT_PROPOSED": org("project", needId="n-1", resourceId="r-1", title="助餐点"),
     "PROJECT_STATUS_CHANGED": org("project", fromStatus="PROPOSED", status="AGREED", note=FREE_TEXT),
     "MEETING_ATTACHMENT_ADDED": org("meeting", attachment_id="att-1", attachment_kind="PHOTO", stage=None, size=1000),
+    # deliberation
+    "PROPOSAL_SUBMITTED": org("proposal", communityId="comm-a", proposalSource="RESIDENT", title="修缮3号院"),
+    "PROPOSAL_SUPPORTED": org("proposal", supportCount=3),
+    "PROPOSAL_ADVANCED": org("proposal", fromStage="NOTICED", toStage="IMPLEMENTING", noticeId=None, caseIds=["c-1"],
+                             orderIds=[], projectIds=["pj-1"], caseRequested=True),
+    "PROPOSAL_VOTED": org("proposal", fromStage="DISCUSSED", toStage="DECIDED", passed=True, roll=9, attended=7,
+                          votesFor=6, votesAgainst=1, abstentions=0),
+    "PROPOSAL_REJECTED": org("proposal", fromStage="COLLECTED", byVote=False),
+    "NOTICE_PUBLISHED": org("notice", proposalId="pp-1", noticeKind="DECISION", endsAt=AT.isoformat()),
+    "NOTICE_OBJECTED": org("notice", proposalId="pp-1", objectionId="o1", objections=1),
+    "OBJECTION_ANSWERED": org("notice", proposalId="pp-1", objectionIds=["o1"]),
+    "RESULT_PUBLISHED": org("proposal", fromStage="IMPLEMENTING", noticeId="nt-2", caseIds=["c-1"]),
+    "PROPOSAL_CASE_LINKED": org("proposal", caseId="c-1"),
+    "DELIBERATION_RULE_SET": org("deliberation_rule", quorum="2/3", majority="1/2", noticePeriodS=604800),
 }
 
 

@@ -66,7 +66,13 @@ class Deliberation(Feature):
         notices = await self.ds.notices_of(proposals)
         mine = await self.ds.supported([x.id for x in proposals], p.sub) if p.role is Role.RESIDENT else set()
         at = now()
-        return [proposal_view(p, x, notices, x.id in mine, at) for x in proposals]
+        return [proposal_view(p, x, notices, x.id in mine, at, self.place) for x in proposals]
+
+    def place(self, community_id: str) -> dict[str, Any]:
+        """What a proposal or notice shows of its community to anyone who reads it (residents have no
+        scope on the territory): id, name and level, from the replica."""
+        n = self.ctx.territory.get(community_id) or {}
+        return {"id": community_id, "name": n.get("name", ""), "level": n.get("level", "COMMUNITY")}
 
     async def view(self, p: Principal, proposal_id: str) -> dict:
         return (await self.views_of(p, [await self.ds.proposals.load(proposal_id)]))[0]
@@ -309,7 +315,7 @@ class Deliberation(Feature):
         self.ctx.node(q.regionId)
         items, total, more = await self.ds.notices.page({"path": q.regionId}, q.first, q.after)
         at = now()
-        return page_reply([notice_view(p, n, at) for n in items], total, more)
+        return page_reply([notice_view(p, n, at, self.place) for n in items], total, more)
 
     async def object(self, req: Request) -> dict:
         """A resident's objection to a decision's notice, during its period."""
@@ -333,7 +339,7 @@ class Deliberation(Feature):
             except LostRace:
                 if attempt == SUPPORT_RETRIES:
                     raise
-        return notice_view(p, notice, now())
+        return notice_view(p, notice, now(), self.place)
 
     # -- a community's rule --------------------------------------------------------------
     async def set_rule(self, req: Request) -> dict:
@@ -361,7 +367,7 @@ class Deliberation(Feature):
             return record
 
         record = await self.rt.transact(work)
-        return rule_view(community.id, record.rule, self.floor_s)
+        return rule_view(community.id, record.rule, self.floor_s, self.place)
 
     async def get_rule(self, req: Request) -> dict:
         """A community's rule (the defaults unless it set its own): public, like its notices."""
@@ -369,4 +375,4 @@ class Deliberation(Feature):
         community = self.ctx.node(q.id, "community")
         if community.level != "COMMUNITY":
             raise BadInput(f"a deliberation rule is a COMMUNITY's, not a {community.level}'s")
-        return rule_view(community.id, await self.ds.rule_of(community.id), self.floor_s)
+        return rule_view(community.id, await self.ds.rule_of(community.id), self.floor_s, self.place)
