@@ -173,3 +173,34 @@ async def test_support_is_exact_under_concurrency_and_scope_holds(orgs, stack):
     await expect_error(orgs("rule.set", admin_b, communityId="comm-a", noticePeriodSeconds=5), "FORBIDDEN")
     assert (await orgs("rule.get", residents[0], id="comm-a"))["attendanceDenominator"] == 3
     await assert_figures_equal_recount(stack)
+
+
+@pytest.fixture
+async def orgs_week(stack):
+    """The stack with the default notice period (a week): the seed's notices stay open."""
+    client, _ = await start_org_stack(stack)
+    yield client
+    await client.close()
+
+
+async def test_the_demo_seed_loads_proposals_at_every_stage_once(orgs_week, stack):
+    orgs = orgs_week
+    from ops.cli.progress import Progress
+    from ops.cli.seed import Loader
+    from ops.cli.seed_proposals import PROPOSALS, seed_proposals
+    from shared.messaging.rpc import RpcClient
+
+    async with Progress(lambda m: None, 60) as progress:
+        loader = Loader(RpcClient(orgs.rpc.nc, timeout_s=60), stack.token("service"), progress)
+        s = stack.settings
+        said = await seed_proposals(loader, "demo", s.jwt_secret, s.jwt_issuer)
+        assert said.startswith(f"{2 * len(PROPOSALS)} residents' proposals in 2 communities")
+        again = await seed_proposals(loader, "demo", s.jwt_secret, s.jwt_issuer)  # idempotent: nothing more
+    assert again == said and await db(stack).proposals.count_documents({}) == 2 * len(PROPOSALS)
+    stats = (await orgs("stats.batch", stack.token(), ids=["city"]))["items"]["city"]
+    by_stage = {x["stage"]: x["count"] for x in stats["proposalsByStage"]}
+    assert by_stage == {"COLLECTED": 2, "PROPOSED": 2, "DISCUSSED": 2, "DECIDED": 2, "NOTICED": 2, "IMPLEMENTING": 0,
+                        "RESULT_PUBLISHED": 0, "REJECTED": 2}
+    notices = await orgs("notice.list", stack.token(role="resident", sub="anyone"), regionId="city")
+    assert notices["totalCount"] == 2 and all(len(n["objections"]) == 1 for n in notices["items"])
+    await assert_figures_equal_recount(stack)
