@@ -4,9 +4,14 @@ notice, wait out its short notice period (set for the test stack), implement it 
 publish the result; refusals change nothing; scope, masking and the county's figures."""
 from __future__ import annotations
 
+import json
+
+import nats
 import pytest
 
+from shared.messaging.streams import stream_name
 from tests.cases_gateway import eventually
+from tests.e2e.test_bus_privacy import stream_messages
 from tests.org_helpers import start_org_stack
 
 ROLL = ["王代表", "李代表", "赵代表", "钱代表", "孙代表", "周代表"]
@@ -122,6 +127,18 @@ async def test_residents_propose_and_the_community_decides_publishes_and_impleme
         byStage { stage count } } } }""", **{"role": "admin", "region": "county-a"}))["overview"]["deliberation"]
     assert overview["proposalCount"] == 1
     assert {x["stage"]: x["count"] for x in overview["byStage"]}["RESULT_PUBLISHED"] == 1
+    # On the bus: every step, and no resident's login, name or words.
+    nc = await nats.connect(stack.settings.nats_url)
+    try:
+        messages = await stream_messages(nc.jetstream(), stream_name("organizations"))
+    finally:
+        await nc.close()
+    bodies = [json.dumps(json.loads(m.data), ensure_ascii=False) for m in messages]
+    kinds = {json.loads(b)["type"].split(".")[2] for b in bodies}
+    assert {"PROPOSAL_SUBMITTED", "PROPOSAL_SUPPORTED", "PROPOSAL_ADVANCED", "PROPOSAL_VOTED", "NOTICE_PUBLISHED",
+            "RESULT_PUBLISHED", "PROPOSAL_CASE_LINKED"} <= kinds
+    for secret in ("wx-zhang", "wx-li", "wx-wang", "张三丰", "施工期间请保证出行", *ROLL):
+        assert not any(secret in b for b in bodies), secret
 
 
 async def test_refusals_and_scope(county, stack):
