@@ -37,8 +37,10 @@ from gateway.schema.notifications import (  # notifications: the inbox
     NotificationsSubscription,
 )
 from gateway.schema.organizations import OrganizationsMutation, OrganizationsQuery
+from gateway.schema.resident_points import ResidentPointsMutation, ResidentPointsQuery  # residents' points
 from gateway.schema.territory import TerritoryMutation, TerritoryQuery
 from gateway.schema.unified import UnifiedMutation, UnifiedQuery
+from gateway.schema.unit_orders import UnitOrdersMutation, UnitOrdersQuery  # units take service orders
 from gateway.schema.visits import VisitsMutation, VisitsQuery
 from gateway.schema.volunteers import VolunteersMutation, VolunteersQuery
 from gateway.schema.webhooks import WebhooksMutation, WebhooksQuery  # webhooks:
@@ -62,6 +64,8 @@ class Query(
     VisitsQuery,  # visits
     NotificationsQuery,  # notifications: the inbox
     WebhooksQuery,  # webhooks:
+    ResidentPointsQuery,  # residents' points
+    UnitOrdersQuery,  # units take service orders
 ):
     pass
 
@@ -83,6 +87,8 @@ class Mutation(
     VisitsMutation,  # visits
     NotificationsMutation,  # notifications: the inbox
     WebhooksMutation,  # webhooks:
+    ResidentPointsMutation,  # residents' points
+    UnitOrdersMutation,  # units take service orders
 ):
     pass
 
