@@ -8,11 +8,12 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from gateway.clients import checked
+from gateway.clients import checked, item_or_error
 from gateway.schema.common import command, orgs, vols
 from gateway.schema.volunteer_types import ServiceOrder, order_node
 from shared.contracts import volunteers as vc
 from shared.contracts.common import ByIds
+from shared.errors import DomainError
 
 MAX_UNITS = 100
 
@@ -31,7 +32,7 @@ class UnitOrderStats:
 
 @strawberry.type
 class UnitOrdersQuery:
-    @strawberry.field(description="Staff: figures of the orders of co-building units in your scope (others left out)")
+    @strawberry.field(description="Staff: figures of the orders of co-building units in your scope")
     async def unit_order_stats(
         self, info: Info, unit_ids: Annotated[list[strawberry.ID], strawberry.argument(description="At most 100")]
     ) -> list[UnitOrderStats]:
@@ -40,8 +41,10 @@ class UnitOrdersQuery:
         units = (await orgs(info).batch_units(checked(ByIds, ids=ids)))["items"]
         out = []
         for i in ids:
-            unit = units.get(i)
-            if not unit or "error" in unit:
+            unit = item_or_error(units.get(i))
+            if isinstance(unit, DomainError):  # naming a unit outside your scope is refused, as for one unit
+                raise unit
+            if not unit:
                 continue
             s = stats["items"][i]
             out.append(
