@@ -1424,6 +1424,9 @@ async def seed(
                 households = await seed_households(loader, plan, now.date())
                 households += "; " + await seed_links(loader, "demo")  # links: 包联 cadres, 党员联户
                 households += "; " + await seed_visits(loader, plan, now.date(), ZoneInfo(settings.timezone))  # visits
+                from ops.cli.seed_points import seed_points  # residents' points; units take service orders
+
+                households += "; " + await seed_points(loader, settings)
                 return Seeded(
                     True,
                     f"loaded {summary}; {describe_history(history)}; {households} "

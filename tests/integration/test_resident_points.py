@@ -188,3 +188,26 @@ async def test_an_order_dispatched_to_a_unit_is_accepted_and_completed_by_staff(
     assert not [e for e in events if "王师傅" in json.dumps(e, ensure_ascii=False, default=str)]
     assert next(e for e in events if ".ORDER_COMPLETED." in e["type"])["envelope"]["data"]["unit_id"] == here
     await assert_figures_equal_recount(stack)
+
+
+async def test_the_demo_seed_awards_residents_and_has_a_unit_complete_an_order(vols, stack):
+    """ops/cli/seed_points.py on the test territory, through the same verbs as the demo city."""
+    import nats
+
+    from ops.cli.seed import Loader
+    from ops.cli.seed_points import seed_points
+    from shared.messaging.rpc import RpcClient
+
+    await unit(stack, "comm-a", "阳光物业")
+    await vols("catalogue.upsert", stack.token(role="service"), code="HAIRCUT", name="理发券", cost=3, stock=10)
+    nc = await nats.connect(stack.settings.nats_url)
+    try:
+        said = await seed_points(Loader(RpcClient(nc, timeout_s=30), stack.token(role="service"), None), stack.settings)
+    finally:
+        await nc.close()
+    assert said.startswith("10 residents with points") and "2 service orders" in said, said
+    admin = stack.token(role="admin", region="city")
+    figures = (await vols("stats.batch", admin, ids=["city"]))["items"]["city"]
+    assert figures["residentsWithPoints"] == 10 and figures["residentPointsRedeemed"] == 3
+    assert (figures["unitOrdersCompleted"], figures["unitOrdersOpen"]) == (1, 1)
+    await assert_figures_equal_recount(stack)
