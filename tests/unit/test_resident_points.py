@@ -69,7 +69,7 @@ def test_caps_count_awards_per_calendar_period_of_the_city(code, cap, step):
     entries: list = []
     for i in range(cap):
         award(entries, code, occasion=f"o{i}", at=T0 + i * step)
-    with pytest.raises(Conflict, match=f"at most {cap} times"):
+    with pytest.raises(Conflict, match=f"at most {'once' if cap == 1 else f'{cap} times'} per"):
         award(entries, code, occasion="one-too-many", at=T0 + cap * step)
     period = RULES[code].period
     nxt = period_start(period, T0, TZ) + {"DAY": timedelta(days=1), "WEEK": timedelta(days=7),

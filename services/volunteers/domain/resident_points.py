@@ -99,6 +99,10 @@ class ResidentAccount(BaseModel):
     created_at: datetime
 
 
+def times(n: int) -> str:
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")
+
+
 def occasion_key(rule_code: str, occasion: str) -> str:
     """The source of a rule's award: once per (rule, occasion) for a resident."""
     return f"{rule_code}:{occasion}"
@@ -135,7 +139,7 @@ def award_resident(
         return None
     if rule.cap is not None and awards_in_period(entries, rule, now, tz) >= rule.cap:
         raise Conflict(
-            f"{rule.description} ({rule.code}) earns points at most {rule.cap} times per {rule.period.lower()}",
+            f"{rule.description} ({rule.code}) earns points at most {times(rule.cap)} per {rule.period.lower()}",
             {"ruleCode": rule.code, "cap": rule.cap, "period": str(rule.period)},
         )
     first_here = not any(e.source_kind.is_credit and community_id in e.region_path for e in entries)
