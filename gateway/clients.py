@@ -549,6 +549,32 @@ class VolunteersClient(FiguresClient):
     async def work_volunteers(self, body: WorkQuery) -> Dto:
         return await self.send("work.volunteers", body)
 
+    # residents' points
+    async def resident_points_rules(self) -> Dto:
+        return await self.send("resident.rules")
+
+    async def set_resident_points_rules(self, body: vc.SetResidentPointsRules) -> Dto:
+        return await self.send("resident.setRules", body)
+
+    async def award_resident_points(self, body: vc.AwardResidentPoints) -> Dto:
+        return await self.send("resident.award", body)
+
+    async def resident_points_balance(self, body: vc.ResidentLedger) -> Dto:
+        return await self.send("resident.balance", body)
+
+    async def resident_points_history(self, body: vc.ResidentLedger) -> Dto:
+        return await self.send("resident.history", body)
+
+    async def redeem_resident_points(self, body: vc.RedeemResidentPoints) -> Dto:
+        return await self.send("resident.redeem", body)
+
+    # units take service orders
+    async def accept_order_for_unit(self, body: vc.AcceptForUnit) -> Dto:
+        return await self.send("order.acceptForUnit", body)
+
+    async def unit_order_stats(self, body: ByIds) -> Dto:
+        return await self.send("unit.orderStats", body)
+
 
 class CasesClient(FiguresClient):
     """yiwang.cases.<verb> (CASES_API in shared/contracts/cases.py). Replies are the service's DTOs."""

@@ -295,4 +295,15 @@ RIGHTS: dict[str, Rule] = {
     "recordRepresentativesVote": rule(STAFF),
     "objectToNotice": rule(R, scope=NONE, superadmin=False),
     "setDeliberationRule": rule(A),
+    # -- residents' points: the table is read by all and set for every region; staff (and grid workers) award
+    #    where it happened and read a resident's points earned in their scope; a resident reads and spends their own
+    "residentPointsRules": rule(ALL, scope=NONE),
+    "residentPoints": rule(A, O, W, R),
+    "residentPointsHistory": rule(A, O, W, R),
+    "setResidentPointsRules": rule(scope=DEPLOYMENT),
+    "awardResidentPoints": rule(A, O, W),
+    "redeemResidentPoints": rule(R, scope=NONE),      # their own points, at any community
+    # -- units take service orders: the community's staff act for a co-building unit and read its figures
+    "acceptServiceOrderForUnit": rule(STAFF),
+    "unitOrderStats": rule(STAFF),
 }

@@ -38,8 +38,10 @@ from gateway.schema.notifications import (  # notifications: the inbox
     NotificationsSubscription,
 )
 from gateway.schema.organizations import OrganizationsMutation, OrganizationsQuery
+from gateway.schema.resident_points import ResidentPointsMutation, ResidentPointsQuery  # residents' points
 from gateway.schema.territory import TerritoryMutation, TerritoryQuery
 from gateway.schema.unified import UnifiedMutation, UnifiedQuery
+from gateway.schema.unit_orders import UnitOrdersMutation, UnitOrdersQuery  # units take service orders
 from gateway.schema.visits import VisitsMutation, VisitsQuery
 from gateway.schema.volunteers import VolunteersMutation, VolunteersQuery
 from gateway.schema.webhooks import WebhooksMutation, WebhooksQuery  # webhooks:
@@ -64,6 +66,8 @@ class Query(
     NotificationsQuery,  # notifications: the inbox
     WebhooksQuery,  # webhooks:
     DeliberationQuery,  # deliberation
+    ResidentPointsQuery,  # residents' points
+    UnitOrdersQuery,  # units take service orders
 ):
     pass
 
@@ -86,6 +90,8 @@ class Mutation(
     NotificationsMutation,  # notifications: the inbox
     WebhooksMutation,  # webhooks:
     DeliberationMutation,  # deliberation
+    ResidentPointsMutation,  # residents' points
+    UnitOrdersMutation,  # units take service orders
 ):
     pass
 

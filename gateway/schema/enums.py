@@ -36,6 +36,7 @@ from shared.vocabulary.organizations import (
 from shared.vocabulary.territory import Level, WorkerRole
 from shared.vocabulary.volunteers import (
     OrderStatus,
+    PointsPeriod,
     PostStatus,
     PostType,
     SourceKind,
@@ -184,7 +185,8 @@ graphql_enum(
 graphql_enum(
     TargetKind,
     name="DispatchTargetKind",
-    description="Whom an order is dispatched to (派单): a volunteer, a team or a post's holders",
+    description="Whom an order is dispatched to (派单): a volunteer, a team, a post's holders or a co-building "
+    "unit (UNIT: 相关单位接单, the community's staff record its acceptance and completion)",
 )
 
 graphql_enum(
@@ -204,6 +206,7 @@ graphql_enum(
         "BACKFILL": "Hours back-filled by an admin (credit)",
         "REDEMPTION": "积分兑换 of a catalogue item (debit)",
         "EXPIRY": "Points written off when they expire (debit)",
+        "RULE": "A resident's participation, by a rule of the residents' points table (credit)",
     },
 )
 
@@ -244,4 +247,11 @@ graphql_enum(
     name="AttachmentTargetKind",
     description="What an upload is attached to: a case, a volunteer service order, a joint meeting, an activity, "
     "a visit",
+)
+
+# residents' points
+graphql_enum(
+    PointsPeriod,
+    name="PointsPeriod",
+    description="The calendar period a residents' points rule caps its awards in (the city's local time)",
 )

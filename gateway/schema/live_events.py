@@ -319,7 +319,26 @@ ALLOWED: dict[str, dict[str, Spec]] = {
             "cases": True,
             "feedbackVersion": True,
         },
+        # residents' points: the ledger account, never the resident
+        "RESIDENT_POINTS_AWARDED": {
+            "accountId": True,
+            "delta": True,
+            "sourceKind": True,
+            "ruleCode": True,
+            "expiresAt": True,
+            "firstHere": True,
+        },
+        "RESIDENT_POINTS_REDEEMED": {"accountId": True, "delta": True, "sourceKind": True, "itemCode": True},
+        "RESIDENT_POINTS_EXPIRED": {"accountId": True, "delta": True, "sourceKind": True},
+        "RESIDENT_POINTS_RULES_SET": {"codes": True, "tableVersion": True},
     },
+}
+# units take service orders: the unit that has an order (not its handler, a person), and its name
+for _type in ("ORDER_TAKEN", "ORDER_STARTED", "ORDER_COMPLETED", "ORDER_RATED", "ORDER_CANCELLED"):
+    ALLOWED["volunteers"][_type] = {**ALLOWED["volunteers"][_type], "unit_id": True}
+ALLOWED["volunteers"]["ORDER_DISPATCHED"] = {
+    **ALLOWED["volunteers"]["ORDER_DISPATCHED"],
+    "target": {"kind": True, "id": True, "post_type": True, "name": True},
 }
 
 

@@ -63,6 +63,7 @@ TRENDS: dict[str, tuple[str, str]] = {
     "VISITS_RECORDED": ("grids", "visits_recorded"),
     "OVERDUE_VISITS": ("grids", "overdue_visits"),
     "HOUSEHOLDS": ("grids", "households"),
+    "RESIDENT_POINTS_AWARDED": ("volunteers", "resident_points_awarded"),  # residents' points
 }
 if TYPE_CHECKING:  # the members are the keys of TRENDS, made at run time; a type checker sees an Enum
 

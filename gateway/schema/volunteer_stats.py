@@ -33,6 +33,14 @@ class VolunteerStats:
     points_issued: int = figure("points_issued")
     points_redeemed: int = figure("points_redeemed")
     points_expired: int = figure("points_expired")
+    # residents' points
+    residents_with_points: int = figure("residents_with_points")
+    resident_points_awarded: int = figure("resident_points_awarded")
+    resident_points_redeemed: int = figure("resident_points_redeemed")
+    resident_points_expired: int = figure("resident_points_expired")
+    # units take service orders
+    unit_orders_open: int = figure("unit_orders_open")
+    unit_orders_completed: int = figure("unit_orders_completed")
 
 
 _COUNTS = {
@@ -45,6 +53,14 @@ _COUNTS = {
     "points_issued": "pointsIssued",
     "points_redeemed": "pointsRedeemed",
     "points_expired": "pointsExpired",
+    # residents' points
+    "residents_with_points": "residentsWithPoints",
+    "resident_points_awarded": "residentPointsAwarded",
+    "resident_points_redeemed": "residentPointsRedeemed",
+    "resident_points_expired": "residentPointsExpired",
+    # units take service orders
+    "unit_orders_open": "unitOrdersOpen",
+    "unit_orders_completed": "unitOrdersCompleted",
 }
 
 

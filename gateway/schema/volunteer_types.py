@@ -233,7 +233,8 @@ VolunteerPostConnection = Connection[VolunteerPost]
 @strawberry.type(description="Whom an order was dispatched to (派单)")
 class DispatchTarget:
     kind: DispatchTargetKind
-    id: strawberry.ID = strawberry.field(description="A volunteer, team or post id, after `kind`")
+    id: strawberry.ID = strawberry.field(description="A volunteer, team, post or unit id, after `kind`")
+    name: str | None = strawberry.field(default=None, description="A co-building unit's name (UNIT)")
 
 
 @dto_type(
@@ -272,11 +273,20 @@ class ServiceOrder(Node):
     @strawberry.field(description="Whom it was dispatched to, once DISPATCHED")
     def target(self) -> DispatchTarget | None:
         t = self.dto.get("target")
-        return DispatchTarget(kind=DispatchTargetKind(t["kind"]), id=strawberry.ID(t["id"])) if t else None
+        if not t:
+            return None
+        return DispatchTarget(kind=DispatchTargetKind(t["kind"]), id=strawberry.ID(t["id"]), name=t.get("name"))
 
-    @strawberry.field(description="The volunteer who took it (接单)")
+    @strawberry.field(description="The volunteer who took it (接单); null for an order a unit took")
     async def taker(self, info: Info) -> Volunteer | None:
+        t = self.dto.get("target")
+        if t and t["kind"] == DispatchTargetKind.UNIT.value:
+            return None
         return await _volunteer(info, self.dto.get("takerId"))
+
+    unit_handler: str | None = from_dto(
+        description="Units take service orders: who at the unit handles it, as staff recorded (staff and the resident)"
+    )
 
     started_at: datetime | None = from_dto(convert=when)
     completed_at: datetime | None = from_dto(convert=when)

@@ -36,6 +36,7 @@ from ops.cli.demo import replica_ready
 from ops.cli.progress import Progress, Say, Tick
 from ops.cli.seed_departments import load_departments
 from ops.cli.seed_links import seed_links  # links:
+from ops.cli.seed_points import seed_points  # residents' points; units take service orders
 from ops.cli.seed_proposals import seed_proposals  # deliberation: 一征三议两公开
 from ops.cli.seed_visits import seed_visits  # visits:
 from services.cases.domain import (
@@ -1426,6 +1427,7 @@ async def seed(
                 households += "; " + await seed_links(loader, "demo")  # links: 包联 cadres, 党员联户
                 households += "; " + await seed_visits(loader, plan, now.date(), ZoneInfo(settings.timezone))  # visits
                 households += "; " + await seed_proposals(loader, "demo", settings.jwt_secret, settings.jwt_issuer)
+                households += "; " + await seed_points(loader, settings)
                 return Seeded(
                     True,
                     f"loaded {summary}; {describe_history(history)}; {households} "

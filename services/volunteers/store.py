@@ -4,16 +4,19 @@ catalogue, service records for 双报到 feedback, a replica of party members, r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from services.volunteers import domain as d
 from shared.domain import RollupDelta
 from shared.errors import BadInput, Conflict
-from shared.mongo import UnitOfWork
+from shared.ids import new_id
+from shared.mongo import UnitOfWork, now
 from shared.records import DAY_BUCKET_INDEXES, Records, add_rollups, bsonable, claim_key, read_days, until
 
 PATH = [("path", ASCENDING), ("_id", ASCENDING)]
@@ -48,6 +51,11 @@ INDEXES = {
 # mywork: a region's activities not yet over; a volunteer's orders by status (domain/work.py)
 INDEXES["activities"].append(IndexModel([("path", ASCENDING), ("ends_at", ASCENDING)]))
 INDEXES["orders"].append(IndexModel([("taker_id", ASCENDING), ("status", ASCENDING)]))
+# residents' points: one ledger account per resident (by their sub); the rule table; units' order figures
+INDEXES["resident_accounts"] = [IndexModel([("sub", ASCENDING)], unique=True)]
+INDEXES["resident_rules"] = []
+INDEXES["unit_rollups"] = []
+RULES_ID = "table"
 
 
 def ledger_doc(e: d.LedgerEntry) -> dict[str, Any]:
@@ -228,4 +236,70 @@ class VolunteerStore:
         return {
             x["_id"]: {k: int(v) for k, v in x.get("c", {}).items()}
             async for x in self.rollups.find({"_id": {"$in": ids}})
+        }
+
+    # -- residents' points -------------------------------------------------------------------
+    async def resident_account(self, sub: str, create: bool = False) -> d.ResidentAccount | None:
+        """The ledger account of the resident `sub`; with `create`, made on first use (outside any
+        transaction: an account with no entries is harmless, and two first awards race only here,
+        on the unique index)."""
+        coll = self.db.resident_accounts
+        doc = await coll.find_one({"sub": sub})
+        if doc is None and create:
+            try:
+                await coll.insert_one({"_id": new_id("ra"), "sub": sub, "created_at": now()})
+            except DuplicateKeyError:
+                pass
+            doc = await coll.find_one({"sub": sub})
+        return None if doc is None else d.ResidentAccount(id=doc["_id"], sub=doc["sub"], created_at=doc["created_at"])
+
+    async def resident_account_by_id(self, account_id: str, uow: UnitOfWork) -> d.ResidentAccount | None:
+        doc = await self.db.resident_accounts.find_one({"_id": account_id}, session=uow.session)
+        return None if doc is None else d.ResidentAccount(id=doc["_id"], sub=doc["sub"], created_at=doc["created_at"])
+
+    async def resident_rules(self) -> tuple[tuple[d.ResidentPointsRule, ...], int]:
+        """The rule table and its version (the defaults in code, version 0, until an admin sets one)."""
+        doc = await self.db.resident_rules.find_one({"_id": RULES_ID})
+        if doc is None:
+            return d.DEFAULT_RESIDENT_RULES, 0
+        return tuple(d.ResidentPointsRule.model_validate(r) for r in doc["rules"]), int(doc["version"])
+
+    async def set_resident_rules(self, uow: UnitOfWork, rules: tuple[d.ResidentPointsRule, ...], by: str) -> int:
+        doc = await self.db.resident_rules.find_one_and_update(
+            {"_id": RULES_ID},
+            {
+                "$set": {"rules": [r.model_dump(mode="json") for r in rules], "by": by, "at": now()},
+                "$inc": {"version": 1},
+            },
+            upsert=True,
+            return_document=True,
+            session=uow.session,
+        )
+        return int(doc["version"]) if doc else 1
+
+    async def ledger_page(
+        self, account_id: str, first: int, after: str | None, shown: Callable[[d.LedgerEntry], bool]
+    ) -> tuple[list[d.LedgerEntry], int, bool]:
+        """The entries of a resident's ledger its reader is `shown`, newest first: an account's
+        entries are few (the rules' caps bound them), so they are read whole on the
+        (volunteer_id, at) index and filtered here."""
+        entries = [e for e in d.history(await self.entries(account_id)) if shown(e)]
+        if after:
+            ids = [e.id for e in entries]
+            if after not in ids:
+                raise BadInput("`after` is not an entry of this ledger")
+            entries_after = entries[ids.index(after) + 1 :]
+        else:
+            entries_after = entries
+        return entries_after[:first], len(entries), len(entries_after) > first
+
+    # -- units take service orders: figures per unit ----------------------------------------
+    async def apply_units(self, uow: UnitOfWork, deltas: list[d.UnitDelta]) -> None:
+        if deltas:
+            await add_rollups(self.db.unit_rollups, uow, deltas)
+
+    async def unit_counters(self, ids: list[str]) -> dict[str, dict[str, int]]:
+        return {
+            x["_id"]: {k: int(v) for k, v in x.get("c", {}).items()}
+            async for x in self.db.unit_rollups.find({"_id": {"$in": ids}})
         }

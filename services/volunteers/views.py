@@ -75,7 +75,8 @@ class VolunteerViews:
             "wishedAt": o.wished_at,
             "status": str(o.status),
             "rejectReason": o.reject_reason,
-            "target": {"kind": str(o.target.kind), "id": o.target.id} if o.target else None,
+            "target": {"kind": str(o.target.kind), "id": o.target.id, "name": o.target.name} if o.target else None,
+            "unitHandler": o.unit_handler if mine else None,  # units take service orders
             "takerId": o.taker_id,
             "startedAt": o.started_at,
             "completedAt": o.completed_at,
@@ -171,4 +172,44 @@ class VolunteerViews:
             "pointsIssued": c.get("points_issued", 0),
             "pointsRedeemed": c.get("points_redeemed", 0),
             "pointsExpired": c.get("points_expired", 0),
+            # residents' points
+            "residentsWithPoints": c.get("residents_with_points", 0),
+            "residentPointsAwarded": c.get("resident_points_awarded", 0),
+            "residentPointsRedeemed": c.get("resident_points_redeemed", 0),
+            "residentPointsExpired": c.get("resident_points_expired", 0),
+            # units take service orders
+            "unitOrdersOpen": c.get("unit_orders_open", 0),
+            "unitOrdersCompleted": c.get("unit_orders_completed", 0),
+        }
+
+    # -- residents' points ---------------------------------------------------------------------
+    @staticmethod
+    def resident_rules(rules: Any, version: int) -> dict[str, Any]:
+        return {"rules": [r.model_dump(mode="json") for r in rules], "version": version}
+
+    def resident_entry(self, e: d.LedgerEntry) -> dict[str, Any]:
+        """A resident's ledger entry: where it was earned (or redeemed), never whose it is."""
+        return {
+            "id": e.id,
+            "delta": e.delta,
+            "sourceKind": str(e.source_kind),
+            "sourceId": e.source_id,
+            "ruleCode": e.rule_code,
+            "regionId": e.region_path[-1] if e.region_path else None,
+            "regionName": self.region_name(e.region_path[-1]) if e.region_path else None,
+            "at": e.at,
+            "expiresAt": e.expires_at,
+        }
+
+    # -- units take service orders -------------------------------------------------------------
+    @staticmethod
+    def unit_stats(c: dict[str, int]) -> dict[str, Any]:
+        rated = c.get("rated", 0)
+        return {
+            "orders": c.get("orders", 0),
+            "openOrders": c.get("open", 0),
+            "completedOrders": c.get("completed", 0),
+            "hours": c.get("hours_tenths", 0) / 10,
+            "ratedOrders": rated,
+            "averageRating": round(c.get("rating_sum", 0) / rated, 2) if rated else None,
         }

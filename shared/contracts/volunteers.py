@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, Field
 from shared.contracts.attachments import AttachEvidence
 from shared.contracts.common import ById, ByIds, Page, Wire
 from shared.contracts.work import WorkQuery
-from shared.vocabulary.volunteers import OrderStatus, PostType, TargetKind
+from shared.vocabulary.volunteers import OrderStatus, PointsPeriod, PostType, TargetKind
 
 PostTypeName = PostType
 OrderStatusName = OrderStatus
@@ -171,6 +171,45 @@ class CatalogueInput(Wire):
     stock: int = Field(ge=0)
 
 
+# residents' points (积分制): the ledger serves residents, keyed by a ledger account of their `sub`
+class ResidentPointsRuleInput(Wire):
+    code: str = Field(pattern=r"^[A-Z][A-Z0-9_]{1,31}$")
+    description: str = Field(min_length=1, max_length=64)
+    points: int = Field(ge=1, le=1000)
+    cap: int | None = Field(default=None, ge=1, le=1000)  # awards per period; None: no cap
+    period: PointsPeriod = PointsPeriod.MONTH
+
+
+class SetResidentPointsRules(Wire):
+    rules: list[ResidentPointsRuleInput] = Field(min_length=1, max_length=50)
+
+
+class AwardResidentPoints(Wire):
+    """`resident.award` (staff in scope of the place) and `points.residentAward` (a service's own
+    token only, e.g. deliberation crediting 参与议事 automatically; not a gateway verb)."""
+
+    sub: str = Field(min_length=1, max_length=64)  # the resident's account
+    ruleCode: str = Field(min_length=1, max_length=32)
+    regionId: str = Id  # where it happened: a community, or a grid or building in it
+    occasion: str = Field(min_length=1, max_length=128)  # the meeting, activity or day: once per rule
+    idempotencyKey: str | None = Key
+
+
+class ResidentLedger(Page):
+    sub: str | None = Field(default=None, max_length=64)  # staff name the resident; a resident reads their own
+
+
+class RedeemResidentPoints(Wire):
+    itemCode: str = Field(min_length=1, max_length=32)
+    redemptionId: str = Field(min_length=1, max_length=64)  # the client's id: a retry redeems once
+    regionId: str | None = None  # the community where it is redeemed; default: where they last earned
+
+
+# units take service orders
+class AcceptForUnit(Versioned):
+    handler: str = Field(min_length=1, max_length=64)  # who at the unit does it, as the unit said
+
+
 VOLUNTEERS_API = """
 Verbs (yiwang.volunteers.<verb>) and their replies:
   volunteer.register RegisterVolunteer -> Volunteer   volunteer.update UpdateVolunteer -> Volunteer
@@ -192,6 +231,11 @@ Verbs (yiwang.volunteers.<verb>) and their replies:
   points.redeem Redeem -> {entry, item, balance}   catalogue.list {} -> {items}
   catalogue.upsert CatalogueInput -> item
   stats.batch ByIds -> {items: {regionId: VolunteerStats | {error}}}
+  resident.rules {} -> {rules, version}   resident.setRules SetResidentPointsRules -> {rules, version}
+  resident.award AwardResidentPoints -> {entry, balance, sub}   (staff in scope; other services: see below)
+  resident.balance / resident.history ResidentLedger -> {balance} / Page of LedgerEntry
+  resident.redeem RedeemResidentPoints -> {entry, item, balance}
+  order.acceptForUnit AcceptForUnit -> Order   unit.orderStats ByIds -> {items: {unitId: UnitOrderStats}}
 A Page is {items, totalCount, hasNextPage, endCursor}; `after` is the last item's id.
 """
 
@@ -248,4 +292,14 @@ REQUESTS: dict[str, type[Wire]] = {
     "activity.attach": AttachEvidence,
     # mywork: the caller's part of the day
     "work.volunteers": WorkQuery,
+    # residents' points
+    "resident.rules": Wire,
+    "resident.setRules": SetResidentPointsRules,
+    "resident.award": AwardResidentPoints,
+    "resident.balance": ResidentLedger,
+    "resident.history": ResidentLedger,
+    "resident.redeem": RedeemResidentPoints,
+    # units take service orders
+    "order.acceptForUnit": AcceptForUnit,
+    "unit.orderStats": ByIds,
 }

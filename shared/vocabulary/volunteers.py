@@ -54,6 +54,7 @@ class TargetKind(StrEnum):
     VOLUNTEER = "VOLUNTEER"
     TEAM = "TEAM"
     POST = "POST"
+    UNIT = "UNIT"  # a co-building unit (驻区单位) of the organizations service takes it (相关单位接单)
 
 
 class TaskStatus(StrEnum):
@@ -75,6 +76,7 @@ class SourceKind(StrEnum):
     BACKFILL = "BACKFILL"
     REDEMPTION = "REDEMPTION"
     EXPIRY = "EXPIRY"
+    RULE = "RULE"  # residents' points: a line of the rule table (参与议事, 垃圾分类 …)
 
     @property
     def is_credit(self) -> bool:
@@ -95,4 +97,23 @@ COUNTER_DEFINITIONS: dict[str, str] = {
     "points_issued": "Points credited (ORDER, ACTIVITY, CASE, BACKFILL entries).",
     "points_redeemed": "Points spent on the catalogue (REDEMPTION entries, as positive).",
     "points_expired": "Points written off by expiry (EXPIRY entries, as positive).",
+    # residents' points: by the region where they were earned (or redeemed)
+    "residents_with_points": "Residents who earned points in the region (积分居民), each counted once per community.",
+    "resident_points_awarded": "Points awarded to residents by the rule table (RULE entries).",
+    "resident_points_redeemed": "Points residents spent on the catalogue (as positive).",
+    "resident_points_expired": "Residents' points written off by expiry (as positive).",
+    # units take service orders: orders dispatched to a co-building unit
+    "unit_orders_open": "Service orders dispatched to a co-building unit and not yet done.",
+    "unit_orders_completed": "Service orders a co-building unit completed (COMPLETED or RATED).",
 }
+
+
+# residents' points
+class PointsPeriod(StrEnum):
+    """The calendar period a residents' points rule caps its awards in (the city's local days,
+    Monday-to-Sunday weeks, months, years)."""
+
+    DAY = "DAY"
+    WEEK = "WEEK"
+    MONTH = "MONTH"
+    YEAR = "YEAR"

@@ -356,6 +356,14 @@ class World:
         own = await self.ok(submit, self.people["resident"].token, i={"communityId": rid("m"), "title": "加装电梯",
                                                                       "body": "老旧小区"})
         self.put("proposal", "g", own["submitProposal"]["id"], "res")
+    async def seed_resident_points(self) -> None:
+        """residents' points: a resident with points earned in each place, and the matrix resident's own."""
+        award = "mutation($i: AwardResidentPointsInput!) { awardResidentPoints(input: $i) { balance } }"
+        for place in ("m", "g", "g2", "b", "b2", "m2", "g3", "b3"):
+            sub = self.put("res_pts", place, f"mx-pts-{place}")
+            await self.ok(award, i={"sub": sub, "ruleCode": "CIVILITY", "regionId": rid(place), "occasion": "seed"})
+        own = self.put("res_pts", "g", self.people["resident"].sub, "res")
+        await self.ok(award, i={"sub": own, "ruleCode": "CIVILITY", "regionId": rid("g"), "occasion": "seed"})
 
     async def seed_visits(self) -> None:
         """A household and a visit in each of b, b2, b3, by the grid worker of its grid."""
@@ -836,6 +844,20 @@ OPS: dict[str, Args] = {
     "deactivateWebhook": lambda w, who, rel: (
         f"id: {lit(x)}" if (x := w.pick("webhook", who, rel, ("dept",) if who.role == "department" else ("",)))
         else None),
+    # residents' points: a resident who earned points in the place (a resident's own: theirs)
+    "residentPointsRules": lambda w, who, rel: "",
+    "residentPoints": lambda w, who, rel: (f"sub: {lit(x)}" if (x := w.pick("res_pts", who, rel)) else None),
+    "residentPointsHistory": lambda w, who, rel: (f"sub: {lit(x)}, first: 5"
+                                                  if (x := w.pick("res_pts", who, rel)) else None),
+    "setResidentPointsRules": lambda w, who, rel: (
+        'rules: [{code: "CIVILITY", description: "文明劝导", points: 2, cap: 4, period: MONTH}]'),
+    "awardResidentPoints": lambda w, who, rel: (f'input: {{sub: "mx-award", ruleCode: "CIVILITY", '
+                                                f'regionId: {lit(who.region(rel))}, occasion: "mx{w.n()}"}}'),
+    "redeemResidentPoints": lambda w, who, rel: f'itemCode: "MX_SOAP", redemptionId: "rr{w.n()}"',
+    # units take service orders
+    "acceptServiceOrderForUnit": lambda w, who, rel: (f'id: {lit(x)}, handler: "王师傅", expectedVersion: {VERSION}'
+                                                      if (x := w.order(who, rel)) else None),
+    "unitOrderStats": lambda w, who, rel: (f"unitIds: [{lit(x)}]" if (x := w.pick("unit", who, rel)) else None),
 }
 
 
@@ -906,6 +928,7 @@ async def world(mongo_server, tmp_path_factory):
         member = w.get("member", "m", "self")
         w.people["volunteer"] = Who("volunteer", t("volunteer", rid("m"), sub="mx-vol", member=member), "m", "mx-vol")
         await w.seed_cases_and_volunteers()
+        await w.seed_resident_points()  # residents' points
         await w.seed_visits()
         await w.seed_webhooks()
         await w.seed_deliberation()  # deliberation

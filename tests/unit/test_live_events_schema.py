@@ -208,6 +208,12 @@ VOLUNTEER_EXAMPLES = {
     "QUARTERLY_FEEDBACK": vol("feedback", member_id="m-1", org_id="o-1", work_unit_id=None, volunteer_id="v-1",
                               quarter="2025Q1", hours=3.0, hours_backfilled=0.0, orders=1, activities=1, cases=0,
                               feedbackVersion=2),
+    # residents' points
+    "RESIDENT_POINTS_AWARDED": vol("ledger", accountId="ra-1", delta=5, sourceKind="RULE", ruleCode="DELIBERATION",
+                                   expiresAt=None, firstHere=True),
+    "RESIDENT_POINTS_REDEEMED": vol("ledger", accountId="ra-1", delta=-2, sourceKind="REDEMPTION", itemCode="SOAP"),
+    "RESIDENT_POINTS_EXPIRED": vol("ledger", accountId="ra-1", delta=-1, sourceKind="EXPIRY"),
+    "RESIDENT_POINTS_RULES_SET": vol("rules", codes=["DELIBERATION"], tableVersion=2),
 }
 
 

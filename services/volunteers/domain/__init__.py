@@ -45,6 +45,7 @@ from .points import (
     PointsRules,
     award,
     balance,
+    credit,
     expire,
     history,
     redeem,
@@ -64,16 +65,33 @@ from .policy import (
     authorize_redeem,
     authorize_release,
     authorize_volunteer_list,
+    in_ledger_scope,
     in_scope,
     is_allowed,
     may_see_phone,
     own_volunteer,
     phone_for,
+    resident_ledger_reader,
     takers_shown_to_resident,
 )
 from .posts import Claim, Post, can_claim, claim_filter, claims_of
+
+# residents' points
+from .resident_points import (
+    DEFAULT_RESIDENT_RULES,
+    Period,
+    ResidentAccount,
+    ResidentPointsRule,
+    award_resident,
+    check_rules,
+    redemption_place,
+    rule_of,
+)
 from .rollups import COUNTER_KEYS, RollupDelta, counters_of, recount
 from .tasks import DEFAULT_CASE_HOURS, CaseStep, VolunteerTask, case_step
+
+# units take service orders
+from .unit_orders import UNIT_COUNTERS, UnitDelta, require_unit_in_area, unit_counters, unit_deltas, unit_recount
 
 __all__ = [
     "ACTIVE_ORDER_STATUSES",
@@ -163,4 +181,23 @@ __all__ = [
     "take_filter",
     "takers_shown_to_resident",
     "wish_wall",
+    # residents' points
+    "DEFAULT_RESIDENT_RULES",
+    "Period",
+    "ResidentAccount",
+    "ResidentPointsRule",
+    "award_resident",
+    "check_rules",
+    "credit",
+    "redemption_place",
+    "rule_of",
+    "resident_ledger_reader",
+    "in_ledger_scope",
+    # units take service orders
+    "UNIT_COUNTERS",
+    "UnitDelta",
+    "require_unit_in_area",
+    "unit_counters",
+    "unit_deltas",
+    "unit_recount",
 ]

@@ -54,3 +54,8 @@ class Action(StrEnum):
     CHECK_IN = "check_in"
     BACKFILL_HOURS = "backfill_hours"
     REDEEM_POINTS = "redeem_points"
+    # residents' points
+    AWARD_RESIDENT_POINTS = "award_resident_points"  # staff record that a resident did what a rule names
+    REDEEM_RESIDENT_POINTS = "redeem_resident_points"  # a resident, from their own ledger
+    # units take service orders: staff accept, start and complete on a co-building unit's behalf
+    WORK_UNIT_ORDER = "work_unit_order"

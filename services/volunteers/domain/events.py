@@ -46,6 +46,11 @@ EVENT_DEFINITIONS: dict[str, str] = {
     # evidence
     "ORDER_ATTACHMENT_ADDED": "A photo, video, document or recording was added to a service order.",
     "ACTIVITY_ATTACHMENT_ADDED": "A photo, video, document or recording was added to an activity.",
+    # residents' points
+    "RESIDENT_POINTS_AWARDED": "A resident earned points by a rule of the table (参与议事, 垃圾分类 …).",
+    "RESIDENT_POINTS_REDEEMED": "A resident redeemed points against a catalogue item.",
+    "RESIDENT_POINTS_EXPIRED": "A resident's unspent points passed their expiry.",
+    "RESIDENT_POINTS_RULES_SET": "An administrator set the residents' points rule table (audited).",
 }
 EVENT_TYPES = frozenset(EVENT_DEFINITIONS)
 
@@ -99,10 +104,18 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     ),
     "ORDER_ATTACHMENT_ADDED": ATTACHMENT,
     "ACTIVITY_ATTACHMENT_ADDED": ATTACHMENT,
+    # residents' points: the ledger account, never the resident's sub
+    "RESIDENT_POINTS_AWARDED": ("accountId", "delta", "sourceKind", "ruleCode", "expiresAt", "firstHere"),
+    "RESIDENT_POINTS_REDEEMED": ("accountId", "delta", "sourceKind", "itemCode"),
+    "RESIDENT_POINTS_EXPIRED": ("accountId", "delta", "sourceKind"),
+    "RESIDENT_POINTS_RULES_SET": ("codes", "tableVersion"),
 }
+# units take service orders: the events of an order a unit has name the unit
+for _event in ("ORDER_TAKEN", "ORDER_STARTED", "ORDER_COMPLETED", "ORDER_RATED", "ORDER_CANCELLED"):
+    EVENT_FIELDS[_event] = (*EVENT_FIELDS[_event], "unit_id")
 
 FIELD_DESCRIPTIONS: dict[str, str] = {
-    "kind": "The kind of record: volunteer, team, post, order, task, activity, ledger, feedback",
+    "kind": "The kind of record: volunteer, team, post, order, task, activity, ledger, feedback, rules",
     "VOLUNTEER_REGISTERED.kind": "The kind of volunteer (志愿者类型: a resident or a party member); on this "
     "event it takes the place of the record kind",
     "sub": "The principal `sub` of the volunteer's account",
@@ -149,6 +162,14 @@ FIELD_DESCRIPTIONS: dict[str, str] = {
     "attachment_kind": "What the file is: PHOTO, VIDEO, AUDIO or DOCUMENT",
     "stage": "When the file was taken, if said",
     "size": "The file's size in bytes",
+    # residents' points
+    "accountId": "The resident's points ledger account (an opaque id, not the resident's account)",
+    "ruleCode": "The rule of the residents' points table that earned the points",
+    "firstHere": "True when these are the resident's first points in this community",
+    "codes": "The rule codes of the table as set",
+    "tableVersion": "The version of the rule table after the change",
+    # units take service orders
+    "unit_id": "The co-building unit (驻区单位) that has the order, when it was dispatched to a unit",
 }
 
 

@@ -5,6 +5,15 @@ IN_PROGRESS ─complete→ COMPLETED ─rate→ RATED. A volunteer may grab an O
 (first wins: the store's update is conditional on `take_filter`, i.e. status still OPEN).
 Reject from PENDING_REVIEW; re-dispatch before start; cancel by the resident before start
 or by the community (with a reason) before completion.
+
+A co-building unit (驻区单位, seed 000's 相关单位接单) takes an order as well: the community
+dispatches it to the UNIT, and the community's staff record the unit's acceptance with the
+name of the unit's handler, then its start and completion (`accept_for_unit`, `start`,
+`complete`). Units are organisations, not accounts: their contacts are names, titles and phones
+kept by the organizations service (domain/units.py), with no login of their own, and a community
+office already phones the property company or the school and writes down who will come. So
+staff in scope act on the unit's behalf (any of them, as the community's desk changes shifts),
+and the resident rates the service as for a volunteer; a unit earns no points.
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.auth import Principal
 from shared.domain import Attachment
-from shared.errors import BadInput, Forbidden
+from shared.errors import BadInput, Conflict, Forbidden
 
 from .base import NAME_MAX, TEXT_MAX, Aggregate, hours_tenths, region_path, text
 from .enums import Action, OrderStatus, PostType, TargetKind
@@ -40,6 +49,7 @@ class Target(BaseModel):
     kind: TargetKind
     id: str
     post_type: PostType | None = None  # set for POST, for the points multiplier
+    name: str | None = None  # a UNIT's name, as the organizations service has it
 
 
 class ServiceOrder(Aggregate):
@@ -64,11 +74,22 @@ class ServiceOrder(Aggregate):
     rating: int | None = None
     comment: str | None = None
     cancel_reason: str | None = None
+    unit_handler: str | None = None  # units take service orders: who at the unit does it (never on the bus)
     attachments: list[Attachment] = Field(default_factory=list)  # evidence, in upload order
 
     @property
     def hours(self) -> float:
         return self.hours_tenths / 10
+
+    @property
+    def for_unit(self) -> bool:
+        """Dispatched to a co-building unit: staff work it on the unit's behalf."""
+        return self.target is not None and self.target.kind is TargetKind.UNIT
+
+    @property
+    def work_action(self) -> Action:
+        """What starting or completing the order takes: the taker's, or staff's for a unit."""
+        return Action.WORK_UNIT_ORDER if self.for_unit else Action.WORK_ORDER
 
     @classmethod
     def place(
@@ -126,7 +147,7 @@ class ServiceOrder(Aggregate):
         self._change(now)
         previous = self.taker_id
         self.status, self.target = S.DISPATCHED, target
-        self.taker_id = self.taker_sub = None
+        self.taker_id = self.taker_sub = self.unit_handler = None
         self._emit("ORDER_DISPATCHED", by, now, target=target.model_dump(mode="json"), previous_taker=previous)
 
     def take(
@@ -148,12 +169,24 @@ class ServiceOrder(Aggregate):
         self.status, self.taker_id, self.taker_sub = S.TAKEN, volunteer.id, volunteer.sub
         self._emit("ORDER_TAKEN", by, now, volunteer_id=volunteer.id, grabbed=grabbed)
 
+    def accept_for_unit(self, by: Principal, handler: str, now: datetime) -> None:
+        """接单 by a co-building unit, recorded by the community's staff with the unit's handler."""
+        authorize(by, Action.WORK_UNIT_ORDER, self)
+        who = text(handler, "handler", NAME_MAX)
+        self._require("accept for a unit", S.DISPATCHED)
+        if not self.for_unit:
+            raise Conflict(f"order {self.id} was not dispatched to a unit", {"orderId": self.id})
+        assert self.target is not None
+        self._change(now)
+        self.status, self.taker_id, self.taker_sub, self.unit_handler = S.TAKEN, self.target.id, None, who
+        self._emit("ORDER_TAKEN", by, now, volunteer_id=None, unit_id=self.target.id, grabbed=False)
+
     def start(self, by: Principal, now: datetime) -> None:
         self._by_taker(by, "start")
         self._require("start", S.TAKEN)
         self._change(now)
         self.status, self.started_at = S.IN_PROGRESS, now
-        self._emit("ORDER_STARTED", by, now, volunteer_id=self.taker_id)
+        self._emit("ORDER_STARTED", by, now, **self._taker())
 
     def complete(self, by: Principal, hours: float, now: datetime) -> None:
         self._by_taker(by, "complete")
@@ -161,7 +194,7 @@ class ServiceOrder(Aggregate):
         self._require("complete", S.IN_PROGRESS)
         self._change(now)
         self.status, self.completed_at, self.hours_tenths = S.COMPLETED, now, tenths
-        self._emit("ORDER_COMPLETED", by, now, volunteer_id=self.taker_id, hours=tenths / 10)
+        self._emit("ORDER_COMPLETED", by, now, **self._taker(), hours=tenths / 10)
 
     def rate(self, by: Principal, score: int, now: datetime, comment: str | None = None) -> None:
         authorize(by, Action.RATE_ORDER, self)
@@ -171,7 +204,7 @@ class ServiceOrder(Aggregate):
         self._require("rate", S.COMPLETED)
         self._change(now)
         self.status, self.rating, self.comment = S.RATED, score, note
-        self._emit("ORDER_RATED", by, now, score=score, volunteer_id=self.taker_id)
+        self._emit("ORDER_RATED", by, now, score=score, **self._taker())
 
     def cancel(self, by: Principal, now: datetime, reason: str | None = None) -> None:
         """The resident cancels before work starts; the community, with a reason, until
@@ -186,11 +219,17 @@ class ServiceOrder(Aggregate):
             self._require("cancel", *BEFORE_START, S.IN_PROGRESS)
         self._change(now)
         self.status, self.cancel_reason = S.CANCELLED, why
-        self._emit("ORDER_CANCELLED", by, now, reason=why, volunteer_id=self.taker_id)
+        self._emit("ORDER_CANCELLED", by, now, reason=why, **self._taker())
+
+    def _taker(self) -> dict[str, Any]:
+        """Who has the order, for its events: the volunteer, or the unit (`unit_id`)."""
+        if self.for_unit:
+            return {"volunteer_id": None, "unit_id": self.taker_id}
+        return {"volunteer_id": self.taker_id}
 
     def _is_target(self, volunteer: Volunteer, team: Team | None, post: Post | None) -> bool:
         t = self.target
-        if t is None:
+        if t is None or t.kind is TargetKind.UNIT:  # a unit's order is accepted for the unit
             return False
         if t.kind is TargetKind.VOLUNTEER:
             return t.id == volunteer.id
@@ -199,6 +238,9 @@ class ServiceOrder(Aggregate):
         return post is not None and post.id == t.id and post.claimed_by(volunteer.id)
 
     def _by_taker(self, by: Principal, what: str) -> None:
+        if self.for_unit:  # staff in scope, on the unit's behalf
+            authorize(by, Action.WORK_UNIT_ORDER, self)
+            return
         authorize(by, Action.WORK_ORDER, self)
         if not by.unrestricted and by.sub != self.taker_sub:
             raise Forbidden(f"only the volunteer who took order {self.id} may {what} it")

@@ -16,6 +16,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -52,6 +53,12 @@ class LedgerEntry(BaseModel):
     at: datetime
     expires_at: datetime | None = None  # credits only
     region_path: tuple[str, ...] = ()  # the volunteer's home, for the figures
+    # residents' points (domain/resident_points.py): `volunteer_id` is then the resident's ledger
+    # account, `region_path` where the points were earned (or redeemed), `rule_code` the rule of a
+    # credit and `first_here` whether it is the resident's first credit in that community
+    resident: bool = False
+    rule_code: str | None = None
+    first_here: bool = False
 
     @property
     def key(self) -> tuple[SourceKind, str]:
@@ -145,6 +152,31 @@ def award(
     points = rules.points_for(hours_tenths, post_type)
     if points <= 0:
         return None
+    return credit(
+        entry_id=entry_id,
+        volunteer_id=volunteer_id,
+        points=points,
+        source_kind=source_kind,
+        source_id=source_id,
+        now=now,
+        expiry_days=rules.expiry_days,
+        region_path=region_path,
+    )
+
+
+def credit(
+    *,
+    entry_id: str,
+    volunteer_id: str,
+    points: int,
+    source_kind: SourceKind,
+    source_id: str,
+    now: datetime,
+    expiry_days: int,
+    region_path: Iterable[str] = (),
+    **extra: Any,
+) -> LedgerEntry:
+    """A credit lot of `points` expiring `expiry_days` after `now` (the one shape every award takes)."""
     return LedgerEntry(
         id=entry_id,
         volunteer_id=volunteer_id,
@@ -152,16 +184,18 @@ def award(
         source_kind=source_kind,
         source_id=source_id,
         at=now,
-        expires_at=now + timedelta(days=rules.expiry_days),
+        expires_at=now + timedelta(days=expiry_days),
         region_path=tuple(region_path),
+        **extra,
     )
 
 
 def expire(
-    entries: Sequence[LedgerEntry], now: datetime, *, volunteer_id: str, region_path: Iterable[str] = ()
+    entries: Sequence[LedgerEntry], now: datetime, *, volunteer_id: str, region_path: Iterable[str] | None = ()
 ) -> list[LedgerEntry]:
     """EXPIRY entries for what is left of every lot past its expiry at `now` (idempotent:
-    a lot written off leaves nothing)."""
+    a lot written off leaves nothing); `region_path` None: each at its own lot's place (a
+    resident's points expire where they were earned)."""
     out = []
     for lot in replay(entries).lots:
         exp = lot.entry.expires_at
@@ -174,7 +208,8 @@ def expire(
                     source_kind=SourceKind.EXPIRY,
                     source_id=lot.entry.id,
                     at=now,
-                    region_path=tuple(region_path),
+                    region_path=lot.entry.region_path if region_path is None else tuple(region_path),
+                    resident=lot.entry.resident,
                 )
             )
     return out
@@ -200,6 +235,7 @@ def redeem(
     volunteer_id: str,
     redemption_id: str,
     region_path: Iterable[str] = (),
+    resident: bool = False,
 ) -> tuple[LedgerEntry, CatalogueItem]:
     """A REDEMPTION entry of −cost and the item with one less in stock."""
     if any(e.key == (SourceKind.REDEMPTION, redemption_id) for e in entries):
@@ -213,6 +249,7 @@ def redeem(
         source_id=redemption_id,
         at=now,
         region_path=tuple(region_path),
+        resident=resident,
     )
     return entry, item.model_copy(update={"stock": item.stock - 1})
 

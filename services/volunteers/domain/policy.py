@@ -42,6 +42,11 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.CHECK_IN: _VOL,
     Action.BACKFILL_HOURS: frozenset({_R.ADMIN}),
     Action.REDEEM_POINTS: _VOL,
+    # residents' points
+    Action.AWARD_RESIDENT_POINTS: _STAFF | {_R.GRID_WORKER},
+    Action.REDEEM_RESIDENT_POINTS: frozenset({_R.RESIDENT}),
+    # units take service orders
+    Action.WORK_UNIT_ORDER: _STAFF,
 }
 # who may ask to redeem: a volunteer for themself, staff for a volunteer they name
 REDEEMERS: frozenset[Role] = PERMISSIONS[Action.REDEEM_POINTS] | _STAFF
@@ -170,3 +175,20 @@ def takers_shown_to_resident(refused: Iterable[str], takers: Iterable[str | None
     """A resident sees who serves them: of the volunteers a batch read refused, those who took
     one of the resident's orders (shown masked, as to anyone outside their region)."""
     return sorted(set(refused) & {t for t in takers if t})
+
+
+# -- residents' points: a resident reads their own ledger; staff the entries earned in their scope
+def resident_ledger_reader(principal: Principal, own: bool) -> None:
+    """Who reads a resident's ledger: the resident their own (`own`), staff and grid workers a
+    resident's they name (filtered to their scope by the caller), the service anyone's."""
+    if principal.unrestricted or own:
+        return
+    if principal.role is Role.RESIDENT:
+        raise Forbidden("you may read only your own points", {"action": "read resident points"})
+    if principal.role not in PERMISSIONS[Action.AWARD_RESIDENT_POINTS]:
+        raise Forbidden(f"role {principal.role} may not read residents' points", {"role": str(principal.role)})
+
+
+def in_ledger_scope(principal: Principal, region_path: Iterable[str]) -> bool:
+    """A resident's ledger entry is in a staff member's scope where it was earned (or redeemed)."""
+    return principal.unrestricted or principal.can_see_path(tuple(region_path))

@@ -15,7 +15,7 @@ from shared import domain as shared_domain
 from shared.trends import Kind, Metric
 from shared.vocabulary.volunteers import COUNTER_DEFINITIONS
 
-from .enums import ACTIVE_ORDER_STATUSES, DONE_ORDER_STATUSES, PostStatus, SourceKind
+from .enums import ACTIVE_ORDER_STATUSES, DONE_ORDER_STATUSES, PostStatus, SourceKind, TargetKind
 
 COUNTER_KEYS: tuple[str, ...] = tuple(COUNTER_DEFINITIONS)
 
@@ -25,6 +25,16 @@ def counters_of(record: Any) -> dict[str, int]:
     from .points import LedgerEntry
 
     c = dict.fromkeys(COUNTER_KEYS, 0)
+    if isinstance(record, LedgerEntry) and record.resident:  # residents' points
+        k = record.source_kind
+        if k.is_credit:
+            c["resident_points_awarded"] = record.delta
+            c["residents_with_points"] = int(record.first_here)
+        elif k is SourceKind.REDEMPTION:
+            c["resident_points_redeemed"] = -record.delta
+        else:
+            c["resident_points_expired"] = -record.delta
+        return c
     if isinstance(record, LedgerEntry):
         k = record.source_kind
         if k.is_credit:
@@ -47,7 +57,11 @@ def counters_of(record: Any) -> dict[str, int]:
         c["open_orders"] = int(record.status in ACTIVE_ORDER_STATUSES)
         done = record.status in DONE_ORDER_STATUSES
         c["completed_orders"] = int(done)
-        c["service_hours_tenths"] = record.hours_tenths if done else 0
+        unit = record.target is not None and record.target.kind is TargetKind.UNIT
+        # a unit's hours are not volunteer service hours
+        c["service_hours_tenths"] = record.hours_tenths if done and not unit else 0
+        c["unit_orders_open"] = int(unit and record.status in ACTIVE_ORDER_STATUSES)
+        c["unit_orders_completed"] = int(unit and done)
     elif kind == "task":
         c["service_hours_tenths"] = record.hours_tenths
     elif kind == "activity":
@@ -82,4 +96,8 @@ TREND_METRICS: dict[str, Metric] = {
     "points_issued": Metric(Kind.FLOW, ("points_issued",), description="Points credited in the interval."),
     "volunteers": Metric(Kind.STOCK, ("volunteers",), description="Registered volunteers at the end of the interval."),
     "open_orders": Metric(Kind.STOCK, ("open_orders",), description="Open service orders at the end of the interval."),
+    # residents' points
+    "resident_points_awarded": Metric(
+        Kind.FLOW, ("resident_points_awarded",), description="Points awarded to residents in the interval."
+    ),
 }

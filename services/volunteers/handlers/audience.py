@@ -43,7 +43,7 @@ async def audience(cx: Context, q: AudienceQuery, p: Principal) -> dict[str, Any
         "regionPath": list(o.region_path),
         "residentSub": o.resident_sub,
         "volunteerSubs": [o.taker_sub] if o.taker_sub else [],
-        "memberIds": [o.taker_id] if o.taker_id else [],
+        "memberIds": [o.taker_id] if o.taker_id and not o.for_unit else [],  # a unit's order: no volunteer
         "matchingMemberIds": [v for v, _ in matching],
         "matchingSubs": list(dict.fromkeys(s for _, s in matching)),
     }

@@ -115,6 +115,8 @@ class Context(RecordCommands):
 
     async def add_rollups(self, uow: UnitOfWork, before: Any | None, after: Any) -> None:
         await self.store.apply(uow, [d.RollupDelta.between(before, after)])
+        if isinstance(after, d.ServiceOrder):  # units take service orders: the figures per unit
+            await self.store.apply_units(uow, d.unit_deltas(before, after))
 
     # -- who a command acts for ----------------------------------------------------------
     async def me(self, p: Principal, volunteer_id: str | None = None, uow: UnitOfWork | None = None) -> d.Volunteer:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from services.volunteers import domain as d
+from services.volunteers.handlers import unit_orders
 from services.volunteers.handlers.common import RACE_RETRIES, Context
 from services.volunteers.handlers.feedback import credit
 from shared.auth import Principal, Role
@@ -60,7 +61,7 @@ async def _change(
     p: Principal,
     command: Callable[[d.ServiceOrder, UnitOfWork], Any],
     retries: int = 0,
-    action: d.Action | None = None,
+    action: d.Action | Callable[[d.ServiceOrder], None] | None = None,
 ) -> dict:
     order = await cx.change(cx.store.orders, c.id, c.expectedVersion, command, retries, by=p, action=action)
     return cx.views.order(p, order)
@@ -77,6 +78,10 @@ async def review(cx: Context, c: w.ReviewOrder, p: Principal) -> dict:
 
 
 async def dispatch(cx: Context, c: w.DispatchOrder, p: Principal) -> dict:
+    if c.target.kind == d.TargetKind.UNIT:  # units take service orders
+        unit = await unit_orders.unit_target(cx, c.id, c.target.id, p)
+        return await _change(cx, c, p, lambda o, _: o.dispatch(p, unit, now()), action=d.Action.DISPATCH_ORDER)
+
     async def command(o: d.ServiceOrder, uow: UnitOfWork) -> None:
         kind, post_type = d.TargetKind(c.target.kind), None
         repos: dict[d.TargetKind, Records[Any]] = {
@@ -109,17 +114,22 @@ async def take(cx: Context, c: w.ForVolunteer, p: Principal) -> dict:
 
 
 async def start(cx: Context, c: w.Versioned, p: Principal) -> dict:
-    return await _change(cx, c, p, lambda o, _: o.start(p, now()), action=d.Action.WORK_ORDER)
+    return await _change(cx, c, p, lambda o, _: o.start(p, now()), action=_work(p))
 
 
 async def complete(cx: Context, c: w.CompleteOrder, p: Principal) -> dict:
     async def command(o: d.ServiceOrder, uow: UnitOfWork) -> None:
         o.complete(p, c.hours, now())
         post_type = o.target.post_type if o.target else None
-        if o.taker_id:  # set by take: only a taken order is completed
+        if o.taker_id and not o.for_unit:  # set by take: only a taken order is completed; a unit earns none
             await credit(cx, uow, o.taker_id, o, d.SourceKind.ORDER, o.hours_tenths, post_type)
 
-    return await _change(cx, c, p, command, action=d.Action.WORK_ORDER)
+    return await _change(cx, c, p, command, action=_work(p))
+
+
+def _work(p: Principal) -> Callable[[d.ServiceOrder], None]:
+    """Who starts and completes: the taker, or staff in scope for a unit (`ServiceOrder.work_action`)."""
+    return lambda o: d.authorize(p, o.work_action, o)
 
 
 async def rate(cx: Context, c: w.RateOrder, p: Principal) -> dict:

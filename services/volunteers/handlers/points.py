@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from services.volunteers import domain as d
+from services.volunteers.handlers import resident_points
 from services.volunteers.handlers.common import SERVICE, Context
 from shared.auth import Principal, require_deployment_admin
 from shared.commands import page_reply
@@ -89,8 +90,14 @@ async def expire_points(cx: Context, volunteer_id: str, at: datetime) -> int:
 
     async def work(uow: UnitOfWork) -> int:
         v = await cx.store.volunteers.get(volunteer_id, uow)
-        if v is None:
-            return 0
+        if v is None:  # residents' points: the ledger of a resident's account
+            account = await cx.store.resident_account_by_id(volunteer_id, uow)
+            if account is None:
+                return 0
+            await cx.store.lock_wallet(uow, account.id)
+            points = await resident_points.expire(cx, uow, account, at)
+            await cx.store.expiry_done(uow, account.id, at)
+            return points
         await cx.store.lock_wallet(uow, v.id)
         entries = await cx.store.entries(v.id, uow)
         out = d.expire(entries, at, volunteer_id=v.id, region_path=v.region_path)

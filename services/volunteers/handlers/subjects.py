@@ -11,7 +11,19 @@ from typing import Any
 from pydantic import BaseModel
 
 from services.volunteers import domain as d
-from services.volunteers.handlers import activities, evidence, orders, people, points, posts, rollups, tasks, work
+from services.volunteers.handlers import (  # residents' points; units take orders
+    activities,
+    evidence,
+    orders,
+    people,
+    points,
+    posts,
+    resident_points,
+    rollups,
+    tasks,
+    unit_orders,
+    work,
+)
 from services.volunteers.handlers import audience as notify
 from services.volunteers.handlers.common import Context
 from shared.auth import Principal, require_any_role
@@ -114,6 +126,21 @@ ROUTES: dict[str, Route] = {
     "work.volunteers": Route(work.day, WorkQuery),
     # notifications: who an order concerns (the notifications service's own token only)
     "order.audience": Route(notify.audience, AudienceQuery, notify.service_only, before_parse=True),
+    # residents' points (points.residentAward: other services award automatically, e.g. deliberation)
+    "resident.rules": Route(resident_points.rules),
+    "resident.setRules": Route(
+        resident_points.set_rules, w.SetResidentPointsRules, resident_points.rules_editor, before_parse=True
+    ),
+    "resident.award": Route(resident_points.award, w.AwardResidentPoints, may(A.AWARD_RESIDENT_POINTS)),
+    "points.residentAward": Route(
+        resident_points.award, w.AwardResidentPoints, resident_points.service_only, before_parse=True
+    ),
+    "resident.balance": Route(resident_points.balance, w.ResidentLedger),
+    "resident.history": Route(resident_points.history, w.ResidentLedger),
+    "resident.redeem": Route(resident_points.redeem, w.RedeemResidentPoints, may(A.REDEEM_RESIDENT_POINTS)),
+    # units take service orders
+    "order.acceptForUnit": Route(unit_orders.accept, w.AcceptForUnit, may(A.WORK_UNIT_ORDER)),
+    "unit.orderStats": Route(unit_orders.stats, ByIds, may(A.DISPATCH_ORDER)),
 }
 
 
