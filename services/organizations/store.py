@@ -15,6 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.organizations import domain as d
 from shared.domain import RollupDelta
 from shared.mongo import OUTBOX, UnitOfWork
+from services.organizations.weak_store import WEAK_INDEXES  # weak organisations
 from shared.records import DAY_BUCKET_INDEXES, Records, add_rollups, bsonable, claim_key, read_days, until
 
 ID_NUMBER_KEY = "member-id-number:"  # + the ID number's blind index: one member per ID number
@@ -55,6 +56,8 @@ INDEXES = {
 }
 # mywork: a community's coming joint meetings (domain/work.py)
 INDEXES["meetings"].append(IndexModel([("community_id", ASCENDING), ("scheduled_at", ASCENDING)]))
+# weak organisations: standings, plans, settings (weak_store.py)
+INDEXES.update(WEAK_INDEXES)
 
 
 def extra_fields(record: BaseModel) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from services.organizations import domain as d
 from services.organizations.handlers.common import OrgContext
+from services.organizations.weak_rating import Rater
 from shared.errors import Conflict
 from shared.loops import LeasedLoop
 from shared.mongo import UnitOfWork, now
@@ -30,6 +31,7 @@ class Sweeper(LeasedLoop):
             ctx.rt.db, "organizations-sweeper", self.sweep_once, ctx.settings.org_sweep_s, drain_on_stop=False
         )
         self.ctx = ctx
+        self.rater = Rater(ctx)  # weak organisations: the score, one batch a pass (weak_rating.py)
 
     async def sweep_once(self, at: datetime | None = None) -> bool:
         at = at or now()
@@ -41,7 +43,12 @@ class Sweeper(LeasedLoop):
         overdue = await store.overdue_due(at, BATCH)
         for transfer_id in overdue:
             await self._apply(store.transfers, transfer_id, lambda t: d.sweep_overdue(t, at))
-        return len(weak) == BATCH or len(overdue) == BATCH
+        # weak organisations: the next batch of the rating cycle, and overdue rectification tasks
+        rating = await self.rater.rate_batch(at)
+        late = await self.rater.weak.plans_due(at, BATCH)
+        for plan_id in late:
+            await self._apply(self.rater.weak.plans, plan_id, lambda p: p.raise_overdue(at))
+        return len(weak) == BATCH or len(overdue) == BATCH or rating or len(late) == BATCH
 
     async def _apply(self, repo: Records, record_id: str, rule: Callable[[Any], bool]) -> None:
         async def work(uow: UnitOfWork) -> None:

@@ -259,4 +259,8 @@ class OrgViews:
             "buildingsWithGroup": counters.get("buildings_with_group", 0),
             "branchCoverage": cov["grid_branch_coverage"],
             "buildingGroupCoverage": cov["building_group_coverage"],
+            # weak organisations
+            "weakFlaggedCount": counters.get("weak_flagged", 0),
+            "underRectificationCount": counters.get("under_rectification", 0),
+            "rectifiedCount": counters.get("rectified", 0),
         }

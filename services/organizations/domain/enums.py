@@ -52,3 +52,6 @@ class Action(StrEnum):
     RECORD_MEETING = "record_meeting"
     RECORD_LIFE = "record_life"
     MANAGE_LISTS = "manage_lists"
+    # weak organisations
+    RECTIFY = "rectify"
+    RECORD_RECTIFICATION = "record_rectification"

@@ -57,6 +57,15 @@ EVENT_TYPES: dict[str, str] = {
     "PROJECT_STATUS_CHANGED": "a project moved along PROPOSED → AGREED → IN_PROGRESS → DONE",
     # evidence
     "MEETING_ATTACHMENT_ADDED": "a photo, video, document or recording was added to a joint meeting",
+    # weak organisations
+    "WEAK_ORGANIZATION_FLAGGED": "an organisation's weak score (软弱涣散) reached the threshold",
+    "WEAK_ORGANIZATION_CLEARED": "an organisation's weak flag was cleared: its score fell below the threshold, "
+    "or a rectification passed its review",
+    "WEAK_SETTINGS_CHANGED": "audit: the weights and thresholds of the weak score were changed",
+    "RECTIFICATION_STARTED": "a rectification plan (整顿) with tasks and a review date was started",
+    "RECTIFICATION_TASK_COMPLETED": "a task of a rectification plan was done",
+    "RECTIFICATION_TASK_OVERDUE": "a task of a rectification plan passed its deadline undone",
+    "RECTIFICATION_REVIEWED": "a rectification plan was reviewed: passed (the flag cleared) or failed",
 }
 
 
@@ -110,6 +119,14 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "PROJECT_PROPOSED": ("needId", "resourceId", "title"),
     "PROJECT_STATUS_CHANGED": ("fromStatus", "status", "note"),
     "MEETING_ATTACHMENT_ADDED": ATTACHMENT,
+    # weak organisations
+    "WEAK_ORGANIZATION_FLAGGED": ("organizationId", "score", "threshold", "signals"),
+    "WEAK_ORGANIZATION_CLEARED": ("organizationId", "score", "threshold", "clearedBy"),
+    "WEAK_SETTINGS_CHANGED": ("threshold", "windowDays", "minCases", "rules", "settingsVersion"),
+    "RECTIFICATION_STARTED": ("organizationId", "tasks", "reviewAt", "score"),
+    "RECTIFICATION_TASK_COMPLETED": ("organizationId", "taskId", "late", "open"),
+    "RECTIFICATION_TASK_OVERDUE": ("organizationId", "taskId", "dueAt"),
+    "RECTIFICATION_REVIEWED": ("organizationId", "passed", "score", "threshold"),
 }
 
 FIELD_DESCRIPTIONS: dict[str, str] = {
@@ -194,6 +211,24 @@ FIELD_DESCRIPTIONS: dict[str, str] = {
     "attachment_kind": "What the file is: PHOTO, VIDEO, AUDIO or DOCUMENT",
     "stage": "When the file was taken, if said",
     "size": "The file's size in bytes",
+    # weak organisations
+    "organizationId": "The party organisation (党组织) scored or rectified",
+    "score": "The weak-organisation score (软弱涣散 score) at the time",
+    "threshold": "The score that flags an organisation weak",
+    "signals": "The signals that added points (LIFE_RECENCY, LIFE_FREQUENCY, DUAL_SHARE, FENGQIAO_SHARE, "
+    "OVERDUE_CASES, MEMBER_VISITS)",
+    "clearedBy": "What cleared the flag: SCORE (it fell below the threshold) or REVIEW (a passed rectification)",
+    "windowDays": "The window organisational life is counted in, in days",
+    "minCases": "The cases a region needs before its Fengqiao share counts",
+    "rules": "Per signal: its threshold and the points it adds",
+    "settingsVersion": "The version of the weak-score settings after the change",
+    "tasks": "How many tasks the rectification plan has",
+    "reviewAt": "When the rectification is to be reviewed",
+    "taskId": "The task of the rectification plan",
+    "late": "Whether the task was done after its deadline",
+    "open": "How many tasks of the plan are still open",
+    "dueAt": "The task's deadline",
+    "passed": "Whether the review passed",
 }
 
 

@@ -20,6 +20,8 @@ from .dual import UnitTwinning
 from .enums import OrgType
 from .member import PartyMember
 from .organization import Organization
+from .rectification import PlanStatus, RectificationPlan
+from .weak import WeakStanding
 
 Contribution = tuple[tuple[str, ...], dict[str, int]]
 
@@ -47,6 +49,11 @@ def counters_of(record: Any) -> list[Contribution]:
         return out
     if isinstance(record, UnitTwinning):
         return [(record.community_path, {"twinned_units": 1})]
+    # weak organisations
+    if isinstance(record, WeakStanding):
+        return [(record.anchor_path, {"weak_flagged": 1})] if record.flagged else []
+    if isinstance(record, RectificationPlan):
+        return [(record.anchor_path, {"under_rectification" if record.status is PlanStatus.OPEN else "rectified": 1})]
     return []
 
 
@@ -100,5 +107,15 @@ TREND_METRICS: dict[str, Metric] = {
     ),
     "dual_registered": Metric(
         Kind.STOCK, ("dual_registered",), description="Members with an active 双报到 at the end of the interval."
+    ),
+    # weak organisations
+    "weak_flagged": Metric(
+        Kind.STOCK, ("weak_flagged",), description="Organisations flagged by the weak score at the end of the interval."
+    ),
+    "under_rectification": Metric(
+        Kind.STOCK, ("under_rectification",), description="Rectification plans open at the end of the interval."
+    ),
+    "rectified": Metric(
+        Kind.STOCK, ("rectified",), description="Rectification plans passed by the end of the interval."
     ),
 }
