@@ -42,6 +42,7 @@ from gateway.schema.unified import UnifiedMutation, UnifiedQuery
 from gateway.schema.visits import VisitsMutation, VisitsQuery
 from gateway.schema.volunteers import VolunteersMutation, VolunteersQuery
 from gateway.schema.webhooks import WebhooksMutation, WebhooksQuery  # webhooks:
+from gateway.schema.weak import WeakMutation, WeakQuery  # weak organisations
 from gateway.schema.work_calendar import WorkCalendarMutation, WorkCalendarQuery
 from shared.settings import Settings
 
@@ -62,6 +63,7 @@ class Query(
     VisitsQuery,  # visits
     NotificationsQuery,  # notifications: the inbox
     WebhooksQuery,  # webhooks:
+    WeakQuery,  # weak organisations
 ):
     pass
 
@@ -83,6 +85,7 @@ class Mutation(
     VisitsMutation,  # visits
     NotificationsMutation,  # notifications: the inbox
     WebhooksMutation,  # webhooks:
+    WeakMutation,  # weak organisations
 ):
     pass
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 from pydantic import AwareDatetime, Field
 
 from shared.contracts.common import ById, ByIds, Page, Wire
+from shared.vocabulary.weak import WeakSignal
 
 Id = Field(min_length=1, max_length=64)
 Key = Field(default=None, max_length=128)
 Note = Field(default="", max_length=5000)
-SIGNALS = ("LIFE_RECENCY", "LIFE_FREQUENCY", "DUAL_SHARE", "FENGQIAO_SHARE", "OVERDUE_CASES", "MEMBER_VISITS")
+SIGNALS = tuple(WeakSignal)
 
 WEAK_API = """
 Verbs on `yiwang.organizations.<verb>` (payload model → reply):
@@ -36,7 +37,7 @@ class ListWeak(Page):
 
 
 class SignalRuleInput(Wire):
-    signal: str = Field(pattern="^(" + "|".join(SIGNALS) + ")$")
+    signal: WeakSignal
     threshold: float = Field(ge=0, le=100_000)
     points: int = Field(ge=0, le=1000)
 

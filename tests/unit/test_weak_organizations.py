@@ -246,6 +246,7 @@ def test_a_review_passes_only_below_the_threshold_with_every_task_done():
     assert e.data["passed"] is False and plan.status is PlanStatus.OPEN and s.flagged
     # the sweeper scores it again: better now, but the flag stays while the plan is open
     org = tree()["gb-g1"]
+    s.drain_events()
     assert s.rate(org, score(healthy(), S), 0, T0 + timedelta(days=3))
     assert s.flagged and s.drain_events() == []
     plan.review(True, "整改到位", s, ADMIN_T1, T0 + timedelta(days=4))

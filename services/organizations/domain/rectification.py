@@ -9,13 +9,13 @@ township's own committee); staff in scope, the organisation's own included, reco
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
 from shared.auth import Principal
 from shared.errors import BadInput, Conflict, Forbidden, NotFound
+from shared.vocabulary.weak import PlanStatus
 
 from .enums import Action
 from .events import Aggregate
@@ -26,11 +26,6 @@ from .weak import WeakStanding
 MAX_TASKS = 20
 MAX_PLAN_DAYS = 366
 TOWNSHIP_DEPTH = 3  # CITY → COUNTY → TOWNSHIP: a township's own path is this long
-
-
-class PlanStatus(StrEnum):
-    OPEN = "OPEN"
-    PASSED = "PASSED"
 
 
 class TaskInput(BaseModel):

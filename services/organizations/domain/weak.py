@@ -12,28 +12,19 @@ an organisation `is_weak` by the old rule is flagged by the score too.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.auth import Principal
 from shared.errors import BadInput
+from shared.vocabulary.weak import WeakSignal
 
 from .events import Aggregate
 from .organization import DEFAULT_WEAK_DAYS, Organization
 from .policy import SYSTEM
 
 SETTINGS_ID = "weak-score"
-
-
-class WeakSignal(StrEnum):
-    LIFE_RECENCY = "LIFE_RECENCY"  # days since the last organisational life (or since set up)
-    LIFE_FREQUENCY = "LIFE_FREQUENCY"  # organisational life held in the window
-    DUAL_SHARE = "DUAL_SHARE"  # share of in-service members with an active 双报到
-    FENGQIAO_SHARE = "FENGQIAO_SHARE"  # share of its region's cases resolved at grid level or below
-    OVERDUE_CASES = "OVERDUE_CASES"  # overdue cases in its region
-    MEMBER_VISITS = "MEMBER_VISITS"  # household visits per member (grids' 党员联户 counts)
 
 
 # Which side of the threshold is bad: True when a value at or above it adds the points.

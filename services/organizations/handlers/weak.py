@@ -58,6 +58,7 @@ def plan_view(plan: RectificationPlan) -> dict[str, Any]:
 
 def standing_view(s: WeakStanding, plan: RectificationPlan | None = None) -> dict[str, Any]:
     return {
+        "id": s.org_id,
         "organizationId": s.org_id,
         "score": s.score,
         "threshold": s.threshold,
