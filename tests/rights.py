@@ -282,4 +282,13 @@ RIGHTS: dict[str, Rule] = {
     "registerWebhook": rule(A, D),
     "redeliverWebhook": rule(A, D, department=OWN),
     "deactivateWebhook": rule(A, D, department=OWN),  # a department: its own webhooks only
+    # -- weak organisations (软弱涣散) and rectification (整顿): staff read the flagged ones of their subtree;
+    #    admins above an organisation start and review its plan (the matrix names one below the caller's own
+    #    region: its own admins below a township carry the plan out instead); staff in scope record a task done
+    "weakOrganizations": rule(STAFF),
+    "weakScoreSettings": rule(STAFF, scope=NONE),
+    "setWeakScoreSettings": rule(scope=DEPLOYMENT),
+    "startRectification": rule(A),
+    "completeRectificationTask": rule(STAFF),
+    "reviewRectification": rule(A),
 }
