@@ -41,8 +41,8 @@ from gateway.schema.territory import TerritoryMutation, TerritoryQuery
 from gateway.schema.unified import UnifiedMutation, UnifiedQuery
 from gateway.schema.visits import VisitsMutation, VisitsQuery
 from gateway.schema.volunteers import VolunteersMutation, VolunteersQuery
-from gateway.schema.webhooks import WebhooksMutation, WebhooksQuery  # webhooks:
 from gateway.schema.weak import WeakMutation, WeakQuery  # weak organisations
+from gateway.schema.webhooks import WebhooksMutation, WebhooksQuery  # webhooks:
 from gateway.schema.work_calendar import WorkCalendarMutation, WorkCalendarQuery
 from shared.settings import Settings
 

@@ -14,7 +14,6 @@ from gateway.schema.common import Connection, connection, graphql_enum, listing,
 from gateway.schema.loads import load_org
 from gateway.schema.org_types import PartyOrganization, org_node
 from shared.contracts import weak_orgs as wo
-from shared.contracts.common import ById
 from shared.vocabulary.weak import PlanStatus, WeakSignal
 
 graphql_enum(
@@ -169,8 +168,10 @@ def settings_node(d: dict) -> WeakScoreSettings:
         threshold=d["threshold"],
         window_days=d["windowDays"],
         min_cases=d["minCases"],
-        rules=[WeakSignalRule(signal=WeakSignal(r["signal"]), threshold=r["threshold"], points=r["points"])
-               for r in d["rules"]],
+        rules=[
+            WeakSignalRule(signal=WeakSignal(r["signal"]), threshold=r["threshold"], points=r["points"])
+            for r in d["rules"]
+        ],
         version=d["version"],
         updated_at=when(d.get("updatedAt")),
     )
@@ -237,7 +238,11 @@ class WeakMutation:
 
     @strawberry.mutation(description="Record a task of a rectification plan done (staff in scope)")
     async def complete_rectification_task(
-        self, info: Info, plan_id: strawberry.ID, task_id: strawberry.ID, note: str = "",
+        self,
+        info: Info,
+        plan_id: strawberry.ID,
+        task_id: strawberry.ID,
+        note: str = "",
         idempotency_key: str | None = None,
     ) -> RectificationPlan:
         body = checked(
@@ -260,6 +265,3 @@ class WeakMutation:
     )
     async def set_weak_score_settings(self, info: Info, input: WeakScoreSettingsInput) -> WeakScoreSettings:
         return settings_node(await orgs(info).set_weak_settings(checked(wo.SetWeakSettings, input)))
-
-
-

@@ -1424,6 +1424,9 @@ async def seed(
                 households = await seed_households(loader, plan, now.date())
                 households += "; " + await seed_links(loader, "demo")  # links: 包联 cadres, 党员联户
                 households += "; " + await seed_visits(loader, plan, now.date(), ZoneInfo(settings.timezone))  # visits
+                from ops.cli.seed_weak import seed_weak  # weak organisations: one branch flagged, its plan
+
+                households += "; " + await seed_weak(loader, "demo")
                 return Seeded(
                     True,
                     f"loaded {summary}; {describe_history(history)}; {households} "

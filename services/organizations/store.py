@@ -13,9 +13,9 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.organizations import domain as d
+from services.organizations.weak_store import WEAK_INDEXES  # weak organisations
 from shared.domain import RollupDelta
 from shared.mongo import OUTBOX, UnitOfWork
-from services.organizations.weak_store import WEAK_INDEXES  # weak organisations
 from shared.records import DAY_BUCKET_INDEXES, Records, add_rollups, bsonable, claim_key, read_days, until
 
 ID_NUMBER_KEY = "member-id-number:"  # + the ID number's blind index: one member per ID number

@@ -60,7 +60,9 @@ class Rater:
         since = at - timedelta(days=s.window_days)
         life = self.ctx.store.life
         counts, members = await asyncio.gather(
-            asyncio.gather(*(life.count_documents({"org_id": o.id, "held_at": {"$gte": since, "$lte": at}}) for o in orgs)),
+            asyncio.gather(
+                *(life.count_documents({"org_id": o.id, "held_at": {"$gte": since, "$lte": at}}) for o in orgs)
+            ),
             asyncio.gather(*(self._members(o.id) for o in orgs)),
         )
         anchors = sorted({o.anchor_id for o in orgs})

@@ -225,7 +225,9 @@ class RectificationPlan(Aggregate):
                     {"score": standing.score, "threshold": standing.threshold},
                 )
         self._change(now)
-        self.reviews.append(Review(at=now, passed=passed, note=note, score=standing.score, threshold=standing.threshold))
+        self.reviews.append(
+            Review(at=now, passed=passed, note=note, score=standing.score, threshold=standing.threshold)
+        )
         self._emit(
             "RECTIFICATION_REVIEWED",
             by,

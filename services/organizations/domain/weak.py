@@ -73,7 +73,9 @@ class WeakSettings(BaseModel):
     def rule(self, signal: WeakSignal) -> SignalRule:
         return next(r for r in self.rules if r.signal is signal)
 
-    def changed(self, *, threshold: int, window_days: int, min_cases: int, rules: list[SignalRule], now: datetime) -> WeakSettings:
+    def changed(
+        self, *, threshold: int, window_days: int, min_cases: int, rules: list[SignalRule], now: datetime
+    ) -> WeakSettings:
         """These settings with the given values (rules not named keep theirs), checked."""
         if not 1 <= threshold <= 1000:
             raise BadInput("the threshold is a score from 1 to 1000", {"threshold": threshold})

@@ -9,7 +9,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from services.organizations.domain.rectification import RectificationPlan, TaskInput
-from services.organizations.domain.weak import SETTINGS_ID, SignalRule, WeakSettings, WeakSettingsRecord, WeakSignal, WeakStanding
+from services.organizations.domain.weak import (
+    SETTINGS_ID,
+    SignalRule,
+    WeakSettings,
+    WeakSettingsRecord,
+    WeakSignal,
+    WeakStanding,
+)
 from services.organizations.handlers.common import Feature, OrgContext
 from services.organizations.weak_rating import Rater
 from shared.auth import Principal, require_deployment_admin
@@ -149,10 +156,17 @@ class Weak(Feature):
             raise Forbidden("only a service or a superadmin rates organisations on demand; the sweeper rates them all")
         orgs = await self.store.orgs.many(q.ids)
         rated = await self.rater.rate(list(orgs.values()), now())
-        return {"items": {i: standing_view(rated[i]) if i in rated else item_error(NotFound(f"organisation {i} is not scored")) for i in q.ids}}
+        return {
+            "items": {
+                i: standing_view(rated[i]) if i in rated else item_error(NotFound(f"organisation {i} is not scored"))
+                for i in q.ids
+            }
+        }
 
     # -- rectification ----------------------------------------------------------------------
-    async def _once(self, p: Principal, verb: str, key: str | None, work: Callable[[UnitOfWork], Awaitable[dict]]) -> dict:
+    async def _once(
+        self, p: Principal, verb: str, key: str | None, work: Callable[[UnitOfWork], Awaitable[dict]]
+    ) -> dict:
         k = f"{verb}:{p.sub}:{key}" if key else None
 
         async def run(uow: UnitOfWork) -> dict:
