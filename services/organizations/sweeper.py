@@ -1,6 +1,11 @@
 """The periodic checks: organisations with no organisational life for the period become weak
 (软弱涣散 risk), open membership transfers past their deadline become overdue.
 
+Each pass also rates the next batch of organisations for the weak score (weak_rating.py: a
+cursor over the organisations by id, starting over at the end, so one pass after another covers
+them all; a score that did not change writes nothing) and raises rectification tasks past their
+deadline (index on next_due_at).
+
 One replica sweeps at a time (a lease). Each pass reads only what is due, through indexes on
 (weak, holds_life, last_active_at) and (status, overdue_flagged, deadline_at); each record is
 its own transaction with the usual version check.
