@@ -219,7 +219,7 @@ class RectificationPlan(Aggregate):
             if undone:
                 raise Conflict(f"tasks {', '.join(undone)} are not done yet", {"openTasks": undone})
             if standing.score >= standing.threshold:
-                why = "; ".join(s.reason for s in standing.signals if s.points)
+                why = "; ".join(s.reason.rstrip(".") for s in standing.signals if s.points)
                 raise Conflict(
                     f"the score is still {standing.score}, at or above the threshold {standing.threshold}: {why}",
                     {"score": standing.score, "threshold": standing.threshold},
