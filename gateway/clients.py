@@ -18,6 +18,7 @@ from shared.contracts import grids as gc
 from shared.contracts import notifications as nc
 from shared.contracts import organizations as oc
 from shared.contracts import volunteers as vc
+from shared.contracts import weak_orgs as wo  # weak organisations
 from shared.contracts import webhooks as wc  # webhooks:
 from shared.contracts.attachments import AttachEvidence
 from shared.contracts.common import ById, ByIds, TrendQuery
@@ -405,6 +406,31 @@ class OrganizationsClient(FiguresClient):
     # mywork: the joint meetings of the caller's community coming up
     async def work_meetings(self, body: WorkQuery) -> Dto:
         return await self.send("work.meetings", body)
+
+    # weak organisations (WEAK_API in shared/contracts/weak_orgs.py)
+    async def list_weak(self, body: wo.ListWeak) -> Dto:
+        return await self.send("weak.list", body)
+
+    async def weak_settings(self) -> Dto:
+        return await self.send("weak.settings")
+
+    async def set_weak_settings(self, body: wo.SetWeakSettings) -> Dto:
+        return await self.send("weak.setSettings", body)
+
+    async def rate_weak(self, body: ByIds) -> Dto:
+        return await self.send("weak.rate", body)
+
+    async def start_rectification(self, body: wo.StartRectification) -> Dto:
+        return await self.send("rectification.start", body)
+
+    async def complete_rectification_task(self, body: wo.CompleteRectificationTask) -> Dto:
+        return await self.send("rectification.completeTask", body)
+
+    async def review_rectification(self, body: wo.ReviewRectification) -> Dto:
+        return await self.send("rectification.review", body)
+
+    async def get_rectification(self, body: ById) -> Dto | None:
+        return await self.send("rectification.get", body)
 
 
 class VolunteersClient(FiguresClient):

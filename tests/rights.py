@@ -306,4 +306,13 @@ RIGHTS: dict[str, Rule] = {
     # -- units take service orders: the community's staff act for a co-building unit and read its figures
     "acceptServiceOrderForUnit": rule(STAFF),
     "unitOrderStats": rule(STAFF),
+    # -- weak organisations (软弱涣散) and rectification (整顿): staff read the flagged ones of their subtree;
+    #    admins above an organisation start and review its plan (the matrix names one below the caller's own
+    #    region: its own admins below a township carry the plan out instead); staff in scope record a task done
+    "weakOrganizations": rule(STAFF),
+    "weakScoreSettings": rule(STAFF, scope=NONE),
+    "setWeakScoreSettings": rule(scope=DEPLOYMENT),
+    "startRectification": rule(A),
+    "completeRectificationTask": rule(STAFF),
+    "reviewRectification": rule(A),
 }

@@ -44,6 +44,7 @@ from gateway.schema.unified import UnifiedMutation, UnifiedQuery
 from gateway.schema.unit_orders import UnitOrdersMutation, UnitOrdersQuery  # units take service orders
 from gateway.schema.visits import VisitsMutation, VisitsQuery
 from gateway.schema.volunteers import VolunteersMutation, VolunteersQuery
+from gateway.schema.weak import WeakMutation, WeakQuery  # weak organisations
 from gateway.schema.webhooks import WebhooksMutation, WebhooksQuery  # webhooks:
 from gateway.schema.work_calendar import WorkCalendarMutation, WorkCalendarQuery
 from shared.settings import Settings
@@ -68,6 +69,7 @@ class Query(
     DeliberationQuery,  # deliberation
     ResidentPointsQuery,  # residents' points
     UnitOrdersQuery,  # units take service orders
+    WeakQuery,  # weak organisations
 ):
     pass
 
@@ -92,6 +94,7 @@ class Mutation(
     DeliberationMutation,  # deliberation
     ResidentPointsMutation,  # residents' points
     UnitOrdersMutation,  # units take service orders
+    WeakMutation,  # weak organisations
 ):
     pass
 

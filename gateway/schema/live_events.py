@@ -268,6 +268,14 @@ ALLOWED: dict[str, dict[str, Spec]] = {
         "RESULT_PUBLISHED": {"fromStage": True, "noticeId": True, "caseIds": True},
         "PROPOSAL_CASE_LINKED": {"caseId": True},
         "DELIBERATION_RULE_SET": {"quorum": True, "majority": True, "noticePeriodS": True},
+        # weak organisations: scores and steps, never a task's title, note or who is responsible
+        "WEAK_ORGANIZATION_FLAGGED": {"organizationId": True, "score": True, "threshold": True, "signals": True},
+        "WEAK_ORGANIZATION_CLEARED": {"organizationId": True, "score": True, "threshold": True, "clearedBy": True},
+        "WEAK_SETTINGS_CHANGED": {"threshold": True, "windowDays": True, "minCases": True, "settingsVersion": True},
+        "RECTIFICATION_STARTED": {"organizationId": True, "tasks": True, "reviewAt": True, "score": True},
+        "RECTIFICATION_TASK_COMPLETED": {"organizationId": True, "taskId": True, "late": True, "open": True},
+        "RECTIFICATION_TASK_OVERDUE": {"organizationId": True, "taskId": True, "dueAt": True},
+        "RECTIFICATION_REVIEWED": {"organizationId": True, "passed": True, "score": True, "threshold": True},
     },
     "volunteers": {
         "VOLUNTEER_REGISTERED": {"member_id": True},  # not `sub`, `skills`

@@ -53,6 +53,10 @@ class OrgStats:
     building_group_coverage: float | None = strawberry.field(
         description="楼栋党小组覆盖率: buildingsWithGroup / buildingCount; null while buildingCount is 0"
     )
+    # weak organisations
+    weak_flagged_count: int = figure("weak_flagged")
+    under_rectification_count: int = figure("under_rectification")
+    rectified_count: int = figure("rectified")
 
 
 _COUNTS = {
@@ -66,6 +70,10 @@ _COUNTS = {
     "building_count": "buildingCount",
     "grids_with_branch": "gridsWithBranch",
     "buildings_with_group": "buildingsWithGroup",
+    # weak organisations
+    "weak_flagged_count": "weakFlaggedCount",
+    "under_rectification_count": "underRectificationCount",
+    "rectified_count": "rectifiedCount",
 }
 _RATES = {"branch_coverage": "branchCoverage", "building_group_coverage": "buildingGroupCoverage"}
 

@@ -64,6 +64,10 @@ TRENDS: dict[str, tuple[str, str]] = {
     "OVERDUE_VISITS": ("grids", "overdue_visits"),
     "HOUSEHOLDS": ("grids", "households"),
     "RESIDENT_POINTS_AWARDED": ("volunteers", "resident_points_awarded"),  # residents' points
+    # weak organisations: the score's flag and rectification plans
+    "WEAK_FLAGGED": ("organizations", "weak_flagged"),
+    "UNDER_RECTIFICATION": ("organizations", "under_rectification"),
+    "RECTIFIED": ("organizations", "rectified"),
 }
 if TYPE_CHECKING:  # the members are the keys of TRENDS, made at run time; a type checker sees an Enum
 
@@ -101,6 +105,9 @@ RANKINGS: dict[str, tuple[str, Callable[[dict], float | None]]] = {
     "BRANCH_COVERAGE": ("org_stats_by_region", _get("branchCoverage")),
     "BUILDING_GROUP_COVERAGE": ("org_stats_by_region", _get("buildingGroupCoverage")),
     "DUAL_REGISTERED": ("org_stats_by_region", _get("dualRegisteredCount")),
+    # weak organisations
+    "WEAK_FLAGGED": ("org_stats_by_region", _get("weakFlaggedCount")),
+    "UNDER_RECTIFICATION": ("org_stats_by_region", _get("underRectificationCount")),
     "VOLUNTEERS": ("volunteer_stats_by_region", _get("volunteerCount")),
     "ACTIVE_POSTS": ("volunteer_stats_by_region", _get("activePosts")),
     "OPEN_ORDERS": ("volunteer_stats_by_region", _get("openOrders")),

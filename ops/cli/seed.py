@@ -39,6 +39,7 @@ from ops.cli.seed_links import seed_links  # links:
 from ops.cli.seed_points import seed_points  # residents' points; units take service orders
 from ops.cli.seed_proposals import seed_proposals  # deliberation: 一征三议两公开
 from ops.cli.seed_visits import seed_visits  # visits:
+from ops.cli.seed_weak import seed_weak  # weak organisations: one branch flagged, its plan
 from services.cases.domain import (
     DEFAULT_CATALOGUE,
     DEFAULT_SLA,
@@ -1428,6 +1429,7 @@ async def seed(
                 households += "; " + await seed_visits(loader, plan, now.date(), ZoneInfo(settings.timezone))  # visits
                 households += "; " + await seed_proposals(loader, "demo", settings.jwt_secret, settings.jwt_issuer)
                 households += "; " + await seed_points(loader, settings)
+                households += "; " + await seed_weak(loader, "demo")
                 return Seeded(
                     True,
                     f"loaded {summary}; {describe_history(history)}; {households} "

@@ -14,6 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.organizations import domain as d
 from services.organizations.deliberation_store import DELIBERATION_INDEXES
+from services.organizations.weak_store import WEAK_INDEXES  # weak organisations
 from shared.domain import RollupDelta
 from shared.mongo import OUTBOX, UnitOfWork
 from shared.records import DAY_BUCKET_INDEXES, Records, add_rollups, bsonable, claim_key, read_days, until
@@ -58,6 +59,8 @@ INDEXES = {
 INDEXES["meetings"].append(IndexModel([("community_id", ASCENDING), ("scheduled_at", ASCENDING)]))
 # deliberation: proposals, public notices, rules, supports (deliberation_store.py)
 INDEXES.update(DELIBERATION_INDEXES)
+# weak organisations: standings, plans, settings (weak_store.py)
+INDEXES.update(WEAK_INDEXES)
 
 
 def extra_fields(record: BaseModel) -> dict[str, Any]:

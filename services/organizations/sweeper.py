@@ -1,6 +1,11 @@
 """The periodic checks: organisations with no organisational life for the period become weak
 (软弱涣散 risk), open membership transfers past their deadline become overdue.
 
+Each pass also rates the next batch of organisations for the weak score (weak_rating.py: a
+cursor over the organisations by id, starting over at the end, so one pass after another covers
+them all; a score that did not change writes nothing) and raises rectification tasks past their
+deadline (index on next_due_at).
+
 One replica sweeps at a time (a lease). Each pass reads only what is due, through indexes on
 (weak, holds_life, last_active_at) and (status, overdue_flagged, deadline_at); each record is
 its own transaction with the usual version check.
@@ -15,6 +20,7 @@ from typing import Any
 
 from services.organizations import domain as d
 from services.organizations.handlers.common import OrgContext
+from services.organizations.weak_rating import Rater
 from shared.errors import Conflict
 from shared.loops import LeasedLoop
 from shared.mongo import UnitOfWork, now
@@ -30,6 +36,7 @@ class Sweeper(LeasedLoop):
             ctx.rt.db, "organizations-sweeper", self.sweep_once, ctx.settings.org_sweep_s, drain_on_stop=False
         )
         self.ctx = ctx
+        self.rater = Rater(ctx)  # weak organisations: the score, one batch a pass (weak_rating.py)
 
     async def sweep_once(self, at: datetime | None = None) -> bool:
         at = at or now()
@@ -41,7 +48,12 @@ class Sweeper(LeasedLoop):
         overdue = await store.overdue_due(at, BATCH)
         for transfer_id in overdue:
             await self._apply(store.transfers, transfer_id, lambda t: d.sweep_overdue(t, at))
-        return len(weak) == BATCH or len(overdue) == BATCH
+        # weak organisations: the next batch of the rating cycle, and overdue rectification tasks
+        rating = await self.rater.rate_batch(at)
+        late = await self.rater.weak.plans_due(at, BATCH)
+        for plan_id in late:
+            await self._apply(self.rater.weak.plans, plan_id, lambda p: p.raise_overdue(at))
+        return len(weak) == BATCH or len(overdue) == BATCH or rating or len(late) == BATCH
 
     async def _apply(self, repo: Records, record_id: str, rule: Callable[[Any], bool]) -> None:
         async def work(uow: UnitOfWork) -> None:

@@ -263,4 +263,8 @@ class OrgViews:
             # deliberation
             "proposalCount": counters.get("proposals", 0),
             "proposalsByStage": [{"stage": str(s), "count": counters.get(f"proposals.{s}", 0)} for s in ProposalStage],
+            # weak organisations
+            "weakFlaggedCount": counters.get("weak_flagged", 0),
+            "underRectificationCount": counters.get("under_rectification", 0),
+            "rectifiedCount": counters.get("rectified", 0),
         }

@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, Field
 
 from shared.contracts.attachments import AttachEvidence
 from shared.contracts.common import ById, ByIds, Page, Wire
+from shared.contracts.weak_orgs import REQUESTS as WEAK_REQUESTS  # weak organisations
 from shared.contracts.work import WorkQuery
 from shared.vocabulary.organizations import (
     AgendaSource,
@@ -402,4 +403,6 @@ REQUESTS: dict[str, type[Wire]] = {
     "meeting.attach": AttachEvidence,
     # mywork: the caller's part of the day
     "work.meetings": WorkQuery,
+    # weak organisations (shared/contracts/weak_orgs.py)
+    **WEAK_REQUESTS,
 }

@@ -122,4 +122,9 @@ COUNTER_DEFINITIONS: dict[str, str] = {
     "twinned_units": "Employers' branches twinned with a community in the region (单位报到).",
     # deliberation
     **DELIBERATION_COUNTERS,
+    # weak organisations
+    "weak_flagged": "Organisations whose weak score (软弱涣散) is at or over the threshold, flagged by "
+    "the sweeper and not yet cleared.",
+    "under_rectification": "Rectification plans (整顿) open in the region.",
+    "rectified": "Rectification plans that passed their review (the organisation's flag cleared).",
 }

@@ -37,6 +37,7 @@ from tests.territory import square
 
 log = logging.getLogger("tests.authz_matrix")
 VERSION = 987654  # an expectedVersion no record is at
+WEAK_THRESHOLD = 20  # weak organisations: what no organisational life in the window alone reaches
 CONCURRENCY = 12  # calls in flight: enough to keep the gateway and the services busy
 DEPT = "MXDEPT"
 NOW = datetime.now(UTC)
@@ -212,6 +213,7 @@ class World:
             await self.member(self.get("org", place), "member", place)
             await self.member(self.get("org", place), "member_x", place)
         await self.member(self.get("org", "m"), "member", "m", "self")  # the volunteer's own member record
+        await self.seed_weak()  # weak organisations
         transfer = "mutation($i: RequestMembershipTransferInput!) { requestMembershipTransfer(input: $i) { id } }"
         for place, to in TRANSFER_TO.items():
             who = await self.member(self.get("org", place), "member_t", place)
@@ -246,6 +248,24 @@ class World:
             project = await self.ok('mutation($n: ID!, $r: ID!) { proposeProject(needId: $n, resourceId: $r, '
                                     'title: "项目") { id } }', n=self.get("need", place), r=self.get("resource", place))
             self.put("project", place, project["proposeProject"]["id"])
+
+    async def seed_weak(self) -> None:
+        """weak organisations: a low threshold flags every fresh organisation (no life in the window),
+        rated now through the sweeper's own rating; a plan on those of g, g2, g3, b and b2."""
+        await self.ok(f"mutation {{ setWeakScoreSettings(input: {{threshold: {WEAK_THRESHOLD}}}) {{ version }} }}")
+        orgs = await CasesClient.connect(self.stack, "organizations")
+        try:
+            places = ("g", "g2", "g3", "b", "b2")
+            await orgs("weak.rate", self.stack.token("service"), ids=[self.get("org", p) for p in places])
+        finally:
+            await orgs.close()
+        start = ("mutation($o: ID!, $i: RectificationInput!) { startRectification(organizationId: $o, input: $i) "
+                 "{ id } }")
+        for place in places:
+            plan = await self.ok(start, o=self.get("org", place), i={
+                "tasks": [{"title": "整改", "responsible": "书记", "dueAt": (NOW + timedelta(days=5)).isoformat()}],
+                "reviewAt": (NOW + timedelta(days=9)).isoformat()})
+            self.put("plan", place, plan["startRectification"]["id"])
 
     async def report(self, place: str, token: str | None = None, category: str = "ENV_GARBAGE") -> str:
         c = await self.ok("mutation($i: ReportCaseInput!) { reportCase(input: $i) { id level } }", token, i={
@@ -459,6 +479,14 @@ def nodes_of_member(w: World, who: Who, rel: Rel) -> str | None:
 
 
 LOOKUPS.update({node_of_case, nodes_of_member})
+
+
+def below_own(w: World, who: Who, rel: Rel, kind: str) -> str | None:
+    """weak organisations: a record of `kind` in the relation's places, in the caller's own region only
+    below its home (an organisation's own admins do not rectify it: admins above it do)."""
+    found = w.records.get((kind, ""), {})
+    places = [p for p in who.places[rel] if not (rel is Rel.OWN and p == who.home)] or list(who.places[rel])
+    return next((found[p] for p in places if p in found), None)
 
 
 def create_region(w: World, who: Who, rel: Rel) -> str:
@@ -858,6 +886,18 @@ OPS: dict[str, Args] = {
     "acceptServiceOrderForUnit": lambda w, who, rel: (f'id: {lit(x)}, handler: "王师傅", expectedVersion: {VERSION}'
                                                       if (x := w.order(who, rel)) else None),
     "unitOrderStats": lambda w, who, rel: (f"unitIds: [{lit(x)}]" if (x := w.pick("unit", who, rel)) else None),
+    # weak organisations: the seeded plans are on flagged organisations below the callers' own regions
+    "weakOrganizations": region("regionId"),
+    "weakScoreSettings": lambda w, who, rel: "",
+    "setWeakScoreSettings": lambda w, who, rel: f"input: {{threshold: {WEAK_THRESHOLD}}}",  # the seeded value again
+    "startRectification": lambda w, who, rel: (
+        f'organizationId: {lit(x)}, input: {{tasks: [{{title: "整改", responsible: "书记", '
+        f'dueAt: {lit((NOW + timedelta(days=5)).isoformat())}}}], reviewAt: {lit((NOW + timedelta(days=9)).isoformat())}}}'
+        if (x := below_own(w, who, rel, "org")) else None),
+    "completeRectificationTask": lambda w, who, rel: (
+        f'planId: {lit(x)}, taskId: "t1"' if (x := w.pick("plan", who, rel)) else None),
+    "reviewRectification": lambda w, who, rel: (
+        f'planId: {lit(x)}, passed: false, note: "未通过"' if (x := below_own(w, who, rel, "plan")) else None),
 }
 
 

@@ -165,6 +165,16 @@ ORG_EXAMPLES = {
     "RESULT_PUBLISHED": org("proposal", fromStage="IMPLEMENTING", noticeId="nt-2", caseIds=["c-1"]),
     "PROPOSAL_CASE_LINKED": org("proposal", caseId="c-1"),
     "DELIBERATION_RULE_SET": org("deliberation_rule", quorum="2/3", majority="1/2", noticePeriodS=604800),
+    # weak organisations
+    "WEAK_ORGANIZATION_FLAGGED": org("weak_standing", organizationId="o-1", score=70, threshold=50,
+                                     signals=["LIFE_RECENCY"]),
+    "WEAK_ORGANIZATION_CLEARED": org("weak_standing", organizationId="o-1", score=0, threshold=50, clearedBy="SCORE"),
+    "WEAK_SETTINGS_CHANGED": org("weak_settings", threshold=50, windowDays=90, minCases=5, settingsVersion=1,
+                                 rules=[{"signal": "LIFE_RECENCY", "threshold": 90, "points": 50}]),
+    "RECTIFICATION_STARTED": org("rectification", organizationId="o-1", tasks=2, reviewAt=AT.isoformat(), score=70),
+    "RECTIFICATION_TASK_COMPLETED": org("rectification", organizationId="o-1", taskId="t1", late=False, open=1),
+    "RECTIFICATION_TASK_OVERDUE": org("rectification", organizationId="o-1", taskId="t1", dueAt=AT.isoformat()),
+    "RECTIFICATION_REVIEWED": org("rectification", organizationId="o-1", passed=True, score=0, threshold=50),
 }
 
 

@@ -55,3 +55,6 @@ class Action(StrEnum):
     # deliberation
     DELIBERATE = "deliberate"
     SET_DELIBERATION_RULE = "set_deliberation_rule"
+    # weak organisations
+    RECTIFY = "rectify"
+    RECORD_RECTIFICATION = "record_rectification"

@@ -69,6 +69,15 @@ EVENT_TYPES: dict[str, str] = {
     "RESULT_PUBLISHED": "a proposal's result was published (结果公开); the proposal is done",
     "PROPOSAL_CASE_LINKED": "the case reported to implement a proposal was recorded",
     "DELIBERATION_RULE_SET": "a community set its quorum, majority and notice period rule",
+    # weak organisations
+    "WEAK_ORGANIZATION_FLAGGED": "an organisation's weak score (软弱涣散) reached the threshold",
+    "WEAK_ORGANIZATION_CLEARED": "an organisation's weak flag was cleared: its score fell below the threshold, "
+    "or a rectification passed its review",
+    "WEAK_SETTINGS_CHANGED": "audit: the weights and thresholds of the weak score were changed",
+    "RECTIFICATION_STARTED": "a rectification plan (整顿) with tasks and a review date was started",
+    "RECTIFICATION_TASK_COMPLETED": "a task of a rectification plan was done",
+    "RECTIFICATION_TASK_OVERDUE": "a task of a rectification plan passed its deadline undone",
+    "RECTIFICATION_REVIEWED": "a rectification plan was reviewed: passed (the flag cleared) or failed",
 }
 
 
@@ -151,6 +160,14 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "RESULT_PUBLISHED": ("fromStage", "noticeId", "caseIds"),
     "PROPOSAL_CASE_LINKED": ("caseId",),
     "DELIBERATION_RULE_SET": ("quorum", "majority", "noticePeriodS"),
+    # weak organisations
+    "WEAK_ORGANIZATION_FLAGGED": ("organizationId", "score", "threshold", "signals"),
+    "WEAK_ORGANIZATION_CLEARED": ("organizationId", "score", "threshold", "clearedBy"),
+    "WEAK_SETTINGS_CHANGED": ("threshold", "windowDays", "minCases", "rules", "settingsVersion"),
+    "RECTIFICATION_STARTED": ("organizationId", "tasks", "reviewAt", "score"),
+    "RECTIFICATION_TASK_COMPLETED": ("organizationId", "taskId", "late", "open"),
+    "RECTIFICATION_TASK_OVERDUE": ("organizationId", "taskId", "dueAt"),
+    "RECTIFICATION_REVIEWED": ("organizationId", "passed", "score", "threshold"),
 }
 
 FIELD_DESCRIPTIONS: dict[str, str] = {
@@ -244,7 +261,7 @@ FIELD_DESCRIPTIONS: dict[str, str] = {
     "orderIds": "The service orders that implement it",
     "projectIds": "The projects (项目清单) that implement it",
     "caseRequested": "Whether a case is to be reported to implement it",
-    "passed": "Whether the vote carried the majority the community's rule asks",
+    "passed": "Whether the vote carried the majority the community's rule asks, or the rectification review passed",
     "roll": "How many representatives are on the roll (代表名册)",
     "attended": "How many representatives attended",
     "votesFor": "Votes for",
@@ -260,6 +277,23 @@ FIELD_DESCRIPTIONS: dict[str, str] = {
     "quorum": "The share of the roll that must attend (法定人数), as a fraction",
     "majority": "The share of those present that must vote for, exceeded, as a fraction",
     "noticePeriodS": "The community's minimum notice period, in seconds",
+    # weak organisations
+    "organizationId": "The party organisation (党组织) scored or rectified",
+    "score": "The weak-organisation score (软弱涣散 score) at the time",
+    "threshold": "The score that flags an organisation weak",
+    "signals": "The signals that added points (LIFE_RECENCY, LIFE_FREQUENCY, DUAL_SHARE, FENGQIAO_SHARE, "
+    "OVERDUE_CASES, MEMBER_VISITS)",
+    "clearedBy": "What cleared the flag: SCORE (it fell below the threshold) or REVIEW (a passed rectification)",
+    "windowDays": "The window organisational life is counted in, in days",
+    "minCases": "The cases a region needs before its Fengqiao share counts",
+    "rules": "Per signal: its threshold and the points it adds",
+    "settingsVersion": "The version of the weak-score settings after the change",
+    "tasks": "How many tasks the rectification plan has",
+    "reviewAt": "When the rectification is to be reviewed",
+    "taskId": "The task of the rectification plan",
+    "late": "Whether the task was done after its deadline",
+    "open": "How many tasks of the plan are still open",
+    "dueAt": "The task's deadline",
 }
 
 

@@ -41,6 +41,9 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     # deliberation: the community party organisation's staff move proposals; its admins set the rule
     _A.DELIBERATE: _STAFF,
     _A.SET_DELIBERATION_RULE: _ADMIN,
+    # weak organisations
+    _A.RECTIFY: _ADMIN,
+    _A.RECORD_RECTIFICATION: _STAFF,
 }
 # What a member may do to their own member record, whatever their role.
 SELF_ACTIONS = frozenset({_A.VIEW, _A.VIEW_OWN_RECORD, _A.DUAL_REGISTER})

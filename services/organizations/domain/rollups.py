@@ -21,6 +21,8 @@ from .dual import UnitTwinning
 from .enums import OrgType
 from .member import PartyMember
 from .organization import Organization
+from .rectification import PlanStatus, RectificationPlan
+from .weak import WeakStanding
 
 Contribution = tuple[tuple[str, ...], dict[str, int]]
 
@@ -51,6 +53,11 @@ def counters_of(record: Any) -> list[Contribution]:
     # deliberation: a proposal counts at its stage, in its community
     if isinstance(record, Proposal):
         return [(record.community_path, {"proposals": 1, f"proposals.{record.stage}": 1})]
+    # weak organisations
+    if isinstance(record, WeakStanding):
+        return [(record.anchor_path, {"weak_flagged": 1})] if record.flagged else []
+    if isinstance(record, RectificationPlan):
+        return [(record.anchor_path, {"under_rectification" if record.status is PlanStatus.OPEN else "rectified": 1})]
     return []
 
 
@@ -104,5 +111,15 @@ TREND_METRICS: dict[str, Metric] = {
     ),
     "dual_registered": Metric(
         Kind.STOCK, ("dual_registered",), description="Members with an active 双报到 at the end of the interval."
+    ),
+    # weak organisations
+    "weak_flagged": Metric(
+        Kind.STOCK, ("weak_flagged",), description="Organisations flagged by the weak score at the end of the interval."
+    ),
+    "under_rectification": Metric(
+        Kind.STOCK, ("under_rectification",), description="Rectification plans open at the end of the interval."
+    ),
+    "rectified": Metric(
+        Kind.STOCK, ("rectified",), description="Rectification plans passed by the end of the interval."
     ),
 }

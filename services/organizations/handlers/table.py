@@ -18,6 +18,7 @@ from services.organizations.handlers.organization import Organizations
 from services.organizations.handlers.rollups import Figures
 from services.organizations.handlers.transfer import Transfers
 from services.organizations.handlers.units import Units
+from services.organizations.handlers.weak import Weak  # weak organisations
 from services.organizations.handlers.work import MeetingWork
 from shared.auth import Role, require_any_role
 from shared.messaging.rpc import Handler, Request
@@ -43,6 +44,8 @@ CREATES = {
     "need.post": d.Action.MANAGE_LISTS,
     "resource.offer": d.Action.MANAGE_LISTS,
     "project.propose": d.Action.MANAGE_LISTS,
+    # weak organisations
+    "rectification.start": d.Action.RECTIFY,
 }
 
 
@@ -72,6 +75,7 @@ class OrgHandlers:
         self.dual, self.units, self.meetings = Dual(ctx), Units(ctx), Meetings(ctx)
         self.life, self.lists, self.figures = Life(ctx), Lists(ctx), Figures(ctx)
         self.deliberation = Deliberation(ctx)  # deliberation
+        self.weak = Weak(ctx)  # weak organisations
 
     def verbs(self) -> dict[str, Handler]:
         o, m, t, du, u, jm, life, ls, f = (
@@ -145,6 +149,15 @@ class OrgHandlers:
             "work.meetings": MeetingWork(self.ctx).meetings,
             # deliberation
             **self.deliberation.verbs(),
+            # weak organisations
+            "weak.list": self.weak.listing,
+            "weak.settings": self.weak.settings,
+            "weak.setSettings": self.weak.set_settings,
+            "weak.rate": self.weak.rate,
+            "rectification.start": self.weak.start,
+            "rectification.completeTask": self.weak.complete_task,
+            "rectification.review": self.weak.review,
+            "rectification.get": self.weak.get_plan,
         }
 
     def table(self) -> dict[str, Handler]:
