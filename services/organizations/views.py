@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.organizations import domain as d
+from services.organizations.views_committees import committee_figures  # committees
 from shared.auth import Principal
 from shared.contracts.attachments import attachment_dto
 from shared.mongo import now
@@ -50,6 +51,12 @@ class OrgViews:
             "lastLifeAt": o.last_life_at,
             "weak": o.weak,
             "version": o.version,
+            # committees: a non-territorial branch's unit, its members' 双报到 and the idle flag (空转)
+            "unitId": o.unit_id,
+            "territorial": o.type.territorial,
+            "dualRegistered": o.dual_registered,
+            "lastServiceAt": o.last_service_at,
+            "idle": o.idle,
         }
 
     def member(self, p: Principal, m: d.PartyMember) -> dict[str, Any]:
@@ -259,4 +266,5 @@ class OrgViews:
             "buildingsWithGroup": counters.get("buildings_with_group", 0),
             "branchCoverage": cov["grid_branch_coverage"],
             "buildingGroupCoverage": cov["building_group_coverage"],
+            **committee_figures(counters),  # committees
         }

@@ -52,3 +52,6 @@ class Action(StrEnum):
     RECORD_MEETING = "record_meeting"
     RECORD_LIFE = "record_life"
     MANAGE_LISTS = "manage_lists"
+    # committees: 红色业委会, 居委会 and 三方联动
+    MANAGE_COMMITTEE = "manage_committee"
+    RECORD_THREE_PARTY = "record_three_party"

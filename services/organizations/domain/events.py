@@ -57,6 +57,22 @@ EVENT_TYPES: dict[str, str] = {
     "PROJECT_STATUS_CHANGED": "a project moved along PROPOSED → AGREED → IN_PROGRESS → DONE",
     # evidence
     "MEETING_ATTACHMENT_ADDED": "a photo, video, document or recording was added to a joint meeting",
+    # committees: 红色业委会, 居委会, 三方联动, non-territorial branches and 单位报到
+    "OWNERS_COMMITTEE_CREATED": "the party organisation filed an estate's owners' committee (业委会) with its seats "
+    "and candidates",
+    "COMMITTEE_CANDIDATE_ADDED": "a candidate was proposed for an owners' committee",
+    "COMMITTEE_CANDIDATE_VETTED": "a candidate's qualification check (资格审查) was recorded",
+    "COMMITTEE_ELECTED": "an owners' committee was elected from qualified candidates, for a term",
+    "COMMITTEE_TERM_ENDED": "an owners' committee's term ended",
+    "RESIDENTS_COMMITTEE_RECORDED": "a community's residents' committee (居委会) was recorded",
+    "THREE_PARTY_MEETING_RECORDED": "a 三方联动 meeting (居委会 + 物业 + 业委会) was recorded with minutes and items",
+    "THREE_PARTY_CASE_REQUESTED": "an item of a 三方联动 meeting is to become a case (channel JOINT_MEETING)",
+    "THREE_PARTY_CASE_LINKED": "the case created for a 三方联动 item was recorded",
+    "THREE_PARTY_PROPOSAL_REQUESTED": "an item of a 三方联动 meeting was put forward as a proposal (一征三议)",
+    "UNIT_REGISTERED_WITH_COMMUNITY": "单位报到: a unit registered with a community, with its commitments",
+    "UNIT_SERVICE_RECORDED": "a registered unit delivered a service to the community",
+    "BRANCH_IDLE": "a non-territorial branch had no 双报到 activity or service for the period (空转)",
+    "BRANCH_ACTIVE": "an idle non-territorial branch showed activity again",
 }
 
 
@@ -110,7 +126,48 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "PROJECT_PROPOSED": ("needId", "resourceId", "title"),
     "PROJECT_STATUS_CHANGED": ("fromStatus", "status", "note"),
     "MEETING_ATTACHMENT_ADDED": ATTACHMENT,
+    # committees
+    "OWNERS_COMMITTEE_CREATED": (
+        "communityId",
+        "estate",
+        "buildingIds",
+        "filedByOrgId",
+        "filedOn",
+        "seats",
+        "candidates",
+    ),
+    "COMMITTEE_CANDIDATE_ADDED": ("candidateId",),
+    "COMMITTEE_CANDIDATE_VETTED": ("candidateId", "check", "passed", "qualified"),
+    "COMMITTEE_ELECTED": ("seatsHeld", "partySeats", "red", "termStart", "termEnd"),
+    "COMMITTEE_TERM_ENDED": ("end",),
+    "RESIDENTS_COMMITTEE_RECORDED": ("communityId", "name", "members", "termStart", "termEnd"),
+    "THREE_PARTY_MEETING_RECORDED": (
+        "communityId",
+        "estate",
+        "ownersCommitteeId",
+        "residentsCommitteeId",
+        "propertyCompanyId",
+        "heldAt",
+        "attendees",
+        "items",
+    ),
+    "THREE_PARTY_CASE_REQUESTED": (
+        "itemId",
+        "title",
+        "description",
+        "categoryCode",
+        "regionId",
+        "channel",
+        "idempotencyKey",
+    ),
+    "THREE_PARTY_CASE_LINKED": ("itemId", "caseId", "status"),
+    "THREE_PARTY_PROPOSAL_REQUESTED": ("itemId", "title", "communityId"),
+    "UNIT_REGISTERED_WITH_COMMUNITY": ("unitId", "communityId", "commitments"),
+    "UNIT_SERVICE_RECORDED": ("unitId", "communityId", "what", "deliveredAt", "serviceCount"),
+    "BRANCH_IDLE": ("periodDays", "lastActivityAt"),
+    "BRANCH_ACTIVE": ("lastActivityAt",),
 }
+EVENT_FIELDS["ORGANIZATION_CREATED"] += ("unitId",)  # committees: a non-territorial branch's unit
 
 FIELD_DESCRIPTIONS: dict[str, str] = {
     "aggregate": "The kind of record: organization, member, transfer, unit, committee, meeting, need, resource, "
@@ -194,6 +251,28 @@ FIELD_DESCRIPTIONS: dict[str, str] = {
     "attachment_kind": "What the file is: PHOTO, VIDEO, AUDIO or DOCUMENT",
     "stage": "When the file was taken, if said",
     "size": "The file's size in bytes",
+    # committees
+    "buildingIds": "The estate's buildings (楼栋)",
+    "filedByOrgId": "The party organisation that filed the owners' committee (备案)",
+    "filedOn": "The filing date",
+    "seats": "The committee's seats (proposed structure, 结构建议)",
+    "candidates": "How many candidates were proposed (names stay off the bus)",
+    "candidateId": "The candidate, within the committee (c1, c2…)",
+    "check": "The qualification check: PARTY_MEMBERSHIP, NO_ARREARS or RESIDENCY",
+    "passed": "Whether the check passed",
+    "qualified": "Whether the candidate is qualified after this check",
+    "seatsHeld": "Seats filled at the election",
+    "partySeats": "Seats held by party members",
+    "red": "红色业委会: party members hold seats",
+    "termStart": "The term's first day",
+    "termEnd": "The term's last day",
+    "residentsCommitteeId": "The community's residents' committee (居委会)",
+    "attendees": "How many attended (names stay off the bus)",
+    "what": "What the service was",
+    "deliveredAt": "When it was delivered",
+    "lastActivityAt": "When the branch last showed 双报到 activity or delivered a service",
+    "commitments": "How many commitments (承诺事项) the unit made",
+    "serviceCount": "Services the unit has delivered to the community so far",
 }
 
 

@@ -38,6 +38,9 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     _A.RECORD_MEETING: _STAFF,
     _A.RECORD_LIFE: _STAFF,
     _A.MANAGE_LISTS: _ADMIN,
+    # committees
+    _A.MANAGE_COMMITTEE: _ADMIN,
+    _A.RECORD_THREE_PARTY: _STAFF,
 }
 # What a member may do to their own member record, whatever their role.
 SELF_ACTIONS = frozenset({_A.VIEW, _A.VIEW_OWN_RECORD, _A.DUAL_REGISTER})
