@@ -282,4 +282,21 @@ RIGHTS: dict[str, Rule] = {
     "registerWebhook": rule(A, D),
     "redeliverWebhook": rule(A, D, department=OWN),
     "deactivateWebhook": rule(A, D, department=OWN),  # a department: its own webhooks only
+    # -- committees: 红色业委会, 居委会 and 单位报到 are an administrator's in scope; staff read them and record
+    #    三方联动 meetings (an operator too, as joint meetings' minutes)
+    "ownersCommittee": rule(STAFF),
+    "ownersCommittees": rule(STAFF),
+    "residentsCommittee": rule(STAFF),
+    "threePartyMeeting": rule(STAFF),
+    "threePartyMeetings": rule(STAFF),
+    "unitCommunityRegistrations": rule(STAFF),
+    "createOwnersCommittee": rule(A),
+    "addOwnersCommitteeCandidate": rule(A),
+    "vetCommitteeCandidate": rule(A),
+    "electOwnersCommittee": rule(A),
+    "endOwnersCommitteeTerm": rule(A),
+    "recordResidentsCommittee": rule(A),
+    "recordThreePartyMeeting": rule(STAFF),
+    "registerUnitWithCommunity": rule(A),
+    "recordUnitService": rule(A),
 }

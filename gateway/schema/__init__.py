@@ -24,6 +24,7 @@ from gateway.schema.cadres import CadresMutation, CadresQuery
 from gateway.schema.case_events import CasesSubscription
 from gateway.schema.case_followup import CaseFollowUpMutation
 from gateway.schema.cases import CasesMutation, CasesQuery
+from gateway.schema.committees import CommitteesMutation, CommitteesQuery  # committees
 from gateway.schema.departments import DepartmentsMutation, DepartmentsQuery
 from gateway.schema.evidence import EvidenceMutation
 from gateway.schema.households import HouseholdsMutation, HouseholdsQuery  # households:
@@ -62,6 +63,7 @@ class Query(
     VisitsQuery,  # visits
     NotificationsQuery,  # notifications: the inbox
     WebhooksQuery,  # webhooks:
+    CommitteesQuery,  # committees
 ):
     pass
 
@@ -83,6 +85,7 @@ class Mutation(
     VisitsMutation,  # visits
     NotificationsMutation,  # notifications: the inbox
     WebhooksMutation,  # webhooks:
+    CommitteesMutation,  # committees
 ):
     pass
 

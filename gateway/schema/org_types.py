@@ -184,6 +184,27 @@ class PartyOrganization(Node):
         page = await orgs(info).list_life(listing(oc.ListLife, {"organizationId": self.dto["id"]}, first, after))
         return connection(page, life_node)
 
+    # committees: branches outside the territorial chain (机关, 企业, 两新, 物业, 商圈)
+    @strawberry.field(description="On the street→building chain; false for AGENCY … MARKET branches")
+    def territorial(self) -> bool:
+        return self.dto.get("territorial", True) is not False
+
+    @strawberry.field(description="The unit a branch outside the territorial chain is anchored to")
+    async def unit(self, info: Info) -> CoBuildingUnit | None:
+        return await _unit(info, self.dto.get("unitId"))
+
+    @strawberry.field(description="A branch outside the chain: its members with an active 双报到")
+    def dual_registered_count(self) -> int:
+        return int(self.dto.get("dualRegistered") or 0)
+
+    last_service_at: datetime | None = from_dto(
+        convert=when, description="A branch outside the chain: its latest 双报到 or service delivered"
+    )
+
+    @strawberry.field(description="空转: a branch outside the chain without 双报到 or service for the period")
+    def idle(self) -> bool:
+        return bool(self.dto.get("idle"))
+
 
 def org_node(dto: dict) -> PartyOrganization:
     return PartyOrganization(dto=dto)

@@ -85,6 +85,11 @@ class CreatePartyOrganizationInput:
     idempotency_key: str | None = strawberry.field(
         default=None, description="A retry with the same key returns the first organisation"
     )
+    unit_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="committees: the unit an AGENCY, ENTERPRISE, NEW_ECONOMIC, PROPERTY_COMPANY or MARKET "
+        "branch is anchored to (outside the territorial chain: any region, no parent)",
+    )
 
 
 @strawberry.input(description="A leadership seat: a member (memberId) or a person from a co-building unit (unitId)")
@@ -413,6 +418,7 @@ class OrganizationsMutation:
                     parentId=input.parent_id,
                     householdMemberId=input.household_member_id,
                     idempotencyKey=input.idempotency_key,
+                    unitId=input.unit_id,  # committees
                 )
             )
         )

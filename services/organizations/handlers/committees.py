@@ -148,8 +148,8 @@ class Committees(Feature):
 
     async def get_residents(self, req: Request) -> dict | None:
         q, p = req.parse(cm.ByCommunity), req.principal
-        self.ctx.territory.visible_path(p, q.communityId)
-        rc = await self.ctx.readable(p, self.store.residents_committees, d.residents_committee_id(q.communityId))
+        self.ctx.territory.visible_path(p, q.communityId, "community")  # FORBIDDEN outside the caller's scope
+        rc = await self.store.residents_committees.get(d.residents_committee_id(q.communityId))
         return self.cv.residents_committee(rc) if rc else None
 
     # -- 三方联动 meetings ------------------------------------------------------------------
@@ -219,9 +219,9 @@ class Committees(Feature):
 
         async def link(uow: UnitOfWork) -> None:
             m = await self.store.three_party.load(meeting_id, uow)
-            version = m.version
+            version, before = m.version, m.model_copy(deep=True)
             if m.link_case(item_id, case["id"], now(), case["status"]):
-                await self.ctx.put(uow, self.store.three_party, m, None, version)
+                await self.ctx.put(uow, self.store.three_party, m, before, version)
 
         await self.rt.transact(link)
 
