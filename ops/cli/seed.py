@@ -1424,6 +1424,9 @@ async def seed(
                 households = await seed_households(loader, plan, now.date())
                 households += "; " + await seed_links(loader, "demo")  # links: 包联 cadres, 党员联户
                 households += "; " + await seed_visits(loader, plan, now.date(), ZoneInfo(settings.timezone))  # visits
+                from ops.cli.seed_committees import seed_committees  # committees: 红色业委会, 三方联动, 单位报到
+
+                households += "; " + await seed_committees(loader)
                 return Seeded(
                     True,
                     f"loaded {summary}; {describe_history(history)}; {households} "
