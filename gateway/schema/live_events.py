@@ -344,6 +344,10 @@ ALLOWED: dict[str, dict[str, Spec]] = {
 }
 # committees: a non-territorial branch names its unit
 ALLOWED["organizations"]["ORGANIZATION_CREATED"] = {**ALLOWED["organizations"]["ORGANIZATION_CREATED"], "unitId": True}
+ALLOWED["organizations"]["LINKAGE_RECORDED"] = {
+    **ALLOWED["organizations"]["LINKAGE_RECORDED"],
+    "ownersCommitteeRecordId": True,  # committees: the estate's red committee
+}
 
 
 def _scalar(v: Any) -> bool:

@@ -45,12 +45,15 @@ from gateway.schema.enums import (
 from gateway.schema.loads import load_case, load_member, load_member_links, load_org, load_unit
 from gateway.schema.territory import Region, optional_region, required_region
 from shared.contracts import organizations as oc
+from shared.contracts.common import ById  # committees
 from shared.errors import DomainError, Forbidden, Unavailable
 
 if TYPE_CHECKING:  # links: the lazy edge to households (whose module imports this one)
+    from gateway.schema.committees import OwnersCommittee  # committees
     from gateway.schema.households import Household
 
 HouseholdRef = Annotated["Household", strawberry.lazy("gateway.schema.households")]
+OwnersCommitteeRef = Annotated["OwnersCommittee", strawberry.lazy("gateway.schema.committees")]  # committees
 
 # --- wire helpers -------------------------------------------------------------------------------------------
 
@@ -451,6 +454,14 @@ class Linkage:
     @strawberry.field(description="业主委员会")
     async def owners_committee(self, info: Info) -> CoBuildingUnit | None:
         return await _unit(info, self.dto["ownersCommitteeId"])
+
+    @strawberry.field(description="committees: the estate's owners' committee record (红色业委会), when it has one")
+    async def owners_committee_record(self, info: Info) -> OwnersCommitteeRef | None:
+        from gateway.schema.committees import OwnersCommittee  # the lazy edge's module imports this one
+
+        record_id = self.dto.get("ownersCommitteeRecordId")
+        dto = await orgs(info).get_owners_committee(ById(id=record_id)) if record_id else None
+        return OwnersCommittee(dto=dto) if dto else None
 
     version: int = from_dto(convert=int)
 

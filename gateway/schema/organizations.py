@@ -155,6 +155,9 @@ class RecordLinkageInput:
     committee_id: strawberry.ID
     property_company_id: strawberry.ID
     owners_committee_id: strawberry.ID
+    owners_committee_record_id: strawberry.ID | None = strawberry.field(
+        default=None, description="committees: the estate's owners' committee record (createOwnersCommittee)"
+    )
 
 
 @strawberry.input(description="A joint meeting of a 大党委; the chair is the next available unit in rotation")
@@ -617,6 +620,7 @@ class OrganizationsMutation:
                     committeeId=input.committee_id,
                     propertyCompanyId=input.property_company_id,
                     ownersCommitteeId=input.owners_committee_id,
+                    ownersCommitteeRecordId=input.owners_committee_record_id,  # committees
                 )
             )
         )

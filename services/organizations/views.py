@@ -141,6 +141,7 @@ class OrgViews:
             "propertyCompanyId": link.property_company_id,
             "ownersCommitteeId": link.owners_committee_id,
             "version": link.version,
+            "ownersCommitteeRecordId": link.owners_committee_record_id,  # committees
         }
 
     def meeting(self, m: d.JointMeeting) -> dict[str, Any]:

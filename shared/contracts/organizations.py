@@ -219,6 +219,7 @@ class RecordLinkage(Wire):
     committeeId: str = Id
     propertyCompanyId: str = Id
     ownersCommitteeId: str = Id
+    ownersCommitteeRecordId: str | None = None  # committees: the estate's owners' committee (committee.create)
 
 
 class ScheduleMeeting(Wire):

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import nats
 import pytest
 
+from tests.cases_gateway import eventually
+from tests.e2e.test_bus_privacy import stream_messages
 from tests.e2e.test_organizations import party_chain
 from tests.org_helpers import start_org_stack
 
@@ -111,6 +114,17 @@ async def test_red_committee_three_party_meeting_and_its_case(county, stack):
     ended = (await stack.ok("""mutation($id: ID!, $end: Date!) { endOwnersCommitteeTerm(committeeId: $id, end: $end)
         { status red } }""", {"id": oc["id"], "end": date.today().isoformat()}, **ADMIN))["endOwnersCommitteeTerm"]
     assert ended == {"status": "TERM_ENDED", "red": False}
+    # The bus carries no candidate's or attendee's name, phone or ID number.
+    personal = ["钱多", "13812345678", "13900002222", "420902198001011234", "物业经理", "王主任"]
+    nc = await nats.connect(stack.settings.nats_url)
+    try:
+        messages = await eventually(lambda: stream_messages(nc.jetstream(), "YIWANG_ORGANIZATIONS"),
+                                    lambda ms: any(b"COMMITTEE_TERM_ENDED" in m.subject.encode() for m in ms))
+    finally:
+        await nc.close()
+    for m in messages:
+        text = m.subject + m.data.decode()
+        assert not [p for p in personal if p in text], m.subject
 
 
 async def test_enterprise_branch_twinned_and_its_unit_registered(county, stack):

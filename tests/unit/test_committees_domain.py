@@ -295,3 +295,17 @@ def test_who_may_do_what():
             authorize(p, Action.MANAGE_COMMITTEE, c)
     authorize(OPERATOR_M1, Action.RECORD_THREE_PARTY, c)
     authorize(ADMIN_K, Action.MANAGE_COMMITTEE, c)
+
+
+def test_an_estates_linkage_names_its_owners_committee_record_of_the_same_estate():
+    from services.organizations.domain import Linkage
+
+    orgs, c = tree(), committee()
+    args = dict(committee=orgs["cc-m1"], property_company=unit(UnitKind.PROPERTY_COMPANY, "u2", "m1"),
+                owners_committee=unit(UnitKind.OWNERS_COMMITTEE, "u3", "m1"), by=ADMIN_T1, now=T0)
+    link = Linkage.record(id="lk-1", estate="阳光小区", owners_committee_record=c, **args)
+    assert link.owners_committee_record_id == "oc-1"
+    assert link.pending_events[0].data["ownersCommitteeRecordId"] == "oc-1"
+    assert Linkage.record(id="lk-2", estate="阳光小区", **args).owners_committee_record_id is None
+    with pytest.raises(BadInput, match="not of this estate"):
+        Linkage.record(id="lk-3", estate="别的小区", owners_committee_record=c, **args)

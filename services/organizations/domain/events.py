@@ -168,6 +168,7 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "BRANCH_ACTIVE": ("lastActivityAt",),
 }
 EVENT_FIELDS["ORGANIZATION_CREATED"] += ("unitId",)  # committees: a non-territorial branch's unit
+EVENT_FIELDS["LINKAGE_RECORDED"] += ("ownersCommitteeRecordId",)  # committees: the estate's red committee
 
 FIELD_DESCRIPTIONS: dict[str, str] = {
     "aggregate": "The kind of record: organization, member, transfer, unit, committee, meeting, need, resource, "
@@ -271,6 +272,7 @@ FIELD_DESCRIPTIONS: dict[str, str] = {
     "what": "What the service was",
     "deliveredAt": "When it was delivered",
     "lastActivityAt": "When the branch last showed 双报到 activity or delivered a service",
+    "ownersCommitteeRecordId": "The estate's owners' committee record (红色业委会), when it has one",
     "commitments": "How many commitments (承诺事项) the unit made",
     "serviceCount": "Services the unit has delivered to the community so far",
 }
