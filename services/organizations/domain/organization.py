@@ -61,7 +61,7 @@ def check_placement(
         return
     if parent is not None and not parent.type.territorial:
         raise BadInput(
-            f"a {parent.type} branch is outside the territorial chain: it cannot be the parent of a {org_type}",
+            f"{parent.name} ({parent.type}) is outside the territorial chain: it cannot be the parent of a {org_type}",
             {"parentId": parent.id, "parentType": str(parent.type)},
         )
     if anchor.level is not org_type.anchor_level:
