@@ -37,7 +37,8 @@ async def events(stack, name: str) -> list[dict]:
 
 async def assert_rollups_equal_recount(stack) -> None:
     db = runtime(stack, "organizations").db
-    counters = {doc["_id"]: {k.replace(":", "."): v for k, v in doc["c"].items() if v} async for doc in db.rollups.find()}
+    counters = {doc["_id"]: {k.replace(":", "."): v for k, v in doc["c"].items() if v}
+                async for doc in db.rollups.find()}
     records = [model.model_validate({**x, "id": x["_id"]}) for coll, model in KINDS async for x in db[coll].find()]
     fresh = od.recount(records)
     differ = {r: (counters.get(r), fresh.get(r)) for r in set(counters) | set(fresh) if counters.get(r) != fresh.get(r)}
@@ -108,7 +109,8 @@ async def test_a_red_owners_committee_from_filing_to_election(orgs, stack):
     assert elected["status"] == "IN_OFFICE" and elected["red"] and elected["partyShare"] == 0.5
     stats = (await orgs("stats.batch", admin, ids=["county-a", "grid-a2"]))["items"]
     assert stats["county-a"]["ownersCommitteeCount"] == 1 and stats["county-a"]["redCommitteeShare"] == 1.0
-    assert stats["county-a"]["residentsCommitteeCount"] == 1 and stats["grid-a2"]["ownersCommitteeCount"] == 0
+    assert stats["county-a"]["residentsCommitteeCount"] == 1
+    assert stats["grid-a2"]["ownersCommitteeCount"] == 0
     created = (await events(stack, "OWNERS_COMMITTEE_CREATED"))[0]
     assert created["envelope"]["data"]["candidates"] == 3 and "张业主" not in str(created) and "1381234" not in str(created)
     assert len(await events(stack, "COMMITTEE_CANDIDATE_VETTED")) == 7
@@ -215,7 +217,16 @@ async def test_an_enterprise_branch_twinned_registered_and_idle(orgs, stack):
     assert stats["town-a"]["idleBranchCount"] == 0
     assert stats["comm-a"]["unitRegistrationCount"] == 1 and stats["comm-a"]["unitServiceCount"] == 1
     assert len(await events(stack, "BRANCH_ACTIVE")) == 1
-    await orgs("dual.end", admin, memberId=worker["id"], reason="调动")
+    # A member moving with their 双报到 takes it to the branch they join.
+    agency = await orgs("unit.register", admin, name="示例区民政局", kind="AGENCY", regionId="county-a")
+    other = await orgs("org.create", admin, name="示例区民政局机关党支部", type="AGENCY", anchorId="county-a",
+                       unitId=agency["id"])
+    move = await orgs("transfer.request", admin, memberId=worker["id"], toOrganizationId=other["id"], reason="调动")
+    await orgs("transfer.approve", admin, id=move["id"])
     assert (await orgs("org.get", admin, id=branch["id"]))["dualRegistered"] == 0
+    moved_to = await orgs("org.get", admin, id=other["id"])
+    assert moved_to["dualRegistered"] == 1 and moved_to["lastServiceAt"] is None  # a move is no activity
+    await orgs("dual.end", admin, memberId=worker["id"], reason="调动")
+    assert (await orgs("org.get", admin, id=other["id"]))["dualRegistered"] == 0
     await eventually(lambda: events(stack, "UNIT_SERVICE_RECORDED"), lambda e: len(e) == 1)
     await assert_rollups_equal_recount(stack)

@@ -57,13 +57,14 @@ def note_activity(org: Organization, at: datetime, now: datetime) -> bool:
     return True
 
 
-def count_dual(org: Organization, delta: int, now: datetime) -> bool:
-    """A member of the branch started (+1) or ended (−1) a 双报到; a start is activity."""
+def count_dual(org: Organization, delta: int, now: datetime, activity: bool = True) -> bool:
+    """A member of the branch started (+1) or ended (−1) a 双报到; a start is activity (not a
+    member with one moving in: `activity` False)."""
     if org.type.territorial or delta == 0:
         return False
     org._change(now)
     org.dual_registered = max(0, org.dual_registered + delta)
-    if delta > 0:
+    if delta > 0 and activity:
         note_activity(org, now, now)
     return True
 

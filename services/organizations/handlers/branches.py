@@ -14,6 +14,16 @@ from shared.messaging.rpc import Request
 from shared.mongo import UnitOfWork, now
 
 
+async def count_branch_dual(ctx: OrgContext, uow: UnitOfWork, org_id: str, delta: int, activity: bool = True) -> None:
+    """A member's 双报到 counts for their branch when it is outside the territorial chain."""
+    org = await ctx.store.orgs.get(org_id, uow)
+    if org is None or org.type.territorial:
+        return
+    version, before = org.version, org.model_copy(deep=True)
+    if d.count_dual(org, delta, now(), activity):
+        await ctx.put(uow, ctx.store.orgs, org, before, version)
+
+
 class UnitRegistrations(Feature):
     def __init__(self, ctx: OrgContext):
         super().__init__(ctx)

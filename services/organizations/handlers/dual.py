@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from services.organizations import domain as d
+from services.organizations.handlers.branches import count_branch_dual  # committees
 from services.organizations.handlers.common import Feature
 from shared.contracts import organizations as w
 from shared.messaging.envelope import CloudEvent
@@ -50,12 +51,7 @@ class Dual(Feature):
 
     async def count_for_branch(self, uow: UnitOfWork, org_id: str, delta: int) -> None:
         """committees: a member's 双报到 counts for their branch when it is outside the territorial chain."""
-        org = await self.store.orgs.get(org_id, uow)
-        if org is None or org.type.territorial:
-            return
-        version, before = org.version, org.model_copy(deep=True)
-        if d.count_dual(org, delta, now()):
-            await self.ctx.put(uow, self.store.orgs, org, before, version)
+        await count_branch_dual(self.ctx, uow, org_id, delta)
 
     async def note_branch_service(self, uow: UnitOfWork, org_id: str) -> None:
         """committees: a member's service in a quarter is activity of their non-territorial branch."""
