@@ -14,6 +14,7 @@ from typing import Any, TypeVar, cast
 from pydantic import BaseModel
 
 from shared.contracts import cases as cc
+from shared.contracts import committees as cm  # committees
 from shared.contracts import grids as gc
 from shared.contracts import notifications as nc
 from shared.contracts import organizations as oc
@@ -431,6 +432,52 @@ class OrganizationsClient(FiguresClient):
 
     async def get_rectification(self, body: ById) -> Dto | None:
         return await self.send("rectification.get", body)
+
+    # committees: 红色业委会, 居委会, 三方联动, 单位报到
+    async def create_owners_committee(self, body: cm.CreateOwnersCommittee) -> Dto:
+        return await self.send("committee.create", body)
+
+    async def add_committee_candidate(self, body: cm.AddCandidate) -> Dto:
+        return await self.send("committee.addCandidate", body)
+
+    async def vet_committee_candidate(self, body: cm.VetCandidate) -> Dto:
+        return await self.send("committee.vet", body)
+
+    async def elect_owners_committee(self, body: cm.ElectCommittee) -> Dto:
+        return await self.send("committee.elect", body)
+
+    async def end_committee_term(self, body: cm.EndCommitteeTerm) -> Dto:
+        return await self.send("committee.endTerm", body)
+
+    async def get_owners_committee(self, body: ById) -> Dto | None:
+        return await self.send("committee.get", body)
+
+    async def list_owners_committees(self, body: cm.ListCommittees) -> Dto:
+        return await self.send("committee.list", body)
+
+    async def record_residents_committee(self, body: cm.RecordResidentsCommittee) -> Dto:
+        return await self.send("residents.record", body)
+
+    async def get_residents_committee(self, body: cm.ByCommunity) -> Dto | None:
+        return await self.send("residents.get", body)
+
+    async def record_three_party_meeting(self, body: cm.RecordThreePartyMeeting) -> Dto:
+        return await self.send("threeParty.record", body)
+
+    async def get_three_party_meeting(self, body: ById) -> Dto | None:
+        return await self.send("threeParty.get", body)
+
+    async def list_three_party_meetings(self, body: cm.ListCommittees) -> Dto:
+        return await self.send("threeParty.list", body)
+
+    async def register_unit_with_community(self, body: cm.RegisterUnitWithCommunity) -> Dto:
+        return await self.send("unitReg.register", body)
+
+    async def record_unit_service(self, body: cm.RecordUnitService) -> Dto:
+        return await self.send("unitReg.service", body)
+
+    async def list_unit_registrations(self, body: cm.ListUnitRegistrations) -> Dto:
+        return await self.send("unitReg.list", body)
 
 
 class VolunteersClient(FiguresClient):

@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     dup_window_s: int = 7 * 86400  # ... reported within this window
 
     org_weak_days: int = Field(default=90, ge=1, description="no organisational life this long: weak (软弱涣散 risk)")
+    org_idle_branch_days: int = Field(  # committees
+        default=60, ge=1, description="a branch outside the chain without 双报到 or service this long: idle (空转)"
+    )
     org_transfer_deadline_days: int = Field(default=30, ge=1, description="membership transfers are overdue after")
     org_sweep_s: float = 600.0  # how often weak organisations and overdue transfers are looked for
     # visits:

@@ -315,4 +315,21 @@ RIGHTS: dict[str, Rule] = {
     "startRectification": rule(A),
     "completeRectificationTask": rule(STAFF),
     "reviewRectification": rule(A),
+    # -- committees: 红色业委会, 居委会 and 单位报到 are an administrator's in scope; staff read them and record
+    #    三方联动 meetings (an operator too, as joint meetings' minutes)
+    "ownersCommittee": rule(STAFF),
+    "ownersCommittees": rule(STAFF),
+    "residentsCommittee": rule(STAFF),
+    "threePartyMeeting": rule(STAFF),
+    "threePartyMeetings": rule(STAFF),
+    "unitCommunityRegistrations": rule(STAFF),
+    "createOwnersCommittee": rule(A),
+    "addOwnersCommitteeCandidate": rule(A),
+    "vetCommitteeCandidate": rule(A),
+    "electOwnersCommittee": rule(A),
+    "endOwnersCommitteeTerm": rule(A),
+    "recordResidentsCommittee": rule(A),
+    "recordThreePartyMeeting": rule(STAFF),
+    "registerUnitWithCommunity": rule(A),
+    "recordUnitService": rule(A),
 }

@@ -24,6 +24,7 @@ from gateway.schema.cadres import CadresMutation, CadresQuery
 from gateway.schema.case_events import CasesSubscription
 from gateway.schema.case_followup import CaseFollowUpMutation
 from gateway.schema.cases import CasesMutation, CasesQuery
+from gateway.schema.committees import CommitteesMutation, CommitteesQuery  # committees
 from gateway.schema.deliberation import DeliberationMutation, DeliberationQuery  # deliberation
 from gateway.schema.departments import DepartmentsMutation, DepartmentsQuery
 from gateway.schema.evidence import EvidenceMutation
@@ -70,6 +71,7 @@ class Query(
     ResidentPointsQuery,  # residents' points
     UnitOrdersQuery,  # units take service orders
     WeakQuery,  # weak organisations
+    CommitteesQuery,  # committees
 ):
     pass
 
@@ -95,6 +97,7 @@ class Mutation(
     ResidentPointsMutation,  # residents' points
     UnitOrdersMutation,  # units take service orders
     WeakMutation,  # weak organisations
+    CommitteesMutation,  # committees
 ):
     pass
 

@@ -276,6 +276,56 @@ ALLOWED: dict[str, dict[str, Spec]] = {
         "RECTIFICATION_TASK_COMPLETED": {"organizationId": True, "taskId": True, "late": True, "open": True},
         "RECTIFICATION_TASK_OVERDUE": {"organizationId": True, "taskId": True, "dueAt": True},
         "RECTIFICATION_REVIEWED": {"organizationId": True, "passed": True, "score": True, "threshold": True},
+        # committees: ids, dates, counts and flags; never a candidate's, attendee's or committee member's name
+        "OWNERS_COMMITTEE_CREATED": {
+            "communityId": True,
+            "estate": True,
+            "buildingIds": True,
+            "filedByOrgId": True,
+            "filedOn": True,
+            "seats": True,
+            "candidates": True,
+        },
+        "COMMITTEE_CANDIDATE_ADDED": {"candidateId": True},
+        "COMMITTEE_CANDIDATE_VETTED": {"candidateId": True, "check": True, "passed": True, "qualified": True},
+        "COMMITTEE_ELECTED": {"seatsHeld": True, "partySeats": True, "red": True, "termStart": True, "termEnd": True},
+        "COMMITTEE_TERM_ENDED": {"end": True},
+        "RESIDENTS_COMMITTEE_RECORDED": {
+            "communityId": True,
+            "name": True,
+            "members": True,
+            "termStart": True,
+            "termEnd": True,
+        },
+        "THREE_PARTY_MEETING_RECORDED": {
+            "communityId": True,
+            "estate": True,
+            "ownersCommitteeId": True,
+            "residentsCommitteeId": True,
+            "propertyCompanyId": True,
+            "heldAt": True,
+            "attendees": True,
+            "items": True,
+        },
+        "THREE_PARTY_CASE_REQUESTED": {
+            "itemId": True,
+            "title": True,
+            "categoryCode": True,
+            "regionId": True,
+            "channel": True,
+        },
+        "THREE_PARTY_CASE_LINKED": {"itemId": True, "caseId": True, "status": True},
+        "THREE_PARTY_PROPOSAL_REQUESTED": {"itemId": True, "title": True, "communityId": True},
+        "UNIT_REGISTERED_WITH_COMMUNITY": {"unitId": True, "communityId": True, "commitments": True},
+        "UNIT_SERVICE_RECORDED": {
+            "unitId": True,
+            "communityId": True,
+            "what": True,
+            "deliveredAt": True,
+            "serviceCount": True,
+        },
+        "BRANCH_IDLE": {"periodDays": True, "lastActivityAt": True},
+        "BRANCH_ACTIVE": {"lastActivityAt": True},
     },
     "volunteers": {
         "VOLUNTEER_REGISTERED": {"member_id": True},  # not `sub`, `skills`
@@ -347,6 +397,12 @@ for _type in ("ORDER_TAKEN", "ORDER_STARTED", "ORDER_COMPLETED", "ORDER_RATED", 
 ALLOWED["volunteers"]["ORDER_DISPATCHED"] = {
     **ALLOWED["volunteers"]["ORDER_DISPATCHED"],
     "target": {"kind": True, "id": True, "post_type": True, "name": True},
+}
+# committees: a non-territorial branch names its unit
+ALLOWED["organizations"]["ORGANIZATION_CREATED"] = {**ALLOWED["organizations"]["ORGANIZATION_CREATED"], "unitId": True}
+ALLOWED["organizations"]["LINKAGE_RECORDED"] = {
+    **ALLOWED["organizations"]["LINKAGE_RECORDED"],
+    "ownersCommitteeRecordId": True,  # committees: the estate's red committee
 }
 
 

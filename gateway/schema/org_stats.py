@@ -57,6 +57,23 @@ class OrgStats:
     weak_flagged_count: int = figure("weak_flagged")
     under_rectification_count: int = figure("under_rectification")
     rectified_count: int = figure("rectified")
+    # committees: branches outside the chain, 红色业委会, 居委会, 三方联动, 单位报到
+    non_territorial_count: int = figure("non_territorial_organizations")
+    idle_branch_count: int = figure("idle_branches")
+    branch_dual_registered_count: int = figure("branch_dual_registered")
+    owners_committee_count: int = figure("owners_committees")
+    red_owners_committee_count: int = figure("red_owners_committees")
+    red_committee_share: float | None = strawberry.field(
+        description="Share of owners' committees in office with party members holding seats (红色业委会); null "
+        "while there is none"
+    )
+    party_seat_share: float | None = strawberry.field(
+        description="Seats on owners' committees in office held by party members, as a share; null while none"
+    )
+    residents_committee_count: int = figure("residents_committees")
+    three_party_meeting_count: int = figure("three_party_meetings")
+    unit_registration_count: int = figure("unit_registrations")
+    unit_service_count: int = figure("unit_services")
 
 
 _COUNTS = {
@@ -76,6 +93,21 @@ _COUNTS = {
     "rectified_count": "rectifiedCount",
 }
 _RATES = {"branch_coverage": "branchCoverage", "building_group_coverage": "buildingGroupCoverage"}
+# committees
+_COUNTS.update(
+    {
+        "non_territorial_count": "nonTerritorialCount",
+        "idle_branch_count": "idleBranchCount",
+        "branch_dual_registered_count": "branchDualRegisteredCount",
+        "owners_committee_count": "ownersCommitteeCount",
+        "red_owners_committee_count": "redOwnersCommitteeCount",
+        "residents_committee_count": "residentsCommitteeCount",
+        "three_party_meeting_count": "threePartyMeetingCount",
+        "unit_registration_count": "unitRegistrationCount",
+        "unit_service_count": "unitServiceCount",
+    }
+)
+_RATES.update({"red_committee_share": "redCommitteeShare", "party_seat_share": "partySeatShare"})
 
 
 def org_stats(dto: dict) -> OrgStats:

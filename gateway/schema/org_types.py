@@ -45,12 +45,15 @@ from gateway.schema.enums import (
 from gateway.schema.loads import load_case, load_member, load_member_links, load_org, load_unit
 from gateway.schema.territory import Region, optional_region, required_region
 from shared.contracts import organizations as oc
+from shared.contracts.common import ById  # committees
 from shared.errors import DomainError, Forbidden, Unavailable
 
 if TYPE_CHECKING:  # links: the lazy edge to households (whose module imports this one)
+    from gateway.schema.committees import OwnersCommittee  # committees
     from gateway.schema.households import Household
 
 HouseholdRef = Annotated["Household", strawberry.lazy("gateway.schema.households")]
+OwnersCommitteeRef = Annotated["OwnersCommittee", strawberry.lazy("gateway.schema.committees")]  # committees
 
 # --- wire helpers -------------------------------------------------------------------------------------------
 
@@ -183,6 +186,27 @@ class PartyOrganization(Node):
     async def life(self, info: Info, first: int | None = None, after: str | None = None) -> LifeRecordConnection:
         page = await orgs(info).list_life(listing(oc.ListLife, {"organizationId": self.dto["id"]}, first, after))
         return connection(page, life_node)
+
+    # committees: branches outside the territorial chain (机关, 企业, 两新, 物业, 商圈)
+    @strawberry.field(description="On the street→building chain; false for AGENCY … MARKET branches")
+    def territorial(self) -> bool:
+        return self.dto.get("territorial", True) is not False
+
+    @strawberry.field(description="The unit a branch outside the territorial chain is anchored to")
+    async def unit(self, info: Info) -> CoBuildingUnit | None:
+        return await _unit(info, self.dto.get("unitId"))
+
+    @strawberry.field(description="A branch outside the chain: its members with an active 双报到")
+    def dual_registered_count(self) -> int:
+        return int(self.dto.get("dualRegistered") or 0)
+
+    last_service_at: datetime | None = from_dto(
+        convert=when, description="A branch outside the chain: its latest 双报到 or service delivered"
+    )
+
+    @strawberry.field(description="空转: a branch outside the chain without 双报到 or service for the period")
+    def idle(self) -> bool:
+        return bool(self.dto.get("idle"))
 
 
 def org_node(dto: dict) -> PartyOrganization:
@@ -430,6 +454,14 @@ class Linkage:
     @strawberry.field(description="业主委员会")
     async def owners_committee(self, info: Info) -> CoBuildingUnit | None:
         return await _unit(info, self.dto["ownersCommitteeId"])
+
+    @strawberry.field(description="committees: the estate's owners' committee record (红色业委会), when it has one")
+    async def owners_committee_record(self, info: Info) -> OwnersCommitteeRef | None:
+        from gateway.schema.committees import OwnersCommittee  # the lazy edge's module imports this one
+
+        record_id = self.dto.get("ownersCommitteeRecordId")
+        dto = await orgs(info).get_owners_committee(ById(id=record_id)) if record_id else None
+        return OwnersCommittee(dto=dto) if dto else None
 
     version: int = from_dto(convert=int)
 

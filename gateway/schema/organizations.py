@@ -85,6 +85,11 @@ class CreatePartyOrganizationInput:
     idempotency_key: str | None = strawberry.field(
         default=None, description="A retry with the same key returns the first organisation"
     )
+    unit_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="committees: the unit an AGENCY, ENTERPRISE, NEW_ECONOMIC, PROPERTY_COMPANY or MARKET "
+        "branch is anchored to (outside the territorial chain: any region, no parent)",
+    )
 
 
 @strawberry.input(description="A leadership seat: a member (memberId) or a person from a co-building unit (unitId)")
@@ -150,6 +155,9 @@ class RecordLinkageInput:
     committee_id: strawberry.ID
     property_company_id: strawberry.ID
     owners_committee_id: strawberry.ID
+    owners_committee_record_id: strawberry.ID | None = strawberry.field(
+        default=None, description="committees: the estate's owners' committee record (createOwnersCommittee)"
+    )
 
 
 @strawberry.input(description="A joint meeting of a 大党委; the chair is the next available unit in rotation")
@@ -413,6 +421,7 @@ class OrganizationsMutation:
                     parentId=input.parent_id,
                     householdMemberId=input.household_member_id,
                     idempotencyKey=input.idempotency_key,
+                    unitId=input.unit_id,  # committees
                 )
             )
         )
@@ -611,6 +620,7 @@ class OrganizationsMutation:
                     committeeId=input.committee_id,
                     propertyCompanyId=input.property_company_id,
                     ownersCommitteeId=input.owners_committee_id,
+                    ownersCommitteeRecordId=input.owners_committee_record_id,  # committees
                 )
             )
         )

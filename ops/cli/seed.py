@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 from ops.cli import seed_followup
 from ops.cli.demo import replica_ready
 from ops.cli.progress import Progress, Say, Tick
+from ops.cli.seed_committees import seed_committees  # committees: 红色业委会, 三方联动, 单位报到
 from ops.cli.seed_departments import load_departments
 from ops.cli.seed_links import seed_links  # links:
 from ops.cli.seed_points import seed_points  # residents' points; units take service orders
@@ -1430,6 +1431,7 @@ async def seed(
                 households += "; " + await seed_proposals(loader, "demo", settings.jwt_secret, settings.jwt_issuer)
                 households += "; " + await seed_points(loader, settings)
                 households += "; " + await seed_weak(loader, "demo")
+                households += "; " + await seed_committees(loader)
                 return Seeded(
                     True,
                     f"loaded {summary}; {describe_history(history)}; {households} "

@@ -64,6 +64,9 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     serve_rekey(rt, cipher, SEALED_MEMBERS, Sealed("units", ("contacts.phone_enc",)))
     rt.route("member.import", MemberImporter(ctx).handle)
     rt.consume("organizations", "case-requests", handlers.meetings.on_own_event, events="CASE_REQUESTED.>")
+    rt.consume(  # committees: 三方联动 items that become cases
+        "organizations", "three-party-cases", handlers.committees.on_own_event, events="THREE_PARTY_CASE_REQUESTED.>"
+    )
     rt.consume("cases", "cases", handlers.meetings.on_case_event)
     rt.consume("volunteers", "feedback", handlers.dual.on_volunteer_event, events="QUARTERLY_FEEDBACK.>")
     # deliberation: the case a proposal's implementation asked for, until `cases` has it

@@ -61,6 +61,19 @@ INDEXES["meetings"].append(IndexModel([("community_id", ASCENDING), ("scheduled_
 INDEXES.update(DELIBERATION_INDEXES)
 # weak organisations: standings, plans, settings (weak_store.py)
 INDEXES.update(WEAK_INDEXES)
+# committees: 红色业委会, 居委会, 三方联动; non-territorial branches by unit and by idleness; 单位报到
+INDEXES.update(
+    {
+        "owners_committees": [IndexModel(PATH)],
+        "residents_committees": [IndexModel(PATH)],
+        "three_party_meetings": [IndexModel(PATH)],
+        "unit_registrations": [IndexModel(PATH), IndexModel([("unit_id", ASCENDING), ("_id", ASCENDING)])],
+    }
+)
+INDEXES["organizations"] += [
+    IndexModel([("unit_id", ASCENDING), ("_id", ASCENDING)]),
+    IndexModel([("idle", ASCENDING), ("non_territorial", ASCENDING), ("last_branch_activity_at", ASCENDING)]),
+]
 
 
 def extra_fields(record: BaseModel) -> dict[str, Any]:
@@ -69,6 +82,9 @@ def extra_fields(record: BaseModel) -> dict[str, Any]:
         return {
             "holds_life": record.type is not d.OrgType.CENTER_HOUSEHOLD,
             "last_active_at": record.last_life_at or record.created_at,
+            # committees: the idle (空转) sweep of non-territorial branches
+            "non_territorial": not record.type.territorial,
+            "last_branch_activity_at": record.last_service_at or record.created_at,
         }
     if isinstance(record, d.PartyMember):
         dual = record.active_dual
@@ -96,6 +112,11 @@ class OrgStore:
         self.resources = records("resources", d.Resource, "resource")
         self.projects = records("projects", d.Project, "project")
         self.feedback = records("feedback", d.FeedbackRecord, "feedback record")
+        # committees
+        self.owners_committees = records("owners_committees", d.OwnersCommittee, "owners' committee")
+        self.residents_committees = records("residents_committees", d.ResidentsCommittee, "residents' committee")
+        self.three_party = records("three_party_meetings", d.ThreePartyMeeting, "three-party meeting")
+        self.unit_registrations = records("unit_registrations", d.UnitRegistration, "unit registration")
         self.life = db.life
         self.rollups, self.keys, self.days = db.rollups, db["keys"], db.rollup_days
 
@@ -164,6 +185,24 @@ class OrgStore:
         return await self.db[OUTBOX].count_documents({"published": False}, limit=limit + 1)
 
     # -- what the sweeper looks at -----------------------------------------------------
+    async def idle_due(self, at: datetime, days: int, limit: int) -> list[str]:
+        """Non-territorial branches not yet idle, with no activity for `days` (index on idle,
+        non_territorial, last_branch_activity_at)."""
+        return [
+            x["_id"]
+            for x in await self.orgs.coll.find(
+                {"idle": False, "non_territorial": True, "last_branch_activity_at": until(at - timedelta(days=days))},
+                {"_id": 1},
+            ).to_list(limit)
+        ]
+
+    async def branches_of_unit(self, unit_id: str, uow: UnitOfWork) -> list[d.Organization]:
+        """The non-territorial branches anchored to a unit (one per type at most)."""
+        return [
+            self.orgs.of(x)
+            for x in await self.orgs.coll.find({"unit_id": unit_id}, session=uow.session).to_list(len(d.OrgType))
+        ]
+
     async def weak_due(self, at: datetime, days: int, limit: int) -> list[str]:
         """Organisations not yet weak, holding life, without any for `days` (index on
         weak, holds_life, last_active_at)."""

@@ -53,7 +53,15 @@ class Sweeper(LeasedLoop):
         late = await self.rater.weak.plans_due(at, BATCH)
         for plan_id in late:
             await self._apply(self.rater.weak.plans, plan_id, lambda p: p.raise_overdue(at))
-        return len(weak) == BATCH or len(overdue) == BATCH or rating or len(late) == BATCH
+        idle = await self.sweep_idle(at)  # committees: 空转 branches
+        return len(weak) == BATCH or len(overdue) == BATCH or rating or len(late) == BATCH or idle == BATCH
+
+    async def sweep_idle(self, at: datetime) -> int:
+        days = self.ctx.settings.org_idle_branch_days
+        idle = await self.ctx.store.idle_due(at, days, BATCH)
+        for org_id in idle:
+            await self._apply(self.ctx.store.orgs, org_id, lambda o: d.sweep_idle(o, at, days))
+        return len(idle)
 
     async def _apply(self, repo: Records, record_id: str, rule: Callable[[Any], bool]) -> None:
         async def work(uow: UnitOfWork) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.organizations import domain as d
+from services.organizations.views_committees import committee_figures  # committees
 from shared.auth import Principal
 from shared.contracts.attachments import attachment_dto
 from shared.mongo import now
@@ -51,6 +52,12 @@ class OrgViews:
             "lastLifeAt": o.last_life_at,
             "weak": o.weak,
             "version": o.version,
+            # committees: a non-territorial branch's unit, its members' 双报到 and the idle flag (空转)
+            "unitId": o.unit_id,
+            "territorial": o.type.territorial,
+            "dualRegistered": o.dual_registered,
+            "lastServiceAt": o.last_service_at,
+            "idle": o.idle,
         }
 
     def member(self, p: Principal, m: d.PartyMember) -> dict[str, Any]:
@@ -135,6 +142,7 @@ class OrgViews:
             "propertyCompanyId": link.property_company_id,
             "ownersCommitteeId": link.owners_committee_id,
             "version": link.version,
+            "ownersCommitteeRecordId": link.owners_committee_record_id,  # committees
         }
 
     def meeting(self, m: d.JointMeeting) -> dict[str, Any]:
@@ -267,4 +275,5 @@ class OrgViews:
             "weakFlaggedCount": counters.get("weak_flagged", 0),
             "underRectificationCount": counters.get("under_rectification", 0),
             "rectifiedCount": counters.get("rectified", 0),
+            **committee_figures(counters),  # committees
         }

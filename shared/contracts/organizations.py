@@ -12,6 +12,7 @@ from datetime import date
 
 from pydantic import AwareDatetime, Field
 
+from shared.contracts import committees as cm  # committees
 from shared.contracts.attachments import AttachEvidence
 from shared.contracts.common import ById, ByIds, Page, Wire
 from shared.contracts.weak_orgs import REQUESTS as WEAK_REQUESTS  # weak organisations
@@ -54,6 +55,7 @@ class CreateOrganization(Wire):
     parentId: str | None = None  # the organisation one level up (none for a 党工委)
     householdMemberId: str | None = None  # a CENTER_HOUSEHOLD's member
     idempotencyKey: str | None = Key
+    unitId: str | None = None  # committees: the unit a non-territorial branch (机关, 企业…) is anchored to
 
 
 class UpdateOrganization(Versioned):
@@ -218,6 +220,7 @@ class RecordLinkage(Wire):
     committeeId: str = Id
     propertyCompanyId: str = Id
     ownersCommitteeId: str = Id
+    ownersCommitteeRecordId: str | None = None  # committees: the estate's owners' committee (committee.create)
 
 
 class ScheduleMeeting(Wire):
@@ -405,4 +408,20 @@ REQUESTS: dict[str, type[Wire]] = {
     "work.meetings": WorkQuery,
     # weak organisations (shared/contracts/weak_orgs.py)
     **WEAK_REQUESTS,
+    # committees: 红色业委会, 居委会, 三方联动, 单位报到 (shared/contracts/committees.py)
+    "committee.create": cm.CreateOwnersCommittee,
+    "committee.addCandidate": cm.AddCandidate,
+    "committee.vet": cm.VetCandidate,
+    "committee.elect": cm.ElectCommittee,
+    "committee.endTerm": cm.EndCommitteeTerm,
+    "committee.get": ById,
+    "committee.list": cm.ListCommittees,
+    "residents.record": cm.RecordResidentsCommittee,
+    "residents.get": cm.ByCommunity,
+    "threeParty.record": cm.RecordThreePartyMeeting,
+    "threeParty.get": ById,
+    "threeParty.list": cm.ListCommittees,
+    "unitReg.register": cm.RegisterUnitWithCommunity,
+    "unitReg.service": cm.RecordUnitService,
+    "unitReg.list": cm.ListUnitRegistrations,
 }

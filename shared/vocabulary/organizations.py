@@ -14,6 +14,12 @@ class OrgType(StrEnum):
     GRID_BRANCH = "GRID_BRANCH"  # 网格党支部
     BUILDING_GROUP = "BUILDING_GROUP"  # 楼栋党小组
     CENTER_HOUSEHOLD = "CENTER_HOUSEHOLD"  # 党员中心户
+    # non-territorial: anchored to a unit and a region of any level, outside the street→building chain
+    AGENCY = "AGENCY"  # 机关党组织
+    ENTERPRISE = "ENTERPRISE"  # 企业党组织
+    NEW_ECONOMIC = "NEW_ECONOMIC"  # 两新组织党组织
+    PROPERTY_COMPANY = "PROPERTY_COMPANY"  # 物业企业党组织
+    MARKET = "MARKET"  # 商圈市场党组织
 
     @property
     def anchor_level(self) -> Level:
@@ -22,6 +28,11 @@ class OrgType(StrEnum):
     @property
     def parent_type(self) -> OrgType | None:
         return PARENT_TYPE[self]
+
+    @property
+    def territorial(self) -> bool:
+        """On the street→building chain (anchored to a node of its own level under its parent type)."""
+        return self in ANCHOR_LEVEL
 
 
 ANCHOR_LEVEL: dict[OrgType, Level] = {
@@ -38,6 +49,9 @@ PARENT_TYPE: dict[OrgType, OrgType | None] = {
     OrgType.BUILDING_GROUP: OrgType.GRID_BRANCH,
     OrgType.CENTER_HOUSEHOLD: OrgType.BUILDING_GROUP,
 }
+# non-territorial branches: no parent on the chain, anchored to a unit and a region of any level
+NON_TERRITORIAL: frozenset[OrgType] = frozenset(t for t in OrgType if t not in ANCHOR_LEVEL)
+PARENT_TYPE.update({t: None for t in NON_TERRITORIAL})
 
 
 class PositionRole(StrEnum):
@@ -108,7 +122,7 @@ class ProjectStatus(StrEnum):
 # The figures of a region (rollup counters kept with the writes): each name with what it counts,
 # read by the service's rollups and by the gateway's field descriptions.
 COUNTER_DEFINITIONS: dict[str, str] = {
-    "organizations": "Party organisations anchored in the region, every type.",
+    "organizations": "Party organisations of the territorial chain (街道党工委 → 党员中心户) anchored in the region.",
     **{f"organizations.{t}": f"Organisations of type {t} anchored in the region." for t in OrgType},
     "grids_with_branch": "Grids with a GRID_BRANCH (网格党支部); coverage = this / gridCount.",
     "buildings_with_group": "Buildings with a BUILDING_GROUP (楼栋党小组); coverage = this / buildingCount.",
@@ -128,3 +142,23 @@ COUNTER_DEFINITIONS: dict[str, str] = {
     "under_rectification": "Rectification plans (整顿) open in the region.",
     "rectified": "Rectification plans that passed their review (the organisation's flag cleared).",
 }
+# committees: 红色业委会, 三方联动 and non-territorial branches (单位报到, 空转)
+COUNTER_DEFINITIONS.update(
+    {
+        "non_territorial_organizations": "Party organisations outside the territorial chain (机关, 企业, 两新, "
+        "物业, 商圈) anchored in the region.",
+        "idle_branches": "Non-territorial branches with no 双报到 activity or service delivered for the configured "
+        "period (空转).",
+        "branch_dual_registered": "Members of non-territorial branches in the region with an active 双报到 "
+        "(counted where their branch is).",
+        "owners_committees": "Owners' committees (业委会) in office in the region, one per estate (小区).",
+        "red_owners_committees": "Owners' committees in office with party members holding seats (红色业委会); "
+        "estates with a red committee.",
+        "owners_committee_seats": "Seats held on owners' committees in office.",
+        "owners_committee_party_seats": "Seats on owners' committees in office held by party members.",
+        "residents_committees": "Communities with a residents' committee (居委会) recorded.",
+        "three_party_meetings": "三方联动 meetings (居委会 + 物业 + 业委会) recorded.",
+        "unit_registrations": "Units registered with a community in the region (单位报到).",
+        "unit_services": "Services delivered by registered units to communities in the region.",
+    }
+)

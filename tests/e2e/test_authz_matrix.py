@@ -248,6 +248,26 @@ class World:
             project = await self.ok('mutation($n: ID!, $r: ID!) { proposeProject(needId: $n, resourceId: $r, '
                                     'title: "项目") { id } }', n=self.get("need", place), r=self.get("resource", place))
             self.put("project", place, project["proposeProject"]["id"])
+        await self.seed_committees()
+
+    async def seed_committees(self) -> None:
+        """committees: a 居委会, an owners' committee being formed, a 三方联动 meeting and a unit's 报到 in m and m2."""
+        for place in ("m", "m2"):
+            await self.ok("mutation($i: RecordResidentsCommitteeInput!) { recordResidentsCommittee(input: $i) { id } }",
+                          i={"communityId": rid(place), "name": f"居委会{place}", "members": [{"name": "主任",
+                             "role": "主任"}], "termStart": "2024-01-01"})
+            oc = await self.ok("mutation($i: CreateOwnersCommitteeInput!) { createOwnersCommittee(input: $i) { id } }",
+                               i={"communityId": rid(place), "estate": f"小区{place}", "filedOn": "2025-01-01",
+                                  "filedByOrgId": self.get("committee", place), "seats": 5,
+                                  "candidates": [{"name": "候选人"}]})
+            self.put("owners_committee", place, oc["createOwnersCommittee"]["id"])
+            tp = await self.ok("mutation($i: ThreePartyMeetingInput!) { recordThreePartyMeeting(input: $i) { id } }",
+                               i=three_party_input(self.get("owners_committee", place), self.get("unit_pc", place)))
+            self.put("three_party", place, tp["recordThreePartyMeeting"]["id"])
+            reg = await self.ok("mutation($i: RegisterUnitWithCommunityInput!) { registerUnitWithCommunity(input: $i) "
+                                "{ id } }", i={"unitId": self.get("unit", place), "communityId": rid(place),
+                                               "commitments": ["义诊"]})
+            self.put("unit_reg", place, reg["registerUnitWithCommunity"]["id"])
 
     async def seed_weak(self) -> None:
         """weak organisations: a low threshold flags every fresh organisation (no life in the window),
@@ -598,6 +618,43 @@ def merge(w: World, who: Who, rel: Rel) -> str | None:
     return f"id: {lit(a)}, intoId: {lit(b)}, expectedVersion: {VERSION}"
 
 
+# committees
+def three_party_input(owners_committee: str, company: str) -> dict:
+    sides = ("RESIDENTS_COMMITTEE", "PROPERTY_COMPANY", "OWNERS_COMMITTEE")
+    return {"ownersCommitteeId": owners_committee, "propertyCompanyId": company,
+            "heldAt": (NOW - timedelta(hours=1)).isoformat(), "minutes": "纪要",
+            "attendees": [{"name": f"代表{i}", "side": side} for i, side in enumerate(sides)]}
+
+
+def with_place(kind: str, build: Callable[[World, str, str], str]) -> Args:
+    """A record of `kind` in the relation's place, and what else its place holds."""
+    def args(w: World, who: Who, rel: Rel) -> str | None:
+        x = w.pick(kind, who, rel)
+        if x is None:
+            return None
+        return build(w, x, next(p for p, i in w.records[(kind, "")].items() if i == x))
+    return args
+
+
+def gql_input(value: dict) -> str:
+    """A GraphQL input literal of a dict of strings (enum values given as `!VALUE`)."""
+    def one(v: object) -> str:
+        if isinstance(v, str) and v.startswith("!"):
+            return v[1:]
+        if isinstance(v, dict):
+            return gql_input(v)
+        if isinstance(v, list):
+            return "[" + ", ".join(one(x) for x in v) + "]"
+        return lit(v)
+    return "{" + ", ".join(f"{k}: {one(v)}" for k, v in value.items()) + "}"
+
+
+def three_party_args(w: World, owners_committee: str, place: str) -> str:
+    i = three_party_input(owners_committee, w.get("unit_pc", place))
+    i["attendees"] = [{**a, "side": "!" + a["side"]} for a in i["attendees"]]
+    return f"input: {gql_input(i)}"
+
+
 OPS: dict[str, Args] = {
     "me": lambda w, who, rel: "",
     "region": region("id"),
@@ -898,6 +955,36 @@ OPS: dict[str, Args] = {
         f'planId: {lit(x)}, taskId: "t1"' if (x := w.pick("plan", who, rel)) else None),
     "reviewRectification": lambda w, who, rel: (
         f'planId: {lit(x)}, passed: false, note: "未通过"' if (x := below_own(w, who, rel, "plan")) else None),
+    # committees
+    "ownersCommittee": one("owners_committee"),
+    "ownersCommittees": region("regionId"),
+    "residentsCommittee": one("community", "communityId"),
+    "threePartyMeeting": one("three_party"),
+    "threePartyMeetings": region("regionId"),
+    "unitCommunityRegistrations": region("regionId"),
+    "createOwnersCommittee": with_place("community", lambda w, c, place: (
+        f'input: {{communityId: {lit(c)}, estate: "小区{w.n()}", filedByOrgId: {lit(w.get("committee", place))}, '
+        f'filedOn: "2025-01-01", seats: 3}}')),
+    "addOwnersCommitteeCandidate": with_version(lambda w, who, rel: (
+        f'committeeId: {lit(x)}, candidate: {{name: "新候选人"}}' if (x := w.pick("owners_committee", who, rel))
+        else None)),
+    "vetCommitteeCandidate": lambda w, who, rel: (
+        f'input: {{committeeId: {lit(x)}, candidateId: "c1", check: RESIDENCY, passed: true, '
+        f'expectedVersion: {VERSION}}}' if (x := w.pick("owners_committee", who, rel)) else None),
+    "electOwnersCommittee": lambda w, who, rel: (
+        f'input: {{committeeId: {lit(x)}, candidateIds: ["c1"], termStart: "2025-01-01", termEnd: "2029-12-31", '
+        f'expectedVersion: {VERSION}}}' if (x := w.pick("owners_committee", who, rel)) else None),
+    "endOwnersCommitteeTerm": with_version(lambda w, who, rel: (
+        f'committeeId: {lit(x)}, end: "2026-01-01"' if (x := w.pick("owners_committee", who, rel)) else None)),
+    "recordResidentsCommittee": lambda w, who, rel: (
+        f'input: {{communityId: {lit(c)}, name: "居委会", members: [{{name: "主任", role: "主任"}}], '
+        f'termStart: "2024-01-01"}}' if (c := w.pick("community", who, rel)) else None),
+    "recordThreePartyMeeting": with_place("owners_committee", three_party_args),
+    "registerUnitWithCommunity": with_place("community", lambda w, c, place: (
+        f'input: {{unitId: {lit(w.get("unit_pc", place))}, communityId: {lit(c)}, commitments: []}}')),
+    "recordUnitService": with_version(lambda w, who, rel: (
+        f'registrationId: {lit(x)}, what: "义诊", at: {lit(NOW.isoformat())}'
+        if (x := w.pick("unit_reg", who, rel)) else None)),
 }
 
 

@@ -176,6 +176,33 @@ ORG_EXAMPLES = {
     "RECTIFICATION_TASK_OVERDUE": org("rectification", organizationId="o-1", taskId="t1", dueAt=AT.isoformat()),
     "RECTIFICATION_REVIEWED": org("rectification", organizationId="o-1", passed=True, score=0, threshold=50),
 }
+# committees: 红色业委会, 居委会, 三方联动, non-territorial branches, 单位报到
+ORG_EXAMPLES["ORGANIZATION_CREATED"] = {**ORG_EXAMPLES["ORGANIZATION_CREATED"], "unitId": None}
+ORG_EXAMPLES.update({
+    "OWNERS_COMMITTEE_CREATED": org("owners_committee", communityId="comm-a", estate="阳光小区", buildingIds=["b-1"],
+                                    filedByOrgId="o-1", filedOn="2025-03-01", seats=5, candidates=3),
+    "COMMITTEE_CANDIDATE_ADDED": org("owners_committee", candidateId="c4"),
+    "COMMITTEE_CANDIDATE_VETTED": org("owners_committee", candidateId="c1", check="NO_ARREARS", passed=True,
+                                      qualified=False),
+    "COMMITTEE_ELECTED": org("owners_committee", seatsHeld=5, partySeats=2, red=True, termStart="2025-03-01",
+                             termEnd="2030-02-28"),
+    "COMMITTEE_TERM_ENDED": org("owners_committee", end="2030-02-28"),
+    "RESIDENTS_COMMITTEE_RECORDED": org("residents_committee", communityId="comm-a", name="阳光社区居委会", members=7,
+                                        termStart="2025-01-01", termEnd=None),
+    "THREE_PARTY_MEETING_RECORDED": org("three_party_meeting", communityId="comm-a", estate="阳光小区",
+                                        ownersCommitteeId="oc-1", residentsCommitteeId="rc:comm-a",
+                                        propertyCompanyId="u-2", heldAt=AT.isoformat(), attendees=6, items=2),
+    "THREE_PARTY_CASE_REQUESTED": org("three_party_meeting", itemId="1", title="地库漏水", description=FREE_TEXT,
+                                      categoryCode="OTHER", regionId="grid-a1", channel="JOINT_MEETING",
+                                      idempotencyKey="three-party:tp-1:1"),
+    "THREE_PARTY_CASE_LINKED": org("three_party_meeting", itemId="1", caseId="c-1", status="REPORTED"),
+    "THREE_PARTY_PROPOSAL_REQUESTED": org("three_party_meeting", itemId="2", title="加装电梯", communityId="comm-a"),
+    "UNIT_REGISTERED_WITH_COMMUNITY": org("unit_registration", unitId="u-1", communityId="comm-a", commitments=3),
+    "UNIT_SERVICE_RECORDED": org("unit_registration", unitId="u-1", communityId="comm-a", what="义诊",
+                                 deliveredAt=AT.isoformat(), serviceCount=1),
+    "BRANCH_IDLE": org("organization", periodDays=60, lastActivityAt=AT.isoformat()),
+    "BRANCH_ACTIVE": org("organization", lastActivityAt=AT.isoformat()),
+})
 
 
 def vol(kind: str, **data) -> dict:

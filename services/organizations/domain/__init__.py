@@ -5,6 +5,26 @@ No I/O and no clock: time comes in as `now`; encryption happens outside."""
 
 from shared.vocabulary.organizations import COUNTER_DEFINITIONS
 
+from .branches import (
+    DEFAULT_IDLE_DAYS,
+    ServiceDelivered,
+    UnitRegistration,
+    count_dual,
+    is_idle,
+    note_activity,
+    registration_id,
+    sweep_idle,
+)
+from .committees import (
+    Candidate,
+    CheckRecord,
+    CommitteeSeat,
+    NewCandidate,
+    OwnersCommittee,
+    ResidentsCommittee,
+    committee_key,
+    residents_committee_id,
+)
 from .deliberation import (
     CommunityRule,
     Decision,
@@ -67,6 +87,7 @@ from .organization import (
 from .policy import PERMISSIONS, RECEIVING, SCOPE, SYSTEM, authorize, is_allowed, is_self, visible
 from .rollups import COUNTER_KEYS, RollupDelta, counters_of, coverage, deltas, recount
 from .territory import region_counts
+from .three_party import Attendee, CaseAsk, NewItem, ThreePartyItem, ThreePartyMeeting
 from .transfer import (
     DEFAULT_DEADLINE_DAYS,
     Transfer,
@@ -185,4 +206,26 @@ __all__ = [
     "is_proposer",
     "staff_sees",
     "support_key",
+    # committees
+    "Attendee",
+    "Candidate",
+    "CaseAsk",
+    "CheckRecord",
+    "CommitteeSeat",
+    "committee_key",
+    "count_dual",
+    "DEFAULT_IDLE_DAYS",
+    "is_idle",
+    "NewCandidate",
+    "NewItem",
+    "note_activity",
+    "OwnersCommittee",
+    "registration_id",
+    "ResidentsCommittee",
+    "residents_committee_id",
+    "ServiceDelivered",
+    "sweep_idle",
+    "ThreePartyItem",
+    "ThreePartyMeeting",
+    "UnitRegistration",
 ]

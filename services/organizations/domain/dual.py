@@ -43,7 +43,7 @@ class UnitTwinning(Aggregate):
     def register(cls, *, branch: Organization, community: Node, by: Principal, now: datetime) -> UnitTwinning:
         if community.level is not Level.COMMUNITY:
             raise BadInput(f"{community.id} is a {community.level}, not a COMMUNITY")
-        if community.contains(branch.anchor_path):
+        if community.contains(branch.anchor_path) and branch.type.territorial:
             raise BadInput(
                 f"branch {branch.id} lies inside community {community.id}; twinning "
                 "is for an employer's branch from outside"

@@ -58,3 +58,6 @@ class Action(StrEnum):
     # weak organisations
     RECTIFY = "rectify"
     RECORD_RECTIFICATION = "record_rectification"
+    # committees: 红色业委会, 居委会 and 三方联动
+    MANAGE_COMMITTEE = "manage_committee"
+    RECORD_THREE_PARTY = "record_three_party"

@@ -78,6 +78,22 @@ EVENT_TYPES: dict[str, str] = {
     "RECTIFICATION_TASK_COMPLETED": "a task of a rectification plan was done",
     "RECTIFICATION_TASK_OVERDUE": "a task of a rectification plan passed its deadline undone",
     "RECTIFICATION_REVIEWED": "a rectification plan was reviewed: passed (the flag cleared) or failed",
+    # committees: 红色业委会, 居委会, 三方联动, non-territorial branches and 单位报到
+    "OWNERS_COMMITTEE_CREATED": "the party organisation filed an estate's owners' committee (业委会) with its seats "
+    "and candidates",
+    "COMMITTEE_CANDIDATE_ADDED": "a candidate was proposed for an owners' committee",
+    "COMMITTEE_CANDIDATE_VETTED": "a candidate's qualification check (资格审查) was recorded",
+    "COMMITTEE_ELECTED": "an owners' committee was elected from qualified candidates, for a term",
+    "COMMITTEE_TERM_ENDED": "an owners' committee's term ended",
+    "RESIDENTS_COMMITTEE_RECORDED": "a community's residents' committee (居委会) was recorded",
+    "THREE_PARTY_MEETING_RECORDED": "a 三方联动 meeting (居委会 + 物业 + 业委会) was recorded with minutes and items",
+    "THREE_PARTY_CASE_REQUESTED": "an item of a 三方联动 meeting is to become a case (channel JOINT_MEETING)",
+    "THREE_PARTY_CASE_LINKED": "the case created for a 三方联动 item was recorded",
+    "THREE_PARTY_PROPOSAL_REQUESTED": "an item of a 三方联动 meeting was put forward as a proposal (一征三议)",
+    "UNIT_REGISTERED_WITH_COMMUNITY": "单位报到: a unit registered with a community, with its commitments",
+    "UNIT_SERVICE_RECORDED": "a registered unit delivered a service to the community",
+    "BRANCH_IDLE": "a non-territorial branch had no 双报到 activity or service for the period (空转)",
+    "BRANCH_ACTIVE": "an idle non-territorial branch showed activity again",
 }
 
 
@@ -168,7 +184,49 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "RECTIFICATION_TASK_COMPLETED": ("organizationId", "taskId", "late", "open"),
     "RECTIFICATION_TASK_OVERDUE": ("organizationId", "taskId", "dueAt"),
     "RECTIFICATION_REVIEWED": ("organizationId", "passed", "score", "threshold"),
+    # committees
+    "OWNERS_COMMITTEE_CREATED": (
+        "communityId",
+        "estate",
+        "buildingIds",
+        "filedByOrgId",
+        "filedOn",
+        "seats",
+        "candidates",
+    ),
+    "COMMITTEE_CANDIDATE_ADDED": ("candidateId",),
+    "COMMITTEE_CANDIDATE_VETTED": ("candidateId", "check", "passed", "qualified"),
+    "COMMITTEE_ELECTED": ("seatsHeld", "partySeats", "red", "termStart", "termEnd"),
+    "COMMITTEE_TERM_ENDED": ("end",),
+    "RESIDENTS_COMMITTEE_RECORDED": ("communityId", "name", "members", "termStart", "termEnd"),
+    "THREE_PARTY_MEETING_RECORDED": (
+        "communityId",
+        "estate",
+        "ownersCommitteeId",
+        "residentsCommitteeId",
+        "propertyCompanyId",
+        "heldAt",
+        "attendees",
+        "items",
+    ),
+    "THREE_PARTY_CASE_REQUESTED": (
+        "itemId",
+        "title",
+        "description",
+        "categoryCode",
+        "regionId",
+        "channel",
+        "idempotencyKey",
+    ),
+    "THREE_PARTY_CASE_LINKED": ("itemId", "caseId", "status"),
+    "THREE_PARTY_PROPOSAL_REQUESTED": ("itemId", "title", "communityId"),
+    "UNIT_REGISTERED_WITH_COMMUNITY": ("unitId", "communityId", "commitments"),
+    "UNIT_SERVICE_RECORDED": ("unitId", "communityId", "what", "deliveredAt", "serviceCount"),
+    "BRANCH_IDLE": ("periodDays", "lastActivityAt"),
+    "BRANCH_ACTIVE": ("lastActivityAt",),
 }
+EVENT_FIELDS["ORGANIZATION_CREATED"] += ("unitId",)  # committees: a non-territorial branch's unit
+EVENT_FIELDS["LINKAGE_RECORDED"] += ("ownersCommitteeRecordId",)  # committees: the estate's red committee
 
 FIELD_DESCRIPTIONS: dict[str, str] = {
     "aggregate": "The kind of record: organization, member, transfer, unit, committee, meeting, need, resource, "
@@ -261,7 +319,8 @@ FIELD_DESCRIPTIONS: dict[str, str] = {
     "orderIds": "The service orders that implement it",
     "projectIds": "The projects (项目清单) that implement it",
     "caseRequested": "Whether a case is to be reported to implement it",
-    "passed": "Whether the vote carried the majority the community's rule asks, or the rectification review passed",
+    "passed": "Whether the vote carried the majority the community's rule asks, or the rectification review or the "
+    "candidate's check passed",
     "roll": "How many representatives are on the roll (代表名册)",
     "attended": "How many representatives attended",
     "votesFor": "Votes for",
@@ -294,6 +353,28 @@ FIELD_DESCRIPTIONS: dict[str, str] = {
     "late": "Whether the task was done after its deadline",
     "open": "How many tasks of the plan are still open",
     "dueAt": "The task's deadline",
+    # committees
+    "buildingIds": "The estate's buildings (楼栋)",
+    "filedByOrgId": "The party organisation that filed the owners' committee (备案)",
+    "filedOn": "The filing date",
+    "seats": "The committee's seats (proposed structure, 结构建议)",
+    "candidates": "How many candidates were proposed (names stay off the bus)",
+    "candidateId": "The candidate, within the committee (c1, c2…)",
+    "check": "The qualification check: PARTY_MEMBERSHIP, NO_ARREARS or RESIDENCY",
+    "qualified": "Whether the candidate is qualified after this check",
+    "seatsHeld": "Seats filled at the election",
+    "partySeats": "Seats held by party members",
+    "red": "红色业委会: party members hold seats",
+    "termStart": "The term's first day",
+    "termEnd": "The term's last day",
+    "residentsCommitteeId": "The community's residents' committee (居委会)",
+    "attendees": "How many attended (names stay off the bus)",
+    "what": "What the service was",
+    "deliveredAt": "When it was delivered",
+    "lastActivityAt": "When the branch last showed 双报到 activity or delivered a service",
+    "ownersCommitteeRecordId": "The estate's owners' committee record (红色业委会), when it has one",
+    "commitments": "How many commitments (承诺事项) the unit made",
+    "serviceCount": "Services the unit has delivered to the community so far",
 }
 
 

@@ -54,7 +54,16 @@ def check_placement(
     org_type: OrgType, anchor: Node, parent: Organization | None, household_member_id: str | None = None
 ) -> None:
     """Raise BadInput unless the anchor's level matches the type and the parent is the
-    organisation of the parent type on the nearest ancestor of the right level."""
+    organisation of the parent type on the nearest ancestor of the right level. A
+    non-territorial branch (机关, 企业…) has no parent and stays out of the chain."""
+    if not org_type.territorial:
+        check_outside_chain(org_type, parent, household_member_id)
+        return
+    if parent is not None and not parent.type.territorial:
+        raise BadInput(
+            f"{parent.name} ({parent.type}) is outside the territorial chain: it cannot be the parent of a {org_type}",
+            {"parentId": parent.id, "parentType": str(parent.type)},
+        )
     if anchor.level is not org_type.anchor_level:
         raise BadInput(
             f"a {org_type} is anchored to a {org_type.anchor_level}, not a {anchor.level}",
@@ -76,8 +85,24 @@ def check_placement(
         )
 
 
-def uniqueness_key(org_type: OrgType, anchor_id: str, household_member_id: str | None = None) -> str:
-    """One organisation per (type, anchor); 党员中心户: one per member household."""
+def check_outside_chain(org_type: OrgType, parent: Organization | None, household_member_id: str | None) -> None:
+    """A non-territorial branch is anchored to a unit and a region of any level, with no parent."""
+    if parent is not None:
+        raise BadInput(
+            f"a {org_type} branch is outside the territorial chain and has no parent",
+            {"type": str(org_type), "parentId": parent.id},
+        )
+    if household_member_id:
+        raise BadInput("a CENTER_HOUSEHOLD, and only it, names its member household", {"type": str(org_type)})
+
+
+def uniqueness_key(
+    org_type: OrgType, anchor_id: str, household_member_id: str | None = None, unit_id: str | None = None
+) -> str:
+    """One organisation per (type, anchor); 党员中心户: one per member household; a
+    non-territorial branch: one per (type, unit)."""
+    if not org_type.territorial:
+        return f"{org_type}:unit:{unit_id}"
     key = f"{org_type}:{anchor_id}"
     return f"{key}:{household_member_id}" if org_type is OrgType.CENTER_HOUSEHOLD else key
 
@@ -111,6 +136,11 @@ class Organization(Aggregate):
     created_at: datetime
     last_life_at: datetime | None = None
     weak: bool = False
+    # non-territorial branches (domain/branches.py): the unit, 双报到 activity and the idle flag (空转)
+    unit_id: str | None = None
+    dual_registered: int = 0
+    last_service_at: datetime | None = None
+    idle: bool = False
 
     @property
     def scope_path(self) -> tuple[str, ...]:
@@ -118,7 +148,7 @@ class Organization(Aggregate):
 
     @property
     def key(self) -> str:
-        return uniqueness_key(self.type, self.anchor_id, self.household_member_id)
+        return uniqueness_key(self.type, self.anchor_id, self.household_member_id, self.unit_id)
 
     @classmethod
     def create(
@@ -132,8 +162,11 @@ class Organization(Aggregate):
         by: Principal,
         now: datetime,
         household_member_id: str | None = None,
+        unit_id: str | None = None,
     ) -> Organization:
         check_placement(type, anchor, parent, household_member_id)
+        if type.territorial == bool(unit_id):
+            raise BadInput("a non-territorial branch, and only it, is anchored to a unit (unitId)", {"type": str(type)})
         org = cls(
             id=id,
             name=text(name, "name"),
@@ -142,6 +175,7 @@ class Organization(Aggregate):
             anchor_path=anchor.path,
             parent_id=parent.id if parent else None,
             household_member_id=household_member_id,
+            unit_id=unit_id,
             created_at=now,
             updated_at=now,
         )
@@ -155,6 +189,7 @@ class Organization(Aggregate):
             anchorId=anchor.id,
             parentId=org.parent_id,
             householdMemberId=household_member_id,
+            **({"unitId": unit_id} if unit_id else {}),
         )
         return org
 

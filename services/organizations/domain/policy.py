@@ -44,6 +44,9 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     # weak organisations
     _A.RECTIFY: _ADMIN,
     _A.RECORD_RECTIFICATION: _STAFF,
+    # committees
+    _A.MANAGE_COMMITTEE: _ADMIN,
+    _A.RECORD_THREE_PARTY: _STAFF,
 }
 # What a member may do to their own member record, whatever their role.
 SELF_ACTIONS = frozenset({_A.VIEW, _A.VIEW_OWN_RECORD, _A.DUAL_REGISTER})

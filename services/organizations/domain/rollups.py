@@ -16,12 +16,15 @@ from shared.domain import RollupDelta, ratio
 from shared.trends import Kind, Metric
 from shared.vocabulary.organizations import COUNTER_DEFINITIONS
 
+from .branches import UnitRegistration
+from .committees import OwnersCommittee, ResidentsCommittee
 from .deliberation import Proposal
 from .dual import UnitTwinning
 from .enums import OrgType
 from .member import PartyMember
 from .organization import Organization
 from .rectification import PlanStatus, RectificationPlan
+from .three_party import ThreePartyMeeting
 from .weak import WeakStanding
 
 Contribution = tuple[tuple[str, ...], dict[str, int]]
@@ -31,6 +34,8 @@ COUNTER_KEYS: tuple[str, ...] = tuple(COUNTER_DEFINITIONS)
 
 def counters_of(record: Any) -> list[Contribution]:
     """The non-zero counters `record` contributes, per region path."""
+    if isinstance(record, Organization) and not record.type.territorial:
+        return [(record.anchor_path, branch_counters(record))]
     if isinstance(record, Organization):
         c = {"organizations": 1, f"organizations.{record.type}": 1}
         if record.type is OrgType.GRID_BRANCH:
@@ -58,6 +63,37 @@ def counters_of(record: Any) -> list[Contribution]:
         return [(record.anchor_path, {"weak_flagged": 1})] if record.flagged else []
     if isinstance(record, RectificationPlan):
         return [(record.anchor_path, {"under_rectification" if record.status is PlanStatus.OPEN else "rectified": 1})]
+    return committee_counters(record)
+
+
+# committees: 红色业委会, 三方联动 and non-territorial branches
+def branch_counters(org: Organization) -> dict[str, int]:
+    """A branch outside the chain counts apart from it (`organizations` stays the chain's)."""
+    c = {"non_territorial_organizations": 1, f"organizations.{org.type}": 1}
+    if org.weak:
+        c["weak_organizations"] = 1
+    if org.idle:
+        c["idle_branches"] = 1
+    if org.dual_registered:
+        c["branch_dual_registered"] = org.dual_registered
+    return c
+
+
+def committee_counters(record: Any) -> list[Contribution]:
+    if isinstance(record, OwnersCommittee):
+        if record.status != "IN_OFFICE":
+            return []
+        seats, party = len(record.elected), record.party_seats
+        c = {"owners_committees": 1, "owners_committee_seats": seats, "owners_committee_party_seats": party}
+        if record.red:
+            c["red_owners_committees"] = 1
+        return [(record.community_path, c)]
+    if isinstance(record, ResidentsCommittee):
+        return [(record.community_path, {"residents_committees": 1})]
+    if isinstance(record, ThreePartyMeeting):
+        return [(record.community_path, {"three_party_meetings": 1})]
+    if isinstance(record, UnitRegistration):
+        return [(record.community_path, {"unit_registrations": 1, "unit_services": len(record.services)})]
     return []
 
 

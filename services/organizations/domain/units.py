@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import Field
 
@@ -16,6 +16,9 @@ from .events import Aggregate
 from .organization import Organization
 from .policy import authorize
 from .values import Contact, Node, text
+
+if TYPE_CHECKING:  # committees: the estate's owners' committee record (domain/committees.py imports this module)
+    from .committees import OwnersCommittee as OwnersCommitteeRecord
 
 
 class Unit(Aggregate):
@@ -91,6 +94,8 @@ class Linkage(Aggregate):
     community_path: tuple[str, ...]
     property_company_id: str
     owners_committee_id: str
+    # committees: the estate's owners' committee record (红色业委会: filed, vetted, elected), when it has one
+    owners_committee_record_id: str | None = None
 
     @property
     def scope_path(self) -> tuple[str, ...]:
@@ -107,6 +112,7 @@ class Linkage(Aggregate):
         owners_committee: Unit,
         by: Principal,
         now: datetime,
+        owners_committee_record: OwnersCommitteeRecord | None = None,
     ) -> Linkage:
         if committee.type is not OrgType.COMMUNITY_COMMITTEE:
             raise BadInput("the residents' committee side is a COMMUNITY_COMMITTEE")
@@ -125,6 +131,14 @@ class Linkage(Aggregate):
             owners_committee_id=owners_committee.id,
             updated_at=now,
         )
+        if owners_committee_record is not None:  # committees: the same estate of the same community
+            rec = owners_committee_record
+            if rec.community_id != committee.anchor_id or rec.estate != link.estate:
+                raise BadInput(
+                    f"owners' committee {rec.id} is of {rec.estate} in {rec.community_id}, not of this estate",
+                    {"ownersCommitteeRecordId": rec.id},
+                )
+            link.owners_committee_record_id = rec.id
         authorize(by, Action.MANAGE_UNIT, link)
         link._emit(
             "LINKAGE_RECORDED",
@@ -134,5 +148,6 @@ class Linkage(Aggregate):
             committeeId=committee.id,
             propertyCompanyId=property_company.id,
             ownersCommitteeId=owners_committee.id,
+            **({"ownersCommitteeRecordId": link.owners_committee_record_id} if link.owners_committee_record_id else {}),
         )
         return link

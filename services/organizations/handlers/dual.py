@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from services.organizations import domain as d
+from services.organizations.handlers.branches import count_branch_dual  # committees
 from services.organizations.handlers.common import Feature
 from shared.contracts import organizations as w
 from shared.messaging.envelope import CloudEvent
@@ -21,27 +22,45 @@ class Dual(Feature):
     async def register(self, req: Request) -> dict:
         c, p = req.parse(w.DualRegister), req.principal
         community = self.ctx.node(c.communityId, "community")
+
+        async def register(m: d.PartyMember, uow: UnitOfWork) -> None:
+            m.dual_register(community, p, now())
+            await self.count_for_branch(uow, m.org_id, 1)
+
         member = await self.ctx.change(
-            self.store.members,
-            c.memberId,
-            None,
-            lambda m, _: m.dual_register(community, p, now()),
-            by=p,
-            action=d.Action.DUAL_REGISTER,
+            self.store.members, c.memberId, None, register, by=p, action=d.Action.DUAL_REGISTER
         )
         return self.views.member(p, member)
 
     async def end(self, req: Request) -> dict:
         c, p = req.parse(w.EndDual), req.principal
+
+        async def end(m: d.PartyMember, uow: UnitOfWork) -> None:
+            m.end_dual_registration(p, now(), c.reason)
+            await self.count_for_branch(uow, m.org_id, -1)
+
         member = await self.ctx.change(
             self.store.members,
             c.memberId,
             None,
-            lambda m, _: m.end_dual_registration(p, now(), c.reason),
+            end,
             by=p,
             action=d.Action.DUAL_REGISTER,
         )
         return self.views.member(p, member)
+
+    async def count_for_branch(self, uow: UnitOfWork, org_id: str, delta: int) -> None:
+        """committees: a member's 双报到 counts for their branch when it is outside the territorial chain."""
+        await count_branch_dual(self.ctx, uow, org_id, delta)
+
+    async def note_branch_service(self, uow: UnitOfWork, org_id: str) -> None:
+        """committees: a member's service in a quarter is activity of their non-territorial branch."""
+        org = await self.store.orgs.get(org_id, uow)
+        if org is None or org.type.territorial:
+            return
+        version, before = org.version, org.model_copy(deep=True)
+        if d.note_activity(org, now(), now()):
+            await self.ctx.put(uow, self.store.orgs, org, before, version)
 
     async def listing(self, req: Request) -> dict:
         q, p = req.parse(w.ListDual), req.principal
@@ -104,5 +123,7 @@ class Dual(Feature):
             before = record.version
             if record.set_totals(version, hours, services, now()):
                 await self.ctx.put(uow, self.store.feedback, record, None, None if fresh else before)
+                if services > 0:
+                    await self.note_branch_service(uow, member.org_id)
 
         await self.rt.transact(work)

@@ -26,6 +26,8 @@ class Organizations(Feature):
             parent = await self.store.orgs.load(c.parentId, uow) if c.parentId else None
             if c.householdMemberId:
                 await self.ctx.scoped(self.store.members, c.householdMemberId, p, uow)
+            if c.unitId:  # committees: a non-territorial branch's unit, in the caller's scope
+                await self.ctx.scoped(self.store.units, c.unitId, p, uow)
             org = d.Organization.create(
                 id=new_id("po"),
                 name=c.name,
@@ -35,6 +37,7 @@ class Organizations(Feature):
                 by=p,
                 now=now(),
                 household_member_id=c.householdMemberId,
+                unit_id=c.unitId,
             )
             await self.store.claim_org(uow, org, f"{anchor.name or anchor.id} already has a {org.type}")
             await self.ctx.put(uow, self.store.orgs, org)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from services.organizations import domain as d
+from services.organizations.handlers.branches import UnitRegistrations  # committees
+from services.organizations.handlers.committees import Committees  # committees
 from services.organizations.handlers.common import OrgContext
 from services.organizations.handlers.deliberation import Deliberation
 from services.organizations.handlers.dual import Dual
@@ -46,6 +48,11 @@ CREATES = {
     "project.propose": d.Action.MANAGE_LISTS,
     # weak organisations
     "rectification.start": d.Action.RECTIFY,
+    # committees
+    "committee.create": d.Action.MANAGE_COMMITTEE,
+    "residents.record": d.Action.MANAGE_COMMITTEE,
+    "threeParty.record": d.Action.RECORD_THREE_PARTY,
+    "unitReg.register": d.Action.MANAGE_UNIT,
 }
 
 
@@ -76,6 +83,7 @@ class OrgHandlers:
         self.life, self.lists, self.figures = Life(ctx), Lists(ctx), Figures(ctx)
         self.deliberation = Deliberation(ctx)  # deliberation
         self.weak = Weak(ctx)  # weak organisations
+        self.committees, self.unit_registrations = Committees(ctx), UnitRegistrations(ctx)  # committees
 
     def verbs(self) -> dict[str, Handler]:
         o, m, t, du, u, jm, life, ls, f = (
@@ -158,6 +166,22 @@ class OrgHandlers:
             "rectification.completeTask": self.weak.complete_task,
             "rectification.review": self.weak.review,
             "rectification.get": self.weak.get_plan,
+            # committees: 红色业委会, 居委会, 三方联动, 单位报到
+            "committee.create": self.committees.create,
+            "committee.addCandidate": self.committees.add_candidate,
+            "committee.vet": self.committees.vet,
+            "committee.elect": self.committees.elect,
+            "committee.endTerm": self.committees.end_term,
+            "committee.get": self.committees.get,
+            "committee.list": self.committees.listing,
+            "residents.record": self.committees.record_residents,
+            "residents.get": self.committees.get_residents,
+            "threeParty.record": self.committees.record_three_party,
+            "threeParty.get": self.committees.get_three_party,
+            "threeParty.list": self.committees.list_three_party,
+            "unitReg.register": self.unit_registrations.register,
+            "unitReg.service": self.unit_registrations.service,
+            "unitReg.list": self.unit_registrations.listing,
         }
 
     def table(self) -> dict[str, Handler]:

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from services.organizations import domain as d
+from services.organizations.handlers.branches import count_branch_dual  # committees
 from services.organizations.handlers.common import Feature
 from shared.auth import Principal
 from shared.contracts import organizations as w
@@ -70,7 +71,11 @@ class Transfers(Feature):
         p = req.principal
 
         async def approve(t: d.Transfer, m: d.PartyMember, uow: UnitOfWork) -> None:
+            left, dual = m.org_id, m.active_dual is not None
             d.approve_transfer(t, m, await self.store.orgs.load(t.to_org_id, uow), p, now())
+            if dual and m.org_id != left:  # committees: their 双报到 counts for the branch they joined
+                await count_branch_dual(self.ctx, uow, left, -1)
+                await count_branch_dual(self.ctx, uow, m.org_id, 1, activity=False)
 
         return await self.decide(req, approve, d.authorize_decision)
 

@@ -86,6 +86,11 @@ class Units(Feature):
                 owners_committee=await self.ctx.scoped(self.store.units, c.ownersCommitteeId, p, uow),
                 by=p,
                 now=now(),
+                owners_committee_record=await self.ctx.scoped(
+                    self.store.owners_committees, c.ownersCommitteeRecordId, p, uow
+                )
+                if c.ownersCommitteeRecordId
+                else None,
             )
 
         return self.views.linkage(await self.ctx.insert(self.store.linkages, record))
