@@ -26,7 +26,7 @@ graphql_enum(
     description="一征三议两公开: 征集 → 党组织提议 → 两委商议 → 居民代表会议决议 → 决议公开 → 实施 → 结果公开, "
     "or REJECTED",
 )
-graphql_enum(ProposalSource, description="Who raised a proposal: 居民 党员 单位 热点 联席会议")
+graphql_enum(ProposalSource, description="Who raised a proposal: 居民 党员 单位 热点 联席会议 三方联动")
 graphql_enum(NoticeKind, description="决议公示 (with a notice period for objections) or 结果公开")
 
 

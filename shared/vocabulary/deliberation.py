@@ -7,7 +7,7 @@ from enum import StrEnum
 
 
 class ProposalStage(StrEnum):
-    COLLECTED = "COLLECTED"  # 征: raised by a resident, member, unit, hotspot or meeting item
+    COLLECTED = "COLLECTED"  # 征: raised by a resident, member, unit, hotspot, meeting or 三方联动 item
     PROPOSED = "PROPOSED"  # 党组织提议
     DISCUSSED = "DISCUSSED"  # 两委商议 (with minutes)
     DECIDED = "DECIDED"  # 居民代表会议决议 (a vote that met the quorum rule)
@@ -23,6 +23,7 @@ class ProposalSource(StrEnum):
     UNIT = "UNIT"  # ref: the co-building unit's id
     HOTSPOT = "HOTSPOT"  # ref: the case hotspot's id (grid:category:day)
     MEETING = "MEETING"  # ref: the joint meeting's id (and agenda item, `<meeting>:<item>`)
+    THREE_PARTY = "THREE_PARTY"  # ref: the 三方联动 meeting's id and item, `<meeting>:<item>`
 
 
 class NoticeKind(StrEnum):

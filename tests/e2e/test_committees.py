@@ -85,7 +85,7 @@ async def test_red_committee_three_party_meeting_and_its_case(county, stack):
                          **ADMIN))["registerCoBuildingUnit"]
     record = """mutation($i: ThreePartyMeetingInput!) { recordThreePartyMeeting(input: $i) { id estate
         attendees { side } ownersCommittee { red } propertyCompany { name }
-        items { id title caseRequested proposalRequested case { id channel status region { id } } } } }"""
+        items { id title caseRequested proposalRequested proposalRef case { id channel status region { id } } } } }"""
     meeting_in = {"ownersCommitteeId": oc["id"], "propertyCompanyId": pc["id"], "minutes": "地库漏水，物业限期维修",
                   "heldAt": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
                   "attendees": [{"name": "王主任", "side": "RESIDENTS_COMMITTEE"},
@@ -100,6 +100,9 @@ async def test_red_committee_three_party_meeting_and_its_case(county, stack):
     case = meeting["items"][0]["case"]
     assert case["channel"] == "JOINT_MEETING" and case["region"]["id"] == "grid-a1"
     assert meeting["items"][1]["proposalRequested"] and meeting["ownersCommittee"]["red"]
+    proposal = (await stack.ok("query($id: ID!) { proposal(id: $id) { stage source title proposer } }",
+                               {"id": meeting["items"][1]["proposalRef"]}, **ADMIN))["proposal"]
+    assert proposal == {"stage": "COLLECTED", "source": "THREE_PARTY", "title": "加装电梯", "proposer": "三方联动会议"}
     listed = (await stack.ok('{ threePartyMeetings(regionId: "comm-a") { totalCount } }', **ADMIN))
     assert listed["threePartyMeetings"]["totalCount"] == 1
     assert await gql_error(stack, '{ threePartyMeetings(regionId: "comm-a") { totalCount } }', role="admin",

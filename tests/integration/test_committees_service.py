@@ -16,7 +16,8 @@ from tests.org_helpers import member, party_tree, start_org_stack
 SIDES = ("RESIDENTS_COMMITTEE", "PROPERTY_COMPANY", "OWNERS_COMMITTEE")
 KINDS = [("organizations", od.Organization), ("members", od.PartyMember), ("twinnings", od.UnitTwinning),
          ("owners_committees", od.OwnersCommittee), ("residents_committees", od.ResidentsCommittee),
-         ("three_party_meetings", od.ThreePartyMeeting), ("unit_registrations", od.UnitRegistration)]
+         ("three_party_meetings", od.ThreePartyMeeting), ("unit_registrations", od.UnitRegistration),
+         ("proposals", od.Proposal)]  # 三方联动 items put forward as proposals
 
 
 @pytest.fixture
@@ -148,6 +149,12 @@ async def test_a_three_party_meeting_item_becomes_a_case(orgs, stack):
     case_id = meeting["items"][0]["caseId"]
     assert case_id and meeting["items"][1]["proposalRequested"] and meeting["estate"] == "阳光小区"
     assert (await orgs("threeParty.record", operator, **body))["id"] == meeting["id"]  # the retry
+    # The item put forward as a proposal is one, collected with the meeting (a retry adds none).
+    proposal_id = meeting["items"][1]["proposalRef"]
+    proposal = await orgs("proposal.get", admin, id=proposal_id)
+    assert proposal["stage"] == "COLLECTED" and proposal["source"] == "THREE_PARTY"
+    assert proposal["ref"] == f"{meeting['id']}:{meeting['items'][1]['id']}" and proposal["title"] == "加装电梯"
+    assert (await orgs("proposal.list", admin, regionId="comm-a"))["totalCount"] == 1
     cases = await CasesClient.connect(stack, "cases")
     try:
         case = await cases("case.get", stack.token(), id=case_id)

@@ -26,6 +26,7 @@ from .committees import (
     residents_committee_id,
 )
 from .deliberation import (
+    THREE_PARTY_PROPOSER,
     CommunityRule,
     Decision,
     DeliberationRule,
@@ -34,6 +35,7 @@ from .deliberation import (
     PublicNotice,
     can_read,
     count_vote,
+    from_three_party,
     is_proposer,
     staff_sees,
     support_key,
@@ -199,10 +201,12 @@ __all__ = [
     "Decision",
     "DeliberationRule",
     "Links",
+    "THREE_PARTY_PROPOSER",
     "Proposal",
     "PublicNotice",
     "can_read",
     "count_vote",
+    "from_three_party",
     "is_proposer",
     "staff_sees",
     "support_key",

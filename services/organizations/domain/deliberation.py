@@ -44,6 +44,7 @@ OPEN_STAGES = frozenset(NEXT)
 PUBLIC_STAGES = frozenset({S.NOTICED, S.IMPLEMENTING, S.RESULT_PUBLISHED})
 SUPPORTABLE = frozenset({S.COLLECTED, S.PROPOSED, S.DISCUSSED})  # until the representatives vote
 PERSONAL_SOURCES = frozenset({ProposalSource.RESIDENT, ProposalSource.MEMBER})  # the proposer is a person
+THREE_PARTY_PROPOSER = "三方联动会议"  # who proposes what a 三方联动 meeting put forward
 MAX_LINKS = 100
 SUPPORT_KEY = "support:"  # + proposal id + ":" + the resident's sub: one support each
 
@@ -623,3 +624,21 @@ def can_read(p: Principal, proposal: Proposal, supported: bool = False) -> bool:
 def require_resident(p: Principal, what: str) -> None:
     if p.role is not Role.RESIDENT:
         raise Forbidden(f"only a resident may {what}", {"role": str(p.role)})
+
+
+def from_three_party(
+    *, id: str, meeting_id: str, item_id: str, title: str, estate: str, community: Node, by: Principal, now: datetime
+) -> Proposal:
+    """An item a 三方联动 meeting (居委会 + 物业 + 业委会) put forward as a proposal: collected (征) in
+    the meeting's community, recorded with the meeting in one transaction, then moved like any other."""
+    return Proposal.submit(
+        id=id,
+        community=community,
+        title=title,
+        body=f"{estate}三方联动会议提出：{title}",
+        source=ProposalSource.THREE_PARTY,
+        ref=f"{meeting_id}:{item_id}",
+        proposer_name=THREE_PARTY_PROPOSER,
+        by=by,
+        now=now,
+    )

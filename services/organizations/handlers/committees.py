@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from services.organizations import domain as d
+from services.organizations.deliberation_store import DeliberationStore
 from services.organizations.handlers.common import Feature, OrgContext
 from services.organizations.views_committees import CommitteeViews
 from shared.auth import Principal
@@ -26,6 +27,7 @@ class Committees(Feature):
     def __init__(self, ctx: OrgContext):
         super().__init__(ctx)
         self.cv = CommitteeViews(ctx.cipher)
+        self.proposals = DeliberationStore(ctx.rt.db).proposals  # 三方联动 items put forward as proposals
 
     # -- 红色业委会 ------------------------------------------------------------------------
     def new_candidate(self, c: cm.CandidateInput) -> d.NewCandidate:
@@ -173,6 +175,7 @@ class Committees(Feature):
         ]
 
         async def record(uow: UnitOfWork) -> str:
+            at = now()
             owners = await self.ctx.scoped(self.store.owners_committees, c.ownersCommitteeId, p, uow)
             residents = await self.store.residents_committees.get(d.residents_committee_id(owners.community_id), uow)
             if residents is None:
@@ -190,8 +193,23 @@ class Committees(Feature):
                 minutes=c.minutes,
                 items=items,
                 by=p,
-                now=now(),
+                now=at,
             )
+            community = self.ctx.node(owners.community_id, "community")
+            for item in meeting.items:  # put forward as proposals (一征三议): collected with the meeting
+                if item.proposal_requested:
+                    proposal = d.from_three_party(
+                        id=new_id("pp"),
+                        meeting_id=meeting.id,
+                        item_id=item.id,
+                        title=item.title,
+                        estate=meeting.estate,
+                        community=community,
+                        by=p,
+                        now=at,
+                    )
+                    item.proposal_ref = proposal.id
+                    await self.ctx.put(uow, self.proposals, proposal)
             await self.ctx.put(uow, self.store.three_party, meeting)
             return meeting.id
 

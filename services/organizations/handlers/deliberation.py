@@ -125,6 +125,11 @@ class Deliberation(Feature):
             if meeting.community_id != community.id:
                 raise BadInput(f"meeting {meeting.id} is not held by community {community.id}", {"ref": ref})
             return "党建联席会议"
+        if source is ProposalSource.THREE_PARTY:
+            meeting = await self.ctx.scoped(self.store.three_party, ref.split(":")[0], p, uow)
+            if meeting.community_id != community.id:
+                raise BadInput(f"三方联动 meeting {meeting.id} is not of community {community.id}", {"ref": ref})
+            return d.THREE_PARTY_PROPOSER
         grid = self.ctx.node(ref.split(":")[0], "grid", p)
         if grid.level != "GRID" or community.id not in grid.path:
             raise BadInput(f"hotspot {ref} is not in a grid of community {community.id}", {"ref": ref})
