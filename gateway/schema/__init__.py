@@ -26,6 +26,7 @@ from gateway.schema.case_followup import CaseFollowUpMutation
 from gateway.schema.cases import CasesMutation, CasesQuery
 from gateway.schema.departments import DepartmentsMutation, DepartmentsQuery
 from gateway.schema.evidence import EvidenceMutation
+from gateway.schema.funds import FundsMutation, FundsQuery  # funds and service lists
 from gateway.schema.households import HouseholdsMutation, HouseholdsQuery  # households:
 from gateway.schema.live_events import LiveEventsSubscription
 from gateway.schema.member_links import MemberLinksMutation
@@ -62,6 +63,7 @@ class Query(
     VisitsQuery,  # visits
     NotificationsQuery,  # notifications: the inbox
     WebhooksQuery,  # webhooks:
+    FundsQuery,  # funds and service lists
 ):
     pass
 
@@ -83,6 +85,7 @@ class Mutation(
     VisitsMutation,  # visits
     NotificationsMutation,  # notifications: the inbox
     WebhooksMutation,  # webhooks:
+    FundsMutation,  # funds and service lists
 ):
     pass
 

@@ -9,6 +9,7 @@ from strawberry.types import Info
 
 from gateway.schema.common import ctx
 from gateway.schema.enums import MemberCategory, PartyOrgType
+from gateway.schema.fund_stats import FundStats, fund_stats
 from shared.vocabulary.organizations import COUNTER_DEFINITIONS
 
 # --- figures (`overview.organizations`) -------------------------------------------------------------------
@@ -53,6 +54,7 @@ class OrgStats:
     building_group_coverage: float | None = strawberry.field(
         description="楼栋党小组覆盖率: buildingsWithGroup / buildingCount; null while buildingCount is 0"
     )
+    funds: FundStats = strawberry.field(description="The community funds (活动经费) of the region")  # funds
 
 
 _COUNTS = {
@@ -82,6 +84,7 @@ def org_stats(dto: dict) -> OrgStats:
         members_by_category=[
             MemberCategoryCount(category=c, count=int(by_category.get(c.value, 0))) for c in MemberCategory
         ],
+        funds=fund_stats(dto.get("funds")),
     )
 
 

@@ -204,6 +204,8 @@ class OrgViews:
             "communityId": n.community_id,
             "title": n.title,
             "description": n.description,
+            "status": str(n.status),
+            "category": str(n.category),
             "version": n.version,
         }
 
@@ -214,6 +216,7 @@ class OrgViews:
             "regionId": r.unit_path[-1],
             "title": r.title,
             "description": r.description,
+            "category": str(r.category),
             "version": r.version,
         }
 
@@ -225,6 +228,7 @@ class OrgViews:
             "communityId": p.community_path[-1],
             "title": p.title,
             "status": str(p.status),
+            "category": str(p.category),
             "version": p.version,
             "updatedAt": p.updated_at,
         }

@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, Field
 
 from shared.contracts.attachments import AttachEvidence
 from shared.contracts.common import ById, ByIds, Page, Wire
+from shared.contracts.funds import FUNDS_REQUESTS
 from shared.contracts.work import WorkQuery
 from shared.vocabulary.organizations import (
     AgendaSource,
@@ -26,6 +27,7 @@ from shared.vocabulary.organizations import (
     TransferStatus,
     UnitKind,
 )
+from shared.vocabulary.resources import ListCategory
 
 OrgTypeName = OrgType
 RoleName = PositionRole
@@ -282,12 +284,14 @@ class PostNeed(Wire):
     communityId: str = Id
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=5000)
+    category: ListCategory = ListCategory.OTHER  # three-lists matching
 
 
 class OfferResource(Wire):
     unitId: str = Id
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=5000)
+    category: ListCategory = ListCategory.OTHER  # three-lists matching
 
 
 class ProposeProject(Wire):
@@ -402,4 +406,6 @@ REQUESTS: dict[str, type[Wire]] = {
     "meeting.attach": AttachEvidence,
     # mywork: the caller's part of the day
     "work.meetings": WorkQuery,
+    # funds and service lists (FUNDS_API in shared/contracts/funds.py)
+    **FUNDS_REQUESTS,
 }

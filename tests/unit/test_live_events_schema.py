@@ -151,6 +151,18 @@ ORG_EXAMPLES = {
     "PROJECT_PROPOSED": org("project", needId="n-1", resourceId="r-1", title="助餐点"),
     "PROJECT_STATUS_CHANGED": org("project", fromStatus="PROPOSED", status="AGREED", note=FREE_TEXT),
     "MEETING_ATTACHMENT_ADDED": org("meeting", attachment_id="att-1", attachment_kind="PHOTO", stage=None, size=1000),
+    # funds and service lists
+    "FUND_ACCOUNT_CREATED": org("fund_account", communityId="comm-a", year=2026, granted=200000.0),
+    "SPENDING_RECORDED": org("fund_entry", accountId="fa:comm-a:2026", year=2026, amount=6000.0, purpose="修缮院落",
+                             targetKind="PROJECT", targetId="pj-1", status="COMMITTED"),
+    "SPENDING_APPROVED": org("fund_entry", accountId="fa:comm-a:2026", amount=6000.0),
+    "SPENDING_REJECTED": org("fund_entry", accountId="fa:comm-a:2026", amount=6000.0),
+    "SERVICE_LIST_ENTRY_ADDED": org("service_entry", communityId="comm-a", kind="CARE", title="助餐",
+                                    providerKind="UNIT", providerId="u-1"),
+    "SERVICE_LIST_ENTRY_UPDATED": org("service_entry", communityId="comm-a", kind="CARE", title="助餐",
+                                      providerKind="UNIT", providerId="u-1", changed=["title"]),
+    "SERVICE_LIST_ENTRY_RETIRED": org("service_entry", communityId="comm-a", kind="CARE"),
+    "NEED_STATUS_CHANGED": org("need", fromStatus="OPEN", status="MATCHED", note=FREE_TEXT),
 }
 
 

@@ -52,3 +52,7 @@ class Action(StrEnum):
     RECORD_MEETING = "record_meeting"
     RECORD_LIFE = "record_life"
     MANAGE_LISTS = "manage_lists"
+    # funds and service lists
+    MANAGE_FUNDS = "manage_funds"
+    APPROVE_SPENDING = "approve_spending"
+    MANAGE_CATALOGUE = "manage_catalogue"

@@ -57,6 +57,15 @@ EVENT_TYPES: dict[str, str] = {
     "PROJECT_STATUS_CHANGED": "a project moved along PROPOSED → AGREED → IN_PROGRESS → DONE",
     # evidence
     "MEETING_ATTACHMENT_ADDED": "a photo, video, document or recording was added to a joint meeting",
+    # funds and service lists
+    "FUND_ACCOUNT_CREATED": "a community's fund account (活动经费) for a year was opened with its grant",
+    "SPENDING_RECORDED": "a spending from a community fund was recorded: spent, or committed pending approval",
+    "SPENDING_APPROVED": "a committed spending was approved by an admin above the community: spent",
+    "SPENDING_REJECTED": "a committed spending was rejected: its money is back in the balance",
+    "SERVICE_LIST_ENTRY_ADDED": "a service was added to a community's service catalogue (五项服务)",
+    "SERVICE_LIST_ENTRY_UPDATED": "a service of a community's catalogue changed",
+    "SERVICE_LIST_ENTRY_RETIRED": "a service was taken out of a community's catalogue",
+    "NEED_STATUS_CHANGED": "a need moved along OPEN → MATCHED → DONE, or was CLOSED",
 }
 
 
@@ -110,7 +119,19 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "PROJECT_PROPOSED": ("needId", "resourceId", "title"),
     "PROJECT_STATUS_CHANGED": ("fromStatus", "status", "note"),
     "MEETING_ATTACHMENT_ADDED": ATTACHMENT,
+    # funds and service lists
+    "FUND_ACCOUNT_CREATED": ("communityId", "year", "granted"),
+    "SPENDING_RECORDED": ("accountId", "year", "amount", "purpose", "targetKind", "targetId", "status"),
+    "SPENDING_APPROVED": ("accountId", "amount"),
+    "SPENDING_REJECTED": ("accountId", "amount"),
+    "SERVICE_LIST_ENTRY_ADDED": ("communityId", "kind", "title", "providerKind", "providerId"),
+    "SERVICE_LIST_ENTRY_UPDATED": ("communityId", "kind", "title", "providerKind", "providerId", "changed"),
+    "SERVICE_LIST_ENTRY_RETIRED": ("communityId", "kind"),
+    "NEED_STATUS_CHANGED": ("fromStatus", "status", "note"),
 }
+# three-lists matching: needs and resources carry their category
+EVENT_FIELDS["NEED_POSTED"] = (*EVENT_FIELDS["NEED_POSTED"], "category")
+EVENT_FIELDS["RESOURCE_OFFERED"] = (*EVENT_FIELDS["RESOURCE_OFFERED"], "category")
 
 FIELD_DESCRIPTIONS: dict[str, str] = {
     "aggregate": "The kind of record: organization, member, transfer, unit, committee, meeting, need, resource, "
@@ -194,6 +215,17 @@ FIELD_DESCRIPTIONS: dict[str, str] = {
     "attachment_kind": "What the file is: PHOTO, VIDEO, AUDIO or DOCUMENT",
     "stage": "When the file was taken, if said",
     "size": "The file's size in bytes",
+    # funds and service lists
+    "year": "The fund's year",
+    "granted": "The money granted to the fund, in yuan",
+    "accountId": "The community fund account (`fa:<community>:<year>`)",
+    "amount": "The spending's amount, in yuan",
+    "purpose": "What the money is for (用途)",
+    "targetKind": "What the spending is linked to: PROPOSAL, PROJECT, ACTIVITY, SERVICE_ORDER or OTHER",
+    "targetId": "The id of the proposal, project, activity or service order",
+    "providerKind": "Who provides the service: UNIT, TEAM or DEPARTMENT",
+    "providerId": "The providing unit, volunteer team or department",
+    "changed": "Which fields changed",
 }
 
 

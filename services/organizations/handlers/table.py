@@ -6,11 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from services.organizations import domain as d
+from services.organizations.handlers.catalogue import Catalogue  # funds and service lists
 from services.organizations.handlers.common import OrgContext
 from services.organizations.handlers.dual import Dual
 from services.organizations.handlers.evidence import MeetingEvidence
+from services.organizations.handlers.funds import Funds
 from services.organizations.handlers.life import Life
 from services.organizations.handlers.lists import Lists
+from services.organizations.handlers.matching import Matching
 from services.organizations.handlers.meetings import Meetings
 from services.organizations.handlers.member import Members
 from services.organizations.handlers.organization import Organizations
@@ -41,6 +44,15 @@ CREATES = {
     "resource.offer": d.Action.MANAGE_LISTS,
     "project.propose": d.Action.MANAGE_LISTS,
 }
+# funds and service lists: the public summary and a community's catalogue are anyone's to read
+OPEN_VERBS = OPEN_VERBS | {"fund.summary", "catalogue.list"}
+CREATES.update(
+    {
+        "fund.open": d.Action.MANAGE_FUNDS,
+        "fund.spend": d.Action.MANAGE_FUNDS,
+        "catalogue.add": d.Action.MANAGE_CATALOGUE,
+    }
+)
 
 
 def gated(verb: str, handler: Handler) -> Handler:
@@ -68,6 +80,8 @@ class OrgHandlers:
         self.orgs, self.members, self.transfers = Organizations(ctx), Members(ctx), Transfers(ctx)
         self.dual, self.units, self.meetings = Dual(ctx), Units(ctx), Meetings(ctx)
         self.life, self.lists, self.figures = Life(ctx), Lists(ctx), Figures(ctx)
+        self.funds = Funds(ctx)  # funds and service lists
+        self.figures.funds = self.funds
 
     def verbs(self) -> dict[str, Handler]:
         o, m, t, du, u, jm, life, ls, f = (
@@ -139,6 +153,26 @@ class OrgHandlers:
             "meeting.attach": MeetingEvidence(self.ctx).attach,
             # mywork
             "work.meetings": MeetingWork(self.ctx).meetings,
+            # funds and service lists
+            **self.funds_verbs(),
+        }
+
+    def funds_verbs(self) -> dict[str, Handler]:
+        fund, cat, match = self.funds, Catalogue(self.ctx), Matching(self.ctx)
+        return {
+            "fund.open": fund.open,
+            "fund.account": fund.account,
+            "fund.spend": fund.spend,
+            "fund.approve": fund.approve,
+            "fund.list": fund.listing,
+            "fund.entries": fund.by_target,
+            "fund.summary": fund.summary,
+            "catalogue.add": cat.add,
+            "catalogue.update": cat.update,
+            "catalogue.retire": cat.retire,
+            "catalogue.list": cat.listing,
+            "need.move": match.move,
+            "need.suggest": match.suggest,
         }
 
     def table(self) -> dict[str, Handler]:
