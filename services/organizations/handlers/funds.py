@@ -96,6 +96,8 @@ class Funds(Feature):
             account = await self.funds.accounts.get(fd.account_id(community.id, c.year), uow)
             if account is None:
                 raise NotFound(f"community {community.id} has no fund account for {c.year}")
+            self.ctx.authorize(p, fd.Action.MANAGE_FUNDS, account)  # before anything is said of the target
+            await self.check_target(uow, account, target)
             before = account.model_copy(deep=True)
             entry = fd.record_spending(
                 account,
@@ -108,7 +110,6 @@ class Funds(Feature):
                 by=p,
                 now=now(),
             )
-            await self.check_target(uow, account, target)
             await self.funds.take(uow, before, account, amount)
             await self.funds.entries.insert(uow, entry)
             self.ctx.emit(uow, entry)
