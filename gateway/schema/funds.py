@@ -122,7 +122,8 @@ PublicFundEntryConnection = Connection[PublicFundEntry]
 
 @strawberry.type(description="The public summary of a community's fund for a year: totals and spendings (两公开)")
 class FundSummary:
-    community: Region
+    community_id: strawberry.ID
+    community_name: str = strawberry.field(description="The community's name (its Region is for staff)")
     year: int
     opened: bool = strawberry.field(description="False while the community has no fund for the year (all zero)")
     granted: float
@@ -151,6 +152,8 @@ class ServiceListEntry:
     dto: strawberry.Private[dict[str, Any]]
 
     id: strawberry.ID = from_dto()
+
+    community_id: strawberry.ID = from_dto(description="The community (anyone); `community` is for staff in scope")
 
     @strawberry.field
     async def community(self, info: Info) -> Region:
@@ -265,7 +268,8 @@ class FundsQuery:
         dto = await orgs(info).fund_summary(listing(fc.ListFundEntries, q, first, after))
         account = dto.get("account") or {}
         return FundSummary(
-            community=await required_region(info, str(community_id)),
+            community_id=community_id,
+            community_name=dto.get("communityName") or "",
             year=year,
             opened=bool(account),
             granted=_money(account.get("granted")),

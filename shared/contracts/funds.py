@@ -128,7 +128,7 @@ Verbs (yiwang.organizations.<verb>) and their replies:
   fund.account FundAccountQuery -> FundAccount | null     fund.spend RecordSpending -> FundEntry
   fund.approve DecideSpending -> FundEntry                fund.list ListFundEntries -> Page of FundEntry
   fund.entries EntriesByTarget -> Page of FundEntry (staff in scope: by proposal, project, activity, order)
-  fund.summary ListFundEntries -> {account, entries} (anyone: totals and entries' purpose, amount, target)
+  fund.summary ListFundEntries -> {communityName, account, entries} (anyone: totals; purposes, amounts, targets)
   catalogue.add AddServiceEntry -> ServiceEntry   catalogue.update UpdateServiceEntry -> ServiceEntry
   catalogue.retire RetireServiceEntry -> ServiceEntry   catalogue.list CatalogueQuery -> {items} (anyone)
   need.move MoveNeed -> Need    need.suggest SuggestForNeed -> {resources: [Resource], projects: [Project]}

@@ -157,9 +157,10 @@ class Funds(Feature):
             raise BadInput(f"a fund belongs to a COMMUNITY, not a {community.level}", {"id": community.id})
         account = await self.funds.accounts.get(fd.account_id(community.id, q.year))
         if account is None:
-            return {"account": None, "entries": page_reply([], 0, False)}
+            return {"communityName": community.name, "account": None, "entries": page_reply([], 0, False)}
         items, total, more = await self.funds.entries.page({"account_id": account.id}, q.first, q.after)
         return {
+            "communityName": community.name,
             "account": self.account_view(account),
             "entries": page_reply([fv.public_entry(e) for e in items], total, more),
         }
