@@ -66,9 +66,12 @@ async def test_fund_spend_approve_and_the_balance_moves(county, stack):
     assert (acc["committed"], acc["spent"], acc["balance"]) == (0.0, 15000.5, 184999.5)
 
     # the resident's public summary: totals and what was spent on what, nobody's name
-    summary = (await stack.ok("""query { fundSummary(communityId: "comm-a", year: 2026) { communityName opened granted spent balance
-        entries { totalCount edges { node { amount purpose status target { kind } } } } } }""", **RESIDENT))["fundSummary"]
-    assert summary["communityName"] == "a社区" and summary["opened"] and summary["spent"] == 15000.5 and summary["entries"]["totalCount"] == 2
+    summary = (await stack.ok("""query { fundSummary(communityId: "comm-a", year: 2026) {
+        communityName opened granted spent balance
+        entries { totalCount edges { node { amount purpose status target { kind } } } } } }""",
+                              **RESIDENT))["fundSummary"]
+    assert summary["communityName"] == "a社区" and summary["opened"] and summary["spent"] == 15000.5
+    assert summary["entries"]["totalCount"] == 2
     assert "comm-admin" not in str(summary)
 
     # the county overview carries the funds block
@@ -109,7 +112,7 @@ async def test_catalogue_and_matching(county, stack):
     need = (await stack.ok('mutation { postNeed(communityId: "comm-a", title: "老人助餐", category: ELDERLY_CARE) '
                            '{ id status category } }', **su))["postNeed"]
     assert (need["status"], need["category"]) == ("OPEN", "ELDERLY_CARE")
-    unit = (await stack.ok("""mutation($i: RegisterCoBuildingUnitInput!) { registerCoBuildingUnit(input: $i) { id } }""",
+    unit = (await stack.ok("mutation($i: RegisterCoBuildingUnitInput!) { registerCoBuildingUnit(input: $i) { id } }",
                            {"i": {"name": "食堂", "kind": "ENTERPRISE", "regionId": "town-a", "contacts": []}}, **su))
     res = (await stack.ok('mutation($u: ID!) { offerResource(unitId: $u, title: "爱心食堂", category: ELDERLY_CARE) '
                           '{ id category } }', {"u": unit["registerCoBuildingUnit"]["id"]}, **su))["offerResource"]
