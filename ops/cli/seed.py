@@ -35,6 +35,7 @@ from ops.cli import seed_followup
 from ops.cli.demo import replica_ready
 from ops.cli.progress import Progress, Say, Tick
 from ops.cli.seed_departments import load_departments
+from ops.cli.seed_funds import seed_funds  # funds and service lists
 from ops.cli.seed_links import seed_links  # links:
 from ops.cli.seed_visits import seed_visits  # visits:
 from services.cases.domain import (
@@ -1424,6 +1425,9 @@ async def seed(
                 households = await seed_households(loader, plan, now.date())
                 households += "; " + await seed_links(loader, "demo")  # links: 包联 cadres, 党员联户
                 households += "; " + await seed_visits(loader, plan, now.date(), ZoneInfo(settings.timezone))  # visits
+                households += "; " + await seed_funds(  # funds and service lists
+                    loader, "demo", settings.jwt_secret, settings.jwt_issuer, now.date()
+                )
                 return Seeded(
                     True,
                     f"loaded {summary}; {describe_history(history)}; {households} "
@@ -1564,6 +1568,7 @@ async def seed_city(settings: Any, loader: Loader, now: datetime, history_args: 
     await asyncio.gather(territory_rest(), cases_part(), party_part(), volunteers_part())
     households += "; " + await seed_links(loader, "city")  # links: 包联 cadres, 党员联户
     households += "; " + await seed_visits(loader, plan, today, zone)  # visits: a year of 走访
+    households += "; " + await seed_funds(loader, "city", settings.jwt_secret, settings.jwt_issuer, today)  # funds
     orgs = sum(len(level) for level in party.orgs) + len(party.households)
     return (
         f"loaded 青川市 with {len(plan.levels[1])} districts and counties, {len(plan.levels[2])} streets, "
