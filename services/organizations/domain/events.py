@@ -227,6 +227,7 @@ FIELD_DESCRIPTIONS: dict[str, str] = {
     "providerId": "The providing unit, volunteer team or department",
     "changed": "Which fields changed",
 }
+FIELD_DESCRIPTIONS["aggregate"] += ", fund_account, fund_entry, service_entry"  # funds and service lists
 
 
 class OrgEvent(DomainEvent):
