@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from shared.contracts import cases as cc
 from shared.contracts import committees as cm  # committees
+from shared.contracts import funds as fc  # funds and service lists
 from shared.contracts import grids as gc
 from shared.contracts import notifications as nc
 from shared.contracts import organizations as oc
@@ -478,6 +479,46 @@ class OrganizationsClient(FiguresClient):
 
     async def list_unit_registrations(self, body: cm.ListUnitRegistrations) -> Dto:
         return await self.send("unitReg.list", body)
+
+    # funds and service lists (FUNDS_API in shared/contracts/funds.py)
+    async def open_fund_account(self, body: fc.OpenFundAccount) -> Dto:
+        return await self.send("fund.open", body)
+
+    async def fund_account(self, body: fc.FundAccountQuery) -> Dto:
+        return await self.send("fund.account", body)
+
+    async def record_spending(self, body: fc.RecordSpending) -> Dto:
+        return await self.send("fund.spend", body)
+
+    async def decide_spending(self, body: fc.DecideSpending) -> Dto:
+        return await self.send("fund.approve", body)
+
+    async def list_fund_entries(self, body: fc.ListFundEntries) -> Dto:
+        return await self.send("fund.list", body)
+
+    async def fund_entries_of(self, body: fc.EntriesByTarget) -> Dto:
+        return await self.send("fund.entries", body)
+
+    async def fund_summary(self, body: fc.ListFundEntries) -> Dto:
+        return await self.send("fund.summary", body)
+
+    async def add_service(self, body: fc.AddServiceEntry) -> Dto:
+        return await self.send("catalogue.add", body)
+
+    async def update_service(self, body: fc.UpdateServiceEntry) -> Dto:
+        return await self.send("catalogue.update", body)
+
+    async def retire_service(self, body: fc.RetireServiceEntry) -> Dto:
+        return await self.send("catalogue.retire", body)
+
+    async def service_catalogue(self, body: fc.CatalogueQuery) -> Dto:
+        return await self.send("catalogue.list", body)
+
+    async def move_need(self, body: fc.MoveNeed) -> Dto:
+        return await self.send("need.move", body)
+
+    async def suggest_for_need(self, body: fc.SuggestForNeed) -> Dto:
+        return await self.send("need.suggest", body)
 
 
 class VolunteersClient(FiguresClient):

@@ -324,6 +324,10 @@ class Settings(BaseSettings):
     )
     orphan_sweep_s: float = Field(default=300.0, gt=0, description="how often the gateway looks for such files")
     public_url: str = Field(default="", description="the gateway's address in download links; empty: as called")
+    # funds: a community fund's spending above this many yuan waits for an admin above the community
+    fund_approval_above: float = Field(
+        default=5000.0, ge=0, le=10**10, description="spendings above this (yuan) wait for approval (费随事转)"
+    )
 
     @model_validator(mode="after")
     def _orphans_after_uploads(self) -> Settings:

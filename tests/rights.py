@@ -332,4 +332,19 @@ RIGHTS: dict[str, Rule] = {
     "recordThreePartyMeeting": rule(STAFF),
     "registerUnitWithCommunity": rule(A),
     "recordUnitService": rule(A),
+    # -- funds and service lists: a community's fund is its staff's (an admin spends); a spending above the
+    #    threshold is approved by an admin ABOVE the community (none in the matrix: only the superadmin here);
+    #    the public summary and the service catalogue are everyone's (两公开, 五项服务)
+    "fundAccount": rule(STAFF),
+    "fundEntries": rule(STAFF),
+    "fundSummary": rule(ALL, scope=NONE),
+    "serviceCatalogue": rule(ALL, scope=NONE),
+    "needSuggestions": rule(STAFF),
+    "createFundAccount": rule(A),
+    "recordSpending": rule(A),
+    "approveSpending": rule(),
+    "addServiceListEntry": rule(STAFF),
+    "updateServiceListEntry": rule(STAFF),
+    "retireServiceListEntry": rule(STAFF),
+    "updateNeedStatus": rule(A),
 }

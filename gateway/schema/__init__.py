@@ -28,6 +28,7 @@ from gateway.schema.committees import CommitteesMutation, CommitteesQuery  # com
 from gateway.schema.deliberation import DeliberationMutation, DeliberationQuery  # deliberation
 from gateway.schema.departments import DepartmentsMutation, DepartmentsQuery
 from gateway.schema.evidence import EvidenceMutation
+from gateway.schema.funds import FundsMutation, FundsQuery  # funds and service lists
 from gateway.schema.households import HouseholdsMutation, HouseholdsQuery  # households:
 from gateway.schema.live_events import LiveEventsSubscription
 from gateway.schema.member_links import MemberLinksMutation
@@ -72,6 +73,7 @@ class Query(
     UnitOrdersQuery,  # units take service orders
     WeakQuery,  # weak organisations
     CommitteesQuery,  # committees
+    FundsQuery,  # funds and service lists
 ):
     pass
 
@@ -98,6 +100,7 @@ class Mutation(
     UnitOrdersMutation,  # units take service orders
     WeakMutation,  # weak organisations
     CommitteesMutation,  # committees
+    FundsMutation,  # funds and service lists
 ):
     pass
 

@@ -229,8 +229,8 @@ ALLOWED: dict[str, dict[str, Spec]] = {
         "CASE_REQUESTED": {"itemId": True, "title": True, "categoryCode": True, "regionId": True, "channel": True},
         "CASE_LINKED": {"itemId": True, "caseId": True, "status": True},
         "CASE_STATUS_UPDATED": {"itemId": True, "caseId": True, "status": True},
-        "NEED_POSTED": {"title": True},
-        "RESOURCE_OFFERED": {"unitId": True, "title": True},
+        "NEED_POSTED": {"title": True, "category": True},
+        "RESOURCE_OFFERED": {"unitId": True, "title": True, "category": True},
         "PROJECT_PROPOSED": {"needId": True, "resourceId": True, "title": True},
         "PROJECT_STATUS_CHANGED": {"fromStatus": True, "status": True},  # not `note`
         "MEETING_ATTACHMENT_ADDED": {
@@ -326,6 +326,36 @@ ALLOWED: dict[str, dict[str, Spec]] = {
         },
         "BRANCH_IDLE": {"periodDays": True, "lastActivityAt": True},
         "BRANCH_ACTIVE": {"lastActivityAt": True},
+        # funds and service lists: amounts, purposes, targets and kinds (a service's contact is never on the bus)
+        "FUND_ACCOUNT_CREATED": {"communityId": True, "year": True, "granted": True},
+        "SPENDING_RECORDED": {
+            "accountId": True,
+            "year": True,
+            "amount": True,
+            "purpose": True,
+            "targetKind": True,
+            "targetId": True,
+            "status": True,
+        },
+        "SPENDING_APPROVED": {"accountId": True, "amount": True},
+        "SPENDING_REJECTED": {"accountId": True, "amount": True},
+        "SERVICE_LIST_ENTRY_ADDED": {
+            "communityId": True,
+            "kind": True,
+            "title": True,
+            "providerKind": True,
+            "providerId": True,
+        },
+        "SERVICE_LIST_ENTRY_UPDATED": {
+            "communityId": True,
+            "kind": True,
+            "title": True,
+            "providerKind": True,
+            "providerId": True,
+            "changed": True,
+        },
+        "SERVICE_LIST_ENTRY_RETIRED": {"communityId": True, "kind": True},
+        "NEED_STATUS_CHANGED": {"fromStatus": True, "status": True},  # not `note`
     },
     "volunteers": {
         "VOLUNTEER_REGISTERED": {"member_id": True},  # not `sub`, `skills`

@@ -9,6 +9,7 @@ from strawberry.types import Info
 
 from gateway.schema.common import ctx
 from gateway.schema.enums import MemberCategory, PartyOrgType
+from gateway.schema.fund_stats import FundStats, fund_stats
 from shared.vocabulary.organizations import COUNTER_DEFINITIONS
 
 # --- figures (`overview.organizations`) -------------------------------------------------------------------
@@ -74,6 +75,7 @@ class OrgStats:
     three_party_meeting_count: int = figure("three_party_meetings")
     unit_registration_count: int = figure("unit_registrations")
     unit_service_count: int = figure("unit_services")
+    funds: FundStats = strawberry.field(description="The community funds (活动经费) of the region")  # funds
 
 
 _COUNTS = {
@@ -122,6 +124,7 @@ def org_stats(dto: dict) -> OrgStats:
         members_by_category=[
             MemberCategoryCount(category=c, count=int(by_category.get(c.value, 0))) for c in MemberCategory
         ],
+        funds=fund_stats(dto.get("funds")),
     )
 
 

@@ -42,6 +42,7 @@ from gateway.schema.enums import (
     TransferStatus,
     UnitKind,
 )
+from gateway.schema.fund_enums import ListCategory, NeedStatus  # three-lists matching
 from gateway.schema.loads import load_case, load_member, load_member_links, load_org, load_unit
 from gateway.schema.territory import Region, optional_region, required_region
 from shared.contracts import organizations as oc
@@ -706,6 +707,8 @@ class Need:
 
     title: str = from_dto()
     description: str = from_dto(default="")
+    status: NeedStatus = from_dto(default=NeedStatus.OPEN)  # three-lists matching
+    category: ListCategory = from_dto(default=ListCategory.OTHER)
     version: int = from_dto(convert=int)
 
 
@@ -732,6 +735,7 @@ class UnitResource:
 
     title: str = from_dto()
     description: str = from_dto(default="")
+    category: ListCategory = from_dto(default=ListCategory.OTHER)  # three-lists matching
     version: int = from_dto(convert=int)
 
 
@@ -756,6 +760,7 @@ class Project:
 
     title: str = from_dto()
     status: ProjectStatus = from_dto()
+    category: ListCategory = from_dto(default=ListCategory.OTHER, description="The need's, when it was proposed")
     updated_at: datetime | None = from_dto(convert=when)
     version: int = from_dto(convert=int, description="For optimistic concurrency: pass as expectedVersion")
 

@@ -63,6 +63,7 @@ from gateway.schema.org_types import (
 )
 from shared.contracts import organizations as oc
 from shared.contracts.common import ById
+from shared.vocabulary.resources import ListCategory  # three-lists matching
 
 # --- inputs -------------------------------------------------------------------------------------------------
 
@@ -745,20 +746,44 @@ class OrganizationsMutation:
         )
 
     @strawberry.mutation(description="需求清单: a community posts a need")
-    async def post_need(self, info: Info, community_id: strawberry.ID, title: str, description: str = "") -> Need:
+    async def post_need(
+        self,
+        info: Info,
+        community_id: strawberry.ID,
+        title: str,
+        description: str = "",
+        category: ListCategory | None = None,
+    ) -> Need:
         return need_node(
             await orgs(info).post_need(
-                checked(oc.PostNeed, communityId=community_id, title=title, description=description)
+                checked(
+                    oc.PostNeed,
+                    communityId=community_id,
+                    title=title,
+                    description=description,
+                    category=value_of(category),
+                )
             )
         )
 
     @strawberry.mutation(description="资源清单: a unit offers a resource")
     async def offer_resource(
-        self, info: Info, unit_id: strawberry.ID, title: str, description: str = ""
+        self,
+        info: Info,
+        unit_id: strawberry.ID,
+        title: str,
+        description: str = "",
+        category: ListCategory | None = None,
     ) -> UnitResource:
         return resource_node(
             await orgs(info).offer_resource(
-                checked(oc.OfferResource, unitId=unit_id, title=title, description=description)
+                checked(
+                    oc.OfferResource,
+                    unitId=unit_id,
+                    title=title,
+                    description=description,
+                    category=value_of(category),
+                )
             )
         )
 

@@ -36,6 +36,7 @@ from ops.cli.demo import replica_ready
 from ops.cli.progress import Progress, Say, Tick
 from ops.cli.seed_committees import seed_committees  # committees: 红色业委会, 三方联动, 单位报到
 from ops.cli.seed_departments import load_departments
+from ops.cli.seed_funds import seed_funds  # funds and service lists
 from ops.cli.seed_links import seed_links  # links:
 from ops.cli.seed_points import seed_points  # residents' points; units take service orders
 from ops.cli.seed_proposals import seed_proposals  # deliberation: 一征三议两公开
@@ -1432,6 +1433,9 @@ async def seed(
                 households += "; " + await seed_points(loader, settings)
                 households += "; " + await seed_weak(loader, "demo")
                 households += "; " + await seed_committees(loader)
+                households += "; " + await seed_funds(  # funds and service lists
+                    loader, "demo", settings.jwt_secret, settings.jwt_issuer, now.date()
+                )
                 return Seeded(
                     True,
                     f"loaded {summary}; {describe_history(history)}; {households} "
@@ -1573,6 +1577,7 @@ async def seed_city(settings: Any, loader: Loader, now: datetime, history_args: 
     households += "; " + await seed_links(loader, "city")  # links: 包联 cadres, 党员联户
     households += "; " + await seed_visits(loader, plan, today, zone)  # visits: a year of 走访
     households += "; " + await seed_proposals(loader, "city", settings.jwt_secret, settings.jwt_issuer)
+    households += "; " + await seed_funds(loader, "city", settings.jwt_secret, settings.jwt_issuer, today)  # funds
     orgs = sum(len(level) for level in party.orgs) + len(party.households)
     return (
         f"loaded 青川市 with {len(plan.levels[1])} districts and counties, {len(plan.levels[2])} streets, "

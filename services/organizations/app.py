@@ -13,7 +13,7 @@ from services.organizations.importer import MemberImporter
 from services.organizations.store import ID_NUMBER_KEY, INDEXES, OrgStore
 from services.organizations.sweeper import Sweeper
 from shared.asyncapi import document_events
-from shared.moves import ROLLUPS_AND_DAYS, follow_moves
+from shared.moves import ROLLUPS_AND_DAYS, Figures, follow_moves
 from shared.privacy import FieldCipher
 from shared.rekey import Sealed, serve_rekey
 from shared.service import ServiceRuntime
@@ -28,6 +28,9 @@ SEALED_MEMBERS = Sealed(
     indexes={"phone_enc": "phone_index", "id_number_enc": "id_number_index"},
     claims={"id_number_index": ID_NUMBER_KEY},
 )
+
+# What a moved region's figures shift: the organisations' rollups and day buckets, and the funds' (own block).
+FIGURES = (*ROLLUPS_AND_DAYS, Figures("fund_rollups", ("c",)))
 
 
 def event_models() -> dict[str, type[BaseModel]]:
@@ -55,7 +58,7 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     store = OrgStore(rt.db)
     # a moved region's records get their new paths and its figures follow it (shared/moves)
     territory = TerritoryReplica(
-        rt, settings.locator_resync_s, on_moved=follow_moves(SERVICE, rt.db, rt.transact, INDEXES, ROLLUPS_AND_DAYS)
+        rt, settings.locator_resync_s, on_moved=follow_moves(SERVICE, rt.db, rt.transact, INDEXES, FIGURES)
     )
     cipher = FieldCipher.from_settings(settings)
     ctx = OrgContext(rt, store, territory, cipher)

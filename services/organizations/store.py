@@ -281,3 +281,10 @@ class OrgStore:
             x["_id"]: {k.replace(":", "."): int(v) for k, v in x.get("c", {}).items()}
             async for x in self.rollups.find({"_id": {"$in": ids}})
         }
+
+
+# funds and service lists (services/organizations/funds_store.py)
+from services.organizations.funds_store import FUND_INDEXES  # noqa: E402
+
+for _name, _models in FUND_INDEXES.items():
+    INDEXES.setdefault(_name, []).extend(_models)

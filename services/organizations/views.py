@@ -213,6 +213,8 @@ class OrgViews:
             "communityId": n.community_id,
             "title": n.title,
             "description": n.description,
+            "status": str(n.status),
+            "category": str(n.category),
             "version": n.version,
         }
 
@@ -223,6 +225,7 @@ class OrgViews:
             "regionId": r.unit_path[-1],
             "title": r.title,
             "description": r.description,
+            "category": str(r.category),
             "version": r.version,
         }
 
@@ -234,6 +237,7 @@ class OrgViews:
             "communityId": p.community_path[-1],
             "title": p.title,
             "status": str(p.status),
+            "category": str(p.category),
             "version": p.version,
             "updatedAt": p.updated_at,
         }

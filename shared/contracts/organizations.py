@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, Field
 from shared.contracts import committees as cm  # committees
 from shared.contracts.attachments import AttachEvidence
 from shared.contracts.common import ById, ByIds, Page, Wire
+from shared.contracts.funds import FUNDS_REQUESTS
 from shared.contracts.weak_orgs import REQUESTS as WEAK_REQUESTS  # weak organisations
 from shared.contracts.work import WorkQuery
 from shared.vocabulary.organizations import (
@@ -28,6 +29,7 @@ from shared.vocabulary.organizations import (
     TransferStatus,
     UnitKind,
 )
+from shared.vocabulary.resources import ListCategory
 
 OrgTypeName = OrgType
 RoleName = PositionRole
@@ -286,12 +288,14 @@ class PostNeed(Wire):
     communityId: str = Id
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=5000)
+    category: ListCategory = ListCategory.OTHER  # three-lists matching
 
 
 class OfferResource(Wire):
     unitId: str = Id
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=5000)
+    category: ListCategory = ListCategory.OTHER  # three-lists matching
 
 
 class ProposeProject(Wire):
@@ -424,4 +428,6 @@ REQUESTS: dict[str, type[Wire]] = {
     "unitReg.register": cm.RegisterUnitWithCommunity,
     "unitReg.service": cm.RecordUnitService,
     "unitReg.list": cm.ListUnitRegistrations,
+    # funds and service lists (FUNDS_API in shared/contracts/funds.py)
+    **FUNDS_REQUESTS,
 }

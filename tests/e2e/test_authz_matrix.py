@@ -419,6 +419,24 @@ class World:
             v = await self.ok(record, token, i={"householdId": household, "kind": "ROUTINE", "lng": lng, "lat": lat})
             self.put("visit", place, v["recordVisit"]["id"])
 
+    async def seed_funds(self) -> None:
+        """funds: a fund in each community (year 2030) with a spending above the threshold, recorded by the
+        community's admin (so the superadmin may approve it), and a service in each catalogue."""
+        for place in ("m", "m2"):
+            await self.ok(f"mutation {{ createFundAccount(communityId: {lit(rid(place))}, year: 2030, "
+                          f"granted: 100000) {{ id }} }}")
+            admin = self.stack.token("admin", rid(place), sub=f"mx-fund-{place}")
+            e = await self.ok("mutation($i: RecordSpendingInput!) { recordSpending(input: $i) { id status } }", admin,
+                              i={"communityId": rid(place), "year": 2030, "amount": 9000.5, "purpose": "修缮",
+                                 "target": {"kind": "OTHER"}})
+            assert e["recordSpending"]["status"] == "COMMITTED", e
+            self.put("fund_entry", place, e["recordSpending"]["id"])
+            sv = await self.ok("mutation($i: AddServiceListEntryInput!) { addServiceListEntry(input: $i) { id } }",
+                               i={"communityId": rid(place), "kind": "CARE", "title": "助餐",
+                                  "provider": {"kind": "TEAM", "id": "t-1", "name": "银发服务队"},
+                                  "howToOrder": {"channel": "社区服务站"}})
+            self.put("service", place, sv["addServiceListEntry"]["id"])
+
 
 # -- what each operation is called with, per caller and relation -----------------------------------
 Args = Callable[[World, Who, Rel], "str | None"]
@@ -985,6 +1003,26 @@ OPS: dict[str, Args] = {
     "recordUnitService": with_version(lambda w, who, rel: (
         f'registrationId: {lit(x)}, what: "义诊", at: {lit(NOW.isoformat())}'
         if (x := w.pick("unit_reg", who, rel)) else None)),
+    # funds and service lists (the seeded funds are of year 2030; a grid is no community: BAD_USER_INPUT)
+    "fundAccount": lambda w, who, rel: f"communityId: {lit(who.region(rel))}, year: 2030",
+    "fundEntries": lambda w, who, rel: f"communityId: {lit(who.region(rel))}, year: 2030",
+    "fundSummary": lambda w, who, rel: f"communityId: {lit(who.region(rel))}, year: 2030",
+    "serviceCatalogue": lambda w, who, rel: f"communityId: {lit(who.region(rel))}",
+    "needSuggestions": one("need", "needId"),
+    "createFundAccount": lambda w, who, rel: f"communityId: {lit(who.region(rel))}, year: 2031, granted: 1000",
+    "recordSpending": lambda w, who, rel: (f'input: {{communityId: {lit(who.region(rel))}, year: 2030, amount: 1, '
+                                           f'purpose: "矩阵{w.n()}", target: {{kind: OTHER}}}}'),
+    "approveSpending": lambda w, who, rel: (f'entryId: {lit(x)}, approve: false, note: "矩阵"'
+                                            if (x := w.pick("fund_entry", who, rel)) else None),
+    "addServiceListEntry": lambda w, who, rel: (
+        f'input: {{communityId: {lit(who.region(rel))}, kind: PUBLIC, title: "服务{w.n()}", '
+        f'provider: {{kind: DEPARTMENT, id: "MXDEPT", name: "部门"}}, howToOrder: {{channel: "窗口"}}}}'),
+    "updateServiceListEntry": with_version(lambda w, who, rel: (f'id: {lit(x)}, input: {{title: "改"}}'
+                                                                if (x := w.pick("service", who, rel)) else None)),
+    "retireServiceListEntry": with_version(lambda w, who, rel: (f'id: {lit(x)}, reason: "停办"'
+                                                                if (x := w.pick("service", who, rel)) else None)),
+    "updateNeedStatus": with_version(lambda w, who, rel: (f"id: {lit(x)}, status: MATCHED"
+                                                          if (x := w.pick("need", who, rel)) else None)),
 }
 
 
@@ -1059,6 +1097,7 @@ async def world(mongo_server, tmp_path_factory):
         await w.seed_visits()
         await w.seed_webhooks()
         await w.seed_deliberation()  # deliberation
+        await w.seed_funds()  # funds and service lists
         log.warning("authz matrix: seeded in %.1fs", time.monotonic() - started)
         yield w
     finally:

@@ -175,6 +175,18 @@ ORG_EXAMPLES = {
     "RECTIFICATION_TASK_COMPLETED": org("rectification", organizationId="o-1", taskId="t1", late=False, open=1),
     "RECTIFICATION_TASK_OVERDUE": org("rectification", organizationId="o-1", taskId="t1", dueAt=AT.isoformat()),
     "RECTIFICATION_REVIEWED": org("rectification", organizationId="o-1", passed=True, score=0, threshold=50),
+    # funds and service lists
+    "FUND_ACCOUNT_CREATED": org("fund_account", communityId="comm-a", year=2026, granted=200000.0),
+    "SPENDING_RECORDED": org("fund_entry", accountId="fa:comm-a:2026", year=2026, amount=6000.0, purpose="修缮院落",
+                             targetKind="PROJECT", targetId="pj-1", status="COMMITTED"),
+    "SPENDING_APPROVED": org("fund_entry", accountId="fa:comm-a:2026", amount=6000.0),
+    "SPENDING_REJECTED": org("fund_entry", accountId="fa:comm-a:2026", amount=6000.0),
+    "SERVICE_LIST_ENTRY_ADDED": org("service_entry", communityId="comm-a", kind="CARE", title="助餐",
+                                    providerKind="UNIT", providerId="u-1"),
+    "SERVICE_LIST_ENTRY_UPDATED": org("service_entry", communityId="comm-a", kind="CARE", title="助餐",
+                                      providerKind="UNIT", providerId="u-1", changed=["title"]),
+    "SERVICE_LIST_ENTRY_RETIRED": org("service_entry", communityId="comm-a", kind="CARE"),
+    "NEED_STATUS_CHANGED": org("need", fromStatus="OPEN", status="MATCHED", note=FREE_TEXT),
 }
 # committees: 红色业委会, 居委会, 三方联动, non-territorial branches, 单位报到
 ORG_EXAMPLES["ORGANIZATION_CREATED"] = {**ORG_EXAMPLES["ORGANIZATION_CREATED"], "unitId": None}

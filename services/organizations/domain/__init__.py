@@ -233,3 +233,9 @@ __all__ = [
     "ThreePartyMeeting",
     "UnitRegistration",
 ]
+
+# funds and service lists
+from .catalogue import HowToOrder, Provider, ServiceListEntry  # noqa: E402
+from .funds import FundAccount, FundEntry, FundTarget, record_spending  # noqa: E402
+
+__all__ += ["FundAccount", "FundEntry", "FundTarget", "HowToOrder", "Provider", "record_spending", "ServiceListEntry"]

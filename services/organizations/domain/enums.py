@@ -61,3 +61,7 @@ class Action(StrEnum):
     # committees: 红色业委会, 居委会 and 三方联动
     MANAGE_COMMITTEE = "manage_committee"
     RECORD_THREE_PARTY = "record_three_party"
+    # funds and service lists
+    MANAGE_FUNDS = "manage_funds"
+    APPROVE_SPENDING = "approve_spending"
+    MANAGE_CATALOGUE = "manage_catalogue"

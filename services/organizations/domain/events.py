@@ -94,6 +94,15 @@ EVENT_TYPES: dict[str, str] = {
     "UNIT_SERVICE_RECORDED": "a registered unit delivered a service to the community",
     "BRANCH_IDLE": "a non-territorial branch had no 双报到 activity or service for the period (空转)",
     "BRANCH_ACTIVE": "an idle non-territorial branch showed activity again",
+    # funds and service lists
+    "FUND_ACCOUNT_CREATED": "a community's fund account (活动经费) for a year was opened with its grant",
+    "SPENDING_RECORDED": "a spending from a community fund was recorded: spent, or committed pending approval",
+    "SPENDING_APPROVED": "a committed spending was approved by an admin above the community: spent",
+    "SPENDING_REJECTED": "a committed spending was rejected: its money is back in the balance",
+    "SERVICE_LIST_ENTRY_ADDED": "a service was added to a community's service catalogue (五项服务)",
+    "SERVICE_LIST_ENTRY_UPDATED": "a service of a community's catalogue changed",
+    "SERVICE_LIST_ENTRY_RETIRED": "a service was taken out of a community's catalogue",
+    "NEED_STATUS_CHANGED": "a need moved along OPEN → MATCHED → DONE, or was CLOSED",
 }
 
 
@@ -224,9 +233,21 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "UNIT_SERVICE_RECORDED": ("unitId", "communityId", "what", "deliveredAt", "serviceCount"),
     "BRANCH_IDLE": ("periodDays", "lastActivityAt"),
     "BRANCH_ACTIVE": ("lastActivityAt",),
+    # funds and service lists
+    "FUND_ACCOUNT_CREATED": ("communityId", "year", "granted"),
+    "SPENDING_RECORDED": ("accountId", "year", "amount", "purpose", "targetKind", "targetId", "status"),
+    "SPENDING_APPROVED": ("accountId", "amount"),
+    "SPENDING_REJECTED": ("accountId", "amount"),
+    "SERVICE_LIST_ENTRY_ADDED": ("communityId", "kind", "title", "providerKind", "providerId"),
+    "SERVICE_LIST_ENTRY_UPDATED": ("communityId", "kind", "title", "providerKind", "providerId", "changed"),
+    "SERVICE_LIST_ENTRY_RETIRED": ("communityId", "kind"),
+    "NEED_STATUS_CHANGED": ("fromStatus", "status", "note"),
 }
 EVENT_FIELDS["ORGANIZATION_CREATED"] += ("unitId",)  # committees: a non-territorial branch's unit
 EVENT_FIELDS["LINKAGE_RECORDED"] += ("ownersCommitteeRecordId",)  # committees: the estate's red committee
+# three-lists matching: needs and resources carry their category
+EVENT_FIELDS["NEED_POSTED"] = (*EVENT_FIELDS["NEED_POSTED"], "category")
+EVENT_FIELDS["RESOURCE_OFFERED"] = (*EVENT_FIELDS["RESOURCE_OFFERED"], "category")
 
 FIELD_DESCRIPTIONS: dict[str, str] = {
     "aggregate": "The kind of record: organization, member, transfer, unit, committee, meeting, need, resource, "
@@ -375,7 +396,19 @@ FIELD_DESCRIPTIONS: dict[str, str] = {
     "ownersCommitteeRecordId": "The estate's owners' committee record (红色业委会), when it has one",
     "commitments": "How many commitments (承诺事项) the unit made",
     "serviceCount": "Services the unit has delivered to the community so far",
+    # funds and service lists
+    "year": "The fund's year",
+    "granted": "The money granted to the fund, in yuan",
+    "accountId": "The community fund account (`fa:<community>:<year>`)",
+    "amount": "The spending's amount, in yuan",
+    "purpose": "What the money is for (用途)",
+    "targetKind": "What the spending is linked to: PROPOSAL, PROJECT, ACTIVITY, SERVICE_ORDER or OTHER",
+    "targetId": "The id of the proposal, project, activity or service order",
+    "providerKind": "Who provides the service: UNIT, TEAM or DEPARTMENT",
+    "providerId": "The providing unit, volunteer team or department",
+    "changed": "Which fields changed",
 }
+FIELD_DESCRIPTIONS["aggregate"] += ", fund_account, fund_entry, service_entry"  # funds and service lists
 
 
 class OrgEvent(DomainEvent):

@@ -47,6 +47,10 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     # committees
     _A.MANAGE_COMMITTEE: _ADMIN,
     _A.RECORD_THREE_PARTY: _STAFF,
+    # funds and service lists
+    _A.MANAGE_FUNDS: _ADMIN,
+    _A.APPROVE_SPENDING: _ADMIN,  # and above the community only, not the recorder (domain/funds.py)
+    _A.MANAGE_CATALOGUE: _STAFF,
 }
 # What a member may do to their own member record, whatever their role.
 SELF_ACTIONS = frozenset({_A.VIEW, _A.VIEW_OWN_RECORD, _A.DUAL_REGISTER})

@@ -18,7 +18,13 @@ class Lists(Feature):
 
         async def post(uow: UnitOfWork) -> d.Need:
             return d.Need.post(
-                id=new_id("nd"), community=community, title=c.title, description=c.description, by=p, now=now()
+                id=new_id("nd"),
+                community=community,
+                title=c.title,
+                description=c.description,
+                by=p,
+                now=now(),
+                category=c.category,
             )
 
         return self.views.need(await self.ctx.insert(self.store.needs, post))
@@ -29,7 +35,13 @@ class Lists(Feature):
         async def offer(uow: UnitOfWork) -> d.Resource:
             unit = await self.ctx.scoped(self.store.units, c.unitId, p, uow)
             return d.Resource.offer(
-                id=new_id("rs"), unit=unit, title=c.title, description=c.description, by=p, now=now()
+                id=new_id("rs"),
+                unit=unit,
+                title=c.title,
+                description=c.description,
+                by=p,
+                now=now(),
+                category=c.category,
             )
 
         return self.views.resource(await self.ctx.insert(self.store.resources, offer))

@@ -36,13 +36,16 @@ class Figures(Feature):
     def __init__(self, ctx: OrgContext):
         super().__init__(ctx)
         self.counts = TerritoryCounts(ctx.territory)
+        self.funds: Any = None  # funds: the fund block of the figures (handlers/funds.py)
 
     async def stats(self, req: Request) -> dict:
         q = req.parse(ByIds)
         counters = await self.store.counters(q.ids)
+        funds = await self.funds.figures(q.ids) if self.funds is not None else {}
 
         def view(region_id: str) -> dict[str, Any]:
-            return self.views.stats(counters.get(region_id, {}), *self.counts.get(region_id))
+            stats = self.views.stats(counters.get(region_id, {}), *self.counts.get(region_id))
+            return {**stats, "funds": funds[region_id]} if region_id in funds else stats
 
         return self.ctx.territory.region_items(q.ids, req.principal, view)
 

@@ -7,13 +7,16 @@ from typing import Any
 
 from services.organizations import domain as d
 from services.organizations.handlers.branches import UnitRegistrations  # committees
+from services.organizations.handlers.catalogue import Catalogue  # funds and service lists
 from services.organizations.handlers.committees import Committees  # committees
 from services.organizations.handlers.common import OrgContext
 from services.organizations.handlers.deliberation import Deliberation
 from services.organizations.handlers.dual import Dual
 from services.organizations.handlers.evidence import MeetingEvidence
+from services.organizations.handlers.funds import Funds
 from services.organizations.handlers.life import Life
 from services.organizations.handlers.lists import Lists
+from services.organizations.handlers.matching import Matching
 from services.organizations.handlers.meetings import Meetings
 from services.organizations.handlers.member import Members
 from services.organizations.handlers.organization import Organizations
@@ -54,6 +57,15 @@ CREATES = {
     "threeParty.record": d.Action.RECORD_THREE_PARTY,
     "unitReg.register": d.Action.MANAGE_UNIT,
 }
+# funds and service lists: the public summary and a community's catalogue are anyone's to read
+OPEN_VERBS = OPEN_VERBS | {"fund.summary", "catalogue.list"}
+CREATES.update(
+    {
+        "fund.open": d.Action.MANAGE_FUNDS,
+        "fund.spend": d.Action.MANAGE_FUNDS,
+        "catalogue.add": d.Action.MANAGE_CATALOGUE,
+    }
+)
 
 
 def gated(verb: str, handler: Handler) -> Handler:
@@ -84,6 +96,8 @@ class OrgHandlers:
         self.deliberation = Deliberation(ctx)  # deliberation
         self.weak = Weak(ctx)  # weak organisations
         self.committees, self.unit_registrations = Committees(ctx), UnitRegistrations(ctx)  # committees
+        self.funds = Funds(ctx)  # funds and service lists
+        self.figures.funds = self.funds
 
     def verbs(self) -> dict[str, Handler]:
         o, m, t, du, u, jm, life, ls, f = (
@@ -182,6 +196,26 @@ class OrgHandlers:
             "unitReg.register": self.unit_registrations.register,
             "unitReg.service": self.unit_registrations.service,
             "unitReg.list": self.unit_registrations.listing,
+            # funds and service lists
+            **self.funds_verbs(),
+        }
+
+    def funds_verbs(self) -> dict[str, Handler]:
+        fund, cat, match = self.funds, Catalogue(self.ctx), Matching(self.ctx)
+        return {
+            "fund.open": fund.open,
+            "fund.account": fund.account,
+            "fund.spend": fund.spend,
+            "fund.approve": fund.approve,
+            "fund.list": fund.listing,
+            "fund.entries": fund.by_target,
+            "fund.summary": fund.summary,
+            "catalogue.add": cat.add,
+            "catalogue.update": cat.update,
+            "catalogue.retire": cat.retire,
+            "catalogue.list": cat.listing,
+            "need.move": match.move,
+            "need.suggest": match.suggest,
         }
 
     def table(self) -> dict[str, Handler]:
