@@ -14,12 +14,18 @@ from strawberry.types import Info
 from gateway.clients import checked
 from gateway.deliberation_client import DeliberationClient
 from gateway.schema.case_types import Case
-from gateway.schema.common import Connection, connection, ctx, dto_type, from_dto, graphql_enum, listing, when
+from gateway.schema.common import Connection, connection, ctx, dto_type, from_dto, graphql_enum, listing, orgs, when
+from gateway.schema.funds import FundEntry, entry_node
 from gateway.schema.territory import Region
+from shared.auth import Role
 from shared.contracts import deliberation as dc
+from shared.contracts import funds as fc
 from shared.contracts.common import ById
 from shared.vocabulary import deliberation as vocab
 from shared.vocabulary.deliberation import NoticeKind, ProposalSource, ProposalStage
+from shared.vocabulary.resources import FundTargetKind
+
+FUND_READERS = frozenset({Role.SUPERADMIN, Role.ADMIN, Role.OPERATOR})  # fund.entries: staff in scope
 
 graphql_enum(
     ProposalStage,
@@ -131,6 +137,16 @@ class Proposal:
     @strawberry.field
     def notices(self) -> list[PublicNotice]:
         return [PublicNotice(dto=n) for n in self.dto.get("notices") or []]
+
+    @strawberry.field(
+        description="Spendings from the community fund that implement it (staff in scope; residents "
+        "read them in the fund's public summary)"
+    )
+    async def spending(self, info: Info) -> list[FundEntry]:
+        if ctx(info).principal.role not in FUND_READERS:
+            return []
+        body = checked(fc.EntriesByTarget, kind=FundTargetKind.PROPOSAL, id=self.dto["id"], first=100)
+        return [entry_node(x) for x in (await orgs(info).fund_entries_of(body))["items"]]
 
     @strawberry.field(description="The cases that implement it (those in your scope)")
     async def cases(self, info: Info) -> list[Case]:

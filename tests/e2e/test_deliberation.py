@@ -20,6 +20,7 @@ PROPOSAL = """id stage supportCount proposer mine supported version community { 
     notices { id kind open endsAt objections { id text mine author response } }
     cases { id channel } projectIds history { stage }"""
 ADVANCE = "mutation($id: ID!, $i: AdvanceProposalInput!) { advanceProposal(id: $id, input: $i) { %s } }" % PROPOSAL
+SPEND = "mutation($i: RecordSpendingInput!) { recordSpending(input: $i) { id status target { kind id } } }"
 VOTE = """mutation($id: ID!, $i: VoteInput!) { recordRepresentativesVote(proposalId: $id, input: $i) { %s } }""" % PROPOSAL
 
 
@@ -68,6 +69,16 @@ async def test_residents_propose_and_the_community_decides_publishes_and_impleme
                                                  "idempotencyKey": "v-1"}}, **staff))["recordRepresentativesVote"]
     assert p["stage"] == "DECIDED" and p["decision"]["passed"] and p["decision"]["requiredAttendance"] == 4
     assert p["decision"]["roll"] == ROLL
+    # The community fund (费随事转) pays for a decision only once it is carried out (实施).
+    year = 2026
+    await stack.ok("mutation($y: Int!) { createFundAccount(communityId: \"comm-a\", year: $y, granted: 200000) { id } }",
+                   {"y": year}, **{"role": "admin", "region": "county-a"})
+    spend = {"communityId": "comm-a", "year": year, "amount": 4500, "purpose": "3号院路面修缮材料",
+             "target": {"kind": "PROPOSAL", "id": pid}, "idempotencyKey": "courtyard-spend"}
+    early = await stack.gql(SPEND, {"i": spend}, **staff)
+    assert code(early) == "BAD_USER_INPUT" and "IMPLEMENTING" in early["errors"][0]["message"]
+    elsewhere = await stack.gql(SPEND, {"i": {**spend, "target": {"kind": "PROPOSAL", "id": "pp-none"}}}, **staff)
+    assert code(elsewhere) == "BAD_USER_INPUT"
     # 决议公开: not shorter than the configured period; residents read the notice and object during it.
     short = await stack.gql(ADVANCE, {"id": pid, "i": {"to": "NOTICED", "noticeText": "决议：修缮3号院",
                                                       "noticePeriodSeconds": 0}}, **staff)
@@ -114,6 +125,15 @@ async def test_residents_propose_and_the_community_decides_publishes_and_impleme
                                                   {"id": pid}, **staff),
                                  lambda d: d["proposal"]["cases"], timeout=30)
     assert with_case["proposal"]["cases"][0]["channel"] == "JOINT_MEETING"
+    spent = (await stack.ok(SPEND, {"i": spend}, **staff))["recordSpending"]
+    assert spent["status"] == "SPENT" and spent["target"] == {"kind": "PROPOSAL", "id": pid}
+    paid = (await stack.ok("""query($id: ID!) { proposal(id: $id) { spending { id amount status } } fundAccount(
+        communityId: "comm-a", year: 2026) { spent balance } }""", {"id": pid}, **staff))
+    assert paid["proposal"]["spending"] == [{"id": spent["id"], "amount": 4500.0, "status": "SPENT"}]
+    assert paid["fundAccount"] == {"spent": 4500.0, "balance": 195500.0}
+    residents_view = (await stack.ok("query($id: ID!) { proposal(id: $id) { spending { id } } }", {"id": pid},
+                                     **zhang))["proposal"]
+    assert residents_view == {"spending": []}  # residents read spendings in the fund's public summary
     result = (await stack.ok(ADVANCE, {"id": pid, "i": {"to": "RESULT_PUBLISHED", "resultText": "3号院路面已修缮完毕"}},
                              **staff))["advanceProposal"]
     assert result["stage"] == "RESULT_PUBLISHED" and [n["kind"] for n in result["notices"]] == ["DECISION", "RESULT"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.organizations import funds_views as fv
+from services.organizations.deliberation_store import DeliberationStore
 from services.organizations.domain import funds as fd
 from services.organizations.funds_store import FundStore
 from services.organizations.handlers.common import Feature, OrgContext
@@ -15,20 +16,33 @@ from shared.errors import BadInput, NotFound
 from shared.ids import new_id
 from shared.messaging.rpc import Request
 from shared.mongo import UnitOfWork, now
+from shared.records import Records
+from shared.vocabulary.deliberation import ProposalStage
 from shared.vocabulary.resources import FundTargetKind
 
 
-async def proposal_in_community(uow: UnitOfWork, proposal_id: str, community_id: str) -> None:
-    """A spending for a PROPOSAL must name a proposal of the account's community: raise BadInput
-    when it does not. Proposals (collection `proposals`) belong to the deliberation feature, which
-    fills this check in; until then a proposal id is taken as given."""
-    return None
+async def proposal_in_community(uow: UnitOfWork, proposals: Records, proposal_id: str, community_id: str) -> None:
+    """A spending for a PROPOSAL names a proposal of the account's community that is being carried out
+    (实施, after its decision's notice period): money follows a decision residents could object to."""
+    proposal = await proposals.get(proposal_id, uow)
+    if proposal is None or proposal.community_id != community_id:
+        raise BadInput(
+            f"proposal {proposal_id} is not a proposal of community {community_id}",
+            {"target": {"kind": "PROPOSAL", "id": proposal_id}},
+        )
+    if proposal.stage is not ProposalStage.IMPLEMENTING:
+        raise BadInput(
+            f"proposal {proposal_id} is {proposal.stage}: spending on a proposal waits for IMPLEMENTING (实施), "
+            "after its decision was noticed",
+            {"target": {"kind": "PROPOSAL", "id": proposal_id}, "stage": str(proposal.stage)},
+        )
 
 
 class Funds(Feature):
     def __init__(self, ctx: OrgContext):
         super().__init__(ctx)
         self.funds = FundStore(ctx.store.db)
+        self.proposals = DeliberationStore(ctx.store.db).proposals
 
     @property
     def threshold_fen(self) -> int:
@@ -84,7 +98,7 @@ class Funds(Feature):
                     {"target": target.model_dump(mode="json")},
                 )
         if target.kind is FundTargetKind.PROPOSAL and target.id:
-            await proposal_in_community(uow, target.id, account.community_id)
+            await proposal_in_community(uow, self.proposals, target.id, account.community_id)
 
     async def spend(self, req: Request) -> dict:
         c, p = req.parse(w.RecordSpending), req.principal
