@@ -75,7 +75,12 @@ class Settings(BaseSettings):
     # import batch took over 30 s on a busy 2-core machine, and a report that outlives its
     # caller's patience still commits, so the client's retry gets its result.
     txn_timeout_s: float = Field(default=120.0, gt=0, le=600)
-    max_deliver: int = 5  # JetStream deliveries before a message goes to the dead-letter subject
+    # JetStream deliveries before a message goes to the dead-letter subject. Retries back off 0.2 s,
+    # 0.4 s … 30 s (shared.messaging.consumer.backoff_s): 10 deliveries wait ~81 s in all, longer than a
+    # service takes to come back after a kill under load (3.5–4.5 s in the fault table), so a consumer
+    # that needs another service (the inbox asks cases for a case's audience) does not give up on an
+    # event while it restarts; 5 waited 3 s and dead-lettered one in a CI run.
+    max_deliver: int = 10
     # A message a consumer took and never acknowledged (its process died) is delivered again
     # after this; a handler must finish well within it. Tests of a kill use a short one.
     ack_wait_s: float = Field(default=60.0, ge=1, le=3600)
