@@ -409,6 +409,10 @@ FIELD_DESCRIPTIONS: dict[str, str] = {
     "changed": "Which fields changed",
 }
 FIELD_DESCRIPTIONS["aggregate"] += ", fund_account, fund_entry, service_entry"  # funds and service lists
+FIELD_DESCRIPTIONS["aggregate"] += (
+    ", proposal, notice, deliberation_rule, owners_committee, residents_committee, three_party_meeting, "
+    "unit_registration, weak_standing, weak_settings, rectification"
+)  # deliberation, committees, weak organisations
 
 
 class OrgEvent(DomainEvent):
