@@ -201,3 +201,16 @@ def test_who_reads_a_proposal():
     assert not d.can_read(Principal(sub="v", role=Role.VOLUNTEER, region="comm-a"), p)
     public, _ = noticed()
     assert d.can_read(other, public)
+
+
+def test_a_notice_takes_a_bounded_number_of_objections():
+    """One per resident, kept on the notice: past MAX_OBJECTIONS the notice refuses more."""
+    from services.organizations.domain.deliberation import MAX_OBJECTIONS
+
+    _, n = noticed(3600)
+    at = T0 + timedelta(minutes=5)
+    for i in range(MAX_OBJECTIONS):
+        n.object(f"wx-{i}", "异议", RESIDENT, at)
+    with pytest.raises(Conflict, match=f"{MAX_OBJECTIONS} objections already"):
+        n.object("wx-one-more", "异议", RESIDENT, at)
+    assert len(n.objections) == MAX_OBJECTIONS

@@ -44,6 +44,7 @@ OPEN_STAGES = frozenset(NEXT)
 PUBLIC_STAGES = frozenset({S.NOTICED, S.IMPLEMENTING, S.RESULT_PUBLISHED})
 SUPPORTABLE = frozenset({S.COLLECTED, S.PROPOSED, S.DISCUSSED})  # until the representatives vote
 PERSONAL_SOURCES = frozenset({ProposalSource.RESIDENT, ProposalSource.MEMBER})  # the proposer is a person
+MAX_OBJECTIONS = 1000  # one per resident, kept on the notice: bounded so a notice stays a small document
 THREE_PARTY_PROPOSER = "三方联动会议"  # who proposes what a 三方联动 meeting put forward
 MAX_LINKS = 100
 SUPPORT_KEY = "support:"  # + proposal id + ":" + the resident's sub: one support each
@@ -247,6 +248,12 @@ class PublicNotice(Aggregate):
             if mine.text == body:
                 return mine
             raise Conflict("you have objected to this notice already", {"objectionId": mine.id})
+        if len(self.objections) >= MAX_OBJECTIONS:
+            raise Conflict(
+                f"this notice holds {MAX_OBJECTIONS} objections already; raise yours with the community "
+                "party organisation",
+                {"noticeId": self.id},
+            )
         if not self.open_at(now):
             raise Conflict(
                 "objections are taken during the notice period only"

@@ -313,15 +313,9 @@ class JointMeeting(Aggregate):
 
     def link_case(self, item_id: str, case_id: str, now: datetime, status: str = "REPORTED") -> bool:
         """The case the service created; a repeat with the same id changes nothing."""
-        it = self.item(item_id)
-        if it.case_request is None:
-            raise Conflict(f"action item {item_id} has no case request")
-        if it.case_id == case_id:
+        if not set_item_case(self.item(item_id), f"action item {item_id}", case_id, status):
             return False
-        if it.case_id is not None:
-            raise Conflict(f"action item {item_id} is already case {it.case_id}")
         self._change(now)
-        it.case_id, it.case_status = case_id, status
         self._emit("CASE_LINKED", SYSTEM, now, itemId=item_id, caseId=case_id, status=status)
         return True
 
@@ -339,6 +333,19 @@ class JointMeeting(Aggregate):
 
 
 # ---- which meeting, which grid ---------------------------------------------------------------
+def set_item_case(item: Any, label: str, case_id: str, status: str) -> bool:
+    """Record the case `cases` created for an item that asked for one (an action item, a 三方联动
+    item): False for a repeat with the same id; Conflict when none was asked for or it is another."""
+    if item.case_request is None:
+        raise Conflict(f"{label} has no case request")
+    if item.case_id == case_id:
+        return False
+    if item.case_id is not None:
+        raise Conflict(f"{label} is already case {item.case_id}")
+    item.case_id, item.case_status = case_id, status
+    return True
+
+
 def hotspot_community(grid: Node) -> str:
     """The community whose 大党委 deliberates a hotspot in `grid`; BadInput unless `grid` is a GRID."""
     if grid.level != "GRID" or len(grid.path) < 2:

@@ -18,7 +18,7 @@ from shared.vocabulary.committees import MeetingSide, OwnersCommitteeStatus
 from .committees import OwnersCommittee, ResidentsCommittee
 from .enums import Action, UnitKind
 from .events import Aggregate
-from .meetings import CASE_CHANNEL
+from .meetings import CASE_CHANNEL, set_item_case
 from .policy import SYSTEM, authorize
 from .units import Unit
 from .values import NAME_MAX, TEXT_MAX, Node, text
@@ -188,15 +188,9 @@ class ThreePartyMeeting(Aggregate):
 
     def link_case(self, item_id: str, case_id: str, now: datetime, status: str = "REPORTED") -> bool:
         """The case `cases` created for an item; a repeat with the same id changes nothing."""
-        it = self.item(item_id)
-        if it.case_request is None:
-            raise Conflict(f"item {item_id} has no case request")
-        if it.case_id == case_id:
+        if not set_item_case(self.item(item_id), f"item {item_id}", case_id, status):
             return False
-        if it.case_id is not None:
-            raise Conflict(f"item {item_id} is already case {it.case_id}")
         self._change(now)
-        it.case_id, it.case_status = case_id, status
         self._emit("THREE_PARTY_CASE_LINKED", SYSTEM, now, itemId=item_id, caseId=case_id, status=status)
         return True
 
