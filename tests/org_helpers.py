@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.organizations import domain as od
+from services.organizations.replay import replay as replay_organizations
+from services.volunteers.replay import replay as replay_volunteers
 from tests.cases_helpers import CasesClient
 from tests.infra import Stack
 from tests.territory import build_tree, create
@@ -59,10 +60,15 @@ def years_ago(n: int) -> str:
 
 
 async def assert_org_rollups_equal_recount(stack: Stack) -> None:
-    """The organizations rollups equal a recount of the stored organisations and members."""
+    """Every figure of the organizations service (regions, funds) equals a recount of its records:
+    `yiwang replay organizations` finds nothing to correct."""
     db = next(rt for rt in stack.runtimes if rt.name == "organizations").db
-    counters = {doc["_id"]: {k.replace(":", "."): v for k, v in doc["c"].items() if v}
-                async for doc in db.rollups.find()}
-    records = [od.Organization.model_validate({**x, "id": x["_id"]}) async for x in db.organizations.find()]
-    records += [od.PartyMember.model_validate({**x, "id": x["_id"]}) async for x in db.members.find()]
-    assert {k: v for k, v in counters.items() if v} == od.recount(records)
+    report = await replay_organizations(db)
+    assert report.clean, (report.differences, report.notes)
+
+
+async def assert_volunteer_rollups_equal_recount(stack: Stack) -> None:
+    """Every figure of the volunteers service (regions, units) equals a recount of its records."""
+    db = next(rt for rt in stack.runtimes if rt.name == "volunteers").db
+    report = await replay_volunteers(db)
+    assert report.clean, (report.differences, report.notes)

@@ -1,6 +1,8 @@
-"""`yiwang replay cases|grids [--apply]`: rebuild a service's figures and compare. cases: rollups, trend
-day buckets and hotspot days from its event log and what imported history added; grids: every rollup
-counter of the territory recounted from its records (regions, grid workers, households, …)."""
+"""`yiwang replay cases|grids|organizations|volunteers [--apply]`: rebuild a service's figures and
+compare. cases: rollups, trend day buckets and hotspot days from its event log and what imported
+history added; grids: every rollup counter of the territory recounted from its records (regions,
+grid workers, households, …); organizations and volunteers: their region figures (and funds, unit
+orders) recounted from their records."""
 
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ SHOWN = 20  # differences printed per kind
 
 
 def replay_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("service", choices=["cases", "grids"], help="whose figures to rebuild")
+    p.add_argument(
+        "service", choices=["cases", "grids", "organizations", "volunteers"], help="whose figures to rebuild"
+    )
     p.add_argument(
         "--apply",
         action="store_true",
@@ -31,6 +35,8 @@ def replay(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.service == "grids":
         return asyncio.run(replay_territory(args, settings))
+    if args.service in ("organizations", "volunteers"):
+        return asyncio.run(replay_records(args, settings))
 
     async def run() -> int:
         client = make_client(settings.mongo_uri, "yiwang-replay")
@@ -90,3 +96,27 @@ async def replay_territory(args: argparse.Namespace, settings: Settings) -> int:
     if report.clean:
         print("live rollups and a recount of the records agree")
     return 0 if report.clean or report.applied else 1
+
+
+async def replay_records(args: argparse.Namespace, settings: Settings) -> int:
+    """organizations or volunteers: figures recounted from the records (shared/replay.py)."""
+    from services.organizations.replay import replay as replay_organizations
+    from services.volunteers.replay import replay as replay_volunteers
+
+    run = replay_organizations if args.service == "organizations" else replay_volunteers
+    client = make_client(settings.mongo_uri, "yiwang-replay")
+    try:
+        report = await run(client[settings.db_name(args.service)], apply=args.apply)
+    finally:
+        await client.close()
+    print(f"recounted {report.keys} figures documents of {args.service} from {report.records} records")
+    fixed = " (corrected)" if report.applied else ""
+    for what, key, counter, live, recount in report.differences[:SHOWN]:
+        print(f"  live {what} differ: {key} {counter}: live {live}, recount {recount}{fixed}")
+    if len(report.differences) > SHOWN:
+        print(f"  ... and {len(report.differences) - SHOWN} more differences{fixed}")
+    for note in report.notes[:SHOWN]:
+        print(f"  {note} (not corrected by a recount)")
+    if report.clean:
+        print("live figures and a recount of the records agree")
+    return 0 if report.clean or (report.applied and not report.notes) else 1

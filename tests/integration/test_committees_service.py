@@ -8,17 +8,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from services.organizations import domain as od
 from tests.cases_gateway import eventually
 from tests.cases_helpers import CasesClient, expect_error
-from tests.org_helpers import member, party_tree, start_org_stack
+from tests.org_helpers import assert_org_rollups_equal_recount, member, party_tree, start_org_stack
 
 SIDES = ("RESIDENTS_COMMITTEE", "PROPERTY_COMPANY", "OWNERS_COMMITTEE")
-KINDS = [("organizations", od.Organization), ("members", od.PartyMember), ("twinnings", od.UnitTwinning),
-         ("owners_committees", od.OwnersCommittee), ("residents_committees", od.ResidentsCommittee),
-         ("three_party_meetings", od.ThreePartyMeeting), ("unit_registrations", od.UnitRegistration),
-         ("proposals", od.Proposal)]  # 三方联动 items put forward as proposals
-
 
 @pytest.fixture
 async def orgs(stack):
@@ -37,14 +31,7 @@ async def events(stack, name: str) -> list[dict]:
 
 
 async def assert_rollups_equal_recount(stack) -> None:
-    db = runtime(stack, "organizations").db
-    counters = {doc["_id"]: {k.replace(":", "."): v for k, v in doc["c"].items() if v}
-                async for doc in db.rollups.find()}
-    records = [model.model_validate({**x, "id": x["_id"]}) for coll, model in KINDS async for x in db[coll].find()]
-    fresh = od.recount(records)
-    differ = {r: (counters.get(r), fresh.get(r)) for r in set(counters) | set(fresh) if counters.get(r) != fresh.get(r)}
-    assert not {r: ({k: v for k, v in (a or {}).items() if (b or {}).get(k) != v},
-                    {k: v for k, v in (b or {}).items() if (a or {}).get(k) != v}) for r, (a, b) in differ.items()}
+    await assert_org_rollups_equal_recount(stack)
 
 
 async def estate(orgs, stack, token):

@@ -7,11 +7,9 @@ import asyncio
 
 import pytest
 
-from services.organizations.domain.funds import FundAccount, FundEntry
-from services.organizations.funds_store import recount_funds
 from shared.mongo import OUTBOX
 from tests.cases_helpers import CasesClient, expect_error
-from tests.org_helpers import start_org_stack
+from tests.org_helpers import assert_org_rollups_equal_recount, start_org_stack
 
 
 @pytest.fixture
@@ -26,18 +24,11 @@ def db(stack):
 
 
 async def assert_fund_figures_equal_recount(stack) -> None:
-    """The fund rollups equal a recount of the accounts, and every account's totals its entries' sums."""
-    d = db(stack)
-    stored = {x["_id"]: {k: v for k, v in x["c"].items() if v} async for x in d.fund_rollups.find()}
-    accounts = [FundAccount.model_validate({**x, "id": x["_id"]}) async for x in d.fund_accounts.find()]
-    assert {k: v for k, v in stored.items() if v} == recount_funds(accounts)
-    for a in accounts:
-        entries = [FundEntry.model_validate({**x, "id": x["_id"]}) async for x in d.fund_entries.find({"account_id": a.id})]
-        assert a.committed_fen == sum(e.amount_fen for e in entries if e.status == "COMMITTED")
-        assert a.spent_fen == sum(e.amount_fen for e in entries if e.status == "SPENT")
-        assert a.balance_fen >= 0
-        doc = await d.fund_accounts.find_one({"_id": a.id})
-        assert doc["balance_fen"] == a.balance_fen
+    """Every figure equals a recount (`yiwang replay organizations`: region and fund figures, and
+    each account's totals its spendings' sums); the balance never below zero."""
+    await assert_org_rollups_equal_recount(stack)
+    async for x in db(stack).fund_accounts.find():
+        assert x["balance_fen"] >= 0
 
 
 async def events(stack, *types: str) -> list[dict]:
@@ -237,3 +228,34 @@ async def test_three_lists_matching_nearest_first(orgs: CasesClient, stack):
     await expect_error(orgs("need.move", su, id=need["id"], status="CLOSED"), "BAD_INPUT")
     await expect_error(orgs("need.move", stack.token("operator", "comm-a"), id=need["id"], status="DONE"),
                        "FORBIDDEN")
+
+
+async def test_replay_organizations_reports_and_corrects_a_figure_that_drifted(orgs: CasesClient, stack, capsys):
+    """`yiwang replay organizations` recounts the region and fund figures from the records: a
+    drifted counter is reported (exit 1) and left alone, corrected with --apply, clean after."""
+    import argparse
+
+    from ops.cli.replay import replay
+
+    town = stack.token("admin", "town-a", sub="town-admin")
+    await orgs("fund.open", town, communityId="comm-a", year=2027, granted=1000)
+    await db(stack).fund_rollups.update_one({"_id": "town-a"}, {"$inc": {"c.fund_granted": 7}})
+    await db(stack).rollups.update_one({"_id": "comm-a"}, {"$inc": {"c.proposals:COLLECTED": 2}}, upsert=True)
+
+    def run(apply: bool) -> int:
+        return replay(argparse.Namespace(service="organizations", apply=apply), stack.settings)
+
+    assert await asyncio.to_thread(run, False) == 1
+    said = capsys.readouterr().out
+    assert "live fund figures differ: town-a fund_granted: live 100007, recount 100000" in said, said
+    assert "live region figures differ: comm-a proposals.COLLECTED: live 2, recount 0" in said, said
+    assert (await db(stack).fund_rollups.find_one({"_id": "town-a"}))["c"]["fund_granted"] == 100007
+    assert await asyncio.to_thread(run, True) == 0
+    assert "(corrected)" in capsys.readouterr().out
+    assert await asyncio.to_thread(run, False) == 0
+    assert "live figures and a recount of the records agree" in capsys.readouterr().out
+    await assert_fund_figures_equal_recount(stack)
+    # an account whose totals are not its spendings' sums is said, never "corrected"
+    await db(stack).fund_accounts.update_one({}, {"$inc": {"spent_fen": 5}})
+    assert await asyncio.to_thread(run, True) == 1
+    assert "its spendings sum to 0 committed, 0 spent" in capsys.readouterr().out

@@ -10,10 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.volunteers import domain as d
-from services.volunteers.store import VolunteerStore, entry_of
 from tests.cases_helpers import CasesClient, expect_error
-from tests.org_helpers import start_org_stack
+from tests.org_helpers import assert_volunteer_rollups_equal_recount, start_org_stack
 
 SORTING = dict(ruleCode="RUBBISH_SORTING", regionId="grid-a1")
 
@@ -33,17 +31,7 @@ def db(stack):
 
 
 async def assert_figures_equal_recount(stack) -> None:
-    store = VolunteerStore(db(stack))
-    records: list = []
-    for kind in (store.volunteers, store.teams, store.posts, store.orders, store.tasks, store.activities):
-        records += [kind.of(doc) async for doc in kind.coll.find()]
-    orders = [r for r in records if isinstance(r, d.ServiceOrder)]
-    records += [entry_of(doc) async for doc in store.ledger.find()]
-    stored = {x["_id"]: {k: int(v) for k, v in x.get("c", {}).items() if v} async for x in store.rollups.find()}
-    assert {k: v for k, v in stored.items() if v} == d.recount(records)
-    units = {x["_id"]: {k: int(v) for k, v in x.get("c", {}).items() if v}
-             async for x in store.db.unit_rollups.find()}
-    assert {k: v for k, v in units.items() if v} == d.unit_recount(orders)
+    await assert_volunteer_rollups_equal_recount(stack)
 
 
 async def test_staff_award_residents_read_their_own_and_redeem(vols, stack):
@@ -210,4 +198,26 @@ async def test_the_demo_seed_awards_residents_and_has_a_unit_complete_an_order(v
     figures = (await vols("stats.batch", admin, ids=["city"]))["items"]["city"]
     assert figures["residentsWithPoints"] == 10 and figures["residentPointsRedeemed"] == 3
     assert (figures["unitOrdersCompleted"], figures["unitOrdersOpen"]) == (1, 1)
+    await assert_figures_equal_recount(stack)
+
+
+async def test_replay_volunteers_corrects_region_and_unit_figures(vols, stack, capsys):
+    """`yiwang replay volunteers`: drifted region and unit-order counters reported, then corrected."""
+    import argparse
+
+    from ops.cli.replay import replay
+
+    here = await unit(stack, "comm-a", "阳光物业")
+    await db(stack).rollups.update_one({"_id": "comm-a"}, {"$inc": {"c.residents_with_points": 3}}, upsert=True)
+    await db(stack).unit_rollups.update_one({"_id": here}, {"$inc": {"c.completed": 1}}, upsert=True)
+
+    def run(apply: bool) -> int:
+        return replay(argparse.Namespace(service="volunteers", apply=apply), stack.settings)
+
+    assert await asyncio.to_thread(run, False) == 1
+    said = capsys.readouterr().out
+    assert f"live unit order figures differ: {here} completed: live 1, recount 0" in said, said
+    assert "comm-a residents_with_points: live 3, recount 0" in said, said
+    assert await asyncio.to_thread(run, True) == 0
+    assert await asyncio.to_thread(run, False) == 0
     await assert_figures_equal_recount(stack)
