@@ -268,6 +268,7 @@ ALLOWED: dict[str, dict[str, Spec]] = {
         "RESULT_PUBLISHED": {"fromStage": True, "noticeId": True, "caseIds": True},
         "PROPOSAL_CASE_LINKED": {"caseId": True},
         "DELIBERATION_RULE_SET": {"quorum": True, "majority": True, "noticePeriodS": True},
+        "PARTICIPATION_RECORDED": {"proposalId": True, "act": True, "ruleCode": True},
         # weak organisations: scores and steps, never a task's title, note or who is responsible
         "WEAK_ORGANIZATION_FLAGGED": {"organizationId": True, "score": True, "threshold": True, "signals": True},
         "WEAK_ORGANIZATION_CLEARED": {"organizationId": True, "score": True, "threshold": True, "clearedBy": True},

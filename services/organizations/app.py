@@ -74,8 +74,11 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     rt.consume("volunteers", "feedback", handlers.dual.on_volunteer_event, events="QUARTERLY_FEEDBACK.>")
     # deliberation: the case a proposal's implementation asked for, until `cases` has it
     rt.consume("organizations", "proposal-cases", handlers.deliberation.on_own_event, events="PROPOSAL_ADVANCED.>")
+    # 参与议事: residents' points for their part in a proposal, credited by the volunteers service
+    participation = handlers.deliberation.on_participation
+    rt.consume("organizations", "participation-points", participation, events="PARTICIPATION_RECORDED.>")
     document_events(rt, event_models(), delta=False)
-    sweeper = Sweeper(ctx)
+    sweeper = Sweeper(ctx, handlers.deliberation)
     rt.sweeper = sweeper  # type: ignore[attr-defined]  # tests run a pass at a chosen time
 
     async def start_sweeper() -> None:

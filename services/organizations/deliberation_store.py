@@ -3,6 +3,7 @@ support record per proposal and resident (its `_id` makes a second support impos
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -24,6 +25,11 @@ DELIBERATION_INDEXES: dict[str, list[IndexModel]] = {
     "notices": [IndexModel(PATH)],
     "deliberation_rules": [IndexModel(PATH)],
     "supports": [],
+    # 参与议事 points to credit: pending ones by proposal (the consumer) and by age (the sweeper)
+    "participation": [
+        IndexModel([("pending", ASCENDING), ("proposal_id", ASCENDING)]),
+        IndexModel([("pending", ASCENDING), ("at", ASCENDING)]),
+    ],
 }
 
 
@@ -41,6 +47,7 @@ class DeliberationStore:
         self.notices = records("notices", d.PublicNotice, "public notice")
         self.rules = records("deliberation_rules", d.CommunityRule, "deliberation rule")
         self.supports = db.supports
+        self.participation = Records(db, "participation", d.Participation, "participation", path_of=lambda r: ())
 
     async def add_support(self, uow: UnitOfWork, proposal_id: str, sub: str) -> bool:
         """Record a resident's support once: False when it is there already. A read before the
@@ -58,6 +65,22 @@ class DeliberationStore:
             return set()
         keys = {d.support_key(i, sub): i for i in proposal_ids}
         return {keys[x["_id"]] async for x in self.supports.find({"_id": {"$in": list(keys)}}, {"_id": 1})}
+
+    async def pending_participation(self, proposal_id: str | None, before: datetime | None, limit: int) -> list[str]:
+        """Participations still to credit: of one proposal, or (the sweeper) any recorded before
+        `before`, oldest first."""
+        query: dict[str, Any] = {"pending": True}
+        if proposal_id is not None:
+            query["proposal_id"] = proposal_id
+        if before is not None:
+            query["at"] = {"$lt": before}
+        cursor = self.participation.coll.find(query, {"_id": 1}).sort("at", ASCENDING).limit(limit)
+        return [x["_id"] async for x in cursor]
+
+    async def settle(self, x: d.Participation) -> None:
+        """A participation's answer, once: only a pending one is settled (a twin's later write loses)."""
+        doc = self.participation.to_doc(x)
+        await self.participation.coll.update_one({"_id": x.id, "pending": True}, {"$set": doc})
 
     async def notices_of(self, proposals: list[d.Proposal]) -> dict[str, d.PublicNotice]:
         ids = [n for p in proposals for n in p.notice_ids]

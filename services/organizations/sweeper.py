@@ -15,28 +15,31 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from services.organizations import domain as d
 from services.organizations.handlers.common import OrgContext
+from services.organizations.handlers.deliberation import Deliberation
 from services.organizations.weak_rating import Rater
-from shared.errors import Conflict
+from shared.errors import Conflict, DomainError
 from shared.loops import LeasedLoop
 from shared.mongo import UnitOfWork, now
 from shared.records import Records
 
 log = logging.getLogger("yiwang.organizations.sweeper")
 BATCH = 200
+PARTICIPATION_GRACE = timedelta(minutes=5)  # left to the event's consumer before the sweeper tries
 
 
 class Sweeper(LeasedLoop):
-    def __init__(self, ctx: OrgContext):
+    def __init__(self, ctx: OrgContext, deliberation: Deliberation | None = None):
         super().__init__(
             ctx.rt.db, "organizations-sweeper", self.sweep_once, ctx.settings.org_sweep_s, drain_on_stop=False
         )
         self.ctx = ctx
         self.rater = Rater(ctx)  # weak organisations: the score, one batch a pass (weak_rating.py)
+        self.deliberation = deliberation  # 参与议事 points its consumer could not credit yet
 
     async def sweep_once(self, at: datetime | None = None) -> bool:
         at = at or now()
@@ -54,7 +57,22 @@ class Sweeper(LeasedLoop):
         for plan_id in late:
             await self._apply(self.rater.weak.plans, plan_id, lambda p: p.raise_overdue(at))
         idle = await self.sweep_idle(at)  # committees: 空转 branches
-        return len(weak) == BATCH or len(overdue) == BATCH or rating or len(late) == BATCH or idle == BATCH
+        credited = await self.credit_participation(at)
+        return (
+            len(weak) == BATCH or len(overdue) == BATCH or rating or len(late) == BATCH or idle == BATCH
+        ) or credited == BATCH
+
+    async def credit_participation(self, at: datetime) -> int:
+        """Participations still pending a while after their act (the volunteers service was away
+        longer than the event's redeliveries): tried again, a batch a pass."""
+        if self.deliberation is None:
+            return 0
+        ids = await self.deliberation.ds.pending_participation(None, at - PARTICIPATION_GRACE, BATCH)
+        try:
+            return await self.deliberation.credit(ids)
+        except DomainError as e:
+            log.warning("participation points not credited yet (%s); the next pass tries again", e)
+            return 0
 
     async def sweep_idle(self, at: datetime) -> int:
         days = self.ctx.settings.org_idle_branch_days

@@ -4,13 +4,13 @@ concurrency; refusals that change nothing; scope; retries; events; figures equal
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.organizations import domain as od
 from tests.cases_gateway import eventually
-from tests.cases_helpers import expect_error
-from tests.org_helpers import start_org_stack
+from tests.cases_helpers import CasesClient, expect_error
+from tests.org_helpers import assert_org_rollups_equal_recount, start_org_stack
 
 ROLL = [f"代表{i}" for i in range(1, 10)]
 
@@ -31,11 +31,7 @@ async def events(stack, kind: str) -> list[dict]:
 
 
 async def assert_figures_equal_recount(stack) -> None:
-    store = db(stack)
-    live = {x["_id"]: {k.replace(":", "."): v for k, v in x["c"].items() if v and k.startswith("proposals")}
-            async for x in store.rollups.find()}
-    records = [od.Proposal.model_validate({**x, "id": x["_id"]}) async for x in store.proposals.find()]
-    assert {k: v for k, v in live.items() if v} == od.recount(records)
+    await assert_org_rollups_equal_recount(stack)
 
 
 async def test_a_proposal_from_collection_to_its_published_result(orgs, stack):
@@ -204,3 +200,51 @@ async def test_the_demo_seed_loads_proposals_at_every_stage_once(orgs_week, stac
     notices = await orgs("notice.list", stack.token(role="resident", sub="anyone"), regionId="city")
     assert notices["totalCount"] == 2 and all(len(n["objections"]) == 1 for n in notices["items"])
     await assert_figures_equal_recount(stack)
+
+
+async def test_taking_part_earns_residents_points_even_when_the_volunteers_service_was_away(stack):
+    """参与议事: raising, supporting or objecting to a proposal credits the resident's DELIBERATION
+    points through the volunteers service, once per proposal, up to the rule's monthly cap; an act
+    while that service is away is kept pending and credited after it is back."""
+    orgs, _ = await start_org_stack(stack, volunteers=True, notice_period_s=1)
+    vols = await CasesClient.connect(stack, "volunteers")
+    try:
+        await vols.wait_territory(["comm-a"])
+        raiser, fan = stack.token(role="resident", sub="wx-raise"), stack.token(role="resident", sub="wx-fan")
+        operator = stack.token(role="operator", region="comm-a", sub="op-a")
+        p = await orgs("proposal.submit", raiser, communityId="comm-a", title="修缮3号院", body="路面积水")
+        await orgs("proposal.support", raiser, id=p["id"])  # the same proposal: one occasion
+        others = [await orgs("proposal.submit", operator, communityId="comm-a", title=f"议题{i}", body="x",
+                             source="RESIDENT", proposerName="王五") for i in range(4)]  # staff earn nothing
+        for x in (p, *others):
+            await orgs("proposal.support", fan, id=x["id"])
+
+        async def balance(token):
+            return (await vols("resident.balance", token))["balance"]
+
+        await eventually(lambda: balance(raiser), lambda b: b == 5, timeout=60)
+        await eventually(lambda: balance(fan), lambda b: b == 20, timeout=60)  # 4 a month: the cap
+        await eventually(lambda: db(stack).participation.count_documents({"pending": True}), lambda n: n == 0, timeout=60)
+        rows = await db(stack).participation.find({}).to_list(None)
+        assert len(rows) == 7
+        outcomes = sorted(r["outcome"] for r in rows)
+        assert outcomes == ["AWARDED"] * 6 + ["CAP_REACHED"], outcomes
+        history = (await vols("resident.history", raiser))["items"]
+        assert [(e["ruleCode"], e["regionId"], e["delta"]) for e in history] == [("DELIBERATION", "comm-a", 5)]
+        assert len(await events(stack, "PARTICIPATION_RECORDED")) == 7
+        assert not [e for e in await events(stack, "PARTICIPATION_RECORDED") if "wx-" in str(e)]  # nobody named
+
+        # the volunteers service away: the act is recorded, its points wait, then arrive
+        volunteers = next(rt for rt in stack.runtimes if rt.name == "volunteers")
+        await stack.stop_service(volunteers)
+        late = stack.token(role="resident", sub="wx-late")
+        await orgs("proposal.support", late, id=p["id"])
+        assert await db(stack).participation.count_documents({"pending": True}) == 1
+        await stack.start_service("volunteers")
+        sweeper = next(rt for rt in stack.runtimes if rt.name == "organizations").sweeper
+        await sweeper.credit_participation(datetime.now(UTC) + timedelta(minutes=10))  # or the event's redelivery
+        await eventually(lambda: balance(late), lambda b: b == 5, timeout=60)
+        assert await db(stack).participation.count_documents({"pending": True}) == 0
+    finally:
+        await vols.close()
+        await orgs.close()

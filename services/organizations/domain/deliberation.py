@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -649,3 +650,79 @@ def from_three_party(
         by=by,
         now=now,
     )
+
+
+# -- 参与议事: residents' points for taking part -------------------------------------------------
+PARTICIPATION_RULE = "DELIBERATION"  # the residents' points rule (volunteers' rule table) it earns
+
+
+class ParticipationAct(StrEnum):
+    SUBMITTED = "SUBMITTED"  # raised the proposal
+    SUPPORTED = "SUPPORTED"
+    OBJECTED = "OBJECTED"  # objected to its decision's notice
+
+
+class ParticipationOutcome(StrEnum):
+    AWARDED = "AWARDED"  # credited (or credited before, for the same proposal)
+    CAP_REACHED = "CAP_REACHED"  # the rule's cap for the period was reached: nothing credited
+    NOT_AWARDED = "NOT_AWARDED"  # the rule table has no such rule, or refused it otherwise (`reason`)
+
+
+class Participation(BaseModel):
+    """A resident's part in one proposal, recorded with the act in its transaction, so the points
+    it earns are credited (`points.residentAward`) even when the volunteers service is away: the
+    record stays pending until an answer settles it. The occasion is the proposal: raising,
+    supporting and objecting to one proposal earn the rule once."""
+
+    id: str
+    sub: str
+    proposal_id: str
+    community_id: str
+    act: ParticipationAct
+    at: datetime
+    pending: bool = True
+    outcome: ParticipationOutcome | None = None
+    reason: str | None = None
+    entry_id: str | None = None
+    settled_at: datetime | None = None
+
+    @property
+    def occasion(self) -> str:
+        return f"proposal:{self.proposal_id}"
+
+    def award_request(self) -> dict[str, str]:
+        """What `points.residentAward` is asked; the participation's id keys its retries."""
+        return {
+            "sub": self.sub,
+            "ruleCode": PARTICIPATION_RULE,
+            "regionId": self.community_id,
+            "occasion": self.occasion,
+            "idempotencyKey": f"participation:{self.id}",
+        }
+
+    def settle(
+        self, outcome: ParticipationOutcome, now: datetime, entry_id: str | None = None, reason: str = ""
+    ) -> None:
+        self.pending, self.outcome, self.settled_at = False, outcome, now
+        self.entry_id, self.reason = entry_id, reason[:200] or None
+
+
+def participate(
+    aggregate: Proposal | PublicNotice,
+    *,
+    id: str,
+    act: ParticipationAct,
+    community_id: str,
+    by: Principal,
+    now: datetime,
+) -> Participation | None:
+    """A resident's act on a proposal (raising, supporting) or its notice (objecting) earns 参与议事
+    points: the record to credit them, and PARTICIPATION_RECORDED on the record the act changed
+    (no resident named). Staff acting for someone earn nothing."""
+    if by.role is not Role.RESIDENT:
+        return None
+    proposal_id = aggregate.id if isinstance(aggregate, Proposal) else aggregate.proposal_id
+    aggregate._emit(
+        "PARTICIPATION_RECORDED", by, now, proposalId=proposal_id, act=str(act), ruleCode=PARTICIPATION_RULE
+    )
+    return Participation(id=id, sub=by.sub, proposal_id=proposal_id, community_id=community_id, act=act, at=now)

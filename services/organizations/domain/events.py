@@ -69,6 +69,7 @@ EVENT_TYPES: dict[str, str] = {
     "RESULT_PUBLISHED": "a proposal's result was published (结果公开); the proposal is done",
     "PROPOSAL_CASE_LINKED": "the case reported to implement a proposal was recorded",
     "DELIBERATION_RULE_SET": "a community set its quorum, majority and notice period rule",
+    "PARTICIPATION_RECORDED": "a resident raised, supported or objected to a proposal: 参与议事 points are due",
     # weak organisations
     "WEAK_ORGANIZATION_FLAGGED": "an organisation's weak score (软弱涣散) reached the threshold",
     "WEAK_ORGANIZATION_CLEARED": "an organisation's weak flag was cleared: its score fell below the threshold, "
@@ -185,6 +186,7 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "RESULT_PUBLISHED": ("fromStage", "noticeId", "caseIds"),
     "PROPOSAL_CASE_LINKED": ("caseId",),
     "DELIBERATION_RULE_SET": ("quorum", "majority", "noticePeriodS"),
+    "PARTICIPATION_RECORDED": ("proposalId", "act", "ruleCode"),
     # weak organisations
     "WEAK_ORGANIZATION_FLAGGED": ("organizationId", "score", "threshold", "signals"),
     "WEAK_ORGANIZATION_CLEARED": ("organizationId", "score", "threshold", "clearedBy"),
@@ -354,6 +356,8 @@ FIELD_DESCRIPTIONS: dict[str, str] = {
     "objectionId": "The objection (异议) on the notice",
     "objections": "How many objections the notice has, after the change",
     "objectionIds": "The objections answered",
+    "act": "What the resident did: SUBMITTED (raised the proposal), SUPPORTED, or OBJECTED (to its notice)",
+    "ruleCode": "The residents' points rule the act earns (参与议事: DELIBERATION), once per proposal",
     "quorum": "The share of the roll that must attend (法定人数), as a fraction",
     "majority": "The share of those present that must vote for, exceeded, as a fraction",
     "noticePeriodS": "The community's minimum notice period, in seconds",

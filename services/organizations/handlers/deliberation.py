@@ -25,7 +25,7 @@ from shared.auth import Principal, Role, hidden, require_any_role
 from shared.commands import page_reply
 from shared.contracts import deliberation as w
 from shared.contracts.common import ById
-from shared.errors import BadInput, Conflict, DomainError, LostRace
+from shared.errors import BadInput, Conflict, DomainError, LostRace, NotFound
 from shared.ids import new_id
 from shared.messaging.envelope import CloudEvent
 from shared.messaging.rpc import Request
@@ -35,6 +35,7 @@ from shared.vocabulary.deliberation import ProposalSource, ProposalStage
 log = logging.getLogger("yiwang.organizations")
 STAFF = frozenset({Role.ADMIN, Role.OPERATOR})
 PROPOSERS = STAFF | {Role.RESIDENT}
+PARTICIPATION_BATCH = 50  # participations credited per event or sweep pass
 SUPPORT_RETRIES = 8  # concurrent supports of one proposal each win in turn (the counter's version)
 S = ProposalStage
 
@@ -99,6 +100,7 @@ class Deliberation(Feature):
                 by=p,
                 now=now(),
             )
+            await self.participate(uow, proposal, d.ParticipationAct.SUBMITTED, community.id, p)
             await self.ctx.put(uow, self.ds.proposals, proposal)
             return proposal.id
 
@@ -153,6 +155,7 @@ class Deliberation(Feature):
             if not await self.ds.add_support(uow, q.id, p.sub):
                 return proposal
             proposal.support(p, now())
+            await self.participate(uow, proposal, d.ParticipationAct.SUPPORTED, proposal.community_id, p)
             await self.ctx.put(uow, self.ds.proposals, proposal, before, version)
             return proposal
 
@@ -286,6 +289,41 @@ class Deliberation(Feature):
         if event.event == "PROPOSAL_ADVANCED" and event.data.get("caseRequested"):
             await self.create_case(event.subject)
 
+    # -- 参与议事 points ------------------------------------------------------------------
+    async def participate(
+        self,
+        uow: UnitOfWork,
+        record: d.Proposal | d.PublicNotice,
+        act: d.ParticipationAct,
+        community: str,
+        p: Principal,
+    ) -> None:
+        """A resident's act earns 参与议事 points: the record to credit them, in the act's transaction."""
+        x = d.participate(record, id=new_id("pa"), act=act, community_id=community, by=p, now=now())
+        if x is not None:
+            await self.ds.participation.insert(uow, x)
+
+    async def on_participation(self, event: CloudEvent) -> None:
+        """PARTICIPATION_RECORDED: credit the proposal's pending participations. An answer from
+        the volunteers service settles each (credited, cap reached, no such rule); no answer
+        raises, so the event is delivered again (and the sweeper tries what is left)."""
+        await self.credit(await self.ds.pending_participation(event.data.get("proposalId"), None, PARTICIPATION_BATCH))
+
+    async def credit(self, ids: list[str]) -> int:
+        for participation_id in ids:
+            x = await self.ds.participation.get(participation_id)
+            if x is None or not x.pending:
+                continue
+            try:
+                entry = await self.rt.rpc.call("volunteers", "points.residentAward", x.award_request(), self.rt.token())
+                x.settle(d.ParticipationOutcome.AWARDED, now(), entry_id=entry["entry"]["id"])
+            except Conflict as e:  # over the rule's cap for the period
+                x.settle(d.ParticipationOutcome.CAP_REACHED, now(), reason=str(e))
+            except (BadInput, NotFound) as e:  # the rule table has no such rule
+                x.settle(d.ParticipationOutcome.NOT_AWARDED, now(), reason=str(e))
+            await self.ds.settle(x)
+        return len(ids)
+
     # -- reads ----------------------------------------------------------------------------
     async def get(self, req: Request) -> dict | None:
         q, p = req.parse(ById), req.principal
@@ -334,6 +372,7 @@ class Deliberation(Feature):
             version, before = notice.version, notice.model_copy(deep=True)
             notice.object(p.sub, c.text, p, now())
             if notice.version != version:
+                await self.participate(uow, notice, d.ParticipationAct.OBJECTED, notice.community_id, p)
                 await self.ctx.put(uow, self.ds.notices, notice, before, version)
             return notice
 
