@@ -78,6 +78,8 @@ class CaseStats:
     extension_count: int = figure("extensions")
     urge_count: int = figure("urges")
     corrected: int = figure("corrected")
+    property_disputes: int = figure("property_disputes")  # committees: disputes per estate
+    open_property_disputes: int = figure("property_disputes_open")
     satisfaction_by_channel: list[ChannelSatisfaction] = strawberry.field(
         default_factory=list,
         description="满意率 by the channel cases came in through: ratings and reached return visits",
@@ -111,6 +113,8 @@ _COUNTS = {
     "extension_count": "extensionCount",
     "urge_count": "urgeCount",
     "corrected": "corrected",
+    "property_disputes": "propertyDisputes",  # committees
+    "open_property_disputes": "openPropertyDisputes",
 }
 _RATES = {
     "response_rate": "responseRate",

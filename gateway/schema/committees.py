@@ -5,6 +5,7 @@ service checks roles, scope and rules, and masks candidates' phones and ID numbe
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime
 from typing import Any
 
@@ -13,7 +14,7 @@ from strawberry.types import Info
 
 from gateway.clients import checked
 from gateway.schema.case_types import Case
-from gateway.schema.common import Connection, connection, dto_type, from_dto, graphql_enum, listing, orgs, when
+from gateway.schema.common import Connection, connection, ctx, dto_type, from_dto, graphql_enum, listing, orgs, when
 from gateway.schema.common import day as to_day
 from gateway.schema.loads import load_case, load_member, load_org, load_unit
 from gateway.schema.org_types import CoBuildingUnit, PartyMember, PartyOrganization
@@ -113,6 +114,18 @@ class OwnersCommittee:
         dto = await load_org(info, self.dto["filedByOrgId"])
         return PartyOrganization(dto=dto) if dto else None
 
+    @strawberry.field(
+        description="物业纠纷 of the estate: property disputes and complaints filed on its buildings (cases "
+        "of the categories DISPUTE_PROPERTY, PROPERTY_SERVICE, PROPERTY_FACILITY that name a building)"
+    )
+    async def property_disputes(self, info: Info) -> EstateDisputes:
+        loader = ctx(info).loaders.case_stats_by_region
+        stats = await asyncio.gather(*(loader.load(b) for b in self.dto.get("buildingIds") or []))
+        return EstateDisputes(
+            total=sum(int((x or {}).get("propertyDisputes") or 0) for x in stats),
+            open=sum(int((x or {}).get("openPropertyDisputes") or 0) for x in stats),
+        )
+
     @strawberry.field(description="Candidates in the order proposed, with their checks")
     def candidates(self) -> list[CommitteeCandidate]:
         return [CommitteeCandidate(dto=c) for c in self.dto.get("candidates") or []]
@@ -123,6 +136,12 @@ class OwnersCommittee:
 
 
 OwnersCommitteeConnection = Connection[OwnersCommittee]
+
+
+@strawberry.type(description="Property disputes (物业纠纷) of one estate, from the case figures of its buildings")
+class EstateDisputes:
+    total: int = strawberry.field(description="Filed on the estate's buildings, merged duplicates not counted")
+    open: int = strawberry.field(description="Of those, with work outstanding")
 
 
 @strawberry.type(description="A member of a residents' committee and their role (主任, 副主任, 委员…)")

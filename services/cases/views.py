@@ -263,6 +263,8 @@ class CaseViews:
             "extensionCount": c["extensions"],
             "urgeCount": c["urges"],
             "corrected": c["corrected"],
+            "propertyDisputes": c["property_disputes"],  # committees
+            "openPropertyDisputes": c["property_disputes_open"],
             "satisfactionByChannel": [
                 {
                     "channel": str(ch),

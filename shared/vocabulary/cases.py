@@ -142,6 +142,9 @@ class CommentVisibility(StrEnum):
 # read by the service's rollups and by the gateway's field descriptions.
 SATISFIED_FROM = 4  # 满意 (4) and 非常满意 (5)
 
+PROPERTY_DISPUTE_CATEGORIES = frozenset({"DISPUTE_PROPERTY", "PROPERTY_SERVICE", "PROPERTY_FACILITY"})
+"""The catalogue's categories a property dispute (物业纠纷) of an estate is filed under."""
+
 COUNTER_DEFINITIONS: dict[str, str] = {
     "total": "Cases reported in the region, merged duplicates included.",
     "open": "Cases with work outstanding: REPORTED, ACCEPTED, ASSIGNED or IN_PROGRESS "
@@ -180,6 +183,11 @@ COUNTER_DEFINITIONS: dict[str, str] = {
     "extensions": "Approved extensions (延期) over the cases' lives.",
     "urges": "Urgings (督办) over the cases' lives.",
     "corrected": "Cases whose category, location or grid was corrected after intake.",
+    # committees: property disputes per estate (an owners' committee's buildings)
+    "property_disputes": "Property-management disputes and complaints (物业纠纷, 物业服务质量, 小区公共设施维修: "
+    "categories DISPUTE_PROPERTY, PROPERTY_SERVICE, PROPERTY_FACILITY), merged duplicates not counted; in a building "
+    "when the case names one.",
+    "property_disputes_open": "Property disputes with work outstanding (as `open`).",
     **{
         f"evaluated_by_channel.{ch}": f"Evaluations of cases reported through {ch}: reporters' ratings "
         "plus reached return visits."

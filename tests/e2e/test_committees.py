@@ -114,6 +114,18 @@ async def test_red_committee_three_party_meeting_and_its_case(county, stack):
                               **ADMIN))["overview"]["organizations"]
     assert figures == {"ownersCommitteeCount": 1, "redOwnersCommitteeCount": 1, "redCommitteeShare": 1.0,
                        "partySeatShare": 0.5, "residentsCommitteeCount": 1, "threePartyMeetingCount": 1}
+    # 物业纠纷 per estate: a property dispute on one of the estate's buildings, and one elsewhere
+    report = "mutation($i: ReportCaseInput!) { reportCase(input: $i) { id } }"
+    for building in ("bldg-a1-2", "bldg-a2-1"):
+        await stack.ok(report, {"i": {"categoryCode": "DISPUTE_PROPERTY", "title": "物业不作为", "channel": "HOTLINE",
+                                      "reporterName": "张三", "reporterPhone": "13812345678",
+                                      "regionId": building}}, role="operator", region="county-a")
+    disputes = "query($id: ID!) { ownersCommittee(id: $id) { propertyDisputes { total open } } }"
+    got = await eventually(lambda: stack.ok(disputes, {"id": oc["id"]}, **ADMIN),
+                           lambda d: d["ownersCommittee"]["propertyDisputes"]["total"] == 1, timeout=60)
+    assert got["ownersCommittee"]["propertyDisputes"] == {"total": 1, "open": 1}
+    county_cases = (await stack.ok('{ overview(regionId: "county-a") { cases { propertyDisputes } } }', **ADMIN))
+    assert county_cases["overview"]["cases"]["propertyDisputes"] == 2
     ended = (await stack.ok("""mutation($id: ID!, $end: Date!) { endOwnersCommitteeTerm(committeeId: $id, end: $end)
         { status red } }""", {"id": oc["id"], "end": date.today().isoformat()}, **ADMIN))["endOwnersCommitteeTerm"]
     assert ended == {"status": "TERM_ENDED", "red": False}

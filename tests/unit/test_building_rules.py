@@ -243,3 +243,14 @@ def test_the_building_counts_its_cases_and_the_log_agrees_with_a_recount():
     assert figures["g1"]["total"] == 2 and "b1" not in {k[0] for k in hot}  # hotspots stay per grid
     with pytest.raises(Conflict):
         case.escalate(LEADER, "已办结", T0, SLA)
+
+
+def test_property_disputes_count_on_the_building_while_open_and_not_when_merged():
+    """物业纠纷 per estate: the property categories count, open ones apart; a merged duplicate does not."""
+    dispute = report(category=d.DEFAULT_CATALOGUE.get("DISPUTE_PROPERTY"), by=OPERATOR)
+    c = d.counters_of(dispute)
+    assert (c["property_disputes"], c["property_disputes_open"]) == (1, 1)
+    assert d.recount([dispute])["b1"]["property_disputes"] == 1
+    assert d.counters_of(report())["property_disputes"] == 0  # a neighbours' dispute is not one
+    dispute.merged_into = "c0"
+    assert d.counters_of(dispute)["property_disputes"] == 0

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from shared import domain as shared_domain
 from shared.domain import ratio
 from shared.trends import Kind, Metric
-from shared.vocabulary.cases import COUNTER_DEFINITIONS, FENGQIAO_LEVELS, SATISFIED_FROM
+from shared.vocabulary.cases import COUNTER_DEFINITIONS, FENGQIAO_LEVELS, PROPERTY_DISPUTE_CATEGORIES, SATISFIED_FROM
 
 from .enums import OPEN_STATUSES, CaseStatus
 from .followup import SATISFIED_VISITS
@@ -52,6 +52,8 @@ def counters_of(case: Case) -> dict[str, int]:
         c["satisfied"] = int(case.rating >= SATISFIED_FROM)
     _followup_counters(case, c)
     c.update(dept_counters(case))  # departments: each handler's figures, `dept.<key>.<counter>`
+    if case.category_code in PROPERTY_DISPUTE_CATEGORIES:  # committees: disputes per estate
+        c["property_disputes"], c["property_disputes_open"] = 1, c["open"]
     return c
 
 
