@@ -338,6 +338,10 @@ class ThreePartyItemCaseInput:
     category_code: str
     grid_id: strawberry.ID
     description: str = ""
+    building_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="One of the estate's buildings in the grid (楼栋): the case counts in its propertyDisputes",
+    )
 
 
 @strawberry.input(description="An item of the meeting: it becomes a case (`case`), a proposal (`proposal`), or neither")
@@ -519,6 +523,7 @@ class CommitteesMutation:
                     "categoryCode": i.case.category_code,
                     "gridId": i.case.grid_id,
                     "description": i.case.description,
+                    "buildingId": i.case.building_id,
                 },
             }
             for i in input.items

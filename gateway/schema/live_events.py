@@ -314,6 +314,7 @@ ALLOWED: dict[str, dict[str, Spec]] = {
             "categoryCode": True,
             "regionId": True,
             "channel": True,
+            "buildingId": True,
         },
         "THREE_PARTY_CASE_LINKED": {"itemId": True, "caseId": True, "status": True},
         "THREE_PARTY_PROPOSAL_REQUESTED": {"itemId": True, "title": True, "communityId": True},

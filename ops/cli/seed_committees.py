@@ -66,6 +66,7 @@ async def seed_committees(loader: Loader, prefix: str = "demo") -> str:
                         "categoryCode": "DISPUTE_PROPERTY",
                         "gridId": f"{COMMUNITY}g0",
                         "description": "车库顶板渗水，业主多次反映",
+                        "buildingId": BUILDINGS[0],  # the estate's: its 物业纠纷 count
                     },
                 },
                 {"title": "老旧楼栋加装电梯", "proposal": True},

@@ -97,6 +97,7 @@ class ItemCaseInput(Wire):
     categoryCode: str = Field(min_length=1, max_length=64)
     gridId: str = Id  # a grid of the community
     description: str = Field(default="", max_length=5000)
+    buildingId: str | None = Field(default=None, min_length=1, max_length=64)  # one of the estate's, in the grid
 
 
 class ThreePartyItemInput(Wire):

@@ -122,13 +122,18 @@ async def test_a_three_party_meeting_item_becomes_a_case(orgs, stack):
     operator = stack.token(role="operator", region="comm-a", sub="op-a")
     body = dict(ownersCommitteeId=oc["id"], propertyCompanyId=pc["id"], heldAt=held, minutes="地库漏水，物业限期维修",
                 attendees=[{"name": f"代表{i}", "side": s} for i, s in enumerate(SIDES)],
-                items=[{"title": "地库漏水", "case": {"categoryCode": "FACILITY_STREETLIGHT", "gridId": "grid-a1"}},
+                items=[{"title": "地库漏水", "case": {"categoryCode": "PROPERTY_FACILITY", "gridId": "grid-a1",
+                                                     "buildingId": "bldg-a1-2"}},
                        {"title": "加装电梯", "proposal": True}],
                 idempotencyKey="tp-1")
     # Refusals: a side missing, a grid of another community, a stranger; nothing is recorded.
     await expect_error(orgs("threeParty.record", operator, **{**body, "attendees": body["attendees"][:2]}), "BAD_INPUT")
     await expect_error(orgs("threeParty.record", operator, **{**body, "items": [
         {"title": "x", "case": {"categoryCode": "OTHER", "gridId": "grid-b1"}}]}), "BAD_INPUT")
+    for building in ("bldg-a2-1", "bldg-a1-1x"):  # not the estate's / no such building
+        await expect_error(orgs("threeParty.record", operator, **{**body, "items": [
+            {"title": "x", "case": {"categoryCode": "OTHER", "gridId": "grid-a1", "buildingId": building}}]}),
+            "BAD_INPUT" if building == "bldg-a2-1" else "NOT_FOUND")
     await expect_error(orgs("threeParty.record", stack.token(role="operator", region="county-b"), **body), "FORBIDDEN")
     await expect_error(orgs("threeParty.record", stack.token(role="volunteer", region="comm-a"), **body), "FORBIDDEN")
     assert (await orgs("threeParty.list", admin, regionId="comm-a"))["totalCount"] == 0
@@ -147,7 +152,7 @@ async def test_a_three_party_meeting_item_becomes_a_case(orgs, stack):
         case = await cases("case.get", stack.token(), id=case_id)
     finally:
         await cases.close()
-    assert case["channel"] == "JOINT_MEETING" and case["regionId"] == "grid-a1"
+    assert case["channel"] == "JOINT_MEETING" and case["regionId"] == "grid-a1" and case["buildingId"] == "bldg-a1-2"
     assert len(await events(stack, "THREE_PARTY_CASE_REQUESTED")) == 1
     assert len(await events(stack, "THREE_PARTY_PROPOSAL_REQUESTED")) == 1
     recorded = (await events(stack, "THREE_PARTY_MEETING_RECORDED"))[0]

@@ -228,6 +228,7 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
         "regionId",
         "channel",
         "idempotencyKey",
+        "buildingId",
     ),
     "THREE_PARTY_CASE_LINKED": ("itemId", "caseId", "status"),
     "THREE_PARTY_PROPOSAL_REQUESTED": ("itemId", "title", "communityId"),
@@ -380,6 +381,7 @@ FIELD_DESCRIPTIONS: dict[str, str] = {
     "dueAt": "The task's deadline",
     # committees
     "buildingIds": "The estate's buildings (楼栋)",
+    "buildingId": "The estate's building (楼栋) the case is reported on, when the item names one",
     "filedByOrgId": "The party organisation that filed the owners' committee (备案)",
     "filedOn": "The filing date",
     "seats": "The committee's seats (proposed structure, 结构建议)",

@@ -44,6 +44,7 @@ class CaseAsk(BaseModel):
     category_code: str
     grid: Node
     description: str = ""
+    building: Node | None = None  # one of the estate's buildings, in the grid: counts as the estate's dispute
 
 
 class NewItem(BaseModel):
@@ -135,7 +136,7 @@ class ThreePartyMeeting(Aggregate):
             updated_at=now,
         )
         authorize(by, Action.RECORD_THREE_PARTY, m)
-        built = [m._item(str(i), it) for i, it in enumerate(items, 1)]
+        built = [m._item(str(i), it, oc.building_ids) for i, it in enumerate(items, 1)]
         m.items = built
         m._emit(
             "THREE_PARTY_MEETING_RECORDED",
@@ -159,7 +160,7 @@ class ThreePartyMeeting(Aggregate):
                 )
         return m
 
-    def _item(self, item_id: str, new: NewItem) -> ThreePartyItem:
+    def _item(self, item_id: str, new: NewItem, estate_buildings: Sequence[str] = ()) -> ThreePartyItem:
         title = text(new.title, "title", 200)
         if new.case is not None and new.proposal:
             raise BadInput("an item becomes a case or a proposal, not both", {"itemId": item_id})
@@ -178,6 +179,14 @@ class ThreePartyMeeting(Aggregate):
                 "channel": CASE_CHANNEL,
                 "idempotencyKey": case_key(self.id, item_id),
             }
+            if (building := new.case.building) is not None:
+                if building.level != "BUILDING" or grid.id not in building.path or building.id not in estate_buildings:
+                    raise BadInput(
+                        f"{building.name or building.id} is not a building of the estate {self.estate} in "
+                        f"{grid.name or grid.id}",
+                        {"buildingId": building.id},
+                    )
+                request["buildingId"] = building.id
         return ThreePartyItem(id=item_id, title=title, case_request=request, proposal_requested=new.proposal)
 
     def item(self, item_id: str) -> ThreePartyItem:

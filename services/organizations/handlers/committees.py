@@ -169,6 +169,7 @@ class Committees(Feature):
                     category_code=i.case.categoryCode,
                     grid=self.ctx.node(i.case.gridId, "grid"),
                     description=i.case.description,
+                    building=self.ctx.node(i.case.buildingId, "building") if i.case.buildingId else None,
                 ),
             )
             for i in c.items
