@@ -1,7 +1,8 @@
 """Residents' points (积分制) and a co-building unit's service orders for the demo city, loaded
 through the real verbs: each of the first communities' office (an operator's token) awards its
 residents for 垃圾分类, 参加活动 and 志愿服务, the platform (`points.residentAward`, the service's
-token) credits 参与议事 as deliberation will, and one resident redeems a reward. Then a resident's
+token) credits 参与议事 for a residents' council meeting (居民议事会; taking part in a proposal credits it
+the same way, from the organizations service), and one resident redeems a reward. Then a resident's
 repair order is dispatched to the community's property company (相关单位接单), accepted for it with
 its handler, completed and rated; a second one waits with the unit.
 
@@ -51,7 +52,7 @@ async def seed_points(loader: Loader, settings: Any) -> str:
                 }
                 await loader.call("volunteers", "resident.award", body, token=office)
                 awarded += 1
-            if n % 2 == 0:  # deliberation credits participation itself (the platform's own verb)
+            if n % 2 == 0:  # a 议事会 the resident attended, credited with the platform's own verb
                 body = {
                     "sub": sub,
                     "ruleCode": "DELIBERATION",
