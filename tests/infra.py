@@ -170,6 +170,21 @@ class Stack:
         for rt in reversed(self.runtimes):
             with contextlib.suppress(Exception):
                 await rt.stop()
+        await self.drop_databases()
+
+    async def drop_databases(self) -> None:
+        """The test's databases go with it: the session's store keeps only what later tests write
+        (a store that holds every earlier test's data grows slower as the suite goes on)."""
+        from pymongo import AsyncMongoClient
+
+        client: AsyncMongoClient = AsyncMongoClient(self.settings.mongo_uri, serverSelectionTimeoutMS=5000)
+        try:
+            with contextlib.suppress(Exception):
+                for name in await client.list_database_names():
+                    if name.endswith(self.settings.db_suffix) and self.settings.db_suffix:
+                        await client.drop_database(name)
+        finally:
+            await client.close()
 
 
 def start_s3(data_dir: Path, port: int | None = None) -> Server:
