@@ -12,7 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.organizations import domain as d
 from shared.mongo import UnitOfWork, now
-from shared.records import Records
+from shared.records import Records, until
 
 PATH = [("path", ASCENDING), ("_id", ASCENDING)]
 DELIBERATION_INDEXES: dict[str, list[IndexModel]] = {
@@ -73,7 +73,7 @@ class DeliberationStore:
         if proposal_id is not None:
             query["proposal_id"] = proposal_id
         if before is not None:
-            query["at"] = {"$lt": before}
+            query["at"] = until(before, inclusive=False)
         cursor = self.participation.coll.find(query, {"_id": 1}).sort("at", ASCENDING).limit(limit)
         return [x["_id"] async for x in cursor]
 
