@@ -25,6 +25,7 @@ from gateway.downloads import download_endpoint
 from gateway.http import GraphQLOverHTTP
 from gateway.ide import LocalGraphiQL, ide_routes
 from gateway.limits import LimitedGraphQL, RequestLimits
+from gateway.metrics import RequestMetrics, metrics_endpoint
 from gateway.readiness import readiness
 from gateway.schema import build_schema
 from gateway.uploads import Uploads, sweep_forever
@@ -146,10 +147,11 @@ def create_app(settings: Settings, services: tuple[str, ...] = STREAMS) -> Starl
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
             Route("/asyncapi/{service}.json", asyncapi),
             Route("/files/{id:str}/{variant:str}", download_endpoint(settings, state), methods=["GET"]),
             *ide_routes(graphql.graphql_ide is not None),
         ],
-        middleware=[Middleware(RequestLimits, settings=settings)],
+        middleware=[Middleware(RequestMetrics), Middleware(RequestLimits, settings=settings)],
         lifespan=lifespan,
     )

@@ -30,6 +30,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionContext
 
+from gateway.metrics import graphql_error
 from shared.errors import DomainError, ErrorCode
 
 log = logging.getLogger("yiwang.gateway.errors")
@@ -124,6 +125,7 @@ def report(errors: list[GraphQLError], execution_context: ExecutionContext | Non
             operation = None
     for i, error in enumerate(errors):
         code = code_of(error)
+        graphql_error(code)
         where = ".".join(str(p) for p in error.path) if error.path else "(document)"
         name = (operation or "(unnamed)")[:80]  # the client's to choose: bounded, and masked like all else
         if code == INTERNAL:

@@ -21,6 +21,7 @@ from pymongo import IndexModel
 from shared.auth import service_token
 from shared.errors import BadInput, Unavailable
 from shared.heap import freeze_long_lived
+from shared.jsonutil import loads
 from shared.limits import Bounds
 from shared.messaging.consumer import EventHandler, prepare_consumer, register_consumer
 from shared.messaging.envelope import CloudEvent
@@ -29,12 +30,14 @@ from shared.messaging.projector import Apply, OutboxProjector
 from shared.messaging.rpc import Handler, Request, RpcClient, caller_gone, dispatch, fail
 from shared.messaging.streams import ensure_streams
 from shared.messaging.subjects import EVT, rpc_subject
+from shared.metrics import ServiceHttp, ServiceMetrics
 from shared.mongo import SessionLedger, Transactor, ensure_indexes, make_client, require_mongo_8
 from shared.production import check_production
 from shared.settings import Settings
 
 Hook = Callable[[], Awaitable[None]]
 REPLY_HEADROOM = 4096  # bytes of a reply's max_payload left for the headers FastStream adds
+FAILED = b'{"ok":false'  # how a failed reply starts (shared.messaging.rpc.fail)
 WRITABLE_WITHIN_S = 10.0  # a service whose last write is older than this is not ready (beats are 1 s apart)
 
 
@@ -57,6 +60,8 @@ class ServiceRuntime:
     def __init__(self, name: str, settings: Settings):
         check_production(settings, f"the {name} service")
         self.name, self.settings = name, settings
+        self.metrics = ServiceMetrics(name)  # Prometheus: handled messages, refusals, waiting work
+        self.http: ServiceHttp | None = None  # /healthz, /readyz, /metrics on its own port, when set
         self.broker = NatsBroker(
             settings.nats_servers,
             logger=quiet_logger(),
@@ -65,6 +70,7 @@ class ServiceRuntime:
             max_reconnect_attempts=-1,
             apply_types=False,
             decoder=the_message,
+            middlewares=[self.metrics.middleware],
         )
         self.mongo = make_client(settings.mongo_uri, f"yiwang-{name}")
         self.db = self.mongo[settings.db_name(name)]
@@ -102,6 +108,8 @@ class ServiceRuntime:
             if caller_gone(message.headers):  # queued past its caller's patience: nobody will read it
                 return fail(Unavailable("the caller stopped waiting before the request was served"))
             reply = await dispatch(handler, message.body, message.headers, secret, issuer, bounds, max_ttl)
+            if reply.startswith(FAILED):  # a refusal or a failure: counted by its code
+                self.metrics.refused(verb, str(loads(reply).get("error", {}).get("code", "?")))
             limit = self.broker.config.connection_state.connection.max_payload - REPLY_HEADROOM
             if len(reply) > limit:  # would fail to publish, and the caller wait for its timeout
                 reply = fail(
@@ -186,11 +194,17 @@ class ServiceRuntime:
     async def _ping(self, req: Request) -> dict:
         """Alive, and able to write: its session ledger's heartbeat, a write to its database
         every second (with the platform's write concern), succeeded recently."""
+        if (problem := await self.not_ready()) is not None:
+            raise Unavailable(problem, {"service": self.name})
+        return {"service": self.name, "writable": True}
+
+    async def not_ready(self) -> str | None:
+        """Why the service cannot serve writes now, or None (its ping and its `/readyz`)."""
         age = self.sessions.writable_age()
         if age is None or age > WRITABLE_WITHIN_S:
             since = "never" if age is None else f"not for {age:.0f}s"
-            raise Unavailable(f"the {self.name} service cannot write to its database ({since})", {"service": self.name})
-        return {"service": self.name, "writable": True}
+            return f"the {self.name} service cannot write to its database ({since})"
+        return None
 
     async def _on_startup(self) -> None:
         await self.broker.connect()
@@ -218,9 +232,14 @@ class ServiceRuntime:
         self.relay.start()
         for p in self.projectors:
             p.start()
+        if self.settings.service_http_port:
+            self.http = ServiceHttp(self, self.settings.service_http_port, self.settings.http_host, self.not_ready)
+            await self.http.start()
         freeze_long_lived()
 
     async def _on_shutdown(self) -> None:
+        if self.http is not None:
+            await self.http.stop()
         for hook in reversed(self._shutdown):
             await hook()
 

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".yiwang")
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # A service's own port for /healthz, /readyz and /metrics (shared/metrics.py); off when unset.
+    # `yiwang up` gives the services the gateway's port + 1, + 2, … in the order of SERVICES.
+    service_http_port: int | None = Field(default=None, ge=1, le=65535)
     nats_port: int = 4222
     mongo_port: int = 27017
     nats_url: str | None = None

@@ -131,8 +131,17 @@ def plan(settings: Settings, data: Path, only: set[str] | None) -> tuple[list[Ch
         )
     env = child_env(settings, data)
 
-    def make(name: str, argv: list[str]) -> Child:
-        return Child(name, argv, env, data / "run", data / "logs", settings.log_max_bytes, settings.log_backups)
+    def make(name: str, argv: list[str], own: dict[str, str] | None = None) -> Child:
+        child_env = env | (own or {})
+        return Child(name, argv, child_env, data / "run", data / "logs", settings.log_max_bytes, settings.log_backups)
+
+    def ports(name: str) -> dict[str, str]:
+        """A service's own /healthz, /readyz and /metrics: the gateway's port + 1, + 2, …"""
+        if name not in SERVICES:
+            return {}
+        port = settings.http_port + 1 + list(SERVICES).index(name)
+        _require_free(port, f"the {name} service's health and metrics")
+        return {"YIWANG_SERVICE_HTTP_PORT": str(port)}
 
     infra = []
     if settings.embedded_nats:
@@ -141,7 +150,7 @@ def plan(settings: Settings, data: Path, only: set[str] | None) -> tuple[list[Ch
     if settings.embedded_mongo:
         _require_free(settings.mongo_port, "MongoDB")
         infra.append(make("mongo", embedded.mongo_command(settings.mongo_port, data)))
-    apps = [make(name, [sys.executable, "-m", module]) for name, module in app_modules(only).items()]
+    apps = [make(name, [sys.executable, "-m", module], ports(name)) for name, module in app_modules(only).items()]
     if any(c.name == "gateway" for c in apps):
         _require_free(settings.http_port, "the gateway")
     return infra, apps
