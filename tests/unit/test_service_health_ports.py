@@ -1,0 +1,35 @@
+"""Each service's /healthz, /readyz and /metrics port: the manifests probe and scrape it, and
+`yiwang up` gives every service its own next to the gateway's."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from ops.cli.launcher import SERVICES, plan
+from shared.embedded import free_port
+from shared.settings import Settings
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
+
+
+def test_every_service_deployment_is_probed_and_scraped_on_its_own_port():
+    docs = [d for d in yaml.safe_load_all((DEPLOY / "services.yaml").read_text()) if d and d["kind"] == "Deployment"]
+    assert sorted(d["metadata"]["name"] for d in docs) == sorted(SERVICES)
+    for d in docs:
+        pod = d["spec"]["template"]
+        (container,) = pod["spec"]["containers"]
+        assert container["ports"] == [{"name": "metrics", "containerPort": 9000}], d["metadata"]["name"]
+        assert {"name": "YIWANG_SERVICE_HTTP_PORT", "value": "9000"} in container["env"]
+        assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}
+        assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
+        assert pod["metadata"]["annotations"]["prometheus.io/port"] == "9000"
+
+
+def test_yiwang_up_gives_each_service_the_next_port(tmp_path):
+    port = free_port()
+    settings = Settings(http_port=port, nats_url="nats://127.0.0.1:1", mongo_url="mongodb://127.0.0.1:1")
+    _, apps = plan(settings, tmp_path, None)
+    given = {c.name: c.env.get("YIWANG_SERVICE_HTTP_PORT") for c in apps}
+    assert given.pop("gateway") is None
+    assert given == {name: str(port + 1 + i) for i, name in enumerate(SERVICES)}
