@@ -24,6 +24,8 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from shared.tracing import trace_id
+
 REQUEST_ID: ContextVar[str | None] = ContextVar("yiwang_request_id", default=None)
 REQUEST_ID_HEADER = "Yiwang-Request-Id"  # on NATS requests from the gateway to the services
 
@@ -67,6 +69,8 @@ class JsonLines(logging.Formatter):
         }
         if rid := getattr(record, "request_id", None) or REQUEST_ID.get():
             line["request_id"] = rid
+        if tid := trace_id():
+            line["trace_id"] = tid
         if record.exc_info:
             line["exc"] = redact(self.formatException(record.exc_info))
         if record.stack_info:

@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from shared.messaging.subjects import dlq_subject
+from shared.messaging.subjects import bounded_subject, dlq_subject
 
 if TYPE_CHECKING:
     from shared.service import ServiceRuntime
@@ -41,31 +41,19 @@ SCRAPE_TIMEOUT_S = 5.0  # a scrape answers with what it has by then
 BACKLOG_CAP = 100_000  # the outbox backlog is counted up to this (a count reads every match)
 
 
-def bounded(subject: str) -> str:
-    """A subject as a label with few values: an event's without its region path
-    (`yiwang.evt.cases.CASE_REPORTED`), a reply's inbox as `_INBOX`; verbs and dead letters as
-    they are (one per verb or consumer)."""
-    parts = subject.split(".")
-    if parts[0] == "_INBOX":
-        return "_INBOX"
-    if parts[:2] == ["yiwang", "evt"]:
-        return ".".join(parts[:4])
-    return subject
-
-
 class BoundedNatsProvider(NatsMetricsSettingsProvider):
-    """FastStream's NATS provider, labelling by `bounded` subjects (FastStream's own label is the
+    """FastStream's NATS provider, labelling by `bounded_subject`s (FastStream's own label is the
     full subject: one series per region path and per reply inbox)."""
 
     __slots__ = ()
 
     def get_consume_attrs_from_message(self, msg: Any) -> ConsumeAttrs:
         attrs = super().get_consume_attrs_from_message(msg)
-        attrs["destination_name"] = bounded(attrs["destination_name"])
+        attrs["destination_name"] = bounded_subject(attrs["destination_name"])
         return attrs
 
     def get_publish_destination_name_from_cmd(self, cmd: Any) -> str:
-        return bounded(super().get_publish_destination_name_from_cmd(cmd))
+        return bounded_subject(super().get_publish_destination_name_from_cmd(cmd))
 
 
 BOUNDED = BoundedNatsProvider()

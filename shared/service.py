@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import nats
 from faststream import FastStream
@@ -41,6 +42,18 @@ FAILED = b'{"ok":false'  # how a failed reply starts (shared.messaging.rpc.fail)
 WRITABLE_WITHIN_S = 10.0  # a service whose last write is older than this is not ready (beats are 1 s apart)
 
 
+def telemetry(settings: Settings) -> list[Any]:
+    """FastStream's OpenTelemetry middleware when traces are on: a span per message, in the
+    trace its sender's `traceparent` header names (shared/tracing.py)."""
+    if not settings.otlp_endpoint:
+        return []
+    from faststream.opentelemetry.middleware import TelemetryMiddleware
+
+    from shared.tracing import BOUNDED_TELEMETRY
+
+    return [TelemetryMiddleware(settings_provider_factory=lambda msg: BOUNDED_TELEMETRY)]
+
+
 def quiet_logger() -> logging.Logger:
     logger = logging.getLogger("yiwang.faststream")
     logger.setLevel(logging.WARNING)  # FastStream logs every message otherwise
@@ -70,7 +83,7 @@ class ServiceRuntime:
             max_reconnect_attempts=-1,
             apply_types=False,
             decoder=the_message,
-            middlewares=[self.metrics.middleware],
+            middlewares=[self.metrics.middleware, *telemetry(settings)],
         )
         self.mongo = make_client(settings.mongo_uri, f"yiwang-{name}")
         self.db = self.mongo[settings.db_name(name)]

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     # A service's own port for /healthz, /readyz and /metrics (shared/metrics.py); off when unset.
     # `yiwang up` gives the services the gateway's port + 1, + 2, … in the order of SERVICES.
     service_http_port: int | None = Field(default=None, ge=1, le=65535)
+    # OpenTelemetry traces to this OTLP/HTTP collector (`http://collector:4318/v1/traces`); off when unset.
+    otlp_endpoint: str | None = None
     nats_port: int = 4222
     mongo_port: int = 27017
     nats_url: str | None = None

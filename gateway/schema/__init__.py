@@ -49,6 +49,7 @@ from gateway.schema.volunteers import VolunteersMutation, VolunteersQuery
 from gateway.schema.weak import WeakMutation, WeakQuery  # weak organisations
 from gateway.schema.webhooks import WebhooksMutation, WebhooksQuery  # webhooks:
 from gateway.schema.work_calendar import WorkCalendarMutation, WorkCalendarQuery
+from gateway.tracing import TracedOperation
 from shared.settings import Settings
 
 
@@ -180,6 +181,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     extensions: list = [TypedErrors, TokenLimit, Parsed, Limited, Validated, DepthLimit, AliasLimit]
     if settings.production:
         extensions.append(DisableIntrospection)
+    if settings.otlp_endpoint:
+        extensions.append(TracedOperation)  # a span per operation, the services' spans under it
     return Schema(
         query=Query,
         mutation=Mutation,

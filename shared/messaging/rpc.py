@@ -23,6 +23,7 @@ from shared.jsonutil import dumps, loads
 from shared.limits import Bounds, RejectedJson, loads_bounded
 from shared.logs import REQUEST_ID, REQUEST_ID_HEADER
 from shared.messaging.subjects import rpc_subject
+from shared.tracing import client_span
 
 log = logging.getLogger("yiwang.rpc")
 AUTH_HEADER = "Authorization"
@@ -154,7 +155,8 @@ class RpcClient:
         if rid := REQUEST_ID.get():
             headers[REQUEST_ID_HEADER] = rid
         try:
-            msg = await self.nc.request(rpc_subject(service, verb), body, timeout=timeout, headers=headers)
+            with client_span(f"{service} {verb}", headers, **{"rpc.service": service, "rpc.method": verb}):
+                msg = await self.nc.request(rpc_subject(service, verb), body, timeout=timeout, headers=headers)
         except nats.errors.NoRespondersError as e:
             raise Unavailable(f"the {service} service is not running", {"service": service}) from e
         except (TimeoutError, nats.errors.TimeoutError) as e:

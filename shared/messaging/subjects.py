@@ -49,3 +49,15 @@ def subtree_filters(path: Sequence[str], service: str = "*", event: str = "*") -
 
 def dlq_subject(service: str, consumer: str) -> str:
     return f"{DLQ}.{service}.{consumer}"
+
+
+def bounded_subject(subject: str) -> str:
+    """A subject as a metric label or span name with few values: an event's without its region path
+    (`yiwang.evt.cases.CASE_REPORTED`), a reply's inbox as `_INBOX`; verbs and dead letters as
+    they are (one per verb or consumer)."""
+    parts = subject.split(".")
+    if parts[0] == "_INBOX":
+        return "_INBOX"
+    if parts[:2] == ["yiwang", "evt"]:
+        return ".".join(parts[:4])
+    return subject
