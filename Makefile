@@ -39,11 +39,12 @@ $(ASYNCAPI_TOOLS)/node_modules/.stamp: $(ASYNCAPI_TOOLS)/package-lock.json
 run: venv
 	$(VENV)/bin/yiwang up --demo
 
-# The suite in TEST_WORKERS processes (pytest-xdist), a test file to a process; TEST_WORKERS=0 runs
-# it in this one (e.g. to debug with -s).
+# The suite in TEST_WORKERS processes (pytest-xdist), a test file to a process, the files with the
+# longest tests (marked `long`) first so that they run beside the short ones rather than alone at
+# the end; TEST_WORKERS=0 runs it in this one (e.g. to debug with -s).
 TEST_WORKERS ?= 2
 test: venv asyncapi-tools
-	$(VENV)/bin/python -m pytest -q -x --durations=15 -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile tests
+	$(VENV)/bin/python -m pytest -q -x --durations=15 -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder tests
 
 # The gates: ruff's lint and its formatter (check only; `ruff format` fixes) and mypy, all
 # configured in pyproject.toml.

@@ -1155,6 +1155,7 @@ async def run_subscription(w: World, cell: Cell) -> str:
     return "OK"
 
 
+@pytest.mark.long(170)  # seconds alone, about: started first (tests/conftest.py)
 async def test_every_operation_for_every_role_and_relation(world: World):
     w = world
     ops = schema_operations()

@@ -23,6 +23,7 @@ SEED, REQUESTS = 20261121, 600
 LOG_MAX_BYTES = 64 << 10  # the smallest allowed, so that the run rotates the gateway's log (~150 B a request)
 
 
+@pytest.mark.long(40)  # seconds alone, about: started first (tests/conftest.py)
 def test_fuzz_batch_answers_mistakes_as_such_and_logs_no_personal_data():
     stack = BenchStack(log_level="INFO", keep=True)
     stack.env["YIWANG_LOG_MAX_BYTES"] = str(LOG_MAX_BYTES)

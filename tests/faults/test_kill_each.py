@@ -29,6 +29,7 @@ def target(stack, name: str) -> Target:
     return Target(name, kill, back, (name,) if name in APP_SERVICES else APP_SERVICES)
 
 
+@pytest.mark.long(200)  # seconds alone, about: started first (tests/conftest.py)
 @pytest.mark.parametrize("name", PROCESSES)
 async def test_kill_9_under_load(launched, name):
     stack, run = launched

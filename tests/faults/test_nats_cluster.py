@@ -51,6 +51,7 @@ async def stream_leader(cluster: NatsCluster, stream: str, timeout: float = 60.0
         await nc.close()
 
 
+@pytest.mark.long(60)  # seconds alone, about: started first (tests/conftest.py)
 async def test_cluster_node_killed_and_restarted_under_load(clustered):
     cluster, run = clustered
     row = TABLE.row("nats node of 3 (R3)")

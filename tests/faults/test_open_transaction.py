@@ -86,6 +86,7 @@ async def test_the_sessions_of_a_killed_process_are_ended_by_the_next_sweep(sett
         await client.close()
 
 
+@pytest.mark.long(60)  # seconds alone, about: started first (tests/conftest.py)
 async def test_a_restarted_service_ends_its_predecessors_transaction_before_serving(stack):
     """cases dies between writing a report and committing it; the client retries with the same
     key against the restarted service and gets one case."""

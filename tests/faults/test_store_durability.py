@@ -50,6 +50,7 @@ async def acknowledged_then_killed(server: Server, writes: int) -> set[int]:
     return acked
 
 
+@pytest.mark.long(150)  # seconds alone, about: started first (tests/conftest.py)
 async def test_every_acknowledged_transaction_survives_kill_9_of_the_store(tmp_path):
     lost = []
     for round_ in range(3):

@@ -34,6 +34,7 @@ async def own_stack(tmp_path):
         mongo.stop()
 
 
+@pytest.mark.long(180)  # seconds alone, about: started first (tests/conftest.py)
 async def test_the_demo_gets_its_committees_and_funds_once(own_stack):
     stack = own_stack
     for service in ("grids", "cases", "organizations", "volunteers"):

@@ -1,6 +1,8 @@
 """Rollups kept with the writes equal a recount, under concurrent writes from two replicas."""
 from __future__ import annotations
 
+import pytest
+
 import asyncio
 import random
 
@@ -12,6 +14,7 @@ from shared.messaging.rpc import RpcClient
 from tests.territory import square
 
 
+@pytest.mark.long(30)  # seconds alone, about: started first (tests/conftest.py)
 async def test_rollups_equal_recount_after_concurrent_writes(stack):
     await stack.start_service("grids")
     await stack.start_service("grids")  # a second replica on the same NATS and database
