@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from enum import StrEnum
 from functools import lru_cache
@@ -414,8 +415,13 @@ def _problem(err: ErrorDetails) -> str:
 
 def load_settings() -> Settings:
     """The settings from the environment, or a refusal to start naming each bad one."""
+    # Secrets as files (Kubernetes mounts a Secret's keys as files): a file named like the variable
+    # (`YIWANG_JWT_SECRET`) in YIWANG_SECRETS_DIR; the environment still wins over a file.
+    secrets = os.environ.get("YIWANG_SECRETS_DIR") or None
+    if secrets is not None and not Path(secrets).is_dir():
+        raise InvalidSettings(f"YIWANG_SECRETS_DIR: {secrets} is not a directory")
     try:
-        return Settings()
+        return Settings(_secrets_dir=secrets)
     except ValidationError as e:
         raise InvalidSettings("; ".join(_problem(err) for err in e.errors())) from None
     except SettingsError as e:  # a value that is not the JSON its setting needs

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from ops.cli.launcher import SERVICES, plan
@@ -33,3 +34,22 @@ def test_yiwang_up_gives_each_service_the_next_port(tmp_path):
     given = {c.name: c.env.get("YIWANG_SERVICE_HTTP_PORT") for c in apps}
     assert given.pop("gateway") is None
     assert given == {name: str(port + 1 + i) for i, name in enumerate(SERVICES)}
+
+
+def test_secrets_come_from_files_in_the_secrets_dir(tmp_path, monkeypatch):
+    """Kubernetes mounts a Secret's keys as files: YIWANG_SECRETS_DIR reads them; the environment
+    still wins; a directory that is not there stops the process with the reason."""
+    from shared.settings import InvalidSettings, load_settings
+
+    monkeypatch.delenv("YIWANG_JWT_SECRET", raising=False)
+    (tmp_path / "YIWANG_JWT_SECRET").write_text("a-secret-read-from-its-file-0123456789")
+    (tmp_path / "YIWANG_NATS_URL").write_text("nats://grids:pw@nats:4222")
+    monkeypatch.setenv("YIWANG_SECRETS_DIR", str(tmp_path))
+    settings = load_settings()
+    assert settings.jwt_secret == "a-secret-read-from-its-file-0123456789"
+    assert settings.nats_servers == ["nats://grids:pw@nats:4222"]
+    monkeypatch.setenv("YIWANG_JWT_SECRET", "from-the-environment")
+    assert load_settings().jwt_secret == "from-the-environment"
+    monkeypatch.setenv("YIWANG_SECRETS_DIR", str(tmp_path / "missing"))
+    with pytest.raises(InvalidSettings, match="YIWANG_SECRETS_DIR"):
+        load_settings()
