@@ -5,6 +5,7 @@ GraphQL errors by code, with no token, text or personal data in any series."""
 from __future__ import annotations
 
 import httpx
+import nats
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -51,6 +52,14 @@ async def test_a_service_says_it_is_healthy_ready_and_what_it_handled(observed: 
     assert value(found, "yiwang_store_write_age_seconds") >= 0
     assert value(found, "yiwang_outbox_backlog") >= 0
     assert value(found, "yiwang_dead_letters") == 0
+    # a dead letter of this service's consumer shows (one of another service's does not)
+    nc = await nats.connect(stack.settings.nats_url)
+    try:
+        for subject in ("yiwang.dlq.cases.territory", "yiwang.dlq.grids.x"):
+            await nc.jetstream().publish(subject, b"{}")
+    finally:
+        await nc.close()
+    assert value(samples((await observed.get("/metrics")).text), "yiwang_dead_letters") == 1
     assert [n for (n, ls) in found if n == "yiwang_consumer_pending"]  # one series per durable consumer
     handlers = {dict(ls).get("handler") for (n, ls) in found if n == "yiwang_received_messages_total"}
     assert "yiwang.evt.grids.REGION_CREATED" in handlers  # events by type, never by region path
