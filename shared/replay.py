@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
 from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -25,6 +26,11 @@ Recount = Callable[[list[Any]], dict[str, dict[str, int]]]
 
 def _same(name: str) -> str:
     return name
+
+
+def record_of(model: type[BaseModel]) -> Callable[[dict[str, Any]], Any]:
+    """A stored record (`_id` its id) as its model."""
+    return lambda doc: model.model_validate({**doc, "id": doc["_id"]})
 
 
 @dataclass(frozen=True)

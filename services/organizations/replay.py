@@ -5,38 +5,29 @@ checked against its spendings."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from pydantic import BaseModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.organizations import domain as d
 from services.organizations.domain.rectification import RectificationPlan
 from services.organizations.domain.weak import WeakStanding
 from services.organizations.funds_store import recount_funds
-from shared.replay import Figures, Report
+from shared.replay import Figures, Report, record_of
 from shared.replay import replay as replay_figures
-
-
-def _of(model: type[BaseModel]) -> Callable[[dict[str, Any]], Any]:
-    return lambda doc: model.model_validate({**doc, "id": doc["_id"]})
-
 
 REGION_FIGURES = Figures(
     name="region figures",
     collection="rollups",
     kinds=[
-        ("organizations", _of(d.Organization)),
-        ("members", _of(d.PartyMember)),
-        ("twinnings", _of(d.UnitTwinning)),
-        ("proposals", _of(d.Proposal)),
-        ("weak_standings", _of(WeakStanding)),
-        ("rectifications", _of(RectificationPlan)),
-        ("owners_committees", _of(d.OwnersCommittee)),
-        ("residents_committees", _of(d.ResidentsCommittee)),
-        ("three_party_meetings", _of(d.ThreePartyMeeting)),
-        ("unit_registrations", _of(d.UnitRegistration)),
+        ("organizations", record_of(d.Organization)),
+        ("members", record_of(d.PartyMember)),
+        ("twinnings", record_of(d.UnitTwinning)),
+        ("proposals", record_of(d.Proposal)),
+        ("weak_standings", record_of(WeakStanding)),
+        ("rectifications", record_of(RectificationPlan)),
+        ("owners_committees", record_of(d.OwnersCommittee)),
+        ("residents_committees", record_of(d.ResidentsCommittee)),
+        ("three_party_meetings", record_of(d.ThreePartyMeeting)),
+        ("unit_registrations", record_of(d.UnitRegistration)),
     ],
     recount=d.recount,
     stored=lambda k: k.replace(".", ":"),  # as OrgStore.apply keeps them
@@ -45,7 +36,7 @@ REGION_FIGURES = Figures(
 FUND_FIGURES = Figures(
     name="fund figures",
     collection="fund_rollups",
-    kinds=[("fund_accounts", _of(d.FundAccount))],
+    kinds=[("fund_accounts", record_of(d.FundAccount))],
     recount=recount_funds,
 )
 FIGURES = (REGION_FIGURES, FUND_FIGURES)
