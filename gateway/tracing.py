@@ -11,7 +11,7 @@ from graphql import GraphQLError
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from strawberry.extensions import SchemaExtension
 
-from gateway.errors import code_of
+from gateway.errors import INTERNAL, code_of
 from shared.tracing import tracer
 
 
@@ -32,5 +32,5 @@ class TracedOperation(SchemaExtension):
             codes = sorted({code_of(e) for e in errors if isinstance(e, GraphQLError)})
             if codes:
                 span.set_attribute("graphql.error_codes", codes)
-                if "INTERNAL_SERVER_ERROR" in codes or "UNAVAILABLE" in codes:
+                if INTERNAL in codes or "UNAVAILABLE" in codes:
                     span.set_status(Status(StatusCode.ERROR))

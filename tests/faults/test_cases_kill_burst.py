@@ -2,13 +2,12 @@
 keys, clients retrying: exactly 300 cases afterwards, and the overview agrees."""
 from __future__ import annotations
 
-import pytest
-
 import asyncio
 import random
 import subprocess
 import sys
 
+import pytest
 from pymongo import AsyncMongoClient
 
 from shared.errors import Unavailable

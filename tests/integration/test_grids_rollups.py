@@ -1,12 +1,11 @@
 """Rollups kept with the writes equal a recount, under concurrent writes from two replicas."""
 from __future__ import annotations
 
-import pytest
-
 import asyncio
 import random
 
 import nats
+import pytest
 
 from services.grids.domain import FIGURES, Level, recount
 from services.grids.store import region_from_doc
