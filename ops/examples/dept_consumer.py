@@ -20,7 +20,6 @@ import sys
 from datetime import datetime
 
 import nats
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
@@ -36,7 +35,7 @@ async def consume(args: argparse.Namespace) -> int:
         inbox_prefix=f"_INBOX_{args.user}",  # the only inbox a department may read
         max_reconnect_attempts=args.reconnects,
     )
-    js = nc.jetstream()
+    js = nc.jetstream(timeout=30)  # the API's answers can be slow on a busy server
     config = ConsumerConfig(
         durable_name=durable,
         name=durable,
@@ -63,7 +62,7 @@ async def consume(args: argparse.Namespace) -> int:
                     break  # everything stored so far is read and acknowledged
             try:
                 msgs = await sub.fetch(batch=100, timeout=5)
-            except NatsTimeout:
+            except asyncio.TimeoutError:  # nats-py raises its own kind or asyncio's when a busy server is slow
                 continue
             for msg in msgs:
                 event = json.loads(msg.data)
