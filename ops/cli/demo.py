@@ -386,15 +386,18 @@ async def load_volunteers(rpc: RpcClient, token: str, levels: list[list[dict]], 
     return f"{len(levels[3]) * 4} volunteers, {len(levels[3]) * 2} volunteer posts"
 
 
-async def load_demo(settings: Settings, now: datetime, progress: Progress) -> str:
-    """The demo city into an empty stack, saying how far along it is; what it loaded."""
+async def load_demo(
+    settings: Settings, now: datetime, progress: Progress, levels: list[list[dict]] | None = None
+) -> str:
+    """The demo city (or the part of its `plan()` given) into an empty stack, saying how far along
+    it is; what it loaded."""
     zone = ZoneInfo(settings.timezone)
     today = now.astimezone(zone).date()
     nc = await nats.connect(settings.nats_servers, name="yiwang-demo")
     try:
         rpc, token = RpcClient(nc, timeout_s=30), service_token(settings.jwt_secret, "demo", settings.jwt_issuer)
         sem = asyncio.Semaphore(8)
-        levels = plan()
+        levels = levels or plan()
         ws = workers(levels[4])
 
         async def call(verb: str, payload: dict, tick: Tick) -> None:
