@@ -16,6 +16,7 @@ from pymongo.errors import DuplicateKeyError
 from services.cases.domain import (
     DEFAULT_CATALOGUE,
     OPEN_STATUSES,
+    Candidate,
     Case,
     CaseComment,
     CaseStatus,
@@ -345,7 +346,7 @@ class CaseStore:
         )
         return changed
 
-    async def duplicate_candidates(self, new: Case, since: datetime, uow: UnitOfWork) -> list[Case]:
+    async def duplicate_candidates(self, new: Case, since: datetime, uow: UnitOfWork) -> list[Candidate]:
         """Recent cases of the same category near a new one, as far as the duplicate rule reads
         them, in one equality on an index: the cases whose `near` cells (the 2×2 block nearest
         each, which holds every point within half a cell of it) include the new case's cell, or
@@ -361,7 +362,7 @@ class CaseStore:
             session=uow.session,
         ).to_list(400)
         return [
-            Case.model_construct(  # type: ignore[call-arg]  # only the fields the duplicate rule reads
+            Candidate(
                 id=d["_id"],
                 category_code=d["category_code"],
                 status=CaseStatus(d["status"]),

@@ -22,7 +22,7 @@ def start_cases(settings) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "services.cases"], env=service_env(settings))
 
 
-@pytest.mark.long(145)  # seconds alone, about: started first (tests/conftest.py)
+@pytest.mark.long(60)  # seconds alone, about: started first (tests/conftest.py)
 async def test_kill_during_burst_loses_nothing_and_duplicates_nothing(stack):
     await stack.start_service("grids")
     await stack.start_gateway(services=("grids",))

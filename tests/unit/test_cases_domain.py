@@ -12,7 +12,7 @@ from services.cases.domain import (COUNTER_KEYS, DEFAULT_CATALOGUE, DEPARTMENTS,
                                    Case, CaseChannel, CaseStatus, Category, GeoPoint,
                                    HandlingLevel, RequestKind, RollupDelta, authorize,
                                    counters_of, event_from_wire, haversine_m, is_allowed,
-                                   is_possible_duplicate, mask_phone, may_see_contact, merge,
+                                   is_possible_duplicate, Candidate, mask_phone, may_see_contact, merge,
                                    possible_duplicates, rates, recount, verify)
 from shared.auth import Principal, Role
 from shared.errors import BadInput, Conflict, Forbidden
@@ -714,6 +714,21 @@ def test_duplicates_by_category_distance_time_and_state():
     far = report(id="far", location=FAR)
     found = possible_duplicates(new, [far, no_point, old], 2000, 3600, now)
     assert [c.id for c in found] == ["np", "old", "far"]
+
+
+def test_the_rule_reads_candidates_as_it_reads_cases():
+    """The store hands the rule `Candidate`s (only the fields it reads): same answers."""
+    now = T0 + timedelta(minutes=30)
+    new = report(id="new", location=NEAR, now=now)
+    cases = [report(id="old", location=HERE), report(id="far", location=FAR), report(id="np"),
+             at(S.RESOLVED, id="r", location=HERE), report(id="np3", grid="g3"),
+             report(id="x", location=HERE, category=DEFAULT_CATALOGUE.get("ENV_NOISE"))]
+    fields = Candidate.__dataclass_fields__
+    candidates = [Candidate(**{k: getattr(c, k) for k in fields}) for c in cases]
+    for radius, window in ((100, 3600), (50, 3600), (2000, 3600), (2000, 600)):
+        assert ([c.id for c in possible_duplicates(new, candidates, radius, window, now)]
+                == [c.id for c in possible_duplicates(new, cases, radius, window, now)])
+    assert [c.id for c in possible_duplicates(new, candidates, 2000, 3600, now)] == ["np", "old", "far"]
 
 
 # ---- catalogue ------------------------------------------------------------------------------

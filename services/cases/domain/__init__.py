@@ -25,7 +25,7 @@ from .clocks import (
     wall_clock,
     warn_due_soon,
 )
-from .duplicates import distance_m, haversine_m, is_possible_duplicate, possible_duplicates
+from .duplicates import Candidate, Nearby, distance_m, haversine_m, is_possible_duplicate, possible_duplicates
 from .enums import OPEN_STATUSES, Action, AssigneeKind, CaseChannel, CaseStatus, HandlingLevel, RequestKind
 from .events import (
     EVENT_TYPES,
@@ -152,6 +152,7 @@ __all__ = [
     "check_expected_version",
     "check_may_report",
     "check_visit_source",
+    "Candidate",
     "COUNTER_DEFINITIONS",
     "COUNTER_KEYS",
     "counters_of",
@@ -175,6 +176,7 @@ __all__ = [
     "list_scope",
     "mine_parts",
     "narrowed",
+    "Nearby",
     "mask_phone",
     "may_see_contact",
     "merge",
