@@ -62,7 +62,7 @@ async def consume(args: argparse.Namespace) -> int:
                     break  # everything stored so far is read and acknowledged
             try:
                 msgs = await sub.fetch(batch=100, timeout=5)
-            except asyncio.TimeoutError:  # nats-py raises its own kind or asyncio's when a busy server is slow
+            except TimeoutError:  # nats-py raises its own kind or asyncio's when a busy server is slow
                 continue
             for msg in msgs:
                 event = json.loads(msg.data)
