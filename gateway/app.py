@@ -14,7 +14,7 @@ from cross_web.request._starlette import StarletteRequestAdapter
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -29,10 +29,11 @@ from gateway.metrics import RequestMetrics, metrics_endpoint
 from gateway.readiness import readiness
 from gateway.schema import build_schema
 from gateway.uploads import Uploads, sweep_forever
-from shared.auth import service_token, verify_token
+from shared.auth import service_token
 from shared.blobs import blob_store
 from shared.errors import DomainError
 from shared.heap import freeze_long_lived
+from shared.identity import Verifier, ensure_dev_issuer, issuer_key_file
 from shared.messaging.rpc import RpcClient
 from shared.messaging.streams import STREAMS
 from shared.production import check_production
@@ -70,6 +71,7 @@ class Gateway(LocalGraphiQL, GraphQLOverHTTP, LimitedGraphQL):
         """`connection_init` must carry a valid token (`Authorization` in its payload); else the
         socket closes with 4403 before anything else is served on it."""
         try:
+            await context.verifier.person_async(context.token)  # loads a rotated-in key
             context.principal  # noqa: B018 - verifies the token
         except DomainError as e:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED", "message": e.message}) from None
@@ -82,19 +84,56 @@ class Gateway(LocalGraphiQL, GraphQLOverHTTP, LimitedGraphQL):
         return await multipart.parse(request.stream(), request.content_type or "")
 
     async def get_context(self, request: Any, response: Any) -> Context:
-        context = Context(self.settings, self.state["rpc"], request, response, nc=self.state["nc"])
+        context = Context(
+            self.settings, self.state["rpc"], request, response, nc=self.state["nc"], verifier=self.state["verifier"]
+        )
         context.uploads = self.state.get("uploads")
         return context
 
 
+def issuer_routes(settings: Settings) -> list[Route]:
+    """The development issuer's discovery document and JWKS, so any OIDC-aware tool verifies
+    `yiwang token`'s tokens as it would a real issuer's. None where a real issuer is configured."""
+    if settings.jwks_url is not None:
+        return []
+    jwks_file = issuer_key_file(settings).parent / "jwks.json"
+
+    async def jwks(request: Request) -> Response:
+        return Response(
+            jwks_file.read_bytes(),
+            media_type="application/json",
+            headers={"cache-control": f"max-age={int(settings.jwks_refresh_s)}"},
+        )
+
+    async def discovery(request: Request) -> JSONResponse:
+        base = str(request.base_url).rstrip("/")
+        return JSONResponse(
+            {
+                "issuer": settings.jwt_issuer,
+                "jwks_uri": f"{base}/.well-known/jwks.json",
+                "id_token_signing_alg_values_supported": ["ES256"],
+                "subject_types_supported": ["public"],
+                "response_types_supported": ["id_token"],
+            }
+        )
+
+    ensure_dev_issuer(settings)
+    return [Route("/.well-known/jwks.json", jwks), Route("/.well-known/openid-configuration", discovery)]
+
+
 def create_app(settings: Settings, services: tuple[str, ...] = STREAMS) -> Starlette:
     check_production(settings, "the gateway", uses_field_key=False)
-    state: dict[str, Any] = {}
+    verifier = Verifier(settings)
+    state: dict[str, Any] = {"verifier": verifier}
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         nc = await nats.connect(settings.nats_servers, name="yiwang-gateway", max_reconnect_attempts=-1)
         state["nc"], state["rpc"] = nc, RpcClient(nc, settings.rpc_timeout_s)
+        try:
+            await verifier.keys.refresh()
+        except DomainError as e:  # the issuer may come up later: each request tries again
+            log.warning("%s (%s)", e.message, verifier.keys.url)
         state["blobs"] = blobs = blob_store(settings)
         state["uploads"] = uploads = Uploads(settings, blobs)
         token = service_token(settings.jwt_secret, "gateway", settings.jwt_issuer)
@@ -123,12 +162,7 @@ def create_app(settings: Settings, services: tuple[str, ...] = STREAMS) -> Starl
     async def asyncapi(request: Request) -> JSONResponse:
         """The AsyncAPI document of a service's events, from the running service itself."""
         try:
-            verify_token(
-                request.headers.get("authorization", "").removeprefix("Bearer ").strip(),
-                settings.jwt_secret,
-                settings.jwt_issuer,
-                settings.jwt_max_ttl_s,
-            )
+            await verifier.person_async(request.headers.get("authorization", "").removeprefix("Bearer ").strip())
         except DomainError as e:
             return JSONResponse({"error": e.message}, status_code=401)
         name = request.path_params["service"]
@@ -149,9 +183,10 @@ def create_app(settings: Settings, services: tuple[str, ...] = STREAMS) -> Starl
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
             Route("/asyncapi/{service}.json", asyncapi),
+            *issuer_routes(settings),
             Route("/files/{id:str}/{variant:str}", download_endpoint(settings, state), methods=["GET"]),
             *ide_routes(graphql.graphql_ide is not None),
         ],
-        middleware=[Middleware(RequestMetrics), Middleware(RequestLimits, settings=settings)],
+        middleware=[Middleware(RequestMetrics), Middleware(RequestLimits, settings=settings, verifier=verifier)],
         lifespan=lifespan,
     )

@@ -17,15 +17,25 @@ from gateway.clients import (
 )
 from gateway.loaders import Loaders
 from gateway.uploads import Uploads
-from shared.auth import Principal, verify_token
+from shared.auth import Principal
 from shared.errors import Unauthenticated
+from shared.identity import Verifier
 from shared.messaging.rpc import RpcClient
 from shared.settings import Settings
 
 
 class Context:
-    def __init__(self, settings: Settings, rpc: RpcClient, request: Any, response: Any, nc: NatsClient | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        rpc: RpcClient,
+        request: Any,
+        response: Any,
+        nc: NatsClient | None = None,
+        verifier: Verifier | None = None,
+    ):
         self.settings, self.rpc, self.request, self.response = settings, rpc, request, response
+        self.verifier = verifier or Verifier(settings)
         self.nc = nc  # the gateway's NATS connection, for subscriptions on JetStream
         self.connection_params: dict[str, Any] | None = None
         self.uploads: Uploads | None = None  # the gateway's upload pipeline (gateway/uploads.py)
@@ -46,8 +56,7 @@ class Context:
 
     @cached_property
     def _verified(self) -> Principal:
-        s = self.settings
-        return verify_token(self.token, s.jwt_secret, s.jwt_issuer, s.jwt_max_ttl_s)
+        return self.verifier.person(self.token)  # HTTP: the key was loaded by RequestLimits
 
     @property
     def principal(self) -> Principal:

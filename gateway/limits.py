@@ -46,8 +46,9 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from gateway.context import Context
 from gateway.http import GRAPHQL_RESPONSE_JSON, negotiate
-from shared.auth import Principal, verify_token
+from shared.auth import Principal
 from shared.errors import BadInput, DomainError
+from shared.identity import Verifier
 from shared.limits import RejectedJson, loads_bounded, shape_only
 from shared.logs import request_id
 from shared.settings import Settings
@@ -121,13 +122,14 @@ def _bearer(scope: Scope) -> str | None:
     return None
 
 
-def authenticate(scope: Scope, settings: Settings) -> tuple[Principal | None, str]:
-    """The principal of a request's bearer token, or None and why not."""
+async def authenticate(scope: Scope, verifier: Verifier) -> tuple[Principal | None, str]:
+    """The principal of a request's bearer token, or None and why not (a key the issuer rotated
+    in is fetched here, so the request's resolvers find it loaded)."""
     token = _bearer(scope)
     if not token:
         return None, "send `Authorization: Bearer <token>`; `yiwang token` mints one in development"
     try:
-        return verify_token(token, settings.jwt_secret, settings.jwt_issuer), ""
+        return await verifier.person_async(token), ""
     except DomainError as e:
         return None, e.message
 
@@ -188,8 +190,8 @@ def _has_body(scope: Scope) -> bool:
 class RequestLimits:
     """ASGI middleware: rate limit, authentication before work, bounded body (see the module)."""
 
-    def __init__(self, app: Callable, settings: Settings, limiter: RateLimiter | None = None):
-        self.app, self.settings = app, settings
+    def __init__(self, app: Callable, settings: Settings, verifier: Verifier, limiter: RateLimiter | None = None):
+        self.app, self.settings, self.verifier = app, settings, verifier
         self.limiter = limiter or RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -202,7 +204,7 @@ class RequestLimits:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
 
-        principal, why = authenticate(scope, self.settings)
+        principal, why = await authenticate(scope, self.verifier)
         key = f"sub:{principal.sub}" if principal else f"addr:{client_address(scope)}"
         # Every refusal closes the connection: a body left unread would otherwise be drained
         # after the answer with no deadline at all.

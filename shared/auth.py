@@ -1,13 +1,14 @@
-"""Principals, roles and their scope (the rule is in shared/scope); JWT minting and verification.
+"""Principals, roles and their scope (the rule is in shared/scope); services' own tokens.
 
 Two kinds of token, told apart by key and audience:
-- a person's token (from `yiwang token` in development, the identity provider in production),
-  signed with `YIWANG_JWT_SECRET`, no audience, never the role `service`, living at most
-  `YIWANG_JWT_MAX_TTL_S`. The gateway accepts only these, and forwards them to the services.
+- a person's token, from the identity provider in production and `yiwang token` in development,
+  signed by the issuer (RS256 or ES256) and verified with its public keys (`shared.identity`),
+  never the role `service`, living at most `YIWANG_JWT_MAX_TTL_S`. The gateway accepts only
+  these, and forwards them to the services.
 - a service's own token (one service calling another, the launcher's seeding), role `service`,
-  audience `yiwang-internal`, signed with a key derived from the secret for this use alone, living
-  at most `SERVICE_TOKEN_TTL_S`. Only services accept it; a person's token that claims the role
-  `service` is refused everywhere, and a service token shown to the gateway fails its signature.
+  audience `yiwang-internal`, HS256 with a key derived from `YIWANG_JWT_SECRET` for this use alone,
+  living at most `SERVICE_TOKEN_TTL_S`. Only services accept it; a person's token that claims the
+  role `service` is refused everywhere, and a service token shown to the gateway is refused.
 """
 
 from __future__ import annotations
@@ -147,54 +148,14 @@ def require_deployment_admin(principal: Principal, region_path: Sequence[str] | 
     )
 
 
-def mint_token(
-    secret: str,
-    *,
-    sub: str,
-    role: str,
-    region: str | None = None,
-    dept: str | None = None,
-    member: str | None = None,
-    ttl_s: int = 12 * 3600,
-    issuer: str = "yiwang",
-) -> str:
-    """A person's token (any role but `service`; service tokens come from `service_token`)."""
-    if Role(role) is Role.SERVICE:
-        raise ValueError("service tokens are minted by service_token, with the internal key")
-    return _encode(secret.encode(), _claims(sub, role, region, dept, member, ttl_s, issuer))
-
-
 def service_token(secret: str, service: str, issuer: str = "yiwang", sub: str | None = None) -> str:
     """A token for one service calling another: role `service`, the internal audience, the
     derived key."""
     claims = _claims(sub or f"svc:{service}", Role.SERVICE, None, None, None, SERVICE_TOKEN_TTL_S, issuer)
-    return _encode(_service_key(secret), claims | {"aud": INTERNAL_AUDIENCE})
+    return jwt.encode(claims | {"aud": INTERNAL_AUDIENCE}, service_key(secret), algorithm="HS256")
 
 
-def verify_token(token: str, secret: str, issuer: str = "yiwang", max_ttl_s: int = DEFAULT_MAX_TTL_S) -> Principal:
-    """A person's token, as the gateway (or a service, for a forwarded call) accepts it."""
-    claims = _decode(token, secret.encode(), issuer, None)
-    if claims.get("role") == Role.SERVICE:
-        raise Unauthenticated("a service identity is not accepted here")
-    return _principal(claims, max_ttl_s)
-
-
-def verify_caller(token: str, secret: str, issuer: str = "yiwang", max_ttl_s: int = DEFAULT_MAX_TTL_S) -> Principal:
-    """The caller of a service verb: another service (its own token), or a person whose token
-    the gateway forwarded."""
-    try:
-        audience = jwt.decode(token, options={"verify_signature": False}).get("aud")
-    except jwt.PyJWTError as e:
-        raise Unauthenticated(f"invalid token: {e}") from e
-    if audience != INTERNAL_AUDIENCE:
-        return verify_token(token, secret, issuer, max_ttl_s)
-    claims = _decode(token, _service_key(secret), issuer, INTERNAL_AUDIENCE)
-    if claims.get("role") != Role.SERVICE:
-        raise Unauthenticated("an internal token must carry the service role")
-    return _principal(claims, SERVICE_TOKEN_TTL_S)
-
-
-def _service_key(secret: str) -> bytes:
+def service_key(secret: str) -> bytes:
     return hmac.new(secret.encode(), _SERVICE_KEY_LABEL, hashlib.sha256).digest()
 
 
@@ -209,27 +170,10 @@ def _claims(
     return claims
 
 
-def _encode(key: bytes, claims: dict) -> str:
-    return jwt.encode(claims, key, algorithm="HS256")
-
-
-def _decode(token: str, key: bytes, issuer: str, audience: str | None) -> dict:
-    try:
-        return jwt.decode(
-            token,
-            key,
-            algorithms=["HS256"],
-            issuer=issuer,
-            audience=audience,
-            options={"require": ["sub", "exp", "iat"]},
-        )
-    except jwt.ExpiredSignatureError as e:
-        raise Unauthenticated("token expired") from e
-    except jwt.PyJWTError as e:
-        raise Unauthenticated(f"invalid token: {e}") from e
-
-
-def _principal(claims: dict, max_ttl_s: int) -> Principal:
+def principal_of(claims: dict, max_ttl_s: int) -> Principal:
+    """The principal a verified token's claims describe."""
+    if not claims.get("role"):
+        raise Unauthenticated(f"the token of {claims['sub']!r} names no role; an administrator assigns one")
     if int(claims["exp"]) - int(claims["iat"]) > max_ttl_s:
         raise Unauthenticated(f"token lifetime exceeds the maximum of {max_ttl_s}s; get a shorter-lived token")
     try:

@@ -60,6 +60,13 @@ def check_production(settings: Settings, process: str = "this process", uses_fie
             problems.append(f"{name} {reason}; {GENERATE}")
     if settings.jwt_secret == settings.field_key:
         problems.append("YIWANG_JWT_SECRET and YIWANG_FIELD_KEY are the same secret; give each its own")
+    if settings.jwks_url is None:
+        problems.append(
+            "YIWANG_JWKS_URL is not set: production verifies people's tokens with the identity provider's "
+            "published keys (its JWKS), never the development issuer's"
+        )
+    elif not settings.jwks_url.startswith(("https://", "file://")):
+        problems.append("YIWANG_JWKS_URL must be https:// (or file:// for a mounted key set): keys fetched in the clear can be swapped")
     if settings.fault:
         problems.append("YIWANG_FAULT injects crashes for tests and is refused in production")
     if problems:

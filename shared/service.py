@@ -22,6 +22,7 @@ from pymongo import IndexModel
 from shared.auth import service_token
 from shared.errors import BadInput, Unavailable
 from shared.heap import freeze_long_lived
+from shared.identity import Verifier
 from shared.jsonutil import loads
 from shared.limits import Bounds
 from shared.messaging.consumer import EventHandler, prepare_consumer, register_consumer
@@ -85,6 +86,7 @@ class ServiceRuntime:
             decoder=the_message,
             middlewares=[self.metrics.middleware, *telemetry(settings)],
         )
+        self.verifier = Verifier(settings)  # people's tokens by the issuer's public keys
         self.mongo = make_client(settings.mongo_uri, f"yiwang-{name}")
         self.db = self.mongo[settings.db_name(name)]
         self.relay: OutboxRelay | None = None
@@ -114,13 +116,13 @@ class ServiceRuntime:
 
     # -- wiring --------------------------------------------------------------------------
     def route(self, verb: str, handler: Handler) -> None:
-        secret, issuer, max_ttl = self.settings.jwt_secret, self.settings.jwt_issuer, self.settings.jwt_max_ttl_s
+        verifier = self.verifier
         bounds = Bounds(self.settings.json_max_depth, self.settings.rpc_max_string_length, self.settings.rpc_max_items)
 
         async def endpoint(message: NatsMessage) -> bytes:
             if caller_gone(message.headers):  # queued past its caller's patience: nobody will read it
                 return fail(Unavailable("the caller stopped waiting before the request was served"))
-            reply = await dispatch(handler, message.body, message.headers, secret, issuer, bounds, max_ttl)
+            reply = await dispatch(handler, message.body, message.headers, verifier, bounds)
             if reply.startswith(FAILED):  # a refusal or a failure: counted by its code
                 self.metrics.refused(verb, str(loads(reply).get("error", {}).get("code", "?")))
             limit = self.broker.config.connection_state.connection.max_payload - REPLY_HEADROOM

@@ -58,8 +58,20 @@ class Settings(BaseSettings):
     # Appended to every database name, so tests and side-by-side stacks can share one server.
     db_suffix: str = ""
 
+    # The internal key: services' own tokens and signed download links (never people's tokens).
     jwt_secret: str = DEV_JWT_SECRET
+    # People's tokens (shared/identity.py): the issuer's JWKS (https:// or file://), and the `iss`
+    # and `aud` its tokens carry. Unset, the development issuer under <data dir>/issuer/ signs them.
+    jwks_url: str | None = None
     jwt_issuer: str = "yiwang"
+    jwt_audience: str = "yiwang"
+    issuer_key_file: Path | None = None  # the development issuer's private key (default <data dir>/issuer/key.pem)
+    jwks_refresh_s: float = Field(
+        default=300.0, ge=1, le=86400, description="the issuer's keys are read again this often"
+    )
+    jwks_cooldown_s: float = Field(
+        default=30.0, ge=0, le=3600, description="a token naming an unknown key fetches the keys at most this often"
+    )
     jwt_ttl_s: int = Field(default=12 * 3600, gt=0, description="lifetime of tokens `yiwang token` mints")
     jwt_max_ttl_s: int = Field(
         default=24 * 3600,

@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import itertools
 import signal
+import tempfile
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -14,8 +15,9 @@ from typing import Any
 import httpx
 import uvicorn
 
-from shared.auth import mint_token, service_token
+from shared.auth import service_token
 from shared.embedded import free_port, mongo_command, nats_command, port_open
+from shared.identity import settings_token
 from shared.service import ServiceRuntime
 from shared.settings import Settings
 
@@ -85,8 +87,14 @@ def start_mongo(data_dir: Path, port: int | None = None, durable: bool = True) -
     return Server(proc, port, data_dir)
 
 
+# One development issuer for the test process (its services, started as processes, read the
+# same files): people's tokens are signed by it and verified by its JWKS, as in `make run`.
+ISSUER_KEY = Path(tempfile.mkdtemp(prefix="yiwang-test-issuer-")) / "key.pem"
+
+
 def make_settings(nats_port: int, mongo_port: int, **overrides: Any) -> Settings:
     base = dict(
+        issuer_key_file=ISSUER_KEY,
         env="test",
         nats_url=f"nats://127.0.0.1:{nats_port}",
         mongo_url=f"mongodb://127.0.0.1:{mongo_port}/?directConnection=true&retryWrites=false",
@@ -144,7 +152,7 @@ class Stack:
               **extra: Any) -> str:
         if role == "service":  # a service's own token: the internal key and audience
             return service_token(self.settings.jwt_secret, "test", self.settings.jwt_issuer, sub=sub)
-        return mint_token(self.settings.jwt_secret, sub=sub or f"test-{role}", role=role, region=region, **extra)
+        return settings_token(self.settings, sub=sub or f"test-{role}", role=role, region=region, **extra)
 
     async def gql(self, query: str, variables: dict | None = None, token: str | None = None,
                   **token_args: Any) -> dict:

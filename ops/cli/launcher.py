@@ -17,6 +17,7 @@ import shared
 from ops.cli.announce import announce
 from ops.cli.supervisor import STOP_GRACE_S, Child, log_to, say
 from shared import embedded
+from shared.identity import ensure_dev_issuer
 from shared.settings import Settings
 
 ROOT = Path(shared.__file__).resolve().parent.parent
@@ -130,6 +131,8 @@ def plan(settings: Settings, data: Path, only: set[str] | None) -> tuple[list[Ch
             f"--only: unknown {', '.join(sorted(unknown))}; choose from {', '.join((*SERVICES, 'gateway'))}"
         )
     env = child_env(settings, data)
+    if settings.jwks_url is None:  # the development issuer: made before anyone verifies with it
+        env["YIWANG_ISSUER_KEY_FILE"] = str(ensure_dev_issuer(settings.model_copy(update={"data_dir": data})))
 
     def make(name: str, argv: list[str], own: dict[str, str] | None = None) -> Child:
         child_env = env | (own or {})

@@ -15,7 +15,8 @@ from ops.cli.check import check, check_arguments
 from ops.cli.rekey import rekey, rekey_arguments
 from ops.cli.replay import replay, replay_arguments
 from ops.cli.schema import schema, schema_arguments
-from shared.auth import REGIONAL_ROLES, Role, mint_token
+from shared.auth import REGIONAL_ROLES, Role
+from shared.identity import settings_token
 from shared.production import check_production
 from shared.settings import Settings, get_settings
 
@@ -47,15 +48,12 @@ def token(args: argparse.Namespace, settings: Settings) -> int:
             f"yiwang token: --ttl must be between 1 and {settings.jwt_max_ttl_s} seconds "
             "(YIWANG_JWT_MAX_TTL_S); services refuse longer-lived tokens"
         )
-    jwt = mint_token(
-        settings.jwt_secret,
-        sub=sub,
-        role=args.role,
-        region=args.region,
-        dept=args.dept,
-        member=args.member,
-        ttl_s=ttl,
-        issuer=settings.jwt_issuer,
+    if settings.jwks_url is not None:
+        raise SystemExit(
+            "yiwang token: this deployment's people sign in with the issuer at YIWANG_JWKS_URL; tokens come from there"
+        )
+    jwt = settings_token(
+        settings, sub=sub, role=args.role, region=args.region, dept=args.dept, member=args.member, ttl_s=ttl
     )
     scope = f" in region {args.region}" if args.region else ""
     print(f"# {args.role} token for {sub}{scope}, valid {ttl}s; send as 'Authorization: Bearer <token>'")

@@ -56,6 +56,7 @@ from services.cases.handlers.context import sla_of
 from services.cases.importer import history_id
 from services.organizations.domain.member import adulthood
 from shared.errors import InternalError, Unavailable
+from shared.settings import Settings
 from shared.vocabulary.cases import FENGQIAO_LEVELS
 from shared.workdays import OfficeHours, WorkCalendar, WorkCalendarSource, YearArrangement
 
@@ -1305,11 +1306,11 @@ async def load_volunteers(loader: Loader, vp: VolunteerPlan, tick: Tick = no_tic
     await loader.all("volunteers", "post.create", vp.posts, tick, retries=0, timeout_s=PATIENT_S)
 
 
-async def load_orders(loader: Loader, vp: VolunteerPlan, secret: str, issuer: str, tick: Tick = no_tick) -> None:
-    from shared.auth import mint_token
+async def load_orders(loader: Loader, vp: VolunteerPlan, settings: Settings, tick: Tick = no_tick) -> None:
+    from shared.identity import settings_token
 
     async def order(o: dict) -> None:
-        resident = mint_token(secret, sub=o["resident"], role="resident", ttl_s=3600, issuer=issuer)
+        resident = settings_token(settings, sub=o["resident"], role="resident", ttl_s=3600)
         placed = await loader.call("volunteers", "order.place", o["place"], token=resident)
 
         async def step(verb: str, body: dict, tok: str | None = None) -> Any:
@@ -1429,12 +1430,12 @@ async def seed(
                 households = await seed_households(loader, plan, now.date())
                 households += "; " + await seed_links(loader, "demo")  # links: 包联 cadres, 党员联户
                 households += "; " + await seed_visits(loader, plan, now.date(), ZoneInfo(settings.timezone))  # visits
-                households += "; " + await seed_proposals(loader, "demo", settings.jwt_secret, settings.jwt_issuer)
+                households += "; " + await seed_proposals(loader, "demo", settings)
                 households += "; " + await seed_points(loader, settings)
                 households += "; " + await seed_weak(loader, "demo")
                 households += "; " + await seed_committees(loader)
                 households += "; " + await seed_funds(  # funds and service lists
-                    loader, "demo", settings.jwt_secret, settings.jwt_issuer, now.date()
+                    loader, "demo", settings, now.date()
                 )
                 return Seeded(
                     True,
@@ -1570,14 +1571,14 @@ async def seed_city(settings: Any, loader: Loader, now: datetime, history_args: 
             "service orders",
             len(vp.orders),
             "orders",
-            lambda tick: load_orders(loader, vp, settings.jwt_secret, settings.jwt_issuer, tick),
+            lambda tick: load_orders(loader, vp, settings, tick),
         )
 
     await asyncio.gather(territory_rest(), cases_part(), party_part(), volunteers_part())
     households += "; " + await seed_links(loader, "city")  # links: 包联 cadres, 党员联户
     households += "; " + await seed_visits(loader, plan, today, zone)  # visits: a year of 走访
-    households += "; " + await seed_proposals(loader, "city", settings.jwt_secret, settings.jwt_issuer)
-    households += "; " + await seed_funds(loader, "city", settings.jwt_secret, settings.jwt_issuer, today)  # funds
+    households += "; " + await seed_proposals(loader, "city", settings)
+    households += "; " + await seed_funds(loader, "city", settings, today)  # funds
     orgs = sum(len(level) for level in party.orgs) + len(party.households)
     return (
         f"loaded 青川市 with {len(plan.levels[1])} districts and counties, {len(plan.levels[2])} streets, "

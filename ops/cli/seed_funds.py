@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from ops.cli.progress import Tick
 from ops.cli.seed_links import pages, regions
-from shared.auth import mint_token
 from shared.errors import Conflict
+from shared.identity import settings_token
 
 if TYPE_CHECKING:  # ops.cli.seed calls this module
     from ops.cli.seed import Loader
+    from shared.settings import Settings
 
 GRANT = 200_000
 CITY_COMMUNITIES = 40
@@ -81,7 +82,7 @@ async def first_team(loader: Loader, community_id: str) -> dict | None:
     return None
 
 
-async def seed_funds(loader: Loader, prefix: str, secret: str, issuer: str, today: date) -> str:
+async def seed_funds(loader: Loader, prefix: str, settings: Settings, today: date) -> str:
     """Funds and catalogues for the seeded communities; says what it loaded."""
     communities = sorted(await regions(loader, "COMMUNITY"), key=lambda r: r["id"])
     if prefix == "city":
@@ -91,7 +92,7 @@ async def seed_funds(loader: Loader, prefix: str, secret: str, issuer: str, toda
 
     def admin(region: str, tag: str) -> str:
         sub = f"{prefix}-fund-{tag}-{region}"
-        return mint_token(secret, sub=sub, role="admin", region=region, ttl_s=3600, issuer=issuer)
+        return settings_token(settings, sub=sub, role="admin", region=region, ttl_s=3600)
 
     async def load(tick: Tick) -> None:
         for i, c in enumerate(communities):

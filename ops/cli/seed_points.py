@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from shared.auth import mint_token
+from shared.identity import settings_token
 
 if TYPE_CHECKING:  # ops.cli.seed calls this module
     from ops.cli.seed import Loader
@@ -29,10 +29,9 @@ STAFF_AWARDS = (
 
 async def seed_points(loader: Loader, settings: Any) -> str:
     """What it loaded, for the seed's summary."""
-    secret, issuer = settings.jwt_secret, settings.jwt_issuer
 
     def token(sub: str, role: str, region: str | None = None) -> str:
-        return mint_token(secret, sub=sub, role=role, region=region, ttl_s=3600, issuer=issuer)
+        return settings_token(settings, sub=sub, role=role, region=region, ttl_s=3600)
 
     grids = (await loader.call("grids", "region.list", {"level": "GRID", "first": 100}))["items"]
     communities = sorted({g["parentId"] for g in grids})[:COMMUNITIES]

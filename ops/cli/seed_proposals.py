@@ -17,6 +17,7 @@ from ops.cli.progress import Tick
 
 if TYPE_CHECKING:  # ops.cli.seed calls this module
     from ops.cli.seed import Loader
+    from shared.settings import Settings
 
 COMMUNITIES = {"demo": 2, "city": 6}
 NAMES = ["张秀兰", "李建华", "王桂芳", "刘德明", "陈玉珍", "杨志强"]
@@ -38,12 +39,12 @@ async def communities(loader: Loader, count: int) -> list[dict]:
     return sorted(page["items"], key=lambda r: r["id"])[:count]
 
 
-async def seed_proposals(loader: Loader, prefix: str, secret: str, issuer: str) -> str:
+async def seed_proposals(loader: Loader, prefix: str, settings: Settings) -> str:
     """Proposals in the first communities of the territory; says what it loaded."""
-    from shared.auth import mint_token
+    from shared.identity import settings_token
 
     def resident(n: int) -> str:
-        return mint_token(secret, sub=f"{prefix}-resident-{n:03d}", role="resident", ttl_s=3600, issuer=issuer)
+        return settings_token(settings, sub=f"{prefix}-resident-{n:03d}", role="resident", ttl_s=3600)
 
     places = await communities(loader, COMMUNITIES.get(prefix, 2))
     loaded: dict[str, int] = {}

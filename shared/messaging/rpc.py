@@ -2,7 +2,7 @@
 
 Every reply is `{"ok": true, "result": …}` or `{"ok": false, "error": {code, message, details}}`.
 The caller's JWT travels in the `Authorization` header; services verify it themselves
-(`shared.auth.verify_caller`: a service's own token, or a person's token the gateway forwarded).
+(`shared.identity.Verifier.caller`: a service's own token, or a person's token the gateway forwarded).
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ import nats.errors
 from nats.aio.client import Client as NatsClient
 from pydantic import BaseModel, ValidationError
 
-from shared.auth import DEFAULT_MAX_TTL_S, Principal, verify_caller
+from shared.auth import Principal
 from shared.errors import BadInput, DomainError, InternalError, Unauthenticated, Unavailable
+from shared.identity import Verifier
 from shared.jsonutil import dumps, loads
 from shared.limits import Bounds, RejectedJson, loads_bounded
 from shared.logs import REQUEST_ID, REQUEST_ID_HEADER
@@ -105,10 +106,8 @@ async def dispatch(
     handler: Handler,
     body: bytes,
     headers: dict[str, str] | None,
-    jwt_secret: str,
-    issuer: str,
+    verifier: Verifier,
     bounds: Bounds | None = None,
-    max_ttl_s: int = DEFAULT_MAX_TTL_S,
 ) -> bytes:
     """Run one request through a handler; every outcome becomes a reply, never an exception.
     The caller is another service (its own token) or a person (the token the gateway
@@ -120,7 +119,7 @@ async def dispatch(
         token = (headers or {}).get(AUTH_HEADER, "")
         if not token.startswith("Bearer "):
             raise Unauthenticated("no credentials on the request")
-        principal = verify_caller(token.removeprefix("Bearer "), jwt_secret, issuer, max_ttl_s)
+        principal = await verifier.caller(token.removeprefix("Bearer "))
         try:
             payload = (loads_bounded(body, bounds) if bounds else loads(body)) if body else {}
         except RejectedJson as e:

@@ -5,7 +5,7 @@ each costs and whether other users' requests kept flowing meanwhile.
     .venv/bin/python -m tests.bench.attacks --only statuses,me990 --hold 90
 
 The stack is any `yiwang up --demo` (the demo's cases give `case(id)` something to read); the
-JWT secret and issuer come from the `YIWANG_*` environment, as for `yiwang`. For each attack it
+The development issuer's key (under the data dir) and the issuer come from the `YIWANG_*` environment, as for `yiwang`. For each attack it
 prints the answer (HTTP status and `extensions.code`), its wall time, the CPU seconds the
 gateway and the store spent meanwhile (from /proc, by the pids in `--run`), and a probe: one
 other user reading `case(id)` in a loop while the attack is in flight (requests, failures, and
@@ -27,7 +27,7 @@ from urllib.parse import urlparse
 
 import httpx
 
-from shared.auth import mint_token
+from shared.identity import settings_token
 from shared.settings import Settings
 from tests.bench.stack import cpu_seconds
 
@@ -91,7 +91,7 @@ class Bench:
         u = urlparse(url)
         self.host, self.port = u.hostname or "127.0.0.1", u.port or 80
         s = Settings()
-        self.secret, self.issuer = s.jwt_secret, s.jwt_issuer
+        self.settings = s
         self.pids = {p.stem: int(p.read_text()) for p in run_dir.glob("*.pid")}
         self.http = httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(120.0),
                                       limits=httpx.Limits(max_connections=200))
@@ -100,7 +100,7 @@ class Bench:
         self.case_id = ""
 
     def token(self, sub: str, role: str, region: str | None = None) -> str:
-        return mint_token(self.secret, sub=sub, role=role, region=region, issuer=self.issuer)
+        return settings_token(self.settings, sub=sub, role=role, region=region)
 
     async def gql(self, body: Any, token: str | None = None, **kw: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}

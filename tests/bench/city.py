@@ -67,7 +67,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from shared.auth import mint_token
+from shared.identity import settings_token
 from shared.settings import Settings, get_settings
 from tests.bench import inbox
 from tests.bench.ceilings import mongo_report_writes, nats_rr
@@ -273,7 +273,7 @@ async def quiet(stack: BenchStack | None) -> None:
 
 async def baseline(stack: BenchStack, settings: Settings, samples: int) -> dict[str, Any]:
     """The city node's overview on this stack, nothing else running."""
-    token = mint_token(settings.jwt_secret, sub="bench-superadmin", role="superadmin", issuer=settings.jwt_issuer)
+    token = settings_token(settings, sub="bench-superadmin", role="superadmin")
     gql = Gql(stack.url, token)
     try:
         roots = [e["node"]["id"] for e in (await gql(REGIONS, {"l": "CITY"}))["regions"]["edges"]]
@@ -288,7 +288,7 @@ async def baseline(stack: BenchStack, settings: Settings, samples: int) -> dict[
 async def measure(url: str, settings: Settings, stack: BenchStack | None, args: argparse.Namespace,
                   result: dict[str, Any]) -> None:
     run_id = datetime.now().strftime("%H%M%S")
-    superadmin = mint_token(settings.jwt_secret, sub="bench-superadmin", role="superadmin", issuer=settings.jwt_issuer)
+    superadmin = settings_token(settings, sub="bench-superadmin", role="superadmin")
     gql = Gql(url, superadmin)
     try:
         say("discovering the territory ...")

@@ -290,9 +290,9 @@ def medians(runs: list[dict]) -> dict[str, Any]:
 
 
 async def standalone(stack: BenchStack, args: argparse.Namespace) -> dict[str, Any]:
-    from shared.auth import mint_token
+    from shared.identity import settings_token
 
-    su = mint_token(stack.settings.jwt_secret, sub="bench-superadmin", role="superadmin")
+    su = settings_token(stack.settings, sub="bench-superadmin", role="superadmin")
     gql = Gql(stack.url, su)
     try:
         territory = await discover(gql, max_grids=50, log=say)

@@ -15,7 +15,7 @@ import time
 
 import httpx
 
-from shared.auth import mint_token
+from shared.identity import settings_token
 from shared.settings import get_settings
 from tests.bench.report_latency import pct
 
@@ -47,7 +47,7 @@ async def sequential(http: httpx.AsyncClient, query: str, n: int) -> dict:
 
 async def run(url: str, clients: int, members: int, reads: int) -> dict:
     s = get_settings()
-    token = mint_token(s.jwt_secret, sub="bench-admin", role="admin", region="demo-k0")
+    token = settings_token(s, sub="bench-admin", role="admin", region="demo-k0")
     async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
         org_id = (await http.post("/graphql", json={"query": GRID_ORG})).json()[
             "data"]["partyOrganizations"]["edges"][0]["node"]["id"]

@@ -15,7 +15,7 @@ import time
 
 import httpx
 
-from shared.auth import mint_token
+from shared.identity import settings_token
 from shared.settings import get_settings
 
 REPORT = """mutation($i: ReportCaseInput!) { reportCase(input: $i) { id level } }"""
@@ -39,7 +39,7 @@ async def run(url: str, clients: int, reports: int) -> dict:
 
     async def client(c: int) -> None:
         nonlocal errors
-        token = mint_token(s.jwt_secret, sub=f"bench-resident-{c}", role="resident")
+        token = settings_token(s, sub=f"bench-resident-{c}", role="resident")
         async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
             for i in counter:
                 lng, lat = POINTS[i % len(POINTS)]

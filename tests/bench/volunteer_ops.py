@@ -16,7 +16,7 @@ import time
 
 import httpx
 
-from shared.auth import mint_token
+from shared.identity import settings_token
 from shared.settings import get_settings
 from tests.bench.org_ops import sequential, summary
 
@@ -31,7 +31,7 @@ async def run(url: str, orders: int) -> dict:
     s = get_settings()
 
     def client(role: str, sub: str, region: str | None = None) -> httpx.AsyncClient:
-        token = mint_token(s.jwt_secret, sub=sub, role=role, region=region)
+        token = settings_token(s, sub=sub, role=role, region=region)
         return httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
     async def gql(c: httpx.AsyncClient, q: str, v: dict | None = None) -> dict:

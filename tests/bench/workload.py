@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from shared.auth import mint_token
+from shared.identity import settings_token
 from shared.settings import Settings
 from tests.bench.report_latency import pct
 
@@ -306,8 +306,7 @@ class Workload:
         self.url, self.t, self.clients, self.run_id = url, territory, clients, run_id
         self.mix = {k: v for k, v in mix.items() if v > 0}
         self.rnd = random.Random(seed)
-        self.secret = settings.jwt_secret
-        self.issuer = settings.jwt_issuer
+        self.settings = settings
         self.superadmin = self.token("bench-superadmin", "superadmin")
         self.admin = self.token("bench-admin", "admin", territory.root)
         self.operator = self.token("bench-operator", "operator", territory.root)
@@ -331,8 +330,7 @@ class Workload:
         self.upper_nodes = [n for lvl in LEVELS[:-1] for n in territory.nodes.get(lvl, [])]
 
     def token(self, sub: str, role: str, region: str | None = None, **claims: str) -> str:
-        return mint_token(self.secret, sub=sub, role=role, region=region, ttl_s=24 * 3600, issuer=self.issuer,
-                          **claims)
+        return settings_token(self.settings, sub=sub, role=role, region=region, ttl_s=24 * 3600, **claims)
 
     def dept_token(self, county: str, code: str) -> str:
         key = (f"dept:{code}", county)

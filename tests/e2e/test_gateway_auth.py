@@ -10,7 +10,9 @@ import time
 import jwt
 import websockets
 
-from shared.auth import mint_token, service_token
+from shared.auth import service_token
+from shared.identity import dev_signing_key, new_signing_key, settings_token
+from shared.identity import mint_token as sign
 from tests.cases_gateway import (
     IN_A1,
     OP_A,
@@ -33,21 +35,26 @@ def bearer(token: str) -> dict:
 
 
 def forged(stack: Stack, **claims: object) -> str:
+    """Signed with the issuer's own key, claims it never gives."""
     now = int(time.time())
-    return jwt.encode({"sub": "x", "iat": now, "exp": now + 600, "iss": "yiwang", **claims},
-                      stack.settings.jwt_secret, algorithm="HS256")
+    key = dev_signing_key(stack.settings)
+    return jwt.encode({"sub": "x", "iat": now, "exp": now + 600, "iss": "yiwang", "aud": "yiwang", **claims},
+                      key.private, algorithm="ES256", headers={"kid": key.kid})
 
 
 def refused_tokens(stack: Stack) -> dict[str, str]:
-    secret = stack.settings.jwt_secret
+    s = stack.settings
+    now = int(time.time())
     return {
-        "a service's own token": service_token(secret, "cases"),
+        "a service's own token": service_token(s.jwt_secret, "cases"),
         "a person's key claiming the service role": forged(stack, role="service"),
-        "a token for 100 years": mint_token(secret, sub="x", role="superadmin", ttl_s=100 * 365 * 86400),
-        "an expired token": mint_token(secret, sub="x", role="superadmin", ttl_s=-60),
-        "another deployment's token": mint_token("another-secret-that-is-long-enough-for-hs256", sub="x",
-                                                 role="superadmin"),
-        "a department without its dept": mint_token(secret, sub="x", role="department", region="county-a"),
+        "a token for 100 years": settings_token(s, sub="x", role="superadmin", ttl_s=100 * 365 * 86400),
+        "an expired token": settings_token(s, sub="x", role="superadmin", ttl_s=-60),
+        "another issuer's token": sign(new_signing_key(), sub="x", role="superadmin"),
+        "another audience": forged(stack, role="superadmin", aud="another-app"),
+        "HS256 on the internal key": jwt.encode({"sub": "x", "role": "superadmin", "iat": now, "exp": now + 600,
+                                                 "iss": "yiwang", "aud": "yiwang"}, s.jwt_secret, algorithm="HS256"),
+        "a department without its dept": settings_token(s, sub="x", role="department", region="county-a"),
         "garbage": "not-a-token",
     }
 
@@ -59,7 +66,7 @@ async def test_http_refuses_service_identities_and_unbounded_tokens(stack):
         assert body.get("data") is None and {e["extensions"]["code"] for e in body["errors"]} == {"UNAUTHENTICATED"}, what
     r = await stack.http.get("/asyncapi/cases.json", headers=bearer(service_token(stack.settings.jwt_secret, "x")))
     assert r.status_code == 401
-    day = mint_token(stack.settings.jwt_secret, sub="ok", role="superadmin", ttl_s=stack.settings.jwt_max_ttl_s)
+    day = settings_token(stack.settings, sub="ok", role="superadmin", ttl_s=stack.settings.jwt_max_ttl_s)
     assert (await stack.ok("{ me { sub role } }", token=day))["me"] == {"sub": "ok", "role": "superadmin"}
 
 
@@ -92,7 +99,7 @@ async def test_a_feed_ends_when_its_token_expires(stack):
     # to connect and subscribe; a feed that starts with an expired token is another test).
     ttl = 8
     while True:
-        token = mint_token(stack.settings.jwt_secret, sub="op-short", role="operator", region="town-a", ttl_s=ttl)
+        token = settings_token(stack.settings, sub="op-short", role="operator", region="town-a", ttl_s=ttl)
         expires = jwt.decode(token, options={"verify_signature": False})["exp"]
         await eventually(lambda: consumer_count(stack), lambda n: n == 0, timeout=30)  # an earlier try's feed gone
         try:

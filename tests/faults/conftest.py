@@ -22,7 +22,7 @@ async def fault_run_on(stack: LaunchedStack) -> AsyncIterator[FaultRun]:
     try:
         await stack.wait_ready()
         client = GqlClient(stack.url)
-        load = MixedLoad(client, stack.settings.jwt_secret, TABLE.seed)
+        load = MixedLoad(client, stack.settings, TABLE.seed)
         await load.set_up()
         verifier = Verifier(stack.settings, client, load.superadmin, {load.building_id})
         yield FaultRun(load, verifier, TABLE.seed)

@@ -44,7 +44,8 @@ import httpx
 from pymongo import AsyncMongoClient
 from shapely.geometry import Point, shape
 
-from shared.auth import mint_token, service_token
+from shared.auth import service_token
+from shared.identity import settings_token
 from shared.embedded import port_open
 from shared.settings import Settings
 
@@ -176,11 +177,10 @@ async def burst(target: Target, r: Round, run: str, clients: int, answer_within:
                 kill_after: int | None, kill_name: str) -> None:
     keys = [f"{run}-{r.n}-{i:04d}" for i in range(r.reports)]
     todo = iter(keys)
-    secret, issuer = target.settings.jwt_secret, target.settings.jwt_issuer
 
     async def client(c: int, http: httpx.AsyncClient) -> None:
         sub = f"durability-{run}-{c}"
-        headers = {"Authorization": f"Bearer {mint_token(secret, sub=sub, role='resident', issuer=issuer)}"}
+        headers = {"Authorization": f"Bearer {settings_token(target.settings, sub=sub, role='resident')}"}
         for key in todo:
             r.sub_of[key] = sub
             t0 = time.monotonic()
@@ -263,10 +263,9 @@ async def check(target: Target, r: Round, run: str) -> None:
     total = await db.cases.count_documents({"title": f"durability {run} round {r.n}"})
     r.dups = max(0, total - len(r.acked) - r.unanswered)
     await mongo.close()
-    secret, issuer = target.settings.jwt_secret, target.settings.jwt_issuer
     async with httpx.AsyncClient(base_url=target.url, timeout=30) as http:
         async def resend(key: str) -> bool:
-            token = mint_token(secret, sub=r.sub_of[key], role="resident", issuer=issuer)
+            token = settings_token(target.settings, sub=r.sub_of[key], role="resident")
             variables = {"i": report_input(run, r.n, key)}
             async with sem:
                 for _ in range(20):

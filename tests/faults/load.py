@@ -22,7 +22,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.auth import mint_token
+from shared.identity import settings_token
+from shared.settings import Settings
 from tests.faults.gql import Answer, GqlClient
 from tests.territory import square
 
@@ -126,8 +127,8 @@ def first_id(answer: Answer) -> str:
 class MixedLoad:
     """The workers, their tokens and the ledger; one instance per stack, reused across rounds."""
 
-    def __init__(self, client: GqlClient, jwt_secret: str, seed: int):
-        self.client, self.secret, self.seed = client, jwt_secret, seed
+    def __init__(self, client: GqlClient, settings: Settings, seed: int):
+        self.client, self.settings, self.seed = client, settings, seed
         self.ledger = Ledger()
         self.round = 0
         self.post_id = ""
@@ -138,7 +139,7 @@ class MixedLoad:
 
     # -- tokens ----------------------------------------------------------------------------------------------
     def token(self, role: str, region: str | None = None, sub: str | None = None) -> str:
-        return mint_token(self.secret, sub=sub or f"fault-{role}", role=role, region=region)
+        return settings_token(self.settings, sub=sub or f"fault-{role}", role=role, region=region)
 
     @property
     def superadmin(self) -> str:

@@ -30,7 +30,7 @@ def test_fuzz_batch_answers_mistakes_as_such_and_logs_no_personal_data():
     timeout_s = 10 * stack.settings.rpc_timeout_s  # no answer this long: a hang
 
     async def campaign() -> tuple:
-        tokens = Tokens(stack.settings.jwt_secret, region=f"fz{SEED}-county")
+        tokens = Tokens(stack.settings, region=f"fz{SEED}-county")
         async with httpx.AsyncClient() as http:
             known, planted = await plant(http, f"{stack.url}/graphql", tokens, SEED)
         gen = Generator(build_schema(Settings())._schema, SEED, known, WELL_FORMED + CLIENT_MISTAKES)

@@ -16,6 +16,7 @@ from shared.mongo import OUTBOX
 def service_env(settings, **extra) -> dict:
     return {**os.environ, "YIWANG_NATS_URL": settings.nats_url, "YIWANG_MONGO_URL": settings.mongo_url,
             "YIWANG_DB_SUFFIX": settings.db_suffix, "YIWANG_RELAY_POLL_S": "0.2", "YIWANG_LOG_LEVEL": "WARNING",
+            "YIWANG_ISSUER_KEY_FILE": str(settings.issuer_key_file),
             **extra}
 
 

@@ -18,10 +18,10 @@ from tests.fuzz.generate import CLIENT_MISTAKES, LIMIT_CASES, WELL_FORMED, Gener
 from tests.fuzz.run import Tokens, fire, plant, scan_logs
 
 
-async def campaign(url: str, secret: str, args: argparse.Namespace) -> tuple[dict, set[str]]:
+async def campaign(url: str, settings: Settings, args: argparse.Namespace) -> tuple[dict, set[str]]:
     import httpx
 
-    tokens = Tokens(secret, region=f"fz{args.seed}-county")
+    tokens = Tokens(settings, region=f"fz{args.seed}-county")
     async with httpx.AsyncClient() as http:
         known, planted = await plant(http, f"{url}/graphql", tokens, args.seed)
     kinds = WELL_FORMED + CLIENT_MISTAKES + (LIMIT_CASES if args.all else ())
@@ -48,14 +48,14 @@ def main() -> None:
     args = ap.parse_args()
 
     if args.url:
-        figures, planted = asyncio.run(campaign(args.url.rstrip("/"), get_settings().jwt_secret, args))
+        figures, planted = asyncio.run(campaign(args.url.rstrip("/"), get_settings(), args))
         log_dir = args.logs
     else:
         from tests.bench.stack import BenchStack
 
         stack = BenchStack(log_level="INFO", keep=True)
         with stack:
-            figures, planted = asyncio.run(campaign(stack.url, stack.settings.jwt_secret, args))
+            figures, planted = asyncio.run(campaign(stack.url, stack.settings, args))
         log_dir = stack.data / "logs"  # read once the stack has stopped: every last line written
     result = {"figures": figures}
     if log_dir:

@@ -20,7 +20,8 @@ from typing import Any
 
 import httpx
 
-from shared.auth import mint_token
+from shared.identity import settings_token
+from shared.settings import Settings
 from tests.fuzz.generate import FuzzRequest, Generator, id_number, phone
 
 GRID_WORKER = "mutation($i: RegisterGridWorkerInput!) { registerGridWorker(input: $i) { id } }"
@@ -100,10 +101,10 @@ def describe(req: FuzzRequest, status: int | None, body: Any) -> dict:
 
 
 class Tokens:
-    def __init__(self, secret: str, region: str | None = None):
-        self.by_name = {"superadmin": mint_token(secret, sub="fuzz-superadmin", role="superadmin"),
-                        "admin": mint_token(secret, sub="fuzz-admin", role="admin", region=region or "fz-none"),
-                        "resident": mint_token(secret, sub="fuzz-resident", role="resident")}
+    def __init__(self, settings: Settings, region: str | None = None):
+        self.by_name = {"superadmin": settings_token(settings, sub="fuzz-superadmin", role="superadmin"),
+                        "admin": settings_token(settings, sub="fuzz-admin", role="admin", region=region or "fz-none"),
+                        "resident": settings_token(settings, sub="fuzz-resident", role="resident")}
 
     def header(self, which: str) -> dict[str, str]:
         if which == "none":

@@ -189,9 +189,9 @@ async def test_the_demo_seed_loads_proposals_at_every_stage_once(orgs_week, stac
     async with Progress(lambda m: None, 60) as progress:
         loader = Loader(RpcClient(orgs.rpc.nc, timeout_s=60), stack.token("service"), progress)
         s = stack.settings
-        said = await seed_proposals(loader, "demo", s.jwt_secret, s.jwt_issuer)
+        said = await seed_proposals(loader, "demo", s)
         assert said.startswith(f"{2 * len(PROPOSALS)} residents' proposals in 2 communities")
-        again = await seed_proposals(loader, "demo", s.jwt_secret, s.jwt_issuer)  # idempotent: nothing more
+        again = await seed_proposals(loader, "demo", s)  # idempotent: nothing more
     assert again == said and await db(stack).proposals.count_documents({}) == 2 * len(PROPOSALS)
     stats = (await orgs("stats.batch", stack.token(), ids=["city"]))["items"]["city"]
     by_stage = {x["stage"]: x["count"] for x in stats["proposalsByStage"]}

@@ -90,7 +90,7 @@ async def committees(loader: Loader) -> None:
 
 
 async def funds(loader: Loader, settings, now: datetime) -> None:
-    summary = await seed_funds(loader, "demo", settings.jwt_secret, settings.jwt_issuer, now.date())
+    summary = await seed_funds(loader, "demo", settings, now.date())
     assert "community funds" in summary, summary
     communities = (await loader.call("grids", "region.list", {"level": "COMMUNITY", "first": 100}))["items"]
     assert communities
@@ -101,7 +101,7 @@ async def funds(loader: Loader, settings, now: datetime) -> None:
         accounts[c["id"]] = account
         catalogue = (await loader.call("organizations", "catalogue.list", {"communityId": c["id"]}))["items"]
         assert sorted(x["kind"] for x in catalogue) == ["CARE", "GOVERNMENT", "MARKET", "PUBLIC", "SOCIAL"]
-    await seed_funds(loader, "demo", settings.jwt_secret, settings.jwt_issuer, now.date())  # again: nothing added
+    await seed_funds(loader, "demo", settings, now.date())  # again: nothing added
     for c in communities:
         again = await loader.call("organizations", "fund.account", {"communityId": c["id"], "year": now.year})
         assert again == accounts[c["id"]]

@@ -1,101 +1,211 @@
-"""Who a token may be: a person's token never carries the service role and lives at most the
+"""Who a token may be: a person's token is signed by the issuer (RS256/ES256, verified with its
+published keys, `iss` and `aud` checked), never carries the service role and lives at most the
 configured maximum; a service's own token is accepted by services only; scope answers the same
 for a record that does not exist and one outside it; deployment-wide edits need a city admin."""
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import time
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ops.cli.main import main
-from shared.auth import (
-    INTERNAL_AUDIENCE,
-    Principal,
-    Role,
-    hidden,
-    mint_token,
-    require_deployment_admin,
-    service_token,
-    verify_caller,
-    verify_token,
-)
+from shared.auth import INTERNAL_AUDIENCE, Principal, Role, hidden, require_deployment_admin, service_token
 from shared.errors import Forbidden, NotFound, Unauthenticated
-from shared.settings import Settings
+from shared.identity import Verifier, ensure_dev_issuer, jwks_url, load_signing_key, new_signing_key, write_jwks
+from shared.settings import Settings, get_settings
+from tests.tokens import local_issuer
 
-SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 
-
-def forged(claims: dict, key: str | bytes = SECRET) -> str:
+def forged(claims: dict, key: object, alg: str, kid: str | None = None) -> str:
     now = int(time.time())
-    return jwt.encode({"sub": "x", "iat": now, "exp": now + 60, "iss": "yiwang", **claims}, key, algorithm="HS256")
+    base = {"sub": "x", "iat": now, "exp": now + 60, "iss": "yiwang", "aud": "yiwang"}
+    return jwt.encode(base | claims, key, algorithm=alg, headers={"kid": kid} if kid else None)
 
 
-def test_a_service_token_is_accepted_by_services_and_refused_from_outside():
-    token = service_token(SECRET, "cases")
-    caller = verify_caller(token, SECRET)
+def hs256_by_hand(claims: dict, secret: bytes, kid: str) -> str:
+    """The algorithm-confusion forgery (the public key as an HMAC secret), which PyJWT will not sign."""
+    def part(d: dict | bytes) -> str:
+        raw = d if isinstance(d, bytes) else json.dumps(d).encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    now = int(time.time())
+    body = f"{part({'alg': 'HS256', 'typ': 'JWT', 'kid': kid})}." + part(
+        {"sub": "x", "iat": now, "exp": now + 60, "iss": "yiwang", "aud": "yiwang"} | claims)
+    return f"{body}.{part(hmac.new(secret, body.encode(), hashlib.sha256).digest())}"
+
+
+async def test_a_service_token_is_accepted_by_services_and_refused_from_outside():
+    issuer = local_issuer()
+    token = service_token(issuer.settings.jwt_secret, "cases")
+    caller = await issuer.verifier.caller(token)
     assert (caller.role, caller.sub, caller.unrestricted) == (Role.SERVICE, "svc:cases", True)
-    with pytest.raises(Unauthenticated):  # the gateway's check: wrong key, and an audience it does not serve
-        verify_token(token, SECRET)
+    with pytest.raises(Unauthenticated):  # the gateway's check: not the issuer's algorithm or key
+        issuer.verifier.person(token)
+    other = local_issuer(jwt_secret="another-internal-key-long-enough-for-hs256x")
     with pytest.raises(Unauthenticated):  # another deployment's service token
-        verify_caller(token, "another-test-secret-that-is-long-enough-x")
+        await other.verifier.caller(token)
 
 
-@pytest.mark.parametrize("claims", [
-    {"role": "service"},                                  # a person's key claiming the service role
-    {"role": "service", "aud": INTERNAL_AUDIENCE},        # ... and the internal audience
-    {"role": "superadmin", "aud": INTERNAL_AUDIENCE},     # the internal audience on the person's key
-])
-def test_a_forged_service_identity_is_refused_everywhere(claims):
-    token = forged(claims)
-    for verify in (verify_token, verify_caller):
-        with pytest.raises(Unauthenticated):
-            verify(token, SECRET)
+async def test_a_forged_identity_is_refused_everywhere():
+    issuer = local_issuer()
+    v, key = issuer.verifier, issuer.key
     with pytest.raises(ValueError):
-        mint_token(SECRET, sub="svc:x", role="service")
+        issuer.token(sub="svc:x", role="service")
+    public_pem = key.private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    forgeries = {
+        "the service role on the issuer's key": forged({"role": "service"}, key.private, "ES256", key.kid),
+        "the internal audience on the issuer's key": forged({"role": "superadmin", "aud": INTERNAL_AUDIENCE},
+                                                            key.private, "ES256", key.kid),
+        "HS256 with the internal key": forged({"role": "superadmin"}, issuer.settings.jwt_secret, "HS256", key.kid),
+        "HS256 with the public key as its secret": hs256_by_hand({"role": "superadmin"}, public_pem, key.kid),
+        "no signature": forged({"role": "superadmin"}, None, "none", key.kid),
+        "another issuer's key under this kid": forged({"role": "superadmin"}, new_signing_key().private, "ES256",
+                                                      key.kid),
+        "no kid": forged({"role": "superadmin"}, key.private, "ES256"),
+        "another issuer": forged({"role": "superadmin", "iss": "elsewhere"}, key.private, "ES256", key.kid),
+        "another audience": forged({"role": "superadmin", "aud": "another-app"}, key.private, "ES256", key.kid),
+        "no audience": jwt.encode({"sub": "x", "iat": int(time.time()), "exp": int(time.time()) + 60, "iss": "yiwang",
+                                   "role": "superadmin"}, key.private, algorithm="ES256", headers={"kid": key.kid}),
+    }
+    for what, token in forgeries.items():
+        with pytest.raises(Unauthenticated):
+            v.person(token)
+            pytest.fail(what)
+        with pytest.raises(Unauthenticated):
+            await v.caller(token)
+            pytest.fail(what)
 
 
-def test_a_forwarded_persons_token_is_the_person_at_a_service():
-    token = mint_token(SECRET, sub="u", role="operator", region="t1")
-    assert verify_caller(token, SECRET) == verify_token(token, SECRET)
-    assert verify_token(token, SECRET).role is Role.OPERATOR
+async def test_a_forwarded_persons_token_is_the_person_at_a_service():
+    issuer = local_issuer()
+    token = issuer.token(sub="u", role="operator", region="t1")
+    assert await issuer.verifier.caller(token) == issuer.verifier.person(token)
+    assert issuer.verifier.person(token).role is Role.OPERATOR
 
 
 def test_token_lifetime_is_bounded_on_verification():
-    century = mint_token(SECRET, sub="u", role="superadmin", ttl_s=100 * 365 * 86400)
+    issuer = local_issuer()
+    century = issuer.token(role="superadmin", ttl_s=100 * 365 * 86400)
     with pytest.raises(Unauthenticated, match="lifetime exceeds the maximum of 86400s"):
-        verify_token(century, SECRET)
-    day = mint_token(SECRET, sub="u", role="superadmin", ttl_s=86400)
-    assert verify_token(day, SECRET, max_ttl_s=86400).sub == "u"
+        issuer.verifier.person(century)
+    day = issuer.token(role="superadmin", ttl_s=86400)
+    assert issuer.verifier.person(day).sub == "u"
     with pytest.raises(Unauthenticated):
-        verify_token(day, SECRET, max_ttl_s=3600)
+        local_issuer(jwt_max_ttl_s=3600, jwt_ttl_s=3600).verifier.person(day)
     now = int(time.time())
+    k = issuer.key
     with pytest.raises(Unauthenticated):  # issued in the future to stretch its life: not yet valid
-        verify_token(forged({"role": "superadmin", "iat": now + 3600, "exp": now + 7200}), SECRET)
+        issuer.verifier.person(forged({"role": "superadmin", "iat": now + 3600, "exp": now + 7200}, k.private,
+                                      "ES256", k.kid))
     with pytest.raises(Unauthenticated):  # no iat, no lifetime to check
-        verify_token(jwt.encode({"sub": "x", "role": "superadmin", "exp": now + 60, "iss": "yiwang"}, SECRET,
-                                algorithm="HS256"), SECRET)
-    assert abs(verify_token(day, SECRET).expires_at - (now + 86400)) <= 5
+        issuer.verifier.person(jwt.encode({"sub": "x", "role": "superadmin", "exp": now + 60, "iss": "yiwang",
+                                           "aud": "yiwang"}, k.private, algorithm="ES256", headers={"kid": k.kid}))
+    with pytest.raises(Unauthenticated, match="expired"):
+        issuer.verifier.person(issuer.token(role="superadmin", ttl_s=-10))
+    assert abs(issuer.verifier.person(day).expires_at - (now + 86400)) <= 5
 
 
-def test_a_department_token_names_its_department():
+def test_a_department_token_names_its_department_and_a_regional_one_its_region():
+    issuer = local_issuer()
     with pytest.raises(Unauthenticated, match="department"):
-        verify_token(mint_token(SECRET, sub="d", role="department", region="k"), SECRET)
-    assert verify_token(mint_token(SECRET, sub="d", role="department", region="k", dept="URBAN"), SECRET).dept == "URBAN"
+        issuer.verifier.person(issuer.token(role="department", region="k"))
+    assert issuer.verifier.person(issuer.token(role="department", region="k", dept="URBAN")).dept == "URBAN"
+    with pytest.raises(Unauthenticated, match="must name a region"):
+        issuer.verifier.person(issuer.token(role="admin"))
+    with pytest.raises(ValueError):
+        issuer.token(role="king")
+    with pytest.raises(Unauthenticated, match="unknown role"):
+        issuer.verifier.person(forged({"role": "king"}, issuer.key.private, "ES256", issuer.key.kid))
 
 
-def test_settings_and_cli_keep_the_lifetime_bounded(monkeypatch, capsys):
-    with pytest.raises(ValueError, match="YIWANG_JWT_MAX_TTL_S"):
-        Settings(jwt_ttl_s=7 * 86400)
-    for ttl in ("3153600000", "0", "-5"):
-        with pytest.raises(SystemExit, match="--ttl must be between 1 and 86400"):
-            main(["token", "--role", "superadmin", "--ttl", ttl])
-    with pytest.raises(SystemExit, match="--dept"):
-        main(["token", "--role", "department", "--region", "k"])
-    assert main(["token", "--role", "resident", "--ttl", "600"]) == 0
-    token = capsys.readouterr().out.strip().splitlines()[-1]
-    claims = jwt.decode(token, options={"verify_signature": False})
-    assert claims["exp"] - claims["iat"] == 600 and claims["role"] == "resident"
+async def test_rotated_keys_are_honoured_and_withdrawn_ones_refused(tmp_path):
+    """Through a JWKS file as through an issuer's URL: a key published later is fetched when a
+    token names it; one taken out of the set stops working at the next fetch."""
+    old, new = new_signing_key(), new_signing_key()
+    jwks = tmp_path / "jwks.json"
+    write_jwks(jwks, [old])
+    s = Settings(jwks_url=jwks.as_uri(), jwks_cooldown_s=0)
+    v = Verifier(s)
+    claims = {"sub": "u", "role": "superadmin", "issuer": s.jwt_issuer, "audience": s.jwt_audience}
+    from shared.identity import mint_token
+
+    by_old, by_new = mint_token(old, **claims), mint_token(new, **claims)
+    assert (await v.person_async(by_old)).sub == "u"
+    with pytest.raises(Unauthenticated, match="does not publish"):
+        await v.person_async(by_new)
+    write_jwks(jwks, [old, new])  # the issuer rotates a new key in
+    assert (await v.person_async(by_new)).sub == "u" and v.person(by_old).sub == "u"
+    write_jwks(jwks, [new])  # ... and the old one out
+    await v.keys.refresh()
+    with pytest.raises(Unauthenticated, match="does not publish"):
+        v.person(by_old)
+    assert v.person(by_new).sub == "u"
+
+
+async def test_an_rsa_issuer_is_as_good_as_an_ec_one(tmp_path):
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key())) | {"kid": "rsa-1", "alg": "RS256"}
+    (tmp_path / "jwks.json").write_text(json.dumps({"keys": [jwk]}))
+    v = Verifier(Settings(jwks_url=(tmp_path / "jwks.json").as_uri(), jwt_issuer="https://sso.example.gov.cn",
+                          jwt_audience="yiwang-prod"))
+    now = int(time.time())
+    token = jwt.encode({"sub": "zhang.san", "iat": now, "exp": now + 600, "iss": "https://sso.example.gov.cn",
+                        "aud": "yiwang-prod", "role": "operator", "region": "k"}, private, algorithm="RS256",
+                       headers={"kid": "rsa-1"})
+    p = await v.person_async(token)
+    assert (p.sub, p.role, p.region) == ("zhang.san", Role.OPERATOR, "k")
+
+
+async def test_an_unreachable_issuer_is_unavailable_not_a_refusal():
+    from shared.errors import Unavailable
+
+    v = Verifier(Settings(jwks_url="http://127.0.0.1:9/jwks.json"))
+    with pytest.raises(Unavailable, match="cannot be fetched"):
+        await v.person_async(local_issuer().token(role="superadmin"))
+
+
+def test_the_development_issuer_is_made_once_and_published(tmp_path):
+    s = Settings(data_dir=tmp_path)
+    key_file = ensure_dev_issuer(s)
+    assert key_file.stat().st_mode & 0o077 == 0  # the private key: its owner's alone
+    published = json.loads((key_file.parent / "jwks.json").read_text())["keys"]
+    assert [k["kid"] for k in published] == [load_signing_key(key_file).kid] and "d" not in published[0]
+    assert ensure_dev_issuer(s) == key_file and load_signing_key(key_file).kid == published[0]["kid"]
+    assert jwks_url(s) == (key_file.parent / "jwks.json").as_uri()
+    with pytest.raises(RuntimeError, match="does not sign"):
+        ensure_dev_issuer(Settings(data_dir=tmp_path, jwks_url="https://sso.example/jwks"))
+
+
+def test_settings_and_cli_keep_the_lifetime_bounded(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("YIWANG_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="YIWANG_JWT_MAX_TTL_S"):
+            Settings(jwt_ttl_s=7 * 86400)
+        for ttl in ("3153600000", "0", "-5"):
+            with pytest.raises(SystemExit, match="--ttl must be between 1 and 86400"):
+                main(["token", "--role", "superadmin", "--ttl", ttl])
+        with pytest.raises(SystemExit, match="--dept"):
+            main(["token", "--role", "department", "--region", "k"])
+        assert main(["token", "--role", "resident", "--ttl", "600"]) == 0
+        token = capsys.readouterr().out.strip().splitlines()[-1]
+        header, claims = jwt.get_unverified_header(token), jwt.decode(token, options={"verify_signature": False})
+        assert claims["exp"] - claims["iat"] == 600 and claims["role"] == "resident"
+        assert header["alg"] == "ES256" and header["kid"] == load_signing_key(tmp_path / "issuer" / "key.pem").kid
+        monkeypatch.setenv("YIWANG_JWKS_URL", "https://sso.example.gov.cn/jwks")
+        get_settings.cache_clear()
+        with pytest.raises(SystemExit, match="tokens come from there"):
+            main(["token", "--role", "resident"])
+    finally:
+        get_settings.cache_clear()
 
 
 def test_missing_and_out_of_scope_look_the_same():

@@ -15,11 +15,12 @@ from services.cases import domain as d
 from services.cases.projection import totals
 from services.cases.store import case_doc
 from services.cases.views import case_envelopes
-from shared.auth import REGIONAL_ROLES, Principal, Role, mint_token, verify_token
+from shared.auth import REGIONAL_ROLES, Principal, Role
 from shared.errors import BadInput, Conflict, Forbidden
 from shared.vocabulary.cases import FENGQIAO_LEVELS
 from shared.workdays import WorkCalendar
 from tests.unit.test_scope import matches
+from tests.tokens import local_issuer
 
 L, S, A = d.HandlingLevel, d.CaseStatus, d.Action
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
@@ -186,10 +187,10 @@ def test_a_leader_sees_and_handles_exactly_its_buildings_cases(p, case):
 
 def test_the_role_is_regional_and_needs_its_building():
     assert Role.BUILDING_LEADER in REGIONAL_ROLES
-    token = mint_token("s" * 32, sub="bl1", role="building_leader", region="b1")
-    assert verify_token(token, "s" * 32).region == "b1"
+    issuer = local_issuer()
+    assert issuer.verifier.person(issuer.token(sub="bl1", role="building_leader", region="b1")).region == "b1"
     with pytest.raises(Exception, match="must name a region"):
-        verify_token(mint_token("s" * 32, sub="bl1", role="building_leader"), "s" * 32)
+        issuer.verifier.person(issuer.token(sub="bl1", role="building_leader"))
 
 
 # -- routing -----------------------------------------------------------------------------------

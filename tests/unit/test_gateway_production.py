@@ -7,7 +7,7 @@ from gateway.app import Gateway, create_app
 from gateway.schema import build_schema
 from shared.settings import Settings
 
-PROD = {"env": "production", "jwt_secret": "TK2In4fNCy8-B1lQFD1nOWzi_2EAQCQei-iLffOqDmk"}
+PROD = {"env": "production", "jwks_url": "https://sso.example.gov.cn/jwks", "jwt_secret": "TK2In4fNCy8-B1lQFD1nOWzi_2EAQCQei-iLffOqDmk"}
 
 
 def test_production_refuses_the_development_secrets():

@@ -12,7 +12,7 @@ from gateway.app import Gateway, create_app
 from gateway.ide import ASSETS, ide_routes
 from shared.settings import Settings
 
-PROD = {"env": "production", "jwt_secret": secrets.token_urlsafe(32), "field_key": secrets.token_urlsafe(32)}
+PROD = {"env": "production", "jwks_url": "https://sso.example.gov.cn/jwks", "jwt_secret": secrets.token_urlsafe(32), "field_key": secrets.token_urlsafe(32)}
 
 
 async def test_the_page_loads_the_gateways_own_files_only():

@@ -4,7 +4,8 @@ import time
 
 import pytest
 
-from shared.auth import Principal, Role, mint_token, verify_token
+from shared.auth import Principal, Role
+from tests.tokens import local_issuer
 from shared.errors import BadInput, Forbidden, Unauthenticated
 from shared.geo import PolygonIndex, covers, haversine_m, parse_boundary
 from shared.ids import is_subject_safe, new_id
@@ -84,17 +85,17 @@ def test_scope_on_region_paths():
 
 
 def test_tokens():
-    tok = mint_token("a-test-secret-that-is-long-enough-for-hs256", sub="u", role="operator", region="t1")
-    p = verify_token(tok, "a-test-secret-that-is-long-enough-for-hs256")
+    issuer = local_issuer()
+    p = issuer.verifier.person(issuer.token(sub="u", role="operator", region="t1"))
     assert (p.sub, p.role, p.region) == ("u", Role.OPERATOR, "t1")
+    with pytest.raises(Unauthenticated):  # another issuer's token
+        issuer.verifier.person(local_issuer().token(sub="u", role="operator", region="t1"))
     with pytest.raises(Unauthenticated):
-        verify_token(tok, "another-test-secret-that-is-long-enough-x")
-    with pytest.raises(Unauthenticated):
-        verify_token(mint_token("a-test-secret-that-is-long-enough-for-hs256", sub="u", role="operator", ttl_s=-10), "a-test-secret-that-is-long-enough-for-hs256")
-    with pytest.raises(Unauthenticated):
-        verify_token(mint_token("a-test-secret-that-is-long-enough-for-hs256", sub="u", role="admin"), "a-test-secret-that-is-long-enough-for-hs256")  # regional role without region
+        issuer.verifier.person(issuer.token(sub="u", role="operator", region="t1", ttl_s=-10))
+    with pytest.raises(Unauthenticated):  # regional role without region
+        issuer.verifier.person(issuer.token(sub="u", role="admin"))
     with pytest.raises(ValueError):
-        mint_token("a-test-secret-that-is-long-enough-for-hs256", sub="u", role="king")
+        issuer.token(sub="u", role="king")  # not a role: refused when minted
 
 
 def test_privacy():

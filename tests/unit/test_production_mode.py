@@ -85,27 +85,31 @@ def test_check_names_every_problem_and_no_secret():
     message = str(refused.value.code)
     assert message.startswith("refusing to start: the cases service runs with YIWANG_ENV=production")
     for part in ("YIWANG_JWT_SECRET is a development or example value", "YIWANG_FIELD_KEY is a development",
-                 "YIWANG_FAULT", "openssl rand -base64 32"):
+                 "YIWANG_FAULT", "openssl rand -base64 32", "YIWANG_JWKS_URL"):
         assert part in message
     assert "change-me" not in message and DEV_FIELD_KEY not in message
     with pytest.raises(InvalidSettings, match="the same secret"):
-        check_production(Settings(env="production", jwt_secret=JWT, field_key=JWT))
-    check_production(Settings(env="production", jwt_secret=JWT, field_key=FIELD))
+        check_production(Settings(env="production", jwt_secret=JWT, field_key=JWT, jwks_url="https://sso.example.gov.cn/jwks"))
+    check_production(Settings(env="production", jwt_secret=JWT, field_key=FIELD, jwks_url="https://sso.example.gov.cn/jwks"))
+    with pytest.raises(InvalidSettings, match="YIWANG_JWKS_URL is not set"):
+        check_production(Settings(env="production", jwt_secret=JWT, field_key=FIELD))
+    with pytest.raises(InvalidSettings, match="must be https"):
+        check_production(Settings(env="production", jwt_secret=JWT, field_key=FIELD, jwks_url="http://sso/jwks"))
     check_production(Settings(env="development"))  # development and test may use the dev secrets
     check_production(Settings(env="test"))
 
 
 def test_a_weak_old_key_may_stay_for_reading_with_a_warning(caplog):
     caplog.set_level(logging.WARNING, logger="yiwang.production")
-    check_production(Settings(env="production", jwt_secret=JWT, field_key=FIELD, field_key_id="k2",
+    check_production(Settings(env="production", jwt_secret=JWT, field_key=FIELD, field_key_id="k2", jwks_url="https://sso.example.gov.cn/jwks",
                               old_field_keys={"k1": DEV_FIELD_KEY}))
     assert "old field key 'k1' is weak" in caplog.text and DEV_FIELD_KEY not in caplog.text
 
 
 def test_every_service_runtime_and_the_gateway_refuse_weak_secrets_in_production():
     weak = [Settings(env="production"),  # the development secrets
-            Settings(env="Production", jwt_secret="a", field_key=FIELD),
-            Settings(env="PRODUCTION", jwt_secret=JWT, field_key="change-me")]
+            Settings(env="Production", jwt_secret="a", field_key=FIELD, jwks_url="https://sso.example.gov.cn/jwks"),
+            Settings(env="PRODUCTION", jwt_secret=JWT, field_key="change-me", jwks_url="https://sso.example.gov.cn/jwks")]
     for settings in weak:
         for name in SERVICES:
             module = __import__(f"services.{name}.app", fromlist=["create_runtime"])
@@ -115,7 +119,7 @@ def test_every_service_runtime_and_the_gateway_refuse_weak_secrets_in_production
         with pytest.raises(InvalidSettings, match="the gateway runs with YIWANG_ENV=production"):
             create_app(settings)
     # The gateway encrypts nothing: it needs no field key, but refuses a weak one it is given.
-    create_app(Settings(env="production", jwt_secret=JWT))
+    create_app(Settings(env="production", jwt_secret=JWT, jwks_url="https://sso.example.gov.cn/jwks"))
     with pytest.raises(InvalidSettings, match="YIWANG_FIELD_KEY"):
         create_app(weak[2])
 
