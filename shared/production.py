@@ -66,7 +66,10 @@ def check_production(settings: Settings, process: str = "this process", uses_fie
             "published keys (its JWKS), never the development issuer's"
         )
     elif not settings.jwks_url.startswith(("https://", "file://")):
-        problems.append("YIWANG_JWKS_URL must be https:// (or file:// for a mounted key set): keys fetched in the clear can be swapped")
+        problems.append(
+            "YIWANG_JWKS_URL must be https:// (or file:// for a mounted key set): keys fetched in the clear "
+            "can be swapped"
+        )
     if settings.fault:
         problems.append("YIWANG_FAULT injects crashes for tests and is refused in production")
     if problems:
