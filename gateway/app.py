@@ -31,7 +31,7 @@ from gateway.schema import build_schema
 from gateway.uploads import Uploads, sweep_forever
 from shared.auth import service_token
 from shared.blobs import blob_store
-from shared.errors import DomainError
+from shared.errors import DomainError, NotFound
 from shared.heap import freeze_long_lived
 from shared.identity import Verifier, ensure_dev_issuer, issuer_key_file
 from shared.messaging.rpc import RpcClient
@@ -91,6 +91,21 @@ class Gateway(LocalGraphiQL, GraphQLOverHTTP, LimitedGraphQL):
         return context
 
 
+class GridsAssignments:
+    """People signed in by `sub` alone: the gateway asks grids, the keeper of role assignments."""
+
+    def __init__(self, rpc: RpcClient, settings: Settings):
+        self.rpc, self.settings = rpc, settings
+
+    async def claims(self, sub: str) -> dict[str, str] | None:
+        token = service_token(self.settings.jwt_secret, "gateway", self.settings.jwt_issuer)
+        try:
+            found = await self.rpc.call("grids", "role.get", {"sub": sub}, token)
+        except NotFound:
+            return None
+        return found.get("claims")
+
+
 def issuer_routes(settings: Settings) -> list[Route]:
     """The development issuer's discovery document and JWKS, so any OIDC-aware tool verifies
     `yiwang token`'s tokens as it would a real issuer's. None where a real issuer is configured."""
@@ -130,6 +145,7 @@ def create_app(settings: Settings, services: tuple[str, ...] = STREAMS) -> Starl
     async def lifespan(app: Starlette):
         nc = await nats.connect(settings.nats_servers, name="yiwang-gateway", max_reconnect_attempts=-1)
         state["nc"], state["rpc"] = nc, RpcClient(nc, settings.rpc_timeout_s)
+        verifier.assignments = GridsAssignments(state["rpc"], settings)
         try:
             await verifier.keys.refresh()
         except DomainError as e:  # the issuer may come up later: each request tries again

@@ -143,6 +143,15 @@ class GridsClient(ServiceClient):
         return await self.send("worker.list", body)
 
     # links: 包联 and 党员联户
+    async def assign_role(self, body: gc.AssignRole) -> Dto:
+        return await self.send("role.assign", body)
+
+    async def revoke_role(self, body: gc.RoleOf) -> Dto:
+        return await self.send("role.revoke", body)
+
+    async def list_roles(self, body: gc.ListRoles) -> Dto:
+        return await self.send("role.list", body)
+
     async def assign_cadre(self, body: gc.AssignCadre) -> Dto:
         return await self.send("cadre.assign", body)
 

@@ -47,7 +47,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from gateway.context import Context
 from gateway.http import GRAPHQL_RESPONSE_JSON, negotiate
 from shared.auth import Principal
-from shared.errors import BadInput, DomainError
+from shared.errors import BadInput, DomainError, Unavailable
 from shared.identity import Verifier
 from shared.limits import RejectedJson, loads_bounded, shape_only
 from shared.logs import request_id
@@ -122,7 +122,7 @@ def _bearer(scope: Scope) -> str | None:
     return None
 
 
-async def authenticate(scope: Scope, verifier: Verifier) -> tuple[Principal | None, str]:
+async def authenticate(scope: Scope, verifier: Verifier) -> tuple[Principal | None, DomainError | str]:
     """The principal of a request's bearer token, or None and why not (a key the issuer rotated
     in is fetched here, so the request's resolvers find it loaded)."""
     token = _bearer(scope)
@@ -130,6 +130,8 @@ async def authenticate(scope: Scope, verifier: Verifier) -> tuple[Principal | No
         return None, "send `Authorization: Bearer <token>`; `yiwang token` mints one in development"
     try:
         return await verifier.person_async(token), ""
+    except Unavailable as e:  # the identity provider's keys, or the role assignments, cannot be read now
+        return None, e
     except DomainError as e:
         return None, e.message
 
@@ -221,7 +223,12 @@ class RequestLimits:
             )
             return
         if principal is None and scope["method"] == "POST" and scope["path"] == "/graphql":
-            await send_error(send, scope, 401, "UNAUTHENTICATED", why, [(b"www-authenticate", b"Bearer")], close=True)
+            if isinstance(why, DomainError):
+                await send_error(send, scope, 503, "UNAVAILABLE", why.message, [(b"retry-after", b"5")], close=True)
+            else:
+                await send_error(
+                    send, scope, 401, "UNAUTHENTICATED", why, [(b"www-authenticate", b"Bearer")], close=True
+                )
             return
         if not _has_body(scope):
             return await self.app(scope, receive, send)

@@ -13,6 +13,7 @@ Two kinds of token, told apart by key and audience:
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import time
@@ -45,6 +46,7 @@ INTERNAL_AUDIENCE = "yiwang-internal"
 SERVICE_TOKEN_TTL_S = 3600
 DEFAULT_MAX_TTL_S = 24 * 3600
 _SERVICE_KEY_LABEL = b"yiwang/service-token/v1"
+_SUBJECT_KEY_LABEL = b"yiwang/subject-key/v1"
 
 
 class Principal(BaseModel):
@@ -153,6 +155,15 @@ def service_token(secret: str, service: str, issuer: str = "yiwang", sub: str | 
     derived key."""
     claims = _claims(sub or f"svc:{service}", Role.SERVICE, None, None, None, SERVICE_TOKEN_TTL_S, issuer)
     return jwt.encode(claims | {"aud": INTERNAL_AUDIENCE}, service_key(secret), algorithm="HS256")
+
+
+def subject_key(secret: str, sub: str) -> str:
+    """A person's `sub` as events may name it (the bus never carries a `sub`, `shared.messaging.bus`):
+    a keyed hash every process of the deployment computes alike, nobody outside it can."""
+    digest = hmac.new(
+        hmac.new(secret.encode(), _SUBJECT_KEY_LABEL, hashlib.sha256).digest(), sub.encode(), hashlib.sha256
+    ).digest()
+    return "sk-" + base64.urlsafe_b64encode(digest[:18]).decode()
 
 
 def service_key(secret: str) -> bytes:

@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
@@ -293,13 +293,58 @@ class KeySet:
             log.warning("%s (%s)", e.message, self.url)
 
 
-class Verifier:
-    """Who a token's bearer is, as the gateway and every service decide it."""
+ROLE_CLAIMS = ("role", "region", "dept", "member")
 
-    def __init__(self, settings: Settings):
+
+class Assignments(Protocol):
+    """Where a process reads people's role assignments: grids its own records, the other services
+    their replica of grids' events, the gateway grids itself."""
+
+    async def claims(self, sub: str) -> dict[str, str] | None: ...
+
+
+class Verifier:
+    """Who a token's bearer is, as the gateway and every service decide it: the signature, issuer,
+    audience and lifetime, then the role (the token's claims, or the platform's assignment)."""
+
+    def __init__(self, settings: Settings, assignments: Assignments | None = None):
         self.settings = settings
         self.keys = KeySet(jwks_url(settings), settings.jwks_refresh_s, settings.jwks_cooldown_s)
         self._service_key = service_key(settings.jwt_secret)
+        self.assignments = assignments
+        self._roles: dict[str, tuple[float, dict[str, str] | None]] = {}  # sub -> (read at, claims)
+        self._role_limit = 10_000  # people remembered at once (a flood of subs cannot grow it further)
+
+    def _needs_assignment(self, claims: dict) -> bool:
+        return self.settings.role_source == "platform" or not claims.get("role")
+
+    def _with_role(self, claims: dict, assigned: dict[str, str] | None) -> Principal:
+        if self._needs_assignment(claims):
+            claims = {k: v for k, v in claims.items() if k not in ROLE_CLAIMS} | (assigned or {})
+            if not assigned:
+                raise Unauthenticated(
+                    f"{claims['sub']!r} has no role in the platform; an administrator assigns one (assignRole)"
+                )
+        if claims.get("role") == Role.SERVICE:
+            raise Unauthenticated("a service identity is not accepted here")
+        return principal_of(claims, self.settings.jwt_max_ttl_s)
+
+    async def _assigned(self, sub: str) -> dict[str, str] | None:
+        hit = self._roles.get(sub)
+        if hit is not None and time.monotonic() - hit[0] < self.settings.assignment_cache_s:
+            return hit[1]
+        if self.assignments is None:
+            return None
+        found = await self.assignments.claims(sub)
+        if len(self._roles) >= self._role_limit:
+            self._roles.clear()
+        self._roles[sub] = (time.monotonic(), found)
+        return found
+
+    def _assigned_now(self, sub: str) -> dict[str, str] | None:
+        """From sync code: the assignment last read (an async path read it for this request)."""
+        hit = self._roles.get(sub)
+        return hit[1] if hit else None
 
     @staticmethod
     def kid_of(token: str) -> str:
@@ -315,7 +360,13 @@ class Verifier:
         return kid
 
     def person(self, token: str) -> Principal:
-        """A person's token, from the keys already loaded (`person_async` loads a new key first)."""
+        """A person's token, from the keys (and assignment) already loaded (`person_async` loads
+        a new key, and reads the assignment, first)."""
+        claims = self.claims(token)
+        return self._with_role(claims, self._assigned_now(claims["sub"]) if self._needs_assignment(claims) else None)
+
+    def claims(self, token: str) -> dict[str, Any]:
+        """A person's token's claims, once its signature, issuer, audience and expiry hold."""
         kid = self.kid_of(token)
         key = self.keys.key(kid)
         alg = jwt.get_unverified_header(token)["alg"]
@@ -337,11 +388,13 @@ class Verifier:
             raise Unauthenticated(f"invalid token: {e}") from e
         if claims.get("role") == Role.SERVICE:
             raise Unauthenticated("a service identity is not accepted here")
-        return principal_of(claims, s.jwt_max_ttl_s)
+        return claims
 
     async def person_async(self, token: str) -> Principal:
         await self.keys.load(self.kid_of(token))
-        return self.person(token)
+        claims = self.claims(token)  # verified before anything is looked up for its `sub`
+        assigned = await self._assigned(str(claims["sub"])) if self._needs_assignment(claims) else None
+        return self._with_role(claims, assigned)
 
     async def caller(self, token: str) -> Principal:
         """The caller of a service verb: another service (its own token on the internal key),

@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     jwt_issuer: str = "yiwang"
     jwt_audience: str = "yiwang"
     issuer_key_file: Path | None = None  # the development issuer's private key (default <data dir>/issuer/key.pem)
+    # Where a person's role comes from: `token` (its role, region, dept and member claims when it
+    # has them, else the platform's role assignments) or `platform` (the assignments alone: for an
+    # identity provider whose tokens say nothing, or something else, in those claims).
+    role_source: Literal["token", "platform"] = "token"
+    assignment_cache_s: float = Field(
+        default=10.0, ge=0, le=600, description="a role assignment read for a sign-in is reused this long"
+    )
     jwks_refresh_s: float = Field(
         default=300.0, ge=1, le=86400, description="the issuer's keys are read again this often"
     )

@@ -20,7 +20,7 @@ from typing import Any
 from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
-from shared.auth import Principal, hidden, require_figures
+from shared.auth import Principal, hidden, require_figures, subject_key
 from shared.errors import DomainError, NotFound
 from shared.geo import PolygonIndex
 from shared.heap import freeze_long_lived
@@ -32,6 +32,8 @@ from shared.service import ServiceRuntime
 
 log = logging.getLogger("yiwang.territory")
 COLLECTION = "territory"
+ROLES = "role_replica"  # people's role assignments, from grids' ROLE_ASSIGNED / ROLE_REVOKED
+ROLE_EVENTS = ("ROLE_ASSIGNED", "ROLE_REVOKED")
 FREEZE_AFTER = 500  # regions learned after start before the heap is frozen again (shared/heap)
 # Each refresh reads again what changed in this long before the last one began: writes stamped
 # by another replica's clock, or committed a moment after their stamp, are not missed.
@@ -119,8 +121,10 @@ class TerritoryReplica(RegionIndex):
         super().__init__(resync_s)
         self.rt, self.coll, self.on_moved = rt, rt.db[COLLECTION], on_moved
         rt.indexes[COLLECTION] = [IndexModel([("path", ASCENDING)]), IndexModel([("at", ASCENDING)])]
+        self.roles = rt.db[ROLES]
         rt.consume("grids", "territory", self.on_event)
         rt.broadcast("grids", self.on_broadcast)
+        rt.verifier.assignments = self  # people signed in by `sub` alone: their role from the replica
         rt.on_start(self.start)
         rt.on_stop(self.stop)
 
@@ -184,7 +188,30 @@ class TerritoryReplica(RegionIndex):
             for d in await self.coll.find({"path": region["id"]}).to_list(None):
                 self._remember(d)
 
+    async def claims(self, sub: str) -> dict[str, str] | None:
+        """A person's role assignment as this service last heard of it (seconds behind grids)."""
+        d = await self.roles.find_one({"_id": subject_key(self.rt.settings.jwt_secret, sub)})
+        return d["claims"] if d and d["active"] else None
+
+    async def _role(self, event: CloudEvent) -> None:
+        a = event.data["assignment"]
+        claims = {"role": a["role"]}
+        if a["role"] not in ("superadmin", "resident"):
+            claims["region"] = a["regionId"]
+        claims |= {k: a[k] for k in ("dept", "member") if a.get(k)}
+        doc = {"claims": claims, "active": event.event == "ROLE_ASSIGNED", "at": now()}
+        try:  # one-sided: a version, read by `_id`; a redelivered older event changes nothing
+            await self.roles.update_one(
+                {"_id": a["subKey"], "version": {"$lt": event.aggversion or 0}},
+                {"$set": doc | {"version": event.aggversion or 0}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            return
+
     async def on_event(self, event: CloudEvent) -> None:
+        if event.event in ROLE_EVENTS:
+            return await self._role(event)
         region = event.data.get("region")
         if not region:
             return  # grid-worker events: not part of the tree

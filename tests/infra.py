@@ -95,6 +95,7 @@ ISSUER_KEY = Path(tempfile.mkdtemp(prefix="yiwang-test-issuer-")) / "key.pem"
 def make_settings(nats_port: int, mongo_port: int, **overrides: Any) -> Settings:
     base = dict(
         issuer_key_file=ISSUER_KEY,
+        assignment_cache_s=0.5,  # a role given or revoked takes effect within a test's patience
         env="test",
         nats_url=f"nats://127.0.0.1:{nats_port}",
         mongo_url=f"mongodb://127.0.0.1:{mongo_port}/?directConnection=true&retryWrites=false",

@@ -146,6 +146,10 @@ RIGHTS: dict[str, Rule] = {
     "assignGridWorker": rule(A),
     "unassignGridWorker": rule(A),
     # -- links:
+    # -- sign-in: role assignments, inside an administrator's subtree
+    "roleAssignments": rule(A),
+    "assignRole": rule(A),
+    "revokeRole": rule(A),
     "assignCadre": rule(A),
     "unassignCadre": rule(A),
     "linkMemberToHouseholds": rule(STAFF, superadmin=False),  # 党员联户: community staff, households in scope

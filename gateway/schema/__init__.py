@@ -41,6 +41,7 @@ from gateway.schema.notifications import (  # notifications: the inbox
 )
 from gateway.schema.organizations import OrganizationsMutation, OrganizationsQuery
 from gateway.schema.resident_points import ResidentPointsMutation, ResidentPointsQuery  # residents' points
+from gateway.schema.roles import RolesMutation, RolesQuery
 from gateway.schema.territory import TerritoryMutation, TerritoryQuery
 from gateway.schema.unified import UnifiedMutation, UnifiedQuery
 from gateway.schema.unit_orders import UnitOrdersMutation, UnitOrdersQuery  # units take service orders
@@ -65,6 +66,7 @@ class Query(
     DepartmentsQuery,
     MyWorkQuery,  # mywork
     CadresQuery,  # links:
+    RolesQuery,  # sign-in
     HouseholdsQuery,  # households:
     VisitsQuery,  # visits
     NotificationsQuery,  # notifications: the inbox
@@ -91,6 +93,7 @@ class Mutation(
     DepartmentsMutation,
     EvidenceMutation,
     CadresMutation,  # links:
+    RolesMutation,  # sign-in
     MemberLinksMutation,
     HouseholdsMutation,  # households:
     VisitsMutation,  # visits

@@ -63,6 +63,7 @@ _REGION: Spec = {
     "updatedAt": True,
 }  # not `attrs` (free-form) nor `boundary`
 _WORKER: Spec = {"id": True, "role": True, "gridId": True}  # not `name`, `sub`
+_ROLE: Spec = {"assignment": {"role": True, "regionId": True, "dept": True}, "previousRole": True}
 _CADRE: Spec = {"id": True, "regionId": True, "level": True, "role": True, "active": True}  # links: not `sub`
 _MEMBER_LINK: Spec = {"memberId": True, "communityId": True, "householdIds": True, "linkedCount": True}  # links:
 _TRANSFER: Spec = {"memberId": True, "fromOrgId": True, "toOrgId": True, "toPath": True, "deadlineAt": True}
@@ -165,6 +166,9 @@ ALLOWED: dict[str, dict[str, Spec]] = {
         "CADRE_UNASSIGNED": {"assignment": _CADRE},
         "MEMBER_LINKED": _MEMBER_LINK,
         "MEMBER_UNLINKED": _MEMBER_LINK,
+        # sign-in: which role was given or taken where (not to whom)
+        "ROLE_ASSIGNED": _ROLE,
+        "ROLE_REVOKED": _ROLE,
     },
     "organizations": {
         "ORGANIZATION_CREATED": {

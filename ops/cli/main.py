@@ -25,7 +25,12 @@ Run = Callable[[argparse.Namespace, Settings], int]
 
 
 def token_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--role", required=True, choices=[r.value for r in Role if r is not Role.SERVICE])
+    p.add_argument(
+        "--role",
+        choices=[r.value for r in Role if r is not Role.SERVICE],
+        help="the role the token claims; without it, only --sub (as a government SSO's token): the role then "
+        "comes from the platform's role assignments (assignRole)",
+    )
     p.add_argument("--region", help="region id the principal is scoped to")
     p.add_argument("--sub", help="subject (default: dev-<role>)")
     p.add_argument("--dept", help="department code")
@@ -41,6 +46,8 @@ def token(args: argparse.Namespace, settings: Settings) -> int:
         raise SystemExit(f"yiwang token: role {args.role} needs --region")
     if args.role == Role.DEPARTMENT and not args.dept:
         raise SystemExit("yiwang token: role department needs --dept (the department's code)")
+    if args.role is None and not args.sub:
+        raise SystemExit("yiwang token: give --role, or --sub alone for a token whose role is assigned in the platform")
     sub = args.sub or f"dev-{args.role}"
     ttl = settings.jwt_ttl_s if args.ttl is None else args.ttl
     if not 0 < ttl <= settings.jwt_max_ttl_s:
@@ -56,7 +63,8 @@ def token(args: argparse.Namespace, settings: Settings) -> int:
         settings, sub=sub, role=args.role, region=args.region, dept=args.dept, member=args.member, ttl_s=ttl
     )
     scope = f" in region {args.region}" if args.region else ""
-    print(f"# {args.role} token for {sub}{scope}, valid {ttl}s; send as 'Authorization: Bearer <token>'")
+    what = f"{args.role} token" if args.role else "token (its role from the platform's role assignments)"
+    print(f"# {what} for {sub}{scope}, valid {ttl}s; send as 'Authorization: Bearer <token>'")
     print(jwt)
     return 0
 

@@ -160,6 +160,39 @@ class UnlinkMember(LinkMember):
     """The households to take the member off (each must be linked to them)."""
 
 
+class AssignRole(Wire):
+    sub: str = Field(
+        min_length=1, max_length=128, description="The person's `sub`, as their identity provider gives it"
+    )
+    role: str = Field(min_length=1, max_length=32, description="A role (not `service`)")
+    regionId: str = Field(min_length=1, max_length=64, description="Where the role applies (a resident: their home)")
+    dept: str | None = Field(default=None, min_length=1, max_length=32, description="A department user's code")
+    member: str | None = Field(default=None, min_length=1, max_length=64, description="A volunteer's member id")
+
+
+class RoleOf(Wire):
+    sub: str = Field(min_length=1, max_length=128)
+
+
+class ListRoles(Page):
+    regionId: str | None = Field(default=None, max_length=64, description="Assignments in this region's subtree")
+
+
+class RoleAssignmentView(Wire):
+    subKey: str
+    role: str
+    regionId: str
+    dept: str | None = None
+    member: str | None = None
+
+
+class RoleChanged(Wire):
+    """A person was given a role in a region (replacing any they had), or their role was revoked."""
+
+    assignment: RoleAssignmentView
+    previousRole: str | None = None
+
+
 class CadreView(Wire):
     id: str
     sub: str
@@ -295,6 +328,9 @@ GRID_EVENTS: dict[str, type[Wire]] = {
     "MEMBER_UNLINKED": MemberLinkChanged,
     "CADRE_ASSIGNED": CadreChanged,
     "CADRE_UNASSIGNED": CadreChanged,
+    # sign-in: role assignments
+    "ROLE_ASSIGNED": RoleChanged,
+    "ROLE_REVOKED": RoleChanged,
     # households:
     "HOUSEHOLD_REGISTERED": HouseholdEvent,
     "HOUSEHOLD_UPDATED": HouseholdEvent,
@@ -496,6 +532,12 @@ GRID_FIELD_DESCRIPTIONS: dict[str, str] = {
     "WorkerView.name": "The grid worker's name (网格员姓名), as staff see it",
     "WorkerView.role": "The worker's role (网格长, 专职网格员, 兼职网格员…)",
     "WorkerView.gridId": "The grid the worker works in (null: none now)",
+    "RoleAssignmentView.subKey": "The person, as a keyed hash of their `sub` (the bus never carries a `sub`)",
+    "RoleAssignmentView.role": "The role they hold in the platform",
+    "RoleAssignmentView.regionId": "Where it applies: the scope of a regional role, a resident's home region",
+    "RoleAssignmentView.dept": "A department user's department code",
+    "RoleAssignmentView.member": "A volunteer's member record",
+    "RoleChanged.previousRole": "The role the person held before (null: none)",
     "CadreView.id": "The assignment's id",
     "CadreView.sub": "The cadre's principal `sub` (干部账号)",
     "CadreView.regionId": "The community, grid or building the cadre is tied to (包联)",

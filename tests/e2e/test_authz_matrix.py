@@ -185,6 +185,10 @@ class World:
             for kind in ("cadre", "cadre_x"):
                 c = await self.ok(assign, s=f"mx-{kind}-{place}", r=rid(place))
                 self.put(kind, place, c["assignCadre"]["id"])
+        # sign-in: a role on each grid to revoke
+        give = "mutation($s: String!, $r: ID!) { assignRole(sub: $s, role: \"operator\", regionId: $r) { sub } }"
+        for place in ("g", "g2", "g3"):
+            self.put("role_x", place, (await self.ok(give, s=f"mx-role-x-{place}", r=rid(place)))["assignRole"]["sub"])
         grids = await CasesClient.connect(self.stack, "grids")
         try:  # a household in each building, for 党员联户
             for place in ("b", "b2", "b3"):
@@ -740,6 +744,10 @@ OPS: dict[str, Args] = {
         if (x := w.pick("worker", who, rel)) else None),
     "unassignGridWorker": one("worker_x"),
     # links:
+    "roleAssignments": region("regionId"),
+    "assignRole": lambda w, who, rel: (f'sub: "mx-new-role-{w.n()}", role: "operator", regionId: {lit(g)}'
+                                       if (g := w.pick("grid", who, rel)) else None),
+    "revokeRole": one("role_x", "sub"),
     "cadreAssignments": region("regionId"),
     "cadreAssignment": one("cadre"),
     "assignCadre": lambda w, who, rel: (f'sub: "mx-new-cadre-{w.n()}", regionId: {lit(g)}, role: "COMMUNITY_CADRE"'

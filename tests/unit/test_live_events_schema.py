@@ -89,6 +89,8 @@ REGION = {"id": "bldg-1", "name": "3号楼", "level": "BUILDING", "code": None, 
 WORKER = {"worker": {"id": "w-1", "sub": SUB, "name": PERSON, "role": "GRID_WORKER", "gridId": "grid-a1"}}
 CADRE = {"assignment": {"id": "ca-1", "sub": SUB, "regionId": "grid-a1", "level": "GRID", "role": "COMMUNITY_CADRE",
                         "active": True}}
+ROLE = {"assignment": {"subKey": "sk-AbCdEfGhIjKlMnOpQrStUvWx", "role": "operator", "regionId": "town-a", "dept": None, "member": None},
+        "previousRole": "grid_worker"}
 MEMBER_LINK = {"memberId": "pm-1", "communityId": "comm-a", "householdIds": ["hh-1", "hh-2"], "linkedCount": 2}
 GRID_EXAMPLES = {
     "REGION_CREATED": {"region": REGION}, "REGION_UPDATED": {"region": REGION, "changed": ["attrs", "name"]},
@@ -97,6 +99,7 @@ GRID_EXAMPLES = {
     "WORKER_REGISTERED": WORKER, "WORKER_ASSIGNED": WORKER, "WORKER_UNASSIGNED": WORKER,
     # links:
     "CADRE_ASSIGNED": CADRE, "CADRE_UNASSIGNED": CADRE, "MEMBER_LINKED": MEMBER_LINK, "MEMBER_UNLINKED": MEMBER_LINK,
+    "ROLE_ASSIGNED": ROLE, "ROLE_REVOKED": ROLE,
 }
 
 
@@ -282,7 +285,7 @@ ALL = [(s, t) for s, by_type in EXAMPLES.items() for t in by_type]
 def test_every_event_type_of_every_service_has_an_example_and_an_allowlist():
     emitted = {"cases": set(case_events.EVENT_TYPES) | {"CATALOGUE_CHANGED", "WORK_CALENDAR_CHANGED"}, "grids": grid_event_types(),
                "organizations": set(ORG_TYPES), "volunteers": set(VOLUNTEER_TYPES)}
-    assert len(emitted["grids"]) == 11  # links: 4 of them
+    assert len(emitted["grids"]) == 13  # links: 4 of them; sign-in: 2
     for service, types in emitted.items():
         assert set(EXAMPLES[service]) == types, service
         assert set(ALLOWED[service]) == types, service

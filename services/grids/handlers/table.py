@@ -11,6 +11,7 @@ from services.grids.handlers.counters import Counters
 from services.grids.handlers.households import Households
 from services.grids.handlers.links import Links, require_linker
 from services.grids.handlers.regions import Regions
+from services.grids.handlers.roles import Roles
 from services.grids.handlers.workers import Workers
 from services.grids.household_import import HouseholdImporter
 from services.grids.link_import import LinkImporter
@@ -37,6 +38,7 @@ def table(ctx: GridContext) -> dict[str, Handler]:
     regions, workers, counters = Regions(ctx, boundaries), Workers(ctx), Counters(ctx)
     cadres, links, link_importer = Cadres(ctx), Links(ctx), LinkImporter(ctx)  # links:
     households, importer = Households(ctx), HouseholdImporter(ctx)  # households:
+    roles = Roles(ctx)
     routes: dict[str, tuple[Gate | None, Handler]] = {
         "region.get": (None, regions.get),
         "region.batch": (None, regions.batch),
@@ -52,6 +54,11 @@ def table(ctx: GridContext) -> dict[str, Handler]:
         "worker.assign": (managers("assign grid workers"), workers.assign),
         "worker.get": (None, workers.get),
         "worker.list": (worker_readers, workers.list),
+        # sign-in: who holds which role where (the handler checks the assigner's scope)
+        "role.assign": (None, roles.assign),
+        "role.revoke": (None, roles.revoke),
+        "role.get": (None, roles.get),
+        "role.list": (None, roles.list),
         # links:
         "cadre.assign": (managers("assign cadres"), cadres.assign),
         "cadre.unassign": (managers("unassign cadres"), cadres.unassign),
