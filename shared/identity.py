@@ -331,7 +331,9 @@ class Verifier:
 
     async def _assigned(self, sub: str) -> dict[str, str] | None:
         hit = self._roles.get(sub)
-        if hit is not None and time.monotonic() - hit[0] < self.settings.assignment_cache_s:
+        # Someone refused for want of a role is looked up again soon: they are likely being given one.
+        ttl = self.settings.assignment_cache_s if hit and hit[1] else min(self.settings.assignment_cache_s, 1.0)
+        if hit is not None and time.monotonic() - hit[0] < ttl:
             return hit[1]
         if self.assignments is None:
             return None
@@ -340,6 +342,10 @@ class Verifier:
             self._roles.clear()
         self._roles[sub] = (time.monotonic(), found)
         return found
+
+    def forget(self, sub: str) -> None:
+        """This process changed `sub`'s assignment: read it afresh next time."""
+        self._roles.pop(sub, None)
 
     def _assigned_now(self, sub: str) -> dict[str, str] | None:
         """From sync code: the assignment last read (an async path read it for this request)."""

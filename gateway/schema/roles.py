@@ -11,7 +11,7 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.clients import checked
-from gateway.schema.common import Connection, connection, dto_type, from_dto, grids, listing, when
+from gateway.schema.common import Connection, connection, ctx, dto_type, from_dto, grids, listing, when
 from gateway.schema.territory import Region
 from shared.contracts import grids as gc
 
@@ -74,8 +74,12 @@ class RolesMutation:
         member: str | None = None,
     ) -> RoleAssignment:
         body = checked(gc.AssignRole, sub=sub, role=role, regionId=region_id, dept=dept, member=member)
-        return role_node(await grids(info).assign_role(body))
+        done = role_node(await grids(info).assign_role(body))
+        ctx(info).verifier.forget(sub)  # this gateway signs them in with it from the next request
+        return done
 
     @strawberry.mutation(description="Take a person's role away (signed in by sub alone, they are refused from then)")
     async def revoke_role(self, info: Info, sub: str) -> RoleAssignment:
-        return role_node(await grids(info).revoke_role(checked(gc.RoleOf, sub=sub)))
+        done = role_node(await grids(info).revoke_role(checked(gc.RoleOf, sub=sub)))
+        ctx(info).verifier.forget(sub)
+        return done
