@@ -152,6 +152,9 @@ class GridsClient(ServiceClient):
     async def list_roles(self, body: gc.ListRoles) -> Dto:
         return await self.send("role.list", body)
 
+    async def get_role(self, body: gc.RoleOf) -> Dto:
+        return await self.send("role.get", body)
+
     async def assign_cadre(self, body: gc.AssignCadre) -> Dto:
         return await self.send("cadre.assign", body)
 

@@ -39,6 +39,8 @@ GRIDS = {"region.get": ById, "region.batch": ByIds, "region.list": gc.ListRegion
          "cadre.assign": gc.AssignCadre, "cadre.unassign": ById, "cadre.get": ById, "cadre.list": gc.ListCadres,
          "cadre.ofSub": gc.CadresOfSub, "member.link": gc.LinkMember, "member.unlink": gc.UnlinkMember,
          "member.linkImport": gc.ImportLinks,
+         # sign-in: role assignments
+         "role.assign": gc.AssignRole, "role.revoke": gc.RoleOf, "role.get": gc.RoleOf, "role.list": gc.ListRoles,
          "member.links": ByIds,
          # households:
          "household.register": gc.RegisterHousehold, "household.update": gc.UpdateHousehold,
