@@ -181,6 +181,19 @@ def _claims(
     return claims
 
 
+def assignment_claims(role: str, region: str, dept: str | None, member: str | None) -> dict[str, str]:
+    """The claims a token would carry for a role assignment (grids' records and the services'
+    replicas of them sign people in with these): a resident's scope is their own records and a
+    superadmin's everything, so neither names a region."""
+    out = {"role": str(role)}
+    if role not in (Role.SUPERADMIN, Role.RESIDENT):
+        out["region"] = region
+    for k, v in (("dept", dept), ("member", member)):
+        if v:
+            out[k] = v
+    return out
+
+
 def principal_of(claims: dict, max_ttl_s: int) -> Principal:
     """The principal a verified token's claims describe."""
     if not claims.get("role"):

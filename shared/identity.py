@@ -353,7 +353,8 @@ class Verifier:
         return hit[1] if hit else None
 
     @staticmethod
-    def kid_of(token: str) -> str:
+    def key_of(token: str) -> tuple[str, str]:
+        """The key id and algorithm a person's token names (one of PERSON_ALGORITHMS)."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as e:
@@ -363,7 +364,7 @@ class Verifier:
             raise Unauthenticated(f"a person's token must be signed with {' or '.join(PERSON_ALGORITHMS)}, not {alg}")
         if not isinstance(kid, str) or not kid:
             raise Unauthenticated("the token names no signing key (`kid`)")
-        return kid
+        return kid, alg
 
     def person(self, token: str) -> Principal:
         """A person's token, from the keys (and assignment) already loaded (`person_async` loads
@@ -373,9 +374,8 @@ class Verifier:
 
     def claims(self, token: str) -> dict[str, Any]:
         """A person's token's claims, once its signature, issuer, audience and expiry hold."""
-        kid = self.kid_of(token)
+        kid, alg = self.key_of(token)
         key = self.keys.key(kid)
-        alg = jwt.get_unverified_header(token)["alg"]
         if key.algorithm_name != alg:
             raise Unauthenticated("the token's algorithm is not its key's")
         s = self.settings
@@ -397,7 +397,7 @@ class Verifier:
         return claims
 
     async def person_async(self, token: str) -> Principal:
-        await self.keys.load(self.kid_of(token))
+        await self.keys.load(self.key_of(token)[0])
         claims = self.claims(token)  # verified before anything is looked up for its `sub`
         assigned = await self._assigned(str(claims["sub"])) if self._needs_assignment(claims) else None
         return self._with_role(claims, assigned)

@@ -20,7 +20,7 @@ from typing import Any
 from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
-from shared.auth import Principal, hidden, require_figures, subject_key
+from shared.auth import Principal, assignment_claims, hidden, require_figures, subject_key
 from shared.errors import DomainError, NotFound
 from shared.geo import PolygonIndex
 from shared.heap import freeze_long_lived
@@ -195,10 +195,7 @@ class TerritoryReplica(RegionIndex):
 
     async def _role(self, event: CloudEvent) -> None:
         a = event.data["assignment"]
-        claims = {"role": a["role"]}
-        if a["role"] not in ("superadmin", "resident"):
-            claims["region"] = a["regionId"]
-        claims |= {k: a[k] for k in ("dept", "member") if a.get(k)}
+        claims = assignment_claims(a["role"], a["regionId"], a.get("dept"), a.get("member"))
         doc = {"claims": claims, "active": event.event == "ROLE_ASSIGNED", "at": now()}
         try:  # one-sided: a version, read by `_id`; a redelivered older event changes nothing
             await self.roles.update_one(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.auth import REGIONAL_ROLES, Principal, Role
+from shared.auth import REGIONAL_ROLES, Principal, Role, assignment_claims
 from shared.errors import BadInput, Forbidden
 
 from .regions import Level
@@ -32,13 +32,7 @@ class Assignment:
 
     def claims(self) -> dict[str, str]:
         """The claims a token would carry for it (`shared.auth.principal_of` reads them)."""
-        out = {"role": str(self.role)}
-        if self.role is not Role.SUPERADMIN and self.role is not Role.RESIDENT:
-            out["region"] = self.region_id
-        for k, v in (("dept", self.dept), ("member", self.member)):
-            if v:
-                out[k] = v
-        return out
+        return assignment_claims(self.role, self.region_id, self.dept, self.member)
 
 
 def parse_role(value: str) -> Role:
