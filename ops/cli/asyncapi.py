@@ -6,7 +6,7 @@ import argparse
 import importlib
 import json
 
-from ops.cli.launcher import SERVICES
+from ops.cli.services import SERVICES
 from shared.settings import Settings
 
 DOCUMENTED = SERVICES  # every service publishes events and documents them (shared/asyncapi.py)

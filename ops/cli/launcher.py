@@ -15,15 +15,13 @@ from pathlib import Path
 
 import shared
 from ops.cli.announce import announce
+from ops.cli.services import SERVICES
 from ops.cli.supervisor import STOP_GRACE_S, Child, log_to, say
 from shared import embedded
 from shared.identity import ensure_dev_issuer
 from shared.settings import Settings
 
 ROOT = Path(shared.__file__).resolve().parent.parent
-SERVICES: tuple[str, ...] = ("grids", "cases", "organizations", "volunteers")
-# notifications: the inbox, SMS/WeChat and webhooks of every service's events
-SERVICES += ("notifications",)
 
 
 class LaunchError(RuntimeError):

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 from ops.cli.asyncapi import asyncapi, asyncapi_arguments
 from ops.cli.check import check, check_arguments
+from ops.cli.onboard import import_, import_arguments
 from ops.cli.rekey import rekey, rekey_arguments
 from ops.cli.replay import replay, replay_arguments
 from ops.cli.schema import schema, schema_arguments
@@ -133,6 +134,7 @@ COMMANDS: dict[str, tuple[AddArguments, Run]] = {
     "rekey": (rekey_arguments, rekey),
     "check": (check_arguments, check),
     "schema": (schema_arguments, schema),
+    "import": (import_arguments, import_),
 }
 # Commands that start or build the services, which encrypt personal data with the field key.
 USES_FIELD_KEY = {"up", "asyncapi"}

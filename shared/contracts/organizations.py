@@ -58,6 +58,8 @@ class CreateOrganization(Wire):
     householdMemberId: str | None = None  # a CENTER_HOUSEHOLD's member
     idempotencyKey: str | None = Key
     unitId: str | None = None  # committees: the unit a non-territorial branch (机关, 企业…) is anchored to
+    # onboarding: the organisation's code as its id (subject-safe); generated when absent
+    id: str | None = Field(default=None, min_length=1, max_length=48)
 
 
 class UpdateOrganization(Versioned):

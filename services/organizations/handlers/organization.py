@@ -10,7 +10,8 @@ from services.organizations import domain as d
 from services.organizations.handlers.common import Feature
 from shared.auth import Principal
 from shared.contracts import organizations as w
-from shared.ids import new_id
+from shared.errors import BadInput
+from shared.ids import is_subject_safe, new_id
 from shared.messaging.rpc import Request
 from shared.mongo import UnitOfWork, now
 
@@ -19,6 +20,8 @@ class Organizations(Feature):
     async def create(self, req: Request) -> dict:
         c, p = req.parse(w.CreateOrganization), req.principal
         anchor = self.ctx.node(c.anchorId, p=p)
+        if c.id is not None and not is_subject_safe(c.id):
+            raise BadInput("id must be 1-48 lowercase letters, digits, '-' or '_', starting with a letter or digit")
 
         async def create(uow: UnitOfWork) -> str:
             # The parent sits above the anchor, often outside the caller's scope (a community's
@@ -29,7 +32,7 @@ class Organizations(Feature):
             if c.unitId:  # committees: a non-territorial branch's unit, in the caller's scope
                 await self.ctx.scoped(self.store.units, c.unitId, p, uow)
             org = d.Organization.create(
-                id=new_id("po"),
+                id=c.id or new_id("po"),
                 name=c.name,
                 type=d.OrgType(c.type),
                 anchor=anchor,
