@@ -21,6 +21,7 @@ from gateway.exports.files import ExportFormat, Table, render
 from shared.blobs import BlobStore
 from shared.errors import Conflict, DomainError, NotFound
 from shared.ids import new_id
+from shared.records import until
 from shared.settings import Settings
 
 log = logging.getLogger("yiwang.gateway.exports")
@@ -152,12 +153,12 @@ class ExportJobs:
         go. Returns (failed, deleted)."""
         now = now or datetime.now(UTC)
         failed = await self.jobs.update_many(
-            {"status": {"$in": UNFINISHED}, "leaseUntil": {"$lt": now}},
+            {"status": {"$in": UNFINISHED}, "leaseUntil": until(now, inclusive=False)},
             {"$set": {"status": JobStatus.FAILED.value, "error": INTERRUPTED, "finishedAt": now}},
         )
         old = now - timedelta(seconds=self.settings.export_retention_s)
         deleted = 0
-        async for job in self.jobs.find({"createdAt": {"$lt": old}}, {"_id": 1}).limit(500):
+        async for job in self.jobs.find({"createdAt": until(old, inclusive=False)}, {"_id": 1}).limit(500):
             await self.blobs.delete(blob_key(job["_id"]))
             await self.jobs.delete_one({"_id": job["_id"]})
             deleted += 1
