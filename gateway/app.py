@@ -22,6 +22,8 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from gateway import multipart
 from gateway.context import Context
 from gateway.downloads import download_endpoint
+from gateway.exports.jobs import ExportJobs, sweep_exports_forever
+from gateway.exports.route import export_endpoint
 from gateway.http import GraphQLOverHTTP
 from gateway.ide import LocalGraphiQL, ide_routes
 from gateway.limits import LimitedGraphQL, RequestLimits
@@ -36,6 +38,7 @@ from shared.heap import freeze_long_lived
 from shared.identity import Verifier, ensure_dev_issuer, issuer_key_file
 from shared.messaging.rpc import RpcClient
 from shared.messaging.streams import STREAMS
+from shared.mongo import make_client
 from shared.production import check_production
 from shared.settings import Settings
 
@@ -88,6 +91,7 @@ class Gateway(LocalGraphiQL, GraphQLOverHTTP, LimitedGraphQL):
             self.settings, self.state["rpc"], request, response, nc=self.state["nc"], verifier=self.state["verifier"]
         )
         context.uploads = self.state.get("uploads")
+        context.exports = self.state.get("exports")
         return context
 
 
@@ -158,13 +162,21 @@ def create_app(settings: Settings, services: tuple[str, ...] = STREAMS) -> Starl
             return await state["rpc"].call(service, verb, body.model_dump(mode="json", exclude_unset=True), token)
 
         sweeper = asyncio.create_task(sweep_forever(uploads, attach, settings.orphan_sweep_s))
+        # exports: job records in the gateway's own database, written with the platform's write concern
+        mongo = make_client(settings.mongo_uri, "yiwang-gateway")
+        state["exports"] = exports = ExportJobs(settings, blobs, mongo[settings.db_name("gateway")]["jobs"])
+        await exports.prepare()
+        export_sweeper = asyncio.create_task(sweep_exports_forever(exports, settings.export_sweep_s))
         freeze_long_lived()
         try:
             yield
         finally:
             sweeper.cancel()
+            export_sweeper.cancel()
+            await exports.close()
             await nc.drain()
             await blobs.close()
+            await mongo.close()
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -201,6 +213,7 @@ def create_app(settings: Settings, services: tuple[str, ...] = STREAMS) -> Starl
             Route("/asyncapi/{service}.json", asyncapi),
             *issuer_routes(settings),
             Route("/files/{id:str}/{variant:str}", download_endpoint(settings, state), methods=["GET"]),
+            Route("/exports/{id:str}", export_endpoint(settings, state), methods=["GET"]),
             *ide_routes(graphql.graphql_ide is not None),
         ],
         middleware=[Middleware(RequestMetrics), Middleware(RequestLimits, settings=settings, verifier=verifier)],

@@ -783,6 +783,9 @@ class CasesClient(FiguresClient):
     async def hotspots(self, body: cc.HotspotQuery) -> Dto:
         return await self.send("hotspot.list", body)
 
+    async def category_counts(self, body: cc.CategoryCountsQuery) -> Dto:  # exports
+        return await self.send("category.counts", body)
+
     async def hotspot_cases(self, body: cc.HotspotCases) -> Dto:
         return await self.send("hotspot.cases", body)
 

@@ -15,6 +15,7 @@ from gateway.clients import (
     OrganizationsClient,
     VolunteersClient,
 )
+from gateway.exports.jobs import ExportJobs
 from gateway.loaders import Loaders
 from gateway.uploads import Uploads
 from shared.auth import Principal
@@ -39,6 +40,7 @@ class Context:
         self.nc = nc  # the gateway's NATS connection, for subscriptions on JetStream
         self.connection_params: dict[str, Any] | None = None
         self.uploads: Uploads | None = None  # the gateway's upload pipeline (gateway/uploads.py)
+        self.exports: ExportJobs | None = None  # the gateway's export jobs (gateway/exports/jobs.py)
 
     @property
     def _authorization(self) -> str:

@@ -31,7 +31,7 @@ def signed_url(settings: Settings, request: Any, attachment_id: str, variant: st
     return base + download_path(url_key(settings.jwt_secret), attachment_id, variant, expires)
 
 
-def _refuse(status: int, code: str, message: str) -> JSONResponse:
+def refuse(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse(
         {"errors": [{"message": message, "extensions": {"code": code}}]},
         status_code=status,
@@ -49,15 +49,15 @@ def download_endpoint(settings: Settings, state: dict[str, Any]) -> Any:
         try:
             verify(key, attachment_id, variant, q.get("exp"), q.get("sig"), now)
         except Expired as e:
-            return _refuse(410, "EXPIRED", str(e))
+            return refuse(410, "EXPIRED", str(e))
         except DomainError as e:
-            return _refuse(403, "FORBIDDEN", e.message)
+            return refuse(403, "FORBIDDEN", e.message)
         blobs: BlobStore = state["blobs"]
         blob_key = attachment_id if variant == "file" else f"{attachment_id}-thumb"
         try:
             blob = await blobs.open(blob_key)
         except NotFound:
-            return _refuse(404, "NOT_FOUND", "this file is no longer kept")
+            return refuse(404, "NOT_FOUND", "this file is no longer kept")
         expires = int(q["exp"])
         known = ALLOWED.get(blob.content_type)
         extension = known.extension if known else "bin"

@@ -354,6 +354,19 @@ class Settings(BaseSettings):
     )
     orphan_sweep_s: float = Field(default=300.0, gt=0, description="how often the gateway looks for such files")
     public_url: str = Field(default="", description="the gateway's address in download links; empty: as called")
+    # exports: spreadsheets made as jobs (gateway/exports), kept in the blob store for a while
+    export_retention_s: int = Field(
+        default=24 * 3600, ge=60, description="an export's file and job are deleted this long after it was asked for"
+    )
+    export_max_rows: int = Field(
+        default=100_000, ge=1, le=1_000_000, description="cases one export may hold; a larger filter: BAD_INPUT"
+    )
+    export_jobs_per_person: int = Field(default=2, ge=1, le=20, description="exports one person may have unfinished")
+    export_jobs_per_gateway: int = Field(default=2, ge=1, le=32, description="exports one gateway makes at once")
+    export_lease_s: float = Field(
+        default=60.0, ge=1, le=3600, description="an unfinished job not renewed this long was interrupted (FAILED)"
+    )
+    export_sweep_s: float = Field(default=60.0, gt=0, description="how often interrupted and expired exports go")
     # funds: a community fund's spending above this many yuan waits for an admin above the community
     fund_approval_above: float = Field(
         default=5000.0, ge=0, le=10**10, description="spendings above this (yuan) wait for approval (费随事转)"

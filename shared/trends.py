@@ -30,6 +30,7 @@ class Interval(StrEnum):
     DAY = "DAY"
     WEEK = "WEEK"
     MONTH = "MONTH"
+    SPAN = "SPAN"  # the whole window as one point (an export's figures from one day to another)
 
 
 class Kind(StrEnum):
@@ -87,6 +88,8 @@ def buckets(start: datetime, end: datetime, interval: Interval, tz: ZoneInfo) ->
     if end <= start:
         raise BadInput("`to` must be after `from`")
     first, last = start.astimezone(tz).date(), (end - timedelta(microseconds=1)).astimezone(tz).date()
+    if interval is Interval.SPAN:
+        return [(first, last + timedelta(days=1))]
     out: list[tuple[date, date]] = []
     d = _start(first, interval)
     while d <= last:

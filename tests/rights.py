@@ -185,6 +185,11 @@ RIGHTS: dict[str, Rule] = {
     "departments": rule(A, O, W, D, scope=PATH),      # the directories of one's region, above and below it
     "departmentStats": rule(A, O, D),                 # a department: its own figures in its region
     "departmentRankings": rule(STAFF),
+    # -- exports: staff of the region; a job is its owner's alone (anyone else's: NOT_FOUND)
+    "exportCases": rule(STAFF),
+    "exportFigures": rule(STAFF),
+    "exportMonthlyReport": rule(STAFF),
+    "exportJob": rule(ALL, scope=NONE),
     "createDepartment": rule(A),
     "dispatchCase": rule(STAFF),
     "replyToCase": rule(D),                           # a department on the case

@@ -28,6 +28,7 @@ from gateway.schema.committees import CommitteesMutation, CommitteesQuery  # com
 from gateway.schema.deliberation import DeliberationMutation, DeliberationQuery  # deliberation
 from gateway.schema.departments import DepartmentsMutation, DepartmentsQuery
 from gateway.schema.evidence import EvidenceMutation
+from gateway.schema.exports import ExportsMutation, ExportsQuery  # exports
 from gateway.schema.funds import FundsMutation, FundsQuery  # funds and service lists
 from gateway.schema.households import HouseholdsMutation, HouseholdsQuery  # households:
 from gateway.schema.live_events import LiveEventsSubscription
@@ -77,6 +78,7 @@ class Query(
     WeakQuery,  # weak organisations
     CommitteesQuery,  # committees
     FundsQuery,  # funds and service lists
+    ExportsQuery,  # exports
 ):
     pass
 
@@ -105,6 +107,7 @@ class Mutation(
     WeakMutation,  # weak organisations
     CommitteesMutation,  # committees
     FundsMutation,  # funds and service lists
+    ExportsMutation,  # exports
 ):
     pass
 

@@ -211,7 +211,10 @@ graphql_enum(
 )
 
 graphql_enum(
-    Interval, name="TrendInterval", description="DAY (local days), WEEK (Monday to Sunday) or MONTH (calendar months)"
+    Interval,
+    name="TrendInterval",
+    description="DAY (local days), WEEK (Monday to Sunday), MONTH (calendar months) or SPAN (the local days "
+    "from `from` to `to` as one point)",
 )
 
 # departments

@@ -269,6 +269,8 @@ Verbs on `yiwang.cases.<verb>` (payload model → reply):
   case.attach AttachEvidence → {attachment}   (ATTACHMENTS_API in shared/contracts)
   work.cases WorkQuery → {items: [Case], truncated}   (WORK_API in shared/contracts/work.py)
   stats.batch ByIds → {items: {regionId: CaseStats | {error}}}
+  category.counts CategoryCountsQuery → {since, until, items: [{categoryCode, categoryName, count}]}
+      reports per category in the window (local days), most first; figure readers in scope
   catalogue.list {} → {version, categories: [Category]}
   catalogue.upsert CategoryInput → {version, categories}    catalogue.remove RemoveCategory → same
   case.verify VerifyCase → Case            case.returnVisit RecordReturnVisit → Case
@@ -332,6 +334,12 @@ class HotspotQuery(Wire):
     since: AwareDatetime
     until: AwareDatetime | None = None  # default: now
     first: int = Field(default=10, ge=1, le=50)
+
+
+class CategoryCountsQuery(Wire):
+    regionId: str = Field(min_length=1, max_length=64)
+    since: AwareDatetime
+    until: AwareDatetime  # exclusive; by local day, at most a year after `since`
 
 
 class HotspotCases(Wire):

@@ -27,4 +27,4 @@ class TrendQuery(Wire):
     metric: str = Field(min_length=1, max_length=64)
     from_: AwareDatetime = Field(alias="from")
     to: AwareDatetime
-    interval: Literal["DAY", "WEEK", "MONTH"] = "DAY"
+    interval: Literal["DAY", "WEEK", "MONTH", "SPAN"] = "DAY"

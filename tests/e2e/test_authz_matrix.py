@@ -791,6 +791,12 @@ OPS: dict[str, Args] = {
     "departments": region("regionId"),
     "departmentStats": lambda w, who, rel: f'deptCode: "{DEPT}", regionId: {lit(who.region(rel))}',
     "departmentRankings": lambda w, who, rel: f'regionId: {lit(who.region(rel))}, metric: "onTimeRate"',
+    # exports: a job is queued once role and scope pass; a job id nobody has is NOT_FOUND (allowed)
+    "exportCases": lambda w, who, rel: f"filter: {{regionId: {lit(who.region(rel))}}}, format: CSV",
+    "exportFigures": lambda w, who, rel: (f"regionId: {lit(who.region(rel))}, groupBy: REGION, "
+                                          f"from: {lit(SINCE[:10])}, to: {lit(NOW.date().isoformat())}"),
+    "exportMonthlyReport": lambda w, who, rel: f"regionId: {lit(who.region(rel))}, month: {lit(NOW.strftime('%Y-%m'))}",
+    "exportJob": lambda w, who, rel: 'id: "exp-nobody"',
     "createDepartment": lambda w, who, rel: (
         f'input: {{code: "MX_D{w.n()}", name: "部门", regionId: {lit(who.region(rel))}}}'),
     "dispatchCase": case_cmd(', lead: "MX_NONE"'),

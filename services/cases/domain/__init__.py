@@ -64,7 +64,7 @@ from .followup import (
     verify,
 )
 from .followup_values import CaseComment, ReturnVisit, Verification
-from .hotspots import HotspotTrend, hotspots, trend_of, window_days
+from .hotspots import HotspotTrend, category_counts, hotspots, trend_of, window_days
 from .hotspots import windows as hotspots_windows
 from .model import DEFAULT_RETURN_VISIT_S, DEFAULT_SLA, Case, Sla, check_expected_version, merge
 from .policy import (
@@ -168,6 +168,7 @@ __all__ = [
     "HandlingLevel",
     "haversine_m",
     "hotspots",
+    "category_counts",
     "hotspots_windows",
     "HotspotTrend",
     "is_allowed",

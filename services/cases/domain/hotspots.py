@@ -101,3 +101,16 @@ def hotspots(days: Iterable[tuple[str, Mapping[str, int]]], since: date, until: 
             }
         )
     return out
+
+
+def category_counts(days: Iterable[tuple[str, Mapping[str, int]]], since: date, until: date) -> dict[str, int]:
+    """Reports per category in the window [since, until] (local days), from the same cells as
+    hotspots: every grid's, one report or many (an export's figures by category)."""
+    lo, hi = since.isoformat(), until.isoformat()
+    out: dict[str, int] = {}
+    for day, cells in days:
+        if lo <= day <= hi:
+            for key, n in cells.items():
+                cat = key.split("|", 1)[1]
+                out[cat] = out.get(cat, 0) + n
+    return {k: v for k, v in out.items() if v}

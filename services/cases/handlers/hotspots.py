@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from services.cases import domain as d
 from services.cases.handlers.context import CaseContext
-from shared.contracts.cases import HotspotCases, HotspotQuery
+from shared.contracts.cases import CategoryCountsQuery, HotspotCases, HotspotQuery
 from shared.errors import BadInput
 from shared.messaging.rpc import Request
 from shared.mongo import now
@@ -28,6 +30,20 @@ class HotspotReads:
         for h in items:
             h["gridName"], h["categoryName"] = ctx.region_name(h["gridId"]), ctx.category_name(h["categoryCode"])
             h["regionPath"] = ctx.territory.path(h["gridId"]) or []
+        return {"since": since_day.isoformat(), "until": until_day.isoformat(), "items": items}
+
+    async def category_counts(self, req: Request) -> dict:
+        """Reports per category in a subtree and window (local days), most first: the hotspot cells
+        summed over every grid."""
+        q, p, ctx = req.parse(CategoryCountsQuery), req.principal, self.ctx
+        ctx.territory.visible_path(p, q.regionId)
+        since_day, _ = d.window_days(q.since, q.until, city_tz())
+        until_day = (q.until - timedelta(microseconds=1)).astimezone(city_tz()).date()  # `until` is exclusive
+        days = await ctx.store.hotspot_days(q.regionId, since_day.isoformat())
+        await ctx.current_catalogue()
+        counts = d.category_counts(days, since_day, until_day)
+        ordered = sorted(counts.items(), key=lambda x: (-x[1], x[0]))
+        items = [{"categoryCode": c, "categoryName": ctx.category_name(c), "count": n} for c, n in ordered]
         return {"since": since_day.isoformat(), "until": until_day.isoformat(), "items": items}
 
     async def hotspot_cases(self, req: Request) -> dict:

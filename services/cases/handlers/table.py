@@ -58,6 +58,7 @@ def table(ctx: CaseContext, importer: CaseImporter, calendars: WorkCalendars) ->
         "trend.series": (None, rollups.trend),
         "hotspot.list": (require_figures, hotspots.hotspots),
         "hotspot.cases": (staff, hotspots.hotspot_cases),
+        "category.counts": (require_figures, hotspots.category_counts),  # exports: figures by category
         "catalogue.list": (None, catalogue.list),
         "catalogue.upsert": (catalogue.may_edit, catalogue.upsert),
         "catalogue.remove": (catalogue.may_edit, catalogue.remove),
