@@ -26,6 +26,7 @@ from gateway.exports.jobs import ExportJobs, sweep_exports_forever
 from gateway.exports.route import export_endpoint
 from gateway.http import GraphQLOverHTTP
 from gateway.ide import LocalGraphiQL, ide_routes
+from gateway.imports import ImportJobs, sweep_imports_forever, template_endpoint
 from gateway.limits import LimitedGraphQL, RequestLimits
 from gateway.metrics import RequestMetrics, metrics_endpoint
 from gateway.readiness import readiness
@@ -92,6 +93,7 @@ class Gateway(LocalGraphiQL, GraphQLOverHTTP, LimitedGraphQL):
         )
         context.uploads = self.state.get("uploads")
         context.exports = self.state.get("exports")
+        context.imports = self.state.get("imports")
         return context
 
 
@@ -167,13 +169,19 @@ def create_app(settings: Settings, services: tuple[str, ...] = STREAMS) -> Starl
         state["exports"] = exports = ExportJobs(settings, blobs, mongo[settings.db_name("gateway")]["jobs"])
         await exports.prepare()
         export_sweeper = asyncio.create_task(sweep_exports_forever(exports, settings.export_sweep_s))
+        # onboarding imports: jobs beside the exports', rows sent with each caller's own token
+        state["imports"] = imports = ImportJobs(settings, blobs, mongo[settings.db_name("gateway")], state["rpc"])
+        await imports.prepare()
+        import_sweeper = asyncio.create_task(sweep_imports_forever(imports, settings.export_sweep_s))
         freeze_long_lived()
         try:
             yield
         finally:
             sweeper.cancel()
             export_sweeper.cancel()
+            import_sweeper.cancel()
             await exports.close()
+            await imports.close()
             await nc.drain()
             await blobs.close()
             await mongo.close()
@@ -214,6 +222,7 @@ def create_app(settings: Settings, services: tuple[str, ...] = STREAMS) -> Starl
             *issuer_routes(settings),
             Route("/files/{id:str}/{variant:str}", download_endpoint(settings, state), methods=["GET"]),
             Route("/exports/{id:str}", export_endpoint(settings, state), methods=["GET"]),
+            Route("/imports/templates/{name:str}", template_endpoint, methods=["GET"]),
             *ide_routes(graphql.graphql_ide is not None),
         ],
         middleware=[Middleware(RequestMetrics), Middleware(RequestLimits, settings=settings, verifier=verifier)],

@@ -16,6 +16,7 @@ from gateway.clients import (
     VolunteersClient,
 )
 from gateway.exports.jobs import ExportJobs
+from gateway.imports import ImportJobs
 from gateway.loaders import Loaders
 from gateway.uploads import Uploads
 from shared.auth import Principal
@@ -41,6 +42,7 @@ class Context:
         self.connection_params: dict[str, Any] | None = None
         self.uploads: Uploads | None = None  # the gateway's upload pipeline (gateway/uploads.py)
         self.exports: ExportJobs | None = None  # the gateway's export jobs (gateway/exports/jobs.py)
+        self.imports: ImportJobs | None = None  # the gateway's import jobs (gateway/imports.py)
 
     @property
     def _authorization(self) -> str:

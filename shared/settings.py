@@ -367,6 +367,11 @@ class Settings(BaseSettings):
         default=60.0, ge=1, le=3600, description="an unfinished job not renewed this long was interrupted (FAILED)"
     )
     export_sweep_s: float = Field(default=60.0, gt=0, description="how often interrupted and expired exports go")
+    # onboarding: files imported through the API (gateway/imports.py), kept for resuming
+    import_retention_s: int = Field(
+        default=72 * 3600, ge=60, description="an import's file and job are deleted this long after it was asked for"
+    )
+    import_jobs_per_gateway: int = Field(default=2, ge=1, le=16, description="imports one gateway runs at once")
     # funds: a community fund's spending above this many yuan waits for an admin above the community
     fund_approval_above: float = Field(
         default=5000.0, ge=0, le=10**10, description="spendings above this (yuan) wait for approval (费随事转)"

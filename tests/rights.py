@@ -190,6 +190,10 @@ RIGHTS: dict[str, Rule] = {
     "exportFigures": rule(STAFF),
     "exportMonthlyReport": rule(STAFF),
     "exportJob": rule(ALL, scope=NONE),
+    # -- onboarding imports: staff and grid workers; each row meets the services' scope; a job is its owner's
+    "importFile": rule(A, O, W, scope=NONE),
+    "resumeImport": rule(A, O, W, scope=NONE),
+    "importJob": rule(ALL, scope=NONE),
     "createDepartment": rule(A),
     "dispatchCase": rule(STAFF),
     "replyToCase": rule(D),                           # a department on the case

@@ -31,6 +31,7 @@ from gateway.schema.evidence import EvidenceMutation
 from gateway.schema.exports import ExportsMutation, ExportsQuery  # exports
 from gateway.schema.funds import FundsMutation, FundsQuery  # funds and service lists
 from gateway.schema.households import HouseholdsMutation, HouseholdsQuery  # households:
+from gateway.schema.imports import ImportsMutation, ImportsQuery  # onboarding imports
 from gateway.schema.live_events import LiveEventsSubscription
 from gateway.schema.member_links import MemberLinksMutation
 from gateway.schema.my_work import MyWorkQuery
@@ -79,6 +80,7 @@ class Query(
     CommitteesQuery,  # committees
     FundsQuery,  # funds and service lists
     ExportsQuery,  # exports
+    ImportsQuery,  # onboarding imports
 ):
     pass
 
@@ -108,6 +110,7 @@ class Mutation(
     CommitteesMutation,  # committees
     FundsMutation,  # funds and service lists
     ExportsMutation,  # exports
+    ImportsMutation,  # onboarding imports
 ):
     pass
 

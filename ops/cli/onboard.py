@@ -12,36 +12,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import hmac
 import json
 import os
 import sys
 import time
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from shared.errors import DomainError
-from shared.onboarding.kinds import KINDS, Context
+from shared.onboarding.kinds import KINDS, Context, keyed_hash
 from shared.onboarding.runner import Interrupted, Report, run
 from shared.onboarding.tables import read
 from shared.onboarding.templates import FORMATS, template
 from shared.settings import Settings
 
 EXIT_PROBLEMS, EXIT_INTERRUPTED = 2, 3
-
-
-def keyed_hash(secret: str) -> Callable[[str], str]:
-    """The onboarding keys' hash: keyed with the platform's secret, so a key names a row
-    (an ID number, a phone) without holding it."""
-    key = hashlib.sha256(b"yiwang-onboarding:" + secret.encode()).digest()
-
-    def keyed(value: str) -> str:
-        return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:32]
-
-    return keyed
 
 
 class FileCheckpoint:

@@ -10,6 +10,8 @@ number…), keyed with the platform's secret so that no personal data is stored 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -129,6 +131,17 @@ class Context:
     today: date
     zone: ZoneInfo
     keyed: Callable[[str], str]  # a keyed hash: idempotency keys without personal data
+
+
+def keyed_hash(secret: str) -> Callable[[str], str]:
+    """The onboarding keys' hash, keyed with the platform's secret: a key names a row (an ID
+    number, a phone) without holding it; `yiwang import` and the gateway's imports make the same."""
+    key = hashlib.sha256(b"yiwang-onboarding:" + secret.encode()).digest()
+
+    def keyed(value: str) -> str:
+        return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:32]
+
+    return keyed
 
 
 Reader = Callable[[Row, Context], Item]

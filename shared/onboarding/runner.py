@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol
 
-from shared.errors import DomainError, InternalError, NotFound, Unavailable
+from shared.errors import DomainError, InternalError, NotFound, Unauthenticated, Unavailable
 from shared.onboarding.kinds import Call, CellError, Context, Item, Kind, Ref, read_group
 from shared.onboarding.tables import Row
 
@@ -130,7 +130,7 @@ async def lookup(call: Caller, what: str, ids: Iterable[str]) -> set[str]:
     wanted = sorted(set(ids))
     found: set[str] = set()
     for i in range(0, len(wanted), LOOKUP_BATCH):
-        reply = await call(service, verb, {"ids": wanted[i : i + LOOKUP_BATCH]})
+        reply = await _send(call, Call(service, verb, {"ids": wanted[i : i + LOOKUP_BATCH]}))
         found |= {k for k, v in (reply.get("items") or {}).items() if isinstance(v, dict) and "error" not in v}
     return found
 
@@ -207,6 +207,8 @@ async def _send(call: Caller, c: Call) -> Any:
     for attempt in range(RETRIES + 1):
         try:
             return await call(c.service, c.verb, c.body)
+        except Unauthenticated as e:  # the importer's sign-in ran out: every row after would fail alike
+            raise Interrupted(f"the importer's token was refused ({e.message}); sign in again and go on") from e
         except (Unavailable, InternalError) as e:
             if attempt == RETRIES:
                 raise Interrupted(f"{c.service} did not answer ({e.message}); run the import again to go on") from e

@@ -797,6 +797,10 @@ OPS: dict[str, Args] = {
                                           f"from: {lit(SINCE[:10])}, to: {lit(NOW.date().isoformat())}"),
     "exportMonthlyReport": lambda w, who, rel: f"regionId: {lit(who.region(rel))}, month: {lit(NOW.strftime('%Y-%m'))}",
     "exportJob": lambda w, who, rel: 'id: "exp-nobody"',
+    # onboarding imports: the role is asked first (as JSON the file cannot come: BAD_USER_INPUT after it)
+    "importFile": lambda w, who, rel: 'kind: REGIONS, file: "x", dryRun: true',
+    "importJob": lambda w, who, rel: 'id: "imp-nobody"',
+    "resumeImport": lambda w, who, rel: 'id: "imp-nobody"',
     "createDepartment": lambda w, who, rel: (
         f'input: {{code: "MX_D{w.n()}", name: "部门", regionId: {lit(who.region(rel))}}}'),
     "dispatchCase": case_cmd(', lead: "MX_NONE"'),

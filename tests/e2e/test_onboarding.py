@@ -15,11 +15,10 @@ from zoneinfo import ZoneInfo
 import nats
 import pytest
 
-from ops.cli.onboard import keyed_hash
 from ops.samples import make_county
 from shared.errors import Unavailable
 from shared.messaging.rpc import RpcClient
-from shared.onboarding.kinds import KINDS, Context
+from shared.onboarding.kinds import KINDS, Context, keyed_hash
 from shared.onboarding.runner import Interrupted, MemoryCheckpoint, run
 from shared.onboarding.tables import read
 from tests.faults.test_outbox_crash import service_env

@@ -110,3 +110,18 @@ def test_the_image_installs_locked_dependencies_and_no_embedded_server():
     dockerfile = (root / "deploy" / "Dockerfile").read_text()
     assert "pip install --require-hashes --no-deps -r requirements.lock" in dockerfile
     assert "pip install --no-deps ." in dockerfile
+
+
+def test_the_compose_file_follows_the_compose_specification():
+    """deploy/compose against the Compose Specification's own schema (vendored in tools/compose-spec,
+    so this runs offline), and its published ports bound to 127.0.0.1 unless the operator says so."""
+    import json
+
+    import jsonschema
+
+    root = K8S.parents[1]
+    schema = json.loads((root / "tools" / "compose-spec" / "compose-spec.json").read_text())
+    compose = yaml.safe_load((root / "deploy" / "compose" / "docker-compose.yml").read_text())
+    jsonschema.Draft7Validator(schema).validate(compose)
+    published = [p for s in compose["services"].values() for p in s.get("ports", [])]
+    assert published and all(str(p).startswith("${YIWANG_PUBLISH_ADDRESS:-127.0.0.1}:") for p in published), published

@@ -14,9 +14,8 @@ import pytest
 import shapefile
 from openpyxl import Workbook, load_workbook
 
-from ops.cli.onboard import keyed_hash
 from ops.samples import make_county
-from shared.onboarding.kinds import KINDS, Context
+from shared.onboarding.kinds import KINDS, Context, keyed_hash
 from shared.onboarding.runner import plan
 from shared.onboarding import tables
 from shared.onboarding.tables import FileProblem, read

@@ -19,7 +19,7 @@ from shared.errors import Conflict
 from shared.geo import parse_boundary, valid_point
 from shared.ids import new_id
 from shared.messaging.rpc import Request, item_error
-from shared.mongo import UnitOfWork, remember, remembered
+from shared.mongo import UnitOfWork, recall, remember, remembered
 
 
 class Regions:
@@ -69,6 +69,8 @@ class Regions:
         geom = parse_boundary(c.boundary) if c.boundary is not None else None  # fail fast, before any read
 
         async def work(uow: UnitOfWork) -> tuple[dict, int | None]:
+            if key and (done := await recall(uow, key)) is not None:  # an attempt retried after its commit went through
+                return await ctx.store.get_doc(done, uow) or {}, None
             parent_doc = await ctx.load_in_scope(p, c.parentId, uow) if c.parentId else None
             parent = region_from_doc(parent_doc) if parent_doc else None
             region_id = domain.check_id(c.id) if c.id else new_id("r")
