@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 from gateway.exports.files import XLSX_TYPE
 from gateway.exports.jobs import JobStatus
 from gateway.exports.links import content_disposition
+from gateway.job_leases import UNFINISHED, expired, fail_stale, lease, renew_forever, sweep_forever
 from shared.blobs import BlobStore, TooLarge
 from shared.errors import BadInput, Conflict, DomainError, NotFound
 from shared.ids import new_id
@@ -33,12 +34,10 @@ from shared.onboarding.kinds import KINDS, Context, keyed_hash
 from shared.onboarding.runner import Interrupted, Report, run
 from shared.onboarding.tables import MAX_BYTES, read
 from shared.onboarding.templates import FORMATS, template
-from shared.records import until
 from shared.settings import Settings
 
 log = logging.getLogger("yiwang.gateway.imports")
 audit = logging.getLogger("yiwang.audit")
-UNFINISHED = [JobStatus.QUEUED.value, JobStatus.RUNNING.value]
 PROBLEMS_KEPT = 1000  # a job shows its first problems; the count says how many there are
 PROGRESS_EVERY_S = 1.0
 STOPPED = "the gateway making this import stopped; resumeImport(id) goes on where it stopped"
@@ -81,7 +80,7 @@ class ImportJobs:
         await self.done.create_index([("job", 1)])
 
     def _lease(self) -> datetime:
-        return datetime.now(UTC) + timedelta(seconds=self.settings.export_lease_s)
+        return lease(self.settings.export_lease_s)
 
     async def submit(
         self, owner: str, token: str, kind: str, filename: str, chunks: AsyncIterator[bytes], dry_run: bool
@@ -156,14 +155,6 @@ class ImportJobs:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def _renew(self, job_id: str) -> None:
-        while True:
-            await asyncio.sleep(self.settings.export_lease_s / 3)
-            with contextlib.suppress(Exception):  # the next try renews it; a lost lease fails the job
-                await self.jobs.update_one(
-                    {"_id": job_id, "status": {"$in": UNFINISHED}}, {"$set": {"leaseUntil": self._lease()}}
-                )
-
     async def _set(self, job_id: str, **fields: Any) -> None:
         await self.jobs.update_one({"_id": job_id}, {"$set": fields})
 
@@ -175,7 +166,7 @@ class ImportJobs:
 
     async def _run(self, job: dict[str, Any], token: str) -> None:
         job_id = job["_id"]
-        renewing = asyncio.create_task(self._renew(job_id))
+        renewing = asyncio.create_task(renew_forever(self.jobs, job_id, self.settings.export_lease_s))
         try:
             async with self.making:
                 await self._set(job_id, status=JobStatus.RUNNING.value, leaseUntil=self._lease())
@@ -259,18 +250,15 @@ class ImportJobs:
         """Unfinished jobs whose lease ran out (their gateway stopped) become FAILED and resumable;
         jobs, their files and their keys go past their retention. Returns (failed, deleted)."""
         now = now or datetime.now(UTC)
-        failed = await self.jobs.update_many(
-            {"status": {"$in": UNFINISHED}, "leaseUntil": until(now, inclusive=False)},
-            {"$set": {"status": JobStatus.FAILED.value, "error": STOPPED, "resumable": True, "finishedAt": now}},
-        )
-        old = now - timedelta(seconds=self.settings.import_retention_s)
+        stopped = {"status": JobStatus.FAILED.value, "error": STOPPED, "resumable": True, "finishedAt": now}
+        failed = await fail_stale(self.jobs, now, stopped)
         deleted = 0
-        async for job in self.jobs.find({"createdAt": until(old, inclusive=False)}, {"_id": 1}).limit(200):
-            await self.blobs.delete(blob_key(job["_id"]))
-            await self.done.delete_many({"job": job["_id"]})
-            await self.jobs.delete_one({"_id": job["_id"]})
+        async for job_id in expired(self.jobs, now, self.settings.import_retention_s, 200):
+            await self.blobs.delete(blob_key(job_id))
+            await self.done.delete_many({"job": job_id})
+            await self.jobs.delete_one({"_id": job_id})
             deleted += 1
-        return failed.modified_count, deleted
+        return failed, deleted
 
     async def close(self) -> None:
         for task in list(self.tasks):
@@ -279,14 +267,7 @@ class ImportJobs:
 
 
 async def sweep_imports_forever(imports: ImportJobs, every_s: float) -> None:
-    while True:
-        try:
-            failed, deleted = await imports.sweep()
-            if failed or deleted:
-                log.info("imports: %d interrupted jobs failed, %d expired jobs deleted", failed, deleted)
-        except Exception:  # noqa: BLE001 - the next round tries again
-            log.warning("the imports' sweep failed; it runs again", exc_info=True)
-        await asyncio.sleep(every_s)
+    await sweep_forever("imports", imports.sweep, every_s)
 
 
 async def template_endpoint(request: Request) -> Response:

@@ -11,17 +11,17 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
 from gateway.exports.files import ExportFormat, Table, render
+from gateway.job_leases import expired, fail_stale, lease, renew_forever, sweep_forever
 from shared.blobs import BlobStore
 from shared.errors import Conflict, DomainError, NotFound
 from shared.ids import new_id
-from shared.records import until
 from shared.settings import Settings
 
 log = logging.getLogger("yiwang.gateway.exports")
@@ -61,7 +61,7 @@ class ExportJobs:
         await self.jobs.create_index([("createdAt", 1)])
 
     def _lease(self, now: datetime | None = None) -> datetime:
-        return (now or datetime.now(UTC)) + timedelta(seconds=self.settings.export_lease_s)
+        return lease(self.settings.export_lease_s, now)
 
     async def submit(
         self, owner: str, kind: str, fmt: ExportFormat, params: dict[str, Any], filename: str, build: Build
@@ -99,17 +99,9 @@ class ExportJobs:
             raise NotFound(f"no export job {job_id} of yours (jobs are kept {self.settings.export_retention_s} s)")
         return job
 
-    async def _renew(self, job_id: str) -> None:
-        while True:
-            await asyncio.sleep(self.settings.export_lease_s / 3)
-            with contextlib.suppress(Exception):  # the next try renews it; a lost lease fails the job
-                await self.jobs.update_one(
-                    {"_id": job_id, "status": {"$in": UNFINISHED}}, {"$set": {"leaseUntil": self._lease()}}
-                )
-
     async def _run(self, job: dict[str, Any], fmt: ExportFormat, build: Build) -> None:
         job_id = job["_id"]
-        renewing = asyncio.create_task(self._renew(job_id))
+        renewing = asyncio.create_task(renew_forever(self.jobs, job_id, self.settings.export_lease_s))
         try:
             async with self.making:
                 await self._set(job_id, status=JobStatus.RUNNING.value, leaseUntil=self._lease())
@@ -152,17 +144,15 @@ class ExportJobs:
         """Unfinished jobs whose lease ran out become FAILED; jobs (and files) past their retention
         go. Returns (failed, deleted)."""
         now = now or datetime.now(UTC)
-        failed = await self.jobs.update_many(
-            {"status": {"$in": UNFINISHED}, "leaseUntil": until(now, inclusive=False)},
-            {"$set": {"status": JobStatus.FAILED.value, "error": INTERRUPTED, "finishedAt": now}},
+        failed = await fail_stale(
+            self.jobs, now, {"status": JobStatus.FAILED.value, "error": INTERRUPTED, "finishedAt": now}
         )
-        old = now - timedelta(seconds=self.settings.export_retention_s)
         deleted = 0
-        async for job in self.jobs.find({"createdAt": until(old, inclusive=False)}, {"_id": 1}).limit(500):
-            await self.blobs.delete(blob_key(job["_id"]))
-            await self.jobs.delete_one({"_id": job["_id"]})
+        async for job_id in expired(self.jobs, now, self.settings.export_retention_s, 500):
+            await self.blobs.delete(blob_key(job_id))
+            await self.jobs.delete_one({"_id": job_id})
             deleted += 1
-        return failed.modified_count, deleted
+        return failed, deleted
 
     async def close(self) -> None:
         for task in list(self.tasks):
@@ -172,11 +162,4 @@ class ExportJobs:
 
 async def sweep_exports_forever(exports: ExportJobs, every_s: float) -> None:
     """The exports' sweep: once at start (jobs a stopped gateway left unfinished), then every `every_s`."""
-    while True:
-        try:
-            failed, deleted = await exports.sweep()
-            if failed or deleted:
-                log.info("exports: %d interrupted jobs failed, %d expired jobs deleted", failed, deleted)
-        except Exception:  # noqa: BLE001 - the next round tries again
-            log.warning("the exports' sweep failed; it runs again", exc_info=True)
-        await asyncio.sleep(every_s)
+    await sweep_forever("exports", exports.sweep, every_s)
