@@ -50,7 +50,8 @@ test: venv asyncapi-tools
 # configured in pyproject.toml.
 # The deployment as an auditor checks it: checkov on the rendered manifests (deploy/render.py: what
 # `kubectl apply -k deploy/k8s` applies) and the Dockerfile, hadolint on the Dockerfile; exceptions
-# with their reasons in deploy/.checkov.yaml. Their own venv: checkov pins much of what the project uses.
+# with their reasons in deploy/.checkov.yaml (offline: --skip-download, no platform is asked). Their own venv:
+# checkov pins much of what the project uses.
 DEPLOY_VENV := .venv-deploy
 $(DEPLOY_VENV)/.stamp: Makefile
 	test -x $(DEPLOY_VENV)/bin/python || $(PYTHON) -m venv $(DEPLOY_VENV)
@@ -61,7 +62,7 @@ deploy-check: $(DEPLOY_VENV)/.stamp $(VENV)/.stamp
 	rm -rf $(DEPLOY_VENV)/scan && mkdir -p $(DEPLOY_VENV)/scan
 	$(VENV)/bin/python deploy/render.py > $(DEPLOY_VENV)/scan/rendered.yaml
 	cp deploy/Dockerfile $(DEPLOY_VENV)/scan/Dockerfile
-	$(DEPLOY_VENV)/bin/checkov --config-file deploy/.checkov.yaml -d $(DEPLOY_VENV)/scan
+	$(DEPLOY_VENV)/bin/checkov --skip-download --config-file deploy/.checkov.yaml -d $(DEPLOY_VENV)/scan
 	$(DEPLOY_VENV)/bin/hadolint deploy/Dockerfile
 
 lint: $(VENV)/.stamp-lint

@@ -4,7 +4,8 @@ it checks, and unless it is a dry run sends, its rows in the background with the
 (`imports`, in the gateway's own database) holds its state, progress and first problems; the
 keys of the records done are in `import_done`, so an interrupted job (its gateway stopped, the
 services stopped answering, the caller's sign-in ran out) goes on where it stopped with
-`resumeImport(id)`. Jobs and files go `import_retention_s` after they were asked for."""
+`resumeImport(id)`. The file goes as soon as the job has ended (it holds people's data in the
+clear); an interrupted job's file and the job records go `import_retention_s` after it was asked for."""
 
 from __future__ import annotations
 
@@ -163,6 +164,14 @@ class ImportJobs:
             await self._set(
                 job_id, status=JobStatus.FAILED.value, error=reason, resumable=resumable, finishedAt=datetime.now(UTC)
             )
+            if not resumable:
+                await self._forget_file(job_id)
+
+    async def _forget_file(self, job_id: str) -> None:
+        """The file holds the people of its rows in the clear: it is kept only while the job may
+        still need it (unfinished, or FAILED and resumable), never once the job has ended."""
+        await self.blobs.delete(blob_key(job_id))
+        await self.done.delete_many({"job": job_id})
 
     async def _run(self, job: dict[str, Any], token: str) -> None:
         job_id = job["_id"]
@@ -237,6 +246,7 @@ class ImportJobs:
             problemCount=len(report.problems),
             finishedAt=datetime.now(UTC),
         )
+        await self._forget_file(job["_id"])
         audit.info(
             "import %s done: %s by %s, %s, %d problems",
             job["_id"],

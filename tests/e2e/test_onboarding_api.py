@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from gateway.imports import ImportJobs
 from ops.samples import make_county
 from shared.blobs import blob_store
-from shared.errors import Unavailable
+from shared.errors import NotFound, Unavailable
 from shared.messaging.rpc import RpcClient
 from shared.mongo import make_client
 from shared.onboarding.kinds import KINDS
@@ -136,6 +136,13 @@ async def test_an_import_cut_off_goes_on_where_it_stopped(stack):
         assert whole["problemCount"] == 0
         listed = await flaky.rpc.call("grids", "region.list", {"first": 50}, admin)
         assert listed["totalCount"] == 16  # every region once
+        # the file (people's data in the clear) and the done keys go once the job has ended
+        assert await jobs.done.count_documents({"job": job["_id"]}) == 0
+        try:
+            await blobs.open(f"import-{job['_id']}")
+            raise AssertionError("the file of an ended import is kept")
+        except NotFound:
+            pass
     finally:
         await jobs.close()
         await blobs.close()
