@@ -22,11 +22,12 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from gateway import multipart
 from gateway.context import Context
 from gateway.downloads import download_endpoint
-from gateway.exports.jobs import ExportJobs, sweep_exports_forever
+from gateway.exports.jobs import ExportJobs
 from gateway.exports.route import export_endpoint
 from gateway.http import GraphQLOverHTTP
 from gateway.ide import LocalGraphiQL, ide_routes
-from gateway.imports import ImportJobs, sweep_imports_forever, template_endpoint
+from gateway.imports import ImportJobs, template_endpoint
+from gateway.job_leases import sweep_forever as sweep_jobs_forever
 from gateway.limits import LimitedGraphQL, RequestLimits
 from gateway.metrics import RequestMetrics, metrics_endpoint
 from gateway.readiness import readiness
@@ -168,11 +169,11 @@ def create_app(settings: Settings, services: tuple[str, ...] = STREAMS) -> Starl
         mongo = make_client(settings.mongo_uri, "yiwang-gateway")
         state["exports"] = exports = ExportJobs(settings, blobs, mongo[settings.db_name("gateway")]["jobs"])
         await exports.prepare()
-        export_sweeper = asyncio.create_task(sweep_exports_forever(exports, settings.export_sweep_s))
+        export_sweeper = asyncio.create_task(sweep_jobs_forever("exports", exports.sweep, settings.export_sweep_s))
         # onboarding imports: jobs beside the exports', rows sent with each caller's own token
         state["imports"] = imports = ImportJobs(settings, blobs, mongo[settings.db_name("gateway")], state["rpc"])
         await imports.prepare()
-        import_sweeper = asyncio.create_task(sweep_imports_forever(imports, settings.export_sweep_s))
+        import_sweeper = asyncio.create_task(sweep_jobs_forever("imports", imports.sweep, settings.export_sweep_s))
         freeze_long_lived()
         try:
             yield

@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse, Response
 from gateway.exports.files import XLSX_TYPE
 from gateway.exports.jobs import JobStatus
 from gateway.exports.links import content_disposition
-from gateway.job_leases import UNFINISHED, expired, fail_stale, lease, renew_forever, sweep_forever
+from gateway.job_leases import UNFINISHED, audit_who, expired, fail_stale, lease, renew_forever
 from shared.blobs import BlobStore, TooLarge
 from shared.errors import BadInput, Conflict, DomainError, NotFound
 from shared.ids import new_id
@@ -116,7 +116,14 @@ class ImportJobs:
             "leaseUntil": self._lease(),
         }
         await self.jobs.insert_one(job)
-        audit.info("import %s asked: %s, %d bytes, dry run %s, by %s", job_id, kind, stored.size, dry_run, owner)
+        audit.info(
+            "import %s asked: %s, %d bytes, dry run %s, by %s",
+            job_id,
+            kind,
+            stored.size,
+            dry_run,
+            audit_who(self.settings, owner),
+        )
         self._start(job, token)
         return job
 
@@ -140,7 +147,7 @@ class ImportJobs:
         )
         if res.modified_count != 1:
             raise Conflict(f"import {job_id} was resumed meanwhile")
-        audit.info("import %s resumed by %s", job_id, owner)
+        audit.info("import %s resumed by %s", job_id, audit_who(self.settings, owner))
         job = await self.get(job_id, owner)
         self._start(job, token)
         return job
@@ -251,7 +258,7 @@ class ImportJobs:
             "import %s done: %s by %s, %s, %d problems",
             job["_id"],
             job["kind"],
-            job["owner"],
+            audit_who(self.settings, job["owner"]),
             counts,
             len(report.problems),
         )
@@ -274,10 +281,6 @@ class ImportJobs:
         for task in list(self.tasks):
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
-
-
-async def sweep_imports_forever(imports: ImportJobs, every_s: float) -> None:
-    await sweep_forever("imports", imports.sweep, every_s)
 
 
 async def template_endpoint(request: Request) -> Response:

@@ -13,9 +13,16 @@ from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
+from shared.auth import subject_key
 from shared.records import until
+from shared.settings import Settings
 
 UNFINISHED = ["QUEUED", "RUNNING"]
+
+
+def audit_who(settings: Settings, sub: str) -> str:
+    """The person a job's audit line names: their keyed `sub` (a `sub` may be a phone or a name)."""
+    return subject_key(settings.jwt_secret, sub)
 
 
 def lease(lease_s: float, now: datetime | None = None) -> datetime:

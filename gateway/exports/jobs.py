@@ -18,7 +18,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 
 from gateway.exports.files import ExportFormat, Table, render
-from gateway.job_leases import expired, fail_stale, lease, renew_forever, sweep_forever
+from gateway.job_leases import UNFINISHED, audit_who, expired, fail_stale, lease, renew_forever
 from shared.blobs import BlobStore
 from shared.errors import Conflict, DomainError, NotFound
 from shared.ids import new_id
@@ -36,9 +36,6 @@ class JobStatus(StrEnum):
     RUNNING = "RUNNING"
     DONE = "DONE"
     FAILED = "FAILED"
-
-
-UNFINISHED = [JobStatus.QUEUED.value, JobStatus.RUNNING.value]
 
 
 def blob_key(job_id: str) -> str:
@@ -86,7 +83,7 @@ class ExportJobs:
             "leaseUntil": self._lease(now),
         }
         await self.jobs.insert_one(job)
-        audit.info("export %s asked: %s by %s, %s", job["_id"], kind, owner, params)
+        audit.info("export %s asked: %s by %s, %s", job["_id"], kind, audit_who(self.settings, owner), params)
         task = asyncio.create_task(self._run(job, fmt, build))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
@@ -121,7 +118,13 @@ class ExportJobs:
                     size=len(file.data),
                     finishedAt=datetime.now(UTC),
                 )
-                audit.info("export %s made: %s by %s, %d rows", job_id, job["kind"], job["owner"], rows)
+                audit.info(
+                    "export %s made: %s by %s, %d rows",
+                    job_id,
+                    job["kind"],
+                    audit_who(self.settings, job["owner"]),
+                    rows,
+                )
         except DomainError as e:
             await self._fail(job_id, e.message)
         except asyncio.CancelledError:
@@ -158,8 +161,3 @@ class ExportJobs:
         for task in list(self.tasks):
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
-
-
-async def sweep_exports_forever(exports: ExportJobs, every_s: float) -> None:
-    """The exports' sweep: once at start (jobs a stopped gateway left unfinished), then every `every_s`."""
-    await sweep_forever("exports", exports.sweep, every_s)

@@ -17,6 +17,7 @@ from gateway.exports.files import Table
 from shared.contracts import cases as cc
 from shared.contracts import grids as gc
 from shared.contracts.common import TrendQuery
+from shared.vocabulary.cases import CHANNEL_NAMES
 
 PAGE = 100  # a case list's largest page
 IN_FLIGHT = 8  # figure calls of one export at once
@@ -25,8 +26,6 @@ TOP_CATEGORIES = 20  # of the monthly report
 
 STATUS = {"REPORTED": "待受理", "ACCEPTED": "已受理", "ASSIGNED": "已派单", "IN_PROGRESS": "处置中",
           "RESOLVED": "已办结", "CLOSED": "已结案", "REJECTED": "不予受理"}  # fmt: skip
-CHANNEL = {"MINI_PROGRAM": "小程序", "HOTLINE": "12345热线", "GRID_PATROL": "网格员走访", "WALK_IN": "来访",
-           "JOINT_MEETING": "党建联席会议", "OTHER": "其他"}  # fmt: skip
 LEVEL = {"BUILDING": "楼栋", "GRID": "网格", "COMMUNITY": "社区", "TOWNSHIP": "街道/乡镇", "COUNTY": "区县",
          "CITY": "市"}  # fmt: skip
 
@@ -92,7 +91,7 @@ def case_row(s: Services, c: dict[str, Any]) -> list[Any]:
         c["id"],
         c["title"],
         c.get("categoryName") or c["categoryCode"],
-        CHANNEL.get(c["channel"], c["channel"]),
+        CHANNEL_NAMES.get(c["channel"], c["channel"]),
         STATUS.get(c["status"], c["status"]),
         LEVEL.get(c["level"], c["level"]),
         c.get("regionName") or c["regionId"],

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import datetime
 from enum import Enum
-from pathlib import PurePosixPath
 from typing import Any
 
 import strawberry
@@ -21,10 +20,8 @@ from gateway.schema.common import ctx
 from shared.auth import Role, require_any_role
 from shared.errors import BadInput, Unavailable
 from shared.onboarding.kinds import KINDS
-from shared.onboarding.tables import GEO, TABLES
 
 IMPORTERS = frozenset({Role.SUPERADMIN, Role.ADMIN, Role.OPERATOR, Role.GRID_WORKER})
-NAME_MAX = 100
 
 
 @strawberry.enum(description="What an import file holds (README, Onboarding: the columns of each)")
@@ -111,16 +108,6 @@ def _jobs(info: Info) -> ImportJobs:
     return jobs
 
 
-def _filename(kind: ImportKind, given: str | None) -> str:
-    """The client's name of the file, as a plain name: its extension says how it is read."""
-    name = PurePosixPath((given or "").replace("\\", "/")).name.strip()[:NAME_MAX]
-    ext = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    allowed = TABLES + (GEO if KINDS[kind.value].geo else ())
-    if ext not in allowed:
-        raise BadInput(f"a {kind.value} file is {', '.join(allowed)}; the file's name says {name or 'nothing'!r}")
-    return name
-
-
 @strawberry.type
 class ImportsQuery:
     @strawberry.field(description="One of your own import jobs (anyone else's: NOT_FOUND)")
@@ -143,7 +130,7 @@ class ImportsMutation:
         jobs = _jobs(info)
         if not isinstance(file, StreamedUpload):
             raise BadInput("send the file as a GraphQL multipart request (operations, map, then the file)")
-        name = _filename(kind, file.filename)
+        name = KINDS[kind.value].file_name(file.filename)
         chunks: AsyncIterator[bytes] = file.chunks()
         job = await jobs.submit(c.principal.sub, c.token, kind.value, name, chunks, dry_run)
         return job_node(job)

@@ -85,14 +85,13 @@ def import_(args: argparse.Namespace, settings: Settings) -> int:
         raise SystemExit("yiwang import: give the FILE to import (or --template)")
     path = Path(args.file)
     try:
+        kind.file_name(path.name)
         data = path.read_bytes()
         rows = read(path.name, data)
     except OSError as e:
         raise SystemExit(f"yiwang import: {e}") from None
     except DomainError as e:
         raise SystemExit(f"yiwang import: {path.name}: {e.message}") from None
-    if kind.geo is False and path.suffix.lower() not in (".xlsx", ".csv"):
-        raise SystemExit(f"yiwang import: {kind.name} come from a .xlsx or .csv spreadsheet")
     token = _token(args, settings)
     digest = hashlib.sha256(data).hexdigest()[:16]
     checkpoint = FileCheckpoint(Path(settings.data_dir) / "imports" / f"{kind.name}-{digest}.json")

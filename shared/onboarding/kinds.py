@@ -17,19 +17,22 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import PurePosixPath
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from shared.errors import BadInput
 from shared.ids import is_subject_safe
-from shared.onboarding.tables import BOUNDARY, Row, as_date
+from shared.onboarding.tables import BOUNDARY, GEO, TABLES, Row, as_date
 from shared.people import check_id_number, check_person_name, check_phone, id_facts
+from shared.vocabulary.cases import CHANNEL_NAMES
+from shared.vocabulary.territory import WORKER_ROLE_NAMES
 
 LEVELS = {"市": "CITY", "县": "COUNTY", "区": "COUNTY", "县(区)": "COUNTY", "县区": "COUNTY", "街道": "TOWNSHIP"}
 LEVELS |= {"乡镇": "TOWNSHIP", "街道(乡镇)": "TOWNSHIP", "镇": "TOWNSHIP", "乡": "TOWNSHIP", "社区": "COMMUNITY"}
 LEVELS |= {"村": "COMMUNITY", "社区(村)": "COMMUNITY", "网格": "GRID"}
 LEVEL_ORDER = ("CITY", "COUNTY", "TOWNSHIP", "COMMUNITY", "GRID", "BUILDING")
-WORKER_ROLES = {"基础网格员": "BASIC", "专职网格员": "BASIC", "便民服务员": "CONVENIENCE", "财经管理员": "FINANCE"}
+WORKER_ROLES = {name: str(role) for role, name in WORKER_ROLE_NAMES.items()} | {"专职网格员": "BASIC"}
 ORG_TYPES = {
     "街道党工委": "TOWNSHIP_WORKING_COMMITTEE",
     "党工委": "TOWNSHIP_WORKING_COMMITTEE",
@@ -71,8 +74,8 @@ HOUSEHOLD_TAGS = {
     "优抚对象": "SPECIAL_CARE",
     "烈属": "MARTYR_FAMILY",
 }
-CHANNELS = {"小程序": "MINI_PROGRAM", "12345热线": "HOTLINE", "热线": "HOTLINE", "网格员巡查": "GRID_PATROL"}
-CHANNELS |= {"网格员走访": "GRID_PATROL", "来访": "WALK_IN", "联席会议": "JOINT_MEETING", "其他": "OTHER"}
+CHANNELS = {name: str(channel) for channel, name in CHANNEL_NAMES.items()}
+CHANNELS |= {"热线": "HOTLINE", "12345": "HOTLINE", "网格员巡查": "GRID_PATROL", "联席会议": "JOINT_MEETING"}
 VISIT_ANSWERS = {"满意": "SATISFIED", "基本满意": "BASICALLY_SATISFIED", "不满意": "DISSATISFIED"}
 LIST_SEP = re.compile(r"[、,，;；/\s]+")
 
@@ -161,8 +164,15 @@ class Kind:
     def column(self, key: str) -> Column:
         return next(c for c in self.columns if c.key == key)
 
-    def headers(self) -> dict[str, Column]:
-        return {c.header: c for c in self.columns}
+    def file_name(self, given: str | None) -> str:
+        """The file's name as a plain name (no folders, at most 100 characters), when its
+        extension is one this kind is read from (a spreadsheet; regions also a GIS file)."""
+        name = PurePosixPath((given or "").replace("\\", "/")).name.strip()[:100]
+        ext = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        allowed = TABLES + (GEO if self.geo else ())
+        if ext not in allowed:
+            raise BadInput(f"a {self.name} file is {', '.join(allowed)}; the file's name says {name or 'nothing'!r}")
+        return name
 
 
 # -- cells --------------------------------------------------------------------------------------
@@ -724,7 +734,7 @@ CASES = Kind(
         Column("标题", "title", True, "", "小区门口垃圾堆放"),
         Column("描述", "description", False, "", ""),
         Column("类别编码", "category", True, "a code of the platform's category catalogue", "ENV_GARBAGE"),
-        Column("来源渠道", "channel", True, "小程序、12345热线、网格员巡查、来访、联席会议 or 其他", "12345热线"),
+        Column("来源渠道", "channel", True, "小程序、12345热线、网格员走访、来访、党建联席会议 or 其他", "12345热线"),
         Column("上报人", "reporter", True, "", "匿名"),
         Column("上报人电话", "reporter_phone", False, "", ""),
         Column("所在网格编码", "grid", True, "", "330102001001"),

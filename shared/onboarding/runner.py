@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol
 
-from shared.errors import DomainError, InternalError, NotFound, Unauthenticated, Unavailable
+from shared.errors import DomainError, InternalError, Unauthenticated, Unavailable
 from shared.onboarding.kinds import Call, CellError, Context, Item, Kind, Ref, read_group
 from shared.onboarding.tables import Row
 
@@ -70,11 +70,6 @@ class Report:
     present: int = 0  # there already (its code's record, a case id): not sent
     before: int = 0  # done by an earlier, interrupted run of the same import
 
-    @property
-    def valid(self) -> int:
-        bad = {p.row for p in self.problems}
-        return self.rows - len(bad)
-
     def summary(self) -> str:
         if self.dry_run:
             return (
@@ -89,7 +84,7 @@ class Report:
 
 def _problem(rows: Sequence[int], e: CellError | DomainError) -> Problem:
     if isinstance(e, CellError):
-        return Problem(getattr(e, "row", None) or rows[0], e.column, e.reason)
+        return Problem(rows[0], e.column, e.reason)
     return Problem(rows[0], None, e.message)
 
 
@@ -168,7 +163,8 @@ async def check(items: list[Item], call: Caller) -> tuple[list[Item], list[Item]
         there = all(c.exists and c.exists[1] in held.get(c.exists[0], set()) for c in it.calls)
         (present if there else send).append(it)
     # An item whose reference fails above takes down those that need it from the file.
-    failed = {it.defines for it in items if it.defines and any(p.row == it.rows[0] for p in problems)}
+    bad_rows = {p.row for p in problems}
+    failed = {it.defines for it in items if it.defines and it.rows[0] in bad_rows}
     if failed:
         keep = []
         for it in send:
@@ -254,13 +250,6 @@ async def run(
     async def one(it: Item) -> None:
         try:
             for c in it.calls:
-                if c.verb == "role.assign":  # a role already held as given: nothing to change
-                    try:
-                        held = await _send(call, Call("grids", "role.get", {"sub": c.body["sub"]}))
-                    except NotFound:
-                        held = None
-                    if held and held.get("role") == c.body["role"] and held.get("regionId") == c.body["regionId"]:
-                        continue
                 await _send(call, c)
             report.imported += 1
         except DomainError as e:

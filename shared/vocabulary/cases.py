@@ -66,6 +66,17 @@ class CaseChannel(StrEnum):
     OTHER = "OTHER"
 
 
+# How a channel is named on a sheet (exports write these; imports read them, with a few aliases)
+CHANNEL_NAMES = {
+    CaseChannel.MINI_PROGRAM: "小程序",
+    CaseChannel.HOTLINE: "12345热线",
+    CaseChannel.GRID_PATROL: "网格员走访",
+    CaseChannel.WALK_IN: "来访",
+    CaseChannel.JOINT_MEETING: "党建联席会议",
+    CaseChannel.OTHER: "其他",
+}
+
+
 class AssigneeKind(StrEnum):
     GRID_WORKER = "GRID_WORKER"  # id: the worker's principal sub
     DEPARTMENT = "DEPARTMENT"  # id: the department code (县直部门)

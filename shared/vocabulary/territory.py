@@ -22,6 +22,13 @@ class WorkerRole(StrEnum):
     FINANCE = "FINANCE"  # 财经管理员
 
 
+WORKER_ROLE_NAMES = {
+    WorkerRole.BASIC: "基础网格员",
+    WorkerRole.CONVENIENCE: "便民服务员",
+    WorkerRole.FINANCE: "财经管理员",
+}
+
+
 # households: the tags of a household (实有人口), the relation of a person to its head, and the
 # roles of a cadre tied to a region (包联).
 class HouseholdTag(StrEnum):

@@ -94,3 +94,11 @@ async def test_a_verifier_signs_in_by_assignment_and_trusts_token_roles_only_whe
 def test_events_name_a_person_by_a_keyed_hash():
     a, b = subject_key("secret-one-long-enough-xxxxxxxxxxx", "zhang"), subject_key("secret-two-long-enough-xxxxxxxxxxx", "zhang")
     assert a != b and a == subject_key("secret-one-long-enough-xxxxxxxxxxx", "zhang") and "zhang" not in a
+
+
+def test_the_same_assignment_again_is_no_change():
+    a = Assignment("zhang.wei@sso", Role.GRID_WORKER, "g1", ("c", "g1"))
+    stored = {"role": "grid_worker", "regionId": "g1", "dept": None, "member": None, "active": True}
+    assert a.held_by(stored)
+    assert not a.held_by({**stored, "regionId": "g2"}) and not a.held_by({**stored, "role": "operator"})
+    assert not a.held_by(None)

@@ -54,7 +54,6 @@ RELATED_COUNTERS = (
 )
 TAG_PREFIX = "tag."
 
-_CTRL = re.compile(r"[\x00-\x1f\x7f<>{}\[\]\\|$^*=;\"]")
 _PLACE = re.compile(r"^[0-9A-Za-z\u4e00-\u9fff#\-]+$")
 
 

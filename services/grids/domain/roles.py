@@ -8,7 +8,9 @@ existing assignment and records the event (the audit trail: who, what, when)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from shared.auth import REGIONAL_ROLES, Principal, Role, assignment_claims
 from shared.errors import BadInput, Forbidden
@@ -33,6 +35,21 @@ class Assignment:
     def claims(self) -> dict[str, str]:
         """The claims a token would carry for it (`shared.auth.principal_of` reads them)."""
         return assignment_claims(self.role, self.region_id, self.dept, self.member)
+
+    def held_by(self, stored: Mapping[str, Any] | None) -> bool:
+        """The active assignment stored is this one: assigning it again changes nothing (no
+        version, no event), so a role given twice (an import run again) is not a change."""
+        return stored is not None and (
+            stored["role"],
+            stored["regionId"],
+            stored.get("dept"),
+            stored.get("member"),
+        ) == (
+            str(self.role),
+            self.region_id,
+            self.dept,
+            self.member,
+        )
 
 
 def parse_role(value: str) -> Role:

@@ -5,13 +5,8 @@ from __future__ import annotations
 import re
 
 from shared.errors import BadInput
-from shared.vocabulary.territory import WorkerRole
+from shared.vocabulary.territory import WORKER_ROLE_NAMES, WorkerRole  # noqa: F401 (the domain's names)
 
-WORKER_ROLE_NAMES = {
-    WorkerRole.BASIC: "基础网格员",
-    WorkerRole.CONVENIENCE: "便民服务员",
-    WorkerRole.FINANCE: "财经管理员",
-}
 _PHONE = re.compile(r"^\+?[0-9-]{5,20}$")
 
 

@@ -84,6 +84,8 @@ class Roles:
             old = await self.coll.find_one({"_id": c.sub}, session=uow.session)
             held = old if old and old["active"] else None  # a revoked one stays as a tombstone (its version)
             rules.check_may_change(p, c.sub, tuple(held["path"]) if held else None)
+            if held is not None and a.held_by(held):
+                return held
             d = {
                 "_id": c.sub,
                 "role": str(role),
