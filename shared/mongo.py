@@ -33,6 +33,7 @@ from pymongo.uri_parser import parse_uri
 from shared.errors import Unavailable
 from shared.messaging.envelope import CloudEvent
 from shared.messaging.subjects import dept_subjects, event_subject
+from shared.paging import KEY, backfill_keys, paged_index
 
 T = TypeVar("T")
 OUTBOX = "outbox"
@@ -96,9 +97,17 @@ KERNEL_INDEXES: dict[str, list[IndexModel]] = {
 
 
 async def ensure_indexes(db: AsyncDatabase, spec: dict[str, list[IndexModel]]) -> None:
+    """The collections' indexes; a collection with a paged index (shared.paging) also gets the
+    page key's own, which pages a list with no equality at all (an unrestricted caller's), and
+    its records stored before page keys get theirs (once)."""
     for coll, models in {**KERNEL_INDEXES, **spec}.items():
+        paged = any(list(m.document["key"])[-1] == KEY for m in models)
+        if paged:
+            models = [*models, paged_index()]
         if models:
             await db[coll].create_indexes(models)
+        if paged:
+            await backfill_keys(db[coll])
 
 
 @dataclass

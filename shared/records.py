@@ -17,6 +17,7 @@ from pymongo.errors import DuplicateKeyError
 from shared.domain import RollupDelta
 from shared.errors import Conflict, LostRace, NotFound
 from shared.mongo import UnitOfWork, now
+from shared.paging import KEY, Pager, page_key
 from shared.trends import bucket_id, city_tz, day_of, fold_days
 
 R = TypeVar("R", bound=BaseModel)
@@ -58,11 +59,13 @@ class Records(Generic[R]):
     ):
         self.coll, self.model, self.what = db[name], model, what
         self.path_of, self.extra = path_of, extra
+        self.pager = Pager(self.coll)
 
     def to_doc(self, record: R) -> dict[str, Any]:
         doc = bsonable(record.model_dump(mode="python"))
         doc["_id"] = doc.pop("id")
         doc["path"] = list(self.path_of(record))
+        doc[KEY] = page_key(doc["_id"])
         doc.update(self.extra(record))
         return doc
 
@@ -101,11 +104,13 @@ class Records(Generic[R]):
                 {"id": key(record)},
             )
 
-    async def page(self, query: dict, first: int, after: str | None, sort: str = "_id") -> tuple[list[R], int, bool]:
-        total = await self.coll.count_documents(query)
-        q = {**query, **({"_id": {"$gt": after}} if after else {})}
-        docs = await self.coll.find(q).sort(sort, 1).limit(first + 1).to_list(first + 1)
-        return [self.of(x) for x in docs[:first]], total, len(docs) > first
+    async def page(
+        self, query: dict, first: int, after: str | None, total: int | None = None
+    ) -> tuple[list[R], int, bool]:
+        """One page of the records matching `query` after the record `after`, in bounded work
+        (shared.paging); `total`, when the caller has it (a rollup), instead of a count."""
+        docs, total, more = await self.pager.page(query, first, page_key(after) if after else None, total)
+        return [self.of(x) for x in docs], total, more
 
     async def find(
         self, query: dict, limit: int = 0, sort: str | None = None, uow: UnitOfWork | None = None

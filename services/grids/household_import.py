@@ -39,6 +39,7 @@ from shared.ids import ALPHABET
 from shared.messaging.envelope import make_event
 from shared.messaging.rpc import Request
 from shared.mongo import UnitOfWork, now
+from shared.paging import KEY, page_key
 from shared.trends import city_tz, day_of, fold_days
 
 log = logging.getLogger("yiwang.grids.import")
@@ -146,6 +147,7 @@ class HouseholdImporter:
                 raise _bad(x.h, x.index, e) from None
             doc: dict[str, Any] = {
                 "_id": x.id,
+                KEY: page_key(x.id),  # lists page by it (shared/paging)
                 "buildingId": b["_id"],
                 **hh.household_place(b["path"]),
                 "unit": x.unit,

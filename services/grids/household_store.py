@@ -9,6 +9,7 @@ from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.mongo import OUTBOX, UnitOfWork
+from shared.paging import Pager, page_key
 
 HOUSEHOLDS = "households"
 
@@ -16,6 +17,7 @@ HOUSEHOLDS = "households"
 class HouseholdStore:
     def __init__(self, db: AsyncDatabase):
         self.coll = db[HOUSEHOLDS]
+        self.pager = Pager(self.coll)
         self.rollups, self.outbox = db.rollups, db[OUTBOX]
 
     async def get(self, household_id: str, uow: UnitOfWork | None = None) -> dict | None:
@@ -44,11 +46,11 @@ class HouseholdStore:
             {"_id": household_id, "version": version}, update, session=uow.session, return_document=ReturnDocument.AFTER
         )
 
-    async def page(self, query: dict[str, Any], first: int, after: str | None) -> tuple[list[dict], int, bool]:
-        total = await self.coll.count_documents(query)
-        q = {**query, **({"_id": {"$gt": after}} if after else {})}
-        docs = await self.coll.find(q).sort("_id", 1).limit(first + 1).to_list(first + 1)
-        return docs[:first], total, len(docs) > first
+    async def page(
+        self, query: dict[str, Any], first: int, after: str | None, total: int | None = None
+    ) -> tuple[list[dict], int, bool]:
+        """One page of the households matching `query`, in bounded work (shared/paging)."""
+        return await self.pager.page(query, first, page_key(after) if after else None, total)
 
     async def taken_places(self, uow: UnitOfWork, keys: list[str]) -> dict[str, str]:
         """place key -> id of the live household holding it, for those taken."""

@@ -13,6 +13,7 @@ from services.grids.domain import Level, Region, ancestors_below
 from services.grids.domain.households import household_place, level_of_path
 from shared.errors import NotFound
 from shared.mongo import UnitOfWork, now
+from shared.paging import paged_index
 from shared.records import DAY_BUCKET_INDEXES, add_day_buckets, flatten, read_days
 from shared.trends import city_tz, day_of, fold_days
 
@@ -44,9 +45,11 @@ INDEXES = {
     # households: a region's households by id (lists, recounts, a building's on a move), the live
     # household of a unit and room (unique; unset on moving out), a member's (联户).
     "households": [
-        IndexModel([("path", ASCENDING), ("_id", ASCENDING)]),
+        # lists page on (filter, k): bounded at any level (shared/paging)
+        paged_index("path"),
         IndexModel([("placeKey", ASCENDING)], unique=True, sparse=True),
-        IndexModel([("linkedMemberIds", ASCENDING), ("_id", ASCENDING)]),
+        paged_index("linkedMemberIds"),
+        paged_index("tags", "path"),
     ],
 }
 SEQUENCES, GEOMETRY = "sequences", "geometry"

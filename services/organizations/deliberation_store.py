@@ -12,15 +12,16 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.organizations import domain as d
 from shared.mongo import UnitOfWork, now
+from shared.paging import KEY
 from shared.records import Records, until
 
-PATH = [("path", ASCENDING), ("_id", ASCENDING)]
+PATH = [("path", ASCENDING), (KEY, ASCENDING)]
 DELIBERATION_INDEXES: dict[str, list[IndexModel]] = {
     "proposals": [
         IndexModel(PATH),
-        IndexModel([("path", ASCENDING), ("stage", ASCENDING), ("_id", ASCENDING)]),
-        IndexModel([("path", ASCENDING), ("public", ASCENDING), ("_id", ASCENDING)]),
-        IndexModel([("proposer_sub", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("path", ASCENDING), ("stage", ASCENDING), (KEY, ASCENDING)]),
+        IndexModel([("path", ASCENDING), ("public", ASCENDING), (KEY, ASCENDING)]),
+        IndexModel([("proposer_sub", ASCENDING), (KEY, ASCENDING)]),
     ],
     "notices": [IndexModel(PATH)],
     "deliberation_rules": [IndexModel(PATH)],

@@ -19,21 +19,22 @@ from services.organizations.domain.funds import FundAccount, FundEntry
 from shared.domain import RollupDelta
 from shared.errors import Conflict
 from shared.mongo import UnitOfWork
+from shared.paging import KEY
 from shared.records import Records, add_rollups
 
-PATH = [("path", ASCENDING), ("_id", ASCENDING)]
+PATH = [("path", ASCENDING), (KEY, ASCENDING)]
 FUND_INDEXES: dict[str, list[IndexModel]] = {
     "fund_accounts": [IndexModel(PATH)],
     "fund_entries": [
         IndexModel(PATH),
-        IndexModel([("account_id", ASCENDING), ("_id", ASCENDING)]),
-        IndexModel([("target.kind", ASCENDING), ("target.id", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("account_id", ASCENDING), (KEY, ASCENDING)]),
+        IndexModel([("target.kind", ASCENDING), ("target.id", ASCENDING), (KEY, ASCENDING)]),
     ],
-    "service_entries": [IndexModel(PATH), IndexModel([("community_id", ASCENDING), ("_id", ASCENDING)])],
+    "service_entries": [IndexModel(PATH), IndexModel([("community_id", ASCENDING), (KEY, ASCENDING)])],
     "fund_rollups": [],
     # matching: a category's resources and projects on a region's path (one ring per query)
-    "resources": [IndexModel([("category", ASCENDING), ("path", ASCENDING), ("_id", ASCENDING)])],
-    "projects": [IndexModel([("category", ASCENDING), ("path", ASCENDING), ("_id", ASCENDING)])],
+    "resources": [IndexModel([("category", ASCENDING), ("path", ASCENDING), (KEY, ASCENDING)])],
+    "projects": [IndexModel([("category", ASCENDING), ("path", ASCENDING), (KEY, ASCENDING)])],
 }
 
 

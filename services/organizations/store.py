@@ -17,31 +17,32 @@ from services.organizations.deliberation_store import DELIBERATION_INDEXES
 from services.organizations.weak_store import WEAK_INDEXES  # weak organisations
 from shared.domain import RollupDelta
 from shared.mongo import OUTBOX, UnitOfWork
+from shared.paging import KEY, paged_index
 from shared.records import DAY_BUCKET_INDEXES, Records, add_rollups, bsonable, claim_key, read_days, until
 
 ID_NUMBER_KEY = "member-id-number:"  # + the ID number's blind index: one member per ID number
 ORG_KEY = "org:"  # + the organisation's uniqueness key (domain `uniqueness_key`): one per type and anchor
-PATH = [("path", ASCENDING), ("_id", ASCENDING)]
+PATH = [("path", ASCENDING), (KEY, ASCENDING)]
 INDEXES = {
     "organizations": [
         IndexModel(PATH),
-        IndexModel([("parent_id", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("parent_id", ASCENDING), (KEY, ASCENDING)]),
         IndexModel([("weak", ASCENDING), ("holds_life", ASCENDING), ("last_active_at", ASCENDING)]),
     ],
     "members": [
         IndexModel(PATH),
-        IndexModel([("org_id", ASCENDING), ("_id", ASCENDING)]),
-        IndexModel([("dual_community", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("org_id", ASCENDING), (KEY, ASCENDING)]),
+        IndexModel([("dual_community", ASCENDING), (KEY, ASCENDING)]),
     ],
     "transfers": [
         IndexModel(PATH),
-        IndexModel([("to_path", ASCENDING), ("_id", ASCENDING)]),
-        IndexModel([("member_id", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("to_path", ASCENDING), (KEY, ASCENDING)]),
+        IndexModel([("member_id", ASCENDING), (KEY, ASCENDING)]),
         IndexModel([("status", ASCENDING), ("overdue_flagged", ASCENDING), ("deadline_at", ASCENDING)]),
     ],
     # every record that keeps a region path has an index on it: a moved region's records are
     # found by it (shared/moves)
-    "twinnings": [IndexModel([("community_id", ASCENDING), ("_id", ASCENDING)]), IndexModel(PATH)],
+    "twinnings": [IndexModel([("community_id", ASCENDING), (KEY, ASCENDING)]), IndexModel(PATH)],
     "units": [IndexModel(PATH)],
     "linkages": [IndexModel(PATH)],
     "meetings": [IndexModel(PATH), IndexModel([("committee_id", ASCENDING), ("scheduled_at", ASCENDING)])],
@@ -49,7 +50,7 @@ INDEXES = {
     "needs": [IndexModel(PATH)],
     "resources": [IndexModel(PATH)],
     "projects": [IndexModel(PATH)],
-    "feedback": [IndexModel(PATH), IndexModel([("member_id", ASCENDING), ("_id", ASCENDING)])],
+    "feedback": [IndexModel(PATH), IndexModel([("member_id", ASCENDING), (KEY, ASCENDING)])],
     "case_links": [],
     "rollups": [],
     "keys": [],
@@ -67,11 +68,17 @@ INDEXES.update(
         "owners_committees": [IndexModel(PATH)],
         "residents_committees": [IndexModel(PATH)],
         "three_party_meetings": [IndexModel(PATH)],
-        "unit_registrations": [IndexModel(PATH), IndexModel([("unit_id", ASCENDING), ("_id", ASCENDING)])],
+        "unit_registrations": [IndexModel(PATH), IndexModel([("unit_id", ASCENDING), (KEY, ASCENDING)])],
     }
 )
+# filtered lists page on (filter, path, k): bounded at any level (shared/paging)
+INDEXES["organizations"] += [paged_index("type", "path"), paged_index("weak", "path")]
+INDEXES["members"].append(paged_index("category", "path"))
+INDEXES["transfers"].append(paged_index("status", "path"))
+INDEXES["units"].append(paged_index("kind", "path"))
+INDEXES["feedback"].append(paged_index("quarter", "path"))
 INDEXES["organizations"] += [
-    IndexModel([("unit_id", ASCENDING), ("_id", ASCENDING)]),
+    IndexModel([("unit_id", ASCENDING), (KEY, ASCENDING)]),
     IndexModel([("idle", ASCENDING), ("non_territorial", ASCENDING), ("last_branch_activity_at", ASCENDING)]),
 ]
 

@@ -13,16 +13,17 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.organizations.domain.rectification import RectificationPlan
 from services.organizations.domain.weak import SETTINGS_ID, WeakSettingsRecord, WeakStanding
+from shared.paging import KEY
 from shared.records import Records, until
 
 CURSOR_ID = "weak-rating"
-PATH = [("path", ASCENDING), ("_id", ASCENDING)]
+PATH = [("path", ASCENDING), (KEY, ASCENDING)]
 WEAK_INDEXES = {
-    # weakOrganizations(regionId): the flagged ones of a subtree, paged by id, without a scan
-    "weak_standings": [IndexModel(PATH), IndexModel([("flagged", ASCENDING), ("path", ASCENDING), ("_id", ASCENDING)])],
+    # weakOrganizations(regionId): the flagged ones of a subtree, in bounded pages (shared/paging)
+    "weak_standings": [IndexModel(PATH), IndexModel([("flagged", ASCENDING), ("path", ASCENDING), (KEY, ASCENDING)])],
     "rectifications": [
         IndexModel(PATH),
-        IndexModel([("org_id", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("org_id", ASCENDING), (KEY, ASCENDING)]),
         IndexModel([("next_due_at", ASCENDING)]),  # the sweeper's overdue tasks
     ],
     "weak_settings": [],
@@ -48,14 +49,6 @@ class WeakStore:
 
     async def settings_record(self) -> WeakSettingsRecord | None:
         return await self.settings.get(SETTINGS_ID)
-
-    async def flagged_page(self, region_id: str, first: int, after: str | None) -> tuple[list[WeakStanding], bool]:
-        """One page of the flagged standings of a region's subtree, by id (index flagged, path, _id)."""
-        q: dict[str, Any] = {"flagged": True, "path": region_id}
-        if after:
-            q["_id"] = {"$gt": after}
-        docs = await self.standings.coll.find(q).sort("_id", 1).limit(first + 1).to_list(first + 1)
-        return [self.standings.of(x) for x in docs[:first]], len(docs) > first
 
     async def plans_due(self, at: datetime, limit: int) -> list[str]:
         """Open plans with a task past its deadline not yet raised (index on next_due_at)."""

@@ -17,22 +17,36 @@ from shared.domain import RollupDelta
 from shared.errors import BadInput, Conflict
 from shared.ids import new_id
 from shared.mongo import UnitOfWork, now
+from shared.paging import KEY, paged_index
 from shared.records import DAY_BUCKET_INDEXES, Records, add_rollups, bsonable, claim_key, read_days, until
 
-PATH = [("path", ASCENDING), ("_id", ASCENDING)]
+PATH = [("path", ASCENDING), (KEY, ASCENDING)]
 INDEXES = {
-    "volunteers": [IndexModel(PATH), IndexModel([("sub", ASCENDING)]), IndexModel([("member.member_id", ASCENDING)])],
+    "volunteers": [
+        IndexModel(PATH),
+        paged_index("sub"),  # a resident's own record
+        IndexModel([("member.member_id", ASCENDING)]),
+        # filtered lists page on (filter, path, k): bounded at any level (shared/paging)
+        paged_index("volunteer_kind", "path"),
+        paged_index("skills", "path"),
+    ],
     "teams": [IndexModel(PATH)],
-    "posts": [IndexModel(PATH), IndexModel([("claimants.volunteer_id", ASCENDING), ("_id", ASCENDING)])],
+    "posts": [
+        IndexModel(PATH),
+        IndexModel([("claimants.volunteer_id", ASCENDING), (KEY, ASCENDING)]),
+        paged_index("status", "path"),
+        paged_index("post_type", "path"),
+        paged_index("post_type", "status", "path"),
+    ],
     "orders": [
         IndexModel(PATH),
-        IndexModel([("resident_sub", ASCENDING), ("_id", ASCENDING)]),
-        IndexModel([("taker_id", ASCENDING), ("_id", ASCENDING)]),
-        IndexModel([("status", ASCENDING), ("path", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("resident_sub", ASCENDING), (KEY, ASCENDING)]),
+        IndexModel([("taker_id", ASCENDING), (KEY, ASCENDING)]),
+        IndexModel([("status", ASCENDING), ("path", ASCENDING), (KEY, ASCENDING)]),
     ],
     # every record that keeps a region path has an index on it: a moved region's records are
     # found by it (shared/moves)
-    "tasks": [IndexModel([("volunteer_id", ASCENDING), ("_id", ASCENDING)]), IndexModel(PATH)],
+    "tasks": [IndexModel([("volunteer_id", ASCENDING), (KEY, ASCENDING)]), IndexModel(PATH)],
     "activities": [IndexModel(PATH)],
     "ledger": [
         IndexModel([("volunteer_id", ASCENDING), ("at", ASCENDING)]),

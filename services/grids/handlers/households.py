@@ -30,6 +30,7 @@ from shared.ids import new_id
 from shared.messaging.envelope import CloudEvent, make_event
 from shared.messaging.rpc import Request, item_error
 from shared.mongo import UnitOfWork, now, remember, remembered
+from shared.paging import KEY, page_key
 from shared.records import flat_and, flatten
 from shared.scope import region_scope
 from shared.trends import city_tz
@@ -144,8 +145,10 @@ class Households:
             hh.check_building(b["level"], b["name"])
             hh.check_building_grid(b["path"], c.gridId)
             at = now()
+            household_id = new_id("hh")
             doc: dict[str, Any] = {
-                "_id": new_id("hh"),
+                "_id": household_id,
+                KEY: page_key(household_id),  # lists page by it (shared/paging)
                 "buildingId": b["_id"],
                 **hh.household_place(b["path"]),
                 "unit": unit,

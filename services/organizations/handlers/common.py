@@ -112,10 +112,17 @@ class OrgContext(RecordCommands):
         return scope.filter()
 
     async def page(
-        self, repo: Records, query: dict, first: int, after: str | None, view: Callable[[Any], dict]
+        self,
+        repo: Records,
+        query: dict,
+        first: int,
+        after: str | None,
+        view: Callable[[Any], dict],
+        total: int | None = None,
     ) -> dict:
-        """One page of a list verb: the records matching `query`, each through `view`."""
-        items, total, more = await repo.page(query, first, after)
+        """One page of a list verb: the records matching `query`, each through `view`; `total`
+        when the caller has it from the rollups (else counted as far as bounded)."""
+        items, total, more = await repo.page(query, first, after, total)
         return page_reply([view(x) for x in items], total, more)
 
     async def region_list(self, req: Request, repo: Records, view: Callable[[Any], dict]) -> dict:

@@ -98,4 +98,9 @@ class Members(Feature):
             query = self.ctx.list_scope(p, q.regionId)
         if q.category:
             query["category"] = q.category
-        return await self.ctx.page(self.store.members, query, q.first, q.after, lambda m: self.views.member(p, m))
+        total = None
+        if set(query) <= {"path", "category"} and isinstance(query.get("path"), str):  # a region's: its figure
+            counter = f"members.{q.category}" if q.category else "members"
+            total = (await self.store.counters([query["path"]])).get(query["path"], {}).get(counter, 0)
+        view = lambda m: self.views.member(p, m)  # noqa: E731
+        return await self.ctx.page(self.store.members, query, q.first, q.after, view, total)

@@ -108,12 +108,13 @@ class Weak(Feature):
 
     # -- reads ---------------------------------------------------------------------------
     async def listing(self, req: Request) -> dict:
-        """The flagged organisations of a region's subtree, by id; the count from the rollups."""
+        """The flagged organisations of a region's subtree (bounded pages); the count from the rollups."""
         q, p = req.parse(w.ListWeak), req.principal
         self.ctx.territory.visible_path(p, q.regionId)
-        items, more = await self.weak.flagged_page(q.regionId, q.first, q.after)
-        plans = await asyncio.gather(*(self.weak.plans.get(s.plan_id) if s.plan_id else _none() for s in items))
         total = (await self.store.counters([q.regionId])).get(q.regionId, {}).get("weak_flagged", 0)
+        flagged = {"flagged": True, "path": q.regionId}
+        items, total, more = await self.weak.standings.page(flagged, q.first, q.after, total)
+        plans = await asyncio.gather(*(self.weak.plans.get(s.plan_id) if s.plan_id else _none() for s in items))
         page = page_reply([standing_view(s, plan) for s, plan in zip(items, plans, strict=True)], total, more)
         page["endCursor"] = items[-1].id if items else None
         return page

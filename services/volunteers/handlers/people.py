@@ -87,7 +87,10 @@ async def listing(cx: Context, q: w.ListVolunteers, p: Principal) -> dict:
         query["volunteer_kind"] = "PARTY_MEMBER"
     if q.skill:
         query["skills"] = q.skill
-    items, total, more = await cx.store.volunteers.page(query, q.first, q.after)
+    total = None
+    if set(query) == {"path"} and isinstance(query["path"], str):  # a region's: its figure
+        total = (await cx.store.counters([query["path"]])).get(query["path"], {}).get("volunteers", 0)
+    items, total, more = await cx.store.volunteers.page(query, q.first, q.after, total)
     return page_reply([cx.views.volunteer(p, v) for v in items], total, more)
 
 
