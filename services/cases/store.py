@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import time
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -24,10 +22,10 @@ from services.cases.domain import (
     GeoPoint,
     sweep_at,
 )
-from shared.errors import BadInput, Conflict, LostRace, NotFound
+from shared.errors import Conflict, LostRace, NotFound
 from shared.geo import cell_of as geo_cell
-from shared.ids import id_floor, id_time_ms
 from shared.mongo import UnitOfWork, now
+from shared.paging import NewestPager, PageWindows  # noqa: F401 (PageWindows: its tests)
 from shared.records import DAY_BUCKET_INDEXES, add_day_buckets, flatten, read_days, until
 from shared.trends import bucket_id
 from shared.workdays import WorkCalendarSource, YearArrangement
@@ -70,6 +68,12 @@ INDEXES["cases"].append(IndexModel([("sweep_at", ASCENDING)]))
 INDEXES["cases"].append(IndexModel([("buildingId", ASCENDING), ("_id", DESCENDING)]))
 # mywork: a day's cases (domain/work.py), one equality per field each: the caller's region at its
 # level and status, the cases assigned to a person, a department's own
+# lists filtered in a subtree, newest first in bounded work: one range of ids per filter value
+INDEXES["cases"] += [
+    IndexModel([("path", ASCENDING), ("status", ASCENDING), ("_id", DESCENDING)]),
+    IndexModel([("path", ASCENDING), ("category_code", ASCENDING), ("_id", DESCENDING)]),
+    IndexModel([("path", ASCENDING), ("overdue", ASCENDING), ("_id", DESCENDING)]),
+]
 INDEXES["cases"] += [
     IndexModel([("region_id", ASCENDING), ("level", ASCENDING), ("status", ASCENDING)]),
     IndexModel([("path", ASCENDING), ("level", ASCENDING), ("status", ASCENDING)]),
@@ -86,37 +90,6 @@ NEAR_MIGRATION = "cases.near"  # upgrade_near_cells has run
 SWEEP_AT_MIGRATION = "cases.sweep_at"  # upgrade_sweep_at has run
 CALENDAR_VERSION = "version"  # the work_calendar document every replica polls
 RATING_WINDOW_MIGRATION = "cases.rating_window_from"  # upgrade_rating_windows has run
-
-
-class PageWindows:
-    """How many hours of cases before the cursor a list reads first, learned per list: the
-    window that filled its last page, halved each time the first window fills one again, so
-    a city's busy list settles on minutes of cases and a quiet grid's on weeks. The windows
-    after the first grow sixfold up to a year, then everything before. Pure: no I/O."""
-
-    MIN_HOURS, START_HOURS, GROWTH, YEAR_HOURS, REMEMBERED = 1 / 12, 1.0, 6, 366 * 24, 10_000
-
-    def __init__(self) -> None:
-        self.first: dict[str, float] = {}
-
-    def plan(self, key: str) -> list[float | None]:
-        """The windows to read, in hours before the anchor (None: everything before)."""
-        hours, out = self.first.get(key, self.START_HOURS), []
-        while hours < self.YEAR_HOURS:
-            out.append(hours)
-            hours *= self.GROWTH
-        return [*out, self.YEAR_HOURS, None]
-
-    def learn(self, key: str, planned: list[float | None], filled: float | None) -> None:
-        """`filled`: the window of `planned` that filled the page (None: none did)."""
-        if len(self.first) >= self.REMEMBERED:
-            self.first.clear()
-        if filled is None:
-            self.first[key] = self.YEAR_HOURS  # fewer than a page in a year: read it at once
-        elif filled == planned[0]:
-            self.first[key] = max(self.MIN_HOURS, filled / 2)
-        else:
-            self.first[key] = filled
 
 
 CELL_DEG = 0.002  # about 200 m east-west, 220 m north-south: twice the largest duplicate radius
@@ -168,7 +141,7 @@ def case_from_doc(doc: dict[str, Any]) -> Case:
 class CaseStore:
     def __init__(self, db: AsyncDatabase):
         self.db, self.cases, self.rollups = db, db.cases, db.rollups
-        self.windows = PageWindows()
+        self.pager = NewestPager(db.cases, "c")
 
     async def doc(self, case_id: str, uow: UnitOfWork | None = None) -> dict | None:
         return await self.cases.find_one({"_id": case_id}, session=uow.session if uow else None)
@@ -205,49 +178,9 @@ class CaseStore:
     async def page(
         self, query: dict, first: int, after: str | None, with_total: bool = True, total: int | None = None
     ) -> tuple[list[dict], int, bool]:
-        """One page, newest first. Case ids begin with their report time, so the page is read
-        from successive windows of ids before the cursor, each a range on the (path, _id)
-        index, until the page is full; no case is read twice. The embedded store fetches and
-        sorts every match of a query in memory (~55 µs a case, holding the store meanwhile),
-        so the first window is sized by what filled this list's last page (`PageWindows`):
-        a day of the city is thousands of cases. The total is counted only when asked for
-        (or given)."""
-        try:
-            anchor = id_time_ms(after) if after else int(time.time() * 1000)
-        except ValueError:
-            raise BadInput("`after` is not a cursor of this list") from None
-        key = json.dumps(query, sort_keys=True, default=str)
-        planned = self.windows.plan(key)
-        docs: list[dict] = []
-        upper, filled = after, None  # upper: exclusive; the cursor, then the floor of the window before
-        for hours in planned:
-            ids: dict[str, str] = {"$lt": upper} if upper else {}
-            floor = id_floor("c", anchor - int(hours * 3_600_000)) if hours is not None else None
-            if floor:
-                ids["$gte"] = floor
-            if not ids:
-                q = query
-            elif "_id" in query:  # a scope that names ids: keep both conditions
-                q = {"$and": [query, {"_id": ids}]}
-            else:
-                q = {**query, "_id": ids}
-            need = first + 1 - len(docs)
-            docs += await self.cases.find(q).sort("_id", -1).limit(need).to_list(need)
-            if len(docs) > first:
-                filled = hours
-                break
-            if floor is None:
-                break
-            upper = floor
-        self.windows.learn(key, planned, filled)
-        more = len(docs) > first
-        if total is None:
-            total = await self.cases.count_documents(query) if with_total else -1
-        elif after is None:
-            # a given total (a rollup) trails the writes by a projector pass; a first page that
-            # holds the whole list is its exact count, and a fuller one bounds it from below
-            total = max(total, first + 1) if more else len(docs)
-        return docs[:first], total, more
+        """One page of the cases matching `query`, newest first, in bounded work (case ids begin
+        with their report time: `shared.paging.NewestPager`)."""
+        return await self.pager.page(query, first, after, with_total, total)
 
     async def page_any(
         self, queries: list[dict], first: int, after: str | None, with_total: bool = True, overlaps: Sequence[dict] = ()

@@ -15,6 +15,7 @@ from services.grids.domain import visits as vd
 from services.grids.domain.visit_record import Visit
 from services.grids.domain.visit_rules import DEFAULT_RULES, VisitRule, rule_of
 from shared.mongo import UnitOfWork, now
+from shared.paging import NewestPager
 from shared.records import Records, until
 
 RULES_ID = "current"
@@ -22,6 +23,7 @@ VISIT_INDEXES = {
     "visits": [
         IndexModel([("path", ASCENDING), ("_id", DESCENDING)]),
         IndexModel([("householdId", ASCENDING), ("_id", DESCENDING)]),
+        IndexModel([("visitor", ASCENDING), ("_id", DESCENDING)]),  # a volunteer's own, newest first
         IndexModel([("caseId", ASCENDING)], sparse=True),
     ],
     "households": [  # the visiting state (VISITS writes it): plan, sweeper, myWork
@@ -53,6 +55,7 @@ class VisitStore:
     def __init__(self, db: AsyncDatabase):
         self.db = db
         self.visits: Records[Visit] = Records(db, "visits", Visit, "visit", path_of=lambda v: v.path)
+        self.pager = NewestPager(self.visits.coll, "vi")
         self.households, self.rules_coll = db.households, db.visitRules
 
     # -- rules -----------------------------------------------------------------------------
@@ -136,10 +139,14 @@ class VisitStore:
 
     # -- visits ----------------------------------------------------------------------------
     async def visit_page(self, query: dict, first: int, after: str | None) -> tuple[list[Visit], int, bool]:
-        total = await self.visits.coll.count_documents(query)
-        q = {**query, **({"_id": {"$lt": after}} if after else {})}
-        docs = await self.visits.coll.find(q).sort("_id", -1).limit(first + 1).to_list(first + 1)
-        return [self.visits.of(x) for x in docs[:first]], total, len(docs) > first
+        """One page of visits, newest first, in bounded work (visit ids begin with the visit's
+        time: `shared.paging.NewestPager`); a region's whole list counted by its rollup."""
+        total = None
+        if list(query) == ["path"] and isinstance(query["path"], str):
+            doc = await self.db.rollups.find_one({"_id": query["path"]}, {"counters.visitCount": 1})
+            total = int(((doc or {}).get("counters") or {}).get("visitCount", 0))
+        docs, total, more = await self.pager.page(query, first, after, total=total)
+        return [self.visits.of(x) for x in docs], total, more
 
     async def cadre_regions(self, sub: str, limit: int) -> list[dict]:
         """The regions a cadre is assigned to (包联, the `cadres` records), with their level."""
