@@ -68,9 +68,38 @@ CATEGORIES = ["ENV_GARBAGE", "ENV_NOISE", "FACILITY_STREETLIGHT", "SAFETY_EBIKE_
 # graphql-core's words for a query the schema does not have (an operation not built yet)
 SCHEMA_REFUSALS = ("Cannot query field", "Unknown argument", "Unknown type", "got invalid value",
                    "is not defined", "does not exist", "Expected value of type", "Did you mean")
+# Lists of every kind at every level, filtered and not (a page of 20 with its total, and the next
+# page after it): each is timed as `list_<kind>` (`_<level>`: of the city or of a grid).
+LISTS = {
+    "members": """query($r: ID, $a: String) { partyMembers(regionId: $r, first: 20, after: $a) {
+      totalCount pageInfo { endCursor } edges { node { id name } } } }""",
+    "members_category": """query($r: ID, $a: String) { partyMembers(regionId: $r, category: RETIRED, first: 20,
+      after: $a) { totalCount pageInfo { endCursor } edges { node { id name } } } }""",
+    "organizations": """query($r: ID, $a: String) { partyOrganizations(regionId: $r, first: 20, after: $a) {
+      totalCount pageInfo { endCursor } edges { node { id name } } } }""",
+    "volunteers": """query($r: ID, $a: String) { volunteers(regionId: $r, first: 20, after: $a) {
+      totalCount pageInfo { endCursor } edges { node { id } } } }""",
+    "posts": """query($r: ID, $a: String) { volunteerPosts(regionId: $r, first: 20, after: $a) {
+      totalCount pageInfo { endCursor } edges { node { id } } } }""",
+    "orders": """query($r: ID, $a: String) { serviceOrders(regionId: $r, first: 20, after: $a) {
+      totalCount pageInfo { endCursor } edges { node { id } } } }""",
+    "activities": """query($r: ID, $a: String) { activities(regionId: $r, first: 20, after: $a) {
+      totalCount pageInfo { endCursor } edges { node { id } } } }""",
+    "cases_category": """query($r: ID, $a: String, $c: String) { cases(filter: {regionId: $r, category: $c},
+      first: 20, after: $a) { totalCount pageInfo { endCursor } edges { node { id } } } }""",
+    "cases_open": """query($r: ID, $a: String) { cases(filter: {regionId: $r, statuses: [REPORTED, ACCEPTED,
+      IN_PROGRESS]}, first: 20, after: $a) { totalCount pageInfo { endCursor } edges { node { id } } } }""",
+    # a grid worker's own grid: households and visits are read below the township only
+    "households": """query($r: ID!, $a: String) { households(regionId: $r, first: 20, after: $a) {
+      totalCount pageInfo { endCursor } edges { node { id } } } }""",
+    "visits": """query($r: ID!, $a: String) { visits(regionId: $r, first: 20, after: $a) {
+      totalCount pageInfo { endCursor } edges { node { id } } } }""",
+}
+GRID_ONLY_LISTS = ("households", "visits")
 DEFAULT_MIX = {"report": 2, "workflow": 8, "overview": 6, "drilldown": 1, "cases": 2,
                "rankings": 1, "trend": 1, "hotspots": 1,
-               "my_work": 2, "visit_plan": 1, "record_visit": 1, "household_figures": 1}  # mywork / visits
+               "my_work": 2, "visit_plan": 1, "record_visit": 1, "household_figures": 1,  # mywork / visits
+               "lists": 3}
 
 
 class GqlError(RuntimeError):
@@ -512,6 +541,27 @@ class Workload:
         v = {"r": self.rnd.choice(self.upper_nodes),
              "s": (datetime.now(UTC) - timedelta(days=self.rnd.choice([7, 30]))).isoformat()}
         await rec.timed("hotspots", gql(HOTSPOTS, v, token=self.admin))
+
+    async def lists(self, gql: Gql, rec: Recorder) -> None:
+        """A list of one kind, of the city or of a grid (households and visits: a grid worker's
+        own grid), filtered or not: its first page with the total, then the page after it."""
+        kind = self.rnd.choice(list(LISTS))
+        if kind in GRID_ONLY_LISTS:
+            grid = self.rnd.choice(self.t.grids)
+            region, token, level = grid.id, self.grid_worker(grid)[1], "grid"
+        elif self.rnd.random() < 0.5:
+            region, token, level = self.t.root, self.admin, "city"
+        else:
+            region, token, level = self.rnd.choice(self.t.grids).id, self.admin, "grid"
+        v: dict[str, Any] = {"r": region, "a": None}
+        if kind == "cases_category":
+            v["c"] = self.rnd.choice(CATEGORIES)
+        op = f"list_{kind}_{level}"
+        data = await rec.timed(op, gql(LISTS[kind], v, token=token))
+        if data:
+            (page,) = data.values()
+            if page["pageInfo"]["endCursor"]:
+                await rec.timed(op, gql(LISTS[kind], {**v, "a": page["pageInfo"]["endCursor"]}, token=token))
 
     # -- mywork / visits ----------------------------------------------------------------------
     async def my_work(self, gql: Gql, rec: Recorder) -> None:
