@@ -57,7 +57,7 @@ async def event_publication(url: str, sent: dict[str, tuple[float, str]], replie
     after_reply: list[float] = []
     try:
         js = nc.jetstream()
-        start = datetime.fromtimestamp(min(cases.values()) - 1, UTC).isoformat()
+        start = datetime.fromtimestamp(min(cases.values()) - 1, UTC)
         sub = await js.pull_subscribe("yiwang.evt.cases.REPORTED.>", stream="YIWANG_CASES",
                                       config=ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME,
                                                             opt_start_time=start))

@@ -69,8 +69,8 @@ STORE_RATES = {"insert_one": "insert_one", "txn_two_inserts": "two-insert txn", 
 BULK = 1_000
 PREFILL = 20_000
 KEYS = 300
-GRID = {"path": ["bench-city", "bench-district", "bench-street", "bench-community", "bench-grid"],
-        "points": [(116.40, 39.90), (116.41, 39.91)]}
+PATH = ["bench-city", "bench-district", "bench-street", "bench-community", "bench-grid"]
+GRID = {"path": PATH, "points": [(116.40, 39.90), (116.41, 39.91)]}
 
 
 def samples() -> tuple[dict[str, Any], dict[str, Any]]:
@@ -85,7 +85,7 @@ async def timed(clients: int, seconds: float, prepare: Callable[[int], Any],
     """C loops of `prepare(c)` (untimed) then `call(c, prepared)` (timed), first for
     `warmup_s` uncounted, then for `seconds`."""
     latencies: list[float] = []
-    errors, error_samples = 0, []
+    errors, error_samples = 0, list[str]()
 
     async def loop(c: int, deadline: float, count: bool) -> None:
         nonlocal errors
@@ -214,7 +214,7 @@ async def js_publish(url: str, clients: int, seconds: float, duplicate_window_s:
     payload = dumps(event["envelope"])
     tag = f"{os.getpid()}x{int(time.time())}"
     stream = f"BENCH_RAW_{tag}"
-    subject = f"bench.raw.{tag}.cases.REPORTED." + ".".join(GRID["path"])
+    subject = f"bench.raw.{tag}.cases.REPORTED." + ".".join(PATH)
     config = dataclasses.replace(stream_config("cases", duplicate_window_s), name=stream,
                                  subjects=[f"bench.raw.{tag}.>"], description="the benchmark's scratch stream",
                                  max_age=3600)
