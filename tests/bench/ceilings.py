@@ -35,6 +35,12 @@ A report counts once its events are marked published and projected; the clock ru
 loops have drained what was reported in the window. Left out: lease renewals (one per pass of
 a loop), JetStream publication (not a MongoDB write; the NATS ceiling covers the bus), and the
 consumers of cases events in other services (not part of the report's writes).
+
+These two show how close the platform comes to the calls and writes its design chose. How
+close that design comes to what the store and the bus can do is in `tests/bench/raw_rates.py`
+(insert_one, a two-insert transaction, insert_many of 1,000, an indexed find_one, a `$inc`
+upsert, JetStream publish, on the same servers); `tests/bench/ratios.py` divides each of the
+platform's figures by the raw rate it is built from.
 """
 from __future__ import annotations
 

@@ -5,6 +5,33 @@ from pathlib import Path
 from typing import Any
 
 
+def raw_panel(ax: Any, result: dict[str, Any]) -> None:
+    """Each figure ÷ the raw rate it is built from (tests/bench/ratios.py): throughput ratios
+    (1: as fast as the bare store or bus) and latency ratios (p50 × the raw p50), on one log
+    axis with the raw rate at 1 and the targets marked."""
+    from matplotlib.patches import Patch
+
+    raw = {k: r for k, r in result.get("ratios_to_raw", {}).items() if (r.get("value") or 0) > 0}  # a log axis
+    targets = result.get("targets", {})
+    if raw:
+        names = list(raw)
+        values = [raw[k]["value"] for k in names]
+        colours = ["#1f77b4" if raw[k]["kind"] == "throughput" else "#ff7f0e" for k in names]
+        ax.barh([k.replace("_", " ") for k in names], values, color=colours)
+        for i, (k, v) in enumerate(zip(names, values, strict=True)):
+            ax.text(v, i, f" {v:.3g}{'×' if raw[k]['kind'] == 'latency' else ''}", va="center", fontsize=8)
+            if k in targets:  # the target's bound, and whether it is met
+                t = targets[k]
+                ax.plot([t["target"]] * 2, [i - 0.4, i + 0.4], color="#2ca02c" if t.get("met") else "#d62728", lw=2)
+        ax.axvline(1.0, color="black", lw=1)
+        ax.set_xscale("log")
+        ax.set_xlim(right=max(max(values), 1.0) * 4)  # room for the last figure's text
+        ax.legend(handles=[Patch(color="#1f77b4", label="rate ÷ raw rate"),
+                           Patch(color="#ff7f0e", label="p50 ÷ raw p50")], fontsize=7, loc="lower right")
+    ax.set_title("Figures ÷ the raw rates they are built from (targets marked)", fontsize=10)
+    ax.tick_params(axis="y", labelsize=8)
+
+
 def draw(result: dict[str, Any], path: Path) -> Path | None:
     """Draw the chart; None (and a note in the result) when matplotlib is not installed."""
     try:
@@ -31,10 +58,17 @@ def draw(result: dict[str, Any], path: Path) -> Path | None:
     nats = result.get("ceilings", {}).get("nats_rr", {})
     if nats.get("p50_ms"):
         refs["ceiling: raw NATS rr"] = nats
+    if result.get("service_requests", {}).get("p50_ms"):
+        refs["service ping (RpcClient)"] = result["service_requests"]
+    raw = result.get("raw_rates", {})
+    for label, r in (("raw: two-insert txn", raw.get("store", {}).get("txn_two_inserts", {})),
+                     ("raw: JetStream publish", raw.get("js_publish", {}))):
+        if r.get("p50_ms"):
+            refs[label] = r
     names = list(refs) + names
     ops = {**ops, **refs}
-    fig = plt.figure(figsize=(15, max(6.0, 0.38 * len(names) + 3)))
-    grid = fig.add_gridspec(2, 2, width_ratios=[1.6, 1], height_ratios=[1, 1])
+    fig = plt.figure(figsize=(15, max(9.0, 0.38 * len(names) + 3)))
+    grid = fig.add_gridspec(3, 2, width_ratios=[1.6, 1], height_ratios=[1, 1, 1])
 
     ax = fig.add_subplot(grid[:, 0])
     y = range(len(names))
@@ -101,6 +135,7 @@ def draw(result: dict[str, Any], path: Path) -> Path | None:
         ax3.set_xscale("log")
     ax3.set_title("Ratios to the ceilings measured in the same run", fontsize=10)
     ax3.tick_params(axis="y", labelsize=8)
+    raw_panel(fig.add_subplot(grid[2, 1]), result)
     fig.suptitle(f"Yiwang bench {result['started']} — {result['machine'].get('nproc')} cores", fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

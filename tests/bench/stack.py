@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -206,8 +207,8 @@ class BenchStack:
         self.stop()
 
     # -- data --------------------------------------------------------------------------------
-    def seed(self, scale: str, timeout: float = 3600.0) -> str:
-        return seed(self.env, scale, timeout)
+    def seed(self, scale: str, timeout: float = 3600.0, stats: dict | None = None) -> str:
+        return seed(self.env, scale, timeout, stats)
 
     def wait_quiet(self, cpu_share: float = 0.15, window_s: float = 1.0, timeout: float = 180.0) -> float:
         """Wait until the stack's processes together use under `cpu_share` of one core (relays,
@@ -224,10 +225,25 @@ class BenchStack:
         return time.monotonic() - t0
 
 
-def seed(env: dict[str, str], scale: str, timeout: float = 3600.0) -> str:
+# A part of the seed done, as `ops.cli.progress.Progress.part` says it: "seed: <part>: <n> <unit> in <s>s"
+SEED_PART = re.compile(r"^seed: (?P<name>.+?): (?P<count>\d+) (?P<unit>\D.*?) in (?P<seconds>\d+(?:\.\d+)?)s$")
+# Parts counted in places rather than records (each writes several of them): left out of `records`.
+NOT_RECORDS = {"communities"}
+
+
+def loader_rate(parts: dict[str, dict], seconds: float) -> dict:
+    """The seeder's records a second: the records its parts say they loaded ÷ the whole seed's
+    wall time (parts run side by side in the city's seed, so their own times do not add up)."""
+    records = sum(p["count"] for p in parts.values() if p["unit"] not in NOT_RECORDS)
+    return {"records": records, "seconds": round(seconds, 1),
+            "records_per_s": round(records / seconds, 1) if seconds > 0 else None, "parts": parts}
+
+
+def seed(env: dict[str, str], scale: str, timeout: float = 3600.0, stats: dict | None = None) -> str:
     """`yiwang seed --demo --scale <scale>` against the stack `env` points at; returns the
     dataset actually loaded ('small' when this checkout cannot seed a larger one yet).
-    Progress lines are passed through."""
+    Progress lines are passed through; `stats`, when given, gets the loader's rate
+    (`loader_rate`: records, seconds, records_per_s, and each part's count, unit and time)."""
     args = ["seed", "--demo"]
     loaded = "small"
     if seed_knows_scale():
@@ -241,6 +257,7 @@ def seed(env: dict[str, str], scale: str, timeout: float = 3600.0) -> str:
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, bufsize=1)
     stop = threading.Event()
+    parts: dict[str, dict] = {}
 
     def ticker() -> None:
         while not stop.wait(15):
@@ -251,6 +268,10 @@ def seed(env: dict[str, str], scale: str, timeout: float = 3600.0) -> str:
         assert proc.stdout is not None
         for line in proc.stdout:
             say(f"  seed: {line.rstrip()}")
+            if m := SEED_PART.match(line.strip()):
+                secs = float(m["seconds"])
+                parts[m["name"]] = {"count": int(m["count"]), "unit": m["unit"], "seconds": secs,
+                                    "per_s": round(int(m["count"]) / secs, 1) if secs > 0 else None}
         proc.wait(timeout)
     finally:
         stop.set()
@@ -258,5 +279,8 @@ def seed(env: dict[str, str], scale: str, timeout: float = 3600.0) -> str:
             proc.kill()
     if proc.returncode != 0:
         raise RuntimeError(f"seeding failed with exit code {proc.returncode}")
-    say(f"seeded {loaded} in {time.monotonic() - t0:.1f}s")
+    wall = time.monotonic() - t0
+    if stats is not None:
+        stats.update(loader_rate(parts, wall))
+    say(f"seeded {loaded} in {wall:.1f}s")
     return loaded
