@@ -17,7 +17,7 @@ from pymongo.errors import DuplicateKeyError
 from shared.domain import RollupDelta
 from shared.errors import Conflict, LostRace, NotFound
 from shared.mongo import UnitOfWork, now
-from shared.paging import KEY, Pager, page_key
+from shared.paging import KEY, NewestPager, Pager, page_key
 from shared.trends import bucket_id, city_tz, day_of, fold_days
 
 R = TypeVar("R", bound=BaseModel)
@@ -56,10 +56,14 @@ class Records(Generic[R]):
         what: str,
         path_of: Callable[[R], Sequence[str]] = lambda r: r.region_path,  # type: ignore[attr-defined]
         extra: Callable[[R], dict[str, Any]] = lambda r: {},
+        newest: str | None = None,
     ):
+        """`newest`: the id prefix of records whose ids begin with their time (`new_id`), for
+        a kind listed newest first (a ledger); others page in their keys' order."""
         self.coll, self.model, self.what = db[name], model, what
         self.path_of, self.extra = path_of, extra
         self.pager = Pager(self.coll)
+        self.newest = NewestPager(self.coll, newest) if newest else None
 
     def to_doc(self, record: R) -> dict[str, Any]:
         doc = bsonable(record.model_dump(mode="python"))
@@ -109,8 +113,19 @@ class Records(Generic[R]):
     ) -> tuple[list[R], int, bool]:
         """One page of the records matching `query` after the record `after`, in bounded work
         (shared.paging); `total`, when the caller has it (a rollup), instead of a count."""
-        docs, total, more = await self.pager.page(query, first, page_key(after) if after else None, total)
+        if self.newest is not None:
+            docs, total, more = await self.newest.page(query, first, after, total=total)
+        else:
+            docs, total, more = await self.pager.page(query, first, page_key(after) if after else None, total)
         return [self.of(x) for x in docs], total, more
+
+    async def page_by_id(self, query: dict, first: int, after: str | None) -> tuple[list[R], int, bool]:
+        """One page in id order (oldest first for time-made ids), reading every match: only for
+        lists small by nature whose order is their meaning (a community's wish wall)."""
+        total = await self.coll.count_documents(query)
+        q = {**query, **({"_id": {"$gt": after}} if after else {})}
+        docs = await self.coll.find(q).sort("_id", 1).limit(first + 1).to_list(first + 1)
+        return [self.of(x) for x in docs[:first]], total, len(docs) > first
 
     async def find(
         self, query: dict, limit: int = 0, sort: str | None = None, uow: UnitOfWork | None = None

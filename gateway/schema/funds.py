@@ -95,7 +95,7 @@ class FundAccount:
     created_at: datetime | None = from_dto(convert=when)
     version: int = from_dto(convert=int)
 
-    @strawberry.field(description="Its spendings, oldest first")
+    @strawberry.field(description="Its spendings, newest first")
     async def entries(self, info: Info, first: int | None = None, after: str | None = None) -> FundEntryConnection:
         q = {"communityId": self.dto["communityId"], "year": self.dto["year"]}
         return connection(await orgs(info).list_fund_entries(listing(fc.ListFundEntries, q, first, after)), entry_node)
@@ -253,7 +253,7 @@ class FundsQuery:
         dto = await orgs(info).fund_account(checked(fc.FundAccountQuery, communityId=community_id, year=year))
         return FundAccount(dto=dto)
 
-    @strawberry.field(description="The spendings of a community's fund for a year, oldest first (staff in scope)")
+    @strawberry.field(description="The spendings of a community's fund for a year, newest first (staff in scope)")
     async def fund_entries(
         self, info: Info, community_id: strawberry.ID, year: int, first: int | None = None, after: str | None = None
     ) -> FundEntryConnection:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.organizations import domain as d
@@ -25,10 +25,11 @@ from shared.records import Records, add_rollups
 PATH = [("path", ASCENDING), (KEY, ASCENDING)]
 FUND_INDEXES: dict[str, list[IndexModel]] = {
     "fund_accounts": [IndexModel(PATH)],
+    # a ledger: newest first by id (Records(newest=...)), so its lists' indexes end with _id
     "fund_entries": [
-        IndexModel(PATH),
-        IndexModel([("account_id", ASCENDING), (KEY, ASCENDING)]),
-        IndexModel([("target.kind", ASCENDING), ("target.id", ASCENDING), (KEY, ASCENDING)]),
+        IndexModel([("path", ASCENDING), ("_id", DESCENDING)]),
+        IndexModel([("account_id", ASCENDING), ("_id", DESCENDING)]),
+        IndexModel([("target.kind", ASCENDING), ("target.id", ASCENDING), ("_id", DESCENDING)]),
     ],
     "service_entries": [IndexModel(PATH), IndexModel([("community_id", ASCENDING), (KEY, ASCENDING)])],
     "fund_rollups": [],
@@ -65,11 +66,11 @@ class FundStore:
     def __init__(self, db: AsyncDatabase):
         self.db = db
 
-        def records(name: str, model: type, what: str, extra: Any = lambda r: {}) -> Records:
-            return Records(db, name, model, what, path_of=lambda r: r.scope_path, extra=extra)
+        def records(name: str, model: type, what: str, extra: Any = lambda r: {}, newest: str | None = None) -> Records:
+            return Records(db, name, model, what, path_of=lambda r: r.scope_path, extra=extra, newest=newest)
 
         self.accounts = records("fund_accounts", FundAccount, "fund account", lambda a: {"balance_fen": a.balance_fen})
-        self.entries = records("fund_entries", FundEntry, "spending")
+        self.entries = records("fund_entries", FundEntry, "spending", newest="fe")  # a ledger: newest first
         self.services = records("service_entries", d.ServiceListEntry, "service")
         self.rollups = db.fund_rollups
 

@@ -43,6 +43,7 @@ INDEXES = {
         IndexModel([("resident_sub", ASCENDING), (KEY, ASCENDING)]),
         IndexModel([("taker_id", ASCENDING), (KEY, ASCENDING)]),
         IndexModel([("status", ASCENDING), ("path", ASCENDING), (KEY, ASCENDING)]),
+        IndexModel([("status", ASCENDING), ("path", ASCENDING), ("_id", ASCENDING)]),  # the wish wall, in id order
     ],
     # every record that keeps a region path has an index on it: a moved region's records are
     # found by it (shared/moves)

@@ -77,9 +77,9 @@ async def test_spend_below_and_above_the_threshold_approve_and_the_figures(orgs:
     acc = await orgs("fund.account", comm, communityId="comm-a", year=2026)
     assert (acc["committed"], acc["spent"], acc["balance"]) == (0.0, 13000.5, 186999.5)
 
-    # lists: the account's entries, and the entries of one target (index on target kind and id)
+    # lists: the account's entries (a ledger: newest first), and the entries of one target
     page = await orgs("fund.list", comm, communityId="comm-a", year=2026)
-    assert [e["id"] for e in page["items"]] == [small["id"], big["id"]] and page["totalCount"] == 2
+    assert [e["id"] for e in page["items"]] == [big["id"], small["id"]] and page["totalCount"] == 2
     by_target = await orgs("fund.entries", town, kind="ACTIVITY", id="act-1")
     assert [e["id"] for e in by_target["items"]] == [big["id"]]
     assert (await orgs("fund.entries", stack.token("admin", "county-b"), kind="ACTIVITY", id="act-1"))["items"] == []

@@ -159,8 +159,9 @@ async def listing(cx: Context, q: w.ListOrders, p: Principal) -> dict:
 
 
 async def wish_wall(cx: Context, q: w.WishWall, p: Principal) -> dict:
-    """心愿墙: the community's approved orders waiting for a taker, oldest first."""
+    """心愿墙: the community's approved orders waiting for a taker, oldest first (first come, first
+    seen: a community's open orders are few, so they are read in id order on (status, path))."""
     query = cx.scope(p, q.communityId, cx.store.orders) | {"status": "OPEN"}
     cx.path(q.communityId, "COMMUNITY")
-    items, total, more = await cx.store.orders.page(query, q.first, q.after)
+    items, total, more = await cx.store.orders.page_by_id(query, q.first, q.after)
     return page_reply([cx.views.order(p, o) for o in items], total, more)
