@@ -390,6 +390,8 @@ async def backfill_keys(coll: AsyncCollection, batch: int = 500) -> int:
     migrations = coll.database["migrations"]
     if await migrations.find_one({"_id": marker}):
         return 0
+    if await coll.find_one({}, {"_id": 1}) is None:
+        return 0  # an empty collection (a new database): every record it gets has its key
     changed = 0
     while True:  # one scan per batch, once in the collection's life
         ids = [d["_id"] async for d in coll.find({KEY: {"$exists": False}}, {"_id": 1}).limit(batch)]
