@@ -249,6 +249,16 @@ def matches(doc: dict[str, Any], name: str, cond: Any) -> bool:
 # ---- reading -------------------------------------------------------------------------------
 
 
+async def index_combos(coll: AsyncCollection, last: str) -> list[tuple[str, ...]]:
+    """The fields before `last` of each of the collection's indexes that end with it."""
+    found = []
+    for spec in (await coll.index_information()).values():
+        names = [name for name, _ in spec["key"]]
+        if names and names[-1] == last:
+            found.append(tuple(names[:-1]))
+    return found
+
+
 @dataclass
 class Count:
     total: int
@@ -270,12 +280,7 @@ class Pager:
     async def combos(self) -> list[tuple[str, ...]]:
         """The equality fields of the collection's paged indexes (read from the store once)."""
         if self._combos is None:
-            found = []
-            for spec in (await self.coll.index_information()).values():
-                names = [name for name, _ in spec["key"]]
-                if names and names[-1] == KEY:
-                    found.append(tuple(names[:-1]))
-            self._combos = found
+            self._combos = await index_combos(self.coll, KEY)
         return self._combos
 
     async def size(self) -> int:
@@ -455,12 +460,7 @@ class NewestPager:
         """The equality fields of the indexes a window of ids rides (read once); () is the ids'
         own range (an unrestricted caller's whole list)."""
         if self._combos is None:
-            found: list[tuple[str, ...]] = [()]
-            for spec in (await self.coll.index_information()).values():
-                names = [name for name, _ in spec["key"]]
-                if len(names) > 1 and names[-1] == "_id":
-                    found.append(tuple(names[:-1]))
-            self._combos = found
+            self._combos = [(), *(c for c in await index_combos(self.coll, "_id") if c)]
         return self._combos
 
     async def _window(self, parts: list[Part], ids: dict[str, str], need: int) -> list[dict[str, Any]]:
