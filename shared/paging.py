@@ -317,18 +317,25 @@ class Pager:
             cached = self._counts.get(memo)
             if after_key is not None and cached and time.monotonic() - cached.at < _COUNT_TTL_S:
                 count = cached
-            else:
-                count = await self._count(parts, self._density.get(memo) or guess)
+            else:  # a first page's documents begin the count's reading
+                seen, read_to = (docs, end) if after_key is None else ([], 0)
+                count = await self._count(parts, self._density.get(memo) or guess, seen, read_to)
         self._remember(self._counts, memo, count)
         return items, count.total, more
 
     async def _scan(
-        self, parts: list[Part], need: int, start: int, after_key: str | None, guess: float
+        self,
+        parts: list[Part],
+        need: int,
+        start: int,
+        after_key: str | None,
+        guess: float,
+        seen: Sequence[dict[str, Any]] = (),
     ) -> tuple[list[dict[str, Any]], int]:
-        """Windows from `start` until `need` documents are found or the key space ends: the
-        documents in key order and where the scan stopped."""
-        width = max(1, int(SPACE * need * 1.25 / max(guess, 1.0)))
-        found: dict[str, dict[str, Any]] = {}
+        """Windows from `start` until `need` documents are found (`seen`: those found before
+        `start`) or the key space ends: the documents in key order and where the scan stopped."""
+        width = max(1, int(SPACE * (need - len(seen)) * 1.25 / max(guess, 1.0)))
+        found: dict[str, dict[str, Any]] = {d["_id"]: d for d in seen}
         lo = start
         while lo < SPACE:
             hi = min(SPACE, lo + width)
@@ -355,16 +362,15 @@ class Pager:
             return await one(parts[0])
         return [d for docs in await asyncio.gather(*(one(p) for p in parts)) for d in docs]
 
-    async def _count(self, parts: list[Part], guess: float) -> Count:
-        """The list's size: exact when short, else estimated from a sample's share of the keys."""
-        if guess <= EXACT_UP_TO:
-            docs, end = await self._scan(parts, EXACT_UP_TO + 1, 0, None, guess)
-            if end >= SPACE:
-                return Count(len(docs), True)
-        else:
-            docs, end = await self._scan(parts, SAMPLE, 0, None, guess)
-            if end >= SPACE:
-                return Count(len(docs), True)
+    async def _count(self, parts: list[Part], guess: float, seen: list[dict[str, Any]], read_to: int) -> Count:
+        """The list's size: exact when short, else estimated from a sample's share of the keys;
+        the reading goes on from `read_to`, the documents before it (`seen`) already read."""
+        need = EXACT_UP_TO + 1 if guess <= EXACT_UP_TO else SAMPLE
+        docs, end = seen, read_to
+        if len(docs) < need and end < SPACE:
+            docs, end = await self._scan(parts, need, end, None, guess, seen)
+        if end >= SPACE:
+            return Count(len(docs), True)
         return Count(_rounded(len(docs) * SPACE / max(end, 1)), False)
 
     @staticmethod

@@ -25,7 +25,7 @@ from services.cases.domain import (
 from shared.errors import Conflict, LostRace, NotFound
 from shared.geo import cell_of as geo_cell
 from shared.mongo import UnitOfWork, now
-from shared.paging import NewestPager, PageWindows  # noqa: F401 (PageWindows: its tests)
+from shared.paging import NewestPager
 from shared.records import DAY_BUCKET_INDEXES, add_day_buckets, flatten, read_days, until
 from shared.trends import bucket_id
 from shared.workdays import WorkCalendarSource, YearArrangement

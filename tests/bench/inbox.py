@@ -9,13 +9,10 @@ table, its inbox write and outbox, and the gateway's `notification.get`."""
 from __future__ import annotations
 
 import contextlib
-import json
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-import nats
-from nats.js.api import ConsumerConfig, DeliverPolicy
-
+from tests.bench.stream_read import envelope_time, envelopes_since
 from tests.bench.workload import Workload, latency_summary
 
 KIND = "notificationAdded"
@@ -74,30 +71,13 @@ def inbox_latency(work: Workload, subs: Feeds, feeds: dict[int, int]) -> dict[st
 async def added_times(nats_url: str, since: float) -> dict[str, float]:
     """When the notifications service wrote each case notification since `since` (unix time): the
     time of its NOTIFICATION_ADDED envelope, keyed as the feeds key them (`CASE_ACCEPTED:<case>`)."""
-    nc = await nats.connect(nats_url)
     out: dict[str, float] = {}
-    try:
-        js = nc.jetstream()
-        start = datetime.fromtimestamp(since, UTC).isoformat()
-        config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=start)
-        sub = await js.pull_subscribe("yiwang.evt.notifications.NOTIFICATION_ADDED.>", stream="YIWANG_NOTIFICATIONS",
-                                      config=config)
-        while True:
-            try:
-                msgs = await sub.fetch(500, timeout=2)
-            except (TimeoutError, nats.errors.TimeoutError):
-                break
-            for m in msgs:
-                with contextlib.suppress(ValueError, KeyError, TypeError):
-                    e = json.loads(m.data)
-                    d, link = e["data"], e["data"].get("link") or {}
-                    if link.get("kind") == "CASE":
-                        key = f"{d.get('notificationType')}:{link.get('id')}"
-                        out.setdefault(key, datetime.fromisoformat(e["time"].replace("Z", "+00:00")).timestamp())
-        with contextlib.suppress(Exception):
-            await sub.unsubscribe()
-    finally:
-        await nc.close()
+    async for e, _ in envelopes_since(nats_url, "yiwang.evt.notifications.NOTIFICATION_ADDED.>",
+                                      "YIWANG_NOTIFICATIONS", datetime.fromtimestamp(since, UTC)):
+        with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
+            d, link = e["data"], e["data"].get("link") or {}
+            if link.get("kind") == "CASE":
+                out.setdefault(f"{d.get('notificationType')}:{link.get('id')}", envelope_time(e))
     return out
 
 

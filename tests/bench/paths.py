@@ -18,14 +18,13 @@ JetStream publish (`raw_rates.js_publish`).
 from __future__ import annotations
 
 import contextlib
-import json
 from datetime import UTC, datetime
 from typing import Any
 
 import nats
-from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from tests.bench.raw_rates import timed
+from tests.bench.stream_read import envelope_time, envelopes_since
 from tests.bench.workload import latency_summary
 
 
@@ -52,35 +51,22 @@ async def event_publication(url: str, sent: dict[str, tuple[float, str]], replie
     cases = {c: t for c, (t, ph) in sent.items() if ph == phase}
     if not cases:
         return {"events": 0}
-    nc = await nats.connect(url, name="bench-event-publication")
     made: list[float] = []
     after_reply: list[float] = []
-    try:
-        js = nc.jetstream()
-        start = datetime.fromtimestamp(min(cases.values()) - 1, UTC)
-        sub = await js.pull_subscribe("yiwang.evt.cases.REPORTED.>", stream="YIWANG_CASES",
-                                      config=ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME,
-                                                            opt_start_time=start))
-        seen: set[str] = set()
-        while len(seen) < len(cases):
-            try:
-                msgs = await sub.fetch(500, timeout=2)
-            except (TimeoutError, nats.errors.TimeoutError):
+    seen: set[str] = set()
+    start = datetime.fromtimestamp(min(cases.values()) - 1, UTC)
+    stream = envelopes_since(url, "yiwang.evt.cases.REPORTED.>", "YIWANG_CASES", start, name="bench-event-publication")
+    async with contextlib.aclosing(stream):
+        async for e, stored in stream:
+            with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
+                case = e["subject"]
+                if case not in cases or case in seen:
+                    continue
+                seen.add(case)
+                made.append(stored - envelope_time(e))
+                if case in replied:
+                    after_reply.append(stored - replied[case])
+            if len(seen) == len(cases):
                 break
-            for m in msgs:
-                with contextlib.suppress(ValueError, KeyError, TypeError):
-                    e = json.loads(m.data)
-                    case = e["subject"]
-                    if case not in cases or case in seen:
-                        continue
-                    seen.add(case)
-                    stored = m.metadata.timestamp.timestamp()
-                    made.append(stored - datetime.fromisoformat(e["time"].replace("Z", "+00:00")).timestamp())
-                    if case in replied:
-                        after_reply.append(stored - replied[case])
-        with contextlib.suppress(Exception):
-            await sub.unsubscribe()
-    finally:
-        await nc.close()
     return {"events": len(made), "reports": len(cases), "missed": len(cases) - len(made),
             "made_to_stream": latency_summary(made), "reply_to_stream": latency_summary(after_reply)}

@@ -54,6 +54,7 @@ async def test_every_record_once_in_key_order(coll, first):
 async def test_a_page_of_a_long_list_reads_about_a_page(coll):
     pager = Pager(coll)
     await pager.page({"path": "city"}, 20, None)  # learns the list's density
+    first_page = pager.fetched  # with its total
     before = pager.fetched
     after = None
     for _ in range(10):
@@ -61,7 +62,9 @@ async def test_a_page_of_a_long_list_reads_about_a_page(coll):
         after = docs[-1]["k"]
     per_page = (pager.fetched - before) / 10
     assert per_page < 100, per_page  # the list is 3,000 long
-    assert total != 3000 and 2400 < total < 3600  # estimated, not counted
+    # estimated, not counted: the first page and its total read a tenth of the list (an estimate
+    # rounded to two figures may be 3,000 itself)
+    assert first_page < 300 and 2400 < total < 3600
 
 
 async def test_filters_the_index_does_not_serve_are_checked_on_documents(coll):

@@ -22,7 +22,7 @@ def test_nearby_cells_cover_every_point_within_the_duplicate_radius():
 
 
 def test_page_windows_settle_on_what_fills_a_page():
-    from services.cases.store import PageWindows
+    from shared.paging import PageWindows
     w = PageWindows()
     first = w.plan("city")
     assert first[0] == 1.0 and first[1:3] == [6.0, 36.0] and first[-2:] == [366 * 24, None]
