@@ -212,6 +212,9 @@ class GridsClient(ServiceClient):
     async def household_stats(self, body: ByIds) -> Dto:
         return await self.send("household.stats", body)
 
+    async def import_regions(self, body: gc.ImportRegions) -> Dto:
+        return await self.send("region.import", body)
+
     async def import_households(self, body: gc.ImportHouseholds) -> Dto:
         return await self.send("household.import", body)
 

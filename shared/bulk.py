@@ -15,9 +15,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
-from shared.mongo import UnitOfWork
+from shared.mongo import OUTBOX, UnitOfWork
 from shared.service import ServiceRuntime
 
 T = TypeVar("T")
@@ -37,6 +38,11 @@ async def committed(
                 raise
             await asyncio.sleep(0.05 * 2**attempt)
     raise AssertionError("unreachable")
+
+
+async def waiting_events(db: AsyncDatabase, limit: int) -> int:
+    """Events of a service not yet published by its outbox relay (counted up to `limit` + 1)."""
+    return await db[OUTBOX].count_documents({"published": False}, limit=limit + 1)
 
 
 async def backlog_below(waiting: Callable[[int], Awaitable[int]], limit: int, wait_s: float, what: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import random
 import shutil
 import socket
 import sys
@@ -16,8 +17,41 @@ import time
 from pathlib import Path
 from typing import Any
 
+# The launcher's ports from YIWANG_HTTP_PORT on: the gateway's, then each service's health port
+# (ops/cli/launcher.py), five services.
+HTTP_SPAN = 6
 
-def free_port() -> int:
+
+def _ephemeral_range() -> tuple[int, int]:
+    """The ports the kernel hands out to outgoing connections (Linux's setting; its default elsewhere)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def free_port(span: int = 1) -> int:
+    """A port free now, with the `span - 1` after it (a stack's gateway and its services' health
+    ports). Drawn below the kernel's range for outgoing connections: a port from that range,
+    free when drawn, can be taken by any client's connection before the server binds it (seen
+    with tests running side by side). The kernel's choice if no drawn port is free."""
+    low, _ = _ephemeral_range()
+    rnd = random.Random()
+    if low - span > 10_000:
+        for _ in range(200):
+            base = rnd.randrange(10_000, low - span)
+            if all(_bindable(base + i) for i in range(span)):
+                return base
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

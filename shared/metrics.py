@@ -142,7 +142,11 @@ class ServiceHttp:
                 Route("/metrics", self.metrics),
             ]
         )
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", access_log=False)
+        # log_config=None: uvicorn's own lines (a port it cannot bind) go through the service's
+        # logging (JSON, masked), not a plain-text handler of uvicorn's.
+        config = uvicorn.Config(
+            app, host=host, port=port, log_config=None, log_level="warning", lifespan="off", access_log=False
+        )
         self.server = QuietServer(config)
         self.task: asyncio.Task[Any] | None = None
 

@@ -8,6 +8,7 @@ from typing import Any
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.bulk import waiting_events
 from shared.mongo import OUTBOX, UnitOfWork
 from shared.paging import Pager, page_key
 
@@ -75,7 +76,7 @@ class HouseholdStore:
 
     async def waiting_events(self, limit: int) -> int:
         """Events of this service not yet published by the outbox relay (counted up to `limit` + 1)."""
-        return await self.outbox.count_documents({"published": False}, limit=limit + 1)
+        return await waiting_events(self.outbox.database, limit)
 
     def all_live(self, projection: dict[str, int]):
         """Every household not moved out (a cursor: a recount reads them once)."""

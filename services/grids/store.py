@@ -124,6 +124,18 @@ class GridStore:
         )
         return doc
 
+    async def insert_many(self, uow: UnitOfWork, docs: list[dict]) -> None:
+        """Bulk: regions built by `region_doc` (with their times), and an empty rollup for each."""
+        await self.regions.insert_many(docs, ordered=False, session=uow.session)
+        rollups = [{"_id": d["_id"], "level": d["level"], "path": d["path"], "counters": {}} for d in docs]
+        await self.rollups.insert_many(rollups, ordered=False, session=uow.session)
+
+    async def docs_in(self, ids: list[str], uow: UnitOfWork) -> dict[str, dict]:
+        """These regions, whole, by id (in the caller's transaction)."""
+        if not ids:
+            return {}
+        return {d["_id"]: d async for d in self.regions.find({"_id": {"$in": ids}}, session=uow.session)}
+
     async def replace_fields(self, uow: UnitOfWork, region_id: str, version: int, fields: dict) -> dict | None:
         """Set fields if the stored version is still `version`; bumps it. None: lost a race."""
         return await self.regions.find_one_and_update(

@@ -15,8 +15,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.organizations import domain as d
 from services.organizations.deliberation_store import DELIBERATION_INDEXES
 from services.organizations.weak_store import WEAK_INDEXES  # weak organisations
+from shared.bulk import waiting_events
 from shared.domain import RollupDelta
-from shared.mongo import OUTBOX, UnitOfWork
+from shared.mongo import UnitOfWork
 from shared.paging import KEY, paged_index
 from shared.records import DAY_BUCKET_INDEXES, Records, add_rollups, bsonable, claim_key, read_days, until
 
@@ -189,7 +190,7 @@ class OrgStore:
 
     async def waiting_events(self, limit: int) -> int:
         """Events of this service not yet published by the outbox relay (counted up to `limit` + 1)."""
-        return await self.db[OUTBOX].count_documents({"published": False}, limit=limit + 1)
+        return await waiting_events(self.db, limit)
 
     # -- what the sweeper looks at -----------------------------------------------------
     async def idle_due(self, at: datetime, days: int, limit: int) -> list[str]:

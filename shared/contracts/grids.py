@@ -22,6 +22,31 @@ class CreateRegion(Wire):
     idempotencyKey: str | None = Field(default=None, max_length=128)
 
 
+class ImportedRegion(Wire):
+    """One region of a `region.import` batch: as `region.create`'s, with its id given (an import is
+    re-sent safely: a region whose id is stored already is skipped)."""
+
+    id: str = Field(min_length=1, max_length=48)
+    parentId: str | None = None
+    name: str = Field(max_length=64)
+    level: LevelName
+    code: str | None = None
+    boundary: dict[str, Any] | None = None
+    attrs: dict[str, Any] = Field(default_factory=dict)
+
+
+REGION_IMPORT_MAX = 500
+
+
+class ImportRegions(Wire):
+    """region.import: up to REGION_IMPORT_MAX regions in one transaction, parents before their
+    children (a parent is stored already, or earlier in the batch); a batch re-sent with the same
+    `importId` imports nothing again."""
+
+    importId: str = Field(min_length=1, max_length=128)
+    regions: list[ImportedRegion] = Field(min_length=1, max_length=REGION_IMPORT_MAX)
+
+
 class UpdateRegion(Wire):
     id: str
     name: str | None = Field(default=None, max_length=64)

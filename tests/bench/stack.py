@@ -25,7 +25,7 @@ from pathlib import Path
 
 import httpx
 
-from shared.embedded import free_port
+from shared.embedded import HTTP_SPAN, free_port
 from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,7 +91,7 @@ class BenchStack:
         kept again; otherwise a new temp dir."""
         self.data = data or Path(tempfile.mkdtemp(prefix="yiwang-bench-"))
         self.keep = keep or data is not None
-        self.http_port, self.nats_port, self.mongo_port = free_port(), free_port(), free_port()
+        self.http_port, self.nats_port, self.mongo_port = free_port(HTTP_SPAN), free_port(), free_port()
         self.env = dict(os.environ, YIWANG_DATA_DIR=str(self.data), YIWANG_HTTP_PORT=str(self.http_port),
                         YIWANG_NATS_PORT=str(self.nats_port), YIWANG_MONGO_PORT=str(self.mongo_port),
                         YIWANG_LOG_LEVEL=log_level, PYTHONUNBUFFERED="1",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from shared.embedded import free_port, nats_server_binary, port_open
+from shared.embedded import HTTP_SPAN, free_port, nats_server_binary, port_open
 from shared.settings import Settings
 from tests.infra import _die_with_parent, stop_process, wait_port
 
@@ -165,7 +165,7 @@ class LaunchedStack:
     @classmethod
     def create(cls, base: Path, nats_urls: str | None = None, **overrides: str) -> LaunchedStack:
         data = base / "data"
-        ports = {"http_port": free_port(), "nats_port": free_port(), "mongo_port": free_port()}
+        ports = {"http_port": free_port(HTTP_SPAN), "nats_port": free_port(), "mongo_port": free_port()}
         env = clean_env() | {f"YIWANG_{k.upper()}": str(v) for k, v in ports.items()} | {
             "YIWANG_DATA_DIR": str(data), "YIWANG_LOG_LEVEL": "WARNING",
             # The load's few principals stand for many people: a per-person rate limit would

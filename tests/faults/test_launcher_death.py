@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ops.cli.supervisor import STOP_GRACE_S
-from shared.embedded import free_port
+from shared.embedded import HTTP_SPAN, free_port
 from tests.faults.test_supervisor import ROOT, alive, read_pid, wait_for
 
 pytestmark = [
@@ -24,7 +24,7 @@ CHILDREN = ("nats", "mongo", "grids")
 
 def launcher_env(data: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("YIWANG_NATS_URL", "YIWANG_MONGO_URL")}
-    env.update(YIWANG_DATA_DIR=str(data.resolve()), YIWANG_HTTP_PORT=str(free_port()),
+    env.update(YIWANG_DATA_DIR=str(data.resolve()), YIWANG_HTTP_PORT=str(free_port(HTTP_SPAN)),
                YIWANG_NATS_PORT=str(free_port()), YIWANG_MONGO_PORT=str(free_port()))
     return env
 

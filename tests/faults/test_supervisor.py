@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.embedded import free_port
+from shared.embedded import HTTP_SPAN, free_port
 from tests.faults.launched import alive, read_pid
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +36,7 @@ def wait_for(what: str, timeout: float, probe):
 def stack(tmp_path):
     data = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if k not in ("YIWANG_NATS_URL", "YIWANG_MONGO_URL")}
-    env.update(YIWANG_DATA_DIR=str(data), YIWANG_HTTP_PORT=str(free_port()),
+    env.update(YIWANG_DATA_DIR=str(data), YIWANG_HTTP_PORT=str(free_port(HTTP_SPAN)),
                YIWANG_NATS_PORT=str(free_port()), YIWANG_MONGO_PORT=str(free_port()))
     log_path = tmp_path / "launcher.log"
     with open(log_path, "wb") as log:

@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 KERNEL = {"stats.batch": ByIds, "trend.series": TrendQuery}
 GRIDS = {"region.get": ById, "region.batch": ByIds, "region.list": gc.ListRegions, "region.create": gc.CreateRegion,
          "region.update": gc.UpdateRegion, "region.move": gc.MoveRegion, "region.setBoundary": gc.SetBoundary,
+         "region.import": gc.ImportRegions,
          "locate": gc.Locate, "stats.batch": ByIds, "territory.check": gc.CheckTerritory,
          "worker.register": gc.RegisterWorker, "worker.assign": gc.AssignWorker, "worker.get": ById,
          "worker.list": gc.ListWorkers,

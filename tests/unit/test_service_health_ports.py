@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from ops.cli.launcher import SERVICES, plan
-from shared.embedded import free_port
+from shared.embedded import HTTP_SPAN, free_port
 from shared.settings import Settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
@@ -28,12 +28,30 @@ def test_every_service_deployment_is_probed_and_scraped_on_its_own_port():
 
 
 def test_yiwang_up_gives_each_service_the_next_port(tmp_path):
-    port = free_port()
+    port = free_port(HTTP_SPAN)
+    assert HTTP_SPAN == 1 + len(SERVICES)  # what a stack's tests reserve from its gateway's port on
     settings = Settings(http_port=port, nats_url="nats://127.0.0.1:1", mongo_url="mongodb://127.0.0.1:1")
     _, apps = plan(settings, tmp_path, None)
     given = {c.name: c.env.get("YIWANG_SERVICE_HTTP_PORT") for c in apps}
     assert given.pop("gateway") is None
     assert given == {name: str(port + 1 + i) for i, name in enumerate(SERVICES)}
+
+
+def test_a_free_port_is_drawn_outside_the_range_of_outgoing_connections():
+    """Free ports are drawn below the kernel's range for outgoing connections (a client could take
+    one from that range before the server binds it), each of a span free at once."""
+    import socket
+
+    from shared.embedded import _ephemeral_range
+
+    low, _ = _ephemeral_range()
+    ports = [free_port(HTTP_SPAN) for _ in range(20)]
+    assert all(10_000 <= p and p + HTTP_SPAN <= low for p in ports)
+    held = socket.socket()
+    held.bind(("127.0.0.1", ports[0] + 2))
+    with held:
+        others = {free_port(HTTP_SPAN) for _ in range(20)}
+    assert not any(p <= ports[0] + 2 < p + HTTP_SPAN for p in others)  # none spans a port in use
 
 
 def test_secrets_come_from_files_in_the_secrets_dir(tmp_path, monkeypatch):

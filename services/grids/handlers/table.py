@@ -15,6 +15,7 @@ from services.grids.handlers.roles import Roles
 from services.grids.handlers.workers import Workers
 from services.grids.household_import import HouseholdImporter
 from services.grids.link_import import LinkImporter
+from services.grids.region_import import RegionImporter
 from shared.auth import Principal, require_any_role, require_figures
 from shared.messaging.rpc import Gate, Handler, gated
 
@@ -47,6 +48,7 @@ def table(ctx: GridContext) -> dict[str, Handler]:
         "region.update": (managers("update regions"), regions.update),
         "region.move": (managers("move regions"), regions.move),
         "region.setBoundary": (managers("set boundaries"), boundaries.set_boundary),
+        "region.import": (services_only("import regions"), RegionImporter(ctx, boundaries).handle),
         "locate": (None, regions.locate),
         "stats.batch": (require_figures, counters.stats),
         "territory.check": (domain.check_may_audit, boundaries.check_territory),
