@@ -420,6 +420,9 @@ class OrganizationsClient(FiguresClient):
     async def import_members(self, body: oc.ImportMembers) -> Dto:
         return await self.send("member.import", body)
 
+    async def import_organizations(self, body: oc.ImportOrganizations) -> Dto:
+        return await self.send("org.import", body)
+
     # mywork: the joint meetings of the caller's community coming up
     async def work_meetings(self, body: WorkQuery) -> Dto:
         return await self.send("work.meetings", body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import time
@@ -24,6 +25,13 @@ def new_id(prefix: str = "") -> str:
     ms = int(time.time() * 1000)
     rnd = int.from_bytes(os.urandom(8), "big") >> 4
     return f"{prefix}{_b32(ms, 10)}{_b32(rnd, 12)}"
+
+
+def keyed_id(prefix: str, key: str) -> str:
+    """An id made from a client's key (an import's: the same key, the same id): `prefix` and 22
+    base32 characters of the key's hash."""
+    digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=14).digest(), "big")
+    return f"{prefix}{_b32(digest, 22)}"
 
 
 def is_subject_safe(value: str) -> bool:

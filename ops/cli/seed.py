@@ -56,6 +56,7 @@ from services.cases.handlers.context import sla_of
 from services.cases.importer import history_id
 from services.organizations.domain.member import adulthood
 from shared.errors import InternalError, Unavailable
+from shared.ids import keyed_id
 from shared.settings import Settings
 from shared.vocabulary.cases import FENGQIAO_LEVELS
 from shared.workdays import OfficeHours, WorkCalendar, WorkCalendarSource, YearArrangement
@@ -1222,25 +1223,33 @@ async def load_territory(loader: Loader, levels: list[list[dict]], prefix: str =
         tick(len(batch))
 
 
+ORG_BATCH = 500  # org.import's most
+
+
+def org_id(key: str) -> str:
+    """A seeded organisation's id, from its key: loading again finds the same organisations."""
+    return keyed_id("po", f"seed-org:{key}")
+
+
 async def load_orgs(loader: Loader, levels: list[list[dict]], ids: dict[str, str], tick: Tick = no_tick) -> None:
-    """org.create level by level; `ids` maps each org's key to the id it got."""
-
-    async def create(o: dict) -> None:
-        body = {k: v for k, v in o.items() if k not in ("key", "parentKey")}
-        made = await loader.call(
-            "organizations",
-            "org.create",
+    """`org.import` in batches, level by level (parents first), one at a time; `ids` maps each
+    org's key to its id. A batch's import id names its first organisation, so loading the same
+    levels again imports nothing twice."""
+    orgs = [o for level in levels for o in level]
+    for o in orgs:
+        ids[o["key"]] = org_id(o["key"])
+    for _, batch in batches(orgs, ORG_BATCH):
+        items = [
             {
-                **body,
+                **{k: v for k, v in o.items() if k not in ("key", "parentKey")},
+                "id": ids[o["key"]],
                 "parentId": ids[o["parentKey"]] if o["parentKey"] else None,
-                "idempotencyKey": f"seed-org:{o['key']}",
-            },
-        )
-        ids[o["key"]] = made["id"]
-        tick(1)
-
-    for level in levels:
-        await asyncio.gather(*(create(o) for o in level))
+            }
+            for o in batch
+        ]
+        body = {"importId": f"seed-orgs:{items[0]['id']}:{len(items)}", "organizations": items}
+        await loader.call("organizations", "org.import", body, timeout_s=120)
+        tick(len(batch))
 
 
 async def load_members(

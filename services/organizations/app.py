@@ -10,6 +10,7 @@ from services.organizations.domain import EVENT_FIELDS, EVENT_TYPES, FIELD_DESCR
 from services.organizations.handlers.common import SERVICE, OrgContext
 from services.organizations.handlers.table import OrgHandlers
 from services.organizations.importer import MemberImporter
+from services.organizations.org_import import OrgImporter
 from services.organizations.store import ID_NUMBER_KEY, INDEXES, OrgStore
 from services.organizations.sweeper import Sweeper
 from shared.asyncapi import document_events
@@ -66,6 +67,7 @@ def create_runtime(settings: Settings) -> ServiceRuntime:
     rt.routes(handlers.table())
     serve_rekey(rt, cipher, SEALED_MEMBERS, Sealed("units", ("contacts.phone_enc",)))
     rt.route("member.import", MemberImporter(ctx).handle)
+    rt.route("org.import", OrgImporter(ctx).handle)
     rt.consume("organizations", "case-requests", handlers.meetings.on_own_event, events="CASE_REQUESTED.>")
     rt.consume(  # committees: 三方联动 items that become cases
         "organizations", "three-party-cases", handlers.committees.on_own_event, events="THREE_PARTY_CASE_REQUESTED.>"

@@ -62,6 +62,30 @@ class CreateOrganization(Wire):
     id: str | None = Field(default=None, min_length=1, max_length=48)
 
 
+class ImportedOrganization(Wire):
+    """One organisation of an `org.import` batch: as `org.create`'s, with its id given (an import is
+    re-sent safely: an organisation whose id is stored already is skipped)."""
+
+    id: str = Field(min_length=1, max_length=48)
+    name: str = Name
+    type: OrgTypeName
+    anchorId: str = Id
+    parentId: str | None = None  # stored already, or earlier in the batch
+    householdMemberId: str | None = None
+    unitId: str | None = None
+
+
+ORG_IMPORT_MAX = 500
+
+
+class ImportOrganizations(Wire):
+    """org.import: up to ORG_IMPORT_MAX organisations in one transaction, parents first; a batch
+    re-sent with the same `importId` imports nothing again."""
+
+    importId: str = Field(min_length=1, max_length=128)
+    organizations: list[ImportedOrganization] = Field(min_length=1, max_length=ORG_IMPORT_MAX)
+
+
 class UpdateOrganization(Versioned):
     name: str = Name
 

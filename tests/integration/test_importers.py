@@ -345,3 +345,74 @@ async def test_only_admins_of_the_region_import_members(orgs, stack):
     assert await runtime(stack, "organizations").db.members.count_documents({}) == 0
     done = await orgs("member.import", stack.token(role="service", sub="svc:hr"), importId="x", members=batch)
     assert done["imported"] == 4
+
+
+# -- org.import --------------------------------------------------------------------------
+def chain(prefix: str = "po-imp") -> list[dict]:
+    """街道党工委 → 社区大党委 → two grid branches → a group in each of their buildings, parents first."""
+    out = [{"id": f"{prefix}-t", "name": "示例街道党工委", "type": "TOWNSHIP_WORKING_COMMITTEE", "anchorId": "town-a"},
+           {"id": f"{prefix}-m", "name": "示例社区党委", "type": "COMMUNITY_COMMITTEE", "anchorId": "comm-a",
+            "parentId": f"{prefix}-t"}]
+    for g in ("a1", "a2"):
+        out.append({"id": f"{prefix}-{g}", "name": f"{g}网格党支部", "type": "GRID_BRANCH", "anchorId": f"grid-{g}",
+                    "parentId": f"{prefix}-m"})
+    out += [{"id": f"{prefix}-{b}", "name": f"{b}号楼党小组", "type": "BUILDING_GROUP", "anchorId": b,
+             "parentId": f"{prefix}-{b.split('-')[1]}"} for b in ("bldg-a1-1", "bldg-a1-2", "bldg-a2-1")]
+    return out
+
+
+async def test_org_import_builds_a_party_chain_once_by_the_rules(orgs, stack):
+    su = stack.token()
+    db = runtime(stack, "organizations").db
+    created = "yiwang.organizations.ORGANIZATION_CREATED.v1"
+    rows = chain()
+    county_admin = stack.token(role="admin", region="county-a", sub="county-admin")
+    first = await orgs("org.import", county_admin, importId="chain-1", organizations=rows[:3])
+    second = await orgs("org.import", county_admin, importId="chain-2", organizations=rows[3:])
+    assert (first["imported"], second["imported"]) == (3, len(rows) - 3)
+    group = await orgs("org.get", su, id="po-imp-bldg-a2-1")
+    assert group["parentId"] == "po-imp-a2" and group["anchorPath"][-1] == "bldg-a2-1"
+    assert (await orgs("org.list", su, regionId="comm-a", type="GRID_BRANCH"))["totalCount"] == 2
+    assert await db.outbox.count_documents({"type": created}) == len(rows)
+    await assert_org_rollups_equal_recount(stack)
+    # a 党员中心户 of a member registered meanwhile; then one of a kind already stored is a conflict
+    m = await orgs("member.register", su, name="李红", gender="FEMALE", birthDate="1985-04-02",
+                   joinDate="2010-07-01", category="RETIRED", organizationId="po-imp-bldg-a1-1",
+                   homeBuildingId="bldg-a1-1")
+    home = {"id": "po-imp-home", "name": "李红党员中心户", "type": "CENTER_HOUSEHOLD", "anchorId": "bldg-a1-1",
+            "parentId": "po-imp-bldg-a1-1", "householdMemberId": m["id"]}
+    assert (await orgs("org.import", su, importId="home", organizations=[home]))["imported"] == 1
+    await expect_error(orgs("org.import", su, importId="home-twice", organizations=[{**home, "id": "po-imp-home2"}]),
+                       "CONFLICT")
+
+    again = await orgs("org.import", county_admin, importId="chain-2", organizations=rows[3:])
+    assert again["replayed"] and again["imported"] == second["imported"]
+    other = await orgs("org.import", su, importId="chain-3", organizations=rows)
+    assert other["imported"] == 0 and other["skipped"] == [r["id"] for r in rows]
+    assert await db.outbox.count_documents({"type": created}) == len(rows) + 1
+    await assert_org_rollups_equal_recount(stack)
+
+
+async def test_a_bad_organisation_refuses_the_batch_and_writes_nothing(orgs, stack):
+    su = stack.token()
+    db = runtime(stack, "organizations").db
+    rows = chain("po-bad")
+    cases = [
+        ("BAD_INPUT", [rows[1], rows[0]], "comes later in the batch"),
+        ("BAD_INPUT", [rows[0], {**rows[2], "parentId": "po-bad-t"}], "organizations[1] (po-bad-a1)"),  # branch under a 党工委
+        ("BAD_INPUT", [{**rows[2], "parentId": "po-nowhere"}], "does not exist"),
+        ("BAD_INPUT", [{**rows[0], "id": "Upper Case"}], "organizations[0]"),
+        ("BAD_INPUT", [rows[0], rows[0]], "twice"),
+        ("CONFLICT", [rows[0], {**rows[0], "id": "po-bad-t2"}], "organizations[1] (po-bad-t2)"),
+        ("NOT_FOUND", [{**rows[0], "anchorId": "town-nowhere"}], "town-nowhere"),
+    ]
+    for code, batch, words in cases:
+        e = await expect_error(orgs("org.import", su, importId=f"bad-{words}", organizations=batch), code)
+        assert words in e.message, e.message
+    county_b = stack.token(role="admin", region="county-b")
+    await expect_error(orgs("org.import", county_b, importId="elsewhere", organizations=rows[:1]), "FORBIDDEN")
+    operator = stack.token(role="operator", region="county-a")
+    await expect_error(orgs("org.import", operator, importId="operator", organizations=rows[:1]), "FORBIDDEN")
+    assert await db.organizations.count_documents({}) == 0
+    assert await db.outbox.count_documents({"type": "yiwang.organizations.ORGANIZATION_CREATED.v1"}) == 0
+    await assert_org_rollups_equal_recount(stack)

@@ -83,7 +83,8 @@ def sent(client: type[ServiceClient]) -> dict[str, tuple[str, type[BaseModel] | 
 
 
 @pytest.mark.parametrize(("client", "table"), [
-    (OrganizationsClient, {**oc.REQUESTS, **KERNEL, "member.import": oc.ImportMembers}),
+    (OrganizationsClient, {**oc.REQUESTS, **KERNEL, "member.import": oc.ImportMembers,
+                           "org.import": oc.ImportOrganizations}),
     (VolunteersClient, {**vc.REQUESTS, **KERNEL}),
     (GridsClient, GRIDS),
     (NotificationsClient, NOTIFICATIONS),
