@@ -150,6 +150,32 @@ async def test_rotated_keys_are_honoured_and_withdrawn_ones_refused(tmp_path):
     assert v.person(by_new).sub == "u"
 
 
+async def test_a_token_verified_once_is_not_verified_again_until_it_expires(monkeypatch):
+    """The same token on every request is verified once: later requests take its claims as they
+    were (the role is still looked up each time), until it expires; a forged copy is not it."""
+    issuer = local_issuer()
+    v = issuer.verifier
+    decoded = []
+    real = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *a, **kw: decoded.append(1) or real(*a, **kw))
+    token = issuer.token(sub="u", role="operator", region="t1", ttl_s=2)
+    for _ in range(5):
+        assert v.person(token).region == "t1" and (await v.caller(token)).sub == "u"
+    assert len(decoded) == 1
+    svc = service_token(issuer.settings.jwt_secret, "cases")
+    for _ in range(3):
+        assert (await v.caller(svc)).role is Role.SERVICE
+    with pytest.raises(Unauthenticated):  # remembered as a service's: still no person
+        v.person(svc)
+    assert len(decoded) <= 4  # the service token: read for its audience, then verified, once
+    head, body, sig = token.split(".")
+    with pytest.raises(Unauthenticated):
+        v.person(f"{head}.{body}.{sig[:-2]}{'AA' if not sig.endswith('AA') else 'BB'}")
+    time.sleep(max(0.0, v.person(token).expires_at - time.time()) + 0.05)
+    with pytest.raises(Unauthenticated, match="expired"):
+        v.person(token)
+
+
 async def test_an_rsa_issuer_is_as_good_as_an_ec_one(tmp_path):
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key())) | {"kid": "rsa-1", "alg": "RS256"}
