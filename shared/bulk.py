@@ -1,5 +1,6 @@
-"""What the bulk import verbs (`case.import`, `member.import`) share: a transaction run again
-when the store reports a write conflict.
+"""What the bulk import verbs (`case.import`, `member.import`, `org.import`, `region.import`…) share:
+a transaction run again when the store reports a write conflict, and a batch's run once under its
+import id (`run_batch`).
 
 The embedded store reports a conflict it finds at commit as a bare InternalError (code 1),
 without the TransientTransactionError label that `with_transaction` retries on. An import's
@@ -18,12 +19,16 @@ from typing import TypeVar
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
-from shared.mongo import OUTBOX, UnitOfWork
+from shared.errors import Conflict
+from shared.mongo import OUTBOX, UnitOfWork, recall, remember, remembered
 from shared.service import ServiceRuntime
 
 T = TypeVar("T")
 log = logging.getLogger("yiwang.bulk")
 RETRYABLE_CODES = (1, 112)  # InternalError (a commit-time conflict), WriteConflict
+BACKLOG_MAX = 2000  # events waiting for the outbox relay before a batch waits
+BACKLOG_WAIT_S = 30.0  # ... at most this long
+P = TypeVar("P")
 
 
 async def committed(
@@ -54,3 +59,38 @@ async def backlog_below(waiting: Callable[[int], Awaitable[int]], limit: int, wa
             return
         await asyncio.sleep(0.5)
     log.warning("%s: more than %d events still wait for the relay after %gs", what, limit, wait_s)
+
+
+async def run_batch(
+    rt: ServiceRuntime,
+    key: str,
+    lock: asyncio.Lock,
+    what: str,
+    prepare: Callable[[], P],
+    write: Callable[[UnitOfWork, P], Awaitable[dict]],
+    twin: str,
+) -> dict:
+    """One import batch under its idempotency `key`: the first reply again (`replayed`) when the
+    key is done already; else `prepare()` (the checks that need no read), then `write` in one
+    transaction, run again after a write conflict, remembered under the key with its result. One
+    batch at a time per service (`lock`: batches add to the same rollups), after the outbox relay
+    has caught up. A twin batch or record committed meanwhile: its reply, or CONFLICT `twin`."""
+    if (done := await remembered(rt.db, key)) is not None:
+        return {**done, "replayed": True}
+    prepared = prepare()
+
+    async def work(uow: UnitOfWork) -> dict:
+        if (done := await recall(uow, key)) is not None:
+            return {**done, "replayed": True}
+        result = await write(uow, prepared)
+        await remember(uow, key, result)
+        return result
+
+    try:
+        async with lock:
+            await backlog_below(lambda limit: waiting_events(rt.db, limit), BACKLOG_MAX, BACKLOG_WAIT_S, what)
+            return await committed(rt, work)
+    except DuplicateKeyError:
+        if (done := await remembered(rt.db, key)) is not None:
+            return {**done, "replayed": True}
+        raise Conflict(twin) from None

@@ -18,7 +18,7 @@ All or nothing: a bad region is a BAD_INPUT naming its index and id (a parent in
 scope is refused as a create would be); nothing is written. A region whose id is stored already
 is skipped (an import sent again adds nothing); a batch re-sent with the same `importId` returns
 its first reply. Batches are written one at a time (they add to the same rollups) and wait while
-the outbox relay has more than BACKLOG_MAX events to publish.
+the outbox relay has more than `shared.bulk.BACKLOG_MAX` events to publish (`shared.bulk.run_batch`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
 from shapely.geometry.base import BaseGeometry
 
 from services.grids import domain
@@ -39,17 +38,15 @@ from services.grids.handlers.context import GridContext
 from services.grids.store import region_doc, region_from_doc
 from services.grids.views import region_dto
 from shared.auth import Principal, hidden
-from shared.bulk import backlog_below, committed, waiting_events
+from shared.bulk import run_batch
 from shared.contracts.grids import ImportedRegion, ImportRegions
 from shared.errors import BadInput, DomainError
 from shared.geo import PolygonIndex, parse_boundary
 from shared.messaging.rpc import Request
-from shared.mongo import UnitOfWork, now, recall, remember, remembered
+from shared.mongo import UnitOfWork, now
 from shared.trends import city_tz, day_of, fold_days
 
 log = logging.getLogger("yiwang.grids.import")
-BACKLOG_MAX = 2000  # events waiting for the outbox relay before a batch waits
-BACKLOG_WAIT_S = 30.0  # ... at most this long
 
 
 @dataclass
@@ -82,9 +79,9 @@ def prepare(p: Principal, c: ImportRegions) -> list[_Prepared]:
             raise _named(i, r.id, e) from None
         seen.add(r.id)
         out.append(_Prepared(i, r, level, geom))
+    position = {x.r.id: x.index for x in out}
     for x in out:  # a parent named later in the batch cannot be created first
-        later = {y.r.id for y in out[x.index + 1 :]}
-        if x.r.parentId in later:
+        if x.r.parentId is not None and position.get(x.r.parentId, -1) > x.index:
             raise _named(x.index, x.r.id, BadInput(f"its parent {x.r.parentId} comes later in the batch; put it first"))
     return out
 
@@ -94,42 +91,35 @@ class RegionImporter:
         self.ctx, self.rt, self.boundaries = ctx, ctx.rt, boundaries
         self._writing = asyncio.Lock()
 
-    async def waiting(self, limit: int) -> int:
-        return await waiting_events(self.rt.db, limit)
-
     async def handle(self, req: Request) -> dict:
         p, c = req.principal, req.parse(ImportRegions)
-        key = f"region.import:{c.importId}"
-        if (done := await remembered(self.rt.db, key)) is not None:
-            return {**done, "replayed": True}
         started = time.monotonic()
-        prepared = prepare(p, c)
-        grids: list[dict] = []
+        written: dict[str, Any] = {}  # what the locator learns once the batch commits
 
-        async def work(uow: UnitOfWork) -> tuple[dict, int | None]:
-            if (done := await recall(uow, key)) is not None:
-                return {**done, "replayed": True}, None
-            grids.clear()
-            result, seq = await self.write(uow, p, c.importId, prepared, grids)
-            await remember(uow, key, result)
-            return result, seq
+        async def write(uow: UnitOfWork, prepared: list[_Prepared]) -> dict:
+            grids: list[dict] = []
+            result, written["seq"] = await self.write(uow, p, c.importId, prepared, grids)
+            written["grids"] = grids
+            return result
 
-        try:
-            async with self._writing:
-                await backlog_below(self.waiting, BACKLOG_MAX, BACKLOG_WAIT_S, "region.import")
-                result, seq = await committed(self.rt, work)
-        except DuplicateKeyError:  # a create of one of these ids committed first
-            if (done := await remembered(self.rt.db, key)) is not None:
-                return {**done, "replayed": True}
-            raise BadInput("some of these regions were created at the same time; send the batch again") from None
-        for g in grids:
-            self.ctx.locator.put(g)
-        self.ctx.locator.wrote(seq)
+        result = await run_batch(
+            self.rt,
+            f"region.import:{c.importId}",
+            self._writing,
+            "region.import",
+            lambda: prepare(p, c),
+            write,
+            "some of these regions were created at the same time; send the batch again",
+        )
+        if not result.get("replayed"):
+            for g in written.get("grids", []):
+                self.ctx.locator.put(g)
+            self.ctx.locator.wrote(written.get("seq"))
         log.info(
             "region.import %s: %d of %d regions in %.2fs",
             c.importId,
             result["imported"],
-            len(prepared),
+            len(c.regions),
             time.monotonic() - started,
         )
         return result

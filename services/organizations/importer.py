@@ -9,7 +9,7 @@ increment per region, and the events of every member recorded in the outbox, as 
 register (members are live data: `volunteers` keeps a replica of them).
 
 Events are published by the outbox relay, whose query costs grow with the number of events
-waiting: a batch therefore waits (up to BACKLOG_WAIT_S) while more than BACKLOG_MAX events
+waiting: a batch therefore waits (up to `shared.bulk.BACKLOG_WAIT_S`) while more than BACKLOG_MAX events
 of this service are not yet published, so a roster import never outruns the relay.
 
 All or nothing: any bad member is a BAD_INPUT (an ID number already registered to someone
@@ -29,22 +29,19 @@ import time
 from dataclasses import dataclass
 
 from pydantic import ValidationError
-from pymongo.errors import DuplicateKeyError
 
 from services.organizations import domain as d
 from services.organizations.handlers.common import OrgContext
 from services.organizations.store import ID_NUMBER_KEY
 from shared.auth import Principal, Role
-from shared.bulk import backlog_below, committed
+from shared.bulk import run_batch
 from shared.contracts.organizations import ImportedMember, ImportMembers
 from shared.errors import BadInput, Conflict, DomainError, Forbidden
 from shared.ids import is_subject_safe, new_id
 from shared.messaging.rpc import Request
-from shared.mongo import UnitOfWork, now, recall, remember, remembered
+from shared.mongo import UnitOfWork, now
 
 log = logging.getLogger("yiwang.organizations.import")
-BACKLOG_MAX = 2000  # events waiting for the outbox relay before a batch waits
-BACKLOG_WAIT_S = 30.0  # ... at most this long
 
 
 @dataclass
@@ -88,35 +85,22 @@ class MemberImporter:
         if not p.unrestricted and p.role is not Role.ADMIN:
             raise Forbidden(f"role {p.role} may not import party members", {"role": str(p.role)})
         c = req.parse(ImportMembers)
-        key = f"member.import:{c.importId}"
-        if (done := await remembered(self.rt.db, key)) is not None:
-            return {**done, "replayed": True}
         started = time.monotonic()
-        prepared = self.prepare(c)
-
-        async def work(uow: UnitOfWork) -> dict:
-            if (done := await recall(uow, key)) is not None:
-                return {**done, "replayed": True}
-            result = await self.write(uow, p, c.importId, prepared)
-            await remember(uow, key, result)
-            return result
-
-        try:
-            async with self._writing:
-                await backlog_below(self.store.waiting_events, BACKLOG_MAX, BACKLOG_WAIT_S, "member.import")
-                waited = time.monotonic()
-                result = await committed(self.rt, work)
-        except DuplicateKeyError:  # a twin of this batch (or of one of its members) committed first
-            if (done := await remembered(self.rt.db, key)) is not None:
-                return {**done, "replayed": True}
-            raise Conflict("some of these members were registered at the same time; send the batch again") from None
+        result = await run_batch(
+            self.rt,
+            f"member.import:{c.importId}",
+            self._writing,
+            "member.import",
+            lambda: self.prepare(c),
+            lambda uow, prepared: self.write(uow, p, c.importId, prepared),
+            "some of these members were registered at the same time; send the batch again",
+        )
         log.info(
-            "member.import %s: %d of %d members in %.2fs (written in %.2fs)",
+            "member.import %s: %d of %d members in %.2fs",
             c.importId,
             result["imported"],
-            len(prepared),
+            len(c.members),
             time.monotonic() - started,
-            time.monotonic() - waited,
         )
         return result
 

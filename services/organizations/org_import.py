@@ -17,7 +17,7 @@ All or nothing: a bad organisation is refused naming its index and id (BAD_INPUT
 a second one of a kind, FORBIDDEN outside the caller's scope); nothing is written. One whose id is
 stored already is skipped (an import sent again adds nothing); a batch re-sent with the same
 `importId` returns its first reply. Batches are written one at a time and wait while the outbox
-relay has more than BACKLOG_MAX events to publish.
+relay has more than `shared.bulk.BACKLOG_MAX` events to publish (`shared.bulk.run_batch`).
 """
 
 from __future__ import annotations
@@ -27,23 +27,20 @@ import logging
 import time
 
 from pydantic import ValidationError
-from pymongo.errors import DuplicateKeyError
 
 from services.organizations import domain as d
 from services.organizations.handlers.common import OrgContext
 from services.organizations.store import ORG_KEY
 from shared.auth import Principal, Role
-from shared.bulk import backlog_below, committed
+from shared.bulk import run_batch
 from shared.contracts.organizations import ImportOrganizations
 from shared.errors import BadInput, Conflict, DomainError, Forbidden
 from shared.ids import is_subject_safe
 from shared.messaging.rpc import Request
-from shared.mongo import UnitOfWork, now, recall, remember, remembered
+from shared.mongo import UnitOfWork, now
 
 log = logging.getLogger("yiwang.organizations.import")
 ID_RULE = "id must be 1-48 lowercase letters, digits, '-' or '_', starting with a letter or digit"
-BACKLOG_MAX = 2000  # events waiting for the outbox relay before a batch waits
-BACKLOG_WAIT_S = 30.0  # ... at most this long
 
 
 def _named(i: int, org_id: str, e: DomainError) -> DomainError:
@@ -60,27 +57,16 @@ class OrgImporter:
         if not p.unrestricted and p.role is not Role.ADMIN:
             raise Forbidden(f"role {p.role} may not import party organisations", {"role": str(p.role)})
         c = req.parse(ImportOrganizations)
-        key = f"org.import:{c.importId}"
-        if (done := await remembered(self.rt.db, key)) is not None:
-            return {**done, "replayed": True}
         started = time.monotonic()
-        anchors = self.prepare(p, c)
-
-        async def work(uow: UnitOfWork) -> dict:
-            if (done := await recall(uow, key)) is not None:
-                return {**done, "replayed": True}
-            result = await self.write(uow, p, c, anchors)
-            await remember(uow, key, result)
-            return result
-
-        try:
-            async with self._writing:
-                await backlog_below(self.store.waiting_events, BACKLOG_MAX, BACKLOG_WAIT_S, "org.import")
-                result = await committed(self.rt, work)
-        except DuplicateKeyError:  # a create of one of these (or of one of a kind) committed first
-            if (done := await remembered(self.rt.db, key)) is not None:
-                return {**done, "replayed": True}
-            raise Conflict("some of these organisations were created at the same time; send the batch again") from None
+        result = await run_batch(
+            self.rt,
+            f"org.import:{c.importId}",
+            self._writing,
+            "org.import",
+            lambda: self.prepare(p, c),
+            lambda uow, anchors: self.write(uow, p, c, anchors),
+            "some of these organisations were created at the same time; send the batch again",
+        )
         log.info(
             "org.import %s: %d of %d organisations in %.2fs",
             c.importId,
