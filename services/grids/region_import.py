@@ -177,7 +177,9 @@ class RegionImporter:
                 totals.setdefault(n, Counter()).update(node)
             fold_days(days, r.path, day, dict(node))
         if docs:
-            await store.insert_many(uow, docs)
+            # the new regions' own rollups are written whole; the stored ancestors' are added to
+            own = {d["_id"]: totals.pop(d["_id"]) for d in docs if d["_id"] in totals}
+            await store.insert_many(uow, docs, own)
             await store.bump_nodes(uow, totals, days)
             uow.record(*(self.ctx.region_event(p, "REGION_CREATED", d) for d in docs))
             grids.extend(region_dto(d) for d in docs if d["level"] == "GRID" and d.get("boundary"))

@@ -124,10 +124,20 @@ class GridStore:
         )
         return doc
 
-    async def insert_many(self, uow: UnitOfWork, docs: list[dict]) -> None:
-        """Bulk: regions built by `region_doc` (with their times), and an empty rollup for each."""
+    async def insert_many(self, uow: UnitOfWork, docs: list[dict], counters: dict[str, Counter]) -> None:
+        """Bulk: regions built by `region_doc` (with their times), each with its rollup holding
+        `counters` of it (what it and the regions of its batch below it count), as a create's
+        `bump` would have added to an empty one."""
         await self.regions.insert_many(docs, ordered=False, session=uow.session)
-        rollups = [{"_id": d["_id"], "level": d["level"], "path": d["path"], "counters": {}} for d in docs]
+        rollups = [
+            {
+                "_id": d["_id"],
+                "level": d["level"],
+                "path": d["path"],
+                "counters": {k: v for k, v in counters.get(d["_id"], Counter()).items() if v},
+            }
+            for d in docs
+        ]
         await self.rollups.insert_many(rollups, ordered=False, session=uow.session)
 
     async def docs_in(self, ids: list[str], uow: UnitOfWork) -> dict[str, dict]:
