@@ -1171,12 +1171,14 @@ class Loader:
         verb: str,
         payload: dict,
         token: str | None = None,
-        retries: int = 2,
+        retries: int = 5,
         timeout_s: float | None = None,
     ) -> Any:
         """One call; an idempotent one (a create with an idempotency key, an import) is tried
         again when the service did not answer in time or failed inside (a write conflict the
-        store did not label as transient)."""
+        store did not label as transient), waiting longer each time (1, 2, 4, 8, 15 s): on a
+        busy machine a service can stay slower than the call's timeout for a while (a burst of
+        territory events its replica follows, a test suite beside it) without the seed failing."""
         sem = self.sems.setdefault(service, asyncio.Semaphore(self.concurrency))
         async with sem:
             for attempt in range(retries + 1):
@@ -1185,7 +1187,7 @@ class Loader:
                 except (Unavailable, InternalError):
                     if attempt == retries:
                         raise
-                    await asyncio.sleep(1 + attempt)
+                    await asyncio.sleep(min(2**attempt, 15))
 
     async def all(self, service: str, verb: str, payloads: Iterable[dict], tick: Tick = no_tick, **kw: Any) -> list:
         async def one(p: dict) -> Any:
