@@ -69,14 +69,17 @@ async def run_batch(
     prepare: Callable[[], P],
     write: Callable[[UnitOfWork, P], Awaitable[dict]],
     twin: str,
+    count: int,
 ) -> dict:
     """One import batch under its idempotency `key`: the first reply again (`replayed`) when the
     key is done already; else `prepare()` (the checks that need no read), then `write` in one
     transaction, run again after a write conflict, remembered under the key with its result. One
     batch at a time per service (`lock`: batches add to the same rollups), after the outbox relay
-    has caught up. A twin batch or record committed meanwhile: its reply, or CONFLICT `twin`."""
+    has caught up. A twin batch or record committed meanwhile: its reply, or CONFLICT `twin`.
+    Logs how many of the batch's `count` records it imported, and how long it took."""
     if (done := await remembered(rt.db, key)) is not None:
         return {**done, "replayed": True}
+    started = time.monotonic()
     prepared = prepare()
 
     async def work(uow: UnitOfWork) -> dict:
@@ -89,8 +92,10 @@ async def run_batch(
     try:
         async with lock:
             await backlog_below(lambda limit: waiting_events(rt.db, limit), BACKLOG_MAX, BACKLOG_WAIT_S, what)
-            return await committed(rt, work)
+            result = await committed(rt, work)
     except DuplicateKeyError:
         if (done := await remembered(rt.db, key)) is not None:
             return {**done, "replayed": True}
         raise Conflict(twin) from None
+    log.info("%s: %d of %d imported in %.2fs", key, result.get("imported", 0), count, time.monotonic() - started)
+    return result

@@ -24,8 +24,6 @@ the outbox relay has more than `shared.bulk.BACKLOG_MAX` events to publish (`sha
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -45,8 +43,6 @@ from shared.geo import PolygonIndex, parse_boundary
 from shared.messaging.rpc import Request
 from shared.mongo import UnitOfWork, now
 from shared.trends import city_tz, day_of, fold_days
-
-log = logging.getLogger("yiwang.grids.import")
 
 
 @dataclass
@@ -93,7 +89,6 @@ class RegionImporter:
 
     async def handle(self, req: Request) -> dict:
         p, c = req.principal, req.parse(ImportRegions)
-        started = time.monotonic()
         written: dict[str, Any] = {}  # what the locator learns once the batch commits
 
         async def write(uow: UnitOfWork, prepared: list[_Prepared]) -> dict:
@@ -110,18 +105,12 @@ class RegionImporter:
             lambda: prepare(p, c),
             write,
             "some of these regions were created at the same time; send the batch again",
+            len(c.regions),
         )
         if not result.get("replayed"):
             for g in written.get("grids", []):
                 self.ctx.locator.put(g)
             self.ctx.locator.wrote(written.get("seq"))
-        log.info(
-            "region.import %s: %d of %d regions in %.2fs",
-            c.importId,
-            result["imported"],
-            len(c.regions),
-            time.monotonic() - started,
-        )
         return result
 
     async def write(

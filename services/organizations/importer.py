@@ -24,8 +24,6 @@ nodes, field cipher, events) and the store's named bulk methods; it calls no han
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -40,8 +38,6 @@ from shared.errors import BadInput, Conflict, DomainError, Forbidden
 from shared.ids import is_subject_safe, new_id
 from shared.messaging.rpc import Request
 from shared.mongo import UnitOfWork, now
-
-log = logging.getLogger("yiwang.organizations.import")
 
 
 @dataclass
@@ -85,8 +81,7 @@ class MemberImporter:
         if not p.unrestricted and p.role is not Role.ADMIN:
             raise Forbidden(f"role {p.role} may not import party members", {"role": str(p.role)})
         c = req.parse(ImportMembers)
-        started = time.monotonic()
-        result = await run_batch(
+        return await run_batch(
             self.rt,
             f"member.import:{c.importId}",
             self._writing,
@@ -94,15 +89,8 @@ class MemberImporter:
             lambda: self.prepare(c),
             lambda uow, prepared: self.write(uow, p, c.importId, prepared),
             "some of these members were registered at the same time; send the batch again",
-        )
-        log.info(
-            "member.import %s: %d of %d members in %.2fs",
-            c.importId,
-            result["imported"],
             len(c.members),
-            time.monotonic() - started,
         )
-        return result
 
     def prepare(self, c: ImportMembers) -> list[_Prepared]:
         cipher, out = self.ctx.cipher, []

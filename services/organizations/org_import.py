@@ -23,8 +23,6 @@ relay has more than `shared.bulk.BACKLOG_MAX` events to publish (`shared.bulk.ru
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
 
 from pydantic import ValidationError
 
@@ -39,7 +37,6 @@ from shared.ids import is_subject_safe
 from shared.messaging.rpc import Request
 from shared.mongo import UnitOfWork, now
 
-log = logging.getLogger("yiwang.organizations.import")
 ID_RULE = "id must be 1-48 lowercase letters, digits, '-' or '_', starting with a letter or digit"
 
 
@@ -57,8 +54,7 @@ class OrgImporter:
         if not p.unrestricted and p.role is not Role.ADMIN:
             raise Forbidden(f"role {p.role} may not import party organisations", {"role": str(p.role)})
         c = req.parse(ImportOrganizations)
-        started = time.monotonic()
-        result = await run_batch(
+        return await run_batch(
             self.rt,
             f"org.import:{c.importId}",
             self._writing,
@@ -66,15 +62,8 @@ class OrgImporter:
             lambda: self.prepare(p, c),
             lambda uow, anchors: self.write(uow, p, c, anchors),
             "some of these organisations were created at the same time; send the batch again",
-        )
-        log.info(
-            "org.import %s: %d of %d organisations in %.2fs",
-            c.importId,
-            result["imported"],
             len(c.organizations),
-            time.monotonic() - started,
         )
-        return result
 
     def prepare(self, p: Principal, c: ImportOrganizations) -> list[d.Node]:
         """Each organisation's own checks, in order: its id, its anchor (in scope), a parent not
