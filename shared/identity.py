@@ -393,6 +393,8 @@ class Verifier:
         if generation != self.keys.generation or claims["exp"] <= now or claims.get("nbf", now) > now:
             self._verified.pop(token, None)
             return None
+        if self.keys.stale:  # as a verification would: the set is read again (a withdrawn key then ends this)
+            self.keys._refresh_soon()
         return claims
 
     def _remember(self, token: str, claims: dict[str, Any], service: bool) -> dict[str, Any]:

@@ -176,6 +176,32 @@ async def test_a_token_verified_once_is_not_verified_again_until_it_expires(monk
         v.person(token)
 
 
+async def test_a_remembered_token_ends_when_its_key_is_withdrawn_and_the_set_read_again(tmp_path):
+    """A token verified before is not taken at its word past the key set's refresh: the set is read
+    again when it is due (no other token needed to trigger it), and a key withdrawn ends it."""
+    import asyncio
+
+    from shared.identity import mint_token
+
+    old, new = new_signing_key(), new_signing_key()
+    jwks = tmp_path / "jwks.json"
+    write_jwks(jwks, [old, new])
+    s = Settings(jwks_url=jwks.as_uri(), jwks_cooldown_s=0, jwks_refresh_s=1)
+    v = Verifier(s)
+    token = mint_token(old, sub="u", role="superadmin", issuer=s.jwt_issuer, audience=s.jwt_audience)
+    assert (await v.person_async(token)).sub == "u"
+    write_jwks(jwks, [new])  # the old key withdrawn
+    deadline = time.monotonic() + 30
+    while True:
+        await asyncio.sleep(0.1)
+        try:
+            v.person(token)
+        except Unauthenticated as e:
+            assert "does not publish" in e.message
+            break
+        assert time.monotonic() < deadline, "a withdrawn key's token is still accepted"
+
+
 async def test_an_rsa_issuer_is_as_good_as_an_ec_one(tmp_path):
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key())) | {"kid": "rsa-1", "alg": "RS256"}
