@@ -19,7 +19,7 @@ from typing import TypeVar
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
-from shared.errors import Conflict
+from shared.errors import Conflict, DomainError
 from shared.mongo import OUTBOX, UnitOfWork, recall, remember, remembered
 from shared.service import ServiceRuntime
 
@@ -43,6 +43,11 @@ async def committed(
                 raise
             await asyncio.sleep(0.05 * 2**attempt)
     raise AssertionError("unreachable")
+
+
+def named(kind: str, index: int, item_id: str, e: DomainError) -> DomainError:
+    """`e` about item `index` (`item_id`) of an import batch of `kind`s: the same error, saying which."""
+    return type(e)(f"{kind}[{index}] ({item_id}): {e.message}", {"index": index, "id": item_id, **e.details})
 
 
 async def waiting_events(db: AsyncDatabase, limit: int) -> int:

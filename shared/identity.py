@@ -382,20 +382,24 @@ class Verifier:
         claims = self.claims(token)
         return self._with_role(claims, self._assigned_now(claims["sub"]) if self._needs_assignment(claims) else None)
 
-    def _recalled(self, token: str, service: bool) -> dict[str, Any] | None:
-        """The claims of `token` if it was verified (as a service's, or a person's) by the key set
-        loaded now, and has not expired (nor is not yet valid) since."""
+    def _recalled(self, token: str) -> tuple[dict[str, Any], bool] | None:
+        """The claims of `token`, and whether a service's, if it was verified by the key set loaded
+        now and has not expired (nor is not yet valid) since."""
         hit = self._verified.get(token)
-        if hit is None or hit[2] is not service:
+        if hit is None:
             return None
-        claims, generation, _ = hit
+        claims, generation, service = hit
         now = time.time()
         if generation != self.keys.generation or claims["exp"] <= now or claims.get("nbf", now) > now:
             self._verified.pop(token, None)
             return None
         if self.keys.stale:  # as a verification would: the set is read again (a withdrawn key then ends this)
             self.keys._refresh_soon()
-        return claims
+        return claims, service
+
+    def _recalled_person(self, token: str) -> dict[str, Any] | None:
+        hit = self._recalled(token)
+        return hit[0] if hit is not None and not hit[1] else None
 
     def _remember(self, token: str, claims: dict[str, Any], service: bool) -> dict[str, Any]:
         if len(self._verified) >= self._verified_limit:
@@ -405,7 +409,7 @@ class Verifier:
 
     def claims(self, token: str) -> dict[str, Any]:
         """A person's token's claims, once its signature, issuer, audience and expiry hold."""
-        if (known := self._recalled(token, service=False)) is not None:
+        if (known := self._recalled_person(token)) is not None:
             return known
         kid, alg = self.key_of(token)
         key = self.keys.key(kid)
@@ -430,7 +434,7 @@ class Verifier:
         return self._remember(token, claims, service=False)
 
     async def person_async(self, token: str) -> Principal:
-        claims = self._recalled(token, service=False)
+        claims = self._recalled_person(token)
         if claims is None:
             await self.keys.load(self.key_of(token)[0])
             claims = self.claims(token)  # verified before anything is looked up for its `sub`
@@ -440,10 +444,9 @@ class Verifier:
     async def caller(self, token: str) -> Principal:
         """The caller of a service verb: another service (its own token on the internal key),
         or a person whose token the gateway forwarded."""
-        if (known := self._recalled(token, service=True)) is not None:
-            return principal_of(known, SERVICE_TOKEN_TTL_S)
-        if self._recalled(token, service=False) is not None:
-            return await self.person_async(token)
+        if (hit := self._recalled(token)) is not None:
+            claims, service = hit
+            return principal_of(claims, SERVICE_TOKEN_TTL_S) if service else await self.person_async(token)
         try:
             audience = jwt.decode(token, options={"verify_signature": False}).get("aud")
         except jwt.PyJWTError as e:

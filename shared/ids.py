@@ -7,6 +7,8 @@ import os
 import re
 import time
 
+from shared.errors import BadInput
+
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lowercase
 ALPHABET = _ALPHABET  # for ids made from something else than the time (households' import ids)
 _SAFE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
@@ -32,6 +34,14 @@ def keyed_id(prefix: str, key: str) -> str:
     base32 characters of the key's hash."""
     digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=14).digest(), "big")
     return f"{prefix}{_b32(digest, 22)}"
+
+
+def check_subject_id(value: str) -> str:
+    """A client-given id (a region's, an organisation's code): refused with the rule when it is
+    not subject-safe."""
+    if not is_subject_safe(value):
+        raise BadInput("id must be 1-48 lowercase letters, digits, '-' or '_', starting with a letter or digit")
+    return value
 
 
 def is_subject_safe(value: str) -> bool:

@@ -36,7 +36,7 @@ from services.grids.handlers.context import GridContext
 from services.grids.store import region_doc, region_from_doc
 from services.grids.views import region_dto
 from shared.auth import Principal, hidden
-from shared.bulk import run_batch
+from shared.bulk import named, run_batch
 from shared.contracts.grids import ImportedRegion, ImportRegions
 from shared.errors import BadInput, DomainError
 from shared.geo import PolygonIndex, parse_boundary
@@ -55,10 +55,6 @@ class _Prepared:
     geom: BaseGeometry | None
 
 
-def _named(i: int, region_id: str, e: DomainError) -> DomainError:
-    return type(e)(f"regions[{i}] ({region_id}): {e.message}", {"index": i, "id": region_id, **e.details})
-
-
 def prepare(p: Principal, c: ImportRegions) -> list[_Prepared]:
     """Each region's own checks, in order; ids unique in the batch, parents before children."""
     out: list[_Prepared] = []
@@ -72,13 +68,18 @@ def prepare(p: Principal, c: ImportRegions) -> list[_Prepared]:
             domain.check_may_create(p, level)
             geom = parse_boundary(r.boundary) if r.boundary is not None else None
         except DomainError as e:
-            raise _named(i, r.id, e) from None
+            raise named("regions", i, r.id, e) from None
         seen.add(r.id)
         out.append(_Prepared(i, r, level, geom))
     position = {x.r.id: x.index for x in out}
     for x in out:  # a parent named later in the batch cannot be created first
         if x.r.parentId is not None and position.get(x.r.parentId, -1) > x.index:
-            raise _named(x.index, x.r.id, BadInput(f"its parent {x.r.parentId} comes later in the batch; put it first"))
+            raise named(
+                "regions",
+                x.index,
+                x.r.id,
+                BadInput(f"its parent {x.r.parentId} comes later in the batch; put it first"),
+            )
     return out
 
 
@@ -125,7 +126,7 @@ class RegionImporter:
         for x in todo:  # a stored parent: in the caller's scope, as region.create loads it
             pid = x.r.parentId
             if pid and pid not in mine and (pid not in parents or not domain.SCOPE.admits(p, parents[pid])):
-                raise _named(x.index, x.r.id, hidden(p, f"region {pid}"))
+                raise named("regions", x.index, x.r.id, hidden(p, f"region {pid}"))
         # The stored ancestors' boundaries, for the nearest bounded ancestor of each new region.
         above = sorted({a for d in parents.values() for a in d["path"][:-1]} - set(parents))
         shapes: dict[str, dict] = {**parents, **await store.docs_in(above, uow)}
@@ -150,7 +151,7 @@ class RegionImporter:
 
                     domain.check_placed(r, x.geom, container, [], overlaps)
             except DomainError as e:
-                raise _named(x.index, x.r.id, e) from None
+                raise named("regions", x.index, x.r.id, e) from None
             r.boundary = x.r.boundary
             ancestors = domain.ancestors_below(parent_doc.get("ancestors", []), parent) if parent_doc and parent else []
             doc = {

@@ -78,8 +78,7 @@ class MemberImporter:
 
     async def handle(self, req: Request) -> dict:
         p = req.principal
-        if not p.unrestricted and p.role is not Role.ADMIN:
-            raise Forbidden(f"role {p.role} may not import party members", {"role": str(p.role)})
+        p.require_role(Role.SUPERADMIN, Role.ADMIN, action="import party members")
         c = req.parse(ImportMembers)
         return await run_batch(
             self.rt,

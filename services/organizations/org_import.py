@@ -30,18 +30,12 @@ from services.organizations import domain as d
 from services.organizations.handlers.common import OrgContext
 from services.organizations.store import ORG_KEY
 from shared.auth import Principal, Role
-from shared.bulk import run_batch
+from shared.bulk import named, run_batch
 from shared.contracts.organizations import ImportOrganizations
-from shared.errors import BadInput, Conflict, DomainError, Forbidden
-from shared.ids import is_subject_safe
+from shared.errors import BadInput, Conflict, DomainError
+from shared.ids import check_subject_id
 from shared.messaging.rpc import Request
 from shared.mongo import UnitOfWork, now
-
-ID_RULE = "id must be 1-48 lowercase letters, digits, '-' or '_', starting with a letter or digit"
-
-
-def _named(i: int, org_id: str, e: DomainError) -> DomainError:
-    return type(e)(f"organizations[{i}] ({org_id}): {e.message}", {"index": i, "id": org_id, **e.details})
 
 
 class OrgImporter:
@@ -51,8 +45,7 @@ class OrgImporter:
 
     async def handle(self, req: Request) -> dict:
         p = req.principal
-        if not p.unrestricted and p.role is not Role.ADMIN:
-            raise Forbidden(f"role {p.role} may not import party organisations", {"role": str(p.role)})
+        p.require_role(Role.SUPERADMIN, Role.ADMIN, action="import party organisations")
         c = req.parse(ImportOrganizations)
         return await run_batch(
             self.rt,
@@ -72,15 +65,14 @@ class OrgImporter:
         position = {o.id: i for i, o in enumerate(c.organizations)}
         for i, o in enumerate(c.organizations):
             try:
-                if not is_subject_safe(o.id):
-                    raise BadInput(ID_RULE)
+                check_subject_id(o.id)
                 if o.id in seen:
                     raise BadInput("the id appears twice in the batch")
                 if o.parentId is not None and position.get(o.parentId, -1) > i:
                     raise BadInput(f"its parent {o.parentId} comes later in the batch; put it first")
                 anchors.append(self.ctx.node(o.anchorId, p=p))
             except DomainError as e:
-                raise _named(i, o.id, e) from None
+                raise named("organizations", i, o.id, e) from None
             seen.add(o.id)
         return anchors
 
@@ -114,23 +106,23 @@ class OrgImporter:
                     unit_id=o.unitId,
                 )
             except DomainError as e:
-                raise _named(i, o.id, e) from None
+                raise named("organizations", i, o.id, e) from None
             except (ValueError, ValidationError) as e:
-                raise _named(i, o.id, BadInput(str(e).splitlines()[-1].strip())) from None
+                raise named("organizations", i, o.id, BadInput(str(e).splitlines()[-1].strip())) from None
             known[org.id] = org  # its children later in the batch find it here
             made.append((i, org))
         claims: dict[str, tuple[int, d.Organization]] = {}
         for i, org in made:
             if (twin := claims.get(ORG_KEY + org.key)) is not None:
                 message = f"{org.anchor_id} already has a {org.type}: organizations[{twin[0]}] of this batch"
-                raise _named(i, org.id, Conflict(message, {"existingId": twin[1].id}))
+                raise named("organizations", i, org.id, Conflict(message, {"existingId": twin[1].id}))
             claims[ORG_KEY + org.key] = (i, org)
         owners = await self.store.key_owners(uow, list(claims))
         for k, owner in owners.items():
             i, org = claims[k]
             if owner != org.id:
                 message = f"{org.anchor_id} already has a {org.type}: {owner}"
-                raise _named(i, org.id, Conflict(message, {"existingId": owner}))
+                raise named("organizations", i, org.id, Conflict(message, {"existingId": owner}))
         orgs = [org for _, org in made]
         if orgs:
             await self.store.orgs.coll.insert_many(

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.errors import BadInput, Conflict
-from shared.ids import is_subject_safe
+from shared.ids import check_subject_id
 from shared.vocabulary.territory import Level
 
 PARENT_LEVEL: dict[Level, Level | None] = {
@@ -54,9 +54,7 @@ def check_code(code: str | None) -> str | None:
 
 
 def check_id(region_id: str) -> str:
-    if not is_subject_safe(region_id):
-        raise BadInput("id must be 1-48 lowercase letters, digits, '-' or '_', starting with a letter or digit")
-    return region_id
+    return check_subject_id(region_id)
 
 
 def check_parent(level: Level, parent: Region | None) -> None:

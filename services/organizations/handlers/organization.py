@@ -10,8 +10,7 @@ from services.organizations import domain as d
 from services.organizations.handlers.common import Feature
 from shared.auth import Principal
 from shared.contracts import organizations as w
-from shared.errors import BadInput
-from shared.ids import is_subject_safe, new_id
+from shared.ids import check_subject_id, new_id
 from shared.messaging.rpc import Request
 from shared.mongo import UnitOfWork, now
 
@@ -20,8 +19,8 @@ class Organizations(Feature):
     async def create(self, req: Request) -> dict:
         c, p = req.parse(w.CreateOrganization), req.principal
         anchor = self.ctx.node(c.anchorId, p=p)
-        if c.id is not None and not is_subject_safe(c.id):
-            raise BadInput("id must be 1-48 lowercase letters, digits, '-' or '_', starting with a letter or digit")
+        if c.id is not None:
+            check_subject_id(c.id)
 
         async def create(uow: UnitOfWork) -> str:
             # The parent sits above the anchor, often outside the caller's scope (a community's
